@@ -1,0 +1,121 @@
+namespace Tokenizer.Core.Domain;
+
+/// <summary>
+/// A validated, normalised card. Sensitive authentication data: lives only in memory for one request,
+/// travels only to the gateway, is never stored. <see cref="ToString"/> prints brand and last4 only.
+/// </summary>
+/// <param name="Pan">12-19 digits, spaces and dashes removed.</param>
+/// <param name="ExpMonth">1-12.</param>
+/// <param name="ExpYear">Four digits.</param>
+/// <param name="Cvc">3 or 4 digits as given (leading zeros kept).</param>
+/// <param name="Brand">Brand by the longest IIN prefix; informational, never gates acceptance.</param>
+public sealed record CardDetails(string Pan, int ExpMonth, int ExpYear, string Cvc, CardBrand Brand)
+{
+    /// <summary>The last four digits of the PAN.</summary>
+    public string Last4 => Pan[^4..];
+
+    /// <inheritdoc />
+    public override string ToString() => $"Card {{ Brand = {Brand}, Last4 = {Last4} }}";
+}
+
+/// <summary>
+/// A validated bank account. Sensitive: <see cref="ToString"/> prints the type and last4 only.
+/// </summary>
+public abstract record BankAccountDetails
+{
+    /// <summary>The token type this account yields.</summary>
+    public abstract TokenType Type { get; }
+
+    /// <summary>The last four characters of the account number or IBAN.</summary>
+    public abstract string Last4 { get; }
+
+    /// <inheritdoc />
+    public sealed override string ToString() => $"{Type} {{ Last4 = {Last4} }}";
+}
+
+/// <summary>AU BECS: BSB (6 digits, no hyphen) and account number (5-9 digits).</summary>
+public sealed record AuBecsDebitDetails(string BsbNumber, string AccountNumber) : BankAccountDetails
+{
+    public override TokenType Type => TokenType.AuBecsDebit;
+
+    public override string Last4 => AccountNumber[^4..];
+}
+
+/// <summary>SEPA: IBAN normalised (no spaces, upper case), ISO 13616 mod-97 valid.</summary>
+public sealed record SepaDebitDetails(string Iban) : BankAccountDetails
+{
+    public override TokenType Type => TokenType.SepaDebit;
+
+    public override string Last4 => Iban[^4..];
+
+    /// <summary>ISO 3166-1 alpha-2 country of the IBAN.</summary>
+    public string Country => Iban[..2];
+}
+
+/// <summary>UK Bacs: sort code (6 digits, no hyphens) and account number (8 digits after Bacs padding).</summary>
+public sealed record BacsDebitDetails(string SortCode, string AccountNumber) : BankAccountDetails
+{
+    public override TokenType Type => TokenType.BacsDebit;
+
+    public override string Last4 => AccountNumber[^4..];
+}
+
+/// <summary>Who holds a US bank account.</summary>
+public enum AccountHolderType
+{
+    Individual = 1,
+    Company = 2,
+}
+
+/// <summary>The kind of US bank account.</summary>
+public enum BankAccountKind
+{
+    Checking = 1,
+    Savings = 2,
+}
+
+/// <summary>US ACH: ABA routing number (9 digits) and account number (4-17 digits).</summary>
+public sealed record UsBankAccountDetails(
+    string RoutingNumber,
+    string AccountNumber,
+    AccountHolderType AccountHolderType,
+    BankAccountKind AccountType) : BankAccountDetails
+{
+    public override TokenType Type => TokenType.UsBankAccount;
+
+    public override string Last4 => AccountNumber[^4..];
+}
+
+/// <summary>Postal address (personal data).</summary>
+public sealed record Address(
+    string? Line1,
+    string? Line2,
+    string? City,
+    string? State,
+    string? PostalCode,
+    string? Country);
+
+/// <summary>Billing details (personal data): validated, control characters stripped, lengths limited.</summary>
+public sealed record BillingDetails(string? Name, string? Email, string? Phone, Address? Address)
+{
+    /// <summary>An empty set of billing details.</summary>
+    public static BillingDetails Empty { get; } = new(null, null, null, null);
+
+    /// <inheritdoc />
+    public override string ToString() => "BillingDetails { *** }";
+}
+
+/// <summary>Card brands recognised by IIN prefix (ISO/IEC 7812; the networks' published ranges).</summary>
+public enum CardBrand
+{
+    Unknown = 0,
+    Visa,
+    Mastercard,
+    Amex,
+    Discover,
+    Jcb,
+    Diners,
+    UnionPay,
+    Maestro,
+    Mir,
+}

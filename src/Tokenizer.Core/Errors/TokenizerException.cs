@@ -1,0 +1,104 @@
+namespace Tokenizer.Core.Errors;
+
+/// <summary>How an error is reported to the caller; maps one-to-one to a gRPC status code.</summary>
+public enum ErrorKind
+{
+    InvalidArgument,
+    FailedPrecondition,
+    NotFound,
+    AlreadyExists,
+    Aborted,
+    Unavailable,
+    Internal,
+    PermissionDenied,
+    Unauthenticated,
+    ResourceExhausted,
+    DeadlineExceeded,
+}
+
+/// <summary>One violated rule on one input field. Never carries the field's value.</summary>
+/// <param name="Field">The request field path, e.g. <c>card.number</c>.</param>
+/// <param name="Rule">The rule that failed, e.g. <c>failed checksum</c>.</param>
+public sealed record FieldViolation(string Field, string Rule)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Field}: {Rule}";
+}
+
+/// <summary>
+/// The one exception type the domain throws. Its <see cref="Exception.Message"/> and metadata are safe to
+/// return and log: they name fields, rules and stable reasons, never input values.
+/// </summary>
+public sealed class TokenizerException : Exception
+{
+    public TokenizerException(
+        ErrorKind kind,
+        string reason,
+        string message,
+        IReadOnlyList<FieldViolation>? violations = null,
+        IReadOnlyDictionary<string, string>? metadata = null,
+        Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Kind = kind;
+        Reason = reason;
+        Violations = violations ?? [];
+        ErrorMetadata = metadata ?? new Dictionary<string, string>();
+    }
+
+    /// <summary>The status class.</summary>
+    public ErrorKind Kind { get; }
+
+    /// <summary>A stable, documented UPPER_SNAKE reason (see <see cref="ErrorReasons"/>), sent as google.rpc.ErrorInfo.reason.</summary>
+    public string Reason { get; }
+
+    /// <summary>Field violations, sent as google.rpc.BadRequest.</summary>
+    public IReadOnlyList<FieldViolation> Violations { get; }
+
+    /// <summary>Extra safe metadata (e.g. decline_code), sent as google.rpc.ErrorInfo.metadata.</summary>
+    public IReadOnlyDictionary<string, string> ErrorMetadata { get; }
+
+    /// <summary>An INVALID_ARGUMENT error listing every violation.</summary>
+    public static TokenizerException Invalid(IReadOnlyList<FieldViolation> violations)
+    {
+        ArgumentNullException.ThrowIfNull(violations);
+        return new(
+            ErrorKind.InvalidArgument,
+            ErrorReasons.ValidationFailed,
+            "request is invalid: " + string.Join("; ", violations),
+            violations);
+    }
+}
+
+/// <summary>Stable error reasons, the <c>google.rpc.ErrorInfo.reason</c> values clients may switch on.</summary>
+public static class ErrorReasons
+{
+    /// <summary>Input failed validation; see the BadRequest field violations.</summary>
+    public const string ValidationFailed = "VALIDATION_FAILED";
+    /// <summary>The idempotency key was used before with a different request.</summary>
+    public const string IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED";
+    /// <summary>A request with the same idempotency key is still in flight; retry later.</summary>
+    public const string IdempotencyKeyInFlight = "IDEMPOTENCY_KEY_IN_FLIGHT";
+    /// <summary>The token does not exist (or is not visible to the caller).</summary>
+    public const string TokenNotFound = "TOKEN_NOT_FOUND";
+    /// <summary>The issuer declined the card; ErrorInfo.metadata.decline_code says why.</summary>
+    public const string CardDeclined = "CARD_DECLINED";
+    /// <summary>The gateway rejected the card number.</summary>
+    public const string IncorrectNumber = "INCORRECT_NUMBER";
+    /// <summary>The gateway rejected the expiry month or year.</summary>
+    public const string InvalidExpiry = "INVALID_EXPIRY";
+    /// <summary>The gateway rejected the CVC.</summary>
+    public const string InvalidCvc = "INVALID_CVC";
+    /// <summary>The gateway rejected the bank account.</summary>
+    public const string BankAccountRejected = "BANK_ACCOUNT_REJECTED";
+    /// <summary>The gateway rejected a parameter for another reason.</summary>
+    public const string GatewayRejectedRequest = "GATEWAY_REJECTED_REQUEST";
+    /// <summary>The gateway account may not receive raw card numbers (Stripe: raw card data APIs not enabled).</summary>
+    public const string RawCardDataNotEnabled = "RAW_CARD_DATA_NOT_ENABLED";
+    /// <summary>The gateway refused our credentials (401/403): an operator must act.</summary>
+    public const string GatewayAuthenticationFailed = "GATEWAY_AUTHENTICATION_FAILED";
+    /// <summary>The gateway is unreachable, rate-limiting or failing; retry with the same idempotency key.</summary>
+    public const string GatewayUnavailable = "GATEWAY_UNAVAILABLE";
+    /// <summary>An unexpected failure; details are in the server log, not the response.</summary>
+    public const string InternalError = "INTERNAL_ERROR";
+}

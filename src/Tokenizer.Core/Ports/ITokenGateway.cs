@@ -1,0 +1,51 @@
+using Tokenizer.Core.Domain;
+
+namespace Tokenizer.Core.Ports;
+
+/// <summary>
+/// The payment gateway that swaps card or bank details for a reusable token (Stripe: a PaymentMethod
+/// attached to a Customer). Implementations throw <see cref="Errors.TokenizerException"/> only, with
+/// messages that never echo input. Every call carries an idempotency key that is the same on every attempt.
+/// </summary>
+public interface ITokenGateway
+{
+    /// <summary>The gateway's name as recorded on tokens, e.g. <c>stripe</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Creates the gateway Customer for <paramref name="customerReference"/> (Stripe API POST /v1/customers).</summary>
+    /// <returns>The Customer id, e.g. <c>cus_...</c>.</returns>
+    Task<string> CreateCustomerAsync(string customerReference, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Creates a PaymentMethod from card or bank details (Stripe API POST /v1/payment_methods).</summary>
+    Task<GatewayPaymentMethod> CreatePaymentMethodAsync(
+        PaymentMethodRequest request,
+        string idempotencyKey,
+        CancellationToken cancellationToken);
+
+    /// <summary>Attaches a PaymentMethod to a Customer (Stripe API POST /v1/payment_methods/{id}/attach). Declines surface here.</summary>
+    Task AttachAsync(string paymentMethodId, string customerId, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Detaches a PaymentMethod (Stripe API POST /v1/payment_methods/{id}/detach). Irreversible.
+    /// A PaymentMethod that is already detached counts as success.
+    /// </summary>
+    Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken);
+}
+
+/// <summary>What to create at the gateway: exactly one of <see cref="Card"/> or <see cref="BankAccount"/>.</summary>
+/// <param name="Card">Validated card, or null.</param>
+/// <param name="BankAccount">Validated bank account, or null.</param>
+/// <param name="Billing">Cleaned billing details; empty fields are not sent.</param>
+/// <param name="Metadata">Non-sensitive metadata to store on the PaymentMethod (our intent id).</param>
+public sealed record PaymentMethodRequest(
+    CardDetails? Card,
+    BankAccountDetails? BankAccount,
+    BillingDetails Billing,
+    IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>A PaymentMethod as the gateway reports it: id and masked metadata only.</summary>
+public sealed record GatewayPaymentMethod(
+    string Id,
+    TokenType Type,
+    CardMetadata? Card,
+    BankAccountMetadata? BankAccount);

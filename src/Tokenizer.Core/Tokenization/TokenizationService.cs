@@ -1,0 +1,332 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Ports;
+using Tokenizer.Core.Validation;
+
+namespace Tokenizer.Core.Tokenization;
+
+/// <summary>Tunables of the tokenisation path.</summary>
+public sealed class TokenizationSettings
+{
+    /// <summary>How long a pending idempotency claim blocks duplicates before a retry may take it over.</summary>
+    public TimeSpan PendingLease { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a duplicate waits for the first request to finish before it gets ABORTED.</summary>
+    public TimeSpan DuplicateWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a waiting duplicate looks again.</summary>
+    public TimeSpan DuplicatePollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+}
+
+/// <summary>
+/// The one path: request in, validate, idempotency claim, gateway, ledger, token out.
+/// Throws <see cref="TokenizerException"/> only; its messages never contain input values.
+/// </summary>
+public sealed partial class TokenizationService(
+    RequestValidator validator,
+    ITokenGateway gateway,
+    ITokenLedger ledger,
+    RequestHasher hasher,
+    TimeProvider timeProvider,
+    TokenizationSettings settings,
+    ILogger<TokenizationService> logger)
+{
+    internal const string MetadataIntentKey = "tokenizer_intent";
+    private const int DefaultPageSize = 50;
+    private const int MaxPageSize = 100;
+    private const int MaxReasonLength = 200;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>Tokenises a card. Same caller, key and request again: the first result with Replayed = true.</summary>
+    public async Task<TokenizeResult> TokenizeCardAsync(
+        CallerContext caller,
+        TokenizeCardCommand command,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var request = validator.ValidateCard(command);
+        var card = request.Card;
+        var hmac = hasher.HashRequest(
+            "tokenize_card",
+            request.CustomerReference,
+            card.Pan,
+            card.ExpMonth.ToString(CultureInfo.InvariantCulture),
+            card.ExpYear.ToString(CultureInfo.InvariantCulture),
+            card.Cvc,
+            Canonical(request.BillingDetails));
+
+        return await RunIdempotentAsync(
+            caller,
+            request.IdempotencyKey,
+            "tokenize_card",
+            hmac,
+            ct => CreateTokenAsync(caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(card, null, request.BillingDetails, Intent(caller, request.IdempotencyKey)), ct),
+            cancellationToken);
+    }
+
+    /// <summary>Tokenises a direct-debit bank account (AU BECS, SEPA, Bacs, ACH).</summary>
+    public async Task<TokenizeResult> TokenizeBankAccountAsync(
+        CallerContext caller,
+        TokenizeBankAccountCommand command,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var request = validator.ValidateBankAccount(command);
+        var hmac = hasher.HashRequest(
+            "tokenize_bank_account",
+            request.CustomerReference,
+            CanonicalAccount(request.Account),
+            Canonical(request.BillingDetails));
+
+        return await RunIdempotentAsync(
+            caller,
+            request.IdempotencyKey,
+            "tokenize_bank_account",
+            hmac,
+            ct => CreateTokenAsync(caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(null, request.Account, request.BillingDetails, Intent(caller, request.IdempotencyKey)), ct),
+            cancellationToken);
+    }
+
+    /// <summary>One token by id. Unknown: NOT_FOUND (TOKEN_NOT_FOUND).</summary>
+    public async Task<TokenRecord> GetTokenAsync(CallerContext caller, string? token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        RequireTokenId(token);
+        return await ledger.GetTokenAsync(token!, cancellationToken).ConfigureAwait(false) ?? throw NotFound();
+    }
+
+    /// <summary>Lists tokens newest first; page size 1-100, 0 means 50.</summary>
+    public Task<TokenPage> ListTokensAsync(CallerContext caller, ListTokensCommand command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(command);
+        var violations = new List<FieldViolation>();
+        if (command.PageSize is < 0 or > MaxPageSize)
+        {
+            violations.Add(new("page_size", "must be between 0 and 100"));
+        }
+
+        if (command.CreatedAfter is { } after && command.CreatedBefore is { } before && after >= before)
+        {
+            violations.Add(new("created_before", "must be after created_after"));
+        }
+
+        if (command.CustomerReference is { Length: > 0 } reference && !InputRules.IsValidReference(reference))
+        {
+            violations.Add(new("customer_reference", InputRules.ReferenceRule));
+        }
+
+        if (command.PageToken is { Length: > 512 })
+        {
+            violations.Add(new("page_token", "malformed"));
+        }
+
+        if (violations.Count > 0)
+        {
+            throw TokenizerException.Invalid(violations);
+        }
+
+        var query = new TokenQuery(
+            string.IsNullOrEmpty(command.CustomerReference) ? null : command.CustomerReference,
+            command.Status,
+            command.CreatedAfter,
+            command.CreatedBefore,
+            command.PageSize == 0 ? DefaultPageSize : command.PageSize,
+            string.IsNullOrEmpty(command.PageToken) ? null : command.PageToken);
+        return ledger.ListTokensAsync(query, cancellationToken);
+    }
+
+    /// <summary>
+    /// Detaches the PaymentMethod at the gateway and marks the token revoked. Revoking a revoked token returns it
+    /// unchanged. Unknown: NOT_FOUND.
+    /// </summary>
+    public async Task<TokenRecord> RevokeTokenAsync(CallerContext caller, RevokeTokenCommand command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(command);
+        var violations = new List<FieldViolation>();
+        if (!InputRules.IsValidTokenId(command.Token))
+        {
+            violations.Add(new("token", InputRules.TokenIdRule));
+        }
+
+        if (!InputRules.IsValidIdempotencyKey(command.IdempotencyKey))
+        {
+            violations.Add(new("idempotency_key", InputRules.IdempotencyKeyRule));
+        }
+
+        var reason = InputRules.CleanText(command.Reason);
+        if (reason is { Length: > MaxReasonLength })
+        {
+            violations.Add(new("reason", "must be at most 200 characters"));
+        }
+
+        if (violations.Count > 0)
+        {
+            throw TokenizerException.Invalid(violations);
+        }
+
+        var key = command.IdempotencyKey!;
+        var hmac = hasher.HashRequest("revoke_token", command.Token, reason);
+        var result = await RunIdempotentAsync(
+            caller,
+            key,
+            "revoke_token",
+            hmac,
+            async ct =>
+            {
+                var token = await ledger.GetTokenAsync(command.Token!, ct).ConfigureAwait(false) ?? throw NotFound();
+                if (token.Status == TokenStatus.Revoked)
+                {
+                    return token;
+                }
+
+                await gateway.DetachAsync(token.Token, hasher.GatewayKey(caller.CallerId, key, "detach"), ct).ConfigureAwait(false);
+                LogRevoked(logger, token.Token);
+                return token with { Status = TokenStatus.Revoked, RevokedAt = timeProvider.GetUtcNow() };
+            },
+            cancellationToken).ConfigureAwait(false);
+        return result.Token;
+    }
+
+    private async Task<TokenizeResult> RunIdempotentAsync(
+        CallerContext caller,
+        string key,
+        string operation,
+        byte[] hmac,
+        Func<CancellationToken, Task<TokenRecord>> work,
+        CancellationToken cancellationToken)
+    {
+        var deadline = timeProvider.GetUtcNow() + settings.DuplicateWait;
+        while (true)
+        {
+            var claim = new IdempotencyClaim(caller.CallerId, key, operation, hmac, timeProvider.GetUtcNow(), settings.PendingLease);
+            var outcome = await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false);
+            switch (outcome.State)
+            {
+                case IdempotencyState.Replay:
+                    return new TokenizeResult(Deserialize(outcome.ResponseJson), Replayed: true);
+                case IdempotencyState.Conflict:
+                    throw new TokenizerException(
+                        ErrorKind.AlreadyExists,
+                        ErrorReasons.IdempotencyKeyReused,
+                        "idempotency_key: already used with a different request");
+                case IdempotencyState.InFlight when timeProvider.GetUtcNow() < deadline:
+                    await Task.Delay(settings.DuplicatePollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
+                    continue;
+                case IdempotencyState.InFlight:
+                    throw new TokenizerException(
+                        ErrorKind.Aborted,
+                        ErrorReasons.IdempotencyKeyInFlight,
+                        "idempotency_key: a request with this key is still in progress; retry");
+                case IdempotencyState.Started:
+                    break;
+                default:
+                    throw new InvalidOperationException("unknown idempotency state");
+            }
+
+            TokenRecord token;
+            try
+            {
+                token = await work(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Free the key so the caller's retry runs again; the gateway replays its own result for the same key.
+                await ledger.ReleaseAsync(caller.CallerId, key, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+
+            await ledger.CompleteAsync(caller.CallerId, key, JsonSerializer.Serialize(token, Json), token, CancellationToken.None)
+                .ConfigureAwait(false);
+            return new TokenizeResult(token, Replayed: false);
+        }
+    }
+
+    private async Task<TokenRecord> CreateTokenAsync(
+        CallerContext caller,
+        string key,
+        string customerReference,
+        PaymentMethodRequest request,
+        CancellationToken cancellationToken)
+    {
+        var customerId = await EnsureCustomerAsync(customerReference, cancellationToken).ConfigureAwait(false);
+        var paymentMethod = await gateway.CreatePaymentMethodAsync(request, hasher.GatewayKey(caller.CallerId, key, "pm"), cancellationToken)
+            .ConfigureAwait(false);
+        await gateway.AttachAsync(paymentMethod.Id, customerId, hasher.GatewayKey(caller.CallerId, key, "attach"), cancellationToken)
+            .ConfigureAwait(false);
+        LogTokenized(logger, paymentMethod.Id, paymentMethod.Type);
+        return new TokenRecord
+        {
+            Token = paymentMethod.Id,
+            Gateway = gateway.Name,
+            Type = paymentMethod.Type,
+            Status = TokenStatus.Active,
+            CallerId = caller.CallerId,
+            CustomerReference = customerReference,
+            GatewayCustomerId = customerId,
+            Card = paymentMethod.Card,
+            BankAccount = paymentMethod.BankAccount,
+            CreatedAt = timeProvider.GetUtcNow(),
+        };
+    }
+
+    private async Task<string> EnsureCustomerAsync(string customerReference, CancellationToken cancellationToken)
+    {
+        var existing = await ledger.FindCustomerAsync(gateway.Name, customerReference, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            return existing;
+        }
+
+        // Concurrent first requests for one reference share this key, so the gateway creates one Customer.
+        var created = await gateway.CreateCustomerAsync(customerReference, hasher.CustomerKey(gateway.Name, customerReference), cancellationToken)
+            .ConfigureAwait(false);
+        return await ledger.SaveCustomerAsync(gateway.Name, customerReference, created, timeProvider.GetUtcNow(), cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    private Dictionary<string, string> Intent(CallerContext caller, string key) =>
+        new() { [MetadataIntentKey] = hasher.GatewayKey(caller.CallerId, key, "intent") };
+
+    private static TokenRecord Deserialize(string? json) =>
+        JsonSerializer.Deserialize<TokenRecord>(json ?? throw new InvalidOperationException("replay without response"), Json)
+        ?? throw new InvalidOperationException("replay without response");
+
+    private static string Canonical(BillingDetails billing) =>
+        JsonSerializer.Serialize(billing, Json);
+
+    private static string CanonicalAccount(BankAccountDetails account) => account switch
+    {
+        AuBecsDebitDetails a => $"au_becs_debit|{a.BsbNumber}|{a.AccountNumber}",
+        SepaDebitDetails s => $"sepa_debit|{s.Iban}",
+        BacsDebitDetails b => $"bacs_debit|{b.SortCode}|{b.AccountNumber}",
+        UsBankAccountDetails u => $"us_bank_account|{u.RoutingNumber}|{u.AccountNumber}|{u.AccountHolderType}|{u.AccountType}",
+        _ => throw new ArgumentOutOfRangeException(nameof(account), "unknown account type"),
+    };
+
+    private static void RequireTokenId(string? token)
+    {
+        if (!InputRules.IsValidTokenId(token))
+        {
+            throw TokenizerException.Invalid([new FieldViolation("token", InputRules.TokenIdRule)]);
+        }
+    }
+
+    private static TokenizerException NotFound() =>
+        new(ErrorKind.NotFound, ErrorReasons.TokenNotFound, "token: not found");
+
+    [LoggerMessage(EventId = 1001, EventName = "Tokenized", Level = LogLevel.Information, Message = "Tokenized {Token} ({Type})")]
+    private static partial void LogTokenized(ILogger logger, string token, TokenType type);
+
+    [LoggerMessage(EventId = 1002, EventName = "Revoked", Level = LogLevel.Information, Message = "Revoked {Token}")]
+    private static partial void LogRevoked(ILogger logger, string token);
+}
