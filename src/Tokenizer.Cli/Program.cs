@@ -1,1 +1,3 @@
-Console.WriteLine("placeholder");
+using Tokenizer.Cli;
+
+return await CliApp.BuildRootCommand(Console.In, Console.Out, Console.Error).Parse(args).InvokeAsync();

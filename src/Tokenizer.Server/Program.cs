@@ -1,1 +1,4 @@
-Console.WriteLine("placeholder");
+using Tokenizer.Server.Hosting;
+
+var app = TokenizerHost.Build(args);
+await app.RunAsync();

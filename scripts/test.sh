@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs the whole suite (unit, integration over real gRPC + Kestrel + the sandbox over HTTP + SQLite, security)
+# and ends with one line: "tests: N passed, M failed". Exit code 0 only when everything built and passed.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
+require_dotnet
+
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+status=0
+if ! bash "$root/scripts/lint-proto.sh"; then
+  echo "proto lint failed" >&2
+  status=1
+fi
+
+if ! dotnet build Tokenizer.sln -c Release --nologo -v quiet -clp:ErrorsOnly; then
+  echo "build failed" >&2
+  echo "tests: 0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test Tokenizer.sln -c Release --no-build --nologo -v quiet \
+  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=1
+
+passed=0
+failed=0
+shopt -s nullglob
+for trx in "$results"/*.trx; do
+  counters=$(grep -o '<Counters [^>]*' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+done
+
+# A crashed test host or a failed lint leaves no failed test behind: count it, so the line never says all is well.
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1
+fi
+if [ "$passed" -eq 0 ]; then
+  echo "no test ran" >&2
+  status=1
+  [ "$failed" -eq 0 ] && failed=1
+fi
+
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"

@@ -1,0 +1,171 @@
+using System.CommandLine;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Tokenizer.Contracts.V1;
+
+namespace Tokenizer.Cli;
+
+/// <summary>
+/// The <c>tokenizer</c> command. Card and bank details are read from standard input (JSON) or an interactive prompt
+/// with hidden input, never from arguments or environment variables (those end up in shell history and <c>ps</c>).
+/// Exit codes: 0 success, 1 the server answered with an error, 2 bad usage or input.
+/// </summary>
+public static class CliApp
+{
+    /// <summary>The address <c>scripts/run.sh</c> serves on.</summary>
+    public const string DefaultServer = "http://127.0.0.1:5055";
+
+    /// <summary>Builds the command tree; I/O is injected so tests can drive it.</summary>
+    public static RootCommand BuildRootCommand(TextReader input, TextWriter output, TextWriter error)
+    {
+        var server = new Option<string>("--server") { Description = "Tokenizer gRPC address", DefaultValueFactory = _ => DefaultServer, Recursive = true };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of a table", Recursive = true };
+        var customer = new Option<string>("--customer") { Description = "customer_reference of the billing service's customer", Required = true };
+        var key = new Option<string?>("--idempotency-key") { Description = "Idempotency key (default: a new random key; reuse one to retry safely)" };
+
+        var root = new RootCommand("Tokenizer: swap card and bank details for gateway tokens.");
+        root.Options.Add(server);
+        root.Options.Add(json);
+
+        var console = new CliConsole(input, output, error);
+
+        var tokenize = new Command("tokenize", "Tokenise a card or a bank account (details from stdin JSON or a hidden prompt)");
+        var card = new Command("card", "Tokenise a card. stdin JSON: {\"card\":{\"number\",\"exp_month\",\"exp_year\",\"cvc\"},\"billing_details\":{...}}");
+        card.Options.Add(customer);
+        card.Options.Add(key);
+        card.SetAction((result, ct) => Run(console, result.GetValue(server)!, result.GetValue(json), async client =>
+        {
+            var request = console.ReadCardRequest();
+            request.CustomerReference = result.GetValue(customer)!;
+            request.IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("N");
+            var response = await client.TokenizeCardAsync(request, cancellationToken: ct);
+            return (response.Token, response.Replayed);
+        }));
+        var bank = new Command("bank", "Tokenise a bank account. stdin JSON: {\"au_becs_debit\"|\"sepa_debit\"|\"bacs_debit\"|\"us_bank_account\":{...},\"billing_details\":{...}}");
+        bank.Options.Add(customer);
+        bank.Options.Add(key);
+        bank.SetAction((result, ct) => Run(console, result.GetValue(server)!, result.GetValue(json), async client =>
+        {
+            var request = console.ReadBankRequest();
+            request.CustomerReference = result.GetValue(customer)!;
+            request.IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("N");
+            var response = await client.TokenizeBankAccountAsync(request, cancellationToken: ct);
+            return (response.Token, response.Replayed);
+        }));
+        tokenize.Subcommands.Add(card);
+        tokenize.Subcommands.Add(bank);
+
+        var tokenArgument = new Argument<string>("token") { Description = "The token (pm_...)" };
+        var token = new Command("token", "Read or revoke one token");
+        var get = new Command("get", "Show one token");
+        get.Arguments.Add(tokenArgument);
+        get.SetAction((result, ct) => Run(console, result.GetValue(server)!, result.GetValue(json), async client =>
+        {
+            var response = await client.GetTokenAsync(new GetTokenRequest { Token = result.GetValue(tokenArgument) }, cancellationToken: ct);
+            return (response.Token, (bool?)null);
+        }));
+        var reason = new Option<string?>("--reason") { Description = "Why (kept in the audit trail)" };
+        var revoke = new Command("revoke", "Detach the token at the gateway and mark it revoked");
+        revoke.Arguments.Add(tokenArgument);
+        revoke.Options.Add(reason);
+        revoke.Options.Add(key);
+        revoke.SetAction((result, ct) => Run(console, result.GetValue(server)!, result.GetValue(json), async client =>
+        {
+            var response = await client.RevokeTokenAsync(
+                new RevokeTokenRequest
+                {
+                    Token = result.GetValue(tokenArgument),
+                    Reason = result.GetValue(reason) ?? string.Empty,
+                    IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("N"),
+                },
+                cancellationToken: ct);
+            return (response.Token, (bool?)null);
+        }));
+        token.Subcommands.Add(get);
+        token.Subcommands.Add(revoke);
+
+        var tokens = new Command("tokens", "List tokens");
+        var list = new Command("list", "List tokens, newest first");
+        var listCustomer = new Option<string?>("--customer") { Description = "Only this customer_reference" };
+        var status = new Option<string?>("--status") { Description = "active or revoked" };
+        status.AcceptOnlyFromAmong("active", "revoked");
+        var pageSize = new Option<int>("--page-size") { Description = "1-100 (default 50)" };
+        var pageToken = new Option<string?>("--page-token") { Description = "next_page_token from the previous page" };
+        list.Options.Add(listCustomer);
+        list.Options.Add(status);
+        list.Options.Add(pageSize);
+        list.Options.Add(pageToken);
+        list.SetAction((result, ct) => RunList(console, result.GetValue(server)!, result.GetValue(json), async client =>
+            await client.ListTokensAsync(
+                new ListTokensRequest
+                {
+                    CustomerReference = result.GetValue(listCustomer) ?? string.Empty,
+                    Status = result.GetValue(status) switch
+                    {
+                        "active" => TokenStatus.Active,
+                        "revoked" => TokenStatus.Revoked,
+                        _ => TokenStatus.Unspecified,
+                    },
+                    PageSize = result.GetValue(pageSize),
+                    PageToken = result.GetValue(pageToken) ?? string.Empty,
+                },
+                cancellationToken: ct)));
+        tokens.Subcommands.Add(list);
+
+        root.Subcommands.Add(tokenize);
+        root.Subcommands.Add(token);
+        root.Subcommands.Add(tokens);
+        return root;
+    }
+
+    private static async Task<int> Run(
+        CliConsole console,
+        string server,
+        bool json,
+        Func<TokenizerService.TokenizerServiceClient, Task<(Token Token, bool? Replayed)>> call)
+    {
+        try
+        {
+            using var channel = GrpcChannel.ForAddress(server);
+            var (token, replayed) = await call(new TokenizerService.TokenizerServiceClient(channel));
+            console.PrintToken(token, replayed, json);
+            return 0;
+        }
+        catch (CliInputException error)
+        {
+            console.Error.WriteLine($"error: {error.Message}");
+            return 2;
+        }
+        catch (RpcException error)
+        {
+            console.PrintRpcError(error);
+            return 1;
+        }
+    }
+
+    private static async Task<int> RunList(
+        CliConsole console,
+        string server,
+        bool json,
+        Func<TokenizerService.TokenizerServiceClient, Task<ListTokensResponse>> call)
+    {
+        try
+        {
+            using var channel = GrpcChannel.ForAddress(server);
+            var response = await call(new TokenizerService.TokenizerServiceClient(channel));
+            console.PrintList(response, json);
+            return 0;
+        }
+        catch (RpcException error)
+        {
+            console.PrintRpcError(error);
+            return 1;
+        }
+    }
+}
+
+/// <summary>Bad input on stdin or at the prompt; the message never contains the input.</summary>
+public sealed class CliInputException(string message) : Exception(message)
+{
+}

@@ -1,0 +1,257 @@
+using System.Globalization;
+using System.Text;
+using Google.Protobuf;
+using Grpc.Core;
+using Tokenizer.Contracts.V1;
+
+namespace Tokenizer.Cli;
+
+/// <summary>Reads sensitive input (stdin JSON or a hidden prompt) and prints tokens, lists and errors.</summary>
+internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter error)
+{
+    private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
+
+    public TextWriter Error => error;
+
+    private bool Interactive => ReferenceEquals(input, Console.In) && !Console.IsInputRedirected;
+
+    public TokenizeCardRequest ReadCardRequest()
+    {
+        if (!Interactive)
+        {
+            return Parse<TokenizeCardRequest>();
+        }
+
+        var request = new TokenizeCardRequest
+        {
+            Card = new Card
+            {
+                Number = PromptHidden("Card number"),
+                ExpMonth = PromptInt("Expiry month (1-12)"),
+                ExpYear = PromptInt("Expiry year (4 digits)"),
+                Cvc = PromptHidden("CVC"),
+            },
+            BillingDetails = PromptBilling(),
+        };
+        return request;
+    }
+
+    public TokenizeBankAccountRequest ReadBankRequest()
+    {
+        if (!Interactive)
+        {
+            return Parse<TokenizeBankAccountRequest>();
+        }
+
+        var request = new TokenizeBankAccountRequest();
+        var kind = Prompt("Account type (au_becs_debit, sepa_debit, bacs_debit, us_bank_account)");
+        switch (kind)
+        {
+            case "au_becs_debit":
+                request.AuBecsDebit = new AuBecsDebitAccount { BsbNumber = Prompt("BSB"), AccountNumber = PromptHidden("Account number") };
+                break;
+            case "sepa_debit":
+                request.SepaDebit = new SepaDebitAccount { Iban = PromptHidden("IBAN") };
+                break;
+            case "bacs_debit":
+                request.BacsDebit = new BacsDebitAccount { SortCode = Prompt("Sort code"), AccountNumber = PromptHidden("Account number") };
+                break;
+            case "us_bank_account":
+                request.UsBankAccount = new UsBankAccount
+                {
+                    RoutingNumber = Prompt("Routing number"),
+                    AccountNumber = PromptHidden("Account number"),
+                    AccountHolderType = Prompt("Holder (individual/company)") == "company" ? AccountHolderType.Company : AccountHolderType.Individual,
+                    AccountType = Prompt("Type (checking/savings)") == "savings" ? AccountType.Savings : AccountType.Checking,
+                };
+                break;
+            default:
+                throw new CliInputException("unknown account type");
+        }
+
+        request.BillingDetails = PromptBilling();
+        return request;
+    }
+
+    public void PrintToken(Token token, bool? replayed, bool json)
+    {
+        if (json)
+        {
+            output.WriteLine(Formatter.Format(token));
+            return;
+        }
+
+        var rows = new List<(string, string)>
+        {
+            ("token", token.Token_),
+            ("type", token.Type.ToString()),
+            ("status", token.Status.ToString()),
+            ("customer_reference", token.CustomerReference),
+        };
+        if (token.Card is { } card)
+        {
+            rows.Add(("brand", card.Brand));
+            rows.Add(("last4", card.Last4));
+            rows.Add(("expiry", $"{card.ExpMonth:00}/{card.ExpYear}"));
+            rows.Add(("funding", card.Funding));
+            rows.Add(("country", card.Country));
+            rows.Add(("fingerprint", card.Fingerprint));
+        }
+
+        if (token.BankAccount is { } bank)
+        {
+            rows.Add(("bank_identifier", bank.BankIdentifier));
+            rows.Add(("last4", bank.Last4));
+            rows.Add(("country", bank.Country));
+            rows.Add(("fingerprint", bank.Fingerprint));
+        }
+
+        rows.Add(("created_at", token.CreatedAt?.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture) ?? string.Empty));
+        if (token.RevokedAt is { } revoked)
+        {
+            rows.Add(("revoked_at", revoked.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture)));
+        }
+
+        if (replayed is { } r)
+        {
+            rows.Add(("replayed", r ? "yes" : "no"));
+        }
+
+        var width = rows.Max(x => x.Item1.Length);
+        foreach (var (name, value) in rows)
+        {
+            output.WriteLine($"{name.PadRight(width)}  {value}");
+        }
+    }
+
+    public void PrintList(ListTokensResponse response, bool json)
+    {
+        if (json)
+        {
+            output.WriteLine(Formatter.Format(response));
+            return;
+        }
+
+        output.WriteLine($"{"TOKEN",-32} {"TYPE",-16} {"STATUS",-8} {"BRAND/BANK",-12} {"LAST4",-5} {"CUSTOMER",-20} CREATED");
+        foreach (var token in response.Tokens)
+        {
+            var label = token.Card?.Brand ?? token.BankAccount?.BankIdentifier ?? string.Empty;
+            var last4 = token.Card?.Last4 ?? token.BankAccount?.Last4 ?? string.Empty;
+            var created = token.CreatedAt?.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture) ?? string.Empty;
+            output.WriteLine($"{token.Token_,-32} {token.Type,-16} {token.Status,-8} {label,-12} {last4,-5} {token.CustomerReference,-20} {created}");
+        }
+
+        if (response.NextPageToken.Length > 0)
+        {
+            output.WriteLine($"next page: --page-token {response.NextPageToken}");
+        }
+    }
+
+    public void PrintRpcError(RpcException exception)
+    {
+        error.WriteLine($"error: {exception.StatusCode}: {exception.Status.Detail}");
+        var status = exception.GetRpcStatus();
+        if (status is null)
+        {
+            return;
+        }
+
+        foreach (var detail in status.Details)
+        {
+            if (detail.TryUnpack<Google.Rpc.ErrorInfo>(out var info))
+            {
+                error.WriteLine($"  reason: {info.Reason}");
+                foreach (var (key, value) in info.Metadata)
+                {
+                    error.WriteLine($"  {key}: {value}");
+                }
+            }
+            else if (detail.TryUnpack<Google.Rpc.BadRequest>(out var badRequest))
+            {
+                foreach (var violation in badRequest.FieldViolations)
+                {
+                    error.WriteLine($"  {violation.Field}: {violation.Description}");
+                }
+            }
+        }
+    }
+
+    private T Parse<T>()
+        where T : IMessage, new()
+    {
+        var text = input.ReadToEnd();
+        try
+        {
+            return Parser.Parse<T>(text);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            // The parser's message can quote the input: say only what was expected.
+            throw new CliInputException($"stdin: expected a JSON {typeof(T).Name} (see --help)");
+        }
+        catch (InvalidJsonException)
+        {
+            throw new CliInputException("stdin: not valid JSON");
+        }
+    }
+
+    private BillingDetails PromptBilling() => new()
+    {
+        Name = Prompt("Name (optional for cards)"),
+        Email = Prompt("Email (optional for cards)"),
+        Address = new Address
+        {
+            Line1 = Prompt("Address line 1 (optional)"),
+            City = Prompt("City (optional)"),
+            PostalCode = Prompt("Postal code (optional)"),
+            Country = Prompt("Country, 2 letters (optional)"),
+        },
+    };
+
+    private string Prompt(string label)
+    {
+        error.Write($"{label}: ");
+        return input.ReadLine()?.Trim() ?? string.Empty;
+    }
+
+    private int PromptInt(string label)
+    {
+        var text = Prompt(label);
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new CliInputException($"{label}: must be a number");
+    }
+
+    private string PromptHidden(string label)
+    {
+        error.Write($"{label}: ");
+        var builder = new StringBuilder();
+        while (true)
+        {
+            var key = Console.ReadKey(intercept: true);
+            if (key.Key == ConsoleKey.Enter)
+            {
+                break;
+            }
+
+            if (key.Key == ConsoleKey.Backspace)
+            {
+                if (builder.Length > 0)
+                {
+                    builder.Length--;
+                }
+
+                continue;
+            }
+
+            if (!char.IsControl(key.KeyChar))
+            {
+                builder.Append(key.KeyChar);
+            }
+        }
+
+        error.WriteLine();
+        return builder.ToString();
+    }
+}

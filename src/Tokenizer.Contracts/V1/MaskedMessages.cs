@@ -1,0 +1,76 @@
+using Google.Protobuf;
+
+// Generated messages print every field from ToString(). These partials make every message that carries card or
+// bank data print a masked form instead (Google.Protobuf calls ICustomDiagnosticMessage for diagnostics).
+namespace Tokenizer.Contracts.V1;
+
+public sealed partial class Card : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() =>
+        $"{{ \"number\": \"{Masking.Last4(Number)}\", \"expMonth\": {ExpMonth}, \"expYear\": {ExpYear}, \"cvc\": \"***\" }}";
+}
+
+public sealed partial class AuBecsDebitAccount : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() =>
+        $"{{ \"bsbNumber\": \"***\", \"accountNumber\": \"{Masking.Last4(AccountNumber)}\" }}";
+}
+
+public sealed partial class SepaDebitAccount : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() => $"{{ \"iban\": \"{Masking.Last4(Iban)}\" }}";
+}
+
+public sealed partial class BacsDebitAccount : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() =>
+        $"{{ \"sortCode\": \"***\", \"accountNumber\": \"{Masking.Last4(AccountNumber)}\" }}";
+}
+
+public sealed partial class UsBankAccount : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() =>
+        $"{{ \"routingNumber\": \"***\", \"accountNumber\": \"{Masking.Last4(AccountNumber)}\", \"accountHolderType\": \"{AccountHolderType}\", \"accountType\": \"{AccountType}\" }}";
+}
+
+public sealed partial class BillingDetails : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() => "{ \"billingDetails\": \"***\" }";
+}
+
+public sealed partial class TokenizeCardRequest : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() =>
+        $"{{ \"idempotencyKey\": \"{IdempotencyKey}\", \"customerReference\": \"{CustomerReference}\", \"card\": {Card?.ToDiagnosticString() ?? "null"}, \"billingDetails\": \"***\" }}";
+}
+
+public sealed partial class TokenizeBankAccountRequest : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString()
+    {
+        var account = AccountCase switch
+        {
+            AccountOneofCase.AuBecsDebit => AuBecsDebit.ToDiagnosticString(),
+            AccountOneofCase.SepaDebit => SepaDebit.ToDiagnosticString(),
+            AccountOneofCase.BacsDebit => BacsDebit.ToDiagnosticString(),
+            AccountOneofCase.UsBankAccount => UsBankAccount.ToDiagnosticString(),
+            _ => "null",
+        };
+        return $"{{ \"idempotencyKey\": \"{IdempotencyKey}\", \"customerReference\": \"{CustomerReference}\", \"{AccountCase}\": {account}, \"billingDetails\": \"***\" }}";
+    }
+}
+
+internal static class Masking
+{
+    /// <summary>"***" plus the last four characters when the value is long enough to hide the rest, else "***".</summary>
+    public static string Last4(string? value) =>
+        value is { Length: >= 8 } ? "***" + value[^4..] : "***";
+}

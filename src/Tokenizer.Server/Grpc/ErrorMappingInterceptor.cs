@@ -1,0 +1,90 @@
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Tokenizer.Core.Errors;
+
+namespace Tokenizer.Server.Grpc;
+
+/// <summary>
+/// The one place domain errors become gRPC status: google.rpc.Status with ErrorInfo (stable reason, domain
+/// tokenizer.v1) and BadRequest field violations. Unexpected exceptions become INTERNAL with no detail; their
+/// messages are not logged either, since a library's message may echo input (only type and stack trace are).
+/// </summary>
+internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
+{
+    internal const string ErrorDomain = "tokenizer.v1";
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request,
+        ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (TokenizerException error)
+        {
+            LogDomainError(logger, context.Method, error.Kind, error.Reason);
+            throw ToRpcException(error);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "call cancelled"));
+        }
+        catch (Exception error) when (error is not RpcException)
+        {
+            LogUnexpected(logger, context.Method, error.GetType().FullName ?? "unknown", error.StackTrace ?? string.Empty);
+            throw ToRpcException(new TokenizerException(ErrorKind.Internal, ErrorReasons.InternalError, "internal error"));
+        }
+    }
+
+    /// <summary>Builds the RpcException for a domain error (google.rpc.Status in grpc-status-details-bin).</summary>
+    internal static RpcException ToRpcException(TokenizerException error)
+    {
+        var status = new Google.Rpc.Status { Code = (int)ToStatusCode(error.Kind), Message = error.Message };
+        var info = new ErrorInfo { Reason = error.Reason, Domain = ErrorDomain };
+        foreach (var (key, value) in error.ErrorMetadata)
+        {
+            info.Metadata[key] = value;
+        }
+
+        status.Details.Add(Any.Pack(info));
+        if (error.Violations.Count > 0)
+        {
+            var badRequest = new BadRequest();
+            badRequest.FieldViolations.AddRange(error.Violations.Select(v => new BadRequest.Types.FieldViolation
+            {
+                Field = v.Field,
+                Description = v.Rule,
+            }));
+            status.Details.Add(Any.Pack(badRequest));
+        }
+
+        return status.ToRpcException();
+    }
+
+    internal static StatusCode ToStatusCode(ErrorKind kind) => kind switch
+    {
+        ErrorKind.InvalidArgument => StatusCode.InvalidArgument,
+        ErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
+        ErrorKind.NotFound => StatusCode.NotFound,
+        ErrorKind.AlreadyExists => StatusCode.AlreadyExists,
+        ErrorKind.Aborted => StatusCode.Aborted,
+        ErrorKind.Unavailable => StatusCode.Unavailable,
+        ErrorKind.PermissionDenied => StatusCode.PermissionDenied,
+        ErrorKind.Unauthenticated => StatusCode.Unauthenticated,
+        ErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
+        ErrorKind.DeadlineExceeded => StatusCode.DeadlineExceeded,
+        _ => StatusCode.Internal,
+    };
+
+    [LoggerMessage(EventId = 2001, EventName = "DomainError", Level = LogLevel.Information, Message = "{Method} failed: {Kind} {Reason}")]
+    private static partial void LogDomainError(ILogger logger, string method, ErrorKind kind, string reason);
+
+    [LoggerMessage(EventId = 2002, EventName = "UnexpectedError", Level = LogLevel.Error, Message = "{Method} failed unexpectedly: {ExceptionType}\n{StackTrace}")]
+    private static partial void LogUnexpected(ILogger logger, string method, string exceptionType, string stackTrace);
+}

@@ -1,0 +1,122 @@
+using Google.Protobuf.WellKnownTypes;
+using Tokenizer.Core.Tokenization;
+using Domain = Tokenizer.Core.Domain;
+using V1 = Tokenizer.Contracts.V1;
+
+namespace Tokenizer.Server.Grpc;
+
+/// <summary>Maps between the wire contract (tokenizer.v1) and the domain. No validation here: the domain validates.</summary>
+internal static class ProtoMapper
+{
+    public static TokenizeCardCommand ToCommand(V1.TokenizeCardRequest request) => new(
+        request.IdempotencyKey,
+        request.CustomerReference,
+        request.Card is null ? null : new CardInput(request.Card.Number, request.Card.ExpMonth, request.Card.ExpYear, request.Card.Cvc),
+        ToDomain(request.BillingDetails));
+
+    public static TokenizeBankAccountCommand ToCommand(V1.TokenizeBankAccountRequest request)
+    {
+        BankAccountInput? account = request.AccountCase switch
+        {
+            V1.TokenizeBankAccountRequest.AccountOneofCase.AuBecsDebit =>
+                new AuBecsDebitInput(request.AuBecsDebit.BsbNumber, request.AuBecsDebit.AccountNumber),
+            V1.TokenizeBankAccountRequest.AccountOneofCase.SepaDebit => new SepaDebitInput(request.SepaDebit.Iban),
+            V1.TokenizeBankAccountRequest.AccountOneofCase.BacsDebit =>
+                new BacsDebitInput(request.BacsDebit.SortCode, request.BacsDebit.AccountNumber),
+            V1.TokenizeBankAccountRequest.AccountOneofCase.UsBankAccount => new UsBankAccountInput(
+                request.UsBankAccount.RoutingNumber,
+                request.UsBankAccount.AccountNumber,
+                request.UsBankAccount.AccountHolderType switch
+                {
+                    V1.AccountHolderType.Individual => Domain.AccountHolderType.Individual,
+                    V1.AccountHolderType.Company => Domain.AccountHolderType.Company,
+                    _ => null,
+                },
+                request.UsBankAccount.AccountType switch
+                {
+                    V1.AccountType.Checking => Domain.BankAccountKind.Checking,
+                    V1.AccountType.Savings => Domain.BankAccountKind.Savings,
+                    _ => null,
+                }),
+            _ => null,
+        };
+        return new(request.IdempotencyKey, request.CustomerReference, account, ToDomain(request.BillingDetails));
+    }
+
+    public static ListTokensCommand ToCommand(V1.ListTokensRequest request) => new(
+        request.CustomerReference,
+        request.Status switch
+        {
+            V1.TokenStatus.Active => Domain.TokenStatus.Active,
+            V1.TokenStatus.Revoked => Domain.TokenStatus.Revoked,
+            _ => null,
+        },
+        request.CreatedAfter?.ToDateTimeOffset(),
+        request.CreatedBefore?.ToDateTimeOffset(),
+        request.PageSize,
+        request.PageToken);
+
+    public static V1.Token ToProto(Domain.TokenRecord token)
+    {
+        var proto = new V1.Token
+        {
+            Token_ = token.Token,
+            Gateway = token.Gateway,
+            Type = token.Type switch
+            {
+                Domain.TokenType.Card => V1.TokenType.Card,
+                Domain.TokenType.AuBecsDebit => V1.TokenType.AuBecsDebit,
+                Domain.TokenType.SepaDebit => V1.TokenType.SepaDebit,
+                Domain.TokenType.BacsDebit => V1.TokenType.BacsDebit,
+                Domain.TokenType.UsBankAccount => V1.TokenType.UsBankAccount,
+                _ => V1.TokenType.Unspecified,
+            },
+            Status = token.Status == Domain.TokenStatus.Revoked ? V1.TokenStatus.Revoked : V1.TokenStatus.Active,
+            CustomerReference = token.CustomerReference,
+            CreatedAt = Timestamp.FromDateTimeOffset(token.CreatedAt),
+            RevokedAt = token.RevokedAt is { } revoked ? Timestamp.FromDateTimeOffset(revoked) : null,
+        };
+        if (token.Card is { } card)
+        {
+            proto.Card = new V1.CardMetadata
+            {
+                Brand = card.Brand,
+                Last4 = card.Last4,
+                ExpMonth = card.ExpMonth,
+                ExpYear = card.ExpYear,
+                Funding = card.Funding ?? string.Empty,
+                Country = card.Country ?? string.Empty,
+                Fingerprint = card.Fingerprint ?? string.Empty,
+            };
+        }
+
+        if (token.BankAccount is { } bank)
+        {
+            proto.BankAccount = new V1.BankAccountMetadata
+            {
+                Last4 = bank.Last4,
+                BankIdentifier = bank.BankIdentifier ?? string.Empty,
+                Country = bank.Country ?? string.Empty,
+                Fingerprint = bank.Fingerprint ?? string.Empty,
+            };
+        }
+
+        return proto;
+    }
+
+    private static Domain.BillingDetails? ToDomain(V1.BillingDetails? billing) => billing is null
+        ? null
+        : new Domain.BillingDetails(
+            billing.Name,
+            billing.Email,
+            billing.Phone,
+            billing.Address is null
+                ? null
+                : new Domain.Address(
+                    billing.Address.Line1,
+                    billing.Address.Line2,
+                    billing.Address.City,
+                    billing.Address.State,
+                    billing.Address.PostalCode,
+                    billing.Address.Country));
+}

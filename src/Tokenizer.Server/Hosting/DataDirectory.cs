@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Options;
+namespace Tokenizer.Server.Hosting;
+
+/// <summary>The one directory that holds all of the service's state (Tokenizer:DataDirectory).</summary>
+public sealed class DataDirectory(IOptions<TokenizerOptions> options)
+{
+    /// <summary>The absolute path of the data directory.</summary>
+    public string Root { get; } = Path.GetFullPath(options.Value.DataDirectory);
+
+    /// <summary>A path under the data directory; its parent directory is created.</summary>
+    public string PathOf(params string[] parts)
+    {
+        var path = Path.Combine([Root, .. parts]);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return path;
+    }
+
+    /// <summary>A subdirectory of the data directory, created if missing.</summary>
+    public string Subdirectory(string name) => Directory.CreateDirectory(Path.Combine(Root, name)).FullName;
+
+    /// <summary>The request HMAC secret: from configuration, else generated once under <c>secrets/</c>.</summary>
+    internal byte[] RequestHmacSecret()
+    {
+        var configured = options.Value.RequestHmacSecret;
+        if (!string.IsNullOrEmpty(configured) && SecretFiles.TryDecodeSecret(configured, out var secret))
+        {
+            return secret;
+        }
+
+        return SecretFiles.LoadOrCreate(Path.Combine(Root, "secrets", "request-hmac.key"));
+    }
+}

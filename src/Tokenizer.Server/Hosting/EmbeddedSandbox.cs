@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Options;
+using Tokenizer.StripeSandbox;
+
+namespace Tokenizer.Server.Hosting;
+
+/// <summary>
+/// Runs the Stripe sandbox in-process on a loopback port when no Stripe:ApiKey is configured (the embedded default).
+/// Stripe.net still talks to it over real HTTP. Its state lives under <c>{DataDirectory}/sandbox</c>.
+/// </summary>
+public sealed class EmbeddedSandbox(IOptions<StripeSettings> settings, DataDirectory dataDirectory, IHostEnvironment environment)
+    : IHostedService, IAsyncDisposable
+{
+    private StripeSandboxServer? server;
+
+    /// <summary>The sandbox's base address; only valid once started.</summary>
+    public Uri BaseAddress => server?.BaseAddress ?? throw new InvalidOperationException("the embedded Stripe sandbox is not running");
+
+    /// <summary>The running sandbox, for tests that count what it holds; null when a real gateway is configured.</summary>
+    public StripeSandboxServer? Server => server;
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!settings.Value.UsesEmbeddedSandbox)
+        {
+            return;
+        }
+
+        var options = new StripeSandboxOptions
+        {
+            DataDirectory = dataDirectory.Subdirectory("sandbox"),
+            ApiKey = TokenizerServiceCollectionExtensions.EmbeddedSandboxApiKey,
+            RawCardDataEnabled = settings.Value.SandboxRawCardDataEnabled,
+            Urls = "http://127.0.0.1:0",
+        };
+        server = await StripeSandboxServer.StartAsync(options, environment.EnvironmentName, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (server is not null)
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            server = null;
+        }
+    }
+}
+
+/// <summary>Applies ledger migrations before the server takes calls.</summary>
+internal sealed class LedgerInitializer(Tokenizer.Core.Ports.ITokenLedger ledger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => ledger.InitializeAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

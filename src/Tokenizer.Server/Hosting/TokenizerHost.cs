@@ -1,0 +1,35 @@
+using Tokenizer.Server.Grpc;
+
+namespace Tokenizer.Server.Hosting;
+
+/// <summary>Builds the Tokenizer web application; Program.cs and the integration tests share it.</summary>
+public static class TokenizerHost
+{
+    /// <summary>
+    /// Builds the app from command-line <paramref name="args"/> (ASP.NET Core conventions: <c>--urls</c>,
+    /// <c>--Tokenizer:DataDirectory=...</c>). <paramref name="configure"/> lets tests add logging providers or services.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        // Content root is the app's own folder, so appsettings.json is found wherever the process starts.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.AddTokenizer();
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.MapTokenizer();
+        return app;
+    }
+
+    /// <summary>Maps the gRPC services (and reflection in Development only).</summary>
+    public static WebApplication MapTokenizer(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGrpcService<TokenizerGrpcService>();
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapGrpcReflectionService();
+        }
+
+        return app;
+    }
+}

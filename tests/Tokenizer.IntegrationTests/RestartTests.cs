@@ -1,0 +1,48 @@
+using Tokenizer.Contracts.V1;
+
+namespace Tokenizer.IntegrationTests;
+
+/// <summary>State lives under the data directory: a restart keeps ledger and embedded gateway in agreement.</summary>
+public sealed class RestartTests
+{
+    [Fact]
+    public async Task Restart_SameDataDirectory_TokensAndReplaysSurvive()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-restart-").FullName;
+        try
+        {
+            var key = Requests.NewKey();
+            TokenizeCardResponse first;
+            await using (var server = new Lifetime(new TokenizerServerFixture(directory)))
+            {
+                await server.Fixture.InitializeAsync();
+                first = await server.Fixture.Client.TokenizeCardAsync(Requests.Card("3566002020360505", key));
+            }
+
+            await using (var server = new Lifetime(new TokenizerServerFixture(directory)))
+            {
+                await server.Fixture.InitializeAsync();
+                var replay = await server.Fixture.Client.TokenizeCardAsync(Requests.Card("3566002020360505", key));
+                var got = await server.Fixture.Client.GetTokenAsync(new GetTokenRequest { Token = first.Token.Token_ });
+                var revoked = await server.Fixture.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = first.Token.Token_, IdempotencyKey = Requests.NewKey() });
+
+                Assert.True(replay.Replayed);
+                Assert.Equal(first.Token, replay.Token);
+                Assert.Equal(first.Token, got.Token);
+                Assert.Equal(TokenStatus.Revoked, revoked.Token.Status);
+                Assert.Equal(1, server.Fixture.Sandbox.GetStats().PaymentMethods);
+            }
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    private sealed class Lifetime(TokenizerServerFixture fixture) : IAsyncDisposable
+    {
+        public TokenizerServerFixture Fixture => fixture;
+
+        public async ValueTask DisposeAsync() => await fixture.DisposeAsync();
+    }
+}

@@ -1,0 +1,280 @@
+using Google.Rpc;
+using Grpc.Core;
+using Tokenizer.Contracts.V1;
+
+namespace Tokenizer.IntegrationTests;
+
+/// <summary>The tokenisation path end to end: gRPC over Kestrel, Stripe.net over HTTP to the sandbox, SQLite.</summary>
+public sealed class TokenizeTests(TokenizerServerFixture server) : IClassFixture<TokenizerServerFixture>
+{
+    [Fact]
+    public async Task TokenizeCard_StripeTestVisa_ReturnsPaymentMethodWithMaskedMetadata()
+    {
+        var response = await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey()));
+
+        Assert.StartsWith("pm_", response.Token.Token_, StringComparison.Ordinal);
+        Assert.False(response.Replayed);
+        Assert.Equal("stripe", response.Token.Gateway);
+        Assert.Equal(TokenType.Card, response.Token.Type);
+        Assert.Equal(TokenStatus.Active, response.Token.Status);
+        Assert.Equal("visa", response.Token.Card.Brand);
+        Assert.Equal("4242", response.Token.Card.Last4);
+        Assert.Equal(12, response.Token.Card.ExpMonth);
+        Assert.Equal(2030, response.Token.Card.ExpYear);
+        Assert.Equal("credit", response.Token.Card.Funding);
+        Assert.False(string.IsNullOrEmpty(response.Token.Card.Fingerprint));
+        Assert.NotNull(response.Token.CreatedAt);
+    }
+
+    [Fact]
+    public async Task TokenizeCard_SameNumberTwice_SameFingerprintDifferentTokens()
+    {
+        var first = await server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey()));
+        var second = await server.Client.TokenizeCardAsync(Requests.Card("5555 5555 5555 4444", Requests.NewKey()));
+
+        Assert.NotEqual(first.Token.Token_, second.Token.Token_);
+        Assert.Equal(first.Token.Card.Fingerprint, second.Token.Card.Fingerprint);
+        Assert.Equal("mastercard", second.Token.Card.Brand);
+    }
+
+    public static TheoryData<string, string, string> BankAccounts => new()
+    {
+        { "au_becs_debit", "000000", "3456" },
+        { "sepa_debit", "1904", "3201" },
+        { "bacs_debit", "108800", "2345" },
+        { "us_bank_account", "110000000", "6789" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BankAccounts))]
+    public async Task TokenizeBankAccount_StripeTestAccounts_ReturnPaymentMethods(string kind, string bankIdentifier, string last4)
+    {
+        var key = Requests.NewKey();
+        var request = kind switch
+        {
+            "au_becs_debit" => Requests.Becs(key),
+            "sepa_debit" => Requests.Sepa(key),
+            "bacs_debit" => Requests.Bacs(key),
+            _ => Requests.Ach(key),
+        };
+
+        var response = await server.Client.TokenizeBankAccountAsync(request);
+
+        Assert.StartsWith("pm_", response.Token.Token_, StringComparison.Ordinal);
+        Assert.Equal(last4, response.Token.BankAccount.Last4);
+        Assert.Equal(bankIdentifier, response.Token.BankAccount.BankIdentifier);
+        Assert.False(string.IsNullOrEmpty(response.Token.BankAccount.Fingerprint));
+        Assert.Null(response.Token.Card);
+    }
+
+    [Fact]
+    public async Task TokenizeCard_SameKeySameRequest_ReplaysSameTokenWithoutNewPaymentMethod()
+    {
+        var key = Requests.NewKey();
+        var first = await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", key));
+        var before = server.Sandbox.GetStats().PaymentMethods;
+
+        var again = await server.Client.TokenizeCardAsync(Requests.Card("4242 4242 4242 4242", key));
+
+        Assert.True(again.Replayed);
+        Assert.Equal(first.Token, again.Token);
+        Assert.Equal(before, server.Sandbox.GetStats().PaymentMethods);
+    }
+
+    [Fact]
+    public async Task TokenizeCard_SameKeyOtherCard_AlreadyExistsIdempotencyKeyReused()
+    {
+        var key = Requests.NewKey();
+        await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", key));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", key)).ResponseAsync);
+
+        Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
+        Assert.Equal("IDEMPOTENCY_KEY_REUSED", ErrorInfoOf(error).Reason);
+    }
+
+    [Fact]
+    public async Task TokenizeCard_LuhnInvalid_InvalidArgumentWithoutDigits()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.TokenizeCardAsync(Requests.Card("4242424242424241", Requests.NewKey())).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        var status = error.GetRpcStatus()!;
+        var badRequest = status.GetDetail<BadRequest>()!;
+        Assert.Contains(badRequest.FieldViolations, v => v.Field == "card.number");
+        Assert.Equal("VALIDATION_FAILED", ErrorInfoOf(error).Reason);
+        var everything = error.Status.Detail + status + string.Join("|", error.Trailers.Select(t => t.IsBinary ? Convert.ToBase64String(t.ValueBytes) : t.Value));
+        Assert.DoesNotContain("4242", everything, StringComparison.Ordinal);
+        Assert.DoesNotContain("4241", everything, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TokenizeCard_ValidationFails_NoGatewayCall()
+    {
+        var before = server.Sandbox.GetStats().PaymentMethods;
+
+        await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), month: 13)).ResponseAsync);
+
+        Assert.Equal(before, server.Sandbox.GetStats().PaymentMethods);
+    }
+
+    [Fact]
+    public async Task TokenizeCard_DeclineCard_FailedPreconditionWithDeclineCode()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.TokenizeCardAsync(Requests.Card("4000000000009995", Requests.NewKey())).ResponseAsync);
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        var info = ErrorInfoOf(error);
+        Assert.Equal("CARD_DECLINED", info.Reason);
+        Assert.Equal("insufficient_funds", info.Metadata["decline_code"]);
+    }
+
+    [Fact]
+    public async Task TokenizeBankAccount_BecsWithoutName_InvalidArgumentNamingField()
+    {
+        var request = Requests.Becs(Requests.NewKey());
+        request.BillingDetails = new BillingDetails { Email = "a@example.com" };
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.Client.TokenizeBankAccountAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(error.GetRpcStatus()!.GetDetail<BadRequest>()!.FieldViolations, v => v.Field == "billing_details.name");
+    }
+
+    [Fact]
+    public async Task TokenizeBankAccount_NoAccount_InvalidArgument()
+    {
+        var request = new TokenizeBankAccountRequest { IdempotencyKey = Requests.NewKey(), CustomerReference = "cust-it" };
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.Client.TokenizeBankAccountAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(error.GetRpcStatus()!.GetDetail<BadRequest>()!.FieldViolations, v => v.Field == "account");
+    }
+
+    [Fact]
+    public async Task TokenizeCard_FiftyConcurrentDuplicates_OnePaymentMethod()
+    {
+        var key = Requests.NewKey();
+        var before = server.Sandbox.GetStats().PaymentMethods;
+
+        var calls = Enumerable.Range(0, 50).Select(async _ =>
+        {
+            try
+            {
+                var response = await server.Client.TokenizeCardAsync(Requests.Card("4000056655665556", key, customer: "cust-concurrent"));
+                return response.Token.Token_;
+            }
+            catch (RpcException error) when (error.StatusCode == StatusCode.Aborted)
+            {
+                return "aborted";
+            }
+        });
+        var results = await Task.WhenAll(calls);
+
+        Assert.Equal(before + 1, server.Sandbox.GetStats().PaymentMethods);
+        var tokens = results.Where(r => r != "aborted").Distinct().ToList();
+        Assert.Single(tokens);
+        Assert.StartsWith("pm_", tokens[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetListRevoke_Lifecycle_RevokedTokenReadsRevoked()
+    {
+        var customer = "cust-" + Requests.NewKey()[..8];
+        var card = await server.Client.TokenizeCardAsync(Requests.Card("378282246310005", Requests.NewKey(), customer: customer, cvc: "1234"));
+        var bank = await server.Client.TokenizeBankAccountAsync(Requests.Sepa(Requests.NewKey(), customer: customer));
+
+        var got = await server.Client.GetTokenAsync(new GetTokenRequest { Token = card.Token.Token_ });
+        Assert.Equal(card.Token, got.Token);
+        Assert.Equal("amex", got.Token.Card.Brand);
+
+        var listed = await server.Client.ListTokensAsync(new ListTokensRequest { CustomerReference = customer });
+        Assert.Equal([bank.Token.Token_, card.Token.Token_], listed.Tokens.Select(t => t.Token_));
+
+        var revoked = await server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = Requests.NewKey(), Reason = "customer asked" });
+        Assert.Equal(TokenStatus.Revoked, revoked.Token.Status);
+        Assert.NotNull(revoked.Token.RevokedAt);
+
+        var afterRevoke = await server.Client.GetTokenAsync(new GetTokenRequest { Token = card.Token.Token_ });
+        Assert.Equal(TokenStatus.Revoked, afterRevoke.Token.Status);
+
+        var active = await server.Client.ListTokensAsync(new ListTokensRequest { CustomerReference = customer, Status = TokenStatus.Active });
+        Assert.Equal([bank.Token.Token_], active.Tokens.Select(t => t.Token_));
+    }
+
+    [Fact]
+    public async Task RevokeToken_Twice_SecondReturnsSameRevokedToken()
+    {
+        var card = await server.Client.TokenizeCardAsync(Requests.Card("6011111111111117", Requests.NewKey()));
+        var key = Requests.NewKey();
+        var first = await server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = key });
+
+        var replay = await server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = key });
+        var otherKey = await server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = Requests.NewKey() });
+
+        Assert.Equal(first.Token, replay.Token);
+        Assert.Equal(TokenStatus.Revoked, otherKey.Token.Status);
+        Assert.Equal(first.Token.RevokedAt, otherKey.Token.RevokedAt);
+    }
+
+    [Fact]
+    public async Task GetToken_Unknown_NotFound()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.GetTokenAsync(new GetTokenRequest { Token = "pm_doesnotexist" }).ResponseAsync);
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Equal("TOKEN_NOT_FOUND", ErrorInfoOf(error).Reason);
+    }
+
+    [Fact]
+    public async Task RevokeToken_Unknown_NotFound()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = "pm_doesnotexist", IdempotencyKey = Requests.NewKey() }).ResponseAsync);
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task ListTokens_PageSizeTwo_PagesThroughEveryTokenOnce()
+    {
+        var customer = "cust-page-" + Requests.NewKey()[..8];
+        var created = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            created.Add((await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: customer))).Token.Token_);
+        }
+
+        var seen = new List<string>();
+        var pageToken = string.Empty;
+        do
+        {
+            var page = await server.Client.ListTokensAsync(new ListTokensRequest { CustomerReference = customer, PageSize = 2, PageToken = pageToken });
+            Assert.True(page.Tokens.Count <= 2);
+            seen.AddRange(page.Tokens.Select(t => t.Token_));
+            pageToken = page.NextPageToken;
+        }
+        while (pageToken.Length > 0);
+
+        Assert.Equal(created.AsEnumerable().Reverse(), seen);
+    }
+
+    [Fact]
+    public async Task ListTokens_MalformedPageToken_InvalidArgument()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.ListTokensAsync(new ListTokensRequest { PageToken = "not-a-page-token" }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(error.GetRpcStatus()!.GetDetail<BadRequest>()!.FieldViolations, v => v.Field == "page_token");
+    }
+
+    internal static ErrorInfo ErrorInfoOf(RpcException error) =>
+        error.GetRpcStatus()?.GetDetail<ErrorInfo>() ?? throw new InvalidOperationException("no ErrorInfo");
+}

@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Tokenizer.Contracts.V1;
+using Tokenizer.Server.Hosting;
+using Tokenizer.StripeSandbox;
+
+namespace Tokenizer.IntegrationTests;
+
+/// <summary>
+/// The real server on real Kestrel (loopback, ephemeral port, HTTP/2) with the embedded sandbox that Stripe.net reaches
+/// over real HTTP, and a real SQLite ledger in a temporary data directory. Logs are captured for leak checks.
+/// </summary>
+public sealed class TokenizerServerFixture : IAsyncLifetime
+{
+    private readonly string[] extraArgs;
+    private readonly bool ownsDirectory;
+
+    public TokenizerServerFixture()
+        : this(null, [])
+    {
+    }
+
+    public TokenizerServerFixture(string? dataDirectory, params string[] extraArgs)
+    {
+        this.extraArgs = extraArgs;
+        ownsDirectory = dataDirectory is null;
+        DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("tokenizer-it-").FullName;
+    }
+
+    public string DataDirectory { get; }
+
+    public WebApplication App { get; private set; } = null!;
+
+    public GrpcChannel Channel { get; private set; } = null!;
+
+    public TokenizerService.TokenizerServiceClient Client { get; private set; } = null!;
+
+    public CapturingLoggerProvider Logs { get; } = new();
+
+    public Uri Address { get; private set; } = null!;
+
+    public StripeSandboxServer Sandbox => App.Services.GetRequiredService<EmbeddedSandbox>().Server
+        ?? throw new InvalidOperationException("no embedded sandbox");
+
+    public async Task InitializeAsync()
+    {
+        string[] args =
+        [
+            "--urls", "http://127.0.0.1:0",
+            $"--Tokenizer:DataDirectory={DataDirectory}",
+            "--environment", "Development",
+            "--Logging:LogLevel:Default=Debug",
+            .. extraArgs,
+        ];
+        App = TokenizerHost.Build(args, builder => builder.Logging.AddProvider(Logs));
+        await App.StartAsync();
+        var addresses = App.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>();
+        Address = new Uri(addresses.Addresses.First());
+        Channel = GrpcChannel.ForAddress(Address);
+        Client = new TokenizerService.TokenizerServiceClient(Channel);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Channel.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        if (ownsDirectory)
+        {
+            TryDelete(DataDirectory);
+        }
+    }
+
+    internal static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A test's leftovers in the temp folder are harmless; never fail a run over them.
+        }
+    }
+}
+
+/// <summary>Records every formatted log line, with its exception, for leak checks.</summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> lines = new();
+
+    public IReadOnlyCollection<string> Lines => lines;
+
+    public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class CapturingLogger(string category, ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var structured = state is IEnumerable<KeyValuePair<string, object?>> pairs
+                ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}"))
+                : string.Empty;
+            lines.Enqueue($"{logLevel} {category} {eventId} {formatter(state, exception)} {structured} {exception}");
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Grpc.Net.Client;
+using Tokenizer.Contracts.V1;
+
+namespace Tokenizer.SecurityTests;
+
+/// <summary>
+/// The real server as its own process (the dll scripts/run.sh starts), on embedded defaults in a temporary data
+/// directory, with every line it prints on stdout and stderr captured.
+/// </summary>
+public sealed partial class ServerProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly ConcurrentQueue<string> output = new();
+    private readonly TaskCompletionSource<Uri> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ServerProcess(string dataDirectory, IEnumerable<string> extraArgs)
+    {
+        DataDirectory = dataDirectory;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(ServerDll());
+        foreach (var arg in (string[])["--urls", "http://127.0.0.1:0", $"--Tokenizer:DataDirectory={dataDirectory}", "--environment", "Development", .. extraArgs])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => Record(e.Data);
+        process.ErrorDataReceived += (_, e) => Record(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string DataDirectory { get; }
+
+    /// <summary>Everything the process printed so far (stdout and stderr, interleaved).</summary>
+    public string Output => string.Join('\n', output);
+
+    public GrpcChannel Channel { get; private set; } = null!;
+
+    public TokenizerService.TokenizerServiceClient Client { get; private set; } = null!;
+
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, params string[] extraArgs)
+    {
+        var server = new ServerProcess(dataDirectory, extraArgs);
+        var exited = server.process.WaitForExitAsync();
+        var winner = await Task.WhenAny(server.listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(60)));
+        if (winner != server.listening.Task)
+        {
+            await server.DisposeAsync();
+            throw new InvalidOperationException("server did not start:\n" + server.Output);
+        }
+
+        server.Channel = GrpcChannel.ForAddress(await server.listening.Task);
+        server.Client = new TokenizerService.TokenizerServiceClient(server.Channel);
+        return server;
+    }
+
+    /// <summary>Stops the server with SIGTERM (a graceful shutdown that flushes its logs) and waits for it.</summary>
+    public async Task StopAsync()
+    {
+        if (process.HasExited)
+        {
+            return;
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        // Let the asynchronous readers drain the last lines.
+        process.WaitForExit();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel?.Dispose();
+        await StopAsync();
+        process.Dispose();
+    }
+
+    private void Record(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        output.Enqueue(line);
+        var match = ListeningPattern().Match(line);
+        if (match.Success)
+        {
+            listening.TrySetResult(new Uri(match.Groups[1].Value));
+        }
+    }
+
+    /// <summary>The server dll of the same configuration as this test assembly, as scripts/run.sh starts it.</summary>
+    private static string ServerDll()
+    {
+        var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory);
+        var configuration = baseDirectory.Parent!.Name; // .../bin/{Configuration}/net10.0/
+        var root = baseDirectory;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tokenizer.sln")))
+        {
+            root = root.Parent;
+        }
+
+        if (root is null)
+        {
+            throw new InvalidOperationException("Tokenizer.sln not found above the test assembly");
+        }
+
+        var dll = Path.Combine(root.FullName, "src", "Tokenizer.Server", "bin", configuration, "net10.0", "Tokenizer.Server.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the solution first", dll);
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://[0-9.:]+)")]
+    private static partial Regex ListeningPattern();
+}
