@@ -26,11 +26,11 @@ internal static class CardValidation
     public static CardDetails? Validate(CardInput card, DateTimeOffset now, List<FieldViolation> violations)
     {
         var before = violations.Count;
-        var digits = card.Number is { Length: > 0 } number ? Digits.StripSeparators(number, " -") : null;
-        var pan = ValidateNumber(card.Number, digits, violations);
+        var pan = ValidateNumber(card.Number, NormalisePan(card.Number), violations);
 
-        // The brand picks the CVC length; an unreadable number leaves it open (3 or 4) so one typo yields one violation.
-        var brand = digits is null ? (CardBrand?)null : CardBrandDetector.Detect(digits);
+        // The brand picks the CVC length. An invalid number leaves it open (3 or 4 digits): a mistyped first digit
+        // changes the brand, and one typo should give one violation, not a second one on a correct CVC.
+        var brand = pan is null ? (CardBrand?)null : CardBrandDetector.Detect(pan);
         ValidateExpiry(card.ExpMonth, card.ExpYear, now, violations);
         ValidateCvc(card.Cvc, brand, violations);
 
