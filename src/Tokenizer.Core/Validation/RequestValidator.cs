@@ -1,15 +1,143 @@
+using System.Diagnostics.CodeAnalysis;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
 using Tokenizer.Core.Tokenization;
 
 namespace Tokenizer.Core.Validation;
 
-/// <summary>Validates requests before any gateway call. PLACEHOLDER: being implemented.</summary>
+/// <summary>
+/// Validates and normalises tokenisation requests before any gateway call. Every rule is checked and every
+/// violation reported together in one <see cref="TokenizerException"/> (INVALID_ARGUMENT, reason
+/// VALIDATION_FAILED), each naming the proto field path (e.g. <c>card.number</c>) and a fixed rule text
+/// that never contains any part of the input.
+/// </summary>
+/// <param name="timeProvider">The clock for card expiry (UTC).</param>
 public sealed class RequestValidator(TimeProvider timeProvider)
 {
-    private readonly TimeProvider time = timeProvider;
+    /// <summary>Field path of the idempotency key.</summary>
+    public const string IdempotencyKeyField = "idempotency_key";
 
-    /// <summary>Validates and normalises a TokenizeCard request; throws TokenizerException (INVALID_ARGUMENT) listing every violation.</summary>
-    public ValidatedCardRequest ValidateCard(TokenizeCardCommand command) => throw new NotImplementedException(time.ToString());
+    /// <summary>Field path of the customer reference.</summary>
+    public const string CustomerReferenceField = "customer_reference";
 
-    /// <summary>Validates and normalises a TokenizeBankAccount request; throws TokenizerException (INVALID_ARGUMENT) listing every violation.</summary>
-    public ValidatedBankAccountRequest ValidateBankAccount(TokenizeBankAccountCommand command) => throw new NotImplementedException();
+    /// <summary>Field path of the card message.</summary>
+    public const string CardField = "card";
+
+    /// <summary>Field path of the bank account oneof.</summary>
+    public const string AccountField = "account";
+
+    private readonly TimeProvider time = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
+
+    /// <summary>Validates and normalises a TokenizeCard request.</summary>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item><c>card.number</c>: spaces and dashes removed; then 12-19 ASCII digits (ISO/IEC 7812) passing Luhn.
+    /// Luhn is required for every brand, UnionPay included: the gateway requires it and would refuse a non-Luhn
+    /// UnionPay PAN downstream anyway (Stripe's UnionPay test card 6200000000000005 passes Luhn). The brand, by
+    /// the longest IIN prefix (<see cref="CardBrandDetector"/>), never gates acceptance.</item>
+    /// <item><c>card.exp_month</c> 1-12, <c>card.exp_year</c> four digits; the card is valid through the last
+    /// instant of its expiry month in UTC and at most 20 years ahead.</item>
+    /// <item><c>card.cvc</c>: 4 digits for American Express, 3 otherwise, kept as given (leading zeros).</item>
+    /// <item><c>billing_details.*</c>: cleaned and limited; none required for cards.</item>
+    /// </list>
+    /// </remarks>
+    /// <returns>The request with the PAN as digits only and the billing details cleaned.</returns>
+    /// <exception cref="TokenizerException">INVALID_ARGUMENT listing every violation.</exception>
+    public ValidatedCardRequest ValidateCard(TokenizeCardCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var violations = new List<FieldViolation>();
+        ValidateCommon(command.IdempotencyKey, command.CustomerReference, violations);
+
+        CardDetails? card = null;
+        if (command.Card is null)
+        {
+            violations.Add(new(CardField, ValidationRules.Required));
+        }
+        else
+        {
+            card = CardValidation.Validate(command.Card, time.GetUtcNow(), violations);
+        }
+
+        var billing = BillingDetailsValidation.Validate(command.BillingDetails, BillingRequirements.Card, violations);
+        ThrowIfAny(violations);
+        return new ValidatedCardRequest(command.IdempotencyKey!, command.CustomerReference!, card!, billing);
+    }
+
+    /// <summary>Validates and normalises a TokenizeBankAccount request.</summary>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item><c>au_becs_debit</c>: BSB 6 digits ("000-000" accepted, returned without the hyphen), account 5-9
+    /// digits as given; billing name and email required.</item>
+    /// <item><c>sepa_debit</c>: IBAN per ISO 13616 (spaces removed, upper-cased, country length and BBAN
+    /// structure from the SWIFT registry, check digits 00/01/99 refused, mod 97 = 1); billing name and email,
+    /// plus address line1, city, postal code and country for non-EEA IBANs.</item>
+    /// <item><c>bacs_debit</c>: sort code 6 digits ("10-88-00" accepted), account 6-8 digits zero-padded to 8;
+    /// billing name, email and address required.</item>
+    /// <item><c>us_bank_account</c>: ABA routing number (9 digits, 3-7-1 checksum, prefix 00-12, 21-32,
+    /// 61-72 or 80), account 4-17 digits, holder type and account type; billing name required.</item>
+    /// </list>
+    /// </remarks>
+    /// <returns>The request with normalised account details and cleaned billing details.</returns>
+    /// <exception cref="TokenizerException">INVALID_ARGUMENT listing every violation.</exception>
+    [SuppressMessage("Performance", "CA1822:Mark members as static", Justification = "Part of the injected validator's API, beside the clock-dependent ValidateCard.")]
+    public ValidatedBankAccountRequest ValidateBankAccount(TokenizeBankAccountCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var violations = new List<FieldViolation>();
+        ValidateCommon(command.IdempotencyKey, command.CustomerReference, violations);
+
+        BankAccountDetails? account;
+        RequiredBillingFields required;
+        switch (command.Account)
+        {
+            case AuBecsDebitInput becs:
+                account = BecsValidation.Validate(becs, violations);
+                required = BillingRequirements.AuBecsDebit;
+                break;
+            case SepaDebitInput sepa:
+                account = IbanValidation.Validate(sepa.Iban, violations);
+                required = BillingRequirements.SepaDebit(IbanValidation.CountryOf(sepa.Iban));
+                break;
+            case BacsDebitInput bacs:
+                account = BacsValidation.Validate(bacs, violations);
+                required = BillingRequirements.BacsDebit;
+                break;
+            case UsBankAccountInput ach:
+                account = AchValidation.Validate(ach, violations);
+                required = BillingRequirements.UsBankAccount;
+                break;
+            default:
+                // Null (no oneof case set) or a kind this version does not know.
+                account = null;
+                required = RequiredBillingFields.None;
+                violations.Add(new(AccountField, ValidationRules.AccountRequired));
+                break;
+        }
+
+        var billing = BillingDetailsValidation.Validate(command.BillingDetails, required, violations);
+        ThrowIfAny(violations);
+        return new ValidatedBankAccountRequest(command.IdempotencyKey!, command.CustomerReference!, account!, billing);
+    }
+
+    private static void ValidateCommon(string? idempotencyKey, string? customerReference, List<FieldViolation> violations)
+    {
+        if (!InputRules.IsValidIdempotencyKey(idempotencyKey))
+        {
+            violations.Add(new(IdempotencyKeyField, InputRules.IdempotencyKeyRule));
+        }
+
+        if (!InputRules.IsValidReference(customerReference))
+        {
+            violations.Add(new(CustomerReferenceField, InputRules.ReferenceRule));
+        }
+    }
+
+    private static void ThrowIfAny(List<FieldViolation> violations)
+    {
+        if (violations.Count > 0)
+        {
+            throw TokenizerException.Invalid(violations);
+        }
+    }
 }
