@@ -24,7 +24,11 @@ public static class InputRules
     public static bool IsValidTokenId(string? token) =>
         token is { Length: >= 1 and <= 255 } && token.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
-    /// <summary>Removes control characters (including CR/LF) and trims; null or empty stays null.</summary>
+    /// <summary>
+    /// Removes control characters (including CR/LF), invisible format characters (e.g. U+202E right-to-left override)
+    /// and line/paragraph separators, then trims; null or empty stays null. Such characters forge log lines or
+    /// disguise text shown to people.
+    /// </summary>
     public static string? CleanText(string? value)
     {
         if (string.IsNullOrEmpty(value))
@@ -32,7 +36,13 @@ public static class InputRules
             return null;
         }
 
-        var cleaned = string.Concat(value.Where(c => !char.IsControl(c))).Trim();
+        var cleaned = string.Concat(value.Where(c => !IsInvisible(c))).Trim();
         return cleaned.Length == 0 ? null : cleaned;
     }
+
+    private static bool IsInvisible(char c) => char.GetUnicodeCategory(c) is
+        System.Globalization.UnicodeCategory.Control
+        or System.Globalization.UnicodeCategory.Format
+        or System.Globalization.UnicodeCategory.LineSeparator
+        or System.Globalization.UnicodeCategory.ParagraphSeparator;
 }
