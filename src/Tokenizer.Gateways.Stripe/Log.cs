@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tokenizer.Gateways.Stripe;
+
+/// <summary>
+/// Every log line of the Stripe adapter. Parameters are Stripe's error type, code, param name, HTTP status and
+/// request id (all sanitised by <see cref="StripeErrorMapper"/>), our operation name and exception type names:
+/// never Stripe's error message (it can echo input), never a request or response body.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(
+        EventId = 4100,
+        EventName = "StripeRawCardDataNotEnabled",
+        Level = LogLevel.Error,
+        Message = "Stripe refused a raw card number on {Operation} (status {StatusCode}, request {RequestId}): raw card data APIs must be enabled on the Stripe account (live mode requires PCI DSS SAQ D evidence); every card tokenisation fails until then")]
+    public static partial void RawCardDataNotEnabled(ILogger logger, StripeOperation operation, int statusCode, string requestId);
+
+    [LoggerMessage(
+        EventId = 4101,
+        EventName = "StripeAuthenticationFailed",
+        Level = LogLevel.Critical,
+        Message = "Stripe refused our credentials on {Operation} (status {StatusCode}, type {ErrorType}, code {ErrorCode}, request {RequestId}): check or rotate the Stripe API key and its permissions")]
+    public static partial void AuthenticationFailed(ILogger logger, StripeOperation operation, int statusCode, string errorType, string errorCode, string requestId);
+
+    [LoggerMessage(
+        EventId = 4102,
+        EventName = "StripeRequestRejected",
+        Level = LogLevel.Error,
+        Message = "Stripe rejected a {Operation} request as invalid (status {StatusCode}, type {ErrorType}, code {ErrorCode}, param {Param}, request {RequestId}): a bug in how we build the request")]
+    public static partial void RequestRejected(ILogger logger, StripeOperation operation, int statusCode, string errorType, string errorCode, string param, string requestId);
+
+    [LoggerMessage(
+        EventId = 4103,
+        EventName = "StripeIdempotencyConflict",
+        Level = LogLevel.Error,
+        Message = "Stripe reported an idempotency conflict on {Operation} (status {StatusCode}, type {ErrorType}, code {ErrorCode}, request {RequestId}): the same Idempotency-Key was sent with different parameters")]
+    public static partial void IdempotencyConflict(ILogger logger, StripeOperation operation, int statusCode, string errorType, string errorCode, string requestId);
+
+    [LoggerMessage(
+        EventId = 4104,
+        EventName = "StripeIdempotencyKeyInFlight",
+        Level = LogLevel.Warning,
+        Message = "Stripe is still processing an earlier {Operation} request with the same Idempotency-Key (request {RequestId})")]
+    public static partial void IdempotencyKeyInFlight(ILogger logger, StripeOperation operation, string requestId);
+
+    [LoggerMessage(
+        EventId = 4105,
+        EventName = "StripeUnavailable",
+        Level = LogLevel.Warning,
+        Message = "Stripe failed a {Operation} request (status {StatusCode}, type {ErrorType}, code {ErrorCode}, request {RequestId}); retries exhausted")]
+    public static partial void Unavailable(ILogger logger, StripeOperation operation, int statusCode, string errorType, string errorCode, string requestId);
+
+    [LoggerMessage(
+        EventId = 4106,
+        EventName = "StripeTransportFailed",
+        Level = LogLevel.Warning,
+        Message = "Stripe {Operation} request failed in transport ({ExceptionType}); retries exhausted")]
+    public static partial void TransportFailed(ILogger logger, StripeOperation operation, string exceptionType);
+
+    [LoggerMessage(
+        EventId = 4107,
+        EventName = "StripeTimedOut",
+        Level = LogLevel.Warning,
+        Message = "Stripe {Operation} request timed out; retries exhausted")]
+    public static partial void TimedOut(ILogger logger, StripeOperation operation);
+
+    [LoggerMessage(
+        EventId = 4108,
+        EventName = "StripeCardDeclined",
+        Level = LogLevel.Information,
+        Message = "Stripe declined the card on {Operation} (code {ErrorCode}, decline code {DeclineCode}, request {RequestId})")]
+    public static partial void CardDeclined(ILogger logger, StripeOperation operation, string errorCode, string declineCode, string requestId);
+
+    [LoggerMessage(
+        EventId = 4109,
+        EventName = "StripeInputRejected",
+        Level = LogLevel.Information,
+        Message = "Stripe rejected the payment details on {Operation} (type {ErrorType}, code {ErrorCode}, param {Param}, request {RequestId})")]
+    public static partial void InputRejected(ILogger logger, StripeOperation operation, string errorType, string errorCode, string param, string requestId);
+
+    [LoggerMessage(
+        EventId = 4110,
+        EventName = "StripeUnexpectedError",
+        Level = LogLevel.Error,
+        Message = "Stripe answered {Operation} with an unexpected error (status {StatusCode}, type {ErrorType}, code {ErrorCode}, param {Param}, request {RequestId})")]
+    public static partial void UnexpectedError(ILogger logger, StripeOperation operation, int statusCode, string errorType, string errorCode, string param, string requestId);
+
+    [LoggerMessage(
+        EventId = 4111,
+        EventName = "StripeInvalidResponse",
+        Level = LogLevel.Error,
+        Message = "Stripe answered {Operation} with a response we cannot use ({Problem}, request {RequestId})")]
+    public static partial void InvalidResponse(ILogger logger, StripeOperation operation, string problem, string requestId);
+
+    [LoggerMessage(
+        EventId = 4112,
+        EventName = "StripeAlreadyDetached",
+        Level = LogLevel.Information,
+        Message = "Stripe reports the PaymentMethod is not attached (code {ErrorCode}, request {RequestId}); detach counts as done")]
+    public static partial void AlreadyDetached(ILogger logger, string errorCode, string requestId);
+}

@@ -1,0 +1,283 @@
+using Stripe;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Ports;
+using Address = Tokenizer.Core.Domain.Address;
+using BillingDetails = Tokenizer.Core.Domain.BillingDetails;
+
+namespace Tokenizer.Gateways.Stripe;
+
+/// <summary>
+/// Our payment details to Stripe's PaymentMethod create parameters, and Stripe's PaymentMethod back to masked
+/// metadata. Stripe.net sends a property that was assigned null as an empty form value
+/// (<c>billing_details[email]=</c>), so only non-empty values are assigned and empty groups stay null.
+/// </summary>
+internal static class StripePaymentMethodMapper
+{
+    internal const string Card = "card";
+    internal const string AuBecsDebit = "au_becs_debit";
+    internal const string SepaDebit = "sepa_debit";
+    internal const string BacsDebit = "bacs_debit";
+    internal const string UsBankAccount = "us_bank_account";
+
+    /// <summary>Parameters of Stripe API POST /v1/payment_methods for exactly one card or bank account.</summary>
+    /// <exception cref="ArgumentException">Neither or both of card and bank account, or an unknown enum value.</exception>
+    public static PaymentMethodCreateOptions ToCreateOptions(PaymentMethodRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if ((request.Card is null) == (request.BankAccount is null))
+        {
+            throw new ArgumentException("exactly one of Card and BankAccount must be set", nameof(request));
+        }
+
+        var options = new PaymentMethodCreateOptions();
+        if (request.Card is { } card)
+        {
+            options.Type = Card;
+            options.Card = new PaymentMethodCardOptions { ExpMonth = card.ExpMonth, ExpYear = card.ExpYear };
+            if (!string.IsNullOrEmpty(card.Pan))
+            {
+                options.Card.Number = card.Pan;
+            }
+
+            if (!string.IsNullOrEmpty(card.Cvc))
+            {
+                options.Card.Cvc = card.Cvc;
+            }
+        }
+        else
+        {
+            SetBankAccount(options, request.BankAccount!);
+        }
+
+        options.BillingDetails = ToBillingDetails(request.Billing);
+
+        if (request.Metadata is { Count: > 0 } metadata)
+        {
+            var sent = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (key, value) in metadata)
+            {
+                if (!string.IsNullOrEmpty(key) && !string.IsNullOrEmpty(value))
+                {
+                    sent[key] = value;
+                }
+            }
+
+            if (sent.Count > 0)
+            {
+                options.Metadata = sent;
+            }
+        }
+
+        return options;
+    }
+
+    /// <summary>
+    /// The masked view of a PaymentMethod Stripe returned: id, type, and for cards brand, last4, expiry, funding,
+    /// country and fingerprint; for bank accounts last4, bank identifier, country and fingerprint. Null when the
+    /// answer is unusable (no id, another type than asked for, the type's details missing, or a last4 that is not
+    /// four characters); the caller reports that as an invalid gateway response.
+    /// </summary>
+    public static GatewayPaymentMethod? ToGatewayPaymentMethod(PaymentMethod? paymentMethod, TokenType expected)
+    {
+        if (paymentMethod is null || string.IsNullOrEmpty(paymentMethod.Id) || TypeOf(paymentMethod.Type) != expected)
+        {
+            return null;
+        }
+
+        var id = paymentMethod.Id;
+        switch (expected)
+        {
+            case TokenType.Card when paymentMethod.Card is { } c && IsLast4(c.Last4):
+                return new(id, expected, new CardMetadata(
+                    string.IsNullOrEmpty(c.Brand) ? "unknown" : c.Brand,
+                    c.Last4,
+                    checked((int)c.ExpMonth),
+                    checked((int)c.ExpYear),
+                    NullIfEmpty(c.Funding),
+                    NullIfEmpty(c.Country),
+                    NullIfEmpty(c.Fingerprint)), null);
+            case TokenType.AuBecsDebit when paymentMethod.AuBecsDebit is { } a && IsLast4(a.Last4):
+                return Bank(id, expected, a.Last4, a.BsbNumber, "AU", a.Fingerprint);
+            case TokenType.SepaDebit when paymentMethod.SepaDebit is { } s && IsLast4(s.Last4):
+                return Bank(id, expected, s.Last4, s.BankCode, s.Country, s.Fingerprint);
+            case TokenType.BacsDebit when paymentMethod.BacsDebit is { } b && IsLast4(b.Last4):
+                return Bank(id, expected, b.Last4, b.SortCode, "GB", b.Fingerprint);
+            case TokenType.UsBankAccount when paymentMethod.UsBankAccount is { } u && IsLast4(u.Last4):
+                return Bank(id, expected, u.Last4, u.RoutingNumber, "US", u.Fingerprint);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>The token type a request yields.</summary>
+    public static TokenType TypeOf(PaymentMethodRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.Card is not null ? TokenType.Card : request.BankAccount!.Type;
+    }
+
+    private static TokenType? TypeOf(string? stripeType) => stripeType switch
+    {
+        Card => TokenType.Card,
+        AuBecsDebit => TokenType.AuBecsDebit,
+        SepaDebit => TokenType.SepaDebit,
+        BacsDebit => TokenType.BacsDebit,
+        UsBankAccount => TokenType.UsBankAccount,
+        _ => null,
+    };
+
+    private static void SetBankAccount(PaymentMethodCreateOptions options, BankAccountDetails account)
+    {
+        switch (account)
+        {
+            case AuBecsDebitDetails au:
+                options.Type = AuBecsDebit;
+                options.AuBecsDebit = new PaymentMethodAuBecsDebitOptions();
+                if (!string.IsNullOrEmpty(au.BsbNumber))
+                {
+                    options.AuBecsDebit.BsbNumber = au.BsbNumber;
+                }
+
+                if (!string.IsNullOrEmpty(au.AccountNumber))
+                {
+                    options.AuBecsDebit.AccountNumber = au.AccountNumber;
+                }
+
+                break;
+            case SepaDebitDetails sepa:
+                options.Type = SepaDebit;
+                options.SepaDebit = new PaymentMethodSepaDebitOptions();
+                if (!string.IsNullOrEmpty(sepa.Iban))
+                {
+                    options.SepaDebit.Iban = sepa.Iban;
+                }
+
+                break;
+            case BacsDebitDetails bacs:
+                options.Type = BacsDebit;
+                options.BacsDebit = new PaymentMethodBacsDebitOptions();
+                if (!string.IsNullOrEmpty(bacs.SortCode))
+                {
+                    options.BacsDebit.SortCode = bacs.SortCode;
+                }
+
+                if (!string.IsNullOrEmpty(bacs.AccountNumber))
+                {
+                    options.BacsDebit.AccountNumber = bacs.AccountNumber;
+                }
+
+                break;
+            case UsBankAccountDetails us:
+                options.Type = UsBankAccount;
+                options.UsBankAccount = new PaymentMethodUsBankAccountOptions
+                {
+                    AccountHolderType = us.AccountHolderType switch
+                    {
+                        AccountHolderType.Individual => "individual",
+                        AccountHolderType.Company => "company",
+                        _ => throw new ArgumentException("unknown account holder type", nameof(account)),
+                    },
+                    AccountType = us.AccountType switch
+                    {
+                        BankAccountKind.Checking => "checking",
+                        BankAccountKind.Savings => "savings",
+                        _ => throw new ArgumentException("unknown account type", nameof(account)),
+                    },
+                };
+                if (!string.IsNullOrEmpty(us.RoutingNumber))
+                {
+                    options.UsBankAccount.RoutingNumber = us.RoutingNumber;
+                }
+
+                if (!string.IsNullOrEmpty(us.AccountNumber))
+                {
+                    options.UsBankAccount.AccountNumber = us.AccountNumber;
+                }
+
+                break;
+            default:
+                throw new ArgumentException("unknown bank account kind", nameof(account));
+        }
+    }
+
+    private static PaymentMethodBillingDetailsOptions? ToBillingDetails(BillingDetails? billing)
+    {
+        if (billing is null)
+        {
+            return null;
+        }
+
+        PaymentMethodBillingDetailsOptions? options = null;
+        if (HasValue(billing.Name))
+        {
+            (options ??= new()).Name = billing.Name;
+        }
+
+        if (HasValue(billing.Email))
+        {
+            (options ??= new()).Email = billing.Email;
+        }
+
+        if (HasValue(billing.Phone))
+        {
+            (options ??= new()).Phone = billing.Phone;
+        }
+
+        if (ToAddress(billing.Address) is { } address)
+        {
+            (options ??= new()).Address = address;
+        }
+
+        return options;
+    }
+
+    private static AddressOptions? ToAddress(Address? address)
+    {
+        if (address is null)
+        {
+            return null;
+        }
+
+        AddressOptions? options = null;
+        if (HasValue(address.Line1))
+        {
+            (options ??= new()).Line1 = address.Line1;
+        }
+
+        if (HasValue(address.Line2))
+        {
+            (options ??= new()).Line2 = address.Line2;
+        }
+
+        if (HasValue(address.City))
+        {
+            (options ??= new()).City = address.City;
+        }
+
+        if (HasValue(address.State))
+        {
+            (options ??= new()).State = address.State;
+        }
+
+        if (HasValue(address.PostalCode))
+        {
+            (options ??= new()).PostalCode = address.PostalCode;
+        }
+
+        if (HasValue(address.Country))
+        {
+            (options ??= new()).Country = address.Country;
+        }
+
+        return options;
+    }
+
+    private static GatewayPaymentMethod Bank(string id, TokenType type, string last4, string? bankIdentifier, string? country, string? fingerprint) =>
+        new(id, type, null, new BankAccountMetadata(last4, NullIfEmpty(bankIdentifier), NullIfEmpty(country), NullIfEmpty(fingerprint)));
+
+    private static bool HasValue(string? value) => !string.IsNullOrWhiteSpace(value);
+
+    private static bool IsLast4(string? value) => value is { Length: 4 };
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

@@ -1,0 +1,169 @@
+using Microsoft.Extensions.Logging;
+using Stripe;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Ports;
+
+namespace Tokenizer.Gateways.Stripe;
+
+/// <summary>
+/// <see cref="ITokenGateway"/> over Stripe (Stripe.net 53.1.0, through <see cref="IStripeClient"/>). Every call sends
+/// the given idempotency key unchanged as Stripe's <c>Idempotency-Key</c> (Stripe.net's own retries reuse it) and
+/// passes the caller's <see cref="CancellationToken"/>.
+/// </summary>
+/// <remarks>
+/// Errors: <see cref="TokenizerException"/> for every gateway outcome (see <see cref="StripeErrorMapper"/>): declines
+/// FAILED_PRECONDITION CARD_DECLINED with <c>decline_code</c>; rejected card fields INVALID_ARGUMENT
+/// INCORRECT_NUMBER / INVALID_EXPIRY / INVALID_CVC; rejected bank fields INVALID_ARGUMENT BANK_ACCOUNT_REJECTED; raw card
+/// data not enabled FAILED_PRECONDITION RAW_CARD_DATA_NOT_ENABLED; a key still in flight ABORTED
+/// IDEMPOTENCY_KEY_IN_FLIGHT; 429, 5xx, network failures and timeouts UNAVAILABLE GATEWAY_UNAVAILABLE; bad credentials
+/// INTERNAL GATEWAY_AUTHENTICATION_FAILED; other rejected requests INTERNAL GATEWAY_REJECTED_REQUEST. The caller's
+/// cancellation surfaces as <see cref="OperationCanceledException"/>. A missing argument or idempotency key is a
+/// programming error: <see cref="ArgumentException"/> (Stripe.net would otherwise invent a random key).
+/// </remarks>
+public sealed partial class StripeTokenGateway(IStripeClient client, ILogger<StripeTokenGateway> logger) : ITokenGateway
+{
+    /// <summary>The Customer metadata key that holds our customer reference.</summary>
+    public const string CustomerReferenceMetadataKey = "tokenizer_customer_reference";
+
+    /// <summary>Stripe's documented maximum length of an Idempotency-Key.</summary>
+    public const int MaxIdempotencyKeyLength = 255;
+
+    private readonly CustomerService customers = new(client ?? throw new ArgumentNullException(nameof(client)));
+    private readonly PaymentMethodService paymentMethods = new(client);
+    private readonly ILogger logger = logger ?? throw new ArgumentNullException(nameof(logger));
+
+    /// <inheritdoc />
+    /// <value><c>stripe</c>.</value>
+    public string Name => "stripe";
+
+    /// <summary>
+    /// Creates a Customer (Stripe API POST /v1/customers) with metadata
+    /// <c>tokenizer_customer_reference</c> = <paramref name="customerReference"/>.
+    /// </summary>
+    /// <returns>The Customer id, <c>cus_...</c>.</returns>
+    /// <exception cref="TokenizerException">The gateway failed or refused; see the class remarks.</exception>
+    public async Task<string> CreateCustomerAsync(string customerReference, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(customerReference);
+        var requestOptions = RequestOptionsFor(idempotencyKey);
+        var options = new CustomerCreateOptions
+        {
+            Metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [CustomerReferenceMetadataKey] = customerReference },
+        };
+
+        var customer = await SendAsync(
+            StripeOperation.CreateCustomer,
+            ct => customers.CreateAsync(options, requestOptions, ct),
+            cancellationToken).ConfigureAwait(false);
+
+        if (string.IsNullOrEmpty(customer?.Id))
+        {
+            throw InvalidResponse(StripeOperation.CreateCustomer, "no customer id", customer?.StripeResponse);
+        }
+
+        return customer.Id;
+    }
+
+    /// <summary>
+    /// Creates a PaymentMethod (Stripe API POST /v1/payment_methods) of type <c>card</c>, <c>au_becs_debit</c>,
+    /// <c>sepa_debit</c>, <c>bacs_debit</c> or <c>us_bank_account</c> with the non-empty billing details and metadata.
+    /// </summary>
+    /// <returns>The <c>pm_...</c> id and masked metadata only (brand/last4/expiry/funding/country/fingerprint, or
+    /// last4/bank identifier/country/fingerprint).</returns>
+    /// <exception cref="TokenizerException">The gateway failed or refused, or answered with an unusable PaymentMethod.</exception>
+    public async Task<GatewayPaymentMethod> CreatePaymentMethodAsync(
+        PaymentMethodRequest request,
+        string idempotencyKey,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var requestOptions = RequestOptionsFor(idempotencyKey);
+        var options = StripePaymentMethodMapper.ToCreateOptions(request);
+        var expected = StripePaymentMethodMapper.TypeOf(request);
+
+        var paymentMethod = await SendAsync(
+            StripeOperation.CreatePaymentMethod,
+            ct => paymentMethods.CreateAsync(options, requestOptions, ct),
+            cancellationToken).ConfigureAwait(false);
+
+        return StripePaymentMethodMapper.ToGatewayPaymentMethod(paymentMethod, expected)
+            ?? throw InvalidResponse(StripeOperation.CreatePaymentMethod, "unusable payment method", paymentMethod?.StripeResponse);
+    }
+
+    /// <summary>Attaches a PaymentMethod to a Customer (Stripe API POST /v1/payment_methods/{id}/attach, <c>customer=cus_...</c>).</summary>
+    /// <exception cref="TokenizerException">Declines surface here (CARD_DECLINED), as do the other gateway failures.</exception>
+    public async Task AttachAsync(string paymentMethodId, string customerId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(paymentMethodId);
+        ArgumentException.ThrowIfNullOrEmpty(customerId);
+        var requestOptions = RequestOptionsFor(idempotencyKey);
+        var options = new PaymentMethodAttachOptions { Customer = customerId };
+
+        await SendAsync(
+            StripeOperation.Attach,
+            ct => paymentMethods.AttachAsync(paymentMethodId, options, requestOptions, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Detaches a PaymentMethod (Stripe API POST /v1/payment_methods/{id}/detach). Irreversible. A PaymentMethod that is
+    /// not attached (400 <c>payment_method_unexpected_state</c>) counts as success.
+    /// </summary>
+    /// <exception cref="TokenizerException">The gateway failed or refused.</exception>
+    public async Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(paymentMethodId);
+        var requestOptions = RequestOptionsFor(idempotencyKey);
+
+        await SendAsync<PaymentMethod?>(
+            StripeOperation.Detach,
+            async ct =>
+            {
+                try
+                {
+                    return await paymentMethods.DetachAsync(paymentMethodId, null, requestOptions, ct).ConfigureAwait(false);
+                }
+                catch (StripeException e) when (StripeErrorMapper.IsNotAttached(e))
+                {
+                    var code = StripeErrorMapper.SafeToken(e.StripeError?.Code);
+                    var requestId = StripeErrorMapper.SafeRequestId(e.StripeResponse?.RequestId);
+                    Log.AlreadyDetached(logger, code, requestId);
+                    return null;
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static RequestOptions RequestOptionsFor(string idempotencyKey)
+    {
+        // Never generated here: an empty key would make Stripe.net send a random one, and retries of our caller would
+        // then create duplicates at Stripe.
+        ArgumentException.ThrowIfNullOrWhiteSpace(idempotencyKey);
+        if (idempotencyKey.Length > MaxIdempotencyKeyLength)
+        {
+            throw new ArgumentException("the idempotency key is longer than Stripe's 255 characters", nameof(idempotencyKey));
+        }
+
+        return new RequestOptions { IdempotencyKey = idempotencyKey };
+    }
+
+    private async Task<T> SendAsync<T>(StripeOperation operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StripeErrorMapper.IsGatewayFailure(e, cancellationToken))
+        {
+            throw StripeErrorMapper.Map(e, operation, logger);
+        }
+    }
+
+    private TokenizerException InvalidResponse(StripeOperation operation, string problem, StripeResponse? response)
+    {
+        var requestId = StripeErrorMapper.SafeRequestId(response?.RequestId);
+        Log.InvalidResponse(logger, operation, problem, requestId);
+        return new(ErrorKind.Internal, ErrorReasons.InternalError, "unexpected gateway response");
+    }
+}
