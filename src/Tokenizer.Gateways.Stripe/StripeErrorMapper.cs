@@ -53,6 +53,20 @@ internal static class StripeErrorMapper
         ["us_bank_account[account_type]"] = "us_bank_account.account_type",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    /// <summary>Stripe's billing_details parameter names and the request field paths (proto) they stand for.</summary>
+    private static readonly FrozenDictionary<string, string> BillingFieldPaths = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["billing_details[name]"] = "billing_details.name",
+        ["billing_details[email]"] = "billing_details.email",
+        ["billing_details[phone]"] = "billing_details.phone",
+        ["billing_details[address][line1]"] = "billing_details.address.line1",
+        ["billing_details[address][line2]"] = "billing_details.address.line2",
+        ["billing_details[address][city]"] = "billing_details.address.city",
+        ["billing_details[address][state]"] = "billing_details.address.state",
+        ["billing_details[address][postal_code]"] = "billing_details.address.postal_code",
+        ["billing_details[address][country]"] = "billing_details.address.country",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
     private static readonly string[] BankPrefixes = ["au_becs_debit", "sepa_debit", "bacs_debit", "us_bank_account"];
 
     /// <summary>Codes that mean the issuer declined the card (Stripe's decline test cards), as opposed to bad input.</summary>
@@ -193,7 +207,18 @@ internal static class StripeErrorMapper
                 "a gateway request with this idempotency key is still in progress; retry");
         }
 
-        if (Is(type, IdempotencyError) || status == 409)
+        // Our key was used before with other parameters: after a failed attempt released the caller's key, the caller
+        // reused it for a different request. That is the caller's reuse, said the same way the ledger says it.
+        if (Is(type, IdempotencyError))
+        {
+            Log.IdempotencyConflict(logger, operation, status, safeType, safeCode, requestId);
+            return new(
+                ErrorKind.AlreadyExists,
+                ErrorReasons.IdempotencyKeyReused,
+                "idempotency_key: already used with a different request");
+        }
+
+        if (status == 409)
         {
             Log.IdempotencyConflict(logger, operation, status, safeType, safeCode, requestId);
             return new(ErrorKind.Internal, ErrorReasons.InternalError, "gateway idempotency conflict");
@@ -224,6 +249,16 @@ internal static class StripeErrorMapper
 
         if (Is(type, InvalidRequestError))
         {
+            if (BillingFieldPath(error.Param) is { } billingField)
+            {
+                Log.InputRejected(logger, operation, safeType, safeCode, safeParam, requestId);
+                return new(
+                    ErrorKind.InvalidArgument,
+                    ErrorReasons.ValidationFailed,
+                    "billing details rejected by the gateway",
+                    [new FieldViolation(billingField, RejectedByGateway)]);
+            }
+
             if (BankFieldPath(error.Param) is { } field)
             {
                 Log.InputRejected(logger, operation, safeType, safeCode, safeParam, requestId);
@@ -282,6 +317,12 @@ internal static class StripeErrorMapper
 
         return null;
     }
+
+    /// <summary>The request field path for a Stripe billing_details parameter, from an allow-list.</summary>
+    private static string? BillingFieldPath(string? param) =>
+        param is null || !param.StartsWith("billing_details", StringComparison.Ordinal)
+            ? null
+            : BillingFieldPaths.GetValueOrDefault(param, "billing_details");
 
     private static TokenizerException Rejected(string reason, string message, string field) =>
         new(ErrorKind.InvalidArgument, reason, message, [new FieldViolation(field, RejectedByGateway)]);
