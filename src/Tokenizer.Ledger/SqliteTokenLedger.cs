@@ -21,7 +21,7 @@ namespace Tokenizer.Ledger;
 /// Failures other than the documented ones surface as <see cref="SqliteException"/> (disk, corruption, a lock held
 /// past the busy timeout on every retry).
 /// </remarks>
-public sealed class SqliteTokenLedger : ITokenLedger, IAsyncDisposable
+public sealed class SqliteTokenLedger : ITokenLedger, IAsyncDisposable, IDisposable
 {
     private const int HmacLength = 32;
     private const int MaxPageSize = 100;
@@ -296,8 +296,18 @@ public sealed class SqliteTokenLedger : ITokenLedger, IAsyncDisposable
             cancellationToken);
     }
 
-    /// <summary>Closes this file's pooled connections.</summary>
-    public ValueTask DisposeAsync() => database.DisposeAsync();
+    /// <summary>Closes this file's pooled connections; the last one to close checkpoints the WAL into the file.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Same as <see cref="DisposeAsync"/>. Also implemented so a DI container disposed synchronously does not throw on
+    /// an async-only singleton.
+    /// </summary>
+    public void Dispose() => database.Dispose();
 
     /// <summary>Rows in one ledger table, for diagnostics and tests. Reads no row contents.</summary>
     internal Task<long> CountRowsAsync(LedgerTable table, CancellationToken cancellationToken)
@@ -322,7 +332,7 @@ public sealed class SqliteTokenLedger : ITokenLedger, IAsyncDisposable
 
     private static void BuildListCommand(SqliteCommand command, TokenQuery query, PagePosition? after)
     {
-        // Only fixed fragments are appended; every value is a parameter.
+        // Only the fixed fragments of LedgerSql are appended; every value is a parameter.
         var sql = new StringBuilder(LedgerSql.SelectTokens);
         var conjunction = " WHERE ";
         void Where(string condition)
@@ -333,31 +343,31 @@ public sealed class SqliteTokenLedger : ITokenLedger, IAsyncDisposable
 
         if (query.CustomerReference is { } reference)
         {
-            Where("customer_reference = @customer_reference");
+            Where(LedgerSql.WhereCustomerReference);
             command.Bind("@customer_reference", reference);
         }
 
         if (query.Status is { } status)
         {
-            Where("status = @status");
+            Where(LedgerSql.WhereStatus);
             command.Bind("@status", TokenRows.StatusName(status));
         }
 
         if (query.CreatedAfter is { } createdAfter)
         {
-            Where("created_at >= @created_after");
+            Where(LedgerSql.WhereCreatedAfter);
             command.Bind("@created_after", UnixMicros.From(createdAfter));
         }
 
         if (query.CreatedBefore is { } createdBefore)
         {
-            Where("created_at < @created_before");
+            Where(LedgerSql.WhereCreatedBefore);
             command.Bind("@created_before", UnixMicros.From(createdBefore));
         }
 
         if (after is { } position)
         {
-            Where("(created_at, token) < (@after_created_at, @after_token)");
+            Where(LedgerSql.WhereAfterPosition);
             command.Bind("@after_created_at", position.CreatedAtMicros).Bind("@after_token", position.Token);
         }
 

@@ -41,7 +41,22 @@ internal static class LedgerSql
     /// <summary>The start of a listing; <see cref="SqliteTokenLedger"/> appends the filters it needs.</summary>
     public const string SelectTokens = "SELECT " + TokenColumns + " FROM tokens";
 
-    /// <summary>The listing order; matches the indexes on tokens.</summary>
+    /// <summary>Listing filter: one customer reference.</summary>
+    public const string WhereCustomerReference = "customer_reference = @customer_reference";
+
+    /// <summary>Listing filter: one status.</summary>
+    public const string WhereStatus = "status = @status";
+
+    /// <summary>Listing filter: created at or after (inclusive).</summary>
+    public const string WhereCreatedAfter = "created_at >= @created_after";
+
+    /// <summary>Listing filter: created before (exclusive).</summary>
+    public const string WhereCreatedBefore = "created_at < @created_before";
+
+    /// <summary>Keyset position: strictly after the last row of the previous page in listing order.</summary>
+    public const string WhereAfterPosition = "(created_at, token) < (@after_created_at, @after_token)";
+
+    /// <summary>The listing order; matches the indexes on tokens, so no sort step. Fetches one row more than a page.</summary>
     public const string ListOrder = " ORDER BY created_at DESC, token DESC LIMIT @limit";
 
     /// <summary>Claims a key if nobody has; 1 row affected means the claim is new.</summary>

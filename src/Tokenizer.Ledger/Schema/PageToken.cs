@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Text;
@@ -46,7 +47,8 @@ internal static class PageToken
         }
 
         Span<byte> payload = stackalloc byte[Base64Url.GetMaxDecodedLength(MaxEncodedLength)];
-        if (!Base64Url.TryDecodeFromChars(pageToken, payload, out var length))
+        var status = Base64Url.DecodeFromChars(pageToken, payload, out var consumed, out var length);
+        if (status != OperationStatus.Done || consumed != pageToken.Length)
         {
             throw Malformed();
         }

@@ -80,33 +80,6 @@ internal static class TokenRows
         _ => throw new ArgumentOutOfRangeException(nameof(status), "unknown token status"),
     };
 
-    private static string TypeName(TokenType type) => type switch
-    {
-        TokenType.Card => "card",
-        TokenType.AuBecsDebit => "au_becs_debit",
-        TokenType.SepaDebit => "sepa_debit",
-        TokenType.BacsDebit => "bacs_debit",
-        TokenType.UsBankAccount => "us_bank_account",
-        _ => throw new ArgumentOutOfRangeException(nameof(type), "unknown token type"),
-    };
-
-    private static TokenType ParseType(string name) => name switch
-    {
-        "card" => TokenType.Card,
-        "au_becs_debit" => TokenType.AuBecsDebit,
-        "sepa_debit" => TokenType.SepaDebit,
-        "bacs_debit" => TokenType.BacsDebit,
-        "us_bank_account" => TokenType.UsBankAccount,
-        _ => throw new InvalidOperationException("the ledger holds a token type this build does not know"),
-    };
-
-    private static TokenStatus ParseStatus(string name) => name switch
-    {
-        "active" => TokenStatus.Active,
-        "revoked" => TokenStatus.Revoked,
-        _ => throw new InvalidOperationException("the ledger holds a token status this build does not know"),
-    };
-
     /// <summary>Checks what the schema cannot express; throws without echoing values.</summary>
     /// <exception cref="ArgumentException">The id is not a token id, or the metadata does not fit the type.</exception>
     public static void Validate(TokenRecord token)
@@ -137,4 +110,31 @@ internal static class TokenRows
             throw new ArgumentException("last4 is longer than four characters", nameof(token));
         }
     }
+
+    private static string TypeName(TokenType type) => type switch
+    {
+        TokenType.Card => "card",
+        TokenType.AuBecsDebit => "au_becs_debit",
+        TokenType.SepaDebit => "sepa_debit",
+        TokenType.BacsDebit => "bacs_debit",
+        TokenType.UsBankAccount => "us_bank_account",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), "unknown token type"),
+    };
+
+    private static TokenType ParseType(string name) => name switch
+    {
+        "card" => TokenType.Card,
+        "au_becs_debit" => TokenType.AuBecsDebit,
+        "sepa_debit" => TokenType.SepaDebit,
+        "bacs_debit" => TokenType.BacsDebit,
+        "us_bank_account" => TokenType.UsBankAccount,
+        _ => throw new InvalidOperationException("the ledger holds a token type this build does not know"),
+    };
+
+    private static TokenStatus ParseStatus(string name) => name switch
+    {
+        "active" => TokenStatus.Active,
+        "revoked" => TokenStatus.Revoked,
+        _ => throw new InvalidOperationException("the ledger holds a token status this build does not know"),
+    };
 }

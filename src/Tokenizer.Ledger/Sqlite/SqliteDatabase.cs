@@ -15,7 +15,7 @@ namespace Tokenizer.Ledger.Sqlite;
 /// (the write lock is taken at the start, so a transaction never has to upgrade a read lock and fail) and wait up to
 /// <see cref="BusyTimeout"/> for it. Readers never wait: WAL gives them a snapshot.
 /// </remarks>
-internal sealed class SqliteDatabase : IAsyncDisposable
+internal sealed class SqliteDatabase : IDisposable
 {
     /// <summary>How long SQLite waits for another connection's lock before reporting SQLITE_BUSY.</summary>
     public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
@@ -205,7 +205,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     }
 
     /// <summary>Closes the pooled connections of this file (the last close checkpoints the WAL).</summary>
-    public ValueTask DisposeAsync()
+    public void Dispose()
     {
         using (var connection = new SqliteConnection(connectionString))
         {
@@ -213,7 +213,6 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         }
 
         writeGate.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private static async Task ExecuteAsync(SqliteTransaction transaction, string sql, CancellationToken cancellationToken)
