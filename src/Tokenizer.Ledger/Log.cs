@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tokenizer.Ledger;
+
+/// <summary>The ledger's log events (3001-3099). Never logs caller ids, idempotency keys, references or responses.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3001, EventName = "LedgerMigrationApplied", Level = LogLevel.Information,
+        Message = "Applied ledger schema migration {Version} ({Name})")]
+    public static partial void MigrationApplied(ILogger logger, int version, string name);
+
+    [LoggerMessage(EventId = 3002, EventName = "LedgerBusyRetry", Level = LogLevel.Warning,
+        Message = "Ledger database busy; retrying the transaction (attempt {Attempt} of {MaxAttempts})")]
+    public static partial void BusyRetry(ILogger logger, int attempt, int maxAttempts);
+
+    [LoggerMessage(EventId = 3003, EventName = "LedgerCompletedWithoutPendingClaim", Level = LogLevel.Warning,
+        Message = "Recorded token {Token}, but its idempotency claim was not pending (released, or completed by another owner)")]
+    public static partial void CompletedWithoutPendingClaim(ILogger logger, string token);
+}

@@ -1,0 +1,82 @@
+namespace Tokenizer.Ledger.Schema;
+
+/// <summary>One schema step. Applied once, in its own transaction, and recorded in <c>schema_migrations</c>.</summary>
+/// <param name="Version">Position in the sequence, 1, 2, 3, ... Never reused or renumbered once released.</param>
+/// <param name="Name">What the step does, for the log.</param>
+/// <param name="Statements">The DDL, rendered for one dialect; executed in order.</param>
+internal sealed record LedgerMigration(int Version, string Name, Func<SqlDialect, IReadOnlyList<string>> Statements);
+
+/// <summary>
+/// The ledger schema as an ordered list of migrations. Append a new <see cref="LedgerMigration"/> to change it; never
+/// edit a released one (databases in the field have already applied it).
+/// </summary>
+/// <remarks>
+/// Times are unix microseconds UTC in 64-bit integers: exact ordering, no time-zone or text-format ambiguity, and the
+/// same precision as PostgreSQL timestamps. No column holds a PAN, CVC, full account number or IBAN; <c>last4</c> is
+/// bounded to four characters by the schema itself.
+/// </remarks>
+internal static class LedgerMigrations
+{
+    /// <summary>The table that records applied versions; created before any migration runs.</summary>
+    public static string CreateMigrationsTable(SqlDialect d) =>
+        $"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL){d.TableOptions}";
+
+    /// <summary>All migrations, in version order.</summary>
+    public static IReadOnlyList<LedgerMigration> All { get; } =
+    [
+        new(1, "tokens, customers, idempotency_records", InitialSchema),
+    ];
+
+    /// <summary>The highest version this build knows.</summary>
+    public static int LatestVersion => All[^1].Version;
+
+    private static string[] InitialSchema(SqlDialect d) =>
+    [
+        $"""
+        CREATE TABLE tokens (
+            token TEXT NOT NULL PRIMARY KEY,
+            gateway TEXT NOT NULL,
+            type TEXT NOT NULL CHECK (type IN ('card', 'au_becs_debit', 'sepa_debit', 'bacs_debit', 'us_bank_account')),
+            status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+            caller_id TEXT NOT NULL,
+            customer_reference TEXT NOT NULL,
+            gateway_customer_id TEXT NULL,
+            brand TEXT NULL,
+            last4 TEXT NULL CHECK (length(last4) <= 4),
+            exp_month INTEGER NULL,
+            exp_year INTEGER NULL,
+            funding TEXT NULL,
+            country TEXT NULL,
+            fingerprint TEXT NULL,
+            bank_identifier TEXT NULL,
+            created_at {d.Int64Type} NOT NULL,
+            revoked_at {d.Int64Type} NULL
+        ){d.TableOptions}
+        """,
+        "CREATE INDEX ix_tokens_created_at ON tokens (created_at DESC, token DESC)",
+        "CREATE INDEX ix_tokens_customer_reference ON tokens (customer_reference, created_at DESC, token DESC)",
+        $"""
+        CREATE TABLE customers (
+            gateway TEXT NOT NULL,
+            customer_reference TEXT NOT NULL,
+            gateway_customer_id TEXT NOT NULL,
+            created_at {d.Int64Type} NOT NULL,
+            PRIMARY KEY (gateway, customer_reference)
+        ){d.TableOptions}
+        """,
+        $"""
+        CREATE TABLE idempotency_records (
+            caller_id TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            request_hmac {d.BytesType} NOT NULL CHECK (length(request_hmac) = 32),
+            state TEXT NOT NULL CHECK (state IN ('pending', 'completed')),
+            response TEXT NULL,
+            created_at {d.Int64Type} NOT NULL,
+            updated_at {d.Int64Type} NOT NULL,
+            PRIMARY KEY (caller_id, idempotency_key),
+            CHECK ((state = 'pending' AND response IS NULL) OR (state = 'completed' AND response IS NOT NULL))
+        ){d.TableOptions}
+        """,
+    ];
+}

@@ -1,0 +1,118 @@
+namespace Tokenizer.Ledger.Schema;
+
+/// <summary>
+/// The ledger's statements, in SQL that SQLite and PostgreSQL both run unchanged. Every value is a parameter
+/// (<c>@name</c>); no statement is built from input. Times are unix microseconds UTC.
+/// </summary>
+internal static class LedgerSql
+{
+    /// <summary>The token columns in the order <see cref="TokenRows.Read"/> expects.</summary>
+    public const string TokenColumns =
+        "token, gateway, type, status, caller_id, customer_reference, gateway_customer_id, brand, last4, exp_month, "
+        + "exp_year, funding, country, fingerprint, bank_identifier, created_at, revoked_at";
+
+    /// <summary>
+    /// Inserts a token or updates the one with the same id. Identity (gateway, type, caller, customer reference,
+    /// created_at) is fixed by the first insert; revocation is one-way: a revoked token stays revoked with its first
+    /// revoked_at.
+    /// </summary>
+    public const string UpsertToken =
+        "INSERT INTO tokens (" + TokenColumns + """
+        )
+        VALUES (@token, @gateway, @type, @status, @caller_id, @customer_reference, @gateway_customer_id, @brand, @last4,
+                @exp_month, @exp_year, @funding, @country, @fingerprint, @bank_identifier, @created_at, @revoked_at)
+        ON CONFLICT (token) DO UPDATE SET
+            status = CASE WHEN tokens.status = 'revoked' THEN tokens.status ELSE excluded.status END,
+            revoked_at = COALESCE(tokens.revoked_at, excluded.revoked_at),
+            gateway_customer_id = excluded.gateway_customer_id,
+            brand = excluded.brand,
+            last4 = excluded.last4,
+            exp_month = excluded.exp_month,
+            exp_year = excluded.exp_year,
+            funding = excluded.funding,
+            country = excluded.country,
+            fingerprint = excluded.fingerprint,
+            bank_identifier = excluded.bank_identifier
+        """;
+
+    /// <summary>One token by id.</summary>
+    public const string SelectToken = "SELECT " + TokenColumns + " FROM tokens WHERE token = @token";
+
+    /// <summary>The start of a listing; <see cref="SqliteTokenLedger"/> appends the filters it needs.</summary>
+    public const string SelectTokens = "SELECT " + TokenColumns + " FROM tokens";
+
+    /// <summary>Listing filter: one customer reference.</summary>
+    public const string WhereCustomerReference = "customer_reference = @customer_reference";
+
+    /// <summary>Listing filter: one status.</summary>
+    public const string WhereStatus = "status = @status";
+
+    /// <summary>Listing filter: created at or after (inclusive).</summary>
+    public const string WhereCreatedAfter = "created_at >= @created_after";
+
+    /// <summary>Listing filter: created before (exclusive).</summary>
+    public const string WhereCreatedBefore = "created_at < @created_before";
+
+    /// <summary>Keyset position: strictly after the last row of the previous page in listing order.</summary>
+    public const string WhereAfterPosition = "(created_at, token) < (@after_created_at, @after_token)";
+
+    /// <summary>The listing order; matches the indexes on tokens, so no sort step. Fetches one row more than a page.</summary>
+    public const string ListOrder = " ORDER BY created_at DESC, token DESC LIMIT @limit";
+
+    /// <summary>Claims a key if nobody has; 1 row affected means the claim is new.</summary>
+    public const string InsertPendingClaim = """
+        INSERT INTO idempotency_records
+            (caller_id, idempotency_key, operation, request_hmac, state, response, created_at, updated_at)
+        VALUES (@caller_id, @idempotency_key, @operation, @request_hmac, 'pending', NULL, @now, @now)
+        ON CONFLICT (caller_id, idempotency_key) DO NOTHING
+        """;
+
+    /// <summary>The existing record of a key.</summary>
+    public const string SelectClaim = """
+        SELECT operation, request_hmac, state, response, updated_at
+        FROM idempotency_records
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key
+        """;
+
+    /// <summary>
+    /// Takes over a pending claim whose lease expired. Compare-and-set on the updated_at that was read, so two
+    /// takers cannot both win even without a write lock (PostgreSQL, READ COMMITTED).
+    /// </summary>
+    public const string TakeOverClaim = """
+        UPDATE idempotency_records SET updated_at = @now
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key
+          AND state = 'pending' AND updated_at = @seen_updated_at
+        """;
+
+    /// <summary>Marks a pending claim completed with its response; a completed one keeps its first response.</summary>
+    public const string CompleteClaim = """
+        UPDATE idempotency_records SET state = 'completed', response = @response, updated_at = @now
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'pending'
+        """;
+
+    /// <summary>Deletes a pending claim; completed records stay.</summary>
+    public const string ReleaseClaim = """
+        DELETE FROM idempotency_records
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'pending'
+        """;
+
+    /// <summary>The recorded gateway Customer of a reference.</summary>
+    public const string SelectCustomer =
+        "SELECT gateway_customer_id FROM customers WHERE gateway = @gateway AND customer_reference = @customer_reference";
+
+    /// <summary>Records a Customer unless one is recorded (the first writer wins).</summary>
+    public const string InsertCustomer = """
+        INSERT INTO customers (gateway, customer_reference, gateway_customer_id, created_at)
+        VALUES (@gateway, @customer_reference, @gateway_customer_id, @now)
+        ON CONFLICT (gateway, customer_reference) DO NOTHING
+        """;
+
+    /// <summary>Whether a migration version is recorded.</summary>
+    public const string SelectMigration = "SELECT COUNT(*) FROM schema_migrations WHERE version = @version";
+
+    /// <summary>The highest recorded migration version, or NULL.</summary>
+    public const string SelectLatestMigration = "SELECT MAX(version) FROM schema_migrations";
+
+    /// <summary>Records a migration as applied.</summary>
+    public const string InsertMigration = "INSERT INTO schema_migrations (version, applied_at) VALUES (@version, @applied_at)";
+}

@@ -1,0 +1,233 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Tokenizer.Ledger.Schema;
+
+namespace Tokenizer.Ledger.Sqlite;
+
+/// <summary>
+/// Everything SQLite-specific about the ledger: the connection settings, the write transaction and its retry on
+/// <c>SQLITE_BUSY</c>, and applying <see cref="LedgerMigrations"/>. One instance per database file.
+/// </summary>
+/// <remarks>
+/// SQLite allows one writer at a time. Writers in this process queue on an async gate instead of blocking thread-pool
+/// threads in SQLite's busy handler; writers in other processes are serialised by <c>BEGIN IMMEDIATE</c>
+/// (the write lock is taken at the start, so a transaction never has to upgrade a read lock and fail) and wait up to
+/// <see cref="BusyTimeout"/> for it. Readers never wait: WAL gives them a snapshot.
+/// </remarks>
+internal sealed class SqliteDatabase : IDisposable
+{
+    /// <summary>How long SQLite waits for another connection's lock before reporting SQLITE_BUSY.</summary>
+    public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
+
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+    private const int MaxAttempts = 4;
+
+    // synchronous=FULL: a commit is on disk before it returns (a token is money); busy_timeout is per connection.
+    private static readonly string ConnectionPragmas = string.Create(
+        CultureInfo.InvariantCulture,
+        $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL;");
+
+    private readonly string connectionString;
+    private readonly ILogger logger;
+    private readonly SemaphoreSlim writeGate = new(1, 1);
+
+    public SqliteDatabase(string databasePath, ILogger logger)
+    {
+        DatabasePath = Path.GetFullPath(databasePath);
+        this.logger = logger;
+        connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            ForeignKeys = true,
+
+            // Microsoft.Data.Sqlite retries busy statements itself until this many seconds have passed; matching
+            // busy_timeout leaves one bounded wait per attempt and the retry policy to WriteAsync.
+            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+        }.ToString();
+    }
+
+    /// <summary>The absolute path of the database file.</summary>
+    public string DatabasePath { get; }
+
+    /// <summary>Opens a pooled connection with the ledger's per-connection pragmas applied.</summary>
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            using var command = connection.CreateCommand();
+            command.CommandText = ConnectionPragmas;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/> on its own connection (a consistent WAL snapshot per statement).</summary>
+    public async Task<T> ReadAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+                return await read(connection, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SqliteException e) when (IsBusy(e) && attempt < MaxAttempts)
+            {
+                await BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one <c>BEGIN IMMEDIATE</c> transaction and commits it. On SQLITE_BUSY the whole
+    /// transaction is rolled back and run again (up to 4 attempts), so <paramref name="work"/> must only touch the
+    /// database. Any other exception rolls back and propagates.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(
+        Func<SqliteTransaction, CancellationToken, Task<T>> work,
+        CancellationToken cancellationToken)
+    {
+        await writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+                    await using var transaction = connection.BeginTransaction(deferred: false);
+                    var result = await work(transaction, cancellationToken).ConfigureAwait(false);
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return result;
+                }
+                catch (SqliteException e) when (IsBusy(e) && attempt < MaxAttempts)
+                {
+                    await BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            writeGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Creates the parent directory, switches the file to WAL and applies every migration not yet recorded, each in its
+    /// own transaction. Safe to run concurrently from several processes: each step re-checks inside its transaction.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The file cannot use WAL, or it holds a newer schema than this build.</exception>
+    public async Task MigrateAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+        var journalMode = await ReadAsync(
+            async (connection, ct) =>
+            {
+                // WAL is a property of the file: set once, it holds for every later connection.
+                using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA journal_mode = WAL";
+                return (string?)await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException("the ledger database cannot use WAL journal mode on this file system");
+        }
+
+        var dialect = SqlDialect.Sqlite;
+        var latest = await WriteAsync(
+            async (transaction, ct) =>
+            {
+                await ExecuteAsync(transaction, LedgerMigrations.CreateMigrationsTable(dialect), ct).ConfigureAwait(false);
+                using var command = Command(transaction, LedgerSql.SelectLatestMigration);
+                return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long version ? version : 0;
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (latest > LedgerMigrations.LatestVersion)
+        {
+            throw new InvalidOperationException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"the ledger database has schema version {latest}, newer than this build's {LedgerMigrations.LatestVersion}; refusing to run an older build against it"));
+        }
+
+        var appliedAt = now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+        foreach (var migration in LedgerMigrations.All)
+        {
+            var applied = await WriteAsync(
+                async (transaction, ct) =>
+                {
+                    using (var check = Command(transaction, LedgerSql.SelectMigration))
+                    {
+                        check.Bind("@version", migration.Version);
+                        if (Convert.ToInt64(await check.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture) != 0)
+                        {
+                            return false;
+                        }
+                    }
+
+                    foreach (var statement in migration.Statements(dialect))
+                    {
+                        await ExecuteAsync(transaction, statement, ct).ConfigureAwait(false);
+                    }
+
+                    using var record = Command(transaction, LedgerSql.InsertMigration);
+                    record.Bind("@version", migration.Version).Bind("@applied_at", appliedAt);
+                    await record.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                    return true;
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (applied)
+            {
+                Log.MigrationApplied(logger, migration.Version, migration.Name);
+            }
+        }
+    }
+
+    /// <summary>A command enlisted in <paramref name="transaction"/>.</summary>
+    public static SqliteCommand Command(SqliteTransaction transaction, string sql)
+    {
+        var command = transaction.Connection!.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    /// <summary>Closes the pooled connections of this file (the last close checkpoints the WAL).</summary>
+    public void Dispose()
+    {
+        using (var connection = new SqliteConnection(connectionString))
+        {
+            SqliteConnection.ClearPool(connection);
+        }
+
+        writeGate.Dispose();
+    }
+
+    private static async Task ExecuteAsync(SqliteTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        using var command = Command(transaction, sql);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool IsBusy(SqliteException e) => e.SqliteErrorCode is SqliteBusy or SqliteLocked;
+
+    private Task BackOffAsync(int attempt, CancellationToken cancellationToken)
+    {
+        Log.BusyRetry(logger, attempt + 1, MaxAttempts);
+
+        // Real time on purpose: another process's lock is released in wall-clock time, whatever clock the host injects.
+        return Task.Delay(TimeSpan.FromMilliseconds(25 << attempt), cancellationToken);
+    }
+}
