@@ -38,7 +38,7 @@ public static class CliApp
         {
             var request = console.ReadCardRequest();
             request.CustomerReference = result.GetValue(customer)!;
-            request.IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("N");
+            request.IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("D");
             var response = await client.TokenizeCardAsync(request, cancellationToken: ct);
             return (response.Token, response.Replayed);
         }));
@@ -49,7 +49,7 @@ public static class CliApp
         {
             var request = console.ReadBankRequest();
             request.CustomerReference = result.GetValue(customer)!;
-            request.IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("N");
+            request.IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("D");
             var response = await client.TokenizeBankAccountAsync(request, cancellationToken: ct);
             return (response.Token, response.Replayed);
         }));
@@ -77,7 +77,7 @@ public static class CliApp
                 {
                     Token = result.GetValue(tokenArgument),
                     Reason = result.GetValue(reason) ?? string.Empty,
-                    IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("N"),
+                    IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("D"),
                 },
                 cancellationToken: ct);
             return (response.Token, (bool?)null);

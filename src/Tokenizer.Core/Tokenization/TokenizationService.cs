@@ -191,7 +191,7 @@ public sealed partial class TokenizationService(
 
                 await gateway.DetachAsync(token.Token, hasher.GatewayKey(caller.CallerId, key, "detach"), ct).ConfigureAwait(false);
                 LogRevoked(logger, token.Token);
-                return token with { Status = TokenStatus.Revoked, RevokedAt = timeProvider.GetUtcNow() };
+                return token with { Status = TokenStatus.Revoked, RevokedAt = Now() };
             },
             cancellationToken).ConfigureAwait(false);
         return result.Token;
@@ -275,7 +275,7 @@ public sealed partial class TokenizationService(
             GatewayCustomerId = customerId,
             Card = paymentMethod.Card,
             BankAccount = paymentMethod.BankAccount,
-            CreatedAt = timeProvider.GetUtcNow(),
+            CreatedAt = Now(),
         };
     }
 
@@ -292,6 +292,13 @@ public sealed partial class TokenizationService(
             .ConfigureAwait(false);
         return await ledger.SaveCustomerAsync(gateway.Name, customerReference, created, timeProvider.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
+    }
+
+    /// <summary>UTC now at microsecond precision, what the ledgers store, so a replayed response equals a later read.</summary>
+    private DateTimeOffset Now()
+    {
+        var now = timeProvider.GetUtcNow().UtcDateTime;
+        return new DateTimeOffset(now.Ticks - (now.Ticks % 10), TimeSpan.Zero);
     }
 
     private Dictionary<string, string> Intent(CallerContext caller, string key) =>

@@ -4,21 +4,57 @@ namespace Tokenizer.Core.Validation;
 public static class InputRules
 {
     /// <summary>The rule text for idempotency keys.</summary>
-    public const string IdempotencyKeyRule = "must be 1-255 printable ASCII characters";
+    public const string IdempotencyKeyRule = "must be 1-255 printable ASCII characters and hold no card number";
 
     /// <summary>The rule text for customer references.</summary>
-    public const string ReferenceRule = "must be 1-128 printable ASCII characters without spaces";
+    public const string ReferenceRule = "must be 1-128 printable ASCII characters without spaces and hold no card number";
 
     /// <summary>The rule text for token ids.</summary>
     public const string TokenIdRule = "must be a token id of 1-255 letters, digits or underscores";
 
-    /// <summary>1-255 printable ASCII (0x21-0x7E), Stripe's Idempotency-Key limit.</summary>
+    /// <summary>
+    /// 1-255 printable ASCII (0x21-0x7E), Stripe's Idempotency-Key limit, holding no card number (see
+    /// <see cref="ContainsPanLikeRun"/>): keys are stored and logged, so a PAN pasted into one would rest.
+    /// </summary>
     public static bool IsValidIdempotencyKey(string? key) =>
-        key is { Length: >= 1 and <= 255 } && key.All(c => c is >= '!' and <= '~');
+        key is { Length: >= 1 and <= 255 } && key.All(c => c is >= '!' and <= '~') && !ContainsPanLikeRun(key);
 
-    /// <summary>1-128 printable ASCII without spaces.</summary>
+    /// <summary>1-128 printable ASCII without spaces, holding no card number (see <see cref="ContainsPanLikeRun"/>).</summary>
     public static bool IsValidReference(string? reference) =>
-        reference is { Length: >= 1 and <= 128 } && reference.All(c => c is >= '!' and <= '~');
+        reference is { Length: >= 1 and <= 128 } && reference.All(c => c is >= '!' and <= '~') && !ContainsPanLikeRun(reference);
+
+    /// <summary>
+    /// True when <paramref name="value"/> holds a run of 13-19 consecutive digits that passes Luhn: a PAN in an identifier.
+    /// Runs joined by separators are not joined here (a dashed GUID would then look like one 32-digit run too often);
+    /// the log scrubber covers those.
+    /// </summary>
+    public static bool ContainsPanLikeRun(ReadOnlySpan<char> value)
+    {
+        var start = 0;
+        while (start < value.Length)
+        {
+            if (!char.IsAsciiDigit(value[start]))
+            {
+                start++;
+                continue;
+            }
+
+            var end = start;
+            while (end < value.Length && char.IsAsciiDigit(value[end]))
+            {
+                end++;
+            }
+
+            if (end - start is >= 13 and <= 19 && Luhn.IsValid(value[start..end]))
+            {
+                return true;
+            }
+
+            start = end;
+        }
+
+        return false;
+    }
 
     /// <summary>A gateway id: letters, digits and underscores, 1-255.</summary>
     public static bool IsValidTokenId(string? token) =>

@@ -53,7 +53,8 @@ public static class TokenizerServiceCollectionExtensions
 
         services.AddSingleton(sp => new SqliteTokenLedger(
             new SqliteLedgerOptions { DatabasePath = sp.GetRequiredService<DataDirectory>().PathOf("ledger", "tokenizer.db") },
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SqliteTokenLedger>>()));
         services.AddSingleton<ITokenLedger>(sp => sp.GetRequiredService<SqliteTokenLedger>());
         services.AddHostedService<LedgerInitializer>();
 

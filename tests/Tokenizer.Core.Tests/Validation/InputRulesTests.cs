@@ -17,3 +17,20 @@ public sealed class InputRulesTests
         Assert.Equal(expected, InputRules.CleanText(input));
     }
 }
+
+public sealed class InputRulesIdentifierTests
+{
+    [Theory]
+    [InlineData("order-4242424242424242", false)]
+    [InlineData("4242424242424242", false)]
+    [InlineData("ref378282246310005x", false)]
+    [InlineData("order-4242424242424241", true)]
+    [InlineData("order-123456789012", true)]
+    [InlineData("3f2504e0-4f89-11d3-9a0c-0305e82c3301", true)]
+    [InlineData("4242-4242-4242-4242", true)]
+    public void IsValidReferenceAndKey_PanLikeRuns_Refused(string value, bool valid)
+    {
+        Assert.Equal(valid, InputRules.IsValidReference(value));
+        Assert.Equal(valid, InputRules.IsValidIdempotencyKey(value));
+    }
+}
