@@ -52,13 +52,15 @@ internal sealed class StripeParams
 
     /// <summary>
     /// 400 parameter_unknown for any name not in <paramref name="allowed"/>, not under an allowed prefix (such as
-    /// <c>metadata[</c>) and not an <c>expand[...]</c> list (accepted and ignored).
+    /// <c>metadata[</c>) and not an <c>expand[...]</c> list (accepted and ignored). An empty value for a parent object
+    /// (<c>billing_details[address]=</c>, which Stripe.net sends for an explicit null) means "unset" and is accepted.
     /// </summary>
     public void RejectUnknown(IReadOnlySet<string> allowed, params ReadOnlySpan<string> allowedPrefixes)
     {
-        foreach (var name in values.Keys)
+        foreach (var (name, value) in values)
         {
-            if (allowed.Contains(name) || name.StartsWith("expand[", StringComparison.Ordinal))
+            if (allowed.Contains(name) || name.StartsWith("expand[", StringComparison.Ordinal)
+                || (value.Length == 0 && IsParentOf(name, allowed, allowedPrefixes)))
             {
                 continue;
             }
@@ -74,6 +76,20 @@ internal sealed class StripeParams
                 throw StripeErrors.ParameterUnknown(name);
             }
         }
+    }
+
+    private static bool IsParentOf(string name, IReadOnlySet<string> allowed, ReadOnlySpan<string> allowedPrefixes)
+    {
+        var child = name + "[";
+        foreach (var prefix in allowedPrefixes)
+        {
+            if (prefix.StartsWith(child, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return allowed.Any(a => a.StartsWith(child, StringComparison.Ordinal));
     }
 
     /// <summary>

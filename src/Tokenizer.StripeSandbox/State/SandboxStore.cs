@@ -30,9 +30,13 @@ internal sealed class SandboxStore : IDisposable
     private const int CurrentVersion = 1;
     private static readonly TimeSpan IdempotencyRetention = TimeSpan.FromHours(24);
 
+    // Stripe keeps results for 24 hours; the sandbox also caps their number so a long load run cannot grow without bound.
+    private const int MaxIdempotencyRecords = 100_000;
+
     private readonly Lock gate = new();
     private readonly SandboxData data = new();
     private readonly HashSet<string> inFlight = new(StringComparer.Ordinal);
+    private readonly Queue<(string Id, long Created)> idempotencyOrder = new();
     private readonly TimeProvider time;
     private readonly string? directory;
     private readonly FileStream? directoryLock;
@@ -137,13 +141,9 @@ internal sealed class SandboxStore : IDisposable
                 return;
             }
 
-            var cutoff = time.GetUtcNow().ToUnixTimeSeconds() - (long)IdempotencyRetention.TotalSeconds;
-            foreach (var expired in data.IdempotencyRecords.Values.Where(r => r.Created <= cutoff).Select(r => r.Id).ToList())
-            {
-                data.IdempotencyRecords.Remove(expired);
-            }
-
             data.IdempotencyRecords[recordId] = result;
+            idempotencyOrder.Enqueue((recordId, result.Created));
+            EvictIdempotencyRecords();
             Save();
         }
     }
@@ -185,9 +185,33 @@ internal sealed class SandboxStore : IDisposable
             data.PaymentMethods[paymentMethod.View.Id] = paymentMethod;
         }
 
-        foreach (var record in file.IdempotencyRecords)
+        foreach (var record in file.IdempotencyRecords.OrderBy(r => r.Created))
         {
             data.IdempotencyRecords[record.Id] = record;
+            idempotencyOrder.Enqueue((record.Id, record.Created));
+        }
+
+        EvictIdempotencyRecords();
+    }
+
+    // Oldest first: drops results past the retention period or beyond the cap. An entry whose record was since replaced
+    // (same key reused after expiry) is skipped, not removed.
+    private void EvictIdempotencyRecords()
+    {
+        var cutoff = time.GetUtcNow().ToUnixTimeSeconds() - (long)IdempotencyRetention.TotalSeconds;
+        while (idempotencyOrder.TryPeek(out var oldest))
+        {
+            var current = data.IdempotencyRecords.TryGetValue(oldest.Id, out var record) && record.Created == oldest.Created;
+            if (current && oldest.Created > cutoff && data.IdempotencyRecords.Count <= MaxIdempotencyRecords)
+            {
+                break;
+            }
+
+            idempotencyOrder.Dequeue();
+            if (current)
+            {
+                data.IdempotencyRecords.Remove(oldest.Id);
+            }
         }
     }
 
