@@ -1,0 +1,50 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Tokenizer.StripeSandbox.State;
+
+namespace Tokenizer.StripeSandbox.Api;
+
+/// <summary>Stripe API Customers: <c>POST /v1/customers</c> (name, email, description, phone, metadata) and <c>GET /v1/customers/{id}</c>.</summary>
+internal sealed class CustomersApi(SandboxStore store, IOptions<StripeSandboxOptions> options)
+{
+    private static readonly FrozenSet<string> CreateParams =
+        FrozenSet.Create(StringComparer.Ordinal, "name", "email", "description", "phone");
+
+    /// <summary>Stripe API POST /v1/customers.</summary>
+    public ApiResult Create(StripeParams parameters)
+    {
+        parameters.RejectUnknown(CreateParams, "metadata[");
+        var email = parameters.Get("email");
+        if (email is not null && (email.Length > 512 || !email.Contains('@', StringComparison.Ordinal)))
+        {
+            throw StripeErrors.ParameterInvalid("email", "Invalid email address.", "email_invalid");
+        }
+
+        var customer = new CustomerObject
+        {
+            Id = IdAlphabet.CustomerId(),
+            Created = options.Value.TimeProvider.GetUtcNow().ToUnixTimeSeconds(),
+            Description = parameters.Get("description"),
+            Email = email,
+            InvoicePrefix = IdAlphabet.InvoicePrefix(),
+            Metadata = parameters.Metadata(),
+            Name = parameters.Get("name"),
+            Phone = parameters.Get("phone"),
+        };
+        store.Write(data => data.Customers[customer.Id] = customer);
+        return Ok(customer);
+    }
+
+    /// <summary>Stripe API GET /v1/customers/{id}.</summary>
+    public ApiResult Get(string id, StripeParams parameters)
+    {
+        parameters.RejectUnknown(FrozenSet<string>.Empty);
+        var customer = store.Read(data =>
+            data.Customers.TryGetValue(id, out var found) ? found : throw StripeErrors.ResourceMissing("customer", "customer"));
+        return Ok(customer);
+    }
+
+    private static ApiResult Ok(CustomerObject customer) =>
+        ApiResult.Ok(JsonSerializer.Serialize(customer, SandboxJson.Default.CustomerObject));
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Tokenizer.StripeSandbox.Api;
+using Tokenizer.StripeSandbox.State;
+
+namespace Tokenizer.StripeSandbox.Hosting;
+
+/// <summary>Builds the sandbox's <see cref="WebApplication"/>: services, Kestrel on loopback, logging without bodies, routes.</summary>
+internal static class SandboxHost
+{
+    public static WebApplication Build(StripeSandboxOptions options, string environmentName)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = environmentName,
+            ApplicationName = typeof(SandboxHost).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // Everything comes from StripeSandboxOptions: no appsettings or environment variable can widen the listen
+        // addresses or turn on request logging.
+        builder.Configuration.Sources.Clear();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
+            foreach (var endpoint in LoopbackUrls.Parse(options.Urls).Endpoints)
+            {
+                if (endpoint.Address is null)
+                {
+                    kestrel.ListenLocalhost(endpoint.Port);
+                }
+                else
+                {
+                    kestrel.Listen(endpoint.Address, endpoint.Port);
+                }
+            }
+        });
+
+        // No HttpLogging middleware is added, and its category is off in case someone adds it: request bodies carry PANs.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.None);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);
+        builder.Services.Configure<ConsoleLifetimeOptions>(lifetime => lifetime.SuppressStatusMessages = true);
+
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(options.DataDirectory is null
+            ? SandboxSecret.CreateRandom()
+            : SandboxSecret.LoadOrCreate(Directory.CreateDirectory(options.DataDirectory).FullName));
+        builder.Services.AddSingleton(_ => SandboxStore.Open(options.DataDirectory, options.TimeProvider));
+        builder.Services.AddSingleton<RequestPipeline>();
+        builder.Services.AddSingleton<PaymentMethodsApi>();
+        builder.Services.AddSingleton<CustomersApi>();
+
+        var app = builder.Build();
+        var pipeline = app.Services.GetRequiredService<RequestPipeline>();
+        app.Use(pipeline.AuthenticateAsync);
+        MapRoutes(app);
+        return app;
+    }
+
+    private static void MapRoutes(WebApplication app)
+    {
+        var paymentMethods = app.Services.GetRequiredService<PaymentMethodsApi>();
+        var customers = app.Services.GetRequiredService<CustomersApi>();
+        var pipeline = app.Services.GetRequiredService<RequestPipeline>();
+
+        RequestDelegate Handle(Func<HttpContext, StripeParams, ApiResult> handler) =>
+            context => pipeline.RunAsync(context, parameters => handler(context, parameters));
+
+        static string Id(HttpContext context, string name) => (string)context.GetRouteValue(name)!;
+
+        app.MapPost("/v1/payment_methods", Handle((_, p) => paymentMethods.Create(p)));
+        app.MapGet("/v1/payment_methods/{id}", Handle((c, p) => paymentMethods.Get(Id(c, "id"), p)));
+        app.MapPost("/v1/payment_methods/{id}/attach", Handle((c, p) => paymentMethods.Attach(Id(c, "id"), p)));
+        app.MapPost("/v1/payment_methods/{id}/detach", Handle((c, p) => paymentMethods.Detach(Id(c, "id"), p)));
+        app.MapPost("/v1/customers", Handle((_, p) => customers.Create(p)));
+        app.MapGet("/v1/customers/{id}", Handle((c, p) => customers.Get(Id(c, "id"), p)));
+        app.MapGet("/v1/customers/{id}/payment_methods", Handle((c, p) => paymentMethods.ListForCustomer(Id(c, "id"), p)));
+        app.MapGet("/v1/customers/{id}/payment_methods/{pm}", Handle((c, p) => paymentMethods.GetForCustomer(Id(c, "id"), Id(c, "pm"), p)));
+
+        // Sandbox-only counters for tests and load runs; not a Stripe endpoint, so no API key.
+        var store = app.Services.GetRequiredService<SandboxStore>();
+        app.MapGet("/_sandbox/stats", context =>
+        {
+            var stats = Stats(store);
+            var body = JsonSerializer.Serialize(new StatsObject(stats.PaymentMethods, stats.Customers, stats.Attached), SandboxJson.Default.StatsObject);
+            return RequestPipeline.WriteAsync(context, ApiResult.Ok(body));
+        });
+
+        app.MapFallback(context => RequestPipeline.WriteAsync(context, ApiResult.From(StripeErrors.UnrecognizedUrl())));
+    }
+
+    public static SandboxStats Stats(SandboxStore store) => store.Read(data => new SandboxStats(
+        data.PaymentMethods.Count,
+        data.Customers.Count,
+        data.PaymentMethods.Values.Count(p => p.View.Customer is not null)));
+}

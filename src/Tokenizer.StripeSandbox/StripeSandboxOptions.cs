@@ -1,0 +1,39 @@
+namespace Tokenizer.StripeSandbox;
+
+/// <summary>
+/// Settings of the Stripe-compatible sandbox. Bound from configuration keys of the same names
+/// (<c>--DataDirectory=...</c>, <c>--ApiKey=...</c>, <c>--RawCardDataEnabled=false</c>, <c>--urls ...</c>).
+/// </summary>
+public sealed class StripeSandboxOptions
+{
+    /// <summary>
+    /// Where state survives a restart: <c>state.json</c> (customers, PaymentMethods as Stripe shows them,
+    /// idempotency records as HMAC plus response body) and <c>fingerprint.key</c> (the sandbox HMAC secret).
+    /// Null keeps everything in memory with a fresh secret per start.
+    /// </summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>
+    /// The one secret key the sandbox accepts (<c>Authorization: Bearer sk_test_...</c>); must start with <c>sk_test_</c>.
+    /// Null accepts any key that starts with <c>sk_test_</c>.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>
+    /// Whether the account may send raw card numbers to <c>POST /v1/payment_methods</c>. False answers card creates the way
+    /// Stripe does for accounts without raw card data APIs: HTTP 402 <c>invalid_request_error</c>.
+    /// </summary>
+    public bool RawCardDataEnabled { get; set; } = true;
+
+    /// <summary>Kestrel listen URLs, separated by ';'. Loopback hosts only (127.0.0.1, [::1], localhost); port 0 picks a free port.</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:0";
+
+    /// <summary>The clock for <c>created</c> timestamps, expiry checks and idempotency retention (tests substitute it).</summary>
+    internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// Test hook: awaited after an idempotent request has been registered as in flight and before it executes,
+    /// so a test can hold one request open while it sends another with the same key.
+    /// </summary>
+    internal Func<CancellationToken, Task>? BeforeExecuteAsync { get; set; }
+}

@@ -1,0 +1,99 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Tokenizer.StripeSandbox.Hosting;
+using Tokenizer.StripeSandbox.State;
+
+namespace Tokenizer.StripeSandbox;
+
+/// <summary>Counts of the sandbox's state (also served as <c>GET /_sandbox/stats</c>).</summary>
+/// <param name="PaymentMethods">PaymentMethods created and kept (attached, detached or never attached).</param>
+/// <param name="Customers">Customers created.</param>
+/// <param name="Attached">PaymentMethods currently attached to a Customer.</param>
+public sealed record SandboxStats(int PaymentMethods, int Customers, int Attached);
+
+/// <summary>
+/// An in-process Stripe-API-compatible HTTP server (Kestrel, loopback only) for the subset the Tokenizer uses:
+/// <c>POST /v1/payment_methods</c>, <c>GET /v1/payment_methods/{id}</c>, <c>POST /v1/payment_methods/{id}/attach</c>,
+/// <c>POST /v1/payment_methods/{id}/detach</c>, <c>POST /v1/customers</c>, <c>GET /v1/customers/{id}</c>,
+/// <c>GET /v1/customers/{id}/payment_methods</c>. It answers like Stripe test mode on the documented test cards and
+/// keeps, like Stripe, no PAN, CVC, full account number or IBAN. Point Stripe.net's <c>ApiBase</c> at <see cref="BaseAddress"/>.
+/// </summary>
+public sealed class StripeSandboxServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly SandboxStore store;
+
+    private StripeSandboxServer(WebApplication app, Uri baseAddress)
+    {
+        this.app = app;
+        store = app.Services.GetRequiredService<SandboxStore>();
+        BaseAddress = baseAddress;
+    }
+
+    /// <summary>The address the server listens on, with a trailing slash (e.g. <c>http://127.0.0.1:40123/</c>).</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>
+    /// Validates the options and starts Kestrel on <see cref="StripeSandboxOptions.Urls"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// The environment is Production (the sandbox accepts raw card data), a setting is invalid (non-loopback URL, live API
+    /// key), or the data directory is unreadable or used by another sandbox.
+    /// </exception>
+    public static async Task<StripeSandboxServer> StartAsync(
+        StripeSandboxOptions options, string environmentName, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(environmentName);
+        if (string.Equals(environmentName.Trim(), Environments.Production, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException(
+                "The Stripe sandbox refuses to start in the Production environment: it accepts raw card numbers and is for development and tests only.");
+        }
+
+        // A private copy: later changes to the caller's object do not reach the running server.
+        var settings = new StripeSandboxOptions
+        {
+            DataDirectory = options.DataDirectory,
+            ApiKey = options.ApiKey,
+            RawCardDataEnabled = options.RawCardDataEnabled,
+            Urls = options.Urls,
+            TimeProvider = options.TimeProvider,
+            BeforeExecuteAsync = options.BeforeExecuteAsync,
+        };
+        var validation = new StripeSandboxOptionsValidator().Validate(null, settings);
+        if (validation.Failed)
+        {
+            throw new InvalidOperationException(validation.FailureMessage);
+        }
+
+        var app = SandboxHost.Build(settings, environmentName);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+            var server = new StripeSandboxServer(app, new Uri(address.TrimEnd('/') + "/"));
+            SandboxLog.Started(app.Logger, server.BaseAddress, settings.DataDirectory is null ? "in memory" : "persistent");
+            return server;
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The current counts (the same numbers as <c>GET /_sandbox/stats</c>).</summary>
+    public SandboxStats GetStats() => SandboxHost.Stats(store);
+
+    /// <summary>Completes when the host stops (Ctrl+C or SIGTERM when run standalone).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>Stops Kestrel and releases the data directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}
