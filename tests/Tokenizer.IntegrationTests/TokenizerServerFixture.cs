@@ -25,7 +25,7 @@ public sealed class TokenizerServerFixture : IAsyncLifetime
     {
     }
 
-    public TokenizerServerFixture(string? dataDirectory, params string[] extraArgs)
+    internal TokenizerServerFixture(string? dataDirectory, params string[] extraArgs)
     {
         this.extraArgs = extraArgs;
         ownsDirectory = dataDirectory is null;
@@ -59,7 +59,7 @@ public sealed class TokenizerServerFixture : IAsyncLifetime
         ];
         App = TokenizerHost.Build(args, builder => builder.Logging.AddProvider(Logs));
         await App.StartAsync();
-        var addresses = App.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>();
+        var addresses = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         Address = new Uri(addresses.Addresses.First());
         Channel = GrpcChannel.ForAddress(Address);
         Client = new TokenizerService.TokenizerServiceClient(Channel);

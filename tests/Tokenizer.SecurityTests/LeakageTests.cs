@@ -1,5 +1,6 @@
 using System.Text;
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Tokenizer.Contracts.V1;
 
@@ -13,6 +14,9 @@ namespace Tokenizer.SecurityTests;
 /// </summary>
 public sealed class LeakageTests
 {
+    private static readonly JsonFormatter StatusFormatter = new(JsonFormatter.Settings.Default.WithTypeRegistry(
+        TypeRegistry.FromMessages(Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.BadRequest.Descriptor)));
+
     [Fact]
     public async Task TokenizeAndFail_DistinctiveValues_NeverAtRestOrInOutput()
     {
@@ -100,8 +104,8 @@ public sealed class LeakageTests
 
             var files = Directory.EnumerateFiles(dataDirectory, "*", SearchOption.AllDirectories).ToList();
             var corpus = files.Select(f => (Name: Path.GetRelativePath(dataDirectory, f), Bytes: File.ReadAllBytes(f)))
-                .Append(("server output", Encoding.UTF8.GetBytes(output)))
-                .Append(("gRPC error details", Encoding.UTF8.GetBytes(errorText.ToString())))
+                .Append((Name: "server output", Bytes: Encoding.UTF8.GetBytes(output)))
+                .Append((Name: "gRPC error details", Bytes: Encoding.UTF8.GetBytes(errorText.ToString())))
                 .ToList();
 
             // Positive controls: the sweep sees the ledger, its WAL or main file, and the server's log output.
@@ -154,7 +158,7 @@ public sealed class LeakageTests
 
         if (error.GetRpcStatus() is { } status)
         {
-            sink.AppendLine(JsonFormatter.Default.Format(status));
+            sink.AppendLine(StatusFormatter.Format(status));
             foreach (var detail in status.Details)
             {
                 if (detail.TryUnpack<Google.Rpc.BadRequest>(out var badRequest))
