@@ -8,7 +8,7 @@ namespace Tokenizer.StripeSandbox.Tests;
 public sealed partial class StandaloneProcessTests
 {
     [Fact]
-    public async Task Program_VerboseLoggingRequested_NeverWritesRequestValues()
+    public async Task Program_VerboseLoggingAndWildcardUrlsFromEnvironment_StayOffAndLoopback()
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -22,6 +22,7 @@ public sealed partial class StandaloneProcessTests
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["Logging__LogLevel__Default"] = "Trace";
         start.Environment["ASPNETCORE_Logging__LogLevel__Default"] = "Trace";
+        start.Environment["ASPNETCORE_URLS"] = "http://0.0.0.0:0";
 
         var output = new StringBuilder();
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -34,6 +35,7 @@ public sealed partial class StandaloneProcessTests
         try
         {
             var baseAddress = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal("127.0.0.1", baseAddress.Host);
             using var http = new HttpClient { BaseAddress = baseAddress };
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "sk_test_process");
             foreach (var form in new[]
