@@ -16,7 +16,7 @@ try
     await server.WaitForShutdownAsync();
     return 0;
 }
-catch (InvalidOperationException e)
+catch (Exception e) when (e is InvalidOperationException or IOException)
 {
     await Console.Error.WriteLineAsync($"stripe-sandbox: {e.Message}");
     return 1;

@@ -57,7 +57,17 @@ internal sealed partial class RequestPipeline(
         }
 
         context.Items[ApiKeyItem] = apiKey;
-        await next(context);
+        try
+        {
+            await next(context);
+        }
+#pragma warning disable CA1031 // Last line of defence: Stripe's api_error instead of a framework error page that could echo the request.
+        catch (Exception e) when (e is not OperationCanceledException && !context.Response.HasStarted)
+#pragma warning restore CA1031
+        {
+            LogHandlerFault(logger, e.GetType().FullName);
+            await WriteAsync(context, ApiResult.From(StripeErrors.Internal()));
+        }
     }
 
     /// <summary>Reads the parameters, applies idempotency to POSTs that carry a key, runs the handler and writes its answer.</summary>

@@ -48,17 +48,26 @@ internal static class SandboxHost
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(options.DataDirectory is null
             ? SandboxSecret.CreateRandom()
-            : SandboxSecret.LoadOrCreate(Directory.CreateDirectory(options.DataDirectory).FullName));
+            : SandboxSecret.LoadOrCreate(SandboxStore.CreatePrivateDirectory(options.DataDirectory).FullName));
         builder.Services.AddSingleton(_ => SandboxStore.Open(options.DataDirectory, options.TimeProvider));
         builder.Services.AddSingleton<RequestPipeline>();
         builder.Services.AddSingleton<PaymentMethodsApi>();
         builder.Services.AddSingleton<CustomersApi>();
 
         var app = builder.Build();
-        var pipeline = app.Services.GetRequiredService<RequestPipeline>();
-        app.Use(pipeline.AuthenticateAsync);
-        MapRoutes(app);
-        return app;
+        try
+        {
+            // Resolving the pipeline opens the store: a locked or unreadable data directory fails here.
+            var pipeline = app.Services.GetRequiredService<RequestPipeline>();
+            app.Use(pipeline.AuthenticateAsync);
+            MapRoutes(app);
+            return app;
+        }
+        catch
+        {
+            ((IDisposable)app).Dispose();
+            throw;
+        }
     }
 
     private static void MapRoutes(WebApplication app)

@@ -31,7 +31,7 @@ internal sealed class SandboxStore : IDisposable
     private static readonly TimeSpan IdempotencyRetention = TimeSpan.FromHours(24);
 
     // Stripe keeps results for 24 hours; the sandbox also caps their number so a long load run cannot grow without bound.
-    private const int MaxIdempotencyRecords = 100_000;
+    private const int MaxIdempotencyRecords = 50_000;
 
     private readonly Lock gate = new();
     private readonly SandboxData data = new();
@@ -56,7 +56,7 @@ internal sealed class SandboxStore : IDisposable
             return new SandboxStore(time, null, null);
         }
 
-        Directory.CreateDirectory(directory);
+        CreatePrivateDirectory(directory);
         FileStream directoryLock;
         try
         {
@@ -81,6 +81,11 @@ internal sealed class SandboxStore : IDisposable
 
         return store;
     }
+
+    /// <summary>Creates the directory (owner-only on Unix) if it does not exist; an existing directory keeps its mode.</summary>
+    public static DirectoryInfo CreatePrivateDirectory(string directory) => OperatingSystem.IsWindows()
+        ? Directory.CreateDirectory(directory)
+        : Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
     /// <summary>Runs a query under the lock.</summary>
     public T Read<T>(Func<SandboxData, T> query)
