@@ -9,3 +9,13 @@ require_dotnet() {
   fi
   export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 }
+
+# Builds a project in Release, printing the build's output only when it fails.
+build_quietly() {
+  local log
+  if ! log=$(dotnet build "$1" -c Release --nologo -v quiet 2>&1); then
+    echo "$log" >&2
+    echo "error: build failed: $1" >&2
+    exit 1
+  fi
+}

@@ -7,5 +7,5 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/scripts/lib.sh"
 require_dotnet
 dll="$root/src/Tokenizer.Cli/bin/Release/net10.0/tokenizer.dll"
-dotnet build "$root/src/Tokenizer.Cli/Tokenizer.Cli.csproj" -c Release --nologo -v quiet -clp:ErrorsOnly >&2
+build_quietly "$root/src/Tokenizer.Cli/Tokenizer.Cli.csproj"
 exec dotnet "$dll" "$@"

@@ -78,7 +78,8 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
     {
         if (json)
         {
-            output.WriteLine(Formatter.Format(token));
+            var formatted = Formatter.Format(token);
+            output.WriteLine(replayed is { } wasReplayed ? $"{{ \"token\": {formatted}, \"replayed\": {(wasReplayed ? "true" : "false")} }}" : formatted);
             return;
         }
 

@@ -4,8 +4,8 @@ namespace Tokenizer.Server.Hosting;
 /// <summary>The one directory that holds all of the service's state (Tokenizer:DataDirectory).</summary>
 public sealed class DataDirectory(IOptions<TokenizerOptions> options)
 {
-    /// <summary>The absolute path of the data directory.</summary>
-    public string Root { get; } = Path.GetFullPath(options.Value.DataDirectory);
+    /// <summary>The absolute path of the data directory, created owner-only (0700): it holds personal data and secrets.</summary>
+    public string Root { get; } = CreateOwnerOnly(Path.GetFullPath(options.Value.DataDirectory));
 
     /// <summary>A path under the data directory; its parent directory is created.</summary>
     public string PathOf(params string[] parts)
@@ -28,5 +28,16 @@ public sealed class DataDirectory(IOptions<TokenizerOptions> options)
         }
 
         return SecretFiles.LoadOrCreate(Path.Combine(Root, "secrets", "request-hmac.key"));
+    }
+
+    private static string CreateOwnerOnly(string path)
+    {
+        Directory.CreateDirectory(path);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return path;
     }
 }
