@@ -76,9 +76,32 @@ public sealed record ValidatedBankAccountRequest(
 public sealed record TokenizeResult(TokenRecord Token, bool Replayed);
 
 /// <summary>The authenticated caller of a request.</summary>
-/// <param name="CallerId">Stable caller id; scopes idempotency keys.</param>
-public sealed record CallerContext(string CallerId)
+/// <param name="CallerId">Stable caller id (from the client certificate mapping); scopes idempotency keys and tokens.</param>
+/// <param name="Roles">The caller's roles (see <see cref="CallerRoles"/>).</param>
+public sealed record CallerContext(string CallerId, IReadOnlySet<string> Roles)
 {
-    /// <summary>The caller used until authentication exists: every request is this caller.</summary>
-    public static CallerContext Default { get; } = new("default");
+    /// <summary>A caller with the given roles.</summary>
+    public CallerContext(string callerId, params string[] roles)
+        : this(callerId, new HashSet<string>(roles, StringComparer.Ordinal))
+    {
+    }
+
+    /// <summary>True when the caller has <paramref name="role"/>.</summary>
+    public bool HasRole(string role) => Roles.Contains(role);
+
+    /// <summary>True when the caller may read tokens other callers created (the finance role).</summary>
+    public bool CanReadAllTokens => HasRole(CallerRoles.Finance);
+}
+
+/// <summary>The roles callers are mapped to by configuration.</summary>
+public static class CallerRoles
+{
+    /// <summary>The billing service: TokenizeCard, TokenizeBankAccount, GetToken on its own tokens.</summary>
+    public const string Tokenize = "tokenize";
+
+    /// <summary>Finance staff: GetToken and ListTokens on every token, reconciliation.</summary>
+    public const string Finance = "finance";
+
+    /// <summary>Administrators: RevokeToken, the audit trail, privacy operations.</summary>
+    public const string Admin = "admin";
 }

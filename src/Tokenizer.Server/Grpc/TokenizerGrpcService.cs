@@ -45,6 +45,7 @@ internal sealed class TokenizerGrpcService(TokenizationService tokenization) : T
         return new RevokeTokenResponse { Token = ProtoMapper.ToProto(token) };
     }
 
-    // Until caller authentication exists (next issue), every caller is the one default caller.
-    private static CallerContext Caller(ServerCallContext context) => CallerContext.Default;
+    // Until caller authentication lands, every caller is the one default caller with every role.
+    private static CallerContext Caller(ServerCallContext context) =>
+        new("default", CallerRoles.Tokenize, CallerRoles.Finance, CallerRoles.Admin);
 }

@@ -13,6 +13,7 @@ namespace Tokenizer.Core.Tests.Tokenization;
 /// <summary>The orchestration rules of the tokenisation path, with the ports substituted (one class under test).</summary>
 public sealed class TokenizationServiceTests
 {
+    private static readonly CallerContext Caller = new("default", CallerRoles.Tokenize, CallerRoles.Admin);
     private static readonly byte[] Secret = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
     private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
     private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
@@ -45,7 +46,7 @@ public sealed class TokenizationServiceTests
         gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(
             new GatewayPaymentMethod("pm_1", TokenType.Card, new CardMetadata("visa", "4242", 12, 2030, "credit", "US", "fp"), null));
 
-        var result = await service.TokenizeCardAsync(CallerContext.Default, Card(), CancellationToken.None);
+        var result = await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
 
         Assert.False(result.Replayed);
         Assert.Equal("pm_1", result.Token.Token);
@@ -66,7 +67,7 @@ public sealed class TokenizationServiceTests
         gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(
             new GatewayPaymentMethod("pm_2", TokenType.Card, new CardMetadata("visa", "4242", 12, 2030, null, null, null), null));
 
-        await service.TokenizeCardAsync(CallerContext.Default, Card(), CancellationToken.None);
+        await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
 
         await gateway.DidNotReceiveWithAnyArgs().CreateCustomerAsync(default!, default!, default);
         await gateway.Received(1).AttachAsync("pm_2", "cus_known", Arg.Any<string>(), Arg.Any<CancellationToken>());
@@ -78,7 +79,7 @@ public sealed class TokenizationServiceTests
         const string stored = """{"token":"pm_old","gateway":"stripe","type":"Card","status":"Active","callerId":"default","customerReference":"cust-1","createdAt":"2026-11-01T00:00:00+00:00"}""";
         ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Replay, stored));
 
-        var result = await service.TokenizeCardAsync(CallerContext.Default, Card(), CancellationToken.None);
+        var result = await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
 
         Assert.True(result.Replayed);
         Assert.Equal("pm_old", result.Token.Token);
@@ -90,7 +91,7 @@ public sealed class TokenizationServiceTests
     {
         ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Conflict));
 
-        var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(CallerContext.Default, Card(), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
 
         Assert.Equal(ErrorKind.AlreadyExists, error.Kind);
         Assert.Equal(ErrorReasons.IdempotencyKeyReused, error.Reason);
@@ -101,7 +102,7 @@ public sealed class TokenizationServiceTests
     {
         ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.InFlight));
 
-        var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(CallerContext.Default, Card(), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
 
         Assert.Equal(ErrorKind.Aborted, error.Kind);
         Assert.Equal(ErrorReasons.IdempotencyKeyInFlight, error.Reason);
@@ -115,7 +116,7 @@ public sealed class TokenizationServiceTests
         var unavailable = new TokenizerException(ErrorKind.Unavailable, ErrorReasons.GatewayUnavailable, "gateway unavailable");
         gateway.CreatePaymentMethodAsync(default!, default!, default).ThrowsAsyncForAnyArgs(unavailable);
 
-        var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(CallerContext.Default, Card(), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
 
         Assert.Same(unavailable, error);
         await ledger.Received(1).ReleaseAsync("default", "key-1", Arg.Any<CancellationToken>());
@@ -126,7 +127,7 @@ public sealed class TokenizationServiceTests
     public async Task TokenizeCard_Invalid_NoLedgerOrGatewayCall()
     {
         var error = await Assert.ThrowsAsync<TokenizerException>(() =>
-            service.TokenizeCardAsync(CallerContext.Default, Card(number: "4242424242424241"), CancellationToken.None));
+            service.TokenizeCardAsync(Caller, Card(number: "4242424242424241"), CancellationToken.None));
 
         Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
         Assert.Empty(ledger.ReceivedCalls());
@@ -138,9 +139,9 @@ public sealed class TokenizationServiceTests
         var claims = new List<IdempotencyClaim>();
         ledger.BeginAsync(Arg.Do<IdempotencyClaim>(claims.Add), Arg.Any<CancellationToken>()).Returns(new IdempotencyOutcome(IdempotencyState.Conflict));
 
-        await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(CallerContext.Default, Card(), CancellationToken.None));
-        await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(CallerContext.Default, Card(number: "4242 4242 4242 4242"), CancellationToken.None));
-        await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(CallerContext.Default, Card(number: "5555555555554444"), CancellationToken.None));
+        await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
+        await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(number: "4242 4242 4242 4242"), CancellationToken.None));
+        await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(number: "5555555555554444"), CancellationToken.None));
 
         Assert.Equal(claims[0].RequestHmac, claims[1].RequestHmac);
         Assert.NotEqual(claims[0].RequestHmac, claims[2].RequestHmac);
@@ -163,7 +164,7 @@ public sealed class TokenizationServiceTests
         };
         ledger.GetTokenAsync("pm_r", Arg.Any<CancellationToken>()).Returns(revoked);
 
-        var result = await service.RevokeTokenAsync(CallerContext.Default, new RevokeTokenCommand("pm_r", "rk-1", null), CancellationToken.None);
+        var result = await service.RevokeTokenAsync(Caller, new RevokeTokenCommand("pm_r", "rk-1", null), CancellationToken.None);
 
         Assert.Equal(revoked, result);
         await gateway.DidNotReceiveWithAnyArgs().DetachAsync(default!, default!, default);
@@ -176,7 +177,7 @@ public sealed class TokenizationServiceTests
         ledger.GetTokenAsync(default!, default).ReturnsForAnyArgs((TokenRecord?)null);
 
         var error = await Assert.ThrowsAsync<TokenizerException>(() =>
-            service.RevokeTokenAsync(CallerContext.Default, new RevokeTokenCommand("pm_missing", "rk-2", null), CancellationToken.None));
+            service.RevokeTokenAsync(Caller, new RevokeTokenCommand("pm_missing", "rk-2", null), CancellationToken.None));
 
         Assert.Equal(ErrorKind.NotFound, error.Kind);
         await ledger.Received(1).ReleaseAsync("default", "rk-2", Arg.Any<CancellationToken>());
@@ -188,7 +189,7 @@ public sealed class TokenizationServiceTests
     public async Task ListTokens_PageSizeOutOfRange_InvalidArgument(int pageSize)
     {
         var error = await Assert.ThrowsAsync<TokenizerException>(() =>
-            service.ListTokensAsync(CallerContext.Default, new ListTokensCommand(null, null, null, null, pageSize, null), CancellationToken.None));
+            service.ListTokensAsync(Caller, new ListTokensCommand(null, null, null, null, pageSize, null), CancellationToken.None));
 
         Assert.Contains(error.Violations, v => v.Field == "page_size");
     }
@@ -198,7 +199,7 @@ public sealed class TokenizationServiceTests
     {
         ledger.ListTokensAsync(default!, default).ReturnsForAnyArgs(new TokenPage([], null));
 
-        await service.ListTokensAsync(CallerContext.Default, new ListTokensCommand(null, null, null, null, 0, null), CancellationToken.None);
+        await service.ListTokensAsync(Caller, new ListTokensCommand(null, null, null, null, 0, null), CancellationToken.None);
 
         await ledger.Received(1).ListTokensAsync(Arg.Is<TokenQuery>(q => q.PageSize == 50), Arg.Any<CancellationToken>());
     }
