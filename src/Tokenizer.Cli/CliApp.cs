@@ -14,18 +14,17 @@ namespace Tokenizer.Cli;
 public static class CliApp
 {
     /// <summary>The address <c>scripts/run.sh</c> serves on.</summary>
-    public const string DefaultServer = "http://127.0.0.1:5055";
+    public const string DefaultServer = "https://127.0.0.1:5055";
 
     /// <summary>Builds the command tree; I/O is injected so tests can drive it.</summary>
     public static RootCommand BuildRootCommand(TextReader input, TextWriter output, TextWriter error)
     {
-        var server = new Option<string>("--server") { Description = "Tokenizer gRPC address", DefaultValueFactory = _ => DefaultServer, Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table", Recursive = true };
         var customer = new Option<string>("--customer") { Description = "customer_reference of the billing service's customer", Required = true };
         var key = new Option<string?>("--idempotency-key") { Description = "Idempotency key (default: a new random key; reuse one to retry safely)" };
 
         var root = new RootCommand("Tokenizer: swap card and bank details for gateway tokens.");
-        root.Options.Add(server);
+        var channel = CliChannel.AddTo(root);
         root.Options.Add(json);
 
         var console = new CliConsole(input, output, error);
@@ -34,7 +33,7 @@ public static class CliApp
         var card = new Command("card", "Tokenise a card. stdin JSON: {\"card\":{\"number\",\"exp_month\",\"exp_year\",\"cvc\"},\"billing_details\":{...}}");
         card.Options.Add(customer);
         card.Options.Add(key);
-        card.SetAction((result, ct) => Run(console, result.GetValue(server)!, result.GetValue(json), async client =>
+        card.SetAction((result, ct) => Run(console, () => channel.Open(result, "billing"), result.GetValue(json), async client =>
         {
             var request = console.ReadCardRequest();
             request.CustomerReference = result.GetValue(customer)!;
@@ -45,7 +44,7 @@ public static class CliApp
         var bank = new Command("bank", "Tokenise a bank account. stdin JSON: {\"au_becs_debit\"|\"sepa_debit\"|\"bacs_debit\"|\"us_bank_account\":{...},\"billing_details\":{...}}");
         bank.Options.Add(customer);
         bank.Options.Add(key);
-        bank.SetAction((result, ct) => Run(console, result.GetValue(server)!, result.GetValue(json), async client =>
+        bank.SetAction((result, ct) => Run(console, () => channel.Open(result, "billing"), result.GetValue(json), async client =>
         {
             var request = console.ReadBankRequest();
             request.CustomerReference = result.GetValue(customer)!;
@@ -60,7 +59,7 @@ public static class CliApp
         var token = new Command("token", "Read or revoke one token");
         var get = new Command("get", "Show one token");
         get.Arguments.Add(tokenArgument);
-        get.SetAction((result, ct) => Run(console, result.GetValue(server)!, result.GetValue(json), async client =>
+        get.SetAction((result, ct) => Run(console, () => channel.Open(result, "finance"), result.GetValue(json), async client =>
         {
             var response = await client.GetTokenAsync(new GetTokenRequest { Token = result.GetValue(tokenArgument) }, cancellationToken: ct);
             return (response.Token, (bool?)null);
@@ -70,7 +69,7 @@ public static class CliApp
         revoke.Arguments.Add(tokenArgument);
         revoke.Options.Add(reason);
         revoke.Options.Add(key);
-        revoke.SetAction((result, ct) => Run(console, result.GetValue(server)!, result.GetValue(json), async client =>
+        revoke.SetAction((result, ct) => Run(console, () => channel.Open(result, "admin"), result.GetValue(json), async client =>
         {
             var response = await client.RevokeTokenAsync(
                 new RevokeTokenRequest
@@ -96,7 +95,7 @@ public static class CliApp
         list.Options.Add(status);
         list.Options.Add(pageSize);
         list.Options.Add(pageToken);
-        list.SetAction((result, ct) => RunList(console, result.GetValue(server)!, result.GetValue(json), async client =>
+        list.SetAction((result, ct) => RunList(console, () => channel.Open(result, "finance"), result.GetValue(json), async client =>
             await client.ListTokensAsync(
                 new ListTokensRequest
                 {
@@ -121,13 +120,13 @@ public static class CliApp
 
     private static async Task<int> Run(
         CliConsole console,
-        string server,
+        Func<GrpcChannel> open,
         bool json,
         Func<TokenizerService.TokenizerServiceClient, Task<(Token Token, bool? Replayed)>> call)
     {
         try
         {
-            using var channel = GrpcChannel.ForAddress(server);
+            using var channel = open();
             var (token, replayed) = await call(new TokenizerService.TokenizerServiceClient(channel));
             console.PrintToken(token, replayed, json);
             return 0;
@@ -146,16 +145,21 @@ public static class CliApp
 
     private static async Task<int> RunList(
         CliConsole console,
-        string server,
+        Func<GrpcChannel> open,
         bool json,
         Func<TokenizerService.TokenizerServiceClient, Task<ListTokensResponse>> call)
     {
         try
         {
-            using var channel = GrpcChannel.ForAddress(server);
+            using var channel = open();
             var response = await call(new TokenizerService.TokenizerServiceClient(channel));
             console.PrintList(response, json);
             return 0;
+        }
+        catch (CliInputException error)
+        {
+            console.Error.WriteLine($"error: {error.Message}");
+            return 2;
         }
         catch (RpcException error)
         {

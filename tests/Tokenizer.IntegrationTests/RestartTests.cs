@@ -24,7 +24,7 @@ public sealed class RestartTests
                 await server.Fixture.InitializeAsync();
                 var replay = await server.Fixture.Client.TokenizeCardAsync(Requests.Card("3566002020360505", key));
                 var got = await server.Fixture.Client.GetTokenAsync(new GetTokenRequest { Token = first.Token.Token_ });
-                var revoked = await server.Fixture.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = first.Token.Token_, IdempotencyKey = Requests.NewKey() });
+                var revoked = await server.Fixture.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = first.Token.Token_, IdempotencyKey = Requests.NewKey() });
 
                 Assert.True(replay.Replayed);
                 Assert.Equal(first.Token, replay.Token);

@@ -193,17 +193,17 @@ public sealed class TokenizeTests(TokenizerServerFixture server) : IClassFixture
         Assert.Equal(card.Token, got.Token);
         Assert.Equal("amex", got.Token.Card.Brand);
 
-        var listed = await server.Client.ListTokensAsync(new ListTokensRequest { CustomerReference = customer });
+        var listed = await server.Finance.ListTokensAsync(new ListTokensRequest { CustomerReference = customer });
         Assert.Equal([bank.Token.Token_, card.Token.Token_], listed.Tokens.Select(t => t.Token_));
 
-        var revoked = await server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = Requests.NewKey(), Reason = "customer asked" });
+        var revoked = await server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = Requests.NewKey(), Reason = "customer asked" });
         Assert.Equal(TokenStatus.Revoked, revoked.Token.Status);
         Assert.NotNull(revoked.Token.RevokedAt);
 
         var afterRevoke = await server.Client.GetTokenAsync(new GetTokenRequest { Token = card.Token.Token_ });
         Assert.Equal(TokenStatus.Revoked, afterRevoke.Token.Status);
 
-        var active = await server.Client.ListTokensAsync(new ListTokensRequest { CustomerReference = customer, Status = TokenStatus.Active });
+        var active = await server.Finance.ListTokensAsync(new ListTokensRequest { CustomerReference = customer, Status = TokenStatus.Active });
         Assert.Equal([bank.Token.Token_], active.Tokens.Select(t => t.Token_));
     }
 
@@ -212,10 +212,10 @@ public sealed class TokenizeTests(TokenizerServerFixture server) : IClassFixture
     {
         var card = await server.Client.TokenizeCardAsync(Requests.Card("6011111111111117", Requests.NewKey()));
         var key = Requests.NewKey();
-        var first = await server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = key });
+        var first = await server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = key });
 
-        var replay = await server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = key });
-        var otherKey = await server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = Requests.NewKey() });
+        var replay = await server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = key });
+        var otherKey = await server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = card.Token.Token_, IdempotencyKey = Requests.NewKey() });
 
         Assert.Equal(first.Token, replay.Token);
         Assert.Equal(TokenStatus.Revoked, otherKey.Token.Status);
@@ -236,7 +236,7 @@ public sealed class TokenizeTests(TokenizerServerFixture server) : IClassFixture
     public async Task RevokeToken_Unknown_NotFound()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = "pm_doesnotexist", IdempotencyKey = Requests.NewKey() }).ResponseAsync);
+            server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = "pm_doesnotexist", IdempotencyKey = Requests.NewKey() }).ResponseAsync);
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
     }
@@ -255,7 +255,7 @@ public sealed class TokenizeTests(TokenizerServerFixture server) : IClassFixture
         var pageToken = string.Empty;
         do
         {
-            var page = await server.Client.ListTokensAsync(new ListTokensRequest { CustomerReference = customer, PageSize = 2, PageToken = pageToken });
+            var page = await server.Finance.ListTokensAsync(new ListTokensRequest { CustomerReference = customer, PageSize = 2, PageToken = pageToken });
             Assert.True(page.Tokens.Count <= 2);
             seen.AddRange(page.Tokens.Select(t => t.Token_));
             pageToken = page.NextPageToken;
@@ -269,7 +269,7 @@ public sealed class TokenizeTests(TokenizerServerFixture server) : IClassFixture
     public async Task ListTokens_MalformedPageToken_InvalidArgument()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            server.Client.ListTokensAsync(new ListTokensRequest { PageToken = "not-a-page-token" }).ResponseAsync);
+            server.Finance.ListTokensAsync(new ListTokensRequest { PageToken = "not-a-page-token" }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains(error.GetRpcStatus()!.GetDetail<BadRequest>()!.FieldViolations, v => v.Field == "page_token");

@@ -38,7 +38,26 @@ public sealed class TokenizerServerFixture : IAsyncLifetime
 
     public GrpcChannel Channel { get; private set; } = null!;
 
+    /// <summary>The billing service (role tokenize).</summary>
     public TokenizerService.TokenizerServiceClient Client { get; private set; } = null!;
+
+    /// <summary>Finance staff (role finance).</summary>
+    public TokenizerService.TokenizerServiceClient Finance { get; private set; } = null!;
+
+    /// <summary>An administrator (role admin).</summary>
+    public TokenizerService.TokenizerServiceClient Admin { get; private set; } = null!;
+
+    public string PkiDirectory => Path.Combine(DataDirectory, "pki");
+
+    private readonly List<GrpcChannel> channels = [];
+
+    /// <summary>A channel presenting <c>{pki}/{name}.crt</c> (or no certificate), disposed with the fixture.</summary>
+    public GrpcChannel ChannelFor(string? name)
+    {
+        var channel = TestChannels.Create(Address, PkiDirectory, name);
+        channels.Add(channel);
+        return channel;
+    }
 
     public CapturingLoggerProvider Logs { get; } = new();
 
@@ -51,7 +70,7 @@ public sealed class TokenizerServerFixture : IAsyncLifetime
     {
         string[] args =
         [
-            "--urls", "http://127.0.0.1:0",
+            "--urls", "https://127.0.0.1:0",
             $"--Tokenizer:DataDirectory={DataDirectory}",
             "--environment", "Development",
             "--Logging:LogLevel:Default=Debug",
@@ -61,13 +80,19 @@ public sealed class TokenizerServerFixture : IAsyncLifetime
         await App.StartAsync();
         var addresses = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         Address = new Uri(addresses.Addresses.First());
-        Channel = GrpcChannel.ForAddress(Address);
+        Channel = ChannelFor("billing");
         Client = new TokenizerService.TokenizerServiceClient(Channel);
+        Finance = new TokenizerService.TokenizerServiceClient(ChannelFor("finance"));
+        Admin = new TokenizerService.TokenizerServiceClient(ChannelFor("admin"));
     }
 
     public async Task DisposeAsync()
     {
-        Channel.Dispose();
+        foreach (var channel in channels)
+        {
+            channel.Dispose();
+        }
+
         await App.StopAsync();
         await App.DisposeAsync();
         if (ownsDirectory)

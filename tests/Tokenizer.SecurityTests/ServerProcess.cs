@@ -26,7 +26,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(ServerDll());
-        foreach (var arg in (string[])["--urls", "http://127.0.0.1:0", $"--Tokenizer:DataDirectory={dataDirectory}", "--environment", "Development", .. extraArgs])
+        foreach (var arg in (string[])["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={dataDirectory}", "--environment", "Development", .. extraArgs])
         {
             start.ArgumentList.Add(arg);
         }
@@ -59,7 +59,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             throw new InvalidOperationException("server did not start:\n" + server.Output);
         }
 
-        server.Channel = GrpcChannel.ForAddress(await server.listening.Task);
+        server.Channel = Tokenizer.IntegrationTests.TestChannels.Create(await server.listening.Task, Path.Combine(dataDirectory, "pki"), "billing");
         server.Client = new TokenizerService.TokenizerServiceClient(server.Channel);
         return server;
     }
@@ -133,6 +133,6 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return File.Exists(dll) ? dll : throw new FileNotFoundException("build the solution first", dll);
     }
 
-    [GeneratedRegex(@"Now listening on: (http://[0-9.:]+)")]
+    [GeneratedRegex(@"Now listening on: (https://[0-9.:]+)")]
     private static partial Regex ListeningPattern();
 }

@@ -99,6 +99,10 @@ public static class ErrorReasons
     public const string GatewayAuthenticationFailed = "GATEWAY_AUTHENTICATION_FAILED";
     /// <summary>The gateway is unreachable, rate-limiting or failing; retry with the same idempotency key.</summary>
     public const string GatewayUnavailable = "GATEWAY_UNAVAILABLE";
+    /// <summary>The call ran past the server's per-call cap (Tokenizer:Limits:CallTimeoutSeconds).</summary>
+    public const string CallTimedOut = "CALL_TIMED_OUT";
+    /// <summary>The call was refused by the per-caller rate limit.</summary>
+    public const string RateLimited = "RATE_LIMITED";
     /// <summary>An unexpected failure; details are in the server log, not the response.</summary>
     public const string InternalError = "INTERNAL_ERROR";
 }

@@ -12,6 +12,7 @@ public sealed class RequestHasher
 {
     private readonly byte[] requestKey;
     private readonly byte[] gatewayKey;
+    private readonly byte[] keyIdKey;
 
     /// <param name="secret">The master secret, at least 32 bytes.</param>
     public RequestHasher(ReadOnlySpan<byte> secret)
@@ -24,6 +25,7 @@ public sealed class RequestHasher
         // Separate subkeys per purpose so one output can never be replayed as the other.
         requestKey = HMACSHA256.HashData(secret, "tokenizer/request-hmac/v1"u8);
         gatewayKey = HMACSHA256.HashData(secret, "tokenizer/gateway-idempotency/v1"u8);
+        keyIdKey = HMACSHA256.HashData(secret, "tokenizer/idempotency-key-id/v1"u8);
     }
 
     /// <summary>HMAC-SHA256 (32 bytes) of the operation and its fields, each length-prefixed so no two field lists collide.</summary>
@@ -54,6 +56,13 @@ public sealed class RequestHasher
     /// </summary>
     public string GatewayKey(string callerId, string idempotencyKey, string step) =>
         $"tkz_{Derive("req", callerId, idempotencyKey)}_{step}";
+
+    /// <summary>
+    /// The id under which the ledger keeps a caller's idempotency key: 64 hex of a keyed HMAC, so the caller's key (free
+    /// text that could hold anything) is never stored in clear.
+    /// </summary>
+    public string IdempotencyKeyId(string idempotencyKey) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(keyIdKey, Encoding.UTF8.GetBytes(idempotencyKey)));
 
     /// <summary>The gateway Idempotency-Key for creating the Customer of a customer reference.</summary>
     public string CustomerKey(string gateway, string customerReference) =>

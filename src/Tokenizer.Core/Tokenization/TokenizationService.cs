@@ -95,12 +95,16 @@ public sealed partial class TokenizationService(
             cancellationToken);
     }
 
-    /// <summary>One token by id. Unknown: NOT_FOUND (TOKEN_NOT_FOUND).</summary>
+    /// <summary>
+    /// One token by id. Unknown tokens, and tokens another caller created when the caller may not read all tokens
+    /// (no finance role), answer the same NOT_FOUND (TOKEN_NOT_FOUND): no oracle on which tokens exist.
+    /// </summary>
     public async Task<TokenRecord> GetTokenAsync(CallerContext caller, string? token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
         RequireTokenId(token);
-        return await ledger.GetTokenAsync(token!, cancellationToken).ConfigureAwait(false) ?? throw NotFound();
+        var record = await ledger.GetTokenAsync(token!, cancellationToken).ConfigureAwait(false);
+        return record is not null && (caller.CanReadAllTokens || record.CallerId == caller.CallerId) ? record : throw NotFound();
     }
 
     /// <summary>Lists tokens newest first; page size 1-100, 0 means 50.</summary>
@@ -108,6 +112,12 @@ public sealed partial class TokenizationService(
     {
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(command);
+        if (!caller.CanReadAllTokens)
+        {
+            // The authorisation policy already requires finance; this keeps the rule true if a policy is ever loosened.
+            throw new TokenizerException(ErrorKind.PermissionDenied, "PERMISSION_DENIED", "listing tokens needs the finance role");
+        }
+
         var violations = new List<FieldViolation>();
         if (command.PageSize is < 0 or > MaxPageSize)
         {
@@ -206,9 +216,10 @@ public sealed partial class TokenizationService(
         CancellationToken cancellationToken)
     {
         var deadline = timeProvider.GetUtcNow() + settings.DuplicateWait;
+        var keyId = hasher.IdempotencyKeyId(key);
         while (true)
         {
-            var claim = new IdempotencyClaim(caller.CallerId, key, operation, hmac, timeProvider.GetUtcNow(), settings.PendingLease);
+            var claim = new IdempotencyClaim(caller.CallerId, keyId, operation, hmac, timeProvider.GetUtcNow(), settings.PendingLease);
             var outcome = await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false);
             switch (outcome.State)
             {
@@ -241,11 +252,11 @@ public sealed partial class TokenizationService(
             catch
             {
                 // Free the key so the caller's retry runs again; the gateway replays its own result for the same key.
-                await ledger.ReleaseAsync(caller.CallerId, key, CancellationToken.None).ConfigureAwait(false);
+                await ledger.ReleaseAsync(caller.CallerId, keyId, CancellationToken.None).ConfigureAwait(false);
                 throw;
             }
 
-            await ledger.CompleteAsync(caller.CallerId, key, JsonSerializer.Serialize(token, Json), token, CancellationToken.None)
+            await ledger.CompleteAsync(caller.CallerId, keyId, JsonSerializer.Serialize(token, Json), token, CancellationToken.None)
                 .ConfigureAwait(false);
             return new TokenizeResult(token, Replayed: false);
         }

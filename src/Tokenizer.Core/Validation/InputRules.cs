@@ -4,7 +4,7 @@ namespace Tokenizer.Core.Validation;
 public static class InputRules
 {
     /// <summary>The rule text for idempotency keys.</summary>
-    public const string IdempotencyKeyRule = "must be 1-255 printable ASCII characters and hold no card number";
+    public const string IdempotencyKeyRule = "must be 1-255 printable ASCII characters";
 
     /// <summary>The rule text for customer references.</summary>
     public const string ReferenceRule = "must be 1-128 printable ASCII characters without spaces and hold no card number";
@@ -13,13 +13,17 @@ public static class InputRules
     public const string TokenIdRule = "must be a token id of 1-255 letters, digits or underscores";
 
     /// <summary>
-    /// 1-255 printable ASCII (0x21-0x7E), Stripe's Idempotency-Key limit, holding no card number (see
-    /// <see cref="ContainsPanLikeRun"/>): keys are stored and logged, so a PAN pasted into one would rest.
+    /// 1-255 printable ASCII (0x21-0x7E), Stripe's Idempotency-Key limit. Keys are never stored or logged in clear (the
+    /// ledger keeps a keyed HMAC of them), so any value is safe, including random GUIDs that happen to hold a
+    /// Luhn-valid digit run.
     /// </summary>
     public static bool IsValidIdempotencyKey(string? key) =>
-        key is { Length: >= 1 and <= 255 } && key.All(c => c is >= '!' and <= '~') && !ContainsPanLikeRun(key);
+        key is { Length: >= 1 and <= 255 } && key.All(c => c is >= '!' and <= '~');
 
-    /// <summary>1-128 printable ASCII without spaces, holding no card number (see <see cref="ContainsPanLikeRun"/>).</summary>
+    /// <summary>
+    /// 1-128 printable ASCII without spaces, holding no card number (see <see cref="ContainsPanLikeRun"/>): references are
+    /// stored and listed in clear, and a PAN-shaped one cannot be told from a PAN at rest.
+    /// </summary>
     public static bool IsValidReference(string? reference) =>
         reference is { Length: >= 1 and <= 128 } && reference.All(c => c is >= '!' and <= '~') && !ContainsPanLikeRun(reference);
 

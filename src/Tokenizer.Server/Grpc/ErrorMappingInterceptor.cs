@@ -2,7 +2,9 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Options;
 using Tokenizer.Core.Errors;
+using Tokenizer.Server.Hosting;
 
 namespace Tokenizer.Server.Grpc;
 
@@ -11,9 +13,11 @@ namespace Tokenizer.Server.Grpc;
 /// tokenizer.v1) and BadRequest field violations. Unexpected exceptions become INTERNAL with no detail; their
 /// messages are not logged either, since a library's message may echo input (only type and stack trace are).
 /// </summary>
-internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
+internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger, IOptions<TokenizerOptions> options)
+    : Interceptor
 {
     internal const string ErrorDomain = "tokenizer.v1";
+    internal const string CallCancellationKey = "tokenizer.call-cancellation";
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request,
@@ -22,6 +26,12 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
     {
         ArgumentNullException.ThrowIfNull(continuation);
         ArgumentNullException.ThrowIfNull(context);
+
+        // A server-side cap on every call's work, whatever deadline the caller set (or none); handlers and the gateway
+        // call observe it through ServerCallContext.CallCancellation().
+        using var cap = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        cap.CancelAfter(TimeSpan.FromSeconds(options.Value.Limits.CallTimeoutSeconds));
+        context.UserState[CallCancellationKey] = cap.Token;
         try
         {
             return await continuation(request, context);
@@ -34,6 +44,10 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
             throw new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "call cancelled"));
+        }
+        catch (OperationCanceledException) when (cap.IsCancellationRequested)
+        {
+            throw ToRpcException(new TokenizerException(ErrorKind.DeadlineExceeded, ErrorReasons.CallTimedOut, "the call took longer than the server allows"));
         }
         catch (Exception error) when (error is not RpcException)
         {
@@ -87,4 +101,13 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
 
     [LoggerMessage(EventId = 2002, EventName = "UnexpectedError", Level = LogLevel.Error, Message = "{Method} failed unexpectedly: {ExceptionType}\n{StackTrace}")]
     private static partial void LogUnexpected(ILogger logger, string method, string exceptionType, string stackTrace);
+}
+
+/// <summary>The cancellation a handler must pass down: the caller's cancellation or the server's per-call cap.</summary>
+internal static class ServerCallContextExtensions
+{
+    public static CancellationToken CallCancellation(this ServerCallContext context) =>
+        context.UserState.TryGetValue(ErrorMappingInterceptor.CallCancellationKey, out var token) && token is CancellationToken capped
+            ? capped
+            : context.CancellationToken;
 }

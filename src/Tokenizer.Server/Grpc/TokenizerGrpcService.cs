@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Tokenizer.Contracts.V1;
 using Tokenizer.Core.Tokenization;
+using Tokenizer.Server.Security;
 
 namespace Tokenizer.Server.Grpc;
 
@@ -12,25 +13,25 @@ internal sealed class TokenizerGrpcService(TokenizationService tokenization) : T
 {
     public override async Task<TokenizeCardResponse> TokenizeCard(TokenizeCardRequest request, ServerCallContext context)
     {
-        var result = await tokenization.TokenizeCardAsync(Caller(context), ProtoMapper.ToCommand(request), context.CancellationToken);
+        var result = await tokenization.TokenizeCardAsync(Caller(context), ProtoMapper.ToCommand(request), context.CallCancellation());
         return new TokenizeCardResponse { Token = ProtoMapper.ToProto(result.Token), Replayed = result.Replayed };
     }
 
     public override async Task<TokenizeBankAccountResponse> TokenizeBankAccount(TokenizeBankAccountRequest request, ServerCallContext context)
     {
-        var result = await tokenization.TokenizeBankAccountAsync(Caller(context), ProtoMapper.ToCommand(request), context.CancellationToken);
+        var result = await tokenization.TokenizeBankAccountAsync(Caller(context), ProtoMapper.ToCommand(request), context.CallCancellation());
         return new TokenizeBankAccountResponse { Token = ProtoMapper.ToProto(result.Token), Replayed = result.Replayed };
     }
 
     public override async Task<GetTokenResponse> GetToken(GetTokenRequest request, ServerCallContext context)
     {
-        var token = await tokenization.GetTokenAsync(Caller(context), request.Token, context.CancellationToken);
+        var token = await tokenization.GetTokenAsync(Caller(context), request.Token, context.CallCancellation());
         return new GetTokenResponse { Token = ProtoMapper.ToProto(token) };
     }
 
     public override async Task<ListTokensResponse> ListTokens(ListTokensRequest request, ServerCallContext context)
     {
-        var page = await tokenization.ListTokensAsync(Caller(context), ProtoMapper.ToCommand(request), context.CancellationToken);
+        var page = await tokenization.ListTokensAsync(Caller(context), ProtoMapper.ToCommand(request), context.CallCancellation());
         var response = new ListTokensResponse { NextPageToken = page.NextPageToken ?? string.Empty };
         response.Tokens.AddRange(page.Tokens.Select(ProtoMapper.ToProto));
         return response;
@@ -41,11 +42,9 @@ internal sealed class TokenizerGrpcService(TokenizationService tokenization) : T
         var token = await tokenization.RevokeTokenAsync(
             Caller(context),
             new RevokeTokenCommand(request.Token, request.IdempotencyKey, request.Reason),
-            context.CancellationToken);
+            context.CallCancellation());
         return new RevokeTokenResponse { Token = ProtoMapper.ToProto(token) };
     }
 
-    // Until caller authentication lands, every caller is the one default caller with every role.
-    private static CallerContext Caller(ServerCallContext context) =>
-        new("default", CallerRoles.Tokenize, CallerRoles.Finance, CallerRoles.Admin);
+    private static CallerContext Caller(ServerCallContext context) => CallerDirectory.ToCaller(context.GetHttpContext().User);
 }

@@ -1,4 +1,5 @@
 using Tokenizer.Server.Grpc;
+using Tokenizer.Server.Security;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -24,10 +25,11 @@ public static class TokenizerHost
     public static WebApplication MapTokenizer(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGrpcService<TokenizerGrpcService>();
+        app.UseTokenizerSecurity();
+        app.MapGrpcService<TokenizerGrpcService>().RequireRpcPolicies();
         if (app.Environment.IsDevelopment())
         {
-            app.MapGrpcReflectionService();
+            app.MapGrpcReflectionService().RequireRpcPolicies();
         }
 
         return app;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Tokenizer.Core.Tokenization;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -19,6 +20,76 @@ public sealed class TokenizerOptions
 
     /// <summary>How long a duplicate request waits for the first one before ABORTED, in seconds.</summary>
     public int DuplicateWaitSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Development only: also serve plaintext HTTP/2 on loopback addresses, where callers are the one
+    /// <c>insecure-loopback</c> caller with <see cref="InsecureLoopbackRoles"/>. Refused outside Development and on any
+    /// non-loopback address.
+    /// </summary>
+    public bool AllowInsecureLoopback { get; set; }
+
+    /// <summary>The roles of the plaintext loopback caller (Development only).</summary>
+    public List<string> InsecureLoopbackRoles { get; set; } = [];
+
+    /// <summary>Server certificate and trusted client CA.</summary>
+    public TlsSettings Tls { get; set; } = new();
+
+    /// <summary>Callers by id: which client certificate (subject or SHA-256 thumbprint) is which caller, with which roles.</summary>
+    public Dictionary<string, CallerSettings> Callers { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Message size, deadline and rate limits.</summary>
+    public LimitSettings Limits { get; set; } = new();
+}
+
+/// <summary>Configuration section <c>Tokenizer:Tls</c>. Empty in Development: the development PKI is used.</summary>
+public sealed class TlsSettings
+{
+    /// <summary>PEM server certificate (chain) path.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>PEM private key path of the server certificate.</summary>
+    public string? KeyPath { get; set; }
+
+    /// <summary>PEM certificate of the CA that client certificates must chain to.</summary>
+    public string? ClientCaPath { get; set; }
+}
+
+/// <summary>One caller: a client certificate matched by exact subject or SHA-256 thumbprint, and its roles.</summary>
+public sealed class CallerSettings
+{
+    /// <summary>The certificate subject, e.g. <c>CN=billing</c> (exact match; the chain to the configured CA is checked first).</summary>
+    public string? Subject { get; set; }
+
+    /// <summary>The certificate's SHA-256 thumbprint in hex (case-insensitive).</summary>
+    public string? Thumbprint { get; set; }
+
+    /// <summary>Roles: tokenize, finance, admin.</summary>
+    public List<string> Roles { get; set; } = [];
+}
+
+/// <summary>Configuration section <c>Tokenizer:Limits</c>.</summary>
+public sealed class LimitSettings
+{
+    /// <summary>Largest request message in bytes; larger ones get RESOURCE_EXHAUSTED.</summary>
+    public int MaxReceiveMessageBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Largest response message in bytes.</summary>
+    public int MaxSendMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Server-side cap on one call's work, in seconds (DEADLINE_EXCEEDED past it), whatever the caller's deadline.</summary>
+    public int CallTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Sustained calls per second per caller (token bucket).</summary>
+    public int PermitsPerSecond { get; set; } = 100;
+
+    /// <summary>Burst size per caller.</summary>
+    public int Burst { get; set; } = 200;
+
+    /// <summary>HTTP/2 streams per connection.</summary>
+    public int MaxStreamsPerConnection { get; set; } = 100;
+
+    /// <summary>Concurrent connections.</summary>
+    public int MaxConnections { get; set; } = 1000;
 }
 
 /// <summary>Configuration section <c>Stripe</c>. Without an ApiKey the embedded sandbox is the gateway.</summary>
@@ -47,7 +118,7 @@ public sealed class StripeSettings
 }
 
 /// <summary>Validates <see cref="TokenizerOptions"/> at start-up; messages name the setting, never its value.</summary>
-internal sealed class TokenizerOptionsValidator : IValidateOptions<TokenizerOptions>
+internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHostEnvironment environment) : IValidateOptions<TokenizerOptions>
 {
     public ValidateOptionsResult Validate(string? name, TokenizerOptions options)
     {
@@ -65,6 +136,41 @@ internal sealed class TokenizerOptionsValidator : IValidateOptions<TokenizerOpti
         if (options.DuplicateWaitSeconds is < 0 or > 60)
         {
             failures.Add("Tokenizer:DuplicateWaitSeconds must be between 0 and 60.");
+        }
+
+        if (options.AllowInsecureLoopback && !environment.IsDevelopment())
+        {
+            failures.Add("Tokenizer:AllowInsecureLoopback is refused outside Development.");
+        }
+
+        if (!environment.IsDevelopment() && (string.IsNullOrEmpty(options.Tls.CertificatePath) || string.IsNullOrEmpty(options.Tls.KeyPath) || string.IsNullOrEmpty(options.Tls.ClientCaPath)))
+        {
+            failures.Add("Tokenizer:Tls:CertificatePath, KeyPath and ClientCaPath are required outside Development.");
+        }
+
+        foreach (var (id, caller) in options.Callers)
+        {
+            if (string.IsNullOrWhiteSpace(caller.Subject) == string.IsNullOrWhiteSpace(caller.Thumbprint))
+            {
+                failures.Add($"Tokenizer:Callers:{id} must set exactly one of Subject or Thumbprint.");
+            }
+
+            if (caller.Roles.Any(r => r is not (CallerRoles.Tokenize or CallerRoles.Finance or CallerRoles.Admin)))
+            {
+                failures.Add($"Tokenizer:Callers:{id}:Roles may hold only tokenize, finance, admin.");
+            }
+        }
+
+        var limits = options.Limits;
+        if (limits.MaxReceiveMessageBytes is < 1024 or > 4 * 1024 * 1024 || limits.MaxSendMessageBytes is < 1024 or > 16 * 1024 * 1024)
+        {
+            failures.Add("Tokenizer:Limits message sizes must be between 1 KiB and 4 MiB (receive) / 16 MiB (send).");
+        }
+
+        if (limits.CallTimeoutSeconds is < 1 or > 300 || limits.PermitsPerSecond < 1 || limits.Burst < 1
+            || limits.MaxStreamsPerConnection < 1 || limits.MaxConnections < 1)
+        {
+            failures.Add("Tokenizer:Limits values must be positive (CallTimeoutSeconds at most 300).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

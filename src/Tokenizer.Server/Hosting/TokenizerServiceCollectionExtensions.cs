@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Stripe;
 using Tokenizer.Core.Ports;
@@ -7,6 +6,7 @@ using Tokenizer.Core.Validation;
 using Tokenizer.Gateways.Stripe;
 using Tokenizer.Ledger;
 using Tokenizer.Server.Grpc;
+using Tokenizer.Server.Security;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -22,13 +22,8 @@ public static class TokenizerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
 
-        // Kestrel: no Server header; request bodies are never logged (no HttpLogging is added).
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            // gRPC is HTTP/2; over plaintext loopback that means prior knowledge, which Kestrel serves only when HTTP/2 is the sole protocol.
-            kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2);
-        });
+        // Request bodies are never logged (no HttpLogging is added).
+        builder.AddTokenizerSecurity();
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(json => json.IncludeScopes = false);
 
@@ -38,10 +33,13 @@ public static class TokenizerServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<StripeSettings>, StripeSettingsValidator>();
 
         services.AddSingleton(TimeProvider.System);
+        var limits = builder.Configuration.GetSection(TokenizerOptions.Section).Get<TokenizerOptions>()?.Limits ?? new LimitSettings();
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
             grpc.EnableDetailedErrors = false;
+            grpc.MaxReceiveMessageSize = limits.MaxReceiveMessageBytes;
+            grpc.MaxSendMessageSize = limits.MaxSendMessageBytes;
         });
         services.AddGrpcReflection();
 

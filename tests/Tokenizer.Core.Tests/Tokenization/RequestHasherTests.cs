@@ -66,6 +66,18 @@ public sealed class RequestHasherTests
     }
 
     [Fact]
+    public void IdempotencyKeyId_KeyedHexNeverTheKey()
+    {
+        var hasher = new RequestHasher(Secret);
+
+        var id = hasher.IdempotencyKeyId("order-4242424242424242");
+
+        Assert.Matches("^[0-9a-f]{64}$", id);
+        Assert.Equal(id, new RequestHasher(Secret).IdempotencyKeyId("order-4242424242424242"));
+        Assert.NotEqual(id, new RequestHasher(Secret.Select(b => (byte)(b + 1)).ToArray()).IdempotencyKeyId("order-4242424242424242"));
+    }
+
+    [Fact]
     public void CustomerKey_SameReference_SameKey()
     {
         var hasher = new RequestHasher(Secret);

@@ -14,6 +14,7 @@ namespace Tokenizer.Core.Tests.Tokenization;
 public sealed class TokenizationServiceTests
 {
     private static readonly CallerContext Caller = new("default", CallerRoles.Tokenize, CallerRoles.Admin);
+    private static readonly CallerContext FinanceCaller = new("finance-staff", CallerRoles.Finance);
     private static readonly byte[] Secret = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
     private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
     private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
@@ -56,7 +57,7 @@ public sealed class TokenizationServiceTests
             Arg.Is<string>(k => k.StartsWith("tkz_", StringComparison.Ordinal) && k.EndsWith("_pm", StringComparison.Ordinal)),
             Arg.Any<CancellationToken>());
         await gateway.Received(1).AttachAsync("pm_1", "cus_1", Arg.Is<string>(k => k.EndsWith("_attach", StringComparison.Ordinal)), Arg.Any<CancellationToken>());
-        await ledger.Received(1).CompleteAsync("default", "key-1", Arg.Is<string>(j => j.Contains("pm_1", StringComparison.Ordinal)), Arg.Is<TokenRecord>(t => t.Token == "pm_1"), Arg.Any<CancellationToken>());
+        await ledger.Received(1).CompleteAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), Arg.Is<string>(j => j.Contains("pm_1", StringComparison.Ordinal)), Arg.Is<TokenRecord>(t => t.Token == "pm_1"), Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -119,7 +120,7 @@ public sealed class TokenizationServiceTests
         var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
 
         Assert.Same(unavailable, error);
-        await ledger.Received(1).ReleaseAsync("default", "key-1", Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReleaseAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), Arg.Any<CancellationToken>());
         await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
     }
 
@@ -180,7 +181,7 @@ public sealed class TokenizationServiceTests
             service.RevokeTokenAsync(Caller, new RevokeTokenCommand("pm_missing", "rk-2", null), CancellationToken.None));
 
         Assert.Equal(ErrorKind.NotFound, error.Kind);
-        await ledger.Received(1).ReleaseAsync("default", "rk-2", Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReleaseAsync("default", new RequestHasher(Secret).IdempotencyKeyId("rk-2"), Arg.Any<CancellationToken>());
     }
 
     [Theory]
@@ -189,9 +190,41 @@ public sealed class TokenizationServiceTests
     public async Task ListTokens_PageSizeOutOfRange_InvalidArgument(int pageSize)
     {
         var error = await Assert.ThrowsAsync<TokenizerException>(() =>
-            service.ListTokensAsync(Caller, new ListTokensCommand(null, null, null, null, pageSize, null), CancellationToken.None));
+            service.ListTokensAsync(FinanceCaller, new ListTokensCommand(null, null, null, null, pageSize, null), CancellationToken.None));
 
         Assert.Contains(error.Violations, v => v.Field == "page_size");
+    }
+
+    [Fact]
+    public async Task ListTokens_WithoutFinanceRole_PermissionDenied()
+    {
+        var error = await Assert.ThrowsAsync<TokenizerException>(() =>
+            service.ListTokensAsync(Caller, new ListTokensCommand(null, null, null, null, 0, null), CancellationToken.None));
+
+        Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
+        Assert.Empty(ledger.ReceivedCalls());
+    }
+
+    [Fact]
+    public async Task GetToken_AnotherCallersTokenWithoutFinance_NotFound()
+    {
+        var token = new TokenRecord
+        {
+            Token = "pm_other",
+            Gateway = "stripe",
+            Type = TokenType.Card,
+            Status = TokenStatus.Active,
+            CallerId = "someone-else",
+            CustomerReference = "cust-1",
+            CreatedAt = time.GetUtcNow(),
+        };
+        ledger.GetTokenAsync("pm_other", Arg.Any<CancellationToken>()).Returns(token);
+
+        var error = await Assert.ThrowsAsync<TokenizerException>(() => service.GetTokenAsync(Caller, "pm_other", CancellationToken.None));
+        var asFinance = await service.GetTokenAsync(FinanceCaller, "pm_other", CancellationToken.None);
+
+        Assert.Equal(ErrorKind.NotFound, error.Kind);
+        Assert.Equal(token, asFinance);
     }
 
     [Fact]
@@ -199,7 +232,7 @@ public sealed class TokenizationServiceTests
     {
         ledger.ListTokensAsync(default!, default).ReturnsForAnyArgs(new TokenPage([], null));
 
-        await service.ListTokensAsync(Caller, new ListTokensCommand(null, null, null, null, 0, null), CancellationToken.None);
+        await service.ListTokensAsync(FinanceCaller, new ListTokensCommand(null, null, null, null, 0, null), CancellationToken.None);
 
         await ledger.Received(1).ListTokensAsync(Arg.Is<TokenQuery>(q => q.PageSize == 50), Arg.Any<CancellationToken>());
     }

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Net.Client;
+
+namespace Tokenizer.Cli;
+
+/// <summary>
+/// Connection settings shared by every command: the server address and the TLS client certificate. By default the
+/// certificate of the command's role comes from the development PKI (<c>./data/pki</c>, as scripts/run.sh makes it):
+/// billing for tokenize, finance for reads, admin for revoke and audit.
+/// </summary>
+public sealed class CliChannel
+{
+    private CliChannel(RootCommand root)
+    {
+        Server = new Option<string>("--server") { Description = "Tokenizer gRPC address", DefaultValueFactory = _ => CliApp.DefaultServer, Recursive = true };
+        Pki = new Option<string>("--pki") { Description = "Development PKI directory with <role>.crt/.key and ca.crt", DefaultValueFactory = _ => Path.Combine("data", "pki"), Recursive = true };
+        Certificate = new Option<string?>("--cert") { Description = "Client certificate (PEM); default: the command's role from --pki", Recursive = true };
+        Key = new Option<string?>("--key") { Description = "Client private key (PEM)", Recursive = true };
+        Ca = new Option<string?>("--ca") { Description = "CA certificate that the server's certificate chains to (PEM); default: --pki/ca.crt", Recursive = true };
+        root.Options.Add(Server);
+        root.Options.Add(Pki);
+        root.Options.Add(Certificate);
+        root.Options.Add(Key);
+        root.Options.Add(Ca);
+    }
+
+    public Option<string> Server { get; }
+
+    public Option<string> Pki { get; }
+
+    public Option<string?> Certificate { get; }
+
+    public Option<string?> Key { get; }
+
+    public Option<string?> Ca { get; }
+
+    /// <summary>Adds the connection options to <paramref name="root"/> (recursive, so every command has them).</summary>
+    public static CliChannel AddTo(RootCommand root) => new(root);
+
+    /// <summary>
+    /// A channel to the server. https addresses present the client certificate for <paramref name="role"/> (or --cert/--key)
+    /// and trust only --ca; http addresses (the development plaintext loopback) present none.
+    /// </summary>
+    public GrpcChannel Open(ParseResult result, string role)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var address = result.GetValue(Server)!;
+        if (address.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        {
+            return GrpcChannel.ForAddress(address);
+        }
+
+        var pki = result.GetValue(Pki)!;
+        var certificatePath = result.GetValue(Certificate) ?? Path.Combine(pki, role + ".crt");
+        var keyPath = result.GetValue(Key) ?? Path.Combine(pki, role + ".key");
+        var caPath = result.GetValue(Ca) ?? Path.Combine(pki, "ca.crt");
+        foreach (var path in new[] { certificatePath, keyPath, caPath })
+        {
+            if (!File.Exists(path))
+            {
+                throw new CliInputException($"{path} not found: start the server once with scripts/run.sh (it creates the development PKI) or pass --cert, --key and --ca");
+            }
+        }
+
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                ClientCertificates = [LoadClient(certificatePath, keyPath)],
+                CertificateChainPolicy = new X509ChainPolicy
+                {
+                    TrustMode = X509ChainTrustMode.CustomRootTrust,
+                    CustomTrustStore = { X509CertificateLoader.LoadCertificateFromFile(caPath) },
+                    RevocationMode = X509RevocationMode.NoCheck,
+                },
+            },
+        };
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+    }
+
+    private static X509Certificate2 LoadClient(string certificatePath, string keyPath)
+    {
+        using var ephemeral = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
+    }
+}

@@ -1,0 +1,32 @@
+using System.Collections.Frozen;
+using Tokenizer.Core.Tokenization;
+
+namespace Tokenizer.Server.Security;
+
+/// <summary>
+/// Which roles may call which RPC, by full method name. Every mapped gRPC method must be listed: the endpoint convention
+/// in <see cref="SecurityServiceCollectionExtensions"/> refuses to start the server otherwise, so a new RPC cannot ship
+/// without a policy.
+/// </summary>
+public static class RpcPolicies
+{
+    /// <summary>Allowed roles (any of) per full method name, <c>package.Service/Method</c>.</summary>
+    public static FrozenDictionary<string, string[]> Roles { get; } = new Dictionary<string, string[]>(StringComparer.Ordinal)
+    {
+        ["tokenizer.v1.TokenizerService/TokenizeCard"] = [CallerRoles.Tokenize],
+        ["tokenizer.v1.TokenizerService/TokenizeBankAccount"] = [CallerRoles.Tokenize],
+        ["tokenizer.v1.TokenizerService/GetToken"] = [CallerRoles.Tokenize, CallerRoles.Finance],
+        ["tokenizer.v1.TokenizerService/ListTokens"] = [CallerRoles.Finance],
+        ["tokenizer.v1.TokenizerService/RevokeToken"] = [CallerRoles.Admin],
+        ["tokenizer.v1.AuditService/VerifyAuditTrail"] = [CallerRoles.Admin],
+        ["tokenizer.v1.AuditService/ExportAuditEvents"] = [CallerRoles.Admin],
+        ["grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"] = [CallerRoles.Admin],
+        ["grpc.reflection.v1.ServerReflection/ServerReflectionInfo"] = [CallerRoles.Admin],
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>The roles for <paramref name="fullMethodName"/>; throws when the method has no policy.</summary>
+    public static string[] For(string fullMethodName) =>
+        Roles.TryGetValue(fullMethodName.TrimStart('/'), out var roles)
+            ? roles
+            : throw new InvalidOperationException($"gRPC method {fullMethodName} has no authorisation policy in RpcPolicies");
+}

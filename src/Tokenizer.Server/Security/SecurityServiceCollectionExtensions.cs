@@ -1,0 +1,233 @@
+using System.Net;
+using System.Security.Authentication;
+using System.Security.Claims;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Encodings.Web;
+using System.Threading.RateLimiting;
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Certificate;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
+using Tokenizer.Server.Hosting;
+
+namespace Tokenizer.Server.Security;
+
+/// <summary>
+/// Transport and caller security: TLS 1.2+ with client certificates, certificate authentication mapped to callers and
+/// roles, per-method authorisation, per-caller rate limits, gRPC message limits and Kestrel HTTP/2 limits.
+/// </summary>
+public static partial class SecurityServiceCollectionExtensions
+{
+    internal const string SelectorScheme = "Tokenizer";
+    internal const string InsecureLoopbackScheme = "InsecureLoopback";
+    internal const string InsecureLoopbackCallerId = "insecure-loopback";
+
+    /// <summary>Adds TLS, authentication, authorisation and limits.</summary>
+    public static WebApplicationBuilder AddTokenizerSecurity(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var settings = builder.Configuration.GetSection(TokenizerOptions.Section).Get<TokenizerOptions>() ?? new TokenizerOptions();
+        ValidateListenAddresses(builder.Configuration, builder.Environment, settings.AllowInsecureLoopback);
+
+        services.AddSingleton<TlsMaterial>();
+        services.AddSingleton<CallerDirectory>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            var limits = settings.Limits;
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            kestrel.Limits.MaxRequestHeaderCount = 50;
+            // gRPC enforces the message limit itself and answers RESOURCE_EXHAUSTED; Kestrel's body cap sits above it so
+            // an oversized message gets that answer rather than a reset stream.
+            kestrel.Limits.MaxRequestBodySize = Math.Max(1024 * 1024, limits.MaxReceiveMessageBytes * 4L);
+            kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 8 * 1024;
+            kestrel.Limits.Http2.HeaderTableSize = 4096;
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(2);
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
+
+            // gRPC is HTTP/2; over plaintext loopback that means prior knowledge, which Kestrel serves only when HTTP/2 is the sole protocol.
+            kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2);
+            kestrel.ConfigureHttpsDefaults(https =>
+            {
+                var material = kestrel.ApplicationServices.GetRequiredService<TlsMaterial>();
+                https.ServerCertificate = material.ServerCertificate;
+                https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                // Asked for, not required at the handshake: a caller without one gets a gRPC UNAUTHENTICATED (audited)
+                // instead of a bare connection failure. The authentication handler checks the chain.
+                https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                https.AllowAnyClientCertificate();
+                https.CheckCertificateRevocation = false;
+            });
+        });
+
+        services.AddAuthentication(SelectorScheme)
+            .AddPolicyScheme(SelectorScheme, "TLS client certificate, or the development plaintext loopback caller", policy =>
+                policy.ForwardDefaultSelector = context => context.Request.IsHttps ? CertificateAuthenticationDefaults.AuthenticationScheme : InsecureLoopbackScheme)
+            .AddCertificate(options =>
+            {
+                options.AllowedCertificateTypes = CertificateTypes.Chained;
+                options.ChainTrustValidationMode = X509ChainTrustMode.CustomRootTrust;
+                options.RevocationMode = X509RevocationMode.NoCheck;
+                options.ValidateCertificateUse = true;
+                options.ValidateValidityPeriod = true;
+                options.Events = new CertificateAuthenticationEvents
+                {
+                    OnCertificateValidated = context =>
+                    {
+                        var principal = context.HttpContext.RequestServices.GetRequiredService<CallerDirectory>()
+                            .Resolve(context.ClientCertificate, context.Scheme.Name);
+                        if (principal is null)
+                        {
+                            context.Fail("the client certificate is not mapped to a caller");
+                        }
+                        else
+                        {
+                            context.Principal = principal;
+                            context.Success();
+                        }
+
+                        return Task.CompletedTask;
+                    },
+                    // The handler's default challenge is 403, which gRPC clients read as PERMISSION_DENIED.
+                    OnChallenge = context =>
+                    {
+                        context.HandleResponse();
+                        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                        return Task.CompletedTask;
+                    },
+                };
+            })
+            .AddScheme<AuthenticationSchemeOptions, InsecureLoopbackHandler>(InsecureLoopbackScheme, null);
+        services.AddSingleton<IPostConfigureOptions<CertificateAuthenticationOptions>, TrustClientCa>();
+
+        services.AddAuthorization(options =>
+            options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+
+        services.AddRateLimiter(options =>
+        {
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            {
+                var caller = context.User.FindFirstValue(ClaimTypes.NameIdentifier)
+                    ?? "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+                return RateLimitPartition.GetTokenBucketLimiter(caller, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = settings.Limits.Burst,
+                    TokensPerPeriod = settings.Limits.PermitsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+            // The default rejection (503) reaches gRPC clients as UNAVAILABLE, which they retry: answer RESOURCE_EXHAUSTED.
+            options.OnRejected = (context, _) =>
+            {
+                var response = context.HttpContext.Response;
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentType = "application/grpc";
+                response.Headers["grpc-status"] = "8";
+                response.Headers["grpc-message"] = "rate limit exceeded";
+                return ValueTask.CompletedTask;
+            };
+        });
+        return builder;
+    }
+
+    /// <summary>Adds authentication, rate limiting and authorisation to the pipeline, in that order.</summary>
+    public static WebApplication UseTokenizerSecurity(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        return app;
+    }
+
+    /// <summary>Requires, per gRPC method, one of the roles <see cref="RpcPolicies"/> lists; a method without a policy stops start-up.</summary>
+    public static TBuilder RequireRpcPolicies<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Add(endpoint =>
+        {
+            var method = endpoint.Metadata.OfType<GrpcMethodMetadata>().FirstOrDefault();
+            if (method is null)
+            {
+                return;
+            }
+
+            endpoint.Metadata.Add(new AuthorizeAttribute { Roles = string.Join(',', RpcPolicies.For(method.Method.FullName)) });
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Refuses plaintext listen addresses unless <c>Tokenizer:AllowInsecureLoopback</c> is set in Development and every
+    /// plaintext address is loopback. Messages name the setting, never the address.
+    /// </summary>
+    internal static void ValidateListenAddresses(IConfiguration configuration, IHostEnvironment environment, bool allowInsecureLoopback)
+    {
+        var urls = (configuration["urls"] ?? configuration["Urls"] ?? string.Empty)
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var url in urls)
+        {
+            if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+            {
+                throw new InvalidOperationException("Urls: every address must be an absolute URL");
+            }
+
+            if (uri.Scheme == Uri.UriSchemeHttps)
+            {
+                continue;
+            }
+
+            if (!allowInsecureLoopback || !environment.IsDevelopment())
+            {
+                throw new InvalidOperationException("Urls: plaintext (http://) addresses need Tokenizer:AllowInsecureLoopback=true, which is allowed only in Development; use https://");
+            }
+
+            if (!(uri.IsLoopback && (uri.Host == "localhost" || IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip))))
+            {
+                throw new InvalidOperationException("Urls: Tokenizer:AllowInsecureLoopback serves plaintext on loopback addresses only");
+            }
+        }
+    }
+
+    /// <summary>Trusts exactly the configured client CA for client certificate chains.</summary>
+    private sealed class TrustClientCa(TlsMaterial material) : IPostConfigureOptions<CertificateAuthenticationOptions>
+    {
+        public void PostConfigure(string? name, CertificateAuthenticationOptions options) =>
+            options.CustomTrustStore.Add(material.ClientCa);
+    }
+
+    /// <summary>
+    /// Development only: a plaintext request from a loopback peer is the <c>insecure-loopback</c> caller with
+    /// Tokenizer:InsecureLoopbackRoles. Anything else gets no identity (UNAUTHENTICATED).
+    /// </summary>
+    private sealed class InsecureLoopbackHandler(
+        IOptionsMonitor<AuthenticationSchemeOptions> options,
+        ILoggerFactory logger,
+        UrlEncoder encoder,
+        IOptions<TokenizerOptions> tokenizer,
+        IHostEnvironment environment)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    {
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+        {
+            var remote = Context.Connection.RemoteIpAddress;
+            if (!tokenizer.Value.AllowInsecureLoopback || !environment.IsDevelopment() || Request.IsHttps || remote is null || !IPAddress.IsLoopback(remote))
+            {
+                return Task.FromResult(AuthenticateResult.NoResult());
+            }
+
+            var principal = CallerDirectory.Principal(InsecureLoopbackCallerId, tokenizer.Value.InsecureLoopbackRoles, Scheme.Name);
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name)));
+        }
+    }
+}
