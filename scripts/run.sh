@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs Tokenizer on embedded defaults: SQLite ledger and the in-process Stripe sandbox, all state under ./data,
-# gRPC (HTTP/2) on http://127.0.0.1:5055. Arguments pass through as in any ASP.NET Core app, e.g.
-#   scripts/run.sh --urls http://127.0.0.1:5056 --Tokenizer:DataDirectory=/tmp/tokenizer
+# gRPC over TLS (HTTP/2, client certificates) on https://127.0.0.1:5055. On first run it creates a development PKI
+# under ./data/pki (CA, server, and billing/finance/admin client certificates). Arguments pass through as in any
+# ASP.NET Core app, e.g.
+#   scripts/run.sh --urls https://127.0.0.1:5056 --Tokenizer:DataDirectory=/tmp/tokenizer
 # With --Stripe:ApiKey=sk_test_... (better: the environment variable Stripe__ApiKey) it talks to real Stripe.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The `tokenizer` CLI, built on first use. Example:
+# The `tokenizer` CLI, built on first use; it presents the development PKI's client certificate for each command's
+# role (billing, finance, admin) from ./data/pki unless --pki or --cert/--key/--ca say otherwise. Example:
 #   echo '{"card":{"number":"4242424242424242","exp_month":12,"exp_year":2030,"cvc":"123"}}' | scripts/tokenizer.sh tokenize card --customer cus-1
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -7,5 +8,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/scripts/lib.sh"
 require_dotnet
 dll="$root/src/Tokenizer.Cli/bin/Release/net10.0/tokenizer.dll"
-build_quietly "$root/src/Tokenizer.Cli/Tokenizer.Cli.csproj"
-exec dotnet "$dll" "$@"
+# Build only when a source is newer than the built CLI (a no-op build still costs seconds per call).
+if [ ! -f "$dll" ] || [ -n "$(find "$root/src/Tokenizer.Cli" "$root/src/Tokenizer.Contracts" "$root/proto" \
+    -newer "$dll" \( -name '*.cs' -o -name '*.proto' -o -name '*.csproj' \) -not -path '*/obj/*' -print -quit)" ]; then
+  build_quietly "$root/src/Tokenizer.Cli/Tokenizer.Cli.csproj"
+fi
+# The development PKI that scripts/run.sh creates, unless the caller names certificates or another PKI.
+case " $* " in
+  *" --pki "*|*" --pki="*|*" --cert "*|*" --cert="*) exec dotnet "$dll" "$@" ;;
+  *) exec dotnet "$dll" "$@" --pki "$root/data/pki" ;;
+esac

@@ -64,7 +64,7 @@ public static class CliApp
             var response = await client.GetTokenAsync(new GetTokenRequest { Token = result.GetValue(tokenArgument) }, cancellationToken: ct);
             return (response.Token, (bool?)null);
         }));
-        var reason = new Option<string?>("--reason") { Description = "Why (kept in the audit trail)" };
+        var reason = new Option<string?>("--reason") { Description = "Why, at most 200 characters (part of the idempotent request; not stored)" };
         var revoke = new Command("revoke", "Detach the token at the gateway and mark it revoked");
         revoke.Arguments.Add(tokenArgument);
         revoke.Options.Add(reason);

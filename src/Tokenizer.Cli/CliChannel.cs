@@ -46,7 +46,12 @@ public sealed class CliChannel
     {
         ArgumentNullException.ThrowIfNull(result);
         var address = result.GetValue(Server)!;
-        if (address.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
+        {
+            throw new CliInputException("--server: must be an https:// (or development http://) address");
+        }
+
+        if (uri.Scheme == "http")
         {
             return GrpcChannel.ForAddress(address);
         }

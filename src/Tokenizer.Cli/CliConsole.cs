@@ -45,7 +45,7 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         }
 
         var request = new TokenizeBankAccountRequest();
-        var kind = Prompt("Account type (au_becs_debit, sepa_debit, bacs_debit, us_bank_account)");
+        var kind = Prompt("Account type (au_becs_debit, sepa_debit, bacs_debit, us_bank_account)").ToLowerInvariant();
         switch (kind)
         {
             case "au_becs_debit":
@@ -62,8 +62,18 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
                 {
                     RoutingNumber = Prompt("Routing number"),
                     AccountNumber = PromptHidden("Account number"),
-                    AccountHolderType = Prompt("Holder (individual/company)") == "company" ? AccountHolderType.Company : AccountHolderType.Individual,
-                    AccountType = Prompt("Type (checking/savings)") == "savings" ? AccountType.Savings : AccountType.Checking,
+                    AccountHolderType = Prompt("Holder (individual/company)").ToUpperInvariant() switch
+                    {
+                        "INDIVIDUAL" => AccountHolderType.Individual,
+                        "COMPANY" => AccountHolderType.Company,
+                        _ => throw new CliInputException("holder: must be individual or company"),
+                    },
+                    AccountType = Prompt("Type (checking/savings)").ToUpperInvariant() switch
+                    {
+                        "CHECKING" => AccountType.Checking,
+                        "SAVINGS" => AccountType.Savings,
+                        _ => throw new CliInputException("type: must be checking or savings"),
+                    },
                 };
                 break;
             default:

@@ -112,6 +112,11 @@ internal static class BillingDetailsValidation
         {
             violations.Add(new(field, shapeRule!));
         }
+        else if (field == PhoneField ? cleaned.Count(char.IsAsciiDigit) > 15 : InputRules.ContainsPanLikeRun(cleaned))
+        {
+            // Billing details go to the gateway and rest there: a card number typed into one must not ride along.
+            violations.Add(new(field, field == PhoneField ? ValidationRules.PhoneDigits : ValidationRules.NoCardNumber));
+        }
 
         return cleaned;
     }

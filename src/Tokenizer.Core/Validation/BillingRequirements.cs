@@ -32,6 +32,14 @@ internal static class BillingRequirements
         "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
     }.ToFrozenSet(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Countries in the SEPA schemes' geographical scope (EPC list: the EEA plus AD, CH, GB, MC, SM, VA and the
+    /// 2025 additions AL, MD, ME, MK). An IBAN from anywhere else cannot be a SEPA Direct Debit account.
+    /// </summary>
+    public static FrozenSet<string> SepaCountries { get; } = EeaCountries
+        .Concat(["AD", "CH", "GB", "MC", "SM", "VA", "AL", "MD", "ME", "MK"])
+        .ToFrozenSet(StringComparer.Ordinal);
+
     public const RequiredBillingFields Card = RequiredBillingFields.None;
     public const RequiredBillingFields AuBecsDebit = RequiredBillingFields.Name | RequiredBillingFields.Email;
     public const RequiredBillingFields BacsDebit = RequiredBillingFields.Name | RequiredBillingFields.Email | RequiredBillingFields.Address;

@@ -28,33 +28,41 @@ public static class InputRules
         reference is { Length: >= 1 and <= 128 } && reference.All(c => c is >= '!' and <= '~') && !ContainsPanLikeRun(reference);
 
     /// <summary>
-    /// True when <paramref name="value"/> holds a run of 13-19 consecutive digits that passes Luhn: a PAN in an identifier.
-    /// Runs joined by separators are not joined here (a dashed GUID would then look like one 32-digit run too often);
-    /// the log scrubber covers those.
+    /// True when <paramref name="value"/> holds a card number: a run of 13-19 digits, contiguous or in groups joined by
+    /// single spaces, dashes or dots ("4242-4242-4242-4242"), that passes Luhn. Longer runs are not split into windows
+    /// (any 30-digit string would then hold a Luhn-valid window); 12-digit runs are not refused, because ordinary
+    /// references and phone numbers have that many digits far too often.
     /// </summary>
     public static bool ContainsPanLikeRun(ReadOnlySpan<char> value)
     {
-        var start = 0;
-        while (start < value.Length)
+        Span<char> digits = stackalloc char[20];
+        var count = 0;
+        for (var i = 0; i <= value.Length; i++)
         {
-            if (!char.IsAsciiDigit(value[start]))
+            var c = i < value.Length ? value[i] : '\0';
+            if (char.IsAsciiDigit(c))
             {
-                start++;
+                if (count < digits.Length)
+                {
+                    digits[count] = c;
+                }
+
+                count++;
                 continue;
             }
 
-            var end = start;
-            while (end < value.Length && char.IsAsciiDigit(value[end]))
+            var joins = c is ' ' or '-' or '.' && i + 1 < value.Length && char.IsAsciiDigit(value[i + 1]) && count > 0;
+            if (joins)
             {
-                end++;
+                continue;
             }
 
-            if (end - start is >= 13 and <= 19 && Luhn.IsValid(value[start..end]))
+            if (count is >= 13 and <= 19 && Luhn.IsValid(digits[..count]))
             {
                 return true;
             }
 
-            start = end;
+            count = 0;
         }
 
         return false;

@@ -98,6 +98,13 @@ public sealed class RequestValidator(TimeProvider timeProvider)
             case SepaDebitInput sepa:
                 account = IbanValidation.Validate(sepa.Iban, violations);
                 required = BillingRequirements.SepaDebit(IbanValidation.CountryOf(sepa.Iban));
+                if (account is SepaDebitDetails valid && !BillingRequirements.SepaCountries.Contains(valid.Country))
+                {
+                    // A valid IBAN from outside SEPA (e.g. BR, SA): the gateway would refuse it, so refuse it first.
+                    violations.Add(new(SepaIbanField, ValidationRules.IbanOutsideSepa));
+                    account = null;
+                }
+
                 break;
             case BacsDebitInput bacs:
                 account = BacsValidation.Validate(bacs, violations);
@@ -119,6 +126,8 @@ public sealed class RequestValidator(TimeProvider timeProvider)
         ThrowIfAny(violations);
         return new ValidatedBankAccountRequest(command.IdempotencyKey!, command.CustomerReference!, account!, billing);
     }
+
+    private const string SepaIbanField = "sepa_debit.iban";
 
     private static void ValidateCommon(string? idempotencyKey, string? customerReference, List<FieldViolation> violations)
     {

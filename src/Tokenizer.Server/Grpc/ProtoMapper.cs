@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using Tokenizer.Core.Errors;
 using Tokenizer.Core.Tokenization;
 using Domain = Tokenizer.Core.Domain;
 using V1 = Tokenizer.Contracts.V1;
@@ -51,8 +52,8 @@ internal static class ProtoMapper
             V1.TokenStatus.Revoked => Domain.TokenStatus.Revoked,
             _ => null,
         },
-        request.CreatedAfter?.ToDateTimeOffset(),
-        request.CreatedBefore?.ToDateTimeOffset(),
+        ToTime(request.CreatedAfter, "created_after"),
+        ToTime(request.CreatedBefore, "created_before"),
         request.PageSize,
         request.PageToken);
 
@@ -102,6 +103,23 @@ internal static class ProtoMapper
         }
 
         return proto;
+    }
+
+    /// <summary>A Timestamp as a time, or INVALID_ARGUMENT naming <paramref name="field"/> when it is out of range.</summary>
+    private static DateTimeOffset? ToTime(Timestamp? timestamp, string field)
+    {
+        if (timestamp is null)
+        {
+            return null;
+        }
+
+        // Timestamp's valid range (google/protobuf/timestamp.proto): 0001-01-01 to 9999-12-31, nanos 0..999,999,999.
+        if (timestamp.Seconds is < -62135596800 or > 253402300799 || timestamp.Nanos is < 0 or > 999_999_999)
+        {
+            throw TokenizerException.Invalid([new FieldViolation(field, "must be a valid timestamp")]);
+        }
+
+        return timestamp.ToDateTimeOffset();
     }
 
     private static Domain.BillingDetails? ToDomain(V1.BillingDetails? billing) => billing is null

@@ -4,7 +4,10 @@ namespace Tokenizer.Server.Hosting;
 /// <summary>The one directory that holds all of the service's state (Tokenizer:DataDirectory).</summary>
 public sealed class DataDirectory(IOptions<TokenizerOptions> options)
 {
-    /// <summary>The absolute path of the data directory, created owner-only (0700): it holds personal data and secrets.</summary>
+    /// <summary>
+    /// The absolute path of the data directory. When it does not exist it is created owner-only (0700): it holds personal
+    /// data and secrets. An existing directory keeps its mode (it may be shared; its owner decides).
+    /// </summary>
     public string Root { get; } = CreateOwnerOnly(Path.GetFullPath(options.Value.DataDirectory));
 
     /// <summary>A path under the data directory; its parent directory is created.</summary>
@@ -32,6 +35,11 @@ public sealed class DataDirectory(IOptions<TokenizerOptions> options)
 
     private static string CreateOwnerOnly(string path)
     {
+        if (Directory.Exists(path))
+        {
+            return path;
+        }
+
         Directory.CreateDirectory(path);
         if (!OperatingSystem.IsWindows())
         {

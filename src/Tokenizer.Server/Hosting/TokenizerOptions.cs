@@ -188,14 +188,22 @@ internal sealed class StripeSettingsValidator(Microsoft.Extensions.Hosting.IHost
             failures.Add("Stripe:ApiKey must be a secret (sk_) or restricted (rk_) key.");
         }
 
-        if (options.UsesEmbeddedSandbox && environment.EnvironmentName == "Production")
+        if (options.UsesEmbeddedSandbox && environment.IsProduction())
         {
             failures.Add("Stripe:ApiKey is required in Production: the embedded Stripe sandbox refuses to run there.");
         }
 
-        if (!string.IsNullOrEmpty(options.ApiBase) && !Uri.TryCreate(options.ApiBase, UriKind.Absolute, out _))
+        if (!string.IsNullOrEmpty(options.ApiBase))
         {
-            failures.Add("Stripe:ApiBase must be an absolute URL.");
+            if (!Uri.TryCreate(options.ApiBase, UriKind.Absolute, out var apiBase))
+            {
+                failures.Add("Stripe:ApiBase must be an absolute URL.");
+            }
+            else if (apiBase.Scheme != Uri.UriSchemeHttps && !(environment.IsDevelopment() && apiBase.IsLoopback))
+            {
+                // The API key and every PAN travel on this connection.
+                failures.Add("Stripe:ApiBase must be https (plain http only to a loopback sandbox in Development).");
+            }
         }
 
         if (options.RequestTimeoutSeconds is < 1 or > 120)

@@ -136,7 +136,7 @@ public class BillingDetailsValidationTests
         var billing = new BillingDetails(
             new string('n', 200),
             new string('e', 249) + "@x.io",
-            new string('1', 32),
+            "+(" + string.Join(' ', Enumerable.Repeat('1', 15)) + ")",
             new Address(new string('l', 200), new string('l', 200), new string('c', 100), new string('s', 100), new string('p', 20), "NZ"));
 
         // Act

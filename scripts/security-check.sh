@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The one command a security reviewer runs. It proves, on this machine and this checkout:
+#   - the security test suite passes (auth matrix, scoping, limits, TLS, masking, leakage sweep, audit tampering);
+#   - the repository holds no card data outside test fixtures (the card-data scanner);
+#   - a real server, after tokenising distinctive cards and bank accounts, keeps none of them in its data directory or
+#     its output (the scanner, plus an exact search for each value), while the token ids are there (positive control);
+#   - TLS from outside: 1.0 and 1.1 refused, 1.2 and 1.3 accepted (openssl s_client);
+#   - no client certificate: UNAUTHENTICATED; a certificate of the wrong role: PERMISSION_DENIED;
+#   - the audit trail of that run verifies.
+# It ends with a pass/fail table to paste into a report, and exits non-zero when any check fails.
+#   scripts/security-check.sh              everything
+#   scripts/security-check.sh --no-suite   skip the test suite (scripts/test.sh has just run it)
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
+require_dotnet
+
+run_suite=1
+[ "${1:-}" = "--no-suite" ] && run_suite=0
+
+rows=()
+failures=0
+record() { # check, PASS|FAIL, detail
+  rows+=("$1|$2|$3")
+  [ "$2" = "PASS" ] || failures=$((failures + 1))
+}
+
+work=$(mktemp -d /tmp/tokenizer-security-XXXXXX)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "building (Release)..." >&2
+if ! log=$(dotnet build Tokenizer.sln -c Release --nologo -v quiet 2>&1); then
+  echo "$log" >&2
+  record "build" FAIL "the solution does not build"
+  failures=99
+fi
+
+if [ "$failures" -eq 0 ]; then
+  if [ "$run_suite" -eq 1 ]; then
+    if out=$(dotnet test tests/Tokenizer.SecurityTests -c Release --no-build --nologo 2>&1); then
+      record "security test suite" PASS "$(grep -Eo 'Passed: +[0-9]+' <<<"$out" | tail -n1 | tr -s ' ')"
+    else
+      echo "$out" >&2
+      record "security test suite" FAIL "$(grep -Eo 'Failed: +[0-9]+' <<<"$out" | tail -n1 | tr -s ' ')"
+    fi
+  fi
+
+  if out=$(bash scripts/scan-card-data.sh 2>&1); then
+    record "card data in the repository" PASS "$(tail -n1 <<<"$out")"
+  else
+    echo "$out" >&2
+    record "card data in the repository" FAIL "$(tail -n1 <<<"$out")"
+  fi
+
+  # A real server on a free loopback port, its own data directory, embedded defaults.
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+  data="$work/data"
+  server_log="$work/server.log"
+  dotnet src/Tokenizer.Server/bin/Release/net10.0/Tokenizer.Server.dll --urls "https://127.0.0.1:$port" \
+    --Tokenizer:DataDirectory="$data" --environment Development >"$server_log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 60); do
+    grep -q "Now listening on" "$server_log" 2>/dev/null && break
+    sleep 1
+  done
+  cli() { dotnet src/Tokenizer.Cli/bin/Release/net10.0/tokenizer.dll --server "https://127.0.0.1:$port" --pki "$data/pki" "$@"; }
+
+  if ! grep -q "Now listening on" "$server_log"; then
+    record "server start" FAIL "did not listen within 60 s"
+  else
+    # Distinctive values, fresh for this run, so a hit can only come from this run.
+    read -r pan iban becs bacs ach < <(python3 - <<'PY'
+import random
+r = random.SystemRandom()
+def digits(n): return "".join(r.choice("0123456789") for _ in range(n))
+def luhn(body):
+    s = 0
+    for i, c in enumerate(reversed(body)):
+        d = int(c)
+        if i % 2 == 0:
+            d *= 2
+            d -= 9 if d > 9 else 0
+        s += d
+    return body + str((10 - s % 10) % 10)
+bban = digits(18)
+check = 98 - int(bban + "131400") % 97
+print(luhn("4" + digits(14)), f"DE{check:02d}{bban}", "7" + digits(8), "8" + digits(7), "9" + digits(11))
+PY
+)
+    billing='"billing_details":{"name":"Security Check","email":"check@example.com","address":{"line1":"1 Check Road","city":"London","postal_code":"EC1A 1BB","country":"GB"}}'
+    tokens=()
+    t=$(echo "{\"card\":{\"number\":\"$pan\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"321\"},$billing}" | cli tokenize card --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
+    t=$(echo "{\"sepa_debit\":{\"iban\":\"$iban\"},$billing}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
+    t=$(echo "{\"au_becs_debit\":{\"bsb_number\":\"000000\",\"account_number\":\"$becs\"},$billing}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
+    t=$(echo "{\"bacs_debit\":{\"sort_code\":\"108800\",\"account_number\":\"$bacs\"},$billing}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
+    t=$(echo "{\"us_bank_account\":{\"routing_number\":\"110000000\",\"account_number\":\"$ach\",\"account_holder_type\":\"ACCOUNT_HOLDER_TYPE_INDIVIDUAL\",\"account_type\":\"ACCOUNT_TYPE_CHECKING\"},$billing}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
+    # An invalid card too, so error paths run.
+    echo "{\"card\":{\"number\":\"${pan%?}$(( (${pan: -1} + 1) % 10 ))\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"321\"}}" | cli tokenize card --customer sec-check >/dev/null 2>&1
+    if [ "${#tokens[@]}" -eq 5 ]; then
+      record "tokenisation run" PASS "5 tokens (card, SEPA, BECS, Bacs, ACH)"
+    else
+      record "tokenisation run" FAIL "${#tokens[@]} of 5 tokens; $(tail -n1 "$work/cli.err" 2>/dev/null)"
+    fi
+
+    for version in tls1 tls1_1 tls1_2 tls1_3; do
+      out=$(openssl s_client -connect "127.0.0.1:$port" "-$version" -cipher 'DEFAULT:@SECLEVEL=0' -CAfile "$data/pki/ca.crt" -brief </dev/null 2>&1)
+      if grep -q "Protocol version" <<<"$out"; then accepted=yes; else accepted=no; fi
+      case "$version" in
+        tls1|tls1_1) [ "$accepted" = no ] && record "TLS ${version#tls} refused" PASS "handshake refused" || record "TLS ${version#tls} refused" FAIL "handshake accepted" ;;
+        *) [ "$accepted" = yes ] && record "TLS ${version#tls} accepted" PASS "$(grep -o 'Protocol version: .*' <<<"$out")" || record "TLS ${version#tls} accepted" FAIL "handshake refused" ;;
+      esac
+    done
+
+    # gRPC without a client certificate: a trailers-only answer with grpc-status 16, or HTTP 401.
+    status=$(printf '\0\0\0\0\0' | curl -s --http2 --cacert "$data/pki/ca.crt" -X POST -H 'content-type: application/grpc' -H 'te: trailers' \
+      --data-binary @- -D - -o /dev/null "https://127.0.0.1:$port/tokenizer.v1.TokenizerService/GetToken" | tr -d '\r' | grep -Ei '^(HTTP/2 |grpc-status:)' | tr '\n' ' ')
+    if grep -Eq 'HTTP/2 401|grpc-status: 16' <<<"$status"; then
+      record "no client certificate" PASS "UNAUTHENTICATED ($status)"
+    else
+      record "no client certificate" FAIL "answered: $status"
+    fi
+    if out=$(cli token revoke "${tokens[0]:-pm_none}" --cert "$data/pki/finance.crt" --key "$data/pki/finance.key" 2>&1); then
+      record "wrong role" FAIL "finance could revoke"
+    elif grep -q "PermissionDenied" <<<"$out"; then
+      record "wrong role" PASS "PERMISSION_DENIED"
+    else
+      record "wrong role" FAIL "$(head -n1 <<<"$out")"
+    fi
+
+    if out=$(cli audit verify 2>&1); then
+      record "audit trail verifies" PASS "$(head -n1 <<<"$out")"
+    else
+      record "audit trail verifies" FAIL "$(head -n1 <<<"$out")"
+    fi
+
+    kill -TERM "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+    server_pid=""
+
+    # The data directory and everything the server printed: the scanner, and an exact search for each value.
+    if out=$(bash scripts/scan-card-data.sh --no-allowlist "$data" "$server_log" 2>&1); then
+      record "scanner: data directory and log" PASS "$(tail -n1 <<<"$out")"
+    else
+      echo "$out" >&2
+      record "scanner: data directory and log" FAIL "$(tail -n1 <<<"$out")"
+    fi
+    hits=0
+    for value in "$pan" "$iban" "$becs" "$bacs" "$ach"; do
+      grep -rqa -- "$value" "$data" "$server_log" && hits=$((hits + 1))
+    done
+    controls=0
+    for token in "${tokens[@]}"; do
+      grep -rqa -- "$token" "$data" && controls=$((controls + 1))
+    done
+    if [ "$hits" -eq 0 ] && [ "$controls" -eq "${#tokens[@]}" ] && [ "$controls" -gt 0 ]; then
+      record "exact values at rest or in output" PASS "0 of 5 values found; ${controls} token ids found (positive control)"
+    else
+      record "exact values at rest or in output" FAIL "$hits of 5 values found; $controls of ${#tokens[@]} token ids found"
+    fi
+  fi
+fi
+
+echo
+echo "| check | result | detail |"
+echo "|---|---|---|"
+for row in "${rows[@]}"; do
+  IFS='|' read -r check result detail <<<"$row"
+  echo "| $check | $result | $detail |"
+done
+echo
+if [ "$failures" -eq 0 ]; then
+  echo "security check: all ${#rows[@]} checks passed"
+else
+  echo "security check: $failures of ${#rows[@]} checks FAILED"
+  exit 1
+fi
