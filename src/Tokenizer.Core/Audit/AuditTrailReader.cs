@@ -52,7 +52,10 @@ public static class AuditProblems
     /// <summary>The trail ends before the anchored record: the newest records were deleted.</summary>
     public const string Truncated = "truncated";
 
-    /// <summary>The anchored record exists but has another MAC: the chain was rebuilt by someone holding the key.</summary>
+    /// <summary>
+    /// The anchored record exists but has another MAC: the newest records were deleted and the service has appended new
+    /// ones over their positions since, or the chain was rebuilt by someone holding the key.
+    /// </summary>
     public const string AnchorMismatch = "anchor mismatch";
 }
 
