@@ -10,8 +10,9 @@ namespace Tokenizer.Ledger.Audit;
 /// <summary>
 /// The tamper-evident audit trail (PCI DSS 10.2, 10.3) in the ledger's SQLite file, table <c>audit_events</c>
 /// (migration 2): an append-only chain in which each record's MAC is HMAC-SHA256(audit key, canonical record including
-/// the previous record's MAC), see <see cref="AuditChain"/>. Register as a singleton per database file and call
-/// <see cref="InitializeAsync"/> before anything else. Thread-safe.
+/// the previous record's MAC), see <see cref="AuditChain"/>. Register as a singleton per database file (in the service:
+/// built on the <see cref="SqliteTokenLedger"/>, sharing its write queue) and call <see cref="InitializeAsync"/> before
+/// anything else. Thread-safe.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -37,6 +38,7 @@ public sealed class SqliteAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDis
     private const int ExportPageSize = 500;
 
     private readonly SqliteDatabase database;
+    private readonly bool ownsDatabase;
     private readonly TimeProvider timeProvider;
     private readonly byte[] key;
 
@@ -48,29 +50,52 @@ public sealed class SqliteAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDis
     /// <param name="timeProvider">The clock for migration records.</param>
     /// <param name="logger">Migration and retry events; never record contents.</param>
     /// <exception cref="ArgumentException">The database path is empty or the key is shorter than 32 bytes.</exception>
+    /// <remarks>
+    /// The trail opens the file on its own: its appends and another instance's writes (the token ledger's, another
+    /// process's) meet at SQLite's lock and busy timeout. In the service, prefer the constructor that shares the token
+    /// ledger's connection settings and write queue.
+    /// </remarks>
     public SqliteAuditTrail(
         SqliteLedgerOptions options,
         byte[] auditKey,
         TimeProvider timeProvider,
         ILogger<SqliteAuditTrail> logger)
+        : this(OwnDatabase(options, logger), ownsDatabase: true, auditKey, timeProvider)
     {
-        ArgumentNullException.ThrowIfNull(options);
+    }
+
+    /// <summary>
+    /// The audit trail in the file of <paramref name="ledger"/>, sharing its in-process write queue: ledger writes and
+    /// audit appends take turns on one async gate instead of polling SQLite's busy handler against each other, so
+    /// neither starves the other under load. The ledger keeps owning the file (disposing the trail leaves it open).
+    /// </summary>
+    /// <param name="ledger">The token ledger whose file holds the trail; must outlive this trail.</param>
+    /// <param name="auditKey">As for the other constructor: at least 32 bytes, copied, its own secret.</param>
+    /// <param name="timeProvider">The clock for migration records.</param>
+    /// <exception cref="ArgumentException">The key is shorter than 32 bytes.</exception>
+    public SqliteAuditTrail(SqliteTokenLedger ledger, byte[] auditKey, TimeProvider timeProvider)
+        : this((ledger ?? throw new ArgumentNullException(nameof(ledger))).Database, ownsDatabase: false, auditKey, timeProvider)
+    {
+    }
+
+    private SqliteAuditTrail(SqliteDatabase database, bool ownsDatabase, byte[] auditKey, TimeProvider timeProvider)
+    {
         ArgumentNullException.ThrowIfNull(auditKey);
         ArgumentNullException.ThrowIfNull(timeProvider);
-        ArgumentNullException.ThrowIfNull(logger);
-        if (string.IsNullOrWhiteSpace(options.DatabasePath))
-        {
-            throw new ArgumentException("SqliteLedgerOptions.DatabasePath must be set", nameof(options));
-        }
-
         if (auditKey.Length < AuditChain.MinKeyLength)
         {
+            if (ownsDatabase)
+            {
+                database.Dispose();
+            }
+
             throw new ArgumentException("the audit key must be at least 32 bytes", nameof(auditKey));
         }
 
         key = auditKey.ToArray();
         this.timeProvider = timeProvider;
-        database = new SqliteDatabase(options.DatabasePath, logger);
+        this.database = database;
+        this.ownsDatabase = ownsDatabase;
     }
 
     /// <summary>The SQLite plumbing, for tests that inspect pragmas or tamper with the file.</summary>
@@ -210,7 +235,7 @@ public sealed class SqliteAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDis
         }
     }
 
-    /// <summary>Closes this file's pooled connections and clears the key from memory.</summary>
+    /// <summary>Clears the key from memory and, unless the file is shared with a token ledger, closes its pooled connections.</summary>
     public ValueTask DisposeAsync()
     {
         Dispose();
@@ -221,7 +246,22 @@ public sealed class SqliteAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDis
     public void Dispose()
     {
         CryptographicOperations.ZeroMemory(key);
-        database.Dispose();
+        if (ownsDatabase)
+        {
+            database.Dispose();
+        }
+    }
+
+    private static SqliteDatabase OwnDatabase(SqliteLedgerOptions options, ILogger<SqliteAuditTrail> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        if (string.IsNullOrWhiteSpace(options.DatabasePath))
+        {
+            throw new ArgumentException("SqliteLedgerOptions.DatabasePath must be set", nameof(options));
+        }
+
+        return new SqliteDatabase(options.DatabasePath, logger);
     }
 
     // Stored times are whole microseconds: m >= bound and m < bound both hold exactly when they hold for ceil(bound).

@@ -12,35 +12,31 @@ public static class AuditServiceCollectionExtensions
     /// <summary>
     /// Adds the SQLite audit trail (<see cref="IAuditTrail"/>, <see cref="IAuditTrailReader"/>), the gRPC
     /// <c>AuditInterceptor</c>, the auditing authorization result handler (replaces the default
-    /// <see cref="IAuthorizationMiddlewareResultHandler"/> and delegates to it), the AuditService implementation and a
-    /// hosted service that opens the trail and records <c>configuration/service_started</c> before calls are taken.
+    /// <see cref="IAuthorizationMiddlewareResultHandler"/> and delegates to it), <c>ConfigurationAudit</c> for key and
+    /// configuration events, and a hosted service that opens the trail and records <c>configuration/service_started</c>
+    /// before calls are taken (a failure stops the host).
     /// </summary>
     /// <remarks>
     /// The caller still has to (1) add <c>grpc.Interceptors.Add&lt;AuditInterceptor&gt;()</c> <b>before</b>
     /// ErrorMappingInterceptor in <c>AddGrpc</c>, so it is outermost, and (2) map <c>AuditGrpcService</c> with the
     /// admin-only authorization policy. Registers <see cref="TimeProvider.System"/> unless a TimeProvider is registered.
     /// </remarks>
-    /// <param name="services">The host's services.</param>
+    /// <param name="services">The host's services; a <see cref="SqliteTokenLedger"/> singleton must be registered (the
+    /// audit trail is its table audit_events and shares its write queue).</param>
     /// <param name="auditKey">
-    /// Returns the audit HMAC key, at least 32 bytes, resolved once at first use. A secret of its own (never the request
-    /// HMAC secret), best kept outside the data directory that holds the database.
+    /// Returns the audit HMAC key, at least 32 bytes, called once when the trail is first resolved (at start-up). A
+    /// secret of its own (never the request HMAC secret), best kept off the disk that holds the database.
     /// </param>
-    /// <param name="databasePath">Returns the ledger database path (the audit trail is the ledger's table audit_events).</param>
-    public static IServiceCollection AddTokenizerAudit(
-        this IServiceCollection services,
-        Func<IServiceProvider, byte[]> auditKey,
-        Func<IServiceProvider, string> databasePath)
+    public static IServiceCollection AddTokenizerAudit(this IServiceCollection services, Func<IServiceProvider, byte[]> auditKey)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(auditKey);
-        ArgumentNullException.ThrowIfNull(databasePath);
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new SqliteAuditTrail(
-            new SqliteLedgerOptions { DatabasePath = databasePath(sp) },
+            sp.GetRequiredService<SqliteTokenLedger>(),
             auditKey(sp),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SqliteAuditTrail>>()));
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IAuditTrail>(sp => sp.GetRequiredService<SqliteAuditTrail>());
         services.AddSingleton<IAuditTrailReader>(sp => sp.GetRequiredService<SqliteAuditTrail>());
         services.AddSingleton<ConfigurationAudit>();

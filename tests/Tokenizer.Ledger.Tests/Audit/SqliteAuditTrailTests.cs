@@ -334,6 +334,31 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
         Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
     }
 
+    [Fact]
+    public async Task Constructor_OnTheTokenLedger_ConcurrentLedgerWritesAndAppendsShareOneQueue()
+    {
+        // Arrange: the service's wiring: one file, one write queue for tokens and audit records.
+        await using var ledger = new SqliteTokenLedger(new SqliteLedgerOptions { DatabasePath = DatabasePath }, Clock, NullLogger<SqliteTokenLedger>.Instance);
+        await ledger.InitializeAsync(CancellationToken.None);
+        var shared = new SqliteAuditTrail(ledger, Key, Clock);
+        await shared.InitializeAsync(CancellationToken.None);
+
+        // Act
+        var work = Enumerable.Range(1, 40).Select(n => Task.Run(async () =>
+        {
+            await ledger.SaveCustomerAsync("stripe", "cust-" + n, "cus_" + n, T0, CancellationToken.None);
+            await shared.AppendAsync(Event(n), CancellationToken.None);
+        }));
+        await Task.WhenAll(work);
+        var verification = await shared.VerifyAsync(null, CancellationToken.None);
+        await shared.DisposeAsync();
+
+        // Assert: disposing the trail leaves the ledger's file open for the ledger.
+        Assert.True(verification.Intact, verification.Problem);
+        Assert.Equal(40, verification.RecordsChecked);
+        Assert.Equal(40, await ledger.CountRowsAsync(LedgerTable.Customers, CancellationToken.None));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(31)]

@@ -77,6 +77,29 @@ public sealed class AuditEndToEndTests
     }
 
     [Fact]
+    public async Task ExportToBeforeFrom_StreamingErrorMappedToInvalidArgumentAndAudited()
+    {
+        // Arrange
+        await using var server = await AuditTestServer.StartAsync();
+        var request = new ExportAuditEventsRequest
+        {
+            From = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddDays(2)),
+            To = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddDays(1)),
+        };
+
+        // Act
+        var error = await Assert.ThrowsAsync<RpcException>(() => ExportAsync(server.Audit, request));
+        var exported = await ExportAsync(server.Audit, new ExportAuditEventsRequest());
+
+        // Assert: ErrorMappingInterceptor maps server-streaming errors too, inside the audit interceptor.
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(ErrorReasons.ValidationFailed, error.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Reason);
+        Assert.Equal(
+            ("tokenizer.v1.AuditService/ExportAuditEvents", "failure", ErrorReasons.ValidationFailed),
+            (exported[^1].Action, exported[^1].Outcome, exported[^1].Reason));
+    }
+
+    [Fact]
     public async Task AuditTableGone_CallsFailClosedWithAuditUnavailable()
     {
         // Arrange

@@ -15,6 +15,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tokenizer.Contracts.V1;
 using Tokenizer.Core.Errors;
+using Tokenizer.Ledger;
 using Tokenizer.Server.Audit;
 using Tokenizer.Server.Grpc;
 
@@ -71,7 +72,11 @@ internal sealed class AuditTestServer : IAsyncDisposable
             grpc.Interceptors.Add<AuditInterceptor>();
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
         });
-        builder.Services.AddTokenizerAudit(_ => Key, _ => databasePath);
+        builder.Services.AddSingleton(sp => new SqliteTokenLedger(
+            new SqliteLedgerOptions { DatabasePath = databasePath },
+            TimeProvider.System,
+            sp.GetRequiredService<ILogger<SqliteTokenLedger>>()));
+        builder.Services.AddTokenizerAudit(_ => Key);
 
         if (withAuthentication)
         {
