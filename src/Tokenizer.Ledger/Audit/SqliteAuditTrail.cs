@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Tokenizer.Core.Audit;
 using Tokenizer.Ledger.Schema;
@@ -41,11 +40,12 @@ public sealed class SqliteAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDis
     private readonly bool ownsDatabase;
     private readonly TimeProvider timeProvider;
     private readonly byte[] key;
+    private volatile bool disposed;
 
     /// <param name="options">Where the database lives: the ledger's file (the audit trail is its migration 2).</param>
     /// <param name="auditKey">
-    /// The audit HMAC key, at least 32 bytes; copied, and cleared on dispose. A secret of its own: never the request HMAC
-    /// secret, and kept off the disk that holds the database where possible.
+    /// The audit HMAC key, at least 32 bytes; copied. A secret of its own: never the request HMAC secret, and kept off
+    /// the disk that holds the database where possible.
     /// </param>
     /// <param name="timeProvider">The clock for migration records.</param>
     /// <param name="logger">Migration and retry events; never record contents.</param>
@@ -119,9 +119,11 @@ public sealed class SqliteAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDis
     /// <exception cref="ArgumentException">The caller id or action is empty once sanitised.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The outcome is not a defined <see cref="AuditOutcome"/>.</exception>
     /// <exception cref="Microsoft.Data.Sqlite.SqliteException">The database refused the write (missing table, read-only or corrupt file, a lock held past every retry).</exception>
+    /// <exception cref="ObjectDisposedException">The trail was disposed (e.g. a call still running at shutdown).</exception>
     public Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(auditEvent);
+        ObjectDisposedException.ThrowIf(disposed, this);
         var callerId = AuditText.Clean(auditEvent.CallerId)
             ?? throw new ArgumentException("the audit record's caller id is empty", nameof(auditEvent));
         var action = AuditText.Clean(auditEvent.Action)
@@ -136,6 +138,7 @@ public sealed class SqliteAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDis
         return database.WriteAsync(
             async (transaction, ct) =>
             {
+                ObjectDisposedException.ThrowIf(disposed, this);
                 long previousSequence = 0;
                 var previousMac = AuditChain.Genesis();
                 using (var head = SqliteDatabase.Command(transaction, AuditSql.SelectHead))
@@ -235,7 +238,11 @@ public sealed class SqliteAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDis
         }
     }
 
-    /// <summary>Clears the key from memory and, unless the file is shared with a token ledger, closes its pooled connections.</summary>
+    /// <summary>
+    /// Refuses further appends and, unless the file is shared with a token ledger, closes its pooled connections. The
+    /// key is not cleared: an append already in the write queue may still need it, and a record signed with a cleared
+    /// key would read as tampering forever.
+    /// </summary>
     public ValueTask DisposeAsync()
     {
         Dispose();
@@ -245,7 +252,7 @@ public sealed class SqliteAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDis
     /// <summary>Same as <see cref="DisposeAsync"/>.</summary>
     public void Dispose()
     {
-        CryptographicOperations.ZeroMemory(key);
+        disposed = true;
         if (ownsDatabase)
         {
             database.Dispose();

@@ -359,6 +359,23 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
         Assert.Equal(40, await ledger.CountRowsAsync(LedgerTable.Customers, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task AppendAsync_AfterDispose_ThrowsAndChainStaysIntact()
+    {
+        // Arrange: a call still running at shutdown, on a trail that shares the ledger's (still open) file.
+        await using var ledger = new SqliteTokenLedger(new SqliteLedgerOptions { DatabasePath = DatabasePath }, Clock, NullLogger<SqliteTokenLedger>.Instance);
+        var shared = new SqliteAuditTrail(ledger, Key, Clock);
+        await shared.AppendAsync(Event(1), CancellationToken.None);
+        shared.Dispose();
+
+        // Act
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => shared.AppendAsync(Event(2), CancellationToken.None));
+
+        // Assert
+        Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
+        Assert.Single(await RowsAsync());
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(31)]
