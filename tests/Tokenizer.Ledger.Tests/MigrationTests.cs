@@ -79,7 +79,7 @@ public sealed class MigrationTests : LedgerTestBase
     }
 
     [Fact]
-    public async Task InitializeAsync_NewFile_CreatesTablesAndListingIndexes()
+    public async Task InitializeAsync_NewFile_CreatesTablesIndexesAndAuditTriggers()
     {
         // Act
         var objects = await QueryAsync(
@@ -89,12 +89,16 @@ public sealed class MigrationTests : LedgerTestBase
         // Assert
         Assert.Equal(
             [
+                "index:ix_audit_events_time",
                 "index:ix_tokens_created_at",
                 "index:ix_tokens_customer_reference",
+                "table:audit_events",
                 "table:customers",
                 "table:idempotency_records",
                 "table:schema_migrations",
                 "table:tokens",
+                "trigger:audit_events_refuse_delete",
+                "trigger:audit_events_refuse_update",
             ],
             objects);
     }

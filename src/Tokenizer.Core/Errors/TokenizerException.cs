@@ -105,4 +105,6 @@ public static class ErrorReasons
     public const string RateLimited = "RATE_LIMITED";
     /// <summary>An unexpected failure; details are in the server log, not the response.</summary>
     public const string InternalError = "INTERNAL_ERROR";
+    /// <summary>The audit trail could not record the call, so the call failed (fail closed); an operator must act.</summary>
+    public const string AuditUnavailable = "AUDIT_UNAVAILABLE";
 }

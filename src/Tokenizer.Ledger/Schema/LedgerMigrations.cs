@@ -25,6 +25,7 @@ internal static class LedgerMigrations
     public static IReadOnlyList<LedgerMigration> All { get; } =
     [
         new(1, "tokens, customers, idempotency_records", InitialSchema),
+        new(2, "audit_events (append-only, HMAC-chained)", AuditEvents),
     ];
 
     /// <summary>The highest version this build knows.</summary>
@@ -78,5 +79,32 @@ internal static class LedgerMigrations
             CHECK ((state = 'pending' AND response IS NULL) OR (state = 'completed' AND response IS NOT NULL))
         ){d.TableOptions}
         """,
+    ];
+
+    /// <summary>
+    /// The audit trail (PCI DSS 10.2/10.3): one row per audited action, <c>sequence</c> gapless from 1, each row's
+    /// <c>mac</c> an HMAC-SHA256 over its canonical content and the previous row's mac (<c>prev_mac</c>; 32 zero bytes
+    /// for the first). Text columns are sanitised and capped at 200 characters before they are stored; none holds card,
+    /// bank or personal data. UPDATE and DELETE are refused by the dialect's append-only guards.
+    /// </summary>
+    private static string[] AuditEvents(SqlDialect d) =>
+    [
+        $"""
+        CREATE TABLE audit_events (
+            sequence {d.Int64Type} NOT NULL PRIMARY KEY CHECK (sequence >= 1),
+            time {d.Int64Type} NOT NULL,
+            caller_id TEXT NOT NULL CHECK (length(caller_id) BETWEEN 1 AND 200),
+            source_address TEXT NULL CHECK (length(source_address) <= 200),
+            action TEXT NOT NULL CHECK (length(action) BETWEEN 1 AND 200),
+            resource TEXT NULL CHECK (length(resource) <= 200),
+            outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failure', 'denied')),
+            reason TEXT NULL CHECK (length(reason) <= 200),
+            correlation_id TEXT NOT NULL CHECK (length(correlation_id) <= 200),
+            prev_mac {d.BytesType} NOT NULL CHECK (length(prev_mac) = 32),
+            mac {d.BytesType} NOT NULL CHECK (length(mac) = 32)
+        ){d.TableOptions}
+        """,
+        "CREATE INDEX ix_audit_events_time ON audit_events (time, sequence)",
+        .. d.AppendOnlyGuards("audit_events"),
     ];
 }

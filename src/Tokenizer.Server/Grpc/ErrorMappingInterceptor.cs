@@ -56,6 +56,38 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
         }
     }
 
+    /// <summary>
+    /// Server-streaming calls (AuditService.ExportAuditEvents) map errors as unary calls do. Messages already written
+    /// stay sent; the mapped status ends the stream.
+    /// </summary>
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request,
+        IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (TokenizerException error)
+        {
+            LogDomainError(logger, context.Method, error.Kind, error.Reason);
+            throw ToRpcException(error);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "call cancelled"));
+        }
+        catch (Exception error) when (error is not RpcException)
+        {
+            LogUnexpected(logger, context.Method, error.GetType().FullName ?? "unknown", error.StackTrace ?? string.Empty);
+            throw ToRpcException(new TokenizerException(ErrorKind.Internal, ErrorReasons.InternalError, "internal error"));
+        }
+    }
+
     /// <summary>Builds the RpcException for a domain error (google.rpc.Status in grpc-status-details-bin).</summary>
     internal static RpcException ToRpcException(TokenizerException error)
     {

@@ -1,0 +1,220 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Tokenizer.Contracts.V1;
+
+namespace Tokenizer.Cli;
+
+/// <summary>
+/// <c>tokenizer audit verify</c> and <c>tokenizer audit export</c>, over tokenizer.v1.AuditService (admin role).
+/// Exit codes: 0 success (verify: the trail is intact), 4 verify found a broken record, 1 the server answered with an
+/// error, 2 bad usage (e.g. the output file exists).
+/// </summary>
+public static class AuditCommands
+{
+    /// <summary>Exit code of <c>audit verify</c> when the chain is broken.</summary>
+    public const int ExitBroken = 4;
+
+    private const int MacLength = 32;
+
+    // Every field on every line, so each JSON line has the same keys (empty strings for absent values).
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+
+    /// <summary>
+    /// The <c>audit</c> command and its subcommands. <paramref name="server"/> and <paramref name="json"/> are the
+    /// root's recursive options; output and errors go to the writers given.
+    /// </summary>
+    public static Command Build(Option<string> server, Option<bool> json, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+
+        var audit = new Command("audit", "Verify or export the tamper-evident audit trail (admin role)");
+
+        var anchor = new Option<AnchorValue?>("--anchor")
+        {
+            Description = "SEQUENCE:HEX_MAC of a head printed by an earlier verify, kept elsewhere: detects deleted newest records",
+            CustomParser = ParseAnchor,
+        };
+        var verify = new Command("verify", "Recompute the HMAC chain and name the first broken record (exit 0 intact, 4 broken)");
+        verify.Options.Add(anchor);
+        verify.SetAction((result, ct) => RunAsync(error, result.GetValue(server)!, async client =>
+        {
+            var request = new VerifyAuditTrailRequest();
+            if (result.GetValue(anchor) is { } value)
+            {
+                request.AnchorSequence = value.Sequence;
+                request.AnchorMac = ByteString.CopyFrom(value.Mac);
+            }
+
+            var response = await client.VerifyAuditTrailAsync(request, cancellationToken: ct);
+            PrintVerification(output, response, result.GetValue(json));
+            return response.Intact ? 0 : ExitBroken;
+        }));
+
+        var from = new Option<DateTimeOffset?>("--from")
+        {
+            Description = "Inclusive lower bound, UTC unless an offset is given (e.g. 2026-11-01 or 2026-11-01T12:00:00Z)",
+            CustomParser = result => ParseTime(result, "--from"),
+        };
+        var to = new Option<DateTimeOffset?>("--to")
+        {
+            Description = "Exclusive upper bound, as --from",
+            CustomParser = result => ParseTime(result, "--to"),
+        };
+        var outFile = new Option<string?>("--out") { Description = "Write to this new file (mode 0600) instead of standard output" };
+        var export = new Command("export", "Write the records whose time lies in [--from, --to) as JSON lines, oldest first");
+        export.Options.Add(from);
+        export.Options.Add(to);
+        export.Options.Add(outFile);
+        export.SetAction((result, ct) => RunAsync(error, result.GetValue(server)!, async client =>
+        {
+            var request = new ExportAuditEventsRequest
+            {
+                From = result.GetValue(from) is { } f ? Timestamp.FromDateTimeOffset(f) : null,
+                To = result.GetValue(to) is { } t ? Timestamp.FromDateTimeOffset(t) : null,
+            };
+            var path = result.GetValue(outFile);
+            await using var file = path is null ? null : CreateExportFile(path);
+            var writer = file ?? output;
+            using var call = client.ExportAuditEvents(request, cancellationToken: ct);
+            var count = 0L;
+            await foreach (var message in call.ResponseStream.ReadAllAsync(ct))
+            {
+                await writer.WriteLineAsync(Formatter.Format(message.Event).AsMemory(), ct);
+                count++;
+            }
+
+            await writer.FlushAsync(ct);
+            if (path is not null)
+            {
+                await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"exported {count} audit events to {path}"));
+            }
+
+            return 0;
+        }));
+
+        audit.Subcommands.Add(verify);
+        audit.Subcommands.Add(export);
+        return audit;
+    }
+
+    /// <summary>The channel to <paramref name="server"/>; the one place to change when channels gain TLS client certificates.</summary>
+    private static GrpcChannel CreateChannel(string server) => GrpcChannel.ForAddress(server);
+
+    private static async Task<int> RunAsync(TextWriter error, string server, Func<AuditService.AuditServiceClient, Task<int>> call)
+    {
+        try
+        {
+            using var channel = CreateChannel(server);
+            return await call(new AuditService.AuditServiceClient(channel));
+        }
+        catch (CliInputException problem)
+        {
+            await error.WriteLineAsync($"error: {problem.Message}");
+            return 2;
+        }
+        catch (RpcException problem)
+        {
+            new CliConsole(TextReader.Null, TextWriter.Null, error).PrintRpcError(problem);
+            return 1;
+        }
+    }
+
+    private static void PrintVerification(TextWriter output, VerifyAuditTrailResponse response, bool json)
+    {
+        if (json)
+        {
+            output.WriteLine(Formatter.Format(response));
+            return;
+        }
+
+        var rows = new List<(string, string)> { ("intact", response.Intact ? "yes" : "NO") };
+        if (!response.Intact)
+        {
+            rows.Add(("first broken record", response.FirstBrokenSequence.ToString(CultureInfo.InvariantCulture)));
+            rows.Add(("problem", response.Problem));
+        }
+
+        rows.Add(("records checked", response.RecordsChecked.ToString(CultureInfo.InvariantCulture)));
+        rows.Add((response.Intact ? "head" : "last intact record", response.HeadSequence.ToString(CultureInfo.InvariantCulture)));
+        rows.Add(("anchor", string.Create(
+            CultureInfo.InvariantCulture,
+            $"{response.HeadSequence}:{Convert.ToHexStringLower(response.HeadMac.Span)}")));
+        var width = rows.Max(row => row.Item1.Length);
+        foreach (var (name, value) in rows)
+        {
+            output.WriteLine($"{name.PadRight(width)}  {value}");
+        }
+    }
+
+    private static StreamWriter CreateExportFile(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        try
+        {
+            return new StreamWriter(new FileStream(path, options));
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            throw new CliInputException($"--out: {path} already exists; exports never overwrite a file");
+        }
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+        {
+            throw new CliInputException($"--out: cannot create {path}");
+        }
+    }
+
+    private static DateTimeOffset? ParseTime(ArgumentResult result, string name)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (DateTimeOffset.TryParse(
+            text,
+            CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal,
+            out var value))
+        {
+            return value;
+        }
+
+        result.AddError($"{name}: expected an ISO 8601 date or time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z");
+        return null;
+    }
+
+    private static AnchorValue? ParseAnchor(ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0
+            && long.TryParse(text.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence)
+            && sequence >= 1
+            && text.Length - colon - 1 == MacLength * 2)
+        {
+            try
+            {
+                return new AnchorValue(sequence, Convert.FromHexString(text.AsSpan(colon + 1)));
+            }
+            catch (FormatException)
+            {
+                // Reported below.
+            }
+        }
+
+        result.AddError("--anchor: expected SEQUENCE:HEX_MAC as printed by `tokenizer audit verify` (64 hex digits)");
+        return null;
+    }
+
+    /// <summary>A parsed <c>--anchor</c>.</summary>
+    private sealed record AnchorValue(long Sequence, byte[] Mac);
+}

@@ -1,0 +1,82 @@
+namespace Tokenizer.Core.Audit;
+
+/// <summary>One stored audit record: its position in the chain and what it says.</summary>
+/// <param name="Sequence">Position in the chain, from 1, gapless.</param>
+/// <param name="Event">The record as stored (sanitised: control characters stripped, text capped).</param>
+public sealed record AuditRecord(long Sequence, AuditEvent Event);
+
+/// <summary>
+/// A chain head an operator wrote down (or exported to write-once storage) earlier: the record at
+/// <paramref name="Sequence"/> must still exist with exactly this MAC. Detects deletion of the newest records and a
+/// chain rebuilt under the same key, which the chain alone cannot.
+/// </summary>
+/// <param name="Sequence">A sequence number of at least 1.</param>
+/// <param name="Mac">That record's 32-byte MAC, as reported by an earlier verification.</param>
+public sealed record AuditAnchor(long Sequence, byte[] Mac);
+
+/// <summary>The result of walking the chain from record 1.</summary>
+/// <param name="Intact">True when every MAC and link verifies, the sequence is gapless and the anchor (if any) matches.</param>
+/// <param name="RecordsChecked">Records read, up to and including the first broken one.</param>
+/// <param name="FirstBrokenSequence">
+/// 0 when intact. Otherwise the first position whose record is not what the key signed: the altered record
+/// (<see cref="AuditProblems.MacMismatch"/>, <see cref="AuditProblems.LinkMismatch"/>), the first missing sequence
+/// number (<see cref="AuditProblems.SequenceGap"/>), the record after the head (<see cref="AuditProblems.Truncated"/>)
+/// or the anchored record (<see cref="AuditProblems.AnchorMismatch"/>).
+/// </param>
+/// <param name="Problem">One of <see cref="AuditProblems"/>; null when intact.</param>
+/// <param name="HeadSequence">The newest record that verified (0 for an empty trail): anchor it outside the host.</param>
+/// <param name="HeadMac">That record's 32-byte MAC (32 zero bytes for an empty trail).</param>
+public sealed record AuditVerification(
+    bool Intact,
+    long RecordsChecked,
+    long FirstBrokenSequence,
+    string? Problem,
+    long HeadSequence,
+    byte[] HeadMac);
+
+/// <summary>The problems <see cref="IAuditTrailReader.VerifyAsync"/> reports, as stable strings.</summary>
+public static class AuditProblems
+{
+    /// <summary>The record's content (or sequence number) is not what the key signed: altered, swapped or forged.</summary>
+    public const string MacMismatch = "mac mismatch";
+
+    /// <summary>A sequence number is missing: that record was deleted.</summary>
+    public const string SequenceGap = "sequence gap";
+
+    /// <summary>
+    /// The record is validly signed but does not follow its predecessor: spliced in from another chain under the same
+    /// key (e.g. an old backup) in place of the original.
+    /// </summary>
+    public const string LinkMismatch = "link mismatch";
+
+    /// <summary>The trail ends before the anchored record: the newest records were deleted.</summary>
+    public const string Truncated = "truncated";
+
+    /// <summary>
+    /// The anchored record exists but has another MAC: the newest records were deleted and the service has appended new
+    /// ones over their positions since, or the chain was rebuilt by someone holding the key.
+    /// </summary>
+    public const string AnchorMismatch = "anchor mismatch";
+}
+
+/// <summary>Reads and verifies the audit trail (the admin-only side of <see cref="IAuditTrail"/>).</summary>
+public interface IAuditTrailReader
+{
+    /// <summary>
+    /// Walks the chain in sequence order, recomputing every MAC and link, and names the first broken record.
+    /// With <paramref name="anchor"/>, also checks that the anchored record still exists with its MAC.
+    /// Memory is bounded: records are read in pages.
+    /// </summary>
+    /// <exception cref="ArgumentException">The anchor's sequence is below 1 or its MAC is not 32 bytes.</exception>
+    Task<AuditVerification> VerifyAsync(AuditAnchor? anchor, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Streams the records whose time lies in [<paramref name="fromInclusive"/>, <paramref name="toExclusive"/>), oldest
+    /// first (by time, then sequence); a null bound is open. Memory is bounded: records are read in pages. Does not
+    /// verify the chain.
+    /// </summary>
+    IAsyncEnumerable<AuditRecord> ReadAsync(
+        DateTimeOffset? fromInclusive,
+        DateTimeOffset? toExclusive,
+        CancellationToken cancellationToken);
+}

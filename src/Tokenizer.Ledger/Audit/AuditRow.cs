@@ -1,0 +1,84 @@
+using System.Data.Common;
+using Tokenizer.Core.Audit;
+using Tokenizer.Ledger.Schema;
+
+namespace Tokenizer.Ledger.Audit;
+
+/// <summary>
+/// One <c>audit_events</c> row exactly as stored: the values the MAC covers. Verification works on these raw values
+/// (never on parsed ones), so a row an attacker wrote with unexpected values still verifies or fails on its bytes.
+/// </summary>
+internal sealed record AuditRow(
+    long Sequence,
+    long TimeMicros,
+    string CallerId,
+    string? SourceAddress,
+    string Action,
+    string? Resource,
+    string Outcome,
+    string? Reason,
+    string CorrelationId,
+    byte[] PrevMac,
+    byte[] Mac)
+{
+    /// <summary>Reads the columns of <see cref="AuditSql.Columns"/>; a NULL where the schema forbids one reads as empty.</summary>
+    public static AuditRow Read(DbDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetInt64(1),
+        reader.GetNullableString(2) ?? string.Empty,
+        reader.GetNullableString(3),
+        reader.GetNullableString(4) ?? string.Empty,
+        reader.GetNullableString(5),
+        reader.GetNullableString(6) ?? string.Empty,
+        reader.GetNullableString(7),
+        reader.GetNullableString(8) ?? string.Empty,
+        Bytes(reader, 9),
+        Bytes(reader, 10));
+
+    /// <summary>The stored name of an outcome.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not a defined <see cref="AuditOutcome"/>.</exception>
+    public static string OutcomeName(AuditOutcome outcome) => outcome switch
+    {
+        AuditOutcome.Success => "success",
+        AuditOutcome.Failure => "failure",
+        AuditOutcome.Denied => "denied",
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome), "unknown audit outcome"),
+    };
+
+    /// <summary>Binds every column as a parameter of <see cref="AuditSql.Insert"/>.</summary>
+    public void Bind(DbCommand command) => command
+        .Bind("@sequence", Sequence)
+        .Bind("@time", TimeMicros)
+        .Bind("@caller_id", CallerId)
+        .Bind("@source_address", SourceAddress)
+        .Bind("@action", Action)
+        .Bind("@resource", Resource)
+        .Bind("@outcome", Outcome)
+        .Bind("@reason", Reason)
+        .Bind("@correlation_id", CorrelationId)
+        .Bind("@prev_mac", PrevMac)
+        .Bind("@mac", Mac);
+
+    /// <summary>The row as the port's record.</summary>
+    /// <exception cref="InvalidOperationException">The stored outcome is not one this build knows.</exception>
+    public AuditRecord ToRecord() => new(
+        Sequence,
+        new AuditEvent(
+            UnixMicros.ToDateTimeOffset(TimeMicros),
+            CallerId,
+            SourceAddress,
+            Action,
+            Resource,
+            Outcome switch
+            {
+                "success" => AuditOutcome.Success,
+                "failure" => AuditOutcome.Failure,
+                "denied" => AuditOutcome.Denied,
+                _ => throw new InvalidOperationException("the audit trail holds an outcome this build does not know"),
+            },
+            Reason,
+            CorrelationId));
+
+    private static byte[] Bytes(DbDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? [] : reader.GetValue(ordinal) as byte[] ?? [];
+}

@@ -1,0 +1,37 @@
+namespace Tokenizer.Ledger.Schema;
+
+/// <summary>
+/// The audit trail's statements (table <c>audit_events</c>, migration 2), in SQL that SQLite and PostgreSQL both run
+/// unchanged. Every value is a parameter; times are unix microseconds UTC.
+/// </summary>
+internal static class AuditSql
+{
+    /// <summary>The columns in the order <see cref="Audit.AuditRow.Read"/> expects.</summary>
+    public const string Columns =
+        "sequence, time, caller_id, source_address, action, resource, outcome, reason, correlation_id, prev_mac, mac";
+
+    /// <summary>The newest record's sequence and mac; no row on an empty trail. Run inside the append's write lock.</summary>
+    public const string SelectHead = "SELECT sequence, mac FROM audit_events ORDER BY sequence DESC LIMIT 1";
+
+    /// <summary>Appends one record.</summary>
+    public const string Insert = "INSERT INTO audit_events (" + Columns + """
+        )
+        VALUES (@sequence, @time, @caller_id, @source_address, @action, @resource, @outcome, @reason, @correlation_id,
+                @prev_mac, @mac)
+        """;
+
+    /// <summary>One page of the chain in sequence order, strictly after <c>@after_sequence</c> (the primary key: no sort).</summary>
+    public const string SelectChainPage =
+        "SELECT " + Columns + " FROM audit_events WHERE sequence > @after_sequence ORDER BY sequence LIMIT @limit";
+
+    /// <summary>
+    /// One page of an export: time in [<c>@from</c>, <c>@to</c>), strictly after the keyset position
+    /// (<c>@after_time</c>, <c>@after_sequence</c>), ordered by time then sequence (the index ix_audit_events_time).
+    /// </summary>
+    public const string SelectRangePage = "SELECT " + Columns + """
+         FROM audit_events
+        WHERE time >= @from AND time < @to AND (time, sequence) > (@after_time, @after_sequence)
+        ORDER BY time, sequence
+        LIMIT @limit
+        """;
+}

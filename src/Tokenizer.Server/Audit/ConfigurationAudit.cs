@@ -1,0 +1,86 @@
+using Tokenizer.Core.Audit;
+using Tokenizer.Ledger.Audit;
+
+namespace Tokenizer.Server.Audit;
+
+/// <summary>
+/// Records the service's own events in the audit trail as caller <c>system</c>, action <c>configuration/{change}</c>
+/// (PCI DSS 10.2.1.5-10.2.1.7: starting and stopping the audit log, changes to credentials and keys). Throws when the
+/// record cannot be written, like every append.
+/// </summary>
+/// <remarks>
+/// For key and secret events pass what changed as <c>resource</c> by name (e.g. <c>request-hmac-key</c>), never a
+/// value, hash or fingerprint of the key.
+/// </remarks>
+internal sealed class ConfigurationAudit(IAuditTrail trail, TimeProvider timeProvider)
+{
+    /// <summary>The prefix of every configuration action.</summary>
+    public const string ActionPrefix = "configuration/";
+
+    /// <summary>The service started and the audit trail is open (recorded by <see cref="AuditStartup"/>).</summary>
+    public const string ServiceStarted = "service_started";
+
+    /// <summary>The service is stopping (recorded by <see cref="AuditStartup"/>, best effort).</summary>
+    public const string ServiceStopped = "service_stopped";
+
+    /// <summary>A key or secret was created (e.g. generated on first start).</summary>
+    public const string KeyCreated = "key_created";
+
+    /// <summary>A key or secret was replaced.</summary>
+    public const string KeyRotated = "key_rotated";
+
+    /// <summary>Appends <c>configuration/{change}</c> with a fresh correlation id.</summary>
+    /// <param name="change">What happened, lower_snake_case (see the constants on this class).</param>
+    /// <param name="resource">What it happened to, by name; null when the service itself.</param>
+    /// <param name="outcome">Success unless the change failed or was refused.</param>
+    /// <param name="reasonCode">A stable reason code when the outcome is not success.</param>
+    /// <param name="cancellationToken">Cancels the append (the record may then be missing).</param>
+    public Task RecordAsync(
+        string change,
+        string? resource,
+        AuditOutcome outcome,
+        string? reasonCode,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(change);
+        return trail.AppendAsync(
+            new AuditEvent(
+                timeProvider.GetUtcNow(),
+                AuditFacts.SystemCaller,
+                null,
+                ActionPrefix + change,
+                resource,
+                outcome,
+                reasonCode,
+                Guid.NewGuid().ToString("N")),
+            cancellationToken);
+    }
+}
+
+/// <summary>
+/// Opens the audit trail before the server takes calls (applies the ledger migrations, including the audit table) and
+/// records <c>configuration/service_started</c>; a failure stops the host from starting (fail closed). Records
+/// <c>configuration/service_stopped</c> on shutdown, best effort.
+/// </summary>
+internal sealed class AuditStartup(SqliteAuditTrail trail, ConfigurationAudit configuration, ILogger<AuditStartup> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await trail.InitializeAsync(cancellationToken);
+        await configuration.RecordAsync(ConfigurationAudit.ServiceStarted, null, AuditOutcome.Success, null, cancellationToken);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await configuration.RecordAsync(ConfigurationAudit.ServiceStopped, null, AuditOutcome.Success, null, cancellationToken);
+        }
+        catch (Exception failure)
+        {
+            // Stopping must not hang or fail on the trail; the missing record itself is the signal.
+            var exceptionType = AuditLog.Describe(failure);
+            AuditLog.StopNotRecorded(logger, exceptionType);
+        }
+    }
+}

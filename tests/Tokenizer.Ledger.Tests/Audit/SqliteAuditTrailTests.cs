@@ -1,0 +1,413 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tokenizer.Core.Audit;
+using Tokenizer.Ledger.Audit;
+
+namespace Tokenizer.Ledger.Tests.Audit;
+
+public sealed class SqliteAuditTrailTests : AuditTestBase
+{
+    [Fact]
+    public async Task AppendAsync_ThenVerifyAndRead_IntactAndRecordsRoundTrip()
+    {
+        // Arrange
+        var events = new[] { Event(1), Event(2, AuditOutcome.Failure), Event(3, AuditOutcome.Denied) with { SourceAddress = null, Resource = null } };
+
+        // Act
+        foreach (var auditEvent in events)
+        {
+            await Trail.AppendAsync(auditEvent, CancellationToken.None);
+        }
+
+        var verification = await Trail.VerifyAsync(null, CancellationToken.None);
+        var records = await Trail.ReadAsync(null, null, CancellationToken.None).ToListAsync();
+
+        // Assert
+        Assert.True(verification.Intact);
+        Assert.Equal(3, verification.RecordsChecked);
+        Assert.Equal(0, verification.FirstBrokenSequence);
+        Assert.Null(verification.Problem);
+        Assert.Equal(3, verification.HeadSequence);
+        Assert.Equal((await RowsAsync())[^1].Mac, verification.HeadMac);
+        Assert.Equal([1L, 2L, 3L], records.Select(r => r.Sequence));
+        Assert.Equal(events, records.Select(r => r.Event));
+    }
+
+    [Fact]
+    public async Task AppendAsync_FirstRecords_ChainFromZeroPrevMacWithKeyedMacs()
+    {
+        // Act
+        await AppendEventsAsync(2);
+        var rows = await RowsAsync();
+
+        // Assert
+        Assert.Equal(new byte[32], rows[0].PrevMac);
+        Assert.Equal(rows[0].Mac, rows[1].PrevMac);
+        Assert.All(rows, row => Assert.Equal(AuditChain.ComputeMac(Key, row), row.Mac));
+        Assert.Equal(Schema.UnixMicros.From(T0.AddSeconds(1)), rows[0].TimeMicros);
+    }
+
+    [Theory]
+    [InlineData(1)] // one process: appends queue on the in-process gate
+    [InlineData(3)] // three "processes" on one file: appends meet at BEGIN IMMEDIATE
+    public async Task AppendAsync_ManyConcurrentTasks_GaplessSequencesAndIntactChain(int instances)
+    {
+        // Arrange
+        const int Appends = 120;
+        var trailsOnFile = new List<SqliteAuditTrail> { Trail };
+        for (var i = 1; i < instances; i++)
+        {
+            trailsOnFile.Add(await OpenTrailAsync());
+        }
+
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var appends = Enumerable.Range(1, Appends)
+            .Select(n => Task.Run(async () =>
+            {
+                await go.Task;
+                await trailsOnFile[n % instances].AppendAsync(Event(n), CancellationToken.None);
+            }))
+            .ToList();
+
+        // Act
+        go.SetResult();
+        await Task.WhenAll(appends);
+        var verification = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.True(verification.Intact, verification.Problem);
+        Assert.Equal(Appends, verification.RecordsChecked);
+        Assert.Equal(Enumerable.Range(1, Appends).Select(n => (long)n), (await RowsAsync()).Select(r => r.Sequence));
+        Assert.Equal(
+            Enumerable.Range(1, Appends).Select(n => "trace-" + n).Order(StringComparer.Ordinal),
+            (await RowsAsync()).Select(r => r.CorrelationId).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task VerifyAsync_ChainLongerThanOnePage_IntactAcrossPages()
+    {
+        // Arrange: 2500 records span three verification pages of 1000.
+        await SeedChainAsync(2500);
+        await Trail.AppendAsync(Event(1), CancellationToken.None);
+
+        // Act
+        var verification = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.True(verification.Intact, verification.Problem);
+        Assert.Equal(2501, verification.RecordsChecked);
+        Assert.Equal(2501, verification.HeadSequence);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_EmptyTrail_IntactWithGenesisHead()
+    {
+        // Act
+        var verification = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.True(verification.Intact);
+        Assert.Equal(0, verification.RecordsChecked);
+        Assert.Equal(0, verification.HeadSequence);
+        Assert.Equal(new byte[32], verification.HeadMac);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_OtherKey_MacMismatchOnTheFirstRecord()
+    {
+        // Arrange
+        await AppendEventsAsync(3);
+        var otherKey = Key.ToArray();
+        otherKey[0] ^= 1;
+        var impostor = await OpenTrailAsync(otherKey);
+
+        // Act
+        var verification = await impostor.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.False(verification.Intact);
+        Assert.Equal(1, verification.FirstBrokenSequence);
+        Assert.Equal(AuditProblems.MacMismatch, verification.Problem);
+    }
+
+    [Fact]
+    public async Task ReadAsync_Range_FromInclusiveToExclusiveOldestFirst()
+    {
+        // Arrange: events at T0+1s .. T0+10s, appended newest first so time order differs from sequence order.
+        for (var n = 10; n >= 1; n--)
+        {
+            await Trail.AppendAsync(Event(n), CancellationToken.None);
+        }
+
+        // Act
+        var middle = await Trail.ReadAsync(T0.AddSeconds(3), T0.AddSeconds(6), CancellationToken.None).ToListAsync();
+        var openStart = await Trail.ReadAsync(null, T0.AddSeconds(2), CancellationToken.None).ToListAsync();
+        var openEnd = await Trail.ReadAsync(T0.AddSeconds(9), null, CancellationToken.None).ToListAsync();
+        var subMicrosecond = await Trail.ReadAsync(T0.AddSeconds(3).AddTicks(1), T0.AddSeconds(4).AddTicks(1), CancellationToken.None).ToListAsync();
+        var empty = await Trail.ReadAsync(T0.AddSeconds(6), T0.AddSeconds(3), CancellationToken.None).ToListAsync();
+
+        // Assert
+        Assert.Equal(["caller-3", "caller-4", "caller-5"], middle.Select(r => r.Event.CallerId));
+        Assert.Equal([8L, 7L, 6L], middle.Select(r => r.Sequence));
+        Assert.Equal(["caller-1"], openStart.Select(r => r.Event.CallerId));
+        Assert.Equal(["caller-9", "caller-10"], openEnd.Select(r => r.Event.CallerId));
+        Assert.Equal(["caller-4"], subMicrosecond.Select(r => r.Event.CallerId));
+        Assert.Empty(empty);
+    }
+
+    [Fact]
+    public async Task ReadAsync_MoreThanOnePage_EveryRecordOnceInOrder()
+    {
+        // Arrange: 1200 records one microsecond apart (three export pages of 500), then two that share a time.
+        await SeedChainAsync(1200);
+        await Trail.AppendAsync(Event(1) with { Time = T0.AddDays(1) }, CancellationToken.None);
+        await Trail.AppendAsync(Event(2) with { Time = T0.AddDays(1) }, CancellationToken.None);
+
+        // Act
+        var records = await Trail.ReadAsync(null, null, CancellationToken.None).ToListAsync();
+
+        // Assert
+        Assert.Equal(Enumerable.Range(1, 1202).Select(n => (long)n), records.Select(r => r.Sequence));
+    }
+
+    [Fact]
+    public async Task AppendAsync_TextWithControlCharactersAndOverlongValues_StoredSanitisedAndVerifies()
+    {
+        // Arrange
+        var auditEvent = new AuditEvent(
+            T0,
+            "caller\r\nforged-line",
+            " 10.0.0.1\t",
+            "tokenizer.v1.TokenizerService/GetToken\u202E",
+            new string('x', 300),
+            AuditOutcome.Failure,
+            "TOKEN_NOT_FOUND\n",
+            "trace\u0000id\uD800");
+
+        // Act
+        await Trail.AppendAsync(auditEvent, CancellationToken.None);
+        var stored = (await Trail.ReadAsync(null, null, CancellationToken.None).ToListAsync()).Single().Event;
+
+        // Assert
+        Assert.Equal("callerforged-line", stored.CallerId);
+        Assert.Equal("10.0.0.1", stored.SourceAddress);
+        Assert.Equal("tokenizer.v1.TokenizerService/GetToken", stored.Action);
+        Assert.Equal(new string('x', 200), stored.Resource);
+        Assert.Equal("TOKEN_NOT_FOUND", stored.ReasonCode);
+        Assert.Equal("traceid\uFFFD", stored.CorrelationId);
+        Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
+    }
+
+    [Fact]
+    public async Task AppendAsync_CardNumberInAField_StoresRedactedAndNoDigitsAtRest()
+    {
+        // Arrange: a caller pasted a PAN where a token id belongs.
+        const string Pan = "4242424242424242";
+
+        // Act
+        await Trail.AppendAsync(Event(1) with { Resource = Pan, CorrelationId = "x" + Pan }, CancellationToken.None);
+        var stored = (await Trail.ReadAsync(null, null, CancellationToken.None).ToListAsync()).Single().Event;
+        var files = string.Concat(Directory.GetFiles(Path.GetDirectoryName(DatabasePath)!).Select(ReadShared));
+
+        // Assert
+        Assert.Equal(AuditText.Redacted, stored.Resource);
+        Assert.Equal(AuditText.Redacted, stored.CorrelationId);
+        Assert.DoesNotContain(Pan, files, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "tokenizer.v1.TokenizerService/GetToken")]
+    [InlineData("caller", " \r\n")]
+    public async Task AppendAsync_EmptyCallerOrAction_ThrowsAndStoresNothing(string caller, string action)
+    {
+        // Act
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            Trail.AppendAsync(Event(1) with { CallerId = caller, Action = action }, CancellationToken.None));
+
+        // Assert
+        Assert.Empty(await RowsAsync());
+    }
+
+    [Fact]
+    public async Task AppendAsync_UndefinedOutcome_ThrowsArgumentOutOfRange()
+    {
+        // Act and assert
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            Trail.AppendAsync(Event(1) with { Outcome = (AuditOutcome)42 }, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AppendAsync_TableMissing_ThrowsSqliteException()
+    {
+        // Arrange: an uninitialised file has no audit_events table.
+        Directory.CreateDirectory(Path.Combine(RootDirectory, "other"));
+        var uninitialised = await OpenTrailAsync(path: Path.Combine(RootDirectory, "other", "new.db"), initialize: false);
+
+        // Act and assert
+        await Assert.ThrowsAsync<SqliteException>(() => uninitialised.AppendAsync(Event(1), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AppendAsync_DatabaseFileReplacedByGarbage_ThrowsSqliteException()
+    {
+        // Arrange: a file that is not (or no longer) a database; chmod would not stop root, which runs these tests in CI.
+        var path = Path.Combine(RootDirectory, "broken", "ledger.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllBytesAsync(path, new byte[8192].Select((_, i) => (byte)(i * 7)).ToArray());
+        var broken = await OpenTrailAsync(path: path, initialize: false);
+
+        // Act and assert
+        await Assert.ThrowsAsync<SqliteException>(() => broken.AppendAsync(Event(1), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AppendAsync_TableDroppedUnderneath_ThrowsSqliteException()
+    {
+        // Arrange: the table an append needs is gone (an attacker with file access, or a botched restore).
+        await AppendEventsAsync(1);
+        await ExecuteAsync("DROP TABLE audit_events");
+
+        // Act and assert
+        await Assert.ThrowsAsync<SqliteException>(() => Trail.AppendAsync(Event(2), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Schema_UpdateOrDelete_RefusedByTriggers()
+    {
+        // Arrange
+        await AppendEventsAsync(2);
+
+        // Act
+        var update = await Assert.ThrowsAsync<SqliteException>(() => ExecuteAsync("UPDATE audit_events SET outcome = 'success' WHERE sequence = 1"));
+        var delete = await Assert.ThrowsAsync<SqliteException>(() => ExecuteAsync("DELETE FROM audit_events WHERE sequence = 2"));
+
+        // Assert
+        Assert.Contains("append-only", update.Message, StringComparison.Ordinal);
+        Assert.Contains("append-only", delete.Message, StringComparison.Ordinal);
+        Assert.Equal(2, (await RowsAsync()).Count);
+    }
+
+    [Fact]
+    public async Task Schema_ShortMac_RefusedByCheck()
+    {
+        // Act
+        var error = await Assert.ThrowsAsync<SqliteException>(() => ExecuteAsync(
+            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (1, 0, 'c', NULL, 'a', NULL, 'success', NULL, '', zeroblob(32), zeroblob(31))"));
+
+        // Assert
+        Assert.Equal(19, error.SqliteErrorCode); // SQLITE_CONSTRAINT
+    }
+
+    [Fact]
+    public async Task OpenAsync_AuditConnection_UsesWalAndFullSync()
+    {
+        // Arrange
+        await using var connection = await Trail.Database.OpenAsync(CancellationToken.None);
+
+        // Act
+        async Task<string> Pragma(string name)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA " + name;
+            return Convert.ToString(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture)!;
+        }
+
+        // Assert: a record is on disk before AppendAsync returns.
+        Assert.Equal("wal", await Pragma("journal_mode"));
+        Assert.Equal("2", await Pragma("synchronous")); // FULL
+    }
+
+    [Fact]
+    public async Task InitializeAsync_NextToTheTokenLedger_OneSchemaBothWork()
+    {
+        // Arrange
+        await using var ledger = new SqliteTokenLedger(new SqliteLedgerOptions { DatabasePath = DatabasePath }, Clock, NullLogger<SqliteTokenLedger>.Instance);
+
+        // Act
+        await ledger.InitializeAsync(CancellationToken.None);
+        await Trail.InitializeAsync(CancellationToken.None);
+        await Trail.AppendAsync(Event(1), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(Schema.LedgerMigrations.LatestVersion, await ledger.CountRowsAsync(LedgerTable.SchemaMigrations, CancellationToken.None));
+        Assert.Null(await ledger.GetTokenAsync("pm_1", CancellationToken.None));
+        Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
+    }
+
+    [Fact]
+    public async Task Constructor_OnTheTokenLedger_ConcurrentLedgerWritesAndAppendsShareOneQueue()
+    {
+        // Arrange: the service's wiring: one file, one write queue for tokens and audit records.
+        await using var ledger = new SqliteTokenLedger(new SqliteLedgerOptions { DatabasePath = DatabasePath }, Clock, NullLogger<SqliteTokenLedger>.Instance);
+        await ledger.InitializeAsync(CancellationToken.None);
+        var shared = new SqliteAuditTrail(ledger, Key, Clock);
+        await shared.InitializeAsync(CancellationToken.None);
+
+        // Act
+        var work = Enumerable.Range(1, 40).Select(n => Task.Run(async () =>
+        {
+            await ledger.SaveCustomerAsync("stripe", "cust-" + n, "cus_" + n, T0, CancellationToken.None);
+            await shared.AppendAsync(Event(n), CancellationToken.None);
+        }));
+        await Task.WhenAll(work);
+        var verification = await shared.VerifyAsync(null, CancellationToken.None);
+        await shared.DisposeAsync();
+
+        // Assert: disposing the trail leaves the ledger's file open for the ledger.
+        Assert.True(verification.Intact, verification.Problem);
+        Assert.Equal(40, verification.RecordsChecked);
+        Assert.Equal(40, await ledger.CountRowsAsync(LedgerTable.Customers, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AppendAsync_AfterDispose_ThrowsAndChainStaysIntact()
+    {
+        // Arrange: a call still running at shutdown, on a trail that shares the ledger's (still open) file.
+        await using var ledger = new SqliteTokenLedger(new SqliteLedgerOptions { DatabasePath = DatabasePath }, Clock, NullLogger<SqliteTokenLedger>.Instance);
+        var shared = new SqliteAuditTrail(ledger, Key, Clock);
+        await shared.AppendAsync(Event(1), CancellationToken.None);
+        shared.Dispose();
+
+        // Act
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => shared.AppendAsync(Event(2), CancellationToken.None));
+
+        // Assert
+        Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
+        Assert.Single(await RowsAsync());
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(31)]
+    public void Constructor_KeyShorterThan32Bytes_ThrowsArgumentException(int length)
+    {
+        // Act
+        var error = Assert.Throws<ArgumentException>(() => new SqliteAuditTrail(
+            new SqliteLedgerOptions { DatabasePath = DatabasePath }, new byte[length], Clock, NullLogger<SqliteAuditTrail>.Instance));
+
+        // Assert
+        Assert.Contains("at least 32 bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Constructor_KeyArrayChangedAfterwards_TrailKeepsItsCopy()
+    {
+        // Arrange
+        var key = Key.ToArray();
+        var trail = await OpenTrailAsync(key);
+        await trail.AppendAsync(Event(1), CancellationToken.None);
+
+        // Act
+        Array.Clear(key);
+
+        // Assert
+        Assert.True((await trail.VerifyAsync(null, CancellationToken.None)).Intact);
+    }
+
+    private static string ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream, System.Text.Encoding.Latin1);
+        return reader.ReadToEnd();
+    }
+}
