@@ -25,12 +25,12 @@ public static class AuditCommands
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
     /// <summary>
-    /// The <c>audit</c> command and its subcommands. <paramref name="server"/> and <paramref name="json"/> are the
+    /// The <c>audit</c> command and its subcommands. <paramref name="channel"/> and <paramref name="json"/> are the
     /// root's recursive options; output and errors go to the writers given.
     /// </summary>
-    public static Command Build(Option<string> server, Option<bool> json, TextWriter output, TextWriter error)
+    public static Command Build(CliChannel channel, Option<bool> json, TextWriter output, TextWriter error)
     {
-        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
@@ -44,7 +44,7 @@ public static class AuditCommands
         };
         var verify = new Command("verify", "Recompute the HMAC chain and name the first broken record (exit 0 intact, 4 broken)");
         verify.Options.Add(anchor);
-        verify.SetAction((result, ct) => RunAsync(error, result.GetValue(server)!, async client =>
+        verify.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
         {
             var request = new VerifyAuditTrailRequest();
             if (result.GetValue(anchor) is { } value)
@@ -73,7 +73,7 @@ public static class AuditCommands
         export.Options.Add(from);
         export.Options.Add(to);
         export.Options.Add(outFile);
-        export.SetAction((result, ct) => RunAsync(error, result.GetValue(server)!, async client =>
+        export.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
         {
             var request = new ExportAuditEventsRequest
             {
@@ -105,14 +105,11 @@ public static class AuditCommands
         return audit;
     }
 
-    /// <summary>The channel to <paramref name="server"/>; the one place to change when channels gain TLS client certificates.</summary>
-    private static GrpcChannel CreateChannel(string server) => GrpcChannel.ForAddress(server);
-
-    private static async Task<int> RunAsync(TextWriter error, string server, Func<AuditService.AuditServiceClient, Task<int>> call)
+    private static async Task<int> RunAsync(TextWriter error, Func<GrpcChannel> open, Func<AuditService.AuditServiceClient, Task<int>> call)
     {
         try
         {
-            using var channel = CreateChannel(server);
+            using var channel = open();
             return await call(new AuditService.AuditServiceClient(channel));
         }
         catch (CliInputException problem)

@@ -115,6 +115,7 @@ public static class CliApp
         root.Subcommands.Add(tokenize);
         root.Subcommands.Add(token);
         root.Subcommands.Add(tokens);
+        root.Subcommands.Add(AuditCommands.Build(channel, json, output, error));
         return root;
     }
 

@@ -8,7 +8,8 @@ namespace Tokenizer.Server.Audit;
 /// <summary>
 /// Records invalid access attempts (PCI DSS 10.2.1.4) before the authorization middleware answers them: a challenge
 /// (no or invalid credentials) as outcome denied, reason <c>UNAUTHENTICATED</c>; a forbid (authenticated but not
-/// allowed) as denied, <c>PERMISSION_DENIED</c>. Then the framework's default handler answers as usual.
+/// allowed) as denied, <c>PERMISSION_DENIED</c>. gRPC methods then get a gRPC status (UNAUTHENTICATED 16,
+/// PERMISSION_DENIED 7) with a clear message; anything else gets the framework's default answer.
 /// </summary>
 /// <remarks>
 /// The action is the gRPC method path without its leading slash (from the endpoint's <see cref="GrpcMethodMetadata"/>),
@@ -34,9 +35,9 @@ internal sealed class AuditingAuthorizationResultHandler(
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(authorizeResult);
+        var method = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.FullName;
         if (authorizeResult.Challenged || authorizeResult.Forbidden)
         {
-            var method = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.FullName;
             var auditEvent = new AuditEvent(
                 timeProvider.GetUtcNow(),
                 AuditFacts.CallerId(context),
@@ -55,6 +56,20 @@ internal sealed class AuditingAuthorizationResultHandler(
                 var exceptionType = AuditLog.Describe(failure);
                 AuditLog.DenialNotRecorded(logger, auditEvent.Action, exceptionType);
             }
+        }
+
+        if (method is not null && (authorizeResult.Challenged || authorizeResult.Forbidden))
+        {
+            // Answer in gRPC's own terms (a trailers-only response) so callers read a clear status and message rather
+            // than "Bad gRPC response. HTTP status code: 401/403".
+            var response = context.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/grpc";
+            response.Headers["grpc-status"] = authorizeResult.Challenged ? "16" : "7";
+            response.Headers["grpc-message"] = authorizeResult.Challenged
+                ? "a TLS client certificate mapped to a caller is required"
+                : "the caller's roles do not allow this method";
+            return;
         }
 
         await defaultHandler.HandleAsync(next, context, policy, authorizeResult);

@@ -1,3 +1,4 @@
+using Tokenizer.Server.Audit;
 using Tokenizer.Server.Grpc;
 using Tokenizer.Server.Security;
 
@@ -27,6 +28,7 @@ public static class TokenizerHost
         ArgumentNullException.ThrowIfNull(app);
         app.UseTokenizerSecurity();
         app.MapGrpcService<TokenizerGrpcService>().RequireRpcPolicies();
+        app.MapGrpcService<AuditGrpcService>().RequireRpcPolicies();
         if (app.Environment.IsDevelopment())
         {
             app.MapGrpcReflectionService().RequireRpcPolicies();

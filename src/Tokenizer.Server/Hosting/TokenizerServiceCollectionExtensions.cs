@@ -5,6 +5,7 @@ using Tokenizer.Core.Tokenization;
 using Tokenizer.Core.Validation;
 using Tokenizer.Gateways.Stripe;
 using Tokenizer.Ledger;
+using Tokenizer.Server.Audit;
 using Tokenizer.Server.Grpc;
 using Tokenizer.Server.Security;
 
@@ -36,6 +37,8 @@ public static class TokenizerServiceCollectionExtensions
         var limits = builder.Configuration.GetSection(TokenizerOptions.Section).Get<TokenizerOptions>()?.Limits ?? new LimitSettings();
         services.AddGrpc(grpc =>
         {
+            // Audit first (outermost), so it records the status the error mapping produced.
+            grpc.Interceptors.Add<AuditInterceptor>();
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
             grpc.EnableDetailedErrors = false;
             grpc.MaxReceiveMessageSize = limits.MaxReceiveMessageBytes;
@@ -55,6 +58,7 @@ public static class TokenizerServiceCollectionExtensions
             sp.GetRequiredService<ILogger<SqliteTokenLedger>>()));
         services.AddSingleton<ITokenLedger>(sp => sp.GetRequiredService<SqliteTokenLedger>());
         services.AddHostedService<LedgerInitializer>();
+        services.AddTokenizerAudit(sp => SecretFiles.LoadOrCreate(Path.Combine(sp.GetRequiredService<DataDirectory>().Root, "secrets", "audit-hmac.key")));
 
         services.AddSingleton(sp => new RequestHasher(sp.GetRequiredService<DataDirectory>().RequestHmacSecret()));
         services.AddSingleton(sp => new TokenizationSettings

@@ -233,10 +233,9 @@ public sealed class AuditEndToEndTests
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var server = new Option<string>("--server") { DefaultValueFactory = _ => CliApp.DefaultServer, Recursive = true };
         var json = new Option<bool>("--json") { Recursive = true };
-        var root = new RootCommand("test") { Options = { server, json } };
-        root.Subcommands.Add(AuditCommands.Build(server, json, output, error));
+        var root = new RootCommand("test") { Options = { json } };
+        root.Subcommands.Add(AuditCommands.Build(CliChannel.AddTo(root), json, output, error));
         var parsed = root.Parse(args);
         var exitCode = await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
         return (exitCode, output.ToString(), error.ToString());

@@ -21,7 +21,7 @@ public sealed class AuditingAuthorizationResultHandlerTests
     private readonly IAuthenticationService authentication = Substitute.For<IAuthenticationService>();
 
     [Fact]
-    public async Task HandleAsync_Challenged_RecordsDeniedUnauthenticatedThenChallenges()
+    public async Task HandleAsync_Challenged_RecordsDeniedUnauthenticatedThenAnswersGrpcUnauthenticated()
     {
         // Arrange
         var (trail, appended) = RecordingTrail();
@@ -36,12 +36,13 @@ public sealed class AuditingAuthorizationResultHandlerTests
         Assert.Equal(
             new Core.Audit.AuditEvent(T0, "anonymous", "10.1.2.3", "tokenizer.v1.TokenizerService/GetToken", null, AuditOutcome.Denied, "UNAUTHENTICATED", "0HN-trace:00000001"),
             recorded);
-        await authentication.Received(1).ChallengeAsync(http, null, null);
+        Assert.Equal("16", http.Response.Headers["grpc-status"].ToString());
+        Assert.Equal("application/grpc", http.Response.ContentType);
         Assert.False(nextCalled);
     }
 
     [Fact]
-    public async Task HandleAsync_Forbidden_RecordsDeniedPermissionDeniedWithTheCallerThenForbids()
+    public async Task HandleAsync_Forbidden_RecordsDeniedPermissionDeniedWithTheCallerThenAnswersGrpcPermissionDenied()
     {
         // Arrange
         var (trail, appended) = RecordingTrail();
@@ -53,7 +54,7 @@ public sealed class AuditingAuthorizationResultHandlerTests
         // Assert
         var recorded = Assert.Single(appended).Event;
         Assert.Equal(("finance-user", AuditOutcome.Denied, "PERMISSION_DENIED"), (recorded.CallerId, recorded.Outcome, recorded.ReasonCode));
-        await authentication.Received(1).ForbidAsync(http, null, null);
+        Assert.Equal("7", http.Response.Headers["grpc-status"].ToString());
     }
 
     [Fact]
@@ -85,6 +86,7 @@ public sealed class AuditingAuthorizationResultHandlerTests
 
         // Assert
         Assert.Equal("authorization", Assert.Single(appended).Event.Action);
+        await authentication.Received(1).ChallengeAsync(http, null, null);
     }
 
     [Fact]
@@ -98,7 +100,7 @@ public sealed class AuditingAuthorizationResultHandlerTests
         await Handler(FailingTrail()).HandleAsync(_ => { nextCalled = true; return Task.CompletedTask; }, http, Policy, PolicyAuthorizationResult.Challenge());
 
         // Assert
-        await authentication.Received(1).ChallengeAsync(http, null, null);
+        Assert.Equal("16", http.Response.Headers["grpc-status"].ToString());
         Assert.False(nextCalled);
     }
 
