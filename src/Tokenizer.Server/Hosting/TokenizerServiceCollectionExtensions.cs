@@ -6,7 +6,9 @@ using Tokenizer.Core.Tokenization;
 using Tokenizer.Core.Validation;
 using Tokenizer.Gateways.Stripe;
 using Tokenizer.Ledger;
+using Tokenizer.Server.DataProtection;
 using Tokenizer.Server.Grpc;
+using Tokenizer.Server.Secrets;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -37,6 +39,10 @@ public static class TokenizerServiceCollectionExtensions
         services.AddOptions<StripeSettings>().BindConfiguration(StripeSettings.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StripeSettings>, StripeSettingsValidator>();
 
+        // Secrets first: their hosted service loads them (or stops start-up) before anything else starts.
+        services.AddTokenizerSecrets(builder.Configuration, builder.Environment);
+        services.AddTokenizerDataProtection();
+
         services.AddSingleton(TimeProvider.System);
         services.AddGrpc(grpc =>
         {
@@ -58,7 +64,7 @@ public static class TokenizerServiceCollectionExtensions
         services.AddSingleton<ITokenLedger>(sp => sp.GetRequiredService<SqliteTokenLedger>());
         services.AddHostedService<LedgerInitializer>();
 
-        services.AddSingleton(sp => new RequestHasher(sp.GetRequiredService<DataDirectory>().RequestHmacSecret()));
+        services.AddSingleton(sp => new RequestHasher(sp.GetRequiredService<ITokenizerSecrets>().RequestHmacSecret.Span));
         services.AddSingleton(sp => new TokenizationSettings
         {
             DuplicateWait = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.DuplicateWaitSeconds),
@@ -72,10 +78,12 @@ public static class TokenizerServiceCollectionExtensions
     {
         var settings = services.GetRequiredService<IOptions<StripeSettings>>().Value;
         var embedded = services.GetRequiredService<EmbeddedSandbox>();
+        var secrets = services.GetRequiredService<ITokenizerSecrets>();
         var options = new StripeGatewayOptions
         {
-            ApiKey = settings.UsesEmbeddedSandbox ? EmbeddedSandboxApiKey : settings.ApiKey,
-            ApiBase = settings.UsesEmbeddedSandbox ? embedded.BaseAddress.ToString().TrimEnd('/') : settings.ApiBase,
+            // The client's default only: StripeTokenGateway sends IStripeApiKeyProvider's current key on every request.
+            ApiKey = services.GetRequiredService<IStripeApiKeyProvider>().CurrentApiKey,
+            ApiBase = secrets.UsesEmbeddedSandbox ? embedded.BaseAddress.ToString().TrimEnd('/') : settings.ApiBase,
             RequestTimeout = TimeSpan.FromSeconds(settings.RequestTimeoutSeconds),
             MaxNetworkRetries = settings.MaxNetworkRetries,
         };
