@@ -46,7 +46,7 @@ internal sealed class KeyVaultSecretSource(SecretClient client, KeyVaultOptions 
         KeyVaultSecret secret;
         try
         {
-            secret = (await client.GetSecretAsync(options.StripeApiKeySecretName, cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            secret = (await client.GetSecretAsync(options.StripeApiKeySecretName, version: null, cancellationToken).ConfigureAwait(false)).Value;
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -60,7 +60,7 @@ internal sealed class KeyVaultSecretSource(SecretClient client, KeyVaultOptions 
     {
         try
         {
-            return client.GetSecret(name, version).Value;
+            return client.GetSecret(name, version, CancellationToken.None).Value;
         }
         catch (Exception e)
         {
@@ -122,7 +122,7 @@ internal sealed class KeyVaultSecretSource(SecretClient client, KeyVaultOptions 
         List<SecretProperties> versions;
         try
         {
-            versions = client.GetPropertiesOfSecretVersions(name)
+            versions = client.GetPropertiesOfSecretVersions(name, CancellationToken.None)
                 .Where(p => p.Enabled == true && !string.Equals(p.Version, currentVersion, StringComparison.Ordinal))
                 .OrderByDescending(p => p.CreatedOn)
                 .Take(MaxPreviousCertificates)
