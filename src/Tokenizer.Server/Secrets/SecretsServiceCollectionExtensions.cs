@@ -80,6 +80,10 @@ public static class SecretsServiceCollectionExtensions
             ExcludeVisualStudioCodeCredential = production,
             ExcludeInteractiveBrowserCredential = true,
         });
-        return new SecretClient(new Uri(options.Uri!), credential);
+        // Bounded so an unreachable vault stops start-up in about two minutes rather than the SDK's default of several.
+        var clientOptions = new SecretClientOptions();
+        clientOptions.Retry.MaxRetries = 3;
+        clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(20);
+        return new SecretClient(new Uri(options.Uri!), credential, clientOptions);
     }
 }

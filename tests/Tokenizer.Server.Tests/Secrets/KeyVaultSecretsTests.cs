@@ -361,6 +361,20 @@ public sealed class KeyVaultSecretsTests : IDisposable
         Assert.Equal(0, harness.Vault!.Reads);
     }
 
+    [Fact]
+    public async Task AddTokenizerSecrets_KeyVaultUriAndNoSubstitute_BuildsASecretClientForThatVaultWithoutCallingIt()
+    {
+        await using var harness = new SecretsHarness("Production");
+        harness.Settings["KeyVault:Uri"] = FakeVault.Uri;
+        harness.Build();
+
+        var client = harness.Get<Azure.Security.KeyVault.Secrets.SecretClient>();
+
+        Assert.Equal(new System.Uri(FakeVault.Uri), client.VaultUri);
+        Assert.IsType<TokenizerSecrets>(harness.Get<ITokenizerSecrets>());
+        Assert.Same(harness.Get<ITokenizerSecrets>(), harness.Get<IStripeApiKeyProvider>());
+    }
+
     internal static void AssertNoSecretValues(string text, params string[] stripeKeys)
     {
         foreach (var value in TestSecrets.Values(stripeKeys))
