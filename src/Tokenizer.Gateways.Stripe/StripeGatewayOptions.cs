@@ -6,7 +6,10 @@ namespace Tokenizer.Gateways.Stripe;
 /// </summary>
 public sealed class StripeGatewayOptions
 {
-    /// <summary>The secret API key (<c>sk_live_...</c>, <c>sk_test_...</c>). Required. Secret: never logged.</summary>
+    /// <summary>
+    /// The client's default secret API key (<c>sk_live_...</c>, <c>sk_test_...</c>). Required. Secret: never logged.
+    /// <see cref="StripeTokenGateway"/> overrides it on every request with <see cref="IStripeApiKeyProvider"/>.
+    /// </summary>
     public string? ApiKey { get; set; }
 
     /// <summary>

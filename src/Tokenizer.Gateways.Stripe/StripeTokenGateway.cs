@@ -9,7 +9,9 @@ namespace Tokenizer.Gateways.Stripe;
 /// <summary>
 /// <see cref="ITokenGateway"/> over Stripe (Stripe.net 53.1.0, through <see cref="IStripeClient"/>). Every call sends
 /// the given idempotency key unchanged as Stripe's <c>Idempotency-Key</c> (Stripe.net's own retries reuse it) and
-/// passes the caller's <see cref="CancellationToken"/>.
+/// passes the caller's <see cref="CancellationToken"/>. Every call also sends the key that
+/// <see cref="IStripeApiKeyProvider.CurrentApiKey"/> returns at that moment (Stripe.net's per-request
+/// <c>RequestOptions.ApiKey</c>), so a rotated Stripe key is used from the next call on.
 /// </summary>
 /// <remarks>
 /// Errors: <see cref="TokenizerException"/> for every gateway outcome (see <see cref="StripeErrorMapper"/>): declines
@@ -19,9 +21,11 @@ namespace Tokenizer.Gateways.Stripe;
 /// IDEMPOTENCY_KEY_IN_FLIGHT; 429, 5xx, network failures and timeouts UNAVAILABLE GATEWAY_UNAVAILABLE; bad credentials
 /// INTERNAL GATEWAY_AUTHENTICATION_FAILED; other rejected requests INTERNAL GATEWAY_REJECTED_REQUEST. The caller's
 /// cancellation surfaces as <see cref="OperationCanceledException"/>. A missing argument or idempotency key is a
-/// programming error: <see cref="ArgumentException"/> (Stripe.net would otherwise invent a random key).
+/// programming error: <see cref="ArgumentException"/> (Stripe.net would otherwise invent a random key); so is a provider
+/// that returns no API key: <see cref="InvalidOperationException"/>, nothing sent.
 /// </remarks>
-public sealed partial class StripeTokenGateway(IStripeClient client, ILogger<StripeTokenGateway> logger) : ITokenGateway
+public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiKeyProvider apiKeys, ILogger<StripeTokenGateway> logger)
+    : ITokenGateway
 {
     /// <summary>The Customer metadata key that holds our customer reference.</summary>
     public const string CustomerReferenceMetadataKey = "tokenizer_customer_reference";
@@ -31,6 +35,7 @@ public sealed partial class StripeTokenGateway(IStripeClient client, ILogger<Str
 
     private readonly CustomerService customers = new(client ?? throw new ArgumentNullException(nameof(client)));
     private readonly PaymentMethodService paymentMethods = new(client);
+    private readonly IStripeApiKeyProvider apiKeys = apiKeys ?? throw new ArgumentNullException(nameof(apiKeys));
     private readonly ILogger logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
     /// <inheritdoc />
@@ -135,7 +140,7 @@ public sealed partial class StripeTokenGateway(IStripeClient client, ILogger<Str
             cancellationToken).ConfigureAwait(false);
     }
 
-    private static RequestOptions RequestOptionsFor(string idempotencyKey)
+    private RequestOptions RequestOptionsFor(string idempotencyKey)
     {
         // Never generated here: an empty key would make Stripe.net send a random one, and retries of our caller would
         // then create duplicates at Stripe.
@@ -145,7 +150,15 @@ public sealed partial class StripeTokenGateway(IStripeClient client, ILogger<Str
             throw new ArgumentException("the idempotency key is longer than Stripe's 255 characters", nameof(idempotencyKey));
         }
 
-        return new RequestOptions { IdempotencyKey = idempotencyKey };
+        // Read per call: a rotated key applies from the next request. Never empty: Stripe.net would fall back to the
+        // client's key, which may be the one just revoked.
+        var apiKey = apiKeys.CurrentApiKey;
+        if (string.IsNullOrWhiteSpace(apiKey))
+        {
+            throw new InvalidOperationException("the Stripe API key provider returned no key");
+        }
+
+        return new RequestOptions { IdempotencyKey = idempotencyKey, ApiKey = apiKey };
     }
 
     private async Task<T> SendAsync<T>(StripeOperation operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)

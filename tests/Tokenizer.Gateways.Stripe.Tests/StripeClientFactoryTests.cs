@@ -134,7 +134,7 @@ public sealed class StripeNoticeTests
     {
         var handler = new StubStripeHandler().Respond(HttpStatusCode.OK, Samples.CustomerJson, ("Stripe-Notice", "deprecated-notice-text"));
         using var http = new HttpClient(handler);
-        var gateway = new StripeTokenGateway(build(http), new CapturingLogger<StripeTokenGateway>());
+        var gateway = new StripeTokenGateway(build(http), new FixedStripeApiKey("sk_test_x"), new CapturingLogger<StripeTokenGateway>());
         var previousError = Console.Error;
         var previousAgent = Environment.GetEnvironmentVariable("CLAUDECODE");
         var previousSuppress = Environment.GetEnvironmentVariable("STRIPE_SUPPRESS_NOTICES");

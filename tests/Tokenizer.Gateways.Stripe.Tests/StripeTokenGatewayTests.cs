@@ -15,6 +15,7 @@ public sealed class StripeTokenGatewayTests
 {
     private readonly IStripeClient client = Substitute.For<IStripeClient>();
     private readonly CapturingLogger<StripeTokenGateway> logger = new();
+    private readonly RotatingApiKey apiKeys = new("sk_test_first");
     private readonly StripeTokenGateway gateway;
 
     private HttpMethod? sentMethod;
@@ -25,7 +26,7 @@ public sealed class StripeTokenGatewayTests
 
     public StripeTokenGatewayTests()
     {
-        gateway = new StripeTokenGateway(client, logger);
+        gateway = new StripeTokenGateway(client, apiKeys, logger);
     }
 
     [Fact]
@@ -310,6 +311,51 @@ public sealed class StripeTokenGatewayTests
         await Assert.ThrowsAsync<ArgumentException>(() => gateway.DetachAsync("pm_1", new string('k', 256), CancellationToken.None));
 
         Assert.Single(client.ReceivedCalls());
+    }
+
+    [Fact]
+    public async Task AnyCall_Always_SendsTheProvidersCurrentApiKey()
+    {
+        Returns(new Customer { Id = "cus_1" });
+
+        await gateway.CreateCustomerAsync("ref", "k", CancellationToken.None);
+
+        Assert.Equal("sk_test_first", sentRequestOptions?.ApiKey);
+    }
+
+    [Fact]
+    public async Task AnyCall_KeyRotatedBetweenCalls_NextCallSendsTheNewKey()
+    {
+        Returns(new PaymentMethod { Id = "pm_1" });
+        await gateway.AttachAsync("pm_1", "cus_1", "k1", CancellationToken.None);
+        Assert.Equal("sk_test_first", sentRequestOptions?.ApiKey);
+
+        apiKeys.Rotate("rk_test_second");
+        await gateway.DetachAsync("pm_1", "k2", CancellationToken.None);
+
+        Assert.Equal("rk_test_second", sentRequestOptions?.ApiKey);
+        Assert.Equal("k2", sentRequestOptions?.IdempotencyKey);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    public async Task AnyCall_ProviderReturnsNoKey_ThrowsInvalidOperationAndSendsNothing(string key)
+    {
+        apiKeys.Rotate(key);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.CreateCustomerAsync("ref", "k", CancellationToken.None));
+
+        Assert.Empty(client.ReceivedCalls());
+    }
+
+    [Fact]
+    public void FixedStripeApiKey_EmptyOrWhitespace_ThrowsWithoutQuotingIt()
+    {
+        Assert.Equal("sk_test_x", new FixedStripeApiKey("sk_test_x").CurrentApiKey);
+        Assert.Throws<ArgumentException>(() => new FixedStripeApiKey(""));
+        var e = Assert.Throws<ArgumentException>(() => new FixedStripeApiKey("sk_test_secret value"));
+        Assert.DoesNotContain("secret", e.Message, StringComparison.Ordinal);
     }
 
     private static PaymentMethod CardPaymentMethod() => new()

@@ -16,6 +16,10 @@ namespace Tokenizer.Gateways.Stripe.Tests;
 public sealed class StripeWireTests : IDisposable
 {
     private const string ApiKey = "sk_test_wire";
+
+    /// <summary>The client's own default key: never on the wire, since the gateway sets the provider's key on each call.</summary>
+    private const string ClientDefaultKey = "sk_test_client_default";
+    private readonly RotatingApiKey apiKeys = new(ApiKey);
     private readonly StubStripeHandler handler = new();
     private readonly HttpClient httpClient;
     private readonly CapturingLogger<StripeTokenGateway> logger = new();
@@ -54,6 +58,37 @@ public sealed class StripeWireTests : IDisposable
                 ["metadata[tokenizer_intent]"] = "tkz_intent_1",
             },
             request.Form.ToDictionary(p => p.Key, p => p.Value));
+    }
+
+    [Fact]
+    public async Task AnyCall_KeyRotatedBetweenCalls_NextRequestCarriesTheNewKeyOnTheWire()
+    {
+        handler.Respond(HttpStatusCode.OK, Samples.CustomerJson).Respond(HttpStatusCode.OK, Samples.CustomerJson);
+        var gateway = Gateway();
+
+        await gateway.CreateCustomerAsync("ref-1", "tkz_a_customer", CancellationToken.None);
+        apiKeys.Rotate("rk_test_rotated");
+        await gateway.CreateCustomerAsync("ref-2", "tkz_b_customer", CancellationToken.None);
+
+        Assert.Equal(["Bearer " + ApiKey, "Bearer rk_test_rotated"], handler.Requests.Select(r => r.Header("Authorization")));
+        Assert.DoesNotContain(handler.Requests, r => r.Header("Authorization")!.Contains(ClientDefaultKey, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnyCall_KeyRotatedBetweenRetries_RetriesKeepTheKeyTheCallStartedWith()
+    {
+        // One call is one set of RequestOptions: Stripe.net's retries resend it unchanged (same key, same Idempotency-Key).
+        handler
+            .Respond((_, _) =>
+            {
+                apiKeys.Rotate("rk_test_rotated");
+                return Task.FromResult(StubStripeHandler.Json(HttpStatusCode.InternalServerError, Samples.ErrorJson("api_error")));
+            })
+            .Respond(HttpStatusCode.OK, Samples.CustomerJson);
+
+        await Gateway(retries: 1).CreateCustomerAsync("ref", "tkz_a_customer", CancellationToken.None);
+
+        Assert.All(handler.Requests, r => Assert.Equal("Bearer " + ApiKey, r.Header("Authorization")));
     }
 
     [Fact]
@@ -315,12 +350,12 @@ public sealed class StripeWireTests : IDisposable
         var client = StripeClientFactory.Create(
             new StripeGatewayOptions
             {
-                ApiKey = ApiKey,
+                ApiKey = ClientDefaultKey,
                 ApiBase = "http://stripe.test",
                 MaxNetworkRetries = retries,
                 RequestTimeout = timeout ?? TimeSpan.FromSeconds(10),
             },
             httpClient);
-        return new StripeTokenGateway(client, logger);
+        return new StripeTokenGateway(client, apiKeys, logger);
     }
 }

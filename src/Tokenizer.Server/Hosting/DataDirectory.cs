@@ -21,18 +21,6 @@ public sealed class DataDirectory(IOptions<TokenizerOptions> options)
     /// <summary>A subdirectory of the data directory, created if missing.</summary>
     public string Subdirectory(string name) => Directory.CreateDirectory(Path.Combine(Root, name)).FullName;
 
-    /// <summary>The request HMAC secret: from configuration, else generated once under <c>secrets/</c>.</summary>
-    internal byte[] RequestHmacSecret()
-    {
-        var configured = options.Value.RequestHmacSecret;
-        if (!string.IsNullOrEmpty(configured) && SecretFiles.TryDecodeSecret(configured, out var secret))
-        {
-            return secret;
-        }
-
-        return SecretFiles.LoadOrCreate(Path.Combine(Root, "secrets", "request-hmac.key"));
-    }
-
     private static string CreateOwnerOnly(string path)
     {
         if (Directory.Exists(path))

@@ -4,10 +4,12 @@ using Tokenizer.StripeSandbox;
 namespace Tokenizer.Server.Hosting;
 
 /// <summary>
-/// Runs the Stripe sandbox in-process on a loopback port when no Stripe:ApiKey is configured (the embedded default).
+/// Runs the Stripe sandbox in-process on a loopback port when no Stripe key is configured, neither Stripe:ApiKey nor
+/// Key Vault (<see cref="Secrets.ITokenizerSecrets.UsesEmbeddedSandbox"/>; the embedded default).
 /// Stripe.net still talks to it over real HTTP. Its state lives under <c>{DataDirectory}/sandbox</c>.
 /// </summary>
-public sealed class EmbeddedSandbox(IOptions<StripeSettings> settings, DataDirectory dataDirectory, IHostEnvironment environment)
+public sealed class EmbeddedSandbox(
+    IOptions<StripeSettings> settings, Secrets.ITokenizerSecrets secrets, DataDirectory dataDirectory, IHostEnvironment environment)
     : IHostedService, IAsyncDisposable
 {
     private StripeSandboxServer? server;
@@ -21,7 +23,7 @@ public sealed class EmbeddedSandbox(IOptions<StripeSettings> settings, DataDirec
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!settings.Value.UsesEmbeddedSandbox)
+        if (!secrets.UsesEmbeddedSandbox)
         {
             return;
         }

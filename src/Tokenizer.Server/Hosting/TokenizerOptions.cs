@@ -13,10 +13,20 @@ public sealed class TokenizerOptions
     public string DataDirectory { get; set; } = "./data";
 
     /// <summary>
-    /// Base64 secret (at least 32 bytes) for request HMACs and gateway idempotency keys. When empty, a random secret is
-    /// generated once into <c>{DataDirectory}/secrets/request-hmac.key</c> (mode 0600).
+    /// Base64 secret (at least 32 bytes) for request HMACs and gateway idempotency keys. When empty: Key Vault
+    /// (<c>KeyVault:Uri</c>), else in Development and embedded mode a random secret generated once into
+    /// <c>{DataDirectory}/secrets/request-hmac.key</c> (mode 0600), else start-up stops. See <c>ITokenizerSecrets</c>.
     /// </summary>
     public string? RequestHmacSecret { get; set; }
+
+    /// <summary>
+    /// Base64 secret (at least 32 bytes, not the request one) keying the audit trail. When empty: as
+    /// <see cref="RequestHmacSecret"/>, with <c>{DataDirectory}/secrets/audit-hmac.key</c>.
+    /// </summary>
+    public string? AuditHmacSecret { get; set; }
+
+    /// <summary>Section <c>Tokenizer:DataProtection</c>: the certificate that encrypts Data Protection keys at rest.</summary>
+    public Secrets.DataProtectionCertificateOptions DataProtection { get; set; } = new();
 
     /// <summary>How long a duplicate request waits for the first one before ABORTED, in seconds.</summary>
     public int DuplicateWaitSeconds { get; set; } = 10;
@@ -92,7 +102,7 @@ public sealed class LimitSettings
     public int MaxConnections { get; set; } = 1000;
 }
 
-/// <summary>Configuration section <c>Stripe</c>. Without an ApiKey the embedded sandbox is the gateway.</summary>
+/// <summary>Configuration section <c>Stripe</c>. Without an ApiKey (here or in Key Vault) the embedded sandbox is the gateway.</summary>
 public sealed class StripeSettings
 {
     /// <summary>The configuration section name.</summary>
@@ -112,9 +122,6 @@ public sealed class StripeSettings
 
     /// <summary>Embedded sandbox only: answer card creates as an account without raw card data APIs would.</summary>
     public bool SandboxRawCardDataEnabled { get; set; } = true;
-
-    /// <summary>True when no API key is configured and the embedded sandbox serves as the gateway.</summary>
-    public bool UsesEmbeddedSandbox => string.IsNullOrWhiteSpace(ApiKey);
 }
 
 /// <summary>Validates <see cref="TokenizerOptions"/> at start-up; messages name the setting, never its value.</summary>
@@ -131,6 +138,11 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
         if (!string.IsNullOrEmpty(options.RequestHmacSecret) && !SecretFiles.TryDecodeSecret(options.RequestHmacSecret, out _))
         {
             failures.Add("Tokenizer:RequestHmacSecret must be base64 of at least 32 bytes.");
+        }
+
+        if (!string.IsNullOrEmpty(options.AuditHmacSecret) && !SecretFiles.TryDecodeSecret(options.AuditHmacSecret, out _))
+        {
+            failures.Add("Tokenizer:AuditHmacSecret must be base64 of at least 32 bytes.");
         }
 
         if (options.DuplicateWaitSeconds is < 0 or > 60)
@@ -178,19 +190,18 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
 }
 
 /// <summary>Validates <see cref="StripeSettings"/> at start-up; messages name the setting, never its value.</summary>
+/// <remarks>
+/// Whether a Stripe key is required (Production, where the embedded sandbox refuses to run) is decided by the secrets
+/// layer, since Key Vault may supply it: see <c>ITokenizerSecrets.UsesEmbeddedSandbox</c>.
+/// </remarks>
 internal sealed class StripeSettingsValidator(Microsoft.Extensions.Hosting.IHostEnvironment environment) : IValidateOptions<StripeSettings>
 {
     public ValidateOptionsResult Validate(string? name, StripeSettings options)
     {
         var failures = new List<string>();
-        if (!options.UsesEmbeddedSandbox && !(options.ApiKey!.StartsWith("sk_", StringComparison.Ordinal) || options.ApiKey.StartsWith("rk_", StringComparison.Ordinal)))
+        if (!string.IsNullOrWhiteSpace(options.ApiKey) && !(options.ApiKey.StartsWith("sk_", StringComparison.Ordinal) || options.ApiKey.StartsWith("rk_", StringComparison.Ordinal)))
         {
             failures.Add("Stripe:ApiKey must be a secret (sk_) or restricted (rk_) key.");
-        }
-
-        if (options.UsesEmbeddedSandbox && environment.IsProduction())
-        {
-            failures.Add("Stripe:ApiKey is required in Production: the embedded Stripe sandbox refuses to run there.");
         }
 
         if (!string.IsNullOrEmpty(options.ApiBase))

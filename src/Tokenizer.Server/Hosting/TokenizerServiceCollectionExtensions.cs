@@ -6,7 +6,9 @@ using Tokenizer.Core.Validation;
 using Tokenizer.Gateways.Stripe;
 using Tokenizer.Ledger;
 using Tokenizer.Server.Audit;
+using Tokenizer.Server.DataProtection;
 using Tokenizer.Server.Grpc;
+using Tokenizer.Server.Secrets;
 using Tokenizer.Server.Security;
 
 namespace Tokenizer.Server.Hosting;
@@ -33,6 +35,10 @@ public static class TokenizerServiceCollectionExtensions
         services.AddOptions<StripeSettings>().BindConfiguration(StripeSettings.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StripeSettings>, StripeSettingsValidator>();
 
+        // Secrets first: their hosted service loads them (or stops start-up) before anything else starts.
+        services.AddTokenizerSecrets(builder.Configuration, builder.Environment);
+        services.AddTokenizerDataProtection();
+
         services.AddSingleton(TimeProvider.System);
         var limits = builder.Configuration.GetSection(TokenizerOptions.Section).Get<TokenizerOptions>()?.Limits ?? new LimitSettings();
         services.AddGrpc(grpc =>
@@ -58,9 +64,9 @@ public static class TokenizerServiceCollectionExtensions
             sp.GetRequiredService<ILogger<SqliteTokenLedger>>()));
         services.AddSingleton<ITokenLedger>(sp => sp.GetRequiredService<SqliteTokenLedger>());
         services.AddHostedService<LedgerInitializer>();
-        services.AddTokenizerAudit(sp => SecretFiles.LoadOrCreate(Path.Combine(sp.GetRequiredService<DataDirectory>().Root, "secrets", "audit-hmac.key")));
+        services.AddTokenizerAudit(sp => sp.GetRequiredService<ITokenizerSecrets>().AuditHmacSecret.ToArray());
 
-        services.AddSingleton(sp => new RequestHasher(sp.GetRequiredService<DataDirectory>().RequestHmacSecret()));
+        services.AddSingleton(sp => new RequestHasher(sp.GetRequiredService<ITokenizerSecrets>().RequestHmacSecret.Span));
         services.AddSingleton(sp => new TokenizationSettings
         {
             DuplicateWait = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.DuplicateWaitSeconds),
@@ -74,10 +80,12 @@ public static class TokenizerServiceCollectionExtensions
     {
         var settings = services.GetRequiredService<IOptions<StripeSettings>>().Value;
         var embedded = services.GetRequiredService<EmbeddedSandbox>();
+        var secrets = services.GetRequiredService<ITokenizerSecrets>();
         var options = new StripeGatewayOptions
         {
-            ApiKey = settings.UsesEmbeddedSandbox ? EmbeddedSandboxApiKey : settings.ApiKey,
-            ApiBase = settings.UsesEmbeddedSandbox ? embedded.BaseAddress.ToString().TrimEnd('/') : settings.ApiBase,
+            // The client's default only: StripeTokenGateway sends IStripeApiKeyProvider's current key on every request.
+            ApiKey = services.GetRequiredService<IStripeApiKeyProvider>().CurrentApiKey,
+            ApiBase = secrets.UsesEmbeddedSandbox ? embedded.BaseAddress.ToString().TrimEnd('/') : settings.ApiBase,
             RequestTimeout = TimeSpan.FromSeconds(settings.RequestTimeoutSeconds),
             MaxNetworkRetries = settings.MaxNetworkRetries,
         };

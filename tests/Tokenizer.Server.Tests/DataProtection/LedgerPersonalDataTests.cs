@@ -1,0 +1,142 @@
+using System.Text;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Tokenizer.Contracts.V1;
+using Tokenizer.Server.Hosting;
+using Tokenizer.Server.Tests.Secrets;
+
+namespace Tokenizer.Server.Tests.DataProtection;
+
+/// <summary>
+/// The ledger holds no personal data: billing details go to the gateway only, so nothing needs Data Protection at rest
+/// today. Tokenises a card and a bank account with distinctive billing details through real gRPC, then reads the schema,
+/// every row and the raw database files.
+/// </summary>
+public sealed class LedgerPersonalDataTests
+{
+    private static readonly string[] PersonalValues =
+    [
+        "Zelda Quixotic-Personal", "zelda.personal.9731@example.org", "+442079460958", "77 Unmistakable Lane", "Flat 9Q", "Personalton", "PX9 7QZ",
+    ];
+
+    private static readonly string[] PersonalColumnWords = ["name", "email", "phone", "address", "line1", "line2", "city", "postal", "billing"];
+
+    [Fact]
+    public async Task Tokenize_WithBillingDetails_LedgerSchemaRowsAndFilesHoldNone()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-pd-").FullName;
+        try
+        {
+            await using (var app = TokenizerHost.Build(
+                ["--urls", "http://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Development"],
+                builder => builder.Logging.ClearProviders()))
+            {
+                await app.StartAsync();
+                using var channel = GrpcChannel.ForAddress(app.Urls.First());
+                var client = new TokenizerService.TokenizerServiceClient(channel);
+
+                var card = await client.TokenizeCardAsync(new TokenizeCardRequest
+                {
+                    IdempotencyKey = "pd-card-1",
+                    CustomerReference = "cust-pd",
+                    Card = new Card { Number = "4242424242424242", ExpMonth = 12, ExpYear = 2034, Cvc = "123" },
+                    BillingDetails = Billing(),
+                });
+                var bank = await client.TokenizeBankAccountAsync(new TokenizeBankAccountRequest
+                {
+                    IdempotencyKey = "pd-bank-1",
+                    CustomerReference = "cust-pd",
+                    SepaDebit = new SepaDebitAccount { Iban = "AT611904300234573201" },
+                    BillingDetails = Billing(),
+                });
+                Assert.StartsWith("pm_", card.Token.Token_, StringComparison.Ordinal);
+                Assert.StartsWith("pm_", bank.Token.Token_, StringComparison.Ordinal);
+
+                var database = Path.Combine(directory, "ledger", "tokenizer.db");
+                var (columns, cells) = ReadLedger(database);
+                Assert.Contains("tokens.last4", columns);
+                Assert.DoesNotContain(columns, c => PersonalColumnWords.Any(w => c.Split('.')[1].Contains(w, StringComparison.Ordinal)));
+                Assert.Contains(card.Token.Token_, cells);
+                foreach (var value in PersonalValues)
+                {
+                    Assert.DoesNotContain(cells, cell => cell.Contains(value, StringComparison.Ordinal));
+                }
+
+                await app.StopAsync();
+            }
+
+            foreach (var file in Directory.GetFiles(Path.Combine(directory, "ledger")))
+            {
+                AssertAbsent(await File.ReadAllBytesAsync(file), file);
+            }
+
+            // Positive control: the details did reach the gateway (the embedded sandbox keeps what a PaymentMethod shows).
+            var sandbox = Directory.GetFiles(Path.Combine(directory, "sandbox"), "*", SearchOption.AllDirectories).Select(File.ReadAllText);
+            Assert.Contains(sandbox, text => text.Contains(PersonalValues[0], StringComparison.Ordinal));
+        }
+        finally
+        {
+            SecretsHarness.TryDelete(directory);
+        }
+    }
+
+    private static BillingDetails Billing() => new()
+    {
+        Name = PersonalValues[0],
+        Email = PersonalValues[1],
+        Phone = PersonalValues[2],
+        Address = new Address { Line1 = PersonalValues[3], Line2 = PersonalValues[4], City = PersonalValues[5], PostalCode = PersonalValues[6], Country = "AT" },
+    };
+
+    private static (List<string> Columns, List<string> Cells) ReadLedger(string path)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        var tables = new List<string>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+
+        var columns = new List<string>();
+        var cells = new List<string>();
+        foreach (var table in tables)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT * FROM \"{table}\"";
+            using var reader = command.ExecuteReader();
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                columns.Add($"{table}.{reader.GetName(i)}");
+            }
+
+            while (reader.Read())
+            {
+                for (var i = 0; i < reader.FieldCount; i++)
+                {
+                    cells.Add(reader.IsDBNull(i) ? string.Empty : reader.GetValue(i) is byte[] bytes ? Encoding.UTF8.GetString(bytes) : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)!);
+                }
+            }
+        }
+
+        return (columns, cells);
+    }
+
+    private static void AssertAbsent(byte[] content, string file)
+    {
+        foreach (var value in PersonalValues)
+        {
+            foreach (var encoding in new Encoding[] { Encoding.UTF8, Encoding.Unicode })
+            {
+                Assert.True(content.AsSpan().IndexOf(encoding.GetBytes(value)) < 0, $"{Path.GetFileName(file)} holds a billing detail");
+            }
+        }
+    }
+}
