@@ -25,8 +25,6 @@ public static class TokenizerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
 
-        // Request bodies are never logged (no HttpLogging is added).
-        builder.AddTokenizerSecurity();
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(json => json.IncludeScopes = false);
 
@@ -38,6 +36,9 @@ public static class TokenizerServiceCollectionExtensions
         // Secrets first: their hosted service loads them (or stops start-up) before anything else starts.
         services.AddTokenizerSecrets(builder.Configuration, builder.Environment);
         services.AddTokenizerDataProtection();
+
+        // TLS, authentication, authorisation and limits. Request bodies are never logged (no HttpLogging is added).
+        builder.AddTokenizerSecurity();
 
         services.AddSingleton(TimeProvider.System);
         var limits = builder.Configuration.GetSection(TokenizerOptions.Section).Get<TokenizerOptions>()?.Limits ?? new LimitSettings();

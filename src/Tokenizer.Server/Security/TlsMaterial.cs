@@ -21,7 +21,7 @@ public sealed partial class TlsMaterial : IDisposable
         {
             if (!string.IsNullOrEmpty(tls.CertificatePath))
             {
-                return (LoadServer(tls.CertificatePath, tls.KeyPath!), X509Certificate2.CreateFromPemFile(tls.ClientCaPath!));
+                return (LoadServer(tls.CertificatePath, tls.KeyPath!), X509CertificateLoader.LoadCertificateFromFile(tls.ClientCaPath!));
             }
 
             if (!environment.IsDevelopment())

@@ -50,7 +50,7 @@ public sealed class KeyProtectionTests
         try
         {
             await using var app = TokenizerHost.Build(
-                ["--urls", "http://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Development", "--Logging:LogLevel:Default=Trace", "--Logging:LogLevel:Microsoft.AspNetCore=Trace"],
+                ["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Development", "--Logging:LogLevel:Default=Trace", "--Logging:LogLevel:Microsoft.AspNetCore=Trace"],
                 builder => builder.Logging.ClearProviders().AddProvider(logs));
             await app.StartAsync();
 

@@ -31,7 +31,7 @@ public sealed class KeyVaultHostTests : IDisposable
 
         Assert.Null(app.Services.GetRequiredService<EmbeddedSandbox>().Server);
         Assert.Equal("sk_test_vault_one", app.Services.GetRequiredService<IStripeApiKeyProvider>().CurrentApiKey);
-        Assert.Equal("http://127.0.0.1:9", app.Services.GetRequiredService<IStripeClient>().ApiBase);
+        Assert.Equal("https://127.0.0.1:9", app.Services.GetRequiredService<IStripeClient>().ApiBase);
         Assert.NotEmpty(app.Urls);
         Assert.False(Directory.Exists(Path.Combine(directory, "secrets")));
 
@@ -60,11 +60,12 @@ public sealed class KeyVaultHostTests : IDisposable
 
     private WebApplication Build(FakeVault vault) => TokenizerHost.Build(
         [
-            "--urls", "http://127.0.0.1:0",
+            "--urls", "https://127.0.0.1:0",
             $"--Tokenizer:DataDirectory={directory}",
             "--environment", "Production",
+            .. TestTls.Args(directory),
             $"--KeyVault:Uri={FakeVault.Uri}",
-            "--Stripe:ApiBase=http://127.0.0.1:9",
+            "--Stripe:ApiBase=https://127.0.0.1:9",
             "--Logging:LogLevel:Default=Trace",
         ],
         builder =>

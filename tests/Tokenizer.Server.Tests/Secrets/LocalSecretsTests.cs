@@ -218,7 +218,7 @@ public sealed class LocalSecretsTests
         try
         {
             await using var app = TokenizerHost.Build(
-                ["--urls", "http://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Production"],
+                ["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Production", .. TestTls.Args(directory)],
                 builder => builder.Logging.ClearProviders());
 
             var e = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync());

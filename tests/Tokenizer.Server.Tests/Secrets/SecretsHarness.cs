@@ -30,7 +30,13 @@ internal sealed class SecretsHarness : IAsyncDisposable
 
     public string DataDirectory { get; }
 
-    public Dictionary<string, string?> Settings { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string?> Settings { get; } = new(StringComparer.Ordinal)
+    {
+        // Outside Development the TLS settings are required; these tests do not listen, so the paths are never read.
+        ["Tokenizer:Tls:CertificatePath"] = "/nonexistent/server.crt",
+        ["Tokenizer:Tls:KeyPath"] = "/nonexistent/server.key",
+        ["Tokenizer:Tls:ClientCaPath"] = "/nonexistent/ca.crt",
+    };
 
     public LogCapture Logs { get; } = new();
 
