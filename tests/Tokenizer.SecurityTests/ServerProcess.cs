@@ -16,7 +16,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> output = new();
     private readonly TaskCompletionSource<Uri> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(string dataDirectory, IEnumerable<string> extraArgs)
+    private ServerProcess(string dataDirectory, IEnumerable<string> extraArgs, string environment, IReadOnlyDictionary<string, string> variables)
     {
         DataDirectory = dataDirectory;
         var start = new ProcessStartInfo("dotnet")
@@ -26,9 +26,14 @@ public sealed partial class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(ServerDll());
-        foreach (var arg in (string[])["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={dataDirectory}", "--environment", "Development", .. extraArgs])
+        foreach (var arg in (string[])["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={dataDirectory}", "--environment", environment, .. extraArgs])
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in variables)
+        {
+            start.Environment[name] = value;
         }
 
         process = new Process { StartInfo = start };
@@ -46,11 +51,23 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public GrpcChannel Channel { get; private set; } = null!;
 
+    public Uri Address { get; private set; } = null!;
+
     public TokenizerService.TokenizerServiceClient Client { get; private set; } = null!;
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, params string[] extraArgs)
+    /// <summary>The process id, for checks from outside (diagnostic sockets, dumps).</summary>
+    public int ProcessId => process.Id;
+
+    public static Task<ServerProcess> StartAsync(string dataDirectory, params string[] extraArgs) =>
+        StartAsync(dataDirectory, "Development", new Dictionary<string, string>(), extraArgs);
+
+    public static async Task<ServerProcess> StartAsync(
+        string dataDirectory,
+        string environment,
+        IReadOnlyDictionary<string, string> variables,
+        params string[] extraArgs)
     {
-        var server = new ServerProcess(dataDirectory, extraArgs);
+        var server = new ServerProcess(dataDirectory, extraArgs, environment, variables);
         var exited = server.process.WaitForExitAsync();
         var winner = await Task.WhenAny(server.listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(60)));
         if (winner != server.listening.Task)
@@ -59,7 +76,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
             throw new InvalidOperationException("server did not start:\n" + server.Output);
         }
 
-        server.Channel = Tokenizer.IntegrationTests.TestChannels.Create(await server.listening.Task, Path.Combine(dataDirectory, "pki"), "billing");
+        server.Address = await server.listening.Task;
+        server.Channel = Tokenizer.IntegrationTests.TestChannels.Create(server.Address, Path.Combine(dataDirectory, "pki"), "billing");
         server.Client = new TokenizerService.TokenizerServiceClient(server.Channel);
         return server;
     }
