@@ -7,6 +7,7 @@ using Tokenizer.Core.Validation;
 using Tokenizer.Gateways.Stripe;
 using Tokenizer.Ledger;
 using Tokenizer.Server.Grpc;
+using Tokenizer.Server.Logging;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -29,8 +30,7 @@ public static class TokenizerServiceCollectionExtensions
             // gRPC is HTTP/2; over plaintext loopback that means prior knowledge, which Kestrel serves only when HTTP/2 is the sole protocol.
             kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2);
         });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddJsonConsole(json => json.IncludeScopes = false);
+        builder.Logging.AddTokenizerLogging();
 
         services.AddOptions<TokenizerOptions>().BindConfiguration(TokenizerOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TokenizerOptions>, TokenizerOptionsValidator>();
