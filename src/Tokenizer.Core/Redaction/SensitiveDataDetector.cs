@@ -53,6 +53,9 @@ public static class SensitiveDataDetector
     private const int MaxAccountDigits = 17;
     private const int GuidLength = 36;
 
+    /// <summary>Shared, never modified: the covered ranges of a text without IBANs or PANs.</summary>
+    private static readonly List<(int Start, int End)> NoRanges = [];
+
     /// <summary>Finds every match in <paramref name="text"/>, ordered by <see cref="SensitiveDataMatch.Start"/>.</summary>
     /// <param name="text">Any text; may be empty.</param>
     /// <param name="options">What to report; <see cref="SensitiveDataDetectorOptions.Scrubbing"/> when null.</param>
@@ -83,34 +86,42 @@ public static class SensitiveDataDetector
 
         if (options.DetectCvc || options.DetectAccountNumbers)
         {
-            var covered = Covered(results, first, results.Count);
-            var panRegions = options.DetectCvc ? Covered(results, panFirst, results.Count) : [];
-            var extra = new List<SensitiveDataMatch>();
+            var anyMatch = results.Count > first;
+            var covered = anyMatch ? Covered(results, first, results.Count) : NoRanges;
+            var panRegions = options.DetectCvc && anyMatch ? Covered(results, panFirst, results.Count) : NoRanges;
+            var before = results.Count;
             if (options.DetectCvc)
             {
-                FindCvcAfterPans(text, panRegions, covered, extra);
-                FindLabelledCvcs(text, options, panRegions, covered, extra);
+                FindCvcAfterPans(text, panRegions, covered, results);
+                FindLabelledCvcs(text, options, panRegions, covered, results);
             }
 
             if (options.DetectAccountNumbers)
             {
-                FindLabelledAccounts(text, covered, extra);
+                FindLabelledAccounts(text, covered, results);
             }
 
-            extra.Sort(StartComparer.Instance);
-            var last = -1;
-            foreach (var match in extra)
+            if (results.Count - before > 1)
             {
                 // A run can be both after a PAN and after a label: report it once.
-                if (match.Start != last)
+                results.Sort(before, results.Count - before, StartComparer.Instance);
+                var kept = before + 1;
+                for (var i = before + 1; i < results.Count; i++)
                 {
-                    results.Add(match);
-                    last = match.Start;
+                    if (results[i] != results[kept - 1])
+                    {
+                        results[kept++] = results[i];
+                    }
                 }
+
+                results.RemoveRange(kept, results.Count - kept);
             }
         }
 
-        results.Sort(first, results.Count - first, StartComparer.Instance);
+        if (results.Count - first > 1)
+        {
+            results.Sort(first, results.Count - first, StartComparer.Instance);
+        }
     }
 
     /// <summary>True when <paramref name="c"/> may stand alone between two digit groups of a formatted number.</summary>
