@@ -289,32 +289,33 @@ public static class SensitiveDataDetector
     private static void AddWindowsEndingAtLastGroup(
         ReadOnlySpan<char> text, ReadOnlySpan<int> starts, ReadOnlySpan<int> lengths, List<SensitiveDataMatch> results, int ibanFirst, int ibanCount)
     {
-        Span<char> digits = stackalloc char[MaxPanDigits];
+        // Windows share their rightmost digit, so the Luhn sum grows leftwards one digit at a time: each window costs
+        // only its new digits, and a chain of any length stays linear.
         var last = starts.Length - 1;
         var windowEnd = starts[last] + lengths[last];
-        var total = 0;
+        var count = 0;
+        var sum = 0;
         for (var first = last; first >= 0; first--)
         {
-            total += lengths[first];
-            if (total > MaxPanDigits)
+            if (count + lengths[first] > MaxPanDigits)
             {
                 return;
             }
 
-            if (total < MinPanDigits)
+            for (var i = starts[first] + lengths[first] - 1; i >= starts[first]; i--)
             {
-                continue;
+                var d = text[i] - '0';
+                if (count % 2 == 1)
+                {
+                    d = d * 2 > 9 ? (d * 2) - 9 : d * 2;
+                }
+
+                sum += d;
+                count++;
             }
 
-            var count = 0;
-            for (var g = first; g <= last; g++)
-            {
-                text.Slice(starts[g], lengths[g]).CopyTo(digits[count..]);
-                count += lengths[g];
-            }
-
-            var value = digits[..count];
-            if ((first == last && LooksLikeTimestamp(value)) || !Luhn.IsValid(value))
+            if (count < MinPanDigits || sum % 10 != 0
+                || (first == last && LooksLikeTimestamp(text.Slice(starts[last], lengths[last]))))
             {
                 continue;
             }

@@ -68,6 +68,13 @@ internal sealed class ScrubbingJsonConsoleFormatter : ConsoleFormatter, IDisposa
             message = logEntry.Formatter?.Invoke(logEntry.State, logEntry.Exception);
             exception = logEntry.Exception?.ToString();
             stateMessage = logEntry.State?.ToString();
+
+            // The redacting logger's state types do not override ToString(): show the (redacted) message, not a type name.
+            if (stateMessage is not null && stateMessage == logEntry.State?.GetType().ToString())
+            {
+                stateMessage = message;
+            }
+
             properties = logEntry.State as IEnumerable<KeyValuePair<string, object?>>;
             timestamp = current.UseUtcTimestamp ? timeProvider.GetUtcNow() : timeProvider.GetLocalNow();
         }

@@ -121,6 +121,23 @@ public class ScrubbingJsonConsoleFormatterTests
             iter: 1_000);
     }
 
+    [Fact]
+    public void Write_StateWithoutToString_StateMessageIsTheMessage()
+    {
+        // Arrange: the redacting logger hands providers state objects that do not override ToString().
+        using var formatter = new ScrubbingJsonConsoleFormatter(new FixedOptions(new ScrubbingJsonConsoleFormatterOptions()));
+        var entry = new LogEntry<TagState>(LogLevel.Information, "Tokenizer.Test", new EventId(1), new TagState(), null, (_, _) => "Revoked pm_123");
+        using var writer = new StringWriter();
+
+        // Act
+        formatter.Write(entry, null, writer);
+
+        // Assert
+        using var json = JsonDocument.Parse(writer.ToString());
+        Assert.Equal("Revoked pm_123", json.RootElement.GetProperty("State").GetProperty("Message").GetString());
+        Assert.Equal("pm_123", json.RootElement.GetProperty("State").GetProperty("Token").GetString());
+    }
+
     private static string Render(
         IReadOnlyList<KeyValuePair<string, object?>> state,
         string message,
@@ -144,5 +161,12 @@ public class ScrubbingJsonConsoleFormatterTests
         public ScrubbingJsonConsoleFormatterOptions Get(string? name) => value;
 
         public IDisposable? OnChange(Action<ScrubbingJsonConsoleFormatterOptions, string?> listener) => null;
+    }
+
+    private sealed class TagState : List<KeyValuePair<string, object?>>
+    {
+        public TagState() => Add(new("Token", "pm_123"));
+
+        public override string ToString() => GetType().ToString();
     }
 }
