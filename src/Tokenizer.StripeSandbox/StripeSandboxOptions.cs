@@ -28,6 +28,13 @@ public sealed class StripeSandboxOptions
     /// <summary>Kestrel listen URLs, separated by ';'. Loopback hosts only (127.0.0.1, [::1], localhost); port 0 picks a free port.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:0";
 
+    /// <summary>
+    /// Replaces the sandbox's console logging (simple, one line per entry) when set; the embedded sandbox passes the
+    /// host's own logging setup so one sink, with its redaction and scrubbing, covers the whole process.
+    /// Not bound from configuration.
+    /// </summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; set; }
+
     /// <summary>The clock for <c>created</c> timestamps, expiry checks and idempotency retention (tests substitute it).</summary>
     internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

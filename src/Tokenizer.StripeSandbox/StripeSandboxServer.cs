@@ -61,6 +61,7 @@ public sealed class StripeSandboxServer : IAsyncDisposable
             Urls = options.Urls,
             TimeProvider = options.TimeProvider,
             BeforeExecuteAsync = options.BeforeExecuteAsync,
+            ConfigureLogging = options.ConfigureLogging,
         };
         var validation = new StripeSandboxOptionsValidator().Validate(null, settings);
         if (validation.Failed)

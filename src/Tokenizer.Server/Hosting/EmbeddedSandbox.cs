@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Tokenizer.Server.Logging;
 using Tokenizer.StripeSandbox;
 
 namespace Tokenizer.Server.Hosting;
@@ -34,6 +35,9 @@ public sealed class EmbeddedSandbox(
             ApiKey = TokenizerServiceCollectionExtensions.EmbeddedSandboxApiKey,
             RawCardDataEnabled = settings.Value.SandboxRawCardDataEnabled,
             Urls = "http://127.0.0.1:0",
+
+            // Its log lines reach this process's console: through the same redacting, scrubbing sink.
+            ConfigureLogging = logging => logging.AddTokenizerLogging(),
         };
         server = await StripeSandboxServer.StartAsync(options, environment.EnvironmentName, cancellationToken).ConfigureAwait(false);
     }

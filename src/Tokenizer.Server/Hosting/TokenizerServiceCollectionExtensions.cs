@@ -10,6 +10,7 @@ using Tokenizer.Server.DataProtection;
 using Tokenizer.Server.Grpc;
 using Tokenizer.Server.Secrets;
 using Tokenizer.Server.Security;
+using Tokenizer.Server.Logging;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -25,8 +26,7 @@ public static class TokenizerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
 
-        builder.Logging.ClearProviders();
-        builder.Logging.AddJsonConsole(json => json.IncludeScopes = false);
+        builder.Logging.AddTokenizerLogging();
 
         services.AddOptions<TokenizerOptions>().BindConfiguration(TokenizerOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TokenizerOptions>, TokenizerOptionsValidator>();

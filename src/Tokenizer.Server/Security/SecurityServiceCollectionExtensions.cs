@@ -58,7 +58,11 @@ public static partial class SecurityServiceCollectionExtensions
             {
                 var material = kestrel.ApplicationServices.GetRequiredService<TlsMaterial>();
                 https.ServerCertificate = material.ServerCertificate;
+                // Pinned rather than left to the OS (CA5398): PCI DSS 4.2.1 needs TLS 1.0/1.1 refused whatever the host's
+                // OpenSSL policy says; TransportTests.OpensslHandshake_ProtocolVersion_OnlyModernAccepted proves it.
+#pragma warning disable CA5398
                 https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+#pragma warning restore CA5398
                 // Asked for, not required at the handshake: a caller without one gets a gRPC UNAUTHENTICATED (audited)
                 // instead of a bare connection failure. The authentication handler checks the chain.
                 https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;

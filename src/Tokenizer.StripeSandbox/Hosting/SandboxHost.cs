@@ -39,7 +39,17 @@ internal static class SandboxHost
 
         // No HttpLogging middleware is added, and its category is off in case someone adds it: request bodies carry PANs.
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+        if (options.ConfigureLogging is { } configureLogging)
+        {
+            configureLogging(builder.Logging);
+        }
+        else
+        {
+#pragma warning disable RS0030 // Standalone sandbox only: it holds test data, and its host's logging is not the server's.
+            builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+#pragma warning restore RS0030
+        }
+
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.None);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);

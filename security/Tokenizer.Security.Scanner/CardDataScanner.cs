@@ -1,0 +1,243 @@
+using Tokenizer.Core.Redaction;
+
+namespace Tokenizer.Security.Scanner;
+
+/// <summary>
+/// Scans the raw bytes of one file for card and bank data with <see cref="SensitiveDataDetector"/>
+/// (<see cref="SensitiveDataDetectorOptions.Scanning"/>): PANs, CVCs near PANs, mod-97-valid IBANs, labelled account
+/// numbers. Every file is read the same way, text or not (SQLite databases and their WAL, logs, dumps): as one byte
+/// per char (ASCII and UTF-8) and as UTF-16LE at both byte alignments.
+/// </summary>
+/// <remarks>
+/// Files are read in chunks of <see cref="ChunkSize"/> bytes with <see cref="Overlap"/> bytes of context on each side,
+/// so memory stays bounded and a value across a chunk boundary is found once. Values on the allowlist are not
+/// reported, nor are PAN candidates that overlap an allowlisted one (a test card followed by its expiry), nor CVCs
+/// whose only nearby PANs are allowlisted. Limitation: a PAN whose digits touch other digits (in a binary record,
+/// say) is not a separate number and is not found; the scrubber and the scanner agree on that.
+/// </remarks>
+internal sealed class CardDataScanner(Allowlist allowlist)
+{
+    /// <summary>Bytes per chunk.</summary>
+    public const int ChunkSize = 1 << 20;
+
+    /// <summary>Bytes of context before and after a chunk; far more than any match and its labels need.</summary>
+    public const int Overlap = 1024;
+
+    private readonly byte[] buffer = new byte[ChunkSize + (2 * Overlap)];
+    private readonly char[] chars = new char[ChunkSize + (2 * Overlap)];
+    private readonly List<SensitiveDataMatch> matches = [];
+
+    /// <summary>Allowlisted values seen so far (not reported).</summary>
+    public int AllowlistedCount { get; private set; }
+
+    /// <summary>Reads <paramref name="path"/> and returns its findings ordered by offset.</summary>
+    /// <param name="path">The file to read (opened shared, so a live database can be scanned).</param>
+    /// <param name="displayPath">The path to print in findings.</param>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file cannot be read.</exception>
+    public IReadOnlyList<Finding> Scan(string path, string displayPath)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+        return Scan(stream, displayPath);
+    }
+
+    /// <summary>Scans a stream from its current position; offsets count from there.</summary>
+    public IReadOnlyList<Finding> Scan(Stream stream, string displayPath)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var findings = new List<Finding>();
+        var seen = new HashSet<(long, SensitiveDataKind, TextEncoding)>();
+        long bufferStart = 0;
+        var count = 0;
+        var first = true;
+        while (true)
+        {
+            var endOfFile = Fill(stream, ref count);
+            var ownedStart = first ? 0 : bufferStart + Overlap;
+            var ownedEnd = endOfFile ? bufferStart + count : bufferStart + count - Overlap;
+            ScanBuffer(count, bufferStart, ownedStart, ownedEnd, displayPath, findings, seen);
+            if (endOfFile)
+            {
+                break;
+            }
+
+            // Keep the last 2 * Overlap bytes: the context before the next owned range and that range's first bytes.
+            var keep = 2 * Overlap;
+            Buffer.BlockCopy(buffer, count - keep, buffer, 0, keep);
+            bufferStart += count - keep;
+            count = keep;
+            first = false;
+        }
+
+        findings.Sort((a, b) => a.Offset != b.Offset ? a.Offset.CompareTo(b.Offset) : a.Kind.CompareTo(b.Kind));
+        return findings;
+    }
+
+    private bool Fill(Stream stream, ref int count)
+    {
+        while (count < buffer.Length)
+        {
+            var read = stream.Read(buffer, count, buffer.Length - count);
+            if (read == 0)
+            {
+                return true;
+            }
+
+            count += read;
+        }
+
+        return false;
+    }
+
+    private void ScanBuffer(
+        int count, long bufferStart, long ownedStart, long ownedEnd, string displayPath, List<Finding> findings, HashSet<(long, SensitiveDataKind, TextEncoding)> seen)
+    {
+        var bytes = buffer.AsSpan(0, count);
+
+        // Every kind needs a digit, in either encoding the byte 0x30-0x39.
+        if (bytes.IndexOfAnyInRange((byte)'0', (byte)'9') < 0)
+        {
+            return;
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            chars[i] = bytes[i] < 0x80 ? (char)bytes[i] : '\0';
+        }
+
+        ScanView(chars.AsSpan(0, count), offset => bufferStart + offset, TextEncoding.Ascii, ownedStart, ownedEnd, displayPath, findings, seen);
+
+        // UTF-16LE digits have a zero high byte; without any zero byte there is no UTF-16 text to read.
+        if (bytes.IndexOf((byte)0) < 0)
+        {
+            return;
+        }
+
+        for (var alignment = 0; alignment < 2; alignment++)
+        {
+            var length = (count - alignment) / 2;
+            for (var i = 0; i < length; i++)
+            {
+                chars[i] = (char)(bytes[alignment + (2 * i)] | (bytes[alignment + (2 * i) + 1] << 8));
+            }
+
+            var shift = alignment;
+            ScanView(chars.AsSpan(0, length), offset => bufferStart + shift + (2L * offset), TextEncoding.Utf16Le, ownedStart, ownedEnd, displayPath, findings, seen);
+        }
+    }
+
+    private void ScanView(
+        ReadOnlySpan<char> text,
+        Func<int, long> byteOffset,
+        TextEncoding encoding,
+        long ownedStart,
+        long ownedEnd,
+        string displayPath,
+        List<Finding> findings,
+        HashSet<(long, SensitiveDataKind, TextEncoding)> seen)
+    {
+        matches.Clear();
+        SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scanning, matches);
+        if (matches.Count == 0)
+        {
+            return;
+        }
+
+        // PAN candidates on the allowlist, and every candidate overlapping one, are test data.
+        var pans = matches.FindAll(m => m.Kind == SensitiveDataKind.Pan);
+        var onList = new List<SensitiveDataMatch>();
+        foreach (var pan in pans)
+        {
+            if (allowlist.Contains(pan.Normalised(text)))
+            {
+                onList.Add(pan);
+            }
+        }
+
+        var allowedRegions = Merge(onList);
+        var reportedPans = Merge(pans.Where(m => !Overlaps(allowedRegions, m.Start, m.End)));
+        var allowedPans = Merge(pans.Where(m => Overlaps(allowedRegions, m.Start, m.End)));
+
+        var report = new List<SensitiveDataMatch>(reportedPans);
+        var suppressed = new List<SensitiveDataMatch>(allowedPans);
+        foreach (var match in matches)
+        {
+            var near = (Start: match.Start - SensitiveDataDetector.CvcLabelPanDistance, End: match.End + SensitiveDataDetector.CvcLabelPanDistance);
+            switch (match.Kind)
+            {
+                case SensitiveDataKind.Pan:
+                    break;
+                case SensitiveDataKind.Cvc when !Overlaps(reportedPans, near.Start, near.End) && Overlaps(allowedPans, near.Start, near.End):
+                case SensitiveDataKind.Iban or SensitiveDataKind.AccountNumber when allowlist.Contains(match.Normalised(text)):
+                    suppressed.Add(match);
+                    break;
+                default:
+                    report.Add(match);
+                    break;
+            }
+        }
+
+        foreach (var match in report)
+        {
+            var offset = byteOffset(match.Start);
+            if (offset >= ownedStart && offset < ownedEnd && seen.Add((offset, match.Kind, encoding)))
+            {
+                findings.Add(new Finding(displayPath, offset, match.Kind, Mask(match, text), encoding));
+            }
+        }
+
+        // Allowlisted values count where they start, like findings, so each is counted once across chunks.
+        AllowlistedCount += suppressed.Count(m => byteOffset(m.Start) >= ownedStart && byteOffset(m.Start) < ownedEnd);
+    }
+
+    /// <summary>Overlapping PAN candidates (ordered by start) as disjoint ranges ordered by start.</summary>
+    private static List<SensitiveDataMatch> Merge(IEnumerable<SensitiveDataMatch> pans)
+    {
+        var merged = new List<SensitiveDataMatch>();
+        foreach (var match in pans)
+        {
+            if (merged.Count > 0 && match.Start < merged[^1].End)
+            {
+                var last = merged[^1];
+                merged[^1] = last with { Length = Math.Max(last.End, match.End) - last.Start };
+            }
+            else
+            {
+                merged.Add(match);
+            }
+        }
+
+        return merged;
+    }
+
+    /// <summary>True when [start, end) overlaps one of the disjoint ranges ordered by start (binary search).</summary>
+    private static bool Overlaps(List<SensitiveDataMatch> ranges, int start, int end)
+    {
+        int low = 0, high = ranges.Count;
+        while (low < high)
+        {
+            var mid = (low + high) >>> 1;
+            if (ranges[mid].End <= start)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+
+        return low < ranges.Count && ranges[low].Start < end;
+    }
+
+    private static string Mask(SensitiveDataMatch match, ReadOnlySpan<char> text)
+    {
+        if (match.Kind == SensitiveDataKind.Cvc)
+        {
+            return "***";
+        }
+
+        var lastFour = match.LastFour(text);
+        return lastFour.Length == 0 ? "****" : "****" + lastFour;
+    }
+}

@@ -1,0 +1,3 @@
+using Tokenizer.Security.Scanner;
+
+return ScannerApp.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,82 @@
+namespace Tokenizer.Core.Redaction;
+
+/// <summary>What a <see cref="SensitiveDataMatch"/> found.</summary>
+public enum SensitiveDataKind
+{
+    /// <summary>A Luhn-valid run of 12-19 digits, contiguous or split by single spaces or dashes.</summary>
+    Pan = 1,
+
+    /// <summary>A 3-4 digit run after a PAN or after a <c>cvc</c>/<c>cvv</c>/<c>csc</c> label.</summary>
+    Cvc = 2,
+
+    /// <summary>An IBAN-shaped string of a registry country and length (see <see cref="SensitiveDataDetectorOptions"/>).</summary>
+    Iban = 3,
+
+    /// <summary>A 4-17 digit run right after an account-number label (<c>account_number</c>, <c>accountNumber</c>...).</summary>
+    AccountNumber = 4,
+}
+
+/// <summary>
+/// One finding of <see cref="SensitiveDataDetector"/>: a range of the scanned text. It holds offsets only, never the
+/// value, so a match can be logged or printed safely; read the value from the text with <see cref="Normalised"/>.
+/// </summary>
+/// <param name="Kind">What was found.</param>
+/// <param name="Start">Index of the first char of the match (a digit, or an IBAN's country code).</param>
+/// <param name="Length">Chars covered, separators included; the match ends on a digit or letter.</param>
+public readonly record struct SensitiveDataMatch(SensitiveDataKind Kind, int Start, int Length)
+{
+    /// <summary>Index just past the match.</summary>
+    public int End => Start + Length;
+
+    /// <summary>
+    /// The match's value without separators: digits for a PAN, CVC or account number, upper-case letters and digits
+    /// for an IBAN. Handle it as the sensitive value it is.
+    /// </summary>
+    /// <param name="text">The text this match was found in.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The match does not lie inside <paramref name="text"/>.</exception>
+    public string Normalised(ReadOnlySpan<char> text)
+    {
+        var value = text.Slice(Start, Length);
+        Span<char> buffer = value.Length <= 128 ? stackalloc char[value.Length] : new char[value.Length];
+        var count = 0;
+        foreach (var c in value)
+        {
+            if (char.IsAsciiLetterOrDigit(c))
+            {
+                buffer[count++] = char.ToUpperInvariant(c);
+            }
+        }
+
+        return new string(buffer[..count]);
+    }
+
+    /// <summary>
+    /// The last four letters or digits of the match, which PCI DSS 3.4.1 allows to display; empty when the value has
+    /// fewer than <paramref name="minimumLength"/> of them (a short value's last four would be most of it).
+    /// </summary>
+    /// <param name="text">The text this match was found in.</param>
+    /// <param name="minimumLength">The shortest value whose last four may be shown (8 by default).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The match does not lie inside <paramref name="text"/>.</exception>
+    public string LastFour(ReadOnlySpan<char> text, int minimumLength = 8)
+    {
+        var value = text.Slice(Start, Length);
+        Span<char> last = stackalloc char[4];
+        var found = 0;
+        var total = 0;
+        for (var i = value.Length - 1; i >= 0; i--)
+        {
+            if (char.IsAsciiLetterOrDigit(value[i]))
+            {
+                if (found < 4)
+                {
+                    last[3 - found] = char.ToUpperInvariant(value[i]);
+                    found++;
+                }
+
+                total++;
+            }
+        }
+
+        return found == 4 && total >= minimumLength ? new string(last) : string.Empty;
+    }
+}

@@ -1,0 +1,134 @@
+using Tokenizer.Core.Redaction;
+
+namespace Tokenizer.Core.Tests.Redaction;
+
+/// <summary>The detector as the card-data scanner uses it (<see cref="SensitiveDataDetectorOptions.Scanning"/>).</summary>
+public class SensitiveDataDetectorTests
+{
+    [Fact]
+    public void Find_PanWithSeparators_EveryLuhnValidWindowAtGroupBoundaries()
+    {
+        // Arrange: 424242424242 (three groups) passes Luhn too, so the windows overlap.
+        const string text = "pan: 4242 4242 4242 4242;";
+
+        // Act
+        var matches = SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scanning);
+
+        // Assert
+        Assert.Equal(
+            [new(SensitiveDataKind.Pan, 5, 14), new(SensitiveDataKind.Pan, 5, 19), new(SensitiveDataKind.Pan, 10, 14)],
+            matches);
+        Assert.Equal("4242424242424242", matches[1].Normalised(text));
+        Assert.Equal("4242", matches[1].LastFour(text));
+    }
+
+    [Fact]
+    public void Find_IbanWithBadChecksum_NotReportedWhenScanning()
+    {
+        // Act
+        var scanning = SensitiveDataDetector.Find("DE89370400440532013001", SensitiveDataDetectorOptions.Scanning);
+        var scrubbing = SensitiveDataDetector.Find("DE89370400440532013001", SensitiveDataDetectorOptions.Scrubbing);
+
+        // Assert
+        Assert.Empty(scanning);
+        Assert.Equal(SensitiveDataKind.Iban, Assert.Single(scrubbing).Kind);
+    }
+
+    [Fact]
+    public void Find_GroupedIban_NormalisedUpperCase()
+    {
+        // Arrange
+        const string text = "gb82 west 1234 5698 7654 32";
+
+        // Act
+        var match = Assert.Single(SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scanning));
+
+        // Assert
+        Assert.Equal(SensitiveDataKind.Iban, match.Kind);
+        Assert.Equal("GB82WEST12345698765432", match.Normalised(text));
+    }
+
+    [Fact]
+    public void Find_CvcLabelFarFromAnyPan_NotReportedWhenScanning()
+    {
+        // Arrange
+        var text = "cvc: 123 " + new string('.', 80) + " 4242424242424242";
+
+        // Act
+        var kinds = SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scanning).Select(m => m.Kind);
+
+        // Assert
+        Assert.Equal([SensitiveDataKind.Pan], kinds);
+    }
+
+    [Fact]
+    public void Find_CvcLabelBeforePan_Reported()
+    {
+        // Arrange
+        const string text = "{\"cvc\":\"123\",\"number\":\"4242424242424242\"}";
+
+        // Act
+        var matches = SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scanning);
+
+        // Assert
+        Assert.Equal([SensitiveDataKind.Cvc, SensitiveDataKind.Pan], matches.Select(m => m.Kind));
+        Assert.Equal("123", matches[0].Normalised(text));
+    }
+
+    [Fact]
+    public void Find_PanFollowedByYearAndCvc_YearSkippedCvcFound()
+    {
+        // Arrange
+        const string text = "4242424242424242 exp 2030 cvc 987";
+
+        // Act
+        var cvc = Assert.Single(SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scanning), m => m.Kind == SensitiveDataKind.Cvc);
+
+        // Assert
+        Assert.Equal("987", cvc.Normalised(text));
+    }
+
+    [Fact]
+    public void Find_PanInsideIban_OnlyTheIban()
+    {
+        // Arrange: the digits of this IBAN hold Luhn-valid windows once grouped.
+        const string text = "DE89 3704 0044 0532 0130 00";
+
+        // Act
+        var matches = SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scanning);
+
+        // Assert
+        Assert.Equal(SensitiveDataKind.Iban, Assert.Single(matches).Kind);
+    }
+
+    [Theory]
+    [InlineData("20251120101105", true)]
+    [InlineData("202511201008", true)]
+    [InlineData("20251120101105123", true)]
+    [InlineData("1732100000006", true)]
+    [InlineData("1732100000000001", true)]
+    [InlineData("4242424242424242", false)]
+    [InlineData("20251320101105", false)]
+    [InlineData("2223003122003222", false)]
+    public void LooksLikeTimestamp_Table(string digits, bool expected)
+    {
+        // Act
+        var timestamp = SensitiveDataDetector.LooksLikeTimestamp(digits);
+
+        // Assert
+        Assert.Equal(expected, timestamp);
+    }
+
+    [Fact]
+    public void LastFour_ShortValue_Empty()
+    {
+        // Arrange
+        var match = new SensitiveDataMatch(SensitiveDataKind.AccountNumber, 0, 6);
+
+        // Act
+        var lastFour = match.LastFour("123456");
+
+        // Assert
+        Assert.Equal(string.Empty, lastFour);
+    }
+}

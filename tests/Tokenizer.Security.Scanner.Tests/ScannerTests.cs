@@ -1,0 +1,321 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace Tokenizer.Security.Scanner.Tests;
+
+/// <summary>The card-data scanner end to end: files, encodings, SQLite and its WAL, allowlist, excludes, exit codes.</summary>
+public sealed class ScannerTests : IDisposable
+{
+    private readonly ScannerHarness files = new();
+
+    public void Dispose() => files.Dispose();
+
+    [Fact]
+    public void Run_PanInTextFile_FindingWithOffsetAndLastFourOnly()
+    {
+        // Arrange
+        var path = files.Write("notes.txt", "order 17\ncard=" + ScannerHarness.Pan + "\n");
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", path);
+
+        // Assert
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Findings);
+        Assert.EndsWith($":14: PAN ****{ScannerHarness.Pan[^4..]}", line, StringComparison.Ordinal);
+        Assert.StartsWith("card-data scan: 1 finding(s) (PAN 1) in 1 file(s)", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("-")]
+    public void Run_PanWithSeparators_Found(string separator)
+    {
+        // Arrange
+        var pan = ScannerHarness.Pan;
+        var formatted = string.Join(separator, pan[..4], pan[4..8], pan[8..12], pan[12..]);
+        files.Write("a/b/form.json", "{\"number\":\"" + formatted + "\"}");
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(result.Findings, l => l.EndsWith($"form.json:11: PAN ****{pan[^4..]}", StringComparison.Ordinal));
+        Assert.DoesNotContain(formatted, result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_PanInUtf16LeAtEitherAlignment_FoundWithByteOffset()
+    {
+        // Arrange: one byte of padding shifts the second copy to an odd offset.
+        var even = Encoding.Unicode.GetBytes("pan " + ScannerHarness.Pan);
+        var odd = Encoding.Unicode.GetBytes("x " + ScannerHarness.OtherPan);
+        files.WriteBytes("dump.bin", [.. even, 0xFF, .. odd]);
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(result.Findings, l => l.EndsWith($"dump.bin:8: PAN ****{ScannerHarness.Pan[^4..]} (utf-16le)", StringComparison.Ordinal));
+        Assert.Contains(result.Findings, l => l.EndsWith($"dump.bin:{even.Length + 1 + 4}: PAN ****{ScannerHarness.OtherPan[^4..]} (utf-16le)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Run_SqliteWalBeforeCheckpoint_FoundInWal_AfterCheckpoint_FoundInDatabase()
+    {
+        // Arrange: WAL mode, no automatic checkpoint, the connection left open: the row exists only in the WAL.
+        var database = files.PathOf("ledger.db");
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = database, Pooling = false }.ToString();
+        using (var connection = new SqliteConnection(connectionString))
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;");
+            Execute(connection, "CREATE TABLE cards (id INTEGER PRIMARY KEY, customer TEXT, note TEXT);");
+            using (var insert = connection.CreateCommand())
+            {
+                insert.CommandText = "INSERT INTO cards (customer, note) VALUES ($customer, $note);";
+                insert.Parameters.AddWithValue("$customer", "cust-a");
+                insert.Parameters.AddWithValue("$note", "pan " + ScannerHarness.Pan);
+                insert.ExecuteNonQuery();
+            }
+
+            // Act
+            var beforeCheckpoint = ScannerHarness.Run("--no-allowlist", files.Root);
+
+            // Assert
+            Assert.Equal(1, beforeCheckpoint.ExitCode);
+            Assert.Contains(beforeCheckpoint.Findings, l => l.Contains("ledger.db-wal:", StringComparison.Ordinal) && l.EndsWith("PAN ****" + ScannerHarness.Pan[^4..], StringComparison.Ordinal));
+            Assert.DoesNotContain(beforeCheckpoint.Findings, l => l.Contains("ledger.db:", StringComparison.Ordinal));
+
+            Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+
+        var afterCheckpoint = ScannerHarness.Run("--no-allowlist", files.Root);
+        Assert.Equal(1, afterCheckpoint.ExitCode);
+        Assert.Contains(afterCheckpoint.Findings, l => l.Contains("ledger.db:", StringComparison.Ordinal) && l.EndsWith("PAN ****" + ScannerHarness.Pan[^4..], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Run_SqliteUtf16Database_Found()
+    {
+        // Arrange
+        var database = files.PathOf("utf16.db");
+        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Pooling = false }.ToString()))
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA encoding='UTF-16le'; CREATE TABLE t (v TEXT);");
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO t (v) VALUES ($v);";
+            insert.Parameters.AddWithValue("$v", ScannerHarness.Pan);
+            insert.ExecuteNonQuery();
+        }
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", database);
+
+        // Assert
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(result.Findings, l => l.EndsWith($"PAN ****{ScannerHarness.Pan[^4..]} (utf-16le)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Run_CvcNearPanAndValidIban_Reported_InvalidIbanNot()
+    {
+        // Arrange
+        files.Write("log.txt", $"card {ScannerHarness.Pan} exp 12/2031 cvc 987\niban DE75512108001245126199 and typo DE75512108001245126198\n");
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(3, result.Findings.Count);
+        Assert.Contains(result.Findings, l => l.EndsWith("CVC ***", StringComparison.Ordinal));
+        Assert.Contains(result.Findings, l => l.EndsWith("IBAN ****6199", StringComparison.Ordinal));
+        Assert.DoesNotContain("987", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("DE75512108001245126199", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_AccountNumberAfterLabel_Reported()
+    {
+        // Arrange
+        files.Write("export.csv", "routing_number,account_number\n110000000,\"account_number\": 8765432109\n");
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(result.Findings, l => l.EndsWith("ACCOUNT ****2109", StringComparison.Ordinal));
+        Assert.DoesNotContain("8765432109", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_PublishedTestNumbers_DefaultAllowlist_Clean()
+    {
+        // Arrange: Stripe test cards (with expiry and CVC), test bank numbers, example IBANs.
+        files.Write("README.md", """
+            echo '{"card":{"number":"4242 4242 4242 4242","exp_month":12,"exp_year":2030,"cvc":"123"}}'
+            amex 378282246310005 cvc 1234; decline 4000000000000002
+            SEPA AT611904300234573201, DE89 3704 0044 0532 0130 00, GB82WEST12345698765432
+            ACH account_number=000123456789, Bacs account_number 00012345
+            """);
+
+        // Act
+        var allowed = ScannerHarness.Run(files.Root);
+        var everything = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.Equal(0, allowed.ExitCode);
+        Assert.StartsWith("card-data scan: clean;", allowed.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("; 0 allowlisted", allowed.Summary, StringComparison.Ordinal);
+        Assert.Equal(1, everything.ExitCode);
+        Assert.True(everything.Findings.Count >= 9, everything.Output);
+        Assert.DoesNotContain("4242424242424242", everything.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_AllowlistFile_OnlyListedValuesIgnored()
+    {
+        // Arrange
+        var allowlist = files.Write("allow/list.txt", "# ours\n" + ScannerHarness.Pan[..8] + " " + ScannerHarness.Pan[8..] + "   # made up\n");
+        var data = files.Write("data/file.txt", ScannerHarness.Pan + " and " + ScannerHarness.OtherPan);
+
+        // Act
+        var result = ScannerHarness.Run("--allowlist", allowlist, data);
+
+        // Assert
+        Assert.Equal(1, result.ExitCode);
+        Assert.EndsWith("PAN ****" + ScannerHarness.OtherPan[^4..], Assert.Single(result.Findings), StringComparison.Ordinal);
+        Assert.Contains("1 allowlisted", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_Excludes_PathsUnderDirectoryArgumentSkipped()
+    {
+        // Arrange
+        files.Write("tests/Fixture.cs", ScannerHarness.Pan);
+        files.Write("src/App/bin/Debug/app.dll", ScannerHarness.Pan);
+        files.Write("src/App/obj/cache", ScannerHarness.Pan);
+        files.Write("src/robin/keep.txt", "clean");
+        files.Write(".git/objects/pack", ScannerHarness.Pan);
+        files.Write("src/App/image.png", ScannerHarness.Pan);
+        files.Write("src/App/Kept.cs", ScannerHarness.OtherPan);
+
+        // Act
+        var result = ScannerHarness.Run(
+            "--no-allowlist", "--exclude", "tests/**", "--exclude", "**/bin/**", "--exclude", "**/obj/**", "--exclude", ".git/**", "--exclude", "*.png", files.Root);
+
+        // Assert
+        Assert.Equal(1, result.ExitCode);
+        Assert.EndsWith("Kept.cs:0: PAN ****" + ScannerHarness.OtherPan[^4..], Assert.Single(result.Findings), StringComparison.Ordinal);
+        Assert.Contains("2 file(s)", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_PanAcrossChunkBoundary_FoundOnce()
+    {
+        // Arrange: the PAN starts 8 bytes before the end of the first chunk.
+        var offset = CardDataScanner.ChunkSize + CardDataScanner.Overlap - 8;
+        var bytes = new byte[offset + ScannerHarness.Pan.Length + 4096];
+        Array.Fill(bytes, (byte)'.');
+        Encoding.ASCII.GetBytes(ScannerHarness.Pan).CopyTo(bytes, offset);
+        files.WriteBytes("big.log", bytes);
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.EndsWith($"big.log:{offset}: PAN ****{ScannerHarness.Pan[^4..]}", Assert.Single(result.Findings), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_NoCardData_ExitZero()
+    {
+        // Arrange
+        files.Write("clean.txt", "token pm_1Nv0dBAsd7ZnDMfh, last4 4242, 2025-11-20T10:11:12Z, 0f8fad5b-d9cb-469f-a165-70867728950e");
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.Equal(0, result.ExitCode);
+        Assert.Empty(result.Findings);
+    }
+
+    [Theory]
+    [InlineData("--bogus")]
+    [InlineData("--exclude")]
+    [InlineData("--allowlist")]
+    public void Run_BadUsage_ExitTwo(string arg)
+    {
+        // Act
+        var result = ScannerHarness.Run(arg);
+
+        // Assert
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("usage:", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_NoPath_ExitTwo()
+    {
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist");
+
+        // Assert
+        Assert.Equal(2, result.ExitCode);
+    }
+
+    [Fact]
+    public void Run_MissingPath_ExitTwoEvenWithFindings()
+    {
+        // Arrange
+        var present = files.Write("present.txt", ScannerHarness.Pan);
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", present, files.PathOf("missing"));
+
+        // Assert
+        Assert.Equal(2, result.ExitCode);
+        Assert.Single(result.Findings);
+        Assert.Contains("no such file or directory", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_MissingOrMalformedAllowlist_ExitTwo()
+    {
+        // Arrange
+        var malformed = files.Write("allow.txt", "4242 4242 4242 4242\nnot/a number\n");
+
+        // Act
+        var missing = ScannerHarness.Run("--allowlist", files.PathOf("nope.txt"), files.Root);
+        var bad = ScannerHarness.Run("--allowlist", malformed, files.Root);
+
+        // Assert
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("line 2", bad.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_Help_ExitZeroWithUsage()
+    {
+        // Act
+        var result = ScannerHarness.Run("--help");
+
+        // Assert
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("usage:", result.Error, StringComparison.Ordinal);
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
