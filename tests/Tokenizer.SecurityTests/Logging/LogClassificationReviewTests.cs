@@ -15,6 +15,34 @@ public class LogClassificationReviewTests
     /// <summary>Reviewed unclassified parameters, as Type.Method(parameter), with why each is safe.</summary>
     private static readonly HashSet<string> ReviewedPublic =
     [
+        // Development PKI: the directory is the configured data directory (an operator's path) and a fixed verb.
+        "Tokenizer.Server.Security.TlsMaterial.LogDevelopmentPki(directory)",
+        "Tokenizer.Server.Security.TlsMaterial.LogDevelopmentPki(action)",
+
+        // Secrets: where they came from, Key Vault secret names and versions, certificate thumbprints and expiry, counts,
+        // local file names and paths, and fixed failure reasons; never a secret value.
+        "Tokenizer.Server.Secrets.Log.SecretsLoaded(source)",
+        "Tokenizer.Server.Secrets.Log.SecretsLoaded(thumbprint)",
+        "Tokenizer.Server.Secrets.Log.SecretsLoaded(notAfter)",
+        "Tokenizer.Server.Secrets.Log.SecretsLoaded(previousCertificateCount)",
+        "Tokenizer.Server.Secrets.Log.LocalSecretGenerated(secretFile)",
+        "Tokenizer.Server.Secrets.Log.LocalSecretGenerated(path)",
+        "Tokenizer.Server.Secrets.Log.StripeApiKeyRotated(secretName)",
+        "Tokenizer.Server.Secrets.Log.StripeApiKeyRotated(version)",
+        "Tokenizer.Server.Secrets.Log.RefreshFailed(reason)",
+        "Tokenizer.Server.Secrets.Log.PreviousCertificatesUnavailable(secretName)",
+        "Tokenizer.Server.Secrets.Log.PreviousCertificatesUnavailable(reason)",
+        "Tokenizer.Server.Secrets.Log.PreviousCertificateSkipped(secretName)",
+        "Tokenizer.Server.Secrets.Log.PreviousCertificateSkipped(version)",
+        "Tokenizer.Server.Secrets.Log.PreviousCertificateSkipped(reason)",
+
+        // Audit: the action is a gRPC route or a fixed configuration action; exception type names hold no values.
+        "Tokenizer.Server.Audit.AuditLog.AppendFailed(action)",
+        "Tokenizer.Server.Audit.AuditLog.AppendFailed(exceptionType)",
+        "Tokenizer.Server.Audit.AuditLog.DenialNotRecorded(action)",
+        "Tokenizer.Server.Audit.AuditLog.DenialNotRecorded(exceptionType)",
+        "Tokenizer.Server.Audit.AuditLog.StopNotRecorded(exceptionType)",
+
         // Tokenisation: token ids come from the gateway (pm_...) or from the ledger after a lookup; the type is an enum.
         "Tokenizer.Core.Tokenization.TokenizationService.LogTokenized(token)",
         "Tokenizer.Core.Tokenization.TokenizationService.LogTokenized(type)",

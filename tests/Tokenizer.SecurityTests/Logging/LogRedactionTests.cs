@@ -111,7 +111,7 @@ public partial class LogRedactionTests
         var directory = Path.Combine(Path.GetTempPath(), "tokenizer-redaction-" + Guid.NewGuid().ToString("N"));
 
         // Act: the real host wiring (built, not started).
-        var app = TokenizerHost.Build(["--urls", "http://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Production", "--Stripe:ApiKey=sk_test_x"]);
+        var app = TokenizerHost.Build(["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Development"]);
         try
         {
             var providers = app.Services.GetServices<ILoggerProvider>().ToList();
