@@ -197,12 +197,20 @@ internal sealed partial class FaultInjector(
         await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(body), context.RequestAborted);
     }
 
-    /// <summary>Waits; false when the wait ended early (client gone or sandbox stopping).</summary>
+    /// <summary>
+    /// Waits at least <paramref name="delay"/> by the clock's timestamp (a timer may fire up to a tick early, so the rest is
+    /// waited again, rounded up to whole milliseconds); false when the wait ended early (client gone or sandbox stopping).
+    /// </summary>
     private async Task<bool> WaitAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
+        var started = time.GetTimestamp();
         try
         {
-            await Task.Delay(delay, time, cancellationToken);
+            for (var remaining = delay; remaining > TimeSpan.Zero; remaining = delay - time.GetElapsedTime(started))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(remaining.TotalMilliseconds)), time, cancellationToken);
+            }
+
             return true;
         }
         catch (OperationCanceledException)
