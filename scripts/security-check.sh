@@ -145,7 +145,7 @@ PY
     server_pid=""
 
     # The data directory and everything the server printed: the scanner, and an exact search for each value.
-    if out=$(bash scripts/scan-card-data.sh --no-allowlist "$data" "$server_log" 2>&1); then
+    if out=$(bash scripts/scan-card-data.sh "$data" "$server_log" -- --no-allowlist 2>&1); then
       record "scanner: data directory and log" PASS "$(tail -n1 <<<"$out")"
     else
       echo "$out" >&2

@@ -27,8 +27,24 @@ fi
 dotnet test Tokenizer.sln -c Release --no-build --nologo -v quiet \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=1
 
-passed=0
-failed=0
+# The reviewer's one command, on top of the suite that just ran: scanner, a real server over TLS, openssl, audit.
+security_log="$results/security-check.log"
+if bash "$root/scripts/security-check.sh" --no-suite >"$security_log" 2>&1; then
+  security_failed=0
+else
+  security_failed=1
+  status=1
+fi
+sed -n '/^| check /,$p' "$security_log"
+security_rows=$(grep -cE '^\| [^|]+\| (PASS|FAIL) \|' "$security_log" || true)
+security_fails=$(grep -cE '^\| [^|]+\| FAIL \|' "$security_log" || true)
+if [ "$security_failed" -eq 1 ] && [ "$security_fails" -eq 0 ]; then
+  tail -n 30 "$security_log" >&2
+  security_fails=1
+fi
+
+passed=$(( ${security_rows:-0} - ${security_fails:-0} ))
+failed=${security_fails:-0}
 shopt -s nullglob
 for trx in "$results"/*.trx; do
   counters=$(grep -o '<Counters [^>]*' "$trx" | head -n 1)

@@ -2,7 +2,8 @@ namespace Tokenizer.StripeSandbox;
 
 /// <summary>
 /// Settings of the Stripe-compatible sandbox. Bound from configuration keys of the same names
-/// (<c>--DataDirectory=...</c>, <c>--ApiKey=...</c>, <c>--RawCardDataEnabled=false</c>, <c>--urls ...</c>).
+/// (<c>--DataDirectory=...</c>, <c>--ApiKey=...</c>, <c>--RawCardDataEnabled=false</c>, <c>--AllowFaultHeader=true</c>,
+/// <c>--RecordedRequestLimit=...</c>, <c>--urls ...</c>; <c>ControlToken</c> from <c>STRIPE_SANDBOX_ControlToken</c>).
 /// </summary>
 public sealed class StripeSandboxOptions
 {
@@ -24,6 +25,24 @@ public sealed class StripeSandboxOptions
     /// Stripe does for accounts without raw card data APIs: HTTP 402 <c>invalid_request_error</c>.
     /// </summary>
     public bool RawCardDataEnabled { get; set; } = true;
+
+    /// <summary>
+    /// Turns on the HTTP control endpoints (<c>/_sandbox/faults</c>, <c>/_sandbox/requests</c>) and is the secret each of
+    /// their requests must present as <c>Sandbox-Control-Token: &lt;token&gt;</c>. 32 to 256 printable ASCII characters, no
+    /// spaces (e.g. <c>openssl rand -hex 32</c>). Null (the default) leaves the endpoints out (404). Pass it through the
+    /// environment (<c>STRIPE_SANDBOX_ControlToken</c>), not the command line, where other local users can read it.
+    /// In process, <see cref="StripeSandboxServer.Faults"/> and <see cref="StripeSandboxServer.Requests"/> need no token.
+    /// </summary>
+    public string? ControlToken { get; set; }
+
+    /// <summary>
+    /// Whether a request may carry its own fault in a <c>Sandbox-Fault: action[;value][;name=value]</c> header (e.g.
+    /// <c>status;503</c>). False (the default) ignores the header.
+    /// </summary>
+    public bool AllowFaultHeader { get; set; }
+
+    /// <summary>How many of the latest <c>/v1</c> requests <see cref="StripeSandboxServer.Requests"/> keeps (0 to 1,000,000; 0 records none). Default 10,000.</summary>
+    public int RecordedRequestLimit { get; set; } = 10_000;
 
     /// <summary>Kestrel listen URLs, separated by ';'. Loopback hosts only (127.0.0.1, [::1], localhost); port 0 picks a free port.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:0";

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.StripeSandbox.Hosting;
 using Tokenizer.StripeSandbox.State;
 
@@ -28,11 +29,22 @@ public sealed class StripeSandboxServer : IAsyncDisposable
     {
         this.app = app;
         store = app.Services.GetRequiredService<SandboxStore>();
+        Faults = app.Services.GetRequiredService<SandboxFaultPlan>();
+        Requests = app.Services.GetRequiredService<SandboxRequestLog>();
         BaseAddress = baseAddress;
     }
 
     /// <summary>The address the server listens on, with a trailing slash (e.g. <c>http://127.0.0.1:40123/</c>).</summary>
     public Uri BaseAddress { get; }
+
+    /// <summary>
+    /// The fault plan applied to <c>/v1</c> requests: add rules (<c>server.Faults.Add("POST /v1/payment_methods",
+    /// SandboxFault.Status(503), count: 2)</c>), read what is left, clear it. Empty at start; not persisted.
+    /// </summary>
+    public SandboxFaultPlan Faults { get; }
+
+    /// <summary>The latest <c>/v1</c> requests received (method, path, Idempotency-Key, outcome; never bodies), for counting attempts and comparing keys.</summary>
+    public SandboxRequestLog Requests { get; }
 
     /// <summary>
     /// Validates the options and starts Kestrel on <see cref="StripeSandboxOptions.Urls"/>.
@@ -62,6 +74,9 @@ public sealed class StripeSandboxServer : IAsyncDisposable
             TimeProvider = options.TimeProvider,
             BeforeExecuteAsync = options.BeforeExecuteAsync,
             ConfigureLogging = options.ConfigureLogging,
+            ControlToken = options.ControlToken,
+            AllowFaultHeader = options.AllowFaultHeader,
+            RecordedRequestLimit = options.RecordedRequestLimit,
         };
         var validation = new StripeSandboxOptionsValidator().Validate(null, settings);
         if (validation.Failed)

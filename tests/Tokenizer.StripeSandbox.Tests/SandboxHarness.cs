@@ -19,13 +19,36 @@ internal static class SandboxHarness
 
     /// <summary>Stripe.net over real HTTP, no retries (a retry would hide what the sandbox answered).</summary>
     public static StripeClient Client(StripeSandboxServer server, string apiKey = ApiKey) =>
+        Client(server, TimeSpan.FromSeconds(30), maxNetworkRetries: 0, apiKey);
+
+    /// <summary>Stripe.net over real HTTP with the given HttpClient timeout and Stripe.net retries.</summary>
+    public static StripeClient Client(StripeSandboxServer server, TimeSpan timeout, int maxNetworkRetries, string apiKey = ApiKey) =>
         new(new StripeClientOptions
         {
             ApiKey = apiKey,
             ApiBase = server.BaseAddress.ToString().TrimEnd('/'),
             HttpClient = new SystemNetHttpClient(
-                new HttpClient { Timeout = TimeSpan.FromSeconds(30) }, maxNetworkRetries: 0, appInfo: null, enableTelemetry: false),
+                new HttpClient { Timeout = timeout }, maxNetworkRetries: maxNetworkRetries, appInfo: null, enableTelemetry: false),
         });
+
+    /// <summary>A plain HttpClient on the sandbox, with the test API key as Bearer.</summary>
+    public static HttpClient Http(StripeSandboxServer server, string apiKey = ApiKey)
+    {
+        var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        return http;
+    }
+
+    /// <summary>Polls until the condition holds; fails the test after <paramref name="timeout"/> (default 20 s).</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold in time");
+            await Task.Delay(20);
+        }
+    }
 
     public static PaymentMethodCreateOptions Card(string number, long? expMonth = 12, long? expYear = null, string? cvc = "123") => new()
     {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.StripeSandbox.State;
 
 namespace Tokenizer.StripeSandbox.Api;
@@ -150,9 +151,18 @@ internal sealed partial class RequestPipeline(
         await WriteAsync(context, result);
     }
 
-    /// <summary>Writes a JSON answer with its status.</summary>
+    /// <summary>
+    /// Writes a JSON answer with its status, unless a <c>drop_after_success</c> or <c>hang_after_success</c> fault holds the
+    /// request: then the work is already done (and any idempotency result kept) and the fault replaces the answer.
+    /// </summary>
     public static async Task WriteAsync(HttpContext context, ApiResult result)
     {
+        if (context.Features.Get<FaultState>()?.InsteadOfAnswer is { } instead)
+        {
+            await instead(context);
+            return;
+        }
+
         context.Response.StatusCode = result.Status;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(result.Body, context.RequestAborted);

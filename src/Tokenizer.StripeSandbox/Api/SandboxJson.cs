@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.StripeSandbox.State;
 
 namespace Tokenizer.StripeSandbox.Api;
@@ -11,4 +12,7 @@ namespace Tokenizer.StripeSandbox.Api;
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(StatsObject))]
 [JsonSerializable(typeof(StateFile))]
+[JsonSerializable(typeof(List<FaultRuleJson>))]
+[JsonSerializable(typeof(ListObject<PendingFaultJson>))]
+[JsonSerializable(typeof(ListObject<RecordedRequestJson>))]
 internal sealed partial class SandboxJson : JsonSerializerContext;

@@ -144,4 +144,18 @@ internal static class StripeErrors
 
     /// <summary>500 api_error for a sandbox fault; the exception text never reaches the caller.</summary>
     public static StripeApiException Internal() => new(500, ErrorTypes.Api, "An unknown error occurred.");
+
+    /// <summary>An injected 5xx api_error (fault injection); never kept for replay.</summary>
+    public static StripeApiException ServerError(int status) => new(status, ErrorTypes.Api, "An unknown error occurred.", replayable: false);
+
+    /// <summary>An injected 429 invalid_request_error with code <c>rate_limit</c> or <c>lock_timeout</c>; never kept for replay.</summary>
+    public static StripeApiException RateLimited(string code) => code == "lock_timeout"
+        ? new(429, ErrorTypes.InvalidRequest,
+            "This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate. See https://stripe.com/docs/rate-limits for more details.",
+            code, replayable: false)
+        : new(429, ErrorTypes.InvalidRequest, "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.", code, replayable: false);
+
+    /// <summary>400 invalid_request_error for a malformed <c>Sandbox-Fault</c> header (the message names the rule, never the value).</summary>
+    public static StripeApiException FaultHeaderInvalid(string message) =>
+        new(400, ErrorTypes.InvalidRequest, message, param: "Sandbox-Fault", replayable: false);
 }

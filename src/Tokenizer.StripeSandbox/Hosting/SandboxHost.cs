@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Tokenizer.StripeSandbox.Api;
+using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.StripeSandbox.State;
 
 namespace Tokenizer.StripeSandbox.Hosting;
@@ -61,6 +62,9 @@ internal static class SandboxHost
             : SandboxSecret.LoadOrCreate(SandboxStore.CreatePrivateDirectory(options.DataDirectory).FullName));
         builder.Services.AddSingleton(_ => SandboxStore.Open(options.DataDirectory, options.TimeProvider));
         builder.Services.AddSingleton<RequestPipeline>();
+        builder.Services.AddSingleton<SandboxFaultPlan>();
+        builder.Services.AddSingleton(new SandboxRequestLog(options.RecordedRequestLimit, options.TimeProvider));
+        builder.Services.AddSingleton<FaultInjector>();
         builder.Services.AddSingleton<PaymentMethodsApi>();
         builder.Services.AddSingleton<CustomersApi>();
 
@@ -69,7 +73,10 @@ internal static class SandboxHost
         {
             // Resolving the pipeline opens the store: a locked or unreadable data directory fails here.
             var pipeline = app.Services.GetRequiredService<RequestPipeline>();
+            var faults = app.Services.GetRequiredService<FaultInjector>();
+            app.Use(faults.RecordAsync);
             app.Use(pipeline.AuthenticateAsync);
+            app.Use(faults.InjectAsync);
             MapRoutes(app);
             return app;
         }
@@ -108,6 +115,13 @@ internal static class SandboxHost
             var body = JsonSerializer.Serialize(new StatsObject(stats.PaymentMethods, stats.Customers, stats.Attached), SandboxJson.Default.StatsObject);
             return RequestPipeline.WriteAsync(context, ApiResult.Ok(body));
         });
+
+        // Fault and request-log control for other processes: only with a control token, and only outside Production
+        // (StripeSandboxServer.StartAsync refuses Production before anything is built).
+        if (app.Services.GetRequiredService<IOptions<StripeSandboxOptions>>().Value.ControlToken is { } controlToken && !app.Environment.IsProduction())
+        {
+            ControlEndpoints.Map(app, controlToken, app.Services.GetRequiredService<SandboxFaultPlan>(), app.Services.GetRequiredService<SandboxRequestLog>());
+        }
 
         app.MapFallback(context => RequestPipeline.WriteAsync(context, ApiResult.From(StripeErrors.UnrecognizedUrl())));
     }

@@ -25,6 +25,16 @@ internal sealed class StripeSandboxOptionsValidator : IValidateOptions<StripeSan
             failures.Add("StripeSandbox DataDirectory must be a path or unset.");
         }
 
+        if (options.ControlToken is { } token && (token.Length is < 32 or > 256 || token.Any(c => c is <= ' ' or > '~')))
+        {
+            failures.Add("StripeSandbox ControlToken must be 32 to 256 printable ASCII characters without spaces, or unset.");
+        }
+
+        if (options.RecordedRequestLimit is < 0 or > 1_000_000)
+        {
+            failures.Add("StripeSandbox RecordedRequestLimit must be between 0 and 1000000.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
