@@ -234,6 +234,15 @@ public static class SensitiveDataDetector
         while (i < text.Length)
         {
             var c = text[i];
+            if (c == '\\' && IsUnicodeEscape(text, i))
+            {
+                // A JSON \uXXXX escape (System.Text.Json writes quotes as \u0022) is one character, not digits: its hex
+                // would otherwise join the digits after it ("\u0022" + "31162309" reads as 002231162309).
+                i += 6;
+                lastGroupEnd = -2;
+                continue;
+            }
+
             if (!char.IsAsciiLetterOrDigit(c))
             {
                 i++;
@@ -354,6 +363,11 @@ public static class SensitiveDataDetector
         var tokenEnds = i == text.Length || !char.IsAsciiLetterOrDigit(text[i]);
         return tokenEnds && (lower ^ upper) && length is 16 or 32 or 40 or 64 or 128 ? length : 0;
     }
+
+    private static bool IsUnicodeEscape(ReadOnlySpan<char> text, int at) =>
+        at + 5 < text.Length && text[at + 1] == 'u'
+        && char.IsAsciiHexDigit(text[at + 2]) && char.IsAsciiHexDigit(text[at + 3])
+        && char.IsAsciiHexDigit(text[at + 4]) && char.IsAsciiHexDigit(text[at + 5]);
 
     private static bool IsGuid(ReadOnlySpan<char> candidate)
     {

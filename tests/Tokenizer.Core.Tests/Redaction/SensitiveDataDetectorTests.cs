@@ -22,6 +22,26 @@ public class SensitiveDataDetectorTests
         Assert.Equal("4242", matches[1].LastFour(text));
     }
 
+    [Theory]
+    [InlineData("{\\u0022bank_code\\u0022:\\u002231162302\\u0022}")]
+    [InlineData("\\u0022routing_number\\u0022:\\u0022110000000\\u0022")]
+    public void Find_JsonUnicodeEscapeBeforeDigits_EscapeIsNotDigits(string text)
+    {
+        // Found by the security check: the sandbox's state (System.Text.Json writes quotes as \u0022) read "0022" plus
+        // a bank code as one Luhn-valid run, one run in ten.
+        Assert.Empty(SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scanning));
+    }
+
+    [Fact]
+    public void Find_PanAfterJsonUnicodeEscape_StillFound()
+    {
+        const string text = "{\\u0022number\\u0022:\\u00224242424242424242\\u0022}";
+
+        var matches = SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scanning);
+
+        Assert.Contains(matches, m => m.Kind == SensitiveDataKind.Pan && m.Normalised(text) == "4242424242424242");
+    }
+
     [Fact]
     public void Find_IbanWithBadChecksum_NotReportedWhenScanning()
     {

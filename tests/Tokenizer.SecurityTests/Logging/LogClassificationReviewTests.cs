@@ -15,6 +15,9 @@ public class LogClassificationReviewTests
     /// <summary>Reviewed unclassified parameters, as Type.Method(parameter), with why each is safe.</summary>
     private static readonly HashSet<string> ReviewedPublic =
     [
+        // Sandbox fault injection: the action is one of our fixed fault names.
+        "Tokenizer.StripeSandbox.Faults.FaultInjector.LogFaultInjected(action)",
+
         // Development PKI: the directory is the configured data directory (an operator's path) and a fixed verb.
         "Tokenizer.Server.Security.TlsMaterial.LogDevelopmentPki(directory)",
         "Tokenizer.Server.Security.TlsMaterial.LogDevelopmentPki(action)",
