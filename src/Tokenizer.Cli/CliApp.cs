@@ -119,42 +119,31 @@ public static class CliApp
         return root;
     }
 
-    private static async Task<int> Run(
+    private static Task<int> Run(
         CliConsole console,
         Func<GrpcChannel> open,
         bool json,
-        Func<TokenizerService.TokenizerServiceClient, Task<(Token Token, bool? Replayed)>> call)
-    {
-        try
-        {
-            using var channel = open();
-            var (token, replayed) = await call(new TokenizerService.TokenizerServiceClient(channel));
-            console.PrintToken(token, replayed, json);
-            return 0;
-        }
-        catch (CliInputException error)
-        {
-            console.Error.WriteLine($"error: {error.Message}");
-            return 2;
-        }
-        catch (RpcException error)
-        {
-            console.PrintRpcError(error);
-            return 1;
-        }
-    }
+        Func<TokenizerService.TokenizerServiceClient, Task<(Token Token, bool? Replayed)>> call) =>
+        Call(console, open, call, result => console.PrintToken(result.Token, result.Replayed, json));
 
-    private static async Task<int> RunList(
+    private static Task<int> RunList(
         CliConsole console,
         Func<GrpcChannel> open,
         bool json,
-        Func<TokenizerService.TokenizerServiceClient, Task<ListTokensResponse>> call)
+        Func<TokenizerService.TokenizerServiceClient, Task<ListTokensResponse>> call) =>
+        Call(console, open, call, response => console.PrintList(response, json));
+
+    /// <summary>Opens the channel, makes the call, prints the result; exit 0, 1 for a server error, 2 for bad input.</summary>
+    private static async Task<int> Call<TResult>(
+        CliConsole console,
+        Func<GrpcChannel> open,
+        Func<TokenizerService.TokenizerServiceClient, Task<TResult>> call,
+        Action<TResult> print)
     {
         try
         {
             using var channel = open();
-            var response = await call(new TokenizerService.TokenizerServiceClient(channel));
-            console.PrintList(response, json);
+            print(await call(new TokenizerService.TokenizerServiceClient(channel)));
             return 0;
         }
         catch (CliInputException error)
