@@ -38,6 +38,36 @@ public abstract class ConcurrencyTests(TestDatabase database) : LedgerTestBase(d
     }
 
     [Fact]
+    public async Task BeginAsync_ConcurrentTakeOversOfAnExpiredClaimAcrossInstances_ExactlyOneStarted()
+    {
+        // Arrange: the owner of k1 died; its lease has run out when twenty retries arrive on four instances at once.
+        var ledgers = new List<RelationalTokenLedger> { Ledger };
+        for (var i = 1; i < 4; i++)
+        {
+            ledgers.Add(await OpenLedgerAsync());
+        }
+
+        await Ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None);
+        var later = T0 + TestData.Lease + TimeSpan.FromSeconds(1);
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = Enumerable.Range(0, 20)
+            .Select(i => Task.Run(async () =>
+            {
+                await go.Task;
+                return await ledgers[i % ledgers.Count].BeginAsync(TestData.Claim("k1", TestData.Hmac(1), later), CancellationToken.None);
+            }))
+            .ToList();
+
+        // Act
+        go.SetResult();
+        var outcomes = await Task.WhenAll(calls);
+
+        // Assert: the conditional UPDATE lets exactly one taker win; the others see the renewed lease.
+        Assert.Single(outcomes, o => o.State == IdempotencyState.Started);
+        Assert.All(outcomes, o => Assert.Contains(o.State, new[] { IdempotencyState.Started, IdempotencyState.InFlight }));
+    }
+
+    [Fact]
     public async Task SaveCustomerAsync_ConcurrentWritersAcrossInstances_AllGetTheFirstWritersId()
     {
         // Arrange
