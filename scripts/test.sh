@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole suite (unit, integration over real gRPC + Kestrel + the sandbox over HTTP + SQLite, security)
-# and ends with one line: "tests: N passed, M failed". Exit code 0 only when everything built and passed.
+# Runs the whole suite (unit, integration over real gRPC + Kestrel + the sandbox over HTTP + SQLite, the ledger on
+# SQLite and on a throwaway PostgreSQL 15 cluster, security) and ends with one line: "tests: N passed, M failed".
+# Exit code 0 only when everything built and passed.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -22,6 +23,19 @@ if ! dotnet build Tokenizer.sln -c Release --nologo -v quiet -clp:ErrorsOnly; th
   echo "build failed" >&2
   echo "tests: 0 passed, 1 failed"
   exit 1
+fi
+
+# The PostgreSQL ledger tests need a server: a throwaway cluster (scripts/postgres.sh: temp folder, loopback, a free
+# port; apt-get installs the server where it is missing), stopped and removed on exit. If it cannot start, say so and
+# run the suite anyway: those tests then fail with that reason (they never skip), and so does this script.
+# shellcheck source=scripts/postgres.sh
+source "$root/scripts/postgres.sh"
+trap 'postgres_stop' EXIT
+trap 'exit 130' INT TERM
+if ! postgres_start; then
+  echo "error: the throwaway PostgreSQL cluster did not start; the PostgreSQL ledger tests will fail" >&2
+  unset TOKENIZER_TEST_POSTGRES TOKENIZER_TEST_POSTGRES_CA
+  status=1
 fi
 
 dotnet test Tokenizer.sln -c Release --no-build --nologo -v quiet \

@@ -16,4 +16,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 3003, EventName = "LedgerCompletedWithoutPendingClaim", Level = LogLevel.Warning,
         Message = "Recorded token {Token}, but its idempotency claim was not pending (released, or completed by another owner)")]
     public static partial void CompletedWithoutPendingClaim(ILogger logger, string token);
+
+    [LoggerMessage(EventId = 3004, EventName = "LedgerTransientRetry", Level = LogLevel.Warning,
+        Message = "Ledger transaction failed with SQLSTATE {SqlState} (serialization failure or deadlock); retrying (attempt {Attempt} of {MaxAttempts})")]
+    public static partial void TransientRetry(ILogger logger, string sqlState, int attempt, int maxAttempts);
 }

@@ -2,17 +2,17 @@ using Tokenizer.Core.Ports;
 
 namespace Tokenizer.Ledger.Tests;
 
-public sealed class ConcurrencyTests : LedgerTestBase
+public abstract class ConcurrencyTests(TestDatabase database) : LedgerTestBase(database)
 {
     private const int Callers = 50;
 
     [Theory]
-    [InlineData(1)] // one process: writers queue on the in-process gate
-    [InlineData(5)] // five "processes" on one file: writers meet at SQLite's BEGIN IMMEDIATE and busy timeout
+    [InlineData(1)] // one process (SQLite: writers queue on the in-process gate)
+    [InlineData(5)] // five processes or replicas, each with its own connections: the database's constraint decides
     public async Task BeginAsync_FiftyConcurrentCallsForOneKey_ExactlyOneStarted(int instances)
     {
         // Arrange
-        var ledgers = new List<SqliteTokenLedger> { Ledger };
+        var ledgers = new List<RelationalTokenLedger> { Ledger };
         for (var i = 1; i < instances; i++)
         {
             ledgers.Add(await OpenLedgerAsync());
@@ -34,27 +34,37 @@ public sealed class ConcurrencyTests : LedgerTestBase
         // Assert
         Assert.Single(outcomes, o => o.State == IdempotencyState.Started);
         Assert.Equal(Callers - 1, outcomes.Count(o => o.State == IdempotencyState.InFlight));
-        Assert.Equal(1, await Ledger.CountRowsAsync(LedgerTable.IdempotencyRecords, CancellationToken.None));
+        Assert.Equal(1, await CountRowsAsync("idempotency_records"));
     }
 
     [Fact]
-    public async Task BeginAsync_OtherProcessHoldsTheWriteLockBriefly_WaitsAndStarts()
+    public async Task BeginAsync_ConcurrentTakeOversOfAnExpiredClaimAcrossInstances_ExactlyOneStarted()
     {
-        // Arrange: a raw connection stands in for another process in the middle of a write transaction.
-        await using var other = await Ledger.Database.OpenAsync(CancellationToken.None);
-        await using var lockHeld = other.BeginTransaction(deferred: false);
-        var release = Task.Run(async () =>
+        // Arrange: the owner of k1 died; its lease has run out when twenty retries arrive on four instances at once.
+        var ledgers = new List<RelationalTokenLedger> { Ledger };
+        for (var i = 1; i < 4; i++)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(300));
-            await lockHeld.CommitAsync();
-        });
+            ledgers.Add(await OpenLedgerAsync());
+        }
+
+        await Ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None);
+        var later = T0 + TestData.Lease + TimeSpan.FromSeconds(1);
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = Enumerable.Range(0, 20)
+            .Select(i => Task.Run(async () =>
+            {
+                await go.Task;
+                return await ledgers[i % ledgers.Count].BeginAsync(TestData.Claim("k1", TestData.Hmac(1), later), CancellationToken.None);
+            }))
+            .ToList();
 
         // Act
-        var outcome = await Ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None);
+        go.SetResult();
+        var outcomes = await Task.WhenAll(calls);
 
-        // Assert
-        await release;
-        Assert.Equal(IdempotencyState.Started, outcome.State);
+        // Assert: the conditional UPDATE lets exactly one taker win; the others see the renewed lease.
+        Assert.Single(outcomes, o => o.State == IdempotencyState.Started);
+        Assert.All(outcomes, o => Assert.Contains(o.State, new[] { IdempotencyState.Started, IdempotencyState.InFlight }));
     }
 
     [Fact]
@@ -80,7 +90,7 @@ public sealed class ConcurrencyTests : LedgerTestBase
         var winner = Assert.Single(ids.Distinct());
         Assert.Matches("^cus_([0-9]|1[0-9])$", winner);
         Assert.Equal(winner, await Ledger.FindCustomerAsync("stripe", "ref_1", CancellationToken.None));
-        Assert.Equal(1, await Ledger.CountRowsAsync(LedgerTable.Customers, CancellationToken.None));
+        Assert.Equal(1, await CountRowsAsync("customers"));
     }
 
     [Fact]
@@ -108,7 +118,7 @@ public sealed class ConcurrencyTests : LedgerTestBase
         await Task.WhenAll(calls);
 
         // Assert
-        Assert.Equal(40, await Ledger.CountRowsAsync(LedgerTable.Tokens, CancellationToken.None));
-        Assert.Equal(40, await Ledger.CountRowsAsync(LedgerTable.IdempotencyRecords, CancellationToken.None));
+        Assert.Equal(40, await CountRowsAsync("tokens"));
+        Assert.Equal(40, await CountRowsAsync("idempotency_records"));
     }
 }

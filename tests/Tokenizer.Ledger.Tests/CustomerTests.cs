@@ -1,6 +1,6 @@
 namespace Tokenizer.Ledger.Tests;
 
-public sealed class CustomerTests : LedgerTestBase
+public abstract class CustomerTests(TestDatabase database) : LedgerTestBase(database)
 {
     [Fact]
     public async Task FindCustomerAsync_Unknown_ReturnsNull()
@@ -49,6 +49,6 @@ public sealed class CustomerTests : LedgerTestBase
         // Assert
         Assert.Equal("cus_other", saved);
         Assert.Equal("cus_stripe", await Ledger.FindCustomerAsync("stripe", "ref_1", CancellationToken.None));
-        Assert.Equal(2, await Ledger.CountRowsAsync(LedgerTable.Customers, CancellationToken.None));
+        Assert.Equal(2, await CountRowsAsync("customers"));
     }
 }

@@ -3,7 +3,7 @@ using Tokenizer.Core.Ports;
 
 namespace Tokenizer.Ledger.Tests;
 
-public sealed class IdempotencyTests : LedgerTestBase
+public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(database)
 {
     private static readonly byte[] HmacA = TestData.Hmac(0xA);
     private static readonly byte[] HmacB = TestData.Hmac(0xB);
@@ -16,7 +16,7 @@ public sealed class IdempotencyTests : LedgerTestBase
 
         // Assert
         Assert.Equal(new IdempotencyOutcome(IdempotencyState.Started), outcome);
-        Assert.Equal(1, await Ledger.CountRowsAsync(LedgerTable.IdempotencyRecords, CancellationToken.None));
+        Assert.Equal(1, await CountRowsAsync("idempotency_records"));
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class IdempotencyTests : LedgerTestBase
         // Assert: the lease is exactly Lease long, and the taker's lease starts at its own Now.
         Assert.Equal(IdempotencyState.Started, takeOver.State);
         Assert.Equal(IdempotencyState.InFlight, afterTakeOver.State);
-        Assert.Equal(1, await Ledger.CountRowsAsync(LedgerTable.IdempotencyRecords, CancellationToken.None));
+        Assert.Equal(1, await CountRowsAsync("idempotency_records"));
     }
 
     [Fact]
@@ -199,7 +199,7 @@ public sealed class IdempotencyTests : LedgerTestBase
 
         // Assert
         Assert.Equal(token, await Ledger.GetTokenAsync("pm_1", CancellationToken.None));
-        Assert.Equal(0, await Ledger.CountRowsAsync(LedgerTable.IdempotencyRecords, CancellationToken.None));
+        Assert.Equal(0, await CountRowsAsync("idempotency_records"));
     }
 
     [Fact]
@@ -223,7 +223,7 @@ public sealed class IdempotencyTests : LedgerTestBase
         // Assert
         var stored = await Ledger.GetTokenAsync("pm_1", CancellationToken.None);
         Assert.Equal(original with { Status = TokenStatus.Revoked, RevokedAt = T0.AddHours(1) }, stored);
-        Assert.Equal(1, await Ledger.CountRowsAsync(LedgerTable.Tokens, CancellationToken.None));
+        Assert.Equal(1, await CountRowsAsync("tokens"));
     }
 
     [Fact]
@@ -253,7 +253,7 @@ public sealed class IdempotencyTests : LedgerTestBase
             () => Ledger.CompleteAsync(TestData.Caller, "k1", "{}", token, CancellationToken.None));
 
         // Assert
-        Assert.Equal(0, await Ledger.CountRowsAsync(LedgerTable.Tokens, CancellationToken.None));
+        Assert.Equal(0, await CountRowsAsync("tokens"));
         var retry = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
         Assert.Equal(IdempotencyState.InFlight, retry.State);
     }
@@ -282,7 +282,7 @@ public sealed class IdempotencyTests : LedgerTestBase
         await Ledger.ReleaseAsync(TestData.Caller, "k1", CancellationToken.None);
 
         // Assert
-        Assert.Equal(0, await Ledger.CountRowsAsync(LedgerTable.IdempotencyRecords, CancellationToken.None));
+        Assert.Equal(0, await CountRowsAsync("idempotency_records"));
         var retry = await Ledger.BeginAsync(TestData.Claim("k1", HmacB, T0), CancellationToken.None);
         Assert.Equal(IdempotencyState.Started, retry.State);
     }
@@ -310,6 +310,6 @@ public sealed class IdempotencyTests : LedgerTestBase
         await Ledger.ReleaseAsync(TestData.Caller, "never-claimed", CancellationToken.None);
 
         // Assert
-        Assert.Equal(0, await Ledger.CountRowsAsync(LedgerTable.IdempotencyRecords, CancellationToken.None));
+        Assert.Equal(0, await CountRowsAsync("idempotency_records"));
     }
 }

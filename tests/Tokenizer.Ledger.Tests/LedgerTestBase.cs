@@ -1,59 +1,36 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
 
 namespace Tokenizer.Ledger.Tests;
 
-/// <summary>A fresh ledger file per test in its own temp directory (under a not-yet-existing <c>data/</c> folder).</summary>
-public abstract class LedgerTestBase : IAsyncLifetime
+/// <summary>
+/// The ledger behaviours every provider must have. Each test gets a fresh, initialised ledger on a database of its own
+/// (<see cref="TestDatabase"/>); a sealed class per provider (Sqlite/, Postgres/) runs these test bodies.
+/// </summary>
+public abstract class LedgerTestBase(TestDatabase database) : IAsyncLifetime
 {
-    private readonly List<SqliteTokenLedger> ledgers = [];
-
-    protected LedgerTestBase()
-    {
-        RootDirectory = Path.Combine(Path.GetTempPath(), "tokenizer-ledger-tests", Guid.NewGuid().ToString("N"));
-        DatabasePath = Path.Combine(RootDirectory, "data", "ledger.db");
-    }
-
     protected static DateTimeOffset T0 { get; } = new(2030, 1, 2, 3, 4, 5, TimeSpan.Zero);
 
-    protected string RootDirectory { get; }
-
-    protected string DatabasePath { get; }
+    protected TestDatabase Database { get; } = database;
 
     protected FakeTimeProvider Clock { get; } = new(T0);
 
-    /// <summary>The first ledger on the file, initialised.</summary>
-    protected SqliteTokenLedger Ledger { get; private set; } = null!;
+    /// <summary>The first ledger on the database, initialised.</summary>
+    protected RelationalTokenLedger Ledger { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Ledger = await OpenLedgerAsync();
-
-    public async Task DisposeAsync()
+    public async Task InitializeAsync()
     {
-        foreach (var ledger in ledgers)
-        {
-            await ledger.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(RootDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: a leftover temp directory must not fail a test.
-        }
+        await Database.CreateAsync();
+        Ledger = await OpenLedgerAsync();
     }
 
-    /// <summary>Another ledger instance on the same file, as a second process would have.</summary>
-    protected async Task<SqliteTokenLedger> OpenLedgerAsync(bool initialize = true)
+    public async Task DisposeAsync() => await Database.DisposeAsync();
+
+    /// <summary>Another ledger instance on the same database, as a second process or replica would have.</summary>
+    protected async Task<RelationalTokenLedger> OpenLedgerAsync(bool initialize = true)
     {
-        var ledger = new SqliteTokenLedger(
-            new SqliteLedgerOptions { DatabasePath = DatabasePath },
-            Clock,
-            NullLogger<SqliteTokenLedger>.Instance);
-        ledgers.Add(ledger);
+        var ledger = Database.CreateLedger(Clock);
         if (initialize)
         {
             await ledger.InitializeAsync(CancellationToken.None);
@@ -62,8 +39,11 @@ public abstract class LedgerTestBase : IAsyncLifetime
         return ledger;
     }
 
+    /// <summary>Rows in one ledger table.</summary>
+    protected Task<long> CountRowsAsync(string table) => Database.CountRowsAsync(table);
+
     /// <summary>Records tokens the way the service does: claim, then complete.</summary>
-    protected static async Task SeedAsync(SqliteTokenLedger ledger, IEnumerable<TokenRecord> tokens)
+    protected static async Task SeedAsync(ITokenLedger ledger, IEnumerable<TokenRecord> tokens)
     {
         foreach (var token in tokens)
         {

@@ -7,7 +7,7 @@ using Tokenizer.Ledger.Schema;
 
 namespace Tokenizer.Ledger.Tests;
 
-public sealed class ListTokensTests : LedgerTestBase
+public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(database)
 {
     [Fact]
     public async Task ListTokensAsync_EmptyLedger_ReturnsEmptyLastPage()

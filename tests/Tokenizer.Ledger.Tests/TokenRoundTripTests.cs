@@ -2,7 +2,7 @@ using Tokenizer.Core.Domain;
 
 namespace Tokenizer.Ledger.Tests;
 
-public sealed class TokenRoundTripTests : LedgerTestBase
+public abstract class TokenRoundTripTests(TestDatabase database) : LedgerTestBase(database)
 {
     public static TheoryData<TokenType> BankTypes =>
         [TokenType.AuBecsDebit, TokenType.SepaDebit, TokenType.BacsDebit, TokenType.UsBankAccount];

@@ -2,9 +2,26 @@ using System.Data.Common;
 
 namespace Tokenizer.Ledger.Schema;
 
-/// <summary>Provider-neutral parameter binding and column reading.</summary>
+/// <summary>Provider-neutral commands, parameter binding and column reading.</summary>
 internal static class DbCommandExtensions
 {
+    /// <summary>A command enlisted in <paramref name="transaction"/>.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "Callers pass LedgerSql constants only; every value travels as a bound parameter (Ledger.Tests: filters with quotes).")]
+    public static DbCommand Command(this DbTransaction transaction, string sql)
+    {
+        var command = transaction.Connection!.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    /// <summary>Runs one statement that returns no rows inside <paramref name="transaction"/>.</summary>
+    public static async Task ExecuteAsync(this DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        using var command = transaction.Command(sql);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Adds <c>@name</c> = <paramref name="value"/>; null binds SQL NULL.</summary>
     public static DbCommand Bind(this DbCommand command, string name, object? value)
     {

@@ -1,3 +1,6 @@
+using System.Data.Common;
+using System.Globalization;
+
 namespace Tokenizer.Ledger.Schema;
 
 /// <summary>One schema step. Applied once, in its own transaction, and recorded in <c>schema_migrations</c>.</summary>
@@ -13,7 +16,8 @@ internal sealed record LedgerMigration(int Version, string Name, Func<SqlDialect
 /// <remarks>
 /// Times are unix microseconds UTC in 64-bit integers: exact ordering, no time-zone or text-format ambiguity, and the
 /// same precision as PostgreSQL timestamps. No column holds a PAN, CVC, full account number or IBAN; <c>last4</c> is
-/// bounded to four characters by the schema itself.
+/// bounded to four characters by the schema itself. Every provider applies the same list, so a version number means the
+/// same tables everywhere; only the spellings of <see cref="SqlDialect"/> differ.
 /// </remarks>
 internal static class LedgerMigrations
 {
@@ -26,6 +30,7 @@ internal static class LedgerMigrations
     [
         new(1, "tokens, customers, idempotency_records", InitialSchema),
         new(2, "audit_events (append-only, HMAC-chained)", AuditEvents),
+        new(3, "data_protection_keys", DataProtectionKeys),
     ];
 
     /// <summary>The highest version this build knows.</summary>
@@ -35,7 +40,7 @@ internal static class LedgerMigrations
     [
         $"""
         CREATE TABLE tokens (
-            token TEXT NOT NULL PRIMARY KEY,
+            token TEXT{d.TokenIdCollation} NOT NULL PRIMARY KEY,
             gateway TEXT NOT NULL,
             type TEXT NOT NULL CHECK (type IN ('card', 'au_becs_debit', 'sepa_debit', 'bacs_debit', 'us_bank_account')),
             status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
@@ -107,4 +112,76 @@ internal static class LedgerMigrations
         "CREATE INDEX ix_audit_events_time ON audit_events (time, sequence)",
         .. d.AppendOnlyGuards("audit_events"),
     ];
+
+    /// <summary>
+    /// The ASP.NET Core Data Protection key ring, one row per key XML document as the framework hands it over (encrypted
+    /// by the host's key encryptor before it gets here). Read and written by <c>PostgresXmlRepository</c>, so replicas
+    /// share one key ring; a SQLite ledger keeps its key ring in files and leaves this table empty (it exists there so
+    /// version 3 means the same schema for every provider).
+    /// </summary>
+    private static string[] DataProtectionKeys(SqlDialect d) =>
+    [
+        $"""
+        CREATE TABLE data_protection_keys (
+            id {d.IdentityKey},
+            friendly_name TEXT NULL,
+            xml TEXT NOT NULL,
+            created_at {d.Int64Type} NOT NULL
+        ){d.TableOptions}
+        """,
+    ];
+
+    /// <summary>
+    /// Creates <c>schema_migrations</c> if needed and returns the highest applied version (0 for a new database). Run
+    /// first in the migrating transaction.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The database holds a newer schema than this build.</exception>
+    public static async Task<long> PrepareAsync(DbTransaction transaction, SqlDialect dialect, CancellationToken cancellationToken)
+    {
+        await transaction.ExecuteAsync(CreateMigrationsTable(dialect), cancellationToken).ConfigureAwait(false);
+        using var command = transaction.Command(LedgerSql.SelectLatestMigration);
+        var latest = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is { } value and not DBNull
+            ? Convert.ToInt64(value, CultureInfo.InvariantCulture)
+            : 0;
+        if (latest > LatestVersion)
+        {
+            throw new InvalidOperationException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"the ledger database has schema version {latest}, newer than this build's {LatestVersion}; refusing to run an older build against it"));
+        }
+
+        return latest;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="migration"/> and records it with <paramref name="appliedAt"/>, unless it is recorded
+    /// already. Returns whether it was applied by this call.
+    /// </summary>
+    public static async Task<bool> ApplyAsync(
+        DbTransaction transaction,
+        SqlDialect dialect,
+        LedgerMigration migration,
+        DateTimeOffset appliedAt,
+        CancellationToken cancellationToken)
+    {
+        using (var check = transaction.Command(LedgerSql.SelectMigration))
+        {
+            check.Bind("@version", migration.Version);
+            if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) != 0)
+            {
+                return false;
+            }
+        }
+
+        foreach (var statement in migration.Statements(dialect))
+        {
+            await transaction.ExecuteAsync(statement, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var record = transaction.Command(LedgerSql.InsertMigration);
+        record.Bind("@version", migration.Version)
+            .Bind("@applied_at", appliedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
 }

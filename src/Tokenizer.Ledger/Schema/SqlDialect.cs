@@ -1,29 +1,76 @@
+using System.Globalization;
+
 namespace Tokenizer.Ledger.Schema;
 
 /// <summary>
 /// The few spellings that differ between the SQL databases the ledger supports; everything else in
-/// <see cref="LedgerMigrations"/> and <see cref="LedgerSql"/> is written once in SQL that SQLite and PostgreSQL
-/// both accept (<c>ON CONFLICT</c>, row values, <c>length()</c>, <c>@name</c> parameters).
+/// <see cref="LedgerMigrations"/>, <see cref="LedgerSql"/> and <see cref="AuditSql"/> is written once in SQL that SQLite
+/// and PostgreSQL both accept (<c>ON CONFLICT</c>, row values, <c>length()</c>, <c>@name</c> parameters).
 /// </summary>
-/// <param name="Int64Type">Column type of a 64-bit integer (times as unix microseconds).</param>
-/// <param name="BytesType">Column type of a byte string (the request HMAC).</param>
-/// <param name="TableOptions">Text appended after a <c>CREATE TABLE (...)</c>.</param>
-/// <param name="AppendOnlyGuards">The DDL that makes a table refuse UPDATE and DELETE (given the table name).</param>
 /// <remarks>
-/// A PostgreSQL ledger mirrors this with <c>new("BIGINT", "BYTEA", "", ...)</c>, <c>COLLATE "C"</c> on
-/// <c>tokens.token</c> (so <c>token DESC</c> orders by bytes as SQLite's BINARY collation does), <c>BEGIN</c> instead of
-/// <c>BEGIN IMMEDIATE</c>, and serialization failures instead of <c>SQLITE_BUSY</c> as the transient error. Its
-/// append-only guard is a plpgsql function that raises, fired <c>BEFORE UPDATE OR DELETE</c> per row and
-/// <c>BEFORE TRUNCATE</c> per statement, plus <c>REVOKE UPDATE, DELETE, TRUNCATE</c> from the service's role.
+/// Beyond the DDL, the PostgreSQL ledger differs in how it runs transactions (see <c>PostgresDatabase</c>):
+/// <c>BEGIN</c> at READ COMMITTED instead of <c>BEGIN IMMEDIATE</c> (writers do not take one database-wide lock; the
+/// statements are written so that unique constraints and conditional updates decide races), serialization failures and
+/// deadlocks instead of <c>SQLITE_BUSY</c> as the transient errors that retry a transaction, and advisory locks where one
+/// writer at a time is required (migrations, audit appends).
 /// </remarks>
-internal sealed record SqlDialect(
-    string Int64Type,
-    string BytesType,
-    string TableOptions,
-    Func<string, IReadOnlyList<string>> AppendOnlyGuards)
+internal sealed record SqlDialect
 {
     /// <summary>SQLite: STRICT tables, so a value of the wrong type is an error instead of being stored as is.</summary>
-    public static SqlDialect Sqlite { get; } = new("INTEGER", "BLOB", " STRICT", SqliteAppendOnlyGuards);
+    public static SqlDialect Sqlite { get; } = new()
+    {
+        Int64Type = "INTEGER",
+        BytesType = "BLOB",
+        IdentityKey = "INTEGER PRIMARY KEY",
+        TokenIdCollation = "",
+        TableOptions = " STRICT",
+        AppendOnlyGuards = SqliteAppendOnlyGuards,
+        AuditAppendLock = null,
+    };
+
+    /// <summary>
+    /// PostgreSQL 15 or later: typed columns (no STRICT needed), <c>COLLATE "C"</c> on token ids so <c>token DESC</c>
+    /// orders by bytes exactly as SQLite's BINARY collation does whatever the database's locale, a plpgsql function that
+    /// raises as the append-only guard, and a transaction-scoped advisory lock that serialises audit appends.
+    /// </summary>
+    public static SqlDialect Postgres { get; } = new()
+    {
+        Int64Type = "BIGINT",
+        BytesType = "BYTEA",
+        IdentityKey = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        TokenIdCollation = " COLLATE \"C\"",
+        TableOptions = "",
+        AppendOnlyGuards = PostgresAppendOnlyGuards,
+        AuditAppendLock = AdvisoryLock(AdvisoryLocks.AuditAppend),
+    };
+
+    /// <summary>Column type of a 64-bit integer (times as unix microseconds, audit sequences).</summary>
+    public required string Int64Type { get; init; }
+
+    /// <summary>Column type of a byte string (the request HMAC, audit MACs).</summary>
+    public required string BytesType { get; init; }
+
+    /// <summary>Column definition (type and constraints) of a database-assigned 64-bit primary key.</summary>
+    public required string IdentityKey { get; init; }
+
+    /// <summary>Text after the type of a token id column, so listings order token ids by their bytes.</summary>
+    public required string TokenIdCollation { get; init; }
+
+    /// <summary>Text appended after a <c>CREATE TABLE (...)</c>.</summary>
+    public required string TableOptions { get; init; }
+
+    /// <summary>The DDL that makes a table refuse UPDATE and DELETE (given the table name).</summary>
+    public required Func<string, IReadOnlyList<string>> AppendOnlyGuards { get; init; }
+
+    /// <summary>
+    /// The statement that makes an audit append the only one in flight, run first in the append's transaction; null
+    /// where the transaction already holds the database's single write lock (SQLite's <c>BEGIN IMMEDIATE</c>).
+    /// </summary>
+    public required string? AuditAppendLock { get; init; }
+
+    /// <summary>A statement that takes the transaction-scoped PostgreSQL advisory lock <paramref name="key"/>.</summary>
+    public static string AdvisoryLock(long key) =>
+        string.Create(CultureInfo.InvariantCulture, $"SELECT pg_advisory_xact_lock({key})");
 
     // Triggers stop the service's own SQL and careless tools; anyone who can write the file can drop them, which is why
     // the audit trail is also an HMAC chain. The table name comes from LedgerMigrations, never from input.
@@ -32,4 +79,35 @@ internal sealed record SqlDialect(
         $"CREATE TRIGGER {table}_refuse_update BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
         $"CREATE TRIGGER {table}_refuse_delete BEFORE DELETE ON {table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
     ];
+
+    // The same for PostgreSQL, plus TRUNCATE (which fires no row trigger) and the privileges themselves: the role that
+    // runs the migration (the service's) loses UPDATE, DELETE and TRUNCATE on the table. An owner or superuser can
+    // grant them back and drop the triggers; the MAC chain is what detects what they do then.
+    private static string[] PostgresAppendOnlyGuards(string table) =>
+    [
+        $"""
+        CREATE FUNCTION {table}_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION '{table} is append-only' USING ERRCODE = 'insufficient_privilege';
+        END
+        $$
+        """,
+        $"CREATE TRIGGER {table}_refuse_update BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_refuse_change()",
+        $"CREATE TRIGGER {table}_refuse_delete BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_refuse_change()",
+        $"CREATE TRIGGER {table}_refuse_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse_change()",
+        $"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC, CURRENT_USER",
+    ];
+}
+
+/// <summary>
+/// The PostgreSQL advisory lock keys the ledger uses, one per purpose. Advisory locks are scoped to one database, so
+/// two ledgers in different databases of one server never wait for each other.
+/// </summary>
+internal static class AdvisoryLocks
+{
+    /// <summary>Held while migrations are checked and applied ("tkz-migr" in ASCII).</summary>
+    public const long Migrations = 0x746B7A2D6D696772;
+
+    /// <summary>Held by the audit append in flight ("tkz-audt" in ASCII): one chain, one writer at a time.</summary>
+    public const long AuditAppend = 0x746B7A2D61756474;
 }

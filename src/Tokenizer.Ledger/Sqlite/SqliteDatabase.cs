@@ -1,4 +1,4 @@
-using System.Diagnostics.CodeAnalysis;
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -16,7 +16,7 @@ namespace Tokenizer.Ledger.Sqlite;
 /// (the write lock is taken at the start, so a transaction never has to upgrade a read lock and fail) and wait up to
 /// <see cref="BusyTimeout"/> for it. Readers never wait: WAL gives them a snapshot.
 /// </remarks>
-internal sealed class SqliteDatabase : IDisposable
+internal sealed class SqliteDatabase : ILedgerDatabase
 {
     /// <summary>How long SQLite waits for another connection's lock before reporting SQLITE_BUSY.</summary>
     public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
@@ -55,8 +55,11 @@ internal sealed class SqliteDatabase : IDisposable
     /// <summary>The absolute path of the database file.</summary>
     public string DatabasePath { get; }
 
+    /// <inheritdoc />
+    public SqlDialect Dialect => SqlDialect.Sqlite;
+
     /// <summary>Opens a pooled connection with the ledger's per-connection pragmas applied.</summary>
-    [SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The text is the constant ConnectionPragmas, built once from a TimeSpan constant; no input reaches it.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The text is the constant connection pragmas; no input reaches it.")]
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(connectionString);
@@ -76,7 +79,7 @@ internal sealed class SqliteDatabase : IDisposable
     }
 
     /// <summary>Runs <paramref name="read"/> on its own connection (a consistent WAL snapshot per statement).</summary>
-    public async Task<T> ReadAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    public async Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -98,7 +101,7 @@ internal sealed class SqliteDatabase : IDisposable
     /// database. Any other exception rolls back and propagates.
     /// </summary>
     public async Task<T> WriteAsync<T>(
-        Func<SqliteTransaction, CancellationToken, Task<T>> work,
+        Func<DbTransaction, CancellationToken, Task<T>> work,
         CancellationToken cancellationToken)
     {
         await writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -148,63 +151,18 @@ internal sealed class SqliteDatabase : IDisposable
             throw new InvalidOperationException("the ledger database cannot use WAL journal mode on this file system");
         }
 
-        var dialect = SqlDialect.Sqlite;
-        var latest = await WriteAsync(
-            async (transaction, ct) =>
-            {
-                await ExecuteAsync(transaction, LedgerMigrations.CreateMigrationsTable(dialect), ct).ConfigureAwait(false);
-                using var command = Command(transaction, LedgerSql.SelectLatestMigration);
-                return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long version ? version : 0;
-            },
-            cancellationToken).ConfigureAwait(false);
-        if (latest > LedgerMigrations.LatestVersion)
-        {
-            throw new InvalidOperationException(string.Create(
-                CultureInfo.InvariantCulture,
-                $"the ledger database has schema version {latest}, newer than this build's {LedgerMigrations.LatestVersion}; refusing to run an older build against it"));
-        }
-
-        var appliedAt = now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+        await WriteAsync((transaction, ct) => LedgerMigrations.PrepareAsync(transaction, Dialect, ct), cancellationToken)
+            .ConfigureAwait(false);
         foreach (var migration in LedgerMigrations.All)
         {
             var applied = await WriteAsync(
-                async (transaction, ct) =>
-                {
-                    using (var check = Command(transaction, LedgerSql.SelectMigration))
-                    {
-                        check.Bind("@version", migration.Version);
-                        if (Convert.ToInt64(await check.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture) != 0)
-                        {
-                            return false;
-                        }
-                    }
-
-                    foreach (var statement in migration.Statements(dialect))
-                    {
-                        await ExecuteAsync(transaction, statement, ct).ConfigureAwait(false);
-                    }
-
-                    using var record = Command(transaction, LedgerSql.InsertMigration);
-                    record.Bind("@version", migration.Version).Bind("@applied_at", appliedAt);
-                    await record.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                    return true;
-                },
+                (transaction, ct) => LedgerMigrations.ApplyAsync(transaction, Dialect, migration, now, ct),
                 cancellationToken).ConfigureAwait(false);
             if (applied)
             {
                 Log.MigrationApplied(logger, migration.Version, migration.Name);
             }
         }
-    }
-
-    /// <summary>A command enlisted in <paramref name="transaction"/>.</summary>
-    [SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "Callers pass LedgerSql constants only; every value travels as a bound parameter (Ledger.Tests: filters with quotes).")]
-    public static SqliteCommand Command(SqliteTransaction transaction, string sql)
-    {
-        var command = transaction.Connection!.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
     }
 
     /// <summary>Closes the pooled connections of this file (the last close checkpoints the WAL).</summary>
@@ -216,12 +174,6 @@ internal sealed class SqliteDatabase : IDisposable
         }
 
         writeGate.Dispose();
-    }
-
-    private static async Task ExecuteAsync(SqliteTransaction transaction, string sql, CancellationToken cancellationToken)
-    {
-        using var command = Command(transaction, sql);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static bool IsBusy(SqliteException e) => e.SqliteErrorCode is SqliteBusy or SqliteLocked;

@@ -5,10 +5,10 @@ using Tokenizer.Ledger.Audit;
 namespace Tokenizer.Ledger.Tests.Audit;
 
 /// <summary>
-/// An attacker with write access to the database file (not to the audit key) edits the trail: drops the append-only
-/// triggers, then alters, deletes, swaps or forges rows. Each edit must be named by the first broken record.
+/// An attacker with write access to the database (not to the audit key) edits the trail: drops the append-only
+/// guards, then alters, deletes, swaps or forges rows. Each edit must be named by the first broken record.
 /// </summary>
-public sealed class AuditTamperTests : AuditTestBase
+public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(database)
 {
     private const int Records = 10;
 
@@ -37,7 +37,7 @@ public sealed class AuditTamperTests : AuditTestBase
     [InlineData("reason = 'X'")]
     [InlineData("resource = 'pm_other'")]
     [InlineData("correlation_id = correlation_id || ' '")]
-    [InlineData("prev_mac = zeroblob(32)")]
+    [InlineData("prev_mac = mac")]
     public async Task VerifyAsync_AnyColumnOfRecordKAltered_NamesKMacMismatch(string change)
     {
         // Arrange
@@ -144,14 +144,14 @@ public sealed class AuditTamperTests : AuditTestBase
     {
         // Arrange: a second trail under the same key (an old backup, a test environment) has its own record 6.
         await AppendEventsAsync(Records);
-        var otherPath = Path.Combine(RootDirectory, "other", "ledger.db");
-        var other = await OpenTrailAsync(path: otherPath);
+        var otherDatabase = await Database.CreateSiblingAsync();
+        var other = await OpenTrailAsync(on: otherDatabase);
         for (var n = 1; n <= Records; n++)
         {
             await other.AppendAsync(Event(n) with { CallerId = "other-" + n }, CancellationToken.None);
         }
 
-        var foreign = (await RowsAsync(otherPath))[5];
+        var foreign = (await RowsAsync(otherDatabase))[5];
         await DropTriggersAsync();
 
         // Act: record 6 is replaced by the validly signed record 6 of the other chain.
@@ -185,8 +185,9 @@ public sealed class AuditTamperTests : AuditTestBase
 
         // Act: INSERT is allowed (append-only); without the key the new row cannot carry a valid MAC.
         await ExecuteAsync(
-            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (4, 0, 'ghost', NULL, 'a', NULL, 'success', NULL, '', @prev, randomblob(32))",
-            ("@prev", head.Mac));
+            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (4, 0, 'ghost', NULL, 'a', NULL, 'success', NULL, '', @prev, @mac)",
+            ("@prev", head.Mac),
+            ("@mac", RandomNumberGenerator.GetBytes(32)));
 
         // Assert
         AssertBroken(await Trail.VerifyAsync(null, CancellationToken.None), 4, AuditProblems.MacMismatch);

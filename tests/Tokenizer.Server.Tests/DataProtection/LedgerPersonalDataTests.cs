@@ -24,8 +24,9 @@ public sealed class LedgerPersonalDataTests
     private static readonly string[] PersonalColumnWords = ["name", "email", "phone", "address", "line1", "line2", "city", "postal", "billing"];
 
     // The audit trail records the calling service's network address (PCI DSS 10.2.2 "origination"); callers are services
-    // holding client certificates, not people, so it is not cardholder personal data.
-    private static readonly string[] NotPersonalColumns = ["audit_events.source_address"];
+    // holding client certificates, not people, so it is not cardholder personal data. data_protection_keys.friendly_name
+    // is Data Protection's name for a key ("key-{guid}"), not a person's (the table is empty on SQLite).
+    private static readonly string[] NotPersonalColumns = ["audit_events.source_address", "data_protection_keys.friendly_name"];
 
     [Fact]
     public async Task Tokenize_WithBillingDetails_LedgerSchemaRowsAndFilesHoldNone()

@@ -1,11 +1,10 @@
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
+using System.Data.Common;
 using Tokenizer.Core.Audit;
 using Tokenizer.Ledger.Audit;
 
 namespace Tokenizer.Ledger.Tests.Audit;
 
-public sealed class SqliteAuditTrailTests : AuditTestBase
+public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(database)
 {
     [Fact]
     public async Task AppendAsync_ThenVerifyAndRead_IntactAndRecordsRoundTrip()
@@ -48,13 +47,13 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
     }
 
     [Theory]
-    [InlineData(1)] // one process: appends queue on the in-process gate
-    [InlineData(3)] // three "processes" on one file: appends meet at BEGIN IMMEDIATE
+    [InlineData(1)] // one trail (SQLite: appends queue on the in-process gate)
+    [InlineData(3)] // three processes or replicas with their own connections: BEGIN IMMEDIATE / the advisory lock
     public async Task AppendAsync_ManyConcurrentTasks_GaplessSequencesAndIntactChain(int instances)
     {
         // Arrange
         const int Appends = 120;
-        var trailsOnFile = new List<SqliteAuditTrail> { Trail };
+        var trailsOnFile = new List<RelationalAuditTrail> { Trail };
         for (var i = 1; i < instances; i++)
         {
             trailsOnFile.Add(await OpenTrailAsync());
@@ -207,12 +206,13 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
         // Act
         await Trail.AppendAsync(Event(1) with { Resource = Pan, CorrelationId = "x" + Pan }, CancellationToken.None);
         var stored = (await Trail.ReadAsync(null, null, CancellationToken.None).ToListAsync()).Single().Event;
-        var files = string.Concat(Directory.GetFiles(Path.GetDirectoryName(DatabasePath)!).Select(ReadShared));
+        var files = await Database.ReadAtRestAsync();
 
         // Assert
         Assert.Equal(AuditText.Redacted, stored.Resource);
         Assert.Equal(AuditText.Redacted, stored.CorrelationId);
-        Assert.DoesNotContain(Pan, files, StringComparison.Ordinal);
+        Assert.Contains(files.Own, f => f.Contains(AuditText.Redacted, StringComparison.Ordinal));
+        Assert.DoesNotContain(files.All, f => f.Contains(Pan, StringComparison.Ordinal));
     }
 
     [Theory]
@@ -237,38 +237,24 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
     }
 
     [Fact]
-    public async Task AppendAsync_TableMissing_ThrowsSqliteException()
+    public async Task AppendAsync_TableMissing_ThrowsDbException()
     {
-        // Arrange: an uninitialised file has no audit_events table.
-        Directory.CreateDirectory(Path.Combine(RootDirectory, "other"));
-        var uninitialised = await OpenTrailAsync(path: Path.Combine(RootDirectory, "other", "new.db"), initialize: false);
+        // Arrange: an uninitialised database has no audit_events table.
+        var uninitialised = await OpenTrailAsync(on: await Database.CreateSiblingAsync(), initialize: false);
 
         // Act and assert
-        await Assert.ThrowsAsync<SqliteException>(() => uninitialised.AppendAsync(Event(1), CancellationToken.None));
+        await Assert.ThrowsAnyAsync<DbException>(() => uninitialised.AppendAsync(Event(1), CancellationToken.None));
     }
 
     [Fact]
-    public async Task AppendAsync_DatabaseFileReplacedByGarbage_ThrowsSqliteException()
-    {
-        // Arrange: a file that is not (or no longer) a database; chmod would not stop root, which runs these tests in CI.
-        var path = Path.Combine(RootDirectory, "broken", "ledger.db");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await File.WriteAllBytesAsync(path, new byte[8192].Select((_, i) => (byte)(i * 7)).ToArray());
-        var broken = await OpenTrailAsync(path: path, initialize: false);
-
-        // Act and assert
-        await Assert.ThrowsAsync<SqliteException>(() => broken.AppendAsync(Event(1), CancellationToken.None));
-    }
-
-    [Fact]
-    public async Task AppendAsync_TableDroppedUnderneath_ThrowsSqliteException()
+    public async Task AppendAsync_TableDroppedUnderneath_ThrowsDbException()
     {
         // Arrange: the table an append needs is gone (an attacker with file access, or a botched restore).
         await AppendEventsAsync(1);
         await ExecuteAsync("DROP TABLE audit_events");
 
         // Act and assert
-        await Assert.ThrowsAsync<SqliteException>(() => Trail.AppendAsync(Event(2), CancellationToken.None));
+        await Assert.ThrowsAnyAsync<DbException>(() => Trail.AppendAsync(Event(2), CancellationToken.None));
     }
 
     [Fact]
@@ -278,8 +264,8 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
         await AppendEventsAsync(2);
 
         // Act
-        var update = await Assert.ThrowsAsync<SqliteException>(() => ExecuteAsync("UPDATE audit_events SET outcome = 'success' WHERE sequence = 1"));
-        var delete = await Assert.ThrowsAsync<SqliteException>(() => ExecuteAsync("DELETE FROM audit_events WHERE sequence = 2"));
+        var update = await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync("UPDATE audit_events SET outcome = 'success' WHERE sequence = 1"));
+        var delete = await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync("DELETE FROM audit_events WHERE sequence = 2"));
 
         // Assert
         Assert.Contains("append-only", update.Message, StringComparison.Ordinal);
@@ -290,38 +276,19 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
     [Fact]
     public async Task Schema_ShortMac_RefusedByCheck()
     {
-        // Act
-        var error = await Assert.ThrowsAsync<SqliteException>(() => ExecuteAsync(
-            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (1, 0, 'c', NULL, 'a', NULL, 'success', NULL, '', zeroblob(32), zeroblob(31))"));
-
-        // Assert
-        Assert.Equal(19, error.SqliteErrorCode); // SQLITE_CONSTRAINT
-    }
-
-    [Fact]
-    public async Task OpenAsync_AuditConnection_UsesWalAndFullSync()
-    {
-        // Arrange
-        await using var connection = await Trail.Database.OpenAsync(CancellationToken.None);
-
-        // Act
-        async Task<string> Pragma(string name)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA " + name;
-            return Convert.ToString(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture)!;
-        }
-
-        // Assert: a record is on disk before AppendAsync returns.
-        Assert.Equal("wal", await Pragma("journal_mode"));
-        Assert.Equal("2", await Pragma("synchronous")); // FULL
+        // Act and assert
+        await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(
+            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (1, 0, 'c', NULL, 'a', NULL, 'success', NULL, '', @prev, @mac)",
+            ("@prev", new byte[32]),
+            ("@mac", new byte[31])));
+        Assert.Empty(await RowsAsync());
     }
 
     [Fact]
     public async Task InitializeAsync_NextToTheTokenLedger_OneSchemaBothWork()
     {
         // Arrange
-        await using var ledger = new SqliteTokenLedger(new SqliteLedgerOptions { DatabasePath = DatabasePath }, Clock, NullLogger<SqliteTokenLedger>.Instance);
+        var ledger = Database.CreateLedger(Clock);
 
         // Act
         await ledger.InitializeAsync(CancellationToken.None);
@@ -329,18 +296,18 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
         await Trail.AppendAsync(Event(1), CancellationToken.None);
 
         // Assert
-        Assert.Equal(Schema.LedgerMigrations.LatestVersion, await ledger.CountRowsAsync(LedgerTable.SchemaMigrations, CancellationToken.None));
+        Assert.Equal(Schema.LedgerMigrations.LatestVersion, await Database.CountRowsAsync("schema_migrations"));
         Assert.Null(await ledger.GetTokenAsync("pm_1", CancellationToken.None));
         Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
     }
 
     [Fact]
-    public async Task Constructor_OnTheTokenLedger_ConcurrentLedgerWritesAndAppendsShareOneQueue()
+    public async Task Constructor_OnTheTokenLedger_ConcurrentLedgerWritesAndAppendsShareItsConnections()
     {
-        // Arrange: the service's wiring: one file, one write queue for tokens and audit records.
-        await using var ledger = new SqliteTokenLedger(new SqliteLedgerOptions { DatabasePath = DatabasePath }, Clock, NullLogger<SqliteTokenLedger>.Instance);
+        // Arrange: the service's wiring: one database, one write queue (SQLite) or pool (PostgreSQL) for both.
+        var ledger = Database.CreateLedger(Clock);
         await ledger.InitializeAsync(CancellationToken.None);
-        var shared = new SqliteAuditTrail(ledger, Key, Clock);
+        var shared = Database.CreateSharedTrail(ledger, Key, Clock);
         await shared.InitializeAsync(CancellationToken.None);
 
         // Act
@@ -353,18 +320,19 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
         var verification = await shared.VerifyAsync(null, CancellationToken.None);
         await shared.DisposeAsync();
 
-        // Assert: disposing the trail leaves the ledger's file open for the ledger.
+        // Assert: disposing the trail leaves the ledger's database open for the ledger.
         Assert.True(verification.Intact, verification.Problem);
         Assert.Equal(40, verification.RecordsChecked);
-        Assert.Equal(40, await ledger.CountRowsAsync(LedgerTable.Customers, CancellationToken.None));
+        Assert.Equal("cus_7", await ledger.FindCustomerAsync("stripe", "cust-7", CancellationToken.None));
+        Assert.Equal(40, await Database.CountRowsAsync("customers"));
     }
 
     [Fact]
     public async Task AppendAsync_AfterDispose_ThrowsAndChainStaysIntact()
     {
-        // Arrange: a call still running at shutdown, on a trail that shares the ledger's (still open) file.
-        await using var ledger = new SqliteTokenLedger(new SqliteLedgerOptions { DatabasePath = DatabasePath }, Clock, NullLogger<SqliteTokenLedger>.Instance);
-        var shared = new SqliteAuditTrail(ledger, Key, Clock);
+        // Arrange: a call still running at shutdown, on a trail that shares the ledger's (still open) database.
+        var ledger = Database.CreateLedger(Clock);
+        var shared = Database.CreateSharedTrail(ledger, Key, Clock);
         await shared.AppendAsync(Event(1), CancellationToken.None);
         shared.Dispose();
 
@@ -382,8 +350,7 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
     public void Constructor_KeyShorterThan32Bytes_ThrowsArgumentException(int length)
     {
         // Act
-        var error = Assert.Throws<ArgumentException>(() => new SqliteAuditTrail(
-            new SqliteLedgerOptions { DatabasePath = DatabasePath }, new byte[length], Clock, NullLogger<SqliteAuditTrail>.Instance));
+        var error = Assert.Throws<ArgumentException>(() => Database.CreateTrail(new byte[length], Clock));
 
         // Assert
         Assert.Contains("at least 32 bytes", error.Message, StringComparison.Ordinal);
@@ -402,12 +369,5 @@ public sealed class SqliteAuditTrailTests : AuditTestBase
 
         // Assert
         Assert.True((await trail.VerifyAsync(null, CancellationToken.None)).Intact);
-    }
-
-    private static string ReadShared(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream, System.Text.Encoding.Latin1);
-        return reader.ReadToEnd();
     }
 }

@@ -1,0 +1,272 @@
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Tokenizer.Core.Audit;
+using Tokenizer.Ledger.Schema;
+
+namespace Tokenizer.Ledger.Audit;
+
+/// <summary>
+/// The tamper-evident audit trail (PCI DSS 10.2, 10.3) in the ledger's database, table <c>audit_events</c>
+/// (migration 2), shared by <see cref="SqliteAuditTrail"/> and <see cref="Postgres.PostgresAuditTrail"/>: an
+/// append-only chain in which each record's MAC is HMAC-SHA256(audit key, canonical record including the previous
+/// record's MAC), see <see cref="AuditChain"/>, verified by <see cref="AuditVerifier"/>. Only those two classes derive
+/// from it. Thread-safe.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every append runs in one write transaction that first makes it the only append in flight (SQLite: the write lock of
+/// <c>BEGIN IMMEDIATE</c>; PostgreSQL: a transaction-scoped advisory lock), then reads the newest record's sequence and
+/// MAC, signs the next record and inserts it. So however many processes or replicas append, the trail is one chain with
+/// gapless sequences from 1; the primary key on <c>sequence</c> would refuse a fork even without the lock. Every
+/// failure throws, and the audited operation must fail with it.
+/// </para>
+/// <para>
+/// The append-only guards (triggers, and on PostgreSQL revoked privileges) stop the service's own SQL and careless
+/// tools. Someone with write access to the database can remove them; the MAC chain is what detects the edit, as long as
+/// the key is kept elsewhere. Deleting the newest records leaves a valid shorter chain: only a head anchored elsewhere
+/// (<see cref="AuditVerification.HeadSequence"/> and <see cref="AuditVerification.HeadMac"/>, checked with
+/// <see cref="AuditAnchor"/>) detects that.
+/// </para>
+/// <para>
+/// Records hold what <see cref="AuditEvent"/> carries, which is no card, bank or personal data; text is sanitised by
+/// <see cref="AuditText"/> (control characters stripped, 200 characters at most, card numbers redacted) before it is
+/// signed and stored.
+/// </para>
+/// </remarks>
+public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDisposable, IDisposable
+{
+    private const int VerifyPageSize = 1000;
+    private const int ExportPageSize = 500;
+
+    private readonly ILedgerDatabase database;
+    private readonly bool ownsDatabase;
+    private readonly TimeProvider timeProvider;
+    private readonly byte[] key;
+    private volatile bool closed;
+
+    /// <param name="auditKey">The key, already copied and checked by <see cref="CopyKey"/>.</param>
+    /// <param name="database">The database that holds the trail.</param>
+    /// <param name="ownsDatabase">False when the database is a token ledger's (disposing the trail then leaves it open).</param>
+    /// <param name="timeProvider">The clock for migration records.</param>
+    private protected RelationalAuditTrail(byte[] auditKey, ILedgerDatabase database, bool ownsDatabase, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        key = auditKey;
+        this.database = database;
+        this.ownsDatabase = ownsDatabase;
+        this.timeProvider = timeProvider;
+    }
+
+    /// <summary>The database plumbing of this trail.</summary>
+    private protected ILedgerDatabase LedgerDatabase => database;
+
+    /// <summary>
+    /// Applies pending ledger migrations (the audit table is migration 2). Safe to run next to the token ledger's
+    /// InitializeAsync on the same database, in any order and from several processes.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The database holds a newer schema than this build (SQLite: or cannot use WAL).</exception>
+    public Task InitializeAsync(CancellationToken cancellationToken) =>
+        database.MigrateAsync(timeProvider.GetUtcNow(), cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// In one transaction that serialises appends (see the class remarks): reads the newest record's sequence and MAC,
+    /// signs the next record and inserts it; durable when the task completes. Text fields are sanitised first (see
+    /// <see cref="AuditText"/>). Pass <see cref="CancellationToken.None"/> when the audited call itself was cancelled:
+    /// its record still belongs in the trail.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The caller id or action is empty once sanitised.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The outcome is not a defined <see cref="AuditOutcome"/>.</exception>
+    /// <exception cref="DbException">The database refused the write (missing table, read-only or corrupt file, a lost connection, a lock held past every retry).</exception>
+    /// <exception cref="ObjectDisposedException">The trail was disposed (e.g. a call still running at shutdown).</exception>
+    public Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        ObjectDisposedException.ThrowIf(closed, this);
+        var callerId = AuditText.Clean(auditEvent.CallerId)
+            ?? throw new ArgumentException("the audit record's caller id is empty", nameof(auditEvent));
+        var action = AuditText.Clean(auditEvent.Action)
+            ?? throw new ArgumentException("the audit record's action is empty", nameof(auditEvent));
+        var outcome = AuditRow.OutcomeName(auditEvent.Outcome);
+        var time = UnixMicros.From(auditEvent.Time);
+        var sourceAddress = AuditText.Clean(auditEvent.SourceAddress);
+        var resource = AuditText.Clean(auditEvent.Resource);
+        var reason = AuditText.Clean(auditEvent.ReasonCode);
+        var correlationId = AuditText.Clean(auditEvent.CorrelationId) ?? string.Empty;
+
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                ObjectDisposedException.ThrowIf(closed, this);
+                if (database.Dialect.AuditAppendLock is { } appendLock)
+                {
+                    await transaction.ExecuteAsync(appendLock, ct).ConfigureAwait(false);
+                }
+
+                long previousSequence = 0;
+                var previousMac = AuditChain.Genesis();
+                using (var head = transaction.Command(AuditSql.SelectHead))
+                using (var reader = await head.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                {
+                    if (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        previousSequence = reader.GetInt64(0);
+                        previousMac = (byte[])reader.GetValue(1);
+                    }
+                }
+
+                var unsigned = new AuditRow(
+                    checked(previousSequence + 1),
+                    time,
+                    callerId,
+                    sourceAddress,
+                    action,
+                    resource,
+                    outcome,
+                    reason,
+                    correlationId,
+                    previousMac,
+                    []);
+                var row = unsigned with { Mac = AuditChain.ComputeMac(key, unsigned) };
+                using var insert = transaction.Command(AuditSql.Insert);
+                row.Bind(insert);
+                await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                return row.Sequence;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Reads the chain in pages of 1000 records, each page on its own connection, so neither memory nor a snapshot is
+    /// held for the whole walk; records appended meanwhile are verified if the walk reaches them.
+    /// </remarks>
+    public async Task<AuditVerification> VerifyAsync(AuditAnchor? anchor, CancellationToken cancellationToken)
+    {
+        var verifier = new AuditVerifier(key, anchor);
+        while (true)
+        {
+            var page = await ReadPageAsync(
+                AuditSql.SelectChainPage,
+                command => command.Bind("@after_sequence", verifier.HeadSequence).Bind("@limit", VerifyPageSize),
+                cancellationToken).ConfigureAwait(false);
+            foreach (var row in page)
+            {
+                if (!verifier.Accept(row))
+                {
+                    return verifier.Result();
+                }
+            }
+
+            if (page.Count < VerifyPageSize)
+            {
+                return verifier.Result();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Pages of 500 records by keyset on (time, sequence); stored times are whole microseconds.</remarks>
+    /// <exception cref="InvalidOperationException">A stored outcome is not one this build knows.</exception>
+    public async IAsyncEnumerable<AuditRecord> ReadAsync(
+        DateTimeOffset? fromInclusive,
+        DateTimeOffset? toExclusive,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var fromMicros = fromInclusive is { } from ? CeilingMicros(from) : long.MinValue;
+        var toMicros = toExclusive is { } to ? CeilingMicros(to) : long.MaxValue;
+        var afterTime = long.MinValue;
+        var afterSequence = 0L;
+        while (true)
+        {
+            var page = await ReadPageAsync(
+                AuditSql.SelectRangePage,
+                command => command
+                    .Bind("@from", fromMicros)
+                    .Bind("@to", toMicros)
+                    .Bind("@after_time", afterTime)
+                    .Bind("@after_sequence", afterSequence)
+                    .Bind("@limit", ExportPageSize),
+                cancellationToken).ConfigureAwait(false);
+            foreach (var row in page)
+            {
+                yield return row.ToRecord();
+            }
+
+            if (page.Count < ExportPageSize)
+            {
+                yield break;
+            }
+
+            (afterTime, afterSequence) = (page[^1].TimeMicros, page[^1].Sequence);
+        }
+    }
+
+    /// <summary>
+    /// Refuses further appends and, unless the database is shared with a token ledger, closes its pooled connections.
+    /// The key is not cleared: an append already in the write queue may still need it, and a record signed with a
+    /// cleared key would read as tampering forever.
+    /// </summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Same as <see cref="DisposeAsync"/>.</summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Refuses further appends; closes the database when <paramref name="disposing"/> and this trail owns it.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        closed = true;
+        if (disposing && ownsDatabase)
+        {
+            database.Dispose();
+        }
+    }
+
+    /// <summary>A copy of <paramref name="auditKey"/>, checked for length.</summary>
+    /// <exception cref="ArgumentException">The key is shorter than 32 bytes.</exception>
+    private protected static byte[] CopyKey(byte[] auditKey)
+    {
+        ArgumentNullException.ThrowIfNull(auditKey);
+        if (auditKey.Length < AuditChain.MinKeyLength)
+        {
+            throw new ArgumentException("the audit key must be at least 32 bytes", nameof(auditKey));
+        }
+
+        return auditKey.ToArray();
+    }
+
+    // Stored times are whole microseconds: m >= bound and m < bound both hold exactly when they hold for ceil(bound).
+    private static long CeilingMicros(DateTimeOffset value)
+    {
+        var floor = UnixMicros.From(value);
+        return UnixMicros.ToDateTimeOffset(floor) == value ? floor : floor + 1;
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "Callers pass the audit SQL constants only; every value travels as a bound parameter.")]
+    private Task<List<AuditRow>> ReadPageAsync(string sql, Action<DbCommand> bind, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = sql;
+                bind(select);
+                var rows = new List<AuditRow>();
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    rows.Add(AuditRow.Read(reader));
+                }
+
+                return rows;
+            },
+            cancellationToken);
+}

@@ -1,0 +1,143 @@
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Tokenizer.Core.Audit;
+using Tokenizer.Core.Ports;
+using Tokenizer.Ledger.Audit;
+using Tokenizer.Ledger.Postgres;
+
+namespace Tokenizer.Ledger;
+
+/// <summary>Which database holds the ledger, the audit trail and (PostgreSQL) the Data Protection key ring.</summary>
+public enum LedgerProvider
+{
+    /// <summary>One SQLite file under the data directory (the default): one process at a time.</summary>
+    Sqlite = 1,
+
+    /// <summary>A PostgreSQL 15+ database shared by any number of stateless replicas.</summary>
+    Postgres = 2,
+}
+
+/// <summary>Registers the ledger chosen by configuration.</summary>
+public static class LedgerServiceCollectionExtensions
+{
+    /// <summary>The configuration key that chooses the provider: <c>Sqlite</c> (default when unset) or <c>Postgres</c>.</summary>
+    public const string ProviderKey = "Ledger:Provider";
+
+    /// <summary>The connection string name (<c>ConnectionStrings:Ledger</c>) the PostgreSQL ledger connects with.</summary>
+    public const string ConnectionStringName = "Ledger";
+
+    /// <summary>
+    /// The provider named by <c>Ledger:Provider</c>: <c>Sqlite</c> when unset or empty, <c>Sqlite</c> or <c>Postgres</c>
+    /// (also <c>PostgreSQL</c>) in any case.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The setting names another provider (the message names the setting, not its value).</exception>
+    public static LedgerProvider GetLedgerProvider(this IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var value = configuration[ProviderKey]?.Trim();
+        if (string.IsNullOrEmpty(value) || string.Equals(value, "Sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            return LedgerProvider.Sqlite;
+        }
+
+        if (string.Equals(value, "Postgres", StringComparison.OrdinalIgnoreCase)
+            || string.Equals(value, "PostgreSQL", StringComparison.OrdinalIgnoreCase))
+        {
+            return LedgerProvider.Postgres;
+        }
+
+        throw new InvalidOperationException($"{ProviderKey} must be Sqlite or Postgres");
+    }
+
+    /// <summary>
+    /// Registers, as singletons, the ledger chosen by <c>Ledger:Provider</c>: <see cref="ITokenLedger"/> and
+    /// <see cref="RelationalTokenLedger"/> (the concrete <see cref="SqliteTokenLedger"/> or
+    /// <see cref="PostgresTokenLedger"/> too), the audit trail on the same database and connections as
+    /// <see cref="IAuditTrail"/>, <see cref="IAuditTrailReader"/> and <see cref="RelationalAuditTrail"/> (the concrete
+    /// <see cref="SqliteAuditTrail"/> or <see cref="PostgresAuditTrail"/> too), and for PostgreSQL the Data Protection key
+    /// ring in the database as <see cref="IXmlRepository"/> and <see cref="PostgresXmlRepository"/>. Registers
+    /// <see cref="TimeProvider.System"/> unless a TimeProvider is registered; needs logging.
+    /// </summary>
+    /// <remarks>
+    /// Nothing is initialised here: the host calls <see cref="RelationalTokenLedger.InitializeAsync"/> (and the trail's)
+    /// at start-up. The Data Protection repository is registered, not installed: the host sets
+    /// <c>KeyManagementOptions.XmlRepository</c> to it (replicas then share one key ring).
+    /// </remarks>
+    /// <param name="services">The host's services.</param>
+    /// <param name="configuration">Read for <c>Ledger:Provider</c> and <c>ConnectionStrings:Ledger</c>, now (not on change).</param>
+    /// <param name="sqlitePath">The SQLite database file's path, called once when the ledger is first resolved; unused for PostgreSQL.</param>
+    /// <param name="auditKey">
+    /// The audit HMAC key, at least 32 bytes, called once when the trail is first resolved. A secret of its own (never
+    /// the request HMAC secret), never stored in the ledger's database.
+    /// </param>
+    /// <exception cref="InvalidOperationException"><c>Ledger:Provider</c> is unknown, or it is Postgres and <c>ConnectionStrings:Ledger</c> is empty.</exception>
+    public static IServiceCollection AddTokenizerLedger(
+        this IServiceCollection services,
+        IConfiguration configuration,
+        Func<IServiceProvider, string> sqlitePath,
+        Func<IServiceProvider, byte[]> auditKey)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(sqlitePath);
+        ArgumentNullException.ThrowIfNull(auditKey);
+
+        services.TryAddSingleton(TimeProvider.System);
+        switch (configuration.GetLedgerProvider())
+        {
+            case LedgerProvider.Postgres:
+                AddPostgres(services, configuration.GetConnectionString(ConnectionStringName), auditKey);
+                break;
+            default:
+                AddSqlite(services, sqlitePath, auditKey);
+                break;
+        }
+
+        services.AddSingleton<ITokenLedger>(sp => sp.GetRequiredService<RelationalTokenLedger>());
+        services.AddSingleton<IAuditTrail>(sp => sp.GetRequiredService<RelationalAuditTrail>());
+        services.AddSingleton<IAuditTrailReader>(sp => sp.GetRequiredService<RelationalAuditTrail>());
+        return services;
+    }
+
+    private static void AddSqlite(IServiceCollection services, Func<IServiceProvider, string> sqlitePath, Func<IServiceProvider, byte[]> auditKey)
+    {
+        services.AddSingleton(sp => new SqliteTokenLedger(
+            new SqliteLedgerOptions { DatabasePath = sqlitePath(sp) },
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SqliteTokenLedger>>()));
+        services.AddSingleton<RelationalTokenLedger>(sp => sp.GetRequiredService<SqliteTokenLedger>());
+
+        // The trail shares the ledger's file and write queue (see SqliteAuditTrail).
+        services.AddSingleton(sp => new SqliteAuditTrail(
+            sp.GetRequiredService<SqliteTokenLedger>(),
+            auditKey(sp),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<RelationalAuditTrail>(sp => sp.GetRequiredService<SqliteAuditTrail>());
+    }
+
+    private static void AddPostgres(IServiceCollection services, string? connectionString, Func<IServiceProvider, byte[]> auditKey)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} must be set when {ProviderKey} is Postgres");
+        }
+
+        services.AddSingleton(sp => new PostgresTokenLedger(
+            new PostgresLedgerOptions { ConnectionString = connectionString },
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<RelationalTokenLedger>(sp => sp.GetRequiredService<PostgresTokenLedger>());
+
+        // The trail and the key ring share the ledger's connection pool.
+        services.AddSingleton(sp => new PostgresAuditTrail(
+            sp.GetRequiredService<PostgresTokenLedger>(),
+            auditKey(sp),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<RelationalAuditTrail>(sp => sp.GetRequiredService<PostgresAuditTrail>());
+        services.AddSingleton(sp => new PostgresXmlRepository(sp.GetRequiredService<PostgresTokenLedger>()));
+        services.AddSingleton<IXmlRepository>(sp => sp.GetRequiredService<PostgresXmlRepository>());
+    }
+}

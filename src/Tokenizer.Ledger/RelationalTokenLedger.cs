@@ -1,0 +1,408 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Ports;
+using Tokenizer.Ledger.Schema;
+
+namespace Tokenizer.Ledger;
+
+/// <summary>
+/// The <see cref="ITokenLedger"/> logic shared by <see cref="SqliteTokenLedger"/> and
+/// <see cref="Postgres.PostgresTokenLedger"/>: the same statements (<see cref="LedgerSql"/>), the same idempotency state
+/// machine, the same listing order and page tokens. Only those two classes derive from it. Thread-safe.
+/// </summary>
+/// <remarks>
+/// Times are stored as unix microseconds UTC: values read back are UTC and truncated to the microsecond. Failures other
+/// than the documented ones surface as the provider's <see cref="DbException"/> (<c>SqliteException</c>,
+/// <c>NpgsqlException</c>/<c>PostgresException</c>): disk, connection, corruption, a lock held past every retry.
+/// </remarks>
+public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, IDisposable
+{
+    private const int HmacLength = 32;
+    private const int MaxPageSize = 100;
+    private const int MaxClaimAttempts = 3;
+    private const string ClaimPending = "pending";
+
+    private readonly TimeProvider timeProvider;
+    private readonly ILogger logger;
+
+    private protected RelationalTokenLedger(ILedgerDatabase database, TimeProvider timeProvider, ILogger logger)
+    {
+        LedgerDatabase = database;
+        this.timeProvider = timeProvider;
+        this.logger = logger;
+    }
+
+    /// <summary>The database plumbing, shared with the audit trail and key repository built on this ledger.</summary>
+    private protected ILedgerDatabase LedgerDatabase { get; }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Applies pending migrations of the schema (the same versions for every provider). Throws
+    /// <see cref="InvalidOperationException"/> if the database holds a newer schema than this build.
+    /// </remarks>
+    public Task InitializeAsync(CancellationToken cancellationToken) =>
+        LedgerDatabase.MigrateAsync(timeProvider.GetUtcNow(), cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Atomic across threads, processes and replicas: the claim is an <c>INSERT ... ON CONFLICT DO NOTHING</c> on the
+    /// (caller, key) primary key, never a read followed by a write. Operation and HMAC are both compared (the HMAC in
+    /// constant time); a pending claim is live while <c>updated_at + Lease &gt; Now</c>. Taking over a claim is an
+    /// UPDATE conditional on the <c>updated_at</c> that was read, so of two takers exactly one wins; it moves
+    /// <c>updated_at</c> to <see cref="IdempotencyClaim.Now"/>.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The HMAC is not 32 bytes, the lease is negative, or a string is empty.</exception>
+    public Task<IdempotencyOutcome> BeginAsync(IdempotencyClaim claim, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentException.ThrowIfNullOrEmpty(claim.CallerId, nameof(claim));
+        ArgumentException.ThrowIfNullOrEmpty(claim.Key, nameof(claim));
+        ArgumentException.ThrowIfNullOrEmpty(claim.Operation, nameof(claim));
+        if (claim.RequestHmac is not { Length: HmacLength })
+        {
+            throw new ArgumentException("the request HMAC must be 32 bytes", nameof(claim));
+        }
+
+        if (claim.Lease < TimeSpan.Zero)
+        {
+            throw new ArgumentException("the lease must not be negative", nameof(claim));
+        }
+
+        var now = UnixMicros.From(claim.Now);
+        var lease = UnixMicros.From(claim.Lease);
+        return LedgerDatabase.WriteAsync((transaction, ct) => ClaimAsync(transaction, claim, now, lease, ct), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The token is recorded even when the claim is no longer pending (released, or completed first by an owner that
+    /// took over): the gateway token exists, so the ledger must know it. A completed record keeps its first response,
+    /// so replays never change. On an existing token, status and revoked_at only move towards revoked; gateway, type,
+    /// caller, customer reference and created_at keep their first values; the masked metadata takes the new values.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The response is empty, or the token's id or metadata is malformed.</exception>
+    public Task CompleteAsync(
+        string callerId,
+        string key,
+        string responseJson,
+        TokenRecord token,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(callerId);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentException.ThrowIfNullOrEmpty(responseJson);
+        ArgumentNullException.ThrowIfNull(token);
+        TokenRows.Validate(token);
+
+        var now = UnixMicros.From(timeProvider.GetUtcNow());
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using (var upsert = transaction.Command(LedgerSql.UpsertToken))
+                {
+                    TokenRows.BindToken(upsert, token);
+                    await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                using var complete = transaction.Command(LedgerSql.CompleteClaim);
+                BindKey(complete, callerId, key).Bind("@response", responseJson).Bind("@now", now);
+                if (await complete.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
+                {
+                    Log.CompletedWithoutPendingClaim(logger, token.Token);
+                }
+
+                return true;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Releasing a key that is unknown or completed does nothing.</remarks>
+    public Task ReleaseAsync(string callerId, string key, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(callerId);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var delete = transaction.Command(LedgerSql.ReleaseClaim);
+                BindKey(delete, callerId, key);
+                return await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<string?> FindCustomerAsync(string gateway, string customerReference, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(gateway);
+        ArgumentException.ThrowIfNullOrEmpty(customerReference);
+        return LedgerDatabase.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = LedgerSql.SelectCustomer;
+                select.Bind("@gateway", gateway).Bind("@customer_reference", customerReference);
+                return (string?)await select.ExecuteScalarAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// An <c>INSERT ... ON CONFLICT DO NOTHING</c> then a read, in one transaction: of concurrent writers (in any
+    /// process) the first to commit wins and every caller gets its id. <paramref name="now"/> is recorded as created_at
+    /// only when this call's mapping is the one stored.
+    /// </remarks>
+    public Task<string> SaveCustomerAsync(
+        string gateway,
+        string customerReference,
+        string gatewayCustomerId,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(gateway);
+        ArgumentException.ThrowIfNullOrEmpty(customerReference);
+        ArgumentException.ThrowIfNullOrEmpty(gatewayCustomerId);
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using (var insert = transaction.Command(LedgerSql.InsertCustomer))
+                {
+                    insert.Bind("@gateway", gateway)
+                        .Bind("@customer_reference", customerReference)
+                        .Bind("@gateway_customer_id", gatewayCustomerId)
+                        .Bind("@now", UnixMicros.From(now));
+                    await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                using var select = transaction.Command(LedgerSql.SelectCustomer);
+                select.Bind("@gateway", gateway).Bind("@customer_reference", customerReference);
+                return (string?)await select.ExecuteScalarAsync(ct).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException("customer mapping vanished inside a write transaction");
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<TokenRecord?> GetTokenAsync(string token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return LedgerDatabase.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = LedgerSql.SelectToken;
+                select.Bind("@token", token);
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                return await reader.ReadAsync(ct).ConfigureAwait(false) ? TokenRows.Read(reader) : null;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Filters: customer reference equal, status equal, <c>CreatedAfter &lt;= created_at &lt; CreatedBefore</c>
+    /// (microsecond precision). Token ids tie-break by their bytes (ordinal) with every provider. The page token only
+    /// positions the page; the filters always come from <paramref name="query"/>, so a token from another listing
+    /// cannot widen this one.
+    /// </remarks>
+    /// <exception cref="TokenizerException">INVALID_ARGUMENT, field <c>page_token</c>: the page token is malformed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="TokenQuery.PageSize"/> is not 1-100.</exception>
+    public Task<TokenPage> ListTokensAsync(TokenQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.PageSize, 1, nameof(query));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.PageSize, MaxPageSize, nameof(query));
+        PagePosition? after = query.PageToken is null ? null : PageToken.Decode(query.PageToken);
+
+        return LedgerDatabase.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                BuildListCommand(select, query, after);
+                var tokens = new List<TokenRecord>(query.PageSize + 1);
+                using (var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        tokens.Add(TokenRows.Read(reader));
+                    }
+                }
+
+                if (tokens.Count <= query.PageSize)
+                {
+                    return new TokenPage(tokens, null);
+                }
+
+                tokens.RemoveAt(query.PageSize);
+                var last = tokens[^1];
+                return new TokenPage(tokens, PageToken.Encode(new PagePosition(UnixMicros.From(last.CreatedAt), last.Token)));
+            },
+            cancellationToken);
+    }
+
+    /// <summary>Closes the database's pooled connections (SQLite: the last one to close checkpoints the WAL into the file).</summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Same as <see cref="DisposeAsync"/>. Also implemented so a DI container disposed synchronously does not throw on
+    /// an async-only singleton.
+    /// </summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Closes the database when <paramref name="disposing"/>; nothing to do from a finalizer.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            LedgerDatabase.Dispose();
+        }
+    }
+
+    // Claims (caller, key) inside one write transaction. SQLite's BEGIN IMMEDIATE holds the only write lock, so the row
+    // that blocked the insert is still there when it is read. PostgreSQL runs at READ COMMITTED: the insert waits for a
+    // concurrent claim of the same key to commit or roll back, and a claim released between the insert and the read
+    // is simply claimed again.
+    private static async Task<IdempotencyOutcome> ClaimAsync(
+        DbTransaction transaction,
+        IdempotencyClaim claim,
+        long now,
+        long lease,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; attempt <= MaxClaimAttempts; attempt++)
+        {
+            using (var insert = transaction.Command(LedgerSql.InsertPendingClaim))
+            {
+                BindKey(insert, claim.CallerId, claim.Key)
+                    .Bind("@operation", claim.Operation)
+                    .Bind("@request_hmac", claim.RequestHmac)
+                    .Bind("@now", now);
+                if (await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+                {
+                    return new IdempotencyOutcome(IdempotencyState.Started);
+                }
+            }
+
+            var existing = await ReadClaimAsync(transaction, claim.CallerId, claim.Key, cancellationToken).ConfigureAwait(false);
+            if (existing is null)
+            {
+                continue;
+            }
+
+            if (!string.Equals(existing.Operation, claim.Operation, StringComparison.Ordinal)
+                || !CryptographicOperations.FixedTimeEquals(existing.RequestHmac, claim.RequestHmac))
+            {
+                return new IdempotencyOutcome(IdempotencyState.Conflict);
+            }
+
+            if (!string.Equals(existing.State, ClaimPending, StringComparison.Ordinal))
+            {
+                return new IdempotencyOutcome(IdempotencyState.Replay, existing.Response);
+            }
+
+            if (existing.UpdatedAt + lease > now)
+            {
+                return new IdempotencyOutcome(IdempotencyState.InFlight);
+            }
+
+            using var takeOver = transaction.Command(LedgerSql.TakeOverClaim);
+            BindKey(takeOver, claim.CallerId, claim.Key)
+                .Bind("@now", now)
+                .Bind("@seen_updated_at", existing.UpdatedAt);
+            return await takeOver.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1
+                ? new IdempotencyOutcome(IdempotencyState.Started)
+                : new IdempotencyOutcome(IdempotencyState.InFlight);
+        }
+
+        // Claimed and released again between our insert and read, three times over: report it as busy.
+        return new IdempotencyOutcome(IdempotencyState.InFlight);
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The text is assembled from LedgerSql constant fragments chosen by which filters are set; every filter value travels as a bound parameter (Ledger.Tests: filters with quotes).")]
+    private static void BuildListCommand(DbCommand command, TokenQuery query, PagePosition? after)
+    {
+        // Only the fixed fragments of LedgerSql are appended; every value is a parameter.
+        var sql = new StringBuilder(LedgerSql.SelectTokens);
+        var conjunction = " WHERE ";
+        void Where(string condition)
+        {
+            sql.Append(conjunction).Append(condition);
+            conjunction = " AND ";
+        }
+
+        if (query.CustomerReference is { } reference)
+        {
+            Where(LedgerSql.WhereCustomerReference);
+            command.Bind("@customer_reference", reference);
+        }
+
+        if (query.Status is { } status)
+        {
+            Where(LedgerSql.WhereStatus);
+            command.Bind("@status", TokenRows.StatusName(status));
+        }
+
+        if (query.CreatedAfter is { } createdAfter)
+        {
+            Where(LedgerSql.WhereCreatedAfter);
+            command.Bind("@created_after", UnixMicros.From(createdAfter));
+        }
+
+        if (query.CreatedBefore is { } createdBefore)
+        {
+            Where(LedgerSql.WhereCreatedBefore);
+            command.Bind("@created_before", UnixMicros.From(createdBefore));
+        }
+
+        if (after is { } position)
+        {
+            Where(LedgerSql.WhereAfterPosition);
+            command.Bind("@after_created_at", position.CreatedAtMicros).Bind("@after_token", position.Token);
+        }
+
+        command.CommandText = sql.Append(LedgerSql.ListOrder).ToString();
+        command.Bind("@limit", query.PageSize + 1);
+    }
+
+    private static DbCommand BindKey(DbCommand command, string callerId, string key) =>
+        command.Bind("@caller_id", callerId).Bind("@idempotency_key", key);
+
+    private static async Task<ClaimRow?> ReadClaimAsync(
+        DbTransaction transaction,
+        string callerId,
+        string key,
+        CancellationToken cancellationToken)
+    {
+        using var select = transaction.Command(LedgerSql.SelectClaim);
+        BindKey(select, callerId, key);
+        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return new ClaimRow(
+            reader.GetString(0),
+            (byte[])reader.GetValue(1),
+            reader.GetString(2),
+            reader.GetNullableString(3),
+            reader.GetInt64(4));
+    }
+
+    private sealed record ClaimRow(string Operation, byte[] RequestHmac, string State, string? Response, long UpdatedAt);
+}

@@ -1,0 +1,197 @@
+using Npgsql;
+using Tokenizer.Core.Audit;
+using Tokenizer.Core.Ports;
+using Tokenizer.Ledger.Audit;
+using Tokenizer.Ledger.Schema;
+using Tokenizer.Ledger.Tests.Audit;
+
+namespace Tokenizer.Ledger.Tests.Postgres;
+
+// The shared ledger and audit behaviours, run on PostgreSQL (a database per test on the cluster scripts/test.sh starts),
+// plus what only PostgreSQL has: the catalog, privileges, the advisory locks, sessions that hold row locks.
+
+public sealed class PostgresIdempotencyTests() : IdempotencyTests(new PostgresTestDatabase());
+
+public sealed class PostgresCustomerTests() : CustomerTests(new PostgresTestDatabase());
+
+public sealed class PostgresTokenRoundTripTests() : TokenRoundTripTests(new PostgresTestDatabase());
+
+public sealed class PostgresListTokensTests() : ListTokensTests(new PostgresTestDatabase());
+
+public sealed class PostgresListingPropertyTests() : ListingPropertyTests(new PostgresTestDatabase());
+
+public sealed class PostgresDataAtRestTests() : DataAtRestTests(new PostgresTestDatabase());
+
+public sealed class PostgresAuditTamperTests() : AuditTamperTests(new PostgresTestDatabase())
+{
+    [Fact]
+    public async Task VerifyAsync_TruncatedByAnOwnerWhoDroppedTheGuards_IntactWithoutAnchorTruncatedWithAnchor()
+    {
+        // Arrange
+        await AppendEventsAsync(5);
+        var anchored = await Trail.VerifyAsync(null, CancellationToken.None);
+        await DropTriggersAsync();
+
+        // Act
+        await ExecuteAsync("TRUNCATE audit_events");
+
+        // Assert
+        Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
+        var withAnchor = await Trail.VerifyAsync(new AuditAnchor(anchored.HeadSequence, anchored.HeadMac), CancellationToken.None);
+        Assert.Equal(AuditProblems.Truncated, withAnchor.Problem);
+        Assert.Equal(1, withAnchor.FirstBrokenSequence);
+    }
+}
+
+public sealed class PostgresConcurrencyTests() : ConcurrencyTests(new PostgresTestDatabase())
+{
+    [Theory]
+    [InlineData(true, IdempotencyState.InFlight)]  // the other replica's claim commits: ours is a duplicate in flight
+    [InlineData(false, IdempotencyState.Started)]  // it rolls back: the key is free and ours starts
+    public async Task BeginAsync_AnotherSessionInsertedTheSameKeyUncommitted_WaitsForItsOutcome(bool commit, IdempotencyState expected)
+    {
+        // Arrange: another replica is inside BeginAsync for k1, its INSERT done, its COMMIT not yet.
+        await using var other = await Database.OpenConnectionAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        using (var insert = transaction.Command(LedgerSql.InsertPendingClaim))
+        {
+            insert.Bind("@caller_id", TestData.Caller)
+                .Bind("@idempotency_key", "k1")
+                .Bind("@operation", TestData.Operation)
+                .Bind("@request_hmac", TestData.Hmac(1))
+                .Bind("@now", UnixMicros.From(T0));
+            Assert.Equal(1, await insert.ExecuteNonQueryAsync());
+        }
+
+        // Act: our claim blocks on the unique index until the other transaction ends.
+        var ours = Ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None);
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        var waited = !ours.IsCompleted;
+        if (commit)
+        {
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            await transaction.RollbackAsync();
+        }
+
+        // Assert
+        Assert.True(waited, "the claim did not wait for the uncommitted insert of the same key");
+        Assert.Equal(expected, (await ours).State);
+        Assert.Equal(1, await CountRowsAsync("idempotency_records"));
+    }
+}
+
+public sealed class PostgresMigrationTests() : MigrationTests(new PostgresTestDatabase())
+{
+    [Fact]
+    public async Task InitializeAsync_NewDatabase_CreatesTablesIndexesGuardsAndByteOrderTokenIds()
+    {
+        // Act
+        var tables = await Database.QueryAsync(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", r => r.GetString(0));
+        var indexes = await Database.QueryAsync(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'ix_%' ORDER BY 1", r => r.GetString(0));
+        var triggers = await Database.QueryAsync(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_events'::regclass AND NOT tgisinternal ORDER BY 1", r => r.GetString(0));
+        var tokenCollation = await Database.QueryAsync(
+            "SELECT collation_name FROM information_schema.columns WHERE table_name = 'tokens' AND column_name = 'token'", r => r.GetString(0));
+
+        // Assert
+        Assert.Equal(["audit_events", "customers", "data_protection_keys", "idempotency_records", "schema_migrations", "tokens"], tables);
+        Assert.Equal(["ix_audit_events_time", "ix_tokens_created_at", "ix_tokens_customer_reference"], indexes);
+        Assert.Equal(["audit_events_refuse_delete", "audit_events_refuse_truncate", "audit_events_refuse_update"], triggers);
+        Assert.Equal(["C"], tokenCollation);
+    }
+
+    [Fact]
+    public async Task InitializeAsync_NewDatabase_ServiceRoleKeepsOnlyInsertAndSelectOnAuditEvents()
+    {
+        // Act: what the migrating role (the service's) may still do to the table it owns.
+        var privileges = await Database.QueryAsync(
+            """
+            SELECT a.privilege_type FROM pg_class c, aclexplode(c.relacl) a
+            WHERE c.relname = 'audit_events' AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+            ORDER BY 1
+            """,
+            r => r.GetString(0));
+
+        // Assert
+        Assert.Equal(["INSERT", "REFERENCES", "SELECT", "TRIGGER"], privileges);
+    }
+
+    [Fact]
+    public async Task Schema_TruncateAuditEvents_RefusedByTrigger()
+    {
+        // Arrange
+        var trail = Database.CreateSharedTrail(Ledger, new byte[32], Clock);
+        await trail.AppendAsync(new AuditEvent(T0, "c", null, "a", null, AuditOutcome.Success, null, "x"), CancellationToken.None);
+
+        // Act
+        var error = await Assert.ThrowsAsync<PostgresException>(() => Database.ExecuteAsync("TRUNCATE audit_events"));
+
+        // Assert
+        Assert.Contains("append-only", error.MessageText, StringComparison.Ordinal);
+        Assert.Equal(1, await CountRowsAsync("audit_events"));
+    }
+}
+
+public sealed class PostgresAuditTrailTests() : AuditTrailTests(new PostgresTestDatabase())
+{
+    [Fact]
+    public async Task AppendAsync_AnotherSessionHoldsTheAppendLock_WaitsAndChainsOnItsRecord()
+    {
+        // Arrange: another replica is mid-append: it holds the lock and has inserted record 1, not yet committed.
+        await using var other = await Database.OpenConnectionAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        await transaction.ExecuteAsync(SqlDialect.AdvisoryLock(AdvisoryLocks.AuditAppend), CancellationToken.None);
+        var unsigned = new AuditRow(1, UnixMicros.From(T0), "other-replica", null, "a", null, "success", null, "x", AuditChain.Genesis(), []);
+        var first = unsigned with { Mac = AuditChain.ComputeMac(Key, unsigned) };
+        using (var insert = transaction.Command(AuditSql.Insert))
+        {
+            first.Bind(insert);
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        // Act
+        var ours = Trail.AppendAsync(Event(2), CancellationToken.None);
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        var waited = !ours.IsCompleted;
+        await transaction.CommitAsync();
+        await ours;
+
+        // Assert: ours became record 2, linked to the other replica's record 1.
+        Assert.True(waited, "the append did not wait for the lock");
+        var rows = await RowsAsync();
+        Assert.Equal([1L, 2L], rows.Select(r => r.Sequence));
+        Assert.Equal(first.Mac, rows[1].PrevMac);
+        Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
+    }
+
+    [Fact]
+    public async Task AppendAsync_ThreeReplicasEachWithManyConcurrentAppends_OneIntactChain()
+    {
+        // Arrange: three trails with their own pools, as three service replicas; 60 concurrent appends each.
+        var replicas = new[] { Trail, await OpenTrailAsync(), await OpenTrailAsync() };
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var appends = Enumerable.Range(1, 180)
+            .Select(n => Task.Run(async () =>
+            {
+                await go.Task;
+                await replicas[n % 3].AppendAsync(Event(n), CancellationToken.None);
+            }))
+            .ToList();
+
+        // Act
+        go.SetResult();
+        await Task.WhenAll(appends);
+        var verification = await replicas[1].VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.True(verification.Intact, verification.Problem);
+        Assert.Equal(180, verification.HeadSequence);
+        Assert.Equal(Enumerable.Range(1, 180).Select(n => "trace-" + n).Order(StringComparer.Ordinal),
+            (await RowsAsync()).Select(r => r.CorrelationId).Order(StringComparer.Ordinal));
+    }
+}
