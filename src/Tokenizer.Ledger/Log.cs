@@ -16,4 +16,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 3003, EventName = "LedgerCompletedWithoutPendingClaim", Level = LogLevel.Warning,
         Message = "Recorded token {Token}, but its idempotency claim was not pending (released, or completed by another owner)")]
     public static partial void CompletedWithoutPendingClaim(ILogger logger, string token);
+
+    [LoggerMessage(EventId = 3004, EventName = "LedgerUnavailable", Level = LogLevel.Error,
+        Message = "Ledger database unavailable (SQLite error {SqliteErrorCode}, extended {SqliteExtendedErrorCode}); the operation failed with LEDGER_UNAVAILABLE and nothing was written")]
+    public static partial void Unavailable(ILogger logger, int sqliteErrorCode, int sqliteExtendedErrorCode);
 }

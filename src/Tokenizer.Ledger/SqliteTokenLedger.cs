@@ -19,8 +19,10 @@ namespace Tokenizer.Ledger;
 /// </summary>
 /// <remarks>
 /// Times are stored as unix microseconds UTC: values read back are UTC and truncated to the microsecond.
-/// Failures other than the documented ones surface as <see cref="SqliteException"/> (disk, corruption, a lock held
-/// past the busy timeout on every retry).
+/// A database that cannot be reached or written (a lock held past the busy timeout on every retry, read-only, disk
+/// full, I/O error, cannot open) surfaces as <see cref="TokenizerException"/> UNAVAILABLE <c>LEDGER_UNAVAILABLE</c>;
+/// other failures (corruption, schema) as <see cref="SqliteException"/>. Every write is one transaction: a failure
+/// leaves nothing half-written.
 /// </remarks>
 public sealed class SqliteTokenLedger : ITokenLedger, IAsyncDisposable, IDisposable
 {
@@ -48,7 +50,7 @@ public sealed class SqliteTokenLedger : ITokenLedger, IAsyncDisposable, IDisposa
 
         this.timeProvider = timeProvider;
         this.logger = logger;
-        database = new SqliteDatabase(options.DatabasePath, logger);
+        database = new SqliteDatabase(options.DatabasePath, logger, options.BusyTimeout);
     }
 
     /// <summary>The SQLite plumbing, for tests that inspect pragmas or the schema.</summary>

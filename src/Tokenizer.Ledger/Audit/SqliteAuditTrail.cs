@@ -268,7 +268,7 @@ public sealed class SqliteAuditTrail : IAuditTrail, IAuditTrailReader, IAsyncDis
             throw new ArgumentException("SqliteLedgerOptions.DatabasePath must be set", nameof(options));
         }
 
-        return new SqliteDatabase(options.DatabasePath, logger);
+        return new SqliteDatabase(options.DatabasePath, logger, options.BusyTimeout);
     }
 
     // Stored times are whole microseconds: m >= bound and m < bound both hold exactly when they hold for ceil(bound).
