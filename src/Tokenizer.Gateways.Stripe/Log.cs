@@ -99,4 +99,39 @@ internal static partial class Log
         Level = LogLevel.Information,
         Message = "Stripe reports the PaymentMethod is not attached (code {ErrorCode}, request {RequestId}); detach counts as done")]
     public static partial void AlreadyDetached(ILogger logger, string errorCode, string requestId);
+
+    [LoggerMessage(
+        EventId = 4113,
+        EventName = "StripeRetrying",
+        Level = LogLevel.Warning,
+        Message = "Stripe request failed ({Outcome}); retry {Attempt} in {DelayMilliseconds} ms with the same Idempotency-Key")]
+    public static partial void Retrying(ILogger logger, string outcome, int attempt, long delayMilliseconds);
+
+    [LoggerMessage(
+        EventId = 4114,
+        EventName = "StripeCircuitOpened",
+        Level = LogLevel.Error,
+        Message = "Stripe circuit opened after {Outcome}: calls fail fast with UNAVAILABLE for {BreakMilliseconds} ms")]
+    public static partial void CircuitOpened(ILogger logger, string outcome, long breakMilliseconds);
+
+    [LoggerMessage(
+        EventId = 4115,
+        EventName = "StripeCircuitHalfOpened",
+        Level = LogLevel.Information,
+        Message = "Stripe circuit half-open: the next request is a trial")]
+    public static partial void CircuitHalfOpened(ILogger logger);
+
+    [LoggerMessage(
+        EventId = 4116,
+        EventName = "StripeCircuitClosed",
+        Level = LogLevel.Information,
+        Message = "Stripe circuit closed: requests flow again")]
+    public static partial void CircuitClosed(ILogger logger);
+
+    [LoggerMessage(
+        EventId = 4117,
+        EventName = "StripeCircuitOpenRejected",
+        Level = LogLevel.Warning,
+        Message = "Stripe {Operation} request not sent: the circuit is open (UNAVAILABLE without calling Stripe)")]
+    public static partial void CircuitOpenRejected(ILogger logger, StripeOperation operation);
 }

@@ -9,7 +9,8 @@ public static class StripeClientFactory
 
     /// <summary>
     /// Creates a Stripe.net client: <see cref="StripeClient"/> over <see cref="SystemNetHttpClient"/> with
-    /// Stripe.net's retries (the only retry layer; they reuse the Idempotency-Key), no telemetry, no app info,
+    /// <see cref="StripeGatewayOptions.MaxNetworkRetries"/> of Stripe.net's own retries (0 by default: the server passes
+    /// the <see cref="StripeResilience"/> client, the one retry layer), no telemetry, no app info,
     /// and <c>Stripe-Notice</c> response headers dropped before Stripe.net would print them to stderr.
     /// Nothing here logs requests or bodies.
     /// </summary>

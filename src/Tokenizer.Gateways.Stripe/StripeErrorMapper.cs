@@ -1,5 +1,8 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 using Stripe;
 using Tokenizer.Core.Errors;
 
@@ -77,13 +80,15 @@ internal static class StripeErrorMapper
 
     /// <summary>
     /// Whether <paramref name="exception"/> is a gateway failure to map: any <see cref="StripeException"/>, a network
-    /// failure (<see cref="HttpRequestException"/>, <see cref="IOException"/>) or a timeout (a cancellation while the
-    /// caller's token is not cancelled). The caller's own cancellation is not: it propagates as it is.
+    /// failure (<see cref="HttpRequestException"/>, <see cref="IOException"/>), a timeout (the resilience pipeline's
+    /// <see cref="TimeoutRejectedException"/>, or a cancellation while the caller's token is not cancelled) or an open
+    /// circuit (<see cref="BrokenCircuitException"/>; any Polly <see cref="ExecutionRejectedException"/>). The caller's
+    /// own cancellation is not: it propagates as it is.
     /// </summary>
     public static bool IsGatewayFailure(Exception exception, CancellationToken callerToken) => exception switch
     {
         OperationCanceledException => !callerToken.IsCancellationRequested,
-        StripeException or HttpRequestException or IOException => true,
+        StripeException or HttpRequestException or IOException or ExecutionRejectedException => true,
         _ => false,
     };
 
@@ -104,7 +109,10 @@ internal static class StripeErrorMapper
         {
             case StripeException stripe:
                 return MapStripe(stripe, operation, logger);
-            case OperationCanceledException:
+            case BrokenCircuitException:
+                Log.CircuitOpenRejected(logger, operation);
+                return Unavailable();
+            case TimeoutRejectedException or OperationCanceledException:
                 Log.TimedOut(logger, operation);
                 return Unavailable();
             default:

@@ -19,14 +19,16 @@ public sealed class StripeGatewayOptions
     public string? ApiBase { get; set; }
 
     /// <summary>
-    /// Timeout of one HTTP attempt (sets <see cref="HttpClient.Timeout"/>). With retries, one call can take up to
-    /// (<see cref="MaxNetworkRetries"/> + 1) times this, plus Stripe.net's back-off (0.5 s doubling, at most 5 s).
+    /// Sets <see cref="HttpClient.Timeout"/>. Behind <see cref="StripeResilience"/> (the server) it is only a backstop
+    /// above the pipeline's total timeout (<see cref="StripeResilience.HttpClientTimeout"/>); without it, the timeout of
+    /// one HTTP attempt.
     /// </summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Stripe.net's own retries (connection errors, timeouts, 409, 5xx, <c>Stripe-Should-Retry: true</c>; not a
-    /// plain 429). They reuse the request's Idempotency-Key. This is the only retry layer: 0 to 10.
+    /// plain 429); they reuse the request's Idempotency-Key. 0 to 10; default 0: the server's one retry layer is
+    /// <see cref="StripeResilience"/>, and two layers would multiply attempts and stretch the time budget.
     /// </summary>
-    public int MaxNetworkRetries { get; set; } = 2;
+    public int MaxNetworkRetries { get; set; }
 }

@@ -68,7 +68,7 @@ public static class LedgerServiceCollectionExtensions
     /// </remarks>
     /// <param name="services">The host's services.</param>
     /// <param name="configuration">Read for <c>Ledger:Provider</c> and <c>ConnectionStrings:Ledger</c>, now (not on change).</param>
-    /// <param name="sqlitePath">The SQLite database file's path, called once when the ledger is first resolved; unused for PostgreSQL.</param>
+    /// <param name="sqliteOptions">The SQLite database file's path, called once when the ledger is first resolved; unused for PostgreSQL.</param>
     /// <param name="auditKey">
     /// The audit HMAC key, at least 32 bytes, called once when the trail is first resolved. A secret of its own (never
     /// the request HMAC secret), never stored in the ledger's database.
@@ -77,12 +77,12 @@ public static class LedgerServiceCollectionExtensions
     public static IServiceCollection AddTokenizerLedger(
         this IServiceCollection services,
         IConfiguration configuration,
-        Func<IServiceProvider, string> sqlitePath,
+        Func<IServiceProvider, SqliteLedgerOptions> sqliteOptions,
         Func<IServiceProvider, byte[]> auditKey)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        ArgumentNullException.ThrowIfNull(sqlitePath);
+        ArgumentNullException.ThrowIfNull(sqliteOptions);
         ArgumentNullException.ThrowIfNull(auditKey);
 
         services.TryAddSingleton(TimeProvider.System);
@@ -92,7 +92,7 @@ public static class LedgerServiceCollectionExtensions
                 AddPostgres(services, configuration.GetConnectionString(ConnectionStringName), auditKey);
                 break;
             default:
-                AddSqlite(services, sqlitePath, auditKey);
+                AddSqlite(services, sqliteOptions, auditKey);
                 break;
         }
 
@@ -102,10 +102,10 @@ public static class LedgerServiceCollectionExtensions
         return services;
     }
 
-    private static void AddSqlite(IServiceCollection services, Func<IServiceProvider, string> sqlitePath, Func<IServiceProvider, byte[]> auditKey)
+    private static void AddSqlite(IServiceCollection services, Func<IServiceProvider, SqliteLedgerOptions> sqliteOptions, Func<IServiceProvider, byte[]> auditKey)
     {
         services.AddSingleton(sp => new SqliteTokenLedger(
-            new SqliteLedgerOptions { DatabasePath = sqlitePath(sp) },
+            sqliteOptions(sp),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<SqliteTokenLedger>>()));
         services.AddSingleton<RelationalTokenLedger>(sp => sp.GetRequiredService<SqliteTokenLedger>());

@@ -20,4 +20,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 3004, EventName = "LedgerTransientRetry", Level = LogLevel.Warning,
         Message = "Ledger transaction failed with SQLSTATE {SqlState} (serialization failure or deadlock); retrying (attempt {Attempt} of {MaxAttempts})")]
     public static partial void TransientRetry(ILogger logger, string sqlState, int attempt, int maxAttempts);
+
+    [LoggerMessage(EventId = 3005, EventName = "LedgerUnavailable", Level = LogLevel.Error,
+        Message = "Ledger database unavailable (SQLite error {SqliteErrorCode}, extended {SqliteExtendedErrorCode}); the operation failed with LEDGER_UNAVAILABLE and nothing was written")]
+    public static partial void Unavailable(ILogger logger, int sqliteErrorCode, int sqliteExtendedErrorCode);
 }

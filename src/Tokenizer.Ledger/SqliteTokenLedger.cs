@@ -14,9 +14,10 @@ namespace Tokenizer.Ledger;
 /// <see cref="RelationalTokenLedger.InitializeAsync"/> creates the parent directory and the file, switches it to WAL,
 /// and applies pending migrations each in its own transaction; it throws <see cref="InvalidOperationException"/> if the
 /// file holds a newer schema than this build or cannot use WAL. Writers in this process queue on one async gate;
-/// writers in other processes meet at <c>BEGIN IMMEDIATE</c> and SQLite's busy timeout. Failures other than the
-/// documented ones surface as <see cref="SqliteException"/> (disk, corruption, a lock held past the busy timeout on
-/// every retry). Disposing closes the file's pooled connections; the last one to close checkpoints the WAL.
+/// writers in other processes meet at <c>BEGIN IMMEDIATE</c> and SQLite's busy timeout. A database that cannot be
+/// reached or written (a lock held past the busy timeout on every retry, read-only, disk full, I/O error, cannot open)
+/// surfaces as <see cref="Tokenizer.Core.Errors.TokenizerException"/> UNAVAILABLE <c>LEDGER_UNAVAILABLE</c>; corruption and schema errors as
+/// <see cref="SqliteException"/>. Every write is one transaction: a failure leaves nothing half-written. Disposing closes the file's pooled connections; the last one to close checkpoints the WAL.
 /// </remarks>
 public sealed class SqliteTokenLedger : RelationalTokenLedger
 {
@@ -42,6 +43,6 @@ public sealed class SqliteTokenLedger : RelationalTokenLedger
             throw new ArgumentException("SqliteLedgerOptions.DatabasePath must be set", nameof(options));
         }
 
-        return new SqliteDatabase(options.DatabasePath, logger);
+        return new SqliteDatabase(options.DatabasePath, logger, options.BusyTimeout);
     }
 }

@@ -8,12 +8,12 @@ namespace Tokenizer.Gateways.Stripe.Tests;
 public sealed class StripeClientFactoryTests
 {
     [Fact]
-    public void Options_Defaults_AreThirtySecondsAndTwoRetries()
+    public void Options_Defaults_AreThirtySecondsAndNoStripeNetRetries()
     {
         var options = new StripeGatewayOptions();
 
         Assert.Equal(TimeSpan.FromSeconds(30), options.RequestTimeout);
-        Assert.Equal(2, options.MaxNetworkRetries);
+        Assert.Equal(0, options.MaxNetworkRetries); // StripeResilience is the one retry layer
         Assert.Null(options.ApiBase);
         Assert.Null(options.ApiKey);
     }

@@ -81,7 +81,7 @@ public sealed class LedgerServiceCollectionExtensionsTests
     {
         // Act
         var error = Assert.Throws<InvalidOperationException>(() =>
-            new ServiceCollection().AddTokenizerLedger(Configuration(("Ledger:Provider", "Postgres")), _ => "unused", _ => AuditKey));
+            new ServiceCollection().AddTokenizerLedger(Configuration(("Ledger:Provider", "Postgres")), _ => new SqliteLedgerOptions { DatabasePath = "unused" }, _ => AuditKey));
 
         // Assert
         Assert.Contains("ConnectionStrings:Ledger", error.Message, StringComparison.Ordinal);
@@ -94,7 +94,7 @@ public sealed class LedgerServiceCollectionExtensionsTests
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddTokenizerLedger(configuration, _ => sqlitePath, _ => AuditKey);
+        services.AddTokenizerLedger(configuration, _ => new SqliteLedgerOptions { DatabasePath = sqlitePath }, _ => AuditKey);
         return services.BuildServiceProvider();
     }
 }

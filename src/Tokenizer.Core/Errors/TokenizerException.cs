@@ -99,6 +99,11 @@ public static class ErrorReasons
     public const string GatewayAuthenticationFailed = "GATEWAY_AUTHENTICATION_FAILED";
     /// <summary>The gateway is unreachable, rate-limiting or failing; retry with the same idempotency key.</summary>
     public const string GatewayUnavailable = "GATEWAY_UNAVAILABLE";
+    /// <summary>
+    /// The ledger (the token database) cannot be read or written: locked past its busy timeout, read-only, full or not
+    /// openable. Nothing was sent to the gateway before it; retry with the same idempotency key.
+    /// </summary>
+    public const string LedgerUnavailable = "LEDGER_UNAVAILABLE";
     /// <summary>The call ran past the server's per-call cap (Tokenizer:Limits:CallTimeoutSeconds).</summary>
     public const string CallTimedOut = "CALL_TIMED_OUT";
     /// <summary>The call was refused by the per-caller rate limit.</summary>

@@ -65,6 +65,6 @@ public sealed class SqliteAuditTrail : RelationalAuditTrail
             throw new ArgumentException("SqliteLedgerOptions.DatabasePath must be set", nameof(options));
         }
 
-        return new SqliteDatabase(options.DatabasePath, logger);
+        return new SqliteDatabase(options.DatabasePath, logger, options.BusyTimeout);
     }
 }

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Tokenizer.Core.Errors;
 using Tokenizer.Ledger.Schema;
 
 namespace Tokenizer.Ledger.Sqlite;
@@ -15,29 +16,44 @@ namespace Tokenizer.Ledger.Sqlite;
 /// threads in SQLite's busy handler; writers in other processes are serialised by <c>BEGIN IMMEDIATE</c>
 /// (the write lock is taken at the start, so a transaction never has to upgrade a read lock and fail) and wait up to
 /// <see cref="BusyTimeout"/> for it. Readers never wait: WAL gives them a snapshot.
+/// A database that cannot be reached or written after the retries (busy or locked, read-only, I/O error, disk full,
+/// cannot open) surfaces from <see cref="ReadAsync"/> and <see cref="WriteAsync"/> as <see cref="TokenizerException"/>
+/// UNAVAILABLE <see cref="ErrorReasons.LedgerUnavailable"/> (<see cref="MapUnavailable"/>); other SQLite errors
+/// (constraints, corruption, schema) stay <see cref="SqliteException"/>.
 /// </remarks>
 internal sealed class SqliteDatabase : ILedgerDatabase
 {
-    /// <summary>How long SQLite waits for another connection's lock before reporting SQLITE_BUSY.</summary>
-    public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>The default of how long SQLite waits for another connection's lock before reporting SQLITE_BUSY.</summary>
+    public static readonly TimeSpan DefaultBusyTimeout = TimeSpan.FromSeconds(5);
 
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
+    private const int SqliteReadOnly = 8;
+    private const int SqliteIoError = 10;
+    private const int SqliteFull = 13;
+    private const int SqliteCantOpen = 14;
     private const int MaxAttempts = 4;
 
-    // synchronous=FULL: a commit is on disk before it returns (a token is money); busy_timeout is per connection.
-    private static readonly string ConnectionPragmas = string.Create(
-        CultureInfo.InvariantCulture,
-        $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL;");
-
+    private readonly string connectionPragmas;
     private readonly string connectionString;
     private readonly ILogger logger;
     private readonly SemaphoreSlim writeGate = new(1, 1);
 
-    public SqliteDatabase(string databasePath, ILogger logger)
+    public SqliteDatabase(string databasePath, ILogger logger, TimeSpan? busyTimeout = null)
     {
+        BusyTimeout = busyTimeout ?? DefaultBusyTimeout;
+        if (BusyTimeout < TimeSpan.FromMilliseconds(10) || BusyTimeout > TimeSpan.FromSeconds(60))
+        {
+            throw new ArgumentOutOfRangeException(nameof(busyTimeout), "the busy timeout must be between 10 ms and 60 s");
+        }
+
         DatabasePath = Path.GetFullPath(databasePath);
         this.logger = logger;
+
+        // synchronous=FULL: a commit is on disk before it returns (a token is money); busy_timeout is per connection.
+        connectionPragmas = string.Create(
+            CultureInfo.InvariantCulture,
+            $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL;");
         connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath,
@@ -48,9 +64,13 @@ internal sealed class SqliteDatabase : ILedgerDatabase
 
             // Microsoft.Data.Sqlite retries busy statements itself until this many seconds have passed; matching
             // busy_timeout leaves one bounded wait per attempt and the retry policy to WriteAsync.
-            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+            // (whole seconds, and 0 would mean "wait for ever": at least 1).
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(BusyTimeout.TotalSeconds)),
         }.ToString();
     }
+
+    /// <summary>How long SQLite waits for another connection's lock before reporting SQLITE_BUSY.</summary>
+    public TimeSpan BusyTimeout { get; }
 
     /// <summary>The absolute path of the database file.</summary>
     public string DatabasePath { get; }
@@ -59,7 +79,7 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     public SqlDialect Dialect => SqlDialect.Sqlite;
 
     /// <summary>Opens a pooled connection with the ledger's per-connection pragmas applied.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The text is the constant connection pragmas; no input reaches it.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The text is connectionPragmas, built once in the constructor from a validated TimeSpan; no input reaches it.")]
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(connectionString);
@@ -67,7 +87,7 @@ internal sealed class SqliteDatabase : ILedgerDatabase
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             using var command = connection.CreateCommand();
-            command.CommandText = ConnectionPragmas;
+            command.CommandText = connectionPragmas;
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
@@ -91,6 +111,10 @@ internal sealed class SqliteDatabase : ILedgerDatabase
             catch (SqliteException e) when (IsBusy(e) && attempt < MaxAttempts)
             {
                 await BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SqliteException e) when (IsUnavailable(e))
+            {
+                throw MapUnavailable(e);
             }
         }
     }
@@ -120,6 +144,11 @@ internal sealed class SqliteDatabase : ILedgerDatabase
                 catch (SqliteException e) when (IsBusy(e) && attempt < MaxAttempts)
                 {
                     await BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
+                }
+                catch (SqliteException e) when (IsUnavailable(e))
+                {
+                    // The transaction was rolled back when it was disposed: nothing of it was written.
+                    throw MapUnavailable(e);
                 }
             }
         }
@@ -177,6 +206,20 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     }
 
     private static bool IsBusy(SqliteException e) => e.SqliteErrorCode is SqliteBusy or SqliteLocked;
+
+    /// <summary>The database cannot be reached or written now (as opposed to a bug, a constraint or corruption).</summary>
+    private static bool IsUnavailable(SqliteException e) =>
+        (e.SqliteErrorCode & 0xFF) is SqliteBusy or SqliteLocked or SqliteReadOnly or SqliteIoError or SqliteFull or SqliteCantOpen;
+
+    /// <summary>
+    /// The one mapping of an unreachable ledger: UNAVAILABLE <see cref="ErrorReasons.LedgerUnavailable"/> with a fixed
+    /// message and no inner exception, logged once with SQLite's codes only.
+    /// </summary>
+    private TokenizerException MapUnavailable(SqliteException e)
+    {
+        Log.Unavailable(logger, e.SqliteErrorCode, e.SqliteExtendedErrorCode);
+        return new TokenizerException(ErrorKind.Unavailable, ErrorReasons.LedgerUnavailable, "the ledger is unavailable; retry with the same idempotency key");
+    }
 
     private Task BackOffAsync(int attempt, CancellationToken cancellationToken)
     {

@@ -132,6 +132,15 @@ internal sealed class AuditInterceptor(IAuditTrail trail, TimeProvider timeProvi
         {
             var exceptionType = AuditLog.Describe(failure);
             AuditLog.AppendFailed(logger, auditEvent.Action, exceptionType);
+
+            // The trail lives in the ledger's database: when the call already failed because that database is
+            // unreachable, the caller keeps its UNAVAILABLE LEDGER_UNAVAILABLE (retryable, nothing happened) rather than
+            // INTERNAL. The call still fails (fail closed) and the Critical line above still tells the operator.
+            if (string.Equals(reasonCode, ErrorReasons.LedgerUnavailable, StringComparison.Ordinal))
+            {
+                return;
+            }
+
             throw AuditUnavailable();
         }
     }

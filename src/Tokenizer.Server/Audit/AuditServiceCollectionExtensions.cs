@@ -21,24 +21,13 @@ public static class AuditServiceCollectionExtensions
     /// ErrorMappingInterceptor in <c>AddGrpc</c>, so it is outermost, and (2) map <c>AuditGrpcService</c> with the
     /// admin-only authorization policy. Registers <see cref="TimeProvider.System"/> unless a TimeProvider is registered.
     /// </remarks>
-    /// <param name="services">The host's services; a <see cref="SqliteTokenLedger"/> singleton must be registered (the
-    /// audit trail is its table audit_events and shares its write queue).</param>
-    /// <param name="auditKey">
-    /// Returns the audit HMAC key, at least 32 bytes, called once when the trail is first resolved (at start-up). A
-    /// secret of its own (never the request HMAC secret), best kept off the disk that holds the database.
-    /// </param>
-    public static IServiceCollection AddTokenizerAudit(this IServiceCollection services, Func<IServiceProvider, byte[]> auditKey)
+    /// <param name="services">The host's services; the ledger (AddTokenizerLedger) must be registered: the audit trail is
+    /// its table audit_events, keyed by the audit secret given there.</param>
+    public static IServiceCollection AddTokenizerAudit(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(auditKey);
 
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new SqliteAuditTrail(
-            sp.GetRequiredService<SqliteTokenLedger>(),
-            auditKey(sp),
-            sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IAuditTrail>(sp => sp.GetRequiredService<SqliteAuditTrail>());
-        services.AddSingleton<IAuditTrailReader>(sp => sp.GetRequiredService<SqliteAuditTrail>());
         services.AddSingleton<ConfigurationAudit>();
         services.AddSingleton<AuditInterceptor>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuditingAuthorizationResultHandler>();

@@ -62,7 +62,7 @@ internal sealed class ConfigurationAudit(IAuditTrail trail, TimeProvider timePro
 /// records <c>configuration/service_started</c>; a failure stops the host from starting (fail closed). Records
 /// <c>configuration/service_stopped</c> on shutdown, best effort.
 /// </summary>
-internal sealed class AuditStartup(SqliteAuditTrail trail, ConfigurationAudit configuration, ILogger<AuditStartup> logger) : IHostedService
+internal sealed class AuditStartup(RelationalAuditTrail trail, ConfigurationAudit configuration, ILogger<AuditStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {

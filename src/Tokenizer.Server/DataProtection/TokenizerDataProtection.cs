@@ -38,9 +38,11 @@ public static class TokenizerDataProtection
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddDataProtection().SetApplicationName(ApplicationName);
-        services.AddOptions<KeyManagementOptions>().Configure<DataDirectory, ITokenizerSecrets, ILoggerFactory>((options, data, secrets, loggers) =>
+        services.AddOptions<KeyManagementOptions>().Configure<DataDirectory, ITokenizerSecrets, ILoggerFactory, IServiceProvider>((options, data, secrets, loggers, sp) =>
         {
-            options.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(KeysDirectoryOf(data)), loggers);
+            // PostgreSQL keeps the key ring in the database so replicas share it; SQLite keeps it under the data directory.
+            options.XmlRepository = sp.GetService<IXmlRepository>()
+                ?? new FileSystemXmlRepository(new DirectoryInfo(KeysDirectoryOf(data)), loggers);
             options.XmlEncryptor = new CertificateKeyEncryptor(secrets, loggers);
         });
         return services;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Tokenizer.Core.Tokenization;
+using Tokenizer.Gateways.Stripe;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -30,6 +31,12 @@ public sealed class TokenizerOptions
 
     /// <summary>How long a duplicate request waits for the first one before ABORTED, in seconds.</summary>
     public int DuplicateWaitSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// How long a ledger statement waits for another connection's lock before its transaction is retried (4 attempts);
+    /// then the call fails with UNAVAILABLE LEDGER_UNAVAILABLE, before any gateway call. Milliseconds, 10 to 60000.
+    /// </summary>
+    public int LedgerBusyTimeoutMilliseconds { get; set; } = 5000;
 
     /// <summary>
     /// Development only: also serve plaintext HTTP/2 on loopback addresses, where callers are the one
@@ -114,11 +121,11 @@ public sealed class StripeSettings
     /// <summary>Optional API base, e.g. a standalone sandbox at <c>http://127.0.0.1:12111</c>. Empty: api.stripe.com.</summary>
     public string? ApiBase { get; set; }
 
-    /// <summary>Per-request timeout in seconds.</summary>
-    public int RequestTimeoutSeconds { get; set; } = 30;
-
-    /// <summary>Stripe.net network retries (one retry layer; each reuses the Idempotency-Key).</summary>
-    public int MaxNetworkRetries { get; set; } = 2;
+    /// <summary>
+    /// Section <c>Stripe:Resilience</c>: the one retry layer (attempt and total timeouts, retries with back-off and
+    /// jitter, circuit breaker). Stripe.net's own retries are off; every attempt reuses the Idempotency-Key.
+    /// </summary>
+    public StripeResilienceOptions Resilience { get; set; } = new();
 
     /// <summary>Embedded sandbox only: answer card creates as an account without raw card data APIs would.</summary>
     public bool SandboxRawCardDataEnabled { get; set; } = true;
@@ -148,6 +155,11 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
         if (options.DuplicateWaitSeconds is < 0 or > 60)
         {
             failures.Add("Tokenizer:DuplicateWaitSeconds must be between 0 and 60.");
+        }
+
+        if (options.LedgerBusyTimeoutMilliseconds is < 10 or > 60000)
+        {
+            failures.Add("Tokenizer:LedgerBusyTimeoutMilliseconds must be between 10 and 60000.");
         }
 
         if (options.AllowInsecureLoopback && !environment.IsDevelopment())
@@ -194,7 +206,8 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
 /// Whether a Stripe key is required (Production, where the embedded sandbox refuses to run) is decided by the secrets
 /// layer, since Key Vault may supply it: see <c>ITokenizerSecrets.UsesEmbeddedSandbox</c>.
 /// </remarks>
-internal sealed class StripeSettingsValidator(Microsoft.Extensions.Hosting.IHostEnvironment environment) : IValidateOptions<StripeSettings>
+internal sealed class StripeSettingsValidator(Microsoft.Extensions.Hosting.IHostEnvironment environment, IOptions<TokenizerOptions> tokenizer)
+    : IValidateOptions<StripeSettings>
 {
     public ValidateOptionsResult Validate(string? name, StripeSettings options)
     {
@@ -217,14 +230,14 @@ internal sealed class StripeSettingsValidator(Microsoft.Extensions.Hosting.IHost
             }
         }
 
-        if (options.RequestTimeoutSeconds is < 1 or > 120)
-        {
-            failures.Add("Stripe:RequestTimeoutSeconds must be between 1 and 120.");
-        }
+        var resilience = options.Resilience ?? new StripeResilienceOptions();
+        failures.AddRange(resilience.Validate("Stripe:Resilience:"));
 
-        if (options.MaxNetworkRetries is < 0 or > 5)
+        // The gateway's budget lives inside the server's cap on a call, so a slow gateway ends as UNAVAILABLE (retry
+        // with the same key) rather than being cut off by the cap as DEADLINE_EXCEEDED.
+        if (resilience.TotalTimeout >= TimeSpan.FromSeconds(tokenizer.Value.Limits.CallTimeoutSeconds))
         {
-            failures.Add("Stripe:MaxNetworkRetries must be between 0 and 5.");
+            failures.Add("Stripe:Resilience:TotalTimeout must be shorter than Tokenizer:Limits:CallTimeoutSeconds.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

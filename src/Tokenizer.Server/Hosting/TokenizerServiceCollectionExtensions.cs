@@ -56,16 +56,21 @@ public static class TokenizerServiceCollectionExtensions
         services.AddSingleton<DataDirectory>();
         services.AddSingleton<EmbeddedSandbox>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedSandbox>());
+        services.AddStripeHttpClient(sp => sp.GetRequiredService<IOptions<StripeSettings>>().Value.Resilience);
         services.AddSingleton<IStripeClient>(CreateStripeClient);
         services.AddSingleton<ITokenGateway, StripeTokenGateway>();
 
-        services.AddSingleton(sp => new SqliteTokenLedger(
-            new SqliteLedgerOptions { DatabasePath = sp.GetRequiredService<DataDirectory>().PathOf("ledger", "tokenizer.db") },
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SqliteTokenLedger>>()));
-        services.AddSingleton<ITokenLedger>(sp => sp.GetRequiredService<SqliteTokenLedger>());
+        // The ledger, its audit trail and (PostgreSQL) the Data Protection key ring: Ledger:Provider chooses.
+        services.AddTokenizerLedger(
+            builder.Configuration,
+            sp => new SqliteLedgerOptions
+            {
+                DatabasePath = sp.GetRequiredService<DataDirectory>().PathOf("ledger", "tokenizer.db"),
+                BusyTimeout = TimeSpan.FromMilliseconds(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.LedgerBusyTimeoutMilliseconds),
+            },
+            sp => sp.GetRequiredService<ITokenizerSecrets>().AuditHmacSecret.ToArray());
         services.AddHostedService<LedgerInitializer>();
-        services.AddTokenizerAudit(sp => sp.GetRequiredService<ITokenizerSecrets>().AuditHmacSecret.ToArray());
+        services.AddTokenizerAudit();
 
         services.AddSingleton(sp => new RequestHasher(sp.GetRequiredService<ITokenizerSecrets>().RequestHmacSecret.Span));
         services.AddSingleton(sp => new TokenizationSettings
@@ -87,9 +92,12 @@ public static class TokenizerServiceCollectionExtensions
             // The client's default only: StripeTokenGateway sends IStripeApiKeyProvider's current key on every request.
             ApiKey = services.GetRequiredService<IStripeApiKeyProvider>().CurrentApiKey,
             ApiBase = secrets.UsesEmbeddedSandbox ? embedded.BaseAddress.ToString().TrimEnd('/') : settings.ApiBase,
-            RequestTimeout = TimeSpan.FromSeconds(settings.RequestTimeoutSeconds),
-            MaxNetworkRetries = settings.MaxNetworkRetries,
+            // The resilience pipeline owns time and retries: HttpClient.Timeout is only a backstop above its total, and
+            // Stripe.net's own retries are off so there is one retry layer.
+            RequestTimeout = StripeResilience.HttpClientTimeout(settings.Resilience),
+            MaxNetworkRetries = 0,
         };
-        return StripeClientFactory.Create(options);
+        var http = services.GetRequiredService<IHttpClientFactory>().CreateClient(StripeResilience.HttpClientName);
+        return StripeClientFactory.Create(options, http);
     }
 }

@@ -57,6 +57,9 @@ public class LogClassificationReviewTests
         "Tokenizer.Ledger.Log.BusyRetry(attempt)",
         "Tokenizer.Ledger.Log.BusyRetry(maxAttempts)",
         "Tokenizer.Ledger.Log.CompletedWithoutPendingClaim(token)",
+        // SQLite's numeric result codes only.
+        "Tokenizer.Ledger.Log.Unavailable(sqliteErrorCode)",
+        "Tokenizer.Ledger.Log.Unavailable(sqliteExtendedErrorCode)",
 
         // gRPC errors: the method is the route of a mapped service; kind and reason are domain enums and constants;
         // exception type names and stack traces hold code locations, never values (messages are not logged).
@@ -118,6 +121,14 @@ public class LogClassificationReviewTests
         "Tokenizer.Gateways.Stripe.Log.InvalidResponse(requestId)",
         "Tokenizer.Gateways.Stripe.Log.AlreadyDetached(errorCode)",
         "Tokenizer.Gateways.Stripe.Log.AlreadyDetached(requestId)",
+        // Resilience pipeline: an outcome is "status NNN" or an exception type name (StripeResilience.Describe), never
+        // a message, header or body; the rest are counts and durations.
+        "Tokenizer.Gateways.Stripe.Log.Retrying(outcome)",
+        "Tokenizer.Gateways.Stripe.Log.Retrying(attempt)",
+        "Tokenizer.Gateways.Stripe.Log.Retrying(delayMilliseconds)",
+        "Tokenizer.Gateways.Stripe.Log.CircuitOpened(outcome)",
+        "Tokenizer.Gateways.Stripe.Log.CircuitOpened(breakMilliseconds)",
+        "Tokenizer.Gateways.Stripe.Log.CircuitOpenRejected(operation)",
 
         // Stripe sandbox (a test double; its logs carry no request data): exception type names, its own address and mode.
         "Tokenizer.StripeSandbox.Api.RequestPipeline.LogHandlerFault(exceptionType)",

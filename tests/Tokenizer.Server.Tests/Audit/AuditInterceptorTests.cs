@@ -148,6 +148,24 @@ public sealed class AuditInterceptorTests
         AssertAuditUnavailable(thrown);
     }
 
+    [Fact]
+    public async Task UnaryServerHandler_AuditAppendFailsAfterLedgerUnavailable_KeepsTheRetryableUnavailable()
+    {
+        // Arrange: the trail lives in the ledger's database, so both fail together.
+        var ledgerDown = ErrorMappingInterceptor.ToRpcException(
+            new TokenizerException(ErrorKind.Unavailable, ErrorReasons.LedgerUnavailable, "the ledger is unavailable"));
+
+        // Act
+        var thrown = await Assert.ThrowsAsync<RpcException>(() => Interceptor(FailingTrail()).UnaryServerHandler<GetTokenRequest, GetTokenResponse>(
+            new GetTokenRequest { Token = "pm_1" },
+            new TestServerCallContext(GetToken, Http()),
+            (_, _) => throw ledgerDown));
+
+        // Assert: the call still fails (fail closed), as UNAVAILABLE LEDGER_UNAVAILABLE rather than INTERNAL.
+        Assert.Equal(StatusCode.Unavailable, thrown.StatusCode);
+        Assert.Equal(ErrorReasons.LedgerUnavailable, thrown.GetRpcStatus()?.GetDetail<ErrorInfo>()?.Reason);
+    }
+
     [Theory]
     [InlineData("4242424242424242")] // a PAN where a token id belongs: shaped like an id, but never recorded
     [InlineData("pm_1\nforged")]

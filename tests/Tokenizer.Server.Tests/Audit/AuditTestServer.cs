@@ -72,11 +72,8 @@ internal sealed class AuditTestServer : IAsyncDisposable
             grpc.Interceptors.Add<AuditInterceptor>();
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
         });
-        builder.Services.AddSingleton(sp => new SqliteTokenLedger(
-            new SqliteLedgerOptions { DatabasePath = databasePath },
-            TimeProvider.System,
-            sp.GetRequiredService<ILogger<SqliteTokenLedger>>()));
-        builder.Services.AddTokenizerAudit(_ => Key);
+        builder.Services.AddTokenizerLedger(builder.Configuration, _ => new SqliteLedgerOptions { DatabasePath = databasePath }, _ => Key);
+        builder.Services.AddTokenizerAudit();
 
         if (withAuthentication)
         {
