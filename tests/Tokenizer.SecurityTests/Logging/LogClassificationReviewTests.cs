@@ -15,6 +15,11 @@ public class LogClassificationReviewTests
     /// <summary>Reviewed unclassified parameters, as Type.Method(parameter), with why each is safe.</summary>
     private static readonly HashSet<string> ReviewedPublic =
     [
+        // Ledger on PostgreSQL: SQLSTATE codes and retry counters.
+        "Tokenizer.Ledger.Log.TransientRetry(sqlState)",
+        "Tokenizer.Ledger.Log.TransientRetry(attempt)",
+        "Tokenizer.Ledger.Log.TransientRetry(maxAttempts)",
+
         // Sandbox fault injection: the action is one of our fixed fault names.
         "Tokenizer.StripeSandbox.Faults.FaultInjector.LogFaultInjected(action)",
 
