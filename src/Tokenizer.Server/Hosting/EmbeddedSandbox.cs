@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Tokenizer.Server.Logging;
 using Tokenizer.StripeSandbox;
+using Tokenizer.StripeSandbox.Faults;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -40,6 +41,11 @@ public sealed class EmbeddedSandbox(
             ConfigureLogging = logging => logging.AddTokenizerLogging(),
         };
         server = await StripeSandboxServer.StartAsync(options, environment.EnvironmentName, cancellationToken).ConfigureAwait(false);
+        if (settings.Value.SandboxLatencyMs > 0 && environment.IsDevelopment())
+        {
+            // A standing latency rule (Development only, validated): keeps calls in flight for shutdown tests and demos.
+            server.Faults.Add("*", SandboxFault.Latency(TimeSpan.FromMilliseconds(settings.Value.SandboxLatencyMs)), count: SandboxFaultRule.Unlimited);
+        }
     }
 
     /// <inheritdoc />

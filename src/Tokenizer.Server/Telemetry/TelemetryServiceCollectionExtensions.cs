@@ -1,0 +1,34 @@
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using Tokenizer.Core.Telemetry;
+
+namespace Tokenizer.Server.Telemetry;
+
+/// <summary>Metrics: the <see cref="TokenizerMetrics"/> instruments, exported by OpenTelemetry to a Prometheus scrape.</summary>
+public static class TelemetryServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="TokenizerMetrics"/>, the gRPC <see cref="MetricsInterceptor"/> (the caller adds it to the gRPC
+    /// options), OpenTelemetry metrics with the Prometheus exporter for the <c>Tokenizer</c> meter only, and the
+    /// <see cref="MetricsEndpoint"/> listener. No logging or tracing provider is added: the server's only log sink stays
+    /// the scrubbing console.
+    /// </summary>
+    public static IServiceCollection AddTokenizerTelemetry(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddMetrics();
+        services.AddSingleton<TokenizerMetrics>();
+        services.AddSingleton<MetricsInterceptor>();
+
+        // Only our meter: framework meters (Kestrel, ASP.NET Core hosting) carry addresses and routes we do not vouch for.
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("tokenizer", autoGenerateServiceInstanceId: false))
+            .WithMetrics(metrics => metrics
+                .AddMeter(TokenizerMetrics.MeterName)
+                .AddPrometheusExporter());
+
+        services.AddSingleton<MetricsEndpoint>();
+        services.AddHostedService(sp => sp.GetRequiredService<MetricsEndpoint>());
+        return services;
+    }
+}
