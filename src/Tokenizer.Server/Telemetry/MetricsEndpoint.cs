@@ -29,6 +29,7 @@ namespace Tokenizer.Server.Telemetry;
 public sealed partial class MetricsEndpoint(
     IOptions<TokenizerOptions> options,
     MeterProvider meterProvider,
+    Core.Telemetry.TokenizerMetrics metrics,
     IHostEnvironment environment,
     ILogger<MetricsEndpoint> logger) : IHostedService, IAsyncDisposable
 {
@@ -43,6 +44,8 @@ public sealed partial class MetricsEndpoint(
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // The instruments exist from start-up (the circuit gauge reports before the first call), export or not.
+        GC.KeepAlive(metrics);
         var endpoints = MetricsSettings.Parse(options.Value.Metrics.Urls);
         if (endpoints.Count == 0)
         {
@@ -67,15 +70,22 @@ public sealed partial class MetricsEndpoint(
             kestrel.Limits.MaxRequestBodySize = 0;
             kestrel.Limits.MaxRequestHeadersTotalSize = 8 * 1024;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-            foreach (var endpoint in endpoints)
-            {
-                kestrel.Listen(endpoint, listen => listen.Protocols = HttpProtocols.Http1);
-            }
+            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http1);
         });
         builder.Logging.AddTokenizerLogging();
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.None);
 
         var metricsApp = builder.Build();
+
+        // The addresses are set here, on the server itself, so the host never fills them from a configured "urls"
+        // (it does so only when none are set) and PreferHostingUrls never matters.
+        metricsApp.Urls.Clear();
+        foreach (var endpoint in endpoints)
+        {
+            metricsApp.Urls.Add("http://" + endpoint.ToString());
+        }
+
         metricsApp.MapPrometheusScrapingEndpoint(Path, meterProvider, configureBranchedPipeline: null, optionsName: null);
         await metricsApp.StartAsync(cancellationToken).ConfigureAwait(false);
         app = metricsApp;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Tokenizer.Core.Telemetry;
@@ -26,6 +27,13 @@ public static class TelemetryServiceCollectionExtensions
             .WithMetrics(metrics => metrics
                 .AddMeter(TokenizerMetrics.MeterName)
                 .AddPrometheusExporter());
+        services.ConfigureOpenTelemetryMeterProvider((provider, builder) =>
+        {
+            // Meters are process-wide and matched by name: export only this host's own (created by its IMeterFactory),
+            // so another host in the same process (tests run several) never mixes into our streams or retires them.
+            var factory = provider.GetRequiredService<IMeterFactory>();
+            builder.AddView(instrument => ReferenceEquals(instrument.Meter.Scope, factory) ? null : MetricStreamConfiguration.Drop);
+        });
 
         services.AddSingleton<MetricsEndpoint>();
         services.AddHostedService(sp => sp.GetRequiredService<MetricsEndpoint>());
