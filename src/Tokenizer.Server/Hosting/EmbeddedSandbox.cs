@@ -39,6 +39,9 @@ public sealed class EmbeddedSandbox(
 
             // Its log lines reach this process's console: through the same redacting, scrubbing sink.
             ConfigureLogging = logging => logging.AddTokenizerLogging(),
+
+            // SIGTERM is this host's to handle: the sandbox keeps answering while in-flight calls drain.
+            HostedInProcess = true,
         };
         server = await StripeSandboxServer.StartAsync(options, environment.EnvironmentName, cancellationToken).ConfigureAwait(false);
         if (settings.Value.SandboxLatencyMs > 0 && environment.IsDevelopment())
