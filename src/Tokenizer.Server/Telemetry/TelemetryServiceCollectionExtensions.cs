@@ -35,6 +35,13 @@ public static class TelemetryServiceCollectionExtensions
             builder.AddView(instrument => ReferenceEquals(instrument.Meter.Scope, factory) ? null : MetricStreamConfiguration.Drop);
         });
 
+        // OpenTelemetry puts its hosted service first; secrets must still load before anything else starts (it needs
+        // none, so it simply starts later, before the metrics listener).
+        var telemetryHost = services.Single(d => d.ServiceType == typeof(IHostedService)
+            && d.ImplementationType?.FullName == "OpenTelemetry.Extensions.Hosting.Implementation.TelemetryHostedService");
+        services.Remove(telemetryHost);
+        services.Add(telemetryHost);
+
         services.AddSingleton<MetricsEndpoint>();
         services.AddHostedService(sp => sp.GetRequiredService<MetricsEndpoint>());
         return services;

@@ -106,7 +106,12 @@ public sealed class HealthTests(TokenizerServerFixture server) : IClassFixture<T
             }
         }
 
+        using var http = new HttpClient();
+        var metricsAddress = server.App.Services.GetRequiredService<Tokenizer.Server.Telemetry.MetricsEndpoint>().Address!;
+        var scrape = await http.GetStringAsync(new Uri(metricsAddress, "/metrics"));
+
         Assert.NotEmpty(events);
         Assert.DoesNotContain(events, e => e.ToString().Contains("grpc.health.v1", StringComparison.Ordinal));
+        Assert.Contains("rpc=\"grpc.health.v1.Health/Check\"", scrape, StringComparison.Ordinal);
     }
 }
