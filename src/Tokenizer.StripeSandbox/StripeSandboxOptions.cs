@@ -54,6 +54,14 @@ public sealed class StripeSandboxOptions
     /// </summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; set; }
 
+    /// <summary>
+    /// True when another host in this process owns its lifetime (the Tokenizer server's embedded sandbox): the sandbox
+    /// does not react to Ctrl+C or SIGTERM itself (which would end its held requests and latency faults while the
+    /// owner is still draining calls) and stops only when disposed. False (standalone) stops on those signals.
+    /// Not bound from configuration.
+    /// </summary>
+    public bool HostedInProcess { get; set; }
+
     /// <summary>The clock for <c>created</c> timestamps, expiry checks and idempotency retention (tests substitute it).</summary>
     internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

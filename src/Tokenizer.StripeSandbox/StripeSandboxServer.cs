@@ -74,6 +74,7 @@ public sealed class StripeSandboxServer : IAsyncDisposable
             TimeProvider = options.TimeProvider,
             BeforeExecuteAsync = options.BeforeExecuteAsync,
             ConfigureLogging = options.ConfigureLogging,
+            HostedInProcess = options.HostedInProcess,
             ControlToken = options.ControlToken,
             AllowFaultHeader = options.AllowFaultHeader,
             RecordedRequestLimit = options.RecordedRequestLimit,

@@ -42,6 +42,20 @@ public sealed class AuthorizationMatrixTests(TokenizerServerFixture server) : IC
         Assert.Empty(missing);
     }
 
+    /// <summary>
+    /// The only anonymous methods are the gRPC health protocol's (grpc.health.v1.Health, outside tokenizer.v1, so not
+    /// in the matrix above); HealthTests proves they answer a status and nothing else.
+    /// </summary>
+    [Fact]
+    public void RpcPolicies_AnonymousMethods_OnlyTheHealthProtocol()
+    {
+        var contract = AllMethods().Select(PolicyName).ToHashSet(StringComparer.Ordinal);
+
+        Assert.Equal(["grpc.health.v1.Health/Check", "grpc.health.v1.Health/Watch"], RpcPolicies.Anonymous.Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(RpcPolicies.Anonymous, contract.Contains);
+        Assert.DoesNotContain(RpcPolicies.Anonymous, RpcPolicies.Roles.ContainsKey);
+    }
+
     [Theory]
     [MemberData(nameof(Methods))]
     public async Task Call_NoClientCertificate_Unauthenticated(string fullName)

@@ -26,7 +26,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(ServerDll());
-        foreach (var arg in (string[])["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={dataDirectory}", "--environment", environment, .. extraArgs])
+        // Metrics on an ephemeral loopback port in every environment: parallel servers never contend for 9464.
+        foreach (var arg in (string[])["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={dataDirectory}", "--environment", environment, "--Tokenizer:Metrics:Urls=http://127.0.0.1:0", .. extraArgs])
         {
             start.ArgumentList.Add(arg);
         }
@@ -52,6 +53,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public GrpcChannel Channel { get; private set; } = null!;
 
     public Uri Address { get; private set; } = null!;
+
+    /// <summary>The Prometheus scraping endpoint (<c>http://127.0.0.1:port/metrics</c>), or null when metrics are off.</summary>
+    public Uri? MetricsAddress { get; private set; }
 
     public TokenizerService.TokenizerServiceClient Client { get; private set; } = null!;
 
@@ -124,6 +128,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         output.Enqueue(line);
+        var metrics = MetricsPattern().Match(line);
+        if (metrics.Success && MetricsAddress is null)
+        {
+            MetricsAddress = new Uri(metrics.Groups[1].Value);
+        }
+
         var match = ListeningPattern().Match(line);
         if (match.Success)
         {
@@ -153,4 +163,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"Now listening on: (https://[0-9.:]+)")]
     private static partial Regex ListeningPattern();
+
+    [GeneratedRegex(@"Prometheus scraping endpoint on (http://[0-9.:\[\]]+/metrics)")]
+    private static partial Regex MetricsPattern();
 }

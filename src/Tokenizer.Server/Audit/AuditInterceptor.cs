@@ -3,6 +3,7 @@ using Grpc.Core.Interceptors;
 using Tokenizer.Core.Audit;
 using Tokenizer.Core.Errors;
 using Tokenizer.Server.Grpc;
+using Tokenizer.Server.Security;
 
 namespace Tokenizer.Server.Audit;
 
@@ -21,6 +22,9 @@ namespace Tokenizer.Server.Audit;
 /// created or revoked) has happened and the caller sees INTERNAL; a retry with the same idempotency key replays it and
 /// is audited then. Appends ignore the call's cancellation: a cancelled call is still recorded.
 /// </para>
+/// <para>
+/// The anonymous health probes (<see cref="RpcPolicies.Anonymous"/>) are not recorded: they carry no caller and no data.
+/// </para>
 /// </remarks>
 internal sealed class AuditInterceptor(IAuditTrail trail, TimeProvider timeProvider, ILogger<AuditInterceptor> logger) : Interceptor
 {
@@ -31,6 +35,12 @@ internal sealed class AuditInterceptor(IAuditTrail trail, TimeProvider timeProvi
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(continuation);
+        if (RpcPolicies.IsAnonymous(context.Method))
+        {
+            // Health probes: no caller, no data; see RpcPolicies.Anonymous.
+            return await continuation(request, context);
+        }
+
         TResponse response;
         try
         {
@@ -54,6 +64,13 @@ internal sealed class AuditInterceptor(IAuditTrail trail, TimeProvider timeProvi
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(continuation);
+        if (RpcPolicies.IsAnonymous(context.Method))
+        {
+            // Health Watch: see RpcPolicies.Anonymous.
+            await continuation(request, responseStream, context);
+            return;
+        }
+
         try
         {
             await continuation(request, responseStream, context);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Tokenizer.Server.Logging;
 using Tokenizer.StripeSandbox;
+using Tokenizer.StripeSandbox.Faults;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -38,8 +39,16 @@ public sealed class EmbeddedSandbox(
 
             // Its log lines reach this process's console: through the same redacting, scrubbing sink.
             ConfigureLogging = logging => logging.AddTokenizerLogging(),
+
+            // SIGTERM is this host's to handle: the sandbox keeps answering while in-flight calls drain.
+            HostedInProcess = true,
         };
         server = await StripeSandboxServer.StartAsync(options, environment.EnvironmentName, cancellationToken).ConfigureAwait(false);
+        if (settings.Value.SandboxLatencyMs > 0 && environment.IsDevelopment())
+        {
+            // A standing latency rule (Development only, validated): keeps calls in flight for shutdown tests and demos.
+            server.Faults.Add("*", SandboxFault.Latency(TimeSpan.FromMilliseconds(settings.Value.SandboxLatencyMs)), count: SandboxFaultRule.Unlimited);
+        }
     }
 
     /// <inheritdoc />

@@ -1,5 +1,6 @@
 using Tokenizer.Server.Audit;
 using Tokenizer.Server.Grpc;
+using Tokenizer.Server.Health;
 using Tokenizer.Server.Security;
 
 namespace Tokenizer.Server.Hosting;
@@ -22,13 +23,14 @@ public static class TokenizerHost
         return app;
     }
 
-    /// <summary>Maps the gRPC services (and reflection in Development only).</summary>
+    /// <summary>Maps the gRPC services, the anonymous gRPC health service, and reflection in Development only.</summary>
     public static WebApplication MapTokenizer(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseTokenizerSecurity();
         app.MapGrpcService<TokenizerGrpcService>().RequireRpcPolicies();
         app.MapGrpcService<AuditGrpcService>().RequireRpcPolicies();
+        app.MapTokenizerHealth();
         if (app.Environment.IsDevelopment())
         {
             app.MapGrpcReflectionService().RequireRpcPolicies();

@@ -56,6 +56,15 @@ public sealed class TokenizerOptions
 
     /// <summary>Message size, deadline and rate limits.</summary>
     public LimitSettings Limits { get; set; } = new();
+
+    /// <summary>
+    /// How long a stopping host (SIGTERM) lets in-flight calls finish, in seconds, after it has stopped accepting new
+    /// ones and reported NOT_SERVING; calls still running then are aborted. Default 30.
+    /// </summary>
+    public int ShutdownTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Section <c>Tokenizer:Metrics</c>: the Prometheus scraping endpoint.</summary>
+    public Telemetry.MetricsSettings Metrics { get; set; } = new();
 }
 
 /// <summary>Configuration section <c>Tokenizer:Tls</c>. Empty in Development: the development PKI is used.</summary>
@@ -129,6 +138,12 @@ public sealed class StripeSettings
 
     /// <summary>Embedded sandbox only: answer card creates as an account without raw card data APIs would.</summary>
     public bool SandboxRawCardDataEnabled { get; set; } = true;
+
+    /// <summary>
+    /// Development and embedded sandbox only: delay every sandbox request by this many milliseconds (a standing latency
+    /// fault), so tests and demos can keep calls in flight. 0 (default) is off.
+    /// </summary>
+    public int SandboxLatencyMs { get; set; }
 }
 
 /// <summary>Validates <see cref="TokenizerOptions"/> at start-up; messages name the setting, never its value.</summary>
@@ -185,6 +200,20 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
             }
         }
 
+        if (options.ShutdownTimeoutSeconds is < 1 or > 300)
+        {
+            failures.Add("Tokenizer:ShutdownTimeoutSeconds must be between 1 and 300.");
+        }
+
+        try
+        {
+            Telemetry.MetricsSettings.Parse(options.Metrics.Urls);
+        }
+        catch (FormatException error)
+        {
+            failures.Add($"Tokenizer:Metrics:Urls: {error.Message}.");
+        }
+
         var limits = options.Limits;
         if (limits.MaxReceiveMessageBytes is < 1024 or > 4 * 1024 * 1024 || limits.MaxSendMessageBytes is < 1024 or > 16 * 1024 * 1024)
         {
@@ -238,6 +267,15 @@ internal sealed class StripeSettingsValidator(Microsoft.Extensions.Hosting.IHost
         if (resilience.TotalTimeout >= TimeSpan.FromSeconds(tokenizer.Value.Limits.CallTimeoutSeconds))
         {
             failures.Add("Stripe:Resilience:TotalTimeout must be shorter than Tokenizer:Limits:CallTimeoutSeconds.");
+        }
+
+        if (options.SandboxLatencyMs is < 0 or > 60_000)
+        {
+            failures.Add("Stripe:SandboxLatencyMs must be between 0 and 60000.");
+        }
+        else if (options.SandboxLatencyMs > 0 && !environment.IsDevelopment())
+        {
+            failures.Add("Stripe:SandboxLatencyMs is allowed only in Development.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

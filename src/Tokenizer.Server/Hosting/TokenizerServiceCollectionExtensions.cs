@@ -8,6 +8,9 @@ using Tokenizer.Ledger;
 using Tokenizer.Server.Audit;
 using Tokenizer.Server.DataProtection;
 using Tokenizer.Server.Grpc;
+using Tokenizer.Server.Health;
+using Tokenizer.Server.Telemetry;
+using Tokenizer.Core.Telemetry;
 using Tokenizer.Server.Secrets;
 using Tokenizer.Server.Security;
 using Tokenizer.Server.Logging;
@@ -46,6 +49,8 @@ public static class TokenizerServiceCollectionExtensions
         {
             // Audit first (outermost), so it records the status the error mapping produced.
             grpc.Interceptors.Add<AuditInterceptor>();
+            // Metrics next: it sees the status the error mapping produced, and health probes the audit skips.
+            grpc.Interceptors.Add<MetricsInterceptor>();
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
             grpc.EnableDetailedErrors = false;
             grpc.MaxReceiveMessageSize = limits.MaxReceiveMessageBytes;
@@ -58,7 +63,12 @@ public static class TokenizerServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedSandbox>());
         services.AddStripeHttpClient(sp => sp.GetRequiredService<IOptions<StripeSettings>>().Value.Resilience);
         services.AddSingleton<IStripeClient>(CreateStripeClient);
-        services.AddSingleton<ITokenGateway, StripeTokenGateway>();
+        services.AddSingleton<StripeTokenGateway>();
+        // Metered outermost: a resilience decorator goes between this and the Stripe gateway.
+        services.AddSingleton<ITokenGateway>(sp => new MeteredTokenGateway(
+            sp.GetRequiredService<StripeTokenGateway>(),
+            sp.GetRequiredService<TokenizerMetrics>(),
+            sp.GetRequiredService<TimeProvider>()));
 
         // The ledger, its audit trail and (PostgreSQL) the Data Protection key ring: Ledger:Provider chooses.
         services.AddTokenizerLedger(
@@ -79,6 +89,12 @@ public static class TokenizerServiceCollectionExtensions
         });
         services.AddSingleton<RequestValidator>();
         services.AddSingleton<TokenizationService>();
+
+        // Readiness (grpc.health.v1), metrics (OpenTelemetry, Prometheus on its own loopback port), graceful shutdown.
+        services.AddTokenizerHealth();
+        services.AddTokenizerTelemetry();
+        services.AddOptions<HostOptions>().Configure<IOptions<TokenizerOptions>>((host, tokenizer) =>
+            host.ShutdownTimeout = TimeSpan.FromSeconds(tokenizer.Value.ShutdownTimeoutSeconds));
         return builder;
     }
 

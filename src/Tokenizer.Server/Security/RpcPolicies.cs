@@ -24,9 +24,30 @@ public static class RpcPolicies
         ["grpc.reflection.v1.ServerReflection/ServerReflectionInfo"] = [CallerRoles.Admin],
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Methods anyone may call without a client certificate: the gRPC health checking protocol only. Load balancers and
+    /// orchestrators probe it without client certificates, and its answer is one of SERVING / NOT_SERVING /
+    /// SERVICE_UNKNOWN, nothing else (no caller, no data, no detail). These calls are not audited (they carry no caller
+    /// and would flood the trail, and fail with it when the ledger is down) but are counted in metrics. Never add a
+    /// tokenizer.v1 method here: SecurityTests' AuthorizationMatrixTests refuses it.
+    /// </summary>
+    public static FrozenSet<string> Anonymous { get; } = new[]
+    {
+        "grpc.health.v1.Health/Check",
+        "grpc.health.v1.Health/Watch",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
     /// <summary>The roles for <paramref name="fullMethodName"/>; throws when the method has no policy.</summary>
     public static string[] For(string fullMethodName) =>
         Roles.TryGetValue(fullMethodName.TrimStart('/'), out var roles)
             ? roles
             : throw new InvalidOperationException($"gRPC method {fullMethodName} has no authorisation policy in RpcPolicies");
+
+    /// <summary>Whether <paramref name="fullMethodName"/> (with or without a leading slash) is in <see cref="Anonymous"/>.</summary>
+    public static bool IsAnonymous(string? fullMethodName) =>
+        fullMethodName is not null && Anonymous.Contains(fullMethodName.TrimStart('/'));
+
+    /// <summary>Whether <paramref name="fullMethodName"/> has a policy, role-based or anonymous.</summary>
+    public static bool IsKnown(string? fullMethodName) =>
+        fullMethodName is not null && (Roles.ContainsKey(fullMethodName.TrimStart('/')) || IsAnonymous(fullMethodName));
 }

@@ -153,7 +153,10 @@ public static partial class SecurityServiceCollectionExtensions
         return app;
     }
 
-    /// <summary>Requires, per gRPC method, one of the roles <see cref="RpcPolicies"/> lists; a method without a policy stops start-up.</summary>
+    /// <summary>
+    /// Requires, per gRPC method, one of the roles <see cref="RpcPolicies"/> lists, or allows it anonymously when it is in
+    /// <see cref="RpcPolicies.Anonymous"/>; a method without a policy stops start-up.
+    /// </summary>
     public static TBuilder RequireRpcPolicies<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder
     {
@@ -163,6 +166,13 @@ public static partial class SecurityServiceCollectionExtensions
             var method = endpoint.Metadata.OfType<GrpcMethodMetadata>().FirstOrDefault();
             if (method is null)
             {
+                return;
+            }
+
+            // An explicit anonymous entry, never an empty role list (which would mean "any authenticated caller").
+            if (RpcPolicies.IsAnonymous(method.Method.FullName))
+            {
+                endpoint.Metadata.Add(new AllowAnonymousAttribute());
                 return;
             }
 

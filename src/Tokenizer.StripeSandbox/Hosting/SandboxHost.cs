@@ -55,6 +55,11 @@ internal static class SandboxHost
         builder.Logging.AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.None);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);
         builder.Services.Configure<ConsoleLifetimeOptions>(lifetime => lifetime.SuppressStatusMessages = true);
+        if (options.HostedInProcess)
+        {
+            // The owning host handles the process's signals and disposes this sandbox after draining its own calls.
+            builder.Services.AddSingleton<IHostLifetime, OwnedLifetime>();
+        }
 
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(options.DataDirectory is null
@@ -130,4 +135,12 @@ internal static class SandboxHost
         data.PaymentMethods.Count,
         data.Customers.Count,
         data.PaymentMethods.Values.Count(p => p.View.Customer is not null)));
+
+    /// <summary>No signal handling: the owner of the process stops the sandbox.</summary>
+    private sealed class OwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

@@ -66,6 +66,10 @@ public class LogClassificationReviewTests
         "Tokenizer.Ledger.Log.Unavailable(sqliteErrorCode)",
         "Tokenizer.Ledger.Log.Unavailable(sqliteExtendedErrorCode)",
 
+        // Metrics listener: its own validated loopback address and the constant scrape path.
+        "Tokenizer.Server.Telemetry.MetricsEndpoint.LogListening(address)",
+        "Tokenizer.Server.Telemetry.MetricsEndpoint.LogListening(path)",
+
         // gRPC errors: the method is the route of a mapped service; kind and reason are domain enums and constants;
         // exception type names and stack traces hold code locations, never values (messages are not logged).
         "Tokenizer.Server.Grpc.ErrorMappingInterceptor.LogDomainError(method)",

@@ -1,0 +1,51 @@
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Ports;
+using Tokenizer.Core.Telemetry;
+
+namespace Tokenizer.Server.Telemetry;
+
+/// <summary>
+/// Times every gateway call (<c>tokenizer.gateway.duration</c>, tags <c>operation</c> and <c>outcome</c>) around the
+/// gateway it decorates, and otherwise passes everything through unchanged. Registered outermost, so a call's time
+/// includes any retries inside it (each retry is counted by <c>tokenizer.gateway.retries</c>).
+/// </summary>
+internal sealed class MeteredTokenGateway(ITokenGateway inner, TokenizerMetrics metrics, TimeProvider timeProvider) : ITokenGateway
+{
+    public string Name => inner.Name;
+
+    public Task<string> CreateCustomerAsync(string customerReference, string idempotencyKey, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.CreateCustomer, () => inner.CreateCustomerAsync(customerReference, idempotencyKey, cancellationToken));
+
+    public Task<GatewayPaymentMethod> CreatePaymentMethodAsync(PaymentMethodRequest request, string idempotencyKey, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.CreatePaymentMethod, () => inner.CreatePaymentMethodAsync(request, idempotencyKey, cancellationToken));
+
+    public Task AttachAsync(string paymentMethodId, string customerId, string idempotencyKey, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.Attach, async () =>
+        {
+            await inner.AttachAsync(paymentMethodId, customerId, idempotencyKey, cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+
+    public Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.Detach, async () =>
+        {
+            await inner.DetachAsync(paymentMethodId, idempotencyKey, cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+
+    private async Task<T> MeasureAsync<T>(GatewayOperation operation, Func<Task<T>> call)
+    {
+        var started = timeProvider.GetTimestamp();
+        try
+        {
+            var result = await call().ConfigureAwait(false);
+            metrics.RecordGatewayCall(operation, TokenizerMetrics.Success, timeProvider.GetElapsedTime(started));
+            return result;
+        }
+        catch (Exception error)
+        {
+            metrics.RecordGatewayCall(operation, TokenizerMetrics.OutcomeOf(error), timeProvider.GetElapsedTime(started));
+            throw;
+        }
+    }
+}
