@@ -6,6 +6,9 @@ using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
 
+using Tokenizer.Core.Ports;
+using Tokenizer.Core.Telemetry;
+
 namespace Tokenizer.Gateways.Stripe;
 
 /// <summary>
@@ -56,11 +59,31 @@ public static class StripeResilience
             .RemoveAllLoggers();
         builder.AddResilienceHandler("pipeline", (pipeline, context) =>
         {
-            var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StripeResilience).FullName!);
-            Configure(pipeline, options(context.ServiceProvider), logger);
+            var services = context.ServiceProvider;
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StripeResilience).FullName!);
+            Configure(pipeline, options(services), logger, services.GetService<IGatewayHealth>(), services.GetService<TokenizerMetrics>());
         });
         builder.AddHttpMessageHandler(() => new ResponseBufferingHandler());
         return builder;
+    }
+
+    /// <summary>The gateway operation a Stripe API request performs, from its method and path (Stripe API paths), or null.</summary>
+    internal static GatewayOperation? OperationOf(HttpRequestMessage? request)
+    {
+        var path = request?.RequestUri?.AbsolutePath;
+        if (request?.Method != HttpMethod.Post || path is null)
+        {
+            return null;
+        }
+
+        return path switch
+        {
+            "/v1/payment_methods" => GatewayOperation.CreatePaymentMethod,
+            "/v1/customers" => GatewayOperation.CreateCustomer,
+            _ when path.StartsWith("/v1/payment_methods/", StringComparison.Ordinal) && path.EndsWith("/attach", StringComparison.Ordinal) => GatewayOperation.Attach,
+            _ when path.StartsWith("/v1/payment_methods/", StringComparison.Ordinal) && path.EndsWith("/detach", StringComparison.Ordinal) => GatewayOperation.Detach,
+            _ => null,
+        };
     }
 
     /// <summary>The <see cref="HttpClient.Timeout"/> for Stripe.net's client: above the pipeline's total, a backstop only.</summary>
@@ -71,10 +94,17 @@ public static class StripeResilience
     }
 
     /// <summary>Adds the strategies, outermost first: total timeout, retry, circuit breaker, attempt timeout.</summary>
+    /// <param name="pipeline">The pipeline to add the strategies to.</param>
+    /// <param name="options">Validated timeouts, retries and breaker settings.</param>
+    /// <param name="logger">Logs retries and circuit changes (codes only).</param>
+    /// <param name="health">Told when the circuit opens, half-opens and closes (health checks and the circuit gauge); optional.</param>
+    /// <param name="metrics">Counts each scheduled retry by gateway operation; optional.</param>
     internal static ResiliencePipelineBuilder<HttpResponseMessage> Configure(
         ResiliencePipelineBuilder<HttpResponseMessage> pipeline,
         StripeResilienceOptions options,
-        ILogger logger)
+        ILogger logger,
+        IGatewayHealth? health = null,
+        TokenizerMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(options);
@@ -100,6 +130,11 @@ public static class StripeResilience
                 OnRetry = args =>
                 {
                     Log.Retrying(logger, Describe(args.Outcome), args.AttemptNumber + 1, (long)args.RetryDelay.TotalMilliseconds);
+                    if (metrics is not null && OperationOf(args.Context.GetRequestMessage()) is { } operation)
+                    {
+                        metrics.RecordGatewayRetry(operation);
+                    }
+
                     return default;
                 },
             });
@@ -117,16 +152,19 @@ public static class StripeResilience
             OnOpened = args =>
             {
                 Log.CircuitOpened(logger, Describe(args.Outcome), (long)args.BreakDuration.TotalMilliseconds);
+                health?.Report(GatewayCircuitState.Open);
                 return default;
             },
             OnHalfOpened = _ =>
             {
                 Log.CircuitHalfOpened(logger);
+                health?.Report(GatewayCircuitState.HalfOpen);
                 return default;
             },
             OnClosed = _ =>
             {
                 Log.CircuitClosed(logger);
+                health?.Report(GatewayCircuitState.Closed);
                 return default;
             },
         });
