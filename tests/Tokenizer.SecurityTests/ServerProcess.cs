@@ -86,6 +86,14 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>Waits for the process to end by itself (a fail point killed it), then for its output to drain.</summary>
+    public async Task WaitForExitAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        process.WaitForExit();
+    }
+
     /// <summary>Stops the server with SIGTERM (a graceful shutdown that flushes its logs) and waits for it.</summary>
     public async Task StopAsync()
     {

@@ -20,6 +20,19 @@ public sealed class TokenizationSettings
 
     /// <summary>How often a waiting duplicate looks again.</summary>
     public TimeSpan DuplicatePollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Test hook (Development only, see Tokenizer:FailPoint): called with a <see cref="FailPoints"/> name at that point
+    /// of the path, e.g. to kill the process between the gateway's success and the ledger commit.
+    /// </summary>
+    public Action<string>? FailPoint { get; set; }
+}
+
+/// <summary>Named points on the tokenisation path where crash tests stop the process.</summary>
+public static class FailPoints
+{
+    /// <summary>The gateway created and attached the PaymentMethod; the ledger has not committed the token yet.</summary>
+    public const string AfterGatewaySuccess = "after-gateway-success";
 }
 
 /// <summary>
@@ -248,6 +261,7 @@ public sealed partial class TokenizationService(
             try
             {
                 token = await work(cancellationToken).ConfigureAwait(false);
+                settings.FailPoint?.Invoke(FailPoints.AfterGatewaySuccess);
             }
             catch
             {

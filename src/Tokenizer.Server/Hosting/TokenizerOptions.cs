@@ -33,6 +33,15 @@ public sealed class TokenizerOptions
     public int DuplicateWaitSeconds { get; set; } = 10;
 
     /// <summary>
+    /// How long a pending idempotency claim blocks its key before a retry may take it over, in seconds: the bound on how
+    /// long a request whose process died stays ABORTED. Longer than the per-call cap.
+    /// </summary>
+    public int PendingLeaseSeconds { get; set; } = 120;
+
+    /// <summary>Development only: a crash-test fail point, <c>kill-after-gateway-success</c>; refused elsewhere.</summary>
+    public string? FailPoint { get; set; }
+
+    /// <summary>
     /// How long a ledger statement waits for another connection's lock before its transaction is retried (4 attempts);
     /// then the call fails with UNAVAILABLE LEDGER_UNAVAILABLE, before any gateway call. Milliseconds, 10 to 60000.
     /// </summary>
@@ -175,6 +184,16 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
         if (options.LedgerBusyTimeoutMilliseconds is < 10 or > 60000)
         {
             failures.Add("Tokenizer:LedgerBusyTimeoutMilliseconds must be between 10 and 60000.");
+        }
+
+        if (options.PendingLeaseSeconds is < 1 or > 3600)
+        {
+            failures.Add("Tokenizer:PendingLeaseSeconds must be between 1 and 3600.");
+        }
+
+        if (!string.IsNullOrEmpty(options.FailPoint) && (!environment.IsDevelopment() || options.FailPoint != "kill-after-gateway-success"))
+        {
+            failures.Add("Tokenizer:FailPoint is a Development-only crash-test hook: kill-after-gateway-success.");
         }
 
         if (options.AllowInsecureLoopback && !environment.IsDevelopment())

@@ -86,6 +86,8 @@ public static class TokenizerServiceCollectionExtensions
         services.AddSingleton(sp => new TokenizationSettings
         {
             DuplicateWait = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.DuplicateWaitSeconds),
+            PendingLease = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.PendingLeaseSeconds),
+            FailPoint = CrashTestFailPoint(sp),
         });
         services.AddSingleton<RequestValidator>();
         services.AddSingleton<TokenizationService>();
@@ -96,6 +98,27 @@ public static class TokenizerServiceCollectionExtensions
         services.AddOptions<HostOptions>().Configure<IOptions<TokenizerOptions>>((host, tokenizer) =>
             host.ShutdownTimeout = TimeSpan.FromSeconds(tokenizer.Value.ShutdownTimeoutSeconds));
         return builder;
+    }
+
+    /// <summary>
+    /// Development only (the options validator refuses it elsewhere): SIGKILL this process at the named point, so crash
+    /// tests leave exactly the state a power cut would.
+    /// </summary>
+    private static Action<string>? CrashTestFailPoint(IServiceProvider services)
+    {
+        var configured = services.GetRequiredService<IOptions<TokenizerOptions>>().Value.FailPoint;
+        if (configured != "kill-after-gateway-success" || !services.GetRequiredService<IHostEnvironment>().IsDevelopment())
+        {
+            return null;
+        }
+
+        return point =>
+        {
+            if (point == FailPoints.AfterGatewaySuccess)
+            {
+                System.Diagnostics.Process.GetCurrentProcess().Kill();
+            }
+        };
     }
 
     private static IStripeClient CreateStripeClient(IServiceProvider services)
