@@ -15,5 +15,5 @@ require_dotnet
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 echo "building Tokenizer.Server (Release)..." >&2
 build_quietly "$root/src/Tokenizer.Server/Tokenizer.Server.csproj"
-echo "starting on embedded defaults; data in ${root}/data unless --Tokenizer:DataDirectory says otherwise" >&2
+echo "starting (${ASPNETCORE_ENVIRONMENT}); state in ${root}/data unless --Tokenizer:DataDirectory says otherwise" >&2
 exec dotnet "$root/src/Tokenizer.Server/bin/Release/net10.0/Tokenizer.Server.dll" "$@"
