@@ -159,13 +159,51 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     }
 
     /// <summary>
+    /// A new ledger's folder (0700) and an empty database file (0600), owner-only: SQLite keeps an existing file's mode and
+    /// gives the -wal and -shm files the same one, so tokens, references and the audit trail are never world-readable.
+    /// Existing folders and files keep the mode their owner chose.
+    /// </summary>
+    private void CreateOwnerOnly()
+    {
+        var folder = Path.GetDirectoryName(DatabasePath)!;
+        if (!Directory.Exists(folder))
+        {
+            Directory.CreateDirectory(folder);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+
+        if (File.Exists(DatabasePath))
+        {
+            return;
+        }
+
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        try
+        {
+            new FileStream(DatabasePath, create).Dispose();
+        }
+        catch (IOException) when (File.Exists(DatabasePath))
+        {
+            // Another process created it first.
+        }
+    }
+
+    /// <summary>
     /// Creates the parent directory, switches the file to WAL and applies every migration not yet recorded, each in its
     /// own transaction. Safe to run concurrently from several processes: each step re-checks inside its transaction.
     /// </summary>
     /// <exception cref="InvalidOperationException">The file cannot use WAL, or it holds a newer schema than this build.</exception>
     public async Task MigrateAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+        CreateOwnerOnly();
         var journalMode = await ReadAsync(
             async (connection, ct) =>
             {

@@ -21,34 +21,6 @@ public sealed class DataDirectory(IOptions<TokenizerOptions> options)
     /// <summary>A subdirectory of the data directory, created if missing.</summary>
     public string Subdirectory(string name) => CreateOwnerOnly(Path.Combine(Root, name));
 
-    /// <summary>
-    /// A file under the data directory, created empty and owner-only (0600) when missing, in an owner-only directory:
-    /// SQLite then keeps the mode for the database and gives its -wal and -shm files the same one.
-    /// </summary>
-    public string PrivateFileOf(params string[] parts)
-    {
-        var path = PathOf(parts);
-        if (!File.Exists(path))
-        {
-            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            try
-            {
-                new FileStream(path, create).Dispose();
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                // Another process created it first: theirs is as good.
-            }
-        }
-
-        return path;
-    }
-
     private static string CreateOwnerOnly(string path)
     {
         if (Directory.Exists(path))

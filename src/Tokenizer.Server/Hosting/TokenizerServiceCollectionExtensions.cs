@@ -75,7 +75,7 @@ public static class TokenizerServiceCollectionExtensions
             builder.Configuration,
             sp => new SqliteLedgerOptions
             {
-                DatabasePath = sp.GetRequiredService<DataDirectory>().PrivateFileOf("ledger", "tokenizer.db"),
+                DatabasePath = Path.Combine(sp.GetRequiredService<DataDirectory>().Root, "ledger", "tokenizer.db"),
                 BusyTimeout = TimeSpan.FromMilliseconds(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.LedgerBusyTimeoutMilliseconds),
             },
             sp => sp.GetRequiredService<ITokenizerSecrets>().AuditHmacSecret.ToArray());
