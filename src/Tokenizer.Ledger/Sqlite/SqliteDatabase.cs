@@ -166,13 +166,13 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     private void CreateOwnerOnly()
     {
         var folder = Path.GetDirectoryName(DatabasePath)!;
-        if (!Directory.Exists(folder))
+        if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(folder);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
+        }
+        else if (!Directory.Exists(folder))
+        {
+            Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
         if (File.Exists(DatabasePath))

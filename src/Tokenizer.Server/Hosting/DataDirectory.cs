@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+
 namespace Tokenizer.Server.Hosting;
 
 /// <summary>The one directory that holds all of the service's state (Tokenizer:DataDirectory).</summary>
@@ -10,28 +11,19 @@ public sealed class DataDirectory(IOptions<TokenizerOptions> options)
     /// </summary>
     public string Root { get; } = CreateOwnerOnly(Path.GetFullPath(options.Value.DataDirectory));
 
-    /// <summary>A path under the data directory; its parent directory is created.</summary>
-    public string PathOf(params string[] parts)
-    {
-        var path = Path.Combine([Root, .. parts]);
-        CreateOwnerOnly(Path.GetDirectoryName(path)!);
-        return path;
-    }
-
     /// <summary>A subdirectory of the data directory, created if missing.</summary>
     public string Subdirectory(string name) => CreateOwnerOnly(Path.Combine(Root, name));
 
     private static string CreateOwnerOnly(string path)
     {
-        if (Directory.Exists(path))
+        // Only a folder this creates gets 0700; an existing one keeps the mode its owner chose.
+        if (OperatingSystem.IsWindows())
         {
-            return path;
+            Directory.CreateDirectory(path);
         }
-
-        Directory.CreateDirectory(path);
-        if (!OperatingSystem.IsWindows())
+        else if (!Directory.Exists(path))
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
         return path;
