@@ -15,6 +15,7 @@ internal enum StripeOperation
     CreatePaymentMethod,
     Attach,
     Detach,
+    ListPaymentMethods,
 }
 
 /// <summary>

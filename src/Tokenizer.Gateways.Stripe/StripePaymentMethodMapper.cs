@@ -109,6 +109,28 @@ internal static class StripePaymentMethodMapper
         }
     }
 
+    /// <summary>
+    /// A PaymentMethod from a list: the masked view of <see cref="ToGatewayPaymentMethod"/> for its own type, plus its
+    /// Customer, metadata and created time. Null for a type Tokenizer does not issue or an unusable entry.
+    /// </summary>
+    public static GatewayPaymentMethod? ToListedPaymentMethod(PaymentMethod? paymentMethod)
+    {
+        if (paymentMethod is null || TypeOf(paymentMethod.Type) is not { } type
+            || ToGatewayPaymentMethod(paymentMethod, type) is not { } masked)
+        {
+            return null;
+        }
+
+        return masked with
+        {
+            CustomerId = NullIfEmpty(paymentMethod.CustomerId),
+            Metadata = paymentMethod.Metadata is { Count: > 0 } metadata
+                ? new Dictionary<string, string>(metadata, StringComparer.Ordinal)
+                : new Dictionary<string, string>(StringComparer.Ordinal),
+            CreatedAt = paymentMethod.Created == default ? null : new DateTimeOffset(DateTime.SpecifyKind(paymentMethod.Created, DateTimeKind.Utc)),
+        };
+    }
+
     /// <summary>The token type a request yields.</summary>
     public static TokenType TypeOf(PaymentMethodRequest request)
     {

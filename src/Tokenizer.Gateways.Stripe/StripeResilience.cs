@@ -71,7 +71,19 @@ public static class StripeResilience
     internal static GatewayOperation? OperationOf(HttpRequestMessage? request)
     {
         var path = request?.RequestUri?.AbsolutePath;
-        if (request?.Method != HttpMethod.Post || path is null)
+        if (path is null)
+        {
+            return null;
+        }
+
+        if (request!.Method == HttpMethod.Get)
+        {
+            return path.StartsWith("/v1/customers/", StringComparison.Ordinal) && path.EndsWith("/payment_methods", StringComparison.Ordinal)
+                ? GatewayOperation.ListPaymentMethods
+                : null;
+        }
+
+        if (request.Method != HttpMethod.Post)
         {
             return null;
         }

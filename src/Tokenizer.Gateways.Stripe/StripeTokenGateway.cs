@@ -35,6 +35,7 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
 
     private readonly CustomerService customers = new(client ?? throw new ArgumentNullException(nameof(client)));
     private readonly PaymentMethodService paymentMethods = new(client);
+    private readonly CustomerPaymentMethodService customerPaymentMethods = new(client);
     private readonly IStripeApiKeyProvider apiKeys = apiKeys ?? throw new ArgumentNullException(nameof(apiKeys));
     private readonly ILogger logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
@@ -140,6 +141,48 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
             cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// One page of a Customer's PaymentMethods (Stripe API GET /v1/customers/{id}/payment_methods with <c>limit</c> and
+    /// <c>starting_after</c>), newest first, mapped to masked metadata plus metadata, Customer and created time. A page
+    /// request is sent once per call (no auto-paging), so a long walk can pace itself and resume from any cursor.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not 1-100.</exception>
+    /// <exception cref="TokenizerException">The gateway failed or refused (an unknown Customer: INTERNAL GATEWAY_REJECTED_REQUEST).</exception>
+    public async Task<GatewayPaymentMethodPage> ListCustomerPaymentMethodsAsync(
+        string customerId,
+        string? startingAfter,
+        int limit,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(customerId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 100);
+        var options = new CustomerPaymentMethodListOptions { Limit = limit };
+        if (!string.IsNullOrEmpty(startingAfter))
+        {
+            options.StartingAfter = startingAfter;
+        }
+
+        var requestOptions = new RequestOptions { ApiKey = CurrentApiKey() };
+        var list = await SendAsync(
+            StripeOperation.ListPaymentMethods,
+            ct => customerPaymentMethods.ListAsync(customerId, options, requestOptions, ct),
+            cancellationToken).ConfigureAwait(false);
+
+        var data = list?.Data ?? [];
+        var mapped = new List<GatewayPaymentMethod>(data.Count);
+        foreach (var paymentMethod in data)
+        {
+            if (StripePaymentMethodMapper.ToListedPaymentMethod(paymentMethod) is { } listed)
+            {
+                mapped.Add(listed);
+            }
+        }
+
+        var next = list?.HasMore == true && data.Count > 0 ? data[^1].Id : null;
+        return new GatewayPaymentMethodPage(mapped, next);
+    }
+
     private RequestOptions RequestOptionsFor(string idempotencyKey)
     {
         // Never generated here: an empty key would make Stripe.net send a random one, and retries of our caller would
@@ -150,15 +193,17 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
             throw new ArgumentException("the idempotency key is longer than Stripe's 255 characters", nameof(idempotencyKey));
         }
 
+        return new RequestOptions { IdempotencyKey = idempotencyKey, ApiKey = CurrentApiKey() };
+    }
+
+    private string CurrentApiKey()
+    {
         // Read per call: a rotated key applies from the next request. Never empty: Stripe.net would fall back to the
         // client's key, which may be the one just revoked.
         var apiKey = apiKeys.CurrentApiKey;
-        if (string.IsNullOrWhiteSpace(apiKey))
-        {
-            throw new InvalidOperationException("the Stripe API key provider returned no key");
-        }
-
-        return new RequestOptions { IdempotencyKey = idempotencyKey, ApiKey = apiKey };
+        return string.IsNullOrWhiteSpace(apiKey)
+            ? throw new InvalidOperationException("the Stripe API key provider returned no key")
+            : apiKey;
     }
 
     private async Task<T> SendAsync<T>(StripeOperation operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)

@@ -328,6 +328,58 @@ public sealed class StripeWireTests : IDisposable
     }
 
     [Fact]
+    public async Task ListCustomerPaymentMethodsAsync_Page_SendsLimitAndCursorAndMapsMetadataCustomerAndCreated()
+    {
+        handler.Respond(HttpStatusCode.OK, """
+            {"object":"list","url":"/v1/customers/cus_1/payment_methods","has_more":true,"data":[
+              {"id":"pm_card_2","object":"payment_method","type":"card","customer":"cus_1","created":1796083200,
+               "card":{"brand":"visa","last4":"4242","exp_month":12,"exp_year":2034,"funding":"credit","country":"US","fingerprint":"fpCard"},
+               "metadata":{"tokenizer_intent":"tkz_intent_2"}},
+              {"id":"pm_link_1","object":"payment_method","type":"link","customer":"cus_1","created":1796083100,"metadata":{}}
+            ]}
+            """);
+
+        var page = await Gateway().ListCustomerPaymentMethodsAsync("cus_1", "pm_card_9", 2, CancellationToken.None);
+
+        var request = Assert.Single(handler.Requests);
+        Assert.Equal(HttpMethod.Get, request.Method);
+        Assert.Equal("/v1/customers/cus_1/payment_methods?limit=2&starting_after=pm_card_9", request.PathAndQuery);
+        Assert.Null(request.Header("Idempotency-Key"));
+        Assert.Equal("Bearer " + ApiKey, request.Header("Authorization"));
+        var listed = Assert.Single(page.PaymentMethods);
+        Assert.Equal("pm_card_2", listed.Id);
+        Assert.Equal("cus_1", listed.CustomerId);
+        Assert.Equal("tkz_intent_2", listed.Metadata["tokenizer_intent"]);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1796083200), listed.CreatedAt);
+        Assert.Equal("4242", listed.Card!.Last4);
+        // The cursor is the last id Stripe sent, even one of a type we do not issue.
+        Assert.Equal("pm_link_1", page.NextStartingAfter);
+    }
+
+    [Fact]
+    public async Task ListCustomerPaymentMethodsAsync_LastPage_HasNoCursor()
+    {
+        handler.Respond(HttpStatusCode.OK, """{"object":"list","url":"/v1/customers/cus_1/payment_methods","has_more":false,"data":[]}""");
+
+        var page = await Gateway().ListCustomerPaymentMethodsAsync("cus_1", null, 100, CancellationToken.None);
+
+        Assert.Equal("/v1/customers/cus_1/payment_methods?limit=100", Assert.Single(handler.Requests).PathAndQuery);
+        Assert.Empty(page.PaymentMethods);
+        Assert.Null(page.NextStartingAfter);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(101)]
+    public async Task ListCustomerPaymentMethodsAsync_LimitOutOfRange_ThrowsBeforeSending(int limit)
+    {
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            () => Gateway().ListCustomerPaymentMethodsAsync("cus_1", null, limit, CancellationToken.None));
+
+        Assert.Empty(handler.Requests);
+    }
+
+    [Fact]
     public async Task AnyCall_CallerCancelsInFlight_ThrowsOperationCanceledException()
     {
         using var cts = new CancellationTokenSource();

@@ -30,7 +30,28 @@ public interface ITokenGateway
     /// A PaymentMethod that is already detached counts as success.
     /// </summary>
     Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One page of the PaymentMethods attached to a Customer, newest first (Stripe API GET
+    /// /v1/customers/{id}/payment_methods, cursor <c>starting_after</c>). Each entry carries its metadata, Customer and
+    /// creation time. Entries of a type Tokenizer does not issue are left out of <see cref="GatewayPaymentMethodPage.PaymentMethods"/>
+    /// but still move the cursor.
+    /// </summary>
+    /// <param name="customerId">The Customer, <c>cus_...</c>.</param>
+    /// <param name="startingAfter">The cursor from the previous page's <see cref="GatewayPaymentMethodPage.NextStartingAfter"/>, or null for the first page.</param>
+    /// <param name="limit">Page size, 1-100.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    Task<GatewayPaymentMethodPage> ListCustomerPaymentMethodsAsync(
+        string customerId,
+        string? startingAfter,
+        int limit,
+        CancellationToken cancellationToken);
 }
+
+/// <summary>One page of a Customer's PaymentMethods.</summary>
+/// <param name="PaymentMethods">The entries of a type Tokenizer issues, newest first.</param>
+/// <param name="NextStartingAfter">The cursor for the next page (the last id the gateway returned), or null on the last page.</param>
+public sealed record GatewayPaymentMethodPage(IReadOnlyList<GatewayPaymentMethod> PaymentMethods, string? NextStartingAfter);
 
 /// <summary>What to create at the gateway: exactly one of <see cref="Card"/> or <see cref="BankAccount"/>.</summary>
 /// <param name="Card">Validated card, or null.</param>
@@ -48,4 +69,14 @@ public sealed record GatewayPaymentMethod(
     string Id,
     TokenType Type,
     CardMetadata? Card,
-    BankAccountMetadata? BankAccount);
+    BankAccountMetadata? BankAccount)
+{
+    /// <summary>The Customer it is attached to (<c>cus_...</c>), or null when detached or not reported.</summary>
+    public string? CustomerId { get; init; }
+
+    /// <summary>Its metadata (ours: <c>tokenizer_intent</c>); empty when none or not reported.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>When the gateway created it (UTC), or null when not reported.</summary>
+    public DateTimeOffset? CreatedAt { get; init; }
+}

@@ -19,6 +19,9 @@ public enum GatewayOperation
 
     /// <summary>POST /v1/customers: <c>create_customer</c>.</summary>
     CreateCustomer,
+
+    /// <summary>GET /v1/customers/{id}/payment_methods: <c>list_payment_methods</c>.</summary>
+    ListPaymentMethods,
 }
 
 /// <summary>
@@ -133,6 +136,7 @@ public sealed class TokenizerMetrics
         GatewayOperation.Attach => "attach",
         GatewayOperation.Detach => "detach",
         GatewayOperation.CreateCustomer => "create_customer",
+        GatewayOperation.ListPaymentMethods => "list_payment_methods",
         _ => Other,
     };
 

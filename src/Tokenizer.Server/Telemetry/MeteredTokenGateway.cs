@@ -33,6 +33,9 @@ internal sealed class MeteredTokenGateway(ITokenGateway inner, TokenizerMetrics 
             return true;
         });
 
+    public Task<GatewayPaymentMethodPage> ListCustomerPaymentMethodsAsync(string customerId, string? startingAfter, int limit, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.ListPaymentMethods, () => inner.ListCustomerPaymentMethodsAsync(customerId, startingAfter, limit, cancellationToken));
+
     private async Task<T> MeasureAsync<T>(GatewayOperation operation, Func<Task<T>> call)
     {
         var started = timeProvider.GetTimestamp();
