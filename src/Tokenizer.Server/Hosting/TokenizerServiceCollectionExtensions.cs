@@ -91,6 +91,18 @@ public static class TokenizerServiceCollectionExtensions
         });
         services.AddSingleton<RequestValidator>();
         services.AddSingleton<TokenizationService>();
+        services.AddSingleton(sp =>
+        {
+            var recovery = sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.Recovery;
+            return new RecoverySettings
+            {
+                GracePeriod = TimeSpan.FromSeconds(recovery.GracePeriodSeconds),
+                BatchSize = recovery.BatchSize,
+            };
+        });
+        services.AddSingleton<RecoveryService>();
+        // After the ledger and audit start-up services: the first pass runs on an initialised ledger.
+        services.AddHostedService<RecoveryWorker>();
 
         // Readiness (grpc.health.v1), metrics (OpenTelemetry, Prometheus on its own loopback port), graceful shutdown.
         services.AddTokenizerHealth();

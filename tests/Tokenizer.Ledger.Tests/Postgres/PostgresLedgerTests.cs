@@ -12,6 +12,8 @@ namespace Tokenizer.Ledger.Tests.Postgres;
 
 public sealed class PostgresIdempotencyTests() : IdempotencyTests(new PostgresTestDatabase());
 
+public sealed class PostgresIntentTests() : IntentTests(new PostgresTestDatabase());
+
 public sealed class PostgresCustomerTests() : CustomerTests(new PostgresTestDatabase());
 
 public sealed class PostgresTokenRoundTripTests() : TokenRoundTripTests(new PostgresTestDatabase());
@@ -99,8 +101,8 @@ public sealed class PostgresMigrationTests() : MigrationTests(new PostgresTestDa
             "SELECT collation_name FROM information_schema.columns WHERE table_name = 'tokens' AND column_name = 'token'", r => r.GetString(0));
 
         // Assert
-        Assert.Equal(["audit_events", "customers", "data_protection_keys", "idempotency_records", "schema_migrations", "tokens"], tables);
-        Assert.Equal(["ix_audit_events_time", "ix_tokens_created_at", "ix_tokens_customer_reference"], indexes);
+        Assert.Equal(["audit_events", "customers", "data_protection_keys", "idempotency_records", "intents", "schema_migrations", "tokens"], tables);
+        Assert.Equal(["ix_audit_events_time", "ix_intents_state_updated_at", "ix_tokens_created_at", "ix_tokens_customer_reference"], indexes);
         Assert.Equal(["audit_events_refuse_delete", "audit_events_refuse_truncate", "audit_events_refuse_update"], triggers);
         Assert.Equal(["C"], tokenCollation);
     }

@@ -10,6 +10,8 @@ namespace Tokenizer.Ledger.Tests.Sqlite;
 
 public sealed class SqliteIdempotencyTests() : IdempotencyTests(new SqliteTestDatabase());
 
+public sealed class SqliteIntentTests() : IntentTests(new SqliteTestDatabase());
+
 public sealed class SqliteCustomerTests() : CustomerTests(new SqliteTestDatabase());
 
 public sealed class SqliteTokenRoundTripTests() : TokenRoundTripTests(new SqliteTestDatabase());
@@ -67,12 +69,14 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
         Assert.Equal(
             [
                 "index:ix_audit_events_time",
+                "index:ix_intents_state_updated_at",
                 "index:ix_tokens_created_at",
                 "index:ix_tokens_customer_reference",
                 "table:audit_events",
                 "table:customers",
                 "table:data_protection_keys",
                 "table:idempotency_records",
+                "table:intents",
                 "table:schema_migrations",
                 "table:tokens",
                 "trigger:audit_events_refuse_delete",
