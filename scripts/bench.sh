@@ -140,6 +140,6 @@ echo "results: $results/latest.md" >&2
 cat "$results/latest.md"
 
 if $micro; then
-  dotnet run -c Release --project "$root/tests/Tokenizer.Benchmarks" -- --filter '*' --exporters markdown \
+  dotnet run -c Release --project "$root/tests/Tokenizer.Benchmarks" -- --filter '*' --exporters github \
     --artifacts "$results/micro"
 fi
