@@ -41,6 +41,7 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     private readonly ILogger logger;
     private readonly SemaphoreSlim writeGate = new(1, 1);
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> pending = new();
+    private long commits;
 
     public SqliteDatabase(string databasePath, ILogger logger, TimeSpan? busyTimeout = null)
     {
@@ -74,6 +75,12 @@ internal sealed class SqliteDatabase : ILedgerDatabase
 
     /// <summary>How long SQLite waits for another connection's lock before reporting SQLITE_BUSY.</summary>
     public TimeSpan BusyTimeout { get; }
+
+    /// <summary>Write transactions committed so far (each may carry many writers' work); for tests and diagnostics.</summary>
+    internal long Commits => Interlocked.Read(ref commits);
+
+    /// <summary>Writers queued and not yet taken into a transaction; for tests and diagnostics.</summary>
+    internal int QueuedWrites => pending.Count;
 
     /// <summary>The absolute path of the database file.</summary>
     public string DatabasePath { get; }
@@ -246,6 +253,7 @@ internal sealed class SqliteDatabase : ILedgerDatabase
                 }
 
                 await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                Interlocked.Increment(ref commits);
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Finish(results[i], failures[i]);
