@@ -58,11 +58,24 @@ public sealed class RequestHasher
         $"tkz_{Derive("req", callerId, idempotencyKey)}_{step}";
 
     /// <summary>
-    /// The id under which the ledger keeps a caller's idempotency key: 64 hex of a keyed HMAC, so the caller's key (free
-    /// text that could hold anything) is never stored in clear.
+    /// The id under which the ledger keeps a caller's idempotency key: a keyed HMAC-SHA256 of it, 64 letters (each hex
+    /// digit of the HMAC written as <c>a</c>-<c>p</c>), so the caller's key (free text that could hold anything) is never
+    /// stored in clear, and the id never holds a digit: stored next to other columns in database pages, a hex id could
+    /// show a run of digits that a card-number scan of the data directory rightly reports.
     /// </summary>
-    public string IdempotencyKeyId(string idempotencyKey) =>
-        Convert.ToHexStringLower(HMACSHA256.HashData(keyIdKey, Encoding.UTF8.GetBytes(idempotencyKey)));
+    public string IdempotencyKeyId(string idempotencyKey)
+    {
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(keyIdKey, Encoding.UTF8.GetBytes(idempotencyKey), mac);
+        return string.Create(mac.Length * 2, mac.ToArray(), static (chars, bytes) =>
+        {
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                chars[2 * i] = (char)('a' + (bytes[i] >> 4));
+                chars[(2 * i) + 1] = (char)('a' + (bytes[i] & 0xF));
+            }
+        });
+    }
 
     /// <summary>The gateway Idempotency-Key for creating the Customer of a customer reference.</summary>
     public string CustomerKey(string gateway, string customerReference) =>
