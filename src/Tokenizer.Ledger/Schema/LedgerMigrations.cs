@@ -31,6 +31,9 @@ internal static class LedgerMigrations
         new(1, "tokens, customers, idempotency_records", InitialSchema),
         new(2, "audit_events (append-only, HMAC-chained)", AuditEvents),
         new(3, "data_protection_keys", DataProtectionKeys),
+
+        // Version 5: reconciliation (its own store, Reconciliation/ReconciliationSql.cs).
+        new(5, "reconciliation_runs, reconciliation_items", Reconciliation.ReconciliationSql.Schema),
     ];
 
     /// <summary>The highest version this build knows.</summary>

@@ -67,12 +67,17 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
         Assert.Equal(
             [
                 "index:ix_audit_events_time",
+                "index:ix_reconciliation_items_category",
+                "index:ix_reconciliation_runs_created_at",
+                "index:ix_reconciliation_runs_state",
                 "index:ix_tokens_created_at",
                 "index:ix_tokens_customer_reference",
                 "table:audit_events",
                 "table:customers",
                 "table:data_protection_keys",
                 "table:idempotency_records",
+                "table:reconciliation_items",
+                "table:reconciliation_runs",
                 "table:schema_migrations",
                 "table:tokens",
                 "trigger:audit_events_refuse_delete",
@@ -155,3 +160,5 @@ public sealed class SqliteAuditTrailTests() : AuditTrailTests(new SqliteTestData
         Assert.Equal("2", await SqliteMigrationTests.PragmaAsync(connection, "synchronous")); // FULL
     }
 }
+
+public sealed class SqliteReconciliationStoreTests() : ReconciliationStoreTests(new SqliteTestDatabase());
