@@ -40,8 +40,8 @@ public sealed class Reconciler(
     /// <summary>
     /// Runs <paramref name="run"/> (claimed by <paramref name="owner"/>) to the end and marks it completed; returns the
     /// final state. A gateway or ledger that is unavailable leaves it interrupted with the reason (a worker resumes it);
-    /// another domain error fails it. Returns null when another worker took the run over. Cancellation propagates and
-    /// leaves the run as it was after its last saved page.
+    /// another domain error fails it. Returns null when another worker took the run over. Cancellation releases the
+    /// claim (the run stays running, as it was after its last saved page, for any worker to resume) and propagates.
     /// </summary>
     public async Task<ReconciliationState?> RunAsync(ReconciliationRun run, string owner, CancellationToken cancellationToken)
     {
@@ -81,6 +81,12 @@ public sealed class Reconciler(
         catch (TokenizerException error)
         {
             return await FinishAsync(run, owner, ReconciliationState.Failed, error.Reason).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: release the claim so the next worker (this host restarted, or a replica) resumes at once.
+            await FinishAsync(run, owner, ReconciliationState.Running, null).ConfigureAwait(false);
+            throw;
         }
     }
 
