@@ -108,6 +108,12 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                     await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
+                using (var completeIntent = transaction.Command(LedgerSql.CompleteIntent))
+                {
+                    BindKey(completeIntent, callerId, key).Bind("@token", token.Token).Bind("@now", now);
+                    await completeIntent.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
                 using var complete = transaction.Command(LedgerSql.CompleteClaim);
                 BindKey(complete, callerId, key).Bind("@response", responseJson).Bind("@now", now);
                 if (await complete.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
@@ -121,17 +127,68 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     }
 
     /// <inheritdoc />
-    /// <remarks>Releasing a key that is unknown or completed does nothing.</remarks>
-    public Task ReleaseAsync(string callerId, string key, CancellationToken cancellationToken)
+    /// <remarks>Releasing a key that is unknown or completed does nothing. Claim and intent change in one transaction.</remarks>
+    public Task ReleaseAsync(string callerId, string key, IntentState intentOutcome, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(callerId);
         ArgumentException.ThrowIfNullOrEmpty(key);
+        if (intentOutcome is not (IntentState.Failed or IntentState.Closed))
+        {
+            throw new ArgumentOutOfRangeException(nameof(intentOutcome), "a released intent is failed or closed");
+        }
+
+        var now = UnixMicros.From(timeProvider.GetUtcNow());
         return LedgerDatabase.WriteAsync(
             async (transaction, ct) =>
             {
+                using (var release = transaction.Command(LedgerSql.ReleaseIntent))
+                {
+                    BindKey(release, callerId, key).Bind("@state", IntentStateName(intentOutcome)).Bind("@now", now);
+                    await release.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
                 using var delete = transaction.Command(LedgerSql.ReleaseClaim);
                 BindKey(delete, callerId, key);
                 return await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not 1-1000, or the state is unknown.</exception>
+    public Task<IReadOnlyList<TokenIntent>> ListIntentsAsync(
+        IntentState state,
+        DateTimeOffset updatedBefore,
+        int limit,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
+        var stateName = IntentStateName(state);
+        return LedgerDatabase.ReadAsync<IReadOnlyList<TokenIntent>>(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = LedgerSql.SelectIntents;
+                select.Bind("@state", stateName).Bind("@updated_before", UnixMicros.From(updatedBefore)).Bind("@limit", limit);
+                var intents = new List<TokenIntent>();
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    intents.Add(new TokenIntent(
+                        reader.GetString(0),
+                        reader.GetString(1),
+                        reader.GetString(2),
+                        reader.GetString(3),
+                        reader.GetString(4),
+                        (byte[])reader.GetValue(5),
+                        ParseIntentState(reader.GetString(6)),
+                        reader.GetNullableString(7),
+                        UnixMicros.ToDateTimeOffset(reader.GetInt64(8)),
+                        UnixMicros.ToDateTimeOffset(reader.GetInt64(9))));
+                }
+
+                return intents;
             },
             cancellationToken);
     }
@@ -294,7 +351,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                     .Bind("@now", now);
                 if (await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
                 {
-                    return new IdempotencyOutcome(IdempotencyState.Started);
+                    return await StartedAsync(transaction, claim, now, cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -325,13 +382,54 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                 .Bind("@now", now)
                 .Bind("@seen_updated_at", existing.UpdatedAt);
             return await takeOver.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1
-                ? new IdempotencyOutcome(IdempotencyState.Started)
+                ? await StartedAsync(transaction, claim, now, cancellationToken).ConfigureAwait(false)
                 : new IdempotencyOutcome(IdempotencyState.InFlight);
         }
 
         // Claimed and released again between our insert and read, three times over: report it as busy.
         return new IdempotencyOutcome(IdempotencyState.InFlight);
     }
+
+    // The claim is ours: record its intent as pending in the same transaction, so a crash from here on leaves a row
+    // the recovery worker finds.
+    private static async Task<IdempotencyOutcome> StartedAsync(
+        DbTransaction transaction,
+        IdempotencyClaim claim,
+        long now,
+        CancellationToken cancellationToken)
+    {
+        if (claim.Intent is { } intent)
+        {
+            using var upsert = transaction.Command(LedgerSql.UpsertPendingIntent);
+            BindKey(upsert, claim.CallerId, claim.Key)
+                .Bind("@intent_id", intent.IntentId)
+                .Bind("@operation", claim.Operation)
+                .Bind("@customer_reference", intent.CustomerReference)
+                .Bind("@request_hmac", claim.RequestHmac)
+                .Bind("@now", now);
+            await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return new IdempotencyOutcome(IdempotencyState.Started);
+    }
+
+    private static string IntentStateName(IntentState state) => state switch
+    {
+        IntentState.Pending => "pending",
+        IntentState.Completed => "completed",
+        IntentState.Failed => "failed",
+        IntentState.Closed => "closed",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), "unknown intent state"),
+    };
+
+    private static IntentState ParseIntentState(string name) => name switch
+    {
+        "pending" => IntentState.Pending,
+        "completed" => IntentState.Completed,
+        "failed" => IntentState.Failed,
+        "closed" => IntentState.Closed,
+        _ => throw new InvalidOperationException("unknown intent state in the ledger"),
+    };
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The text is assembled from LedgerSql constant fragments chosen by which filters are set; every filter value travels as a bound parameter (Ledger.Tests: filters with quotes).")]
     private static void BuildListCommand(DbCommand command, TokenQuery query, PagePosition? after)

@@ -279,7 +279,7 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
         await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Act
-        await Ledger.ReleaseAsync(TestData.Caller, "k1", CancellationToken.None);
+        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
 
         // Assert
         Assert.Equal(0, await CountRowsAsync("idempotency_records"));
@@ -296,7 +296,7 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
         await Ledger.CompleteAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
 
         // Act
-        await Ledger.ReleaseAsync(TestData.Caller, "k1", CancellationToken.None);
+        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
 
         // Assert
         var replay = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
@@ -307,7 +307,7 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     public async Task ReleaseAsync_UnknownKey_DoesNothing()
     {
         // Act
-        await Ledger.ReleaseAsync(TestData.Caller, "never-claimed", CancellationToken.None);
+        await Ledger.ReleaseAsync(TestData.Caller, "never-claimed", IntentState.Closed, CancellationToken.None);
 
         // Assert
         Assert.Equal(0, await CountRowsAsync("idempotency_records"));

@@ -23,8 +23,24 @@ public interface ITokenLedger
     /// </summary>
     Task CompleteAsync(string callerId, string key, string responseJson, TokenRecord token, CancellationToken cancellationToken);
 
-    /// <summary>Deletes a pending claim so a retry with the same key runs again. Completed records are kept.</summary>
-    Task ReleaseAsync(string callerId, string key, CancellationToken cancellationToken);
+    /// <summary>
+    /// Deletes a pending claim so a retry with the same key runs again (completed records are kept), and moves the
+    /// claim's pending intent, if any, to <paramref name="intentOutcome"/>: <see cref="IntentState.Failed"/> when the
+    /// gateway may hold a PaymentMethod of it (the outcome is unknown: timeout, lost response, crash), so the orphan
+    /// sweep looks after the grace period; <see cref="IntentState.Closed"/> when it cannot (the gateway refused).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="intentOutcome"/> is neither Failed nor Closed.</exception>
+    Task ReleaseAsync(string callerId, string key, IntentState intentOutcome, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Intents in <paramref name="state"/> last changed before <paramref name="updatedBefore"/>, oldest change first, at
+    /// most <paramref name="limit"/> (1-1000). What the recovery worker and the orphan sweep work through.
+    /// </summary>
+    Task<IReadOnlyList<TokenIntent>> ListIntentsAsync(
+        IntentState state,
+        DateTimeOffset updatedBefore,
+        int limit,
+        CancellationToken cancellationToken);
 
     /// <summary>The gateway Customer id for a customer reference, or null.</summary>
     Task<string?> FindCustomerAsync(string gateway, string customerReference, CancellationToken cancellationToken);
@@ -54,13 +70,65 @@ public interface ITokenLedger
 /// <param name="RequestHmac">Keyed HMAC-SHA256 of the canonical request, 32 bytes.</param>
 /// <param name="Now">The current time.</param>
 /// <param name="Lease">How long a pending claim blocks others before it may be taken over.</param>
+/// <param name="Intent">
+/// For requests that create something at the gateway: the intent recorded (as pending) with the claim, in the same
+/// transaction, when the claim is started. Null for requests that create nothing (revoke).
+/// </param>
 public sealed record IdempotencyClaim(
     string CallerId,
     string Key,
     string Operation,
     byte[] RequestHmac,
     DateTimeOffset Now,
-    TimeSpan Lease);
+    TimeSpan Lease,
+    IntentInfo? Intent = null);
+
+/// <summary>What an intent records beyond its claim.</summary>
+/// <param name="IntentId">
+/// The id sent as PaymentMethod metadata <c>tokenizer_intent</c> (<c>tkz_{40 hex}_intent</c>, derived from the caller
+/// and key with a keyed HMAC), so a PaymentMethod can be traced back to its request without the caller.
+/// </param>
+/// <param name="CustomerReference">The billing service's customer identifier: where at the gateway to look.</param>
+public sealed record IntentInfo(string IntentId, string CustomerReference);
+
+/// <summary>Where a request that creates a gateway object stands.</summary>
+public enum IntentState
+{
+    /// <summary>Claimed; the gateway may be working on it, or its owner died (the recovery worker resolves it after the grace period).</summary>
+    Pending = 1,
+
+    /// <summary>The token is recorded (active, or revoked when the sweep detached it as an orphan).</summary>
+    Completed = 2,
+
+    /// <summary>Released with an unknown gateway outcome: the orphan sweep checks the gateway after the grace period.</summary>
+    Failed = 3,
+
+    /// <summary>Nothing of it is attached at the gateway (refused, or checked by the sweep). A retry may still start it again.</summary>
+    Closed = 4,
+}
+
+/// <summary>One recorded intent (no card data: the request is a keyed HMAC only).</summary>
+/// <param name="IntentId">The PaymentMethod metadata value, see <see cref="IntentInfo.IntentId"/>.</param>
+/// <param name="CallerId">The caller that sent the request.</param>
+/// <param name="Key">The ledger's id of the caller's idempotency key (as in <see cref="IdempotencyClaim.Key"/>).</param>
+/// <param name="Operation">The RPC, e.g. <c>tokenize_card</c>.</param>
+/// <param name="CustomerReference">The billing service's customer identifier.</param>
+/// <param name="RequestHmac">The request's keyed HMAC-SHA256 (32 bytes): lets the worker claim the key as the request would.</param>
+/// <param name="State">Where it stands.</param>
+/// <param name="Token">The token recorded for it, once completed.</param>
+/// <param name="CreatedAt">When it was first claimed (UTC, microseconds).</param>
+/// <param name="UpdatedAt">When its state last changed (UTC, microseconds).</param>
+public sealed record TokenIntent(
+    string IntentId,
+    string CallerId,
+    string Key,
+    string Operation,
+    string CustomerReference,
+    byte[] RequestHmac,
+    IntentState State,
+    string? Token,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
 
 /// <summary>What <see cref="ITokenLedger.BeginAsync"/> found.</summary>
 public enum IdempotencyState

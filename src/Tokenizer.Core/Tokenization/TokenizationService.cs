@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Errors;
@@ -53,10 +52,7 @@ public sealed partial class TokenizationService(
     private const int MaxPageSize = 100;
     private const int MaxReasonLength = 200;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter() },
-    };
+    private static readonly JsonSerializerOptions Json = TokenJson.Options;
 
     /// <summary>Tokenises a card. Same caller, key and request again: the first result with Replayed = true.</summary>
     public async Task<TokenizeResult> TokenizeCardAsync(
@@ -76,12 +72,14 @@ public sealed partial class TokenizationService(
             card.Cvc,
             Canonical(request.BillingDetails));
 
+        var intent = Intent(caller, request.IdempotencyKey, request.CustomerReference);
         return await RunIdempotentAsync(
             caller,
             request.IdempotencyKey,
             "tokenize_card",
             hmac,
-            ct => CreateTokenAsync(caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(card, null, request.BillingDetails, Intent(caller, request.IdempotencyKey)), ct),
+            intent,
+            ct => CreateTokenAsync(caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(card, null, request.BillingDetails, Metadata(intent)), ct),
             cancellationToken);
     }
 
@@ -99,12 +97,14 @@ public sealed partial class TokenizationService(
             CanonicalAccount(request.Account),
             Canonical(request.BillingDetails));
 
+        var intent = Intent(caller, request.IdempotencyKey, request.CustomerReference);
         return await RunIdempotentAsync(
             caller,
             request.IdempotencyKey,
             "tokenize_bank_account",
             hmac,
-            ct => CreateTokenAsync(caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(null, request.Account, request.BillingDetails, Intent(caller, request.IdempotencyKey)), ct),
+            intent,
+            ct => CreateTokenAsync(caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(null, request.Account, request.BillingDetails, Metadata(intent)), ct),
             cancellationToken);
     }
 
@@ -204,6 +204,7 @@ public sealed partial class TokenizationService(
             key,
             "revoke_token",
             hmac,
+            intent: null,
             async ct =>
             {
                 var token = await ledger.GetTokenAsync(command.Token!, ct).ConfigureAwait(false) ?? throw NotFound();
@@ -225,6 +226,7 @@ public sealed partial class TokenizationService(
         string key,
         string operation,
         byte[] hmac,
+        IntentInfo? intent,
         Func<CancellationToken, Task<TokenRecord>> work,
         CancellationToken cancellationToken)
     {
@@ -232,7 +234,7 @@ public sealed partial class TokenizationService(
         var keyId = hasher.IdempotencyKeyId(key);
         while (true)
         {
-            var claim = new IdempotencyClaim(caller.CallerId, keyId, operation, hmac, timeProvider.GetUtcNow(), settings.PendingLease);
+            var claim = new IdempotencyClaim(caller.CallerId, keyId, operation, hmac, timeProvider.GetUtcNow(), settings.PendingLease, intent);
             var outcome = await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false);
             switch (outcome.State)
             {
@@ -263,14 +265,14 @@ public sealed partial class TokenizationService(
                 token = await work(cancellationToken).ConfigureAwait(false);
                 settings.FailPoint?.Invoke(FailPoints.AfterGatewaySuccess);
             }
-            catch
+            catch (Exception error)
             {
                 // Free the key so the caller's retry runs again; the gateway replays its own result for the same key.
-                await ledger.ReleaseAsync(caller.CallerId, keyId, CancellationToken.None).ConfigureAwait(false);
+                await ledger.ReleaseAsync(caller.CallerId, keyId, IntentOutcomeOf(error), CancellationToken.None).ConfigureAwait(false);
                 throw;
             }
 
-            await ledger.CompleteAsync(caller.CallerId, keyId, JsonSerializer.Serialize(token, Json), token, CancellationToken.None)
+            await ledger.CompleteAsync(caller.CallerId, keyId, TokenJson.Serialize(token), token, CancellationToken.None)
                 .ConfigureAwait(false);
             return new TokenizeResult(token, Replayed: false);
         }
@@ -326,12 +328,26 @@ public sealed partial class TokenizationService(
         return new DateTimeOffset(now.Ticks - (now.Ticks % 10), TimeSpan.Zero);
     }
 
-    private Dictionary<string, string> Intent(CallerContext caller, string key) =>
-        new() { [MetadataIntentKey] = hasher.GatewayKey(caller.CallerId, key, "intent") };
+    private IntentInfo Intent(CallerContext caller, string key, string customerReference) =>
+        new(hasher.GatewayKey(caller.CallerId, key, "intent"), customerReference);
 
-    private static TokenRecord Deserialize(string? json) =>
-        JsonSerializer.Deserialize<TokenRecord>(json ?? throw new InvalidOperationException("replay without response"), Json)
-        ?? throw new InvalidOperationException("replay without response");
+    private static Dictionary<string, string> Metadata(IntentInfo intent) =>
+        new(StringComparer.Ordinal) { [MetadataIntentKey] = intent.IntentId };
+
+    /// <summary>
+    /// A refusal (the gateway or the ledger answered no) leaves nothing attached at the gateway: the intent is closed.
+    /// Anything else (timeout, lost response, unavailable, cancelled, a bug) may have attached a PaymentMethod we never
+    /// heard of: the intent is failed, for the orphan sweep.
+    /// </summary>
+    internal static IntentState IntentOutcomeOf(Exception error) => error is TokenizerException
+    {
+        Kind: ErrorKind.InvalidArgument or ErrorKind.FailedPrecondition or ErrorKind.NotFound or ErrorKind.AlreadyExists
+            or ErrorKind.PermissionDenied,
+    }
+        ? IntentState.Closed
+        : IntentState.Failed;
+
+    private static TokenRecord Deserialize(string? json) => TokenJson.Deserialize(json);
 
     private static string Canonical(BillingDetails billing) =>
         JsonSerializer.Serialize(billing, Json);

@@ -31,6 +31,7 @@ internal static class LedgerMigrations
         new(1, "tokens, customers, idempotency_records", InitialSchema),
         new(2, "audit_events (append-only, HMAC-chained)", AuditEvents),
         new(3, "data_protection_keys", DataProtectionKeys),
+        new(4, "intents (crash recovery and orphan sweep)", Intents),
 
         // Version 5: reconciliation (its own store, Reconciliation/ReconciliationSql.cs).
         new(5, "reconciliation_runs, reconciliation_items", Reconciliation.ReconciliationSql.Schema),
@@ -132,6 +133,33 @@ internal static class LedgerMigrations
             created_at {d.Int64Type} NOT NULL
         ){d.TableOptions}
         """,
+    ];
+
+    /// <summary>
+    /// One row per request that creates a gateway object, keyed like its idempotency record: the intent id sent as
+    /// PaymentMethod metadata, the customer reference (where to look at the gateway), the keyed request HMAC (so the
+    /// recovery worker can claim the key as the request would) and the state. Written in the same transactions as the
+    /// claim, its completion and its release. No card data: the HMAC is keyed, the ids are HMAC-derived.
+    /// </summary>
+    private static string[] Intents(SqlDialect d) =>
+    [
+        $"""
+        CREATE TABLE intents (
+            caller_id TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            intent_id TEXT NOT NULL UNIQUE CHECK (length(intent_id) BETWEEN 1 AND 200),
+            operation TEXT NOT NULL,
+            customer_reference TEXT NOT NULL,
+            request_hmac {d.BytesType} NOT NULL CHECK (length(request_hmac) = 32),
+            state TEXT NOT NULL CHECK (state IN ('pending', 'completed', 'failed', 'closed')),
+            token TEXT NULL,
+            created_at {d.Int64Type} NOT NULL,
+            updated_at {d.Int64Type} NOT NULL,
+            PRIMARY KEY (caller_id, idempotency_key),
+            CHECK ((state = 'completed') = (token IS NOT NULL))
+        ){d.TableOptions}
+        """,
+        "CREATE INDEX ix_intents_state_updated_at ON intents (state, updated_at, intent_id)",
     ];
 
     /// <summary>

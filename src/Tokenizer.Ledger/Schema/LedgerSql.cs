@@ -96,6 +96,44 @@ internal static class LedgerSql
         WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'pending'
         """;
 
+    /// <summary>
+    /// Records a started claim's intent as pending; a key claimed again (after a release, or taken over) keeps its
+    /// first created_at and intent id and starts pending again.
+    /// </summary>
+    public const string UpsertPendingIntent = """
+        INSERT INTO intents
+            (caller_id, idempotency_key, intent_id, operation, customer_reference, request_hmac, state, token, created_at, updated_at)
+        VALUES (@caller_id, @idempotency_key, @intent_id, @operation, @customer_reference, @request_hmac, 'pending', NULL, @now, @now)
+        ON CONFLICT (caller_id, idempotency_key) DO UPDATE SET
+            operation = excluded.operation,
+            customer_reference = excluded.customer_reference,
+            request_hmac = excluded.request_hmac,
+            state = 'pending',
+            token = NULL,
+            updated_at = excluded.updated_at
+        """;
+
+    /// <summary>Marks a key's intent completed with its token (nothing when the key has no intent).</summary>
+    public const string CompleteIntent = """
+        UPDATE intents SET state = 'completed', token = @token, updated_at = @now
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state <> 'completed'
+        """;
+
+    /// <summary>Moves a key's pending intent to failed or closed as its claim is released.</summary>
+    public const string ReleaseIntent = """
+        UPDATE intents SET state = @state, updated_at = @now
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'pending'
+        """;
+
+    /// <summary>Intents in one state changed before a time, oldest change first (index ix_intents_state_updated_at).</summary>
+    public const string SelectIntents = """
+        SELECT intent_id, caller_id, idempotency_key, operation, customer_reference, request_hmac, state, token, created_at, updated_at
+        FROM intents
+        WHERE state = @state AND updated_at < @updated_before
+        ORDER BY updated_at, intent_id
+        LIMIT @limit
+        """;
+
     /// <summary>The recorded gateway Customer of a reference.</summary>
     public const string SelectCustomer =
         "SELECT gateway_customer_id FROM customers WHERE gateway = @gateway AND customer_reference = @customer_reference";

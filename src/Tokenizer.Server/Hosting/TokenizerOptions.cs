@@ -74,6 +74,33 @@ public sealed class TokenizerOptions
 
     /// <summary>Section <c>Tokenizer:Metrics</c>: the Prometheus scraping endpoint.</summary>
     public Telemetry.MetricsSettings Metrics { get; set; } = new();
+
+    /// <summary>Section <c>Tokenizer:Recovery</c>: the recovery worker and orphan sweep.</summary>
+    public RecoveryOptions Recovery { get; set; } = new();
+}
+
+/// <summary>
+/// Configuration section <c>Tokenizer:Recovery</c>: the background worker that resolves requests cut off between the
+/// gateway and the ledger (crash recovery) and detaches PaymentMethods left attached by failed requests (orphan sweep).
+/// Every replica runs it; the idempotency claim makes each intent one replica's work.
+/// </summary>
+public sealed class RecoveryOptions
+{
+    /// <summary>Run the worker (default true). Off only for tests that need intents left alone.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Seconds between passes (the first runs at start-up), 1 to 86400. Default 60.</summary>
+    public int IntervalSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// Seconds an intent stays untouched before the worker acts on it, at least <see cref="TokenizerOptions.PendingLeaseSeconds"/>
+    /// and at most 86400. Default 600. Keep it well under a day: Stripe keeps idempotency keys for 24 hours, and a retry
+    /// inside that window replays the original PaymentMethod.
+    /// </summary>
+    public int GracePeriodSeconds { get; set; } = 600;
+
+    /// <summary>How many pending and how many failed intents one pass handles, each, 1 to 1000. Default 100.</summary>
+    public int BatchSize { get; set; } = 100;
 }
 
 /// <summary>Configuration section <c>Tokenizer:Tls</c>. Empty in Development: the development PKI is used.</summary>
@@ -217,6 +244,21 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
             {
                 failures.Add($"Tokenizer:Callers:{id}:Roles may hold only tokenize, finance, admin.");
             }
+        }
+
+        if (options.Recovery.IntervalSeconds is < 1 or > 86400)
+        {
+            failures.Add("Tokenizer:Recovery:IntervalSeconds must be between 1 and 86400.");
+        }
+
+        if (options.Recovery.GracePeriodSeconds < options.PendingLeaseSeconds || options.Recovery.GracePeriodSeconds > 86400)
+        {
+            failures.Add("Tokenizer:Recovery:GracePeriodSeconds must be at least Tokenizer:PendingLeaseSeconds and at most 86400.");
+        }
+
+        if (options.Recovery.BatchSize is < 1 or > 1000)
+        {
+            failures.Add("Tokenizer:Recovery:BatchSize must be between 1 and 1000.");
         }
 
         if (options.ShutdownTimeoutSeconds is < 1 or > 300)

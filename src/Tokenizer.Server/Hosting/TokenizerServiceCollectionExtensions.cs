@@ -92,6 +92,18 @@ public static class TokenizerServiceCollectionExtensions
         });
         services.AddSingleton<RequestValidator>();
         services.AddSingleton<TokenizationService>();
+        services.AddSingleton(sp =>
+        {
+            var recovery = sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.Recovery;
+            return new RecoverySettings
+            {
+                GracePeriod = TimeSpan.FromSeconds(recovery.GracePeriodSeconds),
+                BatchSize = recovery.BatchSize,
+            };
+        });
+        services.AddSingleton<RecoveryService>();
+        // After the ledger and audit start-up services: the first pass runs on an initialised ledger.
+        services.AddHostedService<RecoveryWorker>();
 
         // Finance reconciliation: runs in the ledger, a paced background worker, an optional daily schedule.
         services.AddTokenizerReconciliation();

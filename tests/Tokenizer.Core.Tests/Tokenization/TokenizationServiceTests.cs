@@ -120,8 +120,42 @@ public sealed class TokenizationServiceTests
         var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
 
         Assert.Same(unavailable, error);
-        await ledger.Received(1).ReleaseAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), Arg.Any<CancellationToken>());
+        // Unavailable: the gateway may have attached it anyway, so the intent is left failed for the orphan sweep.
+        await ledger.Received(1).ReleaseAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), IntentState.Failed, Arg.Any<CancellationToken>());
         await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
+    }
+
+    [Fact]
+    public async Task TokenizeCard_GatewayDeclines_ReleasesClaimWithIntentClosed()
+    {
+        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        ledger.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
+        gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(new GatewayPaymentMethod("pm_1", TokenType.Card, null, null));
+        var declined = new TokenizerException(ErrorKind.FailedPrecondition, ErrorReasons.CardDeclined, "card declined");
+        gateway.AttachAsync(default!, default!, default!, default).ThrowsAsyncForAnyArgs(declined);
+
+        await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
+
+        // A refusal attached nothing: no sweep needed.
+        await ledger.Received(1).ReleaseAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), IntentState.Closed, Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task TokenizeCard_ClaimCarriesTheIntentSentAsPaymentMethodMetadata()
+    {
+        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        ledger.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
+        gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(
+            new GatewayPaymentMethod("pm_1", TokenType.Card, new CardMetadata("visa", "4242", 12, 2034, null, null, null), null));
+
+        await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
+
+        var claim = (IdempotencyClaim)ledger.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(ITokenLedger.BeginAsync)).GetArguments()[0]!;
+        var request = (PaymentMethodRequest)gateway.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(ITokenGateway.CreatePaymentMethodAsync)).GetArguments()[0]!;
+        Assert.NotNull(claim.Intent);
+        Assert.Matches("^tkz_[0-9a-f]{40}_intent$", claim.Intent.IntentId);
+        Assert.Equal(claim.Intent.IntentId, request.Metadata["tokenizer_intent"]);
+        Assert.Equal(Card().CustomerReference, claim.Intent.CustomerReference);
     }
 
     [Fact]
@@ -181,7 +215,7 @@ public sealed class TokenizationServiceTests
             service.RevokeTokenAsync(Caller, new RevokeTokenCommand("pm_missing", "rk-2", null), CancellationToken.None));
 
         Assert.Equal(ErrorKind.NotFound, error.Kind);
-        await ledger.Received(1).ReleaseAsync("default", new RequestHasher(Secret).IdempotencyKeyId("rk-2"), Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReleaseAsync("default", new RequestHasher(Secret).IdempotencyKeyId("rk-2"), IntentState.Closed, Arg.Any<CancellationToken>());
     }
 
     [Theory]

@@ -10,6 +10,8 @@ namespace Tokenizer.Ledger.Tests.Sqlite;
 
 public sealed class SqliteIdempotencyTests() : IdempotencyTests(new SqliteTestDatabase());
 
+public sealed class SqliteIntentTests() : IntentTests(new SqliteTestDatabase());
+
 public sealed class SqliteCustomerTests() : CustomerTests(new SqliteTestDatabase());
 
 public sealed class SqliteTokenRoundTripTests() : TokenRoundTripTests(new SqliteTestDatabase());
@@ -67,6 +69,7 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
         Assert.Equal(
             [
                 "index:ix_audit_events_time",
+                "index:ix_intents_state_updated_at",
                 "index:ix_reconciliation_items_category",
                 "index:ix_reconciliation_runs_created_at",
                 "index:ix_reconciliation_runs_state",
@@ -76,6 +79,7 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
                 "table:customers",
                 "table:data_protection_keys",
                 "table:idempotency_records",
+                "table:intents",
                 "table:reconciliation_items",
                 "table:reconciliation_runs",
                 "table:schema_migrations",

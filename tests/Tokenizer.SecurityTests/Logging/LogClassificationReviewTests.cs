@@ -56,6 +56,23 @@ public class LogClassificationReviewTests
         "Tokenizer.Core.Tokenization.TokenizationService.LogTokenized(type)",
         "Tokenizer.Core.Tokenization.TokenizationService.LogRevoked(token)",
 
+        // Recovery: tokens are pm_ ids the gateway listed; intent ids are tkz_{40 hex}_intent, keyed HMACs of caller and
+        // key (never the key itself); error type names and counts hold no values.
+        "Tokenizer.Core.Tokenization.RecoveryService.LogCompleted(token)",
+        "Tokenizer.Core.Tokenization.RecoveryService.LogCompleted(intentId)",
+        "Tokenizer.Core.Tokenization.RecoveryService.LogClosed(intentId)",
+        "Tokenizer.Core.Tokenization.RecoveryService.LogDetached(token)",
+        "Tokenizer.Core.Tokenization.RecoveryService.LogDetached(intentId)",
+        "Tokenizer.Core.Tokenization.RecoveryService.LogEscalated(intentId)",
+        "Tokenizer.Core.Tokenization.RecoveryService.LogDeferred(intentId)",
+        "Tokenizer.Core.Tokenization.RecoveryService.LogDeferred(errorType)",
+        "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(completed)",
+        "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(released)",
+        "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(detached)",
+        "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(escalated)",
+        "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(deferred)",
+        "Tokenizer.Server.Hosting.RecoveryWorker.LogPassFailed(errorType)",
+
         // Ledger: schema versions and names are constants; attempts are counters; the token is a recorded pm_ id.
         "Tokenizer.Ledger.Log.MigrationApplied(version)",
         "Tokenizer.Ledger.Log.MigrationApplied(name)",

@@ -1,0 +1,307 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
+using Tokenizer.Core.Audit;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Ports;
+using Tokenizer.Core.Telemetry;
+using Tokenizer.Core.Tokenization;
+
+namespace Tokenizer.Core.Tests.Tokenization;
+
+/// <summary>
+/// The decisions of the recovery worker and orphan sweep, with the ports substituted (one class under test). The
+/// end-to-end proofs (a killed process, a real sandbox and ledger) are in IntegrationTests.RecoveryTests.
+/// </summary>
+public sealed class RecoveryServiceTests : IDisposable
+{
+    private const string IntentId = "tkz_0123456789abcdef0123456789abcdef01234567_intent";
+    private static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+    private static readonly CardMetadata Visa = new("visa", "4242", 12, 2034, "credit", "US", "fp1");
+    private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
+    private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
+    private readonly IAuditTrail audit = Substitute.For<IAuditTrail>();
+    private readonly FakeTimeProvider time = new(Now);
+    private readonly TestMeterFactory meters = new();
+    private readonly MeterListener listener = new();
+    private readonly List<string> recoveryActions = [];
+    private readonly RecoveryService service;
+
+    public RecoveryServiceTests()
+    {
+        gateway.Name.Returns("stripe");
+        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        ledger.FindCustomerAsync("stripe", "cust-1", Arg.Any<CancellationToken>()).Returns("cus_1");
+        ledger.ListIntentsAsync(default, default, default, default).ReturnsForAnyArgs([]);
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "tokenizer.recovery.actions")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) => recoveryActions.Add((string)tags[0].Value!));
+        listener.Start();
+        service = new RecoveryService(
+            ledger,
+            gateway,
+            audit,
+            new TokenizerMetrics(meters, Substitute.For<IGatewayHealth>()),
+            time,
+            new TokenizationSettings { PendingLease = TimeSpan.FromMinutes(2) },
+            new RecoverySettings { GracePeriod = TimeSpan.FromMinutes(10), BatchSize = 50, MaxPagesPerIntent = 3 },
+            NullLogger<RecoveryService>.Instance);
+    }
+
+    public void Dispose()
+    {
+        listener.Dispose();
+        meters.Dispose();
+    }
+
+    [Fact]
+    public async Task RunOnce_ListsPendingThenFailedIntentsOlderThanTheGracePeriod()
+    {
+        await service.RunOnceAsync(CancellationToken.None);
+
+        await ledger.Received(1).ListIntentsAsync(IntentState.Pending, Now - TimeSpan.FromMinutes(10), 50, Arg.Any<CancellationToken>());
+        await ledger.Received(1).ListIntentsAsync(IntentState.Failed, Now - TimeSpan.FromMinutes(10), 50, Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task PendingIntent_PaymentMethodAttached_CompletesTheClaimWithAnActiveTokenAndAudits()
+    {
+        var intent = Intent(IntentState.Pending);
+        GivenIntents(intent);
+        GivenPages(Page(null, Listed("pm_other", "tkz_someone_else_intent"), Listed("pm_1", IntentId)));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(new RecoveryPassResult(1, 0, 0, 0, 0), result);
+        var claim = (IdempotencyClaim)ledger.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(ITokenLedger.BeginAsync)).GetArguments()[0]!;
+        Assert.Equal(("caller-1", "key-id-1", "tokenize_card", TimeSpan.FromMinutes(2)), (claim.CallerId, claim.Key, claim.Operation, claim.Lease));
+        Assert.Equal(intent.RequestHmac, claim.RequestHmac);
+        Assert.Equal(new IntentInfo(IntentId, "cust-1"), claim.Intent);
+        var token = CompletedToken();
+        Assert.Equal(
+            ("pm_1", TokenStatus.Active, "caller-1", "cust-1", "cus_1", Visa, intent.CreatedAt, (DateTimeOffset?)null),
+            (token.Token, token.Status, token.CallerId, token.CustomerReference, token.GatewayCustomerId, token.Card, token.CreatedAt, token.RevokedAt));
+        await gateway.DidNotReceiveWithAnyArgs().DetachAsync(default!, default!, default);
+        await AuditedAsync(RecoveryService.IntentCompletedAction, "pm_1");
+        Assert.Equal([TokenizerMetrics.RecoveryActions.Completed], recoveryActions);
+    }
+
+    [Fact]
+    public async Task PendingIntent_FoundOnALaterPage_FollowsTheCursor()
+    {
+        GivenIntents(Intent(IntentState.Pending));
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 100, Arg.Any<CancellationToken>())
+            .Returns(Page("pm_other", Listed("pm_other", "tkz_x_intent")));
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", "pm_other", 100, Arg.Any<CancellationToken>())
+            .Returns(Page(null, Listed("pm_1", IntentId)));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, result.Completed);
+        Assert.Equal("pm_1", CompletedToken().Token);
+    }
+
+    [Fact]
+    public async Task PendingIntent_NothingAttached_ClosesTheIntentSoARetryRunsAfresh()
+    {
+        GivenIntents(Intent(IntentState.Pending));
+        GivenPages(Page(null, Listed("pm_other", "tkz_x_intent")));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(new RecoveryPassResult(0, 1, 0, 0, 0), result);
+        await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Closed, Arg.Any<CancellationToken>());
+        await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
+        await AuditedAsync(RecoveryService.IntentClosedAction, IntentId);
+        Assert.Equal([TokenizerMetrics.RecoveryActions.Released], recoveryActions);
+    }
+
+    [Fact]
+    public async Task PendingIntent_NoCustomerRecorded_ClosesWithoutAskingTheGateway()
+    {
+        GivenIntents(Intent(IntentState.Pending) with { CustomerReference = "cust-never-created" });
+        ledger.FindCustomerAsync("stripe", "cust-never-created", Arg.Any<CancellationToken>()).Returns((string?)null);
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, result.Released);
+        await gateway.DidNotReceiveWithAnyArgs().ListCustomerPaymentMethodsAsync(default!, default, default, default);
+    }
+
+    [Fact]
+    public async Task FailedIntent_StillAttached_DetachesItRecordsItRevokedAndCompletesTheClaim()
+    {
+        GivenIntents(failed: [Intent(IntentState.Failed)]);
+        GivenPages(Page(null, Listed("pm_1", IntentId)));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(new RecoveryPassResult(0, 0, 1, 0, 0), result);
+        await gateway.Received(1).DetachAsync("pm_1", IntentId + "_sweep_detach", Arg.Any<CancellationToken>());
+        var token = CompletedToken();
+        Assert.Equal((TokenStatus.Revoked, (DateTimeOffset?)Now), (token.Status, token.RevokedAt));
+        await AuditedAsync(RecoveryService.OrphanDetachedAction, "pm_1");
+        Assert.Equal([TokenizerMetrics.RecoveryActions.Detached], recoveryActions);
+    }
+
+    [Fact]
+    public async Task FailedIntent_NothingAttached_Closes()
+    {
+        GivenIntents(failed: [Intent(IntentState.Failed)]);
+        GivenPages(Page(null));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, result.Released);
+        await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Closed, Arg.Any<CancellationToken>());
+        await gateway.DidNotReceiveWithAnyArgs().DetachAsync(default!, default!, default);
+    }
+
+    [Theory]
+    [InlineData(IdempotencyState.InFlight)]
+    [InlineData(IdempotencyState.Replay)]
+    [InlineData(IdempotencyState.Conflict)]
+    public async Task Intent_ClaimNotStarted_IsLeftAloneWithoutGatewayCalls(IdempotencyState state)
+    {
+        GivenIntents(Intent(IntentState.Pending));
+        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(state, "{}"));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(new RecoveryPassResult(0, 0, 0, 0, 1), result);
+        Assert.DoesNotContain(gateway.ReceivedCalls(), c => c.GetMethodInfo().Name != "get_Name");
+        await ledger.DidNotReceiveWithAnyArgs().ReleaseAsync(default!, default!, default, default);
+        await audit.DidNotReceiveWithAnyArgs().AppendAsync(default!, default);
+    }
+
+    [Fact]
+    public async Task PendingIntent_GatewayUnavailable_DefersAndKeepsTheClaimPendingForTheNextPass()
+    {
+        GivenIntents(Intent(IntentState.Pending));
+        gateway.ListCustomerPaymentMethodsAsync(default!, default, default, default)
+            .ThrowsAsyncForAnyArgs(new TokenizerException(ErrorKind.Unavailable, ErrorReasons.GatewayUnavailable, "gateway unavailable"));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, result.Deferred);
+        await ledger.DidNotReceiveWithAnyArgs().ReleaseAsync(default!, default!, default, default);
+        await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
+    }
+
+    [Fact]
+    public async Task FailedIntent_DetachFails_ReleasesItFailedAgainSoTheSweepRetries()
+    {
+        GivenIntents(failed: [Intent(IntentState.Failed)]);
+        GivenPages(Page(null, Listed("pm_1", IntentId)));
+        gateway.DetachAsync(default!, default!, default)
+            .ThrowsAsyncForAnyArgs(new TokenizerException(ErrorKind.Unavailable, ErrorReasons.GatewayUnavailable, "gateway unavailable"));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, result.Deferred);
+        await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Failed, Arg.Any<CancellationToken>());
+        await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
+    }
+
+    [Fact]
+    public async Task Intent_CustomerLargerThanTheSearchBound_EscalatesAndAudits()
+    {
+        GivenIntents(failed: [Intent(IntentState.Failed)]);
+        gateway.ListCustomerPaymentMethodsAsync(default!, default, default, default)
+            .ReturnsForAnyArgs(Page("pm_more", Listed("pm_x", "tkz_x_intent")));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, result.Escalated);
+        await gateway.ReceivedWithAnyArgs(3).ListCustomerPaymentMethodsAsync(default!, default, default, default);
+        await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Failed, Arg.Any<CancellationToken>());
+        await AuditedAsync(RecoveryService.IntentEscalatedAction, IntentId, AuditOutcome.Failure);
+        Assert.Equal([TokenizerMetrics.RecoveryActions.Escalated], recoveryActions);
+    }
+
+    [Fact]
+    public async Task RunOnce_Cancelled_ThrowsAndGivesAFailedIntentBack()
+    {
+        using var cancellation = new CancellationTokenSource();
+        GivenIntents(failed: [Intent(IntentState.Failed)]);
+        // The host stops while the gateway call is in flight.
+        gateway.ListCustomerPaymentMethodsAsync(default!, default, default, default).ReturnsForAnyArgs(_ =>
+        {
+            cancellation.Cancel();
+            return Task.FromException<GatewayPaymentMethodPage>(new OperationCanceledException(cancellation.Token));
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => service.RunOnceAsync(cancellation.Token));
+
+        await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Failed, Arg.Any<CancellationToken>());
+    }
+
+    private static TokenIntent Intent(IntentState state) => new(
+        IntentId,
+        "caller-1",
+        "key-id-1",
+        "tokenize_card",
+        "cust-1",
+        Enumerable.Repeat((byte)7, 32).ToArray(),
+        state,
+        null,
+        Now.AddMinutes(-30),
+        Now.AddMinutes(-20));
+
+    private static GatewayPaymentMethod Listed(string id, string intentId) =>
+        new(id, TokenType.Card, Visa, null)
+        {
+            CustomerId = "cus_1",
+            Metadata = new Dictionary<string, string> { ["tokenizer_intent"] = intentId },
+        };
+
+    private static GatewayPaymentMethodPage Page(string? next, params GatewayPaymentMethod[] paymentMethods) => new(paymentMethods, next);
+
+    private void GivenIntents(params TokenIntent[] pending) => GivenIntents(pending, []);
+
+    private void GivenIntents(TokenIntent[]? pending = null, TokenIntent[]? failed = null)
+    {
+        ledger.ListIntentsAsync(IntentState.Pending, Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns(pending ?? []);
+        ledger.ListIntentsAsync(IntentState.Failed, Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns(failed ?? []);
+    }
+
+    private void GivenPages(GatewayPaymentMethodPage page) =>
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 100, Arg.Any<CancellationToken>()).Returns(page);
+
+    private TokenRecord CompletedToken()
+    {
+        var call = ledger.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(ITokenLedger.CompleteAsync));
+        var arguments = call.GetArguments();
+        Assert.Equal(("caller-1", "key-id-1"), ((string)arguments[0]!, (string)arguments[1]!));
+        var token = (TokenRecord)arguments[3]!;
+        Assert.Equal(token, TokenJson.Deserialize((string)arguments[2]!));
+        return token;
+    }
+
+    private async Task AuditedAsync(string action, string resource, AuditOutcome outcome = AuditOutcome.Success) =>
+        await audit.Received(1).AppendAsync(
+            Arg.Is<AuditEvent>(e => e.Action == action && e.Resource == resource && e.Outcome == outcome && e.CallerId == "system"),
+            Arg.Any<CancellationToken>());
+
+    private sealed class TestMeterFactory : IMeterFactory
+    {
+        private readonly List<Meter> created = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options);
+            created.Add(meter);
+            return meter;
+        }
+
+        public void Dispose() => created.ForEach(m => m.Dispose());
+    }
+}

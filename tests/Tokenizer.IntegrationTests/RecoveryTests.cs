@@ -1,0 +1,180 @@
+using System.Text.Json;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Tokenizer.Contracts.V1;
+using Tokenizer.Core.Ports;
+using Tokenizer.SecurityTests;
+using Tokenizer.StripeSandbox.Faults;
+
+namespace Tokenizer.IntegrationTests;
+
+/// <summary>
+/// The recovery worker and the orphan sweep, end to end and without the caller's help: a real server process killed
+/// between the gateway's success and the ledger commit, then restarted; and an in-process server whose attach answers
+/// are all lost. Grace period, lease and interval are one second so the worker acts within the test.
+/// </summary>
+public sealed class RecoveryTests
+{
+    private const string Visa = "4242424242424242";
+
+    /// <summary>Settings under which the worker acts on anything untouched for a second.</summary>
+    private static readonly string[] FastRecovery =
+    [
+        "--Tokenizer:PendingLeaseSeconds=1",
+        "--Tokenizer:Recovery:GracePeriodSeconds=1",
+        "--Tokenizer:Recovery:IntervalSeconds=1",
+    ];
+
+    [Fact]
+    public async Task KilledAfterGatewaySuccess_NoRetry_WorkerCompletesTheTokenAndALateRetryReplaysIt()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-recovery-").FullName;
+        try
+        {
+            var request = Requests.Card(Visa, Requests.NewKey(), customer: "cust-recovered");
+            await using (var doomed = await ServerProcess.StartAsync(directory, [.. FastRecovery, "--Tokenizer:FailPoint=kill-after-gateway-success"]))
+            {
+                await Assert.ThrowsAsync<RpcException>(() => doomed.Client.TokenizeCardAsync(request).ResponseAsync);
+                await doomed.WaitForExitAsync();
+            }
+
+            // Restart; nobody retries. The worker finds the PaymentMethod by its intent metadata and records the token.
+            await using (var server = await ServerProcess.StartAsync(directory, FastRecovery))
+            {
+                var finance = new TokenizerService.TokenizerServiceClient(Channel(server, directory, "finance"));
+                var recorded = await EventuallyAsync(async () =>
+                    (await finance.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-recovered" })).Tokens.SingleOrDefault());
+
+                Assert.StartsWith("pm_", recorded.Token_, StringComparison.Ordinal);
+                Assert.Equal(TokenStatus.Active, recorded.Status);
+                Assert.Equal("4242", recorded.Card.Last4);
+
+                // The billing service's late retry gets the same token as a replay, not a second PaymentMethod.
+                var retry = await server.Client.TokenizeCardAsync(request);
+                Assert.True(retry.Replayed);
+                Assert.Equal(recorded, retry.Token);
+
+                var audit = await AuditEventsAsync(Channel(server, directory, "admin"));
+                var completed = Assert.Single(audit, e => e.Action == "recovery/intent_completed");
+                Assert.Equal((recorded.Token_, "system", "success"), (completed.Resource, completed.CallerId, completed.Outcome));
+            }
+
+            Assert.Equal(1, PaymentMethodsAtTheGateway(directory));
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task AttachAnswerLost_CallerGivesUp_SweepDetachesTheOrphanRecordsItRevokedAndAudits_ButLeavesADeclineAlone()
+    {
+        var server = new TokenizerServerFixture(
+            null,
+            [
+                .. FastRecovery,
+                "--Stripe:Resilience:AttemptTimeout=00:00:01",
+                "--Stripe:Resilience:TotalTimeout=00:00:05",
+                "--Stripe:Resilience:MaxRetries=2",
+                "--Stripe:Resilience:BaseDelay=00:00:00.020",
+                "--Stripe:Resilience:MaxDelay=00:00:00.100",
+                "--Stripe:Resilience:CircuitBreaker:MinimumThroughput=100000",
+            ]);
+        await server.InitializeAsync();
+        try
+        {
+            await OrphanIsSweptAsync(server);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static async Task OrphanIsSweptAsync(TokenizerServerFixture server)
+    {
+        // A decline is a refusal: nothing is attached, so its intent is closed at once and never swept.
+        var declined = await Assert.ThrowsAsync<RpcException>(
+            () => server.Client.TokenizeCardAsync(Requests.Card("4000000000000002", Requests.NewKey(), customer: "cust-declined")).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, declined.StatusCode);
+        var declinedCustomer = await server.App.Services.GetRequiredService<ITokenLedger>()
+            .FindCustomerAsync("stripe", "cust-declined", CancellationToken.None);
+        Assert.NotNull(declinedCustomer);
+
+        var request = Requests.Card(Visa, Requests.NewKey(), customer: "cust-orphan");
+        var before = server.Sandbox.GetStats();
+
+        // Every attach succeeds at the sandbox but its answer is lost: the caller hears UNAVAILABLE and gives up,
+        // while the PaymentMethod sits attached under our Customer with our intent metadata.
+        server.Sandbox.Faults.Add("POST /v1/payment_methods/*/attach", SandboxFault.DropAfterSuccess(), count: SandboxFaultRule.Unlimited);
+        var lost = await Assert.ThrowsAsync<RpcException>(() => server.Client.TokenizeCardAsync(request).ResponseAsync);
+        Assert.Equal(StatusCode.Unavailable, lost.StatusCode);
+        server.Sandbox.Faults.Clear();
+        Assert.Equal((before.PaymentMethods + 1, before.Attached + 1), (server.Sandbox.GetStats().PaymentMethods, server.Sandbox.GetStats().Attached));
+
+        // After the grace period the sweep detaches it and records it revoked, so ledger and gateway agree.
+        var recorded = await EventuallyAsync(async () =>
+            (await server.Finance.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-orphan" })).Tokens.SingleOrDefault());
+
+        Assert.Equal(TokenStatus.Revoked, recorded.Status);
+        Assert.Equal((before.PaymentMethods + 1, before.Attached), (server.Sandbox.GetStats().PaymentMethods, server.Sandbox.GetStats().Attached));
+        var detach = Assert.Single(server.Sandbox.Requests.Snapshot("POST /v1/payment_methods/*/detach"));
+        Assert.EndsWith("_intent_sweep_detach", detach.IdempotencyKey, StringComparison.Ordinal);
+        var audit = await AuditEventsAsync(server.ChannelFor("admin"));
+        var detached = Assert.Single(audit, e => e.Action == "recovery/orphan_detached");
+        Assert.Equal((recorded.Token_, "system", "success"), (detached.Resource, detached.CallerId, detached.Outcome));
+
+        // The sweep has run; it never looked for the declined request's PaymentMethod.
+        var listings = server.Sandbox.Requests.Snapshot("GET /v1/customers/*/payment_methods");
+        Assert.NotEmpty(listings);
+        Assert.DoesNotContain(listings, l => l.Path.Contains(declinedCustomer, StringComparison.Ordinal));
+        Assert.DoesNotContain(audit, e => e.Action.StartsWith("recovery/", StringComparison.Ordinal) && e.Action != "recovery/orphan_detached");
+
+        // A retry with the same key replays the revoked token rather than reviving the detached PaymentMethod.
+        var retry = await server.Client.TokenizeCardAsync(request);
+        Assert.True(retry.Replayed);
+        Assert.Equal(TokenStatus.Revoked, retry.Token.Status);
+        Assert.Equal((before.PaymentMethods + 1, before.Attached), (server.Sandbox.GetStats().PaymentMethods, server.Sandbox.GetStats().Attached));
+    }
+
+    private static GrpcChannel Channel(ServerProcess server, string directory, string caller) =>
+        TestChannels.Create(server.Address, Path.Combine(directory, "pki"), caller);
+
+    private static async Task<List<AuditEvent>> AuditEventsAsync(GrpcChannel admin)
+    {
+        var events = new List<AuditEvent>();
+        using var export = new AuditService.AuditServiceClient(admin).ExportAuditEvents(new ExportAuditEventsRequest());
+        await foreach (var response in export.ResponseStream.ReadAllAsync())
+        {
+            events.Add(response.Event);
+        }
+
+        return events;
+    }
+
+    /// <summary>Polls <paramref name="probe"/> until it yields a value; fails after 30 s (a bound on waiting, not a speed claim).</summary>
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe)
+        where T : class
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the recovery worker did not act within 30 s");
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+    }
+
+    /// <summary>PaymentMethods the embedded sandbox holds, from its persisted state (read after the server stopped).</summary>
+    private static int PaymentMethodsAtTheGateway(string directory)
+    {
+        using var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "sandbox", "state.json")));
+        return state.RootElement.GetProperty("payment_methods").GetArrayLength();
+    }
+}

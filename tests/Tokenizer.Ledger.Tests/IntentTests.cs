@@ -1,0 +1,164 @@
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Ports;
+
+namespace Tokenizer.Ledger.Tests;
+
+/// <summary>The intent recorded with a claim, moved by completion and release, and listed for the recovery worker.</summary>
+public abstract class IntentTests(TestDatabase database) : LedgerTestBase(database)
+{
+    private static readonly byte[] HmacA = TestData.Hmac(0xA);
+
+    private static IdempotencyClaim Claim(string key, DateTimeOffset now, string intentId = "tkz_intent_1") =>
+        TestData.Claim(key, HmacA, now) with { Intent = new IntentInfo(intentId, "cust_1") };
+
+    [Fact]
+    public async Task BeginAsync_StartedWithIntent_RecordsItPendingWithTheClaimsFields()
+    {
+        // Act
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+
+        // Assert
+        var intent = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddSeconds(1), 10, CancellationToken.None));
+        Assert.Equal("tkz_intent_1", intent.IntentId);
+        Assert.Equal(TestData.Caller, intent.CallerId);
+        Assert.Equal("k1", intent.Key);
+        Assert.Equal(TestData.Operation, intent.Operation);
+        Assert.Equal("cust_1", intent.CustomerReference);
+        Assert.Equal(HmacA, intent.RequestHmac);
+        Assert.Equal(IntentState.Pending, intent.State);
+        Assert.Null(intent.Token);
+        Assert.Equal(T0, intent.CreatedAt);
+        Assert.Equal(T0, intent.UpdatedAt);
+    }
+
+    [Fact]
+    public async Task BeginAsync_WithoutIntent_RecordsNone()
+    {
+        // Act
+        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(0, await CountRowsAsync("intents"));
+    }
+
+    [Fact]
+    public async Task BeginAsync_NotStarted_LeavesTheIntentAlone()
+    {
+        // Arrange
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+
+        // Act: a duplicate within the lease is in flight and must not renew the intent.
+        var duplicate = await Ledger.BeginAsync(Claim("k1", T0.AddSeconds(30)), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(IdempotencyState.InFlight, duplicate.State);
+        var intent = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal(T0, intent.UpdatedAt);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_MarksTheIntentCompletedWithItsToken()
+    {
+        // Arrange
+        var token = TestData.Card("pm_1", T0);
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+
+        // Act
+        await Ledger.CompleteAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
+
+        // Assert
+        Assert.Empty(await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddHours(1), 10, CancellationToken.None));
+        var completed = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Completed, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal("pm_1", completed.Token);
+    }
+
+    [Theory]
+    [InlineData(IntentState.Failed)]
+    [InlineData(IntentState.Closed)]
+    public async Task ReleaseAsync_MovesThePendingIntentToTheOutcome(IntentState outcome)
+    {
+        // Arrange
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+        Clock.Advance(TimeSpan.FromSeconds(5));
+
+        // Act
+        await Ledger.ReleaseAsync(TestData.Caller, "k1", outcome, CancellationToken.None);
+
+        // Assert
+        var released = Assert.Single(await Ledger.ListIntentsAsync(outcome, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal(T0.AddSeconds(5), released.UpdatedAt);
+        Assert.Equal(0, await CountRowsAsync("idempotency_records"));
+    }
+
+    [Theory]
+    [InlineData(IntentState.Pending)]
+    [InlineData(IntentState.Completed)]
+    public async Task ReleaseAsync_OutcomeNotFailedOrClosed_Throws(IntentState outcome)
+    {
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            () => Ledger.ReleaseAsync(TestData.Caller, "k1", outcome, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task BeginAsync_AfterRelease_StartsTheSameIntentPendingAgainKeepingItsCreatedAt()
+    {
+        // Arrange
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
+
+        // Act
+        var retry = await Ledger.BeginAsync(Claim("k1", T0.AddMinutes(1)), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(IdempotencyState.Started, retry.State);
+        Assert.Empty(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None));
+        var intent = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal(T0, intent.CreatedAt);
+        Assert.Equal(T0.AddMinutes(1), intent.UpdatedAt);
+    }
+
+    [Fact]
+    public async Task BeginAsync_TakeOverOfExpiredLease_RenewsTheIntent()
+    {
+        // Arrange
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+
+        // Act
+        var takeOver = await Ledger.BeginAsync(Claim("k1", T0 + TestData.Lease + TimeSpan.FromSeconds(1)), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(IdempotencyState.Started, takeOver.State);
+        var intent = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal(T0 + TestData.Lease + TimeSpan.FromSeconds(1), intent.UpdatedAt);
+    }
+
+    [Fact]
+    public async Task ListIntentsAsync_FiltersByStateAndAgeOldestFirstUpToTheLimit()
+    {
+        // Arrange: three pending at T0, T0+1 s, T0+2 s, and one closed.
+        for (var i = 0; i < 3; i++)
+        {
+            await Ledger.BeginAsync(Claim($"k{i}", T0.AddSeconds(i), $"tkz_intent_{i}"), CancellationToken.None);
+        }
+
+        await Ledger.BeginAsync(Claim("k9", T0, "tkz_intent_9"), CancellationToken.None);
+        await Ledger.ReleaseAsync(TestData.Caller, "k9", IntentState.Closed, CancellationToken.None);
+
+        // Act
+        var olderThan2 = await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddSeconds(2), 10, CancellationToken.None);
+        var firstOne = await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddHours(1), 1, CancellationToken.None);
+
+        // Assert: the cut-off is exclusive.
+        Assert.Equal(["tkz_intent_0", "tkz_intent_1"], olderThan2.Select(i => i.IntentId));
+        Assert.Equal(["tkz_intent_0"], firstOne.Select(i => i.IntentId));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1001)]
+    public async Task ListIntentsAsync_LimitOutOfRange_Throws(int limit)
+    {
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            () => Ledger.ListIntentsAsync(IntentState.Pending, T0, limit, CancellationToken.None));
+    }
+}
