@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Tokenizer.Core.Domain;
 using Tokenizer.Core.Errors;
 using Tokenizer.Core.Ports;
 
@@ -15,23 +16,34 @@ public sealed record ReconcilerSettings
 
     /// <summary>Ledger tokens per sweep page.</summary>
     public int SweepPageSize { get; init; } = 500;
+
+    /// <summary>
+    /// How long an intent may stay unresolved (pending, or failed and not yet checked by the orphan sweep) before a run
+    /// reports it as <see cref="ReconciliationCategory.Pending"/>. Longer than the recovery worker's grace period.
+    /// </summary>
+    public TimeSpan PendingGrace { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>At most this many unresolved intents of each state are reported per run (oldest first).</summary>
+    public int MaxPendingIntents { get; init; } = 1000;
 }
 
 /// <summary>
 /// Carries one reconciliation run from its stored cursor to the end, one page at a time: walks our Customers (from the
 /// ledger's customer map) and each one's PaymentMethods at the gateway (one paced request per page, cursor
 /// pagination), looks the page's ids up in the ledger and classifies them; then sweeps the ledger's tokens of the
-/// period that the walk did not meet. Every page is saved with the new cursor in one transaction, so memory holds one
+/// period that the walk did not meet; then records the intents left unresolved past the grace period. Every page is saved with the new cursor in one transaction, so memory holds one
 /// page, and a run stopped anywhere (gateway errors, a crash, a restart) resumes where its last page ended with the
 /// same result.
 /// </summary>
 /// <param name="store">Runs, items and the ledger reads.</param>
+/// <param name="ledger">The token ledger: its unresolved intents.</param>
 /// <param name="gateway">The gateway (its <see cref="ITokenGateway.Name"/> selects our Customers).</param>
 /// <param name="pacer">Paces gateway requests (one permit per request); shared by every run of the process.</param>
 /// <param name="timeProvider">The clock.</param>
 /// <param name="settings">Page sizes.</param>
 public sealed class Reconciler(
     IReconciliationStore store,
+    ITokenLedger ledger,
     ITokenGateway gateway,
     RateLimiter pacer,
     TimeProvider timeProvider,
@@ -62,7 +74,8 @@ public sealed class Reconciler(
                 {
                     ReconciliationPhase.Customers => await WalkCustomersAsync(run, owner, cursor, cancellationToken).ConfigureAwait(false),
                     ReconciliationPhase.LedgerSweep => await SweepLedgerAsync(run, owner, cursor, cancellationToken).ConfigureAwait(false),
-                    _ => await SaveAsync(run, owner, [], cursor with { Phase = ReconciliationPhase.Done }, 0, 0, cancellationToken).ConfigureAwait(false),
+                    _ => await SaveAsync(run, owner, await PendingIntentsAsync(run.Filter, cancellationToken).ConfigureAwait(false), cursor with { Phase = ReconciliationPhase.Done }, 0, 0, cancellationToken)
+                        .ConfigureAwait(false),
                 };
                 if (next is null)
                 {
@@ -204,6 +217,24 @@ public sealed class Reconciler(
 
             cursor = next;
         }
+    }
+
+    // Intents of the period still pending, or failed and not yet checked by the orphan sweep, past the grace period.
+    private async Task<List<ReconciliationItem>> PendingIntentsAsync(ReconciliationFilter filter, CancellationToken cancellationToken)
+    {
+        var before = timeProvider.GetUtcNow() - settings.PendingGrace;
+        var items = new List<ReconciliationItem>();
+        foreach (var state in new[] { IntentState.Pending, IntentState.Failed })
+        {
+            var intents = await ledger.ListIntentsAsync(state, before, settings.MaxPendingIntents, cancellationToken).ConfigureAwait(false);
+            items.AddRange(intents
+                .Where(intent => filter.InPeriod(intent.CreatedAt)
+                    && (filter.CustomerReference is null || string.Equals(intent.CustomerReference, filter.CustomerReference, StringComparison.Ordinal)))
+                .Select(ReconciliationClassifier.Unresolved)
+                .Where(item => filter.Type is null || item.Type == filter.Type || (item.Type is null && filter.Type != TokenType.Card)));
+        }
+
+        return items;
     }
 
     private async Task<ReconciliationCursor?> SaveAsync(

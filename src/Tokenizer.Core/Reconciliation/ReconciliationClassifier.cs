@@ -42,6 +42,28 @@ public static class ReconciliationClassifier
             : Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.MissingAtGateway, "active in the ledger, not attached to our customer at the gateway (detached or unknown)");
     }
 
+    /// <summary>
+    /// A tokenisation intent still unresolved (pending, or failed with an unknown gateway outcome) past the grace period.
+    /// Its row is keyed by the intent id (no PaymentMethod is known); the type is known for cards only.
+    /// </summary>
+    public static ReconciliationItem Unresolved(TokenIntent intent)
+    {
+        ArgumentNullException.ThrowIfNull(intent);
+        return new ReconciliationItem
+        {
+            Token = intent.IntentId,
+            Type = string.Equals(intent.Operation, "tokenize_card", StringComparison.Ordinal) ? TokenType.Card : null,
+            CustomerReference = intent.CustomerReference,
+            CreatedAt = intent.CreatedAt,
+            LedgerStatus = ReconciliationStatuses.Absent,
+            GatewayStatus = ReconciliationStatuses.NotChecked,
+            Category = ReconciliationCategory.Pending,
+            Detail = intent.State == IntentState.Pending
+                ? "tokenisation intent still pending past the grace period"
+                : "tokenisation intent failed with an unknown gateway outcome and not yet checked by the orphan sweep",
+        };
+    }
+
     /// <summary>The fields that differ, each as "<c>name</c> differs"; empty when all agree.</summary>
     public static IReadOnlyList<string> Differences(TokenRecord ledger, GatewayPaymentMethod gateway)
     {

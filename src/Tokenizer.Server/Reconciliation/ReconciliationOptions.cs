@@ -29,6 +29,12 @@ public sealed class ReconciliationOptions
     /// <summary>Seconds between checks for runs to resume (new runs start at once). Default 10.</summary>
     public int PollSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// Seconds an intent may stay unresolved before a run reports it as pending; at least
+    /// <c>Tokenizer:Recovery:GracePeriodSeconds</c> makes sense (the recovery worker resolves most first). Default 1800.
+    /// </summary>
+    public int PendingGraceSeconds { get; set; } = 1800;
+
     /// <summary>Off by default: when true, a run for the previous UTC day starts daily at <see cref="ScheduleTimeUtc"/>.</summary>
     public bool ScheduleEnabled { get; set; }
 
@@ -60,6 +66,11 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
         if (options.ResumeDelaySeconds is < 0 or > 86400)
         {
             failures.Add("Tokenizer:Reconciliation:ResumeDelaySeconds must be between 0 and 86400.");
+        }
+
+        if (options.PendingGraceSeconds is < 0 or > 604800)
+        {
+            failures.Add("Tokenizer:Reconciliation:PendingGraceSeconds must be between 0 and 604800.");
         }
 
         if (options.PollSeconds is < 1 or > 3600)

@@ -19,12 +19,21 @@ internal static class ReconciliationServiceCollectionExtensions
         services.AddSingleton<ReconciliationRuns>();
         services.AddSingleton<ReconciliationMetrics>();
         services.AddSingleton(sp => CreatePacer(sp.GetRequiredService<IOptions<ReconciliationOptions>>().Value.GatewayRequestsPerSecond));
-        services.AddSingleton(sp => new Reconciler(
-            sp.GetRequiredService<IReconciliationStore>(),
-            sp.GetRequiredService<ITokenGateway>(),
-            sp.GetRequiredService<RateLimiter>(),
-            sp.GetRequiredService<TimeProvider>(),
-            new ReconcilerSettings { GatewayPageSize = sp.GetRequiredService<IOptions<ReconciliationOptions>>().Value.GatewayPageSize }));
+        services.AddSingleton(sp =>
+        {
+            var settings = sp.GetRequiredService<IOptions<ReconciliationOptions>>().Value;
+            return new Reconciler(
+                sp.GetRequiredService<IReconciliationStore>(),
+                sp.GetRequiredService<ITokenLedger>(),
+                sp.GetRequiredService<ITokenGateway>(),
+                sp.GetRequiredService<RateLimiter>(),
+                sp.GetRequiredService<TimeProvider>(),
+                new ReconcilerSettings
+                {
+                    GatewayPageSize = settings.GatewayPageSize,
+                    PendingGrace = TimeSpan.FromSeconds(settings.PendingGraceSeconds),
+                });
+        });
         services.AddSingleton<ReconciliationWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconciliationWorker>());
         return services;

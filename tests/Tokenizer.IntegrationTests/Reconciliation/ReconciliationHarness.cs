@@ -8,7 +8,8 @@ namespace Tokenizer.IntegrationTests.Reconciliation;
 
 /// <summary>
 /// A real server (Kestrel, TLS, the embedded sandbox over HTTP, a SQLite ledger) whose reconciliation worker polls every
-/// second, resumes interrupted runs at once and paces the gateway at 1000 requests a second; plus the ways tests plant
+/// second, resumes interrupted runs at once, reports unresolved intents at once (no grace) and paces the gateway at
+/// 1000 requests a second, two PaymentMethods a page; plus the ways tests plant
 /// discrepancies behind the service's back: Stripe API calls to the sandbox and SQL on the ledger file.
 /// </summary>
 public sealed class ReconciliationServerFixture() : IAsyncLifetime
@@ -21,7 +22,8 @@ public sealed class ReconciliationServerFixture() : IAsyncLifetime
         "--Tokenizer:Reconciliation:GatewayRequestsPerSecond=1000",
         "--Tokenizer:Reconciliation:PollSeconds=1",
         "--Tokenizer:Reconciliation:ResumeDelaySeconds=0",
-        "--Tokenizer:Reconciliation:GatewayPageSize=2");
+        "--Tokenizer:Reconciliation:GatewayPageSize=2",
+        "--Tokenizer:Reconciliation:PendingGraceSeconds=0");
 
     public ReconciliationService.ReconciliationServiceClient Finance { get; private set; } = null!;
 

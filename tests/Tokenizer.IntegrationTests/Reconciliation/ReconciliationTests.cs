@@ -4,6 +4,7 @@ using System.Xml;
 using System.Xml.Linq;
 using Grpc.Core;
 using Tokenizer.Cli.Reports;
+using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.Contracts.V1;
 
 namespace Tokenizer.IntegrationTests.Reconciliation;
@@ -60,6 +61,13 @@ public sealed class PlantedLedgerFixture : IAsyncLifetime
         Planted["field_mismatch"] = await CardAsync("3566002020360505", "cust-recon-b");
         await Host.StripePostAsync($"/v1/payment_methods/{Planted["field_mismatch"]}", ("card[exp_year]", "2032"));
 
+        // A tokenisation whose gateway outcome is unknown (Stripe answered 503 on every attempt): its intent stays
+        // unresolved until the orphan sweep's grace period, longer than this test.
+        Host.Server.Sandbox.Faults.Add("POST /v1/payment_methods", SandboxFault.Status(503), count: SandboxFaultRule.Unlimited);
+        var failed = await Assert.ThrowsAsync<RpcException>(() => CardAsync("4242424242424242", "cust-recon-b"));
+        Assert.Equal(StatusCode.Unavailable, failed.StatusCode);
+        Host.Server.Sandbox.Faults.Clear();
+
         Result = await Host.ReconcileAsync(From, To);
         Items = await Host.ItemsAsync(Result.Reconciliation.RunId, pageSize: 3);
     }
@@ -76,7 +84,11 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
     {
         // Assert
         Assert.Equal(ReconciliationState.Completed, planted.Result.Reconciliation.State);
-        Assert.Equal(planted.Planted.Count, planted.Items.Count);
+        Assert.Equal(planted.Planted.Count + 1, planted.Items.Count);
+        var pending = Assert.Single(planted.Items, i => i.Category == ReconciliationCategory.Pending);
+        Assert.Equal(("absent", "not_checked", "cust-recon-b", TokenType.Card), (pending.LedgerStatus, pending.GatewayStatus, pending.CustomerReference, pending.Type));
+        Assert.StartsWith("tkz_", pending.Token, StringComparison.Ordinal);
+        Assert.Contains("unknown gateway outcome", pending.Detail, StringComparison.Ordinal);
         foreach (var matched in new[] { "matched", "matched_sepa", "matched_formula", "matched_ok", "matched_revoked" })
         {
             Assert.Equal(ReconciliationCategory.Matched, ItemOf(matched).Category);
@@ -107,15 +119,15 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
         // Assert
         Assert.Equal(5, byCategory[ReconciliationCategory.Matched]);
         Assert.All(
-            new[] { ReconciliationCategory.MissingAtGateway, ReconciliationCategory.MissingInLedger, ReconciliationCategory.StatusMismatch, ReconciliationCategory.FieldMismatch },
+            new[] { ReconciliationCategory.MissingAtGateway, ReconciliationCategory.MissingInLedger, ReconciliationCategory.StatusMismatch, ReconciliationCategory.FieldMismatch, ReconciliationCategory.Pending },
             category => Assert.Equal(1, byCategory[category]));
-        Assert.Equal((9L, 4L), (run.ItemsTotal, run.Discrepancies));
+        Assert.Equal((10L, 5L), (run.ItemsTotal, run.Discrepancies));
         Assert.Equal(run.ItemsTotal, planted.Result.DailyCounts.Sum(d => d.Count));
         Assert.Equal((4L, 4L), (run.CustomersDone, run.CustomersTotal));
         Assert.True(run.GatewayRequests >= 4, "at least one paced page per customer");
         Assert.Contains(planted.Result.Counts, c => c.Category == ReconciliationCategory.FieldMismatch && c.Type == TokenType.Card && c.Brand == "jcb");
         var listed = Assert.Single(list.Reconciliations, r => r.RunId == run.RunId);
-        Assert.Equal((ReconciliationState.Completed, 9L, 4L, "finance-staff"), (listed.State, listed.ItemsTotal, listed.Discrepancies, listed.StartedBy));
+        Assert.Equal((ReconciliationState.Completed, 10L, 5L, "finance-staff"), (listed.State, listed.ItemsTotal, listed.Discrepancies, listed.StartedBy));
     }
 
     [Fact]
@@ -187,7 +199,7 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
 
         // Assert
         Assert.Equal(3, code);
-        Assert.Contains("4 discrepancies", output, StringComparison.Ordinal);
+        Assert.Contains("5 discrepancies", output, StringComparison.Ordinal);
         var bytes = await File.ReadAllBytesAsync(path);
         Assert.Equal(Encoding.UTF8.Preamble.ToArray(), bytes[..3]);
         var text = Encoding.UTF8.GetString(bytes[3..]);
@@ -196,7 +208,7 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
         Assert.Equal(
             "run_id,token,type,brand_or_bank_identifier,last4,customer_reference,created_at,ledger_status,gateway_status,category,detail",
             rows[0]);
-        Assert.Equal(10, rows.Length);
+        Assert.Equal(11, rows.Length);
         var formulaRow = Assert.Single(rows, r => r.Contains(planted.Planted["matched_formula"], StringComparison.Ordinal));
         Assert.Contains(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",", formulaRow, StringComparison.Ordinal);
         var mismatch = Assert.Single(rows, r => r.Contains(planted.Planted["field_mismatch"], StringComparison.Ordinal));
@@ -223,15 +235,15 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
         var runId = TextOf("run-id");
         Assert.StartsWith("rec_", runId, StringComparison.Ordinal);
         Assert.Contains(planted.From.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), TextOf("period"), StringComparison.Ordinal);
-        Assert.Equal(("9", "4"), (TextOf("items-total"), TextOf("discrepancies")));
-        Assert.Equal(("5", "1", "1", "1", "1", "0"), (TextOf("count-matched"), TextOf("count-missing_at_gateway"), TextOf("count-missing_in_ledger"), TextOf("count-status_mismatch"), TextOf("count-field_mismatch"), TextOf("count-pending")));
+        Assert.Equal(("10", "5"), (TextOf("items-total"), TextOf("discrepancies")));
+        Assert.Equal(("5", "1", "1", "1", "1", "1"), (TextOf("count-matched"), TextOf("count-missing_at_gateway"), TextOf("count-missing_in_ledger"), TextOf("count-status_mismatch"), TextOf("count-field_mismatch"), TextOf("count-pending")));
         XNamespace svg = "http://www.w3.org/2000/svg";
         var chart = Assert.Single(document.Descendants(svg + "svg"));
         var bars = chart.Descendants(svg + "rect").Where(r => ((string?)r.Attribute("class"))?.StartsWith("bar ", StringComparison.Ordinal) == true).ToList();
         Assert.Contains(bars, b => (string?)b.Attribute("class") == "bar matched");
         Assert.Contains(bars, b => (string?)b.Attribute("class") == "bar field_mismatch");
         var discrepancyRows = document.Descendants("table").Single(t => (string?)t.Attribute("id") == "discrepancy-table").Descendants("tbody").Single().Elements("tr").ToList();
-        Assert.Equal(4, discrepancyRows.Count);
+        Assert.Equal(5, discrepancyRows.Count);
         Assert.Contains(discrepancyRows, r => r.Value.Contains(planted.Planted["missing_in_ledger"], StringComparison.Ordinal));
         Assert.DoesNotContain(discrepancyRows, r => r.Value.Contains(planted.Planted["matched"], StringComparison.Ordinal));
 
@@ -255,9 +267,9 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
         using var json = JsonDocument.Parse(await File.ReadAllBytesAsync(path));
         var root = json.RootElement;
         Assert.Equal("RECONCILIATION_STATE_COMPLETED", root.GetProperty("reconciliation").GetProperty("state").GetString());
-        Assert.Equal("4", root.GetProperty("reconciliation").GetProperty("discrepancies").GetString());
+        Assert.Equal("5", root.GetProperty("reconciliation").GetProperty("discrepancies").GetString());
         var items = root.GetProperty("items").EnumerateArray().ToList();
-        Assert.Equal(9, items.Count);
+        Assert.Equal(10, items.Count);
         var orphan = Assert.Single(items, i => i.GetProperty("token").GetString() == planted.Planted["missing_in_ledger"]);
         Assert.Equal("RECONCILIATION_CATEGORY_MISSING_IN_LEDGER", orphan.GetProperty("category").GetString());
         Assert.NotEmpty(root.GetProperty("dailyCounts").EnumerateArray());
