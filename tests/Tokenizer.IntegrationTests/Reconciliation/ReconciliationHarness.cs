@@ -12,30 +12,43 @@ namespace Tokenizer.IntegrationTests.Reconciliation;
 /// 1000 requests a second, two PaymentMethods a page; plus the ways tests plant
 /// discrepancies behind the service's back: Stripe API calls to the sandbox and SQL on the ledger file.
 /// </summary>
-public sealed class ReconciliationServerFixture() : IAsyncLifetime
+public class ReconciliationServerFixture : IAsyncLifetime
 {
+    public ReconciliationServerFixture()
+        : this([])
+    {
+    }
+
+    protected ReconciliationServerFixture(string[] extraArgs)
+    {
+        Server = new(
+            null,
+            [
+                "--Tokenizer:Reconciliation:GatewayRequestsPerSecond=1000",
+                "--Tokenizer:Reconciliation:PollSeconds=1",
+                "--Tokenizer:Reconciliation:ResumeDelaySeconds=0",
+                "--Tokenizer:Reconciliation:GatewayPageSize=2",
+                "--Tokenizer:Reconciliation:PendingGraceSeconds=0",
+                .. extraArgs,
+            ]);
+    }
+
     /// <summary>The embedded sandbox's test-mode key (TokenizerServiceCollectionExtensions.EmbeddedSandboxApiKey).</summary>
     private const string SandboxKey = "sk_test_tokenizer_embedded_sandbox";
 
-    public TokenizerServerFixture Server { get; } = new(
-        null,
-        "--Tokenizer:Reconciliation:GatewayRequestsPerSecond=1000",
-        "--Tokenizer:Reconciliation:PollSeconds=1",
-        "--Tokenizer:Reconciliation:ResumeDelaySeconds=0",
-        "--Tokenizer:Reconciliation:GatewayPageSize=2",
-        "--Tokenizer:Reconciliation:PendingGraceSeconds=0");
+    public TokenizerServerFixture Server { get; }
 
     public ReconciliationService.ReconciliationServiceClient Finance { get; private set; } = null!;
 
     public string LedgerPath => Path.Combine(Server.DataDirectory, "ledger", "tokenizer.db");
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         await Server.InitializeAsync();
         Finance = new ReconciliationService.ReconciliationServiceClient(Server.ChannelFor("finance"));
     }
 
-    public Task DisposeAsync() => Server.DisposeAsync();
+    public virtual Task DisposeAsync() => Server.DisposeAsync();
 
     /// <summary>A Stripe API POST to the sandbox, as someone with the account's key would make it.</summary>
     public async Task StripePostAsync(string path, params (string Name, string Value)[] form)
@@ -59,7 +72,11 @@ public sealed class ReconciliationServerFixture() : IAsyncLifetime
     }
 
     /// <summary>Starts a run over [from, to) and waits (polling) until it completes or fails.</summary>
-    public async Task<GetReconciliationResponse> ReconcileAsync(DateTimeOffset from, DateTimeOffset to, string? customer = null)
+    public async Task<GetReconciliationResponse> ReconcileAsync(DateTimeOffset from, DateTimeOffset to, string? customer = null) =>
+        await WaitAsync(await StartAsync(from, to, customer), ReconciliationState.Completed);
+
+    /// <summary>Starts a run over [from, to) and returns its id.</summary>
+    public async Task<string> StartAsync(DateTimeOffset from, DateTimeOffset to, string? customer = null)
     {
         var started = await Finance.StartReconciliationAsync(new StartReconciliationRequest
         {
@@ -71,7 +88,7 @@ public sealed class ReconciliationServerFixture() : IAsyncLifetime
             },
             IdempotencyKey = Requests.NewKey(),
         });
-        return await WaitAsync(started.RunId, ReconciliationState.Completed);
+        return started.RunId;
     }
 
     /// <summary>Polls a run until it reaches <paramref name="state"/> (or a final state); a safety bound, not an assertion on time.</summary>
