@@ -131,6 +131,18 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
     }
 
     [Fact]
+    public void Worker_RunWithDiscrepancies_WarningLogWithCountsAndNoTokenOrReference()
+    {
+        // Act
+        var warning = Assert.Single(planted.Host.Server.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("ReconciliationDiscrepancies", StringComparison.Ordinal) && l.Contains(planted.Result.Reconciliation.RunId, StringComparison.Ordinal));
+
+        // Assert
+        Assert.Contains("completed with 5 discrepancies among 10 tokens", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(planted.Planted.Values, warning.Contains);
+        Assert.DoesNotContain("cust-recon", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ListReconciliationItems_CategoryFilter_OnlyThatCategory()
     {
         // Act
