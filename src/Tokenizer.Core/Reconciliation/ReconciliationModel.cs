@@ -24,6 +24,37 @@ public enum ReconciliationCategory
     Pending = 6,
 }
 
+/// <summary>The stored and reported names of <see cref="ReconciliationCategory"/> (<c>missing_at_gateway</c> and so on).</summary>
+public static class ReconciliationCategories
+{
+    /// <summary>The name of <paramref name="category"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not a defined category.</exception>
+    public static string Name(ReconciliationCategory category) => category switch
+    {
+        ReconciliationCategory.Matched => "matched",
+        ReconciliationCategory.MissingAtGateway => "missing_at_gateway",
+        ReconciliationCategory.MissingInLedger => "missing_in_ledger",
+        ReconciliationCategory.StatusMismatch => "status_mismatch",
+        ReconciliationCategory.FieldMismatch => "field_mismatch",
+        ReconciliationCategory.Pending => "pending",
+        _ => throw new ArgumentOutOfRangeException(nameof(category), "unknown reconciliation category"),
+    };
+
+    /// <summary>The category named <paramref name="name"/>, or null for a name this build does not know.</summary>
+    public static ReconciliationCategory? Parse(string name)
+    {
+        foreach (var category in Enum.GetValues<ReconciliationCategory>())
+        {
+            if (string.Equals(Name(category), name, StringComparison.Ordinal))
+            {
+                return category;
+            }
+        }
+
+        return null;
+    }
+}
+
 /// <summary>Lifecycle of a reconciliation run.</summary>
 public enum ReconciliationState
 {

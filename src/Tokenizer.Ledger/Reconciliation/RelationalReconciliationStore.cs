@@ -480,28 +480,11 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
             },
             cancellationToken);
 
-    /// <summary>The stored name of a category.</summary>
-    public static string CategoryName(ReconciliationCategory category) => category switch
-    {
-        ReconciliationCategory.Matched => "matched",
-        ReconciliationCategory.MissingAtGateway => "missing_at_gateway",
-        ReconciliationCategory.MissingInLedger => "missing_in_ledger",
-        ReconciliationCategory.StatusMismatch => "status_mismatch",
-        ReconciliationCategory.FieldMismatch => "field_mismatch",
-        ReconciliationCategory.Pending => "pending",
-        _ => throw new ArgumentOutOfRangeException(nameof(category), "unknown reconciliation category"),
-    };
+    private static string CategoryName(ReconciliationCategory category) => ReconciliationCategories.Name(category);
 
-    private static ReconciliationCategory ParseCategory(string name) => name switch
-    {
-        "matched" => ReconciliationCategory.Matched,
-        "missing_at_gateway" => ReconciliationCategory.MissingAtGateway,
-        "missing_in_ledger" => ReconciliationCategory.MissingInLedger,
-        "status_mismatch" => ReconciliationCategory.StatusMismatch,
-        "field_mismatch" => ReconciliationCategory.FieldMismatch,
-        "pending" => ReconciliationCategory.Pending,
-        _ => throw new InvalidOperationException("the ledger holds a reconciliation category this build does not know"),
-    };
+    private static ReconciliationCategory ParseCategory(string name) =>
+        ReconciliationCategories.Parse(name)
+            ?? throw new InvalidOperationException("the ledger holds a reconciliation category this build does not know");
 
     private static string StateName(ReconciliationState state) => state switch
     {

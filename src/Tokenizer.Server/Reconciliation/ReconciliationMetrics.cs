@@ -41,14 +41,6 @@ internal sealed class ReconciliationMetrics
         _ => TokenizerMetrics.Other,
     };
 
-    internal static string CategoryName(ReconciliationCategory category) => category switch
-    {
-        ReconciliationCategory.Matched => "matched",
-        ReconciliationCategory.MissingAtGateway => "missing_at_gateway",
-        ReconciliationCategory.MissingInLedger => "missing_in_ledger",
-        ReconciliationCategory.StatusMismatch => "status_mismatch",
-        ReconciliationCategory.FieldMismatch => "field_mismatch",
-        ReconciliationCategory.Pending => "pending",
-        _ => TokenizerMetrics.Other,
-    };
+    internal static string CategoryName(ReconciliationCategory category) =>
+        Enum.IsDefined(category) ? ReconciliationCategories.Name(category) : TokenizerMetrics.Other;
 }
