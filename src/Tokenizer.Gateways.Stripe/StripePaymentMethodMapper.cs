@@ -126,7 +126,7 @@ internal static class StripePaymentMethodMapper
             CustomerId = NullIfEmpty(paymentMethod.CustomerId),
             Metadata = paymentMethod.Metadata is { Count: > 0 } metadata
                 ? new Dictionary<string, string>(metadata, StringComparer.Ordinal)
-                : new Dictionary<string, string>(StringComparer.Ordinal),
+                : masked.Metadata,
             CreatedAt = paymentMethod.Created == default ? null : new DateTimeOffset(DateTime.SpecifyKind(paymentMethod.Created, DateTimeKind.Utc)),
         };
     }

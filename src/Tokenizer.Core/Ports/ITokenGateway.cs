@@ -74,8 +74,11 @@ public sealed record GatewayPaymentMethod(
     /// <summary>The Customer it is attached to (<c>cus_...</c>), or null when detached or not reported.</summary>
     public string? CustomerId { get; init; }
 
-    /// <summary>Its metadata (ours: <c>tokenizer_intent</c>); empty when none or not reported.</summary>
-    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// Its metadata (ours: <c>tokenizer_intent</c>); empty when none or not reported. Compared by reference in the
+    /// record's equality; the shared empty default keeps unlisted values equal.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 
     /// <summary>When the gateway created it (UTC), or null when not reported.</summary>
     public DateTimeOffset? CreatedAt { get; init; }
