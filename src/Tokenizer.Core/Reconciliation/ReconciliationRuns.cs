@@ -138,7 +138,8 @@ public sealed class ReconciliationRuns(IReconciliationStore store, RequestHasher
         _ => requested,
     };
 
-    private static string NewRunId() => "rec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+    // 20 random lower-case letters (94 bits): no digits, so a run id can never look like a card number to a scanner.
+    private static string NewRunId() => "rec_" + RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz", 20);
 
     private async Task<ReconciliationRun> FindAsync(string? runId, CancellationToken cancellationToken)
     {

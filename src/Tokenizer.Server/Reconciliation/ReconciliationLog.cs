@@ -1,7 +1,7 @@
 namespace Tokenizer.Server.Reconciliation;
 
 /// <summary>
-/// Reconciliation log events (7001-7099). Run ids are ours (<c>rec_</c> and hex), reasons and states are constants,
+/// Reconciliation log events (7001-7099). Run ids are ours (<c>rec_</c> and random letters), reasons and states are constants,
 /// counts are numbers: no token, reference or card data is logged.
 /// </summary>
 internal static partial class ReconciliationLog

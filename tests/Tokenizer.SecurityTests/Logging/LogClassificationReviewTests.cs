@@ -96,7 +96,7 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Grpc.ErrorMappingInterceptor.LogUnexpected(exceptionType)",
         "Tokenizer.Server.Grpc.ErrorMappingInterceptor.LogUnexpected(stackTrace)",
 
-        // Reconciliation: run ids are ours (rec_ and hex), reasons are stable error reasons, the day is a date the
+        // Reconciliation: run ids are ours (rec_ and random letters), reasons are stable error reasons, the day is a date the
         // schedule computed, the rest are counts; exception type names hold no values.
         "Tokenizer.Server.Reconciliation.ReconciliationLog.Completed(runId)",
         "Tokenizer.Server.Reconciliation.ReconciliationLog.Completed(items)",
