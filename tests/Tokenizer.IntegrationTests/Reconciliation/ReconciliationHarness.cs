@@ -20,9 +20,15 @@ public class ReconciliationServerFixture : IAsyncLifetime
     }
 
     protected ReconciliationServerFixture(string[] extraArgs)
+        : this(null, extraArgs)
+    {
+    }
+
+    /// <summary>A server on <paramref name="dataDirectory"/> (null: a new temporary one), for restart tests.</summary>
+    internal ReconciliationServerFixture(string? dataDirectory, string[] extraArgs)
     {
         Server = new(
-            null,
+            dataDirectory,
             [
                 "--Tokenizer:Reconciliation:GatewayRequestsPerSecond=1000",
                 "--Tokenizer:Reconciliation:PollSeconds=1",
