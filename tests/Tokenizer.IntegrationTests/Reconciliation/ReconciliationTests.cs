@@ -3,7 +3,9 @@ using System.Text.Json;
 using System.Xml;
 using System.Xml.Linq;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Tokenizer.Cli.Reports;
+using Tokenizer.Server.Telemetry;
 using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.Contracts.V1;
 
@@ -140,6 +142,28 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
         Assert.Contains("completed with 5 discrepancies among 10 tokens", warning, StringComparison.Ordinal);
         Assert.DoesNotContain(planted.Planted.Values, warning.Contains);
         Assert.DoesNotContain("cust-recon", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_RunWithDiscrepancies_CountedByCategoryAndOutcomeWithoutIds()
+    {
+        // Arrange
+        var address = planted.Host.Server.App.Services.GetRequiredService<MetricsEndpoint>().Address!;
+        using var http = new HttpClient();
+
+        // Act
+        var scrape = await http.GetStringAsync(new Uri(address, MetricsEndpoint.Path));
+
+        // Assert
+        var lines = scrape.Split('\n');
+        foreach (var category in new[] { "missing_at_gateway", "missing_in_ledger", "status_mismatch", "field_mismatch", "pending" })
+        {
+            Assert.Contains(lines, l => l.StartsWith("tokenizer_reconciliation_discrepancies_total{", StringComparison.Ordinal) && l.Contains($"category=\"{category}\"", StringComparison.Ordinal));
+        }
+
+        Assert.Contains(lines, l => l.StartsWith("tokenizer_reconciliation_runs_total{", StringComparison.Ordinal) && l.Contains("outcome=\"completed\"", StringComparison.Ordinal));
+        Assert.DoesNotContain(planted.Result.Reconciliation.RunId, scrape, StringComparison.Ordinal);
+        Assert.DoesNotContain(planted.Planted.Values, scrape.Contains);
     }
 
     [Fact]
