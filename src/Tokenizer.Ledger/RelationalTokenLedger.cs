@@ -155,6 +155,70 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     }
 
     /// <inheritdoc />
+    public Task<bool> CompleteOwnedAsync(
+        string callerId,
+        string key,
+        DateTimeOffset claimedAt,
+        string responseJson,
+        TokenRecord token,
+        IntentState intentState,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(callerId);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentException.ThrowIfNullOrEmpty(responseJson);
+        ArgumentNullException.ThrowIfNull(token);
+        if (intentState is not (IntentState.Completed or IntentState.Detaching))
+        {
+            throw new ArgumentOutOfRangeException(nameof(intentState), "an owned completion leaves the intent completed or detaching");
+        }
+
+        TokenRows.Validate(token);
+        var now = UnixMicros.From(timeProvider.GetUtcNow());
+        var fence = UnixMicros.From(claimedAt);
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using (var complete = transaction.Command(LedgerSql.CompleteOwnedClaim))
+                {
+                    BindKey(complete, callerId, key).Bind("@response", responseJson).Bind("@now", now).Bind("@claimed_at", fence);
+                    if (await complete.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
+                    {
+                        return false;
+                    }
+                }
+
+                using (var upsert = transaction.Command(LedgerSql.UpsertToken))
+                {
+                    TokenRows.BindToken(upsert, token);
+                    await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                using var intent = transaction.Command(LedgerSql.SetIntentToken);
+                BindKey(intent, callerId, key).Bind("@state", IntentStateName(intentState)).Bind("@token", token.Token).Bind("@now", now);
+                await intent.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task FinishDetachingAsync(string callerId, string key, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(callerId);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var now = UnixMicros.From(timeProvider.GetUtcNow());
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var finish = transaction.Command(LedgerSql.FinishDetachingIntent);
+                BindKey(finish, callerId, key).Bind("@now", now);
+                return await finish.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not 1-1000, or the state is unknown.</exception>
     public Task<IReadOnlyList<TokenIntent>> ListIntentsAsync(
         IntentState state,
@@ -419,6 +483,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         IntentState.Completed => "completed",
         IntentState.Failed => "failed",
         IntentState.Closed => "closed",
+        IntentState.Detaching => "detaching",
         _ => throw new ArgumentOutOfRangeException(nameof(state), "unknown intent state"),
     };
 
@@ -428,6 +493,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         "completed" => IntentState.Completed,
         "failed" => IntentState.Failed,
         "closed" => IntentState.Closed,
+        "detaching" => IntentState.Detaching,
         _ => throw new InvalidOperationException("unknown intent state in the ledger"),
     };
 

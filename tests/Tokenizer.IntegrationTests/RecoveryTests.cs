@@ -69,7 +69,7 @@ public sealed class RecoveryTests
     }
 
     [Fact]
-    public async Task AttachAnswerLost_CallerGivesUp_SweepDetachesTheOrphanRecordsItRevokedAndAudits_ButLeavesADeclineAlone()
+    public async Task AttachAnswerLost_CallerGivesUp_SweepRecordsTheOrphanRevokedDetachesItThroughLostAnswersAndAudits_ButLeavesADeclineAlone()
     {
         var server = new TokenizerServerFixture(
             null,
@@ -114,15 +114,25 @@ public sealed class RecoveryTests
         server.Sandbox.Faults.Clear();
         Assert.Equal((before.PaymentMethods + 1, before.Attached + 1), (server.Sandbox.GetStats().PaymentMethods, server.Sandbox.GetStats().Attached));
 
-        // After the grace period the sweep detaches it and records it revoked, so ledger and gateway agree.
+        // The sweep's first detach is applied at the sandbox but every answer to it is lost (3 attempts).
+        server.Sandbox.Faults.Add("POST /v1/payment_methods/*/detach", SandboxFault.DropAfterSuccess(), count: 3);
+
+        // After the grace period the sweep records it revoked (before detaching), so ledger and gateway agree, and a
+        // later pass repeats the unconfirmed detach until the gateway confirms it.
         var recorded = await EventuallyAsync(async () =>
             (await server.Finance.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-orphan" })).Tokens.SingleOrDefault());
-
         Assert.Equal(TokenStatus.Revoked, recorded.Status);
+        var audit = await EventuallyAsync(async () =>
+        {
+            var events = await AuditEventsAsync(server.ChannelFor("admin"));
+            return events.Any(e => e.Action == "recovery/orphan_detached") ? events : null;
+        });
+
         Assert.Equal((before.PaymentMethods + 1, before.Attached), (server.Sandbox.GetStats().PaymentMethods, server.Sandbox.GetStats().Attached));
-        var detach = Assert.Single(server.Sandbox.Requests.Snapshot("POST /v1/payment_methods/*/detach"));
-        Assert.EndsWith("_intent_sweep_detach", detach.IdempotencyKey, StringComparison.Ordinal);
-        var audit = await AuditEventsAsync(server.ChannelFor("admin"));
+        var detaches = server.Sandbox.Requests.Snapshot("POST /v1/payment_methods/*/detach");
+        Assert.True(detaches.Count >= 4, $"{detaches.Count} detach attempts: the lost ones and the confirming one");
+        Assert.Single(detaches.Select(d => d.IdempotencyKey).Distinct());
+        Assert.EndsWith("_intent_sweep_detach", detaches[0].IdempotencyKey, StringComparison.Ordinal);
         var detached = Assert.Single(audit, e => e.Action == "recovery/orphan_detached");
         Assert.Equal((recorded.Token_, "system", "success"), (detached.Resource, detached.CallerId, detached.Outcome));
 

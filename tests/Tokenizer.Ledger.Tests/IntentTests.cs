@@ -153,6 +153,64 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
         Assert.Equal(["tkz_intent_0"], firstOne.Select(i => i.IntentId));
     }
 
+    [Fact]
+    public async Task BeginAsync_DifferentRequestReusingAFailedKey_LeavesTheFailedIntentForTheSweep()
+    {
+        // Arrange: the first request failed with an unknown outcome; its PaymentMethod may be attached under cust_1.
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
+
+        // Act: another request (another HMAC, another customer) reuses the key.
+        var other = TestData.Claim("k1", TestData.Hmac(0xC), T0.AddMinutes(1)) with { Intent = new IntentInfo("tkz_intent_1", "cust_2") };
+        await Ledger.BeginAsync(other, CancellationToken.None);
+        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Closed, CancellationToken.None);
+
+        // Assert
+        var failed = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal("cust_1", failed.CustomerReference);
+        Assert.Equal(HmacA, failed.RequestHmac);
+    }
+
+    [Fact]
+    public async Task CompleteOwnedAsync_ClaimStillOurs_CompletesRecordsTheTokenAndSetsTheIntent()
+    {
+        // Arrange
+        var token = TestData.Card("pm_1", T0) with { Status = TokenStatus.Revoked, RevokedAt = T0 };
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+
+        // Act
+        var owned = await Ledger.CompleteOwnedAsync(TestData.Caller, "k1", T0, TestData.Response(token), token, IntentState.Detaching, CancellationToken.None);
+
+        // Assert
+        Assert.True(owned);
+        Assert.Equal(TokenStatus.Revoked, (await Ledger.GetTokenAsync("pm_1", CancellationToken.None))!.Status);
+        var replay = await Ledger.BeginAsync(Claim("k1", T0.AddHours(1)), CancellationToken.None);
+        Assert.Equal(new IdempotencyOutcome(IdempotencyState.Replay, TestData.Response(token)), replay);
+        var detaching = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Detaching, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal("pm_1", detaching.Token);
+
+        // And once the gateway confirms the detach:
+        await Ledger.FinishDetachingAsync(TestData.Caller, "k1", CancellationToken.None);
+        Assert.Equal("pm_1", Assert.Single(await Ledger.ListIntentsAsync(IntentState.Completed, T0.AddHours(1), 10, CancellationToken.None)).Token);
+    }
+
+    [Fact]
+    public async Task CompleteOwnedAsync_ClaimTakenOverSince_WritesNothingAndReturnsFalse()
+    {
+        // Arrange: claimed at T0, then taken over by a retry after the lease.
+        var token = TestData.Card("pm_1", T0) with { Status = TokenStatus.Revoked, RevokedAt = T0 };
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+        await Ledger.BeginAsync(Claim("k1", T0 + TestData.Lease + TimeSpan.FromSeconds(1)), CancellationToken.None);
+
+        // Act
+        var owned = await Ledger.CompleteOwnedAsync(TestData.Caller, "k1", T0, TestData.Response(token), token, IntentState.Detaching, CancellationToken.None);
+
+        // Assert
+        Assert.False(owned);
+        Assert.Null(await Ledger.GetTokenAsync("pm_1", CancellationToken.None));
+        Assert.Single(await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddHours(1), 10, CancellationToken.None));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1001)]

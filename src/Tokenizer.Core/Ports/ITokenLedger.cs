@@ -33,6 +33,26 @@ public interface ITokenLedger
     Task ReleaseAsync(string callerId, string key, IntentState intentOutcome, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Completes a claim only while <paramref name="claimedAt"/> still fences it (the claim is pending and was last
+    /// claimed at that time, i.e. nobody took it over): in one transaction marks it completed with
+    /// <paramref name="responseJson"/>, records <paramref name="token"/>, and sets the intent to
+    /// <paramref name="intentState"/> (Completed, or Detaching for an orphan about to be detached) with the token.
+    /// Returns false, having written nothing, when the claim is no longer the caller's.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="intentState"/> is neither Completed nor Detaching.</exception>
+    Task<bool> CompleteOwnedAsync(
+        string callerId,
+        string key,
+        DateTimeOffset claimedAt,
+        string responseJson,
+        TokenRecord token,
+        IntentState intentState,
+        CancellationToken cancellationToken);
+
+    /// <summary>Marks a Detaching intent Completed once the gateway has confirmed the detach. Other states: nothing.</summary>
+    Task FinishDetachingAsync(string callerId, string key, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Intents in <paramref name="state"/> last changed before <paramref name="updatedBefore"/>, oldest change first, at
     /// most <paramref name="limit"/> (1-1000). What the recovery worker and the orphan sweep work through.
     /// </summary>
@@ -105,6 +125,12 @@ public enum IntentState
 
     /// <summary>Nothing of it is attached at the gateway (refused, or checked by the sweep). A retry may still start it again.</summary>
     Closed = 4,
+
+    /// <summary>
+    /// An orphan the sweep recorded revoked (claim completed, token revoked) and is detaching at the gateway; the sweep
+    /// repeats the detach until the gateway confirms it, then marks the intent completed.
+    /// </summary>
+    Detaching = 5,
 }
 
 /// <summary>One recorded intent (no card data: the request is a keyed HMAC only).</summary>

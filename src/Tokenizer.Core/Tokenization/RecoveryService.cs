@@ -11,7 +11,9 @@ public sealed class RecoverySettings
 {
     /// <summary>
     /// How long an intent stays untouched before the worker acts on it: a pending one is presumed dead (its process
-    /// crashed), a failed one is swept. At least the pending lease, so a live request is never raced.
+    /// crashed), a failed one is swept. At least the pending lease, so the worker only ever takes over an expired claim.
+    /// A request still running past that (slower than its lease) is raced safely: both use the same gateway
+    /// Idempotency-Keys, and the worker's completion is fenced on its own claim.
     /// </summary>
     public TimeSpan GracePeriod { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -44,9 +46,11 @@ public sealed record RecoveryPassResult(int Completed, int Released, int Detache
 /// </para>
 /// <para>
 /// Outcomes: pending and found → token recorded active, the claim completed (a later retry replays it); pending and not
-/// found → closed (nothing attached; a retry runs afresh); failed and found → detached at the gateway and recorded
-/// revoked, the claim completed with that revoked token (a later retry replays REVOKED rather than reviving a detached
-/// PaymentMethod through the gateway's idempotent replay); failed and not found → closed. Every action is audited as
+/// found → closed (nothing attached; a retry runs afresh); failed and found → an orphan: recorded revoked and the claim
+/// completed with that revoked token first (fenced: only while no retry has taken the claim over), then detached at the
+/// gateway, retried until the gateway confirms (intent Detaching, then Completed), so a later retry replays REVOKED and
+/// never revives a detached PaymentMethod through the gateway's idempotent replay; failed and not found → closed; found
+/// and already recorded in the ledger → completed with that record, never detached. Every action is audited as
 /// caller <c>system</c> and counted by <c>tokenizer.recovery.actions</c>. Gateway failures leave the intent for a
 /// later pass. Thread-safe.
 /// </para>
@@ -95,14 +99,18 @@ public sealed partial class RecoveryService(
     public async Task<RecoveryPassResult> RunOnceAsync(CancellationToken cancellationToken)
     {
         var counts = new int[Enum.GetValues<Outcome>().Length];
-        foreach (var state in new[] { IntentState.Pending, IntentState.Failed })
+        foreach (var state in new[] { IntentState.Detaching, IntentState.Pending, IntentState.Failed })
         {
-            var cutoff = timeProvider.GetUtcNow() - settings.GracePeriod;
+            // A detach left unconfirmed is retried once its sweeper had a lease's time to finish it.
+            var cutoff = timeProvider.GetUtcNow() - (state == IntentState.Detaching ? tokenization.PendingLease : settings.GracePeriod);
             var intents = await ledger.ListIntentsAsync(state, cutoff, settings.BatchSize, cancellationToken).ConfigureAwait(false);
             foreach (var intent in intents)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                counts[(int)await ResolveAsync(intent, cancellationToken).ConfigureAwait(false)]++;
+                var outcome = state == IntentState.Detaching
+                    ? await DetachAsync(intent, intent.Token!, cancellationToken).ConfigureAwait(false)
+                    : await ResolveAsync(intent, cancellationToken).ConfigureAwait(false);
+                counts[(int)outcome]++;
             }
         }
 
@@ -116,12 +124,13 @@ public sealed partial class RecoveryService(
 
     private async Task<Outcome> ResolveAsync(TokenIntent intent, CancellationToken cancellationToken)
     {
+        var claimedAt = Micros(timeProvider.GetUtcNow());
         var claim = new IdempotencyClaim(
             intent.CallerId,
             intent.Key,
             intent.Operation,
             intent.RequestHmac,
-            timeProvider.GetUtcNow(),
+            claimedAt,
             tokenization.PendingLease,
             new IntentInfo(intent.IntentId, intent.CustomerReference));
         var claimed = await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false);
@@ -131,15 +140,16 @@ public sealed partial class RecoveryService(
             return Outcome.Deferred;
         }
 
-        Search search;
+        TokenRecord token;
+        bool orphan;
         try
         {
-            search = await FindAsync(intent, cancellationToken).ConfigureAwait(false);
+            var search = await FindAsync(intent, cancellationToken).ConfigureAwait(false);
             if (search.Kind == SearchKind.GaveUp)
             {
                 await GiveBackAsync(intent).ConfigureAwait(false);
                 LogEscalated(logger, intent.IntentId);
-                await AuditAsync(IntentEscalatedAction, intent.IntentId, AuditOutcome.Failure, "CUSTOMER_TOO_LARGE").ConfigureAwait(false);
+                await AuditAsync(IntentEscalatedAction, intent.IntentId, AuditOutcome.Failure, "CUSTOMER_TOO_LARGE", intent).ConfigureAwait(false);
                 return Record(Outcome.Escalated);
             }
 
@@ -147,13 +157,29 @@ public sealed partial class RecoveryService(
             {
                 await ledger.ReleaseAsync(intent.CallerId, intent.Key, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
                 LogClosed(logger, intent.IntentId);
-                await AuditAsync(IntentClosedAction, intent.IntentId, AuditOutcome.Success, null).ConfigureAwait(false);
+                await AuditAsync(IntentClosedAction, intent.IntentId, AuditOutcome.Success, null, intent).ConfigureAwait(false);
                 return Record(Outcome.Released);
             }
 
-            if (intent.State == IntentState.Failed)
+            // A PaymentMethod the ledger already records is no orphan, whatever the intent says: keep what is recorded.
+            var recorded = await ledger.GetTokenAsync(search.PaymentMethod!.Id, cancellationToken).ConfigureAwait(false);
+            orphan = recorded is null && intent.State == IntentState.Failed;
+            token = recorded ?? ToRecord(intent, search.CustomerId!, search.PaymentMethod, revoked: orphan);
+
+            // Fenced write-ahead: only while the claim is still ours (no retry took it over), and before any detach, so
+            // a retry from now on replays this record and never revives the PaymentMethod through the gateway's replay.
+            var owned = await ledger.CompleteOwnedAsync(
+                intent.CallerId,
+                intent.Key,
+                claimedAt,
+                TokenJson.Serialize(token),
+                token,
+                orphan ? IntentState.Detaching : IntentState.Completed,
+                CancellationToken.None).ConfigureAwait(false);
+            if (!owned)
             {
-                await gateway.DetachAsync(search.PaymentMethod!.Id, intent.IntentId + "_sweep_detach", cancellationToken).ConfigureAwait(false);
+                LogLostClaim(logger, intent.IntentId);
+                return Outcome.Deferred;
             }
         }
         catch (Exception error)
@@ -168,19 +194,35 @@ public sealed partial class RecoveryService(
             return Outcome.Deferred;
         }
 
-        var revoked = intent.State == IntentState.Failed;
-        var token = ToRecord(intent, search.CustomerId!, search.PaymentMethod!, revoked);
-        await ledger.CompleteAsync(intent.CallerId, intent.Key, TokenJson.Serialize(token), token, CancellationToken.None).ConfigureAwait(false);
-        if (revoked)
+        if (orphan)
         {
-            LogDetached(logger, token.Token, intent.IntentId);
-            await AuditAsync(OrphanDetachedAction, token.Token, AuditOutcome.Success, null).ConfigureAwait(false);
-            return Record(Outcome.Detached);
+            return await DetachAsync(intent, token.Token, cancellationToken).ConfigureAwait(false);
         }
 
         LogCompleted(logger, token.Token, intent.IntentId);
-        await AuditAsync(IntentCompletedAction, token.Token, AuditOutcome.Success, null).ConfigureAwait(false);
+        await AuditAsync(IntentCompletedAction, token.Token, AuditOutcome.Success, null, intent).ConfigureAwait(false);
         return Record(Outcome.Completed);
+    }
+
+    // The ledger already records the orphan revoked (intent Detaching): detach it at the gateway with the intent's own
+    // Idempotency-Key (a repeat is replayed; an already detached one counts as success), then mark the intent completed.
+    // A failure leaves it Detaching for a later pass.
+    private async Task<Outcome> DetachAsync(TokenIntent intent, string token, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await gateway.DetachAsync(token, intent.IntentId + "_sweep_detach", cancellationToken).ConfigureAwait(false);
+            await ledger.FinishDetachingAsync(intent.CallerId, intent.Key, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogDeferred(logger, intent.IntentId, error.GetType().Name);
+            return Outcome.Deferred;
+        }
+
+        LogDetached(logger, token, intent.IntentId);
+        await AuditAsync(OrphanDetachedAction, token, AuditOutcome.Success, null, intent).ConfigureAwait(false);
+        return Record(Outcome.Detached);
     }
 
     // Leaves an undecided intent as it was found. A pending one keeps the claim this pass took: its lease runs out and
@@ -250,10 +292,22 @@ public sealed partial class RecoveryService(
         return outcome;
     }
 
-    private Task AuditAsync(string action, string resource, AuditOutcome outcome, string? reason) =>
-        audit.AppendAsync(
-            new AuditEvent(timeProvider.GetUtcNow(), AuditCaller, null, action, resource, outcome, reason, Guid.NewGuid().ToString("N")),
-            CancellationToken.None);
+    // The intent id is the correlation id: it ties the record to the request's PaymentMethod metadata and to the logs.
+    // The action already happened, so a failed append cannot undo it: it is logged (Critical) and the pass goes on.
+    private async Task AuditAsync(string action, string resource, AuditOutcome outcome, string? reason, TokenIntent intent)
+    {
+        try
+        {
+            await audit.AppendAsync(
+                new AuditEvent(timeProvider.GetUtcNow(), AuditCaller, null, action, resource, outcome, reason, intent.IntentId),
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            var errorType = error.GetType().Name;
+            LogAuditFailed(logger, action, intent.IntentId, errorType);
+        }
+    }
 
     /// <summary>The ledgers store microseconds; so does the token a replay returns.</summary>
     private static DateTimeOffset Micros(DateTimeOffset value) =>
@@ -279,6 +333,12 @@ public sealed partial class RecoveryService(
 
     [LoggerMessage(EventId = 1104, EventName = "RecoveryEscalated", Level = LogLevel.Error, Message = "Recovery could not decide intent {IntentId}: its Customer has too many PaymentMethods to search; an operator must reconcile it")]
     private static partial void LogEscalated(ILogger logger, string intentId);
+
+    [LoggerMessage(EventId = 1106, EventName = "RecoveryLostClaim", Level = LogLevel.Warning, Message = "Recovery left intent {IntentId}: a retry took its claim over first")]
+    private static partial void LogLostClaim(ILogger logger, string intentId);
+
+    [LoggerMessage(EventId = 1107, EventName = "RecoveryAuditFailed", Level = LogLevel.Critical, Message = "Recovery could not audit {Action} of intent {IntentId} ({ErrorType}); the action stands")]
+    private static partial void LogAuditFailed(ILogger logger, string action, string intentId, string errorType);
 
     [LoggerMessage(EventId = 1105, EventName = "RecoveryDeferred", Level = LogLevel.Warning, Message = "Recovery deferred intent {IntentId} to a later pass ({ErrorType})")]
     private static partial void LogDeferred(ILogger logger, string intentId, string errorType);

@@ -151,12 +151,12 @@ internal static class LedgerMigrations
             operation TEXT NOT NULL,
             customer_reference TEXT NOT NULL,
             request_hmac {d.BytesType} NOT NULL CHECK (length(request_hmac) = 32),
-            state TEXT NOT NULL CHECK (state IN ('pending', 'completed', 'failed', 'closed')),
+            state TEXT NOT NULL CHECK (state IN ('pending', 'completed', 'failed', 'closed', 'detaching')),
             token TEXT NULL,
             created_at {d.Int64Type} NOT NULL,
             updated_at {d.Int64Type} NOT NULL,
             PRIMARY KEY (caller_id, idempotency_key),
-            CHECK ((state = 'completed') = (token IS NOT NULL))
+            CHECK ((state IN ('completed', 'detaching')) = (token IS NOT NULL))
         ){d.TableOptions}
         """,
         "CREATE INDEX ix_intents_state_updated_at ON intents (state, updated_at, intent_id)",

@@ -98,7 +98,8 @@ internal static class LedgerSql
 
     /// <summary>
     /// Records a started claim's intent as pending; a key claimed again (after a release, or taken over) keeps its
-    /// first created_at and intent id and starts pending again.
+    /// first created_at and intent id and starts pending again. A failed intent is only restarted by the same request:
+    /// a different request reusing the key must not erase what the orphan sweep has to look for.
     /// </summary>
     public const string UpsertPendingIntent = """
         INSERT INTO intents
@@ -111,12 +112,35 @@ internal static class LedgerSql
             state = 'pending',
             token = NULL,
             updated_at = excluded.updated_at
+        WHERE intents.state <> 'failed' OR intents.request_hmac = excluded.request_hmac
         """;
 
-    /// <summary>Marks a key's intent completed with its token (nothing when the key has no intent).</summary>
+    /// <summary>Marks a key's pending intent completed with its token (nothing when the key has none pending).</summary>
     public const string CompleteIntent = """
         UPDATE intents SET state = 'completed', token = @token, updated_at = @now
-        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state <> 'completed'
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'pending'
+        """;
+
+    /// <summary>
+    /// Completes a claim only while the caller still owns it: pending, and last claimed at the time the owner claimed it
+    /// (a fencing token). 0 rows: someone took it over or finished it.
+    /// </summary>
+    public const string CompleteOwnedClaim = """
+        UPDATE idempotency_records SET state = 'completed', response = @response, updated_at = @now
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'pending'
+          AND updated_at = @claimed_at
+        """;
+
+    /// <summary>Sets a key's intent to completed or detaching with its token.</summary>
+    public const string SetIntentToken = """
+        UPDATE intents SET state = @state, token = @token, updated_at = @now
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key
+        """;
+
+    /// <summary>A detaching intent whose detach the gateway confirmed: completed.</summary>
+    public const string FinishDetachingIntent = """
+        UPDATE intents SET state = 'completed', updated_at = @now
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'detaching'
         """;
 
     /// <summary>Moves a key's pending intent to failed or closed as its claim is released.</summary>

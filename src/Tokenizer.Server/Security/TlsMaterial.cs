@@ -31,7 +31,7 @@ public sealed partial class TlsMaterial : IDisposable
 
             var pki = PkiDirectory = Path.Combine(dataDirectory.Root, "pki");
             var created = DevelopmentPki.EnsureCreated(pki, timeProvider);
-            LogDevelopmentPki(logger, pki, created ? "created" : "using");
+            LogDevelopmentPki(logger, pki, created ? "created" : "found");
             return (LoadServer(Path.Combine(pki, "server.crt"), Path.Combine(pki, "server.key")), X509CertificateLoader.LoadCertificateFromFile(Path.Combine(pki, "ca.crt")));
         });
     }

@@ -36,6 +36,8 @@ public sealed class RecoveryServiceTests : IDisposable
         ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
         ledger.FindCustomerAsync("stripe", "cust-1", Arg.Any<CancellationToken>()).Returns("cus_1");
         ledger.ListIntentsAsync(default, default, default, default).ReturnsForAnyArgs([]);
+        ledger.CompleteOwnedAsync(default!, default!, default, default!, default!, default, default).ReturnsForAnyArgs(true);
+        ledger.GetTokenAsync(default!, default).ReturnsForAnyArgs((TokenRecord?)null);
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (instrument.Name == "tokenizer.recovery.actions")
@@ -69,6 +71,7 @@ public sealed class RecoveryServiceTests : IDisposable
 
         await ledger.Received(1).ListIntentsAsync(IntentState.Pending, Now - TimeSpan.FromMinutes(10), 50, Arg.Any<CancellationToken>());
         await ledger.Received(1).ListIntentsAsync(IntentState.Failed, Now - TimeSpan.FromMinutes(10), 50, Arg.Any<CancellationToken>());
+        await ledger.Received(1).ListIntentsAsync(IntentState.Detaching, Now - TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -119,7 +122,7 @@ public sealed class RecoveryServiceTests : IDisposable
 
         Assert.Equal(new RecoveryPassResult(0, 1, 0, 0, 0), result);
         await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Closed, Arg.Any<CancellationToken>());
-        await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
+        await ledger.DidNotReceiveWithAnyArgs().CompleteOwnedAsync(default!, default!, default, default!, default!, default, default);
         await AuditedAsync(RecoveryService.IntentClosedAction, IntentId);
         Assert.Equal([TokenizerMetrics.RecoveryActions.Released], recoveryActions);
     }
@@ -137,7 +140,7 @@ public sealed class RecoveryServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task FailedIntent_StillAttached_DetachesItRecordsItRevokedAndCompletesTheClaim()
+    public async Task FailedIntent_StillAttached_RecordsItRevokedFirstThenDetachesAndFinishes()
     {
         GivenIntents(failed: [Intent(IntentState.Failed)]);
         GivenPages(Page(null, Listed("pm_1", IntentId)));
@@ -145,11 +148,91 @@ public sealed class RecoveryServiceTests : IDisposable
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(new RecoveryPassResult(0, 0, 1, 0, 0), result);
-        await gateway.Received(1).DetachAsync("pm_1", IntentId + "_sweep_detach", Arg.Any<CancellationToken>());
-        var token = CompletedToken();
+        var token = CompletedToken(IntentState.Detaching);
         Assert.Equal((TokenStatus.Revoked, (DateTimeOffset?)Now), (token.Status, token.RevokedAt));
+        Received.InOrder(() =>
+        {
+            ledger.CompleteOwnedAsync("caller-1", "key-id-1", Now, Arg.Any<string>(), Arg.Any<TokenRecord>(), IntentState.Detaching, Arg.Any<CancellationToken>());
+            gateway.DetachAsync("pm_1", IntentId + "_sweep_detach", Arg.Any<CancellationToken>());
+            ledger.FinishDetachingAsync("caller-1", "key-id-1", Arg.Any<CancellationToken>());
+        });
         await AuditedAsync(RecoveryService.OrphanDetachedAction, "pm_1");
         Assert.Equal([TokenizerMetrics.RecoveryActions.Detached], recoveryActions);
+    }
+
+    [Fact]
+    public async Task FailedIntent_ARetryTookTheClaimOver_NeverDetaches()
+    {
+        GivenIntents(failed: [Intent(IntentState.Failed)]);
+        GivenPages(Page(null, Listed("pm_1", IntentId)));
+        ledger.CompleteOwnedAsync(default!, default!, default, default!, default!, default, default).ReturnsForAnyArgs(false);
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, result.Deferred);
+        await gateway.DidNotReceiveWithAnyArgs().DetachAsync(default!, default!, default);
+        await audit.DidNotReceiveWithAnyArgs().AppendAsync(default!, default);
+    }
+
+    [Fact]
+    public async Task FailedIntent_PaymentMethodAlreadyRecorded_CompletesWithTheRecordAndNeverDetaches()
+    {
+        GivenIntents(failed: [Intent(IntentState.Failed)]);
+        GivenPages(Page(null, Listed("pm_1", IntentId)));
+        var recorded = new TokenRecord
+        {
+            Token = "pm_1", Gateway = "stripe", Type = TokenType.Card, Status = TokenStatus.Active, CallerId = "caller-1",
+            CustomerReference = "cust-1", GatewayCustomerId = "cus_1", Card = Visa, CreatedAt = Now.AddHours(-1),
+        };
+        ledger.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(recorded);
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, result.Completed);
+        Assert.Equal(recorded, CompletedToken(IntentState.Completed));
+        await gateway.DidNotReceiveWithAnyArgs().DetachAsync(default!, default!, default);
+    }
+
+    [Fact]
+    public async Task FailedIntent_DetachAnswerLost_StaysDetachingAndTheNextPassDetachesAgain()
+    {
+        GivenIntents(failed: [Intent(IntentState.Failed)]);
+        GivenPages(Page(null, Listed("pm_1", IntentId)));
+        gateway.DetachAsync(default!, default!, default)
+            .ThrowsAsyncForAnyArgs(new TokenizerException(ErrorKind.Unavailable, ErrorReasons.GatewayUnavailable, "gateway unavailable"));
+
+        var first = await service.RunOnceAsync(CancellationToken.None);
+
+        // Recorded revoked already; not given back, not finished: the intent stays Detaching.
+        Assert.Equal(1, first.Deferred);
+        CompletedToken(IntentState.Detaching);
+        await ledger.DidNotReceiveWithAnyArgs().ReleaseAsync(default!, default!, default, default);
+        await ledger.DidNotReceiveWithAnyArgs().FinishDetachingAsync(default!, default!, default);
+
+        // The next pass lists it as Detaching and repeats the detach with the same key.
+        gateway.ClearReceivedCalls();
+        gateway.DetachAsync(default!, default!, default).ReturnsForAnyArgs(Task.CompletedTask);
+        GivenIntents(failed: []);
+        ledger.ListIntentsAsync(IntentState.Detaching, Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>())
+            .Returns([Intent(IntentState.Detaching) with { Token = "pm_1" }]);
+
+        var second = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(1, second.Detached);
+        await gateway.Received(1).DetachAsync("pm_1", IntentId + "_sweep_detach", Arg.Any<CancellationToken>());
+        await ledger.Received(1).FinishDetachingAsync("caller-1", "key-id-1", Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task AuditAppendFails_TheActionStandsAndThePassGoesOn()
+    {
+        GivenIntents(Intent(IntentState.Pending), Intent(IntentState.Pending) with { IntentId = "tkz_other_intent", Key = "key-id-2" });
+        GivenPages(Page(null, Listed("pm_1", IntentId)));
+        audit.AppendAsync(default!, default).ThrowsAsyncForAnyArgs(new InvalidOperationException("audit down"));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal((1, 1), (result.Completed, result.Released));
     }
 
     [Fact]
@@ -193,22 +276,7 @@ public sealed class RecoveryServiceTests : IDisposable
 
         Assert.Equal(1, result.Deferred);
         await ledger.DidNotReceiveWithAnyArgs().ReleaseAsync(default!, default!, default, default);
-        await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
-    }
-
-    [Fact]
-    public async Task FailedIntent_DetachFails_ReleasesItFailedAgainSoTheSweepRetries()
-    {
-        GivenIntents(failed: [Intent(IntentState.Failed)]);
-        GivenPages(Page(null, Listed("pm_1", IntentId)));
-        gateway.DetachAsync(default!, default!, default)
-            .ThrowsAsyncForAnyArgs(new TokenizerException(ErrorKind.Unavailable, ErrorReasons.GatewayUnavailable, "gateway unavailable"));
-
-        var result = await service.RunOnceAsync(CancellationToken.None);
-
-        Assert.Equal(1, result.Deferred);
-        await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Failed, Arg.Any<CancellationToken>());
-        await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
+        await ledger.DidNotReceiveWithAnyArgs().CompleteOwnedAsync(default!, default!, default, default!, default!, default, default);
     }
 
     [Fact]
@@ -276,13 +344,13 @@ public sealed class RecoveryServiceTests : IDisposable
     private void GivenPages(GatewayPaymentMethodPage page) =>
         gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 100, Arg.Any<CancellationToken>()).Returns(page);
 
-    private TokenRecord CompletedToken()
+    private TokenRecord CompletedToken(IntentState state = IntentState.Completed)
     {
-        var call = ledger.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(ITokenLedger.CompleteAsync));
+        var call = ledger.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(ITokenLedger.CompleteOwnedAsync));
         var arguments = call.GetArguments();
-        Assert.Equal(("caller-1", "key-id-1"), ((string)arguments[0]!, (string)arguments[1]!));
-        var token = (TokenRecord)arguments[3]!;
-        Assert.Equal(token, TokenJson.Deserialize((string)arguments[2]!));
+        Assert.Equal(("caller-1", "key-id-1", Now, state), ((string)arguments[0]!, (string)arguments[1]!, (DateTimeOffset)arguments[2]!, (IntentState)arguments[5]!));
+        var token = (TokenRecord)arguments[4]!;
+        Assert.Equal(token, TokenJson.Deserialize((string)arguments[3]!));
         return token;
     }
 
