@@ -219,12 +219,13 @@ public sealed class Reconciler(
         }
     }
 
-    // Intents of the period still pending, or failed and not yet checked by the orphan sweep, past the grace period.
+    // Intents of the period still unresolved past the grace period: pending, failed and not yet checked by the orphan
+    // sweep, or detaching without a confirmed detach.
     private async Task<List<ReconciliationItem>> PendingIntentsAsync(ReconciliationFilter filter, CancellationToken cancellationToken)
     {
         var before = timeProvider.GetUtcNow() - settings.PendingGrace;
         var items = new List<ReconciliationItem>();
-        foreach (var state in new[] { IntentState.Pending, IntentState.Failed })
+        foreach (var state in new[] { IntentState.Pending, IntentState.Failed, IntentState.Detaching })
         {
             var intents = await ledger.ListIntentsAsync(state, before, settings.MaxPendingIntents, cancellationToken).ConfigureAwait(false);
             items.AddRange(intents

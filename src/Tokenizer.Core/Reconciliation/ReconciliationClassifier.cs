@@ -43,7 +43,8 @@ public static class ReconciliationClassifier
     }
 
     /// <summary>
-    /// A tokenisation intent still unresolved (pending, or failed with an unknown gateway outcome) past the grace period.
+    /// A tokenisation intent still unresolved (pending; failed with an unknown gateway outcome; or an orphan whose detach
+    /// is not yet confirmed) past the grace period.
     /// Its row is keyed by the intent id (no PaymentMethod is known); the type is known for cards only.
     /// </summary>
     public static ReconciliationItem Unresolved(TokenIntent intent)
@@ -58,9 +59,12 @@ public static class ReconciliationClassifier
             LedgerStatus = ReconciliationStatuses.Absent,
             GatewayStatus = ReconciliationStatuses.NotChecked,
             Category = ReconciliationCategory.Pending,
-            Detail = intent.State == IntentState.Pending
-                ? "tokenisation intent still pending past the grace period"
-                : "tokenisation intent failed with an unknown gateway outcome and not yet checked by the orphan sweep",
+            Detail = intent.State switch
+            {
+                IntentState.Pending => "tokenisation intent still pending past the grace period",
+                IntentState.Detaching => "orphan recorded revoked, its detach at the gateway not yet confirmed",
+                _ => "tokenisation intent failed with an unknown gateway outcome and not yet checked by the orphan sweep",
+            },
         };
     }
 

@@ -76,6 +76,7 @@ public sealed class ReconciliationClassifierTests
     [Theory]
     [InlineData(IntentState.Pending, "tokenize_card", TokenType.Card, "still pending")]
     [InlineData(IntentState.Failed, "tokenize_bank_account", null, "unknown gateway outcome")]
+    [InlineData(IntentState.Detaching, "tokenize_card", TokenType.Card, "detach at the gateway not yet confirmed")]
     public void Unresolved_Intent_PendingKeyedByIntentId(IntentState state, string operation, TokenType? type, string detail)
     {
         var intent = new TokenIntent("tkz_abc_intent", "billing", "key-id", operation, "cust-1", new byte[32], state, null, Created, Created);
