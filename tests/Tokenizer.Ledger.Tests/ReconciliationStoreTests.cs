@@ -1,4 +1,7 @@
+using System.Threading.RateLimiting;
 using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Ports;
 using Tokenizer.Core.Reconciliation;
 using Tokenizer.Ledger.Reconciliation;
 
@@ -253,5 +256,136 @@ public abstract class ReconciliationStoreTests(TestDatabase database) : LedgerTe
     {
         var (run, _) = await Store.CreateRunAsync(NewRun(id), key, CancellationToken.None);
         return (await Store.ClaimRunAsync(run, owner, T0, CancellationToken.None))!;
+    }
+}
+
+/// <summary>
+/// The Reconciler over the real store on every provider, the gateway played by an in-memory list of pages (its
+/// contract: newest first, cursor = last id): the walk, the ledger sweep, the categories and a resume after an error.
+/// </summary>
+public abstract class ReconcilerOnLedgerTests(TestDatabase database) : LedgerTestBase(database)
+{
+    private static readonly ReconciliationFilter Period = new(T0.AddDays(-1), T0.AddDays(30), null, null);
+
+    [Fact]
+    public async Task RunAsync_LedgerAndGatewayDisagree_EveryTokenClassifiedAndCountsStored()
+    {
+        // Arrange
+        var store = new RelationalReconciliationStore(Ledger);
+        await Ledger.SaveCustomerAsync("stripe", "cust_1", "cus_cust_1", T0, CancellationToken.None);
+        await SeedAsync(Ledger, [
+            TestData.Card("pm_match", T0),
+            TestData.Card("pm_gone", T0.AddMinutes(1)),
+            TestData.Card("pm_revoked", T0.AddMinutes(2), status: TokenStatus.Revoked),
+            TestData.Card("pm_expiry", T0.AddMinutes(3)),
+            TestData.Card("pm_old", T0.AddDays(-10)),
+        ]);
+        var gateway = new ListGateway(
+            Attached("pm_orphan", T0.AddMinutes(4)),
+            Attached("pm_expiry", T0.AddMinutes(3)) with { Card = TestData.Card("x", T0).Card! with { ExpYear = 2035 } },
+            Attached("pm_revoked", T0.AddMinutes(2)),
+            Attached("pm_match", T0));
+        var run = await ClaimAsync(store, "key_1");
+
+        // Act
+        var state = await Reconciler(store, gateway).RunAsync(run, "owner", CancellationToken.None);
+
+        // Assert
+        Assert.Equal(ReconciliationState.Completed, state);
+        var items = (await store.ListItemsAsync(run.RunId, null, 100, null, CancellationToken.None)).Items.ToDictionary(i => i.Token, i => (i.Category, i.Detail));
+        Assert.Equal(
+            new Dictionary<string, (ReconciliationCategory, string?)>
+            {
+                ["pm_match"] = (ReconciliationCategory.Matched, null),
+                ["pm_gone"] = (ReconciliationCategory.MissingAtGateway, "active in the ledger, not attached to our customer at the gateway (detached or unknown)"),
+                ["pm_revoked"] = (ReconciliationCategory.StatusMismatch, "revoked in the ledger, still attached at the gateway"),
+                ["pm_expiry"] = (ReconciliationCategory.FieldMismatch, "exp_year differs"),
+                ["pm_orphan"] = (ReconciliationCategory.MissingInLedger, "no ledger record for a PaymentMethod attached to our customer"),
+            },
+            items);
+        var stored = (await store.GetRunAsync(run.RunId, CancellationToken.None))!;
+        Assert.Equal((5L, 4L, 1L, 1L, 4L), (stored.ItemsTotal, stored.Discrepancies, stored.CustomersDone, stored.CustomersTotal, stored.GatewayRequests));
+    }
+
+    [Fact]
+    public async Task RunAsync_GatewayFailsOnTheSecondPage_InterruptedThenResumedToTheSameItems()
+    {
+        // Arrange
+        var store = new RelationalReconciliationStore(Ledger);
+        await Ledger.SaveCustomerAsync("stripe", "cust_1", "cus_cust_1", T0, CancellationToken.None);
+        await SeedAsync(Ledger, [TestData.Card("pm_a", T0), TestData.Card("pm_b", T0.AddMinutes(1)), TestData.Card("pm_c", T0.AddMinutes(2))]);
+        var gateway = new ListGateway(Attached("pm_c", T0.AddMinutes(2)), Attached("pm_b", T0.AddMinutes(1)), Attached("pm_a", T0)) { FailOnCall = 2 };
+        var run = await ClaimAsync(store, "key_1");
+
+        // Act
+        var first = await Reconciler(store, gateway).RunAsync(run, "owner", CancellationToken.None);
+        var interrupted = (await store.GetRunAsync(run.RunId, CancellationToken.None))!;
+        var resumedRun = await store.ClaimRunAsync(interrupted, "owner_2", T0.AddMinutes(5), CancellationToken.None);
+        var second = await Reconciler(store, gateway).RunAsync(resumedRun!, "owner_2", CancellationToken.None);
+
+        // Assert
+        Assert.Equal((ReconciliationState.Interrupted, ReconciliationState.Completed), (first, second));
+        Assert.Equal(("GATEWAY_UNAVAILABLE", "cust_1", "pm_c"), (interrupted.ErrorReason, interrupted.Cursor.CurrentCustomer, interrupted.Cursor.GatewayStartingAfter));
+        Assert.Equal(["pm_a", "pm_b", "pm_c"], (await store.ListItemsAsync(run.RunId, null, 100, null, CancellationToken.None)).Items.Select(i => i.Token));
+        Assert.Equal(["pm_c", "pm_c", "pm_b"], gateway.Cursors.Skip(1));
+        Assert.Equal(0, (await store.GetRunAsync(run.RunId, CancellationToken.None))!.Discrepancies);
+    }
+
+    private static GatewayPaymentMethod Attached(string id, DateTimeOffset created) =>
+        new(id, TokenType.Card, TestData.Card(id, created).Card, null) { CustomerId = "cus_cust_1", CreatedAt = created };
+
+    private static async Task<ReconciliationRun> ClaimAsync(RelationalReconciliationStore store, string key)
+    {
+        var (run, _) = await store.CreateRunAsync(
+            new ReconciliationRun
+            {
+                RunId = "rec_" + key,
+                Filter = Period,
+                State = ReconciliationState.Running,
+                StartedBy = "finance",
+                CreatedAt = T0,
+                UpdatedAt = T0,
+                Cursor = ReconciliationCursor.Start,
+            },
+            key,
+            CancellationToken.None);
+        return (await store.ClaimRunAsync(run, "owner", T0, CancellationToken.None))!;
+    }
+
+    private Reconciler Reconciler(RelationalReconciliationStore store, ITokenGateway gateway) =>
+        new(store, Ledger, gateway, new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = 10 }), Clock, new ReconcilerSettings { GatewayPageSize = 1 });
+
+    /// <summary>One Customer's PaymentMethods, newest first, paged by cursor as Stripe pages them; can fail one call.</summary>
+    private sealed class ListGateway(params GatewayPaymentMethod[] newestFirst) : ITokenGateway
+    {
+        private int calls;
+
+        public int FailOnCall { get; init; }
+
+        public List<string?> Cursors { get; } = [];
+
+        public string Name => "stripe";
+
+        public Task<GatewayPaymentMethodPage> ListCustomerPaymentMethodsAsync(string customerId, string? startingAfter, int limit, CancellationToken cancellationToken)
+        {
+            Cursors.Add(startingAfter);
+            if (++calls == FailOnCall)
+            {
+                throw new TokenizerException(ErrorKind.Unavailable, ErrorReasons.GatewayUnavailable, "gateway unavailable");
+            }
+
+            var start = startingAfter is null ? 0 : Array.FindIndex(newestFirst, p => p.Id == startingAfter) + 1;
+            var page = newestFirst.Skip(start).Take(limit).ToList();
+            var more = start + page.Count < newestFirst.Length;
+            return Task.FromResult(new GatewayPaymentMethodPage(page, more ? page[^1].Id : null));
+        }
+
+        public Task<string> CreateCustomerAsync(string customerReference, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<GatewayPaymentMethod> CreatePaymentMethodAsync(PaymentMethodRequest request, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task AttachAsync(string paymentMethodId, string customerId, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -203,3 +203,5 @@ public sealed class PostgresAuditTrailTests() : AuditTrailTests(new PostgresTest
 }
 
 public sealed class PostgresReconciliationStoreTests() : ReconciliationStoreTests(new PostgresTestDatabase());
+
+public sealed class PostgresReconcilerOnLedgerTests() : ReconcilerOnLedgerTests(new PostgresTestDatabase());

@@ -166,3 +166,5 @@ public sealed class SqliteAuditTrailTests() : AuditTrailTests(new SqliteTestData
 }
 
 public sealed class SqliteReconciliationStoreTests() : ReconciliationStoreTests(new SqliteTestDatabase());
+
+public sealed class SqliteReconcilerOnLedgerTests() : ReconcilerOnLedgerTests(new SqliteTestDatabase());
