@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The reconciliation benchmark: reconciles N tokens (default 100000, 50 per Customer) held by a standalone Stripe
 # sandbox process and a SQLite ledger file, and prints one markdown row: tokens, customers, outcome, time, tokens/s,
-# gateway pages, HTTP requests, pacing (requests/s), peak managed heap and peak working set of the reconciling process,
-# discrepancies. Seeding runs in its own process, so the peaks are the reconciler's alone.
+# gateway pages, HTTP requests, pacing (requests/s), time spent in gateway calls, ledger reads and ledger writes, peak
+# managed heap and peak working set of the reconciling process, discrepancies. Seeding runs in its own process, so the peaks are the reconciler's alone.
 #   scripts/bench-reconcile.sh [TOKENS] [PER_CUSTOMER] [RPS]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +31,6 @@ done
 
 bench=(dotnet tools/Tokenizer.ReconcileBench/bin/Release/net10.0/Tokenizer.ReconcileBench.dll)
 "${bench[@]}" seed --sandbox "http://127.0.0.1:$port" --ledger "$work/ledger.db" --tokens "$tokens" --per-customer "$per_customer" >&2
-echo "| tokens | customers | outcome | time | tokens/s | gateway pages | HTTP requests | pacing (req/s) | peak managed heap | peak working set | discrepancies |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| tokens | customers | outcome | time | tokens/s | gateway pages | HTTP requests | pacing (req/s) | in gateway calls | in ledger reads | in ledger writes | peak managed heap | peak working set | discrepancies |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 "${bench[@]}" reconcile --sandbox "http://127.0.0.1:$port" --ledger "$work/ledger.db" --rps "$rps"

@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Stripe;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Ports;
 using Tokenizer.Core.Reconciliation;
 using Tokenizer.Gateways.Stripe;
 using Tokenizer.Ledger;
@@ -114,7 +117,9 @@ static async Task ReconcileAsync(IStripeClient stripe, SqliteTokenLedger ledger,
         QueueLimit = 1000,
         AutoReplenishment = true,
     });
-    var reconciler = new Reconciler(store, ledger, gateway, pacer, TimeProvider.System, new ReconcilerSettings());
+    var timedGateway = new TimedGateway(gateway);
+    var timedStore = new TimedStore(store);
+    var reconciler = new Reconciler(timedStore, ledger, timedGateway, pacer, TimeProvider.System, new ReconcilerSettings());
     var now = DateTimeOffset.UtcNow;
     var (run, _) = await store.CreateRunAsync(
         new ReconciliationRun
@@ -157,7 +162,7 @@ static async Task ReconcileAsync(IStripeClient stripe, SqliteTokenLedger ledger,
     using var process = Process.GetCurrentProcess();
     Console.WriteLine(string.Create(
         CultureInfo.InvariantCulture,
-        $"| {result.ItemsTotal} | {result.CustomersTotal} | {state} | {clock.Elapsed.TotalSeconds:0.0} s | {result.ItemsTotal / clock.Elapsed.TotalSeconds:0} | {result.GatewayRequests} | {requests.Count - baselineRequests} | {rps:0} | {peakHeap / 1048576.0:0.0} MiB | {process.PeakWorkingSet64 / 1048576.0:0} MiB | {result.Discrepancies} |"));
+        $"| {result.ItemsTotal} | {result.CustomersTotal} | {state} | {clock.Elapsed.TotalSeconds:0.0} s | {result.ItemsTotal / clock.Elapsed.TotalSeconds:0} | {result.GatewayRequests} | {requests.Count - baselineRequests} | {rps:0} | {timedGateway.Elapsed.TotalSeconds:0.0} s | {timedStore.Reads.TotalSeconds:0.0} s | {timedStore.Writes.TotalSeconds:0.0} s | {peakHeap / 1048576.0:0.0} MiB | {process.PeakWorkingSet64 / 1048576.0:0} MiB | {result.Discrepancies} |"));
 }
 
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "Callers pass constant statements; values are bound parameters.")]
@@ -175,6 +180,93 @@ static void Execute(SqliteConnection connection, SqliteTransaction transaction, 
 }
 
 static long Micros(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;
+
+/// <summary>Time spent in gateway list calls (including the sandbox's own work).</summary>
+internal sealed class TimedGateway(ITokenGateway inner) : ITokenGateway
+{
+    private long ticks;
+
+    public TimeSpan Elapsed => TimeSpan.FromTicks(Interlocked.Read(ref ticks));
+
+    public string Name => inner.Name;
+
+    public async Task<GatewayPaymentMethodPage> ListCustomerPaymentMethodsAsync(string customerId, string? startingAfter, int limit, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            return await inner.ListCustomerPaymentMethodsAsync(customerId, startingAfter, limit, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Add(ref ticks, Stopwatch.GetElapsedTime(start).Ticks);
+        }
+    }
+
+    public Task<string> CreateCustomerAsync(string customerReference, string idempotencyKey, CancellationToken cancellationToken) => inner.CreateCustomerAsync(customerReference, idempotencyKey, cancellationToken);
+
+    public Task<GatewayPaymentMethod> CreatePaymentMethodAsync(PaymentMethodRequest request, string idempotencyKey, CancellationToken cancellationToken) => inner.CreatePaymentMethodAsync(request, idempotencyKey, cancellationToken);
+
+    public Task AttachAsync(string paymentMethodId, string customerId, string idempotencyKey, CancellationToken cancellationToken) => inner.AttachAsync(paymentMethodId, customerId, idempotencyKey, cancellationToken);
+
+    public Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken) => inner.DetachAsync(paymentMethodId, idempotencyKey, cancellationToken);
+}
+
+/// <summary>Time spent in the store's per-page reads (ledger lookups, sweep) and writes (saving a page).</summary>
+internal sealed class TimedStore(IReconciliationStore inner) : IReconciliationStore
+{
+    private readonly StrongBox<long> readTicks = new();
+    private readonly StrongBox<long> writeTicks = new();
+
+    public TimeSpan Reads => TimeSpan.FromTicks(Interlocked.Read(ref readTicks.Value));
+
+    public TimeSpan Writes => TimeSpan.FromTicks(Interlocked.Read(ref writeTicks.Value));
+
+    public Task<(ReconciliationRun Run, bool Created)> CreateRunAsync(ReconciliationRun run, string requestKeyId, CancellationToken cancellationToken) => inner.CreateRunAsync(run, requestKeyId, cancellationToken);
+
+    public Task<ReconciliationRun?> GetRunAsync(string runId, CancellationToken cancellationToken) => inner.GetRunAsync(runId, cancellationToken);
+
+    public Task<ReconciliationRunPage> ListRunsAsync(int pageSize, string? pageToken, CancellationToken cancellationToken) => inner.ListRunsAsync(pageSize, pageToken, cancellationToken);
+
+    public Task<IReadOnlyList<ReconciliationRun>> ListResumableRunsAsync(DateTimeOffset runningStaleBefore, DateTimeOffset interruptedBefore, int limit, CancellationToken cancellationToken) =>
+        inner.ListResumableRunsAsync(runningStaleBefore, interruptedBefore, limit, cancellationToken);
+
+    public Task<ReconciliationRun?> ClaimRunAsync(ReconciliationRun seen, string owner, DateTimeOffset now, CancellationToken cancellationToken) => inner.ClaimRunAsync(seen, owner, now, cancellationToken);
+
+    public Task<bool> SaveProgressAsync(string runId, string owner, ReconciliationProgress progress, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Time(writeTicks, () => inner.SaveProgressAsync(runId, owner, progress, now, cancellationToken));
+
+    public Task<bool> FinishRunAsync(string runId, string owner, ReconciliationState state, string? errorReason, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Time(writeTicks, () => inner.FinishRunAsync(runId, owner, state, errorReason, now, cancellationToken));
+
+    public Task SetCustomersTotalAsync(string runId, long total, CancellationToken cancellationToken) => inner.SetCustomersTotalAsync(runId, total, cancellationToken);
+
+    public Task<long> CountCustomersAsync(string gateway, string? customerReference, CancellationToken cancellationToken) => inner.CountCustomersAsync(gateway, customerReference, cancellationToken);
+
+    public Task<IReadOnlyList<CustomerMapping>> ListCustomersAsync(string gateway, string? customerReference, string? afterReference, int limit, CancellationToken cancellationToken) =>
+        Time(readTicks, () => inner.ListCustomersAsync(gateway, customerReference, afterReference, limit, cancellationToken));
+
+    public Task<IReadOnlyDictionary<string, TokenRecord>> GetTokensAsync(IReadOnlyCollection<string> tokens, CancellationToken cancellationToken) =>
+        Time(readTicks, () => inner.GetTokensAsync(tokens, cancellationToken));
+
+    public Task<IReadOnlyList<TokenRecord>> ListUnseenTokensAsync(string runId, ReconciliationFilter filter, string? afterToken, int limit, CancellationToken cancellationToken) =>
+        Time(readTicks, () => inner.ListUnseenTokensAsync(runId, filter, afterToken, limit, cancellationToken));
+
+    public Task<ReconciliationItemPage> ListItemsAsync(string runId, ReconciliationCategory? category, int pageSize, string? pageToken, CancellationToken cancellationToken) =>
+        inner.ListItemsAsync(runId, category, pageSize, pageToken, cancellationToken);
+
+    public Task<IReadOnlyList<ReconciliationCount>> CountItemsAsync(string runId, CancellationToken cancellationToken) => inner.CountItemsAsync(runId, cancellationToken);
+
+    public Task<IReadOnlyList<ReconciliationDailyCount>> CountItemsByDayAsync(string runId, CancellationToken cancellationToken) => inner.CountItemsByDayAsync(runId, cancellationToken);
+
+    private static async Task<T> Time<T>(StrongBox<long> ticks, Func<Task<T>> call)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var result = await call();
+        Interlocked.Add(ref ticks.Value, Stopwatch.GetElapsedTime(start).Ticks);
+        return result;
+    }
+}
 
 /// <summary>Counts the HTTP requests the gateway sends (every attempt).</summary>
 internal sealed class CountingHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
