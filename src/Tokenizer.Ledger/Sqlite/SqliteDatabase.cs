@@ -13,7 +13,7 @@ namespace Tokenizer.Ledger.Sqlite;
 /// </summary>
 /// <remarks>
 /// SQLite allows one writer at a time. Writers in this process queue on an async gate instead of blocking thread-pool
-/// threads in SQLite's busy handler; writers in other processes are serialised by <c>BEGIN IMMEDIATE</c>
+/// threads in SQLite's busy handler, and are committed in groups (see <see cref="WriteAsync"/>); writers in other processes are serialised by <c>BEGIN IMMEDIATE</c>
 /// (the write lock is taken at the start, so a transaction never has to upgrade a read lock and fail) and wait up to
 /// <see cref="BusyTimeout"/> for it. Readers never wait: WAL gives them a snapshot.
 /// A database that cannot be reached or written after the retries (busy or locked, read-only, I/O error, disk full,
@@ -33,11 +33,15 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     private const int SqliteFull = 13;
     private const int SqliteCantOpen = 14;
     private const int MaxAttempts = 4;
+    private const int MaxBatch = 64;
+    private const string Savepoint = "ledger_write";
 
     private readonly string connectionPragmas;
     private readonly string connectionString;
     private readonly ILogger logger;
     private readonly SemaphoreSlim writeGate = new(1, 1);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> pending = new();
+    private long commits;
 
     public SqliteDatabase(string databasePath, ILogger logger, TimeSpan? busyTimeout = null)
     {
@@ -71,6 +75,12 @@ internal sealed class SqliteDatabase : ILedgerDatabase
 
     /// <summary>How long SQLite waits for another connection's lock before reporting SQLITE_BUSY.</summary>
     public TimeSpan BusyTimeout { get; }
+
+    /// <summary>Write transactions committed so far (each may carry many writers' work); for tests and diagnostics.</summary>
+    internal long Commits => Interlocked.Read(ref commits);
+
+    /// <summary>Writers queued and not yet taken into a transaction; for tests and diagnostics.</summary>
+    internal int QueuedWrites => pending.Count;
 
     /// <summary>The absolute path of the database file.</summary>
     public string DatabasePath { get; }
@@ -120,41 +130,183 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> in one <c>BEGIN IMMEDIATE</c> transaction and commits it. On SQLITE_BUSY the whole
-    /// transaction is rolled back and run again (up to 4 attempts), so <paramref name="work"/> must only touch the
-    /// database. Any other exception rolls back and propagates.
+    /// Runs <paramref name="work"/> in a <c>BEGIN IMMEDIATE</c> transaction and returns once that transaction is committed
+    /// (on disk: <c>synchronous=FULL</c>). On SQLITE_BUSY the transaction is rolled back and run again (up to 4 attempts),
+    /// so <paramref name="work"/> must only touch the database. Any other exception from <paramref name="work"/> undoes
+    /// its own changes and propagates to this caller only.
     /// </summary>
+    /// <remarks>
+    /// Group commit: writers that arrive while a transaction is being written wait, and the next one to take the write
+    /// gate runs every waiting writer's work in one transaction (each in its own savepoint, in arrival order) and commits
+    /// once, so one fsync acknowledges many calls and none is acknowledged before its records are on disk. A writer
+    /// whose work fails is rolled back to its savepoint; the others commit. A commit that fails fails them all.
+    /// </remarks>
     public async Task<T> WriteAsync<T>(
         Func<DbTransaction, CancellationToken, Task<T>> work,
         CancellationToken cancellationToken)
     {
-        await writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        cancellationToken.ThrowIfCancellationRequested();
+        var write = new PendingWrite(async (transaction, ct) => await work(transaction, ct).ConfigureAwait(false), cancellationToken);
+        pending.Enqueue(write);
+        while (!write.Completion.IsCompleted)
         {
-            for (var attempt = 1; ; attempt++)
+            var gate = writeGate.WaitAsync(cancellationToken);
+            if (await Task.WhenAny(write.Completion, gate).ConfigureAwait(false) == write.Completion)
             {
-                try
+                // Another writer committed ours; give back the gate if that wait still succeeds.
+                _ = gate.ContinueWith(
+                    static (acquired, state) =>
+                    {
+                        if (acquired.IsCompletedSuccessfully)
+                        {
+                            ((SemaphoreSlim)state!).Release();
+                        }
+                    },
+                    writeGate,
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+                break;
+            }
+
+            try
+            {
+                await gate.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Still queued: the writer that takes the gate skips it.
+                write.Cancel();
+                throw;
+            }
+
+            try
+            {
+                // Lead until our own work is committed (arrival order: at most a few batches).
+                while (!write.Completion.IsCompleted && TakeBatch() is { Count: > 0 } batch)
                 {
-                    await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-                    await using var transaction = connection.BeginTransaction(deferred: false);
-                    var result = await work(transaction, cancellationToken).ConfigureAwait(false);
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    return result;
-                }
-                catch (SqliteException e) when (IsBusy(e) && attempt < MaxAttempts)
-                {
-                    await BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
-                }
-                catch (SqliteException e) when (IsUnavailable(e))
-                {
-                    // The transaction was rolled back when it was disposed: nothing of it was written.
-                    throw MapUnavailable(e);
+                    await RunBatchAsync(batch).ConfigureAwait(false);
                 }
             }
+            finally
+            {
+                writeGate.Release();
+            }
         }
-        finally
+
+        return (T)(await write.Completion.ConfigureAwait(false))!;
+    }
+
+    private List<PendingWrite> TakeBatch()
+    {
+        var batch = new List<PendingWrite>();
+        while (batch.Count < MaxBatch && pending.TryDequeue(out var next))
         {
-            writeGate.Release();
+            if (!next.Completion.IsCompleted)
+            {
+                batch.Add(next);
+            }
+        }
+
+        return batch;
+    }
+
+    private async Task RunBatchAsync(List<PendingWrite> batch)
+    {
+        var single = batch.Count == 1;
+        for (var attempt = 1; ; attempt++)
+        {
+            var results = new object?[batch.Count];
+            var failures = new Exception?[batch.Count];
+            try
+            {
+                await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                await using var transaction = connection.BeginTransaction(deferred: false);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var write = batch[i];
+                    if (write.CancellationToken.IsCancellationRequested)
+                    {
+                        failures[i] = new OperationCanceledException(write.CancellationToken);
+                        continue;
+                    }
+
+                    if (single)
+                    {
+                        results[i] = await write.Work(transaction, write.CancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    transaction.Save(Savepoint);
+                    try
+                    {
+                        results[i] = await write.Work(transaction, write.CancellationToken).ConfigureAwait(false);
+                        transaction.Release(Savepoint);
+                    }
+                    catch (Exception e) when (e is not SqliteException sqlite || !IsUnavailable(sqlite))
+                    {
+                        // This writer's changes only; the transaction and the others' work go on.
+                        transaction.Rollback(Savepoint);
+                        transaction.Release(Savepoint);
+                        failures[i] = e;
+                    }
+                }
+
+                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                Interlocked.Increment(ref commits);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Finish(results[i], failures[i]);
+                }
+
+                return;
+            }
+            catch (SqliteException e) when (IsBusy(e) && attempt < MaxAttempts)
+            {
+                await BackOffAsync(attempt, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (SqliteException e) when (IsUnavailable(e))
+            {
+                // The transaction was rolled back when it was disposed: nothing of the batch was written.
+                var unavailable = MapUnavailable(e);
+                batch.ForEach(w => w.Finish(null, unavailable));
+                return;
+            }
+            catch (Exception e)
+            {
+                batch.ForEach(w => w.Finish(null, e));
+                return;
+            }
+        }
+    }
+
+    /// <summary>One queued write: its work, its caller's cancellation, and how it ended.</summary>
+    private sealed class PendingWrite(Func<DbTransaction, CancellationToken, Task<object?>> work, CancellationToken cancellationToken)
+    {
+        private readonly TaskCompletionSource<object?> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Func<DbTransaction, CancellationToken, Task<object?>> Work { get; } = work;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public Task<object?> Completion => completion.Task;
+
+        public void Cancel() => completion.TrySetCanceled(CancellationToken);
+
+        public void Finish(object? result, Exception? failure)
+        {
+            if (failure is OperationCanceledException canceled)
+            {
+                completion.TrySetCanceled(canceled.CancellationToken);
+            }
+            else if (failure is not null)
+            {
+                completion.TrySetException(failure);
+            }
+            else
+            {
+                completion.TrySetResult(result);
+            }
         }
     }
 

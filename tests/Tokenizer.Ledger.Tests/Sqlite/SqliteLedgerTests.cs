@@ -29,6 +29,86 @@ public sealed class SqliteConcurrencyTests() : ConcurrencyTests(new SqliteTestDa
     private SqliteTokenLedger SqliteLedger => (SqliteTokenLedger)Ledger;
 
     [Fact]
+    public async Task WriteAsync_ConcurrentWritersAndOneFails_OthersCommitAndOnlyTheFailedOnesChangesAreUndone()
+    {
+        // Arrange: 40 writers at once, so they are committed in groups; writer 17 writes and then fails.
+        var writes = Enumerable.Range(0, 40).Select(i => Task.Run(() => SqliteLedger.Database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var insert = transaction.Connection!.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT INTO customers (gateway, customer_reference, gateway_customer_id, created_at) VALUES ('stripe', $r, $c, 1)";
+                insert.Parameters.Add(new SqliteParameter("$r", "ref-" + i.ToString(CultureInfo.InvariantCulture)));
+                insert.Parameters.Add(new SqliteParameter("$c", "cus_" + i.ToString(CultureInfo.InvariantCulture)));
+                await insert.ExecuteNonQueryAsync(ct);
+                return i == 17 ? throw new InvalidOperationException("writer 17 fails after writing") : i;
+            },
+            CancellationToken.None))).ToList();
+
+        // Act
+        var outcomes = await Task.WhenAll(writes.Select(async w =>
+        {
+            try
+            {
+                return await w;
+            }
+            catch (InvalidOperationException)
+            {
+                return -1;
+            }
+        }));
+
+        // Assert: every other writer got its own result and its row; writer 17 got its exception and left nothing.
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => i == 17 ? -1 : i), outcomes);
+        Assert.Equal(39, await CountRowsAsync("customers"));
+        Assert.Null(await Ledger.FindCustomerAsync("stripe", "ref-17", CancellationToken.None));
+        Assert.Equal("cus_18", await Ledger.FindCustomerAsync("stripe", "ref-18", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task WriteAsync_WritersQueuedBehindATransaction_AreCommittedTogetherInOneTransaction()
+    {
+        // Arrange: a first writer holds the write transaction open until ten more writers are queued behind it.
+        var database = SqliteLedger.Database;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var before = database.Commits;
+        var first = database.WriteAsync(
+            async (_, _) =>
+            {
+                await release.Task;
+                return 0;
+            },
+            CancellationToken.None);
+        var queued = Enumerable.Range(1, 10).Select(i => Task.Run(() => database.WriteAsync((_, _) => Task.FromResult(i), CancellationToken.None))).ToList();
+        for (var waited = 0; database.QueuedWrites < 10; waited++)
+        {
+            Assert.True(waited < 1000, "the ten writers never queued");
+            await Task.Delay(10);
+        }
+
+        // Act
+        release.SetResult();
+        var results = await Task.WhenAll(queued);
+        await first;
+
+        // Assert: two commits in all: the first writer's, then one for the ten.
+        Assert.Equal(Enumerable.Range(1, 10), results);
+        Assert.Equal(2, database.Commits - before);
+    }
+
+    [Fact]
+    public async Task WriteAsync_CancelledWhileQueued_ThrowsAndWritesNothing()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SqliteLedger.Database.WriteAsync<int>(
+            (_, _) => throw new InvalidOperationException("must not run"),
+            cancelled.Token));
+        Assert.Equal(0, await CountRowsAsync("customers"));
+    }
+
+    [Fact]
     public async Task BeginAsync_OtherProcessHoldsTheWriteLockBriefly_WaitsAndStarts()
     {
         // Arrange: a raw connection stands in for another process in the middle of a write transaction.

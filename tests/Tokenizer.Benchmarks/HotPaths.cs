@@ -1,0 +1,40 @@
+using BenchmarkDotNet.Attributes;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Redaction;
+using Tokenizer.Core.Tokenization;
+using Tokenizer.Core.Validation;
+using Tokenizer.Ledger.Audit;
+
+namespace Tokenizer.Benchmarks;
+
+/// <summary>The pure functions every tokenisation runs: validation, the request HMAC, log masking, audit chaining.</summary>
+[MemoryDiagnoser]
+public class HotPaths
+{
+    private static readonly byte[] Secret = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+    private readonly RequestValidator validator = new(TimeProvider.System);
+    private readonly RequestHasher hasher = new(Secret);
+    private readonly TokenizeCardCommand card = new("key-1", "cust-1", new CardInput("4242424242424242", 12, 2031, "123"), null);
+    private readonly AuditRow row = new(42, 1_796_083_200_000_000, "billing", "127.0.0.1", "tokenizer.v1.TokenizerService/TokenizeCard", "pm_1Q2w3E4r5T6y7U8i", "success", null, "0af7651916cd43dd8448eb211c80319c", new byte[32], new byte[32]);
+
+    private readonly string pan = "4242424242424242";
+    private readonly string logLine = "Tokenized pm_1Q2w3E4r5T6y7U8i (Card) for caller billing in 12.5 ms; trace 0af7651916cd43dd8448eb211c80319c";
+
+    [Benchmark]
+    public bool Luhn16() => Luhn.IsValid(pan);
+
+    [Benchmark]
+    public object ValidateCard() => validator.ValidateCard(card);
+
+    [Benchmark]
+    public byte[] RequestHmac() => hasher.HashRequest("tokenize_card", "cust-1", "4242424242424242", "12", "2031", "123", "{}");
+
+    [Benchmark]
+    public string IdempotencyKeyId() => hasher.IdempotencyKeyId("7c9e6679-7425-40de-944b-e07fc1f90ae7");
+
+    [Benchmark]
+    public string? ScrubLogLine() => SensitiveDataScrubber.Scrub(logLine);
+
+    [Benchmark]
+    public byte[] AuditMac() => AuditChain.ComputeMac(Secret, row);
+}

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Tokenizer.Benchmarks.HotPaths).Assembly).Run(args);
