@@ -155,6 +155,43 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     }
 
     /// <inheritdoc />
+    public Task<bool> ReleaseOwnedAsync(
+        string callerId,
+        string key,
+        DateTimeOffset claimedAt,
+        IntentState intentOutcome,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(callerId);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        if (intentOutcome is not (IntentState.Failed or IntentState.Closed))
+        {
+            throw new ArgumentOutOfRangeException(nameof(intentOutcome), "a released intent is failed or closed");
+        }
+
+        var now = UnixMicros.From(timeProvider.GetUtcNow());
+        var fence = UnixMicros.From(claimedAt);
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using (var delete = transaction.Command(LedgerSql.ReleaseOwnedClaim))
+                {
+                    BindKey(delete, callerId, key).Bind("@claimed_at", fence);
+                    if (await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
+                    {
+                        return false;
+                    }
+                }
+
+                using var release = transaction.Command(LedgerSql.ReleaseOwnedIntent);
+                BindKey(release, callerId, key).Bind("@state", IntentStateName(intentOutcome)).Bind("@now", now);
+                await release.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task<bool> CompleteOwnedAsync(
         string callerId,
         string key,
@@ -198,6 +235,22 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                 BindKey(intent, callerId, key).Bind("@state", IntentStateName(intentState)).Bind("@token", token.Token).Bind("@now", now);
                 await intent.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 return true;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task SettleIntentAsync(string callerId, string key, string? completedToken, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(callerId);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var now = UnixMicros.From(timeProvider.GetUtcNow());
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var settle = transaction.Command(LedgerSql.SettleIntent);
+                BindKey(settle, callerId, key).Bind("@token", completedToken).Bind("@now", now);
+                return await settle.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
@@ -405,6 +458,24 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         long lease,
         CancellationToken cancellationToken)
     {
+        if (claim.Intent is not null)
+        {
+            var intent = await ReadIntentAsync(transaction, claim.CallerId, claim.Key, cancellationToken).ConfigureAwait(false);
+            if (claim.Fence is { } fence
+                && (intent is null || intent.Value.State != IntentStateName(fence.State) || intent.Value.UpdatedAt != UnixMicros.From(fence.UpdatedAt)))
+            {
+                // Moved since the worker listed it (a retry, another replica): not the worker's to act on now.
+                return new IdempotencyOutcome(IdempotencyState.InFlight);
+            }
+
+            if (intent is { State: "failed" } failed && !CryptographicOperations.FixedTimeEquals(failed.RequestHmac, claim.RequestHmac))
+            {
+                // The key's first request failed with an unknown outcome and may have an attached PaymentMethod: the key
+                // stays bound to that request until the sweep has settled it.
+                return new IdempotencyOutcome(IdempotencyState.Conflict);
+            }
+        }
+
         for (var attempt = 1; attempt <= MaxClaimAttempts; attempt++)
         {
             using (var insert = transaction.Command(LedgerSql.InsertPendingClaim))
@@ -462,7 +533,13 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         long now,
         CancellationToken cancellationToken)
     {
-        if (claim.Intent is { } intent)
+        if (claim.Fence is { State: IntentState.Failed })
+        {
+            using var touch = transaction.Command(LedgerSql.TouchIntent);
+            BindKey(touch, claim.CallerId, claim.Key).Bind("@now", now);
+            await touch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else if (claim.Intent is { } intent)
         {
             using var upsert = transaction.Command(LedgerSql.UpsertPendingIntent);
             BindKey(upsert, claim.CallerId, claim.Key)
@@ -566,6 +643,20 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
             reader.GetString(2),
             reader.GetNullableString(3),
             reader.GetInt64(4));
+    }
+
+    private static async Task<(string State, long UpdatedAt, byte[] RequestHmac)?> ReadIntentAsync(
+        DbTransaction transaction,
+        string callerId,
+        string key,
+        CancellationToken cancellationToken)
+    {
+        using var select = transaction.Command(LedgerSql.SelectIntentOfKey);
+        BindKey(select, callerId, key);
+        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? (reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2))
+            : null;
     }
 
     private sealed record ClaimRow(string Operation, byte[] RequestHmac, string State, string? Response, long UpdatedAt);

@@ -154,21 +154,98 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
     }
 
     [Fact]
-    public async Task BeginAsync_DifferentRequestReusingAFailedKey_LeavesTheFailedIntentForTheSweep()
+    public async Task BeginAsync_DifferentRequestReusingAFailedKey_ConflictsAndLeavesTheFailedIntentForTheSweep()
     {
         // Arrange: the first request failed with an unknown outcome; its PaymentMethod may be attached under cust_1.
         await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
         await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
 
-        // Act: another request (another HMAC, another customer) reuses the key.
+        // Act: another request (another HMAC, another customer) reuses the key; the same request may still retry.
         var other = TestData.Claim("k1", TestData.Hmac(0xC), T0.AddMinutes(1)) with { Intent = new IntentInfo("tkz_intent_1", "cust_2") };
-        await Ledger.BeginAsync(other, CancellationToken.None);
-        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Closed, CancellationToken.None);
+        var reused = await Ledger.BeginAsync(other, CancellationToken.None);
+        var retry = await Ledger.BeginAsync(Claim("k1", T0.AddMinutes(2)), CancellationToken.None);
 
         // Assert
-        var failed = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None));
-        Assert.Equal("cust_1", failed.CustomerReference);
-        Assert.Equal(HmacA, failed.RequestHmac);
+        Assert.Equal(IdempotencyState.Conflict, reused.State);
+        Assert.Equal(IdempotencyState.Started, retry.State);
+        var intent = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal("cust_1", intent.CustomerReference);
+        Assert.Equal(HmacA, intent.RequestHmac);
+    }
+
+    [Fact]
+    public async Task BeginAsync_FencedOnAFailedIntentAsListed_StartsAndKeepsItFailed()
+    {
+        // Arrange
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+        Clock.Advance(TimeSpan.FromSeconds(5));
+        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
+        var listed = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None));
+
+        // Act: the sweep claims it as listed.
+        var sweep = Claim("k1", T0.AddMinutes(20)) with { Fence = new IntentFence(listed.State, listed.UpdatedAt) };
+        var outcome = await Ledger.BeginAsync(sweep, CancellationToken.None);
+
+        // Assert: claimed, and still failed (a crash now must not make it look like a crashed request).
+        Assert.Equal(IdempotencyState.Started, outcome.State);
+        var intent = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal(T0.AddMinutes(20), intent.UpdatedAt);
+        Assert.Empty(await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddHours(1), 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task BeginAsync_FencedOnAnIntentThatMovedSinceListed_IsInFlightAndChangesNothing()
+    {
+        // Arrange: listed as failed, then a retry of the same request claimed it (pending, newer updated_at).
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
+        var listed = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None));
+        await Ledger.BeginAsync(Claim("k1", T0.AddMinutes(1)), CancellationToken.None);
+
+        // Act: the sweep's claim, after the retry's lease ran out.
+        var sweep = Claim("k1", T0.AddMinutes(30)) with { Fence = new IntentFence(listed.State, listed.UpdatedAt) };
+        var outcome = await Ledger.BeginAsync(sweep, CancellationToken.None);
+
+        // Assert
+        Assert.Equal(IdempotencyState.InFlight, outcome.State);
+        Assert.Equal(T0.AddMinutes(1), Assert.Single(await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddHours(1), 10, CancellationToken.None)).UpdatedAt);
+    }
+
+    [Fact]
+    public async Task ReleaseOwnedAsync_ClaimTakenOverSince_LeavesTheNewOwnersClaimAndIntent()
+    {
+        // Arrange: claimed at T0, taken over after the lease.
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+        var takeOver = T0 + TestData.Lease + TimeSpan.FromSeconds(1);
+        await Ledger.BeginAsync(Claim("k1", takeOver), CancellationToken.None);
+
+        // Act
+        var stale = await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Closed, CancellationToken.None);
+        var owner = await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", takeOver, IntentState.Closed, CancellationToken.None);
+
+        // Assert
+        Assert.False(stale);
+        Assert.True(owner);
+        Assert.Single(await Ledger.ListIntentsAsync(IntentState.Closed, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal(0, await CountRowsAsync("idempotency_records"));
+    }
+
+    [Fact]
+    public async Task SettleIntentAsync_WithAToken_CompletesAPendingOrFailedIntent_WithoutOne_MovesItToTheBack()
+    {
+        // Arrange
+        await Ledger.BeginAsync(Claim("k1", T0, "tkz_a_intent"), CancellationToken.None);
+        await Ledger.BeginAsync(Claim("k2", T0, "tkz_b_intent"), CancellationToken.None);
+        await Ledger.ReleaseAsync(TestData.Caller, "k2", IntentState.Failed, CancellationToken.None);
+        Clock.Advance(TimeSpan.FromMinutes(5));
+
+        // Act
+        await Ledger.SettleIntentAsync(TestData.Caller, "k1", "pm_1", CancellationToken.None);
+        await Ledger.SettleIntentAsync(TestData.Caller, "k2", null, CancellationToken.None);
+
+        // Assert
+        Assert.Equal("pm_1", Assert.Single(await Ledger.ListIntentsAsync(IntentState.Completed, T0.AddHours(1), 10, CancellationToken.None)).Token);
+        Assert.Equal(T0.AddMinutes(5), Assert.Single(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None)).UpdatedAt);
     }
 
     [Fact]

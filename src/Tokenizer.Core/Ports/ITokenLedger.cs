@@ -33,6 +33,18 @@ public interface ITokenLedger
     Task ReleaseAsync(string callerId, string key, IntentState intentOutcome, CancellationToken cancellationToken);
 
     /// <summary>
+    /// <see cref="ReleaseAsync"/> only while <paramref name="claimedAt"/> still fences the claim (pending, last claimed at
+    /// that time): a claim taken over since is left alone. The intent, pending or failed, moves to
+    /// <paramref name="intentOutcome"/> (Failed or Closed). Returns whether the claim was still the caller's.
+    /// </summary>
+    Task<bool> ReleaseOwnedAsync(
+        string callerId,
+        string key,
+        DateTimeOffset claimedAt,
+        IntentState intentOutcome,
+        CancellationToken cancellationToken);
+
+    /// <summary>
     /// Completes a claim only while <paramref name="claimedAt"/> still fences it (the claim is pending and was last
     /// claimed at that time, i.e. nobody took it over): in one transaction marks it completed with
     /// <paramref name="responseJson"/>, records <paramref name="token"/>, and sets the intent to
@@ -48,6 +60,13 @@ public interface ITokenLedger
         TokenRecord token,
         IntentState intentState,
         CancellationToken cancellationToken);
+
+    /// <summary>
+    /// For an intent the recovery worker could not claim: with <paramref name="completedToken"/> (its request turned out
+    /// completed), marks a pending or failed intent Completed with that token; without, only moves its updated_at to now,
+    /// so the intent goes to the back of the worker's queue instead of blocking the front. Other states: nothing.
+    /// </summary>
+    Task SettleIntentAsync(string callerId, string key, string? completedToken, CancellationToken cancellationToken);
 
     /// <summary>Marks a Detaching intent Completed once the gateway has confirmed the detach. Other states: nothing.</summary>
     Task FinishDetachingAsync(string callerId, string key, CancellationToken cancellationToken);
@@ -94,6 +113,11 @@ public interface ITokenLedger
 /// For requests that create something at the gateway: the intent recorded (as pending) with the claim, in the same
 /// transaction, when the claim is started. Null for requests that create nothing (revoke).
 /// </param>
+/// <param name="Fence">
+/// The recovery worker's condition: claim only if the intent is still in the state and at the updated_at it was listed
+/// with (otherwise <see cref="IdempotencyState.InFlight"/>: someone moved it since). A claimed Failed intent stays Failed
+/// (its updated_at moves to now), so a crash in the middle of a sweep never makes it look like a crashed request.
+/// </param>
 public sealed record IdempotencyClaim(
     string CallerId,
     string Key,
@@ -101,7 +125,11 @@ public sealed record IdempotencyClaim(
     byte[] RequestHmac,
     DateTimeOffset Now,
     TimeSpan Lease,
-    IntentInfo? Intent = null);
+    IntentInfo? Intent = null,
+    IntentFence? Fence = null);
+
+/// <summary>An intent as the recovery worker listed it: the condition of its claim.</summary>
+public sealed record IntentFence(IntentState State, DateTimeOffset UpdatedAt);
 
 /// <summary>What an intent records beyond its claim.</summary>
 /// <param name="IntentId">

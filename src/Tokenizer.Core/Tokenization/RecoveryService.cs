@@ -11,9 +11,10 @@ public sealed class RecoverySettings
 {
     /// <summary>
     /// How long an intent stays untouched before the worker acts on it: a pending one is presumed dead (its process
-    /// crashed), a failed one is swept. At least the pending lease, so the worker only ever takes over an expired claim.
-    /// A request still running past that (slower than its lease) is raced safely: both use the same gateway
-    /// Idempotency-Keys, and the worker's completion is fenced on its own claim.
+    /// crashed), a failed one is swept. At least the pending lease, so the worker only ever takes over an expired claim;
+    /// the lease itself must outlast a call (outside Development it is at least the per-call cap), so a live request
+    /// is not taken over. The worker claims only an intent still as it listed it, and completes or releases only its own
+    /// claim (fenced on its claim time).
     /// </summary>
     public TimeSpan GracePeriod { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -132,11 +133,16 @@ public sealed partial class RecoveryService(
             intent.RequestHmac,
             claimedAt,
             tokenization.PendingLease,
-            new IntentInfo(intent.IntentId, intent.CustomerReference));
+            new IntentInfo(intent.IntentId, intent.CustomerReference),
+            new IntentFence(intent.State, intent.UpdatedAt));
         var claimed = await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false);
         if (claimed.State != IdempotencyState.Started)
         {
-            // A retry or another replica holds or finished it, or the key now belongs to another request.
+            // Replay: its request completed (a retry finished it), so the intent is settled with that token. In flight
+            // (a retry or another replica holds it) or conflict (the key now belongs to another request): moved to the
+            // back of the queue so it never blocks the intents behind it.
+            var completed = claimed.State == IdempotencyState.Replay ? TokenJson.Deserialize(claimed.ResponseJson).Token : null;
+            await ledger.SettleIntentAsync(intent.CallerId, intent.Key, completed, CancellationToken.None).ConfigureAwait(false);
             return Outcome.Deferred;
         }
 
@@ -147,7 +153,7 @@ public sealed partial class RecoveryService(
             var search = await FindAsync(intent, cancellationToken).ConfigureAwait(false);
             if (search.Kind == SearchKind.GaveUp)
             {
-                await GiveBackAsync(intent).ConfigureAwait(false);
+                await GiveBackAsync(intent, claimedAt).ConfigureAwait(false);
                 LogEscalated(logger, intent.IntentId);
                 await AuditAsync(IntentEscalatedAction, intent.IntentId, AuditOutcome.Failure, "CUSTOMER_TOO_LARGE", intent).ConfigureAwait(false);
                 return Record(Outcome.Escalated);
@@ -155,7 +161,7 @@ public sealed partial class RecoveryService(
 
             if (search.Kind == SearchKind.NotAttached)
             {
-                await ledger.ReleaseAsync(intent.CallerId, intent.Key, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
+                await ledger.ReleaseOwnedAsync(intent.CallerId, intent.Key, claimedAt, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
                 LogClosed(logger, intent.IntentId);
                 await AuditAsync(IntentClosedAction, intent.IntentId, AuditOutcome.Success, null, intent).ConfigureAwait(false);
                 return Record(Outcome.Released);
@@ -184,7 +190,7 @@ public sealed partial class RecoveryService(
         }
         catch (Exception error)
         {
-            await GiveBackAsync(intent).ConfigureAwait(false);
+            await GiveBackAsync(intent, claimedAt).ConfigureAwait(false);
             if (error is OperationCanceledException && cancellationToken.IsCancellationRequested)
             {
                 throw;
@@ -228,9 +234,9 @@ public sealed partial class RecoveryService(
     // Leaves an undecided intent as it was found. A pending one keeps the claim this pass took: its lease runs out and
     // the next pass (or the caller's retry) takes it again. A failed one gets its claim released as failed again, so it
     // stays a sweep candidate and is not mistaken for a crashed request.
-    private Task GiveBackAsync(TokenIntent intent) =>
+    private Task GiveBackAsync(TokenIntent intent, DateTimeOffset claimedAt) =>
         intent.State == IntentState.Failed
-            ? ledger.ReleaseAsync(intent.CallerId, intent.Key, IntentState.Failed, CancellationToken.None)
+            ? ledger.ReleaseOwnedAsync(intent.CallerId, intent.Key, claimedAt, IntentState.Failed, CancellationToken.None)
             : Task.CompletedTask;
 
     /// <summary>The PaymentMethod carrying the intent's id among its Customer's attached ones (Stripe lists attached ones only).</summary>

@@ -115,6 +115,31 @@ internal static class LedgerSql
         WHERE intents.state <> 'failed' OR intents.request_hmac = excluded.request_hmac
         """;
 
+    /// <summary>A key's intent state, updated_at and request HMAC, for the claim's fence and the failed-key check.</summary>
+    public const string SelectIntentOfKey = """
+        SELECT state, updated_at, request_hmac FROM intents
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key
+        """;
+
+    /// <summary>A failed intent claimed by the sweep stays failed; only its updated_at moves.</summary>
+    public const string TouchIntent = """
+        UPDATE intents SET updated_at = @now
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key
+        """;
+
+    /// <summary>Deletes a pending claim only while its owner's claim time still fences it.</summary>
+    public const string ReleaseOwnedClaim = """
+        DELETE FROM idempotency_records
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'pending'
+          AND updated_at = @claimed_at
+        """;
+
+    /// <summary>Moves a key's pending or failed intent to failed or closed (after a fenced release).</summary>
+    public const string ReleaseOwnedIntent = """
+        UPDATE intents SET state = @state, updated_at = @now
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state IN ('pending', 'failed')
+        """;
+
     /// <summary>Marks a key's pending intent completed with its token (nothing when the key has none pending).</summary>
     public const string CompleteIntent = """
         UPDATE intents SET state = 'completed', token = @token, updated_at = @now
@@ -135,6 +160,15 @@ internal static class LedgerSql
     public const string SetIntentToken = """
         UPDATE intents SET state = @state, token = @token, updated_at = @now
         WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key
+        """;
+
+    /// <summary>An unclaimable pending or failed intent: completed with its request's token, or just moved to the back.</summary>
+    public const string SettleIntent = """
+        UPDATE intents
+        SET state = CASE WHEN CAST(@token AS TEXT) IS NULL THEN state ELSE 'completed' END,
+            token = COALESCE(CAST(@token AS TEXT), token),
+            updated_at = @now
+        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state IN ('pending', 'failed')
         """;
 
     /// <summary>A detaching intent whose detach the gateway confirmed: completed.</summary>

@@ -246,6 +246,13 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
             }
         }
 
+        if (!environment.IsDevelopment() && options.PendingLeaseSeconds < options.Limits.CallTimeoutSeconds)
+        {
+            // A live request must never lose its claim: the lease outlasts the longest call. (Development may shorten it
+            // so crash tests finish quickly.)
+            failures.Add("Tokenizer:PendingLeaseSeconds must be at least Tokenizer:Limits:CallTimeoutSeconds outside Development.");
+        }
+
         if (options.Recovery.IntervalSeconds is < 1 or > 86400)
         {
             failures.Add("Tokenizer:Recovery:IntervalSeconds must be between 1 and 86400.");

@@ -38,6 +38,7 @@ public sealed class RecoveryServiceTests : IDisposable
         ledger.ListIntentsAsync(default, default, default, default).ReturnsForAnyArgs([]);
         ledger.CompleteOwnedAsync(default!, default!, default, default!, default!, default, default).ReturnsForAnyArgs(true);
         ledger.GetTokenAsync(default!, default).ReturnsForAnyArgs((TokenRecord?)null);
+        ledger.ReleaseOwnedAsync(default!, default!, default, default, default).ReturnsForAnyArgs(true);
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (instrument.Name == "tokenizer.recovery.actions")
@@ -88,6 +89,7 @@ public sealed class RecoveryServiceTests : IDisposable
         Assert.Equal(("caller-1", "key-id-1", "tokenize_card", TimeSpan.FromMinutes(2)), (claim.CallerId, claim.Key, claim.Operation, claim.Lease));
         Assert.Equal(intent.RequestHmac, claim.RequestHmac);
         Assert.Equal(new IntentInfo(IntentId, "cust-1"), claim.Intent);
+        Assert.Equal(new IntentFence(IntentState.Pending, intent.UpdatedAt), claim.Fence);
         var token = CompletedToken();
         Assert.Equal(
             ("pm_1", TokenStatus.Active, "caller-1", "cust-1", "cus_1", Visa, intent.CreatedAt, (DateTimeOffset?)null),
@@ -121,7 +123,7 @@ public sealed class RecoveryServiceTests : IDisposable
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(new RecoveryPassResult(0, 1, 0, 0, 0), result);
-        await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Closed, Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Closed, Arg.Any<CancellationToken>());
         await ledger.DidNotReceiveWithAnyArgs().CompleteOwnedAsync(default!, default!, default, default!, default!, default, default);
         await AuditedAsync(RecoveryService.IntentClosedAction, IntentId);
         Assert.Equal([TokenizerMetrics.RecoveryActions.Released], recoveryActions);
@@ -206,7 +208,7 @@ public sealed class RecoveryServiceTests : IDisposable
         // Recorded revoked already; not given back, not finished: the intent stays Detaching.
         Assert.Equal(1, first.Deferred);
         CompletedToken(IntentState.Detaching);
-        await ledger.DidNotReceiveWithAnyArgs().ReleaseAsync(default!, default!, default, default);
+        await ledger.DidNotReceiveWithAnyArgs().ReleaseOwnedAsync(default!, default!, default, default, default);
         await ledger.DidNotReceiveWithAnyArgs().FinishDetachingAsync(default!, default!, default);
 
         // The next pass lists it as Detaching and repeats the detach with the same key.
@@ -244,7 +246,7 @@ public sealed class RecoveryServiceTests : IDisposable
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(1, result.Released);
-        await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Closed, Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Closed, Arg.Any<CancellationToken>());
         await gateway.DidNotReceiveWithAnyArgs().DetachAsync(default!, default!, default);
     }
 
@@ -255,13 +257,20 @@ public sealed class RecoveryServiceTests : IDisposable
     public async Task Intent_ClaimNotStarted_IsLeftAloneWithoutGatewayCalls(IdempotencyState state)
     {
         GivenIntents(Intent(IntentState.Pending));
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(state, "{}"));
+        var replayed = TokenJson.Serialize(new TokenRecord
+        {
+            Token = "pm_9", Gateway = "stripe", Type = TokenType.Card, Status = TokenStatus.Active, CallerId = "caller-1",
+            CustomerReference = "cust-1", CreatedAt = Now,
+        });
+        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(state, state == IdempotencyState.Replay ? replayed : null));
 
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(new RecoveryPassResult(0, 0, 0, 0, 1), result);
         Assert.DoesNotContain(gateway.ReceivedCalls(), c => c.GetMethodInfo().Name != "get_Name");
-        await ledger.DidNotReceiveWithAnyArgs().ReleaseAsync(default!, default!, default, default);
+        // Settled: completed with the replayed token, or moved to the back of the queue.
+        await ledger.Received(1).SettleIntentAsync("caller-1", "key-id-1", state == IdempotencyState.Replay ? "pm_9" : null, Arg.Any<CancellationToken>());
+        await ledger.DidNotReceiveWithAnyArgs().ReleaseOwnedAsync(default!, default!, default, default, default);
         await audit.DidNotReceiveWithAnyArgs().AppendAsync(default!, default);
     }
 
@@ -275,7 +284,7 @@ public sealed class RecoveryServiceTests : IDisposable
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(1, result.Deferred);
-        await ledger.DidNotReceiveWithAnyArgs().ReleaseAsync(default!, default!, default, default);
+        await ledger.DidNotReceiveWithAnyArgs().ReleaseOwnedAsync(default!, default!, default, default, default);
         await ledger.DidNotReceiveWithAnyArgs().CompleteOwnedAsync(default!, default!, default, default!, default!, default, default);
     }
 
@@ -290,7 +299,7 @@ public sealed class RecoveryServiceTests : IDisposable
 
         Assert.Equal(1, result.Escalated);
         await gateway.ReceivedWithAnyArgs(3).ListCustomerPaymentMethodsAsync(default!, default, default, default);
-        await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Failed, Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Failed, Arg.Any<CancellationToken>());
         await AuditedAsync(RecoveryService.IntentEscalatedAction, IntentId, AuditOutcome.Failure);
         Assert.Equal([TokenizerMetrics.RecoveryActions.Escalated], recoveryActions);
     }
@@ -309,7 +318,7 @@ public sealed class RecoveryServiceTests : IDisposable
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => service.RunOnceAsync(cancellation.Token));
 
-        await ledger.Received(1).ReleaseAsync("caller-1", "key-id-1", IntentState.Failed, Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Failed, Arg.Any<CancellationToken>());
     }
 
     private static TokenIntent Intent(IntentState state) => new(

@@ -44,4 +44,26 @@ public sealed class RecoveryOptionsValidationTests
             Assert.Contains(result.Failures!, f => f.StartsWith(expected, StringComparison.Ordinal));
         }
     }
+
+    [Theory]
+    [InlineData("Development", 1, true)]
+    [InlineData("Production", 30, true)]
+    [InlineData("Production", 29, false)]
+    public void Validate_LeaseShorterThanTheCallCap_RefusedOutsideDevelopment(string environmentName, int lease, bool valid)
+    {
+        var environment = Substitute.For<IHostEnvironment>();
+        environment.EnvironmentName.Returns(environmentName);
+        var options = new TokenizerOptions
+        {
+            PendingLeaseSeconds = lease,
+            Limits = new LimitSettings { CallTimeoutSeconds = 30 },
+            Recovery = new RecoveryOptions { GracePeriodSeconds = 600 },
+        };
+
+        var result = new TokenizerOptionsValidator(environment).Validate(null, options);
+
+        Assert.Equal(
+            valid,
+            !(result.Failures ?? []).Any(f => f.StartsWith("Tokenizer:PendingLeaseSeconds must be at least Tokenizer:Limits:CallTimeoutSeconds", StringComparison.Ordinal)));
+    }
 }
