@@ -81,7 +81,7 @@ public static class AuditCommands
                 To = result.GetValue(to) is { } t ? Timestamp.FromDateTimeOffset(t) : null,
             };
             var path = result.GetValue(outFile);
-            await using var file = path is null ? null : CreateExportFile(path);
+            await using var file = path is null ? null : new StreamWriter(CreateNewFile(path, "--out"));
             var writer = file ?? output;
             using var call = client.ExportAuditEvents(request, cancellationToken: ct);
             var count = 0L;
@@ -151,7 +151,9 @@ public static class AuditCommands
         }
     }
 
-    private static StreamWriter CreateExportFile(string path)
+    /// <summary>A new file, owner-only (0600); never overwrites (exports and reports are evidence).</summary>
+    /// <exception cref="CliInputException">The file exists or cannot be created (names <paramref name="option"/> and the path).</exception>
+    internal static FileStream CreateNewFile(string path, string option)
     {
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
@@ -161,15 +163,15 @@ public static class AuditCommands
 
         try
         {
-            return new StreamWriter(new FileStream(path, options));
+            return new FileStream(path, options);
         }
         catch (IOException) when (File.Exists(path))
         {
-            throw new CliInputException($"--out: {path} already exists; exports never overwrite a file");
+            throw new CliInputException($"{option}: {path} already exists; never overwritten");
         }
         catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
         {
-            throw new CliInputException($"--out: cannot create {path}");
+            throw new CliInputException($"{option}: cannot create {path}");
         }
     }
 

@@ -115,8 +115,13 @@ public sealed class AuthorizationMatrixTests(TokenizerServerFixture server) : IC
 
     private static string PolicyName(MethodDescriptor method) => $"{method.Service.FullName}/{method.Name}";
 
+    // Every generated file descriptor of the contract assembly, so a new .proto file's services join the matrix.
     private static IEnumerable<MethodDescriptor> AllMethods() =>
-        new[] { TokenizerReflection.Descriptor, AuditReflection.Descriptor }
+        typeof(TokenizerReflection).Assembly.GetTypes()
+            .Where(type => type.Namespace == typeof(TokenizerReflection).Namespace && type.Name.EndsWith("Reflection", StringComparison.Ordinal))
+            .Select(type => type.GetProperty("Descriptor", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)?.GetValue(null))
+            .OfType<FileDescriptor>()
+            .Where(file => file.Package == "tokenizer.v1")
             .SelectMany(file => file.Services)
             .SelectMany(service => service.Methods);
 

@@ -112,4 +112,7 @@ public static class ErrorReasons
     public const string InternalError = "INTERNAL_ERROR";
     /// <summary>The audit trail could not record the call, so the call failed (fail closed); an operator must act.</summary>
     public const string AuditUnavailable = "AUDIT_UNAVAILABLE";
+
+    /// <summary>NOT_FOUND: no reconciliation run with that id.</summary>
+    public const string ReconciliationNotFound = "RECONCILIATION_NOT_FOUND";
 }

@@ -32,6 +32,9 @@ internal static class LedgerMigrations
         new(2, "audit_events (append-only, HMAC-chained)", AuditEvents),
         new(3, "data_protection_keys", DataProtectionKeys),
         new(4, "intents (crash recovery and orphan sweep)", Intents),
+
+        // Version 5: reconciliation (its own store, Reconciliation/ReconciliationSql.cs).
+        new(5, "reconciliation_runs, reconciliation_items", Reconciliation.ReconciliationSql.Schema),
     ];
 
     /// <summary>The highest version this build knows.</summary>

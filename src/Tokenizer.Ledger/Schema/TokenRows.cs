@@ -111,7 +111,7 @@ internal static class TokenRows
         }
     }
 
-    private static string TypeName(TokenType type) => type switch
+    public static string TypeName(TokenType type) => type switch
     {
         TokenType.Card => "card",
         TokenType.AuBecsDebit => "au_becs_debit",
@@ -121,7 +121,7 @@ internal static class TokenRows
         _ => throw new ArgumentOutOfRangeException(nameof(type), "unknown token type"),
     };
 
-    private static TokenType ParseType(string name) => name switch
+    public static TokenType ParseType(string name) => name switch
     {
         "card" => TokenType.Card,
         "au_becs_debit" => TokenType.AuBecsDebit,

@@ -65,9 +65,10 @@ internal static class AuditFacts
     public static string Action(string? method) => method?.TrimStart('/') is { Length: > 0 } action ? action : "unknown";
 
     /// <summary>
-    /// The token id a call acted on: from the response when it carries a token (it came from the ledger), else from a
-    /// GetToken or RevokeToken request, but only when it is shaped like a token id and holds no card number (callers
-    /// control request fields: a PAN pasted there must not come to rest in the trail). Null otherwise.
+    /// The token id (or reconciliation run id) a call acted on: from the response when it carries one (it came from the
+    /// ledger), else from a GetToken, RevokeToken, GetReconciliation or ListReconciliationItems request, but only when
+    /// it is shaped like a token id and holds no card number (callers control request fields: a PAN pasted there must
+    /// not come to rest in the trail). Null otherwise.
     /// </summary>
     public static string? Resource(object? request, object? response)
     {
@@ -77,10 +78,13 @@ internal static class AuditFacts
             TokenizeBankAccountResponse { Token: { } t } => t.Token_,
             GetTokenResponse { Token: { } t } => t.Token_,
             RevokeTokenResponse { Token: { } t } => t.Token_,
+            StartReconciliationResponse r => r.RunId,
             _ => request switch
             {
                 GetTokenRequest r => r.Token,
                 RevokeTokenRequest r => r.Token,
+                GetReconciliationRequest r => r.RunId,
+                ListReconciliationItemsRequest r => r.RunId,
                 _ => null,
             },
         };

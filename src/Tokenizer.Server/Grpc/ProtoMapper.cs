@@ -63,15 +63,7 @@ internal static class ProtoMapper
         {
             Token_ = token.Token,
             Gateway = token.Gateway,
-            Type = token.Type switch
-            {
-                Domain.TokenType.Card => V1.TokenType.Card,
-                Domain.TokenType.AuBecsDebit => V1.TokenType.AuBecsDebit,
-                Domain.TokenType.SepaDebit => V1.TokenType.SepaDebit,
-                Domain.TokenType.BacsDebit => V1.TokenType.BacsDebit,
-                Domain.TokenType.UsBankAccount => V1.TokenType.UsBankAccount,
-                _ => V1.TokenType.Unspecified,
-            },
+            Type = ToProto(token.Type),
             Status = token.Status == Domain.TokenStatus.Revoked ? V1.TokenStatus.Revoked : V1.TokenStatus.Active,
             CustomerReference = token.CustomerReference,
             CreatedAt = Timestamp.FromDateTimeOffset(token.CreatedAt),
@@ -105,8 +97,30 @@ internal static class ProtoMapper
         return proto;
     }
 
+    /// <summary>A token type on the wire.</summary>
+    public static V1.TokenType ToProto(Domain.TokenType type) => type switch
+    {
+        Domain.TokenType.Card => V1.TokenType.Card,
+        Domain.TokenType.AuBecsDebit => V1.TokenType.AuBecsDebit,
+        Domain.TokenType.SepaDebit => V1.TokenType.SepaDebit,
+        Domain.TokenType.BacsDebit => V1.TokenType.BacsDebit,
+        Domain.TokenType.UsBankAccount => V1.TokenType.UsBankAccount,
+        _ => V1.TokenType.Unspecified,
+    };
+
+    /// <summary>A wire token type in the domain; UNSPECIFIED (and unknown values) are null.</summary>
+    public static Domain.TokenType? ToDomain(V1.TokenType type) => type switch
+    {
+        V1.TokenType.Card => Domain.TokenType.Card,
+        V1.TokenType.AuBecsDebit => Domain.TokenType.AuBecsDebit,
+        V1.TokenType.SepaDebit => Domain.TokenType.SepaDebit,
+        V1.TokenType.BacsDebit => Domain.TokenType.BacsDebit,
+        V1.TokenType.UsBankAccount => Domain.TokenType.UsBankAccount,
+        _ => null,
+    };
+
     /// <summary>A Timestamp as a time, or INVALID_ARGUMENT naming <paramref name="field"/> when it is out of range.</summary>
-    private static DateTimeOffset? ToTime(Timestamp? timestamp, string field)
+    public static DateTimeOffset? ToTime(Timestamp? timestamp, string field)
     {
         if (timestamp is null)
         {

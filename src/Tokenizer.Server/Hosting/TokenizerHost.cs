@@ -1,6 +1,7 @@
 using Tokenizer.Server.Audit;
 using Tokenizer.Server.Grpc;
 using Tokenizer.Server.Health;
+using Tokenizer.Server.Reconciliation;
 using Tokenizer.Server.Security;
 
 namespace Tokenizer.Server.Hosting;
@@ -30,6 +31,7 @@ public static class TokenizerHost
         app.UseTokenizerSecurity();
         app.MapGrpcService<TokenizerGrpcService>().RequireRpcPolicies();
         app.MapGrpcService<AuditGrpcService>().RequireRpcPolicies();
+        app.MapGrpcService<ReconciliationGrpcService>().RequireRpcPolicies();
         app.MapTokenizerHealth();
         if (app.Environment.IsDevelopment())
         {

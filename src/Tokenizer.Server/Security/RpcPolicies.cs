@@ -20,6 +20,13 @@ public static class RpcPolicies
         ["tokenizer.v1.TokenizerService/RevokeToken"] = [CallerRoles.Admin],
         ["tokenizer.v1.AuditService/VerifyAuditTrail"] = [CallerRoles.Admin],
         ["tokenizer.v1.AuditService/ExportAuditEvents"] = [CallerRoles.Admin],
+
+        // Reconciliation: finance only.
+        ["tokenizer.v1.ReconciliationService/StartReconciliation"] = [CallerRoles.Finance],
+        ["tokenizer.v1.ReconciliationService/GetReconciliation"] = [CallerRoles.Finance],
+        ["tokenizer.v1.ReconciliationService/ListReconciliationItems"] = [CallerRoles.Finance],
+        ["tokenizer.v1.ReconciliationService/ListReconciliations"] = [CallerRoles.Finance],
+
         ["grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"] = [CallerRoles.Admin],
         ["grpc.reflection.v1.ServerReflection/ServerReflectionInfo"] = [CallerRoles.Admin],
     }.ToFrozenDictionary(StringComparer.Ordinal);

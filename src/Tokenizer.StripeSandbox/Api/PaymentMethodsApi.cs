@@ -8,7 +8,7 @@ using Tokenizer.StripeSandbox.State;
 namespace Tokenizer.StripeSandbox.Api;
 
 /// <summary>
-/// Stripe API PaymentMethods: <c>POST /v1/payment_methods</c>, <c>GET /v1/payment_methods/{id}</c>,
+/// Stripe API PaymentMethods: <c>POST /v1/payment_methods</c>, <c>GET /v1/payment_methods/{id}</c>, <c>POST /v1/payment_methods/{id}</c>,
 /// <c>POST /v1/payment_methods/{id}/attach</c>, <c>POST /v1/payment_methods/{id}/detach</c>, and the customer's
 /// list <c>GET /v1/customers/{id}/payment_methods</c> and item <c>GET /v1/customers/{id}/payment_methods/{pm}</c>.
 /// </summary>
@@ -32,6 +32,9 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
             "type", Name, Email, Phone, Line1, Line2, City, State, PostalCode, Country,
             .. CardFactory.Params, .. BankFactory.AuBecsParams, .. BankFactory.SepaParams, .. BankFactory.BacsParams, .. BankFactory.UsBankParams,
         ]);
+
+    private static readonly FrozenSet<string> UpdateParams =
+        FrozenSet.Create(StringComparer.Ordinal, CardFactory.ExpMonthParam, CardFactory.ExpYearParam);
 
     private static readonly FrozenSet<string> AttachParams = FrozenSet.Create(StringComparer.Ordinal, "customer");
     private static readonly FrozenSet<string> NoParams = FrozenSet<string>.Empty;
@@ -124,6 +127,50 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
     {
         parameters.RejectUnknown(NoParams);
         return Ok(store.Read(data => Find(data, id)).View);
+    }
+
+    /// <summary>
+    /// Stripe API POST /v1/payment_methods/{id} (update): <c>card[exp_month]</c>, <c>card[exp_year]</c> (cards only) and
+    /// <c>metadata[...]</c> (merged; an empty value removes the key). Other update parameters are not supported here.
+    /// </summary>
+    public ApiResult Update(string id, StripeParams parameters)
+    {
+        parameters.RejectUnknown(UpdateParams, "metadata[");
+        var now = settings.TimeProvider.GetUtcNow();
+        var changes = parameters.Metadata();
+        var view = store.Write(data =>
+        {
+            var stored = Find(data, id);
+            var updated = stored.View;
+            if (parameters.Get(CardFactory.ExpMonthParam) is not null || parameters.Get(CardFactory.ExpYearParam) is not null)
+            {
+                updated = updated.Card is { } card
+                    ? updated with { Card = CardFactory.UpdateExpiry(card, parameters, now) }
+                    : throw StripeErrors.ParameterUnknown(parameters.Get(CardFactory.ExpMonthParam) is not null ? CardFactory.ExpMonthParam : CardFactory.ExpYearParam);
+            }
+
+            if (changes.Count > 0)
+            {
+                var metadata = new Dictionary<string, string>(updated.Metadata, StringComparer.Ordinal);
+                foreach (var (key, value) in changes)
+                {
+                    if (value.Length == 0)
+                    {
+                        metadata.Remove(key);
+                    }
+                    else
+                    {
+                        metadata[key] = value;
+                    }
+                }
+
+                updated = updated with { Metadata = metadata };
+            }
+
+            data.PaymentMethods[id] = stored with { View = updated };
+            return updated;
+        });
+        return Ok(view);
     }
 
     /// <summary>

@@ -37,24 +37,7 @@ internal static class CardFactory
             throw StripeErrors.Card("incorrect_number", NumberParam, "Your card number is incorrect.");
         }
 
-        var month = ParseInteger(monthText, ExpMonthParam);
-        var year = ParseInteger(yearText, ExpYearParam);
-        if (month is < 1 or > 12)
-        {
-            throw StripeErrors.Card("invalid_expiry_month", ExpMonthParam, "Your card's expiration month is invalid.");
-        }
-
-        if (year is >= 0 and < 100)
-        {
-            year += 2000;
-        }
-
-        // Valid through the last day of the expiry month.
-        var expired = year < now.Year || (year == now.Year && month < now.Month);
-        if (expired || year > now.Year + 50)
-        {
-            throw StripeErrors.Card("invalid_expiry_year", ExpYearParam, "Your card's expiration year is invalid.");
-        }
+        var (month, year) = CheckExpiry(ParseInteger(monthText, ExpMonthParam), ParseInteger(yearText, ExpYearParam), now);
 
         if (cvc is not null && (cvc.Length is < 3 or > 4 || !cvc.All(char.IsAsciiDigit)))
         {
@@ -79,6 +62,41 @@ internal static class CardFactory
     }
 
     // Stripe answers a non-integer with parameter_invalid_integer and the value in the message; the sandbox leaves the value out.
+    /// <summary>
+    /// Stripe API POST /v1/payment_methods/{id} with <c>card[exp_month]</c> and/or <c>card[exp_year]</c>: the card with
+    /// its new expiry, checked as at creation (a card reissued with a new expiry keeps its number, so its last4 and
+    /// fingerprint).
+    /// </summary>
+    public static CardObject UpdateExpiry(CardObject card, StripeParams parameters, DateTimeOffset now)
+    {
+        var month = parameters.Get(ExpMonthParam) is { } monthText ? ParseInteger(monthText, ExpMonthParam) : card.ExpMonth;
+        var year = parameters.Get(ExpYearParam) is { } yearText ? ParseInteger(yearText, ExpYearParam) : card.ExpYear;
+        (month, year) = CheckExpiry(month, year, now);
+        return card with { ExpMonth = month, ExpYear = year };
+    }
+
+    // Two-digit years are 20xx; a card is valid through the last day of its expiry month, at most 50 years ahead.
+    private static (int Month, int Year) CheckExpiry(int month, int year, DateTimeOffset now)
+    {
+        if (month is < 1 or > 12)
+        {
+            throw StripeErrors.Card("invalid_expiry_month", ExpMonthParam, "Your card's expiration month is invalid.");
+        }
+
+        if (year is >= 0 and < 100)
+        {
+            year += 2000;
+        }
+
+        var expired = year < now.Year || (year == now.Year && month < now.Month);
+        if (expired || year > now.Year + 50)
+        {
+            throw StripeErrors.Card("invalid_expiry_year", ExpYearParam, "Your card's expiration year is invalid.");
+        }
+
+        return (month, year);
+    }
+
     private static int ParseInteger(string text, string param) =>
         text.Length <= 6 && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
             ? value

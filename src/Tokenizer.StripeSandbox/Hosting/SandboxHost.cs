@@ -105,6 +105,7 @@ internal static class SandboxHost
 
         app.MapPost("/v1/payment_methods", Handle((_, p) => paymentMethods.Create(p)));
         app.MapGet("/v1/payment_methods/{id}", Handle((c, p) => paymentMethods.Get(Id(c, "id"), p)));
+        app.MapPost("/v1/payment_methods/{id}", Handle((c, p) => paymentMethods.Update(Id(c, "id"), p)));
         app.MapPost("/v1/payment_methods/{id}/attach", Handle((c, p) => paymentMethods.Attach(Id(c, "id"), p)));
         app.MapPost("/v1/payment_methods/{id}/detach", Handle((c, p) => paymentMethods.Detach(Id(c, "id"), p)));
         app.MapPost("/v1/customers", Handle((_, p) => customers.Create(p)));

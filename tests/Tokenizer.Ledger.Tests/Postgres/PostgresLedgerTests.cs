@@ -101,8 +101,12 @@ public sealed class PostgresMigrationTests() : MigrationTests(new PostgresTestDa
             "SELECT collation_name FROM information_schema.columns WHERE table_name = 'tokens' AND column_name = 'token'", r => r.GetString(0));
 
         // Assert
-        Assert.Equal(["audit_events", "customers", "data_protection_keys", "idempotency_records", "intents", "schema_migrations", "tokens"], tables);
-        Assert.Equal(["ix_audit_events_time", "ix_intents_state_updated_at", "ix_tokens_created_at", "ix_tokens_customer_reference"], indexes);
+        Assert.Equal(
+            ["audit_events", "customers", "data_protection_keys", "idempotency_records", "intents", "reconciliation_items", "reconciliation_runs", "schema_migrations", "tokens"],
+            tables);
+        Assert.Equal(
+            ["ix_audit_events_time", "ix_intents_state_updated_at", "ix_reconciliation_items_category", "ix_reconciliation_runs_created_at", "ix_reconciliation_runs_state", "ix_tokens_created_at", "ix_tokens_customer_reference"],
+            indexes);
         Assert.Equal(["audit_events_refuse_delete", "audit_events_refuse_truncate", "audit_events_refuse_update"], triggers);
         Assert.Equal(["C"], tokenCollation);
     }
@@ -197,3 +201,7 @@ public sealed class PostgresAuditTrailTests() : AuditTrailTests(new PostgresTest
             (await RowsAsync()).Select(r => r.CorrelationId).Order(StringComparer.Ordinal));
     }
 }
+
+public sealed class PostgresReconciliationStoreTests() : ReconciliationStoreTests(new PostgresTestDatabase());
+
+public sealed class PostgresReconcilerOnLedgerTests() : ReconcilerOnLedgerTests(new PostgresTestDatabase());

@@ -150,6 +150,9 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
             [
                 "index:ix_audit_events_time",
                 "index:ix_intents_state_updated_at",
+                "index:ix_reconciliation_items_category",
+                "index:ix_reconciliation_runs_created_at",
+                "index:ix_reconciliation_runs_state",
                 "index:ix_tokens_created_at",
                 "index:ix_tokens_customer_reference",
                 "table:audit_events",
@@ -157,6 +160,8 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
                 "table:data_protection_keys",
                 "table:idempotency_records",
                 "table:intents",
+                "table:reconciliation_items",
+                "table:reconciliation_runs",
                 "table:schema_migrations",
                 "table:tokens",
                 "trigger:audit_events_refuse_delete",
@@ -239,3 +244,7 @@ public sealed class SqliteAuditTrailTests() : AuditTrailTests(new SqliteTestData
         Assert.Equal("2", await SqliteMigrationTests.PragmaAsync(connection, "synchronous")); // FULL
     }
 }
+
+public sealed class SqliteReconciliationStoreTests() : ReconciliationStoreTests(new SqliteTestDatabase());
+
+public sealed class SqliteReconcilerOnLedgerTests() : ReconcilerOnLedgerTests(new SqliteTestDatabase());

@@ -100,6 +100,26 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Grpc.ErrorMappingInterceptor.LogUnexpected(exceptionType)",
         "Tokenizer.Server.Grpc.ErrorMappingInterceptor.LogUnexpected(stackTrace)",
 
+        // Reconciliation: run ids are ours (rec_ and random letters), reasons are stable error reasons, the day is a date the
+        // schedule computed, the rest are counts; exception type names hold no values.
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Completed(runId)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Completed(items)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Discrepancies(runId)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Discrepancies(discrepancies)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Discrepancies(items)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Discrepancies(missingAtGateway)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Discrepancies(missingInLedger)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Discrepancies(statusMismatch)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Discrepancies(fieldMismatch)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Discrepancies(pending)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Interrupted(runId)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Interrupted(reason)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Failed(runId)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Failed(reason)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Scheduled(runId)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.Scheduled(day)",
+        "Tokenizer.Server.Reconciliation.ReconciliationLog.WorkerError(exceptionType)",
+
         // Stripe adapter: our operation enum, HTTP status, and Stripe's type/code/decline code/param name/request id,
         // each sanitised by StripeErrorMapper; "problem" is one of our fixed strings. Never Stripe's message or a body.
         "Tokenizer.Gateways.Stripe.Log.RawCardDataNotEnabled(operation)",

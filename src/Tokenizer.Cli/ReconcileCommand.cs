@@ -1,0 +1,264 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Tokenizer.Cli.Reports;
+using Tokenizer.Contracts.V1;
+using Timestamp = Google.Protobuf.WellKnownTypes.Timestamp;
+using TokenType = Tokenizer.Contracts.V1.TokenType;
+
+namespace Tokenizer.Cli;
+
+/// <summary>
+/// <c>tokenizer reconcile --from --to [--customer] [--type] --format csv|json|html --out FILE</c> (finance role): starts a
+/// reconciliation run (or follows <c>--run</c>), shows its progress on standard error, and writes the report when it
+/// completes. Exit codes: 0 every token matched, 3 discrepancies found (the report lists them), 1 the server answered
+/// with an error or the run failed, 2 bad usage (e.g. the output file exists).
+/// </summary>
+public static class ReconcileCommand
+{
+    /// <summary>Exit code when the run found anything but matched.</summary>
+    public const int ExitDiscrepancies = 3;
+
+    private const int ItemPageSize = 1000;
+
+    /// <summary>The command; <paramref name="channel"/> is the root's connection options.</summary>
+    public static Command Build(CliChannel channel, TextWriter output, TextWriter error, TimeSpan? pollInterval = null)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        var poll = pollInterval ?? TimeSpan.FromMilliseconds(500);
+        var from = new Option<DateTimeOffset?>("--from")
+        {
+            Description = "First day (UTC) of the period, e.g. 2026-11-01, or an ISO 8601 time",
+            CustomParser = result => ParseTime(result, "--from", endOfDay: false),
+        };
+        var to = new Option<DateTimeOffset?>("--to")
+        {
+            Description = "Last day (UTC) of the period, inclusive, e.g. 2026-11-30; or an ISO 8601 time, exclusive",
+            CustomParser = result => ParseTime(result, "--to", endOfDay: true),
+        };
+        var customer = new Option<string?>("--customer") { Description = "Only this customer_reference" };
+        var type = new Option<string?>("--type") { Description = "Only this token type" };
+        type.AcceptOnlyFromAmong("card", "au_becs_debit", "sepa_debit", "bacs_debit", "us_bank_account");
+        var format = new Option<string>("--format") { Description = "csv (spreadsheets), html (people) or json (machines)", Required = true };
+        format.AcceptOnlyFromAmong("csv", "json", "html");
+        var outFile = new Option<string>("--out") { Description = "The report file to create (mode 0600); never overwritten", Required = true };
+        var run = new Option<string?>("--run") { Description = "Report an existing run (its id) instead of starting one" };
+        var key = new Option<string?>("--idempotency-key") { Description = "Reuse to follow the run a lost invocation started (default: new)" };
+
+        var command = new Command("reconcile", "Compare the ledger's tokens with the gateway for a period and write a report (finance role)");
+        foreach (var option in new Option[] { from, to, customer, type, format, outFile, run, key })
+        {
+            command.Options.Add(option);
+        }
+
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(run) is null && (result.GetValue(from) is null || result.GetValue(to) is null))
+            {
+                result.AddError("--from and --to are required unless --run names an existing run");
+            }
+        });
+
+        command.SetAction(async (result, ct) =>
+        {
+            try
+            {
+                using var grpc = channel.Open(result, "finance");
+                var client = new ReconciliationService.ReconciliationServiceClient(grpc);
+                var runId = result.GetValue(run) ?? await StartAsync(client, result, from, to, customer, type, key, error, ct);
+                var summary = await WaitAsync(client, runId, error, poll, ct);
+                if (summary.Reconciliation.State == ReconciliationState.Failed)
+                {
+                    await error.WriteLineAsync($"error: reconciliation {runId} failed: {summary.Reconciliation.ErrorReason}");
+                    return 1;
+                }
+
+                var path = result.GetValue(outFile)!;
+                await using (var file = AuditCommands.CreateNewFile(path, "--out"))
+                {
+                    var source = new ReconciliationReportSource(summary, category => ItemsAsync(client, runId, category, ct));
+                    _ = result.GetValue(format) switch
+                    {
+                        "csv" => await CsvReport.WriteAsync(source, file, ct),
+                        "json" => await JsonReport.WriteAsync(source, file, ct),
+                        _ => await HtmlReport.WriteAsync(source, file, ct),
+                    };
+                }
+
+                var r = summary.Reconciliation;
+                await output.WriteLineAsync(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"reconciliation {runId}: {r.ItemsTotal} tokens, {r.Discrepancies} discrepancies; report written to {path}"));
+                return r.Discrepancies == 0 ? 0 : ExitDiscrepancies;
+            }
+            catch (CliInputException problem)
+            {
+                await error.WriteLineAsync($"error: {problem.Message}");
+                return 2;
+            }
+            catch (RpcException problem)
+            {
+                new CliConsole(TextReader.Null, TextWriter.Null, error).PrintRpcError(problem);
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static async Task<string> StartAsync(
+        ReconciliationService.ReconciliationServiceClient client,
+        ParseResult result,
+        Option<DateTimeOffset?> from,
+        Option<DateTimeOffset?> to,
+        Option<string?> customer,
+        Option<string?> type,
+        Option<string?> key,
+        TextWriter error,
+        CancellationToken cancellationToken)
+    {
+        var response = await client.StartReconciliationAsync(
+            new StartReconciliationRequest
+            {
+                Filter = new ReconciliationFilter
+                {
+                    From = Timestamp.FromDateTimeOffset(result.GetValue(from)!.Value),
+                    To = Timestamp.FromDateTimeOffset(result.GetValue(to)!.Value),
+                    CustomerReference = result.GetValue(customer) ?? string.Empty,
+                    Type = result.GetValue(type) switch
+                    {
+                        "card" => TokenType.Card,
+                        "au_becs_debit" => TokenType.AuBecsDebit,
+                        "sepa_debit" => TokenType.SepaDebit,
+                        "bacs_debit" => TokenType.BacsDebit,
+                        "us_bank_account" => TokenType.UsBankAccount,
+                        _ => TokenType.Unspecified,
+                    },
+                },
+                IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("D"),
+            },
+            cancellationToken: cancellationToken);
+        await error.WriteLineAsync($"reconciliation {response.RunId} {(response.Replayed ? "(already started)" : "started")}");
+        return response.RunId;
+    }
+
+    // Polls until the run completes or fails; interrupted runs resume on the server, so it keeps waiting for them.
+    private static async Task<GetReconciliationResponse> WaitAsync(
+        ReconciliationService.ReconciliationServiceClient client,
+        string runId,
+        TextWriter error,
+        TimeSpan poll,
+        CancellationToken cancellationToken)
+    {
+        var progress = new ProgressBar(error);
+        while (true)
+        {
+            var response = await client.GetReconciliationAsync(new GetReconciliationRequest { RunId = runId }, cancellationToken: cancellationToken);
+            progress.Show(response.Reconciliation);
+            if (response.Reconciliation.State is ReconciliationState.Completed or ReconciliationState.Failed)
+            {
+                progress.End();
+                return response;
+            }
+
+            await Task.Delay(poll, cancellationToken);
+        }
+    }
+
+    private static async IAsyncEnumerable<ReconciliationItem> ItemsAsync(
+        ReconciliationService.ReconciliationServiceClient client,
+        string runId,
+        ReconciliationCategory? category,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var pageToken = string.Empty;
+        do
+        {
+            var page = await client.ListReconciliationItemsAsync(
+                new ListReconciliationItemsRequest
+                {
+                    RunId = runId,
+                    Category = category ?? ReconciliationCategory.Unspecified,
+                    PageSize = ItemPageSize,
+                    PageToken = pageToken,
+                },
+                cancellationToken: cancellationToken);
+            foreach (var item in page.Items)
+            {
+                yield return item;
+            }
+
+            pageToken = page.NextPageToken;
+        }
+        while (pageToken.Length > 0);
+    }
+
+    private static DateTimeOffset? ParseTime(ArgumentResult result, string name, bool endOfDay)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            return endOfDay ? start.AddDays(1) : start;
+        }
+
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
+        {
+            return value;
+        }
+
+        result.AddError($"{name}: expected a date (2026-11-01) or an ISO 8601 time (2026-11-01T12:00:00Z)");
+        return null;
+    }
+
+    /// <summary>
+    /// Progress on standard error: a bar redrawn in place on a terminal; elsewhere (a pipe, a log) one line per change of
+    /// state or phase, so logs stay short.
+    /// </summary>
+    private sealed class ProgressBar(TextWriter error)
+    {
+        private const int Width = 30;
+        private readonly bool interactive = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
+        private string last = string.Empty;
+
+        public void Show(Reconciliation run)
+        {
+            var fraction = run.State == ReconciliationState.Completed ? 1.0
+                : run.CustomersTotal == 0 ? 0.0
+                : Math.Min(1.0, (double)run.CustomersDone / run.CustomersTotal);
+            var filled = (int)Math.Round(fraction * Width);
+            var state = run.State switch
+            {
+                ReconciliationState.Interrupted => $"interrupted ({run.ErrorReason}), resuming",
+                ReconciliationState.Completed => "completed",
+                ReconciliationState.Failed => "failed",
+                _ => "running",
+            };
+            var line = string.Create(
+                CultureInfo.InvariantCulture,
+                $"[{new string('#', filled)}{new string('.', Width - filled)}] {fraction,4:P0} customers {run.CustomersDone}/{run.CustomersTotal}, tokens {run.ItemsTotal}, discrepancies {run.Discrepancies}, gateway requests {run.GatewayRequests}: {state}");
+            if (interactive)
+            {
+                error.Write("\r" + line.PadRight(last.Length));
+                last = line;
+            }
+            else if (!string.Equals(StateOf(line), StateOf(last), StringComparison.Ordinal))
+            {
+                error.WriteLine(line);
+                last = line;
+            }
+        }
+
+        public void End()
+        {
+            if (interactive)
+            {
+                error.WriteLine();
+            }
+        }
+
+        private static string StateOf(string line) => line[(line.LastIndexOf(':') + 1)..];
+    }
+}

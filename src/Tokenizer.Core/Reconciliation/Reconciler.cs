@@ -1,0 +1,264 @@
+using System.Threading.RateLimiting;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Ports;
+
+namespace Tokenizer.Core.Reconciliation;
+
+/// <summary>Settings of <see cref="Reconciler"/>.</summary>
+public sealed record ReconcilerSettings
+{
+    /// <summary>PaymentMethods per gateway page (1-100).</summary>
+    public int GatewayPageSize { get; init; } = 100;
+
+    /// <summary>Customers read from the ledger at a time.</summary>
+    public int CustomerBatchSize { get; init; } = 100;
+
+    /// <summary>Ledger tokens per sweep page.</summary>
+    public int SweepPageSize { get; init; } = 500;
+
+    /// <summary>
+    /// How long an intent may stay unresolved (pending, or failed and not yet checked by the orphan sweep) before a run
+    /// reports it as <see cref="ReconciliationCategory.Pending"/>. Longer than the recovery worker's grace period.
+    /// </summary>
+    public TimeSpan PendingGrace { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>At most this many unresolved intents of each state are reported per run (oldest first).</summary>
+    public int MaxPendingIntents { get; init; } = 1000;
+}
+
+/// <summary>
+/// Carries one reconciliation run from its stored cursor to the end, one page at a time: walks our Customers (from the
+/// ledger's customer map) and each one's PaymentMethods at the gateway (one paced request per page, cursor
+/// pagination), looks the page's ids up in the ledger and classifies them; then sweeps the ledger's tokens of the
+/// period that the walk did not meet; then records the intents left unresolved past the grace period. Every page is saved with the new cursor in one transaction, so memory holds one
+/// page, and a run stopped anywhere (gateway errors, a crash, a restart) resumes where its last page ended with the
+/// same result.
+/// </summary>
+/// <param name="store">Runs, items and the ledger reads.</param>
+/// <param name="ledger">The token ledger: its unresolved intents.</param>
+/// <param name="gateway">The gateway (its <see cref="ITokenGateway.Name"/> selects our Customers).</param>
+/// <param name="pacer">Paces gateway requests (one permit per request); shared by every run of the process.</param>
+/// <param name="timeProvider">The clock.</param>
+/// <param name="settings">Page sizes.</param>
+public sealed class Reconciler(
+    IReconciliationStore store,
+    ITokenLedger ledger,
+    ITokenGateway gateway,
+    RateLimiter pacer,
+    TimeProvider timeProvider,
+    ReconcilerSettings settings)
+{
+    /// <summary>
+    /// Runs <paramref name="run"/> (claimed by <paramref name="owner"/>) to the end and marks it completed; returns the
+    /// final state. A gateway or ledger that is unavailable leaves it interrupted with the reason (a worker resumes it);
+    /// another domain error fails it. Returns null when another worker took the run over. Cancellation releases the
+    /// claim (the run stays running, as it was after its last saved page, for any worker to resume) and propagates.
+    /// </summary>
+    public async Task<ReconciliationState?> RunAsync(ReconciliationRun run, string owner, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        try
+        {
+            var cursor = run.Cursor;
+            if (cursor.Phase == ReconciliationPhase.Customers && cursor.AfterCustomer is null && cursor.CurrentCustomer is null)
+            {
+                var total = await store.CountCustomersAsync(gateway.Name, run.Filter.CustomerReference, cancellationToken).ConfigureAwait(false);
+                await store.SetCustomersTotalAsync(run.RunId, total, cancellationToken).ConfigureAwait(false);
+            }
+
+            while (cursor.Phase != ReconciliationPhase.Done)
+            {
+                var next = cursor.Phase switch
+                {
+                    ReconciliationPhase.Customers => await WalkCustomersAsync(run, owner, cursor, cancellationToken).ConfigureAwait(false),
+                    ReconciliationPhase.LedgerSweep => await SweepLedgerAsync(run, owner, cursor, cancellationToken).ConfigureAwait(false),
+                    _ => await SaveAsync(run, owner, await PendingIntentsAsync(run.Filter, cancellationToken).ConfigureAwait(false), cursor with { Phase = ReconciliationPhase.Done }, 0, 0, cancellationToken)
+                        .ConfigureAwait(false),
+                };
+                if (next is null)
+                {
+                    return null;
+                }
+
+                cursor = next;
+            }
+
+            return await FinishAsync(run, owner, ReconciliationState.Completed, null).ConfigureAwait(false);
+        }
+        catch (TokenizerException error) when (error.Kind == ErrorKind.Unavailable)
+        {
+            return await FinishAsync(run, owner, ReconciliationState.Interrupted, error.Reason).ConfigureAwait(false);
+        }
+        catch (TokenizerException error)
+        {
+            return await FinishAsync(run, owner, ReconciliationState.Failed, error.Reason).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: release the claim so the next worker (this host restarted, or a replica) resumes at once.
+            await FinishAsync(run, owner, ReconciliationState.Running, null).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    // One batch of Customers, each walked page by page; returns the cursor after the batch, null when the run was lost.
+    private async Task<ReconciliationCursor?> WalkCustomersAsync(
+        ReconciliationRun run,
+        string owner,
+        ReconciliationCursor cursor,
+        CancellationToken cancellationToken)
+    {
+        var customers = await store.ListCustomersAsync(
+            gateway.Name,
+            run.Filter.CustomerReference,
+            cursor.AfterCustomer,
+            settings.CustomerBatchSize,
+            cancellationToken).ConfigureAwait(false);
+        if (customers.Count == 0)
+        {
+            return await SaveAsync(run, owner, [], cursor with { Phase = ReconciliationPhase.LedgerSweep, CurrentCustomer = null, GatewayStartingAfter = null }, 0, 0, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        foreach (var customer in customers)
+        {
+            // Resuming inside the Customer that was in progress: continue after its stored gateway cursor.
+            var startingAfter = string.Equals(customer.CustomerReference, cursor.CurrentCustomer, StringComparison.Ordinal)
+                ? cursor.GatewayStartingAfter
+                : null;
+            while (true)
+            {
+                using (var permit = await pacer.AcquireAsync(1, cancellationToken).ConfigureAwait(false))
+                {
+                    if (!permit.IsAcquired)
+                    {
+                        continue;
+                    }
+                }
+
+                var page = await gateway.ListCustomerPaymentMethodsAsync(
+                    customer.GatewayCustomerId,
+                    startingAfter,
+                    settings.GatewayPageSize,
+                    cancellationToken).ConfigureAwait(false);
+                var items = await ClassifyAsync(run.Filter, customer, page, cancellationToken).ConfigureAwait(false);
+                var done = page.NextStartingAfter is null;
+                var next = done
+                    ? cursor with { AfterCustomer = customer.CustomerReference, CurrentCustomer = null, GatewayStartingAfter = null }
+                    : cursor with { CurrentCustomer = customer.CustomerReference, GatewayStartingAfter = page.NextStartingAfter };
+                if (await SaveAsync(run, owner, items, next, done ? 1 : 0, 1, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    return null;
+                }
+
+                cursor = next;
+                if (done)
+                {
+                    break;
+                }
+
+                startingAfter = page.NextStartingAfter;
+            }
+        }
+
+        return cursor;
+    }
+
+    private async Task<List<ReconciliationItem>> ClassifyAsync(
+        ReconciliationFilter filter,
+        CustomerMapping customer,
+        GatewayPaymentMethodPage page,
+        CancellationToken cancellationToken)
+    {
+        var items = new List<ReconciliationItem>(page.PaymentMethods.Count);
+        if (page.PaymentMethods.Count == 0)
+        {
+            return items;
+        }
+
+        var ledger = await store.GetTokensAsync([.. page.PaymentMethods.Select(p => p.Id)], cancellationToken).ConfigureAwait(false);
+        foreach (var paymentMethod in page.PaymentMethods)
+        {
+            var record = ledger.GetValueOrDefault(paymentMethod.Id);
+            var item = ReconciliationClassifier.Attached(paymentMethod, record, customer);
+            if (filter.InPeriod(item.CreatedAt) && (filter.Type is null || item.Type == filter.Type))
+            {
+                items.Add(item);
+            }
+        }
+
+        return items;
+    }
+
+    private async Task<ReconciliationCursor?> SweepLedgerAsync(
+        ReconciliationRun run,
+        string owner,
+        ReconciliationCursor cursor,
+        CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var tokens = await store.ListUnseenTokensAsync(run.RunId, run.Filter, cursor.SweepAfterToken, settings.SweepPageSize, cancellationToken)
+                .ConfigureAwait(false);
+            var next = tokens.Count == 0
+                ? cursor with { Phase = ReconciliationPhase.Pending }
+                : cursor with { SweepAfterToken = tokens[^1].Token };
+            if (await SaveAsync(run, owner, [.. tokens.Select(ReconciliationClassifier.NotAttached)], next, 0, 0, cancellationToken).ConfigureAwait(false) is null)
+            {
+                return null;
+            }
+
+            if (tokens.Count == 0)
+            {
+                return next;
+            }
+
+            cursor = next;
+        }
+    }
+
+    // Intents of the period still unresolved past the grace period: pending, failed and not yet checked by the orphan
+    // sweep, or detaching without a confirmed detach.
+    private async Task<List<ReconciliationItem>> PendingIntentsAsync(ReconciliationFilter filter, CancellationToken cancellationToken)
+    {
+        var before = timeProvider.GetUtcNow() - settings.PendingGrace;
+        var items = new List<ReconciliationItem>();
+        foreach (var state in new[] { IntentState.Pending, IntentState.Failed, IntentState.Detaching })
+        {
+            var intents = await ledger.ListIntentsAsync(state, before, settings.MaxPendingIntents, cancellationToken).ConfigureAwait(false);
+            items.AddRange(intents
+                .Where(intent => filter.InPeriod(intent.CreatedAt)
+                    && (filter.CustomerReference is null || string.Equals(intent.CustomerReference, filter.CustomerReference, StringComparison.Ordinal)))
+                .Select(ReconciliationClassifier.Unresolved)
+                .Where(item => filter.Type is null || item.Type == filter.Type || (item.Type is null && filter.Type != TokenType.Card)));
+        }
+
+        return items;
+    }
+
+    private async Task<ReconciliationCursor?> SaveAsync(
+        ReconciliationRun run,
+        string owner,
+        IReadOnlyList<ReconciliationItem> items,
+        ReconciliationCursor cursor,
+        int customersDone,
+        int gatewayRequests,
+        CancellationToken cancellationToken)
+    {
+        var saved = await store.SaveProgressAsync(
+            run.RunId,
+            owner,
+            new ReconciliationProgress(items, cursor, customersDone, gatewayRequests),
+            timeProvider.GetUtcNow(),
+            cancellationToken).ConfigureAwait(false);
+        return saved ? cursor : null;
+    }
+
+    // The final state is written even when the run's token was cancelled: it is the record of what happened.
+    private async Task<ReconciliationState?> FinishAsync(ReconciliationRun run, string owner, ReconciliationState state, string? reason) =>
+        await store.FinishRunAsync(run.RunId, owner, state, reason, timeProvider.GetUtcNow(), CancellationToken.None).ConfigureAwait(false)
+            ? state
+            : null;
+}

@@ -1,0 +1,137 @@
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Ports;
+
+namespace Tokenizer.Core.Reconciliation;
+
+/// <summary>
+/// Classifies one token from what the ledger and the gateway each know of it. Pure; details name fields and rules,
+/// never a value (so a report or log can carry them).
+/// </summary>
+public static class ReconciliationClassifier
+{
+    /// <summary>
+    /// A PaymentMethod the gateway lists under one of our Customers (<paramref name="customer"/>), with the ledger's
+    /// record of it or null.
+    /// </summary>
+    public static ReconciliationItem Attached(GatewayPaymentMethod gateway, TokenRecord? ledger, CustomerMapping customer)
+    {
+        ArgumentNullException.ThrowIfNull(gateway);
+        ArgumentNullException.ThrowIfNull(customer);
+        if (ledger is null)
+        {
+            return Item(gateway.Id, null, gateway, customer.CustomerReference, ReconciliationCategory.MissingInLedger, "no ledger record for a PaymentMethod attached to our customer");
+        }
+
+        if (ledger.Status == TokenStatus.Revoked)
+        {
+            return Item(gateway.Id, ledger, gateway, ledger.CustomerReference, ReconciliationCategory.StatusMismatch, "revoked in the ledger, still attached at the gateway");
+        }
+
+        var differences = Differences(ledger, gateway);
+        return differences.Count == 0
+            ? Item(gateway.Id, ledger, gateway, ledger.CustomerReference, ReconciliationCategory.Matched, null)
+            : Item(gateway.Id, ledger, gateway, ledger.CustomerReference, ReconciliationCategory.FieldMismatch, string.Join("; ", differences));
+    }
+
+    /// <summary>A ledger token the gateway walk did not meet under any of our Customers.</summary>
+    public static ReconciliationItem NotAttached(TokenRecord ledger)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        return ledger.Status == TokenStatus.Revoked
+            ? Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.Matched, null)
+            : Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.MissingAtGateway, "active in the ledger, not attached to our customer at the gateway (detached or unknown)");
+    }
+
+    /// <summary>
+    /// A tokenisation intent still unresolved (pending; failed with an unknown gateway outcome; or an orphan whose detach
+    /// is not yet confirmed) past the grace period.
+    /// Its row is keyed by the intent id (no PaymentMethod is known); the type is known for cards only.
+    /// </summary>
+    public static ReconciliationItem Unresolved(TokenIntent intent)
+    {
+        ArgumentNullException.ThrowIfNull(intent);
+        return new ReconciliationItem
+        {
+            Token = intent.IntentId,
+            Type = string.Equals(intent.Operation, "tokenize_card", StringComparison.Ordinal) ? TokenType.Card : null,
+            CustomerReference = intent.CustomerReference,
+            CreatedAt = intent.CreatedAt,
+            LedgerStatus = ReconciliationStatuses.Absent,
+            GatewayStatus = ReconciliationStatuses.NotChecked,
+            Category = ReconciliationCategory.Pending,
+            Detail = intent.State switch
+            {
+                IntentState.Pending => "tokenisation intent still pending past the grace period",
+                IntentState.Detaching => "orphan recorded revoked, its detach at the gateway not yet confirmed",
+                _ => "tokenisation intent failed with an unknown gateway outcome and not yet checked by the orphan sweep",
+            },
+        };
+    }
+
+    /// <summary>The fields that differ, each as "<c>name</c> differs"; empty when all agree.</summary>
+    public static IReadOnlyList<string> Differences(TokenRecord ledger, GatewayPaymentMethod gateway)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(gateway);
+        var differences = new List<string>();
+        void Compare<T>(string field, T ours, T theirs)
+        {
+            if (!EqualityComparer<T>.Default.Equals(ours, theirs))
+            {
+                differences.Add(field + " differs");
+            }
+        }
+
+        Compare("type", ledger.Type, gateway.Type);
+        if (gateway.CustomerId is not null && ledger.GatewayCustomerId is not null)
+        {
+            Compare("customer", ledger.GatewayCustomerId, gateway.CustomerId);
+        }
+
+        if (ledger.Card is { } ours && gateway.Card is { } theirs)
+        {
+            Compare("brand", ours.Brand, theirs.Brand);
+            Compare("last4", ours.Last4, theirs.Last4);
+            Compare("exp_month", ours.ExpMonth, theirs.ExpMonth);
+            Compare("exp_year", ours.ExpYear, theirs.ExpYear);
+            Compare("fingerprint", ours.Fingerprint, theirs.Fingerprint);
+        }
+        else if (ledger.BankAccount is { } ourBank && gateway.BankAccount is { } theirBank)
+        {
+            Compare("bank_identifier", ourBank.BankIdentifier, theirBank.BankIdentifier);
+            Compare("last4", ourBank.Last4, theirBank.Last4);
+            Compare("fingerprint", ourBank.Fingerprint, theirBank.Fingerprint);
+        }
+        else if ((ledger.Card is null) != (gateway.Card is null) || (ledger.BankAccount is null) != (gateway.BankAccount is null))
+        {
+            differences.Add("metadata missing on one side");
+        }
+
+        return differences;
+    }
+
+    private static ReconciliationItem Item(
+        string token,
+        TokenRecord? ledger,
+        GatewayPaymentMethod? gateway,
+        string? customerReference,
+        ReconciliationCategory category,
+        string? detail)
+    {
+        var card = ledger?.Card ?? gateway?.Card;
+        var bank = ledger?.BankAccount ?? gateway?.BankAccount;
+        return new ReconciliationItem
+        {
+            Token = token,
+            Type = ledger?.Type ?? gateway?.Type,
+            Brand = card?.Brand ?? bank?.BankIdentifier,
+            Last4 = card?.Last4 ?? bank?.Last4,
+            CustomerReference = customerReference,
+            CreatedAt = ledger?.CreatedAt ?? gateway?.CreatedAt ?? DateTimeOffset.UnixEpoch,
+            LedgerStatus = ledger is null ? ReconciliationStatuses.Absent : ReconciliationStatuses.Of(ledger.Status),
+            GatewayStatus = gateway is null ? ReconciliationStatuses.NotAttached : ReconciliationStatuses.Attached,
+            Category = category,
+            Detail = detail,
+        };
+    }
+}

@@ -1,0 +1,174 @@
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Time.Testing;
+using NSubstitute;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Ports;
+using Tokenizer.Core.Reconciliation;
+
+namespace Tokenizer.Core.Tests.Reconciliation;
+
+/// <summary>The Reconciler on its own, its ports substituted: paging, pacing, cursor saving and error handling.</summary>
+public sealed class ReconcilerTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 30, 0, 0, 0, TimeSpan.Zero);
+    private static readonly CustomerMapping Customer = new("cust-1", "cus_1");
+
+    private readonly IReconciliationStore store = Substitute.For<IReconciliationStore>();
+    private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
+    private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
+    private readonly CountingPacer pacer = new();
+    private readonly List<ReconciliationProgress> saved = [];
+
+    public ReconcilerTests()
+    {
+        gateway.Name.Returns("stripe");
+        store.ListCustomersAsync("stripe", null, null, Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns([Customer]);
+        store.ListCustomersAsync("stripe", null, "cust-1", Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns([]);
+        store.GetTokensAsync(Arg.Any<IReadOnlyCollection<string>>(), Arg.Any<CancellationToken>()).Returns(new Dictionary<string, TokenRecord>());
+        store.ListUnseenTokensAsync(Arg.Any<string>(), Arg.Any<ReconciliationFilter>(), Arg.Any<string?>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns([]);
+        store.SaveProgressAsync("rec_1", "owner", Arg.Do<ReconciliationProgress>(saved.Add), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()).Returns(true);
+        store.FinishRunAsync("rec_1", "owner", Arg.Any<ReconciliationState>(), Arg.Any<string?>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()).Returns(true);
+        ledger.ListIntentsAsync(Arg.Any<IntentState>(), Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns([]);
+    }
+
+    [Fact]
+    public async Task RunAsync_ThreeGatewayPages_OnePermitPerPageAndTheCursorSavedWithEachPage()
+    {
+        // Arrange
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 2, Arg.Any<CancellationToken>()).Returns(Page("pm_3", "pm_2"));
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", "pm_2", 2, Arg.Any<CancellationToken>()).Returns(Page("pm_1", "pm_0"));
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", "pm_0", 2, Arg.Any<CancellationToken>()).Returns(new GatewayPaymentMethodPage([], null));
+
+        // Act
+        var state = await Reconciler().RunAsync(Run(), "owner", CancellationToken.None);
+
+        // Assert
+        Assert.Equal(ReconciliationState.Completed, state);
+        Assert.Equal(3, pacer.Acquired);
+        Assert.Equal(
+            [("cust-1", "pm_2"), ("cust-1", "pm_0"), (null, null)],
+            saved.Take(3).Select(p => (p.Cursor.CurrentCustomer, p.Cursor.GatewayStartingAfter)));
+        Assert.Equal([2, 2, 0], saved.Take(3).Select(p => p.Items.Count));
+        Assert.All(saved.Take(3), p => Assert.Equal(1, p.GatewayRequests));
+        Assert.Equal("cust-1", saved[2].Cursor.AfterCustomer);
+        Assert.Equal(ReconciliationPhase.Done, saved[^1].Cursor.Phase);
+        await store.Received(1).SetCustomersTotalAsync("rec_1", Arg.Any<long>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task RunAsync_ResumedInsideACustomer_ContinuesAfterTheStoredGatewayCursor()
+    {
+        // Arrange
+        var resumed = Run() with { Cursor = new ReconciliationCursor(ReconciliationPhase.Customers, null, "cust-1", "pm_2", null) };
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", "pm_2", 2, Arg.Any<CancellationToken>()).Returns(new GatewayPaymentMethodPage([], null));
+
+        // Act
+        var state = await Reconciler().RunAsync(resumed, "owner", CancellationToken.None);
+
+        // Assert
+        Assert.Equal(ReconciliationState.Completed, state);
+        await gateway.DidNotReceive().ListCustomerPaymentMethodsAsync("cus_1", null, Arg.Any<int>(), Arg.Any<CancellationToken>());
+        await store.DidNotReceive().SetCustomersTotalAsync(Arg.Any<string>(), Arg.Any<long>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task RunAsync_GatewayUnavailable_InterruptedWithItsReasonAndNothingMoreSaved()
+    {
+        // Arrange
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 2, Arg.Any<CancellationToken>())
+            .Returns<GatewayPaymentMethodPage>(_ => throw new TokenizerException(ErrorKind.Unavailable, ErrorReasons.GatewayUnavailable, "gateway unavailable"));
+
+        // Act
+        var state = await Reconciler().RunAsync(Run(), "owner", CancellationToken.None);
+
+        // Assert
+        Assert.Equal(ReconciliationState.Interrupted, state);
+        Assert.Empty(saved);
+        await store.Received(1).FinishRunAsync("rec_1", "owner", ReconciliationState.Interrupted, ErrorReasons.GatewayUnavailable, Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task RunAsync_RunTakenOverByAnotherWorker_StopsWithoutFinishing()
+    {
+        // Arrange
+        store.SaveProgressAsync("rec_1", "owner", Arg.Any<ReconciliationProgress>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()).Returns(false);
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 2, Arg.Any<CancellationToken>()).Returns(Page("pm_1"));
+
+        // Act
+        var state = await Reconciler().RunAsync(Run(), "owner", CancellationToken.None);
+
+        // Assert
+        Assert.Null(state);
+        await store.DidNotReceive().FinishRunAsync(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<ReconciliationState>(), Arg.Any<string?>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task RunAsync_PaymentMethodsOutsideThePeriodOrType_NotRecorded()
+    {
+        // Arrange
+        var old = new GatewayPaymentMethod("pm_old", TokenType.Card, Card(), null) { CustomerId = "cus_1", CreatedAt = Now.AddYears(-2) };
+        var bank = new GatewayPaymentMethod("pm_bank", TokenType.SepaDebit, null, new BankAccountMetadata("3201", "19043", "AT", "fp")) { CustomerId = "cus_1", CreatedAt = Now.AddDays(-1) };
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 2, Arg.Any<CancellationToken>()).Returns(new GatewayPaymentMethodPage([old, bank], null));
+        var cardsOnly = Run() with { Filter = Run().Filter with { Type = TokenType.Card } };
+
+        // Act
+        await Reconciler().RunAsync(cardsOnly, "owner", CancellationToken.None);
+
+        // Assert
+        Assert.Empty(saved[0].Items);
+    }
+
+    private static CardMetadata Card() => new("visa", "4242", 12, 2030, "credit", "US", "fp");
+
+    private static GatewayPaymentMethodPage Page(params string[] ids) =>
+        new([.. ids.Select(id => new GatewayPaymentMethod(id, TokenType.Card, Card(), null) { CustomerId = "cus_1", CreatedAt = Now.AddDays(-1) })], ids[^1]);
+
+    private static ReconciliationRun Run() => new()
+    {
+        RunId = "rec_1",
+        Filter = new ReconciliationFilter(Now.AddDays(-30), Now, null, null),
+        State = ReconciliationState.Running,
+        StartedBy = "finance",
+        CreatedAt = Now,
+        UpdatedAt = Now,
+        Cursor = ReconciliationCursor.Start,
+        Owner = "owner",
+    };
+
+    private Reconciler Reconciler() =>
+        new(store, ledger, gateway, pacer, new FakeTimeProvider(Now), new ReconcilerSettings { GatewayPageSize = 2 });
+
+    /// <summary>Grants every permit at once and counts them.</summary>
+    private sealed class CountingPacer : RateLimiter
+    {
+        public int Acquired { get; private set; }
+
+        public override TimeSpan? IdleDuration => null;
+
+        public override RateLimiterStatistics? GetStatistics() => null;
+
+        protected override RateLimitLease AttemptAcquireCore(int permitCount) => Grant(permitCount);
+
+        protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) => ValueTask.FromResult<RateLimitLease>(Grant(permitCount));
+
+        private Lease Grant(int permitCount)
+        {
+            Acquired += permitCount;
+            return new Lease();
+        }
+
+        private sealed class Lease : RateLimitLease
+        {
+            public override bool IsAcquired => true;
+
+            public override IEnumerable<string> MetadataNames => [];
+
+            public override bool TryGetMetadata(string metadataName, out object? metadata)
+            {
+                metadata = null;
+                return false;
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Ports;
+using Tokenizer.Core.Reconciliation;
+
+namespace Tokenizer.Core.Tests.Reconciliation;
+
+public sealed class ReconciliationClassifierTests
+{
+    private static readonly DateTimeOffset Created = new(2026, 11, 3, 10, 0, 0, TimeSpan.Zero);
+    private static readonly CustomerMapping Customer = new("cust-1", "cus_1");
+
+    [Fact]
+    public void Attached_ActiveAndAllFieldsAgree_Matched()
+    {
+        var item = ReconciliationClassifier.Attached(Gateway(), Ledger(), Customer);
+
+        Assert.Equal((ReconciliationCategory.Matched, "active", "attached", null), (item.Category, item.LedgerStatus, item.GatewayStatus, item.Detail));
+        Assert.Equal(("visa", "4242", TokenType.Card, Created), (item.Brand, item.Last4, item.Type, item.CreatedAt));
+    }
+
+    [Fact]
+    public void Attached_NoLedgerRecord_MissingInLedgerUnderOurCustomer()
+    {
+        var item = ReconciliationClassifier.Attached(Gateway(), null, Customer);
+
+        Assert.Equal((ReconciliationCategory.MissingInLedger, "absent", "cust-1"), (item.Category, item.LedgerStatus, item.CustomerReference));
+    }
+
+    [Fact]
+    public void Attached_RevokedHere_StatusMismatch()
+    {
+        var item = ReconciliationClassifier.Attached(Gateway(), Ledger() with { Status = TokenStatus.Revoked }, Customer);
+
+        Assert.Equal((ReconciliationCategory.StatusMismatch, "revoked"), (item.Category, item.LedgerStatus));
+    }
+
+    [Fact]
+    public void Attached_SeveralFieldsDiffer_FieldMismatchNamingEachFieldNeverAValue()
+    {
+        var gateway = Gateway() with
+        {
+            Card = new CardMetadata("mastercard", "4444", 1, 2031, "credit", "US", "fp_other"),
+            CustomerId = "cus_2",
+        };
+
+        var item = ReconciliationClassifier.Attached(gateway, Ledger(), Customer);
+
+        Assert.Equal(ReconciliationCategory.FieldMismatch, item.Category);
+        Assert.Equal("customer differs; brand differs; last4 differs; exp_month differs; exp_year differs; fingerprint differs", item.Detail);
+        Assert.DoesNotContain("4444", item.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("2031", item.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Attached_BankAccountIdentifierDiffers_FieldMismatch()
+    {
+        var bank = new BankAccountMetadata("3201", "19043", "AT", "fp_bank");
+        var ledger = Ledger() with { Type = TokenType.SepaDebit, Card = null, BankAccount = bank };
+        var gateway = new GatewayPaymentMethod("pm_1", TokenType.SepaDebit, null, bank with { BankIdentifier = "20041" }) { CustomerId = "cus_1" };
+
+        var item = ReconciliationClassifier.Attached(gateway, ledger, Customer);
+
+        Assert.Equal((ReconciliationCategory.FieldMismatch, "bank_identifier differs", "19043"), (item.Category, item.Detail, item.Brand));
+    }
+
+    [Theory]
+    [InlineData(TokenStatus.Active, ReconciliationCategory.MissingAtGateway)]
+    [InlineData(TokenStatus.Revoked, ReconciliationCategory.Matched)]
+    public void NotAttached_ByLedgerStatus_MissingAtGatewayOrMatched(TokenStatus status, ReconciliationCategory expected)
+    {
+        var item = ReconciliationClassifier.NotAttached(Ledger() with { Status = status });
+
+        Assert.Equal((expected, "not_attached"), (item.Category, item.GatewayStatus));
+    }
+
+    [Theory]
+    [InlineData(IntentState.Pending, "tokenize_card", TokenType.Card, "still pending")]
+    [InlineData(IntentState.Failed, "tokenize_bank_account", null, "unknown gateway outcome")]
+    [InlineData(IntentState.Detaching, "tokenize_card", TokenType.Card, "detach at the gateway not yet confirmed")]
+    public void Unresolved_Intent_PendingKeyedByIntentId(IntentState state, string operation, TokenType? type, string detail)
+    {
+        var intent = new TokenIntent("tkz_abc_intent", "billing", "key-id", operation, "cust-1", new byte[32], state, null, Created, Created);
+
+        var item = ReconciliationClassifier.Unresolved(intent);
+
+        Assert.Equal((ReconciliationCategory.Pending, "tkz_abc_intent", type, "cust-1"), (item.Category, item.Token, item.Type, item.CustomerReference));
+        Assert.Contains(detail, item.Detail, StringComparison.Ordinal);
+    }
+
+    private static TokenRecord Ledger() => new()
+    {
+        Token = "pm_1",
+        Gateway = "stripe",
+        Type = TokenType.Card,
+        Status = TokenStatus.Active,
+        CallerId = "billing",
+        CustomerReference = "cust-1",
+        GatewayCustomerId = "cus_1",
+        Card = new CardMetadata("visa", "4242", 12, 2030, "credit", "US", "fp_1"),
+        CreatedAt = Created,
+    };
+
+    private static GatewayPaymentMethod Gateway() =>
+        new("pm_1", TokenType.Card, new CardMetadata("visa", "4242", 12, 2030, "credit", "US", "fp_1"), null)
+        {
+            CustomerId = "cus_1",
+            CreatedAt = Created.AddSeconds(1),
+        };
+}
