@@ -116,7 +116,7 @@ public sealed class AuthorizationMatrixTests(TokenizerServerFixture server) : IC
     private static string PolicyName(MethodDescriptor method) => $"{method.Service.FullName}/{method.Name}";
 
     private static IEnumerable<MethodDescriptor> AllMethods() =>
-        new[] { TokenizerReflection.Descriptor, AuditReflection.Descriptor }
+        new[] { TokenizerReflection.Descriptor, AuditReflection.Descriptor, PrivacyReflection.Descriptor }
             .SelectMany(file => file.Services)
             .SelectMany(service => service.Methods);
 

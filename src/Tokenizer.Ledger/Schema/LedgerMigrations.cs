@@ -32,6 +32,8 @@ internal static class LedgerMigrations
         new(2, "audit_events (append-only, HMAC-chained)", AuditEvents),
         new(3, "data_protection_keys", DataProtectionKeys),
         new(4, "intents (crash recovery and orphan sweep)", Intents),
+        // Version 5 is reserved for reconciliation runs (issue #5).
+        new(6, "privacy: subject keys, encrypted personal data, erasures; retention indexes", Privacy.PrivacyMigration.Statements),
     ];
 
     /// <summary>The highest version this build knows.</summary>

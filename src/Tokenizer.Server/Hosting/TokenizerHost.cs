@@ -30,6 +30,7 @@ public static class TokenizerHost
         app.UseTokenizerSecurity();
         app.MapGrpcService<TokenizerGrpcService>().RequireRpcPolicies();
         app.MapGrpcService<AuditGrpcService>().RequireRpcPolicies();
+        app.MapGrpcService<Privacy.PrivacyGrpcService>().RequireRpcPolicies();
         app.MapTokenizerHealth();
         if (app.Environment.IsDevelopment())
         {

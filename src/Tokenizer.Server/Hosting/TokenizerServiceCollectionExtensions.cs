@@ -14,6 +14,7 @@ using Tokenizer.Core.Telemetry;
 using Tokenizer.Server.Secrets;
 using Tokenizer.Server.Security;
 using Tokenizer.Server.Logging;
+using Tokenizer.Server.Privacy;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -103,6 +104,9 @@ public static class TokenizerServiceCollectionExtensions
         services.AddSingleton<RecoveryService>();
         // After the ledger and audit start-up services: the first pass runs on an initialised ledger.
         services.AddHostedService<RecoveryWorker>();
+
+        // Privacy (issue #6): per-subject keys, access/correction/erasure, retention purge.
+        services.AddTokenizerPrivacy();
 
         // Readiness (grpc.health.v1), metrics (OpenTelemetry, Prometheus on its own loopback port), graceful shutdown.
         services.AddTokenizerHealth();

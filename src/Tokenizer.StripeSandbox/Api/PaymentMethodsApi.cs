@@ -33,6 +33,9 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
             .. CardFactory.Params, .. BankFactory.AuBecsParams, .. BankFactory.SepaParams, .. BankFactory.BacsParams, .. BankFactory.UsBankParams,
         ]);
 
+    private static readonly FrozenSet<string> UpdateParams =
+        FrozenSet.Create(StringComparer.Ordinal, Name, Email, Phone, Line1, Line2, City, State, PostalCode, Country);
+
     private static readonly FrozenSet<string> AttachParams = FrozenSet.Create(StringComparer.Ordinal, "customer");
     private static readonly FrozenSet<string> NoParams = FrozenSet<string>.Empty;
     private static readonly FrozenSet<string> ListParams =
@@ -166,6 +169,69 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
             var attached = stored.View with { Customer = customerId };
             data.PaymentMethods[id] = stored with { View = attached };
             return attached;
+        });
+        return Ok(view);
+    }
+
+    /// <summary>
+    /// Stripe API POST /v1/payment_methods/{id}: updates <c>billing_details</c> (and <c>metadata</c>). As at Stripe, only a
+    /// PaymentMethod attached to a Customer can be updated (400 otherwise); each parameter sent replaces that one field
+    /// (address fields one by one), an empty value unsets it, and fields not sent keep their values.
+    /// </summary>
+    public ApiResult Update(string id, StripeParams parameters)
+    {
+        parameters.RejectUnknown(UpdateParams, "metadata[");
+        var email = parameters.Get(Email);
+        if (!string.IsNullOrEmpty(email) && (email.Length > 512 || !email.Contains('@', StringComparison.Ordinal)))
+        {
+            throw StripeErrors.ParameterInvalid(Email, "Invalid email address.", "email_invalid");
+        }
+
+        var view = store.Write(data =>
+        {
+            var stored = Find(data, id);
+            if (stored.View.Customer is null)
+            {
+                throw StripeErrors.UnexpectedState(
+                    "You must save this PaymentMethod to a customer before you can update it.", "payment_method_unexpected_state");
+            }
+
+            var billing = stored.View.BillingDetails;
+            var address = billing.Address;
+            string? Field(string name, string? current) =>
+                parameters.All.TryGetValue(name, out var value) ? (value.Length == 0 ? null : value) : current;
+            var updatedBilling = billing with
+            {
+                Name = Field(Name, billing.Name),
+                Email = Field(Email, billing.Email),
+                Phone = Field(Phone, billing.Phone),
+                Address = address with
+                {
+                    Line1 = Field(Line1, address.Line1),
+                    Line2 = Field(Line2, address.Line2),
+                    City = Field(City, address.City),
+                    State = Field(State, address.State),
+                    PostalCode = Field(PostalCode, address.PostalCode),
+                    Country = Field(Country, address.Country),
+                },
+            };
+            var metadata = new SortedDictionary<string, string>(
+                stored.View.Metadata.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal), StringComparer.Ordinal);
+            foreach (var (key, value) in parameters.Metadata())
+            {
+                if (value.Length == 0)
+                {
+                    metadata.Remove(key);
+                }
+                else
+                {
+                    metadata[key] = value;
+                }
+            }
+
+            var updated = stored.View with { BillingDetails = updatedBilling, Metadata = metadata };
+            data.PaymentMethods[id] = stored with { View = updated };
+            return updated;
         });
         return Ok(view);
     }
