@@ -151,7 +151,8 @@ public static class AuditCommands
         }
     }
 
-    private static StreamWriter CreateExportFile(string path)
+    /// <summary>A new file, mode 0600, never an existing one (<see cref="CliInputException"/> then). Shared with privacy export.</summary>
+    internal static StreamWriter CreateExportFile(string path)
     {
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())

@@ -116,6 +116,7 @@ public static class CliApp
         root.Subcommands.Add(token);
         root.Subcommands.Add(tokens);
         root.Subcommands.Add(AuditCommands.Build(channel, json, output, error));
+        root.Subcommands.Add(PrivacyCommands.Build(channel, json, input, output, error));
         return root;
     }
 
