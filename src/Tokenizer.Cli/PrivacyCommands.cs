@@ -167,22 +167,6 @@ public static class PrivacyCommands
         _ => "unknown",
     };
 
-    private static async Task<int> RunAsync(TextWriter error, Func<GrpcChannel> open, Func<PrivacyService.PrivacyServiceClient, Task<int>> call)
-    {
-        try
-        {
-            using var channel = open();
-            return await call(new PrivacyService.PrivacyServiceClient(channel));
-        }
-        catch (CliInputException problem)
-        {
-            await error.WriteLineAsync($"error: {problem.Message}");
-            return 2;
-        }
-        catch (RpcException problem)
-        {
-            new CliConsole(TextReader.Null, TextWriter.Null, error).PrintRpcError(problem);
-            return 1;
-        }
-    }
+    private static Task<int> RunAsync(TextWriter error, Func<GrpcChannel> open, Func<PrivacyService.PrivacyServiceClient, Task<int>> call) =>
+        AuditCommands.RunAsync(error, open, channel => new PrivacyService.PrivacyServiceClient(channel), call);
 }

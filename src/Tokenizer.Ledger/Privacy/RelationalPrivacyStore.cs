@@ -66,30 +66,19 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
     public Task DestroyAsync(string subject, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(subject);
-        return database.WriteAsync(
-            async (transaction, ct) =>
-            {
-                using var delete = transaction.Command(PrivacySql.DeleteSubjectKey);
-                delete.Bind("@subject", subject);
-                return await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            },
-            cancellationToken);
+        return WriteOneAsync(PrivacySql.DeleteSubjectKey, delete => delete.Bind("@subject", subject), cancellationToken);
     }
 
     /// <inheritdoc />
     public Task SavePersonalDataAsync(PersonalDataRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return database.WriteAsync(
-            async (transaction, ct) =>
-            {
-                using var upsert = transaction.Command(PrivacySql.UpsertPersonalData);
-                upsert.Bind("@subject", record.Subject)
-                    .Bind("@record_id", record.RecordId)
-                    .Bind("@ciphertext", record.Ciphertext)
-                    .Bind("@updated_at", UnixMicros.From(record.UpdatedAt));
-                return await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            },
+        return WriteOneAsync(
+            PrivacySql.UpsertPersonalData,
+            upsert => upsert.Bind("@subject", record.Subject)
+                .Bind("@record_id", record.RecordId)
+                .Bind("@ciphertext", record.Ciphertext)
+                .Bind("@updated_at", UnixMicros.From(record.UpdatedAt)),
             cancellationToken);
     }
 
@@ -146,18 +135,14 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
     public Task SaveErasureAsync(ErasureRecord erasure, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(erasure);
-        return database.WriteAsync(
-            async (transaction, ct) =>
-            {
-                using var upsert = transaction.Command(PrivacySql.UpsertErasure);
-                upsert.Bind("@subject", erasure.Subject)
-                    .Bind("@step", StepName(erasure.Step))
-                    .Bind("@requested_at", UnixMicros.From(erasure.RequestedAt))
-                    .Bind("@updated_at", UnixMicros.From(erasure.UpdatedAt))
-                    .Bind("@completed_at", erasure.CompletedAt is { } completed ? UnixMicros.From(completed) : null)
-                    .Bind("@payment_methods_detached", (long)erasure.PaymentMethodsDetached);
-                return await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            },
+        return WriteOneAsync(
+            PrivacySql.UpsertErasure,
+            upsert => upsert.Bind("@subject", erasure.Subject)
+                .Bind("@step", StepName(erasure.Step))
+                .Bind("@requested_at", UnixMicros.From(erasure.RequestedAt))
+                .Bind("@updated_at", UnixMicros.From(erasure.UpdatedAt))
+                .Bind("@completed_at", erasure.CompletedAt is { } completed ? UnixMicros.From(completed) : null)
+                .Bind("@payment_methods_detached", (long)erasure.PaymentMethodsDetached),
             cancellationToken);
     }
 
@@ -165,14 +150,7 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
     public Task MarkTokenRevokedAsync(string token, DateTimeOffset revokedAt, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
-        return database.WriteAsync(
-            async (transaction, ct) =>
-            {
-                using var update = transaction.Command(PrivacySql.RevokeToken);
-                update.Bind("@token", token).Bind("@revoked_at", UnixMicros.From(revokedAt));
-                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            },
-            cancellationToken);
+        return WriteOneAsync(PrivacySql.RevokeToken, update => update.Bind("@token", token).Bind("@revoked_at", UnixMicros.From(revokedAt)), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -226,6 +204,17 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
             },
             cancellationToken);
     }
+
+    /// <summary>One statement, bound by <paramref name="bind"/>, in a write transaction of its own.</summary>
+    private Task<int> WriteOneAsync(string sql, Action<System.Data.Common.DbCommand> bind, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var command = transaction.Command(sql);
+                bind(command);
+                return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
 
     private static async Task<int> RunAsync(System.Data.Common.DbTransaction transaction, string sql, long before, CancellationToken cancellationToken)
     {
