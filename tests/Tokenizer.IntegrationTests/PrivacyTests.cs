@@ -318,6 +318,41 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
         Assert.DoesNotContain(events, e => e.ToString().Contains(subject.Name, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task PrivacyCalls_AtDebugLevel_LogNoneOfThePersonalDataOrTheReference()
+    {
+        // Arrange
+        var subject = Person.New("logged");
+        await TokenizeCardAsync(subject);
+        await TokenizeSepaAsync(subject);
+        var corrected = "corrected." + subject.Email;
+
+        // Act: every privacy operation, one refused correction among them.
+        await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        await Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = subject.Reference,
+            BillingDetails = new BillingDetails { Email = corrected },
+        });
+        await Assert.ThrowsAsync<RpcException>(() => Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = subject.Reference,
+            BillingDetails = new BillingDetails { Email = "broken-" + subject.Phone },
+        }).ResponseAsync);
+        await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+
+        // Assert: the server's log lines (Debug, framework included) hold no personal value; a positive control
+        // shows the lines of these calls were captured.
+        var lines = server.Logs.Lines.ToList();
+        Assert.Contains(lines, line => line.Contains("PrivacySubjectErased", StringComparison.Ordinal));
+        foreach (var value in new[] { subject.Name, subject.Email, subject.Phone, subject.Line1, corrected, subject.Reference })
+        {
+            Assert.DoesNotContain(lines, line => line.Contains(value, StringComparison.Ordinal));
+        }
+    }
+
     private static string Shape(ExportSubjectDataResponse export)
     {
         var copy = export.Clone();
