@@ -80,6 +80,24 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
     }
 
     [Fact]
+    public async Task SaveErasureAsync_AnEarlierStepOfTheSameErasure_IgnoredButANewErasureReplaces()
+    {
+        // Arrange: one run completed while a concurrent run of the same erasure still reports detaching.
+        var completed = new ErasureRecord(SubjectA, ErasureStep.Completed, T0, T0.AddMinutes(2), T0.AddMinutes(2), 2);
+        await Store.SaveErasureAsync(completed, CancellationToken.None);
+
+        // Act
+        await Store.SaveErasureAsync(new ErasureRecord(SubjectA, ErasureStep.Detaching, T0, T0.AddMinutes(3), null, 1), CancellationToken.None);
+        var afterLateWrite = await Store.FindErasureAsync(SubjectA, CancellationToken.None);
+        var restarted = new ErasureRecord(SubjectA, ErasureStep.Detaching, T0.AddDays(1), T0.AddDays(1), null, 0);
+        await Store.SaveErasureAsync(restarted, CancellationToken.None);
+
+        // Assert
+        Assert.Equal(completed, afterLateWrite);
+        Assert.Equal(restarted, await Store.FindErasureAsync(SubjectA, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task MarkTokenRevokedAsync_ActiveAndRevoked_OnlyTheActiveOneChanges()
     {
         // Arrange

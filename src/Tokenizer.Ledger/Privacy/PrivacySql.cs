@@ -26,6 +26,10 @@ internal static class PrivacySql
         SELECT step, requested_at, updated_at, completed_at, payment_methods_detached FROM privacy_erasures WHERE subject = @subject
         """;
 
+    /// <summary>
+    /// Records an erasure's progress. Progress never goes back: of two runs of one erasure (same requested_at), a write
+    /// of an earlier step than the one recorded is ignored; a later request (a new erasure) replaces the record.
+    /// </summary>
     public const string UpsertErasure = """
         INSERT INTO privacy_erasures (subject, step, requested_at, updated_at, completed_at, payment_methods_detached)
         VALUES (@subject, @step, @requested_at, @updated_at, @completed_at, @payment_methods_detached)
@@ -35,6 +39,10 @@ internal static class PrivacySql
             updated_at = excluded.updated_at,
             completed_at = excluded.completed_at,
             payment_methods_detached = excluded.payment_methods_detached
+        WHERE excluded.requested_at > privacy_erasures.requested_at
+           OR (excluded.requested_at = privacy_erasures.requested_at
+               AND (CASE excluded.step WHEN 'detaching' THEN 1 WHEN 'deleting_customer' THEN 2 WHEN 'destroying_key' THEN 3 ELSE 4 END)
+                   >= (CASE privacy_erasures.step WHEN 'detaching' THEN 1 WHEN 'deleting_customer' THEN 2 WHEN 'destroying_key' THEN 3 ELSE 4 END))
         """;
 
     public const string RevokeToken =
