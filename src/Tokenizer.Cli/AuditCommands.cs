@@ -105,12 +105,23 @@ public static class AuditCommands
         return audit;
     }
 
-    private static async Task<int> RunAsync(TextWriter error, Func<GrpcChannel> open, Func<AuditService.AuditServiceClient, Task<int>> call)
+    private static Task<int> RunAsync(TextWriter error, Func<GrpcChannel> open, Func<AuditService.AuditServiceClient, Task<int>> call) =>
+        RunAsync(error, open, channel => new AuditService.AuditServiceClient(channel), call);
+
+    /// <summary>
+    /// Opens the channel, makes the call with a client of it; exit code from the call, 1 for a server error (printed),
+    /// 2 for bad usage. Shared with <see cref="PrivacyCommands"/>.
+    /// </summary>
+    internal static async Task<int> RunAsync<TClient>(
+        TextWriter error,
+        Func<GrpcChannel> open,
+        Func<GrpcChannel, TClient> client,
+        Func<TClient, Task<int>> call)
     {
         try
         {
             using var channel = open();
-            return await call(new AuditService.AuditServiceClient(channel));
+            return await call(client(channel));
         }
         catch (CliInputException problem)
         {
@@ -150,6 +161,10 @@ public static class AuditCommands
             output.WriteLine($"{name.PadRight(width)}  {value}");
         }
     }
+
+    /// <summary>A new text file for <c>--out</c>, owner-only (0600), never an existing one; shared with privacy export.</summary>
+    /// <exception cref="CliInputException">The file exists or cannot be created.</exception>
+    internal static StreamWriter CreateExportFile(string path) => new(CreateNewFile(path, "--out"));
 
     /// <summary>A new file, owner-only (0600); never overwrites (exports and reports are evidence).</summary>
     /// <exception cref="CliInputException">The file exists or cannot be created (names <paramref name="option"/> and the path).</exception>

@@ -188,6 +188,9 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         }
     }
 
+    /// <summary>Billing details as JSON on stdin (privacy correct): personal data never travels in arguments.</summary>
+    public BillingDetails ReadBillingDetails() => Parse<BillingDetails>();
+
     private T Parse<T>()
         where T : IMessage, new()
     {

@@ -16,6 +16,8 @@ internal enum StripeOperation
     Attach,
     Detach,
     ListPaymentMethods,
+    UpdatePaymentMethod,
+    DeleteCustomer,
 }
 
 /// <summary>
@@ -99,6 +101,14 @@ internal static class StripeErrorMapper
         ArgumentNullException.ThrowIfNull(exception);
         return exception.HttpStatusCode == System.Net.HttpStatusCode.BadRequest
             && string.Equals(exception.StripeError?.Code, NotAttachedCode, StringComparison.Ordinal);
+    }
+
+    /// <summary>Delete answered 404 <c>resource_missing</c>: the Customer is deleted already (or never existed).</summary>
+    public static bool IsMissing(StripeException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception.HttpStatusCode == System.Net.HttpStatusCode.NotFound
+            && string.Equals(exception.StripeError?.Code, "resource_missing", StringComparison.Ordinal);
     }
 
     /// <summary>Maps one gateway failure (see <see cref="IsGatewayFailure"/>) and logs it once.</summary>

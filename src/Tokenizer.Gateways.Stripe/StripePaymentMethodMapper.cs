@@ -222,6 +222,68 @@ internal static class StripePaymentMethodMapper
         }
     }
 
+    /// <summary>
+    /// The update of a PaymentMethod's billing details (Stripe API POST /v1/payment_methods/{id}): a null field is not
+    /// sent (unchanged), an empty one is sent empty (Stripe unsets it), any other value is sent as it is.
+    /// </summary>
+    public static PaymentMethodUpdateOptions ToUpdateOptions(BillingDetails billing)
+    {
+        ArgumentNullException.ThrowIfNull(billing);
+        var details = new PaymentMethodBillingDetailsOptions();
+        if (billing.Name is not null)
+        {
+            details.Name = billing.Name;
+        }
+
+        if (billing.Email is not null)
+        {
+            details.Email = billing.Email;
+        }
+
+        if (billing.Phone is not null)
+        {
+            details.Phone = billing.Phone;
+        }
+
+        if (billing.Address is { } a)
+        {
+            var address = new AddressOptions();
+            if (a.Line1 is not null)
+            {
+                address.Line1 = a.Line1;
+            }
+
+            if (a.Line2 is not null)
+            {
+                address.Line2 = a.Line2;
+            }
+
+            if (a.City is not null)
+            {
+                address.City = a.City;
+            }
+
+            if (a.State is not null)
+            {
+                address.State = a.State;
+            }
+
+            if (a.PostalCode is not null)
+            {
+                address.PostalCode = a.PostalCode;
+            }
+
+            if (a.Country is not null)
+            {
+                address.Country = a.Country;
+            }
+
+            details.Address = address;
+        }
+
+        return new PaymentMethodUpdateOptions { BillingDetails = details };
+    }
+
     private static PaymentMethodBillingDetailsOptions? ToBillingDetails(BillingDetails? billing)
     {
         if (billing is null)

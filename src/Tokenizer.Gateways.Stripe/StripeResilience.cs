@@ -83,6 +83,11 @@ public static class StripeResilience
                 : null;
         }
 
+        if (request.Method == HttpMethod.Delete)
+        {
+            return path.StartsWith("/v1/customers/", StringComparison.Ordinal) ? GatewayOperation.DeleteCustomer : null;
+        }
+
         if (request.Method != HttpMethod.Post)
         {
             return null;
@@ -94,6 +99,7 @@ public static class StripeResilience
             "/v1/customers" => GatewayOperation.CreateCustomer,
             _ when path.StartsWith("/v1/payment_methods/", StringComparison.Ordinal) && path.EndsWith("/attach", StringComparison.Ordinal) => GatewayOperation.Attach,
             _ when path.StartsWith("/v1/payment_methods/", StringComparison.Ordinal) && path.EndsWith("/detach", StringComparison.Ordinal) => GatewayOperation.Detach,
+            _ when path.StartsWith("/v1/payment_methods/", StringComparison.Ordinal) && path.IndexOf('/', "/v1/payment_methods/".Length) < 0 => GatewayOperation.UpdatePaymentMethod,
             _ => null,
         };
     }

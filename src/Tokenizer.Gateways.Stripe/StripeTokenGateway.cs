@@ -3,6 +3,7 @@ using Stripe;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Errors;
 using Tokenizer.Core.Ports;
+using BillingDetails = Tokenizer.Core.Domain.BillingDetails;
 
 namespace Tokenizer.Gateways.Stripe;
 
@@ -181,6 +182,51 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
 
         var next = list?.HasMore == true && data.Count > 0 ? data[^1].Id : null;
         return new GatewayPaymentMethodPage(mapped, next);
+    }
+
+    /// <summary>
+    /// Updates a PaymentMethod's billing details (Stripe API POST /v1/payment_methods/{id}): null fields unchanged, empty
+    /// ones unset. Stripe only updates a PaymentMethod attached to a Customer.
+    /// </summary>
+    /// <exception cref="TokenizerException">The gateway failed or refused (a detached PaymentMethod: INTERNAL GATEWAY_REJECTED_REQUEST).</exception>
+    public async Task UpdateBillingDetailsAsync(string paymentMethodId, BillingDetails billing, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(paymentMethodId);
+        ArgumentNullException.ThrowIfNull(billing);
+        var requestOptions = RequestOptionsFor(idempotencyKey);
+        var options = StripePaymentMethodMapper.ToUpdateOptions(billing);
+
+        await SendAsync(
+            StripeOperation.UpdatePaymentMethod,
+            ct => paymentMethods.UpdateAsync(paymentMethodId, options, requestOptions, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Deletes a Customer (Stripe API DELETE /v1/customers/{id}), without an Idempotency-Key (Stripe: DELETE is idempotent
+    /// by definition). One that is already deleted or unknown (404 <c>resource_missing</c>) counts as success.
+    /// </summary>
+    /// <exception cref="TokenizerException">The gateway failed or refused.</exception>
+    public async Task DeleteCustomerAsync(string customerId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(customerId);
+        // No Idempotency-Key: Stripe documents DELETE as idempotent by definition and asks not to send one.
+        var requestOptions = new RequestOptions { ApiKey = CurrentApiKey() };
+
+        await SendAsync<Customer?>(
+            StripeOperation.DeleteCustomer,
+            async ct =>
+            {
+                try
+                {
+                    return await customers.DeleteAsync(customerId, null, requestOptions, ct).ConfigureAwait(false);
+                }
+                catch (StripeException e) when (StripeErrorMapper.IsMissing(e))
+                {
+                    return null;
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     private RequestOptions RequestOptionsFor(string idempotencyKey)

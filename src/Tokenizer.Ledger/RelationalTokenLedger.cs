@@ -39,6 +39,9 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     /// <summary>The database plumbing, shared with the audit trail and key repository built on this ledger.</summary>
     private protected ILedgerDatabase LedgerDatabase { get; }
 
+    /// <summary>The same database for the other stores of this assembly built on this ledger (privacy).</summary>
+    internal ILedgerDatabase SharedDatabase => LedgerDatabase;
+
     /// <inheritdoc />
     /// <remarks>
     /// Applies pending migrations of the schema (the same versions for every provider). Throws

@@ -61,6 +61,43 @@ public sealed class StripeWireTests : IDisposable
     }
 
     [Fact]
+    public async Task UpdateBillingDetailsAsync_NullUnchangedEmptyUnset_SendsOnlyThoseFieldsWithTheKey()
+    {
+        handler.Respond(HttpStatusCode.OK, Samples.CardJson);
+        var billing = new BillingDetails(null, "new@example.org", "", new Address(null, null, "Newtown", null, null, null));
+
+        await Gateway().UpdateBillingDetailsAsync("pm_1", billing, Samples.Key, CancellationToken.None);
+
+        var request = Assert.Single(handler.Requests);
+        Assert.Equal(HttpMethod.Post, request.Method);
+        Assert.Equal("/v1/payment_methods/pm_1", request.PathAndQuery);
+        Assert.Equal(Samples.Key, request.Header("Idempotency-Key"));
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["billing_details[email]"] = "new@example.org",
+                ["billing_details[phone]"] = "",
+                ["billing_details[address][city]"] = "Newtown",
+            },
+            request.Form.ToDictionary(p => p.Key, p => p.Value));
+    }
+
+    [Fact]
+    public async Task DeleteCustomerAsync_AlreadyDeleted404_SucceedsWithoutAnIdempotencyKey()
+    {
+        handler.Respond(
+            HttpStatusCode.NotFound,
+            """{"error":{"type":"invalid_request_error","code":"resource_missing","param":"customer","message":"No such customer."}}""");
+
+        await Gateway().DeleteCustomerAsync("cus_gone", CancellationToken.None);
+
+        var request = Assert.Single(handler.Requests);
+        Assert.Equal(HttpMethod.Delete, request.Method);
+        Assert.Equal("/v1/customers/cus_gone", request.PathAndQuery);
+        Assert.Null(request.Header("Idempotency-Key"));
+    }
+
+    [Fact]
     public async Task AnyCall_KeyRotatedBetweenCalls_NextRequestCarriesTheNewKeyOnTheWire()
     {
         handler.Respond(HttpStatusCode.OK, Samples.CustomerJson).Respond(HttpStatusCode.OK, Samples.CustomerJson);

@@ -98,6 +98,22 @@ public sealed class ReplicaTests
                 .GetTokenAsync(new GetTokenRequest { Token = made.Token.Token_ });
             Assert.Equal(TokenStatus.Revoked, seenByA.Token.Status);
 
+            // Privacy (issue #6): billing details stored through A (the subject key in the shared database, wrapped with
+            // the shared key ring) are exported through B; B erases; A then holds nothing for the subject.
+            var subject = Requests.Card("4242424242424242", Requests.NewKey(), customer: "cust-replicas-privacy");
+            subject.BillingDetails = new BillingDetails { Name = "Replica Subject", Email = "replica.subject@example.org" };
+            var held = (await billingA.TokenizeCardAsync(subject)).Token;
+            var privacyA = new PrivacyService.PrivacyServiceClient(TestChannels.Create(a.Address, pki, "admin"));
+            var privacyB = new PrivacyService.PrivacyServiceClient(TestChannels.Create(b.Address, pki, "admin"));
+            var exportedByB = await privacyB.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = "cust-replicas-privacy" });
+            Assert.Equal(held.Token_, Assert.Single(exportedByB.Tokens).Token.Token_);
+            Assert.Equal("Replica Subject", exportedByB.Tokens[0].BillingDetails.Name);
+            var erasedByB = await privacyB.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = "cust-replicas-privacy", IdempotencyKey = Requests.NewKey() });
+            Assert.Equal(ErasureState.Completed, erasedByB.Status.State);
+            var afterErasure = await privacyA.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = "cust-replicas-privacy" });
+            Assert.Empty(afterErasure.Tokens);
+            Assert.Equal(ErasureState.Completed, afterErasure.Erasure.State);
+
             // Both replicas appended to one chain, and it verifies.
             var verification = await auditA.VerifyAuditTrailAsync(new VerifyAuditTrailRequest());
             Assert.True(verification.Intact, verification.Problem);

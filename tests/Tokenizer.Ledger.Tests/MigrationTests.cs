@@ -14,7 +14,9 @@ public abstract class MigrationTests(TestDatabase database) : LedgerTestBase(dat
 
         // Assert
         Assert.Equal(LedgerMigrations.All.Select(m => m.Version), versions);
-        Assert.Equal(Enumerable.Range(1, LedgerMigrations.LatestVersion), versions);
+        Assert.Equal(LedgerMigrations.All.Select(m => m.Version).Order(), versions);
+        // Gapless but for version 5, reserved for reconciliation runs (issue #5) and filled when that branch merges.
+        Assert.Equal(Enumerable.Range(1, LedgerMigrations.LatestVersion).Where(v => v != 5), versions);
     }
 
     [Fact]
@@ -48,7 +50,7 @@ public abstract class MigrationTests(TestDatabase database) : LedgerTestBase(dat
 
         // Assert
         Assert.Equal(
-            Enumerable.Range(1, LedgerMigrations.LatestVersion),
+            LedgerMigrations.All.Select(m => m.Version),
             await fresh.QueryAsync("SELECT version FROM schema_migrations ORDER BY version", r => r.GetInt32(0)));
     }
 

@@ -387,5 +387,9 @@ public abstract class ReconcilerOnLedgerTests(TestDatabase database) : LedgerTes
         public Task AttachAsync(string paymentMethodId, string customerId, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task UpdateBillingDetailsAsync(string paymentMethodId, BillingDetails billing, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task DeleteCustomerAsync(string customerId, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -41,4 +41,23 @@ public sealed class MaskingTests
         Assert.DoesNotContain(hidden, text, StringComparison.Ordinal);
         Assert.Contains("***", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ToString_PrivacyMessagesWithBillingDetails_ShowNoPersonalData()
+    {
+        var billing = new BillingDetails { Name = "Jenny Rosen", Email = "jenny@example.com", Phone = "+442079460000", Address = new Address { Line1 = "1 Secret Street" } };
+        var token = new SubjectToken { Token = new Token { Token_ = "pm_1" }, BillingDetails = billing };
+        var export = new ExportSubjectDataResponse { SubjectPseudonym = "subj_abc", Tokens = { token } };
+        var correct = new CorrectSubjectDataRequest { IdempotencyKey = "k", CustomerReference = "c", BillingDetails = billing };
+
+        var text = string.Join('\n', token.ToString(), export.ToString(), correct.ToString());
+
+        foreach (var value in new[] { "Jenny", "jenny@", "+4420", "Secret Street" })
+        {
+            Assert.DoesNotContain(value, text, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("pm_1", text, StringComparison.Ordinal);
+        Assert.Contains("subj_abc", text, StringComparison.Ordinal);
+    }
 }

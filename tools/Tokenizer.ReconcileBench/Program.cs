@@ -210,6 +210,11 @@ internal sealed class TimedGateway(ITokenGateway inner) : ITokenGateway
     public Task AttachAsync(string paymentMethodId, string customerId, string idempotencyKey, CancellationToken cancellationToken) => inner.AttachAsync(paymentMethodId, customerId, idempotencyKey, cancellationToken);
 
     public Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken) => inner.DetachAsync(paymentMethodId, idempotencyKey, cancellationToken);
+
+    public Task UpdateBillingDetailsAsync(string paymentMethodId, BillingDetails billing, string idempotencyKey, CancellationToken cancellationToken) =>
+        inner.UpdateBillingDetailsAsync(paymentMethodId, billing, idempotencyKey, cancellationToken);
+
+    public Task DeleteCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.DeleteCustomerAsync(customerId, cancellationToken);
 }
 
 /// <summary>Time spent in the store's per-page reads (ledger lookups, sweep) and writes (saving a page).</summary>

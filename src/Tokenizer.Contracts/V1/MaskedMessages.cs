@@ -74,3 +74,25 @@ internal static class Masking
     public static string Last4(string? value) =>
         value is { Length: >= 8 } ? "***" + value[^4..] : "***";
 }
+
+// Privacy (issue #6): messages that carry billing details print them masked.
+public sealed partial class SubjectToken : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() =>
+        $"{{ \"token\": \"{Token?.Token_}\", \"billingDetails\": \"***\" }}";
+}
+
+public sealed partial class ExportSubjectDataResponse : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() =>
+        $"{{ \"subjectPseudonym\": \"{SubjectPseudonym}\", \"tokens\": {Tokens.Count}, \"auditEvents\": {AuditEvents.Count}, \"personalData\": \"***\" }}";
+}
+
+public sealed partial class CorrectSubjectDataRequest : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() =>
+        $"{{ \"idempotencyKey\": \"{IdempotencyKey}\", \"customerReference\": \"{CustomerReference}\", \"billingDetails\": \"***\" }}";
+}

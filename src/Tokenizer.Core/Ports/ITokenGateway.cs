@@ -46,6 +46,20 @@ public interface ITokenGateway
         string? startingAfter,
         int limit,
         CancellationToken cancellationToken);
+
+    // Privacy (issue #6).
+
+    /// <summary>
+    /// Updates a PaymentMethod's billing details (Stripe API POST /v1/payment_methods/{id}; the PaymentMethod must be
+    /// attached to a Customer). Null fields are left as they are; empty strings unset the field.
+    /// </summary>
+    Task UpdateBillingDetailsAsync(string paymentMethodId, BillingDetails billing, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes a Customer permanently (Stripe API DELETE /v1/customers/{id}; idempotent by definition, so Stripe takes no
+    /// Idempotency-Key on it). A Customer that is already deleted or unknown counts as success.
+    /// </summary>
+    Task DeleteCustomerAsync(string customerId, CancellationToken cancellationToken);
 }
 
 /// <summary>One page of a Customer's PaymentMethods.</summary>

@@ -22,6 +22,12 @@ public enum GatewayOperation
 
     /// <summary>GET /v1/customers/{id}/payment_methods: <c>list_payment_methods</c>.</summary>
     ListPaymentMethods,
+
+    /// <summary>POST /v1/payment_methods/{id} (billing details): <c>update_payment_method</c>.</summary>
+    UpdatePaymentMethod,
+
+    /// <summary>DELETE /v1/customers/{id}: <c>delete_customer</c>.</summary>
+    DeleteCustomer,
 }
 
 /// <summary>
@@ -61,6 +67,7 @@ public sealed class TokenizerMetrics
     private readonly Histogram<double> gatewayDuration;
     private readonly Counter<long> gatewayRetries;
     private readonly Counter<long> recoveryActions;
+    private readonly Counter<long> retentionPurged;
 
     /// <param name="meterFactory">The host's meter factory.</param>
     /// <param name="gatewayHealth">The circuit state the <c>tokenizer.gateway.circuit_state</c> gauge reports.</param>
@@ -80,7 +87,24 @@ public sealed class TokenizerMetrics
             "{state}",
             "Payment gateway circuit: 0 closed, 1 half-open, 2 open");
         recoveryActions = meter.CreateCounter<long>("tokenizer.recovery.actions", "{action}", "Recovery actions taken on unfinished requests, by action");
+        retentionPurged = meter.CreateCounter<long>("tokenizer.retention.purged", "{record}", "Records deleted by the retention purge, by kind");
     }
+
+    /// <summary>Retention purge kinds (the <c>kind</c> tag of <c>tokenizer.retention.purged</c>).</summary>
+    public static class RetentionKinds
+    {
+        /// <summary>Revoked tokens past their retention period.</summary>
+        public const string RevokedTokens = "revoked_tokens";
+
+        /// <summary>Finished idempotency records past their retention period.</summary>
+        public const string IdempotencyRecords = "idempotency_records";
+
+        internal static readonly FrozenSet<string> All = new[] { RevokedTokens, IdempotencyRecords }.ToFrozenSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Records <paramref name="count"/> records of <paramref name="kind"/> (one of <see cref="RetentionKinds"/>) purged.</summary>
+    public void RecordRetentionPurged(string kind, long count) =>
+        retentionPurged.Add(count, new KeyValuePair<string, object?>("kind", kind is not null && RetentionKinds.All.Contains(kind) ? kind : Other));
 
     /// <summary>Recovery action names (the <c>action</c> tag of <c>tokenizer.recovery.actions</c>); add new ones here.</summary>
     public static class RecoveryActions
@@ -137,6 +161,8 @@ public sealed class TokenizerMetrics
         GatewayOperation.Detach => "detach",
         GatewayOperation.CreateCustomer => "create_customer",
         GatewayOperation.ListPaymentMethods => "list_payment_methods",
+        GatewayOperation.UpdatePaymentMethod => "update_payment_method",
+        GatewayOperation.DeleteCustomer => "delete_customer",
         _ => Other,
     };
 

@@ -45,7 +45,8 @@ public sealed partial class TokenizationService(
     RequestHasher hasher,
     TimeProvider timeProvider,
     TokenizationSettings settings,
-    ILogger<TokenizationService> logger)
+    ILogger<TokenizationService> logger,
+    Privacy.PersonalDataVault? personalData = null)
 {
     internal const string MetadataIntentKey = "tokenizer_intent";
     private const int DefaultPageSize = 50;
@@ -291,6 +292,13 @@ public sealed partial class TokenizationService(
         await gateway.AttachAsync(paymentMethod.Id, customerId, hasher.GatewayKey(caller.CallerId, key, "attach"), cancellationToken)
             .ConfigureAwait(false);
         LogTokenized(logger, paymentMethod.Id, paymentMethod.Type);
+
+        // Privacy (issue #6): the billing details are held only encrypted under the subject's own data key.
+        if (personalData is not null)
+        {
+            await personalData.SaveAsync(customerReference, paymentMethod.Id, request.Billing, cancellationToken).ConfigureAwait(false);
+        }
+
         return new TokenRecord
         {
             Token = paymentMethod.Id,

@@ -35,6 +35,7 @@ internal static class LedgerMigrations
 
         // Version 5: reconciliation (its own store, Reconciliation/ReconciliationSql.cs).
         new(5, "reconciliation_runs, reconciliation_items", Reconciliation.ReconciliationSql.Schema),
+        new(6, "privacy: subject keys, encrypted personal data, erasures; retention indexes", Privacy.PrivacyMigration.Statements),
     ];
 
     /// <summary>The highest version this build knows.</summary>

@@ -28,6 +28,25 @@ internal static class AuditFacts
     /// <summary>Reason code of an authenticated request refused by authorisation.</summary>
     public const string PermissionDenied = "PERMISSION_DENIED";
 
+    /// <summary>The HttpContext item that carries a privacy call's subject pseudonym to its audit record.</summary>
+    private const string SubjectItem = "tokenizer.audit.subject";
+
+    /// <summary>
+    /// Privacy calls: the keyed pseudonym of the call's subject becomes the record's resource (never the reference in
+    /// clear). Null (an invalid reference) sets nothing.
+    /// </summary>
+    public static void SetSubject(ServerCallContext context, string? subjectPseudonym)
+    {
+        if (subjectPseudonym is not null && HttpContextOf(context) is { } http)
+        {
+            http.Items[SubjectItem] = subjectPseudonym;
+        }
+    }
+
+    /// <summary>The subject pseudonym a privacy call set, or null.</summary>
+    public static string? Subject(HttpContext? http) =>
+        http?.Items.TryGetValue(SubjectItem, out var value) == true && value is string subject ? subject : null;
+
     /// <summary>The HttpContext behind a gRPC call, or null when the call is not hosted by ASP.NET Core.</summary>
     public static HttpContext? HttpContextOf(ServerCallContext context)
     {

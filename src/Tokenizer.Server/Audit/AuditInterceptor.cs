@@ -136,7 +136,7 @@ internal sealed class AuditInterceptor(IAuditTrail trail, TimeProvider timeProvi
             AuditFacts.CallerId(http),
             AuditFacts.SourceAddress(http),
             AuditFacts.Action(context.Method),
-            AuditFacts.Resource(request, response),
+            AuditFacts.Resource(request, response) ?? AuditFacts.Subject(http),
             outcome,
             reasonCode,
             AuditFacts.CorrelationId(http));

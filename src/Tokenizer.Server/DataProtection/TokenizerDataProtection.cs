@@ -19,8 +19,9 @@ namespace Tokenizer.Server.DataProtection;
 /// <remarks>
 /// Use <see cref="IDataProtectionProvider"/> with a purpose from this class. A payload protected under one purpose
 /// never unprotects under another, and every failure to unprotect is a
-/// <see cref="System.Security.Cryptography.CryptographicException"/> (no oracle). The ledger holds no personal data
-/// today: billing details go to the gateway only.
+/// <see cref="System.Security.Cryptography.CryptographicException"/> (no oracle). Personal data (billing details) is held
+/// encrypted under per-subject data keys, which are wrapped under
+/// <see cref="DataProtectionSubjectKeyProtector.Purpose"/> (privacy, issue #6).
 /// </remarks>
 public static class TokenizerDataProtection
 {

@@ -136,7 +136,7 @@ internal static class ProtoMapper
         return timestamp.ToDateTimeOffset();
     }
 
-    private static Domain.BillingDetails? ToDomain(V1.BillingDetails? billing) => billing is null
+    public static Domain.BillingDetails? ToDomain(V1.BillingDetails? billing) => billing is null
         ? null
         : new Domain.BillingDetails(
             billing.Name,

@@ -32,6 +32,7 @@ public static class TokenizerHost
         app.MapGrpcService<TokenizerGrpcService>().RequireRpcPolicies();
         app.MapGrpcService<AuditGrpcService>().RequireRpcPolicies();
         app.MapGrpcService<ReconciliationGrpcService>().RequireRpcPolicies();
+        app.MapGrpcService<Privacy.PrivacyGrpcService>().RequireRpcPolicies();
         app.MapTokenizerHealth();
         if (app.Environment.IsDevelopment())
         {

@@ -38,7 +38,10 @@ public sealed class TokenizerOptions
     /// </summary>
     public int PendingLeaseSeconds { get; set; } = 120;
 
-    /// <summary>Development only: a crash-test fail point, <c>kill-after-gateway-success</c>; refused elsewhere.</summary>
+    /// <summary>
+    /// Development only: a crash-test fail point, <c>kill-after-gateway-success</c> or (privacy)
+    /// <c>kill-erasure-after-first-detach</c>; refused elsewhere.
+    /// </summary>
     public string? FailPoint { get; set; }
 
     /// <summary>
@@ -218,9 +221,11 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
             failures.Add("Tokenizer:PendingLeaseSeconds must be between 1 and 3600.");
         }
 
-        if (!string.IsNullOrEmpty(options.FailPoint) && (!environment.IsDevelopment() || options.FailPoint != "kill-after-gateway-success"))
+        if (!string.IsNullOrEmpty(options.FailPoint)
+            && (!environment.IsDevelopment()
+                || options.FailPoint is not ("kill-after-gateway-success" or Privacy.PrivacyServiceCollectionExtensions.KillErasureAfterFirstDetach)))
         {
-            failures.Add("Tokenizer:FailPoint is a Development-only crash-test hook: kill-after-gateway-success.");
+            failures.Add("Tokenizer:FailPoint is a Development-only crash-test hook: kill-after-gateway-success or kill-erasure-after-first-detach.");
         }
 
         if (options.AllowInsecureLoopback && !environment.IsDevelopment())

@@ -15,6 +15,7 @@ using Tokenizer.Server.Secrets;
 using Tokenizer.Server.Security;
 using Tokenizer.Server.Logging;
 using Tokenizer.Server.Reconciliation;
+using Tokenizer.Server.Privacy;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -107,6 +108,8 @@ public static class TokenizerServiceCollectionExtensions
 
         // Finance reconciliation: runs in the ledger, a paced background worker, an optional daily schedule.
         services.AddTokenizerReconciliation();
+        // Privacy (issue #6): per-subject keys, access/correction/erasure, retention purge.
+        services.AddTokenizerPrivacy();
 
         // Readiness (grpc.health.v1), metrics (OpenTelemetry, Prometheus on its own loopback port), graceful shutdown.
         services.AddTokenizerHealth();

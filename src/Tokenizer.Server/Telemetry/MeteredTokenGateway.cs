@@ -36,6 +36,20 @@ internal sealed class MeteredTokenGateway(ITokenGateway inner, TokenizerMetrics 
     public Task<GatewayPaymentMethodPage> ListCustomerPaymentMethodsAsync(string customerId, string? startingAfter, int limit, CancellationToken cancellationToken) =>
         MeasureAsync(GatewayOperation.ListPaymentMethods, () => inner.ListCustomerPaymentMethodsAsync(customerId, startingAfter, limit, cancellationToken));
 
+    public Task UpdateBillingDetailsAsync(string paymentMethodId, BillingDetails billing, string idempotencyKey, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.UpdatePaymentMethod, async () =>
+        {
+            await inner.UpdateBillingDetailsAsync(paymentMethodId, billing, idempotencyKey, cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+
+    public Task DeleteCustomerAsync(string customerId, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.DeleteCustomer, async () =>
+        {
+            await inner.DeleteCustomerAsync(customerId, cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+
     private async Task<T> MeasureAsync<T>(GatewayOperation operation, Func<Task<T>> call)
     {
         var started = timeProvider.GetTimestamp();

@@ -5,7 +5,10 @@ using Tokenizer.StripeSandbox.State;
 
 namespace Tokenizer.StripeSandbox.Api;
 
-/// <summary>Stripe API Customers: <c>POST /v1/customers</c> (name, email, description, phone, metadata) and <c>GET /v1/customers/{id}</c>.</summary>
+/// <summary>
+/// Stripe API Customers: <c>POST /v1/customers</c> (name, email, description, phone, metadata), <c>GET /v1/customers/{id}</c>
+/// and <c>DELETE /v1/customers/{id}</c>.
+/// </summary>
 internal sealed class CustomersApi(SandboxStore store, IOptions<StripeSandboxOptions> options)
 {
     private static readonly FrozenSet<string> CreateParams =
@@ -43,6 +46,34 @@ internal sealed class CustomersApi(SandboxStore store, IOptions<StripeSandboxOpt
         var customer = store.Read(data =>
             data.Customers.TryGetValue(id, out var found) ? found : throw StripeErrors.ResourceMissing("customer", "customer"));
         return Ok(customer);
+    }
+
+    /// <summary>
+    /// Stripe API DELETE /v1/customers/{id}: deletes the Customer permanently and answers
+    /// <c>{"id": ..., "object": "customer", "deleted": true}</c>; its PaymentMethods are detached with it. An unknown or
+    /// already deleted Customer answers 404 <c>resource_missing</c>.
+    /// </summary>
+    public ApiResult Delete(string id, StripeParams parameters)
+    {
+        parameters.RejectUnknown(FrozenSet<string>.Empty);
+        store.Write(data =>
+        {
+            if (!data.Customers.Remove(id))
+            {
+                throw StripeErrors.ResourceMissing("customer", "customer");
+            }
+
+            foreach (var (pmId, stored) in data.PaymentMethods.ToList())
+            {
+                if (stored.View.Customer == id)
+                {
+                    data.PaymentMethods[pmId] = stored with { View = stored.View with { Customer = null }, Detached = true };
+                }
+            }
+
+            return true;
+        });
+        return ApiResult.Ok(JsonSerializer.Serialize(new DeletedObject(id, "customer", true), SandboxJson.Default.DeletedObject));
     }
 
     private static ApiResult Ok(CustomerObject customer) =>

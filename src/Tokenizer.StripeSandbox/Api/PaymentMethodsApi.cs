@@ -34,7 +34,7 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
         ]);
 
     private static readonly FrozenSet<string> UpdateParams =
-        FrozenSet.Create(StringComparer.Ordinal, CardFactory.ExpMonthParam, CardFactory.ExpYearParam);
+        FrozenSet.Create(StringComparer.Ordinal, Name, Email, Phone, Line1, Line2, City, State, PostalCode, Country, CardFactory.ExpMonthParam, CardFactory.ExpYearParam);
 
     private static readonly FrozenSet<string> AttachParams = FrozenSet.Create(StringComparer.Ordinal, "customer");
     private static readonly FrozenSet<string> NoParams = FrozenSet<string>.Empty;
@@ -130,50 +130,6 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
     }
 
     /// <summary>
-    /// Stripe API POST /v1/payment_methods/{id} (update): <c>card[exp_month]</c>, <c>card[exp_year]</c> (cards only) and
-    /// <c>metadata[...]</c> (merged; an empty value removes the key). Other update parameters are not supported here.
-    /// </summary>
-    public ApiResult Update(string id, StripeParams parameters)
-    {
-        parameters.RejectUnknown(UpdateParams, "metadata[");
-        var now = settings.TimeProvider.GetUtcNow();
-        var changes = parameters.Metadata();
-        var view = store.Write(data =>
-        {
-            var stored = Find(data, id);
-            var updated = stored.View;
-            if (parameters.Get(CardFactory.ExpMonthParam) is not null || parameters.Get(CardFactory.ExpYearParam) is not null)
-            {
-                updated = updated.Card is { } card
-                    ? updated with { Card = CardFactory.UpdateExpiry(card, parameters, now) }
-                    : throw StripeErrors.ParameterUnknown(parameters.Get(CardFactory.ExpMonthParam) is not null ? CardFactory.ExpMonthParam : CardFactory.ExpYearParam);
-            }
-
-            if (changes.Count > 0)
-            {
-                var metadata = new Dictionary<string, string>(updated.Metadata, StringComparer.Ordinal);
-                foreach (var (key, value) in changes)
-                {
-                    if (value.Length == 0)
-                    {
-                        metadata.Remove(key);
-                    }
-                    else
-                    {
-                        metadata[key] = value;
-                    }
-                }
-
-                updated = updated with { Metadata = metadata };
-            }
-
-            data.PaymentMethods[id] = stored with { View = updated };
-            return updated;
-        });
-        return Ok(view);
-    }
-
-    /// <summary>
     /// Stripe API POST /v1/payment_methods/{id}/attach (<c>customer=cus_...</c>). Decline test cards fail here with HTTP 402
     /// card_error; attaching to the customer it is already attached to answers the PaymentMethod.
     /// </summary>
@@ -213,6 +169,78 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
             var attached = stored.View with { Customer = customerId };
             data.PaymentMethods[id] = stored with { View = attached };
             return attached;
+        });
+        return Ok(view);
+    }
+
+    /// <summary>
+    /// Stripe API POST /v1/payment_methods/{id}: updates <c>billing_details</c>, <c>card[exp_month]</c> and
+    /// <c>card[exp_year]</c> (cards only) and <c>metadata</c> (merged; an empty value removes the key). As at Stripe, only a
+    /// PaymentMethod attached to a Customer can be updated (400 otherwise); each parameter sent replaces that one field
+    /// (address fields one by one), an empty value unsets it, and fields not sent keep their values.
+    /// </summary>
+    public ApiResult Update(string id, StripeParams parameters)
+    {
+        parameters.RejectUnknown(UpdateParams, "metadata[");
+        var now = settings.TimeProvider.GetUtcNow();
+        var email = parameters.Get(Email);
+        if (!string.IsNullOrEmpty(email) && (email.Length > 512 || !email.Contains('@', StringComparison.Ordinal)))
+        {
+            throw StripeErrors.ParameterInvalid(Email, "Invalid email address.", "email_invalid");
+        }
+
+        var view = store.Write(data =>
+        {
+            var stored = Find(data, id);
+            if (stored.View.Customer is null)
+            {
+                throw StripeErrors.UnexpectedState(
+                    "You must save this PaymentMethod to a customer before you can update it.", "payment_method_unexpected_state");
+            }
+
+            var billing = stored.View.BillingDetails;
+            var address = billing.Address;
+            string? Field(string name, string? current) =>
+                parameters.All.TryGetValue(name, out var value) ? (value.Length == 0 ? null : value) : current;
+            var updatedBilling = billing with
+            {
+                Name = Field(Name, billing.Name),
+                Email = Field(Email, billing.Email),
+                Phone = Field(Phone, billing.Phone),
+                Address = address with
+                {
+                    Line1 = Field(Line1, address.Line1),
+                    Line2 = Field(Line2, address.Line2),
+                    City = Field(City, address.City),
+                    State = Field(State, address.State),
+                    PostalCode = Field(PostalCode, address.PostalCode),
+                    Country = Field(Country, address.Country),
+                },
+            };
+            var metadata = new SortedDictionary<string, string>(
+                stored.View.Metadata.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal), StringComparer.Ordinal);
+            foreach (var (key, value) in parameters.Metadata())
+            {
+                if (value.Length == 0)
+                {
+                    metadata.Remove(key);
+                }
+                else
+                {
+                    metadata[key] = value;
+                }
+            }
+
+            var updated = stored.View with { BillingDetails = updatedBilling, Metadata = metadata };
+            if (parameters.Get(CardFactory.ExpMonthParam) is not null || parameters.Get(CardFactory.ExpYearParam) is not null)
+            {
+                updated = updated.Card is { } card
+                    ? updated with { Card = CardFactory.UpdateExpiry(card, parameters, now) }
+                    : throw StripeErrors.ParameterUnknown(parameters.Get(CardFactory.ExpMonthParam) is not null ? CardFactory.ExpMonthParam : CardFactory.ExpYearParam);
+            }
+
+            data.PaymentMethods[id] = stored with { View = updated };
+            return updated;
         });
         return Ok(view);
     }

@@ -8,6 +8,7 @@ namespace Tokenizer.StripeSandbox.Api;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(PaymentMethodObject))]
 [JsonSerializable(typeof(CustomerObject))]
+[JsonSerializable(typeof(DeletedObject))]
 [JsonSerializable(typeof(ListObject<PaymentMethodObject>))]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(StatsObject))]

@@ -287,3 +287,6 @@ internal sealed record ErrorObject
 
 /// <summary>Sandbox-only <c>GET /_sandbox/stats</c>: <c>{"payment_methods":n,"customers":n,"attached":n}</c>.</summary>
 internal sealed record StatsObject(int PaymentMethods, int Customers, int Attached);
+
+/// <summary>Stripe's answer to a DELETE: <c>{"id": ..., "object": ..., "deleted": true}</c>.</summary>
+internal sealed record DeletedObject(string Id, string Object, bool Deleted);

@@ -110,6 +110,7 @@ internal static class SandboxHost
         app.MapPost("/v1/payment_methods/{id}/detach", Handle((c, p) => paymentMethods.Detach(Id(c, "id"), p)));
         app.MapPost("/v1/customers", Handle((_, p) => customers.Create(p)));
         app.MapGet("/v1/customers/{id}", Handle((c, p) => customers.Get(Id(c, "id"), p)));
+        app.MapDelete("/v1/customers/{id}", Handle((c, p) => customers.Delete(Id(c, "id"), p)));
         app.MapGet("/v1/customers/{id}/payment_methods", Handle((c, p) => paymentMethods.ListForCustomer(Id(c, "id"), p)));
         app.MapGet("/v1/customers/{id}/payment_methods/{pm}", Handle((c, p) => paymentMethods.GetForCustomer(Id(c, "id"), Id(c, "pm"), p)));
 

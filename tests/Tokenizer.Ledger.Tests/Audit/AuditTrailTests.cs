@@ -301,7 +301,7 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
         await Trail.AppendAsync(Event(1), CancellationToken.None);
 
         // Assert
-        Assert.Equal(Schema.LedgerMigrations.LatestVersion, await Database.CountRowsAsync("schema_migrations"));
+        Assert.Equal(Schema.LedgerMigrations.All.Count, await Database.CountRowsAsync("schema_migrations"));
         Assert.Null(await ledger.GetTokenAsync("pm_1", CancellationToken.None));
         Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
     }

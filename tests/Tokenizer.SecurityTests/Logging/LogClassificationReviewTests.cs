@@ -77,6 +77,19 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(deferred)",
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPassFailed(errorType)",
 
+        // Privacy (issue #6): tokens are pm_ ids from the ledger or the gateway's list; reasons are ErrorReasons
+        // constants; the subject is its keyed pseudonym (subj_ + 32 letters), never the reference; counts and error
+        // type names hold no values.
+        "Tokenizer.Core.Privacy.PrivacyService.LogCorrectionRefused(token)",
+        "Tokenizer.Core.Privacy.PrivacyService.LogCorrectionRefused(reason)",
+        "Tokenizer.Core.Privacy.PrivacyService.LogClearRefused(token)",
+        "Tokenizer.Core.Privacy.PrivacyService.LogClearRefused(reason)",
+        "Tokenizer.Core.Privacy.PrivacyService.LogErased(subject)",
+        "Tokenizer.Core.Privacy.PrivacyService.LogErased(detached)",
+        "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(revokedTokens)",
+        "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(idempotencyRecords)",
+        "Tokenizer.Server.Privacy.RetentionWorker.LogPurgeFailed(errorType)",
+
         // Ledger: schema versions and names are constants; attempts are counters; the token is a recorded pm_ id.
         "Tokenizer.Ledger.Log.MigrationApplied(version)",
         "Tokenizer.Ledger.Log.MigrationApplied(name)",

@@ -10,9 +10,11 @@ using Tokenizer.Server.Tests.Secrets;
 namespace Tokenizer.Server.Tests.DataProtection;
 
 /// <summary>
-/// The ledger holds no personal data: billing details go to the gateway only, so nothing needs Data Protection at rest
-/// today. Tokenises a card and a bank account with distinctive billing details through real gRPC, then reads the schema,
-/// every row and the raw database files.
+/// The ledger holds personal data only encrypted under the subject's own data key (issue #6): billing details go to the
+/// gateway and, as AES-GCM ciphertext, to <c>privacy_personal_data</c>; the key is wrapped by Data Protection in a file
+/// under <c>subject-keys</c>, outside the database; both are keyed by the subject's pseudonym, never the reference. Tokenises a card and a
+/// bank account with distinctive billing details through real gRPC, then reads the schema, every row and the raw
+/// database files: no column is named for personal data and no value is found in clear.
 /// </summary>
 public sealed class LedgerPersonalDataTests
 {
@@ -29,7 +31,7 @@ public sealed class LedgerPersonalDataTests
     private static readonly string[] NotPersonalColumns = ["audit_events.source_address", "data_protection_keys.friendly_name"];
 
     [Fact]
-    public async Task Tokenize_WithBillingDetails_LedgerSchemaRowsAndFilesHoldNone()
+    public async Task Tokenize_WithBillingDetails_LedgerHoldsThemOnlyEncryptedUnderTheSubjectKey()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-pd-").FullName;
         try
@@ -64,6 +66,13 @@ public sealed class LedgerPersonalDataTests
                 Assert.Contains("tokens.last4", columns);
                 Assert.DoesNotContain(columns, c => !NotPersonalColumns.Contains(c) && PersonalColumnWords.Any(w => c.Split('.')[1].Contains(w, StringComparison.Ordinal)));
                 Assert.Contains(card.Token.Token_, cells);
+                Assert.Equal(2, CountRows(database, "privacy_personal_data"));
+                Assert.Equal(0, CountRows(database, "privacy_personal_data WHERE subject LIKE '%cust-pd%'"));
+                // The subject's data key is not in the database at all (SQLite): one wrapped key file next to the key ring.
+                Assert.Equal(0, CountRows(database, "privacy_subject_keys"));
+                var keyFile = Assert.Single(Directory.GetFiles(Path.Combine(directory, "subject-keys")));
+                Assert.StartsWith("subj_", Path.GetFileName(keyFile), StringComparison.Ordinal);
+                AssertAbsent(await File.ReadAllBytesAsync(keyFile), keyFile);
                 foreach (var value in PersonalValues)
                 {
                     Assert.DoesNotContain(cells, cell => cell.Contains(value, StringComparison.Ordinal));
@@ -132,6 +141,15 @@ public sealed class LedgerPersonalDataTests
         }
 
         return (columns, cells);
+    }
+
+    private static long CountRows(string path, string tableAndFilter)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM " + tableAndFilter;
+        return (long)command.ExecuteScalar()!;
     }
 
     private static void AssertAbsent(byte[] content, string file)

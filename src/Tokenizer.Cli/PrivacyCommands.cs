@@ -1,0 +1,172 @@
+using System.CommandLine;
+using System.Globalization;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Tokenizer.Contracts.V1;
+
+namespace Tokenizer.Cli;
+
+/// <summary>
+/// <c>tokenizer privacy export|correct|erase|status</c>, over tokenizer.v1.PrivacyService (admin role). Personal data
+/// never travels in arguments: corrections are read as JSON from standard input, and an export is written only to a new
+/// file (mode 0600). Exit codes: 0 success, 3 a correction the gateway refused for some token, 1 the server answered with
+/// an error, 2 bad usage (e.g. the output file exists).
+/// </summary>
+public static class PrivacyCommands
+{
+    /// <summary>Exit code of <c>privacy correct</c> when at least one token was not updated.</summary>
+    public const int ExitPartial = 3;
+
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+
+    /// <summary>The <c>privacy</c> command; <paramref name="channel"/> and <paramref name="json"/> are the root's recursive options.</summary>
+    public static Command Build(CliChannel channel, Option<bool> json, TextReader input, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+
+        var privacy = new Command("privacy", "Answer a data subject's request: export, correct or erase what is held about one customer (admin role)");
+        var customer = new Option<string>("--customer") { Description = "customer_reference of the person", Required = true };
+        var key = new Option<string?>("--idempotency-key") { Description = "Idempotency key (default: a new random key; reuse one to retry safely)" };
+
+        var outFile = new Option<string>("--out") { Description = "The new file (mode 0600) the export is written to, as JSON", Required = true };
+        var export = new Command("export", "Write everything held about the person (tokens, billing details, gateway Customer, audit events) to --out");
+        export.Options.Add(customer);
+        export.Options.Add(outFile);
+        export.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
+        {
+            // The file first: an existing file stops the command before anything is read (and audited).
+            var path = result.GetValue(outFile)!;
+            ExportSubjectDataResponse response;
+            await using (var file = AuditCommands.CreateExportFile(path))
+            {
+                try
+                {
+                    response = await client.ExportSubjectDataAsync(
+                        new ExportSubjectDataRequest { CustomerReference = result.GetValue(customer) ?? string.Empty }, cancellationToken: ct);
+                }
+                catch
+                {
+                    file.Close();
+                    File.Delete(path);
+                    throw;
+                }
+
+                await file.WriteAsync(Formatter.Format(response).AsMemory(), ct);
+                await file.WriteLineAsync();
+            }
+
+            await error.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"exported {response.Tokens.Count} tokens and {response.AuditEvents.Count} audit events of {response.SubjectPseudonym} to {path}"));
+            return 0;
+        }));
+
+        var correct = new Command("correct", "Correct the person's billing details here and at the gateway. stdin JSON: {\"name\",\"email\",\"phone\",\"address\":{...}}; only the fields given change");
+        correct.Options.Add(customer);
+        correct.Options.Add(key);
+        correct.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
+        {
+            var billing = new CliConsole(input, output, error).ReadBillingDetails();
+            var response = await client.CorrectSubjectDataAsync(
+                new CorrectSubjectDataRequest
+                {
+                    CustomerReference = result.GetValue(customer) ?? string.Empty,
+                    IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("N"),
+                    BillingDetails = billing,
+                },
+                cancellationToken: ct);
+            if (result.GetValue(json))
+            {
+                output.WriteLine(Formatter.Format(response));
+            }
+            else
+            {
+                output.WriteLine($"subject  {response.SubjectPseudonym}");
+                foreach (var row in response.Results)
+                {
+                    output.WriteLine($"{row.Token}  {Name(row.Outcome)}{(row.Reason.Length > 0 ? "  " + row.Reason : string.Empty)}");
+                }
+            }
+
+            return response.Results.All(r => r.Outcome == CorrectionOutcome.Updated) ? 0 : ExitPartial;
+        }));
+
+        var reason = new Option<string?>("--reason") { Description = "Why (for the audit trail; at most 200 characters, no personal data)" };
+        var erase = new Command("erase", "Erase the person: detach every PaymentMethod, delete the gateway Customer, revoke the tokens, destroy the data key. Idempotent: run again to resume");
+        erase.Options.Add(customer);
+        erase.Options.Add(key);
+        erase.Options.Add(reason);
+        erase.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
+        {
+            var response = await client.EraseSubjectAsync(
+                new EraseSubjectRequest
+                {
+                    CustomerReference = result.GetValue(customer) ?? string.Empty,
+                    IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("N"),
+                    Reason = result.GetValue(reason) ?? string.Empty,
+                },
+                cancellationToken: ct);
+            PrintStatus(output, response.SubjectPseudonym, response.Status, result.GetValue(json));
+            return 0;
+        }));
+
+        var status = new Command("status", "Where the person's erasure stands");
+        status.Options.Add(customer);
+        status.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
+        {
+            var response = await client.GetErasureStatusAsync(
+                new GetErasureStatusRequest { CustomerReference = result.GetValue(customer) ?? string.Empty }, cancellationToken: ct);
+            PrintStatus(output, response.SubjectPseudonym, response.Status, result.GetValue(json));
+            return 0;
+        }));
+
+        privacy.Subcommands.Add(export);
+        privacy.Subcommands.Add(correct);
+        privacy.Subcommands.Add(erase);
+        privacy.Subcommands.Add(status);
+        return privacy;
+    }
+
+    private static void PrintStatus(TextWriter output, string subject, ErasureStatus status, bool json)
+    {
+        if (json)
+        {
+            output.WriteLine(Formatter.Format(new GetErasureStatusResponse { SubjectPseudonym = subject, Status = status }));
+            return;
+        }
+
+        output.WriteLine($"subject                   {subject}");
+        output.WriteLine($"erasure                   {Name(status.State)}");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"payment methods detached  {status.PaymentMethodsDetached}"));
+        if (status.CompletedAt is { } completed)
+        {
+            output.WriteLine($"completed at              {completed.ToDateTimeOffset():O}");
+        }
+    }
+
+    private static string Name(ErasureState state) => state switch
+    {
+        ErasureState.None => "none",
+        ErasureState.Detaching => "detaching",
+        ErasureState.DeletingCustomer => "deleting customer",
+        ErasureState.DestroyingKey => "destroying key",
+        ErasureState.Completed => "completed",
+        _ => "unknown",
+    };
+
+    private static string Name(CorrectionOutcome outcome) => outcome switch
+    {
+        CorrectionOutcome.Updated => "updated",
+        CorrectionOutcome.GatewayRefused => "REFUSED by the gateway",
+        CorrectionOutcome.GatewayUnavailable => "gateway unavailable (retry with the same --idempotency-key)",
+        _ => "unknown",
+    };
+
+    private static Task<int> RunAsync(TextWriter error, Func<GrpcChannel> open, Func<PrivacyService.PrivacyServiceClient, Task<int>> call) =>
+        AuditCommands.RunAsync(error, open, channel => new PrivacyService.PrivacyServiceClient(channel), call);
+}

@@ -1,0 +1,106 @@
+namespace Tokenizer.Core.Privacy;
+
+/// <summary>
+/// Wraps and unwraps subject data keys with the service's key ring (ASP.NET Core Data Protection in the host, purpose
+/// <c>Tokenizer.Privacy.SubjectKey.v1</c>). Every failure to unwrap is a <see cref="System.Security.Cryptography.CryptographicException"/>.
+/// </summary>
+public interface ISubjectKeyProtector
+{
+    /// <summary>The wrapped form of a data key, safe to store.</summary>
+    byte[] Wrap(byte[] dataKey);
+
+    /// <summary>The data key inside <paramref name="wrappedKey"/>.</summary>
+    byte[] Unwrap(byte[] wrappedKey);
+}
+
+/// <summary>
+/// Where the wrapped per-subject data keys are kept. Crypto-shredding rests on this store being outside what database
+/// backups copy: the service's default keeps each key in a file of its own next to the key ring
+/// (<c>{DataDirectory}/subject-keys</c>), so a copy of the ledger database holds ciphertexts but no key; a PostgreSQL
+/// deployment keeps them in the ledger table <c>privacy_subject_keys</c> (see THREAT_MODEL.md for what that means for
+/// backups).
+/// </summary>
+public interface ISubjectKeyStore
+{
+    /// <summary>The wrapped data key of <paramref name="subject"/>, or null when none exists (never created, or destroyed).</summary>
+    Task<byte[]?> FindAsync(string subject, CancellationToken cancellationToken);
+
+    /// <summary>Stores <paramref name="wrappedKey"/> unless the subject has a key; returns the key stored (the first writer wins).</summary>
+    Task<byte[]> AddAsync(string subject, byte[] wrappedKey, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Destroys the subject's key; nothing to destroy is success.</summary>
+    Task DestroyAsync(string subject, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Where encrypted personal data and erasure progress are kept (the ledger's database, its own
+/// tables), plus the few writes on the ledger's tables that erasure and retention need. Subjects are keyed pseudonyms
+/// (<see cref="SubjectPseudonyms"/>), never references in clear.
+/// </summary>
+public interface IPrivacyStore
+{
+    /// <summary>Inserts or replaces one encrypted record.</summary>
+    Task SavePersonalDataAsync(PersonalDataRecord record, CancellationToken cancellationToken);
+
+    /// <summary>Every encrypted record of <paramref name="subject"/>, by record id.</summary>
+    Task<IReadOnlyList<PersonalDataRecord>> ListPersonalDataAsync(string subject, CancellationToken cancellationToken);
+
+    /// <summary>The erasure of <paramref name="subject"/>, or null when none was requested.</summary>
+    Task<ErasureRecord?> FindErasureAsync(string subject, CancellationToken cancellationToken);
+
+    /// <summary>Inserts or replaces the erasure's progress.</summary>
+    Task SaveErasureAsync(ErasureRecord erasure, CancellationToken cancellationToken);
+
+    /// <summary>Marks an active token revoked at <paramref name="revokedAt"/>; a revoked or unknown token is left as it is.</summary>
+    Task MarkTokenRevokedAsync(string token, DateTimeOffset revokedAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// In one transaction: deletes the subject's encrypted records (and its key row in <c>privacy_subject_keys</c>, if
+    /// any), forgets the
+    /// gateway Customer recorded for <paramref name="customerReference"/>, and replaces that reference on its tokens and
+    /// intents with <paramref name="erasedReference"/>.
+    /// </summary>
+    Task DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes revoked tokens (and any record held for them) revoked before <paramref name="revokedTokensBefore"/>, and
+    /// completed idempotency records (with their completed or closed intents) last changed before
+    /// <paramref name="idempotencyBefore"/>. Pending claims and failed intents are never purged.
+    /// </summary>
+    Task<RetentionPurge> PurgeExpiredAsync(DateTimeOffset revokedTokensBefore, DateTimeOffset idempotencyBefore, CancellationToken cancellationToken);
+}
+
+/// <summary>One encrypted personal data record (<see cref="SubjectDataCipher"/>).</summary>
+/// <param name="Subject">The subject's pseudonym.</param>
+/// <param name="RecordId">What the record belongs to: the token id whose billing details it holds.</param>
+/// <param name="Ciphertext">AES-GCM under the subject's data key.</param>
+/// <param name="UpdatedAt">When it was last written.</param>
+public sealed record PersonalDataRecord(string Subject, string RecordId, byte[] Ciphertext, DateTimeOffset UpdatedAt);
+
+/// <summary>The steps of an erasure, in order.</summary>
+public enum ErasureStep
+{
+    /// <summary>Clearing billing details at the gateway and detaching PaymentMethods; revoking the tokens.</summary>
+    Detaching = 1,
+
+    /// <summary>Deleting the gateway Customer.</summary>
+    DeletingCustomer = 2,
+
+    /// <summary>Destroying the data key and the encrypted records; unlinking the reference.</summary>
+    DestroyingKey = 3,
+
+    /// <summary>Done.</summary>
+    Completed = 4,
+}
+
+/// <summary>An erasure's progress, stored after every step so a later call resumes where a crash stopped it.</summary>
+public sealed record ErasureRecord(
+    string Subject,
+    ErasureStep Step,
+    DateTimeOffset RequestedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? CompletedAt,
+    int PaymentMethodsDetached);
+
+/// <summary>What one retention purge deleted.</summary>
+public sealed record RetentionPurge(int RevokedTokens, int IdempotencyRecords);

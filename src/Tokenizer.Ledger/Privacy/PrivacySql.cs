@@ -1,0 +1,79 @@
+namespace Tokenizer.Ledger.Privacy;
+
+/// <summary>
+/// The privacy store's statements (migration 6), in SQL that SQLite and PostgreSQL both run unchanged. Every value is a
+/// parameter; no statement is built from input. Subjects are keyed pseudonyms; times are unix microseconds UTC.
+/// </summary>
+internal static class PrivacySql
+{
+    public const string SelectSubjectKey = "SELECT wrapped_key FROM privacy_subject_keys WHERE subject = @subject";
+
+    public const string InsertSubjectKey = """
+        INSERT INTO privacy_subject_keys (subject, wrapped_key, created_at) VALUES (@subject, @wrapped_key, @created_at)
+        ON CONFLICT (subject) DO NOTHING
+        """;
+
+    public const string UpsertPersonalData = """
+        INSERT INTO privacy_personal_data (subject, record_id, ciphertext, updated_at)
+        VALUES (@subject, @record_id, @ciphertext, @updated_at)
+        ON CONFLICT (subject, record_id) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at
+        """;
+
+    public const string SelectPersonalData =
+        "SELECT record_id, ciphertext, updated_at FROM privacy_personal_data WHERE subject = @subject ORDER BY record_id";
+
+    public const string SelectErasure = """
+        SELECT step, requested_at, updated_at, completed_at, payment_methods_detached FROM privacy_erasures WHERE subject = @subject
+        """;
+
+    /// <summary>
+    /// Records an erasure's progress. Progress never goes back: of two runs of one erasure (same requested_at), a write
+    /// of an earlier step than the one recorded is ignored; a later request (a new erasure) replaces the record.
+    /// </summary>
+    public const string UpsertErasure = """
+        INSERT INTO privacy_erasures (subject, step, requested_at, updated_at, completed_at, payment_methods_detached)
+        VALUES (@subject, @step, @requested_at, @updated_at, @completed_at, @payment_methods_detached)
+        ON CONFLICT (subject) DO UPDATE SET
+            step = excluded.step,
+            requested_at = excluded.requested_at,
+            updated_at = excluded.updated_at,
+            completed_at = excluded.completed_at,
+            payment_methods_detached = excluded.payment_methods_detached
+        WHERE excluded.requested_at > privacy_erasures.requested_at
+           OR (excluded.requested_at = privacy_erasures.requested_at
+               AND (CASE excluded.step WHEN 'detaching' THEN 1 WHEN 'deleting_customer' THEN 2 WHEN 'destroying_key' THEN 3 ELSE 4 END)
+                   >= (CASE privacy_erasures.step WHEN 'detaching' THEN 1 WHEN 'deleting_customer' THEN 2 WHEN 'destroying_key' THEN 3 ELSE 4 END))
+        """;
+
+    public const string RevokeToken =
+        "UPDATE tokens SET status = 'revoked', revoked_at = @revoked_at WHERE token = @token AND status = 'active'";
+
+    public const string DeleteSubjectData = "DELETE FROM privacy_personal_data WHERE subject = @subject";
+
+    public const string DeleteSubjectKey = "DELETE FROM privacy_subject_keys WHERE subject = @subject";
+
+    public const string DeleteCustomer = "DELETE FROM customers WHERE gateway = @gateway AND customer_reference = @customer_reference";
+
+    public const string UnlinkTokens =
+        "UPDATE tokens SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
+
+    public const string UnlinkIntents =
+        "UPDATE intents SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
+
+    public const string PurgeRevokedTokenData = """
+        DELETE FROM privacy_personal_data
+        WHERE record_id IN (SELECT token FROM tokens WHERE status = 'revoked' AND revoked_at < @before)
+        """;
+
+    public const string PurgeRevokedTokens = "DELETE FROM tokens WHERE status = 'revoked' AND revoked_at < @before";
+
+    public const string PurgeFinishedIntents = """
+        DELETE FROM intents
+        WHERE state IN ('completed', 'closed')
+          AND (caller_id, idempotency_key) IN (
+              SELECT caller_id, idempotency_key FROM idempotency_records WHERE state = 'completed' AND updated_at < @before)
+        """;
+
+    public const string PurgeFinishedIdempotencyRecords =
+        "DELETE FROM idempotency_records WHERE state = 'completed' AND updated_at < @before";
+}

@@ -1,0 +1,243 @@
+using Tokenizer.Core.Privacy;
+using Tokenizer.Ledger.Schema;
+
+namespace Tokenizer.Ledger.Privacy;
+
+/// <summary>
+/// <see cref="IPrivacyStore"/> in the ledger's own database (SQLite or PostgreSQL), tables <c>privacy_subject_keys</c>,
+/// <c>privacy_personal_data</c> and <c>privacy_erasures</c> (migration 6), sharing the ledger's connections and write
+/// queue. Every write is one transaction. Thread-safe.
+/// </summary>
+/// <remarks>
+/// The tables hold only keyed pseudonyms, wrapped data keys (Data Protection payloads) and AES-GCM ciphertexts: nothing
+/// in them reads in clear without the key ring. Deleting a row does not scrub its bytes from free pages, the WAL or
+/// backups; that is what the per-subject key is for: once its row is gone (and the key ring's copies of it expire), the
+/// leftover ciphertexts are noise.
+/// </remarks>
+public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
+{
+    private readonly ILedgerDatabase database;
+
+    /// <param name="ledger">The token ledger whose database holds the privacy tables; must outlive this store.</param>
+    public RelationalPrivacyStore(RelationalTokenLedger ledger)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        database = ledger.SharedDatabase;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The table <c>privacy_subject_keys</c>: in the database, so in its backups too (PostgreSQL deployments).</remarks>
+    public Task<byte[]?> FindAsync(string subject, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        return database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = PrivacySql.SelectSubjectKey;
+                select.Bind("@subject", subject);
+                return await select.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] wrapped ? wrapped : null;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<byte[]> AddAsync(string subject, byte[] wrappedKey, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        ArgumentNullException.ThrowIfNull(wrappedKey);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using (var insert = transaction.Command(PrivacySql.InsertSubjectKey))
+                {
+                    insert.Bind("@subject", subject).Bind("@wrapped_key", wrappedKey).Bind("@created_at", UnixMicros.From(now));
+                    await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                using var select = transaction.Command(PrivacySql.SelectSubjectKey);
+                select.Bind("@subject", subject);
+                return (byte[])(await select.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task DestroyAsync(string subject, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        return WriteOneAsync(PrivacySql.DeleteSubjectKey, delete => delete.Bind("@subject", subject), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task SavePersonalDataAsync(PersonalDataRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return WriteOneAsync(
+            PrivacySql.UpsertPersonalData,
+            upsert => upsert.Bind("@subject", record.Subject)
+                .Bind("@record_id", record.RecordId)
+                .Bind("@ciphertext", record.Ciphertext)
+                .Bind("@updated_at", UnixMicros.From(record.UpdatedAt)),
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PersonalDataRecord>> ListPersonalDataAsync(string subject, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        return database.ReadAsync<IReadOnlyList<PersonalDataRecord>>(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = PrivacySql.SelectPersonalData;
+                select.Bind("@subject", subject);
+                var records = new List<PersonalDataRecord>();
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    records.Add(new PersonalDataRecord(subject, reader.GetString(0), (byte[])reader.GetValue(1), UnixMicros.ToDateTimeOffset(reader.GetInt64(2))));
+                }
+
+                return records;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<ErasureRecord?> FindErasureAsync(string subject, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        return database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = PrivacySql.SelectErasure;
+                select.Bind("@subject", subject);
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                if (!await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                return new ErasureRecord(
+                    subject,
+                    StepOf(reader.GetString(0)),
+                    UnixMicros.ToDateTimeOffset(reader.GetInt64(1)),
+                    UnixMicros.ToDateTimeOffset(reader.GetInt64(2)),
+                    reader.GetNullableInt64(3) is { } completed ? UnixMicros.ToDateTimeOffset(completed) : null,
+                    checked((int)reader.GetInt64(4)));
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task SaveErasureAsync(ErasureRecord erasure, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(erasure);
+        return WriteOneAsync(
+            PrivacySql.UpsertErasure,
+            upsert => upsert.Bind("@subject", erasure.Subject)
+                .Bind("@step", StepName(erasure.Step))
+                .Bind("@requested_at", UnixMicros.From(erasure.RequestedAt))
+                .Bind("@updated_at", UnixMicros.From(erasure.UpdatedAt))
+                .Bind("@completed_at", erasure.CompletedAt is { } completed ? UnixMicros.From(completed) : null)
+                .Bind("@payment_methods_detached", (long)erasure.PaymentMethodsDetached),
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task MarkTokenRevokedAsync(string token, DateTimeOffset revokedAt, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        return WriteOneAsync(PrivacySql.RevokeToken, update => update.Bind("@token", token).Bind("@revoked_at", UnixMicros.From(revokedAt)), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        ArgumentException.ThrowIfNullOrEmpty(gateway);
+        ArgumentException.ThrowIfNullOrEmpty(customerReference);
+        ArgumentException.ThrowIfNullOrEmpty(erasedReference);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                foreach (var sql in new[] { PrivacySql.DeleteSubjectData, PrivacySql.DeleteSubjectKey })
+                {
+                    using var delete = transaction.Command(sql);
+                    delete.Bind("@subject", subject);
+                    await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                using (var customer = transaction.Command(PrivacySql.DeleteCustomer))
+                {
+                    customer.Bind("@gateway", gateway).Bind("@customer_reference", customerReference);
+                    await customer.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                foreach (var sql in new[] { PrivacySql.UnlinkTokens, PrivacySql.UnlinkIntents })
+                {
+                    using var unlink = transaction.Command(sql);
+                    unlink.Bind("@erased_reference", erasedReference).Bind("@customer_reference", customerReference);
+                    await unlink.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                return true;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<RetentionPurge> PurgeExpiredAsync(DateTimeOffset revokedTokensBefore, DateTimeOffset idempotencyBefore, CancellationToken cancellationToken)
+    {
+        var tokensBefore = UnixMicros.From(revokedTokensBefore);
+        var recordsBefore = UnixMicros.From(idempotencyBefore);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                await RunAsync(transaction, PrivacySql.PurgeRevokedTokenData, tokensBefore, ct).ConfigureAwait(false);
+                var tokens = await RunAsync(transaction, PrivacySql.PurgeRevokedTokens, tokensBefore, ct).ConfigureAwait(false);
+                await RunAsync(transaction, PrivacySql.PurgeFinishedIntents, recordsBefore, ct).ConfigureAwait(false);
+                var records = await RunAsync(transaction, PrivacySql.PurgeFinishedIdempotencyRecords, recordsBefore, ct).ConfigureAwait(false);
+                return new RetentionPurge(tokens, records);
+            },
+            cancellationToken);
+    }
+
+    /// <summary>One statement, bound by <paramref name="bind"/>, in a write transaction of its own.</summary>
+    private Task<int> WriteOneAsync(string sql, Action<System.Data.Common.DbCommand> bind, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var command = transaction.Command(sql);
+                bind(command);
+                return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+
+    private static async Task<int> RunAsync(System.Data.Common.DbTransaction transaction, string sql, long before, CancellationToken cancellationToken)
+    {
+        using var command = transaction.Command(sql);
+        command.Bind("@before", before);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string StepName(ErasureStep step) => step switch
+    {
+        ErasureStep.Detaching => "detaching",
+        ErasureStep.DeletingCustomer => "deleting_customer",
+        ErasureStep.DestroyingKey => "destroying_key",
+        ErasureStep.Completed => "completed",
+        _ => throw new ArgumentOutOfRangeException(nameof(step), "unknown erasure step"),
+    };
+
+    private static ErasureStep StepOf(string name) => name switch
+    {
+        "detaching" => ErasureStep.Detaching,
+        "deleting_customer" => ErasureStep.DeletingCustomer,
+        "destroying_key" => ErasureStep.DestroyingKey,
+        "completed" => ErasureStep.Completed,
+        _ => throw new InvalidOperationException("the ledger holds an erasure step this build does not know"),
+    };
+}

@@ -1,0 +1,122 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Tokenizer.Contracts.V1;
+using Tokenizer.Core.Privacy;
+using Tokenizer.Server.Audit;
+using Tokenizer.Server.Grpc;
+using Domain = Tokenizer.Core.Domain;
+
+namespace Tokenizer.Server.Privacy;
+
+/// <summary>
+/// tokenizer.v1.PrivacyService over <see cref="Core.Privacy.PrivacyService"/> (admin role only, by <c>RpcPolicies</c>). Each handler
+/// first hands the subject's keyed pseudonym to the audit record (<see cref="AuditFacts.SetSubject"/>), so the call is
+/// audited with the pseudonym and never the reference. Errors are mapped by <see cref="ErrorMappingInterceptor"/>.
+/// </summary>
+internal sealed class PrivacyGrpcService(Core.Privacy.PrivacyService privacy) : Contracts.V1.PrivacyService.PrivacyServiceBase
+{
+    public override async Task<ExportSubjectDataResponse> ExportSubjectData(ExportSubjectDataRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        AuditFacts.SetSubject(context, privacy.TrySubjectOf(request.CustomerReference));
+        var export = await privacy.ExportAsync(request.CustomerReference, context.CallCancellation());
+        var response = new ExportSubjectDataResponse
+        {
+            SubjectPseudonym = export.Subject,
+            Erasure = ToProto(export.Erasure),
+            ExportedAt = Timestamp.FromDateTimeOffset(export.ExportedAt),
+        };
+        response.Tokens.AddRange(export.Tokens.Select(t => new SubjectToken
+        {
+            Token = ProtoMapper.ToProto(t.Token),
+            BillingDetails = t.BillingDetails is null ? null : ToProto(t.BillingDetails),
+        }));
+        response.GatewayCustomerIds.AddRange(export.GatewayCustomerIds);
+        response.AuditEvents.AddRange(export.AuditEvents.Select(AuditGrpcService.ToProto));
+        return response;
+    }
+
+    public override async Task<CorrectSubjectDataResponse> CorrectSubjectData(CorrectSubjectDataRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        AuditFacts.SetSubject(context, privacy.TrySubjectOf(request.CustomerReference));
+        var correction = await privacy.CorrectAsync(
+            new CorrectSubjectCommand(request.IdempotencyKey, request.CustomerReference, ProtoMapper.ToDomain(request.BillingDetails)),
+            context.CallCancellation());
+        var response = new CorrectSubjectDataResponse { SubjectPseudonym = correction.Subject };
+        response.Results.AddRange(correction.Results.Select(r => new Contracts.V1.TokenCorrection
+        {
+            Token = r.Token,
+            Outcome = r.Outcome switch
+            {
+                Core.Privacy.CorrectionOutcome.Updated => Contracts.V1.CorrectionOutcome.Updated,
+                Core.Privacy.CorrectionOutcome.GatewayRefused => Contracts.V1.CorrectionOutcome.GatewayRefused,
+                Core.Privacy.CorrectionOutcome.GatewayUnavailable => Contracts.V1.CorrectionOutcome.GatewayUnavailable,
+                _ => Contracts.V1.CorrectionOutcome.Unspecified,
+            },
+            Reason = r.Reason ?? string.Empty,
+        }));
+        return response;
+    }
+
+    public override async Task<EraseSubjectResponse> EraseSubject(EraseSubjectRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        AuditFacts.SetSubject(context, privacy.TrySubjectOf(request.CustomerReference));
+        var view = await privacy.EraseAsync(
+            new EraseSubjectCommand(request.CustomerReference, request.IdempotencyKey, request.Reason),
+            context.CallCancellation());
+        return new EraseSubjectResponse { SubjectPseudonym = view.Subject, Status = ToProto(view.Erasure) };
+    }
+
+    public override async Task<GetErasureStatusResponse> GetErasureStatus(GetErasureStatusRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        AuditFacts.SetSubject(context, privacy.TrySubjectOf(request.CustomerReference));
+        var view = await privacy.GetErasureStatusAsync(request.CustomerReference, context.CallCancellation());
+        return new GetErasureStatusResponse { SubjectPseudonym = view.Subject, Status = ToProto(view.Erasure) };
+    }
+
+    /// <summary>An erasure as the wire message; never requested: state NONE and nothing else (the same shape for anyone).</summary>
+    internal static ErasureStatus ToProto(ErasureRecord? erasure) => erasure is null
+        ? new ErasureStatus { State = ErasureState.None }
+        : new ErasureStatus
+        {
+            State = erasure.Step switch
+            {
+                ErasureStep.Detaching => ErasureState.Detaching,
+                ErasureStep.DeletingCustomer => ErasureState.DeletingCustomer,
+                ErasureStep.DestroyingKey => ErasureState.DestroyingKey,
+                ErasureStep.Completed => ErasureState.Completed,
+                _ => ErasureState.Unspecified,
+            },
+            RequestedAt = Timestamp.FromDateTimeOffset(erasure.RequestedAt),
+            UpdatedAt = Timestamp.FromDateTimeOffset(erasure.UpdatedAt),
+            CompletedAt = erasure.CompletedAt is { } completed ? Timestamp.FromDateTimeOffset(completed) : null,
+            PaymentMethodsDetached = erasure.PaymentMethodsDetached,
+        };
+
+    private static BillingDetails ToProto(Domain.BillingDetails billing)
+    {
+        var proto = new BillingDetails
+        {
+            Name = billing.Name ?? string.Empty,
+            Email = billing.Email ?? string.Empty,
+            Phone = billing.Phone ?? string.Empty,
+        };
+        if (billing.Address is { } a)
+        {
+            proto.Address = new Address
+            {
+                Line1 = a.Line1 ?? string.Empty,
+                Line2 = a.Line2 ?? string.Empty,
+                City = a.City ?? string.Empty,
+                State = a.State ?? string.Empty,
+                PostalCode = a.PostalCode ?? string.Empty,
+                Country = a.Country ?? string.Empty,
+            };
+        }
+
+        return proto;
+    }
+}

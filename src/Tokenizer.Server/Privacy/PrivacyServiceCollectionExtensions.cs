@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Options;
+using Tokenizer.Core.Privacy;
+using Tokenizer.Ledger;
+using Tokenizer.Server.DataProtection;
+using Tokenizer.Server.Hosting;
+using Tokenizer.Server.Secrets;
+
+namespace Tokenizer.Server.Privacy;
+
+/// <summary>Wires the privacy operations (issue #6): keys, vault, service, retention purge.</summary>
+internal static class PrivacyServiceCollectionExtensions
+{
+    /// <summary>The folder under the data directory that holds subject keys (SQLite deployments).</summary>
+    public const string SubjectKeysDirectory = "subject-keys";
+
+    /// <summary>The fail point value that kills the process after an erasure's first detach (Development only).</summary>
+    public const string KillErasureAfterFirstDetach = "kill-erasure-after-first-detach";
+
+    /// <summary>
+    /// Adds <see cref="PrivacyOptions"/> (validated at start), the subject pseudonyms (keyed by the request HMAC
+    /// secret), the Data Protection subject key protector, the vault (which the tokenisation path writes through), the
+    /// privacy service and the retention purge worker. Needs the ledger, Data Protection and the secrets.
+    /// </summary>
+    public static IServiceCollection AddTokenizerPrivacy(this IServiceCollection services)
+    {
+        services.AddOptions<PrivacyOptions>().BindConfiguration(PrivacyOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PrivacyOptions>, PrivacyOptionsValidator>();
+        services.AddSingleton(sp => new SubjectPseudonyms(sp.GetRequiredService<ITokenizerSecrets>().RequestHmacSecret.Span));
+        services.AddSingleton<ISubjectKeyProtector, DataProtectionSubjectKeyProtector>();
+        services.AddSingleton<ISubjectKeyStore>(sp => sp.GetRequiredService<IConfiguration>().GetLedgerProvider() == LedgerProvider.Postgres
+            // Replicas share only the database: the keys go in its privacy_subject_keys table (see THREAT_MODEL.md).
+            ? sp.GetRequiredService<Tokenizer.Ledger.Privacy.RelationalPrivacyStore>()
+            : new FileSubjectKeyStore(sp.GetRequiredService<DataDirectory>().Subdirectory(SubjectKeysDirectory)));
+        services.AddSingleton<PersonalDataVault>();
+        services.AddSingleton(sp => new PrivacySettings { FailPoint = CrashTestFailPoint(sp) });
+        services.AddSingleton<PrivacyService>();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<PrivacyOptions>>().Value;
+            return new RetentionSettings
+            {
+                RevokedTokens = TimeSpan.FromDays(options.RevokedTokenRetentionDays),
+                IdempotencyRecords = TimeSpan.FromDays(options.IdempotencyRetentionDays),
+            };
+        });
+        services.AddSingleton<RetentionService>();
+        services.AddHostedService<RetentionWorker>();
+        return services;
+    }
+
+    /// <summary>Development only (the options validator refuses it elsewhere): SIGKILL at the erasure's named point.</summary>
+    private static Action<string>? CrashTestFailPoint(IServiceProvider services)
+    {
+        var configured = services.GetRequiredService<IOptions<TokenizerOptions>>().Value.FailPoint;
+        if (configured != KillErasureAfterFirstDetach || !services.GetRequiredService<IHostEnvironment>().IsDevelopment())
+        {
+            return null;
+        }
+
+        return point =>
+        {
+            if (point == PrivacyFailPoints.ErasureAfterFirstDetach)
+            {
+                System.Diagnostics.Process.GetCurrentProcess().Kill();
+            }
+        };
+    }
+}

@@ -1,0 +1,485 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Tokenizer.Contracts.V1;
+using Tokenizer.Core.Privacy;
+using CorrectionOutcome = Tokenizer.Contracts.V1.CorrectionOutcome;
+
+namespace Tokenizer.IntegrationTests;
+
+/// <summary>
+/// Privacy rights (issue #6) end to end: the real server over real gRPC and TLS, the embedded sandbox over real HTTP and
+/// the real SQLite ledger. Every subject has distinctive billing details so byte searches are meaningful.
+/// </summary>
+public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<TokenizerServerFixture>
+{
+    // TokenizerServiceCollectionExtensions.EmbeddedSandboxApiKey: the embedded sandbox's own test-mode key.
+    private const string SandboxKey = "sk_test_tokenizer_embedded_sandbox";
+
+    private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
+
+    private Contracts.V1.PrivacyService.PrivacyServiceClient Privacy => new(server.ChannelFor("admin"));
+
+    [Fact]
+    public async Task ExportSubjectData_SubjectWithTokens_ReturnsExactlyWhatIsHeld()
+    {
+        // Arrange
+        var subject = Person.New("export");
+        var card = await TokenizeCardAsync(subject);
+        var bank = await TokenizeSepaAsync(subject);
+        var other = Person.New("export-other");
+        await TokenizeCardAsync(other);
+
+        // Act
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+
+        // Assert: the two tokens, with their masked metadata, status and the billing details held; nothing of the other.
+        Assert.Equal(
+            new[] { bank.Token_, card.Token_ }.Order(StringComparer.Ordinal),
+            export.Tokens.Select(t => t.Token.Token_).Order(StringComparer.Ordinal));
+        Assert.Equal(card, export.Tokens.Single(t => t.Token.Token_ == card.Token_).Token);
+        Assert.Equal(bank, export.Tokens.Single(t => t.Token.Token_ == bank.Token_).Token);
+        Assert.All(export.Tokens, t => Assert.Equal(subject.Billing(), t.BillingDetails));
+        Assert.Equal(card.Card.Last4, export.Tokens.Single(t => t.Token.Token_ == card.Token_).Token.Card.Last4);
+        Assert.StartsWith("cus_", Assert.Single(export.GatewayCustomerIds), StringComparison.Ordinal);
+        Assert.Contains(export.AuditEvents, e => e.Resource == card.Token_ && e.Action == "tokenizer.v1.TokenizerService/TokenizeCard");
+        Assert.Contains(export.AuditEvents, e => e.Resource == bank.Token_ && e.Action == "tokenizer.v1.TokenizerService/TokenizeBankAccount");
+        Assert.All(export.AuditEvents, e => Assert.DoesNotContain(subject.Reference, e.ToString(), StringComparison.Ordinal));
+        Assert.Equal(ErasureState.None, export.Erasure.State);
+        Assert.StartsWith("subj_", export.SubjectPseudonym, StringComparison.Ordinal);
+        Assert.DoesNotContain(export.Tokens, t => t.BillingDetails.Name == other.Name);
+    }
+
+    [Fact]
+    public async Task ExportSubjectData_UnknownSubjects_EmptyExportsOfOneShape()
+    {
+        // Act
+        var first = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = Person.New("unknown").Reference });
+        var second = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = Person.New("unknown").Reference });
+
+        // Assert: nothing held, erasure NONE; only the pseudonym and the time differ (no oracle on who is a customer).
+        Assert.Empty(first.Tokens);
+        Assert.Empty(first.GatewayCustomerIds);
+        Assert.Empty(first.AuditEvents);
+        Assert.Equal(ErasureState.None, first.Erasure.State);
+        Assert.Equal(Shape(first), Shape(second));
+        Assert.NotEqual(first.SubjectPseudonym, second.SubjectPseudonym);
+    }
+
+    [Fact]
+    public async Task ExportSubjectData_OnlyADeclinedAttempt_NoTokensNoPersonalDataButTheGatewayCustomer()
+    {
+        // Arrange: the card is declined at attach; the gateway Customer was created first and is recorded.
+        var declined = Person.New("declined");
+        var request = Requests.Card("4000000000000002", Requests.NewKey(), customer: declined.Reference);
+        request.BillingDetails = declined.Billing();
+        var refusal = await Assert.ThrowsAsync<RpcException>(() => server.Client.TokenizeCardAsync(request).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, refusal.StatusCode);
+
+        // Act
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = declined.Reference });
+
+        // Assert: exactly what is held: the Customer id, nothing else.
+        Assert.Empty(export.Tokens);
+        Assert.Empty(export.AuditEvents);
+        Assert.StartsWith("cus_", Assert.Single(export.GatewayCustomerIds), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CorrectSubjectData_TwoActiveTokens_GatewayAndLedgerHoldTheCorrection()
+    {
+        // Arrange
+        var subject = Person.New("correct");
+        var first = await TokenizeCardAsync(subject);
+        var second = await TokenizeSepaAsync(subject);
+        var corrected = new BillingDetails { Email = "corrected." + subject.Email, Address = new Address { City = "Correctville" } };
+
+        // Act
+        var response = await Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = subject.Reference,
+            BillingDetails = corrected,
+        });
+
+        // Assert: one UPDATED result per active token; the gateway and the export hold the merged details.
+        Assert.Equal(
+            new[] { first.Token_, second.Token_ }.Order(StringComparer.Ordinal),
+            response.Results.Select(r => r.Token).Order(StringComparer.Ordinal));
+        Assert.All(response.Results, r => Assert.Equal(CorrectionOutcome.Updated, r.Outcome));
+        var expected = subject.Billing();
+        expected.Email = corrected.Email;
+        expected.Address.City = "Correctville";
+        foreach (var token in new[] { first, second })
+        {
+            using var gateway = await GatewayPaymentMethodAsync(token.Token_);
+            var billing = gateway.RootElement.GetProperty("billing_details");
+            Assert.Equal(expected.Email, billing.GetProperty("email").GetString());
+            Assert.Equal(subject.Name, billing.GetProperty("name").GetString());
+            Assert.Equal("Correctville", billing.GetProperty("address").GetProperty("city").GetString());
+            Assert.Equal(subject.Line1, billing.GetProperty("address").GetProperty("line1").GetString());
+        }
+
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        Assert.All(export.Tokens, t => Assert.Equal(expected, t.BillingDetails));
+    }
+
+    [Fact]
+    public async Task CorrectSubjectData_GatewayRefusesOneToken_PerTokenResultAndThatTokenUnchanged()
+    {
+        // Arrange: one PaymentMethod detached at the gateway behind the ledger's back (Stripe updates attached ones only).
+        var subject = Person.New("refused");
+        var kept = await TokenizeCardAsync(subject);
+        var drifted = await TokenizeCardAsync(subject);
+        using (var detach = await SandboxAsync(HttpMethod.Post, $"/v1/payment_methods/{drifted.Token_}/detach"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, detach.StatusCode);
+        }
+
+        // Act
+        var response = await Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = subject.Reference,
+            BillingDetails = new BillingDetails { Phone = "+442079460001" },
+        });
+
+        // Assert
+        Assert.Equal(CorrectionOutcome.Updated, response.Results.Single(r => r.Token == kept.Token_).Outcome);
+        var refused = response.Results.Single(r => r.Token == drifted.Token_);
+        Assert.Equal(CorrectionOutcome.GatewayRefused, refused.Outcome);
+        Assert.Equal("GATEWAY_REJECTED_REQUEST", refused.Reason);
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        Assert.Equal("+442079460001", export.Tokens.Single(t => t.Token.Token_ == kept.Token_).BillingDetails.Phone);
+        Assert.Equal(subject.Phone, export.Tokens.Single(t => t.Token.Token_ == drifted.Token_).BillingDetails.Phone);
+    }
+
+    [Fact]
+    public async Task CorrectSubjectData_InvalidInput_InvalidArgumentNamingFieldsWithoutValues()
+    {
+        // Act
+        var error = await Assert.ThrowsAsync<RpcException>(() => Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = "cust privacy 4242424242424242",
+            BillingDetails = new BillingDetails { Email = "not-an-email-9371" },
+        }).ResponseAsync);
+
+        // Assert
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("customer_reference", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("billing_details.email", error.Status.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("9371", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("4242", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EraseSubject_HeldData_NothingReadableAnywhereAndAPreErasureBackupYieldsNothingForTheSubjectButEverythingForOthers()
+    {
+        // Arrange: the subject with a card and a SEPA account, another subject alongside; a copy of the database first.
+        var subject = Person.New("erase");
+        var other = Person.New("erase-other");
+        var card = await TokenizeCardAsync(subject);
+        var bank = await TokenizeSepaAsync(subject);
+        var otherCard = await TokenizeCardAsync(other);
+        var customer = Assert.Single((await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference })).GatewayCustomerIds);
+        var backup = Path.Combine(server.DataDirectory, "..", $"{Path.GetFileName(server.DataDirectory)}-backup-{Guid.NewGuid():N}.db");
+        BackupLedger(backup);
+
+        try
+        {
+            // Act
+            var erased = await Privacy.EraseSubjectAsync(new EraseSubjectRequest
+            {
+                CustomerReference = subject.Reference,
+                IdempotencyKey = Requests.NewKey(),
+                Reason = "data subject request #6",
+            });
+
+            // Assert: completed, both PaymentMethods detached.
+            Assert.Equal(ErasureState.Completed, erased.Status.State);
+            Assert.Equal(2, erased.Status.PaymentMethodsDetached);
+            Assert.NotNull(erased.Status.CompletedAt);
+
+            // Export: nothing held any more, the same shape as for anyone; status stays COMPLETED.
+            var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+            Assert.Empty(export.Tokens);
+            Assert.Empty(export.GatewayCustomerIds);
+            Assert.Equal(ErasureState.Completed, export.Erasure.State);
+            var status = await Privacy.GetErasureStatusAsync(new GetErasureStatusRequest { CustomerReference = subject.Reference });
+            Assert.Equal(ErasureState.Completed, status.Status.State);
+
+            // The gateway: both PaymentMethods detached with their billing details cleared, the Customer deleted.
+            foreach (var token in new[] { card, bank })
+            {
+                using var paymentMethod = await GatewayPaymentMethodAsync(token.Token_);
+                Assert.Equal(JsonValueKind.Null, paymentMethod.RootElement.GetProperty("customer").ValueKind);
+                Assert.Equal(JsonValueKind.Null, paymentMethod.RootElement.GetProperty("billing_details").GetProperty("name").ValueKind);
+                Assert.Equal(JsonValueKind.Null, paymentMethod.RootElement.GetProperty("billing_details").GetProperty("email").ValueKind);
+            }
+
+            using (var deleted = await SandboxAsync(HttpMethod.Get, $"/v1/customers/{customer}"))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, deleted.StatusCode);
+            }
+
+            // The tokens are kept (revoked, masked metadata) for retention, no longer linked to the reference.
+            var kept = await server.Finance.GetTokenAsync(new GetTokenRequest { Token = card.Token_ });
+            Assert.Equal(TokenStatus.Revoked, kept.Token.Status);
+            Assert.Equal(card.Card.Last4, kept.Token.Card.Last4);
+            Assert.Equal("erased_" + export.SubjectPseudonym, kept.Token.CustomerReference);
+
+            // Byte search: the ledger's files and Tokenizer's data directory hold none of the subject's name, email or
+            // phone (the gateway's own state, the embedded sandbox's folder, is the gateway's: checked above instead).
+            var files = Directory.GetFiles(server.DataDirectory, "*", SearchOption.AllDirectories)
+                .Where(f => !f.StartsWith(Path.Combine(server.DataDirectory, "sandbox"), StringComparison.Ordinal))
+                .ToList();
+            Assert.Contains(files, f => f.EndsWith("tokenizer.db", StringComparison.Ordinal));
+            var anyTokenFound = false;
+            foreach (var file in files)
+            {
+                var bytes = await ReadSharedAsync(file);
+                anyTokenFound |= bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(card.Token_)) >= 0;
+                foreach (var value in new[] { subject.Name, subject.Email, subject.Phone })
+                {
+                    foreach (var encoding in new Encoding[] { Encoding.UTF8, Encoding.Unicode })
+                    {
+                        Assert.True(bytes.AsSpan().IndexOf(encoding.GetBytes(value)) < 0, $"{Path.GetFileName(file)} holds the erased subject's personal data");
+                    }
+                }
+            }
+
+            Assert.True(anyTokenFound, "positive control: the search reads the ledger (the kept token id is found)");
+
+            // The pre-erasure copy: it still holds the subject's ciphertexts, but with the service's key ring nothing of the
+            // subject decrypts any more, while the other subject's records in the same copy still do.
+            var fromBackup = DecryptBackup(backup);
+            var subjectPseudonym = export.SubjectPseudonym;
+            var otherPseudonym = (await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = other.Reference })).SubjectPseudonym;
+            Assert.Equal(2, fromBackup.Count(r => r.Subject == subjectPseudonym));
+            Assert.All(fromBackup.Where(r => r.Subject == subjectPseudonym), r => Assert.Null(r.Billing));
+            var otherRecord = Assert.Single(fromBackup, r => r.Subject == otherPseudonym);
+            Assert.Equal(otherCard.Token_, otherRecord.RecordId);
+            Assert.Equal(other.Name, otherRecord.Billing?.Name);
+            Assert.Equal(other.Email, otherRecord.Billing?.Email);
+            Assert.Equal([0L], QueryBackup(backup, "SELECT count(*) FROM privacy_subject_keys"));
+
+            // The other subject is untouched in the live service too.
+            var otherExport = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = other.Reference });
+            Assert.Equal(other.Billing(), Assert.Single(otherExport.Tokens).BillingDetails);
+
+            // Idempotent: erasing again answers COMPLETED without new work.
+            var again = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+            Assert.Equal(erased.Status, again.Status);
+        }
+        finally
+        {
+            File.Delete(backup);
+        }
+    }
+
+    [Fact]
+    public async Task PrivacyCalls_Audited_WithTheSubjectPseudonymNeverTheReference()
+    {
+        // Arrange
+        var subject = Person.New("audited");
+        await TokenizeCardAsync(subject);
+
+        // Act
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        await Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = subject.Reference,
+            BillingDetails = new BillingDetails { Name = subject.Name + " Corrected" },
+        });
+        await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+        await Privacy.GetErasureStatusAsync(new GetErasureStatusRequest { CustomerReference = subject.Reference });
+
+        // Assert
+        var audit = new AuditService.AuditServiceClient(server.ChannelFor("admin"));
+        using var call = audit.ExportAuditEvents(new ExportAuditEventsRequest());
+        var events = new List<AuditEvent>();
+        await foreach (var message in call.ResponseStream.ReadAllAsync())
+        {
+            events.Add(message.Event);
+        }
+
+        var privacyEvents = events.Where(e => e.Resource == export.SubjectPseudonym).ToList();
+        Assert.Equal(
+            ["ExportSubjectData", "CorrectSubjectData", "EraseSubject", "GetErasureStatus"],
+            privacyEvents.Select(e => e.Action.Split('/')[1]));
+        Assert.All(privacyEvents, e => Assert.Equal(("admin", "success"), (e.CallerId, e.Outcome)));
+        Assert.DoesNotContain(events, e => e.ToString().Contains(subject.Reference, StringComparison.Ordinal));
+        Assert.DoesNotContain(events, e => e.ToString().Contains(subject.Name, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PrivacyCalls_AtDebugLevel_LogNoneOfThePersonalDataOrTheReference()
+    {
+        // Arrange
+        var subject = Person.New("logged");
+        await TokenizeCardAsync(subject);
+        await TokenizeSepaAsync(subject);
+        var corrected = "corrected." + subject.Email;
+
+        // Act: every privacy operation, one refused correction among them.
+        await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        await Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = subject.Reference,
+            BillingDetails = new BillingDetails { Email = corrected },
+        });
+        await Assert.ThrowsAsync<RpcException>(() => Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = subject.Reference,
+            BillingDetails = new BillingDetails { Email = "broken-" + subject.Phone },
+        }).ResponseAsync);
+        await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+
+        // Assert: the server's log lines (Debug, framework included) hold no personal value; a positive control
+        // shows the lines of these calls were captured.
+        var lines = server.Logs.Lines.ToList();
+        Assert.Contains(lines, line => line.Contains("PrivacySubjectErased", StringComparison.Ordinal));
+        foreach (var value in new[] { subject.Name, subject.Email, subject.Phone, subject.Line1, corrected, subject.Reference })
+        {
+            Assert.DoesNotContain(lines, line => line.Contains(value, StringComparison.Ordinal));
+        }
+    }
+
+    private static string Shape(ExportSubjectDataResponse export)
+    {
+        var copy = export.Clone();
+        copy.SubjectPseudonym = string.Empty;
+        copy.ExportedAt = null;
+        return new JsonFormatter(JsonFormatter.Settings.Default.WithFormatDefaultValues(true)).Format(copy);
+    }
+
+    private async Task<Token> TokenizeCardAsync(Person person)
+    {
+        var request = Requests.Card("4242424242424242", Requests.NewKey(), customer: person.Reference);
+        request.BillingDetails = person.Billing();
+        return (await server.Client.TokenizeCardAsync(request)).Token;
+    }
+
+    private async Task<Token> TokenizeSepaAsync(Person person)
+    {
+        var request = Requests.Sepa(Requests.NewKey(), customer: person.Reference);
+        request.BillingDetails = person.Billing();
+        return (await server.Client.TokenizeBankAccountAsync(request)).Token;
+    }
+
+    private async Task<HttpResponseMessage> SandboxAsync(HttpMethod method, string path)
+    {
+        using var http = new HttpClient { BaseAddress = server.Sandbox.BaseAddress };
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", SandboxKey);
+        if (method == HttpMethod.Post)
+        {
+            request.Headers.Add("Idempotency-Key", Requests.NewKey());
+            request.Content = new FormUrlEncodedContent([]);
+        }
+
+        return await http.SendAsync(request);
+    }
+
+    private async Task<JsonDocument> GatewayPaymentMethodAsync(string id)
+    {
+        using var response = await SandboxAsync(HttpMethod.Get, $"/v1/payment_methods/{id}");
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+    }
+
+    private void BackupLedger(string destination)
+    {
+        using var source = new SqliteConnection($"Data Source={Path.Combine(server.DataDirectory, "ledger", "tokenizer.db")};Mode=ReadOnly;Pooling=False");
+        using var target = new SqliteConnection($"Data Source={destination};Pooling=False");
+        source.Open();
+        target.Open();
+        source.BackupDatabase(target);
+    }
+
+    private static List<long> QueryBackup(string backup, string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={backup};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return [(long)command.ExecuteScalar()!];
+    }
+
+    /// <summary>
+    /// Every personal data record of the copy, decrypted as the service itself would (its key store, its key ring), or a
+    /// null Billing when that is no longer possible.
+    /// </summary>
+    private List<(string Subject, string RecordId, Core.Domain.BillingDetails? Billing)> DecryptBackup(string backup)
+    {
+        var keys = server.App.Services.GetRequiredService<ISubjectKeyStore>();
+        var protector = server.App.Services.GetRequiredService<ISubjectKeyProtector>();
+        var records = new List<(string, string, byte[])>();
+        using (var connection = new SqliteConnection($"Data Source={backup};Mode=ReadOnly;Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT subject, record_id, ciphertext FROM privacy_personal_data";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                records.Add((reader.GetString(0), reader.GetString(1), (byte[])reader.GetValue(2)));
+            }
+        }
+
+        var result = new List<(string, string, Core.Domain.BillingDetails?)>();
+        foreach (var (subject, recordId, ciphertext) in records)
+        {
+            var wrapped = keys.FindAsync(subject, CancellationToken.None).GetAwaiter().GetResult();
+            if (wrapped is null)
+            {
+                result.Add((subject, recordId, null));
+                continue;
+            }
+
+            var plaintext = SubjectDataCipher.Decrypt(protector.Unwrap(wrapped), subject, recordId, ciphertext);
+            result.Add((subject, recordId, JsonSerializer.Deserialize<Core.Domain.BillingDetails>(plaintext, WebJson)));
+        }
+
+        return result;
+    }
+
+    private static async Task<byte[]> ReadSharedAsync(string path)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var memory = new MemoryStream();
+        await stream.CopyToAsync(memory);
+        return memory.ToArray();
+    }
+
+    /// <summary>A data subject with distinctive billing details.</summary>
+    private sealed record Person(string Reference, string Name, string Email, string Phone, string Line1)
+    {
+        public static Person New(string label)
+        {
+            var tag = Guid.NewGuid().ToString("N")[..8];
+            return new Person(
+                $"cust-privacy-{label}-{tag}",
+                $"Ada Erasable {label} {tag}",
+                $"ada.{tag}.{label}@example.org",
+                "+4420" + string.Concat(tag.Select(c => (char)('0' + (c % 10)))),
+                $"{tag} Privacy Lane");
+        }
+
+        public BillingDetails Billing() => new()
+        {
+            Name = Name,
+            Email = Email,
+            Phone = Phone,
+            Address = new Address { Line1 = Line1, City = "Personalton", PostalCode = "PX9 7QZ", Country = "AT" },
+        };
+    }
+}

@@ -1,0 +1,3 @@
+namespace Tokenizer.Ledger.Tests.Postgres;
+
+public sealed class PostgresPrivacyStoreTests() : PrivacyStoreTests(new PostgresTestDatabase());

@@ -1,0 +1,195 @@
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Ports;
+using Tokenizer.Core.Privacy;
+using Tokenizer.Ledger.Privacy;
+
+namespace Tokenizer.Ledger.Tests;
+
+/// <summary>The privacy store (migration 6) on each provider: keys, encrypted records, erasure, unlinking, retention.</summary>
+public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(database)
+{
+    private const string SubjectA = "subj_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    private const string SubjectB = "subj_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    private RelationalPrivacyStore Store => new(Ledger);
+
+    [Fact]
+    public async Task AddSubjectKeyAsync_SecondWriter_GetsTheFirstKey()
+    {
+        // Act
+        var first = await Store.AddAsync(SubjectA, [1, 2, 3], T0, CancellationToken.None);
+        var second = await new RelationalPrivacyStore(await OpenLedgerAsync()).AddAsync(SubjectA, [9, 9], T0, CancellationToken.None);
+
+        // Assert
+        Assert.Equal([1, 2, 3], first);
+        Assert.Equal([1, 2, 3], second);
+        Assert.Equal([1, 2, 3], await Store.FindAsync(SubjectA, CancellationToken.None));
+        Assert.Null(await Store.FindAsync(SubjectB, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task DestroyAsync_OneSubject_OnlyItsKeyGone()
+    {
+        // Arrange
+        await Store.AddAsync(SubjectA, [1], T0, CancellationToken.None);
+        await Store.AddAsync(SubjectB, [2], T0, CancellationToken.None);
+
+        // Act
+        await Store.DestroyAsync(SubjectA, CancellationToken.None);
+        await Store.DestroyAsync(SubjectA, CancellationToken.None);
+
+        // Assert
+        Assert.Null(await Store.FindAsync(SubjectA, CancellationToken.None));
+        Assert.Equal([2], await Store.FindAsync(SubjectB, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task SavePersonalDataAsync_SameRecordAgain_ReplacesItAndKeepsSubjectsApart()
+    {
+        // Arrange
+        var first = Ciphertext(1);
+        var second = Ciphertext(2);
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_1", first, T0), CancellationToken.None);
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectB, "pm_2", first, T0), CancellationToken.None);
+
+        // Act
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_1", second, T0.AddMinutes(1)), CancellationToken.None);
+
+        // Assert
+        var records = await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None);
+        var record = Assert.Single(records);
+        Assert.Equal(("pm_1", T0.AddMinutes(1)), (record.RecordId, record.UpdatedAt));
+        Assert.Equal(second, record.Ciphertext);
+        Assert.Single(await Store.ListPersonalDataAsync(SubjectB, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task SaveErasureAsync_StepsInTurn_FindReturnsTheLast()
+    {
+        // Arrange
+        Assert.Null(await Store.FindErasureAsync(SubjectA, CancellationToken.None));
+        var started = new ErasureRecord(SubjectA, ErasureStep.Detaching, T0, T0, null, 0);
+        await Store.SaveErasureAsync(started, CancellationToken.None);
+
+        // Act
+        var done = started with { Step = ErasureStep.Completed, UpdatedAt = T0.AddMinutes(2), CompletedAt = T0.AddMinutes(2), PaymentMethodsDetached = 3 };
+        await Store.SaveErasureAsync(done, CancellationToken.None);
+
+        // Assert
+        Assert.Equal(done, await Store.FindErasureAsync(SubjectA, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task SaveErasureAsync_AnEarlierStepOfTheSameErasure_IgnoredButANewErasureReplaces()
+    {
+        // Arrange: one run completed while a concurrent run of the same erasure still reports detaching.
+        var completed = new ErasureRecord(SubjectA, ErasureStep.Completed, T0, T0.AddMinutes(2), T0.AddMinutes(2), 2);
+        await Store.SaveErasureAsync(completed, CancellationToken.None);
+
+        // Act
+        await Store.SaveErasureAsync(new ErasureRecord(SubjectA, ErasureStep.Detaching, T0, T0.AddMinutes(3), null, 1), CancellationToken.None);
+        var afterLateWrite = await Store.FindErasureAsync(SubjectA, CancellationToken.None);
+        var restarted = new ErasureRecord(SubjectA, ErasureStep.Detaching, T0.AddDays(1), T0.AddDays(1), null, 0);
+        await Store.SaveErasureAsync(restarted, CancellationToken.None);
+
+        // Assert
+        Assert.Equal(completed, afterLateWrite);
+        Assert.Equal(restarted, await Store.FindErasureAsync(SubjectA, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task MarkTokenRevokedAsync_ActiveAndRevoked_OnlyTheActiveOneChanges()
+    {
+        // Arrange
+        await SeedAsync(Ledger, [TestData.Card("pm_active", T0), TestData.Card("pm_revoked", T0, status: TokenStatus.Revoked)]);
+
+        // Act
+        await Store.MarkTokenRevokedAsync("pm_active", T0.AddHours(1), CancellationToken.None);
+        await Store.MarkTokenRevokedAsync("pm_revoked", T0.AddHours(1), CancellationToken.None);
+        await Store.MarkTokenRevokedAsync("pm_unknown", T0.AddHours(1), CancellationToken.None);
+
+        // Assert
+        var active = await Ledger.GetTokenAsync("pm_active", CancellationToken.None);
+        var revoked = await Ledger.GetTokenAsync("pm_revoked", CancellationToken.None);
+        Assert.Equal((TokenStatus.Revoked, T0.AddHours(1)), (active!.Status, active.RevokedAt));
+        Assert.Equal(T0.AddMinutes(1), revoked!.RevokedAt);
+    }
+
+    [Fact]
+    public async Task DestroySubjectAsync_OneSubject_ItsKeyDataCustomerAndReferenceGoneOthersKept()
+    {
+        // Arrange
+        await Store.AddAsync(SubjectA, [1], T0, CancellationToken.None);
+        await Store.AddAsync(SubjectB, [2], T0, CancellationToken.None);
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_a", Ciphertext(1), T0), CancellationToken.None);
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectB, "pm_b", Ciphertext(2), T0), CancellationToken.None);
+        await Ledger.SaveCustomerAsync("stripe", "ref_a", "cus_a", T0, CancellationToken.None);
+        await Ledger.SaveCustomerAsync("stripe", "ref_b", "cus_b", T0, CancellationToken.None);
+        await SeedAsync(Ledger, [TestData.Card("pm_a", T0, customer: "ref_a"), TestData.Card("pm_b", T0, customer: "ref_b")]);
+
+        // Act
+        await Store.DestroySubjectAsync(SubjectA, "stripe", "ref_a", "erased_" + SubjectA, CancellationToken.None);
+
+        // Assert
+        Assert.Null(await Store.FindAsync(SubjectA, CancellationToken.None));
+        Assert.Empty(await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None));
+        Assert.Null(await Ledger.FindCustomerAsync("stripe", "ref_a", CancellationToken.None));
+        Assert.Equal("erased_" + SubjectA, (await Ledger.GetTokenAsync("pm_a", CancellationToken.None))!.CustomerReference);
+        Assert.Equal([0L], await Database.QueryAsync("SELECT count(*) FROM tokens WHERE customer_reference = 'ref_a'", r => r.GetInt64(0)));
+        Assert.NotNull(await Store.FindAsync(SubjectB, CancellationToken.None));
+        Assert.Single(await Store.ListPersonalDataAsync(SubjectB, CancellationToken.None));
+        Assert.Equal("cus_b", await Ledger.FindCustomerAsync("stripe", "ref_b", CancellationToken.None));
+        Assert.Equal("ref_b", (await Ledger.GetTokenAsync("pm_b", CancellationToken.None))!.CustomerReference);
+    }
+
+    [Fact]
+    public async Task PurgeExpiredAsync_MixedAges_RemovesExactlyWhatExpired()
+    {
+        // Arrange: tokens revoked at T0+1min (old) and T0+10d+1min (recent); one active; claims completed at T0 and at
+        // T0+10d, one pending at T0; a record held for the old revoked token and for the active one.
+        await SeedAsync(Ledger, [TestData.Card("pm_old_revoked", T0, status: TokenStatus.Revoked), TestData.Card("pm_active", T0)]);
+        await SeedAsync(Ledger, [TestData.Card("pm_new_revoked", T0.AddDays(10), status: TokenStatus.Revoked)]);
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_old_revoked", Ciphertext(1), T0), CancellationToken.None);
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_active", Ciphertext(2), T0), CancellationToken.None);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(TestData.Claim("pending-old", TestData.Hmac(2), T0), CancellationToken.None)).State);
+        Clock.Advance(TimeSpan.FromDays(10));
+        var recent = TestData.Card("pm_recent_claim", T0.AddDays(10));
+        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(TestData.Claim("recent", TestData.Hmac(3), Clock.GetUtcNow()), CancellationToken.None)).State);
+        await Ledger.CompleteAsync(TestData.Caller, "recent", TestData.Response(recent), recent, CancellationToken.None);
+        var recordsBefore = await CountRowsAsync("idempotency_records");
+
+        // Act: revoked tokens kept 5 days, idempotency records 5 days.
+        var purge = await Store.PurgeExpiredAsync(T0.AddDays(5), T0.AddDays(5), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(1, purge.RevokedTokens);
+        Assert.Null(await Ledger.GetTokenAsync("pm_old_revoked", CancellationToken.None));
+        Assert.NotNull(await Ledger.GetTokenAsync("pm_new_revoked", CancellationToken.None));
+        Assert.NotNull(await Ledger.GetTokenAsync("pm_active", CancellationToken.None));
+        Assert.Equal(["pm_active"], (await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None)).Select(r => r.RecordId));
+
+        // The three seeded claims completed at T0 expired; the pending one (T0) and the recent completed one stay.
+        Assert.Equal(3, purge.IdempotencyRecords);
+        Assert.Equal(recordsBefore - 3, await CountRowsAsync("idempotency_records"));
+        Assert.Equal(
+            ["pending-old", "recent"],
+            await Database.QueryAsync("SELECT idempotency_key FROM idempotency_records ORDER BY idempotency_key", r => r.GetString(0)));
+    }
+
+    [Fact]
+    public async Task PurgeExpiredAsync_NothingExpired_DeletesNothing()
+    {
+        // Arrange
+        await SeedAsync(Ledger, [TestData.Card("pm_revoked", T0, status: TokenStatus.Revoked)]);
+
+        // Act
+        var purge = await Store.PurgeExpiredAsync(T0, T0.AddSeconds(-1), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(new RetentionPurge(0, 0), purge);
+        Assert.Equal(1, await CountRowsAsync("tokens"));
+        Assert.Equal(1, await CountRowsAsync("idempotency_records"));
+    }
+
+    private static byte[] Ciphertext(byte seed) => [.. Enumerable.Repeat(seed, 40)];
+}
