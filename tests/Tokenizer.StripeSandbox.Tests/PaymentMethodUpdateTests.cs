@@ -8,11 +8,19 @@ public sealed class PaymentMethodUpdateTests(SandboxFixture fixture) : IClassFix
 {
     private readonly PaymentMethodService paymentMethods = fixture.Client.V1.PaymentMethods;
 
+    // As at Stripe, only a PaymentMethod attached to a Customer can be updated.
+    private async Task<PaymentMethod> CreateAttachedAsync(PaymentMethodCreateOptions options)
+    {
+        var created = await paymentMethods.CreateAsync(options);
+        var customer = await fixture.Client.V1.Customers.CreateAsync(new CustomerCreateOptions());
+        return await paymentMethods.AttachAsync(created.Id, new PaymentMethodAttachOptions { Customer = customer.Id });
+    }
+
     [Fact]
     public async Task Update_CardExpiryAndMetadata_ChangesThemKeepsNumberFacts()
     {
         // Arrange
-        var created = await paymentMethods.CreateAsync(SandboxHarness.Card("4242424242424242"));
+        var created = await CreateAttachedAsync(SandboxHarness.Card("4242424242424242"));
 
         // Act
         var updated = await paymentMethods.UpdateAsync(created.Id, new PaymentMethodUpdateOptions
@@ -33,7 +41,7 @@ public sealed class PaymentMethodUpdateTests(SandboxFixture fixture) : IClassFix
     public async Task Update_ExpiredOrInvalidMonth_CardErrorAndUnchanged()
     {
         // Arrange
-        var created = await paymentMethods.CreateAsync(SandboxHarness.Card("4242424242424242"));
+        var created = await CreateAttachedAsync(SandboxHarness.Card("4242424242424242"));
 
         // Act
         var month = await Assert.ThrowsAsync<StripeException>(() => paymentMethods.UpdateAsync(created.Id, new PaymentMethodUpdateOptions
@@ -56,7 +64,7 @@ public sealed class PaymentMethodUpdateTests(SandboxFixture fixture) : IClassFix
     public async Task Update_CardExpiryOnABankAccount_ParameterUnknown()
     {
         // Arrange
-        var created = await paymentMethods.CreateAsync(new PaymentMethodCreateOptions
+        var created = await CreateAttachedAsync(new PaymentMethodCreateOptions
         {
             Type = "au_becs_debit",
             AuBecsDebit = new PaymentMethodAuBecsDebitOptions { BsbNumber = "000000", AccountNumber = "000123456" },
