@@ -17,6 +17,29 @@ public static class CliApp
     public const string DefaultServer = "https://127.0.0.1:5055";
 
     /// <summary>Builds the command tree; I/O is injected so tests can drive it.</summary>
+    /// <summary>Exit code for bad usage: an unknown option, a missing or malformed value.</summary>
+    public const int ExitUsage = 2;
+
+    /// <summary>
+    /// Parses and runs <paramref name="args"/>. Bad usage prints the parser's errors and exits <see cref="ExitUsage"/>
+    /// (2) before anything is sent; otherwise the command's own exit code.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error)
+    {
+        var parse = BuildRootCommand(input, output, error).Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var problem in parse.Errors)
+            {
+                await error.WriteLineAsync($"error: {problem.Message}").ConfigureAwait(false);
+            }
+
+            return ExitUsage;
+        }
+
+        return await parse.InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error }).ConfigureAwait(false);
+    }
+
     public static RootCommand BuildRootCommand(TextReader input, TextWriter output, TextWriter error)
     {
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table", Recursive = true };

@@ -1,3 +1,3 @@
 using Tokenizer.Cli;
 
-return await CliApp.BuildRootCommand(Console.In, Console.Out, Console.Error).Parse(args).InvokeAsync();
+return await CliApp.RunAsync(args, Console.In, Console.Out, Console.Error);

@@ -56,7 +56,8 @@ public static class ReconcileCommand
 
         command.Validators.Add(result =>
         {
-            if (result.GetValue(run) is null && (result.GetValue(from) is null || result.GetValue(to) is null))
+            // GetResult, not GetValue: a value its parser refused must not be read here (it throws).
+            if (result.GetResult(run) is null && (result.GetResult(from) is null || result.GetResult(to) is null))
             {
                 result.AddError("--from and --to are required unless --run names an existing run");
             }
@@ -64,6 +65,21 @@ public static class ReconcileCommand
 
         command.SetAction(async (result, ct) =>
         {
+            // The report file first: a run (gateway requests, audit records) must not be spent on a report that then
+            // cannot be written. Removed again when no report is written into it.
+            var path = result.GetValue(outFile)!;
+            FileStream file;
+            try
+            {
+                file = AuditCommands.CreateNewFile(path, "--out");
+            }
+            catch (CliInputException problem)
+            {
+                await error.WriteLineAsync($"error: {problem.Message}");
+                return 2;
+            }
+
+            var written = false;
             try
             {
                 using var grpc = channel.Open(result, "finance");
@@ -76,17 +92,14 @@ public static class ReconcileCommand
                     return 1;
                 }
 
-                var path = result.GetValue(outFile)!;
-                await using (var file = AuditCommands.CreateNewFile(path, "--out"))
+                var source = new ReconciliationReportSource(summary, category => ItemsAsync(client, runId, category, ct));
+                _ = result.GetValue(format) switch
                 {
-                    var source = new ReconciliationReportSource(summary, category => ItemsAsync(client, runId, category, ct));
-                    _ = result.GetValue(format) switch
-                    {
-                        "csv" => await CsvReport.WriteAsync(source, file, ct),
-                        "json" => await JsonReport.WriteAsync(source, file, ct),
-                        _ => await HtmlReport.WriteAsync(source, file, ct),
-                    };
-                }
+                    "csv" => await CsvReport.WriteAsync(source, file, ct),
+                    "json" => await JsonReport.WriteAsync(source, file, ct),
+                    _ => await HtmlReport.WriteAsync(source, file, ct),
+                };
+                written = true;
 
                 var r = summary.Reconciliation;
                 await output.WriteLineAsync(string.Create(
@@ -103,6 +116,14 @@ public static class ReconcileCommand
             {
                 new CliConsole(TextReader.Null, TextWriter.Null, error).PrintRpcError(problem);
                 return 1;
+            }
+            finally
+            {
+                await file.DisposeAsync();
+                if (!written)
+                {
+                    File.Delete(path);
+                }
             }
         });
         return command;

@@ -134,4 +134,11 @@ internal static partial class Log
         Level = LogLevel.Warning,
         Message = "Stripe {Operation} request not sent: the circuit is open (UNAVAILABLE without calling Stripe)")]
     public static partial void CircuitOpenRejected(ILogger logger, StripeOperation operation);
+
+    [LoggerMessage(
+        EventId = 4118,
+        EventName = "StripeCustomerMissing",
+        Level = LogLevel.Warning,
+        Message = "Stripe has no such Customer (deleted?); its PaymentMethod list is empty (request {RequestId})")]
+    public static partial void CustomerMissing(ILogger logger, string requestId);
 }

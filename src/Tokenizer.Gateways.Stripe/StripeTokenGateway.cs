@@ -148,7 +148,7 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
     /// request is sent once per call (no auto-paging), so a long walk can pace itself and resume from any cursor.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not 1-100.</exception>
-    /// <exception cref="TokenizerException">The gateway failed or refused (an unknown Customer: INTERNAL GATEWAY_REJECTED_REQUEST).</exception>
+    /// <exception cref="TokenizerException">The gateway failed or refused. A Customer Stripe does not know (404 <c>resource_missing</c>, e.g. deleted) is an empty last page, not an error.</exception>
     public async Task<GatewayPaymentMethodPage> ListCustomerPaymentMethodsAsync(
         string customerId,
         string? startingAfter,
@@ -165,9 +165,22 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
         }
 
         var requestOptions = new RequestOptions { ApiKey = CurrentApiKey() };
-        var list = await SendAsync(
+        var list = await SendAsync<StripeList<PaymentMethod>?>(
             StripeOperation.ListPaymentMethods,
-            ct => customerPaymentMethods.ListAsync(customerId, options, requestOptions, ct),
+            async ct =>
+            {
+                try
+                {
+                    return await customerPaymentMethods.ListAsync(customerId, options, requestOptions, ct).ConfigureAwait(false);
+                }
+                catch (StripeException e) when (StripeErrorMapper.IsMissing(e))
+                {
+                    // A Customer deleted at Stripe (an erasure, or someone in the Dashboard) holds no PaymentMethods:
+                    // an empty last page, so a walk goes on and its tokens show as missing at the gateway.
+                    Log.CustomerMissing(logger, StripeErrorMapper.SafeRequestId(e.StripeResponse?.RequestId));
+                    return null;
+                }
+            },
             cancellationToken).ConfigureAwait(false);
 
         var data = list?.Data ?? [];

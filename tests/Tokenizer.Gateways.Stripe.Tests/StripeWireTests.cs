@@ -405,6 +405,20 @@ public sealed class StripeWireTests : IDisposable
         Assert.Null(page.NextStartingAfter);
     }
 
+    [Fact]
+    public async Task ListCustomerPaymentMethodsAsync_CustomerDeletedAtStripe_AnEmptyLastPageNotAnError()
+    {
+        // Bug fix (review of #5): one Customer deleted at Stripe (an erasure, the Dashboard) failed every reconciliation.
+        handler.Respond(HttpStatusCode.NotFound, Samples.ErrorJson("invalid_request_error", "resource_missing", "No such customer: 'cus_gone'", "customer"));
+
+        var page = await Gateway().ListCustomerPaymentMethodsAsync("cus_gone", null, 100, CancellationToken.None);
+
+        Assert.Empty(page.PaymentMethods);
+        Assert.Null(page.NextStartingAfter);
+        Assert.Equal("StripeCustomerMissing", Assert.Single(logger.Lines).EventId.Name);
+        Assert.DoesNotContain(logger.Lines, l => l.Text.Contains("cus_gone", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(101)]

@@ -205,7 +205,10 @@ public sealed class Reconciler(
             var next = tokens.Count == 0
                 ? cursor with { Phase = ReconciliationPhase.Pending }
                 : cursor with { SweepAfterToken = tokens[^1].Token };
-            if (await SaveAsync(run, owner, [.. tokens.Select(ReconciliationClassifier.NotAttached)], next, 0, 0, cancellationToken).ConfigureAwait(false) is null)
+            // A token created after the run started is outside the gateway snapshot the walk saw: not evidence of a
+            // missing PaymentMethod (a period that includes now would otherwise report every new token missing).
+            var missing = tokens.Where(t => t.CreatedAt < run.CreatedAt).Select(ReconciliationClassifier.NotAttached).ToList();
+            if (await SaveAsync(run, owner, missing, next, 0, 0, cancellationToken).ConfigureAwait(false) is null)
             {
                 return null;
             }

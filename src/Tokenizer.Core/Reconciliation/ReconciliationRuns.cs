@@ -90,8 +90,21 @@ public sealed class ReconciliationRuns(IReconciliationStore store, RequestHasher
         };
         var (stored, created) = await store.CreateRunAsync(run, hasher.IdempotencyKeyId(command.IdempotencyKey!), cancellationToken)
             .ConfigureAwait(false);
+        if (!created && !SameFilter(stored.Filter, run.Filter))
+        {
+            // The key names another run: answering with it would hand back a report of another period or customer.
+            throw new TokenizerException(ErrorKind.AlreadyExists, ErrorReasons.IdempotencyKeyReused, "idempotency_key: already used with a different request");
+        }
+
         return (stored, !created);
     }
+
+    // Times as the ledger keeps them (microseconds), so a retry of the same request always matches.
+    private static bool SameFilter(ReconciliationFilter stored, ReconciliationFilter asked) =>
+        Math.Abs((stored.From - asked.From).Ticks) < 10
+        && Math.Abs((stored.To - asked.To).Ticks) < 10
+        && string.Equals(stored.CustomerReference, asked.CustomerReference, StringComparison.Ordinal)
+        && stored.Type == asked.Type;
 
     /// <summary>A run with its counts per category, type and brand, and per day and category.</summary>
     public async Task<ReconciliationReport> GetAsync(string? runId, CancellationToken cancellationToken)

@@ -119,6 +119,36 @@ public sealed class ReconcilerTests
         Assert.Empty(saved[0].Items);
     }
 
+    [Fact]
+    public async Task RunAsync_TokenCreatedAfterTheRunStarted_NotReportedMissingAtTheGateway()
+    {
+        // Bug fix (review of #5): a period that includes now reported tokens created during the run as
+        // missing_at_gateway, because the walk's snapshot could not have seen them.
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 2, Arg.Any<CancellationToken>()).Returns(new GatewayPaymentMethodPage([], null));
+        store.ListUnseenTokensAsync("rec_1", Arg.Any<ReconciliationFilter>(), null, Arg.Any<int>(), Arg.Any<CancellationToken>())
+            .Returns([Token("pm_old", Now.AddMinutes(-1)), Token("pm_new", Now.AddTicks(10))]);
+
+        var state = await Reconciler().RunAsync(Run(), "owner", CancellationToken.None);
+
+        Assert.Equal(ReconciliationState.Completed, state);
+        var items = saved.SelectMany(p => p.Items).ToList();
+        Assert.Equal(["pm_old"], items.Select(i => i.Token));
+        Assert.Equal(ReconciliationCategory.MissingAtGateway, items[0].Category);
+    }
+
+    private static TokenRecord Token(string id, DateTimeOffset createdAt) => new()
+    {
+        Token = id,
+        Gateway = "stripe",
+        Type = TokenType.Card,
+        Status = TokenStatus.Active,
+        CallerId = "billing",
+        CustomerReference = "cust-1",
+        GatewayCustomerId = "cus_1",
+        Card = Card(),
+        CreatedAt = createdAt,
+    };
+
     private static CardMetadata Card() => new("visa", "4242", 12, 2030, "credit", "US", "fp");
 
     private static GatewayPaymentMethodPage Page(params string[] ids) =>

@@ -225,6 +225,63 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
     }
 
     [Fact]
+    public async Task StartReconciliation_SameKeyDifferentFilter_IdempotencyKeyReusedNotTheOtherRun()
+    {
+        // Bug fix (review of #5): the same key with another customer silently answered the first run.
+        var key = Requests.NewKey();
+        var filter = planted.Result.Reconciliation.Filter;
+        await planted.Host.Finance.StartReconciliationAsync(new StartReconciliationRequest
+        {
+            Filter = new ReconciliationFilter { From = filter.From, To = filter.To, CustomerReference = "cust-ok" },
+            IdempotencyKey = key,
+        });
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await planted.Host.Finance.StartReconciliationAsync(new StartReconciliationRequest
+        {
+            Filter = new ReconciliationFilter { From = filter.From, To = filter.To, CustomerReference = "cust-other" },
+            IdempotencyKey = key,
+        }));
+
+        Assert.Equal(StatusCode.AlreadyExists, error.StatusCode);
+        Assert.Equal("IDEMPOTENCY_KEY_REUSED", TokenizeTests.ErrorInfoOf(error).Reason);
+        Assert.DoesNotContain("cust-other", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reconcile_Cli_OutputFileExists_RefusedBeforeAnyRunStarts()
+    {
+        // Bug fix (review of #5): the run (gateway quota, audit records) was spent before the file was refused.
+        var path = NewReportPath("csv");
+        await File.WriteAllTextAsync(path, "keep");
+        var before = (await planted.Host.Finance.ListReconciliationsAsync(new ListReconciliationsRequest { PageSize = 100 })).Reconciliations.Count;
+
+        var (code, _, error) = await planted.Host.CliAsync("reconcile", "--from", "2026-01-01", "--to", "2026-01-02", "--format", "csv", "--out", path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("already exists", error, StringComparison.Ordinal);
+        Assert.Equal(before, (await planted.Host.Finance.ListReconciliationsAsync(new ListReconciliationsRequest { PageSize = 100 })).Reconciliations.Count);
+    }
+
+    [Theory]
+    [InlineData("--from", "2026-13-45")]
+    [InlineData("--format", "xml")]
+    [InlineData("--nonsense", "1")]
+    public async Task Reconcile_Cli_BadUsage_ExitTwoWithoutAStackTrace(string option, string value)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var path = NewReportPath("csv");
+        string[] args = ["reconcile", "--from", "2026-01-01", "--to", "2026-01-02", "--format", "csv", "--out", path, option, value];
+
+        var code = await Tokenizer.Cli.CliApp.RunAsync(args, TextReader.Null, output, error);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: ", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
     public async Task Reconcile_Cli_Csv_OneRowPerTokenDocumentedColumnsRfc4180AndNoFormula()
     {
         // Arrange

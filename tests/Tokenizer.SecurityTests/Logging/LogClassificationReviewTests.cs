@@ -67,6 +67,7 @@ public class LogClassificationReviewTests
         "Tokenizer.Core.Tokenization.RecoveryService.LogDeferred(intentId)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogDeferred(errorType)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogLostClaim(intentId)",
+        "Tokenizer.Gateways.Stripe.Log.CustomerMissing(requestId)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogAuditFailed(action)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogAuditFailed(intentId)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogAuditFailed(errorType)",
