@@ -343,8 +343,9 @@ public abstract class ReconcilerOnLedgerTests(TestDatabase database) : LedgerTes
                 Filter = Period,
                 State = ReconciliationState.Running,
                 StartedBy = "finance",
-                CreatedAt = T0,
-                UpdatedAt = T0,
+                // Started after every planted token: tokens created after a run starts are outside its snapshot.
+                CreatedAt = T0.AddHours(1),
+                UpdatedAt = T0.AddHours(1),
                 Cursor = ReconciliationCursor.Start,
             },
             key,
