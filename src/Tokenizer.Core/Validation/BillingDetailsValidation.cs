@@ -112,13 +112,49 @@ internal static class BillingDetailsValidation
         {
             violations.Add(new(field, shapeRule!));
         }
-        else if (field == PhoneField ? cleaned.Count(char.IsAsciiDigit) > 15 : InputRules.ContainsPanLikeRun(cleaned))
+        else if (field == PhoneField && cleaned.Count(char.IsAsciiDigit) > 15)
+        {
+            violations.Add(new(field, ValidationRules.PhoneDigits));
+        }
+        else if (field == PhoneField ? IsShortCardNumber(cleaned) : InputRules.ContainsPanLikeRun(cleaned))
         {
             // Billing details go to the gateway and rest there: a card number typed into one must not ride along.
-            violations.Add(new(field, field == PhoneField ? ValidationRules.PhoneDigits : ValidationRules.NoCardNumber));
+            violations.Add(new(field, ValidationRules.NoCardNumber));
         }
 
         return cleaned;
+    }
+
+    /// <summary>
+    /// A phone (at most 15 digits, E.164) that is a card number of a brand issued at that length: American Express (15,
+    /// IIN 34/37), Diners Club (14) and Maestro or UnionPay (13-15), Luhn-valid. Bug fix: an Amex PAN was accepted as a
+    /// phone. 13-digit Visa numbers are no longer issued and many 13-digit phones start with 4 (+4x), so they pass.
+    /// </summary>
+    private static bool IsShortCardNumber(string phone)
+    {
+        Span<char> digits = stackalloc char[15];
+        var count = 0;
+        foreach (var c in phone)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                digits[count++] = c;
+            }
+        }
+
+        var pan = digits[..count];
+        if (count < 13 || !Luhn.IsValid(pan))
+        {
+            return false;
+        }
+
+        return CardBrandDetector.Detect(pan) switch
+        {
+            CardBrand.Amex => count == 15,
+            CardBrand.Diners => count == 14,
+            CardBrand.Maestro or CardBrand.UnionPay => true,
+            _ => false,
+        };
     }
 
     private static string? Country(string? value, List<FieldViolation> violations)

@@ -49,6 +49,32 @@ public class BillingDetailsValidationTests
     }
 
     [Theory]
+    [InlineData("378282246310005")]      // American Express, 15 digits (the review's finding)
+    [InlineData("3782 822463 10005")]    // the same, grouped as printed
+    [InlineData("+371449635398431")]     // Amex with a leading +
+    [InlineData("30569309025904")]       // Diners Club, 14 digits
+    [InlineData("6759649826438453")]     // Maestro, 16 digits: over E.164's 15 as well
+    public void ValidateCard_PhoneHoldingACardNumber_Refused(string phone)
+    {
+        var violations = CardViolations(CardCommand(billing: new BillingDetails(null, null, phone, null)));
+
+        Assert.Contains(violations, v => v.Field == "billing_details.phone");
+        Assert.DoesNotContain(violations, v => v.Rule.Contains(phone, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("+44 20 7946 0958")]     // UK landline
+    [InlineData("+61 412 345 678")]      // AU mobile
+    [InlineData("+49 1512 3456789")]     // DE mobile, 13 digits starting with 4
+    [InlineData("+1 (415) 555-0100")]    // US
+    public void ValidateCard_OrdinaryPhones_Accepted(string phone)
+    {
+        var billing = Validator().ValidateCard(CardCommand(billing: new BillingDetails(null, null, phone, null))).BillingDetails;
+
+        Assert.Equal(phone, billing.Phone);
+    }
+
+    [Theory]
     [InlineData("jane@example.com")]
     [InlineData("j.doe+tag@mail.example.co.uk")]
     public void ValidateCard_EmailShaped_Kept(string email)
