@@ -96,7 +96,7 @@ public static class PrivacyCommands
             return response.Results.All(r => r.Outcome == CorrectionOutcome.Updated) ? 0 : ExitPartial;
         }));
 
-        var reason = new Option<string?>("--reason") { Description = "Why (for the audit trail; at most 200 characters, no personal data)" };
+        var reason = new Option<string?>("--reason") { Description = "Why (checked, at most 200 characters, but not stored: it could name the person)" };
         var erase = new Command("erase", "Erase the person: detach every PaymentMethod, delete the gateway Customer, revoke the tokens, destroy the data key. Idempotent: run again to resume");
         erase.Options.Add(customer);
         erase.Options.Add(key);
