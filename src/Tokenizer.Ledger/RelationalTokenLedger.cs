@@ -243,6 +243,23 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     }
 
     /// <inheritdoc />
+    public Task CompleteClaimAsync(string callerId, string key, string responseJson, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(callerId);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentException.ThrowIfNullOrEmpty(responseJson);
+        var now = UnixMicros.From(timeProvider.GetUtcNow());
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var complete = transaction.Command(LedgerSql.CompleteClaim);
+                BindKey(complete, callerId, key).Bind("@response", responseJson).Bind("@now", now);
+                return await complete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task SettleIntentAsync(string callerId, string key, string? completedToken, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(callerId);

@@ -129,6 +129,36 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
     }
 
     [Fact]
+    public async Task CorrectSubjectData_OlderKeyReplayedAfterANewerCorrection_ReplaysItsAnswerAndChangesNothing()
+    {
+        // Bug fix (review of #6): replaying correction A's key after correction B stored A's values here while Stripe
+        // replayed its older answer, so the ledger and the gateway disagreed.
+        var subject = Person.New("replay");
+        var token = await TokenizeCardAsync(subject);
+        var keyA = Requests.NewKey();
+        var a = new CorrectSubjectDataRequest { IdempotencyKey = keyA, CustomerReference = subject.Reference, BillingDetails = new BillingDetails { Email = "a." + subject.Email } };
+        var b = new CorrectSubjectDataRequest { IdempotencyKey = Requests.NewKey(), CustomerReference = subject.Reference, BillingDetails = new BillingDetails { Email = "b." + subject.Email } };
+
+        var first = await Privacy.CorrectSubjectDataAsync(a);
+        await Privacy.CorrectSubjectDataAsync(b);
+        var replayed = await Privacy.CorrectSubjectDataAsync(a);
+        var reused = await Assert.ThrowsAsync<RpcException>(async () => await Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = keyA,
+            CustomerReference = subject.Reference,
+            BillingDetails = new BillingDetails { Email = "c." + subject.Email },
+        }));
+
+        Assert.Equal(first.Results, replayed.Results);
+        Assert.Equal(StatusCode.AlreadyExists, reused.StatusCode);
+        Assert.DoesNotContain(subject.Email, reused.Status.Detail, StringComparison.Ordinal);
+        using var gateway = await GatewayPaymentMethodAsync(token.Token_);
+        Assert.Equal("b." + subject.Email, gateway.RootElement.GetProperty("billing_details").GetProperty("email").GetString());
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        Assert.Equal("b." + subject.Email, Assert.Single(export.Tokens).BillingDetails.Email);
+    }
+
+    [Fact]
     public async Task CorrectSubjectData_GatewayRefusesOneToken_PerTokenResultAndThatTokenUnchanged()
     {
         // Arrange: one PaymentMethod detached at the gateway behind the ledger's back (Stripe updates attached ones only).

@@ -68,6 +68,12 @@ public interface ITokenLedger
     /// </summary>
     Task SettleIntentAsync(string callerId, string key, string? completedToken, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Marks a pending claim completed with <paramref name="responseJson"/> for replays, for requests that record no
+    /// token (privacy corrections). A claim that is not pending is left as it is.
+    /// </summary>
+    Task CompleteClaimAsync(string callerId, string key, string responseJson, CancellationToken cancellationToken);
+
     /// <summary>Marks a Detaching intent Completed once the gateway has confirmed the detach. Other states: nothing.</summary>
     Task FinishDetachingAsync(string callerId, string key, CancellationToken cancellationToken);
 

@@ -91,6 +91,14 @@ public sealed partial class PrivacyService(
     PrivacySettings settings,
     ILogger<PrivacyService> logger)
 {
+    /// <summary>The idempotency-ledger caller of privacy corrections (admin calls share one key space per subject).</summary>
+    internal const string PrivacyCaller = "privacy";
+
+    private const string CorrectOperation = "correct_subject_data";
+
+    // How long a correction's claim blocks a duplicate; the call cap (30 s) is far below it.
+    private static readonly TimeSpan CorrectionLease = TimeSpan.FromMinutes(2);
+
     /// <summary>The request field of the reference.</summary>
     public const string CustomerReferenceField = "customer_reference";
 
@@ -138,7 +146,9 @@ public sealed partial class PrivacyService(
     /// <summary>
     /// Applies the set fields of the corrected billing details to each active token of the subject: first at the gateway
     /// (Stripe POST /v1/payment_methods/{id}), then here; a token the gateway refuses keeps its details and gets its own
-    /// result. Repeating the same correction is harmless: the gateway replays it and the ledger stores the same values.
+    /// result. Idempotent by key: the same key and values replay the first answer without applying anything again; the
+    /// same key with other values is refused (ALREADY_EXISTS IDEMPOTENCY_KEY_REUSED). An answer with a token the gateway
+    /// could not reach (GATEWAY_UNAVAILABLE) is not kept, so a retry with the same key tries again.
     /// </summary>
     public async Task<SubjectCorrection> CorrectAsync(CorrectSubjectCommand command, CancellationToken cancellationToken)
     {
@@ -159,7 +169,56 @@ public sealed partial class PrivacyService(
         ThrowIfAny(violations);
         var reference = command.CustomerReference!;
         var subject = pseudonyms.Of(reference);
-        var discriminator = $"{command.IdempotencyKey}\0{System.Text.Json.JsonSerializer.Serialize(patch)}";
+        var canonical = System.Text.Json.JsonSerializer.Serialize(patch);
+
+        // Claimed like a tokenisation: the same key and correction replays the first answer (nothing is applied again,
+        // so an older correction replayed after a newer one changes nothing); the same key with other values is refused.
+        var claimKey = pseudonyms.ClaimKey(subject, CorrectOperation, command.IdempotencyKey!);
+        var claim = new IdempotencyClaim(PrivacyCaller, claimKey, CorrectOperation, pseudonyms.RequestMac(subject, canonical), timeProvider.GetUtcNow(), CorrectionLease);
+        switch ((await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false)) is var claimed ? claimed.State : default)
+        {
+            case IdempotencyState.Replay:
+                return System.Text.Json.JsonSerializer.Deserialize<SubjectCorrection>(claimed.ResponseJson!)
+                    ?? throw new InvalidOperationException("replay without response");
+            case IdempotencyState.Conflict:
+                throw new TokenizerException(ErrorKind.AlreadyExists, ErrorReasons.IdempotencyKeyReused, "idempotency_key: already used with a different request");
+            case IdempotencyState.InFlight:
+                throw new TokenizerException(ErrorKind.Aborted, ErrorReasons.IdempotencyKeyInFlight, "idempotency_key: a request with this key is still in progress; retry");
+        }
+
+        SubjectCorrection correction;
+        try
+        {
+            correction = await ApplyCorrectionAsync(reference, subject, command.IdempotencyKey!, patch, canonical, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await ledger.ReleaseAsync(PrivacyCaller, claimKey, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        if (correction.Results.Any(r => r.Outcome == CorrectionOutcome.GatewayUnavailable))
+        {
+            // Worth retrying with the same key: the tokens already updated are replayed by the gateway.
+            await ledger.ReleaseAsync(PrivacyCaller, claimKey, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            await ledger.CompleteClaimAsync(PrivacyCaller, claimKey, System.Text.Json.JsonSerializer.Serialize(correction), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return correction;
+    }
+
+    private async Task<SubjectCorrection> ApplyCorrectionAsync(
+        string reference,
+        string subject,
+        string idempotencyKey,
+        BillingDetails patch,
+        string canonical,
+        CancellationToken cancellationToken)
+    {
+        var discriminator = $"{idempotencyKey}\0{canonical}";
         var held = await vault.ReadAsync(reference, cancellationToken).ConfigureAwait(false);
         var results = new List<TokenCorrection>();
         foreach (var token in await TokensOfAsync(reference, activeOnly: true, cancellationToken).ConfigureAwait(false))

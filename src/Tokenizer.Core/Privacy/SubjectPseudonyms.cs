@@ -22,6 +22,8 @@ public sealed class SubjectPseudonyms
 
     private readonly byte[] subjectKey;
     private readonly byte[] gatewayKey;
+    private readonly byte[] claimKey;
+    private readonly byte[] requestKey;
 
     /// <param name="secret">The request HMAC secret, at least 32 bytes.</param>
     public SubjectPseudonyms(ReadOnlySpan<byte> secret)
@@ -33,7 +35,30 @@ public sealed class SubjectPseudonyms
 
         subjectKey = HMACSHA256.HashData(secret, "tokenizer/privacy-subject/v1"u8);
         gatewayKey = HMACSHA256.HashData(secret, "tokenizer/privacy-gateway-idempotency/v1"u8);
+        claimKey = HMACSHA256.HashData(secret, "tokenizer/privacy-claim/v1"u8);
+        requestKey = HMACSHA256.HashData(secret, "tokenizer/privacy-request/v1"u8);
     }
+
+    /// <summary>
+    /// The ledger's id of an admin's idempotency key for one subject's privacy call: 64 letters (a keyed HMAC, each hex
+    /// digit written a-p), so neither the key nor the reference is stored and the id never holds a digit run.
+    /// </summary>
+    public string ClaimKey(string subject, string operation, string idempotencyKey)
+    {
+        var mac = HMACSHA256.HashData(claimKey, Encoding.UTF8.GetBytes($"{subject.Length}:{subject}\0{operation}\0{idempotencyKey}"));
+        return string.Create(64, mac, static (span, bytes) =>
+        {
+            for (var i = 0; i < 32; i++)
+            {
+                span[2 * i] = (char)('a' + (bytes[i] >> 4));
+                span[(2 * i) + 1] = (char)('a' + (bytes[i] & 0xF));
+            }
+        });
+    }
+
+    /// <summary>A keyed HMAC-SHA256 (32 bytes) of a privacy request's canonical form: compares requests without keeping them.</summary>
+    public byte[] RequestMac(string subject, string canonicalRequest) =>
+        HMACSHA256.HashData(requestKey, Encoding.UTF8.GetBytes($"{subject.Length}:{subject}\0{canonicalRequest}"));
 
     /// <summary>The pseudonym of <paramref name="customerReference"/>: the same for the same reference, always.</summary>
     public string Of(string customerReference)
