@@ -42,13 +42,17 @@ internal static class ReportRole
         var costRatio = serviceCost?.ServerCpuMicrosPerCall / echoCost?.ServerCpuMicrosPerCall;
         Target("service cost: CPU per tokenisation ≤ 5 × CPU per echo call", $"{F(serviceCost?.ServerCpuMicrosPerCall, "0")} µs vs {F(echoCost?.ServerCpuMicrosPerCall, "0")} µs = {F(costRatio, "0.0")}×", costRatio is null ? null : costRatio <= 5);
 
+        // A tokenisation waits on two sequential Stripe requests (create the PaymentMethod, then attach it), so the
+        // gateway's share of a call is twice the sandbox's per-request latency.
+        const int GatewayRequestsPerTokenisation = 2;
         var added = Get("added-latency");
-        var addedP99 = added?.P99Ms - added?.SandboxLatencyMs;
+        var addedP99 = added?.P99Ms - (GatewayRequestsPerTokenisation * added?.SandboxLatencyMs);
         var echo500 = Get("ceiling-echo-500");
-        Target("added latency: p99 − sandbox latency ≤ 5 ms at 500/s, no errors", $"{F(addedP99, "0.00")} ms (echo p99 at 500/s {F(echo500?.P99Ms, "0.00")} ms), {added?.Errors} errors", added is null ? null : addedP99 <= 5 && added.Errors == 0);
+        Target("added latency: p99 − gateway time (2 requests × 100 ms) ≤ 5 ms at 500/s, no errors", $"{F(addedP99, "0.00")} ms (echo p99 at 500/s {F(echo500?.P99Ms, "0.00")} ms), {added?.Errors} errors", added is null ? null : addedP99 <= 5 && added.Errors == 0);
 
         var inFlight = Get("many-in-flight");
-        Target("many in flight: no errors, p99 ≤ 1.2 × 300 ms, peak < 300 MiB at 1,000/s", $"p99 {F(inFlight?.P99Ms, "0.0")} ms, {inFlight?.Errors} errors, {F(inFlight?.ServerPeakRssMiB)} MiB", inFlight is null ? null : inFlight.Errors == 0 && inFlight.P99Ms <= 360 && inFlight.ServerPeakRssMiB < 300);
+        var inFlightRatio = inFlight?.P99Ms / (GatewayRequestsPerTokenisation * inFlight?.SandboxLatencyMs);
+        Target("many in flight: no errors, p99 ≤ 1.2 × gateway time (2 × 300 ms), peak < 300 MiB at 1,000/s", $"p99 {F(inFlight?.P99Ms, "0.0")} ms = {F(inFlightRatio, "0.00")}×, {inFlight?.Errors} errors, {F(inFlight?.ServerPeakRssMiB)} MiB", inFlight is null ? null : inFlight.Errors == 0 && inFlightRatio <= 1.2 && inFlight.ServerPeakRssMiB < 300);
 
         var growth = Get("growth");
         var growthRatio = growth?.P99Ms / added?.P99Ms;
