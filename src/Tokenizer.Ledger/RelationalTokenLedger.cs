@@ -245,22 +245,20 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     /// <inheritdoc />
     public Task CompleteClaimAsync(string callerId, string key, string responseJson, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(callerId);
-        ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentException.ThrowIfNullOrEmpty(responseJson);
-        var now = UnixMicros.From(timeProvider.GetUtcNow());
-        return LedgerDatabase.WriteAsync(
-            async (transaction, ct) =>
-            {
-                using var complete = transaction.Command(LedgerSql.CompleteClaim);
-                BindKey(complete, callerId, key).Bind("@response", responseJson).Bind("@now", now);
-                return await complete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            },
-            cancellationToken);
+        return UpdateKeyAsync(LedgerSql.CompleteClaim, callerId, key, command => command.Bind("@response", responseJson), cancellationToken);
     }
 
     /// <inheritdoc />
-    public Task SettleIntentAsync(string callerId, string key, string? completedToken, CancellationToken cancellationToken)
+    public Task SettleIntentAsync(string callerId, string key, string? completedToken, CancellationToken cancellationToken) =>
+        UpdateKeyAsync(LedgerSql.SettleIntent, callerId, key, command => command.Bind("@token", completedToken), cancellationToken);
+
+    /// <inheritdoc />
+    public Task FinishDetachingAsync(string callerId, string key, CancellationToken cancellationToken) =>
+        UpdateKeyAsync(LedgerSql.FinishDetachingIntent, callerId, key, static _ => { }, cancellationToken);
+
+    // One statement on one key's rows (@caller_id, @idempotency_key, @now and whatever bind adds) in its own transaction.
+    private Task<int> UpdateKeyAsync(string sql, string callerId, string key, Action<DbCommand> bind, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(callerId);
         ArgumentException.ThrowIfNullOrEmpty(key);
@@ -268,25 +266,10 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         return LedgerDatabase.WriteAsync(
             async (transaction, ct) =>
             {
-                using var settle = transaction.Command(LedgerSql.SettleIntent);
-                BindKey(settle, callerId, key).Bind("@token", completedToken).Bind("@now", now);
-                return await settle.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            },
-            cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public Task FinishDetachingAsync(string callerId, string key, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(callerId);
-        ArgumentException.ThrowIfNullOrEmpty(key);
-        var now = UnixMicros.From(timeProvider.GetUtcNow());
-        return LedgerDatabase.WriteAsync(
-            async (transaction, ct) =>
-            {
-                using var finish = transaction.Command(LedgerSql.FinishDetachingIntent);
-                BindKey(finish, callerId, key).Bind("@now", now);
-                return await finish.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                using var command = transaction.Command(sql);
+                BindKey(command, callerId, key).Bind("@now", now);
+                bind(command);
+                return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
