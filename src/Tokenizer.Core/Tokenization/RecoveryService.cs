@@ -93,9 +93,11 @@ public sealed partial class RecoveryService(
     }
 
     /// <summary>
-    /// One pass: up to <see cref="RecoverySettings.BatchSize"/> pending intents older than the grace period, then as many
-    /// failed ones. Never throws for one intent's failure (it is logged and deferred); throws when the ledger cannot list
-    /// intents, and <see cref="OperationCanceledException"/> when cancelled.
+    /// One pass, up to <see cref="RecoverySettings.BatchSize"/> intents of each kind: orphans whose detach is unconfirmed
+    /// a lease after it was recorded (detached again: idempotent at the gateway, so two replicas repeating one only
+    /// duplicate its audit record), then pending and failed intents older than the grace period. Never throws for one
+    /// intent's failure (it is logged and deferred); throws when the ledger cannot list intents, and
+    /// <see cref="OperationCanceledException"/> when cancelled.
     /// </summary>
     public async Task<RecoveryPassResult> RunOnceAsync(CancellationToken cancellationToken)
     {
