@@ -4,7 +4,7 @@
 # under tests/Tokenizer.LoadTests/results/ (README shows the table).
 #
 #   scripts/bench.sh                 all scenarios on the durable SQLite ledger (WAL, synchronous=FULL)
-#   scripts/bench.sh --postgres      the same on a throwaway PostgreSQL 15 cluster
+#   scripts/bench.sh --postgres      the same on a throwaway PostgreSQL 15 cluster (results in results/postgres/)
 #   scripts/bench.sh --quick         short durations (a smoke run; figures not for publishing)
 #   scripts/bench.sh --micro         also the BenchmarkDotNet micro-benchmarks (tests/Tokenizer.Benchmarks)
 #
@@ -30,6 +30,7 @@ done
 
 scale() { if $quick; then echo "$2"; else echo "$1"; fi; }
 results="$root/tests/Tokenizer.LoadTests/results"
+if $postgres; then results="$results/postgres"; fi
 work="$(mktemp -d /tmp/tokenizer-bench.XXXXXX)"
 pids=()
 cleanup() {
