@@ -26,7 +26,9 @@ public static class CliApp
     /// </summary>
     public static async Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error)
     {
-        var parse = BuildRootCommand(input, output, error).Parse(args);
+        // No response files: "@x" is a value like any other (a customer reference may start with @), and no argument can
+        // make the CLI read a file into its command line.
+        var parse = BuildRootCommand(input, output, error).Parse(args, new System.CommandLine.ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0)
         {
             foreach (var problem in parse.Errors)

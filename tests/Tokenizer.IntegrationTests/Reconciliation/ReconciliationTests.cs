@@ -262,6 +262,27 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
         Assert.Equal(before, (await planted.Host.Finance.ListReconciliationsAsync(new ListReconciliationsRequest { PageSize = 100 })).Reconciliations.Count);
     }
 
+    [Fact]
+    public async Task Cli_ValueStartingWithAt_IsAValueNeverAResponseFile()
+    {
+        // Review of #5: "--customer @SUM(A1)" was read as a response file (and "@path" would read a file into the
+        // command line). Here the value reaches the command, which then refuses the existing output file.
+        var path = NewReportPath("csv");
+        await File.WriteAllTextAsync(path, "keep");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = await Tokenizer.Cli.CliApp.RunAsync(
+            ["reconcile", "--from", "2026-01-01", "--to", "2026-01-02", "--format", "csv", "--out", path, "--customer", "@SUM(A1)"],
+            TextReader.Null,
+            output,
+            error);
+
+        Assert.Equal(2, code);
+        Assert.Contains("already exists", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("esponse file", error.ToString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--from", "2026-13-45")]
     [InlineData("--format", "xml")]
