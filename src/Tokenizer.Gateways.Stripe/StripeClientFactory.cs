@@ -46,6 +46,8 @@ public static class StripeClientFactory
             throw new ArgumentException("StripeGatewayOptions.MaxNetworkRetries must be between 0 and 10", nameof(options));
         }
 
+        // Keeps the reflection data Stripe.net's form encoder walks on every request (see StripeOptionsReflection).
+        _ = StripeOptionsReflection.Count;
         httpClient ??= new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         httpClient.Timeout = options.RequestTimeout;
 

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Tokenizer.Core.Errors;
@@ -35,6 +36,9 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     private const int MaxAttempts = 4;
     private const int MaxBatch = 64;
     private const string Savepoint = "ledger_write";
+
+    /// <summary>Physical connections (pooled handles) whose pragmas are set, with the pragmas they got.</summary>
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, string> Configured = new();
 
     private readonly string connectionPragmas;
     private readonly string connectionString;
@@ -96,9 +100,19 @@ internal sealed class SqliteDatabase : ILedgerDatabase
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            using var command = connection.CreateCommand();
-            command.CommandText = connectionPragmas;
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+
+            // The pragmas belong to the physical connection, which the pool hands out again: set them once per handle
+            // rather than as an extra statement on every open (every ledger read and write batch opens one).
+            // A handle keeps the pragmas of the database object that last set them (two objects on one file may differ).
+            if (connection.Handle is { } handle
+                && !(Configured.TryGetValue(handle, out var set) && ReferenceEquals(set, connectionPragmas)))
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = connectionPragmas;
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                Configured.AddOrUpdate(handle, connectionPragmas);
+            }
+
             return connection;
         }
         catch

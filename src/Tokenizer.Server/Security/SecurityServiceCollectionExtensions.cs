@@ -110,6 +110,7 @@ public static partial class SecurityServiceCollectionExtensions
             })
             .AddScheme<AuthenticationSchemeOptions, InsecureLoopbackHandler>(InsecureLoopbackScheme, null);
         services.AddSingleton<IPostConfigureOptions<CertificateAuthenticationOptions>, TrustClientCa>();
+        services.AddSingleton<ICertificateValidationCache, CertificateValidationResultCache>();
 
         services.AddAuthorization(options =>
             options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());

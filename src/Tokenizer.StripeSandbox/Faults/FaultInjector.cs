@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
@@ -198,14 +199,21 @@ internal sealed partial class FaultInjector(
     }
 
     /// <summary>
-    /// Waits at least <paramref name="delay"/> by the clock's timestamp (a timer may fire up to a tick early, so the rest is
-    /// waited again, rounded up to whole milliseconds); false when the wait ended early (client gone or sandbox stopping).
+    /// Waits at least <paramref name="delay"/> by the clock's timestamp: on the system clock through
+    /// <see cref="PreciseDelay"/> (within about a millisecond), on a test clock with its timers (a timer may fire up to a
+    /// tick early, so the rest is waited again, rounded up to whole milliseconds); false when the wait ended early (client gone or sandbox stopping).
     /// </summary>
     private async Task<bool> WaitAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         try
         {
+            if (time == TimeProvider.System)
+            {
+                await PreciseDelay.UntilAsync(started + (long)(delay.TotalSeconds * Stopwatch.Frequency), cancellationToken);
+                return true;
+            }
+
             for (var remaining = delay; remaining > TimeSpan.Zero; remaining = delay - time.GetElapsedTime(started))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(remaining.TotalMilliseconds)), time, cancellationToken);

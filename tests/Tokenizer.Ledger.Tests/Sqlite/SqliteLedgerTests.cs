@@ -189,6 +189,49 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
         Assert.Equal("5000", await PragmaAsync(connection, "busy_timeout"));
     }
 
+    [Fact]
+    public async Task OpenAsync_PooledConnectionReopened_KeepsFullSyncAndBusyTimeout()
+    {
+        // Arrange: the pragmas are set once per physical connection; the pool hands the same one out again.
+        var database = ((SqliteTokenLedger)Ledger).Database;
+        SQLitePCL.sqlite3 first;
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        {
+            first = connection.Handle!;
+        }
+
+        // Act
+        await using var reopened = await database.OpenAsync(CancellationToken.None);
+
+        // Assert
+        Assert.Same(first, reopened.Handle);
+        Assert.Equal("2", await PragmaAsync(reopened, "synchronous")); // FULL
+        Assert.Equal("5000", await PragmaAsync(reopened, "busy_timeout"));
+    }
+
+    [Fact]
+    public async Task OpenAsync_TwoDatabaseObjectsOnOneFile_EachConnectionGetsItsOwnBusyTimeout()
+    {
+        // Arrange: same file, so both share the pool's physical connections.
+        var path = ((SqliteTokenLedger)Ledger).Database.DatabasePath;
+        var shortWait = new Tokenizer.Ledger.Sqlite.SqliteDatabase(path, NullLogger.Instance, TimeSpan.FromMilliseconds(1500));
+        var longWait = new Tokenizer.Ledger.Sqlite.SqliteDatabase(path, NullLogger.Instance, TimeSpan.FromMilliseconds(1800));
+
+        // Act and assert: alternating opens, each sees its own setting on whatever handle it gets.
+        for (var i = 0; i < 3; i++)
+        {
+            await using (var a = await shortWait.OpenAsync(CancellationToken.None))
+            {
+                Assert.Equal("1500", await PragmaAsync(a, "busy_timeout"));
+            }
+
+            await using (var b = await longWait.OpenAsync(CancellationToken.None))
+            {
+                Assert.Equal("1800", await PragmaAsync(b, "busy_timeout"));
+            }
+        }
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("   ")]
