@@ -44,6 +44,7 @@ internal static class LoadRole
         var server = options.ServerPid is { } pid ? Process.GetProcessById(pid) : null;
         ResetPeakMemory(options.ServerPid);
         var cpuBefore = server?.TotalProcessorTime;
+        var machineBefore = MachineTicks();
         var recorder = new Recorder();
         var stopwatch = Stopwatch.StartNew();
         await RunPhaseAsync(options, callers, options.Duration, recorder);
@@ -51,8 +52,9 @@ internal static class LoadRole
         server?.Refresh();
         var cpu = server is null ? (TimeSpan?)null : server.TotalProcessorTime - cpuBefore!.Value;
         var peakRss = PeakResidentBytes(options.ServerPid);
+        var machineBusy = BusyShare(machineBefore, MachineTicks());
 
-        var result = recorder.ToResult(options, elapsed, cpu, peakRss);
+        var result = recorder.ToResult(options, elapsed, cpu, peakRss, machineBusy);
         var json = JsonSerializer.Serialize(result, Indented);
         if (options.Output is { } output)
         {
@@ -172,6 +174,29 @@ internal static class LoadRole
         }
     }
 
+    /// <summary>The machine's CPU ticks (busy, total) from the first line of /proc/stat (Linux proc(5)); null elsewhere.</summary>
+    private static (long Busy, long Total)? MachineTicks()
+    {
+        if (!File.Exists("/proc/stat"))
+        {
+            return null;
+        }
+
+        // cpu  user nice system idle iowait irq softirq steal ...: idle and iowait are the idle time.
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(f => long.Parse(f, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var total = fields.Take(8).Sum();
+        var idle = fields[3] + fields[4];
+        return (total - idle, total);
+    }
+
+    /// <summary>
+    /// How busy all cores were over the window (0-1): generator, sandbox, server and everything else together. Near 1
+    /// the processes queue for CPU and every latency figure measures that queue as much as the server.
+    /// </summary>
+    private static double? BusyShare((long Busy, long Total)? before, (long Busy, long Total)? after) =>
+        before is { } b && after is { } a && a.Total > b.Total ? (double)(a.Busy - b.Busy) / (a.Total - b.Total) : null;
+
     private static long? PeakResidentBytes(int? pid)
     {
         if (pid is null)
@@ -250,7 +275,7 @@ internal static class LoadRole
             }
         }
 
-        public LoadResult ToResult(LoadOptions options, TimeSpan elapsed, TimeSpan? cpu, long? peakRss)
+        public LoadResult ToResult(LoadOptions options, TimeSpan elapsed, TimeSpan? cpu, long? peakRss, double? machineBusy)
         {
             var count = all.TotalCount;
             double Ms(double percentile) => all.GetValueAtPercentile(percentile) / 1000.0;
@@ -275,6 +300,7 @@ internal static class LoadRole
                 cpu?.TotalSeconds,
                 cpu is { } c && count > 0 ? c.TotalMicroseconds / count : null,
                 peakRss is { } rss ? rss / (1024.0 * 1024.0) : null,
+                machineBusy is { } busy ? Math.Round(busy * 100, 1) : null,
                 Environment.ProcessorCount,
                 DateTimeOffset.UtcNow);
         }
@@ -351,5 +377,6 @@ internal sealed record LoadResult(
     double? ServerCpuSeconds,
     double? ServerCpuMicrosPerCall,
     double? ServerPeakRssMiB,
+    double? MachineBusyPercent,
     int Cores,
     DateTimeOffset FinishedAt);

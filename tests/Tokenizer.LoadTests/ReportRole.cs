@@ -23,12 +23,12 @@ internal static class ReportRole
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"Run finished {results.Values.Max(r => r.FinishedAt):yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores, {settings["machine"] ?? "this machine"}; ledger: {settings["ledger"] ?? "SQLite (WAL, synchronous=FULL)"}.");
         md.AppendLine();
-        md.AppendLine("| scenario | target | load | sandbox latency | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | server CPU µs/call | server peak MiB |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| scenario | target | load | sandbox latency | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | server CPU µs/call | server peak MiB | machine busy % |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results.Values.OrderBy(r => r.FinishedAt))
         {
             var load = r.Mode == "open" ? $"{r.RatePerSecond}/s open" : $"{r.Concurrency} closed";
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Scenario} | {r.Target} | {load}, {r.Connections} conn | {r.SandboxLatencyMs} ms | {F(r.Throughput)} | {F(r.P50Ms, "0.00")} | {F(r.P90Ms, "0.00")} | {F(r.P99Ms, "0.00")} | {F(r.P999Ms, "0.00")} | {F(r.MaxMs, "0.0")} | {r.Errors} | {F(r.ServerCpuMicrosPerCall, "0")} | {F(r.ServerPeakRssMiB)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Scenario} | {r.Target} | {load}, {r.Connections} conn | {r.SandboxLatencyMs} ms | {F(r.Throughput)} | {F(r.P50Ms, "0.00")} | {F(r.P90Ms, "0.00")} | {F(r.P99Ms, "0.00")} | {F(r.P999Ms, "0.00")} | {F(r.MaxMs, "0.0")} | {r.Errors} | {F(r.ServerCpuMicrosPerCall, "0")} | {F(r.ServerPeakRssMiB)} | {F(r.MachineBusyPercent, "0")} |");
         }
 
         md.AppendLine();
