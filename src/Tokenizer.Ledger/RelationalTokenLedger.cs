@@ -130,34 +130,6 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     }
 
     /// <inheritdoc />
-    /// <remarks>Releasing a key that is unknown or completed does nothing. Claim and intent change in one transaction.</remarks>
-    public Task ReleaseAsync(string callerId, string key, IntentState intentOutcome, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(callerId);
-        ArgumentException.ThrowIfNullOrEmpty(key);
-        if (intentOutcome is not (IntentState.Failed or IntentState.Closed))
-        {
-            throw new ArgumentOutOfRangeException(nameof(intentOutcome), "a released intent is failed or closed");
-        }
-
-        var now = UnixMicros.From(timeProvider.GetUtcNow());
-        return LedgerDatabase.WriteAsync(
-            async (transaction, ct) =>
-            {
-                using (var release = transaction.Command(LedgerSql.ReleaseIntent))
-                {
-                    BindKey(release, callerId, key).Bind("@state", IntentStateName(intentOutcome)).Bind("@now", now);
-                    await release.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                }
-
-                using var delete = transaction.Command(LedgerSql.ReleaseClaim);
-                BindKey(delete, callerId, key);
-                return await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            },
-            cancellationToken);
-    }
-
-    /// <inheritdoc />
     public Task<bool> ReleaseOwnedAsync(
         string callerId,
         string key,

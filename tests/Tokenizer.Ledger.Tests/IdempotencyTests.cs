@@ -273,22 +273,23 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     }
 
     [Fact]
-    public async Task ReleaseAsync_PendingClaim_DeletesItSoARetryStarts()
+    public async Task ReleaseOwnedAsync_PendingClaim_DeletesItSoARetryStarts()
     {
         // Arrange
         await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Act
-        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
+        var released = await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
 
         // Assert
+        Assert.True(released);
         Assert.Equal(0, await CountRowsAsync("idempotency_records"));
         var retry = await Ledger.BeginAsync(TestData.Claim("k1", HmacB, T0), CancellationToken.None);
         Assert.Equal(IdempotencyState.Started, retry.State);
     }
 
     [Fact]
-    public async Task ReleaseAsync_CompletedClaim_KeepsRecordAndReplay()
+    public async Task ReleaseOwnedAsync_CompletedClaim_KeepsRecordAndReplay()
     {
         // Arrange
         var token = TestData.Card("pm_1", T0);
@@ -296,20 +297,22 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
         await Ledger.CompleteAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
 
         // Act
-        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
+        var released = await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
 
         // Assert
+        Assert.False(released);
         var replay = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
         Assert.Equal(new IdempotencyOutcome(IdempotencyState.Replay, TestData.Response(token)), replay);
     }
 
     [Fact]
-    public async Task ReleaseAsync_UnknownKey_DoesNothing()
+    public async Task ReleaseOwnedAsync_UnknownKey_DoesNothing()
     {
         // Act
-        await Ledger.ReleaseAsync(TestData.Caller, "never-claimed", IntentState.Closed, CancellationToken.None);
+        var released = await Ledger.ReleaseOwnedAsync(TestData.Caller, "never-claimed", T0, IntentState.Closed, CancellationToken.None);
 
         // Assert
+        Assert.False(released);
         Assert.Equal(0, await CountRowsAsync("idempotency_records"));
     }
 }

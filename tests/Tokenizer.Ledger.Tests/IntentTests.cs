@@ -75,14 +75,14 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
     [Theory]
     [InlineData(IntentState.Failed)]
     [InlineData(IntentState.Closed)]
-    public async Task ReleaseAsync_MovesThePendingIntentToTheOutcome(IntentState outcome)
+    public async Task ReleaseOwnedAsync_MovesThePendingIntentToTheOutcome(IntentState outcome)
     {
         // Arrange
         await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
         Clock.Advance(TimeSpan.FromSeconds(5));
 
         // Act
-        await Ledger.ReleaseAsync(TestData.Caller, "k1", outcome, CancellationToken.None);
+        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, outcome, CancellationToken.None);
 
         // Assert
         var released = Assert.Single(await Ledger.ListIntentsAsync(outcome, T0.AddHours(1), 10, CancellationToken.None));
@@ -93,10 +93,10 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
     [Theory]
     [InlineData(IntentState.Pending)]
     [InlineData(IntentState.Completed)]
-    public async Task ReleaseAsync_OutcomeNotFailedOrClosed_Throws(IntentState outcome)
+    public async Task ReleaseOwnedAsync_OutcomeNotFailedOrClosed_Throws(IntentState outcome)
     {
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
-            () => Ledger.ReleaseAsync(TestData.Caller, "k1", outcome, CancellationToken.None));
+            () => Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, outcome, CancellationToken.None));
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
     {
         // Arrange
         await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
-        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
+        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
 
         // Act
         var retry = await Ledger.BeginAsync(Claim("k1", T0.AddMinutes(1)), CancellationToken.None);
@@ -142,7 +142,7 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
         }
 
         await Ledger.BeginAsync(Claim("k9", T0, "tkz_intent_9"), CancellationToken.None);
-        await Ledger.ReleaseAsync(TestData.Caller, "k9", IntentState.Closed, CancellationToken.None);
+        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k9", T0, IntentState.Closed, CancellationToken.None);
 
         // Act
         var olderThan2 = await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddSeconds(2), 10, CancellationToken.None);
@@ -158,7 +158,7 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
     {
         // Arrange: the first request failed with an unknown outcome; its PaymentMethod may be attached under cust_1.
         await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
-        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
+        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
 
         // Act: another request (another HMAC, another customer) reuses the key; the same request may still retry.
         var other = TestData.Claim("k1", TestData.Hmac(0xC), T0.AddMinutes(1)) with { Intent = new IntentInfo("tkz_intent_1", "cust_2") };
@@ -179,7 +179,7 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
         // Arrange
         await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
         Clock.Advance(TimeSpan.FromSeconds(5));
-        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
+        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
         var listed = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None));
 
         // Act: the sweep claims it as listed.
@@ -198,7 +198,7 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
     {
         // Arrange: listed as failed, then a retry of the same request claimed it (pending, newer updated_at).
         await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
-        await Ledger.ReleaseAsync(TestData.Caller, "k1", IntentState.Failed, CancellationToken.None);
+        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
         var listed = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None));
         await Ledger.BeginAsync(Claim("k1", T0.AddMinutes(1)), CancellationToken.None);
 
@@ -236,7 +236,7 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
         // Arrange
         await Ledger.BeginAsync(Claim("k1", T0, "tkz_a_intent"), CancellationToken.None);
         await Ledger.BeginAsync(Claim("k2", T0, "tkz_b_intent"), CancellationToken.None);
-        await Ledger.ReleaseAsync(TestData.Caller, "k2", IntentState.Failed, CancellationToken.None);
+        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k2", T0, IntentState.Failed, CancellationToken.None);
         Clock.Advance(TimeSpan.FromMinutes(5));
 
         // Act

@@ -24,19 +24,15 @@ public interface ITokenLedger
     Task CompleteAsync(string callerId, string key, string responseJson, TokenRecord token, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Deletes a pending claim so a retry with the same key runs again (completed records are kept), and moves the
-    /// claim's pending intent, if any, to <paramref name="intentOutcome"/>: <see cref="IntentState.Failed"/> when the
-    /// gateway may hold a PaymentMethod of it (the outcome is unknown: timeout, lost response, crash), so the orphan
-    /// sweep looks after the grace period; <see cref="IntentState.Closed"/> when it cannot (the gateway refused).
+    /// Deletes a pending claim so a retry with the same key runs again (completed records are kept), only while
+    /// <paramref name="claimedAt"/> still fences it (pending, last claimed at that time): a claim taken over since is
+    /// left alone. In the same transaction the key's intent, pending or failed, moves to <paramref name="intentOutcome"/>:
+    /// <see cref="IntentState.Failed"/> when the gateway may hold a PaymentMethod of it (the outcome is unknown: timeout,
+    /// lost response, crash), so the orphan sweep looks after the grace period; <see cref="IntentState.Closed"/> when it
+    /// cannot (the gateway refused). Returns whether the claim was still the caller's (an unknown or completed key: false,
+    /// nothing changed).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="intentOutcome"/> is neither Failed nor Closed.</exception>
-    Task ReleaseAsync(string callerId, string key, IntentState intentOutcome, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// <see cref="ReleaseAsync"/> only while <paramref name="claimedAt"/> still fences the claim (pending, last claimed at
-    /// that time): a claim taken over since is left alone. The intent, pending or failed, moves to
-    /// <paramref name="intentOutcome"/> (Failed or Closed). Returns whether the claim was still the caller's.
-    /// </summary>
     Task<bool> ReleaseOwnedAsync(
         string callerId,
         string key,

@@ -193,14 +193,14 @@ public sealed partial class PrivacyService(
         }
         catch
         {
-            await ledger.ReleaseAsync(PrivacyCaller, claimKey, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
+            await ledger.ReleaseOwnedAsync(PrivacyCaller, claimKey, claim.Now, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
 
         if (correction.Results.Any(r => r.Outcome == CorrectionOutcome.GatewayUnavailable))
         {
             // Worth retrying with the same key: the tokens already updated are replayed by the gateway.
-            await ledger.ReleaseAsync(PrivacyCaller, claimKey, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
+            await ledger.ReleaseOwnedAsync(PrivacyCaller, claimKey, claim.Now, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
         }
         else
         {

@@ -269,7 +269,9 @@ public sealed partial class TokenizationService(
             catch (Exception error)
             {
                 // Free the key so the caller's retry runs again; the gateway replays its own result for the same key.
-                await ledger.ReleaseAsync(caller.CallerId, keyId, IntentOutcomeOf(error), CancellationToken.None).ConfigureAwait(false);
+                // Fenced on this request's claim time: a retry that took the claim over after the lease keeps it.
+                await ledger.ReleaseOwnedAsync(caller.CallerId, keyId, claim.Now, IntentOutcomeOf(error), CancellationToken.None)
+                    .ConfigureAwait(false);
                 throw;
             }
 

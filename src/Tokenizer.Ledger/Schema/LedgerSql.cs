@@ -90,12 +90,6 @@ internal static class LedgerSql
         WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'pending'
         """;
 
-    /// <summary>Deletes a pending claim; completed records stay.</summary>
-    public const string ReleaseClaim = """
-        DELETE FROM idempotency_records
-        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'pending'
-        """;
-
     /// <summary>
     /// Records a started claim's intent as pending; a key claimed again (after a release, or taken over) keeps its
     /// first created_at and intent id and starts pending again. A failed intent is only restarted by the same request:
@@ -175,12 +169,6 @@ internal static class LedgerSql
     public const string FinishDetachingIntent = """
         UPDATE intents SET state = 'completed', updated_at = @now
         WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'detaching'
-        """;
-
-    /// <summary>Moves a key's pending intent to failed or closed as its claim is released.</summary>
-    public const string ReleaseIntent = """
-        UPDATE intents SET state = @state, updated_at = @now
-        WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state = 'pending'
         """;
 
     /// <summary>Intents in one state changed before a time, oldest change first (index ix_intents_state_updated_at).</summary>

@@ -121,7 +121,7 @@ public sealed class TokenizationServiceTests
 
         Assert.Same(unavailable, error);
         // Unavailable: the gateway may have attached it anyway, so the intent is left failed for the orphan sweep.
-        await ledger.Received(1).ReleaseAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), IntentState.Failed, Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), time.GetUtcNow(), IntentState.Failed, Arg.Any<CancellationToken>());
         await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
     }
 
@@ -137,7 +137,7 @@ public sealed class TokenizationServiceTests
         await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
 
         // A refusal attached nothing: no sweep needed.
-        await ledger.Received(1).ReleaseAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), IntentState.Closed, Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), time.GetUtcNow(), IntentState.Closed, Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -215,7 +215,7 @@ public sealed class TokenizationServiceTests
             service.RevokeTokenAsync(Caller, new RevokeTokenCommand("pm_missing", "rk-2", null), CancellationToken.None));
 
         Assert.Equal(ErrorKind.NotFound, error.Kind);
-        await ledger.Received(1).ReleaseAsync("default", new RequestHasher(Secret).IdempotencyKeyId("rk-2"), IntentState.Closed, Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("rk-2"), time.GetUtcNow(), IntentState.Closed, Arg.Any<CancellationToken>());
     }
 
     [Theory]

@@ -214,8 +214,8 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
     {
         // Arrange: same file, so both share the pool's physical connections.
         var path = ((SqliteTokenLedger)Ledger).Database.DatabasePath;
-        var shortWait = new Tokenizer.Ledger.Sqlite.SqliteDatabase(path, NullLogger.Instance, TimeSpan.FromMilliseconds(1500));
-        var longWait = new Tokenizer.Ledger.Sqlite.SqliteDatabase(path, NullLogger.Instance, TimeSpan.FromMilliseconds(1800));
+        using var shortWait = new Tokenizer.Ledger.Sqlite.SqliteDatabase(path, NullLogger.Instance, TimeSpan.FromMilliseconds(1500));
+        using var longWait = new Tokenizer.Ledger.Sqlite.SqliteDatabase(path, NullLogger.Instance, TimeSpan.FromMilliseconds(1800));
 
         // Act and assert: alternating opens, each sees its own setting on whatever handle it gets.
         for (var i = 0; i < 3; i++)
