@@ -159,7 +159,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                 }
 
                 using var release = transaction.Command(LedgerSql.ReleaseOwnedIntent);
-                BindKey(release, callerId, key).Bind("@state", IntentStateName(intentOutcome)).Bind("@now", now);
+                BindKey(release, callerId, key).Bind("@state", IntentStateName(intentOutcome)).Bind("@now", now).Bind("@claimed_at", fence);
                 await release.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 return true;
             },

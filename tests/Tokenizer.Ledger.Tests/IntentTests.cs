@@ -212,6 +212,29 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
     }
 
     [Fact]
+    public async Task ReleaseOwnedAsync_ClaimWithoutIntentOnAFailedKey_LeavesTheFailedIntentForTheSweep()
+    {
+        // Arrange: a tokenisation failed with an unknown outcome; the same caller then reuses the key for a revoke
+        // (a claim without an intent), which fails too.
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
+        var failedAt = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None)).UpdatedAt;
+        var revokeAt = T0.AddMinutes(1);
+        var revoke = await Ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(0xD), revokeAt, operation: "revoke_token"), CancellationToken.None);
+        Clock.Advance(TimeSpan.FromMinutes(2));
+
+        // Act
+        var released = await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", revokeAt, IntentState.Closed, CancellationToken.None);
+
+        // Assert: the revoke's claim is gone, the tokenisation's intent is still failed and its age unchanged.
+        Assert.Equal(IdempotencyState.Started, revoke.State);
+        Assert.True(released);
+        var intent = Assert.Single(await Ledger.ListIntentsAsync(IntentState.Failed, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal(failedAt, intent.UpdatedAt);
+        Assert.Empty(await Ledger.ListIntentsAsync(IntentState.Closed, T0.AddHours(1), 10, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ReleaseOwnedAsync_ClaimTakenOverSince_LeavesTheNewOwnersClaimAndIntent()
     {
         // Arrange: claimed at T0, taken over after the lease.

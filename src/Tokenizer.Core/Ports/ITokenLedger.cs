@@ -26,7 +26,9 @@ public interface ITokenLedger
     /// <summary>
     /// Deletes a pending claim so a retry with the same key runs again (completed records are kept), only while
     /// <paramref name="claimedAt"/> still fences it (pending, last claimed at that time): a claim taken over since is
-    /// left alone. In the same transaction the key's intent, pending or failed, moves to <paramref name="intentOutcome"/>:
+    /// left alone. In the same transaction the key's intent, pending or failed and last touched by this claim (a claim
+    /// without an intent, such as a revoke reusing the key, leaves another request's intent alone), moves to
+    /// <paramref name="intentOutcome"/>:
     /// <see cref="IntentState.Failed"/> when the gateway may hold a PaymentMethod of it (the outcome is unknown: timeout,
     /// lost response, crash), so the orphan sweep looks after the grace period; <see cref="IntentState.Closed"/> when it
     /// cannot (the gateway refused). Returns whether the claim was still the caller's (an unknown or completed key: false,

@@ -128,10 +128,15 @@ internal static class LedgerSql
           AND updated_at = @claimed_at
         """;
 
-    /// <summary>Moves a key's pending or failed intent to failed or closed (after a fenced release).</summary>
+    /// <summary>
+    /// Moves a key's pending or failed intent to failed or closed after a fenced release, only if the released claim was
+    /// the last to touch it (every claim with an intent sets its updated_at to the claim time): a claim without an
+    /// intent (a revoke reusing the key) leaves another request's failed intent to the sweep.
+    /// </summary>
     public const string ReleaseOwnedIntent = """
         UPDATE intents SET state = @state, updated_at = @now
         WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key AND state IN ('pending', 'failed')
+          AND updated_at = @claimed_at
         """;
 
     /// <summary>Marks a key's pending intent completed with its token (nothing when the key has none pending).</summary>

@@ -16,7 +16,8 @@ namespace Tokenizer.Server.Security;
 /// Plugged into ASP.NET Core's certificate authentication through its <see cref="ICertificateValidationCache"/> seam.
 /// Not the library's own <c>AddCertificateCache</c>: that one slides its expiry on every hit, so a caller removed from
 /// Tokenizer:Callers would keep access for as long as it keeps calling. Here an entry lives 30 seconds from the check
-/// (never past the certificate's NotAfter), and every change of the callers' configuration drops all entries at once.
+/// (never past the certificate's NotAfter), and every change of the callers' configuration drops all entries at once
+/// (a result computed across a change is not stored).
 /// Keyed by the certificate's SHA-256 over its DER bytes. Measured: the chain build was about 5% of the server's CPU per
 /// tokenisation (README "Performance").
 /// </remarks>
@@ -27,21 +28,33 @@ internal sealed class CertificateValidationResultCache : ICertificateValidationC
 
     private const int MaxEntries = 1024;
 
+    // Keyed by this object: the generation a request saw when it missed, so its result is not stored after a change.
+    private readonly object generationSeen = new();
     private readonly ConcurrentDictionary<string, (AuthenticateResult Result, DateTimeOffset Expires)> entries = new(StringComparer.Ordinal);
     private readonly TimeProvider time;
     private readonly IDisposable? subscription;
+    private long generation;
 
     public CertificateValidationResultCache(IOptionsMonitor<TokenizerOptions> callers, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(callers);
         this.time = time;
-        subscription = callers.OnChange(_ => entries.Clear());
+        subscription = callers.OnChange(_ =>
+        {
+            // Generation first: a check that read the old callers and finishes after this clear must not be stored.
+            Interlocked.Increment(ref generation);
+            entries.Clear();
+        });
     }
 
     /// <inheritdoc />
     public AuthenticateResult? Get(HttpContext context, X509Certificate2 clientCertificate)
     {
+        ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(clientCertificate);
+
+        // Read before the handler checks the chain and maps the caller (the handler calls Get, then Put on a miss).
+        context.Items[generationSeen] = Interlocked.Read(ref generation);
         var key = Key(clientCertificate);
         if (entries.TryGetValue(key, out var entry))
         {
@@ -60,7 +73,15 @@ internal sealed class CertificateValidationResultCache : ICertificateValidationC
     /// <inheritdoc />
     public void Put(HttpContext context, X509Certificate2 clientCertificate, AuthenticateResult result)
     {
+        ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(clientCertificate);
+        ArgumentNullException.ThrowIfNull(result);
+        if (context.Items[generationSeen] is not long seen || seen != Interlocked.Read(ref generation))
+        {
+            // The callers changed while this result was being computed (or Get was not asked first): not stored.
+            return;
+        }
+
         var now = time.GetUtcNow();
         var notAfter = new DateTimeOffset(clientCertificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
         var expires = now + Lifetime < notAfter ? now + Lifetime : notAfter;
@@ -75,7 +96,7 @@ internal sealed class CertificateValidationResultCache : ICertificateValidationC
             entries.Clear();
         }
 
-        entries[Key(clientCertificate)] = (result, expires);
+        entries[Key(clientCertificate)] = (result.Clone(), expires);
     }
 
     public void Dispose() => subscription?.Dispose();

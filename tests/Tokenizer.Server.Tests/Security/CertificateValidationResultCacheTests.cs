@@ -31,7 +31,7 @@ public sealed class CertificateValidationResultCacheTests : IDisposable
         // Arrange
         using var cache = new CertificateValidationResultCache(callers, time);
         var stored = Success("billing");
-        cache.Put(new DefaultHttpContext(), billing, stored);
+        Store(cache, billing, stored);
         time.Advance(CertificateValidationResultCache.Lifetime - TimeSpan.FromSeconds(1));
 
         // Act
@@ -48,7 +48,7 @@ public sealed class CertificateValidationResultCacheTests : IDisposable
     {
         // Arrange
         using var cache = new CertificateValidationResultCache(callers, time);
-        cache.Put(new DefaultHttpContext(), billing, Success("billing"));
+        Store(cache, billing, Success("billing"));
 
         // Act: the lifetime is absolute; a hit in between does not extend it.
         time.Advance(TimeSpan.FromSeconds(20));
@@ -65,7 +65,7 @@ public sealed class CertificateValidationResultCacheTests : IDisposable
     {
         // Arrange: a caller removed from Tokenizer:Callers must not keep access through the cache.
         using var cache = new CertificateValidationResultCache(callers, time);
-        cache.Put(new DefaultHttpContext(), billing, Success("billing"));
+        Store(cache, billing, Success("billing"));
         Assert.NotNull(changed);
 
         // Act
@@ -82,7 +82,7 @@ public sealed class CertificateValidationResultCacheTests : IDisposable
         // Arrange
         using var expiring = Certificate("CN=expiring", Start.AddSeconds(10));
         using var cache = new CertificateValidationResultCache(callers, time);
-        cache.Put(new DefaultHttpContext(), expiring, Success("expiring"));
+        Store(cache, expiring, Success("expiring"));
 
         // Act
         time.Advance(TimeSpan.FromSeconds(11));
@@ -98,7 +98,7 @@ public sealed class CertificateValidationResultCacheTests : IDisposable
         // Arrange: keyed by the certificate's bytes, not its subject.
         using var impostor = Certificate("CN=billing", Start.AddYears(1));
         using var cache = new CertificateValidationResultCache(callers, time);
-        cache.Put(new DefaultHttpContext(), billing, Success("billing"));
+        Store(cache, billing, Success("billing"));
 
         // Act
         var result = cache.Get(new DefaultHttpContext(), impostor);
@@ -107,7 +107,44 @@ public sealed class CertificateValidationResultCacheTests : IDisposable
         Assert.Null(result);
     }
 
+    [Fact]
+    public void Put_CallersChangedWhileTheResultWasComputed_IsNotStored()
+    {
+        // Arrange: the handler missed (Get), then the configuration changed before it stored what it found.
+        using var cache = new CertificateValidationResultCache(callers, time);
+        var context = new DefaultHttpContext();
+        Assert.Null(cache.Get(context, billing));
+        changed!(new TokenizerOptions(), null);
+
+        // Act
+        cache.Put(context, billing, Success("billing"));
+
+        // Assert
+        Assert.Null(cache.Get(new DefaultHttpContext(), billing));
+    }
+
+    [Fact]
+    public void Put_WithoutAGetFirst_IsNotStored()
+    {
+        // Arrange
+        using var cache = new CertificateValidationResultCache(callers, time);
+
+        // Act
+        cache.Put(new DefaultHttpContext(), billing, Success("billing"));
+
+        // Assert
+        Assert.Null(cache.Get(new DefaultHttpContext(), billing));
+    }
+
     public void Dispose() => billing.Dispose();
+
+    /// <summary>What the handler does on a miss: Get, check, then Put on the same request.</summary>
+    private static void Store(CertificateValidationResultCache cache, X509Certificate2 certificate, AuthenticateResult result)
+    {
+        var context = new DefaultHttpContext();
+        Assert.Null(cache.Get(context, certificate));
+        cache.Put(context, certificate, result);
+    }
 
     private static AuthenticateResult Success(string callerId) => AuthenticateResult.Success(
         new AuthenticationTicket(CallerDirectory.Principal(callerId, ["tokenize"], "Certificate"), "Certificate"));
