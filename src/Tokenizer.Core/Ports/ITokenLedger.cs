@@ -28,11 +28,10 @@ public interface ITokenLedger
     /// <paramref name="claimedAt"/> still fences it (pending, last claimed at that time): a claim taken over since is
     /// left alone. In the same transaction the key's intent, pending or failed and last touched by this claim (a claim
     /// without an intent, such as a revoke reusing the key, leaves another request's intent alone), moves to
-    /// <paramref name="intentOutcome"/>:
-    /// <see cref="IntentState.Failed"/> when the gateway may hold a PaymentMethod of it (the outcome is unknown: timeout,
-    /// lost response, crash), so the orphan sweep looks after the grace period; <see cref="IntentState.Closed"/> when it
-    /// cannot (the gateway refused). Returns whether the claim was still the caller's (an unknown or completed key: false,
-    /// nothing changed).
+    /// <paramref name="intentOutcome"/>: <see cref="IntentState.Failed"/> when the gateway may hold a PaymentMethod of it
+    /// (the outcome is unknown: timeout, lost response, crash), so the orphan sweep looks after the grace period;
+    /// <see cref="IntentState.Closed"/> when it cannot (the gateway refused). Returns whether the claim was still the
+    /// caller's (an unknown or completed key: false, nothing changed).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="intentOutcome"/> is neither Failed nor Closed.</exception>
     Task<bool> ReleaseOwnedAsync(
