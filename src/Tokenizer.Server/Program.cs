@@ -4,6 +4,7 @@ using Tokenizer.Server.Hosting;
 try
 {
     var app = TokenizerHost.Build(args);
+    MemoryImagePosture.EnsureOff(app.Environment);
     await app.RunAsync();
     return 0;
 }
@@ -12,7 +13,7 @@ catch (Exception error) when (error is OptionsValidationException or InvalidOper
     // One clear line instead of an unhandled-exception dump. Our own messages name the setting, never its value; the
     // configuration binder's conversion errors can quote a value, so only the type of anything else is printed.
     var message = error is OptionsValidationException options ? string.Join(" ", options.Failures) : error.Message;
-    string[] ours = ["Urls:", "Tokenizer:", "Stripe:", "KeyVault:", "Ledger:", "ConnectionStrings:"];
+    string[] ours = ["Urls:", "Tokenizer:", "Stripe:", "KeyVault:", "Ledger:", "ConnectionStrings:", "Kestrel:", "DOTNET_"];
     var safe = error is OptionsValidationException || ours.Any(prefix => message.StartsWith(prefix, StringComparison.Ordinal)) || error is IOException
         ? message
         : $"{error.GetType().Name} while starting; check the configuration";

@@ -7,6 +7,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Tokenizer.Contracts.V1;
 using Tokenizer.Core.Privacy;
+using Tokenizer.Server.Hosting;
 using CorrectionOutcome = Tokenizer.Contracts.V1.CorrectionOutcome;
 
 namespace Tokenizer.IntegrationTests;
@@ -17,12 +18,12 @@ namespace Tokenizer.IntegrationTests;
 /// </summary>
 public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<TokenizerServerFixture>
 {
-    // TokenizerServiceCollectionExtensions.EmbeddedSandboxApiKey: the embedded sandbox's own test-mode key.
-    private const string SandboxKey = "sk_test_tokenizer_embedded_sandbox";
-
     private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
 
     private Contracts.V1.PrivacyService.PrivacyServiceClient Privacy => new(server.ChannelFor("admin"));
+
+    // The embedded sandbox's key: random per start, handed out in process only.
+    private string SandboxKey => server.App.Services.GetRequiredService<EmbeddedSandbox>().ApiKey!;
 
     [Fact]
     public async Task ExportSubjectData_SubjectWithTokens_ReturnsExactlyWhatIsHeld()

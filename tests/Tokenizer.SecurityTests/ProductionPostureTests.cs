@@ -14,38 +14,33 @@ namespace Tokenizer.SecurityTests;
 /// </summary>
 public sealed class ProductionPostureTests
 {
+    /// <summary>Diagnostics and dumps off, as the README asks.</summary>
+    private static readonly Dictionary<string, string> MemoryImagesOff = new()
+    {
+        ["DOTNET_EnableDiagnostics"] = "0",
+        ["DOTNET_DbgEnableMiniDump"] = "0",
+    };
+
+    public static TheoryData<string, string[], string> MemoryImageSwitchesOn() => new()
+    {
+        // Nothing set: the runtime's defaults leave the diagnostics port and the debugger on.
+        { "nothing set", [], "DOTNET_EnableDiagnostics" },
+        { "diagnostics on", ["DOTNET_EnableDiagnostics=1", "DOTNET_DbgEnableMiniDump=0"], "diagnostics port is on" },
+        { "dumps on", ["DOTNET_EnableDiagnostics=0", "DOTNET_DbgEnableMiniDump=1"], "crash dumps are on (DOTNET_DbgEnableMiniDump)" },
+        { "legacy prefix", ["COMPlus_EnableDiagnostics=1"], "diagnostics port is on" },
+        { "only the port off", ["DOTNET_EnableDiagnostics_IPC=0"], "debugger is allowed" },
+        { "unparsable", ["DOTNET_EnableDiagnostics=off"], "diagnostics port is on" },
+    };
+
     [Fact]
     public async Task ProductionServer_DiagnosticsOff_NoDiagnosticsSocketAndNoReflection()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-prod-").FullName;
         try
         {
-            var pki = Path.Combine(directory, "pki");
-            DevelopmentPki.EnsureCreated(pki, TimeProvider.System);
-            var (certificatePath, keyPath) = DataProtectionCertificate(directory);
-            var variables = new Dictionary<string, string>
-            {
-                ["DOTNET_EnableDiagnostics"] = "0",
-                ["DOTNET_DbgEnableMiniDump"] = "0",
-                ["Stripe__ApiKey"] = "sk_test_production_posture",
-                ["Tokenizer__RequestHmacSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
-                ["Tokenizer__AuditHmacSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
-            };
+            var (data, pki, args) = ProductionSetup(directory);
 
-            await using var server = await ServerProcess.StartAsync(
-                directory,
-                "Production",
-                variables,
-                "--Stripe:ApiBase=https://127.0.0.1:9",
-                $"--Tokenizer:Tls:CertificatePath={Path.Combine(pki, "server.crt")}",
-                $"--Tokenizer:Tls:KeyPath={Path.Combine(pki, "server.key")}",
-                $"--Tokenizer:Tls:ClientCaPath={Path.Combine(pki, "ca.crt")}",
-                "--Tokenizer:Callers:admin:Subject=CN=admin",
-                "--Tokenizer:Callers:admin:Roles:0=admin",
-                "--Tokenizer:Callers:billing:Subject=CN=billing",
-                "--Tokenizer:Callers:billing:Roles:0=tokenize",
-                $"--Tokenizer:DataProtection:CertificatePath={certificatePath}",
-                $"--Tokenizer:DataProtection:CertificateKeyPath={keyPath}");
+            await using var server = await ServerProcess.StartAsync(data, "Production", Variables(MemoryImagesOff), args);
 
             // Positive control: this test process runs with diagnostics on, and its socket is where we look.
             Assert.NotEmpty(DiagnosticSockets(Environment.ProcessId));
@@ -61,13 +56,102 @@ public sealed class ProductionPostureTests
             Assert.Equal(StatusCode.Unimplemented, reflection);
 
             // No embedded sandbox and no local secrets in Production.
-            Assert.False(Directory.Exists(Path.Combine(directory, "sandbox")));
-            Assert.False(Directory.Exists(Path.Combine(directory, "secrets")));
+            Assert.False(Directory.Exists(Path.Combine(data, "sandbox")));
+            Assert.False(Directory.Exists(Path.Combine(data, "secrets")));
         }
         finally
         {
             TokenizerServerFixture.TryDelete(directory);
         }
+    }
+
+    /// <summary>
+    /// The diagnostics port and dumps are on unless the environment turns them off (the runtime offers no build setting):
+    /// the Production binary refuses to start, naming the variables, and never listens.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(MemoryImageSwitchesOn))]
+    public async Task ProductionServer_MemoryImageSwitchOn_RefusesToStartNamingTheVariables(string situation, string[] switches, string named)
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-prod-").FullName;
+        try
+        {
+            var (data, _, args) = ProductionSetup(directory);
+            var variables = Variables(switches.Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p[1]));
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(data, "Production", variables, args));
+
+            Assert.Contains("tokenizer: failed to start: DOTNET_EnableDiagnostics=0", refused.Message, StringComparison.Ordinal);
+            Assert.Contains(named, refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening", refused.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(data, "ledger", "tokenizer.db")), situation);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    /// <summary>
+    /// The development CA's private key sits in the data directory, so whoever reads that folder could mint callers:
+    /// Production refuses it by its marker subject, and any CA that is the data directory's own pki/ca.crt.
+    /// </summary>
+    [Theory]
+    [InlineData("development CA outside the data directory", "tls", DevelopmentPki.CaSubject)]
+    [InlineData("development CA in the data directory", "data/pki", DevelopmentPki.CaSubject)]
+    [InlineData("renamed CA in the data directory", "data/pki", "CN=Renamed Test CA")]
+    public async Task ProductionServer_DevelopmentCa_RefusesToStart(string situation, string pkiFolder, string caSubject)
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-prod-").FullName;
+        try
+        {
+            var (data, _, args) = ProductionSetup(directory, pkiFolder, caSubject);
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(data, "Production", Variables(MemoryImagesOff), args));
+
+            Assert.Contains("Tokenizer:Tls:ClientCaPath and CertificatePath must not be the development CA", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening", refused.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(data, "ledger", "tokenizer.db")), situation);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    /// <summary>Everything Production needs, with a CA of <paramref name="caSubject"/> under <paramref name="pkiFolder"/>.</summary>
+    private static (string Data, string Pki, string[] Args) ProductionSetup(string directory, string pkiFolder = "tls", string caSubject = "CN=Tokenizer Test CA")
+    {
+        var data = Path.Combine(directory, "data");
+        var pki = Path.Combine(directory, pkiFolder);
+        DevelopmentPki.EnsureCreated(pki, TimeProvider.System, caSubject);
+        var (certificatePath, keyPath) = DataProtectionCertificate(directory);
+        string[] args =
+        [
+            "--Stripe:ApiBase=https://127.0.0.1:9",
+            $"--Tokenizer:Tls:CertificatePath={Path.Combine(pki, "server.crt")}",
+            $"--Tokenizer:Tls:KeyPath={Path.Combine(pki, "server.key")}",
+            $"--Tokenizer:Tls:ClientCaPath={Path.Combine(pki, "ca.crt")}",
+            "--Tokenizer:Callers:admin:Subject=CN=admin",
+            "--Tokenizer:Callers:admin:Roles:0=admin",
+            "--Tokenizer:Callers:billing:Subject=CN=billing",
+            "--Tokenizer:Callers:billing:Roles:0=tokenize",
+            $"--Tokenizer:DataProtection:CertificatePath={certificatePath}",
+            $"--Tokenizer:DataProtection:CertificateKeyPath={keyPath}",
+        ];
+        return (data, pki, args);
+    }
+
+    /// <summary>The production secrets (through the environment, as the README says) plus <paramref name="switches"/>.</summary>
+    private static Dictionary<string, string> Variables(IReadOnlyDictionary<string, string> switches)
+    {
+        var variables = new Dictionary<string, string>(switches)
+        {
+            ["Stripe__ApiKey"] = "sk_test_production_posture",
+            ["Tokenizer__RequestHmacSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            ["Tokenizer__AuditHmacSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        };
+        return variables;
     }
 
     private static string[] DiagnosticSockets(int processId) =>

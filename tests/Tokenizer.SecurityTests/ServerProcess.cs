@@ -32,6 +32,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
             start.ArgumentList.Add(arg);
         }
 
+        // Memory-image switches are the test's to set: none is inherited from the test runner's environment.
+        foreach (var name in start.Environment.Keys.Where(IsMemoryImageSwitch).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+
         foreach (var (name, value) in variables)
         {
             start.Environment[name] = value;
@@ -81,7 +87,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         server.Address = await server.listening.Task;
-        server.Channel = Tokenizer.IntegrationTests.TestChannels.Create(server.Address, Path.Combine(dataDirectory, "pki"), "billing");
+        server.Channel = Tokenizer.IntegrationTests.TestChannels.Create(server.Address, PkiDirectory(dataDirectory, extraArgs), "billing");
         server.Client = new TokenizerService.TokenizerServiceClient(server.Channel);
         return server;
     }
@@ -147,6 +153,18 @@ public sealed partial class ServerProcess : IAsyncDisposable
         {
             listening.TrySetResult(new Uri(match.Groups[1].Value));
         }
+    }
+
+    private static bool IsMemoryImageSwitch(string name) =>
+        (name.StartsWith("DOTNET_", StringComparison.OrdinalIgnoreCase) || name.StartsWith("COMPlus_", StringComparison.OrdinalIgnoreCase))
+        && (name.Contains("EnableDiagnostics", StringComparison.OrdinalIgnoreCase) || name.Contains("DbgEnableMiniDump", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The folder of the configured client CA (<c>--Tokenizer:Tls:ClientCaPath=</c>), else the development PKI's.</summary>
+    private static string PkiDirectory(string dataDirectory, string[] extraArgs)
+    {
+        const string clientCa = "--Tokenizer:Tls:ClientCaPath=";
+        var configured = extraArgs.LastOrDefault(a => a.StartsWith(clientCa, StringComparison.Ordinal));
+        return configured is null ? Path.Combine(dataDirectory, "pki") : Path.GetDirectoryName(configured[clientCa.Length..])!;
     }
 
     /// <summary>The server dll of the same configuration as this test assembly, as scripts/run.sh starts it.</summary>

@@ -55,6 +55,46 @@ public sealed class TransportTests(TokenizerServerFixture server) : IClassFixtur
         Assert.Contains("loopback", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Kestrel binds <c>Kestrel:Endpoints</c> instead of Urls: every way through it meets the same rules.</summary>
+    public static TheoryData<string, string[], string> KestrelBypasses() => new()
+    {
+        { "Development", ["--Kestrel:Endpoints:Plain:Url=http://127.0.0.1:0"], "Kestrel:Endpoints:Plain:Url: plaintext (http://) addresses need Tokenizer:AllowInsecureLoopback" },
+        { "Development", ["--Tokenizer:AllowInsecureLoopback=true", "--Kestrel:Endpoints:Plain:Url=http://0.0.0.0:0"], "Kestrel:Endpoints:Plain:Url: Tokenizer:AllowInsecureLoopback serves plaintext on loopback addresses only" },
+        { "Development", ["--Kestrel:Endpoints:Old:Url=https://127.0.0.1:0", "--Kestrel:Endpoints:Old:SslProtocols:0=Tls11"], "Kestrel:Endpoints:Old may set only Url" },
+        { "Development", ["--Kestrel:Endpoints:Open:Url=https://127.0.0.1:0", "--Kestrel:Endpoints:Open:ClientCertificateMode=NoCertificate"], "Kestrel:Endpoints:Open may set only Url" },
+        { "Development", ["--Kestrel:EndpointDefaults:SslProtocols:0=Tls"], "Kestrel:EndpointDefaults and Kestrel:Certificates are refused" },
+        { "Development", ["--urls=", "--http_ports=0"], "HTTP_PORTS" },
+        { "Production", ["--Kestrel:Endpoints:Tls:Url=https://127.0.0.1:0"], "refused outside Development" },
+        { "Production", ["--Kestrel:Certificates:Default:Path=/nonexistent.pfx"], "refused outside Development" },
+    };
+
+    [Theory]
+    [MemberData(nameof(KestrelBypasses))]
+    public void Build_KestrelConfigurationAroundTheUrlChecks_Refused(string environment, string[] args, string expected)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            TokenizerHost.Build(["--urls", "https://127.0.0.1:0", "--environment", environment, $"--Tokenizer:DataDirectory={server.DataDirectory}", .. args]));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Build_KestrelEndpointWithOnlyAnHttpsLoopbackUrlInDevelopment_Builds()
+    {
+        // The control: the rules refuse the bypasses above, not Kestrel:Endpoints as such in Development.
+        var directory = Directory.CreateTempSubdirectory("tokenizer-endpoints-").FullName;
+        try
+        {
+            await using var app = TokenizerHost.Build(["--environment", "Development", $"--Tokenizer:DataDirectory={directory}", "--Kestrel:Endpoints:Tls:Url=https://127.0.0.1:0"]);
+
+            Assert.NotNull(app);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
     [Fact]
     public void Build_InsecureLoopbackInProduction_Refused()
     {

@@ -9,7 +9,8 @@ internal static class TestTls
     public static string[] Args(string directory)
     {
         var pki = Path.Combine(directory, "test-pki");
-        DevelopmentPki.EnsureCreated(pki, TimeProvider.System);
+        // Another CA name: outside Development the development CA is refused.
+        DevelopmentPki.EnsureCreated(pki, TimeProvider.System, "CN=Tokenizer Test CA");
         return
         [
             $"--Tokenizer:Tls:CertificatePath={Path.Combine(pki, "server.crt")}",

@@ -11,10 +11,16 @@ namespace Tokenizer.Server.Hosting;
 /// Stripe.net still talks to it over real HTTP. Its state lives under <c>{DataDirectory}/sandbox</c>.
 /// </summary>
 public sealed class EmbeddedSandbox(
-    IOptions<StripeSettings> settings, Secrets.ITokenizerSecrets secrets, DataDirectory dataDirectory, IHostEnvironment environment)
+    IOptions<StripeSettings> settings, Secrets.ITokenizerSecrets secrets, Gateways.Stripe.IStripeApiKeyProvider apiKeys, DataDirectory dataDirectory, IHostEnvironment environment)
     : IHostedService, IAsyncDisposable
 {
     private StripeSandboxServer? server;
+
+    /// <summary>
+    /// The one key the running sandbox accepts (random per start, the same the Stripe client sends), for code in this
+    /// process such as tests that inspect the sandbox; null when the sandbox is not running. Never logged or written.
+    /// </summary>
+    public string? ApiKey { get; private set; }
 
     /// <summary>The sandbox's base address; only valid once started.</summary>
     public Uri BaseAddress => server?.BaseAddress ?? throw new InvalidOperationException("the embedded Stripe sandbox is not running");
@@ -30,10 +36,13 @@ public sealed class EmbeddedSandbox(
             return;
         }
 
+        // Random per start (see TokenizerSecrets.EmbeddedSandboxApiKey): a fixed key would let any local process read
+        // the billing details the sandbox holds.
+        var apiKey = apiKeys.CurrentApiKey;
         var options = new StripeSandboxOptions
         {
             DataDirectory = dataDirectory.Subdirectory("sandbox"),
-            ApiKey = TokenizerServiceCollectionExtensions.EmbeddedSandboxApiKey,
+            ApiKey = apiKey,
             RawCardDataEnabled = settings.Value.SandboxRawCardDataEnabled,
             Urls = "http://127.0.0.1:0",
 
@@ -44,6 +53,7 @@ public sealed class EmbeddedSandbox(
             HostedInProcess = true,
         };
         server = await StripeSandboxServer.StartAsync(options, environment.EnvironmentName, cancellationToken).ConfigureAwait(false);
+        ApiKey = apiKey;
         if (settings.Value.SandboxLatencyMs > 0 && environment.IsDevelopment())
         {
             // A standing latency rule (Development only, validated): keeps calls in flight for shutdown tests and demos.

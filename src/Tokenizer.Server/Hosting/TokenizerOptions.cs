@@ -238,6 +238,12 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
             failures.Add("Tokenizer:Tls:CertificatePath, KeyPath and ClientCaPath are required outside Development.");
         }
 
+        if (!environment.IsDevelopment() && UsesDevelopmentCa(options))
+        {
+            // Its private key sits in the data directory (pki/ca.key): whoever reads that folder could mint callers.
+            failures.Add("Tokenizer:Tls:ClientCaPath and CertificatePath must not be the development CA or issued by it outside Development; use your own CA.");
+        }
+
         foreach (var (id, caller) in options.Callers)
         {
             if (string.IsNullOrWhiteSpace(caller.Subject) == string.IsNullOrWhiteSpace(caller.Thumbprint))
@@ -300,6 +306,37 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// True when the configured client CA or server certificate is the development CA or issued by it (see
+    /// <see cref="Security.DevelopmentPki.IsDevelopmentCa"/>). A file that cannot be read is left to TLS loading, which names it.
+    /// </summary>
+    private static bool UsesDevelopmentCa(TokenizerOptions options)
+    {
+        var developmentPki = Path.Combine(Path.GetFullPath(string.IsNullOrWhiteSpace(options.DataDirectory) ? "." : options.DataDirectory), "pki");
+        foreach (var path in (string?[])[options.Tls.ClientCaPath, options.Tls.CertificatePath])
+        {
+            if (string.IsNullOrEmpty(path) || !File.Exists(path))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(path);
+                if (Security.DevelopmentPki.IsDevelopmentCa(certificate, developmentPki))
+                {
+                    return true;
+                }
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                // Not a certificate: TlsMaterial reports it when it loads the file.
+            }
+        }
+
+        return false;
     }
 }
 

@@ -22,9 +22,6 @@ namespace Tokenizer.Server.Hosting;
 /// <summary>Wires the tokenisation path into the host.</summary>
 public static class TokenizerServiceCollectionExtensions
 {
-    /// <summary>The key the embedded sandbox and its client share; a test-mode key of no value outside this process.</summary>
-    internal const string EmbeddedSandboxApiKey = "sk_test_tokenizer_embedded_sandbox";
-
     /// <summary>Adds options, logging, gRPC, the gateway, the ledger and the tokenisation service.</summary>
     public static WebApplicationBuilder AddTokenizer(this WebApplicationBuilder builder)
     {

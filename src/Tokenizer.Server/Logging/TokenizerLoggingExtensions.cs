@@ -15,7 +15,9 @@ public static class TokenizerLoggingExtensions
     /// attributes go through their redactor before any provider sees them; card, bank, personal and secret data are
     /// erased, <see cref="TokenizerTaxonomy.PublicData"/> passes unchanged, anything else classified is erased;</item>
     /// <item>one console sink whose formatter is <c>tokenizer-json</c> (the JSON console shape, one line per entry,
-    /// every value through <see cref="SensitiveDataScrubber"/>).</item>
+    /// every value through <see cref="SensitiveDataScrubber"/>);</item>
+    /// <item>the <see cref="PeerInputLogFloors"/>: framework categories that quote peer input are held above the levels
+    /// where they do, whatever the configuration says.</item>
     /// </list>
     /// Formatter options bind from <c>Logging:Console:FormatterOptions</c>; scopes are off by default.
     /// </summary>
@@ -41,6 +43,9 @@ public static class TokenizerLoggingExtensions
         builder.AddConsole(console => console.FormatterName = ScrubbingJsonConsoleFormatter.FormatterName);
 #pragma warning restore RS0030
         builder.AddConsoleFormatter<ScrubbingJsonConsoleFormatter, ScrubbingJsonConsoleFormatterOptions>(json => json.IncludeScopes = false);
+
+        // Framework events that quote peer input never reach the sink, whatever the configured levels.
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IPostConfigureOptions<LoggerFilterOptions>, PeerInputLogFloors.Enforce>();
         return builder;
     }
 }

@@ -13,7 +13,7 @@ public static class SecretsServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="ITokenizerSecrets"/>, the gateway's <see cref="IStripeApiKeyProvider"/> (the current Stripe
-    /// key, or <c>EmbeddedSandboxApiKey</c> without one), <see cref="KeyVaultOptions"/> (section <c>KeyVault</c>,
+    /// key, or the embedded sandbox's random per-start key without one), <see cref="KeyVaultOptions"/> (section <c>KeyVault</c>,
     /// validated at start) and the hosted service that loads the secrets at start-up and refreshes the Stripe key from
     /// Key Vault. Call it before the other hosted services are added, so the secrets load (or fail) first.
     /// </summary>

@@ -42,9 +42,16 @@ internal sealed class TokenizerSecrets : ITokenizerSecrets, IStripeApiKeyProvide
 
     public bool UsesEmbeddedSandbox => StripeApiKey is null;
 
+    /// <summary>
+    /// The key the embedded sandbox accepts: <c>sk_test_</c> and 32 random letters and digits, new for every instance
+    /// (every start), held only in memory and handed to the sandbox and the Stripe client in this process; never logged
+    /// or written. Another local process cannot call the sandbox with it.
+    /// </summary>
+    public string EmbeddedSandboxApiKey { get; } = "sk_test_" + System.Security.Cryptography.RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32);
+
     /// <inheritdoc />
-    /// <value>The current Stripe key, or the embedded sandbox's fixed key when none is configured.</value>
-    public string CurrentApiKey => StripeApiKey ?? TokenizerServiceCollectionExtensions.EmbeddedSandboxApiKey;
+    /// <value>The current Stripe key, or <see cref="EmbeddedSandboxApiKey"/> when none is configured.</value>
+    public string CurrentApiKey => StripeApiKey ?? EmbeddedSandboxApiKey;
 
     public ReadOnlyMemory<byte> RequestHmacSecret => snapshot.Value.RequestHmacSecret;
 

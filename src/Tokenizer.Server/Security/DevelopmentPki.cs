@@ -14,8 +14,14 @@ public static class DevelopmentPki
     /// <summary>The client certificates made for development, by file stem; each one's subject is <c>CN={stem}</c>.</summary>
     public static readonly IReadOnlyList<string> ClientNames = ["billing", "finance", "admin"];
 
-    /// <summary>Creates the PKI unless <c>ca.crt</c> already exists. Returns true when it created it.</summary>
-    public static bool EnsureCreated(string directory, TimeProvider timeProvider)
+    /// <summary>The development CA's subject: its marker. Outside Development a CA with this subject is refused.</summary>
+    public const string CaSubject = "CN=Tokenizer Development CA";
+
+    /// <summary>
+    /// Creates the PKI unless <c>ca.crt</c> already exists. Returns true when it created it. <paramref name="caSubject"/>
+    /// names the CA (default <see cref="CaSubject"/>); tests that stand in for a production CA pass another name.
+    /// </summary>
+    public static bool EnsureCreated(string directory, TimeProvider timeProvider, string caSubject = CaSubject)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         if (File.Exists(Path.Combine(directory, "ca.crt")))
@@ -31,7 +37,7 @@ public static class DevelopmentPki
 
         var now = timeProvider.GetUtcNow();
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=Tokenizer Development CA", caKey, HashAlgorithmName.SHA256);
+        var caRequest = new CertificateRequest(caSubject, caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, false));
@@ -49,6 +55,30 @@ public static class DevelopmentPki
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// True when <paramref name="certificate"/> is a development CA, or issued by one: its subject or issuer is
+    /// <see cref="CaSubject"/>, or it is the CA certificate of the development PKI in <paramref name="developmentPkiDirectory"/>
+    /// (whose private key sits beside it, readable by anyone who can read the data directory).
+    /// </summary>
+    public static bool IsDevelopmentCa(X509Certificate2 certificate, string developmentPkiDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        if (certificate.SubjectName.Name == CaSubject || certificate.IssuerName.Name == CaSubject)
+        {
+            return true;
+        }
+
+        var developmentCa = Path.Combine(developmentPkiDirectory, "ca.crt");
+        if (!File.Exists(developmentCa))
+        {
+            return false;
+        }
+
+        using var local = X509CertificateLoader.LoadCertificateFromFile(developmentCa);
+        return local.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span)
+            || local.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);
     }
 
     /// <summary>Issues one more client certificate from the CA in <paramref name="directory"/> (tests use it for strangers).</summary>

@@ -24,6 +24,8 @@ public static partial class SecurityServiceCollectionExtensions
     internal const string SelectorScheme = "Tokenizer";
     internal const string InsecureLoopbackScheme = "InsecureLoopback";
     internal const string InsecureLoopbackCallerId = "insecure-loopback";
+    internal const string ClientCertificateLogCategory = "Tokenizer.Server.Security.ClientCertificates";
+    private const string UnmappedCertificate = "the client certificate is not mapped to a caller";
 
     /// <summary>Adds TLS, authentication, authorisation and limits.</summary>
     public static WebApplicationBuilder AddTokenizerSecurity(this WebApplicationBuilder builder)
@@ -89,7 +91,7 @@ public static partial class SecurityServiceCollectionExtensions
                             .Resolve(context.ClientCertificate, context.Scheme.Name);
                         if (principal is null)
                         {
-                            context.Fail("the client certificate is not mapped to a caller");
+                            context.Fail(UnmappedCertificate);
                         }
                         else
                         {
@@ -99,6 +101,16 @@ public static partial class SecurityServiceCollectionExtensions
 
                         return Task.CompletedTask;
                     },
+                    // The handler's own log lines quote the certificate's subject (peer input) and are silenced
+                    // (PeerInputLogFloors): a refused certificate is logged here by its SHA-256 thumbprint only.
+                    OnAuthenticationFailed = context =>
+                    {
+                        var thumbprint = context.HttpContext.Connection.ClientCertificate?.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256) ?? "none";
+                        var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(ClientCertificateLogCategory);
+                        LogClientCertificateRefused(logger, thumbprint, RefusalReason(context.Exception));
+                        return Task.CompletedTask;
+                    },
+
                     // The handler's default challenge is 403, which gRPC clients read as PERMISSION_DENIED.
                     OnChallenge = context =>
                     {
@@ -184,7 +196,11 @@ public static partial class SecurityServiceCollectionExtensions
 
     /// <summary>
     /// Refuses plaintext listen addresses unless <c>Tokenizer:AllowInsecureLoopback</c> is set in Development and every
-    /// plaintext address is loopback. Messages name the setting, never the address.
+    /// plaintext address is loopback. The same rule covers <c>Kestrel:Endpoints:{name}:Url</c>, which Kestrel binds
+    /// instead of <c>Urls</c>; outside Development <c>Kestrel:Endpoints</c>, <c>Kestrel:EndpointDefaults</c> and
+    /// <c>Kestrel:Certificates</c> are refused outright, and in Development an endpoint may set only its Url (its own
+    /// TLS protocols, certificate or client-certificate mode would replace the pinned ones). Plaintext ports
+    /// (<c>HTTP_PORTS</c>, bound only without Urls) are refused then. Messages name the setting, never the address.
     /// </summary>
     internal static void ValidateListenAddresses(IConfiguration configuration, IHostEnvironment environment, bool allowInsecureLoopback)
     {
@@ -192,27 +208,75 @@ public static partial class SecurityServiceCollectionExtensions
             .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var url in urls)
         {
-            if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+            ValidateListenAddress("Urls", url, environment, allowInsecureLoopback);
+        }
+
+        // Kestrel binds HTTP_PORTS only when no Urls are set (container images set it by default).
+        if (urls.Length == 0 && !string.IsNullOrWhiteSpace(configuration["http_ports"]))
+        {
+            throw new InvalidOperationException("Urls: HTTP_PORTS (plaintext on every interface) is refused; use Urls with https:// addresses");
+        }
+
+        var kestrel = configuration.GetSection("Kestrel");
+        string[] overrides = ["Endpoints", "EndpointDefaults", "Certificates"];
+        if (!environment.IsDevelopment() && overrides.Any(name => kestrel.GetSection(name).GetChildren().Any()))
+        {
+            throw new InvalidOperationException("Kestrel:Endpoints, Kestrel:EndpointDefaults and Kestrel:Certificates are refused outside Development: they bypass the TLS and address checks; use Urls and Tokenizer:Tls");
+        }
+
+        if (kestrel.GetSection("EndpointDefaults").GetChildren().Any() || kestrel.GetSection("Certificates").GetChildren().Any())
+        {
+            throw new InvalidOperationException("Kestrel:EndpointDefaults and Kestrel:Certificates are refused: they replace the pinned TLS settings; use Tokenizer:Tls");
+        }
+
+        foreach (var endpoint in kestrel.GetSection("Endpoints").GetChildren())
+        {
+            var setting = $"Kestrel:Endpoints:{endpoint.Key}";
+            if (endpoint.GetChildren().Any(child => !string.Equals(child.Key, "Url", StringComparison.OrdinalIgnoreCase)))
             {
-                throw new InvalidOperationException("Urls: every address must be an absolute URL");
+                throw new InvalidOperationException($"{setting} may set only Url: its own protocols, TLS versions, certificate or client-certificate mode would replace the pinned ones");
             }
 
-            if (uri.Scheme == Uri.UriSchemeHttps)
-            {
-                continue;
-            }
-
-            if (!allowInsecureLoopback || !environment.IsDevelopment())
-            {
-                throw new InvalidOperationException("Urls: plaintext (http://) addresses need Tokenizer:AllowInsecureLoopback=true, which is allowed only in Development; use https://");
-            }
-
-            if (!(uri.IsLoopback && (uri.Host == "localhost" || IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip))))
-            {
-                throw new InvalidOperationException("Urls: Tokenizer:AllowInsecureLoopback serves plaintext on loopback addresses only");
-            }
+            ValidateListenAddress(setting + ":Url", endpoint["Url"] ?? string.Empty, environment, allowInsecureLoopback);
         }
     }
+
+    private static void ValidateListenAddress(string setting, string url, IHostEnvironment environment, bool allowInsecureLoopback)
+    {
+        if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+        {
+            throw new InvalidOperationException($"{setting}: every address must be an absolute URL");
+        }
+
+        if (uri.Scheme == Uri.UriSchemeHttps)
+        {
+            return;
+        }
+
+        if (!allowInsecureLoopback || !environment.IsDevelopment())
+        {
+            throw new InvalidOperationException($"{setting}: plaintext (http://) addresses need Tokenizer:AllowInsecureLoopback=true, which is allowed only in Development; use https://");
+        }
+
+        if (!(uri.IsLoopback && (uri.Host == "localhost" || IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip))))
+        {
+            throw new InvalidOperationException($"{setting}: Tokenizer:AllowInsecureLoopback serves plaintext on loopback addresses only");
+        }
+    }
+
+    /// <summary>A fixed reason for a refused certificate; never the exception's text, which could quote the certificate.</summary>
+    private static string RefusalReason(Exception? failure) => failure?.Message switch
+    {
+        UnmappedCertificate => "not mapped to a caller",
+        "Client certificate failed validation." => "chain, validity or usage check failed",
+        "Options do not allow self signed certificates." => "self-signed",
+        "Options do not allow chained certificates." => "chained certificates not allowed",
+        _ => failure?.GetType().Name ?? "unknown",
+    };
+
+    [LoggerMessage(EventId = 5101, EventName = "ClientCertificateRefused", Level = LogLevel.Warning,
+        Message = "Client certificate refused ({Reason}); SHA-256 thumbprint {Thumbprint}")]
+    private static partial void LogClientCertificateRefused(ILogger logger, string thumbprint, string reason);
 
     /// <summary>Trusts exactly the configured client CA for client certificate chains.</summary>
     private sealed class TrustClientCa(TlsMaterial material) : IPostConfigureOptions<CertificateAuthenticationOptions>

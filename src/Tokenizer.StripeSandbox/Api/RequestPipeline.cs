@@ -18,7 +18,7 @@ internal readonly record struct ApiResult(int Status, string Body, bool Replayab
 /// <summary>
 /// What every Stripe API request goes through: a <c>Request-Id</c>, the API key check (<c>Authorization: Bearer sk_test_...</c>,
 /// or HTTP Basic with the key as user name, as Stripe accepts), parameter reading, idempotency
-/// (<c>Idempotency-Key</c>, per API key) and writing the JSON answer.
+/// (<c>Idempotency-Key</c>, per account: the configured key's, else each key's own) and writing the JSON answer.
 /// </summary>
 internal sealed partial class RequestPipeline(
     SandboxStore store, SandboxSecret secret, IOptions<StripeSandboxOptions> options, ILogger<RequestPipeline> logger)
@@ -27,6 +27,7 @@ internal sealed partial class RequestPipeline(
     private const string ApiKeyItem = "stripe-sandbox.api-key";
     private const string RequestIdItem = "stripe-sandbox.request-id";
     private const int MaxIdempotencyKeyLength = 255;
+    private const string ConfiguredAccountScope = "stripe-sandbox/configured-account";
 
     private readonly byte[]? configuredKey = options.Value.ApiKey is { } key ? Encoding.UTF8.GetBytes(key) : null;
 
@@ -105,7 +106,11 @@ internal sealed partial class RequestPipeline(
         }
 
         context.Response.Headers["Idempotency-Key"] = key;
-        var recordId = secret.IdempotencyRecordId((string)context.Items[ApiKeyItem]!, key);
+        // Stripe scopes idempotency keys per account, not per API key. With one configured key the sandbox is one account,
+        // whatever that key is (the embedded sandbox draws a new one at every start, and a retry after a restart must
+        // still replay); accepting any sk_test_ key, each key is its own account.
+        var scope = configuredKey is null ? (string)context.Items[ApiKeyItem]! : ConfiguredAccountScope;
+        var recordId = secret.IdempotencyRecordId(scope, key);
         var requestHash = secret.RequestHash(request.Method, request.Path.Value ?? string.Empty, parameters.All);
         switch (store.BeginIdempotent(recordId, requestHash, out var completed))
         {

@@ -1,8 +1,10 @@
 using System.Net.Http.Headers;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Tokenizer.Cli;
 using Tokenizer.Contracts.V1;
+using Tokenizer.Server.Hosting;
 
 namespace Tokenizer.IntegrationTests.Reconciliation;
 
@@ -39,14 +41,14 @@ public class ReconciliationServerFixture : IAsyncLifetime
             ]);
     }
 
-    /// <summary>The embedded sandbox's test-mode key (TokenizerServiceCollectionExtensions.EmbeddedSandboxApiKey).</summary>
-    private const string SandboxKey = "sk_test_tokenizer_embedded_sandbox";
-
     public TokenizerServerFixture Server { get; }
 
     public ReconciliationService.ReconciliationServiceClient Finance { get; private set; } = null!;
 
     public string LedgerPath => Path.Combine(Server.DataDirectory, "ledger", "tokenizer.db");
+
+    /// <summary>The embedded sandbox's key: random per start, handed out in process only.</summary>
+    private string SandboxKey => Server.App.Services.GetRequiredService<EmbeddedSandbox>().ApiKey!;
 
     public virtual async Task InitializeAsync()
     {

@@ -23,6 +23,10 @@ public class LogClassificationReviewTests
         // Sandbox fault injection: the action is one of our fixed fault names.
         "Tokenizer.StripeSandbox.Faults.FaultInjector.LogFaultInjected(action)",
 
+        // A refused client certificate: its SHA-256 thumbprint (never its subject or issuer) and a fixed reason.
+        "Tokenizer.Server.Security.SecurityServiceCollectionExtensions.LogClientCertificateRefused(thumbprint)",
+        "Tokenizer.Server.Security.SecurityServiceCollectionExtensions.LogClientCertificateRefused(reason)",
+
         // Development PKI: the directory is the configured data directory (an operator's path) and a fixed verb.
         "Tokenizer.Server.Security.TlsMaterial.LogDevelopmentPki(directory)",
         "Tokenizer.Server.Security.TlsMaterial.LogDevelopmentPki(action)",
