@@ -140,6 +140,15 @@ PY
       record "audit trail verifies" FAIL "$(head -n1 <<<"$out")"
     fi
 
+    # A self-signed client certificate whose subject carries a PAN written with dots and a marker no scrubber knows.
+    marker="subjectmarker$RANDOM$RANDOM"
+    subject_pan=$(sed 's/\(....\)/\1./g; s/\.$//' <<<"$pan")
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=$subject_pan/O=$marker" \
+      -keyout "$work/hostile.key" -out "$work/hostile.crt" >/dev/null 2>&1
+    printf '\0\0\0\0\0' | curl -s --http2 --cacert "$data/pki/ca.crt" --cert "$work/hostile.crt" --key "$work/hostile.key" -X POST \
+      -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @- -o /dev/null "https://127.0.0.1:$port/tokenizer.v1.TokenizerService/GetToken"
+    hostile_thumbprint=$(openssl x509 -in "$work/hostile.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d ':')
+
     kill -TERM "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
     server_pid=""
@@ -164,6 +173,28 @@ PY
     else
       record "exact values at rest or in output" FAIL "$hits of 5 values found; $controls of ${#tokens[@]} token ids found"
     fi
+    subject_digits=$(tr -cd '0-9' <"$server_log" | grep -c -- "$pan" || true)
+    if ! grep -qi -- "$marker" "$server_log" && [ "$subject_digits" -eq 0 ] && grep -qi -- "$hostile_thumbprint" "$server_log"; then
+      record "certificate subject never logged" PASS "neither the marker nor the PAN's digits; the refused certificate's thumbprint is (control)"
+    else
+      record "certificate subject never logged" FAIL "marker or PAN digits in the log, or the refusal not logged by thumbprint"
+    fi
+  fi
+
+  # The Production binary with the runtime's defaults (diagnostics port on) or dumps turned on must refuse to start.
+  refusals=0
+  for switches in "" "DOTNET_EnableDiagnostics=0 DOTNET_DbgEnableMiniDump=1"; do
+    # shellcheck disable=SC2086
+    if ! out=$(env -u DOTNET_EnableDiagnostics -u DOTNET_EnableDiagnostics_IPC -u DOTNET_EnableDiagnostics_Debugger -u DOTNET_DbgEnableMiniDump \
+      $switches timeout 60 dotnet src/Tokenizer.Server/bin/Release/net10.0/Tokenizer.Server.dll --environment Production \
+      --urls https://127.0.0.1:0 --Tokenizer:DataDirectory="$work/production" 2>&1); then
+      grep -q "failed to start: DOTNET_EnableDiagnostics=0" <<<"$out" && refusals=$((refusals + 1))
+    fi
+  done
+  if [ "$refusals" -eq 2 ]; then
+    record "diagnostics off in Production" PASS "refused with the diagnostics port on and with dumps on, naming the variables"
+  else
+    record "diagnostics off in Production" FAIL "$refusals of 2 unsafe starts refused"
   fi
 fi
 

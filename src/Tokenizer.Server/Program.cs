@@ -3,8 +3,8 @@ using Tokenizer.Server.Hosting;
 
 try
 {
-    var app = TokenizerHost.Build(args);
-    MemoryImagePosture.EnsureOff(app.Environment);
+    // Before anything else is resolved: in Production no memory image of this process may be possible.
+    var app = TokenizerHost.Build(args, builder => MemoryImagePosture.EnsureOff(builder.Environment));
     await app.RunAsync();
     return 0;
 }
