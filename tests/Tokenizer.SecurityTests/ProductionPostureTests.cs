@@ -79,7 +79,11 @@ public sealed class ProductionPostureTests
             var (data, _, args) = ProductionSetup(directory);
             var variables = Variables(switches.Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p[1]));
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(data, "Production", variables, args));
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+            {
+                // Stopped again if it does start, so a failing run leaves no server behind.
+                await using var started = await ServerProcess.StartAsync(data, "Production", variables, args);
+            });
 
             Assert.Contains("tokenizer: failed to start: DOTNET_EnableDiagnostics=0", refused.Message, StringComparison.Ordinal);
             Assert.Contains(named, refused.Message, StringComparison.Ordinal);
@@ -107,7 +111,10 @@ public sealed class ProductionPostureTests
         {
             var (data, _, args) = ProductionSetup(directory, pkiFolder, caSubject);
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(data, "Production", Variables(MemoryImagesOff), args));
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+            {
+                await using var started = await ServerProcess.StartAsync(data, "Production", Variables(MemoryImagesOff), args);
+            });
 
             Assert.Contains("Tokenizer:Tls:ClientCaPath and CertificatePath must not be the development CA", refused.Message, StringComparison.Ordinal);
             Assert.DoesNotContain("Now listening", refused.Message, StringComparison.Ordinal);
