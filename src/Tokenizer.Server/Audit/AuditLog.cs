@@ -20,4 +20,8 @@ internal static partial class AuditLog
     [LoggerMessage(EventId = 2103, EventName = "AuditStopNotRecorded", Level = LogLevel.Critical,
         Message = "The audit trail could not record the service stopping: {ExceptionType}")]
     public static partial void StopNotRecorded(ILogger logger, string exceptionType);
+
+    [LoggerMessage(EventId = 2104, EventName = "AuditRefusedCallsNotRecorded", Level = LogLevel.Critical,
+        Message = "The audit trail could not record {Calls} refused calls (aggregated); they were refused anyway: {ExceptionType}")]
+    public static partial void RefusedCallsNotRecorded(ILogger logger, long calls, string exceptionType);
 }
