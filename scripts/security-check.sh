@@ -134,6 +134,22 @@ PY
       record "wrong role" FAIL "$(head -n1 <<<"$out")"
     fi
 
+    # Malformed protobuf (field 1 announces 10 bytes, 2 follow) as the billing caller: INVALID_ARGUMENT (3) with ErrorInfo
+    # MALFORMED_REQUEST in grpc-status-details-bin, and a record in the audit trail (read back as admin).
+    headers=$(printf '\0\0\0\0\4\n\nab' | curl -s --http2 --cacert "$data/pki/ca.crt" --cert "$data/pki/billing.crt" --key "$data/pki/billing.key" \
+      -X POST -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @- -D - -o /dev/null \
+      "https://127.0.0.1:$port/tokenizer.v1.TokenizerService/GetToken" | tr -d '\r')
+    details=$(grep -i '^grpc-status-details-bin:' <<<"$headers" | head -n1 | cut -d' ' -f2 | python3 -c 'import base64,sys; s=sys.stdin.read().strip(); print(base64.b64decode(s + "=" * (-len(s) % 4)).decode("latin-1"))' 2>/dev/null)
+    audited=0
+    if cli audit export --from "$(date -u +%F)" --to "$(date -u -d tomorrow +%F)" --out "$work/audit.jsonl" >/dev/null 2>&1; then
+      audited=$(grep -c 'MALFORMED_REQUEST' "$work/audit.jsonl")
+    fi
+    if grep -qi '^grpc-status: 3' <<<"$headers" && grep -q 'MALFORMED_REQUEST' <<<"$details" && [ "$audited" -ge 1 ]; then
+      record "malformed protobuf answered INVALID_ARGUMENT and audited" PASS "INVALID_ARGUMENT MALFORMED_REQUEST; $audited audit record(s)"
+    else
+      record "malformed protobuf answered INVALID_ARGUMENT and audited" FAIL "$(grep -i '^grpc-status:' <<<"$headers" | head -n1); details: ${details:+present}; $audited audit record(s)"
+    fi
+
     if out=$(cli audit verify 2>&1); then
       record "audit trail verifies" PASS "$(head -n1 <<<"$out")"
     else

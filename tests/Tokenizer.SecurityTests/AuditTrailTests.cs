@@ -21,9 +21,11 @@ public sealed class AuditTrailTests
 
         await Assert.ThrowsAsync<RpcException>(() => anonymous.GetTokenAsync(new GetTokenRequest { Token = "pm_x" }).ResponseAsync);
         await Assert.ThrowsAsync<RpcException>(() => server.Fixture.Client.ListTokensAsync(new ListTokensRequest()).ResponseAsync);
+        // Refusals are aggregated per second and flushed in the background (CallAuditMiddleware, RefusedCallAudit).
+        await AuditProbe.WaitForAsync(server.Fixture, DateTimeOffset.UtcNow.AddSeconds(-30), e => e.ReasonCode == "PERMISSION_DENIED");
         var events = await ExportAsync(server.Fixture);
 
-        Assert.Contains(events, e => e.CallerId == "anonymous" && e.Action == "tokenizer.v1.TokenizerService/GetToken" && e.Outcome == "denied" && e.Reason == "UNAUTHENTICATED");
+        Assert.Contains(events, e => e.CallerId == "unauthenticated" && e.Action == "tokenizer.v1.TokenizerService/GetToken" && e.Outcome == "denied" && e.Reason == "UNAUTHENTICATED");
         Assert.Contains(events, e => e.CallerId == "billing-service" && e.Action == "tokenizer.v1.TokenizerService/ListTokens" && e.Outcome == "denied" && e.Reason == "PERMISSION_DENIED");
         Assert.All(events, e => Assert.False(string.IsNullOrEmpty(e.CorrelationId)));
     }

@@ -108,6 +108,11 @@ public static class ErrorReasons
     public const string CallTimedOut = "CALL_TIMED_OUT";
     /// <summary>The call was refused by the per-caller rate limit.</summary>
     public const string RateLimited = "RATE_LIMITED";
+    /// <summary>
+    /// INVALID_ARGUMENT: the request message is not valid protobuf for the method (malformed bytes, or a string field
+    /// that is not valid UTF-8). Nothing ran; fix the client, do not retry.
+    /// </summary>
+    public const string MalformedRequest = "MALFORMED_REQUEST";
     /// <summary>An unexpected failure; details are in the server log, not the response.</summary>
     public const string InternalError = "INTERNAL_ERROR";
     /// <summary>The audit trail could not record the call, so the call failed (fail closed); an operator must act.</summary>

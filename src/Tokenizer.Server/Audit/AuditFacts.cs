@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Claims;
+using System.Security.Cryptography;
 using Google.Rpc;
 using Grpc.Core;
 using Tokenizer.Contracts.V1;
@@ -11,13 +12,20 @@ namespace Tokenizer.Server.Audit;
 
 /// <summary>
 /// What an audit record says about a request: who (the <see cref="ClaimTypes.NameIdentifier"/> claim of an
-/// authenticated user, else <c>anonymous</c>), from where (the peer IP), what (the gRPC method), on which resource
+/// authenticated user, else <c>unauthenticated</c>, with the presented certificate's SHA-256 thumbprint when there was
+/// one), from where (the peer IP), what (the gRPC method), on which resource
 /// (a token id, never anything else) and how it ended (a stable reason code).
 /// </summary>
 internal static class AuditFacts
 {
     /// <summary>The caller id of a request without an authenticated user.</summary>
-    public const string Anonymous = "anonymous";
+    public const string Anonymous = "unauthenticated";
+
+    /// <summary>The action of a call to a method this server does not serve (the caller-chosen path is not recorded).</summary>
+    public const string UnknownMethod = "unknown_method";
+
+    /// <summary>Audit reason of a call whose request message was over the receive limit (gRPC answers RESOURCE_EXHAUSTED).</summary>
+    public const string MessageTooLarge = "MESSAGE_TOO_LARGE";
 
     /// <summary>The caller id of the service's own events (start, stop, configuration).</summary>
     public const string SystemCaller = "system";
@@ -67,6 +75,21 @@ internal static class AuditFacts
         && user.FindFirst(ClaimTypes.NameIdentifier)?.Value is { Length: > 0 } id
             ? id
             : Anonymous;
+
+    /// <summary>
+    /// The caller id of a refused call: the authenticated caller's id when there is one; else <c>unauthenticated</c>,
+    /// followed by <c>;x5t#S256=</c> and the base64url SHA-256 thumbprint of the certificate the peer presented (RFC 8705
+    /// form; never its subject or issuer, which the peer chose). Base64url rather than hex: a 64-hex-digit thumbprint
+    /// can hold a Luhn-valid digit run that the audit text redaction would then erase.
+    /// </summary>
+    public static string RefusedCallerId(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var caller = CallerId(http);
+        return caller == Anonymous && http.Connection.ClientCertificate is { } certificate
+            ? $"{Anonymous};x5t#S256={System.Buffers.Text.Base64Url.EncodeToString(SHA256.HashData(certificate.RawData))}"
+            : caller;
+    }
 
     /// <summary>The peer's IP address (IPv4-mapped IPv6 shown as IPv4), or null when unknown.</summary>
     public static string? SourceAddress(HttpContext? http) =>

@@ -130,6 +130,7 @@ internal sealed class AuditInterceptor(IAuditTrail trail, TimeProvider timeProvi
     private async Task RecordAsync(ServerCallContext context, object? request, object? response, Exception? error)
     {
         var http = AuditFacts.HttpContextOf(context);
+        CallAuditMiddleware.MarkRecorded(http);
         var (outcome, reasonCode) = AuditFacts.Outcome(error);
         var auditEvent = new AuditEvent(
             timeProvider.GetUtcNow(),

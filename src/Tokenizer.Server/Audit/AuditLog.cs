@@ -13,11 +13,11 @@ internal static partial class AuditLog
         Message = "The audit trail could not record {Action}; the call failed with AUDIT_UNAVAILABLE: {ExceptionType}")]
     public static partial void AppendFailed(ILogger logger, string action, string exceptionType);
 
-    [LoggerMessage(EventId = 2102, EventName = "AuditDenialNotRecorded", Level = LogLevel.Critical,
-        Message = "The audit trail could not record a denied {Action}; the request was denied anyway: {ExceptionType}")]
-    public static partial void DenialNotRecorded(ILogger logger, string action, string exceptionType);
-
     [LoggerMessage(EventId = 2103, EventName = "AuditStopNotRecorded", Level = LogLevel.Critical,
         Message = "The audit trail could not record the service stopping: {ExceptionType}")]
     public static partial void StopNotRecorded(ILogger logger, string exceptionType);
+
+    [LoggerMessage(EventId = 2104, EventName = "AuditRefusedCallsNotRecorded", Level = LogLevel.Critical,
+        Message = "The audit trail could not record {Calls} refused calls (aggregated); they were refused anyway: {ExceptionType}")]
+    public static partial void RefusedCallsNotRecorded(ILogger logger, long calls, string exceptionType);
 }

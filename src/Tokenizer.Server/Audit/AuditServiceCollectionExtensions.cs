@@ -13,13 +13,14 @@ public static class AuditServiceCollectionExtensions
     /// Adds the SQLite audit trail (<see cref="IAuditTrail"/>, <see cref="IAuditTrailReader"/>), the gRPC
     /// <c>AuditInterceptor</c>, the auditing authorization result handler (replaces the default
     /// <see cref="IAuthorizationMiddlewareResultHandler"/> and delegates to it), <c>ConfigurationAudit</c> for key and
-    /// configuration events, and a hosted service that opens the trail and records <c>configuration/service_started</c>
-    /// before calls are taken (a failure stops the host).
+    /// configuration events, a hosted service that opens the trail and records <c>configuration/service_started</c>
+    /// before calls are taken (a failure stops the host), and <c>RefusedCallAudit</c>, which aggregates and flushes the
+    /// records of calls refused before a handler ran.
     /// </summary>
     /// <remarks>
     /// The caller still has to (1) add <c>grpc.Interceptors.Add&lt;AuditInterceptor&gt;()</c> <b>before</b>
     /// ErrorMappingInterceptor in <c>AddGrpc</c>, so it is outermost, and (2) map <c>AuditGrpcService</c> with the
-    /// admin-only authorization policy. Registers <see cref="TimeProvider.System"/> unless a TimeProvider is registered.
+    /// admin-only authorization policy, and (3) call <see cref="UseCallAudit"/> first in the pipeline. Registers <see cref="TimeProvider.System"/> unless a TimeProvider is registered.
     /// </remarks>
     /// <param name="services">The host's services; the ledger (AddTokenizerLedger) must be registered: the audit trail is
     /// its table audit_events, keyed by the audit secret given there.</param>
@@ -32,6 +33,19 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<AuditInterceptor>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuditingAuthorizationResultHandler>();
         services.AddHostedService<AuditStartup>();
+        // After AuditStartup: hosted services stop in reverse order, so refused calls are flushed before service_stopped.
+        services.AddSingleton<RefusedCallAudit>();
+        services.AddHostedService(sp => sp.GetRequiredService<RefusedCallAudit>());
         return services;
+    }
+
+    /// <summary>
+    /// Adds <c>CallAuditMiddleware</c>: call it before authentication, rate limiting and authorisation, so it sees every
+    /// request and records the ones that never reached the audit interceptor.
+    /// </summary>
+    public static IApplicationBuilder UseCallAudit(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.UseMiddleware<CallAuditMiddleware>();
     }
 }

@@ -28,6 +28,8 @@ public static class TokenizerHost
     public static WebApplication MapTokenizer(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // Outermost: records every call the audit interceptor never saw (refused, oversized, unknown method).
+        app.UseCallAudit();
         app.UseTokenizerSecurity();
         app.MapGrpcService<TokenizerGrpcService>().RequireRpcPolicies();
         app.MapGrpcService<AuditGrpcService>().RequireRpcPolicies();

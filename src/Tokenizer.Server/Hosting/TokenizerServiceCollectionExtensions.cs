@@ -50,6 +50,8 @@ public static class TokenizerServiceCollectionExtensions
             grpc.Interceptors.Add<AuditInterceptor>();
             // Metrics next: it sees the status the error mapping produced, and health probes the audit skips.
             grpc.Interceptors.Add<MetricsInterceptor>();
+            // Refuses requests that did not deserialize (INVALID_ARGUMENT MALFORMED_REQUEST), inside the audit.
+            grpc.Interceptors.Add<MalformedRequestInterceptor>();
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
             grpc.EnableDetailedErrors = false;
             grpc.MaxReceiveMessageSize = limits.MaxReceiveMessageBytes;
@@ -113,6 +115,9 @@ public static class TokenizerServiceCollectionExtensions
         services.AddTokenizerTelemetry();
         services.AddOptions<HostOptions>().Configure<IOptions<TokenizerOptions>>((host, tokenizer) =>
             host.ShutdownTimeout = TimeSpan.FromSeconds(tokenizer.Value.ShutdownTimeoutSeconds));
+
+        // Last: every AddGrpc above (health, reflection) re-adds the framework's binder this replaces.
+        MalformedRequestGuard.Add(services);
         return builder;
     }
 

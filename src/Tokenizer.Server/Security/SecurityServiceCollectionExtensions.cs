@@ -145,6 +145,8 @@ public static partial class SecurityServiceCollectionExtensions
             // The default rejection (503) reaches gRPC clients as UNAVAILABLE, which they retry: answer RESOURCE_EXHAUSTED.
             options.OnRejected = (context, _) =>
             {
+                // Recorded by CallAuditMiddleware, aggregated per caller and second (a flood must not flood the trail).
+                Audit.CallAuditMiddleware.MarkRefused(context.HttpContext, Core.Audit.AuditOutcome.Failure, Core.Errors.ErrorReasons.RateLimited);
                 var response = context.HttpContext.Response;
                 response.StatusCode = StatusCodes.Status200OK;
                 response.ContentType = "application/grpc";

@@ -51,9 +51,10 @@ public class LogClassificationReviewTests
         // Audit: the action is a gRPC route or a fixed configuration action; exception type names hold no values.
         "Tokenizer.Server.Audit.AuditLog.AppendFailed(action)",
         "Tokenizer.Server.Audit.AuditLog.AppendFailed(exceptionType)",
-        "Tokenizer.Server.Audit.AuditLog.DenialNotRecorded(action)",
-        "Tokenizer.Server.Audit.AuditLog.DenialNotRecorded(exceptionType)",
         "Tokenizer.Server.Audit.AuditLog.StopNotRecorded(exceptionType)",
+        // A count and an exception type name.
+        "Tokenizer.Server.Audit.AuditLog.RefusedCallsNotRecorded(calls)",
+        "Tokenizer.Server.Audit.AuditLog.RefusedCallsNotRecorded(exceptionType)",
 
         // Tokenisation: token ids come from the gateway (pm_...) or from the ledger after a lookup; the type is an enum.
         "Tokenizer.Core.Tokenization.TokenizationService.LogTokenized(token)",
@@ -116,6 +117,8 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Grpc.ErrorMappingInterceptor.LogDomainError(reason)",
         "Tokenizer.Server.Grpc.ErrorMappingInterceptor.LogUnexpected(method)",
         "Tokenizer.Server.Grpc.ErrorMappingInterceptor.LogUnexpected(exceptionType)",
+        // The routed method path: only a mapped method reaches an interceptor.
+        "Tokenizer.Server.Grpc.MalformedRequestInterceptor.LogMalformed(method)",
         "Tokenizer.Server.Grpc.ErrorMappingInterceptor.LogUnexpected(stackTrace)",
 
         // Reconciliation: run ids are ours (rec_ and random letters), reasons are stable error reasons, the day is a date the

@@ -221,7 +221,7 @@ public sealed class AuditInterceptorTests
             (_, _) => Task.FromResult(new GetTokenResponse()));
 
         // Assert
-        Assert.Equal("anonymous", Assert.Single(appended).Event.CallerId);
+        Assert.Equal("unauthenticated", Assert.Single(appended).Event.CallerId);
     }
 
     [Fact]
@@ -254,7 +254,7 @@ public sealed class AuditInterceptorTests
 
         // Assert
         var recorded = Assert.Single(appended).Event;
-        Assert.Equal("anonymous", recorded.CallerId);
+        Assert.Equal("unauthenticated", recorded.CallerId);
         Assert.Null(recorded.SourceAddress);
         Assert.NotEmpty(recorded.CorrelationId);
     }

@@ -82,6 +82,7 @@ internal sealed class AuditTestServer : IAsyncDisposable
         }
 
         var app = builder.Build();
+        app.UseCallAudit();
         if (withAuthentication)
         {
             app.UseAuthentication();
@@ -103,6 +104,25 @@ internal sealed class AuditTestServer : IAsyncDisposable
 
     /// <summary>Stops the host (recording service_stopped) without deleting the files.</summary>
     public Task StopAsync() => app.StopAsync();
+
+    /// <summary>Every stored record, read from the database file (works after <see cref="StopAsync"/>).</summary>
+    public async Task<List<StoredRecord>> ReadAllAsync()
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT caller_id, action, outcome, reason, correlation_id FROM audit_events ORDER BY sequence";
+        await using var reader = await command.ExecuteReaderAsync();
+        var records = new List<StoredRecord>();
+        while (await reader.ReadAsync())
+        {
+            records.Add(new StoredRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4)));
+        }
+
+        return records;
+    }
+
+    internal sealed record StoredRecord(string CallerId, string Action, string Outcome, string? Reason, string CorrelationId);
 
     /// <summary>Runs SQL on the database file directly, as someone with file access could.</summary>
     public async Task ExecuteAsync(string sql)

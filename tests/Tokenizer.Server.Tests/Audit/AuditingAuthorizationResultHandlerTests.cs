@@ -4,8 +4,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using NSubstitute;
 using Tokenizer.Contracts.V1;
 using Tokenizer.Core.Audit;
@@ -21,91 +19,68 @@ public sealed class AuditingAuthorizationResultHandlerTests
     private readonly IAuthenticationService authentication = Substitute.For<IAuthenticationService>();
 
     [Fact]
-    public async Task HandleAsync_Challenged_RecordsDeniedUnauthenticatedThenAnswersGrpcUnauthenticated()
+    public async Task HandleAsync_Challenged_MarksDeniedUnauthenticatedThenAnswersGrpcUnauthenticated()
     {
         // Arrange
-        var (trail, appended) = RecordingTrail();
         var http = GrpcRequest(Http(callerId: null, authenticated: false));
         var nextCalled = false;
 
         // Act
-        await Handler(trail).HandleAsync(_ => { nextCalled = true; return Task.CompletedTask; }, http, Policy, PolicyAuthorizationResult.Challenge());
+        await Handler().HandleAsync(_ => { nextCalled = true; return Task.CompletedTask; }, http, Policy, PolicyAuthorizationResult.Challenge());
 
-        // Assert
-        var recorded = Assert.Single(appended).Event;
-        Assert.Equal(
-            new Core.Audit.AuditEvent(T0, "anonymous", "10.1.2.3", "tokenizer.v1.TokenizerService/GetToken", null, AuditOutcome.Denied, "UNAUTHENTICATED", "0HN-trace:00000001"),
-            recorded);
+        // Assert: CallAuditMiddleware writes the record from this mark.
+        Assert.Equal((AuditOutcome.Denied, "UNAUTHENTICATED"), CallAuditMiddleware.RefusalOf(http));
         Assert.Equal("16", http.Response.Headers["grpc-status"].ToString());
         Assert.Equal("application/grpc", http.Response.ContentType);
         Assert.False(nextCalled);
     }
 
     [Fact]
-    public async Task HandleAsync_Forbidden_RecordsDeniedPermissionDeniedWithTheCallerThenAnswersGrpcPermissionDenied()
+    public async Task HandleAsync_Forbidden_MarksDeniedPermissionDeniedThenAnswersGrpcPermissionDenied()
     {
         // Arrange
-        var (trail, appended) = RecordingTrail();
         var http = GrpcRequest(Http("finance-user"));
 
         // Act
-        await Handler(trail).HandleAsync(_ => Task.CompletedTask, http, Policy, PolicyAuthorizationResult.Forbid());
+        await Handler().HandleAsync(_ => Task.CompletedTask, http, Policy, PolicyAuthorizationResult.Forbid());
 
         // Assert
-        var recorded = Assert.Single(appended).Event;
-        Assert.Equal(("finance-user", AuditOutcome.Denied, "PERMISSION_DENIED"), (recorded.CallerId, recorded.Outcome, recorded.ReasonCode));
+        Assert.Equal((AuditOutcome.Denied, "PERMISSION_DENIED"), CallAuditMiddleware.RefusalOf(http));
         Assert.Equal("7", http.Response.Headers["grpc-status"].ToString());
     }
 
     [Fact]
-    public async Task HandleAsync_Succeeded_RecordsNothingAndCallsNext()
+    public async Task HandleAsync_Succeeded_MarksNothingAndCallsNext()
     {
         // Arrange: the call itself is recorded by the interceptor once it ran.
-        var (trail, appended) = RecordingTrail();
         var nextCalled = false;
+        var http = GrpcRequest(Http());
 
         // Act
-        await Handler(trail).HandleAsync(_ => { nextCalled = true; return Task.CompletedTask; }, GrpcRequest(Http()), Policy, PolicyAuthorizationResult.Success());
+        await Handler().HandleAsync(_ => { nextCalled = true; return Task.CompletedTask; }, http, Policy, PolicyAuthorizationResult.Success());
 
         // Assert
-        Assert.Empty(appended);
+        Assert.Null(CallAuditMiddleware.RefusalOf(http));
         Assert.True(nextCalled);
     }
 
     [Fact]
-    public async Task HandleAsync_NotAGrpcEndpoint_ActionAuthorizationWithoutThePath()
+    public async Task HandleAsync_NotAGrpcRequest_MarkedAndTheFrameworkChallenges()
     {
         // Arrange
-        var (trail, appended) = RecordingTrail();
         var http = Http(callerId: null, authenticated: false);
         http.Request.Path = "/4242424242424242";
         http.RequestServices = Services();
 
         // Act
-        await Handler(trail).HandleAsync(_ => Task.CompletedTask, http, Policy, PolicyAuthorizationResult.Challenge());
+        await Handler().HandleAsync(_ => Task.CompletedTask, http, Policy, PolicyAuthorizationResult.Challenge());
 
         // Assert
-        Assert.Equal("authorization", Assert.Single(appended).Event.Action);
+        Assert.Equal((AuditOutcome.Denied, "UNAUTHENTICATED"), CallAuditMiddleware.RefusalOf(http));
         await authentication.Received(1).ChallengeAsync(http, null, null);
     }
 
-    [Fact]
-    public async Task HandleAsync_AuditAppendFails_StillRefuses()
-    {
-        // Arrange
-        var http = GrpcRequest(Http(callerId: null, authenticated: false));
-        var nextCalled = false;
-
-        // Act
-        await Handler(FailingTrail()).HandleAsync(_ => { nextCalled = true; return Task.CompletedTask; }, http, Policy, PolicyAuthorizationResult.Challenge());
-
-        // Assert
-        Assert.Equal("16", http.Response.Headers["grpc-status"].ToString());
-        Assert.False(nextCalled);
-    }
-
-    private static AuditingAuthorizationResultHandler Handler(IAuditTrail trail) =>
-        new(trail, new FakeTimeProvider(T0), NullLogger<AuditingAuthorizationResultHandler>.Instance);
+    private static AuditingAuthorizationResultHandler Handler() => new();
 
     private DefaultHttpContext GrpcRequest(DefaultHttpContext http)
     {
