@@ -141,4 +141,13 @@ internal static partial class Log
         Level = LogLevel.Warning,
         Message = "Stripe has no such Customer (deleted?); its PaymentMethod list is empty (request {RequestId})")]
     public static partial void CustomerMissing(ILogger logger, string requestId);
+
+    // Warning, not Error: the caller reused its key for another request (the ledger normally refuses that first); an
+    // operator has nothing to fix. Error stays for what only we can fix (4103: a conflict of our own making).
+    [LoggerMessage(
+        EventId = 4119,
+        EventName = "StripeIdempotencyKeyReused",
+        Level = LogLevel.Warning,
+        Message = "Stripe refused a {Operation} request: its Idempotency-Key was used before with other parameters (status {StatusCode}, type {ErrorType}, code {ErrorCode}, request {RequestId}); answered IDEMPOTENCY_KEY_REUSED")]
+    public static partial void IdempotencyKeyReused(ILogger logger, StripeOperation operation, int statusCode, string errorType, string errorCode, string requestId);
 }

@@ -230,7 +230,7 @@ internal static class StripeErrorMapper
         // reused it for a different request. That is the caller's reuse, said the same way the ledger says it.
         if (Is(type, IdempotencyError))
         {
-            Log.IdempotencyConflict(logger, operation, status, safeType, safeCode, requestId);
+            Log.IdempotencyKeyReused(logger, operation, status, safeType, safeCode, requestId);
             return new(
                 ErrorKind.AlreadyExists,
                 ErrorReasons.IdempotencyKeyReused,

@@ -75,10 +75,13 @@ internal static class StripePaymentMethodMapper
     /// The masked view of a PaymentMethod Stripe returned: id, type, and for cards brand, last4, expiry, funding,
     /// country and fingerprint; for bank accounts last4, bank identifier, country and fingerprint. Null when the
     /// answer is unusable (no id, another type than asked for, the type's details missing, or a last4 that is not
-    /// four characters); the caller reports that as an invalid gateway response.
+    /// four characters); the caller reports that as an invalid gateway response. Stripe's last4 is masked by
+    /// <see cref="VisibleDigits.Mask"/> for <paramref name="numberLength"/> (the number sent), or, when that is unknown
+    /// (a listed PaymentMethod), for the type's shortest number: Stripe's last4 of a 4-digit account is the whole account.
     /// </summary>
-    public static GatewayPaymentMethod? ToGatewayPaymentMethod(PaymentMethod? paymentMethod, TokenType expected)
+    public static GatewayPaymentMethod? ToGatewayPaymentMethod(PaymentMethod? paymentMethod, TokenType expected, int? numberLength = null)
     {
+        var length = numberLength ?? VisibleDigits.ShortestNumber(expected);
         if (paymentMethod is null || string.IsNullOrEmpty(paymentMethod.Id) || TypeOf(paymentMethod.Type) != expected)
         {
             return null;
@@ -90,20 +93,20 @@ internal static class StripePaymentMethodMapper
             case TokenType.Card when paymentMethod.Card is { } c && IsLast4(c.Last4):
                 return new(id, expected, new CardMetadata(
                     string.IsNullOrEmpty(c.Brand) ? "unknown" : c.Brand,
-                    c.Last4,
+                    VisibleDigits.Mask(c.Last4, length),
                     checked((int)c.ExpMonth),
                     checked((int)c.ExpYear),
                     NullIfEmpty(c.Funding),
                     NullIfEmpty(c.Country),
                     NullIfEmpty(c.Fingerprint)), null);
             case TokenType.AuBecsDebit when paymentMethod.AuBecsDebit is { } a && IsLast4(a.Last4):
-                return Bank(id, expected, a.Last4, a.BsbNumber, "AU", a.Fingerprint);
+                return Bank(id, expected, VisibleDigits.Mask(a.Last4, length), a.BsbNumber, "AU", a.Fingerprint);
             case TokenType.SepaDebit when paymentMethod.SepaDebit is { } s && IsLast4(s.Last4):
-                return Bank(id, expected, s.Last4, s.BankCode, s.Country, s.Fingerprint);
+                return Bank(id, expected, VisibleDigits.Mask(s.Last4, length), s.BankCode, s.Country, s.Fingerprint);
             case TokenType.BacsDebit when paymentMethod.BacsDebit is { } b && IsLast4(b.Last4):
-                return Bank(id, expected, b.Last4, b.SortCode, "GB", b.Fingerprint);
+                return Bank(id, expected, VisibleDigits.Mask(b.Last4, length), b.SortCode, "GB", b.Fingerprint);
             case TokenType.UsBankAccount when paymentMethod.UsBankAccount is { } u && IsLast4(u.Last4):
-                return Bank(id, expected, u.Last4, u.RoutingNumber, "US", u.Fingerprint);
+                return Bank(id, expected, VisibleDigits.Mask(u.Last4, length), u.RoutingNumber, "US", u.Fingerprint);
             default:
                 return null;
         }

@@ -94,7 +94,8 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
             ct => paymentMethods.CreateAsync(options, requestOptions, ct),
             cancellationToken).ConfigureAwait(false);
 
-        return StripePaymentMethodMapper.ToGatewayPaymentMethod(paymentMethod, expected)
+        var numberLength = request.Card?.Pan.Length ?? request.BankAccount?.NumberLength;
+        return StripePaymentMethodMapper.ToGatewayPaymentMethod(paymentMethod, expected, numberLength)
             ?? throw InvalidResponse(StripeOperation.CreatePaymentMethod, "unusable payment method", paymentMethod?.StripeResponse);
     }
 

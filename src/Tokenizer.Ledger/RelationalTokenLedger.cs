@@ -443,10 +443,13 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                 return new IdempotencyOutcome(IdempotencyState.InFlight);
             }
 
-            if (intent is { State: "failed" } failed && !CryptographicOperations.FixedTimeEquals(failed.RequestHmac, claim.RequestHmac))
+            if (intent is { State: "failed" or "closed" } released && !CryptographicOperations.FixedTimeEquals(released.RequestHmac, claim.RequestHmac))
             {
-                // The key's first request failed with an unknown outcome and may have an attached PaymentMethod: the key
-                // stays bound to that request until the sweep has settled it.
+                // The key's request was released without a token: failed (unknown outcome, a PaymentMethod may be attached,
+                // so the key stays bound until the sweep has settled it) or closed (the gateway refused it, a decline). Either
+                // way the key stays bound to that request, as the gateway binds its own key to the parameters first sent: a
+                // retry of the same request runs again, another request under the key is the caller's reuse, refused here
+                // before any gateway call.
                 return new IdempotencyOutcome(IdempotencyState.Conflict);
             }
         }

@@ -102,6 +102,24 @@ public sealed class StripeErrorMapperTests
     }
 
     [Theory]
+    [MemberData(nameof(Table))]
+    public void Map_CallersMistake_IsLoggedBelowError(
+        int status, string? type, string? code, string? declineCode, string? param,
+        ErrorKind kind, string reason, string? field, string? declineMetadata)
+    {
+        // Arrange: a decline, input the gateway refused, or a key the caller reused is the caller's doing, not ours.
+        _ = (field, declineMetadata);
+        var callersMistake = kind is ErrorKind.InvalidArgument or ErrorKind.AlreadyExists || reason == ErrorReasons.CardDeclined;
+
+        // Act
+        StripeErrorMapper.Map(Samples.StripeError(status, type, code, "text", param, declineCode), StripeOperation.Attach, logger);
+
+        // Assert: operators page on Error; a caller's mistake stays at Warning or below.
+        var line = Assert.Single(logger.Lines);
+        Assert.True(!callersMistake || line.Level <= LogLevel.Warning, $"{type}/{code} logged at {line.Level}");
+    }
+
+    [Theory]
     [InlineData(true, ErrorKind.InvalidArgument, ErrorReasons.InvalidCvc)]
     [InlineData(false, ErrorKind.FailedPrecondition, ErrorReasons.CardDeclined)]
     public void Map_IncorrectCvc_IsInvalidAtCreateAndADeclineAtAttach(bool atCreate, ErrorKind kind, string reason)

@@ -144,6 +144,54 @@ public sealed class StripeTokenGatewayTests
         Assert.Equal(new BankAccountMetadata("6789", "110000000", "US", "fpUs"), result.BankAccount);
     }
 
+    [Theory]
+    [InlineData("1234", "**34")]
+    [InlineData("12345", "**45")]
+    [InlineData("1234567", "*567")]
+    [InlineData("12345678", "5678")]
+    public async Task CreatePaymentMethodAsync_ShortAchAccount_Last4ShowsAtMostHalfOfTheNumberSent(string account, string expected)
+    {
+        // Arrange: Stripe reports the last four digits, all of a 4-digit account.
+        Returns(new PaymentMethod
+        {
+            Id = "pm_us",
+            Type = "us_bank_account",
+            UsBankAccount = new PaymentMethodUsBankAccount { Last4 = account[^4..], RoutingNumber = "110000000", Fingerprint = "fpUs" },
+        });
+        var request = Samples.BankRequest(new UsBankAccountDetails("110000000", account, AccountHolderType.Individual, BankAccountKind.Checking));
+
+        // Act
+        var result = await gateway.CreatePaymentMethodAsync(request, Samples.Key, CancellationToken.None);
+
+        // Assert
+        Assert.Equal(expected, result.BankAccount!.Last4);
+    }
+
+    [Theory]
+    [InlineData("us_bank_account", "**34")]
+    [InlineData("au_becs_debit", "**34")]
+    [InlineData("bacs_debit", "1234")]
+    [InlineData("sepa_debit", "1234")]
+    public void ToListedPaymentMethod_LengthUnknown_Last4MaskedForTheSchemesShortestNumber(string type, string expected)
+    {
+        // Arrange: a listed PaymentMethod says nothing of the account's length.
+        var listed = new PaymentMethod
+        {
+            Id = "pm_l",
+            Type = type,
+            UsBankAccount = new PaymentMethodUsBankAccount { Last4 = "1234" },
+            AuBecsDebit = new PaymentMethodAuBecsDebit { Last4 = "1234" },
+            BacsDebit = new PaymentMethodBacsDebit { Last4 = "1234" },
+            SepaDebit = new PaymentMethodSepaDebit { Last4 = "1234" },
+        };
+
+        // Act
+        var result = StripePaymentMethodMapper.ToListedPaymentMethod(listed);
+
+        // Assert
+        Assert.Equal(expected, result!.BankAccount!.Last4);
+    }
+
     [Fact]
     public async Task CreatePaymentMethodAsync_ResponseOfAnotherType_ThrowsInternal()
     {

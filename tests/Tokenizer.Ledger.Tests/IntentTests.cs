@@ -174,6 +174,24 @@ public abstract class IntentTests(TestDatabase database) : LedgerTestBase(databa
     }
 
     [Fact]
+    public async Task BeginAsync_DifferentRequestReusingAKeyWhoseRequestWasRefused_ConflictsAndTheSameRequestStartsAgain()
+    {
+        // Arrange: the gateway refused the first request (a decline): nothing attached, the intent is closed.
+        await Ledger.BeginAsync(Claim("k1", T0), CancellationToken.None);
+        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Closed, CancellationToken.None);
+
+        // Act: another request (another card) under the key; then the declined request again.
+        var other = TestData.Claim("k1", TestData.Hmac(0xC), T0.AddMinutes(1)) with { Intent = new IntentInfo("tkz_intent_1", "cust_1") };
+        var reused = await Ledger.BeginAsync(other, CancellationToken.None);
+        var retry = await Ledger.BeginAsync(Claim("k1", T0.AddMinutes(2)), CancellationToken.None);
+
+        // Assert: the key stays bound to the request first sent under it.
+        Assert.Equal(IdempotencyState.Conflict, reused.State);
+        Assert.Equal(IdempotencyState.Started, retry.State);
+        Assert.Equal(HmacA, Assert.Single(await Ledger.ListIntentsAsync(IntentState.Pending, T0.AddHours(1), 10, CancellationToken.None)).RequestHmac);
+    }
+
+    [Fact]
     public async Task BeginAsync_FencedOnAFailedIntentAsListed_StartsAndKeepsItFailed()
     {
         // Arrange

@@ -49,6 +49,17 @@ public sealed class BankPaymentMethodTests(SandboxFixture fixture) : IClassFixtu
         Assert.Equal("London", created.BillingDetails.Address.City);
     }
 
+    [Theory]
+    [InlineData("1234", "**34")]
+    [InlineData("123456", "*456")]
+    [InlineData("123456789", "6789")]
+    public async Task Create_ShortUsBankAccount_Last4NeverShowsMoreThanHalf(string account, string expected)
+    {
+        var created = await paymentMethods.CreateAsync(SandboxHarness.UsBank(account: account));
+
+        Assert.Equal(expected, created.UsBankAccount.Last4);
+    }
+
     [Fact]
     public async Task Create_UsBankAccount_ReturnsRoutingLast4AndTestBank()
     {

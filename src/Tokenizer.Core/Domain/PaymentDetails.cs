@@ -11,8 +11,8 @@ namespace Tokenizer.Core.Domain;
 /// <param name="Brand">Brand by the longest IIN prefix; informational, never gates acceptance.</param>
 public sealed record CardDetails(string Pan, int ExpMonth, int ExpYear, string Cvc, CardBrand Brand)
 {
-    /// <summary>The last four digits of the PAN.</summary>
-    public string Last4 => Pan[^4..];
+    /// <summary>The last four digits of the PAN (a PAN has at least 12, so four never exceed half; <see cref="VisibleDigits"/>).</summary>
+    public string Last4 => VisibleDigits.Last4(Pan);
 
     /// <inheritdoc />
     public override string ToString() => $"Card {{ Brand = {Brand}, Last4 = {Last4} }}";
@@ -26,11 +26,20 @@ public abstract record BankAccountDetails
     /// <summary>The token type this account yields.</summary>
     public abstract TokenType Type { get; }
 
-    /// <summary>The last four characters of the account number or IBAN.</summary>
-    public abstract string Last4 { get; }
+    /// <summary>
+    /// The trailing characters of the account number or IBAN that may be shown (<see cref="VisibleDigits"/>): four, or
+    /// fewer, padded with <c>*</c>, when four would be more than half of a short account number.
+    /// </summary>
+    public string Last4 => VisibleDigits.Last4(Number);
+
+    /// <summary>The length of the account number or IBAN, for masking the gateway's last4 (<see cref="VisibleDigits.Mask"/>).</summary>
+    public int NumberLength => Number.Length;
 
     /// <inheritdoc />
     public sealed override string ToString() => $"{Type} {{ Last4 = {Last4} }}";
+
+    /// <summary>The account number or IBAN as sent to the gateway (normalised): what <see cref="Last4"/> masks.</summary>
+    protected abstract string Number { get; }
 }
 
 /// <summary>AU BECS: BSB (6 digits, no hyphen) and account number (5-9 digits).</summary>
@@ -38,7 +47,7 @@ public sealed record AuBecsDebitDetails(string BsbNumber, string AccountNumber) 
 {
     public override TokenType Type => TokenType.AuBecsDebit;
 
-    public override string Last4 => AccountNumber[^4..];
+    protected override string Number => AccountNumber;
 }
 
 /// <summary>SEPA: IBAN normalised (no spaces, upper case), ISO 13616 mod-97 valid.</summary>
@@ -46,10 +55,10 @@ public sealed record SepaDebitDetails(string Iban) : BankAccountDetails
 {
     public override TokenType Type => TokenType.SepaDebit;
 
-    public override string Last4 => Iban[^4..];
-
     /// <summary>ISO 3166-1 alpha-2 country of the IBAN.</summary>
     public string Country => Iban[..2];
+
+    protected override string Number => Iban;
 }
 
 /// <summary>UK Bacs: sort code (6 digits, no hyphens) and account number (8 digits after Bacs padding).</summary>
@@ -57,7 +66,7 @@ public sealed record BacsDebitDetails(string SortCode, string AccountNumber) : B
 {
     public override TokenType Type => TokenType.BacsDebit;
 
-    public override string Last4 => AccountNumber[^4..];
+    protected override string Number => AccountNumber;
 }
 
 /// <summary>Who holds a US bank account.</summary>
@@ -83,7 +92,7 @@ public sealed record UsBankAccountDetails(
 {
     public override TokenType Type => TokenType.UsBankAccount;
 
-    public override string Last4 => AccountNumber[^4..];
+    protected override string Number => AccountNumber;
 }
 
 /// <summary>Postal address (personal data).</summary>

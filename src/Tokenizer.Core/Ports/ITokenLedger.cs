@@ -13,7 +13,9 @@ public interface ITokenLedger
 
     /// <summary>
     /// Claims (caller, key) for a new request, or reports what an earlier request with that key did.
-    /// A pending claim older than <see cref="IdempotencyClaim.Lease"/> may be taken over (its owner died).
+    /// A pending claim older than <see cref="IdempotencyClaim.Lease"/> may be taken over (its owner died). A key whose
+    /// request was released (failed or refused, e.g. declined) stays bound to that request for claims with an intent:
+    /// the same request starts again, another one is <see cref="IdempotencyState.Conflict"/>.
     /// </summary>
     Task<IdempotencyOutcome> BeginAsync(IdempotencyClaim claim, CancellationToken cancellationToken);
 

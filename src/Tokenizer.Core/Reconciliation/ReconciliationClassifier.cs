@@ -82,6 +82,16 @@ public static class ReconciliationClassifier
             }
         }
 
+        // A listed last4 is masked for the scheme's shortest number (the gateway does not say the length), ours for the
+        // number sent: they agree when every position both show is equal.
+        void CompareLast4(string ours, string theirs)
+        {
+            if (!VisibleDigits.Agree(ours, theirs))
+            {
+                differences.Add("last4 differs");
+            }
+        }
+
         Compare("type", ledger.Type, gateway.Type);
         if (gateway.CustomerId is not null && ledger.GatewayCustomerId is not null)
         {
@@ -91,7 +101,7 @@ public static class ReconciliationClassifier
         if (ledger.Card is { } ours && gateway.Card is { } theirs)
         {
             Compare("brand", ours.Brand, theirs.Brand);
-            Compare("last4", ours.Last4, theirs.Last4);
+            CompareLast4(ours.Last4, theirs.Last4);
             Compare("exp_month", ours.ExpMonth, theirs.ExpMonth);
             Compare("exp_year", ours.ExpYear, theirs.ExpYear);
             Compare("fingerprint", ours.Fingerprint, theirs.Fingerprint);
@@ -99,7 +109,7 @@ public static class ReconciliationClassifier
         else if (ledger.BankAccount is { } ourBank && gateway.BankAccount is { } theirBank)
         {
             Compare("bank_identifier", ourBank.BankIdentifier, theirBank.BankIdentifier);
-            Compare("last4", ourBank.Last4, theirBank.Last4);
+            CompareLast4(ourBank.Last4, theirBank.Last4);
             Compare("fingerprint", ourBank.Fingerprint, theirBank.Fingerprint);
         }
         else if ((ledger.Card is null) != (gateway.Card is null) || (ledger.BankAccount is null) != (gateway.BankAccount is null))

@@ -295,6 +295,9 @@ public sealed partial class TokenizationService(
             .ConfigureAwait(false);
         LogTokenized(logger, paymentMethod.Id, paymentMethod.Type);
 
+        // Whatever the gateway derived, the ledger stores and the caller gets no more than VisibleDigits allows for the
+        // number actually sent (a 4-digit account's last4 is the whole account).
+
         // Privacy (issue #6): the billing details are held only encrypted under the subject's own data key.
         if (personalData is not null)
         {
@@ -310,8 +313,12 @@ public sealed partial class TokenizationService(
             CallerId = caller.CallerId,
             CustomerReference = customerReference,
             GatewayCustomerId = customerId,
-            Card = paymentMethod.Card,
-            BankAccount = paymentMethod.BankAccount,
+            Card = paymentMethod.Card is { } card && request.Card is { } sent
+                ? card with { Last4 = VisibleDigits.Mask(card.Last4, sent.Pan.Length) }
+                : paymentMethod.Card,
+            BankAccount = paymentMethod.BankAccount is { } bank && request.BankAccount is { } account
+                ? bank with { Last4 = VisibleDigits.Mask(bank.Last4, account.NumberLength) }
+                : paymentMethod.BankAccount,
             CreatedAt = Now(),
         };
     }

@@ -5,8 +5,8 @@ using Tokenizer.Core.Tokenization;
 namespace Tokenizer.Core.Validation;
 
 /// <summary>
-/// US ACH rules: ABA routing number (9 digits, 3-7-1 checksum, Federal Reserve prefix), account number of
-/// 4-17 digits, holder type and account type required. Numbers stay strings: leading zeros matter.
+/// US ACH rules: ABA routing number (9 digits, 3-7-1 checksum, Federal Reserve prefix, not all zeros), account number
+/// of 4-17 digits, not all zeros, holder type and account type required. Numbers stay strings: leading zeros matter.
 /// </summary>
 internal static class AchValidation
 {
@@ -28,6 +28,10 @@ internal static class AchValidation
         if (!Digits.AreAll(input.AccountNumber, 4, 17))
         {
             violations.Add(new(AccountField, string.IsNullOrEmpty(input.AccountNumber) ? ValidationRules.Required : ValidationRules.AchAccountFormat));
+        }
+        else if (Digits.AreAllZero(input.AccountNumber))
+        {
+            violations.Add(new(AccountField, ValidationRules.AllZero));
         }
 
         if (input.AccountHolderType is not { } holderType)
@@ -64,6 +68,12 @@ internal static class AchValidation
         if (!Digits.AreAll(routing, 9, 9))
         {
             return ValidationRules.RoutingFormat;
+        }
+
+        // 000000000 passes both the prefix (00) and the checksum (0), but the ABA assigns it to no institution.
+        if (Digits.AreAllZero(routing))
+        {
+            return ValidationRules.AllZero;
         }
 
         // 00-12 Federal Reserve banks (00 U.S. Government), 21-32 thrifts, 61-72 electronic, 80 traveller's cheques.

@@ -4,7 +4,10 @@ using Tokenizer.Core.Tokenization;
 
 namespace Tokenizer.Core.Validation;
 
-/// <summary>UK Bacs rules: sort code of 6 digits, account number of 6-8 digits padded to 8.</summary>
+/// <summary>
+/// UK Bacs rules: sort code of 6 digits, account number of 6-8 digits padded to 8; neither all zeros (no bank has sort
+/// code 00-00-00, and no account is numbered 00000000).
+/// </summary>
 /// <remarks>
 /// No Pay.UK modulus check: it needs the VocaLink tables, and a sort code missing from them means
 /// "cannot check", not "valid". The gateway does its own checks.
@@ -23,11 +26,19 @@ internal static class BacsValidation
         {
             violations.Add(new(SortCodeField, string.IsNullOrEmpty(input.SortCode) ? ValidationRules.Required : ValidationRules.SortCodeFormat));
         }
+        else if (Digits.AreAllZero(sortCode))
+        {
+            violations.Add(new(SortCodeField, ValidationRules.AllZero));
+        }
 
         var account = NormaliseAccountNumber(input.AccountNumber);
         if (account is null)
         {
             violations.Add(new(AccountField, string.IsNullOrEmpty(input.AccountNumber) ? ValidationRules.Required : ValidationRules.BacsAccountFormat));
+        }
+        else if (Digits.AreAllZero(account))
+        {
+            violations.Add(new(AccountField, ValidationRules.AllZero));
         }
 
         return violations.Count == before ? new BacsDebitDetails(sortCode!, account!) : null;

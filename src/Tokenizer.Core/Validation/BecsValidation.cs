@@ -4,7 +4,10 @@ using Tokenizer.Core.Tokenization;
 
 namespace Tokenizer.Core.Validation;
 
-/// <summary>AU BECS rules: BSB of 6 digits (no check digit exists), account number of 5-9 digits.</summary>
+/// <summary>
+/// AU BECS rules: BSB of 6 digits (no check digit exists), account number of 5-9 digits, not all zeros. An all-zero BSB is
+/// accepted: 000-000 is Stripe's documented test BSB.
+/// </summary>
 internal static class BecsValidation
 {
     public const string BsbField = "au_becs_debit.bsb_number";
@@ -27,6 +30,10 @@ internal static class BecsValidation
         if (!Digits.AreAll(account, 5, 9))
         {
             violations.Add(new(AccountField, string.IsNullOrEmpty(account) ? ValidationRules.Required : ValidationRules.BecsAccountFormat));
+        }
+        else if (Digits.AreAllZero(account))
+        {
+            violations.Add(new(AccountField, ValidationRules.AllZero));
         }
 
         return violations.Count == before ? new AuBecsDebitDetails(bsb!, account!) : null;

@@ -4,7 +4,9 @@ using Tokenizer.Core.Tokenization;
 
 namespace Tokenizer.Core.Validation;
 
-/// <summary>Card number, expiry and CVC rules (ISO/IEC 7812 lengths and Luhn; expiry through the month's last day).</summary>
+/// <summary>
+/// Card number, expiry and CVC rules (ISO/IEC 7812 lengths, the brand's lengths, Luhn; expiry through the month's last day).
+/// </summary>
 internal static class CardValidation
 {
     public const string NumberField = "card.number";
@@ -54,13 +56,24 @@ internal static class CardValidation
         {
             rule = ValidationRules.PanCharacters;
         }
-        else if (digits.Length is < 12 or > 19)
+        else if (digits.Length is < CardBrandDetector.MinLength or > CardBrandDetector.MaxLength)
         {
             rule = ValidationRules.PanLength;
+        }
+        else if (!CardBrandDetector.HasBrandLength(digits))
+        {
+            // The network of the longest matching prefix issues no PAN of this length (a 13-digit number with an
+            // American Express prefix): a digit was dropped or added.
+            rule = ValidationRules.PanBrandLength;
         }
         else if (!Luhn.IsValid(digits))
         {
             rule = ValidationRules.FailedChecksum;
+        }
+        else if (Digits.AreAllZero(digits))
+        {
+            // Passes Luhn (the sum is 0), but no issuer has IIN 000000 (ISO/IEC 7812 assigns none).
+            rule = ValidationRules.AllZero;
         }
 
         if (rule is not null)

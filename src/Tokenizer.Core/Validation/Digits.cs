@@ -29,6 +29,10 @@ internal static class Digits
     public static bool AreAll(string? value, int min, int max) =>
         value is not null && value.Length >= min && value.Length <= max && AreAll(value.AsSpan());
 
+    /// <summary>True when <paramref name="value"/> is non-empty and every char is '0': a number no scheme issues.</summary>
+    public static bool AreAllZero(ReadOnlySpan<char> value) =>
+        !value.IsEmpty && !value.ContainsAnyExcept('0');
+
     /// <summary>The value of a short run of ASCII digits; the caller has checked the shape and the length (at most 9).</summary>
     public static int ValueOf(ReadOnlySpan<char> digits)
     {

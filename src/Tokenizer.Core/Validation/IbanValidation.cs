@@ -5,7 +5,8 @@ namespace Tokenizer.Core.Validation;
 
 /// <summary>
 /// IBAN rules of ISO 13616: spaces removed and letters upper-cased; country code, two check digits and a BBAN
-/// whose length and structure the SWIFT registry fixes per country; mod 97 of the rearranged number equals 1.
+/// whose length and structure the SWIFT registry fixes per country and that is not all zeros; mod 97 of the rearranged
+/// number equals 1.
 /// </summary>
 internal static class IbanValidation
 {
@@ -121,6 +122,12 @@ internal static class IbanValidation
         if (!country.MatchesBban(value[4..]))
         {
             return ValidationRules.IbanBban;
+        }
+
+        // Bank code and account number both zero: check digits can be computed for it, but no bank issued it.
+        if (Digits.AreAllZero(value[4..]))
+        {
+            return ValidationRules.IbanBbanAllZero;
         }
 
         // 00, 01 and 99 are congruent to 97, 98 and 2 mod 97, so they can pass the checksum, but the

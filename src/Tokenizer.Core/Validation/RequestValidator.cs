@@ -31,10 +31,11 @@ public sealed class RequestValidator(TimeProvider timeProvider)
     /// <summary>Validates and normalises a TokenizeCard request.</summary>
     /// <remarks>
     /// <list type="bullet">
-    /// <item><c>card.number</c>: spaces and dashes removed; then 12-19 ASCII digits (ISO/IEC 7812) passing Luhn.
-    /// Luhn is required for every brand, UnionPay included: the gateway requires it and would refuse a non-Luhn
-    /// UnionPay PAN downstream anyway (Stripe's UnionPay test card 6200000000000005 passes Luhn). The brand, by
-    /// the longest IIN prefix (<see cref="CardBrandDetector"/>), never gates acceptance.</item>
+    /// <item><c>card.number</c>: spaces and dashes removed; then 12-19 ASCII digits (ISO/IEC 7812), a length the brand
+    /// of the longest matching IIN prefix issues (<see cref="CardBrandDetector"/>; any of 12-19 for an unknown brand),
+    /// passing Luhn and not all zeros. Luhn is required for every brand, UnionPay included: the gateway requires it and
+    /// would refuse a non-Luhn UnionPay PAN downstream anyway (Stripe's UnionPay test card 6200000000000005 passes
+    /// Luhn). Beyond its length, the brand never gates acceptance.</item>
     /// <item><c>card.exp_month</c> 1-12, <c>card.exp_year</c> four digits; the card is valid through the last
     /// instant of its expiry month in UTC and at most 20 years ahead.</item>
     /// <item><c>card.cvc</c>: 4 digits for American Express, 3 otherwise, kept as given (leading zeros).</item>
@@ -67,16 +68,19 @@ public sealed class RequestValidator(TimeProvider timeProvider)
     /// <summary>Validates and normalises a TokenizeBankAccount request.</summary>
     /// <remarks>
     /// <list type="bullet">
-    /// <item><c>au_becs_debit</c>: BSB 6 digits ("000-000" accepted, returned without the hyphen), account 5-9
-    /// digits as given; billing name and email required.</item>
+    /// <item><c>au_becs_debit</c>: BSB 6 digits ("000-000" accepted, returned without the hyphen; all zeros too, Stripe's
+    /// test BSB), account 5-9 digits as given, not all zeros; billing name and email required.</item>
     /// <item><c>sepa_debit</c>: IBAN per ISO 13616 (spaces removed, upper-cased, country length and BBAN
-    /// structure from the SWIFT registry, check digits 00/01/99 refused, mod 97 = 1); billing name and email,
+    /// structure from the SWIFT registry, an all-zero BBAN and check digits 00/01/99 refused, mod 97 = 1); billing name and email,
     /// plus address line1, city, postal code and country for non-EEA IBANs.</item>
-    /// <item><c>bacs_debit</c>: sort code 6 digits ("10-88-00" accepted), account 6-8 digits zero-padded to 8;
+    /// <item><c>bacs_debit</c>: sort code 6 digits ("10-88-00" accepted), account 6-8 digits zero-padded to 8, neither all zeros;
     /// billing name, email and address required.</item>
     /// <item><c>us_bank_account</c>: ABA routing number (9 digits, 3-7-1 checksum, prefix 00-12, 21-32,
-    /// 61-72 or 80), account 4-17 digits, holder type and account type; billing name required.</item>
+    /// 61-72 or 80, not all zeros), account 4-17 digits, not all zeros, holder type and account type; billing name
+    /// required.</item>
     /// </list>
+    /// The returned account's <see cref="BankAccountDetails.Last4"/> shows at most four trailing characters and never
+    /// more than half of the number (<see cref="VisibleDigits"/>): a 4-digit ACH account shows <c>**34</c>.
     /// </remarks>
     /// <returns>The request with normalised account details and cleaned billing details.</returns>
     /// <exception cref="TokenizerException">INVALID_ARGUMENT listing every violation.</exception>

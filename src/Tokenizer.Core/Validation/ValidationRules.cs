@@ -22,6 +22,8 @@ internal static class ValidationRules
 
     public const string PanCharacters = "must contain only digits, spaces or dashes";
     public const string PanLength = "must be 12-19 digits";
+    public const string PanBrandLength = "length does not match the card brand of its prefix";
+    public const string AllZero = "must not be all zeros";
     public const string FailedChecksum = "failed checksum";
     public const string ExpMonthRange = "must be 1-12";
     public const string ExpYearDigits = "must be a 4-digit year";
@@ -37,6 +39,7 @@ internal static class ValidationRules
     public const string IbanLength = "wrong length for its country";
     public const string IbanBban = "BBAN does not match its country's format";
     public const string IbanCheckDigits = "invalid check digits";
+    public const string IbanBbanAllZero = "BBAN must not be all zeros";
 
     public const string BsbFormat = "must be 6 digits, optionally written 000-000";
     public const string BecsAccountFormat = "must be 5-9 digits";

@@ -92,8 +92,9 @@ internal static class LedgerSql
 
     /// <summary>
     /// Records a started claim's intent as pending; a key claimed again (after a release, or taken over) keeps its
-    /// first created_at and intent id and starts pending again. A failed intent is only restarted by the same request:
-    /// a different request reusing the key must not erase what the orphan sweep has to look for.
+    /// first created_at and intent id and starts pending again. A failed or closed intent is only restarted by the same
+    /// request: a different request reusing the key must not erase what the orphan sweep has to look for, nor the request
+    /// the key is bound to.
     /// </summary>
     public const string UpsertPendingIntent = """
         INSERT INTO intents
@@ -106,7 +107,7 @@ internal static class LedgerSql
             state = 'pending',
             token = NULL,
             updated_at = excluded.updated_at
-        WHERE intents.state <> 'failed' OR intents.request_hmac = excluded.request_hmac
+        WHERE intents.state NOT IN ('failed', 'closed') OR intents.request_hmac = excluded.request_hmac
         """;
 
     /// <summary>A key's intent state, updated_at and request HMAC, for the claim's fence and the failed-key check.</summary>

@@ -47,7 +47,7 @@ internal static class BankFactory
     {
         var bsb = Digits(parameters.Required(AuBecsParams[0]), AuBecsParams[0], 6, 6, "routing_number_invalid", "The BSB number is invalid.", separators: true);
         var account = Digits(parameters.Required(AuBecsParams[1]), AuBecsParams[1], 4, 9, "account_number_invalid", "The bank account number is invalid.");
-        return new AuBecsDebitObject { BsbNumber = bsb, Fingerprint = secret.Fingerprint("au_becs_debit", bsb, account), Last4 = account[^4..] };
+        return new AuBecsDebitObject { BsbNumber = bsb, Fingerprint = secret.Fingerprint("au_becs_debit", bsb, account), Last4 = VisibleLast4(account) };
     }
 
     public static SepaDebitObject SepaDebit(StripeParams parameters, SandboxSecret secret)
@@ -67,7 +67,7 @@ internal static class BankFactory
             BranchCode = branchLength == 0 ? string.Empty : bban.Substring(branchStart, Math.Min(branchLength, bban.Length - branchStart)),
             Country = country,
             Fingerprint = secret.Fingerprint("sepa_debit", iban),
-            Last4 = iban[^4..],
+            Last4 = VisibleLast4(iban),
         };
     }
 
@@ -79,7 +79,7 @@ internal static class BankFactory
     {
         var sortCode = Digits(parameters.Required(BacsParams[0]), BacsParams[0], 6, 6, "routing_number_invalid", "The sort code is invalid.", separators: true);
         var account = Digits(parameters.Required(BacsParams[1]), BacsParams[1], 8, 8, "account_number_invalid", "The bank account number is invalid.");
-        return new BacsDebitObject { Fingerprint = secret.Fingerprint("bacs_debit", sortCode, account), Last4 = account[^4..], SortCode = sortCode };
+        return new BacsDebitObject { Fingerprint = secret.Fingerprint("bacs_debit", sortCode, account), Last4 = VisibleLast4(account), SortCode = sortCode };
     }
 
     public static UsBankAccountObject UsBankAccount(StripeParams parameters, SandboxSecret secret)
@@ -108,7 +108,7 @@ internal static class BankFactory
             AccountHolderType = holderType,
             AccountType = accountType,
             Fingerprint = secret.Fingerprint("us_bank_account", routing, account),
-            Last4 = account[^4..],
+            Last4 = VisibleLast4(account),
             RoutingNumber = routing,
         };
     }
@@ -145,6 +145,18 @@ internal static class BankFactory
         }
 
         return sum % 10 == 0;
+    }
+
+    /// <summary>
+    /// The trailing characters of an account number that the sandbox keeps and shows: four, or half of a shorter number,
+    /// the hidden positions as <c>*</c> (a 4-digit account: <c>**34</c>). Stripe returns a 4-digit account whole as its
+    /// last4; the sandbox keeps its objects on disk, where a whole account number must never rest, so it follows the
+    /// service's rule (Core's VisibleDigits) instead.
+    /// </summary>
+    internal static string VisibleLast4(string number)
+    {
+        var shown = Math.Min(4, number.Length / 2);
+        return new string('*', 4 - shown) + number[^shown..];
     }
 
     private static string Digits(string value, string param, int minLength, int maxLength, string code, string message, bool separators = false)

@@ -15,9 +15,13 @@ public class PropertyTests
 
     private static readonly RequestValidator SharedValidator = Validator();
 
-    /// <summary>A Luhn-valid number: 11-18 random digits followed by the computed check digit.</summary>
+    /// <summary>
+    /// A Luhn-valid number: 11-18 random digits followed by the computed check digit, of a length its brand issues
+    /// (any of 12-19 for an unknown brand) and not all zeros (SchemeRulesTests covers those rules).
+    /// </summary>
     private static readonly Gen<string> LuhnValidPan =
-        Gen.Char['0', '9'].Array[11, 18].Select(payload => new string(payload) + Luhn.ComputeCheckDigit(payload));
+        Gen.Char['0', '9'].Array[11, 18].Select(payload => new string(payload) + Luhn.ComputeCheckDigit(payload))
+            .Where(pan => CardBrandDetector.HasBrandLength(pan) && pan.Any(c => c != '0'));
 
     /// <summary>A valid IBAN of a SEPA registry country: random BBAN in the country's format, computed check digits.</summary>
     private static readonly Gen<string> ValidIban =
@@ -25,7 +29,7 @@ public class PropertyTests
             .SelectMany(country => Gen.Int[0, int.MaxValue].Array[country.Length - 4].Select(random => BuildIban(country, random)));
 
     [Fact]
-    public void ValidateCard_AnyLuhnValidPanOf12To19Digits_Valid()
+    public void ValidateCard_AnyLuhnValidPanOfItsBrandsLength_Valid()
     {
         LuhnValidPan.Sample(
             pan =>
