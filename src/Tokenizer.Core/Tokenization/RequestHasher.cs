@@ -28,6 +28,13 @@ public sealed class RequestHasher
         keyIdKey = HMACSHA256.HashData(secret, "tokenizer/idempotency-key-id/v1"u8);
     }
 
+    /// <summary>
+    /// The key check value of a request HMAC secret: the first 16 bytes of HMAC-SHA256(secret, a fixed label). Stored in
+    /// the ledger so a start with another secret is noticed; reveals nothing usable about the secret.
+    /// </summary>
+    public static byte[] CheckValue(ReadOnlySpan<byte> secret) =>
+        HMACSHA256.HashData(secret, "tokenizer/request-hmac/check-value/v1"u8)[..16];
+
     /// <summary>HMAC-SHA256 (32 bytes) of the operation and its fields, each length-prefixed so no two field lists collide.</summary>
     public byte[] HashRequest(string operation, params ReadOnlySpan<string?> fields)
     {
