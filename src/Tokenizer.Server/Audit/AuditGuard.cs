@@ -36,7 +36,21 @@ internal sealed class AuditGuard(
     /// <summary>The name the request HMAC secret's check value is stored under.</summary>
     public const string RequestSecretCheckName = "request-hmac-secret";
 
+    /// <summary>The name the check value of the secret that keys privacy pseudonyms is stored under.</summary>
+    public const string PseudonymSecretCheckName = "privacy-pseudonym-secret";
+
     private long lastAnchored;
+
+    /// <summary>
+    /// The secret that keys the stored privacy pseudonyms: the oldest request HMAC secret configured (the last of the
+    /// previous ones, else the current one). Pseudonyms are stored, so they must not change with a rotation; the
+    /// start-up check refuses a configuration that drops it.
+    /// </summary>
+    public static ReadOnlyMemory<byte> PseudonymSecret(ITokenizerSecrets secrets)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        return secrets.PreviousRequestHmacSecrets.Count > 0 ? secrets.PreviousRequestHmacSecrets[^1] : secrets.RequestHmacSecret;
+    }
 
     /// <summary>How often the head is anchored.</summary>
     public TimeSpan Interval => TimeSpan.FromSeconds(options.Value.AuditAnchor.IntervalSeconds);
@@ -193,6 +207,13 @@ internal sealed class AuditGuard(
             case KeyCheckOutcome.Rotated:
                 await configuration.RecordAsync(ConfigurationAudit.KeyRotated, "request-hmac-key", AuditOutcome.Success, null, cancellationToken);
                 break;
+        }
+
+        var pseudonyms = RequestHasher.CheckValue(PseudonymSecret(secrets).Span);
+        if (await trail.CheckKeyAsync(PseudonymSecretCheckName, pseudonyms, [], cancellationToken) == KeyCheckOutcome.Mismatch)
+        {
+            throw new InvalidOperationException(
+                $"{previousSetting} must keep the oldest request secret (last in the list) while privacy pseudonyms made with it are kept: they are keyed by it, and without it erasure and export would no longer find existing subjects.");
         }
     }
 }

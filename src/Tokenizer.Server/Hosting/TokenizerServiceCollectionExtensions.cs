@@ -90,7 +90,11 @@ public static class TokenizerServiceCollectionExtensions
         services.AddTokenizerAudit();
         services.AddTokenizerAuditAnchor();
 
-        services.AddSingleton(sp => new RequestHasher(sp.GetRequiredService<ITokenizerSecrets>().RequestHmacSecret.Span));
+        services.AddSingleton(sp =>
+        {
+            var secrets = sp.GetRequiredService<ITokenizerSecrets>();
+            return new RequestHasher(secrets.RequestHmacSecret.Span, secrets.PreviousRequestHmacSecrets);
+        });
         services.AddSingleton(sp => new TokenizationSettings
         {
             DuplicateWait = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.DuplicateWaitSeconds),
