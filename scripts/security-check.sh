@@ -214,6 +214,22 @@ PY
   fi
 fi
 
+# Restarts of a real server process over a changed data directory (tests/Tokenizer.SecurityTests/AuditStartupTests.cs).
+if [ "$failures" -lt 99 ]; then
+  for check in "audit truncation caught at start-up|Restart_NewestAuditRecordsDeleted_RefusesToStartNamingTruncation" \
+               "wrong audit key caught at start-up|Restart_WrongAuditKey_RefusesToStartNamingTheSetting_RotationStartsAndVerifies"; do
+    name=${check%%|*}
+    test=${check#*|}
+    if out=$(dotnet test tests/Tokenizer.SecurityTests -c Release --no-build --nologo --filter "FullyQualifiedName~AuditStartupTests.$test" 2>&1) \
+      && grep -Eq 'Passed: +1\b' <<<"$out"; then
+      record "$name" PASS "real process refused to start naming the cause; untouched restart started ($test)"
+    else
+      echo "$out" >&2
+      record "$name" FAIL "$test"
+    fi
+  done
+fi
+
 echo
 echo "| check | result | detail |"
 echo "|---|---|---|"

@@ -151,6 +151,7 @@ public static class AuditCommands
         }
 
         rows.Add(("records checked", response.RecordsChecked.ToString(CultureInfo.InvariantCulture)));
+        rows.Add(("compared with anchor", response.AnchorSequence > 0 ? response.AnchorSequence.ToString(CultureInfo.InvariantCulture) : "none"));
         rows.Add((response.Intact ? "head" : "last intact record", response.HeadSequence.ToString(CultureInfo.InvariantCulture)));
         rows.Add(("anchor", string.Create(
             CultureInfo.InvariantCulture,

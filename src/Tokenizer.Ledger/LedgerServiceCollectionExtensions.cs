@@ -80,19 +80,38 @@ public static class LedgerServiceCollectionExtensions
         Func<IServiceProvider, SqliteLedgerOptions> sqliteOptions,
         Func<IServiceProvider, byte[]> auditKey)
     {
+        ArgumentNullException.ThrowIfNull(auditKey);
+        return services.AddTokenizerLedger(configuration, sqliteOptions, sp => new AuditKeyRing(auditKey(sp)));
+    }
+
+    /// <summary>
+    /// As <see cref="AddTokenizerLedger(IServiceCollection, IConfiguration, Func{IServiceProvider, SqliteLedgerOptions}, Func{IServiceProvider, byte[]})"/>,
+    /// with the audit keys as a ring: the current key signs new records, earlier keys still verify theirs (rotation).
+    /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="configuration">Read for <c>Ledger:Provider</c> and <c>ConnectionStrings:Ledger</c>.</param>
+    /// <param name="sqliteOptions">The SQLite database file's path; unused for PostgreSQL.</param>
+    /// <param name="auditKeys">The audit keys, called once when the trail is first resolved.</param>
+    /// <exception cref="InvalidOperationException"><c>Ledger:Provider</c> is unknown, or it is Postgres and <c>ConnectionStrings:Ledger</c> is empty.</exception>
+    public static IServiceCollection AddTokenizerLedger(
+        this IServiceCollection services,
+        IConfiguration configuration,
+        Func<IServiceProvider, SqliteLedgerOptions> sqliteOptions,
+        Func<IServiceProvider, AuditKeyRing> auditKeys)
+    {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(sqliteOptions);
-        ArgumentNullException.ThrowIfNull(auditKey);
+        ArgumentNullException.ThrowIfNull(auditKeys);
 
         services.TryAddSingleton(TimeProvider.System);
         switch (configuration.GetLedgerProvider())
         {
             case LedgerProvider.Postgres:
-                AddPostgres(services, configuration.GetConnectionString(ConnectionStringName), auditKey);
+                AddPostgres(services, configuration.GetConnectionString(ConnectionStringName), auditKeys);
                 break;
             default:
-                AddSqlite(services, sqliteOptions, auditKey);
+                AddSqlite(services, sqliteOptions, auditKeys);
                 break;
         }
 
@@ -105,7 +124,7 @@ public static class LedgerServiceCollectionExtensions
         return services;
     }
 
-    private static void AddSqlite(IServiceCollection services, Func<IServiceProvider, SqliteLedgerOptions> sqliteOptions, Func<IServiceProvider, byte[]> auditKey)
+    private static void AddSqlite(IServiceCollection services, Func<IServiceProvider, SqliteLedgerOptions> sqliteOptions, Func<IServiceProvider, AuditKeyRing> auditKey)
     {
         services.AddSingleton(sp => new SqliteTokenLedger(
             sqliteOptions(sp),
@@ -121,7 +140,7 @@ public static class LedgerServiceCollectionExtensions
         services.AddSingleton<RelationalAuditTrail>(sp => sp.GetRequiredService<SqliteAuditTrail>());
     }
 
-    private static void AddPostgres(IServiceCollection services, string? connectionString, Func<IServiceProvider, byte[]> auditKey)
+    private static void AddPostgres(IServiceCollection services, string? connectionString, Func<IServiceProvider, AuditKeyRing> auditKey)
     {
         if (string.IsNullOrWhiteSpace(connectionString))
         {

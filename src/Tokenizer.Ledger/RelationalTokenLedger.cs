@@ -286,6 +286,23 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     }
 
     /// <inheritdoc />
+    public Task<bool> HasIdempotencyRecordAsync(string callerId, string idempotencyKeyId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(callerId);
+        ArgumentException.ThrowIfNullOrEmpty(idempotencyKeyId);
+        return LedgerDatabase.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = LedgerSql.SelectClaim;
+                select.Bind("@caller_id", callerId).Bind("@idempotency_key", idempotencyKeyId);
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                return await reader.ReadAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task<string?> FindCustomerAsync(string gateway, string customerReference, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(gateway);

@@ -49,6 +49,15 @@ public static class AuditProblems
     /// </summary>
     public const string LinkMismatch = "link mismatch";
 
+    /// <summary>
+    /// The record names a key id that no configured audit key has: the key that signed it is missing from the
+    /// configuration (after a rotation, list it among the previous audit secrets), or the key id was altered.
+    /// </summary>
+    public const string UnknownKey = "unknown key";
+
+    /// <summary>The service's stored anchor fails its seal under the configured audit keys: it was edited or forged.</summary>
+    public const string AnchorInvalid = "anchor invalid";
+
     /// <summary>The trail ends before the anchored record: the newest records were deleted.</summary>
     public const string Truncated = "truncated";
 

@@ -20,6 +20,13 @@ public interface ITokenLedger
     Task<IdempotencyOutcome> BeginAsync(IdempotencyClaim claim, CancellationToken cancellationToken);
 
     /// <summary>
+    /// True when an idempotency record (pending or completed) exists for (caller, key id): used after a secret rotation
+    /// to find a claim made under a previous secret. Changes nothing.
+    /// </summary>
+    Task<bool> HasIdempotencyRecordAsync(string callerId, string idempotencyKeyId, CancellationToken cancellationToken) =>
+        Task.FromResult(false);
+
+    /// <summary>
     /// In one transaction: inserts or updates <paramref name="token"/> (by token id) and marks the claim completed
     /// with <paramref name="responseJson"/> for replays.
     /// </summary>

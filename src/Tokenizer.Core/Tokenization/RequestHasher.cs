@@ -16,7 +16,19 @@ public sealed class RequestHasher
 
     /// <param name="secret">The master secret, at least 32 bytes.</param>
     public RequestHasher(ReadOnlySpan<byte> secret)
+        : this(secret, [])
     {
+    }
+
+    /// <param name="secret">The current secret, at least 32 bytes: new claims are keyed with it.</param>
+    /// <param name="previousSecrets">
+    /// Earlier secrets after a rotation, each at least 32 bytes: a retry whose claim was made under one of them is
+    /// recognised and answered with the hasher of that secret (see <see cref="Previous"/>).
+    /// </param>
+    /// <exception cref="ArgumentException">A secret is shorter than 32 bytes.</exception>
+    public RequestHasher(ReadOnlySpan<byte> secret, IEnumerable<ReadOnlyMemory<byte>> previousSecrets)
+    {
+        ArgumentNullException.ThrowIfNull(previousSecrets);
         if (secret.Length < 32)
         {
             throw new ArgumentException("the request HMAC secret must be at least 32 bytes", nameof(secret));
@@ -26,7 +38,22 @@ public sealed class RequestHasher
         requestKey = HMACSHA256.HashData(secret, "tokenizer/request-hmac/v1"u8);
         gatewayKey = HMACSHA256.HashData(secret, "tokenizer/gateway-idempotency/v1"u8);
         keyIdKey = HMACSHA256.HashData(secret, "tokenizer/idempotency-key-id/v1"u8);
+        Previous = previousSecrets.Select(p => new RequestHasher(p.Span)).ToList();
     }
+
+    /// <summary>
+    /// Hashers of the earlier secrets, in configured order; empty when none. A claim found under one of their key ids
+    /// is continued with that hasher, so its request HMAC compares and its gateway Idempotency-Keys stay the ones first
+    /// sent.
+    /// </summary>
+    public IReadOnlyList<RequestHasher> Previous { get; } = [];
+
+    /// <summary>
+    /// The key check value of a request HMAC secret: the first 16 bytes of HMAC-SHA256(secret, a fixed label). Stored in
+    /// the ledger so a start with another secret is noticed; reveals nothing usable about the secret.
+    /// </summary>
+    public static byte[] CheckValue(ReadOnlySpan<byte> secret) =>
+        HMACSHA256.HashData(secret, "tokenizer/request-hmac/check-value/v1"u8)[..16];
 
     /// <summary>HMAC-SHA256 (32 bytes) of the operation and its fields, each length-prefixed so no two field lists collide.</summary>
     public byte[] HashRequest(string operation, params ReadOnlySpan<string?> fields)

@@ -42,7 +42,7 @@ public sealed partial class TokenizationService(
     RequestValidator validator,
     ITokenGateway gateway,
     ITokenLedger ledger,
-    RequestHasher hasher,
+    RequestHasher currentHasher,
     TimeProvider timeProvider,
     TokenizationSettings settings,
     ILogger<TokenizationService> logger,
@@ -64,6 +64,7 @@ public sealed partial class TokenizationService(
         ArgumentNullException.ThrowIfNull(caller);
         var request = validator.ValidateCard(command);
         var card = request.Card;
+        var hasher = await ClaimHasherAsync(caller, request.IdempotencyKey, cancellationToken).ConfigureAwait(false);
         var hmac = hasher.HashRequest(
             "tokenize_card",
             request.CustomerReference,
@@ -73,14 +74,15 @@ public sealed partial class TokenizationService(
             card.Cvc,
             Canonical(request.BillingDetails));
 
-        var intent = Intent(caller, request.IdempotencyKey, request.CustomerReference);
+        var intent = Intent(hasher, caller, request.IdempotencyKey, request.CustomerReference);
         return await RunIdempotentAsync(
+            hasher,
             caller,
             request.IdempotencyKey,
             "tokenize_card",
             hmac,
             intent,
-            ct => CreateTokenAsync(caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(card, null, request.BillingDetails, Metadata(intent)), ct),
+            ct => CreateTokenAsync(hasher, caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(card, null, request.BillingDetails, Metadata(intent)), ct),
             cancellationToken);
     }
 
@@ -92,20 +94,22 @@ public sealed partial class TokenizationService(
     {
         ArgumentNullException.ThrowIfNull(caller);
         var request = validator.ValidateBankAccount(command);
+        var hasher = await ClaimHasherAsync(caller, request.IdempotencyKey, cancellationToken).ConfigureAwait(false);
         var hmac = hasher.HashRequest(
             "tokenize_bank_account",
             request.CustomerReference,
             CanonicalAccount(request.Account),
             Canonical(request.BillingDetails));
 
-        var intent = Intent(caller, request.IdempotencyKey, request.CustomerReference);
+        var intent = Intent(hasher, caller, request.IdempotencyKey, request.CustomerReference);
         return await RunIdempotentAsync(
+            hasher,
             caller,
             request.IdempotencyKey,
             "tokenize_bank_account",
             hmac,
             intent,
-            ct => CreateTokenAsync(caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(null, request.Account, request.BillingDetails, Metadata(intent)), ct),
+            ct => CreateTokenAsync(hasher, caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(null, request.Account, request.BillingDetails, Metadata(intent)), ct),
             cancellationToken);
     }
 
@@ -199,8 +203,10 @@ public sealed partial class TokenizationService(
         }
 
         var key = command.IdempotencyKey!;
+        var hasher = await ClaimHasherAsync(caller, key, cancellationToken).ConfigureAwait(false);
         var hmac = hasher.HashRequest("revoke_token", command.Token, reason);
         var result = await RunIdempotentAsync(
+            hasher,
             caller,
             key,
             "revoke_token",
@@ -222,7 +228,25 @@ public sealed partial class TokenizationService(
         return result.Token;
     }
 
+    /// <summary>
+    /// The hasher a request with this key continues under: the previous secret's when its claim was made before a
+    /// rotation (found by that secret's key id), else the current one.
+    /// </summary>
+    private async Task<RequestHasher> ClaimHasherAsync(CallerContext caller, string key, CancellationToken cancellationToken)
+    {
+        foreach (var previous in currentHasher.Previous)
+        {
+            if (await ledger.HasIdempotencyRecordAsync(caller.CallerId, previous.IdempotencyKeyId(key), cancellationToken).ConfigureAwait(false))
+            {
+                return previous;
+            }
+        }
+
+        return currentHasher;
+    }
+
     private async Task<TokenizeResult> RunIdempotentAsync(
+        RequestHasher hasher,
         CallerContext caller,
         string key,
         string operation,
@@ -282,6 +306,7 @@ public sealed partial class TokenizationService(
     }
 
     private async Task<TokenRecord> CreateTokenAsync(
+        RequestHasher hasher,
         CallerContext caller,
         string key,
         string customerReference,
@@ -332,7 +357,7 @@ public sealed partial class TokenizationService(
         }
 
         // Concurrent first requests for one reference share this key, so the gateway creates one Customer.
-        var created = await gateway.CreateCustomerAsync(customerReference, hasher.CustomerKey(gateway.Name, customerReference), cancellationToken)
+        var created = await gateway.CreateCustomerAsync(customerReference, currentHasher.CustomerKey(gateway.Name, customerReference), cancellationToken)
             .ConfigureAwait(false);
         return await ledger.SaveCustomerAsync(gateway.Name, customerReference, created, timeProvider.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
@@ -345,7 +370,7 @@ public sealed partial class TokenizationService(
         return new DateTimeOffset(now.Ticks - (now.Ticks % 10), TimeSpan.Zero);
     }
 
-    private IntentInfo Intent(CallerContext caller, string key, string customerReference) =>
+    private static IntentInfo Intent(RequestHasher hasher, CallerContext caller, string key, string customerReference) =>
         new(hasher.GatewayKey(caller.CallerId, key, "intent"), customerReference);
 
     private static Dictionary<string, string> Metadata(IntentInfo intent) =>

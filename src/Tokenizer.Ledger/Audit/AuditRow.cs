@@ -19,7 +19,8 @@ internal sealed record AuditRow(
     string? Reason,
     string CorrelationId,
     byte[] PrevMac,
-    byte[] Mac)
+    byte[] Mac,
+    string? KeyId = null)
 {
     /// <summary>Reads the columns of <see cref="AuditSql.Columns"/>; a NULL where the schema forbids one reads as empty.</summary>
     public static AuditRow Read(DbDataReader reader) => new(
@@ -33,7 +34,8 @@ internal sealed record AuditRow(
         reader.GetNullableString(7),
         reader.GetNullableString(8) ?? string.Empty,
         Bytes(reader, 9),
-        Bytes(reader, 10));
+        Bytes(reader, 10),
+        reader.GetNullableString(11));
 
     /// <summary>The stored name of an outcome.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Not a defined <see cref="AuditOutcome"/>.</exception>
@@ -57,7 +59,8 @@ internal sealed record AuditRow(
         .Bind("@reason", Reason)
         .Bind("@correlation_id", CorrelationId)
         .Bind("@prev_mac", PrevMac)
-        .Bind("@mac", Mac);
+        .Bind("@mac", Mac)
+        .Bind("@key_id", KeyId);
 
     /// <summary>The row as the port's record.</summary>
     /// <exception cref="InvalidOperationException">The stored outcome is not one this build knows.</exception>
@@ -81,4 +84,30 @@ internal sealed record AuditRow(
 
     private static byte[] Bytes(DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? [] : reader.GetValue(ordinal) as byte[] ?? [];
+}
+
+/// <summary>What <see cref="RelationalAuditTrail.CheckAsync"/> found at start-up.</summary>
+/// <param name="HeadSequence">The newest record's sequence; 0 for an empty trail.</param>
+/// <param name="HeadVerifies">True when the newest record verifies under a configured key (or the trail is empty).</param>
+/// <param name="HeadKeyId">The key id the newest record names; null for an empty trail or a record older than key ids.</param>
+/// <param name="AnchorProblem">
+/// Null when no anchor was given or it matches; <see cref="AuditProblems.Truncated"/> when the anchored record no longer
+/// exists; <see cref="AuditProblems.AnchorMismatch"/> when it exists with another MAC.
+/// </param>
+public sealed record AuditStartCheck(long HeadSequence, bool HeadVerifies, string? HeadKeyId, string? AnchorProblem);
+
+/// <summary>What <see cref="RelationalAuditTrail.CheckKeyAsync"/> found.</summary>
+public enum KeyCheckOutcome
+{
+    /// <summary>No check value was stored: the current one is now (a first start, or a ledger older than key checks).</summary>
+    Stored = 1,
+
+    /// <summary>The stored check value is the current secret's.</summary>
+    Matched = 2,
+
+    /// <summary>The stored check value was a previous secret's and is now the current one's: a rotation.</summary>
+    Rotated = 3,
+
+    /// <summary>The stored check value matches no configured secret: nothing was changed.</summary>
+    Mismatch = 4,
 }

@@ -12,7 +12,8 @@ namespace Tokenizer.Ledger.Audit;
 /// <list type="number">
 /// <item>its sequence is the next one expected, else <see cref="AuditProblems.SequenceGap"/> naming the first missing
 /// number (a deleted record k is reported as k);</item>
-/// <item>its MAC is the HMAC of its content, sequence and prev_mac, else <see cref="AuditProblems.MacMismatch"/>
+/// <item>its key id names a configured key, else <see cref="AuditProblems.UnknownKey"/>;</item>
+/// <item>its MAC is the HMAC of its content, sequence and prev_mac under that key, else <see cref="AuditProblems.MacMismatch"/>
 /// (altered content; swapped or renumbered rows, since the sequence is signed);</item>
 /// <item>its prev_mac is the previous record's MAC, else <see cref="AuditProblems.LinkMismatch"/> (a validly signed
 /// record from another chain under the same key).</item>
@@ -22,7 +23,7 @@ namespace Tokenizer.Ledger.Audit;
 /// </remarks>
 internal sealed class AuditVerifier
 {
-    private readonly byte[] key;
+    private readonly AuditKeyRing keys;
     private readonly AuditAnchor? anchor;
     private long recordsChecked;
     private long headSequence;
@@ -31,17 +32,26 @@ internal sealed class AuditVerifier
     private long brokenSequence;
     private string? problem;
 
-    /// <param name="key">The audit key (not copied; the caller keeps it alive).</param>
+    /// <param name="key">The audit key, at least 32 bytes.</param>
+    /// <param name="anchor">An anchored head to check at the end, or null.</param>
+    /// <exception cref="ArgumentException">The anchor's sequence is below 1 or its MAC is not 32 bytes, or the key is too short.</exception>
+    public AuditVerifier(byte[] key, AuditAnchor? anchor)
+        : this(new AuditKeyRing(key), anchor)
+    {
+    }
+
+    /// <param name="keys">The configured audit keys: each record verifies under the key its key id names.</param>
     /// <param name="anchor">An anchored head to check at the end, or null.</param>
     /// <exception cref="ArgumentException">The anchor's sequence is below 1 or its MAC is not 32 bytes.</exception>
-    public AuditVerifier(byte[] key, AuditAnchor? anchor)
+    public AuditVerifier(AuditKeyRing keys, AuditAnchor? anchor)
     {
+        ArgumentNullException.ThrowIfNull(keys);
         if (anchor is not null && (anchor.Sequence < 1 || anchor.Mac is not { Length: AuditChain.MacLength }))
         {
             throw new ArgumentException("an audit anchor needs a sequence of at least 1 and a 32-byte MAC", nameof(anchor));
         }
 
-        this.key = key;
+        this.keys = keys;
         this.anchor = anchor;
     }
 
@@ -66,7 +76,12 @@ internal sealed class AuditVerifier
             return Break(expected, AuditProblems.SequenceGap);
         }
 
-        if (!AuditChain.HasValidMac(key, row))
+        if (row.KeyId is { } keyId && !keys.Knows(keyId))
+        {
+            return Break(row.Sequence, AuditProblems.UnknownKey);
+        }
+
+        if (!keys.Verifies(row))
         {
             return Break(row.Sequence, AuditProblems.MacMismatch);
         }

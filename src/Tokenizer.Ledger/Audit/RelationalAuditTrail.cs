@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Tokenizer.Core.Audit;
@@ -41,21 +42,26 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     private readonly ILedgerDatabase database;
     private readonly bool ownsDatabase;
     private readonly TimeProvider timeProvider;
-    private readonly byte[] key;
+    private readonly AuditKeyRing keys;
+    private readonly SemaphoreSlim anchorGate = new(1, 1);
     private volatile bool closed;
 
-    /// <param name="auditKey">The key, already copied and checked by <see cref="CopyKey"/>.</param>
+    /// <param name="keys">The audit keys: the current one signs, every one verifies.</param>
     /// <param name="database">The database that holds the trail.</param>
     /// <param name="ownsDatabase">False when the database is a token ledger's (disposing the trail then leaves it open).</param>
     /// <param name="timeProvider">The clock for migration records.</param>
-    private protected RelationalAuditTrail(byte[] auditKey, ILedgerDatabase database, bool ownsDatabase, TimeProvider timeProvider)
+    private protected RelationalAuditTrail(AuditKeyRing keys, ILedgerDatabase database, bool ownsDatabase, TimeProvider timeProvider)
     {
+        ArgumentNullException.ThrowIfNull(keys);
         ArgumentNullException.ThrowIfNull(timeProvider);
-        key = auditKey;
+        this.keys = keys;
         this.database = database;
         this.ownsDatabase = ownsDatabase;
         this.timeProvider = timeProvider;
     }
+
+    /// <summary>The audit keys this trail signs and verifies with.</summary>
+    public AuditKeyRing Keys => keys;
 
     /// <summary>The database plumbing of this trail.</summary>
     private protected ILedgerDatabase LedgerDatabase => database;
@@ -126,8 +132,9 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     reason,
                     correlationId,
                     previousMac,
-                    []);
-                var row = unsigned with { Mac = AuditChain.ComputeMac(key, unsigned) };
+                    [],
+                    keys.CurrentKeyId);
+                var row = unsigned with { Mac = AuditChain.ComputeMac(keys.Current, unsigned) };
                 using var insert = transaction.Command(AuditSql.Insert);
                 row.Bind(insert);
                 await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
@@ -143,7 +150,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// </remarks>
     public async Task<AuditVerification> VerifyAsync(AuditAnchor? anchor, CancellationToken cancellationToken)
     {
-        var verifier = new AuditVerifier(key, anchor);
+        var verifier = new AuditVerifier(keys, anchor);
         while (true)
         {
             var page = await ReadPageAsync(
@@ -163,6 +170,137 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 return verifier.Result();
             }
         }
+    }
+
+    /// <summary>
+    /// The start-up checks, without walking the whole chain: the newest record must verify under a configured key (a
+    /// wrong key would otherwise append records that verify under no key), and, with <paramref name="anchor"/>, the
+    /// anchored record must still exist with the anchored MAC (deleted newest records leave a valid shorter chain).
+    /// </summary>
+    /// <exception cref="DbException">The database could not be read.</exception>
+    public async Task<AuditStartCheck> CheckAsync(AuditAnchor? anchor, CancellationToken cancellationToken)
+    {
+        var newest = await ReadPageAsync(AuditSql.SelectNewest, _ => { }, cancellationToken).ConfigureAwait(false);
+        var head = newest.Count == 0 ? null : newest[0];
+        var headVerifies = head is null || keys.Verifies(head);
+        string? anchorProblem = null;
+        if (anchor is not null)
+        {
+            var at = await ReadPageAsync(AuditSql.SelectAt, command => command.Bind("@sequence", anchor.Sequence), cancellationToken)
+                .ConfigureAwait(false);
+            anchorProblem = at.Count == 0
+                ? AuditProblems.Truncated
+                : CryptographicOperations.FixedTimeEquals(at[0].Mac, anchor.Mac) ? null : AuditProblems.AnchorMismatch;
+        }
+
+        return new AuditStartCheck(head?.Sequence ?? 0, headVerifies, head?.KeyId, anchorProblem);
+    }
+
+    /// <summary>
+    /// Reads the committed head and hands it to <paramref name="write"/> (which keeps it outside the database), one
+    /// writer at a time: in-process for SQLite (one process owns the file), across replicas for PostgreSQL (an advisory
+    /// lock), so a writer that checks the stored anchor before replacing it never moves it backwards. Nothing is written
+    /// for an empty trail.
+    /// </summary>
+    /// <returns>The head handed over; null for an empty trail.</returns>
+    /// <exception cref="DbException">The database could not be read.</exception>
+    public async Task<AuditAnchor?> AnchorAsync(Func<AuditAnchor, CancellationToken, Task> write, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        await anchorGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (database.Dialect.AuditAnchorLock is not { } anchorLock)
+            {
+                var head = await ReadHeadAsync(cancellationToken).ConfigureAwait(false);
+                if (head is not null)
+                {
+                    await write(head, cancellationToken).ConfigureAwait(false);
+                }
+
+                return head;
+            }
+
+            return await database.WriteAsync(
+                async (transaction, ct) =>
+                {
+                    await transaction.ExecuteAsync(anchorLock, ct).ConfigureAwait(false);
+                    using var select = transaction.Command(AuditSql.SelectHead);
+                    AuditAnchor? head = null;
+                    using (var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                    {
+                        if (await reader.ReadAsync(ct).ConfigureAwait(false))
+                        {
+                            head = new AuditAnchor(reader.GetInt64(0), (byte[])reader.GetValue(1));
+                        }
+                    }
+
+                    if (head is not null)
+                    {
+                        await write(head, ct).ConfigureAwait(false);
+                    }
+
+                    return head;
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            anchorGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Checks the stored check value of the secret <paramref name="name"/> against the check values of the configured
+    /// secrets (<paramref name="current"/> first): stores the current one when none is stored, replaces a previous one by
+    /// the current one (a rotation), and reports a value that matches none. Check values are 16 bytes, derived from the
+    /// secret by the caller (never the secret); they live in <c>key_checks</c>, next to the trail they protect.
+    /// </summary>
+    /// <param name="name">The secret's setting name, e.g. <c>Tokenizer:RequestHmacSecret</c>.</param>
+    /// <param name="current">The current secret's check value.</param>
+    /// <param name="previous">The previous secrets' check values.</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>Whether the stored value was absent, current, rotated from a previous one, or matches no configured secret.</returns>
+    /// <exception cref="DbException">The database could not be read or written.</exception>
+    public Task<KeyCheckOutcome> CheckKeyAsync(string name, byte[] current, IReadOnlyList<byte[]> previous, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(previous);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                byte[]? stored;
+                using (var select = transaction.Command(AuditSql.SelectKeyCheck))
+                {
+                    select.Bind("@name", name);
+                    stored = await select.ExecuteScalarAsync(ct).ConfigureAwait(false) as byte[];
+                }
+
+                KeyCheckOutcome outcome;
+                if (stored is null)
+                {
+                    outcome = KeyCheckOutcome.Stored;
+                }
+                else if (CryptographicOperations.FixedTimeEquals(stored, current))
+                {
+                    return KeyCheckOutcome.Matched;
+                }
+                else if (previous.Any(p => CryptographicOperations.FixedTimeEquals(stored, p)))
+                {
+                    outcome = KeyCheckOutcome.Rotated;
+                }
+                else
+                {
+                    return KeyCheckOutcome.Mismatch;
+                }
+
+                using var upsert = transaction.Command(AuditSql.UpsertKeyCheck);
+                upsert.Bind("@name", name).Bind("@check_value", current).Bind("@updated_at", UnixMicros.From(timeProvider.GetUtcNow()));
+                await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                return outcome;
+            },
+            cancellationToken);
     }
 
     /// <inheritdoc />
@@ -225,15 +363,20 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     protected virtual void Dispose(bool disposing)
     {
         closed = true;
+        if (disposing)
+        {
+            anchorGate.Dispose();
+        }
+
         if (disposing && ownsDatabase)
         {
             database.Dispose();
         }
     }
 
-    /// <summary>A copy of <paramref name="auditKey"/>, checked for length.</summary>
+    /// <summary>A ring holding a copy of <paramref name="auditKey"/> only, checked for length.</summary>
     /// <exception cref="ArgumentException">The key is shorter than 32 bytes.</exception>
-    private protected static byte[] CopyKey(byte[] auditKey)
+    private protected static AuditKeyRing CopyKey(byte[] auditKey)
     {
         ArgumentNullException.ThrowIfNull(auditKey);
         if (auditKey.Length < AuditChain.MinKeyLength)
@@ -241,7 +384,13 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
             throw new ArgumentException("the audit key must be at least 32 bytes", nameof(auditKey));
         }
 
-        return auditKey.ToArray();
+        return new AuditKeyRing(auditKey);
+    }
+
+    private async Task<AuditAnchor?> ReadHeadAsync(CancellationToken cancellationToken)
+    {
+        var newest = await ReadPageAsync(AuditSql.SelectNewest, _ => { }, cancellationToken).ConfigureAwait(false);
+        return newest.Count == 0 ? null : new AuditAnchor(newest[0].Sequence, newest[0].Mac);
     }
 
     // Stored times are whole microseconds: m >= bound and m < bound both hold exactly when they hold for ceil(bound).

@@ -53,6 +53,15 @@ public sealed class SqliteAuditTrail : RelationalAuditTrail
     {
     }
 
+    /// <summary>As the constructor above, with a key ring: the current key signs, every key of the ring verifies.</summary>
+    /// <param name="ledger">The token ledger whose file holds the trail; must outlive this trail.</param>
+    /// <param name="keys">The audit keys.</param>
+    /// <param name="timeProvider">The clock for migration records.</param>
+    public SqliteAuditTrail(SqliteTokenLedger ledger, AuditKeyRing keys, TimeProvider timeProvider)
+        : base(keys, (ledger ?? throw new ArgumentNullException(nameof(ledger))).Database, ownsDatabase: false, timeProvider)
+    {
+    }
+
     /// <summary>The SQLite plumbing, for tests that inspect pragmas.</summary>
     internal SqliteDatabase Database => (SqliteDatabase)LedgerDatabase;
 

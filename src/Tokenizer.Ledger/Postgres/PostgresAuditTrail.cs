@@ -43,6 +43,15 @@ public sealed class PostgresAuditTrail : RelationalAuditTrail
     {
     }
 
+    /// <summary>As the constructor above, with a key ring: the current key signs, every key of the ring verifies.</summary>
+    /// <param name="ledger">The token ledger whose database holds the trail; must outlive this trail.</param>
+    /// <param name="keys">The audit keys.</param>
+    /// <param name="timeProvider">The clock for migration records.</param>
+    public PostgresAuditTrail(PostgresTokenLedger ledger, AuditKeyRing keys, TimeProvider timeProvider)
+        : base(keys, (ledger ?? throw new ArgumentNullException(nameof(ledger))).Database, ownsDatabase: false, timeProvider)
+    {
+    }
+
     private static PostgresDatabase OwnDatabase(PostgresLedgerOptions options, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -8,7 +8,7 @@ internal static class AuditSql
 {
     /// <summary>The columns in the order <see cref="Audit.AuditRow.Read"/> expects.</summary>
     public const string Columns =
-        "sequence, time, caller_id, source_address, action, resource, outcome, reason, correlation_id, prev_mac, mac";
+        "sequence, time, caller_id, source_address, action, resource, outcome, reason, correlation_id, prev_mac, mac, key_id";
 
     /// <summary>The newest record's sequence and mac; no row on an empty trail. Run inside the append's write lock.</summary>
     public const string SelectHead = "SELECT sequence, mac FROM audit_events ORDER BY sequence DESC LIMIT 1";
@@ -17,7 +17,22 @@ internal static class AuditSql
     public const string Insert = "INSERT INTO audit_events (" + Columns + """
         )
         VALUES (@sequence, @time, @caller_id, @source_address, @action, @resource, @outcome, @reason, @correlation_id,
-                @prev_mac, @mac)
+                @prev_mac, @mac, @key_id)
+        """;
+
+    /// <summary>The newest record, all columns; no row on an empty trail.</summary>
+    public const string SelectNewest = "SELECT " + Columns + " FROM audit_events ORDER BY sequence DESC LIMIT 1";
+
+    /// <summary>The record at <c>@sequence</c>, all columns; no row when there is none.</summary>
+    public const string SelectAt = "SELECT " + Columns + " FROM audit_events WHERE sequence = @sequence";
+
+    /// <summary>The check value stored for the secret <c>@name</c>; no row when none is stored yet.</summary>
+    public const string SelectKeyCheck = "SELECT check_value FROM key_checks WHERE name = @name";
+
+    /// <summary>Stores the check value of the secret <c>@name</c>, replacing an earlier one (a rotation).</summary>
+    public const string UpsertKeyCheck = """
+        INSERT INTO key_checks (name, check_value, updated_at) VALUES (@name, @check_value, @updated_at)
+        ON CONFLICT (name) DO UPDATE SET check_value = excluded.check_value, updated_at = excluded.updated_at
         """;
 
     /// <summary>One page of the chain in sequence order, strictly after <c>@after_sequence</c> (the primary key: no sort).</summary>

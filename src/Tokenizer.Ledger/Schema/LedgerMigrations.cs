@@ -36,6 +36,7 @@ internal static class LedgerMigrations
         // Version 5: reconciliation (its own store, Reconciliation/ReconciliationSql.cs).
         new(5, "reconciliation_runs, reconciliation_items", Reconciliation.ReconciliationSql.Schema),
         new(6, "privacy: subject keys, encrypted personal data, erasures; retention indexes", Privacy.PrivacyMigration.Statements),
+        new(7, "audit key ids; key check values", KeyIds),
     ];
 
     /// <summary>The highest version this build knows.</summary>
@@ -161,6 +162,24 @@ internal static class LedgerMigrations
         ){d.TableOptions}
         """,
         "CREATE INDEX ix_intents_state_updated_at ON intents (state, updated_at, intent_id)",
+    ];
+
+    /// <summary>
+    /// Key rotation: each audit record names the key that signed it (<c>key_id</c>, a keyed check value of the key, never
+    /// the key; NULL on records written before this version, which verify under any configured audit key), and
+    /// <c>key_checks</c> keeps one check value per secret the ledger depends on (the request HMAC secret), so a start
+    /// with another secret is refused instead of silently breaking idempotency.
+    /// </summary>
+    private static string[] KeyIds(SqlDialect d) =>
+    [
+        "ALTER TABLE audit_events ADD COLUMN key_id TEXT NULL CHECK (length(key_id) <= 64)",
+        $"""
+        CREATE TABLE key_checks (
+            name TEXT NOT NULL PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 100),
+            check_value {d.BytesType} NOT NULL CHECK (length(check_value) = 16),
+            updated_at {d.Int64Type} NOT NULL
+        ){d.TableOptions}
+        """,
     ];
 
     /// <summary>

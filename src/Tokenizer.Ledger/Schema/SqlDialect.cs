@@ -42,6 +42,7 @@ internal sealed record SqlDialect
         TableOptions = "",
         AppendOnlyGuards = PostgresAppendOnlyGuards,
         AuditAppendLock = AdvisoryLock(AdvisoryLocks.AuditAppend),
+        AuditAnchorLock = AdvisoryLock(AdvisoryLocks.AuditAnchor),
     };
 
     /// <summary>Column type of a 64-bit integer (times as unix microseconds, audit sequences).</summary>
@@ -67,6 +68,12 @@ internal sealed record SqlDialect
     /// where the transaction already holds the database's single write lock (SQLite's <c>BEGIN IMMEDIATE</c>).
     /// </summary>
     public required string? AuditAppendLock { get; init; }
+
+    /// <summary>
+    /// The statement that makes an anchor write the only one in flight across processes; null where one process owns the
+    /// database (SQLite: the data directory lock), and an in-process gate is enough.
+    /// </summary>
+    public string? AuditAnchorLock { get; init; }
 
     /// <summary>A statement that takes the transaction-scoped PostgreSQL advisory lock <paramref name="key"/>.</summary>
     public static string AdvisoryLock(long key) =>
@@ -110,4 +117,7 @@ internal static class AdvisoryLocks
 
     /// <summary>Held by the audit append in flight ("tkz-audt" in ASCII): one chain, one writer at a time.</summary>
     public const long AuditAppend = 0x746B7A2D61756474;
+
+    /// <summary>Held while a replica writes the audit anchor ("tkz-anch" in ASCII): the anchor never goes backwards.</summary>
+    public const long AuditAnchor = 0x746B7A2D616E6368;
 }

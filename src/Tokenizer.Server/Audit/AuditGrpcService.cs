@@ -15,7 +15,11 @@ namespace Tokenizer.Server.Audit;
 /// by <see cref="AuditInterceptor"/> like any other (PCI DSS 10.2.1.3: access to audit logs). Errors are mapped by
 /// <see cref="ErrorMappingInterceptor"/>.
 /// </summary>
-internal sealed class AuditGrpcService(IAuditTrailReader reader) : AuditService.AuditServiceBase
+/// <remarks>
+/// Without an anchor in the request, verification compares the chain with the service's own stored anchor (see
+/// <see cref="AuditGuard"/>), when the host has one.
+/// </remarks>
+internal sealed class AuditGrpcService(IAuditTrailReader reader, AuditGuard? guard = null) : AuditService.AuditServiceBase
 {
     private const int MacLength = 32;
 
@@ -49,9 +53,31 @@ internal sealed class AuditGrpcService(IAuditTrailReader reader) : AuditService.
         }
 
         var anchor = request.AnchorSequence > 0 ? new AuditAnchor(request.AnchorSequence, request.AnchorMac.ToByteArray()) : null;
+        if (anchor is null && guard is not null)
+        {
+            try
+            {
+                anchor = await guard.ReadAnchorAsync(context.CancellationToken);
+            }
+            catch (InvalidOperationException)
+            {
+                var unanchored = await reader.VerifyAsync(null, context.CancellationToken);
+                return new VerifyAuditTrailResponse
+                {
+                    Intact = false,
+                    RecordsChecked = unanchored.RecordsChecked,
+                    FirstBrokenSequence = unanchored.Intact ? unanchored.HeadSequence : unanchored.FirstBrokenSequence,
+                    Problem = unanchored.Intact ? AuditProblems.AnchorInvalid : unanchored.Problem,
+                    HeadSequence = unanchored.HeadSequence,
+                    HeadMac = ByteString.CopyFrom(unanchored.HeadMac),
+                };
+            }
+        }
+
         var result = await reader.VerifyAsync(anchor, context.CancellationToken);
         return new VerifyAuditTrailResponse
         {
+            AnchorSequence = anchor?.Sequence ?? 0,
             Intact = result.Intact,
             RecordsChecked = result.RecordsChecked,
             FirstBrokenSequence = result.FirstBrokenSequence,

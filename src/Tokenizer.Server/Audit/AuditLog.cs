@@ -20,4 +20,20 @@ internal static partial class AuditLog
     [LoggerMessage(EventId = 2104, EventName = "AuditRefusedCallsNotRecorded", Level = LogLevel.Critical,
         Message = "The audit trail could not record {Calls} refused calls (aggregated); they were refused anyway: {ExceptionType}")]
     public static partial void RefusedCallsNotRecorded(ILogger logger, long calls, string exceptionType);
+
+    [LoggerMessage(EventId = 2151, EventName = "AuditAnchorFailed", Level = LogLevel.Error,
+        Message = "The audit anchor could not be written to {Store}; the next attempt follows: {ExceptionType}")]
+    public static partial void AnchorFailed(ILogger logger, string store, string exceptionType);
+
+    [LoggerMessage(EventId = 2152, EventName = "AuditAnchorAheadOfTrail", Level = LogLevel.Critical,
+        Message = "The audit anchor in {Store} is at sequence {AnchoredSequence} but the trail's head is {HeadSequence} or does not match it: audit records were deleted while the service ran")]
+    public static partial void AnchorAheadOfTrail(ILogger logger, string store, long anchoredSequence, long headSequence);
+
+    [LoggerMessage(EventId = 2153, EventName = "AuditAnchorInvalid", Level = LogLevel.Critical,
+        Message = "The audit anchor in {Store} fails its seal under the configured audit keys: it was edited or forged; it is left as found")]
+    public static partial void AnchorInvalid(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 2154, EventName = "AuditAnchorMissing", Level = LogLevel.Warning,
+        Message = "No audit anchor in {Store} for a trail of {HeadSequence} records: a new anchor starts now (expected on the first start with anchoring, or after an operator removed it)")]
+    public static partial void AnchorMissing(ILogger logger, string store, long headSequence);
 }

@@ -48,4 +48,37 @@ public static class AuditServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(app);
         return app.UseMiddleware<CallAuditMiddleware>();
     }
+
+    /// <summary>
+    /// Adds the <see cref="AuditGuard"/> (start-up key and anchor checks, periodic anchoring) and the anchor store chosen
+    /// by <c>Tokenizer:AuditAnchor:Store</c>: <c>File</c> (default, <c>{DataDirectory}/anchor/audit-anchor.json</c>) or
+    /// <c>KeyVault</c> (the secret <c>KeyVault:AuditAnchorSecretName</c>; needs <c>KeyVault:Uri</c>). Needs the secrets,
+    /// the options and <c>DataDirectory</c> of the host.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The store is unknown, or KeyVault without <c>KeyVault:Uri</c> (when first resolved).</exception>
+    public static IServiceCollection AddTokenizerAuditAnchor(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton<IAuditAnchorStore>(sp =>
+        {
+            var store = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.TokenizerOptions>>().Value.AuditAnchor.Store?.Trim();
+            if (string.IsNullOrEmpty(store) || string.Equals(store, "File", StringComparison.OrdinalIgnoreCase))
+            {
+                var directory = sp.GetRequiredService<Hosting.DataDirectory>().Subdirectory("anchor");
+                return new FileAuditAnchorStore(Path.Combine(directory, "audit-anchor.json"));
+            }
+
+            if (string.Equals(store, "KeyVault", StringComparison.OrdinalIgnoreCase))
+            {
+                var keyVault = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Secrets.KeyVaultOptions>>().Value;
+                return keyVault.IsConfigured
+                    ? new KeyVaultAuditAnchorStore(sp.GetRequiredService<Azure.Security.KeyVault.Secrets.SecretClient>(), keyVault.AuditAnchorSecretName)
+                    : throw new InvalidOperationException("Tokenizer:AuditAnchor:Store is KeyVault but KeyVault:Uri is not set.");
+            }
+
+            throw new InvalidOperationException("Tokenizer:AuditAnchor:Store must be File or KeyVault.");
+        });
+        services.TryAddSingleton<AuditGuard>();
+        return services;
+    }
 }

@@ -58,20 +58,41 @@ internal sealed class ConfigurationAudit(IAuditTrail trail, TimeProvider timePro
 }
 
 /// <summary>
-/// Opens the audit trail before the server takes calls (applies the ledger migrations, including the audit table) and
-/// records <c>configuration/service_started</c>; a failure stops the host from starting (fail closed). Records
-/// <c>configuration/service_stopped</c> on shutdown, best effort.
+/// Opens the audit trail before the server takes calls (applies the ledger migrations, including the audit table), runs
+/// the <see cref="AuditGuard"/> checks (keys, anchor) when the host has one, and records
+/// <c>configuration/service_started</c>; a failure stops the host from starting (fail closed). Then anchors the head
+/// every few seconds. On shutdown records <c>configuration/service_stopped</c> (best effort) and anchors the final head.
 /// </summary>
-internal sealed class AuditStartup(RelationalAuditTrail trail, ConfigurationAudit configuration, ILogger<AuditStartup> logger) : IHostedService
+internal sealed class AuditStartup(
+    RelationalAuditTrail trail,
+    ConfigurationAudit configuration,
+    ILogger<AuditStartup> logger,
+    AuditGuard? guard = null,
+    TimeProvider? timeProvider = null) : IHostedService, IDisposable
 {
+    private readonly CancellationTokenSource stopping = new();
+    private Task anchoring = Task.CompletedTask;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await trail.InitializeAsync(cancellationToken);
+        if (guard is not null)
+        {
+            await guard.CheckAtStartAsync(cancellationToken);
+        }
+
         await configuration.RecordAsync(ConfigurationAudit.ServiceStarted, null, AuditOutcome.Success, null, cancellationToken);
+        if (guard is not null)
+        {
+            await guard.AnchorAsync(cancellationToken);
+            anchoring = guard.RunAsync(timeProvider ?? TimeProvider.System, stopping.Token);
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await stopping.CancelAsync();
+        await anchoring;
         try
         {
             await configuration.RecordAsync(ConfigurationAudit.ServiceStopped, null, AuditOutcome.Success, null, cancellationToken);
@@ -82,5 +103,12 @@ internal sealed class AuditStartup(RelationalAuditTrail trail, ConfigurationAudi
             var exceptionType = AuditLog.Describe(failure);
             AuditLog.StopNotRecorded(logger, exceptionType);
         }
+
+        if (guard is not null)
+        {
+            await guard.AnchorAsync(cancellationToken);
+        }
     }
+
+    public void Dispose() => stopping.Dispose();
 }

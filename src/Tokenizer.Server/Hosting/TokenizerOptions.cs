@@ -26,6 +26,24 @@ public sealed class TokenizerOptions
     /// </summary>
     public string? AuditHmacSecret { get; set; }
 
+    /// <summary>
+    /// Earlier request HMAC secrets (base64, at least 32 bytes each), kept after a rotation so a retry within the
+    /// idempotency retention still finds its first answer: its stored key id and request HMAC are looked up under the
+    /// current secret, then under each of these, and its gateway Idempotency-Keys are derived with the secret that made
+    /// the claim. Setting <c>Tokenizer:RequestHmacPreviousSecrets:0</c>, <c>:1</c>, ...
+    /// </summary>
+    public List<string> RequestHmacPreviousSecrets { get; set; } = [];
+
+    /// <summary>
+    /// Earlier audit HMAC secrets (base64, at least 32 bytes each): they only verify the records they signed (each record
+    /// names its key by key id); new records are signed with <see cref="AuditHmacSecret"/>. Setting
+    /// <c>Tokenizer:AuditHmacPreviousSecrets:0</c>, <c>:1</c>, ...
+    /// </summary>
+    public List<string> AuditHmacPreviousSecrets { get; set; } = [];
+
+    /// <summary>Section <c>Tokenizer:AuditAnchor</c>: where and how often the audit trail's head is kept outside the database.</summary>
+    public AuditAnchorOptions AuditAnchor { get; set; } = new();
+
     /// <summary>Section <c>Tokenizer:DataProtection</c>: the certificate that encrypts Data Protection keys at rest.</summary>
     public Secrets.DataProtectionCertificateOptions DataProtection { get; set; } = new();
 
@@ -204,6 +222,22 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
         if (!string.IsNullOrEmpty(options.AuditHmacSecret) && !SecretFiles.TryDecodeSecret(options.AuditHmacSecret, out _))
         {
             failures.Add("Tokenizer:AuditHmacSecret must be base64 of at least 32 bytes.");
+        }
+
+        foreach (var (setting, list) in new[] { ("Tokenizer:RequestHmacPreviousSecrets", options.RequestHmacPreviousSecrets), ("Tokenizer:AuditHmacPreviousSecrets", options.AuditHmacPreviousSecrets) })
+        {
+            for (var i = 0; i < list.Count; i++)
+            {
+                if (!SecretFiles.TryDecodeSecret(list[i] ?? string.Empty, out _))
+                {
+                    failures.Add($"{setting}:{i} must be base64 of at least 32 bytes.");
+                }
+            }
+        }
+
+        if (options.AuditAnchor.IntervalSeconds is < 1 or > 3600)
+        {
+            failures.Add("Tokenizer:AuditAnchor:IntervalSeconds must be between 1 and 3600.");
         }
 
         if (options.DuplicateWaitSeconds is < 0 or > 60)
@@ -390,4 +424,21 @@ internal sealed class StripeSettingsValidator(Microsoft.Extensions.Hosting.IHost
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+}
+
+/// <summary>
+/// Section <c>Tokenizer:AuditAnchor</c>. The audit trail's head (sequence and MAC, sealed with the audit key) is written
+/// outside the ledger database every <see cref="IntervalSeconds"/> and at shutdown; start-up and <c>audit verify</c>
+/// compare the chain with it, so deleting the newest records is caught.
+/// </summary>
+public sealed class AuditAnchorOptions
+{
+    /// <summary>
+    /// <c>File</c> (default): <c>{DataDirectory}/anchor/audit-anchor.json</c>, owner-only, replaced atomically.
+    /// <c>KeyVault</c>: the Key Vault secret <c>KeyVault:AuditAnchorSecretName</c> (needs <c>KeyVault:Uri</c>).
+    /// </summary>
+    public string Store { get; set; } = "File";
+
+    /// <summary>How often the head is anchored, in seconds (1 to 3600). Default 5.</summary>
+    public int IntervalSeconds { get; set; } = 5;
 }

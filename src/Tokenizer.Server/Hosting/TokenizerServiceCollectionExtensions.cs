@@ -5,6 +5,7 @@ using Tokenizer.Core.Tokenization;
 using Tokenizer.Core.Validation;
 using Tokenizer.Gateways.Stripe;
 using Tokenizer.Ledger;
+using Tokenizer.Ledger.Audit;
 using Tokenizer.Server.Audit;
 using Tokenizer.Server.DataProtection;
 using Tokenizer.Server.Grpc;
@@ -79,11 +80,20 @@ public static class TokenizerServiceCollectionExtensions
                 DatabasePath = Path.Combine(sp.GetRequiredService<DataDirectory>().Root, "ledger", "tokenizer.db"),
                 BusyTimeout = TimeSpan.FromMilliseconds(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.LedgerBusyTimeoutMilliseconds),
             },
-            sp => sp.GetRequiredService<ITokenizerSecrets>().AuditHmacSecret.ToArray());
+            sp =>
+            {
+                var secrets = sp.GetRequiredService<ITokenizerSecrets>();
+                return new AuditKeyRing(secrets.AuditHmacSecret.ToArray(), secrets.PreviousAuditHmacSecrets.Select(k => k.ToArray()));
+            });
         services.AddHostedService<LedgerInitializer>();
         services.AddTokenizerAudit();
+        services.AddTokenizerAuditAnchor();
 
-        services.AddSingleton(sp => new RequestHasher(sp.GetRequiredService<ITokenizerSecrets>().RequestHmacSecret.Span));
+        services.AddSingleton(sp =>
+        {
+            var secrets = sp.GetRequiredService<ITokenizerSecrets>();
+            return new RequestHasher(secrets.RequestHmacSecret.Span, secrets.PreviousRequestHmacSecrets);
+        });
         services.AddSingleton(sp => new TokenizationSettings
         {
             DuplicateWait = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.DuplicateWaitSeconds),

@@ -25,7 +25,9 @@ internal static class PrivacyServiceCollectionExtensions
     {
         services.AddOptions<PrivacyOptions>().BindConfiguration(PrivacyOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PrivacyOptions>, PrivacyOptionsValidator>();
-        services.AddSingleton(sp => new SubjectPseudonyms(sp.GetRequiredService<ITokenizerSecrets>().RequestHmacSecret.Span));
+        // Pseudonyms are stored: they stay keyed by the oldest request secret configured (the last previous one), which the
+        // start-up key check holds in place, so a rotation never orphans a subject.
+        services.AddSingleton(sp => new SubjectPseudonyms(Audit.AuditGuard.PseudonymSecret(sp.GetRequiredService<ITokenizerSecrets>()).Span));
         services.AddSingleton<ISubjectKeyProtector, DataProtectionSubjectKeyProtector>();
         services.AddSingleton<ISubjectKeyStore>(sp => sp.GetRequiredService<IConfiguration>().GetLedgerProvider() == LedgerProvider.Postgres
             // Replicas share only the database: the keys go in its privacy_subject_keys table (see THREAT_MODEL.md).

@@ -51,8 +51,32 @@ internal sealed class ConfigurationSecretSource(
             throw new InvalidOperationException("Tokenizer:AuditHmacSecret must differ from Tokenizer:RequestHmacSecret.");
         }
 
+        var previousRequest = Previous(tokenizer.RequestHmacPreviousSecrets, "Tokenizer:RequestHmacPreviousSecrets", origins);
+        var previousAudit = Previous(tokenizer.AuditHmacPreviousSecrets, "Tokenizer:AuditHmacPreviousSecrets", origins);
         var certificate = Certificate(origins);
-        return new SecretSnapshot(stripeKey, request, audit, certificate, [], "configuration (" + string.Join(", ", origins) + ")");
+        return new SecretSnapshot(stripeKey, request, audit, certificate, [], "configuration (" + string.Join(", ", origins) + ")")
+        {
+            PreviousRequestHmacSecrets = previousRequest,
+            PreviousAuditHmacSecrets = previousAudit,
+        };
+    }
+
+    private static List<byte[]> Previous(List<string> configured, string setting, List<string> origins)
+    {
+        var secrets = new List<byte[]>();
+        for (var i = 0; i < configured.Count; i++)
+        {
+            secrets.Add(SecretFiles.TryDecodeSecret((configured[i] ?? string.Empty).Trim(), out var secret)
+                ? secret
+                : throw new InvalidOperationException($"{setting}:{i} must be base64 of at least {SecretRules.MinimumSecretBytes} bytes."));
+        }
+
+        if (secrets.Count > 0)
+        {
+            origins.Add($"{setting} ({secrets.Count})");
+        }
+
+        return secrets;
     }
 
     public Task<(string ApiKey, string? Version)> ReloadStripeApiKeyAsync(CancellationToken cancellationToken) =>

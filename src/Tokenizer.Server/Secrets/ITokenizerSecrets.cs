@@ -40,6 +40,24 @@ public interface ITokenizerSecrets
     ReadOnlyMemory<byte> AuditHmacSecret { get; }
 
     /// <summary>
+    /// Earlier request HMAC secrets after a rotation (<c>Tokenizer:RequestHmacPreviousSecrets</c>, or the Key Vault
+    /// secrets named by <c>KeyVault:RequestHmacPreviousSecretNames</c>); empty when none. Loaded once.
+    /// </summary>
+    IReadOnlyList<ReadOnlyMemory<byte>> PreviousRequestHmacSecrets { get; }
+
+    /// <summary>
+    /// Earlier audit HMAC secrets (<c>Tokenizer:AuditHmacPreviousSecrets</c>, or <c>KeyVault:AuditHmacPreviousSecretNames</c>):
+    /// they verify the records they signed; empty when none. Loaded once.
+    /// </summary>
+    IReadOnlyList<ReadOnlyMemory<byte>> PreviousAuditHmacSecrets { get; }
+
+    /// <summary>The settings (configuration or Key Vault) that hold the current and the previous request HMAC secrets, for messages.</summary>
+    (string Current, string Previous) RequestHmacSecretSettings { get; }
+
+    /// <summary>The settings (configuration or Key Vault) that hold the current and the previous audit HMAC secrets, for messages.</summary>
+    (string Current, string Previous) AuditHmacSecretSettings { get; }
+
+    /// <summary>
     /// The certificate that encrypts Data Protection keys at rest: RSA of at least 2048 bits, with its private key.
     /// Owned by the store: do not dispose.
     /// </summary>

@@ -36,8 +36,19 @@ internal sealed class KeyVaultSecretSource(SecretClient client, KeyVaultOptions 
         var certificateSecret = Read(options.DataProtectionCertificateSecretName, nameof(KeyVaultOptions.DataProtectionCertificateSecretName));
         var certificate = CertificateOf(certificateSecret);
         var previous = PreviousCertificates(certificateSecret.Properties.Version);
-        var description = $"Key Vault at KeyVault:Uri ({Versioned(stripe)}, {Versioned(request)}, {Versioned(audit)}, {Versioned(certificateSecret)})";
-        return new SecretSnapshot(stripeKey, requestSecret, auditSecret, certificate, previous, description);
+        var previousRequest = options.RequestHmacPreviousSecretNames
+            .Select((name, i) => HmacSecretOf(Read(name, $"{nameof(KeyVaultOptions.RequestHmacPreviousSecretNames)}:{i}"), $"{nameof(KeyVaultOptions.RequestHmacPreviousSecretNames)}:{i}"))
+            .ToList();
+        var previousAudit = options.AuditHmacPreviousSecretNames
+            .Select((name, i) => HmacSecretOf(Read(name, $"{nameof(KeyVaultOptions.AuditHmacPreviousSecretNames)}:{i}"), $"{nameof(KeyVaultOptions.AuditHmacPreviousSecretNames)}:{i}"))
+            .ToList();
+        var description = $"Key Vault at KeyVault:Uri ({Versioned(stripe)}, {Versioned(request)}, {Versioned(audit)}, {Versioned(certificateSecret)}"
+            + $", {previousRequest.Count} previous request and {previousAudit.Count} previous audit secrets)";
+        return new SecretSnapshot(stripeKey, requestSecret, auditSecret, certificate, previous, description)
+        {
+            PreviousRequestHmacSecrets = previousRequest,
+            PreviousAuditHmacSecrets = previousAudit,
+        };
     }
 
     public async Task<(string ApiKey, string? Version)> ReloadStripeApiKeyAsync(CancellationToken cancellationToken)

@@ -15,6 +15,12 @@ internal sealed class SecretSnapshot(
     IReadOnlyList<X509Certificate2> previousCertificates,
     string description)
 {
+    /// <summary>Earlier request HMAC secrets (rotation), in configured order; empty when none.</summary>
+    public IReadOnlyList<byte[]> PreviousRequestHmacSecrets { get; init; } = [];
+
+    /// <summary>Earlier audit HMAC secrets (rotation), in configured order; empty when none.</summary>
+    public IReadOnlyList<byte[]> PreviousAuditHmacSecrets { get; init; } = [];
+
     public string? StripeApiKey { get; } = stripeApiKey;
 
     public byte[] RequestHmacSecret { get; } = requestHmacSecret;

@@ -31,6 +31,24 @@ public sealed class KeyVaultOptions
     public string AuditHmacSecretName { get; set; } = "audit-hmac-secret";
 
     /// <summary>
+    /// Secrets holding earlier request HMAC secrets (base64, at least 32 bytes each) after a rotation, so retries within
+    /// the idempotency retention still replay. Setting <c>KeyVault:RequestHmacPreviousSecretNames:0</c>, ... Default none.
+    /// </summary>
+    public List<string> RequestHmacPreviousSecretNames { get; set; } = [];
+
+    /// <summary>
+    /// Secrets holding earlier audit HMAC secrets (base64, at least 32 bytes each): they verify the records they signed.
+    /// Setting <c>KeyVault:AuditHmacPreviousSecretNames:0</c>, ... Default none.
+    /// </summary>
+    public List<string> AuditHmacPreviousSecretNames { get; set; } = [];
+
+    /// <summary>
+    /// The secret the audit anchor is written to when <c>Tokenizer:AuditAnchor:Store</c> is <c>KeyVault</c> (the service
+    /// needs get and set permission on it). Default <c>audit-anchor</c>.
+    /// </summary>
+    public string AuditAnchorSecretName { get; set; } = "audit-anchor";
+
+    /// <summary>
     /// The secret holding the Data Protection certificate: a Key Vault certificate's secret (base64 PFX, or PEM when its
     /// content type is <c>application/x-pem-file</c>), RSA with its private key. Default <c>dataprotection-certificate</c>.
     /// </summary>
@@ -97,6 +115,8 @@ internal sealed partial class KeyVaultOptionsValidator(IOptions<TokenizerOptions
             ("Tokenizer:RequestHmacSecret", local.RequestHmacSecret),
             ("Tokenizer:AuditHmacSecret", local.AuditHmacSecret),
             ("Tokenizer:DataProtection:CertificatePath", local.DataProtection.CertificatePath),
+            ("Tokenizer:RequestHmacPreviousSecrets", local.RequestHmacPreviousSecrets.Count > 0 ? "set" : null),
+            ("Tokenizer:AuditHmacPreviousSecrets", local.AuditHmacPreviousSecrets.Count > 0 ? "set" : null),
         })
         {
             if (!string.IsNullOrWhiteSpace(value))
@@ -114,6 +134,9 @@ internal sealed partial class KeyVaultOptionsValidator(IOptions<TokenizerOptions
         (nameof(KeyVaultOptions.RequestHmacSecretName), options.RequestHmacSecretName),
         (nameof(KeyVaultOptions.AuditHmacSecretName), options.AuditHmacSecretName),
         (nameof(KeyVaultOptions.DataProtectionCertificateSecretName), options.DataProtectionCertificateSecretName),
+        (nameof(KeyVaultOptions.AuditAnchorSecretName), options.AuditAnchorSecretName),
+        .. options.RequestHmacPreviousSecretNames.Select((n, i) => ($"{nameof(KeyVaultOptions.RequestHmacPreviousSecretNames)}:{i}", (string?)n)),
+        .. options.AuditHmacPreviousSecretNames.Select((n, i) => ($"{nameof(KeyVaultOptions.AuditHmacPreviousSecretNames)}:{i}", (string?)n)),
     ];
 
     [GeneratedRegex("^[0-9A-Za-z-]{1,127}$", RegexOptions.CultureInvariant)]

@@ -57,6 +57,20 @@ internal sealed class TokenizerSecrets : ITokenizerSecrets, IStripeApiKeyProvide
 
     public ReadOnlyMemory<byte> AuditHmacSecret => snapshot.Value.AuditHmacSecret;
 
+    public IReadOnlyList<ReadOnlyMemory<byte>> PreviousRequestHmacSecrets =>
+        snapshot.Value.PreviousRequestHmacSecrets.Select(s => (ReadOnlyMemory<byte>)s).ToList();
+
+    public IReadOnlyList<ReadOnlyMemory<byte>> PreviousAuditHmacSecrets =>
+        snapshot.Value.PreviousAuditHmacSecrets.Select(s => (ReadOnlyMemory<byte>)s).ToList();
+
+    public (string Current, string Previous) RequestHmacSecretSettings => source.CanRefresh
+        ? ("KeyVault:RequestHmacSecretName", "KeyVault:RequestHmacPreviousSecretNames")
+        : ("Tokenizer:RequestHmacSecret", "Tokenizer:RequestHmacPreviousSecrets");
+
+    public (string Current, string Previous) AuditHmacSecretSettings => source.CanRefresh
+        ? ("KeyVault:AuditHmacSecretName", "KeyVault:AuditHmacPreviousSecretNames")
+        : ("Tokenizer:AuditHmacSecret", "Tokenizer:AuditHmacPreviousSecrets");
+
     public X509Certificate2 DataProtectionCertificate => snapshot.Value.Certificate;
 
     public IReadOnlyList<X509Certificate2> DataProtectionDecryptionCertificates

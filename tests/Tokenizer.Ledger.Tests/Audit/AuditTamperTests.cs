@@ -158,7 +158,7 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
         await ExecuteAsync("DELETE FROM audit_events WHERE sequence = 6");
         await ExecuteAsync(
             "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (@sequence, @time, @caller_id, @source_address, "
-            + "@action, @resource, @outcome, @reason, @correlation_id, @prev_mac, @mac)",
+            + "@action, @resource, @outcome, @reason, @correlation_id, @prev_mac, @mac, NULL)",
             ("@sequence", foreign.Sequence),
             ("@time", foreign.TimeMicros),
             ("@caller_id", foreign.CallerId),
@@ -185,7 +185,7 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
 
         // Act: INSERT is allowed (append-only); without the key the new row cannot carry a valid MAC.
         await ExecuteAsync(
-            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (4, 0, 'ghost', NULL, 'a', NULL, 'success', NULL, '', @prev, @mac)",
+            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (4, 0, 'ghost', NULL, 'a', NULL, 'success', NULL, '', @prev, @mac, NULL)",
             ("@prev", head.Mac),
             ("@mac", RandomNumberGenerator.GetBytes(32)));
 

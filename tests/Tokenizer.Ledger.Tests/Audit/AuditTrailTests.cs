@@ -6,6 +6,75 @@ namespace Tokenizer.Ledger.Tests.Audit;
 
 public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(database)
 {
+    private static readonly byte[] NewKey = Enumerable.Range(0, 32).Select(i => (byte)(0xC0 + i)).ToArray();
+
+    [Fact]
+    public async Task KeyRotation_NewRecordsUnderNewKey_ChainVerifiesWithTheSetOnly()
+    {
+        // Arrange: records under the old key, then the key rotated (the old one kept as previous).
+        await AppendEventsAsync(3);
+        var rotated = await RingTrailAsync(new AuditKeyRing(NewKey, [Key]));
+
+        // Act
+        var before = await rotated.CheckAsync(null, CancellationToken.None);
+        await AppendEventsAsync(2, rotated);
+        var rows = await RowsAsync();
+        var withSet = await rotated.VerifyAsync(null, CancellationToken.None);
+        var newKeyOnly = await (await RingTrailAsync(new AuditKeyRing(NewKey))).VerifyAsync(null, CancellationToken.None);
+        var wrongKey = await (await RingTrailAsync(new AuditKeyRing(NewKey.Reverse().ToArray()))).CheckAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.True(before.HeadVerifies);
+        Assert.Equal(Enumerable.Repeat(AuditKeyRing.KeyIdOf(Key), 3).Concat(Enumerable.Repeat(AuditKeyRing.KeyIdOf(NewKey), 2)), rows.Select(r => r.KeyId));
+        Assert.All(rows, r => Assert.Matches("^[a-p]{16}$", r.KeyId!));
+        Assert.True(withSet.Intact, withSet.Problem);
+        Assert.Equal(5, withSet.HeadSequence);
+        Assert.False(newKeyOnly.Intact);
+        Assert.Equal(AuditProblems.UnknownKey, newKeyOnly.Problem);
+        Assert.Equal(1, newKeyOnly.FirstBrokenSequence);
+        Assert.False(wrongKey.HeadVerifies);
+    }
+
+    [Fact]
+    public async Task CheckAsync_RecordsWithoutKeyId_VerifyUnderAnyConfiguredKey()
+    {
+        // Arrange: a record as written before key ids existed.
+        await AppendEventsAsync(2);
+        await DropTriggersAsync();
+        await ExecuteAsync("UPDATE audit_events SET key_id = NULL");
+
+        // Act
+        var withOld = await (await RingTrailAsync(new AuditKeyRing(NewKey, [Key]))).VerifyAsync(null, CancellationToken.None);
+        var withoutOld = await (await RingTrailAsync(new AuditKeyRing(NewKey))).CheckAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.True(withOld.Intact, withOld.Problem);
+        Assert.False(withoutOld.HeadVerifies);
+    }
+
+    [Fact]
+    public async Task CheckKeyAsync_StoresThenMatchesRotatesAndRefusesOthers()
+    {
+        byte[] a = [.. Enumerable.Repeat((byte)1, 16)], b = [.. Enumerable.Repeat((byte)2, 16)], c = [.. Enumerable.Repeat((byte)3, 16)];
+
+        Assert.Equal(KeyCheckOutcome.Stored, await Trail.CheckKeyAsync("request", a, [], CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Matched, await Trail.CheckKeyAsync("request", a, [], CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Mismatch, await Trail.CheckKeyAsync("request", b, [], CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Rotated, await Trail.CheckKeyAsync("request", b, [c, a], CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Matched, await Trail.CheckKeyAsync("request", b, [a], CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Mismatch, await Trail.CheckKeyAsync("request", a, [], CancellationToken.None));
+    }
+
+    private async Task<RelationalAuditTrail> RingTrailAsync(AuditKeyRing keys)
+    {
+        var ledger = Database.CreateLedger(Clock);
+        RelationalAuditTrail trail = ledger is SqliteTokenLedger sqlite
+            ? new SqliteAuditTrail(sqlite, keys, Clock)
+            : new Tokenizer.Ledger.Postgres.PostgresAuditTrail((Tokenizer.Ledger.Postgres.PostgresTokenLedger)ledger, keys, Clock);
+        await trail.InitializeAsync(CancellationToken.None);
+        return trail;
+    }
+
     [Fact]
     public async Task AppendAsync_ThenVerifyAndRead_IntactAndRecordsRoundTrip()
     {
@@ -112,7 +181,7 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
     }
 
     [Fact]
-    public async Task VerifyAsync_OtherKey_MacMismatchOnTheFirstRecord()
+    public async Task VerifyAsync_OtherKey_UnknownKeyOnTheFirstRecord()
     {
         // Arrange
         await AppendEventsAsync(3);
@@ -126,7 +195,9 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
         // Assert
         Assert.False(verification.Intact);
         Assert.Equal(1, verification.FirstBrokenSequence);
-        Assert.Equal(AuditProblems.MacMismatch, verification.Problem);
+
+        // Each record names the key that signed it: one not configured is reported as such.
+        Assert.Equal(AuditProblems.UnknownKey, verification.Problem);
     }
 
     [Fact]
@@ -283,7 +354,7 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
     {
         // Act and assert
         await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(
-            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (1, 0, 'c', NULL, 'a', NULL, 'success', NULL, '', @prev, @mac)",
+            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (1, 0, 'c', NULL, 'a', NULL, 'success', NULL, '', @prev, @mac, NULL)",
             ("@prev", new byte[32]),
             ("@mac", new byte[31])));
         Assert.Empty(await RowsAsync());

@@ -102,7 +102,7 @@ public sealed class PostgresMigrationTests() : MigrationTests(new PostgresTestDa
 
         // Assert
         Assert.Equal(
-            ["audit_events", "customers", "data_protection_keys", "idempotency_records", "intents", "privacy_erasures", "privacy_personal_data", "privacy_subject_keys", "reconciliation_items", "reconciliation_runs", "schema_migrations", "tokens"],
+            ["audit_events", "customers", "data_protection_keys", "idempotency_records", "intents", "key_checks", "privacy_erasures", "privacy_personal_data", "privacy_subject_keys", "reconciliation_items", "reconciliation_runs", "schema_migrations", "tokens"],
             tables);
         Assert.Equal(
             ["ix_audit_events_time", "ix_idempotency_records_state_updated_at", "ix_intents_state_updated_at", "ix_privacy_personal_data_record_id", "ix_reconciliation_items_category", "ix_reconciliation_runs_created_at", "ix_reconciliation_runs_state", "ix_tokens_created_at", "ix_tokens_customer_reference", "ix_tokens_status_revoked_at"],
@@ -145,6 +145,51 @@ public sealed class PostgresMigrationTests() : MigrationTests(new PostgresTestDa
 
 public sealed class PostgresAuditTrailTests() : AuditTrailTests(new PostgresTestDatabase())
 {
+    [Fact]
+    public async Task AnchorAsync_TwoReplicasAnchorTheSharedHead_StoredAnchorNeverGoesBackwards()
+    {
+        // Arrange: two replicas (own pools) append to one chain and anchor into one store, with a slow store write.
+        var other = await OpenTrailAsync();
+        RelationalAuditTrail[] replicas = [Trail, other];
+        long stored = 0;
+        var history = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        async Task Write(Core.Audit.AuditAnchor head, CancellationToken ct)
+        {
+            var seen = Volatile.Read(ref stored);
+            await Task.Delay(5, ct);
+            if (head.Sequence > seen)
+            {
+                Volatile.Write(ref stored, head.Sequence);
+                history.Enqueue(head.Sequence);
+            }
+        }
+
+        // Act
+        var appends = Task.Run(async () =>
+        {
+            for (var n = 1; n <= 40; n++)
+            {
+                await replicas[n % 2].AppendAsync(Event(n), CancellationToken.None);
+            }
+        });
+        var anchors = replicas.Select(replica => Task.Run(async () =>
+        {
+            while (!appends.IsCompleted)
+            {
+                await replica.AnchorAsync(Write, CancellationToken.None);
+            }
+
+            await replica.AnchorAsync(Write, CancellationToken.None);
+        })).ToList();
+        await Task.WhenAll([appends, .. anchors]);
+
+        // Assert: every write moved the anchor forward, and the last one is the head.
+        var written = history.ToList();
+        Assert.True(written.Count > 1, "too few anchors written to show anything");
+        Assert.Equal(written.OrderBy(s => s).Distinct(), written);
+        Assert.Equal(40, written[^1]);
+    }
+
     [Fact]
     public async Task AppendAsync_AnotherSessionHoldsTheAppendLock_WaitsAndChainsOnItsRecord()
     {

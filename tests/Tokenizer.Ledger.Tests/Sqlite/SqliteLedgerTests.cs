@@ -163,6 +163,7 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
                 "table:data_protection_keys",
                 "table:idempotency_records",
                 "table:intents",
+                "table:key_checks",
                 "table:privacy_erasures",
                 "table:privacy_personal_data",
                 "table:privacy_subject_keys",

@@ -28,6 +28,13 @@ internal sealed class FakeVault
             .Returns(call => Task.FromResult(Response.FromValue(Find(call.ArgAt<string>(0), call.ArgAt<string?>(1)), Substitute.For<Response>())));
         Client.GetPropertiesOfSecretVersions(Arg.Any<string>(), Arg.Any<CancellationToken>())
             .Returns(call => Versions(call.ArgAt<string>(0)));
+        Client.SetSecretAsync(Arg.Any<KeyVaultSecret>(), Arg.Any<CancellationToken>())
+            .Returns(call =>
+            {
+                var secret = call.ArgAt<KeyVaultSecret>(0);
+                Set(secret.Name, secret.Value);
+                return Task.FromResult(Response.FromValue(Find(secret.Name, null), Substitute.For<Response>()));
+            });
     }
 
     public SecretClient Client { get; }

@@ -39,6 +39,38 @@ public sealed class KeyVaultSecretsTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_PreviousHmacSecretsNamedInVault_LoadsThemFromTheVaultOnly()
+    {
+        var vault = FakeVault.WithDefaults();
+        var previousRequest = Enumerable.Range(0, 32).Select(i => (byte)(0x30 + i)).ToArray();
+        var previousAudit = Enumerable.Range(0, 32).Select(i => (byte)(0x60 + i)).ToArray();
+        vault.Set("request-hmac-old", Convert.ToBase64String(previousRequest));
+        vault.Set("audit-hmac-old", Convert.ToBase64String(previousAudit));
+        await using var harness = new SecretsHarness("Production").WithVault(vault);
+        harness.Settings["KeyVault:RequestHmacPreviousSecretNames:0"] = "request-hmac-old";
+        harness.Settings["KeyVault:AuditHmacPreviousSecretNames:0"] = "audit-hmac-old";
+
+        await harness.StartAsync();
+
+        var secrets = harness.Get<ITokenizerSecrets>();
+        Assert.Equal([previousRequest], secrets.PreviousRequestHmacSecrets.Select(s => s.ToArray()));
+        Assert.Equal([previousAudit], secrets.PreviousAuditHmacSecrets.Select(s => s.ToArray()));
+        Assert.Equal(("KeyVault:AuditHmacSecretName", "KeyVault:AuditHmacPreviousSecretNames"), secrets.AuditHmacSecretSettings);
+        Assert.DoesNotContain(Convert.ToBase64String(previousRequest), harness.Logs.AllText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_KeyVaultAndPreviousSecretsInConfiguration_RefusesNamingTheSetting()
+    {
+        await using var harness = new SecretsHarness("Production").WithVault();
+        harness.Settings["Tokenizer:AuditHmacPreviousSecrets:0"] = Convert.ToBase64String(new byte[32]);
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(harness.StartAsync);
+
+        Assert.Contains("Tokenizer:AuditHmacPreviousSecrets must be empty when KeyVault:Uri is set", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_CertificateStoredAsPem_LoadsWithPrivateKey()
     {
         var vault = FakeVault.WithDefaults();

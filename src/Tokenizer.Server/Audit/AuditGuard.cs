@@ -1,0 +1,219 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Tokenizer.Core.Audit;
+using Tokenizer.Core.Tokenization;
+using Tokenizer.Ledger.Audit;
+using Tokenizer.Server.Hosting;
+using Tokenizer.Server.Secrets;
+
+namespace Tokenizer.Server.Audit;
+
+/// <summary>
+/// The start-up checks on the keys and the audit trail, and the anchoring of the trail's head outside the database.
+/// </summary>
+/// <remarks>
+/// <para>
+/// At start-up, before any call is taken (each failure stops the host with a message naming the setting, never a value):
+/// the stored check value of the request HMAC secret must be the configured secret's or a previous one's (then the
+/// stored value moves to the current one: a rotation); the newest audit record must verify under a configured audit
+/// key; and the anchored record must still exist with the anchored MAC.
+/// </para>
+/// <para>
+/// A trail shorter than its anchor stops start-up rather than starting NOT_SERVING: appending would write new records
+/// over the deleted positions and make the loss harder to see, and a refused start is the one signal no one can miss.
+/// Recovery is deliberate: restore the database from a backup holding the anchored record, or (accepting the loss, which
+/// the audit records as a missing anchor on the next start) move the anchor aside.
+/// </para>
+/// </remarks>
+internal sealed class AuditGuard(
+    RelationalAuditTrail trail,
+    IAuditAnchorStore store,
+    ITokenizerSecrets secrets,
+    ConfigurationAudit configuration,
+    IOptions<TokenizerOptions> options,
+    ILogger<AuditGuard> logger)
+{
+    /// <summary>The name the request HMAC secret's check value is stored under.</summary>
+    public const string RequestSecretCheckName = "request-hmac-secret";
+
+    /// <summary>The name the check value of the secret that keys privacy pseudonyms is stored under.</summary>
+    public const string PseudonymSecretCheckName = "privacy-pseudonym-secret";
+
+    private long lastAnchored;
+
+    /// <summary>
+    /// The secret that keys the stored privacy pseudonyms: the oldest request HMAC secret configured (the last of the
+    /// previous ones, else the current one). Pseudonyms are stored, so they must not change with a rotation; the
+    /// start-up check refuses a configuration that drops it.
+    /// </summary>
+    public static ReadOnlyMemory<byte> PseudonymSecret(ITokenizerSecrets secrets)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        return secrets.PreviousRequestHmacSecrets.Count > 0 ? secrets.PreviousRequestHmacSecrets[^1] : secrets.RequestHmacSecret;
+    }
+
+    /// <summary>How often the head is anchored.</summary>
+    public TimeSpan Interval => TimeSpan.FromSeconds(options.Value.AuditAnchor.IntervalSeconds);
+
+    /// <summary>Where the anchor lives, for messages.</summary>
+    public string StoreDescription => store.Description;
+
+    /// <summary>Runs the start-up checks described on the class; call after the ledger migrations.</summary>
+    /// <exception cref="InvalidOperationException">A check failed; the message names the setting or the store and the cause.</exception>
+    public async Task CheckAtStartAsync(CancellationToken cancellationToken)
+    {
+        // The key first: under a wrong key the anchor fails its seal too, and the key is then the cause to name.
+        var text = await store.ReadAsync(cancellationToken);
+        var anchor = text is null ? null : trail.Keys.Open(text);
+        var check = await trail.CheckAsync(anchor, cancellationToken);
+        var (auditSetting, auditPrevious) = secrets.AuditHmacSecretSettings;
+        if (!check.HeadVerifies)
+        {
+            throw new InvalidOperationException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{auditSetting} does not verify the newest audit record (sequence {check.HeadSequence}): it is not the key that signed the trail, and records signed with it would verify under no key. Configure the key in use; after a rotation keep the old one in {auditPrevious}."));
+        }
+
+        if (text is not null && anchor is null)
+        {
+            throw InvalidAnchor();
+        }
+
+        if (anchor is not null && check.AnchorProblem == AuditProblems.Truncated)
+        {
+            throw new InvalidOperationException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Tokenizer:AuditAnchor: the audit trail is truncated: it ends at sequence {check.HeadSequence}, before the anchored record {anchor.Sequence} ({store.Description}). Its newest records were deleted (or the database was restored from an older backup). Restore the database, or move the anchor aside to accept the loss."));
+        }
+
+        if (anchor is not null && check.AnchorProblem == AuditProblems.AnchorMismatch)
+        {
+            throw new InvalidOperationException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Tokenizer:AuditAnchor: the audit record at the anchored sequence {anchor.Sequence} has another MAC than the anchor ({store.Description}): the trail was truncated and appended to, or rebuilt. Restore the database, or move the anchor aside to accept the loss."));
+        }
+
+        if (anchor is null && check.HeadSequence > 0)
+        {
+            AuditLog.AnchorMissing(logger, store.Description, check.HeadSequence);
+        }
+
+        await CheckRequestSecretAsync(cancellationToken);
+        if (check.HeadKeyId is { } keyId && !string.Equals(keyId, trail.Keys.CurrentKeyId, StringComparison.Ordinal))
+        {
+            await configuration.RecordAsync(ConfigurationAudit.KeyRotated, "audit-hmac-key", AuditOutcome.Success, null, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The stored anchor, verified under the configured audit keys; null when none is stored.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The stored anchor fails its seal (edited, forged, or sealed under an unconfigured key).</exception>
+    public async Task<AuditAnchor?> ReadAnchorAsync(CancellationToken cancellationToken)
+    {
+        var text = await store.ReadAsync(cancellationToken);
+        if (text is null)
+        {
+            return null;
+        }
+
+        return trail.Keys.Open(text) ?? throw InvalidAnchor();
+    }
+
+    /// <summary>
+    /// Anchors the committed head unless the stored anchor is already at or past it (the anchor never goes backwards,
+    /// also when several replicas anchor one shared chain). Never throws but for cancellation: a failure is logged and
+    /// the next attempt follows; a stored anchor ahead of the trail, or one that fails its seal, is logged as critical
+    /// and left as found.
+    /// </summary>
+    /// <returns>True when the stored anchor is at the head (written now or already).</returns>
+    public async Task<bool> AnchorAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = true;
+            await trail.AnchorAsync(
+                async (head, ct) =>
+                {
+                    if (head.Sequence == Interlocked.Read(ref lastAnchored))
+                    {
+                        return;
+                    }
+
+                    var text = await store.ReadAsync(ct);
+                    var stored = text is null ? null : trail.Keys.Open(text);
+                    if (text is not null && stored is null)
+                    {
+                        AuditLog.AnchorInvalid(logger, store.Description);
+                        result = false;
+                        return;
+                    }
+
+                    if (stored is not null && stored.Sequence >= head.Sequence)
+                    {
+                        if (stored.Sequence > head.Sequence || !stored.Mac.AsSpan().SequenceEqual(head.Mac))
+                        {
+                            AuditLog.AnchorAheadOfTrail(logger, store.Description, stored.Sequence, head.Sequence);
+                            result = false;
+                        }
+
+                        return;
+                    }
+
+                    await store.WriteAsync(trail.Keys.Seal(head), ct);
+                    Interlocked.Exchange(ref lastAnchored, head.Sequence);
+                },
+                cancellationToken);
+            return result;
+        }
+        catch (Exception failure) when (!(failure is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            AuditLog.AnchorFailed(logger, store.Description, AuditLog.Describe(failure));
+            return false;
+        }
+    }
+
+    /// <summary>Anchors every <see cref="Interval"/> until cancelled.</summary>
+    public async Task RunAsync(TimeProvider timeProvider, CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, timeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await AnchorAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown: the final anchor is written by the caller after the last record.
+        }
+    }
+
+    private InvalidOperationException InvalidAnchor() => new(
+        $"Tokenizer:AuditAnchor: the audit anchor ({store.Description}) fails its seal under the configured audit keys ({secrets.AuditHmacSecretSettings.Current}): it was edited or forged, or sealed under a key no longer configured.");
+
+    private async Task CheckRequestSecretAsync(CancellationToken cancellationToken)
+    {
+        var current = RequestHasher.CheckValue(secrets.RequestHmacSecret.Span);
+        var previous = secrets.PreviousRequestHmacSecrets.Select(s => RequestHasher.CheckValue(s.Span)).ToList();
+        var outcome = await trail.CheckKeyAsync(RequestSecretCheckName, current, previous, cancellationToken);
+        var (setting, previousSetting) = secrets.RequestHmacSecretSettings;
+        switch (outcome)
+        {
+            case KeyCheckOutcome.Mismatch:
+                throw new InvalidOperationException(
+                    $"{setting} is not the secret this ledger was used with (its key check value differs): stored idempotency records would no longer match, and a retried request would get a second token. Configure the secret in use; to rotate, set the new one and keep the old one in {previousSetting}.");
+            case KeyCheckOutcome.Rotated:
+                await configuration.RecordAsync(ConfigurationAudit.KeyRotated, "request-hmac-key", AuditOutcome.Success, null, cancellationToken);
+                break;
+        }
+
+        var pseudonyms = RequestHasher.CheckValue(PseudonymSecret(secrets).Span);
+        if (await trail.CheckKeyAsync(PseudonymSecretCheckName, pseudonyms, [], cancellationToken) == KeyCheckOutcome.Mismatch)
+        {
+            throw new InvalidOperationException(
+                $"{previousSetting} must keep the oldest request secret (last in the list) while privacy pseudonyms made with it are kept: they are keyed by it, and without it erasure and export would no longer find existing subjects.");
+        }
+    }
+}

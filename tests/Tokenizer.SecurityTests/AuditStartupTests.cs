@@ -1,0 +1,142 @@
+using System.Security.Cryptography;
+using Grpc.Core;
+using Microsoft.Data.Sqlite;
+using Tokenizer.Cli;
+using Tokenizer.Contracts.V1;
+using Tokenizer.IntegrationTests;
+
+namespace Tokenizer.SecurityTests;
+
+/// <summary>
+/// The real server process restarted over the same data directory after its audit trail or keys were changed under it:
+/// deleted newest records, a wrong audit key, another request HMAC secret. Each is refused at start-up with a message
+/// naming the cause; the untouched restart and a proper rotation (new secret plus the old one as previous) start.
+/// </summary>
+public sealed class AuditStartupTests
+{
+    [Fact]
+    public async Task Restart_NewestAuditRecordsDeleted_RefusesToStartNamingTruncation()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-trunc-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+
+            // Control: an untouched restart starts (and anchors its own newer head at shutdown).
+            await RunAndStopAsync(directory);
+            Assert.True(File.Exists(Path.Combine(directory, "anchor", "audit-anchor.json")));
+
+            DeleteNewestAuditRecords(directory, 3);
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            Assert.True(refused.Message.Contains("failed to start: Tokenizer:AuditAnchor: the audit trail is truncated", StringComparison.Ordinal), refused.Message);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_WrongAuditKey_RefusesToStartNamingTheSetting_RotationStartsAndVerifies()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-key-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+            var wrong = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(
+                () => ServerProcess.StartAsync(directory, $"--Tokenizer:AuditHmacSecret={wrong}"));
+            Assert.True(refused.Message.Contains("failed to start: Tokenizer:AuditHmacSecret does not verify the newest audit record", StringComparison.Ordinal), refused.Message);
+            Assert.DoesNotContain(wrong, refused.Message, StringComparison.Ordinal);
+
+            // Rotation: the same new key as current, the key in use as previous. New records are signed with the new key;
+            // the whole chain verifies with the set, through the CLI, against the service's own anchor.
+            var old = Convert.ToBase64String(await File.ReadAllBytesAsync(Path.Combine(directory, "secrets", "audit-hmac.key")));
+            string[] rotated = [$"--Tokenizer:AuditHmacSecret={wrong}", $"--Tokenizer:AuditHmacPreviousSecrets:0={old}"];
+            await using (var server = await ServerProcess.StartAsync(directory, rotated))
+            {
+                await AuditedCallsAsync(server);
+                var (code, output) = await VerifyWithCliAsync(server);
+                Assert.True(code == 0, output);
+                Assert.Matches(@"compared with anchor\s+[1-9]", output);
+            }
+
+            // After the rotation the old key alone no longer verifies the newest record.
+            refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            Assert.True(refused.Message.Contains("Tokenizer:AuditHmacSecret does not verify the newest audit record", StringComparison.Ordinal), refused.Message);
+
+            // And the rotated configuration still starts.
+            await RunAndStopAsync(directory, rotated);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_OtherRequestHmacSecret_RefusesToStartNamingTheSetting()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-request-key-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+            var other = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(
+                () => ServerProcess.StartAsync(directory, $"--Tokenizer:RequestHmacSecret={other}"));
+            Assert.True(refused.Message.Contains("failed to start: Tokenizer:RequestHmacSecret is not the secret this ledger was used with", StringComparison.Ordinal), refused.Message);
+            Assert.DoesNotContain(other, refused.Message, StringComparison.Ordinal);
+
+            // Control: the new secret with the one in use as previous is a rotation, and starts.
+            var old = Convert.ToBase64String(await File.ReadAllBytesAsync(Path.Combine(directory, "secrets", "request-hmac.key")));
+            await RunAndStopAsync(directory, $"--Tokenizer:RequestHmacSecret={other}", $"--Tokenizer:RequestHmacPreviousSecrets:0={old}");
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    private static async Task RunAndStopAsync(string directory, params string[] args)
+    {
+        await using var server = await ServerProcess.StartAsync(directory, args);
+        await AuditedCallsAsync(server);
+    }
+
+    // Audited calls (NOT_FOUND lookups), so the trail has records past service_started.
+    private static async Task AuditedCallsAsync(ServerProcess server)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            var lookup = await Assert.ThrowsAsync<RpcException>(() => server.Client.GetTokenAsync(new GetTokenRequest { Token = "pm_unknown" }).ResponseAsync);
+            Assert.Equal(StatusCode.NotFound, lookup.StatusCode);
+        }
+    }
+
+    // What someone with write access to the stopped server's database file can do: drop the guard, delete the newest rows.
+    private static void DeleteNewestAuditRecords(string directory, int count)
+    {
+        var database = Path.Combine(directory, "ledger", "tokenizer.db");
+        using var connection = new SqliteConnection($"Data Source={database};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            DROP TRIGGER audit_events_refuse_delete;
+            DELETE FROM audit_events WHERE sequence > (SELECT max(sequence) FROM audit_events) - {count};
+            """;
+        Assert.Equal(count, command.ExecuteNonQuery());
+    }
+
+    private static async Task<(int Code, string Output)> VerifyWithCliAsync(ServerProcess server)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CliApp.BuildRootCommand(TextReader.Null, output, error)
+            .Parse(["audit", "verify", "--server", server.Address.ToString().TrimEnd('/'), "--pki", Path.Combine(server.DataDirectory, "pki")])
+            .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
+        return (code, output + error.ToString());
+    }
+}
