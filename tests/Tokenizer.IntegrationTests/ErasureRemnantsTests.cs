@@ -28,7 +28,7 @@ public sealed class ErasureRemnantsTests : IAsyncLifetime
         var other = "cust-keeper-" + Guid.NewGuid().ToString("N")[..12];
         var card = (await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: reference))).Token;
         var bank = (await server.Client.TokenizeBankAccountAsync(Requests.Sepa(Requests.NewKey(), customer: reference))).Token;
-        await server.Client.RevokeTokenAsync(new RevokeTokenRequest { Token = bank.Token_, IdempotencyKey = Requests.NewKey() });
+        await server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = bank.Token_, IdempotencyKey = Requests.NewKey() });
         await server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: other));
         var finance = new ReconciliationService.ReconciliationServiceClient(server.ChannelFor("finance"));
         var filtered = await ReconcileAsync(finance, reference);
