@@ -5,6 +5,11 @@ namespace Tokenizer.Server.Hosting;
 /// lock, not the file, is what counts), taken before anything else touches the directory and held until the host is
 /// disposed. The operating system releases it when the process ends, however it ends.
 /// </summary>
+/// <remarks>
+/// A byte-range lock (<see cref="FileStream.Lock"/>: <c>fcntl</c> on Unix) on a file opened shared, so scanners and backups
+/// can still open and read every file of the directory; it excludes other processes only (another host in this process
+/// would not be refused).
+/// </remarks>
 public sealed class DataDirectoryLock : IDisposable
 {
     /// <summary>The lock file's name inside the data directory.</summary>
@@ -21,7 +26,7 @@ public sealed class DataDirectoryLock : IDisposable
         {
             Mode = FileMode.OpenOrCreate,
             Access = FileAccess.ReadWrite,
-            Share = FileShare.None,
+            Share = FileShare.ReadWrite | FileShare.Delete,
             BufferSize = 0,
         };
         if (!OperatingSystem.IsWindows())
@@ -33,15 +38,25 @@ public sealed class DataDirectoryLock : IDisposable
         {
             stream = new FileStream(path, options);
         }
-        catch (IOException error) when (error is not FileNotFoundException and not DirectoryNotFoundException && File.Exists(path))
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
+            throw new StartupException($"Tokenizer:DataDirectory: cannot open the lock file {path} ({error.GetType().Name}); check the directory's owner and mode", error);
+        }
+
+        try
+        {
+            // Not on macOS (FileStream.Lock is unsupported there): one server per directory is then the operator's rule.
+            if (!OperatingSystem.IsMacOS())
+            {
+                stream.Lock(0, 1);
+            }
+        }
+        catch (IOException error)
+        {
+            stream.Dispose();
             throw new StartupException(
                 $"Tokenizer:DataDirectory: {directory.Root} is in use by another process (another Tokenizer server holds {path}); stop it or start this one with another data directory",
                 error);
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-            throw new StartupException($"Tokenizer:DataDirectory: cannot create the lock file {path} ({error.GetType().Name}); check the directory's owner and mode", error);
         }
     }
 
