@@ -24,4 +24,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 3005, EventName = "LedgerUnavailable", Level = LogLevel.Error,
         Message = "Ledger database unavailable (SQLite error {SqliteErrorCode}, extended {SqliteExtendedErrorCode}); the operation failed with LEDGER_UNAVAILABLE and nothing was written")]
     public static partial void Unavailable(ILogger logger, int sqliteErrorCode, int sqliteExtendedErrorCode);
+
+    [LoggerMessage(EventId = 3040, EventName = "LedgerFileMoved", Level = LogLevel.Critical,
+        Message = "The ledger database file {Path} was deleted or moved while the server had it open; every ledger read and write now fails with LEDGER_UNAVAILABLE until the server restarts (a restart opens whatever is at that path)")]
+    public static partial void FileMoved(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 3041, EventName = "LedgerCheckpointIncomplete", Level = LogLevel.Warning,
+        Message = "After an erasure the ledger's WAL could not be checkpointed and truncated (readers or writers held it); its old frames are overwritten by later writes or removed at the next checkpoint")]
+    public static partial void CheckpointIncomplete(ILogger logger);
 }

@@ -8,6 +8,12 @@ try
     await app.RunAsync();
     return 0;
 }
+catch (Exception error) when (StartupException.Find(error) is { } startup)
+{
+    // A cause we named ourselves (data directory in use, TLS file missing...): one line, no stack trace.
+    Console.Error.WriteLine($"tokenizer: failed to start: {startup.Message}");
+    return 1;
+}
 catch (Exception error) when (error is OptionsValidationException or InvalidOperationException or IOException)
 {
     // One clear line instead of an unhandled-exception dump. Our own messages name the setting, never its value; the

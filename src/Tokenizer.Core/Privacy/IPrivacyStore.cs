@@ -56,9 +56,10 @@ public interface IPrivacyStore
 
     /// <summary>
     /// In one transaction: deletes the subject's encrypted records (and its key row in <c>privacy_subject_keys</c>, if
-    /// any), forgets the
-    /// gateway Customer recorded for <paramref name="customerReference"/>, and replaces that reference on its tokens and
-    /// intents with <paramref name="erasedReference"/>.
+    /// any), forgets the gateway Customer recorded for <paramref name="customerReference"/>, and replaces that reference
+    /// with <paramref name="erasedReference"/> wherever it links to the subject's tokens: tokens, intents, the stored
+    /// idempotency answers, reconciliation items and runs. A store whose files keep deleted bytes (a SQLite WAL) clears
+    /// them before returning, as far as it can.
     /// </summary>
     Task DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken);
 

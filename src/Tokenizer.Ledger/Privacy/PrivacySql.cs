@@ -60,6 +60,42 @@ internal static class PrivacySql
     public const string UnlinkIntents =
         "UPDATE intents SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
 
+    public const string UnlinkReconciliationItems =
+        "UPDATE reconciliation_items SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
+
+    public const string UnlinkReconciliationRunFilters =
+        "UPDATE reconciliation_runs SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
+
+    /// <summary>
+    /// A run paused inside the subject's Customer goes on with the next Customer: that one is deleted (same transaction).
+    /// </summary>
+    public const string UnlinkReconciliationRunCurrent = """
+        UPDATE reconciliation_runs SET current_customer = NULL, gateway_starting_after = NULL
+        WHERE current_customer = @customer_reference
+        """;
+
+    /// <summary>
+    /// A run whose cursor stands after the subject's Customer stands after the one before it instead (or at the start):
+    /// with the subject's Customer deleted in the same transaction, both cursors select the same remaining Customers.
+    /// </summary>
+    public const string UnlinkReconciliationRunCursor = """
+        UPDATE reconciliation_runs SET after_customer = (
+            SELECT MAX(c.customer_reference) FROM customers c WHERE c.gateway = @gateway AND c.customer_reference < @customer_reference)
+        WHERE after_customer = @customer_reference
+        """;
+
+    /// <summary>
+    /// Completed idempotency records whose stored answer may quote the reference (a token's JSON carries it): the
+    /// candidates are checked and rewritten in code. A scan of the table, bounded by its retention; erasures are rare.
+    /// </summary>
+    public const string SelectResponsesQuoting = """
+        SELECT caller_id, idempotency_key, response FROM idempotency_records
+        WHERE state = 'completed' AND (response LIKE @quoted ESCAPE '\' OR response LIKE @encoded ESCAPE '\')
+        """;
+
+    public const string UpdateResponse =
+        "UPDATE idempotency_records SET response = @response WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key";
+
     public const string PurgeRevokedTokenData = """
         DELETE FROM privacy_personal_data
         WHERE record_id IN (SELECT token FROM tokens WHERE status = 'revoked' AND revoked_at < @before)

@@ -154,13 +154,13 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
     }
 
     /// <inheritdoc />
-    public Task DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken)
+    public async Task DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(subject);
         ArgumentException.ThrowIfNullOrEmpty(gateway);
         ArgumentException.ThrowIfNullOrEmpty(customerReference);
         ArgumentException.ThrowIfNullOrEmpty(erasedReference);
-        return database.WriteAsync(
+        await database.WriteAsync(
             async (transaction, ct) =>
             {
                 foreach (var sql in new[] { PrivacySql.DeleteSubjectData, PrivacySql.DeleteSubjectKey })
@@ -176,17 +176,150 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                     await customer.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
-                foreach (var sql in new[] { PrivacySql.UnlinkTokens, PrivacySql.UnlinkIntents })
+                // Every row that shows the reference beside the subject's tokens: the ledger's own, the idempotency
+                // answers a retry would replay, and reconciliation (items, run filters, run cursors).
+                foreach (var sql in new[]
+                {
+                    PrivacySql.UnlinkTokens, PrivacySql.UnlinkIntents, PrivacySql.UnlinkReconciliationItems,
+                    PrivacySql.UnlinkReconciliationRunFilters, PrivacySql.UnlinkReconciliationRunCurrent,
+                    PrivacySql.UnlinkReconciliationRunCursor,
+                })
                 {
                     using var unlink = transaction.Command(sql);
-                    unlink.Bind("@erased_reference", erasedReference).Bind("@customer_reference", customerReference);
+                    unlink.Bind("@erased_reference", erasedReference).Bind("@customer_reference", customerReference).Bind("@gateway", gateway);
                     await unlink.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
+                await RewriteResponsesAsync(transaction, customerReference, erasedReference, ct).ConfigureAwait(false);
                 return true;
             },
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+
+        // The WAL still holds the pages as they were before (and SQLite reuses it from the start without clearing it):
+        // fold it into the file, whose replaced pages secure_delete zeroed, and truncate it.
+        if (database is Sqlite.SqliteDatabase sqlite)
+        {
+            await sqlite.TruncateWalAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
+
+    /// <summary>
+    /// Replaces the reference with <paramref name="erasedReference"/> in every stored idempotency answer that quotes it
+    /// (any JSON string value equal to it), so a replay after the erasure no longer links the token to the reference.
+    /// </summary>
+    private static async Task RewriteResponsesAsync(
+        System.Data.Common.DbTransaction transaction,
+        string customerReference,
+        string erasedReference,
+        CancellationToken cancellationToken)
+    {
+        var updates = new List<(string CallerId, string Key, string Response)>();
+        using (var select = transaction.Command(PrivacySql.SelectResponsesQuoting))
+        {
+            select.Bind("@quoted", Contains("\"" + customerReference + "\""))
+                .Bind("@encoded", Contains(System.Text.Json.JsonSerializer.Serialize(customerReference)));
+            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var response = reader.GetString(2);
+                if (Pseudonymise(response, customerReference, erasedReference) is { } rewritten)
+                {
+                    updates.Add((reader.GetString(0), reader.GetString(1), rewritten));
+                }
+            }
+        }
+
+        foreach (var (callerId, key, response) in updates)
+        {
+            using var update = transaction.Command(PrivacySql.UpdateResponse);
+            update.Bind("@response", response).Bind("@caller_id", callerId).Bind("@idempotency_key", key);
+            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="json"/> with every string value equal to <paramref name="reference"/> replaced, or null when none
+    /// is (the LIKE match was a case-insensitive or partial one). Text that is not JSON has the quoted forms replaced.
+    /// </summary>
+    internal static string? Pseudonymise(string json, string reference, string erasedReference)
+    {
+        System.Text.Json.Nodes.JsonNode? root;
+        try
+        {
+            root = System.Text.Json.Nodes.JsonNode.Parse(json);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            var replaced = json
+                .Replace("\"" + reference + "\"", "\"" + erasedReference + "\"", StringComparison.Ordinal)
+                .Replace(System.Text.Json.JsonSerializer.Serialize(reference), System.Text.Json.JsonSerializer.Serialize(erasedReference), StringComparison.Ordinal);
+            return string.Equals(replaced, json, StringComparison.Ordinal) ? null : replaced;
+        }
+
+        if (root is null || !Replace(root, reference, erasedReference))
+        {
+            return null;
+        }
+
+        return root.ToJsonString();
+
+        static bool Replace(System.Text.Json.Nodes.JsonNode node, string reference, string erased)
+        {
+            var changed = false;
+            switch (node)
+            {
+                case System.Text.Json.Nodes.JsonObject obj:
+                    foreach (var name in obj.Select(p => p.Key).ToList())
+                    {
+                        if (obj[name] is not { } child)
+                        {
+                            continue;
+                        }
+
+                        if (IsReference(child, reference))
+                        {
+                            obj[name] = erased;
+                            changed = true;
+                        }
+                        else
+                        {
+                            changed |= Replace(child, reference, erased);
+                        }
+                    }
+
+                    break;
+                case System.Text.Json.Nodes.JsonArray array:
+                    for (var i = 0; i < array.Count; i++)
+                    {
+                        if (array[i] is not { } item)
+                        {
+                            continue;
+                        }
+
+                        if (IsReference(item, reference))
+                        {
+                            array[i] = erased;
+                            changed = true;
+                        }
+                        else
+                        {
+                            changed |= Replace(item, reference, erased);
+                        }
+                    }
+
+                    break;
+            }
+
+            return changed;
+        }
+
+        static bool IsReference(System.Text.Json.Nodes.JsonNode node, string reference) =>
+            node is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<string>(out var text) && string.Equals(text, reference, StringComparison.Ordinal);
+    }
+
+    /// <summary>A LIKE pattern matching any text that contains <paramref name="literal"/> (escape character <c>\</c>).</summary>
+    private static string Contains(string literal) =>
+        "%" + literal.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
 
     /// <inheritdoc />
     public Task<RetentionPurge> PurgeExpiredAsync(DateTimeOffset revokedTokensBefore, DateTimeOffset idempotencyBefore, CancellationToken cancellationToken)

@@ -21,6 +21,18 @@ namespace Tokenizer.Ledger.Sqlite;
 /// cannot open) surfaces from <see cref="ReadAsync"/> and <see cref="WriteAsync"/> as <see cref="TokenizerException"/>
 /// UNAVAILABLE <see cref="ErrorReasons.LedgerUnavailable"/> (<see cref="MapUnavailable"/>); other SQLite errors
 /// (constraints, corruption, schema) stay <see cref="SqliteException"/>.
+/// <para>
+/// A database file deleted or moved while open (its data directory removed under a running server) is detected:
+/// SQLite would otherwise go on reading and committing into the unlinked file, acknowledging writes that a restart
+/// loses. Each connection handed out, and each write transaction before and after its commit, asks SQLite whether the
+/// file at <see cref="DatabasePath"/> is still the one open (<c>SQLITE_FCNTL_HAS_MOVED</c>: one <c>stat</c>). From the
+/// first "moved" on, every read and write fails with LEDGER_UNAVAILABLE until the process restarts.
+/// </para>
+/// <para>
+/// <c>secure_delete</c> is on for every connection: deleted and overwritten rows are zeroed in their pages rather than
+/// left in free space, so an erased reference does not survive in the file (see <see cref="TruncateWalAsync"/> for
+/// the WAL).
+/// </para>
 /// </remarks>
 internal sealed class SqliteDatabase : ILedgerDatabase
 {
@@ -37,6 +49,10 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     private const int MaxBatch = 64;
     private const string Savepoint = "ledger_write";
 
+    // sqlite3.h: SQLITE_FCNTL_HAS_MOVED; the answer is an int, 1 when the path no longer names the open file.
+    private const int FileControlHasMoved = 20;
+    private static readonly byte[] MainSchema = "main\0"u8.ToArray();
+
     /// <summary>Physical connections (pooled handles) whose pragmas are set, with the pragmas they got.</summary>
     private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, string> Configured = new();
 
@@ -46,6 +62,7 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     private readonly SemaphoreSlim writeGate = new(1, 1);
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingWrite> pending = new();
     private long commits;
+    private volatile bool moved;
 
     public SqliteDatabase(string databasePath, ILogger logger, TimeSpan? busyTimeout = null)
     {
@@ -58,10 +75,11 @@ internal sealed class SqliteDatabase : ILedgerDatabase
         DatabasePath = Path.GetFullPath(databasePath);
         this.logger = logger;
 
-        // synchronous=FULL: a commit is on disk before it returns (a token is money); busy_timeout is per connection.
+        // synchronous=FULL: a commit is on disk before it returns (a token is money); busy_timeout is per connection;
+        // secure_delete=ON: freed cells and pages are zeroed, so erased references do not linger in free space.
         connectionPragmas = string.Create(
             CultureInfo.InvariantCulture,
-            $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL;");
+            $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;");
         connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath,
@@ -113,6 +131,7 @@ internal sealed class SqliteDatabase : ILedgerDatabase
                 Configured.AddOrUpdate(handle, connectionPragmas);
             }
 
+            ThrowIfMoved(connection);
             return connection;
         }
         catch
@@ -139,6 +158,10 @@ internal sealed class SqliteDatabase : ILedgerDatabase
             catch (SqliteException e) when (IsUnavailable(e))
             {
                 throw MapUnavailable(e);
+            }
+            catch (LedgerFileMovedException)
+            {
+                throw MovedError();
             }
         }
     }
@@ -266,7 +289,11 @@ internal sealed class SqliteDatabase : ILedgerDatabase
                     }
                 }
 
+                // Checked before the commit (nothing is written into a deleted file) and after it (a file deleted during
+                // the commit): either way no writer is told its work is stored when a restart would not find it.
+                ThrowIfMoved(connection);
                 await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                ThrowIfMoved(connection);
                 Interlocked.Increment(ref commits);
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -284,6 +311,11 @@ internal sealed class SqliteDatabase : ILedgerDatabase
                 // The transaction was rolled back when it was disposed: nothing of the batch was written.
                 var unavailable = MapUnavailable(e);
                 batch.ForEach(w => w.Finish(null, unavailable));
+                return;
+            }
+            catch (LedgerFileMovedException)
+            {
+                batch.ForEach(w => w.Finish(null, MovedError()));
                 return;
             }
             catch (Exception e)
@@ -398,6 +430,34 @@ internal sealed class SqliteDatabase : ILedgerDatabase
         }
     }
 
+    /// <summary>
+    /// Copies every WAL frame into the database file and truncates the WAL to zero bytes
+    /// (<c>PRAGMA wal_checkpoint(TRUNCATE)</c>), waiting up to <see cref="BusyTimeout"/> for readers and writers. Used after
+    /// an erasure: the WAL keeps old page images (the rows before the erasure) until they are overwritten, and the
+    /// database pages that replace them were zeroed by <c>secure_delete</c>. Returns false (and logs) when the WAL could
+    /// not be emptied; the frames then go at a later checkpoint.
+    /// </summary>
+    public async Task<bool> TruncateWalAsync(CancellationToken cancellationToken)
+    {
+        var complete = await ReadAsync(
+            async (connection, ct) =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+
+                // One row: busy (1 when it could not finish), frames in the WAL, frames checkpointed.
+                return await reader.ReadAsync(ct).ConfigureAwait(false) && reader.GetInt64(0) == 0;
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (!complete)
+        {
+            Log.CheckpointIncomplete(logger);
+        }
+
+        return complete;
+    }
+
     /// <summary>Closes the pooled connections of this file (the last close checkpoints the WAL).</summary>
     public void Dispose()
     {
@@ -410,6 +470,75 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     }
 
     private static bool IsBusy(SqliteException e) => e.SqliteErrorCode is SqliteBusy or SqliteLocked;
+
+    /// <summary>
+    /// Throws <see cref="LedgerFileMovedException"/> when this database has seen its file moved or deleted, or when
+    /// SQLite reports it now for <paramref name="connection"/>'s main database (one <c>stat</c> of the path).
+    /// </summary>
+    private void ThrowIfMoved(SqliteConnection connection)
+    {
+        if (moved)
+        {
+            throw new LedgerFileMovedException();
+        }
+
+        if (connection.Handle is not { } handle || !NativeMethods.HasMoved(handle))
+        {
+            return;
+        }
+
+        if (!moved)
+        {
+            moved = true;
+            Log.FileMoved(logger, DatabasePath);
+        }
+
+        throw new LedgerFileMovedException();
+    }
+
+    /// <summary>What a caller gets once the file has moved: the same error as any unreachable ledger.</summary>
+    private static TokenizerException MovedError() =>
+        new(ErrorKind.Unavailable, ErrorReasons.LedgerUnavailable, "the ledger is unavailable; retry with the same idempotency key");
+
+    /// <summary>Internal signal of a moved file; never leaves this class.</summary>
+    private sealed class LedgerFileMovedException : Exception
+    {
+        public LedgerFileMovedException()
+            : base("the ledger database file was moved or deleted while open")
+        {
+        }
+    }
+
+    /// <summary>The one SQLite call Microsoft.Data.Sqlite does not expose.</summary>
+    private static class NativeMethods
+    {
+        /// <summary>
+        /// True when SQLite reports that the path of the connection's main database no longer names the open file
+        /// (unix VFS: a <c>stat</c> of the path fails or finds another inode). False when the VFS does not answer.
+        /// </summary>
+        public static bool HasMoved(SQLitePCL.sqlite3 handle)
+        {
+            var added = false;
+            try
+            {
+                handle.DangerousAddRef(ref added);
+                var answer = 0;
+                return sqlite3_file_control(handle.DangerousGetHandle(), MainSchema, FileControlHasMoved, ref answer) == 0 && answer != 0;
+            }
+            finally
+            {
+                if (added)
+                {
+                    handle.DangerousRelease();
+                }
+            }
+        }
+
+        // The library Microsoft.Data.Sqlite itself loads (SQLitePCLRaw.bundle_e_sqlite3), resolved the same way.
+        [System.Runtime.InteropServices.DllImport("e_sqlite3", CallingConvention = System.Runtime.InteropServices.CallingConvention.Cdecl, ExactSpelling = true)]
+        [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+        private static extern int sqlite3_file_control(IntPtr db, byte[] schema, int operation, ref int answer);
+    }
 
     /// <summary>The database cannot be reached or written now (as opposed to a bug, a constraint or corruption).</summary>
     private static bool IsUnavailable(SqliteException e) =>

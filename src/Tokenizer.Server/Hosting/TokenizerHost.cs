@@ -13,6 +13,7 @@ public static class TokenizerHost
     /// Builds the app from command-line <paramref name="args"/> (ASP.NET Core conventions: <c>--urls</c>,
     /// <c>--Tokenizer:DataDirectory=...</c>). <paramref name="configure"/> lets tests add logging providers or services.
     /// </summary>
+    /// <exception cref="StartupException">The data directory is in use by another process, or the TLS files cannot be loaded.</exception>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // Content root is the app's own folder, so appsettings.json is found wherever the process starts.
@@ -20,6 +21,19 @@ public static class TokenizerHost
         builder.AddTokenizer();
         configure?.Invoke(builder);
         var app = builder.Build();
+        try
+        {
+            // Before the host starts anything: the data directory is ours alone, and the TLS material loads. A failure
+            // here is a StartupException naming its cause, and no hosted service has begun (nothing to unwind or log).
+            app.Services.GetRequiredService<DataDirectoryLock>();
+            _ = app.Services.GetRequiredService<TlsMaterial>().ServerCertificate;
+        }
+        catch
+        {
+            ((IDisposable)app).Dispose();
+            throw;
+        }
+
         app.MapTokenizer();
         return app;
     }

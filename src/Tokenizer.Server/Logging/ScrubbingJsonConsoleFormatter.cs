@@ -12,15 +12,21 @@ namespace Tokenizer.Server.Logging;
 /// <summary>Options of <see cref="ScrubbingJsonConsoleFormatter"/>: those of the JSON console formatter.</summary>
 /// <remarks>
 /// Bound from <c>Logging:Console:FormatterOptions</c>. <c>JsonWriterOptions.Indented</c> is ignored: every entry is
-/// written on one line.
+/// written on one line. <c>UseUtcTimestamp</c> is ignored: timestamps are always UTC.
 /// </remarks>
 public sealed class ScrubbingJsonConsoleFormatterOptions : JsonConsoleFormatterOptions;
 
 /// <summary>
-/// The server's only log formatter: the JSON console formatter's shape (<c>Timestamp</c> when configured,
-/// <c>EventId</c>, <c>LogLevel</c>, <c>Category</c>, <c>Message</c>, <c>Exception</c>, <c>State</c>, <c>Scopes</c>),
-/// one entry per line, with every string it writes passed through <see cref="SensitiveDataScrubber"/> first.
+/// The server's only log formatter: the JSON console formatter's shape (<c>Timestamp</c>, <c>EventId</c>,
+/// <c>LogLevel</c>, <c>Category</c>, <c>Message</c>, <c>Exception</c>, <c>State</c>, <c>Scopes</c>), one entry per line,
+/// with every string it writes passed through <see cref="SensitiveDataScrubber"/> first.
 /// </summary>
+/// <remarks>
+/// <c>Timestamp</c> is always UTC: ISO 8601 with a <c>Z</c> (<see cref="DefaultTimestampFormat"/>), or the configured
+/// <c>TimestampFormat</c> applied to the UTC time. <c>State</c> holds the message's named values only: the rendered
+/// message is <c>Message</c> already, so neither it nor the template (<c>{OriginalFormat}</c>) is repeated there, and
+/// an entry without values has no <c>State</c>.
+/// </remarks>
 /// <remarks>
 /// Scrubbing happens per value, before JSON encoding, rather than on the encoded line: on the encoded line a mask
 /// could land inside a JSON number or an escape sequence (<c>\u0022</c> next to digits) and break the line, and
@@ -31,6 +37,11 @@ internal sealed class ScrubbingJsonConsoleFormatter : ConsoleFormatter, IDisposa
 {
     /// <summary>The name to put in <c>ConsoleLoggerOptions.FormatterName</c>.</summary>
     public const string FormatterName = "tokenizer-json";
+
+    /// <summary>The timestamp format when none is configured: ISO 8601, UTC, 100 ns, e.g. 2030-01-02T03:04:05.1234567Z.</summary>
+    public const string DefaultTimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+
+    private const string OriginalFormat = "{OriginalFormat}";
 
     private readonly IDisposable? reloadToken;
     private readonly TimeProvider timeProvider;
@@ -52,31 +63,21 @@ internal sealed class ScrubbingJsonConsoleFormatter : ConsoleFormatter, IDisposa
         var current = options;
         string? message;
         string? exception;
-        string? stateMessage;
         IEnumerable<KeyValuePair<string, object?>>? properties;
         DateTimeOffset timestamp;
         if (logEntry.State is BufferedLogRecord buffered)
         {
             message = buffered.FormattedMessage;
             exception = buffered.Exception;
-            stateMessage = buffered.FormattedMessage;
             properties = buffered.Attributes;
-            timestamp = current.UseUtcTimestamp ? buffered.Timestamp.ToUniversalTime() : buffered.Timestamp.ToLocalTime();
+            timestamp = buffered.Timestamp.ToUniversalTime();
         }
         else
         {
             message = logEntry.Formatter?.Invoke(logEntry.State, logEntry.Exception);
             exception = logEntry.Exception?.ToString();
-            stateMessage = logEntry.State?.ToString();
-
-            // The redacting logger's state types do not override ToString(): show the (redacted) message, not a type name.
-            if (stateMessage is not null && stateMessage == logEntry.State?.GetType().ToString())
-            {
-                stateMessage = message;
-            }
-
             properties = logEntry.State as IEnumerable<KeyValuePair<string, object?>>;
-            timestamp = current.UseUtcTimestamp ? timeProvider.GetUtcNow() : timeProvider.GetLocalNow();
+            timestamp = timeProvider.GetUtcNow();
         }
 
         if (exception is null && message is null)
@@ -88,10 +89,7 @@ internal sealed class ScrubbingJsonConsoleFormatter : ConsoleFormatter, IDisposa
         using (var writer = new Utf8JsonWriter(buffer, current.JsonWriterOptions with { Indented = false }))
         {
             writer.WriteStartObject();
-            if (current.TimestampFormat is { } format)
-            {
-                writer.WriteString("Timestamp", timestamp.ToString(format, CultureInfo.InvariantCulture));
-            }
+            writer.WriteString("Timestamp", timestamp.UtcDateTime.ToString(current.TimestampFormat ?? DefaultTimestampFormat, CultureInfo.InvariantCulture));
 
             writer.WriteNumber("EventId", logEntry.EventId.Id);
             writer.WriteString("LogLevel", LevelName(logEntry.LogLevel));
@@ -102,11 +100,11 @@ internal sealed class ScrubbingJsonConsoleFormatter : ConsoleFormatter, IDisposa
                 writer.WriteString("Exception", SensitiveDataScrubber.Scrub(exception));
             }
 
-            if (stateMessage is not null)
+            var values = properties?.Where(p => !string.Equals(p.Key, OriginalFormat, StringComparison.Ordinal)).ToList();
+            if (values is { Count: > 0 })
             {
                 writer.WriteStartObject("State");
-                writer.WriteString("Message", SensitiveDataScrubber.Scrub(stateMessage));
-                WriteProperties(writer, properties);
+                WriteProperties(writer, values);
                 writer.WriteEndObject();
             }
 
@@ -133,7 +131,7 @@ internal sealed class ScrubbingJsonConsoleFormatter : ConsoleFormatter, IDisposa
         {
             writer.WriteStartObject();
             writer.WriteString("Message", SensitiveDataScrubber.Scrub(scope.ToString()));
-            WriteProperties(writer, properties);
+            WriteProperties(writer, properties.Where(p => !string.Equals(p.Key, OriginalFormat, StringComparison.Ordinal)));
             writer.WriteEndObject();
         }
         else

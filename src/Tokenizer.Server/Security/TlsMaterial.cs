@@ -21,7 +21,9 @@ public sealed partial class TlsMaterial : IDisposable
         {
             if (!string.IsNullOrEmpty(tls.CertificatePath))
             {
-                return (LoadServer(tls.CertificatePath, tls.KeyPath!), X509CertificateLoader.LoadCertificateFromFile(tls.ClientCaPath!));
+                return (
+                    Load("Tokenizer:Tls:CertificatePath and KeyPath", () => LoadServer(tls.CertificatePath, tls.KeyPath!)),
+                    Load("Tokenizer:Tls:ClientCaPath", () => X509CertificateLoader.LoadCertificateFromFile(tls.ClientCaPath!)));
             }
 
             if (!environment.IsDevelopment())
@@ -51,6 +53,30 @@ public sealed partial class TlsMaterial : IDisposable
         {
             material.Value.Server.Dispose();
             material.Value.ClientCa.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="load"/>; a file that cannot be read or parsed becomes a <see cref="StartupException"/> naming
+    /// <paramref name="settings"/> and the kind of failure (never the file's contents).
+    /// </summary>
+    private static X509Certificate2 Load(string settings, Func<X509Certificate2> load)
+    {
+        try
+        {
+            return load();
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new StartupException($"{settings}: the file does not exist", error);
+        }
+        catch (Exception error) when (error is UnauthorizedAccessException or IOException)
+        {
+            throw new StartupException($"{settings}: the file cannot be read ({error.GetType().Name})", error);
+        }
+        catch (Exception error) when (error is System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new StartupException($"{settings}: not a PEM certificate (and, for the server, its matching private key)", error);
         }
     }
 

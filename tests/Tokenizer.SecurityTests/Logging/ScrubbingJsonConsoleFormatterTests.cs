@@ -122,7 +122,73 @@ public class ScrubbingJsonConsoleFormatterTests
     }
 
     [Fact]
-    public void Write_StateWithoutToString_StateMessageIsTheMessage()
+    public void Write_DefaultOptions_TimestampIsUtcIso8601WithZ()
+    {
+        // Arrange: a machine whose local zone is far from UTC.
+        var time = new FakeTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        time.SetLocalTimeZone(TimeZoneInfo.CreateCustomTimeZone("UTC+05", TimeSpan.FromHours(5), "UTC+05", "UTC+05"));
+
+        // Act
+        var line = Render([], "hello", null, null, time);
+
+        // Assert
+        using var json = JsonDocument.Parse(line);
+        Assert.Equal("2030-01-02T03:04:05.0000000Z", json.RootElement.GetProperty("Timestamp").GetString());
+    }
+
+    [Fact]
+    public void Write_LocalTimestampRequested_StillUtc()
+    {
+        // Arrange: the options of the framework formatter ask for local time with its offset.
+        var time = new FakeTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        time.SetLocalTimeZone(TimeZoneInfo.CreateCustomTimeZone("UTC+05", TimeSpan.FromHours(5), "UTC+05", "UTC+05"));
+        var options = new ScrubbingJsonConsoleFormatterOptions { TimestampFormat = "yyyy-MM-ddTHH:mm:ssK", UseUtcTimestamp = false };
+
+        // Act
+        var line = Render([], "hello", null, options, time);
+
+        // Assert
+        using var json = JsonDocument.Parse(line);
+        Assert.Equal("2030-01-02T03:04:05Z", json.RootElement.GetProperty("Timestamp").GetString());
+    }
+
+    [Fact]
+    public void Write_AnyMessageAndValues_MessageWrittenOnceStateHoldsOnlyTheValues()
+    {
+        Gen.Select(Gen.String[Gen.Char.AlphaNumeric, 1, 40], Gen.Dictionary(Gen.String[Gen.Char.AlphaNumeric, 1, 12], Gen.String[Gen.Char.AlphaNumeric, 0, 20])[0, 5])
+            .Sample(
+                (message, values) =>
+                {
+                    // Arrange: a template-based entry as [LoggerMessage] makes it (its values, then the template).
+                    var text = "entry " + message;
+                    IReadOnlyList<KeyValuePair<string, object?>> state =
+                    [
+                        .. values.Select(v => new KeyValuePair<string, object?>("V" + v.Key, v.Value)),
+                        new("{OriginalFormat}", "entry {Text}"),
+                    ];
+
+                    // Act
+                    var line = Render(state, text, null);
+
+                    // Assert
+                    using var json = JsonDocument.Parse(line);
+                    var root = json.RootElement;
+                    Assert.Equal(text, root.GetProperty("Message").GetString());
+                    Assert.DoesNotContain("{OriginalFormat}", line, StringComparison.Ordinal);
+                    if (values.Count == 0)
+                    {
+                        Assert.False(root.TryGetProperty("State", out _));
+                        return;
+                    }
+
+                    var written = root.GetProperty("State").EnumerateObject().Select(p => (p.Name, p.Value.GetString())).ToList();
+                    Assert.Equal(values.Select(v => ("V" + v.Key, (string?)v.Value)).OrderBy(p => p.Item1, StringComparer.Ordinal), written.OrderBy(p => p.Name, StringComparer.Ordinal));
+                },
+                iter: 200);
+    }
+
+    [Fact]
+    public void Write_StateWithoutToString_StateHoldsItsValues()
     {
         // Arrange: the redacting logger hands providers state objects that do not override ToString().
         using var formatter = new ScrubbingJsonConsoleFormatter(new FixedOptions(new ScrubbingJsonConsoleFormatterOptions()));
@@ -134,7 +200,8 @@ public class ScrubbingJsonConsoleFormatterTests
 
         // Assert
         using var json = JsonDocument.Parse(writer.ToString());
-        Assert.Equal("Revoked pm_123", json.RootElement.GetProperty("State").GetProperty("Message").GetString());
+        Assert.Equal("Revoked pm_123", json.RootElement.GetProperty("Message").GetString());
+        Assert.False(json.RootElement.GetProperty("State").TryGetProperty("Message", out _));
         Assert.Equal("pm_123", json.RootElement.GetProperty("State").GetProperty("Token").GetString());
     }
 
