@@ -36,6 +36,18 @@ public static class ReportText
         _ => "unspecified",
     };
 
+    /// <summary>The category in words for people (the HTML report): "Missing at gateway" and so on.</summary>
+    public static string Label(ReconciliationCategory category) => category switch
+    {
+        ReconciliationCategory.Matched => "Matched",
+        ReconciliationCategory.MissingAtGateway => "Missing at gateway",
+        ReconciliationCategory.MissingInLedger => "Missing in ledger",
+        ReconciliationCategory.StatusMismatch => "Status differs",
+        ReconciliationCategory.FieldMismatch => "Details differ",
+        ReconciliationCategory.Pending => "Pending",
+        _ => "Unknown",
+    };
+
     /// <summary><c>card</c>, <c>sepa_debit</c> and so on; empty when unknown.</summary>
     public static string Type(TokenType type) => type switch
     {

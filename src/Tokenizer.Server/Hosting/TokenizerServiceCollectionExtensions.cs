@@ -61,6 +61,7 @@ public static class TokenizerServiceCollectionExtensions
         services.AddGrpcReflection();
 
         services.AddSingleton<DataDirectory>();
+        services.AddHostedService<StartupBanner>();
         services.AddSingleton<EmbeddedSandbox>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedSandbox>());
         services.AddStripeHttpClient(sp => sp.GetRequiredService<IOptions<StripeSettings>>().Value.Resilience);
