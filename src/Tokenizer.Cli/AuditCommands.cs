@@ -165,6 +165,11 @@ public static class AuditCommands
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new CliInputException($"{option}: must name a file");
+        }
+
         try
         {
             return new FileStream(path, options);
@@ -173,7 +178,7 @@ public static class AuditCommands
         {
             throw new CliInputException($"{option}: {path} already exists; never overwritten");
         }
-        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             throw new CliInputException($"{option}: cannot create {path}");
         }

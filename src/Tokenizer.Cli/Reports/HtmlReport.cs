@@ -7,9 +7,9 @@ namespace Tokenizer.Cli.Reports;
 
 /// <summary>
 /// The HTML report finance staff open in a browser: one self-contained file (inline CSS and SVG, no script, no external
-/// font, image or stylesheet; a Content-Security-Policy that allows nothing else) with the period, the run id, the
-/// summary counts, a chart of tokens per day by category, and the table of every token that is not matched. Printable
-/// (print styles). The markup is also well-formed XML, so it parses with any XML parser. Every value is encoded.
+/// font, image or stylesheet; a Content-Security-Policy that allows nothing else) with the period as the user asked for
+/// it, the run id, the table of every token that is not matched (first: it is what the reader acts on), the summary
+/// counts and a chart of tokens per day by category; an empty period says so in words instead. Printable (print styles). The markup is also well-formed XML, so it parses with any XML parser. Every value is encoded.
 /// </summary>
 public static class HtmlReport
 {
@@ -58,6 +58,7 @@ public static class HtmlReport
             .ok { color: #2e7d32; } .bad { color: #c62828; font-weight: bold; }
             .empty { font-size: 1.1em; padding: 0.8em 1em; background: #fff8e1; border: 1px solid #ffe082; max-width: 60em; }
             svg text { font-family: inherit; fill: #212121; }
+            .nowrap { white-space: nowrap; }
             @media print { body { margin: 0; } tr { page-break-inside: avoid; } }
             </style>
             </head>
@@ -67,10 +68,10 @@ public static class HtmlReport
             <tr><th>Period</th><td id="period">{{E(period)}}</td></tr>
             <tr><th>Run</th><td id="run-id">{{E(run.RunId)}}</td></tr>
             <tr><th>Customer reference</th><td>{{E(run.Filter.CustomerReference.Length > 0 ? run.Filter.CustomerReference : "all")}}</td></tr>
-            <tr><th>Type</th><td>{{E(run.Filter.Type == TokenType.Unspecified ? "all" : ReportText.Type(run.Filter.Type))}}</td></tr>
+            <tr><th>Type</th><td>{{E(run.Filter.Type == TokenType.Unspecified ? "all" : ReportText.TypeLabel(run.Filter.Type))}}</td></tr>
             <tr><th>Started by</th><td>{{E(run.StartedBy)}}</td></tr>
-            <tr><th>Started</th><td>{{E(ReportText.Time(run.CreatedAt))}}</td></tr>
-            <tr><th>Completed</th><td>{{E(ReportText.Time(run.CompletedAt))}}</td></tr>
+            <tr><th>Started</th><td>{{E(Moment(run.CreatedAt))}}</td></tr>
+            <tr><th>Completed</th><td>{{E(Moment(run.CompletedAt))}}</td></tr>
             <tr><th>Tokens compared</th><td class="n" id="items-total">{{ReportText.Number(run.ItemsTotal)}}</td></tr>
             <tr><th>Discrepancies</th><td class="n {{(run.Discrepancies == 0 ? "ok" : "bad")}}" id="discrepancies">{{ReportText.Number(run.Discrepancies)}}</td></tr>
             </table>
@@ -84,14 +85,8 @@ public static class HtmlReport
                 cancellationToken);
         }
 
-        await html.WriteLineAsync(Summary(source.Summary).AsMemory(), cancellationToken);
-        if (!empty)
-        {
-            await html.WriteLineAsync(Chart(source.Summary).AsMemory(), cancellationToken);
-        }
-
         await html.WriteLineAsync("""
-            <h2>Discrepancies</h2>
+            <h2>Discrepancies: everything that is not matched</h2>
             <table id="discrepancy-table">
             <thead><tr><th>Category</th><th>Token</th><th>Type</th><th>Brand or bank</th><th>Last4</th><th>Customer reference</th><th>Created</th><th>Ledger</th><th>Gateway</th><th>Detail</th></tr></thead>
             <tbody>
@@ -102,10 +97,10 @@ public static class HtmlReport
             await foreach (var item in source.Items(category).WithCancellation(cancellationToken))
             {
                 await html.WriteLineAsync(
-                    $"<tr class=\"{ReportText.Category(item.Category)}\"><td><span class=\"swatch\" style=\"background:{Colours[item.Category]}\"></span>{ReportText.Label(item.Category)}</td>"
-                    + $"<td>{E(item.Token)}</td><td>{E(ReportText.Type(item.Type))}</td><td>{E(item.Brand)}</td><td>{E(item.Last4)}</td>"
-                    + $"<td>{E(item.CustomerReference)}</td><td>{E(ReportText.Time(item.CreatedAt))}</td><td>{E(item.LedgerStatus)}</td>"
-                    + $"<td>{E(item.GatewayStatus)}</td><td>{E(item.Detail)}</td></tr>");
+                    $"<tr class=\"{ReportText.Category(item.Category)}\"><td class=\"nowrap\"><span class=\"swatch\" style=\"background:{Colours[item.Category]}\"></span>{ReportText.Label(item.Category)}</td>"
+                    + $"<td>{E(item.Token)}</td><td class=\"nowrap\">{E(ReportText.TypeLabel(item.Type))}</td><td>{E(item.Brand)}</td><td>{E(item.Last4)}</td>"
+                    + $"<td>{E(item.CustomerReference)}</td><td class=\"nowrap\">{E(Moment(item.CreatedAt))}</td><td>{E(Words(item.LedgerStatus))}</td>"
+                    + $"<td>{E(Words(item.GatewayStatus))}</td><td>{E(item.Detail)}</td></tr>");
                 rows++;
             }
         }
@@ -116,12 +111,20 @@ public static class HtmlReport
             await html.WriteLineAsync($"<tr><td colspan=\"10\" class=\"ok\">{none}</td></tr>".AsMemory(), cancellationToken);
         }
 
-        await html.WriteLineAsync("</tbody>\n</table>\n</body>\n</html>".AsMemory(), cancellationToken);
+        await html.WriteLineAsync("</tbody>\n</table>".AsMemory(), cancellationToken);
+
+        await html.WriteLineAsync(Summary(source.Summary, byBrand: !empty).AsMemory(), cancellationToken);
+        if (!empty)
+        {
+            await html.WriteLineAsync(Chart(source.Summary).AsMemory(), cancellationToken);
+        }
+
+        await html.WriteLineAsync("</body>\n</html>".AsMemory(), cancellationToken);
         await html.FlushAsync(cancellationToken);
         return rows;
     }
 
-    private static string Summary(GetReconciliationResponse summary)
+    private static string Summary(GetReconciliationResponse summary, bool byBrand)
     {
         var html = new StringBuilder("<h2>Summary</h2>\n<table id=\"summary\">\n<thead><tr><th>Category</th><th>Tokens</th></tr></thead>\n<tbody>\n");
         foreach (var category in ReportText.Categories)
@@ -131,11 +134,16 @@ public static class HtmlReport
                 .Append(CultureInfo.InvariantCulture, $"<td class=\"n\" id=\"count-{ReportText.Category(category)}\">{ReportText.Number(count)}</td></tr>\n");
         }
 
+        if (!byBrand)
+        {
+            return html.Append("</tbody>\n</table>").ToString();
+        }
+
         html.Append("</tbody>\n</table>\n<h2>By type and brand</h2>\n<table id=\"by-brand\">\n")
             .Append("<thead><tr><th>Category</th><th>Type</th><th>Brand or bank</th><th>Tokens</th></tr></thead>\n<tbody>\n");
         foreach (var count in summary.Counts)
         {
-            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{ReportText.Label(count.Category)}</td><td>{E(ReportText.Type(count.Type))}</td>")
+            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{ReportText.Label(count.Category)}</td><td>{E(ReportText.TypeLabel(count.Type))}</td>")
                 .Append(CultureInfo.InvariantCulture, $"<td>{E(count.Brand)}</td><td class=\"n\">{ReportText.Number(count.Count)}</td></tr>\n");
         }
 
@@ -266,6 +274,13 @@ public static class HtmlReport
 
         return $"{Day(from)} to {Day(to)} (end exclusive)";
     }
+
+    // "17 Nov 2026 10:01 UTC": a time a person reads at a glance (the CSV and JSON keep ISO 8601).
+    private static string Moment(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
+        time is null ? string.Empty : time.ToDateTimeOffset().ToString("d MMM yyyy HH:mm 'UTC'", CultureInfo.InvariantCulture);
+
+    // not_attached -> not attached.
+    private static string Words(string? status) => (status ?? string.Empty).Replace('_', ' ');
 
     private static string Number(long value) => value.ToString("#,0", CultureInfo.InvariantCulture);
 

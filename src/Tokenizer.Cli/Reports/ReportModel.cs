@@ -48,6 +48,17 @@ public static class ReportText
         _ => "Unknown",
     };
 
+    /// <summary>The token type in words for people (the HTML report): "Card", "SEPA Direct Debit" and so on.</summary>
+    public static string TypeLabel(TokenType type) => type switch
+    {
+        TokenType.Card => "Card",
+        TokenType.AuBecsDebit => "AU BECS Direct Debit",
+        TokenType.SepaDebit => "SEPA Direct Debit",
+        TokenType.BacsDebit => "Bacs Direct Debit",
+        TokenType.UsBankAccount => "US bank account (ACH)",
+        _ => string.Empty,
+    };
+
     /// <summary><c>card</c>, <c>sepa_debit</c> and so on; empty when unknown.</summary>
     public static string Type(TokenType type) => type switch
     {
