@@ -19,3 +19,18 @@ build_quietly() {
     exit 1
   fi
 }
+
+# Makes sure a Chromium the browser tests can drive is installed (Debian's `chromium` package, headless): installs it
+# with apt-get where it is missing. Returns non-zero (and says why) when it cannot; the browser tests then fail, never skip.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "${CHROMIUM_PATH:-}" ]; then
+    return 0
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: chromium not found and apt-get is not available to install it" >&2
+    return 1
+  fi
+  echo "chromium not found: installing it with apt-get" >&2
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } >&2 || return 1
+  command -v chromium >/dev/null 2>&1
+}

@@ -38,6 +38,13 @@ if ! postgres_start; then
   status=1
 fi
 
+# The HTML report is checked in a real browser (headless Chromium): install it where it is missing. If that fails the
+# browser tests fail with that reason (they never skip), and so does this script.
+if ! ensure_chromium; then
+  echo "error: chromium could not be installed; the HTML report browser tests will fail" >&2
+  status=1
+fi
+
 dotnet test Tokenizer.sln -c Release --no-build --nologo -v quiet \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=1
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The `tokenizer` CLI, built on first use; it presents the development PKI's client certificate for each command's
-# role (billing, finance, admin) from ./data/pki unless --pki or --cert/--key/--ca say otherwise. Example:
+# role (billing, finance, admin) from $Tokenizer__DataDirectory/pki (the server's own variable), else ./data/pki,
+# unless --pki or --cert/--key/--ca say otherwise. The server's start line prints a command that works. Example:
 #   echo '{"card":{"number":"4242424242424242","exp_month":12,"exp_year":2030,"cvc":"123"}}' | scripts/tokenizer.sh tokenize card --customer cus-1
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,8 +14,10 @@ if [ ! -f "$dll" ] || [ -n "$(find "$root/src/Tokenizer.Cli" "$root/src/Tokenize
     -newer "$dll" \( -name '*.cs' -o -name '*.proto' -o -name '*.csproj' \) -not -path '*/obj/*' -print -quit)" ]; then
   build_quietly "$root/src/Tokenizer.Cli/Tokenizer.Cli.csproj"
 fi
-# The development PKI that scripts/run.sh creates, unless the caller names certificates or another PKI.
+# The development PKI that scripts/run.sh creates, unless the caller names certificates or another PKI, or names the
+# server's data directory in Tokenizer__DataDirectory (the CLI reads it itself).
 case " $* " in
   *" --pki "*|*" --pki="*|*" --cert "*|*" --cert="*) exec dotnet "$dll" "$@" ;;
-  *) exec dotnet "$dll" "$@" --pki "$root/data/pki" ;;
+  *) if [ -n "${Tokenizer__DataDirectory:-}" ]; then exec dotnet "$dll" "$@"; fi
+     exec dotnet "$dll" "$@" --pki "$root/data/pki" ;;
 esac

@@ -44,7 +44,7 @@ public static class AuditCommands
         };
         var verify = new Command("verify", "Recompute the HMAC chain and name the first broken record (exit 0 intact, 4 broken)");
         verify.Options.Add(anchor);
-        verify.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
+        verify.SetAction((result, ct) => RunAsync(result, error, () => channel.Open(result, "admin"), async client =>
         {
             var request = new VerifyAuditTrailRequest();
             if (result.GetValue(anchor) is { } value)
@@ -73,7 +73,7 @@ public static class AuditCommands
         export.Options.Add(from);
         export.Options.Add(to);
         export.Options.Add(outFile);
-        export.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
+        export.SetAction((result, ct) => RunAsync(result, error, () => channel.Open(result, "admin"), async client =>
         {
             var request = new ExportAuditEventsRequest
             {
@@ -105,35 +105,24 @@ public static class AuditCommands
         return audit;
     }
 
-    private static Task<int> RunAsync(TextWriter error, Func<GrpcChannel> open, Func<AuditService.AuditServiceClient, Task<int>> call) =>
-        RunAsync(error, open, channel => new AuditService.AuditServiceClient(channel), call);
+    private static Task<int> RunAsync(ParseResult result, TextWriter error, Func<GrpcChannel> open, Func<AuditService.AuditServiceClient, Task<int>> call) =>
+        RunAsync(result, error, open, channel => new AuditService.AuditServiceClient(channel), call);
 
     /// <summary>
-    /// Opens the channel, makes the call with a client of it; exit code from the call, 1 for a server error (printed),
-    /// 2 for bad usage. Shared with <see cref="PrivacyCommands"/>.
+    /// Opens the channel, makes the call with a client of it; exit code from the call, or the failure reported by
+    /// <see cref="CliErrors"/> (1 for a server error, 2 for bad usage). Shared with <see cref="PrivacyCommands"/>.
     /// </summary>
-    internal static async Task<int> RunAsync<TClient>(
+    internal static Task<int> RunAsync<TClient>(
+        ParseResult result,
         TextWriter error,
         Func<GrpcChannel> open,
         Func<GrpcChannel, TClient> client,
-        Func<TClient, Task<int>> call)
-    {
-        try
+        Func<TClient, Task<int>> call) =>
+        CliErrors.RunAsync(result, error, async () =>
         {
             using var channel = open();
             return await call(client(channel));
-        }
-        catch (CliInputException problem)
-        {
-            await error.WriteLineAsync($"error: {problem.Message}");
-            return 2;
-        }
-        catch (RpcException problem)
-        {
-            new CliConsole(TextReader.Null, TextWriter.Null, error).PrintRpcError(problem);
-            return 1;
-        }
-    }
+        });
 
     private static void PrintVerification(TextWriter output, VerifyAuditTrailResponse response, bool json)
     {
@@ -177,6 +166,11 @@ public static class AuditCommands
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new CliInputException($"{option}: must name a file");
+        }
+
         try
         {
             return new FileStream(path, options);
@@ -185,7 +179,7 @@ public static class AuditCommands
         {
             throw new CliInputException($"{option}: {path} already exists; never overwritten");
         }
-        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             throw new CliInputException($"{option}: cannot create {path}");
         }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Google.Protobuf;
-using Grpc.Core;
 using Grpc.Net.Client;
 using Tokenizer.Contracts.V1;
 
@@ -16,40 +15,63 @@ public static class CliApp
     /// <summary>The address <c>scripts/run.sh</c> serves on.</summary>
     public const string DefaultServer = "https://127.0.0.1:5055";
 
-    /// <summary>Builds the command tree; I/O is injected so tests can drive it.</summary>
-    /// <summary>Exit code for bad usage: an unknown option, a missing or malformed value.</summary>
-    public const int ExitUsage = 2;
+    /// <summary>Exit code for bad usage: an unknown option, a missing or malformed value, a file that cannot be used.</summary>
+    public const int ExitUsage = CliErrors.ExitUsage;
 
     /// <summary>
-    /// Parses and runs <paramref name="args"/>. Bad usage prints the parser's errors and exits <see cref="ExitUsage"/>
-    /// (2) before anything is sent; otherwise the command's own exit code.
+    /// The environment variable the CLI takes the server's data directory from (the server's own
+    /// <c>Tokenizer:DataDirectory</c> as an environment variable): the default <c>--pki</c> is its <c>pki</c> folder.
     /// </summary>
-    public static async Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error)
+    public const string DataDirectoryVariable = "Tokenizer__DataDirectory";
+
+    /// <summary>As <see cref="RunAsync(string[], TextReader, TextWriter, TextWriter, Func{string, string?})"/> with the process environment.</summary>
+    public static Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error) =>
+        RunAsync(args, input, output, error, Environment.GetEnvironmentVariable);
+
+    /// <summary>
+    /// Parses and runs <paramref name="args"/>. Bad usage prints one line (the first problem, naming the option and the
+    /// rule, never the value) and exits <see cref="ExitUsage"/> (2) before anything is sent; otherwise the command's
+    /// own exit code. <paramref name="environment"/> reads environment variables (<see cref="DataDirectoryVariable"/>).
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error, Func<string, string?> environment)
     {
-        // No response files: "@x" is a value like any other (a customer reference may start with @), and no argument can
-        // make the CLI read a file into its command line.
-        var parse = BuildRootCommand(input, output, error).Parse(args, new System.CommandLine.ParserConfiguration { ResponseFileTokenReplacer = null });
-        if (parse.Errors.Count > 0)
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(error);
+        var json = args.Contains("--json", StringComparer.Ordinal);
+        try
         {
-            foreach (var problem in parse.Errors)
+            var root = BuildRootCommand(input, output, error, environment);
+
+            // No response files: "@x" is a value like any other (a customer reference may start with @), and no argument
+            // can make the CLI read a file into its command line.
+            var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+            if (parse.Errors.Count > 0)
             {
-                await error.WriteLineAsync($"error: {problem.Message}").ConfigureAwait(false);
+                return CliErrors.Usage(error, json, CliErrors.ParseMessage(parse.Errors[0], args, root));
             }
 
-            return ExitUsage;
+            // The commands report their own failures; anything that still escapes is reported here without a stack trace.
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
         }
-
-        return await parse.InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error }).ConfigureAwait(false);
+        catch (Exception problem) when (problem is not OperationCanceledException)
+        {
+            return CliErrors.Report(problem, error, json, server: null);
+        }
     }
 
-    public static RootCommand BuildRootCommand(TextReader input, TextWriter output, TextWriter error)
+    /// <summary>The command tree with the process environment; I/O is injected so tests can drive it.</summary>
+    public static RootCommand BuildRootCommand(TextReader input, TextWriter output, TextWriter error) =>
+        BuildRootCommand(input, output, error, Environment.GetEnvironmentVariable);
+
+    /// <summary>The command tree; I/O and the environment are injected so tests can drive it.</summary>
+    public static RootCommand BuildRootCommand(TextReader input, TextWriter output, TextWriter error, Func<string, string?> environment)
     {
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table", Recursive = true };
         var customer = new Option<string>("--customer") { Description = "customer_reference of the billing service's customer", Required = true };
         var key = new Option<string?>("--idempotency-key") { Description = "Idempotency key (default: a new random key; reuse one to retry safely)" };
 
         var root = new RootCommand("Tokenizer: swap card and bank details for gateway tokens.");
-        var channel = CliChannel.AddTo(root);
+        var channel = CliChannel.AddTo(root, environment);
         root.Options.Add(json);
 
         var console = new CliConsole(input, output, error);
@@ -58,7 +80,7 @@ public static class CliApp
         var card = new Command("card", "Tokenise a card. stdin JSON: {\"card\":{\"number\",\"exp_month\",\"exp_year\",\"cvc\"},\"billing_details\":{...}}");
         card.Options.Add(customer);
         card.Options.Add(key);
-        card.SetAction((result, ct) => Run(console, () => channel.Open(result, "billing"), result.GetValue(json), async client =>
+        card.SetAction((result, ct) => Run(result, console, () => channel.Open(result, "billing"), result.GetValue(json), async client =>
         {
             var request = console.ReadCardRequest();
             request.CustomerReference = result.GetValue(customer)!;
@@ -69,7 +91,7 @@ public static class CliApp
         var bank = new Command("bank", "Tokenise a bank account. stdin JSON: {\"au_becs_debit\"|\"sepa_debit\"|\"bacs_debit\"|\"us_bank_account\":{...},\"billing_details\":{...}}");
         bank.Options.Add(customer);
         bank.Options.Add(key);
-        bank.SetAction((result, ct) => Run(console, () => channel.Open(result, "billing"), result.GetValue(json), async client =>
+        bank.SetAction((result, ct) => Run(result, console, () => channel.Open(result, "billing"), result.GetValue(json), async client =>
         {
             var request = console.ReadBankRequest();
             request.CustomerReference = result.GetValue(customer)!;
@@ -84,7 +106,7 @@ public static class CliApp
         var token = new Command("token", "Read or revoke one token");
         var get = new Command("get", "Show one token");
         get.Arguments.Add(tokenArgument);
-        get.SetAction((result, ct) => Run(console, () => channel.Open(result, "finance"), result.GetValue(json), async client =>
+        get.SetAction((result, ct) => Run(result, console, () => channel.Open(result, "finance"), result.GetValue(json), async client =>
         {
             var response = await client.GetTokenAsync(new GetTokenRequest { Token = result.GetValue(tokenArgument) }, cancellationToken: ct);
             return (response.Token, (bool?)null);
@@ -94,7 +116,7 @@ public static class CliApp
         revoke.Arguments.Add(tokenArgument);
         revoke.Options.Add(reason);
         revoke.Options.Add(key);
-        revoke.SetAction((result, ct) => Run(console, () => channel.Open(result, "admin"), result.GetValue(json), async client =>
+        revoke.SetAction((result, ct) => Run(result, console, () => channel.Open(result, "admin"), result.GetValue(json), async client =>
         {
             var response = await client.RevokeTokenAsync(
                 new RevokeTokenRequest
@@ -114,13 +136,27 @@ public static class CliApp
         var listCustomer = new Option<string?>("--customer") { Description = "Only this customer_reference" };
         var status = new Option<string?>("--status") { Description = "active or revoked" };
         status.AcceptOnlyFromAmong("active", "revoked");
-        var pageSize = new Option<int>("--page-size") { Description = "1-100 (default 50)" };
+        var pageSize = new Option<int>("--page-size")
+        {
+            Description = "1-100 (default 50)",
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+                if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) && size is >= 1 and <= 100)
+                {
+                    return size;
+                }
+
+                result.AddError("--page-size: must be a whole number from 1 to 100");
+                return 0;
+            },
+        };
         var pageToken = new Option<string?>("--page-token") { Description = "next_page_token from the previous page" };
         list.Options.Add(listCustomer);
         list.Options.Add(status);
         list.Options.Add(pageSize);
         list.Options.Add(pageToken);
-        list.SetAction((result, ct) => RunList(console, () => channel.Open(result, "finance"), result.GetValue(json), async client =>
+        list.SetAction((result, ct) => RunList(result, console, () => channel.Open(result, "finance"), result.GetValue(json), async client =>
             await client.ListTokensAsync(
                 new ListTokensRequest
                 {
@@ -147,43 +183,34 @@ public static class CliApp
     }
 
     private static Task<int> Run(
+        ParseResult result,
         CliConsole console,
         Func<GrpcChannel> open,
         bool json,
         Func<TokenizerService.TokenizerServiceClient, Task<(Token Token, bool? Replayed)>> call) =>
-        Call(console, open, call, result => console.PrintToken(result.Token, result.Replayed, json));
+        Call(result, console, open, call, response => console.PrintToken(response.Token, response.Replayed, json));
 
     private static Task<int> RunList(
+        ParseResult result,
         CliConsole console,
         Func<GrpcChannel> open,
         bool json,
         Func<TokenizerService.TokenizerServiceClient, Task<ListTokensResponse>> call) =>
-        Call(console, open, call, response => console.PrintList(response, json));
+        Call(result, console, open, call, response => console.PrintList(response, json));
 
     /// <summary>Opens the channel, makes the call, prints the result; exit 0, 1 for a server error, 2 for bad input.</summary>
-    private static async Task<int> Call<TResult>(
+    private static Task<int> Call<TResult>(
+        ParseResult result,
         CliConsole console,
         Func<GrpcChannel> open,
         Func<TokenizerService.TokenizerServiceClient, Task<TResult>> call,
-        Action<TResult> print)
-    {
-        try
+        Action<TResult> print) =>
+        CliErrors.RunAsync(result, console.Error, async () =>
         {
             using var channel = open();
             print(await call(new TokenizerService.TokenizerServiceClient(channel)));
             return 0;
-        }
-        catch (CliInputException error)
-        {
-            console.Error.WriteLine($"error: {error.Message}");
-            return 2;
-        }
-        catch (RpcException error)
-        {
-            console.PrintRpcError(error);
-            return 1;
-        }
-    }
+        });
 }
 
 /// <summary>Bad input on stdin or at the prompt; the message never contains the input.</summary>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
 
@@ -6,15 +7,24 @@ namespace Tokenizer.Cli;
 
 /// <summary>
 /// Connection settings shared by every command: the server address and the TLS client certificate. By default the
-/// certificate of the command's role comes from the development PKI (<c>./data/pki</c>, as scripts/run.sh makes it):
-/// billing for tokenize, finance for reads, admin for revoke and audit.
+/// certificate of the command's role comes from the development PKI under the server's data directory
+/// (<c>$Tokenizer__DataDirectory/pki</c>, else <c>./data/pki</c>, as scripts/run.sh makes it): billing for tokenize,
+/// finance for reads, admin for revoke and audit. Files that cannot be used are bad usage (<see cref="CliInputException"/>
+/// naming the option), never a crash.
 /// </summary>
 public sealed class CliChannel
 {
-    private CliChannel(RootCommand root)
+    private CliChannel(RootCommand root, Func<string, string?> environment)
     {
+        var dataDirectory = environment(CliApp.DataDirectoryVariable);
+        var defaultPki = string.IsNullOrWhiteSpace(dataDirectory) ? Path.Combine("data", "pki") : Path.Combine(dataDirectory, "pki");
         Server = new Option<string>("--server") { Description = "Tokenizer gRPC address", DefaultValueFactory = _ => CliApp.DefaultServer, Recursive = true };
-        Pki = new Option<string>("--pki") { Description = "Development PKI directory with <role>.crt/.key and ca.crt", DefaultValueFactory = _ => Path.Combine("data", "pki"), Recursive = true };
+        Pki = new Option<string>("--pki")
+        {
+            Description = $"Development PKI directory with <role>.crt/.key and ca.crt (default: ${CliApp.DataDirectoryVariable}/pki, else data/pki)",
+            DefaultValueFactory = _ => defaultPki,
+            Recursive = true,
+        };
         Certificate = new Option<string?>("--cert") { Description = "Client certificate (PEM); default: the command's role from --pki", Recursive = true };
         Key = new Option<string?>("--key") { Description = "Client private key (PEM)", Recursive = true };
         Ca = new Option<string?>("--ca") { Description = "CA certificate that the server's certificate chains to (PEM); default: --pki/ca.crt", Recursive = true };
@@ -36,7 +46,10 @@ public sealed class CliChannel
     public Option<string?> Ca { get; }
 
     /// <summary>Adds the connection options to <paramref name="root"/> (recursive, so every command has them).</summary>
-    public static CliChannel AddTo(RootCommand root) => new(root);
+    public static CliChannel AddTo(RootCommand root) => new(root, Environment.GetEnvironmentVariable);
+
+    /// <summary>As <see cref="AddTo(RootCommand)"/>, reading <see cref="CliApp.DataDirectoryVariable"/> through <paramref name="environment"/>.</summary>
+    public static CliChannel AddTo(RootCommand root, Func<string, string?> environment) => new(root, environment);
 
     /// <summary>
     /// A channel to the server. https addresses present the client certificate for <paramref name="role"/> (or --cert/--key)
@@ -60,11 +73,12 @@ public sealed class CliChannel
         var certificatePath = result.GetValue(Certificate) ?? Path.Combine(pki, role + ".crt");
         var keyPath = result.GetValue(Key) ?? Path.Combine(pki, role + ".key");
         var caPath = result.GetValue(Ca) ?? Path.Combine(pki, "ca.crt");
-        foreach (var path in new[] { certificatePath, keyPath, caPath })
+        foreach (var (option, path) in new[] { ("--cert", certificatePath), ("--key", keyPath), ("--ca", caPath) })
         {
             if (!File.Exists(path))
             {
-                throw new CliInputException($"{path} not found: start the server once with scripts/run.sh (it creates the development PKI) or pass --cert, --key and --ca");
+                throw new CliInputException(
+                    $"{option}: {path} not found; start the server once with scripts/run.sh (it creates the development PKI), set {CliApp.DataDirectoryVariable} to the server's data directory, or pass --pki or --cert, --key and --ca");
             }
         }
 
@@ -76,7 +90,7 @@ public sealed class CliChannel
                 CertificateChainPolicy = new X509ChainPolicy
                 {
                     TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    CustomTrustStore = { X509CertificateLoader.LoadCertificateFromFile(caPath) },
+                    CustomTrustStore = { Load("--ca", caPath, X509CertificateLoader.LoadCertificateFromFile) },
                     RevocationMode = X509RevocationMode.NoCheck,
                 },
             },
@@ -84,9 +98,30 @@ public sealed class CliChannel
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
     }
 
+    // The certificate first, alone, so that a file that is no certificate and a key that is not the certificate's are
+    // told apart; the loaders' own messages are not shown (they may quote the file).
     private static X509Certificate2 LoadClient(string certificatePath, string keyPath)
     {
-        using var ephemeral = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+        using var certificate = Load("--cert", certificatePath, X509CertificateLoader.LoadCertificateFromFile);
+        using var ephemeral = Load("--key", keyPath, path => X509Certificate2.CreateFromPemFile(certificatePath, path));
         return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
+    }
+
+    private static X509Certificate2 Load(string option, string path, Func<string, X509Certificate2> load)
+    {
+        try
+        {
+            return load(path);
+        }
+        catch (Exception problem) when (problem is UnauthorizedAccessException or IOException)
+        {
+            throw new CliInputException($"{option}: cannot read {path}");
+        }
+        catch (Exception problem) when (problem is CryptographicException or ArgumentException)
+        {
+            throw new CliInputException(option == "--key"
+                ? $"--key: {path} is not a PEM private key that matches the certificate (--cert)"
+                : $"{option}: {path} is not a PEM or DER certificate");
+        }
     }
 }

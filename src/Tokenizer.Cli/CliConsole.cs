@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Google.Protobuf;
-using Grpc.Core;
 using Tokenizer.Contracts.V1;
 
 namespace Tokenizer.Cli;
@@ -159,35 +158,6 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         }
     }
 
-    public void PrintRpcError(RpcException exception)
-    {
-        error.WriteLine($"error: {exception.StatusCode}: {exception.Status.Detail}");
-        var status = exception.GetRpcStatus();
-        if (status is null)
-        {
-            return;
-        }
-
-        foreach (var detail in status.Details)
-        {
-            if (detail.TryUnpack<Google.Rpc.ErrorInfo>(out var info))
-            {
-                error.WriteLine($"  reason: {info.Reason}");
-                foreach (var (key, value) in info.Metadata)
-                {
-                    error.WriteLine($"  {key}: {value}");
-                }
-            }
-            else if (detail.TryUnpack<Google.Rpc.BadRequest>(out var badRequest))
-            {
-                foreach (var violation in badRequest.FieldViolations)
-                {
-                    error.WriteLine($"  {violation.Field}: {violation.Description}");
-                }
-            }
-        }
-    }
-
     /// <summary>Billing details as JSON on stdin (privacy correct): personal data never travels in arguments.</summary>
     public BillingDetails ReadBillingDetails() => Parse<BillingDetails>();
 
@@ -207,6 +177,11 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         catch (InvalidJsonException)
         {
             throw new CliInputException("stdin: not valid JSON");
+        }
+        catch (Exception problem) when (problem is FormatException or OverflowException or ArgumentException or InvalidOperationException)
+        {
+            // Values of the wrong type or range (a month of 99999999999): the message could quote them.
+            throw new CliInputException($"stdin: a value in the JSON {typeof(T).Name} has the wrong type or range (see --help)");
         }
     }
 

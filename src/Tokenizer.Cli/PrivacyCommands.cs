@@ -37,7 +37,7 @@ public static class PrivacyCommands
         var export = new Command("export", "Write everything held about the person (tokens, billing details, gateway Customer, audit events) to --out");
         export.Options.Add(customer);
         export.Options.Add(outFile);
-        export.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
+        export.SetAction((result, ct) => RunAsync(result, error, () => channel.Open(result, "admin"), async client =>
         {
             // The file first: an existing file stops the command before anything is read (and audited).
             var path = result.GetValue(outFile)!;
@@ -69,7 +69,7 @@ public static class PrivacyCommands
         var correct = new Command("correct", "Correct the person's billing details here and at the gateway. stdin JSON: {\"name\",\"email\",\"phone\",\"address\":{...}}; only the fields given change");
         correct.Options.Add(customer);
         correct.Options.Add(key);
-        correct.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
+        correct.SetAction((result, ct) => RunAsync(result, error, () => channel.Open(result, "admin"), async client =>
         {
             var billing = new CliConsole(input, output, error).ReadBillingDetails();
             var response = await client.CorrectSubjectDataAsync(
@@ -101,7 +101,7 @@ public static class PrivacyCommands
         erase.Options.Add(customer);
         erase.Options.Add(key);
         erase.Options.Add(reason);
-        erase.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
+        erase.SetAction((result, ct) => RunAsync(result, error, () => channel.Open(result, "admin"), async client =>
         {
             var response = await client.EraseSubjectAsync(
                 new EraseSubjectRequest
@@ -117,7 +117,7 @@ public static class PrivacyCommands
 
         var status = new Command("status", "Where the person's erasure stands");
         status.Options.Add(customer);
-        status.SetAction((result, ct) => RunAsync(error, () => channel.Open(result, "admin"), async client =>
+        status.SetAction((result, ct) => RunAsync(result, error, () => channel.Open(result, "admin"), async client =>
         {
             var response = await client.GetErasureStatusAsync(
                 new GetErasureStatusRequest { CustomerReference = result.GetValue(customer) ?? string.Empty }, cancellationToken: ct);
@@ -167,6 +167,6 @@ public static class PrivacyCommands
         _ => "unknown",
     };
 
-    private static Task<int> RunAsync(TextWriter error, Func<GrpcChannel> open, Func<PrivacyService.PrivacyServiceClient, Task<int>> call) =>
-        AuditCommands.RunAsync(error, open, channel => new PrivacyService.PrivacyServiceClient(channel), call);
+    private static Task<int> RunAsync(ParseResult result, TextWriter error, Func<GrpcChannel> open, Func<PrivacyService.PrivacyServiceClient, Task<int>> call) =>
+        AuditCommands.RunAsync(result, error, open, channel => new PrivacyService.PrivacyServiceClient(channel), call);
 }

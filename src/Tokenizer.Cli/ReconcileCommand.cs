@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using Grpc.Core;
 using Grpc.Net.Client;
 using Tokenizer.Cli.Reports;
 using Tokenizer.Contracts.V1;
@@ -23,6 +22,9 @@ public static class ReconcileCommand
     public const int ExitDiscrepancies = 3;
 
     private const int ItemPageSize = 1000;
+
+    // The longest period the server accepts (ReconciliationFilter.to: at most 366 days after from).
+    private const int MaxPeriodDays = 366;
 
     /// <summary>The command; <paramref name="channel"/> is the root's connection options.</summary>
     public static Command Build(CliChannel channel, TextWriter output, TextWriter error, TimeSpan? pollInterval = null)
@@ -63,22 +65,18 @@ public static class ReconcileCommand
             }
         });
 
-        command.SetAction(async (result, ct) =>
+        command.SetAction((result, ct) => CliErrors.RunAsync(result, error, async () =>
         {
-            // The report file first: a run (gateway requests, audit records) must not be spent on a report that then
-            // cannot be written. Removed again when no report is written into it.
-            var path = result.GetValue(outFile)!;
-            FileStream file;
-            try
+            // The period before anything else: a period the server would refuse is bad usage, said before any call.
+            if (result.GetValue(run) is null)
             {
-                file = AuditCommands.CreateNewFile(path, "--out");
-            }
-            catch (CliInputException problem)
-            {
-                await error.WriteLineAsync($"error: {problem.Message}");
-                return 2;
+                CheckPeriod(result.GetValue(from)!.Value, result.GetValue(to)!.Value);
             }
 
+            // The report file next: a run (gateway requests, audit records) must not be spent on a report that then
+            // cannot be written. Removed again when no report is written into it.
+            var path = result.GetValue(outFile)!;
+            var file = AuditCommands.CreateNewFile(path, "--out");
             var written = false;
             try
             {
@@ -107,16 +105,6 @@ public static class ReconcileCommand
                     $"reconciliation {runId}: {r.ItemsTotal} tokens, {r.Discrepancies} discrepancies; report written to {path}"));
                 return r.Discrepancies == 0 ? 0 : ExitDiscrepancies;
             }
-            catch (CliInputException problem)
-            {
-                await error.WriteLineAsync($"error: {problem.Message}");
-                return 2;
-            }
-            catch (RpcException problem)
-            {
-                new CliConsole(TextReader.Null, TextWriter.Null, error).PrintRpcError(problem);
-                return 1;
-            }
             finally
             {
                 await file.DisposeAsync();
@@ -125,7 +113,7 @@ public static class ReconcileCommand
                     File.Delete(path);
                 }
             }
-        });
+        }));
         return command;
     }
 
@@ -221,6 +209,13 @@ public static class ReconcileCommand
         var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
         if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
         {
+            if (endOfDay && day == DateOnly.MaxValue)
+            {
+                // The inclusive last day ends at the exclusive start of the next, which does not exist.
+                result.AddError($"{name}: the last day must be before 9999-12-31");
+                return null;
+            }
+
             var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
             return endOfDay ? start.AddDays(1) : start;
         }
@@ -232,6 +227,21 @@ public static class ReconcileCommand
 
         result.AddError($"{name}: expected a date (2026-11-01) or an ISO 8601 time (2026-11-01T12:00:00Z)");
         return null;
+    }
+
+    // The server's rule (reconciliation.proto: to after from, at most MaxPeriodDays later), checked here so that a
+    // period it would refuse is bad usage (exit 2) rather than a server error.
+    private static void CheckPeriod(DateTimeOffset from, DateTimeOffset to)
+    {
+        if (to <= from)
+        {
+            throw new CliInputException("--to: must be after --from (--to names the last day, inclusive)");
+        }
+
+        if (to - from > TimeSpan.FromDays(MaxPeriodDays))
+        {
+            throw new CliInputException(string.Create(CultureInfo.InvariantCulture, $"--from: the period from --from to --to must be at most {MaxPeriodDays} days; split it into several runs"));
+        }
     }
 
     /// <summary>

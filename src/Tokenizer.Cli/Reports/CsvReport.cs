@@ -4,10 +4,14 @@ using Tokenizer.Contracts.V1;
 namespace Tokenizer.Cli.Reports;
 
 /// <summary>
-/// The CSV report: one row per token, the columns of <see cref="Columns"/>, UTF-8 with a byte order mark (so spreadsheet
-/// programs read it as UTF-8), CRLF line ends and RFC 4180 quoting. Cells that a spreadsheet would read as a formula
-/// (starting with <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, a tab or a carriage return) are neutralised with a leading
-/// apostrophe, so opening the file never executes anything.
+/// The CSV report: one row per token, the columns of <see cref="Columns"/>, discrepancies first (in the order of
+/// <see cref="ReportText.Categories"/>), then the matched tokens; UTF-8 with a byte order mark (so spreadsheet programs
+/// read it as UTF-8), CRLF line ends and RFC 4180 quoting. Cells that a spreadsheet would read as a formula (starting
+/// with <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, a tab or a carriage return) are neutralised with a leading apostrophe,
+/// so opening the file never executes anything. Numeric identifiers (last4 and bank codes, in
+/// <c>last4</c> and <c>brand_or_bank_identifier</c>) are written as the text formula <c>="0668"</c>, which Excel,
+/// LibreOffice and Google Sheets show as 0668 with its leading zero: the trade-off is that a strict RFC 4180 reader sees
+/// <c>="0668"</c> as the cell's text (machines should read the JSON report).
 /// </summary>
 public static class CsvReport
 {
@@ -26,19 +30,37 @@ public static class CsvReport
         await writer.WriteLineAsync(string.Join(',', Columns.Select(Cell)).AsMemory(), cancellationToken);
         var runId = source.Summary.Reconciliation.RunId;
         var rows = 0L;
-        await foreach (var item in source.Items(null).WithCancellation(cancellationToken))
+        var order = ReportText.Categories.Where(c => c != ReconciliationCategory.Matched).Append(ReconciliationCategory.Matched);
+        foreach (var category in order)
         {
-            string[] cells =
-            [
-                runId, item.Token, ReportText.Type(item.Type), item.Brand, item.Last4, item.CustomerReference,
-                ReportText.Time(item.CreatedAt), item.LedgerStatus, item.GatewayStatus, ReportText.Category(item.Category), item.Detail,
-            ];
-            await writer.WriteLineAsync(string.Join(',', cells.Select(Cell)).AsMemory(), cancellationToken);
-            rows++;
+            await foreach (var item in source.Items(category).WithCancellation(cancellationToken))
+            {
+                string[] cells =
+                [
+                    Cell(runId), Cell(item.Token), Cell(ReportText.Type(item.Type)), Identifier(item.Brand), Identifier(item.Last4), Cell(item.CustomerReference),
+                    Cell(ReportText.Time(item.CreatedAt)), Cell(item.LedgerStatus), Cell(item.GatewayStatus), Cell(ReportText.Category(item.Category)), Cell(item.Detail),
+                ];
+                await writer.WriteLineAsync(string.Join(',', cells).AsMemory(), cancellationToken);
+                rows++;
+            }
         }
 
         await writer.FlushAsync(cancellationToken);
         return rows;
+    }
+
+    /// <summary>
+    /// A cell for a code whose leading zeros matter: digits (with <c>-</c> or space between groups, as in a sort code or
+    /// a BSB) become <c>="0668"</c>, quoted per RFC 4180 (<c>"=""0668"""</c>), so a spreadsheet keeps them as text;
+    /// anything else (a card brand) is an ordinary <see cref="Cell"/>. Only digits, dashes and spaces ever go inside the
+    /// formula, so it can do nothing but show them.
+    /// </summary>
+    public static string Identifier(string? value)
+    {
+        var text = value ?? string.Empty;
+        return text.Length > 0 && char.IsAsciiDigit(text[0]) && text.All(c => char.IsAsciiDigit(c) || c is '-' or ' ')
+            ? "\"=\"\"" + text + "\"\"\""
+            : Cell(text);
     }
 
     /// <summary>One cell: neutralised if a spreadsheet would take it for a formula, then quoted per RFC 4180 when needed.</summary>

@@ -36,6 +36,29 @@ public static class ReportText
         _ => "unspecified",
     };
 
+    /// <summary>The category in words for people (the HTML report): "Missing at gateway" and so on.</summary>
+    public static string Label(ReconciliationCategory category) => category switch
+    {
+        ReconciliationCategory.Matched => "Matched",
+        ReconciliationCategory.MissingAtGateway => "Missing at gateway",
+        ReconciliationCategory.MissingInLedger => "Missing in ledger",
+        ReconciliationCategory.StatusMismatch => "Status differs",
+        ReconciliationCategory.FieldMismatch => "Details differ",
+        ReconciliationCategory.Pending => "Pending",
+        _ => "Unknown",
+    };
+
+    /// <summary>The token type in words for people (the HTML report): "Card", "SEPA Direct Debit" and so on.</summary>
+    public static string TypeLabel(TokenType type) => type switch
+    {
+        TokenType.Card => "Card",
+        TokenType.AuBecsDebit => "AU BECS Direct Debit",
+        TokenType.SepaDebit => "SEPA Direct Debit",
+        TokenType.BacsDebit => "Bacs Direct Debit",
+        TokenType.UsBankAccount => "US bank account (ACH)",
+        _ => string.Empty,
+    };
+
     /// <summary><c>card</c>, <c>sepa_debit</c> and so on; empty when unknown.</summary>
     public static string Type(TokenType type) => type switch
     {

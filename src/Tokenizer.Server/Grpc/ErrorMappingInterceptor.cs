@@ -39,7 +39,7 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
         catch (TokenizerException error)
         {
             LogDomainError(logger, context.Method, error.Kind, error.Reason);
-            throw ToRpcException(error);
+            throw ToRpcException(error, RetryDelay);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
@@ -75,7 +75,7 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
         catch (TokenizerException error)
         {
             LogDomainError(logger, context.Method, error.Kind, error.Reason);
-            throw ToRpcException(error);
+            throw ToRpcException(error, RetryDelay);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
@@ -88,9 +88,20 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
         }
     }
 
+    // A retry of an in-flight key itself waits up to DuplicateWaitSeconds for the first request: after that long the
+    // first has usually finished and the retry gets its answer.
+    private TimeSpan RetryDelay => TimeSpan.FromSeconds(Math.Max(1, options.Value.DuplicateWaitSeconds));
+
     /// <summary>Builds the RpcException for a domain error (google.rpc.Status in grpc-status-details-bin).</summary>
-    internal static RpcException ToRpcException(TokenizerException error)
+    internal static RpcException ToRpcException(TokenizerException error) => ToRpcException(error, retryDelay: null);
+
+    /// <summary>
+    /// As <see cref="ToRpcException(TokenizerException)"/>; ABORTED (a key still in flight) also carries
+    /// google.rpc.RetryInfo with <paramref name="retryDelay"/>, when the same key is worth retrying.
+    /// </summary>
+    internal static RpcException ToRpcException(TokenizerException error, TimeSpan? retryDelay)
     {
+        ArgumentNullException.ThrowIfNull(error);
         var status = new Google.Rpc.Status { Code = (int)ToStatusCode(error.Kind), Message = error.Message };
         var info = new ErrorInfo { Reason = error.Reason, Domain = ErrorDomain };
         foreach (var (key, value) in error.ErrorMetadata)
@@ -108,6 +119,11 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                 Description = v.Rule,
             }));
             status.Details.Add(Any.Pack(badRequest));
+        }
+
+        if (error.Kind == ErrorKind.Aborted && retryDelay is { } delay)
+        {
+            status.Details.Add(Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(delay) }));
         }
 
         return status.ToRpcException();

@@ -62,6 +62,7 @@ public static class TokenizerServiceCollectionExtensions
 
         services.AddSingleton<DataDirectory>();
         services.AddSingleton<DataDirectoryLock>();
+        services.AddHostedService<StartupBanner>();
         services.AddSingleton<EmbeddedSandbox>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedSandbox>());
         services.AddStripeHttpClient(sp => sp.GetRequiredService<IOptions<StripeSettings>>().Value.Resilience);

@@ -326,7 +326,8 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
         var formulaRow = Assert.Single(rows, r => r.Contains(planted.Planted["matched_formula"], StringComparison.Ordinal));
         Assert.Contains(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",", formulaRow, StringComparison.Ordinal);
         var mismatch = Assert.Single(rows, r => r.Contains(planted.Planted["field_mismatch"], StringComparison.Ordinal));
-        Assert.EndsWith(",card,jcb,0505,cust-recon-b," + mismatch.Split(',')[6] + ",active,attached,field_mismatch,exp_year differs", mismatch, StringComparison.Ordinal);
+        Assert.EndsWith(",card,jcb,\"=\"\"0505\"\"\",cust-recon-b," + mismatch.Split(',')[6] + ",active,attached,field_mismatch,exp_year differs", mismatch, StringComparison.Ordinal);
+        Assert.NotEqual("matched", rows[1].Split(',')[9]);
         Assert.DoesNotContain(rows.Skip(1), row => row.Split(',').Any(cell => cell.Length > 0 && cell[0] is '=' or '+' or '-' or '@'));
     }
 
@@ -348,7 +349,7 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
         string TextOf(string id) => document.Descendants().Single(e => (string?)e.Attribute("id") == id).Value;
         var runId = TextOf("run-id");
         Assert.StartsWith("rec_", runId, StringComparison.Ordinal);
-        Assert.Contains(planted.From.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), TextOf("period"), StringComparison.Ordinal);
+        Assert.Contains(planted.From.ToString("d MMM yyyy", System.Globalization.CultureInfo.InvariantCulture), TextOf("period"), StringComparison.Ordinal);
         Assert.Equal(("10", "5"), (TextOf("items-total"), TextOf("discrepancies")));
         Assert.Equal(("5", "1", "1", "1", "1", "1"), (TextOf("count-matched"), TextOf("count-missing_at_gateway"), TextOf("count-missing_in_ledger"), TextOf("count-status_mismatch"), TextOf("count-field_mismatch"), TextOf("count-pending")));
         XNamespace svg = "http://www.w3.org/2000/svg";

@@ -31,6 +31,12 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Security.TlsMaterial.LogDevelopmentPki(directory)",
         "Tokenizer.Server.Security.TlsMaterial.LogDevelopmentPki(action)",
 
+        // Start line: the bound addresses (Kestrel's), the configured data directory (an operator's path) and a CLI
+        // command built from those two and the development PKI path; no caller input exists before start.
+        "Tokenizer.Server.Hosting.StartupBanner.LogStarted(addresses)",
+        "Tokenizer.Server.Hosting.StartupBanner.LogStarted(dataDirectory)",
+        "Tokenizer.Server.Hosting.StartupBanner.LogStarted(cliLine)",
+
         // Secrets: where they came from, Key Vault secret names and versions, certificate thumbprints and expiry, counts,
         // local file names and paths, and fixed failure reasons; never a secret value.
         "Tokenizer.Server.Secrets.Log.SecretsLoaded(source)",

@@ -1,0 +1,307 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Grpc.Core;
+
+namespace Tokenizer.Cli;
+
+/// <summary>
+/// Every failure the CLI reports, in one place: bad usage (exit 2), a server that cannot be reached or answered with an
+/// error (exit 1), and anything unexpected (exit 1, the exception's type only). Text is one line on standard error
+/// (server errors add indented detail lines); with <c>--json</c> it is one JSON object
+/// <c>{"error":{"kind","exit_code","message",...}}</c>. No message carries a value the user typed, except the server
+/// address and file paths the user named.
+/// </summary>
+public static partial class CliErrors
+{
+    /// <summary>Exit code for bad usage or input.</summary>
+    public const int ExitUsage = 2;
+
+    /// <summary>Exit code for a server error, an unreachable server, or an unexpected failure.</summary>
+    public const int ExitFailure = 1;
+
+    /// <summary>
+    /// Runs a command's body: its exit code, or the failure reported on <paramref name="error"/> as text or JSON
+    /// (<c>--json</c> on the command line of <paramref name="result"/>).
+    /// </summary>
+    public static async Task<int> RunAsync(ParseResult result, TextWriter error, Func<Task<int>> body)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(body);
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (Exception problem) when (problem is not OperationCanceledException)
+        {
+            return Report(problem, error, WantsJson(result), ServerOf(result));
+        }
+    }
+
+    /// <summary>Reports <paramref name="problem"/> and returns its exit code.</summary>
+    public static int Report(Exception problem, TextWriter error, bool json, string? server)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        ArgumentNullException.ThrowIfNull(error);
+        switch (problem)
+        {
+            case CliInputException input:
+                return Usage(error, json, input.Message);
+            case RpcException rpc when IsConnectionFailure(rpc, out var why):
+                var address = Authority(server);
+                Write(error, json, "connection", ExitFailure, $"cannot connect to {address}: {why}", w => w.WriteString("address", address));
+                return ExitFailure;
+            case RpcException rpc:
+                ServerError(rpc, error, json);
+                return ExitFailure;
+            default:
+                // A library's message can quote input: only the type is shown.
+                Write(error, json, "internal", ExitFailure, $"unexpected failure in the CLI ({problem.GetType().Name}); nothing further was sent", null);
+                return ExitFailure;
+        }
+    }
+
+    /// <summary>One usage line (or JSON object); returns <see cref="ExitUsage"/>.</summary>
+    public static int Usage(TextWriter error, bool json, string message)
+    {
+        Write(error, json, "usage", ExitUsage, OneLine(message), null);
+        return ExitUsage;
+    }
+
+    /// <summary>
+    /// The parser's message for a bad command line, made safe and short: one line, prefixed with the option it concerns,
+    /// and every quoted value the user typed replaced (the parser quotes unknown tokens and refused values).
+    /// </summary>
+    public static string ParseMessage(System.CommandLine.Parsing.ParseError problem, IReadOnlyCollection<string> args, RootCommand root)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(root);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        Collect(root, names);
+        var typed = args.Where(a => !names.Contains(a)).ToHashSet(StringComparer.Ordinal);
+        var message = Quoted().Replace(problem.Message, m => typed.Contains(m.Groups[1].Value) ? "(a value, not shown)" : m.Value);
+        message = OneLine(message);
+        var option = problem.SymbolResult switch
+        {
+            System.CommandLine.Parsing.OptionResult o => o.Option.Name,
+            System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult o } => o.Option.Name,
+            _ => null,
+        };
+        return option is null || message.StartsWith(option, StringComparison.Ordinal) ? message : $"{option}: {message}";
+    }
+
+    /// <summary>True when <paramref name="result"/> asked for JSON output (the root's recursive <c>--json</c>).</summary>
+    public static bool WantsJson(ParseResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        try
+        {
+            return result.RootCommandResult.Command.Options.OfType<Option<bool>>().FirstOrDefault(o => o.Name == "--json") is { } json
+                && result.GetValue(json);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static string? ServerOf(ParseResult result)
+    {
+        try
+        {
+            return result.RootCommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == "--server") is { } server
+                ? result.GetValue(server)
+                : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static void ServerError(RpcException exception, TextWriter error, bool json)
+    {
+        var status = exception.GetRpcStatus();
+        var info = status?.GetDetail<Google.Rpc.ErrorInfo>();
+        var badRequest = status?.GetDetail<Google.Rpc.BadRequest>();
+        var retry = status?.GetDetail<Google.Rpc.RetryInfo>();
+        var retryAfter = retry?.RetryDelay is { } delay ? (long?)Math.Max(1, (long)Math.Ceiling(delay.ToTimeSpan().TotalSeconds)) : null;
+        var hint = exception.StatusCode == StatusCode.Aborted
+            ? retryAfter is { } seconds
+                ? string.Create(CultureInfo.InvariantCulture, $"retry with the same --idempotency-key after {seconds} s")
+                : "retry with the same --idempotency-key after a few seconds; a key whose request died is free again after Tokenizer:PendingLeaseSeconds (default 120 s)"
+            : null;
+        if (json)
+        {
+            Write(error, json: true, "server", ExitFailure, OneLine(exception.Status.Detail), w =>
+            {
+                w.WriteString("status", CanonicalName(exception.StatusCode));
+                if (info is not null)
+                {
+                    w.WriteString("reason", info.Reason);
+                    w.WriteStartObject("metadata");
+                    foreach (var (key, value) in info.Metadata)
+                    {
+                        w.WriteString(key, value);
+                    }
+
+                    w.WriteEndObject();
+                }
+
+                if (badRequest is not null)
+                {
+                    w.WriteStartArray("field_violations");
+                    foreach (var violation in badRequest.FieldViolations)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("field", violation.Field);
+                        w.WriteString("description", violation.Description);
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteEndArray();
+                }
+
+                if (retryAfter is { } after)
+                {
+                    w.WriteNumber("retry_after_seconds", after);
+                }
+
+                if (hint is not null)
+                {
+                    w.WriteString("hint", hint);
+                }
+            });
+            return;
+        }
+
+        error.WriteLine($"error: {exception.StatusCode}: {OneLine(exception.Status.Detail)}");
+        if (info is not null)
+        {
+            error.WriteLine($"  reason: {info.Reason}");
+            foreach (var (key, value) in info.Metadata)
+            {
+                error.WriteLine($"  {key}: {value}");
+            }
+        }
+
+        foreach (var violation in badRequest?.FieldViolations ?? [])
+        {
+            error.WriteLine($"  {violation.Field}: {violation.Description}");
+        }
+
+        if (hint is not null)
+        {
+            error.WriteLine($"  {hint}");
+        }
+    }
+
+    // The client's own failures to reach the server (no answer from it): refused, unresolvable, TLS refused, timed out.
+    private static bool IsConnectionFailure(RpcException exception, out string why)
+    {
+        why = string.Empty;
+        if (exception.StatusCode != StatusCode.Unavailable && exception.StatusCode != StatusCode.Internal)
+        {
+            return false;
+        }
+
+        for (var inner = exception.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            switch (inner)
+            {
+                case SocketException socket:
+                    why = socket.SocketErrorCode switch
+                    {
+                        SocketError.ConnectionRefused => "connection refused (is the server running on this address?)",
+                        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host not found",
+                        SocketError.TimedOut => "timed out",
+                        SocketError.NetworkUnreachable or SocketError.HostUnreachable => "unreachable",
+                        _ => "network error " + socket.SocketErrorCode,
+                    };
+                    return true;
+                case AuthenticationException:
+                    why = "TLS handshake failed (does --ca hold the CA of the server's certificate, and is this the Tokenizer server?)";
+                    return true;
+                case HttpRequestException:
+                    why = "no HTTP/2 connection could be made";
+                    if (inner.InnerException is null)
+                    {
+                        return true;
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        return why.Length > 0;
+    }
+
+    private static string Authority(string? server) =>
+        Uri.TryCreate(server, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority}" : "(the --server address)";
+
+    private static void Write(TextWriter error, bool json, string kind, int exitCode, string message, Action<Utf8JsonWriter>? more)
+    {
+        if (!json)
+        {
+            error.WriteLine($"error: {message}");
+            return;
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("error");
+            writer.WriteString("kind", kind);
+            writer.WriteNumber("exit_code", exitCode);
+            writer.WriteString("message", message);
+            more?.Invoke(writer);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        error.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    // PermissionDenied -> PERMISSION_DENIED, the canonical gRPC name.
+    private static string CanonicalName(StatusCode code) =>
+        string.Concat(code.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : c.ToString())).ToUpperInvariant();
+
+    private static string OneLine(string? message) => Whitespace().Replace(message ?? string.Empty, " ").Trim();
+
+    private static void Collect(Command command, HashSet<string> names)
+    {
+        names.Add(command.Name);
+        foreach (var alias in command.Aliases)
+        {
+            names.Add(alias);
+        }
+
+        foreach (var option in command.Options)
+        {
+            names.Add(option.Name);
+            foreach (var alias in option.Aliases)
+            {
+                names.Add(alias);
+            }
+        }
+
+        foreach (var child in command.Subcommands)
+        {
+            Collect(child, names);
+        }
+    }
+
+    [GeneratedRegex("'([^']*)'")]
+    private static partial Regex Quoted();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
+}

@@ -1,0 +1,56 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using Tokenizer.Server.Hosting;
+using Tokenizer.Server.Tests.Secrets;
+
+namespace Tokenizer.Server.Tests.Cli;
+
+/// <summary>
+/// A server started on another data directory than ./data: its start line names the directory and a CLI command that
+/// works, and the CLI finds the PKI through the server's own environment variable.
+/// </summary>
+public sealed class CliDataDirectoryTests
+{
+    [Fact]
+    public async Task Server_OtherDataDirectory_StartLineNamesItAndACliCommandThatWorks()
+    {
+        // Arrange
+        var directory = Directory.CreateTempSubdirectory("tokenizer-cli-data-").FullName;
+        var logs = new LogCapture();
+        try
+        {
+            await using var app = TokenizerHost.Build(
+                ["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Development"],
+                builder =>
+                {
+                    builder.Logging.ClearProviders();
+                    builder.Logging.AddProvider(logs);
+                });
+            await app.StartAsync();
+            var address = app.Urls.First();
+
+            // Act
+            var started = Assert.Single(logs.Lines, l => l.EventId.Name == "TokenizerStarted");
+            var cli = Regex.Match(started.Text, @"scripts/tokenizer\.sh --server (?<server>\S+) --pki (?<pki>\S+) tokens list");
+            var printed = await CliFixture.RunAsync(string.Empty, null, "tokens", "list", "--server", cli.Groups["server"].Value, "--pki", cli.Groups["pki"].Value);
+            var fromEnvironment = await CliFixture.RunAsync(
+                string.Empty, new Dictionary<string, string> { ["Tokenizer__DataDirectory"] = directory }, "tokens", "list", "--server", address);
+            var withoutEither = await CliFixture.RunAsync(string.Empty, null, "tokens", "list", "--server", address);
+
+            // Assert
+            Assert.Equal(LogLevel.Information, started.Level);
+            Assert.Contains($"data directory {directory}", started.Text, StringComparison.Ordinal);
+            Assert.True(cli.Success, started.Text);
+            Assert.Equal(address, cli.Groups["server"].Value);
+            Assert.Equal((0, string.Empty), (printed.ExitCode, printed.Error));
+            Assert.Equal((0, string.Empty), (fromEnvironment.ExitCode, fromEnvironment.Error));
+            Assert.Equal(2, withoutEither.ExitCode);
+            Assert.Contains("Tokenizer__DataDirectory", withoutEither.Error, StringComparison.Ordinal);
+            await app.StopAsync();
+        }
+        finally
+        {
+            SecretsHarness.TryDelete(directory);
+        }
+    }
+}
