@@ -250,14 +250,15 @@ public static class SensitiveDataDetector
     /// </summary>
     private static void MarkTimestamps(Span<char> norm, ReadOnlySpan<char> raw)
     {
-        List<(int Start, int End)>? found = null;
+        List<(int Start, int End, bool Full)>? found = null;
         var i = 0;
         while (i < norm.Length)
         {
-            var length = TextNormaliser.IsDigit(norm[i]) ? TimestampLength(norm, raw, i) : 0;
+            var full = false;
+            var length = TextNormaliser.IsDigit(norm[i]) ? TimestampLength(norm, raw, i, out full) : 0;
             if (length > 0)
             {
-                (found ??= []).Add((i, i + length));
+                (found ??= []).Add((i, i + length, full));
                 i += length;
             }
             else
@@ -274,7 +275,7 @@ public static class SensitiveDataDetector
         var alone = new bool[found.Count];
         for (var k = 0; k < found.Count; k++)
         {
-            var (start, end) = found[k];
+            var (start, end, _) = found[k];
             var before = start - 1;
             while (before >= 0 && norm[before] == TextNormaliser.Separator)
             {
@@ -287,7 +288,14 @@ public static class SensitiveDataDetector
                 after++;
             }
 
-            // A shape that ends on a letter (the Z of UTC) ends any chain by itself.
+            // A full date and time (yyyy-MM-dd, T or space, HH:mm) is too precise a shape to be a PAN's writing; shorter
+            // shapes count only alone. A shape that ends on a letter (the Z of UTC) ends any chain by itself.
+            if (found[k].Full)
+            {
+                alone[k] = true;
+                continue;
+            }
+
             var leftOk = before < 0 || !TextNormaliser.IsDigit(norm[before]) || (k > 0 && found[k - 1].End == before + 1);
             var rightOk = !TextNormaliser.IsDigit(norm[end - 1]) || after >= norm.Length || !TextNormaliser.IsDigit(norm[after])
                 || (k + 1 < found.Count && found[k + 1].Start == after);
@@ -344,12 +352,14 @@ public static class SensitiveDataDetector
         return length > 0 ? length : HexIdLength(norm, raw, i);
     }
 
-    private static int TimestampLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int i)
+    private static int TimestampLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int i, out bool full)
     {
         var length = 0;
+        full = false;
         if (i == 0 || !TextNormaliser.IsAlphanumeric(norm[i - 1]))
         {
             length = DateTimeLength(norm, raw, i);
+            full = length > 10;
             length = length > 0 ? length : TimeOfDayLength(norm, raw, i);
         }
 
