@@ -125,8 +125,8 @@ internal sealed class CardDataScanner(Allowlist allowlist)
 
     /// <summary>
     /// One char per byte, so offsets stay byte offsets: ASCII as is; a valid UTF-8 sequence as its char (a surrogate
-    /// pair for a supplementary one) at its first byte(s) and separators after; any other byte as U+0000, which the
-    /// scanning preset reads as the end of a number.
+    /// pair for a supplementary one) at its first byte(s) and U+FFFF after, which the scanning preset skips; any other
+    /// byte as U+0000, which it reads as the end of a number.
     /// </summary>
     private void Utf8View(ReadOnlySpan<byte> bytes)
     {
@@ -148,7 +148,7 @@ internal sealed class CardDataScanner(Allowlist allowlist)
             }
 
             var written = rune.EncodeToUtf16(chars.AsSpan(i, 2));
-            chars.AsSpan(i + written, consumed - written).Fill(' ');
+            chars.AsSpan(i + written, consumed - written).Fill('\uFFFF');
             i += consumed;
         }
     }

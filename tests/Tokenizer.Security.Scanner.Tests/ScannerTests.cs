@@ -343,9 +343,12 @@ public sealed class ScannerTests : IDisposable
     [Fact]
     public void Run_IsoTimestampsGuidsAndHexIdsNextToNumbers_NoFinding()
     {
-        // Arrange: what the server writes, chained by separators a PAN window would otherwise cross.
+        // Arrange: what the server and the repository hold, chained by separators a PAN window would otherwise cross: runs
+        // of two or more separators (table cells, list items) end a number when scanning.
         files.Write("server.log", "{\"Timestamp\":\"2026-12-06T20:35:53.1234567+00:00\",\"EventId\":12,\"TraceId\":\"0af7651916cd43dd8448eb211c80319c\"}\n"
-            + "last4 4242, 2026-12-06 20:35:53Z, 12345678-1234-1234-1234-123456789012 at 20:35:53.1234567\n");
+            + "last4 4242, 2026-12-06 20:35:53Z, 12345678-1234-1234-1234-123456789012 at 20:35:53.1234567\n"
+            + "| echo | 500/s | 0 ms | 500.0 | 2.77 | 3.20 | 3.48 | 6.07 | 9.4 | 0 | 303 | 106.3 | 11 |\n"
+            + "StatusCodes = [409, 429, 500, 502, 503, 504];\n");
 
         // Act
         var result = ScannerHarness.Run("--no-allowlist", files.Root);

@@ -34,7 +34,9 @@ namespace Tokenizer.Core.Redaction;
 /// range) and times of day <c>HH:mm:ss[.f..f]</c>; GUIDs (8-4-4-4-12 hex); hex identifiers (exactly 16, 32, 40, 64 or
 /// 128 hex chars with a letter, one case: trace ids, hashes); and contiguous timestamps
 /// (<see cref="LooksLikeTimestamp"/>). Caller input reaches those sinks only after validation, which had no exemptions.
-/// Scanning (<see cref="SensitiveDataDetectorOptions.Scanning"/>) also reads bytes that are not text (controls other
+/// Scanning (<see cref="SensitiveDataDetectorOptions.Scanning"/>) lets a number cross one separator at a time, not
+/// runs of them (<see cref="SensitiveDataDetectorOptions.MaxSeparatorRun"/>: table cells and lists of unrelated numbers),
+/// and reads bytes that are not text (controls other
 /// than whitespace, unassigned and private-use code points, invalid UTF-16, U+FFFD) as the end of a number, so the digit
 /// bytes of a binary record do not chain, and decodes JSON <c>\uXXXX</c> escapes as the chars they encode.
 /// </para>
@@ -592,7 +594,13 @@ public static class SensitiveDataDetector
                 }
 
                 contiguous = false;
-                paperFormat &= count % 4 == 0 && i + 1 < text.Length && text[i + 1] != TextNormaliser.Separator;
+                var single = i + 1 < text.Length && text[i + 1] != TextNormaliser.Separator;
+                if (!single && options.MaxSeparatorRun == 1)
+                {
+                    return 0;
+                }
+
+                paperFormat &= count % 4 == 0 && single;
                 i++;
                 continue;
             }
@@ -651,13 +659,21 @@ public static class SensitiveDataDetector
         Span<int> ring = stackalloc int[MaxPanDigits];
         var count = 0;
         var head = 0;
+        var separators = 0;
         for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];
             if (c == TextNormaliser.Separator)
             {
+                if (++separators == options.MaxSeparatorRun + 1 && options.MaxSeparatorRun > 0)
+                {
+                    count = 0;
+                }
+
                 continue;
             }
+
+            separators = 0;
 
             if (!TextNormaliser.IsDigit(c))
             {

@@ -38,6 +38,7 @@ public sealed class SensitiveDataDetectorOptions
         IbanRequiresChecksum = true,
         CvcLabelRequiresPan = true,
         BinaryBreaksNumbers = true,
+        MaxSeparatorRun = 1,
     };
 
     /// <summary>
@@ -66,6 +67,13 @@ public sealed class SensitiveDataDetectorOptions
 
     /// <summary>True: controls other than whitespace, unassigned, private-use and invalid code points end a number.</summary>
     public bool BinaryBreaksNumbers { get; init; }
+
+    /// <summary>
+    /// The most separators in a row a number may cross; 0 (default) for any. Scanning uses 1: files at rest hold only
+    /// what validation let through and what code wrote, and code writes a PAN contiguous or with one separator between
+    /// groups, while two or more in a row are table cells (<c> | </c>) and list items (<c>, </c>) of unrelated numbers.
+    /// </summary>
+    public int MaxSeparatorRun { get; init; }
 
     /// <summary>True: stop at the first PAN or IBAN (a yes/no question).</summary>
     public bool StopAtFirst { get; init; }

@@ -20,6 +20,12 @@ internal static class TextNormaliser
     /// <summary>Ends any number: binary noise (scanning) and exempt shapes (timestamps, GUIDs, hex ids).</summary>
     public const char Breaker = '\0';
 
+    /// <summary>
+    /// Scanning only: a position that holds no char (U+FFFF, a noncharacter), e.g. the continuation bytes of a UTF-8
+    /// sequence in the scanner's one-char-per-byte view.
+    /// </summary>
+    public const char Filler = '\uFFFF';
+
     /// <summary>A letter that is not Latin: ends a digit run, never part of an IBAN.</summary>
     public const char OtherLetter = '\uE000';
 
@@ -47,6 +53,12 @@ internal static class TextNormaliser
         while (i < text.Length)
         {
             origin[n] = i;
+            if (binaryBreaks && text[i] == Filler)
+            {
+                i++;
+                continue;
+            }
+
             int width;
             Rune rune;
             if (decodeJsonEscapes && text[i] == '\\' && TryJsonEscape(text, i, out var escaped))
