@@ -197,6 +197,13 @@ PY
     fi
   fi
 
+  # Every string field of every request, from the proto descriptors, over real gRPC (tests/Tokenizer.IntegrationTests).
+  if out=$(dotnet test tests/Tokenizer.IntegrationTests -c Release --no-build --nologo --filter "FullyQualifiedName~CardDataInEveryFieldTests" 2>&1); then
+    record "separated and Unicode PANs refused in every field" PASS "$(grep -Eo 'Passed: +[0-9]+' <<<"$out" | tail -n1 | tr -s ' ') field calls over gRPC"
+  else
+    echo "$out" >&2
+    record "separated and Unicode PANs refused in every field" FAIL "$(grep -Eo 'Failed: +[0-9]+' <<<"$out" | tail -n1 | tr -s ' ')"
+  fi
   # The Production binary with the runtime's defaults (diagnostics port on) or dumps turned on must refuse to start.
   refusals=0
   for switches in "" "DOTNET_EnableDiagnostics=0 DOTNET_DbgEnableMiniDump=1"; do

@@ -5,15 +5,15 @@ namespace Tokenizer.Security.Scanner;
 /// <summary>
 /// Scans the raw bytes of one file for card and bank data with <see cref="SensitiveDataDetector"/>
 /// (<see cref="SensitiveDataDetectorOptions.Scanning"/>): PANs, CVCs near PANs, mod-97-valid IBANs, labelled account
-/// numbers. Every file is read the same way, text or not (SQLite databases and their WAL, logs, dumps): as one byte
-/// per char (ASCII and UTF-8) and as UTF-16LE at both byte alignments.
+/// numbers. Every file is read the same way, text or not (SQLite databases and their WAL, logs, dumps): as UTF-8 (one
+/// char per byte, so digits of any script and Unicode separators count, and bytes that are not text end a number) and
+/// as UTF-16LE at both byte alignments.
 /// </summary>
 /// <remarks>
 /// Files are read in chunks of <see cref="ChunkSize"/> bytes with <see cref="Overlap"/> bytes of context on each side,
 /// so memory stays bounded and a value across a chunk boundary is found once. Values on the allowlist are not
 /// reported, nor are PAN candidates that overlap an allowlisted one (a test card followed by its expiry), nor CVCs
-/// whose only nearby PANs are allowlisted. Limitation: a PAN whose digits touch other digits (in a binary record,
-/// say) is not a separate number and is not found; the scrubber and the scanner agree on that.
+/// whose only nearby PANs are allowlisted. A PAN inside a longer digit run is found (every Luhn-valid window).
 /// </remarks>
 internal sealed class CardDataScanner(Allowlist allowlist)
 {
@@ -94,16 +94,13 @@ internal sealed class CardDataScanner(Allowlist allowlist)
     {
         var bytes = buffer.AsSpan(0, count);
 
-        // Every kind needs a digit, in either encoding the byte 0x30-0x39.
-        if (bytes.IndexOfAnyInRange((byte)'0', (byte)'9') < 0)
+        // Every kind needs a digit: the byte 0x30-0x39 in ASCII or UTF-16, or a digit of another script, non-ASCII.
+        if (bytes.IndexOfAnyInRange((byte)'0', (byte)'9') < 0 && bytes.IndexOfAnyInRange((byte)0x80, (byte)0xFF) < 0)
         {
             return;
         }
 
-        for (var i = 0; i < count; i++)
-        {
-            chars[i] = bytes[i] < 0x80 ? (char)bytes[i] : '\0';
-        }
+        Utf8View(bytes);
 
         ScanView(chars.AsSpan(0, count), offset => bufferStart + offset, TextEncoding.Ascii, ownedStart, ownedEnd, displayPath, findings, seen);
 
@@ -123,6 +120,36 @@ internal sealed class CardDataScanner(Allowlist allowlist)
 
             var shift = alignment;
             ScanView(chars.AsSpan(0, length), offset => bufferStart + shift + (2L * offset), TextEncoding.Utf16Le, ownedStart, ownedEnd, displayPath, findings, seen);
+        }
+    }
+
+    /// <summary>
+    /// One char per byte, so offsets stay byte offsets: ASCII as is; a valid UTF-8 sequence as its char (a surrogate
+    /// pair for a supplementary one) at its first byte(s) and U+FFFF after, which the scanning preset skips; any other
+    /// byte as U+0000, which it reads as the end of a number.
+    /// </summary>
+    private void Utf8View(ReadOnlySpan<byte> bytes)
+    {
+        var i = 0;
+        while (i < bytes.Length)
+        {
+            if (bytes[i] < 0x80)
+            {
+                chars[i] = (char)bytes[i];
+                i++;
+                continue;
+            }
+
+            if (System.Text.Rune.DecodeFromUtf8(bytes[i..], out var rune, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                chars[i] = '\0';
+                i++;
+                continue;
+            }
+
+            var written = rune.EncodeToUtf16(chars.AsSpan(i, 2));
+            chars.AsSpan(i + written, consumed - written).Fill('\uFFFF');
+            i += consumed;
         }
     }
 

@@ -1,3 +1,5 @@
 using Tokenizer.Cli;
 
-return await CliApp.RunAsync(args, Console.In, Console.Out, Console.Error);
+// Standard output goes through the card-data scrubber; standard error carries fixed messages and rule texts only.
+using var output = new ScrubbingTextWriter(Console.Out);
+return await CliApp.RunAsync(args, Console.In, output, Console.Error);

@@ -17,7 +17,14 @@ public class HotPaths
     private readonly TokenizeCardCommand card = new("key-1", "cust-1", new CardInput("4242424242424242", 12, 2031, "123"), null);
     private readonly AuditRow row = new(42, 1_796_083_200_000_000, "billing", "127.0.0.1", "tokenizer.v1.TokenizerService/TokenizeCard", "pm_1Q2w3E4r5T6y7U8i", "success", null, "0af7651916cd43dd8448eb211c80319c", new byte[32], new byte[32]);
 
+    private readonly TokenizeCardCommand cardWithBilling = new(
+        "key-1",
+        "cust-1",
+        new CardInput("4242424242424242", 12, 2031, "123"),
+        new BillingDetails("Jenny Rosen", "jenny.rosen@example.com", "+44 20 7946 0958", new Address("1 Test Street", "Flat 2", "London", null, "EC1A 1BB", "GB")));
+
     private readonly string pan = "4242424242424242";
+    private readonly string logLineWithPan = "Gateway said: invalid number 4242 4242 4242 4242 for caller billing at 2026-12-06T20:35:53.1234567+00:00; trace 0af7651916cd43dd8448eb211c80319c";
     private readonly string logLine = "Tokenized pm_1Q2w3E4r5T6y7U8i (Card) for caller billing in 12.5 ms; trace 0af7651916cd43dd8448eb211c80319c";
 
     [Benchmark]
@@ -25,6 +32,12 @@ public class HotPaths
 
     [Benchmark]
     public object ValidateCard() => validator.ValidateCard(card);
+
+    [Benchmark]
+    public object ValidateCardWithBilling() => validator.ValidateCard(cardWithBilling);
+
+    [Benchmark]
+    public string? ScrubLogLineWithPan() => SensitiveDataScrubber.Scrub(logLineWithPan);
 
     [Benchmark]
     public byte[] RequestHmac() => hasher.HashRequest("tokenize_card", "cust-1", "4242424242424242", "12", "2031", "123", "{}");

@@ -131,9 +131,11 @@ public sealed class ScannerTests : IDisposable
 
         // Assert
         Assert.Equal(1, result.ExitCode);
-        Assert.Equal(3, result.Findings.Count);
         Assert.Contains(result.Findings, l => l.EndsWith("CVC ***", StringComparison.Ordinal));
         Assert.Contains(result.Findings, l => l.EndsWith("IBAN ****6199", StringComparison.Ordinal));
+
+        // The typo is no IBAN; its digits may still hold a Luhn-valid window, reported as a PAN.
+        Assert.DoesNotContain(result.Findings, l => l.EndsWith("IBAN ****6198", StringComparison.Ordinal));
         Assert.DoesNotContain("987", result.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("DE75512108001245126199", result.Output, StringComparison.Ordinal);
     }
@@ -317,5 +319,41 @@ public sealed class ScannerTests : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
+    }
+
+    [Theory]
+    [InlineData("utf8")]
+    [InlineData("utf16")]
+    public void Run_SeparatedAndUnicodePans_Reported(string encoding)
+    {
+        // Arrange: the review's writings of one PAN, in a file as UTF-8 or UTF-16LE.
+        const string text = "ref 4663_9233_2146_8814 | name ４６６３９２３３２１４６８８１４ | thin 4663\u20099233\u20092146\u20098814 | ok\n";
+        var bytes = encoding == "utf8" ? System.Text.Encoding.UTF8.GetBytes(text) : System.Text.Encoding.Unicode.GetBytes(text);
+        files.WriteBytes("data.bin", bytes);
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.Equal(1, result.ExitCode);
+        Assert.True(3 == result.Findings.Count(l => l.Contains("PAN ****8814", StringComparison.Ordinal)), result.Output);
+        Assert.DoesNotContain("4663", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_IsoTimestampsGuidsAndHexIdsNextToNumbers_NoFinding()
+    {
+        // Arrange: what the server and the repository hold, chained by separators a PAN window would otherwise cross: runs
+        // of two or more separators (table cells, list items) end a number when scanning.
+        files.Write("server.log", "{\"Timestamp\":\"2026-12-06T20:35:53.1234567+00:00\",\"EventId\":12,\"TraceId\":\"0af7651916cd43dd8448eb211c80319c\"}\n"
+            + "last4 4242, 2026-12-06 20:35:53Z, 12345678-1234-1234-1234-123456789012 at 20:35:53.1234567\n"
+            + "| echo | 500/s | 0 ms | 500.0 | 2.77 | 3.20 | 3.48 | 6.07 | 9.4 | 0 | 303 | 106.3 | 11 |\n"
+            + "StatusCodes = [409, 429, 500, 502, 503, 504];\n");
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.Equal(0, result.ExitCode);
     }
 }

@@ -34,8 +34,9 @@ public sealed class CallerScopingTests(TwoBillingCallersFixture fixture) : IClas
 
         var foreign = await Assert.ThrowsAsync<RpcException>(() =>
             fixture.BillingTwo.GetTokenAsync(new GetTokenRequest { Token = mine.Token.Token_ }).ResponseAsync);
+        // No long digit run: an id holding a Luhn-valid one (16 zeros are) is refused as a card number.
         var unknown = await Assert.ThrowsAsync<RpcException>(() =>
-            fixture.BillingTwo.GetTokenAsync(new GetTokenRequest { Token = "pm_unknown0000000000000000" }).ResponseAsync);
+            fixture.BillingTwo.GetTokenAsync(new GetTokenRequest { Token = "pm_unknownQ2w3E4r5T6y7U8i" }).ResponseAsync);
 
         Assert.Equal(StatusCode.NotFound, foreign.StatusCode);
         Assert.Equal(unknown.StatusCode, foreign.StatusCode);

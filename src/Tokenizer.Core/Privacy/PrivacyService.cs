@@ -263,10 +263,7 @@ public sealed partial class PrivacyService(
             violations.Add(new("idempotency_key", InputRules.IdempotencyKeyRule));
         }
 
-        if (InputRules.CleanText(command.Reason) is { Length: > MaxReasonLength })
-        {
-            violations.Add(new("reason", "must be at most 200 characters"));
-        }
+        FreeTextRule.Check(command.Reason, "reason", MaxReasonLength, violations);
 
         ThrowIfAny(violations);
         var reference = command.CustomerReference!;
@@ -438,10 +435,7 @@ public sealed partial class PrivacyService(
 
     private static void RequireReference(string? reference, List<FieldViolation> violations)
     {
-        if (!InputRules.IsValidReference(reference))
-        {
-            violations.Add(new(CustomerReferenceField, InputRules.ReferenceRule));
-        }
+        InputRules.CheckReference(reference, CustomerReferenceField, violations);
     }
 
     private static void ThrowIfAny(List<FieldViolation> violations)

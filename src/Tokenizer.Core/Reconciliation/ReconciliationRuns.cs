@@ -62,9 +62,9 @@ public sealed class ReconciliationRuns(IReconciliationStore store, RequestHasher
             violations.Add(new("filter.to", "must be after from and at most 366 days later"));
         }
 
-        if (command.CustomerReference is not null && !InputRules.IsValidReference(command.CustomerReference))
+        if (command.CustomerReference is not null)
         {
-            violations.Add(new("filter.customer_reference", InputRules.ReferenceRule));
+            InputRules.CheckReference(command.CustomerReference, "filter.customer_reference", violations);
         }
 
         if (!InputRules.IsValidIdempotencyKey(command.IdempotencyKey))

@@ -1,37 +1,56 @@
+using System.Buffers;
 using Tokenizer.Core.Validation;
 
 namespace Tokenizer.Core.Redaction;
 
 /// <summary>
-/// The one definition of "what is a PAN" (and an IBAN, a CVC, an account number) in free text, shared by the log
-/// scrubber (<see cref="SensitiveDataScrubber"/>) and the card-data scanner (<c>security/Tokenizer.Security.Scanner</c>).
+/// The one definition of "what is a PAN" (and an IBAN, a CVC, an account number) in text, shared by input validation
+/// (<c>Validation.FreeTextRule</c>: every free-text field of every request), the log scrubber
+/// (<see cref="SensitiveDataScrubber"/>), the audit text, the CLI's output and the card-data scanner
+/// (<c>security/Tokenizer.Security.Scanner</c>).
 /// </summary>
 /// <remarks>
 /// <para>
-/// <b>PAN.</b> Digits are read as groups (maximal runs of ASCII digits); groups separated by exactly one separator
-/// (space, dash, or a no-break space or hyphen) form a chain. Every run of whole consecutive groups of a chain with
-/// 12-19 digits in total is a candidate, and each Luhn-valid candidate is reported. So a PAN followed by an expiry
-/// ("4242 4242 4242 4242 12 30") is still found, while a run of more than 19 contiguous digits is never split.
-/// Letters next to digits do not stop a match. Three things are left alone: GUIDs (8-4-4-4-12 hex),
-/// hex identifiers (a token of exactly 16, 32, 40, 64 or 128 hex chars with a letter: trace ids, hashes), and
-/// contiguous timestamps (yyyyMMddHHmm[ss[fff]] from 1970-2099, and 13/16/19-digit Unix epoch milli/micro/nanoseconds
-/// starting with 1; no card network issues PANs starting with 1 in those lengths).
+/// <b>Normalise first.</b> Each code point is read as a digit, a letter or a separator. Every Unicode decimal digit
+/// (category Nd: full-width, Arabic-Indic, Devanagari, ...) is its value 0-9. Every char that is not a letter or a
+/// digit is a separator: ASCII punctuation (<c>_ / + : , . -</c>), every Unicode space (NBSP, thin, ideographic...),
+/// format and bidi characters (ZWSP, ZWJ, U+200F, U+202E...), symbols, marks, controls; alone, repeated or mixed.
 /// </para>
 /// <para>
-/// <b>IBAN.</b> Two letters (not preceded by a letter), two digits, then alphanumerics, either contiguous or in groups
-/// of four separated by single spaces, exactly as long as the registry says for that country
-/// (<c>Data/iban-countries.csv</c>). See <see cref="SensitiveDataDetectorOptions.IbanRequiresChecksum"/>.
+/// <b>PAN.</b> Digits joined by separators form a chain; a letter ends it. Every window of 12-19 consecutive digits
+/// of a chain that passes Luhn is a PAN, whatever the brand: so a PAN inside a longer digit run, or glued to letters or
+/// hex, is found. <b>IBAN.</b> Two letters, two digits and the BBAN, in any case and with any separators, as long as
+/// the registry (<c>Data/iban-countries.csv</c>) says for that country, passing ISO 7064 mod 97 (see
+/// <see cref="SensitiveDataDetectorOptions.IbanRequiresChecksum"/>).
+/// </para>
+/// <para>
+/// <b>Validation has no exemptions</b> (<see cref="SensitiveDataDetectorOptions.Validation"/>): any Luhn-valid 12-19
+/// digit window in caller input is refused, so a Luhn-valid 16-digit order number in a reference is refused too (one
+/// digit string in ten of that length): the right trade for a PCI service, where a stored look-alike cannot be told from
+/// a PAN. <b>Scrubbing and scanning</b> read text the service itself wrote (logs, the database, its files), where "any
+/// separator" would chain the service's own numbers into Luhn-valid windows; there, and only there, these precise,
+/// range-checked shapes end a number instead of joining one: ISO 8601 dates and times
+/// (<c>yyyy-MM-dd[T| ]HH:mm[:ss[.f..f]][Z|±HH:mm]</c>, years 1970-2099, months, days, hours, minutes and seconds in
+/// range) and times of day <c>HH:mm:ss[.f..f]</c>; GUIDs (8-4-4-4-12 hex); hex identifiers (exactly 16, 32, 40, 64 or
+/// 128 hex chars with a letter, one case: trace ids, hashes); and contiguous timestamps
+/// (<see cref="LooksLikeTimestamp"/>). Caller input reaches those sinks only after validation, which had no exemptions.
+/// Scanning (<see cref="SensitiveDataDetectorOptions.Scanning"/>) lets a number cross one separator at a time, not
+/// runs of them (<see cref="SensitiveDataDetectorOptions.MaxSeparatorRun"/>: table cells and lists of unrelated numbers),
+/// and reads bytes that are not text (controls other
+/// than whitespace, unassigned and private-use code points, invalid UTF-16, U+FFFD) as the end of a number, so the digit
+/// bytes of a binary record do not chain, and decodes JSON <c>\uXXXX</c> escapes as the chars they encode.
 /// </para>
 /// <para>
 /// <b>CVC.</b> The first 3-4 digit run (not preceded by a letter or digit, not a year 1900-2099) starting within
 /// <see cref="CvcAfterPanDistance"/> chars after a PAN; or a 3-4 digit run right after a <c>cvc</c>, <c>cvv</c> or
-/// <c>csc</c> label (optionally followed by <c>2</c>) and up to six quote, colon, equals, bracket, space or underscore
-/// chars. <b>Account number.</b> 4-17 digits (single separators allowed) right after a label such as
-/// <c>account_number</c>, <c>accountNumber</c>, <c>account no</c> or <c>acct_num</c>.
+/// <c>csc</c> label (optionally followed by <c>2</c>) and up to six separators. <b>Account number.</b> 4-17 digits
+/// (single separators allowed) right after a label such as <c>account_number</c>, <c>accountNumber</c>,
+/// <c>account no</c> or <c>acct_num</c>.
 /// </para>
 /// <para>
-/// Every pass is a single left-to-right walk with bounded look-around (no regular expressions, no backtracking):
-/// time is linear in the text length. Nothing here throws for any input.
+/// Matches are ranges of the original text (a surrogate pair or a JSON escape is one position of the normalised text).
+/// Time is linear in the text length (bounded look-around, no regular expressions, no backtracking); nothing here
+/// throws for any input.
 /// </para>
 /// </remarks>
 public static class SensitiveDataDetector
@@ -52,9 +71,14 @@ public static class SensitiveDataDetector
     private const int MinAccountDigits = 4;
     private const int MaxAccountDigits = 17;
     private const int GuidLength = 36;
+    private const int MaxIbanLength = 34;
+    private const int StackLimit = 512;
 
     /// <summary>Shared, never modified: the covered ranges of a text without IBANs or PANs.</summary>
     private static readonly List<(int Start, int End)> NoRanges = [];
+
+    [ThreadStatic]
+    private static List<SensitiveDataMatch>? validationMatches;
 
     /// <summary>Finds every match in <paramref name="text"/>, ordered by <see cref="SensitiveDataMatch.Start"/>.</summary>
     /// <param name="text">Any text; may be empty.</param>
@@ -68,6 +92,21 @@ public static class SensitiveDataDetector
     }
 
     /// <summary>
+    /// What caller input must not hold: the kind of the first PAN or IBAN in <paramref name="text"/> under
+    /// <see cref="SensitiveDataDetectorOptions.Validation"/> (no exemptions), or null when it holds none.
+    /// </summary>
+    /// <param name="text">A free-text value as received.</param>
+    public static SensitiveDataKind? FindCardOrBankNumber(ReadOnlySpan<char> text)
+    {
+        var matches = validationMatches ??= [];
+        matches.Clear();
+        Find(text, SensitiveDataDetectorOptions.Validation, matches);
+        SensitiveDataKind? kind = matches.Count == 0 ? null : matches[0].Kind;
+        matches.Clear();
+        return kind;
+    }
+
+    /// <summary>
     /// Appends every match in <paramref name="text"/> to <paramref name="results"/>, the appended ones ordered by
     /// start. Lets a caller reuse one list across calls.
     /// </summary>
@@ -76,12 +115,73 @@ public static class SensitiveDataDetector
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(results);
-        var first = results.Count;
 
-        FindIbans(text, options, results);
+        // Every kind needs a digit; outside ASCII a digit of another script may hide, and in ASCII only '0'-'9' are.
+        if (text.IndexOfAnyInRange('0', '9') < 0 && System.Text.Ascii.IsValid(text))
+        {
+            return;
+        }
+
+        var length = text.Length + 1;
+        char[]? rentedChars = null;
+        int[]? rentedOrigin = null;
+        Span<char> chars = length * 2 <= StackLimit ? stackalloc char[length * 2] : (rentedChars = ArrayPool<char>.Shared.Rent(length * 2));
+        Span<int> origin = length <= StackLimit / 2 ? stackalloc int[length] : (rentedOrigin = ArrayPool<int>.Shared.Rent(length));
+        try
+        {
+            var normalised = chars[..length];
+            var raw = chars.Slice(length, length);
+            var n = TextNormaliser.Normalise(text, options.DecodeJsonEscapes, options.BinaryBreaksNumbers, normalised, raw, origin);
+            var norm = normalised[..n];
+            var first = results.Count;
+
+            if (options.ExemptKnownShapes)
+            {
+                MarkIdentifiers(norm, raw[..n]);
+            }
+
+            FindIbans(norm, options, results);
+            if (!options.StopAtFirst || results.Count == first)
+            {
+                if (options.ExemptKnownShapes)
+                {
+                    MarkTimestamps(norm, raw[..n]);
+                }
+
+                FindInNormalised(norm, options, results, first);
+            }
+
+            for (var i = first; i < results.Count; i++)
+            {
+                var m = results[i];
+                var start = origin[m.Start];
+                results[i] = m with { Start = start, Length = origin[m.End] - start };
+            }
+        }
+        finally
+        {
+            if (rentedChars is not null)
+            {
+                ArrayPool<char>.Shared.Return(rentedChars);
+            }
+
+            if (rentedOrigin is not null)
+            {
+                ArrayPool<int>.Shared.Return(rentedOrigin);
+            }
+        }
+    }
+
+    private static void FindInNormalised(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
+    {
         var ibanCount = results.Count - first;
-        FindPans(text, results, first, ibanCount);
+        FindPans(text, options, results, first, ibanCount);
         var panFirst = first + ibanCount;
+        if (options.StopAtFirst && results.Count > first)
+        {
+            return;
+        }
+
         results.Sort(panFirst, results.Count - panFirst, StartComparer.Instance);
 
         if (options.DetectCvc || options.DetectAccountNumbers)
@@ -124,271 +224,507 @@ public static class SensitiveDataDetector
         }
     }
 
-    /// <summary>True when <paramref name="c"/> may stand alone between two digit groups of a formatted number.</summary>
-    public static bool IsSeparator(char c) => c is ' ' or '-' or '\u00A0' or '\u2007' or '\u202F' or '\u2010' or '\u2011';
+    // ---- exempt shapes (scrubbing and scanning only) -----------------------------------------------------------------
 
-    // ---- IBAN ---------------------------------------------------------------------------------------------------
-
-    // An IBAN starts a token: a candidate glued to a letter or digit before it is the inside of something else, such as
-    // a hex trace id ("660033c3ad434a71...": "AD43..." passed mod-97 one time in 97).
-    private static void FindIbans(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results)
+    /// <summary>GUIDs, hex ids (not IBANs) and the scrubber's own masks become breakers.</summary>
+    private static void MarkIdentifiers(Span<char> norm, ReadOnlySpan<char> raw)
     {
-        for (var i = 0; i + 3 < text.Length; i++)
+        var i = 0;
+        while (i < norm.Length)
         {
-            if (!char.IsAsciiLetter(text[i]) || !char.IsAsciiLetter(text[i + 1])
-                || !char.IsAsciiDigit(text[i + 2]) || !char.IsAsciiDigit(text[i + 3])
-                || (i > 0 && char.IsAsciiLetterOrDigit(text[i - 1])))
-            {
-                continue;
-            }
-
-            var length = MatchIban(text, i, options);
+            var length = TextNormaliser.IsAlphanumeric(norm[i]) ? IdentifierLength(norm, raw, i) : raw[i] == '[' ? MaskLength(raw, i) : 0;
             if (length > 0)
             {
-                results.Add(new SensitiveDataMatch(SensitiveDataKind.Iban, i, length));
-                i += length - 1;
+                norm.Slice(i, length).Clear();
+                i += length;
             }
-        }
-    }
-
-    /// <summary>The chars an IBAN starting at <paramref name="start"/> covers, or 0.</summary>
-    private static int MatchIban(ReadOnlySpan<char> text, int start, SensitiveDataDetectorOptions options)
-    {
-        ReadOnlySpan<char> code = [char.ToUpperInvariant(text[start]), char.ToUpperInvariant(text[start + 1])];
-        var country = IbanRegistry.Find(code);
-        if (country is null)
-        {
-            return 0;
-        }
-
-        var length = country.Length;
-        Span<char> iban = stackalloc char[length];
-        int covered;
-        var run = AlphanumericRun(text, start, length + 1);
-        if (run == length)
-        {
-            text.Slice(start, length).CopyTo(iban);
-            covered = length;
-        }
-        else if (run == 4 && start + 4 < text.Length && text[start + 4] == ' ')
-        {
-            // The paper format: groups of four separated by single spaces, the last group 1-4 chars.
-            text.Slice(start, 4).CopyTo(iban);
-            var count = 4;
-            var position = start + 4;
-            while (count < length)
-            {
-                var expected = Math.Min(4, length - count);
-                if (position >= text.Length || text[position] != ' ' || AlphanumericRun(text, position + 1, 5) != expected)
-                {
-                    return 0;
-                }
-
-                text.Slice(position + 1, expected).CopyTo(iban[count..]);
-                count += expected;
-                position += 1 + expected;
-            }
-
-            covered = position - start;
-        }
-        else
-        {
-            return 0;
-        }
-
-        var upperCase = true;
-        for (var i = 0; i < iban.Length; i++)
-        {
-            upperCase &= !char.IsAsciiLetterLower(iban[i]);
-            iban[i] = char.ToUpperInvariant(iban[i]);
-        }
-
-        var checksumValid = iban[2..4] is not ("00" or "01" or "99") && IbanValidation.Mod97(iban) == 1;
-        if (checksumValid)
-        {
-            return covered;
-        }
-
-        return !options.IbanRequiresChecksum && upperCase && country.MatchesBban(iban[4..]) ? covered : 0;
-    }
-
-    private static int AlphanumericRun(ReadOnlySpan<char> text, int start, int cap)
-    {
-        var i = start;
-        while (i < text.Length && i - start < cap && char.IsAsciiLetterOrDigit(text[i]))
-        {
-            i++;
-        }
-
-        return i - start;
-    }
-
-    // ---- PAN ----------------------------------------------------------------------------------------------------
-
-    private static void FindPans(ReadOnlySpan<char> text, List<SensitiveDataMatch> results, int ibanFirst, int ibanCount)
-    {
-        // The last MaxPanDigits groups of the current chain (each has at least one digit, so no window spans more).
-        Span<int> groupStart = stackalloc int[MaxPanDigits];
-        Span<int> groupLength = stackalloc int[MaxPanDigits];
-        var groups = 0;
-        var lastGroupEnd = -2;
-        var i = 0;
-        while (i < text.Length)
-        {
-            var c = text[i];
-            if (c == '\\' && IsUnicodeEscape(text, i))
-            {
-                // A JSON \uXXXX escape (System.Text.Json writes quotes as \u0022) is one character, not digits: its hex
-                // would otherwise join the digits after it ("\u0022" + "31162309" reads as 002231162309).
-                i += 6;
-                lastGroupEnd = -2;
-                continue;
-            }
-
-            if (!char.IsAsciiLetterOrDigit(c))
+            else
             {
                 i++;
-                continue;
-            }
-
-            if (i == 0 || !char.IsAsciiLetterOrDigit(text[i - 1]))
-            {
-                var skip = IdentifierLength(text, i);
-                if (skip > 0)
-                {
-                    i += skip;
-                    lastGroupEnd = -2;
-                    continue;
-                }
-            }
-
-            if (!char.IsAsciiDigit(c))
-            {
-                i++;
-                continue;
-            }
-
-            var end = i;
-            while (end < text.Length && char.IsAsciiDigit(text[end]))
-            {
-                end++;
-            }
-
-            // Continue the chain only across exactly one separator.
-            if (lastGroupEnd != i - 1 || !IsSeparator(text[i - 1]))
-            {
-                groups = 0;
-            }
-
-            if (groups == MaxPanDigits)
-            {
-                // Drop the oldest group: no window can reach back that far.
-                groupStart[1..].CopyTo(groupStart);
-                groupLength[1..].CopyTo(groupLength);
-                groups--;
-            }
-
-            groupStart[groups] = i;
-            groupLength[groups] = end - i;
-            groups++;
-            AddWindowsEndingAtLastGroup(text, groupStart[..groups], groupLength[..groups], results, ibanFirst, ibanCount);
-            lastGroupEnd = end;
-            i = end;
-        }
-    }
-
-    private static void AddWindowsEndingAtLastGroup(
-        ReadOnlySpan<char> text, ReadOnlySpan<int> starts, ReadOnlySpan<int> lengths, List<SensitiveDataMatch> results, int ibanFirst, int ibanCount)
-    {
-        // Windows share their rightmost digit, so the Luhn sum grows leftwards one digit at a time: each window costs
-        // only its new digits, and a chain of any length stays linear.
-        var last = starts.Length - 1;
-        var windowEnd = starts[last] + lengths[last];
-        var count = 0;
-        var sum = 0;
-        for (var first = last; first >= 0; first--)
-        {
-            if (count + lengths[first] > MaxPanDigits)
-            {
-                return;
-            }
-
-            for (var i = starts[first] + lengths[first] - 1; i >= starts[first]; i--)
-            {
-                var d = text[i] - '0';
-                if (count % 2 == 1)
-                {
-                    d = d * 2 > 9 ? (d * 2) - 9 : d * 2;
-                }
-
-                sum += d;
-                count++;
-            }
-
-            if (count < MinPanDigits || sum % 10 != 0
-                || (first == last && LooksLikeTimestamp(text.Slice(starts[last], lengths[last]))))
-            {
-                continue;
-            }
-
-            var match = new SensitiveDataMatch(SensitiveDataKind.Pan, starts[first], windowEnd - starts[first]);
-            if (!OverlapsAny(results, ibanFirst, ibanCount, match.Start, match.End))
-            {
-                results.Add(match);
             }
         }
     }
 
     /// <summary>
-    /// At a token start: the length of a GUID or a hex identifier to skip, or 0. Hex identifiers are tokens of
-    /// exactly 16, 32, 40, 64 or 128 hex chars, at least one a letter, letters of one case.
+    /// Dates, times and contiguous timestamps become breakers when no other digit joins them through separators (a
+    /// timestamp inside a chain of digits is part of that chain: a PAN written "22:00:12:34:..." is not a time of day),
+    /// other than the digits of a neighbouring timestamp.
     /// </summary>
-    private static int IdentifierLength(ReadOnlySpan<char> text, int start)
+    private static void MarkTimestamps(Span<char> norm, ReadOnlySpan<char> raw)
     {
-        if (start + GuidLength <= text.Length && IsGuid(text.Slice(start, GuidLength))
-            && (start + GuidLength == text.Length || !char.IsAsciiLetterOrDigit(text[start + GuidLength])))
+        List<(int Start, int End, bool Full)>? found = null;
+        var i = 0;
+        while (i < norm.Length)
         {
-            return GuidLength;
+            var full = false;
+            var length = TextNormaliser.IsDigit(norm[i]) ? TimestampLength(norm, raw, i, out full) : 0;
+            if (length > 0)
+            {
+                (found ??= []).Add((i, i + length, full));
+                i += length;
+            }
+            else
+            {
+                i++;
+            }
         }
 
+        if (found is null)
+        {
+            return;
+        }
+
+        var alone = new bool[found.Count];
+        for (var k = 0; k < found.Count; k++)
+        {
+            var (start, end, _) = found[k];
+            var before = start - 1;
+            while (before >= 0 && norm[before] == TextNormaliser.Separator)
+            {
+                before--;
+            }
+
+            var after = end;
+            while (after < norm.Length && norm[after] == TextNormaliser.Separator)
+            {
+                after++;
+            }
+
+            // A full date and time (yyyy-MM-dd, T or space, HH:mm) is too precise a shape to be a PAN's writing; shorter
+            // shapes count only alone. A shape that ends on a letter (the Z of UTC) ends any chain by itself.
+            if (found[k].Full)
+            {
+                alone[k] = true;
+                continue;
+            }
+
+            var leftOk = before < 0 || !TextNormaliser.IsDigit(norm[before]) || (k > 0 && found[k - 1].End == before + 1);
+            var rightOk = !TextNormaliser.IsDigit(norm[end - 1]) || after >= norm.Length || !TextNormaliser.IsDigit(norm[after])
+                || (k + 1 < found.Count && found[k + 1].Start == after);
+            alone[k] = leftOk && rightOk;
+        }
+
+        for (var k = 0; k < found.Count; k++)
+        {
+            if (alone[k])
+            {
+                norm[found[k].Start..found[k].End].Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A mask the scrubber wrote (<c>[PAN ****4242]</c>, <c>[IBAN ****3000]</c>, <c>[ACCOUNT ****6789]</c>,
+    /// <c>[CVC ***]</c>...): its four digits are a masked value's last four and its word is no label, so scrubbing twice
+    /// changes nothing.
+    /// </summary>
+    private static int MaskLength(ReadOnlySpan<char> raw, int start)
+    {
+        var rest = raw[start..];
+        foreach (var whole in (ReadOnlySpan<string>)["[PAN ****]", "[ACCOUNT ****]", "[CVC ***]"])
+        {
+            if (rest.StartsWith(whole, StringComparison.Ordinal))
+            {
+                return whole.Length;
+            }
+        }
+
+        foreach (var prefix in (ReadOnlySpan<string>)["[PAN ****", "[IBAN ****", "[ACCOUNT ****"])
+        {
+            if (rest.StartsWith(prefix, StringComparison.Ordinal) && rest.Length >= prefix.Length + 5
+                && char.IsAsciiLetterOrDigit(rest[prefix.Length]) && char.IsAsciiLetterOrDigit(rest[prefix.Length + 1])
+                && char.IsAsciiLetterOrDigit(rest[prefix.Length + 2]) && char.IsAsciiLetterOrDigit(rest[prefix.Length + 3])
+                && rest[prefix.Length + 4] == ']')
+            {
+                return prefix.Length + 5;
+            }
+        }
+
+        return 0;
+    }
+
+    private static int IdentifierLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int i)
+    {
+        if (i > 0 && TextNormaliser.IsAlphanumeric(norm[i - 1]))
+        {
+            return 0;
+        }
+
+        var length = GuidShapeLength(norm, raw, i);
+        return length > 0 ? length : HexIdLength(norm, raw, i);
+    }
+
+    private static int TimestampLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int i, out bool full)
+    {
+        var length = 0;
+        full = false;
+        if (i == 0 || !TextNormaliser.IsAlphanumeric(norm[i - 1]))
+        {
+            length = DateTimeLength(norm, raw, i);
+            full = length > 10;
+            length = length > 0 ? length : TimeOfDayLength(norm, raw, i);
+        }
+
+        if (length == 0 && TextNormaliser.IsDigit(norm[i]) && (i == 0 || !TextNormaliser.IsDigit(norm[i - 1])))
+        {
+            var end = i;
+            while (end < norm.Length && TextNormaliser.IsDigit(norm[end]))
+            {
+                end++;
+            }
+
+            length = LooksLikeTimestamp(norm[i..end]) ? end - i : 0;
+        }
+
+        return length;
+    }
+
+    private static bool EndsToken(ReadOnlySpan<char> norm, int at) => at >= norm.Length || !TextNormaliser.IsAlphanumeric(norm[at]);
+
+    private static int GuidShapeLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int start)
+    {
+        if (start + GuidLength > norm.Length || !EndsToken(norm, start + GuidLength))
+        {
+            return 0;
+        }
+
+        for (var i = 0; i < GuidLength; i++)
+        {
+            var c = raw[start + i];
+            var dash = i is 8 or 13 or 18 or 23;
+            if (dash ? c != '-' : !char.IsAsciiHexDigit(c))
+            {
+                return 0;
+            }
+        }
+
+        return GuidLength;
+    }
+
+    /// <summary>Tokens of exactly 16, 32, 40, 64 or 128 ASCII hex chars, at least one a letter, letters of one case.</summary>
+    private static int HexIdLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int start)
+    {
         var i = start;
         var lower = false;
         var upper = false;
-        while (i < text.Length && i - start <= 128 && char.IsAsciiHexDigit(text[i]))
+        while (i < raw.Length && i - start <= 128 && char.IsAsciiHexDigit(raw[i]))
         {
-            lower |= char.IsAsciiLetterLower(text[i]);
-            upper |= char.IsAsciiLetterUpper(text[i]);
+            lower |= char.IsAsciiLetterLower(raw[i]);
+            upper |= char.IsAsciiLetterUpper(raw[i]);
             i++;
         }
 
         var length = i - start;
-        var tokenEnds = i == text.Length || !char.IsAsciiLetterOrDigit(text[i]);
-        return tokenEnds && (lower ^ upper) && length is 16 or 32 or 40 or 64 or 128 ? length : 0;
+        if (!EndsToken(norm, i) || !(lower ^ upper) || length is not (16 or 32 or 40 or 64 or 128))
+        {
+            return 0;
+        }
+
+        // A Belgian IBAN (BE + 14 digits) is 16 hex chars too.
+        Span<char> iban = stackalloc char[MaxIbanLength];
+        return MatchIban(norm, start, SensitiveDataDetectorOptions.Scanning, iban) > 0 ? 0 : length;
     }
 
-    private static bool IsUnicodeEscape(ReadOnlySpan<char> text, int at) =>
-        at + 5 < text.Length && text[at + 1] == 'u'
-        && char.IsAsciiHexDigit(text[at + 2]) && char.IsAsciiHexDigit(text[at + 3])
-        && char.IsAsciiHexDigit(text[at + 4]) && char.IsAsciiHexDigit(text[at + 5]);
-
-    private static bool IsGuid(ReadOnlySpan<char> candidate)
+    /// <summary>
+    /// ISO 8601 <c>yyyy-MM-dd</c>, optionally with <c>T</c> or a space and <c>HH:mm[:ss[.f..f]]</c>, optionally with
+    /// <c>Z</c> or <c>±HH[:]mm</c>; every field in range, years 1970-2099. The chars covered, or 0.
+    /// </summary>
+    private static int DateTimeLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int start)
     {
-        for (var i = 0; i < GuidLength; i++)
+        var i = start;
+        if (!Number(norm, ref i, 4, 1970, 2099) || !Char(raw, ref i, '-') || !Number(norm, ref i, 2, 1, 12)
+            || !Char(raw, ref i, '-') || !Number(norm, ref i, 2, 1, 31))
         {
-            var dash = i is 8 or 13 or 18 or 23;
-            if (dash ? candidate[i] != '-' : !char.IsAsciiHexDigit(candidate[i]))
+            return 0;
+        }
+
+        var date = i;
+        if (i < raw.Length && raw[i] is 'T' or 't' or ' ')
+        {
+            i++;
+            var time = TimeLength(norm, raw, i, secondsRequired: false);
+            if (time == 0)
             {
-                return false;
+                return EndsNumber(norm, date) ? date - start : 0;
+            }
+
+            i += time;
+            if (i < raw.Length && raw[i] is 'Z' or 'z')
+            {
+                i++;
+            }
+            else if (i < raw.Length && raw[i] is '+' or '-')
+            {
+                var offset = i + 1;
+                if (Number(norm, ref offset, 2, 0, 14) && (Char(raw, ref offset, ':') || true) && Number(norm, ref offset, 2, 0, 59))
+                {
+                    i = offset;
+                }
             }
         }
 
+        return EndsNumber(norm, i) ? i - start : 0;
+    }
+
+    private static int TimeOfDayLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int start) =>
+        TimeLength(norm, raw, start, secondsRequired: true) is var length and > 0 && EndsNumber(norm, start + length) ? length : 0;
+
+    /// <summary><c>HH:mm[:ss[(.|,)f{1,9}]]</c> in range; the chars covered, or 0.</summary>
+    private static int TimeLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int start, bool secondsRequired)
+    {
+        var i = start;
+        if (!Number(norm, ref i, 2, 0, 23) || !Char(raw, ref i, ':') || !Number(norm, ref i, 2, 0, 59))
+        {
+            return 0;
+        }
+
+        var minutes = i;
+        if (!Char(raw, ref i, ':') || !Number(norm, ref i, 2, 0, 60))
+        {
+            return secondsRequired ? 0 : minutes - start;
+        }
+
+        var seconds = i;
+        if (i < raw.Length && raw[i] is '.' or ',')
+        {
+            var fraction = i + 1;
+            while (fraction < norm.Length && fraction - i - 1 < 9 && TextNormaliser.IsDigit(norm[fraction]))
+            {
+                fraction++;
+            }
+
+            return fraction > i + 1 ? fraction - start : seconds - start;
+        }
+
+        return seconds - start;
+    }
+
+    private static bool EndsNumber(ReadOnlySpan<char> norm, int at) => at >= norm.Length || !TextNormaliser.IsDigit(norm[at]);
+
+    private static bool Char(ReadOnlySpan<char> raw, ref int i, char expected)
+    {
+        if (i < raw.Length && raw[i] == expected)
+        {
+            i++;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Exactly <paramref name="digits"/> digits (any script) with a value in [min, max].</summary>
+    private static bool Number(ReadOnlySpan<char> norm, ref int i, int digits, int min, int max)
+    {
+        if (i + digits > norm.Length)
+        {
+            return false;
+        }
+
+        var value = 0;
+        for (var k = 0; k < digits; k++)
+        {
+            var c = norm[i + k];
+            if (!TextNormaliser.IsDigit(c))
+            {
+                return false;
+            }
+
+            value = (value * 10) + (c - '0');
+        }
+
+        if (value < min || value > max)
+        {
+            return false;
+        }
+
+        i += digits;
         return true;
+    }
+
+    // ---- IBAN ---------------------------------------------------------------------------------------------------
+
+    private static void FindIbans(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results)
+    {
+        Span<char> iban = stackalloc char[MaxIbanLength];
+        for (var i = 0; i + 3 < text.Length; i++)
+        {
+            // Scrubbing and scanning: an IBAN starts a token, since a candidate glued to a letter or digit before it is
+            // the inside of something else, such as a hex trace id ("660033c3ad434a71...": "AD43..." passes mod-97
+            // one time in 97). Validation: anywhere.
+            if (!char.IsAsciiLetter(text[i]) || (options.ExemptKnownShapes && i > 0 && TextNormaliser.IsAlphanumeric(text[i - 1])))
+            {
+                continue;
+            }
+
+            var end = MatchIban(text, i, options, iban);
+            if (end > 0)
+            {
+                results.Add(new SensitiveDataMatch(SensitiveDataKind.Iban, i, end - i));
+                if (options.StopAtFirst)
+                {
+                    return;
+                }
+
+                i = end - 1;
+            }
+        }
+    }
+
+    /// <summary>The end of an IBAN starting at <paramref name="start"/> (normalised index), or 0.</summary>
+    private static int MatchIban(ReadOnlySpan<char> text, int start, SensitiveDataDetectorOptions options, Span<char> buffer)
+    {
+        // The country code and check digits, then the BBAN, skipping separators anywhere.
+        var count = 0;
+        var i = start;
+        var length = MaxIbanLength;
+        IbanCountry? country = null;
+        var upperCase = true;
+
+        // Contiguous, or the paper format (groups of four, single spaces): the only shapes a mistyped IBAN is reported in.
+        var paperFormat = true;
+        var contiguous = true;
+        while (count < length && i < text.Length)
+        {
+            var c = text[i];
+            if (c == TextNormaliser.Separator)
+            {
+                if (count < 2 && options.ExemptKnownShapes)
+                {
+                    return 0;
+                }
+
+                contiguous = false;
+                var single = i + 1 < text.Length && text[i + 1] != TextNormaliser.Separator;
+                if (!single && options.MaxSeparatorRun == 1)
+                {
+                    return 0;
+                }
+
+                paperFormat &= count % 4 == 0 && single;
+                i++;
+                continue;
+            }
+
+            if (count > 0 && count % 4 == 0 && i > start && text[i - 1] != TextNormaliser.Separator)
+            {
+                paperFormat = false;
+            }
+
+            var valid = count switch
+            {
+                0 or 1 => char.IsAsciiLetter(c),
+                2 or 3 => TextNormaliser.IsDigit(c),
+                _ => TextNormaliser.IsDigit(c) || char.IsAsciiLetter(c),
+            };
+            if (!valid)
+            {
+                return 0;
+            }
+
+            upperCase &= !char.IsAsciiLetterLower(c);
+            buffer[count++] = char.ToUpperInvariant(c);
+            i++;
+            if (count == 2)
+            {
+                country = IbanRegistry.Find(buffer[..2]);
+                if (country is null)
+                {
+                    return 0;
+                }
+
+                length = country.Length;
+            }
+        }
+
+        if (count < length || country is null || (options.ExemptKnownShapes && !EndsToken(text, i)))
+        {
+            return 0;
+        }
+
+        var iban = buffer[..length];
+        var checksumValid = iban[2..4] is not ("00" or "01" or "99") && IbanValidation.Mod97(iban) == 1;
+        if (checksumValid)
+        {
+            return i;
+        }
+
+        return !options.IbanRequiresChecksum && upperCase && (contiguous || paperFormat) && country.MatchesBban(iban[4..]) ? i : 0;
+    }
+
+    // ---- PAN ----------------------------------------------------------------------------------------------------
+
+    private static void FindPans(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int ibanFirst, int ibanCount)
+    {
+        // Positions of the last MaxPanDigits digits of the current chain, as a ring.
+        Span<int> ring = stackalloc int[MaxPanDigits];
+        var count = 0;
+        var head = 0;
+        var separators = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == TextNormaliser.Separator)
+            {
+                if (++separators == options.MaxSeparatorRun + 1 && options.MaxSeparatorRun > 0)
+                {
+                    count = 0;
+                }
+
+                continue;
+            }
+
+            separators = 0;
+
+            if (!TextNormaliser.IsDigit(c))
+            {
+                // A letter or a breaker ends the chain.
+                count = 0;
+                continue;
+            }
+
+            ring[head] = i;
+            head = (head + 1) % MaxPanDigits;
+            count = Math.Min(count + 1, MaxPanDigits);
+            if (count < MinPanDigits)
+            {
+                continue;
+            }
+
+            // Every window ending at this digit: the Luhn sum grows leftwards one digit at a time.
+            var sum = 0;
+            for (var k = 0; k < count; k++)
+            {
+                var position = ring[(head - 1 - k + (2 * MaxPanDigits)) % MaxPanDigits];
+                var d = text[position] - '0';
+                if (k % 2 == 1)
+                {
+                    d = d * 2 > 9 ? (d * 2) - 9 : d * 2;
+                }
+
+                sum += d;
+                if (k + 1 < MinPanDigits || sum % 10 != 0)
+                {
+                    continue;
+                }
+
+                var match = new SensitiveDataMatch(SensitiveDataKind.Pan, position, i + 1 - position);
+                if (!OverlapsAny(results, ibanFirst, ibanCount, match.Start, match.End))
+                {
+                    results.Add(match);
+                    if (options.StopAtFirst)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>
     /// Contiguous timestamps that a Luhn check would otherwise flag one time in ten: yyyyMMddHHmm, yyyyMMddHHmmss and
     /// yyyyMMddHHmmssfff (years 1970-2099), and Unix epoch milli-, micro- or nanoseconds (13, 16 or 19 digits
     /// starting with 1, i.e. 2001-2033). No PAN brand starts with 1 at those lengths or with 19/20 at 12, 14 or 17.
+    /// Exempt in scrubbing and scanning only.
     /// </summary>
     internal static bool LooksLikeTimestamp(ReadOnlySpan<char> digits)
     {
@@ -423,20 +759,20 @@ public static class SensitiveDataDetector
             var i = end;
             while (i < limit)
             {
-                if (!char.IsAsciiDigit(text[i]))
+                if (!TextNormaliser.IsDigit(text[i]))
                 {
                     i++;
                     continue;
                 }
 
                 var runEnd = i;
-                while (runEnd < text.Length && char.IsAsciiDigit(text[runEnd]))
+                while (runEnd < text.Length && TextNormaliser.IsDigit(text[runEnd]))
                 {
                     runEnd++;
                 }
 
                 var length = runEnd - i;
-                var standsAlone = i > 0 && !char.IsAsciiLetterOrDigit(text[i - 1]);
+                var standsAlone = i > 0 && !TextNormaliser.IsAlphanumeric(text[i - 1]);
                 var year = length == 4 && Digits.ValueOf(text.Slice(i, 4)) is >= 1900 and <= 2099;
                 if (standsAlone && length is 3 or 4 && !year && !Overlaps(covered, i, runEnd))
                 {
@@ -528,7 +864,7 @@ public static class SensitiveDataDetector
             return -1;
         }
 
-        if (j < rest.Length && rest[j] is '_' or '-' or ' ')
+        if (j < rest.Length && rest[j] == TextNormaliser.Separator)
         {
             j++;
         }
@@ -547,19 +883,19 @@ public static class SensitiveDataDetector
     }
 
     /// <summary>
-    /// After a label: up to <see cref="MaxLabelGap"/> punctuation chars, then a digit chain (single separators) of
+    /// After a label: up to <see cref="MaxLabelGap"/> separators, then a digit chain (single separators) of
     /// <paramref name="min"/>-<paramref name="max"/> digits that is not followed by more digits.
     /// </summary>
     private static bool TryValueAfterLabel(ReadOnlySpan<char> text, int labelEnd, int min, int max, out int start, out int end)
     {
         start = end = 0;
         var i = labelEnd;
-        while (i < text.Length && i - labelEnd < MaxLabelGap && text[i] is ' ' or '\t' or '"' or '\'' or ':' or '=' or '[' or ']' or '\\' or '_' or '(' or ')' or '#')
+        while (i < text.Length && i - labelEnd < MaxLabelGap && text[i] == TextNormaliser.Separator)
         {
             i++;
         }
 
-        if (i >= text.Length || !char.IsAsciiDigit(text[i]))
+        if (i >= text.Length || !TextNormaliser.IsDigit(text[i]))
         {
             return false;
         }
@@ -568,13 +904,13 @@ public static class SensitiveDataDetector
         var digits = 0;
         while (true)
         {
-            while (i < text.Length && char.IsAsciiDigit(text[i]))
+            while (i < text.Length && TextNormaliser.IsDigit(text[i]))
             {
                 digits++;
                 i++;
             }
 
-            if (i + 1 < text.Length && IsSeparator(text[i]) && char.IsAsciiDigit(text[i + 1]))
+            if (i + 1 < text.Length && text[i] == TextNormaliser.Separator && TextNormaliser.IsDigit(text[i + 1]))
             {
                 i++;
                 continue;

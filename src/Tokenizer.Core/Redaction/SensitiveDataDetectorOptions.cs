@@ -1,12 +1,28 @@
 namespace Tokenizer.Core.Redaction;
 
 /// <summary>
-/// What <see cref="SensitiveDataDetector"/> reports beyond PANs. The two presets are the only ones the codebase uses:
-/// <see cref="Scrubbing"/> for log lines (mask anything that may be card or bank data) and <see cref="Scanning"/> for
-/// files at rest (report what is almost certainly card or bank data).
+/// How <see cref="SensitiveDataDetector"/> reads a text and what it reports. The three presets are the only ones the
+/// codebase uses: <see cref="Validation"/> for caller input (no exemptions), <see cref="Scrubbing"/> for log lines and
+/// other text about to be shown (mask anything that may be card or bank data) and <see cref="Scanning"/> for files at
+/// rest (report what is almost certainly card or bank data).
 /// </summary>
 public sealed class SensitiveDataDetectorOptions
 {
+    /// <summary>
+    /// For caller input: any Luhn-valid 12-19 digit window and any mod-97-valid IBAN, with no exempt shape at all, and
+    /// an IBAN may start anywhere (glued to letters too). CVCs and account labels are not looked for. Stops at the first
+    /// match.
+    /// </summary>
+    public static SensitiveDataDetectorOptions Validation { get; } = new()
+    {
+        IbanRequiresChecksum = true,
+        DetectCvc = false,
+        DetectAccountNumbers = false,
+        ExemptKnownShapes = false,
+        DecodeJsonEscapes = false,
+        StopAtFirst = true,
+    };
+
     /// <summary>
     /// For the log scrubber: IBAN-shaped strings of a registry country and length are reported even when their
     /// checksum fails (a mistyped IBAN is still bank data); any labelled CVC is reported, with or without a PAN.
@@ -15,9 +31,15 @@ public sealed class SensitiveDataDetectorOptions
 
     /// <summary>
     /// For the card-data scanner: only mod-97-valid IBANs; a labelled CVC only within
-    /// <see cref="SensitiveDataDetector.CvcLabelPanDistance"/> chars of a PAN.
+    /// <see cref="SensitiveDataDetector.CvcLabelPanDistance"/> chars of a PAN; bytes that are not text end a number.
     /// </summary>
-    public static SensitiveDataDetectorOptions Scanning { get; } = new() { IbanRequiresChecksum = true, CvcLabelRequiresPan = true };
+    public static SensitiveDataDetectorOptions Scanning { get; } = new()
+    {
+        IbanRequiresChecksum = true,
+        CvcLabelRequiresPan = true,
+        BinaryBreaksNumbers = true,
+        MaxSeparatorRun = 1,
+    };
 
     /// <summary>
     /// True: an IBAN must pass ISO 7064 mod 97. False: an upper-case IBAN of a registry country whose length and
@@ -33,4 +55,26 @@ public sealed class SensitiveDataDetectorOptions
 
     /// <summary>Report account numbers after account-number labels. Default true.</summary>
     public bool DetectAccountNumbers { get; init; } = true;
+
+    /// <summary>
+    /// True (default): ISO dates and times, GUIDs, hex identifiers and contiguous timestamps end a number, and an IBAN
+    /// must start and end a token. Only for text the service wrote itself; never for caller input.
+    /// </summary>
+    public bool ExemptKnownShapes { get; init; } = true;
+
+    /// <summary>True (default): a JSON <c>\uXXXX</c> escape is read as the char it encodes.</summary>
+    public bool DecodeJsonEscapes { get; init; } = true;
+
+    /// <summary>True: controls other than whitespace, unassigned, private-use and invalid code points end a number.</summary>
+    public bool BinaryBreaksNumbers { get; init; }
+
+    /// <summary>
+    /// The most separators in a row a number may cross; 0 (default) for any. Scanning uses 1: files at rest hold only
+    /// what validation let through and what code wrote, and code writes a PAN contiguous or with one separator between
+    /// groups, while two or more in a row are table cells (<c> | </c>) and list items (<c>, </c>) of unrelated numbers.
+    /// </summary>
+    public int MaxSeparatorRun { get; init; }
+
+    /// <summary>True: stop at the first PAN or IBAN (a yes/no question).</summary>
+    public bool StopAtFirst { get; init; }
 }

@@ -3,7 +3,7 @@ namespace Tokenizer.Core.Redaction;
 /// <summary>What a <see cref="SensitiveDataMatch"/> found.</summary>
 public enum SensitiveDataKind
 {
-    /// <summary>A Luhn-valid run of 12-19 digits, contiguous or split by single spaces or dashes.</summary>
+    /// <summary>A Luhn-valid window of 12-19 digits (any script), contiguous or split by any separators.</summary>
     Pan = 1,
 
     /// <summary>A 3-4 digit run after a PAN or after a <c>cvc</c>/<c>cvv</c>/<c>csc</c> label.</summary>
@@ -36,17 +36,8 @@ public readonly record struct SensitiveDataMatch(SensitiveDataKind Kind, int Sta
     /// <exception cref="ArgumentOutOfRangeException">The match does not lie inside <paramref name="text"/>.</exception>
     public string Normalised(ReadOnlySpan<char> text)
     {
-        var value = text.Slice(Start, Length);
-        Span<char> buffer = value.Length <= 128 ? stackalloc char[value.Length] : new char[value.Length];
-        var count = 0;
-        foreach (var c in value)
-        {
-            if (char.IsAsciiLetterOrDigit(c))
-            {
-                buffer[count++] = char.ToUpperInvariant(c);
-            }
-        }
-
+        Span<char> buffer = Length <= 128 ? stackalloc char[Length] : new char[Length];
+        var count = Value(text, buffer);
         return new string(buffer[..count]);
     }
 
@@ -59,24 +50,28 @@ public readonly record struct SensitiveDataMatch(SensitiveDataKind Kind, int Sta
     /// <exception cref="ArgumentOutOfRangeException">The match does not lie inside <paramref name="text"/>.</exception>
     public string LastFour(ReadOnlySpan<char> text, int minimumLength = 8)
     {
-        var value = text.Slice(Start, Length);
-        Span<char> last = stackalloc char[4];
-        var found = 0;
-        var total = 0;
-        for (var i = value.Length - 1; i >= 0; i--)
-        {
-            if (char.IsAsciiLetterOrDigit(value[i]))
-            {
-                if (found < 4)
-                {
-                    last[3 - found] = char.ToUpperInvariant(value[i]);
-                    found++;
-                }
+        Span<char> buffer = Length <= 128 ? stackalloc char[Length] : new char[Length];
+        var count = Value(text, buffer);
+        return count >= 4 && count >= minimumLength ? new string(buffer.Slice(count - 4, 4)) : string.Empty;
+    }
 
-                total++;
+    /// <summary>Writes the value (digits of any script as 0-9, Latin letters upper-cased) into buffer; its length.</summary>
+    private int Value(ReadOnlySpan<char> text, Span<char> buffer)
+    {
+        var value = text.Slice(Start, Length);
+        var size = value.Length + 1;
+        Span<char> chars = size <= 128 ? stackalloc char[size * 2] : new char[size * 2];
+        Span<int> origin = size <= 128 ? stackalloc int[size] : new int[size];
+        var n = TextNormaliser.Normalise(value, decodeJsonEscapes: true, binaryBreaks: false, chars[..size], chars[size..], origin);
+        var count = 0;
+        foreach (var c in chars[..n])
+        {
+            if (TextNormaliser.IsDigit(c) || char.IsAsciiLetter(c))
+            {
+                buffer[count++] = char.ToUpperInvariant(c);
             }
         }
 
-        return found == 4 && total >= minimumLength ? new string(last) : string.Empty;
+        return count;
     }
 }

@@ -14,7 +14,8 @@ namespace Tokenizer.Core.Redaction;
 /// <para>What <see cref="SensitiveDataDetector"/> finds (with <see cref="SensitiveDataDetectorOptions.Scrubbing"/>) is
 /// replaced, separators included:</para>
 /// <list type="bullet">
-/// <item>a PAN by <c>[PAN ****4242]</c> (its last four digits only, which PCI DSS 3.4.1 allows);</item>
+/// <item>a PAN by <c>[PAN ****4242]</c> (its last four digits only, which PCI DSS 3.4.1 allows), or <c>[PAN ****]</c>
+/// when the chain holds more digits than a PAN can (its last four might be an expiry or a CVC);</item>
 /// <item>an IBAN by <c>[IBAN ****3000]</c>;</item>
 /// <item>a CVC by <c>[CVC ***]</c>;</item>
 /// <item>an account number by <c>[ACCOUNT ****6789]</c>, or <c>[ACCOUNT ****]</c> below eight digits.</item>
@@ -24,8 +25,8 @@ namespace Tokenizer.Core.Redaction;
 /// number split across lines is joined and found, and a caller cannot forge a second log line.
 /// </para>
 /// <para>
-/// Idempotent: <c>Scrub(Scrub(x)) == Scrub(x)</c> (masks contain no digit run or label that could match again).
-/// Linear in the text length; text without digits or control characters is returned as is without allocating.
+/// Idempotent: <c>Scrub(Scrub(x)) == Scrub(x)</c> (a mask holds at most four digits and the detector reads the scrubber's own masks as the end of a number).
+/// Linear in the text length; ASCII text without digits or control characters is returned as is without allocating.
 /// It never throws: should detection ever fail, the whole text is withheld as <c>[withheld: N chars]</c>.
 /// </para>
 /// </remarks>
@@ -51,7 +52,8 @@ public static class SensitiveDataScrubber
         Justification = "The last line of defence must fail closed, never open: any failure withholds the whole text instead of logging it raw or throwing into the logger.")]
     public static string? Scrub(string? text)
     {
-        if (text is null || text.AsSpan().IndexOfAny(DigitsAndControls) < 0)
+        // Digits of other scripts hide only outside ASCII.
+        if (text is null || (text.AsSpan().IndexOfAny(DigitsAndControls) < 0 && Ascii.IsValid(text)))
         {
             return text;
         }
@@ -103,7 +105,11 @@ public static class SensitiveDataScrubber
             }
 
             output.Append(source[position..start]);
-            AppendMask(output, kind, new SensitiveDataMatch(kind, start, end - start), source);
+            // Its last four are shown only when the chain could be one PAN: in a longer one (a PAN, then an expiry or a
+            // CVC) they may be the CVC's.
+            var merged = new SensitiveDataMatch(kind, start, end - start);
+            var onePan = kind != SensitiveDataKind.Pan || merged.Normalised(source).Length <= SensitiveDataDetector.MaxPanDigits;
+            AppendMask(output, kind, merged, source, onePan);
             position = end;
         }
 
@@ -124,12 +130,12 @@ public static class SensitiveDataScrubber
         _ => 1,
     };
 
-    private static void AppendMask(StringBuilder output, SensitiveDataKind kind, SensitiveDataMatch match, ReadOnlySpan<char> source)
+    private static void AppendMask(StringBuilder output, SensitiveDataKind kind, SensitiveDataMatch match, ReadOnlySpan<char> source, bool oneEnd)
     {
         switch (kind)
         {
             case SensitiveDataKind.Pan:
-                output.Append("[PAN ****").Append(match.LastFour(source)).Append(']');
+                output.Append("[PAN ****").Append(oneEnd ? match.LastFour(source) : string.Empty).Append(']');
                 break;
             case SensitiveDataKind.Iban:
                 output.Append("[IBAN ****").Append(match.LastFour(source)).Append(']');

@@ -147,9 +147,9 @@ public sealed partial class TokenizationService(
             violations.Add(new("created_before", "must be after created_after"));
         }
 
-        if (command.CustomerReference is { Length: > 0 } reference && !InputRules.IsValidReference(reference))
+        if (command.CustomerReference is { Length: > 0 } reference)
         {
-            violations.Add(new("customer_reference", InputRules.ReferenceRule));
+            InputRules.CheckReference(reference, "customer_reference", violations);
         }
 
         if (command.PageToken is { Length: > 512 })
@@ -191,11 +191,7 @@ public sealed partial class TokenizationService(
             violations.Add(new("idempotency_key", InputRules.IdempotencyKeyRule));
         }
 
-        var reason = InputRules.CleanText(command.Reason);
-        if (reason is { Length: > MaxReasonLength })
-        {
-            violations.Add(new("reason", "must be at most 200 characters"));
-        }
+        var reason = FreeTextRule.Check(command.Reason, "reason", MaxReasonLength, violations);
 
         if (violations.Count > 0)
         {

@@ -4,8 +4,8 @@ using Tokenizer.Core.Errors;
 namespace Tokenizer.Core.Validation;
 
 /// <summary>
-/// Billing details rules: control characters stripped and text trimmed (<see cref="InputRules.CleanText"/>),
-/// empty values become null, lengths limited, email and phone shape-checked, country upper-cased.
+/// Billing details rules: every field through <see cref="FreeTextRule"/> (no card or bank number, no control or bidi
+/// character, a length limit), trimmed, empty values null; email and phone shape-checked, country upper-cased.
 /// </summary>
 internal static class BillingDetailsValidation
 {
@@ -89,7 +89,7 @@ internal static class BillingDetailsValidation
     public static bool IsPhoneShaped(string phone) =>
         phone.All(c => char.IsAsciiDigit(c) || c is ' ' or '+' or '-' or '(' or ')');
 
-    // Returns the cleaned value even when it breaks a rule, so a present-but-invalid field is not also "required".
+    // Returns the trimmed value even when it breaks a rule, so a present-but-invalid field is not also "required".
     private static string? Text(
         string? value,
         string field,
@@ -98,17 +98,14 @@ internal static class BillingDetailsValidation
         Func<string, bool>? shape = null,
         string? shapeRule = null)
     {
-        var cleaned = InputRules.CleanText(value);
-        if (cleaned is null)
+        var before = violations.Count;
+        var cleaned = FreeTextRule.Check(value, field, maxLength, violations);
+        if (cleaned is null || violations.Count > before)
         {
-            return null;
+            return cleaned;
         }
 
-        if (cleaned.Length > maxLength)
-        {
-            violations.Add(new(field, ValidationRules.MaxLength(maxLength)));
-        }
-        else if (shape is not null && !shape(cleaned))
+        if (shape is not null && !shape(cleaned))
         {
             violations.Add(new(field, shapeRule!));
         }
@@ -116,53 +113,17 @@ internal static class BillingDetailsValidation
         {
             violations.Add(new(field, ValidationRules.PhoneDigits));
         }
-        else if (field == PhoneField ? IsShortCardNumber(cleaned) : InputRules.ContainsPanLikeRun(cleaned))
-        {
-            // Billing details go to the gateway and rest there: a card number typed into one must not ride along.
-            violations.Add(new(field, ValidationRules.NoCardNumber));
-        }
 
         return cleaned;
     }
 
-    /// <summary>
-    /// A phone (at most 15 digits, E.164) that is a card number of a brand issued at that length: American Express (15,
-    /// IIN 34/37), Diners Club (14) and Maestro or UnionPay (13-15), Luhn-valid. Bug fix: an Amex PAN was accepted as a
-    /// phone. 13-digit Visa numbers are no longer issued and many 13-digit phones start with 4 (+4x), so they pass.
-    /// </summary>
-    private static bool IsShortCardNumber(string phone)
-    {
-        Span<char> digits = stackalloc char[15];
-        var count = 0;
-        foreach (var c in phone)
-        {
-            if (char.IsAsciiDigit(c))
-            {
-                digits[count++] = c;
-            }
-        }
-
-        var pan = digits[..count];
-        if (count < 13 || !Luhn.IsValid(pan))
-        {
-            return false;
-        }
-
-        return CardBrandDetector.Detect(pan) switch
-        {
-            CardBrand.Amex => count == 15,
-            CardBrand.Diners => count == 14,
-            CardBrand.Maestro or CardBrand.UnionPay => true,
-            _ => false,
-        };
-    }
-
     private static string? Country(string? value, List<FieldViolation> violations)
     {
-        var cleaned = InputRules.CleanText(value);
-        if (cleaned is null)
+        var before = violations.Count;
+        var cleaned = FreeTextRule.Check(value, CountryField, MaxCity, violations);
+        if (cleaned is null || violations.Count > before)
         {
-            return null;
+            return cleaned;
         }
 
         if (cleaned.Length != 2 || !char.IsAsciiLetter(cleaned[0]) || !char.IsAsciiLetter(cleaned[1]))

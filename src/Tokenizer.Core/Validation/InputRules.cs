@@ -1,3 +1,5 @@
+using Tokenizer.Core.Errors;
+
 namespace Tokenizer.Core.Validation;
 
 /// <summary>Shape rules for identifiers and free text shared by every request.</summary>
@@ -7,10 +9,10 @@ public static class InputRules
     public const string IdempotencyKeyRule = "must be 1-255 printable ASCII characters";
 
     /// <summary>The rule text for customer references.</summary>
-    public const string ReferenceRule = "must be 1-128 printable ASCII characters without spaces and hold no card number";
+    public const string ReferenceRule = "must be 1-128 printable ASCII characters without spaces";
 
     /// <summary>The rule text for token ids.</summary>
-    public const string TokenIdRule = "must be a token id of 1-255 letters, digits or underscores";
+    public const string TokenIdRule = "must be a token id of 1-255 letters, digits or underscores holding no card number";
 
     /// <summary>
     /// 1-255 printable ASCII (0x21-0x7E), Stripe's Idempotency-Key limit. Keys are never stored or logged in clear (the
@@ -21,61 +23,52 @@ public static class InputRules
         key is { Length: >= 1 and <= 255 } && key.All(c => c is >= '!' and <= '~');
 
     /// <summary>
-    /// 1-128 printable ASCII without spaces, holding no card number (see <see cref="ContainsPanLikeRun"/>): references are
-    /// stored and listed in clear, and a PAN-shaped one cannot be told from a PAN at rest.
+    /// 1-128 printable ASCII without spaces, holding no card or bank account number
+    /// (<see cref="FreeTextRule.HoldsCardOrBankNumber"/>): references are stored and listed in clear, and a PAN-shaped one
+    /// cannot be told from a PAN at rest.
     /// </summary>
     public static bool IsValidReference(string? reference) =>
-        reference is { Length: >= 1 and <= 128 } && reference.All(c => c is >= '!' and <= '~') && !ContainsPanLikeRun(reference);
+        IsReferenceShaped(reference) && !FreeTextRule.HoldsCardOrBankNumber(reference);
 
     /// <summary>
-    /// True when <paramref name="value"/> holds a card number: a run of 13-19 digits, contiguous or in groups joined by
-    /// single spaces, dashes or dots ("4242-4242-4242-4242"), that passes Luhn. Longer runs are not split into windows
-    /// (any 30-digit string would then hold a Luhn-valid window); 12-digit runs are not refused, because ordinary
-    /// references and phone numbers have that many digits far too often.
+    /// Checks a customer reference and adds one violation naming <paramref name="field"/>: <see cref="FreeTextRule.CardOrBankNumber"/>
+    /// when it holds one, else <see cref="ReferenceRule"/> for its shape.
     /// </summary>
-    public static bool ContainsPanLikeRun(ReadOnlySpan<char> value)
+    /// <returns>True when valid.</returns>
+    public static bool CheckReference(string? reference, string field, List<FieldViolation> violations)
     {
-        Span<char> digits = stackalloc char[20];
-        var count = 0;
-        for (var i = 0; i <= value.Length; i++)
+        ArgumentNullException.ThrowIfNull(violations);
+        if (reference is { Length: <= 4096 } && FreeTextRule.HoldsCardOrBankNumber(reference))
         {
-            var c = i < value.Length ? value[i] : '\0';
-            if (char.IsAsciiDigit(c))
-            {
-                if (count < digits.Length)
-                {
-                    digits[count] = c;
-                }
-
-                count++;
-                continue;
-            }
-
-            var joins = c is ' ' or '-' or '.' && i + 1 < value.Length && char.IsAsciiDigit(value[i + 1]) && count > 0;
-            if (joins)
-            {
-                continue;
-            }
-
-            if (count is >= 13 and <= 19 && Luhn.IsValid(digits[..count]))
-            {
-                return true;
-            }
-
-            count = 0;
+            violations.Add(new FieldViolation(field, FreeTextRule.CardOrBankNumber));
+            return false;
         }
 
-        return false;
+        if (!IsReferenceShaped(reference))
+        {
+            violations.Add(new FieldViolation(field, ReferenceRule));
+            return false;
+        }
+
+        return true;
     }
 
-    /// <summary>A gateway id: letters, digits and underscores, 1-255.</summary>
+    /// <summary>
+    /// A gateway or run id: letters, digits and underscores, 1-255, holding no card or bank number (ids are looked up,
+    /// audited and stored; gateway ids are random base62, so no real one is refused).
+    /// </summary>
     public static bool IsValidTokenId(string? token) =>
-        token is { Length: >= 1 and <= 255 } && token.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+        token is { Length: >= 1 and <= 255 } && token.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
+        && !FreeTextRule.HoldsCardOrBankNumber(token);
+
+    private static bool IsReferenceShaped([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? reference) =>
+        reference is { Length: >= 1 and <= 128 } && reference.All(c => c is >= '!' and <= '~');
 
     /// <summary>
     /// Removes control characters (including CR/LF), invisible format characters (e.g. U+202E right-to-left override)
     /// and line/paragraph separators, then trims; null or empty stays null. Such characters forge log lines or
-    /// disguise text shown to people.
+    /// disguise text shown to people. For text the service writes about a call (the audit trail); caller input is
+    /// never cleaned this way: <see cref="FreeTextRule"/> refuses it.
     /// </summary>
     public static string? CleanText(string? value)
     {

@@ -39,7 +39,7 @@ public sealed class RequestValidator(TimeProvider timeProvider)
     /// <item><c>card.exp_month</c> 1-12, <c>card.exp_year</c> four digits; the card is valid through the last
     /// instant of its expiry month in UTC and at most 20 years ahead.</item>
     /// <item><c>card.cvc</c>: 4 digits for American Express, 3 otherwise, kept as given (leading zeros).</item>
-    /// <item><c>billing_details.*</c>: cleaned and limited; none required for cards.</item>
+    /// <item><c>customer_reference</c> and <c>billing_details.*</c>: <see cref="FreeTextRule"/> (no card or bank number, no control or bidi character, limited); none required for cards.</item>
     /// </list>
     /// </remarks>
     /// <returns>The request with the PAN as digits only and the billing details cleaned.</returns>
@@ -140,10 +140,7 @@ public sealed class RequestValidator(TimeProvider timeProvider)
             violations.Add(new(IdempotencyKeyField, InputRules.IdempotencyKeyRule));
         }
 
-        if (!InputRules.IsValidReference(customerReference))
-        {
-            violations.Add(new(CustomerReferenceField, InputRules.ReferenceRule));
-        }
+        InputRules.CheckReference(customerReference, CustomerReferenceField, violations);
     }
 
     private static void ThrowIfAny(List<FieldViolation> violations)

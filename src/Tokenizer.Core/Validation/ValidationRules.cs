@@ -11,9 +11,6 @@ internal static class ValidationRules
     /// <summary>A valid IBAN whose country is outside the SEPA schemes.</summary>
     public const string IbanOutsideSepa = "country is not in the SEPA schemes";
 
-    /// <summary>Free text that holds a card number.</summary>
-    public const string NoCardNumber = "must not contain a card number";
-
     /// <summary>A phone number with more digits than E.164 allows.</summary>
     public const string PhoneDigits = "must have at most 15 digits (E.164)";
 

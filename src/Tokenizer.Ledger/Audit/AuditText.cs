@@ -1,4 +1,5 @@
 using System.Text;
+using Tokenizer.Core.Redaction;
 using Tokenizer.Core.Validation;
 
 namespace Tokenizer.Ledger.Audit;
@@ -7,7 +8,8 @@ namespace Tokenizer.Ledger.Audit;
 /// Makes a text value fit to rest in the audit trail and to be shown to people: control characters (CR, LF...),
 /// invisible format characters and line separators removed, trimmed, unpaired surrogates replaced by U+FFFD (so the
 /// stored UTF-8 is exactly what the MAC covers), capped at <see cref="MaxLength"/> characters without splitting a pair,
-/// and a value holding a card number (a Luhn-valid run of 13-19 digits) replaced by <see cref="Redacted"/>.
+/// and a value in which <see cref="SensitiveDataDetector"/> finds anything (scrubbing preset: a PAN or IBAN with any
+/// separators and digits of any script, a labelled CVC or account number) replaced by <see cref="Redacted"/>.
 /// </summary>
 internal static class AuditText
 {
@@ -26,7 +28,7 @@ internal static class AuditText
             return null;
         }
 
-        if (InputRules.ContainsPanLikeRun(cleaned))
+        if (HoldsSensitiveData(cleaned))
         {
             return Redacted;
         }
@@ -55,6 +57,10 @@ internal static class AuditText
         var result = text.ToString().Trim();
 
         // Cutting a long digit run can leave a shorter run that passes Luhn.
-        return result.Length == 0 ? null : InputRules.ContainsPanLikeRun(result) ? Redacted : result;
+        return result.Length == 0 ? null : HoldsSensitiveData(result) ? Redacted : result;
     }
+
+    // The scrubbing preset: audit text is written by the service (ids, codes, addresses), not taken from a request field,
+    // so trace ids and timestamps in it are not numbers; caller text reached it only through validation.
+    private static bool HoldsSensitiveData(string text) => SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scrubbing).Count > 0;
 }

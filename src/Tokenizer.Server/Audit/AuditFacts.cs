@@ -130,7 +130,7 @@ internal static class AuditFacts
                 _ => null,
             },
         };
-        return InputRules.IsValidTokenId(token) && !InputRules.ContainsPanLikeRun(token) ? token : null;
+        return InputRules.IsValidTokenId(token) ? token : null;
     }
 
     /// <summary>

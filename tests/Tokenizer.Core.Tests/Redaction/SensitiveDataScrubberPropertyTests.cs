@@ -57,7 +57,9 @@ public class SensitiveDataScrubberPropertyTests
                 Assert.DoesNotContain(pan.Pan, scrubbed, StringComparison.Ordinal);
                 Assert.DoesNotContain(pan.Formatted, scrubbed, StringComparison.Ordinal);
                 Assert.DoesNotContain(pan.Pan, new string(scrubbed.Where(char.IsAsciiDigit).ToArray()), StringComparison.Ordinal);
-                Assert.Contains("[PAN ****", scrubbed, StringComparison.Ordinal);
+
+                // Letters before it can make an IBAN of the digits (one time in 97): masked all the same.
+                Assert.Matches(@"\[(PAN|IBAN) \*\*\*\*", scrubbed);
             },
             iter: Iterations);
     }
@@ -65,7 +67,8 @@ public class SensitiveDataScrubberPropertyTests
     [Fact]
     public void Scrub_LuhnInvalidNumberInText_Unchanged()
     {
-        Gen.Select(Filler, LuhnValidPan, Gen.Int[1, 9], Filler).Sample(
+        // Twelve digits: the only window of a 12-digit number is the whole number (a longer one has windows inside).
+        Gen.Select(Filler, LuhnValidPan.Where(p => p.Length == 12), Gen.Int[1, 9], Filler).Sample(
             (prefix, pan, delta, suffix) =>
             {
                 // Arrange: change the check digit, so the number fails Luhn.
@@ -110,8 +113,9 @@ public class SensitiveDataScrubberPropertyTests
             {
                 // Arrange
                 var time = new DateTimeOffset(ticks, TimeSpan.Zero);
+                // Labelled, as in a log line: a timestamp joined to other digits by separators only is part of their chain.
                 var text = string.Join(
-                    " | ",
+                    " and ",
                     time.ToString("O", CultureInfo.InvariantCulture),
                     time.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture),
                     time.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture),

@@ -1,5 +1,6 @@
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Tokenization;
+using Tokenizer.Core.Validation;
 using static Tokenizer.Core.Tests.Validation.ValidationFixture;
 
 namespace Tokenizer.Core.Tests.Validation;
@@ -16,30 +17,50 @@ public class BillingDetailsValidationTests
         Validator().ValidateCard(CardCommand(billing: billing)).BillingDetails;
 
     [Fact]
-    public void ValidateCard_ControlCharactersAndPadding_StrippedAndCountryUpperCased()
+    public void ValidateCard_Padding_TrimmedAndCountryUpperCased()
     {
         // Arrange
         var billing = new BillingDetails(
-            " Jane\r\nDoe\u0000 ",
-            "jane@example.com\n",
-            "\t+1 (555) 010-0000",
-            new Address("1 Main St\u001b", "  ", "Springfield", "IL", "62701", "us"));
+            " Jane Doe ",
+            "jane@example.com ",
+            " +1 (555) 010-0000",
+            new Address("1 Main St ", "  ", "Springfield", "IL", "62701", "us"));
 
         // Act
         var cleaned = CardBilling(billing);
 
         // Assert
-        Assert.Equal("JaneDoe", cleaned.Name);
+        Assert.Equal("Jane Doe", cleaned.Name);
         Assert.Equal("jane@example.com", cleaned.Email);
         Assert.Equal("+1 (555) 010-0000", cleaned.Phone);
         Assert.Equal(new Address("1 Main St", null, "Springfield", "IL", "62701", "US"), cleaned.Address);
     }
 
     [Fact]
+    public void ValidateCard_ControlCharacters_RefusedPerFieldNotStripped()
+    {
+        // Arrange
+        var billing = new BillingDetails(
+            " Jane\r\nDoe ",
+            "jane@example.com\n",
+            "\t+1 (555) 010-0000",
+            new Address("1 Main St\u001b", null, "Spring\u202Efield", null, null, null));
+
+        // Act
+        var violations = CardViolations(CardCommand(billing: billing));
+
+        // Assert
+        Assert.Equal(
+            ["billing_details.name", "billing_details.email", "billing_details.phone", "billing_details.address.line1", "billing_details.address.city"],
+            violations.Select(v => v.Field));
+        Assert.All(violations, v => Assert.Equal(FreeTextRule.ControlCharacters, v.Rule));
+    }
+
+    [Fact]
     public void ValidateCard_AllAddressFieldsEmpty_AddressNullAndEmptyStringsNull()
     {
         // Arrange
-        var billing = new BillingDetails("", " ", null, new Address("", "\r\n", null, "", " ", ""));
+        var billing = new BillingDetails("", " ", null, new Address("", "  ", null, "", " ", ""));
 
         // Act
         var cleaned = CardBilling(billing);

@@ -43,7 +43,7 @@ public sealed class NewcomerFindingsTests
         var error = Assert.Throws<TokenizerException>(() => validator.ValidateCard(new TokenizeCardCommand(
             "k", "c", new CardInput("4242424242424242", 12, 2030, "123"), new BillingDetails(name, null, null, null))));
 
-        Assert.Contains(error.Violations, v => v.Field == "billing_details.name" && v.Rule == "must not contain a card number");
+        Assert.Contains(error.Violations, v => v.Field == "billing_details.name" && v.Rule == "must not contain a card or bank account number");
         Assert.DoesNotContain(error.Violations, v => v.Rule.Contains("4242", StringComparison.Ordinal));
     }
 

@@ -1,0 +1,323 @@
+using System.Globalization;
+using System.Text;
+using CsCheck;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Redaction;
+using Tokenizer.Core.Tokenization;
+using Tokenizer.Core.Validation;
+using static Tokenizer.Core.Tests.Validation.ValidationFixture;
+
+namespace Tokenizer.Core.Tests.Redaction;
+
+/// <summary>
+/// One detector for every field and every sink: a PAN or IBAN written with any separators (ASCII punctuation, Unicode
+/// spaces, format and bidi characters, alone, repeated or mixed) and digits of any script is refused in every free-text
+/// field and masked by the scrubber; text without one passes.
+/// </summary>
+public class OneDetectorTests
+{
+    private const long Iterations = 1_000;
+
+    /// <summary>Every free-text field of a tokenisation request, with a setter that puts a value in it.</summary>
+    private static readonly Dictionary<string, Func<string, TokenizeCardCommand>> FieldSetters = new()
+    {
+        ["customer_reference"] = v => new TokenizeCardCommand(Key, v, Card(), null),
+        ["billing_details.name"] = v => CardCommand(billing: new BillingDetails(v, null, null, null)),
+        ["billing_details.email"] = v => CardCommand(billing: new BillingDetails(null, v, null, null)),
+        ["billing_details.phone"] = v => CardCommand(billing: new BillingDetails(null, null, v, null)),
+        ["billing_details.address.line1"] = v => CardCommand(billing: new BillingDetails(null, null, null, new Address(v, null, null, null, null, null))),
+        ["billing_details.address.line2"] = v => CardCommand(billing: new BillingDetails(null, null, null, new Address(null, v, null, null, null, null))),
+        ["billing_details.address.city"] = v => CardCommand(billing: new BillingDetails(null, null, null, new Address(null, null, v, null, null, null))),
+        ["billing_details.address.state"] = v => CardCommand(billing: new BillingDetails(null, null, null, new Address(null, null, null, v, null, null))),
+        ["billing_details.address.postal_code"] = v => CardCommand(billing: new BillingDetails(null, null, null, new Address(null, null, null, null, v, null))),
+    };
+
+    /// <summary>ASCII punctuation, Unicode spaces (Zs), format and bidi characters (Cf).</summary>
+    private static readonly string[] Separators =
+    [
+        " ", "-", "_", "/", "+", ":", ",", ".", "(", ")", "*", "#", "~", "|",
+        "\u00A0", "\u2002", "\u2007", "\u2009", "\u200A", "\u202F", "\u205F", "\u3000", "\u1680",
+        "\u200B", "\u200C", "\u200D", "\u2060", "\uFEFF", "\u200E", "\u200F", "\u202A", "\u202E", "\u2066", "\u2069", "\u00AD",
+    ];
+
+    /// <summary>The zero of decimal digit scripts (category Nd): ASCII, Arabic-Indic, Devanagari, Bengali, Thai, full-width, Mathematical bold.</summary>
+    private static readonly int[] DigitZeros = [0x30, 0x660, 0x6F0, 0x966, 0x9E6, 0xE50, 0xFF10, 0x1D7CE];
+
+    private static readonly Gen<string> Pan = Gen.Char['0', '9'].Array[11, 18]
+        .Select(payload => new string(payload) + Luhn.ComputeCheckDigit(payload));
+
+    /// <summary>A separator between two digits: none, or 1-3 from the classes above, mixed.</summary>
+    private static readonly Gen<string> Gap = Gen.Frequency(
+        (3, Gen.Const(string.Empty)),
+        (2, Gen.OneOfConst(Separators).Array[1, 3].Select(string.Concat)));
+
+    /// <summary>A PAN written with one digit script per number and generated gaps.</summary>
+    private static readonly Gen<(string Pan, string Written)> WrittenPan =
+        Gen.Select(Pan, Gen.OneOfConst(DigitZeros), Gen.Int[0, int.MaxValue])
+            .SelectMany((pan, zero, seed) => Gap.Array[pan.Length - 1].Select(gaps => (pan, Write(pan, zero, gaps))));
+
+    /// <summary>Text around a number: letters, spaces and punctuation, no digits.</summary>
+    private static readonly Gen<string> Words = Gen.String[Gen.Char["abcdefghijklmnopqrstuvwxyz ÉéßЖж"], 0, 20];
+
+    [Theory]
+    [InlineData("4663_9233_2146_8814")]
+    [InlineData("4973/6993/0571/0232")]
+    [InlineData("4663+9233+2146+8814")]
+    [InlineData("4663:9233:2146:8814")]
+    [InlineData("4663,9233,2146,8814")]
+    [InlineData("４６６３９２３３２１４６８８１４")]
+    [InlineData("4663\u20099233\u20092146\u20098814")]
+    [InlineData("4663\u200B9233\u200D2146\u202E8814")]
+    [InlineData("4663 _ 9233 -- 2146 .. 8814")]
+    [InlineData("order9994663923321468814")]
+    [InlineData("ref-abc4663923321468814def")]
+    [InlineData("٤٦٦٣٩٢٣٣٢١٤٦٨٨١٤")]
+    [InlineData("DE89 3704 0044 0532 0130 00")]
+    [InlineData("de89.3704.0044.0532.0130.00")]
+    [InlineData("GB82_WEST_1234_5698_7654_32")]
+    public void ValidateCard_SeparatedOrUnicodeNumberInAnyFreeTextField_RefusedNamingFieldNotValue(string value)
+    {
+        foreach (var (field, command) in FieldSetters)
+        {
+            // Act
+            var violations = Violations(command(value));
+
+            // Assert
+            var violation = Assert.Single(violations, v => v.Field == field);
+            Assert.Contains("card or bank account number", violation.Rule, StringComparison.Ordinal);
+            Assert.All(violations, v => Assert.DoesNotContain("4663", v.Rule, StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [InlineData("Jane\u202EDoe")]
+    [InlineData("Jane\u200FDoe")]
+    [InlineData("Jane\u2066Doe\u2069")]
+    [InlineData("Jane\r\nDoe")]
+    [InlineData("Jane\u0000Doe")]
+    [InlineData("Jane\u001BDoe")]
+    [InlineData("Jane\u2028Doe")]
+    [InlineData("Jane\u200BDoe")]
+    public void ValidateCard_ControlOrBidiCharacterInName_RefusedNotStripped(string name)
+    {
+        // Act
+        var violations = Violations(FieldSetters["billing_details.name"](name));
+
+        // Assert
+        var violation = Assert.Single(violations, v => v.Field == "billing_details.name");
+        Assert.Contains("control", violation.Rule, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ValidateCard_GeneratedPanWithGeneratedSeparatorsAndDigits_RefusedInEveryFreeTextField()
+    {
+        Gen.Select(Words, WrittenPan, Words, Gen.OneOfConst(FieldSetters.Keys.ToArray())).Sample(
+            (before, pan, after, field) =>
+            {
+                // Arrange: references are printable ASCII only, so there the number is written in ASCII punctuation.
+                var value = field == "customer_reference" ? Ascii(before) + AsciiOnly(pan.Written) + Ascii(after) : before + pan.Written + after;
+                if (field == "customer_reference" && value.Length == 0)
+                {
+                    return;
+                }
+
+                // Act
+                var violations = Violations(FieldSetters[field](value));
+
+                // Assert
+                Assert.Contains(violations, v => v.Field == field);
+            },
+            iter: Iterations);
+    }
+
+    [Fact]
+    public void ValidateCard_GeneratedIbanWithGeneratedSeparatorsAndCase_RefusedInEveryFreeTextField()
+    {
+        Gen.Select(Words, GeneratedIban, Words, Gen.OneOfConst(FieldSetters.Keys.ToArray())).Sample(
+            (before, iban, after, field) =>
+            {
+                var value = field == "customer_reference" ? Ascii(before) + AsciiOnly(iban) + Ascii(after) : before + " " + iban + " " + after;
+
+                var violations = Violations(FieldSetters[field](value));
+
+                Assert.Contains(violations, v => v.Field == field);
+            },
+            iter: Iterations);
+    }
+
+    [Fact]
+    public void Scrub_GeneratedPanWithGeneratedSeparatorsAndDigits_Masked()
+    {
+        Gen.Select(Words, WrittenPan.Where(p => !SensitiveDataDetector.LooksLikeTimestamp(p.Pan)), Words).Sample(
+            (before, pan, after) =>
+            {
+                // Arrange
+                var text = before + " " + pan.Written + " " + after;
+
+                // Act
+                var scrubbed = SensitiveDataScrubber.Scrub(text);
+
+                // Assert: no digit of any script survives where the PAN was, and the mask says PAN.
+                Assert.Matches(@"\[(PAN|IBAN) \*\*\*\*", scrubbed);
+                Assert.DoesNotContain(pan.Pan[..8], DigitsOf(scrubbed), StringComparison.Ordinal);
+            },
+            iter: Iterations);
+    }
+
+    [Fact]
+    public void Scrub_GeneratedIbanWithGeneratedSeparators_Masked()
+    {
+        Gen.Select(Words, GeneratedIban, Words).Sample(
+            (before, iban, after) =>
+            {
+                var scrubbed = SensitiveDataScrubber.Scrub(before + " " + iban + " " + after);
+
+                Assert.Contains("[IBAN ****", scrubbed, StringComparison.Ordinal);
+            },
+            iter: Iterations);
+    }
+
+    [Fact]
+    public void ValidateCard_GeneratedTextWithoutCardOrBankNumber_Accepted()
+    {
+        // Words, and numbers of at most 11 digits between letters: no window of 12 digits can form. Separators without
+        // the format characters, which free text refuses on their own.
+        var shortNumber = Gen.Char['0', '9'].Array[1, 11].Select(d => new string(d));
+        var allowed = Separators.Where(s => !FreeTextRule.HasControlCharacter(s)).ToArray();
+        var text = Gen.Select(Words, shortNumber, Gen.OneOfConst(allowed), Words)
+            .Select((a, n, s, b) => "x" + a + s + n + s + "y" + b + "z");
+        Gen.Select(text, Gen.OneOfConst(FieldSetters.Keys.Where(f => f != "billing_details.email" && f != "billing_details.phone").ToArray())).Sample(
+            (value, field) =>
+            {
+                var written = field == "customer_reference" ? Ascii(value).Replace(' ', '-') : value;
+                var command = FieldSetters[field](written.Length > 20 ? written[..20] : written);
+
+                Validator().ValidateCard(command);
+            },
+            iter: Iterations);
+    }
+
+    [Fact]
+    public void Find_Scanning_IsoTimestampsGuidsAndHexIdsChainedBySeparators_NoFinding()
+    {
+        var from = new DateTimeOffset(1970, 1, 1, 0, 0, 0, TimeSpan.Zero).Ticks;
+        var to = new DateTimeOffset(2099, 12, 31, 0, 0, 0, TimeSpan.Zero).Ticks;
+        Gen.Select(Gen.Long[from, to], Gen.Guid, Gen.Int[-14, 14]).Sample(
+            (ticks, guid, offset) =>
+            {
+                var time = new DateTimeOffset(ticks, TimeSpan.FromHours(offset));
+                var text = string.Join(
+                    " ",
+                    time.ToString("O", CultureInfo.InvariantCulture),
+                    "\"" + guid.ToString("D") + "\"",
+                    time.ToString("HH:mm:ss.fffffff", CultureInfo.InvariantCulture),
+                    guid.ToString("N"),
+                    time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+
+                Assert.Empty(SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scanning));
+            },
+            iter: Iterations);
+    }
+
+    [Fact]
+    public void Find_TimeOfDayInsideAChainOfDigits_StillAPan()
+    {
+        // Arrange: a Mir PAN written with colons; its first digits look like 22:00:12, but the chain goes on.
+        const string payload = "220012345678901";
+        var written = string.Join(':', (payload + Luhn.ComputeCheckDigit(payload)).Chunk(2).Select(c => new string(c)));
+
+        // Act
+        var matches = SensitiveDataDetector.Find(written, SensitiveDataDetectorOptions.Scanning);
+
+        // Assert
+        Assert.Contains(matches, m => m.Kind == SensitiveDataKind.Pan && m.Start == 0 && m.End == written.Length);
+    }
+
+    private static readonly Gen<string> GeneratedIban =
+        Gen.Select(Gen.OneOfConst(IbanRegistry.Countries.Values.ToArray()), Gen.Int[0, int.MaxValue].Array[34], Gen.Bool, Gen.OneOfConst(Separators), Gen.Int[1, 6])
+            .Select((country, random, lower, separator, group) =>
+            {
+                var iban = BuildIban(country, random);
+                // The country code stays whole (the scrubber and scanner read an IBAN from a two-letter token start).
+                var written = iban[..2] + string.Join(separator, iban[2..].Chunk(group).Select(c => new string(c)));
+                return lower ? written.ToLowerInvariant() : written;
+            });
+
+    private static IReadOnlyList<FieldViolation> Violations(TokenizeCardCommand command)
+    {
+        try
+        {
+            Validator().ValidateCard(command);
+            return [];
+        }
+        catch (TokenizerException e)
+        {
+            return e.Violations;
+        }
+    }
+
+    private static string Write(string pan, int zero, string[] gaps)
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < pan.Length; i++)
+        {
+            text.Append(char.ConvertFromUtf32(zero + (pan[i] - '0')));
+            if (i < gaps.Length)
+            {
+                text.Append(gaps[i]);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The PAN as a reference can carry it: every non-ASCII char dropped, digits of other scripts as ASCII.</summary>
+    private static string AsciiOnly(string written)
+    {
+        var text = new StringBuilder();
+        foreach (var rune in written.EnumerateRunes())
+        {
+            if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.DecimalDigitNumber)
+            {
+                text.Append((char)('0' + (int)Rune.GetNumericValue(rune)));
+            }
+            else if (rune.Value is > 0x20 and < 0x7F)
+            {
+                text.Append((char)rune.Value);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Ascii(string words) => new(words.Where(c => c is > ' ' and < '\u007F').ToArray());
+
+    private static string DigitsOf(string text) =>
+        string.Concat(text.EnumerateRunes().Where(r => Rune.GetUnicodeCategory(r) == UnicodeCategory.DecimalDigitNumber)
+            .Select(r => (char)('0' + (int)Rune.GetNumericValue(r))));
+
+    private static string BuildIban(IbanCountry country, int[] random)
+    {
+        const string letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        const string alphanumerics = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        var bban = new StringBuilder();
+        var r = 0;
+        foreach (var (count, kind) in country.Bban)
+        {
+            for (var i = 0; i < count; i++, r++)
+            {
+                var x = random[r % random.Length] + r;
+                bban.Append(kind switch
+                {
+                    'n' => (char)('0' + (x % 10)),
+                    'a' => letters[x % letters.Length],
+                    _ => alphanumerics[x % alphanumerics.Length],
+                });
+            }
+        }
+
+        var check = 98 - IbanValidation.Mod97(country.Code + "00" + bban);
+        return country.Code + check.ToString("00", CultureInfo.InvariantCulture) + bban;
+    }
+}
