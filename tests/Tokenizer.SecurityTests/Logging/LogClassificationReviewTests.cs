@@ -61,6 +61,19 @@ public class LogClassificationReviewTests
         // A count and an exception type name.
         "Tokenizer.Server.Audit.AuditLog.RefusedCallsNotRecorded(calls)",
         "Tokenizer.Server.Audit.AuditLog.RefusedCallsNotRecorded(exceptionType)",
+        // Anchor: the store is a fixed description (a file path under the data directory, or a Key Vault secret name);
+        // sequences are counts; exception type names hold no values.
+        "Tokenizer.Server.Audit.AuditLog.AnchorFailed(store)",
+        "Tokenizer.Server.Audit.AuditLog.AnchorFailed(exceptionType)",
+        "Tokenizer.Server.Audit.AuditLog.AnchorAheadOfTrail(store)",
+        "Tokenizer.Server.Audit.AuditLog.AnchorAheadOfTrail(anchoredSequence)",
+        "Tokenizer.Server.Audit.AuditLog.AnchorAheadOfTrail(headSequence)",
+        "Tokenizer.Server.Audit.AuditLog.AnchorInvalid(store)",
+        "Tokenizer.Server.Audit.AuditLog.AnchorMissing(store)",
+        "Tokenizer.Server.Audit.AuditLog.AnchorMissing(headSequence)",
+
+        // The ledger file's path, from configuration (the data directory).
+        "Tokenizer.Ledger.Log.FileMoved(path)",
 
         // Tokenisation: token ids come from the gateway (pm_...) or from the ledger after a lookup; the type is an enum.
         "Tokenizer.Core.Tokenization.TokenizationService.LogTokenized(token)",
