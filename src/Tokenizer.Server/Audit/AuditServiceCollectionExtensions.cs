@@ -51,7 +51,7 @@ public static class AuditServiceCollectionExtensions
 
     /// <summary>
     /// Adds the <see cref="AuditGuard"/> (start-up key and anchor checks, periodic anchoring) and the anchor store chosen
-    /// by <c>Tokenizer:AuditAnchor:Store</c>: <c>File</c> (default, <c>{DataDirectory}/anchor/audit-anchor.json</c>) or
+    /// by <c>Tokenizer:AuditAnchor:Store</c> (unset: <c>KeyVault</c> when <c>KeyVault:Uri</c> is set, else <c>File</c>): <c>File</c> (<c>{DataDirectory}/anchor/audit-anchor.json</c>) or
     /// <c>KeyVault</c> (the secret <c>KeyVault:AuditAnchorSecretName</c>; needs <c>KeyVault:Uri</c>). Needs the secrets,
     /// the options and <c>DataDirectory</c> of the host.
     /// </summary>
@@ -62,7 +62,14 @@ public static class AuditServiceCollectionExtensions
         services.TryAddSingleton<IAuditAnchorStore>(sp =>
         {
             var store = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.TokenizerOptions>>().Value.AuditAnchor.Store?.Trim();
-            if (string.IsNullOrEmpty(store) || string.Equals(store, "File", StringComparison.OrdinalIgnoreCase))
+            if (string.IsNullOrEmpty(store))
+            {
+                // Unset: Key Vault where the service already uses one (production), so a host that loses or rewrites its
+                // disk cannot also rewrite the anchor; the data directory otherwise.
+                store = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Secrets.KeyVaultOptions>>().Value.IsConfigured ? "KeyVault" : "File";
+            }
+
+            if (string.Equals(store, "File", StringComparison.OrdinalIgnoreCase))
             {
                 var directory = sp.GetRequiredService<Hosting.DataDirectory>().Subdirectory("anchor");
                 return new FileAuditAnchorStore(Path.Combine(directory, "audit-anchor.json"));

@@ -434,10 +434,11 @@ internal sealed class StripeSettingsValidator(Microsoft.Extensions.Hosting.IHost
 public sealed class AuditAnchorOptions
 {
     /// <summary>
-    /// <c>File</c> (default): <c>{DataDirectory}/anchor/audit-anchor.json</c>, owner-only, replaced atomically.
+    /// <c>File</c>: <c>{DataDirectory}/anchor/audit-anchor.json</c>, owner-only, replaced atomically.
     /// <c>KeyVault</c>: the Key Vault secret <c>KeyVault:AuditAnchorSecretName</c> (needs <c>KeyVault:Uri</c>).
+    /// Empty (default): <c>KeyVault</c> when <c>KeyVault:Uri</c> is set, else <c>File</c>.
     /// </summary>
-    public string Store { get; set; } = "File";
+    public string? Store { get; set; }
 
     /// <summary>How often the head is anchored, in seconds (1 to 3600). Default 5.</summary>
     public int IntervalSeconds { get; set; } = 5;

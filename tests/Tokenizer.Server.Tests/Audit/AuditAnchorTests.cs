@@ -1,4 +1,5 @@
 using CsCheck;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -138,4 +139,26 @@ public sealed class AuditAnchorTests : IAsyncLifetime
         new ConfigurationAudit(trail, new FakeTimeProvider()),
         Options.Create(new TokenizerOptions()),
         NullLogger<AuditGuard>.Instance);
+    [Theory]
+    [InlineData(null, null, "File")]
+    [InlineData(null, "https://vault.example/", "KeyVault")]
+    [InlineData("File", "https://vault.example/", "File")]
+    [InlineData("KeyVault", "https://vault.example/", "KeyVault")]
+    public void AddTokenizerAuditAnchor_StoreSetOrNot_FileUnlessKeyVaultIsConfigured(string? store, string? vault, string expected)
+    {
+        // Arrange
+        var services = new ServiceCollection();
+        services.AddSingleton(Options.Create(new TokenizerOptions { DataDirectory = root, AuditAnchor = { Store = store } }));
+        services.AddSingleton(Options.Create(new KeyVaultOptions { Uri = vault }));
+        services.AddSingleton<DataDirectory>();
+        services.AddSingleton(Substitute.For<Azure.Security.KeyVault.Secrets.SecretClient>());
+        services.AddTokenizerAuditAnchor();
+        using var provider = services.BuildServiceProvider();
+
+        // Act
+        var chosen = provider.GetRequiredService<IAuditAnchorStore>();
+
+        // Assert
+        Assert.Equal(expected == "File" ? typeof(FileAuditAnchorStore) : typeof(KeyVaultAuditAnchorStore), chosen.GetType());
+    }
 }
