@@ -6,8 +6,9 @@ namespace Tokenizer.Core.Redaction;
 
 /// <summary>
 /// Reads text the way <see cref="SensitiveDataDetector"/> matches it: one normalised char per code point, each one of
-/// four classes. Every Unicode decimal digit (category Nd, any script, supplementary planes included) becomes its value
-/// '0'-'9'; an ASCII or full-width Latin letter becomes the ASCII letter; any other letter becomes
+/// four classes. Every Unicode decimal digit (category Nd, any script, supplementary planes included), and every
+/// character of category No whose numeric value is one digit (superscript, subscript, circled, parenthesised), becomes
+/// its value '0'-'9'; an ASCII or full-width Latin letter becomes the ASCII letter; any other letter becomes
 /// <see cref="OtherLetter"/>; everything else (punctuation, symbols, every space, format and bidi characters, marks,
 /// controls) becomes <see cref="Separator"/>, except that the scanning preset makes binary noise a
 /// <see cref="Breaker"/>. An origin span maps each normalised index back to the original text.
@@ -108,8 +109,11 @@ internal static class TextNormaliser
         switch (category)
         {
             case UnicodeCategory.DecimalDigitNumber:
+            case UnicodeCategory.OtherNumber:
+                // Nd digits, and No characters whose value is one digit (superscripts, subscripts, circled and
+                // parenthesised digits: NFKC reads them as that digit); fractions and numbers above 9 separate.
                 var digit = Rune.GetNumericValue(rune);
-                return digit is >= 0 and <= 9 ? (char)('0' + (int)digit) : Separator;
+                return digit is >= 0 and <= 9 && digit == Math.Floor(digit) ? (char)('0' + (int)digit) : Separator;
             case UnicodeCategory.UppercaseLetter:
             case UnicodeCategory.LowercaseLetter:
             case UnicodeCategory.TitlecaseLetter:

@@ -131,6 +131,47 @@ public class OneDetectorTests
             iter: Iterations);
     }
 
+    /// <summary>
+    /// Digits that are not category Nd but carry a digit value (Numeric_Type Digit, category No): superscripts,
+    /// subscripts, circled, parenthesised, with a full stop, dingbat circled. NFKC reads each as its ASCII digit.
+    /// </summary>
+    private static readonly string[] OtherNumberDigits =
+    [
+        "\u2070\u00B9\u00B2\u00B3\u2074\u2075\u2076\u2077\u2078\u2079",
+        "\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089",
+        "\u24EA\u2460\u2461\u2462\u2463\u2464\u2465\u2466\u2467\u2468",
+        "\u24FF\u2474\u2475\u2476\u2477\u2478\u2479\u247A\u247B\u247C",
+        "\U0001F100\u2488\u2489\u248A\u248B\u248C\u248D\u248E\u248F\u2490",
+        "\u24FF\u2776\u2777\u2778\u2779\u277A\u277B\u277C\u277D\u277E",
+    ];
+
+    [Fact]
+    public void ValidateAndScrub_GeneratedPanInSuperscriptCircledOrOtherDigitValuedCharacters_RefusedInEveryFieldAndMasked()
+    {
+        var sets = OtherNumberDigits.Select(set => set.EnumerateRunes().Select(r => r.ToString()).ToArray()).ToArray();
+        Assert.All(sets, set => Assert.Equal(10, set.Length));
+        var fields = FieldSetters.Keys.Where(f => f != "customer_reference").ToArray();
+        Gen.Select(Words, Pan, Gen.Int[0, sets.Length - 1].Array[19], Words, Gen.OneOfConst(fields)).Sample(
+            (before, pan, choice, after, field) =>
+            {
+                // Arrange: each digit from a generated set, so sets mix within one number.
+                var written = string.Concat(pan.Select((d, i) => sets[choice[i]][d - '0']));
+
+                // Act
+                var violations = Violations(FieldSetters[field](before + written + after));
+                var scrubbed = SensitiveDataScrubber.Scrub(before + " " + written + " " + after);
+
+                // Assert
+                Assert.Contains(violations, v => v.Field == field);
+                if (!SensitiveDataDetector.LooksLikeTimestamp(pan))
+                {
+                    // Logs only: a contiguous epoch timestamp is exempt there, as in ASCII digits.
+                    Assert.DoesNotContain(written, scrubbed, StringComparison.Ordinal);
+                }
+            },
+            iter: Iterations);
+    }
+
     [Fact]
     public void ValidateCard_GeneratedIbanWithGeneratedSeparatorsAndCase_RefusedInEveryFreeTextField()
     {
