@@ -96,6 +96,31 @@ public sealed class ProductionPostureTests
         }
     }
 
+    /// <summary>Every environment but Development may hold real card data: Staging is held to the same rule.</summary>
+    [Fact]
+    public async Task StagingServer_NoMemoryImageSwitchSet_RefusesToStartNamingTheVariables()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-staging-").FullName;
+        try
+        {
+            var (data, _, args) = ProductionSetup(directory);
+            var variables = Variables(new Dictionary<string, string>());
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+            {
+                await using var started = await ServerProcess.StartAsync(data, "Staging", variables, args);
+            });
+
+            Assert.Contains("tokenizer: failed to start: DOTNET_EnableDiagnostics=0", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("outside Development", refused.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(data, "ledger", "tokenizer.db")));
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
     /// <summary>
     /// The development CA's private key sits in the data directory, so whoever reads that folder could mint callers:
     /// Production refuses it by its marker subject, and any CA that is the data directory's own pki/ca.crt.

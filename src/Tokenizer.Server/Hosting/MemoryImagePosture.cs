@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Tokenizer.Server.Hosting;
 
 /// <summary>
-/// In Production the process must not be readable through a memory image: no crash dump (a dump holds the PANs and
+/// Outside Development the process must not be readable through a memory image: no crash dump (a dump holds the PANs and
 /// CVCs of requests in flight and in pooled buffers) and no diagnostics port or managed debugger (either can read the
 /// heap or ask for a dump). The .NET runtime reads these switches only from the environment (there is no
 /// runtimeconfig.json or MSBuild property for them), so the build cannot turn them off: the server checks them and
@@ -13,17 +13,18 @@ public static class MemoryImagePosture
 {
     /// <summary>The message when the posture is wrong: names the variables, never their values.</summary>
     public const string Requirement =
-        "DOTNET_EnableDiagnostics=0 (or DOTNET_EnableDiagnostics_IPC=0 and DOTNET_EnableDiagnostics_Debugger=0) is required in Production, and DOTNET_DbgEnableMiniDump must be unset or 0: a memory image of this process holds card data.";
+        "DOTNET_EnableDiagnostics=0 (or DOTNET_EnableDiagnostics_IPC=0 and DOTNET_EnableDiagnostics_Debugger=0) is required outside Development, and DOTNET_DbgEnableMiniDump must be unset or 0: a memory image of this process holds card data.";
 
     /// <summary>
-    /// Throws in Production when crash dumps or the diagnostics port (or the debugger) are on; does nothing elsewhere.
+    /// Throws outside Development when crash dumps or the diagnostics port (or the debugger) are on; does nothing elsewhere.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Production with dumps or diagnostics on; the message is <see cref="Requirement"/> plus what is on.</exception>
+    /// <exception cref="InvalidOperationException">Outside Development with dumps or diagnostics on; the message is <see cref="Requirement"/> plus what is on.</exception>
     public static void EnsureOff(IHostEnvironment environment)
     {
         ArgumentNullException.ThrowIfNull(environment);
-        if (!environment.IsProduction())
+        if (environment.IsDevelopment())
         {
+            // Every other environment (Production, Staging, a custom name) may hold real card data.
             return;
         }
 
