@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Grpc.Core;
+using Tokenizer.Core.Redaction;
 
 namespace Tokenizer.Cli;
 
@@ -180,7 +181,7 @@ public static partial class CliErrors
             return;
         }
 
-        error.WriteLine($"error: {exception.StatusCode}: {OneLine(exception.Status.Detail)}");
+        error.WriteLine($"error: {exception.StatusCode}: {SensitiveDataScrubber.Scrub(OneLine(exception.Status.Detail))}");
         if (info is not null)
         {
             error.WriteLine($"  reason: {info.Reason}");
@@ -248,6 +249,8 @@ public static partial class CliErrors
 
     private static void Write(TextWriter error, bool json, string kind, int exitCode, string message, Action<Utf8JsonWriter>? more)
     {
+        // A message may quote what the user typed (a path, an address): never a card or bank number inside it.
+        message = SensitiveDataScrubber.Scrub(message) ?? string.Empty;
         if (!json)
         {
             error.WriteLine($"error: {message}");

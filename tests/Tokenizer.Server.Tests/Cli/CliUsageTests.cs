@@ -107,6 +107,24 @@ public sealed class CliUsageTests(CliFixture files) : IClassFixture<CliFixture>
         Assert.DoesNotContain(Pan, output + error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AuditExport_OutPathHoldingACardNumber_ExitTwoWithTheNumberMasked(bool json)
+    {
+        // Act: a path the user typed is echoed so they can find it, but never a card number inside it.
+        var written = string.Join("-", Pan.Chunk(4).Select(c => new string(c)));
+        var path = Path.Combine(Path.GetTempPath(), "no-such-folder-" + Guid.NewGuid().ToString("N"), written, "x.jsonl");
+        string[] args = ["audit", "export", "--server", files.ClosedAddress, "--pki", files.Pki, "--from", "2026-11-01", "--to", "2026-11-02", "--out", path];
+        var (code, output, error) = await CliFixture.RunAsync(string.Empty, null, json ? [.. args, "--json"] : args);
+
+        // Assert
+        Assert.Equal(2, code);
+        Assert.Contains("--out", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(written, output + error, StringComparison.Ordinal);
+        Assert.DoesNotContain(Pan, output + error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task TokensList_PageSizeNotANumber_ExitTwoNamingTheRuleWithoutEcho()
     {
