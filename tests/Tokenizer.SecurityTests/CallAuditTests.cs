@@ -57,6 +57,74 @@ public sealed class CallAuditTests(CallAuditFixture fixture) : IClassFixture<Cal
         { "utf8-surrogate", [0x0A, 0x03, 0xED, 0xA0, 0x80] },
     };
 
+    /// <summary>Request bodies whose gRPC framing is broken (the message inside, where there is one, is valid).</summary>
+    public static TheoryData<string, byte[], string?> BrokenFrames
+    {
+        get
+        {
+            byte[] valid = [0x0A, 0x03, 0x70, 0x6D, 0x5F];
+            using var gzipped = new MemoryStream();
+            using (var gzip = new System.IO.Compression.GZipStream(gzipped, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                gzip.Write(valid);
+            }
+
+            return new()
+            {
+                { "empty body", [], null },
+                { "short header", [0x00, 0x00, 0x00], null },
+                { "shorter than its length", RawCall.Frame(valid)[..^2], null },
+                { "two messages on a unary call", [.. RawCall.Frame(valid), .. RawCall.Frame(valid)], null },
+                { "compressed flag without grpc-encoding", RawCall.Frame(valid, flag: 1), null },
+                { "flag neither 0 nor 1", RawCall.Frame(valid, flag: 7), null },
+                { "invalid gzip", RawCall.Frame(valid, flag: 1), "gzip" },
+                { "valid gzip then garbage", RawCall.Frame([.. gzipped.ToArray()[..^4], 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], flag: 1), "gzip" },
+            };
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(BrokenFrames))]
+    public async Task GetToken_BrokenFrame_InvalidArgumentMalformedRequestAuditedNoStackTrace(string name, byte[] body, string? encoding)
+    {
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        bool Malformed(AuditEvent e) => e.CallerId.StartsWith("billing", StringComparison.Ordinal) && e.Action == GetToken.TrimStart('/') && e.ReasonCode == "MALFORMED_REQUEST";
+        var earlier = (await AuditProbe.ReadAsync(Server, before)).Where(Malformed).Sum(AuditProbe.Count);
+
+        var answer = await RawCall.SendBodyAsync(Server, "billing", GetToken, body, encoding);
+
+        Assert.True(answer.Status == StatusCode.InvalidArgument, $"{name}: {answer.Status} {answer.Message}");
+        var info = Assert.IsType<ErrorInfo>(answer.Details?.GetDetail<ErrorInfo>());
+        Assert.Equal("MALFORMED_REQUEST", info.Reason);
+        await AuditProbe.WaitForAsync(Server, before, Malformed, found => found.Sum(AuditProbe.Count) > earlier);
+        AssertNoStackTrace(Server);
+    }
+
+    [Fact]
+    public async Task GetToken_LengthPrefixPastTwoGibibytes_ResourceExhaustedAuditedNoStackTrace()
+    {
+        var answer = await RawCall.SendBodyAsync(Server, "billing", GetToken, [0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x0A], encoding: null);
+
+        Assert.Equal(StatusCode.ResourceExhausted, answer.Status);
+        Assert.Equal("MESSAGE_TOO_LARGE", answer.Details?.GetDetail<ErrorInfo>()?.Reason);
+        AssertNoStackTrace(Server);
+    }
+
+    [Fact]
+    public async Task GetToken_WellFormedGzipFrame_Answered()
+    {
+        // Control: a compressed request the guard can read reaches the handler (an unknown token: NOT_FOUND).
+        using var gzipped = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(gzipped, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write([0x0A, 0x03, 0x70, 0x6D, 0x5F]);
+        }
+
+        var answer = await RawCall.SendBodyAsync(Server, "billing", GetToken, RawCall.Frame(gzipped.ToArray(), flag: 1), "gzip");
+
+        Assert.Equal(StatusCode.NotFound, answer.Status);
+    }
+
     [Theory]
     [MemberData(nameof(MalformedMessages))]
     public async Task GetToken_MalformedMessage_InvalidArgumentMalformedRequestAuditedNoStackTrace(string name, byte[] payload)
@@ -355,7 +423,11 @@ internal static class RawCall
 {
     public sealed record Answer(StatusCode Status, string? Message, Google.Rpc.Status? Details);
 
-    public static Task<Answer> SendAsync(TokenizerServerFixture server, string? callerName, string path, byte[] payload)
+    public static Task<Answer> SendAsync(TokenizerServerFixture server, string? callerName, string path, byte[] payload) =>
+        SendBodyAsync(server, callerName, path, Frame(payload), encoding: null);
+
+    /// <summary>Sends <paramref name="body"/> as the request body as it is (no framing added).</summary>
+    public static Task<Answer> SendBodyAsync(TokenizerServerFixture server, string? callerName, string path, byte[] body, string? encoding)
     {
         X509Certificate2? certificate = null;
         if (callerName is not null)
@@ -364,13 +436,23 @@ internal static class RawCall
             certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
         }
 
-        return SendAsync(server, certificate, path, payload, disposeCertificate: true);
+        return SendAsync(server, certificate, path, body, encoding, disposeCertificate: true);
     }
 
     public static Task<Answer> SendAsync(TokenizerServerFixture server, X509Certificate2? certificate, string path, byte[] payload) =>
-        SendAsync(server, certificate, path, payload, disposeCertificate: false);
+        SendAsync(server, certificate, path, Frame(payload), encoding: null, disposeCertificate: false);
 
-    private static async Task<Answer> SendAsync(TokenizerServerFixture server, X509Certificate2? certificate, string path, byte[] payload, bool disposeCertificate)
+    /// <summary>One gRPC frame: uncompressed flag, big-endian length, the message.</summary>
+    public static byte[] Frame(byte[] payload, byte flag = 0)
+    {
+        var frame = new byte[5 + payload.Length];
+        frame[0] = flag;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), payload.Length);
+        payload.CopyTo(frame, 5);
+        return frame;
+    }
+
+    private static async Task<Answer> SendAsync(TokenizerServerFixture server, X509Certificate2? certificate, string path, byte[] frame, string? encoding, bool disposeCertificate)
     {
         try
         {
@@ -392,9 +474,6 @@ internal static class RawCall
             }
 
             using var client = new HttpClient(handler);
-            var frame = new byte[5 + payload.Length];
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), payload.Length);
-            payload.CopyTo(frame, 5);
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Address, path))
             {
                 Version = HttpVersion.Version20,
@@ -403,6 +482,11 @@ internal static class RawCall
             };
             request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
             request.Headers.TryAddWithoutValidation("TE", "trailers");
+            if (encoding is not null)
+            {
+                request.Headers.TryAddWithoutValidation("grpc-encoding", encoding);
+            }
+
             using var response = await client.SendAsync(request);
             _ = await response.Content.ReadAsByteArrayAsync();
             string? Header(string name) =>

@@ -45,6 +45,8 @@ public static class TokenizerHost
         // Outermost: records every call the audit interceptor never saw (refused, oversized, unknown method).
         app.UseCallAudit();
         app.UseTokenizerSecurity();
+        // After authorisation: a broken gRPC frame is answered MALFORMED_REQUEST before grpc-dotnet reads it.
+        app.UseMiddleware<Grpc.GrpcFrameGuard>();
         app.MapGrpcService<TokenizerGrpcService>().RequireRpcPolicies();
         app.MapGrpcService<AuditGrpcService>().RequireRpcPolicies();
         app.MapGrpcService<ReconciliationGrpcService>().RequireRpcPolicies();
