@@ -100,6 +100,20 @@ public sealed class CallAuditTests(CallAuditFixture fixture) : IClassFixture<Cal
         AssertNoStackTrace(Server);
     }
 
+    [Theory]
+    [InlineData("grpc-encoding", "x4000056655665556")]
+    [InlineData("content-type", "text/4000-0566-5566-5556")]
+    public async Task GetToken_UnsupportedHeaderHoldingACardNumber_RefusedWithoutQuotingIt(string header, string value)
+    {
+        var answer = await RawCall.SendBodyAsync(
+            Server, "billing", GetToken, RawCall.Frame([0x0A, 0x03, 0x70, 0x6D, 0x5F]), header == "grpc-encoding" ? value : null, header == "content-type" ? value : null);
+
+        Assert.Equal(StatusCode.InvalidArgument, answer.Status);
+        Assert.Equal("MALFORMED_REQUEST", answer.Details?.GetDetail<ErrorInfo>()?.Reason);
+        Assert.DoesNotContain("0566", answer.Message ?? string.Empty, StringComparison.Ordinal);
+        Assert.DoesNotContain("5566", answer.Details?.ToString() ?? string.Empty, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task GetToken_LengthPrefixPastTwoGibibytes_ResourceExhaustedAuditedNoStackTrace()
     {
@@ -427,7 +441,7 @@ internal static class RawCall
         SendBodyAsync(server, callerName, path, Frame(payload), encoding: null);
 
     /// <summary>Sends <paramref name="body"/> as the request body as it is (no framing added).</summary>
-    public static Task<Answer> SendBodyAsync(TokenizerServerFixture server, string? callerName, string path, byte[] body, string? encoding)
+    public static Task<Answer> SendBodyAsync(TokenizerServerFixture server, string? callerName, string path, byte[] body, string? encoding, string? contentType = null)
     {
         X509Certificate2? certificate = null;
         if (callerName is not null)
@@ -436,11 +450,11 @@ internal static class RawCall
             certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
         }
 
-        return SendAsync(server, certificate, path, body, encoding, disposeCertificate: true);
+        return SendAsync(server, certificate, path, body, encoding, contentType, disposeCertificate: true);
     }
 
     public static Task<Answer> SendAsync(TokenizerServerFixture server, X509Certificate2? certificate, string path, byte[] payload) =>
-        SendAsync(server, certificate, path, Frame(payload), encoding: null, disposeCertificate: false);
+        SendAsync(server, certificate, path, Frame(payload), encoding: null, contentType: null, disposeCertificate: false);
 
     /// <summary>One gRPC frame: uncompressed flag, big-endian length, the message.</summary>
     public static byte[] Frame(byte[] payload, byte flag = 0)
@@ -452,7 +466,7 @@ internal static class RawCall
         return frame;
     }
 
-    private static async Task<Answer> SendAsync(TokenizerServerFixture server, X509Certificate2? certificate, string path, byte[] frame, string? encoding, bool disposeCertificate)
+    private static async Task<Answer> SendAsync(TokenizerServerFixture server, X509Certificate2? certificate, string path, byte[] frame, string? encoding, string? contentType, bool disposeCertificate)
     {
         try
         {
@@ -480,7 +494,7 @@ internal static class RawCall
                 VersionPolicy = HttpVersionPolicy.RequestVersionExact,
                 Content = new ByteArrayContent(frame),
             };
-            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType ?? "application/grpc");
             request.Headers.TryAddWithoutValidation("TE", "trailers");
             if (encoding is not null)
             {

@@ -58,8 +58,14 @@ public static class InputRules
     /// audited and stored; gateway ids are random base62, so no real one is refused).
     /// </summary>
     public static bool IsValidTokenId(string? token) =>
-        token is { Length: >= 1 and <= 255 } && token.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
-        && !FreeTextRule.HoldsCardOrBankNumber(token);
+        IsTokenIdShaped(token) && !FreeTextRule.HoldsCardOrBankNumber(token);
+
+    /// <summary>
+    /// The shape of an id alone: letters, digits and underscores, 1-255. For ids the service itself issued or stores
+    /// (the ledger's rows and page positions), where a caller's id has already passed <see cref="IsValidTokenId"/>.
+    /// </summary>
+    public static bool IsTokenIdShaped([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? token) =>
+        token is { Length: >= 1 and <= 255 } && token.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     private static bool IsReferenceShaped([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? reference) =>
         reference is { Length: >= 1 and <= 128 } && reference.All(c => c is >= '!' and <= '~');

@@ -65,7 +65,7 @@ internal static class PageToken
             Encoding.ASCII.GetString(payload[HeaderLength..]));
 
         // One position, one spelling: reject padding, whitespace and non-zero trailing bits the decoder tolerates.
-        if (!InputRules.IsValidTokenId(position.Token) || !string.Equals(Encode(position), pageToken, StringComparison.Ordinal))
+        if (!InputRules.IsTokenIdShaped(position.Token) || !string.Equals(Encode(position), pageToken, StringComparison.Ordinal))
         {
             throw Malformed();
         }

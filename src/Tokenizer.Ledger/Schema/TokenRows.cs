@@ -84,7 +84,7 @@ internal static class TokenRows
     /// <exception cref="ArgumentException">The id is not a token id, or the metadata does not fit the type.</exception>
     public static void Validate(TokenRecord token)
     {
-        if (!InputRules.IsValidTokenId(token.Token))
+        if (!InputRules.IsTokenIdShaped(token.Token))
         {
             throw new ArgumentException("the token id is not 1-255 letters, digits or underscores", nameof(token));
         }

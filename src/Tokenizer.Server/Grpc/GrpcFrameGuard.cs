@@ -19,7 +19,8 @@ namespace Tokenizer.Server.Grpc;
 /// <remarks>
 /// grpc-dotnet answers a broken frame itself, before any marshaller or interceptor: INTERNAL for an empty or short body,
 /// two messages on a unary call or a compressed flag without <c>grpc-encoding</c>, and UNKNOWN with an Error line and
-/// stack trace for a length prefix past 2 GiB or a compressed message that does not decompress. Here each of these is
+/// stack trace for a length prefix past 2 GiB or a compressed message that does not decompress, and quotes an
+/// unsupported content type or <c>grpc-encoding</c> back to the caller. Here each of these is
 /// answered INVALID_ARGUMENT with ErrorInfo <see cref="ErrorReasons.MalformedRequest"/> (a frame whose length is over
 /// <c>Tokenizer:Limits:MaxReceiveMessageBytes</c>: RESOURCE_EXHAUSTED, as gRPC answers it) and recorded by
 /// <see cref="CallAuditMiddleware"/>; nothing is logged. A well-formed frame is handed on unchanged (buffered: at most
@@ -43,6 +44,14 @@ internal sealed class GrpcFrameGuard(RequestDelegate next, IOptions<TokenizerOpt
             return;
         }
 
+        // grpc-dotnet quotes an unsupported content type or grpc-encoding back in grpc-message: answer them here, fixed.
+        var encoding = context.Request.Headers["grpc-encoding"].ToString();
+        if (!IsGrpcContentType(context.Request.ContentType) || !IsSupportedEncoding(encoding))
+        {
+            await RefuseAsync(context, StatusCode.InvalidArgument, "request content type or grpc-encoding is not supported", ErrorReasons.MalformedRequest);
+            return;
+        }
+
         var body = context.Request.Body;
         var header = new byte[HeaderLength];
         if (await ReadFullyAsync(body, header, context.RequestAborted) < HeaderLength || header[0] > 1)
@@ -63,7 +72,7 @@ internal sealed class GrpcFrameGuard(RequestDelegate next, IOptions<TokenizerOpt
         var extra = new byte[1];
         if (await ReadFullyAsync(body, frame.AsMemory(HeaderLength), context.RequestAborted) < length
             || await ReadFullyAsync(body, extra, context.RequestAborted) > 0
-            || (header[0] == 1 && !Decompresses(context.Request.Headers["grpc-encoding"].ToString(), frame.AsSpan(HeaderLength))))
+            || (header[0] == 1 && !Decompresses(encoding, frame.AsSpan(HeaderLength))))
         {
             // Incomplete, more than the one message the method takes, or compressed and not readable.
             await RefuseAsync(context, StatusCode.InvalidArgument, "request frame is malformed", ErrorReasons.MalformedRequest);
@@ -74,20 +83,27 @@ internal sealed class GrpcFrameGuard(RequestDelegate next, IOptions<TokenizerOpt
         await next(context);
     }
 
+    /// <summary><c>application/grpc</c>, alone or with a subtype (<c>application/grpc+proto</c>) and parameters.</summary>
+    private static bool IsGrpcContentType(string? contentType) =>
+        contentType is not null
+        && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
+        && (contentType.Length == "application/grpc".Length || contentType["application/grpc".Length] is '+' or ';');
+
+    /// <summary>No <c>grpc-encoding</c>, <c>identity</c> or <c>gzip</c>: the encodings this server reads.</summary>
+    private static bool IsSupportedEncoding(string encoding) =>
+        encoding.Length == 0
+        || string.Equals(encoding, "identity", StringComparison.OrdinalIgnoreCase)
+        || string.Equals(encoding, "gzip", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// Whether a compressed message can be read: gzip that decompresses within the receive limit; no encoding (or
-    /// identity) with the compressed flag set cannot. Other encodings are left to grpc-dotnet (it answers UNIMPLEMENTED).
+    /// identity) with the compressed flag set cannot.
     /// </summary>
     private bool Decompresses(string encoding, ReadOnlySpan<byte> message)
     {
-        if (string.IsNullOrEmpty(encoding) || string.Equals(encoding, "identity", StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
         if (!string.Equals(encoding, "gzip", StringComparison.OrdinalIgnoreCase))
         {
-            return true;
+            return false;
         }
 
         try
