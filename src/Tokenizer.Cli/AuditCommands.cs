@@ -6,6 +6,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Tokenizer.Contracts.V1;
+using Tokenizer.Core.Redaction;
 
 namespace Tokenizer.Cli;
 
@@ -94,7 +95,7 @@ public static class AuditCommands
             await writer.FlushAsync(ct);
             if (path is not null)
             {
-                await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"exported {count} audit events to {path}"));
+                await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"exported {count} audit events to {SensitiveDataScrubber.Scrub(path)}"));
             }
 
             return 0;

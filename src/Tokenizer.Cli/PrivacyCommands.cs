@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Tokenizer.Contracts.V1;
+using Tokenizer.Core.Redaction;
 
 namespace Tokenizer.Cli;
 
@@ -62,7 +63,7 @@ public static class PrivacyCommands
 
             await error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"exported {response.Tokens.Count} tokens and {response.AuditEvents.Count} audit events of {response.SubjectPseudonym} to {path}"));
+                $"exported {response.Tokens.Count} tokens and {response.AuditEvents.Count} audit events of {response.SubjectPseudonym} to {SensitiveDataScrubber.Scrub(path)}"));
             return 0;
         }));
 

@@ -182,6 +182,23 @@ public sealed class AuditEndToEndTests
     }
 
     [Fact]
+    public async Task CliExport_PathHoldingACardNumber_ReportedWithTheNumberMasked()
+    {
+        // Arrange: the user names the file; the confirmation line quotes the path, never a card number in it.
+        await using var server = await AuditTestServer.StartAsync();
+        var path = Path.Combine(server.RootDirectory, "4000-0566-5566-5556.jsonl");
+
+        // Act
+        var export = await RunCliAsync("audit", "export", "--out", path, "--server", server.Address);
+
+        // Assert
+        Assert.Equal(0, export.ExitCode);
+        Assert.True(File.Exists(path));
+        Assert.Contains("exported", export.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("4000-0566-5566-5556", export.Output + export.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CliExport_RangeToFile_JsonLinesOneEventEachWithinBounds()
     {
         // Arrange
