@@ -279,7 +279,7 @@ public class OneDetectorTests
         Gen.Select(Gen.OneOfConst(IbanRegistry.Countries.Values.ToArray()), Gen.Int[0, int.MaxValue].Array[34], Gen.Bool, Gen.OneOfConst(Separators), Gen.Int[1, 6])
             .Select((country, random, lower, separator, group) =>
             {
-                var iban = BuildIban(country, random);
+                var iban = SensitiveDataScrubberPropertyTests.BuildIban(country, random);
                 // The country code stays whole (the scrubber and scanner read an IBAN from a two-letter token start).
                 var written = iban[..2] + string.Join(separator, iban[2..].Chunk(group).Select(c => new string(c)));
                 return lower ? written.ToLowerInvariant() : written;
@@ -337,28 +337,4 @@ public class OneDetectorTests
     private static string DigitsOf(string text) =>
         string.Concat(text.EnumerateRunes().Where(r => Rune.GetUnicodeCategory(r) == UnicodeCategory.DecimalDigitNumber)
             .Select(r => (char)('0' + (int)Rune.GetNumericValue(r))));
-
-    private static string BuildIban(IbanCountry country, int[] random)
-    {
-        const string letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-        const string alphanumerics = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-        var bban = new StringBuilder();
-        var r = 0;
-        foreach (var (count, kind) in country.Bban)
-        {
-            for (var i = 0; i < count; i++, r++)
-            {
-                var x = random[r % random.Length] + r;
-                bban.Append(kind switch
-                {
-                    'n' => (char)('0' + (x % 10)),
-                    'a' => letters[x % letters.Length],
-                    _ => alphanumerics[x % alphanumerics.Length],
-                });
-            }
-        }
-
-        var check = 98 - IbanValidation.Mod97(country.Code + "00" + bban);
-        return country.Code + check.ToString("00", CultureInfo.InvariantCulture) + bban;
-    }
 }

@@ -191,7 +191,7 @@ public class SensitiveDataScrubberPropertyTests
     }
 
     /// <summary>A valid IBAN of the country: a random BBAN of its format, then the computed check digits.</summary>
-    private static string BuildIban(IbanCountry country, int[] random)
+    internal static string BuildIban(IbanCountry country, int[] random)
     {
         const string letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
         const string alphanumerics = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
