@@ -30,6 +30,7 @@ public sealed class AuditStartupTests
 
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
             Assert.True(refused.Message.Contains("failed to start: Tokenizer:AuditAnchor: the audit trail is truncated", StringComparison.Ordinal), refused.Message);
+            Assert.DoesNotContain(" at Microsoft.Extensions.Hosting", refused.Message, StringComparison.Ordinal); // the cause, no stack trace
         }
         finally
         {
@@ -49,6 +50,7 @@ public sealed class AuditStartupTests
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(
                 () => ServerProcess.StartAsync(directory, $"--Tokenizer:AuditHmacSecret={wrong}"));
             Assert.True(refused.Message.Contains("failed to start: Tokenizer:AuditHmacSecret does not verify the newest audit record", StringComparison.Ordinal), refused.Message);
+            Assert.DoesNotContain(" at Microsoft.Extensions.Hosting", refused.Message, StringComparison.Ordinal); // the cause, no stack trace
             Assert.DoesNotContain(wrong, refused.Message, StringComparison.Ordinal);
 
             // Rotation: the same new key as current, the key in use as previous. New records are signed with the new key;
@@ -88,6 +90,7 @@ public sealed class AuditStartupTests
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(
                 () => ServerProcess.StartAsync(directory, $"--Tokenizer:RequestHmacSecret={other}"));
             Assert.True(refused.Message.Contains("failed to start: Tokenizer:RequestHmacSecret is not the secret this ledger was used with", StringComparison.Ordinal), refused.Message);
+            Assert.DoesNotContain(" at Microsoft.Extensions.Hosting", refused.Message, StringComparison.Ordinal); // the cause, no stack trace
             Assert.DoesNotContain(other, refused.Message, StringComparison.Ordinal);
 
             // Control: the new secret with the one in use as previous is a rotation, and starts.

@@ -59,7 +59,7 @@ internal sealed class AuditGuard(
     public string StoreDescription => store.Description;
 
     /// <summary>Runs the start-up checks described on the class; call after the ledger migrations.</summary>
-    /// <exception cref="InvalidOperationException">A check failed; the message names the setting or the store and the cause.</exception>
+    /// <exception cref="StartupException">A check failed; the message names the setting or the store and the cause.</exception>
     public async Task CheckAtStartAsync(CancellationToken cancellationToken)
     {
         // The key first: under a wrong key the anchor fails its seal too, and the key is then the cause to name.
@@ -69,26 +69,26 @@ internal sealed class AuditGuard(
         var (auditSetting, auditPrevious) = secrets.AuditHmacSecretSettings;
         if (!check.HeadVerifies)
         {
-            throw new InvalidOperationException(string.Create(
+            throw new StartupException(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{auditSetting} does not verify the newest audit record (sequence {check.HeadSequence}): it is not the key that signed the trail, and records signed with it would verify under no key. Configure the key in use; after a rotation keep the old one in {auditPrevious}."));
         }
 
         if (text is not null && anchor is null)
         {
-            throw InvalidAnchor();
+            throw new StartupException(InvalidAnchor().Message);
         }
 
         if (anchor is not null && check.AnchorProblem == AuditProblems.Truncated)
         {
-            throw new InvalidOperationException(string.Create(
+            throw new StartupException(string.Create(
                 CultureInfo.InvariantCulture,
                 $"Tokenizer:AuditAnchor: the audit trail is truncated: it ends at sequence {check.HeadSequence}, before the anchored record {anchor.Sequence} ({store.Description}). Its newest records were deleted (or the database was restored from an older backup). Restore the database, or move the anchor aside to accept the loss."));
         }
 
         if (anchor is not null && check.AnchorProblem == AuditProblems.AnchorMismatch)
         {
-            throw new InvalidOperationException(string.Create(
+            throw new StartupException(string.Create(
                 CultureInfo.InvariantCulture,
                 $"Tokenizer:AuditAnchor: the audit record at the anchored sequence {anchor.Sequence} has another MAC than the anchor ({store.Description}): the trail was truncated and appended to, or rebuilt. Restore the database, or move the anchor aside to accept the loss."));
         }
@@ -202,7 +202,7 @@ internal sealed class AuditGuard(
         switch (outcome)
         {
             case KeyCheckOutcome.Mismatch:
-                throw new InvalidOperationException(
+                throw new StartupException(
                     $"{setting} is not the secret this ledger was used with (its key check value differs): stored idempotency records would no longer match, and a retried request would get a second token. Configure the secret in use; to rotate, set the new one and keep the old one in {previousSetting}.");
             case KeyCheckOutcome.Rotated:
                 await configuration.RecordAsync(ConfigurationAudit.KeyRotated, "request-hmac-key", AuditOutcome.Success, null, cancellationToken);
@@ -212,7 +212,7 @@ internal sealed class AuditGuard(
         var pseudonyms = RequestHasher.CheckValue(PseudonymSecret(secrets).Span);
         if (await trail.CheckKeyAsync(PseudonymSecretCheckName, pseudonyms, [], cancellationToken) == KeyCheckOutcome.Mismatch)
         {
-            throw new InvalidOperationException(
+            throw new StartupException(
                 $"{previousSetting} must keep the oldest request secret (last in the list) while privacy pseudonyms made with it are kept: they are keyed by it, and without it erasure and export would no longer find existing subjects.");
         }
     }

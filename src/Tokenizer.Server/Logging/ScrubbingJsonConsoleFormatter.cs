@@ -75,7 +75,11 @@ internal sealed class ScrubbingJsonConsoleFormatter : ConsoleFormatter, IDisposa
         else
         {
             message = logEntry.Formatter?.Invoke(logEntry.State, logEntry.Exception);
-            exception = logEntry.Exception?.ToString();
+            // A refusal the service named itself (data directory in use, wrong key, truncated trail) carries its whole
+            // cause in its message: the stack trace would only add internals.
+            exception = logEntry.Exception is { } thrown && Hosting.StartupException.Find(thrown) is { } startup
+                ? $"{nameof(Hosting.StartupException)}: {startup.Message}"
+                : logEntry.Exception?.ToString();
             properties = logEntry.State as IEnumerable<KeyValuePair<string, object?>>;
             timestamp = timeProvider.GetUtcNow();
         }
