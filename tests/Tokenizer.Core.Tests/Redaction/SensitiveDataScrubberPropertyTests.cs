@@ -74,6 +74,12 @@ public class SensitiveDataScrubberPropertyTests
                 // Arrange: change the check digit, so the number fails Luhn.
                 var invalid = pan[..^1] + (char)('0' + ((pan[^1] - '0' + delta) % 10));
                 var text = prefix + " " + invalid + " " + suffix;
+                if (SensitiveDataDetector.Find(text).Any(m => m.Kind == SensitiveDataKind.Iban))
+                {
+                    // Letters and digits around it chained into a mod-97-valid IBAN by chance (about 1 in 97 of the
+                    // texts that fit a country's length): masked by design, outside this property.
+                    return;
+                }
 
                 // Act
                 var scrubbed = SensitiveDataScrubber.Scrub(text);
