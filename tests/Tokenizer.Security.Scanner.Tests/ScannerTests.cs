@@ -1,4 +1,5 @@
 using System.Text;
+using CsCheck;
 using Microsoft.Data.Sqlite;
 
 namespace Tokenizer.Security.Scanner.Tests;
@@ -338,6 +339,71 @@ public sealed class ScannerTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.True(3 == result.Findings.Count(l => l.Contains("PAN ****8814", StringComparison.Ordinal)), result.Output);
         Assert.DoesNotContain("4663", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_SqliteRowsOfTimestampsGuidsAndHexIds_NoFinding_PanInSameTableFound()
+    {
+        // Values the ledger writes as text, each in a record of its own (a NULL rowid alias, then the value), so the byte
+        // right before a value is its serial type: a letter for a 26-28 char ISO date-time (A, C, E, as in
+        // schema_migrations.applied_at), a GUID (U) and a 32-char id (M). About one such date-time in four holds a
+        // Luhn-valid window once that letter is read as glued to it. (Adjacent text columns of one record are glued
+        // with no byte between them: the scanner reads them as one text, so the ledger keeps its numbers in INTEGER
+        // columns, which SQLite stores in binary.)
+        var dateTime = Gen.Select(Gen.Long[0, TimeSpan.TicksPerDay * 365 * 20], Gen.Int[5, 7], (ticks, digits) =>
+            new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(ticks)
+                .ToString("yyyy-MM-dd'T'HH:mm:ss." + new string('f', digits) + "'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        var digitHeavyHex = Gen.Frequency((7, Gen.Char['0', '9']), (1, Gen.Char['a', 'f'])).Array[32]
+            .Select(chars => new string(chars).Remove(31) + "f");
+        var row = Gen.Select(dateTime, digitHeavyHex, digitHeavyHex, (at, guid, hex) =>
+            (At: at, Guid: guid.Insert(20, "-").Insert(16, "-").Insert(12, "-").Insert(8, "-"), Hex: hex));
+
+        row.List[100, 200].Sample(
+            rows =>
+            {
+                // Arrange
+                var database = files.PathOf($"ledger-{Guid.NewGuid():N}.db");
+                var connectionString = new SqliteConnectionStringBuilder { DataSource = database, Pooling = false }.ToString();
+                using (var connection = new SqliteConnection(connectionString))
+                {
+                    connection.Open();
+                    Execute(connection, "PRAGMA secure_delete = ON;"); // as the ledger's connections (SqliteDatabase)
+                    Execute(connection, "CREATE TABLE migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);");
+                    Execute(connection, "CREATE TABLE guids (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE ids (id INTEGER PRIMARY KEY, v TEXT);");
+                    using var transaction = connection.BeginTransaction();
+                    foreach (var (at, guid, hex) in rows)
+                    {
+                        using var insert = connection.CreateCommand();
+                        insert.Transaction = transaction;
+                        insert.CommandText = "INSERT INTO migrations (applied_at) VALUES ($at); INSERT INTO guids (v) VALUES ($guid); INSERT INTO ids (v) VALUES ($hex);";
+                        insert.Parameters.AddWithValue("$at", at);
+                        insert.Parameters.AddWithValue("$guid", guid);
+                        insert.Parameters.AddWithValue("$hex", hex);
+                        insert.ExecuteNonQuery();
+                    }
+
+                    transaction.Commit();
+                }
+
+                // Act
+                var clean = ScannerHarness.Run("--no-allowlist", database);
+                using (var connection = new SqliteConnection(connectionString))
+                {
+                    connection.Open();
+                    using var insert = connection.CreateCommand();
+                    insert.CommandText = "INSERT INTO ids (v) VALUES ($pan);";
+                    insert.Parameters.AddWithValue("$pan", ScannerHarness.Pan);
+                    insert.ExecuteNonQuery();
+                }
+
+                var control = ScannerHarness.Run("--no-allowlist", database);
+
+                // Assert
+                Assert.True(clean.ExitCode == 0, clean.Output);
+                Assert.Equal(1, control.ExitCode);
+                Assert.Contains(control.Findings, l => l.EndsWith("PAN ****" + ScannerHarness.Pan[^4..], StringComparison.Ordinal));
+            },
+            iter: 10);
     }
 
     [Fact]

@@ -343,9 +343,14 @@ public static class SensitiveDataDetector
         return 0;
     }
 
+    /// <remarks>
+    /// The id starts a token, or follows one lone letter that is not hex: in a SQLite record the byte before a text value
+    /// is its serial type, which for a GUID or a 32-char id is a letter (<c>U</c>, <c>M</c>) after a binary byte. Two
+    /// letters before it could be an IBAN's country code, so they never qualify.
+    /// </remarks>
     private static int IdentifierLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int i)
     {
-        if (i > 0 && TextNormaliser.IsAlphanumeric(norm[i - 1]))
+        if (i > 0 && TextNormaliser.IsAlphanumeric(norm[i - 1]) && !AfterLoneLetter(norm, raw, i, hexAllowed: false))
         {
             return 0;
         }
@@ -354,6 +359,11 @@ public static class SensitiveDataDetector
         return length > 0 ? length : HexIdLength(norm, raw, i);
     }
 
+    /// <remarks>
+    /// A date or time starts a token; a full date-time (date and time of day) may also follow one lone letter: in a SQLite
+    /// record the byte before a text value is its serial type, which for a 26-28 char ISO date-time is a
+    /// letter (<c>A</c>, <c>C</c>, <c>E</c>) after a binary byte.
+    /// </remarks>
     private static int TimestampLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int i, out bool full)
     {
         var length = 0;
@@ -363,6 +373,11 @@ public static class SensitiveDataDetector
             length = DateTimeLength(norm, raw, i);
             full = length > 10;
             length = length > 0 ? length : TimeOfDayLength(norm, raw, i);
+        }
+        else if (AfterLoneLetter(norm, raw, i, hexAllowed: true) && DateTimeLength(norm, raw, i) is > 10 and var dateTime)
+        {
+            full = true;
+            length = dateTime;
         }
 
         if (length == 0 && TextNormaliser.IsDigit(norm[i]) && (i == 0 || !TextNormaliser.IsDigit(norm[i - 1])))
@@ -380,6 +395,14 @@ public static class SensitiveDataDetector
     }
 
     private static bool EndsToken(ReadOnlySpan<char> norm, int at) => at >= norm.Length || !TextNormaliser.IsAlphanumeric(norm[at]);
+
+    /// <summary>
+    /// True when the char before <paramref name="i"/> is a letter (not ASCII hex when <paramref name="hexAllowed"/> is
+    /// false) with no letter or digit before it.
+    /// </summary>
+    private static bool AfterLoneLetter(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int i, bool hexAllowed) =>
+        i > 0 && !TextNormaliser.IsDigit(norm[i - 1]) && TextNormaliser.IsAlphanumeric(norm[i - 1])
+        && (hexAllowed || !char.IsAsciiHexDigit(raw[i - 1])) && (i == 1 || !TextNormaliser.IsAlphanumeric(norm[i - 2]));
 
     private static int GuidShapeLength(ReadOnlySpan<char> norm, ReadOnlySpan<char> raw, int start)
     {
