@@ -6,8 +6,9 @@ namespace Tokenizer.Core.Redaction;
 
 /// <summary>
 /// Reads text the way <see cref="SensitiveDataDetector"/> matches it: one normalised char per code point, each one of
-/// four classes. Every Unicode decimal digit (category Nd, any script, supplementary planes included), and every
-/// character of category No whose numeric value is one digit (superscript, subscript, circled, parenthesised), becomes
+/// four classes. Every Unicode decimal digit (category Nd, any script, supplementary planes included), every
+/// character of category No or Nl whose numeric value is one digit (superscript, subscript, circled, parenthesised,
+/// the ideographic zero 〇, Roman numerals), and the CJK numeral ideographs (<see cref="IdeographicDigit"/>) becomes
 /// its value '0'-'9'; an ASCII or full-width Latin letter becomes the ASCII letter; any other letter becomes
 /// <see cref="OtherLetter"/>; everything else (punctuation, symbols, every space, format and bidi characters, marks,
 /// controls) becomes <see cref="Separator"/>, except that the scanning preset makes binary noise a
@@ -110,10 +111,14 @@ internal static class TextNormaliser
         {
             case UnicodeCategory.DecimalDigitNumber:
             case UnicodeCategory.OtherNumber:
-                // Nd digits, and No characters whose value is one digit (superscripts, subscripts, circled and
-                // parenthesised digits: NFKC reads them as that digit); fractions and numbers above 9 separate.
+            case UnicodeCategory.LetterNumber:
+                // Nd digits, and No/Nl characters whose value is one digit (superscripts, subscripts, circled and
+                // parenthesised digits, the ideographic zero, Roman numerals one to nine); fractions and numbers above
+                // 9 separate.
                 var digit = Rune.GetNumericValue(rune);
                 return digit is >= 0 and <= 9 && digit == Math.Floor(digit) ? (char)('0' + (int)digit) : Separator;
+            case UnicodeCategory.OtherLetter when IdeographicDigit(value) is var ideographic and >= 0:
+                return (char)('0' + ideographic);
             case UnicodeCategory.UppercaseLetter:
             case UnicodeCategory.LowercaseLetter:
             case UnicodeCategory.TitlecaseLetter:
@@ -129,6 +134,26 @@ internal static class TextNormaliser
                 return binaryBreaks && value == 0xFFFD ? Breaker : Separator;
         }
     }
+
+    /// <summary>
+    /// The digit a CJK numeral ideograph writes (category Lo, so Unicode gives it no numeric value; Unihan's
+    /// kPrimaryNumeric and kAccountingNumeric do): 零一二三四五六七八九 and the accounting forms 壹貳贰參叁肆伍陸陆柒捌玖
+    /// used on cheques and bank forms; -1 for any other code point. A chain of twelve of them is a number, not a name.
+    /// </summary>
+    internal static int IdeographicDigit(int value) => value switch
+    {
+        0x96F6 => 0, // 零
+        0x4E00 or 0x58F9 => 1, // 一 壹
+        0x4E8C or 0x8CB3 or 0x8D30 => 2, // 二 貳 贰
+        0x4E09 or 0x53C3 or 0x53C1 => 3, // 三 參 叁
+        0x56DB or 0x8086 => 4, // 四 肆
+        0x4E94 or 0x4F0D => 5, // 五 伍
+        0x516D or 0x9678 or 0x9646 => 6, // 六 陸 陆
+        0x4E03 or 0x67D2 => 7, // 七 柒
+        0x516B or 0x634C => 8, // 八 捌
+        0x4E5D or 0x7396 => 9, // 九 玖
+        _ => -1,
+    };
 
     private static bool TryJsonEscape(ReadOnlySpan<char> text, int at, out Rune rune)
     {

@@ -73,6 +73,8 @@ public class OneDetectorTests
     [InlineData("order9994663923321468814")]
     [InlineData("ref-abc4663923321468814def")]
     [InlineData("٤٦٦٣٩٢٣٣٢١٤٦٨٨١٤")]
+    [InlineData("四六六三九二三三二一四六八八一四")]
+    [InlineData("肆陸陸參玖貳參參貳壹肆陸捌捌壹肆")]
     [InlineData("DE89 3704 0044 0532 0130 00")]
     [InlineData("de89.3704.0044.0532.0130.00")]
     [InlineData("GB82_WEST_1234_5698_7654_32")]
@@ -132,8 +134,9 @@ public class OneDetectorTests
     }
 
     /// <summary>
-    /// Digits that are not category Nd but carry a digit value (Numeric_Type Digit, category No): superscripts,
-    /// subscripts, circled, parenthesised, with a full stop, dingbat circled. NFKC reads each as its ASCII digit.
+    /// Digits that are not category Nd but carry a digit value: superscripts, subscripts, circled, parenthesised, with a
+    /// full stop, dingbat circled (No); the ideographic zero and Roman numerals (Nl); CJK numeral ideographs, plain and
+    /// the accounting forms (Lo, Unihan kPrimaryNumeric / kAccountingNumeric).
     /// </summary>
     private static readonly string[] OtherNumberDigits =
     [
@@ -143,6 +146,11 @@ public class OneDetectorTests
         "\u24FF\u2474\u2475\u2476\u2477\u2478\u2479\u247A\u247B\u247C",
         "\U0001F100\u2488\u2489\u248A\u248B\u248C\u248D\u248E\u248F\u2490",
         "\u24FF\u2776\u2777\u2778\u2779\u277A\u277B\u277C\u277D\u277E",
+        "\u3007\u2160\u2161\u2162\u2163\u2164\u2165\u2166\u2167\u2168",
+        "\u3007\u2170\u2171\u2172\u2173\u2174\u2175\u2176\u2177\u2178",
+        "〇一二三四五六七八九",
+        "零壹貳參肆伍陸柒捌玖",
+        "零壹贰叁肆伍陆柒捌玖",
     ];
 
     [Fact]
