@@ -75,7 +75,8 @@ public static partial class CliErrors
 
     /// <summary>
     /// The parser's message for a bad command line, made safe and short: one line, prefixed with the option it concerns,
-    /// and every quoted value the user typed replaced (the parser quotes unknown tokens and refused values).
+    /// and every quoted value the user typed replaced (the parser quotes unknown tokens and refused values), except an
+    /// unknown option made of letters and dashes, which is named so the user sees the typo.
     /// </summary>
     public static string ParseMessage(System.CommandLine.Parsing.ParseError problem, IReadOnlyCollection<string> args, RootCommand root)
     {
@@ -85,7 +86,9 @@ public static partial class CliErrors
         var names = new HashSet<string>(StringComparer.Ordinal);
         Collect(root, names);
         var typed = args.Where(a => !names.Contains(a)).ToHashSet(StringComparer.Ordinal);
-        var message = Quoted().Replace(problem.Message, m => typed.Contains(m.Groups[1].Value) ? "(a value, not shown)" : m.Value);
+        var message = Quoted().Replace(
+            problem.Message,
+            m => !typed.Contains(m.Groups[1].Value) || OptionLike().IsMatch(m.Groups[1].Value) ? m.Value : "(a value, not shown)");
         message = OneLine(message);
         var option = problem.SymbolResult switch
         {
@@ -304,6 +307,10 @@ public static partial class CliErrors
 
     [GeneratedRegex("'([^']*)'")]
     private static partial Regex Quoted();
+
+    /// <summary>An unknown option as typed (<c>--colour</c>): letters and dashes only, so it can hold no number to hide.</summary>
+    [GeneratedRegex("^-{1,2}[A-Za-z][A-Za-z-]{0,39}$")]
+    private static partial Regex OptionLike();
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();

@@ -211,9 +211,9 @@ public static class ReconcileCommand
         {
             if (endOfDay && day == DateOnly.MaxValue)
             {
-                // The inclusive last day ends at the exclusive start of the next, which does not exist.
-                result.AddError($"{name}: the last day must be before 9999-12-31");
-                return null;
+                // The inclusive last day would end at the start of the next, which does not exist: its last tick stands
+                // in, so the period rule (CheckPeriod) judges the period like any other.
+                return DateTimeOffset.MaxValue;
             }
 
             var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);

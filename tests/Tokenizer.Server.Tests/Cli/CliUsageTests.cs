@@ -38,9 +38,10 @@ public sealed class CliUsageTests(CliFixture files) : IClassFixture<CliFixture>
         Junk);
 
     [Fact]
-    public async Task Reconcile_PeriodToTheLastRepresentableDay_ExitTwoOneLineNamingTheOption()
+    public async Task Reconcile_PeriodToTheLastRepresentableDay_ExitTwoNamingThePeriodRule()
     {
-        // Arrange: the review's command; the inclusive end day 9999-12-31 has no exclusive end.
+        // Arrange: the review's command; the inclusive end day 9999-12-31 has no exclusive end, and the period is far
+        // longer than the server allows: the message names that rule, not the calendar's edge.
         var path = files.NewPath("html");
 
         // Act
@@ -50,8 +51,24 @@ public sealed class CliUsageTests(CliFixture files) : IClassFixture<CliFixture>
         // Assert
         Assert.Equal(2, code);
         AssertOneUsageLine(error, "--to");
+        Assert.Contains("366 days", error, StringComparison.Ordinal);
         Assert.Empty(output);
         Assert.False(File.Exists(path));
+    }
+
+    [Theory]
+    [InlineData("--colour")]
+    [InlineData("-x")]
+    public async Task AnyCommand_UnknownOption_ExitTwoNamingIt(string option)
+    {
+        // Act
+        var (code, output, error) = await CliFixture.RunAsync(string.Empty, null, "tokens", "list", option, "--server", files.ClosedAddress, "--pki", files.Pki);
+
+        // Assert: named, so the typo can be seen; a value that is not option-shaped stays hidden (the test below).
+        Assert.Equal(2, code);
+        Assert.Contains("'" + option + "'", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("not shown", error, StringComparison.Ordinal);
+        Assert.Empty(output);
     }
 
     [Theory]
