@@ -122,6 +122,39 @@ public static class SensitiveDataDetector
             return;
         }
 
+        // 一 between ASCII digits is read both ways (a dash, and a one): the second reading only when it differs.
+        var first = results.Count;
+        if (FindOnce(text, options, results, numeralsSeparate: true) && !(options.StopAtFirst && results.Count > first))
+        {
+            var firstReading = results.Count;
+            FindOnce(text, options, results, numeralsSeparate: false);
+            var kept = firstReading;
+            for (var i = firstReading; i < results.Count; i++)
+            {
+                var candidate = results[i];
+                var overlaps = false;
+                for (var j = first; j < firstReading && !overlaps; j++)
+                {
+                    overlaps = candidate.Start < results[j].End && results[j].Start < candidate.End;
+                }
+
+                if (!overlaps)
+                {
+                    results[kept++] = candidate;
+                }
+            }
+
+            results.RemoveRange(kept, results.Count - kept);
+            if (kept > firstReading)
+            {
+                results.Sort(first, results.Count - first, StartComparer.Instance);
+            }
+        }
+    }
+
+    /// <summary>One reading of <paramref name="text"/>; true when the other reading of its numerals differs.</summary>
+    private static bool FindOnce(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, bool numeralsSeparate)
+    {
         var length = text.Length + 1;
         char[]? rentedChars = null;
         int[]? rentedOrigin = null;
@@ -131,7 +164,8 @@ public static class SensitiveDataDetector
         {
             var normalised = chars[..length];
             var raw = chars.Slice(length, length);
-            var n = TextNormaliser.Normalise(text, options.DecodeJsonEscapes, options.BinaryBreaksNumbers, normalised, raw, origin);
+            var n = TextNormaliser.Normalise(
+                text, options.DecodeJsonEscapes, options.BinaryBreaksNumbers, numeralsSeparate, normalised, raw, origin, out var ambiguous);
             var norm = normalised[..n];
             var first = results.Count;
 
@@ -157,6 +191,8 @@ public static class SensitiveDataDetector
                 var start = origin[m.Start];
                 results[i] = m with { Start = start, Length = origin[m.End] - start };
             }
+
+            return ambiguous;
         }
         finally
         {

@@ -12,7 +12,10 @@ namespace Tokenizer.Core.Redaction;
 /// its value '0'-'9'; an ASCII or full-width Latin letter becomes the ASCII letter; any other letter becomes
 /// <see cref="OtherLetter"/>; everything else (punctuation, symbols, every space, format and bidi characters, marks,
 /// controls) becomes <see cref="Separator"/>, except that the scanning preset makes binary noise a
-/// <see cref="Breaker"/>. An origin span maps each normalised index back to the original text.
+/// <see cref="Breaker"/>. Letters that stand where punctuation would also become <see cref="Separator"/>: modifier
+/// letters (Lm), letters Unicode lists as confusable with punctuation (<see cref="LooksLikePunctuation"/>), and lone
+/// letters between digits (<see cref="SeparateLoneLetters"/>). An origin span maps each normalised index back to the
+/// original text.
 /// </summary>
 internal static class TextNormaliser
 {
@@ -48,7 +51,24 @@ internal static class TextNormaliser
     /// </summary>
     /// <returns>The normalised length.</returns>
     public static int Normalise(
-        ReadOnlySpan<char> text, bool decodeJsonEscapes, bool binaryBreaks, Span<char> normalised, Span<char> raw, Span<int> origin)
+        ReadOnlySpan<char> text, bool decodeJsonEscapes, bool binaryBreaks, Span<char> normalised, Span<char> raw, Span<int> origin) =>
+        Normalise(text, decodeJsonEscapes, binaryBreaks, numeralsAmongDigitsSeparate: true, normalised, raw, origin, out _);
+
+    /// <summary>
+    /// As <see cref="Normalise(ReadOnlySpan{char}, bool, bool, Span{char}, Span{char}, Span{int})"/>; with
+    /// <paramref name="numeralsAmongDigitsSeparate"/> false, ideographic numerals between digits of another script stay
+    /// digits (the other reading of <c>4532一0151</c>). <paramref name="ambiguous"/> tells whether any numeral was read
+    /// as a separator, i.e. whether the other reading differs.
+    /// </summary>
+    public static int Normalise(
+        ReadOnlySpan<char> text,
+        bool decodeJsonEscapes,
+        bool binaryBreaks,
+        bool numeralsAmongDigitsSeparate,
+        Span<char> normalised,
+        Span<char> raw,
+        Span<int> origin,
+        out bool ambiguous)
     {
         var n = 0;
         var i = 0;
@@ -83,6 +103,7 @@ internal static class TextNormaliser
         }
 
         origin[n] = text.Length;
+        ambiguous = SeparateLoneLetters(normalised, raw, n, numeralsAmongDigitsSeparate);
         return n;
     }
 
@@ -119,10 +140,14 @@ internal static class TextNormaliser
                 return digit is >= 0 and <= 9 && digit == Math.Floor(digit) ? (char)('0' + (int)digit) : Separator;
             case UnicodeCategory.OtherLetter when IdeographicDigit(value) is var ideographic and >= 0:
                 return (char)('0' + ideographic);
+            case UnicodeCategory.ModifierLetter:
+                // Modifier letters (tatweel, prolonged sound mark, iteration marks, modifier apostrophe, Lisu tones...)
+                // stand where punctuation would and read as it: they join digits like any separator.
+            case UnicodeCategory.OtherLetter when LooksLikePunctuation(value):
+                return Separator;
             case UnicodeCategory.UppercaseLetter:
             case UnicodeCategory.LowercaseLetter:
             case UnicodeCategory.TitlecaseLetter:
-            case UnicodeCategory.ModifierLetter:
             case UnicodeCategory.OtherLetter:
                 return OtherLetter;
             case UnicodeCategory.Control:
@@ -142,18 +167,91 @@ internal static class TextNormaliser
     /// </summary>
     internal static int IdeographicDigit(int value) => value switch
     {
-        0x96F6 => 0, // 零
-        0x4E00 or 0x58F9 => 1, // 一 壹
-        0x4E8C or 0x8CB3 or 0x8D30 => 2, // 二 貳 贰
-        0x4E09 or 0x53C3 or 0x53C1 => 3, // 三 參 叁
-        0x56DB or 0x8086 => 4, // 四 肆
-        0x4E94 or 0x4F0D => 5, // 五 伍
-        0x516D or 0x9678 or 0x9646 => 6, // 六 陸 陆
-        0x4E03 or 0x67D2 => 7, // 七 柒
-        0x516B or 0x634C => 8, // 八 捌
-        0x4E5D or 0x7396 => 9, // 九 玖
+        0x3007 or 0x96F6 or 0xC601 or 0xACF5 => 0, // 〇 零 영 공
+        0x4E00 or 0x58F9 or 0x58F1 or 0x5F0C or 0x5E7A or 0xC77C => 1, // 一 壹 壱 弌 幺 일
+        0x4E8C or 0x8CB3 or 0x8D30 or 0x5F10 or 0x5F0D or 0x8CAE or 0x4E24 or 0x5169 or 0xC774 => 2, // 二 貳 贰 弐 弍 貮 两 兩 이
+        0x4E09 or 0x53C3 or 0x53C1 or 0x53C2 or 0x5F0E or 0xC0BC => 3, // 三 參 叁 参 弎 삼
+        0x56DB or 0x8086 or 0xC0AC => 4, // 四 肆 사
+        0x4E94 or 0x4F0D or 0xC624 => 5, // 五 伍 오
+        0x516D or 0x9678 or 0x9646 or 0xC721 or 0xB959 => 6, // 六 陸 陆 육 륙
+        0x4E03 or 0x67D2 or 0x6F06 or 0xCE60 => 7, // 七 柒 漆 칠
+        0x516B or 0x634C or 0xD314 => 8, // 八 捌 팔
+        0x4E5D or 0x7396 or 0xAD6C => 9, // 九 玖 구
         _ => -1,
     };
+
+    /// <summary>
+    /// Letters (category Lo) that Unicode's confusables data (UTS #39) maps to punctuation: the Latin clicks
+    /// ǀ ǁ ǂ ǃ, the sinological dot ꞏ, Hangul ㅡ ㅣ ᅳ ᅵ ㆍ ᆞ, Tifinagh ⵏ, the runic isaz ᛁ, N'Ko ߺ, the Lisu
+    /// punctuation-like letters. A reader sees <c>4532ᅳ0151</c> as a separated number, and so does the detector.
+    /// </summary>
+    internal static bool LooksLikePunctuation(int value) => value is
+        >= 0x01C0 and <= 0x01C3 or 0xA78F or 0x3161 or 0x3163 or 0x1173 or 0x1175 or 0x318D or 0x119E or 0x2D4F
+        or 0x16C1 or 0x07FA or >= 0xA4F8 and <= 0xA4FD;
+
+    /// <summary>
+    /// Letters standing alone where a separator would: a run of ideographic digits (<see cref="IdeographicDigit"/>)
+    /// with a digit of another script on each side (一 between ASCII digits reads as a dash as much as a one, so the
+    /// detector tries both readings), and a single letter other than A-Z with a digit on each side, separators apart
+    /// (<c>4532ж0151</c>), become <see cref="Separator"/>. A-Z between digits stay letters (UUIDs and hex ids hold them).
+    /// </summary>
+    /// <returns>True when a run of ideographic numerals stood between digits of another script.</returns>
+    private static bool SeparateLoneLetters(Span<char> normalised, ReadOnlySpan<char> raw, int n, bool numeralsSeparate)
+    {
+        var ambiguous = false;
+        var i = 0;
+        while (i < n)
+        {
+            var c = normalised[i];
+            var ideographic = IsDigit(c) && IdeographicDigit(raw[i]) >= 0;
+            if (!ideographic && c != OtherLetter)
+            {
+                i++;
+                continue;
+            }
+
+            // The run: ideographic digits (or one other letter), with separators inside.
+            var end = i + 1;
+            if (ideographic)
+            {
+                while (end < n && (normalised[end] == Separator || (IsDigit(normalised[end]) && IdeographicDigit(raw[end]) >= 0)))
+                {
+                    end++;
+                }
+
+                while (end > i + 1 && normalised[end - 1] == Separator)
+                {
+                    end--;
+                }
+            }
+
+            var before = i - 1;
+            while (before >= 0 && normalised[before] == Separator)
+            {
+                before--;
+            }
+
+            var after = end;
+            while (after < n && normalised[after] == Separator)
+            {
+                after++;
+            }
+
+            if (before >= 0 && after < n && IsDigit(normalised[before]) && IsDigit(normalised[after])
+                && IdeographicDigit(raw[before]) < 0 && IdeographicDigit(raw[after]) < 0)
+            {
+                ambiguous |= ideographic;
+                if (numeralsSeparate || !ideographic)
+                {
+                    normalised[i..end].Fill(Separator);
+                }
+            }
+
+            i = end;
+        }
+
+        return ambiguous;
+    }
 
     private static bool TryJsonEscape(ReadOnlySpan<char> text, int at, out Rune rune)
     {

@@ -180,6 +180,65 @@ public class OneDetectorTests
             iter: Iterations);
     }
 
+    /// <summary>Every modifier letter (Lm) of the BMP: they read as punctuation (tatweel, ー, ʼ, 々, Lisu tones).</summary>
+    private static readonly string[] ModifierLetters = Enumerable.Range(0x80, 0xFFFF - 0x80)
+        .Where(c => c is < 0xD800 or > 0xDFFF && char.GetUnicodeCategory((char)c) == System.Globalization.UnicodeCategory.ModifierLetter)
+        .Select(c => ((char)c).ToString())
+        .ToArray();
+
+    /// <summary>Letters (Lo) that look like punctuation (UTS #39 confusables).</summary>
+    private static readonly string[] PunctuationLikeLetters = ["ǀ", "ǁ", "ǂ", "ǃ", "ꞏ", "ㅡ", "ㅣ", "ᅳ", "ᅵ", "ㆍ", "ᆞ", "ⵏ", "ᛁ", "ꓸ", "ꓹ", "ꓺ", "ꓻ", "ꓼ", "ꓽ"];
+
+    /// <summary>Letters that are not A-Z, of several scripts, none a numeral: one alone between digits is a separator.</summary>
+    private static readonly string[] LoneLetters = ["ж", "λ", "Ω", "é", "ß", "א", "ب", "क", "ไ", "字", "号", "한", "ア", "ㄱ"];
+
+    /// <summary>CJK and Hangul numerals: between digits of another script they read as dashes (一 is a stroke).</summary>
+    private static readonly string[] IdeographicNumerals = ["一", "二", "三", "〇", "零", "壱", "弐", "两", "幺", "이", "구"];
+
+    /// <summary>A gap made of letters that stand where a separator would.</summary>
+    private static readonly Gen<string> LetterGap = Gen.OneOf(
+        Gen.OneOfConst(ModifierLetters).Array[1, 3].Select(string.Concat),
+        Gen.OneOfConst(PunctuationLikeLetters).Array[1, 3].Select(string.Concat),
+        Gen.OneOfConst(LoneLetters),
+        Gen.OneOfConst(IdeographicNumerals).Array[1, 2].Select(string.Concat));
+
+    [Fact]
+    public void ValidateAndScrub_GeneratedPanWithLettersStandingAsSeparators_RefusedInEveryFieldAndMasked()
+    {
+        Assert.Contains("\u0640", ModifierLetters); // the Arabic tatweel, which the outside review used
+        var fields = FieldSetters.Keys.Where(f => f != "customer_reference").ToArray();
+        var gaps = Gen.Frequency((1, Gen.Const(string.Empty)), (2, LetterGap));
+        Gen.Select(Words, Pan, Gen.Int[0, DigitZeros.Length - 1], Words, Gen.OneOfConst(fields))
+            .SelectMany((before, pan, zero, after, field) => gaps.Array[pan.Length - 1].Select(g => (before, pan, Written: Write(pan, DigitZeros[zero], g), after, field)))
+            .Sample(
+                t =>
+                {
+                    // Act
+                    var violations = Violations(FieldSetters[t.field](t.before + " " + t.Written + " " + t.after));
+                    var scrubbed = SensitiveDataScrubber.Scrub(t.before + " " + t.Written + " " + t.after);
+
+                    // Assert
+                    Assert.Contains(violations, v => v.Field == t.field);
+                    if (!SensitiveDataDetector.LooksLikeTimestamp(t.pan))
+                    {
+                        Assert.DoesNotContain(t.Written, scrubbed, StringComparison.Ordinal);
+                    }
+                },
+                iter: Iterations);
+    }
+
+    [Theory]
+    [InlineData("Jane 4532 Doe 0151")]
+    [InlineData("二〇二六年十二月七日")]
+    [InlineData("이사 오이 구이")]
+    [InlineData("ул. Ленина 12ж 34")]
+    public void ValidateCard_LettersAndNumeralsThatAreNotACardNumber_Accepted(string name)
+    {
+        // Controls for the rule above: Latin letters between digits stay letters, numerals among numerals are a number
+        // only when twelve or more form a Luhn-valid window, a lone letter joins too few digits.
+        Validator().ValidateCard(FieldSetters["billing_details.name"](name));
+    }
+
     [Fact]
     public void ValidateCard_GeneratedIbanWithGeneratedSeparatorsAndCase_RefusedInEveryFreeTextField()
     {
