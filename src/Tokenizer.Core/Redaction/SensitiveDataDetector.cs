@@ -92,8 +92,9 @@ public static class SensitiveDataDetector
     }
 
     /// <summary>
-    /// What caller input must not hold: the kind of the first PAN or IBAN in <paramref name="text"/> under
-    /// <see cref="SensitiveDataDetectorOptions.Validation"/> (no exemptions), or null when it holds none.
+    /// What caller input must not hold: the kind of the first PAN, IBAN, labelled CVC or labelled account number in
+    /// <paramref name="text"/> under <see cref="SensitiveDataDetectorOptions.Validation"/> (no exemptions), or null when
+    /// it holds none.
     /// </summary>
     /// <param name="text">A free-text value as received.</param>
     public static SensitiveDataKind? FindCardOrBankNumber(ReadOnlySpan<char> text)

@@ -10,14 +10,13 @@ public sealed class SensitiveDataDetectorOptions
 {
     /// <summary>
     /// For caller input: any Luhn-valid 12-19 digit window and any mod-97-valid IBAN, with no exempt shape at all, and
-    /// an IBAN may start anywhere (glued to letters too). CVCs and account labels are not looked for. Stops at the first
-    /// match.
+    /// an IBAN may start anywhere (glued to letters too); a labelled CVC (<c>cvc 123</c>, with or without a PAN) and a
+    /// labelled account number (<c>account no 00012345</c>). Stops at the first PAN or IBAN.
     /// </summary>
     public static SensitiveDataDetectorOptions Validation { get; } = new()
     {
         IbanRequiresChecksum = true,
-        DetectCvc = false,
-        DetectAccountNumbers = false,
+        CvcLabelRequiresPan = false,
         ExemptKnownShapes = false,
         DecodeJsonEscapes = false,
         StopAtFirst = true,

@@ -10,8 +10,9 @@ namespace Tokenizer.Core.Validation;
 /// phone, address lines, city, state, postal code and country, revoke and erasure reasons, privacy corrections):
 /// a value is refused, never silently changed, when it holds
 /// <list type="number">
-/// <item>a card or bank account number: any PAN or IBAN <see cref="SensitiveDataDetector"/> finds under
-/// <see cref="SensitiveDataDetectorOptions.Validation"/>, which has no exemptions (<see cref="CardOrBankNumber"/>);</item>
+/// <item>a card or bank account number: any PAN, IBAN or labelled account number <see cref="SensitiveDataDetector"/>
+/// finds under <see cref="SensitiveDataDetectorOptions.Validation"/>, which has no exemptions
+/// (<see cref="CardOrBankNumber"/>), or a labelled CVC (<see cref="Cvc"/>);</item>
 /// <item>a control, format or bidi character: category Cc (CR, LF, NUL, ESC...), Cf (U+200B, U+200E/F, U+202A-202E,
 /// U+2066-2069, U+FEFF...) except the joiners U+200C and U+200D that Persian and Indic names need, line and paragraph
 /// separators (Zl, Zp), and unpaired surrogates (<see cref="ControlCharacters"/>): they forge log lines and disguise
@@ -25,6 +26,9 @@ public static class FreeTextRule
 {
     /// <summary>The rule text for a value that holds a PAN or an IBAN.</summary>
     public const string CardOrBankNumber = "must not contain a card or bank account number";
+
+    /// <summary>The rule text for a value that holds a labelled card security code (<c>cvc 123</c>).</summary>
+    public const string Cvc = "must not contain a card security code (CVC)";
 
     /// <summary>The rule text for a value with a control, format or bidi character.</summary>
     public const string ControlCharacters = "must not contain control, format or bidi characters";
@@ -57,9 +61,12 @@ public static class FreeTextRule
     public static string? RuleBroken(string value, int maxLength)
     {
         ArgumentNullException.ThrowIfNull(value);
-        if (HoldsCardOrBankNumber(value))
+        switch (SensitiveDataDetector.FindCardOrBankNumber(value))
         {
-            return CardOrBankNumber;
+            case SensitiveDataKind.Cvc:
+                return Cvc;
+            case not null:
+                return CardOrBankNumber;
         }
 
         if (HasControlCharacter(value))

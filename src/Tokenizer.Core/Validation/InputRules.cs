@@ -1,4 +1,5 @@
 using Tokenizer.Core.Errors;
+using Tokenizer.Core.Redaction;
 
 namespace Tokenizer.Core.Validation;
 
@@ -32,15 +33,15 @@ public static class InputRules
 
     /// <summary>
     /// Checks a customer reference and adds one violation naming <paramref name="field"/>: <see cref="FreeTextRule.CardOrBankNumber"/>
-    /// when it holds one, else <see cref="ReferenceRule"/> for its shape.
+    /// (or <see cref="FreeTextRule.Cvc"/>) when it holds one, else <see cref="ReferenceRule"/> for its shape.
     /// </summary>
     /// <returns>True when valid.</returns>
     public static bool CheckReference(string? reference, string field, List<FieldViolation> violations)
     {
         ArgumentNullException.ThrowIfNull(violations);
-        if (reference is { Length: <= 4096 } && FreeTextRule.HoldsCardOrBankNumber(reference))
+        if (reference is { Length: <= 4096 } && SensitiveDataDetector.FindCardOrBankNumber(reference) is { } kind)
         {
-            violations.Add(new FieldViolation(field, FreeTextRule.CardOrBankNumber));
+            violations.Add(new FieldViolation(field, kind == SensitiveDataKind.Cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber));
             return false;
         }
 

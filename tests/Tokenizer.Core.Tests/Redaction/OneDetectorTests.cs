@@ -228,6 +228,35 @@ public class OneDetectorTests
     }
 
     [Theory]
+    [InlineData("cvc 123", FreeTextRule.Cvc)]
+    [InlineData("Jane CVV2: 0412", FreeTextRule.Cvc)]
+    [InlineData("csc\u00A0987 please", FreeTextRule.Cvc)]
+    [InlineData("account no 00012345", FreeTextRule.CardOrBankNumber)]
+    [InlineData("acct_num 000123456789", FreeTextRule.CardOrBankNumber)]
+    [InlineData("AccountNumber: 12345678", FreeTextRule.CardOrBankNumber)]
+    public void ValidateCard_LabelledCvcOrAccountNumberInAnyFreeTextField_RefusedNamingTheRule(string value, string rule)
+    {
+        foreach (var (field, command) in FieldSetters.Where(f => f.Key != "customer_reference" || System.Text.Ascii.IsValid(value)))
+        {
+            // Act
+            var violations = Violations(command(value));
+
+            // Assert
+            var violation = Assert.Single(violations, v => v.Field == field);
+            Assert.Equal(rule, violation.Rule);
+        }
+    }
+
+    [Theory]
+    [InlineData("12 Account Street")]
+    [InlineData("CVC Capital Partners")]
+    [InlineData("Accounts payable, floor 3")]
+    public void ValidateCard_LabelWordsWithoutTheirNumber_Accepted(string value)
+    {
+        Validator().ValidateCard(FieldSetters["billing_details.address.line1"](value));
+    }
+
+    [Theory]
     [InlineData("Jane 4532 Doe 0151")]
     [InlineData("二〇二六年十二月七日")]
     [InlineData("이사 오이 구이")]
@@ -293,8 +322,11 @@ public class OneDetectorTests
         // the format characters, which free text refuses on their own.
         var shortNumber = Gen.Char['0', '9'].Array[1, 11].Select(d => new string(d));
         var allowed = Separators.Where(s => !FreeTextRule.HasControlCharacter(s)).ToArray();
+        // A generated word ending in a CVC label before a 3-4 digit number is a labelled CVC, which is card data.
         var text = Gen.Select(Words, shortNumber, Gen.OneOfConst(allowed), Words)
-            .Select((a, n, s, b) => "x" + a + s + n + s + "y" + b + "z");
+            .Select((a, n, s, b) => "x" + a + s + n + s + "y" + b + "z")
+            .Where(t => !t.Contains("cvc", StringComparison.OrdinalIgnoreCase) && !t.Contains("cvv", StringComparison.OrdinalIgnoreCase)
+                && !t.Contains("csc", StringComparison.OrdinalIgnoreCase));
         Gen.Select(text, Gen.OneOfConst(FieldSetters.Keys.Where(f => f != "billing_details.email" && f != "billing_details.phone").ToArray())).Sample(
             (value, field) =>
             {
