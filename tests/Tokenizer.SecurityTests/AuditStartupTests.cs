@@ -38,6 +38,38 @@ public sealed class AuditStartupTests
     }
 
     [Fact]
+    public async Task Restart_NewestAuditRecordEdited_RefusesToStartNamingTheEditNotTheKey()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-edit-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+
+            // The outside review's edit: the guard trigger dropped, the newest record's caller rewritten.
+            var database = Path.Combine(directory, "ledger", "tokenizer.db");
+            using (var connection = new SqliteConnection($"Data Source={database};Pooling=false"))
+            {
+                connection.Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = """
+                    DROP TRIGGER audit_events_refuse_update;
+                    UPDATE audit_events SET caller_id = 'admin' WHERE sequence = (SELECT max(sequence) FROM audit_events);
+                    """;
+                Assert.Equal(1, command.ExecuteNonQuery());
+            }
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the newest audit record");
+            Assert.Contains("was changed after it was written", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Tokenizer:AuditHmacSecret does not verify", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
     public async Task Restart_WrongAuditKey_RefusesToStartNamingTheSetting_RotationStartsAndVerifies()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-audit-key-").FullName;

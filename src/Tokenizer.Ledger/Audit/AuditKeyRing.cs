@@ -125,7 +125,7 @@ public sealed class AuditKeyRing
     }
 
     /// <summary>True when the ring holds a key with this id (a record naming another key cannot be verified here).</summary>
-    internal bool Knows(string keyId) => keys.ContainsKey(keyId);
+    public bool Knows(string keyId) => keys.ContainsKey(keyId);
 
     private static void CheckAnchor(AuditAnchor anchor)
     {

@@ -67,6 +67,15 @@ internal sealed class AuditGuard(
         var anchor = text is null ? null : trail.Keys.Open(text);
         var check = await trail.CheckAsync(anchor, cancellationToken);
         var (auditSetting, auditPrevious) = secrets.AuditHmacSecretSettings;
+        if (!check.HeadVerifies && (anchor is not null || (check.HeadKeyId is { } headKey && trail.Keys.Knows(headKey))))
+        {
+            // The configured keys are right (the anchor opened under one, or the record names one of them), yet the
+            // newest record does not verify: its content was changed after it was signed.
+            throw new StartupException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Tokenizer:AuditAnchor: the newest audit record (sequence {check.HeadSequence}) was changed after it was written: it does not verify under the configured audit key that signed it ({store.Description}). Restore the database from a copy taken before the change."));
+        }
+
         if (!check.HeadVerifies)
         {
             throw new StartupException(string.Create(
