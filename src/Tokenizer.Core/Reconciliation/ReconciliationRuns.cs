@@ -151,14 +151,23 @@ public sealed class ReconciliationRuns(IReconciliationStore store, RequestHasher
         _ => requested,
     };
 
+    private const string RunIdRule = "must be a run id of 1-255 letters, digits or underscores holding no card or bank account number";
+
     // 20 random lower-case letters (94 bits): no digits, so a run id can never look like a card number to a scanner.
     private static string NewRunId() => "rec_" + RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz", 20);
 
+    /// <summary>
+    /// The run, or NOT_FOUND. An id that is not id-shaped, or holds a card or bank number, is INVALID_ARGUMENT naming
+    /// <c>run_id</c> (the free-text rule every looked-up id follows), never a lookup.
+    /// </summary>
     private async Task<ReconciliationRun> FindAsync(string? runId, CancellationToken cancellationToken)
     {
-        var run = InputRules.IsValidTokenId(runId)
-            ? await store.GetRunAsync(runId!, cancellationToken).ConfigureAwait(false)
-            : null;
+        if (!InputRules.IsValidTokenId(runId))
+        {
+            throw TokenizerException.Invalid([new FieldViolation("run_id", RunIdRule)]);
+        }
+
+        var run = await store.GetRunAsync(runId!, cancellationToken).ConfigureAwait(false);
         return run ?? throw new TokenizerException(ErrorKind.NotFound, ErrorReasons.ReconciliationNotFound, "reconciliation run not found");
     }
 }

@@ -177,16 +177,24 @@ public sealed class ReconciliationTests(PlantedLedgerFixture planted) : IClassFi
     }
 
     [Fact]
-    public async Task GetReconciliation_UnknownOrMalformedRunId_NotFoundWithoutEcho()
+    public async Task GetReconciliation_UnknownRunIdNotFound_MalformedOrCardHoldingRunIdInvalidArgumentWithoutEcho()
     {
         // Act
-        var unknown = await Assert.ThrowsAsync<RpcException>(() => planted.Host.Finance.GetReconciliationAsync(new GetReconciliationRequest { RunId = "rec_000000000000000000000000" }).ResponseAsync);
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => planted.Host.Finance.GetReconciliationAsync(new GetReconciliationRequest { RunId = "rec_qqqqqqqqqqqqqqqqqqqq" }).ResponseAsync);
         var malformed = await Assert.ThrowsAsync<RpcException>(() => planted.Host.Finance.GetReconciliationAsync(new GetReconciliationRequest { RunId = "4242 4242 4242 4242" }).ResponseAsync);
+        var holdingPan = await Assert.ThrowsAsync<RpcException>(() => planted.Host.Finance.ListReconciliationItemsAsync(new ListReconciliationItemsRequest { RunId = "rec_4556_0601_1837_2949" }).ResponseAsync);
 
         // Assert
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
-        Assert.Equal(StatusCode.NotFound, malformed.StatusCode);
-        Assert.DoesNotContain("4242", malformed.Status.Detail, StringComparison.Ordinal);
+        foreach (var refused in new[] { malformed, holdingPan })
+        {
+            Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+            var violation = Assert.Single(refused.GetRpcStatus()!.Details.Where(d => d.Is(Google.Rpc.BadRequest.Descriptor))
+                .SelectMany(d => d.Unpack<Google.Rpc.BadRequest>().FieldViolations));
+            Assert.Equal("run_id", violation.Field);
+            Assert.DoesNotContain("4242", refused.Status.Detail + violation.Description, StringComparison.Ordinal);
+            Assert.DoesNotContain("2949", refused.Status.Detail + violation.Description, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
