@@ -244,6 +244,14 @@ internal static class ScannerApp
             IReadOnlyList<Finding> findings;
             try
             {
+                // An empty file holds nothing to find, and is not opened: a running service's lock files (opened
+                // FileShare.None, e.g. the sandbox's .lock) are empty, and opening them would fail.
+                if (new FileInfo(path).Length == 0)
+                {
+                    FilesScanned++;
+                    return;
+                }
+
                 findings = scanner.Scan(path, display);
                 FilesScanned++;
                 BytesScanned += new FileInfo(path).Length;

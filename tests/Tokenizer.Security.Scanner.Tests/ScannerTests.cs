@@ -236,6 +236,26 @@ public sealed class ScannerTests : IDisposable
     }
 
     [Fact]
+    public void Run_EmptyLockFileHeldExclusively_ScannedCleanWhileALockedFileWithContentIsUnreadable()
+    {
+        // Arrange: a running service's lock file (the sandbox's .lock: empty, opened FileShare.None).
+        var lockPath = files.Write("data/sandbox/.lock", string.Empty);
+        using var held = new FileStream(lockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        files.Write("data/notes.txt", "nothing here");
+
+        // Act
+        var clean = ScannerHarness.Run("--no-allowlist", files.PathOf("data"));
+        var lockedWithContent = files.Write("other/held.bin", "x");
+        using var heldWithContent = new FileStream(lockedWithContent, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        var control = ScannerHarness.Run("--no-allowlist", files.PathOf("other"));
+
+        // Assert: the lock is real (a file with content behind it cannot be read), the empty one is skipped as empty.
+        Assert.True(clean.ExitCode == 0, clean.Output + clean.Error);
+        Assert.Contains("2 file(s)", clean.Summary, StringComparison.Ordinal);
+        Assert.Equal(2, control.ExitCode);
+    }
+
+    [Fact]
     public void Run_NoCardData_ExitZero()
     {
         // Arrange
