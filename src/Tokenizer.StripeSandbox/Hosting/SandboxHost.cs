@@ -72,6 +72,8 @@ internal static class SandboxHost
         builder.Services.AddSingleton<FaultInjector>();
         builder.Services.AddSingleton<PaymentMethodsApi>();
         builder.Services.AddSingleton<CustomersApi>();
+        builder.Services.AddSingleton<SandboxAddress>();
+        builder.Services.AddSingleton<SetupIntentsApi>();
 
         var app = builder.Build();
         try
@@ -113,6 +115,12 @@ internal static class SandboxHost
         app.MapDelete("/v1/customers/{id}", Handle((c, p) => customers.Delete(Id(c, "id"), p)));
         app.MapGet("/v1/customers/{id}/payment_methods", Handle((c, p) => paymentMethods.ListForCustomer(Id(c, "id"), p)));
         app.MapGet("/v1/customers/{id}/payment_methods/{pm}", Handle((c, p) => paymentMethods.GetForCustomer(Id(c, "id"), Id(c, "pm"), p)));
+        var setupIntents = app.Services.GetRequiredService<SetupIntentsApi>();
+        app.MapPost("/v1/setup_intents", Handle((_, p) => setupIntents.Create(p)));
+        app.MapGet("/v1/setup_intents/{id}", Handle((c, p) => setupIntents.Get(Id(c, "id"), p)));
+        app.MapPost("/v1/setup_intents/{id}/confirm", Handle((c, p) => setupIntents.ConfirmExisting(Id(c, "id"), p)));
+        app.MapPost("/v1/setup_intents/{id}/verify_microdeposits", Handle((c, p) => setupIntents.VerifyMicrodeposits(Id(c, "id"), p)));
+        app.MapGet("/v1/mandates/{id}", Handle((c, p) => setupIntents.GetMandate(Id(c, "id"), p)));
 
         // Sandbox-only counters for tests and load runs; not a Stripe endpoint, so no API key.
         var store = app.Services.GetRequiredService<SandboxStore>();
