@@ -224,22 +224,23 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
     /// <summary>
     /// The hosted 3-D Secure page's outcome: complete (the SetupIntent succeeds, the PaymentMethod is attached and set up)
     /// or fail (requires_payment_method with <c>last_setup_error.code</c> <c>setup_intent_authentication_failure</c>).
-    /// Null when the SetupIntent does not exist or is not waiting for authentication.
+    /// Answers the SetupIntent and the <c>return_url</c> it was confirmed with (null: none given); a null SetupIntent when
+    /// it does not exist or is not waiting for authentication.
     /// </summary>
-    public SetupIntentObject? Authenticate(string id, bool complete)
+    public (SetupIntentObject? Intent, string? ReturnUrl) Authenticate(string id, bool complete)
     {
-        var now = Now();
-        return store.Write(data =>
+        return store.Write<(SetupIntentObject?, string?)>(data =>
         {
             if (!data.SetupIntents.TryGetValue(id, out var stored) || stored.View.Status != "requires_action"
                 || stored.View.NextAction?.Type is not ("redirect_to_url" or "use_stripe_sdk"))
             {
-                return null;
+                return (null, null);
             }
 
+            var returnUrl = stored.View.NextAction.RedirectToUrl?.ReturnUrl;
             if (complete)
             {
-                return Succeed(data, stored).View;
+                return (Succeed(data, stored).View, returnUrl);
             }
 
             var paymentMethod = data.PaymentMethods[stored.View.PaymentMethod!];
@@ -258,7 +259,7 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
                 },
             };
             data.SetupIntents[id] = stored with { View = failed };
-            return failed;
+            return (failed, returnUrl);
         });
     }
 
@@ -390,6 +391,7 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
 
         var mandateId = IdAlphabet.MandateId();
         data.Mandates[mandateId] = new StoredMandate(NewMandate(mandateId, paymentMethod.View, request.Acceptance!, now), view.Id);
+        data.PaymentMethods[paymentMethod.View.Id] = paymentMethod with { MandateId = mandateId };
         view = view with { Mandate = mandateId };
         switch (type)
         {

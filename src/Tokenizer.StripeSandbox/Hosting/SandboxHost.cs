@@ -74,6 +74,7 @@ internal static class SandboxHost
         builder.Services.AddSingleton<CustomersApi>();
         builder.Services.AddSingleton<SandboxAddress>();
         builder.Services.AddSingleton<SetupIntentsApi>();
+        builder.Services.AddSingleton<PaymentIntentsApi>();
 
         var app = builder.Build();
         try
@@ -121,6 +122,12 @@ internal static class SandboxHost
         app.MapPost("/v1/setup_intents/{id}/confirm", Handle((c, p) => setupIntents.ConfirmExisting(Id(c, "id"), p)));
         app.MapPost("/v1/setup_intents/{id}/verify_microdeposits", Handle((c, p) => setupIntents.VerifyMicrodeposits(Id(c, "id"), p)));
         app.MapGet("/v1/mandates/{id}", Handle((c, p) => setupIntents.GetMandate(Id(c, "id"), p)));
+        var paymentIntents = app.Services.GetRequiredService<PaymentIntentsApi>();
+        app.MapPost("/v1/payment_intents", Handle((_, p) => paymentIntents.Create(p)));
+        app.MapGet("/v1/payment_intents/{id}", Handle((c, p) => paymentIntents.Get(Id(c, "id"), p)));
+
+        // The hosted pages a customer's browser opens at a next_action URL (not Stripe API paths: no API key, as at Stripe).
+        HostedPages.Map(app, setupIntents);
 
         // Sandbox-only counters for tests and load runs; not a Stripe endpoint, so no API key.
         var store = app.Services.GetRequiredService<SandboxStore>();
