@@ -110,6 +110,25 @@ public sealed class SetupIntentTests(SandboxFixture fixture) : IClassFixture<San
     }
 
     [Fact]
+    public async Task MandateUrl_ServesTheMandateWithoutItsPersonalData()
+    {
+        var (_, _, intent) = await SetupHarness.SetUpAsync(client, SandboxHarness.Sepa());
+        var mandate = await client.V1.Mandates.GetAsync(intent.MandateId);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        var page = await http.GetStringAsync(new Uri(mandate.PaymentMethodDetails.SepaDebit.Url));
+        using var missing = await http.GetAsync(new Uri(fixture.Server.BaseAddress, "_sandbox/mandates/mandate_missing"));
+
+        Assert.StartsWith(fixture.Server.BaseAddress.ToString(), mandate.PaymentMethodDetails.SepaDebit.Url, StringComparison.Ordinal);
+        Assert.Equal(16, mandate.PaymentMethodDetails.SepaDebit.Reference.Length);
+        Assert.Contains(mandate.Id, page, StringComparison.Ordinal);
+        Assert.Contains(">active<", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("203.0.113.7", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("Mozilla", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
     public async Task Create_DebitWithOfflineMandateData_RecordsOfflineAcceptance()
     {
         var customer = await client.V1.Customers.CreateAsync(new CustomerCreateOptions());

@@ -270,6 +270,26 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
         return store.Write(data => data.SetupIntents.TryGetValue(id, out var stored) ? Advance(data, stored, now).View : null);
     }
 
+    /// <summary>The Mandate as it stands (for its hosted page), or null.</summary>
+    public MandateObject? FindMandate(string id)
+    {
+        var now = Now();
+        return store.Write(data =>
+        {
+            if (!data.Mandates.TryGetValue(id, out var mandate))
+            {
+                return null;
+            }
+
+            if (data.SetupIntents.TryGetValue(mandate.SetupIntentId, out var setupIntent))
+            {
+                Advance(data, setupIntent, now);
+            }
+
+            return data.Mandates[id].View;
+        });
+    }
+
     /// <summary>The hosted verification page's submission: as <see cref="VerifyMicrodeposits"/>, answered as an API result.</summary>
     public ApiResult VerifyFromPage(string id, IReadOnlyList<long> amounts, string? code)
     {
