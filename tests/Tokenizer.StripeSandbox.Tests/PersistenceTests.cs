@@ -88,6 +88,30 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
+    public async Task Retrieve_NothingDue_DoesNotRewriteTheStateFile()
+    {
+        await using var server = await SandboxHarness.StartAsync(o => o.DataDirectory = directory);
+        var client = SandboxHarness.Client(server);
+        var (customer, debit, intent) = await SetupHarness.SetUpAsync(client, SandboxHarness.Sepa());
+        var charge = await client.V1.PaymentIntents.CreateAsync(ThreeDSecureTests.Charge(customer.Id, debit.Id));
+        await client.V1.PaymentIntents.GetAsync(charge.Id);
+        var path = Path.Combine(directory, "state.json");
+        var marker = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc);
+        System.IO.File.SetLastWriteTimeUtc(path, marker);
+
+        await client.V1.SetupIntents.GetAsync(intent.Id);
+        await client.V1.SetupIntents.ListAsync(new SetupIntentListOptions { Customer = customer.Id });
+        await client.V1.Mandates.GetAsync(intent.MandateId);
+        await client.V1.PaymentIntents.GetAsync(charge.Id);
+        var afterReads = System.IO.File.GetLastWriteTimeUtc(path);
+        await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
+        var afterWrite = System.IO.File.GetLastWriteTimeUtc(path);
+
+        Assert.Equal(marker, afterReads);
+        Assert.NotEqual(marker, afterWrite);
+    }
+
+    [Fact]
     public async Task Restart_WithoutDataDirectory_StartsEmptyWithNewFingerprints()
     {
         string firstFingerprint;

@@ -111,7 +111,9 @@ internal sealed class PaymentIntentsApi(SandboxStore store, IOptions<StripeSandb
     {
         parameters.RejectUnknown(FrozenSet<string>.Empty);
         var now = settings.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
-        return store.Write(data =>
+        bool Due(SandboxData data) =>
+            data.PaymentIntents.TryGetValue(id, out var intent) && intent.View.Status == "processing" && intent.SettlesAt is { } at && at <= now;
+        return store.ReadOrWrite(Due, data =>
         {
             if (!data.PaymentIntents.TryGetValue(id, out var stored))
             {

@@ -156,7 +156,7 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
     {
         parameters.RejectUnknown(FrozenSet<string>.Empty);
         var now = Now();
-        return store.Write(data => Ok(Advance(data, FindSetupIntent(data, id), now).View));
+        return store.ReadOrWrite(data => IsDue(data, id, now), data => Ok(Advance(data, FindSetupIntent(data, id), now).View));
     }
 
     /// <summary>
@@ -184,7 +184,7 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
         }
 
         var now = Now();
-        var list = store.Write(data =>
+        var list = store.ReadOrWrite(data => data.SetupIntents.Values.Any(s => IsDue(s, now)), data =>
         {
             long Cursor(string id, string param) =>
                 data.SetupIntents.TryGetValue(id, out var found) ? found.Sequence : throw StripeErrors.ResourceMissing(param, "setup_intent");
@@ -261,7 +261,7 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
     {
         parameters.RejectUnknown(FrozenSet<string>.Empty);
         var now = Now();
-        var view = store.Write(data =>
+        var view = store.ReadOrWrite(data => data.Mandates.TryGetValue(id, out var due) && IsDue(data, due.SetupIntentId, now), data =>
         {
             if (!data.Mandates.TryGetValue(id, out var mandate))
             {
@@ -364,14 +364,15 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
     public SetupIntentObject? Find(string id)
     {
         var now = Now();
-        return store.Write(data => data.SetupIntents.TryGetValue(id, out var stored) ? Advance(data, stored, now).View : null);
+        return store.ReadOrWrite(
+            data => IsDue(data, id, now), data => data.SetupIntents.TryGetValue(id, out var stored) ? Advance(data, stored, now).View : null);
     }
 
     /// <summary>The Mandate as it stands (for its hosted page), or null.</summary>
     public MandateObject? FindMandate(string id)
     {
         var now = Now();
-        return store.Write(data =>
+        return store.ReadOrWrite(data => data.Mandates.TryGetValue(id, out var due) && IsDue(data, due.SetupIntentId, now), data =>
         {
             if (!data.Mandates.TryGetValue(id, out var mandate))
             {
@@ -402,7 +403,13 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
     /// SetupIntent succeeds and its mandate becomes active.
     /// </summary>
     public static StoredSetupIntent Advance(SandboxData data, StoredSetupIntent stored, long now) =>
-        stored.View.Status == "processing" && stored.CompletesAt is { } due && due <= now ? Succeed(data, stored) : stored;
+        IsDue(stored, now) ? Succeed(data, stored) : stored;
+
+    private static bool IsDue(StoredSetupIntent stored, long now) =>
+        stored.View.Status == "processing" && stored.CompletesAt is { } due && due <= now;
+
+    private static bool IsDue(SandboxData data, string id, long now) =>
+        data.SetupIntents.TryGetValue(id, out var stored) && IsDue(stored, now);
 
     private static StoredSetupIntent Succeed(SandboxData data, StoredSetupIntent stored)
     {

@@ -110,6 +110,25 @@ internal sealed class SandboxStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs a query under the lock that may have a due change to make first (a Bacs setup completing, a debit settling):
+    /// the state is saved only when <paramref name="changeDue"/> says so, so a plain retrieve never rewrites the file.
+    /// </summary>
+    public T ReadOrWrite<T>(Func<SandboxData, bool> changeDue, Func<SandboxData, T> query)
+    {
+        lock (gate)
+        {
+            if (!changeDue(data))
+            {
+                return query(data);
+            }
+
+            var result = query(data);
+            Save();
+            return result;
+        }
+    }
+
     /// <summary>Registers an idempotent request, or says why it must not execute (with the record to replay).</summary>
     public IdempotencyStart BeginIdempotent(string recordId, string requestHash, out IdempotencyRecord? completed)
     {
