@@ -309,6 +309,25 @@ public sealed class SetupIntentTests(SandboxFixture fixture) : IClassFixture<San
     }
 
     [Fact]
+    public async Task Confirm_AfterDecline_WithAnotherCard_Succeeds()
+    {
+        var customer = await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
+        var declining = await client.V1.PaymentMethods.CreateAsync(SandboxHarness.Card("4000000000000002"));
+        var good = await client.V1.PaymentMethods.CreateAsync(SandboxHarness.Card("4242424242424242"));
+        var error = await Assert.ThrowsAsync<StripeException>(() => client.V1.SetupIntents.CreateAsync(SetupHarness.Setup(customer.Id, declining)));
+
+        var again = await Assert.ThrowsAsync<StripeException>(() => client.V1.SetupIntents.ConfirmAsync(error.StripeError.SetupIntent.Id, new SetupIntentConfirmOptions()));
+        var confirmed = await client.V1.SetupIntents.ConfirmAsync(error.StripeError.SetupIntent.Id, new SetupIntentConfirmOptions { PaymentMethod = good.Id });
+
+        Assert.Equal("setup_intent_unexpected_state", again.StripeError.Code);
+        Assert.Equal("succeeded", confirmed.Status);
+        Assert.Equal(good.Id, confirmed.PaymentMethodId);
+        Assert.Null(confirmed.LastSetupError);
+        Assert.Equal(customer.Id, (await client.V1.PaymentMethods.GetAsync(good.Id)).CustomerId);
+        Assert.Null((await client.V1.PaymentMethods.GetAsync(declining.Id)).CustomerId);
+    }
+
+    [Fact]
     public async Task Confirm_AlreadySucceeded_Returns400UnexpectedState()
     {
         var customer = await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
