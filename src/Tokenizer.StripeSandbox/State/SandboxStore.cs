@@ -110,6 +110,25 @@ internal sealed class SandboxStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs a query under the lock that may have a due change to make first (a Bacs setup completing, a debit settling):
+    /// the state is saved only when <paramref name="changeDue"/> says so, so a plain retrieve never rewrites the file.
+    /// </summary>
+    public T ReadOrWrite<T>(Func<SandboxData, bool> changeDue, Func<SandboxData, T> query)
+    {
+        lock (gate)
+        {
+            if (!changeDue(data))
+            {
+                return query(data);
+            }
+
+            var result = query(data);
+            Save();
+            return result;
+        }
+    }
+
     /// <summary>Registers an idempotent request, or says why it must not execute (with the record to replay).</summary>
     public IdempotencyStart BeginIdempotent(string recordId, string requestHash, out IdempotencyRecord? completed)
     {
@@ -190,6 +209,21 @@ internal sealed class SandboxStore : IDisposable
             data.PaymentMethods[paymentMethod.View.Id] = paymentMethod;
         }
 
+        foreach (var setupIntent in file.SetupIntents ?? [])
+        {
+            data.SetupIntents[setupIntent.View.Id] = setupIntent;
+        }
+
+        foreach (var mandate in file.Mandates ?? [])
+        {
+            data.Mandates[mandate.View.Id] = mandate;
+        }
+
+        foreach (var paymentIntent in file.PaymentIntents ?? [])
+        {
+            data.PaymentIntents[paymentIntent.View.Id] = paymentIntent;
+        }
+
         foreach (var record in file.IdempotencyRecords.OrderBy(r => r.Created))
         {
             data.IdempotencyRecords[record.Id] = record;
@@ -234,7 +268,10 @@ internal sealed class SandboxStore : IDisposable
             data.Sequence,
             [.. data.Customers.Values],
             [.. data.PaymentMethods.Values],
-            [.. data.IdempotencyRecords.Values]);
+            [.. data.IdempotencyRecords.Values],
+            [.. data.SetupIntents.Values],
+            [.. data.Mandates.Values],
+            [.. data.PaymentIntents.Values]);
         var temporary = Path.Combine(directory, $".{StateFileName}.{Guid.NewGuid():N}.tmp");
         try
         {
