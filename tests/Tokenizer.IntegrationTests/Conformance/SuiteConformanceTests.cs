@@ -1,0 +1,36 @@
+using Xunit.Abstractions;
+
+namespace Tokenizer.IntegrationTests.Conformance;
+
+/// <summary>
+/// Every request the integration suite sent to a sandbox, judged against Stripe's description. Runs after the suite
+/// (scripts/test.sh: <c>--filter Category=SuiteConformance</c>, and the suite itself runs without it); run alone, it
+/// finds nothing recorded and fails, as a check with nothing to judge must.
+/// </summary>
+[Trait("Category", "SuiteConformance")]
+public sealed class SuiteConformanceTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void SuiteRequests_AllJudged_NoFindingBeyondTheListedDifferences()
+    {
+        var folder = SuiteRecording.Current;
+        Assert.True(Directory.Exists(folder), $"no sandbox request logs in {folder}: run the integration suite first (scripts/test.sh does)");
+        var calls = RecordedCalls.FromFolder(folder);
+
+        var verdict = ConformanceVerdict.Of(calls);
+
+        output.WriteLine($"judged {verdict.Judged} requests against Stripe's description {StripeOpenApi.Instance.Version} from {folder}");
+        foreach (var group in calls.GroupBy(c => $"{c.Method} {StripeOpenApi.Instance.Template(c.Method, c.Path) ?? c.Path}").OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            output.WriteLine($"  {group.Count(),6} {group.Key}");
+        }
+
+        foreach (var (id, count) in verdict.ExceptionsUsed)
+        {
+            output.WriteLine($"listed difference {id}: {count}");
+        }
+
+        Assert.True(verdict.Judged > 0, $"no request recorded in {folder}: a conformance check that judged nothing proves nothing");
+        Assert.True(verdict.Findings.Count == 0, "requests or answers that do not conform to Stripe's description:" + Environment.NewLine + verdict.Describe());
+    }
+}
