@@ -226,6 +226,29 @@ public sealed class ConformanceCheckerTests
         Assert.Equal(["id", "object"], call.ResponseKeys);
     }
 
+    [Fact]
+    public void FromFolder_ExportedLines_JudgedAndAnEmptyFolderJudgesNothing()
+    {
+        var folder = Directory.CreateTempSubdirectory("conformance-folder-");
+        try
+        {
+            Assert.Equal(0, ConformanceVerdict.Of(RecordedCalls.FromFolder(folder.FullName)).Judged);
+            File.WriteAllLines(Path.Combine(folder.FullName, "sandbox-1-a.jsonl"), [
+                """{"sequence":1,"method":"POST","path":"/v1/customers","outcome":"answered","status":200,"parameters":[{"name":"metadata[a]","kind":"string","source":"form"}],"response_keys":["created","id","livemode","object"]}""",
+                """{"sequence":2,"method":"POST","path":"/v1/customers","outcome":"answered","status":200,"parameters":[{"name":"emial","kind":"string","source":"form"}],"response_keys":["created","id","livemode","object"]}""",
+            ]);
+
+            var verdict = ConformanceVerdict.Of(RecordedCalls.FromFolder(folder.FullName));
+
+            Assert.Equal(2, verdict.Judged);
+            Assert.Equal(("emial", "sandbox-1-a.jsonl:2"), verdict.Findings.Select(f => (f.Subject, f.Origin)).Single());
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     private static RecordedParam Form(string name, string kind, string? value = null) => new(name, kind, value, "form");
 
     private static RecordedParam Query(string name, string kind, string? value = null) => new(name, kind, value, "query");

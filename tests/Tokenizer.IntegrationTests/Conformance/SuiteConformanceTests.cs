@@ -25,9 +25,14 @@ public sealed class SuiteConformanceTests(ITestOutputHelper output)
             output.WriteLine($"  {group.Count(),6} {group.Key}");
         }
 
-        foreach (var (id, count) in verdict.ExceptionsUsed)
+        foreach (var exception in SpecExceptions.All)
         {
-            output.WriteLine($"listed difference {id}: {count}");
+            output.WriteLine($"listed difference {exception.Id} ({exception.Source}): used {verdict.ExceptionsUsed.GetValueOrDefault(exception.Id)} times");
+        }
+
+        foreach (var (id, difference, source) in SpecExceptions.Notes)
+        {
+            output.WriteLine($"checked, no exception needed: {id}: {difference} ({source})");
         }
 
         Assert.True(verdict.Judged > 0, $"no request recorded in {folder}: a conformance check that judged nothing proves nothing");
