@@ -79,7 +79,11 @@ public sealed class RequestLogTests
                 log.Complete(entry, record.Status, null);
             }
 
-            var everything = JsonSerializer.Serialize(server.Requests.Snapshot()) + served + await System.IO.File.ReadAllTextAsync(log.ExportFile!);
+            var exported = await System.IO.File.ReadAllLinesAsync(log.ExportFile!);
+            var everything = JsonSerializer.Serialize(server.Requests.Snapshot()) + served + string.Join('\n', exported);
+
+            Assert.Equal(4, exported.Length); // control: the export holds every request, with its parameter names
+            Assert.All(exported, line => Assert.Contains("\"name\":\"type\"", line, StringComparison.Ordinal));
 
             Assert.Equal(4, server.Requests.Snapshot().Count);
             Assert.Contains("metadata[{redacted}]", everything, StringComparison.Ordinal); // control: the raw request was recorded

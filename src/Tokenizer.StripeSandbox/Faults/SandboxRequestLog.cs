@@ -372,9 +372,10 @@ public sealed partial class SandboxRequestLog
         {
             try
             {
-                using var stream = new FileStream(exportFile!, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+                // One unbuffered write of the whole line: a reader never sees half of it (Linux appends in one piece).
+                buffer.Write("\n"u8);
+                using var stream = new FileStream(exportFile!, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
                 stream.Write(buffer.WrittenSpan);
-                stream.WriteByte((byte)'\n');
             }
             catch (IOException)
             {
