@@ -1,5 +1,8 @@
+using System.Net.Http.Headers;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.DependencyInjection;
 using Tokenizer.Contracts.V1;
+using Tokenizer.Server.Hosting;
 
 namespace Tokenizer.IntegrationTests.Conformance;
 
@@ -10,6 +13,9 @@ namespace Tokenizer.IntegrationTests.Conformance;
 /// </summary>
 public sealed class ConformanceFlowTests
 {
+    /// <summary>The Customer id in the paths of the control's non-conforming requests: the suite judge leaves exactly those out.</summary>
+    internal const string ControlCustomer = "cus_conformance_control";
+
     [Fact]
     public async Task MainFlows_EveryGatewayRequestAndAnswer_ConformsToStripesDescription()
     {
@@ -68,11 +74,27 @@ public sealed class ConformanceFlowTests
             Assert.All(calls, c => Assert.NotNull(c.Parameters));
             Assert.True(verdict.Judged >= 10, $"judged only {verdict.Judged} requests");
             Assert.True(verdict.Findings.Count == 0, "requests or answers that do not conform to Stripe's description:" + Environment.NewLine + verdict.Describe());
+
+            // Control: the same sandbox, recording and checker find requests that do not conform.
+            await SendNonConformingRequestsAsync(server);
+            var control = ConformanceVerdict.Of(RecordedCalls.From(server.Sandbox, "flow sandbox").Skip(calls.Count));
+            Assert.Equal(
+                [(Rules.UnknownParameter, "emial"), (Rules.WrongEnum, "type"), (Rules.WrongType, "limit")],
+                control.Findings.Select(f => (f.Rule, f.Subject)).Order());
         }
         finally
         {
             await server.DisposeAsync();
         }
+    }
+
+    private static async Task SendNonConformingRequestsAsync(TokenizerServerFixture server)
+    {
+        using var http = new HttpClient { BaseAddress = server.Sandbox.BaseAddress };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", server.App.Services.GetRequiredService<EmbeddedSandbox>().ApiKey);
+        using var form = new FormUrlEncodedContent([KeyValuePair.Create("emial", "someone@example.com")]);
+        using var update = await http.PostAsync(new Uri($"v1/customers/{ControlCustomer}", UriKind.Relative), form);
+        using var list = await http.GetAsync(new Uri($"v1/customers/{ControlCustomer}/payment_methods?type=cheque&limit=ten", UriKind.Relative));
     }
 
     private static async Task WaitForReconciliationAsync(ReconciliationService.ReconciliationServiceClient client, string runId)
