@@ -168,6 +168,11 @@ internal sealed partial class RequestPipeline(
             return;
         }
 
+        if (context.Features.Get<FaultState>()?.Entry is { } recorded)
+        {
+            SandboxRequestLog.CaptureResponse(recorded, result.Body);
+        }
+
         context.Response.StatusCode = result.Status;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(result.Body, context.RequestAborted);

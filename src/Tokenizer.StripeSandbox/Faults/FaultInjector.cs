@@ -51,6 +51,11 @@ internal sealed partial class FaultInjector(
         var key = request.Headers["Idempotency-Key"];
         var state = new FaultState(log.Begin(request.Method, request.Path.Value ?? "/", key.Count == 0 ? null : key.ToString()));
         context.Features.Set(state);
+        if (state.Entry is { } recorded)
+        {
+            await SandboxRequestLog.CaptureParametersAsync(recorded, request, context.RequestAborted);
+        }
+
         var threw = false;
         try
         {

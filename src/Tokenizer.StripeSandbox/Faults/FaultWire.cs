@@ -65,7 +65,19 @@ internal sealed record PendingFaultJson
 
 /// <summary>A recorded request as <c>GET /_sandbox/requests</c> shows it.</summary>
 internal sealed record RecordedRequestJson(
-    long Sequence, DateTimeOffset Time, string Method, string Path, string? IdempotencyKey, string Outcome, int? Status, string? Fault);
+    long Sequence,
+    DateTimeOffset Time,
+    string Method,
+    string Path,
+    string? IdempotencyKey,
+    string Outcome,
+    int? Status,
+    string? Fault,
+    IReadOnlyList<RecordedParameterJson>? Parameters,
+    IReadOnlyList<string>? ResponseKeys);
+
+/// <summary>A recorded parameter as <c>GET /_sandbox/requests</c> shows it (see <see cref="SandboxRecordedParameter"/>).</summary>
+internal sealed record RecordedParameterJson(string Name, string Kind, string? Value, string Source);
 
 /// <summary>Wire names and conversions between the public fault types and their JSON / header forms.</summary>
 internal static class FaultWire
@@ -126,7 +138,10 @@ internal static class FaultWire
         request.IdempotencyKey,
         Name(request.Outcome),
         request.Status,
-        request.Fault is { } fault ? Name(fault) : null);
+        request.Fault is { } fault ? Name(fault) : null,
+        request.Parameters?.Select(p => new RecordedParameterJson(
+            p.Name, SandboxRequestLog.KindName(p.Kind), p.Value, p.Source == SandboxParameterSource.Form ? "form" : "query")).ToList(),
+        request.ResponseKeys);
 
     /// <summary>
     /// The rule, or an error naming the member (<paramref name="where"/> + name) and the rule it breaks. Messages are fixed
