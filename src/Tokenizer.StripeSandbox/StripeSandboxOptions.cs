@@ -44,6 +44,19 @@ public sealed class StripeSandboxOptions
     /// <summary>How many of the latest <c>/v1</c> requests <see cref="StripeSandboxServer.Requests"/> keeps (0 to 1,000,000; 0 records none). Default 10,000.</summary>
     public int RecordedRequestLimit { get; set; } = 10_000;
 
+    /// <summary>
+    /// How long a Bacs Direct Debit setup stays <c>processing</c> (its mandate <c>pending</c>) before the SetupIntent
+    /// succeeds and the mandate becomes <c>active</c> (Stripe: a few business days). 0 (the default) completes it at the
+    /// first retrieve after the confirmation, so tests see both states without waiting. 0 to 30 days.
+    /// </summary>
+    public TimeSpan BacsMandateActivationDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// How long an off-session bank debit PaymentIntent stays <c>processing</c> before it <c>succeeded</c> (or fails for
+    /// the failing test accounts). 0 (the default) settles it at the first retrieve after the confirmation. 0 to 30 days.
+    /// </summary>
+    public TimeSpan DebitProcessingDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>Kestrel listen URLs, separated by ';'. Loopback hosts only (127.0.0.1, [::1], localhost); port 0 picks a free port.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:0";
 

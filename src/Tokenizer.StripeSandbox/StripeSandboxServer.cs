@@ -78,6 +78,8 @@ public sealed class StripeSandboxServer : IAsyncDisposable
             ControlToken = options.ControlToken,
             AllowFaultHeader = options.AllowFaultHeader,
             RecordedRequestLimit = options.RecordedRequestLimit,
+            BacsMandateActivationDelay = options.BacsMandateActivationDelay,
+            DebitProcessingDelay = options.DebitProcessingDelay,
         };
         var validation = new StripeSandboxOptionsValidator().Validate(null, settings);
         if (validation.Failed)

@@ -77,10 +77,13 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
         BacsDebitObject? bacs = null;
         UsBankAccountObject? usBank = null;
         string? declineCode = null;
+        string? chargeFailure = null;
+        var authentication = CardAuthentication.None;
         switch (type)
         {
             case "card":
-                (card, declineCode) = CardFactory.Create(parameters, secret, now);
+                var (created, profile) = CardFactory.Create(parameters, secret, now);
+                (card, declineCode, authentication, chargeFailure) = (created, profile.Decline?.DeclineCode, profile.Authentication, profile.ChargeDecline);
                 break;
             case "au_becs_debit":
                 auBecs = BankFactory.AuBecsDebit(parameters, secret);
@@ -89,6 +92,7 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
             case "sepa_debit":
                 sepa = BankFactory.SepaDebit(parameters, secret);
                 RequireBilling(parameters, Name, Email);
+                chargeFailure = BankFactory.SepaChargeFailure(parameters);
                 if (BankFactory.SepaNeedsAddress(parameters))
                 {
                     RequireBilling(parameters, Line1, City, PostalCode, Country);
@@ -101,6 +105,7 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
                 break;
             default:
                 usBank = BankFactory.UsBankAccount(parameters, secret);
+                chargeFailure = BankFactory.UsBankChargeFailure(parameters);
                 RequireBilling(parameters, Name);
                 break;
         }
@@ -118,7 +123,7 @@ internal sealed class PaymentMethodsApi(SandboxStore store, SandboxSecret secret
             BacsDebit = bacs,
             UsBankAccount = usBank,
         };
-        store.Write(data => data.PaymentMethods[view.Id] = new StoredPaymentMethod(view, data.NextSequence(), declineCode, Detached: false));
+        store.Write(data => data.PaymentMethods[view.Id] = new StoredPaymentMethod(view, data.NextSequence(), declineCode, Detached: false, authentication, chargeFailure));
         return Ok(view);
     }
 

@@ -282,6 +282,18 @@ internal sealed record ErrorObject
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Param { get; init; }
 
+    /// <summary>The PaymentIntent a failed confirmation left behind (Stripe: <c>error.payment_intent</c>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PaymentIntentObject? PaymentIntent { get; init; }
+
+    /// <summary>The PaymentMethod a failed confirmation used (Stripe: <c>error.payment_method</c>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PaymentMethodObject? PaymentMethod { get; init; }
+
+    /// <summary>The SetupIntent a failed confirmation left behind (Stripe: <c>error.setup_intent</c>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SetupIntentObject? SetupIntent { get; init; }
+
     public required string Type { get; init; }
 }
 

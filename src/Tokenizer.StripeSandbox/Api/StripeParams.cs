@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Primitives;
 
 namespace Tokenizer.StripeSandbox.Api;
@@ -32,6 +33,17 @@ internal sealed class StripeParams
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in source)
         {
+            // A list sent as name[]=a&name[]=b (Stripe's own clients send name[0]=a&name[1]=b) is read as the indexed form.
+            if (name.EndsWith("[]", StringComparison.Ordinal) && name.Length > 2 && value.Count <= 100)
+            {
+                for (var i = 0; i < value.Count; i++)
+                {
+                    values[string.Create(CultureInfo.InvariantCulture, $"{name[..^2]}[{i}]")] = value[i] ?? string.Empty;
+                }
+
+                continue;
+            }
+
             if (value.Count != 1)
             {
                 throw StripeErrors.ParameterInvalid(StripeErrors.PlainName(name), "A parameter was sent more than once.");
@@ -46,6 +58,37 @@ internal sealed class StripeParams
     /// <summary>The value, or null when absent or empty (Stripe treats an empty value as unset).</summary>
     public string? Get(string name) =>
         values.TryGetValue(name, out var value) && value.Length > 0 ? value : null;
+
+    /// <summary>
+    /// A list parameter sent as <c>name[0]</c>, <c>name[1]</c>... in index order (at most 100 items; empty values skipped).
+    /// An index that is not a small integer, or a gap, answers 400 naming the list.
+    /// </summary>
+    public IReadOnlyList<string> List(string name)
+    {
+        var prefix = name + "[";
+        var items = new SortedDictionary<int, string>();
+        foreach (var (key, value) in values)
+        {
+            if (!key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var index = key[prefix.Length..];
+            if (!index.EndsWith(']') || index.Length is < 2 or > 4
+                || !int.TryParse(index[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var position) || position >= 100)
+            {
+                throw StripeErrors.ParameterInvalid(name, $"Invalid array: {name} must be sent as {name}[0], {name}[1] and so on.");
+            }
+
+            if (value.Length > 0)
+            {
+                items[position] = value;
+            }
+        }
+
+        return [.. items.Values];
+    }
 
     /// <summary>The value, or 400 parameter_missing.</summary>
     public string Required(string name) => Get(name) ?? throw StripeErrors.ParameterMissing(name);

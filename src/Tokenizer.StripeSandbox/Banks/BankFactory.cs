@@ -113,6 +113,32 @@ internal static class BankFactory
         };
     }
 
+    /// <summary>
+    /// The failure a debit from a SEPA test account ends with (docs.stripe.com/payments/sepa-debit, test account numbers):
+    /// AT861904300235473202 "transitions from processing to requires_payment_method" (setup succeeds); others none.
+    /// Only the outcome is kept, never the IBAN.
+    /// </summary>
+    public static string? SepaChargeFailure(StripeParams parameters) =>
+        parameters.Get(SepaParams[0])?.Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant() switch
+        {
+            "AT861904300235473202" => "generic_decline",
+            _ => null,
+        };
+
+    /// <summary>
+    /// The failure an ACH debit from a test account ends with (docs.stripe.com/payments/ach-direct-debit, test account
+    /// numbers): 000111111116 no_account, 000111111113 account_closed, 000222222227 insufficient_funds, 000333333335
+    /// debit_not_authorized; others none. Setup and verification succeed; the charge fails while processing.
+    /// </summary>
+    public static string? UsBankChargeFailure(StripeParams parameters) => parameters.Get(UsBankParams[1]) switch
+    {
+        "000111111116" => "no_account",
+        "000111111113" => "account_closed",
+        "000222222227" => "insufficient_funds",
+        "000333333335" => "debit_not_authorized",
+        _ => null,
+    };
+
     /// <summary>ISO 13616: country letters, two check digits, alphanumeric BBAN, 15 to 34 characters, mod 97 = 1.</summary>
     public static bool IsValidIban(string iban)
     {

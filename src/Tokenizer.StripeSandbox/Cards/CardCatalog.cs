@@ -2,8 +2,33 @@ using System.Collections.Frozen;
 
 namespace Tokenizer.StripeSandbox.Cards;
 
-/// <summary>What Stripe test mode reports for a card number: brand, funding, issuing country and, for decline cards, the attach failure.</summary>
-internal sealed record CardProfile(string Brand, string Funding, string Country, CardDecline? Decline = null);
+/// <summary>
+/// What Stripe test mode reports for a card number: brand, funding, issuing country, for decline cards the attach
+/// failure, the 3-D Secure the card asks for, and the decline code its charges end with (null: charges succeed).
+/// </summary>
+internal sealed record CardProfile(
+    string Brand,
+    string Funding,
+    string Country,
+    CardDecline? Decline = null,
+    CardAuthentication Authentication = CardAuthentication.None,
+    string? ChargeDecline = null);
+
+/// <summary>The 3-D Secure a test card asks for (docs.stripe.com/testing, "Authentication and setup" and "3D Secure").</summary>
+internal enum CardAuthentication
+{
+    /// <summary>No authentication: setup succeeds at once, off-session charges succeed.</summary>
+    None,
+
+    /// <summary>
+    /// 4000002500003155: authentication at setup; once set up through a SetupIntent, off-session charges succeed without
+    /// it. Not set up (attached only), an off-session charge fails <c>authentication_required</c>.
+    /// </summary>
+    UnlessSetUp,
+
+    /// <summary>4000002760003184, 4000000000003220: authentication on every transaction, so every off-session charge fails <c>authentication_required</c>.</summary>
+    Always,
+}
 
 /// <summary>The card error a decline test card raises when attached (Stripe: HTTP 402 card_error).</summary>
 internal sealed record CardDecline(string Code, string DeclineCode, string Message);
@@ -44,6 +69,16 @@ internal static class CardCatalog
         ["4000000000000127"] = new("visa", "credit", "US", new("incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect.")),
         ["4000000000000119"] = new("visa", "credit", "US",
             new("processing_error", "processing_error", "An error occurred while processing your card. Try again in a little bit.")),
+        // Stripe: "attaching this card to a Customer object succeeds, but attempts to charge the customer fail".
+        ["4000000000000341"] = new("visa", "credit", "US", ChargeDecline: "generic_decline"),
+        // Authentication and setup (docs.stripe.com/testing#authentication-and-setup).
+        ["4000002500003155"] = new("visa", "credit", "IE", Authentication: CardAuthentication.UnlessSetUp),
+        ["4000002760003184"] = new("visa", "credit", "DE", Authentication: CardAuthentication.Always),
+        // "This card requires authentication, but payments will be declined with an insufficient_funds failure code
+        // after successful authentication."
+        ["4000008260003178"] = new("visa", "credit", "GB", Authentication: CardAuthentication.UnlessSetUp, ChargeDecline: "insufficient_funds"),
+        // 3D Secure 2: "3D Secure 2 authentication must be completed for the payment to be successful."
+        ["4000000000003220"] = new("visa", "credit", "US", Authentication: CardAuthentication.Always),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     // IIN ranges (inclusive, same digit count); the longest matching prefix wins.

@@ -19,8 +19,8 @@ internal static class CardFactory
 
     public static readonly IReadOnlyList<string> Params = [NumberParam, ExpMonthParam, ExpYearParam, CvcParam];
 
-    /// <summary>The card object and the decline code a test card raises at attach (null for cards that attach).</summary>
-    public static (CardObject Card, string? DeclineCode) Create(StripeParams parameters, SandboxSecret secret, DateTimeOffset now)
+    /// <summary>The card object and the test card's profile (its attach decline, authentication and charge behaviour).</summary>
+    public static (CardObject Card, CardProfile Profile) Create(StripeParams parameters, SandboxSecret secret, DateTimeOffset now)
     {
         var number = parameters.Required(NumberParam).Replace(" ", string.Empty, StringComparison.Ordinal);
         var monthText = parameters.Required(ExpMonthParam);
@@ -58,7 +58,7 @@ internal static class CardFactory
             Last4 = number[^4..],
             Networks = new CardNetworksObject { Available = [profile.Brand] },
         };
-        return (card, profile.Decline?.DeclineCode);
+        return (card, profile);
     }
 
     // Stripe answers a non-integer with parameter_invalid_integer and the value in the message; the sandbox leaves the value out.

@@ -72,6 +72,9 @@ internal static class SandboxHost
         builder.Services.AddSingleton<FaultInjector>();
         builder.Services.AddSingleton<PaymentMethodsApi>();
         builder.Services.AddSingleton<CustomersApi>();
+        builder.Services.AddSingleton<SandboxAddress>();
+        builder.Services.AddSingleton<SetupIntentsApi>();
+        builder.Services.AddSingleton<PaymentIntentsApi>();
 
         var app = builder.Build();
         try
@@ -113,6 +116,18 @@ internal static class SandboxHost
         app.MapDelete("/v1/customers/{id}", Handle((c, p) => customers.Delete(Id(c, "id"), p)));
         app.MapGet("/v1/customers/{id}/payment_methods", Handle((c, p) => paymentMethods.ListForCustomer(Id(c, "id"), p)));
         app.MapGet("/v1/customers/{id}/payment_methods/{pm}", Handle((c, p) => paymentMethods.GetForCustomer(Id(c, "id"), Id(c, "pm"), p)));
+        var setupIntents = app.Services.GetRequiredService<SetupIntentsApi>();
+        app.MapPost("/v1/setup_intents", Handle((_, p) => setupIntents.Create(p)));
+        app.MapGet("/v1/setup_intents/{id}", Handle((c, p) => setupIntents.Get(Id(c, "id"), p)));
+        app.MapPost("/v1/setup_intents/{id}/confirm", Handle((c, p) => setupIntents.ConfirmExisting(Id(c, "id"), p)));
+        app.MapPost("/v1/setup_intents/{id}/verify_microdeposits", Handle((c, p) => setupIntents.VerifyMicrodeposits(Id(c, "id"), p)));
+        app.MapGet("/v1/mandates/{id}", Handle((c, p) => setupIntents.GetMandate(Id(c, "id"), p)));
+        var paymentIntents = app.Services.GetRequiredService<PaymentIntentsApi>();
+        app.MapPost("/v1/payment_intents", Handle((_, p) => paymentIntents.Create(p)));
+        app.MapGet("/v1/payment_intents/{id}", Handle((c, p) => paymentIntents.Get(Id(c, "id"), p)));
+
+        // The hosted pages a customer's browser opens at a next_action URL (not Stripe API paths: no API key, as at Stripe).
+        HostedPages.Map(app, setupIntents);
 
         // Sandbox-only counters for tests and load runs; not a Stripe endpoint, so no API key.
         var store = app.Services.GetRequiredService<SandboxStore>();

@@ -35,6 +35,16 @@ internal sealed class StripeSandboxOptionsValidator : IValidateOptions<StripeSan
             failures.Add("StripeSandbox RecordedRequestLimit must be between 0 and 1000000.");
         }
 
+        if (options.BacsMandateActivationDelay < TimeSpan.Zero || options.BacsMandateActivationDelay > TimeSpan.FromDays(30))
+        {
+            failures.Add("StripeSandbox BacsMandateActivationDelay must be between 0 and 30 days.");
+        }
+
+        if (options.DebitProcessingDelay < TimeSpan.Zero || options.DebitProcessingDelay > TimeSpan.FromDays(30))
+        {
+            failures.Add("StripeSandbox DebitProcessingDelay must be between 0 and 30 days.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

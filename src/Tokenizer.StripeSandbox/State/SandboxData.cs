@@ -6,7 +6,35 @@ namespace Tokenizer.StripeSandbox.State;
 /// A PaymentMethod as the sandbox keeps it: what Stripe shows (<see cref="View"/>) plus the test-card behaviour
 /// (<see cref="DeclineCode"/>) and whether it was detached. No PAN, CVC, account number or IBAN.
 /// </summary>
-internal sealed record StoredPaymentMethod(PaymentMethodObject View, long Sequence, string? DeclineCode, bool Detached);
+/// <param name="View">What Stripe shows.</param>
+/// <param name="Sequence">Creation order, for list cursors.</param>
+/// <param name="DeclineCode">The decline a test card raises at attach or setup, or null.</param>
+/// <param name="Detached">Detached (or consumed by a one-off charge): cannot be attached or used again.</param>
+/// <param name="Authentication">What 3-D Secure the test card asks for (<see cref="Cards.CardAuthentication"/>).</param>
+/// <param name="ChargeFailure">The failure code a charge on this test card or account ends with, or null.</param>
+/// <param name="SetUp">Set up for future use through a SetupIntent (authenticated where the card asked for it).</param>
+/// <param name="MandateId">The mandate its setup created (debits), or null.</param>
+internal sealed record StoredPaymentMethod(
+    PaymentMethodObject View,
+    long Sequence,
+    string? DeclineCode,
+    bool Detached,
+    Cards.CardAuthentication Authentication = Cards.CardAuthentication.None,
+    string? ChargeFailure = null,
+    bool SetUp = false,
+    string? MandateId = null);
+
+/// <summary>
+/// A SetupIntent as the sandbox keeps it: what Stripe shows, when a processing setup (Bacs) completes, and how many
+/// microdeposit verification attempts are left (ACH: amounts and descriptor codes are counted apart).
+/// </summary>
+internal sealed record StoredSetupIntent(SetupIntentObject View, long? CompletesAt = null, int AmountAttemptsLeft = 0, int CodeAttemptsLeft = 0);
+
+/// <summary>A Mandate as Stripe shows it (its customer acceptance holds personal data: IP address and user agent) and its SetupIntent.</summary>
+internal sealed record StoredMandate(MandateObject View, string SetupIntentId);
+
+/// <summary>A PaymentIntent as the sandbox keeps it, and when a processing debit settles.</summary>
+internal sealed record StoredPaymentIntent(PaymentIntentObject View, long? SettlesAt = null, string? FailureCode = null);
 
 /// <summary>
 /// A completed idempotent request: the HMAC of its method, path and parameters, and the response it got (status and
@@ -20,7 +48,10 @@ internal sealed record StateFile(
     long Sequence,
     IReadOnlyList<CustomerObject> Customers,
     IReadOnlyList<StoredPaymentMethod> PaymentMethods,
-    IReadOnlyList<IdempotencyRecord> IdempotencyRecords);
+    IReadOnlyList<IdempotencyRecord> IdempotencyRecords,
+    IReadOnlyList<StoredSetupIntent>? SetupIntents = null,
+    IReadOnlyList<StoredMandate>? Mandates = null,
+    IReadOnlyList<StoredPaymentIntent>? PaymentIntents = null);
 
 /// <summary>The sandbox's gateway state, only ever touched under <see cref="SandboxStore"/>'s lock.</summary>
 internal sealed class SandboxData
@@ -30,6 +61,12 @@ internal sealed class SandboxData
     public Dictionary<string, StoredPaymentMethod> PaymentMethods { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, IdempotencyRecord> IdempotencyRecords { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, StoredSetupIntent> SetupIntents { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, StoredMandate> Mandates { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, StoredPaymentIntent> PaymentIntents { get; } = new(StringComparer.Ordinal);
 
     public long Sequence { get; set; }
 

@@ -190,6 +190,21 @@ internal sealed class SandboxStore : IDisposable
             data.PaymentMethods[paymentMethod.View.Id] = paymentMethod;
         }
 
+        foreach (var setupIntent in file.SetupIntents ?? [])
+        {
+            data.SetupIntents[setupIntent.View.Id] = setupIntent;
+        }
+
+        foreach (var mandate in file.Mandates ?? [])
+        {
+            data.Mandates[mandate.View.Id] = mandate;
+        }
+
+        foreach (var paymentIntent in file.PaymentIntents ?? [])
+        {
+            data.PaymentIntents[paymentIntent.View.Id] = paymentIntent;
+        }
+
         foreach (var record in file.IdempotencyRecords.OrderBy(r => r.Created))
         {
             data.IdempotencyRecords[record.Id] = record;
@@ -234,7 +249,10 @@ internal sealed class SandboxStore : IDisposable
             data.Sequence,
             [.. data.Customers.Values],
             [.. data.PaymentMethods.Values],
-            [.. data.IdempotencyRecords.Values]);
+            [.. data.IdempotencyRecords.Values],
+            [.. data.SetupIntents.Values],
+            [.. data.Mandates.Values],
+            [.. data.PaymentIntents.Values]);
         var temporary = Path.Combine(directory, $".{StateFileName}.{Guid.NewGuid():N}.tmp");
         try
         {
