@@ -21,6 +21,9 @@ internal static class SetupValidation
     /// <summary>Most chars of a return URL.</summary>
     public const int MaxReturnUrlLength = 2048;
 
+    /// <summary>Most chars of an IP address as text (an IPv6 address with an embedded IPv4 one has 45).</summary>
+    public const int MaxIpAddressLength = 45;
+
     /// <summary>Most chars of a user agent.</summary>
     public const int MaxUserAgentLength = 512;
 
@@ -125,6 +128,11 @@ internal static class SetupValidation
         {
             violations.Add(new FieldViolation(ip, ValidationRules.Required));
         }
+        else if (FreeTextRule.RuleBroken(details.IpAddress, MaxIpAddressLength) is { } broken)
+        {
+            // A card number or control character is named as such, like in every other string field.
+            violations.Add(new FieldViolation(ip, broken));
+        }
         else if (ParseIp(details.IpAddress) is { } parsed)
         {
             address = parsed;
@@ -149,7 +157,7 @@ internal static class SetupValidation
     /// </summary>
     private static string? ParseIp(string value)
     {
-        if (value.Length > 45 || !IPAddress.TryParse(value, out var address))
+        if (!IPAddress.TryParse(value, out var address))
         {
             return null;
         }
