@@ -8,8 +8,8 @@ namespace Tokenizer.StripeSandbox;
 public sealed class StripeSandboxOptions
 {
     /// <summary>
-    /// Where state survives a restart: <c>state.json</c> (customers, PaymentMethods as Stripe shows them,
-    /// idempotency records as HMAC plus response body) and <c>fingerprint.key</c> (the sandbox HMAC secret).
+    /// Where state survives a restart: <c>state.json</c> (customers, PaymentMethods as Stripe shows them, SetupIntents,
+    /// mandates with their customer acceptance, PaymentIntents, idempotency records as HMAC plus response body) and <c>fingerprint.key</c> (the sandbox HMAC secret).
     /// Null keeps everything in memory with a fresh secret per start.
     /// </summary>
     public string? DataDirectory { get; set; }

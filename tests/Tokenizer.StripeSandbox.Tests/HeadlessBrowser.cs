@@ -31,9 +31,13 @@ internal sealed class HeadlessBrowser : IAsyncDisposable
         this.profile = profile;
     }
 
-    /// <summary>Console errors, uncaught exceptions and error log entries seen so far.</summary>
+    /// <summary>
+    /// Console errors, uncaught exceptions and error log entries seen so far, except the browser's own request for
+    /// <c>/favicon.ico</c> (the sandbox has none; whether Chromium asks in time to log it varies from run to run).
+    /// </summary>
     public IReadOnlyList<string> Problems => [.. events
         .Where(e => (string?)e["method"] is "Runtime.exceptionThrown" or "Log.entryAdded" or "Runtime.consoleAPICalled")
+        .Where(e => (string?)e["params"]?["entry"]?["url"] is not { } url || !url.EndsWith("/favicon.ico", StringComparison.Ordinal))
         .Where(e => (string?)e["method"] == "Runtime.exceptionThrown"
             || (string?)e["params"]?["entry"]?["level"] == "error"
             || (string?)e["params"]?["type"] == "error")

@@ -52,6 +52,42 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
+    public async Task Restart_WithDataDirectory_KeepsSetupIntentsMandatesAndWhatTheyAllowToCharge()
+    {
+        Customer customer;
+        PaymentMethod debit;
+        SetupIntent setUp;
+        SetupIntent awaiting;
+        PaymentIntent charge;
+        await using (var first = await SandboxHarness.StartAsync(o => o.DataDirectory = directory))
+        {
+            var client = SandboxHarness.Client(first);
+            (customer, debit, setUp) = await SetupHarness.SetUpAsync(client, SandboxHarness.Sepa());
+            (_, _, awaiting) = await SetupHarness.SetUpAsync(client, SandboxHarness.UsBank());
+            charge = await client.V1.PaymentIntents.CreateAsync(ThreeDSecureTests.Charge(customer.Id, debit.Id));
+        }
+
+        await using var second = await SandboxHarness.StartAsync(o => o.DataDirectory = directory);
+        var again = SandboxHarness.Client(second);
+        var mandate = await again.V1.Mandates.GetAsync(setUp.MandateId);
+        var found = await again.V1.SetupIntents.ListAsync(new SetupIntentListOptions { Customer = customer.Id, PaymentMethod = debit.Id, Limit = 1 });
+        var settled = await again.V1.PaymentIntents.GetAsync(charge.Id);
+        var verified = await again.V1.SetupIntents.VerifyMicrodepositsAsync(awaiting.Id, new SetupIntentVerifyMicrodepositsOptions { DescriptorCode = "SM11AA" });
+        var secondCharge = await again.V1.PaymentIntents.CreateAsync(ThreeDSecureTests.Charge(customer.Id, debit.Id));
+        var state = await System.IO.File.ReadAllTextAsync(Path.Combine(directory, "state.json"));
+
+        Assert.Equal("active", mandate.Status);
+        Assert.Equal(setUp.Id, Assert.Single(found.Data).Id);
+        Assert.Equal("203.0.113.7", mandate.CustomerAcceptance.Online.IpAddress);
+        Assert.Equal("succeeded", settled.Status);
+        Assert.Equal("succeeded", verified.Status);
+        Assert.Equal("processing", secondCharge.Status);
+        Assert.Equal("succeeded", (await again.V1.SetupIntents.GetAsync(setUp.Id)).Status);
+        Assert.DoesNotContain("AT611904300234573201", state, StringComparison.Ordinal);
+        Assert.DoesNotContain("000123456789", state, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Restart_WithoutDataDirectory_StartsEmptyWithNewFingerprints()
     {
         string firstFingerprint;

@@ -110,6 +110,25 @@ public sealed class SetupIntentTests(SandboxFixture fixture) : IClassFixture<San
     }
 
     [Fact]
+    public async Task MandateUrl_ServesTheMandateWithoutItsPersonalData()
+    {
+        var (_, _, intent) = await SetupHarness.SetUpAsync(client, SandboxHarness.Sepa());
+        var mandate = await client.V1.Mandates.GetAsync(intent.MandateId);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        var page = await http.GetStringAsync(new Uri(mandate.PaymentMethodDetails.SepaDebit.Url));
+        using var missing = await http.GetAsync(new Uri(fixture.Server.BaseAddress, "_sandbox/mandates/mandate_missing"));
+
+        Assert.StartsWith(fixture.Server.BaseAddress.ToString(), mandate.PaymentMethodDetails.SepaDebit.Url, StringComparison.Ordinal);
+        Assert.Equal(16, mandate.PaymentMethodDetails.SepaDebit.Reference.Length);
+        Assert.Contains(mandate.Id, page, StringComparison.Ordinal);
+        Assert.Contains(">active<", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("203.0.113.7", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("Mozilla", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
     public async Task Create_DebitWithOfflineMandateData_RecordsOfflineAcceptance()
     {
         var customer = await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
@@ -207,21 +226,86 @@ public sealed class SetupIntentTests(SandboxFixture fixture) : IClassFixture<San
     }
 
     [Fact]
-    public async Task Create_PaymentMethodTypesUnderEitherName_AreAccepted()
+    public async Task Create_PaymentMethodTypes_RefusedAsNoLongerSupported_AllowedPaymentMethodTypesAccepted()
     {
         var customer = await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
         var card = await client.V1.PaymentMethods.CreateAsync(SandboxHarness.Card("4242424242424242"));
         var legacy = SetupHarness.Setup(customer.Id, card);
         legacy.AllowedPaymentMethodTypes = null;
         legacy.AddExtraParam("payment_method_types[0]", "card");
+        var legacyCharge = ThreeDSecureTests.Charge(customer.Id, card.Id);
+        legacyCharge.AddExtraParam("payment_method_types[0]", "card");
 
+        var refused = await Assert.ThrowsAsync<StripeException>(() => client.V1.SetupIntents.CreateAsync(legacy));
+        var refusedCharge = await Assert.ThrowsAsync<StripeException>(() => client.V1.PaymentIntents.CreateAsync(legacyCharge));
         var viaAllowed = await client.V1.SetupIntents.CreateAsync(SetupHarness.Setup(customer.Id, card));
-        var viaLegacy = await client.V1.SetupIntents.CreateAsync(legacy);
+        var withoutTypes = SetupHarness.Setup(customer.Id, card);
+        withoutTypes.AllowedPaymentMethodTypes = null;
+        var defaulted = await client.V1.SetupIntents.CreateAsync(withoutTypes);
 
+        Assert.Equal(HttpStatusCode.BadRequest, refused.HttpStatusCode);
+        Assert.Equal("payment_method_types_no_longer_supported", refused.StripeError.Code);
+        Assert.Equal("payment_method_types", refused.StripeError.Param);
+        Assert.Equal("payment_method_types_no_longer_supported", refusedCharge.StripeError.Code);
         Assert.Equal(["card"], viaAllowed.AllowedPaymentMethodTypes);
         Assert.Equal(["card"], viaAllowed.PaymentMethodTypes);
-        Assert.Null(viaLegacy.AllowedPaymentMethodTypes);
-        Assert.Equal(["card"], viaLegacy.PaymentMethodTypes);
+        Assert.Null(defaulted.AllowedPaymentMethodTypes);
+        Assert.Equal(["card"], defaulted.PaymentMethodTypes);
+        Assert.Equal("succeeded", defaulted.Status);
+    }
+
+    [Fact]
+    public async Task List_ByCustomerAndPaymentMethod_NewestFirstWithCursors()
+    {
+        var customer = await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
+        var other = await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
+        var card = await client.V1.PaymentMethods.CreateAsync(SandboxHarness.Card("4242424242424242"));
+        var unconfirmed = SetupHarness.Setup(customer.Id, card);
+        unconfirmed.Confirm = false;
+        var first = await client.V1.SetupIntents.CreateAsync(unconfirmed);
+        var second = await client.V1.SetupIntents.CreateAsync(SetupHarness.Setup(customer.Id, card));
+        var otherCard = await client.V1.PaymentMethods.CreateAsync(SandboxHarness.Card("4242424242424242"));
+        var foreign = await client.V1.SetupIntents.CreateAsync(SetupHarness.Setup(other.Id, otherCard));
+
+        var newest = await client.V1.SetupIntents.ListAsync(new SetupIntentListOptions { Customer = customer.Id, PaymentMethod = card.Id, Limit = 1 });
+        var next = await client.V1.SetupIntents.ListAsync(
+            new SetupIntentListOptions { Customer = customer.Id, PaymentMethod = card.Id, Limit = 1, StartingAfter = newest.Data[0].Id });
+        var back = await client.V1.SetupIntents.ListAsync(new SetupIntentListOptions { Customer = customer.Id, EndingBefore = first.Id });
+        var byCustomer = await client.V1.SetupIntents.ListAsync(new SetupIntentListOptions { Customer = customer.Id });
+        var byPaymentMethod = await client.V1.SetupIntents.ListAsync(new SetupIntentListOptions { PaymentMethod = otherCard.Id });
+        var badLimit = await Assert.ThrowsAsync<StripeException>(() => client.V1.SetupIntents.ListAsync(new SetupIntentListOptions { Limit = 101 }));
+
+        Assert.Equal(second.Id, Assert.Single(newest.Data).Id);
+        Assert.True(newest.HasMore);
+        Assert.Equal("succeeded", newest.Data[0].Status);
+        Assert.Equal(first.Id, Assert.Single(next.Data).Id);
+        Assert.False(next.HasMore);
+        Assert.Equal(second.Id, Assert.Single(back.Data).Id);
+        Assert.Equal([second.Id, first.Id], byCustomer.Data.Select(s => s.Id));
+        Assert.Equal(foreign.Id, Assert.Single(byPaymentMethod.Data).Id);
+        Assert.Equal("limit", badLimit.StripeError.Param);
+    }
+
+    [Fact]
+    public async Task Cancel_PendingSetup_CanceledAndMandateInactive_SucceededCannotBeCanceled()
+    {
+        var (_, account, pending) = await SetupHarness.SetUpAsync(client, SandboxHarness.UsBank());
+        var (_, _, succeeded) = await SetupHarness.SetUpAsync(client, SandboxHarness.Card("4242424242424242"));
+
+        var canceled = await client.V1.SetupIntents.CancelAsync(pending.Id, new SetupIntentCancelOptions { CancellationReason = "abandoned" });
+        var mandate = await client.V1.Mandates.GetAsync(pending.MandateId);
+        var refused = await Assert.ThrowsAsync<StripeException>(() => client.V1.SetupIntents.CancelAsync(succeeded.Id));
+        var verify = await Assert.ThrowsAsync<StripeException>(() => client.V1.SetupIntents.VerifyMicrodepositsAsync(
+            pending.Id, new SetupIntentVerifyMicrodepositsOptions { Amounts = [32, 45] }));
+
+        Assert.Equal("canceled", canceled.Status);
+        Assert.Equal("abandoned", canceled.CancellationReason);
+        Assert.Null(canceled.NextAction);
+        Assert.Equal("inactive", mandate.Status);
+        Assert.Null((await client.V1.PaymentMethods.GetAsync(account.Id)).CustomerId);
+        Assert.Equal("setup_intent_unexpected_state", refused.StripeError.Code);
+        Assert.Equal("succeeded", (await client.V1.SetupIntents.GetAsync(succeeded.Id)).Status);
+        Assert.Equal("setup_intent_unexpected_state", verify.StripeError.Code);
     }
 
     [Fact]

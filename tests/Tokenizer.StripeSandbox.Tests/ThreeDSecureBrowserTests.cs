@@ -34,7 +34,7 @@ public sealed class ThreeDSecureBrowserTests(SandboxFixture fixture) : IClassFix
         Assert.Equal("complete,fail", buttons);
         Assert.StartsWith(returnUrl + "&setup_intent=" + intent.Id, landed, StringComparison.Ordinal);
         Assert.EndsWith("redirect_status=" + redirectStatus, landed, StringComparison.Ordinal);
-        Assert.Empty(browser.Problems);
+        Assert.True(browser.Problems.Count == 0, string.Join('\n', browser.Problems));
         if (button == "complete")
         {
             Assert.Equal("succeeded", after.Status);

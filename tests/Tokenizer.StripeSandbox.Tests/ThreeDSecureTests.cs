@@ -175,6 +175,30 @@ public sealed class ThreeDSecureTests(SandboxFixture fixture) : IClassFixture<Sa
         Assert.Equal("requires_action", (await client.V1.SetupIntents.GetAsync(intent.Id)).Status);
     }
 
+    [Fact]
+    public async Task NextActionUrl_ForgedHostHeader_StillTheSandboxsOwnAddress()
+    {
+        var customer = await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
+        var card = await client.V1.PaymentMethods.CreateAsync(SandboxHarness.Card("4000002500003155"));
+        using var http = SandboxHarness.Http(fixture.Server);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("v1/setup_intents", UriKind.Relative))
+        {
+            Content = new FormUrlEncodedContent(
+            [
+                new("customer", customer.Id), new("payment_method", card.Id), new("confirm", "true"), new("return_url", ReturnUrl),
+            ]),
+        };
+        request.Headers.Host = "evil.example";
+
+        using var response = await http.SendAsync(request);
+        using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var id = body.RootElement.GetProperty("id").GetString();
+        var url = body.RootElement.GetProperty("next_action").GetProperty("redirect_to_url").GetProperty("url").GetString();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(fixture.Server.BaseAddress + "_sandbox/authenticate/" + id, url);
+    }
+
     internal static PaymentIntentCreateOptions Charge(string customer, string paymentMethod, string currency = "eur") => new()
     {
         Amount = 1999,

@@ -55,7 +55,8 @@ internal sealed class PaymentIntentsApi(SandboxStore store, IOptions<StripeSandb
             throw StripeErrors.ParameterInvalid("off_session", "off_session can only be used when confirm is true.");
         }
 
-        var types = parameters.List("allowed_payment_method_types") is { Count: > 0 } allowed ? allowed : parameters.List("payment_method_types");
+        SetupIntentsApi.RejectPaymentMethodTypes(parameters);
+        var types = parameters.List("allowed_payment_method_types");
         var customerId = parameters.Get("customer");
         var paymentMethodId = parameters.Get("payment_method");
         var mandateId = parameters.Get("mandate");

@@ -12,6 +12,7 @@ namespace Tokenizer.StripeSandbox.Api;
 [JsonSerializable(typeof(ListObject<PaymentMethodObject>))]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(SetupIntentObject))]
+[JsonSerializable(typeof(ListObject<SetupIntentObject>))]
 [JsonSerializable(typeof(MandateObject))]
 [JsonSerializable(typeof(PaymentIntentObject))]
 [JsonSerializable(typeof(StatsObject))]

@@ -46,6 +46,11 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
     private static readonly FrozenSet<string> ConfirmParams =
         FrozenSet.Create(StringComparer.Ordinal, ["payment_method", "return_url", .. MandateParams]);
 
+    private static readonly FrozenSet<string> ListParams =
+        FrozenSet.Create(StringComparer.Ordinal, "customer", "payment_method", "limit", "starting_after", "ending_before");
+
+    private static readonly FrozenSet<string> CancelParams = FrozenSet.Create(StringComparer.Ordinal, "cancellation_reason");
+
     private static readonly FrozenSet<string> VerifyParams = FrozenSet.Create(StringComparer.Ordinal, "descriptor_code");
 
     private readonly StripeSandboxOptions settings = options.Value;
@@ -61,22 +66,17 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
         }
 
         var confirm = Boolean(parameters, "confirm");
-        // Stripe.net 53.1.0 (API 2026-10-28.endive) sends allowed_payment_method_types; earlier versions payment_method_types.
+        // Stripe.net 53.1.0 pins API 2026-10-28.endive, where payment_method_types is no longer writable (changelog
+        // endive/2026-09-30: 400 payment_method_types_no_longer_supported); allowed_payment_method_types replaces it.
+        RejectPaymentMethodTypes(parameters);
         var allowed = parameters.List("allowed_payment_method_types");
-        var listed = parameters.List("payment_method_types");
-        if (allowed.Count > 0 && listed.Count > 0)
-        {
-            throw StripeErrors.ParameterInvalid(
-                "allowed_payment_method_types", "You may only specify one of these parameters: allowed_payment_method_types, payment_method_types.", "parameters_exclusive");
-        }
-
-        var types = allowed.Count > 0 ? allowed : listed;
-        var typesParam = allowed.Count > 0 ? "allowed_payment_method_types" : "payment_method_types";
+        var types = allowed;
         foreach (var type in types)
         {
             if (!PaymentMethodsApi.Types.Contains(type))
             {
-                throw StripeErrors.ParameterInvalid(typesParam, $"Invalid {typesParam}: must be card, au_becs_debit, sepa_debit, bacs_debit or us_bank_account.");
+                throw StripeErrors.ParameterInvalid(
+                    "allowed_payment_method_types", "Invalid allowed_payment_method_types: must be card, au_becs_debit, sepa_debit, bacs_debit or us_bank_account.");
             }
         }
 
@@ -114,7 +114,7 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
                     "payment_method", "The PaymentMethod's type is not in this SetupIntent's payment_method_types.", "payment_intent_incompatible_payment_method");
             }
 
-            var stored = new StoredSetupIntent(view);
+            var stored = new StoredSetupIntent(view, Sequence: data.NextSequence());
             if (!confirm)
             {
                 data.SetupIntents[id] = stored;
@@ -157,6 +157,103 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
         parameters.RejectUnknown(FrozenSet<string>.Empty);
         var now = Now();
         return store.Write(data => Ok(Advance(data, FindSetupIntent(data, id), now).View));
+    }
+
+    /// <summary>
+    /// Stripe API GET /v1/setup_intents: newest first, filtered by <c>customer</c> and/or <c>payment_method</c> (the
+    /// SetupIntent's current <c>payment_method</c>), <c>limit</c> 1-100 (default 10), cursors <c>starting_after</c> /
+    /// <c>ending_before</c> (a SetupIntent id); Stripe's list object with <c>has_more</c>.
+    /// </summary>
+    public ApiResult List(StripeParams parameters)
+    {
+        parameters.RejectUnknown(ListParams);
+        var customer = parameters.Get("customer");
+        var paymentMethod = parameters.Get("payment_method");
+        var limit = 10;
+        if (parameters.Get("limit") is { } limitText
+            && (limitText.Length > 3 || !int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 100))
+        {
+            throw StripeErrors.ParameterInvalid("limit", "Invalid limit: must be an integer between 1 and 100.", "parameter_invalid_integer");
+        }
+
+        var startingAfter = parameters.Get("starting_after");
+        var endingBefore = parameters.Get("ending_before");
+        if (startingAfter is not null && endingBefore is not null)
+        {
+            throw StripeErrors.ParameterInvalid("ending_before", "You may only specify one of these parameters: starting_after, ending_before.", "parameters_exclusive");
+        }
+
+        var now = Now();
+        var list = store.Write(data =>
+        {
+            long Cursor(string id, string param) =>
+                data.SetupIntents.TryGetValue(id, out var found) ? found.Sequence : throw StripeErrors.ResourceMissing(param, "setup_intent");
+
+            var items = data.SetupIntents.Values.Where(s =>
+                (customer is null || s.View.Customer == customer) && (paymentMethod is null || s.View.PaymentMethod == paymentMethod));
+            List<StoredSetupIntent> page;
+            var reverse = false;
+            if (startingAfter is not null)
+            {
+                var cursor = Cursor(startingAfter, "starting_after");
+                page = [.. items.Where(s => s.Sequence < cursor).OrderByDescending(s => s.Sequence).Take(limit + 1)];
+            }
+            else if (endingBefore is not null)
+            {
+                var cursor = Cursor(endingBefore, "ending_before");
+                page = [.. items.Where(s => s.Sequence > cursor).OrderBy(s => s.Sequence).Take(limit + 1)];
+                reverse = true;
+            }
+            else
+            {
+                page = [.. items.OrderByDescending(s => s.Sequence).Take(limit + 1)];
+            }
+
+            var views = page.Take(limit).Select(s => Advance(data, s, now).View);
+            return new ListObject<SetupIntentObject>([.. reverse ? views.Reverse() : views], page.Count > limit, "/v1/setup_intents");
+        });
+        return ApiResult.Ok(JsonSerializer.Serialize(list, SandboxJson.Default.ListObjectSetupIntentObject));
+    }
+
+    /// <summary>
+    /// Stripe API POST /v1/setup_intents/{id}/cancel (<c>cancellation_reason</c> abandoned, duplicate or
+    /// requested_by_customer): only from requires_payment_method, requires_confirmation or requires_action (else 400
+    /// <c>setup_intent_unexpected_state</c>); the SetupIntent becomes <c>canceled</c> and a pending mandate <c>inactive</c>.
+    /// Nothing is attached.
+    /// </summary>
+    public ApiResult Cancel(string id, StripeParams parameters)
+    {
+        parameters.RejectUnknown(CancelParams);
+        var reason = parameters.Get("cancellation_reason");
+        if (reason is not (null or "abandoned" or "duplicate" or "requested_by_customer"))
+        {
+            throw StripeErrors.ParameterInvalid(
+                "cancellation_reason", "Invalid cancellation_reason: must be one of abandoned, duplicate or requested_by_customer.");
+        }
+
+        var now = Now();
+        return store.Write(data =>
+        {
+            var stored = Advance(data, FindSetupIntent(data, id), now);
+            if (stored.View.Status is not ("requires_payment_method" or "requires_confirmation" or "requires_action"))
+            {
+                throw StripeErrors.UnexpectedState(
+                    $"You cannot cancel this SetupIntent because it has a status of {stored.View.Status}.", "setup_intent_unexpected_state");
+            }
+
+            if (stored.View.Mandate is { } mandateId && data.Mandates.TryGetValue(mandateId, out var mandate))
+            {
+                data.Mandates[mandateId] = mandate with { View = mandate.View with { Status = "inactive" } };
+            }
+
+            var canceled = stored with
+            {
+                View = stored.View with { Status = "canceled", CancellationReason = reason, NextAction = null },
+                CompletesAt = null,
+            };
+            data.SetupIntents[id] = canceled;
+            return Ok(canceled.View);
+        });
     }
 
     /// <summary>Stripe API GET /v1/mandates/{id}.</summary>
@@ -268,6 +365,26 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
     {
         var now = Now();
         return store.Write(data => data.SetupIntents.TryGetValue(id, out var stored) ? Advance(data, stored, now).View : null);
+    }
+
+    /// <summary>The Mandate as it stands (for its hosted page), or null.</summary>
+    public MandateObject? FindMandate(string id)
+    {
+        var now = Now();
+        return store.Write(data =>
+        {
+            if (!data.Mandates.TryGetValue(id, out var mandate))
+            {
+                return null;
+            }
+
+            if (data.SetupIntents.TryGetValue(mandate.SetupIntentId, out var setupIntent))
+            {
+                Advance(data, setupIntent, now);
+            }
+
+            return data.Mandates[id].View;
+        });
     }
 
     /// <summary>The hosted verification page's submission: as <see cref="VerifyMicrodeposits"/>, answered as an API result.</summary>
@@ -535,6 +652,21 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
 
     private static StoredPaymentMethod FindPaymentMethod(SandboxData data, string id) =>
         data.PaymentMethods.TryGetValue(id, out var stored) ? stored : throw StripeErrors.ResourceMissing("payment_method", "PaymentMethod");
+
+    /// <summary>
+    /// 400 <c>payment_method_types_no_longer_supported</c> when <c>payment_method_types</c> is sent (POST /v1/setup_intents and
+    /// /v1/payment_intents on API 2026-09-30.endive and later, the version Stripe.net 53.1.0 pins).
+    /// </summary>
+    public static void RejectPaymentMethodTypes(StripeParams parameters)
+    {
+        if (parameters.All.Keys.Any(k => k.StartsWith("payment_method_types[", StringComparison.Ordinal) || k == "payment_method_types"))
+        {
+            throw StripeErrors.ParameterInvalid(
+                "payment_method_types",
+                "payment_method_types is no longer supported on this API version: use allowed_payment_method_types, or leave it out.",
+                "payment_method_types_no_longer_supported");
+        }
+    }
 
     private static bool Boolean(StripeParams parameters, string name) => parameters.Get(name) switch
     {

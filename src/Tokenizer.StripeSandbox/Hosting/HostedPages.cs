@@ -77,6 +77,29 @@ internal static class HostedPages
             context.Response.Headers["Referrer-Policy"] = "no-referrer";
         });
 
+        // The mandate document at payment_method_details.*.url: what was agreed and its state, never the IP address or user agent.
+        app.MapGet("/_sandbox/mandates/{id}", context =>
+        {
+            var mandate = setupIntents.FindMandate((string)context.GetRouteValue("id")!);
+            if (mandate is null)
+            {
+                return WriteAsync(context, 404, "No such mandate", "<p>There is no such mandate.</p>");
+            }
+
+            var accepted = mandate.CustomerAcceptance.AcceptedAt is { } at
+                ? DateTimeOffset.FromUnixTimeSeconds(at).ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)
+                : "unknown";
+            return WriteAsync(context, 200, "Direct Debit mandate", $"""
+                <dl>
+                  <dt>Mandate</dt><dd id="mandate">{Html(mandate.Id)}</dd>
+                  <dt>Status</dt><dd id="status">{Html(mandate.Status)}</dd>
+                  <dt>Scheme</dt><dd>{Html(mandate.PaymentMethodDetails.Type)}</dd>
+                  <dt>Type</dt><dd>{Html(mandate.Type)}</dd>
+                  <dt>Accepted</dt><dd>{Html(mandate.CustomerAcceptance.Type)}, {Html(accepted)}</dd>
+                </dl>
+                """);
+        });
+
         app.MapGet("/_sandbox/verify/{id}", context =>
         {
             var id = (string)context.GetRouteValue("id")!;

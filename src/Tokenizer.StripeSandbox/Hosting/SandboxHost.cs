@@ -118,7 +118,9 @@ internal static class SandboxHost
         app.MapGet("/v1/customers/{id}/payment_methods/{pm}", Handle((c, p) => paymentMethods.GetForCustomer(Id(c, "id"), Id(c, "pm"), p)));
         var setupIntents = app.Services.GetRequiredService<SetupIntentsApi>();
         app.MapPost("/v1/setup_intents", Handle((_, p) => setupIntents.Create(p)));
+        app.MapGet("/v1/setup_intents", Handle((_, p) => setupIntents.List(p)));
         app.MapGet("/v1/setup_intents/{id}", Handle((c, p) => setupIntents.Get(Id(c, "id"), p)));
+        app.MapPost("/v1/setup_intents/{id}/cancel", Handle((c, p) => setupIntents.Cancel(Id(c, "id"), p)));
         app.MapPost("/v1/setup_intents/{id}/confirm", Handle((c, p) => setupIntents.ConfirmExisting(Id(c, "id"), p)));
         app.MapPost("/v1/setup_intents/{id}/verify_microdeposits", Handle((c, p) => setupIntents.VerifyMicrodeposits(Id(c, "id"), p)));
         app.MapGet("/v1/mandates/{id}", Handle((c, p) => setupIntents.GetMandate(Id(c, "id"), p)));

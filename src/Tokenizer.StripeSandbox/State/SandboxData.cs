@@ -28,7 +28,8 @@ internal sealed record StoredPaymentMethod(
 /// A SetupIntent as the sandbox keeps it: what Stripe shows, when a processing setup (Bacs) completes, and how many
 /// microdeposit verification attempts are left (ACH: amounts and descriptor codes are counted apart).
 /// </summary>
-internal sealed record StoredSetupIntent(SetupIntentObject View, long? CompletesAt = null, int AmountAttemptsLeft = 0, int CodeAttemptsLeft = 0);
+internal sealed record StoredSetupIntent(
+    SetupIntentObject View, long? CompletesAt = null, int AmountAttemptsLeft = 0, int CodeAttemptsLeft = 0, long Sequence = 0);
 
 /// <summary>A Mandate as Stripe shows it (its customer acceptance holds personal data: IP address and user agent) and its SetupIntent.</summary>
 internal sealed record StoredMandate(MandateObject View, string SetupIntentId);
