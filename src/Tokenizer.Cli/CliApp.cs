@@ -78,17 +78,30 @@ public static class CliApp
 
         var tokenize = new Command("tokenize", "Tokenise a card or a bank account (details from stdin JSON or a hidden prompt)");
         var card = new Command("card", "Tokenise a card. stdin JSON: {\"card\":{\"number\",\"exp_month\",\"exp_year\",\"cvc\"},\"billing_details\":{...}}");
+        var returnUrl = new Option<string?>("--return-url")
+        {
+            Description = "https URL 3-D Secure sends the cardholder back to; without it a card that needs authentication is refused",
+        };
         card.Options.Add(customer);
         card.Options.Add(key);
+        card.Options.Add(returnUrl);
         card.SetAction((result, ct) => Run(result, console, () => channel.Open(result, "billing"), result.GetValue(json), async client =>
         {
             var request = console.ReadCardRequest();
             request.CustomerReference = result.GetValue(customer)!;
+            if (result.GetValue(returnUrl) is { Length: > 0 } url)
+            {
+                request.ReturnUrl = url;
+            }
+
             request.IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("D");
             var response = await client.TokenizeCardAsync(request, cancellationToken: ct);
             return (response.Token, response.Replayed);
         }));
-        var bank = new Command("bank", "Tokenise a bank account. stdin JSON: {\"au_becs_debit\"|\"sepa_debit\"|\"bacs_debit\"|\"us_bank_account\":{...},\"billing_details\":{...}}");
+        var bank = new Command(
+            "bank",
+            "Tokenise a bank account. stdin JSON: {\"au_becs_debit\"|\"sepa_debit\"|\"bacs_debit\"|\"us_bank_account\":{...},\"billing_details\":{...},"
+            + "\"mandate_acceptance\":{\"accepted_at\":\"2026-12-01T10:00:00Z\",\"online\":{\"ip_address\",\"user_agent\"}|\"offline\":{}}}");
         bank.Options.Add(customer);
         bank.Options.Add(key);
         bank.SetAction((result, ct) => Run(result, console, () => channel.Open(result, "billing"), result.GetValue(json), async client =>

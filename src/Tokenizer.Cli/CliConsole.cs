@@ -80,7 +80,28 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         }
 
         request.BillingDetails = PromptBilling();
+        request.MandateAcceptance = PromptMandate();
         return request;
+    }
+
+    // The person at the prompt confirms the account holder accepted the mandate; the time is now. Online acceptance needs
+    // the customer's own IP address and browser, which only the billing service's web form knows: offline is the default.
+    private MandateAcceptance PromptMandate()
+    {
+        var acceptance = new MandateAcceptance { AcceptedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow) };
+        switch (Prompt("Mandate accepted (offline/online)").ToLowerInvariant())
+        {
+            case "" or "offline":
+                acceptance.Offline = new OfflineMandateAcceptance();
+                break;
+            case "online":
+                acceptance.Online = new OnlineMandateAcceptance { IpAddress = Prompt("Customer's IP address"), UserAgent = Prompt("Customer's user agent") };
+                break;
+            default:
+                throw new CliInputException("mandate: must be offline or online");
+        }
+
+        return acceptance;
     }
 
     public void PrintToken(Token token, bool? replayed, bool json)
@@ -98,7 +119,46 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
             ("type", token.Type.ToString()),
             ("status", token.Status.ToString()),
             ("customer_reference", token.CustomerReference),
+            ("gateway_customer", token.GatewayCustomer),
+            ("setup_status", SetupStatusName(token.Setup?.Status ?? SetupStatus.Unspecified)),
         };
+        if (token.Setup is { } setup)
+        {
+            AddIfSet(rows, "setup_intent", setup.SetupIntent);
+            if (setup.NextAction is { } next)
+            {
+                rows.Add(("next_action", next.Kind switch
+                {
+                    NextActionKind.RedirectToUrl => "redirect_to_url",
+                    NextActionKind.VerifyWithMicrodeposits => "verify_with_microdeposits",
+                    _ => "unspecified",
+                }));
+                rows.Add(("next_action_url", next.Url));
+                if (next.ExpiresAt is { } expires)
+                {
+                    rows.Add(("next_action_expires_at", expires.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture)));
+                }
+            }
+
+            AddIfSet(rows, "failure_code", setup.FailureCode);
+        }
+
+        if (token.Mandate is { } mandate)
+        {
+            rows.Add(("mandate", mandate.Id));
+            rows.Add(("mandate_status", mandate.Status switch
+            {
+                MandateStatus.Active => "active",
+                MandateStatus.Pending => "pending",
+                MandateStatus.Inactive => "inactive",
+                _ => "unspecified",
+            }));
+            rows.Add(("mandate_type", mandate.Type == MandateType.Offline ? "offline" : "online"));
+            if (mandate.AcceptedAt is { } accepted)
+            {
+                rows.Add(("mandate_accepted_at", accepted.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture)));
+            }
+        }
         if (token.Card is { } card)
         {
             rows.Add(("brand", card.Brand));
@@ -132,6 +192,25 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         foreach (var (name, value) in rows)
         {
             output.WriteLine($"{name.PadRight(width)}  {value}");
+        }
+    }
+
+    /// <summary>The setup status as the README spells it (ready, requires_action, processing, failed, not_set_up).</summary>
+    internal static string SetupStatusName(SetupStatus status) => status switch
+    {
+        SetupStatus.Ready => "ready",
+        SetupStatus.RequiresAction => "requires_action",
+        SetupStatus.Processing => "processing",
+        SetupStatus.Failed => "failed",
+        SetupStatus.NotSetUp => "not_set_up",
+        _ => "unspecified",
+    };
+
+    private static void AddIfSet(List<(string, string)> rows, string name, string value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            rows.Add((name, value));
         }
     }
 

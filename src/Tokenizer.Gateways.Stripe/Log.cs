@@ -150,4 +150,11 @@ internal static partial class Log
         Level = LogLevel.Warning,
         Message = "Stripe refused a {Operation} request: its Idempotency-Key was used before with other parameters (status {StatusCode}, type {ErrorType}, code {ErrorCode}, request {RequestId}); answered IDEMPOTENCY_KEY_REUSED")]
     public static partial void IdempotencyKeyReused(ILogger logger, StripeOperation operation, int statusCode, string errorType, string errorCode, string requestId);
+
+    [LoggerMessage(
+        EventId = 4120,
+        EventName = "StripeSetupRefused",
+        Level = LogLevel.Information,
+        Message = "Stripe refused to set up a payment method: SetupIntent requires_payment_method or canceled (code {DeclineCode}, request {RequestId})")]
+    public static partial void SetupRefused(ILogger logger, string declineCode, string requestId);
 }

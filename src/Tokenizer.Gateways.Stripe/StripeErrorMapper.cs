@@ -18,6 +18,9 @@ internal enum StripeOperation
     ListPaymentMethods,
     UpdatePaymentMethod,
     DeleteCustomer,
+    CreateSetupIntent,
+    GetSetupIntent,
+    GetMandate,
 }
 
 /// <summary>

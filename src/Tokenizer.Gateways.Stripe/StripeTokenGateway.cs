@@ -4,6 +4,7 @@ using Tokenizer.Core.Domain;
 using Tokenizer.Core.Errors;
 using Tokenizer.Core.Ports;
 using BillingDetails = Tokenizer.Core.Domain.BillingDetails;
+using Mandate = Tokenizer.Core.Domain.Mandate;
 
 namespace Tokenizer.Gateways.Stripe;
 
@@ -37,6 +38,8 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
     private readonly CustomerService customers = new(client ?? throw new ArgumentNullException(nameof(client)));
     private readonly PaymentMethodService paymentMethods = new(client);
     private readonly CustomerPaymentMethodService customerPaymentMethods = new(client);
+    private readonly SetupIntentService setupIntents = new(client);
+    private readonly MandateService mandates = new(client);
     private readonly IStripeApiKeyProvider apiKeys = apiKeys ?? throw new ArgumentNullException(nameof(apiKeys));
     private readonly ILogger logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
@@ -112,6 +115,104 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
             StripeOperation.Attach,
             ct => paymentMethods.AttachAsync(paymentMethodId, options, requestOptions, ct),
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Creates and confirms a SetupIntent (Stripe API POST /v1/setup_intents): <c>customer</c>, <c>payment_method</c>,
+    /// <c>allowed_payment_method_types[0]</c> (API 2026-10-28.endive; <c>payment_method_types</c> is no longer writable there), <c>usage=off_session</c>, <c>confirm=true</c>, <c>metadata</c>; cards add
+    /// <c>return_url</c> when given; debits add <c>mandate_data[customer_acceptance]</c> with <c>type</c>,
+    /// <c>accepted_at</c> (unix seconds) and, online, <c>ip_address</c> and <c>user_agent</c> (offline: Stripe.net sends
+    /// nothing for the empty <c>offline</c> hash, which Stripe documents as optional details).
+    /// </summary>
+    /// <returns>The outcome; see <see cref="ITokenGateway.CreateSetupIntentAsync"/>.</returns>
+    /// <exception cref="TokenizerException">
+    /// Declines and rejected fields as for every call (mandate fields map to <c>mandate_acceptance.*</c>); a SetupIntent
+    /// answered requires_payment_method or canceled: FAILED_PRECONDITION SETUP_FAILED with the sanitised
+    /// <c>decline_code</c>.
+    /// </exception>
+    public async Task<GatewaySetup> CreateSetupIntentAsync(SetupIntentRequest request, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.CustomerId);
+        ArgumentException.ThrowIfNullOrEmpty(request.PaymentMethodId);
+        var requestOptions = RequestOptionsFor(idempotencyKey);
+        var options = StripeSetupMapper.ToCreateOptions(request);
+
+        var setupIntent = await SendAsync(
+            StripeOperation.CreateSetupIntent,
+            ct => setupIntents.CreateAsync(options, requestOptions, ct),
+            cancellationToken).ConfigureAwait(false);
+
+        var setup = StripeSetupMapper.ToGatewaySetup(setupIntent)
+            ?? throw InvalidResponse(StripeOperation.CreateSetupIntent, "unusable setup intent", setupIntent?.StripeResponse);
+        if (setup.Status == SetupStatus.Failed)
+        {
+            // Refused in the same call (Stripe usually answers a 402 card_error instead): a synchronous refusal, as a
+            // decline at attach was before SetupIntents.
+            var code = setup.FailureCode ?? "unknown";
+            var requestId = StripeErrorMapper.SafeRequestId(setupIntent!.StripeResponse?.RequestId);
+            Log.SetupRefused(logger, code, requestId);
+            throw new TokenizerException(
+                ErrorKind.FailedPrecondition,
+                ErrorReasons.SetupFailed,
+                "payment method could not be set up",
+                metadata: new Dictionary<string, string>(StringComparer.Ordinal) { [StripeErrorMapper.DeclineCodeKey] = code });
+        }
+
+        return setup;
+    }
+
+    /// <summary>Reads a SetupIntent (Stripe API GET /v1/setup_intents/{id}); no Idempotency-Key (a read).</summary>
+    /// <exception cref="TokenizerException">The gateway failed or refused (an unknown id: INTERNAL GATEWAY_REJECTED_REQUEST).</exception>
+    public async Task<GatewaySetup> GetSetupIntentAsync(string setupIntentId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(setupIntentId);
+        var requestOptions = new RequestOptions { ApiKey = CurrentApiKey() };
+        var setupIntent = await SendAsync(
+            StripeOperation.GetSetupIntent,
+            ct => setupIntents.GetAsync(setupIntentId, null, requestOptions, ct),
+            cancellationToken).ConfigureAwait(false);
+        return StripeSetupMapper.ToGatewaySetup(setupIntent)
+            ?? throw InvalidResponse(StripeOperation.GetSetupIntent, "unusable setup intent", setupIntent?.StripeResponse);
+    }
+
+    /// <summary>
+    /// The newest SetupIntent of a PaymentMethod under a Customer (Stripe API GET /v1/setup_intents with
+    /// <c>customer</c>, <c>payment_method</c> and <c>limit=1</c>; Stripe lists newest first), or null when none.
+    /// </summary>
+    /// <exception cref="TokenizerException">The gateway failed or refused.</exception>
+    public async Task<GatewaySetup?> FindSetupIntentAsync(string customerId, string paymentMethodId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(customerId);
+        ArgumentException.ThrowIfNullOrEmpty(paymentMethodId);
+        var requestOptions = new RequestOptions { ApiKey = CurrentApiKey() };
+        var options = new SetupIntentListOptions { Customer = customerId, PaymentMethod = paymentMethodId, Limit = 1 };
+        var list = await SendAsync(
+            StripeOperation.GetSetupIntent,
+            ct => setupIntents.ListAsync(options, requestOptions, ct),
+            cancellationToken).ConfigureAwait(false);
+        var newest = list?.Data is { Count: > 0 } data ? data[0] : null;
+        return newest is null
+            ? null
+            : StripeSetupMapper.ToGatewaySetup(newest)
+                ?? throw InvalidResponse(StripeOperation.GetSetupIntent, "unusable setup intent", list!.StripeResponse);
+    }
+
+    /// <summary>
+    /// Reads a Mandate (Stripe API GET /v1/mandates/{id}): id, status (active, pending, inactive), customer_acceptance type
+    /// and accepted_at. The acceptance's IP address and user agent are not read.
+    /// </summary>
+    /// <exception cref="TokenizerException">The gateway failed or refused, or answered with an unusable Mandate.</exception>
+    public async Task<Mandate> GetMandateAsync(string mandateId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(mandateId);
+        var requestOptions = new RequestOptions { ApiKey = CurrentApiKey() };
+        var mandate = await SendAsync(
+            StripeOperation.GetMandate,
+            ct => mandates.GetAsync(mandateId, null, requestOptions, ct),
+            cancellationToken).ConfigureAwait(false);
+        return StripeSetupMapper.ToMandate(mandate)
+            ?? throw InvalidResponse(StripeOperation.GetMandate, "unusable mandate", mandate?.StripeResponse);
     }
 
     /// <summary>

@@ -355,6 +355,21 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     }
 
     /// <inheritdoc />
+    public Task<bool> UpdateSetupAsync(TokenRecord token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        TokenRows.Validate(token);
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var update = transaction.Command(LedgerSql.UpdateTokenSetup);
+                TokenRows.BindSetupOnly(update, token);
+                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task<TokenRecord?> GetTokenAsync(string token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);

@@ -33,6 +33,7 @@ public sealed class FaultServer : IAsyncLifetime
 public sealed class FaultTests : IClassFixture<FaultServer>, IDisposable
 {
     private const string Create = "POST /v1/payment_methods";
+    private const string SetupIntent = "POST /v1/setup_intents";
     private const string Attach = "POST /v1/payment_methods/*/attach";
     private const string Visa = "4242424242424242";
 
@@ -76,7 +77,8 @@ public sealed class FaultTests : IClassFixture<FaultServer>, IDisposable
         Assert.Equal(before.PaymentMethods + 1, Sandbox.GetStats().PaymentMethods);
         Assert.Equal(before.Attached + 1, Sandbox.GetStats().Attached);
         await AssertAttemptsAsync(Create, times + 1);
-        await AssertAttemptsAsync(Attach, 1);
+        await AssertAttemptsAsync(SetupIntent, 1);
+        Assert.Empty(Sandbox.Requests.Snapshot(Attach));
     }
 
     [Fact]
@@ -153,10 +155,10 @@ public sealed class FaultTests : IClassFixture<FaultServer>, IDisposable
     }
 
     [Fact]
-    public async Task TokenizeCard_AttachDroppedAfterSuccess_RetryReplaysAttachOnePaymentMethod()
+    public async Task TokenizeCard_SetupIntentDroppedAfterSuccess_RetryReplaysItOnePaymentMethodOneSetup()
     {
-        // Arrange
-        Sandbox.Faults.Add(Attach, SandboxFault.DropAfterSuccess());
+        // Arrange: the sandbox confirms the SetupIntent (attaching the PaymentMethod), then cuts the connection.
+        Sandbox.Faults.Add(SetupIntent, SandboxFault.DropAfterSuccess());
         var before = Sandbox.GetStats();
 
         // Act
@@ -166,45 +168,47 @@ public sealed class FaultTests : IClassFixture<FaultServer>, IDisposable
         Assert.StartsWith("pm_", response.Token.Token_, StringComparison.Ordinal);
         Assert.Equal(before.PaymentMethods + 1, Sandbox.GetStats().PaymentMethods);
         Assert.Equal(before.Attached + 1, Sandbox.GetStats().Attached);
+        Assert.Equal(SetupStatus.Ready, response.Token.Setup.Status);
         await AssertAttemptsAsync(Create, 1);
-        await AssertAttemptsAsync(Attach, 2);
+        await AssertAttemptsAsync(SetupIntent, 2);
     }
 
     [Fact]
-    public async Task TokenizeCard_AttachFailsPersistently_UnavailableThenSameKeyAttachesTheSamePaymentMethod()
+    public async Task TokenizeCard_SetupIntentFailsPersistently_UnavailableThenSameKeySetsUpTheSamePaymentMethod()
     {
         // Arrange
-        Sandbox.Faults.Add(Attach, SandboxFault.Status(503), count: SandboxFaultRule.Unlimited);
+        Sandbox.Faults.Add(SetupIntent, SandboxFault.Status(503), count: SandboxFaultRule.Unlimited);
         var before = Sandbox.GetStats();
         var key = Requests.NewKey();
 
         // Act
         var error = await Assert.ThrowsAsync<RpcException>(() => server.Client.TokenizeCardAsync(Requests.Card(Visa, key)).ResponseAsync);
 
-        // Assert: the PaymentMethod was created but not attached (documented: no token is returned or recorded for it;
-        // the caller's retry with the same key replays the create and attaches that same PaymentMethod).
+        // Assert: the PaymentMethod was created but not set up, so not attached (documented: no token is returned or
+        // recorded for it; the caller's retry with the same key replays the create and sets up that same PaymentMethod).
         AssertStatus(error, StatusCode.Unavailable, "GATEWAY_UNAVAILABLE");
         Assert.Equal(before.PaymentMethods + 1, Sandbox.GetStats().PaymentMethods);
         Assert.Equal(before.Attached, Sandbox.GetStats().Attached);
         await AssertAttemptsAsync(Create, 1);
-        await AssertAttemptsAsync(Attach, 4);
+        await AssertAttemptsAsync(SetupIntent, 4);
 
         // Act: the gateway recovers and the caller retries with the same key.
         Sandbox.Faults.Clear();
         var response = await server.Client.TokenizeCardAsync(Requests.Card(Visa, key));
 
-        // Assert: still exactly one PaymentMethod, now attached.
+        // Assert: still exactly one PaymentMethod, now set up and attached, every SetupIntent attempt under one key.
         Assert.StartsWith("pm_", response.Token.Token_, StringComparison.Ordinal);
+        Assert.Equal(SetupStatus.Ready, response.Token.Setup.Status);
         Assert.Equal(before.PaymentMethods + 1, Sandbox.GetStats().PaymentMethods);
         Assert.Equal(before.Attached + 1, Sandbox.GetStats().Attached);
         await AssertAttemptsAsync(Create, 2);
-        await AssertAttemptsAsync(Attach, 5);
+        await AssertAttemptsAsync(SetupIntent, 5);
     }
 
     [Fact]
     public async Task TokenizeCard_Declined_NotRetried()
     {
-        // Arrange: 4000000000000002 declines at attach (402 card_error).
+        // Arrange: 4000000000000002 declines when its SetupIntent is confirmed (402 card_error), as it did at attach.
         var before = Sandbox.GetStats();
 
         // Act
@@ -213,7 +217,7 @@ public sealed class FaultTests : IClassFixture<FaultServer>, IDisposable
         // Assert
         AssertStatus(error, StatusCode.FailedPrecondition, "CARD_DECLINED");
         Assert.Equal(before.Attached, Sandbox.GetStats().Attached);
-        await AssertAttemptsAsync(Attach, 1);
+        await AssertAttemptsAsync(SetupIntent, 1);
     }
 
     [Fact]

@@ -59,17 +59,17 @@ public sealed class LedgerFaultTests(LedgerFaultServer fixture) : IClassFixture<
     [Fact]
     public async Task TokenizeCard_LedgerLockedAfterGatewaySuccess_UnavailableNoHalfWrittenRecordPendingClaimKept()
     {
-        // Arrange: the attach is slow, and the ledger is locked while it runs, so the final write (token row and
-        // idempotency completion, one transaction) fails after the gateway succeeded.
+        // Arrange: the SetupIntent (which attaches the PaymentMethod) is slow, and the ledger is locked while it runs, so
+        // the final write (token row and idempotency completion, one transaction) fails after the gateway succeeded.
         var key = Requests.NewKey();
         server.Sandbox.Requests.Clear();
-        server.Sandbox.Faults.Add("POST /v1/payment_methods/*/attach", SandboxFault.Latency(TimeSpan.FromSeconds(1)));
+        server.Sandbox.Faults.Add("POST /v1/setup_intents", SandboxFault.Latency(TimeSpan.FromSeconds(1)));
         var tokensBefore = await CountTokensAsync();
 
         // Act
         var call = server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", key)).ResponseAsync;
         RpcException error;
-        await using (var held = await LockLedgerWhenAsync(() => server.Sandbox.Requests.Snapshot("POST /v1/payment_methods/*/attach").Count > 0))
+        await using (var held = await LockLedgerWhenAsync(() => server.Sandbox.Requests.Snapshot("POST /v1/setup_intents").Count > 0))
         {
             error = await Assert.ThrowsAsync<RpcException>(() => call);
         }

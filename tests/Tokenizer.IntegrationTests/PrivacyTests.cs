@@ -45,6 +45,9 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
         Assert.Equal(card, export.Tokens.Single(t => t.Token.Token_ == card.Token_).Token);
         Assert.Equal(bank, export.Tokens.Single(t => t.Token.Token_ == bank.Token_).Token);
         Assert.All(export.Tokens, t => Assert.Equal(subject.Billing(), t.BillingDetails));
+        // The mandate acceptance's personal data (issue #13) is held for the account only, and exported in clear.
+        Assert.Equal(Requests.OnlineMandate().Online, export.Tokens.Single(t => t.Token.Token_ == bank.Token_).MandateAcceptance);
+        Assert.Null(export.Tokens.Single(t => t.Token.Token_ == card.Token_).MandateAcceptance);
         Assert.Equal(card.Card.Last4, export.Tokens.Single(t => t.Token.Token_ == card.Token_).Token.Card.Last4);
         Assert.StartsWith("cus_", Assert.Single(export.GatewayCustomerIds), StringComparison.Ordinal);
         Assert.Contains(export.AuditEvents, e => e.Resource == card.Token_ && e.Action == "tokenizer.v1.TokenizerService/TokenizeCard");
@@ -275,7 +278,9 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
             {
                 var bytes = await ReadSharedAsync(file);
                 anyTokenFound |= bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(card.Token_)) >= 0;
-                foreach (var value in new[] { subject.Name, subject.Email, subject.Phone })
+                // The mandate acceptance's IP address and user agent are held encrypted only: never in clear at rest.
+                var online = Requests.OnlineMandate().Online;
+                foreach (var value in new[] { subject.Name, subject.Email, subject.Phone, online.IpAddress, online.UserAgent })
                 {
                     foreach (var encoding in new Encoding[] { Encoding.UTF8, Encoding.Unicode })
                     {
@@ -291,7 +296,9 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
             var fromBackup = DecryptBackup(backup);
             var subjectPseudonym = export.SubjectPseudonym;
             var otherPseudonym = (await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = other.Reference })).SubjectPseudonym;
-            Assert.Equal(2, fromBackup.Count(r => r.Subject == subjectPseudonym));
+            // Three records: the card's and the account's billing details, and the account's mandate acceptance.
+            Assert.Equal(3, fromBackup.Count(r => r.Subject == subjectPseudonym));
+            Assert.Contains(fromBackup, r => r.Subject == subjectPseudonym && r.RecordId == bank.Token_ + ".mandate");
             Assert.All(fromBackup.Where(r => r.Subject == subjectPseudonym), r => Assert.Null(r.Billing));
             var otherRecord = Assert.Single(fromBackup, r => r.Subject == otherPseudonym);
             Assert.Equal(otherCard.Token_, otherRecord.RecordId);

@@ -49,6 +49,10 @@ public sealed class RecoveryTests
                 Assert.StartsWith("pm_", recorded.Token_, StringComparison.Ordinal);
                 Assert.Equal(TokenStatus.Active, recorded.Status);
                 Assert.Equal("4242", recorded.Card.Last4);
+                // The worker read the request's SetupIntent back from the gateway: the token is as set up as the request made it.
+                Assert.Equal(SetupStatus.Ready, recorded.Setup.Status);
+                Assert.StartsWith("seti_", recorded.Setup.SetupIntent, StringComparison.Ordinal);
+                Assert.StartsWith("cus_", recorded.GatewayCustomer, StringComparison.Ordinal);
 
                 // The billing service's late retry gets the same token as a replay, not a second PaymentMethod.
                 var retry = await server.Client.TokenizeCardAsync(request);
@@ -61,6 +65,51 @@ public sealed class RecoveryTests
             }
 
             Assert.Equal(1, PaymentMethodsAtTheGateway(directory));
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task KilledAfterSetupIntentSucceeded_NoRetry_WorkerRecordsOneReadyTokenWithItsMandate()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-recovery-seti-").FullName;
+        try
+        {
+            // SIGKILL right after the SetupIntent succeeded at the gateway (the PaymentMethod is attached and has a mandate),
+            // before the mandate is read and before the ledger commit.
+            var request = Requests.Sepa(Requests.NewKey(), customer: "cust-recovered-seti");
+            await using (var doomed = await ServerProcess.StartAsync(directory, [.. FastRecovery, "--Tokenizer:FailPoint=kill-after-setup-intent"]))
+            {
+                await Assert.ThrowsAsync<RpcException>(() => doomed.Client.TokenizeBankAccountAsync(request).ResponseAsync);
+                await doomed.WaitForExitAsync();
+            }
+
+            // Restart; nobody retries. The worker finds the PaymentMethod by its intent metadata, its SetupIntent by
+            // Customer and PaymentMethod, and its Mandate, and records one token.
+            await using (var server = await ServerProcess.StartAsync(directory, FastRecovery))
+            {
+                var finance = new TokenizerService.TokenizerServiceClient(Channel(server, directory, "finance"));
+                var recorded = await EventuallyAsync(async () =>
+                    (await finance.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-recovered-seti" })).Tokens.SingleOrDefault());
+
+                Assert.Equal(TokenStatus.Active, recorded.Status);
+                Assert.Equal(TokenType.SepaDebit, recorded.Type);
+                Assert.Equal(SetupStatus.Ready, recorded.Setup.Status);
+                Assert.StartsWith("seti_", recorded.Setup.SetupIntent, StringComparison.Ordinal);
+                Assert.StartsWith("mandate_", recorded.Mandate.Id, StringComparison.Ordinal);
+                Assert.Equal((MandateStatus.Active, MandateType.Online), (recorded.Mandate.Status, recorded.Mandate.Type));
+
+                // The late retry replays that token: no second PaymentMethod, no second SetupIntent.
+                var retry = await server.Client.TokenizeBankAccountAsync(request);
+                Assert.True(retry.Replayed);
+                Assert.Equal(recorded, retry.Token);
+            }
+
+            Assert.Equal(1, PaymentMethodsAtTheGateway(directory));
+            Assert.Equal(1, SetupIntentsAtTheGateway(directory));
         }
         finally
         {
@@ -106,9 +155,9 @@ public sealed class RecoveryTests
         var request = Requests.Card(Visa, Requests.NewKey(), customer: "cust-orphan");
         var before = server.Sandbox.GetStats();
 
-        // Every attach succeeds at the sandbox but its answer is lost: the caller hears UNAVAILABLE and gives up,
+        // Every SetupIntent succeeds at the sandbox (attaching the PaymentMethod) but its answer is lost: the caller hears UNAVAILABLE and gives up,
         // while the PaymentMethod sits attached under our Customer with our intent metadata.
-        server.Sandbox.Faults.Add("POST /v1/payment_methods/*/attach", SandboxFault.DropAfterSuccess(), count: SandboxFaultRule.Unlimited);
+        server.Sandbox.Faults.Add("POST /v1/setup_intents", SandboxFault.DropAfterSuccess(), count: SandboxFaultRule.Unlimited);
         var lost = await Assert.ThrowsAsync<RpcException>(() => server.Client.TokenizeCardAsync(request).ResponseAsync);
         Assert.Equal(StatusCode.Unavailable, lost.StatusCode);
         server.Sandbox.Faults.Clear();
@@ -179,6 +228,13 @@ public sealed class RecoveryTests
             Assert.True(DateTime.UtcNow < deadline, "the recovery worker did not act within 30 s");
             await Task.Delay(TimeSpan.FromMilliseconds(250));
         }
+    }
+
+    /// <summary>SetupIntents the embedded sandbox holds, from its persisted state (read after the server stopped).</summary>
+    private static int SetupIntentsAtTheGateway(string directory)
+    {
+        using var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "sandbox", "state.json")));
+        return state.RootElement.GetProperty("setup_intents").GetArrayLength();
     }
 
     /// <summary>PaymentMethods the embedded sandbox holds, from its persisted state (read after the server stopped).</summary>

@@ -25,6 +25,7 @@ internal static class Requests
         CustomerReference = customer,
         AuBecsDebit = new AuBecsDebitAccount { BsbNumber = bsb, AccountNumber = account },
         BillingDetails = FullBilling(),
+        MandateAcceptance = OnlineMandate(),
     };
 
     public static TokenizeBankAccountRequest Sepa(string key, string iban = "AT611904300234573201", string customer = "cust-it") => new()
@@ -33,6 +34,7 @@ internal static class Requests
         CustomerReference = customer,
         SepaDebit = new SepaDebitAccount { Iban = iban },
         BillingDetails = FullBilling(),
+        MandateAcceptance = OnlineMandate(),
     };
 
     public static TokenizeBankAccountRequest Bacs(string key, string sortCode = "108800", string account = "00012345", string customer = "cust-it") => new()
@@ -41,6 +43,7 @@ internal static class Requests
         CustomerReference = customer,
         BacsDebit = new BacsDebitAccount { SortCode = sortCode, AccountNumber = account },
         BillingDetails = FullBilling(),
+        MandateAcceptance = OnlineMandate(),
     };
 
     public static TokenizeBankAccountRequest Ach(string key, string routing = "110000000", string account = "000123456789", string customer = "cust-it") => new()
@@ -55,6 +58,21 @@ internal static class Requests
             AccountType = AccountType.Checking,
         },
         BillingDetails = FullBilling(),
+        MandateAcceptance = OnlineMandate(),
+    };
+
+    /// <summary>The customer's online acceptance of the direct-debit mandate a minute ago (a documentation IP address).</summary>
+    public static MandateAcceptance OnlineMandate() => new()
+    {
+        AcceptedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
+        Online = new OnlineMandateAcceptance { IpAddress = "203.0.113.7", UserAgent = "Mozilla/5.0 (X11; Linux x86_64) IntegrationTests" },
+    };
+
+    /// <summary>An offline (paper or phone) mandate acceptance a day ago.</summary>
+    public static MandateAcceptance OfflineMandate() => new()
+    {
+        AcceptedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-1)),
+        Offline = new OfflineMandateAcceptance(),
     };
 
     public static string NewKey() => Guid.NewGuid().ToString("N");

@@ -65,6 +65,94 @@ public sealed class TokenizeTests(TokenizerServerFixture server) : IClassFixture
         Assert.Equal(bankIdentifier, response.Token.BankAccount.BankIdentifier);
         Assert.False(string.IsNullOrEmpty(response.Token.BankAccount.Fingerprint));
         Assert.Null(response.Token.Card);
+        Assert.StartsWith("cus_", response.Token.GatewayCustomer, StringComparison.Ordinal);
+        Assert.StartsWith("seti_", response.Token.Setup.SetupIntent, StringComparison.Ordinal);
+
+        // Each scheme ends as Stripe documents it: SEPA and BECS set up at once under an active mandate; Bacs processing
+        // while its mandate is registered (active at the next read: no delay configured); ACH waits for microdeposits.
+        var read = (await server.Client.GetTokenAsync(new GetTokenRequest { Token = response.Token.Token_ })).Token;
+        switch (kind)
+        {
+            case "au_becs_debit" or "sepa_debit":
+                Assert.Equal(SetupStatus.Ready, response.Token.Setup.Status);
+                Assert.Equal((MandateStatus.Active, MandateType.Online), (response.Token.Mandate.Status, response.Token.Mandate.Type));
+                Assert.Equal(response.Token, read);
+                break;
+            case "bacs_debit":
+                // The mandate read right after the SetupIntent already counts as the sandbox's first read after the
+                // (zero) activation delay, so it may be active while the setup still says processing.
+                Assert.Equal(SetupStatus.Processing, response.Token.Setup.Status);
+                Assert.StartsWith("mandate_", response.Token.Mandate.Id, StringComparison.Ordinal);
+                Assert.Equal(SetupStatus.Ready, read.Setup.Status);
+                Assert.Equal(MandateStatus.Active, read.Mandate.Status);
+                break;
+            default:
+                Assert.Equal(SetupStatus.RequiresAction, response.Token.Setup.Status);
+                Assert.Equal(NextActionKind.VerifyWithMicrodeposits, response.Token.Setup.NextAction.Kind);
+                Assert.StartsWith("http", response.Token.Setup.NextAction.Url, StringComparison.Ordinal);
+                Assert.Equal(SetupStatus.RequiresAction, read.Setup.Status);
+                break;
+        }
+    }
+
+    [Fact]
+    public async Task TokenizeBankAccount_AchMicrodepositsVerifiedOnTheHostedPage_GetTokenReady()
+    {
+        var tokenized = (await server.Client.TokenizeBankAccountAsync(Requests.Ach(Requests.NewKey()))).Token;
+
+        using (var http = new HttpClient())
+        using (var form = new FormUrlEncodedContent([new("amount1", "32"), new KeyValuePair<string, string>("amount2", "45")]))
+        {
+            using var verified = await http.PostAsync(new Uri(tokenized.Setup.NextAction.Url), form);
+            Assert.True(verified.IsSuccessStatusCode || (int)verified.StatusCode is >= 300 and < 400, $"the page answered {(int)verified.StatusCode}");
+        }
+
+        var read = (await server.Client.GetTokenAsync(new GetTokenRequest { Token = tokenized.Token_ })).Token;
+        var again = (await server.Client.GetTokenAsync(new GetTokenRequest { Token = tokenized.Token_ })).Token;
+
+        Assert.Equal(SetupStatus.RequiresAction, tokenized.Setup.Status);
+        Assert.Equal(SetupStatus.Ready, read.Setup.Status);
+        Assert.Null(read.Setup.NextAction);
+        Assert.Equal(MandateStatus.Active, read.Mandate.Status);
+        Assert.Equal(read, again);
+    }
+
+    [Fact]
+    public async Task TokenizeBankAccount_OfflineMandate_RecordedOffline()
+    {
+        var request = Requests.Sepa(Requests.NewKey());
+        request.MandateAcceptance = Requests.OfflineMandate();
+
+        var token = (await server.Client.TokenizeBankAccountAsync(request)).Token;
+
+        Assert.Equal(SetupStatus.Ready, token.Setup.Status);
+        Assert.Equal(MandateType.Offline, token.Mandate.Type);
+        Assert.Equal(request.MandateAcceptance.AcceptedAt.Seconds, token.Mandate.AcceptedAt.Seconds);
+    }
+
+    [Fact]
+    public async Task TokenizeBankAccount_NoMandateAcceptance_InvalidArgumentNamingTheFieldNothingAtTheGateway()
+    {
+        var request = Requests.Sepa(Requests.NewKey());
+        request.MandateAcceptance = null;
+        var before = server.Sandbox.GetStats();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.Client.TokenizeBankAccountAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(error.GetRpcStatus()!.GetDetail<BadRequest>()!.FieldViolations, v => v.Field == "mandate_acceptance");
+        Assert.Equal(before.PaymentMethods, server.Sandbox.GetStats().PaymentMethods);
+    }
+
+    [Fact]
+    public async Task TokenizeCard_Plain4242_ReadyWithCustomerAndSetupIntent()
+    {
+        var token = (await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey()))).Token;
+
+        Assert.Equal(SetupStatus.Ready, token.Setup.Status);
+        Assert.StartsWith("seti_", token.Setup.SetupIntent, StringComparison.Ordinal);
+        Assert.StartsWith("cus_", token.GatewayCustomer, StringComparison.Ordinal);
+        Assert.Null(token.Mandate);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using Tokenizer.Core.Domain;
 using Tokenizer.Ledger.Schema;
 
 namespace Tokenizer.Ledger.Tests;
@@ -86,5 +87,64 @@ public abstract class MigrationTests(TestDatabase database) : LedgerTestBase(dat
 
         // Assert
         Assert.Equal([1L, 2L], await Database.QueryAsync("SELECT id FROM data_protection_keys ORDER BY id", r => r.GetInt64(0)));
+    }
+
+    [Fact]
+    public async Task InitializeAsync_TokenMadeBeforeSetupIntents_ReadsNotSetUpAndKeepsEverythingElse()
+    {
+        // Arrange: a database at version 7 (before SetupIntents) holding a token made by create + attach.
+        var old = await Database.CreateSiblingAsync();
+        var dialect = Database.Provider == "SQLite" ? SqlDialect.Sqlite : SqlDialect.Postgres;
+        if (old is Sqlite.SqliteTestDatabase file)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file.DatabasePath)!);
+        }
+
+        await old.InTransactionAsync(async transaction =>
+        {
+            await LedgerMigrations.PrepareAsync(transaction, dialect, CancellationToken.None);
+            foreach (var migration in LedgerMigrations.All.Where(m => m.Version <= 7))
+            {
+                await LedgerMigrations.ApplyAsync(transaction, dialect, migration, T0, CancellationToken.None);
+            }
+        });
+        await old.ExecuteAsync(
+            "INSERT INTO tokens (token, gateway, type, status, caller_id, customer_reference, gateway_customer_id, brand, last4, exp_month, exp_year, created_at) "
+            + "VALUES ('pm_old', 'stripe', 'card', 'active', 'c', 'r', 'cus_old', 'visa', '4242', 12, 2030, 0)");
+
+        // Act
+        var ledger = old.CreateLedger(Clock);
+        await ledger.InitializeAsync(CancellationToken.None);
+        var token = await ledger.GetTokenAsync("pm_old", CancellationToken.None);
+
+        // Assert: the documented status, nothing invented, the rest as it was.
+        Assert.NotNull(token);
+        Assert.Equal(TokenSetup.NotSetUp, token.Setup);
+        Assert.Null(token.Mandate);
+        Assert.Equal("cus_old", token.GatewayCustomerId);
+        Assert.Equal("4242", token.Card!.Last4);
+        Assert.Equal(
+            ["not_set_up"],
+            await old.QueryAsync("SELECT setup_status FROM tokens", r => r.GetString(0)));
+    }
+
+    [Fact]
+    public async Task Schema_TokenColumns_HoldNoIpAddressOrUserAgent()
+    {
+        var columns = Database.Provider == "SQLite"
+            ? await Database.QueryAsync("SELECT name FROM pragma_table_info('tokens')", r => r.GetString(0))
+            : await Database.QueryAsync("SELECT column_name FROM information_schema.columns WHERE table_name = 'tokens'", r => r.GetString(0));
+
+        Assert.Contains("mandate_accepted_at", columns);
+        Assert.DoesNotContain(columns, c => c.Contains("ip", StringComparison.OrdinalIgnoreCase) || c.Contains("agent", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task Schema_UnknownSetupStatus_IsRejectedByTheDatabase()
+    {
+        await Assert.ThrowsAnyAsync<DbException>(() => Database.ExecuteAsync(
+            "INSERT INTO tokens (token, gateway, type, status, caller_id, customer_reference, created_at, setup_status) "
+            + "VALUES ('pm_x', 'stripe', 'card', 'active', 'c', 'r', 0, 'chargeable')"));
+        Assert.Equal(0, await CountRowsAsync("tokens"));
     }
 }

@@ -151,6 +151,10 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         await SeedAsync(Ledger, [TestData.Card("pm_new_revoked", T0.AddDays(10), status: TokenStatus.Revoked)]);
         await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_old_revoked", Ciphertext(1), T0), CancellationToken.None);
         await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_active", Ciphertext(2), T0), CancellationToken.None);
+
+        // Issue #13: a debit's mandate acceptance record goes with its token too; the active token's stays.
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_old_revoked.mandate", Ciphertext(3), T0), CancellationToken.None);
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_active.mandate", Ciphertext(4), T0), CancellationToken.None);
         Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(TestData.Claim("pending-old", TestData.Hmac(2), T0), CancellationToken.None)).State);
         Clock.Advance(TimeSpan.FromDays(10));
         var recent = TestData.Card("pm_recent_claim", T0.AddDays(10));
@@ -166,7 +170,7 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         Assert.Null(await Ledger.GetTokenAsync("pm_old_revoked", CancellationToken.None));
         Assert.NotNull(await Ledger.GetTokenAsync("pm_new_revoked", CancellationToken.None));
         Assert.NotNull(await Ledger.GetTokenAsync("pm_active", CancellationToken.None));
-        Assert.Equal(["pm_active"], (await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None)).Select(r => r.RecordId));
+        Assert.Equal(["pm_active", "pm_active.mandate"], (await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None)).Select(r => r.RecordId));
 
         // The three seeded claims completed at T0 expired; the pending one (T0) and the recent completed one stay.
         Assert.Equal(3, purge.IdempotencyRecords);

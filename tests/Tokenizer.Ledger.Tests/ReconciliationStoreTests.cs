@@ -387,6 +387,14 @@ public abstract class ReconcilerOnLedgerTests(TestDatabase database) : LedgerTes
 
         public Task AttachAsync(string paymentMethodId, string customerId, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+        public Task<GatewaySetup> CreateSetupIntentAsync(SetupIntentRequest request, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<GatewaySetup> GetSetupIntentAsync(string setupIntentId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<GatewaySetup?> FindSetupIntentAsync(string customerId, string paymentMethodId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<Mandate> GetMandateAsync(string mandateId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
         public Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task UpdateBillingDetailsAsync(string paymentMethodId, BillingDetails billing, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();

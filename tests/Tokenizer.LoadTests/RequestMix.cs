@@ -66,7 +66,19 @@ internal sealed class RequestMix(double replayShare, double invalidShare, double
             Email = "jenny.rosen@example.com",
             Address = new Address { Line1 = "1 Test Street", City = "London", PostalCode = "EC1A 1BB", Country = "GB" },
         };
-        var request = new TokenizeBankAccountRequest { IdempotencyKey = key, CustomerReference = customer, BillingDetails = billing };
+        var request = new TokenizeBankAccountRequest
+        {
+            IdempotencyKey = key,
+            CustomerReference = customer,
+            BillingDetails = billing,
+
+            // Every debit needs the customer's mandate acceptance (issue #13); offline keeps personal data out of the load.
+            MandateAcceptance = new MandateAcceptance
+            {
+                AcceptedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
+                Offline = new OfflineMandateAcceptance(),
+            },
+        };
         switch (scheme)
         {
             case 0:

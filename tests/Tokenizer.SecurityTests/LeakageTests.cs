@@ -57,7 +57,7 @@ public sealed class LeakageTests
                 });
                 Assert.True(replay.Replayed);
 
-                TokenizeBankAccountRequest Bank(string key) => new() { IdempotencyKey = key, CustomerReference = "leak-customer", BillingDetails = billing };
+                TokenizeBankAccountRequest Bank(string key) => new() { IdempotencyKey = key, CustomerReference = "leak-customer", BillingDetails = billing, MandateAcceptance = Tokenizer.IntegrationTests.Requests.OnlineMandate() };
                 var becs = Bank("leak-becs");
                 becs.AuBecsDebit = new AuBecsDebitAccount { BsbNumber = values.BecsBsb, AccountNumber = values.BecsAccount };
                 var sepa = Bank("leak-sepa");

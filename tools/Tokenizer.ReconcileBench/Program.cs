@@ -209,6 +209,14 @@ internal sealed class TimedGateway(ITokenGateway inner) : ITokenGateway
 
     public Task AttachAsync(string paymentMethodId, string customerId, string idempotencyKey, CancellationToken cancellationToken) => inner.AttachAsync(paymentMethodId, customerId, idempotencyKey, cancellationToken);
 
+    public Task<GatewaySetup> CreateSetupIntentAsync(SetupIntentRequest request, string idempotencyKey, CancellationToken cancellationToken) => inner.CreateSetupIntentAsync(request, idempotencyKey, cancellationToken);
+
+    public Task<GatewaySetup> GetSetupIntentAsync(string setupIntentId, CancellationToken cancellationToken) => inner.GetSetupIntentAsync(setupIntentId, cancellationToken);
+
+    public Task<GatewaySetup?> FindSetupIntentAsync(string customerId, string paymentMethodId, CancellationToken cancellationToken) => inner.FindSetupIntentAsync(customerId, paymentMethodId, cancellationToken);
+
+    public Task<Tokenizer.Core.Domain.Mandate> GetMandateAsync(string mandateId, CancellationToken cancellationToken) => inner.GetMandateAsync(mandateId, cancellationToken);
+
     public Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken) => inner.DetachAsync(paymentMethodId, idempotencyKey, cancellationToken);
 
     public Task UpdateBillingDetailsAsync(string paymentMethodId, BillingDetails billing, string idempotencyKey, CancellationToken cancellationToken) =>

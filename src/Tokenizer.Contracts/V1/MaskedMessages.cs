@@ -48,7 +48,7 @@ public sealed partial class TokenizeCardRequest : ICustomDiagnosticMessage
 {
     /// <inheritdoc />
     public string ToDiagnosticString() =>
-        $"{{ \"idempotencyKey\": \"{IdempotencyKey}\", \"customerReference\": \"{CustomerReference}\", \"card\": {Card?.ToDiagnosticString() ?? "null"}, \"billingDetails\": \"***\" }}";
+        $"{{ \"idempotencyKey\": \"{IdempotencyKey}\", \"customerReference\": \"{CustomerReference}\", \"card\": {Card?.ToDiagnosticString() ?? "null"}, \"billingDetails\": \"***\", \"returnUrl\": \"{(ReturnUrl.Length == 0 ? string.Empty : "***")}\" }}";
 }
 
 public sealed partial class TokenizeBankAccountRequest : ICustomDiagnosticMessage
@@ -64,8 +64,30 @@ public sealed partial class TokenizeBankAccountRequest : ICustomDiagnosticMessag
             AccountOneofCase.UsBankAccount => UsBankAccount.ToDiagnosticString(),
             _ => "null",
         };
-        return $"{{ \"idempotencyKey\": \"{IdempotencyKey}\", \"customerReference\": \"{CustomerReference}\", \"{AccountCase}\": {account}, \"billingDetails\": \"***\" }}";
+        return $"{{ \"idempotencyKey\": \"{IdempotencyKey}\", \"customerReference\": \"{CustomerReference}\", \"{AccountCase}\": {account}, \"billingDetails\": \"***\", \"mandateAcceptance\": {MandateAcceptance?.ToDiagnosticString() ?? "null"} }}";
     }
+}
+
+// Issue #13: the mandate acceptance's IP address and user agent are personal data; a next action's URL is the customer's
+// own link to their bank's or the gateway's page: neither is printed.
+public sealed partial class OnlineMandateAcceptance : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() => "{ \"online\": \"***\" }";
+}
+
+public sealed partial class MandateAcceptance : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() =>
+        $"{{ \"acceptedAt\": \"{AcceptedAt}\", \"type\": \"{TypeCase}\", \"online\": \"{(TypeCase == TypeOneofCase.Online ? "***" : string.Empty)}\" }}";
+}
+
+public sealed partial class NextAction : ICustomDiagnosticMessage
+{
+    /// <inheritdoc />
+    public string ToDiagnosticString() =>
+        $"{{ \"kind\": \"{Kind}\", \"url\": \"{(Url.Length == 0 ? string.Empty : "***")}\", \"expiresAt\": \"{ExpiresAt}\" }}";
 }
 
 internal static class Masking

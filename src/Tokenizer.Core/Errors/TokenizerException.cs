@@ -83,6 +83,14 @@ public static class ErrorReasons
     public const string TokenNotFound = "TOKEN_NOT_FOUND";
     /// <summary>The issuer declined the card; ErrorInfo.metadata.decline_code says why.</summary>
     public const string CardDeclined = "CARD_DECLINED";
+    /// <summary>
+    /// The card needs the cardholder's authentication (3-D Secure) before it can be set up, and the request gave no
+    /// <c>return_url</c> to send them back to: FAILED_PRECONDITION naming <c>return_url</c>; nothing chargeable was left at
+    /// the gateway. Send the request again with a <c>return_url</c> (a new idempotency key).
+    /// </summary>
+    public const string AuthenticationRequired = "AUTHENTICATION_REQUIRED";
+    /// <summary>The gateway refused to set up the payment method (SetupIntent requires_payment_method or canceled); ErrorInfo.metadata.decline_code says why.</summary>
+    public const string SetupFailed = "SETUP_FAILED";
     /// <summary>The gateway rejected the card number.</summary>
     public const string IncorrectNumber = "INCORRECT_NUMBER";
     /// <summary>The gateway rejected the expiry month or year.</summary>

@@ -26,6 +26,36 @@ public interface ITokenGateway
     Task AttachAsync(string paymentMethodId, string customerId, string idempotencyKey, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Creates and confirms a SetupIntent for an existing PaymentMethod under a Customer, for off-session use (Stripe API
+    /// POST /v1/setup_intents with <c>customer</c>, <c>payment_method</c>, <c>allowed_payment_method_types[0]</c> (API 2026-10-28.endive; <c>payment_method_types</c> is no longer writable there),
+    /// <c>usage=off_session</c>, <c>confirm=true</c>, metadata, and <c>return_url</c> for cards or <c>mandate_data</c> for
+    /// debits). A succeeded SetupIntent attaches the PaymentMethod to the Customer.
+    /// </summary>
+    /// <returns>The SetupIntent's outcome: succeeded, requires_action (with the next action), processing.</returns>
+    /// <exception cref="Errors.TokenizerException">
+    /// A synchronous refusal: a decline (FAILED_PRECONDITION CARD_DECLINED), rejected fields (INVALID_ARGUMENT), a
+    /// SetupIntent answered requires_payment_method or canceled (FAILED_PRECONDITION SETUP_FAILED); other gateway failures
+    /// as for every call.
+    /// </exception>
+    Task<GatewaySetup> CreateSetupIntentAsync(SetupIntentRequest request, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads a SetupIntent (Stripe API GET /v1/setup_intents/{id}): a read, so no idempotency key. A requires_payment_method
+    /// or canceled SetupIntent is <see cref="SetupStatus.Failed"/> with its <c>last_setup_error</c> code, not an error.
+    /// </summary>
+    Task<GatewaySetup> GetSetupIntentAsync(string setupIntentId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The newest SetupIntent of <paramref name="paymentMethodId"/> under <paramref name="customerId"/> (Stripe API GET
+    /// /v1/setup_intents?customer=...&amp;payment_method=...&amp;limit=1), or null when there is none: how the recovery
+    /// worker learns the setup of a PaymentMethod whose request was cut off after the SetupIntent.
+    /// </summary>
+    Task<GatewaySetup?> FindSetupIntentAsync(string customerId, string paymentMethodId, CancellationToken cancellationToken);
+
+    /// <summary>Reads a Mandate (Stripe API GET /v1/mandates/{id}): id, status, acceptance type and time. No personal data is returned.</summary>
+    Task<Mandate> GetMandateAsync(string mandateId, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Detaches a PaymentMethod (Stripe API POST /v1/payment_methods/{id}/detach). Irreversible.
     /// A PaymentMethod that is already detached counts as success.
     /// </summary>
@@ -77,6 +107,39 @@ public sealed record PaymentMethodRequest(
     BankAccountDetails? BankAccount,
     BillingDetails Billing,
     IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>What to set up at the gateway.</summary>
+/// <param name="CustomerId">The Customer, <c>cus_...</c>.</param>
+/// <param name="PaymentMethodId">The PaymentMethod just created, <c>pm_...</c>.</param>
+/// <param name="Type">Its type (sent as <c>allowed_payment_method_types[0]</c> (API 2026-10-28.endive; <c>payment_method_types</c> is no longer writable there)).</param>
+/// <param name="Metadata">Non-sensitive metadata (our intent id).</param>
+/// <param name="ReturnUrl">Cards: where 3-D Secure returns the cardholder; null when the caller gave none.</param>
+/// <param name="MandateAcceptance">Debits: the customer's acceptance, sent as <c>mandate_data</c>; null for cards.</param>
+public sealed record SetupIntentRequest(
+    string CustomerId,
+    string PaymentMethodId,
+    TokenType Type,
+    IReadOnlyDictionary<string, string> Metadata,
+    string? ReturnUrl,
+    MandateAcceptance? MandateAcceptance);
+
+/// <summary>A SetupIntent as the gateway reports it.</summary>
+/// <param name="Id">The SetupIntent, <c>seti_...</c>.</param>
+/// <param name="Status">
+/// Ready (succeeded), RequiresAction, Processing, or Failed (requires_payment_method with a last setup error, or canceled).
+/// </param>
+/// <param name="NextAction">While requires_action with a redirect_to_url or verify_with_microdeposits action; null for
+/// other kinds of action (e.g. use_stripe_sdk, which a server cannot complete).</param>
+/// <param name="FailureCode">While Failed: the last setup error's decline code or code (sanitised), or <c>canceled</c>.</param>
+/// <param name="MandateId">Debits: the Mandate, <c>mandate_...</c>, once Stripe made one.</param>
+/// <param name="PaymentMethodId">The PaymentMethod it sets up.</param>
+public sealed record GatewaySetup(
+    string Id,
+    SetupStatus Status,
+    NextAction? NextAction,
+    string? FailureCode,
+    string? MandateId,
+    string? PaymentMethodId);
 
 /// <summary>A PaymentMethod as the gateway reports it: id and masked metadata only.</summary>
 public sealed record GatewayPaymentMethod(

@@ -104,6 +104,13 @@ public interface ITokenLedger
         DateTimeOffset now,
         CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores a refreshed setup (<see cref="TokenRecord.Setup"/> and <see cref="TokenRecord.Mandate"/>) of
+    /// <paramref name="token"/>, only while the stored setup is still pending (requires_action or processing) under the
+    /// same SetupIntent: a late refresh never overwrites a newer outcome. Returns whether it was stored.
+    /// </summary>
+    Task<bool> UpdateSetupAsync(TokenRecord token, CancellationToken cancellationToken);
+
     /// <summary>One token by gateway id, or null.</summary>
     Task<TokenRecord?> GetTokenAsync(string token, CancellationToken cancellationToken);
 

@@ -31,43 +31,80 @@ public sealed class PersonalDataVault(IPrivacyStore store, ISubjectKeyStore keys
             return;
         }
 
-        var subject = pseudonyms.Of(customerReference);
-        var key = await KeyAsync(subject, create: true, cancellationToken).ConfigureAwait(false);
-        var plaintext = JsonSerializer.SerializeToUtf8Bytes(billing, Json);
-        try
-        {
-            var ciphertext = SubjectDataCipher.Encrypt(key!, subject, recordId, plaintext);
-            await store.SavePersonalDataAsync(new PersonalDataRecord(subject, recordId, ciphertext, timeProvider.GetUtcNow()), cancellationToken)
-                .ConfigureAwait(false);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(plaintext);
-            CryptographicOperations.ZeroMemory(key);
-        }
+        await SaveBytesAsync(customerReference, recordId, JsonSerializer.SerializeToUtf8Bytes(billing, Json), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The subject's records in clear, by record id; empty when the subject has no key (never had data, or erased).</summary>
+    /// <summary>The suffix of the record id that holds a token's online mandate acceptance (<c>{token}.mandate</c>).</summary>
+    public const string MandateRecordSuffix = ".mandate";
+
+    /// <summary>
+    /// Encrypts and stores a direct-debit mandate's online acceptance (IP address and user agent) given for
+    /// <paramref name="token"/>, as the subject's record <c>{token}.mandate</c>, under the same subject key as the billing
+    /// details: exported with them, unreadable once the key is destroyed on erasure.
+    /// </summary>
+    public async Task SaveMandateAcceptanceAsync(string customerReference, string token, OnlineAcceptance acceptance, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(customerReference);
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ArgumentNullException.ThrowIfNull(acceptance);
+        await SaveBytesAsync(customerReference, token + MandateRecordSuffix, JsonSerializer.SerializeToUtf8Bytes(acceptance, Json), cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>The subject's online mandate acceptances in clear, by token id; empty when the subject has no key.</summary>
+    /// <exception cref="CryptographicException">A record or the wrapped key does not decrypt.</exception>
+    public async Task<IReadOnlyDictionary<string, OnlineAcceptance>> ReadMandateAcceptancesAsync(string customerReference, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, OnlineAcceptance>(StringComparer.Ordinal);
+        await DecryptEachAsync(
+            customerReference,
+            static id => id.EndsWith(MandateRecordSuffix, StringComparison.Ordinal),
+            (id, plaintext) => result[id[..^MandateRecordSuffix.Length]] = JsonSerializer.Deserialize<OnlineAcceptance>(plaintext, Json)
+                ?? throw new CryptographicException("an empty mandate acceptance record"),
+            cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>The subject's billing records in clear, by record id; empty when the subject has no key (never had data, or erased).</summary>
     /// <exception cref="CryptographicException">A record or the wrapped key does not decrypt (damaged, or the key ring lost).</exception>
     public async Task<IReadOnlyDictionary<string, BillingDetails>> ReadAsync(string customerReference, CancellationToken cancellationToken)
     {
+        var result = new Dictionary<string, BillingDetails>(StringComparer.Ordinal);
+        await DecryptEachAsync(
+            customerReference,
+            static id => !id.EndsWith(MandateRecordSuffix, StringComparison.Ordinal),
+            (id, plaintext) => result[id] = JsonSerializer.Deserialize<BillingDetails>(plaintext, Json) ?? BillingDetails.Empty,
+            cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task DecryptEachAsync(
+        string customerReference,
+        Func<string, bool> include,
+        Action<string, byte[]> read,
+        CancellationToken cancellationToken)
+    {
         ArgumentException.ThrowIfNullOrEmpty(customerReference);
         var subject = pseudonyms.Of(customerReference);
-        var result = new Dictionary<string, BillingDetails>(StringComparer.Ordinal);
         var key = await KeyAsync(subject, create: false, cancellationToken).ConfigureAwait(false);
         if (key is null)
         {
-            return result;
+            return;
         }
 
         try
         {
             foreach (var record in await store.ListPersonalDataAsync(subject, cancellationToken).ConfigureAwait(false))
             {
+                if (!include(record.RecordId))
+                {
+                    continue;
+                }
+
                 var plaintext = SubjectDataCipher.Decrypt(key, subject, record.RecordId, record.Ciphertext);
                 try
                 {
-                    result[record.RecordId] = JsonSerializer.Deserialize<BillingDetails>(plaintext, Json) ?? BillingDetails.Empty;
+                    read(record.RecordId, plaintext);
                 }
                 finally
                 {
@@ -79,8 +116,23 @@ public sealed class PersonalDataVault(IPrivacyStore store, ISubjectKeyStore keys
         {
             CryptographicOperations.ZeroMemory(key);
         }
+    }
 
-        return result;
+    private async Task SaveBytesAsync(string customerReference, string recordId, byte[] plaintext, CancellationToken cancellationToken)
+    {
+        var subject = pseudonyms.Of(customerReference);
+        var key = await KeyAsync(subject, create: true, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var ciphertext = SubjectDataCipher.Encrypt(key!, subject, recordId, plaintext);
+            await store.SavePersonalDataAsync(new PersonalDataRecord(subject, recordId, ciphertext, timeProvider.GetUtcNow()), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+            CryptographicOperations.ZeroMemory(key);
+        }
     }
 
     /// <summary>True when no field of <paramref name="billing"/> holds a value.</summary>

@@ -30,8 +30,8 @@ public sealed record CorrectSubjectCommand(string? IdempotencyKey, string? Custo
 /// <summary>EraseSubject as the domain sees it.</summary>
 public sealed record EraseSubjectCommand(string? CustomerReference, string? IdempotencyKey, string? Reason);
 
-/// <summary>One token of an export with the billing details held for it (null when none are held).</summary>
-public sealed record SubjectTokenData(TokenRecord Token, BillingDetails? BillingDetails);
+/// <summary>One token of an export with the billing details and online mandate acceptance held for it (null when none are held).</summary>
+public sealed record SubjectTokenData(TokenRecord Token, BillingDetails? BillingDetails, OnlineAcceptance? MandateAcceptance = null);
 
 /// <summary>Everything Tokenizer holds about one subject. The same shape whether or not the subject is known.</summary>
 public sealed record SubjectExport(
@@ -121,6 +121,7 @@ public sealed partial class PrivacyService(
 
         var tokens = await TokensOfAsync(reference, activeOnly: false, cancellationToken).ConfigureAwait(false);
         var held = await vault.ReadAsync(reference, cancellationToken).ConfigureAwait(false);
+        var acceptances = await vault.ReadMandateAcceptancesAsync(reference, cancellationToken).ConfigureAwait(false);
         var customer = await ledger.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
         var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
 
@@ -136,7 +137,10 @@ public sealed partial class PrivacyService(
 
         return new SubjectExport(
             subject,
-            [.. tokens.Select(t => new SubjectTokenData(t, held.TryGetValue(t.Token, out var billing) ? billing : null))],
+            [.. tokens.Select(t => new SubjectTokenData(
+                t,
+                held.TryGetValue(t.Token, out var billing) ? billing : null,
+                acceptances.TryGetValue(t.Token, out var acceptance) ? acceptance : null))],
             customer is null ? [] : [customer],
             events,
             erasure,

@@ -14,6 +14,15 @@ public enum GatewayOperation
     /// <summary>POST /v1/payment_methods/{id}/attach: <c>attach</c>.</summary>
     Attach,
 
+    /// <summary>POST /v1/setup_intents: <c>create_setup_intent</c>.</summary>
+    CreateSetupIntent,
+
+    /// <summary>GET /v1/setup_intents/{id} and GET /v1/setup_intents (list): <c>get_setup_intent</c>.</summary>
+    GetSetupIntent,
+
+    /// <summary>GET /v1/mandates/{id}: <c>get_mandate</c>.</summary>
+    GetMandate,
+
     /// <summary>POST /v1/payment_methods/{id}/detach: <c>detach</c>.</summary>
     Detach,
 
@@ -158,6 +167,9 @@ public sealed class TokenizerMetrics
     {
         GatewayOperation.CreatePaymentMethod => "create_payment_method",
         GatewayOperation.Attach => "attach",
+        GatewayOperation.CreateSetupIntent => "create_setup_intent",
+        GatewayOperation.GetSetupIntent => "get_setup_intent",
+        GatewayOperation.GetMandate => "get_mandate",
         GatewayOperation.Detach => "detach",
         GatewayOperation.CreateCustomer => "create_customer",
         GatewayOperation.ListPaymentMethods => "list_payment_methods",

@@ -33,18 +33,43 @@ public sealed record UsBankAccountInput(
     BankAccountKind? AccountType) : BankAccountInput;
 
 /// <summary>TokenizeCard as the domain sees it.</summary>
+/// <param name="IdempotencyKey">The caller's key.</param>
+/// <param name="CustomerReference">The billing service's customer identifier.</param>
+/// <param name="Card">The card, or null when absent.</param>
+/// <param name="BillingDetails">Billing details, or null.</param>
+/// <param name="ReturnUrl">Where 3-D Secure sends the cardholder back; null or empty when the caller gave none.</param>
 public sealed record TokenizeCardCommand(
     string? IdempotencyKey,
     string? CustomerReference,
     CardInput? Card,
-    BillingDetails? BillingDetails);
+    BillingDetails? BillingDetails,
+    string? ReturnUrl = null);
 
 /// <summary>TokenizeBankAccount as the domain sees it; <see cref="Account"/> is null when no oneof case was set.</summary>
+/// <param name="IdempotencyKey">The caller's key.</param>
+/// <param name="CustomerReference">The billing service's customer identifier.</param>
+/// <param name="Account">The account, or null when no oneof case was set.</param>
+/// <param name="BillingDetails">Billing details, or null.</param>
+/// <param name="MandateAcceptance">The mandate acceptance, or null when absent (refused: it is required).</param>
 public sealed record TokenizeBankAccountCommand(
     string? IdempotencyKey,
     string? CustomerReference,
     BankAccountInput? Account,
-    BillingDetails? BillingDetails);
+    BillingDetails? BillingDetails,
+    MandateAcceptanceInput? MandateAcceptance = null);
+
+/// <summary>A mandate acceptance as received: exactly one of <see cref="Online"/> or <see cref="Offline"/> should be set.</summary>
+/// <param name="AcceptedAt">When the customer accepted, or null when absent.</param>
+/// <param name="Online">The online details, or null.</param>
+/// <param name="Offline">True when the offline case was set.</param>
+public sealed record MandateAcceptanceInput(DateTimeOffset? AcceptedAt, OnlineAcceptanceInput? Online, bool Offline);
+
+/// <summary>Online acceptance details as received (personal data: <see cref="ToString"/> prints nothing of them).</summary>
+public sealed record OnlineAcceptanceInput(string? IpAddress, string? UserAgent)
+{
+    /// <inheritdoc />
+    public override string ToString() => "OnlineAcceptanceInput { *** }";
+}
 
 /// <summary>RevokeToken as the domain sees it.</summary>
 public sealed record RevokeTokenCommand(string? Token, string? IdempotencyKey, string? Reason);
@@ -58,19 +83,21 @@ public sealed record ListTokensCommand(
     int PageSize,
     string? PageToken);
 
-/// <summary>A validated TokenizeCard request.</summary>
+/// <summary>A validated TokenizeCard request; <see cref="ReturnUrl"/> is an absolute https URL or null.</summary>
 public sealed record ValidatedCardRequest(
     string IdempotencyKey,
     string CustomerReference,
     CardDetails Card,
-    BillingDetails BillingDetails);
+    BillingDetails BillingDetails,
+    string? ReturnUrl = null);
 
 /// <summary>A validated TokenizeBankAccount request.</summary>
 public sealed record ValidatedBankAccountRequest(
     string IdempotencyKey,
     string CustomerReference,
     BankAccountDetails Account,
-    BillingDetails BillingDetails);
+    BillingDetails BillingDetails,
+    MandateAcceptance MandateAcceptance);
 
 /// <summary>The result of a tokenisation: the token and whether this is a replay.</summary>
 public sealed record TokenizeResult(TokenRecord Token, bool Replayed);

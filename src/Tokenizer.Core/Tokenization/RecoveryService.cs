@@ -37,7 +37,9 @@ public sealed record RecoveryPassResult(int Completed, int Released, int Detache
 /// Resolves requests that were cut off between claiming their idempotency key and recording their token, without the
 /// caller: the recovery worker (pending intents whose process died) and the orphan sweep (failed intents whose
 /// PaymentMethod may still be attached). It finds a PaymentMethod through the Customer's list (Stripe API GET
-/// /v1/customers/{id}/payment_methods) by its <c>tokenizer_intent</c> metadata.
+/// /v1/customers/{id}/payment_methods) by its <c>tokenizer_intent</c> metadata. On the SetupIntent path a PaymentMethod is
+/// attached only once its SetupIntent succeeded, so this finds exactly the setups that succeeded at Stripe with no record
+/// here; a recorded one gets its setup from its SetupIntent (found by Customer and PaymentMethod) and its Mandate.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -173,6 +175,10 @@ public sealed partial class RecoveryService(
             var recorded = await ledger.GetTokenAsync(search.PaymentMethod!.Id, cancellationToken).ConfigureAwait(false);
             orphan = recorded is null && intent.State == IntentState.Failed;
             token = recorded ?? ToRecord(intent, search.CustomerId!, search.PaymentMethod, revoked: orphan);
+            if (recorded is null && !orphan)
+            {
+                token = await WithSetupAsync(token, cancellationToken).ConfigureAwait(false);
+            }
 
             // Fenced write-ahead: only while the claim is still ours (no retry took it over), and before any detach, so
             // a retry from now on replays this record and never revives the PaymentMethod through the gateway's replay.
@@ -287,6 +293,26 @@ public sealed partial class RecoveryService(
         CreatedAt = intent.CreatedAt,
         RevokedAt = revoked ? Micros(timeProvider.GetUtcNow()) : null,
     };
+
+    /// <summary>
+    /// The token with the setup its request made: the PaymentMethod's newest SetupIntent under the Customer (Stripe API
+    /// GET /v1/setup_intents?customer=...&amp;payment_method=...) and, for a debit, its Mandate. On the SetupIntent path a
+    /// PaymentMethod is attached only by a succeeded SetupIntent; one with none found was attached otherwise and reads as
+    /// NOT_SET_UP. Gateway failures propagate (the intent is deferred to a later pass).
+    /// </summary>
+    private async Task<TokenRecord> WithSetupAsync(TokenRecord token, CancellationToken cancellationToken)
+    {
+        var setup = await gateway.FindSetupIntentAsync(token.GatewayCustomerId!, token.Token, cancellationToken).ConfigureAwait(false);
+        if (setup is null)
+        {
+            return token;
+        }
+
+        var mandate = token.Type != TokenType.Card && setup.MandateId is { } mandateId
+            ? await gateway.GetMandateAsync(mandateId, cancellationToken).ConfigureAwait(false)
+            : null;
+        return token with { Setup = TokenizationService.ToSetup(setup), Mandate = mandate };
+    }
 
     private Outcome Record(Outcome outcome)
     {

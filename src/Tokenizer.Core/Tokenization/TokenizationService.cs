@@ -30,8 +30,14 @@ public sealed class TokenizationSettings
 /// <summary>Named points on the tokenisation path where crash tests stop the process.</summary>
 public static class FailPoints
 {
-    /// <summary>The gateway created and attached the PaymentMethod; the ledger has not committed the token yet.</summary>
+    /// <summary>The gateway created and set up the PaymentMethod; the ledger has not committed the token yet.</summary>
     public const string AfterGatewaySuccess = "after-gateway-success";
+
+    /// <summary>
+    /// The gateway's SetupIntent answered (succeeded: the PaymentMethod is attached to the Customer); the mandate is not
+    /// read yet and the ledger has not committed the token.
+    /// </summary>
+    public const string AfterSetupIntent = "after-setup-intent";
 }
 
 /// <summary>
@@ -72,7 +78,8 @@ public sealed partial class TokenizationService(
             card.ExpMonth.ToString(CultureInfo.InvariantCulture),
             card.ExpYear.ToString(CultureInfo.InvariantCulture),
             card.Cvc,
-            Canonical(request.BillingDetails));
+            Canonical(request.BillingDetails),
+            request.ReturnUrl ?? string.Empty);
 
         var intent = Intent(hasher, caller, request.IdempotencyKey, request.CustomerReference);
         return await RunIdempotentAsync(
@@ -82,11 +89,18 @@ public sealed partial class TokenizationService(
             "tokenize_card",
             hmac,
             intent,
-            ct => CreateTokenAsync(hasher, caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(card, null, request.BillingDetails, Metadata(intent)), ct),
+            ct => CreateTokenAsync(
+                hasher,
+                caller,
+                request.IdempotencyKey,
+                request.CustomerReference,
+                new PaymentMethodRequest(card, null, request.BillingDetails, Metadata(intent)),
+                new SetupOptions(request.ReturnUrl, null),
+                ct),
             cancellationToken);
     }
 
-    /// <summary>Tokenises a direct-debit bank account (AU BECS, SEPA, Bacs, ACH).</summary>
+    /// <summary>Tokenises a direct-debit bank account (AU BECS, SEPA, Bacs, ACH) under the customer's mandate acceptance.</summary>
     public async Task<TokenizeResult> TokenizeBankAccountAsync(
         CallerContext caller,
         TokenizeBankAccountCommand command,
@@ -99,7 +113,8 @@ public sealed partial class TokenizationService(
             "tokenize_bank_account",
             request.CustomerReference,
             CanonicalAccount(request.Account),
-            Canonical(request.BillingDetails));
+            Canonical(request.BillingDetails),
+            CanonicalMandate(request.MandateAcceptance));
 
         var intent = Intent(hasher, caller, request.IdempotencyKey, request.CustomerReference);
         return await RunIdempotentAsync(
@@ -109,20 +124,68 @@ public sealed partial class TokenizationService(
             "tokenize_bank_account",
             hmac,
             intent,
-            ct => CreateTokenAsync(hasher, caller, request.IdempotencyKey, request.CustomerReference, new PaymentMethodRequest(null, request.Account, request.BillingDetails, Metadata(intent)), ct),
+            ct => CreateTokenAsync(
+                hasher,
+                caller,
+                request.IdempotencyKey,
+                request.CustomerReference,
+                new PaymentMethodRequest(null, request.Account, request.BillingDetails, Metadata(intent)),
+                new SetupOptions(null, request.MandateAcceptance),
+                ct),
             cancellationToken);
     }
 
     /// <summary>
     /// One token by id. Unknown tokens, and tokens another caller created when the caller may not read all tokens
-    /// (no finance role), answer the same NOT_FOUND (TOKEN_NOT_FOUND): no oracle on which tokens exist.
+    /// (no finance role), answer the same NOT_FOUND (TOKEN_NOT_FOUND): no oracle on which tokens exist. An active token
+    /// whose setup is still REQUIRES_ACTION or PROCESSING is refreshed from the gateway first (Stripe API GET
+    /// /v1/setup_intents/{id}, then GET /v1/mandates/{id} for a debit with a mandate) and the new state is stored; when
+    /// the gateway cannot be reached the stored state is returned as it is (a read never fails for the gateway's sake).
     /// </summary>
     public async Task<TokenRecord> GetTokenAsync(CallerContext caller, string? token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
         RequireTokenId(token);
         var record = await ledger.GetTokenAsync(token!, cancellationToken).ConfigureAwait(false);
-        return record is not null && (caller.CanReadAllTokens || record.CallerId == caller.CallerId) ? record : throw NotFound();
+        if (record is null || !(caller.CanReadAllTokens || record.CallerId == caller.CallerId))
+        {
+            throw NotFound();
+        }
+
+        return record.Status == TokenStatus.Active && record.Setup.IsPending && record.Setup.SetupIntentId is not null
+            ? await RefreshSetupAsync(record, cancellationToken).ConfigureAwait(false)
+            : record;
+    }
+
+    private async Task<TokenRecord> RefreshSetupAsync(TokenRecord record, CancellationToken cancellationToken)
+    {
+        TokenRecord refreshed;
+        try
+        {
+            var setup = await gateway.GetSetupIntentAsync(record.Setup.SetupIntentId!, cancellationToken).ConfigureAwait(false);
+            var mandate = record.Type != TokenType.Card && setup.MandateId is { } mandateId
+                ? await gateway.GetMandateAsync(mandateId, cancellationToken).ConfigureAwait(false)
+                : record.Mandate;
+            refreshed = record with { Setup = ToSetup(setup), Mandate = mandate };
+        }
+        catch (TokenizerException error)
+        {
+            LogRefreshFailed(logger, record.Token, error.Reason);
+            return record;
+        }
+
+        if (refreshed.Setup == record.Setup && refreshed.Mandate == record.Mandate)
+        {
+            return record;
+        }
+
+        // Fenced on the stored setup: a concurrent refresh that stored a newer outcome first is not overwritten.
+        if (await ledger.UpdateSetupAsync(refreshed, cancellationToken).ConfigureAwait(false))
+        {
+            return refreshed;
+        }
+
+        return await ledger.GetTokenAsync(record.Token, cancellationToken).ConfigureAwait(false) ?? refreshed;
     }
 
     /// <summary>Lists tokens newest first; page size 1-100, 0 means 50.</summary>
@@ -301,28 +364,57 @@ public sealed partial class TokenizationService(
         }
     }
 
+    /// <summary>
+    /// Customer, PaymentMethod, then a confirmed SetupIntent (which attaches the PaymentMethod to the Customer when it
+    /// succeeds), then the Mandate for a debit. Outcomes: succeeded READY; requires_action REQUIRES_ACTION with the next
+    /// action; processing PROCESSING. A card that needs authentication when the request gave no return_url is refused
+    /// FAILED_PRECONDITION AUTHENTICATION_REQUIRED naming return_url: its SetupIntent did not succeed, so the
+    /// PaymentMethod is not attached and nothing chargeable is left.
+    /// </summary>
     private async Task<TokenRecord> CreateTokenAsync(
         RequestHasher hasher,
         CallerContext caller,
         string key,
         string customerReference,
         PaymentMethodRequest request,
+        SetupOptions setupOptions,
         CancellationToken cancellationToken)
     {
         var customerId = await EnsureCustomerAsync(customerReference, cancellationToken).ConfigureAwait(false);
         var paymentMethod = await gateway.CreatePaymentMethodAsync(request, hasher.GatewayKey(caller.CallerId, key, "pm"), cancellationToken)
             .ConfigureAwait(false);
-        await gateway.AttachAsync(paymentMethod.Id, customerId, hasher.GatewayKey(caller.CallerId, key, "attach"), cancellationToken)
-            .ConfigureAwait(false);
+        var setup = await gateway.CreateSetupIntentAsync(
+            new SetupIntentRequest(customerId, paymentMethod.Id, paymentMethod.Type, request.Metadata, setupOptions.ReturnUrl, setupOptions.Mandate),
+            hasher.GatewayKey(caller.CallerId, key, "seti"),
+            cancellationToken).ConfigureAwait(false);
+        settings.FailPoint?.Invoke(FailPoints.AfterSetupIntent);
+        if (setup.Status == SetupStatus.RequiresAction && paymentMethod.Type == TokenType.Card && setupOptions.ReturnUrl is null)
+        {
+            LogAuthenticationRequired(logger, setup.Id);
+            throw new TokenizerException(
+                ErrorKind.FailedPrecondition,
+                ErrorReasons.AuthenticationRequired,
+                "return_url: required for a card that needs authentication",
+                [new FieldViolation("return_url", "required for a card that needs authentication")]);
+        }
+
+        var mandate = paymentMethod.Type != TokenType.Card && setup.MandateId is { } mandateId
+            ? await gateway.GetMandateAsync(mandateId, cancellationToken).ConfigureAwait(false)
+            : null;
         LogTokenized(logger, paymentMethod.Id, paymentMethod.Type);
 
         // Whatever the gateway derived, the ledger stores and the caller gets no more than VisibleDigits allows for the
         // number actually sent (a 4-digit account's last4 is the whole account).
 
-        // Privacy (issue #6): the billing details are held only encrypted under the subject's own data key.
+        // Privacy (issue #6): the billing details are held only encrypted under the subject's own data key; so are the
+        // mandate acceptance's IP address and user agent (issue #13).
         if (personalData is not null)
         {
             await personalData.SaveAsync(customerReference, paymentMethod.Id, request.Billing, cancellationToken).ConfigureAwait(false);
+            if (setupOptions.Mandate?.Online is { } online)
+            {
+                await personalData.SaveMandateAcceptanceAsync(customerReference, paymentMethod.Id, online, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         return new TokenRecord
@@ -341,8 +433,17 @@ public sealed partial class TokenizationService(
                 ? bank with { Last4 = VisibleDigits.Mask(bank.Last4, account.NumberLength) }
                 : paymentMethod.BankAccount,
             CreatedAt = Now(),
+            Setup = ToSetup(setup),
+            Mandate = mandate,
         };
     }
+
+    /// <summary>A gateway SetupIntent as the token's setup.</summary>
+    internal static TokenSetup ToSetup(GatewaySetup setup) => new(
+        setup.Status,
+        setup.Id,
+        setup.Status == SetupStatus.RequiresAction ? setup.NextAction : null,
+        setup.Status == SetupStatus.Failed ? setup.FailureCode : null);
 
     private async Task<string> EnsureCustomerAsync(string customerReference, CancellationToken cancellationToken)
     {
@@ -399,6 +500,12 @@ public sealed partial class TokenizationService(
         _ => throw new ArgumentOutOfRangeException(nameof(account), "unknown account type"),
     };
 
+    // The whole acceptance: the same key with another acceptance is another request (keyed HMAC, nothing stored in clear).
+    private static string CanonicalMandate(MandateAcceptance mandate) =>
+        string.Create(
+            CultureInfo.InvariantCulture,
+            $"{mandate.Type}|{mandate.AcceptedAt.ToUnixTimeSeconds()}|{mandate.Online?.IpAddress}|{mandate.Online?.UserAgent}");
+
     private static void RequireTokenId(string? token)
     {
         if (!InputRules.IsValidTokenId(token))
@@ -414,6 +521,15 @@ public sealed partial class TokenizationService(
     // cost 3-4% of the server's CPU and most of its lock contention in the console logger's queue (README "Performance").
     [LoggerMessage(EventId = 1001, EventName = "Tokenized", Level = LogLevel.Debug, Message = "Tokenized {Token} ({Type})")]
     private static partial void LogTokenized(ILogger logger, string token, TokenType type);
+
+    [LoggerMessage(EventId = 1003, EventName = "AuthenticationRequiredWithoutReturnUrl", Level = LogLevel.Information, Message = "SetupIntent {SetupIntent} needs the cardholder's authentication and the request gave no return_url: refused")]
+    private static partial void LogAuthenticationRequired(ILogger logger, string setupIntent);
+
+    [LoggerMessage(EventId = 1004, EventName = "SetupRefreshFailed", Level = LogLevel.Warning, Message = "Could not refresh the setup of {Token} from the gateway ({Reason}); answered the stored state")]
+    private static partial void LogRefreshFailed(ILogger logger, string token, string reason);
+
+    /// <summary>What the SetupIntent carries beyond the PaymentMethod: a card's return URL or a debit's mandate acceptance.</summary>
+    private sealed record SetupOptions(string? ReturnUrl, MandateAcceptance? Mandate);
 
     [LoggerMessage(EventId = 1002, EventName = "Revoked", Level = LogLevel.Information, Message = "Revoked {Token}")]
     private static partial void LogRevoked(ILogger logger, string token);

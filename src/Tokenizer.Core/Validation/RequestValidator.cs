@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Errors;
 using Tokenizer.Core.Tokenization;
@@ -39,6 +38,8 @@ public sealed class RequestValidator(TimeProvider timeProvider)
     /// <item><c>card.exp_month</c> 1-12, <c>card.exp_year</c> four digits; the card is valid through the last
     /// instant of its expiry month in UTC and at most 20 years ahead.</item>
     /// <item><c>card.cvc</c>: 4 digits for American Express, 3 otherwise, kept as given (leading zeros).</item>
+    /// <item><c>return_url</c>: optional; an absolute https URL with a host and no user info, at most 2048 chars, and the
+    /// <see cref="FreeTextRule"/>.</item>
     /// <item><c>customer_reference</c> and <c>billing_details.*</c>: <see cref="FreeTextRule"/> (no card or bank number, no control or bidi character, limited); none required for cards.</item>
     /// </list>
     /// </remarks>
@@ -61,8 +62,9 @@ public sealed class RequestValidator(TimeProvider timeProvider)
         }
 
         var billing = BillingDetailsValidation.Validate(command.BillingDetails, BillingRequirements.Card, violations);
+        var returnUrl = SetupValidation.ReturnUrl(command.ReturnUrl, violations);
         ThrowIfAny(violations);
-        return new ValidatedCardRequest(command.IdempotencyKey!, command.CustomerReference!, card!, billing);
+        return new ValidatedCardRequest(command.IdempotencyKey!, command.CustomerReference!, card!, billing, returnUrl);
     }
 
     /// <summary>Validates and normalises a TokenizeBankAccount request.</summary>
@@ -78,13 +80,15 @@ public sealed class RequestValidator(TimeProvider timeProvider)
     /// <item><c>us_bank_account</c>: ABA routing number (9 digits, 3-7-1 checksum, prefix 00-12, 21-32,
     /// 61-72 or 80, not all zeros), account 4-17 digits, not all zeros, holder type and account type; billing name
     /// required.</item>
+    /// <item><c>mandate_acceptance</c>: required for every scheme; <c>accepted_at</c> required and at most five minutes
+    /// ahead of the clock; one of <c>online</c> (an IPv4 or IPv6 <c>ip_address</c> and a <c>user_agent</c> of at most 512
+    /// chars under the <see cref="FreeTextRule"/>, both required) or <c>offline</c>.</item>
     /// </list>
     /// The returned account's <see cref="BankAccountDetails.Last4"/> shows at most four trailing characters and never
     /// more than half of the number (<see cref="VisibleDigits"/>): a 4-digit ACH account shows <c>**34</c>.
     /// </remarks>
     /// <returns>The request with normalised account details and cleaned billing details.</returns>
     /// <exception cref="TokenizerException">INVALID_ARGUMENT listing every violation.</exception>
-    [SuppressMessage("Performance", "CA1822:Mark members as static", Justification = "Part of the injected validator's API, beside the clock-dependent ValidateCard.")]
     public ValidatedBankAccountRequest ValidateBankAccount(TokenizeBankAccountCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
@@ -127,8 +131,9 @@ public sealed class RequestValidator(TimeProvider timeProvider)
         }
 
         var billing = BillingDetailsValidation.Validate(command.BillingDetails, required, violations);
+        var mandate = SetupValidation.Mandate(command.MandateAcceptance, time.GetUtcNow(), violations);
         ThrowIfAny(violations);
-        return new ValidatedBankAccountRequest(command.IdempotencyKey!, command.CustomerReference!, account!, billing);
+        return new ValidatedBankAccountRequest(command.IdempotencyKey!, command.CustomerReference!, account!, billing, mandate!);
     }
 
     private const string SepaIbanField = "sepa_debit.iban";

@@ -99,6 +99,7 @@ internal static class PrivacySql
     public const string PurgeRevokedTokenData = """
         DELETE FROM privacy_personal_data
         WHERE record_id IN (SELECT token FROM tokens WHERE status = 'revoked' AND revoked_at < @before)
+           OR record_id IN (SELECT token || '.mandate' FROM tokens WHERE status = 'revoked' AND revoked_at < @before)
         """;
 
     public const string PurgeRevokedTokens = "DELETE FROM tokens WHERE status = 'revoked' AND revoked_at < @before";

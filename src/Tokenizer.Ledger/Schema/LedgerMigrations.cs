@@ -37,6 +37,7 @@ internal static class LedgerMigrations
         new(5, "reconciliation_runs, reconciliation_items", Reconciliation.ReconciliationSql.Schema),
         new(6, "privacy: subject keys, encrypted personal data, erasures; retention indexes", Privacy.PrivacyMigration.Statements),
         new(7, "audit key ids; key check values", KeyIds),
+        new(8, "token setup (SetupIntent) and mandate columns; existing tokens not_set_up", TokenSetup),
     ];
 
     /// <summary>The highest version this build knows.</summary>
@@ -180,6 +181,26 @@ internal static class LedgerMigrations
             updated_at {d.Int64Type} NOT NULL
         ){d.TableOptions}
         """,
+    ];
+
+    /// <summary>
+    /// Issue #13: each token's setup through a Stripe SetupIntent (status, SetupIntent id, the customer's next action,
+    /// the failure code) and, for direct debits, its mandate (id, status, type, accepted_at). Tokens made before this
+    /// version were created and attached only: the column default gives them <c>not_set_up</c>. No IP address or user
+    /// agent here: those are personal data, held encrypted in the privacy tables.
+    /// </summary>
+    private static string[] TokenSetup(SqlDialect d) =>
+    [
+        "ALTER TABLE tokens ADD COLUMN setup_status TEXT NOT NULL DEFAULT 'not_set_up' CHECK (setup_status IN ('ready', 'requires_action', 'processing', 'failed', 'not_set_up'))",
+        "ALTER TABLE tokens ADD COLUMN setup_intent TEXT NULL CHECK (length(setup_intent) <= 255)",
+        "ALTER TABLE tokens ADD COLUMN next_action_kind TEXT NULL CHECK (next_action_kind IN ('redirect_to_url', 'verify_with_microdeposits'))",
+        "ALTER TABLE tokens ADD COLUMN next_action_url TEXT NULL CHECK (length(next_action_url) <= 2048)",
+        $"ALTER TABLE tokens ADD COLUMN next_action_expires_at {d.Int64Type} NULL",
+        "ALTER TABLE tokens ADD COLUMN setup_failure_code TEXT NULL CHECK (length(setup_failure_code) <= 100)",
+        "ALTER TABLE tokens ADD COLUMN mandate_id TEXT NULL CHECK (length(mandate_id) <= 255)",
+        "ALTER TABLE tokens ADD COLUMN mandate_status TEXT NULL CHECK (mandate_status IN ('active', 'pending', 'inactive'))",
+        "ALTER TABLE tokens ADD COLUMN mandate_type TEXT NULL CHECK (mandate_type IN ('online', 'offline'))",
+        $"ALTER TABLE tokens ADD COLUMN mandate_accepted_at {d.Int64Type} NULL",
     ];
 
     /// <summary>

@@ -9,7 +9,9 @@ internal static class LedgerSql
     /// <summary>The token columns in the order <see cref="TokenRows.Read"/> expects.</summary>
     public const string TokenColumns =
         "token, gateway, type, status, caller_id, customer_reference, gateway_customer_id, brand, last4, exp_month, "
-        + "exp_year, funding, country, fingerprint, bank_identifier, created_at, revoked_at";
+        + "exp_year, funding, country, fingerprint, bank_identifier, created_at, revoked_at, setup_status, setup_intent, "
+        + "next_action_kind, next_action_url, next_action_expires_at, setup_failure_code, mandate_id, mandate_status, "
+        + "mandate_type, mandate_accepted_at";
 
     /// <summary>
     /// Inserts a token or updates the one with the same id. Identity (gateway, type, caller, customer reference,
@@ -20,7 +22,9 @@ internal static class LedgerSql
         "INSERT INTO tokens (" + TokenColumns + """
         )
         VALUES (@token, @gateway, @type, @status, @caller_id, @customer_reference, @gateway_customer_id, @brand, @last4,
-                @exp_month, @exp_year, @funding, @country, @fingerprint, @bank_identifier, @created_at, @revoked_at)
+                @exp_month, @exp_year, @funding, @country, @fingerprint, @bank_identifier, @created_at, @revoked_at,
+                @setup_status, @setup_intent, @next_action_kind, @next_action_url, @next_action_expires_at,
+                @setup_failure_code, @mandate_id, @mandate_status, @mandate_type, @mandate_accepted_at)
         ON CONFLICT (token) DO UPDATE SET
             status = CASE WHEN tokens.status = 'revoked' THEN tokens.status ELSE excluded.status END,
             revoked_at = COALESCE(tokens.revoked_at, excluded.revoked_at),
@@ -32,7 +36,36 @@ internal static class LedgerSql
             funding = excluded.funding,
             country = excluded.country,
             fingerprint = excluded.fingerprint,
-            bank_identifier = excluded.bank_identifier
+            bank_identifier = excluded.bank_identifier,
+            setup_status = excluded.setup_status,
+            setup_intent = excluded.setup_intent,
+            next_action_kind = excluded.next_action_kind,
+            next_action_url = excluded.next_action_url,
+            next_action_expires_at = excluded.next_action_expires_at,
+            setup_failure_code = excluded.setup_failure_code,
+            mandate_id = excluded.mandate_id,
+            mandate_status = excluded.mandate_status,
+            mandate_type = excluded.mandate_type,
+            mandate_accepted_at = excluded.mandate_accepted_at
+        """;
+
+    /// <summary>
+    /// A refreshed setup: the setup and mandate columns of one token, only while its setup is still the one that was read
+    /// (same SetupIntent, still requires_action or processing), so a late refresh never overwrites a newer outcome.
+    /// </summary>
+    public const string UpdateTokenSetup = """
+        UPDATE tokens SET
+            setup_status = @setup_status,
+            setup_intent = @setup_intent,
+            next_action_kind = @next_action_kind,
+            next_action_url = @next_action_url,
+            next_action_expires_at = @next_action_expires_at,
+            setup_failure_code = @setup_failure_code,
+            mandate_id = @mandate_id,
+            mandate_status = @mandate_status,
+            mandate_type = @mandate_type,
+            mandate_accepted_at = @mandate_accepted_at
+        WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
         """;
 
     /// <summary>One token by id.</summary>

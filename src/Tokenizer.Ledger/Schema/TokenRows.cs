@@ -35,6 +35,32 @@ internal static class TokenRows
             .Bind("@bank_identifier", bank?.BankIdentifier)
             .Bind("@created_at", UnixMicros.From(token.CreatedAt))
             .Bind("@revoked_at", token.RevokedAt is { } revokedAt ? UnixMicros.From(revokedAt) : null);
+        BindSetup(command, token);
+    }
+
+    /// <summary>Binds the setup and mandate columns (and <c>@token</c>) of <see cref="LedgerSql.UpdateTokenSetup"/>.</summary>
+    public static void BindSetupOnly(DbCommand command, TokenRecord token)
+    {
+        command.Bind("@token", token.Token);
+        BindSetup(command, token);
+    }
+
+    private static void BindSetup(DbCommand command, TokenRecord token)
+    {
+        var setup = token.Setup;
+        var next = setup.NextAction;
+        var mandate = token.Mandate;
+        command
+            .Bind("@setup_status", SetupStatusName(setup.Status))
+            .Bind("@setup_intent", setup.SetupIntentId)
+            .Bind("@next_action_kind", next is null ? null : NextActionKindName(next.Kind))
+            .Bind("@next_action_url", next?.Url)
+            .Bind("@next_action_expires_at", next?.ExpiresAt is { } expires ? UnixMicros.From(expires) : null)
+            .Bind("@setup_failure_code", setup.FailureCode)
+            .Bind("@mandate_id", mandate?.Id)
+            .Bind("@mandate_status", mandate is null ? null : MandateStatusName(mandate.Status))
+            .Bind("@mandate_type", mandate is null ? null : MandateTypeName(mandate.Type))
+            .Bind("@mandate_accepted_at", mandate?.AcceptedAt is { } accepted ? UnixMicros.From(accepted) : null);
     }
 
     /// <summary>Reads a row selected with <see cref="LedgerSql.TokenColumns"/>.</summary>
@@ -69,8 +95,90 @@ internal static class TokenRows
                 : null,
             CreatedAt = UnixMicros.ToDateTimeOffset(reader.GetInt64(15)),
             RevokedAt = reader.GetNullableInt64(16) is { } revokedAt ? UnixMicros.ToDateTimeOffset(revokedAt) : null,
+            Setup = new TokenSetup(
+                ParseSetupStatus(reader.GetString(17)),
+                reader.GetNullableString(18),
+                reader.GetNullableString(19) is { } kind && reader.GetNullableString(20) is { } url
+                    ? new NextAction(
+                        ParseNextActionKind(kind),
+                        url,
+                        reader.GetNullableInt64(21) is { } expires ? UnixMicros.ToDateTimeOffset(expires) : null)
+                    : null,
+                reader.GetNullableString(22)),
+            Mandate = reader.GetNullableString(23) is { } mandateId
+                ? new Mandate(
+                    mandateId,
+                    ParseMandateStatus(reader.GetString(24)),
+                    ParseMandateType(reader.GetString(25)),
+                    reader.GetNullableInt64(26) is { } accepted ? UnixMicros.ToDateTimeOffset(accepted) : null)
+                : null,
         };
     }
+
+    /// <summary>The stored name of a setup status (Stripe's spelling; <c>not_set_up</c> for tokens made before SetupIntents).</summary>
+    public static string SetupStatusName(SetupStatus status) => status switch
+    {
+        SetupStatus.Ready => "ready",
+        SetupStatus.RequiresAction => "requires_action",
+        SetupStatus.Processing => "processing",
+        SetupStatus.Failed => "failed",
+        SetupStatus.NotSetUp => "not_set_up",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), "unknown setup status"),
+    };
+
+    private static SetupStatus ParseSetupStatus(string name) => name switch
+    {
+        "ready" => SetupStatus.Ready,
+        "requires_action" => SetupStatus.RequiresAction,
+        "processing" => SetupStatus.Processing,
+        "failed" => SetupStatus.Failed,
+        "not_set_up" => SetupStatus.NotSetUp,
+        _ => throw new InvalidOperationException("the ledger holds a setup status this build does not know"),
+    };
+
+    private static string NextActionKindName(NextActionKind kind) => kind switch
+    {
+        NextActionKind.RedirectToUrl => "redirect_to_url",
+        NextActionKind.VerifyWithMicrodeposits => "verify_with_microdeposits",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), "unknown next action kind"),
+    };
+
+    private static NextActionKind ParseNextActionKind(string name) => name switch
+    {
+        "redirect_to_url" => NextActionKind.RedirectToUrl,
+        "verify_with_microdeposits" => NextActionKind.VerifyWithMicrodeposits,
+        _ => throw new InvalidOperationException("the ledger holds a next action kind this build does not know"),
+    };
+
+    private static string MandateStatusName(MandateStatus status) => status switch
+    {
+        MandateStatus.Active => "active",
+        MandateStatus.Pending => "pending",
+        MandateStatus.Inactive => "inactive",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), "unknown mandate status"),
+    };
+
+    private static MandateStatus ParseMandateStatus(string name) => name switch
+    {
+        "active" => MandateStatus.Active,
+        "pending" => MandateStatus.Pending,
+        "inactive" => MandateStatus.Inactive,
+        _ => throw new InvalidOperationException("the ledger holds a mandate status this build does not know"),
+    };
+
+    private static string MandateTypeName(MandateType type) => type switch
+    {
+        MandateType.Online => "online",
+        MandateType.Offline => "offline",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), "unknown mandate type"),
+    };
+
+    private static MandateType ParseMandateType(string name) => name switch
+    {
+        "online" => MandateType.Online,
+        "offline" => MandateType.Offline,
+        _ => throw new InvalidOperationException("the ledger holds a mandate type this build does not know"),
+    };
 
     /// <summary>The stored name of a status (<c>active</c>, <c>revoked</c>).</summary>
     public static string StatusName(TokenStatus status) => status switch

@@ -13,7 +13,8 @@ internal static class ProtoMapper
         request.IdempotencyKey,
         request.CustomerReference,
         request.Card is null ? null : new CardInput(request.Card.Number, request.Card.ExpMonth, request.Card.ExpYear, request.Card.Cvc),
-        ToDomain(request.BillingDetails));
+        ToDomain(request.BillingDetails),
+        request.ReturnUrl);
 
     public static TokenizeBankAccountCommand ToCommand(V1.TokenizeBankAccountRequest request)
     {
@@ -41,8 +42,18 @@ internal static class ProtoMapper
                 }),
             _ => null,
         };
-        return new(request.IdempotencyKey, request.CustomerReference, account, ToDomain(request.BillingDetails));
+        return new(request.IdempotencyKey, request.CustomerReference, account, ToDomain(request.BillingDetails), ToDomain(request.MandateAcceptance));
     }
+
+    /// <summary>A wire mandate acceptance in the domain (unvalidated); an out-of-range accepted_at is INVALID_ARGUMENT.</summary>
+    public static MandateAcceptanceInput? ToDomain(V1.MandateAcceptance? acceptance) => acceptance is null
+        ? null
+        : new MandateAcceptanceInput(
+            ToTime(acceptance.AcceptedAt, "mandate_acceptance.accepted_at"),
+            acceptance.TypeCase == V1.MandateAcceptance.TypeOneofCase.Online
+                ? new OnlineAcceptanceInput(acceptance.Online.IpAddress, acceptance.Online.UserAgent)
+                : null,
+            acceptance.TypeCase == V1.MandateAcceptance.TypeOneofCase.Offline);
 
     public static ListTokensCommand ToCommand(V1.ListTokensRequest request) => new(
         request.CustomerReference,
@@ -68,6 +79,9 @@ internal static class ProtoMapper
             CustomerReference = token.CustomerReference,
             CreatedAt = Timestamp.FromDateTimeOffset(token.CreatedAt),
             RevokedAt = token.RevokedAt is { } revoked ? Timestamp.FromDateTimeOffset(revoked) : null,
+            GatewayCustomer = token.GatewayCustomerId ?? string.Empty,
+            Setup = ToProto(token.Setup),
+            Mandate = token.Mandate is { } mandate ? ToProto(mandate) : null,
         };
         if (token.Card is { } card)
         {
@@ -96,6 +110,56 @@ internal static class ProtoMapper
 
         return proto;
     }
+
+    /// <summary>A token's setup on the wire.</summary>
+    public static V1.TokenSetup ToProto(Domain.TokenSetup setup)
+    {
+        var proto = new V1.TokenSetup
+        {
+            Status = setup.Status switch
+            {
+                Domain.SetupStatus.Ready => V1.SetupStatus.Ready,
+                Domain.SetupStatus.RequiresAction => V1.SetupStatus.RequiresAction,
+                Domain.SetupStatus.Processing => V1.SetupStatus.Processing,
+                Domain.SetupStatus.Failed => V1.SetupStatus.Failed,
+                Domain.SetupStatus.NotSetUp => V1.SetupStatus.NotSetUp,
+                _ => V1.SetupStatus.Unspecified,
+            },
+            SetupIntent = setup.SetupIntentId ?? string.Empty,
+            FailureCode = setup.FailureCode ?? string.Empty,
+        };
+        if (setup.NextAction is { } next)
+        {
+            proto.NextAction = new V1.NextAction
+            {
+                Kind = next.Kind switch
+                {
+                    Domain.NextActionKind.RedirectToUrl => V1.NextActionKind.RedirectToUrl,
+                    Domain.NextActionKind.VerifyWithMicrodeposits => V1.NextActionKind.VerifyWithMicrodeposits,
+                    _ => V1.NextActionKind.Unspecified,
+                },
+                Url = next.Url,
+                ExpiresAt = next.ExpiresAt is { } expires ? Timestamp.FromDateTimeOffset(expires) : null,
+            };
+        }
+
+        return proto;
+    }
+
+    /// <summary>A mandate on the wire.</summary>
+    public static V1.Mandate ToProto(Domain.Mandate mandate) => new()
+    {
+        Id = mandate.Id,
+        Status = mandate.Status switch
+        {
+            Domain.MandateStatus.Active => V1.MandateStatus.Active,
+            Domain.MandateStatus.Pending => V1.MandateStatus.Pending,
+            Domain.MandateStatus.Inactive => V1.MandateStatus.Inactive,
+            _ => V1.MandateStatus.Unspecified,
+        },
+        Type = mandate.Type == Domain.MandateType.Online ? V1.MandateType.Online : V1.MandateType.Offline,
+        AcceptedAt = mandate.AcceptedAt is { } accepted ? Timestamp.FromDateTimeOffset(accepted) : null,
+    };
 
     /// <summary>A token type on the wire.</summary>
     public static V1.TokenType ToProto(Domain.TokenType type) => type switch

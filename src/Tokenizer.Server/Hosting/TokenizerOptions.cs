@@ -57,7 +57,8 @@ public sealed class TokenizerOptions
     public int PendingLeaseSeconds { get; set; } = 120;
 
     /// <summary>
-    /// Development only: a crash-test fail point, <c>kill-after-gateway-success</c> or (privacy)
+    /// Development only: a crash-test fail point, <c>kill-after-gateway-success</c>, <c>kill-after-setup-intent</c> (the
+    /// SetupIntent answered, the mandate not read, the ledger not written) or (privacy)
     /// <c>kill-erasure-after-first-detach</c>; refused elsewhere.
     /// </summary>
     public string? FailPoint { get; set; }
@@ -257,9 +258,9 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
 
         if (!string.IsNullOrEmpty(options.FailPoint)
             && (!environment.IsDevelopment()
-                || options.FailPoint is not ("kill-after-gateway-success" or Privacy.PrivacyServiceCollectionExtensions.KillErasureAfterFirstDetach)))
+                || options.FailPoint is not ("kill-after-gateway-success" or "kill-after-setup-intent" or Privacy.PrivacyServiceCollectionExtensions.KillErasureAfterFirstDetach)))
         {
-            failures.Add("Tokenizer:FailPoint is a Development-only crash-test hook: kill-after-gateway-success or kill-erasure-after-first-detach.");
+            failures.Add("Tokenizer:FailPoint is a Development-only crash-test hook: kill-after-gateway-success, kill-after-setup-intent or kill-erasure-after-first-detach.");
         }
 
         if (options.AllowInsecureLoopback && !environment.IsDevelopment())

@@ -140,14 +140,20 @@ public static class TokenizerServiceCollectionExtensions
     private static Action<string>? CrashTestFailPoint(IServiceProvider services)
     {
         var configured = services.GetRequiredService<IOptions<TokenizerOptions>>().Value.FailPoint;
-        if (configured != "kill-after-gateway-success" || !services.GetRequiredService<IHostEnvironment>().IsDevelopment())
+        var killAt = configured switch
+        {
+            "kill-after-gateway-success" => FailPoints.AfterGatewaySuccess,
+            "kill-after-setup-intent" => FailPoints.AfterSetupIntent,
+            _ => null,
+        };
+        if (killAt is null || !services.GetRequiredService<IHostEnvironment>().IsDevelopment())
         {
             return null;
         }
 
         return point =>
         {
-            if (point == FailPoints.AfterGatewaySuccess)
+            if (point == killAt)
             {
                 System.Diagnostics.Process.GetCurrentProcess().Kill();
             }

@@ -30,6 +30,9 @@ internal sealed class PrivacyGrpcService(Core.Privacy.PrivacyService privacy) : 
         {
             Token = ProtoMapper.ToProto(t.Token),
             BillingDetails = t.BillingDetails is null ? null : ToProto(t.BillingDetails),
+            MandateAcceptance = t.MandateAcceptance is null
+                ? null
+                : new OnlineMandateAcceptance { IpAddress = t.MandateAcceptance.IpAddress, UserAgent = t.MandateAcceptance.UserAgent },
         }));
         response.GatewayCustomerIds.AddRange(export.GatewayCustomerIds);
         response.AuditEvents.AddRange(export.AuditEvents.Select(AuditGrpcService.ToProto));

@@ -26,6 +26,18 @@ internal sealed class MeteredTokenGateway(ITokenGateway inner, TokenizerMetrics 
             return true;
         });
 
+    public Task<GatewaySetup> CreateSetupIntentAsync(SetupIntentRequest request, string idempotencyKey, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.CreateSetupIntent, () => inner.CreateSetupIntentAsync(request, idempotencyKey, cancellationToken));
+
+    public Task<GatewaySetup> GetSetupIntentAsync(string setupIntentId, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.GetSetupIntent, () => inner.GetSetupIntentAsync(setupIntentId, cancellationToken));
+
+    public Task<GatewaySetup?> FindSetupIntentAsync(string customerId, string paymentMethodId, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.GetSetupIntent, () => inner.FindSetupIntentAsync(customerId, paymentMethodId, cancellationToken));
+
+    public Task<Mandate> GetMandateAsync(string mandateId, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.GetMandate, () => inner.GetMandateAsync(mandateId, cancellationToken));
+
     public Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken) =>
         MeasureAsync(GatewayOperation.Detach, async () =>
         {

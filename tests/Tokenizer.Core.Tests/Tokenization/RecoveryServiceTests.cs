@@ -100,6 +100,54 @@ public sealed class RecoveryServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task PendingIntent_SetUpAtTheGateway_RecordsTheSetupItsSetupIntentReachedAndTheMandate()
+    {
+        GivenIntents(Intent(IntentState.Pending));
+        var debit = new GatewayPaymentMethod("pm_1", TokenType.SepaDebit, null, new BankAccountMetadata("3201", "19043", "AT", "fp"))
+        {
+            CustomerId = "cus_1",
+            Metadata = new Dictionary<string, string> { ["tokenizer_intent"] = IntentId },
+        };
+        GivenPages(Page(null, debit));
+        gateway.FindSetupIntentAsync("cus_1", "pm_1", Arg.Any<CancellationToken>())
+            .Returns(new GatewaySetup("seti_1", SetupStatus.Ready, null, null, "mandate_1", "pm_1"));
+        var mandate = new Mandate("mandate_1", MandateStatus.Active, MandateType.Online, Now.AddMinutes(-31));
+        gateway.GetMandateAsync("mandate_1", Arg.Any<CancellationToken>()).Returns(mandate);
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(new RecoveryPassResult(1, 0, 0, 0, 0), result);
+        var token = CompletedToken();
+        Assert.Equal(new TokenSetup(SetupStatus.Ready, "seti_1", null, null), token.Setup);
+        Assert.Equal(mandate, token.Mandate);
+    }
+
+    [Fact]
+    public async Task PendingIntent_AttachedWithoutASetupIntent_RecordedNotSetUp()
+    {
+        GivenIntents(Intent(IntentState.Pending));
+        GivenPages(Page(null, Listed("pm_1", IntentId)));
+        gateway.FindSetupIntentAsync(default!, default!, default).ReturnsForAnyArgs((GatewaySetup?)null);
+
+        await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(TokenSetup.NotSetUp, CompletedToken().Setup);
+        await gateway.DidNotReceiveWithAnyArgs().GetMandateAsync(default!, default);
+    }
+
+    [Fact]
+    public async Task FailedIntent_Orphan_NeverAsksForItsSetup()
+    {
+        GivenIntents(failed: [Intent(IntentState.Failed)]);
+        GivenPages(Page(null, Listed("pm_1", IntentId)));
+
+        await service.RunOnceAsync(CancellationToken.None);
+
+        await gateway.DidNotReceiveWithAnyArgs().FindSetupIntentAsync(default!, default!, default);
+        await gateway.Received(1).DetachAsync("pm_1", IntentId + "_sweep_detach", Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
     public async Task PendingIntent_FoundOnALaterPage_FollowsTheCursor()
     {
         GivenIntents(Intent(IntentState.Pending));

@@ -24,6 +24,7 @@ public sealed class TokenizationServiceTests
     public TokenizationServiceTests()
     {
         gateway.Name.Returns("stripe");
+        gateway.CreateSetupIntentAsync(default!, default!, default).ReturnsForAnyArgs(Ready("seti_1"));
         service = new TokenizationService(
             new RequestValidator(time),
             gateway,
@@ -34,11 +35,32 @@ public sealed class TokenizationServiceTests
             NullLogger<TokenizationService>.Instance);
     }
 
-    private static TokenizeCardCommand Card(string key = "key-1", string number = "4242424242424242") =>
-        new(key, "cust-1", new CardInput(number, 12, 2030, "123"), null);
+    private static TokenizeCardCommand Card(string key = "key-1", string number = "4242424242424242", string? returnUrl = null) =>
+        new(key, "cust-1", new CardInput(number, 12, 2030, "123"), null, returnUrl);
+
+    private static GatewaySetup Ready(string id, string? mandate = null) => new(id, SetupStatus.Ready, null, null, mandate, "pm_1");
+
+    private static TokenizeBankAccountCommand Sepa(string key = "key-b", bool offline = false) => new(
+        key,
+        "cust-1",
+        new SepaDebitInput("AT611904300234573201"),
+        new BillingDetails("Jenny Rosen", "jenny@example.com", null, null),
+        new MandateAcceptanceInput(
+            new DateTimeOffset(2026, 11, 29, 11, 0, 0, TimeSpan.Zero),
+            offline ? null : new OnlineAcceptanceInput("203.0.113.7", "Mozilla/5.0"),
+            offline));
+
+    private void StartedWithPaymentMethod(TokenType type = TokenType.Card)
+    {
+        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        ledger.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
+        gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(type == TokenType.Card
+            ? new GatewayPaymentMethod("pm_1", TokenType.Card, new CardMetadata("visa", "3155", 12, 2030, "credit", "US", "fp"), null)
+            : new GatewayPaymentMethod("pm_1", type, null, new BankAccountMetadata("3201", "19043", "AT", "fp")));
+    }
 
     [Fact]
-    public async Task TokenizeCard_NewKey_CreatesCustomerPaymentMethodAttachesAndCompletes()
+    public async Task TokenizeCard_NewKey_CreatesCustomerPaymentMethodSetsUpThroughSetupIntentAndCompletes()
     {
         ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
         ledger.FindCustomerAsync("stripe", "cust-1", default).ReturnsForAnyArgs((string?)null);
@@ -56,8 +78,185 @@ public sealed class TokenizationServiceTests
             Arg.Is<PaymentMethodRequest>(r => r.Card!.Pan == "4242424242424242" && r.Metadata.ContainsKey("tokenizer_intent")),
             Arg.Is<string>(k => k.StartsWith("tkz_", StringComparison.Ordinal) && k.EndsWith("_pm", StringComparison.Ordinal)),
             Arg.Any<CancellationToken>());
-        await gateway.Received(1).AttachAsync("pm_1", "cus_1", Arg.Is<string>(k => k.EndsWith("_attach", StringComparison.Ordinal)), Arg.Any<CancellationToken>());
-        await ledger.Received(1).CompleteAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), Arg.Is<string>(j => j.Contains("pm_1", StringComparison.Ordinal)), Arg.Is<TokenRecord>(t => t.Token == "pm_1"), Arg.Any<CancellationToken>());
+        // The SetupIntent (not /attach) attaches it: same customer, same PaymentMethod, the intent id, its own derived key.
+        await gateway.Received(1).CreateSetupIntentAsync(
+            Arg.Is<SetupIntentRequest>(r => r.CustomerId == "cus_1" && r.PaymentMethodId == "pm_1" && r.Type == TokenType.Card
+                && r.Metadata.ContainsKey("tokenizer_intent") && r.ReturnUrl == null && r.MandateAcceptance == null),
+            Arg.Is<string>(k => k.StartsWith("tkz_", StringComparison.Ordinal) && k.EndsWith("_seti", StringComparison.Ordinal)),
+            Arg.Any<CancellationToken>());
+        await gateway.DidNotReceiveWithAnyArgs().AttachAsync(default!, default!, default!, default);
+        Assert.Equal(new TokenSetup(SetupStatus.Ready, "seti_1", null, null), result.Token.Setup);
+        await ledger.Received(1).CompleteAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), Arg.Is<string>(j => j.Contains("pm_1", StringComparison.Ordinal) && j.Contains("seti_1", StringComparison.Ordinal)), Arg.Is<TokenRecord>(t => t.Token == "pm_1" && t.Setup.Status == SetupStatus.Ready), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task TokenizeCard_SameKeyAgain_SameGatewayKeysEveryAttempt()
+    {
+        StartedWithPaymentMethod();
+
+        await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
+        await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
+        await service.TokenizeCardAsync(Caller, Card(key: "key-2"), CancellationToken.None);
+
+        var keys = gateway.ReceivedCalls().Where(c => c.GetMethodInfo().Name == nameof(ITokenGateway.CreateSetupIntentAsync))
+            .Select(c => (string)c.GetArguments()[1]!).ToList();
+        Assert.Equal(3, keys.Count);
+        Assert.Equal(keys[0], keys[1]);
+        Assert.NotEqual(keys[0], keys[2]);
+    }
+
+    [Fact]
+    public async Task TokenizeCard_RequiresActionWithReturnUrl_ReturnsTokenWithNextAction()
+    {
+        StartedWithPaymentMethod();
+        var next = new NextAction(NextActionKind.RedirectToUrl, "https://hooks.stripe.com/3d_secure/seti_2", null);
+        gateway.CreateSetupIntentAsync(default!, default!, default).ReturnsForAnyArgs(new GatewaySetup("seti_2", SetupStatus.RequiresAction, next, null, null, "pm_1"));
+
+        var result = await service.TokenizeCardAsync(Caller, Card(returnUrl: "https://billing.example.com/done"), CancellationToken.None);
+
+        Assert.Equal(new TokenSetup(SetupStatus.RequiresAction, "seti_2", next, null), result.Token.Setup);
+        await gateway.Received(1).CreateSetupIntentAsync(
+            Arg.Is<SetupIntentRequest>(r => r.ReturnUrl == "https://billing.example.com/done"), Arg.Any<string>(), Arg.Any<CancellationToken>());
+        await ledger.Received(1).CompleteAsync(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<string>(), Arg.Is<TokenRecord>(t => t.Setup.NextAction == next), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task TokenizeCard_RequiresActionWithoutReturnUrl_FailedPreconditionNamingReturnUrlAndIntentClosed()
+    {
+        StartedWithPaymentMethod();
+        gateway.CreateSetupIntentAsync(default!, default!, default).ReturnsForAnyArgs(new GatewaySetup("seti_3", SetupStatus.RequiresAction, null, null, null, "pm_1"));
+
+        var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
+
+        Assert.Equal(ErrorKind.FailedPrecondition, error.Kind);
+        Assert.Equal(ErrorReasons.AuthenticationRequired, error.Reason);
+        Assert.Equal("return_url", Assert.Single(error.Violations).Field);
+        // The SetupIntent did not succeed, so nothing is attached: no token, the intent closed (no sweep needed).
+        await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
+        await ledger.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), time.GetUtcNow(), IntentState.Closed, Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task TokenizeCard_Processing_ReturnsTokenProcessing()
+    {
+        StartedWithPaymentMethod();
+        gateway.CreateSetupIntentAsync(default!, default!, default).ReturnsForAnyArgs(new GatewaySetup("seti_4", SetupStatus.Processing, null, null, null, "pm_1"));
+
+        var result = await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
+
+        Assert.Equal(SetupStatus.Processing, result.Token.Setup.Status);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TokenizeBankAccount_Succeeded_SendsMandateDataAndRecordsTheMandate(bool offline)
+    {
+        StartedWithPaymentMethod(TokenType.SepaDebit);
+        gateway.CreateSetupIntentAsync(default!, default!, default).ReturnsForAnyArgs(Ready("seti_5", "mandate_1"));
+        var mandate = new Mandate("mandate_1", MandateStatus.Active, offline ? MandateType.Offline : MandateType.Online, new DateTimeOffset(2026, 11, 29, 11, 0, 0, TimeSpan.Zero));
+        gateway.GetMandateAsync("mandate_1", Arg.Any<CancellationToken>()).Returns(mandate);
+
+        var result = await service.TokenizeBankAccountAsync(Caller, Sepa(offline: offline), CancellationToken.None);
+
+        Assert.Equal(mandate, result.Token.Mandate);
+        Assert.Equal(SetupStatus.Ready, result.Token.Setup.Status);
+        await gateway.Received(1).CreateSetupIntentAsync(
+            Arg.Is<SetupIntentRequest>(r => r.Type == TokenType.SepaDebit && r.ReturnUrl == null
+                && r.MandateAcceptance!.AcceptedAt == new DateTimeOffset(2026, 11, 29, 11, 0, 0, TimeSpan.Zero)
+                && (offline ? r.MandateAcceptance.Online == null : r.MandateAcceptance.Online!.IpAddress == "203.0.113.7")),
+            Arg.Is<string>(k => k.EndsWith("_seti", StringComparison.Ordinal)),
+            Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task TokenizeBankAccount_OtherMandateAcceptanceSameKey_DifferentRequestHmac()
+    {
+        var claims = new List<IdempotencyClaim>();
+        ledger.BeginAsync(Arg.Do<IdempotencyClaim>(claims.Add), Arg.Any<CancellationToken>()).Returns(new IdempotencyOutcome(IdempotencyState.Conflict));
+
+        await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeBankAccountAsync(Caller, Sepa(), CancellationToken.None));
+        await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeBankAccountAsync(Caller, Sepa(), CancellationToken.None));
+        await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeBankAccountAsync(Caller, Sepa(offline: true), CancellationToken.None));
+
+        Assert.Equal(claims[0].RequestHmac, claims[1].RequestHmac);
+        Assert.NotEqual(claims[0].RequestHmac, claims[2].RequestHmac);
+    }
+
+    [Fact]
+    public async Task GetToken_PendingSetup_RefreshedFromGatewayAndStored()
+    {
+        var pending = new TokenRecord
+        {
+            Token = "pm_1",
+            Gateway = "stripe",
+            Type = TokenType.UsBankAccount,
+            Status = TokenStatus.Active,
+            CallerId = "default",
+            CustomerReference = "cust-1",
+            CreatedAt = time.GetUtcNow(),
+            Setup = new TokenSetup(SetupStatus.RequiresAction, "seti_6", new NextAction(NextActionKind.VerifyWithMicrodeposits, "https://payments.stripe.com/microdeposit/x", null), null),
+        };
+        ledger.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(pending);
+        ledger.UpdateSetupAsync(default!, default).ReturnsForAnyArgs(true);
+        gateway.GetSetupIntentAsync("seti_6", Arg.Any<CancellationToken>()).Returns(Ready("seti_6", "mandate_6"));
+        var mandate = new Mandate("mandate_6", MandateStatus.Active, MandateType.Online, null);
+        gateway.GetMandateAsync("mandate_6", Arg.Any<CancellationToken>()).Returns(mandate);
+
+        var result = await service.GetTokenAsync(Caller, "pm_1", CancellationToken.None);
+
+        Assert.Equal(new TokenSetup(SetupStatus.Ready, "seti_6", null, null), result.Setup);
+        Assert.Equal(mandate, result.Mandate);
+        await ledger.Received(1).UpdateSetupAsync(Arg.Is<TokenRecord>(t => t.Setup.Status == SetupStatus.Ready && t.Mandate == mandate), Arg.Any<CancellationToken>());
+    }
+
+    [Theory]
+    [InlineData(SetupStatus.Ready)]
+    [InlineData(SetupStatus.NotSetUp)]
+    [InlineData(SetupStatus.Failed)]
+    public async Task GetToken_SettledSetup_NoGatewayCall(SetupStatus status)
+    {
+        var settled = new TokenRecord
+        {
+            Token = "pm_1",
+            Gateway = "stripe",
+            Type = TokenType.Card,
+            Status = TokenStatus.Active,
+            CallerId = "default",
+            CustomerReference = "cust-1",
+            CreatedAt = time.GetUtcNow(),
+            Setup = new TokenSetup(status, status == SetupStatus.NotSetUp ? null : "seti_7", null, null),
+        };
+        ledger.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(settled);
+
+        var result = await service.GetTokenAsync(Caller, "pm_1", CancellationToken.None);
+
+        Assert.Same(settled, result);
+        await gateway.DidNotReceiveWithAnyArgs().GetSetupIntentAsync(default!, default);
+        await ledger.DidNotReceiveWithAnyArgs().UpdateSetupAsync(default!, default);
+    }
+
+    [Fact]
+    public async Task GetToken_PendingSetupGatewayUnavailable_StoredStateAnswered()
+    {
+        var pending = new TokenRecord
+        {
+            Token = "pm_1",
+            Gateway = "stripe",
+            Type = TokenType.Card,
+            Status = TokenStatus.Active,
+            CallerId = "default",
+            CustomerReference = "cust-1",
+            CreatedAt = time.GetUtcNow(),
+            Setup = new TokenSetup(SetupStatus.Processing, "seti_8", null, null),
+        };
+        ledger.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(pending);
+        gateway.GetSetupIntentAsync(default!, default).ThrowsAsyncForAnyArgs(new TokenizerException(ErrorKind.Unavailable, ErrorReasons.GatewayUnavailable, "gateway unavailable"));
+
+        var result = await service.GetTokenAsync(Caller, "pm_1", CancellationToken.None);
+
+        Assert.Same(pending, result);
+        await ledger.DidNotReceiveWithAnyArgs().UpdateSetupAsync(default!, default);
     }
 
     [Fact]
@@ -71,7 +270,8 @@ public sealed class TokenizationServiceTests
         await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
 
         await gateway.DidNotReceiveWithAnyArgs().CreateCustomerAsync(default!, default!, default);
-        await gateway.Received(1).AttachAsync("pm_2", "cus_known", Arg.Any<string>(), Arg.Any<CancellationToken>());
+        await gateway.Received(1).CreateSetupIntentAsync(
+            Arg.Is<SetupIntentRequest>(r => r.CustomerId == "cus_known" && r.PaymentMethodId == "pm_2"), Arg.Any<string>(), Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -84,6 +284,8 @@ public sealed class TokenizationServiceTests
 
         Assert.True(result.Replayed);
         Assert.Equal("pm_old", result.Token.Token);
+        // A response stored before SetupIntents carries no setup: it replays as NOT_SET_UP, as its token reads.
+        Assert.Equal(TokenSetup.NotSetUp, result.Token.Setup);
         Assert.DoesNotContain(gateway.ReceivedCalls(), c => c.GetMethodInfo().Name != "get_Name");
     }
 
@@ -132,7 +334,7 @@ public sealed class TokenizationServiceTests
         ledger.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
         gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(new GatewayPaymentMethod("pm_1", TokenType.Card, null, null));
         var declined = new TokenizerException(ErrorKind.FailedPrecondition, ErrorReasons.CardDeclined, "card declined");
-        gateway.AttachAsync(default!, default!, default!, default).ThrowsAsyncForAnyArgs(declined);
+        gateway.CreateSetupIntentAsync(default!, default!, default).ThrowsAsyncForAnyArgs(declined);
 
         await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
 

@@ -19,7 +19,7 @@ public sealed class NewcomerFindingsTests
     public void ValidateBankAccount_ValidIbanOutsideSepa_Refused(string iban)
     {
         var error = Assert.Throws<TokenizerException>(() => validator.ValidateBankAccount(
-            new TokenizeBankAccountCommand("k", "c", new SepaDebitInput(iban), FullBilling)));
+            new TokenizeBankAccountCommand("k", "c", new SepaDebitInput(iban), FullBilling, ValidationFixture.OnlineMandate())));
 
         Assert.Contains(error.Violations, v => v.Field == "sepa_debit.iban" && v.Rule == "country is not in the SEPA schemes");
     }
@@ -30,7 +30,7 @@ public sealed class NewcomerFindingsTests
     [InlineData("AT611904300234573201")]
     public void ValidateBankAccount_SepaCountries_Accepted(string iban)
     {
-        var result = validator.ValidateBankAccount(new TokenizeBankAccountCommand("k", "c", new SepaDebitInput(iban), FullBilling));
+        var result = validator.ValidateBankAccount(new TokenizeBankAccountCommand("k", "c", new SepaDebitInput(iban), FullBilling, ValidationFixture.OnlineMandate()));
 
         Assert.IsType<SepaDebitDetails>(result.Account);
     }

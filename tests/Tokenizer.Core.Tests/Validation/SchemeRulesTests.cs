@@ -263,6 +263,8 @@ public sealed class SchemeRulesTests
                 ledger.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
                 gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(new GatewayPaymentMethod(
                     "pm_1", TokenType.UsBankAccount, null, new BankAccountMetadata(account[^4..], "110000000", "US", "fp")));
+                gateway.CreateSetupIntentAsync(default!, default!, default).ReturnsForAnyArgs(
+                    new GatewaySetup("seti_1", SetupStatus.Processing, null, null, null, "pm_1"));
                 var time = new FakeTimeProvider(Now);
                 var service = new TokenizationService(
                     new RequestValidator(time), gateway, ledger, new RequestHasher(new byte[32]), time, new TokenizationSettings(), NullLogger<TokenizationService>.Instance);

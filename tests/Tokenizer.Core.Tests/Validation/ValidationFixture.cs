@@ -26,8 +26,12 @@ internal static class ValidationFixture
     public static BillingDetails FullBilling(string country = "GB") =>
         new("Jane Doe", "jane@example.com", "+44 20 7946 0958", new Address("1 High Street", null, "London", null, "SW1A 1AA", country));
 
+    /// <summary>A valid online mandate acceptance an hour before <see cref="Now"/> (documentation address and a browser's agent).</summary>
+    public static MandateAcceptanceInput OnlineMandate() =>
+        new(Now.AddHours(-1), new OnlineAcceptanceInput("203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64)"), Offline: false);
+
     public static TokenizeBankAccountCommand BankCommand(BankAccountInput? account, BillingDetails? billing = null) =>
-        new(Key, Reference, account, billing ?? FullBilling());
+        new(Key, Reference, account, billing ?? FullBilling(), OnlineMandate());
 
     public static ValidatedCardRequest ValidCard(CardInput card, DateTimeOffset? now = null) =>
         Validator(now).ValidateCard(CardCommand(card));

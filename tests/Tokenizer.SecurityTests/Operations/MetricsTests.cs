@@ -32,7 +32,7 @@ public sealed class MetricsTests(TokenizerServerFixture server) : IClassFixture<
         Assert.Matches(@"tokenizer_rpc_calls_total\{[^}]*outcome=""NOT_FOUND""[^}]*rpc=""tokenizer\.v1\.TokenizerService/GetToken""[^}]*\} [1-9]", text);
         Assert.Matches(@"tokenizer_rpc_duration_seconds_count\{[^}]*rpc=""tokenizer\.v1\.TokenizerService/TokenizeCard""[^}]*\} [1-9]", text);
         Assert.Matches(@"tokenizer_gateway_duration_seconds_count\{[^}]*operation=""create_payment_method""[^}]*outcome=""success""[^}]*\} [1-9]", text);
-        Assert.Matches(@"tokenizer_gateway_duration_seconds_count\{[^}]*operation=""attach""[^}]*\} [1-9]", text);
+        Assert.Matches(@"tokenizer_gateway_duration_seconds_count\{[^}]*operation=""create_setup_intent""[^}]*\} [1-9]", text);
         Assert.Matches(@"tokenizer_gateway_circuit_state\{[^}]*\} 0", text);
     }
 
@@ -111,7 +111,7 @@ public sealed class MetricsTests(TokenizerServerFixture server) : IClassFixture<
         var card = Requests.Card(values.Pan, Key(), customer, values.Cvc, 12, 2031);
         card.BillingDetails = billing;
         tokens.Add((await server.Client.TokenizeCardAsync(card)).Token.Token_);
-        TokenizeBankAccountRequest Bank() => new() { IdempotencyKey = Key(), CustomerReference = customer, BillingDetails = billing };
+        TokenizeBankAccountRequest Bank() => new() { IdempotencyKey = Key(), CustomerReference = customer, BillingDetails = billing, MandateAcceptance = Tokenizer.IntegrationTests.Requests.OnlineMandate() };
         var becs = Bank();
         becs.AuBecsDebit = new AuBecsDebitAccount { BsbNumber = values.BecsBsb, AccountNumber = values.BecsAccount };
         var sepa = Bank();

@@ -21,9 +21,12 @@ public sealed class LedgerPersonalDataTests
     private static readonly string[] PersonalValues =
     [
         "Zelda Quixotic-Personal", "zelda.personal.9731@example.org", "+442079460958", "77 Unmistakable Lane", "Flat 9Q", "Personalton", "PX9 7QZ",
+
+        // The mandate acceptance's IP address and user agent (issue #13): personal data too.
+        "198.51.100.213", "ZeldaBrowser/7.3 (personal-agent-marker)",
     ];
 
-    private static readonly string[] PersonalColumnWords = ["name", "email", "phone", "address", "line1", "line2", "city", "postal", "billing"];
+    private static readonly string[] PersonalColumnWords = ["name", "email", "phone", "address", "line1", "line2", "city", "postal", "billing", "ip_", "agent"];
 
     // The audit trail records the calling service's network address (PCI DSS 10.2.2 "origination"); callers are services
     // holding client certificates, not people, so it is not cardholder personal data. data_protection_keys.friendly_name
@@ -58,6 +61,11 @@ public sealed class LedgerPersonalDataTests
                     CustomerReference = "cust-pd",
                     SepaDebit = new SepaDebitAccount { Iban = "AT611904300234573201" },
                     BillingDetails = Billing(),
+                    MandateAcceptance = new MandateAcceptance
+                    {
+                        AcceptedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),
+                        Online = new OnlineMandateAcceptance { IpAddress = PersonalValues[7], UserAgent = PersonalValues[8] },
+                    },
                 });
                 Assert.StartsWith("pm_", card.Token.Token_, StringComparison.Ordinal);
                 Assert.StartsWith("pm_", bank.Token.Token_, StringComparison.Ordinal);
@@ -67,7 +75,8 @@ public sealed class LedgerPersonalDataTests
                 Assert.Contains("tokens.last4", columns);
                 Assert.DoesNotContain(columns, c => !NotPersonalColumns.Contains(c) && PersonalColumnWords.Any(w => c.Split('.')[1].Contains(w, StringComparison.Ordinal)));
                 Assert.Contains(card.Token.Token_, cells);
-                Assert.Equal(2, CountRows(database, "privacy_personal_data"));
+                // The card's and the account's billing details, and the account's mandate acceptance.
+                Assert.Equal(3, CountRows(database, "privacy_personal_data"));
                 Assert.Equal(0, CountRows(database, "privacy_personal_data WHERE subject LIKE '%cust-pd%'"));
                 // The subject's data key is not in the database at all (SQLite): one wrapped key file next to the key ring.
                 Assert.Equal(0, CountRows(database, "privacy_subject_keys"));
@@ -90,6 +99,7 @@ public sealed class LedgerPersonalDataTests
             // Positive control: the details did reach the gateway (the embedded sandbox keeps what a PaymentMethod shows).
             var sandbox = Directory.GetFiles(Path.Combine(directory, "sandbox"), "*", SearchOption.AllDirectories).Select(File.ReadAllText);
             Assert.Contains(sandbox, text => text.Contains(PersonalValues[0], StringComparison.Ordinal));
+            Assert.Contains(sandbox, text => text.Contains(PersonalValues[7], StringComparison.Ordinal));
         }
         finally
         {

@@ -1,0 +1,173 @@
+using System.Net;
+using System.Net.Sockets;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Tokenization;
+
+namespace Tokenizer.Core.Validation;
+
+/// <summary>
+/// The setup fields of a tokenisation request: a card's <c>return_url</c> and a bank account's
+/// <c>mandate_acceptance</c>. Rule texts name the field and rule, never the value.
+/// </summary>
+internal static class SetupValidation
+{
+    /// <summary>Field path of the card request's return URL.</summary>
+    public const string ReturnUrlField = "return_url";
+
+    /// <summary>Field path of the bank request's mandate acceptance.</summary>
+    public const string MandateField = "mandate_acceptance";
+
+    /// <summary>Most chars of a return URL.</summary>
+    public const int MaxReturnUrlLength = 2048;
+
+    /// <summary>Most chars of an IP address as text (an IPv6 address with an embedded IPv4 one has 45).</summary>
+    public const int MaxIpAddressLength = 45;
+
+    /// <summary>Most chars of a user agent.</summary>
+    public const int MaxUserAgentLength = 512;
+
+    /// <summary>How far in the future an acceptance time may lie (the caller's clock may run ahead of ours).</summary>
+    public static readonly TimeSpan AcceptedAtSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>Rule text of a return URL that is not an absolute https URL.</summary>
+    public const string ReturnUrlRule = "must be an absolute https URL without user info";
+
+    /// <summary>Rule text of an acceptance in the future.</summary>
+    public const string AcceptedAtFuture = "must not be in the future";
+
+    /// <summary>Rule text of a missing acceptance type.</summary>
+    public const string TypeRequired = "one of online, offline is required";
+
+    /// <summary>Rule text of an IP address that does not parse.</summary>
+    public const string IpAddressRule = "must be an IPv4 or IPv6 address";
+
+    /// <summary>
+    /// Checks <paramref name="value"/> (absent: null): absolute, https, a host, no user info, at most 2048 chars, and the
+    /// <see cref="FreeTextRule"/> (no card or bank number, no control characters).
+    /// </summary>
+    public static string? ReturnUrl(string? value, List<FieldViolation> violations)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        var before = violations.Count;
+        var trimmed = FreeTextRule.Check(value, ReturnUrlField, MaxReturnUrlLength, violations);
+        if (violations.Count > before || trimmed is null)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(trimmed, UriKind.Absolute, out var uri)
+            || uri.Scheme != Uri.UriSchemeHttps
+            || string.IsNullOrEmpty(uri.Host)
+            || !string.IsNullOrEmpty(uri.UserInfo))
+        {
+            violations.Add(new FieldViolation(ReturnUrlField, ReturnUrlRule));
+            return null;
+        }
+
+        return trimmed;
+    }
+
+    /// <summary>
+    /// Checks a mandate acceptance: required; <c>accepted_at</c> required and at most <see cref="AcceptedAtSkew"/> ahead of
+    /// <paramref name="now"/>; exactly one of online or offline; online needs an IP address (<see cref="IPAddress.TryParse(string?, out IPAddress?)"/>,
+    /// IPv4 in dotted-quad form only) and a user agent (<see cref="FreeTextRule"/>, at most 512 chars).
+    /// </summary>
+    /// <returns>The acceptance (accepted_at truncated to whole seconds, as Stripe takes it), or null when refused.</returns>
+    public static MandateAcceptance? Mandate(MandateAcceptanceInput? input, DateTimeOffset now, List<FieldViolation> violations)
+    {
+        if (input is null)
+        {
+            violations.Add(new FieldViolation(MandateField, ValidationRules.Required));
+            return null;
+        }
+
+        var before = violations.Count;
+        DateTimeOffset acceptedAt = default;
+        if (input.AcceptedAt is not { } at)
+        {
+            violations.Add(new FieldViolation(MandateField + ".accepted_at", ValidationRules.Required));
+        }
+        else if (at > now + AcceptedAtSkew)
+        {
+            violations.Add(new FieldViolation(MandateField + ".accepted_at", AcceptedAtFuture));
+        }
+        else
+        {
+            acceptedAt = DateTimeOffset.FromUnixTimeSeconds(at.ToUnixTimeSeconds());
+        }
+
+        OnlineAcceptance? online = null;
+        if (input.Online is not null && input.Offline)
+        {
+            violations.Add(new FieldViolation(MandateField + ".type", TypeRequired));
+        }
+        else if (input.Online is { } details)
+        {
+            online = Online(details, violations);
+        }
+        else if (!input.Offline)
+        {
+            violations.Add(new FieldViolation(MandateField + ".type", TypeRequired));
+        }
+
+        return violations.Count > before ? null : new MandateAcceptance(acceptedAt, online);
+    }
+
+    private static OnlineAcceptance? Online(OnlineAcceptanceInput details, List<FieldViolation> violations)
+    {
+        const string ip = MandateField + ".online.ip_address";
+        const string agent = MandateField + ".online.user_agent";
+        var before = violations.Count;
+        string? address = null;
+        if (string.IsNullOrEmpty(details.IpAddress))
+        {
+            violations.Add(new FieldViolation(ip, ValidationRules.Required));
+        }
+        else if (FreeTextRule.RuleBroken(details.IpAddress, MaxIpAddressLength) is { } broken)
+        {
+            // A card number or control character is named as such, like in every other string field.
+            violations.Add(new FieldViolation(ip, broken));
+        }
+        else if (ParseIp(details.IpAddress) is { } parsed)
+        {
+            address = parsed;
+        }
+        else
+        {
+            violations.Add(new FieldViolation(ip, IpAddressRule));
+        }
+
+        var userAgent = FreeTextRule.Check(details.UserAgent, agent, MaxUserAgentLength, violations);
+        if (userAgent is null && string.IsNullOrWhiteSpace(details.UserAgent))
+        {
+            violations.Add(new FieldViolation(agent, ValidationRules.Required));
+        }
+
+        return violations.Count > before ? null : new OnlineAcceptance(address!, userAgent!);
+    }
+
+    /// <summary>
+    /// The canonical text of an IP address, or null. IPv4 must be written as four decimal parts (TryParse alone also
+    /// takes "1" or "0x7f.1"); IPv6 without a zone id.
+    /// </summary>
+    private static string? ParseIp(string value)
+    {
+        if (!IPAddress.TryParse(value, out var address))
+        {
+            return null;
+        }
+
+        var text = address.ToString();
+        return address.AddressFamily switch
+        {
+            AddressFamily.InterNetwork when string.Equals(text, value, StringComparison.Ordinal) => text,
+            AddressFamily.InterNetworkV6 when address.ScopeId == 0 && !value.Contains('%', StringComparison.Ordinal) => text,
+            _ => null,
+        };
+    }
+}
