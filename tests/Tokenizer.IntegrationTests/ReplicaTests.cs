@@ -140,7 +140,7 @@ public sealed class ReplicaTests
         }
     }
 
-    private static (string Certificate, string Key) DataProtectionCertificate(string directory)
+    internal static (string Certificate, string Key) DataProtectionCertificate(string directory)
     {
         using var rsa = RSA.Create(3072);
         var request = new CertificateRequest("CN=Tokenizer Data Protection (replicas test)", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
