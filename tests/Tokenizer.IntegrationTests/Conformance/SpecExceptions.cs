@@ -26,6 +26,9 @@ internal static class SpecExceptions
     public static IReadOnlyList<SpecException> All { get; } =
     [
         // POST /v1/setup_intents: parameters Stripe's current reference documents that the 2022 description lacks.
+        new("setup-intent-allowed-payment-method-types", Rules.UnknownParameter, "POST", "/v1/setup_intents", "allowed_payment_method_types*",
+            "allowed_payment_method_types[] (added 2026-07-29) replaces payment_method_types, which API 2026-09-30.endive refuses on create with 400 payment_method_types_no_longer_supported; Stripe.net 53.1.0 pins 2026-10-28.endive and the service sends allowed_payment_method_types[0]",
+            "https://docs.stripe.com/changelog/endive/2026-09-30/removes-the-payment-method-types-parameter-from-payment-intents-and-setup-intents"),
         new("setup-intent-payment-method-data", Rules.UnknownParameter, "POST", "/v1/setup_intents", "payment_method_data*",
             "payment_method_data (create the PaymentMethod inline) is documented for SetupIntent create today; the 2022 description has it only on PaymentIntents",
             SetupIntentCreate),
