@@ -15,7 +15,8 @@ namespace Tokenizer.Cli;
 /// error (exit 1), and anything unexpected (exit 1, the exception's type only). Text is one line on standard error
 /// (server errors add indented detail lines); with <c>--json</c> it is one JSON object
 /// <c>{"error":{"kind","exit_code","message",...}}</c>. No message carries a value the user typed, except the server
-/// address and file paths the user named.
+/// address, file paths the user named (scrubbed), and an unknown option, subcommand or JSON key made only of letters
+/// and dashes (or underscores), which can hold no number.
 /// </summary>
 public static partial class CliErrors
 {
@@ -76,7 +77,8 @@ public static partial class CliErrors
     /// <summary>
     /// The parser's message for a bad command line, made safe and short: one line, prefixed with the option it concerns,
     /// and every quoted value the user typed replaced (the parser quotes unknown tokens and refused values), except an
-    /// unknown option made of letters and dashes, which is named so the user sees the typo.
+    /// unknown option made of letters and dashes, which is named so the user sees the typo. A command that needs a
+    /// subcommand and got none or an unknown word is answered with the command and its valid subcommands.
     /// </summary>
     public static string ParseMessage(System.CommandLine.Parsing.ParseError problem, IReadOnlyCollection<string> args, RootCommand root)
     {
