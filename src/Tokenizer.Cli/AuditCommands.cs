@@ -61,44 +61,65 @@ public static class AuditCommands
 
         var from = new Option<DateTimeOffset?>("--from")
         {
-            Description = "Inclusive lower bound, UTC unless an offset is given (e.g. 2026-11-01 or 2026-11-01T12:00:00Z)",
-            CustomParser = result => ParseTime(result, "--from"),
+            Description = "First UTC day of the period, inclusive (e.g. 2026-11-01), or an ISO 8601 date-time with Z or an offset (e.g. 2026-11-01T12:00:00Z)",
+            CustomParser = result => CliInput.ParseTime(result, "--from", lastDay: false),
         };
         var to = new Option<DateTimeOffset?>("--to")
         {
-            Description = "Exclusive upper bound, as --from",
-            CustomParser = result => ParseTime(result, "--to"),
+            Description = "Last UTC day of the period, inclusive (e.g. 2026-11-30); or an ISO 8601 date-time with Z or an offset, exclusive",
+            CustomParser = result => CliInput.ParseTime(result, "--to", lastDay: true),
         };
-        var outFile = new Option<string?>("--out") { Description = "Write to this new file (mode 0600) instead of standard output" };
-        var export = new Command("export", "Write the records whose time lies in [--from, --to) as JSON lines, oldest first");
+        var outFile = new Option<string?>("--out") { Description = "Write to this new file (mode 0600) instead of standard output; removed again if the export fails" }.CreatesFile();
+        var export = new Command("export", "Write the records whose time lies in the period (--from up to and including the --to day) as JSON lines, oldest first");
         export.Options.Add(from);
         export.Options.Add(to);
         export.Options.Add(outFile);
-        export.SetAction((result, ct) => RunAsync(result, error, () => channel.Open(result, "admin"), async client =>
+        export.SetAction((result, ct) => CliErrors.RunAsync(result, error, async () =>
         {
+            // The period first: one the server would refuse is bad usage, said before any file or call.
+            CliInput.CheckPeriod(result.GetValue(from), result.GetValue(to), maxDays: null);
             var request = new ExportAuditEventsRequest
             {
                 From = result.GetValue(from) is { } f ? Timestamp.FromDateTimeOffset(f) : null,
                 To = result.GetValue(to) is { } t ? Timestamp.FromDateTimeOffset(t) : null,
             };
             var path = result.GetValue(outFile);
-            await using var file = path is null ? null : new StreamWriter(CreateNewFile(path, "--out"));
-            var writer = file ?? output;
-            using var call = client.ExportAuditEvents(request, cancellationToken: ct);
-            var count = 0L;
-            await foreach (var message in call.ResponseStream.ReadAllAsync(ct))
+            var file = path is null ? null : new StreamWriter(CreateNewFile(path, "--out"));
+            var done = false;
+            try
             {
-                await writer.WriteLineAsync(Formatter.Format(message.Event).AsMemory(), ct);
-                count++;
-            }
+                using var grpc = channel.Open(result, "admin");
+                var client = new AuditService.AuditServiceClient(grpc);
+                var writer = file ?? output;
+                using var call = client.ExportAuditEvents(request, cancellationToken: ct);
+                var count = 0L;
+                await foreach (var message in call.ResponseStream.ReadAllAsync(ct))
+                {
+                    await writer.WriteLineAsync(Formatter.Format(message.Event).AsMemory(), ct);
+                    count++;
+                }
 
-            await writer.FlushAsync(ct);
-            if (path is not null)
+                await writer.FlushAsync(ct);
+                done = true;
+                if (path is not null)
+                {
+                    await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"exported {count} audit events to {SensitiveDataScrubber.Scrub(path)}"));
+                }
+
+                return 0;
+            }
+            finally
             {
-                await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"exported {count} audit events to {SensitiveDataScrubber.Scrub(path)}"));
+                if (file is not null)
+                {
+                    await file.DisposeAsync();
+                    if (!done)
+                    {
+                        // Only the file this run created: a retry must not meet "already exists" for an empty export.
+                        File.Delete(path!);
+                    }
+                }
             }
-
-            return 0;
         }));
 
         audit.Subcommands.Add(verify);
@@ -142,10 +163,29 @@ public static class AuditCommands
 
         rows.Add(("records checked", response.RecordsChecked.ToString(CultureInfo.InvariantCulture)));
         rows.Add(("compared with anchor", response.AnchorSequence > 0 ? response.AnchorSequence.ToString(CultureInfo.InvariantCulture) : "none"));
-        rows.Add((response.Intact ? "head" : "last intact record", response.HeadSequence.ToString(CultureInfo.InvariantCulture)));
-        rows.Add(("anchor", string.Create(
-            CultureInfo.InvariantCulture,
-            $"{response.HeadSequence}:{Convert.ToHexStringLower(response.HeadMac.Span)}")));
+        if (response.Intact)
+        {
+            rows.Add(("head", response.HeadSequence.ToString(CultureInfo.InvariantCulture)));
+            rows.Add(("anchor", string.Create(
+                CultureInfo.InvariantCulture,
+                $"{response.HeadSequence}:{Convert.ToHexStringLower(response.HeadMac.Span)}")));
+        }
+        else
+        {
+            // Nothing from the first broken record on is proven by this check, even where later MACs recompute (an
+            // anchor mismatch: the chain verifies under the key but no longer passes through the anchored record).
+            var lastIntact = Math.Min(response.HeadSequence, response.FirstBrokenSequence - 1);
+            rows.Add(("last intact record", lastIntact > 0 ? lastIntact.ToString(CultureInfo.InvariantCulture) : "none"));
+            if (response.HeadSequence >= response.FirstBrokenSequence)
+            {
+                rows.Add(("not proven", string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"records {response.FirstBrokenSequence} to {response.HeadSequence}: their MACs recompute under the key, but they follow the broken record")));
+            }
+
+            rows.Add(("anchor", "none printed for a broken trail; keep the anchor you hold"));
+        }
+
         var width = rows.Max(row => row.Item1.Length);
         foreach (var (name, value) in rows)
         {
@@ -172,6 +212,8 @@ public static class AuditCommands
             throw new CliInputException($"{option}: must name a file");
         }
 
+        CliInput.CheckNewFilePath(path, option);
+
         try
         {
             return new FileStream(path, options);
@@ -184,22 +226,6 @@ public static class AuditCommands
         {
             throw new CliInputException($"{option}: cannot create {path}");
         }
-    }
-
-    private static DateTimeOffset? ParseTime(ArgumentResult result, string name)
-    {
-        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-        if (DateTimeOffset.TryParse(
-            text,
-            CultureInfo.InvariantCulture,
-            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal,
-            out var value))
-        {
-            return value;
-        }
-
-        result.AddError($"{name}: expected an ISO 8601 date or time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z");
-        return null;
     }
 
     private static AnchorValue? ParseAnchor(ArgumentResult result)

@@ -250,8 +250,11 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         }
         catch (InvalidProtocolBufferException)
         {
-            // The parser's message can quote the input: say only what was expected.
-            throw new CliInputException($"stdin: expected a JSON {typeof(T).Name} (see --help)");
+            // The parser's message can quote the input and rarely names the field: the field and rule are found again
+            // by a walk over the message's descriptor, which prints field names from the contract only.
+            throw new CliInputException(JsonFieldProblem.Find(text, new T().Descriptor) is { } problem
+                ? $"stdin: {problem}"
+                : $"stdin: expected a JSON {typeof(T).Name} (see --help)");
         }
         catch (InvalidJsonException)
         {
@@ -260,7 +263,9 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         catch (Exception problem) when (problem is FormatException or OverflowException or ArgumentException or InvalidOperationException)
         {
             // Values of the wrong type or range (a month of 99999999999): the message could quote them.
-            throw new CliInputException($"stdin: a value in the JSON {typeof(T).Name} has the wrong type or range (see --help)");
+            throw new CliInputException(JsonFieldProblem.Find(text, new T().Descriptor) is { } found
+                ? $"stdin: {found}"
+                : $"stdin: a value in the JSON {typeof(T).Name} has the wrong type or range (see --help)");
         }
     }
 

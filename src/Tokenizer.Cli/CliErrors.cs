@@ -15,7 +15,8 @@ namespace Tokenizer.Cli;
 /// error (exit 1), and anything unexpected (exit 1, the exception's type only). Text is one line on standard error
 /// (server errors add indented detail lines); with <c>--json</c> it is one JSON object
 /// <c>{"error":{"kind","exit_code","message",...}}</c>. No message carries a value the user typed, except the server
-/// address and file paths the user named.
+/// address, file paths the user named (scrubbed), and an unknown option, subcommand or JSON key made only of letters
+/// and dashes (or underscores), which can hold no number.
 /// </summary>
 public static partial class CliErrors
 {
@@ -76,13 +77,19 @@ public static partial class CliErrors
     /// <summary>
     /// The parser's message for a bad command line, made safe and short: one line, prefixed with the option it concerns,
     /// and every quoted value the user typed replaced (the parser quotes unknown tokens and refused values), except an
-    /// unknown option made of letters and dashes, which is named so the user sees the typo.
+    /// unknown option made of letters and dashes, which is named so the user sees the typo. A command that needs a
+    /// subcommand and got none or an unknown word is answered with the command and its valid subcommands.
     /// </summary>
     public static string ParseMessage(System.CommandLine.Parsing.ParseError problem, IReadOnlyCollection<string> args, RootCommand root)
     {
         ArgumentNullException.ThrowIfNull(problem);
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(root);
+        if (problem.SymbolResult is System.CommandLine.Parsing.CommandResult { Command.Subcommands.Count: > 0 } group)
+        {
+            return MissingCommand(group, args);
+        }
+
         var names = new HashSet<string>(StringComparer.Ordinal);
         Collect(root, names);
         var typed = args.Where(a => !names.Contains(a)).ToHashSet(StringComparer.Ordinal);
@@ -112,6 +119,61 @@ public static partial class CliErrors
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// A command that needs a subcommand got none, or a word that is none of them (<c>audit exprot</c>): names the
+    /// command and its subcommands, and the word typed only when it is made of letters and dashes (a word with digits
+    /// could be card data, so it is never echoed).
+    /// </summary>
+    private static string MissingCommand(System.CommandLine.Parsing.CommandResult group, IReadOnlyCollection<string> args)
+    {
+        var path = new List<System.CommandLine.Parsing.CommandResult>();
+        for (System.CommandLine.Parsing.SymbolResult? at = group; at is not null; at = at.Parent)
+        {
+            if (at is System.CommandLine.Parsing.CommandResult command)
+            {
+                path.Insert(0, command);
+            }
+        }
+
+        // The word after the command's own name, skipping options (and the value of each option that takes one).
+        var valued = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var command in path)
+        {
+            foreach (var option in command.Command.Options.Where(o => o.Arity.MaximumNumberOfValues > 0))
+            {
+                valued.Add(option.Name);
+                valued.UnionWith(option.Aliases);
+            }
+        }
+
+        var list = args.ToList();
+        var next = 0;
+        foreach (var command in path.Skip(1))
+        {
+            next = list.IndexOf(command.Command.Name, next) + 1;
+        }
+
+        string? typed = null;
+        for (var i = next; i < list.Count; i++)
+        {
+            if (list[i].StartsWith('-'))
+            {
+                i += valued.Contains(list[i]) ? 1 : 0;
+                continue;
+            }
+
+            typed = list[i];
+            break;
+        }
+
+        var name = path.Count > 1 ? string.Join(' ', path.Skip(1).Select(c => c.Command.Name)) : "tokenizer";
+        var expected = string.Join(", ", group.Command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name));
+        var what = typed is null ? "a command is required"
+            : CommandLike().IsMatch(typed) ? $"unknown command '{typed}'"
+            : "unknown command (not shown)";
+        return $"{name}: {what}; expected one of: {expected}";
     }
 
     private static string? ServerOf(ParseResult result)
@@ -311,6 +373,10 @@ public static partial class CliErrors
     /// <summary>An unknown option as typed (<c>--colour</c>): letters and dashes only, so it can hold no number to hide.</summary>
     [GeneratedRegex("^-{1,2}[A-Za-z][A-Za-z-]{0,39}$")]
     private static partial Regex OptionLike();
+
+    /// <summary>A subcommand as typed (<c>exprot</c>): letters and dashes only, so it can hold no number to hide.</summary>
+    [GeneratedRegex("^[A-Za-z][A-Za-z-]{0,39}$")]
+    private static partial Regex CommandLike();
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();

@@ -34,7 +34,7 @@ public static class PrivacyCommands
         var customer = new Option<string>("--customer") { Description = "customer_reference of the person", Required = true };
         var key = new Option<string?>("--idempotency-key") { Description = "Idempotency key (default: a new random key; reuse one to retry safely)" };
 
-        var outFile = new Option<string>("--out") { Description = "The new file (mode 0600) the export is written to, as JSON", Required = true };
+        var outFile = new Option<string>("--out") { Description = "The new file (mode 0600) the export is written to, as JSON; removed again if the export fails", Required = true }.CreatesFile();
         var export = new Command("export", "Write everything held about the person (tokens, billing details, gateway Customer, audit events) to --out");
         export.Options.Add(customer);
         export.Options.Add(outFile);
@@ -43,22 +43,25 @@ public static class PrivacyCommands
             // The file first: an existing file stops the command before anything is read (and audited).
             var path = result.GetValue(outFile)!;
             ExportSubjectDataResponse response;
-            await using (var file = AuditCommands.CreateExportFile(path))
+            var file = AuditCommands.CreateExportFile(path);
+            var done = false;
+            try
             {
-                try
-                {
-                    response = await client.ExportSubjectDataAsync(
-                        new ExportSubjectDataRequest { CustomerReference = result.GetValue(customer) ?? string.Empty }, cancellationToken: ct);
-                }
-                catch
-                {
-                    file.Close();
-                    File.Delete(path);
-                    throw;
-                }
-
+                response = await client.ExportSubjectDataAsync(
+                    new ExportSubjectDataRequest { CustomerReference = result.GetValue(customer) ?? string.Empty }, cancellationToken: ct);
                 await file.WriteAsync(Formatter.Format(response).AsMemory(), ct);
                 await file.WriteLineAsync();
+                await file.FlushAsync(ct);
+                done = true;
+            }
+            finally
+            {
+                await file.DisposeAsync();
+                if (!done)
+                {
+                    // Only the file this run created: a retry must not meet "already exists".
+                    File.Delete(path);
+                }
             }
 
             await error.WriteLineAsync(string.Create(

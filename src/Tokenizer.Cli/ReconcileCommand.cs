@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Grpc.Net.Client;
@@ -33,20 +32,20 @@ public static class ReconcileCommand
         var poll = pollInterval ?? TimeSpan.FromMilliseconds(500);
         var from = new Option<DateTimeOffset?>("--from")
         {
-            Description = "First day (UTC) of the period, e.g. 2026-11-01, or an ISO 8601 time",
-            CustomParser = result => ParseTime(result, "--from", endOfDay: false),
+            Description = "First UTC day of the period, inclusive (e.g. 2026-11-01), or an ISO 8601 date-time with Z or an offset (e.g. 2026-11-01T12:00:00Z)",
+            CustomParser = result => CliInput.ParseTime(result, "--from", lastDay: false),
         };
         var to = new Option<DateTimeOffset?>("--to")
         {
-            Description = "Last day (UTC) of the period, inclusive, e.g. 2026-11-30; or an ISO 8601 time, exclusive",
-            CustomParser = result => ParseTime(result, "--to", endOfDay: true),
+            Description = "Last UTC day of the period, inclusive (e.g. 2026-11-30); or an ISO 8601 date-time with Z or an offset, exclusive",
+            CustomParser = result => CliInput.ParseTime(result, "--to", lastDay: true),
         };
         var customer = new Option<string?>("--customer") { Description = "Only this customer_reference" };
         var type = new Option<string?>("--type") { Description = "Only this token type" };
         type.AcceptOnlyFromAmong("card", "au_becs_debit", "sepa_debit", "bacs_debit", "us_bank_account");
         var format = new Option<string>("--format") { Description = "csv (spreadsheets), html (people) or json (machines)", Required = true };
         format.AcceptOnlyFromAmong("csv", "json", "html");
-        var outFile = new Option<string>("--out") { Description = "The report file to create (mode 0600); never overwritten", Required = true };
+        var outFile = new Option<string>("--out") { Description = "The report file to create (mode 0600); never overwritten", Required = true }.CreatesFile();
         var run = new Option<string?>("--run") { Description = "Report an existing run (its id) instead of starting one" };
         var key = new Option<string?>("--idempotency-key") { Description = "Reuse to follow the run a lost invocation started (default: new)" };
 
@@ -70,7 +69,7 @@ public static class ReconcileCommand
             // The period before anything else: a period the server would refuse is bad usage, said before any call.
             if (result.GetValue(run) is null)
             {
-                CheckPeriod(result.GetValue(from)!.Value, result.GetValue(to)!.Value);
+                CliInput.CheckPeriod(result.GetValue(from), result.GetValue(to), MaxPeriodDays);
             }
 
             // The report file next: a run (gateway requests, audit records) must not be spent on a report that then
@@ -202,46 +201,6 @@ public static class ReconcileCommand
             pageToken = page.NextPageToken;
         }
         while (pageToken.Length > 0);
-    }
-
-    private static DateTimeOffset? ParseTime(ArgumentResult result, string name, bool endOfDay)
-    {
-        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-        {
-            if (endOfDay && day == DateOnly.MaxValue)
-            {
-                // The inclusive last day would end at the start of the next, which does not exist: its last tick stands
-                // in, so the period rule (CheckPeriod) judges the period like any other.
-                return DateTimeOffset.MaxValue;
-            }
-
-            var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-            return endOfDay ? start.AddDays(1) : start;
-        }
-
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
-        {
-            return value;
-        }
-
-        result.AddError($"{name}: expected a date (2026-11-01) or an ISO 8601 time (2026-11-01T12:00:00Z)");
-        return null;
-    }
-
-    // The server's rule (reconciliation.proto: to after from, at most MaxPeriodDays later), checked here so that a
-    // period it would refuse is bad usage (exit 2) rather than a server error.
-    private static void CheckPeriod(DateTimeOffset from, DateTimeOffset to)
-    {
-        if (to <= from)
-        {
-            throw new CliInputException("--to: must be after --from (--to names the last day, inclusive)");
-        }
-
-        if (to - from > TimeSpan.FromDays(MaxPeriodDays))
-        {
-            throw new CliInputException(string.Create(CultureInfo.InvariantCulture, $"--from: the period from --from to --to must be at most {MaxPeriodDays} days; split it into several runs"));
-        }
     }
 
     /// <summary>

@@ -179,23 +179,47 @@ public sealed class AuditEndToEndTests
         Assert.Equal(AuditCommands.ExitBroken, withAnchor.ExitCode);
         Assert.Matches(@"first broken record\s+" + earlier.HeadSequence, withAnchor.Output);
         Assert.Contains("anchor mismatch", withAnchor.Output, StringComparison.Ordinal);
+
+        // No record from the anchored one on is called intact, and no new anchor is offered for a broken trail.
+        var lastIntact = System.Text.RegularExpressions.Regex.Match(withAnchor.Output, @"last intact record\s+(\d+)");
+        Assert.True(lastIntact.Success, withAnchor.Output);
+        Assert.True(long.Parse(lastIntact.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < earlier.HeadSequence, withAnchor.Output);
+        Assert.DoesNotMatch(@"anchor\s+\d+:[0-9a-f]{64}", withAnchor.Output);
+        Assert.Matches(@"anchor\s+\d+:[0-9a-f]{64}", withoutAnchor.Output);
     }
 
     [Fact]
-    public async Task CliExport_PathHoldingACardNumber_ReportedWithTheNumberMasked()
+    public async Task CliExport_PathHoldingACardNumber_RefusedNothingCreated()
     {
-        // Arrange: the user names the file; the confirmation line quotes the path, never a card number in it.
+        // Arrange: a file named with a card number would be reported under a masked name that does not exist.
         await using var server = await AuditTestServer.StartAsync();
         var path = Path.Combine(server.RootDirectory, "4000-0566-5566-5556.jsonl");
 
         // Act
         var export = await RunCliAsync("audit", "export", "--out", path, "--server", server.Address);
+        var control = await RunCliAsync("audit", "export", "--out", Path.Combine(server.RootDirectory, "plain.jsonl"), "--server", server.Address);
+
+        // Assert
+        Assert.NotEqual(0, export.ExitCode);
+        Assert.False(File.Exists(path));
+        Assert.Contains("--out: must not contain a card or bank account number", export.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("4000-0566-5566-5556", export.Output + export.Error, StringComparison.Ordinal);
+        Assert.Equal(0, control.ExitCode);
+    }
+
+    [Fact]
+    public async Task CliExport_SameDayAsFromAndTo_ExportsThatDay()
+    {
+        // Arrange: the service wrote its start record today.
+        await using var server = await AuditTestServer.StartAsync();
+        var today = DateTimeOffset.UtcNow.UtcDateTime.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+        // Act: --to names the last day, inclusive.
+        var export = await RunCliAsync("audit", "export", "--from", today, "--to", today, "--server", server.Address);
 
         // Assert
         Assert.Equal(0, export.ExitCode);
-        Assert.True(File.Exists(path));
-        Assert.Contains("exported", export.Error, StringComparison.Ordinal);
-        Assert.DoesNotContain("4000-0566-5566-5556", export.Output + export.Error, StringComparison.Ordinal);
+        Assert.Contains("configuration/service_started", export.Output, StringComparison.Ordinal);
     }
 
     [Fact]

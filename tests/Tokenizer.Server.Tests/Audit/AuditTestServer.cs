@@ -60,7 +60,8 @@ internal sealed class AuditTestServer : IAsyncDisposable
 
     public static async Task<AuditTestServer> StartAsync(bool withAuthentication = false)
     {
-        var root = Path.Combine(Path.GetTempPath(), "tokenizer-audit-e2e", Guid.NewGuid().ToString("N"));
+        // No digits in the folder name: a run of a GUID's hex digits can pass Luhn, and the CLI's --out refuses such paths.
+        var root = Path.Combine(Path.GetTempPath(), "tokenizer-audit-e2e", string.Concat(Guid.NewGuid().ToString("N").Select(c => char.IsAsciiDigit(c) ? (char)('g' + (c - '0')) : c)));
         var databasePath = Path.Combine(root, "ledger", "tokenizer.db");
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();

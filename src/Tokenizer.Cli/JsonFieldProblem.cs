@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Google.Protobuf.Reflection;
+
+namespace Tokenizer.Cli;
+
+/// <summary>
+/// Names the field and rule of stdin JSON that Google.Protobuf's JsonParser refused (its messages name no field and can
+/// quote the value): the JSON is walked against the message's descriptor and the first field whose value has the wrong
+/// shape is described as <c>card.exp_month: expected a number</c>. Only names from the contract are printed; an unknown
+/// key is named only when it is made of letters and underscores, and no value is ever printed.
+/// </summary>
+internal static partial class JsonFieldProblem
+{
+    /// <summary>The first problem as <c>path: rule</c>, or null when none is found (or the text is not JSON).</summary>
+    public static string? Find(string text, MessageDescriptor descriptor)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return Walk(document.RootElement, descriptor, string.Empty);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string? Walk(JsonElement element, MessageDescriptor descriptor, string path)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return $"{(path.Length > 0 ? path : "(top level)")}: expected an object";
+        }
+
+        var seenOneofs = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            var field = descriptor.Fields.InDeclarationOrder().FirstOrDefault(f =>
+                f.JsonName == property.Name || f.Name == property.Name);
+            if (field is null)
+            {
+                var name = KeyLike().IsMatch(property.Name) ? $"'{property.Name}'" : "(not shown)";
+                return $"{(path.Length > 0 ? path + ": " : string.Empty)}unknown field {name}";
+            }
+
+            var at = path.Length > 0 ? $"{path}.{field.Name}" : field.Name;
+            if (property.Value.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+
+            if (field.RealContainingOneof is { } oneof && !seenOneofs.Add(oneof.Name))
+            {
+                return $"{at}: only one of {string.Join(", ", oneof.Fields.Select(f => f.Name))} may be given";
+            }
+
+            var problem = field.IsRepeated && !field.IsMap
+                ? property.Value.ValueKind != JsonValueKind.Array ? $"{at}: expected an array"
+                    : property.Value.EnumerateArray().Select(v => Value(v, field, at + "[]")).FirstOrDefault(p => p is not null)
+                : Value(property.Value, field, at);
+            if (problem is not null)
+            {
+                return problem;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Value(JsonElement value, FieldDescriptor field, string at)
+    {
+        switch (field.FieldType)
+        {
+            case FieldType.Message or FieldType.Group:
+                // Well-known types (wrappers, Timestamp, Struct) have their own JSON forms: left to the parser.
+                return field.MessageType.FullName.StartsWith("google.protobuf.", StringComparison.Ordinal)
+                    ? null
+                    : Walk(value, field.MessageType, at);
+            case FieldType.String:
+                return value.ValueKind == JsonValueKind.String ? null : $"{at}: expected a string";
+            case FieldType.Bytes:
+                return value.ValueKind == JsonValueKind.String ? null : $"{at}: expected a base64 string";
+            case FieldType.Bool:
+                return value.ValueKind is JsonValueKind.True or JsonValueKind.False ? null : $"{at}: expected true or false";
+            case FieldType.Enum:
+                var names = string.Join(", ", field.EnumType.Values.Select(v => v.Name));
+                return value.ValueKind == JsonValueKind.String && field.EnumType.FindValueByName(value.GetString() ?? string.Empty) is not null
+                    || value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) && field.EnumType.FindValueByNumber(number) is not null
+                    ? null
+                    : $"{at}: expected one of {names}";
+            case FieldType.Float or FieldType.Double:
+                return value.ValueKind == JsonValueKind.Number || value.ValueKind == JsonValueKind.String && double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out _)
+                    ? null
+                    : $"{at}: expected a number";
+            default:
+                return WholeNumber(value, field.FieldType, at);
+        }
+    }
+
+    private static string? WholeNumber(JsonElement value, FieldType type, string at)
+    {
+        string raw;
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            raw = value.GetRawText();
+        }
+        else if (value.ValueKind == JsonValueKind.String)
+        {
+            raw = value.GetString() ?? string.Empty;
+        }
+        else
+        {
+            return $"{at}: expected a number";
+        }
+
+        if (!decimal.TryParse(raw, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var number))
+        {
+            return $"{at}: expected a number";
+        }
+
+        if (number != decimal.Truncate(number))
+        {
+            return $"{at}: expected a whole number";
+        }
+
+        var (min, max) = type switch
+        {
+            FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => ((decimal)int.MinValue, (decimal)int.MaxValue),
+            FieldType.UInt32 or FieldType.Fixed32 => (0m, (decimal)uint.MaxValue),
+            FieldType.UInt64 or FieldType.Fixed64 => (0m, (decimal)ulong.MaxValue),
+            _ => ((decimal)long.MinValue, (decimal)long.MaxValue),
+        };
+        return number < min || number > max
+            ? string.Create(CultureInfo.InvariantCulture, $"{at}: number out of range ({min} to {max})")
+            : null;
+    }
+
+    /// <summary>A key as typed that can hold no number: letters and underscores.</summary>
+    [GeneratedRegex("^[A-Za-z_]{1,40}$")]
+    private static partial Regex KeyLike();
+}
