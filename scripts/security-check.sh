@@ -95,12 +95,16 @@ print(luhn("4" + digits(14)), f"DE{check:02d}{bban}", "7" + digits(8), "8" + dig
 PY
 )
     billing='"billing_details":{"name":"Security Check","email":"check@example.com","address":{"line1":"1 Check Road","city":"London","postal_code":"EC1A 1BB","country":"GB"}}'
+    # Every debit carries the customer's mandate acceptance (online: their IP address and browser).
+    # The user agent carries a marker of this run: personal data, only ever encrypted under the subject's key here.
+    agent="securitycheckagent$RANDOM$RANDOM"
+    mandate="\"mandate_acceptance\":{\"accepted_at\":\"$(date -u +%FT%TZ)\",\"online\":{\"ip_address\":\"203.0.113.7\",\"user_agent\":\"$agent\"}}"
     tokens=()
     t=$(echo "{\"card\":{\"number\":\"$pan\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"321\"},$billing}" | cli tokenize card --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
-    t=$(echo "{\"sepa_debit\":{\"iban\":\"$iban\"},$billing}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
-    t=$(echo "{\"au_becs_debit\":{\"bsb_number\":\"000000\",\"account_number\":\"$becs\"},$billing}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
-    t=$(echo "{\"bacs_debit\":{\"sort_code\":\"108800\",\"account_number\":\"$bacs\"},$billing}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
-    t=$(echo "{\"us_bank_account\":{\"routing_number\":\"110000000\",\"account_number\":\"$ach\",\"account_holder_type\":\"ACCOUNT_HOLDER_TYPE_INDIVIDUAL\",\"account_type\":\"ACCOUNT_TYPE_CHECKING\"},$billing}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
+    t=$(echo "{\"sepa_debit\":{\"iban\":\"$iban\"},$billing,$mandate}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
+    t=$(echo "{\"au_becs_debit\":{\"bsb_number\":\"000000\",\"account_number\":\"$becs\"},$billing,$mandate}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
+    t=$(echo "{\"bacs_debit\":{\"sort_code\":\"108800\",\"account_number\":\"$bacs\"},$billing,$mandate}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
+    t=$(echo "{\"us_bank_account\":{\"routing_number\":\"110000000\",\"account_number\":\"$ach\",\"account_holder_type\":\"ACCOUNT_HOLDER_TYPE_INDIVIDUAL\",\"account_type\":\"ACCOUNT_TYPE_CHECKING\"},$billing,$mandate}" | cli tokenize bank --customer sec-check --json 2>>"$work/cli.err" | grep -o 'pm_[A-Za-z0-9]*' | head -n1) && tokens+=("$t")
     # An invalid card too, so error paths run.
     echo "{\"card\":{\"number\":\"${pan%?}$(( (${pan: -1} + 1) % 10 ))\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"321\"}}" | cli tokenize card --customer sec-check >/dev/null 2>&1
     if [ "${#tokens[@]}" -eq 5 ]; then
@@ -189,6 +193,12 @@ PY
       record "exact values at rest or in output" PASS "0 of 5 values found; ${controls} token ids found (positive control)"
     else
       record "exact values at rest or in output" FAIL "$hits of 5 values found; $controls of ${#tokens[@]} token ids found"
+    fi
+    # The ledger (not the sandbox, which plays Stripe and keeps the mandate as Stripe does) and the server's output.
+    if ! grep -rqa -- "$agent" "$data/ledger" "$server_log" && grep -qa -- "$agent" "$data/sandbox/state.json"; then
+      record "mandate user agent never in clear in the ledger or logs" PASS "not in the ledger or the log; in the sandbox's Stripe-side mandate (control)"
+    else
+      record "mandate user agent never in clear in the ledger or logs" FAIL "in the ledger or the log, or not at the gateway either"
     fi
     subject_digits=$(tr -cd '0-9' <"$server_log" | grep -c -- "$pan" || true)
     if ! grep -qi -- "$marker" "$server_log" && [ "$subject_digits" -eq 0 ] && grep -qi -- "$hostile_thumbprint" "$server_log"; then
