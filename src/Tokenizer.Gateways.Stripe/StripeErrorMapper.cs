@@ -21,6 +21,7 @@ internal enum StripeOperation
     CreateSetupIntent,
     GetSetupIntent,
     GetMandate,
+    CancelSetupIntent,
 }
 
 /// <summary>

@@ -177,6 +177,32 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
     }
 
     /// <summary>
+    /// Cancels a SetupIntent (Stripe API POST /v1/setup_intents/{id}/cancel, <c>cancellation_reason=abandoned</c>). One
+    /// that is no longer cancelable (400 <c>setup_intent_unexpected_state</c>: succeeded or canceled) counts as done.
+    /// </summary>
+    /// <exception cref="TokenizerException">The gateway failed or refused otherwise.</exception>
+    public async Task CancelSetupIntentAsync(string setupIntentId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(setupIntentId);
+        var requestOptions = RequestOptionsFor(idempotencyKey);
+        var options = new SetupIntentCancelOptions { CancellationReason = "abandoned" };
+        await SendAsync<SetupIntent?>(
+            StripeOperation.CancelSetupIntent,
+            async ct =>
+            {
+                try
+                {
+                    return await setupIntents.CancelAsync(setupIntentId, options, requestOptions, ct).ConfigureAwait(false);
+                }
+                catch (StripeException e) when (e.StripeError?.Code == "setup_intent_unexpected_state")
+                {
+                    return null;
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// The newest SetupIntent of a PaymentMethod under a Customer (Stripe API GET /v1/setup_intents with
     /// <c>customer</c>, <c>payment_method</c> and <c>limit=1</c>; Stripe lists newest first), or null when none.
     /// </summary>

@@ -183,6 +183,27 @@ public sealed class StripeSetupWireTests : IDisposable
     }
 
     [Fact]
+    public async Task CancelSetupIntentAsync_SendsTheReasonAndKey_NoLongerCancelableCountsAsDone()
+    {
+        handler.Respond(HttpStatusCode.OK, SetupIntentJson("canceled"))
+            .Respond(
+                HttpStatusCode.BadRequest,
+                """{"error":{"type":"invalid_request_error","code":"setup_intent_unexpected_state","message":"You cannot cancel this SetupIntent because it has a status of succeeded."}}""")
+            .Respond(HttpStatusCode.BadRequest, """{"error":{"type":"invalid_request_error","code":"resource_missing","param":"intent"}}""");
+        var gateway = Gateway();
+
+        await gateway.CancelSetupIntentAsync("seti_1", Key, CancellationToken.None);
+        await gateway.CancelSetupIntentAsync("seti_1", Key, CancellationToken.None);
+        var other = await Assert.ThrowsAsync<TokenizerException>(() => gateway.CancelSetupIntentAsync("seti_x", Key, CancellationToken.None));
+
+        var request = handler.Requests[0];
+        Assert.Equal("/v1/setup_intents/seti_1/cancel", request.PathAndQuery);
+        Assert.Equal(Key, request.Header("Idempotency-Key"));
+        Assert.Equal("abandoned", request.FormValue("cancellation_reason"));
+        Assert.Equal(ErrorKind.Internal, other.Kind);
+    }
+
+    [Fact]
     public async Task GetMandateAsync_Active_MapsWithoutPersonalData()
     {
         handler.Respond(

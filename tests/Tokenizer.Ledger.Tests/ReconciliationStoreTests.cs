@@ -395,6 +395,8 @@ public abstract class ReconcilerOnLedgerTests(TestDatabase database) : LedgerTes
 
         public Task<Mandate> GetMandateAsync(string mandateId, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+        public Task CancelSetupIntentAsync(string setupIntentId, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
+
         public Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task UpdateBillingDetailsAsync(string paymentMethodId, BillingDetails billing, string idempotencyKey, CancellationToken cancellationToken) => throw new NotSupportedException();

@@ -215,6 +215,8 @@ internal sealed class TimedGateway(ITokenGateway inner) : ITokenGateway
 
     public Task<GatewaySetup?> FindSetupIntentAsync(string customerId, string paymentMethodId, CancellationToken cancellationToken) => inner.FindSetupIntentAsync(customerId, paymentMethodId, cancellationToken);
 
+    public Task CancelSetupIntentAsync(string setupIntentId, string idempotencyKey, CancellationToken cancellationToken) => inner.CancelSetupIntentAsync(setupIntentId, idempotencyKey, cancellationToken);
+
     public Task<Tokenizer.Core.Domain.Mandate> GetMandateAsync(string mandateId, CancellationToken cancellationToken) => inner.GetMandateAsync(mandateId, cancellationToken);
 
     public Task DetachAsync(string paymentMethodId, string idempotencyKey, CancellationToken cancellationToken) => inner.DetachAsync(paymentMethodId, idempotencyKey, cancellationToken);

@@ -52,6 +52,13 @@ public interface ITokenGateway
     /// </summary>
     Task<GatewaySetup?> FindSetupIntentAsync(string customerId, string paymentMethodId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Cancels a SetupIntent that has not succeeded (Stripe API POST /v1/setup_intents/{id}/cancel), so the customer can
+    /// no longer complete it and nothing gets attached. One that is no longer cancelable (succeeded, canceled: 400
+    /// <c>setup_intent_unexpected_state</c>) counts as done: the caller detaches what a success attached.
+    /// </summary>
+    Task CancelSetupIntentAsync(string setupIntentId, string idempotencyKey, CancellationToken cancellationToken);
+
     /// <summary>Reads a Mandate (Stripe API GET /v1/mandates/{id}): id, status, acceptance type and time. No personal data is returned.</summary>
     Task<Mandate> GetMandateAsync(string mandateId, CancellationToken cancellationToken);
 

@@ -236,8 +236,9 @@ public sealed partial class TokenizationService(
     }
 
     /// <summary>
-    /// Detaches the PaymentMethod at the gateway and marks the token revoked. Revoking a revoked token returns it
-    /// unchanged. Unknown: NOT_FOUND.
+    /// Detaches the PaymentMethod at the gateway and marks the token revoked; a setup still REQUIRES_ACTION or PROCESSING
+    /// is cancelled first (Stripe API POST /v1/setup_intents/{id}/cancel), so the customer cannot attach it afterwards.
+    /// Revoking a revoked token returns it unchanged. Unknown: NOT_FOUND.
     /// </summary>
     public async Task<TokenRecord> RevokeTokenAsync(CallerContext caller, RevokeTokenCommand command, CancellationToken cancellationToken)
     {
@@ -277,6 +278,12 @@ public sealed partial class TokenizationService(
                 if (token.Status == TokenStatus.Revoked)
                 {
                     return token;
+                }
+
+                if (token.Setup.IsPending && token.Setup.SetupIntentId is { } pendingSetup)
+                {
+                    // A setup still waiting for the customer would attach the PaymentMethod once completed: cancel it first.
+                    await gateway.CancelSetupIntentAsync(pendingSetup, hasher.GatewayKey(caller.CallerId, key, "seti_cancel"), ct).ConfigureAwait(false);
                 }
 
                 await gateway.DetachAsync(token.Token, hasher.GatewayKey(caller.CallerId, key, "detach"), ct).ConfigureAwait(false);
@@ -368,8 +375,8 @@ public sealed partial class TokenizationService(
     /// Customer, PaymentMethod, then a confirmed SetupIntent (which attaches the PaymentMethod to the Customer when it
     /// succeeds), then the Mandate for a debit. Outcomes: succeeded READY; requires_action REQUIRES_ACTION with the next
     /// action; processing PROCESSING. A card that needs authentication when the request gave no return_url is refused
-    /// FAILED_PRECONDITION AUTHENTICATION_REQUIRED naming return_url: its SetupIntent did not succeed, so the
-    /// PaymentMethod is not attached and nothing chargeable is left.
+    /// FAILED_PRECONDITION AUTHENTICATION_REQUIRED naming return_url: its SetupIntent did not succeed and is cancelled, so
+    /// the PaymentMethod is not attached and nothing chargeable is left.
     /// </summary>
     private async Task<TokenRecord> CreateTokenAsync(
         RequestHasher hasher,
@@ -391,6 +398,10 @@ public sealed partial class TokenizationService(
         if (setup.Status == SetupStatus.RequiresAction && paymentMethod.Type == TokenType.Card && setupOptions.ReturnUrl is null)
         {
             LogAuthenticationRequired(logger, setup.Id);
+
+            // Nobody will complete it (no URL is handed out), but cancelling makes sure nothing can ever attach it.
+            await gateway.CancelSetupIntentAsync(setup.Id, hasher.GatewayKey(caller.CallerId, key, "seti_cancel"), cancellationToken)
+                .ConfigureAwait(false);
             throw new TokenizerException(
                 ErrorKind.FailedPrecondition,
                 ErrorReasons.AuthenticationRequired,

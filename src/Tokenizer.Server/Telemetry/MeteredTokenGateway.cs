@@ -35,6 +35,13 @@ internal sealed class MeteredTokenGateway(ITokenGateway inner, TokenizerMetrics 
     public Task<GatewaySetup?> FindSetupIntentAsync(string customerId, string paymentMethodId, CancellationToken cancellationToken) =>
         MeasureAsync(GatewayOperation.GetSetupIntent, () => inner.FindSetupIntentAsync(customerId, paymentMethodId, cancellationToken));
 
+    public Task CancelSetupIntentAsync(string setupIntentId, string idempotencyKey, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.CreateSetupIntent, async () =>
+        {
+            await inner.CancelSetupIntentAsync(setupIntentId, idempotencyKey, cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+
     public Task<Mandate> GetMandateAsync(string mandateId, CancellationToken cancellationToken) =>
         MeasureAsync(GatewayOperation.GetMandate, () => inner.GetMandateAsync(mandateId, cancellationToken));
 

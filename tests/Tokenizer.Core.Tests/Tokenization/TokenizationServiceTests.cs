@@ -131,7 +131,8 @@ public sealed class TokenizationServiceTests
         Assert.Equal(ErrorKind.FailedPrecondition, error.Kind);
         Assert.Equal(ErrorReasons.AuthenticationRequired, error.Reason);
         Assert.Equal("return_url", Assert.Single(error.Violations).Field);
-        // The SetupIntent did not succeed, so nothing is attached: no token, the intent closed (no sweep needed).
+        // The SetupIntent did not succeed and is cancelled, so nothing is or can be attached: no token, the intent closed.
+        await gateway.Received(1).CancelSetupIntentAsync("seti_3", Arg.Is<string>(k => k.EndsWith("_seti_cancel", StringComparison.Ordinal)), Arg.Any<CancellationToken>());
         await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
         await ledger.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), time.GetUtcNow(), IntentState.Closed, Arg.Any<CancellationToken>());
     }
@@ -405,6 +406,43 @@ public sealed class TokenizationServiceTests
 
         Assert.Equal(revoked, result);
         await gateway.DidNotReceiveWithAnyArgs().DetachAsync(default!, default!, default);
+    }
+
+    [Theory]
+    [InlineData(SetupStatus.RequiresAction, true)]
+    [InlineData(SetupStatus.Processing, true)]
+    [InlineData(SetupStatus.Ready, false)]
+    public async Task RevokeToken_SetupStillPending_CancelsTheSetupIntentBeforeDetaching(SetupStatus status, bool cancels)
+    {
+        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        ledger.GetTokenAsync("pm_p", Arg.Any<CancellationToken>()).Returns(new TokenRecord
+        {
+            Token = "pm_p",
+            Gateway = "stripe",
+            Type = TokenType.Card,
+            Status = TokenStatus.Active,
+            CallerId = "default",
+            CustomerReference = "cust-1",
+            CreatedAt = time.GetUtcNow(),
+            Setup = new TokenSetup(status, "seti_p", null, null),
+        });
+
+        var result = await service.RevokeTokenAsync(Caller, new RevokeTokenCommand("pm_p", "rk-p", null), CancellationToken.None);
+
+        Assert.Equal(TokenStatus.Revoked, result.Status);
+        if (cancels)
+        {
+            Received.InOrder(() =>
+            {
+                gateway.CancelSetupIntentAsync("seti_p", Arg.Any<string>(), Arg.Any<CancellationToken>());
+                gateway.DetachAsync("pm_p", Arg.Any<string>(), Arg.Any<CancellationToken>());
+            });
+        }
+        else
+        {
+            await gateway.DidNotReceiveWithAnyArgs().CancelSetupIntentAsync(default!, default!, default);
+            await gateway.Received(1).DetachAsync("pm_p", Arg.Any<string>(), Arg.Any<CancellationToken>());
+        }
     }
 
     [Fact]

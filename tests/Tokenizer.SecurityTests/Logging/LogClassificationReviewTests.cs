@@ -92,6 +92,14 @@ public class LogClassificationReviewTests
         "Tokenizer.Core.Tokenization.RecoveryService.LogDeferred(errorType)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogLostClaim(intentId)",
         "Tokenizer.Gateways.Stripe.Log.CustomerMissing(requestId)",
+
+        // Issue #13: a SetupIntent id (seti_..., the gateway's, like a token id), a token id, our own error reason code,
+        // and Stripe's decline code and request id, both passed through SafeDeclineCode / SafeRequestId.
+        "Tokenizer.Core.Tokenization.TokenizationService.LogAuthenticationRequired(setupIntent)",
+        "Tokenizer.Core.Tokenization.TokenizationService.LogRefreshFailed(token)",
+        "Tokenizer.Core.Tokenization.TokenizationService.LogRefreshFailed(reason)",
+        "Tokenizer.Gateways.Stripe.Log.SetupRefused(declineCode)",
+        "Tokenizer.Gateways.Stripe.Log.SetupRefused(requestId)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogAuditFailed(action)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogAuditFailed(intentId)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogAuditFailed(errorType)",
