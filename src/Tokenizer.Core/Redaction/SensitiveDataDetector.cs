@@ -83,7 +83,7 @@ public static class SensitiveDataDetector
     /// <summary>Finds every match in <paramref name="text"/>, ordered by <see cref="SensitiveDataMatch.Start"/>.</summary>
     /// <param name="text">Any text; may be empty.</param>
     /// <param name="options">What to report; <see cref="SensitiveDataDetectorOptions.Scrubbing"/> when null.</param>
-    /// <returns>A new list; PAN candidates may overlap each other, other kinds never overlap a PAN.</returns>
+    /// <returns>A new list; PAN candidates may overlap each other and an IBAN they reach past; other kinds never overlap a PAN.</returns>
     public static List<SensitiveDataMatch> Find(ReadOnlySpan<char> text, SensitiveDataDetectorOptions? options = null)
     {
         var results = new List<SensitiveDataMatch>();
@@ -767,8 +767,10 @@ public static class SensitiveDataDetector
                     continue;
                 }
 
+                // A window inside an IBAN is the IBAN's; one that reaches past it (an IBAN made by chance of letters
+                // before a PAN and its first digits) is still a PAN, so the rest of it is masked too.
                 var match = new SensitiveDataMatch(SensitiveDataKind.Pan, position, i + 1 - position);
-                if (!OverlapsAny(results, ibanFirst, ibanCount, match.Start, match.End))
+                if (!InsideAny(results, ibanFirst, ibanCount, match.Start, match.End))
                 {
                     results.Add(match);
                     if (options.StopAtFirst)
@@ -1030,9 +1032,9 @@ public static class SensitiveDataDetector
     private static bool Near(List<(int Start, int End)> ranges, int start, int end, int distance) =>
         Overlaps(ranges, Math.Max(0, start - distance), end + distance);
 
-    private static bool OverlapsAny(List<SensitiveDataMatch> results, int first, int count, int start, int end)
+    /// <summary>True when [start, end) lies wholly inside one of the IBAN matches (disjoint, ordered by start).</summary>
+    private static bool InsideAny(List<SensitiveDataMatch> results, int first, int count, int start, int end)
     {
-        // IBAN matches are few, disjoint and ordered: a binary search finds the only candidates.
         int low = first, high = first + count;
         while (low < high)
         {
@@ -1047,7 +1049,7 @@ public static class SensitiveDataDetector
             }
         }
 
-        return low < first + count && results[low].Start < end;
+        return low < first + count && results[low].Start <= start && end <= results[low].End;
     }
 
     private sealed class StartComparer : IComparer<SensitiveDataMatch>
