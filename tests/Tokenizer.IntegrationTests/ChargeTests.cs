@@ -4,7 +4,7 @@ using Npgsql;
 using Stripe;
 using Tokenizer.Contracts.V1;
 using Tokenizer.Server.Hosting;
-using Tokenizer.StripeSandbox.Tests;
+using Tokenizer.Tests.Shared;
 using Token = Tokenizer.Contracts.V1.Token;
 
 namespace Tokenizer.IntegrationTests;
@@ -31,7 +31,7 @@ public abstract class ChargeTestsBase
     [Fact]
     public async Task EveryType_TokenisedActionCompleted_ChargesOffSession()
     {
-        await using var browser = await HeadlessBrowser.StartAsync();
+        await using var browser = await HeadlessChromium.StartAsync();
         var reference = "charge-" + Guid.NewGuid().ToString("N")[..10];
 
         // Card needing 3-D Secure at setup: REQUIRES_ACTION with the page to send the customer to, then READY.
@@ -111,7 +111,7 @@ public abstract class ChargeTestsBase
     [Fact]
     public async Task AuthenticationTestCardsAndWrongMicrodeposits_EndAsStripeDocuments()
     {
-        await using var browser = await HeadlessBrowser.StartAsync();
+        await using var browser = await HeadlessChromium.StartAsync();
         var reference = "charge-auth-" + Guid.NewGuid().ToString("N")[..10];
 
         // 4000002760003184: authenticates at setup, yet every off-session charge needs authentication again.
@@ -164,7 +164,7 @@ public abstract class ChargeTestsBase
     }
 
     /// <summary>Opens the token's next-action page, clicks Complete or Fail, and reads the token until its setup settles.</summary>
-    private async Task<Token> AuthenticateInBrowserAsync(HeadlessBrowser browser, Token token, string button)
+    private async Task<Token> AuthenticateInBrowserAsync(HeadlessChromium browser, Token token, string button)
     {
         Assert.Equal(SetupStatus.RequiresAction, token.Setup.Status);
         await browser.OpenAsync(new Uri(token.Setup.NextAction.Url));

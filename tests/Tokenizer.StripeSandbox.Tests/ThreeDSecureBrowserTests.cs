@@ -1,4 +1,5 @@
 using Stripe;
+using Tokenizer.Tests.Shared;
 
 namespace Tokenizer.StripeSandbox.Tests;
 
@@ -18,7 +19,7 @@ public sealed class ThreeDSecureBrowserTests(SandboxFixture fixture) : IClassFix
         // Arrange: the return_url is a page of the sandbox itself, so the browser has somewhere real to land.
         var returnUrl = new Uri(fixture.Server.BaseAddress, "_sandbox/stats?from=3ds").AbsoluteUri;
         var (customer, card, intent) = await SetupHarness.SetUpAsync(client, SandboxHarness.Card("4000002500003155"), returnUrl);
-        await using var browser = await HeadlessBrowser.StartAsync();
+        await using var browser = await HeadlessChromium.StartAsync();
 
         // Act
         await browser.OpenAsync(new Uri(intent.NextAction.RedirectToUrl.Url));

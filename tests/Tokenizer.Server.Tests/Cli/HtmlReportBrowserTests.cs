@@ -1,3 +1,5 @@
+using Tokenizer.Tests.Shared;
+
 namespace Tokenizer.Server.Tests.Cli;
 
 /// <summary>

@@ -6,12 +6,15 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Tests.Shared;
 
 /// <summary>
-/// The system's Chromium (Debian package <c>chromium</c>), headless, driven over the DevTools protocol on a WebSocket:
-/// opens a page, records every console error, uncaught exception, log error and network request, and takes a PNG
-/// screenshot. Not finding Chromium is a failure, never a skip (scripts/test.sh installs it).
+/// The system's Chromium (Debian package <c>chromium</c>), headless, driven over the DevTools protocol on a WebSocket.
+/// Two uses: <see cref="VisitAsync"/> opens a file in a fresh tab, records every console error, uncaught exception, log
+/// error and network request, and takes a PNG screenshot (reports); <see cref="OpenAsync"/>,
+/// <see cref="EvaluateAsync"/> and <see cref="WaitForLocationAsync"/> drive one tab through a page as a person would
+/// (the hosted next-action pages). Not finding Chromium is a failure, never a skip (scripts/test.sh installs it). One
+/// file, linked into every test project that needs a browser.
 /// </summary>
 internal sealed class HeadlessChromium : IAsyncDisposable
 {
@@ -25,6 +28,7 @@ internal sealed class HeadlessChromium : IAsyncDisposable
     private readonly SemaphoreSlim sendLock = new(1, 1);
     private Task? receiving;
     private int nextId;
+    private string? tab;
 
     private HeadlessChromium(Process process, string profile)
     {
@@ -178,6 +182,44 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         return new PageVisit(problems, requests, Convert.FromBase64String(shot!["data"]!.GetValue<string>()));
     }
 
+    /// <summary>
+    /// Console errors, uncaught exceptions and error log entries seen so far in the tab of <see cref="OpenAsync"/>,
+    /// except the browser's own request for <c>/favicon.ico</c> (whether Chromium asks in time to log it varies).
+    /// </summary>
+    public IReadOnlyList<string> Problems => [.. events
+        .Where(e => tab is not null && (string?)e["sessionId"] == tab)
+        .Where(e => (string?)e["method"] is "Runtime.exceptionThrown" or "Log.entryAdded" or "Runtime.consoleAPICalled")
+        .Where(e => (string?)e["params"]?["entry"]?["url"] is not { } url || !url.EndsWith("/favicon.ico", StringComparison.Ordinal))
+        .Where(e => (string?)e["method"] == "Runtime.exceptionThrown"
+            || (string?)e["params"]?["entry"]?["level"] == "error"
+            || (string?)e["params"]?["type"] == "error")
+        .Select(e => e.ToJsonString())];
+
+    /// <summary>Navigates the one driven tab (made on first use) to <paramref name="url"/> and waits for its load event.</summary>
+    public async Task OpenAsync(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        var session = await TabAsync();
+        var before = events.Count;
+        await SendAsync("Page.navigate", new JsonObject { ["url"] = url.AbsoluteUri }, session);
+        await WaitForAsync(() => Task.FromResult(events.Skip(before).Any(e => Is(e, "Page.loadEventFired", session))));
+    }
+
+    /// <summary>Evaluates an expression in the driven tab and returns its value as a string (null when undefined).</summary>
+    public async Task<string?> EvaluateAsync(string expression)
+    {
+        var result = await SendAsync("Runtime.evaluate", new JsonObject { ["expression"] = expression, ["returnByValue"] = true }, await TabAsync());
+        return result?["result"]?["value"]?.ToString();
+    }
+
+    /// <summary>Polls the driven tab's <c>location.href</c> until it satisfies the condition (a bounded wait, not a timed assertion).</summary>
+    public async Task<string> WaitForLocationAsync(Func<string, bool> condition)
+    {
+        string? href = null;
+        await WaitForAsync(async () => (href = await EvaluateAsync("location.href")) is { } value && condition(value));
+        return href!;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await stop.CancelAsync();
@@ -211,6 +253,33 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         {
             // A profile left in the temp folder is harmless.
         }
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    {
+        using var wait = new CancellationTokenSource(Timeout);
+        while (!await condition())
+        {
+            await Task.Delay(50, wait.Token);
+        }
+    }
+
+    private async Task<string> TabAsync()
+    {
+        if (tab is null)
+        {
+            var target = await SendAsync("Target.createTarget", new JsonObject { ["url"] = "about:blank" });
+            var attached = await SendAsync("Target.attachToTarget", new JsonObject { ["targetId"] = target!["targetId"]!.GetValue<string>(), ["flatten"] = true });
+            var session = attached!["sessionId"]!.GetValue<string>();
+            foreach (var domain in new[] { "Page", "Runtime", "Log" })
+            {
+                await SendAsync(domain + ".enable", new JsonObject(), session);
+            }
+
+            tab = session;
+        }
+
+        return tab;
     }
 
     private static string? Text(JsonNode? node) => node?.GetValue<string>();
