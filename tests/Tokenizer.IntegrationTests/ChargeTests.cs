@@ -122,6 +122,13 @@ public abstract class ChargeTestsBase
         var declines = await AuthenticateInBrowserAsync(browser, await TokenizeCardAsync("4000008260003178", reference), "complete");
         var declined = await Assert.ThrowsAsync<StripeException>(() => ChargeAsync(declines.Token_, declines.GatewayCustomer, "usd"));
 
+        // A billing service that charges before the customer authenticated is refused, and the token still becomes
+        // chargeable once they do (a refused attempt does not use the PaymentMethod up).
+        var early = await TokenizeCardAsync("4000002500003155", reference);
+        var tooEarly = await Assert.ThrowsAsync<StripeException>(() => ChargeAsync(early.Token_, early.GatewayCustomer, "usd"));
+        early = await AuthenticateInBrowserAsync(browser, early, "complete");
+        var afterAuthentication = await ChargeAsync(early.Token_, early.GatewayCustomer, "usd");
+
         // 4000002500003155 with the challenge failed: the setup FAILED, nothing to charge.
         var failed = await AuthenticateInBrowserAsync(browser, await TokenizeCardAsync("4000002500003155", reference), "fail");
 
@@ -137,6 +144,8 @@ public abstract class ChargeTestsBase
         var achRefused = await Assert.ThrowsAsync<StripeException>(() => ChargeAsync(ach.Token_, ach.GatewayCustomer, "usd"));
 
         // Assert
+        Assert.Equal("authentication_required", tooEarly.StripeError.Code);
+        Assert.Equal("succeeded", afterAuthentication.Status);
         Assert.Equal(SetupStatus.Ready, always.Setup.Status);
         Assert.Equal("authentication_required", alwaysRefused.StripeError.Code);
         Assert.Equal(SetupStatus.Ready, declines.Setup.Status);

@@ -280,15 +280,18 @@ public sealed partial class TokenizationService(
                     return token;
                 }
 
-                if (token.Setup.IsPending && token.Setup.SetupIntentId is { } pendingSetup)
+                var setup = token.Setup;
+                if (setup.IsPending && setup.SetupIntentId is { } pendingSetup)
                 {
-                    // A setup still waiting for the customer would attach the PaymentMethod once completed: cancel it first.
+                    // A setup still waiting for the customer would attach the PaymentMethod once completed: cancel it
+                    // first, and say so (FAILED, canceled), as a SetupIntent canceled at the gateway reads.
                     await gateway.CancelSetupIntentAsync(pendingSetup, hasher.GatewayKey(caller.CallerId, key, "seti_cancel"), ct).ConfigureAwait(false);
+                    setup = setup with { Status = SetupStatus.Failed, NextAction = null, FailureCode = "canceled" };
                 }
 
                 await gateway.DetachAsync(token.Token, hasher.GatewayKey(caller.CallerId, key, "detach"), ct).ConfigureAwait(false);
                 LogRevoked(logger, token.Token);
-                return token with { Status = TokenStatus.Revoked, RevokedAt = Now() };
+                return token with { Status = TokenStatus.Revoked, RevokedAt = Now(), Setup = setup };
             },
             cancellationToken).ConfigureAwait(false);
         return result.Token;

@@ -21,6 +21,9 @@ internal static class SetupValidation
     /// <summary>Most chars of a return URL.</summary>
     public const int MaxReturnUrlLength = 2048;
 
+    /// <summary>How many times a return_url is percent-decoded for the free-text rule (%2534 is %34 is 4).</summary>
+    private const int MaxDecodingRounds = 4;
+
     /// <summary>Most chars of an IP address as text (an IPv6 address with an embedded IPv4 one has 45).</summary>
     public const int MaxIpAddressLength = 45;
 
@@ -31,10 +34,13 @@ internal static class SetupValidation
     public static readonly TimeSpan AcceptedAtSkew = TimeSpan.FromMinutes(5);
 
     /// <summary>Rule text of a return URL that is not an absolute https URL.</summary>
-    public const string ReturnUrlRule = "must be an absolute https URL without user info";
+    public const string ReturnUrlRule = "must be an absolute https URL without user info, of RFC 3986 characters";
 
     /// <summary>Rule text of an acceptance in the future.</summary>
     public const string AcceptedAtFuture = "must not be in the future";
+
+    /// <summary>The rule for an accepted_at at or before the Unix epoch.</summary>
+    public const string AcceptedAtPast = "must be after 1970-01-01T00:00:00Z";
 
     /// <summary>Rule text of a missing acceptance type.</summary>
     public const string TypeRequired = "one of online, offline is required";
@@ -43,8 +49,9 @@ internal static class SetupValidation
     public const string IpAddressRule = "must be an IPv4 or IPv6 address";
 
     /// <summary>
-    /// Checks <paramref name="value"/> (absent: null): absolute, https, a host, no user info, at most 2048 chars, and the
-    /// <see cref="FreeTextRule"/> (no card or bank number, no control characters).
+    /// Checks <paramref name="value"/> (absent: null): absolute, https, a host, no user info, only RFC 3986 characters, at
+    /// most 2048 chars, and the <see cref="FreeTextRule"/> (no card or bank number, no control characters) on the URL as
+    /// written and on each percent-decoding of it.
     /// </summary>
     public static string? ReturnUrl(string? value, List<FieldViolation> violations)
     {
@@ -60,7 +67,28 @@ internal static class SetupValidation
             return null;
         }
 
-        if (!Uri.TryCreate(trimmed, UriKind.Absolute, out var uri)
+        // What the browser and the gateway read is the percent-decoded URL (%34%35... is 45...): the free-text rule
+        // judges every decoding, up to the point where decoding changes nothing more.
+        var decoded = trimmed;
+        for (var round = 0; round < MaxDecodingRounds && decoded.Contains('%', StringComparison.Ordinal); round++)
+        {
+            var next = Uri.UnescapeDataString(decoded);
+            if (string.Equals(next, decoded, StringComparison.Ordinal))
+            {
+                break;
+            }
+
+            decoded = next;
+            if (FreeTextRule.RuleBroken(decoded, int.MaxValue) is { } broken)
+            {
+                violations.Add(new FieldViolation(ReturnUrlField, broken));
+                return null;
+            }
+        }
+
+        // Only the characters RFC 3986 allows in a URI, so no space and no backslash, which browsers read as '/'.
+        if (!trimmed.All(IsUriChar)
+            || !Uri.TryCreate(trimmed, UriKind.Absolute, out var uri)
             || uri.Scheme != Uri.UriSchemeHttps
             || string.IsNullOrEmpty(uri.Host)
             || !string.IsNullOrEmpty(uri.UserInfo))
@@ -71,6 +99,10 @@ internal static class SetupValidation
 
         return trimmed;
     }
+
+    // RFC 3986: unreserved, reserved and '%'.
+    private static bool IsUriChar(char c) =>
+        char.IsAsciiLetterOrDigit(c) || "-._~:/?#[]@!$&'()*+,;=%".Contains(c, StringComparison.Ordinal);
 
     /// <summary>
     /// Checks a mandate acceptance: required; <c>accepted_at</c> required and at most <see cref="AcceptedAtSkew"/> ahead of
@@ -95,6 +127,11 @@ internal static class SetupValidation
         else if (at > now + AcceptedAtSkew)
         {
             violations.Add(new FieldViolation(MandateField + ".accepted_at", AcceptedAtFuture));
+        }
+        else if (at.ToUnixTimeSeconds() <= 0)
+        {
+            // Stripe takes accepted_at as a positive Unix timestamp.
+            violations.Add(new FieldViolation(MandateField + ".accepted_at", AcceptedAtPast));
         }
         else
         {
@@ -128,9 +165,11 @@ internal static class SetupValidation
         {
             violations.Add(new FieldViolation(ip, ValidationRules.Required));
         }
-        else if (FreeTextRule.RuleBroken(details.IpAddress, MaxIpAddressLength) is { } broken)
+        else if (!IsDottedQuad(details.IpAddress) && FreeTextRule.RuleBroken(details.IpAddress, MaxIpAddressLength) is { } broken)
         {
-            // A card number or control character is named as such, like in every other string field.
+            // A card number or control character is named as such, like in every other string field. A dotted-quad IPv4
+            // address is exempt: at most 12 digits starting 0-2 (octets up to 255), which no issued PAN is (the 12-digit
+            // ones are Maestro, IIN 50 or 56-69), while one such address in ten passes Luhn.
             violations.Add(new FieldViolation(ip, broken));
         }
         else if (ParseIp(details.IpAddress) is { } parsed)
@@ -149,6 +188,13 @@ internal static class SetupValidation
         }
 
         return violations.Count > before ? null : new OnlineAcceptance(address!, userAgent!);
+    }
+
+    /// <summary>Four decimal parts of 1-3 ASCII digits, each at most 255, separated by dots.</summary>
+    private static bool IsDottedQuad(string value)
+    {
+        var parts = value.Split('.');
+        return parts.Length == 4 && parts.All(p => p.Length is >= 1 and <= 3 && p.All(char.IsAsciiDigit) && p.Aggregate(0, (n, c) => (n * 10) + (c - '0')) <= 255);
     }
 
     /// <summary>

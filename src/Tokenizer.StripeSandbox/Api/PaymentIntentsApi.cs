@@ -203,12 +203,6 @@ internal sealed class PaymentIntentsApi(SandboxStore store, IOptions<StripeSandb
             return Ok(processing);
         }
 
-        // A PaymentMethod that belongs to no Customer is used once (Stripe: "may not be used again").
-        if (paymentMethod.View.Customer is null)
-        {
-            data.PaymentMethods[paymentMethod.View.Id] = paymentMethod with { Detached = true };
-        }
-
         IntentErrorObject? error = null;
         if (paymentMethod.DeclineCode is not null && CardCatalog.DeclineFor(paymentMethod.DeclineCode) is { } decline)
         {
@@ -248,6 +242,13 @@ internal sealed class PaymentIntentsApi(SandboxStore store, IOptions<StripeSandb
                 Type = error.Type,
             });
             return new ApiResult(402, JsonSerializer.Serialize(body, SandboxJson.Default.ErrorBody), Replayable: true);
+        }
+
+        // A PaymentMethod that belongs to no Customer is used up by a payment that succeeds (Stripe: "may not be used
+        // again"); a refused attempt leaves it as it was, so one still being set up can finish its SetupIntent.
+        if (paymentMethod.View.Customer is null)
+        {
+            data.PaymentMethods[paymentMethod.View.Id] = paymentMethod with { Detached = true };
         }
 
         var succeeded = view with { Status = "succeeded", AmountReceived = view.Amount, LatestCharge = IdAlphabet.ChargeId("ch_") };

@@ -437,9 +437,13 @@ public sealed class TokenizationServiceTests
                 gateway.CancelSetupIntentAsync("seti_p", Arg.Any<string>(), Arg.Any<CancellationToken>());
                 gateway.DetachAsync("pm_p", Arg.Any<string>(), Arg.Any<CancellationToken>());
             });
+
+            // The revoked token says its setup was canceled, not that it still waits for the customer.
+            Assert.Equal(new TokenSetup(SetupStatus.Failed, "seti_p", null, "canceled"), result.Setup);
         }
         else
         {
+            Assert.Equal(status, result.Setup.Status);
             await gateway.DidNotReceiveWithAnyArgs().CancelSetupIntentAsync(default!, default!, default);
             await gateway.Received(1).DetachAsync("pm_p", Arg.Any<string>(), Arg.Any<CancellationToken>());
         }

@@ -1,3 +1,4 @@
+using CsCheck;
 using Tokenizer.Core.Errors;
 using Tokenizer.Core.Tokenization;
 using Tokenizer.Core.Validation;
@@ -42,7 +43,7 @@ public sealed class SetupValidationTests
     {
         var violations = CardViolations(CardCommand() with { ReturnUrl = url });
 
-        AssertSingle(violations, "return_url", "must be an absolute https URL without user info");
+        AssertSingle(violations, "return_url", SetupValidation.ReturnUrlRule);
         Assert.DoesNotContain(violations, v => v.Rule.Contains("example", StringComparison.Ordinal));
     }
 
@@ -65,6 +66,74 @@ public sealed class SetupValidationTests
 
         AssertSingle(violations, "return_url", FreeTextRule.CardOrBankNumber);
         Assert.DoesNotContain(violations, v => v.ToString().Contains("4242", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ValidateCard_ReturnUrlHoldingAPercentEncodedCardNumber_RefusedInEveryEncoding()
+    {
+        // A generated PAN, its digits (and separators) percent-encoded once or twice: what the browser and the gateway
+        // read after decoding is the number.
+        var pan = Gen.Char['0', '9'].Array[15].Select(d => new string(d) + Luhn.ComputeCheckDigit(new string(d)));
+        Gen.Select(pan, Gen.OneOfConst("", "-", " ", "/", "ー"), Gen.Int[1, 2], Gen.Bool).Sample(
+            (number, separator, rounds, everyChar) =>
+            {
+                var written = string.Join(separator, number.Chunk(4).Select(c => new string(c)));
+                var encoded = everyChar
+                    ? string.Concat(System.Text.Encoding.UTF8.GetBytes(written).Select(b => "%" + b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)))
+                    : Uri.EscapeDataString(written);
+                for (var i = 1; i < rounds; i++)
+                {
+                    encoded = encoded.Replace("%", "%25", StringComparison.Ordinal);
+                }
+
+                var violations = CardViolations(CardCommand() with { ReturnUrl = "https://b.example.com/done?x=" + encoded });
+
+                var violation = Assert.Single(violations);
+                Assert.Equal("return_url", violation.Field);
+                Assert.Equal(FreeTextRule.CardOrBankNumber, violation.Rule);
+            },
+            iter: 300);
+    }
+
+    [Theory]
+    [InlineData("https://billing.example.com/done?next=%2Forders%2F42&lang=%C3%A9")]
+    [InlineData("https://billing.example.com/a%20b")]
+    public void ValidateCard_ReturnUrlPercentEncodedWithoutCardData_Kept(string url)
+    {
+        Assert.Equal(url, Validator().ValidateCard(CardCommand() with { ReturnUrl = url }).ReturnUrl);
+    }
+
+    [Theory]
+    [InlineData("https://billing.example.com/do ne")]
+    [InlineData("https:\\evil.example.com/")]
+    [InlineData("https://billing.example.com/<script>")]
+    public void ValidateCard_ReturnUrlWithCharactersAUriCannotHold_Refused(string url)
+    {
+        AssertSingle(CardViolations(CardCommand() with { ReturnUrl = url }), "return_url", SetupValidation.ReturnUrlRule);
+    }
+
+    [Fact]
+    public void ValidateBankAccount_AcceptedAtAtOrBeforeTheUnixEpoch_Refused()
+    {
+        foreach (var at in new[] { DateTimeOffset.UnixEpoch, new DateTimeOffset(1900, 1, 1, 0, 0, 0, TimeSpan.Zero), DateTimeOffset.MinValue })
+        {
+            AssertSingle(BankViolations(WithMandate(Online(at: at))), "mandate_acceptance.accepted_at", SetupValidation.AcceptedAtPast);
+        }
+
+        // Control: a paper mandate signed decades ago is fine.
+        Assert.NotNull(Validator().ValidateBankAccount(WithMandate(Online(at: new DateTimeOffset(1999, 6, 1, 0, 0, 0, TimeSpan.Zero)))).MandateAcceptance);
+    }
+
+    [Fact]
+    public void ValidateBankAccount_DottedQuadIpWhoseDigitsPassLuhn_Accepted_Ipv6HoldingACardNumberRefused()
+    {
+        // Every dotted quad of three-digit octets is 12 digits starting 1 or 2, one in ten Luhn-valid: an address.
+        Gen.Int[100, 255].Array[4].Where(o => Luhn.IsValid(string.Concat(o))).Sample(
+            octets => Assert.NotNull(Validator().ValidateBankAccount(WithMandate(Online(ip: string.Join('.', octets)))).MandateAcceptance),
+            iter: 200);
+
+        // Control: IPv6 groups that spell a PAN are still refused as one.
+        AssertSingle(BankViolations(WithMandate(Online(ip: "2001:4242:4242:4242:4242::1"))), "mandate_acceptance.online.ip_address", FreeTextRule.CardOrBankNumber);
     }
 
     [Fact]
