@@ -183,6 +183,13 @@ public static class SensitiveDataDetector
                     MarkTimestamps(norm, raw[..n]);
                 }
 
+                if (!options.BinaryBreaksNumbers)
+                {
+                    // After the IBANs (their BBANs hold letters between digits): 4532x0151x... is a written number.
+                    // Files at rest (scanning) hold only what validation let through.
+                    TextNormaliser.SeparateLoneAsciiLetters(norm);
+                }
+
                 FindInNormalised(norm, options, results, first);
             }
 

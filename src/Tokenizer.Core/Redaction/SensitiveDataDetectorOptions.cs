@@ -18,7 +18,6 @@ public sealed class SensitiveDataDetectorOptions
         IbanRequiresChecksum = true,
         CvcLabelRequiresPan = false,
         ExemptKnownShapes = false,
-        DecodeJsonEscapes = false,
         StopAtFirst = true,
     };
 

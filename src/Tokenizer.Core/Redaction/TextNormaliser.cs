@@ -89,6 +89,12 @@ internal static class TextNormaliser
                 rune = escaped;
                 width = 6;
             }
+            else if (text[i] == '&' && HtmlEntityLength(text, i, out var entity) is > 0 and var entityLength)
+            {
+                // An HTML character reference (&#52; &#x34; &nbsp;) is the char it names: what a page shows.
+                rune = entity;
+                width = entityLength;
+            }
             else if (Rune.DecodeFromUtf16(text[i..], out rune, out width) != OperationStatus.Done)
             {
                 normalised[n] = binaryBreaks ? Breaker : Separator;
@@ -193,7 +199,8 @@ internal static class TextNormaliser
     /// Letters standing alone where a separator would: a run of ideographic digits (<see cref="IdeographicDigit"/>)
     /// with a digit of another script on each side (一 between ASCII digits reads as a dash as much as a one, so the
     /// detector tries both readings), and a single letter other than A-Z with a digit on each side, separators apart
-    /// (<c>4532ж0151</c>), become <see cref="Separator"/>. A-Z between digits stay letters (UUIDs and hex ids hold them).
+    /// (<c>4532ж0151</c>), become <see cref="Separator"/>. A lone A-Z letter is separated later, for the PAN search only
+    /// (<see cref="SeparateLoneAsciiLetters"/>).
     /// </summary>
     /// <returns>True when a run of ideographic numerals stood between digits of another script.</returns>
     private static bool SeparateLoneLetters(Span<char> normalised, ReadOnlySpan<char> raw, int n, bool numeralsSeparate)
@@ -251,6 +258,78 @@ internal static class TextNormaliser
         }
 
         return ambiguous;
+    }
+
+    /// <summary>
+    /// For the PAN search, after IBANs (whose BBANs hold letters between digits) were found: a lone A-Z letter between
+    /// digits, separators apart, becomes a separator (<c>4532x0151</c>), unless it is a hex letter a-f (UUIDs and hex ids
+    /// hold those between digits). Runs of letters stay letters.
+    /// </summary>
+    public static void SeparateLoneAsciiLetters(Span<char> normalised)
+    {
+        for (var i = 1; i + 1 < normalised.Length; i++)
+        {
+            var c = normalised[i];
+            if (!char.IsAsciiLetter(c) || char.IsAsciiHexDigit(c))
+            {
+                continue;
+            }
+
+            var before = i - 1;
+            while (before >= 0 && normalised[before] == Separator)
+            {
+                before--;
+            }
+
+            var after = i + 1;
+            while (after < normalised.Length && normalised[after] == Separator)
+            {
+                after++;
+            }
+
+            if (before >= 0 && after < normalised.Length && IsDigit(normalised[before]) && IsDigit(normalised[after]))
+            {
+                normalised[i] = Separator;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The length of the HTML character reference at <paramref name="at"/> (<c>&amp;#DDD;</c>, <c>&amp;#xHH;</c> with at
+    /// most 7 digits, or <c>&amp;nbsp;</c>), 0 when there is none; <paramref name="rune"/> the char it names.
+    /// </summary>
+    private static int HtmlEntityLength(ReadOnlySpan<char> text, int at, out Rune rune)
+    {
+        rune = default;
+        var rest = text[at..];
+        if (rest.StartsWith("&nbsp;", StringComparison.OrdinalIgnoreCase))
+        {
+            rune = new Rune(0xA0);
+            return 6;
+        }
+
+        if (rest.Length < 4 || rest[1] != '#')
+        {
+            return 0;
+        }
+
+        var hex = rest[2] is 'x' or 'X';
+        var i = hex ? 3 : 2;
+        var value = 0;
+        var start = i;
+        while (i < rest.Length && i - start < 7 && (hex ? char.IsAsciiHexDigit(rest[i]) : char.IsAsciiDigit(rest[i])))
+        {
+            value = (value * (hex ? 16 : 10)) + (char.IsAsciiDigit(rest[i]) ? rest[i] - '0' : (rest[i] | 0x20) - 'a' + 10);
+            i++;
+        }
+
+        if (i == start || i >= rest.Length || rest[i] != ';' || !Rune.IsValid(value))
+        {
+            return 0;
+        }
+
+        rune = new Rune(value);
+        return i + 1;
     }
 
     private static bool TryJsonEscape(ReadOnlySpan<char> text, int at, out Rune rune)

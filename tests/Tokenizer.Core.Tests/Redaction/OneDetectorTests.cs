@@ -75,6 +75,12 @@ public class OneDetectorTests
     [InlineData("٤٦٦٣٩٢٣٣٢١٤٦٨٨١٤")]
     [InlineData("四六六三九二三三二一四六八八一四")]
     [InlineData("肆陸陸參玖貳參參貳壹肆陸捌捌壹肆")]
+    [InlineData("4663x9233x2146x8814")]
+    [InlineData("4663 Z 9233 Z 2146 Z 8814")]
+    [InlineData("&#x34;&#x36;&#x36;&#x33;&#x39;&#x32;&#x33;&#x33;&#x32;&#x31;&#x34;&#x36;&#x38;&#x38;&#x31;&#x34;")]
+    [InlineData("&#52;&#54;&#54;&#51;&#57;&#50;&#51;&#51;&#50;&#49;&#52;&#54;&#56;&#56;&#49;&#52;")]
+    [InlineData("4663&nbsp;9233&nbsp;2146&nbsp;8814")]
+    [InlineData("\\u0034\\u0036\\u0036\\u0033\\u0039\\u0032\\u0033\\u0033\\u0032\\u0031\\u0034\\u0036\\u0038\\u0038\\u0031\\u0034")]
     [InlineData("DE89 3704 0044 0532 0130 00")]
     [InlineData("de89.3704.0044.0532.0130.00")]
     [InlineData("GB82_WEST_1234_5698_7654_32")]
@@ -197,6 +203,7 @@ public class OneDetectorTests
 
     /// <summary>A gap made of letters that stand where a separator would.</summary>
     private static readonly Gen<string> LetterGap = Gen.OneOf(
+        Gen.Char["ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ"].Select(c => c.ToString()),
         Gen.OneOfConst(ModifierLetters).Array[1, 3].Select(string.Concat),
         Gen.OneOfConst(PunctuationLikeLetters).Array[1, 3].Select(string.Concat),
         Gen.OneOfConst(LoneLetters),
@@ -261,6 +268,8 @@ public class OneDetectorTests
     [InlineData("二〇二六年十二月七日")]
     [InlineData("이사 오이 구이")]
     [InlineData("ул. Ленина 12ж 34")]
+    [InlineData("3f2a9c1e-4b5d-4e8f-a123-4567890abcde")]
+    [InlineData("Suite 1200 to 4500, 12 x 30 cm")]
     public void ValidateCard_LettersAndNumeralsThatAreNotACardNumber_Accepted(string name)
     {
         // Controls for the rule above: Latin letters between digits stay letters, numerals among numerals are a number
