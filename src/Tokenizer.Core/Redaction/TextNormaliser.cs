@@ -189,11 +189,12 @@ internal static class TextNormaliser
     /// <summary>
     /// Letters (category Lo) that Unicode's confusables data (UTS #39) maps to punctuation: the Latin clicks
     /// ǀ ǁ ǂ ǃ, the sinological dot ꞏ, Hangul ㅡ ㅣ ᅳ ᅵ ㆍ ᆞ, Tifinagh ⵏ, the runic isaz ᛁ, N'Ko ߺ, the Lisu
-    /// punctuation-like letters. A reader sees <c>4532ᅳ0151</c> as a separated number, and so does the detector.
+    /// punctuation-like letters; and the Hangul fillers (U+3164, U+FFA0, U+115F, U+1160), letters that render as space. A reader sees <c>4532ᅳ0151</c> as a separated number, and so does the detector.
     /// </summary>
     internal static bool LooksLikePunctuation(int value) => value is
         >= 0x01C0 and <= 0x01C3 or 0xA78F or 0x3161 or 0x3163 or 0x1173 or 0x1175 or 0x318D or 0x119E or 0x2D4F
-        or 0x16C1 or 0x07FA or >= 0xA4F8 and <= 0xA4FD;
+        or 0x16C1 or 0x07FA or >= 0xA4F8 and <= 0xA4FD
+        or 0x3164 or 0xFFA0 or 0x115F or 0x1160; // the Hangul fillers: letters that show as blank space
 
     /// <summary>
     /// Letters standing alone where a separator would: a run of ideographic digits (<see cref="IdeographicDigit"/>)

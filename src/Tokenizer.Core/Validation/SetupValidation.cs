@@ -97,6 +97,14 @@ internal static class SetupValidation
             return null;
         }
 
+        // Browsers and the gateway normalise the host (0xc89b70e2 is 200.155.112.226; IPv6 loses leading zeros):
+        // judge the normalised URL too.
+        if (FreeTextRule.RuleBroken(uri.AbsoluteUri, int.MaxValue) is { } normalisedBroken)
+        {
+            violations.Add(new FieldViolation(ReturnUrlField, normalisedBroken));
+            return null;
+        }
+
         return trimmed;
     }
 
@@ -174,7 +182,16 @@ internal static class SetupValidation
         }
         else if (ParseIp(details.IpAddress) is { } parsed)
         {
-            address = parsed;
+            // What is stored and sent is the canonical text, which drops leading zeros and compresses zero groups:
+            // judge that too (0409:0729:… becomes 409:729:…, whose digits may be a PAN the typed form was not).
+            if (!IsDottedQuad(parsed) && FreeTextRule.RuleBroken(parsed, MaxIpAddressLength) is { } canonicalBroken)
+            {
+                violations.Add(new FieldViolation(ip, canonicalBroken));
+            }
+            else
+            {
+                address = parsed;
+            }
         }
         else
         {

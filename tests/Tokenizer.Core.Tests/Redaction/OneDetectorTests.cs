@@ -193,7 +193,7 @@ public class OneDetectorTests
         .ToArray();
 
     /// <summary>Letters (Lo) that look like punctuation (UTS #39 confusables).</summary>
-    private static readonly string[] PunctuationLikeLetters = ["ǀ", "ǁ", "ǂ", "ǃ", "ꞏ", "ㅡ", "ㅣ", "ᅳ", "ᅵ", "ㆍ", "ᆞ", "ⵏ", "ᛁ", "ꓸ", "ꓹ", "ꓺ", "ꓻ", "ꓼ", "ꓽ"];
+    private static readonly string[] PunctuationLikeLetters = ["ǀ", "ǁ", "ǂ", "ǃ", "ꞏ", "ㅡ", "ㅣ", "ᅳ", "ᅵ", "ㆍ", "ᆞ", "ⵏ", "ᛁ", "ꓸ", "ꓹ", "ꓺ", "ꓻ", "ꓼ", "ꓽ", "\u3164", "\uFFA0", "\u115F", "\u1160"];
 
     /// <summary>Letters that are not A-Z, of several scripts, none a numeral: one alone between digits is a separator.</summary>
     private static readonly string[] LoneLetters = ["ж", "λ", "Ω", "é", "ß", "א", "ب", "क", "ไ", "字", "号", "한", "ア", "ㄱ"];

@@ -112,6 +112,26 @@ public sealed class SetupValidationTests
         AssertSingle(CardViolations(CardCommand() with { ReturnUrl = url }), "return_url", SetupValidation.ReturnUrlRule);
     }
 
+    [Theory]
+    [InlineData("https://[0409:0729:0622:0665:2477::]/done")]
+    [InlineData("https://0xc89b70e2/done")]
+    public void ValidateCard_ReturnUrlWhoseNormalisedHostIsACardNumber_Refused(string url)
+    {
+        // 409:729:622:665:2477:: and 200.155.112.226 are what a browser and the gateway make of these hosts: PANs.
+        AssertSingle(CardViolations(CardCommand() with { ReturnUrl = url }), "return_url", FreeTextRule.CardOrBankNumber);
+    }
+
+    [Fact]
+    public void ValidateBankAccount_Ipv6WhoseCanonicalFormIsACardNumber_Refused()
+    {
+        // Leading zeros keep the typed form free of a Luhn-valid window; the canonical form that is stored and sent
+        // (409:729:622:665:2477::) is 4097296226652477.
+        AssertSingle(BankViolations(WithMandate(Online(ip: "0409:0729:0622:0665:2477::"))), "mandate_acceptance.online.ip_address", FreeTextRule.CardOrBankNumber);
+
+        // Control: an ordinary IPv6 address is kept in its canonical form.
+        Assert.Equal("2001:db8::1", Validator().ValidateBankAccount(WithMandate(Online(ip: "2001:0db8::0001"))).MandateAcceptance!.Online!.IpAddress);
+    }
+
     [Fact]
     public void ValidateBankAccount_AcceptedAtAtOrBeforeTheUnixEpoch_Refused()
     {
