@@ -97,7 +97,7 @@ internal static class SetupValidation
             return null;
         }
 
-        // Browsers and the gateway normalise the host (0xc89b70e2 is 200.155.112.226; IPv6 loses leading zeros):
+        // Browsers and the gateway normalise the host (a hex IPv4 host becomes its dotted quad; IPv6 loses leading zeros):
         // judge the normalised URL too.
         if (FreeTextRule.RuleBroken(uri.AbsoluteUri, int.MaxValue) is { } normalisedBroken)
         {
