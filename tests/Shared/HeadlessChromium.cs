@@ -128,15 +128,7 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         }
 
         await SendAsync("Emulation.setDeviceMetricsOverride", new JsonObject { ["width"] = width, ["height"] = 900, ["deviceScaleFactor"] = 1, ["mobile"] = false }, session);
-        var before = events.Count;
-        await SendAsync("Page.navigate", new JsonObject { ["url"] = url }, session);
-        using (var wait = new CancellationTokenSource(Timeout))
-        {
-            while (!events.Skip(before).Any(e => Is(e, "Page.loadEventFired", session)))
-            {
-                await Task.Delay(50, wait.Token);
-            }
-        }
+        await NavigateAsync(session, url);
 
         // Late errors and requests (a lazy image, a timer) get a moment to show.
         await Task.Delay(500);
@@ -199,17 +191,13 @@ internal sealed class HeadlessChromium : IAsyncDisposable
     public async Task OpenAsync(Uri url)
     {
         ArgumentNullException.ThrowIfNull(url);
-        var session = await TabAsync();
-        var before = events.Count;
-        await SendAsync("Page.navigate", new JsonObject { ["url"] = url.AbsoluteUri }, session);
-        await WaitForAsync(() => Task.FromResult(events.Skip(before).Any(e => Is(e, "Page.loadEventFired", session))));
+        await NavigateAsync(await TabAsync(), url.AbsoluteUri);
     }
 
     /// <summary>Evaluates an expression in the driven tab and returns its value as a string (null when undefined).</summary>
     public async Task<string?> EvaluateAsync(string expression)
     {
-        var result = await SendAsync("Runtime.evaluate", new JsonObject { ["expression"] = expression, ["returnByValue"] = true }, await TabAsync());
-        return result?["result"]?["value"]?.ToString();
+        return await EvaluateInAsync(await TabAsync(), expression);
     }
 
     /// <summary>Polls the driven tab's <c>location.href</c> until it satisfies the condition (a bounded wait, not a timed assertion).</summary>
@@ -253,6 +241,25 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         {
             // A profile left in the temp folder is harmless.
         }
+    }
+
+    /// <summary>
+    /// Navigates a tab and waits until the new document has loaded. A new tab's own about:blank load event can arrive
+    /// after the navigation was sent, so a load event alone is not enough: the document must also have left about:blank.
+    /// </summary>
+    private async Task NavigateAsync(string session, string url)
+    {
+        var before = events.Count;
+        await SendAsync("Page.navigate", new JsonObject { ["url"] = url }, session);
+        await WaitForAsync(async () =>
+            events.Skip(before).Any(e => Is(e, "Page.loadEventFired", session))
+            && await EvaluateInAsync(session, "location.href !== 'about:blank' && document.readyState === 'complete' ? 'loaded' : 'not yet'") == "loaded");
+    }
+
+    private async Task<string?> EvaluateInAsync(string session, string expression)
+    {
+        var result = await SendAsync("Runtime.evaluate", new JsonObject { ["expression"] = expression, ["returnByValue"] = true }, session);
+        return result?["result"]?["value"]?.ToString();
     }
 
     private static async Task WaitForAsync(Func<Task<bool>> condition)

@@ -159,16 +159,19 @@ public sealed class FaultInjectionTests
     public async Task Hang_CreateCard_ClientTimeoutFiresAndTheHoldEndsWhenTheClientLeaves()
     {
         await using var server = await SandboxHarness.StartAsync();
-        server.Faults.Add(Create, SandboxFault.Hang(TimeSpan.FromSeconds(120)));
-        var service = SandboxHarness.Client(server, TimeSpan.FromMilliseconds(500), maxNetworkRetries: 0).V1.PaymentMethods;
+        var service = SandboxHarness.Client(server, TimeSpan.FromSeconds(2), maxNetworkRetries: 0).V1.PaymentMethods;
 
+        // A first request opens the connection and warms both ends, so on a loaded machine the timeout cannot fire
+        // before the held request has reached the sandbox.
+        await service.CreateAsync(SandboxHarness.Card("4242424242424242"), Key("hang-warm"));
+        server.Faults.Add(Create, SandboxFault.Hang(TimeSpan.FromSeconds(120)));
         var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(
             () => service.CreateAsync(SandboxHarness.Card("4242424242424242"), Key("hang-1")));
 
         Assert.IsType<TimeoutException>(error.InnerException);
-        await SandboxHarness.WaitUntilAsync(() => server.Requests.Snapshot(Create) is [{ Outcome: SandboxRequestOutcome.Aborted }]);
-        Assert.Equal(SandboxFaultAction.Hang, server.Requests.Snapshot(Create)[0].Fault);
-        Assert.Equal(0, server.GetStats().PaymentMethods);
+        await SandboxHarness.WaitUntilAsync(() => server.Requests.Snapshot(Create) is [_, { Outcome: SandboxRequestOutcome.Aborted }]);
+        Assert.Equal(SandboxFaultAction.Hang, server.Requests.Snapshot(Create)[1].Fault);
+        Assert.Equal(1, server.GetStats().PaymentMethods);
     }
 
     [Fact]

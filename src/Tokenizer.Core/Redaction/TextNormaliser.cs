@@ -295,23 +295,58 @@ internal static class TextNormaliser
         }
     }
 
+    private const int MaxReferenceLength = 40;
+
     /// <summary>
     /// The length of the HTML character reference at <paramref name="at"/> (<c>&amp;#DDD;</c>, <c>&amp;#xHH;</c> with at
-    /// most 7 digits, or <c>&amp;nbsp;</c>), 0 when there is none; <paramref name="rune"/> the char it names.
+    /// most 7 digits, or a named one, <c>&amp;name;</c> of 2 to 39 ASCII letters and digits, read as a separator), also
+    /// behind any number of <c>&amp;amp;</c>; 0 when there is none; <paramref name="rune"/> the char it stands for.
     /// </summary>
     private static int HtmlEntityLength(ReadOnlySpan<char> text, int at, out Rune rune)
     {
         rune = default;
         var rest = text[at..];
-        if (rest.StartsWith("&nbsp;", StringComparison.OrdinalIgnoreCase))
+
+        // &amp; before a reference (&amp;#52;, &amp;amp;period;) is what a page shows after one decoding too many:
+        // the reference it spells counts, so double encoding hides nothing.
+        var skipped = 0;
+        while (rest.Length > skipped + 5 && rest[(skipped + 1)..].StartsWith("amp;", StringComparison.OrdinalIgnoreCase)
+            && (rest[skipped + 5] == '#' || char.IsAsciiLetter(rest[skipped + 5])))
         {
-            rune = new Rune(0xA0);
-            return 6;
+            skipped += 4;
         }
 
-        if (rest.Length < 4 || rest[1] != '#')
+        if (skipped > 0)
+        {
+            Span<char> inner = stackalloc char[Math.Min(rest.Length - skipped, MaxReferenceLength)];
+            inner[0] = '&';
+            rest.Slice(skipped + 1, inner.Length - 1).CopyTo(inner[1..]);
+            var length = HtmlEntityLength(inner, 0, out rune);
+            return length > 0 ? skipped + length : 0;
+        }
+
+        if (rest.Length < 4)
         {
             return 0;
+        }
+
+        if (rest[1] != '#')
+        {
+            // A named reference (&nbsp; &period; &hyphen; &ThinSpace; &eacute;): none of the HTML names stands for an
+            // ASCII digit, so each reads as a separator, whatever it names; a letter it names would separate anyway.
+            var name = 1;
+            while (name < rest.Length && name <= MaxReferenceLength && char.IsAsciiLetterOrDigit(rest[name]))
+            {
+                name++;
+            }
+
+            if (name < 3 || name >= rest.Length || rest[name] != ';' || !char.IsAsciiLetter(rest[1]))
+            {
+                return 0;
+            }
+
+            rune = new Rune(0xA0);
+            return name + 1;
         }
 
         var hex = rest[2] is 'x' or 'X';

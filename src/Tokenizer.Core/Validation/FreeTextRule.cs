@@ -17,6 +17,9 @@ namespace Tokenizer.Core.Validation;
 /// U+2066-2069, U+FEFF...) except the joiners U+200C and U+200D that Persian and Indic names need, line and paragraph
 /// separators (Zl, Zp), and unpaired surrogates (<see cref="ControlCharacters"/>): they forge log lines and disguise
 /// text shown to people;</item>
+/// <item>a code point unassigned in the runtime's Unicode tables (Cn) or for private use (Co)
+/// (<see cref="UnassignedCharacters"/>): the detector cannot know what a newer Unicode version or a private font shows
+/// for them (Unicode 17's Tolong Siki digits are Cn in .NET 10), so they could carry digits it does not see;</item>
 /// <item>more than the field's maximum of chars.</item>
 /// </list>
 /// One violation per field, the first of these that applies; the rule text never quotes the value.
@@ -32,6 +35,9 @@ public static class FreeTextRule
 
     /// <summary>The rule text for a value with a control, format or bidi character.</summary>
     public const string ControlCharacters = "must not contain control, format or bidi characters";
+
+    /// <summary>The rule text for a value with an unassigned (Cn) or private-use (Co) code point.</summary>
+    public const string UnassignedCharacters = "must not contain unassigned or private-use characters";
 
     /// <summary>Checks a free-text value and adds at most one violation naming <paramref name="field"/>.</summary>
     /// <param name="value">As received; null or empty means absent.</param>
@@ -74,11 +80,41 @@ public static class FreeTextRule
             return ControlCharacters;
         }
 
+        if (HasUnassignedCharacter(value))
+        {
+            return UnassignedCharacters;
+        }
+
         return value.AsSpan().Trim().Length > maxLength ? ValidationRules.MaxLength(maxLength) : null;
     }
 
     /// <summary>True when <paramref name="value"/> holds a PAN or IBAN (<see cref="SensitiveDataDetectorOptions.Validation"/>).</summary>
     public static bool HoldsCardOrBankNumber(ReadOnlySpan<char> value) => SensitiveDataDetector.FindCardOrBankNumber(value) is not null;
+
+    /// <summary>True when <paramref name="value"/> holds an unassigned (Cn) or private-use (Co) code point.</summary>
+    public static bool HasUnassignedCharacter(ReadOnlySpan<char> value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (value[i] < '\u0080')
+            {
+                continue;
+            }
+
+            if (Rune.DecodeFromUtf16(value[i..], out var rune, out var width) != System.Buffers.OperationStatus.Done)
+            {
+                continue;
+            }
+
+            i += width - 1;
+            if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.OtherNotAssigned or UnicodeCategory.PrivateUse)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>True when <paramref name="value"/> holds a char refused in free text (see the class remarks).</summary>
     public static bool HasControlCharacter(ReadOnlySpan<char> value)

@@ -39,6 +39,7 @@ public class OneDetectorTests
         " ", "-", "_", "/", "+", ":", ",", ".", "(", ")", "*", "#", "~", "|",
         "\u00A0", "\u2002", "\u2007", "\u2009", "\u200A", "\u202F", "\u205F", "\u3000", "\u1680",
         "\u200B", "\u200C", "\u200D", "\u2060", "\uFEFF", "\u200E", "\u200F", "\u202A", "\u202E", "\u2066", "\u2069", "\u00AD",
+        "&nbsp;", "&period;", "&hyphen;", "&ThinSpace;", "&sol;", "&amp;nbsp;", "&amp;amp;#45;", "&#x2D;",
     ];
 
     /// <summary>The zero of decimal digit scripts (category Nd): ASCII, Arabic-Indic, Devanagari, Bengali, Thai, full-width, Mathematical bold.</summary>
@@ -80,6 +81,9 @@ public class OneDetectorTests
     [InlineData("&#x34;&#x36;&#x36;&#x33;&#x39;&#x32;&#x33;&#x33;&#x32;&#x31;&#x34;&#x36;&#x38;&#x38;&#x31;&#x34;")]
     [InlineData("&#52;&#54;&#54;&#51;&#57;&#50;&#51;&#51;&#50;&#49;&#52;&#54;&#56;&#56;&#49;&#52;")]
     [InlineData("4663&nbsp;9233&nbsp;2146&nbsp;8814")]
+    [InlineData("4663&period;9233&hyphen;2146&ThinSpace;8814")]
+    [InlineData("&amp;#52;&amp;#54;&amp;#54;&amp;#51;&amp;#57;&amp;#50;&amp;#51;&amp;#51;&amp;#50;&amp;#49;&amp;#52;&amp;#54;&amp;#56;&amp;#56;&amp;#49;&amp;#52;")]
+    [InlineData("4663&amp;amp;nbsp;9233&amp;period;2146&amp;#x2d;8814")]
     [InlineData("\\u0034\\u0036\\u0036\\u0033\\u0039\\u0032\\u0033\\u0033\\u0032\\u0031\\u0034\\u0036\\u0038\\u0038\\u0031\\u0034")]
     [InlineData("DE89 3704 0044 0532 0130 00")]
     [InlineData("de89.3704.0044.0532.0130.00")]
@@ -115,6 +119,43 @@ public class OneDetectorTests
         // Assert
         var violation = Assert.Single(violations, v => v.Field == "billing_details.name");
         Assert.Contains("control", violation.Rule, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Jane\uE000Doe")]
+    [InlineData("Jane\U000F0000Doe")]
+    [InlineData("Jane\U00011DE4Doe")]
+    [InlineData("Jane\u0378Doe")]
+    public void ValidateCard_UnassignedOrPrivateUseCodePointInName_Refused(string name)
+    {
+        // Act
+        var violations = Violations(FieldSetters["billing_details.name"](name));
+        var control = Violations(FieldSetters["billing_details.name"]("Jane Doe"));
+
+        // Assert
+        var violation = Assert.Single(violations, v => v.Field == "billing_details.name");
+        Assert.Equal(FreeTextRule.UnassignedCharacters, violation.Rule);
+        Assert.Empty(control);
+    }
+
+    [Fact]
+    public void ValidateCard_GeneratedPanInDigitsTheRuntimeDoesNotKnow_RefusedInEveryFreeTextField()
+    {
+        // Tolong Siki digits (Unicode 17, U+11DE0-11DE9) are unassigned in .NET 10's tables: a detector reading them as
+        // separators would pass the PAN, so the unassigned code points are refused whatever they stand for.
+        var unknownZeros = new[] { 0x11DE0, 0xF0000, 0x10FFF0 };
+        Gen.Select(Words, Pan, Gen.OneOfConst(unknownZeros), Words, Gen.OneOfConst(FieldSetters.Keys.ToArray())).Sample(
+            (before, pan, zero, after, field) =>
+            {
+                var written = string.Concat(pan.Select(d => char.ConvertFromUtf32(zero + d - '0')));
+
+                var violations = Violations(FieldSetters[field](before + written + after));
+
+                // The reference allows printable ASCII only, a stricter rule that refuses it first.
+                var violation = Assert.Single(violations, v => v.Field == field);
+                Assert.Equal(field == "customer_reference" ? InputRules.ReferenceRule : FreeTextRule.UnassignedCharacters, violation.Rule);
+            },
+            iter: Iterations);
     }
 
     [Fact]
