@@ -43,8 +43,9 @@ public sealed class RecoveryTests
             await using (var server = await ServerProcess.StartAsync(directory, FastRecovery))
             {
                 var finance = new TokenizerService.TokenizerServiceClient(Channel(server, directory, "finance"));
-                var recorded = await EventuallyAsync(async () =>
-                    (await finance.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-recovered" })).Tokens.SingleOrDefault());
+                var recorded = await EventuallyAsync(
+                    async () => (await finance.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-recovered" })).Tokens.SingleOrDefault(),
+                    () => server.Output);
 
                 Assert.StartsWith("pm_", recorded.Token_, StringComparison.Ordinal);
                 Assert.Equal(TokenStatus.Active, recorded.Status);
@@ -92,8 +93,9 @@ public sealed class RecoveryTests
             await using (var server = await ServerProcess.StartAsync(directory, FastRecovery))
             {
                 var finance = new TokenizerService.TokenizerServiceClient(Channel(server, directory, "finance"));
-                var recorded = await EventuallyAsync(async () =>
-                    (await finance.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-recovered-seti" })).Tokens.SingleOrDefault());
+                var recorded = await EventuallyAsync(
+                    async () => (await finance.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-recovered-seti" })).Tokens.SingleOrDefault(),
+                    () => server.Output);
 
                 Assert.Equal(TokenStatus.Active, recorded.Status);
                 Assert.Equal(TokenType.SepaDebit, recorded.Type);
@@ -217,7 +219,7 @@ public sealed class RecoveryTests
     /// Polls <paramref name="probe"/> until it yields a value; fails after 120 s (a bound on waiting, not a speed claim:
     /// the worker's pass comes after the restarted process's start-up, which a loaded 2-core machine stretches).
     /// </summary>
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe)
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, Func<string>? serverOutput = null)
         where T : class
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
@@ -228,10 +230,15 @@ public sealed class RecoveryTests
                 return value;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, "the recovery worker did not act within 120 s");
+            // The server's own (scrubbed) log says what the worker did instead.
+            Assert.True(
+                DateTime.UtcNow < deadline,
+                "the recovery worker did not act within 120 s" + (serverOutput is null ? string.Empty : "; the server printed:\n" + Tail(serverOutput(), 60)));
             await Task.Delay(TimeSpan.FromMilliseconds(250));
         }
     }
+
+    private static string Tail(string text, int lines) => string.Join('\n', text.Split('\n').TakeLast(lines));
 
     /// <summary>SetupIntents the embedded sandbox holds, from its persisted state (read after the server stopped).</summary>
     private static int SetupIntentsAtTheGateway(string directory)
