@@ -42,10 +42,11 @@ namespace Tokenizer.Core.Redaction;
 /// </para>
 /// <para>
 /// <b>CVC.</b> The first 3-4 digit run (not preceded by a letter or digit, not a year 1900-2099) starting within
-/// <see cref="CvcAfterPanDistance"/> chars after a PAN; or a 3-4 digit run right after a <c>cvc</c>, <c>cvv</c> or
-/// <c>csc</c> label (optionally followed by <c>2</c>) and up to six separators. <b>Account number.</b> 4-17 digits
-/// (single separators allowed) right after a label such as <c>account_number</c>, <c>accountNumber</c>,
-/// <c>account no</c> or <c>acct_num</c>.
+/// <see cref="CvcAfterPanDistance"/> chars after a PAN; or a 3-4 digit run right after a label of
+/// <see cref="CvcLabels"/> (<c>cvc</c>, <c>CVV2</c>, <c>C.V.V.</c>, <c>security code</c>, <c>CID</c>; letters may be
+/// split by single separators) and up to six separators. <b>Account number.</b> 4-17 digits (single separators allowed)
+/// right after a label of <see cref="AccountLabels"/> such as <c>account_number</c>, <c>accountNumber</c>,
+/// <c>account #</c>, <c>acc no</c>, <c>bank account</c>, <c>kontonummer</c> or <c>acct_num</c>.
 /// </para>
 /// <para>
 /// Matches are ranges of the original text (a surrogate pair or a JSON escape is one position of the normalised text).
@@ -68,6 +69,29 @@ public static class SensitiveDataDetector
     public const int CvcLabelPanDistance = 64;
 
     private const int MaxLabelGap = 6;
+
+    /// <summary>The most letters a label is read for.</summary>
+    private const int MaxLabelLetters = 24;
+
+    /// <summary>
+    /// Names of the card security code: cvc, cvv, csc, cvn, cvd, cav (then an optional 2), security code, card code, card
+    /// verification value or code, and CID (American Express; in capitals only, as it is also a name).
+    /// </summary>
+    private static readonly string[] CvcLabels =
+    [
+        "cvc", "cvv", "csc", "cvn", "cvd", "cav", "CID", "securitycode", "cardcode", "cardsecuritycode", "verificationvalue",
+        "verificationcode", "cardverificationvalue", "cardverificationcode", "cardverificationnumber",
+    ];
+
+    /// <summary>
+    /// Names of a bank account number: account or acct or acc, alone or with number, num, nr or no; bank account;
+    /// kontonummer and konto; iban (an IBAN's digits without its country code).
+    /// </summary>
+    private static readonly string[] AccountLabels =
+    [
+        "account", "accountnumber", "accountnum", "accountnr", "accountno", "acct", "acctnumber", "acctnum", "acctnr", "acctno",
+        "accnumber", "accnum", "accnr", "accno", "bankaccount", "bankaccountnumber", "kontonummer", "konto", "kontonr", "iban",
+    ];
     private const int MinAccountDigits = 4;
     private const int MaxAccountDigits = 17;
     private const int GuidLength = 36;
@@ -861,21 +885,26 @@ public static class SensitiveDataDetector
         List<(int Start, int End)> covered,
         List<SensitiveDataMatch> found)
     {
+        Span<char> letters = stackalloc char[MaxLabelLetters];
+        Span<int> ends = stackalloc int[MaxLabelLetters];
         for (var i = 0; i + 3 <= text.Length; i++)
         {
-            if ((text[i] | 0x20) != 'c' || (i > 0 && char.IsAsciiLetter(text[i - 1])))
+            if (!char.IsAsciiLetter(text[i]) || (i > 0 && char.IsAsciiLetter(text[i - 1])))
             {
                 continue;
             }
 
-            var label = text.Slice(i, 3);
-            if (!label.Equals("cvc", StringComparison.OrdinalIgnoreCase) && !label.Equals("cvv", StringComparison.OrdinalIgnoreCase)
-                && !label.Equals("csc", StringComparison.OrdinalIgnoreCase))
+            if ((text[i] | 0x20) is not ('c' or 's' or 'v'))
             {
                 continue;
             }
 
-            var j = i + 3;
+            var j = LabelEnd(text, i, CvcLabels, letters, ends);
+            if (j < 0)
+            {
+                continue;
+            }
+
             if (j < text.Length && text[j] == '2')
             {
                 j++;
@@ -897,14 +926,21 @@ public static class SensitiveDataDetector
 
     private static void FindLabelledAccounts(ReadOnlySpan<char> text, List<(int Start, int End)> covered, List<SensitiveDataMatch> found)
     {
+        Span<char> letters = stackalloc char[MaxLabelLetters];
+        Span<int> ends = stackalloc int[MaxLabelLetters];
         for (var i = 0; i + 4 <= text.Length; i++)
         {
-            if ((text[i] | 0x20) != 'a' || (i > 0 && char.IsAsciiLetter(text[i - 1])))
+            if (!char.IsAsciiLetter(text[i]) || (i > 0 && char.IsAsciiLetter(text[i - 1])))
             {
                 continue;
             }
 
-            var j = AccountLabelEnd(text, i);
+            if ((text[i] | 0x20) is not ('a' or 'b' or 'k' or 'i'))
+            {
+                continue;
+            }
+
+            var j = LabelEnd(text, i, AccountLabels, letters, ends);
             if (j < 0 || !TryValueAfterLabel(text, j, MinAccountDigits, MaxAccountDigits, out var valueStart, out var valueEnd)
                 || Overlaps(covered, valueStart, valueEnd))
             {
@@ -915,40 +951,53 @@ public static class SensitiveDataDetector
         }
     }
 
-    /// <summary>"account" or "acct", an optional '_', '-' or ' ', then "number", "num", "nr" or "no"; the index after it, or -1.</summary>
-    private static int AccountLabelEnd(ReadOnlySpan<char> text, int start)
+    /// <summary>
+    /// The index after the longest of <paramref name="labels"/> that the letters from <paramref name="start"/> spell,
+    /// read case-insensitively with single separators between letters ignored (<c>C.V.V.</c>, <c>c v v</c>,
+    /// <c>security code</c> are <c>cvv</c> and <c>securitycode</c>); -1 when none. A label written in capitals only
+    /// (<c>CID</c>, which is also a name) counts only in capitals.
+    /// </summary>
+    private static int LabelEnd(ReadOnlySpan<char> text, int start, ReadOnlySpan<string> labels, Span<char> letters, Span<int> ends)
     {
-        var rest = text[start..];
-        int j;
-        if (rest.StartsWith("account", StringComparison.OrdinalIgnoreCase))
+        var count = 0;
+        var i = start;
+        while (i < text.Length && count < letters.Length)
         {
-            j = 7;
-        }
-        else if (rest.StartsWith("acct", StringComparison.OrdinalIgnoreCase))
-        {
-            j = 4;
-        }
-        else
-        {
-            return -1;
-        }
-
-        if (j < rest.Length && rest[j] == TextNormaliser.Separator)
-        {
-            j++;
-        }
-
-        var tail = rest[j..];
-        foreach (var word in (ReadOnlySpan<string>)["number", "num", "nr", "no"])
-        {
-            if (tail.StartsWith(word, StringComparison.OrdinalIgnoreCase)
-                && (tail.Length == word.Length || !char.IsAsciiLetter(tail[word.Length])))
+            if (char.IsAsciiLetter(text[i]))
             {
-                return start + j + word.Length;
+                letters[count] = text[i];
+                ends[count++] = i + 1;
+                i++;
+            }
+            else if (text[i] == TextNormaliser.Separator && count > 0 && i + 1 < text.Length && char.IsAsciiLetter(text[i + 1]))
+            {
+                i++;
+            }
+            else
+            {
+                break;
             }
         }
 
-        return -1;
+        var best = -1;
+        foreach (var label in labels)
+        {
+            var capitalsOnly = label.All(char.IsAsciiLetterUpper);
+            if (label.Length > count || label.Length <= best)
+            {
+                continue;
+            }
+
+            var spelled = capitalsOnly
+                ? letters[..label.Length].SequenceEqual(label)
+                : letters[..label.Length].Equals(label, StringComparison.OrdinalIgnoreCase);
+            if (spelled)
+            {
+                best = label.Length;
+            }
+        }
+
+        return best < 0 ? -1 : ends[best - 1];
     }
 
     /// <summary>

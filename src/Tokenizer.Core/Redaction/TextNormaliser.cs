@@ -133,6 +133,11 @@ internal static class TextNormaliser
             return (char)(value - 0xFF21 + 'A');
         }
 
+        if (BrailleDigit(value) is >= 0 and var braille)
+        {
+            return (char)('0' + braille);
+        }
+
         var category = Rune.GetUnicodeCategory(rune);
         switch (category)
         {
@@ -167,6 +172,26 @@ internal static class TextNormaliser
     }
 
     /// <summary>
+    /// The digit a braille cell writes after the number sign ⠼: the cells of the letters a-j (⠁⠃⠉⠙⠑⠋⠛⠓⠊⠚) are 1-9 and
+    /// 0. Read as digits wherever they stand (free text holds no braille, and the number sign is a separator); -1 for
+    /// any other code point.
+    /// </summary>
+    internal static int BrailleDigit(int value) => value switch
+    {
+        0x2801 => 1,
+        0x2803 => 2,
+        0x2809 => 3,
+        0x2819 => 4,
+        0x2811 => 5,
+        0x280B => 6,
+        0x281B => 7,
+        0x2813 => 8,
+        0x280A => 9,
+        0x281A => 0,
+        _ => -1,
+    };
+
+    /// <summary>
     /// The digit a CJK numeral ideograph writes (category Lo, so Unicode gives it no numeric value; Unihan's
     /// kPrimaryNumeric and kAccountingNumeric do): 零一二三四五六七八九 and the accounting forms 壹貳贰參叁肆伍陸陆柒捌玖
     /// used on cheques and bank forms; -1 for any other code point. A chain of twelve of them is a number, not a name.
@@ -189,11 +214,12 @@ internal static class TextNormaliser
     /// <summary>
     /// Letters (category Lo) that Unicode's confusables data (UTS #39) maps to punctuation: the Latin clicks
     /// ǀ ǁ ǂ ǃ, the sinological dot ꞏ, Hangul ㅡ ㅣ ᅳ ᅵ ㆍ ᆞ, Tifinagh ⵏ, the runic isaz ᛁ, N'Ko ߺ, the Lisu
-    /// punctuation-like letters; and the Hangul fillers (U+3164, U+FFA0, U+115F, U+1160), letters that render as space. A reader sees <c>4532ᅳ0151</c> as a separated number, and so does the detector.
+    /// punctuation-like letters, Canadian syllabics ᐧ ᐨ, Bopomofo ㄧ, Thai ฯ; and the Hangul fillers (U+3164, U+FFA0, U+115F, U+1160), letters that render as space. A reader sees <c>4532ᅳ0151</c> as a separated number, and so does the detector.
     /// </summary>
     internal static bool LooksLikePunctuation(int value) => value is
         >= 0x01C0 and <= 0x01C3 or 0xA78F or 0x3161 or 0x3163 or 0x1173 or 0x1175 or 0x318D or 0x119E or 0x2D4F
         or 0x16C1 or 0x07FA or >= 0xA4F8 and <= 0xA4FD
+        or 0x1427 or 0x1428 or 0x3127 or 0x0E2F // Canadian syllabics final middle dot and final ring (· -), Bopomofo I (a bar), Thai paiyannoi (an abbreviation dot)
         or 0x3164 or 0xFFA0 or 0x115F or 0x1160; // the Hangul fillers: letters that show as blank space
 
     /// <summary>
@@ -310,10 +336,11 @@ internal static class TextNormaliser
         // &amp; before a reference (&amp;#52;, &amp;amp;period;) is what a page shows after one decoding too many:
         // the reference it spells counts, so double encoding hides nothing.
         var skipped = 0;
-        while (rest.Length > skipped + 5 && rest[(skipped + 1)..].StartsWith("amp;", StringComparison.OrdinalIgnoreCase)
-            && (rest[skipped + 5] == '#' || char.IsAsciiLetter(rest[skipped + 5])))
+        while (AmpersandReferenceTail(rest[(skipped + 1)..]) is > 0 and var ampersand
+            && rest.Length > skipped + 1 + ampersand && (rest[skipped + 1 + ampersand] == '#' || char.IsAsciiLetter(rest[skipped + 1 + ampersand])))
         {
-            skipped += 4;
+            // The text from here on reads as "&" followed by what comes after the encoded ampersand.
+            skipped += ampersand;
         }
 
         if (skipped > 0)
@@ -340,32 +367,67 @@ internal static class TextNormaliser
                 name++;
             }
 
-            if (name < 3 || name >= rest.Length || rest[name] != ';' || !char.IsAsciiLetter(rest[1]))
+            if (name >= 3 && name < rest.Length && rest[name] == ';' && char.IsAsciiLetter(rest[1]))
             {
-                return 0;
+                rune = new Rune(0xA0);
+                return name + 1;
             }
 
-            rune = new Rune(0xA0);
-            return name + 1;
+            // Browsers also read a few legacy names without their ';' (&nbsp &shy &amp).
+            foreach (var legacy in (ReadOnlySpan<string>)["&nbsp", "&shy", "&amp"])
+            {
+                if (rest.StartsWith(legacy, StringComparison.OrdinalIgnoreCase))
+                {
+                    rune = new Rune(0xA0);
+                    return legacy.Length;
+                }
+            }
+
+            return 0;
         }
 
         var hex = rest[2] is 'x' or 'X';
         var i = hex ? 3 : 2;
-        var value = 0;
         var start = i;
-        while (i < rest.Length && i - start < 7 && (hex ? char.IsAsciiHexDigit(rest[i]) : char.IsAsciiDigit(rest[i])))
+        while (i < rest.Length && rest[i] == '0')
+        {
+            // Leading zeros change nothing (&#x0000FF14; is &#xFF14;), however many there are.
+            i++;
+        }
+
+        var value = 0;
+        var significant = i;
+        while (i < rest.Length && i - significant < 7 && (hex ? char.IsAsciiHexDigit(rest[i]) : char.IsAsciiDigit(rest[i])))
         {
             value = (value * (hex ? 16 : 10)) + (char.IsAsciiDigit(rest[i]) ? rest[i] - '0' : (rest[i] | 0x20) - 'a' + 10);
             i++;
         }
 
-        if (i == start || i >= rest.Length || rest[i] != ';' || !Rune.IsValid(value))
+        if (i == start || !Rune.IsValid(value) || (i < rest.Length && (hex ? char.IsAsciiHexDigit(rest[i]) : char.IsAsciiDigit(rest[i]))))
         {
             return 0;
         }
 
+        // Browsers read a numeric reference without its ';' too (&#52&#54...).
         rune = new Rune(value);
-        return i + 1;
+        return i < rest.Length && rest[i] == ';' ? i + 1 : i;
+    }
+
+    /// <summary>
+    /// After an '&amp;': the length of the rest of an ampersand written as a reference (<c>amp;</c>, <c>#38;</c>,
+    /// <c>#x26;</c>), or 0.
+    /// </summary>
+    private static int AmpersandReferenceTail(ReadOnlySpan<char> text)
+    {
+        foreach (var tail in (ReadOnlySpan<string>)["amp;", "#38;", "#x26;"])
+        {
+            if (text.StartsWith(tail, StringComparison.OrdinalIgnoreCase))
+            {
+                return tail.Length;
+            }
+        }
+
+        return 0;
     }
 
     private static bool TryJsonEscape(ReadOnlySpan<char> text, int at, out Rune rune)

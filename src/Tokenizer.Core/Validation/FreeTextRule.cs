@@ -12,7 +12,8 @@ namespace Tokenizer.Core.Validation;
 /// <list type="number">
 /// <item>a card or bank account number: any PAN, IBAN or labelled account number <see cref="SensitiveDataDetector"/>
 /// finds under <see cref="SensitiveDataDetectorOptions.Validation"/>, which has no exemptions
-/// (<see cref="CardOrBankNumber"/>), or a labelled CVC (<see cref="Cvc"/>);</item>
+/// (<see cref="CardOrBankNumber"/>), or a labelled CVC (<see cref="Cvc"/>), in the value as sent or in its NFKC form
+/// (compatibility characters folded: <c>㊶</c> is <c>41</c>, mathematical and circled capitals are A-Z);</item>
 /// <item>a control, format or bidi character: category Cc (CR, LF, NUL, ESC...), Cf (U+200B, U+200E/F, U+202A-202E,
 /// U+2066-2069, U+FEFF...) except the joiners U+200C and U+200D that Persian and Indic names need, line and paragraph
 /// separators (Zl, Zp), and unpaired surrogates (<see cref="ControlCharacters"/>): they forge log lines and disguise
@@ -20,6 +21,10 @@ namespace Tokenizer.Core.Validation;
 /// <item>a code point unassigned in the runtime's Unicode tables (Cn) or for private use (Co)
 /// (<see cref="UnassignedCharacters"/>): the detector cannot know what a newer Unicode version or a private font shows
 /// for them (Unicode 17's Tolong Siki digits are Cn in .NET 10), so they could carry digits it does not see;</item>
+/// <item>an escape of another encoding (<see cref="EncodedCharacters"/>): a percent escape (<c>%34</c>), an HTML
+/// character reference (<c>&amp;#52;</c>, <c>&amp;amp;</c>), a backslash escape (JSON <c>\u0034</c>, <c>\u{34}</c>, CSS
+/// <c>\34</c>) or a run of quoted-printable escapes (<c>=EF=BC=94</c>): free text is plain text, and a number written in
+/// an encoding the detector does not read would pass unseen;</item>
 /// <item>more than the field's maximum of chars.</item>
 /// </list>
 /// One violation per field, the first of these that applies; the rule text never quotes the value.
@@ -39,13 +44,17 @@ public static class FreeTextRule
     /// <summary>The rule text for a value with an unassigned (Cn) or private-use (Co) code point.</summary>
     public const string UnassignedCharacters = "must not contain unassigned or private-use characters";
 
+    /// <summary>The rule text for a value with an escape of another encoding (percent, HTML, backslash, quoted-printable).</summary>
+    public const string EncodedCharacters = "must not contain percent, HTML, backslash or quoted-printable escapes";
+
     /// <summary>Checks a free-text value and adds at most one violation naming <paramref name="field"/>.</summary>
     /// <param name="value">As received; null or empty means absent.</param>
     /// <param name="field">The proto field path for the violation.</param>
     /// <param name="maxLength">Most chars (UTF-16 code units) after trimming.</param>
     /// <param name="violations">Receives the violation, if any.</param>
     /// <returns>The trimmed value, or null when absent or only white space; returned even when refused.</returns>
-    public static string? Check(string? value, string field, int maxLength, List<FieldViolation> violations)
+    /// <param name="escapesAllowed">True for a URL, whose percent escapes are its own syntax (its caller judges each decoding).</param>
+    public static string? Check(string? value, string field, int maxLength, List<FieldViolation> violations, bool escapesAllowed = false)
     {
         ArgumentNullException.ThrowIfNull(violations);
         if (string.IsNullOrEmpty(value))
@@ -53,7 +62,7 @@ public static class FreeTextRule
             return null;
         }
 
-        var rule = RuleBroken(value, maxLength);
+        var rule = RuleBroken(value, maxLength, escapesAllowed);
         if (rule is not null)
         {
             violations.Add(new FieldViolation(field, rule));
@@ -64,7 +73,10 @@ public static class FreeTextRule
     }
 
     /// <summary>The rule text <paramref name="value"/> breaks, or null.</summary>
-    public static string? RuleBroken(string value, int maxLength)
+    /// <param name="value">The value as received.</param>
+    /// <param name="maxLength">Most chars (UTF-16 code units) after trimming.</param>
+    /// <param name="escapesAllowed">True for a URL: its escapes are not refused as such.</param>
+    public static string? RuleBroken(string value, int maxLength, bool escapesAllowed = false)
     {
         ArgumentNullException.ThrowIfNull(value);
         switch (SensitiveDataDetector.FindCardOrBankNumber(value))
@@ -85,11 +97,89 @@ public static class FreeTextRule
             return UnassignedCharacters;
         }
 
+        switch (FindInCompatibilityForm(value))
+        {
+            case SensitiveDataKind.Cvc:
+                return Cvc;
+            case not null:
+                return CardOrBankNumber;
+        }
+
+        if (!escapesAllowed && HasEncodedCharacter(value))
+        {
+            return EncodedCharacters;
+        }
+
         return value.AsSpan().Trim().Length > maxLength ? ValidationRules.MaxLength(maxLength) : null;
     }
 
-    /// <summary>True when <paramref name="value"/> holds a PAN or IBAN (<see cref="SensitiveDataDetectorOptions.Validation"/>).</summary>
-    public static bool HoldsCardOrBankNumber(ReadOnlySpan<char> value) => SensitiveDataDetector.FindCardOrBankNumber(value) is not null;
+    /// <summary>
+    /// True when <paramref name="value"/> holds a PAN or IBAN (<see cref="SensitiveDataDetectorOptions.Validation"/>),
+    /// as sent or in its NFKC form.
+    /// </summary>
+    public static bool HoldsCardOrBankNumber(ReadOnlySpan<char> value) =>
+        SensitiveDataDetector.FindCardOrBankNumber(value) is not null || FindInCompatibilityForm(value.ToString()) is not null;
+
+    /// <summary>
+    /// What the detector finds in the NFKC form of <paramref name="value"/> when that differs from it: two-digit numeral
+    /// symbols (<c>⑪ ㊶ ⒒</c>) and mathematical, circled or squared letters are their plain digits and letters there.
+    /// </summary>
+    /// <summary>What the detector finds in <paramref name="value"/> as sent, else in its NFKC form; null when neither holds one.</summary>
+    public static SensitiveDataKind? FindCardOrBankNumber(string value) =>
+        SensitiveDataDetector.FindCardOrBankNumber(value) ?? FindInCompatibilityForm(value);
+
+    private static SensitiveDataKind? FindInCompatibilityForm(string value)
+    {
+        try
+        {
+            return value.IsNormalized(NormalizationForm.FormKC)
+                ? null
+                : SensitiveDataDetector.FindCardOrBankNumber(value.Normalize(NormalizationForm.FormKC));
+        }
+        catch (ArgumentException)
+        {
+            // Invalid UTF-16 (an unpaired surrogate) cannot be normalised; the control-character rule refuses it.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// True when <paramref name="value"/> holds an escape of another encoding: <c>%</c> and two hex digits, <c>&amp;#</c>
+    /// and a digit or <c>x</c>, <c>&amp;</c> and a name of letters and digits ended by <c>;</c>, a backslash and a hex
+    /// digit, <c>u</c>, <c>U</c>, <c>x</c> or <c>{</c>, or two quoted-printable escapes (<c>=</c> and two hex digits) in a row.
+    /// </summary>
+    public static bool HasEncodedCharacter(ReadOnlySpan<char> value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var rest = value[i..];
+            switch (value[i])
+            {
+                case '%' when rest.Length >= 3 && char.IsAsciiHexDigit(rest[1]) && char.IsAsciiHexDigit(rest[2]):
+                case '&' when rest.Length >= 3 && rest[1] == '#' && (char.IsAsciiDigit(rest[2]) || rest[2] is 'x' or 'X'):
+                case '&' when NamedReference(rest):
+                case '\\' when rest.Length >= 2 && (char.IsAsciiHexDigit(rest[1]) || rest[1] is 'u' or 'U' or 'x' or 'X' or '{'):
+                case '=' when rest.Length >= 6 && QuotedPrintable(rest) && QuotedPrintable(rest[3..]):
+                    return true;
+            }
+        }
+
+        return false;
+
+        static bool QuotedPrintable(ReadOnlySpan<char> text) =>
+            text.Length >= 3 && text[0] == '=' && char.IsAsciiHexDigit(text[1]) && char.IsAsciiHexDigit(text[2]);
+
+        static bool NamedReference(ReadOnlySpan<char> text)
+        {
+            var end = 1;
+            while (end < text.Length && end <= 40 && char.IsAsciiLetterOrDigit(text[end]))
+            {
+                end++;
+            }
+
+            return end >= 3 && end < text.Length && text[end] == ';' && char.IsAsciiLetter(text[1]);
+        }
+    }
 
     /// <summary>True when <paramref name="value"/> holds an unassigned (Cn) or private-use (Co) code point.</summary>
     public static bool HasUnassignedCharacter(ReadOnlySpan<char> value)

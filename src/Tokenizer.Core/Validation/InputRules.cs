@@ -29,7 +29,7 @@ public static class InputRules
     /// cannot be told from a PAN at rest.
     /// </summary>
     public static bool IsValidReference(string? reference) =>
-        IsReferenceShaped(reference) && !FreeTextRule.HoldsCardOrBankNumber(reference);
+        IsReferenceShaped(reference) && !FreeTextRule.HoldsCardOrBankNumber(reference) && !FreeTextRule.HasEncodedCharacter(reference);
 
     /// <summary>
     /// Checks a customer reference and adds one violation naming <paramref name="field"/>: <see cref="FreeTextRule.CardOrBankNumber"/>
@@ -39,7 +39,7 @@ public static class InputRules
     public static bool CheckReference(string? reference, string field, List<FieldViolation> violations)
     {
         ArgumentNullException.ThrowIfNull(violations);
-        if (reference is { Length: <= 4096 } && SensitiveDataDetector.FindCardOrBankNumber(reference) is { } kind)
+        if (reference is { Length: <= 4096 } && FreeTextRule.FindCardOrBankNumber(reference) is { } kind)
         {
             violations.Add(new FieldViolation(field, kind == SensitiveDataKind.Cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber));
             return false;
@@ -48,6 +48,14 @@ public static class InputRules
         if (!IsReferenceShaped(reference))
         {
             violations.Add(new FieldViolation(field, ReferenceRule));
+            return false;
+        }
+
+        // References are stored and listed in clear: an escape (%EF%BC%94 is a full-width 4) could write a number the
+        // detector does not read.
+        if (FreeTextRule.HasEncodedCharacter(reference))
+        {
+            violations.Add(new FieldViolation(field, FreeTextRule.EncodedCharacters));
             return false;
         }
 

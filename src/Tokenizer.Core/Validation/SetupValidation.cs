@@ -61,7 +61,7 @@ internal static class SetupValidation
         }
 
         var before = violations.Count;
-        var trimmed = FreeTextRule.Check(value, ReturnUrlField, MaxReturnUrlLength, violations);
+        var trimmed = FreeTextRule.Check(value, ReturnUrlField, MaxReturnUrlLength, violations, escapesAllowed: true);
         if (violations.Count > before || trimmed is null)
         {
             return null;
@@ -79,7 +79,7 @@ internal static class SetupValidation
             }
 
             decoded = next;
-            if (FreeTextRule.RuleBroken(decoded, int.MaxValue) is { } broken)
+            if (FreeTextRule.RuleBroken(decoded, int.MaxValue, escapesAllowed: true) is { } broken)
             {
                 violations.Add(new FieldViolation(ReturnUrlField, broken));
                 return null;
@@ -99,7 +99,7 @@ internal static class SetupValidation
 
         // Browsers and the gateway normalise the host (a hex IPv4 host becomes its dotted quad; IPv6 loses leading zeros):
         // judge the normalised URL too.
-        if (FreeTextRule.RuleBroken(uri.AbsoluteUri, int.MaxValue) is { } normalisedBroken)
+        if (FreeTextRule.RuleBroken(uri.AbsoluteUri, int.MaxValue, escapesAllowed: true) is { } normalisedBroken)
         {
             violations.Add(new FieldViolation(ReturnUrlField, normalisedBroken));
             return null;

@@ -85,6 +85,14 @@ public class OneDetectorTests
     [InlineData("&amp;#52;&amp;#54;&amp;#54;&amp;#51;&amp;#57;&amp;#50;&amp;#51;&amp;#51;&amp;#50;&amp;#49;&amp;#52;&amp;#54;&amp;#56;&amp;#56;&amp;#49;&amp;#52;")]
     [InlineData("4663&amp;amp;nbsp;9233&amp;period;2146&amp;#x2d;8814")]
     [InlineData("\\u0034\\u0036\\u0036\\u0033\\u0039\\u0032\\u0033\\u0033\\u0032\\u0031\\u0034\\u0036\\u0038\\u0038\\u0031\\u0034")]
+    [InlineData("㊻⑥③⑨②③③②①④⑥⑧⑧①④")]
+    [InlineData("⠼⠙⠋⠋⠉⠊⠃⠉⠉⠃⠁⠙⠋⠓⠓⠁⠙")]
+    [InlineData("&#52&#54&#54&#51&#57&#50&#51&#51&#50&#49&#52&#54&#56&#56&#49&#52")]
+    [InlineData("&#x0000034;&#x0000036;&#x0000036;&#x0000033;&#x0000039;&#x0000032;&#x0000033;&#x0000033;&#x0000032;&#x0000031;&#x0000034;&#x0000036;&#x0000038;&#x0000038;&#x0000031;&#x0000034;")]
+    [InlineData("&#38;#52;&#38;#54;&#38;#54;&#38;#51;&#38;#57;&#38;#50;&#38;#51;&#38;#51;&#38;#50;&#38;#49;&#38;#52;&#38;#54;&#38;#56;&#38;#56;&#38;#49;&#38;#52;")]
+    [InlineData("4663&nbsp9233&nbsp2146&nbsp8814")]
+    [InlineData("4663ᐧᐧ9233ᐨᐨ2146ㄧㄧ8814")]
+    [InlineData("\U0001D403\U0001D40489 3704 0044 0532 0130 00")]
     [InlineData("DE89 3704 0044 0532 0130 00")]
     [InlineData("de89.3704.0044.0532.0130.00")]
     [InlineData("GB82_WEST_1234_5698_7654_32")]
@@ -119,6 +127,68 @@ public class OneDetectorTests
         // Assert
         var violation = Assert.Single(violations, v => v.Field == "billing_details.name");
         Assert.Contains("control", violation.Rule, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Jane%20Doe")]
+    [InlineData("Jane%E2%80%8BDoe")]
+    [InlineData("Jane&#32;Doe")]
+    [InlineData("Jane&#x20Doe")]
+    [InlineData("Smith &amp; Sons")]
+    [InlineData("Jane\\u0020Doe")]
+    [InlineData("Jane\\u{20}Doe")]
+    [InlineData("Jane\\20 Doe")]
+    [InlineData("Jane=E2=80=8BDoe")]
+    public void ValidateCard_EscapeOfAnotherEncodingInName_RefusedNamingTheRule(string name)
+    {
+        // Act
+        var violations = Violations(FieldSetters["billing_details.name"](name));
+        var reference = Violations(FieldSetters["customer_reference"](name.Replace(' ', '-')));
+
+        // Assert
+        var violation = Assert.Single(violations, v => v.Field == "billing_details.name");
+        Assert.Equal(FreeTextRule.EncodedCharacters, violation.Rule);
+        Assert.Single(reference, v => v.Field == "customer_reference");
+    }
+
+    [Theory]
+    [InlineData("Jane & Co")]
+    [InlineData("100% cotton")]
+    [InlineData("a=b")]
+    [InlineData("AT&T")]
+    [InlineData("Calle del Cid 1234")]
+    [InlineData("Kontor 12")]
+    [InlineData("Jane = E")]
+    public void ValidateCard_PlainTextThatLooksLikeAnEscapeOrLabel_Accepted(string name)
+    {
+        // Control for the two tests around it: the characters and words alone are not refused.
+        Assert.Empty(Violations(FieldSetters["billing_details.name"](name)));
+    }
+
+    [Theory]
+    [InlineData("C.V.V. 123", true)]
+    [InlineData("c v v 123", true)]
+    [InlineData("security code 123", true)]
+    [InlineData("Security Code: 987", true)]
+    [InlineData("CID 1234", true)]
+    [InlineData("CVN 456", true)]
+    [InlineData("CVD: 789", true)]
+    [InlineData("card code 321", true)]
+    [InlineData("card verification value 555", true)]
+    [InlineData("account # 12345678", false)]
+    [InlineData("acc no 12345678", false)]
+    [InlineData("acct#12345678", false)]
+    [InlineData("bank account 12345678", false)]
+    [InlineData("kontonummer 12345678", false)]
+    [InlineData("IBAN 12345678", false)]
+    public void ValidateCard_LabelledCvcOrAccountUnderAnotherName_Refused(string name, bool cvc)
+    {
+        // Act
+        var violations = Violations(FieldSetters["billing_details.name"]("Jenny " + name));
+
+        // Assert
+        var violation = Assert.Single(violations, v => v.Field == "billing_details.name");
+        Assert.Equal(cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber, violation.Rule);
     }
 
     [Theory]
@@ -369,14 +439,13 @@ public class OneDetectorTests
     public void ValidateCard_GeneratedTextWithoutCardOrBankNumber_Accepted()
     {
         // Words, and numbers of at most 11 digits between letters: no window of 12 digits can form. Separators without
-        // the format characters, which free text refuses on their own.
+        // the format characters and HTML references, which free text refuses on their own.
         var shortNumber = Gen.Char['0', '9'].Array[1, 11].Select(d => new string(d));
-        var allowed = Separators.Where(s => !FreeTextRule.HasControlCharacter(s)).ToArray();
+        var allowed = Separators.Where(s => !FreeTextRule.HasControlCharacter(s) && !FreeTextRule.HasEncodedCharacter(s)).ToArray();
         // A generated word ending in a CVC label before a 3-4 digit number is a labelled CVC, which is card data.
         var text = Gen.Select(Words, shortNumber, Gen.OneOfConst(allowed), Words)
             .Select((a, n, s, b) => "x" + a + s + n + s + "y" + b + "z")
-            .Where(t => !t.Contains("cvc", StringComparison.OrdinalIgnoreCase) && !t.Contains("cvv", StringComparison.OrdinalIgnoreCase)
-                && !t.Contains("csc", StringComparison.OrdinalIgnoreCase));
+            .Where(t => !new[] { "cvc", "cvv", "csc", "cvn", "cvd", "cav", "acc", "konto", "iban" }.Any(label => t.Contains(label, StringComparison.OrdinalIgnoreCase)));
         Gen.Select(text, Gen.OneOfConst(FieldSetters.Keys.Where(f => f != "billing_details.email" && f != "billing_details.phone").ToArray())).Sample(
             (value, field) =>
             {
