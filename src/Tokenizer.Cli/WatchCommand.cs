@@ -28,15 +28,33 @@ public static class WatchCommand
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var after = new Option<string?>("--after") { Description = "Resume after this cursor (the first column of a line printed earlier); default: from the oldest event kept" };
+        var count = new Option<int?>("--count")
+        {
+            Description = "Stop after this many events, 1-1000000 (default: run until interrupted)",
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+                if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is >= 1 and <= 1_000_000)
+                {
+                    return value;
+                }
+
+                result.AddError("--count: must be a whole number from 1 to 1000000");
+                return null;
+            },
+        };
         var watch = new Command(
             "watch",
             "Print token events as they happen, one line each (billing certificate: its own tokens; --cert finance: all). Resume with --after CURSOR");
         watch.Options.Add(after);
+        watch.Options.Add(count);
         watch.SetAction((result, ct) => CliErrors.RunAsync(result, error, async () =>
         {
             var cursor = result.GetValue(after) ?? string.Empty;
             var asJson = result.GetValue(json);
+            var remaining = result.GetValue(count) ?? int.MaxValue;
             var failures = 0;
+            var printed = false;
             while (true)
             {
                 try
@@ -49,7 +67,12 @@ public static class WatchCommand
                         var item = call.ResponseStream.Current;
                         Print(output, item, asJson);
                         cursor = item.Cursor;
+                        printed = true;
                         failures = 0;
+                        if (--remaining == 0)
+                        {
+                            return 0;
+                        }
                     }
 
                     return 0;
@@ -61,12 +84,13 @@ public static class WatchCommand
                 }
                 catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && ++failures <= MaxReconnects)
                 {
-                    await error.WriteLineAsync(cursor.Length > 0
+                    // Only a cursor the server sent is repeated: never a value the user typed.
+                    await error.WriteLineAsync(printed
                         ? $"stream ended (UNAVAILABLE); reconnecting after {cursor}"
                         : "stream ended (UNAVAILABLE); reconnecting").ConfigureAwait(false);
                     await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << (failures - 1))), ct).ConfigureAwait(false);
                 }
-                catch (RpcException) when (cursor.Length > 0)
+                catch (RpcException) when (printed)
                 {
                     await error.WriteLineAsync($"to resume: tokens watch --after {cursor}").ConfigureAwait(false);
                     throw;

@@ -301,3 +301,61 @@ public sealed class TokenEventTests(TokenEventServerFixture fixture) : IClassFix
         throw new InvalidOperationException("the cancelled watch's slot was never freed");
     }
 }
+
+/// <summary><c>tokenizer tokens watch</c> against a real server: one line per event, resumed from <c>--after</c>.</summary>
+public sealed class TokenWatchCliTests(TokenEventServerFixture fixture) : IClassFixture<TokenEventServerFixture>
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task TokensWatch_RevokeThenResumeFromPrintedCursor_EachEventPrintedOnce()
+    {
+        // Arrange: two tokens of the other billing caller (its events only come from this test).
+        var server = fixture.Server;
+        var first = (await fixture.Other.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-cli-watch"))).Token.Token_;
+        var second = (await fixture.Other.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), "cust-cli-watch"))).Token.Token_;
+        var start = (await fixture.Other.ListTokenEventsAsync(new ListTokenEventsRequest { PageSize = 500 })).NextCursor;
+        await server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = first, IdempotencyKey = Requests.NewKey() });
+
+        // Act: the first line, then a resume from its cursor after the second revoke.
+        var (code, output, error) = await RunAsync("tokens", "watch", "--after", start, "--count", "1", "--cert", Cert("crt"), "--key", Cert("key"));
+        var cursor = output.Split(' ')[0];
+        await server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = second, IdempotencyKey = Requests.NewKey() });
+        var (resumedCode, resumed, _) = await RunAsync("tokens", "watch", "--after", cursor, "--count", "1", "--cert", Cert("crt"), "--key", Cert("key"));
+
+        // Control: from the start again the first event is printed again, so a repeat after the cursor would show.
+        var (_, again, _) = await RunAsync("tokens", "watch", "--after", start, "--count", "1", "--cert", Cert("crt"), "--key", Cert("key"));
+
+        // Assert
+        Assert.True(code == 0, error);
+        Assert.Matches($"^[A-Za-z0-9_-]{{12}} \\d{{4}}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ revoked {first}\\r?\\n$", output);
+        Assert.Equal(0, resumedCode);
+        Assert.Contains($" revoked {second}", resumed, StringComparison.Ordinal);
+        Assert.DoesNotContain(first, resumed, StringComparison.Ordinal);
+        Assert.Contains($" revoked {first}", again, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TokensWatch_MalformedAfter_ExitOneNamingTheField()
+    {
+        var (code, output, error) = await RunAsync("tokens", "watch", "--after", "zz-not-a-cursor");
+
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Contains("after", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("zz-not-a-cursor", error, StringComparison.Ordinal);
+    }
+
+    private string Cert(string extension) => Path.Combine(fixture.Server.PkiDirectory, $"{TokenEventServerFixture.OtherBilling}.{extension}");
+
+    private async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var bound = new CancellationTokenSource(Bound);
+        var code = await Tokenizer.Cli.CliApp.BuildRootCommand(TextReader.Null, output, error)
+            .Parse([.. args, "--server", fixture.Server.Address.ToString().TrimEnd('/'), "--pki", fixture.Server.PkiDirectory])
+            .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error }, bound.Token);
+        return (code, output.ToString(), error.ToString());
+    }
+}
