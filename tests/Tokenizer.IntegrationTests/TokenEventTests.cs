@@ -179,6 +179,11 @@ public sealed class TokenEventTests(TokenEventServerFixture fixture) : IClassFix
         await RevokeAsync(token);
         var received = await ReadFromFreedSlotAsync(client, after, token);
         Assert.Contains(received, e => e.Token == token);
+
+        // Every watch call is audited when it ends, like every RPC: the refused one and the cancelled one.
+        var audit = await WaitForAuditAsync(TokenEventServerFixture.LimitedBilling, events =>
+            events.Any(e => e.Reason == "TOO_MANY_WATCHES") && events.Any(e => e.Reason == "CANCELLED"));
+        Assert.All(audit, e => Assert.Equal("tokenizer.v1.TokenizerService/WatchTokenEvents", e.Action));
     }
 
     [Fact]
@@ -226,6 +231,36 @@ public sealed class TokenEventTests(TokenEventServerFixture fixture) : IClassFix
         {
             await server.DisposeAsync();
         }
+    }
+
+    /// <summary>Bounded wait until the audit records of <paramref name="caller"/>'s watch calls satisfy <paramref name="done"/>.</summary>
+    private async Task<List<AuditEvent>> WaitForAuditAsync(string caller, Func<List<AuditEvent>, bool> done)
+    {
+        var audit = new AuditService.AuditServiceClient(Server.ChannelFor("admin"));
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var events = new List<AuditEvent>();
+            using (var export = audit.ExportAuditEvents(new ExportAuditEventsRequest()))
+            {
+                while (await export.ResponseStream.MoveNext(CancellationToken.None))
+                {
+                    var e = export.ResponseStream.Current.Event;
+                    if (e.CallerId == caller && e.Action.EndsWith("/WatchTokenEvents", StringComparison.Ordinal))
+                    {
+                        events.Add(e);
+                    }
+                }
+            }
+
+            if (done(events))
+            {
+                return events;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new InvalidOperationException("the watch calls were not audited");
     }
 
     private static async Task<string> TokenizeAsync(TokenizerService.TokenizerServiceClient client, string customer) =>

@@ -54,7 +54,7 @@ public sealed class TokenEventFeedTests
     [InlineData("AgAAAAAAAAAB")]
     [InlineData("AQAAAAAAAAAB=")]
     [InlineData("AQAAAAAAAAAB ")]
-    [InlineData("gAAAAAAAAAAB")]
+    [InlineData("AYAAAAAAAAAB")]
     public async Task ReadAsync_MalformedCursor_InvalidArgumentNamingAfter(string after)
     {
         var error = await Assert.ThrowsAsync<TokenizerException>(() => feed.ReadAsync(Billing, after, 0, CancellationToken.None));
