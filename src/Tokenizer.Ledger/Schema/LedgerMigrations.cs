@@ -38,6 +38,9 @@ internal static class LedgerMigrations
         new(6, "privacy: subject keys, encrypted personal data, erasures; retention indexes", Privacy.PrivacyMigration.Statements),
         new(7, "audit key ids; key check values", KeyIds),
         new(8, "token setup (SetupIntent) and mandate columns; existing tokens not_set_up", TokenSetup),
+
+        // Version 9: the token event log (its own store, TokenEvents/TokenEventSql.cs).
+        new(9, "token_events (what happened to each token, for the billing service)", TokenEvents.TokenEventSql.Schema),
     ];
 
     /// <summary>The highest version this build knows.</summary>
