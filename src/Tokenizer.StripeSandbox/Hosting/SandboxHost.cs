@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Tokenizer.StripeSandbox.Api;
+using Tokenizer.StripeSandbox.Events;
 using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.StripeSandbox.State;
 
@@ -75,6 +76,7 @@ internal static class SandboxHost
         builder.Services.AddSingleton<SandboxAddress>();
         builder.Services.AddSingleton<SetupIntentsApi>();
         builder.Services.AddSingleton<PaymentIntentsApi>();
+        builder.Services.AddSingleton<EventsApi>();
 
         var app = builder.Build();
         try
@@ -127,6 +129,9 @@ internal static class SandboxHost
         var paymentIntents = app.Services.GetRequiredService<PaymentIntentsApi>();
         app.MapPost("/v1/payment_intents", Handle((_, p) => paymentIntents.Create(p)));
         app.MapGet("/v1/payment_intents/{id}", Handle((c, p) => paymentIntents.Get(Id(c, "id"), p)));
+        var events = app.Services.GetRequiredService<EventsApi>();
+        app.MapGet("/v1/events", Handle((_, p) => events.List(p)));
+        app.MapGet("/v1/events/{id}", Handle((c, p) => events.Get(Id(c, "id"), p)));
 
         // The hosted pages a customer's browser opens at a next_action URL (not Stripe API paths: no API key, as at Stripe).
         HostedPages.Map(app, setupIntents);
