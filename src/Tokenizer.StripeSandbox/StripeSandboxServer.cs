@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.StripeSandbox.Hosting;
 using Tokenizer.StripeSandbox.State;
+using Tokenizer.StripeSandbox.Webhooks;
 
 namespace Tokenizer.StripeSandbox;
 
@@ -33,6 +34,7 @@ public sealed class StripeSandboxServer : IAsyncDisposable
         store = app.Services.GetRequiredService<SandboxStore>();
         Faults = app.Services.GetRequiredService<SandboxFaultPlan>();
         Requests = app.Services.GetRequiredService<SandboxRequestLog>();
+        Webhooks = app.Services.GetRequiredService<SandboxWebhooks>();
         BaseAddress = baseAddress;
     }
 
@@ -47,6 +49,12 @@ public sealed class StripeSandboxServer : IAsyncDisposable
 
     /// <summary>The latest <c>/v1</c> requests received (method, path, Idempotency-Key, outcome; never bodies), for counting attempts and comparing keys.</summary>
     public SandboxRequestLog Requests { get; }
+
+    /// <summary>
+    /// Webhook deliveries: add endpoints, switch between delivering, dropping and holding events, release held ones in
+    /// creation or reverse order, and read the delivery attempts (the same as the <c>/_sandbox/webhooks</c> control endpoints).
+    /// </summary>
+    public SandboxWebhooks Webhooks { get; }
 
     /// <summary>
     /// Validates the options and starts Kestrel on <see cref="StripeSandboxOptions.Urls"/>.
@@ -82,6 +90,11 @@ public sealed class StripeSandboxServer : IAsyncDisposable
             RecordedRequestLimit = options.RecordedRequestLimit,
             BacsMandateActivationDelay = options.BacsMandateActivationDelay,
             DebitProcessingDelay = options.DebitProcessingDelay,
+            WebhookEndpoints = [.. options.WebhookEndpoints.Select(e => new SandboxWebhookEndpoint { Url = e.Url, Secret = e.Secret, EnabledEvents = [.. e.EnabledEvents] })],
+            WebhookTrustedCaPath = options.WebhookTrustedCaPath,
+            WebhookMaxAttempts = options.WebhookMaxAttempts,
+            WebhookRetryBaseDelay = options.WebhookRetryBaseDelay,
+            WebhookTimeout = options.WebhookTimeout,
         };
         var validation = new StripeSandboxOptionsValidator().Validate(null, settings);
         if (validation.Failed)

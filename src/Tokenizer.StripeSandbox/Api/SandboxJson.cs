@@ -17,6 +17,8 @@ namespace Tokenizer.StripeSandbox.Api;
 [JsonSerializable(typeof(PaymentIntentObject))]
 [JsonSerializable(typeof(StatsObject))]
 [JsonSerializable(typeof(StateFile))]
+[JsonSerializable(typeof(Webhooks.WebhookEndpointObject))]
+[JsonSerializable(typeof(ListObject<Webhooks.WebhookEndpointObject>))]
 [JsonSerializable(typeof(List<FaultRuleJson>))]
 [JsonSerializable(typeof(ListObject<PendingFaultJson>))]
 [JsonSerializable(typeof(ListObject<RecordedRequestJson>))]

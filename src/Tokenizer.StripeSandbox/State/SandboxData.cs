@@ -54,7 +54,8 @@ internal sealed record StateFile(
     IReadOnlyList<StoredSetupIntent>? SetupIntents = null,
     IReadOnlyList<StoredMandate>? Mandates = null,
     IReadOnlyList<StoredPaymentIntent>? PaymentIntents = null,
-    IReadOnlyList<StoredEvent>? Events = null);
+    IReadOnlyList<StoredEvent>? Events = null,
+    IReadOnlyList<Webhooks.WebhookEndpointObject>? WebhookEndpoints = null);
 
 /// <summary>The sandbox's gateway state, only ever touched under <see cref="SandboxStore"/>'s lock.</summary>
 internal sealed class SandboxData
@@ -81,6 +82,9 @@ internal sealed class SandboxData
     public TrackedMap<StoredMandate> Mandates { get; }
 
     public Dictionary<string, StoredPaymentIntent> PaymentIntents { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Webhook endpoints registered through <c>POST /v1/webhook_endpoints</c>, with their secrets.</summary>
+    public Dictionary<string, Webhooks.WebhookEndpointObject> WebhookEndpoints { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The Stripe Events kept (the latest <see cref="EventLog.MaxEvents"/>, at most 30 days old).</summary>
     public EventLog EventLog { get; } = new();

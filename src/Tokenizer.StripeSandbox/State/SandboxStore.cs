@@ -273,6 +273,11 @@ internal sealed class SandboxStore : IDisposable
         }
 
         data.EventLog.Evict(time.GetUtcNow().ToUnixTimeSeconds());
+        foreach (var endpoint in file.WebhookEndpoints ?? [])
+        {
+            data.WebhookEndpoints[endpoint.Id] = endpoint;
+        }
+
         data.Journal.Recording = true;
         EvictIdempotencyRecords();
     }
@@ -328,7 +333,8 @@ internal sealed class SandboxStore : IDisposable
             [.. data.SetupIntents.Values],
             [.. data.Mandates.Values],
             [.. data.PaymentIntents.Values],
-            [.. data.EventLog.All]);
+            [.. data.EventLog.All],
+            [.. data.WebhookEndpoints.Values]);
         var temporary = Path.Combine(directory, $".{StateFileName}.{Guid.NewGuid():N}.tmp");
         try
         {
