@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Tokenizer.StripeSandbox.Api;
 using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.StripeSandbox.Hosting;
 using Tokenizer.StripeSandbox.State;
@@ -118,8 +119,35 @@ public sealed class StripeSandboxServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The card account updater (<c>POST /_sandbox/payment_methods/{pm}/automatic_update</c>): sets the card's expiry and,
+    /// when given, its last4 (the fingerprint stays) and fires <c>payment_method.automatically_updated</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Unknown or detached PaymentMethod, not a card, or an invalid expiry or last4 (the message says which).</exception>
+    public void UpdateCardAutomatically(string paymentMethodId, int expMonth, int expYear, string? last4 = null) =>
+        Control(control => control.AutomaticUpdate(paymentMethodId, expMonth, expYear, last4));
+
+    /// <summary>
+    /// The customer cancels a mandate at their bank (<c>POST /_sandbox/mandates/{mandate}/deactivate</c>): status
+    /// <c>inactive</c>, <c>mandate.updated</c> fires.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Unknown mandate.</exception>
+    public void DeactivateMandate(string mandateId) => Control(control => control.DeactivateMandate(mandateId));
+
     /// <summary>The current counts (the same numbers as <c>GET /_sandbox/stats</c>).</summary>
     public SandboxStats GetStats() => SandboxHost.Stats(store);
+
+    private void Control(Func<SandboxControl, ApiResult> action)
+    {
+        try
+        {
+            action(app.Services.GetRequiredService<SandboxControl>());
+        }
+        catch (StripeApiException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+    }
 
     /// <summary>Completes when the host stops (Ctrl+C or SIGTERM when run standalone).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => app.WaitForShutdownAsync(cancellationToken);

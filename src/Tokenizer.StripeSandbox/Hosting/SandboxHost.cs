@@ -84,6 +84,7 @@ internal static class SandboxHost
             services.GetRequiredService<ILogger<SandboxWebhooks>>()));
         builder.Services.AddHostedService(services => services.GetRequiredService<SandboxWebhooks>());
         builder.Services.AddSingleton<WebhookEndpointsApi>();
+        builder.Services.AddSingleton<SandboxControl>();
 
         var app = builder.Build();
         try
@@ -164,7 +165,13 @@ internal static class SandboxHost
         // (StripeSandboxServer.StartAsync refuses Production before anything is built).
         if (app.Services.GetRequiredService<IOptions<StripeSandboxOptions>>().Value.ControlToken is { } controlToken && !app.Environment.IsProduction())
         {
-            ControlEndpoints.Map(app, controlToken, app.Services.GetRequiredService<SandboxFaultPlan>(), app.Services.GetRequiredService<SandboxRequestLog>());
+            ControlEndpoints.Map(
+                app,
+                controlToken,
+                app.Services.GetRequiredService<SandboxFaultPlan>(),
+                app.Services.GetRequiredService<SandboxRequestLog>(),
+                app.Services.GetRequiredService<SandboxWebhooks>(),
+                app.Services.GetRequiredService<SandboxControl>());
         }
 
         app.MapFallback(context => RequestPipeline.WriteAsync(context, ApiResult.From(StripeErrors.UnrecognizedUrl())));

@@ -49,3 +49,22 @@ public enum SandboxReleaseOrder
 /// <param name="Error">Why an attempt without a status failed: <c>timeout</c>, <c>tls</c> or <c>connection</c>; else null.</param>
 public sealed record SandboxWebhookDelivery(
     long Sequence, DateTimeOffset Time, string EventId, string EventType, string EndpointId, string Url, int Attempt, int? Status, string Outcome, string? Error);
+
+/// <summary>The wire names of <see cref="SandboxWebhookMode"/>: deliver, drop, hold.</summary>
+internal static class WebhookModes
+{
+    public static SandboxWebhookMode? Parse(string? name) => name switch
+    {
+        "deliver" => SandboxWebhookMode.Deliver,
+        "drop" => SandboxWebhookMode.Drop,
+        "hold" => SandboxWebhookMode.Hold,
+        _ => null,
+    };
+
+    public static string Name(SandboxWebhookMode mode) => mode switch
+    {
+        SandboxWebhookMode.Drop => "drop",
+        SandboxWebhookMode.Hold => "hold",
+        _ => "deliver",
+    };
+}
