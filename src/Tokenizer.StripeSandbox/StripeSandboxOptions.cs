@@ -29,7 +29,8 @@ public sealed class StripeSandboxOptions
     public bool RawCardDataEnabled { get; set; } = true;
 
     /// <summary>
-    /// Turns on the HTTP control endpoints (<c>/_sandbox/faults</c>, <c>/_sandbox/requests</c>) and is the secret each of
+    /// Turns on the HTTP control endpoints (<c>/_sandbox/faults</c>, <c>/_sandbox/requests</c>, <c>/_sandbox/webhooks/...</c>,
+    /// <c>/_sandbox/payment_methods/{pm}/automatic_update</c>, <c>/_sandbox/mandates/{id}/deactivate</c>) and is the secret each of
     /// their requests must present as <c>Sandbox-Control-Token: &lt;token&gt;</c>. 32 to 256 printable ASCII characters, no
     /// spaces (e.g. <c>openssl rand -hex 32</c>). Null (the default) leaves the endpoints out (404). Pass it through the
     /// environment (<c>STRIPE_SANDBOX_ControlToken</c>), not the command line, where other local users can read it.

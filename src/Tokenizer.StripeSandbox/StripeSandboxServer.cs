@@ -20,8 +20,9 @@ public sealed record SandboxStats(int PaymentMethods, int Customers, int Attache
 /// <c>POST /v1/payment_methods</c>, <c>GET /v1/payment_methods/{id}</c>, <c>POST /v1/payment_methods/{id}/attach</c>,
 /// <c>POST /v1/payment_methods/{id}/detach</c>, <c>POST /v1/customers</c>, <c>GET /v1/customers/{id}</c>,
 /// <c>GET /v1/customers/{id}/payment_methods</c>, SetupIntents (<c>/v1/setup_intents</c>, confirm, verify_microdeposits),
-/// <c>GET /v1/mandates/{id}</c>, PaymentIntents (<c>/v1/payment_intents</c>) and the hosted next-action pages under
-/// <c>/_sandbox/</c>. It answers like Stripe test mode on the documented test cards and
+/// <c>GET /v1/mandates/{id}</c>, PaymentIntents (<c>/v1/payment_intents</c>), Events (<c>GET /v1/events</c>, each state
+/// change's event, delivered signed to webhook endpoints: <c>/v1/webhook_endpoints</c>, <see cref="Webhooks"/>) and the
+/// hosted next-action pages under <c>/_sandbox/</c>. It answers like Stripe test mode on the documented test cards and
 /// keeps, like Stripe, no PAN, CVC, full account number or IBAN. Point Stripe.net's <c>ApiBase</c> at <see cref="BaseAddress"/>.
 /// </summary>
 public sealed class StripeSandboxServer : IAsyncDisposable
