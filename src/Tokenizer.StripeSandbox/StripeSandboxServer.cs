@@ -92,7 +92,7 @@ public sealed class StripeSandboxServer : IAsyncDisposable
             RecordedRequestLimit = options.RecordedRequestLimit,
             BacsMandateActivationDelay = options.BacsMandateActivationDelay,
             DebitProcessingDelay = options.DebitProcessingDelay,
-            WebhookEndpoints = [.. options.WebhookEndpoints.Select(e => new SandboxWebhookEndpoint { Url = e.Url, Secret = e.Secret, EnabledEvents = [.. e.EnabledEvents] })],
+            WebhookEndpoints = [.. (options.WebhookEndpoints ?? []).Select(e => e is null ? null! : new SandboxWebhookEndpoint { Url = e.Url, Secret = e.Secret, EnabledEvents = e.EnabledEvents is null ? null! : [.. e.EnabledEvents] })],
             WebhookTrustedCaPath = options.WebhookTrustedCaPath,
             WebhookMaxAttempts = options.WebhookMaxAttempts,
             WebhookRetryBaseDelay = options.WebhookRetryBaseDelay,

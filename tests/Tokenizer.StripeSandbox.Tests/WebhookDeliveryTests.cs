@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using Stripe;
+using Microsoft.Extensions.Configuration;
 using Tokenizer.StripeSandbox.Webhooks;
 
 namespace Tokenizer.StripeSandbox.Tests;
@@ -226,4 +227,34 @@ public sealed partial class WebhookDeliveryTests
 
     [GeneratedRegex("^t=[0-9]{10},v1=[0-9a-f]{64}$")]
     private static partial Regex SignatureShape();
+}
+
+/// <summary>The standalone sandbox binds webhook endpoints from its environment and command line as Program.cs does.</summary>
+public sealed class WebhookOptionsBindingTests
+{
+    [Fact]
+    public void Bind_EndpointsFromEnvironmentStyleKeys_ReplaceTheDefaultEventList()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["WebhookEndpoints:0:Url"] = "https://127.0.0.1:8443/stripe/webhook",
+                ["WebhookEndpoints:0:Secret"] = "whsec_bound_from_the_environment_01",
+                ["WebhookEndpoints:0:EnabledEvents:0"] = "setup_intent.succeeded",
+                ["WebhookEndpoints:1:Url"] = "http://localhost:5005/hook",
+                ["WebhookEndpoints:1:Secret"] = "whsec_bound_from_the_environment_02",
+                ["WebhookRetryBaseDelay"] = "00:00:02",
+                ["WebhookMaxAttempts"] = "6",
+            })
+            .Build();
+        var options = new StripeSandboxOptions();
+
+        configuration.Bind(options);
+        var validation = new Hosting.StripeSandboxOptionsValidator().Validate(null, options);
+
+        Assert.True(validation.Succeeded, validation.FailureMessage);
+        Assert.Equal(["setup_intent.succeeded"], options.WebhookEndpoints[0].EnabledEvents);
+        Assert.Empty(options.WebhookEndpoints[1].EnabledEvents);
+        Assert.Equal((TimeSpan.FromSeconds(2), 6), (options.WebhookRetryBaseDelay, options.WebhookMaxAttempts));
+    }
 }

@@ -47,7 +47,12 @@ internal sealed class StripeSandboxOptionsValidator : IValidateOptions<StripeSan
 
         for (var i = 0; i < options.WebhookEndpoints.Count; i++)
         {
-            var endpoint = options.WebhookEndpoints[i];
+            if (options.WebhookEndpoints[i] is not { } endpoint)
+            {
+                failures.Add($"StripeSandbox WebhookEndpoints:{i} must not be null.");
+                continue;
+            }
+
             if (!Webhooks.WebhookRules.IsUrlAllowed(endpoint.Url))
             {
                 failures.Add($"StripeSandbox WebhookEndpoints:{i}:Url must be an absolute http(s) URL on a loopback host (127.0.0.1, [::1] or localhost).");
@@ -58,9 +63,9 @@ internal sealed class StripeSandboxOptionsValidator : IValidateOptions<StripeSan
                 failures.Add($"StripeSandbox WebhookEndpoints:{i}:Secret must be whsec_ followed by 16 to 250 printable ASCII characters without spaces.");
             }
 
-            if (!Webhooks.WebhookRules.AreEventsAllowed([.. endpoint.EnabledEvents]))
+            if (endpoint.EnabledEvents is null || (endpoint.EnabledEvents.Count > 0 && !Webhooks.WebhookRules.AreEventsAllowed([.. endpoint.EnabledEvents])))
             {
-                failures.Add($"StripeSandbox WebhookEndpoints:{i}:EnabledEvents must be * or event type names such as setup_intent.succeeded (1 to 100).");
+                failures.Add($"StripeSandbox WebhookEndpoints:{i}:EnabledEvents must be empty, * or event type names such as setup_intent.succeeded (at most 100).");
             }
         }
 

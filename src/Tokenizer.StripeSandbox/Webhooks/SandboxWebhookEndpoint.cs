@@ -9,8 +9,11 @@ public sealed class SandboxWebhookEndpoint
     /// <summary>The signing secret, <c>whsec_</c> followed by 16 to 250 printable ASCII characters without spaces. Never logged.</summary>
     public string Secret { get; set; } = string.Empty;
 
-    /// <summary>The event types delivered (<c>setup_intent.succeeded</c>, ...), or <c>*</c> for all (the default).</summary>
-    public IList<string> EnabledEvents { get; set; } = ["*"];
+    /// <summary>
+    /// The event types delivered (<c>setup_intent.succeeded</c>, ...); empty (the default) or <c>*</c> for all. Empty by
+    /// default because configuration binding adds to a list rather than replacing it.
+    /// </summary>
+    public IList<string> EnabledEvents { get; set; } = [];
 }
 
 /// <summary>What happens to a new event (<c>POST /_sandbox/webhooks/mode</c>).</summary>

@@ -47,7 +47,7 @@ public sealed partial class SandboxWebhooks : IEventSink, IHostedService, IDispo
         http = new HttpClient(CreateHandler(settings.WebhookTrustedCaPath), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         foreach (var configured in settings.WebhookEndpoints)
         {
-            Start(new Endpoint(NewEndpointId(), new Uri(configured.Url), configured.Secret, [.. configured.EnabledEvents]));
+            Start(new Endpoint(NewEndpointId(), new Uri(configured.Url), configured.Secret, configured.EnabledEvents.Count == 0 ? ["*"] : [.. configured.EnabledEvents]));
         }
 
         foreach (var registered in store.Read(data => data.WebhookEndpoints.Values.ToList()))
@@ -361,9 +361,9 @@ public sealed partial class SandboxWebhooks : IEventSink, IHostedService, IDispo
         }
 
         var succeeded = status is >= 200 and < 300;
-        Record(job, status, succeeded ? "succeeded" : "failed", error, job.Attempt);
         if (succeeded)
         {
+            // Before the record: whoever sees a succeeded delivery sees the event's pending_webhooks already lowered.
             store.Adjust(data =>
             {
                 if (data.EventLog.TryGet(job.EventId, out var stored) && stored.PendingWebhooks > 0)
@@ -377,6 +377,7 @@ public sealed partial class SandboxWebhooks : IEventSink, IHostedService, IDispo
             LogDeliveryFailed(logger, job.Type, job.EventId, job.Endpoint.Id, job.Attempt, status, error);
         }
 
+        Record(job, status, succeeded ? "succeeded" : "failed", error, job.Attempt);
         return succeeded;
     }
 
