@@ -306,3 +306,45 @@ public sealed class EventTests
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
     }
 }
+
+/// <summary>How long and how many events the sandbox keeps.</summary>
+public sealed class EventRetentionTests
+{
+    [Fact]
+    public async Task Event_OlderThan30Days_IsGone_AYoungerOneStays()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await SandboxHarness.StartAsync(o => o.TimeProvider = clock);
+        var client = SandboxHarness.Client(server);
+        await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
+        var old = (await client.V1.Events.ListAsync()).Single().Id;
+        clock.Advance(TimeSpan.FromDays(29));
+        await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
+        var stillThere = await client.V1.Events.GetAsync(old);
+
+        clock.Advance(TimeSpan.FromDays(2));
+        await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
+        var gone = await Assert.ThrowsAsync<StripeException>(() => client.V1.Events.GetAsync(old));
+
+        Assert.Equal(old, stillThere.Id);
+        Assert.Equal(HttpStatusCode.NotFound, gone.HttpStatusCode);
+        Assert.Equal(2, (await client.V1.Events.ListAsync()).Data.Count);
+    }
+
+    [Fact]
+    public void Evict_BeyondTheCapPlusABatch_KeepsTheLatestMaxEvents()
+    {
+        var log = new Events.EventLog();
+        var total = Events.EventLog.MaxEvents + Events.EventLog.EvictionBatch;
+        for (var i = 1; i <= total; i++)
+        {
+            log.Add(new Events.StoredEvent { Id = $"evt_{i}", Sequence = i, Type = "customer.created", Created = 100, ApiVersion = "v", ObjectJson = "{}" });
+            log.Evict(100);
+        }
+
+        Assert.Equal(Events.EventLog.MaxEvents, log.All.Count);
+        Assert.Equal($"evt_{Events.EventLog.EvictionBatch + 1}", log.All[0].Id);
+        Assert.False(log.TryGet("evt_1", out _));
+        Assert.True(log.TryGet($"evt_{total}", out _));
+    }
+}

@@ -53,13 +53,16 @@ internal sealed record EventRequest(string Id, string? IdempotencyKey)
 }
 
 /// <summary>
-/// The events the sandbox keeps, oldest first: at most <see cref="MaxEvents"/>, none older than 30 days (Stripe keeps 30
-/// days of events for <c>GET /v1/events</c>).
+/// The events the sandbox keeps, oldest first: the latest <see cref="MaxEvents"/> (up to <see cref="EvictionBatch"/> more
+/// between clean-ups), none older than 30 days (Stripe keeps 30 days of events for <c>GET /v1/events</c>).
 /// </summary>
 internal sealed class EventLog
 {
     /// <summary>The most events kept; older ones are dropped first.</summary>
     public const int MaxEvents = 10_000;
+
+    /// <summary>How many events past <see cref="MaxEvents"/> may gather before the oldest are dropped together.</summary>
+    public const int EvictionBatch = 1_000;
 
     /// <summary>How long an event is listed (Stripe: 30 days).</summary>
     public static readonly TimeSpan Retention = TimeSpan.FromDays(30);
@@ -78,10 +81,18 @@ internal sealed class EventLog
 
     public bool TryGet(string id, out StoredEvent stored) => byId.TryGetValue(id, out stored!);
 
-    /// <summary>Drops events past the retention period or beyond <see cref="MaxEvents"/>.</summary>
+    /// <summary>
+    /// Drops events past the retention period or beyond <see cref="MaxEvents"/>, in batches of
+    /// <see cref="EvictionBatch"/> so that a load run does not shift the whole list on every write.
+    /// </summary>
     public void Evict(long now)
     {
         var cutoff = now - (long)Retention.TotalSeconds;
+        if (ordered.Count - MaxEvents < EvictionBatch && (ordered.Count == 0 || ordered[0].Created >= cutoff))
+        {
+            return;
+        }
+
         var drop = 0;
         while (drop < ordered.Count && (ordered[drop].Created < cutoff || ordered.Count - drop > MaxEvents))
         {
