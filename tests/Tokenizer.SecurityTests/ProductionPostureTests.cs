@@ -66,6 +66,50 @@ public sealed class ProductionPostureTests
     }
 
     /// <summary>
+    /// The kernel's core dump is not a .NET switch: a server started with <c>ulimit -c unlimited</c> lowers its own
+    /// RLIMIT_CORE to 0, soft and hard, in every environment, before it listens. The control is a child started the same
+    /// way that is not the server: it keeps the unlimited limit, so the prelude did raise it.
+    /// </summary>
+    [Theory]
+    [InlineData("Production")]
+    [InlineData("Development")]
+    public async Task Server_StartedWithCoreDumpsUnlimited_HasNoCoreLimitLeft(string environment)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        const string Unlimited = "ulimit -c unlimited";
+        var directory = Directory.CreateTempSubdirectory("tokenizer-core-").FullName;
+        try
+        {
+            using (var control = System.Diagnostics.Process.Start("bash", ["-c", Unlimited + "; exec sleep 60"]))
+            {
+                try
+                {
+                    Assert.Equal(("unlimited", "unlimited"), await CoreLimitAsync(control.Id, expectUnlimited: true));
+                }
+                finally
+                {
+                    control.Kill();
+                    await control.WaitForExitAsync();
+                }
+            }
+
+            var (data, _, args) = environment == "Production" ? ProductionSetup(directory) : (Path.Combine(directory, "data"), string.Empty, []);
+            var variables = environment == "Production" ? Variables(MemoryImagesOff) : new Dictionary<string, string>();
+            await using var server = await ServerProcess.StartUnderShellAsync(Unlimited, data, environment, variables, args);
+
+            Assert.Equal(("0", "0"), await CoreLimitAsync(server.ProcessId, expectUnlimited: false));
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    /// <summary>
     /// The diagnostics port and dumps are on unless the environment turns them off (the runtime offers no build setting):
     /// the Production binary refuses to start, naming the variables, and never listens.
     /// </summary>
@@ -184,6 +228,26 @@ public sealed class ProductionPostureTests
             ["Tokenizer__AuditHmacSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
         };
         return variables;
+    }
+
+    /// <summary>
+    /// The soft and hard "Max core file size" of a running process, from /proc/{pid}/limits. A process just started by
+    /// bash reads as bash until it execs: with <paramref name="expectUnlimited"/> it waits (up to 10 s) for that.
+    /// </summary>
+    private static async Task<(string Soft, string Hard)> CoreLimitAsync(int processId, bool expectUnlimited)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var line = (await File.ReadAllLinesAsync($"/proc/{processId}/limits")).Single(l => l.StartsWith("Max core file size", StringComparison.Ordinal));
+            var fields = line["Max core file size".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (!expectUnlimited || fields[0] == "unlimited" || DateTimeOffset.UtcNow > deadline)
+            {
+                return (fields[0], fields[1]);
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     private static string[] DiagnosticSockets(int processId) =>
