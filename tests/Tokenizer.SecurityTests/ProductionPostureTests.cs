@@ -166,6 +166,42 @@ public sealed class ProductionPostureTests
     }
 
     /// <summary>
+    /// The audit records the socket peer's address (PCI DSS 10.2 origin), and it keys the unauthenticated rate limit:
+    /// ASP.NET Core's <c>ASPNETCORE_FORWARDEDHEADERS_ENABLED=true</c> would let any peer choose it with X-Forwarded-For,
+    /// so Production refuses to start, naming the variable. The control: Development starts with it.
+    /// </summary>
+    [Fact]
+    public async Task ProductionServer_ForwardedHeadersEnabled_RefusesToStartNamingTheVariable()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-prod-").FullName;
+        try
+        {
+            var (data, _, args) = ProductionSetup(directory);
+            var variables = Variables(MemoryImagesOff);
+            variables["ASPNETCORE_FORWARDEDHEADERS_ENABLED"] = "true";
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+            {
+                await using var started = await ServerProcess.StartAsync(data, "Production", variables, args);
+            });
+
+            Assert.Contains("server did not start (exit code 1)", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("tokenizer: failed to start: ASPNETCORE_FORWARDEDHEADERS_ENABLED", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening", refused.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(data, "ledger", "tokenizer.db")));
+
+            // Control: the rule is Production's; a development server with the same variable starts.
+            var development = Path.Combine(directory, "development");
+            await using var server = await ServerProcess.StartAsync(development, "Development", new Dictionary<string, string> { ["ASPNETCORE_FORWARDEDHEADERS_ENABLED"] = "true" });
+            Assert.Contains("Now listening", server.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    /// <summary>
     /// The development CA's private key sits in the data directory, so whoever reads that folder could mint callers:
     /// Production refuses it by its marker subject, and any CA that is the data directory's own pki/ca.crt.
     /// </summary>

@@ -18,6 +18,7 @@ public static class TokenizerHost
     {
         // Content root is the app's own folder, so appsettings.json is found wherever the process starts.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        ForwardedHeadersPosture.EnsureOff(builder.Configuration, builder.Environment);
         // The framework puts host filtering outside the app's pipeline, before the call audit: a refused Host would leave
         // no record. MapTokenizer adds it back after UseCallAudit.
         for (var i = builder.Services.Count - 1; i >= 0; i--)
