@@ -58,6 +58,11 @@ public sealed class ProductionPostureTests
             // No embedded sandbox and no local secrets in Production.
             Assert.False(Directory.Exists(Path.Combine(data, "sandbox")));
             Assert.False(Directory.Exists(Path.Combine(data, "secrets")));
+
+            // The certificate's expiry is logged in ISO 8601, which the scrubber leaves alone (a culture-formatted date
+            // can read as a card number and be masked).
+            var secretsLoaded = server.Output.Split('\n').Single(line => line.Contains("\"SecretsLoaded\"", StringComparison.Ordinal) || line.Contains("Secrets loaded", StringComparison.Ordinal));
+            Assert.Matches("\"NotAfter\":\"\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{7}Z\"", secretsLoaded);
         }
         finally
         {

@@ -55,6 +55,31 @@ public class ScrubbingJsonConsoleFormatterTests
         Assert.Equal(JsonValueKind.Null, properties.GetProperty("Missing").ValueKind);
     }
 
+    /// <summary>
+    /// A date the service logs is written in ISO 8601 (round-trip "O"), never in a culture format: 12/07/2036 02:53:25
+    /// reads as the digit run 12072036025325, which the scrubber would mask as a card number.
+    /// </summary>
+    [Fact]
+    public void Write_DateValues_Iso8601NotMasked()
+    {
+        // Arrange
+        IReadOnlyList<KeyValuePair<string, object?>> state =
+        [
+            new("NotAfter", new DateTime(2036, 12, 7, 2, 53, 25, DateTimeKind.Utc)),
+            new("At", new DateTimeOffset(2036, 12, 7, 2, 53, 25, TimeSpan.Zero)),
+        ];
+
+        // Act
+        var line = Render(state, "dates", null);
+
+        // Assert
+        using var json = JsonDocument.Parse(line);
+        var properties = json.RootElement.GetProperty("State");
+        Assert.Equal("2036-12-07T02:53:25.0000000Z", properties.GetProperty("NotAfter").GetString());
+        Assert.Equal("2036-12-07T02:53:25.0000000+00:00", properties.GetProperty("At").GetString());
+        Assert.DoesNotContain("[PAN", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Write_TimestampFormat_FromTimeProvider()
     {
