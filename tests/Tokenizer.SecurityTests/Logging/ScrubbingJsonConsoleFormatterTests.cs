@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using CsCheck;
 using Microsoft.Extensions.Logging;
@@ -56,8 +57,9 @@ public class ScrubbingJsonConsoleFormatterTests
     }
 
     /// <summary>
-    /// A date the service logs is written in ISO 8601 (round-trip "O"), never in a culture format: 12/07/2036 02:53:25
-    /// reads as the digit run 12072036025325, which the scrubber would mask as a card number.
+    /// A date the service logs is written in ISO 8601 (round-trip "O"), never in a culture format: this one, written
+    /// month/day/year hour:minute:second, reads as a Luhn-valid 14-digit run, which the scrubber would mask as a card
+    /// number (it did, for the Data Protection certificate's NotAfter).
     /// </summary>
     [Fact]
     public void Write_DateValues_Iso8601NotMasked()
@@ -65,8 +67,8 @@ public class ScrubbingJsonConsoleFormatterTests
         // Arrange
         IReadOnlyList<KeyValuePair<string, object?>> state =
         [
-            new("NotAfter", new DateTime(2036, 12, 7, 2, 53, 25, DateTimeKind.Utc)),
-            new("At", new DateTimeOffset(2036, 12, 7, 2, 53, 25, TimeSpan.Zero)),
+            new("NotAfter", DateTime.Parse("2036-12-07T02:53:25Z", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal)),
+            new("At", DateTimeOffset.Parse("2036-12-07T02:53:25Z", CultureInfo.InvariantCulture)),
         ];
 
         // Act

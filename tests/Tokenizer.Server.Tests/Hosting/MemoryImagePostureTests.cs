@@ -9,18 +9,18 @@ namespace Tokenizer.Server.Tests.Hosting;
 /// </summary>
 public sealed class MemoryImagePostureTests
 {
-    private const int Pid = 24015;
-    private const ulong StartTime = 2352523;
+    private const int Pid = 4015;
+    private const ulong StartTime = 352523;
 
     public static TheoryData<string, string[], string?> Listings => new()
     {
-        { "own socket", ["/tmp/dotnet-diagnostic-24015-2352523-socket"], "/tmp/dotnet-diagnostic-24015-2352523-socket" },
-        { "own socket among others", ["/tmp/dotnet-diagnostic-24015-1-socket", "/tmp/dotnet-diagnostic-240150-2352523-socket", "/tmp/dotnet-diagnostic-24015-2352523-socket"], "/tmp/dotnet-diagnostic-24015-2352523-socket" },
-        { "stale socket of a reused pid", ["/tmp/dotnet-diagnostic-24015-2352522-socket"], null },
-        { "planted name with a later start time", ["/tmp/dotnet-diagnostic-24015-99999999-socket"], null },
-        { "another pid with our start time", ["/tmp/dotnet-diagnostic-2401-2352523-socket", "/tmp/dotnet-diagnostic-124015-2352523-socket"], null },
-        { "key not a number", ["/tmp/dotnet-diagnostic-24015-x2352523-socket", "/tmp/dotnet-diagnostic-24015--socket", "/tmp/dotnet-diagnostic-24015-+2352523-socket"], null },
-        { "not a socket name", ["/tmp/dotnet-diagnostic-24015-2352523-socketx", "/tmp/xdotnet-diagnostic-24015-2352523-socket"], null },
+        { "own socket", ["/tmp/dotnet-diagnostic-4015-352523-socket"], "/tmp/dotnet-diagnostic-4015-352523-socket" },
+        { "own socket among others", ["/tmp/dotnet-diagnostic-4015-1-socket", "/tmp/dotnet-diagnostic-40150-352523-socket", "/tmp/dotnet-diagnostic-4015-352523-socket"], "/tmp/dotnet-diagnostic-4015-352523-socket" },
+        { "stale socket of a reused pid", ["/tmp/dotnet-diagnostic-4015-352522-socket"], null },
+        { "planted name with a later start time", ["/tmp/dotnet-diagnostic-4015-9999999-socket"], null },
+        { "another pid with our start time", ["/tmp/dotnet-diagnostic-401-352523-socket", "/tmp/dotnet-diagnostic-14015-352523-socket"], null },
+        { "key not a number", ["/tmp/dotnet-diagnostic-4015-x352523-socket", "/tmp/dotnet-diagnostic-4015--socket", "/tmp/dotnet-diagnostic-4015-+352523-socket"], null },
+        { "not a socket name", ["/tmp/dotnet-diagnostic-4015-352523-socketx", "/tmp/xdotnet-diagnostic-4015-352523-socket"], null },
         { "nothing", [], null },
     };
 
@@ -35,14 +35,14 @@ public sealed class MemoryImagePostureTests
     [Fact]
     public void OwnDiagnosticsSocket_StartTimeUnknown_PidDecides()
     {
-        Assert.Equal("/tmp/dotnet-diagnostic-24015-77-socket", MemoryImagePosture.OwnDiagnosticsSocket(["/tmp/dotnet-diagnostic-24015-77-socket"], Pid, null));
+        Assert.Equal("/tmp/dotnet-diagnostic-4015-77-socket", MemoryImagePosture.OwnDiagnosticsSocket(["/tmp/dotnet-diagnostic-4015-77-socket"], Pid, null));
         Assert.Null(MemoryImagePosture.OwnDiagnosticsSocket(["/tmp/dotnet-diagnostic-24016-77-socket"], Pid, null));
     }
 
     [Theory]
-    [InlineData("24015 (dotnet) S x x x x x x x x x x x x x x x x x x 2352523 x x", 2352523UL)]
-    [InlineData("24015 (a) b (c d) R x x x x x x x x x x x x x x x x x x 2352523 x", 2352523UL)]
-    [InlineData("24015 (short) S x x x", null)]
+    [InlineData("4015 (dotnet) S x x x x x x x x x x x x x x x x x x 352523 x x", 352523UL)]
+    [InlineData("4015 (a) b (c d) R x x x x x x x x x x x x x x x x x x 352523 x", 352523UL)]
+    [InlineData("4015 (short) S x x x", null)]
     [InlineData("no parenthesis", null)]
     public void StartTimeFromStat_StatLine_Field22(string stat, ulong? expected)
     {
@@ -69,10 +69,10 @@ public sealed class MemoryImagePostureTests
     [Fact]
     public void Problems_OwnSocketWhileVariablesSayOff_NamesTheFile()
     {
-        var problems = MemoryImagePosture.Problems(name => name == "DOTNET_EnableDiagnostics" ? "0" : null, "/tmp/dotnet-diagnostic-24015-2352523-socket");
+        var problems = MemoryImagePosture.Problems(name => name == "DOTNET_EnableDiagnostics" ? "0" : null, "/tmp/dotnet-diagnostic-4015-352523-socket");
 
         var problem = Assert.Single(problems);
-        Assert.Contains("/tmp/dotnet-diagnostic-24015-2352523-socket", problem, StringComparison.Ordinal);
+        Assert.Contains("/tmp/dotnet-diagnostic-4015-352523-socket", problem, StringComparison.Ordinal);
         Assert.Empty(MemoryImagePosture.Problems(name => name == "DOTNET_EnableDiagnostics" ? "0" : null, null));
     }
 }
