@@ -4,6 +4,7 @@
 #   - the repository holds no card data outside test fixtures (the card-data scanner);
 #   - a real server, after tokenising distinctive cards and bank accounts, keeps none of them in its data directory or
 #     its output (the scanner, plus an exact search for each value), while the token ids are there (positive control);
+#   - the server lowers its own core-file limit to 0 (soft and hard) though started with it raised;
 #   - TLS from outside: 1.0 and 1.1 refused, 1.2 and 1.3 accepted (openssl s_client);
 #   - no client certificate: UNAUTHENTICATED; a certificate of the wrong role: PERMISSION_DENIED;
 #   - the audit trail of that run verifies.
@@ -63,7 +64,9 @@ if [ "$failures" -eq 0 ]; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
   data="$work/data"
   server_log="$work/server.log"
-  dotnet src/Tokenizer.Server/bin/Release/net10.0/Tokenizer.Server.dll --urls "https://127.0.0.1:$port" \
+  # Started with the core-file limit raised as far as this shell may (exec keeps the pid): the server must lower its own to 0.
+  bash -c 'ulimit -c "$(ulimit -Hc)"; exec "$@"' bash \
+    dotnet src/Tokenizer.Server/bin/Release/net10.0/Tokenizer.Server.dll --urls "https://127.0.0.1:$port" \
     --Tokenizer:DataDirectory="$data" --environment Development >"$server_log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 60); do
@@ -75,6 +78,14 @@ if [ "$failures" -eq 0 ]; then
   if ! grep -q "Now listening on" "$server_log"; then
     record "server start" FAIL "did not listen within 60 s"
   else
+    # The kernel's core dump: the server's RLIMIT_CORE (soft, hard) must read 0 0 whatever it was started with.
+    inherited=$(bash -c 'ulimit -c "$(ulimit -Hc)"; ulimit -c')
+    core=$(awk '/^Max core file size/ {print $5, $6}' "/proc/$server_pid/limits" 2>/dev/null)
+    if [ "$core" = "0 0" ]; then
+      record "kernel core dump off" PASS "RLIMIT_CORE 0/0 (started with $inherited)"
+    else
+      record "kernel core dump off" FAIL "RLIMIT_CORE ${core:-unknown} (started with $inherited)"
+    fi
     # Distinctive values, fresh for this run, so a hit can only come from this run.
     read -r pan iban becs bacs ach < <(python3 - <<'PY'
 import random

@@ -3,8 +3,10 @@ using Tokenizer.Server.Hosting;
 
 try
 {
-    // Before anything else is resolved: in Production no memory image of this process may be possible.
-    var app = TokenizerHost.Build(args, builder => MemoryImagePosture.EnsureOff(builder.Environment));
+    // First, in every environment: no kernel core file of this process (it would hold card data), whatever limit it
+    // inherited. Then, before anything else is resolved, outside Development no memory image may be possible at all.
+    var coreDumpFailure = KernelCoreDump.TurnOff();
+    var app = TokenizerHost.Build(args, builder => MemoryImagePosture.EnsureOff(builder.Environment, coreDumpFailure));
     await app.RunAsync();
     return 0;
 }

@@ -58,6 +58,55 @@ public sealed class ProductionPostureTests
             // No embedded sandbox and no local secrets in Production.
             Assert.False(Directory.Exists(Path.Combine(data, "sandbox")));
             Assert.False(Directory.Exists(Path.Combine(data, "secrets")));
+
+            // The certificate's expiry is logged in ISO 8601, which the scrubber leaves alone (a culture-formatted date
+            // can read as a card number and be masked).
+            var secretsLoaded = server.Output.Split('\n').Single(line => line.Contains("\"SecretsLoaded\"", StringComparison.Ordinal) || line.Contains("Secrets loaded", StringComparison.Ordinal));
+            Assert.Matches("\"NotAfter\":\"\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{7}Z\"", secretsLoaded);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    /// <summary>
+    /// The kernel's core dump is not a .NET switch: a server started with <c>ulimit -c unlimited</c> lowers its own
+    /// RLIMIT_CORE to 0, soft and hard, in every environment, before it listens. The control is a child started the same
+    /// way that is not the server: it keeps the unlimited limit, so the prelude did raise it.
+    /// </summary>
+    [Theory]
+    [InlineData("Production")]
+    [InlineData("Development")]
+    public async Task Server_StartedWithCoreDumpsUnlimited_HasNoCoreLimitLeft(string environment)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        const string Unlimited = "ulimit -c unlimited";
+        var directory = Directory.CreateTempSubdirectory("tokenizer-core-").FullName;
+        try
+        {
+            using (var control = System.Diagnostics.Process.Start("bash", ["-c", Unlimited + "; exec sleep 60"]))
+            {
+                try
+                {
+                    Assert.Equal(("unlimited", "unlimited"), await CoreLimitAsync(control.Id, expectUnlimited: true));
+                }
+                finally
+                {
+                    control.Kill();
+                    await control.WaitForExitAsync();
+                }
+            }
+
+            var (data, _, args) = environment == "Production" ? ProductionSetup(directory) : (Path.Combine(directory, "data"), string.Empty, []);
+            var variables = environment == "Production" ? Variables(MemoryImagesOff) : new Dictionary<string, string>();
+            await using var server = await ServerProcess.StartUnderShellAsync(Unlimited, data, environment, variables, args);
+
+            Assert.Equal(("0", "0"), await CoreLimitAsync(server.ProcessId, expectUnlimited: false));
         }
         finally
         {
@@ -114,6 +163,42 @@ public sealed class ProductionPostureTests
             Assert.Contains("tokenizer: failed to start: DOTNET_EnableDiagnostics=0", refused.Message, StringComparison.Ordinal);
             Assert.Contains("outside Development", refused.Message, StringComparison.Ordinal);
             Assert.False(File.Exists(Path.Combine(data, "ledger", "tokenizer.db")));
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    /// <summary>
+    /// The audit records the socket peer's address (PCI DSS 10.2 origin), and it keys the unauthenticated rate limit:
+    /// ASP.NET Core's <c>ASPNETCORE_FORWARDEDHEADERS_ENABLED=true</c> would let any peer choose it with X-Forwarded-For,
+    /// so Production refuses to start, naming the variable. The control: Development starts with it.
+    /// </summary>
+    [Fact]
+    public async Task ProductionServer_ForwardedHeadersEnabled_RefusesToStartNamingTheVariable()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-prod-").FullName;
+        try
+        {
+            var (data, _, args) = ProductionSetup(directory);
+            var variables = Variables(MemoryImagesOff);
+            variables["ASPNETCORE_FORWARDEDHEADERS_ENABLED"] = "true";
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+            {
+                await using var started = await ServerProcess.StartAsync(data, "Production", variables, args);
+            });
+
+            Assert.Contains("server did not start (exit code 1)", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("tokenizer: failed to start: ASPNETCORE_FORWARDEDHEADERS_ENABLED", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening", refused.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(data, "ledger", "tokenizer.db")));
+
+            // Control: the rule is Production's; a development server with the same variable starts.
+            var development = Path.Combine(directory, "development");
+            await using var server = await ServerProcess.StartAsync(development, "Development", new Dictionary<string, string> { ["ASPNETCORE_FORWARDEDHEADERS_ENABLED"] = "true" });
+            Assert.Contains("Now listening", server.Output, StringComparison.Ordinal);
         }
         finally
         {
@@ -184,6 +269,26 @@ public sealed class ProductionPostureTests
             ["Tokenizer__AuditHmacSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
         };
         return variables;
+    }
+
+    /// <summary>
+    /// The soft and hard "Max core file size" of a running process, from /proc/{pid}/limits. A process just started by
+    /// bash reads as bash until it execs: with <paramref name="expectUnlimited"/> it waits (up to 10 s) for that.
+    /// </summary>
+    private static async Task<(string Soft, string Hard)> CoreLimitAsync(int processId, bool expectUnlimited)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var line = (await File.ReadAllLinesAsync($"/proc/{processId}/limits")).Single(l => l.StartsWith("Max core file size", StringComparison.Ordinal));
+            var fields = line["Max core file size".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (!expectUnlimited || fields[0] == "unlimited" || DateTimeOffset.UtcNow > deadline)
+            {
+                return (fields[0], fields[1]);
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     private static string[] DiagnosticSockets(int processId) =>

@@ -15,16 +15,26 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly Process process;
     private readonly ConcurrentQueue<string> output = new();
     private readonly TaskCompletionSource<Uri> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int? exitCode;
 
-    private ServerProcess(string dataDirectory, IEnumerable<string> extraArgs, string environment, IReadOnlyDictionary<string, string> variables)
+    private ServerProcess(string dataDirectory, IEnumerable<string> extraArgs, string environment, IReadOnlyDictionary<string, string> variables, string? shellPrelude = null)
     {
         DataDirectory = dataDirectory;
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(shellPrelude is null ? "dotnet" : "bash")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (shellPrelude is not null)
+        {
+            // bash runs the prelude, then exec replaces it with the server: same process id, inherited limits.
+            foreach (var arg in (string[])["-c", shellPrelude + "; exec \"$@\"", "bash", "dotnet"])
+            {
+                start.ArgumentList.Add(arg);
+            }
+        }
+
         start.ArgumentList.Add(ServerDll());
         // Metrics on an ephemeral loopback port in every environment: parallel servers never contend for 9464.
         foreach (var arg in (string[])["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={dataDirectory}", "--environment", environment, "--Tokenizer:Metrics:Urls=http://127.0.0.1:0", .. extraArgs])
@@ -71,19 +81,33 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartAsync(string dataDirectory, params string[] extraArgs) =>
         StartAsync(dataDirectory, "Development", new Dictionary<string, string>(), extraArgs);
 
-    public static async Task<ServerProcess> StartAsync(
+    public static Task<ServerProcess> StartAsync(
+        string dataDirectory,
+        string environment,
+        IReadOnlyDictionary<string, string> variables,
+        params string[] extraArgs) =>
+        StartUnderShellAsync(null, dataDirectory, environment, variables, extraArgs);
+
+    /// <summary>
+    /// Starts the server from <c>bash -c '{shellPrelude}; exec dotnet ...'</c> (null: dotnet directly), so the prelude can
+    /// set what the server inherits (<c>ulimit -c unlimited</c>); waits until it listens.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It exited or did not listen within 60 s; the message holds its output.</exception>
+    public static async Task<ServerProcess> StartUnderShellAsync(
+        string? shellPrelude,
         string dataDirectory,
         string environment,
         IReadOnlyDictionary<string, string> variables,
         params string[] extraArgs)
     {
-        var server = new ServerProcess(dataDirectory, extraArgs, environment, variables);
+        var server = new ServerProcess(dataDirectory, extraArgs, environment, variables, shellPrelude);
         var exited = server.process.WaitForExitAsync();
         var winner = await Task.WhenAny(server.listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(60)));
         if (winner != server.listening.Task)
         {
             await server.DisposeAsync();
-            throw new InvalidOperationException("server did not start:\n" + server.Output);
+            var code = winner == exited ? server.exitCode : null;
+            throw new InvalidOperationException($"server did not start (exit code {code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}):\n" + server.Output);
         }
 
         server.Address = await server.listening.Task;
@@ -131,6 +155,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
     {
         Channel?.Dispose();
         await StopAsync();
+        exitCode = process.ExitCode;
         process.Dispose();
     }
 

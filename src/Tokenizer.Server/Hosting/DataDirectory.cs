@@ -11,6 +11,9 @@ public sealed class DataDirectory(IOptions<TokenizerOptions> options)
     /// </summary>
     public string Root { get; } = CreateOwnerOnly(Path.GetFullPath(options.Value.DataDirectory));
 
+    /// <summary>The SQLite ledger file (<c>{Root}/ledger/tokenizer.db</c>); its <c>-wal</c> and <c>-shm</c> files sit beside it.</summary>
+    public string LedgerFile => Path.Combine(Root, "ledger", "tokenizer.db");
+
     /// <summary>A subdirectory of the data directory, created if missing.</summary>
     public string Subdirectory(string name) => CreateOwnerOnly(Path.Combine(Root, name));
 

@@ -75,10 +75,36 @@ public sealed class EmbeddedSandbox(
     }
 }
 
-/// <summary>Applies ledger migrations before the server takes calls.</summary>
-internal sealed class LedgerInitializer(Tokenizer.Core.Ports.ITokenLedger ledger) : IHostedService
+/// <summary>
+/// Applies ledger migrations before the server takes calls. A SQLite ledger file that cannot be used (damaged,
+/// truncated, not a database, unreadable) stops start-up with a <see cref="StartupException"/> naming the file and
+/// <c>Tokenizer:DataDirectory</c>, like every other refusal, instead of an unhandled exception and an abort.
+/// </summary>
+internal sealed class LedgerInitializer(Tokenizer.Core.Ports.ITokenLedger ledger, DataDirectory dataDirectory) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => ledger.InitializeAsync(cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ledger.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (ledger is Tokenizer.Ledger.SqliteTokenLedger && Describe(error) is { } cause)
+        {
+            throw new StartupException(
+                $"Tokenizer:DataDirectory: the ledger file {dataDirectory.LedgerFile} cannot be used ({cause}); restore it from a backup, or start with another Tokenizer:DataDirectory",
+                error);
+        }
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>SQLite's own codes only (its messages are fixed texts, but codes are all an operator needs); null for anything else.</summary>
+    private static string? Describe(Exception error) => error switch
+    {
+        Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 11 } => "SQLite error 11: the file is damaged or truncated",
+        Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 26 } => "SQLite error 26: not a database file",
+        Microsoft.Data.Sqlite.SqliteException sqlite => $"SQLite error {sqlite.SqliteErrorCode.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+        Tokenizer.Core.Errors.TokenizerException { Reason: Tokenizer.Core.Errors.ErrorReasons.LedgerUnavailable } => "it cannot be read or written",
+        _ => null,
+    };
 }

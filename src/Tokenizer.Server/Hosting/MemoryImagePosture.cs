@@ -16,10 +16,15 @@ public static class MemoryImagePosture
         "DOTNET_EnableDiagnostics=0 (or DOTNET_EnableDiagnostics_IPC=0 and DOTNET_EnableDiagnostics_Debugger=0) is required outside Development, and DOTNET_DbgEnableMiniDump must be unset or 0: a memory image of this process holds card data.";
 
     /// <summary>
-    /// Throws outside Development when crash dumps or the diagnostics port (or the debugger) are on; does nothing elsewhere.
+    /// Throws outside Development when crash dumps or the diagnostics port (or the debugger) are on, or when the kernel's
+    /// core dump could not be turned off (<paramref name="coreDumpFailure"/>, from <c>KernelCoreDump.TurnOff</c>);
+    /// does nothing in Development.
     /// </summary>
+    /// <param name="environment">The host environment.</param>
+    /// <param name="coreDumpFailure">Null when the kernel's core dump is off for this process; else why it is not.</param>
+    /// <exception cref="StartupException">Outside Development, the kernel's core dump could not be turned off.</exception>
     /// <exception cref="InvalidOperationException">Outside Development with dumps or diagnostics on; the message is <see cref="Requirement"/> plus what is on.</exception>
-    public static void EnsureOff(IHostEnvironment environment)
+    public static void EnsureOff(IHostEnvironment environment, string? coreDumpFailure = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
         if (environment.IsDevelopment())
@@ -28,7 +33,15 @@ public static class MemoryImagePosture
             return;
         }
 
-        var problems = Problems(Environment.GetEnvironmentVariable, DiagnosticsSocketExists(Environment.ProcessId));
+        if (coreDumpFailure is not null)
+        {
+            throw new StartupException($"the kernel core dump of this process cannot be turned off: {coreDumpFailure}; a core file would hold card data");
+        }
+
+        var socket = OperatingSystem.IsWindows()
+            ? null
+            : OwnDiagnosticsSocket(Directory.EnumerateFiles(Path.GetTempPath(), "dotnet-diagnostic-*-socket"), Environment.ProcessId, ProcessStartTime());
+        var problems = Problems(Environment.GetEnvironmentVariable, socket);
         if (problems.Count > 0)
         {
             throw new InvalidOperationException($"{Requirement} Found: {string.Join(", ", problems)}.");
@@ -40,16 +53,20 @@ public static class MemoryImagePosture
     /// default to on; the dump switch is decimal and defaults to off. A value the runtime could not parse counts as on.
     /// </summary>
     /// <param name="variable">Reads an environment variable (null when unset).</param>
-    /// <param name="socketExists">Whether this process's diagnostics socket exists (the port is open, whatever the variables say).</param>
-    /// <returns>Short descriptions (setting names only), empty when dumps and diagnostics are off.</returns>
-    public static IReadOnlyList<string> Problems(Func<string, string?> variable, bool socketExists)
+    /// <param name="socket">This process's diagnostics socket when it exists (the port is open, whatever the variables say), else null.</param>
+    /// <returns>Short descriptions (setting names and the socket's path only), empty when dumps and diagnostics are off.</returns>
+    public static IReadOnlyList<string> Problems(Func<string, string?> variable, string? socket)
     {
         ArgumentNullException.ThrowIfNull(variable);
         var problems = new List<string>();
         var diagnostics = Setting(variable, "EnableDiagnostics", NumberStyles.AllowHexSpecifier, 1) != 0;
-        if (socketExists || (diagnostics && Setting(variable, "EnableDiagnostics_IPC", NumberStyles.AllowHexSpecifier, 1) != 0))
+        if (diagnostics && Setting(variable, "EnableDiagnostics_IPC", NumberStyles.AllowHexSpecifier, 1) != 0)
         {
             problems.Add("the diagnostics port is on (DOTNET_EnableDiagnostics, DOTNET_EnableDiagnostics_IPC)");
+        }
+        else if (socket is not null)
+        {
+            problems.Add($"the diagnostics port is open: this process's socket {socket} exists (DOTNET_EnableDiagnostics, DOTNET_EnableDiagnostics_IPC)");
         }
 
         if (diagnostics && Setting(variable, "EnableDiagnostics_Debugger", NumberStyles.AllowHexSpecifier, 1) != 0)
@@ -65,9 +82,73 @@ public static class MemoryImagePosture
         return problems;
     }
 
-    /// <summary>Whether the runtime's diagnostics socket for <paramref name="processId"/> exists in the temp directory.</summary>
-    public static bool DiagnosticsSocketExists(int processId) =>
-        !OperatingSystem.IsWindows() && Directory.GetFiles(Path.GetTempPath(), $"dotnet-diagnostic-{processId}-*-socket").Length > 0;
+    /// <summary>
+    /// The diagnostics socket of this process among <paramref name="paths"/>, or null. The runtime names it
+    /// <c>dotnet-diagnostic-{pid}-{key}-socket</c>, where on Linux the key is the process's start time (field 22 of
+    /// /proc/{pid}/stat, clock ticks since boot). A file for the same pid but another start time is a leftover of an
+    /// earlier process (pids are reused), or one planted by anyone who can write the temp directory: not this process's.
+    /// </summary>
+    /// <param name="paths">The candidate files (any names; others are ignored).</param>
+    /// <param name="processId">This process's id.</param>
+    /// <param name="startTime">This process's start time as the runtime writes it; null where it is unknown (not
+    /// Linux), and then the pid alone decides.</param>
+    /// <returns>The matching path, or null.</returns>
+    public static string? OwnDiagnosticsSocket(IEnumerable<string> paths, int processId, ulong? startTime)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var prefix = $"dotnet-diagnostic-{processId.ToString(CultureInfo.InvariantCulture)}-";
+        const string Suffix = "-socket";
+        foreach (var path in paths)
+        {
+            var name = Path.GetFileName(path);
+            if (!name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(Suffix, StringComparison.Ordinal) || name.Length <= prefix.Length + Suffix.Length)
+            {
+                continue;
+            }
+
+            var key = name[prefix.Length..^Suffix.Length];
+            if (startTime is null
+                || (ulong.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed == startTime))
+            {
+                return path;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// This process's start time in clock ticks since boot (field 22 of /proc/self/stat), or null off Linux or when it
+    /// cannot be read.
+    /// </summary>
+    public static ulong? ProcessStartTime()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        try
+        {
+            return StartTimeFromStat(File.ReadAllText("/proc/self/stat"));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Field 22 (starttime) of a /proc/{pid}/stat line; the command name (field 2) may hold spaces and parentheses.</summary>
+    /// <returns>The start time, or null when the line has no such field.</returns>
+    public static ulong? StartTimeFromStat(string stat)
+    {
+        ArgumentNullException.ThrowIfNull(stat);
+        var afterName = stat.LastIndexOf(')');
+        var fields = stat[(afterName + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+        // fields[0] is field 3 (state), so field 22 is fields[19].
+        return afterName >= 0 && fields.Length > 19 && ulong.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : null;
+    }
 
     private static uint Setting(Func<string, string?> variable, string name, NumberStyles style, uint unset)
     {

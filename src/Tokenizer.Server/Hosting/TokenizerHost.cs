@@ -18,6 +18,18 @@ public static class TokenizerHost
     {
         // Content root is the app's own folder, so appsettings.json is found wherever the process starts.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        ForwardedHeadersPosture.EnsureOff(builder.Configuration, builder.Environment);
+        // The framework puts host filtering outside the app's pipeline, before the call audit: a refused Host would leave
+        // no record. MapTokenizer adds it back after UseCallAudit.
+        for (var i = builder.Services.Count - 1; i >= 0; i--)
+        {
+            if (builder.Services[i].ServiceType == typeof(IStartupFilter)
+                && builder.Services[i].ImplementationType?.FullName == "Microsoft.AspNetCore.HostFilteringStartupFilter")
+            {
+                builder.Services.RemoveAt(i);
+            }
+        }
+
         builder.AddTokenizer();
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -44,6 +56,8 @@ public static class TokenizerHost
         ArgumentNullException.ThrowIfNull(app);
         // Outermost: records every call the audit interceptor never saw (refused, oversized, unknown method).
         app.UseCallAudit();
+        // AllowedHosts: a refused Host is answered 400 inside the audit (recorded as HTTP_400), before authentication.
+        app.UseHostFiltering();
         app.UseTokenizerSecurity();
         // After authorisation: a broken gRPC frame is answered MALFORMED_REQUEST before grpc-dotnet reads it.
         app.UseMiddleware<Grpc.GrpcFrameGuard>();

@@ -80,7 +80,7 @@ public static class TokenizerServiceCollectionExtensions
             builder.Configuration,
             sp => new SqliteLedgerOptions
             {
-                DatabasePath = Path.Combine(sp.GetRequiredService<DataDirectory>().Root, "ledger", "tokenizer.db"),
+                DatabasePath = sp.GetRequiredService<DataDirectory>().LedgerFile,
                 BusyTimeout = TimeSpan.FromMilliseconds(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.LedgerBusyTimeoutMilliseconds),
             },
             sp =>

@@ -21,6 +21,8 @@ public static class PeerInputLogFloors
         ("Microsoft.AspNetCore.Authentication.Certificate", LogLevel.None),
         ("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Information),
         ("Microsoft.AspNetCore.Hosting", LogLevel.Warning),
+        // With AllowedHosts set, a refused request's Host is quoted at Information (and Debug).
+        ("Microsoft.AspNetCore.HostFiltering", LogLevel.Warning),
         ("Microsoft.AspNetCore.Routing", LogLevel.Information),
         ("Grpc.AspNetCore.Server", LogLevel.Warning),
     ];

@@ -165,6 +165,14 @@ internal sealed class ScrubbingJsonConsoleFormatter : ConsoleFormatter, IDisposa
                 case byte or sbyte or short or ushort or int or uint or long or ulong or float or double or decimal:
                     WriteNumber(writer, key, value);
                     break;
+                // ISO 8601 (round trip), never a culture format whose digit run can read as a card number and be
+                // masked; a typed date carries no caller text, so it needs no scrubbing.
+                case DateTime date:
+                    writer.WriteString(key, date.ToString("O", CultureInfo.InvariantCulture));
+                    break;
+                case DateTimeOffset moment:
+                    writer.WriteString(key, moment.ToString("O", CultureInfo.InvariantCulture));
+                    break;
                 default:
                     writer.WriteString(key, SensitiveDataScrubber.Scrub(Convert.ToString(value, CultureInfo.InvariantCulture)));
                     break;

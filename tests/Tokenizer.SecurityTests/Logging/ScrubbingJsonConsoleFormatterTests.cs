@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using CsCheck;
 using Microsoft.Extensions.Logging;
@@ -53,6 +54,32 @@ public class ScrubbingJsonConsoleFormatterTests
         Assert.Equal(0.5, properties.GetProperty("Ratio").GetDouble());
         Assert.True(properties.GetProperty("Flag").GetBoolean());
         Assert.Equal(JsonValueKind.Null, properties.GetProperty("Missing").ValueKind);
+    }
+
+    /// <summary>
+    /// A date the service logs is written in ISO 8601 (round-trip "O"), never in a culture format: this one, written
+    /// month/day/year hour:minute:second, reads as a Luhn-valid 14-digit run, which the scrubber would mask as a card
+    /// number (it did, for the Data Protection certificate's NotAfter).
+    /// </summary>
+    [Fact]
+    public void Write_DateValues_Iso8601NotMasked()
+    {
+        // Arrange
+        IReadOnlyList<KeyValuePair<string, object?>> state =
+        [
+            new("NotAfter", DateTime.Parse("2036-12-07T02:53:25Z", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal)),
+            new("At", DateTimeOffset.Parse("2036-12-07T02:53:25Z", CultureInfo.InvariantCulture)),
+        ];
+
+        // Act
+        var line = Render(state, "dates", null);
+
+        // Assert
+        using var json = JsonDocument.Parse(line);
+        var properties = json.RootElement.GetProperty("State");
+        Assert.Equal("2036-12-07T02:53:25.0000000Z", properties.GetProperty("NotAfter").GetString());
+        Assert.Equal("2036-12-07T02:53:25.0000000+00:00", properties.GetProperty("At").GetString());
+        Assert.DoesNotContain("[PAN", line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -118,6 +118,58 @@ public sealed class DataDirectoryLifecycleTests
         }
     }
 
+    /// <summary>
+    /// A ledger file cut to half its size (a failed copy, a full disk, tampering) ends start-up like every other refusal:
+    /// one line naming the file and Tokenizer:DataDirectory, no stack trace, exit code 1 (not an abort, which could write
+    /// a core file). The control: the same directory with the intact file starts and still answers for its token.
+    /// </summary>
+    [Fact]
+    public async Task Start_LedgerFileTruncated_OneLineNamingTheFileWithoutStackTrace()
+    {
+        // Arrange: a ledger with a token in it, stopped cleanly, kept aside intact, then truncated to half.
+        var data = Directory.CreateTempSubdirectory("tokenizer-truncated-").FullName;
+        var intact = Directory.CreateTempSubdirectory("tokenizer-intact-").FullName;
+        try
+        {
+            string token;
+            await using (var server = await ServerProcess.StartAsync(data))
+            {
+                token = (await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey()))).Token.Token_;
+                await server.StopAsync();
+            }
+
+            var ledger = Path.Combine(data, "ledger", "tokenizer.db");
+            CopyDirectory(Path.Combine(data, "ledger"), intact);
+            var size = new FileInfo(ledger).Length;
+            await using (var file = new FileStream(ledger, FileMode.Open, FileAccess.Write))
+            {
+                file.SetLength(size / 2);
+            }
+
+            // Act
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(data));
+
+            // Assert
+            Assert.Contains("server did not start (exit code 1)", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("tokenizer: failed to start: Tokenizer:DataDirectory: the ledger file " + ledger + " ", refused.Message, StringComparison.Ordinal);
+            // The host's own "failed to start" log line carries the same one-line cause, never a trace.
+            Assert.DoesNotContain("   at ", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("SqliteException", refused.Message, StringComparison.Ordinal);
+
+            // Control: the intact file starts and finds the token.
+            Directory.Delete(Path.Combine(data, "ledger"), recursive: true);
+            CopyDirectory(intact, Path.Combine(data, "ledger"));
+            await using var restored = await ServerProcess.StartAsync(data);
+            Assert.Equal(token, (await restored.Client.GetTokenAsync(new GetTokenRequest { Token = token })).Token.Token_);
+        }
+        finally
+        {
+            TryDelete(data);
+            TryDelete(intact);
+        }
+    }
+
     [Theory]
     [InlineData("missing", "Tokenizer:Tls:CertificatePath and KeyPath: the file does not exist")]
     [InlineData("garbage", "Tokenizer:Tls:CertificatePath and KeyPath: not a PEM certificate")]
