@@ -320,6 +320,24 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
     }
 
     [Fact]
+    public async Task VerifyAsync_KeyIdOutsideTheMacChanged_NeverMakesARecordVerifyThatTheKeyDidNotSign()
+    {
+        // Arrange: key_id only picks the key to try; NULL tries every configured key, an unknown id none.
+        await AppendEventsAsync(Records);
+        await DropTriggersAsync();
+
+        // Act
+        await ExecuteAsync("UPDATE audit_events SET key_id = NULL WHERE sequence = 3");
+        var nulled = await Trail.VerifyAsync(null, CancellationToken.None);
+        await ExecuteAsync("UPDATE audit_events SET key_id = 'aaaaaaaaaaaaaaaa' WHERE sequence = 5; UPDATE audit_events SET key_id = NULL, caller_id = 'finance-staff' WHERE sequence = 7;");
+        var forged = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert: a genuine record with its key id removed still verifies (harmless); an edit is still caught.
+        Assert.True(nulled.Intact, nulled.Problem);
+        Assert.Equal([new AuditBreak(5, AuditProblems.UnknownKey), new AuditBreak(7, AuditProblems.MacMismatch)], forged.Broken);
+    }
+
+    [Fact]
     public async Task RestoreGuardsAsync_GuardsDropped_RecreatesAndNamesThemThenEditsAreRefusedAgain()
     {
         // Arrange
