@@ -192,6 +192,13 @@ public sealed class AuditStartupTests
 
             // And the rotated configuration still starts.
             await RunAndStopAsync(directory, rotated);
+
+            // The new key alone verifies the newest record, but not the older records the retired key signed: the walk
+            // names the first of them and the setting that must keep the retired key.
+            refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory, $"--Tokenizer:AuditHmacSecret={wrong}"));
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record 1 names a key that no configured audit key has (unknown key)");
+            Assert.Contains("Tokenizer:AuditHmacPreviousSecrets", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(wrong, refused.Message, StringComparison.Ordinal);
         }
         finally
         {
