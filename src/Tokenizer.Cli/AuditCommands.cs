@@ -159,6 +159,19 @@ public static class AuditCommands
         {
             rows.Add(("first broken record", response.FirstBrokenSequence.ToString(CultureInfo.InvariantCulture)));
             rows.Add(("problem", response.Problem));
+
+            // Every broken record the walk found, not only the first: a second forgery behind the first is listed too.
+            foreach (var broken in response.Broken)
+            {
+                rows.Add(("broken record", string.Create(CultureInfo.InvariantCulture, $"{broken.Sequence} {broken.Problem}")));
+            }
+
+            if (response.BrokenCount > response.Broken.Count)
+            {
+                rows.Add(("broken records", string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{response.BrokenCount} in all; the first {response.Broken.Count} are listed")));
+            }
         }
 
         rows.Add(("records checked", response.RecordsChecked.ToString(CultureInfo.InvariantCulture)));

@@ -9,7 +9,7 @@ namespace Tokenizer.SecurityTests;
 
 /// <summary>
 /// The real server process restarted over the same data directory after its audit trail or keys were changed under it:
-/// deleted newest records, a wrong audit key, another request HMAC secret. Each is refused at start-up with a message
+/// deleted newest records, a middle record edited or deleted, a wrong audit key, another request HMAC secret. Each is refused at start-up with a message
 /// naming the cause; the untouched restart and a proper rotation (new secret plus the old one as previous) start.
 /// </summary>
 public sealed class AuditStartupTests
@@ -70,6 +70,97 @@ public sealed class AuditStartupTests
     }
 
     [Fact]
+    public async Task Restart_MiddleAuditRecordEditedBehindRecreatedTrigger_RefusesToStartNamingTheRecord()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-mid-edit-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+
+            // Control: an untouched restart walks the whole chain and starts.
+            await RunAndStopAsync(directory);
+
+            // The outside review's edit: the guard dropped, a record between the first and the anchored head re-attributed,
+            // the guard recreated, so the schema looks untouched. The head and the anchored record are intact.
+            var middle = MiddleSequence(directory);
+            TamperWithGuardDown(directory, "audit_events_refuse_update", $"UPDATE audit_events SET caller_id = 'finance-staff' WHERE sequence = {middle}");
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            AssertRefusedNaming(refused, $"failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record {middle} was changed after it was written");
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_MiddleAuditRecordDeletedBehindRecreatedTrigger_RefusesToStartNamingTheRecord()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-mid-delete-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+            await RunAndStopAsync(directory);
+            var middle = MiddleSequence(directory);
+            TamperWithGuardDown(directory, "audit_events_refuse_delete", $"DELETE FROM audit_events WHERE sequence = {middle}");
+
+            // A second, independent forgery behind the first: the walk goes on after the gap and names it too.
+            TamperWithGuardDown(directory, "audit_events_refuse_update", $"UPDATE audit_events SET action = 'nothing/happened' WHERE sequence = {middle + 2}");
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            AssertRefusedNaming(refused, $"failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record {middle} is missing (sequence gap)");
+            Assert.Contains($"Broken records: {middle} sequence gap, {middle + 2} mac mismatch (", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_AppendOnlyTriggerDropped_StartsWarningNamingItAndRestoresIt()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-guard-").FullName;
+        try
+        {
+            string untouched;
+            await using (var server = await ServerProcess.StartAsync(directory))
+            {
+                await AuditedCallsAsync(server);
+                untouched = server.Output;
+            }
+
+            // Dropped while stopped, nothing else changed: the chain is intact, so the start goes on, says so and restores it.
+            using (var connection = OpenLedger(directory))
+            using (var drop = connection.CreateCommand())
+            {
+                drop.CommandText = "DROP TRIGGER audit_events_refuse_delete";
+                drop.ExecuteNonQuery();
+            }
+
+            string restarted;
+            await using (var server = await ServerProcess.StartAsync(directory))
+            {
+                await AuditedCallsAsync(server);
+                restarted = server.Output;
+            }
+
+            Assert.DoesNotContain("append-only guard", untouched, StringComparison.Ordinal);
+            Assert.Contains("append-only guard audit_events_refuse_delete was missing", restarted, StringComparison.Ordinal);
+            using var check = OpenLedger(directory);
+            using var command = check.CreateCommand();
+            command.CommandText = "DELETE FROM audit_events WHERE sequence = 1";
+            var refused = Assert.Throws<SqliteException>(() => command.ExecuteNonQuery());
+            Assert.Contains("append-only", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
     public async Task Restart_WrongAuditKey_RefusesToStartNamingTheSetting_RotationStartsAndVerifies()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-audit-key-").FullName;
@@ -101,6 +192,13 @@ public sealed class AuditStartupTests
 
             // And the rotated configuration still starts.
             await RunAndStopAsync(directory, rotated);
+
+            // The new key alone verifies the newest record, but not the older records the retired key signed: the walk
+            // names the first of them and the setting that must keep the retired key.
+            refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory, $"--Tokenizer:AuditHmacSecret={wrong}"));
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record 1 names a key that no configured audit key has (unknown key)");
+            Assert.Contains("Tokenizer:AuditHmacPreviousSecrets", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(wrong, refused.Message, StringComparison.Ordinal);
         }
         finally
         {
@@ -160,6 +258,47 @@ public sealed class AuditStartupTests
             DELETE FROM audit_events WHERE sequence > (SELECT max(sequence) FROM audit_events) - {count};
             """;
         Assert.Equal(count, command.ExecuteNonQuery());
+    }
+
+    // A record well inside the chain: neither the first nor the newest (which the anchor and the head check cover).
+    private static long MiddleSequence(string directory)
+    {
+        using var connection = OpenLedger(directory);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT max(sequence) FROM audit_events";
+        var head = (long)command.ExecuteScalar()!;
+        Assert.True(head >= 5, $"the trail holds {head} records");
+        return head / 2;
+    }
+
+    // An attacker with write access to the stopped server's database: drop the append-only trigger, change one statement's
+    // worth of rows, recreate the trigger exactly as the migration wrote it.
+    private static void TamperWithGuardDown(string directory, string trigger, string change)
+    {
+        using var connection = OpenLedger(directory);
+        string definition;
+        using (var select = connection.CreateCommand())
+        {
+            select.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = @name";
+            select.Parameters.AddWithValue("@name", trigger);
+            definition = (string)select.ExecuteScalar()!;
+        }
+
+        // One command per statement: SQLite reports the last change count again after DDL.
+        foreach (var (statement, changes) in new[] { ($"DROP TRIGGER {trigger}", (int?)null), (change, 1), (definition, null) })
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = statement;
+            var changed = command.ExecuteNonQuery();
+            Assert.True(changes is null || changes == changed, $"{changed} rows changed");
+        }
+    }
+
+    private static SqliteConnection OpenLedger(string directory)
+    {
+        var connection = new SqliteConnection($"Data Source={Path.Combine(directory, "ledger", "tokenizer.db")};Pooling=false");
+        connection.Open();
+        return connection;
     }
 
     private static async Task<(int Code, string Output)> VerifyWithCliAsync(ServerProcess server)

@@ -55,19 +55,16 @@ public sealed class AuditTrailTests
                 var (code, output) = await VerifyWithCliAsync(server.Fixture);
                 Assert.True(code == 0, output);
                 Assert.Contains("intact", output, StringComparison.OrdinalIgnoreCase);
-            }
 
-            // An attacker with the database file: drop the append-only triggers, then change history.
-            Tamper(Path.Combine(directory, "ledger", "tokenizer.db"), tampering, record: 3);
-
-            await using (var server = new Lifetime(new TokenizerServerFixture(directory)))
-            {
-                await server.Fixture.InitializeAsync();
-                var (code, output) = await VerifyWithCliAsync(server.Fixture);
+                // An attacker with the database file: drop the append-only triggers, then change history. Done under the
+                // running service: a stopped one now refuses to start on a broken trail (AuditStartupTests).
+                Tamper(Path.Combine(directory, "ledger", "tokenizer.db"), tampering, record: 3);
+                (code, output) = await VerifyWithCliAsync(server.Fixture);
 
                 Assert.Equal(4, code);
                 Assert.Contains(problem, output, StringComparison.Ordinal);
                 Assert.Matches(@"first broken record\s+3", output);
+                Assert.Matches(@"broken record\s+3 " + problem, output);
             }
         }
         finally

@@ -14,9 +14,9 @@ public sealed record AuditRecord(long Sequence, AuditEvent Event);
 /// <param name="Mac">That record's 32-byte MAC, as reported by an earlier verification.</param>
 public sealed record AuditAnchor(long Sequence, byte[] Mac);
 
-/// <summary>The result of walking the chain from record 1.</summary>
+/// <summary>The result of walking the chain from record 1 to its newest record.</summary>
 /// <param name="Intact">True when every MAC and link verifies, the sequence is gapless and the anchor (if any) matches.</param>
-/// <param name="RecordsChecked">Records read, up to and including the first broken one.</param>
+/// <param name="RecordsChecked">Records read: the whole trail (the walk goes on past a broken record).</param>
 /// <param name="FirstBrokenSequence">
 /// 0 when intact. Otherwise the first position whose record is not what the key signed: the altered record
 /// (<see cref="AuditProblems.MacMismatch"/>, <see cref="AuditProblems.LinkMismatch"/>), the first missing sequence
@@ -24,7 +24,10 @@ public sealed record AuditAnchor(long Sequence, byte[] Mac);
 /// or the anchored record (<see cref="AuditProblems.AnchorMismatch"/>).
 /// </param>
 /// <param name="Problem">One of <see cref="AuditProblems"/>; null when intact.</param>
-/// <param name="HeadSequence">The newest record that verified (0 for an empty trail): anchor it outside the host.</param>
+/// <param name="HeadSequence">
+/// The newest record of the intact part, before the first break (the newest record when intact; 0 for an empty trail):
+/// anchor it outside the host.
+/// </param>
 /// <param name="HeadMac">That record's 32-byte MAC (32 zero bytes for an empty trail).</param>
 public sealed record AuditVerification(
     bool Intact,
@@ -32,7 +35,22 @@ public sealed record AuditVerification(
     long FirstBrokenSequence,
     string? Problem,
     long HeadSequence,
-    byte[] HeadMac);
+    byte[] HeadMac)
+{
+    /// <summary>
+    /// Every broken record found, in sequence order (the first is <see cref="FirstBrokenSequence"/> and
+    /// <see cref="Problem"/>), at most the first 1000; empty when intact.
+    /// </summary>
+    public IReadOnlyList<AuditBreak> Broken { get; init; } = [];
+
+    /// <summary>How many broken records were found in all; may exceed the length of <see cref="Broken"/>.</summary>
+    public long BrokenCount { get; init; }
+}
+
+/// <summary>One broken record found by a verification.</summary>
+/// <param name="Sequence">The record's sequence; for <see cref="AuditProblems.SequenceGap"/> the first missing number.</param>
+/// <param name="Problem">One of <see cref="AuditProblems"/>.</param>
+public sealed record AuditBreak(long Sequence, string Problem);
 
 /// <summary>The problems <see cref="IAuditTrailReader.VerifyAsync"/> reports, as stable strings.</summary>
 public static class AuditProblems
@@ -72,7 +90,8 @@ public static class AuditProblems
 public interface IAuditTrailReader
 {
     /// <summary>
-    /// Walks the chain in sequence order, recomputing every MAC and link, and names the first broken record.
+    /// Walks the whole chain in sequence order, recomputing every MAC and link, and lists every broken record (the walk
+    /// goes on after a break: each record's own MAC is still checked).
     /// With <paramref name="anchor"/>, also checks that the anchored record still exists with its MAC.
     /// Memory is bounded: records are read in pages.
     /// </summary>

@@ -4,33 +4,42 @@ using Tokenizer.Core.Audit;
 namespace Tokenizer.Ledger.Audit;
 
 /// <summary>
-/// Walks an audit chain one row at a time, in sequence order, and stops at the first broken record. Independent of
-/// storage: feed it rows with <see cref="Accept"/> and read the result with <see cref="Result"/>.
+/// Walks an audit chain one row at a time, in sequence order, and lists every broken record: the walk goes on after a
+/// break, because each record's own MAC can still be checked, so a second edit behind the first is reported too.
+/// Independent of storage: feed it rows with <see cref="Accept"/> and read the result with <see cref="Result"/>.
 /// </summary>
 /// <remarks>
-/// Each row is checked in this order, and the first failure names it:
+/// Each row is checked in this order:
 /// <list type="number">
 /// <item>its sequence is the next one expected, else <see cref="AuditProblems.SequenceGap"/> naming the first missing
-/// number (a deleted record k is reported as k);</item>
+/// number (a deleted record k is reported as k; a run of deleted records is one gap); the row itself is still checked,
+/// but not its link, whose predecessor is gone;</item>
 /// <item>its key id names a configured key, else <see cref="AuditProblems.UnknownKey"/>;</item>
 /// <item>its MAC is the HMAC of its content, sequence and prev_mac under that key, else <see cref="AuditProblems.MacMismatch"/>
 /// (altered content; swapped or renumbered rows, since the sequence is signed);</item>
-/// <item>its prev_mac is the previous record's MAC, else <see cref="AuditProblems.LinkMismatch"/> (a validly signed
-/// record from another chain under the same key).</item>
+/// <item>its prev_mac is the previous row's stored MAC, else <see cref="AuditProblems.LinkMismatch"/> (a validly signed
+/// record from another chain under the same key). The stored MAC, not a recomputed one: a record whose content alone was
+/// edited does not also break its successor's link.</item>
 /// </list>
 /// The chain alone cannot show that its newest records were deleted: only an <see cref="AuditAnchor"/> kept elsewhere
-/// can (<see cref="AuditProblems.Truncated"/>, <see cref="AuditProblems.AnchorMismatch"/>).
+/// can (<see cref="AuditProblems.Truncated"/>, <see cref="AuditProblems.AnchorMismatch"/>). Memory is bounded: at most
+/// <see cref="MaxListed"/> broken records are kept, the rest only counted.
 /// </remarks>
 internal sealed class AuditVerifier
 {
+    /// <summary>The most broken records a result lists (the first ones in sequence order); the rest are counted.</summary>
+    public const int MaxListed = 1000;
+
     private readonly AuditKeyRing keys;
     private readonly AuditAnchor? anchor;
+    private readonly List<AuditBreak> broken = [];
+    private long brokenCount;
     private long recordsChecked;
+    private long lastSequence;
+    private byte[] lastMac = AuditChain.Genesis();
     private long headSequence;
     private byte[] headMac = AuditChain.Genesis();
     private byte[]? anchoredMac;
-    private long brokenSequence;
-    private string? problem;
 
     /// <param name="key">The audit key, at least 32 bytes.</param>
     /// <param name="anchor">An anchored head to check at the end, or null.</param>
@@ -55,78 +64,95 @@ internal sealed class AuditVerifier
         this.anchor = anchor;
     }
 
-    /// <summary>False once a broken record was found; feed no more rows then.</summary>
-    public bool IsIntactSoFar => problem is null;
+    /// <summary>The sequence of the last row fed in (0 before the first): the next row read must come after it.</summary>
+    public long LastSequence => lastSequence;
 
-    /// <summary>The sequence after which the next row is expected (the verified head).</summary>
-    public long HeadSequence => headSequence;
-
-    /// <summary>Checks the next row; returns false (and records the problem) when it breaks the chain.</summary>
+    /// <summary>Checks the next row (rows must come in ascending sequence order); returns false when it breaks the chain.</summary>
     public bool Accept(AuditRow row)
     {
-        if (problem is not null)
-        {
-            return false;
-        }
-
+        ArgumentNullException.ThrowIfNull(row);
         recordsChecked++;
-        var expected = headSequence + 1;
-        if (row.Sequence != expected)
+        var expected = lastSequence + 1;
+        var follows = row.Sequence == expected;
+        if (!follows)
         {
-            return Break(expected, AuditProblems.SequenceGap);
+            Report(expected, AuditProblems.SequenceGap);
         }
 
+        string? problem = null;
         if (row.KeyId is { } keyId && !keys.Knows(keyId))
         {
-            return Break(row.Sequence, AuditProblems.UnknownKey);
+            problem = AuditProblems.UnknownKey;
         }
-
-        if (!keys.Verifies(row))
+        else if (!keys.Verifies(row))
         {
-            return Break(row.Sequence, AuditProblems.MacMismatch);
+            problem = AuditProblems.MacMismatch;
         }
-
-        if (!CryptographicOperations.FixedTimeEquals(row.PrevMac, headMac))
+        else if (follows && !CryptographicOperations.FixedTimeEquals(row.PrevMac, lastMac))
         {
-            return Break(row.Sequence, AuditProblems.LinkMismatch);
+            problem = AuditProblems.LinkMismatch;
         }
 
-        headSequence = row.Sequence;
-        headMac = row.Mac;
+        if (problem is not null)
+        {
+            Report(row.Sequence, problem);
+        }
+
+        lastSequence = row.Sequence;
+        lastMac = row.Mac;
         if (anchor is not null && row.Sequence == anchor.Sequence)
         {
             anchoredMac = row.Mac;
         }
 
-        return true;
+        if (brokenCount == 0)
+        {
+            headSequence = row.Sequence;
+            headMac = row.Mac;
+        }
+
+        return follows && problem is null;
     }
 
-    /// <summary>The verdict over the rows accepted so far, including the anchor check when the walk was intact.</summary>
+    /// <summary>The verdict over the rows fed so far, including the anchor check.</summary>
     public AuditVerification Result()
     {
-        if (problem is null && anchor is not null)
+        var listed = new List<AuditBreak>(broken);
+        var count = brokenCount;
+        if (anchor is not null)
         {
-            if (anchoredMac is null)
+            // A deleted anchored record inside the walk is already a sequence gap; past its end, the trail is truncated.
+            AuditBreak? anchorBreak = lastSequence < anchor.Sequence
+                ? new AuditBreak(lastSequence + 1, AuditProblems.Truncated)
+                : anchoredMac is not null && !CryptographicOperations.FixedTimeEquals(anchoredMac, anchor.Mac)
+                    ? new AuditBreak(anchor.Sequence, AuditProblems.AnchorMismatch)
+                    : null;
+            if (anchorBreak is not null)
             {
-                return Verdict(headSequence + 1, AuditProblems.Truncated);
-            }
-
-            if (!CryptographicOperations.FixedTimeEquals(anchoredMac, anchor.Mac))
-            {
-                return Verdict(anchor.Sequence, AuditProblems.AnchorMismatch);
+                count++;
+                var at = listed.FindIndex(b => b.Sequence > anchorBreak.Sequence);
+                listed.Insert(at < 0 ? listed.Count : at, anchorBreak);
+                if (listed.Count > MaxListed)
+                {
+                    listed.RemoveAt(listed.Count - 1);
+                }
             }
         }
 
-        return Verdict(brokenSequence, problem);
+        var first = listed.Count > 0 ? listed[0] : null;
+        return new AuditVerification(first is null, recordsChecked, first?.Sequence ?? 0, first?.Problem, headSequence, headMac.ToArray())
+        {
+            Broken = listed,
+            BrokenCount = count,
+        };
     }
 
-    private bool Break(long sequence, string what)
+    private void Report(long sequence, string problem)
     {
-        brokenSequence = sequence;
-        problem = what;
-        return false;
+        brokenCount++;
+        if (broken.Count < MaxListed)
+        {
+            broken.Add(new AuditBreak(sequence, problem));
+        }
     }
-
-    private AuditVerification Verdict(long firstBroken, string? what) =>
-        new(what is null, recordsChecked, what is null ? 0 : firstBroken, what, headSequence, headMac.ToArray());
 }

@@ -38,6 +38,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
 {
     private const int VerifyPageSize = 1000;
     private const int ExportPageSize = 500;
+    private const string AuditTable = "audit_events";
 
     private readonly ILedgerDatabase database;
     private readonly bool ownsDatabase;
@@ -73,6 +74,43 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// <exception cref="InvalidOperationException">The database holds a newer schema than this build (SQLite: or cannot use WAL).</exception>
     public Task InitializeAsync(CancellationToken cancellationToken) =>
         database.MigrateAsync(timeProvider.GetUtcNow(), cancellationToken);
+
+    /// <summary>
+    /// Recreates the append-only guards of <c>audit_events</c> that are missing (SQLite: the UPDATE and DELETE triggers;
+    /// PostgreSQL: the UPDATE, DELETE and TRUNCATE triggers and the revoked privileges), each with idempotent DDL in one
+    /// transaction. Run after <see cref="InitializeAsync"/>: a guard dropped while the service was stopped comes back.
+    /// </summary>
+    /// <returns>The names of the guards that were missing and are now restored; empty when all were present.</returns>
+    /// <exception cref="DbException">The database refused the check or the DDL (e.g. a PostgreSQL role that does not own the table).</exception>
+    public Task<IReadOnlyList<string>> RestoreGuardsAsync(CancellationToken cancellationToken) =>
+        database.WriteAsync<IReadOnlyList<string>>(
+            async (transaction, ct) =>
+            {
+                var present = new HashSet<string>(StringComparer.Ordinal);
+                using (var select = transaction.Command(database.Dialect.PresentGuards))
+                {
+                    select.Bind("@table", AuditTable);
+                    using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        present.Add(reader.GetString(0));
+                    }
+                }
+
+                var restored = new List<string>();
+                foreach (var guard in database.Dialect.RestorableGuards(AuditTable).Where(g => !present.Contains(g.Name)))
+                {
+                    foreach (var statement in guard.Restore)
+                    {
+                        await transaction.ExecuteAsync(statement, ct).ConfigureAwait(false);
+                    }
+
+                    restored.Add(guard.Name);
+                }
+
+                return restored;
+            },
+            cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>
@@ -146,7 +184,8 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// <inheritdoc />
     /// <remarks>
     /// Reads the chain in pages of 1000 records, each page on its own connection, so neither memory nor a snapshot is
-    /// held for the whole walk; records appended meanwhile are verified if the walk reaches them.
+    /// held for the whole walk; records appended meanwhile are verified if the walk reaches them. The walk goes on past
+    /// a broken record (see <see cref="AuditVerifier"/>).
     /// </remarks>
     public async Task<AuditVerification> VerifyAsync(AuditAnchor? anchor, CancellationToken cancellationToken)
     {
@@ -155,14 +194,11 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         {
             var page = await ReadPageAsync(
                 AuditSql.SelectChainPage,
-                command => command.Bind("@after_sequence", verifier.HeadSequence).Bind("@limit", VerifyPageSize),
+                command => command.Bind("@after_sequence", verifier.LastSequence).Bind("@limit", VerifyPageSize),
                 cancellationToken).ConfigureAwait(false);
             foreach (var row in page)
             {
-                if (!verifier.Accept(row))
-                {
-                    return verifier.Result();
-                }
+                verifier.Accept(row);
             }
 
             if (page.Count < VerifyPageSize)

@@ -16,6 +16,17 @@ namespace Tokenizer.Ledger.Schema;
 /// </remarks>
 internal sealed record SqlDialect
 {
+    // The triggers by name, and "<table>_privileges_revoked" while the service's role holds none of UPDATE, DELETE and
+    // TRUNCATE on the table (a NULL ACL is the owner's default: every privilege).
+    private const string PostgresPresentGuards = """
+        SELECT tgname::text FROM pg_trigger WHERE tgrelid = to_regclass(@table) AND NOT tgisinternal
+        UNION ALL
+        SELECT @table || '_privileges_revoked' FROM pg_class c
+        WHERE c.oid = to_regclass(@table) AND c.relacl IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM aclexplode(c.relacl) a
+            WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND a.privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE'))
+        """;
+
     /// <summary>SQLite: STRICT tables, so a value of the wrong type is an error instead of being stored as is.</summary>
     public static SqlDialect Sqlite { get; } = new()
     {
@@ -26,6 +37,8 @@ internal sealed record SqlDialect
         TokenIdCollation = "",
         TableOptions = " STRICT",
         AppendOnlyGuards = SqliteAppendOnlyGuards,
+        RestorableGuards = SqliteRestorableGuards,
+        PresentGuards = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table",
         AuditAppendLock = null,
     };
 
@@ -43,6 +56,8 @@ internal sealed record SqlDialect
         TokenIdCollation = " COLLATE \"C\"",
         TableOptions = "",
         AppendOnlyGuards = PostgresAppendOnlyGuards,
+        RestorableGuards = PostgresRestorableGuards,
+        PresentGuards = PostgresPresentGuards,
         AuditAppendLock = AdvisoryLock(AdvisoryLocks.AuditAppend),
         AuditAnchorLock = AdvisoryLock(AdvisoryLocks.AuditAnchor),
         TokenEventAppendLock = AdvisoryLock(AdvisoryLocks.TokenEventAppend),
@@ -73,6 +88,16 @@ internal sealed record SqlDialect
     public required Func<string, IReadOnlyList<string>> AppendOnlyGuards { get; init; }
 
     /// <summary>
+    /// The append-only guards of a table (given its name), each under the name <see cref="PresentGuards"/> lists it by,
+    /// with DDL that recreates it when missing and changes nothing when present (run at every start: a guard dropped
+    /// while the service was stopped comes back).
+    /// </summary>
+    public required Func<string, IReadOnlyList<AppendOnlyGuard>> RestorableGuards { get; init; }
+
+    /// <summary>A query listing the names of the guards of table <c>@table</c> present now (one text column).</summary>
+    public required string PresentGuards { get; init; }
+
+    /// <summary>
     /// The statement that makes an audit append the only one in flight, run first in the append's transaction; null
     /// where the transaction already holds the database's single write lock (SQLite's <c>BEGIN IMMEDIATE</c>).
     /// </summary>
@@ -99,28 +124,66 @@ internal sealed record SqlDialect
     // the audit trail is also an HMAC chain. The table name comes from LedgerMigrations, never from input.
     private static string[] SqliteAppendOnlyGuards(string table) =>
     [
-        $"CREATE TRIGGER {table}_refuse_update BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
-        $"CREATE TRIGGER {table}_refuse_delete BEFORE DELETE ON {table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
+        SqliteGuard(table, "UPDATE", ifNotExists: false),
+        SqliteGuard(table, "DELETE", ifNotExists: false),
     ];
+
+    private static AppendOnlyGuard[] SqliteRestorableGuards(string table) =>
+    [
+        new($"{table}_refuse_update", [SqliteGuard(table, "UPDATE", ifNotExists: true)]),
+        new($"{table}_refuse_delete", [SqliteGuard(table, "DELETE", ifNotExists: true)]),
+    ];
+
+    private static string SqliteGuard(string table, string operation, bool ifNotExists) =>
+        $"CREATE TRIGGER {(ifNotExists ? "IF NOT EXISTS " : string.Empty)}{table}_refuse_{GuardSuffix(operation)} BEFORE {operation} ON {table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END";
 
     // The same for PostgreSQL, plus TRUNCATE (which fires no row trigger) and the privileges themselves: the role that
     // runs the migration (the service's) loses UPDATE, DELETE and TRUNCATE on the table. An owner or superuser can
     // grant them back and drop the triggers; the MAC chain is what detects what they do then.
     private static string[] PostgresAppendOnlyGuards(string table) =>
     [
+        PostgresGuardFunction(table, orReplace: false),
+        PostgresGuard(table, "UPDATE", "ROW", orReplace: false),
+        PostgresGuard(table, "DELETE", "ROW", orReplace: false),
+        PostgresGuard(table, "TRUNCATE", "STATEMENT", orReplace: false),
+        PostgresRevoke(table),
+    ];
+
+    // CREATE OR REPLACE (PostgreSQL 14+) recreates a dropped trigger and its function and leaves a present one as it is.
+    private static AppendOnlyGuard[] PostgresRestorableGuards(string table) =>
+    [
+        new($"{table}_refuse_update", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, "UPDATE", "ROW", orReplace: true)]),
+        new($"{table}_refuse_delete", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, "DELETE", "ROW", orReplace: true)]),
+        new($"{table}_refuse_truncate", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, "TRUNCATE", "STATEMENT", orReplace: true)]),
+        new($"{table}_privileges_revoked", [PostgresRevoke(table)]),
+    ];
+
+    private static string PostgresGuardFunction(string table, bool orReplace) =>
         $"""
-        CREATE FUNCTION {table}_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE {(orReplace ? "OR REPLACE " : string.Empty)}FUNCTION {table}_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             RAISE EXCEPTION '{table} is append-only' USING ERRCODE = 'insufficient_privilege';
         END
         $$
-        """,
-        $"CREATE TRIGGER {table}_refuse_update BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_refuse_change()",
-        $"CREATE TRIGGER {table}_refuse_delete BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_refuse_change()",
-        $"CREATE TRIGGER {table}_refuse_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse_change()",
-        $"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC, CURRENT_USER",
-    ];
+        """;
+
+    private static string PostgresGuard(string table, string operation, string level, bool orReplace) =>
+        $"CREATE {(orReplace ? "OR REPLACE " : string.Empty)}TRIGGER {table}_refuse_{GuardSuffix(operation)} BEFORE {operation} ON {table} FOR EACH {level} EXECUTE FUNCTION {table}_refuse_change()";
+
+    private static string GuardSuffix(string operation) => operation switch
+    {
+        "UPDATE" => "update",
+        "DELETE" => "delete",
+        _ => "truncate",
+    };
+
+    private static string PostgresRevoke(string table) => $"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC, CURRENT_USER";
 }
+
+/// <summary>One append-only guard: its name (a trigger's, or a pseudo-name for revoked privileges) and DDL that restores it.</summary>
+/// <param name="Name">The name <see cref="SqlDialect.PresentGuards"/> lists it by.</param>
+/// <param name="Restore">Idempotent statements that recreate it.</param>
+internal sealed record AppendOnlyGuard(string Name, IReadOnlyList<string> Restore);
 
 /// <summary>
 /// The PostgreSQL advisory lock keys the ledger uses, one per purpose. Advisory locks are scoped to one database, so

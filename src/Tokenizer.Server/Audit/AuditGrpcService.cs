@@ -62,7 +62,7 @@ internal sealed class AuditGrpcService(IAuditTrailReader reader, AuditGuard? gua
             catch (InvalidOperationException)
             {
                 var unanchored = await reader.VerifyAsync(null, context.CancellationToken);
-                return new VerifyAuditTrailResponse
+                var invalid = new VerifyAuditTrailResponse
                 {
                     Intact = false,
                     RecordsChecked = unanchored.RecordsChecked,
@@ -70,12 +70,21 @@ internal sealed class AuditGrpcService(IAuditTrailReader reader, AuditGuard? gua
                     Problem = unanchored.Intact ? AuditProblems.AnchorInvalid : unanchored.Problem,
                     HeadSequence = unanchored.HeadSequence,
                     HeadMac = ByteString.CopyFrom(unanchored.HeadMac),
+                    BrokenCount = unanchored.BrokenCount,
                 };
+                AddBroken(invalid, unanchored);
+                if (unanchored.Intact)
+                {
+                    invalid.Broken.Add(new BrokenAuditRecord { Sequence = unanchored.HeadSequence, Problem = AuditProblems.AnchorInvalid });
+                    invalid.BrokenCount = 1;
+                }
+
+                return invalid;
             }
         }
 
         var result = await reader.VerifyAsync(anchor, context.CancellationToken);
-        return new VerifyAuditTrailResponse
+        var response = new VerifyAuditTrailResponse
         {
             AnchorSequence = anchor?.Sequence ?? 0,
             Intact = result.Intact,
@@ -84,8 +93,14 @@ internal sealed class AuditGrpcService(IAuditTrailReader reader, AuditGuard? gua
             Problem = result.Problem ?? string.Empty,
             HeadSequence = result.HeadSequence,
             HeadMac = ByteString.CopyFrom(result.HeadMac),
+            BrokenCount = result.BrokenCount,
         };
+        AddBroken(response, result);
+        return response;
     }
+
+    private static void AddBroken(VerifyAuditTrailResponse response, AuditVerification result) =>
+        response.Broken.AddRange(result.Broken.Select(b => new BrokenAuditRecord { Sequence = b.Sequence, Problem = b.Problem }));
 
     public override async Task ExportAuditEvents(
         ExportAuditEventsRequest request,

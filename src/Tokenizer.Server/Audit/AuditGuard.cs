@@ -16,7 +16,8 @@ namespace Tokenizer.Server.Audit;
 /// At start-up, before any call is taken (each failure stops the host with a message naming the setting, never a value):
 /// the stored check value of the request HMAC secret must be the configured secret's or a previous one's (then the
 /// stored value moves to the current one: a rotation); the newest audit record must verify under a configured audit
-/// key; and the anchored record must still exist with the anchored MAC.
+/// key; the anchored record must still exist with the anchored MAC; and the whole chain must verify, walked from record
+/// 1 in pages as <c>audit verify</c> walks it (an edited or deleted record anywhere stops start-up naming it).
 /// </para>
 /// <para>
 /// A trail shorter than its anchor stops start-up rather than starting NOT_SERVING: appending would write new records
@@ -38,6 +39,9 @@ internal sealed class AuditGuard(
 
     /// <summary>The name the check value of the secret that keys privacy pseudonyms is stored under.</summary>
     public const string PseudonymSecretCheckName = "privacy-pseudonym-secret";
+
+    // Broken records named in the start-up refusal; the line stays one line whatever the damage.
+    private const int ListedAtStart = 10;
 
     private long lastAnchored;
 
@@ -105,6 +109,14 @@ internal sealed class AuditGuard(
         if (anchor is null && check.HeadSequence > 0)
         {
             AuditLog.AnchorMissing(logger, store.Description, check.HeadSequence);
+        }
+
+        // The head and the anchored record can be intact while a record between them was edited or deleted with the
+        // service stopped: only a walk of the whole chain (the one `audit verify` runs, page by page) finds that.
+        var walk = await trail.VerifyAsync(anchor, cancellationToken);
+        if (!walk.Intact)
+        {
+            throw new StartupException(BrokenTrail(walk, auditPrevious));
         }
 
         await CheckRequestSecretAsync(cancellationToken);
@@ -197,6 +209,25 @@ internal sealed class AuditGuard(
         {
             // Shutdown: the final anchor is written by the caller after the last record.
         }
+    }
+
+    /// <summary>The one-line refusal for a chain broken before its head: the first broken record and what happened to it.</summary>
+    private string BrokenTrail(AuditVerification walk, string auditPrevious)
+    {
+        var k = walk.FirstBrokenSequence.ToString(CultureInfo.InvariantCulture);
+        var before = (walk.FirstBrokenSequence - 1).ToString(CultureInfo.InvariantCulture);
+        var cause = walk.Problem switch
+        {
+            AuditProblems.MacMismatch => $"audit record {k} was changed after it was written (mac mismatch: it does not verify under the audit key that signed it)",
+            AuditProblems.SequenceGap => $"audit record {k} is missing (sequence gap): it was deleted after it was written",
+            AuditProblems.LinkMismatch => $"audit record {k} does not follow record {before} (link mismatch): it was replaced by a record of another chain signed with the same key",
+            AuditProblems.UnknownKey => $"audit record {k} names a key that no configured audit key has (unknown key): keep every earlier key in {auditPrevious} after a rotation; otherwise its key id was altered",
+            _ => $"audit record {k} is broken ({walk.Problem})",
+        };
+        // The server does not start, so `audit verify` cannot be asked: the line itself lists what the walk found.
+        var listed = string.Join(", ", walk.Broken.Take(ListedAtStart).Select(b => string.Create(CultureInfo.InvariantCulture, $"{b.Sequence} {b.Problem}")));
+        var more = walk.BrokenCount > ListedAtStart ? string.Create(CultureInfo.InvariantCulture, $", ... ({walk.BrokenCount} in all)") : string.Empty;
+        return $"Tokenizer:AuditAnchor: the audit trail is broken: {cause}. Broken records: {listed}{more} ({store.Description}). Keep a copy of this database as evidence and restore it from a copy taken before the change.";
     }
 
     private InvalidOperationException InvalidAnchor() => new(

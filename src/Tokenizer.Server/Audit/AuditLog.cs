@@ -36,4 +36,12 @@ internal static partial class AuditLog
     [LoggerMessage(EventId = 2154, EventName = "AuditAnchorMissing", Level = LogLevel.Warning,
         Message = "No audit anchor in {Store} for a trail of {HeadSequence} records: a new anchor starts now (expected on the first start with anchoring, or after an operator removed it)")]
     public static partial void AnchorMissing(ILogger logger, string store, long headSequence);
+
+    [LoggerMessage(EventId = 2155, EventName = "AuditGuardRestored", Level = LogLevel.Warning,
+        Message = "The audit trail's append-only guard {Guard} was missing (dropped in the database while the service was stopped) and is restored; the whole chain is verified next")]
+    public static partial void GuardRestored(ILogger logger, string guard);
+
+    [LoggerMessage(EventId = 2156, EventName = "AuditGuardsNotRestored", Level = LogLevel.Warning,
+        Message = "The audit trail's append-only guards could not be checked or restored (the database role may not own audit_events); the MAC chain still detects edits: {ExceptionType}")]
+    public static partial void GuardsNotRestored(ILogger logger, string exceptionType);
 }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Tokenizer.Core.Audit;
 using Tokenizer.Ledger.Audit;
 
@@ -29,6 +30,9 @@ internal sealed class ConfigurationAudit(IAuditTrail trail, TimeProvider timePro
     /// <summary>A key or secret was replaced.</summary>
     public const string KeyRotated = "key_rotated";
 
+    /// <summary>An append-only guard of the audit trail was found missing at start-up and recreated (resource: its name).</summary>
+    public const string AuditGuardRestored = "audit_guard_restored";
+
     /// <summary>Appends <c>configuration/{change}</c> with a fresh correlation id.</summary>
     /// <param name="change">What happened, lower_snake_case (see the constants on this class).</param>
     /// <param name="resource">What it happened to, by name; null when the service itself.</param>
@@ -58,8 +62,9 @@ internal sealed class ConfigurationAudit(IAuditTrail trail, TimeProvider timePro
 }
 
 /// <summary>
-/// Opens the audit trail before the server takes calls (applies the ledger migrations, including the audit table), runs
-/// the <see cref="AuditGuard"/> checks (keys, anchor) when the host has one, and records
+/// Opens the audit trail before the server takes calls (applies the ledger migrations, including the audit table),
+/// restores missing append-only guards (a Warning and a <c>configuration/audit_guard_restored</c> record each), runs the
+/// <see cref="AuditGuard"/> checks (keys, anchor, the whole chain) when the host has one, and records
 /// <c>configuration/service_started</c>; a failure stops the host from starting (fail closed). Then anchors the head
 /// every few seconds. On shutdown records <c>configuration/service_stopped</c> (best effort) and anchors the final head.
 /// </summary>
@@ -76,12 +81,35 @@ internal sealed class AuditStartup(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await trail.InitializeAsync(cancellationToken);
+
+        // The guards only stop careless SQL; the MAC chain, walked by the check below, is what shows whether anything
+        // changed while one was down. So a missing guard is restored and reported, and start-up refuses only on a
+        // broken chain.
+        IReadOnlyList<string> restored = [];
+        try
+        {
+            restored = await trail.RestoreGuardsAsync(cancellationToken);
+        }
+        catch (DbException failure)
+        {
+            AuditLog.GuardsNotRestored(logger, AuditLog.Describe(failure));
+        }
+
+        foreach (var name in restored)
+        {
+            AuditLog.GuardRestored(logger, name);
+        }
+
         if (guard is not null)
         {
             await guard.CheckAtStartAsync(cancellationToken);
         }
 
         await configuration.RecordAsync(ConfigurationAudit.ServiceStarted, null, AuditOutcome.Success, null, cancellationToken);
+        foreach (var name in restored)
+        {
+            await configuration.RecordAsync(ConfigurationAudit.AuditGuardRestored, name, AuditOutcome.Success, null, cancellationToken);
+        }
         if (guard is not null)
         {
             await guard.AnchorAsync(cancellationToken);

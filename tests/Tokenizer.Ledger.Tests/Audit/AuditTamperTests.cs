@@ -6,7 +6,8 @@ namespace Tokenizer.Ledger.Tests.Audit;
 
 /// <summary>
 /// An attacker with write access to the database (not to the audit key) edits the trail: drops the append-only
-/// guards, then alters, deletes, swaps or forges rows. Each edit must be named by the first broken record.
+/// guards, then alters, deletes, swaps or forges rows. Each edit must be named by the first broken record, and every
+/// independent edit is listed.
 /// </summary>
 public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(database)
 {
@@ -25,8 +26,62 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
 
         // Assert
         AssertBroken(verification, 4, AuditProblems.MacMismatch);
-        Assert.Equal(4, verification.RecordsChecked);
+        Assert.Equal(Records, verification.RecordsChecked);
         Assert.Equal(3, verification.HeadSequence);
+
+        // Control for the listing below: an edited record's successors still link to its stored MAC, so it alone is listed.
+        Assert.Equal([new AuditBreak(4, AuditProblems.MacMismatch)], verification.Broken);
+        Assert.Equal(1, verification.BrokenCount);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_TwoIndependentEdits_ListsBoth()
+    {
+        // Arrange: the outside review's case, a record re-attributed behind another altered one.
+        await AppendEventsAsync(Records);
+        await DropTriggersAsync();
+
+        // Act
+        await ExecuteAsync("UPDATE audit_events SET outcome = 'denied' WHERE sequence = 3; UPDATE audit_events SET caller_id = 'finance-staff' WHERE sequence = 8;");
+        var verification = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        AssertBroken(verification, 3, AuditProblems.MacMismatch);
+        Assert.Equal([new AuditBreak(3, AuditProblems.MacMismatch), new AuditBreak(8, AuditProblems.MacMismatch)], verification.Broken);
+        Assert.Equal(2, verification.BrokenCount);
+        Assert.Equal(2, verification.HeadSequence);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_RecordDeletedAndALaterOneEdited_ListsTheGapAndTheEdit()
+    {
+        // Arrange
+        await AppendEventsAsync(Records);
+        await DropTriggersAsync();
+
+        // Act: after a gap the next record's link cannot be checked (its predecessor is gone), but its own MAC can.
+        await ExecuteAsync("DELETE FROM audit_events WHERE sequence IN (4, 5); UPDATE audit_events SET action = 'nothing/happened' WHERE sequence = 9;");
+        var verification = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.Equal([new AuditBreak(4, AuditProblems.SequenceGap), new AuditBreak(9, AuditProblems.MacMismatch)], verification.Broken);
+        Assert.Equal(Records - 2, verification.RecordsChecked);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_EditAndTruncationWithAnchor_ListsBoth()
+    {
+        // Arrange
+        await AppendEventsAsync(Records);
+        var anchored = await Trail.VerifyAsync(null, CancellationToken.None);
+        await DropTriggersAsync();
+
+        // Act
+        await ExecuteAsync("UPDATE audit_events SET reason = 'X' WHERE sequence = 2; DELETE FROM audit_events WHERE sequence > 7;");
+        var verification = await Trail.VerifyAsync(new AuditAnchor(anchored.HeadSequence, anchored.HeadMac), CancellationToken.None);
+
+        // Assert
+        Assert.Equal([new AuditBreak(2, AuditProblems.MacMismatch), new AuditBreak(8, AuditProblems.Truncated)], verification.Broken);
     }
 
     [Theory]
@@ -262,6 +317,46 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
         // Assert
         Assert.True(verification.Intact, verification.Problem);
         Assert.Equal(6, verification.HeadSequence);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_KeyIdOutsideTheMacChanged_NeverMakesARecordVerifyThatTheKeyDidNotSign()
+    {
+        // Arrange: key_id only picks the key to try; NULL tries every configured key, an unknown id none.
+        await AppendEventsAsync(Records);
+        await DropTriggersAsync();
+
+        // Act
+        await ExecuteAsync("UPDATE audit_events SET key_id = NULL WHERE sequence = 3");
+        var nulled = await Trail.VerifyAsync(null, CancellationToken.None);
+        await ExecuteAsync("UPDATE audit_events SET key_id = 'aaaaaaaaaaaaaaaa' WHERE sequence = 5; UPDATE audit_events SET key_id = NULL, caller_id = 'finance-staff' WHERE sequence = 7;");
+        var forged = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert: a genuine record with its key id removed still verifies (harmless); an edit is still caught.
+        Assert.True(nulled.Intact, nulled.Problem);
+        Assert.Equal([new AuditBreak(5, AuditProblems.UnknownKey), new AuditBreak(7, AuditProblems.MacMismatch)], forged.Broken);
+    }
+
+    [Fact]
+    public async Task RestoreGuardsAsync_GuardsDropped_RecreatesAndNamesThemThenEditsAreRefusedAgain()
+    {
+        // Arrange
+        await AppendEventsAsync(3);
+        var untouched = await Trail.RestoreGuardsAsync(CancellationToken.None);
+        await DropTriggersAsync();
+
+        // Act
+        var restored = await Trail.RestoreGuardsAsync(CancellationToken.None);
+        var again = await Trail.RestoreGuardsAsync(CancellationToken.None);
+
+        // Assert: the control restores nothing; after the drop every guard the migration made is named and back.
+        Assert.Empty(untouched);
+        Assert.Contains("audit_events_refuse_update", restored);
+        Assert.Contains("audit_events_refuse_delete", restored);
+        Assert.Empty(again);
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => ExecuteAsync("UPDATE audit_events SET caller_id = 'x' WHERE sequence = 1"));
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => ExecuteAsync("DELETE FROM audit_events WHERE sequence = 1"));
+        Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
     }
 
     [Theory]

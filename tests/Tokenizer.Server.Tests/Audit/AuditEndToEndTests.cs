@@ -143,7 +143,8 @@ public sealed class AuditEndToEndTests
 
         // Act
         var intact = await RunCliAsync("audit", "verify", "--server", server.Address);
-        await server.ExecuteAsync("DROP TRIGGER audit_events_refuse_update; UPDATE audit_events SET outcome = 'failure' WHERE sequence = 2;");
+        // Two independent edits: the second (record 3, the intact verify's own record) sits behind the first.
+        await server.ExecuteAsync("DROP TRIGGER audit_events_refuse_update; UPDATE audit_events SET outcome = 'failure' WHERE sequence = 2; UPDATE audit_events SET caller_id = 'finance-staff' WHERE sequence = 3;");
         var broken = await RunCliAsync("audit", "verify", "--server", server.Address);
         var brokenJson = await RunCliAsync("audit", "verify", "--json", "--server", server.Address);
 
@@ -151,12 +152,17 @@ public sealed class AuditEndToEndTests
         Assert.Equal(0, intact.ExitCode);
         Assert.Matches(@"intact\s+yes", intact.Output);
         Assert.Matches(@"anchor\s+2:[0-9a-f]{64}", intact.Output);
+        Assert.DoesNotMatch(@"broken record\s+\d", intact.Output);
         Assert.Equal(AuditCommands.ExitBroken, broken.ExitCode);
         Assert.Matches(@"first broken record\s+2", broken.Output);
-        Assert.Contains("mac mismatch", broken.Output, StringComparison.Ordinal);
+        Assert.Matches(@"broken record\s+2 mac mismatch", broken.Output);
+        Assert.Matches(@"broken record\s+3 mac mismatch", broken.Output);
+        Assert.DoesNotMatch(@"broken record\s+4 ", broken.Output);
         Assert.Equal(AuditCommands.ExitBroken, brokenJson.ExitCode);
         using var json = JsonDocument.Parse(brokenJson.Output);
         Assert.Equal("2", json.RootElement.GetProperty("firstBrokenSequence").GetString());
+        Assert.Equal("2", json.RootElement.GetProperty("brokenCount").GetString());
+        Assert.Equal(["2", "3"], json.RootElement.GetProperty("broken").EnumerateArray().Select(b => b.GetProperty("sequence").GetString()));
     }
 
     [Fact]
