@@ -23,6 +23,15 @@ public class LogClassificationReviewTests
         // Sandbox fault injection: the action is one of our fixed fault names.
         "Tokenizer.StripeSandbox.Faults.FaultInjector.LogFaultInjected(action)",
 
+        // Sandbox webhook deliveries: Stripe's fixed event type names, ids the sandbox generated (evt_, we_), counters,
+        // an HTTP status and one of the fixed words timeout, tls or connection; never the body or the endpoint's URL.
+        "Tokenizer.StripeSandbox.Webhooks.SandboxWebhooks.LogDeliveryFailed(eventType)",
+        "Tokenizer.StripeSandbox.Webhooks.SandboxWebhooks.LogDeliveryFailed(eventId)",
+        "Tokenizer.StripeSandbox.Webhooks.SandboxWebhooks.LogDeliveryFailed(endpointId)",
+        "Tokenizer.StripeSandbox.Webhooks.SandboxWebhooks.LogDeliveryFailed(attempt)",
+        "Tokenizer.StripeSandbox.Webhooks.SandboxWebhooks.LogDeliveryFailed(status)",
+        "Tokenizer.StripeSandbox.Webhooks.SandboxWebhooks.LogDeliveryFailed(error)",
+
         // A refused client certificate: its SHA-256 thumbprint (never its subject or issuer) and a fixed reason.
         "Tokenizer.Server.Security.SecurityServiceCollectionExtensions.LogClientCertificateRefused(thumbprint)",
         "Tokenizer.Server.Security.SecurityServiceCollectionExtensions.LogClientCertificateRefused(reason)",
@@ -121,6 +130,7 @@ public class LogClassificationReviewTests
         "Tokenizer.Core.Privacy.PrivacyService.LogErased(detached)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(revokedTokens)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(idempotencyRecords)",
+        "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(tokenEvents)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurgeFailed(errorType)",
 
         // Ledger: schema versions and names are constants; attempts are counters; the token is a recorded pm_ id.
