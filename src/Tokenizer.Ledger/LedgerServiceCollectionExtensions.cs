@@ -121,6 +121,8 @@ public static class LedgerServiceCollectionExtensions
         // Privacy (issue #6): subject keys, encrypted personal data and erasures in the same database.
         services.AddSingleton(sp => new Privacy.RelationalPrivacyStore(sp.GetRequiredService<RelationalTokenLedger>()));
         services.AddSingleton<Tokenizer.Core.Privacy.IPrivacyStore>(sp => sp.GetRequiredService<Privacy.RelationalPrivacyStore>());
+        // The Stripe webhook inbox and the token updates its events make, in the same database.
+        services.AddSingleton(sp => new Webhooks.RelationalWebhookStore(sp.GetRequiredService<RelationalTokenLedger>()));
         return services;
     }
 

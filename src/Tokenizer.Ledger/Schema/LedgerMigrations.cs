@@ -38,6 +38,10 @@ internal static class LedgerMigrations
         new(6, "privacy: subject keys, encrypted personal data, erasures; retention indexes", Privacy.PrivacyMigration.Statements),
         new(7, "audit key ids; key check values", KeyIds),
         new(8, "token setup (SetupIntent) and mandate columns; existing tokens not_set_up", TokenSetup),
+
+        // Version 10: the Stripe webhook inbox (its own store, Webhooks/WebhookSql.cs). Version 9 is token_events; a
+        // build without it still applies 10 (each version is checked on its own).
+        new(10, "webhook_inbox, webhook_cursor; token lookup indexes", Webhooks.WebhookSql.Schema),
     ];
 
     /// <summary>The highest version this build knows.</summary>
