@@ -17,6 +17,7 @@ using Tokenizer.Server.Security;
 using Tokenizer.Server.Logging;
 using Tokenizer.Server.Reconciliation;
 using Tokenizer.Server.Privacy;
+using Tokenizer.Server.Webhooks;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -121,6 +122,8 @@ public static class TokenizerServiceCollectionExtensions
         services.AddTokenizerReconciliation();
         // Privacy (issue #6): per-subject keys, access/correction/erasure, retention purge.
         services.AddTokenizerPrivacy();
+        // Stripe webhooks: the signed listener (its own HTTPS port), the durable inbox, its worker and the catch-up.
+        services.AddTokenizerWebhooks();
 
         // Readiness (grpc.health.v1), metrics (OpenTelemetry, Prometheus on its own loopback port), graceful shutdown.
         services.AddTokenizerHealth();
