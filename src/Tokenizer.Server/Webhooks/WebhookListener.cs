@@ -53,6 +53,8 @@ public sealed partial class WebhookListener(
         });
         builder.Configuration.Sources.Clear();
         builder.Services.AddSingleton<IHostLifetime, HostedByParentLifetime>();
+        // The slim builder leaves HTTPS out unless asked for.
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -1,0 +1,363 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Tokenizer.Core.Audit;
+using AuditEvent = Tokenizer.Core.Audit.AuditEvent;
+using Tokenizer.Core.Ports;
+using Tokenizer.Ledger.Webhooks;
+using Tokenizer.Server.Webhooks;
+
+namespace Tokenizer.IntegrationTests;
+
+/// <summary>
+/// The real server with its webhook listener on a real HTTPS port (development PKI), the embedded sandbox over real
+/// HTTP and a real SQLite ledger. Events are built and signed here (HMAC-SHA256 over "{t}.{body}" with the endpoint
+/// secret the host generated), as Stripe would.
+/// </summary>
+public sealed class WebhookServer : IAsyncLifetime
+{
+    private HttpClient? http;
+
+    public WebhookServer()
+        : this([])
+    {
+    }
+
+    internal WebhookServer(params string[] extraArgs)
+    {
+        Server = new TokenizerServerFixture(
+            null,
+            [
+                "--Tokenizer:Webhooks:Urls=https://127.0.0.1:0",
+                "--Tokenizer:Webhooks:CatchUpIntervalSeconds=0",
+                "--Tokenizer:Webhooks:PollMilliseconds=100",
+                // A window longer than any test: refusals reach the trail only at shutdown, so the ledger file can be
+                // compared byte for byte around each refused delivery.
+                "--Tokenizer:Webhooks:RefusalAuditSeconds=3600",
+                .. extraArgs,
+            ]);
+    }
+
+    public TokenizerServerFixture Server { get; }
+
+    public Uri Endpoint => new(Server.App.Services.GetRequiredService<WebhookListener>().Address!, "/stripe/webhook");
+
+    public string Secret => File.ReadAllText(Path.Combine(Server.DataDirectory, "secrets", "stripe-webhook.secret")).Trim();
+
+    public RelationalWebhookStore Store => Server.App.Services.GetRequiredService<RelationalWebhookStore>();
+
+    public ITokenLedger Ledger => Server.App.Services.GetRequiredService<ITokenLedger>();
+
+    public async Task InitializeAsync()
+    {
+        await Server.InitializeAsync();
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                CertificateChainPolicy = new X509ChainPolicy
+                {
+                    TrustMode = X509ChainTrustMode.CustomRootTrust,
+                    CustomTrustStore = { X509CertificateLoader.LoadCertificateFromFile(Path.Combine(Server.PkiDirectory, "ca.crt")) },
+                    RevocationMode = X509RevocationMode.NoCheck,
+                },
+            },
+        };
+        http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        http?.Dispose();
+        await Server.DisposeAsync();
+    }
+
+    /// <summary>A Stripe Event as JSON: <paramref name="dataObject"/> is the raw JSON of data.object.</summary>
+    public static string Event(string id, string type, string dataObject, DateTimeOffset? created = null) =>
+        "{\"id\":\"" + id + "\",\"object\":\"event\",\"api_version\":\"2026-10-28.endive\",\"created\":"
+        + (created ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)
+        + ",\"livemode\":false,\"pending_webhooks\":1,\"request\":{\"id\":null,\"idempotency_key\":null},\"type\":\"" + type
+        + "\",\"data\":{\"object\":" + dataObject + "}}";
+
+    public static string NewEventId() => "evt_test" + RandomNumberGenerator.GetHexString(24, lowercase: true);
+
+    /// <summary>Stripe's header: t=unix seconds, v1=hex HMAC-SHA256(secret, "{t}.{body}").</summary>
+    public static string Sign(string body, string secret, DateTimeOffset? at = null)
+    {
+        var t = (at ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(t + "." + body));
+        return $"t={t},v1={Convert.ToHexStringLower(mac)}";
+    }
+
+    public async Task<HttpStatusCode> PostAsync(string body, string? signature)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (signature is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Stripe-Signature", signature);
+        }
+
+        using var response = await http!.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    public async Task<HttpStatusCode> SendAsync(HttpMethod method, Uri uri)
+    {
+        using var request = new HttpRequestMessage(method, uri);
+        using var response = await http!.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    public Task<HttpStatusCode> PostSignedAsync(string body) => PostAsync(body, Sign(body, Secret));
+
+    /// <summary>SHA-256 over the ledger database file and its write-ahead log: what "byte-identical" compares.</summary>
+    public string LedgerBytes()
+    {
+        var ledger = Path.Combine(Server.DataDirectory, "ledger", "tokenizer.db");
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var path in new[] { ledger, ledger + "-wal" })
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(path));
+            if (File.Exists(path))
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                var buffer = new byte[81920];
+                int read;
+                while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    hash.AppendData(buffer, 0, read);
+                }
+            }
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    /// <summary>Waits (bounded) until the inbox row is no longer pending; returns its state, or null when absent.</summary>
+    public async Task<WebhookState?> WaitProcessedAsync(string eventId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var found = await Store.FindAsync(eventId, CancellationToken.None);
+            if (found is null || found.Value.State != WebhookState.Pending || DateTime.UtcNow > deadline)
+            {
+                return found?.State;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits (bounded) until the ledger's file has been quiet for a moment, then returns its bytes' hash.</summary>
+    public async Task<string> QuietLedgerBytesAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var last = LedgerBytes();
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(300);
+            var now = LedgerBytes();
+            if (now == last)
+            {
+                return now;
+            }
+
+            last = now;
+        }
+
+        return last;
+    }
+}
+
+/// <summary>Bad input to the listener: refused or ignored, nothing stored, the ledger byte-identical.</summary>
+public sealed class WebhookListenerTests(WebhookServer server) : IClassFixture<WebhookServer>
+{
+    private static string SetupIntentObject(string id) => "{\"id\":\"" + id + "\",\"object\":\"setup_intent\",\"status\":\"succeeded\"}";
+
+    [Fact]
+    public async Task Post_NoSignature_400LedgerByteIdentical()
+    {
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_nosig"));
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostAsync(body, signature: null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_WrongSecret_400LedgerByteIdentical()
+    {
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_wrong"));
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostAsync(body, WebhookServer.Sign(body, "whsec_" + RandomNumberGenerator.GetHexString(40)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_TimestampOlderThanTolerance_400LedgerByteIdentical()
+    {
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_stale"));
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostAsync(body, WebhookServer.Sign(body, server.Secret, DateTimeOffset.UtcNow.AddSeconds(-301 - 5)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_BodyTamperedAfterSigning_400LedgerByteIdentical()
+    {
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_tamper"));
+        var signature = WebhookServer.Sign(body, server.Secret);
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostAsync(body.Replace("seti_tamper", "seti_tampex", StringComparison.Ordinal), signature);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_OversizeBody_400LedgerByteIdentical()
+    {
+        var padding = new string('a', WebhookOptions.MaxBodyBytes);
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", "{\"id\":\"seti_big\",\"description\":\"" + padding + "\"}");
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostSignedAsync(body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_MalformedJsonValidlySigned_400LedgerByteIdentical()
+    {
+        var body = "{\"id\":\"" + WebhookServer.NewEventId() + "\",\"type\":\"setup_intent.succeeded\",\"created\":";
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostSignedAsync(body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_UnknownTypeValidlySigned_200NothingStoredLedgerByteIdentical()
+    {
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "invoice.paid", "{\"id\":\"in_123\",\"object\":\"invoice\"}");
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostSignedAsync(body);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(before, server.LedgerBytes());
+        Assert.Null(await server.Store.FindAsync(id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Post_ValidEventThenReplay_FirstStoredReplayAcknowledgedLedgerByteIdentical()
+    {
+        // The control: a valid, signed event of a handled type does change the ledger (its inbox row).
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "setup_intent.succeeded", SetupIntentObject("seti_notours"));
+        var first = await server.QuietLedgerBytesAsync();
+
+        var accepted = await server.PostSignedAsync(body);
+        var state = await server.WaitProcessedAsync(id);
+        var afterFirst = await server.QuietLedgerBytesAsync();
+        var replayed = await server.PostAsync(body, WebhookServer.Sign(body, server.Secret));
+        var afterReplay = server.LedgerBytes();
+
+        Assert.Equal(HttpStatusCode.OK, accepted);
+        Assert.Equal(WebhookState.Ignored, state);
+        Assert.NotEqual(first, afterFirst);
+        Assert.Equal(HttpStatusCode.OK, replayed);
+        Assert.Equal(afterFirst, afterReplay);
+        Assert.Equal(1, (await server.Store.FindAsync(id, CancellationToken.None))!.Value.Attempts);
+    }
+
+    [Fact]
+    public async Task Post_SignedWithEveryHeaderVariantButNoV1_400()
+    {
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_v0"));
+        var t = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+
+        var status = await server.PostAsync(body, $"t={t},v0=" + new string('0', 64));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+    }
+
+    [Fact]
+    public async Task Get_WebhookPath_NotServed()
+    {
+        var get = await server.SendAsync(HttpMethod.Get, server.Endpoint);
+        var other = await server.SendAsync(HttpMethod.Post, new Uri(server.Endpoint, "/other"));
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, get);
+        Assert.Equal(HttpStatusCode.NotFound, other);
+    }
+}
+
+/// <summary>Refusals are audited in aggregate: one record per reason and peer for many refused deliveries.</summary>
+public sealed class WebhookRefusalAuditTests
+{
+    [Fact]
+    public async Task ManyRefusals_OneAggregatedAuditRecordPerReasonAtShutdown()
+    {
+        var server = new WebhookServer();
+        await server.InitializeAsync();
+        try
+        {
+            var started = DateTimeOffset.UtcNow.AddMinutes(-1);
+            var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", "{\"id\":\"seti_x\"}");
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, await server.PostAsync(body, signature: null));
+            }
+
+            Assert.Equal(HttpStatusCode.BadRequest, await server.PostAsync(body, WebhookServer.Sign(body, "whsec_" + RandomNumberGenerator.GetHexString(40))));
+            var reader = server.Server.App.Services.GetRequiredService<IAuditTrailReader>();
+            var beforeStop = await ReadWebhookRecordsAsync(reader, started);
+
+            await server.Server.App.StopAsync();
+            var afterStop = await ReadWebhookRecordsAsync(reader, started);
+
+            Assert.Empty(beforeStop);
+            var missing = Assert.Single(afterStop, r => r.ReasonCode == "WEBHOOK_SIGNATURE_MISSING");
+            Assert.Equal("aggregate;count=5", missing.CorrelationId);
+            Assert.Equal(AuditOutcome.Denied, missing.Outcome);
+            var invalid = Assert.Single(afterStop, r => r.ReasonCode == "WEBHOOK_SIGNATURE_INVALID");
+            Assert.Equal("aggregate;count=1", invalid.CorrelationId);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static async Task<List<AuditEvent>> ReadWebhookRecordsAsync(IAuditTrailReader reader, DateTimeOffset from)
+    {
+        var records = new List<AuditEvent>();
+        await foreach (var record in reader.ReadAsync(from, null, CancellationToken.None))
+        {
+            if (record.Event.Action == "stripe.webhook/delivery")
+            {
+                records.Add(record.Event);
+            }
+        }
+
+        return records;
+    }
+}
