@@ -361,3 +361,126 @@ public sealed class WebhookRefusalAuditTests
         return records;
     }
 }
+
+/// <summary>
+/// Processing: signed events posted to the real listener; the worker reads the object's current state from the real
+/// embedded sandbox (GET) and updates the ledger, audited with caller <c>stripe</c>.
+/// </summary>
+public sealed class WebhookProcessingTests(WebhookServer server) : IClassFixture<WebhookServer>
+{
+    [Fact]
+    public async Task SetupIntentSucceeded_AchVerifiedAtTheGateway_LedgerReadyAndAudited()
+    {
+        var tokenized = (await server.Server.Client.TokenizeBankAccountAsync(Requests.Ach(Requests.NewKey()))).Token;
+        using (var http = new HttpClient())
+        using (var form = new FormUrlEncodedContent([new("amount1", "32"), new KeyValuePair<string, string>("amount2", "45")]))
+        {
+            using var verified = await http.PostAsync(new Uri(tokenized.Setup.NextAction.Url), form);
+        }
+
+        // The control: verified at the gateway, but nothing told the ledger yet.
+        var before = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "setup_intent.succeeded", "{\"id\":\"" + tokenized.Setup.SetupIntent + "\",\"object\":\"setup_intent\",\"status\":\"succeeded\"}");
+
+        var status = await server.PostSignedAsync(body);
+        var state = await server.WaitProcessedAsync(id);
+        var after = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(Core.Domain.SetupStatus.RequiresAction, before!.Setup.Status);
+        Assert.Equal(WebhookState.Processed, state);
+        Assert.Equal(Core.Domain.SetupStatus.Ready, after!.Setup.Status);
+        Assert.Null(after.Setup.NextAction);
+        Assert.Equal(Core.Domain.MandateStatus.Active, after.Mandate!.Status);
+        var record = Assert.Single(await AuditOfAsync(id));
+        Assert.Equal(("stripe", "stripe.webhook/setup_intent.succeeded", tokenized.Token_, AuditOutcome.Success), (record.CallerId, record.Action, record.Resource, record.Outcome));
+    }
+
+    [Fact]
+    public async Task PaymentMethodUpdated_NewExpiryAtTheGateway_LedgerAndGetTokenShowIt()
+    {
+        var tokenized = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), month: 12, year: 2030))).Token;
+        await new Stripe.PaymentMethodService(SandboxClient()).UpdateAsync(
+            tokenized.Token_,
+            new Stripe.PaymentMethodUpdateOptions { Card = new Stripe.PaymentMethodCardOptions { ExpMonth = 3, ExpYear = 2032 } });
+        var before = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        var id = WebhookServer.NewEventId();
+
+        await server.PostSignedAsync(WebhookServer.Event(id, "payment_method.automatically_updated", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\"}"));
+        var state = await server.WaitProcessedAsync(id);
+        var read = (await server.Server.Client.GetTokenAsync(new Contracts.V1.GetTokenRequest { Token = tokenized.Token_ })).Token;
+
+        Assert.Equal((12, 2030), (before!.Card!.ExpMonth, before.Card.ExpYear));
+        Assert.Equal(WebhookState.Processed, state);
+        Assert.Equal((3, 2032, "4242"), (read.Card.ExpMonth, read.Card.ExpYear, read.Card.Last4));
+        Assert.Single(await AuditOfAsync(id));
+    }
+
+    [Fact]
+    public async Task PaymentMethodDetached_StillAttachedAtTheGateway_StaysActive_DetachedThere_Revoked()
+    {
+        var tokenized = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey()))).Token;
+        var early = WebhookServer.NewEventId();
+
+        // Signed, but Stripe says the PaymentMethod is still attached: the event's claim is not taken on trust.
+        await server.PostSignedAsync(WebhookServer.Event(early, "payment_method.detached", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\",\"customer\":null}"));
+        await server.WaitProcessedAsync(early);
+        var stillActive = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        await new Stripe.PaymentMethodService(SandboxClient()).DetachAsync(tokenized.Token_);
+        var id = WebhookServer.NewEventId();
+        await server.PostSignedAsync(WebhookServer.Event(id, "payment_method.detached", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\",\"customer\":null}"));
+        var state = await server.WaitProcessedAsync(id);
+        var after = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+
+        Assert.Equal(Core.Domain.TokenStatus.Active, stillActive!.Status);
+        Assert.Equal(WebhookState.Processed, state);
+        Assert.Equal(Core.Domain.TokenStatus.Revoked, after!.Status);
+        Assert.NotNull(after.RevokedAt);
+    }
+
+    [Fact]
+    public async Task CustomerDeleted_AtTheGateway_EveryTokenOfTheCustomerRevoked()
+    {
+        var customer = "cust-webhook-" + RandomNumberGenerator.GetHexString(8);
+        var first = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: customer))).Token;
+        var second = (await server.Server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: customer))).Token;
+        var other = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: customer + "-other"))).Token;
+        var gatewayCustomer = (await server.Ledger.GetTokenAsync(first.Token_, CancellationToken.None))!.GatewayCustomerId!;
+        await new Stripe.CustomerService(SandboxClient()).DeleteAsync(gatewayCustomer);
+        var id = WebhookServer.NewEventId();
+
+        await server.PostSignedAsync(WebhookServer.Event(id, "customer.deleted", "{\"id\":\"" + gatewayCustomer + "\",\"object\":\"customer\",\"deleted\":true}"));
+        var state = await server.WaitProcessedAsync(id);
+
+        Assert.Equal(WebhookState.Processed, state);
+        foreach (var token in new[] { first, second })
+        {
+            Assert.Equal(Core.Domain.TokenStatus.Revoked, (await server.Ledger.GetTokenAsync(token.Token_, CancellationToken.None))!.Status);
+        }
+
+        Assert.Equal(Core.Domain.TokenStatus.Active, (await server.Ledger.GetTokenAsync(other.Token_, CancellationToken.None))!.Status);
+        Assert.Equal(2, (await AuditOfAsync(id)).Count);
+    }
+
+    private Stripe.StripeClient SandboxClient()
+    {
+        var sandbox = server.Server.App.Services.GetRequiredService<Server.Hosting.EmbeddedSandbox>();
+        return new Stripe.StripeClient(new Stripe.StripeClientOptions { ApiKey = sandbox.ApiKey, ApiBase = sandbox.BaseAddress.ToString().TrimEnd('/') });
+    }
+
+    private async Task<List<AuditEvent>> AuditOfAsync(string eventId)
+    {
+        var reader = server.Server.App.Services.GetRequiredService<IAuditTrailReader>();
+        var records = new List<AuditEvent>();
+        await foreach (var record in reader.ReadAsync(DateTimeOffset.UtcNow.AddMinutes(-10), null, CancellationToken.None))
+        {
+            if (record.Event.CorrelationId == eventId)
+            {
+                records.Add(record.Event);
+            }
+        }
+
+        return records;
+    }
+}
