@@ -191,7 +191,7 @@ internal sealed partial class WebhookReceiver(
             if (root.ValueKind != JsonValueKind.Object
                 || !root.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String
                 || !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String
-                || !root.TryGetProperty("created", out var created) || !created.TryGetInt64(out var createdSeconds)
+                || !root.TryGetProperty("created", out var created) || created.ValueKind != JsonValueKind.Number || !created.TryGetInt64(out var createdSeconds)
                 || createdSeconds is < 0 or > 253402300799)
             {
                 return null;
