@@ -310,6 +310,57 @@ public sealed class WebhookListenerTests(WebhookServer server) : IClassFixture<W
     }
 }
 
+/// <summary>Webhook bodies carry billing details: none of it reaches a log line, whatever the delivery's fate.</summary>
+public sealed class WebhookLeakTests
+{
+    [Fact]
+    public async Task Deliveries_WithBillingDetails_NothingOfTheBodyInAnyLogLine()
+    {
+        var server = new WebhookServer();
+        await server.InitializeAsync();
+        try
+        {
+            const string Email = "leak-marker-4f1c@example.com";
+            const string Name = "Zebulon Leakmarker";
+            var pm = "{\"id\":\"pm_leak\",\"object\":\"payment_method\",\"billing_details\":{\"email\":\"" + Email + "\",\"name\":\"" + Name + "\",\"phone\":\"4000056655665556\"}}";
+            var id = WebhookServer.NewEventId();
+            var valid = WebhookServer.Event(id, "payment_method.updated", pm);
+            var statuses = new[]
+            {
+                await server.PostSignedAsync(valid),
+                await server.PostAsync(valid, signature: null),
+                await server.PostAsync(valid, WebhookServer.Sign(valid, "whsec_" + RandomNumberGenerator.GetHexString(40))),
+                await server.PostSignedAsync(valid[..^3]),
+                await server.PostSignedAsync(WebhookServer.Event(WebhookServer.NewEventId(), "charge.succeeded", pm)),
+                await server.PostSignedAsync(valid + new string(' ', WebhookOptions.MaxBodyBytes)),
+            };
+            await server.WaitProcessedAsync(id);
+            await server.Server.App.StopAsync();
+
+            Assert.Equal([HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.OK, HttpStatusCode.BadRequest], statuses);
+            Assert.NotEmpty(server.Server.Logs.Lines);
+            Assert.Contains(server.Server.Logs.Lines, l => l.Contains("Stripe webhook endpoint on", StringComparison.Ordinal));
+            Assert.DoesNotContain(server.Server.Logs.Lines, l => l.Contains(Email, StringComparison.Ordinal) || l.Contains("Leakmarker", StringComparison.Ordinal) || l.Contains("4000056655665556", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Secret_OnTheCommandLine_StartRefusedNamingTheSetting()
+    {
+        var server = new WebhookServer("--Tokenizer:Webhooks:Secrets:0=whsec_0123456789abcdefABCDEF0123456789");
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(server.InitializeAsync);
+
+        Assert.Contains("Tokenizer:Webhooks:Secrets must not be given on the command line", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("whsec_0123456789abcdef", error.ToString(), StringComparison.Ordinal);
+        await server.DisposeAsync();
+    }
+}
+
 /// <summary>Refusals are audited in aggregate: one record per reason and peer for many refused deliveries.</summary>
 public sealed class WebhookRefusalAuditTests
 {

@@ -78,6 +78,7 @@ public sealed partial class WebhookListener(
                 https.ClientCertificateMode = ClientCertificateMode.NoCertificate;
             });
         });
+        // The same scrubbing sink as the host; framework lines only from Warning (Kestrel logs request details below it).
         builder.Logging.AddTokenizerLogging();
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.None);
