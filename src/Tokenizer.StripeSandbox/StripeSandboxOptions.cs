@@ -1,3 +1,5 @@
+using Tokenizer.StripeSandbox.Webhooks;
+
 namespace Tokenizer.StripeSandbox;
 
 /// <summary>
@@ -27,7 +29,8 @@ public sealed class StripeSandboxOptions
     public bool RawCardDataEnabled { get; set; } = true;
 
     /// <summary>
-    /// Turns on the HTTP control endpoints (<c>/_sandbox/faults</c>, <c>/_sandbox/requests</c>) and is the secret each of
+    /// Turns on the HTTP control endpoints (<c>/_sandbox/faults</c>, <c>/_sandbox/requests</c>, <c>/_sandbox/webhooks/...</c>,
+    /// <c>/_sandbox/payment_methods/{pm}/automatic_update</c>, <c>/_sandbox/mandates/{id}/deactivate</c>) and is the secret each of
     /// their requests must present as <c>Sandbox-Control-Token: &lt;token&gt;</c>. 32 to 256 printable ASCII characters, no
     /// spaces (e.g. <c>openssl rand -hex 32</c>). Null (the default) leaves the endpoints out (404). Pass it through the
     /// environment (<c>STRIPE_SANDBOX_ControlToken</c>), not the command line, where other local users can read it.
@@ -56,6 +59,36 @@ public sealed class StripeSandboxOptions
     /// the failing test accounts). 0 (the default) settles it at the first retrieve after the confirmation. 0 to 30 days.
     /// </summary>
     public TimeSpan DebitProcessingDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Webhook endpoints the sandbox delivers its events to from the start (as if registered in Stripe's Dashboard): each a
+    /// loopback <c>http://</c> or <c>https://</c> URL, a <c>whsec_</c> signing secret and the event types it receives.
+    /// More can be added with Stripe's <c>POST /v1/webhook_endpoints</c> or <see cref="StripeSandboxServer.Webhooks"/>.
+    /// Bound as <c>WebhookEndpoints:0:Url</c>, <c>WebhookEndpoints:0:Secret</c> (pass secrets through the environment,
+    /// <c>STRIPE_SANDBOX_WebhookEndpoints__0__Secret</c>, not the command line), <c>WebhookEndpoints:0:EnabledEvents:0</c>.
+    /// </summary>
+    public IList<SandboxWebhookEndpoint> WebhookEndpoints { get; set; } = [];
+
+    /// <summary>
+    /// A PEM file of the CA certificate(s) the sandbox trusts, instead of the system's roots, for <c>https://</c> webhook
+    /// deliveries (the Tokenizer's development CA). Null (the default): the system trust store. The host name is checked either way.
+    /// </summary>
+    public string? WebhookTrustedCaPath { get; set; }
+
+    /// <summary>
+    /// Delivery attempts per event and endpoint, the first included (1 to 10). Default 4: Stripe's test mode retries three
+    /// times (live mode for up to three days).
+    /// </summary>
+    public int WebhookMaxAttempts { get; set; } = 4;
+
+    /// <summary>
+    /// The wait before the first retry of a failed delivery; each further retry waits twice as long as the one before
+    /// (1 ms to 1 day; default 1 minute, so retries come 1, 2 and 4 minutes after the failures). Tests make it short.
+    /// </summary>
+    public TimeSpan WebhookRetryBaseDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long one delivery attempt may take before it counts as failed (100 ms to 5 minutes; default 10 s).</summary>
+    public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Kestrel listen URLs, separated by ';'. Loopback hosts only (127.0.0.1, [::1], localhost); port 0 picks a free port.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:0";

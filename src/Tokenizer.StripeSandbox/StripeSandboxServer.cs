@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Tokenizer.StripeSandbox.Api;
 using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.StripeSandbox.Hosting;
 using Tokenizer.StripeSandbox.State;
+using Tokenizer.StripeSandbox.Webhooks;
 
 namespace Tokenizer.StripeSandbox;
 
@@ -18,8 +20,9 @@ public sealed record SandboxStats(int PaymentMethods, int Customers, int Attache
 /// <c>POST /v1/payment_methods</c>, <c>GET /v1/payment_methods/{id}</c>, <c>POST /v1/payment_methods/{id}/attach</c>,
 /// <c>POST /v1/payment_methods/{id}/detach</c>, <c>POST /v1/customers</c>, <c>GET /v1/customers/{id}</c>,
 /// <c>GET /v1/customers/{id}/payment_methods</c>, SetupIntents (<c>/v1/setup_intents</c>, confirm, verify_microdeposits),
-/// <c>GET /v1/mandates/{id}</c>, PaymentIntents (<c>/v1/payment_intents</c>) and the hosted next-action pages under
-/// <c>/_sandbox/</c>. It answers like Stripe test mode on the documented test cards and
+/// <c>GET /v1/mandates/{id}</c>, PaymentIntents (<c>/v1/payment_intents</c>), Events (<c>GET /v1/events</c>, each state
+/// change's event, delivered signed to webhook endpoints: <c>/v1/webhook_endpoints</c>, <see cref="Webhooks"/>) and the
+/// hosted next-action pages under <c>/_sandbox/</c>. It answers like Stripe test mode on the documented test cards and
 /// keeps, like Stripe, no PAN, CVC, full account number or IBAN. Point Stripe.net's <c>ApiBase</c> at <see cref="BaseAddress"/>.
 /// </summary>
 public sealed class StripeSandboxServer : IAsyncDisposable
@@ -33,6 +36,7 @@ public sealed class StripeSandboxServer : IAsyncDisposable
         store = app.Services.GetRequiredService<SandboxStore>();
         Faults = app.Services.GetRequiredService<SandboxFaultPlan>();
         Requests = app.Services.GetRequiredService<SandboxRequestLog>();
+        Webhooks = app.Services.GetRequiredService<SandboxWebhooks>();
         BaseAddress = baseAddress;
     }
 
@@ -47,6 +51,12 @@ public sealed class StripeSandboxServer : IAsyncDisposable
 
     /// <summary>The latest <c>/v1</c> requests received (method, path, Idempotency-Key, outcome; never bodies), for counting attempts and comparing keys.</summary>
     public SandboxRequestLog Requests { get; }
+
+    /// <summary>
+    /// Webhook deliveries: add endpoints, switch between delivering, dropping and holding events, release held ones in
+    /// creation or reverse order, and read the delivery attempts (the same as the <c>/_sandbox/webhooks</c> control endpoints).
+    /// </summary>
+    public SandboxWebhooks Webhooks { get; }
 
     /// <summary>
     /// Validates the options and starts Kestrel on <see cref="StripeSandboxOptions.Urls"/>.
@@ -82,6 +92,11 @@ public sealed class StripeSandboxServer : IAsyncDisposable
             RecordedRequestLimit = options.RecordedRequestLimit,
             BacsMandateActivationDelay = options.BacsMandateActivationDelay,
             DebitProcessingDelay = options.DebitProcessingDelay,
+            WebhookEndpoints = [.. options.WebhookEndpoints.Select(e => new SandboxWebhookEndpoint { Url = e.Url, Secret = e.Secret, EnabledEvents = [.. e.EnabledEvents] })],
+            WebhookTrustedCaPath = options.WebhookTrustedCaPath,
+            WebhookMaxAttempts = options.WebhookMaxAttempts,
+            WebhookRetryBaseDelay = options.WebhookRetryBaseDelay,
+            WebhookTimeout = options.WebhookTimeout,
         };
         var validation = new StripeSandboxOptionsValidator().Validate(null, settings);
         if (validation.Failed)
@@ -105,8 +120,35 @@ public sealed class StripeSandboxServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The card account updater (<c>POST /_sandbox/payment_methods/{pm}/automatic_update</c>): sets the card's expiry and,
+    /// when given, its last4 (the fingerprint stays) and fires <c>payment_method.automatically_updated</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Unknown or detached PaymentMethod, not a card, or an invalid expiry or last4 (the message says which).</exception>
+    public void UpdateCardAutomatically(string paymentMethodId, int expMonth, int expYear, string? last4 = null) =>
+        Control(control => control.AutomaticUpdate(paymentMethodId, expMonth, expYear, last4));
+
+    /// <summary>
+    /// The customer cancels a mandate at their bank (<c>POST /_sandbox/mandates/{mandate}/deactivate</c>): status
+    /// <c>inactive</c>, <c>mandate.updated</c> fires.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Unknown mandate.</exception>
+    public void DeactivateMandate(string mandateId) => Control(control => control.DeactivateMandate(mandateId));
+
     /// <summary>The current counts (the same numbers as <c>GET /_sandbox/stats</c>).</summary>
     public SandboxStats GetStats() => SandboxHost.Stats(store);
+
+    private void Control(Func<SandboxControl, ApiResult> action)
+    {
+        try
+        {
+            action(app.Services.GetRequiredService<SandboxControl>());
+        }
+        catch (StripeApiException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+    }
 
     /// <summary>Completes when the host stops (Ctrl+C or SIGTERM when run standalone).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => app.WaitForShutdownAsync(cancellationToken);

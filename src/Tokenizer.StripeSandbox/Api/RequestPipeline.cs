@@ -93,6 +93,14 @@ internal sealed partial class RequestPipeline(
         }
 
         var key = HttpMethods.IsPost(request.Method) ? request.Headers["Idempotency-Key"].ToString() : string.Empty;
+
+        // The events this request's changes create name it (Stripe's event.request); a GET that completes a due change
+        // (a Bacs setup, a settling debit) does not cause it, so those events are automatic (request.id null), as at Stripe.
+        if (!HttpMethods.IsGet(request.Method))
+        {
+            Events.EventRequest.Current = new Events.EventRequest((string)context.Items[RequestIdItem]!, key.Length == 0 ? null : key);
+        }
+
         if (key.Length == 0)
         {
             await WriteAsync(context, Execute(handler, parameters));

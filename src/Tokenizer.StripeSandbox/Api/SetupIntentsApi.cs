@@ -121,6 +121,8 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
                 return Ok(view);
             }
 
+            // setup_intent.created carries the SetupIntent as created; the confirmation's own event follows it.
+            data.SetupIntents.Note(id, stored);
             return Confirm(data, stored, request, now);
         });
     }

@@ -2,13 +2,17 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Tokenizer.StripeSandbox.Api;
+using Tokenizer.StripeSandbox.Webhooks;
 
 namespace Tokenizer.StripeSandbox.Faults;
 
 /// <summary>
 /// The sandbox's control endpoints, mapped only when <see cref="StripeSandboxOptions.ControlToken"/> is set, and each
 /// refusing (401) a request without <c>Sandbox-Control-Token: &lt;token&gt;</c>:
-/// <c>GET|POST|DELETE /_sandbox/faults</c> and <c>GET|DELETE /_sandbox/requests</c>. Without a token they do not exist (404).
+/// <c>GET|POST|DELETE /_sandbox/faults</c>, <c>GET|DELETE /_sandbox/requests</c>,
+/// <c>POST /_sandbox/payment_methods/{pm}/automatic_update</c>, <c>POST /_sandbox/mandates/{mandate}/deactivate</c>,
+/// <c>POST /_sandbox/webhooks/mode</c>, <c>POST /_sandbox/webhooks/release</c> and <c>GET|DELETE /_sandbox/webhooks/deliveries</c>.
+/// Without a token they do not exist (404).
 /// </summary>
 internal static partial class ControlEndpoints
 {
@@ -16,7 +20,9 @@ internal static partial class ControlEndpoints
     public const string FaultsPath = "/_sandbox/faults";
     public const string RequestsPath = "/_sandbox/requests";
 
-    public static void Map(WebApplication app, string token, SandboxFaultPlan plan, SandboxRequestLog log)
+    public const string WebhooksPath = "/_sandbox/webhooks";
+
+    public static void Map(WebApplication app, string token, SandboxFaultPlan plan, SandboxRequestLog log, SandboxWebhooks webhooks, SandboxControl control)
     {
         // Compare digests so neither the content nor the length of the token leaks through timing.
         var expected = SHA256.HashData(Encoding.UTF8.GetBytes(token));
@@ -40,6 +46,68 @@ internal static partial class ControlEndpoints
         app.MapDelete(FaultsPath, Guarded(context =>
         {
             plan.Clear();
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return Task.CompletedTask;
+        }));
+        app.MapPost("/_sandbox/payment_methods/{id}/automatic_update", Guarded(async context =>
+        {
+            if (await ReadJsonAsync(context, SandboxJson.Default.AutomaticUpdateJson) is { } body)
+            {
+                await WriteResultAsync(context, () => control.AutomaticUpdate((string)context.GetRouteValue("id")!, body.ExpMonth, body.ExpYear, body.Last4));
+            }
+        }));
+        app.MapPost("/_sandbox/mandates/{id}/deactivate", Guarded(context =>
+            WriteResultAsync(context, () => control.DeactivateMandate((string)context.GetRouteValue("id")!))));
+        app.MapPost(WebhooksPath + "/mode", Guarded(async context =>
+        {
+            if (await ReadJsonAsync(context, SandboxJson.Default.WebhookModeJson) is not { } body)
+            {
+                return;
+            }
+
+            if (WebhookModes.Parse(body.Mode) is not { } mode)
+            {
+                await WriteErrorAsync(context, 400, "mode must be deliver, drop or hold.", "mode");
+                return;
+            }
+
+            webhooks.SetMode(mode);
+            await WriteWebhookStateAsync(context, webhooks, null);
+        }));
+        app.MapPost(WebhooksPath + "/release", Guarded(async context =>
+        {
+            var body = context.Request.ContentLength == 0 ? new WebhookReleaseJson(null) : await ReadJsonAsync(context, SandboxJson.Default.WebhookReleaseJson);
+            if (body is null)
+            {
+                return;
+            }
+
+            SandboxReleaseOrder? order = body.Order switch
+            {
+                null or "created" => SandboxReleaseOrder.Created,
+                "reverse" => SandboxReleaseOrder.Reverse,
+                _ => null,
+            };
+            if (order is null)
+            {
+                await WriteErrorAsync(context, 400, "order must be created or reverse.", "order");
+                return;
+            }
+
+            var released = webhooks.Release(order.Value);
+            await WriteWebhookStateAsync(context, webhooks, released);
+        }));
+        app.MapGet(WebhooksPath + "/deliveries", Guarded(context =>
+        {
+            var list = new DeliveryListJson(
+                WebhookModes.Name(webhooks.Mode),
+                webhooks.HeldCount,
+                [.. webhooks.Deliveries().Select(d => new DeliveryJson(d.Sequence, d.Time, d.EventId, d.EventType, d.EndpointId, d.Url, d.Attempt, d.Status, d.Outcome, d.Error))]);
+            return WriteJsonAsync(context, 200, JsonSerializer.Serialize(list, SandboxJson.Default.DeliveryListJson));
+        }));
+        app.MapDelete(WebhooksPath + "/deliveries", Guarded(context =>
+        {
+            webhooks.ClearDeliveries();
             context.Response.StatusCode = StatusCodes.Status204NoContent;
             return Task.CompletedTask;
         }));
@@ -130,6 +198,53 @@ internal static partial class ControlEndpoints
         var list = new ListObject<RecordedRequestJson>([.. requests.Select(FaultWire.ToJson)], false, RequestsPath);
         await WriteJsonAsync(context, 200, JsonSerializer.Serialize(list, SandboxJson.Default.ListObjectRecordedRequestJson));
     }
+
+    // The JSON body as T, or null after answering 415 (not JSON) or 400 (malformed, unknown member; never quoting input).
+    private static async Task<T?> ReadJsonAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        where T : class
+    {
+        if (!context.Request.HasJsonContentType())
+        {
+            await WriteErrorAsync(context, 415, "The body must be application/json.", null);
+            return null;
+        }
+
+        try
+        {
+            var body = await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted);
+            if (body is null)
+            {
+                await WriteErrorAsync(context, 400, "The body must be a JSON object.", null);
+            }
+
+            return body;
+        }
+        catch (JsonException e)
+        {
+            await WriteErrorAsync(context, 400, "The body must be a JSON object with known members of the right types.", SafeJsonPath(e.Path));
+            return null;
+        }
+    }
+
+    // A control action's answer: the object (200) or Stripe's error body with its status.
+    private static Task WriteResultAsync(HttpContext context, Func<ApiResult> action)
+    {
+        ApiResult result;
+        try
+        {
+            result = action();
+        }
+        catch (StripeApiException e)
+        {
+            result = ApiResult.From(e);
+        }
+
+        return WriteJsonAsync(context, result.Status, result.Body);
+    }
+
+    private static Task WriteWebhookStateAsync(HttpContext context, SandboxWebhooks webhooks, int? released) =>
+        WriteJsonAsync(context, 200, JsonSerializer.Serialize(
+            new WebhookControlJson(WebhookModes.Name(webhooks.Mode), webhooks.HeldCount, released), SandboxJson.Default.WebhookControlJson));
 
     // A JSON path can carry a member name the caller chose; keep it only when it is plainly a path of ours.
     private static string? SafeJsonPath(string? path) =>

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Tokenizer.StripeSandbox.Api;
+using Tokenizer.StripeSandbox.Events;
 using Tokenizer.StripeSandbox.Faults;
 using Tokenizer.StripeSandbox.State;
+using Tokenizer.StripeSandbox.Webhooks;
 
 namespace Tokenizer.StripeSandbox.Hosting;
 
@@ -75,12 +77,23 @@ internal static class SandboxHost
         builder.Services.AddSingleton<SandboxAddress>();
         builder.Services.AddSingleton<SetupIntentsApi>();
         builder.Services.AddSingleton<PaymentIntentsApi>();
+        builder.Services.AddSingleton<EventsApi>();
+        builder.Services.AddSingleton(services => new SandboxWebhooks(
+            services.GetRequiredService<SandboxStore>(),
+            services.GetRequiredService<IOptions<StripeSandboxOptions>>(),
+            services.GetRequiredService<ILogger<SandboxWebhooks>>()));
+        builder.Services.AddHostedService(services => services.GetRequiredService<SandboxWebhooks>());
+        builder.Services.AddSingleton<WebhookEndpointsApi>();
+        builder.Services.AddSingleton<SandboxControl>();
 
         var app = builder.Build();
         try
         {
             // Resolving the pipeline opens the store: a locked or unreadable data directory fails here.
             var pipeline = app.Services.GetRequiredService<RequestPipeline>();
+
+            // The dispatcher subscribes to the store's events before any request can change state.
+            _ = app.Services.GetRequiredService<SandboxWebhooks>();
             var faults = app.Services.GetRequiredService<FaultInjector>();
             app.Use(faults.RecordAsync);
             app.Use(pipeline.AuthenticateAsync);
@@ -127,6 +140,14 @@ internal static class SandboxHost
         var paymentIntents = app.Services.GetRequiredService<PaymentIntentsApi>();
         app.MapPost("/v1/payment_intents", Handle((_, p) => paymentIntents.Create(p)));
         app.MapGet("/v1/payment_intents/{id}", Handle((c, p) => paymentIntents.Get(Id(c, "id"), p)));
+        var events = app.Services.GetRequiredService<EventsApi>();
+        app.MapGet("/v1/events", Handle((_, p) => events.List(p)));
+        app.MapGet("/v1/events/{id}", Handle((c, p) => events.Get(Id(c, "id"), p)));
+        var webhookEndpoints = app.Services.GetRequiredService<WebhookEndpointsApi>();
+        app.MapPost("/v1/webhook_endpoints", Handle((_, p) => webhookEndpoints.Create(p)));
+        app.MapGet("/v1/webhook_endpoints", Handle((_, p) => webhookEndpoints.List(p)));
+        app.MapGet("/v1/webhook_endpoints/{id}", Handle((c, p) => webhookEndpoints.Get(Id(c, "id"), p)));
+        app.MapDelete("/v1/webhook_endpoints/{id}", Handle((c, p) => webhookEndpoints.Delete(Id(c, "id"), p)));
 
         // The hosted pages a customer's browser opens at a next_action URL (not Stripe API paths: no API key, as at Stripe).
         HostedPages.Map(app, setupIntents);
@@ -144,7 +165,13 @@ internal static class SandboxHost
         // (StripeSandboxServer.StartAsync refuses Production before anything is built).
         if (app.Services.GetRequiredService<IOptions<StripeSandboxOptions>>().Value.ControlToken is { } controlToken && !app.Environment.IsProduction())
         {
-            ControlEndpoints.Map(app, controlToken, app.Services.GetRequiredService<SandboxFaultPlan>(), app.Services.GetRequiredService<SandboxRequestLog>());
+            ControlEndpoints.Map(
+                app,
+                controlToken,
+                app.Services.GetRequiredService<SandboxFaultPlan>(),
+                app.Services.GetRequiredService<SandboxRequestLog>(),
+                app.Services.GetRequiredService<SandboxWebhooks>(),
+                app.Services.GetRequiredService<SandboxControl>());
         }
 
         app.MapFallback(context => RequestPipeline.WriteAsync(context, ApiResult.From(StripeErrors.UnrecognizedUrl())));

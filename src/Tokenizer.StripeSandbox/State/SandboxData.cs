@@ -1,4 +1,5 @@
 using Tokenizer.StripeSandbox.Api;
+using Tokenizer.StripeSandbox.Events;
 
 namespace Tokenizer.StripeSandbox.State;
 
@@ -52,22 +53,41 @@ internal sealed record StateFile(
     IReadOnlyList<IdempotencyRecord> IdempotencyRecords,
     IReadOnlyList<StoredSetupIntent>? SetupIntents = null,
     IReadOnlyList<StoredMandate>? Mandates = null,
-    IReadOnlyList<StoredPaymentIntent>? PaymentIntents = null);
+    IReadOnlyList<StoredPaymentIntent>? PaymentIntents = null,
+    IReadOnlyList<StoredEvent>? Events = null,
+    IReadOnlyList<Webhooks.WebhookEndpointObject>? WebhookEndpoints = null);
 
 /// <summary>The sandbox's gateway state, only ever touched under <see cref="SandboxStore"/>'s lock.</summary>
 internal sealed class SandboxData
 {
-    public Dictionary<string, CustomerObject> Customers { get; } = new(StringComparer.Ordinal);
+    public SandboxData()
+    {
+        Customers = new TrackedMap<CustomerObject>(EventRules.CustomerKind, Journal);
+        PaymentMethods = new TrackedMap<StoredPaymentMethod>(EventRules.PaymentMethodKind, Journal);
+        SetupIntents = new TrackedMap<StoredSetupIntent>(EventRules.SetupIntentKind, Journal);
+        Mandates = new TrackedMap<StoredMandate>(EventRules.MandateKind, Journal);
+    }
 
-    public Dictionary<string, StoredPaymentMethod> PaymentMethods { get; } = new(StringComparer.Ordinal);
+    /// <summary>The changes of the write in progress (see <see cref="SandboxStore.Write{T}"/>).</summary>
+    public StateJournal Journal { get; } = new();
+
+    public TrackedMap<CustomerObject> Customers { get; }
+
+    public TrackedMap<StoredPaymentMethod> PaymentMethods { get; }
 
     public Dictionary<string, IdempotencyRecord> IdempotencyRecords { get; } = new(StringComparer.Ordinal);
 
-    public Dictionary<string, StoredSetupIntent> SetupIntents { get; } = new(StringComparer.Ordinal);
+    public TrackedMap<StoredSetupIntent> SetupIntents { get; }
 
-    public Dictionary<string, StoredMandate> Mandates { get; } = new(StringComparer.Ordinal);
+    public TrackedMap<StoredMandate> Mandates { get; }
 
     public Dictionary<string, StoredPaymentIntent> PaymentIntents { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Webhook endpoints registered through <c>POST /v1/webhook_endpoints</c>, with their secrets.</summary>
+    public Dictionary<string, Webhooks.WebhookEndpointObject> WebhookEndpoints { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The Stripe Events kept (the latest <see cref="EventLog.MaxEvents"/>, at most 30 days old).</summary>
+    public EventLog EventLog { get; } = new();
 
     public long Sequence { get; set; }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Tokenizer.StripeSandbox.Api;
+using Tokenizer.StripeSandbox.Events;
 
 namespace Tokenizer.StripeSandbox.State;
 
@@ -87,6 +88,12 @@ internal sealed class SandboxStore : IDisposable
         ? Directory.CreateDirectory(directory)
         : Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
+    /// <summary>
+    /// Receives the events each write creates, in order, under the lock (the webhook dispatcher, which only queues them),
+    /// and says how many webhook endpoints an event type goes to (its <c>pending_webhooks</c>). Set once at start.
+    /// </summary>
+    public IEventSink? EventSink { get; set; }
+
     /// <summary>Runs a query under the lock.</summary>
     public T Read<T>(Func<SandboxData, T> query)
     {
@@ -97,16 +104,36 @@ internal sealed class SandboxStore : IDisposable
     }
 
     /// <summary>
-    /// Runs a change under the lock and saves the state when it returns. A change validates before it mutates, so one that
-    /// throws leaves the state as it was.
+    /// Runs a change under the lock and saves the state when it returns; the Stripe Events of what it changed are kept and
+    /// published first. A change validates before it mutates, so one that throws leaves the state as it was (and makes no event).
+    /// <paramref name="cause"/> marks changes that are not an API request's direct effect (<see cref="EventRules.AutomaticUpdateCause"/>).
     /// </summary>
-    public T Write<T>(Func<SandboxData, T> change)
+    public T Write<T>(Func<SandboxData, T> change, string? cause = null)
     {
         lock (gate)
         {
-            var result = change(data);
-            Save();
-            return result;
+            try
+            {
+                data.Journal.Cause = cause;
+                var result = change(data);
+                var events = CommitEvents();
+                Save();
+                Publish(events);
+                return result;
+            }
+            finally
+            {
+                data.Journal.Clear();
+            }
+        }
+    }
+
+    /// <summary>Changes what is not persisted state (an event's <c>pending_webhooks</c>) under the lock, without saving.</summary>
+    public void Adjust(Action<SandboxData> change)
+    {
+        lock (gate)
+        {
+            change(data);
         }
     }
 
@@ -123,9 +150,18 @@ internal sealed class SandboxStore : IDisposable
                 return query(data);
             }
 
-            var result = query(data);
-            Save();
-            return result;
+            try
+            {
+                var result = query(data);
+                var events = CommitEvents();
+                Save();
+                Publish(events);
+                return result;
+            }
+            finally
+            {
+                data.Journal.Clear();
+            }
         }
     }
 
@@ -198,6 +234,7 @@ internal sealed class SandboxStore : IDisposable
             throw new InvalidOperationException($"{StateFileName} in the sandbox DataDirectory has an unknown format.");
         }
 
+        data.Journal.Recording = false;
         data.Sequence = file.Sequence;
         foreach (var customer in file.Customers)
         {
@@ -230,7 +267,31 @@ internal sealed class SandboxStore : IDisposable
             idempotencyOrder.Enqueue((record.Id, record.Created));
         }
 
+        foreach (var stored in (file.Events ?? []).OrderBy(e => e.Sequence))
+        {
+            data.EventLog.Add(stored);
+        }
+
+        data.EventLog.Evict(time.GetUtcNow().ToUnixTimeSeconds());
+        foreach (var endpoint in file.WebhookEndpoints ?? [])
+        {
+            data.WebhookEndpoints[endpoint.Id] = endpoint;
+        }
+
+        data.Journal.Recording = true;
         EvictIdempotencyRecords();
+    }
+
+    // Called under the lock: the events of the write's changes, numbered and kept.
+    private IReadOnlyList<StoredEvent> CommitEvents() =>
+        EventRules.Commit(data, time.GetUtcNow().ToUnixTimeSeconds(), type => EventSink?.Subscribers(type) ?? 0);
+
+    private void Publish(IReadOnlyList<StoredEvent> events)
+    {
+        if (events.Count > 0)
+        {
+            EventSink?.Publish(events);
+        }
     }
 
     // Oldest first: drops results past the retention period or beyond the cap. An entry whose record was since replaced
@@ -271,7 +332,9 @@ internal sealed class SandboxStore : IDisposable
             [.. data.IdempotencyRecords.Values],
             [.. data.SetupIntents.Values],
             [.. data.Mandates.Values],
-            [.. data.PaymentIntents.Values]);
+            [.. data.PaymentIntents.Values],
+            [.. data.EventLog.All],
+            [.. data.WebhookEndpoints.Values]);
         var temporary = Path.Combine(directory, $".{StateFileName}.{Guid.NewGuid():N}.tmp");
         try
         {

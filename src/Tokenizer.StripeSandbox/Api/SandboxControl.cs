@@ -1,0 +1,98 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Tokenizer.StripeSandbox.Events;
+using Tokenizer.StripeSandbox.State;
+
+namespace Tokenizer.StripeSandbox.Api;
+
+/// <summary>
+/// What happens at Stripe behind the merchant's back, for tests (<c>/_sandbox/...</c> control endpoints and
+/// <see cref="StripeSandboxServer"/> methods): the card account updater replacing a card's expiry (and last4), and a
+/// customer cancelling a mandate at their bank. Each fires the event Stripe sends for it. Detaching a PaymentMethod and
+/// deleting a Customer need nothing here: Stripe's own API does them (and fires their events).
+/// </summary>
+internal sealed class SandboxControl(SandboxStore store, IOptions<StripeSandboxOptions> options)
+{
+    /// <summary>
+    /// The card account updater: sets <c>card.exp_month</c>, <c>card.exp_year</c> and, when given, <c>card.last4</c> (the
+    /// fingerprint stays) and fires <c>payment_method.automatically_updated</c>. Values equal to the current ones change
+    /// nothing and fire nothing. 404 unknown PaymentMethod; 400 not a card, detached, month not 1-12, year not four digits
+    /// or the expiry in the past, last4 not four digits.
+    /// </summary>
+    public ApiResult AutomaticUpdate(string paymentMethodId, int? expMonth, int? expYear, string? last4)
+    {
+        var month = expMonth ?? throw StripeErrors.ParameterMissing("exp_month");
+        var year = expYear ?? throw StripeErrors.ParameterMissing("exp_year");
+        var now = options.Value.TimeProvider.GetUtcNow();
+        if (month is < 1 or > 12)
+        {
+            throw StripeErrors.ParameterInvalid("exp_month", "exp_month must be between 1 and 12.");
+        }
+
+        if (year < 1000 || year > now.Year + 50 || year < now.Year || (year == now.Year && month < now.Month))
+        {
+            throw StripeErrors.ParameterInvalid("exp_year", "exp_year must be four digits, and the expiry not in the past nor more than 50 years ahead.");
+        }
+
+        if (last4 is not null && (last4.Length != 4 || !last4.All(char.IsAsciiDigit)))
+        {
+            throw StripeErrors.ParameterInvalid("last4", "last4 must be four digits.");
+        }
+
+        var view = store.Write(
+            data =>
+            {
+                if (!data.PaymentMethods.TryGetValue(paymentMethodId, out var stored))
+                {
+                    throw StripeErrors.ResourceMissing("payment_method", "PaymentMethod");
+                }
+
+                if (stored.View.Card is not { } card)
+                {
+                    throw StripeErrors.ParameterInvalid("payment_method", "The card account updater updates card PaymentMethods only.");
+                }
+
+                if (stored.Detached)
+                {
+                    throw StripeErrors.UnexpectedState("This PaymentMethod was detached: the card account updater no longer updates it.", "payment_method_unexpected_state");
+                }
+
+                var updated = stored.View with { Card = card with { ExpMonth = month, ExpYear = year, Last4 = last4 ?? card.Last4 } };
+                data.PaymentMethods[paymentMethodId] = stored with { View = updated };
+                return updated;
+            },
+            EventRules.AutomaticUpdateCause);
+        return ApiResult.Ok(JsonSerializer.Serialize(view, SandboxJson.Default.PaymentMethodObject));
+    }
+
+    /// <summary>
+    /// The customer cancels the mandate at their bank: <c>status</c> becomes <c>inactive</c> (a Bacs mandate's
+    /// <c>network_status</c> <c>revoked</c>) and <c>mandate.updated</c> fires. An inactive mandate stays as it is (no event).
+    /// 404 unknown mandate.
+    /// </summary>
+    public ApiResult DeactivateMandate(string mandateId)
+    {
+        var view = store.Write(data =>
+        {
+            if (!data.Mandates.TryGetValue(mandateId, out var stored))
+            {
+                throw StripeErrors.ResourceMissing("mandate", "mandate");
+            }
+
+            if (stored.View.Status == "inactive")
+            {
+                return stored.View;
+            }
+
+            var details = stored.View.PaymentMethodDetails;
+            var inactive = stored.View with
+            {
+                Status = "inactive",
+                PaymentMethodDetails = details.BacsDebit is { } bacs ? details with { BacsDebit = bacs with { NetworkStatus = "revoked" } } : details,
+            };
+            data.Mandates[mandateId] = stored with { View = inactive };
+            return inactive;
+        });
+        return ApiResult.Ok(JsonSerializer.Serialize(view, SandboxJson.Default.MandateObject));
+    }
+}
