@@ -535,3 +535,154 @@ public sealed class WebhookProcessingTests(WebhookServer server) : IClassFixture
         return records;
     }
 }
+
+/// <summary>
+/// End to end with the embedded sandbox's own signed deliveries to the listener (registered at start, trusting the
+/// development CA), its control endpoints, and the catch-up from GET /v1/events.
+/// </summary>
+public sealed class WebhookDeliveryTests
+{
+    [Fact]
+    public async Task MandateUpdatedInactiveDeliveredBeforeSetupIntentSucceeded_EndsInactive()
+    {
+        var server = new WebhookServer();
+        await server.InitializeAsync();
+        try
+        {
+            var sandbox = server.Server.Sandbox;
+            sandbox.Webhooks.SetMode(StripeSandbox.Webhooks.SandboxWebhookMode.Hold);
+            var token = (await server.Server.Client.TokenizeBankAccountAsync(Requests.Sepa(Requests.NewKey(), customer: "cust-order"))).Token;
+            sandbox.DeactivateMandate(token.Mandate.Id);
+
+            sandbox.Webhooks.Release(StripeSandbox.Webhooks.SandboxReleaseOrder.Reverse);
+            var deliveries = await DeliveredAsync(server, ["mandate.updated", "setup_intent.succeeded"]);
+            var mandateUpdated = deliveries.Single(d => d.EventType == "mandate.updated");
+            var setupSucceeded = deliveries.Single(d => d.EventType == "setup_intent.succeeded");
+            var states = new[] { await server.WaitProcessedAsync(mandateUpdated.EventId), await server.WaitProcessedAsync(setupSucceeded.EventId) };
+            var after = await server.Ledger.GetTokenAsync(token.Token_, CancellationToken.None);
+
+            // The control: the token was READY with an active mandate, and the deliveries really came in reverse order.
+            Assert.Equal((Contracts.V1.SetupStatus.Ready, Contracts.V1.MandateStatus.Active), (token.Setup.Status, token.Mandate.Status));
+            Assert.True(mandateUpdated.Sequence < setupSucceeded.Sequence, "mandate.updated was not delivered first");
+            Assert.Equal([WebhookState.Processed, WebhookState.Processed], states);
+            Assert.Equal(Core.Domain.SetupStatus.Ready, after!.Setup.Status);
+            Assert.Equal(Core.Domain.MandateStatus.Inactive, after.Mandate!.Status);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task CardAccountUpdater_DeliveredBySandbox_GetTokenShowsNewExpiryAndLast4AndItIsAudited()
+    {
+        var server = new WebhookServer();
+        await server.InitializeAsync();
+        try
+        {
+            var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), month: 12, year: 2030))).Token;
+
+            server.Server.Sandbox.UpdateCardAutomatically(token.Token_, 4, 2033, "1881");
+            var delivery = (await DeliveredAsync(server, ["payment_method.automatically_updated"])).Single();
+            var state = await server.WaitProcessedAsync(delivery.EventId);
+            var read = (await server.Server.Client.GetTokenAsync(new Contracts.V1.GetTokenRequest { Token = token.Token_ })).Token;
+
+            Assert.Equal((12, 2030, "4242"), (token.Card.ExpMonth, token.Card.ExpYear, token.Card.Last4));
+            Assert.Equal(WebhookState.Processed, state);
+            Assert.Equal((4, 2033, "1881"), (read.Card.ExpMonth, read.Card.ExpYear, read.Card.Last4));
+            var audit = await AuditOfAsync(server, delivery.EventId);
+            Assert.Equal(("stripe", "stripe.webhook/payment_method.automatically_updated", token.Token_), (Assert.Single(audit).CallerId, audit[0].Action, audit[0].Resource));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task DeliveriesDropped_CatchUpFromTheEventList_ProcessesEachOnce()
+    {
+        var server = new WebhookServer("--Tokenizer:Webhooks:CatchUpIntervalSeconds=5");
+        await server.InitializeAsync();
+        try
+        {
+            var sandbox = server.Server.Sandbox;
+            var card = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: "cust-catchup"))).Token;
+            var other = (await server.Server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: "cust-catchup"))).Token;
+            sandbox.Webhooks.SetMode(StripeSandbox.Webhooks.SandboxWebhookMode.Drop);
+            sandbox.Webhooks.ClearDeliveries();
+
+            sandbox.UpdateCardAutomatically(card.Token_, 7, 2034);
+            await new Stripe.PaymentMethodService(SandboxClient(server)).DetachAsync(other.Token_);
+
+            // The control: nothing was delivered; the listener never saw these events.
+            Assert.All(sandbox.Webhooks.Deliveries(), d => Assert.Equal("dropped", d.Outcome));
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            Core.Domain.TokenRecord? updated = null;
+            Core.Domain.TokenRecord? detached = null;
+            while (DateTime.UtcNow < deadline)
+            {
+                updated = await server.Ledger.GetTokenAsync(card.Token_, CancellationToken.None);
+                detached = await server.Ledger.GetTokenAsync(other.Token_, CancellationToken.None);
+                if (updated!.Card!.ExpMonth == 7 && detached!.Status == Core.Domain.TokenStatus.Revoked)
+                {
+                    break;
+                }
+
+                await Task.Delay(200);
+            }
+
+            Assert.Equal((7, 2034), (updated!.Card!.ExpMonth, updated.Card.ExpYear));
+            Assert.Equal(Core.Domain.TokenStatus.Revoked, detached!.Status);
+            var dropped = sandbox.Webhooks.Deliveries().Where(d => d.EventType is "payment_method.automatically_updated" or "payment_method.detached").ToList();
+            Assert.Equal(2, dropped.Count);
+            foreach (var delivery in dropped)
+            {
+                Assert.Equal((WebhookState.Processed, 1), await server.Store.FindAsync(delivery.EventId, CancellationToken.None));
+                Assert.Single(await AuditOfAsync(server, delivery.EventId));
+            }
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static Stripe.StripeClient SandboxClient(WebhookServer server)
+    {
+        var sandbox = server.Server.App.Services.GetRequiredService<Server.Hosting.EmbeddedSandbox>();
+        return new Stripe.StripeClient(new Stripe.StripeClientOptions { ApiKey = sandbox.ApiKey, ApiBase = sandbox.BaseAddress.ToString().TrimEnd('/') });
+    }
+
+    /// <summary>Waits (bounded) until each of <paramref name="types"/> has a successful delivery; returns those deliveries.</summary>
+    private static async Task<List<StripeSandbox.Webhooks.SandboxWebhookDelivery>> DeliveredAsync(WebhookServer server, string[] types)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var succeeded = server.Server.Sandbox.Webhooks.Deliveries().Where(d => d.Outcome == "succeeded" && types.Contains(d.EventType)).ToList();
+            if (types.All(t => succeeded.Any(d => d.EventType == t)) || DateTime.UtcNow > deadline)
+            {
+                return succeeded;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<List<AuditEvent>> AuditOfAsync(WebhookServer server, string eventId)
+    {
+        var reader = server.Server.App.Services.GetRequiredService<IAuditTrailReader>();
+        var records = new List<AuditEvent>();
+        await foreach (var record in reader.ReadAsync(DateTimeOffset.UtcNow.AddMinutes(-10), null, CancellationToken.None))
+        {
+            if (record.Event.CorrelationId == eventId)
+            {
+                records.Add(record.Event);
+            }
+        }
+
+        return records;
+    }
+}

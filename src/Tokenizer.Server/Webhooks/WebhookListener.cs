@@ -122,6 +122,25 @@ public sealed partial class WebhookListener(
         var bound = listener.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         Address = bound is null ? null : new Uri(bound);
         LogListening(logger, bound ?? "(unknown)", WebhookReceiver.Path);
+        RegisterWithEmbeddedSandbox();
+    }
+
+    /// <summary>
+    /// With the embedded sandbox as the gateway, registers this listener with it (as an operator registers the endpoint
+    /// in Stripe's Dashboard): the handled event types, signed with the current secret, to the loopback address.
+    /// </summary>
+    private void RegisterWithEmbeddedSandbox()
+    {
+        var sandbox = services.GetRequiredService<Hosting.EmbeddedSandbox>().Server;
+        if (sandbox is null || Address is null)
+        {
+            return;
+        }
+
+        var host = System.Net.IPAddress.TryParse(Address.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip) ? Address.Host : "127.0.0.1";
+        var url = new UriBuilder(Uri.UriSchemeHttps, host, Address.Port, WebhookReceiver.Path).Uri.ToString();
+        var id = sandbox.Webhooks.AddEndpoint(url, services.GetRequiredService<WebhookSecrets>().Current[0], WebhookEventTypes.Handled);
+        LogRegistered(logger, id);
     }
 
     /// <inheritdoc />
@@ -146,6 +165,10 @@ public sealed partial class WebhookListener(
     [LoggerMessage(EventId = 7002, EventName = "WebhookListening", Level = LogLevel.Information,
         Message = "Stripe webhook endpoint on {Address}{Path} (HTTPS, no client certificate)")]
     private static partial void LogListening(ILogger logger, string address, string path);
+
+    [LoggerMessage(EventId = 7007, EventName = "WebhookRegisteredWithSandbox", Level = LogLevel.Information,
+        Message = "Registered the webhook endpoint with the embedded Stripe sandbox ({EndpointId})")]
+    private static partial void LogRegistered(ILogger logger, string endpointId);
 
     /// <summary>The nested host neither watches signals nor prints lifetime messages: the main host stops it.</summary>
     private sealed class HostedByParentLifetime : IHostLifetime
