@@ -162,11 +162,11 @@ public sealed partial class WebhookListener(
         }
     }
 
-    [LoggerMessage(EventId = 7002, EventName = "WebhookListening", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 7102, EventName = "WebhookListening", Level = LogLevel.Information,
         Message = "Stripe webhook endpoint on {Address}{Path} (HTTPS, no client certificate)")]
     private static partial void LogListening(ILogger logger, string address, string path);
 
-    [LoggerMessage(EventId = 7007, EventName = "WebhookRegisteredWithSandbox", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 7107, EventName = "WebhookRegisteredWithSandbox", Level = LogLevel.Information,
         Message = "Registered the webhook endpoint with the embedded Stripe sandbox ({EndpointId})")]
     private static partial void LogRegistered(ILogger logger, string endpointId);
 

@@ -237,7 +237,7 @@ internal sealed partial class WebhookReceiver(
         return Task.CompletedTask;
     }
 
-    [LoggerMessage(EventId = 7001, EventName = "WebhookInboxUnavailable", Level = LogLevel.Error,
+    [LoggerMessage(EventId = 7101, EventName = "WebhookInboxUnavailable", Level = LogLevel.Error,
         Message = "A Stripe webhook delivery could not be stored in the inbox ({ExceptionType}); answered 503 so Stripe retries")]
     private static partial void LogInboxUnavailable(ILogger logger, string exceptionType);
 }

@@ -98,7 +98,7 @@ internal sealed partial class WebhookRefusalAudit(
         await FlushAsync();
     }
 
-    [LoggerMessage(EventId = 7011, EventName = "WebhookRefusalsNotRecorded", Level = LogLevel.Critical,
+    [LoggerMessage(EventId = 7111, EventName = "WebhookRefusalsNotRecorded", Level = LogLevel.Critical,
         Message = "The audit trail could not record {Count} refused webhook deliveries (aggregated); they were refused anyway: {ExceptionType}")]
     private static partial void LogNotRecorded(ILogger logger, long count, string exceptionType);
 }

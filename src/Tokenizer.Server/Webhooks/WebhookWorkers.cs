@@ -91,11 +91,11 @@ internal sealed partial class WebhookWorker(
         }
     }
 
-    [LoggerMessage(EventId = 7003, EventName = "WebhookEventFailed", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 7103, EventName = "WebhookEventFailed", Level = LogLevel.Warning,
         Message = "Stripe event {EventId} ({Type}, attempt {Attempt}) could not be processed ({ExceptionType}); it is tried again when its lease runs out")]
     private static partial void LogEventFailed(ILogger logger, string eventId, string type, int attempt, string exceptionType);
 
-    [LoggerMessage(EventId = 7004, EventName = "WebhookPassFailed", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 7104, EventName = "WebhookPassFailed", Level = LogLevel.Warning,
         Message = "The webhook inbox could not be read ({ExceptionType}); the next pass tries again")]
     private static partial void LogPassFailed(ILogger logger, string exceptionType);
 }
@@ -180,11 +180,11 @@ internal sealed partial class WebhookCatchUpWorker(
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    [LoggerMessage(EventId = 7005, EventName = "WebhookCatchUp", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 7105, EventName = "WebhookCatchUp", Level = LogLevel.Information,
         Message = "Catch-up added {Count} Stripe events that were never delivered to the inbox")]
     private static partial void LogCaughtUp(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 7006, EventName = "WebhookCatchUpFailed", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 7106, EventName = "WebhookCatchUpFailed", Level = LogLevel.Warning,
         Message = "The catch-up listing of Stripe events failed ({ExceptionType}); the next pass tries again")]
     private static partial void LogPassFailed(ILogger logger, string exceptionType);
 }
