@@ -144,7 +144,7 @@ public static class CliApp
         token.Subcommands.Add(get);
         token.Subcommands.Add(revoke);
 
-        var tokens = new Command("tokens", "List tokens");
+        var tokens = new Command("tokens", "List tokens, watch token events");
         var list = new Command("list", "List tokens, newest first");
         var listCustomer = new Option<string?>("--customer") { Description = "Only this customer_reference" };
         var status = new Option<string?>("--status") { Description = "active or revoked" };
@@ -185,6 +185,7 @@ public static class CliApp
                 },
                 cancellationToken: ct)));
         tokens.Subcommands.Add(list);
+        tokens.Subcommands.Add(WatchCommand.Build(channel, json, output, error));
 
         root.Subcommands.Add(tokenize);
         root.Subcommands.Add(token);

@@ -58,7 +58,9 @@ public static class LedgerServiceCollectionExtensions
     /// <see cref="PostgresTokenLedger"/> too), the audit trail on the same database and connections as
     /// <see cref="IAuditTrail"/>, <see cref="IAuditTrailReader"/> and <see cref="RelationalAuditTrail"/> (the concrete
     /// <see cref="SqliteAuditTrail"/> or <see cref="PostgresAuditTrail"/> too), and for PostgreSQL the Data Protection key
-    /// ring in the database as <see cref="IXmlRepository"/> and <see cref="PostgresXmlRepository"/>. Registers
+    /// ring in the database as <see cref="IXmlRepository"/> and <see cref="PostgresXmlRepository"/>, and the token event
+    /// log on the same database as <see cref="ITokenEventLog"/>, <see cref="ITokenEventReader"/> and
+    /// <see cref="TokenEvents.RelationalTokenEventStore"/>. Registers
     /// <see cref="TimeProvider.System"/> unless a TimeProvider is registered; needs logging.
     /// </summary>
     /// <remarks>
@@ -121,6 +123,12 @@ public static class LedgerServiceCollectionExtensions
         // Privacy (issue #6): subject keys, encrypted personal data and erasures in the same database.
         services.AddSingleton(sp => new Privacy.RelationalPrivacyStore(sp.GetRequiredService<RelationalTokenLedger>()));
         services.AddSingleton<Tokenizer.Core.Privacy.IPrivacyStore>(sp => sp.GetRequiredService<Privacy.RelationalPrivacyStore>());
+        // The token event log (webhook handlers and revokes append, ListTokenEvents/WatchTokenEvents read).
+        services.AddSingleton(sp => new TokenEvents.RelationalTokenEventStore(
+            sp.GetRequiredService<RelationalTokenLedger>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ITokenEventLog>(sp => sp.GetRequiredService<TokenEvents.RelationalTokenEventStore>());
+        services.AddSingleton<ITokenEventReader>(sp => sp.GetRequiredService<TokenEvents.RelationalTokenEventStore>());
         // The Stripe webhook inbox and the token updates its events make, in the same database.
         services.AddSingleton(sp => new Webhooks.RelationalWebhookStore(sp.GetRequiredService<RelationalTokenLedger>()));
         return services;

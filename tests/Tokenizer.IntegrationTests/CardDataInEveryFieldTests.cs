@@ -22,6 +22,7 @@ public sealed class CardDataInEveryFieldTests(TokenizerServerFixture server) : I
     {
         ["idempotency_key"] = "opaque retry key: only its keyed HMAC is stored, it is never logged or audited in clear",
         ["page_token"] = "server-issued cursor: decoded and re-encoded, refused unless it round-trips",
+        ["after"] = "server-issued token event cursor: decoded and re-encoded, refused unless it round-trips",
         ["card.number"] = "the card number itself: card rules, sent to the gateway, never stored",
         ["card.cvc"] = "the CVC itself: 3-4 digits, never stored",
         ["sepa_debit.iban"] = "the IBAN itself",

@@ -12,7 +12,8 @@ namespace Tokenizer.IntegrationTests;
 /// <summary>
 /// Two real server processes on one PostgreSQL database (the throwaway cluster scripts/test.sh starts) and one shared
 /// gateway behave as one service: duplicates sent to both give one token, a token made by one is read, listed and
-/// revoked through the other, and the audit chain both append to verifies.
+/// revoked through the other (and the owner's token event watch on the first sees the revoke), and the audit chain
+/// both append to verifies.
 /// </summary>
 public sealed class ReplicaTests
 {
@@ -92,8 +93,14 @@ public sealed class ReplicaTests
             var listed = await financeB.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-replicas" });
             Assert.Contains(listed.Tokens, t => t.Token_ == made.Token.Token_);
             Assert.Contains(listed.Tokens, t => t.Token_ == tokens[0]);
+            // The owner watches token events on A while B revokes: the event recorded by B reaches A's stream.
+            var end = (await billingA.ListTokenEventsAsync(new ListTokenEventsRequest { PageSize = 500 })).NextCursor;
+            using var watchBound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var watchA = billingA.WatchTokenEvents(new WatchTokenEventsRequest { After = end }, cancellationToken: watchBound.Token);
             var revoked = await adminB.RevokeTokenAsync(new RevokeTokenRequest { Token = made.Token.Token_, IdempotencyKey = Requests.NewKey() });
             Assert.Equal(TokenStatus.Revoked, revoked.Token.Status);
+            Assert.True(await watchA.ResponseStream.MoveNext(watchBound.Token));
+            Assert.Equal((made.Token.Token_, TokenEventKind.Revoked), (watchA.ResponseStream.Current.Token, watchA.ResponseStream.Current.Kind));
             var seenByA = await new TokenizerService.TokenizerServiceClient(TestChannels.Create(a.Address, pki, "finance"))
                 .GetTokenAsync(new GetTokenRequest { Token = made.Token.Token_ });
             Assert.Equal(TokenStatus.Revoked, seenByA.Token.Status);

@@ -128,4 +128,10 @@ public static class ErrorReasons
 
     /// <summary>NOT_FOUND: no reconciliation run with that id.</summary>
     public const string ReconciliationNotFound = "RECONCILIATION_NOT_FOUND";
+
+    /// <summary>RESOURCE_EXHAUSTED: the caller already holds as many WatchTokenEvents streams as it may; close one first.</summary>
+    public const string TooManyWatches = "TOO_MANY_WATCHES";
+
+    /// <summary>UNAVAILABLE: the server is shutting down and ended the stream; reconnect (to any replica) with the last cursor.</summary>
+    public const string ShuttingDown = "SHUTTING_DOWN";
 }

@@ -104,4 +104,7 @@ public sealed record ErasureRecord(
     int PaymentMethodsDetached);
 
 /// <summary>What one retention purge deleted.</summary>
-public sealed record RetentionPurge(int RevokedTokens, int IdempotencyRecords);
+/// <param name="RevokedTokens">Revoked tokens past their retention period.</param>
+/// <param name="IdempotencyRecords">Finished idempotency records past theirs.</param>
+/// <param name="TokenEvents">Token events past theirs (0 when the store purges none: the retention service fills it in).</param>
+public sealed record RetentionPurge(int RevokedTokens, int IdempotencyRecords, int TokenEvents = 0);

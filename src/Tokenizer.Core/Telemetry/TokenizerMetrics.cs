@@ -108,7 +108,10 @@ public sealed class TokenizerMetrics
         /// <summary>Finished idempotency records past their retention period.</summary>
         public const string IdempotencyRecords = "idempotency_records";
 
-        internal static readonly FrozenSet<string> All = new[] { RevokedTokens, IdempotencyRecords }.ToFrozenSet(StringComparer.Ordinal);
+        /// <summary>Token events past their retention period.</summary>
+        public const string TokenEvents = "token_events";
+
+        internal static readonly FrozenSet<string> All = new[] { RevokedTokens, IdempotencyRecords, TokenEvents }.ToFrozenSet(StringComparer.Ordinal);
     }
 
     /// <summary>Records <paramref name="count"/> records of <paramref name="kind"/> (one of <see cref="RetentionKinds"/>) purged.</summary>

@@ -52,8 +52,12 @@ public sealed partial class TokenizationService(
     TimeProvider timeProvider,
     TokenizationSettings settings,
     ILogger<TokenizationService> logger,
-    Privacy.PersonalDataVault? personalData = null)
+    Privacy.PersonalDataVault? personalData = null,
+    ITokenEventLog? tokenEvents = null)
 {
+    /// <summary>The prefix of a revoke's token event SourceId: "revoke:" + token, so each token has one Revoked event.</summary>
+    public const string RevokeSourcePrefix = "revoke:";
+
     internal const string MetadataIntentKey = "tokenizer_intent";
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 100;
@@ -238,7 +242,8 @@ public sealed partial class TokenizationService(
     /// <summary>
     /// Detaches the PaymentMethod at the gateway and marks the token revoked; a setup still REQUIRES_ACTION or PROCESSING
     /// is cancelled first (Stripe API POST /v1/setup_intents/{id}/cancel), so the customer cannot attach it afterwards.
-    /// Revoking a revoked token returns it unchanged. Unknown: NOT_FOUND.
+    /// Revoking a revoked token returns it unchanged. Unknown: NOT_FOUND. Appends a <see cref="TokenEventKind.Revoked"/>
+    /// token event for the token's owner (once per token, SourceId "revoke:" + token).
     /// </summary>
     public async Task<TokenRecord> RevokeTokenAsync(CallerContext caller, RevokeTokenCommand command, CancellationToken cancellationToken)
     {
@@ -294,7 +299,26 @@ public sealed partial class TokenizationService(
                 return token with { Status = TokenStatus.Revoked, RevokedAt = Now(), Setup = setup };
             },
             cancellationToken).ConfigureAwait(false);
+        await AppendRevokedAsync(result.Token).ConfigureAwait(false);
         return result.Token;
+    }
+
+    /// <summary>
+    /// Tells the token's owner (through the token event log) that it was revoked. Runs on replays too and the append is
+    /// idempotent, so a revoke whose append failed after the ledger committed (the call then fails) is completed by the
+    /// caller's retry with the same key, and a token revoked twice has one event.
+    /// </summary>
+    private async Task AppendRevokedAsync(TokenRecord token)
+    {
+        if (tokenEvents is null || token.Status != TokenStatus.Revoked)
+        {
+            return;
+        }
+
+        // Not the call's token: the revoke has happened at the gateway and in the ledger, so its event is written too.
+        await tokenEvents.AppendAsync(
+            new TokenEventDraft(token.Token, token.CallerId, TokenEventKind.Revoked, RevokeSourcePrefix + token.Token, token.RevokedAt ?? Now(), Card: null),
+            CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -39,8 +39,9 @@ internal static class LedgerMigrations
         new(7, "audit key ids; key check values", KeyIds),
         new(8, "token setup (SetupIntent) and mandate columns; existing tokens not_set_up", TokenSetup),
 
-        // Version 10: the Stripe webhook inbox (its own store, Webhooks/WebhookSql.cs). Version 9 is token_events; a
-        // build without it still applies 10 (each version is checked on its own).
+        // Version 9: the token event log (its own store, TokenEvents/TokenEventSql.cs).
+        new(9, "token_events (what happened to each token, for the billing service)", TokenEvents.TokenEventSql.Schema),
+        // Version 10: the Stripe webhook inbox (its own store, Webhooks/WebhookSql.cs).
         new(10, "webhook_inbox, webhook_cursor; token lookup indexes", Webhooks.WebhookSql.Schema),
     ];
 

@@ -22,6 +22,7 @@ internal sealed record SqlDialect
         Int64Type = "INTEGER",
         BytesType = "BLOB",
         IdentityKey = "INTEGER PRIMARY KEY",
+        SequenceKey = "INTEGER PRIMARY KEY AUTOINCREMENT",
         TokenIdCollation = "",
         TableOptions = " STRICT",
         AppendOnlyGuards = SqliteAppendOnlyGuards,
@@ -38,11 +39,13 @@ internal sealed record SqlDialect
         Int64Type = "BIGINT",
         BytesType = "BYTEA",
         IdentityKey = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        SequenceKey = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         TokenIdCollation = " COLLATE \"C\"",
         TableOptions = "",
         AppendOnlyGuards = PostgresAppendOnlyGuards,
         AuditAppendLock = AdvisoryLock(AdvisoryLocks.AuditAppend),
         AuditAnchorLock = AdvisoryLock(AdvisoryLocks.AuditAnchor),
+        TokenEventAppendLock = AdvisoryLock(AdvisoryLocks.TokenEventAppend),
     };
 
     /// <summary>Column type of a 64-bit integer (times as unix microseconds, audit sequences).</summary>
@@ -53,6 +56,12 @@ internal sealed record SqlDialect
 
     /// <summary>Column definition (type and constraints) of a database-assigned 64-bit primary key.</summary>
     public required string IdentityKey { get; init; }
+
+    /// <summary>
+    /// Column definition of a database-assigned 64-bit key that is never reused, even after the rows with the highest
+    /// values are deleted (a reader's cursor must never meet a new row behind it): SQLite needs AUTOINCREMENT for that.
+    /// </summary>
+    public required string SequenceKey { get; init; }
 
     /// <summary>Text after the type of a token id column, so listings order token ids by their bytes.</summary>
     public required string TokenIdCollation { get; init; }
@@ -74,6 +83,13 @@ internal sealed record SqlDialect
     /// database (SQLite: the data directory lock), and an in-process gate is enough.
     /// </summary>
     public string? AuditAnchorLock { get; init; }
+
+    /// <summary>
+    /// The statement that makes a token event append the only one in flight, run first in the append's transaction, so
+    /// sequences commit in order (see <c>RelationalTokenEventStore</c>); null where the transaction already holds the
+    /// database's single write lock (SQLite).
+    /// </summary>
+    public string? TokenEventAppendLock { get; init; }
 
     /// <summary>A statement that takes the transaction-scoped PostgreSQL advisory lock <paramref name="key"/>.</summary>
     public static string AdvisoryLock(long key) =>
@@ -120,4 +136,7 @@ internal static class AdvisoryLocks
 
     /// <summary>Held while a replica writes the audit anchor ("tkz-anch" in ASCII): the anchor never goes backwards.</summary>
     public const long AuditAnchor = 0x746B7A2D616E6368;
+
+    /// <summary>Held by the token event append in flight ("tkz-tevt" in ASCII): sequences commit in the order they are taken.</summary>
+    public const long TokenEventAppend = 0x746B7A2D74657674;
 }

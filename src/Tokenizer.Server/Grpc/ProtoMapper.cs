@@ -9,6 +9,43 @@ namespace Tokenizer.Server.Grpc;
 /// <summary>Maps between the wire contract (tokenizer.v1) and the domain. No validation here: the domain validates.</summary>
 internal static class ProtoMapper
 {
+    /// <summary>A stored token event as the wire message; the card only for CARD_UPDATED, absent fields empty.</summary>
+    public static V1.TokenEvent ToProto(Tokenizer.Core.Ports.TokenEvent item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var message = new V1.TokenEvent
+        {
+            Cursor = Tokenizer.Core.Events.TokenEventFeed.EncodeCursor(item.Sequence),
+            Token = item.Token,
+            Kind = item.Kind switch
+            {
+                Tokenizer.Core.Ports.TokenEventKind.SetupSucceeded => V1.TokenEventKind.SetupSucceeded,
+                Tokenizer.Core.Ports.TokenEventKind.SetupFailed => V1.TokenEventKind.SetupFailed,
+                Tokenizer.Core.Ports.TokenEventKind.RequiresAction => V1.TokenEventKind.RequiresAction,
+                Tokenizer.Core.Ports.TokenEventKind.MandateInactive => V1.TokenEventKind.MandateInactive,
+                Tokenizer.Core.Ports.TokenEventKind.CardUpdated => V1.TokenEventKind.CardUpdated,
+                Tokenizer.Core.Ports.TokenEventKind.DetachedAtGateway => V1.TokenEventKind.DetachedAtGateway,
+                Tokenizer.Core.Ports.TokenEventKind.CustomerDeleted => V1.TokenEventKind.CustomerDeleted,
+                Tokenizer.Core.Ports.TokenEventKind.Revoked => V1.TokenEventKind.Revoked,
+                _ => V1.TokenEventKind.Unspecified,
+            },
+            OccurredAt = Timestamp.FromDateTimeOffset(item.OccurredAt),
+        };
+        if (item.Card is { } card)
+        {
+            message.Card = new V1.UpdatedCard
+            {
+                Brand = card.Brand ?? string.Empty,
+                Last4 = card.Last4 ?? string.Empty,
+                ExpMonth = card.ExpMonth ?? 0,
+                ExpYear = card.ExpYear ?? 0,
+                Fingerprint = card.Fingerprint ?? string.Empty,
+            };
+        }
+
+        return message;
+    }
+
     public static TokenizeCardCommand ToCommand(V1.TokenizeCardRequest request) => new(
         request.IdempotencyKey,
         request.CustomerReference,

@@ -1,15 +1,19 @@
 using Grpc.Core;
 using Tokenizer.Contracts.V1;
+using Tokenizer.Core.Events;
 using Tokenizer.Core.Tokenization;
+using Tokenizer.Server.Events;
 using Tokenizer.Server.Security;
 
 namespace Tokenizer.Server.Grpc;
 
 /// <summary>
-/// tokenizer.v1.TokenizerService: maps the wire contract onto <see cref="TokenizationService"/>. Errors are mapped to
-/// gRPC status by <see cref="ErrorMappingInterceptor"/>; handlers never build RpcException themselves.
+/// tokenizer.v1.TokenizerService: maps the wire contract onto <see cref="TokenizationService"/> and the token event
+/// feed (<see cref="TokenEventFeed"/>, <see cref="TokenEventWatch"/>). Errors are mapped to gRPC status by
+/// <see cref="ErrorMappingInterceptor"/>; handlers never build RpcException themselves.
 /// </summary>
-internal sealed class TokenizerGrpcService(TokenizationService tokenization) : TokenizerService.TokenizerServiceBase
+internal sealed class TokenizerGrpcService(TokenizationService tokenization, TokenEventFeed tokenEvents, TokenEventWatch watch)
+    : TokenizerService.TokenizerServiceBase
 {
     public override async Task<TokenizeCardResponse> TokenizeCard(TokenizeCardRequest request, ServerCallContext context)
     {
@@ -45,6 +49,21 @@ internal sealed class TokenizerGrpcService(TokenizationService tokenization) : T
             context.CallCancellation());
         return new RevokeTokenResponse { Token = ProtoMapper.ToProto(token) };
     }
+
+    public override async Task<ListTokenEventsResponse> ListTokenEvents(ListTokenEventsRequest request, ServerCallContext context)
+    {
+        var page = await tokenEvents.ReadAsync(Caller(context), request.After, request.PageSize, context.CallCancellation());
+        var response = new ListTokenEventsResponse { NextCursor = page.NextCursor };
+        response.Events.AddRange(page.Events.Select(ProtoMapper.ToProto));
+        return response;
+    }
+
+    public override Task WatchTokenEvents(WatchTokenEventsRequest request, IServerStreamWriter<TokenEvent> responseStream, ServerCallContext context) =>
+        watch.RunAsync(
+            Caller(context),
+            request.After,
+            (item, ct) => responseStream.WriteAsync(ProtoMapper.ToProto(item), ct),
+            context.CancellationToken);
 
     private static CallerContext Caller(ServerCallContext context) => CallerDirectory.ToCaller(context.GetHttpContext().User);
 }

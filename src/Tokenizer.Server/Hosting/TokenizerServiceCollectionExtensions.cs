@@ -8,6 +8,7 @@ using Tokenizer.Ledger;
 using Tokenizer.Ledger.Audit;
 using Tokenizer.Server.Audit;
 using Tokenizer.Server.DataProtection;
+using Tokenizer.Server.Events;
 using Tokenizer.Server.Grpc;
 using Tokenizer.Server.Health;
 using Tokenizer.Server.Telemetry;
@@ -122,6 +123,8 @@ public static class TokenizerServiceCollectionExtensions
         services.AddTokenizerReconciliation();
         // Privacy (issue #6): per-subject keys, access/correction/erasure, retention purge.
         services.AddTokenizerPrivacy();
+        // Token events for the billing service: ListTokenEvents, WatchTokenEvents (the store comes with the ledger).
+        services.AddTokenizerTokenEvents();
         // Stripe webhooks: the signed listener (its own HTTPS port), the durable inbox, its worker and the catch-up.
         services.AddTokenizerWebhooks();
 

@@ -43,6 +43,7 @@ internal static class PrivacyServiceCollectionExtensions
             {
                 RevokedTokens = TimeSpan.FromDays(options.RevokedTokenRetentionDays),
                 IdempotencyRecords = TimeSpan.FromDays(options.IdempotencyRetentionDays),
+                TokenEvents = sp.GetRequiredService<IOptions<Events.TokenEventOptions>>().Value.Retention,
             };
         });
         services.AddSingleton<RetentionService>();

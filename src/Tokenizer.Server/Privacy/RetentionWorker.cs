@@ -30,9 +30,9 @@ internal sealed partial class RetentionWorker(
             try
             {
                 var purge = await retention.PurgeOnceAsync(stoppingToken);
-                if (purge.RevokedTokens + purge.IdempotencyRecords > 0)
+                if (purge.RevokedTokens + purge.IdempotencyRecords + purge.TokenEvents > 0)
                 {
-                    LogPurged(logger, purge.RevokedTokens, purge.IdempotencyRecords);
+                    LogPurged(logger, purge.RevokedTokens, purge.IdempotencyRecords, purge.TokenEvents);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -50,8 +50,8 @@ internal sealed partial class RetentionWorker(
     [LoggerMessage(EventId = 1611, EventName = "RetentionPurgeDisabled", Level = LogLevel.Warning, Message = "The retention purge is disabled (Tokenizer:Privacy:PurgeEnabled=false): expired records are kept")]
     private static partial void LogDisabled(ILogger logger);
 
-    [LoggerMessage(EventId = 1612, EventName = "RetentionPurged", Level = LogLevel.Information, Message = "Retention purge: {RevokedTokens} revoked tokens and {IdempotencyRecords} idempotency records deleted")]
-    private static partial void LogPurged(ILogger logger, int revokedTokens, int idempotencyRecords);
+    [LoggerMessage(EventId = 1612, EventName = "RetentionPurged", Level = LogLevel.Information, Message = "Retention purge: {RevokedTokens} revoked tokens, {IdempotencyRecords} idempotency records and {TokenEvents} token events deleted")]
+    private static partial void LogPurged(ILogger logger, int revokedTokens, int idempotencyRecords, int tokenEvents);
 
     [LoggerMessage(EventId = 1613, EventName = "RetentionPurgeFailed", Level = LogLevel.Warning, Message = "Retention purge failed ({ErrorType}); the next one tries again")]
     private static partial void LogPurgeFailed(ILogger logger, string errorType);

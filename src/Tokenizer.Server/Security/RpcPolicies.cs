@@ -18,6 +18,10 @@ public static class RpcPolicies
         ["tokenizer.v1.TokenizerService/GetToken"] = [CallerRoles.Tokenize, CallerRoles.Finance],
         ["tokenizer.v1.TokenizerService/ListTokens"] = [CallerRoles.Finance],
         ["tokenizer.v1.TokenizerService/RevokeToken"] = [CallerRoles.Admin],
+
+        // Token events: the billing service reads its own tokens' events, finance every caller's (TokenEventFeed scopes).
+        ["tokenizer.v1.TokenizerService/ListTokenEvents"] = [CallerRoles.Tokenize, CallerRoles.Finance],
+        ["tokenizer.v1.TokenizerService/WatchTokenEvents"] = [CallerRoles.Tokenize, CallerRoles.Finance],
         ["tokenizer.v1.AuditService/VerifyAuditTrail"] = [CallerRoles.Admin],
         ["tokenizer.v1.AuditService/ExportAuditEvents"] = [CallerRoles.Admin],
 

@@ -70,6 +70,33 @@ public sealed class RetentionServiceTests : IDisposable
         Assert.Equal([("revoked_tokens", 0L), ("idempotency_records", 0L)], purged);
     }
 
+    [Fact]
+    public async Task PurgeOnceAsync_WithTokenEvents_PurgesThemPastTheirOwnRetention()
+    {
+        // Arrange
+        var events = Substitute.For<ITokenEventReader>();
+        events.PurgeRecordedBeforeAsync(default, default).ReturnsForAnyArgs(4);
+        store.PurgeExpiredAsync(default, default, default).ReturnsForAnyArgs(new RetentionPurge(0, 0));
+        var withEvents = new RetentionService(
+            store,
+            audit,
+            new TokenizerMetrics(meters, Substitute.For<IGatewayHealth>()),
+            new FakeTimeProvider(Now),
+            new RetentionSettings { TokenEvents = TimeSpan.FromDays(7) },
+            events);
+
+        // Act
+        var result = await withEvents.PurgeOnceAsync(CancellationToken.None);
+
+        // Assert
+        Assert.Equal(new RetentionPurge(0, 0, 4), result);
+        await events.Received(1).PurgeRecordedBeforeAsync(Now.AddDays(-7), Arg.Any<CancellationToken>());
+        await audit.Received(1).AppendAsync(
+            Arg.Is<AuditEvent>(e => e.Resource == "revoked_tokens=0;idempotency_records=0;token_events=4"),
+            Arg.Any<CancellationToken>());
+        Assert.Contains(("token_events", 4L), purged);
+    }
+
     private sealed class Meters : IMeterFactory
     {
         private readonly List<Meter> created = [];

@@ -11,7 +11,7 @@ namespace Tokenizer.Server.Tests.Privacy;
 
 /// <summary>
 /// The retention purge in the real host (real SQLite ledger, real gRPC): on its timer it deletes the revoked token whose
-/// retention ran out, keeps the active one, and audits the purge as <c>system</c>. The host's clock is a fake one the
+/// retention ran out (and the token events past theirs), keeps the active one, and audits the purge as <c>system</c>. The host's clock is a fake one the
 /// test advances, so nothing waits on the wall clock.
 /// </summary>
 public sealed class RetentionWorkerTests
@@ -27,7 +27,7 @@ public sealed class RetentionWorkerTests
                 [
                     "--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Development",
                     "--Tokenizer:Privacy:RevokedTokenRetentionDays=1", "--Tokenizer:Privacy:PurgeIntervalSeconds=60",
-                    "--Tokenizer:Recovery:Enabled=false",
+                    "--Tokenizer:Recovery:Enabled=false", "--Tokenizer:TokenEvents:Retention=1.00:00:00",
                 ],
                 builder =>
                 {
@@ -44,6 +44,7 @@ public sealed class RetentionWorkerTests
             var kept = (await billing.TokenizeCardAsync(Card("retention-kept"))).Token;
             var expiring = (await billing.TokenizeCardAsync(Card("retention-expiring"))).Token;
             await admin.RevokeTokenAsync(new RevokeTokenRequest { Token = expiring.Token_, IdempotencyKey = "retention-revoke" });
+            var eventsBefore = await finance.ListTokenEventsAsync(new ListTokenEventsRequest());
 
             // Act: two days later, the purge's timer ticks.
             clock.Advance(TimeSpan.FromDays(2));
@@ -51,7 +52,9 @@ public sealed class RetentionWorkerTests
 
             // Assert
             Assert.Equal(("system", "success"), (purge.CallerId, purge.Outcome));
-            Assert.Equal("revoked_tokens=1;idempotency_records=0", purge.Resource);
+            Assert.Equal("revoked_tokens=1;idempotency_records=0;token_events=1", purge.Resource);
+            Assert.Contains(eventsBefore.Events, e => e.Token == expiring.Token_ && e.Kind == TokenEventKind.Revoked);
+            Assert.Empty((await finance.ListTokenEventsAsync(new ListTokenEventsRequest())).Events);
             var gone = await Assert.ThrowsAsync<RpcException>(() => finance.GetTokenAsync(new GetTokenRequest { Token = expiring.Token_ }).ResponseAsync);
             Assert.Equal(StatusCode.NotFound, gone.StatusCode);
             Assert.Equal(TokenStatus.Active, (await finance.GetTokenAsync(new GetTokenRequest { Token = kept.Token_ })).Token.Status);

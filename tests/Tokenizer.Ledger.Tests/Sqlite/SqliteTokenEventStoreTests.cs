@@ -1,0 +1,3 @@
+namespace Tokenizer.Ledger.Tests.Sqlite;
+
+public sealed class SqliteTokenEventStoreTests() : TokenEventStoreTests(new SqliteTestDatabase());
