@@ -607,6 +607,9 @@ public sealed class WebhookDeliveryTests
             Assert.Equal([WebhookState.Processed, WebhookState.Processed], states);
             Assert.Equal(Core.Domain.SetupStatus.Ready, after!.Setup.Status);
             Assert.Equal(Core.Domain.MandateStatus.Inactive, after.Mandate!.Status);
+            var kinds = (await server.Server.Client.ListTokenEventsAsync(new Contracts.V1.ListTokenEventsRequest { PageSize = 100 })).Events
+                .Where(e => e.Token == token.Token_).Select(e => e.Kind).ToList();
+            Assert.Contains(Contracts.V1.TokenEventKind.MandateInactive, kinds);
         }
         finally
         {
@@ -633,6 +636,11 @@ public sealed class WebhookDeliveryTests
             Assert.Equal((4, 2033, "1881"), (read.Card.ExpMonth, read.Card.ExpYear, read.Card.Last4));
             var audit = await AuditOfAsync(server, delivery.EventId);
             Assert.Equal(("stripe", "stripe.webhook/payment_method.automatically_updated", token.Token_), (Assert.Single(audit).CallerId, audit[0].Action, audit[0].Resource));
+            // The token's owner (billing) sees one card_updated event with the masked fields.
+            var events = (await server.Server.Client.ListTokenEventsAsync(new Contracts.V1.ListTokenEventsRequest { PageSize = 100 })).Events
+                .Where(e => e.Token == token.Token_ && e.Kind == Contracts.V1.TokenEventKind.CardUpdated)
+                .ToList();
+            Assert.Equal((4, 2033, "1881"), (Assert.Single(events).Card.ExpMonth, events[0].Card.ExpYear, events[0].Card.Last4));
         }
         finally
         {
