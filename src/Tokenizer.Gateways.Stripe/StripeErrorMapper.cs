@@ -22,6 +22,9 @@ internal enum StripeOperation
     GetSetupIntent,
     GetMandate,
     CancelSetupIntent,
+    GetPaymentMethod,
+    GetCustomer,
+    ListEvents,
 }
 
 /// <summary>

@@ -123,13 +123,14 @@ public static class LedgerServiceCollectionExtensions
         // Privacy (issue #6): subject keys, encrypted personal data and erasures in the same database.
         services.AddSingleton(sp => new Privacy.RelationalPrivacyStore(sp.GetRequiredService<RelationalTokenLedger>()));
         services.AddSingleton<Tokenizer.Core.Privacy.IPrivacyStore>(sp => sp.GetRequiredService<Privacy.RelationalPrivacyStore>());
-
         // The token event log (webhook handlers and revokes append, ListTokenEvents/WatchTokenEvents read).
         services.AddSingleton(sp => new TokenEvents.RelationalTokenEventStore(
             sp.GetRequiredService<RelationalTokenLedger>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ITokenEventLog>(sp => sp.GetRequiredService<TokenEvents.RelationalTokenEventStore>());
         services.AddSingleton<ITokenEventReader>(sp => sp.GetRequiredService<TokenEvents.RelationalTokenEventStore>());
+        // The Stripe webhook inbox and the token updates its events make, in the same database.
+        services.AddSingleton(sp => new Webhooks.RelationalWebhookStore(sp.GetRequiredService<RelationalTokenLedger>()));
         return services;
     }
 

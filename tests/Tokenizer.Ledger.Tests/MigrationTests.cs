@@ -16,7 +16,7 @@ public abstract class MigrationTests(TestDatabase database) : LedgerTestBase(dat
         // Assert
         Assert.Equal(LedgerMigrations.All.Select(m => m.Version), versions);
         Assert.Equal(LedgerMigrations.All.Select(m => m.Version).Order(), versions);
-        // Gapless but for version 5, reserved for reconciliation runs (issue #5) and filled when that branch merges.
+        // Gapless.
         Assert.Equal(Enumerable.Range(1, LedgerMigrations.LatestVersion), versions);
     }
 

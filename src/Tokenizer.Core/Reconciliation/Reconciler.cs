@@ -183,6 +183,11 @@ public sealed class Reconciler(
         {
             var record = ledger.GetValueOrDefault(paymentMethod.Id);
             var item = ReconciliationClassifier.Attached(paymentMethod, record, customer);
+            if (record is not null && filter.InPeriod(item.CreatedAt) && (filter.Type is null || item.Type == filter.Type))
+            {
+                item = ReconciliationClassifier.WithSetup(item, await SetupDifferencesAsync(record, cancellationToken).ConfigureAwait(false));
+            }
+
             if (filter.InPeriod(item.CreatedAt) && (filter.Type is null || item.Type == filter.Type))
             {
                 items.Add(item);
@@ -190,6 +195,54 @@ public sealed class Reconciler(
         }
 
         return items;
+    }
+
+    /// <summary>
+    /// For a token the ledger holds READY: whether its SetupIntent is still succeeded (Stripe API GET
+    /// /v1/setup_intents/{id}) and its mandate, if any, still active (GET /v1/mandates/{id}) at the gateway; each request
+    /// takes a permit from the pacer. Returns "setup_status differs" / "mandate_status differs" for those that are not.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> SetupDifferencesAsync(TokenRecord record, CancellationToken cancellationToken)
+    {
+        if (record.Status != TokenStatus.Active || record.Setup.Status != SetupStatus.Ready)
+        {
+            return [];
+        }
+
+        var differences = new List<string>();
+        if (record.Setup.SetupIntentId is { } setupIntentId)
+        {
+            await PaceAsync(cancellationToken).ConfigureAwait(false);
+            var setup = await gateway.GetSetupIntentAsync(setupIntentId, cancellationToken).ConfigureAwait(false);
+            if (setup.Status != SetupStatus.Ready)
+            {
+                differences.Add("setup_status differs");
+            }
+        }
+
+        if (record.Mandate is { } mandate)
+        {
+            await PaceAsync(cancellationToken).ConfigureAwait(false);
+            var current = await gateway.GetMandateAsync(mandate.Id, cancellationToken).ConfigureAwait(false);
+            if (current.Status != MandateStatus.Active)
+            {
+                differences.Add("mandate_status differs");
+            }
+        }
+
+        return differences;
+    }
+
+    private async Task PaceAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var permit = await pacer.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+            if (permit.IsAcquired)
+            {
+                return;
+            }
+        }
     }
 
     private async Task<ReconciliationCursor?> SweepLedgerAsync(

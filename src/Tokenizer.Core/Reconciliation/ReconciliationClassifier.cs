@@ -33,6 +33,28 @@ public static class ReconciliationClassifier
             : Item(gateway.Id, ledger, gateway, ledger.CustomerReference, ReconciliationCategory.FieldMismatch, string.Join("; ", differences));
     }
 
+    /// <summary>
+    /// <paramref name="item"/> with <paramref name="setupDifferences"/> (a READY token whose SetupIntent is not succeeded
+    /// or whose mandate is not active at the gateway: "setup_status differs", "mandate_status differs") added: a matched
+    /// item becomes a field mismatch, a field mismatch lists them after its own. Other categories are returned as they are.
+    /// </summary>
+    public static ReconciliationItem WithSetup(ReconciliationItem item, IReadOnlyList<string> setupDifferences)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(setupDifferences);
+        if (setupDifferences.Count == 0 || item.Category is not (ReconciliationCategory.Matched or ReconciliationCategory.FieldMismatch))
+        {
+            return item;
+        }
+
+        var detail = string.Join("; ", setupDifferences);
+        return item with
+        {
+            Category = ReconciliationCategory.FieldMismatch,
+            Detail = item.Category == ReconciliationCategory.FieldMismatch ? item.Detail + "; " + detail : detail,
+        };
+    }
+
     /// <summary>A ledger token the gateway walk did not meet under any of our Customers.</summary>
     public static ReconciliationItem NotAttached(TokenRecord ledger)
     {

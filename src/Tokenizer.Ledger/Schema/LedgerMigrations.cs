@@ -41,6 +41,8 @@ internal static class LedgerMigrations
 
         // Version 9: the token event log (its own store, TokenEvents/TokenEventSql.cs).
         new(9, "token_events (what happened to each token, for the billing service)", TokenEvents.TokenEventSql.Schema),
+        // Version 10: the Stripe webhook inbox (its own store, Webhooks/WebhookSql.cs).
+        new(10, "webhook_inbox, webhook_cursor; token lookup indexes", Webhooks.WebhookSql.Schema),
     ];
 
     /// <summary>The highest version this build knows.</summary>

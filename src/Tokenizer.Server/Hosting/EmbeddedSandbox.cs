@@ -11,7 +11,7 @@ namespace Tokenizer.Server.Hosting;
 /// Stripe.net still talks to it over real HTTP. Its state lives under <c>{DataDirectory}/sandbox</c>.
 /// </summary>
 public sealed class EmbeddedSandbox(
-    IOptions<StripeSettings> settings, Secrets.ITokenizerSecrets secrets, Gateways.Stripe.IStripeApiKeyProvider apiKeys, DataDirectory dataDirectory, IHostEnvironment environment)
+    IOptions<StripeSettings> settings, Secrets.ITokenizerSecrets secrets, Gateways.Stripe.IStripeApiKeyProvider apiKeys, DataDirectory dataDirectory, IHostEnvironment environment, Security.TlsMaterial tls)
     : IHostedService, IAsyncDisposable
 {
     private StripeSandboxServer? server;
@@ -51,6 +51,9 @@ public sealed class EmbeddedSandbox(
 
             // SIGTERM is this host's to handle: the sandbox keeps answering while in-flight calls drain.
             HostedInProcess = true,
+
+            // Its webhook deliveries reach this host's own HTTPS listener, whose certificate the development CA issued.
+            WebhookTrustedCaPath = tls.PkiDirectory is { } pki ? Path.Combine(pki, "ca.crt") : null,
         };
         server = await StripeSandboxServer.StartAsync(options, environment.EnvironmentName, cancellationToken).ConfigureAwait(false);
         ApiKey = apiKey;

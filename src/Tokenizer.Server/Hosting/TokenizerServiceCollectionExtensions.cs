@@ -18,6 +18,7 @@ using Tokenizer.Server.Security;
 using Tokenizer.Server.Logging;
 using Tokenizer.Server.Reconciliation;
 using Tokenizer.Server.Privacy;
+using Tokenizer.Server.Webhooks;
 
 namespace Tokenizer.Server.Hosting;
 
@@ -124,6 +125,8 @@ public static class TokenizerServiceCollectionExtensions
         services.AddTokenizerPrivacy();
         // Token events for the billing service: ListTokenEvents, WatchTokenEvents (the store comes with the ledger).
         services.AddTokenizerTokenEvents();
+        // Stripe webhooks: the signed listener (its own HTTPS port), the durable inbox, its worker and the catch-up.
+        services.AddTokenizerWebhooks();
 
         // Readiness (grpc.health.v1), metrics (OpenTelemetry, Prometheus on its own loopback port), graceful shutdown.
         services.AddTokenizerHealth();

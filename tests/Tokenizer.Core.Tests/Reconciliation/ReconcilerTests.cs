@@ -136,6 +136,41 @@ public sealed class ReconcilerTests
         Assert.Equal(ReconciliationCategory.MissingAtGateway, items[0].Category);
     }
 
+    [Theory]
+    [InlineData(SetupStatus.Ready, MandateStatus.Active, null)]
+    [InlineData(SetupStatus.Failed, MandateStatus.Active, "setup_status differs")]
+    [InlineData(SetupStatus.Ready, MandateStatus.Inactive, "mandate_status differs")]
+    [InlineData(SetupStatus.RequiresAction, MandateStatus.Inactive, "setup_status differs; mandate_status differs")]
+    public async Task RunAsync_ReadyTokenWhoseSetupOrMandateChangedAtTheGateway_FieldMismatchNamingIt(SetupStatus atGateway, MandateStatus mandateAtGateway, string? detail)
+    {
+        // Arrange: READY here, with a SetupIntent and a mandate; the gateway reports them as the case says.
+        var bank = new BankAccountMetadata("3201", "19043", "AT", "fp");
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 2, Arg.Any<CancellationToken>())
+            .Returns(new GatewayPaymentMethodPage([new GatewayPaymentMethod("pm_1", TokenType.SepaDebit, null, bank) { CustomerId = "cus_1", CreatedAt = Now.AddDays(-1) }], null));
+        store.GetTokensAsync(Arg.Any<IReadOnlyCollection<string>>(), Arg.Any<CancellationToken>()).Returns(new Dictionary<string, TokenRecord>
+        {
+            ["pm_1"] = Token("pm_1", Now.AddDays(-1)) with
+            {
+                Type = TokenType.SepaDebit,
+                Card = null,
+                BankAccount = bank,
+                Setup = new TokenSetup(SetupStatus.Ready, "seti_1", null, null),
+                Mandate = new Mandate("mandate_1", MandateStatus.Active, MandateType.Online, Now.AddDays(-1)),
+            },
+        });
+        gateway.GetSetupIntentAsync("seti_1", Arg.Any<CancellationToken>()).Returns(new GatewaySetup("seti_1", atGateway, null, null, "mandate_1", "pm_1"));
+        gateway.GetMandateAsync("mandate_1", Arg.Any<CancellationToken>()).Returns(new Mandate("mandate_1", mandateAtGateway, MandateType.Online, Now.AddDays(-1)));
+
+        // Act
+        await Reconciler().RunAsync(Run(), "owner", CancellationToken.None);
+
+        // Assert
+        var item = Assert.Single(saved.SelectMany(p => p.Items));
+        Assert.Equal(detail is null ? ReconciliationCategory.Matched : ReconciliationCategory.FieldMismatch, item.Category);
+        Assert.Equal(detail, item.Detail);
+        Assert.Equal(3, pacer.Acquired);
+    }
+
     private static TokenRecord Token(string id, DateTimeOffset createdAt) => new()
     {
         Token = id,

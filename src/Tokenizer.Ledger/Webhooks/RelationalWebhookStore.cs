@@ -1,0 +1,415 @@
+using System.Data.Common;
+using System.Globalization;
+using Tokenizer.Core.Domain;
+using Tokenizer.Ledger.Schema;
+
+namespace Tokenizer.Ledger.Webhooks;
+
+/// <summary>Which source put an event into the inbox.</summary>
+public enum WebhookSource
+{
+    /// <summary>A signed delivery to <c>POST /stripe/webhook</c>.</summary>
+    Delivery = 1,
+
+    /// <summary>The catch-up listing of Stripe API GET /v1/events.</summary>
+    CatchUp = 2,
+}
+
+/// <summary>Where an inbox row stands.</summary>
+public enum WebhookState
+{
+    /// <summary>Not yet processed (possibly claimed by a worker).</summary>
+    Pending = 1,
+
+    /// <summary>Processed: the ledger holds the object's state as Stripe reported it then.</summary>
+    Processed = 2,
+
+    /// <summary>Looked at and nothing to do (the object is not one of our tokens, or is gone at Stripe).</summary>
+    Ignored = 3,
+}
+
+/// <summary>What the inbox keeps of a Stripe event: its id, type, creation time and object id. Never its body.</summary>
+/// <param name="EventId">Stripe's event id, <c>evt_...</c>.</param>
+/// <param name="Type">The event type, e.g. <c>setup_intent.succeeded</c>.</param>
+/// <param name="Created">The event's <c>created</c> (UTC, whole seconds from Stripe).</param>
+/// <param name="ObjectId">The id of <c>data.object</c> (<c>seti_</c>, <c>mandate_</c>, <c>pm_</c>, <c>cus_</c>), or null.</param>
+public sealed record WebhookEvent(string EventId, string Type, DateTimeOffset Created, string? ObjectId);
+
+/// <summary>An inbox row a worker holds a lease on.</summary>
+/// <param name="Event">The event.</param>
+/// <param name="ClaimedAt">The lease's start: the fence of <see cref="RelationalWebhookStore.FinishAsync"/>.</param>
+/// <param name="Attempts">How many claims this row has had, this one included.</param>
+public sealed record WebhookClaim(WebhookEvent Event, DateTimeOffset ClaimedAt, int Attempts);
+
+/// <summary>
+/// The Stripe webhook inbox (tables <c>webhook_inbox</c>, <c>webhook_cursor</c>, migration 10) and the token updates
+/// that processing an event makes, in the ledger's own database (SQLite or PostgreSQL), sharing its connections and
+/// write queue. Thread-safe; safe across replicas (claims are leases taken by conditional updates).
+/// </summary>
+/// <remarks>
+/// No body is stored: a webhook body carries billing details. Every token update writes only when a value differs, so a
+/// replayed or reprocessed event leaves the database unchanged.
+/// </remarks>
+public sealed class RelationalWebhookStore
+{
+    private const string CatchUpCursor = "stripe_events";
+    private readonly ILedgerDatabase database;
+
+    /// <param name="ledger">The token ledger whose database holds the inbox; must outlive this store.</param>
+    public RelationalWebhookStore(RelationalTokenLedger ledger)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        database = ledger.SharedDatabase;
+    }
+
+    /// <summary>True when the inbox already holds <paramref name="eventId"/> (a read: changes nothing).</summary>
+    public Task<bool> ContainsAsync(string eventId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(eventId);
+        return database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = WebhookSql.Exists;
+                select.Bind("@event_id", eventId);
+                return Convert.ToInt64(await select.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture) > 0;
+            },
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Adds <paramref name="webhookEvent"/> as pending, durably (committed when this returns), unless its id is there
+    /// already. Returns whether it was added.
+    /// </summary>
+    public Task<bool> AddAsync(WebhookEvent webhookEvent, WebhookSource source, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(webhookEvent);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var insert = transaction.Command(WebhookSql.Insert);
+                insert.Bind("@event_id", webhookEvent.EventId)
+                    .Bind("@type", webhookEvent.Type)
+                    .Bind("@created", UnixMicros.From(webhookEvent.Created))
+                    .Bind("@object_id", webhookEvent.ObjectId)
+                    .Bind("@source", source == WebhookSource.CatchUp ? "catch_up" : "delivery")
+                    .Bind("@received_at", UnixMicros.From(now));
+                return await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Claims up to <paramref name="limit"/> pending rows, oldest event first, that nobody holds or whose lease
+    /// (<paramref name="lease"/>) has run out: each claim is a conditional update, so two workers never hold one row.
+    /// </summary>
+    public async Task<IReadOnlyList<WebhookClaim>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var expiredBefore = UnixMicros.From(now - lease);
+        var candidates = await database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = WebhookSql.SelectClaimable;
+                select.Bind("@expired_before", expiredBefore).Bind("@limit", limit);
+                var ids = new List<string>();
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    ids.Add(reader.GetString(0));
+                }
+
+                return ids;
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        var claims = new List<WebhookClaim>();
+        foreach (var id in candidates)
+        {
+            var claim = await database.WriteAsync(
+                async (transaction, ct) =>
+                {
+                    using (var update = transaction.Command(WebhookSql.Claim))
+                    {
+                        update.Bind("@owner", owner).Bind("@now", UnixMicros.From(now)).Bind("@event_id", id).Bind("@expired_before", expiredBefore);
+                        if (await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1)
+                        {
+                            return null;
+                        }
+                    }
+
+                    using var select = transaction.Command(WebhookSql.SelectEntry);
+                    select.Bind("@event_id", id);
+                    using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadClaim(reader) : null;
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (claim is not null)
+            {
+                claims.Add(claim);
+            }
+        }
+
+        return claims;
+    }
+
+    /// <summary>
+    /// Marks a claimed row <paramref name="state"/> (processed or ignored), only while the claim is still
+    /// <paramref name="owner"/>'s at <see cref="WebhookClaim.ClaimedAt"/>. Returns false when the lease was lost.
+    /// </summary>
+    public Task<bool> FinishAsync(WebhookClaim claim, string owner, WebhookState state, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        if (state is not (WebhookState.Processed or WebhookState.Ignored))
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), "a claim finishes processed or ignored");
+        }
+
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var update = transaction.Command(WebhookSql.Finish);
+                update.Bind("@state", state == WebhookState.Processed ? "processed" : "ignored")
+                    .Bind("@now", UnixMicros.From(now))
+                    .Bind("@event_id", claim.Event.EventId)
+                    .Bind("@owner", owner)
+                    .Bind("@claimed_at", UnixMicros.From(claim.ClaimedAt));
+                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <summary>The state of <paramref name="eventId"/>'s row and how often it was claimed, or null when absent.</summary>
+    public Task<(WebhookState State, int Attempts)?> FindAsync(string eventId, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = WebhookSql.SelectEntry;
+                select.Bind("@event_id", eventId);
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                if (!await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    return ((WebhookState, int)?)null;
+                }
+
+                return (ParseState(reader.GetString(6)), checked((int)reader.GetInt64(9)));
+            },
+            cancellationToken);
+
+    /// <summary>How many rows are pending.</summary>
+    public Task<long> CountPendingAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = WebhookSql.CountPending;
+                return Convert.ToInt64(await select.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
+            },
+            cancellationToken);
+
+    /// <summary>
+    /// The catch-up position: the newest event creation time seen, by catch-up (its cursor) or in the inbox, or null
+    /// when neither has any.
+    /// </summary>
+    public Task<DateTimeOffset?> CatchUpPositionAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async (connection, ct) =>
+            {
+                long? newest = null;
+                using (var cursor = connection.CreateCommand())
+                {
+                    cursor.CommandText = WebhookSql.SelectCursor;
+                    cursor.Bind("@name", CatchUpCursor);
+                    if (await cursor.ExecuteScalarAsync(ct).ConfigureAwait(false) is { } value and not DBNull)
+                    {
+                        newest = Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                    }
+                }
+
+                using (var inbox = connection.CreateCommand())
+                {
+                    inbox.CommandText = WebhookSql.NewestCreated;
+                    if (await inbox.ExecuteScalarAsync(ct).ConfigureAwait(false) is { } value and not DBNull)
+                    {
+                        var created = Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                        newest = newest is null ? created : Math.Max(newest.Value, created);
+                    }
+                }
+
+                return newest is { } micros ? UnixMicros.ToDateTimeOffset(micros) : (DateTimeOffset?)null;
+            },
+            cancellationToken);
+
+    /// <summary>Moves the catch-up cursor forward to <paramref name="created"/> (never back; no write when not newer).</summary>
+    public async Task AdvanceCatchUpAsync(DateTimeOffset created, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var current = await database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var cursor = connection.CreateCommand();
+                cursor.CommandText = WebhookSql.SelectCursor;
+                cursor.Bind("@name", CatchUpCursor);
+                return await cursor.ExecuteScalarAsync(ct).ConfigureAwait(false) is { } value and not DBNull
+                    ? Convert.ToInt64(value, CultureInfo.InvariantCulture)
+                    : (long?)null;
+            },
+            cancellationToken).ConfigureAwait(false);
+        var micros = UnixMicros.From(created);
+        if (current >= micros)
+        {
+            return;
+        }
+
+        await database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var upsert = transaction.Command(WebhookSql.UpsertCursor);
+                upsert.Bind("@name", CatchUpCursor).Bind("@created", micros).Bind("@now", UnixMicros.From(now));
+                return await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Tokens whose SetupIntent (<c>seti_</c>) is <paramref name="setupIntentId"/>.</summary>
+    public Task<IReadOnlyList<TokenRecord>> FindBySetupIntentAsync(string setupIntentId, CancellationToken cancellationToken) =>
+        SelectTokensAsync(TokenKey.SetupIntent, setupIntentId, cancellationToken);
+
+    /// <summary>Tokens charged under mandate <paramref name="mandateId"/>.</summary>
+    public Task<IReadOnlyList<TokenRecord>> FindByMandateAsync(string mandateId, CancellationToken cancellationToken) =>
+        SelectTokensAsync(TokenKey.Mandate, mandateId, cancellationToken);
+
+    /// <summary>Tokens attached to gateway Customer <paramref name="customerId"/>.</summary>
+    public Task<IReadOnlyList<TokenRecord>> FindByCustomerAsync(string customerId, CancellationToken cancellationToken) =>
+        SelectTokensAsync(TokenKey.Customer, customerId, cancellationToken);
+
+    /// <summary>
+    /// Stores <paramref name="token"/>'s setup and mandate as the gateway reports them now, on the row whose SetupIntent
+    /// is <see cref="TokenSetup.SetupIntentId"/>. Returns whether anything changed.
+    /// </summary>
+    public Task<bool> UpdateSetupAsync(TokenRecord token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        ArgumentException.ThrowIfNullOrEmpty(token.Setup.SetupIntentId);
+        return WriteOneAsync(WebhookSql.UpdateSetup, update => TokenRows.BindSetupOnly(update, token), cancellationToken);
+    }
+
+    /// <summary>Stores mandate <paramref name="mandateId"/>'s status on every token under it. Returns whether anything changed.</summary>
+    public Task<bool> UpdateMandateStatusAsync(string mandateId, MandateStatus status, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(mandateId);
+        var name = status switch
+        {
+            MandateStatus.Active => "active",
+            MandateStatus.Pending => "pending",
+            MandateStatus.Inactive => "inactive",
+            _ => throw new ArgumentOutOfRangeException(nameof(status), "unknown mandate status"),
+        };
+        return WriteOneAsync(WebhookSql.UpdateMandateStatus, update => update.Bind("@mandate_status", name).Bind("@mandate_id", mandateId), cancellationToken, many: true);
+    }
+
+    /// <summary>
+    /// Stores a card token's masked fields as the gateway reports them now (brand, last4, expiry, fingerprint).
+    /// Returns whether anything changed.
+    /// </summary>
+    public Task<bool> UpdateCardAsync(string token, CardMetadata card, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ArgumentNullException.ThrowIfNull(card);
+        return WriteOneAsync(
+            WebhookSql.UpdateCard,
+            update => update.Bind("@token", token)
+                .Bind("@brand", card.Brand)
+                .Bind("@last4", card.Last4)
+                .Bind("@exp_month", card.ExpMonth)
+                .Bind("@exp_year", card.ExpYear)
+                .Bind("@fingerprint", card.Fingerprint),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Marks an active token revoked (<see cref="TokenStatus.Revoked"/>: no longer chargeable, one-way) because the
+    /// gateway no longer holds it attached. Returns whether it changed.
+    /// </summary>
+    public Task<bool> RevokeAsync(string token, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        return WriteOneAsync(WebhookSql.Revoke, update => update.Bind("@token", token).Bind("@now", UnixMicros.From(now)), cancellationToken);
+    }
+
+    /// <summary>
+    /// Forgets the customer mapping to a gateway Customer that was deleted at the gateway, so the next tokenisation for
+    /// that customer reference creates a new one. Returns whether a mapping was removed.
+    /// </summary>
+    public Task<bool> ForgetCustomerAsync(string gateway, string customerId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(gateway);
+        ArgumentException.ThrowIfNullOrEmpty(customerId);
+        return WriteOneAsync(WebhookSql.DeleteCustomerMapping, delete => delete.Bind("@gateway", gateway).Bind("@id", customerId), cancellationToken, many: true);
+    }
+
+    private enum TokenKey
+    {
+        SetupIntent,
+        Mandate,
+        Customer,
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The text is one of three WebhookSql constants chosen by an enum; the id travels as a bound parameter.")]
+    private Task<IReadOnlyList<TokenRecord>> SelectTokensAsync(TokenKey key, string id, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        var sql = key switch
+        {
+            TokenKey.SetupIntent => WebhookSql.SelectTokensBySetupIntent,
+            TokenKey.Mandate => WebhookSql.SelectTokensByMandate,
+            _ => WebhookSql.SelectTokensByCustomer,
+        };
+        return database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = sql;
+                select.Bind("@id", id);
+                var tokens = new List<TokenRecord>();
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    tokens.Add(TokenRows.Read(reader));
+                }
+
+                return (IReadOnlyList<TokenRecord>)tokens;
+            },
+            cancellationToken);
+    }
+
+    private Task<bool> WriteOneAsync(string sql, Action<DbCommand> bind, CancellationToken cancellationToken, bool many = false) =>
+        database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var command = transaction.Command(sql);
+                bind(command);
+                var rows = await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                return many ? rows > 0 : rows == 1;
+            },
+            cancellationToken);
+
+    private static WebhookClaim ReadClaim(DbDataReader reader) => new(
+        new WebhookEvent(
+            reader.GetString(0),
+            reader.GetString(1),
+            UnixMicros.ToDateTimeOffset(reader.GetInt64(2)),
+            reader.GetNullableString(3)),
+        UnixMicros.ToDateTimeOffset(reader.GetInt64(8)),
+        checked((int)reader.GetInt64(9)));
+
+    private static WebhookState ParseState(string state) => state switch
+    {
+        "pending" => WebhookState.Pending,
+        "processed" => WebhookState.Processed,
+        "ignored" => WebhookState.Ignored,
+        _ => throw new InvalidOperationException("the inbox holds a state this build does not know"),
+    };
+}

@@ -1,0 +1,137 @@
+namespace Tokenizer.Ledger.Webhooks;
+
+/// <summary>The schema (migration 10) and statements of the Stripe webhook inbox.</summary>
+internal static class WebhookSql
+{
+    /// <summary>
+    /// Migration 10. <c>webhook_inbox</c>: one row per Stripe event id (the primary key is what makes a replay or a
+    /// catch-up copy a no-op), with only the event's id, type, creation time and the id of its object: no body column,
+    /// because a webhook body carries billing details and processing takes the object's current state from Stripe
+    /// anyway. <c>claimed_by</c>/<c>claimed_at</c> are a worker's lease on a pending row. <c>webhook_cursor</c>: where
+    /// the catch-up listing of Stripe's events stands. Plus indexes that find a token by its SetupIntent, mandate or
+    /// Customer, which the events name.
+    /// </summary>
+    public static string[] Schema(Ledger.Schema.SqlDialect d) =>
+    [
+        $"""
+        CREATE TABLE webhook_inbox (
+            event_id TEXT NOT NULL PRIMARY KEY CHECK (length(event_id) BETWEEN 1 AND 255),
+            type TEXT NOT NULL CHECK (length(type) BETWEEN 1 AND 100),
+            created {d.Int64Type} NOT NULL,
+            object_id TEXT NULL CHECK (length(object_id) <= 255),
+            source TEXT NOT NULL CHECK (source IN ('delivery', 'catch_up')),
+            received_at {d.Int64Type} NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'processed', 'ignored')),
+            claimed_by TEXT NULL CHECK (length(claimed_by) <= 200),
+            claimed_at {d.Int64Type} NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            processed_at {d.Int64Type} NULL
+        ){d.TableOptions}
+        """,
+        "CREATE INDEX ix_webhook_inbox_state_created ON webhook_inbox (state, created, event_id)",
+        $"""
+        CREATE TABLE webhook_cursor (
+            name TEXT NOT NULL PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 100),
+            created {d.Int64Type} NOT NULL,
+            updated_at {d.Int64Type} NOT NULL
+        ){d.TableOptions}
+        """,
+        "CREATE INDEX ix_tokens_setup_intent ON tokens (setup_intent)",
+        "CREATE INDEX ix_tokens_mandate_id ON tokens (mandate_id)",
+        "CREATE INDEX ix_tokens_gateway_customer_id ON tokens (gateway_customer_id)",
+    ];
+
+    public const string Exists = "SELECT count(*) FROM webhook_inbox WHERE event_id = @event_id";
+
+    public const string Insert = """
+        INSERT INTO webhook_inbox (event_id, type, created, object_id, source, received_at, state, attempts)
+        VALUES (@event_id, @type, @created, @object_id, @source, @received_at, 'pending', 0)
+        ON CONFLICT (event_id) DO NOTHING
+        """;
+
+    public const string SelectClaimable = """
+        SELECT event_id FROM webhook_inbox
+        WHERE state = 'pending' AND (claimed_at IS NULL OR claimed_at < @expired_before)
+        ORDER BY created, event_id
+        LIMIT @limit
+        """;
+
+    // Re-checks the condition in the UPDATE itself: of two replicas claiming the same row, one changes it, the other
+    // matches nothing (PostgreSQL re-evaluates the WHERE after waiting for the row lock).
+    public const string Claim = """
+        UPDATE webhook_inbox SET claimed_by = @owner, claimed_at = @now, attempts = attempts + 1
+        WHERE event_id = @event_id AND state = 'pending' AND (claimed_at IS NULL OR claimed_at < @expired_before)
+        """;
+
+    public const string SelectEntry = """
+        SELECT event_id, type, created, object_id, source, received_at, state, claimed_by, claimed_at, attempts
+        FROM webhook_inbox WHERE event_id = @event_id
+        """;
+
+    public const string Finish = """
+        UPDATE webhook_inbox SET state = @state, processed_at = @now, claimed_by = NULL, claimed_at = NULL
+        WHERE event_id = @event_id AND state = 'pending' AND claimed_by = @owner AND claimed_at = @claimed_at
+        """;
+
+    public const string CountPending = "SELECT count(*) FROM webhook_inbox WHERE state = 'pending'";
+
+    public const string NewestCreated = "SELECT max(created) FROM webhook_inbox";
+
+    public const string SelectCursor = "SELECT created FROM webhook_cursor WHERE name = @name";
+
+    public const string UpsertCursor = """
+        INSERT INTO webhook_cursor (name, created, updated_at) VALUES (@name, @created, @now)
+        ON CONFLICT (name) DO UPDATE SET created = excluded.created, updated_at = excluded.updated_at
+        WHERE webhook_cursor.created < excluded.created
+        """;
+
+    public const string SelectTokensBySetupIntent = "SELECT " + Ledger.Schema.LedgerSql.TokenColumns + " FROM tokens WHERE setup_intent = @id";
+
+    public const string SelectTokensByMandate = "SELECT " + Ledger.Schema.LedgerSql.TokenColumns + " FROM tokens WHERE mandate_id = @id";
+
+    public const string SelectTokensByCustomer = "SELECT " + Ledger.Schema.LedgerSql.TokenColumns + " FROM tokens WHERE gateway_customer_id = @id";
+
+    // Only the token's own SetupIntent, and only when something differs: a replay writes nothing.
+    public const string UpdateSetup = """
+        UPDATE tokens SET
+            setup_status = @setup_status,
+            next_action_kind = @next_action_kind,
+            next_action_url = @next_action_url,
+            next_action_expires_at = @next_action_expires_at,
+            setup_failure_code = @setup_failure_code,
+            mandate_id = @mandate_id,
+            mandate_status = @mandate_status,
+            mandate_type = @mandate_type,
+            mandate_accepted_at = @mandate_accepted_at
+        WHERE token = @token AND setup_intent = @setup_intent AND (
+            setup_status IS DISTINCT FROM @setup_status
+            OR next_action_kind IS DISTINCT FROM @next_action_kind
+            OR next_action_url IS DISTINCT FROM @next_action_url
+            OR next_action_expires_at IS DISTINCT FROM @next_action_expires_at
+            OR setup_failure_code IS DISTINCT FROM @setup_failure_code
+            OR mandate_id IS DISTINCT FROM @mandate_id
+            OR mandate_status IS DISTINCT FROM @mandate_status
+            OR mandate_type IS DISTINCT FROM @mandate_type
+            OR mandate_accepted_at IS DISTINCT FROM @mandate_accepted_at)
+        """;
+
+    public const string UpdateMandateStatus = """
+        UPDATE tokens SET mandate_status = @mandate_status
+        WHERE mandate_id = @mandate_id AND mandate_status IS DISTINCT FROM @mandate_status
+        """;
+
+    public const string UpdateCard = """
+        UPDATE tokens SET brand = @brand, last4 = @last4, exp_month = @exp_month, exp_year = @exp_year, fingerprint = @fingerprint
+        WHERE token = @token AND type = 'card' AND (
+            brand IS DISTINCT FROM @brand
+            OR last4 IS DISTINCT FROM @last4
+            OR exp_month IS DISTINCT FROM @exp_month
+            OR exp_year IS DISTINCT FROM @exp_year
+            OR fingerprint IS DISTINCT FROM @fingerprint)
+        """;
+
+    public const string Revoke = "UPDATE tokens SET status = 'revoked', revoked_at = @now WHERE token = @token AND status = 'active'";
+
+    // The Customer is gone at the gateway: the next tokenisation for this reference makes a new one.
+    public const string DeleteCustomerMapping = "DELETE FROM customers WHERE gateway = @gateway AND gateway_customer_id = @id";
+}

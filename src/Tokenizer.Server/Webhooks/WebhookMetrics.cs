@@ -1,0 +1,64 @@
+using System.Diagnostics.Metrics;
+using Tokenizer.Core.Telemetry;
+
+namespace Tokenizer.Server.Webhooks;
+
+/// <summary>
+/// The webhook instruments, on the service's meter (<see cref="TokenizerMetrics.MeterName"/>): deliveries received by
+/// outcome and reason, events processed by type and result. Tags come from fixed vocabularies only (an event type
+/// outside <see cref="WebhookEventTypes.Handled"/> is <c>other</c>).
+/// </summary>
+internal sealed class WebhookMetrics
+{
+    private readonly Counter<long> received;
+    private readonly Counter<long> processed;
+
+    public WebhookMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(TokenizerMetrics.MeterName);
+        received = meter.CreateCounter<long>("tokenizer.webhook.received", "{delivery}", "Stripe webhook deliveries, by outcome (accepted, replayed, ignored, refused) and reason");
+        processed = meter.CreateCounter<long>("tokenizer.webhook.processed", "{event}", "Stripe events processed from the inbox, by type and result (processed, ignored, failed)");
+    }
+
+    public void Received(string outcome, string reason) =>
+        received.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("reason", reason));
+
+    public void Processed(string type, string result) =>
+        processed.Add(1, new KeyValuePair<string, object?>("type", WebhookEventTypes.IsHandled(type) ? type : "other"), new KeyValuePair<string, object?>("result", result));
+}
+
+/// <summary>The Stripe event types Tokenizer processes; every other type is acknowledged and ignored.</summary>
+internal static class WebhookEventTypes
+{
+    public const string SetupIntentSucceeded = "setup_intent.succeeded";
+    public const string SetupIntentSetupFailed = "setup_intent.setup_failed";
+    public const string SetupIntentRequiresAction = "setup_intent.requires_action";
+    public const string MandateUpdated = "mandate.updated";
+    public const string PaymentMethodAutomaticallyUpdated = "payment_method.automatically_updated";
+    public const string PaymentMethodUpdated = "payment_method.updated";
+    public const string PaymentMethodDetached = "payment_method.detached";
+    public const string CustomerDeleted = "customer.deleted";
+
+    /// <summary>The events to select when registering the endpoint with Stripe.</summary>
+    public static IReadOnlyList<string> Handled { get; } =
+    [
+        SetupIntentSucceeded, SetupIntentSetupFailed, SetupIntentRequiresAction, MandateUpdated,
+        PaymentMethodAutomaticallyUpdated, PaymentMethodUpdated, PaymentMethodDetached, CustomerDeleted,
+    ];
+
+    public static bool IsHandled(string? type) => type is not null && Handled.Contains(type, StringComparer.Ordinal);
+}
+
+/// <summary>Why a delivery was refused or not stored: the <c>reason</c> tag and the aggregated audit record's reason.</summary>
+internal static class WebhookReasons
+{
+    public const string MissingSignature = "WEBHOOK_SIGNATURE_MISSING";
+    public const string BadSignature = "WEBHOOK_SIGNATURE_INVALID";
+    public const string StaleTimestamp = "WEBHOOK_TIMESTAMP_STALE";
+    public const string Oversize = "WEBHOOK_BODY_TOO_LARGE";
+    public const string Malformed = "WEBHOOK_MALFORMED";
+    public const string RateLimited = "RATE_LIMITED";
+    public const string UnknownType = "unknown_type";
+    public const string Replayed = "replayed";
+    public const string None = "none";
+}

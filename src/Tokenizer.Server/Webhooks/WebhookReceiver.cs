@@ -1,0 +1,268 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Stripe;
+using Tokenizer.Ledger.Webhooks;
+
+namespace Tokenizer.Server.Webhooks;
+
+/// <summary>
+/// <c>POST /stripe/webhook</c>: checks a Stripe delivery and puts it into the inbox. In this order: the body's size
+/// (64 KiB, read no further), the <c>Stripe-Signature</c> header against every configured secret with Stripe.net's
+/// <see cref="EventUtility.ValidateSignature(string, string, string, long, long)"/> (300 s tolerance) before anything of
+/// the body is parsed, then the event's id, type, creation time and object id. Refusals answer 400 (counted, audited
+/// in aggregate, nothing stored); an unhandled type or a known id answers 200 and stores nothing; a new event answers
+/// 200 only once its inbox row has committed (a database failure answers 503, so Stripe retries).
+/// </summary>
+/// <remarks>The body is never logged, and nothing of it is kept beyond the four fields the inbox holds.</remarks>
+internal sealed partial class WebhookReceiver(
+    WebhookSecrets secrets,
+    RelationalWebhookStore store,
+    WebhookRefusalAudit refusals,
+    WebhookMetrics metrics,
+    WebhookSignal signal,
+    TimeProvider timeProvider,
+    ILogger<WebhookReceiver> logger)
+{
+    /// <summary>The path Stripe posts to.</summary>
+    public const string Path = "/stripe/webhook";
+
+    /// <summary>Stripe's default tolerance for the signed timestamp, in seconds.</summary>
+    public const long ToleranceSeconds = 300;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var address = context.Connection.RemoteIpAddress?.ToString();
+        if (request.ContentLength > WebhookOptions.MaxBodyBytes)
+        {
+            await RefuseAsync(context, WebhookReasons.Oversize, address);
+            return;
+        }
+
+        var body = await ReadBodyAsync(request, context.RequestAborted);
+        if (body is null)
+        {
+            await RefuseAsync(context, WebhookReasons.Oversize, address);
+            return;
+        }
+
+        var header = request.Headers["Stripe-Signature"].ToString();
+        if (string.IsNullOrWhiteSpace(header))
+        {
+            await RefuseAsync(context, WebhookReasons.MissingSignature, address);
+            return;
+        }
+
+        var json = body;
+        var now = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        if (!IsSigned(json, header, now))
+        {
+            await RefuseAsync(context, IsStale(header, now) ? WebhookReasons.StaleTimestamp : WebhookReasons.BadSignature, address);
+            return;
+        }
+
+        // Signed by Stripe: only now is the body parsed, and only for the fields the inbox keeps.
+        if (Parse(json) is not { } webhookEvent)
+        {
+            await RefuseAsync(context, WebhookReasons.Malformed, address);
+            return;
+        }
+
+        if (!WebhookEventTypes.IsHandled(webhookEvent.Type))
+        {
+            metrics.Received("ignored", WebhookReasons.UnknownType);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            return;
+        }
+
+        try
+        {
+            // A replay of a known id is acknowledged without a write: the ledger stays byte for byte as it was.
+            if (await store.ContainsAsync(webhookEvent.EventId, context.RequestAborted)
+                || !await store.AddAsync(webhookEvent, WebhookSource.Delivery, timeProvider.GetUtcNow(), context.RequestAborted))
+            {
+                metrics.Received("replayed", WebhookReasons.Replayed);
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                return;
+            }
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            LogInboxUnavailable(logger, error.GetType().Name);
+            metrics.Received("failed", "INBOX_UNAVAILABLE");
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
+        metrics.Received("accepted", WebhookReasons.None);
+        signal.Wake();
+        context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    /// <summary>The body as text, or null when it exceeds <see cref="WebhookOptions.MaxBodyBytes"/> (reading stops there).</summary>
+    private static async Task<string?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(WebhookOptions.MaxBodyBytes + 1);
+        try
+        {
+            var total = 0;
+            while (true)
+            {
+                var read = await request.Body.ReadAsync(buffer.AsMemory(total, WebhookOptions.MaxBodyBytes + 1 - total), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                total += read;
+                if (total > WebhookOptions.MaxBodyBytes)
+                {
+                    return null;
+                }
+            }
+
+            // Invalid UTF-8 becomes replacement characters, so such a body can never match its signature.
+            return Encoding.UTF8.GetString(buffer, 0, total);
+        }
+        finally
+        {
+            // Billing details must not linger in a pooled buffer.
+            Array.Clear(buffer);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private bool IsSigned(string json, string header, long now)
+    {
+        IReadOnlyList<string> accepted;
+        try
+        {
+            accepted = secrets.Current;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        foreach (var secret in accepted)
+        {
+            try
+            {
+                EventUtility.ValidateSignature(json, header, secret, ToleranceSeconds, now);
+                return true;
+            }
+            catch (StripeException)
+            {
+                // Try the next secret (rotation); Stripe.net's message is not logged: it may name the header's content.
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>For the refusal's reason only (the verdict is Stripe.net's): the header's t= is further than the tolerance from now.</summary>
+    private static bool IsStale(string header, long now)
+    {
+        foreach (var part in header.Split(','))
+        {
+            var item = part.Trim();
+            if (item.StartsWith("t=", StringComparison.Ordinal)
+                && long.TryParse(item.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var timestamp))
+            {
+                return Math.Abs(now - timestamp) > ToleranceSeconds;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The event's id (<c>evt_...</c>), type, created (unix seconds) and <c>data.object.id</c>, or null when the body is not
+    /// a JSON object with those. Nothing else is read.
+    /// </summary>
+    internal static WebhookEvent? Parse(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("created", out var created) || created.ValueKind != JsonValueKind.Number || !created.TryGetInt64(out var createdSeconds)
+                || createdSeconds is < 0 or > 253402300799)
+            {
+                return null;
+            }
+
+            var eventId = id.GetString()!;
+            var eventType = type.GetString()!;
+            if (!IsId(eventId, "evt_") || eventType.Length is 0 or > 100 || !eventType.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_'))
+            {
+                return null;
+            }
+
+            string? objectId = null;
+            if (root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
+                && data.TryGetProperty("object", out var dataObject) && dataObject.ValueKind == JsonValueKind.Object
+                && dataObject.TryGetProperty("id", out var objectIdElement) && objectIdElement.ValueKind == JsonValueKind.String)
+            {
+                objectId = objectIdElement.GetString();
+                if (!IsId(objectId, null))
+                {
+                    return null;
+                }
+            }
+
+            return new WebhookEvent(eventId, eventType, DateTimeOffset.FromUnixTimeSeconds(createdSeconds), objectId);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsId(string? value, string? prefix) =>
+        value is { Length: > 0 and <= 255 }
+        && (prefix is null || value.StartsWith(prefix, StringComparison.Ordinal))
+        && value.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    private Task RefuseAsync(HttpContext context, string reason, string? address)
+    {
+        metrics.Received("refused", reason);
+        refusals.Add(reason, address);
+        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(EventId = 7101, EventName = "WebhookInboxUnavailable", Level = LogLevel.Error,
+        Message = "A Stripe webhook delivery could not be stored in the inbox ({ExceptionType}); answered 503 so Stripe retries")]
+    private static partial void LogInboxUnavailable(ILogger logger, string exceptionType);
+}
+
+/// <summary>Wakes the inbox worker when a delivery was stored, so it need not wait for its next poll.</summary>
+internal sealed class WebhookSignal : IDisposable
+{
+    private readonly SemaphoreSlim semaphore = new(0, 1);
+
+    public void Wake()
+    {
+        try
+        {
+            if (semaphore.CurrentCount == 0)
+            {
+                semaphore.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already awake.
+        }
+    }
+
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => semaphore.WaitAsync(timeout, cancellationToken);
+
+    public void Dispose() => semaphore.Dispose();
+}

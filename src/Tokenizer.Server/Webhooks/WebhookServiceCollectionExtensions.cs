@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Options;
+
+namespace Tokenizer.Server.Webhooks;
+
+/// <summary>Wires the Stripe webhook listener, its inbox worker and the catch-up into the host.</summary>
+public static class WebhookServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="WebhookOptions"/> (validated at start), the secrets, the receiver, the aggregated refusal audit,
+    /// the metrics, the processor and, as hosted services, the listener, the inbox worker and the catch-up worker (all
+    /// idle unless <c>Tokenizer:Webhooks:Urls</c> is set). Needs the ledger, the audit trail, the Stripe gateway, TLS
+    /// material and telemetry of <c>AddTokenizer</c>.
+    /// </summary>
+    public static IServiceCollection AddTokenizerWebhooks(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidator>();
+        services.AddSingleton<WebhookSecrets>();
+        services.AddSingleton<WebhookSignal>();
+        services.AddSingleton<WebhookMetrics>();
+        services.AddSingleton<WebhookReceiver>();
+        services.AddSingleton<WebhookProcessor>();
+        services.AddSingleton<WebhookRefusalAudit>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookRefusalAudit>());
+        services.AddSingleton<WebhookListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookListener>());
+        services.AddHostedService<WebhookWorker>();
+        services.AddSingleton<WebhookCatchUpWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookCatchUpWorker>());
+        return services;
+    }
+}

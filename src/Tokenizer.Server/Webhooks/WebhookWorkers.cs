@@ -1,0 +1,190 @@
+using Microsoft.Extensions.Options;
+using Tokenizer.Gateways.Stripe;
+using Tokenizer.Ledger.Webhooks;
+
+namespace Tokenizer.Server.Webhooks;
+
+/// <summary>
+/// Works through the webhook inbox: claims pending rows with a lease (<see cref="WebhookOptions.LeaseSeconds"/>; safe
+/// across replicas sharing a PostgreSQL ledger), processes each through <see cref="WebhookProcessor"/> and marks it
+/// processed or ignored under the same claim. A failure (Stripe unreachable, ledger busy) leaves the row claimed, so it
+/// is tried again when the lease runs out; a crash after the delivery was acknowledged loses nothing.
+/// </summary>
+internal sealed partial class WebhookWorker(
+    IServiceProvider services,
+    IOptions<WebhookOptions> options,
+    WebhookSignal signal,
+    WebhookMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<WebhookWorker> logger) : BackgroundService
+{
+    private const int BatchSize = 50;
+
+    /// <summary>This process's claim owner: host, process id and a random part (a restarted process is a new owner).</summary>
+    public static string Owner { get; } = string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"{Environment.MachineName}/{Environment.ProcessId}/{System.Security.Cryptography.RandomNumberGenerator.GetHexString(8, lowercase: true)}");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        if (!settings.Enabled)
+        {
+            return;
+        }
+
+        // Resolved here: the gateway needs the embedded sandbox, which an earlier hosted service starts.
+        var store = services.GetRequiredService<RelationalWebhookStore>();
+        var processor = services.GetRequiredService<WebhookProcessor>();
+        var lease = TimeSpan.FromSeconds(settings.LeaseSeconds);
+        var poll = TimeSpan.FromMilliseconds(settings.PollMilliseconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var claims = await store.ClaimAsync(Owner, timeProvider.GetUtcNow(), lease, BatchSize, stoppingToken);
+                foreach (var claim in claims)
+                {
+                    await ProcessOneAsync(store, processor, claim, stoppingToken);
+                }
+
+                if (claims.Count == BatchSize)
+                {
+                    continue;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception error)
+            {
+                LogPassFailed(logger, error.GetType().Name);
+            }
+
+            try
+            {
+                await signal.WaitAsync(poll, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ProcessOneAsync(RelationalWebhookStore store, WebhookProcessor processor, WebhookClaim claim, CancellationToken stoppingToken)
+    {
+        var type = claim.Event.Type;
+        try
+        {
+            var state = await processor.ProcessAsync(claim.Event, stoppingToken);
+            if (await store.FinishAsync(claim, Owner, state, timeProvider.GetUtcNow(), stoppingToken))
+            {
+                metrics.Processed(type, state == WebhookState.Processed ? "processed" : "ignored");
+            }
+        }
+        catch (Exception error) when (!(error is OperationCanceledException && stoppingToken.IsCancellationRequested))
+        {
+            metrics.Processed(type, "failed");
+            LogEventFailed(logger, claim.Event.EventId, WebhookEventTypes.IsHandled(type) ? type : "other", claim.Attempts, error.GetType().Name);
+        }
+    }
+
+    [LoggerMessage(EventId = 7103, EventName = "WebhookEventFailed", Level = LogLevel.Warning,
+        Message = "Stripe event {EventId} ({Type}, attempt {Attempt}) could not be processed ({ExceptionType}); it is tried again when its lease runs out")]
+    private static partial void LogEventFailed(ILogger logger, string eventId, string type, int attempt, string exceptionType);
+
+    [LoggerMessage(EventId = 7104, EventName = "WebhookPassFailed", Level = LogLevel.Warning,
+        Message = "The webhook inbox could not be read ({ExceptionType}); the next pass tries again")]
+    private static partial void LogPassFailed(ILogger logger, string exceptionType);
+}
+
+/// <summary>
+/// Catch-up: every <see cref="WebhookOptions.CatchUpIntervalSeconds"/> lists Stripe's events of the handled types
+/// (Stripe API GET /v1/events, <c>created[gte]</c> the newest event already seen less
+/// <see cref="WebhookOptions.CatchUpOverlapSeconds"/>) and adds the ones the inbox does not hold, so deliveries lost
+/// while the endpoint was down or unreachable are processed once, like any other. The first pass of a new ledger starts
+/// from now (there is nothing of ours before it).
+/// </summary>
+internal sealed partial class WebhookCatchUpWorker(
+    IServiceProvider services,
+    IOptions<WebhookOptions> options,
+    WebhookSignal signal,
+    TimeProvider timeProvider,
+    ILogger<WebhookCatchUpWorker> logger) : BackgroundService
+{
+    private const int MaxEventsPerPass = 10_000;
+
+    /// <summary>Runs one pass; returns how many events it added to the inbox.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var store = services.GetRequiredService<RelationalWebhookStore>();
+        var gateway = services.GetRequiredService<StripeTokenGateway>();
+        var now = timeProvider.GetUtcNow();
+        if (await store.CatchUpPositionAsync(cancellationToken) is not { } position)
+        {
+            await store.AdvanceCatchUpAsync(now, now, cancellationToken);
+            return 0;
+        }
+
+        var from = position - TimeSpan.FromSeconds(options.Value.CatchUpOverlapSeconds);
+        var listed = await gateway.ListEventsAsync(from, WebhookEventTypes.Handled, MaxEventsPerPass, cancellationToken);
+        var added = 0;
+        var newest = position;
+        foreach (var item in listed.OrderBy(e => e.Created).ThenBy(e => e.Id, StringComparer.Ordinal))
+        {
+            if (!await store.ContainsAsync(item.Id, cancellationToken)
+                && await store.AddAsync(new WebhookEvent(item.Id, item.Type, item.Created, item.ObjectId), WebhookSource.CatchUp, now, cancellationToken))
+            {
+                added++;
+            }
+
+            newest = item.Created > newest ? item.Created : newest;
+        }
+
+        await store.AdvanceCatchUpAsync(newest, now, cancellationToken);
+        if (added > 0)
+        {
+            LogCaughtUp(logger, added);
+            signal.Wake();
+        }
+
+        return added;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        if (!settings.Enabled || settings.CatchUpIntervalSeconds == 0)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(settings.CatchUpIntervalSeconds), timeProvider);
+        do
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception error)
+            {
+                LogPassFailed(logger, error.GetType().Name);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    [LoggerMessage(EventId = 7105, EventName = "WebhookCatchUp", Level = LogLevel.Information,
+        Message = "Catch-up added {Count} Stripe events that were never delivered to the inbox")]
+    private static partial void LogCaughtUp(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 7106, EventName = "WebhookCatchUpFailed", Level = LogLevel.Warning,
+        Message = "The catch-up listing of Stripe events failed ({ExceptionType}); the next pass tries again")]
+    private static partial void LogPassFailed(ILogger logger, string exceptionType);
+}

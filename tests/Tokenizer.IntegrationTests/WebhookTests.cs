@@ -1,0 +1,736 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Tokenizer.Core.Audit;
+using AuditEvent = Tokenizer.Core.Audit.AuditEvent;
+using Tokenizer.Core.Ports;
+using Tokenizer.Ledger.Webhooks;
+using Tokenizer.Server.Webhooks;
+
+namespace Tokenizer.IntegrationTests;
+
+/// <summary>
+/// The real server with its webhook listener on a real HTTPS port (development PKI), the embedded sandbox over real
+/// HTTP and a real SQLite ledger. Events are built and signed here (HMAC-SHA256 over "{t}.{body}" with the endpoint
+/// secret the host generated), as Stripe would.
+/// </summary>
+public sealed class WebhookServer : IAsyncLifetime
+{
+    private HttpClient? http;
+
+    public WebhookServer()
+        : this([])
+    {
+    }
+
+    internal WebhookServer(params string[] extraArgs)
+    {
+        Server = new TokenizerServerFixture(
+            null,
+            [
+                "--Tokenizer:Webhooks:Urls=https://127.0.0.1:0",
+                "--Tokenizer:Webhooks:CatchUpIntervalSeconds=0",
+                "--Tokenizer:Webhooks:PollMilliseconds=100",
+                // A window longer than any test: refusals reach the trail only at shutdown, so the ledger file can be
+                // compared byte for byte around each refused delivery.
+                "--Tokenizer:Webhooks:RefusalAuditSeconds=3600",
+                .. extraArgs,
+            ]);
+    }
+
+    public TokenizerServerFixture Server { get; }
+
+    public Uri Endpoint => new(Server.App.Services.GetRequiredService<WebhookListener>().Address!, "/stripe/webhook");
+
+    public string Secret => File.ReadAllText(Path.Combine(Server.DataDirectory, "secrets", "stripe-webhook.secret")).Trim();
+
+    public RelationalWebhookStore Store => Server.App.Services.GetRequiredService<RelationalWebhookStore>();
+
+    public ITokenLedger Ledger => Server.App.Services.GetRequiredService<ITokenLedger>();
+
+    public async Task InitializeAsync()
+    {
+        await Server.InitializeAsync();
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                CertificateChainPolicy = new X509ChainPolicy
+                {
+                    TrustMode = X509ChainTrustMode.CustomRootTrust,
+                    CustomTrustStore = { X509CertificateLoader.LoadCertificateFromFile(Path.Combine(Server.PkiDirectory, "ca.crt")) },
+                    RevocationMode = X509RevocationMode.NoCheck,
+                },
+            },
+        };
+        http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        http?.Dispose();
+        await Server.DisposeAsync();
+    }
+
+    /// <summary>A Stripe Event as JSON: <paramref name="dataObject"/> is the raw JSON of data.object.</summary>
+    public static string Event(string id, string type, string dataObject, DateTimeOffset? created = null) =>
+        "{\"id\":\"" + id + "\",\"object\":\"event\",\"api_version\":\"2026-10-28.endive\",\"created\":"
+        + (created ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)
+        + ",\"livemode\":false,\"pending_webhooks\":1,\"request\":{\"id\":null,\"idempotency_key\":null},\"type\":\"" + type
+        + "\",\"data\":{\"object\":" + dataObject + "}}";
+
+    // Letters only: a random hex id can hold a digit run the audit text scrubber reads as a card number (and masks).
+    public static string NewEventId() => "evt_test" + RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 24);
+
+    /// <summary>Stripe's header: t=unix seconds, v1=hex HMAC-SHA256(secret, "{t}.{body}").</summary>
+    public static string Sign(string body, string secret, DateTimeOffset? at = null)
+    {
+        var t = (at ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(t + "." + body));
+        return $"t={t},v1={Convert.ToHexStringLower(mac)}";
+    }
+
+    public async Task<HttpStatusCode> PostAsync(string body, string? signature)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        // The listener refuses an oversize body by its Content-Length without reading it: with 100-continue the client
+        // waits for that answer instead of writing into a connection the server is about to close.
+        request.Headers.ExpectContinue = true;
+        if (signature is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Stripe-Signature", signature);
+        }
+
+        using var response = await http!.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    public async Task<HttpStatusCode> SendAsync(HttpMethod method, Uri uri)
+    {
+        using var request = new HttpRequestMessage(method, uri);
+        using var response = await http!.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    public Task<HttpStatusCode> PostSignedAsync(string body) => PostAsync(body, Sign(body, Secret));
+
+    /// <summary>SHA-256 over the ledger database file and its write-ahead log: what "byte-identical" compares.</summary>
+    public string LedgerBytes()
+    {
+        var ledger = Path.Combine(Server.DataDirectory, "ledger", "tokenizer.db");
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var path in new[] { ledger, ledger + "-wal" })
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(path));
+            if (File.Exists(path))
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                var buffer = new byte[81920];
+                int read;
+                while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    hash.AppendData(buffer, 0, read);
+                }
+            }
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    /// <summary>Waits (bounded) until the inbox row is no longer pending; returns its state, or null when absent.</summary>
+    public async Task<WebhookState?> WaitProcessedAsync(string eventId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var found = await Store.FindAsync(eventId, CancellationToken.None);
+            if (found is null || found.Value.State != WebhookState.Pending || DateTime.UtcNow > deadline)
+            {
+                return found?.State;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits (bounded) until the ledger's file has been quiet for a moment, then returns its bytes' hash.</summary>
+    public async Task<string> QuietLedgerBytesAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var last = LedgerBytes();
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(300);
+            var now = LedgerBytes();
+            if (now == last)
+            {
+                return now;
+            }
+
+            last = now;
+        }
+
+        return last;
+    }
+}
+
+/// <summary>Bad input to the listener: refused or ignored, nothing stored, the ledger byte-identical.</summary>
+public sealed class WebhookListenerTests(WebhookServer server) : IClassFixture<WebhookServer>
+{
+    private static string SetupIntentObject(string id) => "{\"id\":\"" + id + "\",\"object\":\"setup_intent\",\"status\":\"succeeded\"}";
+
+    [Fact]
+    public async Task Post_NoSignature_400LedgerByteIdentical()
+    {
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_nosig"));
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostAsync(body, signature: null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_WrongSecret_400LedgerByteIdentical()
+    {
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_wrong"));
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostAsync(body, WebhookServer.Sign(body, "whsec_" + RandomNumberGenerator.GetHexString(40)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_TimestampOlderThanTolerance_400LedgerByteIdentical()
+    {
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_stale"));
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostAsync(body, WebhookServer.Sign(body, server.Secret, DateTimeOffset.UtcNow.AddSeconds(-301 - 5)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_BodyTamperedAfterSigning_400LedgerByteIdentical()
+    {
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_tamper"));
+        var signature = WebhookServer.Sign(body, server.Secret);
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostAsync(body.Replace("seti_tamper", "seti_tampex", StringComparison.Ordinal), signature);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_OversizeBody_400LedgerByteIdentical()
+    {
+        var padding = new string('a', WebhookOptions.MaxBodyBytes);
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", "{\"id\":\"seti_big\",\"description\":\"" + padding + "\"}");
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostSignedAsync(body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_MalformedJsonValidlySigned_400LedgerByteIdentical()
+    {
+        var body = "{\"id\":\"" + WebhookServer.NewEventId() + "\",\"type\":\"setup_intent.succeeded\",\"created\":";
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostSignedAsync(body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_UnknownTypeValidlySigned_200NothingStoredLedgerByteIdentical()
+    {
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "invoice.paid", "{\"id\":\"in_123\",\"object\":\"invoice\"}");
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostSignedAsync(body);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(before, server.LedgerBytes());
+        Assert.Null(await server.Store.FindAsync(id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Post_ValidEventThenReplay_FirstStoredReplayAcknowledgedLedgerByteIdentical()
+    {
+        // The control: a valid, signed event of a handled type does change the ledger (its inbox row).
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "setup_intent.succeeded", SetupIntentObject("seti_notours"));
+        var first = await server.QuietLedgerBytesAsync();
+
+        var accepted = await server.PostSignedAsync(body);
+        var state = await server.WaitProcessedAsync(id);
+        var afterFirst = await server.QuietLedgerBytesAsync();
+        var replayed = await server.PostAsync(body, WebhookServer.Sign(body, server.Secret));
+        var afterReplay = server.LedgerBytes();
+
+        Assert.Equal(HttpStatusCode.OK, accepted);
+        Assert.Equal(WebhookState.Ignored, state);
+        Assert.NotEqual(first, afterFirst);
+        Assert.Equal(HttpStatusCode.OK, replayed);
+        Assert.Equal(afterFirst, afterReplay);
+        Assert.Equal(1, (await server.Store.FindAsync(id, CancellationToken.None))!.Value.Attempts);
+    }
+
+    [Fact]
+    public async Task Post_SignedWithEveryHeaderVariantButNoV1_400()
+    {
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_v0"));
+        var t = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+
+        var status = await server.PostAsync(body, $"t={t},v0=" + new string('0', 64));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+    }
+
+    [Fact]
+    public async Task Post_Refusals_CountedByReasonInTheHostsMetric()
+    {
+        var factory = server.Server.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var counted = new System.Collections.Concurrent.ConcurrentQueue<(string? Outcome, string? Reason)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, meters) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "tokenizer.webhook.received")
+            {
+                meters.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            string? outcome = null, reason = null;
+            foreach (var tag in tags)
+            {
+                outcome = tag.Key == "outcome" ? tag.Value as string : outcome;
+                reason = tag.Key == "reason" ? tag.Value as string : reason;
+            }
+
+            counted.Enqueue((outcome, reason));
+        });
+        listener.Start();
+        var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", SetupIntentObject("seti_metric"));
+
+        await server.PostAsync(body, signature: null);
+        await server.PostAsync(body, WebhookServer.Sign(body, server.Secret, DateTimeOffset.UtcNow.AddHours(-1)));
+        await server.PostSignedAsync(WebhookServer.Event(WebhookServer.NewEventId(), "invoice.paid", "{\"id\":\"in_1\"}"));
+
+        Assert.Equal(
+            [("refused", "WEBHOOK_SIGNATURE_MISSING"), ("refused", "WEBHOOK_TIMESTAMP_STALE"), ("ignored", "unknown_type")],
+            counted.ToArray());
+    }
+
+    [Fact]
+    public async Task Get_WebhookPath_NotServed()
+    {
+        var get = await server.SendAsync(HttpMethod.Get, server.Endpoint);
+        var other = await server.SendAsync(HttpMethod.Post, new Uri(server.Endpoint, "/other"));
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, get);
+        Assert.Equal(HttpStatusCode.NotFound, other);
+    }
+}
+
+/// <summary>Webhook bodies carry billing details: none of it reaches a log line, whatever the delivery's fate.</summary>
+public sealed class WebhookLeakTests
+{
+    [Fact]
+    public async Task Deliveries_WithBillingDetails_NothingOfTheBodyInAnyLogLine()
+    {
+        var server = new WebhookServer();
+        await server.InitializeAsync();
+        try
+        {
+            const string Email = "leak-marker-4f1c@example.com";
+            const string Name = "Zebulon Leakmarker";
+            var pm = "{\"id\":\"pm_leak\",\"object\":\"payment_method\",\"billing_details\":{\"email\":\"" + Email + "\",\"name\":\"" + Name + "\",\"phone\":\"4000056655665556\"}}";
+            var id = WebhookServer.NewEventId();
+            var valid = WebhookServer.Event(id, "payment_method.updated", pm);
+            var statuses = new[]
+            {
+                await server.PostSignedAsync(valid),
+                await server.PostAsync(valid, signature: null),
+                await server.PostAsync(valid, WebhookServer.Sign(valid, "whsec_" + RandomNumberGenerator.GetHexString(40))),
+                await server.PostSignedAsync(valid[..^3]),
+                await server.PostSignedAsync(WebhookServer.Event(WebhookServer.NewEventId(), "charge.succeeded", pm)),
+                await server.PostSignedAsync(valid + new string(' ', WebhookOptions.MaxBodyBytes)),
+            };
+            await server.WaitProcessedAsync(id);
+            await server.Server.App.StopAsync();
+
+            Assert.Equal([HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.OK, HttpStatusCode.BadRequest], statuses);
+            Assert.NotEmpty(server.Server.Logs.Lines);
+            Assert.Contains(server.Server.Logs.Lines, l => l.Contains("Stripe webhook endpoint on", StringComparison.Ordinal));
+            Assert.DoesNotContain(server.Server.Logs.Lines, l => l.Contains(Email, StringComparison.Ordinal) || l.Contains("Leakmarker", StringComparison.Ordinal) || l.Contains("4000056655665556", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Secret_OnTheCommandLine_StartRefusedNamingTheSetting()
+    {
+        var server = new WebhookServer("--Tokenizer:Webhooks:Secrets:0=whsec_0123456789abcdefABCDEF0123456789");
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(server.InitializeAsync);
+
+        Assert.Contains("Tokenizer:Webhooks:Secrets must not be given on the command line", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("whsec_0123456789abcdef", error.ToString(), StringComparison.Ordinal);
+        await server.DisposeAsync();
+    }
+}
+
+/// <summary>Refusals are audited in aggregate: one record per reason and peer for many refused deliveries.</summary>
+public sealed class WebhookRefusalAuditTests
+{
+    [Fact]
+    public async Task ManyRefusals_OneAggregatedAuditRecordPerReasonAtShutdown()
+    {
+        var server = new WebhookServer();
+        await server.InitializeAsync();
+        try
+        {
+            var started = DateTimeOffset.UtcNow.AddMinutes(-1);
+            var body = WebhookServer.Event(WebhookServer.NewEventId(), "setup_intent.succeeded", "{\"id\":\"seti_x\"}");
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, await server.PostAsync(body, signature: null));
+            }
+
+            Assert.Equal(HttpStatusCode.BadRequest, await server.PostAsync(body, WebhookServer.Sign(body, "whsec_" + RandomNumberGenerator.GetHexString(40))));
+            var reader = server.Server.App.Services.GetRequiredService<IAuditTrailReader>();
+            var beforeStop = await ReadWebhookRecordsAsync(reader, started);
+
+            await server.Server.App.StopAsync();
+            var afterStop = await ReadWebhookRecordsAsync(reader, started);
+
+            Assert.Empty(beforeStop);
+            var missing = Assert.Single(afterStop, r => r.ReasonCode == "WEBHOOK_SIGNATURE_MISSING");
+            Assert.Equal("aggregate;count=5", missing.CorrelationId);
+            Assert.Equal(AuditOutcome.Denied, missing.Outcome);
+            var invalid = Assert.Single(afterStop, r => r.ReasonCode == "WEBHOOK_SIGNATURE_INVALID");
+            Assert.Equal("aggregate;count=1", invalid.CorrelationId);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static async Task<List<AuditEvent>> ReadWebhookRecordsAsync(IAuditTrailReader reader, DateTimeOffset from)
+    {
+        var records = new List<AuditEvent>();
+        await foreach (var record in reader.ReadAsync(from, null, CancellationToken.None))
+        {
+            if (record.Event.Action == "stripe.webhook/delivery")
+            {
+                records.Add(record.Event);
+            }
+        }
+
+        return records;
+    }
+}
+
+/// <summary>
+/// Processing: signed events posted to the real listener; the worker reads the object's current state from the real
+/// embedded sandbox (GET) and updates the ledger, audited with caller <c>stripe</c>.
+/// </summary>
+public sealed class WebhookProcessingTests(WebhookServer server) : IClassFixture<WebhookServer>
+{
+    [Fact]
+    public async Task SetupIntentSucceeded_AchVerifiedAtTheGateway_LedgerReadyAndAudited()
+    {
+        var tokenized = (await server.Server.Client.TokenizeBankAccountAsync(Requests.Ach(Requests.NewKey()))).Token;
+        using (var http = new HttpClient())
+        using (var form = new FormUrlEncodedContent([new("amount1", "32"), new KeyValuePair<string, string>("amount2", "45")]))
+        {
+            using var verified = await http.PostAsync(new Uri(tokenized.Setup.NextAction.Url), form);
+        }
+
+        // The control: verified at the gateway, but nothing told the ledger yet.
+        var before = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "setup_intent.succeeded", "{\"id\":\"" + tokenized.Setup.SetupIntent + "\",\"object\":\"setup_intent\",\"status\":\"succeeded\"}");
+
+        var status = await server.PostSignedAsync(body);
+        var state = await server.WaitProcessedAsync(id);
+        var after = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(Core.Domain.SetupStatus.RequiresAction, before!.Setup.Status);
+        Assert.Equal(WebhookState.Processed, state);
+        Assert.Equal(Core.Domain.SetupStatus.Ready, after!.Setup.Status);
+        Assert.Null(after.Setup.NextAction);
+        Assert.Equal(Core.Domain.MandateStatus.Active, after.Mandate!.Status);
+        var record = Assert.Single(await AuditOfAsync(id));
+        Assert.Equal(("stripe", "stripe.webhook/setup_intent.succeeded", tokenized.Token_, AuditOutcome.Success), (record.CallerId, record.Action, record.Resource, record.Outcome));
+    }
+
+    [Fact]
+    public async Task PaymentMethodUpdated_NewExpiryAtTheGateway_LedgerAndGetTokenShowIt()
+    {
+        var tokenized = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), month: 12, year: 2030))).Token;
+        var before = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        await new Stripe.PaymentMethodService(SandboxClient()).UpdateAsync(
+            tokenized.Token_,
+            new Stripe.PaymentMethodUpdateOptions { Card = new Stripe.PaymentMethodCardOptions { ExpMonth = 3, ExpYear = 2032 } });
+        var id = WebhookServer.NewEventId();
+
+        await server.PostSignedAsync(WebhookServer.Event(id, "payment_method.automatically_updated", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\"}"));
+        var state = await server.WaitProcessedAsync(id);
+        var read = (await server.Server.Client.GetTokenAsync(new Contracts.V1.GetTokenRequest { Token = tokenized.Token_ })).Token;
+
+        Assert.Equal((12, 2030), (before!.Card!.ExpMonth, before.Card.ExpYear));
+        Assert.Equal(WebhookState.Processed, state);
+        Assert.Equal((3, 2032, "4242"), (read.Card.ExpMonth, read.Card.ExpYear, read.Card.Last4));
+        Assert.Single(await AuditOfAsync(id));
+    }
+
+    [Fact]
+    public async Task PaymentMethodDetached_StillAttachedAtTheGateway_StaysActive_DetachedThere_Revoked()
+    {
+        var tokenized = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey()))).Token;
+        var early = WebhookServer.NewEventId();
+
+        // Signed, but Stripe says the PaymentMethod is still attached: the event's claim is not taken on trust.
+        await server.PostSignedAsync(WebhookServer.Event(early, "payment_method.detached", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\",\"customer\":null}"));
+        await server.WaitProcessedAsync(early);
+        var stillActive = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        await new Stripe.PaymentMethodService(SandboxClient()).DetachAsync(tokenized.Token_);
+        var id = WebhookServer.NewEventId();
+        await server.PostSignedAsync(WebhookServer.Event(id, "payment_method.detached", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\",\"customer\":null}"));
+        var state = await server.WaitProcessedAsync(id);
+        var after = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+
+        Assert.Equal(Core.Domain.TokenStatus.Active, stillActive!.Status);
+        Assert.Equal(WebhookState.Processed, state);
+        Assert.Equal(Core.Domain.TokenStatus.Revoked, after!.Status);
+        Assert.NotNull(after.RevokedAt);
+    }
+
+    [Fact]
+    public async Task CustomerDeleted_AtTheGateway_EveryTokenOfTheCustomerRevoked()
+    {
+        var customer = "cust-webhook-" + RandomNumberGenerator.GetHexString(8);
+        var first = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: customer))).Token;
+        var second = (await server.Server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: customer))).Token;
+        var other = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: customer + "-other"))).Token;
+        var gatewayCustomer = (await server.Ledger.GetTokenAsync(first.Token_, CancellationToken.None))!.GatewayCustomerId!;
+        await new Stripe.CustomerService(SandboxClient()).DeleteAsync(gatewayCustomer);
+        var id = WebhookServer.NewEventId();
+
+        await server.PostSignedAsync(WebhookServer.Event(id, "customer.deleted", "{\"id\":\"" + gatewayCustomer + "\",\"object\":\"customer\",\"deleted\":true}"));
+        var state = await server.WaitProcessedAsync(id);
+
+        Assert.Equal(WebhookState.Processed, state);
+        foreach (var token in new[] { first, second })
+        {
+            Assert.Equal(Core.Domain.TokenStatus.Revoked, (await server.Ledger.GetTokenAsync(token.Token_, CancellationToken.None))!.Status);
+        }
+
+        Assert.Equal(Core.Domain.TokenStatus.Active, (await server.Ledger.GetTokenAsync(other.Token_, CancellationToken.None))!.Status);
+        Assert.Equal(2, (await AuditOfAsync(id)).Count);
+    }
+
+    private Stripe.StripeClient SandboxClient()
+    {
+        var sandbox = server.Server.App.Services.GetRequiredService<Server.Hosting.EmbeddedSandbox>();
+        return new Stripe.StripeClient(new Stripe.StripeClientOptions { ApiKey = sandbox.ApiKey, ApiBase = sandbox.BaseAddress.ToString().TrimEnd('/') });
+    }
+
+    private async Task<List<AuditEvent>> AuditOfAsync(string eventId)
+    {
+        var reader = server.Server.App.Services.GetRequiredService<IAuditTrailReader>();
+        var records = new List<AuditEvent>();
+        await foreach (var record in reader.ReadAsync(DateTimeOffset.UtcNow.AddMinutes(-10), null, CancellationToken.None))
+        {
+            if (record.Event.CorrelationId == eventId)
+            {
+                records.Add(record.Event);
+            }
+        }
+
+        return records;
+    }
+}
+
+/// <summary>
+/// End to end with the embedded sandbox's own signed deliveries to the listener (registered at start, trusting the
+/// development CA), its control endpoints, and the catch-up from GET /v1/events.
+/// </summary>
+public sealed class WebhookDeliveryTests
+{
+    [Fact]
+    public async Task MandateUpdatedInactiveDeliveredBeforeSetupIntentSucceeded_EndsInactive()
+    {
+        var server = new WebhookServer();
+        await server.InitializeAsync();
+        try
+        {
+            var sandbox = server.Server.Sandbox;
+            sandbox.Webhooks.SetMode(StripeSandbox.Webhooks.SandboxWebhookMode.Hold);
+            var token = (await server.Server.Client.TokenizeBankAccountAsync(Requests.Sepa(Requests.NewKey(), customer: "cust-order"))).Token;
+            sandbox.DeactivateMandate(token.Mandate.Id);
+
+            sandbox.Webhooks.Release(StripeSandbox.Webhooks.SandboxReleaseOrder.Reverse);
+            var deliveries = await DeliveredAsync(server, ["mandate.updated", "setup_intent.succeeded"]);
+            var mandateUpdated = deliveries.Single(d => d.EventType == "mandate.updated");
+            var setupSucceeded = deliveries.Single(d => d.EventType == "setup_intent.succeeded");
+            var states = new[] { await server.WaitProcessedAsync(mandateUpdated.EventId), await server.WaitProcessedAsync(setupSucceeded.EventId) };
+            var after = await server.Ledger.GetTokenAsync(token.Token_, CancellationToken.None);
+
+            // The control: the token was READY with an active mandate, and the deliveries really came in reverse order.
+            Assert.Equal((Contracts.V1.SetupStatus.Ready, Contracts.V1.MandateStatus.Active), (token.Setup.Status, token.Mandate.Status));
+            Assert.True(mandateUpdated.Sequence < setupSucceeded.Sequence, "mandate.updated was not delivered first");
+            Assert.Equal([WebhookState.Processed, WebhookState.Processed], states);
+            Assert.Equal(Core.Domain.SetupStatus.Ready, after!.Setup.Status);
+            Assert.Equal(Core.Domain.MandateStatus.Inactive, after.Mandate!.Status);
+            var kinds = (await server.Server.Client.ListTokenEventsAsync(new Contracts.V1.ListTokenEventsRequest { PageSize = 100 })).Events
+                .Where(e => e.Token == token.Token_).Select(e => e.Kind).ToList();
+            Assert.Contains(Contracts.V1.TokenEventKind.MandateInactive, kinds);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task CardAccountUpdater_DeliveredBySandbox_GetTokenShowsNewExpiryAndLast4AndItIsAudited()
+    {
+        var server = new WebhookServer();
+        await server.InitializeAsync();
+        try
+        {
+            var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), month: 12, year: 2030))).Token;
+
+            server.Server.Sandbox.UpdateCardAutomatically(token.Token_, 4, 2033, "1881");
+            var delivery = (await DeliveredAsync(server, ["payment_method.automatically_updated"])).Single();
+            var state = await server.WaitProcessedAsync(delivery.EventId);
+            var read = (await server.Server.Client.GetTokenAsync(new Contracts.V1.GetTokenRequest { Token = token.Token_ })).Token;
+
+            Assert.Equal((12, 2030, "4242"), (token.Card.ExpMonth, token.Card.ExpYear, token.Card.Last4));
+            Assert.Equal(WebhookState.Processed, state);
+            Assert.Equal((4, 2033, "1881"), (read.Card.ExpMonth, read.Card.ExpYear, read.Card.Last4));
+            var audit = await AuditOfAsync(server, delivery.EventId);
+            Assert.Equal(("stripe", "stripe.webhook/payment_method.automatically_updated", token.Token_), (Assert.Single(audit).CallerId, audit[0].Action, audit[0].Resource));
+            // The token's owner (billing) sees one card_updated event with the masked fields.
+            var events = (await server.Server.Client.ListTokenEventsAsync(new Contracts.V1.ListTokenEventsRequest { PageSize = 100 })).Events
+                .Where(e => e.Token == token.Token_ && e.Kind == Contracts.V1.TokenEventKind.CardUpdated)
+                .ToList();
+            Assert.Equal((4, 2033, "1881"), (Assert.Single(events).Card.ExpMonth, events[0].Card.ExpYear, events[0].Card.Last4));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task DeliveriesDropped_CatchUpFromTheEventList_ProcessesEachOnce()
+    {
+        var server = new WebhookServer("--Tokenizer:Webhooks:CatchUpIntervalSeconds=5");
+        await server.InitializeAsync();
+        try
+        {
+            var sandbox = server.Server.Sandbox;
+            var card = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: "cust-catchup"))).Token;
+            var other = (await server.Server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: "cust-catchup"))).Token;
+            sandbox.Webhooks.SetMode(StripeSandbox.Webhooks.SandboxWebhookMode.Drop);
+            sandbox.Webhooks.ClearDeliveries();
+
+            sandbox.UpdateCardAutomatically(card.Token_, 7, 2034);
+            await new Stripe.PaymentMethodService(SandboxClient(server)).DetachAsync(other.Token_);
+
+            // The control: nothing was delivered; the listener never saw these events.
+            Assert.All(sandbox.Webhooks.Deliveries(), d => Assert.Equal("dropped", d.Outcome));
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            Core.Domain.TokenRecord? updated = null;
+            Core.Domain.TokenRecord? detached = null;
+            while (DateTime.UtcNow < deadline)
+            {
+                updated = await server.Ledger.GetTokenAsync(card.Token_, CancellationToken.None);
+                detached = await server.Ledger.GetTokenAsync(other.Token_, CancellationToken.None);
+                if (updated!.Card!.ExpMonth == 7 && detached!.Status == Core.Domain.TokenStatus.Revoked)
+                {
+                    break;
+                }
+
+                await Task.Delay(200);
+            }
+
+            Assert.Equal((7, 2034), (updated!.Card!.ExpMonth, updated.Card.ExpYear));
+            Assert.Equal(Core.Domain.TokenStatus.Revoked, detached!.Status);
+            var dropped = sandbox.Webhooks.Deliveries().Where(d => d.EventType is "payment_method.automatically_updated" or "payment_method.detached").ToList();
+            Assert.Equal(2, dropped.Count);
+            foreach (var delivery in dropped)
+            {
+                Assert.Equal((WebhookState.Processed, 1), await server.Store.FindAsync(delivery.EventId, CancellationToken.None));
+                Assert.Single(await AuditOfAsync(server, delivery.EventId));
+            }
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static Stripe.StripeClient SandboxClient(WebhookServer server)
+    {
+        var sandbox = server.Server.App.Services.GetRequiredService<Server.Hosting.EmbeddedSandbox>();
+        return new Stripe.StripeClient(new Stripe.StripeClientOptions { ApiKey = sandbox.ApiKey, ApiBase = sandbox.BaseAddress.ToString().TrimEnd('/') });
+    }
+
+    /// <summary>Waits (bounded) until each of <paramref name="types"/> has a successful delivery; returns those deliveries.</summary>
+    private static async Task<List<StripeSandbox.Webhooks.SandboxWebhookDelivery>> DeliveredAsync(WebhookServer server, string[] types)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var succeeded = server.Server.Sandbox.Webhooks.Deliveries().Where(d => d.Outcome == "succeeded" && types.Contains(d.EventType)).ToList();
+            if (types.All(t => succeeded.Any(d => d.EventType == t)) || DateTime.UtcNow > deadline)
+            {
+                return succeeded;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<List<AuditEvent>> AuditOfAsync(WebhookServer server, string eventId)
+    {
+        var reader = server.Server.App.Services.GetRequiredService<IAuditTrailReader>();
+        var records = new List<AuditEvent>();
+        await foreach (var record in reader.ReadAsync(DateTimeOffset.UtcNow.AddMinutes(-10), null, CancellationToken.None))
+        {
+            if (record.Event.CorrelationId == eventId)
+            {
+                records.Add(record.Event);
+            }
+        }
+
+        return records;
+    }
+}

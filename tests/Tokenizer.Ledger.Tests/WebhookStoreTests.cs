@@ -1,0 +1,117 @@
+using Tokenizer.Core.Domain;
+using Tokenizer.Ledger.Tests.Postgres;
+using Tokenizer.Ledger.Tests.Sqlite;
+using Tokenizer.Ledger.Webhooks;
+
+namespace Tokenizer.Ledger.Tests;
+
+/// <summary>The webhook inbox (migration 10) and the token updates its events make, on every provider.</summary>
+public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(database)
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
+
+    private static WebhookEvent Event(string id, int second = 0) => new(id, "mandate.updated", T0.AddSeconds(second), "mandate_" + id);
+
+    [Fact]
+    public async Task AddAsync_SameIdTwice_StoredOnceSecondIsANoOp()
+    {
+        var store = new RelationalWebhookStore(Ledger);
+
+        var first = await store.AddAsync(Event("evt_1"), WebhookSource.Delivery, T0, CancellationToken.None);
+        var second = await store.AddAsync(Event("evt_1") with { Type = "customer.deleted" }, WebhookSource.CatchUp, T0, CancellationToken.None);
+
+        Assert.True(first);
+        Assert.False(second);
+        Assert.True(await store.ContainsAsync("evt_1", CancellationToken.None));
+        Assert.False(await store.ContainsAsync("evt_2", CancellationToken.None));
+        Assert.Equal(1, await CountRowsAsync("webhook_inbox"));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_TwoReplicasAtOnce_EveryRowClaimedByExactlyOne()
+    {
+        var replicaA = new RelationalWebhookStore(Ledger);
+        var replicaB = new RelationalWebhookStore(await OpenLedgerAsync());
+        for (var i = 0; i < 40; i++)
+        {
+            await replicaA.AddAsync(Event("evt_" + i.ToString("D2", System.Globalization.CultureInfo.InvariantCulture), i), WebhookSource.Delivery, T0, CancellationToken.None);
+        }
+
+        var a = replicaA.ClaimAsync("a", T0, Lease, 40, CancellationToken.None);
+        var b = replicaB.ClaimAsync("b", T0, Lease, 40, CancellationToken.None);
+        var claimed = (await a).Select(c => c.Event.EventId).Concat((await b).Select(c => c.Event.EventId)).ToList();
+
+        Assert.Equal(40, claimed.Count);
+        Assert.Equal(40, claimed.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task FinishAsync_LeaseTakenOverAfterExpiry_OnlyTheNewOwnerFinishes()
+    {
+        var store = new RelationalWebhookStore(Ledger);
+        await store.AddAsync(Event("evt_1"), WebhookSource.Delivery, T0, CancellationToken.None);
+        var first = Assert.Single(await store.ClaimAsync("a", T0, Lease, 10, CancellationToken.None));
+
+        var whileLive = await store.ClaimAsync("b", T0.AddSeconds(30), Lease, 10, CancellationToken.None);
+        var second = Assert.Single(await store.ClaimAsync("b", T0.AddSeconds(61), Lease, 10, CancellationToken.None));
+        var lateFinish = await store.FinishAsync(first, "a", WebhookState.Processed, T0.AddSeconds(62), CancellationToken.None);
+        var finish = await store.FinishAsync(second, "b", WebhookState.Processed, T0.AddSeconds(62), CancellationToken.None);
+
+        Assert.Empty(whileLive);
+        Assert.False(lateFinish);
+        Assert.True(finish);
+        Assert.Equal((WebhookState.Processed, 2), await store.FindAsync("evt_1", CancellationToken.None));
+        Assert.Empty(await store.ClaimAsync("c", T0.AddHours(1), Lease, 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task TokenUpdates_SameValuesAgain_ReportNoChange()
+    {
+        var store = new RelationalWebhookStore(Ledger);
+        var token = TestData.Bank("pm_b", TokenType.SepaDebit, T0) with
+        {
+            Setup = new TokenSetup(SetupStatus.Ready, "seti_b", null, null),
+            Mandate = new Mandate("mandate_b", MandateStatus.Active, MandateType.Online, T0),
+        };
+        await SeedAsync(Ledger, [token, TestData.Card("pm_c", T0)]);
+
+        var inactive = await store.UpdateMandateStatusAsync("mandate_b", MandateStatus.Inactive, CancellationToken.None);
+        var inactiveAgain = await store.UpdateMandateStatusAsync("mandate_b", MandateStatus.Inactive, CancellationToken.None);
+        // A late setup_intent.succeeded applies the mandate as Stripe holds it now (inactive): nothing to change.
+        var lateSetup = await store.UpdateSetupAsync(token with { Mandate = token.Mandate! with { Status = MandateStatus.Inactive } }, CancellationToken.None);
+        var card = new CardMetadata("visa", "1881", 3, 2032, "credit", "US", "fp2");
+        var cardChanged = await store.UpdateCardAsync("pm_c", card, CancellationToken.None);
+        var cardAgain = await store.UpdateCardAsync("pm_c", card, CancellationToken.None);
+        var revoked = await store.RevokeAsync("pm_c", T0.AddDays(1), CancellationToken.None);
+        var revokedAgain = await store.RevokeAsync("pm_c", T0.AddDays(2), CancellationToken.None);
+
+        Assert.Equal((true, false, false), (inactive, inactiveAgain, lateSetup));
+        Assert.Equal(MandateStatus.Inactive, (await Ledger.GetTokenAsync("pm_b", CancellationToken.None))!.Mandate!.Status);
+        Assert.Equal((true, false, true, false), (cardChanged, cardAgain, revoked, revokedAgain));
+        var stored = (await Ledger.GetTokenAsync("pm_c", CancellationToken.None))!;
+        Assert.Equal(("1881", 3, 2032, "fp2"), (stored.Card!.Last4, stored.Card.ExpMonth, stored.Card.ExpYear, stored.Card.Fingerprint));
+        Assert.Equal((TokenStatus.Revoked, T0.AddDays(1)), (stored.Status, stored.RevokedAt));
+        Assert.Equal(["pm_b"], (await store.FindByMandateAsync("mandate_b", CancellationToken.None)).Select(t => t.Token));
+        Assert.Equal(["pm_b"], (await store.FindBySetupIntentAsync("seti_b", CancellationToken.None)).Select(t => t.Token));
+    }
+
+    [Fact]
+    public async Task AdvanceCatchUpAsync_NeverMovesBack()
+    {
+        var store = new RelationalWebhookStore(Ledger);
+
+        var empty = await store.CatchUpPositionAsync(CancellationToken.None);
+        await store.AdvanceCatchUpAsync(T0, T0, CancellationToken.None);
+        await store.AdvanceCatchUpAsync(T0.AddMinutes(-5), T0, CancellationToken.None);
+        var position = await store.CatchUpPositionAsync(CancellationToken.None);
+        await store.AddAsync(Event("evt_late", 600), WebhookSource.Delivery, T0, CancellationToken.None);
+
+        Assert.Null(empty);
+        Assert.Equal(T0, position);
+        Assert.Equal(T0.AddSeconds(600), await store.CatchUpPositionAsync(CancellationToken.None));
+    }
+}
+
+public sealed class SqliteWebhookStoreTests() : WebhookStoreTests(new SqliteTestDatabase());
+
+public sealed class PostgresWebhookStoreTests() : WebhookStoreTests(new PostgresTestDatabase());
