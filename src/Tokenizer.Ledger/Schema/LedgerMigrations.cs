@@ -38,6 +38,9 @@ internal static class LedgerMigrations
         new(6, "privacy: subject keys, encrypted personal data, erasures; retention indexes", Privacy.PrivacyMigration.Statements),
         new(7, "audit key ids; key check values", KeyIds),
         new(8, "token setup (SetupIntent) and mandate columns; existing tokens not_set_up", TokenSetup),
+
+        // Versions 9 and 10: token events and the webhook inbox.
+        new(11, "card request HMACs that covered the CVC erased", EraseCvcBearingRequestHmacs),
     ];
 
     /// <summary>The highest version this build knows.</summary>
@@ -201,6 +204,18 @@ internal static class LedgerMigrations
         "ALTER TABLE tokens ADD COLUMN mandate_status TEXT NULL CHECK (mandate_status IN ('active', 'pending', 'inactive'))",
         "ALTER TABLE tokens ADD COLUMN mandate_type TEXT NULL CHECK (mandate_type IN ('online', 'offline'))",
         $"ALTER TABLE tokens ADD COLUMN mandate_accepted_at {d.Int64Type} NULL",
+    ];
+
+    /// <summary>
+    /// Card requests' HMACs used to cover the CVC: a 3-4 digit value under a keyed hash is recoverable by whoever holds the
+    /// key and the PAN (a thousand guesses), and PCI DSS 3.3.1.2 allows no form of the CVC after authorisation. The HMACs
+    /// of card requests made before this version are overwritten with zeros, which <c>RelationalTokenLedger</c> reads as
+    /// "made before the inputs changed": any retry under the key is that request (it cannot be compared any more).
+    /// </summary>
+    private static string[] EraseCvcBearingRequestHmacs(SqlDialect d) =>
+    [
+        $"UPDATE idempotency_records SET request_hmac = {d.ZeroRequestHmac} WHERE operation = 'tokenize_card'",
+        $"UPDATE intents SET request_hmac = {d.ZeroRequestHmac} WHERE operation = 'tokenize_card'",
     ];
 
     /// <summary>
