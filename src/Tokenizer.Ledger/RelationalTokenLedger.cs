@@ -475,7 +475,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                 return new IdempotencyOutcome(IdempotencyState.InFlight);
             }
 
-            if (intent is { State: "failed" or "closed" } released && !CryptographicOperations.FixedTimeEquals(released.RequestHmac, claim.RequestHmac))
+            if (intent is { State: "failed" or "closed" } released && !SameRequest(released.RequestHmac, claim.RequestHmac))
             {
                 // The key's request was released without a token: failed (unknown outcome, a PaymentMethod may be attached,
                 // so the key stays bound until the sweep has settled it) or closed (the gateway refused it, a decline). Either
@@ -507,7 +507,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
             }
 
             if (!string.Equals(existing.Operation, claim.Operation, StringComparison.Ordinal)
-                || !CryptographicOperations.FixedTimeEquals(existing.RequestHmac, claim.RequestHmac))
+                || !SameRequest(existing.RequestHmac, claim.RequestHmac))
             {
                 return new IdempotencyOutcome(IdempotencyState.Conflict);
             }
@@ -557,6 +557,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                 .Bind("@operation", claim.Operation)
                 .Bind("@customer_reference", intent.CustomerReference)
                 .Bind("@request_hmac", claim.RequestHmac)
+                .Bind("@erased_hmac", new byte[HmacLength])
                 .Bind("@now", now);
             await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -654,6 +655,13 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
             reader.GetNullableString(3),
             reader.GetInt64(4));
     }
+
+    /// <summary>
+    /// Whether a claim's request HMAC matches the stored one. An all-zero stored HMAC was erased by migration 11 (it
+    /// covered the CVC) and compares equal to any request: the key's first request cannot be told apart any more.
+    /// </summary>
+    private static bool SameRequest(byte[] stored, byte[] claimed) =>
+        stored.AsSpan().IndexOfAnyExcept((byte)0) < 0 || CryptographicOperations.FixedTimeEquals(stored, claimed);
 
     private static async Task<(string State, long UpdatedAt, byte[] RequestHmac)?> ReadIntentAsync(
         DbTransaction transaction,

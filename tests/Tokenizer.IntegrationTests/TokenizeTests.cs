@@ -170,6 +170,49 @@ public sealed class TokenizeTests(TokenizerServerFixture server) : IClassFixture
     }
 
     [Fact]
+    public async Task TokenizeCard_SameKeyOtherCvc_ReplaysTheToken()
+    {
+        // The CVC is not part of the request the key is bound to (no form of it is kept); the other card fields are.
+        var key = Requests.NewKey();
+        var first = await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", key, cvc: "123"));
+
+        var again = await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", key, cvc: "987"));
+
+        Assert.True(again.Replayed);
+        Assert.Equal(first.Token, again.Token);
+    }
+
+    [Fact]
+    public async Task TokenizeCard_RequestHmacAtRest_IsTheSameWhateverTheCvc()
+    {
+        // Arrange: one card under three keys: two CVCs, and another expiry month as the control.
+        var reference = "cvc-hmac-" + Guid.NewGuid().ToString("N")[..12];
+        await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), reference, cvc: "123"));
+        await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), reference, cvc: "987"));
+        await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), reference, cvc: "123", month: 11));
+
+        // Act: the HMACs the ledger keeps for those requests.
+        var stored = new List<string>();
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(
+            $"Data Source={Path.Combine(server.DataDirectory, "ledger", "tokenizer.db")};Mode=ReadOnly;Pooling=False"))
+        {
+            connection.Open();
+            using var query = connection.CreateCommand();
+            query.CommandText = "SELECT request_hmac FROM intents WHERE customer_reference = $reference";
+            query.Parameters.AddWithValue("$reference", reference);
+            using var reader = query.ExecuteReader();
+            while (reader.Read())
+            {
+                stored.Add(Convert.ToHexString((byte[])reader.GetValue(0)));
+            }
+        }
+
+        // Assert: three rows, two HMACs: the CVC changed nothing, the month (control) did.
+        Assert.Equal(3, stored.Count);
+        Assert.Equal(2, stored.Distinct().Count());
+    }
+
+    [Fact]
     public async Task TokenizeCard_SameKeyOtherCard_AlreadyExistsIdempotencyKeyReused()
     {
         var key = Requests.NewKey();

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using Tokenizer.Core.Domain;
+using Tokenizer.Core.Ports;
 using Tokenizer.Ledger.Schema;
 
 namespace Tokenizer.Ledger.Tests;
@@ -129,6 +130,57 @@ public abstract class MigrationTests(TestDatabase database) : LedgerTestBase(dat
     }
 
     [Fact]
+    public async Task InitializeAsync_CardRequestHmacsFromBeforeVersion11_ErasedAndAnyRetryUnderTheKeyReplays()
+    {
+        // Arrange: a database at version 10 whose card request HMACs covered the CVC; a bank request's HMAC as control.
+        var old = await Database.CreateSiblingAsync();
+        var dialect = Database.Provider == "SQLite" ? SqlDialect.Sqlite : SqlDialect.Postgres;
+        if (old is Sqlite.SqliteTestDatabase file)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file.DatabasePath)!);
+        }
+
+        await old.InTransactionAsync(async transaction =>
+        {
+            await LedgerMigrations.PrepareAsync(transaction, dialect, CancellationToken.None);
+            foreach (var migration in LedgerMigrations.All.Where(m => m.Version < 11))
+            {
+                await LedgerMigrations.ApplyAsync(transaction, dialect, migration, T0, CancellationToken.None);
+            }
+        });
+        var cardHmac = Enumerable.Repeat((byte)0xAB, 32).ToArray();
+        var bankHmac = Enumerable.Repeat((byte)0xCD, 32).ToArray();
+        foreach (var (key, operation, hmac) in new[] { ("k-card", "tokenize_card", cardHmac), ("k-bank", "tokenize_bank_account", bankHmac) })
+        {
+            await old.ExecuteAsync(
+                "INSERT INTO idempotency_records (caller_id, idempotency_key, operation, request_hmac, state, response, created_at, updated_at) "
+                + $"VALUES ('c', '{key}', '{operation}', {Hex(dialect, hmac)}, 'completed', '{{}}', 0, 0)");
+            await old.ExecuteAsync(
+                "INSERT INTO intents (caller_id, idempotency_key, intent_id, operation, customer_reference, request_hmac, state, token, created_at, updated_at) "
+                + $"VALUES ('c', '{key}', 'i-{key}', '{operation}', 'r', {Hex(dialect, hmac)}, 'failed', NULL, 0, 0)");
+        }
+
+        // Act
+        var ledger = old.CreateLedger(Clock);
+        await ledger.InitializeAsync(CancellationToken.None);
+        var anyCardRetry = await ledger.BeginAsync(
+            new IdempotencyClaim("c", "k-card", "tokenize_card", Enumerable.Repeat((byte)0x11, 32).ToArray(), Clock.GetUtcNow(), TimeSpan.FromMinutes(1)),
+            CancellationToken.None);
+        var otherBankRequest = await ledger.BeginAsync(
+            new IdempotencyClaim("c", "k-bank", "tokenize_bank_account", Enumerable.Repeat((byte)0x11, 32).ToArray(), Clock.GetUtcNow(), TimeSpan.FromMinutes(1)),
+            CancellationToken.None);
+
+        // Assert: no byte of the CVC-bearing HMACs is left; the bank HMAC (no CVC in it) is kept and still compared.
+        var stored = await old.QueryAsync(
+            "SELECT operation, request_hmac FROM idempotency_records UNION ALL SELECT operation, request_hmac FROM intents",
+            r => (r.GetString(0), (byte[])r.GetValue(1)));
+        Assert.All(stored.Where(s => s.Item1 == "tokenize_card"), s => Assert.Equal(new byte[32], s.Item2));
+        Assert.All(stored.Where(s => s.Item1 == "tokenize_bank_account"), s => Assert.Equal(bankHmac, s.Item2));
+        Assert.Equal(IdempotencyState.Replay, anyCardRetry.State);
+        Assert.Equal(IdempotencyState.Conflict, otherBankRequest.State);
+    }
+
+    [Fact]
     public async Task Schema_TokenColumns_HoldNoIpAddressOrUserAgent()
     {
         var columns = Database.Provider == "SQLite"
@@ -147,4 +199,7 @@ public abstract class MigrationTests(TestDatabase database) : LedgerTestBase(dat
             + "VALUES ('pm_x', 'stripe', 'card', 'active', 'c', 'r', 0, 'chargeable')"));
         Assert.Equal(0, await CountRowsAsync("tokens"));
     }
+
+    private static string Hex(SqlDialect dialect, byte[] bytes) =>
+        dialect == SqlDialect.Sqlite ? $"X'{Convert.ToHexString(bytes)}'" : $"'\\x{Convert.ToHexString(bytes)}'::bytea";
 }

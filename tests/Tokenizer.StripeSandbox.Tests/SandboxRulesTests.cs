@@ -82,6 +82,21 @@ public sealed class SandboxRulesTests
     }
 
     [Fact]
+    public void RequestHash_CvcAmongTheParameters_LeftOutButTheOtherCardFieldsCount()
+    {
+        var secret = SandboxSecret.CreateRandom();
+        KeyValuePair<string, string>[] withCvc = [new("type", "card"), new("card[number]", "4242424242424242"), new("card[cvc]", "123")];
+        KeyValuePair<string, string>[] otherCvc = [withCvc[0], withCvc[1], new("card[cvc]", "987")];
+        KeyValuePair<string, string>[] otherMonth = [.. withCvc, new("card[exp_month]", "11")];
+
+        var hash = secret.RequestHash("POST", "/v1/payment_methods", withCvc);
+
+        Assert.Equal(hash, secret.RequestHash("POST", "/v1/payment_methods", otherCvc));
+        Assert.Equal(hash, secret.RequestHash("POST", "/v1/payment_methods", withCvc[..2]));
+        Assert.NotEqual(hash, secret.RequestHash("POST", "/v1/payment_methods", otherMonth));
+    }
+
+    [Fact]
     public void Fingerprint_FieldBoundaries_DoNotCollide()
     {
         var secret = SandboxSecret.CreateRandom();

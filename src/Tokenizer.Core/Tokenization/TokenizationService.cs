@@ -75,13 +75,15 @@ public sealed partial class TokenizationService(
         var request = validator.ValidateCard(command);
         var card = request.Card;
         var hasher = await ClaimHasherAsync(caller, request.IdempotencyKey, cancellationToken).ConfigureAwait(false);
+        // No CVC among the inputs: the HMAC is kept for the retention period, and a keyed hash of 3-4 digits gives the CVC
+        // back to whoever holds the key and the PAN; PCI DSS 3.3.1.2 allows no form of it after authorisation. A retry
+        // that differs only in the CVC is the same request.
         var hmac = hasher.HashRequest(
             "tokenize_card",
             request.CustomerReference,
             card.Pan,
             card.ExpMonth.ToString(CultureInfo.InvariantCulture),
             card.ExpYear.ToString(CultureInfo.InvariantCulture),
-            card.Cvc,
             Canonical(request.BillingDetails),
             request.ReturnUrl ?? string.Empty);
 

@@ -43,6 +43,7 @@ internal static class LedgerMigrations
         new(9, "token_events (what happened to each token, for the billing service)", TokenEvents.TokenEventSql.Schema),
         // Version 10: the Stripe webhook inbox (its own store, Webhooks/WebhookSql.cs).
         new(10, "webhook_inbox, webhook_cursor; token lookup indexes", Webhooks.WebhookSql.Schema),
+        new(11, "card request HMACs that covered the CVC erased", EraseCvcBearingRequestHmacs),
     ];
 
     /// <summary>The highest version this build knows.</summary>
@@ -206,6 +207,18 @@ internal static class LedgerMigrations
         "ALTER TABLE tokens ADD COLUMN mandate_status TEXT NULL CHECK (mandate_status IN ('active', 'pending', 'inactive'))",
         "ALTER TABLE tokens ADD COLUMN mandate_type TEXT NULL CHECK (mandate_type IN ('online', 'offline'))",
         $"ALTER TABLE tokens ADD COLUMN mandate_accepted_at {d.Int64Type} NULL",
+    ];
+
+    /// <summary>
+    /// Card requests' HMACs used to cover the CVC: a 3-4 digit value under a keyed hash is recoverable by whoever holds the
+    /// key and the PAN (a thousand guesses), and PCI DSS 3.3.1.2 allows no form of the CVC after authorisation. The HMACs
+    /// of card requests made before this version are overwritten with zeros, which <c>RelationalTokenLedger</c> reads as
+    /// "made before the inputs changed": any retry under the key is that request (it cannot be compared any more).
+    /// </summary>
+    private static string[] EraseCvcBearingRequestHmacs(SqlDialect d) =>
+    [
+        $"UPDATE idempotency_records SET request_hmac = {d.ZeroRequestHmac} WHERE operation = 'tokenize_card'",
+        $"UPDATE intents SET request_hmac = {d.ZeroRequestHmac} WHERE operation = 'tokenize_card'",
     ];
 
     /// <summary>

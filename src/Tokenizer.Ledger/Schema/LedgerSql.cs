@@ -127,7 +127,8 @@ internal static class LedgerSql
     /// Records a started claim's intent as pending; a key claimed again (after a release, or taken over) keeps its
     /// first created_at and intent id and starts pending again. A failed or closed intent is only restarted by the same
     /// request: a different request reusing the key must not erase what the orphan sweep has to look for, nor the request
-    /// the key is bound to.
+    /// the key is bound to. <c>@erased_hmac</c> is the all-zero HMAC of a request made before the HMAC's inputs changed,
+    /// which any request matches.
     /// </summary>
     public const string UpsertPendingIntent = """
         INSERT INTO intents
@@ -141,6 +142,7 @@ internal static class LedgerSql
             token = NULL,
             updated_at = excluded.updated_at
         WHERE intents.state NOT IN ('failed', 'closed') OR intents.request_hmac = excluded.request_hmac
+            OR intents.request_hmac = @erased_hmac
         """;
 
     /// <summary>A key's intent state, updated_at and request HMAC, for the claim's fence and the failed-key check.</summary>

@@ -32,6 +32,7 @@ internal sealed record SqlDialect
     {
         Int64Type = "INTEGER",
         BytesType = "BLOB",
+        ZeroRequestHmac = "zeroblob(32)",
         IdentityKey = "INTEGER PRIMARY KEY",
         SequenceKey = "INTEGER PRIMARY KEY AUTOINCREMENT",
         TokenIdCollation = "",
@@ -51,6 +52,7 @@ internal sealed record SqlDialect
     {
         Int64Type = "BIGINT",
         BytesType = "BYTEA",
+        ZeroRequestHmac = "decode(repeat('00', 32), 'hex')",
         IdentityKey = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         SequenceKey = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         TokenIdCollation = " COLLATE \"C\"",
@@ -68,6 +70,9 @@ internal sealed record SqlDialect
 
     /// <summary>Column type of a byte string (the request HMAC, audit MACs).</summary>
     public required string BytesType { get; init; }
+
+    /// <summary>A 32-byte all-zero byte string: the request HMAC of a record made before the HMAC's inputs changed.</summary>
+    public required string ZeroRequestHmac { get; init; }
 
     /// <summary>Column definition (type and constraints) of a database-assigned 64-bit primary key.</summary>
     public required string IdentityKey { get; init; }

@@ -110,7 +110,9 @@ internal sealed class SandboxSecret
 
     /// <summary>
     /// HMAC of an idempotent request (method, path, and the form parameters sorted by name then value) so a retry can be
-    /// compared with the first request without keeping its body. Lowercase hex.
+    /// compared with the first request without keeping its body. Lowercase hex. <c>card[cvc]</c> is left out: a keyed hash
+    /// of 3-4 digits gives them back to whoever holds the key and the PAN, so no form of the CVC is kept; a retry that
+    /// differs only in it replays.
     /// </summary>
     public string RequestHash(string method, string path, IEnumerable<KeyValuePair<string, string>> parameters)
     {
@@ -118,6 +120,7 @@ internal sealed class SandboxSecret
         AppendField(hmac, method);
         AppendField(hmac, path);
         foreach (var (name, value) in parameters
+            .Where(p => !string.Equals(p.Key, "card[cvc]", StringComparison.Ordinal))
             .OrderBy(p => p.Key, StringComparer.Ordinal)
             .ThenBy(p => p.Value, StringComparer.Ordinal))
         {
