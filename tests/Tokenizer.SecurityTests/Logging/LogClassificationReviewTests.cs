@@ -68,6 +68,23 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Audit.AuditLog.AppendFailed(exceptionType)",
         "Tokenizer.Server.Audit.AuditLog.StopNotRecorded(exceptionType)",
 
+        // Stripe webhooks: the listener's configured address and fixed path, the sandbox's generated endpoint id,
+        // exception type names, counts, and of an event that passed its signature check (or came from Stripe's own
+        // event list) its Stripe id, type and attempt counter; never a body.
+        "Tokenizer.Server.Webhooks.WebhookListener.LogListening(address)",
+        "Tokenizer.Server.Webhooks.WebhookListener.LogListening(path)",
+        "Tokenizer.Server.Webhooks.WebhookListener.LogRegistered(endpointId)",
+        "Tokenizer.Server.Webhooks.WebhookReceiver.LogInboxUnavailable(exceptionType)",
+        "Tokenizer.Server.Webhooks.WebhookRefusalAudit.LogNotRecorded(count)",
+        "Tokenizer.Server.Webhooks.WebhookRefusalAudit.LogNotRecorded(exceptionType)",
+        "Tokenizer.Server.Webhooks.WebhookWorker.LogEventFailed(eventId)",
+        "Tokenizer.Server.Webhooks.WebhookWorker.LogEventFailed(type)",
+        "Tokenizer.Server.Webhooks.WebhookWorker.LogEventFailed(attempt)",
+        "Tokenizer.Server.Webhooks.WebhookWorker.LogEventFailed(exceptionType)",
+        "Tokenizer.Server.Webhooks.WebhookWorker.LogPassFailed(exceptionType)",
+        "Tokenizer.Server.Webhooks.WebhookCatchUpWorker.LogCaughtUp(count)",
+        "Tokenizer.Server.Webhooks.WebhookCatchUpWorker.LogPassFailed(exceptionType)",
+
         // Append-only guards put back at start: the guard's fixed name (a trigger or privilege of our schema), and the
         // exception type name when that failed.
         "Tokenizer.Server.Audit.AuditLog.GuardRestored(guard)",

@@ -32,9 +32,12 @@ public sealed class LedgerPersonalDataTests
     // holding client certificates, not people, so it is not cardholder personal data. data_protection_keys.friendly_name
     // is Data Protection's name for a key ("key-{guid}"), not a person's (the table is empty on SQLite). key_checks.name
     // names the secret a key check value belongs to (a fixed setting name). sqlite_sequence.name is SQLite's own counter
-    // of an AUTOINCREMENT table: the table's name.
+    // of an AUTOINCREMENT table: the table's name. webhook_cursor.name names the catch-up position (a fixed name).
     private static readonly string[] NotPersonalColumns =
-        ["audit_events.source_address", "data_protection_keys.friendly_name", "key_checks.name", "sqlite_sequence.name"];
+    [
+        "audit_events.source_address", "data_protection_keys.friendly_name", "key_checks.name", "sqlite_sequence.name",
+        "webhook_cursor.name",
+    ];
 
     [Fact]
     public async Task Tokenize_WithBillingDetails_LedgerHoldsThemOnlyEncryptedUnderTheSubjectKey()
