@@ -34,6 +34,8 @@ public sealed class WebhookServer : IAsyncLifetime
                 "--Tokenizer:Webhooks:Urls=https://127.0.0.1:0",
                 "--Tokenizer:Webhooks:CatchUpIntervalSeconds=0",
                 "--Tokenizer:Webhooks:PollMilliseconds=100",
+                // The shortest lease: an attempt that failed on a loaded machine (a gateway timeout) is tried again soon.
+                "--Tokenizer:Webhooks:LeaseSeconds=5",
                 // A window longer than any test: refusals reach the trail only at shutdown, so the ledger file can be
                 // compared byte for byte around each refused delivery.
                 "--Tokenizer:Webhooks:RefusalAuditSeconds=3600",
@@ -140,10 +142,13 @@ public sealed class WebhookServer : IAsyncLifetime
         return Convert.ToHexString(hash.GetHashAndReset());
     }
 
-    /// <summary>Waits (bounded) until the inbox row is no longer pending; returns its state, or null when absent.</summary>
+    /// <summary>
+    /// Waits (bounded: 90 s, several leases, so a retried attempt counts) until the inbox row is no longer pending;
+    /// returns its state, or null when absent.
+    /// </summary>
     public async Task<WebhookState?> WaitProcessedAsync(string eventId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
         while (true)
         {
             var found = await Store.FindAsync(eventId, CancellationToken.None);
