@@ -30,6 +30,13 @@ public sealed class ProductionPostureTests
         { "legacy prefix", ["COMPlus_EnableDiagnostics=1"], "diagnostics port is on" },
         { "only the port off", ["DOTNET_EnableDiagnostics_IPC=0"], "debugger is allowed" },
         { "unparsable", ["DOTNET_EnableDiagnostics=off"], "diagnostics port is on" },
+        // A startup trace file and a startup profiler work with the diagnostics port off.
+        {
+            "EventPipe trace file",
+            ["DOTNET_EnableDiagnostics=0", "DOTNET_EnableEventPipe=1", "DOTNET_EventPipeOutputPath=/tmp/tokenizer-posture-refused.nettrace"],
+            "an EventPipe trace file is on (DOTNET_EnableEventPipe)"
+        },
+        { "startup profiler", ["DOTNET_EnableDiagnostics=0", "CORECLR_ENABLE_PROFILING=1"], "a startup profiler is on (CORECLR_ENABLE_PROFILING)" },
     };
 
     [Fact]
@@ -142,6 +149,9 @@ public sealed class ProductionPostureTests
         finally
         {
             TokenizerServerFixture.TryDelete(directory);
+
+            // The runtime opens a startup trace file before any managed code runs; the refused process wrote only its start.
+            File.Delete("/tmp/tokenizer-posture-refused.nettrace");
         }
     }
 

@@ -13,7 +13,7 @@ public static class MemoryImagePosture
 {
     /// <summary>The message when the posture is wrong: names the variables, never their values.</summary>
     public const string Requirement =
-        "DOTNET_EnableDiagnostics=0 (or DOTNET_EnableDiagnostics_IPC=0 and DOTNET_EnableDiagnostics_Debugger=0) is required outside Development, and DOTNET_DbgEnableMiniDump must be unset or 0: a memory image of this process holds card data.";
+        "DOTNET_EnableDiagnostics=0 (or DOTNET_EnableDiagnostics_IPC=0 and DOTNET_EnableDiagnostics_Debugger=0) is required outside Development, and DOTNET_DbgEnableMiniDump, DOTNET_EnableEventPipe and CORECLR_ENABLE_PROFILING must be unset or 0: a memory image or trace of this process holds card data.";
 
     /// <summary>
     /// Throws outside Development when crash dumps or the diagnostics port (or the debugger) are on, or when the kernel's
@@ -77,6 +77,19 @@ public static class MemoryImagePosture
         if (Setting(variable, "DbgEnableMiniDump", NumberStyles.None, 0) != 0)
         {
             problems.Add("crash dumps are on (DOTNET_DbgEnableMiniDump)");
+        }
+
+        // A startup EventPipe session writes a trace file whatever DOTNET_EnableDiagnostics says, and a verbose provider
+        // records outbound request bodies (the PAN and CVC on their way to the gateway).
+        if (Setting(variable, "EnableEventPipe", NumberStyles.AllowHexSpecifier, 0) != 0)
+        {
+            problems.Add("an EventPipe trace file is on (DOTNET_EnableEventPipe)");
+        }
+
+        // A startup profiler is native code loaded into the process: it reads everything the process does.
+        if (Flag(variable("CORECLR_ENABLE_PROFILING")) || Flag(variable("DOTNET_ENABLE_PROFILING")))
+        {
+            problems.Add("a startup profiler is on (CORECLR_ENABLE_PROFILING)");
         }
 
         return problems;
@@ -148,6 +161,23 @@ public static class MemoryImagePosture
 
         // fields[0] is field 3 (state), so field 22 is fields[19].
         return afterName >= 0 && fields.Length > 19 && ulong.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : null;
+    }
+
+    /// <summary>A profiling switch (hex, default off) as the runtime reads it; unparsable counts as on.</summary>
+    private static bool Flag(string? value)
+    {
+        if (value is null)
+        {
+            return false;
+        }
+
+        var text = value.Trim();
+        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text[2..];
+        }
+
+        return !uint.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var parsed) || parsed != 0;
     }
 
     private static uint Setting(Func<string, string?> variable, string name, NumberStyles style, uint unset)

@@ -75,4 +75,20 @@ public sealed class MemoryImagePostureTests
         Assert.Contains("/tmp/dotnet-diagnostic-4015-352523-socket", problem, StringComparison.Ordinal);
         Assert.Empty(MemoryImagePosture.Problems(name => name == "DOTNET_EnableDiagnostics" ? "0" : null, null));
     }
+
+    [Theory]
+    [InlineData("DOTNET_EnableEventPipe", "1", "EventPipe")]
+    [InlineData("COMPlus_EnableEventPipe", "0x1", "EventPipe")]
+    [InlineData("DOTNET_EnableEventPipe", "yes", "EventPipe")]
+    [InlineData("CORECLR_ENABLE_PROFILING", "1", "profiler")]
+    [InlineData("CORECLR_ENABLE_PROFILING", "on", "profiler")]
+    public void Problems_TraceFileOrProfilerOnWithTheDiagnosticsPortOff_Named(string name, string value, string named)
+    {
+        var problems = MemoryImagePosture.Problems(n => n == "DOTNET_EnableDiagnostics" ? "0" : n == name ? value : null, null);
+        var control = MemoryImagePosture.Problems(n => n == "DOTNET_EnableDiagnostics" ? "0" : n == name ? "0" : null, null);
+
+        var problem = Assert.Single(problems);
+        Assert.Contains(named, problem, StringComparison.Ordinal);
+        Assert.Empty(control);
+    }
 }
