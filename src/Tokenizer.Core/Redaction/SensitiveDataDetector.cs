@@ -982,7 +982,7 @@ public static class SensitiveDataDetector
         var best = -1;
         foreach (var label in labels)
         {
-            var capitalsOnly = label.All(char.IsAsciiLetterUpper);
+            var capitalsOnly = !label.AsSpan().ContainsAnyExceptInRange('A', 'Z');
             if (label.Length > count || label.Length <= best)
             {
                 continue;
