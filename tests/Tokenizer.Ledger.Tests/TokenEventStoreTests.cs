@@ -88,7 +88,7 @@ public abstract class TokenEventStoreTests(TestDatabase database) : LedgerTestBa
     public async Task AppendAsync_CardUpdated_MaskedFieldsRoundTrip()
     {
         // Arrange
-        var card = new CardUpdate("visa", "0668", 3, 2031, "fp_Abc123");
+        var card = new CardUpdate("visa", "0668", 3, 2031, "Ab-c_123xyz-Q9");
         Clock.Advance(TimeSpan.FromSeconds(7));
 
         // Act

@@ -242,9 +242,10 @@ public sealed class RelationalTokenEventStore : ITokenEventLog, ITokenEventReade
             throw new ArgumentException("card.brand: must be 1-32 letters, digits or underscores", nameof(draft));
         }
 
-        if (card.Fingerprint is not null && !IsWord(card.Fingerprint, 64))
+        // A fingerprint is the gateway's opaque id; base64url ones (the sandbox's) hold '-' as well as '_'.
+        if (card.Fingerprint is not null && !IsWord(card.Fingerprint.Replace('-', '_'), 64))
         {
-            throw new ArgumentException("card.fingerprint: must be 1-64 letters, digits or underscores", nameof(draft));
+            throw new ArgumentException("card.fingerprint: must be 1-64 letters, digits, underscores or dashes", nameof(draft));
         }
     }
 
