@@ -732,14 +732,21 @@ public static class SensitiveDataDetector
             return 0;
         }
 
+        // A real IBAN always has its country's BBAN shape (SWIFT IBAN Registry); mod-97 alone passes one candidate in
+        // 97, and words glued across separators ("a.d122fc9f.erase@...": "AD12 2FC9...") are candidates by the thousand.
         var iban = buffer[..length];
+        if (!country.MatchesBban(iban[4..]))
+        {
+            return 0;
+        }
+
         var checksumValid = iban[2..4] is not ("00" or "01" or "99") && IbanValidation.Mod97(iban) == 1;
         if (checksumValid)
         {
             return i;
         }
 
-        return !options.IbanRequiresChecksum && upperCase && (contiguous || paperFormat) && country.MatchesBban(iban[4..]) ? i : 0;
+        return !options.IbanRequiresChecksum && upperCase && (contiguous || paperFormat) ? i : 0;
     }
 
     // ---- PAN ----------------------------------------------------------------------------------------------------

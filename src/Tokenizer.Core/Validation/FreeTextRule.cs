@@ -120,14 +120,14 @@ public static class FreeTextRule
     public static bool HoldsCardOrBankNumber(ReadOnlySpan<char> value) =>
         SensitiveDataDetector.FindCardOrBankNumber(value) is not null || FindInCompatibilityForm(value.ToString()) is not null;
 
-    /// <summary>
-    /// What the detector finds in the NFKC form of <paramref name="value"/> when that differs from it: two-digit numeral
-    /// symbols (<c>⑪ ㊶ ⒒</c>) and mathematical, circled or squared letters are their plain digits and letters there.
-    /// </summary>
     /// <summary>What the detector finds in <paramref name="value"/> as sent, else in its NFKC form; null when neither holds one.</summary>
     public static SensitiveDataKind? FindCardOrBankNumber(string value) =>
         SensitiveDataDetector.FindCardOrBankNumber(value) ?? FindInCompatibilityForm(value);
 
+    /// <summary>
+    /// What the detector finds in the NFKC form of <paramref name="value"/> when that differs from it: two-digit numeral
+    /// symbols (<c>⑪ ㊶ ⒒</c>) and mathematical, circled or squared letters are their plain digits and letters there.
+    /// </summary>
     private static SensitiveDataKind? FindInCompatibilityForm(string value)
     {
         try
