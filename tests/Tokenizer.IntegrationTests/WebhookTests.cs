@@ -36,6 +36,8 @@ public sealed class WebhookServer : IAsyncLifetime
                 "--Tokenizer:Webhooks:PollMilliseconds=100",
                 // The shortest lease: an attempt that failed on a loaded machine (a gateway timeout) is tried again soon.
                 "--Tokenizer:Webhooks:LeaseSeconds=5",
+                // A failed event is loud from its second failure (the default is the fifth).
+                "--Tokenizer:Webhooks:AlertAfterAttempts=2",
                 // A window longer than any test: refusals reach the trail only at shutdown, so the ledger file can be
                 // compared byte for byte around each refused delivery.
                 "--Tokenizer:Webhooks:RefusalAuditSeconds=3600",
@@ -543,6 +545,82 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         Assert.Equal(WebhookState.Processed, state);
         Assert.Equal(Core.Domain.TokenStatus.Revoked, after!.Status);
         Assert.NotNull(after.RevokedAt);
+    }
+
+    [Fact]
+    public async Task EventThatKeepsFailing_BacksOffDoublingIsLoudFromTheAlertAttemptAndGoesThroughOnceTheCauseIsGone()
+    {
+        var tokenized = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey()))).Token;
+        var get = "GET /v1/payment_methods/" + tokenized.Token_;
+        // Stripe answers the first two reads of the PaymentMethod with an error it says not to retry (the breaker does not
+        // count a 409): each attempt fails at once. The third read is answered normally.
+        server.Server.Sandbox.Faults.Add(get, StripeSandbox.Faults.SandboxFault.Status(409, shouldRetry: false), count: 2);
+        var meter = server.Server.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>().Create(new System.Diagnostics.Metrics.MeterOptions(Core.Telemetry.TokenizerMetrics.MeterName));
+        var gauge = new List<long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == meter && instrument.Name == "tokenizer.webhook.inbox.failing")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+        {
+            lock (gauge)
+            {
+                gauge.Add(value);
+            }
+        });
+        listener.Start();
+        var id = WebhookServer.NewEventId();
+
+        await server.PostSignedAsync(WebhookServer.Event(id, "payment_method.automatically_updated", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\"}"));
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var failingSeen = 0L;
+        while (DateTime.UtcNow < deadline && (await server.Store.FindAsync(id, CancellationToken.None))?.Attempts < 2)
+        {
+            await Task.Delay(100);
+        }
+
+        // The second failure is given up just after its claim: read the gauge until it counts the event.
+        while (DateTime.UtcNow < deadline && failingSeen == 0)
+        {
+            listener.RecordObservableInstruments();
+            lock (gauge)
+            {
+                failingSeen = gauge.Count > 0 ? gauge[^1] : 0;
+            }
+
+            await Task.Delay(100);
+        }
+
+        var state = await server.WaitProcessedAsync(id);
+        var failingAfter = -1L;
+        while (DateTime.UtcNow < deadline.AddSeconds(30) && failingAfter != 0)
+        {
+            await Task.Delay(100);
+            listener.RecordObservableInstruments();
+            lock (gauge)
+            {
+                failingAfter = gauge[^1];
+            }
+        }
+
+        var reads = server.Server.Sandbox.Requests.Snapshot(get).Select(r => r.Time).ToList();
+        var lines = server.Server.Logs.Lines.Where(l => l.Contains(id, StringComparison.Ordinal)).ToList();
+
+        Assert.Equal(WebhookState.Processed, state);
+        Assert.Equal(3, reads.Count);
+        // Back-off: the lease (5 s) after the first failure, twice that after the second. Without it every retry waited
+        // one lease. Lower bounds only (less a little for clock granularity): a loaded machine makes gaps longer.
+        Assert.True(reads[1] - reads[0] >= TimeSpan.FromSeconds(4.9), $"first retry after {(reads[1] - reads[0]).TotalSeconds} s");
+        Assert.True(reads[2] - reads[1] >= TimeSpan.FromSeconds(9.9), $"second retry after {(reads[2] - reads[1]).TotalSeconds} s");
+        Assert.Single(lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("WebhookEventFailed", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("WebhookEventFailingRepeatedly", StringComparison.Ordinal));
+        Assert.Equal((1, 0), (failingSeen, failingAfter));
+
+        Assert.Single(await AuditOfAsync(id));
     }
 
     [Fact]

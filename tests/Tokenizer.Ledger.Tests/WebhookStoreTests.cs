@@ -65,6 +65,32 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
     }
 
     [Fact]
+    public async Task FailAsync_RetryTimeInTheFuture_RowSkippedUntilThenAndNewerRowsStillClaimed()
+    {
+        var store = new RelationalWebhookStore(Ledger);
+        await store.AddAsync(Event("evt_old"), WebhookSource.Delivery, T0, CancellationToken.None);
+        var claim = Assert.Single(await store.ClaimAsync("a", T0, Lease, 10, CancellationToken.None));
+        await store.AddAsync(Event("evt_new", 5), WebhookSource.Delivery, T0, CancellationToken.None);
+
+        var failed = await store.FailAsync(claim, "a", T0.AddMinutes(10), CancellationToken.None);
+        var failedByOther = await store.FailAsync(claim, "b", T0.AddMinutes(10), CancellationToken.None);
+        // Control: before the back-off ends, only the newer row is claimable, even after the lease would have run out.
+        var beforeRetry = await store.ClaimAsync("b", T0.AddMinutes(5), Lease, 10, CancellationToken.None);
+        await store.FinishAsync(beforeRetry[0], "b", WebhookState.Processed, T0.AddMinutes(5), CancellationToken.None);
+        var atRetry = await store.ClaimAsync("c", T0.AddMinutes(10), Lease, 10, CancellationToken.None);
+
+        Assert.True(failed);
+        Assert.False(failedByOther);
+        Assert.Equal(["evt_new"], beforeRetry.Select(c => c.Event.EventId));
+        var retried = Assert.Single(atRetry);
+        Assert.Equal(("evt_old", 2), (retried.Event.EventId, retried.Attempts));
+        Assert.Equal(1, await store.CountFailingAsync(2, CancellationToken.None));
+        Assert.Equal(0, await store.CountFailingAsync(3, CancellationToken.None));
+        Assert.True(await store.FinishAsync(retried, "c", WebhookState.Processed, T0.AddMinutes(11), CancellationToken.None));
+        Assert.Equal(0, await store.CountFailingAsync(2, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task TokenUpdates_SameValuesAgain_ReportNoChange()
     {
         var store = new RelationalWebhookStore(Ledger);

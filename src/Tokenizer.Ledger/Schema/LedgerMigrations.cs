@@ -44,6 +44,7 @@ internal static class LedgerMigrations
         // Version 10: the Stripe webhook inbox (its own store, Webhooks/WebhookSql.cs).
         new(10, "webhook_inbox, webhook_cursor; token lookup indexes", Webhooks.WebhookSql.Schema),
         new(11, "card request HMACs that covered the CVC erased", EraseCvcBearingRequestHmacs),
+        new(12, "webhook_inbox.retry_at (back-off after a failed attempt)", Webhooks.WebhookSql.RetrySchema),
     ];
 
     /// <summary>The highest version this build knows.</summary>

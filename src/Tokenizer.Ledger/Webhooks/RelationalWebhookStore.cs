@@ -113,7 +113,7 @@ public sealed class RelationalWebhookStore
             {
                 using var select = connection.CreateCommand();
                 select.CommandText = WebhookSql.SelectClaimable;
-                select.Bind("@expired_before", expiredBefore).Bind("@limit", limit);
+                select.Bind("@expired_before", expiredBefore).Bind("@now", UnixMicros.From(now)).Bind("@limit", limit);
                 var ids = new List<string>();
                 using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -180,6 +180,39 @@ public sealed class RelationalWebhookStore
             },
             cancellationToken);
     }
+
+    /// <summary>
+    /// Gives up a claim whose processing failed: the row stays pending, and no worker claims it before
+    /// <paramref name="retryAt"/>. Only while the claim is still <paramref name="owner"/>'s; returns false when the
+    /// lease was lost (another worker holds the row, and its own outcome stands).
+    /// </summary>
+    public Task<bool> FailAsync(WebhookClaim claim, string owner, DateTimeOffset retryAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var update = transaction.Command(WebhookSql.Fail);
+                update.Bind("@retry_at", UnixMicros.From(retryAt))
+                    .Bind("@event_id", claim.Event.EventId)
+                    .Bind("@owner", owner)
+                    .Bind("@claimed_at", UnixMicros.From(claim.ClaimedAt));
+                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <summary>How many pending rows have been claimed at least <paramref name="attempts"/> times (events that keep failing).</summary>
+    public Task<long> CountFailingAsync(int attempts, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = WebhookSql.CountFailing;
+                select.Bind("@attempts", attempts);
+                return Convert.ToInt64(await select.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
+            },
+            cancellationToken);
 
     /// <summary>The state of <paramref name="eventId"/>'s row and how often it was claimed, or null when absent.</summary>
     public Task<(WebhookState State, int Attempts)?> FindAsync(string eventId, CancellationToken cancellationToken) =>

@@ -41,6 +41,16 @@ internal static class WebhookSql
         "CREATE INDEX ix_tokens_gateway_customer_id ON tokens (gateway_customer_id)",
     ];
 
+    /// <summary>
+    /// Migration 12. <c>retry_at</c>: when a row whose processing failed may be claimed again (unix microseconds UTC);
+    /// null until a failure. The worker backs off per attempt, so an event that always fails costs little and never
+    /// holds up the rows behind it.
+    /// </summary>
+    public static string[] RetrySchema(Ledger.Schema.SqlDialect d) =>
+    [
+        $"ALTER TABLE webhook_inbox ADD COLUMN retry_at {d.Int64Type} NULL",
+    ];
+
     public const string Exists = "SELECT count(*) FROM webhook_inbox WHERE event_id = @event_id";
 
     public const string Insert = """
@@ -51,7 +61,7 @@ internal static class WebhookSql
 
     public const string SelectClaimable = """
         SELECT event_id FROM webhook_inbox
-        WHERE state = 'pending' AND (claimed_at IS NULL OR claimed_at < @expired_before)
+        WHERE state = 'pending' AND (claimed_at IS NULL OR claimed_at < @expired_before) AND (retry_at IS NULL OR retry_at <= @now)
         ORDER BY created, event_id
         LIMIT @limit
         """;
@@ -61,6 +71,7 @@ internal static class WebhookSql
     public const string Claim = """
         UPDATE webhook_inbox SET claimed_by = @owner, claimed_at = @now, attempts = attempts + 1
         WHERE event_id = @event_id AND state = 'pending' AND (claimed_at IS NULL OR claimed_at < @expired_before)
+          AND (retry_at IS NULL OR retry_at <= @now)
         """;
 
     public const string SelectEntry = """
@@ -72,6 +83,13 @@ internal static class WebhookSql
         UPDATE webhook_inbox SET state = @state, processed_at = @now, claimed_by = NULL, claimed_at = NULL
         WHERE event_id = @event_id AND state = 'pending' AND claimed_by = @owner AND claimed_at = @claimed_at
         """;
+
+    public const string Fail = """
+        UPDATE webhook_inbox SET claimed_by = NULL, claimed_at = NULL, retry_at = @retry_at
+        WHERE event_id = @event_id AND state = 'pending' AND claimed_by = @owner AND claimed_at = @claimed_at
+        """;
+
+    public const string CountFailing = "SELECT count(*) FROM webhook_inbox WHERE state = 'pending' AND attempts >= @attempts";
 
     public const string CountPending = "SELECT count(*) FROM webhook_inbox WHERE state = 'pending'";
 

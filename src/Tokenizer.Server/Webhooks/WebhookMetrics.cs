@@ -12,13 +12,18 @@ internal sealed class WebhookMetrics
 {
     private readonly Counter<long> received;
     private readonly Counter<long> processed;
+    private long failing;
 
     public WebhookMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(TokenizerMetrics.MeterName);
         received = meter.CreateCounter<long>("tokenizer.webhook.received", "{delivery}", "Stripe webhook deliveries, by outcome (accepted, replayed, ignored, refused) and reason");
         processed = meter.CreateCounter<long>("tokenizer.webhook.processed", "{event}", "Stripe events processed from the inbox, by type and result (processed, ignored, failed)");
+        meter.CreateObservableGauge("tokenizer.webhook.inbox.failing", () => Interlocked.Read(ref failing), "{event}", "Pending Stripe events that failed at least Tokenizer:Webhooks:AlertAfterAttempts times (alert when above 0)");
     }
+
+    /// <summary>Sets the <c>tokenizer.webhook.inbox.failing</c> gauge, as this replica last counted the inbox.</summary>
+    public void Failing(long count) => Interlocked.Exchange(ref failing, count);
 
     public void Received(string outcome, string reason) =>
         received.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("reason", reason));

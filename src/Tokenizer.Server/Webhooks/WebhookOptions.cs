@@ -41,6 +41,19 @@ public sealed class WebhookOptions
     public int LeaseSeconds { get; set; } = 60;
 
     /// <summary>
+    /// Longest wait before a failed event is tried again, in seconds (the wait doubles per attempt from
+    /// <see cref="LeaseSeconds"/>; 5 to 86400). Default 3600: an event that always fails is tried about once an hour,
+    /// never given up, so it goes through by itself once the cause is fixed.
+    /// </summary>
+    public int MaxRetryDelaySeconds { get; set; } = 3600;
+
+    /// <summary>
+    /// From this many failed attempts on, each failure of an event is logged at Error and the event counts in the
+    /// <c>tokenizer.webhook.inbox.failing</c> gauge (1 to 1000). Default 5.
+    /// </summary>
+    public int AlertAfterAttempts { get; set; } = 5;
+
+    /// <summary>
     /// How often the catch-up lists Stripe's events (GET /v1/events), in seconds (0 turns it off, else 5 to 86400).
     /// Default 300.
     /// </summary>
@@ -117,6 +130,16 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         if (options.LeaseSeconds is < 5 or > 3600)
         {
             failures.Add("Tokenizer:Webhooks:LeaseSeconds must be between 5 and 3600.");
+        }
+
+        if (options.MaxRetryDelaySeconds is < 5 or > 86400)
+        {
+            failures.Add("Tokenizer:Webhooks:MaxRetryDelaySeconds must be between 5 and 86400.");
+        }
+
+        if (options.AlertAfterAttempts is < 1 or > 1000)
+        {
+            failures.Add("Tokenizer:Webhooks:AlertAfterAttempts must be between 1 and 1000.");
         }
 
         if (options.CatchUpIntervalSeconds != 0 && options.CatchUpIntervalSeconds is < 5 or > 86400)

@@ -7,8 +7,12 @@ namespace Tokenizer.Server.Webhooks;
 /// <summary>
 /// Works through the webhook inbox: claims pending rows with a lease (<see cref="WebhookOptions.LeaseSeconds"/>; safe
 /// across replicas sharing a PostgreSQL ledger), processes each through <see cref="WebhookProcessor"/> and marks it
-/// processed or ignored under the same claim. A failure (Stripe unreachable, ledger busy) leaves the row claimed, so it
-/// is tried again when the lease runs out; a crash after the delivery was acknowledged loses nothing.
+/// processed or ignored under the same claim. A failure (Stripe unreachable, ledger busy, a defect) gives the claim up
+/// with a back-off that doubles per attempt from the lease up to <see cref="WebhookOptions.MaxRetryDelaySeconds"/>: the
+/// event is never dropped, and one that always fails neither spins nor holds up the rows behind it. From
+/// <see cref="WebhookOptions.AlertAfterAttempts"/> failures on it is logged at Error and counted in the
+/// <c>tokenizer.webhook.inbox.failing</c> gauge. A crash after the delivery was acknowledged loses nothing: the row stays
+/// claimed until its lease runs out.
 /// </summary>
 internal sealed partial class WebhookWorker(
     IServiceProvider services,
@@ -38,14 +42,24 @@ internal sealed partial class WebhookWorker(
         var processor = services.GetRequiredService<WebhookProcessor>();
         var lease = TimeSpan.FromSeconds(settings.LeaseSeconds);
         var poll = TimeSpan.FromMilliseconds(settings.PollMilliseconds);
+        var failingSeen = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var claims = await store.ClaimAsync(Owner, timeProvider.GetUtcNow(), lease, BatchSize, stoppingToken);
+                var failed = false;
                 foreach (var claim in claims)
                 {
-                    await ProcessOneAsync(store, processor, claim, stoppingToken);
+                    failed |= !await ProcessOneAsync(store, processor, claim, settings, stoppingToken);
+                }
+
+                // Counted after a pass that failed, and while the count is not back to 0 (so the gauge falls again).
+                if (failed || failingSeen)
+                {
+                    var failing = await store.CountFailingAsync(settings.AlertAfterAttempts, stoppingToken);
+                    metrics.Failing(failing);
+                    failingSeen = failing > 0;
                 }
 
                 if (claims.Count == BatchSize)
@@ -73,7 +87,19 @@ internal sealed partial class WebhookWorker(
         }
     }
 
-    private async Task ProcessOneAsync(RelationalWebhookStore store, WebhookProcessor processor, WebhookClaim claim, CancellationToken stoppingToken)
+    /// <summary>
+    /// The wait before attempt <paramref name="attempts"/> + 1 of a failed event: the lease, doubled per attempt after the
+    /// first, at most <paramref name="max"/>.
+    /// </summary>
+    internal static TimeSpan RetryDelay(int attempts, TimeSpan lease, TimeSpan max)
+    {
+        var doublings = Math.Clamp(attempts - 1, 0, 30);
+        var delay = lease * Math.Pow(2, doublings);
+        return delay < max ? delay : max;
+    }
+
+    /// <summary>Processes one claimed event; false when it failed (and was given up with a back-off).</summary>
+    private async Task<bool> ProcessOneAsync(RelationalWebhookStore store, WebhookProcessor processor, WebhookClaim claim, WebhookOptions settings, CancellationToken stoppingToken)
     {
         var type = claim.Event.Type;
         try
@@ -83,17 +109,44 @@ internal sealed partial class WebhookWorker(
             {
                 metrics.Processed(type, state == WebhookState.Processed ? "processed" : "ignored");
             }
+
+            return true;
         }
         catch (Exception error) when (!(error is OperationCanceledException && stoppingToken.IsCancellationRequested))
         {
             metrics.Processed(type, "failed");
-            LogEventFailed(logger, claim.Event.EventId, WebhookEventTypes.IsHandled(type) ? type : "other", claim.Attempts, error.GetType().Name);
+            var delay = RetryDelay(claim.Attempts, TimeSpan.FromSeconds(settings.LeaseSeconds), TimeSpan.FromSeconds(settings.MaxRetryDelaySeconds));
+            var shownType = WebhookEventTypes.IsHandled(type) ? type : "other";
+            if (claim.Attempts >= settings.AlertAfterAttempts)
+            {
+                LogEventFailingRepeatedly(logger, claim.Event.EventId, shownType, claim.Attempts, error.GetType().Name, (int)delay.TotalSeconds);
+            }
+            else
+            {
+                LogEventFailed(logger, claim.Event.EventId, shownType, claim.Attempts, error.GetType().Name, (int)delay.TotalSeconds);
+            }
+
+            try
+            {
+                await store.FailAsync(claim, Owner, timeProvider.GetUtcNow() + delay, stoppingToken);
+            }
+            catch (Exception giveUp) when (giveUp is not OperationCanceledException)
+            {
+                // The claim stays ours until its lease runs out; the row is retried then.
+                LogPassFailed(logger, giveUp.GetType().Name);
+            }
+
+            return false;
         }
     }
 
     [LoggerMessage(EventId = 7103, EventName = "WebhookEventFailed", Level = LogLevel.Warning,
-        Message = "Stripe event {EventId} ({Type}, attempt {Attempt}) could not be processed ({ExceptionType}); it is tried again when its lease runs out")]
-    private static partial void LogEventFailed(ILogger logger, string eventId, string type, int attempt, string exceptionType);
+        Message = "Stripe event {EventId} ({Type}, attempt {Attempt}) could not be processed ({ExceptionType}); it is tried again in {RetryDelaySeconds} s")]
+    private static partial void LogEventFailed(ILogger logger, string eventId, string type, int attempt, string exceptionType, int retryDelaySeconds);
+
+    [LoggerMessage(EventId = 7107, EventName = "WebhookEventFailingRepeatedly", Level = LogLevel.Error,
+        Message = "Stripe event {EventId} ({Type}) failed again at attempt {Attempt} ({ExceptionType}); the ledger may lag Stripe for its token until it goes through: it is tried again in {RetryDelaySeconds} s (gauge tokenizer.webhook.inbox.failing)")]
+    private static partial void LogEventFailingRepeatedly(ILogger logger, string eventId, string type, int attempt, string exceptionType, int retryDelaySeconds);
 
     [LoggerMessage(EventId = 7104, EventName = "WebhookPassFailed", Level = LogLevel.Warning,
         Message = "The webhook inbox could not be read ({ExceptionType}); the next pass tries again")]

@@ -46,6 +46,31 @@ public sealed class WebhookOptionsTests
     }
 
     [Theory]
+    [InlineData(3600, 5, null)]
+    [InlineData(4, 5, "Tokenizer:Webhooks:MaxRetryDelaySeconds")]
+    [InlineData(86401, 5, "Tokenizer:Webhooks:MaxRetryDelaySeconds")]
+    [InlineData(3600, 0, "Tokenizer:Webhooks:AlertAfterAttempts")]
+    public void Validate_RetrySettings(int maxRetryDelay, int alertAfter, string? expected)
+    {
+        var options = new WebhookOptions { MaxRetryDelaySeconds = maxRetryDelay, AlertAfterAttempts = alertAfter };
+
+        AssertResult(new WebhookOptionsValidator().Validate(null, options), expected);
+    }
+
+    [Theory]
+    [InlineData(1, 60)]
+    [InlineData(2, 120)]
+    [InlineData(6, 1920)]
+    [InlineData(7, 3600)]
+    [InlineData(1_000_000, 3600)]
+    public void RetryDelay_DoublesFromTheLeaseUpToTheMaximum(int attempts, int expectedSeconds)
+    {
+        var delay = WebhookWorker.RetryDelay(attempts, TimeSpan.FromSeconds(60), TimeSpan.FromHours(1));
+
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), delay);
+    }
+
+    [Theory]
     [InlineData(0, 300, 60, 1000, null)]
     [InlineData(4, 300, 60, 1000, "Tokenizer:Webhooks:CatchUpIntervalSeconds")]
     [InlineData(300, -1, 60, 1000, "Tokenizer:Webhooks:CatchUpOverlapSeconds")]
