@@ -276,7 +276,7 @@ public static partial class SecurityServiceCollectionExtensions
         _ => failure?.GetType().Name ?? "unknown",
     };
 
-    [LoggerMessage(EventId = 5101, EventName = "ClientCertificateRefused", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 5201, EventName = "ClientCertificateRefused", Level = LogLevel.Warning,
         Message = "Client certificate refused ({Reason}); SHA-256 thumbprint {Thumbprint}")]
     private static partial void LogClientCertificateRefused(ILogger logger, string thumbprint, string reason);
 

@@ -144,7 +144,7 @@ internal sealed partial class WebhookWorker(
         Message = "Stripe event {EventId} ({Type}, attempt {Attempt}) could not be processed ({ExceptionType}); it is tried again in {RetryDelaySeconds} s")]
     private static partial void LogEventFailed(ILogger logger, string eventId, string type, int attempt, string exceptionType, int retryDelaySeconds);
 
-    [LoggerMessage(EventId = 7107, EventName = "WebhookEventFailingRepeatedly", Level = LogLevel.Error,
+    [LoggerMessage(EventId = 7108, EventName = "WebhookEventFailingRepeatedly", Level = LogLevel.Error,
         Message = "Stripe event {EventId} ({Type}) failed again at attempt {Attempt} ({ExceptionType}); the ledger may lag Stripe for its token until it goes through: it is tried again in {RetryDelaySeconds} s (gauge tokenizer.webhook.inbox.failing)")]
     private static partial void LogEventFailingRepeatedly(ILogger logger, string eventId, string type, int attempt, string exceptionType, int retryDelaySeconds);
 

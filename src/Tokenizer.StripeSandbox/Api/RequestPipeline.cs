@@ -238,11 +238,11 @@ internal sealed partial class RequestPipeline(
         return configuredKey is null || CryptographicOperations.FixedTimeEquals(configuredKey, Encoding.UTF8.GetBytes(apiKey));
     }
 
-    [LoggerMessage(EventId = 1001, EventName = "ApiKeyRejected", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 9001, EventName = "ApiKeyRejected", Level = LogLevel.Information,
         Message = "Stripe sandbox rejected a request whose API key is not accepted")]
     private static partial void LogRejectedKey(ILogger logger);
 
-    [LoggerMessage(EventId = 1002, EventName = "HandlerFault", Level = LogLevel.Error,
+    [LoggerMessage(EventId = 9002, EventName = "HandlerFault", Level = LogLevel.Error,
         Message = "Stripe sandbox handler failed with {ExceptionType}; answered api_error")]
     private static partial void LogHandlerFault(ILogger logger, string? exceptionType);
 }

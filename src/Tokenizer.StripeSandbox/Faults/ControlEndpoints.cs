@@ -264,7 +264,7 @@ internal static partial class ControlEndpoints
         await context.Response.WriteAsync(body, context.RequestAborted);
     }
 
-    [LoggerMessage(EventId = 1101, EventName = "ControlRefused", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 9101, EventName = "ControlRefused", Level = LogLevel.Warning,
         Message = "Stripe sandbox refused a control request without the right Sandbox-Control-Token")]
     private static partial void LogControlRefused(ILogger logger);
 }

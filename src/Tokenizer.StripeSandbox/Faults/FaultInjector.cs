@@ -232,7 +232,7 @@ internal sealed partial class FaultInjector(
         }
     }
 
-    [LoggerMessage(EventId = 1100, EventName = "FaultInjected", Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 9100, EventName = "FaultInjected", Level = LogLevel.Debug,
         Message = "Stripe sandbox injected fault {Action}")]
     private static partial void LogFaultInjected(ILogger logger, SandboxFaultAction action);
 }

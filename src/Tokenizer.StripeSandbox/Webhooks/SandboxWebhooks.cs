@@ -394,7 +394,7 @@ public sealed partial class SandboxWebhooks : IEventSink, IHostedService, IDispo
         }
     }
 
-    [LoggerMessage(EventId = 1201, EventName = "WebhookDeliveryFailed", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 9201, EventName = "WebhookDeliveryFailed", Level = LogLevel.Information,
         Message = "Stripe sandbox webhook delivery of {EventType} {EventId} to {EndpointId} failed (attempt {Attempt}, status {Status}, error {Error})")]
     private static partial void LogDeliveryFailed(ILogger logger, string eventType, string eventId, string endpointId, int attempt, int? status, string? error);
 

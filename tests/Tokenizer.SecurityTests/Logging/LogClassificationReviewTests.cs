@@ -311,6 +311,29 @@ public class LogClassificationReviewTests
         Assert.True(stale.Count == 0, "remove stale review entries: " + string.Join(", ", stale));
     }
 
+    [Fact]
+    public void LoggerMessageEventIds_InSrc_EachNamesOneEvent()
+    {
+        // Arrange: operators alert and search on EventId; two events sharing one make a query or an alert lie.
+        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+        var events = SourceAssemblies.Select(Assembly.Load)
+            .SelectMany(a => a.GetTypes())
+            .SelectMany(t => t.GetMethods(all).Select(m => (Method: $"{t.FullName}.{m.Name}", Attribute: m.GetCustomAttribute<LoggerMessageAttribute>())))
+            .Where(e => e.Attribute is { EventId: > 0 })
+            .ToList();
+
+        // Act: one id may be logged from several places only under one event name.
+        var shared = events
+            .GroupBy(e => e.Attribute!.EventId)
+            .Where(g => g.Select(e => e.Attribute!.EventName ?? e.Method).Distinct().Count() > 1)
+            .Select(g => g.Key + ": " + string.Join(", ", g.Select(e => e.Method)))
+            .ToList();
+
+        // Assert
+        Assert.True(events.Count > 50, "the scan found too few [LoggerMessage] methods: " + events.Count);
+        Assert.True(shared.Count == 0, "event ids shared by different events: " + string.Join("; ", shared));
+    }
+
     private static IEnumerable<(string Name, ParameterInfo Parameter)> LoggerMessageParameters()
     {
         const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
