@@ -124,6 +124,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
         process.WaitForExit();
     }
 
+    /// <summary>SIGKILL: the process ends at once, with no shutdown code run (a power cut); waits for its output to drain.</summary>
+    public void Kill()
+    {
+        process.Kill();
+        process.WaitForExit();
+    }
+
     /// <summary>Stops the server with SIGTERM (a graceful shutdown that flushes its logs) and waits for it.</summary>
     public async Task StopAsync()
     {
