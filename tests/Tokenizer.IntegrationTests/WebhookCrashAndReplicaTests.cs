@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
-using System.Text.RegularExpressions;
 using Grpc.Core;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -21,7 +18,7 @@ namespace Tokenizer.IntegrationTests;
 /// servers, as Stripe does), real SQLite, and real PostgreSQL for the replicas. Events are signed here with the
 /// endpoint secret, as Stripe signs them.
 /// </summary>
-public sealed partial class WebhookCrashAndReplicaTests
+public sealed class WebhookCrashAndReplicaTests
 {
     private const string PostgresVariable = "TOKENIZER_TEST_POSTGRES";
     private const string EventType = "payment_method.automatically_updated";
@@ -45,7 +42,7 @@ public sealed partial class WebhookCrashAndReplicaTests
                 var read = "GET /v1/payment_methods/" + token;
                 stripe.Faults.Add(read, SandboxFault.Hang(TimeSpan.FromMinutes(2)));
 
-                var acknowledged = await PostAsync(await WebhookEndpointAsync(doomed), directory, secret, Event(eventId, token));
+                var acknowledged = await doomed.PostWebhookAsync(Event(eventId, token), secret);
                 var held = await EventuallyAsync(() => stripe.Requests.Snapshot(read).Any(r => r.Outcome == SandboxRequestOutcome.InProgress));
                 doomed.Kill();
 
@@ -116,7 +113,7 @@ public sealed partial class WebhookCrashAndReplicaTests
 
             await using var a = await ServerProcess.StartAsync(Path.Combine(root, "a"), "Development", variables, replicaArgs);
             await using var b = await ServerProcess.StartAsync(Path.Combine(root, "b"), "Development", variables, replicaArgs);
-            var endpoints = new[] { await WebhookEndpointAsync(a), await WebhookEndpointAsync(b) };
+            var replicas = new[] { a, b };
             var tokens = new List<string>();
             for (var i = 0; i < 5; i++)
             {
@@ -132,7 +129,7 @@ public sealed partial class WebhookCrashAndReplicaTests
 
             // Each event to both replicas at once, twice: Stripe retries a delivery it thinks failed, and a load balancer
             // may send the retry to the other replica.
-            var posts = events.SelectMany(e => Enumerable.Range(0, 4).Select(n => PostAsync(endpoints[n % 2], Path.Combine(root, "a"), secret, Event(e.EventId, e.Token))));
+            var posts = events.SelectMany(e => Enumerable.Range(0, 4).Select(n => replicas[n % 2].PostWebhookAsync(Event(e.EventId, e.Token), secret)));
             var statuses = await Task.WhenAll(posts);
 
             var finance = new TokenizerService.TokenizerServiceClient(TestChannels.Create(b.Address, pki, "finance"));
@@ -208,47 +205,6 @@ public sealed partial class WebhookCrashAndReplicaTests
         + ",\"livemode\":false,\"pending_webhooks\":1,\"request\":{\"id\":null,\"idempotency_key\":null},\"type\":\"" + EventType
         + "\",\"data\":{\"object\":{\"id\":\"" + paymentMethod + "\",\"object\":\"payment_method\"}}}";
 
-    /// <summary>The listener's address, from its start-up line (it binds an ephemeral port).</summary>
-    private static async Task<Uri> WebhookEndpointAsync(ServerProcess server)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (ListeningLine().Match(server.Output) is { Success: true } match)
-            {
-                return new Uri(match.Groups[1].Value + "/stripe/webhook");
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new InvalidOperationException("the webhook listener never said where it listens:\n" + server.Output);
-    }
-
-    /// <summary>POSTs <paramref name="body"/> signed as Stripe signs (t=, v1= HMAC-SHA256 over "{t}.{body}"), trusting the development CA.</summary>
-    private static async Task<HttpStatusCode> PostAsync(Uri endpoint, string directory, string secret, string body)
-    {
-        var t = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        var signature = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(t + "." + body)));
-        using var handler = new SocketsHttpHandler
-        {
-            SslOptions =
-            {
-                CertificateChainPolicy = new X509ChainPolicy
-                {
-                    TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    CustomTrustStore = { X509CertificateLoader.LoadCertificateFromFile(Path.Combine(directory, "pki", "ca.crt")) },
-                    RevocationMode = X509RevocationMode.NoCheck,
-                },
-            },
-        };
-        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
-        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.TryAddWithoutValidation("Stripe-Signature", $"t={t},v1={signature}");
-        using var response = await http.SendAsync(request);
-        return response.StatusCode;
-    }
-
     /// <summary>The inbox row's state and attempts, and the token's expiry month, as the ledger file holds them.</summary>
     private static (string State, long Attempts, long ExpMonth) InboxRowAndExpiry(string directory, string eventId, string token)
     {
@@ -319,7 +275,4 @@ public sealed partial class WebhookCrashAndReplicaTests
 
         return false;
     }
-
-    [GeneratedRegex("Stripe webhook endpoint on (https://[^/\\s\"]+)/stripe/webhook")]
-    private static partial Regex ListeningLine();
 }

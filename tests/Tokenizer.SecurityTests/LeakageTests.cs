@@ -25,9 +25,11 @@ public sealed class LeakageTests
         var tokens = new List<string>();
         var errorText = new StringBuilder();
         string output;
+        string processedId;
         try
         {
-            await using (var server = await ServerProcess.StartAsync(dataDirectory, "--Logging:LogLevel:Default=Trace"))
+            // The webhook listener too: the embedded sandbox delivers its events to it, and the sweep posts its own.
+            await using (var server = await ServerProcess.StartAsync(dataDirectory, "--Logging:LogLevel:Default=Trace", "--Tokenizer:Webhooks:Urls=https://127.0.0.1:0"))
             {
                 var client = server.Client;
                 var billing = new BillingDetails
@@ -98,6 +100,41 @@ public sealed class LeakageTests
                 badAch.UsBankAccount = new UsBankAccount { RoutingNumber = values.AchAccount[..9], AccountNumber = values.AchAccount + "12345678", AccountHolderType = AccountHolderType.Individual, AccountType = AccountType.Checking };
                 await CaptureErrorAsync(errorText, client.TokenizeBankAccountAsync(badAch).ResponseAsync);
 
+                // The webhook path: Stripe's bodies carry billing details, and a hostile or broken sender can put card
+                // data anywhere in one. Signed and processed, signed but of an unknown type, signed but malformed,
+                // unsigned, and wrongly signed: none of the body may rest or be printed.
+                var secret = (await File.ReadAllTextAsync(Path.Combine(dataDirectory, "secrets", "stripe-webhook.secret"))).Trim();
+                string Body(string id, string type, string extra) =>
+                    "{\"id\":\"" + id + "\",\"object\":\"event\",\"api_version\":\"2026-10-28.endive\",\"created\":"
+                    + DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    + ",\"livemode\":false,\"type\":\"" + type + "\",\"data\":{\"object\":{\"id\":\"" + card.Token.Token_
+                    + "\",\"object\":\"payment_method\",\"billing_details\":{\"name\":\"" + values.WebhookName + "\",\"email\":\"" + values.WebhookEmail
+                    + "\"},\"card\":{\"number\":\"" + values.Pan + "\",\"cvc\":\"" + values.Cvc + "\"},\"metadata\":{\"iban\":\"" + values.Iban
+                    + "\",\"account\":\"" + values.AchAccount + "\"}" + extra + "}}}";
+                processedId = "evt_sweep" + System.Security.Cryptography.RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz", 20);
+                var webhookStatuses = new[]
+                {
+                    await server.PostWebhookAsync(Body(processedId, "payment_method.updated", string.Empty), secret),
+                    await server.PostWebhookAsync(Body("evt_sweepunknown", "invoice.paid", string.Empty), secret),
+                    await server.PostWebhookAsync(Body("evt_sweepmalformed", "payment_method.updated", ",\"x\":"), secret),
+                    await server.PostWebhookAsync(Body("evt_sweepunsigned", "payment_method.updated", string.Empty), null),
+                    await server.PostWebhookAsync(Body("evt_sweepwrong", "payment_method.updated", string.Empty), "whsec_" + new string('0', 40)),
+                };
+                Assert.Equal([200, 200, 400, 400, 400], webhookStatuses.Select(code => (int)code));
+                // The processed event went all the way (audited under its id) before the server stops.
+                var auditClient = new AuditService.AuditServiceClient(Tokenizer.IntegrationTests.TestChannels.Create(server.Address, Path.Combine(dataDirectory, "pki"), "admin"));
+                var processed = false;
+                for (var deadline = DateTime.UtcNow.AddSeconds(60); !processed && DateTime.UtcNow < deadline; await Task.Delay(200))
+                {
+                    using var export = auditClient.ExportAuditEvents(new ExportAuditEventsRequest());
+                    await foreach (var response in export.ResponseStream.ReadAllAsync())
+                    {
+                        processed |= response.Event.CorrelationId == processedId;
+                    }
+                }
+
+                Assert.True(processed, "the signed webhook event was never processed");
+
                 await server.StopAsync();
                 output = server.Output;
             }
@@ -116,6 +153,8 @@ public sealed class LeakageTests
                 Assert.True(corpus.Any(c => c.Name != "server output" && Contains(c.Bytes, token)), $"positive control: {token} not found at rest");
             }
 
+            // And the webhook path's own storage: the processed event's id is in its inbox row and audit record.
+            Assert.True(corpus.Any(c => c.Name != "server output" && Contains(c.Bytes, processedId)), "positive control: the webhook event id not found at rest");
             Assert.Contains(tokens[0], output, StringComparison.Ordinal);
             Assert.Contains("card.number", errorText.ToString(), StringComparison.Ordinal);
 

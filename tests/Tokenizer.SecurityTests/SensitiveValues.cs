@@ -27,6 +27,12 @@ internal sealed class SensitiveValues
 
     public string AchAccount { get; } = "9" + Digits(11);
 
+    /// <summary>A billing name only a webhook body carries (Stripe's side holds it; Tokenizer must not write it down in clear).</summary>
+    public string WebhookName { get; } = "Webhook Sweeper " + Letters(12);
+
+    /// <summary>A billing email only a webhook body carries.</summary>
+    public string WebhookEmail { get; } = "sweep." + Letters(12) + "@example.org";
+
     /// <summary>The values that must never be found at rest or in output (CVC and bank identifiers are too short to search for without false hits).</summary>
     public IReadOnlyList<(string Name, string Value)> Secrets =>
     [
@@ -36,7 +42,11 @@ internal sealed class SensitiveValues
         ("IBAN account part", Iban[4..]),
         ("Bacs account number", BacsAccount),
         ("ACH account number", AchAccount),
+        ("webhook billing name", WebhookName),
+        ("webhook billing email", WebhookEmail),
     ];
+
+    private static string Letters(int count) => RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz", count);
 
     private static string Digits(int count)
     {

@@ -124,6 +124,57 @@ public sealed partial class ServerProcess : IAsyncDisposable
         process.WaitForExit();
     }
 
+    /// <summary>The webhook listener's endpoint (<c>https://host:port/stripe/webhook</c>), from its start-up line; waits up to 30 s.</summary>
+    /// <exception cref="InvalidOperationException">The listener never said where it listens (it is off without <c>Tokenizer:Webhooks:Urls</c>).</exception>
+    public async Task<Uri> WebhookEndpointAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (WebhookListeningPattern().Match(Output) is { Success: true } match)
+            {
+                return new Uri(match.Groups[1].Value + "/stripe/webhook");
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new InvalidOperationException("the webhook listener never said where it listens:\n" + Output);
+    }
+
+    /// <summary>
+    /// POSTs <paramref name="body"/> to the webhook listener, signed as Stripe signs (<c>t=</c>, <c>v1=</c> hex
+    /// HMAC-SHA256 over <c>{t}.{body}</c> with <paramref name="secret"/>; null: no signature), trusting this server's
+    /// development CA. Returns the status answered.
+    /// </summary>
+    public async Task<System.Net.HttpStatusCode> PostWebhookAsync(string body, string? secret)
+    {
+        var endpoint = await WebhookEndpointAsync();
+        using var handler = new System.Net.Http.SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                CertificateChainPolicy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+                {
+                    TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+                    CustomTrustStore = { System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(Path.Combine(DataDirectory, "pki", "ca.crt")) },
+                    RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+                },
+            },
+        };
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        if (secret is not null)
+        {
+            var t = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var mac = System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret), System.Text.Encoding.UTF8.GetBytes(t + "." + body));
+            request.Headers.TryAddWithoutValidation("Stripe-Signature", $"t={t},v1={Convert.ToHexStringLower(mac)}");
+        }
+
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
     /// <summary>SIGKILL: the process ends at once, with no shutdown code run (a power cut); waits for its output to drain.</summary>
     public void Kill()
     {
@@ -224,4 +275,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"Prometheus scraping endpoint on (http://[0-9.:\[\]]+/metrics)")]
     private static partial Regex MetricsPattern();
+
+    [GeneratedRegex("Stripe webhook endpoint on (https://[^/\\s\"]+)/stripe/webhook")]
+    private static partial Regex WebhookListeningPattern();
 }
