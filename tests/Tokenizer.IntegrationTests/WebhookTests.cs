@@ -742,42 +742,66 @@ public sealed class WebhookDeliveryTests
     }
 
     [Fact]
-    public async Task DeliveriesDropped_CatchUpFromTheEventList_ProcessesEachOnce()
+    public async Task DeliveriesDropped_FiveEventsCaughtUpFromTheEventList_EachProcessedOnceAndWatchedOnceInOrderAfterReconnecting()
     {
         var server = new WebhookServer("--Tokenizer:Webhooks:CatchUpIntervalSeconds=5");
         await server.InitializeAsync();
         try
         {
             var sandbox = server.Server.Sandbox;
-            var card = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: "cust-catchup"))).Token;
-            var other = (await server.Server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: "cust-catchup"))).Token;
+            var client = server.Server.Client;
+            var first = (await client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: "cust-catchup"))).Token;
+            var second = (await client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: "cust-catchup"))).Token;
+            var third = (await client.TokenizeCardAsync(Requests.Card("4000056655665556", Requests.NewKey(), customer: "cust-catchup"))).Token;
+            var sepa = (await client.TokenizeBankAccountAsync(Requests.Sepa(Requests.NewKey(), customer: "cust-catchup"))).Token;
+
+            // A watcher reads up to now and goes away (its cursor kept); the tokenisations' own events are behind it.
+            await WaitInboxQuietAsync(server);
+            var cursor = await EndCursorAsync(server.Server.Finance);
+
+            // The endpoint is down: Stripe's deliveries of the next five events never arrive.
             sandbox.Webhooks.SetMode(StripeSandbox.Webhooks.SandboxWebhookMode.Drop);
             sandbox.Webhooks.ClearDeliveries();
+            sandbox.UpdateCardAutomatically(first.Token_, 7, 2034);
+            sandbox.UpdateCardAutomatically(second.Token_, 8, 2035, "4445");
+            await new Stripe.PaymentMethodService(SandboxClient(server)).DetachAsync(third.Token_);
+            sandbox.DeactivateMandate(sepa.Mandate.Id);
+            sandbox.UpdateCardAutomatically(first.Token_, 9, 2036);
+            var dropped = sandbox.Webhooks.Deliveries()
+                .Where(d => d.EventType is "payment_method.automatically_updated" or "payment_method.detached" or "mandate.updated")
+                .ToList();
 
-            sandbox.UpdateCardAutomatically(card.Token_, 7, 2034);
-            await new Stripe.PaymentMethodService(SandboxClient(server)).DetachAsync(other.Token_);
-
-            // The control: nothing was delivered; the listener never saw these events.
-            Assert.All(sandbox.Webhooks.Deliveries(), d => Assert.Equal("dropped", d.Outcome));
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            Core.Domain.TokenRecord? updated = null;
-            Core.Domain.TokenRecord? detached = null;
-            while (DateTime.UtcNow < deadline)
+            // The catch-up lists GET /v1/events; the watcher reconnects after its cursor and gets the five, once each.
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            using var watch = server.Server.Finance.WatchTokenEvents(new Contracts.V1.WatchTokenEventsRequest { After = cursor }, cancellationToken: bound.Token);
+            var watched = new List<Contracts.V1.TokenEvent>();
+            while (watched.Count < 5 && await watch.ResponseStream.MoveNext(bound.Token))
             {
-                updated = await server.Ledger.GetTokenAsync(card.Token_, CancellationToken.None);
-                detached = await server.Ledger.GetTokenAsync(other.Token_, CancellationToken.None);
-                if (updated!.Card!.ExpMonth == 7 && detached!.Status == Core.Domain.TokenStatus.Revoked)
-                {
-                    break;
-                }
-
-                await Task.Delay(200);
+                watched.Add(watch.ResponseStream.Current);
             }
 
-            Assert.Equal((7, 2034), (updated!.Card!.ExpMonth, updated.Card.ExpYear));
-            Assert.Equal(Core.Domain.TokenStatus.Revoked, detached!.Status);
-            var dropped = sandbox.Webhooks.Deliveries().Where(d => d.EventType is "payment_method.automatically_updated" or "payment_method.detached").ToList();
-            Assert.Equal(2, dropped.Count);
+            // Nothing more comes: no event is delivered twice (a second processing would append nothing, and a second
+            // catch-up pass runs within this wait).
+            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(bound.Token);
+            quiet.CancelAfter(TimeSpan.FromSeconds(7));
+            var extra = await ExtraEventAsync(watch, quiet.Token);
+            var listed = (await server.Server.Finance.ListTokenEventsAsync(new Contracts.V1.ListTokenEventsRequest { After = cursor, PageSize = 500 })).Events;
+            var ledgerFirst = await server.Ledger.GetTokenAsync(first.Token_, CancellationToken.None);
+
+            Assert.Equal(5, dropped.Count);
+            Assert.All(dropped, d => Assert.Equal("dropped", d.Outcome));
+            Assert.Null(extra);
+            Assert.Equal(
+                new[]
+                {
+                    (first.Token_, Contracts.V1.TokenEventKind.CardUpdated), (first.Token_, Contracts.V1.TokenEventKind.CardUpdated),
+                    (second.Token_, Contracts.V1.TokenEventKind.CardUpdated), (third.Token_, Contracts.V1.TokenEventKind.DetachedAtGateway),
+                    (sepa.Token_, Contracts.V1.TokenEventKind.MandateInactive),
+                }.Order(),
+                watched.Select(e => (e.Token, e.Kind)).Order());
+            // In order: the stream is the list, cursor by cursor.
+            Assert.Equal(listed.Select(e => e.Cursor), watched.Select(e => e.Cursor));
+            Assert.Equal((9, 2036), (ledgerFirst!.Card!.ExpMonth, ledgerFirst.Card.ExpYear));
             foreach (var delivery in dropped)
             {
                 Assert.Equal((WebhookState.Processed, 1), await server.Store.FindAsync(delivery.EventId, CancellationToken.None));
@@ -787,6 +811,47 @@ public sealed class WebhookDeliveryTests
         finally
         {
             await server.DisposeAsync();
+        }
+    }
+
+    /// <summary>Waits (bounded: 60 s) until the inbox holds no pending row and the sandbox has no delivery in flight.</summary>
+    private static async Task WaitInboxQuietAsync(WebhookServer server)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline
+            && (await server.Store.CountPendingAsync(CancellationToken.None) > 0
+                || server.Server.Sandbox.Webhooks.Deliveries().Any(d => d.Outcome is not ("succeeded" or "dropped" or "failed"))))
+        {
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(500);
+    }
+
+    private static async Task<string> EndCursorAsync(Contracts.V1.TokenizerService.TokenizerServiceClient finance)
+    {
+        var cursor = string.Empty;
+        while (true)
+        {
+            var page = await finance.ListTokenEventsAsync(new Contracts.V1.ListTokenEventsRequest { After = cursor, PageSize = 500 });
+            if (page.Events.Count == 0)
+            {
+                return cursor;
+            }
+
+            cursor = page.NextCursor;
+        }
+    }
+
+    private static async Task<Contracts.V1.TokenEvent?> ExtraEventAsync(Grpc.Core.AsyncServerStreamingCall<Contracts.V1.TokenEvent> watch, CancellationToken quiet)
+    {
+        try
+        {
+            return await watch.ResponseStream.MoveNext(quiet) ? watch.ResponseStream.Current : null;
+        }
+        catch (Grpc.Core.RpcException error) when (error.StatusCode == Grpc.Core.StatusCode.Cancelled)
+        {
+            return null;
         }
     }
 

@@ -458,23 +458,36 @@ public class OneDetectorTests
     }
 
     [Fact]
-    public void ValidateCard_GeneratedEmailsAndReferencesWithShortHexTags_Accepted()
+    public void ValidateCard_GeneratedEmailsAndReferencesWithShortHexTags_RefusedAtMostFiveInAHundredThousand()
     {
         // What billing services send: words and short hex tags joined by dots, dashes and @. Before the detector
         // required the country's BBAN shape, about one in a thousand of these read as an IBAN across the separators
-        // ("ada.d122fc9f.erase@example.org": "AD12 2FC9 FERA ..." passes mod-97), so 20,000 samples fail that code.
+        // ("ada.d122fc9f.erase@example.org": "AD12 2FC9 FERA ..." passes mod-97): about 20 of these 100,000. An IBAN is looked
+        // for with any separators and glued to anything (README "What free text may hold"), so a country whose BBAN
+        // takes letters still matches now and then (measured: about 3 emails in 100,000, "lu-481946e7-tmtutmelbm"
+        // rarer still); at most 5 here, so the old code fails and the new one passes without flaking.
         // Words without c, i, k and v can spell no CVC or account label, so a tag's digits after one are never labelled.
         var word = Gen.String[Gen.Char["abdefghjlmnopqrstuwxyz"], 1, 12];
         var tag = Gen.String[Gen.Char["0123456789abcdef"], 8, 8];
         var fields = new[] { "customer_reference", "billing_details.name", "billing_details.address.line1", "billing_details.email" };
+        var refused = 0;
         Gen.Select(word, tag, word, word, Gen.OneOfConst(fields)).Sample(
-            (a, t, b, c, field) => Validator().ValidateCard(FieldSetters[field](field switch
+            (a, t, b, c, field) =>
             {
-                "billing_details.email" => $"{a}.{t}.{b}@{c}.org",
-                "customer_reference" => $"cust-{a}-{t}-{b}",
-                _ => $"{a} {t}.{b}",
-            })),
-            iter: 20_000);
+                var value = field switch
+                {
+                    "billing_details.email" => $"{a}.{t}.{b}@{c}.org",
+                    "customer_reference" => $"cust-{a}-{t}-{b}",
+                    _ => $"{a} {t}.{b}",
+                };
+                if (Violations(FieldSetters[field](value)).Count > 0)
+                {
+                    Interlocked.Increment(ref refused);
+                }
+            },
+            iter: 100_000);
+
+        Assert.True(refused <= 5, $"{refused} of 100,000 refused");
     }
 
     [Fact]
