@@ -38,6 +38,54 @@ public sealed class AuditStartupTests
     }
 
     [Fact]
+    public async Task OfflineVerify_StoppedServerTruncatedThenEdited_ListsEveryBreakReadOnly()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-offline-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+            await RunAndStopAsync(directory);
+
+            // Control: the untouched trail of a stopped server verifies offline, against the service's own anchor.
+            var (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == 0, output);
+            Assert.Matches(@"intact\s+yes", output);
+            Assert.Matches(@"compared with anchor\s+[1-9]", output);
+
+            // Truncated while stopped: start-up refuses and points at the offline command, which names the truncation.
+            DeleteNewestAuditRecords(directory, 3);
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            AssertRefusedNaming(refused, $"tokenizer audit verify --offline --data-directory {directory}");
+            var before = LedgerFiles(directory);
+            (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches(@"intact\s+NO", output);
+            Assert.Contains("truncated", output, StringComparison.Ordinal);
+
+            // A record in the middle edited too: the walk lists it as well (the refused start named only the first cause).
+            var middle = MiddleSequence(directory);
+            TamperWithGuardDown(directory, "audit_events_refuse_update", $"UPDATE audit_events SET caller_id = 'finance-staff' WHERE sequence = {middle}");
+            var tampered = LedgerFiles(directory);
+            (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches($@"broken record\s+{middle} mac mismatch", output);
+
+            // Read-only: the database file is byte for byte what the tampering left, before and after each verification.
+            Assert.NotEqual(before[0], tampered[0]);
+            Assert.Equal(tampered, LedgerFiles(directory));
+
+            // Bad usage: no ledger in the directory named.
+            (code, output) = await VerifyOfflineAsync(Path.Combine(directory, "nowhere"));
+            Assert.True(code == 2, output);
+            Assert.Contains("no SQLite ledger", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
     public async Task Restart_NewestAuditRecordEdited_RefusesToStartNamingTheEditNotTheKey()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-audit-edit-").FullName;
@@ -309,6 +357,25 @@ public sealed class AuditStartupTests
             .Parse(["audit", "verify", "--server", server.Address.ToString().TrimEnd('/'), "--pki", Path.Combine(server.DataDirectory, "pki")])
             .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
         return (code, output + error.ToString());
+    }
+
+    private static async Task<(int Code, string Output)> VerifyOfflineAsync(string directory)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CliApp.BuildRootCommand(TextReader.Null, output, error)
+            .Parse(["audit", "verify", "--offline", "--data-directory", directory])
+            .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
+        return (code, output + error.ToString());
+    }
+
+    // The ledger file's bytes (hex SHA-256) and the WAL's length: a read-only verification changes neither.
+    private static string[] LedgerFiles(string directory)
+    {
+        var ledger = Path.Combine(directory, "ledger", "tokenizer.db");
+        using var stream = new FileStream(ledger, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var wal = new FileInfo(ledger + "-wal");
+        return [Convert.ToHexString(SHA256.HashData(stream)), wal.Exists ? wal.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0"];
     }
 
     /// <summary>The start-up refusal names its cause in one line, without the host's stack trace.</summary>
