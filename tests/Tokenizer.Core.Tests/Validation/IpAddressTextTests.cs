@@ -150,9 +150,10 @@ public sealed class IpAddressTextTests(ITestOutputHelper output)
         var sparseRate = RefusedShare(sparse);
         output.WriteLine($"refused: uniform random IPv6 {uniformRate:P2}, sparse /48 IPv6 {sparseRate:P2}");
 
-        // Measured near 1.1% and 5%: a run of 12+ digits across groups is a PAN window one time in ten (THREAT_MODEL F1).
+        // Measured near 1.1% and 0.4% (THREAT_MODEL F12): a run of 12+ digits across groups is a PAN window one time in
+        // ten. Chaining the zeros a long `::` stands for into windows gave 25% on the sparse ones.
         Assert.InRange(uniformRate, 0, 0.03);
-        Assert.InRange(sparseRate, 0, 0.10);
+        Assert.InRange(sparseRate, 0, 0.02);
     }
 
     private static double RefusedShare(Gen<int[]> groups)
