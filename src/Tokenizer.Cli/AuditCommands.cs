@@ -30,8 +30,13 @@ public static class AuditCommands
     /// The <c>audit</c> command and its subcommands. <paramref name="channel"/> and <paramref name="json"/> are the
     /// root's recursive options; output and errors go to the writers given.
     /// </summary>
-    public static Command Build(CliChannel channel, Option<bool> json, TextWriter output, TextWriter error)
+    public static Command Build(CliChannel channel, Option<bool> json, TextWriter output, TextWriter error) =>
+        Build(channel, json, output, error, Environment.GetEnvironmentVariable);
+
+    /// <summary>As <see cref="Build(CliChannel, Option{bool}, TextWriter, TextWriter)"/>; <paramref name="environment"/> reads the variables <c>--offline</c> takes its keys and data directory from.</summary>
+    public static Command Build(CliChannel channel, Option<bool> json, TextWriter output, TextWriter error, Func<string, string?> environment)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(output);
@@ -66,7 +71,7 @@ public static class AuditCommands
             ? CliErrors.RunAsync(result, error, async () =>
             {
                 var report = await OfflineAuditVerification.VerifyAsync(
-                    result.GetValue(dataDirectory), result.GetValue(anchorFile), result.GetValue(anchor), Environment.GetEnvironmentVariable, ct);
+                    result.GetValue(dataDirectory), result.GetValue(anchorFile), result.GetValue(anchor), environment, ct);
                 PrintVerification(output, report, result.GetValue(json));
                 return report.Intact ? 0 : ExitBroken;
             })

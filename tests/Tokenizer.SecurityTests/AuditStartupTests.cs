@@ -52,6 +52,18 @@ public sealed class AuditStartupTests
             Assert.Matches(@"intact\s+yes", output);
             Assert.Matches(@"compared with anchor\s+[1-9]", output);
 
+            // A wrong configured key: the anchor does not open under it (its seal names the key in use), so the walk
+            // without it names the first record signed by a key it does not have; a key that is not base64 is bad usage.
+            var wrong = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+            (code, output) = await VerifyOfflineAsync(directory, ("Tokenizer__AuditHmacSecret", wrong));
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches(@"first broken record\s+1\b", output);
+            Assert.Contains("unknown key", output, StringComparison.Ordinal);
+            Assert.DoesNotContain(wrong, output, StringComparison.Ordinal);
+            (code, output) = await VerifyOfflineAsync(directory, ("Tokenizer__AuditHmacSecret", "not base64!"));
+            Assert.True(code == 2, output);
+            Assert.Contains("Tokenizer__AuditHmacSecret is not base64", output, StringComparison.Ordinal);
+
             // Truncated while stopped: start-up refuses and points at the offline command, which names the truncation.
             DeleteNewestAuditRecords(directory, 3);
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
@@ -359,11 +371,12 @@ public sealed class AuditStartupTests
         return (code, output + error.ToString());
     }
 
-    private static async Task<(int Code, string Output)> VerifyOfflineAsync(string directory)
+    private static async Task<(int Code, string Output)> VerifyOfflineAsync(string directory, params (string Name, string Value)[] environment)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var code = await CliApp.BuildRootCommand(TextReader.Null, output, error)
+        var variables = environment.ToDictionary(v => v.Name, v => v.Value, StringComparer.Ordinal);
+        var code = await CliApp.BuildRootCommand(TextReader.Null, output, error, name => variables.GetValueOrDefault(name))
             .Parse(["audit", "verify", "--offline", "--data-directory", directory])
             .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
         return (code, output + error.ToString());
