@@ -10,7 +10,8 @@ source "$root/scripts/lib.sh"
 require_dotnet
 dll="$root/src/Tokenizer.Cli/bin/Release/net10.0/tokenizer.dll"
 # Build only when a source is newer than the built CLI (a no-op build still costs seconds per call).
-if [ ! -f "$dll" ] || [ -n "$(find "$root/src/Tokenizer.Cli" "$root/src/Tokenizer.Contracts" "$root/proto" \
+# Core and Ledger too: the CLI runs their code (the detector; audit verify --offline reads the ledger).
+if [ ! -f "$dll" ] || [ -n "$(find "$root/src/Tokenizer.Cli" "$root/src/Tokenizer.Contracts" "$root/src/Tokenizer.Core" "$root/src/Tokenizer.Ledger" "$root/proto" \
     -newer "$dll" \( -name '*.cs' -o -name '*.proto' -o -name '*.csproj' \) -not -path '*/obj/*' -print -quit)" ]; then
   build_quietly "$root/src/Tokenizer.Cli/Tokenizer.Cli.csproj"
 fi

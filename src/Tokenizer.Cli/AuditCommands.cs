@@ -11,9 +11,10 @@ using Tokenizer.Core.Redaction;
 namespace Tokenizer.Cli;
 
 /// <summary>
-/// <c>tokenizer audit verify</c> and <c>tokenizer audit export</c>, over tokenizer.v1.AuditService (admin role).
+/// <c>tokenizer audit verify</c> and <c>tokenizer audit export</c>, over tokenizer.v1.AuditService (admin role);
+/// <c>audit verify --offline</c> reads a stopped server's SQLite ledger read-only instead (<see cref="OfflineAuditVerification"/>).
 /// Exit codes: 0 success (verify: the trail is intact), 4 verify found a broken record, 1 the server answered with an
-/// error, 2 bad usage (e.g. the output file exists).
+/// error (offline: the ledger could not be read), 2 bad usage (e.g. the output file exists, no ledger or key found).
 /// </summary>
 public static class AuditCommands
 {
@@ -29,8 +30,13 @@ public static class AuditCommands
     /// The <c>audit</c> command and its subcommands. <paramref name="channel"/> and <paramref name="json"/> are the
     /// root's recursive options; output and errors go to the writers given.
     /// </summary>
-    public static Command Build(CliChannel channel, Option<bool> json, TextWriter output, TextWriter error)
+    public static Command Build(CliChannel channel, Option<bool> json, TextWriter output, TextWriter error) =>
+        Build(channel, json, output, error, Environment.GetEnvironmentVariable);
+
+    /// <summary>As <see cref="Build(CliChannel, Option{bool}, TextWriter, TextWriter)"/>; <paramref name="environment"/> reads the variables <c>--offline</c> takes its keys and data directory from.</summary>
+    public static Command Build(CliChannel channel, Option<bool> json, TextWriter output, TextWriter error, Func<string, string?> environment)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(output);
@@ -43,10 +49,39 @@ public static class AuditCommands
             Description = "SEQUENCE:HEX_MAC of a head printed by an earlier verify, kept elsewhere: detects deleted newest records",
             CustomParser = ParseAnchor,
         };
+        var offline = new Option<bool>("--offline")
+        {
+            Description = "Verify a stopped server's SQLite ledger directly, read-only (when start-up refuses a broken trail); "
+                + "keys from Tokenizer__AuditHmacSecret and Tokenizer__AuditHmacPreviousSecrets__N, else {data}/secrets/audit-hmac.key",
+        };
+        var dataDirectory = new Option<string?>("--data-directory")
+        {
+            Description = $"With --offline: the server's data directory (default: ${CliApp.DataDirectoryVariable}, else data)",
+        };
+        var anchorFile = new Option<string?>("--anchor-file")
+        {
+            Description = "With --offline: the anchor file of the File anchor store (default: {data}/anchor/audit-anchor.json)",
+        };
         var verify = new Command("verify", "Recompute the HMAC chain and name the first broken record (exit 0 intact, 4 broken)");
         verify.Options.Add(anchor);
-        verify.SetAction((result, ct) => RunAsync(result, error, () => channel.Open(result, "admin"), async client =>
+        verify.Options.Add(offline);
+        verify.Options.Add(dataDirectory);
+        verify.Options.Add(anchorFile);
+        verify.SetAction((result, ct) => result.GetValue(offline)
+            ? CliErrors.RunAsync(result, error, async () =>
+            {
+                var report = await OfflineAuditVerification.VerifyAsync(
+                    result.GetValue(dataDirectory), result.GetValue(anchorFile), result.GetValue(anchor), environment, ct);
+                PrintVerification(output, report, result.GetValue(json));
+                return report.Intact ? 0 : ExitBroken;
+            })
+            : RunAsync(result, error, () => channel.Open(result, "admin"), async client =>
         {
+            if (result.GetValue(dataDirectory) is not null || result.GetValue(anchorFile) is not null)
+            {
+                throw new CliInputException("--data-directory and --anchor-file need --offline");
+            }
+
             var request = new VerifyAuditTrailRequest();
             if (result.GetValue(anchor) is { } value)
             {
@@ -265,5 +300,5 @@ public static class AuditCommands
     }
 
     /// <summary>A parsed <c>--anchor</c>.</summary>
-    private sealed record AnchorValue(long Sequence, byte[] Mac);
+    internal sealed record AnchorValue(long Sequence, byte[] Mac);
 }

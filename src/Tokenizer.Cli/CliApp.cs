@@ -190,7 +190,7 @@ public static class CliApp
         root.Subcommands.Add(tokenize);
         root.Subcommands.Add(token);
         root.Subcommands.Add(tokens);
-        root.Subcommands.Add(AuditCommands.Build(channel, json, output, error));
+        root.Subcommands.Add(AuditCommands.Build(channel, json, output, error, environment));
         root.Subcommands.Add(ReconcileCommand.Build(channel, output, error));
         root.Subcommands.Add(PrivacyCommands.Build(channel, json, input, output, error));
         return root;

@@ -38,6 +38,66 @@ public sealed class AuditStartupTests
     }
 
     [Fact]
+    public async Task OfflineVerify_StoppedServerTruncatedThenEdited_ListsEveryBreakReadOnly()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-offline-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+            await RunAndStopAsync(directory);
+
+            // Control: the untouched trail of a stopped server verifies offline, against the service's own anchor.
+            var (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == 0, output);
+            Assert.Matches(@"intact\s+yes", output);
+            Assert.Matches(@"compared with anchor\s+[1-9]", output);
+
+            // A wrong configured key: the anchor does not open under it (its seal names the key in use), so the walk
+            // without it names the first record signed by a key it does not have; a key that is not base64 is bad usage.
+            var wrong = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+            (code, output) = await VerifyOfflineAsync(directory, ("Tokenizer__AuditHmacSecret", wrong));
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches(@"first broken record\s+1\b", output);
+            Assert.Contains("unknown key", output, StringComparison.Ordinal);
+            Assert.DoesNotContain(wrong, output, StringComparison.Ordinal);
+            (code, output) = await VerifyOfflineAsync(directory, ("Tokenizer__AuditHmacSecret", "not base64!"));
+            Assert.True(code == 2, output);
+            Assert.Contains("Tokenizer__AuditHmacSecret is not base64", output, StringComparison.Ordinal);
+
+            // Truncated while stopped: start-up refuses and points at the offline command, which names the truncation.
+            DeleteNewestAuditRecords(directory, 3);
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            AssertRefusedNaming(refused, $"tokenizer audit verify --offline --data-directory {directory}");
+            var before = LedgerFiles(directory);
+            (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches(@"intact\s+NO", output);
+            Assert.Contains("truncated", output, StringComparison.Ordinal);
+
+            // A record in the middle edited too: the walk lists it as well (the refused start named only the first cause).
+            var middle = MiddleSequence(directory);
+            TamperWithGuardDown(directory, "audit_events_refuse_update", $"UPDATE audit_events SET caller_id = 'finance-staff' WHERE sequence = {middle}");
+            var tampered = LedgerFiles(directory);
+            (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches($@"broken record\s+{middle} mac mismatch", output);
+
+            // Read-only: the database file is byte for byte what the tampering left, before and after each verification.
+            Assert.NotEqual(before[0], tampered[0]);
+            Assert.Equal(tampered, LedgerFiles(directory));
+
+            // Bad usage: no ledger in the directory named.
+            (code, output) = await VerifyOfflineAsync(Path.Combine(directory, "nowhere"));
+            Assert.True(code == 2, output);
+            Assert.Contains("no SQLite ledger", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
     public async Task Restart_NewestAuditRecordEdited_RefusesToStartNamingTheEditNotTheKey()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-audit-edit-").FullName;
@@ -309,6 +369,26 @@ public sealed class AuditStartupTests
             .Parse(["audit", "verify", "--server", server.Address.ToString().TrimEnd('/'), "--pki", Path.Combine(server.DataDirectory, "pki")])
             .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
         return (code, output + error.ToString());
+    }
+
+    private static async Task<(int Code, string Output)> VerifyOfflineAsync(string directory, params (string Name, string Value)[] environment)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var variables = environment.ToDictionary(v => v.Name, v => v.Value, StringComparer.Ordinal);
+        var code = await CliApp.BuildRootCommand(TextReader.Null, output, error, name => variables.GetValueOrDefault(name))
+            .Parse(["audit", "verify", "--offline", "--data-directory", directory])
+            .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
+        return (code, output + error.ToString());
+    }
+
+    // The ledger file's bytes (hex SHA-256) and the WAL's length: a read-only verification changes neither.
+    private static string[] LedgerFiles(string directory)
+    {
+        var ledger = Path.Combine(directory, "ledger", "tokenizer.db");
+        using var stream = new FileStream(ledger, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var wal = new FileInfo(ledger + "-wal");
+        return [Convert.ToHexString(SHA256.HashData(stream)), wal.Exists ? wal.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0"];
     }
 
     /// <summary>The start-up refusal names its cause in one line, without the host's stack trace.</summary>

@@ -158,10 +158,7 @@ public sealed partial class PrivacyService(
     {
         ArgumentNullException.ThrowIfNull(command);
         var violations = new List<FieldViolation>();
-        if (!InputRules.IsValidIdempotencyKey(command.IdempotencyKey))
-        {
-            violations.Add(new("idempotency_key", InputRules.IdempotencyKeyRule));
-        }
+        InputRules.CheckIdempotencyKey(command.IdempotencyKey, "idempotency_key", violations);
 
         RequireReference(command.CustomerReference, violations);
         var patch = BillingDetailsValidation.Validate(command.BillingDetails, RequiredBillingFields.None, violations);
@@ -262,10 +259,7 @@ public sealed partial class PrivacyService(
         ArgumentNullException.ThrowIfNull(command);
         var violations = new List<FieldViolation>();
         RequireReference(command.CustomerReference, violations);
-        if (!InputRules.IsValidIdempotencyKey(command.IdempotencyKey))
-        {
-            violations.Add(new("idempotency_key", InputRules.IdempotencyKeyRule));
-        }
+        InputRules.CheckIdempotencyKey(command.IdempotencyKey, "idempotency_key", violations);
 
         FreeTextRule.Check(command.Reason, "reason", MaxReasonLength, violations);
 

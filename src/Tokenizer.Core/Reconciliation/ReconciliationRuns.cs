@@ -67,10 +67,7 @@ public sealed class ReconciliationRuns(IReconciliationStore store, RequestHasher
             InputRules.CheckReference(command.CustomerReference, "filter.customer_reference", violations);
         }
 
-        if (!InputRules.IsValidIdempotencyKey(command.IdempotencyKey))
-        {
-            violations.Add(new("idempotency_key", InputRules.IdempotencyKeyRule));
-        }
+        InputRules.CheckIdempotencyKey(command.IdempotencyKey, "idempotency_key", violations);
 
         if (violations.Count > 0)
         {

@@ -257,10 +257,7 @@ public sealed partial class TokenizationService(
             violations.Add(new("token", InputRules.TokenIdRule));
         }
 
-        if (!InputRules.IsValidIdempotencyKey(command.IdempotencyKey))
-        {
-            violations.Add(new("idempotency_key", InputRules.IdempotencyKeyRule));
-        }
+        InputRules.CheckIdempotencyKey(command.IdempotencyKey, "idempotency_key", violations);
 
         var reason = FreeTextRule.Check(command.Reason, "reason", MaxReasonLength, violations);
 

@@ -140,10 +140,7 @@ public sealed class RequestValidator(TimeProvider timeProvider)
 
     private static void ValidateCommon(string? idempotencyKey, string? customerReference, List<FieldViolation> violations)
     {
-        if (!InputRules.IsValidIdempotencyKey(idempotencyKey))
-        {
-            violations.Add(new(IdempotencyKeyField, InputRules.IdempotencyKeyRule));
-        }
+        InputRules.CheckIdempotencyKey(idempotencyKey, IdempotencyKeyField, violations);
 
         InputRules.CheckReference(customerReference, CustomerReferenceField, violations);
     }

@@ -51,7 +51,8 @@ internal static class SetupValidation
     /// <summary>
     /// Checks <paramref name="value"/> (absent: null): absolute, https, a host, no user info, only RFC 3986 characters, at
     /// most 2048 chars, and the <see cref="FreeTextRule"/> (no card or bank number, no control characters) on the URL as
-    /// written and on each percent-decoding of it.
+    /// written, on each percent-decoding of it, on its normalised form and, for an IPv6 host, on the host's exploded
+    /// form (<see cref="IpAddressText"/>).
     /// </summary>
     public static string? ReturnUrl(string? value, List<FieldViolation> violations)
     {
@@ -105,7 +106,30 @@ internal static class SetupValidation
             return null;
         }
 
+        // An IPv6 host typed without its groups' leading zeros gives a PAN back when padded: judge its exploded form.
+        if (uri.HostNameType == UriHostNameType.IPv6 && WrittenIpv6Host(trimmed) is { } host
+            && IPAddress.TryParse(host, out var hostAddress) && IpAddressText.HidesCardOrBankNumber(host, hostAddress))
+        {
+            violations.Add(new FieldViolation(ReturnUrlField, FreeTextRule.CardOrBankNumber));
+            return null;
+        }
+
         return trimmed;
+    }
+
+    /// <summary>The IPv6 host of an absolute URL as typed: between the first '[' and the next ']', without a zone.</summary>
+    private static string? WrittenIpv6Host(string url)
+    {
+        var open = url.IndexOf('[', StringComparison.Ordinal);
+        var close = open < 0 ? -1 : url.IndexOf(']', open);
+        if (close < 0)
+        {
+            return null;
+        }
+
+        var host = url[(open + 1)..close];
+        var zone = host.IndexOf('%', StringComparison.Ordinal);
+        return zone < 0 ? host : host[..zone];
     }
 
     // RFC 3986: unreserved, reserved and '%'.
@@ -115,7 +139,7 @@ internal static class SetupValidation
     /// <summary>
     /// Checks a mandate acceptance: required; <c>accepted_at</c> required and at most <see cref="AcceptedAtSkew"/> ahead of
     /// <paramref name="now"/>; exactly one of online or offline; online needs an IP address (<see cref="IPAddress.TryParse(string?, out IPAddress?)"/>,
-    /// IPv4 in dotted-quad form only) and a user agent (<see cref="FreeTextRule"/>, at most 512 chars).
+    /// IPv4 in dotted-quad form only; IPv6 also judged in its exploded form, <see cref="IpAddressText"/>) and a user agent (<see cref="FreeTextRule"/>, at most 512 chars).
     /// </summary>
     /// <returns>The acceptance (accepted_at truncated to whole seconds, as Stripe takes it), or null when refused.</returns>
     public static MandateAcceptance? Mandate(MandateAcceptanceInput? input, DateTimeOffset now, List<FieldViolation> violations)
@@ -187,6 +211,11 @@ internal static class SetupValidation
             if (!IsDottedQuad(parsed) && FreeTextRule.RuleBroken(parsed, MaxIpAddressLength) is { } canonicalBroken)
             {
                 violations.Add(new FieldViolation(ip, canonicalBroken));
+            }
+            else if (IPAddress.TryParse(details.IpAddress, out var typed) && IpAddressText.HidesCardOrBankNumber(details.IpAddress, typed))
+            {
+                // Padding each group back to four digits (4532:151:… is 4532:0151:…) must not give a PAN back either.
+                violations.Add(new FieldViolation(ip, FreeTextRule.CardOrBankNumber));
             }
             else
             {

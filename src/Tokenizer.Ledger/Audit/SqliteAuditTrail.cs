@@ -62,6 +62,33 @@ public sealed class SqliteAuditTrail : RelationalAuditTrail
     {
     }
 
+    private SqliteAuditTrail(AuditKeyRing keys, SqliteDatabase database, TimeProvider timeProvider)
+        : base(keys, database, ownsDatabase: true, timeProvider)
+    {
+    }
+
+    /// <summary>
+    /// The trail in an existing ledger file, opened read-only, for verifying a stopped server's trail (<c>tokenizer audit
+    /// verify --offline</c>): <see cref="RelationalAuditTrail.VerifyAsync"/>, <see cref="RelationalAuditTrail.CheckAsync"/>
+    /// and <see cref="RelationalAuditTrail.ReadAsync"/> work; every write fails (SQLite refuses it), and no migration runs.
+    /// </summary>
+    /// <param name="databasePath">The ledger file (<c>{DataDirectory}/ledger/tokenizer.db</c>); must exist.</param>
+    /// <param name="keys">The audit keys that verify the chain.</param>
+    /// <param name="logger">Read retry events; never record contents.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="databasePath"/>.</exception>
+    public static SqliteAuditTrail OpenReadOnly(string databasePath, AuditKeyRing keys, ILogger<SqliteAuditTrail> logger)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(logger);
+        if (!File.Exists(databasePath))
+        {
+            throw new FileNotFoundException("The ledger database file does not exist.", databasePath);
+        }
+
+        return new SqliteAuditTrail(keys, new SqliteDatabase(databasePath, logger, readOnly: true), TimeProvider.System);
+    }
+
     /// <summary>The SQLite plumbing, for tests that inspect pragmas.</summary>
     internal SqliteDatabase Database => (SqliteDatabase)LedgerDatabase;
 

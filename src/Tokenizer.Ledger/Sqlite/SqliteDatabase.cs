@@ -64,7 +64,14 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     private long commits;
     private volatile bool moved;
 
-    public SqliteDatabase(string databasePath, ILogger logger, TimeSpan? busyTimeout = null)
+    /// <param name="databasePath">The database file.</param>
+    /// <param name="logger">Retry and failure events.</param>
+    /// <param name="busyTimeout">How long to wait for another connection's lock.</param>
+    /// <param name="readOnly">
+    /// True: connections open the existing file read-only (SQLite's <c>SQLITE_OPEN_READONLY</c>; a missing file fails,
+    /// every write fails) and set no pragma but the busy timeout. For offline inspection of a stopped server's ledger.
+    /// </param>
+    public SqliteDatabase(string databasePath, ILogger logger, TimeSpan? busyTimeout = null, bool readOnly = false)
     {
         BusyTimeout = busyTimeout ?? DefaultBusyTimeout;
         if (BusyTimeout < TimeSpan.FromMilliseconds(10) || BusyTimeout > TimeSpan.FromSeconds(60))
@@ -77,13 +84,15 @@ internal sealed class SqliteDatabase : ILedgerDatabase
 
         // synchronous=FULL: a commit is on disk before it returns (a token is money); busy_timeout is per connection;
         // secure_delete=ON: freed cells and pages are zeroed, so erased references do not linger in free space.
-        connectionPragmas = string.Create(
-            CultureInfo.InvariantCulture,
-            $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;");
+        connectionPragmas = readOnly
+            ? string.Create(CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};")
+            : string.Create(
+                CultureInfo.InvariantCulture,
+                $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;");
         connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
+            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
             ForeignKeys = true,

@@ -56,6 +56,14 @@ internal sealed class AuditGuard(
         return secrets.PreviousRequestHmacSecrets.Count > 0 ? secrets.PreviousRequestHmacSecrets[^1] : secrets.RequestHmacSecret;
     }
 
+    /// <summary>
+    /// The end of every refusal about the trail: the server does not start, so the online <c>audit verify</c> cannot be
+    /// asked; the offline one reads the stopped server's SQLite ledger read-only and lists every broken record.
+    /// </summary>
+    private string OfflineVerifyHint => string.Create(
+        CultureInfo.InvariantCulture,
+        $" To list every broken record without starting the server (SQLite ledger): tokenizer audit verify --offline --data-directory {Path.GetFullPath(options.Value.DataDirectory)}");
+
     /// <summary>How often the head is anchored.</summary>
     public TimeSpan Interval => TimeSpan.FromSeconds(options.Value.AuditAnchor.IntervalSeconds);
 
@@ -77,14 +85,14 @@ internal sealed class AuditGuard(
             // newest record does not verify: its content was changed after it was signed.
             throw new StartupException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Tokenizer:AuditAnchor: the newest audit record (sequence {check.HeadSequence}) was changed after it was written: it does not verify under the configured audit key that signed it ({store.Description}). Restore the database from a copy taken before the change."));
+                $"Tokenizer:AuditAnchor: the newest audit record (sequence {check.HeadSequence}) was changed after it was written: it does not verify under the configured audit key that signed it ({store.Description}). Restore the database from a copy taken before the change.{OfflineVerifyHint}"));
         }
 
         if (!check.HeadVerifies)
         {
             throw new StartupException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{auditSetting} does not verify the newest audit record (sequence {check.HeadSequence}): it is not the key that signed the trail, and records signed with it would verify under no key. Configure the key in use; after a rotation keep the old one in {auditPrevious}."));
+                $"{auditSetting} does not verify the newest audit record (sequence {check.HeadSequence}): it is not the key that signed the trail, and records signed with it would verify under no key. Configure the key in use; after a rotation keep the old one in {auditPrevious}.{OfflineVerifyHint}"));
         }
 
         if (text is not null && anchor is null)
@@ -96,14 +104,14 @@ internal sealed class AuditGuard(
         {
             throw new StartupException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Tokenizer:AuditAnchor: the audit trail is truncated: it ends at sequence {check.HeadSequence}, before the anchored record {anchor.Sequence} ({store.Description}). Its newest records were deleted (or the database was restored from an older backup). Restore the database, or move the anchor aside to accept the loss."));
+                $"Tokenizer:AuditAnchor: the audit trail is truncated: it ends at sequence {check.HeadSequence}, before the anchored record {anchor.Sequence} ({store.Description}). Its newest records were deleted (or the database was restored from an older backup). Restore the database, or move the anchor aside to accept the loss.{OfflineVerifyHint}"));
         }
 
         if (anchor is not null && check.AnchorProblem == AuditProblems.AnchorMismatch)
         {
             throw new StartupException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Tokenizer:AuditAnchor: the audit record at the anchored sequence {anchor.Sequence} has another MAC than the anchor ({store.Description}): the trail was truncated and appended to, or rebuilt. Restore the database, or move the anchor aside to accept the loss."));
+                $"Tokenizer:AuditAnchor: the audit record at the anchored sequence {anchor.Sequence} has another MAC than the anchor ({store.Description}): the trail was truncated and appended to, or rebuilt. Restore the database, or move the anchor aside to accept the loss.{OfflineVerifyHint}"));
         }
 
         if (anchor is null && check.HeadSequence > 0)
@@ -227,11 +235,11 @@ internal sealed class AuditGuard(
         // The server does not start, so `audit verify` cannot be asked: the line itself lists what the walk found.
         var listed = string.Join(", ", walk.Broken.Take(ListedAtStart).Select(b => string.Create(CultureInfo.InvariantCulture, $"{b.Sequence} {b.Problem}")));
         var more = walk.BrokenCount > ListedAtStart ? string.Create(CultureInfo.InvariantCulture, $", ... ({walk.BrokenCount} in all)") : string.Empty;
-        return $"Tokenizer:AuditAnchor: the audit trail is broken: {cause}. Broken records: {listed}{more} ({store.Description}). Keep a copy of this database as evidence and restore it from a copy taken before the change.";
+        return $"Tokenizer:AuditAnchor: the audit trail is broken: {cause}. Broken records: {listed}{more} ({store.Description}). Keep a copy of this database as evidence and restore it from a copy taken before the change.{OfflineVerifyHint}";
     }
 
     private InvalidOperationException InvalidAnchor() => new(
-        $"Tokenizer:AuditAnchor: the audit anchor ({store.Description}) fails its seal under the configured audit keys ({secrets.AuditHmacSecretSettings.Current}): it was edited or forged, or sealed under a key no longer configured.");
+        $"Tokenizer:AuditAnchor: the audit anchor ({store.Description}) fails its seal under the configured audit keys ({secrets.AuditHmacSecretSettings.Current}): it was edited or forged, or sealed under a key no longer configured.{OfflineVerifyHint}");
 
     private async Task CheckRequestSecretAsync(CancellationToken cancellationToken)
     {

@@ -34,9 +34,11 @@ public sealed class InputRulesIdentifierTests
     }
 
     [Theory]
-    [InlineData("order-4242424242424242")]
+    [InlineData("order-1001-card")]
+    [InlineData("key-42")]
     [InlineData("3f2504e04f8911d39a0c0305e82c3301")]
-    public void IsValidIdempotencyKey_AnyPrintableAscii_Accepted(string value)
+    [InlineData("01ARZ3NDEKTSV4RRFFQ69G5FAV")]
+    public void IsValidIdempotencyKey_PrintableAsciiWithoutCardData_Accepted(string value)
     {
         Assert.True(InputRules.IsValidIdempotencyKey(value));
     }

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Tokenizer.Core.Audit;
+using Tokenizer.Ledger.Audit;
+using Tokenizer.Ledger.Tests.Audit;
+
+namespace Tokenizer.Ledger.Tests.Sqlite;
+
+/// <summary>
+/// <see cref="SqliteAuditTrail.OpenReadOnly"/> (what <c>tokenizer audit verify --offline</c> reads): it verifies the
+/// chain like the writable trail and cannot write.
+/// </summary>
+public sealed class SqliteReadOnlyAuditTrailTests() : AuditTestBase(new SqliteTestDatabase())
+{
+    private SqliteTestDatabase Sqlite => (SqliteTestDatabase)Database;
+
+    [Fact]
+    public async Task OpenReadOnly_VerifiesLikeTheWritableTrail_AndRefusesEveryWrite()
+    {
+        // Arrange
+        await AppendEventsAsync(5);
+        var writable = await Trail.VerifyAsync(null, CancellationToken.None);
+        await using var readOnly = SqliteAuditTrail.OpenReadOnly(Sqlite.DatabasePath, new AuditKeyRing(Key), NullLogger<SqliteAuditTrail>.Instance);
+
+        // Act
+        var verified = await readOnly.VerifyAsync(null, CancellationToken.None);
+        var write = await Assert.ThrowsAsync<Tokenizer.Core.Errors.TokenizerException>(() => readOnly.AppendAsync(Event(6), CancellationToken.None));
+
+        // Assert: the same report; the write refused (SQLite's read-only error surfaces as LEDGER_UNAVAILABLE), the chain
+        // still five records long.
+        Assert.True(verified.Intact, verified.Problem);
+        Assert.Equal(writable.HeadSequence, verified.HeadSequence);
+        Assert.Equal(writable.HeadMac, verified.HeadMac);
+        Assert.Equal(5, verified.RecordsChecked);
+        Assert.Equal(Tokenizer.Core.Errors.ErrorReasons.LedgerUnavailable, write.Reason);
+        Assert.Equal(5, (await Trail.VerifyAsync(null, CancellationToken.None)).HeadSequence);
+    }
+
+    [Fact]
+    public void OpenReadOnly_NoFile_FileNotFoundAndNothingCreated()
+    {
+        var path = Path.Combine(Sqlite.RootDirectory, "nowhere", "tokenizer.db");
+
+        Assert.Throws<FileNotFoundException>(() => SqliteAuditTrail.OpenReadOnly(path, new AuditKeyRing(Key), NullLogger<SqliteAuditTrail>.Instance));
+        Assert.False(File.Exists(path));
+    }
+}
