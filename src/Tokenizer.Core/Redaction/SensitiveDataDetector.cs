@@ -209,9 +209,9 @@ public static class SensitiveDataDetector
 
                 if (!options.BinaryBreaksNumbers)
                 {
-                    // After the IBANs (their BBANs hold letters between digits): 4532x0151x... is a written number.
-                    // Files at rest (scanning) hold only what validation let through.
-                    TextNormaliser.SeparateLoneAsciiLetters(norm);
+                    // After the IBANs (their BBANs hold letters between digits): 4532x0151x... and 4532x-y0151... are
+                    // written numbers. Files at rest (scanning) hold only what validation let through.
+                    TextNormaliser.SeparateLoneLetterStretches(norm);
                 }
 
                 FindInNormalised(norm, options, results, first);

@@ -345,6 +345,111 @@ public class OneDetectorTests
                 iter: Iterations);
     }
 
+    /// <summary>Letters that are not hex a-f: ASCII in both cases, Latin-1, Cyrillic, Greek, Hebrew, Arabic, Devanagari, CJK, Hangul, kana, mathematical.</summary>
+    private static readonly string[] NonHexLetters =
+    [
+        "g", "h", "k", "m", "q", "x", "y", "z", "G", "H", "K", "M", "Q", "X", "Y", "Z", "é", "É", "ß", "ø", "Ñ",
+        "ж", "Ж", "я", "Д", "а", "λ", "Λ", "Ω", "σ", "א", "ب", "क", "字", "한", "ア", "𝐱", "𝐗",
+    ];
+
+    /// <summary>Separators between lone letters: ASCII punctuation and Unicode spaces and dashes.</summary>
+    private static readonly string[] JointSeparators =
+        [" ", "-", "_", ".", ",", ";", ":", "/", "+", "=", "|", "*", "#", "~", "'", "(", ")", "\u00A0", "\u2009", "\u3000", "\u2013", "\u2014"];
+
+    /// <summary>
+    /// What stands between two digit groups: one to three lone letters (never two side by side), separators between
+    /// them and, optionally, at either end (<c>x-y</c>, <c> k;m </c>, <c>x,y,z</c>, <c>ж-ж</c>).
+    /// </summary>
+    private static readonly Gen<string> LoneLetterJoint =
+        Gen.Select(Gen.OneOfConst(NonHexLetters).Array[1, 3], Gen.OneOfConst(JointSeparators).Array[1, 2].Array[4], Gen.Int[0, 3])
+            .Select((letters, separators, ends) =>
+            {
+                var joint = new StringBuilder((ends & 1) != 0 ? string.Concat(separators[0]) : string.Empty);
+                for (var i = 0; i < letters.Length; i++)
+                {
+                    joint.Append(i > 0 ? string.Concat(separators[i]) : string.Empty).Append(letters[i]);
+                }
+
+                return joint.Append((ends & 2) != 0 ? string.Concat(separators[3]) : string.Empty).ToString();
+            });
+
+    /// <summary>A PAN in generated groups of 1-6 digits (one digit script), each pair joined by a <see cref="LoneLetterJoint"/>.</summary>
+    private static readonly Gen<(string Pan, string Written)> PanJoinedByLoneLetters =
+        Gen.Select(Pan, Gen.OneOfConst(DigitZeros), Gen.Int[1, 6].Array[19], LoneLetterJoint.Array[18])
+            .Select((pan, zero, sizes, joints) =>
+            {
+                var written = new StringBuilder();
+                var at = 0;
+                for (var g = 0; at < pan.Length; g++)
+                {
+                    var size = Math.Min(sizes[g], pan.Length - at);
+                    written.Append(g > 0 ? joints[g - 1] : string.Empty)
+                        .Append(string.Concat(pan.Substring(at, size).Select(d => char.ConvertFromUtf32(zero + (d - '0')))));
+                    at += size;
+                }
+
+                return (pan, written.ToString());
+            });
+
+    [Fact]
+    public void ValidateAndScrub_GeneratedPanJoinedByLoneLettersAndSeparators_RefusedInEveryFieldAndMasked()
+    {
+        Gen.Select(Words, PanJoinedByLoneLetters, Words, Gen.OneOfConst(FieldSetters.Keys.ToArray())).Sample(
+            (before, pan, after, field) =>
+            {
+                // Arrange
+                var text = before + " " + pan.Written + " " + after;
+
+                // Act
+                var violations = Violations(FieldSetters[field](text));
+                var scrubbed = SensitiveDataScrubber.Scrub(text);
+
+                // Assert: refused for the number (the detector runs before any other rule of every field), and masked.
+                Assert.Contains(violations, v => v.Field == field && v.Rule == FreeTextRule.CardOrBankNumber);
+                Assert.Matches(@"\[(PAN|IBAN) \*\*\*\*", scrubbed);
+                Assert.DoesNotContain(pan.Pan[..8], DigitsOf(scrubbed), StringComparison.Ordinal);
+            },
+            iter: Iterations);
+    }
+
+    [Theory]
+    [InlineData("4663x-y9233x-y2146x-y8814")]
+    [InlineData("4663g_h9233g_h2146g_h8814")]
+    [InlineData("4663k;m9233k;m2146k;m8814")]
+    [InlineData("4663X-Y9233X-Y2146X-Y8814")]
+    [InlineData("4663x,y,z9233x,y,z2146x,y,z8814")]
+    [InlineData("4663 x y 9233 x y 2146 x y 8814")]
+    [InlineData("4663x/ y9233x - y2146x--y8814")]
+    [InlineData("4663q.q9233x.-y2146x+y8814")]
+    [InlineData("4663x=y9233x:y2146x-y-z-w8814")]
+    [InlineData("4663ж-ж9233ж-ж2146ж-ж8814")]
+    [InlineData("4663x-ж9233Ω y2146я.Z8814")]
+    public void ValidateCard_PanJoinedByLoneLettersWithSeparators_RefusedInEveryFreeTextField(string value)
+    {
+        foreach (var (field, command) in FieldSetters)
+        {
+            // Act
+            var violations = Violations(command(value));
+
+            // Assert
+            var violation = Assert.Single(violations, v => v.Field == field);
+            Assert.Equal(FreeTextRule.CardOrBankNumber, violation.Rule);
+        }
+    }
+
+    [Theory]
+    [InlineData("4663a-b9233a-b2146a-b8814")]
+    [InlineData("4663x-a9233x-a2146x-a8814")]
+    [InlineData("4663xy-z9233xy-z2146xy-z8814")]
+    [InlineData("4663-jo-9233-jo-2146-jo-8814")]
+    [InlineData("3f2a9c1e-4b5d-4e8f-a123-4567890abcde")]
+    public void ValidateCard_DigitsSplitByHexLettersOrLetterRuns_AcceptedByDecision(string value)
+    {
+        // Control for the two tests above, and the documented boundary: a hex letter or a run of letters between digits
+        // keeps them apart (UUIDs and ids are not read as card numbers), even beside lone letters.
+        Validator().ValidateCard(FieldSetters["billing_details.name"](value));
+    }
+
     [Theory]
     [InlineData("cvc 123", FreeTextRule.Cvc)]
     [InlineData("Jane CVV2: 0412", FreeTextRule.Cvc)]
