@@ -471,6 +471,133 @@ public class OneDetectorTests
     }
 
     [Theory]
+    [InlineData("cvc-code:123", true)]
+    [InlineData("CVV number 123", true)]
+    [InlineData("seccode:123", true)]
+    [InlineData("sec-code:123", true)]
+    [InlineData("sec code 123", true)]
+    [InlineData("3 digit code 123", true)]
+    [InlineData("3-digit code: 123", true)]
+    [InlineData("three digit code 123", true)]
+    [InlineData("Prüfnummer 123", true)]
+    [InlineData("Pruefnummer: 123", true)]
+    [InlineData("Kartenprüfnummer 123", true)]
+    [InlineData("Sicherheitscode 123", true)]
+    [InlineData("código de seguridad 123", true)]
+    [InlineData("codigo de seguridad: 123", true)]
+    [InlineData("código de segurança 123", true)]
+    [InlineData("cryptogramme 123", true)]
+    [InlineData("cryptogramme visuel : 123", true)]
+    [InlineData("code de sécurité 123", true)]
+    [InlineData("codice di sicurezza 123", true)]
+    [InlineData("beveiligingscode 123", true)]
+    [InlineData("acc 12345678", false)]
+    [InlineData("acc:55667788", false)]
+    [InlineData("acc#12345678", false)]
+    [InlineData("acc# 12345678", false)]
+    [InlineData("acc.12345678", false)]
+    [InlineData("acc. 12345678", false)]
+    [InlineData("a/c 12345678", false)]
+    [InlineData("a/c:12345678", false)]
+    [InlineData("a/c-12345678", false)]
+    [InlineData("A/C No. 12345678", false)]
+    [InlineData("ac no 12345678", false)]
+    [InlineData("accnt 12345678", false)]
+    [InlineData("accnt:12345678", false)]
+    [InlineData("acount number 12345678", false)]
+    [InlineData("BBAN 12345678", false)]
+    [InlineData("BBAN:12345678", false)]
+    [InlineData("Kto.-Nr. 12345678", false)]
+    [InlineData("rekening 12345678", false)]
+    [InlineData("rekeningnummer 12345678", false)]
+    [InlineData("N° de compte 12345678", false)]
+    [InlineData("numéro de compte 12345678", false)]
+    [InlineData("número de cuenta 12345678", false)]
+    [InlineData("numero de cuenta 12345678", false)]
+    [InlineData("numero di conto 12345678", false)]
+    [InlineData("número da conta 12345678", false)]
+    [InlineData("routing 110000000 acc 000123456789", false)]
+    [InlineData("routing110000000acc000123456789", false)]
+    [InlineData("routing number 110000000, 12345678", false)]
+    [InlineData("BSB 062000 acc 12345678", false)]
+    [InlineData("bsb:062000/acc:12345678", false)]
+    [InlineData("BSB 062-000 12345678", false)]
+    [InlineData("sort 200000 acc 55779911", false)]
+    [InlineData("sort:200000/acc:55779911", false)]
+    [InlineData("sort code 20-00-00 a/c 55779911", false)]
+    [InlineData("sort code 20-00-00 12345678", false)]
+    public void ValidateCard_CvcOrAccountUnderAbbreviatedOrForeignLabelInAnyFreeTextField_RefusedNamingTheRule(string value, bool cvc)
+    {
+        foreach (var (field, command) in FieldSetters)
+        {
+            // Act
+            var violations = Violations(command(value));
+
+            // Assert: the detector runs before every other rule of each field, so the rule is the detector's.
+            var violation = Assert.Single(violations, v => v.Field == field);
+            Assert.Equal(cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber, violation.Rule);
+        }
+    }
+
+    [Theory]
+    [InlineData("Acca 12345678")]
+    [InlineData("Isaac 12345678")]
+    [InlineData("Accra 00233 302")]
+    [InlineData("account manager 12")]
+    [InlineData("Rio Branco AC 69900-000")]
+    [InlineData("sort by 2024")]
+    [InlineData("sort code 20-00-00")]
+    [InlineData("routing 110000000")]
+    [InlineData("BSB 062-000")]
+    [InlineData("ABACUS 2024 1234")]
+    [InlineData("Contoso 123456")]
+    [InlineData("Secco 123")]
+    [InlineData("code 123")]
+    [InlineData("cvc 12345")]
+    [InlineData("acc 12")]
+    [InlineData("order 3acc0414")]
+    [InlineData("ref acc98511")]
+    public void ValidateCard_LabelLettersWithoutALabelledNumber_Accepted(string value)
+    {
+        // Controls for the test above: a label glued to more letters, a label without its value or with too few digits,
+        // a bank code alone, and a hex-letter label glued inside a tag are no card or account data.
+        Validator().ValidateCard(FieldSetters["billing_details.address.line1"](value));
+    }
+
+    /// <summary>Label words of every kind, as written.</summary>
+    private static readonly string[] LabelWords =
+    [
+        "cvc", "cvv2", "security code", "sec code", "3 digit code", "Prüfnummer", "código de seguridad", "cryptogramme",
+        "account", "acc", "a/c", "accnt", "BBAN", "Kontonummer", "kto", "rekening", "numéro de compte", "número de cuenta",
+        "numero di conto", "iban", "sort code", "BSB", "routing number", "ABA",
+    ];
+
+    /// <summary>Words and names that follow or contain label letters but are no label suffix.</summary>
+    private static readonly string[] OrdinaryWords =
+        ["manager", "holder", "team", "office", "details", "owner", "Street", "help", "hours", "room", "Acca", "Isaac", "Accra", "Contoso", "Secco", "Sortino", "Abacus"];
+
+    [Fact]
+    public void ValidateCard_GeneratedLabelWordsFollowedByAWordThenANumber_Accepted()
+    {
+        // A label counts only right before its value: a word between them (account manager 1234, sort code team 200000)
+        // or letters glued to the label (Accra 1234) leave the number unlabelled, and unlabelled it is no account data.
+        var cased = Gen.Select(Gen.OneOfConst(LabelWords), Gen.Int[0, 2])
+            .Select((w, c) => c switch { 0 => w, 1 => w.ToUpperInvariant(), _ => w.ToLowerInvariant() });
+        var separator = Gen.OneOfConst(" ", ": ", " - ", " #", ". ", ", ");
+        var number = Gen.Char['0', '9'].Array[1, 11].Select(d => new string(d));
+        // The fields whose length and shape take such a phrase (postal code and phone are shorter, an email has an @).
+        var fields = new[] { "customer_reference", "billing_details.name", "billing_details.address.line1", "billing_details.address.line2", "billing_details.address.city", "billing_details.address.state" };
+        Gen.Select(cased, separator, Gen.OneOfConst(OrdinaryWords), separator, number, Gen.OneOfConst(fields)).Sample(
+            (label, s1, word, s2, digits, field) =>
+            {
+                var value = label + s1 + word + s2 + digits;
+
+                Validator().ValidateCard(FieldSetters[field](field == "customer_reference" ? AsciiOnly(value.Replace(' ', '-')) : value));
+            },
+            iter: Iterations);
+    }
+
+    [Theory]
     [InlineData("12 Account Street")]
     [InlineData("CVC Capital Partners")]
     [InlineData("Accounts payable, floor 3")]
@@ -550,7 +677,7 @@ public class OneDetectorTests
         // A generated word ending in a CVC label before a 3-4 digit number is a labelled CVC, which is card data.
         var text = Gen.Select(Words, shortNumber, Gen.OneOfConst(allowed), Words)
             .Select((a, n, s, b) => "x" + a + s + n + s + "y" + b + "z")
-            .Where(t => !new[] { "cvc", "cvv", "csc", "cvn", "cvd", "cav", "acc", "konto", "iban" }.Any(label => t.Contains(label, StringComparison.OrdinalIgnoreCase)));
+            .Where(t => !new[] { "cvc", "cvv", "csc", "cvn", "cvd", "cav", "acc", "konto", "kto", "iban", "bban", "bsb", "sort" }.Any(label => t.Contains(label, StringComparison.OrdinalIgnoreCase)));
         Gen.Select(text, Gen.OneOfConst(FieldSetters.Keys.Where(f => f != "billing_details.email" && f != "billing_details.phone").ToArray())).Sample(
             (value, field) =>
             {
