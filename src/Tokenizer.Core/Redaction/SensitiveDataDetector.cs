@@ -43,10 +43,20 @@ namespace Tokenizer.Core.Redaction;
 /// <para>
 /// <b>CVC.</b> The first 3-4 digit run (not preceded by a letter or digit, not a year 1900-2099) starting within
 /// <see cref="CvcAfterPanDistance"/> chars after a PAN; or a 3-4 digit run right after a label of
-/// <see cref="CvcLabels"/> (<c>cvc</c>, <c>CVV2</c>, <c>C.V.V.</c>, <c>security code</c>, <c>CID</c>; letters may be
-/// split by single separators) and up to six separators. <b>Account number.</b> 4-17 digits (single separators allowed)
-/// right after a label of <see cref="AccountLabels"/> such as <c>account_number</c>, <c>accountNumber</c>,
-/// <c>account #</c>, <c>acc no</c>, <c>bank account</c>, <c>kontonummer</c> or <c>acct_num</c>.
+/// <see cref="CvcLabels"/> (<c>cvc</c>, <c>CVV2</c>, <c>C.V.V.</c>, <c>security code</c>, <c>CID</c>, <c>sec code</c>,
+/// <c>3-digit code</c>, <c>Prüfnummer</c>, <c>cryptogramme</c>; letters may be split by single separators, accented
+/// letters read as their base letter, a suffix such as <c>code</c> or <c>no</c> may follow) and up to six separators.
+/// <b>Account number.</b> 4-17 digits (single separators allowed) right after a label of <see cref="AccountLabels"/>
+/// such as <c>account_number</c>, <c>accountNumber</c>, <c>account #</c>, <c>acc:</c>, <c>a/c</c>, <c>BBAN</c>,
+/// <c>kontonummer</c>, <c>rekening</c> or <c>acct_num</c>, or after a bank code and its label
+/// (<see cref="BankCodeLabels"/>: <c>sort code 20-00-00 55779911</c>).
+/// </para>
+/// <para>
+/// <b>Lone letters.</b> For the PAN search (not scanning), between two digits a stretch of separators and letters that
+/// stand alone (no letter beside another), none of them a hex letter, is one separator:
+/// <c>4532x-y0151</c>, <c>4532 k;m 0151</c>, <c>4532ж-ж0151</c>
+/// (<see cref="TextNormaliser.SeparateLoneLetterStretches"/>). Hex letters and runs of letters keep digits apart, so
+/// UUIDs and ids are not read as numbers.
 /// </para>
 /// <para>
 /// Matches are ranges of the original text (a surrogate pair or a JSON escape is one position of the normalised text).
@@ -980,7 +990,7 @@ public static class SensitiveDataDetector
                 }
             }
             else if ((j = LabelEnd(text, raw, i, BankCodeLabels, letters, ends)) < 0
-                || (j = SuffixEnd(text, raw, j, letters, ends)) < 0 || !StandsApart(text, i, j)
+                || !StandsApart(text, i, j = SuffixEnd(text, raw, j, letters, ends))
                 || !TryAccountAfterBankCode(text, raw, j, letters, ends, out valueStart, out valueEnd))
             {
                 continue;
