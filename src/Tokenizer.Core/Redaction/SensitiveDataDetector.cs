@@ -49,7 +49,7 @@ namespace Tokenizer.Core.Redaction;
 /// <b>Account number.</b> 4-17 digits (single separators allowed) right after a label of <see cref="AccountLabels"/>
 /// such as <c>account_number</c>, <c>accountNumber</c>, <c>account #</c>, <c>acc:</c>, <c>a/c</c>, <c>BBAN</c>,
 /// <c>kontonummer</c>, <c>rekening</c> or <c>acct_num</c>, or after a bank code and its label
-/// (<see cref="BankCodeLabels"/>: <c>sort code 20-00-00 55779911</c>).
+/// (<see cref="BankCodeLabels"/>: <c>sort code 10-88-00, 00012345</c>).
 /// </para>
 /// <para>
 /// <b>Lone letters.</b> For the PAN search (not scanning), between two digits a stretch of separators and letters that
@@ -115,7 +115,7 @@ public static class SensitiveDataDetector
 
     /// <summary>
     /// Names of a bank's code that an account number follows: sort code, BSB, routing (number), ABA (in capitals only).
-    /// The code is not secret; the digits after it are the account (<c>sort code 20-00-00 55779911</c>).
+    /// The code is not secret; the digits after it are the account (<c>sort code 10-88-00, 00012345</c>).
     /// </summary>
     private static readonly string[] BankCodeLabels = ["sortcode", "sort", "bsb", "routing", "routingnumber", "routingno", "routingnr", "ABA"];
 
