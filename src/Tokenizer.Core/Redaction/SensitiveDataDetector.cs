@@ -1170,9 +1170,17 @@ public static class SensitiveDataDetector
     private static int LabelEnd(
         ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, ReadOnlySpan<string> labels, Span<char> letters, Span<int> ends)
     {
+        // Letters beyond the longest label cannot change the answer.
+        var longest = 0;
+        foreach (var label in labels)
+        {
+            longest = Math.Max(longest, label.Length);
+        }
+
         var count = 0;
         var i = start;
-        while (i < text.Length && count < letters.Length)
+        var limit = Math.Min(letters.Length, longest);
+        while (i < text.Length && count < limit)
         {
             if (LabelLetter(text, raw, i) is not '\0' and var letter)
             {
@@ -1193,12 +1201,13 @@ public static class SensitiveDataDetector
         var best = -1;
         foreach (var label in labels)
         {
-            var capitalsOnly = !label.AsSpan().ContainsAnyExceptInRange('A', 'Z');
-            if (label.Length > count || label.Length <= best)
+            // Most labels differ in their first letter: that test first, as this runs at every word of every text.
+            if (label.Length > count || label.Length <= best || (label[0] | 0x20) != (letters[0] | 0x20))
             {
                 continue;
             }
 
+            var capitalsOnly = !label.AsSpan().ContainsAnyExceptInRange('A', 'Z');
             var spelled = capitalsOnly
                 ? letters[..label.Length].SequenceEqual(label)
                 : letters[..label.Length].Equals(label, StringComparison.OrdinalIgnoreCase);
