@@ -100,9 +100,9 @@ def luhn(body):
             d -= 9 if d > 9 else 0
         s += d
     return body + str((10 - s % 10) % 10)
-bban = digits(18)
-check = 98 - int(bban + "131400") % 97
-print(luhn("4" + digits(14)), f"DE{check:02d}{bban}", "7" + digits(8), "8" + digits(7), "9" + digits(11))
+basic = digits(18)
+check = 98 - int(basic + "131400") % 97
+print(luhn("4" + digits(14)), f"DE{check:02d}{basic}", "7" + digits(8), "8" + digits(7), "9" + digits(11))
 PY
 )
     billing='"billing_details":{"name":"Security Check","email":"check@example.com","address":{"line1":"1 Check Road","city":"London","postal_code":"EC1A 1BB","country":"GB"}}'

@@ -43,10 +43,20 @@ namespace Tokenizer.Core.Redaction;
 /// <para>
 /// <b>CVC.</b> The first 3-4 digit run (not preceded by a letter or digit, not a year 1900-2099) starting within
 /// <see cref="CvcAfterPanDistance"/> chars after a PAN; or a 3-4 digit run right after a label of
-/// <see cref="CvcLabels"/> (<c>cvc</c>, <c>CVV2</c>, <c>C.V.V.</c>, <c>security code</c>, <c>CID</c>; letters may be
-/// split by single separators) and up to six separators. <b>Account number.</b> 4-17 digits (single separators allowed)
-/// right after a label of <see cref="AccountLabels"/> such as <c>account_number</c>, <c>accountNumber</c>,
-/// <c>account #</c>, <c>acc no</c>, <c>bank account</c>, <c>kontonummer</c> or <c>acct_num</c>.
+/// <see cref="CvcLabels"/> (<c>cvc</c>, <c>CVV2</c>, <c>C.V.V.</c>, <c>security code</c>, <c>CID</c>, <c>sec code</c>,
+/// <c>3-digit code</c>, <c>Prüfnummer</c>, <c>cryptogramme</c>; letters may be split by single separators, accented
+/// letters read as their base letter, a suffix such as <c>code</c> or <c>no</c> may follow) and up to six separators.
+/// <b>Account number.</b> 4-17 digits (single separators allowed) right after a label of <see cref="AccountLabels"/>
+/// such as <c>account_number</c>, <c>accountNumber</c>, <c>account #</c>, <c>acc:</c>, <c>a/c</c>, <c>BBAN</c>,
+/// <c>kontonummer</c>, <c>rekening</c> or <c>acct_num</c>, or after a bank code and its label
+/// (<see cref="BankCodeLabels"/>: <c>sort code 10-88-00, 00012345</c>).
+/// </para>
+/// <para>
+/// <b>Lone letters.</b> For the PAN search (not scanning), between two digits a stretch of separators and letters that
+/// stand alone (no letter beside another), none of them a hex letter, is one separator:
+/// <c>4532x-y0151</c>, <c>4532 k;m 0151</c>, <c>4532ж-ж0151</c>
+/// (<see cref="TextNormaliser.SeparateLoneLetterStretches"/>). Hex letters and runs of letters keep digits apart, so
+/// UUIDs and ids are not read as numbers.
 /// </para>
 /// <para>
 /// Matches are ranges of the original text (a surrogate pair or a JSON escape is one position of the normalised text).
@@ -74,24 +84,47 @@ public static class SensitiveDataDetector
     private const int MaxLabelLetters = 24;
 
     /// <summary>
-    /// Names of the card security code: cvc, cvv, csc, cvn, cvd, cav (then an optional 2), security code, card code, card
-    /// verification value or code, and CID (American Express; in capitals only, as it is also a name).
+    /// Names of the card security code: cvc, cvv, csc, cvn, cvd, cav (then an optional 2), security code (also sec code),
+    /// card code, card verification value or code, digit code (<c>3-digit code</c>), CID (American Express; in capitals
+    /// only, as it is also a name); and the usual German, Spanish, Portuguese, French, Italian and Dutch names
+    /// (Prüfnummer, Kartenprüfnummer, Sicherheitscode, código de seguridad, código de segurança, cryptogramme, code de
+    /// sécurité, codice di sicurezza, beveiligingscode). Accented letters are read as their base letter
+    /// (<see cref="FoldLatin"/>); any label may be followed by a word of <see cref="LabelSuffixes"/>.
     /// </summary>
     private static readonly string[] CvcLabels =
     [
-        "cvc", "cvv", "csc", "cvn", "cvd", "cav", "CID", "securitycode", "cardcode", "cardsecuritycode", "verificationvalue",
-        "verificationcode", "cardverificationvalue", "cardverificationcode", "cardverificationnumber",
+        "cvc", "cvv", "csc", "cvn", "cvd", "cav", "CID", "securitycode", "seccode", "cardcode", "cardsecuritycode", "verificationvalue",
+        "verificationcode", "cardverificationvalue", "cardverificationcode", "cardverificationnumber", "digitcode",
+        "prufnummer", "pruefnummer", "kartenprufnummer", "kartenpruefnummer", "sicherheitscode", "codigodeseguridad",
+        "codigodeseguranca", "cryptogramme", "cryptogrammevisuel", "codedesecurite", "codicedisicurezza", "beveiligingscode",
     ];
 
     /// <summary>
-    /// Names of a bank account number: account or acct or acc, alone or with number, num, nr or no; bank account;
-    /// kontonummer and konto; iban (an IBAN's digits without its country code).
+    /// Names of a bank account number: account or acct or acc or accnt, alone or with number, num, nr or no; ac no; bank
+    /// account; BBAN; kontonummer, konto and kto; iban (an IBAN's digits without its country code); and the nouns of the
+    /// usual foreign names (rekening and rekeningnummer, cuenta, conta, compte, conto: <c>número de cuenta</c>,
+    /// <c>numéro de compte</c>, <c>numero di conto</c> end in them). Also <c>a/c</c>, with its slash
+    /// (<see cref="SlashAccountEnd"/>).
     /// </summary>
     private static readonly string[] AccountLabels =
     [
         "account", "accountnumber", "accountnum", "accountnr", "accountno", "acct", "acctnumber", "acctnum", "acctnr", "acctno",
-        "accnumber", "accnum", "accnr", "accno", "bankaccount", "bankaccountnumber", "kontonummer", "konto", "kontonr", "iban",
+        "acc", "accnt", "acount", "acno", "accnumber", "accnum", "accnr", "accno", "bankaccount", "bankaccountnumber", "bban",
+        "kontonummer", "konto", "kontonr", "kto", "iban", "rekening", "rekeningnummer", "cuenta", "conta", "compte", "conto",
     ];
+
+    /// <summary>
+    /// Names of a bank's code that an account number follows: sort code, BSB, routing (number), ABA (in capitals only).
+    /// The code is not secret; the digits after it are the account (<c>sort code 10-88-00, 00012345</c>).
+    /// </summary>
+    private static readonly string[] BankCodeLabels = ["sortcode", "sort", "bsb", "routing", "routingnumber", "routingno", "routingnr", "ABA"];
+
+    /// <summary>Words that may follow a label before its value: <c>cvc code</c>, <c>acc no.</c>, <c>accnt number</c>.</summary>
+    private static readonly string[] LabelSuffixes = ["code", "number", "num", "nr", "no", "value"];
+
+    private static readonly SearchValues<char> CvcLabelStarts = StartsOf(CvcLabels);
+    private static readonly SearchValues<char> AccountLabelStarts = StartsOf([.. AccountLabels, .. BankCodeLabels]);
+
     private const int MinAccountDigits = 4;
     private const int MaxAccountDigits = 17;
     private const int GuidLength = 36;
@@ -209,12 +242,12 @@ public static class SensitiveDataDetector
 
                 if (!options.BinaryBreaksNumbers)
                 {
-                    // After the IBANs (their BBANs hold letters between digits): 4532x0151x... is a written number.
-                    // Files at rest (scanning) hold only what validation let through.
-                    TextNormaliser.SeparateLoneAsciiLetters(norm);
+                    // After the IBANs (their BBANs hold letters between digits): 4532x0151x... and 4532x-y0151... are
+                    // written numbers. Files at rest (scanning) hold only what validation let through.
+                    TextNormaliser.SeparateLoneLetterStretches(norm);
                 }
 
-                FindInNormalised(norm, options, results, first);
+                FindInNormalised(norm, raw[..n], options, results, first);
             }
 
             for (var i = first; i < results.Count; i++)
@@ -240,7 +273,8 @@ public static class SensitiveDataDetector
         }
     }
 
-    private static void FindInNormalised(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
+    private static void FindInNormalised(
+        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
     {
         var ibanCount = results.Count - first;
         FindPans(text, options, results, first, ibanCount);
@@ -261,12 +295,12 @@ public static class SensitiveDataDetector
             if (options.DetectCvc)
             {
                 FindCvcAfterPans(text, panRegions, covered, results);
-                FindLabelledCvcs(text, options, panRegions, covered, results);
+                FindLabelledCvcs(text, raw, options, panRegions, covered, results);
             }
 
             if (options.DetectAccountNumbers)
             {
-                FindLabelledAccounts(text, covered, results);
+                FindLabelledAccounts(text, raw, covered, results);
             }
 
             if (results.Count - before > 1)
@@ -887,6 +921,7 @@ public static class SensitiveDataDetector
 
     private static void FindLabelledCvcs(
         ReadOnlySpan<char> text,
+        ReadOnlySpan<char> raw,
         SensitiveDataDetectorOptions options,
         List<(int Start, int End)> panRegions,
         List<(int Start, int End)> covered,
@@ -901,12 +936,12 @@ public static class SensitiveDataDetector
                 continue;
             }
 
-            if ((text[i] | 0x20) is not ('c' or 's' or 'v'))
+            if (!CvcLabelStarts.Contains(text[i]))
             {
                 continue;
             }
 
-            var j = LabelEnd(text, i, CvcLabels, letters, ends);
+            var j = LabelEnd(text, raw, i, CvcLabels, letters, ends);
             if (j < 0)
             {
                 continue;
@@ -916,6 +951,8 @@ public static class SensitiveDataDetector
             {
                 j++;
             }
+
+            j = SuffixEnd(text, raw, j, letters, ends);
 
             if (!TryValueAfterLabel(text, j, 3, 4, out var valueStart, out var valueEnd) || Overlaps(covered, valueStart, valueEnd))
             {
@@ -931,52 +968,227 @@ public static class SensitiveDataDetector
         }
     }
 
-    private static void FindLabelledAccounts(ReadOnlySpan<char> text, List<(int Start, int End)> covered, List<SensitiveDataMatch> found)
+    private static void FindLabelledAccounts(
+        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, List<(int Start, int End)> covered, List<SensitiveDataMatch> found)
     {
         Span<char> letters = stackalloc char[MaxLabelLetters];
         Span<int> ends = stackalloc int[MaxLabelLetters];
         for (var i = 0; i + 4 <= text.Length; i++)
         {
-            if (!char.IsAsciiLetter(text[i]) || (i > 0 && char.IsAsciiLetter(text[i - 1])))
+            if (!char.IsAsciiLetter(text[i]) || (i > 0 && char.IsAsciiLetter(text[i - 1])) || !AccountLabelStarts.Contains(text[i]))
             {
                 continue;
             }
 
-            if ((text[i] | 0x20) is not ('a' or 'b' or 'k' or 'i'))
+            int valueStart, valueEnd;
+            var j = AccountLabelEnd(text, raw, i, letters, ends);
+            if (j >= 0)
+            {
+                if (!TryValueAfterLabel(text, j, MinAccountDigits, MaxAccountDigits, out valueStart, out valueEnd))
+                {
+                    continue;
+                }
+            }
+            else if ((j = LabelEnd(text, raw, i, BankCodeLabels, letters, ends)) < 0
+                || !StandsApart(text, i, j = SuffixEnd(text, raw, j, letters, ends))
+                || !TryAccountAfterBankCode(text, raw, j, letters, ends, out valueStart, out valueEnd))
             {
                 continue;
             }
 
-            var j = LabelEnd(text, i, AccountLabels, letters, ends);
-            if (j < 0 || !TryValueAfterLabel(text, j, MinAccountDigits, MaxAccountDigits, out var valueStart, out var valueEnd)
-                || Overlaps(covered, valueStart, valueEnd))
+            if (!Overlaps(covered, valueStart, valueEnd))
             {
-                continue;
+                found.Add(new SensitiveDataMatch(SensitiveDataKind.AccountNumber, valueStart, valueEnd - valueStart));
             }
-
-            found.Add(new SensitiveDataMatch(SensitiveDataKind.AccountNumber, valueStart, valueEnd - valueStart));
         }
+    }
+
+    /// <summary>
+    /// The index after an account label (<see cref="AccountLabels"/>, then a suffix, or <c>a/c</c>) at
+    /// <paramref name="start"/> that <see cref="StandsApart"/>, or -1.
+    /// </summary>
+    private static int AccountLabelEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, Span<char> letters, Span<int> ends)
+    {
+        var end = LabelEnd(text, raw, start, AccountLabels, letters, ends) is >= 0 and var label
+            ? SuffixEnd(text, raw, label, letters, ends)
+            : SlashAccountEnd(text, raw, start);
+        return end >= 0 && StandsApart(text, start, end) ? end : -1;
+    }
+
+    /// <summary>
+    /// A label spelled in hex letters only (<c>acc</c>, <c>ABA</c>) or of three letters at most (<c>kto</c>) is also
+    /// the inside of hex ids and random ids (<c>3acc0414</c>, <c>acc98511</c>, <c>pm_kTo7m66160...</c>): it counts only
+    /// when nothing alphanumeric is glued before it and a separator follows it. Other labels always count.
+    /// </summary>
+    private static bool StandsApart(ReadOnlySpan<char> text, int start, int end)
+    {
+        var letters = 0;
+        var hexOnly = true;
+        foreach (var c in text[start..end])
+        {
+            letters += c == TextNormaliser.Separator ? 0 : 1;
+            hexOnly &= c == TextNormaliser.Separator || char.IsAsciiHexDigit(c);
+        }
+
+        if (letters > 3 && !hexOnly)
+        {
+            return true;
+        }
+
+        return (start == 0 || !TextNormaliser.IsAlphanumeric(text[start - 1])) && end < text.Length && text[end] == TextNormaliser.Separator;
+    }
+
+    /// <summary>
+    /// The index after <c>a/c</c> (any case, the slash as typed) at <paramref name="start"/>, or -1. Only with its slash:
+    /// <c>AC</c> alone is also a Brazilian state before a postal code, and <c>a c</c> is two words.
+    /// </summary>
+    private static int SlashAccountEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start) =>
+        start + 3 <= text.Length && (text[start] | 0x20) == 'a' && raw[start + 1] == '/' && (text[start + 2] | 0x20) == 'c'
+        && (start + 3 == text.Length || LabelLetter(text, raw, start + 3) == '\0')
+            ? start + 3
+            : -1;
+
+    /// <summary>
+    /// After a bank code's label: the code (6-9 digits: sort code and BSB 6, routing number 9) and, joined to it by single
+    /// separators, or apart by up to <see cref="MaxLabelGap"/> separators and an account label glued or not
+    /// (<c>routing110000000acc000123456789</c>), 4-17 digits of account number. The range is the account (with the code
+    /// when the two are one chain of digits).
+    /// </summary>
+    private static bool TryAccountAfterBankCode(
+        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int labelEnd, Span<char> letters, Span<int> ends, out int start, out int end)
+    {
+        const int MinCodeDigits = 6;
+        const int MaxCodeDigits = 9;
+        if (!TryValueAfterLabel(text, labelEnd, MinCodeDigits, MaxCodeDigits + MaxAccountDigits, out start, out end))
+        {
+            return false;
+        }
+
+        var digits = 0;
+        foreach (var c in text[start..end])
+        {
+            digits += TextNormaliser.IsDigit(c) ? 1 : 0;
+        }
+
+        if (digits >= MinCodeDigits + MinAccountDigits)
+        {
+            // One chain longer than any code holds the account too.
+            return true;
+        }
+
+        if (digits > MaxCodeDigits)
+        {
+            return false;
+        }
+
+        // A code alone: the account may follow, after separators and an account label of any spelling.
+        var next = end;
+        while (next < text.Length && next - end < MaxLabelGap && text[next] == TextNormaliser.Separator)
+        {
+            next++;
+        }
+
+        if (next < text.Length && LabelLetter(text, raw, next) != '\0')
+        {
+            var label = LabelEnd(text, raw, next, AccountLabels, letters, ends) is >= 0 and var word
+                ? SuffixEnd(text, raw, word, letters, ends)
+                : SlashAccountEnd(text, raw, next);
+            if (label < 0)
+            {
+                return false;
+            }
+
+            next = label;
+        }
+
+        return TryValueAfterLabel(text, next, MinAccountDigits, MaxAccountDigits, out start, out end);
+    }
+
+    /// <summary>
+    /// The index after a word of <see cref="LabelSuffixes"/> at <paramref name="labelEnd"/> (glued or after up to three
+    /// separators) that ends the letters there, else <paramref name="labelEnd"/>.
+    /// </summary>
+    private static int SuffixEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int labelEnd, Span<char> letters, Span<int> ends)
+    {
+        // Abbreviations end in a dot (Kto.-Nr., acc. no.): up to three separators before the suffix.
+        var at = labelEnd;
+        while (at < text.Length && at - labelEnd < 3 && text[at] == TextNormaliser.Separator)
+        {
+            at++;
+        }
+
+        if (at >= text.Length || LabelLetter(text, raw, at) == '\0')
+        {
+            return labelEnd;
+        }
+
+        var end = LabelEnd(text, raw, at, LabelSuffixes, letters, ends);
+        return end > 0 && (end >= text.Length || LabelLetter(text, raw, end) == '\0') ? end : labelEnd;
+    }
+
+    /// <summary>The letter a label reads at <paramref name="i"/>: an ASCII letter, an accented Latin letter's base letter, else '\0'.</summary>
+    private static char LabelLetter(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int i) =>
+        char.IsAsciiLetter(text[i]) ? text[i] : text[i] == TextNormaliser.OtherLetter ? FoldLatin(raw[i]) : '\0';
+
+    /// <summary>The base letter of an accented Latin-1 letter (<c>ü</c> is <c>u</c>, <c>é</c> is <c>e</c>), else '\0'.</summary>
+    private static char FoldLatin(char c) => c switch
+    {
+        >= '\u00C0' and <= '\u00C5' or >= '\u00E0' and <= '\u00E5' => 'a',
+        '\u00C7' or '\u00E7' => 'c',
+        >= '\u00C8' and <= '\u00CB' or >= '\u00E8' and <= '\u00EB' => 'e',
+        >= '\u00CC' and <= '\u00CF' or >= '\u00EC' and <= '\u00EF' => 'i',
+        '\u00D1' or '\u00F1' => 'n',
+        >= '\u00D2' and <= '\u00D6' or '\u00D8' or >= '\u00F2' and <= '\u00F6' or '\u00F8' => 'o',
+        >= '\u00D9' and <= '\u00DC' or >= '\u00F9' and <= '\u00FC' => 'u',
+        '\u00DD' or '\u00FD' or '\u00FF' => 'y',
+        _ => '\0',
+    };
+
+    /// <summary>The first letters of <paramref name="labels"/>, in both cases (a capitals-only label in capitals).</summary>
+    private static SearchValues<char> StartsOf(string[] labels)
+    {
+        var starts = new HashSet<char>();
+        foreach (var label in labels)
+        {
+            starts.Add(label[0]);
+            if (label.AsSpan().ContainsAnyExceptInRange('A', 'Z'))
+            {
+                starts.Add(char.ToUpperInvariant(label[0]));
+            }
+        }
+
+        return SearchValues.Create([.. starts]);
     }
 
     /// <summary>
     /// The index after the longest of <paramref name="labels"/> that the letters from <paramref name="start"/> spell,
     /// read case-insensitively with single separators between letters ignored (<c>C.V.V.</c>, <c>c v v</c>,
-    /// <c>security code</c> are <c>cvv</c> and <c>securitycode</c>); -1 when none. A label written in capitals only
-    /// (<c>CID</c>, which is also a name) counts only in capitals.
+    /// <c>security code</c>, <c>a/c</c> are <c>cvv</c>, <c>securitycode</c> and <c>ac</c>) and accented Latin letters
+    /// read as their base letter (<c>Prüfnummer</c> is <c>prufnummer</c>); -1 when none. A label written in capitals
+    /// only (<c>CID</c>, which is also a name) counts only in capitals.
     /// </summary>
-    private static int LabelEnd(ReadOnlySpan<char> text, int start, ReadOnlySpan<string> labels, Span<char> letters, Span<int> ends)
+    private static int LabelEnd(
+        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, ReadOnlySpan<string> labels, Span<char> letters, Span<int> ends)
     {
+        // Letters beyond the longest label cannot change the answer.
+        var longest = 0;
+        foreach (var label in labels)
+        {
+            longest = Math.Max(longest, label.Length);
+        }
+
         var count = 0;
         var i = start;
-        while (i < text.Length && count < letters.Length)
+        var limit = Math.Min(letters.Length, longest);
+        while (i < text.Length && count < limit)
         {
-            if (char.IsAsciiLetter(text[i]))
+            if (LabelLetter(text, raw, i) is not '\0' and var letter)
             {
-                letters[count] = text[i];
+                letters[count] = letter;
                 ends[count++] = i + 1;
                 i++;
             }
-            else if (text[i] == TextNormaliser.Separator && count > 0 && i + 1 < text.Length && char.IsAsciiLetter(text[i + 1]))
+            else if (text[i] == TextNormaliser.Separator && count > 0 && i + 1 < text.Length && LabelLetter(text, raw, i + 1) != '\0')
             {
                 i++;
             }
@@ -989,12 +1201,13 @@ public static class SensitiveDataDetector
         var best = -1;
         foreach (var label in labels)
         {
-            var capitalsOnly = !label.AsSpan().ContainsAnyExceptInRange('A', 'Z');
-            if (label.Length > count || label.Length <= best)
+            // Most labels differ in their first letter: that test first, as this runs at every word of every text.
+            if (label.Length > count || label.Length <= best || (label[0] | 0x20) != (letters[0] | 0x20))
             {
                 continue;
             }
 
+            var capitalsOnly = !label.AsSpan().ContainsAnyExceptInRange('A', 'Z');
             var spelled = capitalsOnly
                 ? letters[..label.Length].SequenceEqual(label)
                 : letters[..label.Length].Equals(label, StringComparison.OrdinalIgnoreCase);

@@ -227,7 +227,7 @@ internal static class TextNormaliser
     /// with a digit of another script on each side (一 between ASCII digits reads as a dash as much as a one, so the
     /// detector tries both readings), and a single letter other than A-Z with a digit on each side, separators apart
     /// (<c>4532ж0151</c>), become <see cref="Separator"/>. A lone A-Z letter is separated later, for the PAN search only
-    /// (<see cref="SeparateLoneAsciiLetters"/>).
+    /// (<see cref="SeparateLoneLetterStretches"/>).
     /// </summary>
     /// <returns>True when a run of ideographic numerals stood between digits of another script.</returns>
     private static bool SeparateLoneLetters(Span<char> normalised, ReadOnlySpan<char> raw, int n, bool numeralsSeparate)
@@ -288,35 +288,32 @@ internal static class TextNormaliser
     }
 
     /// <summary>
-    /// For the PAN search, after IBANs (whose BBANs hold letters between digits) were found: a lone A-Z letter between
-    /// digits, separators apart, becomes a separator (<c>4532x0151</c>), unless it is a hex letter a-f (UUIDs and hex ids
-    /// hold those between digits). Runs of letters stay letters.
+    /// For the PAN search, after IBANs (whose BBANs hold letters between digits) were found: between two digits, a
+    /// stretch of separators and lone letters (no letter next to another letter) becomes separators when none of its
+    /// letters is a hex letter a-f or A-F (UUIDs and hex ids hold those between digits): <c>4532x0151</c>,
+    /// <c>4532x-y0151</c>, <c>4532 k;m 0151</c>, <c>4532ж-ж0151</c>. A run of two or more letters, a hex letter or a
+    /// <see cref="Breaker"/> (an exempt shape) in the stretch keeps the digits apart.
     /// </summary>
-    public static void SeparateLoneAsciiLetters(Span<char> normalised)
+    public static void SeparateLoneLetterStretches(Span<char> normalised)
     {
-        for (var i = 1; i + 1 < normalised.Length; i++)
+        var lastDigit = -1;
+        for (var i = 0; i < normalised.Length; i++)
         {
             var c = normalised[i];
-            if (!char.IsAsciiLetter(c) || char.IsAsciiHexDigit(c))
+            if (IsDigit(c))
             {
-                continue;
-            }
+                if (lastDigit >= 0 && i - lastDigit > 1)
+                {
+                    // Only separators and lone non-hex letters stand between the two digits.
+                    normalised[(lastDigit + 1)..i].Fill(Separator);
+                }
 
-            var before = i - 1;
-            while (before >= 0 && normalised[before] == Separator)
-            {
-                before--;
+                lastDigit = i;
             }
-
-            var after = i + 1;
-            while (after < normalised.Length && normalised[after] == Separator)
+            else if (c != Separator && (!IsLetter(c) || char.IsAsciiHexDigit(c) || (i > 0 && IsLetter(normalised[i - 1]))))
             {
-                after++;
-            }
-
-            if (before >= 0 && after < normalised.Length && IsDigit(normalised[before]) && IsDigit(normalised[after]))
-            {
-                normalised[i] = Separator;
+                // A breaker, a hex letter or a second letter in a row: no stretch through here joins digits.
+                lastDigit = -1;
             }
         }
     }

@@ -13,7 +13,7 @@ namespace Tokenizer.Core.Validation;
 /// <remarks>
 /// <para>
 /// IPv6 text drops each group's leading zeros and compresses zero groups (<c>::</c>), so a PAN written in 4-digit groups
-/// (<c>4532:0151:1283:0366::</c>) can be typed without its zeros (<c>4532:151:1283:366::</c>): neither the typed text
+/// (<c>4000:0566:5566:5556::</c>) can be typed without its zeros (<c>4000:566:5566:5556::</c>): neither the typed text
 /// nor the canonical text holds its 16 digits, but anyone padding the groups gets them back. So the address is also
 /// judged in its <b>exploded form</b>: eight groups of four lower-case hex digits, <c>::</c> expanded into zero groups
 /// and a dotted IPv4 tail (<c>::ffff:192.0.2.1</c>) written as its two hex groups.
@@ -56,7 +56,7 @@ internal static class IpAddressText
 
     /// <summary>
     /// The eight groups of <paramref name="address"/> as four lower-case hex digits each, separated by colons (39 chars):
-    /// <c>2001:0db8:0000:0000:0000:0000:0000:0001</c>.
+    /// <c>2001:0db8:85a3:0000:0000:8a2e:0370:7334</c>.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="address"/> is not IPv6.</exception>
     public static string Exploded(IPAddress address)

@@ -345,6 +345,111 @@ public class OneDetectorTests
                 iter: Iterations);
     }
 
+    /// <summary>Letters that are not hex a-f: ASCII in both cases, Latin-1, Cyrillic, Greek, Hebrew, Arabic, Devanagari, CJK, Hangul, kana, mathematical.</summary>
+    private static readonly string[] NonHexLetters =
+    [
+        "g", "h", "k", "m", "q", "x", "y", "z", "G", "H", "K", "M", "Q", "X", "Y", "Z", "é", "É", "ß", "ø", "Ñ",
+        "ж", "Ж", "я", "Д", "а", "λ", "Λ", "Ω", "σ", "א", "ب", "क", "字", "한", "ア", "𝐱", "𝐗",
+    ];
+
+    /// <summary>Separators between lone letters: ASCII punctuation and Unicode spaces and dashes.</summary>
+    private static readonly string[] JointSeparators =
+        [" ", "-", "_", ".", ",", ";", ":", "/", "+", "=", "|", "*", "#", "~", "'", "(", ")", "\u00A0", "\u2009", "\u3000", "\u2013", "\u2014"];
+
+    /// <summary>
+    /// What stands between two digit groups: one to three lone letters (never two side by side), separators between
+    /// them and, optionally, at either end (<c>x-y</c>, <c> k;m </c>, <c>x,y,z</c>, <c>ж-ж</c>).
+    /// </summary>
+    private static readonly Gen<string> LoneLetterJoint =
+        Gen.Select(Gen.OneOfConst(NonHexLetters).Array[1, 3], Gen.OneOfConst(JointSeparators).Array[1, 2].Array[4], Gen.Int[0, 3])
+            .Select((letters, separators, ends) =>
+            {
+                var joint = new StringBuilder((ends & 1) != 0 ? string.Concat(separators[0]) : string.Empty);
+                for (var i = 0; i < letters.Length; i++)
+                {
+                    joint.Append(i > 0 ? string.Concat(separators[i]) : string.Empty).Append(letters[i]);
+                }
+
+                return joint.Append((ends & 2) != 0 ? string.Concat(separators[3]) : string.Empty).ToString();
+            });
+
+    /// <summary>A PAN in generated groups of 1-6 digits (one digit script), each pair joined by a <see cref="LoneLetterJoint"/>.</summary>
+    private static readonly Gen<(string Pan, string Written)> PanJoinedByLoneLetters =
+        Gen.Select(Pan, Gen.OneOfConst(DigitZeros), Gen.Int[1, 6].Array[19], LoneLetterJoint.Array[18])
+            .Select((pan, zero, sizes, joints) =>
+            {
+                var written = new StringBuilder();
+                var at = 0;
+                for (var g = 0; at < pan.Length; g++)
+                {
+                    var size = Math.Min(sizes[g], pan.Length - at);
+                    written.Append(g > 0 ? joints[g - 1] : string.Empty)
+                        .Append(string.Concat(pan.Substring(at, size).Select(d => char.ConvertFromUtf32(zero + (d - '0')))));
+                    at += size;
+                }
+
+                return (pan, written.ToString());
+            });
+
+    [Fact]
+    public void ValidateAndScrub_GeneratedPanJoinedByLoneLettersAndSeparators_RefusedInEveryFieldAndMasked()
+    {
+        Gen.Select(Words, PanJoinedByLoneLetters, Words, Gen.OneOfConst(FieldSetters.Keys.ToArray())).Sample(
+            (before, pan, after, field) =>
+            {
+                // Arrange
+                var text = before + " " + pan.Written + " " + after;
+
+                // Act
+                var violations = Violations(FieldSetters[field](text));
+                var scrubbed = SensitiveDataScrubber.Scrub(text);
+
+                // Assert: refused for the number (the detector runs before any other rule of every field), and masked.
+                Assert.Contains(violations, v => v.Field == field && v.Rule == FreeTextRule.CardOrBankNumber);
+                Assert.Matches(@"\[(PAN|IBAN) \*\*\*\*", scrubbed);
+                Assert.DoesNotContain(pan.Pan[..8], DigitsOf(scrubbed), StringComparison.Ordinal);
+            },
+            iter: Iterations);
+    }
+
+    [Theory]
+    [InlineData("4663x-y9233x-y2146x-y8814")]
+    [InlineData("4663g_h9233g_h2146g_h8814")]
+    [InlineData("4663k;m9233k;m2146k;m8814")]
+    [InlineData("4663X-Y9233X-Y2146X-Y8814")]
+    [InlineData("4663x,y,z9233x,y,z2146x,y,z8814")]
+    [InlineData("4663 x y 9233 x y 2146 x y 8814")]
+    [InlineData("4663x/ y9233x - y2146x--y8814")]
+    [InlineData("4663q.q9233x.-y2146x+y8814")]
+    [InlineData("4663x=y9233x:y2146x-y-z-w8814")]
+    [InlineData("4663ж-ж9233ж-ж2146ж-ж8814")]
+    [InlineData("4663x-ж9233Ω y2146я.Z8814")]
+    public void ValidateCard_PanJoinedByLoneLettersWithSeparators_RefusedInEveryFreeTextField(string value)
+    {
+        foreach (var (field, command) in FieldSetters)
+        {
+            // Act
+            var violations = Violations(command(value));
+
+            // Assert
+            var violation = Assert.Single(violations, v => v.Field == field);
+            Assert.Equal(FreeTextRule.CardOrBankNumber, violation.Rule);
+        }
+    }
+
+    [Theory]
+    [InlineData("4663a-b9233a-b2146a-b8814")]
+    [InlineData("4663x-a9233x-a2146x-a8814")]
+    [InlineData("4663xy-z9233xy-z2146xy-z8814")]
+    [InlineData("4663-jo-9233-jo-2146-jo-8814")]
+    [InlineData("3f2a9c1e-4b5d-4e8f-a123-4567890abcde")]
+    public void ValidateCard_DigitsSplitByHexLettersOrLetterRuns_AcceptedByDecision(string value)
+    {
+        // Control for the two tests above, and the documented boundary: a hex letter or a run of letters between digits
+        // keeps them apart (UUIDs and ids are not read as card numbers), even beside lone letters.
+        Validator().ValidateCard(FieldSetters["billing_details.name"](value));
+    }
+
     [Theory]
     [InlineData("cvc 123", FreeTextRule.Cvc)]
     [InlineData("Jane CVV2: 0412", FreeTextRule.Cvc)]
@@ -363,6 +468,133 @@ public class OneDetectorTests
             var violation = Assert.Single(violations, v => v.Field == field);
             Assert.Equal(rule, violation.Rule);
         }
+    }
+
+    [Theory]
+    [InlineData("cvc-code:123", true)]
+    [InlineData("CVV number 123", true)]
+    [InlineData("seccode:123", true)]
+    [InlineData("sec-code:123", true)]
+    [InlineData("sec code 123", true)]
+    [InlineData("3 digit code 123", true)]
+    [InlineData("3-digit code: 123", true)]
+    [InlineData("three digit code 123", true)]
+    [InlineData("Prüfnummer 123", true)]
+    [InlineData("Pruefnummer: 123", true)]
+    [InlineData("Kartenprüfnummer 123", true)]
+    [InlineData("Sicherheitscode 123", true)]
+    [InlineData("código de seguridad 123", true)]
+    [InlineData("codigo de seguridad: 123", true)]
+    [InlineData("código de segurança 123", true)]
+    [InlineData("cryptogramme 123", true)]
+    [InlineData("cryptogramme visuel : 123", true)]
+    [InlineData("code de sécurité 123", true)]
+    [InlineData("codice di sicurezza 123", true)]
+    [InlineData("beveiligingscode 123", true)]
+    [InlineData("acc 12345678", false)]
+    [InlineData("acc:55667788", false)]
+    [InlineData("acc#12345678", false)]
+    [InlineData("acc# 12345678", false)]
+    [InlineData("acc.12345678", false)]
+    [InlineData("acc. 12345678", false)]
+    [InlineData("a/c 12345678", false)]
+    [InlineData("a/c:12345678", false)]
+    [InlineData("a/c-12345678", false)]
+    [InlineData("A/C No. 12345678", false)]
+    [InlineData("ac no 12345678", false)]
+    [InlineData("accnt 12345678", false)]
+    [InlineData("accnt:12345678", false)]
+    [InlineData("acount number 12345678", false)]
+    [InlineData("BBAN 12345678", false)]
+    [InlineData("BBAN:12345678", false)]
+    [InlineData("Kto.-Nr. 12345678", false)]
+    [InlineData("rekening 12345678", false)]
+    [InlineData("rekeningnummer 12345678", false)]
+    [InlineData("N° de compte 12345678", false)]
+    [InlineData("numéro de compte 12345678", false)]
+    [InlineData("número de cuenta 12345678", false)]
+    [InlineData("numero de cuenta 12345678", false)]
+    [InlineData("numero di conto 12345678", false)]
+    [InlineData("número da conta 12345678", false)]
+    [InlineData("routing 110000000 acc 000123456789", false)]
+    [InlineData("routing110000000acc000123456789", false)]
+    [InlineData("routing number 110000000, 12345678", false)]
+    [InlineData("BSB 062000 acc 12345678", false)]
+    [InlineData("bsb:062000/acc:12345678", false)]
+    [InlineData("BSB 062-000 12345678", false)]
+    [InlineData("sort 200000 acc 55779911", false)]
+    [InlineData("sort:200000/acc:55779911", false)]
+    [InlineData("sort code 20-00-00 a/c 55779911", false)]
+    [InlineData("sort code 20-00-00 12345678", false)]
+    public void ValidateCard_CvcOrAccountUnderAbbreviatedOrForeignLabelInAnyFreeTextField_RefusedNamingTheRule(string value, bool cvc)
+    {
+        foreach (var (field, command) in FieldSetters)
+        {
+            // Act
+            var violations = Violations(command(value));
+
+            // Assert: the detector runs before every other rule of each field, so the rule is the detector's.
+            var violation = Assert.Single(violations, v => v.Field == field);
+            Assert.Equal(cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber, violation.Rule);
+        }
+    }
+
+    [Theory]
+    [InlineData("Acca 12345678")]
+    [InlineData("Isaac 12345678")]
+    [InlineData("Accra 00233 302")]
+    [InlineData("account manager 12")]
+    [InlineData("Rio Branco AC 69900-000")]
+    [InlineData("sort by 2024")]
+    [InlineData("sort code 20-00-00")]
+    [InlineData("routing 110000000")]
+    [InlineData("BSB 062-000")]
+    [InlineData("ABACUS 2024 1234")]
+    [InlineData("Contoso 123456")]
+    [InlineData("Secco 123")]
+    [InlineData("code 123")]
+    [InlineData("cvc 12345")]
+    [InlineData("acc 12")]
+    [InlineData("order 3acc0414")]
+    [InlineData("ref acc98511")]
+    public void ValidateCard_LabelLettersWithoutALabelledNumber_Accepted(string value)
+    {
+        // Controls for the test above: a label glued to more letters, a label without its value or with too few digits,
+        // a bank code alone, and a hex-letter label glued inside a tag are no card or account data.
+        Validator().ValidateCard(FieldSetters["billing_details.address.line1"](value));
+    }
+
+    /// <summary>Label words of every kind, as written.</summary>
+    private static readonly string[] LabelWords =
+    [
+        "cvc", "cvv2", "security code", "sec code", "3 digit code", "Prüfnummer", "código de seguridad", "cryptogramme",
+        "account", "acc", "a/c", "accnt", "BBAN", "Kontonummer", "kto", "rekening", "numéro de compte", "número de cuenta",
+        "numero di conto", "iban", "sort code", "BSB", "routing number", "ABA",
+    ];
+
+    /// <summary>Words and names that follow or contain label letters but are no label suffix.</summary>
+    private static readonly string[] OrdinaryWords =
+        ["manager", "holder", "team", "office", "details", "owner", "Street", "help", "hours", "room", "Acca", "Isaac", "Accra", "Contoso", "Secco", "Sortino", "Abacus"];
+
+    [Fact]
+    public void ValidateCard_GeneratedLabelWordsFollowedByAWordThenANumber_Accepted()
+    {
+        // A label counts only right before its value: a word between them (account manager 1234, sort code team 200000)
+        // or letters glued to the label (Accra 1234) leave the number unlabelled, and unlabelled it is no account data.
+        var cased = Gen.Select(Gen.OneOfConst(LabelWords), Gen.Int[0, 2])
+            .Select((w, c) => c switch { 0 => w, 1 => w.ToUpperInvariant(), _ => w.ToLowerInvariant() });
+        var separator = Gen.OneOfConst(" ", ": ", " - ", " #", ". ", ", ");
+        var number = Gen.Char['0', '9'].Array[1, 11].Select(d => new string(d));
+        // The fields whose length and shape take such a phrase (postal code and phone are shorter, an email has an @).
+        var fields = new[] { "customer_reference", "billing_details.name", "billing_details.address.line1", "billing_details.address.line2", "billing_details.address.city", "billing_details.address.state" };
+        Gen.Select(cased, separator, Gen.OneOfConst(OrdinaryWords), separator, number, Gen.OneOfConst(fields)).Sample(
+            (label, s1, word, s2, digits, field) =>
+            {
+                var value = label + s1 + word + s2 + digits;
+
+                Validator().ValidateCard(FieldSetters[field](field == "customer_reference" ? AsciiOnly(value.Replace(' ', '-')) : value));
+            },
+            iter: Iterations);
     }
 
     [Theory]
@@ -445,7 +677,7 @@ public class OneDetectorTests
         // A generated word ending in a CVC label before a 3-4 digit number is a labelled CVC, which is card data.
         var text = Gen.Select(Words, shortNumber, Gen.OneOfConst(allowed), Words)
             .Select((a, n, s, b) => "x" + a + s + n + s + "y" + b + "z")
-            .Where(t => !new[] { "cvc", "cvv", "csc", "cvn", "cvd", "cav", "acc", "konto", "iban" }.Any(label => t.Contains(label, StringComparison.OrdinalIgnoreCase)));
+            .Where(t => !new[] { "cvc", "cvv", "csc", "cvn", "cvd", "cav", "acc", "konto", "kto", "iban", "bban", "bsb", "sort" }.Any(label => t.Contains(label, StringComparison.OrdinalIgnoreCase)));
         Gen.Select(text, Gen.OneOfConst(FieldSetters.Keys.Where(f => f != "billing_details.email" && f != "billing_details.phone").ToArray())).Sample(
             (value, field) =>
             {
