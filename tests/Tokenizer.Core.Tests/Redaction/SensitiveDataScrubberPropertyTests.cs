@@ -91,9 +91,13 @@ public class SensitiveDataScrubberPropertyTests
     }
 
     [Fact]
-    public void Scrub_GuidsAndStripeIds_Unchanged()
+    public void Scrub_GuidsAndStripeIds_AtMostThreeInTwentyThousandLinesChanged()
     {
+        // Random 24-char ids are random text: about one line in 100,000 holds what the scrubber must mask wherever it
+        // appears (a CVC label glued inside an id, "6csC483"; a mod-97-valid IBAN shape; a Luhn-valid chain across lone
+        // letters), so "never" would be a flaky claim. A rule that read ids as card data would change hundreds here.
         const string alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        var changed = 0;
         Gen.Select(Gen.Guid, Gen.String[Gen.Char[alphabet], 24, 24], Gen.Bool).Sample(
             (guid, id, upper) =>
             {
@@ -103,10 +107,15 @@ public class SensitiveDataScrubberPropertyTests
                 // Act
                 var scrubbed = SensitiveDataScrubber.Scrub(text);
 
-                // Assert
-                Assert.Equal(text, scrubbed);
+                // Assert (counted: see above)
+                if (scrubbed != text)
+                {
+                    Interlocked.Increment(ref changed);
+                }
             },
-            iter: Iterations);
+            iter: 20_000);
+
+        Assert.True(changed <= 3, $"{changed} of 20,000 lines changed");
     }
 
     [Fact]
