@@ -5,6 +5,7 @@ using Tokenizer.Contracts.V1;
 using Tokenizer.Core.Audit;
 using Tokenizer.Core.Redaction;
 using Tokenizer.Ledger.Audit;
+using Tokenizer.Server.Audit;
 
 namespace Tokenizer.Cli;
 
@@ -66,7 +67,7 @@ internal static class OfflineAuditVerification
                 anchor = keys.Open(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false));
                 if (anchor is null)
                 {
-                    return AnchorInvalid(await trail.VerifyAsync(null, cancellationToken).ConfigureAwait(false));
+                    return AuditVerificationResponses.AnchorInvalid(await trail.VerifyAsync(null, cancellationToken).ConfigureAwait(false));
                 }
             }
             else if (anchorFile is not null)
@@ -75,47 +76,8 @@ internal static class OfflineAuditVerification
             }
         }
 
-        var result = await trail.VerifyAsync(anchor, cancellationToken).ConfigureAwait(false);
-        var response = new VerifyAuditTrailResponse
-        {
-            AnchorSequence = anchor?.Sequence ?? 0,
-            Intact = result.Intact,
-            RecordsChecked = result.RecordsChecked,
-            FirstBrokenSequence = result.FirstBrokenSequence,
-            Problem = result.Problem ?? string.Empty,
-            HeadSequence = result.HeadSequence,
-            HeadMac = ByteString.CopyFrom(result.HeadMac),
-            BrokenCount = result.BrokenCount,
-        };
-        AddBroken(response, result);
-        return response;
+        return AuditVerificationResponses.From(await trail.VerifyAsync(anchor, cancellationToken).ConfigureAwait(false), anchor);
     }
-
-    /// <summary>As the server answers for a stored anchor that fails its seal: the walk without it, and the anchor named broken.</summary>
-    private static VerifyAuditTrailResponse AnchorInvalid(AuditVerification unanchored)
-    {
-        var invalid = new VerifyAuditTrailResponse
-        {
-            Intact = false,
-            RecordsChecked = unanchored.RecordsChecked,
-            FirstBrokenSequence = unanchored.Intact ? unanchored.HeadSequence : unanchored.FirstBrokenSequence,
-            Problem = unanchored.Intact ? AuditProblems.AnchorInvalid : unanchored.Problem,
-            HeadSequence = unanchored.HeadSequence,
-            HeadMac = ByteString.CopyFrom(unanchored.HeadMac),
-            BrokenCount = unanchored.BrokenCount,
-        };
-        AddBroken(invalid, unanchored);
-        if (unanchored.Intact)
-        {
-            invalid.Broken.Add(new BrokenAuditRecord { Sequence = unanchored.HeadSequence, Problem = AuditProblems.AnchorInvalid });
-            invalid.BrokenCount = 1;
-        }
-
-        return invalid;
-    }
-
-    private static void AddBroken(VerifyAuditTrailResponse response, AuditVerification result) =>
-        response.Broken.AddRange(result.Broken.Select(b => new BrokenAuditRecord { Sequence = b.Sequence, Problem = b.Problem }));
 
     /// <summary>The configured keys (variables), else the development key file; messages name the setting, never a value.</summary>
     private static AuditKeyRing ReadKeys(string directory, Func<string, string?> environment)

@@ -61,46 +61,12 @@ internal sealed class AuditGrpcService(IAuditTrailReader reader, AuditGuard? gua
             }
             catch (InvalidOperationException)
             {
-                var unanchored = await reader.VerifyAsync(null, context.CancellationToken);
-                var invalid = new VerifyAuditTrailResponse
-                {
-                    Intact = false,
-                    RecordsChecked = unanchored.RecordsChecked,
-                    FirstBrokenSequence = unanchored.Intact ? unanchored.HeadSequence : unanchored.FirstBrokenSequence,
-                    Problem = unanchored.Intact ? AuditProblems.AnchorInvalid : unanchored.Problem,
-                    HeadSequence = unanchored.HeadSequence,
-                    HeadMac = ByteString.CopyFrom(unanchored.HeadMac),
-                    BrokenCount = unanchored.BrokenCount,
-                };
-                AddBroken(invalid, unanchored);
-                if (unanchored.Intact)
-                {
-                    invalid.Broken.Add(new BrokenAuditRecord { Sequence = unanchored.HeadSequence, Problem = AuditProblems.AnchorInvalid });
-                    invalid.BrokenCount = 1;
-                }
-
-                return invalid;
+                return AuditVerificationResponses.AnchorInvalid(await reader.VerifyAsync(null, context.CancellationToken));
             }
         }
 
-        var result = await reader.VerifyAsync(anchor, context.CancellationToken);
-        var response = new VerifyAuditTrailResponse
-        {
-            AnchorSequence = anchor?.Sequence ?? 0,
-            Intact = result.Intact,
-            RecordsChecked = result.RecordsChecked,
-            FirstBrokenSequence = result.FirstBrokenSequence,
-            Problem = result.Problem ?? string.Empty,
-            HeadSequence = result.HeadSequence,
-            HeadMac = ByteString.CopyFrom(result.HeadMac),
-            BrokenCount = result.BrokenCount,
-        };
-        AddBroken(response, result);
-        return response;
+        return AuditVerificationResponses.From(await reader.VerifyAsync(anchor, context.CancellationToken), anchor);
     }
-
-    private static void AddBroken(VerifyAuditTrailResponse response, AuditVerification result) =>
-        response.Broken.AddRange(result.Broken.Select(b => new BrokenAuditRecord { Sequence = b.Sequence, Problem = b.Problem }));
 
     public override async Task ExportAuditEvents(
         ExportAuditEventsRequest request,
