@@ -32,10 +32,9 @@ public sealed class EmbeddedSandbox(
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var secretsDirectory = dataDirectory.Subdirectory("secrets");
-
         // A file left by an earlier Development run must not send the CLI to a sandbox that this run does not offer.
-        SandboxControlFiles.DeleteAddress(secretsDirectory);
+        // (Only looked for: a server with Key Vault or a Stripe key creates no secrets folder.)
+        SandboxControlFiles.DeleteAddress(Path.Combine(dataDirectory.Root, "secrets"));
         if (!secrets.UsesEmbeddedSandbox)
         {
             return;
@@ -61,13 +60,13 @@ public sealed class EmbeddedSandbox(
             WebhookTrustedCaPath = tls.PkiDirectory is { } pki ? Path.Combine(pki, "ca.crt") : null,
 
             // Development only: lets the operator fire what Stripe does behind our back (tokenizer sandbox ...).
-            ControlToken = environment.IsDevelopment() ? SandboxControlFiles.LoadOrCreateToken(secretsDirectory) : null,
+            ControlToken = environment.IsDevelopment() ? SandboxControlFiles.LoadOrCreateToken(dataDirectory.Subdirectory("secrets")) : null,
         };
         server = await StripeSandboxServer.StartAsync(options, environment.EnvironmentName, cancellationToken).ConfigureAwait(false);
         ApiKey = apiKey;
         if (options.ControlToken is not null)
         {
-            SandboxControlFiles.WriteAddress(secretsDirectory, server.BaseAddress);
+            SandboxControlFiles.WriteAddress(dataDirectory.Subdirectory("secrets"), server.BaseAddress);
         }
 
         if (settings.Value.SandboxLatencyMs > 0 && environment.IsDevelopment())
