@@ -58,7 +58,7 @@ public sealed class EmbeddedSandboxControlTests
     }
 
     [Fact]
-    public async Task Start_TwiceOnOneDataDirectory_SameTokenNewAddress()
+    public async Task Start_TwiceOnOneDataDirectory_SameToken()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-sandbox-control-").FullName;
         try
