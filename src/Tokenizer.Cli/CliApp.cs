@@ -193,6 +193,7 @@ public static class CliApp
         root.Subcommands.Add(AuditCommands.Build(channel, json, output, error, environment));
         root.Subcommands.Add(ReconcileCommand.Build(channel, output, error));
         root.Subcommands.Add(PrivacyCommands.Build(channel, json, input, output, error));
+        root.Subcommands.Add(SandboxCommands.Build(channel, json, output, error));
         return root;
     }
 

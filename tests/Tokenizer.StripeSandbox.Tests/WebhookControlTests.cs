@@ -172,6 +172,37 @@ public sealed class WebhookControlTests
     }
 
     [Fact]
+    public async Task DetachBehindOurBack_AsStripesDetach_DeliversPaymentMethodDetached()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var server = await StartAsync(receiver);
+        var client = SandboxHarness.Client(server);
+        var (_, card, _) = await SetupHarness.SetUpAsync(client, SandboxHarness.Card("4242424242424242"));
+        await SandboxHarness.WaitUntilAsync(() => receiver.Received.Count == 4);
+        using var control = Control(server);
+        using var wrong = Control(server, "wrong-token-wrong-token-wrong-token-00");
+
+        using var refused = await wrong.PostAsync(Path($"_sandbox/payment_methods/{card.Id}/detach"), null);
+        var attachedAfterRefusal = (await client.V1.PaymentMethods.GetAsync(card.Id)).CustomerId;
+        using var answer = await control.PostAsync(Path($"_sandbox/payment_methods/{card.Id}/detach"), null);
+        using var again = await control.PostAsync(Path($"_sandbox/payment_methods/{card.Id}/detach"), null);
+        using var missing = await control.PostAsync(Path("_sandbox/payment_methods/pm_missing/detach"), null);
+        await SandboxHarness.WaitUntilAsync(() => receiver.Received.Count == 5);
+        var delivered = receiver.Received.OrderBy(r => r.Number).Last();
+        var stripeEvent = EventUtility.ConstructEvent(delivered.Body, delivered.Signature, Secret);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.NotNull(attachedAfterRefusal);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Null((await client.V1.PaymentMethods.GetAsync(card.Id)).CustomerId);
+        Assert.Equal("payment_method.detached", stripeEvent.Type);
+        Assert.Equal(card.Id, ((PaymentMethod)stripeEvent.Data.Object).Id);
+        Assert.Single((await client.V1.Events.ListAsync(new EventListOptions { Type = "payment_method.detached" })).Data);
+    }
+
+    [Fact]
     public async Task WebhookControlEndpoints_WithoutControlToken_DoNotExist()
     {
         await using var server = await SandboxHarness.StartAsync();

@@ -8,7 +8,8 @@ namespace Tokenizer.Server.Hosting;
 /// <summary>
 /// Runs the Stripe sandbox in-process on a loopback port when no Stripe key is configured, neither Stripe:ApiKey nor
 /// Key Vault (<see cref="Secrets.ITokenizerSecrets.UsesEmbeddedSandbox"/>; the embedded default).
-/// Stripe.net still talks to it over real HTTP. Its state lives under <c>{DataDirectory}/sandbox</c>.
+/// Stripe.net still talks to it over real HTTP. Its state lives under <c>{DataDirectory}/sandbox</c>. In Development its
+/// control endpoints are on, behind a token that only the data directory's owner can read (<see cref="SandboxControlFiles"/>).
 /// </summary>
 public sealed class EmbeddedSandbox(
     IOptions<StripeSettings> settings, Secrets.ITokenizerSecrets secrets, Gateways.Stripe.IStripeApiKeyProvider apiKeys, DataDirectory dataDirectory, IHostEnvironment environment, Security.TlsMaterial tls)
@@ -31,6 +32,9 @@ public sealed class EmbeddedSandbox(
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // A file left by an earlier Development run must not send the CLI to a sandbox that this run does not offer.
+        // (Only looked for: a server with Key Vault or a Stripe key creates no secrets folder.)
+        SandboxControlFiles.DeleteAddress(Path.Combine(dataDirectory.Root, "secrets"));
         if (!secrets.UsesEmbeddedSandbox)
         {
             return;
@@ -54,9 +58,17 @@ public sealed class EmbeddedSandbox(
 
             // Its webhook deliveries reach this host's own HTTPS listener, whose certificate the development CA issued.
             WebhookTrustedCaPath = tls.PkiDirectory is { } pki ? Path.Combine(pki, "ca.crt") : null,
+
+            // Development only: lets the operator fire what Stripe does behind our back (tokenizer sandbox ...).
+            ControlToken = environment.IsDevelopment() ? SandboxControlFiles.LoadOrCreateToken(dataDirectory.Subdirectory("secrets")) : null,
         };
         server = await StripeSandboxServer.StartAsync(options, environment.EnvironmentName, cancellationToken).ConfigureAwait(false);
         ApiKey = apiKey;
+        if (options.ControlToken is not null)
+        {
+            SandboxControlFiles.WriteAddress(dataDirectory.Subdirectory("secrets"), server.BaseAddress);
+        }
+
         if (settings.Value.SandboxLatencyMs > 0 && environment.IsDevelopment())
         {
             // A standing latency rule (Development only, validated): keeps calls in flight for shutdown tests and demos.
@@ -72,6 +84,7 @@ public sealed class EmbeddedSandbox(
     {
         if (server is not null)
         {
+            SandboxControlFiles.DeleteAddress(Path.Combine(dataDirectory.Root, "secrets"));
             await server.DisposeAsync().ConfigureAwait(false);
             server = null;
         }

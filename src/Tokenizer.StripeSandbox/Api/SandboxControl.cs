@@ -8,11 +8,18 @@ namespace Tokenizer.StripeSandbox.Api;
 /// <summary>
 /// What happens at Stripe behind the merchant's back, for tests (<c>/_sandbox/...</c> control endpoints and
 /// <see cref="StripeSandboxServer"/> methods): the card account updater replacing a card's expiry (and last4), and a
-/// customer cancelling a mandate at their bank. Each fires the event Stripe sends for it. Detaching a PaymentMethod and
-/// deleting a Customer need nothing here: Stripe's own API does them (and fires their events).
+/// customer cancelling a mandate at their bank, and someone detaching a PaymentMethod in the Dashboard. Each fires the
+/// event Stripe sends for it. Deleting a Customer needs nothing here: Stripe's own API does it (and fires its event).
 /// </summary>
-internal sealed class SandboxControl(SandboxStore store, IOptions<StripeSandboxOptions> options)
+internal sealed class SandboxControl(SandboxStore store, IOptions<StripeSandboxOptions> options, PaymentMethodsApi paymentMethods)
 {
+    /// <summary>
+    /// A detach behind the merchant's back (someone in the Dashboard): exactly what Stripe API
+    /// <c>POST /v1/payment_methods/{id}/detach</c> does, <c>customer</c> null and <c>payment_method.detached</c> fired.
+    /// 404 unknown PaymentMethod; 400 not attached to a Customer.
+    /// </summary>
+    public ApiResult Detach(string paymentMethodId) => paymentMethods.Detach(paymentMethodId, StripeParams.Empty);
+
     /// <summary>
     /// The card account updater: sets <c>card.exp_month</c>, <c>card.exp_year</c> and, when given, <c>card.last4</c> (the
     /// fingerprint stays) and fires <c>payment_method.automatically_updated</c>. Values equal to the current ones change

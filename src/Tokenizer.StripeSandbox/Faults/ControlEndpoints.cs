@@ -10,7 +10,8 @@ namespace Tokenizer.StripeSandbox.Faults;
 /// The sandbox's control endpoints, mapped only when <see cref="StripeSandboxOptions.ControlToken"/> is set, and each
 /// refusing (401) a request without <c>Sandbox-Control-Token: &lt;token&gt;</c>:
 /// <c>GET|POST|DELETE /_sandbox/faults</c>, <c>GET|DELETE /_sandbox/requests</c>,
-/// <c>POST /_sandbox/payment_methods/{pm}/automatic_update</c>, <c>POST /_sandbox/mandates/{mandate}/deactivate</c>,
+/// <c>POST /_sandbox/payment_methods/{pm}/automatic_update</c>, <c>POST /_sandbox/payment_methods/{pm}/detach</c>,
+/// <c>POST /_sandbox/mandates/{mandate}/deactivate</c>,
 /// <c>POST /_sandbox/webhooks/mode</c>, <c>POST /_sandbox/webhooks/release</c> and <c>GET|DELETE /_sandbox/webhooks/deliveries</c>.
 /// Without a token they do not exist (404).
 /// </summary>
@@ -56,6 +57,8 @@ internal static partial class ControlEndpoints
                 await WriteResultAsync(context, () => control.AutomaticUpdate((string)context.GetRouteValue("id")!, body.ExpMonth, body.ExpYear, body.Last4));
             }
         }));
+        app.MapPost("/_sandbox/payment_methods/{id}/detach", Guarded(context =>
+            WriteResultAsync(context, () => control.Detach((string)context.GetRouteValue("id")!))));
         app.MapPost("/_sandbox/mandates/{id}/deactivate", Guarded(context =>
             WriteResultAsync(context, () => control.DeactivateMandate((string)context.GetRouteValue("id")!))));
         app.MapPost(WebhooksPath + "/mode", Guarded(async context =>
