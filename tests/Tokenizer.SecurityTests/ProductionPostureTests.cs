@@ -217,6 +217,37 @@ public sealed class ProductionPostureTests
     }
 
     /// <summary>
+    /// Free-text validation reads card numbers written in compatibility characters (<c>㊷</c> is 42) through ICU's NFKC.
+    /// A globalization-invariant process has none and would silently pass them, so the server refuses to start, in every
+    /// environment, naming the cause. The control: the same server without the switch starts.
+    /// </summary>
+    [Fact]
+    public async Task Server_GlobalizationInvariant_RefusesToStartNamingTheCause()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-invariant-").FullName;
+        try
+        {
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+            {
+                await using var started = await ServerProcess.StartAsync(
+                    Path.Combine(directory, "invariant"), "Development", new Dictionary<string, string> { ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1" });
+            });
+
+            Assert.Contains("server did not start (exit code 1)", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("tokenizer: failed to start: Unicode normalisation (NFKC) is not available", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening", refused.Message, StringComparison.Ordinal);
+
+            await using var server = await ServerProcess.StartAsync(Path.Combine(directory, "icu"));
+            Assert.Contains("Now listening", server.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    /// <summary>
     /// The development CA's private key sits in the data directory, so whoever reads that folder could mint callers:
     /// Production refuses it by its marker subject, and any CA that is the data directory's own pki/ca.crt.
     /// </summary>

@@ -73,6 +73,12 @@ public static class AuditProblems
     /// </summary>
     public const string UnknownKey = "unknown key";
 
+    /// <summary>
+    /// The record has no key id although an earlier record has one: only records written before key ids existed may
+    /// lack one, so its key id was removed (to have it tried under every configured key, retired ones included).
+    /// </summary>
+    public const string KeyIdMissing = "key id missing";
+
     /// <summary>The service's stored anchor fails its seal under the configured audit keys: it was edited or forged.</summary>
     public const string AnchorInvalid = "anchor invalid";
 

@@ -120,9 +120,33 @@ public static class FreeTextRule
     public static bool HoldsCardOrBankNumber(ReadOnlySpan<char> value) =>
         SensitiveDataDetector.FindCardOrBankNumber(value) is not null || FindInCompatibilityForm(value.ToString()) is not null;
 
+    /// <summary>
+    /// True when this process can compute NFKC (<c>㊷</c> becomes <c>42</c>). .NET normalises through ICU: in
+    /// globalization-invariant mode (<c>InvariantGlobalization</c>, <c>DOTNET_SYSTEM_GLOBALIZATION_INVARIANT</c>) or
+    /// without ICU, <see cref="string.Normalize(NormalizationForm)"/> silently returns non-ASCII text unchanged, and the
+    /// compatibility check of this rule would pass everything. The server refuses to start when this is false.
+    /// </summary>
+    public static bool CompatibilityFormAvailable { get; } = ProbeCompatibilityForm();
+
     /// <summary>What the detector finds in <paramref name="value"/> as sent, else in its NFKC form; null when neither holds one.</summary>
     public static SensitiveDataKind? FindCardOrBankNumber(string value) =>
         SensitiveDataDetector.FindCardOrBankNumber(value) ?? FindInCompatibilityForm(value);
+
+    private static bool ProbeCompatibilityForm()
+    {
+        try
+        {
+            return string.Equals("\u32B7\u2468".Normalize(NormalizationForm.FormKC), "429", StringComparison.Ordinal);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (PlatformNotSupportedException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>
     /// What the detector finds in the NFKC form of <paramref name="value"/> when that differs from it: two-digit numeral

@@ -19,7 +19,10 @@ namespace Tokenizer.Ledger.Audit;
 /// (altered content; swapped or renumbered rows, since the sequence is signed);</item>
 /// <item>its prev_mac is the previous row's stored MAC, else <see cref="AuditProblems.LinkMismatch"/> (a validly signed
 /// record from another chain under the same key). The stored MAC, not a recomputed one: a record whose content alone was
-/// edited does not also break its successor's link.</item>
+/// edited does not also break its successor's link;</item>
+/// <item>it has a key id once any earlier record had one (only records from before key ids lack one), else
+/// <see cref="AuditProblems.KeyIdMissing"/>: a record without one is tried under every configured key, retired ones
+/// included, so a removed key id would let a retired key sign.</item>
 /// </list>
 /// The chain alone cannot show that its newest records were deleted: only an <see cref="AuditAnchor"/> kept elsewhere
 /// can (<see cref="AuditProblems.Truncated"/>, <see cref="AuditProblems.AnchorMismatch"/>). Memory is bounded: at most
@@ -36,6 +39,7 @@ internal sealed class AuditVerifier
     private long brokenCount;
     private long recordsChecked;
     private long lastSequence;
+    private bool keyedSeen;
     private byte[] lastMac = AuditChain.Genesis();
     private long headSequence;
     private byte[] headMac = AuditChain.Genesis();
@@ -92,12 +96,17 @@ internal sealed class AuditVerifier
         {
             problem = AuditProblems.LinkMismatch;
         }
+        else if (row.KeyId is null && keyedSeen)
+        {
+            problem = AuditProblems.KeyIdMissing;
+        }
 
         if (problem is not null)
         {
             Report(row.Sequence, problem);
         }
 
+        keyedSeen |= row.KeyId is not null;
         lastSequence = row.Sequence;
         lastMac = row.Mac;
         if (anchor is not null && row.Sequence == anchor.Sequence)

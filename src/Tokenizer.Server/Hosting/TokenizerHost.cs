@@ -13,12 +13,19 @@ public static class TokenizerHost
     /// Builds the app from command-line <paramref name="args"/> (ASP.NET Core conventions: <c>--urls</c>,
     /// <c>--Tokenizer:DataDirectory=...</c>). <paramref name="configure"/> lets tests add logging providers or services.
     /// </summary>
-    /// <exception cref="StartupException">The data directory is in use by another process, or the TLS files cannot be loaded.</exception>
+    /// <exception cref="StartupException">The data directory is in use by another process, the TLS files cannot be loaded, or Unicode normalisation is unavailable.</exception>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // Content root is the app's own folder, so appsettings.json is found wherever the process starts.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         ForwardedHeadersPosture.EnsureOff(builder.Configuration, builder.Environment);
+        if (!Core.Validation.FreeTextRule.CompatibilityFormAvailable)
+        {
+            // Fail closed in every environment: without NFKC, card numbers in compatibility characters pass free text.
+            throw new StartupException(
+                "Unicode normalisation (NFKC) is not available: the process runs globalization-invariant (DOTNET_SYSTEM_GLOBALIZATION_INVARIANT) or without ICU (libicu), so free-text validation could not read card numbers written in compatibility characters; install ICU and unset the invariant switch");
+        }
+
         // The framework puts host filtering outside the app's pipeline, before the call audit: a refused Host would leave
         // no record. MapTokenizer adds it back after UseCallAudit.
         for (var i = builder.Services.Count - 1; i >= 0; i--)

@@ -74,10 +74,11 @@ public class SensitiveDataScrubberPropertyTests
                 // Arrange: change the check digit, so the number fails Luhn.
                 var invalid = pan[..^1] + (char)('0' + ((pan[^1] - '0' + delta) % 10));
                 var text = prefix + " " + invalid + " " + suffix;
-                if (SensitiveDataDetector.Find(text).Any(m => m.Kind == SensitiveDataKind.Iban))
+                if (SensitiveDataDetector.Find(text).Any(m => m.Kind is SensitiveDataKind.Iban or SensitiveDataKind.AccountNumber or SensitiveDataKind.Cvc))
                 {
                     // Letters and digits around it chained into a mod-97-valid IBAN by chance (about 1 in 97 of the
-                    // texts that fit a country's length): masked by design, outside this property.
+                    // texts that fit a country's length), or filler letters spelled a label before the number ("kto",
+                    // "b s b"): masked by design, whatever the Luhn check says, outside this property.
                     return;
                 }
 

@@ -55,10 +55,10 @@ public sealed class IdempotencyKeyTests(ITestOutputHelper output)
     });
 
     [Fact]
-    public void RandomUuidV4AndUlidKeys_Accepted()
+    public void RandomUuidV4AndPrefixedKeys_Accepted()
     {
         UuidV4.Sample(key => Assert.True(InputRules.IsValidIdempotencyKey(key), key), iter: 20_000);
-        Ulid.Sample(key => Assert.True(InputRules.IsValidIdempotencyKey(key), key), iter: 5_000);
+        // ULIDs: a random part can hold a Luhn-valid run of 12 digits, refused by design; their rate is measured below.
         Gen.Select(Gen.OneOfConst("key-", "order-", "retry_"), Gen.Int[0, 99_999_999]).Sample(
             (prefix, n) => Assert.True(InputRules.IsValidIdempotencyKey(prefix + n.ToString(CultureInfo.InvariantCulture))),
             iter: 5_000);

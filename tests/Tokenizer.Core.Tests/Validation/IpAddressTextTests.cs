@@ -112,6 +112,9 @@ public sealed class IpAddressTextTests(ITestOutputHelper output)
         Gen.Select(Gen.Int[0, 65535].Array[8], Gen.Int[0, 2])
             .Select((g, form) => (Address: new IPAddress(g.SelectMany(v => new[] { (byte)(v >> 8), (byte)v }).ToArray()), Form: form))
             .Where(t => LongestDigitRun(IpAddressText.Exploded(t.Address)) < 12)
+            // Hex letters spell IBAN country codes (AD, BA, BE, DE, EE, FA...): an address whose text reads as an IBAN
+            // of that country's shape is refused by design, like any other free text, and is outside this property.
+            .Where(t => !SpellsIban(IpAddressText.Exploded(t.Address)) && !SpellsIban(t.Address.ToString()))
             .Sample(
                 t =>
                 {
@@ -218,6 +221,10 @@ public sealed class IpAddressTextTests(ITestOutputHelper output)
 
         return string.Join(':', texts.Take(bestStart)) + "::" + string.Join(':', texts.Skip(bestStart + bestLength));
     }
+
+    private static bool SpellsIban(string text) =>
+        Tokenizer.Core.Redaction.SensitiveDataDetector.Find(text, Tokenizer.Core.Redaction.SensitiveDataDetectorOptions.Validation)
+            .Any(m => m.Kind == Tokenizer.Core.Redaction.SensitiveDataKind.Iban);
 
     private static int LongestDigitRun(string exploded)
     {

@@ -320,9 +320,9 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
     }
 
     [Fact]
-    public async Task VerifyAsync_KeyIdOutsideTheMacChanged_NeverMakesARecordVerifyThatTheKeyDidNotSign()
+    public async Task VerifyAsync_KeyIdOutsideTheMacChanged_RemovalCaughtAndNeverMakesARecordVerifyThatTheKeyDidNotSign()
     {
-        // Arrange: key_id only picks the key to try; NULL tries every configured key, an unknown id none.
+        // Arrange: key_id picks the key to try; NULL (allowed only before the first keyed record) tries every configured key, an unknown id none.
         await AppendEventsAsync(Records);
         await DropTriggersAsync();
 
@@ -332,9 +332,10 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
         await ExecuteAsync("UPDATE audit_events SET key_id = 'aaaaaaaaaaaaaaaa' WHERE sequence = 5; UPDATE audit_events SET key_id = NULL, caller_id = 'finance-staff' WHERE sequence = 7;");
         var forged = await Trail.VerifyAsync(null, CancellationToken.None);
 
-        // Assert: a genuine record with its key id removed still verifies (harmless); an edit is still caught.
-        Assert.True(nulled.Intact, nulled.Problem);
-        Assert.Equal([new AuditBreak(5, AuditProblems.UnknownKey), new AuditBreak(7, AuditProblems.MacMismatch)], forged.Broken);
+        // Assert: a key id removed after keyed records is itself a break (a record without one would verify under a
+        // retired key too); an unknown id and an edit are caught as before.
+        Assert.Equal([new AuditBreak(3, AuditProblems.KeyIdMissing)], nulled.Broken);
+        Assert.Equal([new AuditBreak(3, AuditProblems.KeyIdMissing), new AuditBreak(5, AuditProblems.UnknownKey), new AuditBreak(7, AuditProblems.MacMismatch)], forged.Broken);
     }
 
     [Fact]

@@ -53,6 +53,27 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
     }
 
     [Fact]
+    public async Task VerifyAsync_KeyIdRemovedFromARecordAfterAKeyedOne_ReportedAsKeyIdMissing()
+    {
+        // Arrange: three records under key ids; the last one's key id removed (a record without one is tried under
+        // every configured key, so a retired, leaked key could sign it). Control: all of them without one (records
+        // from before key ids) still verify.
+        await AppendEventsAsync(3);
+        await DropTriggersAsync();
+        await ExecuteAsync("UPDATE audit_events SET key_id = NULL WHERE sequence = 3");
+
+        // Act
+        var removed = await Trail.VerifyAsync(null, CancellationToken.None);
+        await ExecuteAsync("UPDATE audit_events SET key_id = NULL");
+        var legacy = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.False(removed.Intact);
+        Assert.Equal((3L, AuditProblems.KeyIdMissing), (removed.FirstBrokenSequence, removed.Problem));
+        Assert.True(legacy.Intact, legacy.Problem);
+    }
+
+    [Fact]
     public async Task CheckKeyAsync_StoresThenMatchesRotatesAndRefusesOthers()
     {
         byte[] a = [.. Enumerable.Repeat((byte)1, 16)], b = [.. Enumerable.Repeat((byte)2, 16)], c = [.. Enumerable.Repeat((byte)3, 16)];

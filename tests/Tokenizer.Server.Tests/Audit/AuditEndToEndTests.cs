@@ -239,7 +239,7 @@ public sealed class AuditEndToEndTests
 
         // Act
         var export = await RunCliAsync(
-            "audit", "export", "--from", today.ToString("yyyy-MM-dd"), "--to", today.AddDays(1).ToString("yyyy-MM-dd"), "--out", path, "--server", server.Address);
+            "audit", "export", "--from", today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "--to", today.AddDays(1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "--out", path, "--server", server.Address);
         var emptyRange = await RunCliAsync("audit", "export", "--from", "2001-01-01", "--to", "2001-01-02", "--server", server.Address);
         var again = await RunCliAsync("audit", "export", "--out", path, "--server", server.Address);
 
