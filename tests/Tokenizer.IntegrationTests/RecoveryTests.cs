@@ -24,6 +24,9 @@ public sealed class RecoveryTests
         "--Tokenizer:PendingLeaseSeconds=1",
         "--Tokenizer:Recovery:GracePeriodSeconds=1",
         "--Tokenizer:Recovery:IntervalSeconds=1",
+        // Each pass logs, so a failure's last lines show whether the worker ran and what it found.
+        "--Logging:LogLevel:Tokenizer.Server.Hosting.RecoveryWorker=Debug",
+        "--Logging:LogLevel:Tokenizer.Core.Tokenization=Debug",
     ];
 
     [Fact]

@@ -35,6 +35,10 @@ internal sealed partial class RecoveryWorker(
                 {
                     LogPass(logger, result.Completed, result.Released, result.Detached, result.Escalated, result.Deferred);
                 }
+                else
+                {
+                    LogEmptyPass(logger);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -53,6 +57,9 @@ internal sealed partial class RecoveryWorker(
 
     [LoggerMessage(EventId = 1202, EventName = "RecoveryPass", Level = LogLevel.Information, Message = "Recovery pass: {Completed} completed, {Released} closed, {Detached} orphans detached, {Escalated} escalated, {Deferred} deferred")]
     private static partial void LogPass(ILogger logger, int completed, int released, int detached, int escalated, int deferred);
+
+    [LoggerMessage(EventId = 1204, EventName = "RecoveryPassEmpty", Level = LogLevel.Debug, Message = "Recovery pass: nothing to do")]
+    private static partial void LogEmptyPass(ILogger logger);
 
     [LoggerMessage(EventId = 1203, EventName = "RecoveryPassFailed", Level = LogLevel.Warning, Message = "Recovery pass failed ({ErrorType}); the next pass tries again")]
     private static partial void LogPassFailed(ILogger logger, string errorType);
