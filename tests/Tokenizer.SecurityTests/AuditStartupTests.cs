@@ -30,6 +30,9 @@ public sealed class AuditStartupTests
 
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit trail is truncated");
+            // The refused start left the evidence alone: the trigger the attacker dropped is still missing.
+            Assert.DoesNotContain("audit_events_refuse_delete", Triggers(directory));
+            Assert.Contains("audit_events_refuse_update", Triggers(directory));
         }
         finally
         {
@@ -307,6 +310,21 @@ public sealed class AuditStartupTests
     }
 
     // What someone with write access to the stopped server's database file can do: drop the guard, delete the newest rows.
+    private static List<string> Triggers(string directory)
+    {
+        using var connection = OpenLedger(directory);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'trigger'";
+        using var reader = command.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
     private static void DeleteNewestAuditRecords(string directory, int count)
     {
         var database = Path.Combine(directory, "ledger", "tokenizer.db");

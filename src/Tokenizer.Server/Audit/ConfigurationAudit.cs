@@ -82,9 +82,15 @@ internal sealed class AuditStartup(
     {
         await trail.InitializeAsync(cancellationToken);
 
-        // The guards only stop careless SQL; the MAC chain, walked by the check below, is what shows whether anything
-        // changed while one was down. So a missing guard is restored and reported, and start-up refuses only on a
-        // broken chain.
+        // The guards only stop careless SQL; the MAC chain, walked by the check, is what shows whether anything changed
+        // while one was down. So start-up refuses only on a broken chain, and a missing guard is restored and reported
+        // after the check passed: a refused start leaves the database as it found it (the operator keeps it as
+        // evidence, and a dropped guard is part of that evidence).
+        if (guard is not null)
+        {
+            await guard.CheckAtStartAsync(cancellationToken);
+        }
+
         IReadOnlyList<string> restored = [];
         try
         {
@@ -98,11 +104,6 @@ internal sealed class AuditStartup(
         foreach (var name in restored)
         {
             AuditLog.GuardRestored(logger, name);
-        }
-
-        if (guard is not null)
-        {
-            await guard.CheckAtStartAsync(cancellationToken);
         }
 
         await configuration.RecordAsync(ConfigurationAudit.ServiceStarted, null, AuditOutcome.Success, null, cancellationToken);
