@@ -121,6 +121,29 @@ public sealed class WebhookServer : IAsyncLifetime
 
     public Task<HttpStatusCode> PostSignedAsync(string body) => PostAsync(body, Sign(body, Secret));
 
+    /// <summary>A Stripe.net client on the embedded sandbox (its per-start key and address): Stripe acting behind our back.</summary>
+    public Stripe.StripeClient SandboxClient()
+    {
+        var sandbox = Server.App.Services.GetRequiredService<Server.Hosting.EmbeddedSandbox>();
+        return new Stripe.StripeClient(new Stripe.StripeClientOptions { ApiKey = sandbox.ApiKey, ApiBase = sandbox.BaseAddress.ToString().TrimEnd('/') });
+    }
+
+    /// <summary>The audit records of the last ten minutes whose correlation id is <paramref name="eventId"/>.</summary>
+    public async Task<List<AuditEvent>> AuditOfAsync(string eventId)
+    {
+        var reader = Server.App.Services.GetRequiredService<IAuditTrailReader>();
+        var records = new List<AuditEvent>();
+        await foreach (var record in reader.ReadAsync(DateTimeOffset.UtcNow.AddMinutes(-10), null, CancellationToken.None))
+        {
+            if (record.Event.CorrelationId == eventId)
+            {
+                records.Add(record.Event);
+            }
+        }
+
+        return records;
+    }
+
     /// <summary>SHA-256 over the ledger database file and its write-ahead log: what "byte-identical" compares.</summary>
     public string LedgerBytes()
     {
@@ -501,7 +524,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         Assert.Equal(Core.Domain.SetupStatus.Ready, after!.Setup.Status);
         Assert.Null(after.Setup.NextAction);
         Assert.Equal(Core.Domain.MandateStatus.Active, after.Mandate!.Status);
-        var record = Assert.Single(await AuditOfAsync(id));
+        var record = Assert.Single(await server.AuditOfAsync(id));
         Assert.Equal(("stripe", "stripe.webhook/setup_intent.succeeded", tokenized.Token_, AuditOutcome.Success), (record.CallerId, record.Action, record.Resource, record.Outcome));
     }
 
@@ -510,7 +533,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
     {
         var tokenized = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), month: 12, year: 2030))).Token;
         var before = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
-        await new Stripe.PaymentMethodService(SandboxClient()).UpdateAsync(
+        await new Stripe.PaymentMethodService(server.SandboxClient()).UpdateAsync(
             tokenized.Token_,
             new Stripe.PaymentMethodUpdateOptions { Card = new Stripe.PaymentMethodCardOptions { ExpMonth = 3, ExpYear = 2032 } });
         var id = WebhookServer.NewEventId();
@@ -522,7 +545,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         Assert.Equal((12, 2030), (before!.Card!.ExpMonth, before.Card.ExpYear));
         Assert.Equal(WebhookState.Processed, state);
         Assert.Equal((3, 2032, "4242"), (read.Card.ExpMonth, read.Card.ExpYear, read.Card.Last4));
-        Assert.Single(await AuditOfAsync(id));
+        Assert.Single(await server.AuditOfAsync(id));
     }
 
     [Fact]
@@ -535,7 +558,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         await server.PostSignedAsync(WebhookServer.Event(early, "payment_method.detached", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\",\"customer\":null}"));
         await server.WaitProcessedAsync(early);
         var stillActive = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
-        await new Stripe.PaymentMethodService(SandboxClient()).DetachAsync(tokenized.Token_);
+        await new Stripe.PaymentMethodService(server.SandboxClient()).DetachAsync(tokenized.Token_);
         var id = WebhookServer.NewEventId();
         await server.PostSignedAsync(WebhookServer.Event(id, "payment_method.detached", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\",\"customer\":null}"));
         var state = await server.WaitProcessedAsync(id);
@@ -620,7 +643,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         Assert.Single(lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("WebhookEventFailingRepeatedly", StringComparison.Ordinal));
         Assert.Equal((1, 0), (failingSeen, failingAfter));
 
-        Assert.Single(await AuditOfAsync(id));
+        Assert.Single(await server.AuditOfAsync(id));
     }
 
     [Fact]
@@ -631,7 +654,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         var second = (await server.Server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: customer))).Token;
         var other = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: customer + "-other"))).Token;
         var gatewayCustomer = (await server.Ledger.GetTokenAsync(first.Token_, CancellationToken.None))!.GatewayCustomerId!;
-        await new Stripe.CustomerService(SandboxClient()).DeleteAsync(gatewayCustomer);
+        await new Stripe.CustomerService(server.SandboxClient()).DeleteAsync(gatewayCustomer);
         var id = WebhookServer.NewEventId();
 
         await server.PostSignedAsync(WebhookServer.Event(id, "customer.deleted", "{\"id\":\"" + gatewayCustomer + "\",\"object\":\"customer\",\"deleted\":true}"));
@@ -644,28 +667,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         }
 
         Assert.Equal(Core.Domain.TokenStatus.Active, (await server.Ledger.GetTokenAsync(other.Token_, CancellationToken.None))!.Status);
-        Assert.Equal(2, (await AuditOfAsync(id)).Count);
-    }
-
-    private Stripe.StripeClient SandboxClient()
-    {
-        var sandbox = server.Server.App.Services.GetRequiredService<Server.Hosting.EmbeddedSandbox>();
-        return new Stripe.StripeClient(new Stripe.StripeClientOptions { ApiKey = sandbox.ApiKey, ApiBase = sandbox.BaseAddress.ToString().TrimEnd('/') });
-    }
-
-    private async Task<List<AuditEvent>> AuditOfAsync(string eventId)
-    {
-        var reader = server.Server.App.Services.GetRequiredService<IAuditTrailReader>();
-        var records = new List<AuditEvent>();
-        await foreach (var record in reader.ReadAsync(DateTimeOffset.UtcNow.AddMinutes(-10), null, CancellationToken.None))
-        {
-            if (record.Event.CorrelationId == eventId)
-            {
-                records.Add(record.Event);
-            }
-        }
-
-        return records;
+        Assert.Equal(2, (await server.AuditOfAsync(id)).Count);
     }
 }
 
@@ -727,7 +729,7 @@ public sealed class WebhookDeliveryTests
             Assert.Equal((12, 2030, "4242"), (token.Card.ExpMonth, token.Card.ExpYear, token.Card.Last4));
             Assert.Equal(WebhookState.Processed, state);
             Assert.Equal((4, 2033, "1881"), (read.Card.ExpMonth, read.Card.ExpYear, read.Card.Last4));
-            var audit = await AuditOfAsync(server, delivery.EventId);
+            var audit = await server.AuditOfAsync(delivery.EventId);
             Assert.Equal(("stripe", "stripe.webhook/payment_method.automatically_updated", token.Token_), (Assert.Single(audit).CallerId, audit[0].Action, audit[0].Resource));
             // The token's owner (billing) sees one card_updated event with the masked fields.
             var events = (await server.Server.Client.ListTokenEventsAsync(new Contracts.V1.ListTokenEventsRequest { PageSize = 100 })).Events
@@ -764,7 +766,7 @@ public sealed class WebhookDeliveryTests
             sandbox.Webhooks.ClearDeliveries();
             sandbox.UpdateCardAutomatically(first.Token_, 7, 2034);
             sandbox.UpdateCardAutomatically(second.Token_, 8, 2035, "4445");
-            await new Stripe.PaymentMethodService(SandboxClient(server)).DetachAsync(third.Token_);
+            await new Stripe.PaymentMethodService(server.SandboxClient()).DetachAsync(third.Token_);
             sandbox.DeactivateMandate(sepa.Mandate.Id);
             sandbox.UpdateCardAutomatically(first.Token_, 9, 2036);
             var dropped = sandbox.Webhooks.Deliveries()
@@ -805,7 +807,7 @@ public sealed class WebhookDeliveryTests
             foreach (var delivery in dropped)
             {
                 Assert.Equal((WebhookState.Processed, 1), await server.Store.FindAsync(delivery.EventId, CancellationToken.None));
-                Assert.Single(await AuditOfAsync(server, delivery.EventId));
+                Assert.Single(await server.AuditOfAsync(delivery.EventId));
             }
         }
         finally
@@ -855,12 +857,6 @@ public sealed class WebhookDeliveryTests
         }
     }
 
-    private static Stripe.StripeClient SandboxClient(WebhookServer server)
-    {
-        var sandbox = server.Server.App.Services.GetRequiredService<Server.Hosting.EmbeddedSandbox>();
-        return new Stripe.StripeClient(new Stripe.StripeClientOptions { ApiKey = sandbox.ApiKey, ApiBase = sandbox.BaseAddress.ToString().TrimEnd('/') });
-    }
-
     /// <summary>Waits (bounded) until each of <paramref name="types"/> has a successful delivery; returns those deliveries.</summary>
     private static async Task<List<StripeSandbox.Webhooks.SandboxWebhookDelivery>> DeliveredAsync(WebhookServer server, string[] types)
     {
@@ -875,20 +871,5 @@ public sealed class WebhookDeliveryTests
 
             await Task.Delay(50);
         }
-    }
-
-    private static async Task<List<AuditEvent>> AuditOfAsync(WebhookServer server, string eventId)
-    {
-        var reader = server.Server.App.Services.GetRequiredService<IAuditTrailReader>();
-        var records = new List<AuditEvent>();
-        await foreach (var record in reader.ReadAsync(DateTimeOffset.UtcNow.AddMinutes(-10), null, CancellationToken.None))
-        {
-            if (record.Event.CorrelationId == eventId)
-            {
-                records.Add(record.Event);
-            }
-        }
-
-        return records;
     }
 }
