@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Errors;
+using Tokenizer.Core.Redaction;
 using Tokenizer.Core.Tokenization;
 
 namespace Tokenizer.Core.Validation;
@@ -187,6 +188,21 @@ internal static class SetupValidation
         return violations.Count > before ? null : new MandateAcceptance(acceptedAt, online);
     }
 
+    /// <summary>
+    /// The free-text rule for an IP address, without labels when the text is an IP literal: its hex groups can spell a
+    /// label (<c>b48c:1b8f:acc:3280:…</c> reads as "acc 3280…", an account number), but a literal holds no words, so only
+    /// a PAN or IBAN in its digits and letters counts there.
+    /// </summary>
+    private static string? IpRuleBroken(string text)
+    {
+        var broken = FreeTextRule.RuleBroken(text, MaxIpAddressLength);
+        return broken is not null
+            && IPAddress.TryParse(text, out var literal) && literal.ScopeId == 0 && !text.Contains('%', StringComparison.Ordinal)
+            && FreeTextRule.FindCardOrBankNumber(text) is SensitiveDataKind.AccountNumber or SensitiveDataKind.Cvc
+            ? null
+            : broken;
+    }
+
     private static OnlineAcceptance? Online(OnlineAcceptanceInput details, List<FieldViolation> violations)
     {
         const string ip = MandateField + ".online.ip_address";
@@ -197,7 +213,7 @@ internal static class SetupValidation
         {
             violations.Add(new FieldViolation(ip, ValidationRules.Required));
         }
-        else if (!IsDottedQuad(details.IpAddress) && FreeTextRule.RuleBroken(details.IpAddress, MaxIpAddressLength) is { } broken)
+        else if (!IsDottedQuad(details.IpAddress) && IpRuleBroken(details.IpAddress) is { } broken)
         {
             // A card number or control character is named as such, like in every other string field. A dotted-quad IPv4
             // address is exempt: at most 12 digits starting 0-2 (octets up to 255), which no issued PAN is (the 12-digit
@@ -208,7 +224,7 @@ internal static class SetupValidation
         {
             // What is stored and sent is the canonical text, which drops leading zeros and compresses zero groups:
             // judge that too (0409:0729:… becomes 409:729:…, whose digits may be a PAN the typed form was not).
-            if (!IsDottedQuad(parsed) && FreeTextRule.RuleBroken(parsed, MaxIpAddressLength) is { } canonicalBroken)
+            if (!IsDottedQuad(parsed) && IpRuleBroken(parsed) is { } canonicalBroken)
             {
                 violations.Add(new FieldViolation(ip, canonicalBroken));
             }

@@ -136,6 +136,16 @@ public sealed class IpAddressTextTests(ITestOutputHelper output)
                 iter: 2_000);
     }
 
+    [Theory]
+    [InlineData("b48c:1b8f:acc:3280:afe1:25b4:422f:1133")]
+    [InlineData("fe80:aba:1234:5678:abcd:ef01:2345:6789")]
+    public void Ipv6WhoseHexGroupsSpellALabel_AcceptedAsMandateAddress(string address)
+    {
+        // "acc 3280 ..." and "aba 1234 ..." read as a labelled account or routing number in free text; an IP literal
+        // holds no words.
+        Assert.NotNull(Validator().ValidateBankAccount(Bank(address)).MandateAcceptance);
+    }
+
     [Fact]
     public void RandomIpv4_AcceptedAsMandateAddress()
     {
