@@ -197,7 +197,7 @@ internal static class SetupValidation
     {
         var broken = FreeTextRule.RuleBroken(text, MaxIpAddressLength);
         return broken is not null
-            && IPAddress.TryParse(text, out var literal) && literal.ScopeId == 0 && !text.Contains('%', StringComparison.Ordinal)
+            && !text.Contains('%', StringComparison.Ordinal) && IPAddress.TryParse(text, out var literal) && literal.AddressFamily == AddressFamily.InterNetworkV6
             && FreeTextRule.FindCardOrBankNumber(text) is SensitiveDataKind.AccountNumber or SensitiveDataKind.Cvc
             ? null
             : broken;
