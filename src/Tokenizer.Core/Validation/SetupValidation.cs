@@ -189,9 +189,9 @@ internal static class SetupValidation
     }
 
     /// <summary>
-    /// The free-text rule for an IP address, without labels when the text is an IP literal: its hex groups can spell a
-    /// label (<c>b48c:1b8f:acc:3280:…</c> reads as "acc 3280…", an account number), but a literal holds no words, so only
-    /// a PAN or IBAN in its digits and letters counts there.
+    /// The free-text rule for an IP address, without labels when the text is an IPv6 literal: its hex groups can spell a
+    /// label (a group <c>acc</c> or <c>aba</c> before digit groups reads as a labelled account or routing number), but a
+    /// literal holds no words, so only a PAN or IBAN in its digits and letters counts there.
     /// </summary>
     private static string? IpRuleBroken(string text)
     {
