@@ -87,7 +87,10 @@ public static class TokenizerServiceCollectionExtensions
             sp =>
             {
                 var secrets = sp.GetRequiredService<ITokenizerSecrets>();
-                return new AuditKeyRing(secrets.AuditHmacSecret.ToArray(), secrets.PreviousAuditHmacSecrets.Select(k => k.ToArray()));
+                return new AuditKeyRing(
+                    secrets.AuditHmacSecret.ToArray(),
+                    secrets.PreviousAuditHmacSecrets.Select(k => k.ToArray()),
+                    TimeSpan.FromMinutes(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.AuditKeyRotationGraceMinutes));
             });
         services.AddHostedService<LedgerInitializer>();
         services.AddTokenizerAudit();
