@@ -70,7 +70,8 @@ public static class TokenizerServiceCollectionExtensions
         services.AddStripeHttpClient(sp => sp.GetRequiredService<IOptions<StripeSettings>>().Value.Resilience);
         services.AddSingleton<IStripeClient>(CreateStripeClient);
         services.AddSingleton<StripeTokenGateway>();
-        // Metered outermost: one metered call per gateway operation; its retries happen below, in the Stripe HttpClient's resilience handler.
+        // Metered outermost: one metered call per gateway operation; its retries happen below, in the Stripe
+        // HttpClient's resilience handler.
         services.AddSingleton<ITokenGateway>(sp => new MeteredTokenGateway(
             sp.GetRequiredService<StripeTokenGateway>(),
             sp.GetRequiredService<TokenizerMetrics>(),
