@@ -250,7 +250,8 @@ if [ "$failures" -lt 99 ]; then
                "middle audit record deleted caught at start-up|Restart_MiddleAuditRecordDeletedBehindRecreatedTrigger_RefusesToStartNamingTheRecord" \
                "dropped append-only trigger restored at start-up|Restart_AppendOnlyTriggerDropped_StartsWarningNamingItAndRestoresIt" \
                "wrong audit key caught at start-up|Restart_WrongAuditKey_RefusesToStartNamingTheSetting_RotationStartsAndVerifies" \
-               "record signed by a retired audit key caught at start-up|Restart_RecordSignedWithARetiredKeyAfterTheRotation_RefusesToStartNamingIt"; do
+               "record signed by a retired audit key caught at start-up|Restart_RecordSignedWithARetiredKeyAfterTheRotation_RefusesToStartNamingIt" \
+               "foreign trigger on the audit table caught at start-up|Restart_ForeignInsertTriggerOnTheAuditTable_RefusesToStartNamingIt"; do
     name=${check%%|*}
     test=${check#*|}
     if out=$(dotnet test tests/Tokenizer.SecurityTests -c Release --no-build --nologo --filter "FullyQualifiedName~AuditStartupTests.$test" 2>&1) \

@@ -6,6 +6,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Tokenizer.Contracts.V1;
+using Tokenizer.Core.Audit;
 using Tokenizer.Core.Redaction;
 
 namespace Tokenizer.Cli;
@@ -223,8 +224,21 @@ public static class AuditCommands
             // Nothing from the first broken record on is proven by this check, even where later MACs recompute (an
             // anchor mismatch: the chain verifies under the key but no longer passes through the anchored record).
             var lastIntact = Math.Min(response.HeadSequence, response.FirstBrokenSequence - 1);
-            rows.Add(("last intact record", lastIntact > 0 ? lastIntact.ToString(CultureInfo.InvariantCulture) : "none"));
-            if (response.HeadSequence >= response.FirstBrokenSequence)
+            if (response.Broken.Any(b => b.Problem == AuditProblems.AnchorMismatch))
+            {
+                // The chain no longer passes through the anchored record: a key holder may have rewritten any record up
+                // to it and re-signed the rest, so nothing after an older anchor you hold is proven.
+                rows.Add(("last intact record", "not known: the chain does not pass through the anchored record; compare with an older anchor (--anchor)"));
+                rows.Add(("not proven", string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"records 1 to {Math.Max(response.HeadSequence, response.AnchorSequence)}")));
+            }
+            else
+            {
+                rows.Add(("last intact record", lastIntact > 0 ? lastIntact.ToString(CultureInfo.InvariantCulture) : "none"));
+            }
+
+            if (response.HeadSequence >= response.FirstBrokenSequence && !response.Broken.Any(b => b.Problem == AuditProblems.AnchorMismatch))
             {
                 rows.Add(("not proven", string.Create(
                     CultureInfo.InvariantCulture,

@@ -279,7 +279,13 @@ public sealed class AuditStartupTests
             // The key in use (K0) is rotated out for K1 (a suspected leak, say), and kept as previous to verify its records.
             await RunAndStopAsync(directory);
             var old = await File.ReadAllBytesAsync(Path.Combine(directory, "secrets", "audit-hmac.key"));
-            var rotated = new[] { $"--Tokenizer:AuditHmacSecret={Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}", $"--Tokenizer:AuditHmacPreviousSecrets:0={Convert.ToBase64String(old)}" };
+            // The shortest grace (1 minute), so a record 4 minutes on is past it and still not ahead of the clock.
+            var rotated = new[]
+            {
+                $"--Tokenizer:AuditHmacSecret={Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}",
+                $"--Tokenizer:AuditHmacPreviousSecrets:0={Convert.ToBase64String(old)}",
+                "--Tokenizer:AuditKeyRotationGraceMinutes=1",
+            };
             await RunAndStopAsync(directory, rotated);
             string Copy(string name)
             {
@@ -293,7 +299,7 @@ public sealed class AuditStartupTests
             // within it (control: a replica not yet restarted would do the same), and in the older format that signs
             // neither the key id nor the recorded time.
             var late = Copy("late");
-            AppendRecordSignedWith(late, old, recordedAfterHead: TimeSpan.FromMinutes(16));
+            AppendRecordSignedWith(late, old, recordedAfterHead: TimeSpan.FromMinutes(4));
             var withinGrace = Copy("grace");
             AppendRecordSignedWith(withinGrace, old, recordedAfterHead: TimeSpan.FromSeconds(1));
             var olderFormat = Copy("format");
@@ -309,16 +315,76 @@ public sealed class AuditStartupTests
 
             // The offline walk reports the same record; a grace setting that covers it is the operator's deliberate choice.
             (string, string)[] keys = [("Tokenizer__AuditHmacSecret", rotated[0].Split('=', 2)[1]), ("Tokenizer__AuditHmacPreviousSecrets__0", Convert.ToBase64String(old))];
-            var (code, output) = await VerifyOfflineAsync(late, keys);
+            var (code, output) = await VerifyOfflineAsync(late, [.. keys, ("Tokenizer__AuditKeyRotationGraceMinutes", "1")]);
             Assert.True(code == 4, output);
             Assert.Contains("retired key", output, StringComparison.Ordinal);
-            (code, output) = await VerifyOfflineAsync(late, [.. keys, ("Tokenizer__AuditKeyRotationGraceMinutes", "30")]);
+            (code, output) = await VerifyOfflineAsync(late, [.. keys, ("Tokenizer__AuditKeyRotationGraceMinutes", "5")]);
             Assert.True(code == 0, output);
         }
         finally
         {
             TokenizerServerFixture.TryDelete(directory);
             copies.ForEach(TokenizerServerFixture.TryDelete);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_ForeignInsertTriggerOnTheAuditTable_RefusesToStartNamingIt()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-trigger-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+
+            // Control: an untouched restart starts.
+            await RunAndStopAsync(directory);
+
+            // SQL access and no key: a trigger that skips every revoke's record as it is inserted, named like a guard.
+            using (var connection = OpenLedger(directory))
+            using (var create = connection.CreateCommand())
+            {
+                create.CommandText = "CREATE TRIGGER audit_events_refuse_truncate BEFORE INSERT ON audit_events WHEN NEW.action LIKE '%RevokeToken%' BEGIN SELECT RAISE(IGNORE); END";
+                create.ExecuteNonQuery();
+            }
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table has 1 trigger(s) or rule(s) this service did not create (audit_events_refuse_truncate)");
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_TrailAndAnchorDeleted_StartsWarningThatTheTrailWasEmptied()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-wiped-").FullName;
+        try
+        {
+            string first;
+            await using (var server = await ServerProcess.StartAsync(directory))
+            {
+                first = server.Output;
+            }
+
+            // Every record and the anchor deleted with the service stopped: nothing is left to compare.
+            DeleteNewestAuditRecords(directory, AuditRecordCount(directory));
+            File.Delete(Path.Combine(directory, "anchor", "audit-anchor.json"));
+
+            string restarted;
+            await using (var server = await ServerProcess.StartAsync(directory))
+            {
+                restarted = server.Output;
+            }
+
+            // Control: the first start of a new ledger is not a wiped one.
+            Assert.DoesNotContain("The audit trail is empty", first, StringComparison.Ordinal);
+            Assert.Contains("The audit trail is empty and there is no audit anchor", restarted, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
         }
     }
 
@@ -389,6 +455,14 @@ public sealed class AuditStartupTests
             DELETE FROM audit_events WHERE sequence > (SELECT max(sequence) FROM audit_events) - {count};
             """;
         Assert.Equal(count, command.ExecuteNonQuery());
+    }
+
+    private static int AuditRecordCount(string directory)
+    {
+        using var connection = OpenLedger(directory);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM audit_events";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     // A record well inside the chain: neither the first nor the newest (which the anchor and the head check cover).

@@ -93,6 +93,19 @@ public static class AuditProblems
     public const string RecordedOutOfOrder = "recorded out of order";
 
     /// <summary>
+    /// The record's recorded time is later than the verifier's clock (plus a few minutes of clock difference): the
+    /// service never records ahead of its own clock, so the record was written by someone else, dated ahead to keep a
+    /// replaced key signing (the rotation grace is counted from recorded times).
+    /// </summary>
+    public const string RecordedInTheFuture = "recorded in the future";
+
+    /// <summary>
+    /// The record's sequence is below 1: the table's CHECK constraint forbids that, so it was written past it. No
+    /// export serves it.
+    /// </summary>
+    public const string SequenceOutOfRange = "sequence out of range";
+
+    /// <summary>
     /// The record was signed by an audit key that had been replaced: a newer key (the current one, or one that first
     /// signed after it) had signed its first record more than the rotation grace before this one was recorded. A
     /// retired key only verifies what it signed before; a new record under it was forged with a retired (perhaps leaked)

@@ -102,7 +102,11 @@ internal sealed record AuditRow(
 /// Null when no anchor was given or it matches; <see cref="AuditProblems.Truncated"/> when the anchored record no longer
 /// exists; <see cref="AuditProblems.AnchorMismatch"/> when it exists with another MAC.
 /// </param>
-public sealed record AuditStartCheck(long HeadSequence, bool HeadVerifies, string? HeadKeyId, string? AnchorProblem);
+public sealed record AuditStartCheck(long HeadSequence, bool HeadVerifies, string? HeadKeyId, string? AnchorProblem)
+{
+    /// <summary>True when the ledger was started before (it holds key check values): an empty trail then was emptied.</summary>
+    public bool UsedBefore { get; init; }
+}
 
 /// <summary>What <see cref="RelationalAuditTrail.CheckKeyAsync"/> found.</summary>
 public enum KeyCheckOutcome

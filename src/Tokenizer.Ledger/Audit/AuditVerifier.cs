@@ -9,7 +9,8 @@ namespace Tokenizer.Ledger.Audit;
 /// Independent of storage: feed it rows with <see cref="Accept"/> and read the result with <see cref="Result"/>.
 /// </summary>
 /// <remarks>
-/// Each row is checked in this order:
+/// Each row is checked in this order (a row whose sequence is below 1 is <see cref="AuditProblems.SequenceOutOfRange"/>
+/// and no part of the chain):
 /// <list type="number">
 /// <item>its sequence is the next one expected, else <see cref="AuditProblems.SequenceGap"/> naming the first missing
 /// number (a deleted record k is reported as k; a run of deleted records is one gap); the row itself is still checked,
@@ -25,7 +26,8 @@ namespace Tokenizer.Ledger.Audit;
 /// included, so a removed key id would let a retired key sign;</item>
 /// <item>it has a recorded time once any earlier record had one, else <see cref="AuditProblems.RecordedTimeMissing"/>
 /// (the older format signs neither key id nor recorded time), and that time is not earlier than any earlier record's,
-/// else <see cref="AuditProblems.RecordedOutOfOrder"/> (a back-dated record);</item>
+/// else <see cref="AuditProblems.RecordedOutOfOrder"/> (a back-dated record), nor later than the verifier's clock allows,
+/// else <see cref="AuditProblems.RecordedInTheFuture"/> (a record dated ahead would hold a rotation's grace open);</item>
 /// <item>its key was not retired when it was recorded, else <see cref="AuditProblems.RetiredKey"/>. Keys take over in
 /// the order they first sign, and the current key is always the newest: a key other than the current one is retired
 /// <see cref="AuditKeyRing.RotationGrace"/> after a newer key's first recorded time. So after a rotation (for a suspected
@@ -41,6 +43,9 @@ internal sealed class AuditVerifier
     /// <summary>The most broken records a result lists (the first ones in sequence order); the rest are counted.</summary>
     public const int MaxListed = 1000;
 
+    /// <summary>How far ahead of the verifier's clock a recorded time may be: clocks of replicas and hosts differ a little.</summary>
+    public static readonly TimeSpan ClockTolerance = TimeSpan.FromMinutes(5);
+
     private readonly AuditKeyRing keys;
     private readonly AuditAnchor? anchor;
     private readonly List<AuditBreak> broken = [];
@@ -50,11 +55,13 @@ internal sealed class AuditVerifier
     private readonly Dictionary<string, int> keyOrder = new(StringComparer.Ordinal);
     private readonly List<long?> keyFirstRecorded = [];
     private bool keyedSeen;
+    private bool chainBroken;
     private long? latestRecorded;
     private byte[] lastMac = AuditChain.Genesis();
     private long headSequence;
     private byte[] headMac = AuditChain.Genesis();
     private byte[]? anchoredMac;
+    private readonly long? latestAllowedMicros;
 
     /// <param name="key">The audit key, at least 32 bytes.</param>
     /// <param name="anchor">An anchored head to check at the end, or null.</param>
@@ -66,9 +73,14 @@ internal sealed class AuditVerifier
 
     /// <param name="keys">The configured audit keys: each record verifies under the key its key id names.</param>
     /// <param name="anchor">An anchored head to check at the end, or null.</param>
+    /// <param name="nowMicros">
+    /// The verifier's clock (unix microseconds UTC): a record recorded more than <see cref="ClockTolerance"/> after it is
+    /// <see cref="AuditProblems.RecordedInTheFuture"/>. Null: not checked.
+    /// </param>
     /// <exception cref="ArgumentException">The anchor's sequence is below 1 or its MAC is not 32 bytes.</exception>
-    public AuditVerifier(AuditKeyRing keys, AuditAnchor? anchor)
+    public AuditVerifier(AuditKeyRing keys, AuditAnchor? anchor, long? nowMicros = null)
     {
+        latestAllowedMicros = nowMicros + (ClockTolerance.Ticks / TimeSpan.TicksPerMicrosecond);
         ArgumentNullException.ThrowIfNull(keys);
         if (anchor is not null && (anchor.Sequence < 1 || anchor.Mac is not { Length: AuditChain.MacLength }))
         {
@@ -87,6 +99,14 @@ internal sealed class AuditVerifier
     {
         ArgumentNullException.ThrowIfNull(row);
         recordsChecked++;
+        if (row.Sequence <= lastSequence)
+        {
+            // Only a row below 1 comes before its predecessor (the walk reads in primary-key order): it is no part of
+            // the chain, so it changes nothing the chain's checks rest on.
+            Report(row.Sequence, AuditProblems.SequenceOutOfRange, breaksChain: false);
+            return false;
+        }
+
         var expected = lastSequence + 1;
         var follows = row.Sequence == expected;
         if (!follows)
@@ -119,6 +139,10 @@ internal sealed class AuditVerifier
         {
             problem = AuditProblems.RecordedOutOfOrder;
         }
+        else if (row.RecordedAtMicros > latestAllowedMicros)
+        {
+            problem = AuditProblems.RecordedInTheFuture;
+        }
 
         if (problem is null or AuditProblems.LinkMismatch)
         {
@@ -140,7 +164,7 @@ internal sealed class AuditVerifier
             anchoredMac = row.Mac;
         }
 
-        if (brokenCount == 0)
+        if (!chainBroken)
         {
             headSequence = row.Sequence;
             headMac = row.Mac;
@@ -227,8 +251,9 @@ internal sealed class AuditVerifier
         return retiredAt is { } retired && recorded > retired + graceMicros ? AuditProblems.RetiredKey : null;
     }
 
-    private void Report(long sequence, string problem)
+    private void Report(long sequence, string problem, bool breaksChain = true)
     {
+        chainBroken |= breaksChain;
         brokenCount++;
         if (broken.Count < MaxListed)
         {

@@ -122,6 +122,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// <exception cref="ArgumentException">The caller id or action is empty once sanitised.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The outcome is not a defined <see cref="AuditOutcome"/>.</exception>
     /// <exception cref="DbException">The database refused the write (missing table, read-only or corrupt file, a lost connection, a lock held past every retry).</exception>
+    /// <exception cref="InvalidOperationException">The insert stored no row (a foreign trigger or rule dropped it).</exception>
     /// <exception cref="ObjectDisposedException">The trail was disposed (e.g. a call still running at shutdown).</exception>
     public Task AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken)
     {
@@ -181,7 +182,13 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 var row = unsigned with { Mac = AuditChain.ComputeMac(keys.Current, unsigned) };
                 using var insert = transaction.Command(AuditSql.Insert);
                 row.Bind(insert);
-                await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+
+                // A foreign trigger or rule can skip the row without an error: then the call must fail, not go unrecorded.
+                if (await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1)
+                {
+                    throw new InvalidOperationException("the audit record was not stored: a trigger or rule on audit_events dropped it");
+                }
+
                 return row.Sequence;
             },
             cancellationToken);
@@ -195,16 +202,21 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// </remarks>
     public async Task<AuditVerification> VerifyAsync(AuditAnchor? anchor, CancellationToken cancellationToken)
     {
-        var verifier = new AuditVerifier(keys, anchor);
+        var verifier = new AuditVerifier(keys, anchor, UnixMicros.From(timeProvider.GetUtcNow()));
+
+        // From the lowest sequence stored, not from 1: a row below 1 (written past the CHECK constraint) is read and
+        // reported rather than left outside the walk.
+        var after = long.MinValue;
         while (true)
         {
             var page = await ReadPageAsync(
                 AuditSql.SelectChainPage,
-                command => command.Bind("@after_sequence", verifier.LastSequence).Bind("@limit", VerifyPageSize),
+                command => command.Bind("@after_sequence", after).Bind("@limit", VerifyPageSize),
                 cancellationToken).ConfigureAwait(false);
             foreach (var row in page)
             {
                 verifier.Accept(row);
+                after = row.Sequence;
             }
 
             if (page.Count < VerifyPageSize)
@@ -235,7 +247,49 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 : CryptographicOperations.FixedTimeEquals(at[0].Mac, anchor.Mac) ? null : AuditProblems.AnchorMismatch;
         }
 
-        return new AuditStartCheck(head?.Sequence ?? 0, headVerifies, head?.KeyId, anchorProblem);
+        var keyChecks = await database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var count = connection.CreateCommand();
+                count.CommandText = AuditSql.CountKeyChecks;
+                return Convert.ToInt64(await count.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new AuditStartCheck(head?.Sequence ?? 0, headVerifies, head?.KeyId, anchorProblem) { UsedBefore = keyChecks > 0 };
+    }
+
+    /// <summary>
+    /// The triggers (PostgreSQL: and rules) on <c>audit_events</c> that are not this service's append-only guards, or
+    /// that mention INSERT whatever their name: someone with DDL rights added them, and one that fires on an insert can
+    /// drop, change or delete records unseen.
+    /// </summary>
+    /// <returns>Their names as stored (chosen by whoever made them: treat as untrusted text); empty when there are none.</returns>
+    /// <exception cref="DbException">The database could not be read.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The dialect's constant query; the table name travels as a bound parameter.")]
+    public async Task<IReadOnlyList<string>> ForeignTriggersAsync(CancellationToken cancellationToken)
+    {
+        var guards = database.Dialect.RestorableGuards(AuditTable).Select(g => g.Name).ToHashSet(StringComparer.Ordinal);
+        return await database.ReadAsync<IReadOnlyList<string>>(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = database.Dialect.TableTriggers;
+                select.Bind("@table", AuditTable);
+                var foreign = new List<string>();
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    // A guard's name is no proof: one that fires on INSERT is foreign whatever it is called.
+                    var (name, definition) = (reader.GetString(0), reader.IsDBNull(1) ? string.Empty : reader.GetString(1));
+                    if (!guards.Contains(name) || definition.Contains("INSERT", StringComparison.OrdinalIgnoreCase))
+                    {
+                        foreign.Add(name);
+                    }
+                }
+
+                return foreign;
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

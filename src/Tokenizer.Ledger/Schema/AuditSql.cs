@@ -26,6 +26,9 @@ internal static class AuditSql
     /// <summary>The record at <c>@sequence</c>, all columns; no row when there is none.</summary>
     public const string SelectAt = "SELECT " + Columns + " FROM audit_events WHERE sequence = @sequence";
 
+    /// <summary>How many key check values are stored: none before the first start's checks.</summary>
+    public const string CountKeyChecks = "SELECT count(*) FROM key_checks";
+
     /// <summary>The check value stored for the secret <c>@name</c>; no row when none is stored yet.</summary>
     public const string SelectKeyCheck = "SELECT check_value FROM key_checks WHERE name = @name";
 
@@ -40,12 +43,13 @@ internal static class AuditSql
         "SELECT " + Columns + " FROM audit_events WHERE sequence > @after_sequence ORDER BY sequence LIMIT @limit";
 
     /// <summary>
-    /// One page of an export: time in [<c>@from</c>, <c>@to</c>), strictly after the keyset position
+    /// One page of an export: time in [<c>@from</c>, <c>@to</c>), sequence 1 or more (the walk reports a row below 1,
+    /// written past the CHECK constraint, and never serves it as evidence), strictly after the keyset position
     /// (<c>@after_time</c>, <c>@after_sequence</c>), ordered by time then sequence (the index ix_audit_events_time).
     /// </summary>
     public const string SelectRangePage = "SELECT " + Columns + """
          FROM audit_events
-        WHERE time >= @from AND time < @to AND (time, sequence) > (@after_time, @after_sequence)
+        WHERE time >= @from AND time < @to AND (time, sequence) > (@after_time, @after_sequence) AND sequence >= 1
         ORDER BY time, sequence
         LIMIT @limit
         """;

@@ -40,6 +40,7 @@ internal sealed record SqlDialect
         AppendOnlyGuards = SqliteAppendOnlyGuards,
         RestorableGuards = SqliteRestorableGuards,
         PresentGuards = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table",
+        TableTriggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table COLLATE NOCASE",
         AuditAppendLock = null,
     };
 
@@ -60,6 +61,11 @@ internal sealed record SqlDialect
         AppendOnlyGuards = PostgresAppendOnlyGuards,
         RestorableGuards = PostgresRestorableGuards,
         PresentGuards = PostgresPresentGuards,
+        TableTriggers = """
+            SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = to_regclass(@table) AND NOT tgisinternal
+            UNION ALL
+            SELECT rulename::text, definition FROM pg_rules WHERE tablename = @table
+            """,
         AuditAppendLock = AdvisoryLock(AdvisoryLocks.AuditAppend),
         AuditAnchorLock = AdvisoryLock(AdvisoryLocks.AuditAnchor),
         TokenEventAppendLock = AdvisoryLock(AdvisoryLocks.TokenEventAppend),
@@ -101,6 +107,13 @@ internal sealed record SqlDialect
 
     /// <summary>A query listing the names of the guards of table <c>@table</c> present now (one text column).</summary>
     public required string PresentGuards { get; init; }
+
+    /// <summary>
+    /// A query listing every trigger on table <c>@table</c> (PostgreSQL: and every rule), whoever made it: its name and
+    /// its definition (two text columns). Anything but the guards is foreign: a trigger or rule that fires on INSERT can
+    /// drop or change a row as it is written, or delete it right after.
+    /// </summary>
+    public required string TableTriggers { get; init; }
 
     /// <summary>
     /// The statement that makes an audit append the only one in flight, run first in the append's transaction; null

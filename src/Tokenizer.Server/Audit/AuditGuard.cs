@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Tokenizer.Core.Audit;
+using Tokenizer.Core.Redaction;
 using Tokenizer.Core.Tokenization;
 using Tokenizer.Ledger.Audit;
 using Tokenizer.Server.Hosting;
@@ -118,6 +119,22 @@ internal sealed class AuditGuard(
         {
             AuditLog.AnchorMissing(logger, store.Description, check.HeadSequence);
         }
+        else if (anchor is null && check.UsedBefore)
+        {
+            // Every start writes a record, so a ledger that was started before has a trail: this one was emptied.
+            AuditLog.TrailEmptied(logger, store.Description);
+        }
+
+        // A trigger or rule that fires on INSERT drops or changes records before the chain can see them: the walk below
+        // cannot find a record that was never written.
+        var foreign = await trail.ForeignTriggersAsync(cancellationToken);
+        if (foreign.Count > 0)
+        {
+            var names = string.Join(", ", foreign.Take(ListedAtStart).Select(name => SensitiveDataScrubber.Scrub(name.Length > 64 ? name[..64] : name)));
+            throw new StartupException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Tokenizer:AuditAnchor: the audit table has {foreign.Count} trigger(s) or rule(s) this service did not create ({names}): one that fires on an insert can drop or change audit records as they are written. Keep a copy of the database as evidence, drop them, and start again.{OfflineVerifyHint}"));
+        }
 
         // The head and the anchored record can be intact while a record between them was edited or deleted with the
         // service stopped: only a walk of the whole chain (the one `audit verify` runs, page by page) finds that.
@@ -233,6 +250,8 @@ internal sealed class AuditGuard(
             AuditProblems.KeyIdMissing => $"audit record {k} has no key id although earlier records have one (key id missing): it was removed so the record is tried under every configured key",
             AuditProblems.RecordedTimeMissing => $"audit record {k} is in the older format although earlier records are not (recorded time missing): it was written outside the service",
             AuditProblems.RecordedOutOfOrder => $"audit record {k} was recorded before an earlier record (recorded out of order): it was back-dated outside the service",
+            AuditProblems.RecordedInTheFuture => $"audit record {k} is dated more than a few minutes after this host's clock (recorded in the future): it was written outside the service, or the clock that wrote it was ahead",
+            AuditProblems.SequenceOutOfRange => $"audit record {k} has a sequence below 1 (sequence out of range): it was written past the table's constraint",
             AuditProblems.RetiredKey => $"audit record {k} is signed by an audit key that a newer one had replaced more than Tokenizer:AuditKeyRotationGraceMinutes before (retired key): it was forged with a retired key, or a replica kept the old key after the rotation",
             _ => $"audit record {k} is broken ({walk.Problem})",
         };

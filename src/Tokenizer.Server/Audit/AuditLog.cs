@@ -37,6 +37,10 @@ internal static partial class AuditLog
         Message = "No audit anchor in {Store} for a trail of {HeadSequence} records: a new anchor starts now (expected on the first start with anchoring, or after an operator removed it)")]
     public static partial void AnchorMissing(ILogger logger, string store, long headSequence);
 
+    [LoggerMessage(EventId = 2157, EventName = "AuditTrailEmptied", Level = LogLevel.Warning,
+        Message = "The audit trail is empty and there is no audit anchor in {Store}, yet this ledger was started before (it holds key check values): its records and the anchor were deleted; a new trail starts now")]
+    public static partial void TrailEmptied(ILogger logger, string store);
+
     [LoggerMessage(EventId = 2155, EventName = "AuditGuardRestored", Level = LogLevel.Warning,
         Message = "The audit trail's append-only guard {Guard} was missing (dropped in the database while the service was stopped) and is restored; the whole chain is verified next")]
     public static partial void GuardRestored(ILogger logger, string guard);

@@ -322,6 +322,63 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
     }
 
     [Fact]
+    public async Task AppendAsync_ForeignTriggerSkipsTheRow_FailsAndTheTriggerIsNamed()
+    {
+        // Arrange: DDL rights and no key: a trigger that silently skips chosen records as they are inserted (on SQLite
+        // named like a guard the other dialect has). Control: the guards alone are not foreign, and appends succeed.
+        await AppendEventsAsync(2);
+        var before = await Trail.ForeignTriggersAsync(CancellationToken.None);
+        var name = Database.Provider == "SQLite" ? "audit_events_refuse_truncate" : "audit_events_skip_some";
+        await ExecuteAsync(Database.Provider == "SQLite"
+            ? $"CREATE TRIGGER {name} BEFORE INSERT ON audit_events WHEN NEW.action LIKE '%GetToken%' BEGIN SELECT RAISE(IGNORE); END"
+            : $"""
+              CREATE FUNCTION audit_events_skip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+              CREATE TRIGGER {name} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_skip();
+              """);
+
+        // Act
+        var append = await Record.ExceptionAsync(() => Trail.AppendAsync(Event(3), CancellationToken.None));
+        var after = await Trail.ForeignTriggersAsync(CancellationToken.None);
+
+        // Assert
+        Assert.Empty(before);
+        Assert.IsType<InvalidOperationException>(append);
+        Assert.Equal([name], after);
+        Assert.Equal(2, (await RowsAsync()).Count);
+    }
+
+    [Fact]
+    public async Task VerifyAndExport_RowWithSequenceBelowOne_ReportedAndNeverExported()
+    {
+        // Arrange: a row no MAC proves, written past the CHECK constraint (SQLite: PRAGMA ignore_check_constraints;
+        // PostgreSQL: the constraint dropped), framing a caller.
+        await AppendEventsAsync(3);
+        await ExecuteAsync(Database.Provider == "SQLite"
+            ? "PRAGMA ignore_check_constraints = ON; " + PlantedRow("zeroblob(32)") + "; PRAGMA ignore_check_constraints = OFF"
+            : "ALTER TABLE audit_events DROP CONSTRAINT IF EXISTS audit_events_sequence_check; " + PlantedRow("decode(repeat('00', 32), 'hex')"));
+
+        // Act
+        var verification = await Trail.VerifyAsync(null, CancellationToken.None);
+        var exported = new List<AuditRecord>();
+        await foreach (var record in Trail.ReadAsync(T0.AddDays(-1), T0.AddDays(1), CancellationToken.None))
+        {
+            exported.Add(record);
+        }
+
+        // Assert: the planted row is reported, the chain behind it still verifies from record 1.
+        Assert.Equal([new AuditBreak(-7, AuditProblems.SequenceOutOfRange)], verification.Broken);
+        Assert.Equal(4, verification.RecordsChecked);
+        Assert.Equal(3, verification.HeadSequence);
+        Assert.Equal([1L, 2L, 3L], exported.Select(r => r.Sequence));
+    }
+
+    private static string PlantedRow(string zeroMac) =>
+        "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (-7, "
+        + Schema.UnixMicros.From(T0).ToString(System.Globalization.CultureInfo.InvariantCulture)
+        + ", 'finance-staff', '10.9.9.9', 'tokenizer.v1.PrivacyService/EraseSubject', 'subj_framed', 'success', NULL, 'planted', "
+        + zeroMac + ", " + zeroMac + ", 'aaaaaaaaaaaaaaaa', NULL)";
+
+    [Fact]
     public async Task VerifyAsync_KeyIdChanged_BreaksTheMacItIsSignedIn()
     {
         // Arrange: key_id picks the key to try and is signed with the record, so removing it (NULL would be tried under

@@ -83,7 +83,8 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
         var graceMicros = AuditKeyRing.DefaultRotationGrace.Ticks / TimeSpan.TicksPerMicrosecond;
 
         // Act: someone holding the old key appends validly signed records naming it: within the grace (a replica not yet
-        // restarted would), then past it.
+        // restarted would), then past it; by then the clock has moved past both.
+        Clock.Advance(AuditKeyRing.DefaultRotationGrace + TimeSpan.FromMinutes(1));
         await ForgeAsync(Key, AuditKeyRing.KeyIdOf(Key), firstNew + graceMicros);
         var withinGrace = await rotated.VerifyAsync(null, CancellationToken.None);
         await ForgeAsync(Key, AuditKeyRing.KeyIdOf(Key), firstNew + graceMicros + 1);
@@ -106,6 +107,7 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
         var head = (await RowsAsync())[^1].RecordedAtMicros!.Value;
 
         // Act
+        Clock.Advance(AuditKeyRing.DefaultRotationGrace + TimeSpan.FromMinutes(1));
         await ForgeAsync(unused, AuditKeyRing.KeyIdOf(unused), head + AuditKeyRing.DefaultRotationGrace.Ticks / TimeSpan.TicksPerMicrosecond + 1);
         var verification = await (await RingTrailAsync(ring)).VerifyAsync(null, CancellationToken.None);
 
@@ -158,6 +160,44 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
         Assert.Equal(rows[1].RecordedAtMicros, rows[2].RecordedAtMicros);
         Assert.True(sameTime.Intact, sameTime.Problem);
         Assert.Equal([new AuditBreak(5, AuditProblems.RecordedOutOfOrder)], backDated.Broken);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_RecordDatedAheadOfTheClock_ReportedAsRecordedInTheFuture()
+    {
+        // Arrange: whoever holds the key dates a record ahead, so every later record (the appender never goes back in
+        // time) would share that time and a rotation's grace would never end. Control: within the clock tolerance.
+        await AppendEventsAsync(2);
+        var now = Schema.UnixMicros.From(Clock.GetUtcNow());
+        var tolerance = AuditVerifier.ClockTolerance.Ticks / TimeSpan.TicksPerMicrosecond;
+
+        // Act
+        await ForgeAsync(Key, AuditKeyRing.KeyIdOf(Key), now + tolerance);
+        var withinTolerance = await Trail.VerifyAsync(null, CancellationToken.None);
+        await ForgeAsync(Key, AuditKeyRing.KeyIdOf(Key), now + tolerance + 1);
+        await AppendEventsAsync(1);
+        var ahead = await Trail.VerifyAsync(null, CancellationToken.None);
+        var rows = await RowsAsync();
+
+        // Assert: the record dated ahead is reported, and so is the service's own next record, which took its time.
+        Assert.True(withinTolerance.Intact, withinTolerance.Problem);
+        Assert.Equal([new AuditBreak(4, AuditProblems.RecordedInTheFuture), new AuditBreak(5, AuditProblems.RecordedInTheFuture)], ahead.Broken);
+        Assert.Equal(rows[3].RecordedAtMicros, rows[4].RecordedAtMicros);
+    }
+
+    [Fact]
+    public async Task CheckAsync_EmptyTrail_UsedBeforeOnlyOnceKeyChecksAreStored()
+    {
+        // Arrange
+        var fresh = await Trail.CheckAsync(null, CancellationToken.None);
+        await Trail.CheckKeyAsync("request", [.. Enumerable.Repeat((byte)1, 16)], [], CancellationToken.None);
+
+        // Act
+        var used = await Trail.CheckAsync(null, CancellationToken.None);
+
+        // Assert: every start stores key checks and writes a record, so an empty trail beside them was emptied.
+        Assert.Equal((0L, false), (fresh.HeadSequence, fresh.UsedBefore));
+        Assert.Equal((0L, true), (used.HeadSequence, used.UsedBefore));
     }
 
     [Fact]

@@ -107,6 +107,7 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Audit.AuditLog.AnchorAheadOfTrail(headSequence)",
         "Tokenizer.Server.Audit.AuditLog.AnchorInvalid(store)",
         "Tokenizer.Server.Audit.AuditLog.AnchorMissing(store)",
+        "Tokenizer.Server.Audit.AuditLog.TrailEmptied(store)",
         "Tokenizer.Server.Audit.AuditLog.AnchorMissing(headSequence)",
 
         // The ledger file's path, from configuration (the data directory).
