@@ -21,6 +21,9 @@ namespace Tokenizer.Ledger;
 /// </remarks>
 public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, IDisposable
 {
+    /// <summary>The SourceId prefix of a setup event the ledger appends when a refresh from the gateway changed the status.</summary>
+    public const string SetupSourcePrefix = "setup:";
+
     private const int HmacLength = 32;
     private const int MaxPageSize = 100;
     private const int MaxClaimAttempts = 3;
@@ -355,16 +358,59 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// When the setup status itself changes to one with a token event (<see cref="TokenEventKinds.ForSetup"/>), that
+    /// event is appended in the same transaction (source <c>"setup:" + SetupIntent id</c>, so the webhook that reports
+    /// the same change later finds nothing changed and appends nothing).
+    /// </remarks>
     public Task<bool> UpdateSetupAsync(TokenRecord token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
         TokenRows.Validate(token);
+        var now = timeProvider.GetUtcNow();
+        TokenEventDraft? draft = TokenEventKinds.ForSetup(token.Setup.Status) is { } kind && token.Setup.SetupIntentId is { } setupIntent
+            ? new TokenEventDraft(token.Token, token.CallerId, kind, SetupSourcePrefix + setupIntent, now, Card: null)
+            : null;
         return LedgerDatabase.WriteAsync(
             async (transaction, ct) =>
             {
+                if (draft is not null)
+                {
+                    await TokenEvents.RelationalTokenEventStore.TakeAppendLockAsync(transaction, LedgerDatabase.Dialect, ct).ConfigureAwait(false);
+                }
+
+                using (var status = transaction.Command(LedgerSql.UpdateTokenSetupStatus))
+                {
+                    TokenRows.BindSetupOnly(status, token);
+                    if (await status.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1)
+                    {
+                        if (draft is not null)
+                        {
+                            await TokenEvents.RelationalTokenEventStore.AppendWithChangeAsync(transaction, LedgerDatabase.Dialect, draft, now, lockTaken: true, ct).ConfigureAwait(false);
+                        }
+
+                        return true;
+                    }
+                }
+
                 using var update = transaction.Command(LedgerSql.UpdateTokenSetup);
                 TokenRows.BindSetupOnly(update, token);
                 return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task MarkRevokeRequestedAsync(string token, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        var at = UnixMicros.From(now);
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var update = transaction.Command(LedgerSql.MarkRevokeRequested);
+                update.Bind("@token", token).Bind("@now", at);
+                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             },
             cancellationToken);
     }

@@ -284,6 +284,10 @@ public sealed partial class TokenizationService(
                     return token;
                 }
 
+                // Committed before Stripe is asked: the payment_method.detached event this detach causes may be
+                // processed before this revoke's own ledger update, and must read as this revoke, not as a detach
+                // behind our back.
+                await ledger.MarkRevokeRequestedAsync(token.Token, Now(), ct).ConfigureAwait(false);
                 var setup = token.Setup;
                 if (setup.IsPending && setup.SetupIntentId is { } pendingSetup)
                 {

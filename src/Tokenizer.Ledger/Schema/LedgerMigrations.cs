@@ -45,6 +45,7 @@ internal static class LedgerMigrations
         new(10, "webhook_inbox, webhook_cursor; token lookup indexes", Webhooks.WebhookSql.Schema),
         new(11, "card request HMACs that covered the CVC erased", EraseCvcBearingRequestHmacs),
         new(12, "webhook_inbox.retry_at (back-off after a failed attempt)", Webhooks.WebhookSql.RetrySchema),
+        new(13, "tokens.revoke_requested_at (a detach this service started)", Webhooks.WebhookSql.RevokeRequestSchema),
     ];
 
     /// <summary>The highest version this build knows.</summary>

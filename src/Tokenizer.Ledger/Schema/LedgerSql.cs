@@ -68,6 +68,13 @@ internal static class LedgerSql
         WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
         """;
 
+    /// <summary>The same, only when the setup status itself changes (the change a token event reports).</summary>
+    public const string UpdateTokenSetupStatus = UpdateTokenSetup + " AND setup_status <> @setup_status";
+
+    /// <summary>Marks a revoke started here (before the gateway is asked to detach); the first mark stays.</summary>
+    public const string MarkRevokeRequested =
+        "UPDATE tokens SET revoke_requested_at = @now WHERE token = @token AND status = 'active' AND revoke_requested_at IS NULL";
+
     /// <summary>One token by id.</summary>
     public const string SelectToken = "SELECT " + TokenColumns + " FROM tokens WHERE token = @token";
 

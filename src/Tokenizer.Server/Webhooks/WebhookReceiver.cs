@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Stripe;
+using Tokenizer.Core.Redaction;
 using Tokenizer.Ledger.Webhooks;
 
 namespace Tokenizer.Server.Webhooks;
@@ -11,8 +12,8 @@ namespace Tokenizer.Server.Webhooks;
 /// <c>POST /stripe/webhook</c>: checks a Stripe delivery and puts it into the inbox. In this order: the body's size
 /// (64 KiB, read no further), the <c>Stripe-Signature</c> header against every configured secret with Stripe.net's
 /// <see cref="EventUtility.ValidateSignature(string, string, string, long, long)"/> (300 s tolerance) before anything of
-/// the body is parsed, then the event's id, type, creation time and object id. Refusals answer 400 (counted, audited
-/// in aggregate, nothing stored); an unhandled type or a known id answers 200 and stores nothing; a new event answers
+/// the body is parsed, then the event's id, type, creation time and object id, and that none of them holds card data
+/// (<see cref="HoldsCardData"/>). Refusals answer 400 (counted, audited in aggregate, nothing stored); an unhandled type or a known id answers 200 and stores nothing; a new event answers
 /// 200 only once its inbox row has committed (a database failure answers 503, so Stripe retries).
 /// </summary>
 /// <remarks>The body is never logged, and nothing of it is kept beyond the four fields the inbox holds.</remarks>
@@ -67,6 +68,14 @@ internal sealed partial class WebhookReceiver(
         if (Parse(json) is not { } webhookEvent)
         {
             await RefuseAsync(context, WebhookReasons.Malformed, address);
+            return;
+        }
+
+        // Stripe makes its ids itself and none holds a card number: one that does was not made by Stripe, and storing it
+        // would put a PAN into the inbox and the token event log. Refused like any malformed event, before any write.
+        if (HoldsCardData(webhookEvent))
+        {
+            await RefuseAsync(context, WebhookReasons.CardData, address);
             return;
         }
 
@@ -222,6 +231,20 @@ internal sealed partial class WebhookReceiver(
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// True when the event's id, type or object id holds what the one detector (<see cref="SensitiveDataDetector"/>, the
+    /// scrubbing preset the audit text uses) reads as card or bank data: such an event is refused before anything of it
+    /// is stored, on the delivery path and on the catch-up path alike.
+    /// </summary>
+    internal static bool HoldsCardData(WebhookEvent webhookEvent)
+    {
+        ArgumentNullException.ThrowIfNull(webhookEvent);
+        return Holds(webhookEvent.EventId) || Holds(webhookEvent.Type) || Holds(webhookEvent.ObjectId);
+
+        static bool Holds(string? text) =>
+            !string.IsNullOrEmpty(text) && SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scrubbing).Count > 0;
     }
 
     private static bool IsId(string? value, string? prefix) =>
