@@ -234,9 +234,11 @@ internal sealed partial class WebhookReceiver(
     }
 
     /// <summary>
-    /// True when the event's id, type or object id holds what the one detector (<see cref="SensitiveDataDetector"/>, the
-    /// scrubbing preset the audit text uses) reads as card or bank data: such an event is refused before anything of it
-    /// is stored, on the delivery path and on the catch-up path alike.
+    /// True when the event's id, type or object id holds what the one detector reads as card or bank data under its
+    /// validation preset (<see cref="SensitiveDataDetector.FindCardOrBankNumber"/>: what every caller input goes through,
+    /// with no exempt shapes: these ids come from outside, and a Luhn-valid run that also reads as a timestamp is still a
+    /// possible PAN). Such an event is refused before anything of it is stored, on the delivery path and on the catch-up
+    /// path alike. Stripe's own ids (a prefix and about 24 random letters and digits) essentially never hold a 12-digit run.
     /// </summary>
     internal static bool HoldsCardData(WebhookEvent webhookEvent)
     {
@@ -244,7 +246,7 @@ internal sealed partial class WebhookReceiver(
         return Holds(webhookEvent.EventId) || Holds(webhookEvent.Type) || Holds(webhookEvent.ObjectId);
 
         static bool Holds(string? text) =>
-            !string.IsNullOrEmpty(text) && SensitiveDataDetector.Find(text, SensitiveDataDetectorOptions.Scrubbing).Count > 0;
+            !string.IsNullOrEmpty(text) && SensitiveDataDetector.FindCardOrBankNumber(text) is not null;
     }
 
     private static bool IsId(string? value, string? prefix) =>
