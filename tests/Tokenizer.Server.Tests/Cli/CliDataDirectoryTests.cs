@@ -49,6 +49,16 @@ public sealed class CliDataDirectoryTests
             closed.Stop();
             var closedFromEnvironment = await CliFixture.RunAsync(
                 string.Empty, new Dictionary<string, string> { ["TOKENIZER_SERVER"] = closedAddress, ["Tokenizer__DataDirectory"] = directory }, "tokens", "list");
+            // A server the CLI's CA did not issue (another development PKI) is refused at TLS, whatever the variable says:
+            // the card read from stdin is never sent.
+            using var otherPki = new CliFixture();
+            var untrusted = await CliFixture.RunAsync(
+                "{\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2030,\"cvc\":\"123\"}}",
+                new Dictionary<string, string> { ["TOKENIZER_SERVER"] = address, ["Tokenizer__DataDirectory"] = otherPki.Root },
+                "tokenize",
+                "card",
+                "--customer",
+                "cust-untrusted");
             var optionWins = await CliFixture.RunAsync(
                 string.Empty, new Dictionary<string, string> { ["TOKENIZER_SERVER"] = closedAddress, ["Tokenizer__DataDirectory"] = directory }, "tokens", "list", "--server", address);
 
@@ -65,6 +75,8 @@ public sealed class CliDataDirectoryTests
             Assert.Equal((0, string.Empty), (bothFromEnvironment.ExitCode, bothFromEnvironment.Error));
             Assert.Equal(1, closedFromEnvironment.ExitCode);
             Assert.Equal((0, string.Empty), (optionWins.ExitCode, optionWins.Error));
+            Assert.Equal(1, untrusted.ExitCode);
+            Assert.Contains("TLS handshake failed", untrusted.Error, StringComparison.Ordinal);
             await app.StopAsync();
         }
         finally
