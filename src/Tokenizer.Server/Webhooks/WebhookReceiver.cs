@@ -23,6 +23,7 @@ internal sealed partial class WebhookReceiver(
     WebhookRefusalAudit refusals,
     WebhookMetrics metrics,
     WebhookSignal signal,
+    WebhookRateLimits limits,
     TimeProvider timeProvider,
     ILogger<WebhookReceiver> logger)
 {
@@ -62,6 +63,19 @@ internal sealed partial class WebhookReceiver(
         {
             await RefuseAsync(context, IsStale(header, now) ? WebhookReasons.StaleTimestamp : WebhookReasons.BadSignature, address);
             return;
+        }
+
+        // Signed: only now is the shared bucket charged (junk never empties it), and the body parsed, only for the fields
+        // the inbox keeps.
+        using (var lease = limits.Signed.AttemptAcquire())
+        {
+            if (!lease.IsAcquired)
+            {
+                metrics.Received("refused", WebhookReasons.RateLimited);
+                refusals.Add(WebhookReasons.RateLimited, address);
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                return;
+            }
         }
 
         // Signed by Stripe: only now is the body parsed, and only for the fields the inbox keeps.

@@ -140,3 +140,19 @@ public sealed class WebhookCatchUpCardDataTests : IDisposable
             Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(page, Encoding.UTF8, "application/json") });
     }
 }
+
+/// <summary>The listener's per-peer partition: IPv4 as it is, IPv6 by its /64.</summary>
+public sealed class WebhookRateLimitPeerKeyTests
+{
+    [Theory]
+    [InlineData("203.0.113.7", "203.0.113.7")]
+    [InlineData("::ffff:203.0.113.7", "203.0.113.7")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:3::1", "2001:db8:1:3::/64")]
+    public void PeerKey_Address_PartitionOfItsHost(string address, string expected) =>
+        Assert.Equal(expected, WebhookRateLimits.PeerKey(System.Net.IPAddress.Parse(address)));
+
+    [Fact]
+    public void PeerKey_NoAddress_OnePartition() => Assert.Equal("unknown", WebhookRateLimits.PeerKey(null));
+}
