@@ -24,6 +24,9 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     /// <summary>The SourceId prefix of a setup event the ledger appends when a refresh from the gateway changed the status.</summary>
     public const string SetupSourcePrefix = "setup:";
 
+    /// <summary>The SourceId prefix of a revoke's token event ("revoke:" + token: one per token).</summary>
+    public const string RevokeSourcePrefix = "revoke:";
+
     private const int HmacLength = 32;
     private const int MaxPageSize = 100;
     private const int MaxClaimAttempts = 3;
@@ -89,6 +92,8 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     /// took over): the gateway token exists, so the ledger must know it. A completed record keeps its first response,
     /// so replays never change. On an existing token, status and revoked_at only move towards revoked; gateway, type,
     /// caller, customer reference and created_at keep their first values; the masked metadata takes the new values.
+    /// A token recorded revoked that this write moves from active to revoked gets its <see cref="TokenEventKind.Revoked"/>
+    /// token event (source <c>"revoke:" + token</c>) in the same transaction: the revoke and its event commit together.
     /// </remarks>
     /// <exception cref="ArgumentException">The response is empty, or the token's id or metadata is malformed.</exception>
     public Task CompleteAsync(
@@ -105,9 +110,25 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         TokenRows.Validate(token);
 
         var now = UnixMicros.From(timeProvider.GetUtcNow());
+        var revokedEvent = token.Status == TokenStatus.Revoked
+            ? new TokenEventDraft(token.Token, token.CallerId, TokenEventKind.Revoked, RevokeSourcePrefix + token.Token, token.RevokedAt ?? timeProvider.GetUtcNow(), Card: null)
+            : null;
         return LedgerDatabase.WriteAsync(
             async (transaction, ct) =>
             {
+                if (revokedEvent is not null)
+                {
+                    // A revoke: its token event in this same transaction, only when this write is what revokes the token
+                    // (a webhook of the revoke's own detach may have revoked it first, with the same event).
+                    await TokenEvents.RelationalTokenEventStore.TakeAppendLockAsync(transaction, LedgerDatabase.Dialect, ct).ConfigureAwait(false);
+                    using var revoke = transaction.Command(LedgerSql.RevokeActiveToken);
+                    revoke.Bind("@token", token.Token).Bind("@revoked_at", UnixMicros.From(revokedEvent.OccurredAt));
+                    if (await revoke.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1)
+                    {
+                        await TokenEvents.RelationalTokenEventStore.AppendWithChangeAsync(transaction, LedgerDatabase.Dialect, revokedEvent, timeProvider.GetUtcNow(), lockTaken: true, ct).ConfigureAwait(false);
+                    }
+                }
+
                 using (var upsert = transaction.Command(LedgerSql.UpsertToken))
                 {
                     TokenRows.BindToken(upsert, token);

@@ -186,6 +186,13 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         Assert.Equal(1, await CountRowsAsync("token_events"));
     }
 
+    private async Task CompleteRevokeAsync(string key, TokenRecord token)
+    {
+        var outcome = await Ledger.BeginAsync(TestData.Claim(key, TestData.Hmac(2), T0), CancellationToken.None);
+        Assert.Equal(Core.Ports.IdempotencyState.Started, outcome.State);
+        await Ledger.CompleteAsync(TestData.Caller, key, TestData.Response(token), token, CancellationToken.None);
+    }
+
     [Fact]
     public async Task LedgerSetupRefresh_StatusChanged_AppendsItsEventOnceInTheSameWrite()
     {
@@ -203,6 +210,29 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         Assert.Equal((true, false, false), (refreshed, refreshedAgain, webhook));
         var appended = Assert.Single(await events.ReadAfterAsync(0, null, 100, CancellationToken.None));
         Assert.Equal(("setup:seti_3ds", TokenEventKind.SetupSucceeded), (appended.SourceId, appended.Kind));
+    }
+
+    [Fact]
+    public async Task CompleteAsync_RevokeOfAnActiveToken_RevokedEventInTheSameWriteOnce()
+    {
+        var events = new RelationalTokenEventStore(Ledger, Clock);
+        var token = TestData.Card("pm_r", T0);
+        await SeedAsync(Ledger, [token, TestData.Card("pm_s", T0)]);
+        var revoked = token with { Status = TokenStatus.Revoked, RevokedAt = T0.AddHours(1) };
+
+        await CompleteRevokeAsync("revoke-1", revoked);
+        await CompleteRevokeAsync("revoke-2", revoked);
+
+        // The event cannot be written: the revoke is not recorded either.
+        await Database.ExecuteAsync("ALTER TABLE token_events RENAME TO token_events_away");
+        var failed = await Record.ExceptionAsync(() => CompleteRevokeAsync("revoke-3", TestData.Card("pm_s", T0) with { Status = TokenStatus.Revoked, RevokedAt = T0 }));
+        var during = (await Ledger.GetTokenAsync("pm_s", CancellationToken.None))!;
+        await Database.ExecuteAsync("ALTER TABLE token_events_away RENAME TO token_events");
+
+        var appended = Assert.Single(await events.ReadAfterAsync(0, null, 100, CancellationToken.None));
+        Assert.Equal(("revoke:pm_r", TokenEventKind.Revoked, T0.AddHours(1)), (appended.SourceId, appended.Kind, appended.OccurredAt));
+        Assert.NotNull(failed);
+        Assert.Equal(TokenStatus.Active, during.Status);
     }
 
     [Fact]

@@ -307,9 +307,9 @@ public sealed partial class TokenizationService(
     }
 
     /// <summary>
-    /// Tells the token's owner (through the token event log) that it was revoked. Runs on replays too and the append is
-    /// idempotent, so a revoke whose append failed after the ledger committed (the call then fails) is completed by the
-    /// caller's retry with the same key, and a token revoked twice has one event.
+    /// Tells the token's owner (through the token event log) that it was revoked. The relational ledger already appends
+    /// this event in the transaction that records the revoke, so there this is a no-op; it stays for a ledger that does
+    /// not. Runs on replays too and the append is idempotent, so a token revoked twice has one event.
     /// </summary>
     private async Task AppendRevokedAsync(TokenRecord token)
     {
