@@ -249,7 +249,8 @@ if [ "$failures" -lt 99 ]; then
                "middle audit record edited caught at start-up|Restart_MiddleAuditRecordEditedBehindRecreatedTrigger_RefusesToStartNamingTheRecord" \
                "middle audit record deleted caught at start-up|Restart_MiddleAuditRecordDeletedBehindRecreatedTrigger_RefusesToStartNamingTheRecord" \
                "dropped append-only trigger restored at start-up|Restart_AppendOnlyTriggerDropped_StartsWarningNamingItAndRestoresIt" \
-               "wrong audit key caught at start-up|Restart_WrongAuditKey_RefusesToStartNamingTheSetting_RotationStartsAndVerifies"; do
+               "wrong audit key caught at start-up|Restart_WrongAuditKey_RefusesToStartNamingTheSetting_RotationStartsAndVerifies" \
+               "record signed by a retired audit key caught at start-up|Restart_RecordSignedWithARetiredKeyAfterTheRotation_RefusesToStartNamingIt"; do
     name=${check%%|*}
     test=${check#*|}
     if out=$(dotnet test tests/Tokenizer.SecurityTests -c Release --no-build --nologo --filter "FullyQualifiedName~AuditStartupTests.$test" 2>&1) \

@@ -30,6 +30,9 @@ internal static class OfflineAuditVerification
     /// <summary>The prefix of the previous audit keys' variables (then 0, 1, ...).</summary>
     public const string PreviousSecretsPrefix = "Tokenizer__AuditHmacPreviousSecrets__";
 
+    /// <summary>The server's rotation grace setting, as an environment variable (minutes, 1 to 10080; default 15).</summary>
+    public const string RotationGraceVariable = "Tokenizer__AuditKeyRotationGraceMinutes";
+
     private const int MaxPreviousKeys = 64;
 
     /// <summary>Verifies the trail of the data directory; see the class remarks.</summary>
@@ -110,9 +113,17 @@ internal static class OfflineAuditVerification
             previous.Add(Decode(value, name));
         }
 
+        var grace = AuditKeyRing.DefaultRotationGrace;
+        if (environment(RotationGraceVariable) is { Length: > 0 } minutes)
+        {
+            grace = int.TryParse(minutes.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is >= 1 and <= 10080
+                ? TimeSpan.FromMinutes(value)
+                : throw new CliInputException($"{RotationGraceVariable} must be a whole number of minutes between 1 and 10080");
+        }
+
         try
         {
-            return new AuditKeyRing(current, previous);
+            return new AuditKeyRing(current, previous, grace);
         }
         catch (ArgumentException)
         {

@@ -10,8 +10,9 @@ namespace Tokenizer.Gateways.Stripe;
 
 /// <summary>
 /// <see cref="ITokenGateway"/> over Stripe (Stripe.net 53.1.0, through <see cref="IStripeClient"/>). Every call sends
-/// the given idempotency key unchanged as Stripe's <c>Idempotency-Key</c> (Stripe.net's own retries reuse it) and
-/// passes the caller's <see cref="CancellationToken"/>. Every call also sends the key that
+/// the given idempotency key unchanged as Stripe's <c>Idempotency-Key</c> (the HTTP resilience handler below Stripe.net
+/// retries by resending the same request, key included) and passes the caller's <see cref="CancellationToken"/>.
+/// Every call also sends the key that
 /// <see cref="IStripeApiKeyProvider.CurrentApiKey"/> returns at that moment (Stripe.net's per-request
 /// <c>RequestOptions.ApiKey</c>), so a rotated Stripe key is used from the next call on.
 /// </summary>

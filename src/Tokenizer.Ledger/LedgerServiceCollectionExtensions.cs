@@ -120,7 +120,7 @@ public static class LedgerServiceCollectionExtensions
         services.AddSingleton<ITokenLedger>(sp => sp.GetRequiredService<RelationalTokenLedger>());
         services.AddSingleton<IAuditTrail>(sp => sp.GetRequiredService<RelationalAuditTrail>());
         services.AddSingleton<IAuditTrailReader>(sp => sp.GetRequiredService<RelationalAuditTrail>());
-        // Privacy (issue #6): subject keys, encrypted personal data and erasures in the same database.
+        // Privacy: subject keys, encrypted personal data and erasures in the same database.
         services.AddSingleton(sp => new Privacy.RelationalPrivacyStore(sp.GetRequiredService<RelationalTokenLedger>()));
         services.AddSingleton<Tokenizer.Core.Privacy.IPrivacyStore>(sp => sp.GetRequiredService<Privacy.RelationalPrivacyStore>());
         // The token event log (webhook handlers and revokes append, ListTokenEvents/WatchTokenEvents read).

@@ -67,7 +67,7 @@ public class AuditChainWalk : IDisposable
         using var insert = connection.CreateCommand();
         insert.Transaction = transaction;
         insert.CommandText = "INSERT INTO audit_events (" + Ledger.Schema.AuditSql.Columns + ") VALUES "
-            + "(@sequence, @time, @caller_id, @source_address, @action, @resource, @outcome, @reason, @correlation_id, @prev_mac, @mac, @key_id)";
+            + "(@sequence, @time, @caller_id, @source_address, @action, @resource, @outcome, @reason, @correlation_id, @prev_mac, @mac, @key_id, @recorded_at)";
         var previous = AuditChain.Genesis();
         for (long sequence = 1; sequence <= Records; sequence++)
         {
@@ -83,7 +83,8 @@ public class AuditChainWalk : IDisposable
                 Guid.NewGuid().ToString("N"),
                 previous,
                 [],
-                keyId);
+                keyId,
+                1_780_000_000_000_000 + (sequence * 1000));
             var row = unsigned with { Mac = AuditChain.ComputeMac(Key, unsigned) };
             insert.Parameters.Clear();
             row.Bind(insert);

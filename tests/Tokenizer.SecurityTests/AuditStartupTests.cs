@@ -270,6 +270,59 @@ public sealed class AuditStartupTests
     }
 
     [Fact]
+    public async Task Restart_RecordSignedWithARetiredKeyAfterTheRotation_RefusesToStartNamingIt()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-retired-").FullName;
+        var copies = new List<string>();
+        try
+        {
+            // The key in use (K0) is rotated out for K1 (a suspected leak, say), and kept as previous to verify its records.
+            await RunAndStopAsync(directory);
+            var old = await File.ReadAllBytesAsync(Path.Combine(directory, "secrets", "audit-hmac.key"));
+            var rotated = new[] { $"--Tokenizer:AuditHmacSecret={Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}", $"--Tokenizer:AuditHmacPreviousSecrets:0={Convert.ToBase64String(old)}" };
+            await RunAndStopAsync(directory, rotated);
+            string Copy(string name)
+            {
+                var copy = Directory.CreateTempSubdirectory($"tokenizer-audit-{name}-").FullName;
+                copies.Add(copy);
+                CopyDirectory(directory, copy);
+                return copy;
+            }
+
+            // Whoever holds K0 and the database file appends a validly signed record naming K0: past the rotation grace,
+            // within it (control: a replica not yet restarted would do the same), and in the older format that signs
+            // neither the key id nor the recorded time.
+            var late = Copy("late");
+            AppendRecordSignedWith(late, old, recordedAfterHead: TimeSpan.FromMinutes(16));
+            var withinGrace = Copy("grace");
+            AppendRecordSignedWith(withinGrace, old, recordedAfterHead: TimeSpan.FromSeconds(1));
+            var olderFormat = Copy("format");
+            AppendRecordSignedWith(olderFormat, old, recordedAfterHead: null);
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(late, rotated));
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record");
+            Assert.Contains("(retired key)", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("Tokenizer:AuditKeyRotationGraceMinutes", refused.Message, StringComparison.Ordinal);
+            refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(olderFormat, rotated));
+            Assert.True(refused.Message.Contains("(recorded time missing)", StringComparison.Ordinal), refused.Message);
+            await RunAndStopAsync(withinGrace, rotated);
+
+            // The offline walk reports the same record; a grace setting that covers it is the operator's deliberate choice.
+            (string, string)[] keys = [("Tokenizer__AuditHmacSecret", rotated[0].Split('=', 2)[1]), ("Tokenizer__AuditHmacPreviousSecrets__0", Convert.ToBase64String(old))];
+            var (code, output) = await VerifyOfflineAsync(late, keys);
+            Assert.True(code == 4, output);
+            Assert.Contains("retired key", output, StringComparison.Ordinal);
+            (code, output) = await VerifyOfflineAsync(late, [.. keys, ("Tokenizer__AuditKeyRotationGraceMinutes", "30")]);
+            Assert.True(code == 0, output);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+            copies.ForEach(TokenizerServerFixture.TryDelete);
+        }
+    }
+
+    [Fact]
     public async Task Restart_OtherRequestHmacSecret_RefusesToStartNamingTheSetting()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-request-key-").FullName;
@@ -339,6 +392,89 @@ public sealed class AuditStartupTests
     }
 
     // A record well inside the chain: neither the first nor the newest (which the anchor and the head check cover).
+    /// <summary>
+    /// Appends one record after the head of a stopped server's trail, signed with <paramref name="key"/> in the format
+    /// README "Audit trail" documents (written here independently of the service's code): the second format, naming the
+    /// key's id and recorded <paramref name="recordedAfterHead"/> after the head; null: the older format, which signs
+    /// neither (the key id is stored all the same).
+    /// </summary>
+    private static void AppendRecordSignedWith(string directory, byte[] key, TimeSpan? recordedAfterHead)
+    {
+        using var connection = OpenLedger(directory);
+        long sequence, time, headRecorded;
+        byte[] previous;
+        using (var head = connection.CreateCommand())
+        {
+            head.CommandText = "SELECT sequence, time, mac, recorded_at FROM audit_events ORDER BY sequence DESC LIMIT 1";
+            using var reader = head.ExecuteReader();
+            Assert.True(reader.Read());
+            (sequence, time, previous, headRecorded) = (reader.GetInt64(0) + 1, reader.GetInt64(1), (byte[])reader.GetValue(2), reader.GetInt64(3));
+        }
+
+        var keyId = Tokenizer.Ledger.Audit.AuditKeyRing.KeyIdOf(key);
+        long? recorded = recordedAfterHead is { } after ? headRecorded + (after.Ticks / TimeSpan.TicksPerMicrosecond) : null;
+        var fields = new List<byte>();
+        void Text(string? value)
+        {
+            var bytes = value is null ? null : System.Text.Encoding.UTF8.GetBytes(value);
+            fields.AddRange(BigEndian(bytes?.Length ?? -1));
+            fields.AddRange(bytes ?? []);
+        }
+
+        Text(recorded is null ? "tokenizer.audit.v1" : "tokenizer.audit.v2");
+        fields.AddRange(BigEndian(sequence));
+        fields.AddRange(BigEndian(time + 1));
+        foreach (var value in new[] { "admin", "127.0.0.1", "tokenizer.v1.TokenizerService/RevokeToken", "pm_forged", "success", null, "forged" })
+        {
+            Text(value);
+        }
+
+        fields.AddRange(BigEndian(previous.Length));
+        fields.AddRange(previous);
+        if (recorded is { } at)
+        {
+            Text(keyId);
+            fields.AddRange(BigEndian(at));
+        }
+
+        using var insert = connection.CreateCommand();
+        insert.CommandText = """
+            INSERT INTO audit_events (sequence, time, caller_id, source_address, action, resource, outcome, reason, correlation_id, prev_mac, mac, key_id, recorded_at)
+            VALUES (@sequence, @time, 'admin', '127.0.0.1', 'tokenizer.v1.TokenizerService/RevokeToken', 'pm_forged', 'success', NULL, 'forged', @prev, @mac, @key_id, @recorded)
+            """;
+        insert.Parameters.AddWithValue("@sequence", sequence);
+        insert.Parameters.AddWithValue("@time", time + 1);
+        insert.Parameters.AddWithValue("@prev", previous);
+        insert.Parameters.AddWithValue("@mac", HMACSHA256.HashData(key, fields.ToArray()));
+        insert.Parameters.AddWithValue("@key_id", keyId);
+        insert.Parameters.AddWithValue("@recorded", (object?)recorded ?? DBNull.Value);
+        Assert.Equal(1, insert.ExecuteNonQuery());
+    }
+
+    private static byte[] BigEndian(long value)
+    {
+        var bytes = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes, value);
+        return bytes;
+    }
+
+    private static byte[] BigEndian(int value)
+    {
+        var bytes = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes, value);
+        return bytes;
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
+    }
+
     private static long MiddleSequence(string directory)
     {
         using var connection = OpenLedger(directory);

@@ -68,7 +68,7 @@ public sealed partial class TokenizeBankAccountRequest : ICustomDiagnosticMessag
     }
 }
 
-// Issue #13: the mandate acceptance's IP address and user agent are personal data; a next action's URL is the customer's
+// The mandate acceptance's IP address and user agent are personal data; a next action's URL is the customer's
 // own link to their bank's or the gateway's page: neither is printed.
 public sealed partial class OnlineMandateAcceptance : ICustomDiagnosticMessage
 {
@@ -97,7 +97,7 @@ internal static class Masking
         value is { Length: >= 8 } ? "***" + value[^4..] : "***";
 }
 
-// Privacy (issue #6): messages that carry billing details print them masked.
+// Privacy: messages that carry billing details print them masked.
 public sealed partial class SubjectToken : ICustomDiagnosticMessage
 {
     /// <inheritdoc />

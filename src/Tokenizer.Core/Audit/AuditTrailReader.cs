@@ -79,6 +79,27 @@ public static class AuditProblems
     /// </summary>
     public const string KeyIdMissing = "key id missing";
 
+    /// <summary>
+    /// The record has no recorded time although an earlier record has one: only records written before recorded times
+    /// existed may lack one, so it was written in the older format (which signs neither key id nor recorded time) to
+    /// escape the retired-key rule.
+    /// </summary>
+    public const string RecordedTimeMissing = "recorded time missing";
+
+    /// <summary>
+    /// The record's recorded time is earlier than an earlier record's: the service never writes one back in time (each
+    /// is at least its predecessor's), so the record was written by someone else, back-dated.
+    /// </summary>
+    public const string RecordedOutOfOrder = "recorded out of order";
+
+    /// <summary>
+    /// The record was signed by an audit key that had been replaced: a newer key (the current one, or one that first
+    /// signed after it) had signed its first record more than the rotation grace before this one was recorded. A
+    /// retired key only verifies what it signed before; a new record under it was forged with a retired (perhaps leaked)
+    /// key, or written by a replica still configured with the old key long after the rotation.
+    /// </summary>
+    public const string RetiredKey = "retired key";
+
     /// <summary>The service's stored anchor fails its seal under the configured audit keys: it was edited or forged.</summary>
     public const string AnchorInvalid = "anchor invalid";
 

@@ -84,7 +84,7 @@ public interface ITokenGateway
         int limit,
         CancellationToken cancellationToken);
 
-    // Privacy (issue #6).
+    // Privacy.
 
     /// <summary>
     /// Updates a PaymentMethod's billing details (Stripe API POST /v1/payment_methods/{id}; the PaymentMethod must be

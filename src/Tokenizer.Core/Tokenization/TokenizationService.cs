@@ -447,8 +447,8 @@ public sealed partial class TokenizationService(
         // Whatever the gateway derived, the ledger stores and the caller gets no more than VisibleDigits allows for the
         // number actually sent (a 4-digit account's last4 is the whole account).
 
-        // Privacy (issue #6): the billing details are held only encrypted under the subject's own data key; so are the
-        // mandate acceptance's IP address and user agent (issue #13).
+        // Privacy: the billing details are held only encrypted under the subject's own data key; so are the
+        // mandate acceptance's IP address and user agent.
         if (personalData is not null)
         {
             await personalData.SaveAsync(customerReference, paymentMethod.Id, request.Billing, cancellationToken).ConfigureAwait(false);

@@ -13,7 +13,12 @@ namespace Tokenizer.Ledger.Audit;
 /// str(resource) str(outcome) str(reason) str(correlation_id) bytes(prev_mac)
 /// </code>
 /// where <c>i64</c> is 8 bytes big-endian, <c>str</c> is a 4-byte big-endian length and the UTF-8 bytes (length
-/// 0xFFFFFFFF for NULL, so NULL and empty differ) and <c>bytes</c> is a 4-byte length and the bytes.
+/// 0xFFFFFFFF for NULL, so NULL and empty differ) and <c>bytes</c> is a 4-byte length and the bytes. A record with a
+/// recorded time (every record written since it exists) is signed in the second format, which also binds the key id and
+/// the recorded time, so neither can be changed without the key:
+/// <code>
+/// str("tokenizer.audit.v2") ...the fields above... bytes(prev_mac) str(key_id) i64(recorded_at_micros)
+/// </code>
 /// </summary>
 internal static class AuditChain
 {
@@ -26,6 +31,7 @@ internal static class AuditChain
     private const int NullLength = -1;
 
     private static readonly byte[] FormatTag = "tokenizer.audit.v1"u8.ToArray();
+    private static readonly byte[] RecordedFormatTag = "tokenizer.audit.v2"u8.ToArray();
 
     /// <summary>The <c>prev_mac</c> of record 1: 32 zero bytes.</summary>
     public static byte[] Genesis() => new byte[MacLength];
@@ -34,7 +40,7 @@ internal static class AuditChain
     public static byte[] ComputeMac(ReadOnlySpan<byte> key, AuditRow row)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        WriteBytes(buffer, FormatTag);
+        WriteBytes(buffer, row.RecordedAtMicros is null ? FormatTag : RecordedFormatTag);
         WriteInt64(buffer, row.Sequence);
         WriteInt64(buffer, row.TimeMicros);
         WriteString(buffer, row.CallerId);
@@ -45,6 +51,12 @@ internal static class AuditChain
         WriteString(buffer, row.Reason);
         WriteString(buffer, row.CorrelationId);
         WriteBytes(buffer, row.PrevMac);
+        if (row.RecordedAtMicros is { } recordedAt)
+        {
+            WriteString(buffer, row.KeyId);
+            WriteInt64(buffer, recordedAt);
+        }
+
         return HMACSHA256.HashData(key, buffer.WrittenSpan);
     }
 

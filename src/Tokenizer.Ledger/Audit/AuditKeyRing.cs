@@ -13,6 +13,15 @@ namespace Tokenizer.Ledger.Audit;
 /// </summary>
 public sealed class AuditKeyRing
 {
+    /// <summary>The rotation grace when none is configured: 15 minutes, room for a rolling restart of a few replicas.</summary>
+    public static readonly TimeSpan DefaultRotationGrace = TimeSpan.FromMinutes(15);
+
+    /// <summary>The shortest rotation grace accepted.</summary>
+    public static readonly TimeSpan MinRotationGrace = TimeSpan.FromMinutes(1);
+
+    /// <summary>The longest rotation grace accepted: a leaked key signs undetected for as long as the grace after a rotation.</summary>
+    public static readonly TimeSpan MaxRotationGrace = TimeSpan.FromDays(7);
+
     private static readonly byte[] KeyIdLabel = "tokenizer.audit.key-id.v1"u8.ToArray();
     private static readonly byte[] AnchorLabel = "tokenizer.audit.anchor.v1"u8.ToArray();
 
@@ -21,9 +30,17 @@ public sealed class AuditKeyRing
 
     /// <param name="current">The key that signs new records: at least 32 bytes; copied.</param>
     /// <param name="previous">Earlier keys that still verify older records, each at least 32 bytes; copied. May be empty.</param>
+    /// <param name="rotationGrace">
+    /// How long after a newer key signs its first record an older key may still sign (replicas of one chain change keys
+    /// one by one); <see cref="DefaultRotationGrace"/> when null. Between 1 minute and 7 days.
+    /// </param>
     /// <exception cref="ArgumentException">A key is shorter than 32 bytes.</exception>
-    public AuditKeyRing(byte[] current, IEnumerable<byte[]>? previous = null)
+    /// <exception cref="ArgumentOutOfRangeException">The grace is outside 1 minute to 7 days.</exception>
+    public AuditKeyRing(byte[] current, IEnumerable<byte[]>? previous = null, TimeSpan? rotationGrace = null)
     {
+        RotationGrace = rotationGrace ?? DefaultRotationGrace;
+        ArgumentOutOfRangeException.ThrowIfLessThan(RotationGrace, MinRotationGrace, nameof(rotationGrace));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(RotationGrace, MaxRotationGrace, nameof(rotationGrace));
         Current = Check(current);
         CurrentKeyId = KeyIdOf(Current);
         Add(Current);
@@ -32,6 +49,12 @@ public sealed class AuditKeyRing
             Add(Check(key));
         }
     }
+
+    /// <summary>
+    /// How long after a newer key signs its first record an older key may still sign one (see
+    /// <see cref="AuditProblems.RetiredKey"/>): a rolling rotation across replicas must finish within it.
+    /// </summary>
+    public TimeSpan RotationGrace { get; }
 
     /// <summary>The current key's id: 16 letters a-p (8 bytes of a keyed check value; no digit, so no card-number-like run).</summary>
     public string CurrentKeyId { get; }

@@ -8,6 +8,11 @@ namespace Tokenizer.Ledger.Audit;
 /// One <c>audit_events</c> row exactly as stored: the values the MAC covers. Verification works on these raw values
 /// (never on parsed ones), so a row an attacker wrote with unexpected values still verifies or fails on its bytes.
 /// </summary>
+/// <remarks>
+/// <see cref="TimeMicros"/> is when the audited event happened (a call's start; an aggregated refusal's first one), so
+/// it may run behind its predecessor's. <see cref="RecordedAtMicros"/> is when the record was appended (unix
+/// microseconds UTC), never earlier than its predecessor's; NULL only on records written before it existed.
+/// </remarks>
 internal sealed record AuditRow(
     long Sequence,
     long TimeMicros,
@@ -20,7 +25,8 @@ internal sealed record AuditRow(
     string CorrelationId,
     byte[] PrevMac,
     byte[] Mac,
-    string? KeyId = null)
+    string? KeyId = null,
+    long? RecordedAtMicros = null)
 {
     /// <summary>Reads the columns of <see cref="AuditSql.Columns"/>; a NULL where the schema forbids one reads as empty.</summary>
     public static AuditRow Read(DbDataReader reader) => new(
@@ -35,7 +41,8 @@ internal sealed record AuditRow(
         reader.GetNullableString(8) ?? string.Empty,
         Bytes(reader, 9),
         Bytes(reader, 10),
-        reader.GetNullableString(11));
+        reader.GetNullableString(11),
+        reader.IsDBNull(12) ? null : reader.GetInt64(12));
 
     /// <summary>The stored name of an outcome.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Not a defined <see cref="AuditOutcome"/>.</exception>
@@ -60,7 +67,8 @@ internal sealed record AuditRow(
         .Bind("@correlation_id", CorrelationId)
         .Bind("@prev_mac", PrevMac)
         .Bind("@mac", Mac)
-        .Bind("@key_id", KeyId);
+        .Bind("@key_id", KeyId)
+        .Bind("@recorded_at", RecordedAtMicros);
 
     /// <summary>The row as the port's record.</summary>
     /// <exception cref="InvalidOperationException">The stored outcome is not one this build knows.</exception>

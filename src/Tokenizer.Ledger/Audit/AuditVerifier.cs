@@ -22,7 +22,15 @@ namespace Tokenizer.Ledger.Audit;
 /// edited does not also break its successor's link;</item>
 /// <item>it has a key id once any earlier record had one (only records from before key ids lack one), else
 /// <see cref="AuditProblems.KeyIdMissing"/>: a record without one is tried under every configured key, retired ones
-/// included, so a removed key id would let a retired key sign.</item>
+/// included, so a removed key id would let a retired key sign;</item>
+/// <item>it has a recorded time once any earlier record had one, else <see cref="AuditProblems.RecordedTimeMissing"/>
+/// (the older format signs neither key id nor recorded time), and that time is not earlier than any earlier record's,
+/// else <see cref="AuditProblems.RecordedOutOfOrder"/> (a back-dated record);</item>
+/// <item>its key was not retired when it was recorded, else <see cref="AuditProblems.RetiredKey"/>. Keys take over in
+/// the order they first sign, and the current key is always the newest: a key other than the current one is retired
+/// <see cref="AuditKeyRing.RotationGrace"/> after a newer key's first recorded time. So after a rotation (for a suspected
+/// leak, say) the old key verifies what it signed before, and a record it signs later, however valid its MAC, is
+/// reported; within the grace, replicas still on the old key keep appending.</item>
 /// </list>
 /// The chain alone cannot show that its newest records were deleted: only an <see cref="AuditAnchor"/> kept elsewhere
 /// can (<see cref="AuditProblems.Truncated"/>, <see cref="AuditProblems.AnchorMismatch"/>). Memory is bounded: at most
@@ -39,7 +47,10 @@ internal sealed class AuditVerifier
     private long brokenCount;
     private long recordsChecked;
     private long lastSequence;
+    private readonly Dictionary<string, int> keyOrder = new(StringComparer.Ordinal);
+    private readonly List<long?> keyFirstRecorded = [];
     private bool keyedSeen;
+    private long? latestRecorded;
     private byte[] lastMac = AuditChain.Genesis();
     private long headSequence;
     private byte[] headMac = AuditChain.Genesis();
@@ -100,6 +111,21 @@ internal sealed class AuditVerifier
         {
             problem = AuditProblems.KeyIdMissing;
         }
+        else if (row.RecordedAtMicros is null && latestRecorded is not null)
+        {
+            problem = AuditProblems.RecordedTimeMissing;
+        }
+        else if (row.RecordedAtMicros < latestRecorded)
+        {
+            problem = AuditProblems.RecordedOutOfOrder;
+        }
+
+        if (problem is null or AuditProblems.LinkMismatch)
+        {
+            // Only a record whose MAC verifies says anything true about when its key signed.
+            problem ??= Retired(row);
+            Learn(row);
+        }
 
         if (problem is not null)
         {
@@ -154,6 +180,51 @@ internal sealed class AuditVerifier
             Broken = listed,
             BrokenCount = count,
         };
+    }
+
+    // The key's position in the order keys first signed; a key seen only on records older than recorded times takes
+    // the first recorded time there is as its own (the upgrade is the earliest moment the chain can date).
+    private void Learn(AuditRow row)
+    {
+        if (row.KeyId is { } keyId && !keyOrder.ContainsKey(keyId))
+        {
+            keyOrder[keyId] = keyFirstRecorded.Count;
+            keyFirstRecorded.Add(row.RecordedAtMicros);
+        }
+
+        if (row.RecordedAtMicros is { } recorded)
+        {
+            for (var i = 0; i < keyFirstRecorded.Count; i++)
+            {
+                keyFirstRecorded[i] ??= recorded;
+            }
+
+            latestRecorded = Math.Max(latestRecorded ?? recorded, recorded);
+        }
+    }
+
+    private string? Retired(AuditRow row)
+    {
+        if (row is not { KeyId: { } keyId, RecordedAtMicros: { } recorded }
+            || string.Equals(keyId, keys.CurrentKeyId, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        // Newer than this key: every key that first signed after it, and the current key wherever it first signed.
+        var order = keyOrder.TryGetValue(keyId, out var known) ? known : keyFirstRecorded.Count;
+        var current = keyOrder.TryGetValue(keys.CurrentKeyId, out var at) ? at : -1;
+        long? retiredAt = null;
+        for (var i = 0; i < keyFirstRecorded.Count; i++)
+        {
+            if ((i > order || i == current) && keyFirstRecorded[i] is { } since)
+            {
+                retiredAt = Math.Min(retiredAt ?? since, since);
+            }
+        }
+
+        var graceMicros = keys.RotationGrace.Ticks / TimeSpan.TicksPerMicrosecond;
+        return retiredAt is { } retired && recorded > retired + graceMicros ? AuditProblems.RetiredKey : null;
     }
 
     private void Report(long sequence, string problem)

@@ -50,7 +50,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// <param name="keys">The audit keys: the current one signs, every one verifies.</param>
     /// <param name="database">The database that holds the trail.</param>
     /// <param name="ownsDatabase">False when the database is a token ledger's (disposing the trail then leaves it open).</param>
-    /// <param name="timeProvider">The clock for migration records.</param>
+    /// <param name="timeProvider">The clock for migration records and each record's recorded time.</param>
     private protected RelationalAuditTrail(AuditKeyRing keys, ILedgerDatabase database, bool ownsDatabase, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(keys);
@@ -149,6 +149,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
 
                 long previousSequence = 0;
                 var previousMac = AuditChain.Genesis();
+                var recordedAt = UnixMicros.From(timeProvider.GetUtcNow());
                 using (var head = transaction.Command(AuditSql.SelectHead))
                 using (var reader = await head.ExecuteReaderAsync(ct).ConfigureAwait(false))
                 {
@@ -156,6 +157,10 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     {
                         previousSequence = reader.GetInt64(0);
                         previousMac = (byte[])reader.GetValue(1);
+
+                        // Never back in time, whatever this host's clock or another replica's says: the verifier reads
+                        // a recorded time earlier than its predecessor's as a back-dated record.
+                        recordedAt = reader.IsDBNull(2) ? recordedAt : Math.Max(recordedAt, reader.GetInt64(2));
                     }
                 }
 
@@ -171,7 +176,8 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     correlationId,
                     previousMac,
                     [],
-                    keys.CurrentKeyId);
+                    keys.CurrentKeyId,
+                    recordedAt);
                 var row = unsigned with { Mac = AuditChain.ComputeMac(keys.Current, unsigned) };
                 using var insert = transaction.Command(AuditSql.Insert);
                 row.Bind(insert);

@@ -3,7 +3,7 @@ using Tokenizer.Ledger.Schema;
 namespace Tokenizer.Ledger.Privacy;
 
 /// <summary>
-/// Ledger migration 6 (privacy, issue #6): per-subject data keys (wrapped by Data Protection), personal data encrypted
+/// Ledger migration 6 (privacy): per-subject data keys (wrapped by Data Protection), personal data encrypted
 /// under them, erasure progress, all keyed by the subject's keyed pseudonym (never the reference in clear); and the
 /// indexes the retention purge walks.
 /// </summary>

@@ -8,16 +8,16 @@ internal static class AuditSql
 {
     /// <summary>The columns in the order <see cref="Audit.AuditRow.Read"/> expects.</summary>
     public const string Columns =
-        "sequence, time, caller_id, source_address, action, resource, outcome, reason, correlation_id, prev_mac, mac, key_id";
+        "sequence, time, caller_id, source_address, action, resource, outcome, reason, correlation_id, prev_mac, mac, key_id, recorded_at";
 
-    /// <summary>The newest record's sequence and mac; no row on an empty trail. Run inside the append's write lock.</summary>
-    public const string SelectHead = "SELECT sequence, mac FROM audit_events ORDER BY sequence DESC LIMIT 1";
+    /// <summary>The newest record's sequence, mac and recorded time; no row on an empty trail. Run inside the append's write lock.</summary>
+    public const string SelectHead = "SELECT sequence, mac, recorded_at FROM audit_events ORDER BY sequence DESC LIMIT 1";
 
     /// <summary>Appends one record.</summary>
     public const string Insert = "INSERT INTO audit_events (" + Columns + """
         )
         VALUES (@sequence, @time, @caller_id, @source_address, @action, @resource, @outcome, @reason, @correlation_id,
-                @prev_mac, @mac, @key_id)
+                @prev_mac, @mac, @key_id, @recorded_at)
         """;
 
     /// <summary>The newest record, all columns; no row on an empty trail.</summary>

@@ -45,7 +45,8 @@ internal static class LedgerMigrations
         new(10, "webhook_inbox, webhook_cursor; token lookup indexes", Webhooks.WebhookSql.Schema),
         new(11, "card request HMACs that covered the CVC erased", EraseCvcBearingRequestHmacs),
         new(12, "webhook_inbox.retry_at (back-off after a failed attempt)", Webhooks.WebhookSql.RetrySchema),
-        new(13, "tokens.revoke_requested_at (a detach this service started)", Webhooks.WebhookSql.RevokeRequestSchema),
+        new(13, "audit_events.recorded_at (signed append time: retired audit keys)", AuditRecordedAt),
+        new(14, "tokens.revoke_requested_at (a detach this service started)", Webhooks.WebhookSql.RevokeRequestSchema),
     ];
 
     /// <summary>The highest version this build knows.</summary>
@@ -192,7 +193,16 @@ internal static class LedgerMigrations
     ];
 
     /// <summary>
-    /// Issue #13: each token's setup through a Stripe SetupIntent (status, SetupIntent id, the customer's next action,
+    /// When each audit record was appended (unix microseconds UTC, signed with the key id in the record's MAC), so a key
+    /// replaced by a rotation can be told to have signed a record after it was replaced. NULL on older records.
+    /// </summary>
+    private static string[] AuditRecordedAt(SqlDialect d) =>
+    [
+        $"ALTER TABLE audit_events ADD COLUMN recorded_at {d.Int64Type} NULL",
+    ];
+
+    /// <summary>
+    /// Each token's setup through a Stripe SetupIntent (status, SetupIntent id, the customer's next action,
     /// the failure code) and, for direct debits, its mandate (id, status, type, accepted_at). Tokens made before this
     /// version were created and attached only: the column default gives them <c>not_set_up</c>. No IP address or user
     /// agent here: those are personal data, held encrypted in the privacy tables.

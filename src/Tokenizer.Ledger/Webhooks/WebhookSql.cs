@@ -52,7 +52,7 @@ internal static class WebhookSql
     ];
 
     /// <summary>
-    /// Migration 13. <c>tokens.revoke_requested_at</c>: set (unix microseconds UTC) by the Revoke RPC before it asks the
+    /// Migration 14. <c>tokens.revoke_requested_at</c>: set (unix microseconds UTC) by the Revoke RPC before it asks the
     /// gateway to detach, and committed first, so the <c>payment_method.detached</c> event that detach causes is known
     /// as ours even when it is processed before the revoke's own ledger update commits.
     /// </summary>

@@ -230,6 +230,10 @@ internal sealed class AuditGuard(
             AuditProblems.SequenceGap => $"audit record {k} is missing (sequence gap): it was deleted after it was written",
             AuditProblems.LinkMismatch => $"audit record {k} does not follow record {before} (link mismatch): it was replaced by a record of another chain signed with the same key",
             AuditProblems.UnknownKey => $"audit record {k} names a key that no configured audit key has (unknown key): keep every earlier key in {auditPrevious} after a rotation; otherwise its key id was altered",
+            AuditProblems.KeyIdMissing => $"audit record {k} has no key id although earlier records have one (key id missing): it was removed so the record is tried under every configured key",
+            AuditProblems.RecordedTimeMissing => $"audit record {k} is in the older format although earlier records are not (recorded time missing): it was written outside the service",
+            AuditProblems.RecordedOutOfOrder => $"audit record {k} was recorded before an earlier record (recorded out of order): it was back-dated outside the service",
+            AuditProblems.RetiredKey => $"audit record {k} is signed by an audit key that a newer one had replaced more than Tokenizer:AuditKeyRotationGraceMinutes before (retired key): it was forged with a retired key, or a replica kept the old key after the rotation",
             _ => $"audit record {k} is broken ({walk.Problem})",
         };
         // The server does not start, so `audit verify` cannot be asked: the line itself lists what the walk found.

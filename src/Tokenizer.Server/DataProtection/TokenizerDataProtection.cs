@@ -21,7 +21,7 @@ namespace Tokenizer.Server.DataProtection;
 /// never unprotects under another, and every failure to unprotect is a
 /// <see cref="System.Security.Cryptography.CryptographicException"/> (no oracle). Personal data (billing details) is held
 /// encrypted under per-subject data keys, which are wrapped under
-/// <see cref="DataProtectionSubjectKeyProtector.Purpose"/> (privacy, issue #6).
+/// <see cref="DataProtectionSubjectKeyProtector.Purpose"/> (privacy).
 /// </remarks>
 public static class TokenizerDataProtection
 {

@@ -41,6 +41,14 @@ public sealed class TokenizerOptions
     /// </summary>
     public List<string> AuditHmacPreviousSecrets { get; set; } = [];
 
+    /// <summary>
+    /// Minutes an audit key may still sign after a newer one (the current key) signed its first record: a rolling rotation
+    /// across replicas must finish within it, and a record a replaced key signs later is reported as signed by a retired
+    /// key (start-up refuses; <c>audit verify</c> lists it). 1 to 10080 (7 days); default 15. Setting
+    /// <c>Tokenizer:AuditKeyRotationGraceMinutes</c>; the offline <c>audit verify</c> reads the same variable.
+    /// </summary>
+    public int AuditKeyRotationGraceMinutes { get; set; } = 15;
+
     /// <summary>Section <c>Tokenizer:AuditAnchor</c>: where and how often the audit trail's head is kept outside the database.</summary>
     public AuditAnchorOptions AuditAnchor { get; set; } = new();
 
@@ -234,6 +242,11 @@ internal sealed class TokenizerOptionsValidator(Microsoft.Extensions.Hosting.IHo
                     failures.Add($"{setting}:{i} must be base64 of at least 32 bytes.");
                 }
             }
+        }
+
+        if (options.AuditKeyRotationGraceMinutes is < 1 or > 10080)
+        {
+            failures.Add("Tokenizer:AuditKeyRotationGraceMinutes must be between 1 and 10080.");
         }
 
         if (options.AuditAnchor.IntervalSeconds is < 1 or > 3600)

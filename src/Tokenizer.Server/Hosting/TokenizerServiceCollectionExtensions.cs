@@ -70,7 +70,8 @@ public static class TokenizerServiceCollectionExtensions
         services.AddStripeHttpClient(sp => sp.GetRequiredService<IOptions<StripeSettings>>().Value.Resilience);
         services.AddSingleton<IStripeClient>(CreateStripeClient);
         services.AddSingleton<StripeTokenGateway>();
-        // Metered outermost: a resilience decorator goes between this and the Stripe gateway.
+        // Metered outermost: one metered call per gateway operation; its retries happen below, in the Stripe
+        // HttpClient's resilience handler.
         services.AddSingleton<ITokenGateway>(sp => new MeteredTokenGateway(
             sp.GetRequiredService<StripeTokenGateway>(),
             sp.GetRequiredService<TokenizerMetrics>(),
@@ -87,7 +88,10 @@ public static class TokenizerServiceCollectionExtensions
             sp =>
             {
                 var secrets = sp.GetRequiredService<ITokenizerSecrets>();
-                return new AuditKeyRing(secrets.AuditHmacSecret.ToArray(), secrets.PreviousAuditHmacSecrets.Select(k => k.ToArray()));
+                return new AuditKeyRing(
+                    secrets.AuditHmacSecret.ToArray(),
+                    secrets.PreviousAuditHmacSecrets.Select(k => k.ToArray()),
+                    TimeSpan.FromMinutes(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.AuditKeyRotationGraceMinutes));
             });
         services.AddHostedService<LedgerInitializer>();
         services.AddTokenizerAudit();
@@ -121,7 +125,7 @@ public static class TokenizerServiceCollectionExtensions
 
         // Finance reconciliation: runs in the ledger, a paced background worker, an optional daily schedule.
         services.AddTokenizerReconciliation();
-        // Privacy (issue #6): per-subject keys, access/correction/erasure, retention purge.
+        // Privacy: per-subject keys, access/correction/erasure, retention purge.
         services.AddTokenizerPrivacy();
         // Token events for the billing service: ListTokenEvents, WatchTokenEvents (the store comes with the ledger).
         services.AddTokenizerTokenEvents();

@@ -7,7 +7,7 @@ using Tokenizer.Server.Secrets;
 
 namespace Tokenizer.Server.Privacy;
 
-/// <summary>Wires the privacy operations (issue #6): keys, vault, service, retention purge.</summary>
+/// <summary>Wires the privacy operations: keys, vault, service, retention purge.</summary>
 internal static class PrivacyServiceCollectionExtensions
 {
     /// <summary>The folder under the data directory that holds subject keys (SQLite deployments).</summary>

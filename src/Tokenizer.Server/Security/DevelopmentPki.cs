@@ -60,7 +60,8 @@ public static class DevelopmentPki
     /// <summary>
     /// True when <paramref name="certificate"/> is a development CA, or issued by one: its subject or issuer is
     /// <see cref="CaSubject"/>, or it is the CA certificate of the development PKI in <paramref name="developmentPkiDirectory"/>
-    /// (whose private key sits beside it, readable by anyone who can read the data directory).
+    /// (whose private key sits beside it, readable by anyone who can read the data directory), or it holds that CA's
+    /// public key under another name, or names that key as its issuer's (authority key identifier).
     /// </summary>
     public static bool IsDevelopmentCa(X509Certificate2 certificate, string developmentPkiDirectory)
     {
@@ -78,8 +79,21 @@ public static class DevelopmentPki
 
         using var local = X509CertificateLoader.LoadCertificateFromFile(developmentCa);
         return local.RawDataMemory.Span.SequenceEqual(certificate.RawDataMemory.Span)
-            || local.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);
+            || local.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData)
+            || SameKey(local, certificate)
+            || IssuedWithKeyOf(local, certificate);
     }
+
+    // The private key is what matters, not the name: a certificate re-issued under another name from the development
+    // CA's key (which sits in the data directory) is that CA all the same.
+    private static bool SameKey(X509Certificate2 a, X509Certificate2 b) =>
+        a.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(b.PublicKey.ExportSubjectPublicKeyInfo());
+
+    // A certificate signed with the development CA's key names that key in its authority key identifier.
+    private static bool IssuedWithKeyOf(X509Certificate2 ca, X509Certificate2 certificate) =>
+        ca.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes is { Length: > 0 } caKey
+        && certificate.Extensions.OfType<X509AuthorityKeyIdentifierExtension>().FirstOrDefault()?.KeyIdentifier is { Length: > 0 } issuerKey
+        && caKey.Span.SequenceEqual(issuerKey.Span);
 
     /// <summary>Issues one more client certificate from the CA in <paramref name="directory"/> (tests use it for strangers).</summary>
     public static void IssueClient(string directory, string name, string subject, TimeProvider timeProvider)

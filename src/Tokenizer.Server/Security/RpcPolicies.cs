@@ -31,7 +31,7 @@ public static class RpcPolicies
         ["tokenizer.v1.ReconciliationService/ListReconciliationItems"] = [CallerRoles.Finance],
         ["tokenizer.v1.ReconciliationService/ListReconciliations"] = [CallerRoles.Finance],
 
-        // Privacy (issue #6): data-subject requests, admin only.
+        // Privacy: data-subject requests, admin only.
         ["tokenizer.v1.PrivacyService/ExportSubjectData"] = [CallerRoles.Admin],
         ["tokenizer.v1.PrivacyService/CorrectSubjectData"] = [CallerRoles.Admin],
         ["tokenizer.v1.PrivacyService/EraseSubject"] = [CallerRoles.Admin],

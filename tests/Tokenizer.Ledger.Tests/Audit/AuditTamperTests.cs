@@ -213,7 +213,7 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
         await ExecuteAsync("DELETE FROM audit_events WHERE sequence = 6");
         await ExecuteAsync(
             "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (@sequence, @time, @caller_id, @source_address, "
-            + "@action, @resource, @outcome, @reason, @correlation_id, @prev_mac, @mac, NULL)",
+            + "@action, @resource, @outcome, @reason, @correlation_id, @prev_mac, @mac, @key_id, @recorded_at)",
             ("@sequence", foreign.Sequence),
             ("@time", foreign.TimeMicros),
             ("@caller_id", foreign.CallerId),
@@ -224,7 +224,9 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
             ("@reason", foreign.Reason),
             ("@correlation_id", foreign.CorrelationId),
             ("@prev_mac", foreign.PrevMac),
-            ("@mac", foreign.Mac));
+            ("@mac", foreign.Mac),
+            ("@key_id", foreign.KeyId),
+            ("@recorded_at", foreign.RecordedAtMicros));
         var verification = await Trail.VerifyAsync(null, CancellationToken.None);
 
         // Assert
@@ -240,7 +242,7 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
 
         // Act: INSERT is allowed (append-only); without the key the new row cannot carry a valid MAC.
         await ExecuteAsync(
-            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (4, 0, 'ghost', NULL, 'a', NULL, 'success', NULL, '', @prev, @mac, NULL)",
+            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (4, 0, 'ghost', NULL, 'a', NULL, 'success', NULL, '', @prev, @mac, NULL, NULL)",
             ("@prev", head.Mac),
             ("@mac", RandomNumberGenerator.GetBytes(32)));
 
@@ -320,9 +322,10 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
     }
 
     [Fact]
-    public async Task VerifyAsync_KeyIdOutsideTheMacChanged_RemovalCaughtAndNeverMakesARecordVerifyThatTheKeyDidNotSign()
+    public async Task VerifyAsync_KeyIdChanged_BreaksTheMacItIsSignedIn()
     {
-        // Arrange: key_id picks the key to try; NULL (allowed only before the first keyed record) tries every configured key, an unknown id none.
+        // Arrange: key_id picks the key to try and is signed with the record, so removing it (NULL would be tried under
+        // every configured key, retired ones included) or naming another key breaks the MAC.
         await AppendEventsAsync(Records);
         await DropTriggersAsync();
 
@@ -331,11 +334,13 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
         var nulled = await Trail.VerifyAsync(null, CancellationToken.None);
         await ExecuteAsync("UPDATE audit_events SET key_id = 'aaaaaaaaaaaaaaaa' WHERE sequence = 5; UPDATE audit_events SET key_id = NULL, caller_id = 'finance-staff' WHERE sequence = 7;");
         var forged = await Trail.VerifyAsync(null, CancellationToken.None);
+        await ExecuteAsync("UPDATE audit_events SET key_id = NULL");
+        var allNulled = await Trail.VerifyAsync(null, CancellationToken.None);
 
-        // Assert: a key id removed after keyed records is itself a break (a record without one would verify under a
-        // retired key too); an unknown id and an edit are caught as before.
-        Assert.Equal([new AuditBreak(3, AuditProblems.KeyIdMissing)], nulled.Broken);
-        Assert.Equal([new AuditBreak(3, AuditProblems.KeyIdMissing), new AuditBreak(5, AuditProblems.UnknownKey), new AuditBreak(7, AuditProblems.MacMismatch)], forged.Broken);
+        // Assert
+        Assert.Equal([new AuditBreak(3, AuditProblems.MacMismatch)], nulled.Broken);
+        Assert.Equal([new AuditBreak(3, AuditProblems.MacMismatch), new AuditBreak(5, AuditProblems.UnknownKey), new AuditBreak(7, AuditProblems.MacMismatch)], forged.Broken);
+        Assert.Equal(Records, allNulled.BrokenCount);
     }
 
     [Fact]

@@ -74,6 +74,39 @@ public abstract class AuditTestBase(TestDatabase database) : IAsyncLifetime
     protected Task DropTriggersAsync() => Database.DropAuditGuardsAsync();
 
     /// <summary>
+    /// What someone holding <paramref name="key"/> and write access to the database can do: append one validly signed
+    /// record after the head, naming <paramref name="keyId"/> and recorded at <paramref name="recordedAtMicros"/> (NULL:
+    /// the older format, which signs neither). Returns its sequence.
+    /// </summary>
+    private protected async Task<long> ForgeAsync(byte[] key, string? keyId, long? recordedAtMicros)
+    {
+        var existing = await RowsAsync();
+        var sequence = existing.Count == 0 ? 1 : existing[^1].Sequence + 1;
+        var unsigned = new AuditRow(
+            sequence,
+            Schema.UnixMicros.From(T0) + sequence,
+            "admin",
+            "127.0.0.1",
+            "tokenizer.v1.TokenizerService/RevokeToken",
+            "pm_forged",
+            "success",
+            null,
+            "forged-" + sequence,
+            existing.Count == 0 ? AuditChain.Genesis() : existing[^1].Mac,
+            [],
+            keyId,
+            recordedAtMicros);
+        var row = unsigned with { Mac = AuditChain.ComputeMac(key, unsigned) };
+        await Database.InTransactionAsync(async transaction =>
+        {
+            using var insert = Schema.DbCommandExtensions.Command(transaction, Schema.AuditSql.Insert);
+            row.Bind(insert);
+            await insert.ExecuteNonQueryAsync();
+        });
+        return sequence;
+    }
+
+    /// <summary>
     /// Writes <paramref name="count"/> validly chained records in one transaction (fast set-up for paging tests),
     /// after whatever the database holds.
     /// </summary>

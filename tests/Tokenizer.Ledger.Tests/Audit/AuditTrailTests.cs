@@ -38,39 +38,126 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
     [Fact]
     public async Task CheckAsync_RecordsWithoutKeyId_VerifyUnderAnyConfiguredKey()
     {
-        // Arrange: a record as written before key ids existed.
+        // Arrange: records as written before key ids and recorded times existed, then records of this version.
+        await SeedChainAsync(2);
         await AppendEventsAsync(2);
-        await DropTriggersAsync();
-        await ExecuteAsync("UPDATE audit_events SET key_id = NULL");
 
         // Act
         var withOld = await (await RingTrailAsync(new AuditKeyRing(NewKey, [Key]))).VerifyAsync(null, CancellationToken.None);
-        var withoutOld = await (await RingTrailAsync(new AuditKeyRing(NewKey))).CheckAsync(null, CancellationToken.None);
+        var withoutOld = await (await RingTrailAsync(new AuditKeyRing(NewKey))).VerifyAsync(null, CancellationToken.None);
 
         // Assert
         Assert.True(withOld.Intact, withOld.Problem);
-        Assert.False(withoutOld.HeadVerifies);
+        Assert.Equal((1L, AuditProblems.MacMismatch), (withoutOld.FirstBrokenSequence, withoutOld.Problem));
     }
 
     [Fact]
-    public async Task VerifyAsync_KeyIdRemovedFromARecordAfterAKeyedOne_ReportedAsKeyIdMissing()
+    public async Task VerifyAsync_OlderFormatRecordAfterKeyedOnes_ReportedAsKeyIdOrRecordedTimeMissing()
     {
-        // Arrange: three records under key ids; the last one's key id removed (a record without one is tried under
-        // every configured key, so a retired, leaked key could sign it). Control: all of them without one (records
-        // from before key ids) still verify.
-        await AppendEventsAsync(3);
-        await DropTriggersAsync();
-        await ExecuteAsync("UPDATE audit_events SET key_id = NULL WHERE sequence = 3");
-
-        // Act
-        var removed = await Trail.VerifyAsync(null, CancellationToken.None);
-        await ExecuteAsync("UPDATE audit_events SET key_id = NULL");
+        // Arrange: the older format signs neither key id nor recorded time, so a record written in it after newer ones
+        // would be tried under every configured key (retired ones too) and escape the retired-key rule. Control: a
+        // chain that starts in the older format (written before the upgrade) verifies.
+        await SeedChainAsync(2);
+        await AppendEventsAsync(2);
         var legacy = await Trail.VerifyAsync(null, CancellationToken.None);
 
+        // Act
+        await ForgeAsync(Key, null, null);
+        await ForgeAsync(Key, AuditKeyRing.KeyIdOf(Key), null);
+        var forged = await Trail.VerifyAsync(null, CancellationToken.None);
+
         // Assert
-        Assert.False(removed.Intact);
-        Assert.Equal((3L, AuditProblems.KeyIdMissing), (removed.FirstBrokenSequence, removed.Problem));
         Assert.True(legacy.Intact, legacy.Problem);
+        Assert.Equal([new AuditBreak(5, AuditProblems.KeyIdMissing), new AuditBreak(6, AuditProblems.RecordedTimeMissing)], forged.Broken);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_RetiredKeySignsAfterTheRotationGrace_ReportedAsRetiredKey()
+    {
+        // Arrange: two records under the old key, the rotation, two under the new key (the old one kept to verify).
+        await AppendEventsAsync(2);
+        var rotated = await RingTrailAsync(new AuditKeyRing(NewKey, [Key]));
+        Clock.Advance(TimeSpan.FromMinutes(1));
+        await AppendEventsAsync(2, rotated);
+        var firstNew = (await RowsAsync())[2].RecordedAtMicros!.Value;
+        var graceMicros = AuditKeyRing.DefaultRotationGrace.Ticks / TimeSpan.TicksPerMicrosecond;
+
+        // Act: someone holding the old key appends validly signed records naming it: within the grace (a replica not yet
+        // restarted would), then past it.
+        await ForgeAsync(Key, AuditKeyRing.KeyIdOf(Key), firstNew + graceMicros);
+        var withinGrace = await rotated.VerifyAsync(null, CancellationToken.None);
+        await ForgeAsync(Key, AuditKeyRing.KeyIdOf(Key), firstNew + graceMicros + 1);
+        var pastGrace = await rotated.VerifyAsync(null, CancellationToken.None);
+        var longerGrace = await (await RingTrailAsync(new AuditKeyRing(NewKey, [Key], TimeSpan.FromHours(1)))).VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.True(withinGrace.Intact, withinGrace.Problem);
+        Assert.Equal([new AuditBreak(6, AuditProblems.RetiredKey)], pastGrace.Broken);
+        Assert.True(longerGrace.Intact, longerGrace.Problem);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_KeyNeverUsedSignsAfterTheCurrentKey_ReportedAsRetiredKey()
+    {
+        // Arrange: a configured previous key that signed nothing yet is still older than the current one.
+        var unused = Enumerable.Range(0, 32).Select(i => (byte)(0x40 + i)).ToArray();
+        var ring = new AuditKeyRing(Key, [unused]);
+        await AppendEventsAsync(2);
+        var head = (await RowsAsync())[^1].RecordedAtMicros!.Value;
+
+        // Act
+        await ForgeAsync(unused, AuditKeyRing.KeyIdOf(unused), head + AuditKeyRing.DefaultRotationGrace.Ticks / TimeSpan.TicksPerMicrosecond + 1);
+        var verification = await (await RingTrailAsync(ring)).VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.Equal([new AuditBreak(3, AuditProblems.RetiredKey)], verification.Broken);
+    }
+
+    [Fact]
+    public async Task RollingRotation_ReplicasOnBothKeysInterleaveWithinTheGrace_IntactAndAStragglerPastItReported()
+    {
+        // Arrange: two replicas of one chain; one restarted with the new key, the other still on the old one.
+        var straggler = Trail;
+        var restarted = await RingTrailAsync(new AuditKeyRing(NewKey, [Key]));
+
+        // Act: they take turns for 10 minutes, then the straggler appends 20 minutes after the first new-key record.
+        for (var minute = 0; minute < 10; minute++)
+        {
+            await restarted.AppendAsync(Event(2 * minute), CancellationToken.None);
+            await straggler.AppendAsync(Event((2 * minute) + 1), CancellationToken.None);
+            Clock.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        var rolling = await restarted.VerifyAsync(null, CancellationToken.None);
+        Clock.Advance(TimeSpan.FromMinutes(10));
+        await straggler.AppendAsync(Event(99), CancellationToken.None);
+        var late = await restarted.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.True(rolling.Intact, rolling.Problem);
+        Assert.Equal([new AuditBreak(21, AuditProblems.RetiredKey)], late.Broken);
+    }
+
+    [Fact]
+    public async Task AppendAsync_ReplicaClockBehind_RecordedTimeNeverGoesBackAndABackDatedRecordIsReported()
+    {
+        // Arrange: a second replica whose clock is an hour behind appends after the first.
+        await AppendEventsAsync(2);
+        var behind = Database.CreateTrail(Key, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0.AddHours(-1)));
+        await behind.InitializeAsync(CancellationToken.None);
+        await AppendEventsAsync(1, behind);
+        var rows = await RowsAsync();
+
+        // Act: a record signed with the current key but recorded before its predecessor; control: at the same time.
+        await ForgeAsync(Key, AuditKeyRing.KeyIdOf(Key), rows[^1].RecordedAtMicros);
+        var sameTime = await Trail.VerifyAsync(null, CancellationToken.None);
+        await ForgeAsync(Key, AuditKeyRing.KeyIdOf(Key), rows[^1].RecordedAtMicros - 1);
+        var backDated = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.Equal(rows[1].RecordedAtMicros, rows[2].RecordedAtMicros);
+        Assert.True(sameTime.Intact, sameTime.Problem);
+        Assert.Equal([new AuditBreak(5, AuditProblems.RecordedOutOfOrder)], backDated.Broken);
     }
 
     [Fact]
@@ -375,7 +462,7 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
     {
         // Act and assert
         await Assert.ThrowsAnyAsync<DbException>(() => ExecuteAsync(
-            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (1, 0, 'c', NULL, 'a', NULL, 'success', NULL, '', @prev, @mac, NULL)",
+            "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (1, 0, 'c', NULL, 'a', NULL, 'success', NULL, '', @prev, @mac, NULL, NULL)",
             ("@prev", new byte[32]),
             ("@mac", new byte[31])));
         Assert.Empty(await RowsAsync());

@@ -91,4 +91,14 @@ public sealed class MemoryImagePostureTests
         Assert.Contains(named, problem, StringComparison.Ordinal);
         Assert.Empty(control);
     }
+
+    [Fact]
+    public void Problems_StartupHookSet_Named()
+    {
+        var problems = MemoryImagePosture.Problems(n => n == "DOTNET_EnableDiagnostics" ? "0" : n == "DOTNET_STARTUP_HOOKS" ? "/tmp/hook.dll" : null, null);
+        var control = MemoryImagePosture.Problems(n => n == "DOTNET_EnableDiagnostics" ? "0" : n == "DOTNET_STARTUP_HOOKS" ? " " : null, null);
+
+        Assert.Contains("DOTNET_STARTUP_HOOKS", Assert.Single(problems), StringComparison.Ordinal);
+        Assert.Empty(control);
+    }
 }
