@@ -24,6 +24,12 @@ public static class CliApp
     /// </summary>
     public const string DataDirectoryVariable = "Tokenizer__DataDirectory";
 
+    /// <summary>
+    /// The environment variable the CLI takes the server's gRPC address from when <c>--server</c> is not given (e.g.
+    /// <c>https://127.0.0.1:5255</c>); else <see cref="DefaultServer"/>. An address is not a secret.
+    /// </summary>
+    public const string ServerVariable = "TOKENIZER_SERVER";
+
     /// <summary>As <see cref="RunAsync(string[], TextReader, TextWriter, TextWriter, Func{string, string?})"/> with the process environment.</summary>
     public static Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error) =>
         RunAsync(args, input, output, error, Environment.GetEnvironmentVariable);
@@ -144,7 +150,7 @@ public static class CliApp
         token.Subcommands.Add(get);
         token.Subcommands.Add(revoke);
 
-        var tokens = new Command("tokens", "List tokens, watch token events");
+        var tokens = new Command("tokens", "List tokens; list or watch token events");
         var list = new Command("list", "List tokens, newest first");
         var listCustomer = new Option<string?>("--customer") { Description = "Only this customer_reference" };
         var status = new Option<string?>("--status") { Description = "active or revoked" };
@@ -186,6 +192,7 @@ public static class CliApp
                 cancellationToken: ct)));
         tokens.Subcommands.Add(list);
         tokens.Subcommands.Add(WatchCommand.Build(channel, json, output, error));
+        tokens.Subcommands.Add(WatchCommand.BuildList(channel, json, output, error));
 
         root.Subcommands.Add(tokenize);
         root.Subcommands.Add(token);

@@ -6,7 +6,8 @@ using Grpc.Net.Client;
 namespace Tokenizer.Cli;
 
 /// <summary>
-/// Connection settings shared by every command: the server address and the TLS client certificate. By default the
+/// Connection settings shared by every command: the server address (<c>--server</c>, else <c>$TOKENIZER_SERVER</c>,
+/// else https://127.0.0.1:5055) and the TLS client certificate. By default the
 /// certificate of the command's role comes from the development PKI under the server's data directory
 /// (<c>$Tokenizer__DataDirectory/pki</c>, else <c>./data/pki</c>, as scripts/run.sh makes it): billing for tokenize,
 /// finance for reads, admin for revoke and audit. Files that cannot be used are bad usage (<see cref="CliInputException"/>
@@ -18,7 +19,14 @@ public sealed class CliChannel
     {
         var dataDirectory = environment(CliApp.DataDirectoryVariable);
         var defaultPki = string.IsNullOrWhiteSpace(dataDirectory) ? Path.Combine("data", "pki") : Path.Combine(dataDirectory, "pki");
-        Server = new Option<string>("--server") { Description = "Tokenizer gRPC address", DefaultValueFactory = _ => CliApp.DefaultServer, Recursive = true };
+        var server = environment(CliApp.ServerVariable);
+        var defaultServer = string.IsNullOrWhiteSpace(server) ? CliApp.DefaultServer : server.Trim();
+        Server = new Option<string>("--server")
+        {
+            Description = $"Tokenizer gRPC address (default: ${CliApp.ServerVariable}, else {CliApp.DefaultServer})",
+            DefaultValueFactory = _ => defaultServer,
+            Recursive = true,
+        };
         Pki = new Option<string>("--pki")
         {
             Description = $"Development PKI directory with <role>.crt/.key and ca.crt (default: ${CliApp.DataDirectoryVariable}/pki, else data/pki)",
@@ -61,7 +69,7 @@ public sealed class CliChannel
         var address = result.GetValue(Server)!;
         if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
         {
-            throw new CliInputException("--server: must be an https:// (or development http://) address");
+            throw new CliInputException($"--server (or {CliApp.ServerVariable}): must be an https:// (or development http://) address");
         }
 
         if (uri.Scheme == "http")

@@ -100,6 +100,71 @@ public static class WatchCommand
         return watch;
     }
 
+    /// <summary>
+    /// The <c>events</c> subcommand of <c>tokens</c>: one page of ListTokenEvents after <c>--after</c> (default: from the
+    /// oldest event kept), <c>--page-size</c> 1-500 (default 100), printed as <c>watch</c> prints them; the billing
+    /// certificate by default (its own tokens' events; <c>--cert</c> finance: all). A full page ends with a line on
+    /// standard error naming the <c>--after</c> of the next page; <c>--json</c> prints the whole response (events and
+    /// <c>next_cursor</c>) as one JSON object.
+    /// </summary>
+    public static Command BuildList(CliChannel channel, Option<bool> json, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var after = new Option<string?>("--after") { Description = "The page after this cursor (the first column of a line printed earlier); default: from the oldest event kept" };
+        var pageSize = new Option<int>("--page-size")
+        {
+            Description = "Events per page, 1-500 (default 100)",
+            DefaultValueFactory = _ => 100,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+                if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is >= 1 and <= 500)
+                {
+                    return value;
+                }
+
+                result.AddError("--page-size: must be a whole number from 1 to 500");
+                return 0;
+            },
+        };
+        var events = new Command(
+            "events",
+            "Print one page of token events, oldest first, one line each (billing certificate: its own tokens; --cert finance: all). Next page: --after CURSOR");
+        events.Options.Add(after);
+        events.Options.Add(pageSize);
+        events.SetAction((result, ct) => CliErrors.RunAsync(result, error, async () =>
+        {
+            using var grpc = channel.Open(result, "billing");
+            var client = new TokenizerService.TokenizerServiceClient(grpc);
+            var size = result.GetValue(pageSize);
+            var page = await client.ListTokenEventsAsync(
+                new ListTokenEventsRequest { After = result.GetValue(after) ?? string.Empty, PageSize = size },
+                cancellationToken: ct).ConfigureAwait(false);
+            if (result.GetValue(json))
+            {
+                await output.WriteLineAsync(Formatter.Format(page)).ConfigureAwait(false);
+                return 0;
+            }
+
+            foreach (var item in page.Events)
+            {
+                Print(output, item, json: false);
+            }
+
+            if (page.Events.Count == size)
+            {
+                // Only a cursor the server sent is repeated: never a value the user typed.
+                await error.WriteLineAsync($"more may follow: tokens events --after {page.NextCursor}").ConfigureAwait(false);
+            }
+
+            return 0;
+        }));
+        return events;
+    }
+
     /// <summary>One event as one line.</summary>
     internal static void Print(TextWriter output, TokenEvent item, bool json)
     {

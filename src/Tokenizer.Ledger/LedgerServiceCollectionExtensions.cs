@@ -130,7 +130,7 @@ public static class LedgerServiceCollectionExtensions
         services.AddSingleton<ITokenEventLog>(sp => sp.GetRequiredService<TokenEvents.RelationalTokenEventStore>());
         services.AddSingleton<ITokenEventReader>(sp => sp.GetRequiredService<TokenEvents.RelationalTokenEventStore>());
         // The Stripe webhook inbox and the token updates its events make, in the same database.
-        services.AddSingleton(sp => new Webhooks.RelationalWebhookStore(sp.GetRequiredService<RelationalTokenLedger>()));
+        services.AddSingleton(sp => new Webhooks.RelationalWebhookStore(sp.GetRequiredService<RelationalTokenLedger>(), sp.GetService<TimeProvider>()));
         return services;
     }
 

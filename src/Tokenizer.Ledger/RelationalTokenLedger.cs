@@ -21,6 +21,12 @@ namespace Tokenizer.Ledger;
 /// </remarks>
 public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, IDisposable
 {
+    /// <summary>The SourceId prefix of a setup event the ledger appends when a refresh from the gateway changed the status.</summary>
+    public const string SetupSourcePrefix = "setup:";
+
+    /// <summary>The SourceId prefix of a revoke's token event ("revoke:" + token: one per token).</summary>
+    public const string RevokeSourcePrefix = "revoke:";
+
     private const int HmacLength = 32;
     private const int MaxPageSize = 100;
     private const int MaxClaimAttempts = 3;
@@ -86,6 +92,8 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     /// took over): the gateway token exists, so the ledger must know it. A completed record keeps its first response,
     /// so replays never change. On an existing token, status and revoked_at only move towards revoked; gateway, type,
     /// caller, customer reference and created_at keep their first values; the masked metadata takes the new values.
+    /// A token recorded revoked that this write moves from active to revoked gets its <see cref="TokenEventKind.Revoked"/>
+    /// token event (source <c>"revoke:" + token</c>) in the same transaction: the revoke and its event commit together.
     /// </remarks>
     /// <exception cref="ArgumentException">The response is empty, or the token's id or metadata is malformed.</exception>
     public Task CompleteAsync(
@@ -102,9 +110,25 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         TokenRows.Validate(token);
 
         var now = UnixMicros.From(timeProvider.GetUtcNow());
+        var revokedEvent = token.Status == TokenStatus.Revoked
+            ? new TokenEventDraft(token.Token, token.CallerId, TokenEventKind.Revoked, RevokeSourcePrefix + token.Token, token.RevokedAt ?? timeProvider.GetUtcNow(), Card: null)
+            : null;
         return LedgerDatabase.WriteAsync(
             async (transaction, ct) =>
             {
+                if (revokedEvent is not null)
+                {
+                    // A revoke: its token event in this same transaction, only when this write is what revokes the token
+                    // (a webhook of the revoke's own detach may have revoked it first, with the same event).
+                    await TokenEvents.RelationalTokenEventStore.TakeAppendLockAsync(transaction, LedgerDatabase.Dialect, ct).ConfigureAwait(false);
+                    using var revoke = transaction.Command(LedgerSql.RevokeActiveToken);
+                    revoke.Bind("@token", token.Token).Bind("@revoked_at", UnixMicros.From(revokedEvent.OccurredAt));
+                    if (await revoke.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1)
+                    {
+                        await TokenEvents.RelationalTokenEventStore.AppendWithChangeAsync(transaction, LedgerDatabase.Dialect, revokedEvent, timeProvider.GetUtcNow(), lockTaken: true, ct).ConfigureAwait(false);
+                    }
+                }
+
                 using (var upsert = transaction.Command(LedgerSql.UpsertToken))
                 {
                     TokenRows.BindToken(upsert, token);
@@ -355,16 +379,59 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// When the setup status itself changes to one with a token event (<see cref="TokenEventKinds.ForSetup"/>), that
+    /// event is appended in the same transaction (source <c>"setup:" + SetupIntent id</c>, so the webhook that reports
+    /// the same change later finds nothing changed and appends nothing).
+    /// </remarks>
     public Task<bool> UpdateSetupAsync(TokenRecord token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
         TokenRows.Validate(token);
+        var now = timeProvider.GetUtcNow();
+        TokenEventDraft? draft = TokenEventKinds.ForSetup(token.Setup.Status) is { } kind && token.Setup.SetupIntentId is { } setupIntent
+            ? new TokenEventDraft(token.Token, token.CallerId, kind, SetupSourcePrefix + setupIntent, now, Card: null)
+            : null;
         return LedgerDatabase.WriteAsync(
             async (transaction, ct) =>
             {
+                if (draft is not null)
+                {
+                    await TokenEvents.RelationalTokenEventStore.TakeAppendLockAsync(transaction, LedgerDatabase.Dialect, ct).ConfigureAwait(false);
+                }
+
+                using (var status = transaction.Command(LedgerSql.UpdateTokenSetupStatus))
+                {
+                    TokenRows.BindSetupOnly(status, token);
+                    if (await status.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1)
+                    {
+                        if (draft is not null)
+                        {
+                            await TokenEvents.RelationalTokenEventStore.AppendWithChangeAsync(transaction, LedgerDatabase.Dialect, draft, now, lockTaken: true, ct).ConfigureAwait(false);
+                        }
+
+                        return true;
+                    }
+                }
+
                 using var update = transaction.Command(LedgerSql.UpdateTokenSetup);
                 TokenRows.BindSetupOnly(update, token);
                 return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task MarkRevokeRequestedAsync(string token, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        var at = UnixMicros.From(now);
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var update = transaction.Command(LedgerSql.MarkRevokeRequested);
+                update.Bind("@token", token).Bind("@now", at);
+                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             },
             cancellationToken);
     }

@@ -371,6 +371,34 @@ public sealed class TokenWatchCliTests(TokenEventServerFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task TokensEvents_PagedWithAfterAndPageSize_EachEventOnceInOrder()
+    {
+        // Arrange: three revokes of the other billing caller (its events only come from these tests).
+        var server = fixture.Server;
+        var start = (await fixture.Other.ListTokenEventsAsync(new ListTokenEventsRequest { PageSize = 500 })).NextCursor;
+        var tokens = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var token = (await fixture.Other.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-cli-events"))).Token.Token_;
+            await server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = token, IdempotencyKey = Requests.NewKey() });
+            tokens.Add(token);
+        }
+
+        // Act: a page of two, then the next page from the last line's cursor.
+        var (code, first, firstError) = await RunAsync("tokens", "events", "--after", start, "--page-size", "2", "--cert", Cert("crt"), "--key", Cert("key"));
+        var lines = first.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var (nextCode, next, nextError) = await RunAsync("tokens", "events", "--after", lines[^1].Split(' ')[0], "--page-size", "2", "--cert", Cert("crt"), "--key", Cert("key"));
+
+        // Assert: two lines and a hint naming the next page, then the third alone (no hint: the page is not full).
+        Assert.True(code == 0, firstError);
+        Assert.Equal([$"revoked {tokens[0]}", $"revoked {tokens[1]}"], lines.Select(l => string.Join(' ', l.Split(' ')[3..])));
+        Assert.Contains($"tokens events --after {lines[^1].Split(' ')[0]}", firstError, StringComparison.Ordinal);
+        Assert.Equal(0, nextCode);
+        Assert.Matches($"^[A-Za-z0-9_-]{{12}} \\d{{4}}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ revoked {tokens[2]}\\r?\\n$", next);
+        Assert.Empty(nextError);
+    }
+
+    [Fact]
     public async Task TokensWatch_MalformedAfter_ExitOneNamingTheField()
     {
         var (code, output, error) = await RunAsync("tokens", "watch", "--after", "zz-not-a-cursor");

@@ -773,11 +773,14 @@ public sealed class WebhookDeliveryTests
                 .Where(d => d.EventType is "payment_method.automatically_updated" or "payment_method.detached" or "mandate.updated")
                 .ToList();
 
-            // The catch-up lists GET /v1/events; the watcher reconnects after its cursor and gets the five, once each.
+            // The catch-up lists GET /v1/events and processes the five, once each; the watcher reconnects after its
+            // cursor and gets one event per change of the ledger, once each: four, because processing reads Stripe's
+            // current state, so the first of the two updates of the first card already brings the ledger to the second
+            // one's expiry, and the second changes nothing (a token event is appended only when the ledger changed).
             using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(90));
             using var watch = server.Server.Finance.WatchTokenEvents(new Contracts.V1.WatchTokenEventsRequest { After = cursor }, cancellationToken: bound.Token);
             var watched = new List<Contracts.V1.TokenEvent>();
-            while (watched.Count < 5 && await watch.ResponseStream.MoveNext(bound.Token))
+            while (watched.Count < 4 && await watch.ResponseStream.MoveNext(bound.Token))
             {
                 watched.Add(watch.ResponseStream.Current);
             }
@@ -796,7 +799,7 @@ public sealed class WebhookDeliveryTests
             Assert.Equal(
                 new[]
                 {
-                    (first.Token_, Contracts.V1.TokenEventKind.CardUpdated), (first.Token_, Contracts.V1.TokenEventKind.CardUpdated),
+                    (first.Token_, Contracts.V1.TokenEventKind.CardUpdated),
                     (second.Token_, Contracts.V1.TokenEventKind.CardUpdated), (third.Token_, Contracts.V1.TokenEventKind.DetachedAtGateway),
                     (sepa.Token_, Contracts.V1.TokenEventKind.MandateInactive),
                 }.Order(),
@@ -804,6 +807,7 @@ public sealed class WebhookDeliveryTests
             // In order: the stream is the list, cursor by cursor.
             Assert.Equal(listed.Select(e => e.Cursor), watched.Select(e => e.Cursor));
             Assert.Equal((9, 2036), (ledgerFirst!.Card!.ExpMonth, ledgerFirst.Card.ExpYear));
+            Assert.Equal((9, 2036), (watched.Single(e => e.Token == first.Token_).Card.ExpMonth, watched.Single(e => e.Token == first.Token_).Card.ExpYear));
             foreach (var delivery in dropped)
             {
                 Assert.Equal((WebhookState.Processed, 1), await server.Store.FindAsync(delivery.EventId, CancellationToken.None));

@@ -1,6 +1,8 @@
 using Tokenizer.Core.Domain;
+using Tokenizer.Core.Ports;
 using Tokenizer.Ledger.Tests.Postgres;
 using Tokenizer.Ledger.Tests.Sqlite;
+using Tokenizer.Ledger.TokenEvents;
 using Tokenizer.Ledger.Webhooks;
 
 namespace Tokenizer.Ledger.Tests;
@@ -119,6 +121,118 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         Assert.Equal((TokenStatus.Revoked, T0.AddDays(1)), (stored.Status, stored.RevokedAt));
         Assert.Equal(["pm_b"], (await store.FindByMandateAsync("mandate_b", CancellationToken.None)).Select(t => t.Token));
         Assert.Equal(["pm_b"], (await store.FindBySetupIntentAsync("seti_b", CancellationToken.None)).Select(t => t.Token));
+    }
+
+    [Fact]
+    public async Task TokenUpdatesWithEvents_OnlyAChangeAppendsItsEventOnce()
+    {
+        var store = new RelationalWebhookStore(Ledger, Clock);
+        var events = new RelationalTokenEventStore(Ledger, Clock);
+        var bank = TestData.Bank("pm_b", TokenType.SepaDebit, T0) with
+        {
+            Setup = new TokenSetup(SetupStatus.RequiresAction, "seti_b", null, null),
+            Mandate = new Mandate("mandate_b", MandateStatus.Active, MandateType.Online, T0),
+        };
+        await SeedAsync(Ledger, [bank, TestData.Card("pm_c", T0), TestData.Card("pm_d", T0)]);
+        var card = new CardMetadata("visa", "1881", 3, 2032, "credit", "US", "fp2");
+        TokenEventDraft Draft(string token, TokenEventKind kind, string source) => new(token, TestData.Caller, kind, source, T0, null);
+        Func<string, string, TokenEventDraft?> Inactive(string source) => (token, caller) => new(token, caller, TokenEventKind.MandateInactive, source, T0, null);
+        var ready = bank with { Setup = bank.Setup with { Status = SetupStatus.Ready } };
+
+        var cardChanged = await store.UpdateCardAsync("pm_c", card, Draft("pm_c", TokenEventKind.CardUpdated, "evt_1") with { Card = new CardUpdate("visa", "1881", 3, 2032, "fp2") }, CancellationToken.None);
+        var cardAgain = await store.UpdateCardAsync("pm_c", card, Draft("pm_c", TokenEventKind.CardUpdated, "evt_2"), CancellationToken.None);
+        var setupChanged = await store.UpdateSetupAsync(ready, Draft("pm_b", TokenEventKind.SetupSucceeded, "evt_3"), CancellationToken.None);
+        var setupAgain = await store.UpdateSetupAsync(ready, Draft("pm_b", TokenEventKind.SetupSucceeded, "evt_4"), CancellationToken.None);
+        // A change of the mandate alone under a ready setup: the row changes, the setup status does not (no event).
+        var mandateOnly = await store.UpdateSetupAsync(ready with { Mandate = ready.Mandate! with { Type = MandateType.Offline } }, Draft("pm_b", TokenEventKind.SetupSucceeded, "evt_5"), CancellationToken.None);
+        var mandateInactive = await store.UpdateMandateStatusAsync("mandate_b", MandateStatus.Inactive, Inactive("evt_6"), CancellationToken.None);
+        var mandateAgain = await store.UpdateMandateStatusAsync("mandate_b", MandateStatus.Inactive, Inactive("evt_7"), CancellationToken.None);
+        var detached = await store.RevokeDetachedAsync("pm_c", T0, Draft("pm_c", TokenEventKind.DetachedAtGateway, "evt_8"), Draft("pm_c", TokenEventKind.Revoked, "revoke:pm_c"), CancellationToken.None);
+        var detachedAgain = await store.RevokeDetachedAsync("pm_c", T0, Draft("pm_c", TokenEventKind.DetachedAtGateway, "evt_9"), Draft("pm_c", TokenEventKind.Revoked, "revoke:pm_c"), CancellationToken.None);
+        await Ledger.MarkRevokeRequestedAsync("pm_d", T0, CancellationToken.None);
+        var ours = await store.RevokeDetachedAsync("pm_d", T0, Draft("pm_d", TokenEventKind.DetachedAtGateway, "evt_10"), Draft("pm_d", TokenEventKind.Revoked, "revoke:pm_d"), CancellationToken.None);
+
+        Assert.Equal((true, false), (cardChanged, cardAgain));
+        Assert.Equal((true, false, true), (setupChanged, setupAgain, mandateOnly));
+        Assert.Equal(["pm_b"], mandateInactive);
+        Assert.Empty(mandateAgain);
+        Assert.Equal((TokenEventKind.DetachedAtGateway, (TokenEventKind?)null, TokenEventKind.Revoked), (detached, detachedAgain, ours));
+        var appended = await events.ReadAfterAsync(0, null, 100, CancellationToken.None);
+        Assert.Equal(
+            ["evt_1 pm_c CardUpdated", "evt_3 pm_b SetupSucceeded", "evt_6 pm_b MandateInactive", "evt_8 pm_c DetachedAtGateway", "revoke:pm_d pm_d Revoked"],
+            appended.Select(e => $"{e.SourceId} {e.Token} {e.Kind}"));
+        Assert.Equal(("1881", 3, 2032), (appended[0].Card!.Last4, appended[0].Card!.ExpMonth, appended[0].Card!.ExpYear));
+    }
+
+    [Fact]
+    public async Task TokenUpdateWithEvent_EventCannotBeWritten_LedgerChangeRolledBackToo()
+    {
+        var store = new RelationalWebhookStore(Ledger, Clock);
+        await SeedAsync(Ledger, [TestData.Card("pm_c", T0)]);
+        var before = (await Ledger.GetTokenAsync("pm_c", CancellationToken.None))!;
+        var card = new CardMetadata("visa", "1881", 3, 2032, "credit", "US", "fp2");
+        var draft = new TokenEventDraft("pm_c", TestData.Caller, TokenEventKind.CardUpdated, "evt_1", T0, new CardUpdate("visa", "1881", 3, 2032, "fp2"));
+
+        // The event's table is out of reach: its insert fails inside the update's transaction.
+        await Database.ExecuteAsync("ALTER TABLE token_events RENAME TO token_events_away");
+        var failed = await Record.ExceptionAsync(() => store.UpdateCardAsync("pm_c", card, draft, CancellationToken.None));
+        var during = (await Ledger.GetTokenAsync("pm_c", CancellationToken.None))!;
+        await Database.ExecuteAsync("ALTER TABLE token_events_away RENAME TO token_events");
+        var retried = await store.UpdateCardAsync("pm_c", card, draft, CancellationToken.None);
+
+        Assert.NotNull(failed);
+        Assert.Equal((before.Card!.Last4, before.Card.ExpMonth), (during.Card!.Last4, during.Card.ExpMonth));
+        Assert.True(retried);
+        Assert.Equal(1, await CountRowsAsync("token_events"));
+    }
+
+    private async Task CompleteRevokeAsync(string key, TokenRecord token)
+    {
+        var outcome = await Ledger.BeginAsync(TestData.Claim(key, TestData.Hmac(2), T0), CancellationToken.None);
+        Assert.Equal(Core.Ports.IdempotencyState.Started, outcome.State);
+        await Ledger.CompleteAsync(TestData.Caller, key, TestData.Response(token), token, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task LedgerSetupRefresh_StatusChanged_AppendsItsEventOnceInTheSameWrite()
+    {
+        var events = new RelationalTokenEventStore(Ledger, Clock);
+        var token = TestData.Card("pm_3ds", T0) with { Setup = new TokenSetup(SetupStatus.RequiresAction, "seti_3ds", null, null) };
+        await SeedAsync(Ledger, [token]);
+        var store = new RelationalWebhookStore(Ledger, Clock);
+        var ready = token with { Setup = token.Setup with { Status = SetupStatus.Ready } };
+
+        var refreshed = await Ledger.UpdateSetupAsync(ready, CancellationToken.None);
+        var refreshedAgain = await Ledger.UpdateSetupAsync(ready, CancellationToken.None);
+        // The webhook reporting the same change later finds nothing to change.
+        var webhook = await store.UpdateSetupAsync(ready, new TokenEventDraft("pm_3ds", TestData.Caller, TokenEventKind.SetupSucceeded, "evt_1", T0, null), CancellationToken.None);
+
+        Assert.Equal((true, false, false), (refreshed, refreshedAgain, webhook));
+        var appended = Assert.Single(await events.ReadAfterAsync(0, null, 100, CancellationToken.None));
+        Assert.Equal(("setup:seti_3ds", TokenEventKind.SetupSucceeded), (appended.SourceId, appended.Kind));
+    }
+
+    [Fact]
+    public async Task CompleteAsync_RevokeOfAnActiveToken_RevokedEventInTheSameWriteOnce()
+    {
+        var events = new RelationalTokenEventStore(Ledger, Clock);
+        var token = TestData.Card("pm_r", T0);
+        await SeedAsync(Ledger, [token, TestData.Card("pm_s", T0)]);
+        var revoked = token with { Status = TokenStatus.Revoked, RevokedAt = T0.AddHours(1) };
+
+        await CompleteRevokeAsync("revoke-1", revoked);
+        await CompleteRevokeAsync("revoke-2", revoked);
+
+        // The event cannot be written: the revoke is not recorded either.
+        await Database.ExecuteAsync("ALTER TABLE token_events RENAME TO token_events_away");
+        var failed = await Record.ExceptionAsync(() => CompleteRevokeAsync("revoke-3", TestData.Card("pm_s", T0) with { Status = TokenStatus.Revoked, RevokedAt = T0 }));
+        var during = (await Ledger.GetTokenAsync("pm_s", CancellationToken.None))!;
+        await Database.ExecuteAsync("ALTER TABLE token_events_away RENAME TO token_events");
+
+        var appended = Assert.Single(await events.ReadAfterAsync(0, null, 100, CancellationToken.None));
+        Assert.Equal(("revoke:pm_r", TokenEventKind.Revoked, T0.AddHours(1)), (appended.SourceId, appended.Kind, appended.OccurredAt));
+        Assert.NotNull(failed);
+        Assert.Equal(TokenStatus.Active, during.Status);
     }
 
     [Fact]

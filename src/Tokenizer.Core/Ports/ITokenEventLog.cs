@@ -34,6 +34,22 @@ public enum TokenEventKind
     Revoked,
 }
 
+/// <summary>Which token event a change of ledger state is.</summary>
+public static class TokenEventKinds
+{
+    /// <summary>
+    /// The event for a token whose setup status changed to <paramref name="status"/>: ready, failed and requires_action
+    /// each have one; processing and not_set_up none (null).
+    /// </summary>
+    public static TokenEventKind? ForSetup(Domain.SetupStatus status) => status switch
+    {
+        Domain.SetupStatus.Ready => TokenEventKind.SetupSucceeded,
+        Domain.SetupStatus.Failed => TokenEventKind.SetupFailed,
+        Domain.SetupStatus.RequiresAction => TokenEventKind.RequiresAction,
+        _ => null,
+    };
+}
+
 /// <summary>
 /// Masked card fields only (brand, last4, exp_month, exp_year, fingerprint), as Stripe reports them on the PaymentMethod
 /// (<c>card.brand</c>, <c>card.last4</c>, <c>card.exp_month</c> 1-12, <c>card.exp_year</c> four digits,

@@ -111,6 +111,15 @@ public interface ITokenLedger
     /// </summary>
     Task<bool> UpdateSetupAsync(TokenRecord token, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records, durably, that a revoke of active <paramref name="token"/> has started here, before the gateway is asked
+    /// to detach it: the <c>payment_method.detached</c> event that detach causes is then known as this service's own
+    /// (a <see cref="TokenEventKind.Revoked"/>, never a <see cref="TokenEventKind.DetachedAtGateway"/>), even when it is
+    /// processed before the revoke's own ledger update commits. A revoked or unknown token, or one already marked:
+    /// nothing changes.
+    /// </summary>
+    Task MarkRevokeRequestedAsync(string token, DateTimeOffset now, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>One token by gateway id, or null.</summary>
     Task<TokenRecord?> GetTokenAsync(string token, CancellationToken cancellationToken);
 

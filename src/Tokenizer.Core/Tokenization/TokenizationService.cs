@@ -284,6 +284,10 @@ public sealed partial class TokenizationService(
                     return token;
                 }
 
+                // Committed before Stripe is asked: the payment_method.detached event this detach causes may be
+                // processed before this revoke's own ledger update, and must read as this revoke, not as a detach
+                // behind our back.
+                await ledger.MarkRevokeRequestedAsync(token.Token, Now(), ct).ConfigureAwait(false);
                 var setup = token.Setup;
                 if (setup.IsPending && setup.SetupIntentId is { } pendingSetup)
                 {
@@ -303,9 +307,9 @@ public sealed partial class TokenizationService(
     }
 
     /// <summary>
-    /// Tells the token's owner (through the token event log) that it was revoked. Runs on replays too and the append is
-    /// idempotent, so a revoke whose append failed after the ledger committed (the call then fails) is completed by the
-    /// caller's retry with the same key, and a token revoked twice has one event.
+    /// Tells the token's owner (through the token event log) that it was revoked. The relational ledger already appends
+    /// this event in the transaction that records the revoke, so there this is a no-op; it stays for a ledger that does
+    /// not. Runs on replays too and the append is idempotent, so a token revoked twice has one event.
     /// </summary>
     private async Task AppendRevokedAsync(TokenRecord token)
     {

@@ -68,6 +68,16 @@ internal static class LedgerSql
         WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
         """;
 
+    /// <summary>The same, only when the setup status itself changes (the change a token event reports).</summary>
+    public const string UpdateTokenSetupStatus = UpdateTokenSetup + " AND setup_status <> @setup_status";
+
+    /// <summary>Revokes an active token (the revoke's own write, ahead of the upsert that records the rest).</summary>
+    public const string RevokeActiveToken = "UPDATE tokens SET status = 'revoked', revoked_at = @revoked_at WHERE token = @token AND status = 'active'";
+
+    /// <summary>Marks a revoke started here (before the gateway is asked to detach); the first mark stays.</summary>
+    public const string MarkRevokeRequested =
+        "UPDATE tokens SET revoke_requested_at = @now WHERE token = @token AND status = 'active' AND revoke_requested_at IS NULL";
+
     /// <summary>One token by id.</summary>
     public const string SelectToken = "SELECT " + TokenColumns + " FROM tokens WHERE token = @token";
 

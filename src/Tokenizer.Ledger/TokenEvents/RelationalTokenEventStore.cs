@@ -144,6 +144,27 @@ public sealed class RelationalTokenEventStore : ITokenEventLog, ITokenEventReade
         return await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
+    /// <summary>
+    /// Appends <paramref name="draft"/> inside a transaction that has already changed the ledger state the event
+    /// reports (the state change and its event commit together or not at all). Takes the dialect's append lock unless
+    /// <paramref name="lockTaken"/> (the caller took it at the start of its transaction, before any row lock, which
+    /// keeps transactions that update several tokens free of lock-order deadlocks).
+    /// </summary>
+    internal static Task<bool> AppendWithChangeAsync(DbTransaction transaction, SqlDialect dialect, TokenEventDraft draft, DateTimeOffset recordedAt, bool lockTaken, CancellationToken cancellationToken)
+    {
+        Validate(draft);
+        return AppendInTransactionAsync(transaction, dialect, draft, recordedAt, takeLock: !lockTaken, cancellationToken);
+    }
+
+    /// <summary>Takes the dialect's append lock (PostgreSQL advisory, to commit); nothing on SQLite.</summary>
+    internal static async Task TakeAppendLockAsync(DbTransaction transaction, SqlDialect dialect, CancellationToken cancellationToken)
+    {
+        if (dialect.TokenEventAppendLock is { } appendLock)
+        {
+            await transaction.ExecuteAsync(appendLock, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The stored name of <paramref name="kind"/>.</summary>
     internal static string KindName(TokenEventKind kind) => kind switch
     {
@@ -193,7 +214,8 @@ public sealed class RelationalTokenEventStore : ITokenEventLog, ITokenEventReade
             card);
     }
 
-    private static void Validate(TokenEventDraft draft)
+    /// <summary>Refuses a draft <see cref="AppendAsync"/> would refuse (ArgumentException naming the field).</summary>
+    internal static void Validate(TokenEventDraft draft)
     {
         ArgumentNullException.ThrowIfNull(draft);
         if (!InputRules.IsTokenIdShaped(draft.Token))

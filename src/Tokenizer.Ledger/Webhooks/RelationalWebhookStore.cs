@@ -1,7 +1,9 @@
 using System.Data.Common;
 using System.Globalization;
 using Tokenizer.Core.Domain;
+using Tokenizer.Core.Ports;
 using Tokenizer.Ledger.Schema;
+using Tokenizer.Ledger.TokenEvents;
 
 namespace Tokenizer.Ledger.Webhooks;
 
@@ -54,12 +56,15 @@ public sealed class RelationalWebhookStore
 {
     private const string CatchUpCursor = "stripe_events";
     private readonly ILedgerDatabase database;
+    private readonly TimeProvider timeProvider;
 
     /// <param name="ledger">The token ledger whose database holds the inbox; must outlive this store.</param>
-    public RelationalWebhookStore(RelationalTokenLedger ledger)
+    /// <param name="timeProvider">The clock of a token event's recorded_at; the system clock when null.</param>
+    public RelationalWebhookStore(RelationalTokenLedger ledger, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(ledger);
         database = ledger.SharedDatabase;
+        this.timeProvider = timeProvider ?? TimeProvider.System;
     }
 
     /// <summary>True when the inbox already holds <paramref name="eventId"/> (a read: changes nothing).</summary>
@@ -322,15 +327,57 @@ public sealed class RelationalWebhookStore
     /// Stores <paramref name="token"/>'s setup and mandate as the gateway reports them now, on the row whose SetupIntent
     /// is <see cref="TokenSetup.SetupIntentId"/>. Returns whether anything changed.
     /// </summary>
-    public Task<bool> UpdateSetupAsync(TokenRecord token, CancellationToken cancellationToken)
+    public Task<bool> UpdateSetupAsync(TokenRecord token, CancellationToken cancellationToken) =>
+        UpdateSetupAsync(token, null, cancellationToken);
+
+    /// <summary>
+    /// Stores <paramref name="token"/>'s setup and mandate as the gateway reports them now, on the row whose SetupIntent
+    /// is <see cref="TokenSetup.SetupIntentId"/>; when the setup status itself changed, appends
+    /// <paramref name="onStatusChange"/> (if given) in the same transaction, so the change and its token event commit
+    /// together and a status that did not change gets no event. Returns whether anything changed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The token has no SetupIntent, or the draft is malformed (names the field).</exception>
+    public Task<bool> UpdateSetupAsync(TokenRecord token, TokenEventDraft? onStatusChange, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
         ArgumentException.ThrowIfNullOrEmpty(token.Setup.SetupIntentId);
-        return WriteOneAsync(WebhookSql.UpdateSetup, update => TokenRows.BindSetupOnly(update, token), cancellationToken);
+        ValidateDraft(onStatusChange);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                await LockIfAppendingAsync(transaction, onStatusChange, ct).ConfigureAwait(false);
+                using (var status = transaction.Command(WebhookSql.UpdateSetupStatus))
+                {
+                    TokenRows.BindSetupOnly(status, token);
+                    if (await status.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1)
+                    {
+                        await AppendAsync(transaction, onStatusChange, ct).ConfigureAwait(false);
+                        return true;
+                    }
+                }
+
+                using var update = transaction.Command(WebhookSql.UpdateSetup);
+                TokenRows.BindSetupOnly(update, token);
+                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
     }
 
     /// <summary>Stores mandate <paramref name="mandateId"/>'s status on every token under it. Returns whether anything changed.</summary>
-    public Task<bool> UpdateMandateStatusAsync(string mandateId, MandateStatus status, CancellationToken cancellationToken)
+    public async Task<bool> UpdateMandateStatusAsync(string mandateId, MandateStatus status, CancellationToken cancellationToken) =>
+        (await UpdateMandateStatusAsync(mandateId, status, null, cancellationToken).ConfigureAwait(false)).Count > 0;
+
+    /// <summary>
+    /// Stores mandate <paramref name="mandateId"/>'s status on every token under it and, in the same transaction, appends
+    /// <paramref name="eventFor"/>(token, caller id) for each token whose status changed (none when it returns null).
+    /// Returns the tokens that changed.
+    /// </summary>
+    /// <exception cref="ArgumentException">A draft is malformed (names the field).</exception>
+    public Task<IReadOnlyList<string>> UpdateMandateStatusAsync(
+        string mandateId,
+        MandateStatus status,
+        Func<string, string, TokenEventDraft?>? eventFor,
+        CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(mandateId);
         var name = status switch
@@ -340,17 +387,57 @@ public sealed class RelationalWebhookStore
             MandateStatus.Inactive => "inactive",
             _ => throw new ArgumentOutOfRangeException(nameof(status), "unknown mandate status"),
         };
-        return WriteOneAsync(WebhookSql.UpdateMandateStatus, update => update.Bind("@mandate_status", name).Bind("@mandate_id", mandateId), cancellationToken, many: true);
+        return database.WriteAsync<IReadOnlyList<string>>(
+            async (transaction, ct) =>
+            {
+                if (eventFor is not null)
+                {
+                    await RelationalTokenEventStore.TakeAppendLockAsync(transaction, database.Dialect, ct).ConfigureAwait(false);
+                }
+
+                var changed = new List<(string Token, string CallerId)>();
+                using (var update = transaction.Command(WebhookSql.UpdateMandateStatus))
+                {
+                    update.Bind("@mandate_status", name).Bind("@mandate_id", mandateId);
+                    using var reader = await update.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        changed.Add((reader.GetString(0), reader.GetString(1)));
+                    }
+                }
+
+                foreach (var (token, callerId) in changed)
+                {
+                    if (eventFor?.Invoke(token, callerId) is { } draft)
+                    {
+                        RelationalTokenEventStore.Validate(draft);
+                        await RelationalTokenEventStore.AppendWithChangeAsync(transaction, database.Dialect, draft, timeProvider.GetUtcNow(), lockTaken: true, ct).ConfigureAwait(false);
+                    }
+                }
+
+                return changed.ConvertAll(c => c.Token);
+            },
+            cancellationToken);
     }
 
     /// <summary>
     /// Stores a card token's masked fields as the gateway reports them now (brand, last4, expiry, fingerprint).
     /// Returns whether anything changed.
     /// </summary>
-    public Task<bool> UpdateCardAsync(string token, CardMetadata card, CancellationToken cancellationToken)
+    public Task<bool> UpdateCardAsync(string token, CardMetadata card, CancellationToken cancellationToken) =>
+        UpdateCardAsync(token, card, null, cancellationToken);
+
+    /// <summary>
+    /// Stores a card token's masked fields as the gateway reports them now (brand, last4, expiry, fingerprint) and, only
+    /// when one of them differed, appends <paramref name="onChange"/> (if given) in the same transaction. Returns whether
+    /// anything changed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The draft is malformed (names the field).</exception>
+    public Task<bool> UpdateCardAsync(string token, CardMetadata card, TokenEventDraft? onChange, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
         ArgumentNullException.ThrowIfNull(card);
+        ValidateDraft(onChange);
         return WriteOneAsync(
             WebhookSql.UpdateCard,
             update => update.Bind("@token", token)
@@ -359,6 +446,7 @@ public sealed class RelationalWebhookStore
                 .Bind("@exp_month", card.ExpMonth)
                 .Bind("@exp_year", card.ExpYear)
                 .Bind("@fingerprint", card.Fingerprint),
+            onChange,
             cancellationToken);
     }
 
@@ -366,10 +454,59 @@ public sealed class RelationalWebhookStore
     /// Marks an active token revoked (<see cref="TokenStatus.Revoked"/>: no longer chargeable, one-way) because the
     /// gateway no longer holds it attached. Returns whether it changed.
     /// </summary>
-    public Task<bool> RevokeAsync(string token, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<bool> RevokeAsync(string token, DateTimeOffset now, CancellationToken cancellationToken) =>
+        RevokeAsync(token, now, null, cancellationToken);
+
+    /// <summary>
+    /// Marks an active token revoked because the gateway no longer holds it (its Customer was deleted) and, only when it
+    /// was active, appends <paramref name="onChange"/> (if given) in the same transaction. Returns whether it changed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The draft is malformed (names the field).</exception>
+    public Task<bool> RevokeAsync(string token, DateTimeOffset now, TokenEventDraft? onChange, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
-        return WriteOneAsync(WebhookSql.Revoke, update => update.Bind("@token", token).Bind("@now", UnixMicros.From(now)), cancellationToken);
+        ValidateDraft(onChange);
+        return WriteOneAsync(WebhookSql.Revoke, update => update.Bind("@token", token).Bind("@now", UnixMicros.From(now)), onChange, cancellationToken);
+    }
+
+    /// <summary>
+    /// Marks an active token revoked because the gateway confirms its PaymentMethod is detached, in one transaction that
+    /// also tells whose detach it was: when no revoke of the token had started here (no
+    /// <c>revoke_requested_at</c>), someone detached it at the gateway and <paramref name="detachedElsewhere"/> is
+    /// appended; when a Revoke RPC had started (and committed its mark before it asked the gateway to detach), the detach
+    /// is that revoke's own, seen before its ledger update, and <paramref name="revokedHere"/> is appended (the same event
+    /// the revoke appends itself, so it stays one). A token that is already revoked changes nothing and gets no event.
+    /// </summary>
+    /// <returns>The kind of the event appended, or null when the token was not active (nothing changed).</returns>
+    /// <exception cref="ArgumentException">A draft is malformed (names the field).</exception>
+    public Task<TokenEventKind?> RevokeDetachedAsync(
+        string token,
+        DateTimeOffset now,
+        TokenEventDraft detachedElsewhere,
+        TokenEventDraft revokedHere,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ValidateDraft(detachedElsewhere);
+        ValidateDraft(revokedHere);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                await RelationalTokenEventStore.TakeAppendLockAsync(transaction, database.Dialect, ct).ConfigureAwait(false);
+                foreach (var (sql, draft) in new[] { (WebhookSql.RevokeDetachedElsewhere, detachedElsewhere), (WebhookSql.RevokeRequestedHere, revokedHere) })
+                {
+                    using var update = transaction.Command(sql);
+                    update.Bind("@token", token).Bind("@now", UnixMicros.From(now));
+                    if (await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1)
+                    {
+                        await AppendAsync(transaction, draft, ct).ConfigureAwait(false);
+                        return (TokenEventKind?)draft.Kind;
+                    }
+                }
+
+                return null;
+            },
+            cancellationToken);
     }
 
     /// <summary>
@@ -428,6 +565,45 @@ public sealed class RelationalWebhookStore
                 return many ? rows > 0 : rows == 1;
             },
             cancellationToken);
+
+    // One conditional update of one row; its token event only when it changed the row, in the same transaction.
+    private Task<bool> WriteOneAsync(string sql, Action<DbCommand> bind, TokenEventDraft? onChange, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                await LockIfAppendingAsync(transaction, onChange, ct).ConfigureAwait(false);
+                using var command = transaction.Command(sql);
+                bind(command);
+                if (await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1)
+                {
+                    return false;
+                }
+
+                await AppendAsync(transaction, onChange, ct).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken);
+
+    private static void ValidateDraft(TokenEventDraft? draft)
+    {
+        if (draft is not null)
+        {
+            RelationalTokenEventStore.Validate(draft);
+        }
+    }
+
+    // Before any row lock: a transaction that appends always takes the append lock first, so none waits for a row
+    // while holding it (PostgreSQL; nothing on SQLite, whose writer is single).
+    private Task LockIfAppendingAsync(DbTransaction transaction, TokenEventDraft? draft, CancellationToken cancellationToken) =>
+        draft is null ? Task.CompletedTask : RelationalTokenEventStore.TakeAppendLockAsync(transaction, database.Dialect, cancellationToken);
+
+    private async Task AppendAsync(DbTransaction transaction, TokenEventDraft? draft, CancellationToken cancellationToken)
+    {
+        if (draft is not null)
+        {
+            await RelationalTokenEventStore.AppendWithChangeAsync(transaction, database.Dialect, draft, timeProvider.GetUtcNow(), lockTaken: true, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private static WebhookClaim ReadClaim(DbDataReader reader) => new(
         new WebhookEvent(

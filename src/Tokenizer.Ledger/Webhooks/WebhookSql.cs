@@ -51,6 +51,16 @@ internal static class WebhookSql
         $"ALTER TABLE webhook_inbox ADD COLUMN retry_at {d.Int64Type} NULL",
     ];
 
+    /// <summary>
+    /// Migration 14. <c>tokens.revoke_requested_at</c>: set (unix microseconds UTC) by the Revoke RPC before it asks the
+    /// gateway to detach, and committed first, so the <c>payment_method.detached</c> event that detach causes is known
+    /// as ours even when it is processed before the revoke's own ledger update commits.
+    /// </summary>
+    public static string[] RevokeRequestSchema(Ledger.Schema.SqlDialect d) =>
+    [
+        $"ALTER TABLE tokens ADD COLUMN revoke_requested_at {d.Int64Type} NULL",
+    ];
+
     public const string Exists = "SELECT count(*) FROM webhook_inbox WHERE event_id = @event_id";
 
     public const string Insert = """
@@ -133,9 +143,26 @@ internal static class WebhookSql
             OR mandate_accepted_at IS DISTINCT FROM @mandate_accepted_at)
         """;
 
+    // The same, only when the setup status itself changes: the one change a token event reports.
+    public const string UpdateSetupStatus = """
+        UPDATE tokens SET
+            setup_status = @setup_status,
+            next_action_kind = @next_action_kind,
+            next_action_url = @next_action_url,
+            next_action_expires_at = @next_action_expires_at,
+            setup_failure_code = @setup_failure_code,
+            mandate_id = @mandate_id,
+            mandate_status = @mandate_status,
+            mandate_type = @mandate_type,
+            mandate_accepted_at = @mandate_accepted_at
+        WHERE token = @token AND setup_intent = @setup_intent AND setup_status IS DISTINCT FROM @setup_status
+        """;
+
+    // RETURNING: the tokens that changed, each of which gets its own token event in the same transaction.
     public const string UpdateMandateStatus = """
         UPDATE tokens SET mandate_status = @mandate_status
         WHERE mandate_id = @mandate_id AND mandate_status IS DISTINCT FROM @mandate_status
+        RETURNING token, caller_id
         """;
 
     public const string UpdateCard = """
@@ -149,6 +176,18 @@ internal static class WebhookSql
         """;
 
     public const string Revoke = "UPDATE tokens SET status = 'revoked', revoked_at = @now WHERE token = @token AND status = 'active'";
+
+    // A detach nobody here asked for: the token was active and no revoke of it had started.
+    public const string RevokeDetachedElsewhere = """
+        UPDATE tokens SET status = 'revoked', revoked_at = @now
+        WHERE token = @token AND status = 'active' AND revoke_requested_at IS NULL
+        """;
+
+    // The detach a Revoke RPC started, seen before that revoke's own ledger update committed.
+    public const string RevokeRequestedHere = """
+        UPDATE tokens SET status = 'revoked', revoked_at = @now
+        WHERE token = @token AND status = 'active' AND revoke_requested_at IS NOT NULL
+        """;
 
     // The Customer is gone at the gateway: the next tokenisation for this reference makes a new one.
     public const string DeleteCustomerMapping = "DELETE FROM customers WHERE gateway = @gateway AND gateway_customer_id = @id";

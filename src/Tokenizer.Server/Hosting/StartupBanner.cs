@@ -43,7 +43,7 @@ internal sealed partial class StartupBanner(
         }
 
         return pkiDirectory is not null
-            ? $"scripts/tokenizer.sh --server {address} --pki {Quote(pkiDirectory)} tokens list (or export Tokenizer__DataDirectory={Quote(dataDirectory)})"
+            ? $"scripts/tokenizer.sh --server {address} --pki {Quote(pkiDirectory)} tokens list (or export TOKENIZER_SERVER={address} Tokenizer__DataDirectory={Quote(dataDirectory)})"
             : $"scripts/tokenizer.sh --server {address} --cert CLIENT.crt --key CLIENT.key --ca CA.crt tokens list";
     }
 

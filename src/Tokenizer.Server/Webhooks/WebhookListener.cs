@@ -13,8 +13,9 @@ namespace Tokenizer.Server.Webhooks;
 /// <summary>
 /// The Stripe webhook listener: a small Kestrel of its own inside this process on <c>Tokenizer:Webhooks:Urls</c>,
 /// HTTPS only (TLS 1.2/1.3, the server certificate of <c>Tokenizer:Tls</c>), no client certificate (Stripe presents
-/// none), one route (<c>POST /stripe/webhook</c>; anything else 404), a 64 KiB body limit and a token-bucket rate limit
-/// (ASP.NET Core rate limiting; refusals answer 429, counted and audited in aggregate).
+/// none), one route (<c>POST /stripe/webhook</c>; anything else 404), a 64 KiB body limit and token-bucket rate limits
+/// (<see cref="WebhookRateLimits"/>: per peer before the body is read, ASP.NET Core rate limiting; and one bucket for
+/// signed deliveries, charged by the receiver; refusals answer 429, counted and audited in aggregate).
 /// </summary>
 /// <remarks>
 /// A separate server, as the metrics listener is: the gRPC port's client-certificate authentication and routes never
@@ -85,18 +86,12 @@ public sealed partial class WebhookListener(
 
         var refusals = services.GetRequiredService<WebhookRefusalAudit>();
         var metrics = services.GetRequiredService<WebhookMetrics>();
+        var limits = services.GetRequiredService<WebhookRateLimits>();
         builder.Services.AddRateLimiter(limiter =>
         {
-            // One bucket for every peer: Stripe delivers from many addresses, and the bucket bounds the inbox's write rate.
-            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(_ =>
-                RateLimitPartition.GetTokenBucketLimiter("stripe", _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = settings.Burst,
-                    TokensPerPeriod = settings.PermitsPerSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                }));
+            // Per peer, before the body is read: a host's junk (no or a bad signature) empties only its own bucket. Signed
+            // deliveries are charged to the shared bucket by the receiver, after the signature matched.
+            limiter.GlobalLimiter = limits.PerPeer;
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limiter.OnRejected = (context, _) =>
             {

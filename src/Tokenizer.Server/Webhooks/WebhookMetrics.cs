@@ -12,6 +12,7 @@ internal sealed class WebhookMetrics
 {
     private readonly Counter<long> received;
     private readonly Counter<long> processed;
+    private readonly Counter<long> catchUpRefused;
     private long failing;
 
     public WebhookMetrics(IMeterFactory meterFactory)
@@ -19,6 +20,7 @@ internal sealed class WebhookMetrics
         var meter = meterFactory.Create(TokenizerMetrics.MeterName);
         received = meter.CreateCounter<long>("tokenizer.webhook.received", "{delivery}", "Stripe webhook deliveries, by outcome (accepted, replayed, ignored, refused) and reason");
         processed = meter.CreateCounter<long>("tokenizer.webhook.processed", "{event}", "Stripe events processed from the inbox, by type and result (processed, ignored, failed)");
+        catchUpRefused = meter.CreateCounter<long>("tokenizer.webhook.catchup.refused", "{event}", "Events listed by the catch-up (Stripe API GET /v1/events) and not stored, by reason");
         meter.CreateObservableGauge("tokenizer.webhook.inbox.failing", () => Interlocked.Read(ref failing), "{event}", "Pending Stripe events that failed at least Tokenizer:Webhooks:AlertAfterAttempts times (alert when above 0)");
     }
 
@@ -27,6 +29,10 @@ internal sealed class WebhookMetrics
 
     public void Received(string outcome, string reason) =>
         received.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Counts an event the catch-up listed and refused to store (<paramref name="reason"/>: a WebhookReasons code).</summary>
+    public void CatchUpRefused(string reason) =>
+        catchUpRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Processed(string type, string result) =>
         processed.Add(1, new KeyValuePair<string, object?>("type", WebhookEventTypes.IsHandled(type) ? type : "other"), new KeyValuePair<string, object?>("result", result));
@@ -62,6 +68,9 @@ internal static class WebhookReasons
     public const string StaleTimestamp = "WEBHOOK_TIMESTAMP_STALE";
     public const string Oversize = "WEBHOOK_BODY_TOO_LARGE";
     public const string Malformed = "WEBHOOK_MALFORMED";
+
+    /// <summary>A signed event (or one listed by GET /v1/events) whose id, type or object id holds card data.</summary>
+    public const string CardData = "WEBHOOK_CARD_DATA";
     public const string RateLimited = "RATE_LIMITED";
     public const string UnknownType = "unknown_type";
     public const string Replayed = "replayed";

@@ -28,10 +28,13 @@ public sealed class WebhookOptions
     /// </summary>
     public List<string> Secrets { get; set; } = [];
 
-    /// <summary>Sustained requests per second the listener accepts, all peers together (token bucket). Default 50.</summary>
+    /// <summary>
+    /// Sustained requests per second the listener accepts from one peer (its IPv4 address or IPv6 /64), and signed
+    /// deliveries per second from all peers together (two token buckets, see WebhookRateLimits). Default 50.
+    /// </summary>
     public int PermitsPerSecond { get; set; } = 50;
 
-    /// <summary>Burst size of the listener's token bucket. Default 200.</summary>
+    /// <summary>Burst size of each of the listener's token buckets (per peer; signed deliveries together). Default 200.</summary>
     public int Burst { get; set; } = 200;
 
     /// <summary>How often the inbox worker looks for pending events when nothing wakes it, in milliseconds (50 to 60000). Default 1000.</summary>

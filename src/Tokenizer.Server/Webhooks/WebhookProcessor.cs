@@ -1,6 +1,7 @@
 using Tokenizer.Core.Audit;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
+using Tokenizer.Core.Tokenization;
 using Tokenizer.Gateways.Stripe;
 using Tokenizer.Ledger.Webhooks;
 
@@ -9,8 +10,9 @@ namespace Tokenizer.Server.Webhooks;
 /// <summary>
 /// Processes one inbox event: reads the object's CURRENT state from Stripe (GET), never the event's payload (the inbox
 /// does not keep it), so events applied late or out of order cannot bring back an older state; updates the ledger's
-/// token(s) with it; appends a token event (<see cref="ITokenEventLog"/>, idempotent on the event id) and writes one
-/// audit record per token (caller <c>stripe</c>, correlation id the event id).
+/// token(s) with it and, in the SAME ledger transaction and only when that changed the token's state, appends its token
+/// event (table <c>token_events</c>); and writes one audit record per token (caller <c>stripe</c>, correlation id the
+/// event id).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -23,8 +25,13 @@ namespace Tokenizer.Server.Webhooks;
 /// forgotten so the next tokenisation for that reference creates a new one.
 /// </para>
 /// <para>
-/// Steps are repeatable: the ledger writes change only differing values, the token event is unique per event id, so a
-/// crash before the inbox row is marked processed repeats them harmlessly (the audit record may then appear twice,
+/// One event per change, never one per delivery: a repeated <c>card_updated</c> with the same masked fields, a
+/// <c>setup_intent.succeeded</c> for a token that was ready at issue (its Tokenize answer already said so), an inactive
+/// mandate reported again, a detach of a token already revoked: each changes nothing and appends nothing. A
+/// <c>payment_method.detached</c> caused by this service's own Revoke (marked before it asked Stripe, see
+/// <see cref="ITokenLedger.MarkRevokeRequestedAsync"/>) is that revoke's <c>revoked</c>, never
+/// <c>detached_at_gateway</c>. Steps are repeatable: a crash before the inbox row is marked processed repeats them
+/// harmlessly (the ledger change and its event committed together, or neither did; the audit record may appear twice,
 /// with the same correlation id). Objects that are not our tokens are <see cref="WebhookState.Ignored"/> without a call
 /// to Stripe.
 /// </para>
@@ -34,13 +41,10 @@ internal sealed class WebhookProcessor(
     ITokenLedger ledger,
     StripeTokenGateway gateway,
     IAuditTrail audit,
-    IServiceProvider services,
     TimeProvider timeProvider)
 {
     /// <summary>The caller id of every record and token event a webhook causes.</summary>
     public const string CallerId = "stripe";
-
-    private readonly ITokenEventLog? events = services.GetService<ITokenEventLog>();
 
     /// <summary>Applies <paramref name="webhookEvent"/>; returns processed, or ignored when nothing of ours was concerned.</summary>
     /// <exception cref="Core.Errors.TokenizerException">Stripe could not be read (the claim's lease runs out and the event is tried again).</exception>
@@ -75,13 +79,7 @@ internal sealed class WebhookProcessor(
 
         var setup = await gateway.GetSetupIntentAsync(webhookEvent.ObjectId!, cancellationToken);
         var mandate = setup.MandateId is { } mandateId ? await gateway.GetMandateAsync(mandateId, cancellationToken) : null;
-        var kind = setup.Status switch
-        {
-            SetupStatus.Ready => TokenEventKind.SetupSucceeded,
-            SetupStatus.Failed => TokenEventKind.SetupFailed,
-            SetupStatus.RequiresAction => TokenEventKind.RequiresAction,
-            _ => (TokenEventKind?)null,
-        };
+        var kind = TokenEventKinds.ForSetup(setup.Status);
         foreach (var token in tokens)
         {
             var current = token with
@@ -89,8 +87,11 @@ internal sealed class WebhookProcessor(
                 Setup = new TokenSetup(setup.Status, webhookEvent.ObjectId, setup.NextAction, setup.FailureCode),
                 Mandate = mandate ?? token.Mandate,
             };
-            await store.UpdateSetupAsync(current, cancellationToken);
-            await RecordAsync(webhookEvent, token, kind, null, cancellationToken);
+
+            // The event only when the status changed: a token that was ready at issue (its Tokenize answer said so) or
+            // that a refresh or an earlier event already moved gets none.
+            await store.UpdateSetupAsync(current, Draft(webhookEvent, token, kind), cancellationToken);
+            await AuditAsync(webhookEvent, token, cancellationToken);
         }
 
         return WebhookState.Processed;
@@ -105,10 +106,16 @@ internal sealed class WebhookProcessor(
         }
 
         var mandate = await gateway.GetMandateAsync(webhookEvent.ObjectId!, cancellationToken);
-        await store.UpdateMandateStatusAsync(mandate.Id, mandate.Status, cancellationToken);
+        await store.UpdateMandateStatusAsync(
+            mandate.Id,
+            mandate.Status,
+            mandate.Status == MandateStatus.Inactive
+                ? (token, callerId) => new TokenEventDraft(token, callerId, TokenEventKind.MandateInactive, webhookEvent.EventId, webhookEvent.Created, Card: null)
+                : null,
+            cancellationToken);
         foreach (var token in tokens)
         {
-            await RecordAsync(webhookEvent, token, mandate.Status == MandateStatus.Inactive ? TokenEventKind.MandateInactive : null, null, cancellationToken);
+            await AuditAsync(webhookEvent, token, cancellationToken);
         }
 
         return WebhookState.Processed;
@@ -122,19 +129,14 @@ internal sealed class WebhookProcessor(
         }
 
         var paymentMethod = await gateway.GetPaymentMethodAsync(token.Token, cancellationToken);
-        if (paymentMethod?.Card is not { } card || token.Type != TokenType.Card)
+        if (paymentMethod?.Card is { } card && token.Type == TokenType.Card)
         {
-            await RecordAsync(webhookEvent, token, null, null, cancellationToken);
-            return WebhookState.Processed;
+            // Stripe sends payment_method.updated for billing-detail edits too: no masked field differs, no event.
+            var update = new CardUpdate(card.Brand, card.Last4, card.ExpMonth, card.ExpYear, card.Fingerprint);
+            await store.UpdateCardAsync(token.Token, card, Draft(webhookEvent, token, TokenEventKind.CardUpdated)! with { Card = update }, cancellationToken);
         }
 
-        await store.UpdateCardAsync(token.Token, card, cancellationToken);
-        await RecordAsync(
-            webhookEvent,
-            token,
-            TokenEventKind.CardUpdated,
-            new CardUpdate(card.Brand, card.Last4, card.ExpMonth, card.ExpYear, card.Fingerprint),
-            cancellationToken);
+        await AuditAsync(webhookEvent, token, cancellationToken);
         return WebhookState.Processed;
     }
 
@@ -146,13 +148,20 @@ internal sealed class WebhookProcessor(
         }
 
         var paymentMethod = await gateway.GetPaymentMethodAsync(token.Token, cancellationToken);
-        var detached = paymentMethod?.CustomerId is null;
-        if (detached)
+        if (paymentMethod?.CustomerId is null)
         {
-            await store.RevokeAsync(token.Token, timeProvider.GetUtcNow(), cancellationToken);
+            // Whose detach it was is decided inside the ledger's transaction: a revoke started here has marked the
+            // token before it asked Stripe, so its own detach reads as that revoke (the one event it appends itself).
+            var now = timeProvider.GetUtcNow();
+            await store.RevokeDetachedAsync(
+                token.Token,
+                now,
+                Draft(webhookEvent, token, TokenEventKind.DetachedAtGateway)!,
+                new TokenEventDraft(token.Token, token.CallerId, TokenEventKind.Revoked, TokenizationService.RevokeSourcePrefix + token.Token, now, Card: null),
+                cancellationToken);
         }
 
-        await RecordAsync(webhookEvent, token, detached ? TokenEventKind.DetachedAtGateway : null, null, cancellationToken);
+        await AuditAsync(webhookEvent, token, cancellationToken);
         return WebhookState.Processed;
     }
 
@@ -172,22 +181,22 @@ internal sealed class WebhookProcessor(
 
         foreach (var token in tokens)
         {
-            await store.RevokeAsync(token.Token, timeProvider.GetUtcNow(), cancellationToken);
-            await RecordAsync(webhookEvent, token, TokenEventKind.CustomerDeleted, null, cancellationToken);
+            await store.RevokeAsync(token.Token, timeProvider.GetUtcNow(), Draft(webhookEvent, token, TokenEventKind.CustomerDeleted), cancellationToken);
+            await AuditAsync(webhookEvent, token, cancellationToken);
         }
 
         await store.ForgetCustomerAsync(gateway.Name, customerId, cancellationToken);
         return WebhookState.Processed;
     }
 
-    private async Task RecordAsync(WebhookEvent webhookEvent, TokenRecord token, TokenEventKind? kind, CardUpdate? card, CancellationToken cancellationToken)
-    {
-        if (kind is { } eventKind && events is not null)
-        {
-            await events.AppendAsync(new TokenEventDraft(token.Token, token.CallerId, eventKind, webhookEvent.EventId, webhookEvent.Created, card), cancellationToken);
-        }
+    /// <summary>The token event <paramref name="webhookEvent"/> causes for <paramref name="token"/> if it changes its state; null without a kind.</summary>
+    private static TokenEventDraft? Draft(WebhookEvent webhookEvent, TokenRecord token, TokenEventKind? kind) =>
+        kind is { } eventKind
+            ? new TokenEventDraft(token.Token, token.CallerId, eventKind, webhookEvent.EventId, webhookEvent.Created, Card: null)
+            : null;
 
-        await audit.AppendAsync(
+    private Task AuditAsync(WebhookEvent webhookEvent, TokenRecord token, CancellationToken cancellationToken) =>
+        audit.AppendAsync(
             new AuditEvent(
                 timeProvider.GetUtcNow(),
                 CallerId,
@@ -198,5 +207,4 @@ internal sealed class WebhookProcessor(
                 null,
                 webhookEvent.EventId),
             cancellationToken);
-    }
 }

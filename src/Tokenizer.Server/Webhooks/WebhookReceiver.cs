@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Stripe;
+using Tokenizer.Core.Redaction;
 using Tokenizer.Ledger.Webhooks;
 
 namespace Tokenizer.Server.Webhooks;
@@ -11,8 +12,8 @@ namespace Tokenizer.Server.Webhooks;
 /// <c>POST /stripe/webhook</c>: checks a Stripe delivery and puts it into the inbox. In this order: the body's size
 /// (64 KiB, read no further), the <c>Stripe-Signature</c> header against every configured secret with Stripe.net's
 /// <see cref="EventUtility.ValidateSignature(string, string, string, long, long)"/> (300 s tolerance) before anything of
-/// the body is parsed, then the event's id, type, creation time and object id. Refusals answer 400 (counted, audited
-/// in aggregate, nothing stored); an unhandled type or a known id answers 200 and stores nothing; a new event answers
+/// the body is parsed, then the event's id, type, creation time and object id, and that none of them holds card data
+/// (<see cref="HoldsCardData"/>). Refusals answer 400 (counted, audited in aggregate, nothing stored); an unhandled type or a known id answers 200 and stores nothing; a new event answers
 /// 200 only once its inbox row has committed (a database failure answers 503, so Stripe retries).
 /// </summary>
 /// <remarks>The body is never logged, and nothing of it is kept beyond the four fields the inbox holds.</remarks>
@@ -22,6 +23,7 @@ internal sealed partial class WebhookReceiver(
     WebhookRefusalAudit refusals,
     WebhookMetrics metrics,
     WebhookSignal signal,
+    WebhookRateLimits limits,
     TimeProvider timeProvider,
     ILogger<WebhookReceiver> logger)
 {
@@ -63,10 +65,31 @@ internal sealed partial class WebhookReceiver(
             return;
         }
 
+        // Signed: only now is the shared bucket charged (junk never empties it), and the body parsed, only for the fields
+        // the inbox keeps.
+        using (var lease = limits.Signed.AttemptAcquire())
+        {
+            if (!lease.IsAcquired)
+            {
+                metrics.Received("refused", WebhookReasons.RateLimited);
+                refusals.Add(WebhookReasons.RateLimited, address);
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                return;
+            }
+        }
+
         // Signed by Stripe: only now is the body parsed, and only for the fields the inbox keeps.
         if (Parse(json) is not { } webhookEvent)
         {
             await RefuseAsync(context, WebhookReasons.Malformed, address);
+            return;
+        }
+
+        // Stripe makes its ids itself and none holds a card number: one that does was not made by Stripe, and storing it
+        // would put a PAN into the inbox and the token event log. Refused like any malformed event, before any write.
+        if (HoldsCardData(webhookEvent))
+        {
+            await RefuseAsync(context, WebhookReasons.CardData, address);
             return;
         }
 
@@ -222,6 +245,22 @@ internal sealed partial class WebhookReceiver(
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// True when the event's id, type or object id holds what the one detector reads as card or bank data under its
+    /// validation preset (<see cref="SensitiveDataDetector.FindCardOrBankNumber"/>: what every caller input goes through,
+    /// with no exempt shapes: these ids come from outside, and a Luhn-valid run that also reads as a timestamp is still a
+    /// possible PAN). Such an event is refused before anything of it is stored, on the delivery path and on the catch-up
+    /// path alike. Stripe's own ids (a prefix and about 24 random letters and digits) essentially never hold a 12-digit run.
+    /// </summary>
+    internal static bool HoldsCardData(WebhookEvent webhookEvent)
+    {
+        ArgumentNullException.ThrowIfNull(webhookEvent);
+        return Holds(webhookEvent.EventId) || Holds(webhookEvent.Type) || Holds(webhookEvent.ObjectId);
+
+        static bool Holds(string? text) =>
+            !string.IsNullOrEmpty(text) && SensitiveDataDetector.FindCardOrBankNumber(text) is not null;
     }
 
     private static bool IsId(string? value, string? prefix) =>

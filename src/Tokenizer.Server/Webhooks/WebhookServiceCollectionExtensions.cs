@@ -19,6 +19,7 @@ public static class WebhookServiceCollectionExtensions
         services.AddSingleton<WebhookSecrets>();
         services.AddSingleton<WebhookSignal>();
         services.AddSingleton<WebhookMetrics>();
+        services.AddSingleton<WebhookRateLimits>();
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton<WebhookProcessor>();
         services.AddSingleton<WebhookRefusalAudit>();

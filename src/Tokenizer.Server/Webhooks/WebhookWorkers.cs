@@ -158,7 +158,9 @@ internal sealed partial class WebhookWorker(
 /// (Stripe API GET /v1/events, <c>created[gte]</c> the newest event already seen less
 /// <see cref="WebhookOptions.CatchUpOverlapSeconds"/>) and adds the ones the inbox does not hold, so deliveries lost
 /// while the endpoint was down or unreachable are processed once, like any other. The first pass of a new ledger starts
-/// from now (there is nothing of ours before it).
+/// from now (there is nothing of ours before it). A listed event whose id or object id holds card data is refused as
+/// the listener refuses it (<see cref="WebhookReceiver.HoldsCardData"/>): never stored, counted in
+/// <c>tokenizer.webhook.catchup.refused</c> and audited in aggregate.
 /// </summary>
 internal sealed partial class WebhookCatchUpWorker(
     IServiceProvider services,
@@ -187,8 +189,15 @@ internal sealed partial class WebhookCatchUpWorker(
         var newest = position;
         foreach (var item in listed.OrderBy(e => e.Created).ThenBy(e => e.Id, StringComparer.Ordinal))
         {
-            if (!await store.ContainsAsync(item.Id, cancellationToken)
-                && await store.AddAsync(new WebhookEvent(item.Id, item.Type, item.Created, item.ObjectId), WebhookSource.CatchUp, now, cancellationToken))
+            var listedEvent = new WebhookEvent(item.Id, item.Type, item.Created, item.ObjectId);
+            if (WebhookReceiver.HoldsCardData(listedEvent))
+            {
+                // As the listener refuses it: never stored, counted and audited in aggregate (no peer: Stripe's API).
+                services.GetRequiredService<WebhookMetrics>().CatchUpRefused(WebhookReasons.CardData);
+                services.GetRequiredService<WebhookRefusalAudit>().Add(WebhookReasons.CardData, null);
+            }
+            else if (!await store.ContainsAsync(item.Id, cancellationToken)
+                && await store.AddAsync(listedEvent, WebhookSource.CatchUp, now, cancellationToken))
             {
                 added++;
             }

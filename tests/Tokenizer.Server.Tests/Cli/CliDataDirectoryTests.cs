@@ -36,6 +36,31 @@ public sealed class CliDataDirectoryTests
             var fromEnvironment = await CliFixture.RunAsync(
                 string.Empty, new Dictionary<string, string> { ["Tokenizer__DataDirectory"] = directory }, "tokens", "list", "--server", address);
             var withoutEither = await CliFixture.RunAsync(string.Empty, null, "tokens", "list", "--server", address);
+            var exported = Regex.Match(started.Text, @"or export TOKENIZER_SERVER=(?<server>\S+) Tokenizer__DataDirectory=(?<directory>[^)\s]+)\)");
+            var bothFromEnvironment = await CliFixture.RunAsync(
+                string.Empty,
+                new Dictionary<string, string> { ["TOKENIZER_SERVER"] = exported.Groups["server"].Value, ["Tokenizer__DataDirectory"] = exported.Groups["directory"].Value },
+                "tokens",
+                "list");
+            // The control: the variable really is where the address comes from (a closed port fails), and --server wins over it.
+            using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            closed.Start();
+            var closedAddress = $"https://127.0.0.1:{((System.Net.IPEndPoint)closed.LocalEndpoint).Port}";
+            closed.Stop();
+            var closedFromEnvironment = await CliFixture.RunAsync(
+                string.Empty, new Dictionary<string, string> { ["TOKENIZER_SERVER"] = closedAddress, ["Tokenizer__DataDirectory"] = directory }, "tokens", "list");
+            // A server the CLI's CA did not issue (another development PKI) is refused at TLS, whatever the variable says:
+            // the card read from stdin is never sent.
+            using var otherPki = new CliFixture();
+            var untrusted = await CliFixture.RunAsync(
+                "{\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2030,\"cvc\":\"123\"}}",
+                new Dictionary<string, string> { ["TOKENIZER_SERVER"] = address, ["Tokenizer__DataDirectory"] = otherPki.Root },
+                "tokenize",
+                "card",
+                "--customer",
+                "cust-untrusted");
+            var optionWins = await CliFixture.RunAsync(
+                string.Empty, new Dictionary<string, string> { ["TOKENIZER_SERVER"] = closedAddress, ["Tokenizer__DataDirectory"] = directory }, "tokens", "list", "--server", address);
 
             // Assert
             Assert.Equal(LogLevel.Information, started.Level);
@@ -46,6 +71,12 @@ public sealed class CliDataDirectoryTests
             Assert.Equal((0, string.Empty), (fromEnvironment.ExitCode, fromEnvironment.Error));
             Assert.Equal(2, withoutEither.ExitCode);
             Assert.Contains("Tokenizer__DataDirectory", withoutEither.Error, StringComparison.Ordinal);
+            Assert.True(exported.Success, started.Text);
+            Assert.Equal((0, string.Empty), (bothFromEnvironment.ExitCode, bothFromEnvironment.Error));
+            Assert.Equal(1, closedFromEnvironment.ExitCode);
+            Assert.Equal((0, string.Empty), (optionWins.ExitCode, optionWins.Error));
+            Assert.Equal(1, untrusted.ExitCode);
+            Assert.Contains("TLS handshake failed", untrusted.Error, StringComparison.Ordinal);
             await app.StopAsync();
         }
         finally

@@ -229,13 +229,13 @@ public sealed class CliReviewTests(CliFixture files) : IClassFixture<CliFixture>
         (string Group, string Expected)[] groups =
         [
             ("audit", "verify, export"),
-            ("tokens", "list, watch"),
+            ("tokens", "list, watch, events"),
             ("token", "get, revoke"),
             ("tokenize", "card, bank"),
             ("privacy", "export, correct, erase, status"),
         ];
         var words = Gen.String[Gen.Char["abcdefghijklmnopqrstuvwxyz-"], 1, 12]
-            .Where(w => char.IsAsciiLetter(w[0]) && w is not ("verify" or "export" or "list" or "watch" or "get" or "revoke" or "card" or "bank" or "correct" or "erase" or "status"));
+            .Where(w => char.IsAsciiLetter(w[0]) && w is not ("verify" or "export" or "list" or "watch" or "events" or "get" or "revoke" or "card" or "bank" or "correct" or "erase" or "status"));
 
         // Act and assert
         await Gen.Select(Gen.Int[0, groups.Length - 1], words).SampleAsync(

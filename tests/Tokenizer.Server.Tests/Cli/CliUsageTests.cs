@@ -154,6 +154,19 @@ public sealed class CliUsageTests(CliFixture files) : IClassFixture<CliFixture>
         Assert.DoesNotContain(Pan, output + error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("501")]
+    [InlineData(Pan)]
+    public async Task TokensEvents_PageSizeOutOfRange_ExitTwoNamingTheRuleWithoutEcho(string value)
+    {
+        var (code, output, error) = await CliFixture.RunAsync(string.Empty, null, "tokens", "events", "--page-size", value);
+
+        Assert.Equal(2, code);
+        AssertOneUsageLine(error, "--page-size");
+        Assert.DoesNotContain(Pan, output + error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Generated_OptionValuesOfEveryCommand_KnownExitCodeOneLineForUsageNoStackTraceNoEcho()
     {

@@ -1,0 +1,273 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Tokenizer.Contracts.V1;
+using Tokenizer.Core.Tokenization;
+using Tokenizer.Ledger.Webhooks;
+
+namespace Tokenizer.IntegrationTests;
+
+/// <summary>Token events through real gRPC: what the billing service reads, one per change of ledger state.</summary>
+internal static class TokenEventsOf
+{
+    /// <summary>Every event of <paramref name="token"/> that finance can read now, oldest first, as "kind" strings.</summary>
+    public static async Task<List<TokenEvent>> ListAsync(TokenizerService.TokenizerServiceClient finance, string token)
+    {
+        var events = new List<TokenEvent>();
+        var cursor = string.Empty;
+        while (true)
+        {
+            var page = await finance.ListTokenEventsAsync(new ListTokenEventsRequest { After = cursor, PageSize = 500 });
+            events.AddRange(page.Events.Where(e => e.Token == token));
+            cursor = page.NextCursor;
+            if (page.Events.Count < 500)
+            {
+                return events;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits (bounded: 90 s) until the sandbox has an event of <paramref name="type"/> about <paramref name="objectId"/>
+    /// (Stripe API GET /v1/events on the sandbox) and the inbox holds it processed or ignored; returns its id, or null.
+    /// </summary>
+    public static async Task<string?> WaitForProcessedAsync(WebhookServer server, string type, string objectId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var service = new Stripe.EventService(server.SandboxClient());
+        string? id = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (id is null)
+            {
+                var listed = await service.ListAsync(new Stripe.EventListOptions { Type = type, Limit = 100 });
+                id = listed.Data.FirstOrDefault(e => (e.Data.Object as Stripe.IHasId)?.Id == objectId)?.Id;
+            }
+
+            if (id is not null && await server.Store.FindAsync(id, CancellationToken.None) is { State: not WebhookState.Pending })
+            {
+                return id;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// Our own revoke, with the sandbox delivering its webhooks as Stripe does: the revoke's own detach comes back as
+/// <c>payment_method.detached</c>, and must read as that revoke (one <c>revoked</c>), never as a detach behind our back.
+/// </summary>
+public sealed class RevokeWebhookTests(WebhookServer server) : IClassFixture<WebhookServer>
+{
+    [Fact]
+    public async Task Revoke_OwnDetachWebhookProcessedBeforeTheRevokeCommits_OneRevokedNoDetachedAtGateway()
+    {
+        var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-revoke-race"))).Token.Token_;
+        var settings = server.Server.App.Services.GetRequiredService<TokenizationSettings>();
+        string? processedBeforeCommit = null;
+        Core.Domain.TokenStatus? ledgerWhileHeld = null;
+
+        // Holds the revoke between Stripe's detach and its ledger commit until the webhook of that detach went through.
+        settings.FailPoint = name =>
+        {
+            if (name == FailPoints.AfterGatewaySuccess)
+            {
+                processedBeforeCommit = TokenEventsOf.WaitForProcessedAsync(server, "payment_method.detached", token).GetAwaiter().GetResult();
+                ledgerWhileHeld = server.Ledger.GetTokenAsync(token, CancellationToken.None).GetAwaiter().GetResult()?.Status;
+            }
+        };
+        try
+        {
+            await server.Server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = token, IdempotencyKey = Requests.NewKey() });
+        }
+        finally
+        {
+            settings.FailPoint = null;
+        }
+
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, token);
+
+        // The control: the webhook really was processed while the revoke was held before its own commit.
+        Assert.NotNull(processedBeforeCommit);
+        Assert.Equal(Core.Domain.TokenStatus.Revoked, ledgerWhileHeld);
+        Assert.Equal([TokenEventKind.Revoked], events.Select(e => e.Kind));
+    }
+
+    [Fact]
+    public async Task Revoke_OwnDetachWebhookProcessedAfterTheRevoke_OneRevokedNoDetachedAtGateway()
+    {
+        var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-revoke-after"))).Token.Token_;
+
+        await server.Server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = token, IdempotencyKey = Requests.NewKey() });
+        var detachEvent = await TokenEventsOf.WaitForProcessedAsync(server, "payment_method.detached", token);
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, token);
+
+        Assert.NotNull(detachEvent);
+        Assert.Equal([TokenEventKind.Revoked], events.Select(e => e.Kind));
+    }
+
+    [Fact]
+    public async Task DetachBehindOurBack_DeliveredBySandbox_OneDetachedAtGateway()
+    {
+        // The control of the two above: a detach nobody here asked for is still reported as one.
+        var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-revoke-foreign"))).Token.Token_;
+
+        await new Stripe.PaymentMethodService(server.SandboxClient()).DetachAsync(token);
+        var detachEvent = await TokenEventsOf.WaitForProcessedAsync(server, "payment_method.detached", token);
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, token);
+
+        Assert.NotNull(detachEvent);
+        Assert.Equal([TokenEventKind.DetachedAtGateway], events.Select(e => e.Kind));
+    }
+}
+
+/// <summary>
+/// Events delivered again, or reporting what the ledger already holds: one token event per change of ledger state, never
+/// one per delivery. Signed events are posted here (the sandbox's own deliveries are dropped so they cannot interleave).
+/// </summary>
+public sealed class WebhookNoChangeTests : IClassFixture<WebhookServer>
+{
+    private readonly WebhookServer server;
+
+    public WebhookNoChangeTests(WebhookServer server)
+    {
+        this.server = server;
+        server.Server.Sandbox.Webhooks.SetMode(StripeSandbox.Webhooks.SandboxWebhookMode.Drop);
+    }
+
+    [Fact]
+    public async Task CardUpdated_SameMaskedDetailsDeliveredAgain_OneEventUntilTheCardReallyChanges()
+    {
+        var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-nochange-card"))).Token.Token_;
+        var paymentMethods = new Stripe.PaymentMethodService(server.SandboxClient());
+        await paymentMethods.UpdateAsync(token, new Stripe.PaymentMethodUpdateOptions { Card = new Stripe.PaymentMethodCardOptions { ExpMonth = 3, ExpYear = 2032 } });
+
+        await PostAsync("payment_method.automatically_updated", token);
+        await PostAsync("payment_method.updated", token);
+        await PostAsync("payment_method.updated", token);
+        var repeated = await TokenEventsOf.ListAsync(server.Server.Finance, token);
+        // The control: a real change afterwards is an event again.
+        await paymentMethods.UpdateAsync(token, new Stripe.PaymentMethodUpdateOptions { Card = new Stripe.PaymentMethodCardOptions { ExpMonth = 5, ExpYear = 2033 } });
+        await PostAsync("payment_method.updated", token);
+        var changed = await TokenEventsOf.ListAsync(server.Server.Finance, token);
+
+        Assert.Equal([(TokenEventKind.CardUpdated, 3, 2032)], repeated.Select(e => (e.Kind, e.Card.ExpMonth, e.Card.ExpYear)));
+        Assert.Equal([(TokenEventKind.CardUpdated, 3, 2032), (TokenEventKind.CardUpdated, 5, 2033)], changed.Select(e => (e.Kind, e.Card.ExpMonth, e.Card.ExpYear)));
+    }
+
+    [Fact]
+    public async Task SetupIntentSucceeded_TokenReadyAtIssue_NoEvent()
+    {
+        var tokenized = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-nochange-ready"))).Token;
+
+        await PostAsync("setup_intent.succeeded", tokenized.Setup.SetupIntent);
+        await PostAsync("setup_intent.setup_failed", tokenized.Setup.SetupIntent);
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_);
+
+        Assert.Equal(SetupStatus.Ready, tokenized.Setup.Status);
+        Assert.Empty(events);
+    }
+
+    [Fact]
+    public async Task SetupIntentSucceeded_VerifiedLaterThenDeliveredAgain_OneSetupSucceeded()
+    {
+        // The control of the test above: a setup that completes after issue is one event, however often it is reported.
+        var tokenized = (await server.Server.Client.TokenizeBankAccountAsync(Requests.Ach(Requests.NewKey(), customer: "cust-nochange-ach"))).Token;
+        using (var http = new HttpClient())
+        using (var form = new FormUrlEncodedContent([new("amount1", "32"), new KeyValuePair<string, string>("amount2", "45")]))
+        {
+            using var verified = await http.PostAsync(new Uri(tokenized.Setup.NextAction.Url), form);
+        }
+
+        await PostAsync("setup_intent.succeeded", tokenized.Setup.SetupIntent);
+        await PostAsync("setup_intent.succeeded", tokenized.Setup.SetupIntent);
+        await PostAsync("setup_intent.setup_failed", tokenized.Setup.SetupIntent);
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_);
+
+        Assert.Equal(SetupStatus.RequiresAction, tokenized.Setup.Status);
+        Assert.Equal([TokenEventKind.SetupSucceeded], events.Select(e => e.Kind));
+    }
+
+    [Fact]
+    public async Task MandateUpdated_InactiveReportedAgain_OneMandateInactive()
+    {
+        var tokenized = (await server.Server.Client.TokenizeBankAccountAsync(Requests.Becs(Requests.NewKey(), customer: "cust-nochange-becs"))).Token;
+        server.Server.Sandbox.DeactivateMandate(tokenized.Mandate.Id);
+
+        await PostAsync("mandate.updated", tokenized.Mandate.Id);
+        await PostAsync("mandate.updated", tokenized.Mandate.Id);
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_);
+
+        Assert.Equal([TokenEventKind.MandateInactive], events.Select(e => e.Kind));
+    }
+
+    [Fact]
+    public async Task PaymentMethodDetached_AlreadyRevoked_OneDetachedAtGateway()
+    {
+        var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-nochange-detach"))).Token.Token_;
+        await new Stripe.PaymentMethodService(server.SandboxClient()).DetachAsync(token);
+
+        await PostAsync("payment_method.detached", token);
+        await PostAsync("payment_method.detached", token);
+        await PostAsync("payment_method.updated", token);
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, token);
+
+        Assert.Equal([TokenEventKind.DetachedAtGateway], events.Select(e => e.Kind));
+    }
+
+    /// <summary>Posts a signed event of <paramref name="type"/> about <paramref name="objectId"/> and waits until it is processed.</summary>
+    private async Task PostAsync(string type, string objectId)
+    {
+        var id = WebhookServer.NewEventId();
+        var status = await server.PostSignedAsync(WebhookServer.Event(id, type, "{\"id\":\"" + objectId + "\"}"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(WebhookState.Processed, await server.WaitProcessedAsync(id));
+    }
+}
+
+/// <summary>A signed event whose ids hold a card number: refused before anything of it is stored.</summary>
+public sealed class WebhookCardDataInIdsTests(WebhookServer server) : IClassFixture<WebhookServer>
+{
+    [Fact]
+    public async Task SignedEvent_PanInEventIdOrObjectId_400AndNoTraceInTheLedgerFiles()
+    {
+        server.Server.Sandbox.Webhooks.SetMode(StripeSandbox.Webhooks.SandboxWebhookMode.Drop);
+        var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-pan-ids"))).Token.Token_;
+
+        var panInId = await server.PostSignedAsync(WebhookServer.Event("evt_4111111111111111", "payment_method.updated", "{\"id\":\"" + token + "\"}"));
+        var panInObject = await server.PostSignedAsync(WebhookServer.Event(WebhookServer.NewEventId(), "payment_method.detached", "{\"id\":\"pm_5555555555554444\"}"));
+        // The control: an ordinary event right after is stored, and the byte search finds its id in the same files.
+        var control = WebhookServer.NewEventId();
+        var controlStatus = await server.PostSignedAsync(WebhookServer.Event(control, "payment_method.updated", "{\"id\":\"" + token + "\"}"));
+        await server.WaitProcessedAsync(control);
+        var files = LedgerFiles();
+
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.OK), (panInId, panInObject, controlStatus));
+        Assert.True(files.Any(f => Contains(f, control)), "the control event id is in no ledger file: the search looks in the wrong place");
+        Assert.DoesNotContain(files, f => Contains(f, "4111111111111111"));
+        Assert.DoesNotContain(files, f => Contains(f, "5555555555554444"));
+    }
+
+    private List<byte[]> LedgerFiles()
+    {
+        var ledger = Path.Combine(server.Server.DataDirectory, "ledger", "tokenizer.db");
+        var files = new List<byte[]>();
+        foreach (var path in new[] { ledger, ledger + "-wal" })
+        {
+            if (File.Exists(path))
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var copy = new MemoryStream();
+                stream.CopyTo(copy);
+                files.Add(copy.ToArray());
+            }
+        }
+
+        return files;
+    }
+
+    private static bool Contains(byte[] file, string text) => file.AsSpan().IndexOf(Encoding.ASCII.GetBytes(text)) >= 0;
+}
