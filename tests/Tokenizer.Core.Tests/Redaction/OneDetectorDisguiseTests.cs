@@ -244,6 +244,31 @@ public partial class OneDetectorTests
             iter: Iterations);
     }
 
+    [Fact]
+    public void ValidateCard_GeneratedDisguisedIbanOrLabelledNumberInReturnUrl_RefusedAsWrittenAndPercentEncoded()
+    {
+        // return_url is judged as written and after each percent-decoding (SetupValidation.ReturnUrl): the same
+        // classes as free text, in a query value, as written or with every char percent-encoded.
+        var cvc = LabelledNumber(CvcLabelWords, 3, 4).Select(l => (l.Text, Rule: FreeTextRule.Cvc));
+        var account = LabelledNumber(AccountLabelWords, 4, 17).Select(l => (l.Text, Rule: FreeTextRule.CardOrBankNumber));
+        var iban = IbanJoinedByLoneLetters.Select(i => (Text: i.Written, Rule: FreeTextRule.CardOrBankNumber));
+        Gen.Select(Gen.OneOf(cvc, account, iban), Gen.Bool).Sample(
+            (value, encoded) =>
+            {
+                var url = "https://billing.example.com/done?ref=" + (encoded ? Uri.EscapeDataString(value.Text) : value.Text);
+
+                var violations = CardViolations(CardCommand() with { ReturnUrl = url });
+
+                // Percent escapes are digits too: as written, an encoded URL may chain them into a card number first.
+                var violation = Assert.Single(violations);
+                Assert.Equal("return_url", violation.Field);
+                Assert.True(
+                    violation.Rule == value.Rule || (encoded && violation.Rule == FreeTextRule.CardOrBankNumber),
+                    violation.Rule);
+            },
+            iter: Iterations);
+    }
+
     [Theory]
     [InlineData("NL91xABNAx0417x1643x00")]
     [InlineData("NL91gABNAg0417g1643g00")]
