@@ -44,19 +44,26 @@ namespace Tokenizer.Core.Redaction;
 /// <b>CVC.</b> The first 3-4 digit run (not preceded by a letter or digit, not a year 1900-2099) starting within
 /// <see cref="CvcAfterPanDistance"/> chars after a PAN; or a 3-4 digit run right after a label of
 /// <see cref="CvcLabels"/> (<c>cvc</c>, <c>CVV2</c>, <c>C.V.V.</c>, <c>security code</c>, <c>CID</c>, <c>sec code</c>,
-/// <c>3-digit code</c>, <c>Prüfnummer</c>, <c>cryptogramme</c>; letters may be split by single separators, accented
-/// letters read as their base letter, a suffix such as <c>code</c> or <c>no</c> may follow) and up to six separators.
+/// <c>3-digit code</c>, <c>Prüfnummer</c>, <c>cryptogramme</c>; letters may be split by separators, accented
+/// letters read as their base letter, a suffix such as <c>code</c> or <c>no</c> may follow) and separators.
 /// <b>Account number.</b> 4-17 digits (single separators allowed) right after a label of <see cref="AccountLabels"/>
 /// such as <c>account_number</c>, <c>accountNumber</c>, <c>account #</c>, <c>acc:</c>, <c>a/c</c>, <c>BBAN</c>,
 /// <c>kontonummer</c>, <c>rekening</c> or <c>acct_num</c>, or after a bank code and its label
-/// (<see cref="BankCodeLabels"/>: <c>sort code 10-88-00, 00012345</c>).
+/// (<see cref="BankCodeLabels"/>: <c>sort code 10-88-00, 00012345</c>). Outside scanning labels are read loosely: any
+/// run of separators between a label's letters (<c>s e c u r i t y   c o d e</c>, <c>C. V. V</c>, a joiner or a
+/// combining mark on each letter) and before the number (<c>cvc:______7391</c>), and a label right after its number
+/// with separators or brackets between, that labels nothing after it (<c>123 (cvc)</c>, <c>00012345(acct)</c>).
+/// Scanning keeps single separators between letters, at most <see cref="MaxLabelGap"/> before the number and the label
+/// before it.
 /// </para>
 /// <para>
 /// <b>Lone letters.</b> For the PAN search (not scanning), between two digits a stretch of separators and letters that
 /// stand alone (no letter beside another), none of them a hex letter, is one separator:
 /// <c>4532x-y0151</c>, <c>4532 k;m 0151</c>, <c>4532ж-ж0151</c>
 /// (<see cref="TextNormaliser.SeparateLoneLetterStretches"/>). Hex letters and runs of letters keep digits apart, so
-/// UUIDs and ids are not read as numbers.
+/// UUIDs and ids are not read as numbers. An IBAN's groups may be joined by lone letters too
+/// (<c>NL91xABNAx0417x1643x00</c>, see <see cref="MatchJoinedIban"/>). Not with
+/// <see cref="SensitiveDataDetectorOptions.LettersEndNumbers"/> (ULID-shaped keys).
 /// </para>
 /// <para>
 /// Matches are ranges of the original text (a surrogate pair or a JSON escape is one position of the normalised text).
