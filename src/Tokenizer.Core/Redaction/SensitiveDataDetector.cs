@@ -134,6 +134,9 @@ public static class SensitiveDataDetector
     private static readonly SearchValues<char> CvcLabelStarts = StartsOf(CvcLabels);
     private static readonly SearchValues<char> AccountLabelStarts = StartsOf([.. AccountLabels, .. BankCodeLabels]);
 
+    /// <summary>Digits of a bank code: sort code and BSB 6, routing number 9.</summary>
+    private static readonly (int Min, int Max) BankCodeDigits = (6, 9);
+
     private const int MinAccountDigits = 4;
     private const int MaxAccountDigits = 17;
     private const int GuidLength = 36;
@@ -1210,6 +1213,7 @@ public static class SensitiveDataDetector
         List<SensitiveDataMatch> found)
     {
         var loose = LooseLabels(options);
+        var lastCodeStart = -1;
         Span<char> letters = stackalloc char[MaxLabelLetters];
         Span<int> ends = stackalloc int[MaxLabelLetters];
         for (var i = 0; i + 3 <= text.Length; i++)
@@ -1236,10 +1240,23 @@ public static class SensitiveDataDetector
                 }
             }
             else if ((j = LabelEnd(text, raw, i, BankCodeLabels, loose, letters, ends)) >= 0
-                && StandsApart(text, i, j = SuffixEnd(text, raw, j, loose, letters, ends))
-                && TryAccountAfterBankCode(text, raw, j, loose, letters, ends, out valueStart, out valueEnd))
+                && StandsApart(text, i, j = SuffixEnd(text, raw, j, loose, letters, ends)))
             {
-                AddAccount(covered, found, valueStart, valueEnd);
+                if (TryAccountAfterBankCode(text, raw, j, loose, letters, ends, out valueStart, out valueEnd))
+                {
+                    AddAccount(covered, found, valueStart, valueEnd);
+                }
+                else if (loose && TryValueAfterLabel(text, j, loose, BankCodeDigits.Min, BankCodeDigits.Max, out var codeStart, out var codeEnd))
+                {
+                    // The account right before a bank code's label and its code (00012345 sort code 108800), unless that
+                    // number is the code of the bank code label before it (routing 110000000, bsb 000-000).
+                    if (TryValueBeforeLabel(text, i, MinAccountDigits, MaxAccountDigits, out valueStart, out valueEnd) && valueStart != lastCodeStart)
+                    {
+                        AddAccount(covered, found, valueStart, valueEnd);
+                    }
+
+                    lastCodeStart = codeStart;
+                }
             }
         }
     }
@@ -1322,9 +1339,8 @@ public static class SensitiveDataDetector
     private static bool TryAccountAfterBankCode(
         ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int labelEnd, bool loose, Span<char> letters, Span<int> ends, out int start, out int end)
     {
-        const int MinCodeDigits = 6;
-        const int MaxCodeDigits = 9;
-        if (!TryValueAfterLabel(text, labelEnd, loose, MinCodeDigits, MaxCodeDigits + MaxAccountDigits, out start, out end))
+        var (minCodeDigits, maxCodeDigits) = BankCodeDigits;
+        if (!TryValueAfterLabel(text, labelEnd, loose, minCodeDigits, maxCodeDigits + MaxAccountDigits, out start, out end))
         {
             return false;
         }
@@ -1335,13 +1351,13 @@ public static class SensitiveDataDetector
             digits += TextNormaliser.IsDigit(c) ? 1 : 0;
         }
 
-        if (digits >= MinCodeDigits + MinAccountDigits)
+        if (digits >= minCodeDigits + MinAccountDigits)
         {
             // One chain longer than any code holds the account too.
             return true;
         }
 
-        if (digits > MaxCodeDigits)
+        if (digits > maxCodeDigits)
         {
             return false;
         }

@@ -141,6 +141,8 @@ public partial class OneDetectorTests
     [InlineData("00012345(acct)", false)]
     [InlineData("8826(acct)", false)]
     [InlineData("000123456789 (kontonummer)", false)]
+    [InlineData("00012345 sort code 108800", false)]
+    [InlineData("000123456 (BSB 062-000)", false)]
     public void ValidateCard_ReviewsDisguisedLabelInAnyFreeTextField_RefusedNamingTheRule(string value, bool cvc)
     {
         foreach (var (field, command) in FieldSetters)
