@@ -575,7 +575,7 @@ public static class SensitiveDataDetector
 
         // A Belgian IBAN (BE + 14 digits) is 16 hex chars too.
         Span<char> iban = stackalloc char[MaxIbanLength];
-        return MatchIban(norm, start, SensitiveDataDetectorOptions.Scanning, iban) > 0 ? 0 : length;
+        return MatchIban(norm, start, SensitiveDataDetectorOptions.Scanning, iban, out _) > 0 ? 0 : length;
     }
 
     /// <summary>
@@ -709,10 +709,10 @@ public static class SensitiveDataDetector
                 continue;
             }
 
-            var end = MatchIban(text, i, options, iban);
-            if (end == 0 && LoneLettersJoin(options))
+            var end = MatchIban(text, i, options, iban, out var country);
+            if (end == 0 && country is not null && LoneLettersJoin(options))
             {
-                end = MatchJoinedIban(text, i, options, iban);
+                end = MatchJoinedIban(text, i, country, options, iban);
             }
 
             if (end > 0)
@@ -728,14 +728,17 @@ public static class SensitiveDataDetector
         }
     }
 
-    /// <summary>The end of an IBAN starting at <paramref name="start"/> (normalised index), or 0.</summary>
-    private static int MatchIban(ReadOnlySpan<char> text, int start, SensitiveDataDetectorOptions options, Span<char> buffer)
+    /// <summary>
+    /// The end of an IBAN starting at <paramref name="start"/> (normalised index), or 0; <paramref name="country"/> the
+    /// registry country its first two letters name, when they name one.
+    /// </summary>
+    private static int MatchIban(ReadOnlySpan<char> text, int start, SensitiveDataDetectorOptions options, Span<char> buffer, out IbanCountry? country)
     {
         // The country code and check digits, then the BBAN, skipping separators anywhere.
         var count = 0;
         var i = start;
         var length = MaxIbanLength;
-        IbanCountry? country = null;
+        country = null;
         var upperCase = true;
 
         // Contiguous, or the paper format (groups of four, single spaces): the only shapes a mistyped IBAN is reported in.
@@ -831,20 +834,35 @@ public static class SensitiveDataDetector
     /// remainders mod 97 some reading reaches (97 bits). Time is linear in the chars read, times the IBAN's length and
     /// the set sizes: bounded, with no backtracking.
     /// </remarks>
-    private static int MatchJoinedIban(ReadOnlySpan<char> text, int start, SensitiveDataDetectorOptions options, Span<char> buffer)
+    private static int MatchJoinedIban(ReadOnlySpan<char> text, int start, IbanCountry country, SensitiveDataDetectorOptions options, Span<char> buffer)
     {
-        // The country code is two letters side by side: the cheap test that ends almost every start.
+        // The country code is two letters side by side (the plain reading found a country in them).
         if (start + 1 >= text.Length || !char.IsAsciiLetter(text[start + 1]))
         {
             return 0;
         }
 
-        buffer[0] = char.ToUpperInvariant(text[start]);
-        buffer[1] = char.ToUpperInvariant(text[start + 1]);
-        if (IbanRegistry.Find(buffer[..2]) is not { } country)
+        // Enough letters and digits must follow for the rest of the IBAN: a cheap test that ends most starts in words.
+        var needed = country.Length - 2;
+        for (var k = start + 2; k < text.Length && needed > 0; k++)
+        {
+            if (TextNormaliser.IsAlphanumeric(text[k]))
+            {
+                needed--;
+            }
+            else if (text[k] != TextNormaliser.Separator)
+            {
+                break;
+            }
+        }
+
+        if (needed > 0)
         {
             return 0;
         }
+
+        buffer[0] = country.Code[0];
+        buffer[1] = country.Code[1];
 
         var length = country.Length;
 
