@@ -95,6 +95,42 @@ public sealed class CardDataInEveryFieldTests(TokenizerServerFixture server) : I
         }
     }
 
+    /// <summary>
+    /// The third outside review's disguises, all printable ASCII without spaces (so every field's shape admits them and
+    /// only the card-data rule can refuse them): an IBAN joined by lone letters, a CVC after seven separators, a label
+    /// after its number, a label spelled with single and double separators.
+    /// </summary>
+    private static readonly string[] Disguises = ["NL31xFQGBx1715x4278x05", "cvc:______7391", "8826(acct)", "0471_cvv2", "s_e_c_u_r_i_t_y__c_o_d_e_123"];
+
+    [Theory]
+    [MemberData(nameof(StringFields))]
+    public async Task Call_DisguisedIbanOrLabelledNumberInStringField_RefusedNamingField(string method, string path)
+    {
+        if (NotFreeText.ContainsKey(LastSegments(path)))
+        {
+            return;
+        }
+
+        var descriptor = Services.SelectMany(s => s.Methods).Single(m => m.FullName == method);
+        foreach (var disguise in Disguises)
+        {
+            // Arrange
+            var request = descriptor.InputType.Parser.ParseFrom(ByteString.Empty);
+            Set(request, path.Split('.'), disguise);
+
+            // Act
+            var error = await Assert.ThrowsAsync<RpcException>(() => CallAsync(descriptor, request));
+
+            // Assert: refused for the field, by a rule that names card data, never quoting the value.
+            Assert.True(error.StatusCode == StatusCode.InvalidArgument, $"{method} {path} {disguise}: {error.StatusCode}");
+            var violations = error.GetRpcStatus()!.Details.Where(d => d.Is(BadRequest.Descriptor))
+                .SelectMany(d => d.Unpack<BadRequest>().FieldViolations).ToList();
+            var violation = Assert.Single(violations, v => v.Field == path);
+            Assert.Contains("card", violation.Description, StringComparison.Ordinal);
+            Assert.DoesNotContain(disguise, error.Status.Detail + string.Join(" ", violations.Select(v => v.Description)), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task TokenizeCard_SeparatedPanInCustomerReference_InvalidArgumentAndNothingStored()
     {

@@ -44,19 +44,26 @@ namespace Tokenizer.Core.Redaction;
 /// <b>CVC.</b> The first 3-4 digit run (not preceded by a letter or digit, not a year 1900-2099) starting within
 /// <see cref="CvcAfterPanDistance"/> chars after a PAN; or a 3-4 digit run right after a label of
 /// <see cref="CvcLabels"/> (<c>cvc</c>, <c>CVV2</c>, <c>C.V.V.</c>, <c>security code</c>, <c>CID</c>, <c>sec code</c>,
-/// <c>3-digit code</c>, <c>Prüfnummer</c>, <c>cryptogramme</c>; letters may be split by single separators, accented
-/// letters read as their base letter, a suffix such as <c>code</c> or <c>no</c> may follow) and up to six separators.
+/// <c>3-digit code</c>, <c>Prüfnummer</c>, <c>cryptogramme</c>; letters may be split by separators, accented
+/// letters read as their base letter, a suffix such as <c>code</c> or <c>no</c> may follow) and separators.
 /// <b>Account number.</b> 4-17 digits (single separators allowed) right after a label of <see cref="AccountLabels"/>
 /// such as <c>account_number</c>, <c>accountNumber</c>, <c>account #</c>, <c>acc:</c>, <c>a/c</c>, <c>BBAN</c>,
 /// <c>kontonummer</c>, <c>rekening</c> or <c>acct_num</c>, or after a bank code and its label
-/// (<see cref="BankCodeLabels"/>: <c>sort code 10-88-00, 00012345</c>).
+/// (<see cref="BankCodeLabels"/>: <c>sort code 10-88-00, 00012345</c>). Outside scanning labels are read loosely: any
+/// run of separators between a label's letters (<c>s e c u r i t y   c o d e</c>, <c>C. V. V</c>, a joiner or a
+/// combining mark on each letter) and before the number (<c>cvc:______7391</c>), and a label right after its number
+/// with separators or brackets between, that labels nothing after it (<c>123 (cvc)</c>, <c>00012345(acct)</c>).
+/// Scanning keeps single separators between letters, at most <see cref="MaxLabelGap"/> before the number and the label
+/// before it.
 /// </para>
 /// <para>
 /// <b>Lone letters.</b> For the PAN search (not scanning), between two digits a stretch of separators and letters that
 /// stand alone (no letter beside another), none of them a hex letter, is one separator:
 /// <c>4532x-y0151</c>, <c>4532 k;m 0151</c>, <c>4532ж-ж0151</c>
 /// (<see cref="TextNormaliser.SeparateLoneLetterStretches"/>). Hex letters and runs of letters keep digits apart, so
-/// UUIDs and ids are not read as numbers.
+/// UUIDs and ids are not read as numbers. An IBAN's groups may be joined by lone letters too
+/// (<c>NL91xABNAx0417x1643x00</c>, see <see cref="MatchJoinedIban"/>). Not with
+/// <see cref="SensitiveDataDetectorOptions.LettersEndNumbers"/> (ULID-shaped keys).
 /// </para>
 /// <para>
 /// Matches are ranges of the original text (a surrogate pair or a JSON escape is one position of the normalised text).
@@ -103,7 +110,8 @@ public static class SensitiveDataDetector
     /// Names of a bank account number: account or acct or acc or accnt, alone or with number, num, nr or no; ac no; bank
     /// account; BBAN; kontonummer, konto and kto; iban (an IBAN's digits without its country code); and the nouns of the
     /// usual foreign names (rekening and rekeningnummer, cuenta, conta, compte, conto: <c>número de cuenta</c>,
-    /// <c>numéro de compte</c>, <c>numero di conto</c> end in them). Also <c>a/c</c>, with its slash
+    /// <c>numéro de compte</c>, <c>numero di conto</c> end in them, and are labels whole too, for a label after its
+    /// number). Also <c>a/c</c>, with its slash
     /// (<see cref="SlashAccountEnd"/>).
     /// </summary>
     private static readonly string[] AccountLabels =
@@ -111,6 +119,7 @@ public static class SensitiveDataDetector
         "account", "accountnumber", "accountnum", "accountnr", "accountno", "acct", "acctnumber", "acctnum", "acctnr", "acctno",
         "acc", "accnt", "acount", "acno", "accnumber", "accnum", "accnr", "accno", "bankaccount", "bankaccountnumber", "bban",
         "kontonummer", "konto", "kontonr", "kto", "iban", "rekening", "rekeningnummer", "cuenta", "conta", "compte", "conto",
+        "numerodecuenta", "numerodaconta", "numerodecompte", "numerodiconto",
     ];
 
     /// <summary>
@@ -124,6 +133,9 @@ public static class SensitiveDataDetector
 
     private static readonly SearchValues<char> CvcLabelStarts = StartsOf(CvcLabels);
     private static readonly SearchValues<char> AccountLabelStarts = StartsOf([.. AccountLabels, .. BankCodeLabels]);
+
+    /// <summary>Digits of a bank code: sort code and BSB 6, routing number 9.</summary>
+    private static readonly (int Min, int Max) BankCodeDigits = (6, 9);
 
     private const int MinAccountDigits = 4;
     private const int MaxAccountDigits = 17;
@@ -154,11 +166,17 @@ public static class SensitiveDataDetector
     /// it holds none.
     /// </summary>
     /// <param name="text">A free-text value as received.</param>
-    public static SensitiveDataKind? FindCardOrBankNumber(ReadOnlySpan<char> text)
+    public static SensitiveDataKind? FindCardOrBankNumber(ReadOnlySpan<char> text) =>
+        FindCardOrBankNumber(text, SensitiveDataDetectorOptions.Validation);
+
+    /// <summary>As <see cref="FindCardOrBankNumber(ReadOnlySpan{char})"/> under a variant of the validation preset.</summary>
+    /// <param name="text">A value as received.</param>
+    /// <param name="options"><see cref="SensitiveDataDetectorOptions.Validation"/> or <see cref="SensitiveDataDetectorOptions.ValidationOfUlid"/>.</param>
+    internal static SensitiveDataKind? FindCardOrBankNumber(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options)
     {
         var matches = validationMatches ??= [];
         matches.Clear();
-        Find(text, SensitiveDataDetectorOptions.Validation, matches);
+        Find(text, options, matches);
         SensitiveDataKind? kind = matches.Count == 0 ? null : matches[0].Kind;
         matches.Clear();
         return kind;
@@ -240,7 +258,7 @@ public static class SensitiveDataDetector
                     MarkTimestamps(norm, raw[..n]);
                 }
 
-                if (!options.BinaryBreaksNumbers)
+                if (LoneLettersJoin(options))
                 {
                     // After the IBANs (their BBANs hold letters between digits): 4532x0151x... and 4532x-y0151... are
                     // written numbers. Files at rest (scanning) hold only what validation let through.
@@ -273,6 +291,16 @@ public static class SensitiveDataDetector
         }
     }
 
+    /// <summary>True when lone letters join digits (PANs) and IBAN groups: not in scanning, not for ULID-shaped keys.</summary>
+    private static bool LoneLettersJoin(SensitiveDataDetectorOptions options) => !options.BinaryBreaksNumbers && !options.LettersEndNumbers;
+
+    /// <summary>
+    /// True when labels are read loosely: any run of separators between a label's letters and between the label and its
+    /// number, and a label right after its number. Not in scanning, which reads files at rest that hold only what
+    /// validation let through, written by code (tables, lists).
+    /// </summary>
+    private static bool LooseLabels(SensitiveDataDetectorOptions options) => !options.BinaryBreaksNumbers;
+
     private static void FindInNormalised(
         ReadOnlySpan<char> text, ReadOnlySpan<char> raw, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
     {
@@ -300,7 +328,7 @@ public static class SensitiveDataDetector
 
             if (options.DetectAccountNumbers)
             {
-                FindLabelledAccounts(text, raw, covered, results);
+                FindLabelledAccounts(text, raw, options, covered, results);
             }
 
             if (results.Count - before > 1)
@@ -547,7 +575,7 @@ public static class SensitiveDataDetector
 
         // A Belgian IBAN (BE + 14 digits) is 16 hex chars too.
         Span<char> iban = stackalloc char[MaxIbanLength];
-        return MatchIban(norm, start, SensitiveDataDetectorOptions.Scanning, iban) > 0 ? 0 : length;
+        return MatchIban(norm, start, SensitiveDataDetectorOptions.Scanning, iban, out _) > 0 ? 0 : length;
     }
 
     /// <summary>
@@ -681,7 +709,12 @@ public static class SensitiveDataDetector
                 continue;
             }
 
-            var end = MatchIban(text, i, options, iban);
+            var end = MatchIban(text, i, options, iban, out var country);
+            if (end == 0 && country is not null && LoneLettersJoin(options))
+            {
+                end = MatchJoinedIban(text, i, country, options, iban);
+            }
+
             if (end > 0)
             {
                 results.Add(new SensitiveDataMatch(SensitiveDataKind.Iban, i, end - i));
@@ -695,14 +728,17 @@ public static class SensitiveDataDetector
         }
     }
 
-    /// <summary>The end of an IBAN starting at <paramref name="start"/> (normalised index), or 0.</summary>
-    private static int MatchIban(ReadOnlySpan<char> text, int start, SensitiveDataDetectorOptions options, Span<char> buffer)
+    /// <summary>
+    /// The end of an IBAN starting at <paramref name="start"/> (normalised index), or 0; <paramref name="country"/> the
+    /// registry country its first two letters name, when they name one.
+    /// </summary>
+    private static int MatchIban(ReadOnlySpan<char> text, int start, SensitiveDataDetectorOptions options, Span<char> buffer, out IbanCountry? country)
     {
         // The country code and check digits, then the BBAN, skipping separators anywhere.
         var count = 0;
         var i = start;
         var length = MaxIbanLength;
-        IbanCountry? country = null;
+        country = null;
         var upperCase = true;
 
         // Contiguous, or the paper format (groups of four, single spaces): the only shapes a mistyped IBAN is reported in.
@@ -781,6 +817,184 @@ public static class SensitiveDataDetector
         }
 
         return !options.IbanRequiresChecksum && upperCase && (contiguous || paperFormat) ? i : 0;
+    }
+
+    /// <summary>
+    /// The end of an IBAN starting at <paramref name="start"/> whose groups are joined by lone letters, as a PAN's digits
+    /// may be (<c>NL91xABNAx0417x1643x00</c>, <c>GB02 k IKLZ k 8019...</c>, <c>NL91жABNA...</c>), or 0. A BBAN holds
+    /// letters too, so after the country code every letter that could be a joiner is read both ways, as the IBAN's next
+    /// char and as a joiner, and every reading is judged: it must have its country's registry BBAN shape and pass mod 97
+    /// (always, in every preset). A joiner is a letter that is not hex (a-f, as for PANs: ids hold hex between digits)
+    /// with no letter beside it, or with a letter on one side and a digit on the other (<c>1xA</c>, <c>Ax0</c>), one at
+    /// most between two of the IBAN's chars (separators around it are free).
+    /// </summary>
+    /// <remarks>
+    /// The readings are not tried one by one (a text written to be ambiguous would have exponentially many): the
+    /// search keeps, for each count of IBAN chars read and whether a joiner was just skipped, the set of BBAN
+    /// remainders mod 97 some reading reaches (97 bits). Time is linear in the chars read, times the IBAN's length and
+    /// the set sizes: bounded, with no backtracking.
+    /// </remarks>
+    private static int MatchJoinedIban(ReadOnlySpan<char> text, int start, IbanCountry country, SensitiveDataDetectorOptions options, Span<char> buffer)
+    {
+        // The country code is two letters side by side (the plain reading found a country in them).
+        if (start + 1 >= text.Length || !char.IsAsciiLetter(text[start + 1]))
+        {
+            return 0;
+        }
+
+        // Enough letters and digits must follow for the rest of the IBAN: a cheap test that ends most starts in words.
+        var needed = country.Length - 2;
+        for (var k = start + 2; k < text.Length && needed > 0; k++)
+        {
+            if (TextNormaliser.IsAlphanumeric(text[k]))
+            {
+                needed--;
+            }
+            else if (text[k] != TextNormaliser.Separator)
+            {
+                break;
+            }
+        }
+
+        if (needed > 0)
+        {
+            return 0;
+        }
+
+        buffer[0] = country.Code[0];
+        buffer[1] = country.Code[1];
+
+        var length = country.Length;
+
+        // sets[2 * count + joiner]: the BBAN remainders reached with count IBAN chars read, joiner true right after a
+        // skipped joiner. Only one of the counts below 4 is ever alive, and the check digits are the same in every
+        // reading (digits are never skipped), so they go to the buffer.
+        Span<UInt128> sets = stackalloc UInt128[2 * (MaxIbanLength + 1)];
+        sets.Clear();
+        sets[2 * 2] = UInt128.One;
+        var low = 2;
+        var high = 2;
+        for (var i = start + 2; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == TextNormaliser.Separator)
+            {
+                continue;
+            }
+
+            var digit = TextNormaliser.IsDigit(c);
+            if (!digit && !TextNormaliser.IsLetter(c))
+            {
+                return 0;
+            }
+
+            var letterBefore = i > 0 && TextNormaliser.IsLetter(text[i - 1]);
+            var letterAfter = i + 1 < text.Length && TextNormaliser.IsLetter(text[i + 1]);
+            var joiner = !digit && !char.IsAsciiHexDigit(c)
+                && (letterBefore
+                    ? !letterAfter && i + 1 < text.Length && TextNormaliser.IsDigit(text[i + 1])
+                    : !letterAfter || (i > 0 && TextNormaliser.IsDigit(text[i - 1])));
+            var upper = char.ToUpperInvariant(c);
+            var alive = false;
+            var newLow = int.MaxValue;
+            var newHigh = -1;
+            for (var count = Math.Min(high, length - 1); count >= low; count--)
+            {
+                var taken = sets[2 * count] | sets[(2 * count) + 1];
+                var notAfterJoiner = sets[2 * count];
+                sets[2 * count] = sets[(2 * count) + 1] = UInt128.Zero;
+                if (taken == UInt128.Zero)
+                {
+                    continue;
+                }
+
+                var kind = count < 4 ? 'n' : country.BbanKinds[count - 4];
+                if (digit ? kind != 'a' : kind != 'n' && char.IsAsciiLetter(c))
+                {
+                    UInt128 next;
+                    if (count < 4)
+                    {
+                        buffer[count] = c;
+                        next = taken;
+                    }
+                    else
+                    {
+                        next = NextRemainders(taken, digit ? 10 : 100, digit ? c - '0' : upper - 'A' + 10);
+                    }
+
+                    if (count + 1 == length)
+                    {
+                        if (CompletesIban(buffer, next) && (!options.ExemptKnownShapes || EndsToken(text, i + 1)))
+                        {
+                            return i + 1;
+                        }
+                    }
+                    else
+                    {
+                        sets[2 * (count + 1)] = next;
+                        alive = true;
+                        newLow = Math.Min(newLow, count + 1);
+                        newHigh = Math.Max(newHigh, count + 1);
+                    }
+                }
+
+                if (joiner && notAfterJoiner != UInt128.Zero)
+                {
+                    sets[(2 * count) + 1] = notAfterJoiner;
+                    alive = true;
+                    newLow = Math.Min(newLow, count);
+                    newHigh = Math.Max(newHigh, count);
+                }
+            }
+
+            if (!alive)
+            {
+                return 0;
+            }
+
+            low = newLow;
+            high = newHigh;
+        }
+
+        return 0;
+    }
+
+    /// <summary>The set <c>{(r * multiplier + add) mod 97 : r in remainders}</c>.</summary>
+    private static UInt128 NextRemainders(UInt128 remainders, int multiplier, int add)
+    {
+        var next = UInt128.Zero;
+        while (remainders != UInt128.Zero)
+        {
+            var r = (int)UInt128.TrailingZeroCount(remainders);
+            remainders &= remainders - UInt128.One;
+            next |= UInt128.One << (((r * multiplier) + add) % 97);
+        }
+
+        return next;
+    }
+
+    /// <summary>
+    /// True when some BBAN remainder of <paramref name="remainders"/>, followed by the country code and check digits in
+    /// <paramref name="buffer"/>[..4], makes the ISO 7064 mod 97 remainder 1 (check digits 00, 01 and 99 never occur).
+    /// </summary>
+    private static bool CompletesIban(ReadOnlySpan<char> buffer, UInt128 remainders)
+    {
+        if (buffer[2..4] is "00" or "01" or "99")
+        {
+            return false;
+        }
+
+        // The country's letters are two digits each (A = 10), then the two check digits.
+        var tail = ((buffer[0] - 'A' + 10) * 10_000) + ((buffer[1] - 'A' + 10) * 100) + ((buffer[2] - '0') * 10) + (buffer[3] - '0');
+        for (var r = 0; r < 97; r++)
+        {
+            if ((remainders & (UInt128.One << r)) != UInt128.Zero && ((r * 1_000_000L) + tail) % 97 == 1)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // ---- PAN ----------------------------------------------------------------------------------------------------
@@ -927,6 +1141,7 @@ public static class SensitiveDataDetector
         List<(int Start, int End)> covered,
         List<SensitiveDataMatch> found)
     {
+        var loose = LooseLabels(options);
         Span<char> letters = stackalloc char[MaxLabelLetters];
         Span<int> ends = stackalloc int[MaxLabelLetters];
         for (var i = 0; i + 3 <= text.Length; i++)
@@ -941,39 +1156,85 @@ public static class SensitiveDataDetector
                 continue;
             }
 
-            var j = LabelEnd(text, raw, i, CvcLabels, letters, ends);
+            var j = LabelEnd(text, raw, i, CvcLabels, loose, letters, ends);
             if (j < 0)
             {
                 continue;
             }
 
+            // The 2 of CVV2, glued or, read loosely, apart and before the number (c v v 2 0471).
+            var apartTwo = -1;
             if (j < text.Length && text[j] == '2')
             {
                 j++;
             }
-
-            j = SuffixEnd(text, raw, j, letters, ends);
-
-            if (!TryValueAfterLabel(text, j, 3, 4, out var valueStart, out var valueEnd) || Overlaps(covered, valueStart, valueEnd))
+            else if (loose && SkipSeparators(text, j, loose) is var two && two > j && two < text.Length && text[two] == '2'
+                && (two + 1 == text.Length || !TextNormaliser.IsDigit(text[two + 1])))
             {
-                continue;
+                apartTwo = two + 1;
             }
 
-            if (options.CvcLabelRequiresPan && !Near(panRegions, i, valueEnd, CvcLabelPanDistance))
+            j = SuffixEnd(text, raw, j, loose, letters, ends);
+            if (TryValueAfterLabel(text, j, loose, 3, 4, out var valueStart, out var valueEnd)
+                || (apartTwo >= 0 && TryValueAfterLabel(text, j = SuffixEnd(text, raw, apartTwo, loose, letters, ends), loose, 3, 4, out valueStart, out valueEnd)))
             {
-                continue;
+                AddLabelledCvc(options, panRegions, covered, found, i, valueStart, valueEnd);
             }
-
-            found.Add(new SensitiveDataMatch(SensitiveDataKind.Cvc, valueStart, valueEnd - valueStart));
+            else if (loose && EndsLabel(text, j) && TryValueBeforeLabel(text, i, 3, 4, out valueStart, out valueEnd))
+            {
+                // A label right after its number, the label word ended there and no number of its own after it
+                // (123 (cvc), 0471_cvv2, 123 cvc; not the year in "exp 2030 cvc 123").
+                AddLabelledCvc(options, panRegions, covered, found, i, valueStart, valueEnd);
+            }
         }
     }
 
-    private static void FindLabelledAccounts(
-        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, List<(int Start, int End)> covered, List<SensitiveDataMatch> found)
+    /// <summary>
+    /// True when the label ending at <paramref name="end"/> ends its word and labels nothing after it: no letter glued
+    /// on, and after any separators no digit and no breaker (a mask the scrubber wrote, an exempt shape), so
+    /// <c>exp 12/30 cvc 123</c> and <c>exp 12/30 cvc [CVC ***]</c> do not make the expiry a CVC.
+    /// </summary>
+    private static bool EndsLabel(ReadOnlySpan<char> text, int end)
     {
+        if (end < text.Length && TextNormaliser.IsLetter(text[end]))
+        {
+            return false;
+        }
+
+        var next = SkipSeparators(text, end, loose: true);
+        return next >= text.Length || (text[next] != TextNormaliser.Breaker && !TextNormaliser.IsDigit(text[next]));
+    }
+
+    private static void AddLabelledCvc(
+        SensitiveDataDetectorOptions options,
+        List<(int Start, int End)> panRegions,
+        List<(int Start, int End)> covered,
+        List<SensitiveDataMatch> found,
+        int label,
+        int valueStart,
+        int valueEnd)
+    {
+        if (Overlaps(covered, valueStart, valueEnd)
+            || (options.CvcLabelRequiresPan && !Near(panRegions, Math.Min(label, valueStart), Math.Max(label, valueEnd), CvcLabelPanDistance)))
+        {
+            return;
+        }
+
+        found.Add(new SensitiveDataMatch(SensitiveDataKind.Cvc, valueStart, valueEnd - valueStart));
+    }
+
+    private static void FindLabelledAccounts(
+        ReadOnlySpan<char> text,
+        ReadOnlySpan<char> raw,
+        SensitiveDataDetectorOptions options,
+        List<(int Start, int End)> covered,
+        List<SensitiveDataMatch> found)
+    {
+        var loose = LooseLabels(options);
+        var lastCodeStart = -1;
         Span<char> letters = stackalloc char[MaxLabelLetters];
         Span<int> ends = stackalloc int[MaxLabelLetters];
-        for (var i = 0; i + 4 <= text.Length; i++)
+        for (var i = 0; i + 3 <= text.Length; i++)
         {
             if (!char.IsAsciiLetter(text[i]) || (i > 0 && char.IsAsciiLetter(text[i - 1])) || !AccountLabelStarts.Contains(text[i]))
             {
@@ -981,25 +1242,48 @@ public static class SensitiveDataDetector
             }
 
             int valueStart, valueEnd;
-            var j = AccountLabelEnd(text, raw, i, letters, ends);
+            var j = AccountLabelEnd(text, raw, i, loose, letters, ends);
             if (j >= 0)
             {
-                if (!TryValueAfterLabel(text, j, MinAccountDigits, MaxAccountDigits, out valueStart, out valueEnd))
+                if (TryValueAfterLabel(text, j, loose, MinAccountDigits, MaxAccountDigits, out valueStart, out valueEnd))
                 {
-                    continue;
+                    AddAccount(covered, found, valueStart, valueEnd);
+                }
+                else if (loose && EndsLabel(text, j)
+                    && TryValueBeforeLabel(text, i, MinAccountDigits, MaxAccountDigits, out valueStart, out valueEnd))
+                {
+                    // A label right after its number, the label word ended there and no number of its own after it
+                    // (00012345 (acct), 000123456789 konto; not the sort code in "sort code 108800 account 00012345").
+                    AddAccount(covered, found, valueStart, valueEnd);
                 }
             }
-            else if ((j = LabelEnd(text, raw, i, BankCodeLabels, letters, ends)) < 0
-                || !StandsApart(text, i, j = SuffixEnd(text, raw, j, letters, ends))
-                || !TryAccountAfterBankCode(text, raw, j, letters, ends, out valueStart, out valueEnd))
+            else if ((j = LabelEnd(text, raw, i, BankCodeLabels, loose, letters, ends)) >= 0
+                && StandsApart(text, i, j = SuffixEnd(text, raw, j, loose, letters, ends)))
             {
-                continue;
-            }
+                if (TryAccountAfterBankCode(text, raw, j, loose, letters, ends, out valueStart, out valueEnd))
+                {
+                    AddAccount(covered, found, valueStart, valueEnd);
+                }
+                else if (loose && TryValueAfterLabel(text, j, loose, BankCodeDigits.Min, BankCodeDigits.Max, out var codeStart, out var codeEnd))
+                {
+                    // The account right before a bank code's label and its code (00012345 sort code 108800), unless that
+                    // number is the code of the bank code label before it (routing 110000000, bsb 000-000).
+                    if (TryValueBeforeLabel(text, i, MinAccountDigits, MaxAccountDigits, out valueStart, out valueEnd) && valueStart != lastCodeStart)
+                    {
+                        AddAccount(covered, found, valueStart, valueEnd);
+                    }
 
-            if (!Overlaps(covered, valueStart, valueEnd))
-            {
-                found.Add(new SensitiveDataMatch(SensitiveDataKind.AccountNumber, valueStart, valueEnd - valueStart));
+                    lastCodeStart = codeStart;
+                }
             }
+        }
+    }
+
+    private static void AddAccount(List<(int Start, int End)> covered, List<SensitiveDataMatch> found, int valueStart, int valueEnd)
+    {
+        if (!Overlaps(covered, valueStart, valueEnd))
+        {
+            found.Add(new SensitiveDataMatch(SensitiveDataKind.AccountNumber, valueStart, valueEnd - valueStart));
         }
     }
 
@@ -1007,18 +1291,19 @@ public static class SensitiveDataDetector
     /// The index after an account label (<see cref="AccountLabels"/>, then a suffix, or <c>a/c</c>) at
     /// <paramref name="start"/> that <see cref="StandsApart"/>, or -1.
     /// </summary>
-    private static int AccountLabelEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, Span<char> letters, Span<int> ends)
+    private static int AccountLabelEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, bool loose, Span<char> letters, Span<int> ends)
     {
-        var end = LabelEnd(text, raw, start, AccountLabels, letters, ends) is >= 0 and var label
-            ? SuffixEnd(text, raw, label, letters, ends)
-            : SlashAccountEnd(text, raw, start);
+        var end = LabelEnd(text, raw, start, AccountLabels, loose, letters, ends) is >= 0 and var label
+            ? SuffixEnd(text, raw, label, loose, letters, ends)
+            : SlashAccountEnd(text, raw, start, loose);
         return end >= 0 && StandsApart(text, start, end) ? end : -1;
     }
 
     /// <summary>
     /// A label spelled in hex letters only (<c>acc</c>, <c>ABA</c>) or of three letters at most (<c>kto</c>) is also
     /// the inside of hex ids and random ids (<c>3acc0414</c>, <c>acc98511</c>, <c>pm_kTo7m66160...</c>): it counts only
-    /// when nothing alphanumeric is glued before it and a separator follows it. Other labels always count.
+    /// when nothing alphanumeric is glued before it and a separator or the end of the text follows it. Other labels
+    /// always count.
     /// </summary>
     private static bool StandsApart(ReadOnlySpan<char> text, int start, int end)
     {
@@ -1035,18 +1320,33 @@ public static class SensitiveDataDetector
             return true;
         }
 
-        return (start == 0 || !TextNormaliser.IsAlphanumeric(text[start - 1])) && end < text.Length && text[end] == TextNormaliser.Separator;
+        return (start == 0 || !TextNormaliser.IsAlphanumeric(text[start - 1])) && (end == text.Length || text[end] == TextNormaliser.Separator);
     }
 
     /// <summary>
-    /// The index after <c>a/c</c> (any case, the slash as typed) at <paramref name="start"/>, or -1. Only with its slash:
+    /// The index after <c>a/c</c> (any case, the slash as typed; read loosely, other separators may stand beside the
+    /// slash: <c>a / c</c>, <c>a</c> ZWJ <c>/</c> ZWJ <c>c</c>) at <paramref name="start"/>, or -1. Only with its slash:
     /// <c>AC</c> alone is also a Brazilian state before a postal code, and <c>a c</c> is two words.
     /// </summary>
-    private static int SlashAccountEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start) =>
-        start + 3 <= text.Length && (text[start] | 0x20) == 'a' && raw[start + 1] == '/' && (text[start + 2] | 0x20) == 'c'
-        && (start + 3 == text.Length || LabelLetter(text, raw, start + 3) == '\0')
-            ? start + 3
+    private static int SlashAccountEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, bool loose)
+    {
+        if ((text[start] | 0x20) != 'a')
+        {
+            return -1;
+        }
+
+        var c = start + 1;
+        var slash = false;
+        while (c < text.Length && text[c] == TextNormaliser.Separator && (loose || c == start + 1))
+        {
+            slash |= raw[c] == '/';
+            c++;
+        }
+
+        return slash && c < text.Length && (text[c] | 0x20) == 'c' && (c + 1 == text.Length || LabelLetter(text, raw, c + 1) == '\0')
+            ? c + 1
             : -1;
+    }
 
     /// <summary>
     /// After a bank code's label: the code (6-9 digits: sort code and BSB 6, routing number 9) and, joined to it by single
@@ -1055,11 +1355,10 @@ public static class SensitiveDataDetector
     /// when the two are one chain of digits).
     /// </summary>
     private static bool TryAccountAfterBankCode(
-        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int labelEnd, Span<char> letters, Span<int> ends, out int start, out int end)
+        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int labelEnd, bool loose, Span<char> letters, Span<int> ends, out int start, out int end)
     {
-        const int MinCodeDigits = 6;
-        const int MaxCodeDigits = 9;
-        if (!TryValueAfterLabel(text, labelEnd, MinCodeDigits, MaxCodeDigits + MaxAccountDigits, out start, out end))
+        var (minCodeDigits, maxCodeDigits) = BankCodeDigits;
+        if (!TryValueAfterLabel(text, labelEnd, loose, minCodeDigits, maxCodeDigits + MaxAccountDigits, out start, out end))
         {
             return false;
         }
@@ -1070,29 +1369,24 @@ public static class SensitiveDataDetector
             digits += TextNormaliser.IsDigit(c) ? 1 : 0;
         }
 
-        if (digits >= MinCodeDigits + MinAccountDigits)
+        if (digits >= minCodeDigits + MinAccountDigits)
         {
             // One chain longer than any code holds the account too.
             return true;
         }
 
-        if (digits > MaxCodeDigits)
+        if (digits > maxCodeDigits)
         {
             return false;
         }
 
         // A code alone: the account may follow, after separators and an account label of any spelling.
-        var next = end;
-        while (next < text.Length && next - end < MaxLabelGap && text[next] == TextNormaliser.Separator)
-        {
-            next++;
-        }
-
+        var next = SkipSeparators(text, end, loose);
         if (next < text.Length && LabelLetter(text, raw, next) != '\0')
         {
-            var label = LabelEnd(text, raw, next, AccountLabels, letters, ends) is >= 0 and var word
-                ? SuffixEnd(text, raw, word, letters, ends)
-                : SlashAccountEnd(text, raw, next);
+            var label = LabelEnd(text, raw, next, AccountLabels, loose, letters, ends) is >= 0 and var word
+                ? SuffixEnd(text, raw, word, loose, letters, ends)
+                : SlashAccountEnd(text, raw, next, loose);
             if (label < 0)
             {
                 return false;
@@ -1101,18 +1395,18 @@ public static class SensitiveDataDetector
             next = label;
         }
 
-        return TryValueAfterLabel(text, next, MinAccountDigits, MaxAccountDigits, out start, out end);
+        return TryValueAfterLabel(text, next, loose, MinAccountDigits, MaxAccountDigits, out start, out end);
     }
 
     /// <summary>
     /// The index after a word of <see cref="LabelSuffixes"/> at <paramref name="labelEnd"/> (glued or after up to three
     /// separators) that ends the letters there, else <paramref name="labelEnd"/>.
     /// </summary>
-    private static int SuffixEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int labelEnd, Span<char> letters, Span<int> ends)
+    private static int SuffixEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int labelEnd, bool loose, Span<char> letters, Span<int> ends)
     {
-        // Abbreviations end in a dot (Kto.-Nr., acc. no.): up to three separators before the suffix.
+        // Abbreviations end in a dot (Kto.-Nr., acc. no.): up to three separators before the suffix (any, read loosely).
         var at = labelEnd;
-        while (at < text.Length && at - labelEnd < 3 && text[at] == TextNormaliser.Separator)
+        while (at < text.Length && (loose || at - labelEnd < 3) && text[at] == TextNormaliser.Separator)
         {
             at++;
         }
@@ -1122,7 +1416,7 @@ public static class SensitiveDataDetector
             return labelEnd;
         }
 
-        var end = LabelEnd(text, raw, at, LabelSuffixes, letters, ends);
+        var end = LabelEnd(text, raw, at, LabelSuffixes, loose, letters, ends);
         return end > 0 && (end >= text.Length || LabelLetter(text, raw, end) == '\0') ? end : labelEnd;
     }
 
@@ -1163,12 +1457,14 @@ public static class SensitiveDataDetector
     /// <summary>
     /// The index after the longest of <paramref name="labels"/> that the letters from <paramref name="start"/> spell,
     /// read case-insensitively with single separators between letters ignored (<c>C.V.V.</c>, <c>c v v</c>,
-    /// <c>security code</c>, <c>a/c</c> are <c>cvv</c>, <c>securitycode</c> and <c>ac</c>) and accented Latin letters
-    /// read as their base letter (<c>Prüfnummer</c> is <c>prufnummer</c>); -1 when none. A label written in capitals
-    /// only (<c>CID</c>, which is also a name) counts only in capitals.
+    /// <c>security code</c>, <c>a/c</c> are <c>cvv</c>, <c>securitycode</c> and <c>ac</c>), and any run of them when
+    /// <paramref name="loose"/> (<c>s e c u r i t y   c o d e</c>, <c>C. V. V</c>; a joiner U+200D or a combining mark
+    /// on each letter is a separator too), and accented Latin letters read as their base letter (<c>Prüfnummer</c> is
+    /// <c>prufnummer</c>); -1 when none. A label written in capitals only (<c>CID</c>, which is also a name) counts only
+    /// in capitals.
     /// </summary>
     private static int LabelEnd(
-        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, ReadOnlySpan<string> labels, Span<char> letters, Span<int> ends)
+        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, ReadOnlySpan<string> labels, bool loose, Span<char> letters, Span<int> ends)
     {
         // Letters beyond the longest label cannot change the answer.
         var longest = 0;
@@ -1188,9 +1484,10 @@ public static class SensitiveDataDetector
                 ends[count++] = i + 1;
                 i++;
             }
-            else if (text[i] == TextNormaliser.Separator && count > 0 && i + 1 < text.Length && LabelLetter(text, raw, i + 1) != '\0')
+            else if (text[i] == TextNormaliser.Separator && count > 0
+                && SkipSeparators(text, i, loose) is var next && next < text.Length && (loose || next == i + 1) && LabelLetter(text, raw, next) != '\0')
             {
-                i++;
+                i = next;
             }
             else
             {
@@ -1221,17 +1518,72 @@ public static class SensitiveDataDetector
     }
 
     /// <summary>
-    /// After a label: up to <see cref="MaxLabelGap"/> separators, then a digit chain (single separators) of
-    /// <paramref name="min"/>-<paramref name="max"/> digits that is not followed by more digits.
+    /// The index of the first char from <paramref name="i"/> on that is not a separator: any run when
+    /// <paramref name="loose"/>, else at most <see cref="MaxLabelGap"/> separators.
     /// </summary>
-    private static bool TryValueAfterLabel(ReadOnlySpan<char> text, int labelEnd, int min, int max, out int start, out int end)
+    private static int SkipSeparators(ReadOnlySpan<char> text, int i, bool loose)
     {
-        start = end = 0;
-        var i = labelEnd;
-        while (i < text.Length && i - labelEnd < MaxLabelGap && text[i] == TextNormaliser.Separator)
+        var from = i;
+        while (i < text.Length && (loose || i - from < MaxLabelGap) && text[i] == TextNormaliser.Separator)
         {
             i++;
         }
+
+        return i;
+    }
+
+    /// <summary>
+    /// Before a label read loosely: a run of one or more separators (or brackets), then a digit chain (single
+    /// separators) of <paramref name="min"/>-<paramref name="max"/> digits that is not preceded by more digits. Glued to
+    /// its number a label after it is not read: random ids hold <c>123cvc</c> and <c>4097acct</c> by chance (a label
+    /// before its number may be glued, as it always could).
+    /// </summary>
+    private static bool TryValueBeforeLabel(ReadOnlySpan<char> text, int labelStart, int min, int max, out int start, out int end)
+    {
+        start = end = 0;
+        var i = labelStart - 1;
+        while (i >= 0 && text[i] == TextNormaliser.Separator)
+        {
+            i--;
+        }
+
+        if (i < 0 || i == labelStart - 1 || !TextNormaliser.IsDigit(text[i]))
+        {
+            return false;
+        }
+
+        end = i + 1;
+        var digits = 0;
+        while (true)
+        {
+            while (i >= 0 && TextNormaliser.IsDigit(text[i]))
+            {
+                digits++;
+                i--;
+            }
+
+            if (i >= 1 && text[i] == TextNormaliser.Separator && TextNormaliser.IsDigit(text[i - 1]))
+            {
+                i--;
+                continue;
+            }
+
+            break;
+        }
+
+        start = i + 1;
+        return digits >= min && digits <= max;
+    }
+
+    /// <summary>
+    /// After a label: up to <see cref="MaxLabelGap"/> separators (any run when <paramref name="loose"/>), then a digit
+    /// chain (single separators) of <paramref name="min"/>-<paramref name="max"/> digits that is not followed by more
+    /// digits.
+    /// </summary>
+    private static bool TryValueAfterLabel(ReadOnlySpan<char> text, int labelEnd, bool loose, int min, int max, out int start, out int end)
+    {
+        start = end = 0;
+        var i = SkipSeparators(text, labelEnd, loose);
 
         if (i >= text.Length || !TextNormaliser.IsDigit(text[i]))
         {

@@ -22,6 +22,20 @@ public sealed class SensitiveDataDetectorOptions
     };
 
     /// <summary>
+    /// <see cref="Validation"/> for an idempotency key shaped as a ULID (26 Crockford base32 chars): every letter ends a
+    /// number (<see cref="LettersEndNumbers"/>), since a lone letter between its random digits would otherwise refuse
+    /// about one random ULID in four thousand; IBANs and labelled CVCs and account numbers are looked for as in any text.
+    /// </summary>
+    internal static SensitiveDataDetectorOptions ValidationOfUlid { get; } = new()
+    {
+        IbanRequiresChecksum = true,
+        CvcLabelRequiresPan = false,
+        ExemptKnownShapes = false,
+        StopAtFirst = true,
+        LettersEndNumbers = true,
+    };
+
+    /// <summary>
     /// For the log scrubber: IBAN-shaped strings of a registry country and length are reported even when their
     /// checksum fails (a mistyped IBAN is still bank data); any labelled CVC is reported, with or without a PAN.
     /// </summary>
@@ -72,6 +86,13 @@ public sealed class SensitiveDataDetectorOptions
     /// groups, while two or more in a row are table cells (<c> | </c>) and list items (<c>, </c>) of unrelated numbers.
     /// </summary>
     public int MaxSeparatorRun { get; init; }
+
+    /// <summary>
+    /// True: every letter ends a number: no stretch of lone letters joins a PAN's digits and no lone letter joins an
+    /// IBAN's groups (<c>4532x0151</c> and <c>NL91xABNAx0417</c> are not read as one number). False (default) outside
+    /// scanning. For keys whose random letters stand between random digits (ULIDs).
+    /// </summary>
+    public bool LettersEndNumbers { get; init; }
 
     /// <summary>True: stop at the first PAN or IBAN (a yes/no question).</summary>
     public bool StopAtFirst { get; init; }

@@ -8,6 +8,9 @@ namespace Tokenizer.Core.Validation;
 /// <param name="Bban">The BBAN structure as (count, class) segments; class n digits, a upper-case letters, c alphanumerics.</param>
 internal sealed record IbanCountry(string Code, int Length, IReadOnlyList<(int Count, char Kind)> Bban)
 {
+    /// <summary>The class of each BBAN position in order (<c>n</c>, <c>a</c> or <c>c</c>), one char per position.</summary>
+    public string BbanKinds { get; } = string.Concat(Bban.Select(segment => new string(segment.Kind, segment.Count)));
+
     /// <summary>True when the BBAN (the IBAN from its fifth character) matches the structure exactly.</summary>
     public bool MatchesBban(ReadOnlySpan<char> bban)
     {

@@ -32,15 +32,19 @@ public static class InputRules
     /// from it), yet a CVC must not be kept even inside a keyed hash, and a caller's own logs hold its keys: so keys meet
     /// the free-text rule. A key that is a GUID (32 hex digits, with or without dashes, braces or parentheses: the CLI's
     /// default and the billing service's keys) is not searched: its digits chained across dashes pass Luhn about one time
-    /// in a hundred by chance, and hex holds no label. A key that is a ULID (26 Crockford base32 chars) is searched run by
-    /// run of consecutive digits: letters end a number there.
+    /// in a hundred by chance, and hex holds no label. A key that is a ULID (26 Crockford base32 chars) is searched with
+    /// letters ending a number (<see cref="SensitiveDataDetectorOptions.LettersEndNumbers"/>: a PAN run by run of
+    /// consecutive digits), and for IBANs and labelled CVCs and account numbers as any text is
+    /// (<c>0000000CVC123ABCDEFGHJKMNP</c> is refused).
     /// </remarks>
     /// <returns>True when valid.</returns>
     public static bool CheckIdempotencyKey(string? key, string field, List<FieldViolation> violations)
     {
         ArgumentNullException.ThrowIfNull(violations);
         var isGuid = key is { Length: <= 38 } && Guid.TryParse(key, out _);
-        var found = isGuid ? null : IsUlid(key) ? FindInDigitRuns(key) : key is { Length: <= 4096 } ? FreeTextRule.FindCardOrBankNumber(key) : null;
+        var found = isGuid ? null
+            : IsUlid(key) ? SensitiveDataDetector.FindCardOrBankNumber(key, SensitiveDataDetectorOptions.ValidationOfUlid)
+            : key is { Length: <= 4096 } ? FreeTextRule.FindCardOrBankNumber(key) : null;
         if (found is { } kind)
         {
             violations.Add(new FieldViolation(field, kind == SensitiveDataKind.Cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber));
@@ -66,32 +70,6 @@ public static class InputRules
     private static bool IsUlid([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? key) =>
         key is { Length: 26 } && key[0] is >= '0' and <= '7'
         && key.All(c => char.IsAsciiDigit(c) || (char.IsAsciiLetter(c) && char.ToUpperInvariant(c) is not ('I' or 'L' or 'O' or 'U')));
-
-    /// <summary>
-    /// What the detector finds in each run of consecutive digits of <paramref name="key"/>: in a ULID a letter ends a
-    /// number (the free-text rule reads a lone letter between digits as a separator, which refuses about one random ULID
-    /// in four thousand).
-    /// </summary>
-    private static SensitiveDataKind? FindInDigitRuns(string key)
-    {
-        for (var start = 0; start < key.Length;)
-        {
-            var end = start;
-            while (end < key.Length && char.IsAsciiDigit(key[end]))
-            {
-                end++;
-            }
-
-            if (end - start >= SensitiveDataDetector.MinPanDigits && SensitiveDataDetector.FindCardOrBankNumber(key.AsSpan(start, end - start)) is { } kind)
-            {
-                return kind;
-            }
-
-            start = end + 1;
-        }
-
-        return null;
-    }
 
     /// <summary>
     /// 1-128 printable ASCII without spaces, holding no card or bank account number

@@ -15,7 +15,7 @@ namespace Tokenizer.Core.Tests.Redaction;
 /// spaces, format and bidi characters, alone, repeated or mixed) and digits of any script is refused in every free-text
 /// field and masked by the scrubber; text without one passes.
 /// </summary>
-public class OneDetectorTests
+public partial class OneDetectorTests
 {
     private const long Iterations = 1_000;
 

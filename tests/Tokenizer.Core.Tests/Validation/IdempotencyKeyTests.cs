@@ -93,6 +93,15 @@ public sealed class IdempotencyKeyTests(ITestOutputHelper output)
     [InlineData("4532.0151.1283.0366", FreeTextRule.CardOrBankNumber)]
     [InlineData("DE89370400440532013000", FreeTextRule.CardOrBankNumber)]
     [InlineData("4532015112830366ABCDEFGHJK", FreeTextRule.CardOrBankNumber)]
+    [InlineData("0000000CVC123ABCDEFGHJKMNP", FreeTextRule.Cvc)]
+    [InlineData("0000000cvc123abcdefghjkmnp", FreeTextRule.Cvc)]
+    [InlineData("00ACCT12345678ABCDEFGHJKMN", FreeTextRule.CardOrBankNumber)]
+    [InlineData("0000GB29NWBK60161331926819", FreeTextRule.CardOrBankNumber)]
+    [InlineData("cvc:______123", FreeTextRule.Cvc)]
+    [InlineData("123(cvc)", FreeTextRule.Cvc)]
+    [InlineData("0471_cvv2", FreeTextRule.Cvc)]
+    [InlineData("00012345(acct)", FreeTextRule.CardOrBankNumber)]
+    [InlineData("NL31xFQGBx1715x4278x05", FreeTextRule.CardOrBankNumber)]
     [InlineData("k-%34%35%33%32", FreeTextRule.EncodedCharacters)]
     [InlineData("k &#52;", InputRules.IdempotencyKeyRule)]
     [InlineData("", InputRules.IdempotencyKeyRule)]
@@ -117,13 +126,28 @@ public sealed class IdempotencyKeyTests(ITestOutputHelper output)
         ValidationFixture.AssertSingle(violations, Field, FreeTextRule.Cvc);
     }
 
+    [Theory]
+    [InlineData("4532X0151X1283X0366ABCDEFG")]
+    [InlineData("4532x0151x1283x0366abcdefg")]
+    public void UlidKeyWithPanSplitByLetters_AcceptedByDecision(string key)
+    {
+        // The documented boundary (README "What free text may hold"): in a ULID every letter ends a number, since its
+        // random letters stand between random digits. The same PAN in a key of another shape is refused (control).
+        Assert.True(InputRules.IsValidIdempotencyKey(key));
+        Assert.False(InputRules.IsValidIdempotencyKey(key + "-x"));
+    }
+
     [Fact]
     public void UlidKeys_RefusalRate_Measured()
     {
+        // A random ULID holds by chance a CVC label glued to 3-4 digits (CVD169S, CVN6521N: about 35 in a million), a
+        // Luhn-valid run of 12+ digits or a valid IBAN shape (1-2 in a million): about 7 expected here, more than 20
+        // about one run in 100,000. Reading a lone letter between digits as a separator, as free text does, would refuse
+        // about 250 in a million more (about 57 here), so that reading fails this.
         var refused = 0;
-        const int Count = 20_000;
+        const int Count = 200_000;
         Ulid.Array[Count].Sample(keys => refused = keys.Count(k => !InputRules.IsValidIdempotencyKey(k)), iter: 1, threads: 1);
         output.WriteLine($"ULID keys refused: {refused} of {Count}");
-        Assert.InRange(refused, 0, 2);
+        Assert.InRange(refused, 0, 20);
     }
 }

@@ -96,6 +96,22 @@ public sealed class SetupValidationTests
     }
 
     [Theory]
+    [InlineData("https://a.example/NL31xFQGBx1715x4278x05", FreeTextRule.CardOrBankNumber)]
+    [InlineData("https://a.example/NL91xABNAx0417x1643x00", FreeTextRule.CardOrBankNumber)]
+    [InlineData("https://a.example/?cvc=______123", FreeTextRule.Cvc)]
+    [InlineData("https://a.example/?x=123(cvc)", FreeTextRule.Cvc)]
+    [InlineData("https://a.example/?s=c%E2%80%8Dv%E2%80%8Dv%E2%80%8D2%200471", FreeTextRule.Cvc)]
+    [InlineData("https://a.example/?s=NL91%D0%B6ABNA%D0%B60417%D0%B61643%D0%B600", FreeTextRule.CardOrBankNumber)]
+    [InlineData("https://a.example/%F0%9D%90%8D%F0%9D%90%8B91%F0%9D%90%80%F0%9D%90%81%F0%9D%90%8D%F0%9D%90%800417164300", FreeTextRule.CardOrBankNumber)]
+    public void ValidateCard_ReturnUrlWithReviewsDisguisedIbanOrLabelledCvc_RefusedAsWrittenOrDecoded(string url, string rule)
+    {
+        // The third outside review's return_url probes: the free-text rule judges the URL as written and each decoding.
+        var violations = CardViolations(CardCommand() with { ReturnUrl = url });
+
+        AssertSingle(violations, "return_url", rule);
+    }
+
+    [Theory]
     [InlineData("https://billing.example.com/done?next=%2Forders%2F42&lang=%C3%A9")]
     [InlineData("https://billing.example.com/a%20b")]
     public void ValidateCard_ReturnUrlPercentEncodedWithoutCardData_Kept(string url)
