@@ -6,8 +6,8 @@ using Tokenizer.Core.Validation;
 
 namespace Tokenizer.Core.Tests.Validation;
 
-/// <summary>Bugs found by trying the service as a newcomer, each kept as a test with the value that found it.</summary>
-public sealed class NewcomerFindingsTests
+/// <summary>Bank details outside the scheme, and card numbers or phone lengths in billing fields, each with a value that once got through.</summary>
+public sealed class BankAndFreeTextValidationTests
 {
     private readonly RequestValidator validator = new(new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero)));
 

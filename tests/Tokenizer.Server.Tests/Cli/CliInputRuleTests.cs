@@ -3,10 +3,10 @@ using CsCheck;
 namespace Tokenizer.Server.Tests.Cli;
 
 /// <summary>
-/// The outside review's CLI defects, each as a rule over generated inputs: files named with card numbers, dates that
+/// The CLI's input rules over generated inputs: files named with card numbers, dates that
 /// are not ISO 8601, periods, leftover output files, misspelled subcommands and stdin JSON errors.
 /// </summary>
-public sealed class CliReviewTests(CliFixture files) : IClassFixture<CliFixture>
+public sealed class CliInputRuleTests(CliFixture files) : IClassFixture<CliFixture>
 {
     private const string OutRule = "error: --out: must not contain a card or bank account number";
 
