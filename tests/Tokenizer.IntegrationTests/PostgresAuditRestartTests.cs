@@ -15,22 +15,13 @@ namespace Tokenizer.IntegrationTests;
 /// </summary>
 public sealed class PostgresAuditRestartTests
 {
-    private const string Variable = "TOKENIZER_TEST_POSTGRES";
-
     [Fact]
     public async Task Restart_GuardsDroppedThenMiddleRecordEdited_RestoresThemThenRefusesNamingTheRecord()
     {
-        var server = Environment.GetEnvironmentVariable(Variable);
-        Assert.False(string.IsNullOrEmpty(server), $"{Variable} is not set: run scripts/test.sh, which starts a throwaway PostgreSQL cluster");
-        var database = "tkz_audit_restart_" + Guid.NewGuid().ToString("N")[..12];
+        await using var database = await ThrowawayPostgresDatabase.CreateAsync("tkz_audit_restart_");
         var root = Directory.CreateTempSubdirectory("tokenizer-pg-audit-").FullName;
-        await using (var admin = NpgsqlDataSource.Create(server!))
-        {
-            await using var create = admin.CreateCommand($"CREATE DATABASE {database}");
-            await create.ExecuteNonQueryAsync();
-        }
 
-        var connection = new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
+        var connection = database.ConnectionString;
         try
         {
             await using var gateway = await StripeSandboxServer.StartAsync(new StripeSandboxOptions(), "Development");
@@ -100,12 +91,6 @@ public sealed class PostgresAuditRestartTests
         }
         finally
         {
-            await using (var admin = NpgsqlDataSource.Create(server!))
-            {
-                await using var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-                await drop.ExecuteNonQueryAsync();
-            }
-
             TokenizerServerFixture.TryDelete(root);
         }
     }

@@ -17,20 +17,11 @@ namespace Tokenizer.IntegrationTests;
 /// </summary>
 public sealed class ReplicaTests
 {
-    private const string Variable = "TOKENIZER_TEST_POSTGRES";
-
     [Fact]
     public async Task TwoReplicasOnPostgres_BehaveAsOneService()
     {
-        var server = Environment.GetEnvironmentVariable(Variable);
-        Assert.False(string.IsNullOrEmpty(server), $"{Variable} is not set: run scripts/test.sh, which starts a throwaway PostgreSQL cluster");
-        var database = "tkz_replicas_" + Guid.NewGuid().ToString("N")[..12];
+        await using var database = await ThrowawayPostgresDatabase.CreateAsync("tkz_replicas_");
         var root = Directory.CreateTempSubdirectory("tokenizer-replicas-").FullName;
-        await using (var admin = NpgsqlDataSource.Create(server!))
-        {
-            await using var create = admin.CreateCommand($"CREATE DATABASE {database}");
-            await create.ExecuteNonQueryAsync();
-        }
 
         try
         {
@@ -40,7 +31,7 @@ public sealed class ReplicaTests
             DevelopmentPki.EnsureCreated(pki, TimeProvider.System);
             CopyDirectory(pki, Path.Combine(root, "b", "pki"));
             var (certificate, key) = DataProtectionCertificate(root);
-            var connection = new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
+            var connection = database.ConnectionString;
             var variables = new Dictionary<string, string>
             {
                 ["Stripe__ApiKey"] = "sk_test_replicas",
@@ -128,12 +119,6 @@ public sealed class ReplicaTests
         }
         finally
         {
-            await using (var admin = NpgsqlDataSource.Create(server!))
-            {
-                await using var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-                await drop.ExecuteNonQueryAsync();
-            }
-
             TokenizerServerFixture.TryDelete(root);
         }
     }

@@ -39,11 +39,11 @@ public sealed class SandboxWalkthroughTests
             // Terminal 3: each step waits until the ledger shows it, so the expected order is the order of the steps.
             var pm = token.Token_;
             var completed = await Cli(server, "sandbox", "complete-3ds", token.Setup.NextAction.Url);
-            Assert.True(await EventuallyAsync(async () => (await GetAsync(finance, pm)).Setup.Status == SetupStatus.Ready), "3-D Secure never reached the ledger:\n" + server.Output);
+            Assert.True(await Polling.EventuallyAsync(async () => (await GetAsync(finance, pm)).Setup.Status == SetupStatus.Ready), "3-D Secure never reached the ledger:\n" + server.Output);
             var updated = await Cli(server, "sandbox", "card-update", pm, "--exp", "04/2031", "--last4", "4444");
-            Assert.True(await EventuallyAsync(async () => (await GetAsync(finance, pm)).Card.Last4 == "4444"), "the card update never reached the ledger:\n" + server.Output);
+            Assert.True(await Polling.EventuallyAsync(async () => (await GetAsync(finance, pm)).Card.Last4 == "4444"), "the card update never reached the ledger:\n" + server.Output);
             var detached = await Cli(server, "sandbox", "detach", pm);
-            Assert.True(await EventuallyAsync(async () => (await GetAsync(finance, pm)).Status == TokenStatus.Revoked), "the detach never reached the ledger:\n" + server.Output);
+            Assert.True(await Polling.EventuallyAsync(async () => (await GetAsync(finance, pm)).Status == TokenStatus.Revoked), "the detach never reached the ledger:\n" + server.Output);
 
             // The last event, on another token: anything delivered twice before it would have taken a line of the four.
             var deactivated = await Cli(server, "sandbox", "deactivate-mandate", becs.Mandate.Id);
@@ -195,22 +195,5 @@ public sealed class SandboxWalkthroughTests
 
             cursor = page.NextCursor;
         }
-    }
-
-    /// <summary>Polls (bounded: 90 s) until <paramref name="condition"/> holds; false when it never did.</summary>
-    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(100);
-        }
-
-        return false;
     }
 }

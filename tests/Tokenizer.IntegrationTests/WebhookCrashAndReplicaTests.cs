@@ -20,7 +20,6 @@ namespace Tokenizer.IntegrationTests;
 /// </summary>
 public sealed class WebhookCrashAndReplicaTests
 {
-    private const string PostgresVariable = "TOKENIZER_TEST_POSTGRES";
     private const string EventType = "payment_method.automatically_updated";
 
     [Fact]
@@ -43,7 +42,7 @@ public sealed class WebhookCrashAndReplicaTests
                 stripe.Faults.Add(read, SandboxFault.Hang(TimeSpan.FromMinutes(2)));
 
                 var acknowledged = await doomed.PostWebhookAsync(Event(eventId, token), secret);
-                var held = await EventuallyAsync(() => stripe.Requests.Snapshot(read).Any(r => r.Outcome == SandboxRequestOutcome.InProgress));
+                var held = await Polling.EventuallyAsync(() => stripe.Requests.Snapshot(read).Any(r => r.Outcome == SandboxRequestOutcome.InProgress));
                 doomed.Kill();
 
                 Assert.Equal(HttpStatusCode.OK, acknowledged);
@@ -56,7 +55,7 @@ public sealed class WebhookCrashAndReplicaTests
             await using (var restarted = await ServerProcess.StartAsync(directory, "Development", variables, args))
             {
                 var finance = new TokenizerService.TokenizerServiceClient(TestChannels.Create(restarted.Address, Path.Combine(directory, "pki"), "finance"));
-                var updated = await EventuallyAsync(
+                var updated = await Polling.EventuallyAsync(
                     async () => (await finance.GetTokenAsync(new GetTokenRequest { Token = token })).Token.Card.ExpYear == 2033);
                 var events = await TokenEventsAsync(finance, token);
                 var audit = await AuditAsync(TestChannels.Create(restarted.Address, Path.Combine(directory, "pki"), "admin"), eventId);
@@ -78,15 +77,8 @@ public sealed class WebhookCrashAndReplicaTests
     [Fact]
     public async Task TwoReplicasOnPostgres_EveryEventDeliveredToBoth_EachProcessedExactlyOnce()
     {
-        var postgres = Environment.GetEnvironmentVariable(PostgresVariable);
-        Assert.False(string.IsNullOrEmpty(postgres), $"{PostgresVariable} is not set: run scripts/test.sh, which starts a throwaway PostgreSQL cluster");
-        var database = "tkz_webhooks_" + Guid.NewGuid().ToString("N")[..12];
+        await using var database = await ThrowawayPostgresDatabase.CreateAsync("tkz_webhooks_");
         var root = Directory.CreateTempSubdirectory("tokenizer-webhook-replicas-").FullName;
-        await using (var admin = NpgsqlDataSource.Create(postgres!))
-        {
-            await using var create = admin.CreateCommand($"CREATE DATABASE {database}");
-            await create.ExecuteNonQueryAsync();
-        }
 
         try
         {
@@ -98,7 +90,7 @@ public sealed class WebhookCrashAndReplicaTests
             var (variables, args) = Settings(stripe, secret);
             variables["Tokenizer__RequestHmacSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
             variables["Tokenizer__AuditHmacSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-            variables["ConnectionStrings__Ledger"] = new NpgsqlConnectionStringBuilder(postgres) { Database = database }.ConnectionString;
+            variables["ConnectionStrings__Ledger"] = database.ConnectionString;
             var (certificate, key) = ReplicaTests.DataProtectionCertificate(root);
             string[] replicaArgs =
             [
@@ -133,7 +125,7 @@ public sealed class WebhookCrashAndReplicaTests
             var statuses = await Task.WhenAll(posts);
 
             var finance = new TokenizerService.TokenizerServiceClient(TestChannels.Create(b.Address, pki, "finance"));
-            var allUpdated = await EventuallyAsync(
+            var allUpdated = await Polling.EventuallyAsync(
                 async () =>
                 {
                     foreach (var token in tokens)
@@ -162,18 +154,12 @@ public sealed class WebhookCrashAndReplicaTests
                 Assert.Single(audit, e => e.CorrelationId == eventId);
             }
 
-            using var inbox = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(postgres) { Database = database }.ConnectionString);
+            using var inbox = NpgsqlDataSource.Create(database.ConnectionString);
             await using var count = inbox.CreateCommand("SELECT count(*) FROM webhook_inbox WHERE state = 'processed'");
             Assert.Equal(5L, (long)(await count.ExecuteScalarAsync())!);
         }
         finally
         {
-            await using (var admin = NpgsqlDataSource.Create(postgres!))
-            {
-                await using var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-                await drop.ExecuteNonQueryAsync();
-            }
-
             TokenizerServerFixture.TryDelete(root);
         }
     }
@@ -255,24 +241,5 @@ public sealed class WebhookCrashAndReplicaTests
         }
 
         return events;
-    }
-
-    private static Task<bool> EventuallyAsync(Func<bool> condition) => EventuallyAsync(() => Task.FromResult(condition()));
-
-    /// <summary>Polls (bounded: 90 s, several leases) until <paramref name="condition"/> holds; false when it never did.</summary>
-    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(100);
-        }
-
-        return false;
     }
 }
