@@ -282,11 +282,11 @@ public static class AuditCommands
         }
         catch (IOException) when (File.Exists(path))
         {
-            throw new CliInputException($"{option}: {path} already exists; never overwritten");
+            throw new CliInputException($"{option}: the file already exists; never overwritten");
         }
         catch (Exception problem) when (problem is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new CliInputException($"{option}: cannot create {path}");
+            throw new CliInputException($"{option}: the file cannot be created (its folder must exist and be writable)");
         }
     }
 

@@ -86,7 +86,7 @@ public sealed class CliChannel
             if (!File.Exists(path))
             {
                 throw new CliInputException(
-                    $"{option}: {path} not found; start the server once with scripts/run.sh (it creates the development PKI), set {CliApp.DataDirectoryVariable} to the server's data directory, or pass --pki or --cert, --key and --ca");
+                    $"{option}: no such file (the path given, else the one under --pki or the data directory's pki folder); start the server once with scripts/run.sh (it creates the development PKI), set {CliApp.DataDirectoryVariable} to the server's data directory, or pass --pki or --cert, --key and --ca");
             }
         }
 
@@ -123,13 +123,13 @@ public sealed class CliChannel
         }
         catch (Exception problem) when (problem is UnauthorizedAccessException or IOException)
         {
-            throw new CliInputException($"{option}: cannot read {path}");
+            throw new CliInputException($"{option}: the file cannot be read (permissions?)");
         }
         catch (Exception problem) when (problem is CryptographicException or ArgumentException)
         {
             throw new CliInputException(option == "--key"
-                ? $"--key: {path} is not a PEM private key that matches the certificate (--cert)"
-                : $"{option}: {path} is not a PEM or DER certificate");
+                ? "--key: not a PEM private key that matches the certificate (--cert)"
+                : $"{option}: not a PEM or DER certificate");
         }
     }
 }

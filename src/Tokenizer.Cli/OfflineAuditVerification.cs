@@ -3,7 +3,6 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tokenizer.Contracts.V1;
 using Tokenizer.Core.Audit;
-using Tokenizer.Core.Redaction;
 using Tokenizer.Ledger.Audit;
 using Tokenizer.Server.Audit;
 
@@ -56,7 +55,7 @@ internal static class OfflineAuditVerification
         var ledger = Path.Combine(directory, "ledger", "tokenizer.db");
         if (!File.Exists(ledger))
         {
-            throw new CliInputException($"--data-directory: no SQLite ledger at {SensitiveDataScrubber.Scrub(ledger)} (offline verification reads a stopped server's SQLite ledger)");
+            throw new CliInputException("--data-directory: no SQLite ledger in it (ledger/tokenizer.db; offline verification reads a stopped server's SQLite ledger)");
         }
 
         var keys = ReadKeys(directory, environment);
@@ -75,7 +74,7 @@ internal static class OfflineAuditVerification
             }
             else if (anchorFile is not null)
             {
-                throw new CliInputException($"--anchor-file: no file at {SensitiveDataScrubber.Scrub(anchorFile)}");
+                throw new CliInputException("--anchor-file: no such file");
             }
         }
 
@@ -95,7 +94,7 @@ internal static class OfflineAuditVerification
             var file = Path.Combine(directory, "secrets", "audit-hmac.key");
             if (!File.Exists(file))
             {
-                throw new CliInputException($"no audit key: set {AuditSecretVariable} (base64, as the server is configured) or keep {SensitiveDataScrubber.Scrub(file)}");
+                throw new CliInputException($"no audit key: set {AuditSecretVariable} (base64, as the server is configured) or keep the key file secrets/audit-hmac.key in the data directory");
             }
 
             current = File.ReadAllBytes(file);

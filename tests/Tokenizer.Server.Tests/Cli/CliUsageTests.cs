@@ -125,11 +125,41 @@ public sealed class CliUsageTests(CliFixture files) : IClassFixture<CliFixture>
     }
 
     [Theory]
+    [InlineData("--cert")]
+    [InlineData("--key")]
+    [InlineData("--ca")]
+    [InlineData("--pki")]
+    [InlineData("--out")]
+    [InlineData("--data-directory")]
+    public async Task AnyPathOption_FileMissingOrNotCreatable_ExitTwoNamingTheOptionNotThePath(string option)
+    {
+        // Arrange: a path no detector reads as card data (small capitals), under a folder that does not exist: the
+        // message names the option and the rule, never the value typed.
+        var typed = Path.Combine(Path.GetTempPath(), "no-such-folder-" + Guid.NewGuid().ToString("N"), "ᴄᴠᴄ 731 marker");
+        string[] args = option switch
+        {
+            "--out" => ["audit", "export", "--server", files.ClosedAddress, "--pki", files.Pki, "--from", "2026-11-01", "--to", "2026-11-02", "--out", typed],
+            "--data-directory" => ["audit", "verify", "--offline", "--data-directory", typed],
+            "--pki" => ["tokens", "list", "--server", files.ClosedAddress, "--pki", typed],
+            _ => ["tokens", "list", "--server", files.ClosedAddress, "--pki", files.Pki, option, typed],
+        };
+
+        // Act
+        var (code, output, error) = await CliFixture.RunAsync(string.Empty, null, args);
+
+        // Assert
+        Assert.True(code == 2, error);
+        Assert.Contains(option == "--pki" ? "--cert" : option, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("marker", output + error, StringComparison.Ordinal);
+        Assert.DoesNotContain("no-such-folder", output + error, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task AuditExport_OutPathHoldingACardNumber_ExitTwoWithTheNumberMasked(bool json)
     {
-        // Act: a path the user typed is echoed so they can find it, but never a card number inside it.
+        // Act: a path holding a card number (the rule refuses it before anything is created).
         var written = string.Join("-", Pan.Chunk(4).Select(c => new string(c)));
         var path = Path.Combine(Path.GetTempPath(), "no-such-folder-" + Guid.NewGuid().ToString("N"), written, "x.jsonl");
         string[] args = ["audit", "export", "--server", files.ClosedAddress, "--pki", files.Pki, "--from", "2026-11-01", "--to", "2026-11-02", "--out", path];
