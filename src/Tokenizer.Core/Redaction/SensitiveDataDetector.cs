@@ -32,7 +32,8 @@ namespace Tokenizer.Core.Redaction;
 /// range-checked shapes end a number instead of joining one: ISO 8601 dates and times
 /// (<c>yyyy-MM-dd[T| ]HH:mm[:ss[.f..f]][Z|±HH:mm]</c>, years 1970-2099, months, days, hours, minutes and seconds in
 /// range) and times of day <c>HH:mm:ss[.f..f]</c>; GUIDs (8-4-4-4-12 hex); hex identifiers (exactly 16, 32, 40, 64 or
-/// 128 hex chars with a letter, one case: trace ids, hashes); and contiguous timestamps
+/// 128 hex chars with a letter, one case: trace ids, hashes); Kestrel request trace ids (<c>0HNQK8MK20581:00000371</c>,
+/// wherever they stand); and contiguous timestamps
 /// (<see cref="LooksLikeTimestamp"/>). Caller input reaches those sinks only after validation, which had no exemptions.
 /// Scanning (<see cref="SensitiveDataDetectorOptions.Scanning"/>) lets a number cross one separator at a time, not
 /// runs of them (<see cref="SensitiveDataDetectorOptions.MaxSeparatorRun"/>: table cells and lists of unrelated numbers),
@@ -142,6 +143,9 @@ public static class SensitiveDataDetector
     private const int GuidLength = 36;
     private const int MaxIbanLength = 34;
     private const int StackLimit = 512;
+
+    private static readonly System.Buffers.SearchValues<char> Base32Upper = System.Buffers.SearchValues.Create("0123456789ABCDEFGHIJKLMNOPQRSTUV");
+    private static readonly System.Buffers.SearchValues<char> HexUpper = System.Buffers.SearchValues.Create("0123456789ABCDEF");
 
     /// <summary>Shared, never modified: the covered ranges of a text without IBANs or PANs.</summary>
     private static readonly List<(int Start, int End)> NoRanges = [];
@@ -359,6 +363,7 @@ public static class SensitiveDataDetector
     /// <summary>GUIDs, hex ids (not IBANs) and the scrubber's own masks become breakers.</summary>
     private static void MarkIdentifiers(Span<char> norm, ReadOnlySpan<char> raw)
     {
+        MarkTraceIdentifiers(norm, raw);
         var i = 0;
         while (i < norm.Length)
         {
@@ -371,6 +376,34 @@ public static class SensitiveDataDetector
             else
             {
                 i++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Kestrel's request trace identifiers (the audit trail's correlation ids): a connection id of 13 base32 chars
+    /// (<c>0-9A-V</c>, at least one letter), a colon and a request counter of 8 upper-case hex chars
+    /// (<c>0HNQK8MK20581:00000371</c>). Wherever they stand, glued or not: in a SQLite record the value before one is
+    /// the outcome's text and the value after it a binary MAC, whose bytes may be digits that would extend its counter.
+    /// </summary>
+    private static void MarkTraceIdentifiers(Span<char> norm, ReadOnlySpan<char> raw)
+    {
+        const int Connection = 13, Counter = 8;
+        var from = 0;
+        while (raw[from..].IndexOf(':') is var offset and >= 0)
+        {
+            var colon = from + offset;
+            from = colon + 1;
+            if (colon < Connection || colon + Counter >= raw.Length)
+            {
+                continue;
+            }
+
+            var connection = raw.Slice(colon - Connection, Connection);
+            var counter = raw.Slice(colon + 1, Counter);
+            if (!connection.ContainsAnyExcept(Base32Upper) && connection.ContainsAnyInRange('A', 'V') && !counter.ContainsAnyExcept(HexUpper))
+            {
+                norm.Slice(colon - Connection, Connection + 1 + Counter).Clear();
             }
         }
     }

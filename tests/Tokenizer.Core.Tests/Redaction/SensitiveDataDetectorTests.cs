@@ -1,3 +1,4 @@
+using CsCheck;
 using Tokenizer.Core.Redaction;
 
 namespace Tokenizer.Core.Tests.Redaction;
@@ -21,6 +22,33 @@ public class SensitiveDataDetectorTests
         var whole = matches.Single(m => m.Length == 19);
         Assert.Equal("4242424242424242", whole.Normalised(text));
         Assert.Equal("4242", whole.LastFour(text));
+    }
+
+    [Fact]
+    public void Find_KestrelTraceIdGluedToDigitBytesInALedgerRecord_NotReportedWhenScanning()
+    {
+        // Found by the fifth outside review: in a SQLite audit record the correlation id (a Kestrel trace id) sits
+        // between the outcome's text and the binary MAC, whose first bytes may be digits: "20581" + "00000371" + "0"
+        // is a Luhn-valid 14-digit run. Control: the same digits without the trace id's shape are still reported.
+        const string record = "success0HNQK8MK20581:000003710\u0001\u00ff";
+        const string control = "success 20581:000003710\u0001\u00ff";
+
+        Assert.Empty(SensitiveDataDetector.Find(record, SensitiveDataDetectorOptions.Scanning));
+        Assert.Empty(SensitiveDataDetector.Find(record, SensitiveDataDetectorOptions.Scrubbing));
+        Assert.Contains(SensitiveDataDetector.Find(control, SensitiveDataDetectorOptions.Scanning), m => m.Kind == SensitiveDataKind.Pan);
+    }
+
+    [Fact]
+    public void Find_GeneratedKestrelTraceIdsFollowedByDigits_NeverReportedWhenScanning()
+    {
+        // The worst case: the connection id ends in digits and the counter is all digits (a young connection), so the
+        // digits around the colon run on into the MAC's digit bytes.
+        const string Base32 = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
+        Gen.Select(Gen.Char[Base32].Array[6], Gen.Char['0', '9'].Array[5], Gen.Char['0', '9'].Array[8], Gen.Char['0', '9'].Array[1, 6])
+            .Sample((connection, connectionDigits, counter, macDigits) =>
+                SensitiveDataDetector.Find(
+                    "success0H" + new string(connection) + new string(connectionDigits) + ":" + new string(counter) + new string(macDigits) + "\u0001",
+                    SensitiveDataDetectorOptions.Scanning).Count == 0);
     }
 
     [Theory]
