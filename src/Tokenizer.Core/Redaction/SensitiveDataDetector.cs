@@ -119,8 +119,33 @@ public static class SensitiveDataDetector
         "account", "accountnumber", "accountnum", "accountnr", "accountno", "acct", "acctnumber", "acctnum", "acctnr", "acctno",
         "acc", "accnt", "acount", "acno", "accnumber", "accnum", "accnr", "accno", "bankaccount", "bankaccountnumber", "bban",
         "kontonummer", "konto", "kontonr", "kto", "iban", "rekening", "rekeningnummer", "cuenta", "conta", "compte", "conto",
-        "numerodecuenta", "numerodaconta", "numerodecompte", "numerodiconto",
+        "numerodecuenta", "numerodaconta", "numerodecompte", "numerodiconto", .. NumberedNouns(),
     ];
+
+    /// <summary>
+    /// The foreign account nouns after a short word for number and an optional <c>de</c>, <c>di</c>, <c>da</c> or
+    /// <c>do</c>: <c>N° de compte</c> (° is a separator), <c>nº de compte</c> (NFKC: <c>no</c>), <c>Nr. de compte</c>,
+    /// <c>N° compte</c>, <c>num. de cuenta</c>. Whole labels, so that they are read right after their number too.
+    /// </summary>
+    private static List<string> NumberedNouns()
+    {
+        ReadOnlySpan<string> numbers = ["n", "no", "nr", "num", "numero"];
+        ReadOnlySpan<string> linkers = ["", "de", "di", "da", "do"];
+        ReadOnlySpan<string> nouns = ["cuenta", "conta", "compte", "conto"];
+        var labels = new List<string>();
+        foreach (var number in numbers)
+        {
+            foreach (var linker in linkers)
+            {
+                foreach (var noun in nouns)
+                {
+                    labels.Add(number + linker + noun);
+                }
+            }
+        }
+
+        return labels;
+    }
 
     /// <summary>
     /// Names of a bank's code that an account number follows: sort code, BSB, routing (number), ABA (in capitals only).
@@ -1180,13 +1205,35 @@ public static class SensitiveDataDetector
             {
                 AddLabelledCvc(options, panRegions, covered, found, i, valueStart, valueEnd);
             }
-            else if (loose && EndsLabel(text, j) && TryValueBeforeLabel(text, i, 3, 4, out valueStart, out valueEnd))
+            else if (loose && EndsLabel(text, j) && TryValueBeforeLabel(text, DigitCountStart(text, i), 3, 4, out valueStart, out valueEnd))
             {
                 // A label right after its number, the label word ended there and no number of its own after it
-                // (123 (cvc), 0471_cvv2, 123 cvc; not the year in "exp 2030 cvc 123").
+                // (123 (cvc), 0471_cvv2, 123 cvc; not the year in "exp 2030 cvc 123"). The digit of "3-digit code" is
+                // the label's, not the number's (123-(3-digit-code) is 123).
                 AddLabelledCvc(options, panRegions, covered, found, i, valueStart, valueEnd);
             }
         }
+    }
+
+    /// <summary>
+    /// Where a label at <paramref name="start"/> begins for reading the number before it: at the lone digit of
+    /// <c>3-digit code</c> (a digit with no digit glued before it, separators apart from <c>digit</c>), else
+    /// <paramref name="start"/>.
+    /// </summary>
+    private static int DigitCountStart(ReadOnlySpan<char> text, int start)
+    {
+        if ((text[start] | 0x20) != 'd')
+        {
+            return start;
+        }
+
+        var i = start - 1;
+        while (i >= 0 && text[i] == TextNormaliser.Separator)
+        {
+            i--;
+        }
+
+        return i >= 0 && TextNormaliser.IsDigit(text[i]) && (i == 0 || !TextNormaliser.IsDigit(text[i - 1])) ? i : start;
     }
 
     /// <summary>
@@ -1435,6 +1482,8 @@ public static class SensitiveDataDetector
         >= '\u00D2' and <= '\u00D6' or '\u00D8' or >= '\u00F2' and <= '\u00F6' or '\u00F8' => 'o',
         >= '\u00D9' and <= '\u00DC' or >= '\u00F9' and <= '\u00FC' => 'u',
         '\u00DD' or '\u00FD' or '\u00FF' => 'y',
+        '\u00AA' => 'a', // ª, feminine ordinal (n.ª)
+        '\u00BA' => 'o', // º, masculine ordinal (nº: número)
         _ => '\0',
     };
 
