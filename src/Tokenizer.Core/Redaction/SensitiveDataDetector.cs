@@ -275,7 +275,10 @@ public static class SensitiveDataDetector
                 MarkIdentifiers(norm, raw[..n]);
             }
 
-            FindIbans(norm, options, results);
+            // Decorative Latin letters (small capitals, negative circled and squared, regional indicators) read as
+            // their letters for IBANs and labels only: for card numbers they stay separators or lone letters.
+            var decorative = DecorativeLetters(text, raw[..n], origin);
+            FindIbans(decorative is null ? norm : FoldDecorative(norm, decorative), options, results);
             if (!options.StopAtFirst || results.Count == first)
             {
                 if (options.ExemptKnownShapes)
@@ -283,6 +286,8 @@ public static class SensitiveDataDetector
                     MarkTimestamps(norm, raw[..n]);
                 }
 
+                // Folded before lone letters are made separators: ᴄ🇻v2 is CVV2, though ᴄ and v alone would join digits.
+                var letterText = decorative is null ? null : FoldDecorative(norm, decorative);
                 if (LoneLettersJoin(options))
                 {
                     // After the IBANs (their BBANs hold letters between digits): 4532x0151x... and 4532x-y0151... are
@@ -290,7 +295,7 @@ public static class SensitiveDataDetector
                     TextNormaliser.SeparateLoneLetterStretches(norm);
                 }
 
-                FindInNormalised(norm, raw[..n], options, results, first);
+                FindInNormalised(norm, letterText ?? norm, raw[..n], options, results, first);
             }
 
             for (var i = first; i < results.Count; i++)
@@ -316,6 +321,43 @@ public static class SensitiveDataDetector
         }
     }
 
+    /// <summary>
+    /// The ASCII letter of each normalised char that is a decorative Latin letter
+    /// (<see cref="TextNormaliser.DecorativeLatinLetter"/>), else '\0'; null when the text holds none (almost always).
+    /// </summary>
+    private static char[]? DecorativeLetters(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, ReadOnlySpan<int> origin)
+    {
+        char[]? letters = null;
+        for (var i = 0; i < raw.Length; i++)
+        {
+            // raw holds a BMP char as decoded; a supplementary one (U+FFFF there) is decoded again where it starts.
+            var value = raw[i] != '\uFFFF' ? raw[i]
+                : System.Text.Rune.DecodeFromUtf16(text[origin[i]..], out var rune, out _) == OperationStatus.Done ? rune.Value : 0;
+            if (TextNormaliser.DecorativeLatinLetter(value) is not '\0' and var letter)
+            {
+                letters ??= new char[raw.Length];
+                letters[i] = letter;
+            }
+        }
+
+        return letters;
+    }
+
+    /// <summary>A copy of <paramref name="norm"/> with each decorative letter read as its ASCII letter (exempt shapes kept).</summary>
+    private static char[] FoldDecorative(ReadOnlySpan<char> norm, char[] decorative)
+    {
+        var folded = norm.ToArray();
+        for (var i = 0; i < folded.Length; i++)
+        {
+            if (decorative[i] != '\0' && folded[i] != TextNormaliser.Breaker)
+            {
+                folded[i] = decorative[i];
+            }
+        }
+
+        return folded;
+    }
+
     /// <summary>True when lone letters join digits (PANs) and IBAN groups: not in scanning, not for ULID-shaped keys.</summary>
     private static bool LoneLettersJoin(SensitiveDataDetectorOptions options) => !options.BinaryBreaksNumbers && !options.LettersEndNumbers;
 
@@ -327,7 +369,7 @@ public static class SensitiveDataDetector
     private static bool LooseLabels(SensitiveDataDetectorOptions options) => !options.BinaryBreaksNumbers;
 
     private static void FindInNormalised(
-        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
+        ReadOnlySpan<char> text, ReadOnlySpan<char> letterText, ReadOnlySpan<char> raw, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
     {
         var ibanCount = results.Count - first;
         FindPans(text, options, results, first, ibanCount);
@@ -348,12 +390,12 @@ public static class SensitiveDataDetector
             if (options.DetectCvc)
             {
                 FindCvcAfterPans(text, panRegions, covered, results);
-                FindLabelledCvcs(text, raw, options, panRegions, covered, results);
+                FindLabelledCvcs(letterText, raw, options, panRegions, covered, results);
             }
 
             if (options.DetectAccountNumbers)
             {
-                FindLabelledAccounts(text, raw, options, covered, results);
+                FindLabelledAccounts(letterText, raw, options, covered, results);
             }
 
             if (results.Count - before > 1)
@@ -1467,7 +1509,10 @@ public static class SensitiveDataDetector
         return end > 0 && (end >= text.Length || LabelLetter(text, raw, end) == '\0') ? end : labelEnd;
     }
 
-    /// <summary>The letter a label reads at <paramref name="i"/>: an ASCII letter, an accented Latin letter's base letter, else '\0'.</summary>
+    /// <summary>
+    /// The letter a label reads at <paramref name="i"/>: an ASCII letter (decorative letters such as <c>ᴄ</c> or
+    /// <c>🅒</c> are already one in the text labels are read in), an accented Latin letter's base letter, else '\0'.
+    /// </summary>
     private static char LabelLetter(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int i) =>
         char.IsAsciiLetter(text[i]) ? text[i] : text[i] == TextNormaliser.OtherLetter ? FoldLatin(raw[i]) : '\0';
 
