@@ -120,8 +120,33 @@ public static class SensitiveDataDetector
         "account", "accountnumber", "accountnum", "accountnr", "accountno", "acct", "acctnumber", "acctnum", "acctnr", "acctno",
         "acc", "accnt", "acount", "acno", "accnumber", "accnum", "accnr", "accno", "bankaccount", "bankaccountnumber", "bban",
         "kontonummer", "konto", "kontonr", "kto", "iban", "rekening", "rekeningnummer", "cuenta", "conta", "compte", "conto",
-        "numerodecuenta", "numerodaconta", "numerodecompte", "numerodiconto",
+        "numerodecuenta", "numerodaconta", "numerodecompte", "numerodiconto", .. NumberedNouns(),
     ];
+
+    /// <summary>
+    /// The foreign account nouns after a short word for number and an optional <c>de</c>, <c>di</c>, <c>da</c> or
+    /// <c>do</c>: <c>N° de compte</c> (° is a separator), <c>nº de compte</c> (NFKC: <c>no</c>), <c>Nr. de compte</c>,
+    /// <c>N° compte</c>, <c>num. de cuenta</c>. Whole labels, so that they are read right after their number too.
+    /// </summary>
+    private static List<string> NumberedNouns()
+    {
+        ReadOnlySpan<string> numbers = ["n", "no", "nr", "num", "numero"];
+        ReadOnlySpan<string> linkers = ["", "de", "di", "da", "do"];
+        ReadOnlySpan<string> nouns = ["cuenta", "conta", "compte", "conto"];
+        var labels = new List<string>();
+        foreach (var number in numbers)
+        {
+            foreach (var linker in linkers)
+            {
+                foreach (var noun in nouns)
+                {
+                    labels.Add(number + linker + noun);
+                }
+            }
+        }
+
+        return labels;
+    }
 
     /// <summary>
     /// Names of a bank's code that an account number follows: sort code, BSB, routing (number), ABA (in capitals only).
@@ -254,7 +279,10 @@ public static class SensitiveDataDetector
                 MarkIdentifiers(norm, raw[..n]);
             }
 
-            FindIbans(norm, options, results);
+            // Decorative Latin letters (small capitals, negative circled and squared, regional indicators) read as
+            // their letters for IBANs and labels only: for card numbers they stay separators or lone letters.
+            var decorative = DecorativeLetters(text, raw[..n], origin);
+            FindIbans(decorative is null ? norm : FoldDecorative(norm, decorative), options, results);
             if (!options.StopAtFirst || results.Count == first)
             {
                 if (options.ExemptKnownShapes)
@@ -262,6 +290,8 @@ public static class SensitiveDataDetector
                     MarkTimestamps(norm, raw[..n]);
                 }
 
+                // Folded before lone letters are made separators: ᴄ🇻v2 is CVV2, though ᴄ and v alone would join digits.
+                var letterText = decorative is null ? null : FoldDecorative(norm, decorative);
                 if (LoneLettersJoin(options))
                 {
                     // After the IBANs (their BBANs hold letters between digits): 4532x0151x... and 4532x-y0151... are
@@ -269,7 +299,7 @@ public static class SensitiveDataDetector
                     TextNormaliser.SeparateLoneLetterStretches(norm);
                 }
 
-                FindInNormalised(norm, raw[..n], options, results, first);
+                FindInNormalised(norm, letterText ?? norm, raw[..n], options, results, first);
             }
 
             for (var i = first; i < results.Count; i++)
@@ -295,6 +325,43 @@ public static class SensitiveDataDetector
         }
     }
 
+    /// <summary>
+    /// The ASCII letter of each normalised char that is a decorative Latin letter
+    /// (<see cref="TextNormaliser.DecorativeLatinLetter"/>), else '\0'; null when the text holds none (almost always).
+    /// </summary>
+    private static char[]? DecorativeLetters(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, ReadOnlySpan<int> origin)
+    {
+        char[]? letters = null;
+        for (var i = 0; i < raw.Length; i++)
+        {
+            // raw holds a BMP char as decoded; a supplementary one (U+FFFF there) is decoded again where it starts.
+            var value = raw[i] != '\uFFFF' ? raw[i]
+                : System.Text.Rune.DecodeFromUtf16(text[origin[i]..], out var rune, out _) == OperationStatus.Done ? rune.Value : 0;
+            if (TextNormaliser.DecorativeLatinLetter(value) is not '\0' and var letter)
+            {
+                letters ??= new char[raw.Length];
+                letters[i] = letter;
+            }
+        }
+
+        return letters;
+    }
+
+    /// <summary>A copy of <paramref name="norm"/> with each decorative letter read as its ASCII letter (exempt shapes kept).</summary>
+    private static char[] FoldDecorative(ReadOnlySpan<char> norm, char[] decorative)
+    {
+        var folded = norm.ToArray();
+        for (var i = 0; i < folded.Length; i++)
+        {
+            if (decorative[i] != '\0' && folded[i] != TextNormaliser.Breaker)
+            {
+                folded[i] = decorative[i];
+            }
+        }
+
+        return folded;
+    }
+
     /// <summary>True when lone letters join digits (PANs) and IBAN groups: not in scanning, not for ULID-shaped keys.</summary>
     private static bool LoneLettersJoin(SensitiveDataDetectorOptions options) => !options.BinaryBreaksNumbers && !options.LettersEndNumbers;
 
@@ -306,7 +373,7 @@ public static class SensitiveDataDetector
     private static bool LooseLabels(SensitiveDataDetectorOptions options) => !options.BinaryBreaksNumbers;
 
     private static void FindInNormalised(
-        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
+        ReadOnlySpan<char> text, ReadOnlySpan<char> letterText, ReadOnlySpan<char> raw, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
     {
         var ibanCount = results.Count - first;
         FindPans(text, options, results, first, ibanCount);
@@ -327,12 +394,12 @@ public static class SensitiveDataDetector
             if (options.DetectCvc)
             {
                 FindCvcAfterPans(text, panRegions, covered, results);
-                FindLabelledCvcs(text, raw, options, panRegions, covered, results);
+                FindLabelledCvcs(letterText, raw, options, panRegions, covered, results);
             }
 
             if (options.DetectAccountNumbers)
             {
-                FindLabelledAccounts(text, raw, options, covered, results);
+                FindLabelledAccounts(letterText, raw, options, covered, results);
             }
 
             if (results.Count - before > 1)
@@ -1213,13 +1280,35 @@ public static class SensitiveDataDetector
             {
                 AddLabelledCvc(options, panRegions, covered, found, i, valueStart, valueEnd);
             }
-            else if (loose && EndsLabel(text, j) && TryValueBeforeLabel(text, i, 3, 4, out valueStart, out valueEnd))
+            else if (loose && EndsLabel(text, j) && TryValueBeforeLabel(text, DigitCountStart(text, i), 3, 4, out valueStart, out valueEnd))
             {
                 // A label right after its number, the label word ended there and no number of its own after it
-                // (123 (cvc), 0471_cvv2, 123 cvc; not the year in "exp 2030 cvc 123").
+                // (123 (cvc), 0471_cvv2, 123 cvc; not the year in "exp 2030 cvc 123"). The digit of "3-digit code" is
+                // the label's, not the number's (123-(3-digit-code) is 123).
                 AddLabelledCvc(options, panRegions, covered, found, i, valueStart, valueEnd);
             }
         }
+    }
+
+    /// <summary>
+    /// Where a label at <paramref name="start"/> begins for reading the number before it: at the lone digit of
+    /// <c>3-digit code</c> (a digit with no digit glued before it, separators apart from <c>digit</c>), else
+    /// <paramref name="start"/>.
+    /// </summary>
+    private static int DigitCountStart(ReadOnlySpan<char> text, int start)
+    {
+        if ((text[start] | 0x20) != 'd')
+        {
+            return start;
+        }
+
+        var i = start - 1;
+        while (i >= 0 && text[i] == TextNormaliser.Separator)
+        {
+            i--;
+        }
+
+        return i >= 0 && TextNormaliser.IsDigit(text[i]) && (i == 0 || !TextNormaliser.IsDigit(text[i - 1])) ? i : start;
     }
 
     /// <summary>
@@ -1453,7 +1542,10 @@ public static class SensitiveDataDetector
         return end > 0 && (end >= text.Length || LabelLetter(text, raw, end) == '\0') ? end : labelEnd;
     }
 
-    /// <summary>The letter a label reads at <paramref name="i"/>: an ASCII letter, an accented Latin letter's base letter, else '\0'.</summary>
+    /// <summary>
+    /// The letter a label reads at <paramref name="i"/>: an ASCII letter (decorative letters such as <c>ᴄ</c> or
+    /// <c>🅒</c> are already one in the text labels are read in), an accented Latin letter's base letter, else '\0'.
+    /// </summary>
     private static char LabelLetter(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int i) =>
         char.IsAsciiLetter(text[i]) ? text[i] : text[i] == TextNormaliser.OtherLetter ? FoldLatin(raw[i]) : '\0';
 
@@ -1468,6 +1560,8 @@ public static class SensitiveDataDetector
         >= '\u00D2' and <= '\u00D6' or '\u00D8' or >= '\u00F2' and <= '\u00F6' or '\u00F8' => 'o',
         >= '\u00D9' and <= '\u00DC' or >= '\u00F9' and <= '\u00FC' => 'u',
         '\u00DD' or '\u00FD' or '\u00FF' => 'y',
+        '\u00AA' => 'a', // ª, feminine ordinal (n.ª)
+        '\u00BA' => 'o', // º, masculine ordinal (nº: número)
         _ => '\0',
     };
 

@@ -172,6 +172,46 @@ internal static class TextNormaliser
     }
 
     /// <summary>
+    /// The ASCII letter a decorative Latin letter that NFKC leaves alone stands for, else '\0': the small capitals
+    /// ᴀ ʙ ᴄ ᴅ ᴇ ꜰ ɢ ʜ ɪ ᴊ ᴋ ʟ ᴍ ɴ ᴏ ᴘ ꞯ ǫ ʀ ꜱ ᴛ ᴜ ᴠ ᴡ ʏ ᴢ (ǫ stands for a small capital Q), the negative circled (U+1F150-1F169) and negative squared (U+1F170-1F189) letters and the regional indicator
+    /// symbols (U+1F1E6-1F1FF, the letters of flag emoji), all as capitals (<c>ᴄɪᴅ</c> is <c>CID</c>). Labels and IBAN letters are read through it
+    /// (<see cref="SensitiveDataDetector"/>); digits are not, so these stay what <see cref="Classify"/> makes them for
+    /// the card number search.
+    /// </summary>
+    internal static char DecorativeLatinLetter(int value) => value switch
+    {
+        0x1D00 => 'A',
+        0x0299 => 'B',
+        0x1D04 => 'C',
+        0x1D05 => 'D',
+        0x1D07 => 'E',
+        0xA730 => 'F',
+        0x0262 => 'G',
+        0x029C => 'H',
+        0x026A => 'I',
+        0x1D0A => 'J',
+        0x1D0B => 'K',
+        0x029F => 'L',
+        0x1D0D => 'M',
+        0x0274 => 'N',
+        0x1D0F => 'O',
+        0x1D18 => 'P',
+        0xA7AF or 0x01EB => 'Q',
+        0x0280 => 'R',
+        0xA731 => 'S',
+        0x1D1B => 'T',
+        0x1D1C => 'U',
+        0x1D20 => 'V',
+        0x1D21 => 'W',
+        0x028F => 'Y',
+        0x1D22 => 'Z',
+        >= 0x1F150 and <= 0x1F169 => (char)('A' + (value - 0x1F150)),
+        >= 0x1F170 and <= 0x1F189 => (char)('A' + (value - 0x1F170)),
+        >= 0x1F1E6 and <= 0x1F1FF => (char)('A' + (value - 0x1F1E6)),
+        _ => '\0',
+    };
+
+    /// <summary>
     /// The digit a braille cell writes after the number sign ⠼: the cells of the letters a-j (⠁⠃⠉⠙⠑⠋⠛⠓⠊⠚) are 1-9 and
     /// 0. Read as digits wherever they stand (free text holds no braille, and the number sign is a separator); -1 for
     /// any other code point.

@@ -14,19 +14,23 @@ namespace Tokenizer.Core.Tests.Redaction;
 /// <remarks>Static members here are properties, not fields: the initialisation order of fields across the files of a partial class is not defined.</remarks>
 public partial class OneDetectorTests
 {
-    /// <summary>Known CVC labels as people write them (words apart).</summary>
+    /// <summary>Every CVC label README "What free text may hold" lists, as people write them (words apart).</summary>
     private static string[] CvcLabelWords =>
     [
-        "cvc", "cvv", "cvv2", "csc", "cvn", "cvd", "security code", "sec code", "card code", "card security code",
-        "card verification value", "card verification code", "Prüfnummer", "Sicherheitscode", "código de seguridad",
-        "cryptogramme", "code de sécurité", "codice di sicurezza", "beveiligingscode",
+        "cvc", "cvv", "csc", "cvn", "cvd", "cav", "cvv2", "CVV2", "C.V.V.", "security code", "sec code", "seccode", "card code",
+        "card security code", "card verification value", "card verification code", "card verification number",
+        "3-digit code", "4-digit code", "3 digit code", "digit code", "CID", "cvc-code", "Prüfnummer", "Kartenprüfnummer",
+        "Sicherheitscode", "código de seguridad", "código de segurança", "cryptogramme", "cryptogramme visuel",
+        "code de sécurité", "codice di sicurezza", "beveiligingscode",
     ];
 
-    /// <summary>Known account labels as people write them (words apart).</summary>
+    /// <summary>Every account label README "What free text may hold" lists, as people write them (words apart).</summary>
     private static string[] AccountLabelWords =>
     [
-        "account", "account number", "account no", "acct", "accnt", "bank account", "BBAN", "kontonummer", "konto",
-        "rekening", "rekeningnummer", "número de cuenta", "numéro de compte", "numero di conto",
+        "account", "account number", "account no", "account #", "accountNumber", "acct", "acc", "accnt", "acount", "a/c",
+        "ac no", "bank account", "BBAN", "IBAN", "kontonummer", "konto", "Kto.-Nr.", "rekening", "rekeningnummer", "cuenta",
+        "número de cuenta", "conta", "compte", "numéro de compte", "N° de compte", "n° de compte", "nº de compte",
+        "No de compte", "Nr. de compte", "N° compte", "nº de cuenta", "N° conta", "conto", "numero di conto",
     ];
 
     /// <summary>Separators that may stand between a label and its number, alone or repeated.</summary>
@@ -40,7 +44,8 @@ public partial class OneDetectorTests
         Gen.Select(Gen.OneOfConst(labels), Gen.Int[0, 3], Gen.OneOfConst(" ", ".", "_", "-", ". ", "\u200D"), Gen.Int[1, 3], Gen.OneOfConst("\u0332", "\u0301", "\u0336", "\u0323"), Gen.Int[0, 2])
             .Select((label, disguise, letterGap, wider, mark, casing) =>
             {
-                label = casing switch { 1 => label.ToUpperInvariant(), 2 => label.ToLowerInvariant(), _ => label };
+                // CID counts in capitals only (it is also a name).
+                label = casing switch { _ when label == "CID" => label, 1 => label.ToUpperInvariant(), 2 => label.ToLowerInvariant(), _ => label };
                 var words = label.Split(' ');
                 return disguise switch
                 {
@@ -154,6 +159,39 @@ public partial class OneDetectorTests
             var violation = Assert.Single(violations, v => v.Field == field);
             Assert.Equal(cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber, violation.Rule);
         }
+    }
+
+    [Theory]
+    [InlineData("123 (3-digit code)", true)]
+    [InlineData("123 (3 digit code)", true)]
+    [InlineData("123-(3-digit-code)", true)]
+    [InlineData("987.(3.digit.code)", true)]
+    [InlineData("1234 (4-digit code)", true)]
+    [InlineData("1234(4-digit-code)", true)]
+    [InlineData("1234(3-digit-code)", true)]
+    [InlineData("123: 3-digit code", true)]
+    [InlineData("123 / 3-digit code", true)]
+    [InlineData("000123456789 (N° de compte)", false)]
+    [InlineData("000123456789 (n° de compte)", false)]
+    [InlineData("000123456789 (No de compte)", false)]
+    [InlineData("000123456789 (nº de compte)", false)]
+    [InlineData("000123456789 (N° compte)", false)]
+    [InlineData("000123456789 (Nr. de compte)", false)]
+    public void ValidateAndScrub_ReviewsLabelWithDigitOrNumberWordAfterItsNumber_RefusedInEveryFieldAndMasked(string value, bool cvc)
+    {
+        foreach (var (field, command) in FieldSetters)
+        {
+            // Act
+            var violations = Violations(command(value));
+
+            // Assert: the label's own digit (3-digit) is not the number's, and N°/nº/Nr. before the noun is the label's.
+            var violation = Assert.Single(violations, v => v.Field == field);
+            Assert.Equal(cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber, violation.Rule);
+        }
+
+        var scrubbed = SensitiveDataScrubber.Scrub("note " + value + " ok");
+        Assert.Contains(cvc ? "[CVC ***]" : "[ACCOUNT ****", scrubbed, StringComparison.Ordinal);
+        Assert.DoesNotContain(cvc ? value[..3] : "000123456789", scrubbed, StringComparison.Ordinal);
     }
 
     [Theory]
