@@ -306,7 +306,7 @@ public sealed partial class TokenizationService(
                 return token with { Status = TokenStatus.Revoked, RevokedAt = Now(), Setup = setup };
             },
             cancellationToken).ConfigureAwait(false);
-        if (moved)
+        if (moved || result.Replayed)
         {
             await AppendRevokedAsync(result.Token).ConfigureAwait(false);
         }
@@ -317,8 +317,9 @@ public sealed partial class TokenizationService(
     /// <summary>
     /// Tells the token's owner (through the token event log) that it was revoked. The relational ledger already appends
     /// this event in the transaction that records the revoke, so there this is a no-op; it stays for a ledger that does
-    /// not. Runs only when this call moved the token from active to revoked (never for a token already revoked, such as
-    /// one detached at Stripe, nor on a replay), and the append is idempotent, so a token revoked twice has one event.
+    /// not. Runs when this call moved the token from active to revoked (never for a token already revoked, such as one
+    /// detached at Stripe) and on replays (so a retry completes an append that failed); the append is idempotent, so a
+    /// token revoked twice has one event.
     /// </summary>
     private async Task AppendRevokedAsync(TokenRecord token)
     {
