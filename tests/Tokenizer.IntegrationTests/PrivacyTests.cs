@@ -399,6 +399,25 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
         return new JsonFormatter(JsonFormatter.Settings.Default.WithFormatDefaultValues(true)).Format(copy);
     }
 
+    [Fact]
+    public async Task EraseSubject_ActiveTokens_EachGetsOneRevokedEvent_OtherSubjectsNone()
+    {
+        var subject = Person.New("erasedevents");
+        var other = Person.New("keptevents");
+        var first = await TokenizeCardAsync(subject);
+        var second = await TokenizeSepaAsync(subject);
+        var kept = await TokenizeCardAsync(other);
+
+        await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+        await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+
+        Assert.Equal([TokenEventKind.Revoked], (await TokenEventsOf.ListAsync(server.Finance, first.Token_)).Select(e => e.Kind));
+        Assert.Equal([TokenEventKind.Revoked], (await TokenEventsOf.ListAsync(server.Finance, second.Token_)).Select(e => e.Kind));
+
+        // The control: the other subject's token is untouched and has no event.
+        Assert.Empty(await TokenEventsOf.ListAsync(server.Finance, kept.Token_));
+    }
+
     private async Task<Token> TokenizeCardAsync(Person person)
     {
         var request = Requests.Card("4242424242424242", Requests.NewKey(), customer: person.Reference);

@@ -121,6 +121,13 @@ public sealed class WebhookServer : IAsyncLifetime
 
     public Task<HttpStatusCode> PostSignedAsync(string body) => PostAsync(body, Sign(body, Secret));
 
+    /// <summary>Sends <paramref name="request"/> as it is; returns the status and the response body's text.</summary>
+    public async Task<(HttpStatusCode Status, string Text)> SendRawAsync(HttpRequestMessage request)
+    {
+        using var response = await http!.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>A Stripe.net client on the embedded sandbox (its per-start key and address): Stripe acting behind our back.</summary>
     public Stripe.StripeClient SandboxClient()
     {
@@ -275,6 +282,97 @@ public sealed class WebhookListenerTests(WebhookServer server) : IClassFixture<W
     }
 
     [Fact]
+    public async Task Post_OversizeBodyChunked_400NoStackTraceLedgerByteIdentical()
+    {
+        // No Content-Length: the body is sent chunked, so only Kestrel's limit while reading can stop it.
+        var before = await server.QuietLedgerBytesAsync();
+        var chunk = Encoding.ASCII.GetBytes(new string('a', 8192));
+        using var request = new HttpRequestMessage(HttpMethod.Post, server.Endpoint) { Content = new ChunkedContent(chunk, 12) };
+        request.Headers.TransferEncodingChunked = true;
+        request.Headers.TryAddWithoutValidation("Stripe-Signature", "t=1,v1=00");
+
+        var (status, text) = await server.SendRawAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
+        Assert.Equal(before, server.LedgerBytes());
+    }
+
+    [Fact]
+    public async Task Post_ChunkedBodyWithinLimit_Accepted()
+    {
+        // The control of the chunked oversize body: a small signed event sent chunked goes through.
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "invoice.paid", "{\"id\":\"in_chunked\",\"object\":\"invoice\"}");
+        using var request = new HttpRequestMessage(HttpMethod.Post, server.Endpoint) { Content = new ChunkedContent(Encoding.UTF8.GetBytes(body), 1) };
+        request.Headers.TransferEncodingChunked = true;
+        request.Headers.TryAddWithoutValidation("Stripe-Signature", WebhookServer.Sign(body, server.Secret));
+
+        var (status, _) = await server.SendRawAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
+    [Fact]
+    public async Task Post_CreatedFarInTheFuture_400NothingStored()
+    {
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "setup_intent.succeeded", SetupIntentObject("seti_future"), DateTimeOffset.FromUnixTimeSeconds(253402300799));
+        var nearId = WebhookServer.NewEventId();
+        var near = WebhookServer.Event(nearId, "setup_intent.succeeded", SetupIntentObject("seti_future"), DateTimeOffset.UtcNow.AddSeconds(360));
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostSignedAsync(body);
+        var nearStatus = await server.PostSignedAsync(near);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(HttpStatusCode.BadRequest, nearStatus);
+        Assert.Equal(before, server.LedgerBytes());
+        Assert.Null(await server.Store.FindAsync(id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Post_CreatedWithinTheClockTolerance_Stored()
+    {
+        // The control: a sender clock a little ahead (within the signature's tolerance) is still Stripe's.
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "setup_intent.succeeded", SetupIntentObject("seti_nearfuture"), DateTimeOffset.UtcNow.AddSeconds(200));
+
+        var status = await server.PostSignedAsync(body);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.NotNull(await server.Store.FindAsync(id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Post_ObjectIdHoldingAnAccountNumber_400NothingStored()
+    {
+        // The README's ACH test account number: no check digit, so only the digit-run rule catches it.
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "mandate.updated", "{\"id\":\"mandate_000123456789\",\"object\":\"mandate\"}");
+        var before = await server.QuietLedgerBytesAsync();
+
+        var status = await server.PostSignedAsync(body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(before, server.LedgerBytes());
+        Assert.Null(await server.Store.FindAsync(id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Post_ObjectIdWithShortDigitRun_Stored()
+    {
+        // The control: seven digits in a row are still a Stripe-shaped id.
+        var id = WebhookServer.NewEventId();
+        var body = WebhookServer.Event(id, "mandate.updated", "{\"id\":\"mandate_abc1234567XYZ\",\"object\":\"mandate\"}");
+
+        var status = await server.PostSignedAsync(body);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.NotNull(await server.Store.FindAsync(id, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Post_MalformedJsonValidlySigned_400LedgerByteIdentical()
     {
         var body = "{\"id\":\"" + WebhookServer.NewEventId() + "\",\"type\":\"setup_intent.succeeded\",\"created\":";
@@ -305,7 +403,8 @@ public sealed class WebhookListenerTests(WebhookServer server) : IClassFixture<W
     {
         // The control: a valid, signed event of a handled type does change the ledger (its inbox row).
         var id = WebhookServer.NewEventId();
-        var body = WebhookServer.Event(id, "setup_intent.succeeded", SetupIntentObject("seti_notours"));
+        // An hour old: an event for an object no token holds is ignored at once only when it is no longer young.
+        var body = WebhookServer.Event(id, "setup_intent.succeeded", SetupIntentObject("seti_notours"), DateTimeOffset.UtcNow.AddHours(-1));
         var first = await server.QuietLedgerBytesAsync();
 
         var accepted = await server.PostSignedAsync(body);
@@ -875,5 +974,24 @@ public sealed class WebhookDeliveryTests
 
             await Task.Delay(50);
         }
+    }
+}
+
+/// <summary>A body of <c>count</c> copies of one chunk, with no length: HttpClient sends it chunked.</summary>
+internal sealed class ChunkedContent(byte[] chunk, int count) : HttpContent
+{
+    protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await stream.WriteAsync(chunk);
+            await stream.FlushAsync();
+        }
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
     }
 }

@@ -57,6 +57,80 @@ internal static class TokenEventsOf
 }
 
 /// <summary>
+/// A Stripe event about a token's SetupIntent that is processed before the Tokenize call has committed the token: tried
+/// again later, never ignored for good.
+/// </summary>
+public sealed class TokenizeWebhookRaceTests(WebhookServer server) : IClassFixture<WebhookServer>
+{
+    [Fact]
+    public async Task Tokenize_BacsSetupSucceededProcessedBeforeTheTokenCommits_ReadyWithOneSetupSucceeded()
+    {
+        var events = new Stripe.EventService(server.SandboxClient());
+        var seen = (await events.ListAsync(new Stripe.EventListOptions { Type = "setup_intent.succeeded", Limit = 100 })).Data.Select(e => e.Id).ToHashSet();
+        var settings = server.Server.App.Services.GetRequiredService<TokenizationSettings>();
+        string? processedBeforeCommit = null;
+
+        // Holds the Tokenize call between Stripe's answer and its ledger commit until the sandbox's setup_intent.succeeded
+        // was looked at by the inbox worker at least once.
+        settings.FailPoint = name =>
+        {
+            if (name == FailPoints.AfterGatewaySuccess)
+            {
+                processedBeforeCommit = WaitForFirstAttemptAsync(events, seen).GetAwaiter().GetResult();
+            }
+        };
+        Tokenizer.Contracts.V1.Token tokenized;
+        try
+        {
+            tokenized = (await server.Server.Client.TokenizeBankAccountAsync(Requests.Bacs(Requests.NewKey(), customer: "cust-race-bacs"))).Token;
+        }
+        finally
+        {
+            settings.FailPoint = null;
+        }
+
+        // The ledger as the worker leaves it, read without GetToken (whose refresh would move the token itself).
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var status = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!.Setup.Status;
+        while (status != Core.Domain.SetupStatus.Ready && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            status = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!.Setup.Status;
+        }
+
+        var kinds = (await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_)).Select(e => e.Kind);
+
+        // The control: the event really was processed while the token was not yet committed, and the call answered
+        // processing (so the event is what moved it).
+        Assert.NotNull(processedBeforeCommit);
+        Assert.Equal(SetupStatus.Processing, tokenized.Setup.Status);
+        Assert.Equal(Core.Domain.SetupStatus.Ready, status);
+        Assert.Equal([TokenEventKind.SetupSucceeded], kinds);
+    }
+
+    /// <summary>Waits (bounded: 60 s) for a new setup_intent.succeeded at the sandbox whose inbox row was claimed at least once.</summary>
+    private async Task<string?> WaitForFirstAttemptAsync(Stripe.EventService events, HashSet<string> seen)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var listed = await events.ListAsync(new Stripe.EventListOptions { Type = "setup_intent.succeeded", Limit = 100 });
+            foreach (var id in listed.Data.Select(e => e.Id).Where(id => !seen.Contains(id)))
+            {
+                if (await server.Store.FindAsync(id, CancellationToken.None) is { Attempts: >= 1 })
+                {
+                    return id;
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
 /// Our own revoke, with the sandbox delivering its webhooks as Stripe does: the revoke's own detach comes back as
 /// <c>payment_method.detached</c>, and must read as that revoke (one <c>revoked</c>), never as a detach behind our back.
 /// </summary>
@@ -107,6 +181,23 @@ public sealed class RevokeWebhookTests(WebhookServer server) : IClassFixture<Web
 
         Assert.NotNull(detachEvent);
         Assert.Equal([TokenEventKind.Revoked], events.Select(e => e.Kind));
+    }
+
+    [Fact]
+    public async Task Revoke_AfterDetachBehindOurBack_NoChangeOnlyDetachedAtGateway()
+    {
+        // A token detached at Stripe is already revoked in the ledger: revoking it changes nothing, so no second final event.
+        var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-revoke-afterdetach"))).Token.Token_;
+        await new Stripe.PaymentMethodService(server.SandboxClient()).DetachAsync(token);
+        var detachEvent = await TokenEventsOf.WaitForProcessedAsync(server, "payment_method.detached", token);
+
+        await server.Server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = token, IdempotencyKey = Requests.NewKey() });
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, token);
+        var status = (await server.Ledger.GetTokenAsync(token, CancellationToken.None))!.Status;
+
+        Assert.NotNull(detachEvent);
+        Assert.Equal(Core.Domain.TokenStatus.Revoked, status);
+        Assert.Equal([TokenEventKind.DetachedAtGateway], events.Select(e => e.Kind));
     }
 
     [Fact]

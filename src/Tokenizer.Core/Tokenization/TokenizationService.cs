@@ -269,6 +269,7 @@ public sealed partial class TokenizationService(
         var key = command.IdempotencyKey!;
         var hasher = await ClaimHasherAsync(caller, key, cancellationToken).ConfigureAwait(false);
         var hmac = hasher.HashRequest("revoke_token", command.Token, reason);
+        var moved = false;
         var result = await RunIdempotentAsync(
             hasher,
             caller,
@@ -281,6 +282,8 @@ public sealed partial class TokenizationService(
                 var token = await ledger.GetTokenAsync(command.Token!, ct).ConfigureAwait(false) ?? throw NotFound();
                 if (token.Status == TokenStatus.Revoked)
                 {
+                    // Already never chargeable again (revoked here, detached at Stripe, or its Customer deleted): this
+                    // revoke changes nothing, so it has no event of its own; the token's final event is already there.
                     return token;
                 }
 
@@ -299,17 +302,24 @@ public sealed partial class TokenizationService(
 
                 await gateway.DetachAsync(token.Token, hasher.GatewayKey(caller.CallerId, key, "detach"), ct).ConfigureAwait(false);
                 LogRevoked(logger, token.Token);
+                moved = true;
                 return token with { Status = TokenStatus.Revoked, RevokedAt = Now(), Setup = setup };
             },
             cancellationToken).ConfigureAwait(false);
-        await AppendRevokedAsync(result.Token).ConfigureAwait(false);
+        if (moved || result.Replayed)
+        {
+            await AppendRevokedAsync(result.Token).ConfigureAwait(false);
+        }
+
         return result.Token;
     }
 
     /// <summary>
     /// Tells the token's owner (through the token event log) that it was revoked. The relational ledger already appends
     /// this event in the transaction that records the revoke, so there this is a no-op; it stays for a ledger that does
-    /// not. Runs on replays too and the append is idempotent, so a token revoked twice has one event.
+    /// not. Runs when this call moved the token from active to revoked (never for a token already revoked, such as one
+    /// detached at Stripe) and on replays (so a retry completes an append that failed); the append is idempotent, so a
+    /// token revoked twice has one event.
     /// </summary>
     private async Task AppendRevokedAsync(TokenRecord token)
     {

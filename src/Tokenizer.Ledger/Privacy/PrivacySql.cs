@@ -45,6 +45,8 @@ internal static class PrivacySql
                    >= (CASE privacy_erasures.step WHEN 'detaching' THEN 1 WHEN 'deleting_customer' THEN 2 WHEN 'destroying_key' THEN 3 ELSE 4 END))
         """;
 
+    public const string SelectActiveTokenCaller = "SELECT caller_id FROM tokens WHERE token = @token AND status = 'active'";
+
     public const string RevokeToken =
         "UPDATE tokens SET status = 'revoked', revoked_at = @revoked_at WHERE token = @token AND status = 'active'";
 

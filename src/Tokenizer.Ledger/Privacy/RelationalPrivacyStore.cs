@@ -1,5 +1,7 @@
+using Tokenizer.Core.Ports;
 using Tokenizer.Core.Privacy;
 using Tokenizer.Ledger.Schema;
+using Tokenizer.Ledger.TokenEvents;
 
 namespace Tokenizer.Ledger.Privacy;
 
@@ -147,10 +149,38 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// When the token was active, its owner's <c>revoked</c> token event (source <c>revoke:</c> + token, the one a Revoke
+    /// RPC would append) is appended in the same transaction; a token already revoked (a detach webhook processed during
+    /// the erasure reported it already) gets none.
+    /// </remarks>
     public Task MarkTokenRevokedAsync(string token, DateTimeOffset revokedAt, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
-        return WriteOneAsync(PrivacySql.RevokeToken, update => update.Bind("@token", token).Bind("@revoked_at", UnixMicros.From(revokedAt)), cancellationToken);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                // The append lock before any row lock, as every appending transaction takes them (PostgreSQL).
+                await RelationalTokenEventStore.TakeAppendLockAsync(transaction, database.Dialect, ct).ConfigureAwait(false);
+                string? callerId;
+                using (var select = transaction.Command(PrivacySql.SelectActiveTokenCaller))
+                {
+                    select.Bind("@token", token);
+                    callerId = await select.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
+                }
+
+                using var update = transaction.Command(PrivacySql.RevokeToken);
+                update.Bind("@token", token).Bind("@revoked_at", UnixMicros.From(revokedAt));
+                if (callerId is null || await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1)
+                {
+                    return 0;
+                }
+
+                var draft = new TokenEventDraft(token, callerId, TokenEventKind.Revoked, "revoke:" + token, revokedAt, Card: null);
+                await RelationalTokenEventStore.AppendWithChangeAsync(transaction, database.Dialect, draft, revokedAt, lockTaken: true, ct).ConfigureAwait(false);
+                return 1;
+            },
+            cancellationToken);
     }
 
     /// <inheritdoc />

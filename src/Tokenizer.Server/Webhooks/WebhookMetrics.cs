@@ -69,6 +69,9 @@ internal static class WebhookReasons
     public const string Oversize = "WEBHOOK_BODY_TOO_LARGE";
     public const string Malformed = "WEBHOOK_MALFORMED";
 
+    /// <summary>A signed event whose <c>created</c> lies more than the signature tolerance ahead of the server's clock.</summary>
+    public const string CreatedInFuture = "WEBHOOK_CREATED_IN_FUTURE";
+
     /// <summary>A signed event (or one listed by GET /v1/events) whose id, type or object id holds card data.</summary>
     public const string CardData = "WEBHOOK_CARD_DATA";
     public const string RateLimited = "RATE_LIMITED";

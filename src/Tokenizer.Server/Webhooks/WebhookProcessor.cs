@@ -32,8 +32,8 @@ namespace Tokenizer.Server.Webhooks;
 /// <see cref="ITokenLedger.MarkRevokeRequestedAsync"/>) is that revoke's <c>revoked</c>, never
 /// <c>detached_at_gateway</c>. Steps are repeatable: a crash before the inbox row is marked processed repeats them
 /// harmlessly (the ledger change and its event committed together, or neither did; the audit record may appear twice,
-/// with the same correlation id). Objects that are not our tokens are <see cref="WebhookState.Ignored"/> without a call
-/// to Stripe.
+/// with the same correlation id). An object no token of ours holds is answered <see cref="NotOurs"/> without a call to
+/// Stripe: the worker retries it for a while (its Tokenize call may not have committed yet), then ignores it.
 /// </para>
 /// </remarks>
 internal sealed class WebhookProcessor(
@@ -46,7 +46,16 @@ internal sealed class WebhookProcessor(
     /// <summary>The caller id of every record and token event a webhook causes.</summary>
     public const string CallerId = "stripe";
 
-    /// <summary>Applies <paramref name="webhookEvent"/>; returns processed, or ignored when nothing of ours was concerned.</summary>
+    /// <summary>
+    /// What <see cref="ProcessAsync"/> answers when no token of ours holds the event's object: possibly not YET (the
+    /// Tokenize call that will hold it has not committed), so the worker decides between a retry later and ignored.
+    /// </summary>
+    public const WebhookState NotOurs = WebhookState.Pending;
+
+    /// <summary>
+    /// Applies <paramref name="webhookEvent"/>; returns processed, ignored when it cannot concern a token (no object id,
+    /// an unhandled type), or <see cref="NotOurs"/> when no token of ours holds its object (nothing was changed).
+    /// </summary>
     /// <exception cref="Core.Errors.TokenizerException">Stripe could not be read (the claim's lease runs out and the event is tried again).</exception>
     public Task<WebhookState> ProcessAsync(WebhookEvent webhookEvent, CancellationToken cancellationToken)
     {
@@ -74,7 +83,7 @@ internal sealed class WebhookProcessor(
         var tokens = await store.FindBySetupIntentAsync(webhookEvent.ObjectId!, cancellationToken);
         if (tokens.Count == 0)
         {
-            return WebhookState.Ignored;
+            return NotOurs;
         }
 
         var setup = await gateway.GetSetupIntentAsync(webhookEvent.ObjectId!, cancellationToken);
@@ -102,7 +111,7 @@ internal sealed class WebhookProcessor(
         var tokens = await store.FindByMandateAsync(webhookEvent.ObjectId!, cancellationToken);
         if (tokens.Count == 0)
         {
-            return WebhookState.Ignored;
+            return NotOurs;
         }
 
         var mandate = await gateway.GetMandateAsync(webhookEvent.ObjectId!, cancellationToken);
@@ -125,7 +134,7 @@ internal sealed class WebhookProcessor(
     {
         if (await ledger.GetTokenAsync(webhookEvent.ObjectId!, cancellationToken) is not { } token)
         {
-            return WebhookState.Ignored;
+            return NotOurs;
         }
 
         var paymentMethod = await gateway.GetPaymentMethodAsync(token.Token, cancellationToken);
@@ -144,7 +153,7 @@ internal sealed class WebhookProcessor(
     {
         if (await ledger.GetTokenAsync(webhookEvent.ObjectId!, cancellationToken) is not { } token)
         {
-            return WebhookState.Ignored;
+            return NotOurs;
         }
 
         var paymentMethod = await gateway.GetPaymentMethodAsync(token.Token, cancellationToken);
@@ -171,7 +180,7 @@ internal sealed class WebhookProcessor(
         var tokens = await store.FindByCustomerAsync(customerId, cancellationToken);
         if (tokens.Count == 0)
         {
-            return WebhookState.Ignored;
+            return NotOurs;
         }
 
         if (!await gateway.IsCustomerDeletedAsync(customerId, cancellationToken))

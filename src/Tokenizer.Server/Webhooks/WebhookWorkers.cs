@@ -7,7 +7,8 @@ namespace Tokenizer.Server.Webhooks;
 /// <summary>
 /// Works through the webhook inbox: claims pending rows with a lease (<see cref="WebhookOptions.LeaseSeconds"/>; safe
 /// across replicas sharing a PostgreSQL ledger), processes each through <see cref="WebhookProcessor"/> and marks it
-/// processed or ignored under the same claim. A failure (Stripe unreachable, ledger busy, a defect) gives the claim up
+/// processed or ignored under the same claim. An event for an object no token holds is tried again for a while
+/// (<see cref="IsYoung"/>: its Tokenize call may not have committed yet), then ignored. A failure (Stripe unreachable, ledger busy, a defect) gives the claim up
 /// with a back-off that doubles per attempt from the lease up to <see cref="WebhookOptions.MaxRetryDelaySeconds"/>: the
 /// event is never dropped, and one that always fails neither spins nor holds up the rows behind it. From
 /// <see cref="WebhookOptions.AlertAfterAttempts"/> failures on it is logged at Error and counted in the
@@ -23,6 +24,12 @@ internal sealed partial class WebhookWorker(
     ILogger<WebhookWorker> logger) : BackgroundService
 {
     private const int BatchSize = 50;
+
+    /// <summary>How long after Stripe created it an event for an object no token holds (yet) is tried again.</summary>
+    internal static readonly TimeSpan NotOursWindow = TimeSpan.FromMinutes(10);
+
+    /// <summary>The first wait before such an event is tried again (doubled per attempt).</summary>
+    internal static readonly TimeSpan NotOursRetryDelay = TimeSpan.FromSeconds(5);
 
     /// <summary>This process's claim owner: host, process id and a random part (a restarted process is a new owner).</summary>
     public static string Owner { get; } = string.Create(
@@ -98,6 +105,15 @@ internal sealed partial class WebhookWorker(
         return delay < max ? delay : max;
     }
 
+    /// <summary>
+    /// Whether an event no token holds is tried again rather than ignored: Stripe created it less than
+    /// <see cref="NotOursWindow"/> ago and it was claimed fewer than <see cref="WebhookOptions.AlertAfterAttempts"/> times.
+    /// With the default settings the retries come 5, 10, 20 and 40 s apart, so a Tokenize call that commits within
+    /// about 75 s of the event still gets it.
+    /// </summary>
+    internal static bool IsYoung(WebhookClaim claim, DateTimeOffset now, WebhookOptions settings) =>
+        claim.Attempts < settings.AlertAfterAttempts && now - claim.Event.Created < NotOursWindow;
+
     /// <summary>Processes one claimed event; false when it failed (and was given up with a back-off).</summary>
     private async Task<bool> ProcessOneAsync(RelationalWebhookStore store, WebhookProcessor processor, WebhookClaim claim, WebhookOptions settings, CancellationToken stoppingToken)
     {
@@ -105,6 +121,21 @@ internal sealed partial class WebhookWorker(
         try
         {
             var state = await processor.ProcessAsync(claim.Event, stoppingToken);
+            if (state == WebhookProcessor.NotOurs)
+            {
+                var now = timeProvider.GetUtcNow();
+                if (IsYoung(claim, now, settings))
+                {
+                    // Possibly a token whose Tokenize call has not committed yet: tried again soon, not a failure (no
+                    // warning, and never enough attempts to reach the failing gauge).
+                    metrics.Processed(type, "deferred");
+                    await store.FailAsync(claim, Owner, now + RetryDelay(claim.Attempts, NotOursRetryDelay, TimeSpan.FromSeconds(settings.MaxRetryDelaySeconds)), stoppingToken);
+                    return true;
+                }
+
+                state = WebhookState.Ignored;
+            }
+
             if (await store.FinishAsync(claim, Owner, state, timeProvider.GetUtcNow(), stoppingToken))
             {
                 metrics.Processed(type, state == WebhookState.Processed ? "processed" : "ignored");
@@ -156,7 +187,8 @@ internal sealed partial class WebhookWorker(
 /// <summary>
 /// Catch-up: every <see cref="WebhookOptions.CatchUpIntervalSeconds"/> lists Stripe's events of the handled types
 /// (Stripe API GET /v1/events, <c>created[gte]</c> the newest event already seen less
-/// <see cref="WebhookOptions.CatchUpOverlapSeconds"/>) and adds the ones the inbox does not hold, so deliveries lost
+/// <see cref="WebhookOptions.CatchUpOverlapSeconds"/>; a position ahead of now counts as now, and the cursor is never
+/// moved past now plus <see cref="WebhookReceiver.MaxClockAhead"/>) and adds the ones the inbox does not hold, so deliveries lost
 /// while the endpoint was down or unreachable are processed once, like any other. The first pass of a new ledger starts
 /// from now (there is nothing of ours before it). A listed event whose id or object id holds card data is refused as
 /// the listener refuses it (<see cref="WebhookReceiver.HoldsCardData"/>): never stored, counted in
@@ -183,20 +215,28 @@ internal sealed partial class WebhookCatchUpWorker(
             return 0;
         }
 
-        var from = position - TimeSpan.FromSeconds(options.Value.CatchUpOverlapSeconds);
+        // No position lies ahead of now: one that does came from an event with a forged or skewed created, and must not
+        // hide the events still to come (the listing starts from now less the overlap instead).
+        var from = (position < now ? position : now) - TimeSpan.FromSeconds(options.Value.CatchUpOverlapSeconds);
         var listed = await gateway.ListEventsAsync(from, WebhookEventTypes.Handled, MaxEventsPerPass, cancellationToken);
         var added = 0;
-        var newest = position;
+        var ceiling = now + WebhookReceiver.MaxClockAhead;
+        var newest = position < ceiling ? position : ceiling;
         foreach (var item in listed.OrderBy(e => e.Created).ThenBy(e => e.Id, StringComparer.Ordinal))
         {
             var listedEvent = new WebhookEvent(item.Id, item.Type, item.Created, item.ObjectId);
-            if (WebhookReceiver.HoldsCardData(listedEvent))
+            var refusal = WebhookReceiver.HoldsCardData(listedEvent) ? WebhookReasons.CardData
+                : item.Created > ceiling ? WebhookReasons.CreatedInFuture
+                : null;
+            if (refusal is not null)
             {
                 // As the listener refuses it: never stored, counted and audited in aggregate (no peer: Stripe's API).
-                services.GetRequiredService<WebhookMetrics>().CatchUpRefused(WebhookReasons.CardData);
-                services.GetRequiredService<WebhookRefusalAudit>().Add(WebhookReasons.CardData, null);
+                services.GetRequiredService<WebhookMetrics>().CatchUpRefused(refusal);
+                services.GetRequiredService<WebhookRefusalAudit>().Add(refusal, null);
+                continue;
             }
-            else if (!await store.ContainsAsync(item.Id, cancellationToken)
+
+            if (!await store.ContainsAsync(item.Id, cancellationToken)
                 && await store.AddAsync(listedEvent, WebhookSource.CatchUp, now, cancellationToken))
             {
                 added++;
