@@ -37,6 +37,13 @@ public sealed class ProductionPostureTests
             "an EventPipe trace file is on (DOTNET_EnableEventPipe)"
         },
         { "startup profiler", ["DOTNET_EnableDiagnostics=0", "CORECLR_ENABLE_PROFILING=1"], "a startup profiler is on (CORECLR_ENABLE_PROFILING)" },
+        // Found by the sixth outside review: with only the port and debugger off (as the README allows), a notification
+        // profiler loaded its library into the Production process.
+        {
+            "notification profiler",
+            ["DOTNET_EnableDiagnostics_IPC=0", "DOTNET_EnableDiagnostics_Debugger=0", "CORECLR_ENABLE_NOTIFICATION_PROFILERS=1"],
+            "a notification profiler is on (CORECLR_ENABLE_NOTIFICATION_PROFILERS)"
+        },
         // A hook file that does not exist: were hooks supported, the runtime would fail on it before Main with its own error.
         { "startup hook", ["DOTNET_EnableDiagnostics=0", "DOTNET_STARTUP_HOOKS=/tmp/tokenizer-posture-no-such-hook.dll"], "a startup hook is set (DOTNET_STARTUP_HOOKS)" },
     };

@@ -13,7 +13,7 @@ public static class MemoryImagePosture
 {
     /// <summary>The message when the posture is wrong: names the variables, never their values.</summary>
     public const string Requirement =
-        "DOTNET_EnableDiagnostics=0 (or DOTNET_EnableDiagnostics_IPC=0 and DOTNET_EnableDiagnostics_Debugger=0) is required outside Development, and DOTNET_DbgEnableMiniDump, DOTNET_EnableEventPipe and CORECLR_ENABLE_PROFILING must be unset or 0, and DOTNET_STARTUP_HOOKS unset: a memory image or trace of this process, or code loaded into it, holds card data.";
+        "DOTNET_EnableDiagnostics=0 (or DOTNET_EnableDiagnostics_IPC=0 and DOTNET_EnableDiagnostics_Debugger=0) is required outside Development, and DOTNET_DbgEnableMiniDump, DOTNET_EnableEventPipe, CORECLR_ENABLE_PROFILING and CORECLR_ENABLE_NOTIFICATION_PROFILERS must be unset or 0, and DOTNET_STARTUP_HOOKS unset: a memory image or trace of this process, or code loaded into it, holds card data.";
 
     /// <summary>
     /// Throws outside Development when crash dumps or the diagnostics port (or the debugger) are on, or when the kernel's
@@ -90,6 +90,12 @@ public static class MemoryImagePosture
         if (Flag(variable("CORECLR_ENABLE_PROFILING")) || Flag(variable("DOTNET_ENABLE_PROFILING")))
         {
             problems.Add("a startup profiler is on (CORECLR_ENABLE_PROFILING)");
+        }
+
+        // Notification profilers load beside (or without) the main one, by their own switch.
+        if (Flag(variable("CORECLR_ENABLE_NOTIFICATION_PROFILERS")) || Flag(variable("DOTNET_ENABLE_NOTIFICATION_PROFILERS")))
+        {
+            problems.Add("a notification profiler is on (CORECLR_ENABLE_NOTIFICATION_PROFILERS)");
         }
 
         // A startup hook is managed code run inside the process before Main: it reads everything the process does too.

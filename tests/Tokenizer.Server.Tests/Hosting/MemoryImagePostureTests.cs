@@ -82,6 +82,8 @@ public sealed class MemoryImagePostureTests
     [InlineData("DOTNET_EnableEventPipe", "yes", "EventPipe")]
     [InlineData("CORECLR_ENABLE_PROFILING", "1", "profiler")]
     [InlineData("CORECLR_ENABLE_PROFILING", "on", "profiler")]
+    [InlineData("CORECLR_ENABLE_NOTIFICATION_PROFILERS", "1", "notification profiler")]
+    [InlineData("DOTNET_ENABLE_NOTIFICATION_PROFILERS", "1", "notification profiler")]
     public void Problems_TraceFileOrProfilerOnWithTheDiagnosticsPortOff_Named(string name, string value, string named)
     {
         var problems = MemoryImagePosture.Problems(n => n == "DOTNET_EnableDiagnostics" ? "0" : n == name ? value : null, null);
