@@ -53,10 +53,17 @@ internal static class LedgerSql
     /// A refreshed setup: the setup and mandate columns of one token, only while its setup is still the one that was read
     /// (same SetupIntent, still requires_action or processing), so a late refresh never overwrites a newer outcome.
     /// </summary>
-    public const string UpdateTokenSetup = """
-        UPDATE tokens SET
-            setup_status = @setup_status,
-            setup_intent = @setup_intent,
+    public const string UpdateTokenSetup = "UPDATE tokens SET " + SetupAssignments + """
+
+        WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
+        """;
+
+    /// <summary>
+    /// The assignments of a token's setup and mandate columns from the parameters of the same names (its SetupIntent id
+    /// stays: every statement that uses them matches on it).
+    /// </summary>
+    public const string SetupAssignments = """
+        setup_status = @setup_status,
             next_action_kind = @next_action_kind,
             next_action_url = @next_action_url,
             next_action_expires_at = @next_action_expires_at,
@@ -65,7 +72,6 @@ internal static class LedgerSql
             mandate_status = @mandate_status,
             mandate_type = @mandate_type,
             mandate_accepted_at = @mandate_accepted_at
-        WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
         """;
 
     /// <summary>The same, only when the setup status itself changes (the change a token event reports).</summary>

@@ -120,17 +120,8 @@ internal static class WebhookSql
     public const string SelectTokensByCustomer = "SELECT " + Ledger.Schema.LedgerSql.TokenColumns + " FROM tokens WHERE gateway_customer_id = @id";
 
     // Only the token's own SetupIntent, and only when something differs: a replay writes nothing.
-    public const string UpdateSetup = """
-        UPDATE tokens SET
-            setup_status = @setup_status,
-            next_action_kind = @next_action_kind,
-            next_action_url = @next_action_url,
-            next_action_expires_at = @next_action_expires_at,
-            setup_failure_code = @setup_failure_code,
-            mandate_id = @mandate_id,
-            mandate_status = @mandate_status,
-            mandate_type = @mandate_type,
-            mandate_accepted_at = @mandate_accepted_at
+    public const string UpdateSetup = "UPDATE tokens SET " + Ledger.Schema.LedgerSql.SetupAssignments + """
+
         WHERE token = @token AND setup_intent = @setup_intent AND (
             setup_status IS DISTINCT FROM @setup_status
             OR next_action_kind IS DISTINCT FROM @next_action_kind
@@ -144,17 +135,8 @@ internal static class WebhookSql
         """;
 
     // The same, only when the setup status itself changes: the one change a token event reports.
-    public const string UpdateSetupStatus = """
-        UPDATE tokens SET
-            setup_status = @setup_status,
-            next_action_kind = @next_action_kind,
-            next_action_url = @next_action_url,
-            next_action_expires_at = @next_action_expires_at,
-            setup_failure_code = @setup_failure_code,
-            mandate_id = @mandate_id,
-            mandate_status = @mandate_status,
-            mandate_type = @mandate_type,
-            mandate_accepted_at = @mandate_accepted_at
+    public const string UpdateSetupStatus = "UPDATE tokens SET " + Ledger.Schema.LedgerSql.SetupAssignments + """
+
         WHERE token = @token AND setup_intent = @setup_intent AND setup_status IS DISTINCT FROM @setup_status
         """;
 
