@@ -426,15 +426,7 @@ public partial class OneDetectorTests
     [InlineData("4663x-ж9233Ω y2146я.Z8814")]
     public void ValidateCard_PanJoinedByLoneLettersWithSeparators_RefusedInEveryFreeTextField(string value)
     {
-        foreach (var (field, command) in FieldSetters)
-        {
-            // Act
-            var violations = Violations(command(value));
-
-            // Assert
-            var violation = Assert.Single(violations, v => v.Field == field);
-            Assert.Equal(FreeTextRule.CardOrBankNumber, violation.Rule);
-        }
+        AssertRefusedInEveryField(value, FreeTextRule.CardOrBankNumber);
     }
 
     [Theory]
@@ -528,15 +520,7 @@ public partial class OneDetectorTests
     [InlineData("sort code 20-00-00 12345678", false)]
     public void ValidateCard_CvcOrAccountUnderAbbreviatedOrForeignLabelInAnyFreeTextField_RefusedNamingTheRule(string value, bool cvc)
     {
-        foreach (var (field, command) in FieldSetters)
-        {
-            // Act
-            var violations = Violations(command(value));
-
-            // Assert: the detector runs before every other rule of each field, so the rule is the detector's.
-            var violation = Assert.Single(violations, v => v.Field == field);
-            Assert.Equal(cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber, violation.Rule);
-        }
+        AssertRefusedInEveryField(value, cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber);
     }
 
     [Theory]
@@ -820,4 +804,17 @@ public partial class OneDetectorTests
     private static string DigitsOf(string text) =>
         string.Concat(text.EnumerateRunes().Where(r => Rune.GetUnicodeCategory(r) == UnicodeCategory.DecimalDigitNumber)
             .Select(r => (char)('0' + (int)Rune.GetNumericValue(r))));
+
+    /// <summary>
+    /// Every free-text field holding <paramref name="value"/> is refused under <paramref name="rule"/>: the detector runs
+    /// before every other rule of each field, so the one violation of that field is the detector's.
+    /// </summary>
+    private static void AssertRefusedInEveryField(string value, string rule)
+    {
+        foreach (var (field, command) in FieldSetters)
+        {
+            var violation = Assert.Single(Violations(command(value)), v => v.Field == field);
+            Assert.Equal(rule, violation.Rule);
+        }
+    }
 }
