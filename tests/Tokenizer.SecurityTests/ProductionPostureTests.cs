@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Tokenizer.Contracts.V1;
 using Tokenizer.IntegrationTests;
+using Tokenizer.Server.Hosting;
 using Tokenizer.Server.Security;
 
 namespace Tokenizer.SecurityTests;
@@ -58,8 +59,21 @@ public sealed class ProductionPostureTests
 
             await using var server = await ServerProcess.StartAsync(data, "Production", Variables(MemoryImagesOff), args);
 
-            // Positive control: this test process runs with diagnostics on, and its socket is where we look.
-            Assert.NotEmpty(DiagnosticSockets(Environment.ProcessId));
+            // Positive control: this test process runs with diagnostics on, and its socket is where we look. A leftover
+            // of an earlier process with the server's pid (pids are reused; a killed process leaves its file) is not
+            // the server's: the lookup is by pid and start time, shown here with one planted for this process's pid.
+            var planted = Path.Combine(Path.GetTempPath(), $"dotnet-diagnostic-{Environment.ProcessId}-1-socket");
+            File.WriteAllBytes(planted, []);
+            try
+            {
+                var own = Assert.Single(DiagnosticSockets(Environment.ProcessId));
+                Assert.NotEqual(planted, own);
+            }
+            finally
+            {
+                File.Delete(planted);
+            }
+
             Assert.Empty(DiagnosticSockets(server.ProcessId));
 
             // The service works: an authenticated call is answered (NOT_FOUND for an unknown token).
@@ -341,8 +355,19 @@ public sealed class ProductionPostureTests
         }
     }
 
-    private static string[] DiagnosticSockets(int processId) =>
-        Directory.GetFiles(Path.GetTempPath(), $"dotnet-diagnostic-{processId}-*");
+    /// <summary>
+    /// The diagnostics socket of one live process: its pid and its start time (/proc/{pid}/stat), as the runtime names
+    /// it. Pids are reused and a killed process leaves its socket file, so the pid alone can match another's leftover.
+    /// </summary>
+    private static string[] DiagnosticSockets(int processId)
+    {
+        var startTime = OperatingSystem.IsLinux()
+            ? MemoryImagePosture.StartTimeFromStat(File.ReadAllText($"/proc/{processId}/stat"))
+            : null;
+        var own = MemoryImagePosture.OwnDiagnosticsSocket(
+            Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{processId}-*"), processId, startTime);
+        return own is null ? [] : [own];
+    }
 
     private static async Task<StatusCode> ReflectionStatusAsync(Grpc.Net.Client.GrpcChannel channel)
     {
