@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
+using Polly.Telemetry;
 using Polly.Timeout;
 
 using Tokenizer.Core.Ports;
@@ -64,7 +65,30 @@ public static class StripeResilience
             Configure(pipeline, options(services), logger, services.GetService<IGatewayHealth>(), services.GetService<TokenizerMetrics>());
         });
         builder.AddHttpMessageHandler(() => new ResponseBufferingHandler());
+
+        // Polly's own telemetry logs a timeout and a failed attempt at Error ("Resilience event occurred", "Execution
+        // attempt"). A Stripe stall is transient, and this class logs each event that matters itself (StripeRetrying at
+        // Warning, the circuit's changes), so this pipeline's Polly events are at most Information: below the
+        // "Polly": "Warning" filter, visible when someone lowers it.
+        services.Configure<TelemetryOptions>(telemetry =>
+        {
+            var inner = telemetry.SeverityProvider;
+            telemetry.SeverityProvider = args => Severity(args, inner);
+        });
         return builder;
+    }
+
+    /// <summary>
+    /// The severity Polly's telemetry gives an event: for this client's pipeline (named <c>stripe-...</c>) at most
+    /// <see cref="ResilienceEventSeverity.Information"/>; other pipelines' events as <paramref name="inner"/> (or Polly) says.
+    /// </summary>
+    internal static ResilienceEventSeverity Severity(SeverityProviderArguments args, Func<SeverityProviderArguments, ResilienceEventSeverity>? inner)
+    {
+        var severity = inner?.Invoke(args) ?? args.Event.Severity;
+        return severity > ResilienceEventSeverity.Information
+            && args.Source.PipelineName?.StartsWith(HttpClientName + "-", StringComparison.Ordinal) == true
+            ? ResilienceEventSeverity.Information
+            : severity;
     }
 
     /// <summary>The gateway operation a Stripe API request performs, from its method and path (Stripe API paths), or null.</summary>
