@@ -207,6 +207,26 @@ public sealed class RelationalWebhookStore
             cancellationToken);
     }
 
+    /// <summary>
+    /// Hands back a claim whose processing never started (its turn did not come in time): the row is claimable again at
+    /// once and the claim's attempt is not counted. Only while the claim is still <paramref name="owner"/>'s; returns
+    /// false when the lease was lost.
+    /// </summary>
+    public Task<bool> ReleaseAsync(WebhookClaim claim, string owner, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var update = transaction.Command(WebhookSql.Release);
+                update.Bind("@event_id", claim.Event.EventId)
+                    .Bind("@owner", owner)
+                    .Bind("@claimed_at", UnixMicros.From(claim.ClaimedAt));
+                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
+
     /// <summary>How many pending rows have been claimed at least <paramref name="attempts"/> times (events that keep failing).</summary>
     public Task<long> CountFailingAsync(int attempts, CancellationToken cancellationToken) =>
         database.ReadAsync(

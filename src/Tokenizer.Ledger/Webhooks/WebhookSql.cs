@@ -99,6 +99,12 @@ internal static class WebhookSql
         WHERE event_id = @event_id AND state = 'pending' AND claimed_by = @owner AND claimed_at = @claimed_at
         """;
 
+    // An unstarted claim handed back: as if never claimed (the attempt it counted is taken back), claimable at once.
+    public const string Release = """
+        UPDATE webhook_inbox SET claimed_by = NULL, claimed_at = NULL, attempts = attempts - 1
+        WHERE event_id = @event_id AND state = 'pending' AND claimed_by = @owner AND claimed_at = @claimed_at AND attempts > 0
+        """;
+
     public const string CountFailing = "SELECT count(*) FROM webhook_inbox WHERE state = 'pending' AND attempts >= @attempts";
 
     public const string CountPending = "SELECT count(*) FROM webhook_inbox WHERE state = 'pending'";

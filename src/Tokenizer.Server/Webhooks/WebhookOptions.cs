@@ -44,6 +44,12 @@ public sealed class WebhookOptions
     public int LeaseSeconds { get; set; } = 60;
 
     /// <summary>
+    /// How many inbox events are processed at once (1 to 64). Default 4. Events on the same object or token still run
+    /// one after the other; each has a sixth of <see cref="LeaseSeconds"/> to start and half of it to finish.
+    /// </summary>
+    public int Concurrency { get; set; } = 4;
+
+    /// <summary>
     /// Longest wait before a failed event is tried again, in seconds (the wait doubles per attempt from
     /// <see cref="LeaseSeconds"/>; 5 to 86400). Default 3600: an event that always fails is tried about once an hour,
     /// never given up, so it goes through by itself once the cause is fixed.
@@ -133,6 +139,11 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         if (options.LeaseSeconds is < 5 or > 3600)
         {
             failures.Add("Tokenizer:Webhooks:LeaseSeconds must be between 5 and 3600.");
+        }
+
+        if (options.Concurrency is < 1 or > 64)
+        {
+            failures.Add("Tokenizer:Webhooks:Concurrency must be between 1 and 64.");
         }
 
         if (options.MaxRetryDelaySeconds is < 5 or > 86400)

@@ -78,6 +78,33 @@ internal sealed class WebhookProcessor(
         };
     }
 
+    /// <summary>
+    /// The ordering keys of <paramref name="webhookEvent"/>: its object (<c>object:</c> id) and every token it can change
+    /// (<c>token:</c> id), found as <see cref="ProcessAsync"/> finds them (ledger reads only, no call to Stripe). Two
+    /// events sharing a key must not run at once: each reads the object's current state from Stripe and then writes it,
+    /// so an older read written after a newer one would bring an older state back. Empty when the event cannot concern
+    /// a token.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> KeysAsync(WebhookEvent webhookEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(webhookEvent);
+        if (string.IsNullOrEmpty(webhookEvent.ObjectId) || !WebhookEventTypes.IsHandled(webhookEvent.Type))
+        {
+            return [];
+        }
+
+        var objectId = webhookEvent.ObjectId;
+        IReadOnlyList<TokenRecord> tokens = webhookEvent.Type switch
+        {
+            WebhookEventTypes.SetupIntentSucceeded or WebhookEventTypes.SetupIntentSetupFailed or WebhookEventTypes.SetupIntentRequiresAction
+                => await store.FindBySetupIntentAsync(objectId, cancellationToken),
+            WebhookEventTypes.MandateUpdated => await store.FindByMandateAsync(objectId, cancellationToken),
+            WebhookEventTypes.CustomerDeleted => await store.FindByCustomerAsync(objectId, cancellationToken),
+            _ => await ledger.GetTokenAsync(objectId, cancellationToken) is { } token ? [token] : [],
+        };
+        return [.. tokens.Select(t => "token:" + t.Token).Prepend("object:" + objectId).Distinct(StringComparer.Ordinal)];
+    }
+
     private async Task<WebhookState> SetupIntentAsync(WebhookEvent webhookEvent, CancellationToken cancellationToken)
     {
         var tokens = await store.FindBySetupIntentAsync(webhookEvent.ObjectId!, cancellationToken);

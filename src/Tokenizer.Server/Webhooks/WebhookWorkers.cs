@@ -7,7 +7,13 @@ namespace Tokenizer.Server.Webhooks;
 /// <summary>
 /// Works through the webhook inbox: claims pending rows with a lease (<see cref="WebhookOptions.LeaseSeconds"/>; safe
 /// across replicas sharing a PostgreSQL ledger), processes each through <see cref="WebhookProcessor"/> and marks it
-/// processed or ignored under the same claim. An event for an object no token holds is tried again for a while
+/// processed or ignored under the same claim. Events run side by side, up to <see cref="WebhookOptions.Concurrency"/> at
+/// once, so a slow or hanging event never holds up the independent events behind it; two events that share an ordering
+/// key (<see cref="WebhookProcessor.KeysAsync"/>: the same object or token) run one after the other, in claim order
+/// (oldest event first). An event has a sixth of the lease to start (<see cref="StartDeadline"/>: its turn behind events
+/// on the same key, and a free slot; otherwise it is handed back unstarted, its attempt not counted) and half the lease to
+/// finish (<see cref="FinishDeadline"/>; otherwise it fails like any other failure), so a claim ends within its lease.
+/// An event for an object no token holds is tried again for a while
 /// (<see cref="IsYoung"/>: its Tokenize call may not have committed yet), then ignored. A failure (Stripe unreachable, ledger busy, a defect) gives the claim up
 /// with a back-off that doubles per attempt from the lease up to <see cref="WebhookOptions.MaxRetryDelaySeconds"/>: the
 /// event is never dropped, and one that always fails neither spins nor holds up the rows behind it. From
@@ -23,18 +29,27 @@ internal sealed partial class WebhookWorker(
     TimeProvider timeProvider,
     ILogger<WebhookWorker> logger) : BackgroundService
 {
-    private const int BatchSize = 50;
-
     /// <summary>How long after Stripe created it an event for an object no token holds (yet) is tried again.</summary>
     internal static readonly TimeSpan NotOursWindow = TimeSpan.FromMinutes(10);
 
     /// <summary>The first wait before such an event is tried again (doubled per attempt).</summary>
     internal static readonly TimeSpan NotOursRetryDelay = TimeSpan.FromSeconds(5);
 
+    private int failures;
+
     /// <summary>This process's claim owner: host, process id and a random part (a restarted process is a new owner).</summary>
     public static string Owner { get; } = string.Create(
         System.Globalization.CultureInfo.InvariantCulture,
         $"{Environment.MachineName}/{Environment.ProcessId}/{System.Security.Cryptography.RandomNumberGenerator.GetHexString(8, lowercase: true)}");
+
+    /// <summary>How long a claimed event may wait for its turn: a sixth of <paramref name="lease"/>.</summary>
+    internal static TimeSpan StartDeadline(TimeSpan lease) => lease / 6;
+
+    /// <summary>
+    /// How long an event's processing may take once started: half of <paramref name="lease"/>, so start and finish end
+    /// well before another replica may take the row.
+    /// </summary>
+    internal static TimeSpan FinishDeadline(TimeSpan lease) => lease / 2;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -49,34 +64,60 @@ internal sealed partial class WebhookWorker(
         var processor = services.GetRequiredService<WebhookProcessor>();
         var lease = TimeSpan.FromSeconds(settings.LeaseSeconds);
         var poll = TimeSpan.FromMilliseconds(settings.PollMilliseconds);
+
+        // Claims held at once: the running events plus as many waiting for a slot or for an earlier event on their key.
+        var maxClaims = settings.Concurrency * 2;
+        using var slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
+        var running = new List<Task>();
+        var tails = new Dictionary<string, Task>(StringComparer.Ordinal);
+        Task<bool>? wake = null;
         var failingSeen = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var claims = await store.ClaimAsync(Owner, timeProvider.GetUtcNow(), lease, BatchSize, stoppingToken);
-                var failed = false;
-                foreach (var claim in claims)
+                running.RemoveAll(t => t.IsCompleted);
+                foreach (var key in tails.Where(t => t.Value.IsCompleted).Select(t => t.Key).ToList())
                 {
-                    failed |= !await ProcessOneAsync(store, processor, claim, settings, stoppingToken);
+                    tails.Remove(key);
                 }
 
-                // Counted after a pass that failed, and while the count is not back to 0 (so the gauge falls again).
-                if (failed || failingSeen)
+                var room = maxClaims - running.Count;
+                var claims = room > 0
+                    ? await store.ClaimAsync(Owner, timeProvider.GetUtcNow(), lease, room, stoppingToken)
+                    : [];
+                foreach (var claim in claims)
+                {
+                    // Keys are read at once, in claim order: an event waits for every earlier event on any of its keys.
+                    var keys = await processor.KeysAsync(claim.Event, stoppingToken);
+                    var before = keys.Select(k => tails.GetValueOrDefault(k)).OfType<Task>().Distinct().ToArray();
+                    var task = RunAsync(store, processor, claim, before, slots, settings, stoppingToken);
+                    foreach (var key in keys)
+                    {
+                        tails[key] = task;
+                    }
+
+                    running.Add(task);
+                }
+
+                // Counted after a failure, and while the count is not back to 0 (so the gauge falls again).
+                if (Interlocked.Exchange(ref failures, 0) > 0 || failingSeen)
                 {
                     var failing = await store.CountFailingAsync(settings.AlertAfterAttempts, stoppingToken);
                     metrics.Failing(failing);
                     failingSeen = failing > 0;
                 }
 
-                if (claims.Count == BatchSize)
+                if (claims.Count > 0 && claims.Count == room)
                 {
+                    // Possibly more pending: claim again as soon as a claim ends.
+                    await Task.WhenAny(running);
                     continue;
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                return;
+                break;
             }
             catch (Exception error)
             {
@@ -85,13 +126,17 @@ internal sealed partial class WebhookWorker(
 
             try
             {
-                await signal.WaitAsync(poll, stoppingToken);
+                wake = wake is { IsCompleted: false } ? wake : signal.WaitAsync(poll, stoppingToken);
+                await (running.Count == 0 ? (Task)wake : Task.WhenAny(wake, Task.WhenAny(running)));
             }
             catch (OperationCanceledException)
             {
-                return;
+                break;
             }
         }
+
+        // Shutting down: the running events see the stopping token; their claims end (or their leases run out).
+        await Task.WhenAll(running.Select(t => t.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)));
     }
 
     /// <summary>
@@ -114,13 +159,66 @@ internal sealed partial class WebhookWorker(
     internal static bool IsYoung(WebhookClaim claim, DateTimeOffset now, WebhookOptions settings) =>
         claim.Attempts < settings.AlertAfterAttempts && now - claim.Event.Created < NotOursWindow;
 
-    /// <summary>Processes one claimed event; false when it failed (and was given up with a back-off).</summary>
-    private async Task<bool> ProcessOneAsync(RelationalWebhookStore store, WebhookProcessor processor, WebhookClaim claim, WebhookOptions settings, CancellationToken stoppingToken)
+    /// <summary>
+    /// Runs one claimed event once the events <paramref name="before"/> it (same keys) have ended and a slot is free; hands
+    /// it back unstarted when that takes longer than <see cref="StartDeadline"/>. Never throws but on shutdown.
+    /// </summary>
+    private async Task RunAsync(RelationalWebhookStore store, WebhookProcessor processor, WebhookClaim claim, Task[] before, SemaphoreSlim slots, WebhookOptions settings, CancellationToken stoppingToken)
+    {
+        var lease = TimeSpan.FromSeconds(settings.LeaseSeconds);
+        using (var startTimer = new CancellationTokenSource(StartDeadline(lease), timeProvider))
+        using (var startBy = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, startTimer.Token))
+        {
+            try
+            {
+                await Task.WhenAll(before).WaitAsync(startBy.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                startBy.Token.ThrowIfCancellationRequested();
+                await slots.WaitAsync(startBy.Token);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Its turn did not come in time (events on its key or in every slot are slow): handed back unstarted, so
+                // its claim never outlives the lease; the next pass claims it again.
+                metrics.Processed(claim.Event.Type, "deferred");
+                try
+                {
+                    await store.ReleaseAsync(claim, Owner, stoppingToken);
+                }
+                catch (Exception giveUp) when (giveUp is not OperationCanceledException)
+                {
+                    // The claim stays ours until its lease runs out; the row is claimed again then.
+                    LogPassFailed(logger, giveUp.GetType().Name);
+                }
+
+                return;
+            }
+        }
+
+        try
+        {
+            using var finishTimer = new CancellationTokenSource(FinishDeadline(lease), timeProvider);
+            using var finishBy = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, finishTimer.Token);
+            if (!await ProcessOneAsync(store, processor, claim, settings, finishBy.Token, stoppingToken))
+            {
+                Interlocked.Increment(ref failures);
+            }
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// Processes one claimed event within <paramref name="cancellationToken"/> (its deadline); false when it failed (and
+    /// was given up with a back-off).
+    /// </summary>
+    private async Task<bool> ProcessOneAsync(RelationalWebhookStore store, WebhookProcessor processor, WebhookClaim claim, WebhookOptions settings, CancellationToken cancellationToken, CancellationToken stoppingToken)
     {
         var type = claim.Event.Type;
         try
         {
-            var state = await processor.ProcessAsync(claim.Event, stoppingToken);
+            var state = await processor.ProcessAsync(claim.Event, cancellationToken);
             if (state == WebhookProcessor.NotOurs)
             {
                 var now = timeProvider.GetUtcNow();
@@ -148,13 +246,16 @@ internal sealed partial class WebhookWorker(
             metrics.Processed(type, "failed");
             var delay = RetryDelay(claim.Attempts, TimeSpan.FromSeconds(settings.LeaseSeconds), TimeSpan.FromSeconds(settings.MaxRetryDelaySeconds));
             var shownType = WebhookEventTypes.IsHandled(type) ? type : "other";
+
+            // The deadline's cancellation surfaces as whatever the call in flight threw: name it for what it is.
+            var cause = cancellationToken.IsCancellationRequested ? nameof(TimeoutException) : error.GetType().Name;
             if (claim.Attempts >= settings.AlertAfterAttempts)
             {
-                LogEventFailingRepeatedly(logger, claim.Event.EventId, shownType, claim.Attempts, error.GetType().Name, (int)delay.TotalSeconds);
+                LogEventFailingRepeatedly(logger, claim.Event.EventId, shownType, claim.Attempts, cause, (int)delay.TotalSeconds);
             }
             else
             {
-                LogEventFailed(logger, claim.Event.EventId, shownType, claim.Attempts, error.GetType().Name, (int)delay.TotalSeconds);
+                LogEventFailed(logger, claim.Event.EventId, shownType, claim.Attempts, cause, (int)delay.TotalSeconds);
             }
 
             try
