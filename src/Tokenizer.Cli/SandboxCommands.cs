@@ -13,8 +13,9 @@ namespace Tokenizer.Cli;
 /// <summary>
 /// <c>tokenizer sandbox ...</c>: fires, in the embedded Stripe sandbox of a server started with <c>scripts/run.sh</c> in
 /// Development, what Stripe does behind our back, over the sandbox's loopback control endpoints: the card account
-/// updater (<c>card-update</c>), a detach in the Dashboard (<c>detach</c>), a mandate cancelled at the bank
-/// (<c>deactivate-mandate</c>), and the customer's 3-D Secure step (<c>complete-3ds</c>). The sandbox's address and
+/// updater (<c>card-update</c>), a detach in the Dashboard (<c>detach</c>), a Customer deleted in the Dashboard
+/// (<c>delete-customer</c>), a mandate cancelled at the bank (<c>deactivate-mandate</c>), the customer's 3-D Secure step
+/// (<c>complete-3ds</c>) and the customer confirming ACH microdeposits (<c>verify-microdeposits</c>). The sandbox's address and
 /// control token come from the server's data directory (<c>secrets/sandbox-control.url</c> and
 /// <c>secrets/sandbox-control.token</c>, owner-only; <c>--data-directory</c>, else the parent of <c>--pki</c>, which
 /// defaults to <c>$Tokenizer__DataDirectory/pki</c> or <c>data/pki</c>). A server on real Stripe, outside Development or
@@ -30,6 +31,10 @@ public static partial class SandboxCommands
     public const string TokenFile = "sandbox-control.token";
 
     private const string TokenHeader = "Sandbox-Control-Token";
+
+    private const string AuthenticatePagePath = "/_sandbox/authenticate/";
+
+    private const string VerifyPagePath = "/_sandbox/verify/";
 
     /// <summary>The <c>sandbox</c> command group.</summary>
     public static Command Build(CliChannel channel, Option<bool> json, TextWriter output, TextWriter error)
@@ -148,10 +153,108 @@ public static partial class SandboxCommands
             });
         }, ct));
 
+        var customerId = new Argument<string?>("customer-id") { Description = "The Stripe Customer (cus_...)", Arity = ArgumentArity.ZeroOrOne };
+        var customerReference = new Option<string?>("--customer") { Description = "Instead of customer-id: every Stripe Customer made for this customer_reference (as given to tokenize)" };
+        customerReference.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } value && (value.Length is 0 or > 200 || value.Any(char.IsControl)))
+            {
+                r.AddError("--customer: must be a customer_reference of 1 to 200 characters without control characters");
+            }
+        });
+        var deleteCustomer = new Command("delete-customer", "Someone deletes the Customer in the Dashboard (its PaymentMethods detached with it): customer.deleted");
+        deleteCustomer.Arguments.Add(customerId);
+        deleteCustomer.Options.Add(customerReference);
+        deleteCustomer.Validators.Add(r =>
+        {
+            // Checked here: an optional argument's own validators do not run for every value.
+            var id = r.GetValue(customerId);
+            if ((id is null) == (r.GetValue(customerReference) is null))
+            {
+                r.AddError("customer-id: give either a Stripe Customer (cus_...) or --customer <customer_reference>, not both");
+            }
+            else if (id is not null && (!id.StartsWith("cus_", StringComparison.Ordinal) || !StripeId().IsMatch(id)))
+            {
+                r.AddError("customer-id: must be a Stripe id, cus_ followed by letters or digits");
+            }
+        });
+        deleteCustomer.SetAction((result, ct) => Run(result, channel, dataDirectory, json, output, error, async (sandbox, asJson) =>
+        {
+            var body = result.GetValue(customerId) is { } id
+                ? new Dictionary<string, string> { ["customer"] = id }
+                : new Dictionary<string, string> { ["customer_reference"] = result.GetValue(customerReference)! };
+            using var answer = await sandbox.PostJsonAsync("_sandbox/customers/delete", JsonSerializer.Serialize(body), ct).ConfigureAwait(false);
+            var deleted = answer.RootElement.GetProperty("deleted").EnumerateArray().Select(e => e.GetString() ?? string.Empty).ToList();
+            Print(output, asJson, $"deleted at Stripe: {string.Join(' ', deleted)} (customer.deleted)", w =>
+            {
+                w.WriteStartArray("customers");
+                foreach (var customer in deleted)
+                {
+                    w.WriteStringValue(customer);
+                }
+
+                w.WriteEndArray();
+                w.WriteString("event", "customer.deleted");
+            });
+        }, ct));
+
+        var verifyIntent = new Argument<string>("setup-intent") { Description = "The SetupIntent (seti_...) or the token's whole next_action_url" };
+        verifyIntent.Validators.Add(r =>
+        {
+            if (SetupIntentOf(r.GetValueOrDefault<string>(), VerifyPagePath) is null)
+            {
+                r.AddError("setup-intent: must be a SetupIntent id (seti_ and letters or digits) or a next_action_url ending in /_sandbox/verify/seti_...");
+            }
+        });
+        var amounts = new Option<string?>("--amounts") { Description = "The two microdeposits in cents, e.g. 32,45 (default: the test-mode amounts 32,45)" };
+        amounts.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } value && ParseAmounts(value) is null)
+            {
+                r.AddError("--amounts: must be two amounts in cents, 1 to 3 digits each, separated by a comma");
+            }
+        });
+        var descriptorCode = new Option<string?>("--descriptor-code") { Description = "Instead of --amounts: the statement descriptor code (test mode: SM11AA)" };
+        descriptorCode.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } value && !DescriptorCode().IsMatch(value))
+            {
+                r.AddError("--descriptor-code: must be 6 letters or digits, starting with SM");
+            }
+        });
+        var verify = new Command("verify-microdeposits", "The customer confirms the two ACH microdeposits on the hosted page: setup_intent.succeeded");
+        verify.Arguments.Add(verifyIntent);
+        verify.Options.Add(amounts);
+        verify.Options.Add(descriptorCode);
+        verify.Validators.Add(r =>
+        {
+            if (r.GetValue(amounts) is not null && r.GetValue(descriptorCode) is not null)
+            {
+                r.AddError("--descriptor-code: give --amounts or --descriptor-code, not both");
+            }
+        });
+        verify.SetAction((result, ct) => Run(result, channel, dataDirectory, json, output, error, async (sandbox, asJson) =>
+        {
+            var id = SetupIntentOf(result.GetValue(verifyIntent), VerifyPagePath)!;
+            var code = result.GetValue(descriptorCode);
+            var (first, second) = code is null ? ParseAmounts(result.GetValue(amounts) ?? "32,45")!.Value : (0, 0);
+            List<KeyValuePair<string, string>> form = code is null
+                ? [new("amount1", first.ToString(CultureInfo.InvariantCulture)), new("amount2", second.ToString(CultureInfo.InvariantCulture))]
+                : [new("descriptor_code", code)];
+            await sandbox.VerifyMicrodepositsAsync(id, form, ct).ConfigureAwait(false);
+            Print(output, asJson, $"microdeposits verified: {id} (setup_intent.succeeded)", w =>
+            {
+                w.WriteString("setup_intent", id);
+                w.WriteString("verification", "succeeded");
+            });
+        }, ct));
+
         group.Subcommands.Add(cardUpdate);
         group.Subcommands.Add(detach);
+        group.Subcommands.Add(deleteCustomer);
         group.Subcommands.Add(deactivate);
         group.Subcommands.Add(complete);
+        group.Subcommands.Add(verify);
         return group;
     }
 
@@ -163,8 +266,23 @@ public static partial class SandboxCommands
             ? (month, year)
             : null;
 
-    /// <summary>The SetupIntent id of a <c>seti_...</c> argument or of a hosted page URL <c>.../_sandbox/authenticate/seti_...</c>; null otherwise.</summary>
-    internal static string? SetupIntentOf(string? text)
+    /// <summary>Two microdeposit amounts in cents, <c>32,45</c> (1 to 3 digits each), or null.</summary>
+    internal static (int First, int Second)? ParseAmounts(string? text)
+    {
+        var parts = text?.Split(',') ?? [];
+        return parts.Length == 2
+            && parts.All(p => p.Length is >= 1 and <= 3 && p.All(char.IsAsciiDigit))
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var second)
+            ? (first, second)
+            : null;
+    }
+
+    /// <summary>
+    /// The SetupIntent id of a <c>seti_...</c> argument or of a hosted page URL <c>...{pagePath}seti_...</c> (default the
+    /// 3-D Secure page, <c>/_sandbox/authenticate/</c>); null otherwise.
+    /// </summary>
+    internal static string? SetupIntentOf(string? text, string pagePath = AuthenticatePagePath)
     {
         if (text is null)
         {
@@ -172,8 +290,8 @@ public static partial class SandboxCommands
         }
 
         var id = Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
-            && uri.AbsolutePath.StartsWith("/_sandbox/authenticate/", StringComparison.Ordinal)
-            ? uri.AbsolutePath["/_sandbox/authenticate/".Length..]
+            && uri.AbsolutePath.StartsWith(pagePath, StringComparison.Ordinal)
+            ? uri.AbsolutePath[pagePath.Length..]
             : text;
         return StripeId().IsMatch(id) && id.StartsWith("seti_", StringComparison.Ordinal) ? id : null;
     }
@@ -283,6 +401,9 @@ public static partial class SandboxCommands
     [GeneratedRegex("^[a-z]+_[A-Za-z0-9]{1,250}$", RegexOptions.CultureInvariant)]
     private static partial Regex StripeId();
 
+    [GeneratedRegex("^SM[A-Z0-9]{4}$", RegexOptions.CultureInvariant)]
+    private static partial Regex DescriptorCode();
+
     /// <summary>The sandbox refused or cannot be used; the message is one line and quotes no input but file paths.</summary>
     private sealed class SandboxRefusedException(string message) : Exception(message)
     {
@@ -375,6 +496,28 @@ public static partial class SandboxCommands
                     throw new SandboxRefusedException("the sandbox answered 404: this SetupIntent is not waiting for 3-D Secure authentication");
                 default:
                     throw new SandboxRefusedException($"the sandbox answered {(int)response.StatusCode} to the 3-D Secure step");
+            }
+        }
+
+        /// <summary>
+        /// The hosted microdeposit page's form: <c>POST /_sandbox/verify/{seti}</c> with <c>amount1</c> and
+        /// <c>amount2</c>, or <c>descriptor_code</c> (the sandbox imitates Stripe API
+        /// <c>POST /v1/setup_intents/{intent}/verify_microdeposits</c> behind it).
+        /// </summary>
+        public async Task VerifyMicrodepositsAsync(string setupIntent, IEnumerable<KeyValuePair<string, string>> form, CancellationToken cancellationToken)
+        {
+            using var content = new FormUrlEncodedContent(form);
+            using var response = await http.PostAsync(new Uri("_sandbox/verify/" + setupIntent, UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
+            switch (response.StatusCode)
+            {
+                case HttpStatusCode.OK:
+                    return;
+                case HttpStatusCode.NotFound:
+                    throw new SandboxRefusedException("the sandbox answered 404: no such SetupIntent");
+                case HttpStatusCode.BadRequest:
+                    throw new SandboxRefusedException("the sandbox answered 400: the SetupIntent is not waiting for microdeposits, or the amounts or descriptor code do not match (test mode: --amounts 32,45 or --descriptor-code SM11AA)");
+                default:
+                    throw new SandboxRefusedException($"the sandbox answered {(int)response.StatusCode} to the microdeposit verification");
             }
         }
 

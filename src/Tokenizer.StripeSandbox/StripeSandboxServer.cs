@@ -135,6 +135,13 @@ public sealed class StripeSandboxServer : IAsyncDisposable
     /// <exception cref="InvalidOperationException">Unknown mandate.</exception>
     public void DeactivateMandate(string mandateId) => Control(control => control.DeactivateMandate(mandateId));
 
+    /// <summary>
+    /// Someone deletes a Customer in the Dashboard (<c>POST /_sandbox/customers/delete</c>): its PaymentMethods are
+    /// detached with it and <c>customer.deleted</c> fires.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Unknown or already deleted Customer.</exception>
+    public void DeleteCustomer(string customerId) => Control(control => control.DeleteCustomers(customerId, null));
+
     /// <summary>The current counts (the same numbers as <c>GET /_sandbox/stats</c>).</summary>
     public SandboxStats GetStats() => SandboxHost.Stats(store);
 

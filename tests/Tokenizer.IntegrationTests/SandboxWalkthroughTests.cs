@@ -74,6 +74,51 @@ public sealed class SandboxWalkthroughTests
     }
 
     [Fact]
+    public async Task Walkthrough_MicrodepositsAndCustomerDeletedFromTheCli_LedgerAndEventsFollow()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-walkthrough-customer-").FullName;
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(directory, "--Tokenizer:Webhooks:Urls=https://127.0.0.1:0");
+            var finance = new TokenizerService.TokenizerServiceClient(TestChannels.Create(server.Address, Path.Combine(directory, "pki"), "finance"));
+            var ach = (await server.Client.TokenizeBankAccountAsync(Requests.Ach(Requests.NewKey(), customer: "cust-delete"))).Token;
+            var card = (await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: "cust-delete"))).Token;
+            var bystander = (await server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: "cust-keep"))).Token;
+            Assert.Equal(SetupStatus.RequiresAction, ach.Setup.Status);
+
+            // Wrong amounts first (the control: the command can fail, and then nothing changes), then the test-mode ones.
+            var wrong = await Cli(server, "sandbox", "verify-microdeposits", ach.Setup.NextAction.Url, "--amounts", "10,11");
+            var stillWaiting = (await GetAsync(finance, ach.Token_)).Setup.Status;
+            var verified = await Cli(server, "sandbox", "verify-microdeposits", ach.Setup.NextAction.Url);
+            Assert.True(await Polling.EventuallyAsync(async () => (await GetAsync(finance, ach.Token_)).Setup.Status == SetupStatus.Ready), "the verification never reached the ledger:\n" + server.Output);
+
+            var deleted = await Cli(server, "sandbox", "delete-customer", "--customer", "cust-delete");
+            Assert.True(
+                await Polling.EventuallyAsync(async () => (await GetAsync(finance, ach.Token_)).Status == TokenStatus.Revoked && (await GetAsync(finance, card.Token_)).Status == TokenStatus.Revoked),
+                "the deletion never reached the ledger:\n" + server.Output);
+            var again = await Cli(server, "sandbox", "delete-customer", "--customer", "cust-delete");
+
+            Assert.Equal(1, wrong.Code);
+            Assert.Single(wrong.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal(SetupStatus.RequiresAction, stillWaiting);
+            Assert.Equal(0, verified.Code);
+            Assert.Contains($"microdeposits verified: {ach.Setup.SetupIntent}", verified.Output, StringComparison.Ordinal);
+            Assert.Equal(0, deleted.Code);
+            Assert.Matches("^deleted at Stripe: cus_[A-Za-z0-9]+ \\(customer.deleted\\)$", deleted.Output.Trim());
+            Assert.Equal((1, "error: the sandbox answered 404: No such customer."), (again.Code, again.Error.Trim()));
+            Assert.Equal(TokenStatus.Active, (await GetAsync(finance, bystander.Token_)).Status);
+            var recorded = await TokenEventsAsync(finance);
+            Assert.Equal([TokenEventKind.SetupSucceeded, TokenEventKind.CustomerDeleted], recorded.Where(e => e.Token == ach.Token_).Select(e => e.Kind).ToArray());
+            Assert.Equal([TokenEventKind.CustomerDeleted], recorded.Where(e => e.Token == card.Token_).Select(e => e.Kind).ToArray());
+            Assert.DoesNotContain(recorded, e => e.Token == bystander.Token_);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
     public async Task ControlEndpoints_WrongOrMissingToken_RefusedAndNothingChanges()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-walkthrough-token-").FullName;

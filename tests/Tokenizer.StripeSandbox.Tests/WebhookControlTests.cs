@@ -9,8 +9,8 @@ namespace Tokenizer.StripeSandbox.Tests;
 
 /// <summary>
 /// The control endpoints a test uses to make Stripe act behind the merchant's back (card account updater, mandate
-/// cancelled at the bank) and to drop, hold and reorder webhook deliveries; detach and customer deletion go through
-/// Stripe's own API.
+/// cancelled at the bank, a detach or a Customer deleted in the Dashboard) and to drop, hold and reorder webhook
+/// deliveries.
 /// </summary>
 public sealed class WebhookControlTests
 {
@@ -203,6 +203,40 @@ public sealed class WebhookControlTests
     }
 
     [Fact]
+    public async Task DeleteCustomerBehindOurBack_ByReferenceOrId_AsStripesDelete_DeliversCustomerDeleted()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var server = await StartAsync(receiver);
+        var client = SandboxHarness.Client(server);
+        var reference = new Dictionary<string, string> { ["tokenizer_customer_reference"] = "cust-gone" };
+        var first = await client.V1.Customers.CreateAsync(new CustomerCreateOptions { Metadata = reference });
+        var second = await client.V1.Customers.CreateAsync(new CustomerCreateOptions { Metadata = reference });
+        var kept = await client.V1.Customers.CreateAsync(new CustomerCreateOptions { Metadata = new Dictionary<string, string> { ["tokenizer_customer_reference"] = "cust-kept" } });
+        var byId = await client.V1.Customers.CreateAsync(new CustomerCreateOptions());
+        using var control = Control(server);
+        using var wrong = Control(server, "wrong-token-wrong-token-wrong-token-00");
+
+        using var refused = await wrong.PostAsync(Path("_sandbox/customers/delete"), Json("""{"customer_reference":"cust-gone"}"""));
+        using var both = await control.PostAsync(Path("_sandbox/customers/delete"), Json("{\"customer\":\"" + byId.Id + "\",\"customer_reference\":\"cust-gone\"}"));
+        using var neither = await control.PostAsync(Path("_sandbox/customers/delete"), Json("{}"));
+        var stillThere = await ExistingAsync(client, first.Id, second.Id, kept.Id, byId.Id);
+        using var byReference = await control.PostAsync(Path("_sandbox/customers/delete"), Json("""{"customer_reference":"cust-gone"}"""));
+        using var byItsId = await control.PostAsync(Path("_sandbox/customers/delete"), Json("{\"customer\":\"" + byId.Id + "\"}"));
+        using var again = await control.PostAsync(Path("_sandbox/customers/delete"), Json("""{"customer_reference":"cust-gone"}"""));
+        var deleted = await client.V1.Events.ListAsync(new EventListOptions { Type = "customer.deleted" });
+
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (refused.StatusCode, both.StatusCode, neither.StatusCode));
+        Assert.Equal(4, stillThere.Count);
+        Assert.Equal(HttpStatusCode.OK, byReference.StatusCode);
+        Assert.Equal(
+            new[] { first.Id, second.Id }.Order(StringComparer.Ordinal),
+            JsonDocument.Parse(await byReference.Content.ReadAsStringAsync()).RootElement.GetProperty("deleted").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.NotFound), (byItsId.StatusCode, again.StatusCode));
+        Assert.Equal([kept.Id], await ExistingAsync(client, first.Id, second.Id, kept.Id, byId.Id));
+        Assert.Equal(new[] { first.Id, second.Id, byId.Id }.Order(StringComparer.Ordinal), deleted.Data.Select(e => ((Customer)e.Data.Object).Id).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task WebhookControlEndpoints_WithoutControlToken_DoNotExist()
     {
         await using var server = await SandboxHarness.StartAsync();
@@ -214,6 +248,24 @@ public sealed class WebhookControlTests
         Assert.Equal(HttpStatusCode.NotFound, mode.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, deliveries.StatusCode);
         Assert.Equal(SandboxWebhookMode.Deliver, server.Webhooks.Mode);
+    }
+
+    private static async Task<List<string>> ExistingAsync(StripeClient client, params string[] ids)
+    {
+        var existing = new List<string>();
+        foreach (var id in ids)
+        {
+            try
+            {
+                existing.Add((await client.V1.Customers.GetAsync(id)).Id);
+            }
+            catch (StripeException gone) when (gone.HttpStatusCode == HttpStatusCode.NotFound)
+            {
+                // Deleted.
+            }
+        }
+
+        return existing;
     }
 
     private static Task<StripeSandboxServer> StartAsync(WebhookReceiver receiver) =>

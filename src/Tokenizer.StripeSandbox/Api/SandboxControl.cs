@@ -8,11 +8,47 @@ namespace Tokenizer.StripeSandbox.Api;
 /// <summary>
 /// What happens at Stripe behind the merchant's back, for tests (<c>/_sandbox/...</c> control endpoints and
 /// <see cref="StripeSandboxServer"/> methods): the card account updater replacing a card's expiry (and last4), and a
-/// customer cancelling a mandate at their bank, and someone detaching a PaymentMethod in the Dashboard. Each fires the
-/// event Stripe sends for it. Deleting a Customer needs nothing here: Stripe's own API does it (and fires its event).
+/// customer cancelling a mandate at their bank, and someone detaching a PaymentMethod or deleting a Customer in the
+/// Dashboard. Each fires the event Stripe sends for it.
 /// </summary>
-internal sealed class SandboxControl(SandboxStore store, IOptions<StripeSandboxOptions> options, PaymentMethodsApi paymentMethods)
+internal sealed class SandboxControl(SandboxStore store, IOptions<StripeSandboxOptions> options, PaymentMethodsApi paymentMethods, CustomersApi customers)
 {
+    /// <summary>The metadata key Tokenizer's gateway writes on each Customer it creates (its caller's customer reference).</summary>
+    public const string CustomerReferenceMetadataKey = "tokenizer_customer_reference";
+
+    /// <summary>
+    /// A Customer deleted behind the merchant's back (someone in the Dashboard): for each, exactly what Stripe API
+    /// <c>DELETE /v1/customers/{id}</c> does (its PaymentMethods detached with it, <c>customer.deleted</c> fired). By id,
+    /// or every Customer whose <see cref="CustomerReferenceMetadataKey"/> metadata is <paramref name="reference"/>.
+    /// Answers <c>{"deleted":["cus_..."]}</c>; 400 neither or both given; 404 no such Customer.
+    /// </summary>
+    public ApiResult DeleteCustomers(string? customerId, string? reference)
+    {
+        if ((customerId is null) == (reference is null))
+        {
+            throw StripeErrors.ParameterInvalid("customer", "Give exactly one of customer and customer_reference.");
+        }
+
+        var ids = customerId is not null
+            ? [customerId]
+            : store.Read(data => data.Customers.Values
+                .Where(c => c.Metadata.TryGetValue(CustomerReferenceMetadataKey, out var value) && string.Equals(value, reference, StringComparison.Ordinal))
+                .Select(c => c.Id)
+                .Order(StringComparer.Ordinal)
+                .ToList());
+        if (ids.Count == 0)
+        {
+            throw StripeErrors.ResourceMissing("customer_reference", "customer");
+        }
+
+        foreach (var id in ids)
+        {
+            customers.Delete(id, StripeParams.Empty);
+        }
+
+        return ApiResult.Ok(JsonSerializer.Serialize(new Webhooks.DeletedCustomersJson(ids), SandboxJson.Default.DeletedCustomersJson));
+    }
+
     /// <summary>
     /// A detach behind the merchant's back (someone in the Dashboard): exactly what Stripe API
     /// <c>POST /v1/payment_methods/{id}/detach</c> does, <c>customer</c> null and <c>payment_method.detached</c> fired.

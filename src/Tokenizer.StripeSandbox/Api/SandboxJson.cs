@@ -18,6 +18,8 @@ namespace Tokenizer.StripeSandbox.Api;
 [JsonSerializable(typeof(StatsObject))]
 [JsonSerializable(typeof(StateFile))]
 [JsonSerializable(typeof(Webhooks.AutomaticUpdateJson))]
+[JsonSerializable(typeof(Webhooks.DeleteCustomerJson))]
+[JsonSerializable(typeof(Webhooks.DeletedCustomersJson))]
 [JsonSerializable(typeof(Webhooks.WebhookModeJson))]
 [JsonSerializable(typeof(Webhooks.WebhookReleaseJson))]
 [JsonSerializable(typeof(Webhooks.WebhookControlJson))]

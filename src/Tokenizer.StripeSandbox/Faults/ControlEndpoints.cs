@@ -11,7 +11,7 @@ namespace Tokenizer.StripeSandbox.Faults;
 /// refusing (401) a request without <c>Sandbox-Control-Token: &lt;token&gt;</c>:
 /// <c>GET|POST|DELETE /_sandbox/faults</c>, <c>GET|DELETE /_sandbox/requests</c>,
 /// <c>POST /_sandbox/payment_methods/{pm}/automatic_update</c>, <c>POST /_sandbox/payment_methods/{pm}/detach</c>,
-/// <c>POST /_sandbox/mandates/{mandate}/deactivate</c>,
+/// <c>POST /_sandbox/mandates/{mandate}/deactivate</c>, <c>POST /_sandbox/customers/delete</c>,
 /// <c>POST /_sandbox/webhooks/mode</c>, <c>POST /_sandbox/webhooks/release</c> and <c>GET|DELETE /_sandbox/webhooks/deliveries</c>.
 /// Without a token they do not exist (404).
 /// </summary>
@@ -61,6 +61,13 @@ internal static partial class ControlEndpoints
             WriteResultAsync(context, () => control.Detach((string)context.GetRouteValue("id")!))));
         app.MapPost("/_sandbox/mandates/{id}/deactivate", Guarded(context =>
             WriteResultAsync(context, () => control.DeactivateMandate((string)context.GetRouteValue("id")!))));
+        app.MapPost("/_sandbox/customers/delete", Guarded(async context =>
+        {
+            if (await ReadJsonAsync(context, SandboxJson.Default.DeleteCustomerJson) is { } body)
+            {
+                await WriteResultAsync(context, () => control.DeleteCustomers(body.Customer, body.CustomerReference));
+            }
+        }));
         app.MapPost(WebhooksPath + "/mode", Guarded(async context =>
         {
             if (await ReadJsonAsync(context, SandboxJson.Default.WebhookModeJson) is not { } body)

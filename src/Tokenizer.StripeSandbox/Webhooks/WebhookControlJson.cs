@@ -6,6 +6,16 @@ namespace Tokenizer.StripeSandbox.Webhooks;
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record AutomaticUpdateJson(int? ExpMonth, int? ExpYear, string? Last4);
 
+/// <summary>
+/// <c>POST /_sandbox/customers/delete</c>: <c>{"customer":"cus_..."}</c> or <c>{"customer_reference":"..."}</c> (the
+/// <c>tokenizer_customer_reference</c> metadata of the Customers to delete), exactly one of them.
+/// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+internal sealed record DeleteCustomerJson(string? Customer, string? CustomerReference);
+
+/// <summary>The answer to <c>POST /_sandbox/customers/delete</c>: <c>{"deleted":["cus_..."]}</c>.</summary>
+internal sealed record DeletedCustomersJson(IReadOnlyList<string> Deleted);
+
 /// <summary><c>POST /_sandbox/webhooks/mode</c>: <c>{"mode":"deliver"|"drop"|"hold"}</c>.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record WebhookModeJson(string? Mode);

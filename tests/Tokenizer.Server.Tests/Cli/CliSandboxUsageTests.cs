@@ -31,6 +31,18 @@ public sealed class CliSandboxUsageTests(CliFixture files) : IClassFixture<CliFi
     [InlineData("mandate", "sandbox", "deactivate-mandate", "pm_abc")]
     [InlineData("setup-intent", "sandbox", "complete-3ds", "pm_abc")]
     [InlineData("setup-intent", "sandbox", "complete-3ds", "http://127.0.0.1:1/elsewhere/seti_abc")]
+    [InlineData("customer-id", "sandbox", "delete-customer")]
+    [InlineData("customer-id", "sandbox", "delete-customer", "pm_abc")]
+    [InlineData("customer-id", "sandbox", "delete-customer", "cus_abc", "--customer", "cust-1")]
+    [InlineData("--customer", "sandbox", "delete-customer", "--customer", "")]
+    [InlineData("--customer", "sandbox", "delete-customer", "--customer", "cust\u0007")]
+    [InlineData("setup-intent", "sandbox", "verify-microdeposits", "pm_abc")]
+    [InlineData("setup-intent", "sandbox", "verify-microdeposits", "http://127.0.0.1:1/_sandbox/authenticate/seti_abc")]
+    [InlineData("--amounts", "sandbox", "verify-microdeposits", "seti_abc", "--amounts", "32")]
+    [InlineData("--amounts", "sandbox", "verify-microdeposits", "seti_abc", "--amounts", "32,4545")]
+    [InlineData("--amounts", "sandbox", "verify-microdeposits", "seti_abc", "--amounts", "32;45")]
+    [InlineData("--descriptor-code", "sandbox", "verify-microdeposits", "seti_abc", "--descriptor-code", "XX11AA")]
+    [InlineData("--descriptor-code", "sandbox", "verify-microdeposits", "seti_abc", "--amounts", "32,45", "--descriptor-code", "SM11AA")]
     [InlineData("sandbox", "sandbox")]
     [InlineData("sandbox", "sandbox", "delete-everything")]
     public async Task Sandbox_BadUsage_ExitTwoOneLineNamingTheRule(string named, params string[] args)
@@ -47,7 +59,7 @@ public sealed class CliSandboxUsageTests(CliFixture files) : IClassFixture<CliFi
     [Fact]
     public void Sandbox_JunkArguments_ExitTwoNeverEchoed()
     {
-        Gen.Select(Gen.OneOfConst("detach", "card-update", "deactivate-mandate", "complete-3ds"), Junk, Junk).Sample((command, id, expiry) =>
+        Gen.Select(Gen.OneOfConst("detach", "card-update", "deactivate-mandate", "complete-3ds", "delete-customer", "verify-microdeposits"), Junk, Junk).Sample((command, id, expiry) =>
         {
             var args = command == "card-update" ? new[] { "sandbox", command, id, "--exp", expiry } : ["sandbox", command, id];
             var (code, output, error) = CliFixture.RunAsync(string.Empty, null, [.. args, "--data-directory", files.Root]).GetAwaiter().GetResult();
