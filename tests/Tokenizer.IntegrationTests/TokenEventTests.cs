@@ -102,6 +102,12 @@ public sealed class TokenEventTests(TokenEventServerFixture fixture) : IClassFix
         Assert.DoesNotContain(ownerListed, e => e.Token == othersOwn);
         Assert.Contains(financeListed, e => e.Token == token);
         Assert.Contains(financeListed, e => e.Token == othersOwn);
+
+        // Each event names its owner: a billing caller only ever its own id, finance each event's owner.
+        Assert.All(otherWatched.Concat(otherListed), e => Assert.Equal(TokenEventServerFixture.OtherBilling, e.CallerId));
+        Assert.All(ownerListed, e => Assert.Equal("billing-service", e.CallerId));
+        Assert.Equal("billing-service", Assert.Single(financeListed, e => e.Token == token).CallerId);
+        Assert.Equal(TokenEventServerFixture.OtherBilling, Assert.Single(financeListed, e => e.Token == othersOwn).CallerId);
     }
 
     [Fact]
@@ -388,6 +394,7 @@ public sealed class TokenWatchCliTests(TokenEventServerFixture fixture) : IClass
         var (code, first, firstError) = await RunAsync("tokens", "events", "--after", start, "--page-size", "2", "--cert", Cert("crt"), "--key", Cert("key"));
         var lines = first.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var (nextCode, next, nextError) = await RunAsync("tokens", "events", "--after", lines[^1].Split(' ')[0], "--page-size", "2", "--cert", Cert("crt"), "--key", Cert("key"));
+        var (jsonCode, json, _) = await RunAsync("tokens", "events", "--after", start, "--page-size", "2", "--cert", Cert("crt"), "--key", Cert("key"), "--json");
 
         // Assert: two lines and a hint naming the next page, then the third alone (no hint: the page is not full).
         Assert.True(code == 0, firstError);
@@ -396,6 +403,11 @@ public sealed class TokenWatchCliTests(TokenEventServerFixture fixture) : IClass
         Assert.Equal(0, nextCode);
         Assert.Matches($"^[A-Za-z0-9_-]{{12}} \\d{{4}}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ revoked {tokens[2]}\\r?\\n$", next);
         Assert.Empty(nextError);
+
+        // --json: the page as one object on one line, ending with a newline like every other output.
+        Assert.Equal(0, jsonCode);
+        Assert.Matches("^\\{[^\\n]*\\}\\r?\\n$", json);
+        Assert.Matches("\"caller_?[iI]d\": ?\"" + TokenEventServerFixture.OtherBilling + "\"", json);
     }
 
     [Fact]

@@ -30,6 +30,7 @@ internal static class ProtoMapper
                 _ => V1.TokenEventKind.Unspecified,
             },
             OccurredAt = Timestamp.FromDateTimeOffset(item.OccurredAt),
+            CallerId = item.CallerId,
         };
         if (item.Card is { } card)
         {
