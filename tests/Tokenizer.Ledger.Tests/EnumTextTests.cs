@@ -12,7 +12,7 @@ namespace Tokenizer.Ledger.Tests;
 /// </summary>
 public sealed partial class EnumTextTests
 {
-    /// <summary>What the ledger has always stored (and Stripe sends), map by map, in declaration order.</summary>
+    /// <summary>What the ledger has always stored (and Stripe sends, and metrics export), map by map, in declaration order.</summary>
     private static readonly Dictionary<string, string[]> Pinned = new(StringComparer.Ordinal)
     {
         ["TokenTexts.Type"] = ["card", "au_becs_debit", "sepa_debit", "bacs_debit", "us_bank_account"],
@@ -37,6 +37,16 @@ public sealed partial class EnumTextTests
         ["ReconciliationTexts.Phase"] = ["customers", "ledger_sweep", "pending", "done"],
         ["WebhookTexts.Source"] = ["delivery", "catch_up"],
         ["WebhookTexts.State"] = ["pending", "processed", "ignored"],
+        ["TokenizerMetrics.OperationTexts"] =
+        [
+            "create_payment_method", "attach", "create_setup_intent", "get_setup_intent", "get_mandate", "detach",
+            "create_customer", "list_payment_methods", "update_payment_method", "delete_customer",
+        ],
+        ["TokenizerMetrics.ErrorKindTexts"] =
+        [
+            "invalid_argument", "failed_precondition", "not_found", "already_exists", "aborted", "unavailable", "internal",
+            "permission_denied", "unauthenticated", "resource_exhausted", "deadline_exceeded",
+        ],
     };
 
     /// <summary>A card number shaped text: an error that echoed its input would show it.</summary>
@@ -153,6 +163,14 @@ public sealed partial class EnumTextTests
         // Act and assert
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => WebhookTexts.State.Text((WebhookState)42));
         Assert.Contains("webhook state", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TextOr_UndefinedValue_IsTheFallback()
+    {
+        // Act and assert
+        Assert.Equal("other", WebhookTexts.State.TextOr((WebhookState)42, "other"));
+        Assert.Equal("ignored", WebhookTexts.State.TextOr(WebhookState.Ignored, "other"));
     }
 
     [Fact]

@@ -55,6 +55,9 @@ public sealed class EnumText<TEnum>
             ? text
             : throw new ArgumentOutOfRangeException(nameof(value), $"not a {What} with a text (one of: {known})");
 
+    /// <summary>The text of <paramref name="value"/>, or <paramref name="fallback"/> for a value without one.</summary>
+    public string TextOr(TEnum value, string fallback) => texts.TryGetValue(value, out var text) ? text : fallback;
+
     /// <summary>The value of a stored or received <paramref name="text"/>.</summary>
     /// <param name="text">The text (ordinal comparison).</param>
     /// <param name="field">Where it was read, for the error, e.g. <c>tokens.status</c>.</param>

@@ -1,3 +1,4 @@
+using Tokenizer.Core.Domain;
 using Domain = Tokenizer.Core.Domain;
 using V1 = Tokenizer.Contracts.V1;
 
@@ -5,7 +6,7 @@ namespace Tokenizer.Server.Grpc;
 
 /// <summary>
 /// Each domain enum with its tokenizer.v1 enum: one map per enum, used both ways by the gRPC services. A test checks
-/// that every defined value of either side has its pair.
+/// that every defined value of either side has its pair. The command (Tokenizer.Cli) compiles this file too.
 /// </summary>
 internal static class ProtoEnums
 {

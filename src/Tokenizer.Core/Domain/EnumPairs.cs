@@ -1,15 +1,16 @@
 using System.Collections.Frozen;
 
-namespace Tokenizer.Server.Grpc;
+namespace Tokenizer.Core.Domain;
 
 /// <summary>
-/// A domain enum and its wire (protobuf) enum, both ways. The wire's zero value is its <c>_UNSPECIFIED</c>: a domain
+/// A domain enum and its wire (protobuf) enum, both ways (the server's and the command's maps, declared in the server's
+/// <c>ProtoEnums</c>). The wire's zero value is its <c>_UNSPECIFIED</c>: a domain
 /// value without a pair goes out as it, and an unspecified or unknown wire value comes in as null. A test checks every
 /// map for a pair per defined value on both sides, so a value added to either enum cannot be forgotten.
 /// </summary>
 /// <typeparam name="TDomain">The domain enum.</typeparam>
 /// <typeparam name="TWire">The generated protobuf enum.</typeparam>
-internal sealed class EnumPairs<TDomain, TWire>
+public sealed class EnumPairs<TDomain, TWire>
     where TDomain : struct, Enum
     where TWire : struct, Enum
 {
