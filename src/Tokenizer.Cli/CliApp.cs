@@ -180,12 +180,7 @@ public static class CliApp
                 new ListTokensRequest
                 {
                     CustomerReference = result.GetValue(listCustomer) ?? string.Empty,
-                    Status = result.GetValue(status) switch
-                    {
-                        "active" => TokenStatus.Active,
-                        "revoked" => TokenStatus.Revoked,
-                        _ => TokenStatus.Unspecified,
-                    },
+                    Status = WireText.Parse(Server.Grpc.ProtoEnums.TokenStatus, Core.Domain.TokenTexts.Status, result.GetValue(status)),
                     PageSize = result.GetValue(pageSize),
                     PageToken = result.GetValue(pageToken) ?? string.Empty,
                 },

@@ -127,12 +127,7 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
             AddIfSet(rows, "setup_intent", setup.SetupIntent);
             if (setup.NextAction is { } next)
             {
-                rows.Add(("next_action", next.Kind switch
-                {
-                    NextActionKind.RedirectToUrl => "redirect_to_url",
-                    NextActionKind.VerifyWithMicrodeposits => "verify_with_microdeposits",
-                    _ => "unspecified",
-                }));
+                rows.Add(("next_action", WireText.Of(Server.Grpc.ProtoEnums.NextActionKind, Core.Domain.TokenTexts.NextActionKind, next.Kind, "unspecified")));
                 rows.Add(("next_action_url", next.Url));
                 if (next.ExpiresAt is { } expires)
                 {
@@ -146,14 +141,8 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         if (token.Mandate is { } mandate)
         {
             rows.Add(("mandate", mandate.Id));
-            rows.Add(("mandate_status", mandate.Status switch
-            {
-                MandateStatus.Active => "active",
-                MandateStatus.Pending => "pending",
-                MandateStatus.Inactive => "inactive",
-                _ => "unspecified",
-            }));
-            rows.Add(("mandate_type", mandate.Type == MandateType.Offline ? "offline" : "online"));
+            rows.Add(("mandate_status", WireText.Of(Server.Grpc.ProtoEnums.MandateStatus, Core.Domain.TokenTexts.MandateStatus, mandate.Status, "unspecified")));
+            rows.Add(("mandate_type", WireText.Of(Server.Grpc.ProtoEnums.MandateType, Core.Domain.TokenTexts.MandateType, mandate.Type, "online")));
             if (mandate.AcceptedAt is { } accepted)
             {
                 rows.Add(("mandate_accepted_at", accepted.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture)));
@@ -196,15 +185,8 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
     }
 
     /// <summary>The setup status as the README spells it (ready, requires_action, processing, failed, not_set_up).</summary>
-    internal static string SetupStatusName(SetupStatus status) => status switch
-    {
-        SetupStatus.Ready => "ready",
-        SetupStatus.RequiresAction => "requires_action",
-        SetupStatus.Processing => "processing",
-        SetupStatus.Failed => "failed",
-        SetupStatus.NotSetUp => "not_set_up",
-        _ => "unspecified",
-    };
+    internal static string SetupStatusName(SetupStatus status) =>
+        WireText.Of(Server.Grpc.ProtoEnums.SetupStatus, Core.Domain.TokenTexts.SetupStatus, status, "unspecified");
 
     private static void AddIfSet(List<(string, string)> rows, string name, string value)
     {

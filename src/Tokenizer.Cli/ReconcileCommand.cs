@@ -135,15 +135,7 @@ public static class ReconcileCommand
                     From = Timestamp.FromDateTimeOffset(result.GetValue(from)!.Value),
                     To = Timestamp.FromDateTimeOffset(result.GetValue(to)!.Value),
                     CustomerReference = result.GetValue(customer) ?? string.Empty,
-                    Type = result.GetValue(type) switch
-                    {
-                        "card" => TokenType.Card,
-                        "au_becs_debit" => TokenType.AuBecsDebit,
-                        "sepa_debit" => TokenType.SepaDebit,
-                        "bacs_debit" => TokenType.BacsDebit,
-                        "us_bank_account" => TokenType.UsBankAccount,
-                        _ => TokenType.Unspecified,
-                    },
+                    Type = WireText.Parse(Server.Grpc.ProtoEnums.TokenType, Core.Domain.TokenTexts.Type, result.GetValue(type)),
                 },
                 IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("D"),
             },

@@ -189,16 +189,6 @@ public static class WatchCommand
 
     private static string Or(string value) => value.Length > 0 ? value : "-";
 
-    private static string KindName(TokenEventKind kind) => kind switch
-    {
-        TokenEventKind.SetupSucceeded => "setup_succeeded",
-        TokenEventKind.SetupFailed => "setup_failed",
-        TokenEventKind.RequiresAction => "requires_action",
-        TokenEventKind.MandateInactive => "mandate_inactive",
-        TokenEventKind.CardUpdated => "card_updated",
-        TokenEventKind.DetachedAtGateway => "detached_at_gateway",
-        TokenEventKind.CustomerDeleted => "customer_deleted",
-        TokenEventKind.Revoked => "revoked",
-        _ => "unknown",
-    };
+    private static string KindName(TokenEventKind kind) =>
+        WireText.Of(Server.Grpc.ProtoEnums.TokenEventKind, Core.Ports.TokenEventKinds.Texts, kind, "unknown");
 }

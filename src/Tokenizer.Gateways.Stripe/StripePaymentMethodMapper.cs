@@ -13,12 +13,6 @@ namespace Tokenizer.Gateways.Stripe;
 /// </summary>
 internal static class StripePaymentMethodMapper
 {
-    internal const string Card = "card";
-    internal const string AuBecsDebit = "au_becs_debit";
-    internal const string SepaDebit = "sepa_debit";
-    internal const string BacsDebit = "bacs_debit";
-    internal const string UsBankAccount = "us_bank_account";
-
     /// <summary>Parameters of Stripe API POST /v1/payment_methods for exactly one card or bank account.</summary>
     /// <exception cref="ArgumentException">Neither or both of card and bank account, or an unknown enum value.</exception>
     public static PaymentMethodCreateOptions ToCreateOptions(PaymentMethodRequest request)
@@ -32,7 +26,7 @@ internal static class StripePaymentMethodMapper
         var options = new PaymentMethodCreateOptions();
         if (request.Card is { } card)
         {
-            options.Type = Card;
+            options.Type = TokenTexts.Type.Text(TokenType.Card);
             options.Card = new PaymentMethodCardOptions { ExpMonth = card.ExpMonth, ExpYear = card.ExpYear };
             if (!string.IsNullOrEmpty(card.Pan))
             {
@@ -82,7 +76,7 @@ internal static class StripePaymentMethodMapper
     public static GatewayPaymentMethod? ToGatewayPaymentMethod(PaymentMethod? paymentMethod, TokenType expected, int? numberLength = null)
     {
         var length = numberLength ?? VisibleDigits.ShortestNumber(expected);
-        if (paymentMethod is null || string.IsNullOrEmpty(paymentMethod.Id) || TypeOf(paymentMethod.Type) != expected)
+        if (paymentMethod is null || string.IsNullOrEmpty(paymentMethod.Id) || TokenTexts.Type.Find(paymentMethod.Type) != expected)
         {
             return null;
         }
@@ -118,7 +112,7 @@ internal static class StripePaymentMethodMapper
     /// </summary>
     public static GatewayPaymentMethod? ToListedPaymentMethod(PaymentMethod? paymentMethod)
     {
-        if (paymentMethod is null || TypeOf(paymentMethod.Type) is not { } type
+        if (paymentMethod is null || TokenTexts.Type.Find(paymentMethod.Type) is not { } type
             || ToGatewayPaymentMethod(paymentMethod, type) is not { } masked)
         {
             return null;
@@ -141,22 +135,12 @@ internal static class StripePaymentMethodMapper
         return request.Card is not null ? TokenType.Card : request.BankAccount!.Type;
     }
 
-    private static TokenType? TypeOf(string? stripeType) => stripeType switch
-    {
-        Card => TokenType.Card,
-        AuBecsDebit => TokenType.AuBecsDebit,
-        SepaDebit => TokenType.SepaDebit,
-        BacsDebit => TokenType.BacsDebit,
-        UsBankAccount => TokenType.UsBankAccount,
-        _ => null,
-    };
-
     private static void SetBankAccount(PaymentMethodCreateOptions options, BankAccountDetails account)
     {
         switch (account)
         {
             case AuBecsDebitDetails au:
-                options.Type = AuBecsDebit;
+                options.Type = TokenTexts.Type.Text(account.Type);
                 options.AuBecsDebit = new PaymentMethodAuBecsDebitOptions();
                 if (!string.IsNullOrEmpty(au.BsbNumber))
                 {
@@ -170,7 +154,7 @@ internal static class StripePaymentMethodMapper
 
                 break;
             case SepaDebitDetails sepa:
-                options.Type = SepaDebit;
+                options.Type = TokenTexts.Type.Text(account.Type);
                 options.SepaDebit = new PaymentMethodSepaDebitOptions();
                 if (!string.IsNullOrEmpty(sepa.Iban))
                 {
@@ -179,7 +163,7 @@ internal static class StripePaymentMethodMapper
 
                 break;
             case BacsDebitDetails bacs:
-                options.Type = BacsDebit;
+                options.Type = TokenTexts.Type.Text(account.Type);
                 options.BacsDebit = new PaymentMethodBacsDebitOptions();
                 if (!string.IsNullOrEmpty(bacs.SortCode))
                 {
@@ -193,21 +177,11 @@ internal static class StripePaymentMethodMapper
 
                 break;
             case UsBankAccountDetails us:
-                options.Type = UsBankAccount;
+                options.Type = TokenTexts.Type.Text(account.Type);
                 options.UsBankAccount = new PaymentMethodUsBankAccountOptions
                 {
-                    AccountHolderType = us.AccountHolderType switch
-                    {
-                        AccountHolderType.Individual => "individual",
-                        AccountHolderType.Company => "company",
-                        _ => throw new ArgumentException("unknown account holder type", nameof(account)),
-                    },
-                    AccountType = us.AccountType switch
-                    {
-                        BankAccountKind.Checking => "checking",
-                        BankAccountKind.Savings => "savings",
-                        _ => throw new ArgumentException("unknown account type", nameof(account)),
-                    },
+                    AccountHolderType = BankAccountTexts.HolderType.Text(us.AccountHolderType),
+                    AccountType = BankAccountTexts.AccountType.Text(us.AccountType),
                 };
                 if (!string.IsNullOrEmpty(us.RoutingNumber))
                 {

@@ -25,7 +25,7 @@ internal static class StripeSetupMapper
             PaymentMethod = request.PaymentMethodId,
             // Stripe.net 53.1.0 pins API 2026-10-28.endive, where payment_method_types is no longer writable on SetupIntents
             // (400 payment_method_types_no_longer_supported since 2026-09-30.endive): allowed_payment_method_types[0].
-            AllowedPaymentMethodTypes = [TypeName(request.Type)],
+            AllowedPaymentMethodTypes = [TokenTexts.Type.Text(request.Type)],
             Usage = "off_session",
             Confirm = true,
         };
@@ -121,19 +121,8 @@ internal static class StripeSetupMapper
             return null;
         }
 
-        MandateStatus? status = mandate.Status switch
-        {
-            "active" => MandateStatus.Active,
-            "pending" => MandateStatus.Pending,
-            "inactive" => MandateStatus.Inactive,
-            _ => null,
-        };
-        MandateType? type = mandate.CustomerAcceptance?.Type switch
-        {
-            "online" => MandateType.Online,
-            "offline" => MandateType.Offline,
-            _ => null,
-        };
+        var status = TokenTexts.MandateStatus.Find(mandate.Status);
+        var type = TokenTexts.MandateType.Find(mandate.CustomerAcceptance?.Type);
         if (status is null || type is null)
         {
             return null;
@@ -145,17 +134,6 @@ internal static class StripeSetupMapper
         return new Mandate(mandate.Id, status.Value, type.Value, acceptedAt);
     }
 
-    /// <summary>Stripe's type name of a token type (<c>allowed_payment_method_types[0]</c>).</summary>
-    public static string TypeName(TokenType type) => type switch
-    {
-        TokenType.Card => StripePaymentMethodMapper.Card,
-        TokenType.AuBecsDebit => StripePaymentMethodMapper.AuBecsDebit,
-        TokenType.SepaDebit => StripePaymentMethodMapper.SepaDebit,
-        TokenType.BacsDebit => StripePaymentMethodMapper.BacsDebit,
-        TokenType.UsBankAccount => StripePaymentMethodMapper.UsBankAccount,
-        _ => throw new ArgumentOutOfRangeException(nameof(type), "unknown token type"),
-    };
-
     /// <summary>
     /// The customer's next step: redirect_to_url (url) or verify_with_microdeposits (hosted_verification_url). Other
     /// kinds (use_stripe_sdk...) need a client SDK this service does not drive: null. A URL that is not absolute http(s)
@@ -163,11 +141,12 @@ internal static class StripeSetupMapper
     /// </summary>
     private static NextAction? ToNextAction(SetupIntentNextAction? next)
     {
-        (NextActionKind? kind, string? url) = next?.Type switch
+        var kind = TokenTexts.NextActionKind.Find(next?.Type);
+        var url = kind switch
         {
-            "redirect_to_url" => ((NextActionKind?)NextActionKind.RedirectToUrl, next.RedirectToUrl?.Url),
-            "verify_with_microdeposits" => (NextActionKind.VerifyWithMicrodeposits, next.VerifyWithMicrodeposits?.HostedVerificationUrl),
-            _ => (null, null),
+            NextActionKind.RedirectToUrl => next?.RedirectToUrl?.Url,
+            NextActionKind.VerifyWithMicrodeposits => next?.VerifyWithMicrodeposits?.HostedVerificationUrl,
+            _ => null,
         };
         if (kind is null || url is null || url.Length > MaxUrlLength
             || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))

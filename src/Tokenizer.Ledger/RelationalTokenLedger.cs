@@ -183,7 +183,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                 }
 
                 using var release = transaction.Command(LedgerSql.ReleaseOwnedIntent);
-                BindKey(release, callerId, key).Bind("@state", IntentStateName(intentOutcome)).Bind("@now", now).Bind("@claimed_at", fence);
+                BindKey(release, callerId, key).Bind("@state", IntentTexts.State.Text(intentOutcome)).Bind("@now", now).Bind("@claimed_at", fence);
                 await release.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 return true;
             },
@@ -231,7 +231,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                 }
 
                 using var intent = transaction.Command(LedgerSql.SetIntentToken);
-                BindKey(intent, callerId, key).Bind("@state", IntentStateName(intentState)).Bind("@token", token.Token).Bind("@now", now);
+                BindKey(intent, callerId, key).Bind("@state", IntentTexts.State.Text(intentState)).Bind("@token", token.Token).Bind("@now", now);
                 await intent.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 return true;
             },
@@ -280,7 +280,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
-        var stateName = IntentStateName(state);
+        var stateName = IntentTexts.State.Text(state);
         return LedgerDatabase.ReadAsync<IReadOnlyList<TokenIntent>>(
             async (connection, ct) =>
             {
@@ -298,7 +298,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                         reader.GetString(3),
                         reader.GetString(4),
                         (byte[])reader.GetValue(5),
-                        ParseIntentState(reader.GetString(6)),
+                        IntentTexts.State.Parse(reader.GetString(6), "intents.state"),
                         reader.GetNullableString(7),
                         UnixMicros.ToDateTimeOffset(reader.GetInt64(8)),
                         UnixMicros.ToDateTimeOffset(reader.GetInt64(9))));
@@ -536,7 +536,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         {
             var intent = await ReadIntentAsync(transaction, claim.CallerId, claim.Key, cancellationToken).ConfigureAwait(false);
             if (claim.Fence is { } fence
-                && (intent is null || intent.Value.State != IntentStateName(fence.State) || intent.Value.UpdatedAt != UnixMicros.From(fence.UpdatedAt)))
+                && (intent is null || intent.Value.State != IntentTexts.State.Text(fence.State) || intent.Value.UpdatedAt != UnixMicros.From(fence.UpdatedAt)))
             {
                 // Moved since the worker listed it (a retry, another replica): not the worker's to act on now.
                 return new IdempotencyOutcome(IdempotencyState.InFlight);
@@ -632,26 +632,6 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         return new IdempotencyOutcome(IdempotencyState.Started);
     }
 
-    private static string IntentStateName(IntentState state) => state switch
-    {
-        IntentState.Pending => "pending",
-        IntentState.Completed => "completed",
-        IntentState.Failed => "failed",
-        IntentState.Closed => "closed",
-        IntentState.Detaching => "detaching",
-        _ => throw new ArgumentOutOfRangeException(nameof(state), "unknown intent state"),
-    };
-
-    private static IntentState ParseIntentState(string name) => name switch
-    {
-        "pending" => IntentState.Pending,
-        "completed" => IntentState.Completed,
-        "failed" => IntentState.Failed,
-        "closed" => IntentState.Closed,
-        "detaching" => IntentState.Detaching,
-        _ => throw new InvalidOperationException("unknown intent state in the ledger"),
-    };
-
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The text is assembled from LedgerSql constant fragments chosen by which filters are set; every filter value travels as a bound parameter (Ledger.Tests: filters with quotes).")]
     private static void BuildListCommand(DbCommand command, TokenQuery query, PagePosition? after)
     {
@@ -673,7 +653,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         if (query.Status is { } status)
         {
             Where(LedgerSql.WhereStatus);
-            command.Bind("@status", TokenRows.StatusName(status));
+            command.Bind("@status", TokenTexts.Status.Text(status));
         }
 
         if (query.CreatedAfter is { } createdAfter)

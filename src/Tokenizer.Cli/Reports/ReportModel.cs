@@ -25,16 +25,8 @@ public static class ReportText
     ];
 
     /// <summary><c>missing_at_gateway</c> and so on, as in the ledger and the README.</summary>
-    public static string Category(ReconciliationCategory category) => category switch
-    {
-        ReconciliationCategory.Matched => "matched",
-        ReconciliationCategory.MissingAtGateway => "missing_at_gateway",
-        ReconciliationCategory.MissingInLedger => "missing_in_ledger",
-        ReconciliationCategory.StatusMismatch => "status_mismatch",
-        ReconciliationCategory.FieldMismatch => "field_mismatch",
-        ReconciliationCategory.Pending => "pending",
-        _ => "unspecified",
-    };
+    public static string Category(ReconciliationCategory category) =>
+        WireText.Of(Server.Grpc.ProtoEnums.ReconciliationCategory, Core.Reconciliation.ReconciliationTexts.Category, category, "unspecified");
 
     /// <summary>The category in words for people (the HTML report): "Missing at gateway" and so on.</summary>
     public static string Label(ReconciliationCategory category) => category switch
@@ -60,15 +52,8 @@ public static class ReportText
     };
 
     /// <summary><c>card</c>, <c>sepa_debit</c> and so on; empty when unknown.</summary>
-    public static string Type(TokenType type) => type switch
-    {
-        TokenType.Card => "card",
-        TokenType.AuBecsDebit => "au_becs_debit",
-        TokenType.SepaDebit => "sepa_debit",
-        TokenType.BacsDebit => "bacs_debit",
-        TokenType.UsBankAccount => "us_bank_account",
-        _ => string.Empty,
-    };
+    public static string Type(TokenType type) =>
+        WireText.Of(Server.Grpc.ProtoEnums.TokenType, Core.Domain.TokenTexts.Type, type, string.Empty);
 
     /// <summary>A wire time as ISO 8601 UTC (<c>2026-11-03T10:15:00Z</c>); empty when unset.</summary>
     public static string Time(Google.Protobuf.WellKnownTypes.Timestamp? time) =>

@@ -1,3 +1,5 @@
+using Tokenizer.Core.Domain;
+
 namespace Tokenizer.Core.Audit;
 
 /// <summary>How an audited action ended.</summary>
@@ -9,6 +11,17 @@ public enum AuditOutcome
     Failure = 2,
     /// <summary>Refused by authentication or authorisation.</summary>
     Denied = 3,
+}
+
+/// <summary>The texts of the audit enums.</summary>
+public static class AuditTexts
+{
+    /// <summary>The stored outcome (<c>audit_events.outcome</c>): <c>success</c>, <c>failure</c>, <c>denied</c>. Part of the hash chain: never change a text.</summary>
+    public static readonly EnumText<AuditOutcome> Outcome = new(
+        "audit outcome",
+        (AuditOutcome.Success, "success"),
+        (AuditOutcome.Failure, "failure"),
+        (AuditOutcome.Denied, "denied"));
 }
 
 /// <summary>

@@ -83,6 +83,22 @@ public enum BankAccountKind
     Savings = 2,
 }
 
+/// <summary>The texts of the US bank account enums: Stripe's <c>us_bank_account[account_holder_type]</c> and <c>[account_type]</c>.</summary>
+public static class BankAccountTexts
+{
+    /// <summary><c>individual</c>, <c>company</c>.</summary>
+    public static readonly EnumText<AccountHolderType> HolderType = new(
+        "account holder type",
+        (AccountHolderType.Individual, "individual"),
+        (AccountHolderType.Company, "company"));
+
+    /// <summary><c>checking</c>, <c>savings</c>.</summary>
+    public static readonly EnumText<BankAccountKind> AccountType = new(
+        "account type",
+        (BankAccountKind.Checking, "checking"),
+        (BankAccountKind.Savings, "savings"));
+}
+
 /// <summary>US ACH: ABA routing number (9 digits) and account number (4-17 digits).</summary>
 public sealed record UsBankAccountDetails(
     string RoutingNumber,

@@ -196,3 +196,54 @@ public sealed record OnlineAcceptance(string IpAddress, string UserAgent)
     /// <summary>Masked: personal data never reaches a log through a record's generated text.</summary>
     public override string ToString() => "OnlineAcceptance { *** }";
 }
+
+/// <summary>
+/// The texts of the token enums: Stripe's lower_snake names, which the ledger stores (<c>tokens.type</c>,
+/// <c>tokens.status</c>, <c>tokens.setup_status</c>, <c>tokens.next_action_kind</c>, <c>tokens.mandate_status</c>,
+/// <c>tokens.mandate_type</c>) and the Stripe adapter sends and reads. Stored rows depend on them: never change a text.
+/// </summary>
+public static class TokenTexts
+{
+    /// <summary>Stripe's PaymentMethod type names (<c>card</c>, <c>sepa_debit</c>...).</summary>
+    public static readonly EnumText<TokenType> Type = new(
+        "token type",
+        (TokenType.Card, "card"),
+        (TokenType.AuBecsDebit, "au_becs_debit"),
+        (TokenType.SepaDebit, "sepa_debit"),
+        (TokenType.BacsDebit, "bacs_debit"),
+        (TokenType.UsBankAccount, "us_bank_account"));
+
+    /// <summary><c>active</c>, <c>revoked</c>.</summary>
+    public static readonly EnumText<TokenStatus> Status = new(
+        "token status",
+        (TokenStatus.Active, "active"),
+        (TokenStatus.Revoked, "revoked"));
+
+    /// <summary>Stripe's SetupIntent status spelling where it agrees; <c>not_set_up</c> for tokens made before SetupIntents.</summary>
+    public static readonly EnumText<SetupStatus> SetupStatus = new(
+        "setup status",
+        (Domain.SetupStatus.Ready, "ready"),
+        (Domain.SetupStatus.RequiresAction, "requires_action"),
+        (Domain.SetupStatus.Processing, "processing"),
+        (Domain.SetupStatus.Failed, "failed"),
+        (Domain.SetupStatus.NotSetUp, "not_set_up"));
+
+    /// <summary>Stripe's <c>next_action.type</c>.</summary>
+    public static readonly EnumText<NextActionKind> NextActionKind = new(
+        "next action kind",
+        (Domain.NextActionKind.RedirectToUrl, "redirect_to_url"),
+        (Domain.NextActionKind.VerifyWithMicrodeposits, "verify_with_microdeposits"));
+
+    /// <summary>Stripe's Mandate <c>status</c>.</summary>
+    public static readonly EnumText<MandateStatus> MandateStatus = new(
+        "mandate status",
+        (Domain.MandateStatus.Active, "active"),
+        (Domain.MandateStatus.Pending, "pending"),
+        (Domain.MandateStatus.Inactive, "inactive"));
+
+    /// <summary>Stripe's Mandate <c>customer_acceptance.type</c>.</summary>
+    public static readonly EnumText<MandateType> MandateType = new(
+        "mandate type",
+        (Domain.MandateType.Online, "online"),
+        (Domain.MandateType.Offline, "offline"));
+}

@@ -1,3 +1,5 @@
+using Tokenizer.Core.Domain;
+
 namespace Tokenizer.Core.Ports;
 
 /// <summary>
@@ -37,6 +39,18 @@ public enum TokenEventKind
 /// <summary>Which token event a change of ledger state is.</summary>
 public static class TokenEventKinds
 {
+    /// <summary>The stored names (<c>token_events.kind</c>): <c>setup_succeeded</c>, <c>card_updated</c>... Never change a text.</summary>
+    public static readonly EnumText<TokenEventKind> Texts = new(
+        "token event kind",
+        (TokenEventKind.SetupSucceeded, "setup_succeeded"),
+        (TokenEventKind.SetupFailed, "setup_failed"),
+        (TokenEventKind.RequiresAction, "requires_action"),
+        (TokenEventKind.MandateInactive, "mandate_inactive"),
+        (TokenEventKind.CardUpdated, "card_updated"),
+        (TokenEventKind.DetachedAtGateway, "detached_at_gateway"),
+        (TokenEventKind.CustomerDeleted, "customer_deleted"),
+        (TokenEventKind.Revoked, "revoked"));
+
     /// <summary>
     /// The event for a token whose setup status changed to <paramref name="status"/>: ready, failed and requires_action
     /// each have one; processing and not_set_up none (null).

@@ -189,6 +189,19 @@ public enum IntentState
     Detaching = 5,
 }
 
+/// <summary>The texts of the intent enums.</summary>
+public static class IntentTexts
+{
+    /// <summary>The stored state (<c>intents.state</c>): <c>pending</c>, <c>completed</c>... Never change a text.</summary>
+    public static readonly EnumText<IntentState> State = new(
+        "intent state",
+        (IntentState.Pending, "pending"),
+        (IntentState.Completed, "completed"),
+        (IntentState.Failed, "failed"),
+        (IntentState.Closed, "closed"),
+        (IntentState.Detaching, "detaching"));
+}
+
 /// <summary>One recorded intent (no card data: the request is a keyed HMAC only).</summary>
 /// <param name="IntentId">The PaymentMethod metadata value, see <see cref="IntentInfo.IntentId"/>.</param>
 /// <param name="CallerId">The caller that sent the request.</param>

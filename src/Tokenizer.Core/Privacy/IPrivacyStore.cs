@@ -1,3 +1,5 @@
+using Tokenizer.Core.Domain;
+
 namespace Tokenizer.Core.Privacy;
 
 /// <summary>
@@ -92,6 +94,18 @@ public enum ErasureStep
 
     /// <summary>Done.</summary>
     Completed = 4,
+}
+
+/// <summary>The texts of the erasure enums.</summary>
+public static class ErasureTexts
+{
+    /// <summary>The stored step (<c>privacy_erasures.step</c>): <c>detaching</c>, <c>deleting_customer</c>... Never change a text.</summary>
+    public static readonly EnumText<ErasureStep> Step = new(
+        "erasure step",
+        (ErasureStep.Detaching, "detaching"),
+        (ErasureStep.DeletingCustomer, "deleting_customer"),
+        (ErasureStep.DestroyingKey, "destroying_key"),
+        (ErasureStep.Completed, "completed"));
 }
 
 /// <summary>An erasure's progress, stored after every step so a later call resumes where a crash stopped it.</summary>

@@ -24,37 +24,6 @@ public enum ReconciliationCategory
     Pending = 6,
 }
 
-/// <summary>The stored and reported names of <see cref="ReconciliationCategory"/> (<c>missing_at_gateway</c> and so on).</summary>
-public static class ReconciliationCategories
-{
-    /// <summary>The name of <paramref name="category"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Not a defined category.</exception>
-    public static string Name(ReconciliationCategory category) => category switch
-    {
-        ReconciliationCategory.Matched => "matched",
-        ReconciliationCategory.MissingAtGateway => "missing_at_gateway",
-        ReconciliationCategory.MissingInLedger => "missing_in_ledger",
-        ReconciliationCategory.StatusMismatch => "status_mismatch",
-        ReconciliationCategory.FieldMismatch => "field_mismatch",
-        ReconciliationCategory.Pending => "pending",
-        _ => throw new ArgumentOutOfRangeException(nameof(category), "unknown reconciliation category"),
-    };
-
-    /// <summary>The category named <paramref name="name"/>, or null for a name this build does not know.</summary>
-    public static ReconciliationCategory? Parse(string name)
-    {
-        foreach (var category in Enum.GetValues<ReconciliationCategory>())
-        {
-            if (string.Equals(Name(category), name, StringComparison.Ordinal))
-            {
-                return category;
-            }
-        }
-
-        return null;
-    }
-}
-
 /// <summary>Lifecycle of a reconciliation run.</summary>
 public enum ReconciliationState
 {
@@ -85,6 +54,36 @@ public enum ReconciliationPhase
 
     /// <summary>Nothing left to do.</summary>
     Done = 4,
+}
+
+/// <summary>The stored and reported texts of the reconciliation enums. Never change a text.</summary>
+public static class ReconciliationTexts
+{
+    /// <summary><c>reconciliation_items.category</c> and the metrics' <c>category</c> tag: <c>matched</c>, <c>missing_at_gateway</c>...</summary>
+    public static readonly EnumText<ReconciliationCategory> Category = new(
+        "reconciliation category",
+        (ReconciliationCategory.Matched, "matched"),
+        (ReconciliationCategory.MissingAtGateway, "missing_at_gateway"),
+        (ReconciliationCategory.MissingInLedger, "missing_in_ledger"),
+        (ReconciliationCategory.StatusMismatch, "status_mismatch"),
+        (ReconciliationCategory.FieldMismatch, "field_mismatch"),
+        (ReconciliationCategory.Pending, "pending"));
+
+    /// <summary><c>reconciliation_runs.state</c>: <c>running</c>, <c>interrupted</c>, <c>completed</c>, <c>failed</c>.</summary>
+    public static readonly EnumText<ReconciliationState> State = new(
+        "reconciliation state",
+        (ReconciliationState.Running, "running"),
+        (ReconciliationState.Interrupted, "interrupted"),
+        (ReconciliationState.Completed, "completed"),
+        (ReconciliationState.Failed, "failed"));
+
+    /// <summary><c>reconciliation_runs.phase</c>: <c>customers</c>, <c>ledger_sweep</c>, <c>pending</c>, <c>done</c>.</summary>
+    public static readonly EnumText<ReconciliationPhase> Phase = new(
+        "reconciliation phase",
+        (ReconciliationPhase.Customers, "customers"),
+        (ReconciliationPhase.LedgerSweep, "ledger_sweep"),
+        (ReconciliationPhase.Pending, "pending"),
+        (ReconciliationPhase.Done, "done"));
 }
 
 /// <summary>What a run compares: tokens created in [<see cref="From"/>, <see cref="To"/>), optionally one reference or type.</summary>

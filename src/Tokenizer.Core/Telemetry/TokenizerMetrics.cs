@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
 
 namespace Tokenizer.Core.Telemetry;
@@ -67,6 +68,35 @@ public sealed class TokenizerMetrics
 
     /// <summary>The tag value for an RPC method outside the policy table (never expected) or an unknown recovery action.</summary>
     public const string Other = "other";
+
+    /// <summary>The <c>operation</c> tag values: <c>create_payment_method</c>, <c>attach</c>...</summary>
+    public static readonly EnumText<GatewayOperation> OperationTexts = new(
+        "gateway operation",
+        (GatewayOperation.CreatePaymentMethod, "create_payment_method"),
+        (GatewayOperation.Attach, "attach"),
+        (GatewayOperation.CreateSetupIntent, "create_setup_intent"),
+        (GatewayOperation.GetSetupIntent, "get_setup_intent"),
+        (GatewayOperation.GetMandate, "get_mandate"),
+        (GatewayOperation.Detach, "detach"),
+        (GatewayOperation.CreateCustomer, "create_customer"),
+        (GatewayOperation.ListPaymentMethods, "list_payment_methods"),
+        (GatewayOperation.UpdatePaymentMethod, "update_payment_method"),
+        (GatewayOperation.DeleteCustomer, "delete_customer"));
+
+    /// <summary>The error classes of the <c>outcome</c> tag: <c>invalid_argument</c>, <c>unavailable</c>...</summary>
+    public static readonly EnumText<Errors.ErrorKind> ErrorKindTexts = new(
+        "error kind",
+        (Errors.ErrorKind.InvalidArgument, "invalid_argument"),
+        (Errors.ErrorKind.FailedPrecondition, "failed_precondition"),
+        (Errors.ErrorKind.NotFound, "not_found"),
+        (Errors.ErrorKind.AlreadyExists, "already_exists"),
+        (Errors.ErrorKind.Aborted, "aborted"),
+        (Errors.ErrorKind.Unavailable, "unavailable"),
+        (Errors.ErrorKind.Internal, "internal"),
+        (Errors.ErrorKind.PermissionDenied, "permission_denied"),
+        (Errors.ErrorKind.Unauthenticated, "unauthenticated"),
+        (Errors.ErrorKind.ResourceExhausted, "resource_exhausted"),
+        (Errors.ErrorKind.DeadlineExceeded, "deadline_exceeded"));
 
     // Seconds; covers a fast ledger replay (ms) to a slow gateway call near the call cap (30 s).
     private static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -166,20 +196,7 @@ public sealed class TokenizerMetrics
         recoveryActions.Add(1, new KeyValuePair<string, object?>("action", action is not null && RecoveryActions.All.Contains(action) ? action : Other));
 
     /// <summary>The <c>operation</c> tag value of <paramref name="operation"/>.</summary>
-    public static string OperationName(GatewayOperation operation) => operation switch
-    {
-        GatewayOperation.CreatePaymentMethod => "create_payment_method",
-        GatewayOperation.Attach => "attach",
-        GatewayOperation.CreateSetupIntent => "create_setup_intent",
-        GatewayOperation.GetSetupIntent => "get_setup_intent",
-        GatewayOperation.GetMandate => "get_mandate",
-        GatewayOperation.Detach => "detach",
-        GatewayOperation.CreateCustomer => "create_customer",
-        GatewayOperation.ListPaymentMethods => "list_payment_methods",
-        GatewayOperation.UpdatePaymentMethod => "update_payment_method",
-        GatewayOperation.DeleteCustomer => "delete_customer",
-        _ => Other,
-    };
+    public static string OperationName(GatewayOperation operation) => OperationTexts.TextOr(operation, Other);
 
     /// <summary>
     /// The <c>outcome</c> tag of a failed gateway call: the error class (<c>invalid_argument</c>, <c>unavailable</c>...)
@@ -187,21 +204,7 @@ public sealed class TokenizerMetrics
     /// </summary>
     public static string OutcomeOf(Exception error) => error switch
     {
-        Errors.TokenizerException domain => domain.Kind switch
-        {
-            Errors.ErrorKind.InvalidArgument => "invalid_argument",
-            Errors.ErrorKind.FailedPrecondition => "failed_precondition",
-            Errors.ErrorKind.NotFound => "not_found",
-            Errors.ErrorKind.AlreadyExists => "already_exists",
-            Errors.ErrorKind.Aborted => "aborted",
-            Errors.ErrorKind.Unavailable => "unavailable",
-            Errors.ErrorKind.Internal => "internal",
-            Errors.ErrorKind.PermissionDenied => "permission_denied",
-            Errors.ErrorKind.Unauthenticated => "unauthenticated",
-            Errors.ErrorKind.ResourceExhausted => "resource_exhausted",
-            Errors.ErrorKind.DeadlineExceeded => "deadline_exceeded",
-            _ => "error",
-        },
+        Errors.TokenizerException domain => ErrorKindTexts.TextOr(domain.Kind, "error"),
         OperationCanceledException => "cancelled",
         _ => "error",
     };

@@ -44,16 +44,6 @@ internal sealed record AuditRow(
         reader.GetNullableString(11),
         reader.IsDBNull(12) ? null : reader.GetInt64(12));
 
-    /// <summary>The stored name of an outcome.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Not a defined <see cref="AuditOutcome"/>.</exception>
-    public static string OutcomeName(AuditOutcome outcome) => outcome switch
-    {
-        AuditOutcome.Success => "success",
-        AuditOutcome.Failure => "failure",
-        AuditOutcome.Denied => "denied",
-        _ => throw new ArgumentOutOfRangeException(nameof(outcome), "unknown audit outcome"),
-    };
-
     /// <summary>Binds every column as a parameter of <see cref="AuditSql.Insert"/>.</summary>
     public void Bind(DbCommand command) => command
         .Bind("@sequence", Sequence)
@@ -80,13 +70,7 @@ internal sealed record AuditRow(
             SourceAddress,
             Action,
             Resource,
-            Outcome switch
-            {
-                "success" => AuditOutcome.Success,
-                "failure" => AuditOutcome.Failure,
-                "denied" => AuditOutcome.Denied,
-                _ => throw new InvalidOperationException("the audit trail holds an outcome this build does not know"),
-            },
+            AuditTexts.Outcome.Parse(Outcome, "audit_events.outcome"),
             Reason,
             CorrelationId));
 

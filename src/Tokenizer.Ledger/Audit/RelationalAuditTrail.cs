@@ -132,7 +132,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
             ?? throw new ArgumentException("the audit record's caller id is empty", nameof(auditEvent));
         var action = AuditText.Clean(auditEvent.Action)
             ?? throw new ArgumentException("the audit record's action is empty", nameof(auditEvent));
-        var outcome = AuditRow.OutcomeName(auditEvent.Outcome);
+        var outcome = AuditTexts.Outcome.Text(auditEvent.Outcome);
         var time = UnixMicros.From(auditEvent.Time);
         var sourceAddress = AuditText.Clean(auditEvent.SourceAddress);
         var resource = AuditText.Clean(auditEvent.Resource);

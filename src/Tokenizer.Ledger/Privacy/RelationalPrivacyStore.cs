@@ -124,7 +124,7 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
 
                 return new ErasureRecord(
                     subject,
-                    StepOf(reader.GetString(0)),
+                    ErasureTexts.Step.Parse(reader.GetString(0), "privacy_erasures.step"),
                     UnixMicros.ToDateTimeOffset(reader.GetInt64(1)),
                     UnixMicros.ToDateTimeOffset(reader.GetInt64(2)),
                     reader.GetNullableInt64(3) is { } completed ? UnixMicros.ToDateTimeOffset(completed) : null,
@@ -140,7 +140,7 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         return WriteOneAsync(
             PrivacySql.UpsertErasure,
             upsert => upsert.Bind("@subject", erasure.Subject)
-                .Bind("@step", StepName(erasure.Step))
+                .Bind("@step", ErasureTexts.Step.Text(erasure.Step))
                 .Bind("@requested_at", UnixMicros.From(erasure.RequestedAt))
                 .Bind("@updated_at", UnixMicros.From(erasure.UpdatedAt))
                 .Bind("@completed_at", erasure.CompletedAt is { } completed ? UnixMicros.From(completed) : null)
@@ -386,21 +386,4 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static string StepName(ErasureStep step) => step switch
-    {
-        ErasureStep.Detaching => "detaching",
-        ErasureStep.DeletingCustomer => "deleting_customer",
-        ErasureStep.DestroyingKey => "destroying_key",
-        ErasureStep.Completed => "completed",
-        _ => throw new ArgumentOutOfRangeException(nameof(step), "unknown erasure step"),
-    };
-
-    private static ErasureStep StepOf(string name) => name switch
-    {
-        "detaching" => ErasureStep.Detaching,
-        "deleting_customer" => ErasureStep.DeletingCustomer,
-        "destroying_key" => ErasureStep.DestroyingKey,
-        "completed" => ErasureStep.Completed,
-        _ => throw new InvalidOperationException("the ledger holds an erasure step this build does not know"),
-    };
 }

@@ -55,7 +55,7 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
                         .Bind("@period_from", UnixMicros.From(run.Filter.From))
                         .Bind("@period_to", UnixMicros.From(run.Filter.To))
                         .Bind("@customer_reference", run.Filter.CustomerReference)
-                        .Bind("@token_type", run.Filter.Type is { } type ? TokenRows.TypeName(type) : null)
+                        .Bind("@token_type", run.Filter.Type is { } type ? TokenTexts.Type.Text(type) : null)
                         .Bind("@now", UnixMicros.From(run.CreatedAt));
                     inserted = await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
@@ -174,7 +174,7 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
             {
                 using (var update = transaction.Command(ReconciliationSql.SaveProgress))
                 {
-                    update.Bind("@phase", PhaseName(cursor.Phase))
+                    update.Bind("@phase", ReconciliationTexts.Phase.Text(cursor.Phase))
                         .Bind("@after_customer", cursor.AfterCustomer)
                         .Bind("@current_customer", cursor.CurrentCustomer)
                         .Bind("@gateway_starting_after", cursor.GatewayStartingAfter)
@@ -218,7 +218,7 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
             async (transaction, ct) =>
             {
                 using var update = transaction.Command(ReconciliationSql.FinishRun);
-                update.Bind("@state", StateName(state))
+                update.Bind("@state", ReconciliationTexts.State.Text(state))
                     .Bind("@error_reason", errorReason is null ? null : Truncate(errorReason, 100))
                     .Bind("@now", micros)
                     .Bind("@completed_at", state == ReconciliationState.Completed ? micros : null)
@@ -362,7 +362,7 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
                 if (filter.Type is { } type)
                 {
                     sql.Append(ReconciliationSql.WhereTokenType);
-                    select.Bind("@token_type", TokenRows.TypeName(type));
+                    select.Bind("@token_type", TokenTexts.Type.Text(type));
                 }
 
                 if (afterToken is not null)
@@ -406,7 +406,7 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
                 if (category is { } value)
                 {
                     sql.Append(ReconciliationSql.WhereItemCategory);
-                    select.Bind("@category", CategoryName(value));
+                    select.Bind("@category", ReconciliationTexts.Category.Text(value));
                 }
 
                 if (afterToken is not null)
@@ -450,8 +450,8 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
                     counts.Add(new ReconciliationCount(
-                        ParseCategory(reader.GetString(0)),
-                        reader.GetNullableString(1) is { } type ? TokenRows.ParseType(type) : null,
+                        ReconciliationTexts.Category.Parse(reader.GetString(0), "reconciliation_items.category"),
+                        reader.GetNullableString(1) is { } type ? TokenTexts.Type.Parse(type, "reconciliation_items.type") : null,
                         reader.GetNullableString(2),
                         reader.GetInt64(3)));
                 }
@@ -473,54 +473,12 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
                     var day = DateOnly.FromDateTime(DateTime.UnixEpoch.AddDays(reader.GetInt64(0)));
-                    counts.Add(new ReconciliationDailyCount(day, ParseCategory(reader.GetString(1)), reader.GetInt64(2)));
+                    counts.Add(new ReconciliationDailyCount(day, ReconciliationTexts.Category.Parse(reader.GetString(1), "reconciliation_items.category"), reader.GetInt64(2)));
                 }
 
                 return counts;
             },
             cancellationToken);
-
-    private static string CategoryName(ReconciliationCategory category) => ReconciliationCategories.Name(category);
-
-    private static ReconciliationCategory ParseCategory(string name) =>
-        ReconciliationCategories.Parse(name)
-            ?? throw new InvalidOperationException("the ledger holds a reconciliation category this build does not know");
-
-    private static string StateName(ReconciliationState state) => state switch
-    {
-        ReconciliationState.Running => "running",
-        ReconciliationState.Interrupted => "interrupted",
-        ReconciliationState.Completed => "completed",
-        ReconciliationState.Failed => "failed",
-        _ => throw new ArgumentOutOfRangeException(nameof(state), "unknown reconciliation state"),
-    };
-
-    private static ReconciliationState ParseState(string name) => name switch
-    {
-        "running" => ReconciliationState.Running,
-        "interrupted" => ReconciliationState.Interrupted,
-        "completed" => ReconciliationState.Completed,
-        "failed" => ReconciliationState.Failed,
-        _ => throw new InvalidOperationException("the ledger holds a reconciliation state this build does not know"),
-    };
-
-    private static string PhaseName(ReconciliationPhase phase) => phase switch
-    {
-        ReconciliationPhase.Customers => "customers",
-        ReconciliationPhase.LedgerSweep => "ledger_sweep",
-        ReconciliationPhase.Pending => "pending",
-        ReconciliationPhase.Done => "done",
-        _ => throw new ArgumentOutOfRangeException(nameof(phase), "unknown reconciliation phase"),
-    };
-
-    private static ReconciliationPhase ParsePhase(string name) => name switch
-    {
-        "customers" => ReconciliationPhase.Customers,
-        "ledger_sweep" => ReconciliationPhase.LedgerSweep,
-        "pending" => ReconciliationPhase.Pending,
-        "done" => ReconciliationPhase.Done,
-        _ => throw new InvalidOperationException("the ledger holds a reconciliation phase this build does not know"),
-    };
 
     private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
 
@@ -536,28 +494,28 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
 
         command.Bind("@run_id", runId)
             .Bind("@token", item.Token)
-            .Bind("@type", item.Type is { } type ? TokenRows.TypeName(type) : null)
+            .Bind("@type", item.Type is { } type ? TokenTexts.Type.Text(type) : null)
             .Bind("@brand", item.Brand)
             .Bind("@last4", item.Last4)
             .Bind("@customer_reference", item.CustomerReference)
             .Bind("@created_at", UnixMicros.From(item.CreatedAt))
             .Bind("@ledger_status", item.LedgerStatus)
             .Bind("@gateway_status", item.GatewayStatus)
-            .Bind("@category", CategoryName(item.Category))
+            .Bind("@category", ReconciliationTexts.Category.Text(item.Category))
             .Bind("@detail", item.Detail is null ? null : Truncate(item.Detail, MaxDetailLength));
     }
 
     private static ReconciliationItem ReadItem(DbDataReader reader) => new()
     {
         Token = reader.GetString(0),
-        Type = reader.GetNullableString(1) is { } type ? TokenRows.ParseType(type) : null,
+        Type = reader.GetNullableString(1) is { } type ? TokenTexts.Type.Parse(type, "reconciliation_items.type") : null,
         Brand = reader.GetNullableString(2),
         Last4 = reader.GetNullableString(3),
         CustomerReference = reader.GetNullableString(4),
         CreatedAt = UnixMicros.ToDateTimeOffset(reader.GetInt64(5)),
         LedgerStatus = reader.GetString(6),
         GatewayStatus = reader.GetString(7),
-        Category = ParseCategory(reader.GetString(8)),
+        Category = ReconciliationTexts.Category.Parse(reader.GetString(8), "reconciliation_items.category"),
         Detail = reader.GetNullableString(9),
     };
 
@@ -575,10 +533,10 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
                     UnixMicros.ToDateTimeOffset(reader.GetInt64(2)),
                     UnixMicros.ToDateTimeOffset(reader.GetInt64(3)),
                     reader.GetNullableString(4),
-                    reader.GetNullableString(5) is { } type ? TokenRows.ParseType(type) : null),
-                State = ParseState(reader.GetString(6)),
+                    reader.GetNullableString(5) is { } type ? TokenTexts.Type.Parse(type, "reconciliation_runs.token_type") : null),
+                State = ReconciliationTexts.State.Parse(reader.GetString(6), "reconciliation_runs.state"),
                 Cursor = new ReconciliationCursor(
-                    ParsePhase(reader.GetString(7)),
+                    ReconciliationTexts.Phase.Parse(reader.GetString(7), "reconciliation_runs.phase"),
                     reader.GetNullableString(8),
                     reader.GetNullableString(9),
                     reader.GetNullableString(10),

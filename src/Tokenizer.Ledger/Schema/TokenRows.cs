@@ -5,8 +5,8 @@ using Tokenizer.Core.Validation;
 namespace Tokenizer.Ledger.Schema;
 
 /// <summary>
-/// <see cref="TokenRecord"/> to and from a <c>tokens</c> row. Enums are stored as stable lower_snake strings (the
-/// gateway's names), never as numbers, so reordering a C# enum cannot change what a stored row means.
+/// <see cref="TokenRecord"/> to and from a <c>tokens</c> row. Enums are stored as the texts of <see cref="TokenTexts"/>
+/// (the gateway's lower_snake names), never as numbers.
 /// </summary>
 internal static class TokenRows
 {
@@ -20,8 +20,8 @@ internal static class TokenRows
         command
             .Bind("@token", token.Token)
             .Bind("@gateway", token.Gateway)
-            .Bind("@type", TypeName(token.Type))
-            .Bind("@status", StatusName(token.Status))
+            .Bind("@type", TokenTexts.Type.Text(token.Type))
+            .Bind("@status", TokenTexts.Status.Text(token.Status))
             .Bind("@caller_id", token.CallerId)
             .Bind("@customer_reference", token.CustomerReference)
             .Bind("@gateway_customer_id", token.GatewayCustomerId)
@@ -51,23 +51,23 @@ internal static class TokenRows
         var next = setup.NextAction;
         var mandate = token.Mandate;
         command
-            .Bind("@setup_status", SetupStatusName(setup.Status))
+            .Bind("@setup_status", TokenTexts.SetupStatus.Text(setup.Status))
             .Bind("@setup_intent", setup.SetupIntentId)
-            .Bind("@next_action_kind", next is null ? null : NextActionKindName(next.Kind))
+            .Bind("@next_action_kind", next is null ? null : TokenTexts.NextActionKind.Text(next.Kind))
             .Bind("@next_action_url", next?.Url)
             .Bind("@next_action_expires_at", next?.ExpiresAt is { } expires ? UnixMicros.From(expires) : null)
             .Bind("@setup_failure_code", setup.FailureCode)
             .Bind("@mandate_id", mandate?.Id)
-            .Bind("@mandate_status", mandate is null ? null : MandateStatusName(mandate.Status))
-            .Bind("@mandate_type", mandate is null ? null : MandateTypeName(mandate.Type))
+            .Bind("@mandate_status", mandate is null ? null : TokenTexts.MandateStatus.Text(mandate.Status))
+            .Bind("@mandate_type", mandate is null ? null : TokenTexts.MandateType.Text(mandate.Type))
             .Bind("@mandate_accepted_at", mandate?.AcceptedAt is { } accepted ? UnixMicros.From(accepted) : null);
     }
 
     /// <summary>Reads a row selected with <see cref="LedgerSql.TokenColumns"/>.</summary>
-    /// <exception cref="InvalidOperationException">The row holds a type or status this build does not know.</exception>
+    /// <exception cref="InvalidOperationException">The row holds an enum text this build does not know (the message names the column).</exception>
     public static TokenRecord Read(DbDataReader reader)
     {
-        var type = ParseType(reader.GetString(2));
+        var type = TokenTexts.Type.Parse(reader.GetString(2), "tokens.type");
         var last4 = reader.GetNullableString(8);
         var country = reader.GetNullableString(12);
         var fingerprint = reader.GetNullableString(13);
@@ -76,7 +76,7 @@ internal static class TokenRows
             Token = reader.GetString(0),
             Gateway = reader.GetString(1),
             Type = type,
-            Status = ParseStatus(reader.GetString(3)),
+            Status = TokenTexts.Status.Parse(reader.GetString(3), "tokens.status"),
             CallerId = reader.GetString(4),
             CustomerReference = reader.GetString(5),
             GatewayCustomerId = reader.GetNullableString(6),
@@ -96,11 +96,11 @@ internal static class TokenRows
             CreatedAt = UnixMicros.ToDateTimeOffset(reader.GetInt64(15)),
             RevokedAt = reader.GetNullableInt64(16) is { } revokedAt ? UnixMicros.ToDateTimeOffset(revokedAt) : null,
             Setup = new TokenSetup(
-                ParseSetupStatus(reader.GetString(17)),
+                TokenTexts.SetupStatus.Parse(reader.GetString(17), "tokens.setup_status"),
                 reader.GetNullableString(18),
                 reader.GetNullableString(19) is { } kind && reader.GetNullableString(20) is { } url
                     ? new NextAction(
-                        ParseNextActionKind(kind),
+                        TokenTexts.NextActionKind.Parse(kind, "tokens.next_action_kind"),
                         url,
                         reader.GetNullableInt64(21) is { } expires ? UnixMicros.ToDateTimeOffset(expires) : null)
                     : null,
@@ -108,85 +108,12 @@ internal static class TokenRows
             Mandate = reader.GetNullableString(23) is { } mandateId
                 ? new Mandate(
                     mandateId,
-                    ParseMandateStatus(reader.GetString(24)),
-                    ParseMandateType(reader.GetString(25)),
+                    TokenTexts.MandateStatus.Parse(reader.GetString(24), "tokens.mandate_status"),
+                    TokenTexts.MandateType.Parse(reader.GetString(25), "tokens.mandate_type"),
                     reader.GetNullableInt64(26) is { } accepted ? UnixMicros.ToDateTimeOffset(accepted) : null)
                 : null,
         };
     }
-
-    /// <summary>The stored name of a setup status (Stripe's spelling; <c>not_set_up</c> for tokens made before SetupIntents).</summary>
-    public static string SetupStatusName(SetupStatus status) => status switch
-    {
-        SetupStatus.Ready => "ready",
-        SetupStatus.RequiresAction => "requires_action",
-        SetupStatus.Processing => "processing",
-        SetupStatus.Failed => "failed",
-        SetupStatus.NotSetUp => "not_set_up",
-        _ => throw new ArgumentOutOfRangeException(nameof(status), "unknown setup status"),
-    };
-
-    private static SetupStatus ParseSetupStatus(string name) => name switch
-    {
-        "ready" => SetupStatus.Ready,
-        "requires_action" => SetupStatus.RequiresAction,
-        "processing" => SetupStatus.Processing,
-        "failed" => SetupStatus.Failed,
-        "not_set_up" => SetupStatus.NotSetUp,
-        _ => throw new InvalidOperationException("the ledger holds a setup status this build does not know"),
-    };
-
-    private static string NextActionKindName(NextActionKind kind) => kind switch
-    {
-        NextActionKind.RedirectToUrl => "redirect_to_url",
-        NextActionKind.VerifyWithMicrodeposits => "verify_with_microdeposits",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), "unknown next action kind"),
-    };
-
-    private static NextActionKind ParseNextActionKind(string name) => name switch
-    {
-        "redirect_to_url" => NextActionKind.RedirectToUrl,
-        "verify_with_microdeposits" => NextActionKind.VerifyWithMicrodeposits,
-        _ => throw new InvalidOperationException("the ledger holds a next action kind this build does not know"),
-    };
-
-    private static string MandateStatusName(MandateStatus status) => status switch
-    {
-        MandateStatus.Active => "active",
-        MandateStatus.Pending => "pending",
-        MandateStatus.Inactive => "inactive",
-        _ => throw new ArgumentOutOfRangeException(nameof(status), "unknown mandate status"),
-    };
-
-    private static MandateStatus ParseMandateStatus(string name) => name switch
-    {
-        "active" => MandateStatus.Active,
-        "pending" => MandateStatus.Pending,
-        "inactive" => MandateStatus.Inactive,
-        _ => throw new InvalidOperationException("the ledger holds a mandate status this build does not know"),
-    };
-
-    private static string MandateTypeName(MandateType type) => type switch
-    {
-        MandateType.Online => "online",
-        MandateType.Offline => "offline",
-        _ => throw new ArgumentOutOfRangeException(nameof(type), "unknown mandate type"),
-    };
-
-    private static MandateType ParseMandateType(string name) => name switch
-    {
-        "online" => MandateType.Online,
-        "offline" => MandateType.Offline,
-        _ => throw new InvalidOperationException("the ledger holds a mandate type this build does not know"),
-    };
-
-    /// <summary>The stored name of a status (<c>active</c>, <c>revoked</c>).</summary>
-    public static string StatusName(TokenStatus status) => status switch
-    {
-        TokenStatus.Active => "active",
-        TokenStatus.Revoked => "revoked",
-        _ => throw new ArgumentOutOfRangeException(nameof(status), "unknown token status"),
-    };
 
     /// <summary>Checks what the schema cannot express; throws without echoing values.</summary>
     /// <exception cref="ArgumentException">The id is not a token id, or the metadata does not fit the type.</exception>
@@ -218,31 +145,4 @@ internal static class TokenRows
             throw new ArgumentException("last4 is longer than four characters", nameof(token));
         }
     }
-
-    public static string TypeName(TokenType type) => type switch
-    {
-        TokenType.Card => "card",
-        TokenType.AuBecsDebit => "au_becs_debit",
-        TokenType.SepaDebit => "sepa_debit",
-        TokenType.BacsDebit => "bacs_debit",
-        TokenType.UsBankAccount => "us_bank_account",
-        _ => throw new ArgumentOutOfRangeException(nameof(type), "unknown token type"),
-    };
-
-    public static TokenType ParseType(string name) => name switch
-    {
-        "card" => TokenType.Card,
-        "au_becs_debit" => TokenType.AuBecsDebit,
-        "sepa_debit" => TokenType.SepaDebit,
-        "bacs_debit" => TokenType.BacsDebit,
-        "us_bank_account" => TokenType.UsBankAccount,
-        _ => throw new InvalidOperationException("the ledger holds a token type this build does not know"),
-    };
-
-    private static TokenStatus ParseStatus(string name) => name switch
-    {
-        "active" => TokenStatus.Active,
-        "revoked" => TokenStatus.Revoked,
-        _ => throw new InvalidOperationException("the ledger holds a token status this build does not know"),
-    };
 }

@@ -132,7 +132,7 @@ public sealed class RelationalTokenEventStore : ITokenEventLog, ITokenEventReade
         using var insert = transaction.Command(TokenEventSql.Insert);
         insert.Bind("@token", draft.Token)
             .Bind("@caller_id", draft.CallerId)
-            .Bind("@kind", KindName(draft.Kind))
+            .Bind("@kind", TokenEventKinds.Texts.Text(draft.Kind))
             .Bind("@source_id", draft.SourceId)
             .Bind("@occurred_at", UnixMicros.From(draft.OccurredAt))
             .Bind("@recorded_at", UnixMicros.From(recordedAt))
@@ -165,36 +165,9 @@ public sealed class RelationalTokenEventStore : ITokenEventLog, ITokenEventReade
         }
     }
 
-    /// <summary>The stored name of <paramref name="kind"/>.</summary>
-    internal static string KindName(TokenEventKind kind) => kind switch
-    {
-        TokenEventKind.SetupSucceeded => "setup_succeeded",
-        TokenEventKind.SetupFailed => "setup_failed",
-        TokenEventKind.RequiresAction => "requires_action",
-        TokenEventKind.MandateInactive => "mandate_inactive",
-        TokenEventKind.CardUpdated => "card_updated",
-        TokenEventKind.DetachedAtGateway => "detached_at_gateway",
-        TokenEventKind.CustomerDeleted => "customer_deleted",
-        TokenEventKind.Revoked => "revoked",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), "kind: unknown token event kind"),
-    };
-
-    private static TokenEventKind KindOf(string name) => name switch
-    {
-        "setup_succeeded" => TokenEventKind.SetupSucceeded,
-        "setup_failed" => TokenEventKind.SetupFailed,
-        "requires_action" => TokenEventKind.RequiresAction,
-        "mandate_inactive" => TokenEventKind.MandateInactive,
-        "card_updated" => TokenEventKind.CardUpdated,
-        "detached_at_gateway" => TokenEventKind.DetachedAtGateway,
-        "customer_deleted" => TokenEventKind.CustomerDeleted,
-        "revoked" => TokenEventKind.Revoked,
-        _ => throw new InvalidOperationException("the ledger holds a token event kind this build does not know"),
-    };
-
     private static TokenEvent Read(DbDataReader reader)
     {
-        var kind = KindOf(reader.GetString(3));
+        var kind = TokenEventKinds.Texts.Parse(reader.GetString(3), "token_events.kind");
         var card = kind == TokenEventKind.CardUpdated
             ? new CardUpdate(
                 reader.GetNullableString(7),
@@ -233,7 +206,7 @@ public sealed class RelationalTokenEventStore : ITokenEventLog, ITokenEventReade
             throw new ArgumentException("source_id: must be 1-300 printable ASCII characters", nameof(draft));
         }
 
-        _ = KindName(draft.Kind);
+        _ = TokenEventKinds.Texts.Text(draft.Kind);
         if (draft.Card is not { } card)
         {
             return;

@@ -30,6 +30,23 @@ public enum WebhookState
     Ignored = 3,
 }
 
+/// <summary>The stored texts of the inbox enums (<c>webhook_inbox.source</c>, <c>webhook_inbox.state</c>). Never change a text.</summary>
+public static class WebhookTexts
+{
+    /// <summary><c>delivery</c>, <c>catch_up</c>.</summary>
+    public static readonly EnumText<WebhookSource> Source = new(
+        "webhook source",
+        (WebhookSource.Delivery, "delivery"),
+        (WebhookSource.CatchUp, "catch_up"));
+
+    /// <summary><c>pending</c>, <c>processed</c>, <c>ignored</c>.</summary>
+    public static readonly EnumText<WebhookState> State = new(
+        "webhook state",
+        (WebhookState.Pending, "pending"),
+        (WebhookState.Processed, "processed"),
+        (WebhookState.Ignored, "ignored"));
+}
+
 /// <summary>What the inbox keeps of a Stripe event: its id, type, creation time and object id. Never its body.</summary>
 /// <param name="EventId">Stripe's event id, <c>evt_...</c>.</param>
 /// <param name="Type">The event type, e.g. <c>setup_intent.succeeded</c>.</param>
@@ -97,7 +114,7 @@ public sealed class RelationalWebhookStore
                     .Bind("@type", webhookEvent.Type)
                     .Bind("@created", UnixMicros.From(webhookEvent.Created))
                     .Bind("@object_id", webhookEvent.ObjectId)
-                    .Bind("@source", source == WebhookSource.CatchUp ? "catch_up" : "delivery")
+                    .Bind("@source", WebhookTexts.Source.Text(source))
                     .Bind("@received_at", UnixMicros.From(now));
                 return await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
             },
@@ -176,7 +193,7 @@ public sealed class RelationalWebhookStore
             async (transaction, ct) =>
             {
                 using var update = transaction.Command(WebhookSql.Finish);
-                update.Bind("@state", state == WebhookState.Processed ? "processed" : "ignored")
+                update.Bind("@state", WebhookTexts.State.Text(state))
                     .Bind("@now", UnixMicros.From(now))
                     .Bind("@event_id", claim.Event.EventId)
                     .Bind("@owner", owner)
@@ -253,7 +270,7 @@ public sealed class RelationalWebhookStore
                     return ((WebhookState, int)?)null;
                 }
 
-                return (ParseState(reader.GetString(6)), checked((int)reader.GetInt64(9)));
+                return (WebhookTexts.State.Parse(reader.GetString(6), "webhook_inbox.state"), checked((int)reader.GetInt64(9)));
             },
             cancellationToken);
 
@@ -400,13 +417,7 @@ public sealed class RelationalWebhookStore
         CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(mandateId);
-        var name = status switch
-        {
-            MandateStatus.Active => "active",
-            MandateStatus.Pending => "pending",
-            MandateStatus.Inactive => "inactive",
-            _ => throw new ArgumentOutOfRangeException(nameof(status), "unknown mandate status"),
-        };
+        var name = TokenTexts.MandateStatus.Text(status);
         return database.WriteAsync<IReadOnlyList<string>>(
             async (transaction, ct) =>
             {
@@ -633,12 +644,4 @@ public sealed class RelationalWebhookStore
             reader.GetNullableString(3)),
         UnixMicros.ToDateTimeOffset(reader.GetInt64(8)),
         checked((int)reader.GetInt64(9)));
-
-    private static WebhookState ParseState(string state) => state switch
-    {
-        "pending" => WebhookState.Pending,
-        "processed" => WebhookState.Processed,
-        "ignored" => WebhookState.Ignored,
-        _ => throw new InvalidOperationException("the inbox holds a state this build does not know"),
-    };
 }

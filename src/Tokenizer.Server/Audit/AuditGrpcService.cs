@@ -108,13 +108,7 @@ internal sealed class AuditGrpcService(IAuditTrailReader reader, AuditGuard? gua
             SourceAddress = e.SourceAddress ?? string.Empty,
             Action = e.Action,
             Resource = e.Resource ?? string.Empty,
-            Outcome = e.Outcome switch
-            {
-                AuditOutcome.Success => "success",
-                AuditOutcome.Failure => "failure",
-                AuditOutcome.Denied => "denied",
-                _ => "unknown",
-            },
+            Outcome = System.Enum.IsDefined(e.Outcome) ? AuditTexts.Outcome.Text(e.Outcome) : "unknown",
             Reason = e.ReasonCode ?? string.Empty,
             CorrelationId = e.CorrelationId,
         };

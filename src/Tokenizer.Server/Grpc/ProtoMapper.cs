@@ -17,18 +17,7 @@ internal static class ProtoMapper
         {
             Cursor = Tokenizer.Core.Events.TokenEventFeed.EncodeCursor(item.Sequence),
             Token = item.Token,
-            Kind = item.Kind switch
-            {
-                Tokenizer.Core.Ports.TokenEventKind.SetupSucceeded => V1.TokenEventKind.SetupSucceeded,
-                Tokenizer.Core.Ports.TokenEventKind.SetupFailed => V1.TokenEventKind.SetupFailed,
-                Tokenizer.Core.Ports.TokenEventKind.RequiresAction => V1.TokenEventKind.RequiresAction,
-                Tokenizer.Core.Ports.TokenEventKind.MandateInactive => V1.TokenEventKind.MandateInactive,
-                Tokenizer.Core.Ports.TokenEventKind.CardUpdated => V1.TokenEventKind.CardUpdated,
-                Tokenizer.Core.Ports.TokenEventKind.DetachedAtGateway => V1.TokenEventKind.DetachedAtGateway,
-                Tokenizer.Core.Ports.TokenEventKind.CustomerDeleted => V1.TokenEventKind.CustomerDeleted,
-                Tokenizer.Core.Ports.TokenEventKind.Revoked => V1.TokenEventKind.Revoked,
-                _ => V1.TokenEventKind.Unspecified,
-            },
+            Kind = ProtoEnums.TokenEventKind.ToWire(item.Kind),
             OccurredAt = Timestamp.FromDateTimeOffset(item.OccurredAt),
             CallerId = item.CallerId,
         };
@@ -66,18 +55,8 @@ internal static class ProtoMapper
             V1.TokenizeBankAccountRequest.AccountOneofCase.UsBankAccount => new UsBankAccountInput(
                 request.UsBankAccount.RoutingNumber,
                 request.UsBankAccount.AccountNumber,
-                request.UsBankAccount.AccountHolderType switch
-                {
-                    V1.AccountHolderType.Individual => Domain.AccountHolderType.Individual,
-                    V1.AccountHolderType.Company => Domain.AccountHolderType.Company,
-                    _ => null,
-                },
-                request.UsBankAccount.AccountType switch
-                {
-                    V1.AccountType.Checking => Domain.BankAccountKind.Checking,
-                    V1.AccountType.Savings => Domain.BankAccountKind.Savings,
-                    _ => null,
-                }),
+                ProtoEnums.AccountHolderType.ToDomain(request.UsBankAccount.AccountHolderType),
+                ProtoEnums.AccountType.ToDomain(request.UsBankAccount.AccountType)),
             _ => null,
         };
         return new(request.IdempotencyKey, request.CustomerReference, account, ToDomain(request.BillingDetails), ToDomain(request.MandateAcceptance));
@@ -95,12 +74,7 @@ internal static class ProtoMapper
 
     public static ListTokensCommand ToCommand(V1.ListTokensRequest request) => new(
         request.CustomerReference,
-        request.Status switch
-        {
-            V1.TokenStatus.Active => Domain.TokenStatus.Active,
-            V1.TokenStatus.Revoked => Domain.TokenStatus.Revoked,
-            _ => null,
-        },
+        ProtoEnums.TokenStatus.ToDomain(request.Status),
         ToTime(request.CreatedAfter, "created_after"),
         ToTime(request.CreatedBefore, "created_before"),
         request.PageSize,
@@ -113,7 +87,7 @@ internal static class ProtoMapper
             Token_ = token.Token,
             Gateway = token.Gateway,
             Type = ToProto(token.Type),
-            Status = token.Status == Domain.TokenStatus.Revoked ? V1.TokenStatus.Revoked : V1.TokenStatus.Active,
+            Status = ProtoEnums.TokenStatus.ToWire(token.Status),
             CustomerReference = token.CustomerReference,
             CreatedAt = Timestamp.FromDateTimeOffset(token.CreatedAt),
             RevokedAt = token.RevokedAt is { } revoked ? Timestamp.FromDateTimeOffset(revoked) : null,
@@ -154,15 +128,7 @@ internal static class ProtoMapper
     {
         var proto = new V1.TokenSetup
         {
-            Status = setup.Status switch
-            {
-                Domain.SetupStatus.Ready => V1.SetupStatus.Ready,
-                Domain.SetupStatus.RequiresAction => V1.SetupStatus.RequiresAction,
-                Domain.SetupStatus.Processing => V1.SetupStatus.Processing,
-                Domain.SetupStatus.Failed => V1.SetupStatus.Failed,
-                Domain.SetupStatus.NotSetUp => V1.SetupStatus.NotSetUp,
-                _ => V1.SetupStatus.Unspecified,
-            },
+            Status = ProtoEnums.SetupStatus.ToWire(setup.Status),
             SetupIntent = setup.SetupIntentId ?? string.Empty,
             FailureCode = setup.FailureCode ?? string.Empty,
         };
@@ -170,12 +136,7 @@ internal static class ProtoMapper
         {
             proto.NextAction = new V1.NextAction
             {
-                Kind = next.Kind switch
-                {
-                    Domain.NextActionKind.RedirectToUrl => V1.NextActionKind.RedirectToUrl,
-                    Domain.NextActionKind.VerifyWithMicrodeposits => V1.NextActionKind.VerifyWithMicrodeposits,
-                    _ => V1.NextActionKind.Unspecified,
-                },
+                Kind = ProtoEnums.NextActionKind.ToWire(next.Kind),
                 Url = next.Url,
                 ExpiresAt = next.ExpiresAt is { } expires ? Timestamp.FromDateTimeOffset(expires) : null,
             };
@@ -188,38 +149,16 @@ internal static class ProtoMapper
     public static V1.Mandate ToProto(Domain.Mandate mandate) => new()
     {
         Id = mandate.Id,
-        Status = mandate.Status switch
-        {
-            Domain.MandateStatus.Active => V1.MandateStatus.Active,
-            Domain.MandateStatus.Pending => V1.MandateStatus.Pending,
-            Domain.MandateStatus.Inactive => V1.MandateStatus.Inactive,
-            _ => V1.MandateStatus.Unspecified,
-        },
-        Type = mandate.Type == Domain.MandateType.Online ? V1.MandateType.Online : V1.MandateType.Offline,
+        Status = ProtoEnums.MandateStatus.ToWire(mandate.Status),
+        Type = ProtoEnums.MandateType.ToWire(mandate.Type),
         AcceptedAt = mandate.AcceptedAt is { } accepted ? Timestamp.FromDateTimeOffset(accepted) : null,
     };
 
     /// <summary>A token type on the wire.</summary>
-    public static V1.TokenType ToProto(Domain.TokenType type) => type switch
-    {
-        Domain.TokenType.Card => V1.TokenType.Card,
-        Domain.TokenType.AuBecsDebit => V1.TokenType.AuBecsDebit,
-        Domain.TokenType.SepaDebit => V1.TokenType.SepaDebit,
-        Domain.TokenType.BacsDebit => V1.TokenType.BacsDebit,
-        Domain.TokenType.UsBankAccount => V1.TokenType.UsBankAccount,
-        _ => V1.TokenType.Unspecified,
-    };
+    public static V1.TokenType ToProto(Domain.TokenType type) => ProtoEnums.TokenType.ToWire(type);
 
     /// <summary>A wire token type in the domain; UNSPECIFIED (and unknown values) are null.</summary>
-    public static Domain.TokenType? ToDomain(V1.TokenType type) => type switch
-    {
-        V1.TokenType.Card => Domain.TokenType.Card,
-        V1.TokenType.AuBecsDebit => Domain.TokenType.AuBecsDebit,
-        V1.TokenType.SepaDebit => Domain.TokenType.SepaDebit,
-        V1.TokenType.BacsDebit => Domain.TokenType.BacsDebit,
-        V1.TokenType.UsBankAccount => Domain.TokenType.UsBankAccount,
-        _ => null,
-    };
+    public static Domain.TokenType? ToDomain(V1.TokenType type) => ProtoEnums.TokenType.ToDomain(type);
 
     /// <summary>A Timestamp as a time, or INVALID_ARGUMENT naming <paramref name="field"/> when it is out of range.</summary>
     public static DateTimeOffset? ToTime(Timestamp? timestamp, string field)

@@ -50,13 +50,7 @@ internal sealed class PrivacyGrpcService(Core.Privacy.PrivacyService privacy) : 
         response.Results.AddRange(correction.Results.Select(r => new Contracts.V1.TokenCorrection
         {
             Token = r.Token,
-            Outcome = r.Outcome switch
-            {
-                Core.Privacy.CorrectionOutcome.Updated => Contracts.V1.CorrectionOutcome.Updated,
-                Core.Privacy.CorrectionOutcome.GatewayRefused => Contracts.V1.CorrectionOutcome.GatewayRefused,
-                Core.Privacy.CorrectionOutcome.GatewayUnavailable => Contracts.V1.CorrectionOutcome.GatewayUnavailable,
-                _ => Contracts.V1.CorrectionOutcome.Unspecified,
-            },
+            Outcome = ProtoEnums.CorrectionOutcome.ToWire(r.Outcome),
             Reason = r.Reason ?? string.Empty,
         }));
         return response;
@@ -85,14 +79,7 @@ internal sealed class PrivacyGrpcService(Core.Privacy.PrivacyService privacy) : 
         ? new ErasureStatus { State = ErasureState.None }
         : new ErasureStatus
         {
-            State = erasure.Step switch
-            {
-                ErasureStep.Detaching => ErasureState.Detaching,
-                ErasureStep.DeletingCustomer => ErasureState.DeletingCustomer,
-                ErasureStep.DestroyingKey => ErasureState.DestroyingKey,
-                ErasureStep.Completed => ErasureState.Completed,
-                _ => ErasureState.Unspecified,
-            },
+            State = ProtoEnums.ErasureState.ToWire(erasure.Step),
             RequestedAt = Timestamp.FromDateTimeOffset(erasure.RequestedAt),
             UpdatedAt = Timestamp.FromDateTimeOffset(erasure.UpdatedAt),
             CompletedAt = erasure.CompletedAt is { } completed ? Timestamp.FromDateTimeOffset(completed) : null,

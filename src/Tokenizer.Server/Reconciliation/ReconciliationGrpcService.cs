@@ -39,7 +39,7 @@ internal sealed class ReconciliationGrpcService(ReconciliationRuns runs, Reconci
         var response = new V1.GetReconciliationResponse { Reconciliation = ToProto(report.Run) };
         response.Counts.AddRange(report.Counts.Select(c => new V1.ReconciliationCount
         {
-            Category = ToProto(c.Category),
+            Category = ProtoEnums.ReconciliationCategory.ToWire(c.Category),
             Type = c.Type is { } type ? ProtoMapper.ToProto(type) : V1.TokenType.Unspecified,
             Brand = c.Brand ?? string.Empty,
             Count = c.Count,
@@ -47,7 +47,7 @@ internal sealed class ReconciliationGrpcService(ReconciliationRuns runs, Reconci
         response.DailyCounts.AddRange(report.DailyCounts.Select(d => new V1.ReconciliationDailyCount
         {
             Day = d.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-            Category = ToProto(d.Category),
+            Category = ProtoEnums.ReconciliationCategory.ToWire(d.Category),
             Count = d.Count,
         }));
         return response;
@@ -55,7 +55,7 @@ internal sealed class ReconciliationGrpcService(ReconciliationRuns runs, Reconci
 
     public override async Task<V1.ListReconciliationItemsResponse> ListReconciliationItems(V1.ListReconciliationItemsRequest request, ServerCallContext context)
     {
-        var page = await runs.ListItemsAsync(request.RunId, ToDomain(request.Category), request.PageSize, request.PageToken, context.CallCancellation());
+        var page = await runs.ListItemsAsync(request.RunId, ProtoEnums.ReconciliationCategory.ToDomain(request.Category), request.PageSize, request.PageToken, context.CallCancellation());
         var response = new V1.ListReconciliationItemsResponse { NextPageToken = page.NextPageToken ?? string.Empty };
         response.Items.AddRange(page.Items.Select(ToProto));
         return response;
@@ -79,14 +79,7 @@ internal sealed class ReconciliationGrpcService(ReconciliationRuns runs, Reconci
             CustomerReference = run.Filter.CustomerReference ?? string.Empty,
             Type = run.Filter.Type is { } type ? ProtoMapper.ToProto(type) : V1.TokenType.Unspecified,
         },
-        State = run.State switch
-        {
-            ReconciliationState.Running => V1.ReconciliationState.Running,
-            ReconciliationState.Interrupted => V1.ReconciliationState.Interrupted,
-            ReconciliationState.Completed => V1.ReconciliationState.Completed,
-            ReconciliationState.Failed => V1.ReconciliationState.Failed,
-            _ => V1.ReconciliationState.Unspecified,
-        },
+        State = ProtoEnums.ReconciliationState.ToWire(run.State),
         StartedBy = run.StartedBy,
         CreatedAt = Timestamp.FromDateTimeOffset(run.CreatedAt),
         UpdatedAt = Timestamp.FromDateTimeOffset(run.UpdatedAt),
@@ -109,29 +102,7 @@ internal sealed class ReconciliationGrpcService(ReconciliationRuns runs, Reconci
         CreatedAt = Timestamp.FromDateTimeOffset(item.CreatedAt),
         LedgerStatus = item.LedgerStatus,
         GatewayStatus = item.GatewayStatus,
-        Category = ToProto(item.Category),
+        Category = ProtoEnums.ReconciliationCategory.ToWire(item.Category),
         Detail = item.Detail ?? string.Empty,
-    };
-
-    private static V1.ReconciliationCategory ToProto(Domain.ReconciliationCategory category) => category switch
-    {
-        Domain.ReconciliationCategory.Matched => V1.ReconciliationCategory.Matched,
-        Domain.ReconciliationCategory.MissingAtGateway => V1.ReconciliationCategory.MissingAtGateway,
-        Domain.ReconciliationCategory.MissingInLedger => V1.ReconciliationCategory.MissingInLedger,
-        Domain.ReconciliationCategory.StatusMismatch => V1.ReconciliationCategory.StatusMismatch,
-        Domain.ReconciliationCategory.FieldMismatch => V1.ReconciliationCategory.FieldMismatch,
-        Domain.ReconciliationCategory.Pending => V1.ReconciliationCategory.Pending,
-        _ => V1.ReconciliationCategory.Unspecified,
-    };
-
-    private static Domain.ReconciliationCategory? ToDomain(V1.ReconciliationCategory category) => category switch
-    {
-        V1.ReconciliationCategory.Matched => Domain.ReconciliationCategory.Matched,
-        V1.ReconciliationCategory.MissingAtGateway => Domain.ReconciliationCategory.MissingAtGateway,
-        V1.ReconciliationCategory.MissingInLedger => Domain.ReconciliationCategory.MissingInLedger,
-        V1.ReconciliationCategory.StatusMismatch => Domain.ReconciliationCategory.StatusMismatch,
-        V1.ReconciliationCategory.FieldMismatch => Domain.ReconciliationCategory.FieldMismatch,
-        V1.ReconciliationCategory.Pending => Domain.ReconciliationCategory.Pending,
-        _ => null,
     };
 }

@@ -42,5 +42,5 @@ internal sealed class ReconciliationMetrics
     };
 
     internal static string CategoryName(ReconciliationCategory category) =>
-        Enum.IsDefined(category) ? ReconciliationCategories.Name(category) : TokenizerMetrics.Other;
+        Enum.IsDefined(category) ? ReconciliationTexts.Category.Text(category) : TokenizerMetrics.Other;
 }
