@@ -212,6 +212,77 @@ internal static class TextNormaliser
     };
 
     /// <summary>
+    /// The Unicode blocks of Latin letters (first and last code point): Latin-1 Supplement from ª, Latin Extended-A and
+    /// -B, IPA Extensions, Phonetic Extensions and their Supplement, Latin Extended Additional, Letterlike Symbols (Å, K,
+    /// ℂ), Latin Extended-C, -D and -E. Latin letters elsewhere in the BMP are ASCII or full-width (read by
+    /// <see cref="Classify"/>) or modifier letters (separators).
+    /// </summary>
+    private static readonly (int First, int Last)[] LatinBlocks =
+        [(0x00AA, 0x02AF), (0x1D00, 0x1EFF), (0x2100, 0x214F), (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F)];
+
+    /// <summary>For each block of <see cref="LatinBlocks"/>, the base letter of each code point, or '\0'.</summary>
+    private static readonly char[][] LatinBaseLetters = BuildLatinBaseLetters();
+
+    /// <summary>
+    /// The ASCII letter a Latin letter with diacritics or a stroke stands for, in its case, else '\0': every letter whose
+    /// canonical decomposition is an ASCII letter and combining marks (<c>ü</c> <c>č</c> <c>ǖ</c> <c>Ç</c> <c>ȩ</c>
+    /// <c>ḑ</c>), and the Latin letters that do not decompose but read as one letter (<c>ł</c> <c>ø</c> <c>đ</c>
+    /// <c>ħ</c> <c>ƈ</c> <c>ȼ</c> <c>ı</c> <c>ɔ</c> <c>ª</c> <c>º</c>). The letters are AnyAscii's transliteration, taken
+    /// only where it is one ASCII letter and only in the Latin blocks, so nothing becomes a digit (AnyAscii writes
+    /// <c>Ƽ</c> as 5), letters of other scripts stay letters of their own (it writes Cyrillic <c>с</c> as <c>s</c>) and
+    /// one char stays one char (<c>ß</c>, <c>æ</c>, <c>þ</c> are two letters there, and stay as written here).
+    /// Supplementary code points (Latin Extended-F and -G, mathematical letters) are not read (<c>raw</c> holds U+FFFF for
+    /// them); validation reads the mathematical ones through NFKC.
+    /// </summary>
+    internal static char LatinBaseLetter(char c)
+    {
+        if (c < 0x00AA)
+        {
+            return '\0';
+        }
+
+        for (var b = 0; b < LatinBlocks.Length; b++)
+        {
+            var offset = c - LatinBlocks[b].First;
+            if (offset >= 0 && c <= LatinBlocks[b].Last)
+            {
+                return LatinBaseLetters[b][offset];
+            }
+        }
+
+        return '\0';
+    }
+
+    private static char[][] BuildLatinBaseLetters()
+    {
+        var tables = new char[LatinBlocks.Length][];
+        for (var b = 0; b < LatinBlocks.Length; b++)
+        {
+            var (first, last) = LatinBlocks[b];
+            var table = new char[last - first + 1];
+            for (var value = first; value <= last; value++)
+            {
+                var rune = new Rune(value);
+                if (!Rune.IsLetter(rune) || (Rune.GetUnicodeCategory(rune) == UnicodeCategory.OtherLetter && value >= 0x2100 && value <= 0x214F))
+                {
+                    // Letters only (not the symbols of these blocks); the Hebrew-named letterlike signs ℵ ℶ ℷ ℸ are no Latin letters.
+                    continue;
+                }
+
+                var ascii = AnyAscii.Transliteration.Transliterate(rune);
+                if (ascii.Length == 1 && char.IsAsciiLetter((char)ascii[0]))
+                {
+                    table[value - first] = (char)ascii[0];
+                }
+            }
+
+            tables[b] = table;
+        }
+
+        return tables;
+    }
+
+    /// <summary>
     /// The digit a braille cell writes after the number sign ⠼: the cells of the letters a-j (⠁⠃⠉⠙⠑⠋⠛⠓⠊⠚) are 1-9 and
     /// 0. Read as digits wherever they stand (free text holds no braille, and the number sign is a separator); -1 for
     /// any other code point.
