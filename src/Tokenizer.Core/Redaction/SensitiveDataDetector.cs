@@ -1252,8 +1252,7 @@ public static class SensitiveDataDetector
         Span<int> ends = stackalloc int[MaxLabelLetters];
         for (var i = 0; i + 3 <= text.Length; i++)
         {
-            // A label starts at any letter it reads (an accented first letter too) that no ASCII letter is glued before.
-            if ((i > 0 && char.IsAsciiLetter(text[i - 1])) || !CvcLabelStarts.Contains(LabelLetter(text, raw, i)))
+            if (!StartsLabel(text, raw, i, CvcLabelStarts))
             {
                 continue;
             }
@@ -1360,7 +1359,7 @@ public static class SensitiveDataDetector
         Span<int> ends = stackalloc int[MaxLabelLetters];
         for (var i = 0; i + 3 <= text.Length; i++)
         {
-            if ((i > 0 && char.IsAsciiLetter(text[i - 1])) || !AccountLabelStarts.Contains(LabelLetter(text, raw, i)))
+            if (!StartsLabel(text, raw, i, AccountLabelStarts))
             {
                 continue;
             }
@@ -1552,6 +1551,15 @@ public static class SensitiveDataDetector
     /// </summary>
     private static char LabelLetter(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int i) =>
         char.IsAsciiLetter(text[i]) ? text[i] : text[i] == TextNormaliser.OtherLetter ? TextNormaliser.LatinBaseLetter(raw[i]) : '\0';
+
+    /// <summary>
+    /// True when a label may start at <paramref name="i"/>: a letter it reads (<see cref="LabelLetter"/>: an accented
+    /// first letter too, <c>Çvc</c>) that is one of <paramref name="starts"/>, with no Latin letter glued before it (a
+    /// label is a word: not <c>Acvc</c>, not <c>Đặng</c> read from its ặ). A letter of another script before it does not
+    /// count (text in scripts without spaces holds labels glued to it: <c>卡cvc 123</c>).
+    /// </summary>
+    private static bool StartsLabel(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int i, SearchValues<char> starts) =>
+        LabelLetter(text, raw, i) is var first && first != '\0' && starts.Contains(first) && (i == 0 || LabelLetter(text, raw, i - 1) == '\0');
 
     /// <summary>The first letters of <paramref name="labels"/>, in both cases (a capitals-only label in capitals).</summary>
     private static SearchValues<char> StartsOf(string[] labels)

@@ -217,6 +217,8 @@ public partial class OneDetectorTests
     [InlineData("acčount 000123456789", false)]
     [InlineData("à/ç 12345678", false)]
     [InlineData("ṡort code 20-00-00 12345678", false)]
+    [InlineData("卡čvč 123", true)]
+    [InlineData("жÀcct 00012345", false)]
     public void ValidateAndScrub_ReviewsAccentedLabels_RefusedInEveryFieldAndMasked(string value, bool cvc)
     {
         AssertRefusedInEveryField(value, cvc ? FreeTextRule.Cvc : FreeTextRule.CardOrBankNumber);
@@ -239,9 +241,12 @@ public partial class OneDetectorTests
     [InlineData("Ćosić, Ul. 12 345")]
     [InlineData("сvс 123")]
     [InlineData("ß 123")]
+    [InlineData("Josécvc 123")]
+    [InlineData("Đặcct 00012345")]
     public void ValidateCard_AccentedNamesAndLookAlikesOfOtherScripts_Accepted(string value)
     {
-        // Controls: accented names that spell no label, and the look-alike letters of other scripts (Known gaps), pass.
+        // Controls: accented names that spell no label, the look-alike letters of other scripts (Known gaps), and label
+        // letters glued after Latin letters, accented or not (a label is a word, as Acvc 123 is no label), pass.
         Validator().ValidateCard(FieldSetters["billing_details.address.line1"](value));
     }
 
