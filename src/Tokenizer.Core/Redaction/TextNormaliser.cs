@@ -220,9 +220,6 @@ internal static class TextNormaliser
     private static readonly (int First, int Last)[] LatinBlocks =
         [(0x00AA, 0x02AF), (0x1D00, 0x1EFF), (0x2100, 0x214F), (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F)];
 
-    /// <summary>For each block of <see cref="LatinBlocks"/>, the base letter of each code point, or '\0'.</summary>
-    private static readonly char[][] LatinBaseLetters = BuildLatinBaseLetters();
-
     /// <summary>
     /// The ASCII letter a Latin letter with diacritics or a stroke stands for, in its case, else '\0': every letter whose
     /// canonical decomposition is an ASCII letter and combining marks (<c>ü</c> <c>č</c> <c>ǖ</c> <c>Ç</c> <c>ȩ</c>
@@ -246,11 +243,20 @@ internal static class TextNormaliser
             var offset = c - LatinBlocks[b].First;
             if (offset >= 0 && c <= LatinBlocks[b].Last)
             {
-                return LatinBaseLetters[b][offset];
+                return LatinBaseLetterTable.Letters[b][offset];
             }
         }
 
         return '\0';
+    }
+
+    /// <summary>
+    /// For each block of <see cref="LatinBlocks"/>, the base letter of each code point, or '\0'. Built on first use
+    /// (about 8 ms once, cold), so a process that never meets such a letter never builds it.
+    /// </summary>
+    private static class LatinBaseLetterTable
+    {
+        public static readonly char[][] Letters = BuildLatinBaseLetters();
     }
 
     private static char[][] BuildLatinBaseLetters()

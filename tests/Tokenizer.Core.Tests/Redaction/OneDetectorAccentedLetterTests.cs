@@ -241,6 +241,7 @@ public partial class OneDetectorTests
     [InlineData("Ćosić, Ul. 12 345")]
     [InlineData("сvс 123")]
     [InlineData("ß 123")]
+    [InlineData("Acvc 123")]
     [InlineData("Josécvc 123")]
     [InlineData("Đặcct 00012345")]
     public void ValidateCard_AccentedNamesAndLookAlikesOfOtherScripts_Accepted(string value)
