@@ -391,7 +391,8 @@ public static class SensitiveDataDetector
 
         results.Sort(panFirst, results.Count - panFirst, StartComparer.Instance);
 
-        if (options.DetectCvc || options.DetectAccountNumbers)
+        // A labelled CVC or account number is digits: a text without any (a name, a city) has no label worth reading.
+        if ((options.DetectCvc || options.DetectAccountNumbers) && text.IndexOfAnyInRange('0', '9') >= 0)
         {
             var anyMatch = results.Count > first;
             var covered = anyMatch ? Covered(results, first, results.Count) : NoRanges;
