@@ -23,6 +23,13 @@ public class HotPaths
         new CardInput("4242424242424242", 12, 2031, "123"),
         new BillingDetails("Jenny Rosen", "jenny.rosen@example.com", "+44 20 7946 0958", new Address("1 Test Street", "Flat 2", "London", null, "EC1A 1BB", "GB")));
 
+    // Accented names and places (Latin-1 and beyond): every accented letter at a word start is tried as a label's first letter.
+    private readonly TokenizeCardCommand cardWithAccentedBilling = new(
+        "key-1",
+        "cust-1",
+        new CardInput("4242424242424242", 12, 2031, "123"),
+        new BillingDetails("Zoë Çelik-Nguyễn Đặng", "zoe.celik@example.com", "+48 12 345 67 89", new Address("ul. Żółkiewskiego 12", "Łódź Śródmieście", "Kraków", "Małopolskie", "31-042", "PL")));
+
     private readonly string pan = "4242424242424242";
     private readonly string logLineWithPan = "Gateway said: invalid number 4242 4242 4242 4242 for caller billing at 2026-12-06T20:35:53.1234567+00:00; trace 0af7651916cd43dd8448eb211c80319c";
     private readonly string logLine = "Tokenized pm_1Q2w3E4r5T6y7U8i (Card) for caller billing in 12.5 ms; trace 0af7651916cd43dd8448eb211c80319c";
@@ -35,6 +42,9 @@ public class HotPaths
 
     [Benchmark]
     public object ValidateCardWithBilling() => validator.ValidateCard(cardWithBilling);
+
+    [Benchmark]
+    public object ValidateCardWithAccentedBilling() => validator.ValidateCard(cardWithAccentedBilling);
 
     [Benchmark]
     public string? ScrubLogLineWithPan() => SensitiveDataScrubber.Scrub(logLineWithPan);

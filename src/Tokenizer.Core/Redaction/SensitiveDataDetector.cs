@@ -45,8 +45,8 @@ namespace Tokenizer.Core.Redaction;
 /// <b>CVC.</b> The first 3-4 digit run (not preceded by a letter or digit, not a year 1900-2099) starting within
 /// <see cref="CvcAfterPanDistance"/> chars after a PAN; or a 3-4 digit run right after a label of
 /// <see cref="CvcLabels"/> (<c>cvc</c>, <c>CVV2</c>, <c>C.V.V.</c>, <c>security code</c>, <c>CID</c>, <c>sec code</c>,
-/// <c>3-digit code</c>, <c>Prüfnummer</c>, <c>cryptogramme</c>; letters may be split by separators, accented
-/// letters read as their base letter, a suffix such as <c>code</c> or <c>no</c> may follow) and separators.
+/// <c>3-digit code</c>, <c>Prüfnummer</c>, <c>cryptogramme</c>; letters may be split by separators, Latin letters
+/// with diacritics or a stroke read as their base letter at any position (<c>Çvc</c>, <c>čvč</c>, <c>Prǖfnummer</c>), a suffix such as <c>code</c> or <c>no</c> may follow) and separators.
 /// <b>Account number.</b> 4-17 digits (single separators allowed) right after a label of <see cref="AccountLabels"/>
 /// such as <c>account_number</c>, <c>accountNumber</c>, <c>account #</c>, <c>acc:</c>, <c>a/c</c>, <c>BBAN</c>,
 /// <c>kontonummer</c>, <c>rekening</c> or <c>acct_num</c>, or after a bank code and its label
@@ -97,7 +97,7 @@ public static class SensitiveDataDetector
     /// only, as it is also a name); and the usual German, Spanish, Portuguese, French, Italian and Dutch names
     /// (Prüfnummer, Kartenprüfnummer, Sicherheitscode, código de seguridad, código de segurança, cryptogramme, code de
     /// sécurité, codice di sicurezza, beveiligingscode). Accented letters are read as their base letter
-    /// (<see cref="FoldLatin"/>); any label may be followed by a word of <see cref="LabelSuffixes"/>.
+    /// (<see cref="TextNormaliser.LatinBaseLetter"/>); any label may be followed by a word of <see cref="LabelSuffixes"/>.
     /// </summary>
     private static readonly string[] CvcLabels =
     [
@@ -282,7 +282,7 @@ public static class SensitiveDataDetector
             // Decorative Latin letters (small capitals, negative circled and squared, regional indicators) read as
             // their letters for IBANs and labels only: for card numbers they stay separators or lone letters.
             var decorative = DecorativeLetters(text, raw[..n], origin);
-            FindIbans(decorative is null ? norm : FoldDecorative(norm, decorative), options, results);
+            FindIbans(decorative is null ? norm : FoldDecorative(norm, decorative, labelRaw: default), options, results);
             if (!options.StopAtFirst || results.Count == first)
             {
                 if (options.ExemptKnownShapes)
@@ -291,7 +291,7 @@ public static class SensitiveDataDetector
                 }
 
                 // Folded before lone letters are made separators: ᴄ🇻v2 is CVV2, though ᴄ and v alone would join digits.
-                var letterText = decorative is null ? null : FoldDecorative(norm, decorative);
+                var letterText = decorative is null ? null : FoldDecorative(norm, decorative, raw[..n]);
                 if (LoneLettersJoin(options))
                 {
                     // After the IBANs (their BBANs hold letters between digits): 4532x0151x... and 4532x-y0151... are
@@ -347,13 +347,19 @@ public static class SensitiveDataDetector
         return letters;
     }
 
-    /// <summary>A copy of <paramref name="norm"/> with each decorative letter read as its ASCII letter (exempt shapes kept).</summary>
-    private static char[] FoldDecorative(ReadOnlySpan<char> norm, char[] decorative)
+    /// <summary>
+    /// A copy of <paramref name="norm"/> with each decorative letter read as its ASCII letter (exempt shapes kept). For
+    /// labels (<paramref name="labelRaw"/> not empty), a decorative letter that is also a Latin letter with a diacritic
+    /// of another base letter stays as it was, for <see cref="LabelLetter"/> to read its base letter: <c>ǫ</c> is a
+    /// small capital Q to an IBAN but o with ogonek to a label (no label holds a q).
+    /// </summary>
+    private static char[] FoldDecorative(ReadOnlySpan<char> norm, char[] decorative, ReadOnlySpan<char> labelRaw)
     {
         var folded = norm.ToArray();
         for (var i = 0; i < folded.Length; i++)
         {
-            if (decorative[i] != '\0' && folded[i] != TextNormaliser.Breaker)
+            if (decorative[i] != '\0' && folded[i] != TextNormaliser.Breaker
+                && (labelRaw.IsEmpty || TextNormaliser.LatinBaseLetter(labelRaw[i]) is var letter && (letter == '\0' || (letter | 0x20) == (decorative[i] | 0x20))))
             {
                 folded[i] = decorative[i];
             }
@@ -385,7 +391,8 @@ public static class SensitiveDataDetector
 
         results.Sort(panFirst, results.Count - panFirst, StartComparer.Instance);
 
-        if (options.DetectCvc || options.DetectAccountNumbers)
+        // A labelled CVC or account number is digits: a text without any (a name, a city) has no label worth reading.
+        if ((options.DetectCvc || options.DetectAccountNumbers) && text.IndexOfAnyInRange('0', '9') >= 0)
         {
             var anyMatch = results.Count > first;
             var covered = anyMatch ? Covered(results, first, results.Count) : NoRanges;
@@ -1246,12 +1253,7 @@ public static class SensitiveDataDetector
         Span<int> ends = stackalloc int[MaxLabelLetters];
         for (var i = 0; i + 3 <= text.Length; i++)
         {
-            if (!char.IsAsciiLetter(text[i]) || (i > 0 && char.IsAsciiLetter(text[i - 1])))
-            {
-                continue;
-            }
-
-            if (!CvcLabelStarts.Contains(text[i]))
+            if (!StartsLabel(text, raw, i, CvcLabelStarts))
             {
                 continue;
             }
@@ -1280,7 +1282,7 @@ public static class SensitiveDataDetector
             {
                 AddLabelledCvc(options, panRegions, covered, found, i, valueStart, valueEnd);
             }
-            else if (loose && EndsLabel(text, j) && TryValueBeforeLabel(text, DigitCountStart(text, i), 3, 4, out valueStart, out valueEnd))
+            else if (loose && EndsLabel(text, j) && TryValueBeforeLabel(text, DigitCountStart(text, raw, i), 3, 4, out valueStart, out valueEnd))
             {
                 // A label right after its number, the label word ended there and no number of its own after it
                 // (123 (cvc), 0471_cvv2, 123 cvc; not the year in "exp 2030 cvc 123"). The digit of "3-digit code" is
@@ -1295,9 +1297,9 @@ public static class SensitiveDataDetector
     /// <c>3-digit code</c> (a digit with no digit glued before it, separators apart from <c>digit</c>), else
     /// <paramref name="start"/>.
     /// </summary>
-    private static int DigitCountStart(ReadOnlySpan<char> text, int start)
+    private static int DigitCountStart(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start)
     {
-        if ((text[start] | 0x20) != 'd')
+        if ((LabelLetter(text, raw, start) | 0x20) != 'd')
         {
             return start;
         }
@@ -1358,7 +1360,7 @@ public static class SensitiveDataDetector
         Span<int> ends = stackalloc int[MaxLabelLetters];
         for (var i = 0; i + 3 <= text.Length; i++)
         {
-            if (!char.IsAsciiLetter(text[i]) || (i > 0 && char.IsAsciiLetter(text[i - 1])) || !AccountLabelStarts.Contains(text[i]))
+            if (!StartsLabel(text, raw, i, AccountLabelStarts))
             {
                 continue;
             }
@@ -1452,7 +1454,7 @@ public static class SensitiveDataDetector
     /// </summary>
     private static int SlashAccountEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, bool loose)
     {
-        if ((text[start] | 0x20) != 'a')
+        if ((LabelLetter(text, raw, start) | 0x20) != 'a')
         {
             return -1;
         }
@@ -1465,7 +1467,7 @@ public static class SensitiveDataDetector
             c++;
         }
 
-        return slash && c < text.Length && (text[c] | 0x20) == 'c' && (c + 1 == text.Length || LabelLetter(text, raw, c + 1) == '\0')
+        return slash && c < text.Length && (LabelLetter(text, raw, c) | 0x20) == 'c' && (c + 1 == text.Length || LabelLetter(text, raw, c + 1) == '\0')
             ? c + 1
             : -1;
     }
@@ -1544,26 +1546,21 @@ public static class SensitiveDataDetector
 
     /// <summary>
     /// The letter a label reads at <paramref name="i"/>: an ASCII letter (decorative letters such as <c>ᴄ</c> or
-    /// <c>🅒</c> are already one in the text labels are read in), an accented Latin letter's base letter, else '\0'.
+    /// <c>🅒</c> are already one in the text labels are read in), a Latin letter with diacritics or a stroke as its base
+    /// letter in its case (<see cref="TextNormaliser.LatinBaseLetter"/>: <c>Ç</c> is <c>C</c>, <c>č</c> is <c>c</c>),
+    /// else '\0'.
     /// </summary>
     private static char LabelLetter(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int i) =>
-        char.IsAsciiLetter(text[i]) ? text[i] : text[i] == TextNormaliser.OtherLetter ? FoldLatin(raw[i]) : '\0';
+        char.IsAsciiLetter(text[i]) ? text[i] : text[i] == TextNormaliser.OtherLetter ? TextNormaliser.LatinBaseLetter(raw[i]) : '\0';
 
-    /// <summary>The base letter of an accented Latin-1 letter (<c>ü</c> is <c>u</c>, <c>é</c> is <c>e</c>), else '\0'.</summary>
-    private static char FoldLatin(char c) => c switch
-    {
-        >= '\u00C0' and <= '\u00C5' or >= '\u00E0' and <= '\u00E5' => 'a',
-        '\u00C7' or '\u00E7' => 'c',
-        >= '\u00C8' and <= '\u00CB' or >= '\u00E8' and <= '\u00EB' => 'e',
-        >= '\u00CC' and <= '\u00CF' or >= '\u00EC' and <= '\u00EF' => 'i',
-        '\u00D1' or '\u00F1' => 'n',
-        >= '\u00D2' and <= '\u00D6' or '\u00D8' or >= '\u00F2' and <= '\u00F6' or '\u00F8' => 'o',
-        >= '\u00D9' and <= '\u00DC' or >= '\u00F9' and <= '\u00FC' => 'u',
-        '\u00DD' or '\u00FD' or '\u00FF' => 'y',
-        '\u00AA' => 'a', // ª, feminine ordinal (n.ª)
-        '\u00BA' => 'o', // º, masculine ordinal (nº: número)
-        _ => '\0',
-    };
+    /// <summary>
+    /// True when a label may start at <paramref name="i"/>: a letter it reads (<see cref="LabelLetter"/>: an accented
+    /// first letter too, <c>Çvc</c>) that is one of <paramref name="starts"/>, with no Latin letter glued before it (a
+    /// label is a word: not <c>Acvc</c>, not <c>Đặng</c> read from its ặ). A letter of another script before it does not
+    /// count (text in scripts without spaces holds labels glued to it: <c>卡cvc 123</c>).
+    /// </summary>
+    private static bool StartsLabel(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int i, SearchValues<char> starts) =>
+        LabelLetter(text, raw, i) is var first && first != '\0' && starts.Contains(first) && (i == 0 || LabelLetter(text, raw, i - 1) == '\0');
 
     /// <summary>The first letters of <paramref name="labels"/>, in both cases (a capitals-only label in capitals).</summary>
     private static SearchValues<char> StartsOf(string[] labels)

@@ -212,6 +212,73 @@ internal static class TextNormaliser
     };
 
     /// <summary>
+    /// The Unicode blocks of Latin letters (first and last code point): Latin-1 Supplement from ª, Latin Extended-A and
+    /// -B, IPA Extensions, Phonetic Extensions and their Supplement, Latin Extended Additional, Letterlike Symbols (Å, K,
+    /// ℂ), Latin Extended-C, -D and -E. Latin letters elsewhere in the BMP are ASCII or full-width (read by
+    /// <see cref="Classify"/>) or modifier letters (separators).
+    /// </summary>
+    private static readonly (int First, int Last)[] LatinBlocks =
+        [(0x00AA, 0x02AF), (0x1D00, 0x1EFF), (0x2100, 0x214F), (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F)];
+
+    /// <summary>
+    /// The ASCII letter a Latin letter with diacritics or a stroke stands for, in its case, else '\0': every letter whose
+    /// canonical decomposition is an ASCII letter and combining marks (<c>ü</c> <c>č</c> <c>ǖ</c> <c>Ç</c> <c>ȩ</c>
+    /// <c>ḑ</c>), and the Latin letters that do not decompose but read as one letter (<c>ł</c> <c>ø</c> <c>đ</c>
+    /// <c>ħ</c> <c>ƈ</c> <c>ȼ</c> <c>ı</c> <c>ɔ</c> <c>ª</c> <c>º</c>). The letters are AnyAscii's transliteration, taken
+    /// only where it is one ASCII letter and only in the Latin blocks, so nothing becomes a digit (AnyAscii writes
+    /// <c>Ƽ</c> as 5), letters of other scripts stay letters of their own (it writes Cyrillic <c>с</c> as <c>s</c>) and
+    /// one char stays one char (<c>ß</c>, <c>æ</c>, <c>þ</c> are two letters there, and stay as written here).
+    /// Supplementary code points (Latin Extended-F and -G, mathematical letters) are not read (<c>raw</c> holds U+FFFF for
+    /// them); validation reads the mathematical ones through NFKC.
+    /// </summary>
+    internal static char LatinBaseLetter(char c) =>
+        c < 0x00AA ? '\0'
+        : c <= 0x2C7F ? LatinBaseLetterTable.Low[c - 0x00AA]
+        : c is >= '\uA720' and <= '\uAB6F' ? LatinBaseLetterTable.High[c - 0xA720]
+        : '\0';
+
+    /// <summary>
+    /// The base letter of each code point of <see cref="LatinBlocks"/>, or '\0', in two flat tables (U+00AA-2C7F and
+    /// U+A720-AB6F; 24 KB) read with one subtraction. Built on first use (about 8 ms once, cold), so a process that never
+    /// meets a letter beyond ASCII never builds them.
+    /// </summary>
+    private static class LatinBaseLetterTable
+    {
+        public static readonly char[] Low = new char[0x2C7F - 0x00AA + 1];
+
+        public static readonly char[] High = new char[0xAB6F - 0xA720 + 1];
+
+        static LatinBaseLetterTable()
+        {
+            foreach (var (first, last) in LatinBlocks)
+            {
+                for (var value = first; value <= last; value++)
+                {
+                    var rune = new Rune(value);
+                    if (!Rune.IsLetter(rune) || (Rune.GetUnicodeCategory(rune) == UnicodeCategory.OtherLetter && value is >= 0x2100 and <= 0x214F))
+                    {
+                        // Letters only (not the symbols of these blocks); the Hebrew-named letterlike signs ℵ ℶ ℷ ℸ are no Latin letters.
+                        continue;
+                    }
+
+                    var ascii = AnyAscii.Transliteration.Transliterate(rune);
+                    if (ascii.Length == 1 && char.IsAsciiLetter((char)ascii[0]))
+                    {
+                        if (value <= 0x2C7F)
+                        {
+                            Low[value - 0x00AA] = (char)ascii[0];
+                        }
+                        else
+                        {
+                            High[value - 0xA720] = (char)ascii[0];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// The digit a braille cell writes after the number sign ⠼: the cells of the letters a-j (⠁⠃⠉⠙⠑⠋⠛⠓⠊⠚) are 1-9 and
     /// 0. Read as digits wherever they stand (free text holds no braille, and the number sign is a separator); -1 for
     /// any other code point.
