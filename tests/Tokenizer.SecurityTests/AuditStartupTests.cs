@@ -359,6 +359,15 @@ public sealed class AuditStartupTests
             Assert.True(code == AuditCommands.ExitBroken, output);
             Assert.Matches(@"intact\s+NO", output);
             Assert.Matches(@"table problem\s+trigger or rule this service did not create: audit_events_refuse_truncate", output);
+            Assert.Matches(@"problem\s+table changed", output);
+
+            // With the anchor edited too, the invalid anchor is the first problem and the trigger is still listed.
+            await File.WriteAllTextAsync(Path.Combine(directory, "anchor", "audit-anchor.json"), "{}");
+            (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches(@"problem\s+anchor invalid", output);
+            Assert.Matches(@"broken record\s+\d+ anchor invalid", output);
+            Assert.Matches(@"table problem\s+trigger or rule this service did not create: audit_events_refuse_truncate", output);
         }
         finally
         {
