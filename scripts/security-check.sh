@@ -251,7 +251,8 @@ if [ "$failures" -lt 99 ]; then
                "dropped append-only trigger restored at start-up|Restart_AppendOnlyTriggerDropped_StartsWarningNamingItAndRestoresIt" \
                "wrong audit key caught at start-up|Restart_WrongAuditKey_RefusesToStartNamingTheSetting_RotationStartsAndVerifies" \
                "record signed by a retired audit key caught at start-up|Restart_RecordSignedWithARetiredKeyAfterTheRotation_RefusesToStartNamingIt" \
-               "foreign trigger on the audit table caught at start-up|Restart_ForeignInsertTriggerOnTheAuditTable_RefusesToStartNamingIt"; do
+               "foreign trigger on the audit table caught at start-up and by offline verify|Restart_ForeignInsertTriggerOnTheAuditTable_RefusesToStartNamingIt" \
+               "audit table definition changed (STRICT removed, time stored as BLOB) caught at start-up and by offline verify|Restart_AuditTableNoLongerStrictAndATimeStoredAsBlob_RefusesToStartAndOfflineVerifyNamesTheRecord"; do
     name=${check%%|*}
     test=${check#*|}
     if out=$(dotnet test tests/Tokenizer.SecurityTests -c Release --no-build --nologo --filter "FullyQualifiedName~AuditStartupTests.$test" 2>&1) \

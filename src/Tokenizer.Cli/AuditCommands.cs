@@ -193,13 +193,23 @@ public static class AuditCommands
         var rows = new List<(string, string)> { ("intact", response.Intact ? "yes" : "NO") };
         if (!response.Intact)
         {
-            rows.Add(("first broken record", response.FirstBrokenSequence.ToString(CultureInfo.InvariantCulture)));
+            if (response.FirstBrokenSequence > 0)
+            {
+                rows.Add(("first broken record", response.FirstBrokenSequence.ToString(CultureInfo.InvariantCulture)));
+            }
+
             rows.Add(("problem", response.Problem));
 
             // Every broken record the walk found, not only the first: a second forgery behind the first is listed too.
             foreach (var broken in response.Broken)
             {
                 rows.Add(("broken record", string.Create(CultureInfo.InvariantCulture, $"{broken.Sequence} {broken.Problem}")));
+            }
+
+            // The table itself: a foreign trigger or a changed definition, which no record's MAC shows.
+            foreach (var problem in response.TableProblems)
+            {
+                rows.Add(("table problem", problem));
             }
 
             if (response.BrokenCount > response.Broken.Count)
@@ -223,7 +233,8 @@ public static class AuditCommands
         {
             // Nothing from the first broken record on is proven by this check, even where later MACs recompute (an
             // anchor mismatch: the chain verifies under the key but no longer passes through the anchored record).
-            var lastIntact = Math.Min(response.HeadSequence, response.FirstBrokenSequence - 1);
+            // Only the table changed (first broken record 0): every record verified up to the head.
+            var lastIntact = response.FirstBrokenSequence > 0 ? Math.Min(response.HeadSequence, response.FirstBrokenSequence - 1) : response.HeadSequence;
             if (response.Broken.Any(b => b.Problem == AuditProblems.AnchorMismatch))
             {
                 // The chain no longer passes through the anchored record: a key holder may have rewritten any record up
@@ -238,7 +249,7 @@ public static class AuditCommands
                 rows.Add(("last intact record", lastIntact > 0 ? lastIntact.ToString(CultureInfo.InvariantCulture) : "none"));
             }
 
-            if (response.HeadSequence >= response.FirstBrokenSequence && !response.Broken.Any(b => b.Problem == AuditProblems.AnchorMismatch))
+            if (response.FirstBrokenSequence > 0 && response.HeadSequence >= response.FirstBrokenSequence && !response.Broken.Any(b => b.Problem == AuditProblems.AnchorMismatch))
             {
                 rows.Add(("not proven", string.Create(
                     CultureInfo.InvariantCulture,

@@ -11,7 +11,7 @@ namespace Tokenizer.IntegrationTests;
 /// <summary>
 /// The real server process on PostgreSQL (the throwaway cluster scripts/test.sh starts), restarted after its audit
 /// table was changed under it: dropped guards are restored with a Warning naming each, and a middle record edited
-/// behind a dropped and recreated trigger stops start-up naming the record.
+/// behind a dropped and recreated trigger stops start-up naming the record, as does a changed column type, naming it.
 /// </summary>
 public sealed class PostgresAuditRestartTests
 {
@@ -86,6 +86,14 @@ public sealed class PostgresAuditRestartTests
                 var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory, "Development", variables, args));
                 Assert.True(
                     refused.Message.Contains($"Tokenizer:AuditAnchor: the audit trail is broken: audit record {middle} was changed after it was written", StringComparison.Ordinal),
+                    refused.Message);
+
+                // The column's type changed too (PostgreSQL's analogue of SQLite's STRICT removed): the definition is
+                // checked before the walk, so it is what the refusal names now (the refusal above is the control).
+                await ExecuteAsync(connection, "ALTER TABLE audit_events ALTER COLUMN time TYPE numeric(20, 0)");
+                refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory, "Development", variables, args));
+                Assert.True(
+                    refused.Message.Contains("Tokenizer:AuditAnchor: the audit table's definition was changed outside this service (column time is declared numeric(20,0), not BIGINT)", StringComparison.Ordinal),
                     refused.Message);
             }
         }

@@ -339,6 +339,10 @@ public sealed class AuditStartupTests
             // Control: an untouched restart starts.
             await RunAndStopAsync(directory);
 
+            // Control for the offline command: the untouched stopped ledger verifies intact.
+            var (intactCode, intactOutput) = await VerifyOfflineAsync(directory);
+            Assert.True(intactCode == 0, intactOutput);
+
             // SQL access and no key: a trigger that skips every revoke's record as it is inserted, named like a guard.
             using (var connection = OpenLedger(directory))
             using (var create = connection.CreateCommand())
@@ -349,6 +353,63 @@ public sealed class AuditStartupTests
 
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table has 1 trigger(s) or rule(s) this service did not create (audit_events_refuse_truncate)");
+
+            // The command the refusal points at says the same, and exits as for a broken trail (every record verifies).
+            var (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches(@"intact\s+NO", output);
+            Assert.Matches(@"table problem\s+trigger or rule this service did not create: audit_events_refuse_truncate", output);
+            Assert.Matches(@"problem\s+table changed", output);
+
+            // With the anchor edited too, the invalid anchor is the first problem and the trigger is still listed.
+            await File.WriteAllTextAsync(Path.Combine(directory, "anchor", "audit-anchor.json"), "{}");
+            (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches(@"problem\s+anchor invalid", output);
+            Assert.Matches(@"broken record\s+\d+ anchor invalid", output);
+            Assert.Matches(@"table problem\s+trigger or rule this service did not create: audit_events_refuse_truncate", output);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_AuditTableNoLongerStrictAndATimeStoredAsBlob_RefusesToStartAndOfflineVerifyNamesTheRecord()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-strict-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+
+            // Control: an untouched restart starts, and the offline walk of the stopped ledger is intact.
+            await RunAndStopAsync(directory);
+            var (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == 0, output);
+
+            // The sixth outside review's edit: STRICT removed through writable_schema, one record's time rewritten as a
+            // BLOB of the same digits (its MAC still verifies; no export period holds it), the guard recreated as it was.
+            var middle = MiddleSequence(directory);
+            RewriteAuditTableDefinition(directory, "replace(sql, ') STRICT', ')')");
+            TamperWithGuardDown(directory, "audit_events_refuse_update", $"UPDATE audit_events SET time = CAST(CAST(time AS TEXT) AS BLOB) WHERE sequence = {middle}");
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table's definition was changed outside this service (table is no longer STRICT");
+            AssertRefusedNaming(refused, $"tokenizer audit verify --offline --data-directory {directory}");
+            (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches($@"broken record\s+{middle} stored type changed", output);
+            Assert.Matches(@"table problem\s+table is no longer STRICT", output);
+
+            // STRICT put back the same way: the definition is as created, the stored value is still named.
+            RewriteAuditTableDefinition(directory, "sql || ' STRICT'");
+            refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            AssertRefusedNaming(refused, $"failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record {middle} holds a value stored with another type than its column's (stored type changed)");
+            (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches($@"broken record\s+{middle} stored type changed", output);
+            Assert.DoesNotContain("table problem", output, StringComparison.Ordinal);
         }
         finally
         {
@@ -580,6 +641,16 @@ public sealed class AuditStartupTests
             var changed = command.ExecuteNonQuery();
             Assert.True(changes is null || changes == changed, $"{changed} rows changed");
         }
+    }
+
+    // What anyone who can write a stopped server's file can do: rewrite the audit table's CREATE statement
+    // (newSql is an SQL expression over the old sql).
+    private static void RewriteAuditTableDefinition(string directory, string newSql)
+    {
+        using var connection = OpenLedger(directory);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = {newSql} WHERE type = 'table' AND name = 'audit_events'; PRAGMA writable_schema = OFF;";
+        command.ExecuteNonQuery();
     }
 
     private static SqliteConnection OpenLedger(string directory)

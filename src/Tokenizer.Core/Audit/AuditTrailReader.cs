@@ -15,7 +15,10 @@ public sealed record AuditRecord(long Sequence, AuditEvent Event);
 public sealed record AuditAnchor(long Sequence, byte[] Mac);
 
 /// <summary>The result of walking the chain from record 1 to its newest record.</summary>
-/// <param name="Intact">True when every MAC and link verifies, the sequence is gapless and the anchor (if any) matches.</param>
+/// <param name="Intact">
+/// True when every MAC and link verifies, every value has its column's type, the sequence is gapless, the anchor (if
+/// any) matches and the table is as the migrations created it (<see cref="AuditVerification.TableProblems"/>).
+/// </param>
 /// <param name="RecordsChecked">Records read: the whole trail (the walk goes on past a broken record).</param>
 /// <param name="FirstBrokenSequence">
 /// 0 when intact. Otherwise the first position whose record is not what the key signed: the altered record
@@ -45,6 +48,15 @@ public sealed record AuditVerification(
 
     /// <summary>How many broken records were found in all; may exceed the length of <see cref="Broken"/>.</summary>
     public long BrokenCount { get; init; }
+
+    /// <summary>
+    /// What is wrong with the audit table itself, one short text each (names in it are scrubbed and capped): a trigger
+    /// or rule this service did not create, or a definition other than the migrations create (SQLite: STRICT removed; a
+    /// column's declared type, nullability or key changed, added or dropped; the time index changed). Any makes
+    /// <see cref="Intact"/> false: such a change lets rows be dropped as they are written or stored in a shape the walk
+    /// and the export read differently. Empty when the table is as created.
+    /// </summary>
+    public IReadOnlyList<string> TableProblems { get; init; } = [];
 }
 
 /// <summary>One broken record found by a verification.</summary>
@@ -112,6 +124,19 @@ public static class AuditProblems
     /// key, or written by a replica still configured with the old key long after the rotation.
     /// </summary>
     public const string RetiredKey = "retired key";
+
+    /// <summary>
+    /// A value of the record is stored with another type than its column's (SQLite: e.g. its time as a BLOB of the same
+    /// digits, possible once STRICT was removed from the table): the MAC may still verify over the converted value, but
+    /// comparisons in SQL (an export's period) treat it differently, so the record could be hidden from every export.
+    /// </summary>
+    public const string StoredTypeChanged = "stored type changed";
+
+    /// <summary>
+    /// The audit table itself was changed (see <see cref="AuditVerification.TableProblems"/>): reported as the problem
+    /// when every record verifies.
+    /// </summary>
+    public const string TableChanged = "table changed";
 
     /// <summary>The service's stored anchor fails its seal under the configured audit keys: it was edited or forged.</summary>
     public const string AnchorInvalid = "anchor invalid";

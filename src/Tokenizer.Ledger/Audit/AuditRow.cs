@@ -28,21 +28,20 @@ internal sealed record AuditRow(
     string? KeyId = null,
     long? RecordedAtMicros = null)
 {
-    /// <summary>Reads the columns of <see cref="AuditSql.Columns"/>; a NULL where the schema forbids one reads as empty.</summary>
-    public static AuditRow Read(DbDataReader reader) => new(
-        reader.GetInt64(0),
-        reader.GetInt64(1),
-        reader.GetNullableString(2) ?? string.Empty,
-        reader.GetNullableString(3),
-        reader.GetNullableString(4) ?? string.Empty,
-        reader.GetNullableString(5),
-        reader.GetNullableString(6) ?? string.Empty,
-        reader.GetNullableString(7),
-        reader.GetNullableString(8) ?? string.Empty,
-        Bytes(reader, 9),
-        Bytes(reader, 10),
-        reader.GetNullableString(11),
-        reader.IsDBNull(12) ? null : reader.GetInt64(12));
+    /// <summary>
+    /// False when a value was stored with another type than its column's (read as a 14th column where the query has
+    /// one, see <see cref="AuditSql.SelectChainPage"/>): the values above are then conversions, not what is stored.
+    /// </summary>
+    public bool StoredTypesMatch { get; init; } = true;
+
+    /// <summary>
+    /// Reads the columns of <see cref="AuditSql.Columns"/>, and <see cref="StoredTypesMatch"/> from a 14th when there is
+    /// one; a NULL where the schema forbids one reads as empty.
+    /// </summary>
+    public static AuditRow Read(DbDataReader reader) => ReadColumns(reader) with
+    {
+        StoredTypesMatch = reader.FieldCount <= 13 || Convert.ToInt64(reader.GetValue(13), System.Globalization.CultureInfo.InvariantCulture) == 1,
+    };
 
     /// <summary>Binds every column as a parameter of <see cref="AuditSql.Insert"/>.</summary>
     public void Bind(DbCommand command) => command
@@ -73,6 +72,21 @@ internal sealed record AuditRow(
             AuditTexts.Outcome.Parse(Outcome, "audit_events.outcome"),
             Reason,
             CorrelationId));
+
+    private static AuditRow ReadColumns(DbDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetInt64(1),
+        reader.GetNullableString(2) ?? string.Empty,
+        reader.GetNullableString(3),
+        reader.GetNullableString(4) ?? string.Empty,
+        reader.GetNullableString(5),
+        reader.GetNullableString(6) ?? string.Empty,
+        reader.GetNullableString(7),
+        reader.GetNullableString(8) ?? string.Empty,
+        Bytes(reader, 9),
+        Bytes(reader, 10),
+        reader.GetNullableString(11),
+        reader.IsDBNull(12) ? null : reader.GetInt64(12));
 
     private static byte[] Bytes(DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? [] : reader.GetValue(ordinal) as byte[] ?? [];

@@ -15,6 +15,9 @@ namespace Tokenizer.Ledger.Audit;
 /// <item>its sequence is the next one expected, else <see cref="AuditProblems.SequenceGap"/> naming the first missing
 /// number (a deleted record k is reported as k; a run of deleted records is one gap); the row itself is still checked,
 /// but not its link, whose predecessor is gone;</item>
+/// <item>every value is stored with its column's type, else <see cref="AuditProblems.StoredTypeChanged"/> (SQLite
+/// converts, e.g., a BLOB of digits to the same integer when read, so the MAC would verify, while SQL comparisons treat
+/// the BLOB as larger than any number: the record falls out of every export's period);</item>
 /// <item>its key id names a configured key, else <see cref="AuditProblems.UnknownKey"/>;</item>
 /// <item>its MAC is the HMAC of its content, sequence and prev_mac under that key, else <see cref="AuditProblems.MacMismatch"/>
 /// (altered content; swapped or renumbered rows, since the sequence is signed);</item>
@@ -115,7 +118,12 @@ internal sealed class AuditVerifier
         }
 
         string? problem = null;
-        if (row.KeyId is { } keyId && !keys.Knows(keyId))
+        if (!row.StoredTypesMatch)
+        {
+            // The MAC was checked over converted values; what SQL compares (an export's period) is the stored one.
+            problem = AuditProblems.StoredTypeChanged;
+        }
+        else if (row.KeyId is { } keyId && !keys.Knows(keyId))
         {
             problem = AuditProblems.UnknownKey;
         }

@@ -198,19 +198,27 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// <remarks>
     /// Reads the chain in pages of 1000 records, each page on its own connection, so neither memory nor a snapshot is
     /// held for the whole walk; records appended meanwhile are verified if the walk reaches them. The walk goes on past
-    /// a broken record (see <see cref="AuditVerifier"/>).
+    /// a broken record (see <see cref="AuditVerifier"/>), and reports a value stored with another type than its column's
+    /// (<see cref="AuditProblems.StoredTypeChanged"/>). The table itself is checked too: foreign triggers and rules
+    /// (<see cref="ForeignTriggersAsync"/>) and its definition (<see cref="TableDefinitionProblemsAsync"/>) go into
+    /// <see cref="AuditVerification.TableProblems"/>, and any makes the trail not intact.
     /// </remarks>
     public async Task<AuditVerification> VerifyAsync(AuditAnchor? anchor, CancellationToken cancellationToken)
     {
         var verifier = new AuditVerifier(keys, anchor, UnixMicros.From(timeProvider.GetUtcNow()));
+        var table = (await ForeignTriggersAsync(cancellationToken).ConfigureAwait(false))
+            .Select(name => "trigger or rule this service did not create: " + UntrustedName(name))
+            .Concat(await TableDefinitionProblemsAsync(cancellationToken).ConfigureAwait(false))
+            .ToList();
 
         // From the lowest sequence stored, not from 1: a row below 1 (written past the CHECK constraint) is read and
         // reported rather than left outside the walk.
         var after = long.MinValue;
+        var chainPage = AuditSql.SelectChainPage(database.Dialect);
         while (true)
         {
             var page = await ReadPageAsync(
-                AuditSql.SelectChainPage,
+                chainPage,
                 command => command.Bind("@after_sequence", after).Bind("@limit", VerifyPageSize),
                 cancellationToken).ConfigureAwait(false);
             foreach (var row in page)
@@ -221,10 +229,120 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
 
             if (page.Count < VerifyPageSize)
             {
-                return verifier.Result();
+                break;
             }
         }
+
+        var result = verifier.Result();
+        return table.Count == 0
+            ? result
+            : result with { Intact = false, Problem = result.Problem ?? AuditProblems.TableChanged, TableProblems = table };
     }
+
+    /// <summary>
+    /// How <c>audit_events</c> differs from the table the migrations create: SQLite's STRICT removed (then any column
+    /// stores any type, and a time stored as a BLOB falls out of every export's period while the MAC still verifies); a
+    /// column missing, added, or with another declared type, nullability or primary key; the time index the export
+    /// reads by missing or on other columns. Other indexes are left alone (they change no stored value). CHECK
+    /// constraints are not compared: what they bound, the walk checks on every record (MAC, sequence, types).
+    /// </summary>
+    /// <returns>One short text per difference (column and index names as stored, scrubbed and capped); empty when none.</returns>
+    /// <exception cref="DbException">The database could not be read.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The dialect's constant queries; the table name travels as a bound parameter.")]
+    public Task<IReadOnlyList<string>> TableDefinitionProblemsAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<string>>(
+            async (connection, ct) =>
+            {
+                var dialect = database.Dialect;
+                var problems = new List<string>();
+                if (dialect.TableStrict is { } strictQuery)
+                {
+                    using var strict = connection.CreateCommand();
+                    strict.CommandText = strictQuery;
+                    strict.Bind("@table", AuditTable);
+                    var value = await strict.ExecuteScalarAsync(ct).ConfigureAwait(false);
+                    if (value is null or DBNull || Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture) != 1)
+                    {
+                        problems.Add("table is no longer STRICT (a value of any type can be stored in any column)");
+                    }
+                }
+
+                var stored = new List<(string Name, string Type, bool NotNull, bool PrimaryKey)>();
+                using (var columns = connection.CreateCommand())
+                {
+                    columns.CommandText = dialect.TableColumns;
+                    columns.Bind("@table", AuditTable);
+                    using var reader = await columns.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        stored.Add((
+                            reader.GetString(0),
+                            reader.IsDBNull(1) ? string.Empty : reader.GetString(1),
+                            Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture) != 0,
+                            Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture) != 0));
+                    }
+                }
+
+                var expected = AuditSql.ExpectedColumns(dialect);
+                foreach (var column in expected)
+                {
+                    var found = stored.FindIndex(c => string.Equals(c.Name, column.Name, StringComparison.OrdinalIgnoreCase));
+                    if (found < 0)
+                    {
+                        problems.Add($"column {column.Name} is missing");
+                        continue;
+                    }
+
+                    var actual = stored[found];
+                    if (!string.Equals(actual.Type, column.Type, StringComparison.OrdinalIgnoreCase))
+                    {
+                        problems.Add($"column {column.Name} is declared {UntrustedName(actual.Type)}, not {column.Type}");
+                    }
+
+                    if (actual.NotNull != column.NotNull)
+                    {
+                        problems.Add($"column {column.Name} is {(actual.NotNull ? "NOT NULL" : "nullable")}, not {(column.NotNull ? "NOT NULL" : "nullable")}");
+                    }
+
+                    if (actual.PrimaryKey != column.PrimaryKey)
+                    {
+                        problems.Add($"column {column.Name} is {(actual.PrimaryKey ? string.Empty : "no longer ")}in the primary key");
+                    }
+                }
+
+                problems.AddRange(stored
+                    .Where(c => !expected.Any(e => string.Equals(e.Name, c.Name, StringComparison.OrdinalIgnoreCase)))
+                    .Select(c => $"column {UntrustedName(c.Name)} was added"));
+
+                string? indexColumns = null;
+                var indexFound = false;
+                using (var indexes = connection.CreateCommand())
+                {
+                    indexes.CommandText = dialect.TableIndexes;
+                    indexes.Bind("@table", AuditTable);
+                    using var reader = await indexes.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        if (string.Equals(reader.GetString(0), AuditSql.TimeIndex, StringComparison.Ordinal))
+                        {
+                            indexFound = true;
+                            indexColumns = reader.IsDBNull(1) ? string.Empty : reader.GetString(1);
+                        }
+                    }
+                }
+
+                if (!indexFound)
+                {
+                    problems.Add($"index {AuditSql.TimeIndex} is missing");
+                }
+                else if (!string.Equals(indexColumns, AuditSql.TimeIndexColumns, StringComparison.Ordinal))
+                {
+                    problems.Add($"index {AuditSql.TimeIndex} is on ({UntrustedName(indexColumns ?? string.Empty)}), not ({AuditSql.TimeIndexColumns})");
+                }
+
+                return problems;
+            },
+            cancellationToken);
 
     /// <summary>
     /// The start-up checks, without walking the whole chain: the newest record must verify under a configured key (a
@@ -482,6 +600,10 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
 
         return new AuditKeyRing(auditKey);
     }
+
+    /// <summary>A name chosen by whoever changed the table, fit for a message: capped at 64 characters and cleaned.</summary>
+    private static string UntrustedName(string name) =>
+        AuditText.Clean(name.Length > 64 ? name[..64] : name) ?? "(no visible name)";
 
     private async Task<AuditAnchor?> ReadHeadAsync(CancellationToken cancellationToken)
     {

@@ -38,9 +38,39 @@ internal static class AuditSql
         ON CONFLICT (name) DO UPDATE SET check_value = excluded.check_value, updated_at = excluded.updated_at
         """;
 
-    /// <summary>One page of the chain in sequence order, strictly after <c>@after_sequence</c> (the primary key: no sort).</summary>
-    public const string SelectChainPage =
-        "SELECT " + Columns + " FROM audit_events WHERE sequence > @after_sequence ORDER BY sequence LIMIT @limit";
+    /// <summary>
+    /// One page of the chain in sequence order, strictly after <c>@after_sequence</c> (the primary key: no sort), each row
+    /// with a 14th column: 1 when every value has its column's type (<see cref="SqlDialect.AuditStoredTypes"/>).
+    /// </summary>
+    public static string SelectChainPage(SqlDialect dialect) =>
+        "SELECT " + Columns + ", " + dialect.AuditStoredTypes + " FROM audit_events WHERE sequence > @after_sequence ORDER BY sequence LIMIT @limit";
+
+    /// <summary>
+    /// The columns of <c>audit_events</c> as the migrations create them (2, 7 and 13), in order: name, declared type,
+    /// NOT NULL, primary key.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Type, bool NotNull, bool PrimaryKey)> ExpectedColumns(SqlDialect dialect) =>
+    [
+        ("sequence", dialect.Int64Type, true, true),
+        ("time", dialect.Int64Type, true, false),
+        ("caller_id", "TEXT", true, false),
+        ("source_address", "TEXT", false, false),
+        ("action", "TEXT", true, false),
+        ("resource", "TEXT", false, false),
+        ("outcome", "TEXT", true, false),
+        ("reason", "TEXT", false, false),
+        ("correlation_id", "TEXT", true, false),
+        ("prev_mac", dialect.BytesType, true, false),
+        ("mac", dialect.BytesType, true, false),
+        ("key_id", "TEXT", false, false),
+        ("recorded_at", dialect.Int64Type, false, false),
+    ];
+
+    /// <summary>The index the export's keyset reads by (migration 2), and its columns.</summary>
+    public const string TimeIndex = "ix_audit_events_time";
+
+    /// <summary>The columns of <see cref="TimeIndex"/>, comma-separated.</summary>
+    public const string TimeIndexColumns = "time,sequence";
 
     /// <summary>
     /// One page of an export: time in [<c>@from</c>, <c>@to</c>), sequence 1 or more (the walk reports a row below 1,

@@ -41,6 +41,19 @@ internal sealed record SqlDialect
         RestorableGuards = SqliteRestorableGuards,
         PresentGuards = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table",
         TableTriggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table COLLATE NOCASE",
+        TableStrict = "SELECT strict FROM pragma_table_list WHERE schema = 'main' AND name = @table",
+        TableColumns = "SELECT name, type, \"notnull\", pk FROM pragma_table_info(@table) ORDER BY cid",
+        TableIndexes = """
+            SELECT il.name, (SELECT group_concat(n, ',') FROM (SELECT ii.name AS n FROM pragma_index_info(il.name) ii ORDER BY ii.seqno))
+            FROM pragma_index_list(@table) il
+            """,
+        AuditStoredTypes = """
+            (typeof(sequence) = 'integer' AND typeof(time) = 'integer' AND typeof(caller_id) = 'text'
+             AND typeof(source_address) IN ('text', 'null') AND typeof(action) = 'text' AND typeof(resource) IN ('text', 'null')
+             AND typeof(outcome) = 'text' AND typeof(reason) IN ('text', 'null') AND typeof(correlation_id) = 'text'
+             AND typeof(prev_mac) = 'blob' AND typeof(mac) = 'blob' AND typeof(key_id) IN ('text', 'null')
+             AND typeof(recorded_at) IN ('integer', 'null'))
+            """,
         AuditAppendLock = null,
     };
 
@@ -66,6 +79,19 @@ internal sealed record SqlDialect
             UNION ALL
             SELECT rulename::text, definition FROM pg_rules WHERE tablename = @table
             """,
+        TableStrict = null,
+        TableColumns = """
+            SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), CASE WHEN a.attnotnull THEN 1 ELSE 0 END,
+                   CASE WHEN EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = a.attrelid AND c.contype = 'p' AND a.attnum = ANY (c.conkey)) THEN 1 ELSE 0 END
+            FROM pg_attribute a WHERE a.attrelid = to_regclass(@table) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
+            """,
+        TableIndexes = """
+            SELECT i.relname::text, (SELECT string_agg(a.attname::text, ',' ORDER BY k.ord)
+                FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum)
+            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = to_regclass(@table)
+            """,
+        AuditStoredTypes = "1",
         AuditAppendLock = AdvisoryLock(AdvisoryLocks.AuditAppend),
         AuditAnchorLock = AdvisoryLock(AdvisoryLocks.AuditAnchor),
         TokenEventAppendLock = AdvisoryLock(AdvisoryLocks.TokenEventAppend),
@@ -114,6 +140,28 @@ internal sealed record SqlDialect
     /// drop or change a row as it is written, or delete it right after.
     /// </summary>
     public required string TableTriggers { get; init; }
+
+    /// <summary>
+    /// A query giving 1 when table <c>@table</c> is STRICT (SQLite: a value of another type than its column's is refused),
+    /// 0 when not; null where column types are always enforced (PostgreSQL).
+    /// </summary>
+    public required string? TableStrict { get; init; }
+
+    /// <summary>
+    /// A query listing the columns of table <c>@table</c> in order: name, declared type, 1 when NOT NULL, and above 0
+    /// when part of the primary key.
+    /// </summary>
+    public required string TableColumns { get; init; }
+
+    /// <summary>A query listing the indexes of table <c>@table</c>: name, and its columns in order, comma-separated.</summary>
+    public required string TableIndexes { get; init; }
+
+    /// <summary>
+    /// An expression over the columns of <c>audit_events</c>, 1 when every value is stored with its column's type.
+    /// SQLite: <c>typeof</c> per column, since a table whose STRICT was removed stores any type anywhere; PostgreSQL:
+    /// always 1, the column type is the stored type (a changed column type is a table problem instead).
+    /// </summary>
+    public required string AuditStoredTypes { get; init; }
 
     /// <summary>
     /// The statement that makes an audit append the only one in flight, run first in the append's transaction; null

@@ -18,7 +18,9 @@ namespace Tokenizer.Server.Audit;
 /// the stored check value of the request HMAC secret must be the configured secret's or a previous one's (then the
 /// stored value moves to the current one: a rotation); the newest audit record must verify under a configured audit
 /// key; the anchored record must still exist with the anchored MAC; and the whole chain must verify, walked from record
-/// 1 in pages as <c>audit verify</c> walks it (an edited or deleted record anywhere stops start-up naming it).
+/// 1 in pages as <c>audit verify</c> walks it (an edited or deleted record anywhere stops start-up naming it); and the
+/// audit table must be as the migrations created it: no trigger or rule this service did not create, the same
+/// definition (SQLite: STRICT; column types, nullability, key; the time index).
 /// </para>
 /// <para>
 /// A trail shorter than its anchor stops start-up rather than starting NOT_SERVING: appending would write new records
@@ -136,6 +138,16 @@ internal sealed class AuditGuard(
                 $"Tokenizer:AuditAnchor: the audit table has {foreign.Count} trigger(s) or rule(s) this service did not create ({names}): one that fires on an insert can drop or change audit records as they are written. Keep a copy of the database as evidence, drop them, and start again.{OfflineVerifyHint}"));
         }
 
+        // A table whose STRICT was removed or whose column types changed stores values the walk reads converted (its MAC
+        // still verifies) while SQL compares them as stored: a time kept as a BLOB falls out of every export's period.
+        var definition = await trail.TableDefinitionProblemsAsync(cancellationToken);
+        if (definition.Count > 0)
+        {
+            throw new StartupException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Tokenizer:AuditAnchor: the audit table's definition was changed outside this service ({string.Join("; ", definition.Take(ListedAtStart))}): records can then be stored in a shape that verification and export read differently, and be hidden from exports. Keep a copy of the database as evidence and restore it from a copy taken before the change.{OfflineVerifyHint}"));
+        }
+
         // The head and the anchored record can be intact while a record between them was edited or deleted with the
         // service stopped: only a walk of the whole chain (the one `audit verify` runs, page by page) finds that.
         var walk = await trail.VerifyAsync(anchor, cancellationToken);
@@ -251,6 +263,7 @@ internal sealed class AuditGuard(
             AuditProblems.RecordedTimeMissing => $"audit record {k} is in the older format although earlier records are not (recorded time missing): it was written outside the service",
             AuditProblems.RecordedOutOfOrder => $"audit record {k} was recorded before an earlier record (recorded out of order): it was back-dated outside the service",
             AuditProblems.RecordedInTheFuture => $"audit record {k} is dated more than a few minutes after this host's clock (recorded in the future): it was written outside the service, or the clock that wrote it was ahead",
+            AuditProblems.StoredTypeChanged => $"audit record {k} holds a value stored with another type than its column's (stored type changed): it was rewritten outside the service, which can hide it from exports",
             AuditProblems.SequenceOutOfRange => $"audit record {k} has a sequence below 1 (sequence out of range): it was written past the table's constraint",
             AuditProblems.RetiredKey => $"audit record {k} is signed by an audit key that a newer one had replaced more than Tokenizer:AuditKeyRotationGraceMinutes before (retired key): it was forged with a retired key, or a replica kept the old key after the rotation",
             _ => $"audit record {k} is broken ({walk.Problem})",

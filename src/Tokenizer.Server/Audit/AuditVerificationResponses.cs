@@ -37,18 +37,21 @@ internal static class AuditVerificationResponses
     public static VerifyAuditTrailResponse AnchorInvalid(AuditVerification unanchored)
     {
         ArgumentNullException.ThrowIfNull(unanchored);
+
+        // Only the table changed (its problems are listed on their own): every record verified.
+        var walkIntact = unanchored.Intact || unanchored.Problem == AuditProblems.TableChanged;
         var invalid = new VerifyAuditTrailResponse
         {
             Intact = false,
             RecordsChecked = unanchored.RecordsChecked,
-            FirstBrokenSequence = unanchored.Intact ? unanchored.HeadSequence : unanchored.FirstBrokenSequence,
-            Problem = unanchored.Intact ? AuditProblems.AnchorInvalid : unanchored.Problem,
+            FirstBrokenSequence = walkIntact ? unanchored.HeadSequence : unanchored.FirstBrokenSequence,
+            Problem = walkIntact ? AuditProblems.AnchorInvalid : unanchored.Problem,
             HeadSequence = unanchored.HeadSequence,
             HeadMac = ByteString.CopyFrom(unanchored.HeadMac),
             BrokenCount = unanchored.BrokenCount,
         };
         AddBroken(invalid, unanchored);
-        if (unanchored.Intact)
+        if (walkIntact)
         {
             invalid.Broken.Add(new BrokenAuditRecord { Sequence = unanchored.HeadSequence, Problem = AuditProblems.AnchorInvalid });
             invalid.BrokenCount = 1;
@@ -57,6 +60,9 @@ internal static class AuditVerificationResponses
         return invalid;
     }
 
-    private static void AddBroken(VerifyAuditTrailResponse response, AuditVerification result) =>
+    private static void AddBroken(VerifyAuditTrailResponse response, AuditVerification result)
+    {
         response.Broken.AddRange(result.Broken.Select(b => new BrokenAuditRecord { Sequence = b.Sequence, Problem = b.Problem }));
+        response.TableProblems.AddRange(result.TableProblems);
+    }
 }

@@ -372,6 +372,129 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
         Assert.Equal([1L, 2L, 3L], exported.Select(r => r.Sequence));
     }
 
+    [Fact]
+    public async Task VerifyAndExport_TimeStoredWithAnotherType_NamesTheRecordAndTheChangedTable()
+    {
+        // Arrange: the sixth outside review's edit. SQLite: STRICT removed through writable_schema, record 3's time
+        // rewritten as a BLOB of the same digits (its MAC still verifies over the converted value, and a BLOB sorts
+        // above every number, so no bounded export period holds it), the guard recreated with its own SQL.
+        // PostgreSQL: the analogue, the column's type changed. Control: the untouched table and trail pass.
+        await AppendEventsAsync(5);
+        var untouched = await Trail.VerifyAsync(null, CancellationToken.None);
+        var untouchedTable = await Trail.TableDefinitionProblemsAsync(CancellationToken.None);
+        if (Database.Provider == "SQLite")
+        {
+            await RewriteSqliteSchemaAsync("replace(sql, ') STRICT', ')')");
+            await ExecuteAsync("""
+                DROP TRIGGER audit_events_refuse_update;
+                UPDATE audit_events SET time = CAST(CAST(time AS TEXT) AS BLOB) WHERE sequence = 3;
+                CREATE TRIGGER audit_events_refuse_update BEFORE UPDATE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+                """);
+        }
+        else
+        {
+            await ExecuteAsync("ALTER TABLE audit_events ALTER COLUMN time TYPE numeric(20, 0)");
+        }
+
+        // Act
+        var verification = await Trail.VerifyAsync(null, CancellationToken.None);
+        var table = await Trail.TableDefinitionProblemsAsync(CancellationToken.None);
+        var exported = new List<long>();
+        await foreach (var record in Trail.ReadAsync(T0.AddDays(-1), T0.AddDays(1), CancellationToken.None))
+        {
+            exported.Add(record.Sequence);
+        }
+
+        // Assert
+        Assert.True(untouched.Intact, untouched.Problem);
+        Assert.Empty(untouched.TableProblems);
+        Assert.Empty(untouchedTable);
+        Assert.False(verification.Intact);
+        Assert.Equal(table, verification.TableProblems);
+        if (Database.Provider == "SQLite")
+        {
+            Assert.Equal([new AuditBreak(3, AuditProblems.StoredTypeChanged)], verification.Broken);
+            Assert.Equal(AuditProblems.StoredTypeChanged, verification.Problem);
+            Assert.Equal(["table is no longer STRICT (a value of any type can be stored in any column)"], table);
+            Assert.Equal([1L, 2L, 4L, 5L], exported);
+        }
+        else
+        {
+            Assert.Empty(verification.Broken);
+            Assert.Equal(AuditProblems.TableChanged, verification.Problem);
+            Assert.Equal(["column time is declared numeric(20,0), not BIGINT"], table);
+        }
+    }
+
+    [Theory]
+    [InlineData("index")]
+    [InlineData("nullable")]
+    [InlineData("column")]
+    public async Task TableDefinitionProblemsAsync_DefinitionChanged_NamesTheChange(string change)
+    {
+        // Arrange: DDL rights and no key (SQLite: the definition rewritten through writable_schema, as a stopped
+        // server's file can be). Control: the table as the migrations made it has no problem.
+        var before = await Trail.TableDefinitionProblemsAsync(CancellationToken.None);
+        var sqlite = Database.Provider == "SQLite";
+        switch (change)
+        {
+            case "index":
+                await ExecuteAsync("DROP INDEX ix_audit_events_time; CREATE INDEX ix_audit_events_time ON audit_events (sequence)");
+                break;
+            case "nullable" when sqlite:
+                await RewriteSqliteSchemaAsync("replace(sql, 'time INTEGER NOT NULL', 'time INTEGER NULL')");
+                break;
+            case "nullable":
+                await ExecuteAsync("ALTER TABLE audit_events ALTER COLUMN time DROP NOT NULL");
+                break;
+            default:
+                await ExecuteAsync("ALTER TABLE audit_events ADD COLUMN shadow TEXT NULL");
+                break;
+        }
+
+        // Act
+        var after = await Trail.TableDefinitionProblemsAsync(CancellationToken.None);
+
+        // Assert
+        Assert.Empty(before);
+        var expected = change switch
+        {
+            "index" => "index ix_audit_events_time is on (sequence), not (time,sequence)",
+            "nullable" => "column time is nullable, not NOT NULL",
+            _ => "column shadow was added",
+        };
+        Assert.Equal([expected], after);
+        Assert.Equal([expected], (await Trail.VerifyAsync(null, CancellationToken.None)).TableProblems);
+    }
+
+    [Fact]
+    public async Task VerifyAsync_ForeignTriggerOnTheTable_NotIntactNamingIt()
+    {
+        // Arrange: a trigger that copies every record elsewhere as it is written (the outside review's N3). Control: the
+        // same trail before it verifies intact with no table problem.
+        await AppendEventsAsync(3);
+        var before = await Trail.VerifyAsync(null, CancellationToken.None);
+        await ExecuteAsync(Database.Provider == "SQLite"
+            ? "CREATE TABLE shadow (x); CREATE TRIGGER zz_copy AFTER INSERT ON audit_events BEGIN INSERT INTO shadow VALUES (new.caller_id); END"
+            : """
+              CREATE TABLE shadow (x text);
+              CREATE FUNCTION zz_copy_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO shadow VALUES (NEW.caller_id); RETURN NEW; END $$;
+              CREATE TRIGGER zz_copy AFTER INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION zz_copy_fn();
+              """);
+
+        // Act
+        var after = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert: every record still verifies; the table is what is wrong.
+        Assert.True(before.Intact, before.Problem);
+        Assert.False(after.Intact);
+        Assert.Equal(AuditProblems.TableChanged, after.Problem);
+        Assert.Equal(0, after.FirstBrokenSequence);
+        Assert.Empty(after.Broken);
+        Assert.Equal(["trigger or rule this service did not create: zz_copy"], after.TableProblems);
+        Assert.Equal(3, after.HeadSequence);
+    }
+
     private static string PlantedRow(string zeroMac) =>
         "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (-7, "
         + Schema.UnixMicros.From(T0).ToString(System.Globalization.CultureInfo.InvariantCulture)

@@ -129,4 +129,17 @@ public abstract class AuditTestBase(TestDatabase database) : IAsyncLifetime
             }
         });
     }
+
+    /// <summary>
+    /// SQLite only: rewrites the audit table's CREATE statement in sqlite_master (<paramref name="newSql"/> is an SQL
+    /// expression over the old <c>sql</c>), as anyone who can write the file can, and bumps the schema version so open
+    /// connections read the new definition (a stopped server's next start would).
+    /// </summary>
+    protected async Task RewriteSqliteSchemaAsync(string newSql)
+    {
+        var version = (await Database.QueryAsync("PRAGMA schema_version", r => r.GetInt64(0))).Single();
+        await ExecuteAsync(
+            "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = " + newSql + " WHERE type = 'table' AND name = 'audit_events'; PRAGMA schema_version = "
+            + (version + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) + "; PRAGMA writable_schema = OFF;");
+    }
 }

@@ -36,6 +36,34 @@ public sealed class SqliteReadOnlyAuditTrailTests() : AuditTestBase(new SqliteTe
     }
 
     [Fact]
+    public async Task OpenReadOnly_BlobTimeThenStrictRestored_NamesTheRecordStoredTypeChanged()
+    {
+        // Arrange: the sixth outside review's edit on a stopped server's file (STRICT removed through writable_schema,
+        // record 4's time rewritten as a BLOB of the same digits, the guard recreated with its own SQL), then STRICT put
+        // back, so the table's definition is as created and only the stored value differs. Control: before the edit,
+        // the offline walk is intact.
+        await AppendEventsAsync(5);
+        await using var readOnly = SqliteAuditTrail.OpenReadOnly(Sqlite.DatabasePath, new AuditKeyRing(Key), NullLogger<SqliteAuditTrail>.Instance);
+        var before = await readOnly.VerifyAsync(null, CancellationToken.None);
+        await RewriteSqliteSchemaAsync("replace(sql, ') STRICT', ')')");
+        await ExecuteAsync("""
+            DROP TRIGGER audit_events_refuse_update;
+            UPDATE audit_events SET time = CAST(CAST(time AS TEXT) AS BLOB) WHERE sequence = 4;
+            CREATE TRIGGER audit_events_refuse_update BEFORE UPDATE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+            """);
+        await RewriteSqliteSchemaAsync("sql || ' STRICT'");
+
+        // Act
+        var after = await readOnly.VerifyAsync(null, CancellationToken.None);
+
+        // Assert: the definition is back, the value is still named; the intact part ends before it.
+        Assert.True(before.Intact, before.Problem);
+        Assert.Empty(after.TableProblems);
+        Assert.Equal([new AuditBreak(4, AuditProblems.StoredTypeChanged)], after.Broken);
+        Assert.Equal(3, after.HeadSequence);
+    }
+
+    [Fact]
     public void OpenReadOnly_NoFile_FileNotFoundAndNothingCreated()
     {
         var path = Path.Combine(Sqlite.RootDirectory, "nowhere", "tokenizer.db");

@@ -195,6 +195,31 @@ public sealed class AuditEndToEndTests
     }
 
     [Fact]
+    public async Task CliVerify_ForeignTriggerAddedWhileRunning_ExitFourNamingItAsATableProblem()
+    {
+        // Arrange: control first, the untouched trail verifies; then a trigger that copies every caller elsewhere as
+        // records are written (every record still verifies, the table is what changed).
+        await using var server = await AuditTestServer.StartAsync();
+        await server.Tokenizer.GetTokenAsync(new GetTokenRequest { Token = "pm_known" });
+        var before = await RunCliAsync("audit", "verify", "--server", server.Address);
+        await server.ExecuteAsync("CREATE TABLE shadow (x); CREATE TRIGGER zz_copy AFTER INSERT ON audit_events BEGIN INSERT INTO shadow VALUES (new.caller_id); END;");
+
+        // Act
+        var after = await RunCliAsync("audit", "verify", "--server", server.Address);
+        var json = await RunCliAsync("audit", "verify", "--json", "--server", server.Address);
+
+        // Assert: not intact, the trigger named, and no record called broken.
+        Assert.Equal(0, before.ExitCode);
+        Assert.Equal(AuditCommands.ExitBroken, after.ExitCode);
+        Assert.Matches(@"intact\s+NO", after.Output);
+        Assert.Matches(@"problem\s+table changed", after.Output);
+        Assert.Matches(@"table problem\s+trigger or rule this service did not create: zz_copy", after.Output);
+        Assert.DoesNotContain("first broken record", after.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("not proven", after.Output, StringComparison.Ordinal);
+        Assert.Contains("\"tableProblems\": [ \"trigger or rule this service did not create: zz_copy\" ]", json.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CliExport_PathHoldingACardNumber_RefusedNothingCreated()
     {
         // Arrange: a file named with a card number would be reported under a masked name that does not exist.

@@ -42,6 +42,25 @@ public sealed class AuditGrpcServiceTests
     }
 
     [Fact]
+    public async Task VerifyAuditTrail_OnlyTheTableChanged_NotIntactWithItsProblems()
+    {
+        // Arrange: every record verified, the table changed (a foreign trigger, a changed definition).
+        var head = new byte[32];
+        reader.VerifyAsync(null, Arg.Any<CancellationToken>())
+            .Returns(new AuditVerification(false, 7, 0, AuditProblems.TableChanged, 7, head) { TableProblems = ["table is no longer STRICT", "index ix_audit_events_time is missing"] });
+
+        // Act
+        var response = await new AuditGrpcService(reader).VerifyAuditTrail(new VerifyAuditTrailRequest(), new TestServerCallContext(Verify));
+
+        // Assert
+        Assert.False(response.Intact);
+        Assert.Equal("table changed", response.Problem);
+        Assert.Equal(0, response.FirstBrokenSequence);
+        Assert.Empty(response.Broken);
+        Assert.Equal(["table is no longer STRICT", "index ix_audit_events_time is missing"], response.TableProblems);
+    }
+
+    [Fact]
     public async Task VerifyAuditTrail_Anchor_PassedToTheReader()
     {
         // Arrange
