@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Tokenizer.Ledger.Webhooks;
 using Tokenizer.StripeSandbox.Faults;
 
@@ -57,6 +58,87 @@ public sealed class WebhookConcurrencyTests
 
             // The event on the same token has not run beside the hanging one: it waits its turn.
             Assert.Equal(WebhookState.Pending, same?.State);
+        }
+        finally
+        {
+            server.Server.Sandbox.Faults.Clear();
+            await server.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// An event that waited too long for its turn is handed back and claimed again; claimed again, it still waits for
+    /// the earlier event on its token that is still running. Lease 30 s: an event has 5 s to start. The first event's
+    /// first Stripe read hangs until the gateway's attempt timeout (10 s), its retry answers; so the second event is
+    /// handed back at least once while the first is still running.
+    /// </summary>
+    [Fact]
+    public async Task SameTokenEventHandedBackAndClaimedAgain_StillWaitsForTheRunningOne()
+    {
+        var server = new WebhookServer("--Tokenizer:Webhooks:LeaseSeconds=30");
+        await server.InitializeAsync();
+
+        // The hand-back is counted as result "deferred" (tokenizer.webhook.processed): the path under test did run.
+        var meter = server.Server.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>().Create(new System.Diagnostics.Metrics.MeterOptions(Core.Telemetry.TokenizerMetrics.MeterName));
+        var deferred = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == meter && instrument.Name == "tokenizer.webhook.processed")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            var isUpdated = false;
+            var isDeferred = false;
+            foreach (var tag in tags)
+            {
+                isUpdated |= tag.Key == "type" && (tag.Value as string) == "payment_method.updated";
+                isDeferred |= tag.Key == "result" && (tag.Value as string) == "deferred";
+            }
+
+            if (isUpdated && isDeferred)
+            {
+                Interlocked.Increment(ref deferred);
+            }
+        });
+        listener.Start();
+        try
+        {
+            server.Server.Sandbox.Webhooks.SetMode(StripeSandbox.Webhooks.SandboxWebhookMode.Drop);
+            var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey()))).Token;
+            var get = "GET /v1/payment_methods/" + token.Token_;
+            server.Server.Sandbox.Faults.Add(get, SandboxFault.Hang(TimeSpan.FromMinutes(2)), count: 1);
+            var first = WebhookServer.NewEventId();
+            var second = WebhookServer.NewEventId();
+
+            await server.PostSignedAsync(WebhookServer.Event(first, "payment_method.automatically_updated", PaymentMethod(token.Token_)));
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (DateTime.UtcNow < deadline && server.Server.Sandbox.Requests.Snapshot(get).Count == 0)
+            {
+                await Task.Delay(50);
+            }
+
+            await server.PostSignedAsync(WebhookServer.Event(second, "payment_method.updated", PaymentMethod(token.Token_)));
+
+            // Bounded wait until both are processed; at every look, the second must not be done while the first is not.
+            var ranBeside = false;
+            WebhookState? firstState = null, secondState = null;
+            while (DateTime.UtcNow < deadline && !(firstState == WebhookState.Processed && secondState == WebhookState.Processed))
+            {
+                firstState = (await server.Store.FindAsync(first, CancellationToken.None))?.State;
+                var found = await server.Store.FindAsync(second, CancellationToken.None);
+                secondState = found?.State;
+                ranBeside |= secondState == WebhookState.Processed && firstState != WebhookState.Processed;
+                await Task.Delay(50);
+            }
+
+            Assert.True(Volatile.Read(ref deferred) > 0, "the second event was never handed back: the case under test did not happen");
+            Assert.Equal(WebhookState.Processed, firstState);
+            Assert.Equal(WebhookState.Processed, secondState);
+            Assert.False(ranBeside, "the second event on the token finished while the first was still running");
         }
         finally
         {

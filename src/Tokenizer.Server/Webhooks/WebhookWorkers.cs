@@ -94,7 +94,9 @@ internal sealed partial class WebhookWorker(
                     var task = RunAsync(store, processor, claim, before, slots, settings, stoppingToken);
                     foreach (var key in keys)
                     {
-                        tails[key] = task;
+                        // A key's tail ends when every event claimed on it has ended, not only the newest: an event handed
+                        // back unstarted ends at once, and a re-claim of it must still wait for the one still running.
+                        tails[key] = tails.TryGetValue(key, out var earlier) ? Task.WhenAll(earlier, task) : task;
                     }
 
                     running.Add(task);
