@@ -9,9 +9,10 @@ namespace Tokenizer.Cli;
 /// <summary>
 /// <c>tokenizer tokens watch</c>: streams token events (WatchTokenEvents) and prints one line per event, oldest first:
 /// <c>CURSOR OCCURRED_AT KIND TOKEN</c>, plus <c>BRAND LAST4 MM/YYYY</c> for card_updated (with <c>--json</c>, one JSON
-/// object per line). Runs until interrupted (exit 0). When the server ends the stream (UNAVAILABLE: shutting down or
-/// unreachable) it reconnects after the last cursor printed, so nothing is printed twice and nothing is skipped; after
-/// <see cref="MaxReconnects"/> failed attempts in a row it stops (exit 1) and says which <c>--after</c> resumes.
+/// object per line). Runs until interrupted (exit 0, also while it waits to reconnect). When the server ends the stream
+/// (UNAVAILABLE: shutting down or unreachable) it reconnects after the last cursor printed, so nothing is printed twice
+/// and nothing is skipped, waiting 1, 2, 4, 8, 16 s before the attempts; after <see cref="MaxReconnects"/> failed
+/// attempts in a row (an event printed starts the count again) it stops (exit 1) and says which <c>--after</c> resumes.
 /// </summary>
 public static class WatchCommand
 {
@@ -88,7 +89,15 @@ public static class WatchCommand
                     await error.WriteLineAsync(printed
                         ? $"stream ended (UNAVAILABLE); reconnecting after {cursor}"
                         : "stream ended (UNAVAILABLE); reconnecting").ConfigureAwait(false);
-                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << (failures - 1))), ct).ConfigureAwait(false);
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << (failures - 1))), ct).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                    {
+                        // Interrupted while waiting to reconnect: as above, everything received was printed.
+                        return 0;
+                    }
                 }
                 catch (RpcException) when (printed)
                 {

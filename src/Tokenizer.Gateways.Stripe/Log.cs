@@ -104,8 +104,8 @@ internal static partial class Log
         EventId = 4113,
         EventName = "StripeRetrying",
         Level = LogLevel.Warning,
-        Message = "Stripe request failed ({Outcome}); retry {Attempt} in {DelayMilliseconds} ms with the same Idempotency-Key")]
-    public static partial void Retrying(ILogger logger, string outcome, int attempt, long delayMilliseconds);
+        Message = "Stripe {Method} request failed ({Outcome}); retry {Attempt} in {DelayMilliseconds} ms, sent again unchanged ({IdempotencyKey})")]
+    public static partial void Retrying(ILogger logger, string method, string outcome, int attempt, long delayMilliseconds, string idempotencyKey);
 
     [LoggerMessage(
         EventId = 4114,

@@ -171,8 +171,15 @@ public static class StripeResilience
                 ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome)),
                 OnRetry = args =>
                 {
-                    Log.Retrying(logger, Describe(args.Outcome), args.AttemptNumber + 1, (long)args.RetryDelay.TotalMilliseconds);
-                    if (metrics is not null && OperationOf(args.Context.GetRequestMessage()) is { } operation)
+                    var request = args.Context.GetRequestMessage();
+                    Log.Retrying(
+                        logger,
+                        request?.Method.Method ?? "unknown",
+                        Describe(args.Outcome),
+                        args.AttemptNumber + 1,
+                        (long)args.RetryDelay.TotalMilliseconds,
+                        KeyNote(request));
+                    if (metrics is not null && OperationOf(request) is { } operation)
                     {
                         metrics.RecordGatewayRetry(operation);
                     }
@@ -213,6 +220,13 @@ public static class StripeResilience
         pipeline.AddTimeout(new TimeoutStrategyOptions { Name = "stripe-attempt-timeout", Timeout = options.AttemptTimeout });
         return pipeline;
     }
+
+    /// <summary>
+    /// What the retry log line says of the Idempotency-Key: a retry sends the same request again, so a POST keeps the
+    /// key Stripe.net (or the caller) set, and a GET, which carries none, is sent again as the read it is.
+    /// </summary>
+    internal static string KeyNote(HttpRequestMessage? request) =>
+        request?.Headers.Contains("Idempotency-Key") == true ? "same Idempotency-Key" : "no Idempotency-Key";
 
     /// <summary>
     /// Whether an attempt's outcome is retried (with the same request, so the same Idempotency-Key): a network failure,

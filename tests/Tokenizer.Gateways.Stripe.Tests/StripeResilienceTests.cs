@@ -185,6 +185,31 @@ public sealed class StripeResilienceTests
     }
 
     [Fact]
+    public async Task RetryLogLine_GetWithoutKeyAndPostWithKey_EachSaysWhatWasSentAgain()
+    {
+        // A read carries no Idempotency-Key, so its retry line must not claim one; the POST's line is the control.
+        var stub = new StubStripeHandler()
+            .Respond(HttpStatusCode.ServiceUnavailable, Samples.ErrorJson("api_error"))
+            .Respond(HttpStatusCode.OK, Samples.CardJson)
+            .Respond(HttpStatusCode.ServiceUnavailable, Samples.ErrorJson("api_error"))
+            .Respond(HttpStatusCode.OK, Samples.CardJson);
+        var gateway = Gateway(stub);
+
+        await gateway.GetPaymentMethodAsync("pm_card_1", CancellationToken.None);
+        await gateway.CreatePaymentMethodAsync(Samples.CardRequest(), "tkz_key_pm", CancellationToken.None);
+        var retries = logger.Lines.Where(l => l.EventId.Name == "StripeRetrying").Select(l => l.Text).ToList();
+
+        Assert.Equal(4, stub.Requests.Count);
+        Assert.All(stub.Requests.Take(2), r => Assert.Null(r.Header("Idempotency-Key")));
+        Assert.Equal(2, retries.Count);
+        Assert.StartsWith("Stripe GET request failed (status 503); retry 1 in ", retries[0], StringComparison.Ordinal);
+        Assert.EndsWith("sent again unchanged (no Idempotency-Key)", retries[0], StringComparison.Ordinal);
+        Assert.StartsWith("Stripe POST request failed", retries[1], StringComparison.Ordinal);
+        Assert.EndsWith("sent again unchanged (same Idempotency-Key)", retries[1], StringComparison.Ordinal);
+        Assert.DoesNotContain(retries, r => r.Contains("with the same Idempotency-Key", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task CreatePaymentMethod_CardDeclined_OneAttempt()
     {
         // Arrange

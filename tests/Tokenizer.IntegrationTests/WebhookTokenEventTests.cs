@@ -319,6 +319,95 @@ public sealed class WebhookNoChangeTests : IClassFixture<WebhookServer>
     }
 }
 
+/// <summary>
+/// Each token gets exactly one final event: an event about a token processed after its final one (a card update or
+/// a setup's completion delivered late, or retried after a failure, once the Customer was deleted) appends nothing and
+/// leaves the revoked token as it was. Signed events are posted here in the late order (the sandbox's own deliveries
+/// dropped); the sandbox holds the state each reads.
+/// </summary>
+public sealed class WebhookAfterFinalEventTests : IClassFixture<WebhookServer>
+{
+    private readonly WebhookServer server;
+
+    public WebhookAfterFinalEventTests(WebhookServer server)
+    {
+        this.server = server;
+        server.Server.Sandbox.Webhooks.SetMode(StripeSandbox.Webhooks.SandboxWebhookMode.Drop);
+    }
+
+    [Fact]
+    public async Task CardUpdatedAfterCustomerDeleted_NoEventAfterTheFinalOneAndTheCardStaysAsItWas()
+    {
+        var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-final-card"))).Token.Token_;
+        var control = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), "cust-final-card-control"))).Token.Token_;
+        server.Server.Sandbox.UpdateCardAutomatically(token, expMonth: 9, expYear: 2031, last4: "1881");
+        server.Server.Sandbox.UpdateCardAutomatically(control, expMonth: 9, expYear: 2031, last4: "1881");
+        var customer = await DeleteCustomerAsync(token);
+
+        await PostAsync("payment_method.automatically_updated", token);
+        // The control: the same late delivery for an active token is its card_updated.
+        await PostAsync("payment_method.automatically_updated", control);
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, token);
+        var controlEvents = await TokenEventsOf.ListAsync(server.Server.Finance, control);
+        var stored = (await server.Ledger.GetTokenAsync(token, CancellationToken.None))!;
+
+        Assert.Equal([TokenEventKind.CustomerDeleted], events.Select(e => e.Kind));
+        Assert.Equal([(TokenEventKind.CardUpdated, "1881")], controlEvents.Select(e => (e.Kind, e.Card.Last4)));
+        Assert.Equal((Core.Domain.TokenStatus.Revoked, "4242", 12, 2030), (stored.Status, stored.Card!.Last4, stored.Card.ExpMonth, stored.Card.ExpYear));
+        Assert.StartsWith("cus_", customer, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SetupSucceededAndMandateInactiveAfterCustomerDeleted_NoEventAfterTheFinalOne()
+    {
+        // An ACH token verified at Stripe while the setup's webhooks were still on their way, then its Customer deleted.
+        var tokenized = (await server.Server.Client.TokenizeBankAccountAsync(Requests.Ach(Requests.NewKey(), customer: "cust-final-ach"))).Token;
+        using (var http = new HttpClient())
+        using (var form = new FormUrlEncodedContent([new("amount1", "32"), new KeyValuePair<string, string>("amount2", "45")]))
+        {
+            using var verified = await http.PostAsync(new Uri(tokenized.Setup.NextAction.Url), form);
+        }
+
+        var mandate = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!.Mandate!.Id;
+        server.Server.Sandbox.DeactivateMandate(mandate);
+        await DeleteCustomerAsync(tokenized.Token_);
+        // The control: what the late events read at Stripe really differs from the ledger (so today's code records it).
+        var setupAtStripe = await new Stripe.SetupIntentService(server.SandboxClient()).GetAsync(tokenized.Setup.SetupIntent);
+        var mandateAtStripe = await new Stripe.MandateService(server.SandboxClient()).GetAsync(mandate);
+
+        await PostAsync("setup_intent.succeeded", tokenized.Setup.SetupIntent);
+        await PostAsync("mandate.updated", mandate);
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_);
+        var stored = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!;
+
+        Assert.Equal(SetupStatus.RequiresAction, tokenized.Setup.Status);
+        Assert.Equal(("succeeded", "inactive"), (setupAtStripe.Status, mandateAtStripe.Status));
+        Assert.Equal([TokenEventKind.CustomerDeleted], events.Select(e => e.Kind));
+        Assert.Equal(Core.Domain.TokenStatus.Revoked, stored.Status);
+        Assert.Equal(Core.Domain.SetupStatus.RequiresAction, stored.Setup.Status);
+    }
+
+    /// <summary>Deletes the token's Stripe Customer at the sandbox and processes its customer.deleted; returns the cus_ id.</summary>
+    private async Task<string> DeleteCustomerAsync(string token)
+    {
+        var customer = (await server.Ledger.GetTokenAsync(token, CancellationToken.None))!.GatewayCustomerId!;
+        await new Stripe.CustomerService(server.SandboxClient()).DeleteAsync(customer);
+        var id = WebhookServer.NewEventId();
+        Assert.Equal(HttpStatusCode.OK, await server.PostSignedAsync(WebhookServer.Event(id, "customer.deleted", "{\"id\":\"" + customer + "\",\"object\":\"customer\",\"deleted\":true}")));
+        Assert.Equal(WebhookState.Processed, await server.WaitProcessedAsync(id));
+        Assert.Equal([TokenEventKind.CustomerDeleted], (await TokenEventsOf.ListAsync(server.Server.Finance, token)).Select(e => e.Kind));
+        return customer;
+    }
+
+    /// <summary>Posts a signed event of <paramref name="type"/> about <paramref name="objectId"/> and waits until it is processed.</summary>
+    private async Task PostAsync(string type, string objectId)
+    {
+        var id = WebhookServer.NewEventId();
+        Assert.Equal(HttpStatusCode.OK, await server.PostSignedAsync(WebhookServer.Event(id, type, "{\"id\":\"" + objectId + "\"}")));
+        Assert.Equal(WebhookState.Processed, await server.WaitProcessedAsync(id));
+    }
+}
+
 /// <summary>A signed event whose ids hold a card number: refused before anything of it is stored.</summary>
 public sealed class WebhookCardDataInIdsTests(WebhookServer server) : IClassFixture<WebhookServer>
 {

@@ -165,6 +165,52 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
     }
 
     [Fact]
+    public async Task TokenUpdatesWithEvents_TokenRevoked_NothingChangesAndNoEventFollowsTheFinalOne()
+    {
+        var store = new RelationalWebhookStore(Ledger, Clock);
+        var events = new RelationalTokenEventStore(Ledger, Clock);
+        var bank = TestData.Bank("pm_b", TokenType.SepaDebit, T0) with
+        {
+            Setup = new TokenSetup(SetupStatus.RequiresAction, "seti_b", null, null),
+            Mandate = new Mandate("mandate_b", MandateStatus.Active, MandateType.Online, T0),
+        };
+        // pm_f: a second bank token, for the GetToken refresh (its own SetupIntent, so each fence is shown alone).
+        var refreshed = TestData.Bank("pm_f", TokenType.SepaDebit, T0) with
+        {
+            Setup = new TokenSetup(SetupStatus.RequiresAction, "seti_f", null, null),
+            Mandate = new Mandate("mandate_f", MandateStatus.Active, MandateType.Online, T0),
+        };
+        await SeedAsync(Ledger, [bank, refreshed, TestData.Card("pm_c", T0), TestData.Card("pm_e", T0)]);
+        var card = new CardMetadata("visa", "1881", 3, 2032, "credit", "US", "fp2");
+        TokenEventDraft Draft(string token, TokenEventKind kind, string source) => new(token, TestData.Caller, kind, source, T0, null);
+        var ready = bank with { Setup = bank.Setup with { Status = SetupStatus.Ready }, Mandate = bank.Mandate! with { Status = MandateStatus.Inactive } };
+        var cardBefore = (await Ledger.GetTokenAsync("pm_c", CancellationToken.None))!.Card;
+        foreach (var token in new[] { "pm_c", "pm_b", "pm_f" })
+        {
+            await store.RevokeAsync(token, T0, Draft(token, TokenEventKind.CustomerDeleted, "evt_1"), CancellationToken.None);
+        }
+
+        // Late events about the revoked tokens; pm_e, still active, is the control.
+        var cardAfter = await store.UpdateCardAsync("pm_c", card, Draft("pm_c", TokenEventKind.CardUpdated, "evt_2"), CancellationToken.None);
+        var control = await store.UpdateCardAsync("pm_e", card, Draft("pm_e", TokenEventKind.CardUpdated, "evt_2"), CancellationToken.None);
+        var setupAfter = await store.UpdateSetupAsync(ready, Draft("pm_b", TokenEventKind.SetupSucceeded, "evt_3"), CancellationToken.None);
+        var mandateAfter = await store.UpdateMandateStatusAsync(
+            "mandate_b", MandateStatus.Inactive, (token, caller) => new(token, caller, TokenEventKind.MandateInactive, "evt_4", T0, null), CancellationToken.None);
+        var refreshAfter = await Ledger.UpdateSetupAsync(refreshed with { Setup = refreshed.Setup with { Status = SetupStatus.Ready } }, CancellationToken.None);
+
+        Assert.Equal((false, true, false, false), (cardAfter, control, setupAfter, refreshAfter));
+        Assert.Empty(mandateAfter);
+        Assert.Equal(
+            ["evt_1 pm_c CustomerDeleted", "evt_1 pm_b CustomerDeleted", "evt_1 pm_f CustomerDeleted", "evt_2 pm_e CardUpdated"],
+            (await events.ReadAfterAsync(0, null, 100, CancellationToken.None)).Select(e => $"{e.SourceId} {e.Token} {e.Kind}"));
+        var storedCard = (await Ledger.GetTokenAsync("pm_c", CancellationToken.None))!;
+        var storedBank = (await Ledger.GetTokenAsync("pm_b", CancellationToken.None))!;
+        Assert.Equal(cardBefore, storedCard.Card);
+        Assert.Equal((SetupStatus.RequiresAction, MandateStatus.Active), (storedBank.Setup.Status, storedBank.Mandate!.Status));
+        Assert.Equal(SetupStatus.RequiresAction, (await Ledger.GetTokenAsync("pm_f", CancellationToken.None))!.Setup.Status);
+    }
+
+    [Fact]
     public async Task TokenUpdateWithEvent_EventCannotBeWritten_LedgerChangeRolledBackToo()
     {
         var store = new RelationalWebhookStore(Ledger, Clock);

@@ -28,9 +28,15 @@ public sealed class TokenEventFeed(ITokenEventReader reader)
     /// <summary>The largest page a request may ask for.</summary>
     public const int MaxPageSize = 500;
 
-    /// <summary>Reads the page after <paramref name="after"/> (empty: the oldest event still retained).</summary>
+    /// <summary>
+    /// The cursor of position 0, before the first event: the same as an empty <c>after</c> (from the oldest event kept).
+    /// Accepted because it is what a reader of the cursor format writes for "from the start"; never handed out.
+    /// </summary>
+    public const string StartCursor = "AQAAAAAAAAAA";
+
+    /// <summary>Reads the page after <paramref name="after"/> (empty or <see cref="StartCursor"/>: the oldest event still retained).</summary>
     /// <param name="caller">The authenticated caller; the finance role sees every caller's events, others only their own tokens'.</param>
-    /// <param name="after">An opaque cursor from an earlier page or event, or empty.</param>
+    /// <param name="after">An opaque cursor from an earlier page or event, <see cref="StartCursor"/>, or empty.</param>
     /// <param name="pageSize">0 (the default, <see cref="DefaultPageSize"/>) or 1 to <see cref="MaxPageSize"/>.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <exception cref="TokenizerException">INVALID_ARGUMENT: <c>after</c> malformed or <c>page_size</c> out of range.</exception>
@@ -52,7 +58,7 @@ public sealed class TokenEventFeed(ITokenEventReader reader)
         return await ReadPositionAsync(caller, position, pageSize == 0 ? DefaultPageSize : pageSize, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The position in <paramref name="after"/> (0 for empty), validated as <see cref="ReadAsync"/> does.</summary>
+    /// <summary>The position in <paramref name="after"/> (0 for empty or <see cref="StartCursor"/>), validated as <see cref="ReadAsync"/> does.</summary>
     /// <exception cref="TokenizerException">INVALID_ARGUMENT: <c>after</c> malformed.</exception>
     public static long DecodeAfter(string? after)
     {
@@ -85,6 +91,11 @@ public sealed class TokenEventFeed(ITokenEventReader reader)
     public static string EncodeCursor(long sequence)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sequence);
+        return Format(sequence);
+    }
+
+    private static string Format(long sequence)
+    {
         Span<byte> payload = stackalloc byte[9];
         payload[0] = 1;
         BinaryPrimitives.WriteInt64BigEndian(payload[1..], sequence);
@@ -104,8 +115,8 @@ public sealed class TokenEventFeed(ITokenEventReader reader)
             || consumed != after.Length
             || written != 9
             || payload[0] != 1
-            || BinaryPrimitives.ReadInt64BigEndian(payload[1..]) is var sequence && sequence <= 0
-            || !string.Equals(EncodeCursor(sequence), after, StringComparison.Ordinal))
+            || BinaryPrimitives.ReadInt64BigEndian(payload[1..]) is var sequence && sequence < 0
+            || !string.Equals(Format(sequence), after, StringComparison.Ordinal))
         {
             violations.Add(new("after", "malformed"));
             return 0;

@@ -51,11 +51,12 @@ internal static class LedgerSql
 
     /// <summary>
     /// A refreshed setup: the setup and mandate columns of one token, only while its setup is still the one that was read
-    /// (same SetupIntent, still requires_action or processing), so a late refresh never overwrites a newer outcome.
+    /// (same SetupIntent, still requires_action or processing), so a late refresh never overwrites a newer outcome; and
+    /// only while the token is active (a revoked token has had its final event and gets no later one).
     /// </summary>
     public const string UpdateTokenSetup = "UPDATE tokens SET " + SetupAssignments + """
 
-        WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
+        WHERE token = @token AND setup_intent = @setup_intent AND status = 'active' AND setup_status IN ('requires_action', 'processing')
         """;
 
     /// <summary>

@@ -125,10 +125,11 @@ internal static class WebhookSql
 
     public const string SelectTokensByCustomer = "SELECT " + Ledger.Schema.LedgerSql.TokenColumns + " FROM tokens WHERE gateway_customer_id = @id";
 
-    // Only the token's own SetupIntent, and only when something differs: a replay writes nothing.
+    // Only the token's own SetupIntent, and only when something differs: a replay writes nothing. Only an active token:
+    // a revoked one has had its final event, and stays as it was then (every update below is fenced the same way).
     public const string UpdateSetup = "UPDATE tokens SET " + Ledger.Schema.LedgerSql.SetupAssignments + """
 
-        WHERE token = @token AND setup_intent = @setup_intent AND (
+        WHERE token = @token AND setup_intent = @setup_intent AND status = 'active' AND (
             setup_status IS DISTINCT FROM @setup_status
             OR next_action_kind IS DISTINCT FROM @next_action_kind
             OR next_action_url IS DISTINCT FROM @next_action_url
@@ -143,19 +144,19 @@ internal static class WebhookSql
     // The same, only when the setup status itself changes: the one change a token event reports.
     public const string UpdateSetupStatus = "UPDATE tokens SET " + Ledger.Schema.LedgerSql.SetupAssignments + """
 
-        WHERE token = @token AND setup_intent = @setup_intent AND setup_status IS DISTINCT FROM @setup_status
+        WHERE token = @token AND setup_intent = @setup_intent AND status = 'active' AND setup_status IS DISTINCT FROM @setup_status
         """;
 
     // RETURNING: the tokens that changed, each of which gets its own token event in the same transaction.
     public const string UpdateMandateStatus = """
         UPDATE tokens SET mandate_status = @mandate_status
-        WHERE mandate_id = @mandate_id AND mandate_status IS DISTINCT FROM @mandate_status
+        WHERE mandate_id = @mandate_id AND status = 'active' AND mandate_status IS DISTINCT FROM @mandate_status
         RETURNING token, caller_id
         """;
 
     public const string UpdateCard = """
         UPDATE tokens SET brand = @brand, last4 = @last4, exp_month = @exp_month, exp_year = @exp_year, fingerprint = @fingerprint
-        WHERE token = @token AND type = 'card' AND (
+        WHERE token = @token AND type = 'card' AND status = 'active' AND (
             brand IS DISTINCT FROM @brand
             OR last4 IS DISTINCT FROM @last4
             OR exp_month IS DISTINCT FROM @exp_month

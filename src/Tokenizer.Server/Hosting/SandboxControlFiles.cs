@@ -37,9 +37,15 @@ internal static class SandboxControlFiles
         return WriteOwnerOnly(path, token, overwrite: false) ? token : File.ReadAllText(path).Trim();
     }
 
-    /// <summary>Writes the sandbox's base address (<c>http://127.0.0.1:port/</c>) to <c>{secrets}/sandbox-control.url</c> (0600).</summary>
-    public static void WriteAddress(string secretsDirectory, Uri address) =>
-        WriteOwnerOnly(Path.Combine(secretsDirectory, AddressFile), address.ToString(), overwrite: true);
+    /// <summary>
+    /// Writes the sandbox's base address (<c>http://127.0.0.1:port</c>, no trailing slash, so that a shell's
+    /// <c>"$(cat sandbox-control.url)/_sandbox/faults"</c> is the endpoint's URL) to <c>{secrets}/sandbox-control.url</c> (0600).
+    /// </summary>
+    public static void WriteAddress(string secretsDirectory, Uri address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        WriteOwnerOnly(Path.Combine(secretsDirectory, AddressFile), address.ToString().TrimEnd('/'), overwrite: true);
+    }
 
     /// <summary>Removes the address file, so that the CLI does not reach for a sandbox that is gone or not controllable.</summary>
     public static void DeleteAddress(string secretsDirectory)

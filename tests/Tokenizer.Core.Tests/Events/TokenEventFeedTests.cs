@@ -50,7 +50,8 @@ public sealed class TokenEventFeedTests
 
     [Theory]
     [InlineData("4242424242424242")]
-    [InlineData("AQAAAAAAAAAA")]
+    [InlineData("Af__________")]
+    [InlineData("AgAAAAAAAAAA")]
     [InlineData("AgAAAAAAAAAB")]
     [InlineData("AQAAAAAAAAAB=")]
     [InlineData("AQAAAAAAAAAB ")]
@@ -73,6 +74,22 @@ public sealed class TokenEventFeedTests
         Assert.Equal(1, TokenEventFeed.DecodeAfter("AQAAAAAAAAAB"));
         Assert.Equal(long.MaxValue, TokenEventFeed.DecodeAfter(TokenEventFeed.EncodeCursor(long.MaxValue)));
         Assert.Equal(0, TokenEventFeed.DecodeAfter(string.Empty));
+    }
+
+    [Fact]
+    public async Task ReadAsync_StartCursor_ReadsFromTheStartAsAnEmptyAfterDoes()
+    {
+        // "AQAAAAAAAAAA" (version 1, position 0) is what a reader of the format writes for "from the start".
+        reader.ReadAfterAsync(0, "billing-a", 2, Arg.Any<CancellationToken>()).Returns([Event(3)]);
+
+        var fromStart = await feed.ReadAsync(Billing, TokenEventFeed.StartCursor, 2, CancellationToken.None);
+        var fromEmpty = await feed.ReadAsync(Billing, string.Empty, 2, CancellationToken.None);
+
+        Assert.Equal("AQAAAAAAAAAA", TokenEventFeed.StartCursor);
+        Assert.Equal(0, TokenEventFeed.DecodeAfter(TokenEventFeed.StartCursor));
+        Assert.Equal([3L], fromStart.Events.Select(e => e.Sequence));
+        Assert.Equal(fromEmpty.NextCursor, fromStart.NextCursor);
+        await reader.Received(2).ReadAfterAsync(0, "billing-a", 2, Arg.Any<CancellationToken>());
     }
 
     [Theory]

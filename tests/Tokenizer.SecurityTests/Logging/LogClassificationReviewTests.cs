@@ -265,9 +265,11 @@ public class LogClassificationReviewTests
         "Tokenizer.Gateways.Stripe.Log.AlreadyDetached(requestId)",
         // Resilience pipeline: an outcome is "status NNN" or an exception type name (StripeResilience.Describe), never
         // a message, header or body; the rest are counts and durations.
+        "Tokenizer.Gateways.Stripe.Log.Retrying(method)",
         "Tokenizer.Gateways.Stripe.Log.Retrying(outcome)",
         "Tokenizer.Gateways.Stripe.Log.Retrying(attempt)",
         "Tokenizer.Gateways.Stripe.Log.Retrying(delayMilliseconds)",
+        "Tokenizer.Gateways.Stripe.Log.Retrying(idempotencyKey)",
         "Tokenizer.Gateways.Stripe.Log.CircuitOpened(outcome)",
         "Tokenizer.Gateways.Stripe.Log.CircuitOpened(breakMilliseconds)",
         "Tokenizer.Gateways.Stripe.Log.CircuitOpenRejected(operation)",

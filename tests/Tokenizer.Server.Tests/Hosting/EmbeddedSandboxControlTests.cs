@@ -45,10 +45,22 @@ public sealed class EmbeddedSandboxControlTests
             Assert.Equal(expected, File.Exists(tokenFile));
             Assert.Equal(expected, File.Exists(addressFile));
             Assert.Equal(expected ? HttpStatusCode.OK : HttpStatusCode.NotFound, answer.StatusCode);
+            if (expected)
+            {
+                // What the README's shell line sends: "$(cat secrets/sandbox-control.url)/_sandbox/faults". With a
+                // trailing slash in the file that was //_sandbox/faults, which the sandbox answers 404.
+                var address = (await File.ReadAllTextAsync(addressFile)).Trim();
+                using var composed = new HttpRequestMessage(HttpMethod.Get, new Uri(address + "/_sandbox/faults"));
+                composed.Headers.Add("Sandbox-Control-Token", token);
+                using var composedAnswer = await http.SendAsync(composed);
+
+                Assert.Equal(sandbox.BaseAddress.ToString().TrimEnd('/'), address);
+                Assert.Equal(HttpStatusCode.OK, composedAnswer.StatusCode);
+            }
+
             if (expected && !OperatingSystem.IsWindows())
             {
                 Assert.Equal(43, token.Length);
-                Assert.Equal(sandbox.BaseAddress.ToString(), (await File.ReadAllTextAsync(addressFile)).Trim());
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenFile));
             }
         }
