@@ -11,14 +11,15 @@ public sealed class StripeResilienceTelemetryTests
     [Fact]
     public async Task StripeClient_StripeHangs_PollyLogsNothingAtWarningOrAbove()
     {
-        // Arrange: the registered client over a handler that never answers; tiny timeouts, one retry.
+        // Arrange: the registered client over a handler that never answers; short attempts, one retry. The total timeout
+        // is far away, so on a loaded machine the retry still happens (a total timeout first would leave no retry line).
         var provider = new CapturingProvider();
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(provider));
         var options = new StripeResilienceOptions
         {
-            AttemptTimeout = TimeSpan.FromMilliseconds(50),
-            TotalTimeout = TimeSpan.FromMilliseconds(500),
+            AttemptTimeout = TimeSpan.FromMilliseconds(100),
+            TotalTimeout = TimeSpan.FromMinutes(1),
             MaxRetries = 1,
             BaseDelay = TimeSpan.FromMilliseconds(1),
             MaxDelay = TimeSpan.FromMilliseconds(5),
