@@ -47,15 +47,17 @@ namespace Tokenizer.Core.Redaction;
 /// <see cref="CvcLabels"/> (<c>cvc</c>, <c>CVV2</c>, <c>C.V.V.</c>, <c>security code</c>, <c>CID</c>, <c>sec code</c>,
 /// <c>3-digit code</c>, <c>Prüfnummer</c>, <c>cryptogramme</c>; letters may be split by separators, Latin letters
 /// with diacritics or a stroke read as their base letter at any position (<c>Çvc</c>, <c>čvč</c>, <c>Prǖfnummer</c>), a suffix such as <c>code</c> or <c>no</c> may follow) and separators.
-/// <b>Account number.</b> 4-17 digits (single separators allowed) right after a label of <see cref="AccountLabels"/>
+/// <b>Account number.</b> 4-17 digits right after a label of <see cref="AccountLabels"/>
 /// such as <c>account_number</c>, <c>accountNumber</c>, <c>account #</c>, <c>acc:</c>, <c>a/c</c>, <c>BBAN</c>,
 /// <c>kontonummer</c>, <c>rekening</c> or <c>acct_num</c>, or after a bank code and its label
 /// (<see cref="BankCodeLabels"/>: <c>sort code 10-88-00, 00012345</c>). Outside scanning labels are read loosely: any
 /// run of separators between a label's letters (<c>s e c u r i t y   c o d e</c>, <c>C. V. V</c>, a joiner or a
 /// combining mark on each letter) and before the number (<c>cvc:______7391</c>), and a label right after its number
 /// with separators or brackets between, that labels nothing after it (<c>123 (cvc)</c>, <c>00012345(acct)</c>).
-/// Scanning keeps single separators between letters, at most <see cref="MaxLabelGap"/> before the number and the label
-/// before it.
+/// A labelled value's digits are joined as a card number's are (any run of separators outside scanning: <c>cvc 7 - 3 - 9</c>),
+/// and the value is the digits nearest the label whatever follows (<see cref="TryValue"/>: <c>cvc 739 12</c> is 739).
+/// Scanning keeps single separators between letters and between a value's digits, at most <see cref="MaxLabelGap"/>
+/// before the number and the label before it.
 /// </para>
 /// <para>
 /// <b>Lone letters.</b> For the PAN search (not scanning), between two digits a stretch of separators and letters that
