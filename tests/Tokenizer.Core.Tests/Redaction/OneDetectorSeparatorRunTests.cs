@@ -160,6 +160,18 @@ public partial class OneDetectorTests
         Validator().ValidateCard(FieldSetters["billing_details.address.line1"](value));
     }
 
+    [Theory]
+    [InlineData("cvc 2026-12-07")]
+    [InlineData("cvc 123 456")]
+    public void ValidateCard_CvcLabelBeforeADateOrLongerSplitNumber_RefusedByDecision(string value)
+    {
+        // The documented price of reading the first 3-4 digits after a CVC label as a CVC whatever follows: caller input
+        // has no exemptions. The scrubber reads an ISO date as the service's own (an exempt shape), not as a CVC.
+        AssertRefusedInEveryField(value, FreeTextRule.Cvc);
+        Assert.Equal("cvc 2026-12-07", SensitiveDataScrubber.Scrub("cvc 2026-12-07"));
+        Assert.Equal("cvc [CVC ***] 456", SensitiveDataScrubber.Scrub("cvc 123 456"));
+    }
+
     /// <summary>The text with the scrubber's masks taken out.</summary>
     private static string Unmasked(string scrubbed) =>
         Regex.Replace(scrubbed, @"\[(CVC|ACCOUNT|PAN|IBAN) \*+[0-9]*\]", string.Empty, RegexOptions.None, TimeSpan.FromSeconds(1));
