@@ -47,15 +47,17 @@ namespace Tokenizer.Core.Redaction;
 /// <see cref="CvcLabels"/> (<c>cvc</c>, <c>CVV2</c>, <c>C.V.V.</c>, <c>security code</c>, <c>CID</c>, <c>sec code</c>,
 /// <c>3-digit code</c>, <c>Prüfnummer</c>, <c>cryptogramme</c>; letters may be split by separators, Latin letters
 /// with diacritics or a stroke read as their base letter at any position (<c>Çvc</c>, <c>čvč</c>, <c>Prǖfnummer</c>), a suffix such as <c>code</c> or <c>no</c> may follow) and separators.
-/// <b>Account number.</b> 4-17 digits (single separators allowed) right after a label of <see cref="AccountLabels"/>
+/// <b>Account number.</b> 4-17 digits right after a label of <see cref="AccountLabels"/>
 /// such as <c>account_number</c>, <c>accountNumber</c>, <c>account #</c>, <c>acc:</c>, <c>a/c</c>, <c>BBAN</c>,
 /// <c>kontonummer</c>, <c>rekening</c> or <c>acct_num</c>, or after a bank code and its label
 /// (<see cref="BankCodeLabels"/>: <c>sort code 10-88-00, 00012345</c>). Outside scanning labels are read loosely: any
 /// run of separators between a label's letters (<c>s e c u r i t y   c o d e</c>, <c>C. V. V</c>, a joiner or a
 /// combining mark on each letter) and before the number (<c>cvc:______7391</c>), and a label right after its number
 /// with separators or brackets between, that labels nothing after it (<c>123 (cvc)</c>, <c>00012345(acct)</c>).
-/// Scanning keeps single separators between letters, at most <see cref="MaxLabelGap"/> before the number and the label
-/// before it.
+/// A labelled value's digits are joined as a card number's are (any run of separators outside scanning: <c>cvc 7 - 3 - 9</c>),
+/// and the value is the digits nearest the label whatever follows (<see cref="TryValue"/>: <c>cvc 739 12</c> is 739).
+/// Scanning keeps single separators between letters and between a value's digits, at most <see cref="MaxLabelGap"/>
+/// before the number and the label before it.
 /// </para>
 /// <para>
 /// <b>Lone letters.</b> For the PAN search (not scanning), between two digits a stretch of separators and letters that
@@ -153,6 +155,9 @@ public static class SensitiveDataDetector
     /// The code is not secret; the digits after it are the account (<c>sort code 10-88-00, 00012345</c>).
     /// </summary>
     private static readonly string[] BankCodeLabels = ["sortcode", "sort", "bsb", "routing", "routingnumber", "routingno", "routingnr", "ABA"];
+
+    /// <summary>Label endings that take a plural or possessive <c>s</c> (<see cref="PluralEnd"/>).</summary>
+    private static readonly string[] PluralLabels = ["account", "acct", "accnt", "cvc", "cvv", "csc", "cuenta"];
 
     /// <summary>Words that may follow a label before its value: <c>cvc code</c>, <c>acc no.</c>, <c>accnt number</c>.</summary>
     private static readonly string[] LabelSuffixes = ["code", "number", "num", "nr", "no", "value"];
@@ -1264,6 +1269,8 @@ public static class SensitiveDataDetector
                 continue;
             }
 
+            j = PluralEnd(text, raw, i, j);
+
             // The 2 of CVV2, glued or, read loosely, apart and before the number (c v v 2 0471).
             var apartTwo = -1;
             if (j < text.Length && text[j] == '2')
@@ -1276,13 +1283,17 @@ public static class SensitiveDataDetector
                 apartTwo = two + 1;
             }
 
+            // The 2 apart is the label's when the digits after the label are no CVC in whole groups with it (cvv 2 0471
+            // is 0471, not 2047; CID 2 4 22 is 2422), before the CVC is read from the first four digits.
             j = SuffixEnd(text, raw, j, loose, letters, ends);
-            if (TryValueAfterLabel(text, j, loose, 3, 4, out var valueStart, out var valueEnd)
-                || (apartTwo >= 0 && TryValueAfterLabel(text, j = SuffixEnd(text, raw, apartTwo, loose, letters, ends), loose, 3, 4, out valueStart, out valueEnd)))
+            var afterTwo = apartTwo >= 0 ? SuffixEnd(text, raw, apartTwo, loose, letters, ends) : -1;
+            if (TryValueAfterLabel(text, j, loose, 3, 4, out var valueStart, out var valueEnd, cut: false)
+                || (afterTwo >= 0 && TryValueAfterLabel(text, afterTwo, loose, 3, 4, out valueStart, out valueEnd))
+                || TryValueAfterLabel(text, j, loose, 3, 4, out valueStart, out valueEnd))
             {
                 AddLabelledCvc(options, panRegions, covered, found, i, valueStart, valueEnd);
             }
-            else if (loose && EndsLabel(text, j) && TryValueBeforeLabel(text, DigitCountStart(text, raw, i), 3, 4, out valueStart, out valueEnd))
+            else if (loose && EndsLabel(text, afterTwo >= 0 ? afterTwo : j) && TryValueBeforeLabel(text, DigitCountStart(text, raw, i), 3, 4, out valueStart, out valueEnd))
             {
                 // A label right after its number, the label word ended there and no number of its own after it
                 // (123 (cvc), 0471_cvv2, 123 cvc; not the year in "exp 2030 cvc 123"). The digit of "3-digit code" is
@@ -1388,7 +1399,7 @@ public static class SensitiveDataDetector
                 {
                     AddAccount(covered, found, valueStart, valueEnd);
                 }
-                else if (loose && TryValueAfterLabel(text, j, loose, BankCodeDigits.Min, BankCodeDigits.Max, out var codeStart, out var codeEnd))
+                else if (loose && TryValueAfterLabel(text, j, loose, BankCodeDigits.Min, BankCodeDigits.Max, out var codeStart, out var codeEnd, wholeChain: true))
                 {
                     // The account right before a bank code's label and its code (00012345 sort code 108800), unless that
                     // number is the code of the bank code label before it (routing 110000000, bsb 000-000).
@@ -1418,7 +1429,7 @@ public static class SensitiveDataDetector
     private static int AccountLabelEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, bool loose, Span<char> letters, Span<int> ends)
     {
         var end = LabelEnd(text, raw, start, AccountLabels, loose, letters, ends) is >= 0 and var label
-            ? SuffixEnd(text, raw, label, loose, letters, ends)
+            ? SuffixEnd(text, raw, PluralEnd(text, raw, start, label), loose, letters, ends)
             : SlashAccountEnd(text, raw, start, loose);
         return end >= 0 && StandsApart(text, start, end) ? end : -1;
     }
@@ -1482,7 +1493,7 @@ public static class SensitiveDataDetector
         ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int labelEnd, bool loose, Span<char> letters, Span<int> ends, out int start, out int end)
     {
         var (minCodeDigits, maxCodeDigits) = BankCodeDigits;
-        if (!TryValueAfterLabel(text, labelEnd, loose, minCodeDigits, maxCodeDigits + MaxAccountDigits, out start, out end))
+        if (!TryValueAfterLabel(text, labelEnd, loose, minCodeDigits, maxCodeDigits + MaxAccountDigits, out start, out end, wholeChain: true))
         {
             return false;
         }
@@ -1520,6 +1531,61 @@ public static class SensitiveDataDetector
         }
 
         return TryValueAfterLabel(text, next, loose, MinAccountDigits, MaxAccountDigits, out start, out end);
+    }
+
+    /// <summary>
+    /// The index after the plural or possessive ending of the label from <paramref name="start"/> to
+    /// <paramref name="labelEnd"/> that ends the letters there, else <paramref name="labelEnd"/>: an <c>s</c>, glued or
+    /// after an apostrophe, on a label that ends in one of <see cref="PluralLabels"/> (<c>accounts</c>,
+    /// <c>account's</c>, <c>bank accounts</c>, <c>cvcs</c>, <c>cvc’s</c>, <c>cuentas</c>), and the <c>n</c> of
+    /// <c>Kontonummern</c>. Not on other labels: <c>Kontoš</c> and <c>Kontos</c> are names, and <c>accs</c> and
+    /// <c>ktos</c> are inside random ids.
+    /// </summary>
+    private static int PluralEnd(ReadOnlySpan<char> text, ReadOnlySpan<char> raw, int start, int labelEnd)
+    {
+        if (labelEnd >= text.Length)
+        {
+            return labelEnd;
+        }
+
+        var at = labelEnd;
+        if (text[at] == TextNormaliser.Separator && raw[at] is '\'' or '\u2019' && at + 1 < text.Length)
+        {
+            at++;
+        }
+
+        var letter = LabelLetter(text, raw, at) | 0x20;
+        if ((letter != 's' && (letter != 'n' || at != labelEnd)) || (at + 1 < text.Length && LabelLetter(text, raw, at + 1) != '\0'))
+        {
+            return labelEnd;
+        }
+
+        // The label's letters, lower case, without the separators between them.
+        Span<char> spelled = stackalloc char[MaxLabelLetters];
+        var count = 0;
+        for (var i = labelEnd - 1; i >= start && count < spelled.Length; i--)
+        {
+            if (LabelLetter(text, raw, i) is not '\0' and var c)
+            {
+                spelled[spelled.Length - ++count] = (char)(c | 0x20);
+            }
+        }
+
+        var word = spelled[^count..];
+        if (letter == 'n')
+        {
+            return word.EndsWith("kontonummer") ? at + 1 : labelEnd;
+        }
+
+        foreach (var plural in PluralLabels)
+        {
+            if (word.EndsWith(plural))
+            {
+                return at + 1;
+            }
+        }
+
+        return labelEnd;
     }
 
     /// <summary>
@@ -1657,10 +1723,9 @@ public static class SensitiveDataDetector
     }
 
     /// <summary>
-    /// Before a label read loosely: a run of one or more separators (or brackets), then a digit chain (single
-    /// separators) of <paramref name="min"/>-<paramref name="max"/> digits that is not preceded by more digits. Glued to
-    /// its number a label after it is not read: random ids hold <c>123cvc</c> and <c>4097acct</c> by chance (a label
-    /// before its number may be glued, as it always could).
+    /// Before a label read loosely: a run of one or more separators (or brackets), then a labelled value read towards the
+    /// start of the text (<see cref="TryValue"/>). Glued to its number a label after it is not read: random ids hold
+    /// <c>123cvc</c> and <c>4097acct</c> by chance (a label before its number may be glued, as it always could).
     /// </summary>
     private static bool TryValueBeforeLabel(ReadOnlySpan<char> text, int labelStart, int min, int max, out int start, out int end)
     {
@@ -1676,65 +1741,113 @@ public static class SensitiveDataDetector
             return false;
         }
 
-        end = i + 1;
-        var digits = 0;
-        while (true)
+        if (!TryValue(text, i, -1, loose: true, min, max, wholeChain: false, cut: true, out var far))
         {
-            while (i >= 0 && TextNormaliser.IsDigit(text[i]))
-            {
-                digits++;
-                i--;
-            }
-
-            if (i >= 1 && text[i] == TextNormaliser.Separator && TextNormaliser.IsDigit(text[i - 1]))
-            {
-                i--;
-                continue;
-            }
-
-            break;
+            return false;
         }
 
-        start = i + 1;
-        return digits >= min && digits <= max;
+        (start, end) = (far, i + 1);
+        return true;
     }
 
     /// <summary>
-    /// After a label: up to <see cref="MaxLabelGap"/> separators (any run when <paramref name="loose"/>), then a digit
-    /// chain (single separators) of <paramref name="min"/>-<paramref name="max"/> digits that is not followed by more
-    /// digits.
+    /// After a label: up to <see cref="MaxLabelGap"/> separators (any run when <paramref name="loose"/>), then a labelled
+    /// value (<see cref="TryValue"/>; the whole chain of digits when <paramref name="wholeChain"/>, whole groups only
+    /// unless <paramref name="cut"/>).
     /// </summary>
-    private static bool TryValueAfterLabel(ReadOnlySpan<char> text, int labelEnd, bool loose, int min, int max, out int start, out int end)
+    private static bool TryValueAfterLabel(
+        ReadOnlySpan<char> text, int labelEnd, bool loose, int min, int max, out int start, out int end, bool wholeChain = false, bool cut = true)
     {
         start = end = 0;
         var i = SkipSeparators(text, labelEnd, loose);
-
         if (i >= text.Length || !TextNormaliser.IsDigit(text[i]))
         {
             return false;
         }
 
-        start = i;
-        var digits = 0;
-        while (true)
+        if (!TryValue(text, i, 1, loose, min, max, wholeChain, cut, out var far))
         {
-            while (i < text.Length && TextNormaliser.IsDigit(text[i]))
-            {
-                digits++;
-                i++;
-            }
-
-            if (i + 1 < text.Length && text[i] == TextNormaliser.Separator && TextNormaliser.IsDigit(text[i + 1]))
-            {
-                i++;
-                continue;
-            }
-
-            break;
+            return false;
         }
 
-        end = i;
-        return digits >= min && digits <= max;
+        (start, end) = (i, far + 1);
+        return true;
+    }
+
+    /// <summary>
+    /// A labelled value from the digit at <paramref name="first"/> (the one nearest the label), read away from the label
+    /// (<paramref name="step"/> 1 or -1) as the card-number search reads digits: groups of digits joined by any run of
+    /// separators when <paramref name="loose"/> (a stretch of lone letters is one, <see cref="TextNormaliser.SeparateLoneLetterStretches"/>),
+    /// else by single ones; a letter (a hex letter, a run of letters) or a breaker ends it. With
+    /// <paramref name="wholeChain"/> the chain must hold <paramref name="min"/>-<paramref name="max"/> digits. Else the
+    /// value is the digits nearest the label, whatever follows them: the whole groups that hold at most
+    /// <paramref name="max"/> digits, or, when those are fewer than <paramref name="min"/> and <paramref name="cut"/>, the
+    /// first <paramref name="max"/> digits (<c>cvc 739 12</c> is the CVC 739, <c>cvc 12 345</c> the CVC 1234); a first group
+    /// longer than <paramref name="max"/> is another number (<c>cvc 12345</c>). <paramref name="far"/> is the index of
+    /// the value's digit farthest from the label.
+    /// </summary>
+    private static bool TryValue(ReadOnlySpan<char> text, int first, int step, bool loose, int min, int max, bool wholeChain, bool cut, out int far)
+    {
+        far = first;
+        var digits = 0;
+        var wholeDigits = 0;
+        var maxFar = first;
+        var i = first;
+        while (true)
+        {
+            var group = 0;
+            while ((uint)i < (uint)text.Length && TextNormaliser.IsDigit(text[i]))
+            {
+                if (++digits == max)
+                {
+                    maxFar = i;
+                }
+
+                group++;
+                i += step;
+            }
+
+            if (digits > max)
+            {
+                // Past the most digits a value holds: the chain is another number (whole chain, or a first group too
+                // long), or the value ends before this group.
+                if (wholeChain || group == digits)
+                {
+                    return false;
+                }
+
+                break;
+            }
+
+            wholeDigits = digits;
+            far = i - step;
+            var next = i;
+            while ((uint)next < (uint)text.Length && text[next] == TextNormaliser.Separator && (loose || next == i))
+            {
+                next += step;
+            }
+
+            if (next == i || (uint)next >= (uint)text.Length || !TextNormaliser.IsDigit(text[next]))
+            {
+                break;
+            }
+
+            i = next;
+        }
+
+        if (wholeDigits >= min)
+        {
+            return true;
+        }
+
+        if (cut && digits > max)
+        {
+            // The whole groups are too few: the first max digits.
+            far = maxFar;
+            return true;
+        }
+
+        return false;
     }
 
     // ---- ranges -------------------------------------------------------------------------------------------------

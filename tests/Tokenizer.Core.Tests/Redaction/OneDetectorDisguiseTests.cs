@@ -183,7 +183,7 @@ public partial class OneDetectorTests
     [InlineData("123 is the security code")]
     [InlineData("12 cvc")]
     [InlineData("12345 cvc")]
-    [InlineData("123 cvcs")]
+    [InlineData("123 cvcsx")]
     [InlineData("123 Cavalier Street")]
     [InlineData("12 Account Street")]
     [InlineData("3acc0414")]
