@@ -93,7 +93,7 @@ public sealed class PostgresAuditRestartTests
                 await ExecuteAsync(connection, "ALTER TABLE audit_events ALTER COLUMN time TYPE numeric(20, 0)");
                 refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory, "Development", variables, args));
                 Assert.True(
-                    refused.Message.Contains("Tokenizer:AuditAnchor: the audit table's definition was changed outside this service (column time is declared numeric(20,0), not BIGINT)", StringComparison.Ordinal),
+                    refused.Message.Contains("Tokenizer:AuditAnchor: the audit table's definition or storage was changed outside this service (column time is declared numeric(20,0), not BIGINT)", StringComparison.Ordinal),
                     refused.Message);
             }
         }

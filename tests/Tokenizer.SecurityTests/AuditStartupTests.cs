@@ -395,21 +395,65 @@ public sealed class AuditStartupTests
             TamperWithGuardDown(directory, "audit_events_refuse_update", $"UPDATE audit_events SET time = CAST(CAST(time AS TEXT) AS BLOB) WHERE sequence = {middle}");
 
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
-            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table's definition was changed outside this service (table is no longer STRICT");
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table's definition or storage was changed outside this service (table is no longer STRICT");
             AssertRefusedNaming(refused, $"tokenizer audit verify --offline --data-directory {directory}");
             (code, output) = await VerifyOfflineAsync(directory);
             Assert.True(code == AuditCommands.ExitBroken, output);
             Assert.Matches($@"broken record\s+{middle} stored type changed", output);
             Assert.Matches(@"table problem\s+table is no longer STRICT", output);
 
-            // STRICT put back the same way: the definition is as created, the stored value is still named.
+            // STRICT put back the same way: the definition is as created; SQLite's integrity check finds the BLOB in the
+            // STRICT column, and the walk still names the record.
             RewriteAuditTableDefinition(directory, "sql || ' STRICT'");
             refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
-            AssertRefusedNaming(refused, $"failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record {middle} holds a value stored with another type than its column's (stored type changed)");
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table's definition or storage was changed outside this service (storage disagrees with the table: ");
             (code, output) = await VerifyOfflineAsync(directory);
             Assert.True(code == AuditCommands.ExitBroken, output);
             Assert.Matches($@"broken record\s+{middle} stored type changed", output);
+            Assert.Matches(@"table problem\s+storage disagrees with the table: .*audit_events\.time", output);
+            Assert.DoesNotContain("table is no longer STRICT", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Theory]
+    [InlineData("omit")]
+    [InlineData("forge")]
+    public async Task Restart_TimeIndexBTreeSwappedUnderAnUnchangedSchema_RefusesToStartNamingTheStorageProblem(string variant)
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-index-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+
+            // Control: an untouched restart starts, and the offline walk of the stopped ledger is intact.
+            await RunAndStopAsync(directory);
+            var (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == 0, output);
             Assert.DoesNotContain("table problem", output, StringComparison.Ordinal);
+
+            // The seventh outside review's N2: a second b-tree (omit: the index without one record; forge: an index of
+            // another table holding that record at another time) swaps root pages with ix_audit_events_time through
+            // writable_schema; the helper is dropped. No row, trigger or CREATE statement changes.
+            var middle = MiddleSequence(directory);
+            var schema = AuditSchemaText(directory);
+            SwapTimeIndex(directory, variant, middle);
+            Assert.Equal(schema, AuditSchemaText(directory));
+
+            // A server that starts anyway (the old behaviour) is stopped again, not left running.
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () => { await using var started = await ServerProcess.StartAsync(directory); });
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table's definition or storage was changed outside this service (storage disagrees with the table: ");
+            AssertRefusedNaming(refused, "ix_audit_events_time");
+            AssertRefusedNaming(refused, $"tokenizer audit verify --offline --data-directory {directory}");
+            (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches(@"intact\s+NO", output);
+            Assert.Matches(@"problem\s+table changed", output);
+            Assert.Matches(@"table problem\s+storage disagrees with the table: .*ix_audit_events_time", output);
+            Assert.DoesNotContain("broken record", output, StringComparison.Ordinal);
         }
         finally
         {
@@ -651,6 +695,53 @@ public sealed class AuditStartupTests
         using var command = connection.CreateCommand();
         command.CommandText = $"PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = {newSql} WHERE type = 'table' AND name = 'audit_events'; PRAGMA writable_schema = OFF;";
         command.ExecuteNonQuery();
+    }
+
+    // The CREATE statements of the audit table, its index and triggers, as stored.
+    private static List<string> AuditSchemaText(string directory)
+    {
+        using var connection = OpenLedger(directory);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sql FROM sqlite_master WHERE tbl_name = 'audit_events' ORDER BY name";
+        using var reader = command.ExecuteReader();
+        var text = new List<string>();
+        while (reader.Read())
+        {
+            text.Add(reader.GetString(0));
+        }
+
+        return text;
+    }
+
+    // The reviewer's reproduction, as the sqlite3 tool would run it on the stopped server's file.
+    private static void SwapTimeIndex(string directory, string variant, long sequence)
+    {
+        using var connection = OpenLedger(directory);
+        var helper = variant == "omit" ? "h7tmp" : "h7fakeix";
+        var forged = (DateTimeOffset.UtcNow.AddDays(-20).ToUnixTimeMilliseconds() * 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Execute(variant == "omit"
+            ? $"CREATE INDEX h7tmp ON audit_events (time, sequence) WHERE sequence <> {sequence}"
+            : $"CREATE TABLE h7fake (time INTEGER, seq INTEGER, id INTEGER PRIMARY KEY); INSERT INTO h7fake SELECT CASE WHEN sequence = {sequence} THEN {forged} ELSE time END, sequence, sequence FROM audit_events; CREATE INDEX h7fakeix ON h7fake (time, seq);");
+        long RootPage(string name)
+        {
+            using var select = connection.CreateCommand();
+            select.CommandText = "SELECT rootpage FROM sqlite_master WHERE name = @name";
+            select.Parameters.AddWithValue("@name", name);
+            return (long)select.ExecuteScalar()!;
+        }
+
+        var (index, other) = (RootPage("ix_audit_events_time"), RootPage(helper));
+        Execute($"PRAGMA writable_schema = ON; UPDATE sqlite_master SET rootpage = {other} WHERE name = 'ix_audit_events_time'; UPDATE sqlite_master SET rootpage = {index} WHERE name = '{helper}'; PRAGMA writable_schema = OFF;");
+        connection.Close();
+        connection.Open();
+        Execute(variant == "omit" ? "DROP INDEX h7tmp" : "DROP TABLE h7fake");
+
+        void Execute(string sql)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
     }
 
     private static SqliteConnection OpenLedger(string directory)

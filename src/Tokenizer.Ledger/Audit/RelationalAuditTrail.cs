@@ -40,6 +40,9 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     private const int ExportPageSize = 500;
     private const string AuditTable = "audit_events";
 
+    // SQLite's integrity check lists up to 100 lines; a few name the kind of damage, the count says the rest.
+    private const int IntegrityLinesListed = 5;
+
     private readonly ILedgerDatabase database;
     private readonly bool ownsDatabase;
     private readonly TimeProvider timeProvider;
@@ -243,8 +246,12 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// How <c>audit_events</c> differs from the table the migrations create: SQLite's STRICT removed (then any column
     /// stores any type, and a time stored as a BLOB falls out of every export's period while the MAC still verifies); a
     /// column missing, added, or with another declared type, nullability or primary key; the time index the export
-    /// reads by missing or on other columns. Other indexes are left alone (they change no stored value). CHECK
-    /// constraints are not compared: what they bound, the walk checks on every record (MAC, sequence, types).
+    /// reads by missing or on other columns; on SQLite, the stored b-trees disagreeing with each other under an unchanged
+    /// schema (<see cref="SqlDialect.AuditIntegrityCheck"/>: e.g. the time index's b-tree swapped for a stale or forged
+    /// one, which would leave a record out of an export or serve it with another time; each line as SQLite words it,
+    /// scrubbed and capped at 120 characters, the first five and a count). Other indexes are left alone (they change no
+    /// stored value). CHECK constraints are not compared: what they bound, the walk checks on every record (MAC,
+    /// sequence, types).
     /// </summary>
     /// <returns>One short text per difference (column and index names as stored, scrubbed and capped); empty when none.</returns>
     /// <exception cref="DbException">The database could not be read.</exception>
@@ -264,6 +271,30 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     if (value is null or DBNull || Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture) != 1)
                     {
                         problems.Add("table is no longer STRICT (a value of any type can be stored in any column)");
+                    }
+                }
+
+                if (dialect.AuditIntegrityCheck is { } integrityQuery)
+                {
+                    // The schema text can be unchanged while an index's b-tree was swapped for a stale or forged one
+                    // (writable_schema): the walk reads by primary key and would not see it, the export reads by time.
+                    using var integrity = connection.CreateCommand();
+                    integrity.CommandText = integrityQuery;
+                    using var reader = await integrity.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    var lines = new List<string>();
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        var line = reader.IsDBNull(0) ? string.Empty : reader.GetString(0);
+                        if (!string.Equals(line, "ok", StringComparison.Ordinal))
+                        {
+                            lines.Add(line);
+                        }
+                    }
+
+                    problems.AddRange(lines.Take(IntegrityLinesListed).Select(line => "storage disagrees with the table: " + UntrustedName(line, 120)));
+                    if (lines.Count > IntegrityLinesListed)
+                    {
+                        problems.Add($"storage disagrees with the table: {lines.Count - IntegrityLinesListed} more");
                     }
                 }
 
@@ -518,8 +549,15 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     }
 
     /// <inheritdoc />
-    /// <remarks>Pages of 500 records by keyset on (time, sequence); stored times are whole microseconds.</remarks>
-    /// <exception cref="InvalidOperationException">A stored outcome is not one this build knows.</exception>
+    /// <remarks>
+    /// Pages of 500 records by keyset on (time, sequence); stored times are whole microseconds. The time index only
+    /// finds the records: every served value is read from the table row, and its time checked again against the period
+    /// and the order. First the records of the period that exist at the start (sequence up to the head) are counted
+    /// through the index and in the table itself (one scan of the table); when the counts differ (the index's contents
+    /// were changed under an unchanged schema, which verification reports as a table problem) the export reads the table
+    /// itself, a full scan per page: slow, but every record of the period is served with its signed time.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">A stored outcome is not one this build knows; or the index served a row whose stored time lies outside the period or out of order (an index changed to agree in count only).</exception>
     public async IAsyncEnumerable<AuditRecord> ReadAsync(
         DateTimeOffset? fromInclusive,
         DateTimeOffset? toExclusive,
@@ -527,21 +565,63 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     {
         var fromMicros = fromInclusive is { } from ? CeilingMicros(from) : long.MinValue;
         var toMicros = toExclusive is { } to ? CeilingMicros(to) : long.MaxValue;
+        var dialect = database.Dialect;
+        var byIndex = await database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var max = connection.CreateCommand();
+                max.CommandText = AuditSql.SelectMaxSequence;
+                var head = await max.ExecuteScalarAsync(ct).ConfigureAwait(false);
+                if (head is null or DBNull)
+                {
+                    return true;
+                }
+
+                var headSequence = Convert.ToInt64(head, System.Globalization.CultureInfo.InvariantCulture);
+                var table = await CountAsync(connection, AuditSql.CountRangeByTable(dialect), ct).ConfigureAwait(false);
+                var index = await CountAsync(connection, AuditSql.CountRangeByIndex(dialect), ct).ConfigureAwait(false);
+                return index.Entries == table.Entries && index.Matching == table.Entries;
+
+                [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The audit SQL constants only; every value travels as a bound parameter.")]
+                async Task<(long Entries, long Matching)> CountAsync(DbConnection on, string query, CancellationToken token)
+                {
+                    using var count = on.CreateCommand();
+                    count.CommandText = query;
+                    count.Bind("@from", fromMicros).Bind("@to", toMicros).Bind("@head", headSequence);
+                    using var reader = await count.ExecuteReaderAsync(token).ConfigureAwait(false);
+                    await reader.ReadAsync(token).ConfigureAwait(false);
+                    var entries = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+                    return (entries, reader.FieldCount > 1 ? Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture) : entries);
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        var sql = byIndex ? AuditSql.SelectRangePageByIndex(dialect) : AuditSql.SelectRangePageByTable(dialect);
         var afterTime = long.MinValue;
         var afterSequence = 0L;
+        (long Time, long Sequence) served = (long.MinValue, 0L);
         while (true)
         {
             var page = await ReadPageAsync(
-                AuditSql.SelectRangePage,
+                sql,
                 command => command
                     .Bind("@from", fromMicros)
                     .Bind("@to", toMicros)
                     .Bind("@after_time", afterTime)
                     .Bind("@after_sequence", afterSequence)
                     .Bind("@limit", ExportPageSize),
+                keysetTime: byIndex,
                 cancellationToken).ConfigureAwait(false);
-            foreach (var row in page)
+            foreach (var (row, indexTime) in page)
             {
+                // The row's own time, not the index's: an index entry can name a row under another time. The counts
+                // above agreed, so this fails only when the index changes while the export runs.
+                if (indexTime != row.TimeMicros || row.TimeMicros < fromMicros || row.TimeMicros >= toMicros || (row.TimeMicros, row.Sequence).CompareTo(served) <= 0)
+                {
+                    throw new InvalidOperationException("the audit time index disagrees with the table: run `tokenizer audit verify`");
+                }
+
+                served = (row.TimeMicros, row.Sequence);
                 yield return row.ToRecord();
             }
 
@@ -550,7 +630,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 yield break;
             }
 
-            (afterTime, afterSequence) = (page[^1].TimeMicros, page[^1].Sequence);
+            (afterTime, afterSequence) = (page[^1].KeysetTime, page[^1].Row.Sequence);
         }
     }
 
@@ -602,8 +682,8 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     }
 
     /// <summary>A name chosen by whoever changed the table, fit for a message: capped at 64 characters and cleaned.</summary>
-    private static string UntrustedName(string name) =>
-        AuditText.Clean(name.Length > 64 ? name[..64] : name) ?? "(no visible name)";
+    private static string UntrustedName(string name, int cap = 64) =>
+        AuditText.Clean(name.Length > cap ? name[..cap] : name) ?? "(no visible name)";
 
     private async Task<AuditAnchor?> ReadHeadAsync(CancellationToken cancellationToken)
     {
@@ -618,19 +698,24 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         return UnixMicros.ToDateTimeOffset(floor) == value ? floor : floor + 1;
     }
 
+    private async Task<List<AuditRow>> ReadPageAsync(string sql, Action<DbCommand> bind, CancellationToken cancellationToken) =>
+        (await ReadPageAsync(sql, bind, keysetTime: false, cancellationToken).ConfigureAwait(false)).Select(r => r.Row).ToList();
+
+    /// <summary>Rows of <paramref name="sql"/>; with <paramref name="keysetTime"/> each with its 15th column (the index's time), else its own time.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "Callers pass the audit SQL constants only; every value travels as a bound parameter.")]
-    private Task<List<AuditRow>> ReadPageAsync(string sql, Action<DbCommand> bind, CancellationToken cancellationToken) =>
+    private Task<List<(AuditRow Row, long KeysetTime)>> ReadPageAsync(string sql, Action<DbCommand> bind, bool keysetTime, CancellationToken cancellationToken) =>
         database.ReadAsync(
             async (connection, ct) =>
             {
                 using var select = connection.CreateCommand();
                 select.CommandText = sql;
                 bind(select);
-                var rows = new List<AuditRow>();
+                var rows = new List<(AuditRow, long)>();
                 using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    rows.Add(AuditRow.Read(reader));
+                    var row = AuditRow.Read(reader);
+                    rows.Add((row, keysetTime ? reader.GetInt64(14) : row.TimeMicros));
                 }
 
                 return rows;

@@ -73,13 +73,46 @@ internal static class AuditSql
     public const string TimeIndexColumns = "time,sequence";
 
     /// <summary>
-    /// One page of an export: time in [<c>@from</c>, <c>@to</c>), sequence 1 or more (the walk reports a row below 1,
-    /// written past the CHECK constraint, and never serves it as evidence), strictly after the keyset position
-    /// (<c>@after_time</c>, <c>@after_sequence</c>), ordered by time then sequence (the index ix_audit_events_time).
+    /// How many records with sequence 1 to <c>@head</c> have a time in [<c>@from</c>, <c>@to</c>), read from the table
+    /// itself.
     /// </summary>
-    public const string SelectRangePage = "SELECT " + Columns + """
-         FROM audit_events
-        WHERE time >= @from AND time < @to AND (time, sequence) > (@after_time, @after_sequence) AND sequence >= 1
+    public static string CountRangeByTable(SqlDialect dialect) =>
+        "SELECT count(*) FROM audit_events" + dialect.ByTable + " WHERE time >= @from AND time < @to AND sequence >= 1 AND sequence <= @head";
+
+    /// <summary>
+    /// The same through the time index: the entries in that range, and how many of them name a row that holds the same
+    /// time. Both equal <see cref="CountRangeByTable"/> unless the index's contents were changed under an unchanged schema.
+    /// </summary>
+    public static string CountRangeByIndex(SqlDialect dialect) =>
+        "SELECT count(*), count(t.sequence) FROM (SELECT sequence, time FROM audit_events" + dialect.ByTimeIndex
+        + " WHERE time >= @from AND time < @to AND sequence >= 1 AND sequence <= @head) i LEFT JOIN audit_events t"
+        + dialect.ByTable + " ON t.sequence = i.sequence AND t.time = i.time";
+
+    /// <summary>The highest sequence stored; NULL on an empty trail.</summary>
+    public const string SelectMaxSequence = "SELECT max(sequence) FROM audit_events";
+
+    /// <summary>
+    /// One page of an export found through the time index but read from the table: time in [<c>@from</c>, <c>@to</c>),
+    /// sequence 1 or more (the walk reports a row below 1, written past the CHECK constraint, and never serves it as
+    /// evidence), strictly after the keyset position (<c>@after_time</c>, <c>@after_sequence</c>, the index's values),
+    /// ordered by time then sequence. Every column comes from the table row (an index can hold another time than its
+    /// row), then a 1 (the stored-types column <see cref="Audit.AuditRow.Read"/> expects) and the index's time.
+    /// </summary>
+    public static string SelectRangePageByIndex(SqlDialect dialect) =>
+        "SELECT " + string.Join(", ", Columns.Split(", ").Select(c => "t." + c)) + ", 1, i.time FROM (SELECT sequence, time FROM audit_events"
+        + dialect.ByTimeIndex + """
+         WHERE time >= @from AND time < @to AND (time, sequence) > (@after_time, @after_sequence) AND sequence >= 1
+        ORDER BY time, sequence LIMIT @limit) i
+        JOIN audit_events t
+        """ + dialect.ByTable + " ON t.sequence = i.sequence ORDER BY i.time, i.sequence";
+
+    /// <summary>
+    /// One page of an export read from the table itself, no index (a full scan per page: only when the index
+    /// disagrees with the table), same rows and order as <see cref="SelectRangePageByIndex"/>.
+    /// </summary>
+    public static string SelectRangePageByTable(SqlDialect dialect) =>
+        "SELECT " + Columns + " FROM audit_events" + dialect.ByTable + """
+         WHERE +time >= @from AND +time < @to AND (time, sequence) > (@after_time, @after_sequence) AND sequence >= 1
         ORDER BY time, sequence
         LIMIT @limit
         """;

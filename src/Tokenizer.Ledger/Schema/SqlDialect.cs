@@ -42,6 +42,9 @@ internal sealed record SqlDialect
         PresentGuards = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table",
         TableTriggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table COLLATE NOCASE",
         TableStrict = "SELECT strict FROM pragma_table_list WHERE schema = 'main' AND name = @table",
+        AuditIntegrityCheck = "PRAGMA integrity_check(audit_events)",
+        ByTimeIndex = " INDEXED BY ix_audit_events_time",
+        ByTable = " NOT INDEXED",
         TableColumns = "SELECT name, type, \"notnull\", pk FROM pragma_table_info(@table) ORDER BY cid",
         TableIndexes = """
             SELECT il.name, (SELECT group_concat(n, ',') FROM (SELECT ii.name AS n FROM pragma_index_info(il.name) ii ORDER BY ii.seqno))
@@ -80,6 +83,9 @@ internal sealed record SqlDialect
             SELECT rulename::text, definition FROM pg_rules WHERE tablename = @table
             """,
         TableStrict = null,
+        AuditIntegrityCheck = null,
+        ByTimeIndex = string.Empty,
+        ByTable = string.Empty,
         TableColumns = """
             SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), CASE WHEN a.attnotnull THEN 1 ELSE 0 END,
                    CASE WHEN EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = a.attrelid AND c.contype = 'p' AND a.attnum = ANY (c.conkey)) THEN 1 ELSE 0 END
@@ -146,6 +152,26 @@ internal sealed record SqlDialect
     /// 0 when not; null where column types are always enforced (PostgreSQL).
     /// </summary>
     public required string? TableStrict { get; init; }
+
+    /// <summary>
+    /// A statement comparing the stored b-trees of <c>audit_events</c> and its indexes with each other (SQLite 3.33+:
+    /// <c>PRAGMA integrity_check(audit_events)</c>, one row "ok" or one row per disagreement, e.g. an index b-tree swapped
+    /// under an unchanged schema); null where no such check runs without superuser rights (PostgreSQL: amcheck is an
+    /// extension that needs them).
+    /// </summary>
+    public required string? AuditIntegrityCheck { get; init; }
+
+    /// <summary>
+    /// Written after <c>FROM audit_events</c>: makes the query read through <c>ix_audit_events_time</c> (SQLite
+    /// <c>INDEXED BY</c>); empty where the planner chooses (PostgreSQL).
+    /// </summary>
+    public required string ByTimeIndex { get; init; }
+
+    /// <summary>
+    /// Written after <c>FROM audit_events</c>: makes the query read the table itself, no index (SQLite
+    /// <c>NOT INDEXED</c>); empty where the planner chooses (PostgreSQL).
+    /// </summary>
+    public required string ByTable { get; init; }
 
     /// <summary>
     /// A query listing the columns of table <c>@table</c> in order: name, declared type, 1 when NOT NULL, and above 0

@@ -140,12 +140,13 @@ internal sealed class AuditGuard(
 
         // A table whose STRICT was removed or whose column types changed stores values the walk reads converted (its MAC
         // still verifies) while SQL compares them as stored: a time kept as a BLOB falls out of every export's period.
+        // An index b-tree swapped under an unchanged schema misleads anything that reads through it.
         var definition = await trail.TableDefinitionProblemsAsync(cancellationToken);
         if (definition.Count > 0)
         {
             throw new StartupException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Tokenizer:AuditAnchor: the audit table's definition was changed outside this service ({string.Join("; ", definition.Take(ListedAtStart))}): records can then be stored in a shape that verification and export read differently, and be hidden from exports. Keep a copy of the database as evidence and restore it from a copy taken before the change.{OfflineVerifyHint}"));
+                $"Tokenizer:AuditAnchor: the audit table's definition or storage was changed outside this service ({string.Join("; ", definition.Take(ListedAtStart))}): records can then be stored in a shape that verification and export read differently, and be hidden from exports. Keep a copy of the database as evidence and restore it from a copy taken before the change.{OfflineVerifyHint}"));
         }
 
         // The head and the anchored record can be intact while a record between them was edited or deleted with the
