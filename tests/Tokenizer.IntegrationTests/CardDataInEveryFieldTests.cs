@@ -96,7 +96,7 @@ public sealed class CardDataInEveryFieldTests(TokenizerServerFixture server) : I
     }
 
     /// <summary>
-    /// The third outside review's disguises, all printable ASCII without spaces (so every field's shape admits them and
+    /// Disguises, all printable ASCII without spaces (so every field's shape admits them and
     /// only the card-data rule can refuse them): an IBAN joined by lone letters, a CVC after seven separators, a label
     /// after its number, a label spelled with single and double separators.
     /// </summary>

@@ -108,7 +108,7 @@ public sealed class AuditStartupTests
         {
             await RunAndStopAsync(directory);
 
-            // The outside review's edit: the guard trigger dropped, the newest record's caller rewritten.
+            // The edit: the guard trigger dropped, the newest record's caller rewritten.
             var database = Path.Combine(directory, "ledger", "tokenizer.db");
             using (var connection = new SqliteConnection($"Data Source={database};Pooling=false"))
             {
@@ -143,7 +143,7 @@ public sealed class AuditStartupTests
             // Control: an untouched restart walks the whole chain and starts.
             await RunAndStopAsync(directory);
 
-            // The outside review's edit: the guard dropped, a record between the first and the anchored head re-attributed,
+            // The edit: the guard dropped, a record between the first and the anchored head re-attributed,
             // the guard recreated, so the schema looks untouched. The head and the anchored record are intact.
             var middle = MiddleSequence(directory);
             TamperWithGuardDown(directory, "audit_events_refuse_update", $"UPDATE audit_events SET caller_id = 'finance-staff' WHERE sequence = {middle}");
@@ -388,7 +388,7 @@ public sealed class AuditStartupTests
             var (code, output) = await VerifyOfflineAsync(directory);
             Assert.True(code == 0, output);
 
-            // The sixth outside review's edit: STRICT removed through writable_schema, one record's time rewritten as a
+            // The edit: STRICT removed through writable_schema, one record's time rewritten as a
             // BLOB of the same digits (its MAC still verifies; no export period holds it), the guard recreated as it was.
             var middle = MiddleSequence(directory);
             RewriteAuditTableDefinition(directory, "replace(sql, ') STRICT', ')')");
@@ -435,7 +435,7 @@ public sealed class AuditStartupTests
             Assert.True(code == 0, output);
             Assert.DoesNotContain("table problem", output, StringComparison.Ordinal);
 
-            // The seventh outside review's N2: a second b-tree (omit: the index without one record; forge: an index of
+            // A second b-tree (omit: the index without one record; forge: an index of
             // another table holding that record at another time) swaps root pages with ix_audit_events_time through
             // writable_schema; the helper is dropped. No row, trigger or CREATE statement changes.
             var middle = MiddleSequence(directory);
@@ -713,7 +713,7 @@ public sealed class AuditStartupTests
         return text;
     }
 
-    // The reviewer's reproduction, as the sqlite3 tool would run it on the stopped server's file.
+    // The edit as the sqlite3 tool would run it on the stopped server's file.
     private static void SwapTimeIndex(string directory, string variant, long sequence)
     {
         using var connection = OpenLedger(directory);

@@ -38,7 +38,7 @@ public sealed class ProductionPostureTests
             "an EventPipe trace file is on (DOTNET_EnableEventPipe)"
         },
         { "startup profiler", ["DOTNET_EnableDiagnostics=0", "CORECLR_ENABLE_PROFILING=1"], "a startup profiler is on (CORECLR_ENABLE_PROFILING)" },
-        // Found by the sixth outside review: with only the port and debugger off (as the README allows), a notification
+        // With only the port and debugger off (as the README allows), a notification
         // profiler loaded its library into the Production process.
         {
             "notification profiler",

@@ -8,7 +8,7 @@ using static Tokenizer.Core.Tests.Validation.ValidationFixture;
 namespace Tokenizer.Core.Tests.Redaction;
 
 /// <summary>
-/// The sixth outside review's accented labels: every Latin letter with diacritics or a stroke (Latin-1 and beyond) reads
+/// Accented labels: every Latin letter with diacritics or a stroke (Latin-1 and beyond) reads
 /// as its base letter at every position of a CVC or account label, the first included.
 /// </summary>
 public partial class OneDetectorTests

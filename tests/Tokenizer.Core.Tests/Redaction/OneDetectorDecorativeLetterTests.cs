@@ -7,7 +7,7 @@ using static Tokenizer.Core.Tests.Validation.ValidationFixture;
 namespace Tokenizer.Core.Tests.Redaction;
 
 /// <summary>
-/// The fifth outside review's decorative letters: Latin letters that NFKC leaves alone (small capitals, negative circled
+/// Decorative letters: Latin letters that NFKC leaves alone (small capitals, negative circled
 /// and squared letters, regional indicator symbols) read as their letters in labels and IBANs.
 /// </summary>
 public partial class OneDetectorTests

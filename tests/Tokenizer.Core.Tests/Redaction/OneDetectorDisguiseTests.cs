@@ -7,7 +7,7 @@ using static Tokenizer.Core.Tests.Validation.ValidationFixture;
 namespace Tokenizer.Core.Tests.Redaction;
 
 /// <summary>
-/// The third outside review's disguises, each as a class over generated inputs: an IBAN whose groups are joined by lone
+/// Disguises, each as a class over generated inputs: an IBAN whose groups are joined by lone
 /// letters, and known CVC and account labels written with joiners, combining marks or spaced letters, any run of
 /// separators before the number, or right after the number.
 /// </summary>

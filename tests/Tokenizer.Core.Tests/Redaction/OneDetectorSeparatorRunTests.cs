@@ -8,7 +8,7 @@ using static Tokenizer.Core.Tests.Validation.ValidationFixture;
 namespace Tokenizer.Core.Tests.Redaction;
 
 /// <summary>
-/// The seventh outside review's class: a labelled CVC or account number whose digits are split by a run of separators
+/// A labelled CVC or account number whose digits are split by a run of separators
 /// (<c>cvc 7 - 3 - 9</c>, <c>acct no: 987 / 654 / 321</c>, <c>0. 4. 7. 1 (security code)</c>) is one value, as a card
 /// number split that way is; and the first 3-4 digits after a CVC label are a CVC whatever digits follow them.
 /// </summary>

@@ -323,7 +323,7 @@ public partial class OneDetectorTests
     [Fact]
     public void ValidateAndScrub_GeneratedPanWithLettersStandingAsSeparators_RefusedInEveryFieldAndMasked()
     {
-        Assert.Contains("\u0640", ModifierLetters); // the Arabic tatweel, which the outside review used
+        Assert.Contains("\u0640", ModifierLetters); // the Arabic tatweel, a common disguise
         var fields = FieldSetters.Keys.Where(f => f != "customer_reference").ToArray();
         var gaps = Gen.Frequency((1, Gen.Const(string.Empty)), (2, LetterGap));
         Gen.Select(Words, Pan, Gen.Int[0, DigitZeros.Length - 1], Words, Gen.OneOfConst(fields))

@@ -27,7 +27,7 @@ public class SensitiveDataDetectorTests
     [Fact]
     public void Find_KestrelTraceIdGluedToDigitBytesInALedgerRecord_NotReportedWhenScanning()
     {
-        // Found by the fifth outside review: in a SQLite audit record the correlation id (a Kestrel trace id) sits
+        // In a SQLite audit record the correlation id (a Kestrel trace id) sits
         // between the outcome's text and the binary MAC, whose first bytes may be digits: "20581" + "00000371" + "0"
         // is a Luhn-valid 14-digit run. Control: the same digits without the trace id's shape are still reported.
         const string record = "success0HNQK8MK20581:000003710\u0001\u00ff";

@@ -105,7 +105,7 @@ public sealed class SetupValidationTests
     [InlineData("https://a.example/%F0%9D%90%8D%F0%9D%90%8B91%F0%9D%90%80%F0%9D%90%81%F0%9D%90%8D%F0%9D%90%800417164300", FreeTextRule.CardOrBankNumber)]
     public void ValidateCard_ReturnUrlWithReviewsDisguisedIbanOrLabelledCvc_RefusedAsWrittenOrDecoded(string url, string rule)
     {
-        // The third outside review's return_url probes: the free-text rule judges the URL as written and each decoding.
+        // return_url probes: the free-text rule judges the URL as written and each decoding.
         var violations = CardViolations(CardCommand() with { ReturnUrl = url });
 
         AssertSingle(violations, "return_url", rule);

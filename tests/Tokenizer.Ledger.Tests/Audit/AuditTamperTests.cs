@@ -37,7 +37,7 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
     [Fact]
     public async Task VerifyAsync_TwoIndependentEdits_ListsBoth()
     {
-        // Arrange: the outside review's case, a record re-attributed behind another altered one.
+        // Arrange: a record re-attributed behind another altered one.
         await AppendEventsAsync(Records);
         await DropTriggersAsync();
 
@@ -375,7 +375,7 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
     [Fact]
     public async Task VerifyAndExport_TimeStoredWithAnotherType_NamesTheRecordAndTheChangedTable()
     {
-        // Arrange: the sixth outside review's edit. SQLite: STRICT removed through writable_schema, record 3's time
+        // Arrange: SQLite: STRICT removed through writable_schema, record 3's time
         // rewritten as a BLOB of the same digits (its MAC still verifies over the converted value, and a BLOB sorts
         // above every number, so no bounded export period holds it), the guard recreated with its own SQL.
         // PostgreSQL: the analogue, the column's type changed. Control: the untouched table and trail pass.
@@ -470,7 +470,7 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
     [Fact]
     public async Task VerifyAsync_ForeignTriggerOnTheTable_NotIntactNamingIt()
     {
-        // Arrange: a trigger that copies every record elsewhere as it is written (the outside review's N3). Control: the
+        // Arrange: a trigger that copies every record elsewhere as it is written. Control: the
         // same trail before it verifies intact with no table problem.
         await AppendEventsAsync(3);
         var before = await Trail.VerifyAsync(null, CancellationToken.None);

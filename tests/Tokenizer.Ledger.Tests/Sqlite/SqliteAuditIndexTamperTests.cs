@@ -7,8 +7,7 @@ using Tokenizer.Ledger.Tests.Audit;
 namespace Tokenizer.Ledger.Tests.Sqlite;
 
 /// <summary>
-/// The b-tree of <c>ix_audit_events_time</c> swapped for a stale or forged one through <c>writable_schema</c> (the
-/// seventh outside review's N2): no row, trigger or schema text changes, the walk by primary key sees nothing, and an
+/// The b-tree of <c>ix_audit_events_time</c> swapped for a stale or forged one through <c>writable_schema</c>: no row, trigger or schema text changes, the walk by primary key sees nothing, and an
 /// export that trusted the index would leave a record out or serve it with another time.
 /// </summary>
 public sealed class SqliteAuditIndexTamperTests() : AuditTestBase(new SqliteTestDatabase())
@@ -79,7 +78,7 @@ public sealed class SqliteAuditIndexTamperTests() : AuditTestBase(new SqliteTest
     }
 
     /// <summary>
-    /// The reviewer's reproduction: a second index (omit: the same index without record 3; forge: an index of another
+    /// A second index (omit: the same index without record 3; forge: an index of another
     /// table holding record 3 at <paramref name="forgedTime"/>) swaps root pages with <c>ix_audit_events_time</c>, and
     /// the helper object is dropped. The schema text of <c>audit_events</c> and its index is byte for byte the same.
     /// </summary>

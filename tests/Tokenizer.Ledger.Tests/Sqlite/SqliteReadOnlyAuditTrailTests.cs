@@ -38,7 +38,7 @@ public sealed class SqliteReadOnlyAuditTrailTests() : AuditTestBase(new SqliteTe
     [Fact]
     public async Task OpenReadOnly_BlobTimeThenStrictRestored_NamesTheRecordStoredTypeChanged()
     {
-        // Arrange: the sixth outside review's edit on a stopped server's file (STRICT removed through writable_schema,
+        // Arrange: an edit on a stopped server's file (STRICT removed through writable_schema,
         // record 4's time rewritten as a BLOB of the same digits, the guard recreated with its own SQL), then STRICT put
         // back, so the table's definition is as created and only the stored value differs. Control: before the edit,
         // the offline walk is intact.

@@ -5,7 +5,7 @@ namespace Tokenizer.Server.Tests.Cli;
 
 /// <summary>
 /// The CLI's standard output (<c>Program.cs</c> wraps it in <see cref="ScrubbingTextWriter"/>) masks what the one
-/// detector reads as card or bank data, in the writings the third outside review found printed unmasked by
+/// detector reads as card or bank data, in writings that were once printed unmasked by
 /// <c>tokens list --json</c>: an IBAN joined by lone letters, a CVC after seven separators, a label after its number.
 /// </summary>
 public sealed class CliOutputScrubbingTests
