@@ -13,7 +13,7 @@ dll="$root/src/Tokenizer.Cli/bin/Release/net10.0/tokenizer.dll"
 # Core and Ledger too: the CLI runs their code (the detector; audit verify --offline reads the ledger).
 if [ ! -f "$dll" ] || [ -n "$(find "$root/src/Tokenizer.Cli" "$root/src/Tokenizer.Contracts" "$root/src/Tokenizer.Core" "$root/src/Tokenizer.Ledger" "$root/proto" \
     -newer "$dll" \( -name '*.cs' -o -name '*.proto' -o -name '*.csproj' \) -not -path '*/obj/*' -print -quit)" ]; then
-  build_quietly "$root/src/Tokenizer.Cli/Tokenizer.Cli.csproj"
+  mkdir -p "$root/artifacts"; { flock 9; build_quietly "$root/src/Tokenizer.Cli/Tokenizer.Cli.csproj"; } 9>"$root/artifacts/cli-build.lock"  # two first commands at once would collide
 fi
 # The development PKI that scripts/run.sh creates, unless the caller names certificates or another PKI, or names the
 # server's data directory in Tokenizer__DataDirectory (the CLI reads it itself).
