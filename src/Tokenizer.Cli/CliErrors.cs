@@ -15,7 +15,7 @@ namespace Tokenizer.Cli;
 /// error (exit 1), and anything unexpected (exit 1, the exception's type only). Text is one line on standard error
 /// (server errors add indented detail lines); with <c>--json</c> it is one JSON object
 /// <c>{"error":{"kind","exit_code","message",...}}</c>. No message carries a value the user typed, except the server
-/// address, file paths the user named (scrubbed), and an unknown option, subcommand or JSON key made only of letters
+/// address when its host and port are plain ASCII (letters, digits, dots, dashes), file paths the user named (scrubbed), and an unknown option, subcommand or JSON key made only of letters
 /// and dashes (or underscores), which can hold no number.
 /// </summary>
 public static partial class CliErrors
@@ -76,8 +76,9 @@ public static partial class CliErrors
 
     /// <summary>
     /// The parser's message for a bad command line, made safe and short: one line, prefixed with the option it concerns,
-    /// and every quoted value the user typed replaced (the parser quotes unknown tokens and refused values), except an
-    /// unknown option made of letters and dashes, which is named so the user sees the typo. A command that needs a
+    /// and every quoted text replaced (the parser quotes unknown tokens, refused values and parts of an argument such as
+    /// the value of <c>--json=value</c>), except a name the CLI defines and an unknown option made of letters and dashes,
+    /// which is named so the user sees the typo. A command that needs a
     /// subcommand and got none or an unknown word is answered with the command and its valid subcommands.
     /// </summary>
     public static string ParseMessage(System.CommandLine.Parsing.ParseError problem, IReadOnlyCollection<string> args, RootCommand root)
@@ -92,10 +93,12 @@ public static partial class CliErrors
 
         var names = new HashSet<string>(StringComparer.Ordinal);
         Collect(root, names);
-        var typed = args.Where(a => !names.Contains(a)).ToHashSet(StringComparer.Ordinal);
+        // Quoted text is shown only when it is a name the CLI defines or an option-shaped word (letters and dashes), never
+        // because it "is not what the user typed": the parser quotes parts of an argument too (the value of
+        // `--json=value`), and a part cannot be matched reliably against whole arguments.
         var message = Quoted().Replace(
             problem.Message,
-            m => !typed.Contains(m.Groups[1].Value) || OptionLike().IsMatch(m.Groups[1].Value) ? m.Value : "(a value, not shown)");
+            m => names.Contains(m.Groups[1].Value) || OptionLike().IsMatch(m.Groups[1].Value) ? m.Value : "(a value, not shown)");
         message = OneLine(message);
         var option = problem.SymbolResult switch
         {
@@ -310,7 +313,9 @@ public static partial class CliErrors
     }
 
     private static string Authority(string? server) =>
-        Uri.TryCreate(server, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority}" : "(the --server address)";
+        Uri.TryCreate(server, UriKind.Absolute, out var uri) && AddressLike().IsMatch(uri.Authority)
+            ? $"{uri.Scheme}://{uri.Authority}"
+            : "(the --server address)";
 
     private static void Write(TextWriter error, bool json, string kind, int exitCode, string message, Action<Utf8JsonWriter>? more)
     {
@@ -377,6 +382,10 @@ public static partial class CliErrors
     /// <summary>A subcommand as typed (<c>exprot</c>): letters and dashes only, so it can hold no number to hide.</summary>
     [GeneratedRegex("^[A-Za-z][A-Za-z-]{0,39}$")]
     private static partial Regex CommandLike();
+
+    /// <summary>A host and port in ASCII letters, digits, dots, dashes (and an IPv6 literal's brackets and colons): shown.</summary>
+    [GeneratedRegex(@"^[A-Za-z0-9.\-\[\]:]{1,253}$")]
+    private static partial Regex AddressLike();
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();

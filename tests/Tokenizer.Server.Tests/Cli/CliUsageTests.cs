@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CsCheck;
+using Tokenizer.Cli;
 
 namespace Tokenizer.Server.Tests.Cli;
 
@@ -69,6 +70,68 @@ public sealed class CliUsageTests(CliFixture files) : IClassFixture<CliFixture>
         Assert.Contains("'" + option + "'", error, StringComparison.Ordinal);
         Assert.DoesNotContain("not shown", error, StringComparison.Ordinal);
         Assert.Empty(output);
+    }
+
+    [Fact]
+    public async Task AnyBooleanOption_GivenAValueAfterEqualsOrColon_ExitTwoWithoutEchoingIt()
+    {
+        // Arrange: every boolean option of every command (the recursive --json included), written --opt=value or
+        // --opt:value; the parser splits the value off and quotes only that part. Values: a marker, card numbers in
+        // compatibility numerals the scrubber does not read (45 32 0 15 11 28 30 36 = 4532015112830366), and mixes.
+        var root = CliApp.BuildRootCommand(TextReader.Null, TextWriter.Null, TextWriter.Null);
+        var targets = new List<(string[] Path, string Option, bool TakesArgument)>();
+        void Walk(System.CommandLine.Command command, string[] path, IEnumerable<System.CommandLine.Option> inherited)
+        {
+            var options = inherited.Concat(command.Options).ToList();
+            if (command.Subcommands.Count == 0)
+            {
+                targets.AddRange(options.OfType<System.CommandLine.Option<bool>>().Where(o => !o.Hidden).Select(o => (path, o.Name, command.Arguments.Count > 0)));
+                return;
+            }
+
+            foreach (var child in command.Subcommands)
+            {
+                Walk(child, [.. path, child.Name], options.Where(o => o.Recursive));
+            }
+        }
+
+        Walk(root, [], []);
+        Assert.Contains(targets, t => t.Option == "--offline");
+        Assert.Contains(targets, t => t.Option == "--fail");
+        var values = Gen.Select(
+            Gen.OneOfConst("\u32ba\u325c\u24ea\u246e\u246a\u3258\u325a\u32b1", "zzMARKzz", "zzMARKzz \u32ba\u325c cvc 123", Pan, "NL91ABNA0417164300"),
+            Gen.String[Gen.Char["abcXYZ0123456789 \u32ba\u325c\u24ea\u246e"], 0, 8]).Select((fixedPart, junk) => "zzMARKzz" + junk + fixedPart);
+
+        // Act and assert
+        await Gen.Select(Gen.Int[0, targets.Count - 1], values, Gen.Bool).SampleAsync(
+            async (which, value, colon) =>
+            {
+                var (path, option, takesArgument) = targets[which];
+                var (code, output, error) = await CliFixture.RunAsync(
+                    string.Empty, null, [.. path, option + (colon ? ":" : "=") + value, "--server", files.ClosedAddress, "--pki", files.Pki]);
+                // A command with a positional argument can take the split-off value as that argument (then the call
+                // fails to connect, exit 1); every other command refuses the command line.
+                Assert.True(code == 2 || (takesArgument && code == 1), $"{string.Join(' ', path)} {option}: exit {code}");
+                Assert.DoesNotContain("zzMARKzz", output + error, StringComparison.OrdinalIgnoreCase);
+                Assert.DoesNotContain("\u32ba", output + error, StringComparison.Ordinal);
+                Assert.DoesNotContain("0417164300", output + error, StringComparison.Ordinal);
+            },
+            iter: 60,
+            threads: 1);
+    }
+
+    [Fact]
+    public async Task AnyCommand_ServerAddressWithNonAsciiHost_NotEchoed()
+    {
+        // Act: nothing can resolve the host; the connection error names the option, not the address typed.
+        var (code, output, error) = await CliFixture.RunAsync(
+            string.Empty, null, "tokens", "list", "--server", "https://zzMARKzz\u32ba\u325c\u24ea\u246e\u246a\u3258\u325a\u32b1.invalid:1", "--pki", files.Pki);
+
+        // Assert
+        Assert.Equal(1, code);
+        Assert.Contains("(the --server address)", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("zzMARKzz", output + error, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("\u32ba", output + error, StringComparison.Ordinal);
     }
 
     [Theory]
