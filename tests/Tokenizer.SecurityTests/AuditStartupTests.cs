@@ -224,6 +224,56 @@ public sealed class AuditStartupTests
     }
 
     [Fact]
+    public async Task Restart_AppendOnlyTriggersReplacedByNoOpsUnderTheirNames_StartsWarningNamingThemAndRestoresThem()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-guard-noop-").FullName;
+        try
+        {
+            string untouched;
+            await using (var server = await ServerProcess.StartAsync(directory))
+            {
+                await AuditedCallsAsync(server);
+                untouched = server.Output;
+            }
+
+            // Replaced while stopped by guards that never fire, under the same names: present by name, yet guarding nothing.
+            using (var connection = OpenLedger(directory))
+            using (var replace = connection.CreateCommand())
+            {
+                replace.CommandText = """
+                    DROP TRIGGER audit_events_refuse_delete;
+                    CREATE TRIGGER audit_events_refuse_delete BEFORE DELETE ON audit_events WHEN 0 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+                    DROP TRIGGER audit_events_refuse_update;
+                    CREATE TRIGGER audit_events_refuse_update BEFORE UPDATE ON audit_events WHEN 0 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+                    """;
+                replace.ExecuteNonQuery();
+            }
+
+            string restarted;
+            await using (var server = await ServerProcess.StartAsync(directory))
+            {
+                await AuditedCallsAsync(server);
+                restarted = server.Output;
+            }
+
+            Assert.DoesNotContain("append-only guard", untouched, StringComparison.Ordinal);
+            Assert.Contains("append-only guard audit_events_refuse_delete was missing or changed", restarted, StringComparison.Ordinal);
+            Assert.Contains("append-only guard audit_events_refuse_update was missing or changed", restarted, StringComparison.Ordinal);
+            using var check = OpenLedger(directory);
+            using var command = check.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM audit_events WHERE action = 'configuration/audit_guard_restored'";
+            Assert.Equal(2L, Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+            command.CommandText = "UPDATE audit_events SET reason = 'edited' WHERE sequence = 1";
+            var refused = Assert.Throws<SqliteException>(() => command.ExecuteNonQuery());
+            Assert.Contains("append-only", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
     public async Task Restart_WrongAuditKey_RefusesToStartNamingTheSetting_RotationStartsAndVerifies()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-audit-key-").FullName;

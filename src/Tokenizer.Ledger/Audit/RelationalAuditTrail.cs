@@ -82,8 +82,10 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// Recreates the append-only guards of <c>audit_events</c> that are missing (SQLite: the UPDATE and DELETE triggers;
     /// PostgreSQL: the UPDATE, DELETE and TRUNCATE triggers and the revoked privileges), each with idempotent DDL in one
     /// transaction. Run after <see cref="InitializeAsync"/>: a guard dropped while the service was stopped comes back.
+    /// A guard present under its name with another definition than the service's (SQLite: its stored SQL, compared with
+    /// whitespace and case ignored; e.g. a <c>WHEN 0</c> no-op) is dropped and recreated too.
     /// </summary>
-    /// <returns>The names of the guards that were missing and are now restored; empty when all were present.</returns>
+    /// <returns>The names of the guards that were missing or changed and are now restored; empty when all were as made.</returns>
     /// <exception cref="DbException">The database refused the check or the DDL (e.g. a PostgreSQL role that does not own the table).</exception>
     public Task<IReadOnlyList<string>> RestoreGuardsAsync(CancellationToken cancellationToken) =>
         database.WriteAsync<IReadOnlyList<string>>(
@@ -100,9 +102,24 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     }
                 }
 
-                var restored = new List<string>();
-                foreach (var guard in database.Dialect.RestorableGuards(AuditTable).Where(g => !present.Contains(g.Name)))
+                var guards = database.Dialect.RestorableGuards(AuditTable);
+                var changed = new HashSet<string>(StringComparer.Ordinal);
+                if (guards.Any(g => g.Definitions.Count > 0))
                 {
+                    using var triggers = transaction.Command(database.Dialect.TableTriggers);
+                    triggers.Bind("@table", AuditTable);
+                    using var reader = await triggers.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    changed.UnionWith(await ChangedAmongAsync(guards, reader, ct).ConfigureAwait(false));
+                }
+
+                var restored = new List<string>();
+                foreach (var guard in guards.Where(g => !present.Contains(g.Name) || changed.Contains(g.Name)))
+                {
+                    if (changed.Contains(guard.Name) && guard.Drop is { } drop)
+                    {
+                        await transaction.ExecuteAsync(drop, ct).ConfigureAwait(false);
+                    }
+
                     foreach (var statement in guard.Restore)
                     {
                         await transaction.ExecuteAsync(statement, ct).ConfigureAwait(false);
@@ -211,6 +228,8 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         var verifier = new AuditVerifier(keys, anchor, UnixMicros.From(timeProvider.GetUtcNow()));
         var table = (await ForeignTriggersAsync(cancellationToken).ConfigureAwait(false))
             .Select(name => "trigger or rule this service did not create: " + UntrustedName(name))
+            .Concat((await ChangedGuardsAsync(cancellationToken).ConfigureAwait(false))
+                .Select(name => ChangedGuardProblem + name))
             .Concat(await TableDefinitionProblemsAsync(cancellationToken).ConfigureAwait(false))
             .ToList();
 
@@ -439,6 +458,56 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 return foreign;
             },
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The start of the <see cref="AuditVerification.TableProblems"/> entry naming a guard that
+    /// <see cref="ChangedGuardsAsync"/> lists (followed by its name); start-up restores such a guard rather than refusing.
+    /// </summary>
+    public const string ChangedGuardProblem = "append-only guard changed outside this service (restored at the next start): ";
+
+    /// <summary>
+    /// The append-only guards of <c>audit_events</c> present under their own names with another definition than the
+    /// service's (SQLite: e.g. replaced by a <c>WHEN 0</c> no-op, so edits go through); <see cref="RestoreGuardsAsync"/>
+    /// drops and recreates them.
+    /// </summary>
+    /// <returns>Their names (the service's own guard names); empty when none was changed or definitions are not compared.</returns>
+    /// <exception cref="DbException">The database could not be read.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The dialect's constant query; the table name travels as a bound parameter.")]
+    public async Task<IReadOnlyList<string>> ChangedGuardsAsync(CancellationToken cancellationToken)
+    {
+        var guards = database.Dialect.RestorableGuards(AuditTable);
+        if (!guards.Any(g => g.Definitions.Count > 0))
+        {
+            return [];
+        }
+
+        return await database.ReadAsync<IReadOnlyList<string>>(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = database.Dialect.TableTriggers;
+                select.Bind("@table", AuditTable);
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                return await ChangedAmongAsync(guards, reader, ct).ConfigureAwait(false);
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<IReadOnlyList<string>> ChangedAmongAsync(IReadOnlyList<AppendOnlyGuard> guards, DbDataReader reader, CancellationToken cancellationToken)
+    {
+        var byName = guards.ToDictionary(g => g.Name, StringComparer.Ordinal);
+        var changed = new List<string>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (byName.TryGetValue(reader.GetString(0), out var guard)
+                && !guard.Matches(reader.IsDBNull(1) ? string.Empty : reader.GetString(1)))
+            {
+                changed.Add(guard.Name);
+            }
+        }
+
+        return changed;
     }
 
     /// <summary>

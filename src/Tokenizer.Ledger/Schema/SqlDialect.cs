@@ -222,9 +222,18 @@ internal sealed record SqlDialect
 
     private static AppendOnlyGuard[] SqliteRestorableGuards(string table) =>
     [
-        new($"{table}_refuse_update", [SqliteGuard(table, "UPDATE", ifNotExists: true)]),
-        new($"{table}_refuse_delete", [SqliteGuard(table, "DELETE", ifNotExists: true)]),
+        SqliteRestorableGuard(table, "UPDATE"),
+        SqliteRestorableGuard(table, "DELETE"),
     ];
+
+    // A guard kept under its name with another body (e.g. WHEN 0) guards nothing: its stored SQL must be what the
+    // migration or a restore wrote, else it is dropped and recreated.
+    private static AppendOnlyGuard SqliteRestorableGuard(string table, string operation) =>
+        new($"{table}_refuse_{GuardSuffix(operation)}", [SqliteGuard(table, operation, ifNotExists: true)])
+        {
+            Definitions = [SqliteGuard(table, operation, ifNotExists: false), SqliteGuard(table, operation, ifNotExists: true)],
+            Drop = $"DROP TRIGGER IF EXISTS {table}_refuse_{GuardSuffix(operation)}",
+        };
 
     private static string SqliteGuard(string table, string operation, bool ifNotExists) =>
         $"CREATE TRIGGER {(ifNotExists ? "IF NOT EXISTS " : string.Empty)}{table}_refuse_{GuardSuffix(operation)} BEFORE {operation} ON {table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END";
@@ -275,7 +284,26 @@ internal sealed record SqlDialect
 /// <summary>One append-only guard: its name (a trigger's, or a pseudo-name for revoked privileges) and DDL that restores it.</summary>
 /// <param name="Name">The name <see cref="SqlDialect.PresentGuards"/> lists it by.</param>
 /// <param name="Restore">Idempotent statements that recreate it.</param>
-internal sealed record AppendOnlyGuard(string Name, IReadOnlyList<string> Restore);
+internal sealed record AppendOnlyGuard(string Name, IReadOnlyList<string> Restore)
+{
+    /// <summary>
+    /// The definitions <see cref="SqlDialect.TableTriggers"/> may list this guard with when it is the service's own (equal
+    /// once whitespace runs and case are ignored); empty where the definition is not compared (PostgreSQL).
+    /// </summary>
+    public IReadOnlyList<string> Definitions { get; init; } = [];
+
+    /// <summary>The statement that drops it when its definition is none of <see cref="Definitions"/>, before <see cref="Restore"/>.</summary>
+    public string? Drop { get; init; }
+
+    /// <summary>Whether <paramref name="definition"/> is one of <see cref="Definitions"/> (whitespace runs and case ignored); true where none are known.</summary>
+    /// <param name="definition">The stored definition, as <see cref="SqlDialect.TableTriggers"/> lists it.</param>
+    /// <returns>False when the stored guard was changed.</returns>
+    public bool Matches(string definition) =>
+        Definitions.Count == 0 || Definitions.Any(expected => string.Equals(Normalised(expected), Normalised(definition), StringComparison.OrdinalIgnoreCase));
+
+    private static string Normalised(string sql) =>
+        string.Join(' ', sql.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).TrimEnd(';', ' ');
+}
 
 /// <summary>
 /// The PostgreSQL advisory lock keys the ledger uses, one per purpose. Advisory locks are scoped to one database, so

@@ -42,7 +42,7 @@ internal static partial class AuditLog
     public static partial void TrailEmptied(ILogger logger, string store);
 
     [LoggerMessage(EventId = 2155, EventName = "AuditGuardRestored", Level = LogLevel.Warning,
-        Message = "The audit trail's append-only guard {Guard} was missing (dropped in the database while the service was stopped) and is restored; the whole chain is verified next")]
+        Message = "The audit trail's append-only guard {Guard} was missing or changed (dropped or replaced in the database while the service was stopped) and is restored; the whole chain is verified next")]
     public static partial void GuardRestored(ILogger logger, string guard);
 
     [LoggerMessage(EventId = 2156, EventName = "AuditGuardsNotRestored", Level = LogLevel.Warning,

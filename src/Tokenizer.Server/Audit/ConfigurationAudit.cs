@@ -63,7 +63,7 @@ internal sealed class ConfigurationAudit(IAuditTrail trail, TimeProvider timePro
 
 /// <summary>
 /// Opens the audit trail before the server takes calls (applies the ledger migrations, including the audit table),
-/// restores missing append-only guards (a Warning and a <c>configuration/audit_guard_restored</c> record each), runs the
+/// restores missing or changed append-only guards (a Warning and a <c>configuration/audit_guard_restored</c> record each), runs the
 /// <see cref="AuditGuard"/> checks (keys, anchor, the whole chain) when the host has one, and records
 /// <c>configuration/service_started</c>; a failure stops the host from starting (fail closed). Then anchors the head
 /// every few seconds. On shutdown records <c>configuration/service_stopped</c> (best effort) and anchors the final head.

@@ -22,7 +22,51 @@ public sealed class SqliteListingPropertyTests() : ListingPropertyTests(new Sqli
 
 public sealed class SqliteDataAtRestTests() : DataAtRestTests(new SqliteTestDatabase());
 
-public sealed class SqliteAuditTamperTests() : AuditTamperTests(new SqliteTestDatabase());
+public sealed class SqliteAuditTamperTests() : AuditTamperTests(new SqliteTestDatabase())
+{
+    private const string NoOpGuards = """
+        DROP TRIGGER audit_events_refuse_delete;
+        CREATE TRIGGER audit_events_refuse_delete BEFORE DELETE ON audit_events WHEN 0 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+        DROP TRIGGER audit_events_refuse_update;
+        CREATE TRIGGER audit_events_refuse_update BEFORE UPDATE ON audit_events WHEN 0 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+        """;
+
+    [Fact]
+    public async Task GuardsReplacedByNoOpsUnderTheirNames_VerifyNamesThemAndRestoreRecreatesThem()
+    {
+        // Arrange: control first: the guards as the migration made them, and as a restore recreated them, are not changed.
+        await AppendEventsAsync(3);
+        var untouched = await Trail.VerifyAsync(null, CancellationToken.None);
+        var untouchedRestore = await Trail.RestoreGuardsAsync(CancellationToken.None);
+        await DropTriggersAsync();
+        await Trail.RestoreGuardsAsync(CancellationToken.None);
+        var afterPlainRestore = await Trail.ChangedGuardsAsync(CancellationToken.None);
+        await ExecuteAsync(NoOpGuards);
+
+        // Act
+        var neutered = await Trail.VerifyAsync(null, CancellationToken.None);
+        var restored = await Trail.RestoreGuardsAsync(CancellationToken.None);
+        var again = await Trail.RestoreGuardsAsync(CancellationToken.None);
+        var after = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert: the no-op guards are a table problem and are recreated, and edits are refused again.
+        Assert.True(untouched.Intact, untouched.Problem);
+        Assert.Empty(untouched.TableProblems);
+        Assert.Empty(untouchedRestore);
+        Assert.Empty(afterPlainRestore);
+        Assert.False(neutered.Intact);
+        Assert.Equal(Core.Audit.AuditProblems.TableChanged, neutered.Problem);
+        Assert.Empty(neutered.Broken);
+        Assert.Equal(
+            [Ledger.Audit.RelationalAuditTrail.ChangedGuardProblem + "audit_events_refuse_delete", Ledger.Audit.RelationalAuditTrail.ChangedGuardProblem + "audit_events_refuse_update"],
+            neutered.TableProblems.Order(StringComparer.Ordinal));
+        Assert.Equal(["audit_events_refuse_delete", "audit_events_refuse_update"], restored.Order(StringComparer.Ordinal));
+        Assert.Empty(again);
+        Assert.True(after.Intact, after.Problem);
+        await Assert.ThrowsAnyAsync<SqliteException>(() => ExecuteAsync("UPDATE audit_events SET caller_id = 'x' WHERE sequence = 1"));
+        await Assert.ThrowsAnyAsync<SqliteException>(() => ExecuteAsync("DELETE FROM audit_events WHERE sequence = 1"));
+    }
+}
 
 public sealed class SqliteConcurrencyTests() : ConcurrencyTests(new SqliteTestDatabase())
 {
