@@ -4,7 +4,7 @@
 # self-signed certificate for 127.0.0.1. Durability is off (fsync, synchronous_commit): it lives for one test run.
 #
 #   source scripts/postgres.sh; postgres_start; ...; postgres_stop     (what scripts/test.sh does)
-#   eval "$(bash scripts/postgres.sh start)"; dotnet test tests/Tokenizer.Ledger.Tests; bash scripts/postgres.sh stop
+#   eval "$(bash scripts/postgres.sh start)"; dotnet test tests/Tokenizer.Ledger.PostgresTests; bash scripts/postgres.sh stop
 #
 # postgres_start exports:
 #   TOKENIZER_TEST_POSTGRES      Npgsql connection string to the cluster's `postgres` database, as the superuser

@@ -6,7 +6,8 @@ namespace Tokenizer.Ledger.Tests;
 
 /// <summary>
 /// The ledger behaviours every provider must have. Each test gets a fresh, initialised ledger on a database of its own
-/// (<see cref="TestDatabase"/>); a sealed class per provider (Sqlite/, Postgres/) runs these test bodies.
+/// (<see cref="TestDatabase"/>); a sealed class per provider runs these test bodies: SQLite's in Sqlite/, PostgreSQL's
+/// in tests/Tokenizer.Ledger.PostgresTests, which compiles these files too.
 /// </summary>
 public abstract class LedgerTestBase(TestDatabase database) : IAsyncLifetime
 {

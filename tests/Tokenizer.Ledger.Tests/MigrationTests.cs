@@ -96,10 +96,7 @@ public abstract class MigrationTests(TestDatabase database) : LedgerTestBase(dat
         // Arrange: a database at version 7 (before SetupIntents) holding a token made by create + attach.
         var old = await Database.CreateSiblingAsync();
         var dialect = Database.Provider == "SQLite" ? SqlDialect.Sqlite : SqlDialect.Postgres;
-        if (old is Sqlite.SqliteTestDatabase file)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(file.DatabasePath)!);
-        }
+        await old.PrepareForDirectSqlAsync();
 
         await old.InTransactionAsync(async transaction =>
         {
@@ -135,10 +132,7 @@ public abstract class MigrationTests(TestDatabase database) : LedgerTestBase(dat
         // Arrange: a database at version 10 whose card request HMACs covered the CVC; a bank request's HMAC as control.
         var old = await Database.CreateSiblingAsync();
         var dialect = Database.Provider == "SQLite" ? SqlDialect.Sqlite : SqlDialect.Postgres;
-        if (old is Sqlite.SqliteTestDatabase file)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(file.DatabasePath)!);
-        }
+        await old.PrepareForDirectSqlAsync();
 
         await old.InTransactionAsync(async transaction =>
         {

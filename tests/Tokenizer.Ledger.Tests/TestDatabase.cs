@@ -37,6 +37,12 @@ public abstract class TestDatabase : IAsyncDisposable
         return sibling;
     }
 
+    /// <summary>
+    /// Readies this database for SQL run before any ledger opened it (SQLite: the file's folder, which a ledger creates
+    /// itself); nothing for a server database.
+    /// </summary>
+    public virtual Task PrepareForDirectSqlAsync() => Task.CompletedTask;
+
     /// <summary>A connection that bypasses the ledger: what someone with database access (or an admin tool) has.</summary>
     public abstract Task<DbConnection> OpenConnectionAsync();
 

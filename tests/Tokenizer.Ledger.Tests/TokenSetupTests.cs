@@ -1,6 +1,4 @@
 using Tokenizer.Core.Domain;
-using Tokenizer.Ledger.Tests.Postgres;
-using Tokenizer.Ledger.Tests.Sqlite;
 
 namespace Tokenizer.Ledger.Tests;
 
@@ -71,7 +69,3 @@ public abstract class TokenSetupTests(TestDatabase database) : LedgerTestBase(da
         Assert.Equal(stored, await Ledger.GetTokenAsync("pm_o", CancellationToken.None));
     }
 }
-
-public sealed class SqliteTokenSetupTests() : TokenSetupTests(new SqliteTestDatabase());
-
-public sealed class PostgresTokenSetupTests() : TokenSetupTests(new PostgresTestDatabase());

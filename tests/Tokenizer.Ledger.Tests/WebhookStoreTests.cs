@@ -1,7 +1,5 @@
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
-using Tokenizer.Ledger.Tests.Postgres;
-using Tokenizer.Ledger.Tests.Sqlite;
 using Tokenizer.Ledger.TokenEvents;
 using Tokenizer.Ledger.Webhooks;
 
@@ -297,7 +295,3 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         Assert.Equal(T0.AddSeconds(600), await store.CatchUpPositionAsync(CancellationToken.None));
     }
 }
-
-public sealed class SqliteWebhookStoreTests() : WebhookStoreTests(new SqliteTestDatabase());
-
-public sealed class PostgresWebhookStoreTests() : WebhookStoreTests(new PostgresTestDatabase());

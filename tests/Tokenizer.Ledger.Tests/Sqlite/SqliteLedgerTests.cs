@@ -351,3 +351,7 @@ public sealed class SqliteAuditTrailTests() : AuditTrailTests(new SqliteTestData
 public sealed class SqliteReconciliationStoreTests() : ReconciliationStoreTests(new SqliteTestDatabase());
 
 public sealed class SqliteReconcilerOnLedgerTests() : ReconcilerOnLedgerTests(new SqliteTestDatabase());
+
+public sealed class SqliteTokenSetupTests() : TokenSetupTests(new SqliteTestDatabase());
+
+public sealed class SqliteWebhookStoreTests() : WebhookStoreTests(new SqliteTestDatabase());

@@ -26,6 +26,12 @@ public sealed class SqliteTestDatabase : TestDatabase
     // The file appears when the first ledger initialises it.
     public override Task CreateAsync() => Task.CompletedTask;
 
+    public override Task PrepareForDirectSqlAsync()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+        return Task.CompletedTask;
+    }
+
     public override async Task<DbConnection> OpenConnectionAsync()
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());

@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Tokenizer.Ledger.Audit;
 using Tokenizer.Ledger.Postgres;
+using Tokenizer.Ledger.Tests;
 
-namespace Tokenizer.Ledger.Tests.Postgres;
+namespace Tokenizer.Ledger.PostgresTests;
 
 /// <summary>
 /// A database of its own (CREATE DATABASE per test, DROP ... WITH (FORCE) after it) on the server named by

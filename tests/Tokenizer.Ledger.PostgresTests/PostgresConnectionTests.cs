@@ -5,7 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Tokenizer.Ledger.Postgres;
 
-namespace Tokenizer.Ledger.Tests.Postgres;
+namespace Tokenizer.Ledger.PostgresTests;
 
 /// <summary>How the PostgreSQL ledger connects: TLS as the connection string asks, no parameter values in logs, no error detail.</summary>
 public sealed class PostgresConnectionTests : IAsyncLifetime

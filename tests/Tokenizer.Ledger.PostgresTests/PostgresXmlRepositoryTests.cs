@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Tokenizer.Ledger.Postgres;
 
-namespace Tokenizer.Ledger.Tests.Postgres;
+namespace Tokenizer.Ledger.PostgresTests;
 
 /// <summary>The Data Protection key ring in PostgreSQL: one ring for every replica.</summary>
 public sealed class PostgresXmlRepositoryTests : IAsyncLifetime

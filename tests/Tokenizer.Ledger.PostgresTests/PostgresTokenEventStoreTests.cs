@@ -1,9 +1,10 @@
 using System.Globalization;
 using Tokenizer.Core.Ports;
 using Tokenizer.Ledger.Schema;
+using Tokenizer.Ledger.Tests;
 using Tokenizer.Ledger.TokenEvents;
 
-namespace Tokenizer.Ledger.Tests.Postgres;
+namespace Tokenizer.Ledger.PostgresTests;
 
 /// <summary>
 /// The shared token event tests, plus the one PostgreSQL needs on its own: with several writers an identity does not

@@ -1,3 +1,5 @@
-namespace Tokenizer.Ledger.Tests.Postgres;
+using Tokenizer.Ledger.Tests;
+
+namespace Tokenizer.Ledger.PostgresTests;
 
 public sealed class PostgresPrivacyStoreTests() : PrivacyStoreTests(new PostgresTestDatabase());

@@ -3,9 +3,10 @@ using Tokenizer.Core.Audit;
 using Tokenizer.Core.Ports;
 using Tokenizer.Ledger.Audit;
 using Tokenizer.Ledger.Schema;
+using Tokenizer.Ledger.Tests;
 using Tokenizer.Ledger.Tests.Audit;
 
-namespace Tokenizer.Ledger.Tests.Postgres;
+namespace Tokenizer.Ledger.PostgresTests;
 
 // The shared ledger and audit behaviours, run on PostgreSQL (a database per test on the cluster scripts/test.sh starts),
 // plus what only PostgreSQL has: the catalog, privileges, the advisory locks, sessions that hold row locks.
@@ -250,3 +251,7 @@ public sealed class PostgresAuditTrailTests() : AuditTrailTests(new PostgresTest
 public sealed class PostgresReconciliationStoreTests() : ReconciliationStoreTests(new PostgresTestDatabase());
 
 public sealed class PostgresReconcilerOnLedgerTests() : ReconcilerOnLedgerTests(new PostgresTestDatabase());
+
+public sealed class PostgresTokenSetupTests() : TokenSetupTests(new PostgresTestDatabase());
+
+public sealed class PostgresWebhookStoreTests() : WebhookStoreTests(new PostgresTestDatabase());
