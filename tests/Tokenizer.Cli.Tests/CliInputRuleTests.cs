@@ -1,6 +1,6 @@
 using CsCheck;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>
 /// The CLI's input rules over generated inputs: files named with card numbers, dates that

@@ -1,6 +1,6 @@
 using CsCheck;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>
 /// Bad usage of <c>tokenizer sandbox ...</c>: exit 2 and one line naming the argument or option and its rule, never the

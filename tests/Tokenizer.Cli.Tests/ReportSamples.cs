@@ -2,7 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Tokenizer.Cli.Reports;
 using Tokenizer.Contracts.V1;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>A finished reconciliation run as the server answers it, for rendering reports without a server.</summary>
 internal static class ReportSamples

@@ -11,7 +11,7 @@ using Tokenizer.Core.Errors;
 using Tokenizer.Server.Grpc;
 using Tokenizer.Server.Hosting;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>What the CLI says when the server cannot be reached or answers with an error, as text and as JSON.</summary>
 public sealed class CliErrorTests(CliFixture files) : IClassFixture<CliFixture>

@@ -4,7 +4,7 @@ using System.Xml.Linq;
 using CsCheck;
 using Tokenizer.Cli.Reports;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>What a finance reader sees in the HTML and CSV reports: the period as asked, an empty period said in words,
 /// a readable chart axis, discrepancies first, and codes that keep their leading zeros in a spreadsheet.</summary>

@@ -1,6 +1,6 @@
 using Tokenizer.Tests.Shared;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>
 /// The HTML report in a real browser (headless Chromium over the DevTools protocol): it renders, with no console error

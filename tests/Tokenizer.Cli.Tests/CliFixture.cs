@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Tokenizer.Cli;
 using Tokenizer.Server.Security;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>
 /// Files the CLI tests point options at: a real development PKI, one whose keys belong to other certificates, one of
@@ -86,15 +86,18 @@ public sealed class CliFixture : IDisposable
         return (code, output.ToString(), error.ToString());
     }
 
-    public void Dispose()
+    /// <summary>Deletes a temp folder and all it holds; one left behind is harmless, so a failure is ignored.</summary>
+    public static void TryDelete(string directory)
     {
         try
         {
-            Directory.Delete(Root, recursive: true);
+            Directory.Delete(directory, recursive: true);
         }
         catch (IOException)
         {
             // A temp folder left behind is harmless.
         }
     }
+
+    public void Dispose() => TryDelete(Root);
 }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Tokenizer.Server.Hosting;
 using Tokenizer.Server.Tests.Secrets;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>
 /// A server started on another data directory than ./data: its start line names the directory and a CLI command that
@@ -81,7 +81,7 @@ public sealed class CliDataDirectoryTests
         }
         finally
         {
-            SecretsHarness.TryDelete(directory);
+            CliFixture.TryDelete(directory);
         }
     }
 }

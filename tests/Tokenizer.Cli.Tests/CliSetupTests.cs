@@ -2,9 +2,8 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Tokenizer.Server.Hosting;
-using Tokenizer.Server.Tests.Secrets;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>
 /// The CLI on the SetupIntent path (issue #13), against a real Development server with its embedded sandbox:
@@ -39,7 +38,7 @@ public sealed class CliSetupTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await app.DisposeAsync();
-        SecretsHarness.TryDelete(directory);
+        CliFixture.TryDelete(directory);
     }
 
     private Task<(int ExitCode, string Output, string Error)> RunAsync(string stdin, params string[] args) =>

@@ -1,7 +1,7 @@
 using CsCheck;
 using Tokenizer.Cli;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>
 /// The CLI's standard output (<c>Program.cs</c> wraps it in <see cref="ScrubbingTextWriter"/>) masks what the one

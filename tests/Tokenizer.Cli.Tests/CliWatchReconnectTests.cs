@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>
 /// <c>tokens watch</c> with no server: it waits to reconnect (one line on standard error per attempt) and gives up after

@@ -4,9 +4,8 @@ using Microsoft.Extensions.Logging;
 using Tokenizer.Cli;
 using Tokenizer.Contracts.V1;
 using Tokenizer.Server.Hosting;
-using Tokenizer.Server.Tests.Secrets;
 
-namespace Tokenizer.Server.Tests.Privacy;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary><c>tokenizer privacy export|correct|erase|status</c> through the real CLI against the real server.</summary>
 public sealed class PrivacyCliTests
@@ -68,7 +67,7 @@ public sealed class PrivacyCliTests
         }
         finally
         {
-            SecretsHarness.TryDelete(directory);
+            CliFixture.TryDelete(directory);
         }
     }
 

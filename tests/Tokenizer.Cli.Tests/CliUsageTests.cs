@@ -2,7 +2,7 @@ using System.Text.Json;
 using CsCheck;
 using Tokenizer.Cli;
 
-namespace Tokenizer.Server.Tests.Cli;
+namespace Tokenizer.Cli.Tests;
 
 /// <summary>
 /// Bad usage of the real CLI: every value the user can get wrong (dates, numbers, files, certificates, JSON on stdin)
