@@ -28,7 +28,7 @@ public sealed class AuditStartupTests
 
             DeleteNewestAuditRecords(directory, 3);
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            var refused = await StartRefusedAsync(directory);
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit trail is truncated");
             // The refused start left the evidence alone: the trigger the attacker dropped is still missing.
             Assert.DoesNotContain("audit_events_refuse_delete", Triggers(directory));
@@ -69,7 +69,7 @@ public sealed class AuditStartupTests
 
             // Truncated while stopped: start-up refuses and points at the offline command, which names the truncation.
             DeleteNewestAuditRecords(directory, 3);
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            var refused = await StartRefusedAsync(directory);
             AssertRefusedNaming(refused, $"tokenizer audit verify --offline --data-directory {directory}");
             var before = LedgerFiles(directory);
             (code, output) = await VerifyOfflineAsync(directory);
@@ -121,7 +121,7 @@ public sealed class AuditStartupTests
                 Assert.Equal(1, command.ExecuteNonQuery());
             }
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            var refused = await StartRefusedAsync(directory);
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the newest audit record");
             Assert.Contains("was changed after it was written", refused.Message, StringComparison.Ordinal);
             Assert.DoesNotContain("Tokenizer:AuditHmacSecret does not verify", refused.Message, StringComparison.Ordinal);
@@ -148,7 +148,7 @@ public sealed class AuditStartupTests
             var middle = MiddleSequence(directory);
             TamperWithGuardDown(directory, "audit_events_refuse_update", $"UPDATE audit_events SET caller_id = 'finance-staff' WHERE sequence = {middle}");
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            var refused = await StartRefusedAsync(directory);
             AssertRefusedNaming(refused, $"failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record {middle} was changed after it was written");
         }
         finally
@@ -171,7 +171,7 @@ public sealed class AuditStartupTests
             // A second, independent forgery behind the first: the walk goes on after the gap and names it too.
             TamperWithGuardDown(directory, "audit_events_refuse_update", $"UPDATE audit_events SET action = 'nothing/happened' WHERE sequence = {middle + 2}");
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            var refused = await StartRefusedAsync(directory);
             AssertRefusedNaming(refused, $"failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record {middle} is missing (sequence gap)");
             Assert.Contains($"Broken records: {middle} sequence gap, {middle + 2} mac mismatch (", refused.Message, StringComparison.Ordinal);
         }
@@ -282,8 +282,7 @@ public sealed class AuditStartupTests
             await RunAndStopAsync(directory);
             var wrong = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(
-                () => ServerProcess.StartAsync(directory, $"--Tokenizer:AuditHmacSecret={wrong}"));
+            var refused = await StartRefusedAsync(directory, $"--Tokenizer:AuditHmacSecret={wrong}");
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditHmacSecret does not verify the newest audit record");
             Assert.DoesNotContain(wrong, refused.Message, StringComparison.Ordinal);
 
@@ -300,7 +299,7 @@ public sealed class AuditStartupTests
             }
 
             // After the rotation the old key alone no longer verifies the newest record.
-            refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            refused = await StartRefusedAsync(directory);
             Assert.True(refused.Message.Contains("Tokenizer:AuditHmacSecret does not verify the newest audit record", StringComparison.Ordinal), refused.Message);
 
             // And the rotated configuration still starts.
@@ -308,7 +307,7 @@ public sealed class AuditStartupTests
 
             // The new key alone verifies the newest record, but not the older records the retired key signed: the walk
             // names the first of them and the setting that must keep the retired key.
-            refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory, $"--Tokenizer:AuditHmacSecret={wrong}"));
+            refused = await StartRefusedAsync(directory, $"--Tokenizer:AuditHmacSecret={wrong}");
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record 1 names a key that no configured audit key has (unknown key)");
             Assert.Contains("Tokenizer:AuditHmacPreviousSecrets", refused.Message, StringComparison.Ordinal);
             Assert.DoesNotContain(wrong, refused.Message, StringComparison.Ordinal);
@@ -355,11 +354,11 @@ public sealed class AuditStartupTests
             var olderFormat = Copy("format");
             AppendRecordSignedWith(olderFormat, old, recordedAfterHead: null);
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(late, rotated));
+            var refused = await StartRefusedAsync(late, rotated);
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit trail is broken: audit record");
             Assert.Contains("(retired key)", refused.Message, StringComparison.Ordinal);
             Assert.Contains("Tokenizer:AuditKeyRotationGraceMinutes", refused.Message, StringComparison.Ordinal);
-            refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(olderFormat, rotated));
+            refused = await StartRefusedAsync(olderFormat, rotated);
             Assert.True(refused.Message.Contains("(recorded time missing)", StringComparison.Ordinal), refused.Message);
             await RunAndStopAsync(withinGrace, rotated);
 
@@ -401,7 +400,7 @@ public sealed class AuditStartupTests
                 create.ExecuteNonQuery();
             }
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            var refused = await StartRefusedAsync(directory);
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table has 1 trigger(s) or rule(s) this service did not create (audit_events_refuse_truncate)");
 
             // The command the refusal points at says the same, and exits as for a broken trail (every record verifies).
@@ -444,7 +443,7 @@ public sealed class AuditStartupTests
             RewriteAuditTableDefinition(directory, "replace(sql, ') STRICT', ')')");
             TamperWithGuardDown(directory, "audit_events_refuse_update", $"UPDATE audit_events SET time = CAST(CAST(time AS TEXT) AS BLOB) WHERE sequence = {middle}");
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            var refused = await StartRefusedAsync(directory);
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table's definition or storage was changed outside this service (table is no longer STRICT");
             AssertRefusedNaming(refused, $"tokenizer audit verify --offline --data-directory {directory}");
             (code, output) = await VerifyOfflineAsync(directory);
@@ -455,7 +454,7 @@ public sealed class AuditStartupTests
             // STRICT put back the same way: the definition is as created; SQLite's integrity check finds the BLOB in the
             // STRICT column, and the walk still names the record.
             RewriteAuditTableDefinition(directory, "sql || ' STRICT'");
-            refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
+            refused = await StartRefusedAsync(directory);
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table's definition or storage was changed outside this service (storage disagrees with the table: ");
             (code, output) = await VerifyOfflineAsync(directory);
             Assert.True(code == AuditCommands.ExitBroken, output);
@@ -493,8 +492,7 @@ public sealed class AuditStartupTests
             SwapTimeIndex(directory, variant, middle);
             Assert.Equal(schema, AuditSchemaText(directory));
 
-            // A server that starts anyway (the old behaviour) is stopped again, not left running.
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(async () => { await using var started = await ServerProcess.StartAsync(directory); });
+            var refused = await StartRefusedAsync(directory);
             AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table's definition or storage was changed outside this service (storage disagrees with the table: ");
             AssertRefusedNaming(refused, "ix_audit_events_time");
             AssertRefusedNaming(refused, $"tokenizer audit verify --offline --data-directory {directory}");
@@ -552,8 +550,7 @@ public sealed class AuditStartupTests
             await RunAndStopAsync(directory);
             var other = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(
-                () => ServerProcess.StartAsync(directory, $"--Tokenizer:RequestHmacSecret={other}"));
+            var refused = await StartRefusedAsync(directory, $"--Tokenizer:RequestHmacSecret={other}");
             AssertRefusedNaming(refused, "failed to start: Tokenizer:RequestHmacSecret is not the secret this ledger was used with");
             Assert.DoesNotContain(other, refused.Message, StringComparison.Ordinal);
 
@@ -566,6 +563,16 @@ public sealed class AuditStartupTests
             TokenizerServerFixture.TryDelete(directory);
         }
     }
+
+    /// <summary>
+    /// Starts the server over <paramref name="directory"/> as it is now and expects start-up to refuse; returns the
+    /// refusal, whose message holds the server's output. A server that starts anyway is stopped again, not left running.
+    /// </summary>
+    private static Task<InvalidOperationException> StartRefusedAsync(string directory, params string[] args) =>
+        Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await using var started = await ServerProcess.StartAsync(directory, args);
+        });
 
     private static async Task RunAndStopAsync(string directory, params string[] args)
     {
