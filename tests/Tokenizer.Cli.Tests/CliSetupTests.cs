@@ -6,7 +6,7 @@ using Tokenizer.Server.Hosting;
 namespace Tokenizer.Cli.Tests;
 
 /// <summary>
-/// The CLI on the SetupIntent path (issue #13), against a real Development server with its embedded sandbox:
+/// The CLI on the SetupIntent path, against a real Development server with its embedded sandbox:
 /// <c>tokenize bank</c> reads the mandate acceptance from the same stdin JSON, <c>tokenize card --return-url</c>, and
 /// <c>token get</c> shows the setup status, the next action's URL and the mandate.
 /// </summary>

@@ -7,7 +7,7 @@ using Tokenizer.Gateways.Stripe.Tests.Support;
 namespace Tokenizer.Gateways.Stripe.Tests;
 
 /// <summary>
-/// The SetupIntent and Mandate calls (issue #13) through a real Stripe.net client over a stub HTTP handler: the exact
+/// The SetupIntent and Mandate calls through a real Stripe.net client over a stub HTTP handler: the exact
 /// form body, query and headers on the wire and the mapping of Stripe's answers.
 /// </summary>
 public sealed class StripeSetupWireTests : IDisposable

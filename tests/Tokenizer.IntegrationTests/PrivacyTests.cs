@@ -13,7 +13,7 @@ using CorrectionOutcome = Tokenizer.Contracts.V1.CorrectionOutcome;
 namespace Tokenizer.IntegrationTests;
 
 /// <summary>
-/// Privacy rights (issue #6) end to end: the real server over real gRPC and TLS, the embedded sandbox over real HTTP and
+/// Privacy rights end to end: the real server over real gRPC and TLS, the embedded sandbox over real HTTP and
 /// the real SQLite ledger. Every subject has distinctive billing details so byte searches are meaningful.
 /// </summary>
 public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<TokenizerServerFixture>
@@ -45,7 +45,7 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
         Assert.Equal(card, export.Tokens.Single(t => t.Token.Token_ == card.Token_).Token);
         Assert.Equal(bank, export.Tokens.Single(t => t.Token.Token_ == bank.Token_).Token);
         Assert.All(export.Tokens, t => Assert.Equal(subject.Billing(), t.BillingDetails));
-        // The mandate acceptance's personal data (issue #13) is held for the account only, and exported in clear.
+        // The mandate acceptance's personal data is held for the account only, and exported in clear.
         Assert.Equal(Requests.OnlineMandate().Online, export.Tokens.Single(t => t.Token.Token_ == bank.Token_).MandateAcceptance);
         Assert.Null(export.Tokens.Single(t => t.Token.Token_ == card.Token_).MandateAcceptance);
         Assert.Equal(card.Card.Last4, export.Tokens.Single(t => t.Token.Token_ == card.Token_).Token.Card.Last4);

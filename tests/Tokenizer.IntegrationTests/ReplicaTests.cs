@@ -96,7 +96,7 @@ public sealed class ReplicaTests
                 .GetTokenAsync(new GetTokenRequest { Token = made.Token.Token_ });
             Assert.Equal(TokenStatus.Revoked, seenByA.Token.Status);
 
-            // Privacy (issue #6): billing details stored through A (the subject key in the shared database, wrapped with
+            // Privacy: billing details stored through A (the subject key in the shared database, wrapped with
             // the shared key ring) are exported through B; B erases; A then holds nothing for the subject.
             var subject = Requests.Card("4242424242424242", Requests.NewKey(), customer: "cust-replicas-privacy");
             subject.BillingDetails = new BillingDetails { Name = "Replica Subject", Email = "replica.subject@example.org" };

@@ -2,7 +2,7 @@ using Tokenizer.Core.Domain;
 
 namespace Tokenizer.Ledger.Tests;
 
-/// <summary>A token's setup and mandate columns (issue #13): stored, read back, refreshed only while still pending.</summary>
+/// <summary>A token's setup and mandate columns: stored, read back, refreshed only while still pending.</summary>
 public abstract class TokenSetupTests(TestDatabase database) : LedgerTestBase(database)
 {
     private static readonly NextAction Redirect = new(NextActionKind.RedirectToUrl, "https://hooks.stripe.com/3d_secure_2/seti_1", T0.AddHours(1));

@@ -72,7 +72,7 @@ internal sealed class RequestMix(double replayShare, double invalidShare, double
             CustomerReference = customer,
             BillingDetails = billing,
 
-            // Every debit needs the customer's mandate acceptance (issue #13); offline keeps personal data out of the load.
+            // Every debit needs the customer's mandate acceptance; offline keeps personal data out of the load.
             MandateAcceptance = new MandateAcceptance
             {
                 AcceptedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1)),

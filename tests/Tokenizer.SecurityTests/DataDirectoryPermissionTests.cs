@@ -10,7 +10,7 @@ public sealed class DataDirectoryPermissionTests(TokenizerServerFixture server) 
     public async Task DataDirectory_AfterTokenising_FoldersAndLedgerFilesOwnerOnly()
     {
         await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey()));
-        // With billing details: the subject's wrapped data key is written to subject-keys/ (privacy, issue #6).
+        // With billing details: the subject's wrapped data key is written to subject-keys/ (privacy).
         var withBilling = Requests.Card("4242424242424242", Requests.NewKey(), customer: "cust-permissions");
         withBilling.BillingDetails = new Contracts.V1.BillingDetails { Name = "Perm Owner-Only" };
         await server.Client.TokenizeCardAsync(withBilling);

@@ -4,7 +4,7 @@ using Stripe;
 namespace Tokenizer.StripeSandbox.Tests;
 
 /// <summary>
-/// The gateway calls privacy needs (issue #6), with Stripe's semantics, through Stripe.net over real HTTP:
+/// The gateway calls privacy needs, with Stripe's semantics, through Stripe.net over real HTTP:
 /// <c>POST /v1/payment_methods/{id}</c> (billing details; attached PaymentMethods only; a field sent empty is unset) and
 /// <c>DELETE /v1/customers/{id}</c> (permanent; its PaymentMethods detached; again: 404 resource_missing).
 /// </summary>

@@ -6,7 +6,7 @@ using static Tokenizer.Core.Tests.Validation.ValidationFixture;
 
 namespace Tokenizer.Core.Tests.Validation;
 
-/// <summary>The setup fields: a card's return_url and a bank account's mandate_acceptance (issue #13).</summary>
+/// <summary>The setup fields: a card's return_url and a bank account's mandate_acceptance.</summary>
 public sealed class SetupValidationTests
 {
     private static readonly SepaDebitInput Sepa = new("AT611904300234573201");

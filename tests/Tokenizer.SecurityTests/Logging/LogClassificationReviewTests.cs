@@ -148,7 +148,7 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(deferred)",
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPassFailed(errorType)",
 
-        // Privacy (issue #6): tokens are pm_ ids from the ledger or the gateway's list; reasons are ErrorReasons
+        // Privacy: tokens are pm_ ids from the ledger or the gateway's list; reasons are ErrorReasons
         // constants; the subject is its keyed pseudonym (subj_ + 32 letters), never the reference; counts and error
         // type names hold no values.
         "Tokenizer.Core.Privacy.PrivacyService.LogCorrectionRefused(token)",

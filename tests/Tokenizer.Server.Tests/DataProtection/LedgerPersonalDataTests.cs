@@ -10,7 +10,7 @@ using Tokenizer.Server.Tests.Secrets;
 namespace Tokenizer.Server.Tests.DataProtection;
 
 /// <summary>
-/// The ledger holds personal data only encrypted under the subject's own data key (issue #6): billing details go to the
+/// The ledger holds personal data only encrypted under the subject's own data key: billing details go to the
 /// gateway and, as AES-GCM ciphertext, to <c>privacy_personal_data</c>; the key is wrapped by Data Protection in a file
 /// under <c>subject-keys</c>, outside the database; both are keyed by the subject's pseudonym, never the reference. Tokenises a card and a
 /// bank account with distinctive billing details through real gRPC, then reads the schema, every row and the raw
@@ -22,7 +22,7 @@ public sealed class LedgerPersonalDataTests
     [
         "Zelda Quixotic-Personal", "zelda.personal.9731@example.org", "+442079460958", "77 Unmistakable Lane", "Flat 9Q", "Personalton", "PX9 7QZ",
 
-        // The mandate acceptance's IP address and user agent (issue #13): personal data too.
+        // The mandate acceptance's IP address and user agent: personal data too.
         "198.51.100.213", "ZeldaBrowser/7.3 (personal-agent-marker)",
     ];
 
