@@ -219,6 +219,72 @@ public sealed class WebhookConcurrencyTests
         }
     }
 
+    /// <summary>
+    /// An older event delivered late still runs before a newer one on its token that was claimed first and is waiting:
+    /// the newer one gives way (is handed back at once) and is claimed again behind it. E1 hangs on its read of X; E3
+    /// (payment_method.detached, created now) waits behind it; then E2 (setup_intent.succeeded, created 30 s earlier)
+    /// arrives. Lease 60 s: E3's own wait would run out only after 10 s; the test waits at most 5 s for E3 to give way,
+    /// then ends E1's read. Without the give-way, E3 runs first (control: remove it from WebhookWorker and this fails with
+    /// only <c>detached_at_gateway</c>).
+    /// </summary>
+    [Fact]
+    public async Task OlderEventDeliveredLateWhileNewerWaitsOnItsToken_NewerGivesWay_SetupSucceededBeforeDetached()
+    {
+        var server = new WebhookServer("--Tokenizer:Webhooks:LeaseSeconds=60");
+        await server.InitializeAsync();
+        using var deferred = new DeferredCounter(server, "payment_method.detached");
+        try
+        {
+            server.Server.Sandbox.Webhooks.SetMode(StripeSandbox.Webhooks.SandboxWebhookMode.Drop);
+            var token = (await server.Server.Client.TokenizeBankAccountAsync(Requests.Ach(Requests.NewKey(), customer: "cust-order-late"))).Token;
+            var x = token.Token_;
+            var get = "GET /v1/payment_methods/" + x;
+            server.Server.Sandbox.Faults.Add(get, SandboxFault.Hang(TimeSpan.FromMinutes(2)), count: SandboxFaultRule.Unlimited);
+            var e1 = WebhookServer.NewEventId();
+            var e2 = WebhookServer.NewEventId();
+            var e3 = WebhookServer.NewEventId();
+            using (var http = new HttpClient())
+            using (var form = new FormUrlEncodedContent([new("amount1", "32"), new KeyValuePair<string, string>("amount2", "45")]))
+            {
+                using var verified = await http.PostAsync(new Uri(token.Setup.NextAction.Url), form);
+                Assert.True(verified.IsSuccessStatusCode, "the sandbox did not verify the microdeposits");
+            }
+
+            await new Stripe.PaymentMethodService(server.SandboxClient()).DetachAsync(x);
+            var now = DateTimeOffset.UtcNow;
+
+            await server.PostSignedAsync(WebhookServer.Event(e1, "payment_method.updated", PaymentMethod(x), now));
+            Assert.True(await Polling.EventuallyAsync(() => server.Server.Sandbox.Requests.Snapshot(get).Count > 0), "E1 never read X");
+            await server.PostSignedAsync(WebhookServer.Event(e3, "payment_method.detached", PaymentMethod(x), now));
+            Assert.True(await Polling.EventuallyAsync(() => ClaimedAt(server, e3) is not null), "E3 was never claimed");
+            await server.PostSignedAsync(WebhookServer.Event(e2, "setup_intent.succeeded", SetupIntent(token.Setup.SetupIntent), now.AddSeconds(-30)));
+            Assert.True(await Polling.EventuallyAsync(() => ClaimedAt(server, e2) is not null), "E2 was never claimed");
+
+            // Bounded (5 s, half of E3's own start deadline): with the give-way, E3 is handed back at once.
+            var until = DateTime.UtcNow.AddSeconds(5);
+            while (deferred.Count == 0 && DateTime.UtcNow < until)
+            {
+                await Task.Delay(50);
+            }
+
+            server.Server.Sandbox.Faults.Clear();
+            server.Server.Sandbox.Faults.EndHolds();
+            var done = await Polling.EventuallyAsync(async () =>
+                (await server.Store.FindAsync(e2, CancellationToken.None))?.State == WebhookState.Processed
+                && (await server.Store.FindAsync(e3, CancellationToken.None))?.State == WebhookState.Processed);
+            var events = await TokenEventsOf.ListAsync(server.Server.Finance, x);
+
+            Assert.True(done, "E2 and E3 were not both processed");
+            Assert.Equal([TokenEventKind.SetupSucceeded, TokenEventKind.DetachedAtGateway], events.Select(e => e.Kind));
+        }
+        finally
+        {
+            server.Server.Sandbox.Faults.Clear();
+            server.Server.Sandbox.Faults.EndHolds();
+            await server.DisposeAsync();
+        }
+    }
+
     private static string SetupIntent(string id) => "{\"id\":\"" + id + "\",\"object\":\"setup_intent\"}";
 
     /// <summary>When the worker's current claim on <paramref name="eventId"/> began (unix microseconds), or null when unclaimed.</summary>
