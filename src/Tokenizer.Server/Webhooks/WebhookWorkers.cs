@@ -100,7 +100,7 @@ internal sealed partial class WebhookWorker(
                 foreach (var claim in claims)
                 {
                     // Keys are read at once, in claim order: an event waits for every event on any of its keys claimed
-                    // before it and not yet ended (one still running, or one waiting that comes before it).
+                    // before it and not yet ended (running, or waiting: a later one among these gives way at once).
                     var keys = await processor.KeysAsync(claim.Event, stoppingToken);
                     var before = keys.SelectMany(k => onKey.GetValueOrDefault(k) ?? []).Distinct().ToArray();
 
