@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using CsCheck;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
 using Tokenizer.Ledger.TokenEvents;
@@ -277,6 +279,58 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         Assert.Equal(("revoke:pm_r", TokenEventKind.Revoked, T0.AddHours(1)), (appended.SourceId, appended.Kind, appended.OccurredAt));
         Assert.NotNull(failed);
         Assert.Equal(TokenStatus.Active, during.Status);
+    }
+
+    [Fact]
+    public async Task ClaimAsync_AnyEventsOfFewSeconds_ClaimedByCreatedThenArrivalNotById()
+    {
+        // Arrange: Stripe's created has whole seconds; drawn from three, so events of one second are common. Event ids are
+        // random, as Stripe's are: an order by id would put events of one second in a random order.
+        var gen = Gen.Select(Gen.Int[0, 2], Gen.Char["abcdefghijklmnopqrstuvwxyz"].Array[6]).Array[2, 12];
+        var store = new RelationalWebhookStore(Ledger);
+
+        // Act + Assert
+        await gen.SampleAsync(
+            async events =>
+            {
+                // Each sample claims only its own rows: the rows of earlier samples are held under an unexpired lease.
+                var sample = RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz", 12);
+                var added = events.Select((e, i) => Event($"evt_{new string(e.Item2)}{i}{sample}", e.Item1)).ToList();
+                foreach (var webhookEvent in added)
+                {
+                    await store.AddAsync(webhookEvent, WebhookSource.Delivery, T0, CancellationToken.None);
+                }
+
+                var claims = await store.ClaimAsync("owner_" + sample, T0, Lease, 100, CancellationToken.None);
+
+                // Stable: within one second, the order they were added in.
+                Assert.Equal(added.OrderBy(e => e.Created).Select(e => e.EventId), claims.Select(c => c.Event.EventId));
+                Assert.All(claims.Zip(claims.Skip(1)), pair => Assert.True(pair.First.IsBefore(pair.Second)));
+                Assert.All(claims.Zip(claims.Skip(1)), pair => Assert.False(pair.Second.IsBefore(pair.First)));
+            },
+            iter: 30,
+            threads: 1);
+    }
+
+    [Fact]
+    public async Task Migration15_RowsAlreadyInTheInbox_NumberedAndNewRowsAfterThem()
+    {
+        // Arrange: an inbox as a build before migration 15 left it.
+        var store = new RelationalWebhookStore(Ledger);
+        await store.AddAsync(Event("evt_b"), WebhookSource.Delivery, T0, CancellationToken.None);
+        await store.AddAsync(Event("evt_a"), WebhookSource.Delivery, T0, CancellationToken.None);
+        await Database.ExecuteAsync("ALTER TABLE webhook_inbox DROP COLUMN arrival");
+        await Database.ExecuteAsync("DELETE FROM schema_migrations WHERE version = 15");
+
+        // Act
+        var upgraded = await OpenLedgerAsync();
+        var upgradedStore = new RelationalWebhookStore(upgraded);
+        await upgradedStore.AddAsync(Event("evt_0"), WebhookSource.Delivery, T0, CancellationToken.None);
+        var claims = await upgradedStore.ClaimAsync("a", T0, Lease, 10, CancellationToken.None);
+
+        // Assert: every row numbered once, and the row added after the upgrade after the rows before it.
+        Assert.Equal(3, claims.Select(c => c.Arrival).Where(a => a > 0).Distinct().Count());
+        Assert.Equal("evt_0", claims[^1].Event.EventId);
     }
 
     [Fact]

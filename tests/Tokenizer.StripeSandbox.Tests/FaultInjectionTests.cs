@@ -205,6 +205,28 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
+    public async Task Hang_EndHolds_HoldInProgressAbortedLaterHoldsWaitAsUsual()
+    {
+        await using var server = await SandboxHarness.StartAsync();
+        server.Faults.Add(Create, SandboxFault.Hang(SandboxFault.MaxDuration), count: 2);
+        var service = SandboxHarness.Client(server, TimeSpan.FromMinutes(5), maxNetworkRetries: 0).V1.PaymentMethods;
+        var held = service.CreateAsync(SandboxHarness.Card("4242424242424242"));
+        await SandboxHarness.WaitUntilAsync(() => server.Requests.Snapshot(Create) is [{ Fault: SandboxFaultAction.Hang }]);
+
+        server.Faults.EndHolds();
+        await Assert.ThrowsAsync<HttpRequestException>(() => held);
+        var later = service.CreateAsync(SandboxHarness.Card("4242424242424242"));
+        await SandboxHarness.WaitUntilAsync(() => server.Requests.Snapshot(Create) is [_, { Fault: SandboxFaultAction.Hang }]);
+
+        // Control: a hold that began after EndHolds still holds (the first one ended by EndHolds, not by chance).
+        Assert.Equal(SandboxRequestOutcome.Aborted, server.Requests.Snapshot(Create)[0].Outcome);
+        Assert.Equal(SandboxRequestOutcome.InProgress, server.Requests.Snapshot(Create)[1].Outcome);
+        Assert.False(later.IsCompleted);
+        server.Faults.EndHolds();
+        await Assert.ThrowsAsync<HttpRequestException>(() => later);
+    }
+
+    [Fact]
     public async Task DropAfterSuccess_CreateCard_ClientErrorButCreatedAndRetryReplaysTheSameId()
     {
         await using var server = await SandboxHarness.StartAsync();

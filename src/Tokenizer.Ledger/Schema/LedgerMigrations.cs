@@ -47,6 +47,7 @@ internal static class LedgerMigrations
         new(12, "webhook_inbox.retry_at (back-off after a failed attempt)", Webhooks.WebhookSql.RetrySchema),
         new(13, "audit_events.recorded_at (signed append time: retired audit keys)", AuditRecordedAt),
         new(14, "tokens.revoke_requested_at (a detach this service started)", Webhooks.WebhookSql.RevokeRequestSchema),
+        new(15, "webhook_inbox.arrival (the order events came in, within one second of Stripe's created)", Webhooks.WebhookSql.ArrivalSchema),
     ];
 
     /// <summary>The highest version this build knows.</summary>

@@ -58,7 +58,24 @@ public sealed record WebhookEvent(string EventId, string Type, DateTimeOffset Cr
 /// <param name="Event">The event.</param>
 /// <param name="ClaimedAt">The lease's start: the fence of <see cref="RelationalWebhookStore.FinishAsync"/>.</param>
 /// <param name="Attempts">How many claims this row has had, this one included.</param>
-public sealed record WebhookClaim(WebhookEvent Event, DateTimeOffset ClaimedAt, int Attempts);
+/// <param name="Arrival">
+/// Where the row stands in the order rows were added to the inbox (<c>webhook_inbox.arrival</c>; higher is later; 0 when
+/// unknown). With <see cref="WebhookEvent.Created"/> first, the order claims are made in: see <see cref="IsBefore"/>.
+/// </param>
+public sealed record WebhookClaim(WebhookEvent Event, DateTimeOffset ClaimedAt, int Attempts, long Arrival = 0)
+{
+    /// <summary>
+    /// Whether this event comes before <paramref name="other"/> in the inbox's order: Stripe's <c>created</c> (whole
+    /// seconds), then arrival, then event id (<see cref="RelationalWebhookStore.ClaimAsync"/> claims in this order).
+    /// </summary>
+    public bool IsBefore(WebhookClaim other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var byCreated = Event.Created.CompareTo(other.Event.Created);
+        var byArrival = byCreated != 0 ? byCreated : Arrival.CompareTo(other.Arrival);
+        return (byArrival != 0 ? byArrival : string.CompareOrdinal(Event.EventId, other.Event.EventId)) < 0;
+    }
+}
 
 /// <summary>
 /// The Stripe webhook inbox (tables <c>webhook_inbox</c>, <c>webhook_cursor</c>, migration 10) and the token updates
@@ -109,7 +126,7 @@ public sealed class RelationalWebhookStore
         return database.WriteAsync(
             async (transaction, ct) =>
             {
-                using var insert = transaction.Command(WebhookSql.Insert);
+                using var insert = transaction.Command(WebhookSql.Insert(database.Dialect));
                 insert.Bind("@event_id", webhookEvent.EventId)
                     .Bind("@type", webhookEvent.Type)
                     .Bind("@created", UnixMicros.From(webhookEvent.Created))
@@ -122,7 +139,8 @@ public sealed class RelationalWebhookStore
     }
 
     /// <summary>
-    /// Claims up to <paramref name="limit"/> pending rows, oldest event first, that nobody holds or whose lease
+    /// Claims up to <paramref name="limit"/> pending rows, oldest event first (Stripe's <c>created</c>, then the order they
+    /// were added in: <see cref="WebhookClaim.IsBefore"/>), that nobody holds or whose lease
     /// (<paramref name="lease"/>) has run out: each claim is a conditional update, so two workers never hold one row.
     /// </summary>
     public async Task<IReadOnlyList<WebhookClaim>> ClaimAsync(string owner, DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken)
@@ -643,5 +661,6 @@ public sealed class RelationalWebhookStore
             UnixMicros.ToDateTimeOffset(reader.GetInt64(2)),
             reader.GetNullableString(3)),
         UnixMicros.ToDateTimeOffset(reader.GetInt64(8)),
-        checked((int)reader.GetInt64(9)));
+        checked((int)reader.GetInt64(9)),
+        reader.IsDBNull(10) ? 0 : reader.GetInt64(10));
 }

@@ -1,6 +1,6 @@
 namespace Tokenizer.Ledger.Webhooks;
 
-/// <summary>The schema (migration 10) and statements of the Stripe webhook inbox.</summary>
+/// <summary>The schema (migrations 10, 12, 14 and 15) and statements of the Stripe webhook inbox.</summary>
 internal static class WebhookSql
 {
     /// <summary>
@@ -61,18 +61,38 @@ internal static class WebhookSql
         $"ALTER TABLE tokens ADD COLUMN revoke_requested_at {d.Int64Type} NULL",
     ];
 
+    /// <summary>
+    /// Migration 15. <c>webhook_inbox.arrival</c>: the order rows were added in (SQLite: numbered by the insert, rows already
+    /// there by their rowid; PostgreSQL: an identity). Stripe's <c>created</c> has whole seconds and event ids are random,
+    /// so two events of one second were claimed in id order, not in the order they came; <c>arrival</c> breaks that tie.
+    /// </summary>
+    public static string[] ArrivalSchema(Ledger.Schema.SqlDialect d) =>
+    [
+        $"ALTER TABLE webhook_inbox ADD COLUMN arrival {d.AddedSequenceColumn}",
+
+        // Only where the insert numbers the column (SQLite): the rows already there keep the order they were added in.
+        .. d.NextInSequence is null ? Array.Empty<string>() : ["UPDATE webhook_inbox SET arrival = rowid"],
+    ];
+
     public const string Exists = "SELECT count(*) FROM webhook_inbox WHERE event_id = @event_id";
 
-    public const string Insert = """
-        INSERT INTO webhook_inbox (event_id, type, created, object_id, source, received_at, state, attempts)
-        VALUES (@event_id, @type, @created, @object_id, @source, @received_at, 'pending', 0)
-        ON CONFLICT (event_id) DO NOTHING
-        """;
+    /// <summary>The insert of a new pending row; <c>arrival</c> numbered by the statement or by the column's identity.</summary>
+    public static string Insert(Ledger.Schema.SqlDialect d) => d.NextInSequence is { } next
+        ? $"""
+            INSERT INTO webhook_inbox (event_id, type, created, object_id, source, received_at, state, attempts, arrival)
+            VALUES (@event_id, @type, @created, @object_id, @source, @received_at, 'pending', 0, {next("webhook_inbox", "arrival")})
+            ON CONFLICT (event_id) DO NOTHING
+            """
+        : """
+            INSERT INTO webhook_inbox (event_id, type, created, object_id, source, received_at, state, attempts)
+            VALUES (@event_id, @type, @created, @object_id, @source, @received_at, 'pending', 0)
+            ON CONFLICT (event_id) DO NOTHING
+            """;
 
     public const string SelectClaimable = """
         SELECT event_id FROM webhook_inbox
         WHERE state = 'pending' AND (claimed_at IS NULL OR claimed_at < @expired_before) AND (retry_at IS NULL OR retry_at <= @now)
-        ORDER BY created, event_id
+        ORDER BY created, arrival, event_id
         LIMIT @limit
         """;
 
@@ -85,7 +105,7 @@ internal static class WebhookSql
         """;
 
     public const string SelectEntry = """
-        SELECT event_id, type, created, object_id, source, received_at, state, claimed_by, claimed_at, attempts
+        SELECT event_id, type, created, object_id, source, received_at, state, claimed_by, claimed_at, attempts, arrival
         FROM webhook_inbox WHERE event_id = @event_id
         """;
 

@@ -9,10 +9,13 @@ namespace Tokenizer.Server.Webhooks;
 /// across replicas sharing a PostgreSQL ledger), processes each through <see cref="WebhookProcessor"/> and marks it
 /// processed or ignored under the same claim. Events run side by side, up to <see cref="WebhookOptions.Concurrency"/> at
 /// once, so a slow or hanging event never holds up the independent events behind it; two events that share an ordering
-/// key (<see cref="WebhookProcessor.KeysAsync"/>: the same object or token) run one after the other, in claim order
-/// (oldest event first). An event has a sixth of the lease to start (<see cref="StartDeadline"/>: its turn behind events
-/// on the same key, and a free slot; otherwise it is handed back unstarted, its attempt not counted) and half the lease to
-/// finish (<see cref="FinishDeadline"/>; otherwise it fails like any other failure), so a claim ends within its lease.
+/// key (<see cref="WebhookProcessor.KeysAsync"/>: the same object or token) run one after the other, oldest first in the
+/// inbox's order (<see cref="WebhookClaim.IsBefore"/>: Stripe's <c>created</c>, then arrival). An event has a sixth of the
+/// lease to start (<see cref="StartDeadline"/>: its turn behind events on the same key, and a free slot; otherwise it is
+/// handed back unstarted, its attempt not counted) and half the lease to finish (<see cref="FinishDeadline"/>; otherwise
+/// it fails like any other failure), so a claim ends within its lease. The order survives a hand-back: the later events
+/// waiting behind a handed-back one go back with it, and a waiting event that an older one (delivered late) should
+/// precede gives way to it, so the next claims put them in order again.
 /// An event for an object no token holds is tried again for a while
 /// (<see cref="IsYoung"/>: its Tokenize call may not have committed yet), then ignored. A failure (Stripe unreachable, ledger busy, a defect) gives the claim up
 /// with a back-off that doubles per attempt from the lease up to <see cref="WebhookOptions.MaxRetryDelaySeconds"/>: the
@@ -69,7 +72,9 @@ internal sealed partial class WebhookWorker(
         var maxClaims = settings.Concurrency * 2;
         using var slots = new SemaphoreSlim(settings.Concurrency, settings.Concurrency);
         var running = new List<Task>();
-        var tails = new Dictionary<string, Task>(StringComparer.Ordinal);
+
+        // Per ordering key, the events claimed on it that have not ended yet, in claim order.
+        var onKey = new Dictionary<string, List<InFlight>>(StringComparer.Ordinal);
         Task<bool>? wake = null;
         var failingSeen = false;
         while (!stoppingToken.IsCancellationRequested)
@@ -77,9 +82,15 @@ internal sealed partial class WebhookWorker(
             try
             {
                 running.RemoveAll(t => t.IsCompleted);
-                foreach (var key in tails.Where(t => t.Value.IsCompleted).Select(t => t.Key).ToList())
+                foreach (var (key, events) in onKey.ToList())
                 {
-                    tails.Remove(key);
+                    // An ended event is forgotten here, before the next claims: a hand-back is seen only by the events
+                    // that waited behind it, never by later claims, so it cannot make them hand back in turn forever.
+                    events.RemoveAll(e => e.Run.IsCompleted);
+                    if (events.Count == 0)
+                    {
+                        onKey.Remove(key);
+                    }
                 }
 
                 var room = maxClaims - running.Count;
@@ -88,15 +99,28 @@ internal sealed partial class WebhookWorker(
                     : [];
                 foreach (var claim in claims)
                 {
-                    // Keys are read at once, in claim order: an event waits for every earlier event on any of its keys.
+                    // Keys are read at once, in claim order: an event waits for every event on any of its keys claimed
+                    // before it and not yet ended (running, or waiting: a later one among these gives way at once).
                     var keys = await processor.KeysAsync(claim.Event, stoppingToken);
-                    var before = keys.Select(k => tails.GetValueOrDefault(k)).OfType<Task>().Distinct().ToArray();
-                    var task = RunAsync(store, processor, claim, before, slots, settings, stoppingToken);
+                    var before = keys.SelectMany(k => onKey.GetValueOrDefault(k) ?? []).Distinct().ToArray();
+
+                    // An event that comes later in the inbox's order but was claimed first (this one was delivered
+                    // late) gives way if it has not started: it is handed back and claimed again behind this one.
+                    foreach (var later in before.Where(e => claim.IsBefore(e.Claim) && e.Claim.Event.EventId != claim.Event.EventId))
+                    {
+                        later.GiveWay.TrySetResult();
+                    }
+
+                    var giveWay = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    var task = RunAsync(store, processor, claim, before, giveWay.Task, slots, settings, stoppingToken);
                     foreach (var key in keys)
                     {
-                        // A key's tail ends when every event claimed on it has ended, not only the newest: an event handed
-                        // back unstarted ends at once, and a re-claim of it must still wait for the one still running.
-                        tails[key] = tails.TryGetValue(key, out var earlier) ? Task.WhenAll(earlier, task) : task;
+                        if (!onKey.TryGetValue(key, out var events))
+                        {
+                            onKey[key] = events = [];
+                        }
+
+                        events.Add(new InFlight(claim, task, giveWay));
                     }
 
                     running.Add(task);
@@ -162,25 +186,43 @@ internal sealed partial class WebhookWorker(
         claim.Attempts < settings.AlertAfterAttempts && now - claim.Event.Created < NotOursWindow;
 
     /// <summary>
-    /// Runs one claimed event once the events <paramref name="before"/> it (same keys) have ended and a slot is free; hands
-    /// it back unstarted when that takes longer than <see cref="StartDeadline"/>. Never throws but on shutdown.
+    /// Runs one claimed event once the events <paramref name="before"/> it (same keys) have ended and a slot is free.
+    /// Hands it back unstarted, its attempt not counted, when that takes longer than <see cref="StartDeadline"/>, when
+    /// <paramref name="giveWay"/> ends first (an event that comes before it was claimed after it), or at once when an
+    /// event it waits for that comes before it (<see cref="WebhookClaim.IsBefore"/>) was handed back: the events behind a
+    /// handed-back one go back with it and are claimed again in the inbox's order, never ahead of it. Returns true when
+    /// it ran (processed, ignored or failed), false when handed back. Never throws but on shutdown.
     /// </summary>
-    private async Task RunAsync(RelationalWebhookStore store, WebhookProcessor processor, WebhookClaim claim, Task[] before, SemaphoreSlim slots, WebhookOptions settings, CancellationToken stoppingToken)
+    private async Task<bool> RunAsync(RelationalWebhookStore store, WebhookProcessor processor, WebhookClaim claim, InFlight[] before, Task giveWay, SemaphoreSlim slots, WebhookOptions settings, CancellationToken stoppingToken)
     {
         var lease = TimeSpan.FromSeconds(settings.LeaseSeconds);
         using (var startTimer = new CancellationTokenSource(StartDeadline(lease), timeProvider))
         using (var startBy = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, startTimer.Token))
         {
+            bool started;
             try
             {
-                await Task.WhenAll(before).WaitAsync(startBy.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                startBy.Token.ThrowIfCancellationRequested();
-                await slots.WaitAsync(startBy.Token);
+                started = await TurnAsync(claim, before, giveWay, startBy.Token);
+                if (started)
+                {
+                    await slots.WaitAsync(startBy.Token);
+                    if (giveWay.IsCompleted)
+                    {
+                        // Told to give way while it waited for a slot: not started after all.
+                        slots.Release();
+                        started = false;
+                    }
+                }
             }
             catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
             {
-                // Its turn did not come in time (events on its key or in every slot are slow): handed back unstarted, so
-                // its claim never outlives the lease; the next pass claims it again.
+                // Its turn did not come in time (events on its key or in every slot are slow).
+                started = false;
+            }
+
+            if (!started)
+            {
+                // Handed back unstarted, so its claim never outlives the lease; the next pass claims it again.
                 metrics.Processed(claim.Event.Type, "deferred");
                 try
                 {
@@ -192,7 +234,7 @@ internal sealed partial class WebhookWorker(
                     LogPassFailed(logger, giveUp.GetType().Name);
                 }
 
-                return;
+                return false;
             }
         }
 
@@ -209,6 +251,34 @@ internal sealed partial class WebhookWorker(
         {
             slots.Release();
         }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Waits until every event in <paramref name="before"/> has ended (true), or until one that comes before
+    /// <paramref name="claim"/> was handed back or <paramref name="giveWay"/> ended (false, at once). A hand-back of the
+    /// same event (its own earlier claim) or of an event that comes after it changes nothing: that one goes behind it.
+    /// </summary>
+    private static async Task<bool> TurnAsync(WebhookClaim claim, InFlight[] before, Task giveWay, CancellationToken startBy)
+    {
+        var pending = before.Select(e => (Task)e.Run).Append(giveWay).ToList();
+        while (pending.Count > 1 && !giveWay.IsCompleted)
+        {
+            await Task.WhenAny(pending).WaitAsync(startBy);
+            foreach (var ended in before.Where(e => e.Run.IsCompleted && pending.Contains(e.Run)))
+            {
+                pending.Remove(ended.Run);
+                if (ended.Run is { IsCompletedSuccessfully: true, Result: false }
+                    && ended.Claim.Event.EventId != claim.Event.EventId
+                    && ended.Claim.IsBefore(claim))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return !giveWay.IsCompleted;
     }
 
     /// <summary>
@@ -273,6 +343,9 @@ internal sealed partial class WebhookWorker(
             return false;
         }
     }
+
+    /// <summary>A claimed event that has not ended: its claim, its run (true: it ran; false: handed back) and its signal to give way.</summary>
+    private sealed record InFlight(WebhookClaim Claim, Task<bool> Run, TaskCompletionSource GiveWay);
 
     [LoggerMessage(EventId = 7103, EventName = "WebhookEventFailed", Level = LogLevel.Warning,
         Message = "Stripe event {EventId} ({Type}, attempt {Attempt}) could not be processed ({ExceptionType}); it is tried again in {RetryDelaySeconds} s")]

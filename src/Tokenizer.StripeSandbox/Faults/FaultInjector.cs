@@ -116,8 +116,9 @@ internal sealed partial class FaultInjector(
 
         LogFaultInjected(logger, recorded);
 
-        // Holds end when the client goes away or the sandbox stops, so neither a test run nor shutdown waits out a hang.
-        using var holdEnds = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        // Holds end when the client goes away or the sandbox stops, so neither a test run nor shutdown waits out a hang, or
+        // when a test ends them (SandboxFaultPlan.EndHolds).
+        using var holdEnds = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping, plan.HoldsEnd);
         if (decision.Latency > TimeSpan.Zero && !await WaitAsync(decision.Latency, holdEnds.Token))
         {
             Abort(context, state);

@@ -18,13 +18,17 @@ internal readonly record struct FaultDecision(TimeSpan Latency, SandboxFault? Fa
 /// For each request every matching rule counts it; then every due <c>latency</c> rule fires (the delays add up) and the
 /// first due rule of any other action fires. Exhausted rules leave the plan.
 /// </remarks>
-public sealed class SandboxFaultPlan
+public sealed class SandboxFaultPlan : IDisposable
 {
     /// <summary>The most rules the plan holds at once.</summary>
     public const int MaxRules = 1000;
 
     private readonly Lock gate = new();
     private readonly List<Entry> entries = [];
+
+    // Cancelled and replaced by EndHolds; a replaced one is not disposed (a request that read its token just before may
+    // still link to it), only the last one, with the plan.
+    private CancellationTokenSource holds = new();
 
     /// <summary>The rules still in the plan, in order, with their counters.</summary>
     public IReadOnlyList<SandboxPendingFault> Pending
@@ -77,6 +81,22 @@ public sealed class SandboxFaultPlan
             entries.Clear();
         }
     }
+
+    /// <summary>
+    /// Ends every hold in progress now (<see cref="SandboxFaultAction.Hang"/>, <see cref="SandboxFaultAction.HangAfterSuccess"/>,
+    /// and latency not yet waited out) as if its wait had run out: the connection is aborted. Holds that begin later wait
+    /// as usual. For tests that need a hanging call to end at a chosen moment rather than at a timeout.
+    /// </summary>
+    public void EndHolds()
+    {
+        Interlocked.Exchange(ref holds, new CancellationTokenSource()).Cancel();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => holds.Dispose();
+
+    /// <summary>Cancelled when <see cref="EndHolds"/> is called; read when a hold begins.</summary>
+    internal CancellationToken HoldsEnd => Volatile.Read(ref holds).Token;
 
     /// <summary>Counts the request against every matching rule and returns what fires.</summary>
     internal FaultDecision Next(string method, string path)
