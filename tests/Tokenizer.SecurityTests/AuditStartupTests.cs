@@ -402,7 +402,7 @@ public sealed class AuditStartupTests
             }
 
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(directory));
-            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table has 1 trigger(s) or rule(s) this service did not create (audit_events_refuse_truncate)");
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the ledger database has 1 trigger(s) or rule(s) this service did not create (audit_events_refuse_truncate)");
 
             // The command the refusal points at says the same, and exits as for a broken trail (every record verifies).
             var (code, output) = await VerifyOfflineAsync(directory);

@@ -41,6 +41,17 @@ internal sealed record SqlDialect
         RestorableGuards = SqliteRestorableGuards,
         PresentGuards = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table",
         TableTriggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table COLLATE NOCASE",
+        AllTriggers = "SELECT name, tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type = 'trigger'",
+        Identifiers = StringComparer.OrdinalIgnoreCase,
+        AuditSchema = """
+            SELECT 'table', name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table' AND name = @table COLLATE NOCASE
+            UNION ALL
+            SELECT 'index', il.name, coalesce((SELECT m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.name = il.name), '')
+            FROM pragma_index_list(@table) il
+            """,
+        ExpectedAuditSchema = table => Tokenizer.Ledger.Sqlite.SqliteSchemaReference.Objects
+            .Where(o => o.Type is "table" or "index" && string.Equals(o.Table, table, StringComparison.OrdinalIgnoreCase))
+            .ToList(),
         TableStrict = "SELECT strict FROM pragma_table_list WHERE schema = 'main' AND name = @table",
         AuditIntegrityCheck = "PRAGMA integrity_check(audit_events)",
         ByTimeIndex = " INDEXED BY ix_audit_events_time",
@@ -82,6 +93,15 @@ internal sealed record SqlDialect
             UNION ALL
             SELECT rulename::text, definition FROM pg_rules WHERE tablename = @table
             """,
+        AllTriggers = """
+            SELECT t.tgname::text, c.relname::text, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE NOT t.tgisinternal
+            UNION ALL
+            SELECT rulename::text, tablename::text, definition FROM pg_rules WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+            """,
+        Identifiers = StringComparer.Ordinal,
+        AuditSchema = null,
+        ExpectedAuditSchema = null,
         TableStrict = null,
         AuditIntegrityCheck = null,
         ByTimeIndex = string.Empty,
@@ -146,6 +166,29 @@ internal sealed record SqlDialect
     /// drop or change a row as it is written, or delete it right after.
     /// </summary>
     public required string TableTriggers { get; init; }
+
+    /// <summary>
+    /// A query listing every trigger in the database (PostgreSQL: and every rule), on whichever table, whoever made it:
+    /// its name, its table and its definition (three text columns). A trigger on any table can write
+    /// <c>audit_events</c> (e.g. delete the newest record whenever another table is written), and trigger names are
+    /// schema-wide on SQLite, so the guards are looked up here and not only among the table's own triggers.
+    /// </summary>
+    public required string AllTriggers { get; init; }
+
+    /// <summary>How the database compares the names of triggers and tables: SQLite ignores ASCII case, PostgreSQL does not (quoted names).</summary>
+    public required StringComparer Identifiers { get; init; }
+
+    /// <summary>
+    /// A query listing <c>audit_events</c>' own definition and every index on it as the database uses them: type
+    /// (<c>table</c> or <c>index</c>), name, stored definition; null where the definitions are not compared as text.
+    /// </summary>
+    public required string? AuditSchema { get; init; }
+
+    /// <summary>
+    /// The objects <see cref="AuditSchema"/> should list for a table (given its name), as the migrations create them
+    /// (SQLite: see <see cref="Tokenizer.Ledger.Sqlite.SqliteSchemaReference"/>); null where not compared.
+    /// </summary>
+    public required Func<string, IReadOnlyList<SchemaObject>>? ExpectedAuditSchema { get; init; }
 
     /// <summary>
     /// A query giving 1 when table <c>@table</c> is STRICT (SQLite: a value of another type than its column's is refused),
