@@ -398,12 +398,9 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     problems.Add($"index {AuditSql.TimeIndex} is on ({UntrustedName(indexColumns ?? string.Empty)}), not ({AuditSql.TimeIndexColumns})");
                 }
 
-                if (dialect.AuditSchema is { } schemaQuery && dialect.ExpectedAuditSchema is { } expectedSchema)
-                {
-                    // Named above already: a lost STRICT, a changed column, the time index missing or on other columns.
-                    var timeIndexNamed = !indexFound || !string.Equals(indexColumns, AuditSql.TimeIndexColumns, StringComparison.Ordinal);
-                    problems.AddRange(await SchemaProblemsAsync(connection, schemaQuery, expectedSchema(AuditTable), tableNamed, timeIndexNamed, ct).ConfigureAwait(false));
-                }
+                // Named above already: a lost STRICT, a changed column, the time index missing or on other columns.
+                var timeIndexNamed = !indexFound || !string.Equals(indexColumns, AuditSql.TimeIndexColumns, StringComparison.Ordinal);
+                problems.AddRange(await SchemaProblemsAsync(connection, dialect.AuditSchema, dialect.ExpectedAuditSchema(AuditTable), tableNamed, timeIndexNamed, ct).ConfigureAwait(false));
 
                 return problems;
             },
@@ -447,23 +444,29 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
             problems.Add("table definition differs from the migrations' (a CHECK constraint, default, collation or key changed or added: one can refuse chosen records)");
         }
 
-        var expectedIndexes = expected.Where(o => o.Type == "index").ToList();
-        foreach (var index in stored.Where(o => o.Type == "index"))
+        foreach (var (type, what) in new[] { ("index", "an index"), ("constraint", "a constraint") })
         {
-            var made = expectedIndexes.FirstOrDefault(e => names.Equals(e.Name, index.Name));
-            if (made is null)
+            var made = expected.Where(o => o.Type == type).ToList();
+            foreach (var found in stored.Where(o => o.Type == type))
             {
-                problems.Add($"index {UntrustedName(index.Name)} was added (an index the migrations do not create can refuse chosen records)");
+                var same = made.FirstOrDefault(e => names.Equals(e.Name, found.Name));
+                if (same is null)
+                {
+                    problems.Add($"{type} {UntrustedName(found.Name)} was added ({what} the migrations do not create can refuse chosen records)");
+                }
+                else if (!SameSql(found.Sql, same.Sql) && !(timeIndexNamed && type == "index" && names.Equals(same.Name, AuditSql.TimeIndex)))
+                {
+                    problems.Add(type == "index"
+                        ? $"index {same.Name} differs from the migrations' definition (made partial, unique, or on an expression or another order)"
+                        : $"constraint {same.Name} differs from the migrations' definition (it can refuse chosen records)");
+                }
             }
-            else if (!SameSql(index.Sql, made.Sql) && !(timeIndexNamed && names.Equals(made.Name, AuditSql.TimeIndex)))
-            {
-                problems.Add($"index {made.Name} differs from the migrations' definition (made partial, unique, or on an expression or another order)");
-            }
+
+            problems.AddRange(made
+                .Where(e => !(type == "index" && names.Equals(e.Name, AuditSql.TimeIndex)) && !stored.Any(o => o.Type == type && names.Equals(o.Name, e.Name)))
+                .Select(e => $"{type} {e.Name} is missing"));
         }
 
-        problems.AddRange(expectedIndexes
-            .Where(e => !names.Equals(e.Name, AuditSql.TimeIndex) && !stored.Any(o => o.Type == "index" && names.Equals(o.Name, e.Name)))
-            .Select(e => $"index {e.Name} is missing"));
         return problems;
 
         static bool SameSql(string left, string right) => string.Equals(Collapsed(left), Collapsed(right), StringComparison.Ordinal);
