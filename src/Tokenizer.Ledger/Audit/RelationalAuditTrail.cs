@@ -629,7 +629,9 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 return (guard, present.Contains(guard.Name) ? GuardState.Intact : GuardState.Missing);
             }
 
-            var named = triggers.Where(t => dialect.Identifiers.Equals(t.Name, guard.Name)).ToList();
+            var named = triggers
+                .Where(t => dialect.Identifiers.Equals(t.Name, guard.Name) && (!dialect.TriggerNamesPerTable || dialect.Identifiers.Equals(t.Table, AuditTable)))
+                .ToList();
             var state = named.Count == 0
                 ? GuardState.Missing
                 : named.All(t => dialect.Identifiers.Equals(t.Table, AuditTable) && guard.Matches(t.Definition)) ? GuardState.Intact : GuardState.Changed;

@@ -18,6 +18,12 @@ internal sealed record SqlDialect
 {
     // The triggers by name, and "<table>_privileges_revoked" while the service's role holds none of UPDATE, DELETE and
     // TRUNCATE on the table (a NULL ACL is the owner's default: every privilege).
+    // A trigger as compared with the guards: its definition without the table's schema, whether it fires (tgenabled 'O'
+    // in normal operation, 'D' once disabled) and the body of the function it runs (a guard's name on a function
+    // replaced by a no-op guards nothing).
+    private const string PostgresTriggerDefinition =
+        "replace(pg_get_triggerdef(t.oid), ' ON ' || quote_ident(n.nspname) || '.', ' ON ') || ' ENABLED ' || t.tgenabled::text || ' BODY ' || p.prosrc";
+
     private const string PostgresPresentGuards = """
         SELECT tgname::text FROM pg_trigger WHERE tgrelid = to_regclass(@table) AND NOT tgisinternal
         UNION ALL
@@ -88,18 +94,22 @@ internal sealed record SqlDialect
         AppendOnlyGuards = PostgresAppendOnlyGuards,
         RestorableGuards = PostgresRestorableGuards,
         PresentGuards = PostgresPresentGuards,
-        TableTriggers = """
-            SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = to_regclass(@table) AND NOT tgisinternal
+        TableTriggers = $"""
+            SELECT t.tgname::text, {PostgresTriggerDefinition}
+            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid
+            WHERE t.tgrelid = to_regclass(@table) AND NOT t.tgisinternal
             UNION ALL
             SELECT rulename::text, definition FROM pg_rules WHERE tablename = @table
             """,
-        AllTriggers = """
-            SELECT t.tgname::text, c.relname::text, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        AllTriggers = $"""
+            SELECT t.tgname::text, c.relname::text, {PostgresTriggerDefinition}
+            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid
             WHERE NOT t.tgisinternal
             UNION ALL
             SELECT rulename::text, tablename::text, definition FROM pg_rules WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
             """,
         Identifiers = StringComparer.Ordinal,
+        TriggerNamesPerTable = true,
         AuditSchema = """
             SELECT 'index', i.relname::text, replace(pg_get_indexdef(x.indexrelid), ' ON ' || quote_ident(n.nspname) || '.', ' ON ')
             FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
@@ -180,6 +190,9 @@ internal sealed record SqlDialect
     /// schema-wide on SQLite, so the guards are looked up here and not only among the table's own triggers.
     /// </summary>
     public required string AllTriggers { get; init; }
+
+    /// <summary>Whether a trigger's name is unique per table (PostgreSQL) rather than per schema (SQLite).</summary>
+    public bool TriggerNamesPerTable { get; init; }
 
     /// <summary>How the database compares the names of triggers and tables: SQLite ignores ASCII case, PostgreSQL does not (quoted names).</summary>
     public required StringComparer Identifiers { get; init; }
@@ -321,13 +334,25 @@ internal sealed record SqlDialect
     ];
 
     // CREATE OR REPLACE (PostgreSQL 14+) recreates a dropped trigger and its function and leaves a present one as it is.
+    // The trigger guards are compared by definition, whether they fire and their function's body (see
+    // PostgresTriggerDefinition): a changed one is dropped, and CREATE OR REPLACE FUNCTION puts the body back.
     private static AppendOnlyGuard[] PostgresRestorableGuards(string table) =>
     [
-        new($"{table}_refuse_update", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, "UPDATE", "ROW", orReplace: true)]),
-        new($"{table}_refuse_delete", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, "DELETE", "ROW", orReplace: true)]),
-        new($"{table}_refuse_truncate", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, "TRUNCATE", "STATEMENT", orReplace: true)]),
+        PostgresRestorableGuard(table, "UPDATE", "ROW"),
+        PostgresRestorableGuard(table, "DELETE", "ROW"),
+        PostgresRestorableGuard(table, "TRUNCATE", "STATEMENT"),
         new($"{table}_privileges_revoked", [PostgresRevoke(table)]),
     ];
+
+    private static AppendOnlyGuard PostgresRestorableGuard(string table, string operation, string level) =>
+        new($"{table}_refuse_{GuardSuffix(operation)}", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, operation, level, orReplace: true)])
+        {
+            Definitions =
+            [
+                $"{PostgresGuard(table, operation, level, orReplace: false)} ENABLED O BODY BEGIN RAISE EXCEPTION '{table} is append-only' USING ERRCODE = 'insufficient_privilege'; END",
+            ],
+            Drop = $"DROP TRIGGER IF EXISTS {table}_refuse_{GuardSuffix(operation)} ON {table}",
+        };
 
     private static string PostgresGuardFunction(string table, bool orReplace) =>
         $"""
@@ -358,7 +383,7 @@ internal sealed record AppendOnlyGuard(string Name, IReadOnlyList<string> Restor
 {
     /// <summary>
     /// The definitions <see cref="SqlDialect.TableTriggers"/> may list this guard with when it is the service's own (equal
-    /// once whitespace runs and case are ignored); empty where the definition is not compared (PostgreSQL).
+    /// once whitespace runs and case are ignored); empty where the definition is not compared (PostgreSQL's revoked privileges).
     /// </summary>
     public IReadOnlyList<string> Definitions { get; init; } = [];
 
