@@ -83,7 +83,8 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// PostgreSQL: the UPDATE, DELETE and TRUNCATE triggers and the revoked privileges), each with idempotent DDL in one
     /// transaction. Run after <see cref="InitializeAsync"/>: a guard dropped while the service was stopped comes back.
     /// A guard present under its name with another definition than the service's (SQLite: its stored SQL, compared with
-    /// whitespace and case ignored; e.g. a <c>WHEN 0</c> no-op), or (SQLite, where trigger names are schema-wide) a
+    /// whitespace and case ignored; e.g. a <c>WHEN 0</c> no-op; PostgreSQL: its definition, whether it fires and its
+    /// function's body), or (SQLite, where trigger names are schema-wide) a
     /// trigger of its name on another table, is dropped and recreated too. Afterwards every guard is read back: one that
     /// is still not on <c>audit_events</c> as the service makes it fails the call (an <c>IF NOT EXISTS</c> that silently
     /// did nothing is never reported as restored).
