@@ -253,7 +253,9 @@ if [ "$failures" -lt 99 ]; then
                "record signed by a retired audit key caught at start-up|Restart_RecordSignedWithARetiredKeyAfterTheRotation_RefusesToStartNamingIt" \
                "foreign trigger on the audit table caught at start-up and by offline verify|Restart_ForeignInsertTriggerOnTheAuditTable_RefusesToStartNamingIt" \
                "audit table definition changed (STRICT removed, time stored as BLOB) caught at start-up and by offline verify|Restart_AuditTableNoLongerStrictAndATimeStoredAsBlob_RefusesToStartAndOfflineVerifyNamesTheRecord" \
-               "audit time index b-tree swapped under an unchanged schema caught at start-up and by offline verify|Restart_TimeIndexBTreeSwappedUnderAnUnchangedSchema_RefusesToStartNamingTheStorageProblem"; do
+               "audit time index b-tree swapped under an unchanged schema caught at start-up and by offline verify|Restart_TimeIndexBTreeSwappedUnderAnUnchangedSchema_RefusesToStartNamingTheStorageProblem" \
+               "audit guards moved to another table and a deleting trigger on another table caught at start-up and by offline verify|Restart_GuardsMovedToTokensAndADeletingTriggerOnIdempotencyRecords_RefusesToStartNamingEach" \
+               "index or CHECK constraint planted on the audit table caught at start-up and by offline verify|Restart_IndexOrCheckPlantedOnTheAuditTable_RefusesToStartNamingIt"; do
     name=${check%%|*}
     test=${check#*|}
     if out=$(dotnet test tests/Tokenizer.SecurityTests -c Release --no-build --nologo --filter "FullyQualifiedName~AuditStartupTests.$test" 2>&1) \

@@ -27,6 +27,45 @@ public sealed class PostgresDataAtRestTests() : DataAtRestTests(new PostgresTest
 
 public sealed class PostgresAuditTamperTests() : AuditTamperTests(new PostgresTestDatabase())
 {
+    [Theory]
+    [InlineData("function no-op")]
+    [InlineData("trigger disabled")]
+    public async Task GuardsNeuteredUnderTheirNames_VerifyNamesThemAndRestoreRecreatesThem(string change)
+    {
+        // Arrange: an owner keeps the guards' names but makes them guard nothing: the shared function replaced by one
+        // that lets every change through, or one trigger disabled. Control: the untouched guards, and guards dropped
+        // and recreated by a restore, are not changed.
+        await AppendEventsAsync(3);
+        var untouchedRestore = await Trail.RestoreGuardsAsync(CancellationToken.None);
+        await DropTriggersAsync();
+        await Trail.RestoreGuardsAsync(CancellationToken.None);
+        var afterPlainRestore = await Trail.ChangedGuardsAsync(CancellationToken.None);
+        await ExecuteAsync(change == "function no-op"
+            ? "CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$"
+            : "ALTER TABLE audit_events DISABLE TRIGGER audit_events_refuse_delete");
+
+        // Act
+        var neutered = await Trail.VerifyAsync(null, CancellationToken.None);
+        var restored = await Trail.RestoreGuardsAsync(CancellationToken.None);
+        var again = await Trail.RestoreGuardsAsync(CancellationToken.None);
+        var after = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        string[] changed = change == "function no-op"
+            ? ["audit_events_refuse_delete", "audit_events_refuse_truncate", "audit_events_refuse_update"]
+            : ["audit_events_refuse_delete"];
+        Assert.Empty(untouchedRestore);
+        Assert.Empty(afterPlainRestore);
+        Assert.False(neutered.Intact);
+        Assert.Equal(Core.Audit.AuditProblems.TableChanged, neutered.Problem);
+        Assert.Equal(changed.Select(n => Ledger.Audit.RelationalAuditTrail.ChangedGuardProblem + n), neutered.TableProblems.Order(StringComparer.Ordinal));
+        Assert.Equal(changed, restored.Order(StringComparer.Ordinal));
+        Assert.Empty(again);
+        Assert.True(after.Intact, after.Problem);
+        await Assert.ThrowsAnyAsync<Npgsql.PostgresException>(() => ExecuteAsync("DELETE FROM audit_events WHERE sequence = 1"));
+        await Assert.ThrowsAnyAsync<Npgsql.PostgresException>(() => ExecuteAsync("UPDATE audit_events SET caller_id = 'x' WHERE sequence = 1"));
+    }
+
     [Fact]
     public async Task VerifyAsync_TruncatedByAnOwnerWhoDroppedTheGuards_IntactWithoutAnchorTruncatedWithAnchor()
     {

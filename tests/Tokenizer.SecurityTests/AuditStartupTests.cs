@@ -401,7 +401,7 @@ public sealed class AuditStartupTests
             }
 
             var refused = await StartRefusedAsync(directory);
-            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table has 1 trigger(s) or rule(s) this service did not create (audit_events_refuse_truncate)");
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the ledger database has 1 trigger(s) or rule(s) this service did not create (audit_events_refuse_truncate)");
 
             // The command the refusal points at says the same, and exits as for a broken trail (every record verifies).
             var (code, output) = await VerifyOfflineAsync(directory);
@@ -417,6 +417,128 @@ public sealed class AuditStartupTests
             Assert.Matches(@"problem\s+anchor invalid", output);
             Assert.Matches(@"broken record\s+\d+ anchor invalid", output);
             Assert.Matches(@"table problem\s+trigger or rule this service did not create: audit_events_refuse_truncate", output);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_GuardsMovedToTokensAndADeletingTriggerOnIdempotencyRecords_RefusesToStartNamingEach()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-moved-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+
+            // Control: an untouched restart starts, and the stopped ledger verifies intact offline.
+            await RunAndStopAsync(directory);
+            var (intactCode, intactOutput) = await VerifyOfflineAsync(directory);
+            Assert.True(intactCode == 0, intactOutput);
+
+            // The outside review's tampering: both guards moved onto tokens under their own names (SQLite trigger names
+            // are schema-wide, so recreating them "IF NOT EXISTS" did nothing), and a trigger on another table that
+            // deletes the newest record, a revoke's, whenever the next call claims its idempotency key.
+            using (var connection = OpenLedger(directory))
+            using (var plant = connection.CreateCommand())
+            {
+                plant.CommandText = """
+                    DROP TRIGGER audit_events_refuse_delete; DROP TRIGGER audit_events_refuse_update;
+                    CREATE TRIGGER audit_events_refuse_delete BEFORE DELETE ON tokens BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+                    CREATE TRIGGER audit_events_refuse_update BEFORE UPDATE ON tokens WHEN 0 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+                    CREATE TRIGGER zz_housekeeping AFTER INSERT ON idempotency_records BEGIN
+                        DELETE FROM audit_events WHERE action LIKE '%RevokeToken' AND sequence = (SELECT max(sequence) FROM audit_events); END;
+                    """;
+                plant.ExecuteNonQuery();
+            }
+
+            var refused = await StartRefusedAsync(directory);
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the ledger database has 3 trigger(s) or rule(s) this service did not create (");
+            AssertRefusedNaming(refused, "audit_events_refuse_delete (on tokens)");
+            AssertRefusedNaming(refused, "audit_events_refuse_update (on tokens)");
+            AssertRefusedNaming(refused, "zz_housekeeping (on idempotency_records)");
+
+            var (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Matches(@"table problem\s+trigger or rule this service did not create: zz_housekeeping \(on idempotency_records\)", output);
+            Assert.Matches(@"table problem\s+trigger or rule this service did not create: audit_events_refuse_delete \(on tokens\)", output);
+
+            // The operator drops what was planted, as the refusal says: the next start restores both guards on the audit
+            // table itself (read back, not assumed).
+            using (var connection = OpenLedger(directory))
+            using (var drop = connection.CreateCommand())
+            {
+                drop.CommandText = "DROP TRIGGER audit_events_refuse_delete; DROP TRIGGER audit_events_refuse_update; DROP TRIGGER zz_housekeeping;";
+                drop.ExecuteNonQuery();
+            }
+
+            string restarted;
+            await using (var server = await ServerProcess.StartAsync(directory))
+            {
+                await AuditedCallsAsync(server);
+                restarted = server.Output;
+            }
+
+            Assert.Contains("append-only guard audit_events_refuse_delete was missing", restarted, StringComparison.Ordinal);
+            using var check = OpenLedger(directory);
+            using var command = check.CreateCommand();
+            command.CommandText = "SELECT name || ' on ' || tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY name";
+            var triggers = new List<string>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    triggers.Add(reader.GetString(0));
+                }
+            }
+
+            Assert.Equal(["audit_events_refuse_delete on audit_events", "audit_events_refuse_update on audit_events"], triggers);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Theory]
+    [InlineData("CREATE INDEX ix_audit_events_misc ON audit_events (abs(CASE WHEN action LIKE '%RevokeToken' AND outcome = 'success' THEN -9223372036854775808 ELSE 0 END))", "index ix_audit_events_misc was added")]
+    [InlineData("DROP INDEX ix_audit_events_time; CREATE INDEX ix_audit_events_time ON audit_events (time, sequence) WHERE sequence < 10", "index ix_audit_events_time differs from the migrations' definition")]
+    [InlineData("writable_schema", "table definition differs from the migrations'")]
+    public async Task Restart_IndexOrCheckPlantedOnTheAuditTable_RefusesToStartNamingIt(string plantSql, string problem)
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-audit-index-").FullName;
+        try
+        {
+            await RunAndStopAsync(directory);
+
+            // Control: an untouched restart starts, and the stopped ledger verifies intact offline.
+            await RunAndStopAsync(directory);
+            var (intactCode, intactOutput) = await VerifyOfflineAsync(directory);
+            Assert.True(intactCode == 0, intactOutput);
+
+            // An object evaluated on every insert that refuses chosen records (a successful revoke's), or breaks the export.
+            using (var connection = OpenLedger(directory))
+            using (var plant = connection.CreateCommand())
+            {
+                plant.CommandText = plantSql != "writable_schema"
+                    ? plantSql
+                    : """
+                      PRAGMA writable_schema = ON;
+                      UPDATE sqlite_master SET sql = replace(sql, 'CHECK (length(mac) = 32)', 'CHECK (length(mac) = 32 AND action NOT LIKE ''%RevokeToken'')')
+                      WHERE type = 'table' AND name = 'audit_events';
+                      PRAGMA writable_schema = OFF;
+                      """;
+                plant.ExecuteNonQuery();
+            }
+
+            var refused = await StartRefusedAsync(directory);
+            AssertRefusedNaming(refused, "failed to start: Tokenizer:AuditAnchor: the audit table's definition or storage was changed outside this service (" + problem);
+
+            var (code, output) = await VerifyOfflineAsync(directory);
+            Assert.True(code == AuditCommands.ExitBroken, output);
+            Assert.Contains("table problem", output, StringComparison.Ordinal);
+            Assert.Contains(problem, output, StringComparison.Ordinal);
         }
         finally
         {

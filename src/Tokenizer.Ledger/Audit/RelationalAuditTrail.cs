@@ -83,39 +83,29 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// PostgreSQL: the UPDATE, DELETE and TRUNCATE triggers and the revoked privileges), each with idempotent DDL in one
     /// transaction. Run after <see cref="InitializeAsync"/>: a guard dropped while the service was stopped comes back.
     /// A guard present under its name with another definition than the service's (SQLite: its stored SQL, compared with
-    /// whitespace and case ignored; e.g. a <c>WHEN 0</c> no-op) is dropped and recreated too.
+    /// whitespace and case ignored; e.g. a <c>WHEN 0</c> no-op; PostgreSQL: its definition, whether it fires and its
+    /// function's body), or (SQLite, where trigger names are schema-wide) a
+    /// trigger of its name on another table, is dropped and recreated too. Afterwards every guard is read back: one that
+    /// is still not on <c>audit_events</c> as the service makes it fails the call (an <c>IF NOT EXISTS</c> that silently
+    /// did nothing is never reported as restored).
     /// </summary>
     /// <returns>The names of the guards that were missing or changed and are now restored; empty when all were as made.</returns>
     /// <exception cref="DbException">The database refused the check or the DDL (e.g. a PostgreSQL role that does not own the table).</exception>
+    /// <exception cref="InvalidOperationException">A guard is still missing or changed after its DDL ran.</exception>
     public Task<IReadOnlyList<string>> RestoreGuardsAsync(CancellationToken cancellationToken) =>
         database.WriteAsync<IReadOnlyList<string>>(
             async (transaction, ct) =>
             {
-                var present = new HashSet<string>(StringComparer.Ordinal);
-                using (var select = transaction.Command(database.Dialect.PresentGuards))
-                {
-                    select.Bind("@table", AuditTable);
-                    using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                    {
-                        present.Add(reader.GetString(0));
-                    }
-                }
-
                 var guards = database.Dialect.RestorableGuards(AuditTable);
-                var changed = new HashSet<string>(StringComparer.Ordinal);
-                if (guards.Any(g => g.Definitions.Count > 0))
-                {
-                    using var triggers = transaction.Command(database.Dialect.TableTriggers);
-                    triggers.Bind("@table", AuditTable);
-                    using var reader = await triggers.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                    changed.UnionWith(await ChangedAmongAsync(guards, reader, ct).ConfigureAwait(false));
-                }
-
                 var restored = new List<string>();
-                foreach (var guard in guards.Where(g => !present.Contains(g.Name) || changed.Contains(g.Name)))
+                foreach (var (guard, state) in await GuardStatesAsync(transaction, guards, ct).ConfigureAwait(false))
                 {
-                    if (changed.Contains(guard.Name) && guard.Drop is { } drop)
+                    if (state == GuardState.Intact)
+                    {
+                        continue;
+                    }
+
+                    if (state == GuardState.Changed && guard.Drop is { } drop)
                     {
                         await transaction.ExecuteAsync(drop, ct).ConfigureAwait(false);
                     }
@@ -126,6 +116,18 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     }
 
                     restored.Add(guard.Name);
+                }
+
+                if (restored.Count > 0)
+                {
+                    var still = (await GuardStatesAsync(transaction, guards, ct).ConfigureAwait(false))
+                        .Where(g => g.State != GuardState.Intact)
+                        .Select(g => g.Guard.Name)
+                        .ToList();
+                    if (still.Count > 0)
+                    {
+                        throw new InvalidOperationException($"the append-only guard(s) {string.Join(", ", still)} of {AuditTable} are still missing or changed after being recreated");
+                    }
                 }
 
                 return restored;
@@ -227,7 +229,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     {
         var verifier = new AuditVerifier(keys, anchor, UnixMicros.From(timeProvider.GetUtcNow()));
         var table = (await ForeignTriggersAsync(cancellationToken).ConfigureAwait(false))
-            .Select(name => "trigger or rule this service did not create: " + UntrustedName(name))
+            .Select(name => "trigger or rule this service did not create: " + name)
             .Concat((await ChangedGuardsAsync(cancellationToken).ConfigureAwait(false))
                 .Select(name => ChangedGuardProblem + name))
             .Concat(await TableDefinitionProblemsAsync(cancellationToken).ConfigureAwait(false))
@@ -268,9 +270,10 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// reads by missing or on other columns; on SQLite, the stored b-trees disagreeing with each other under an unchanged
     /// schema (<see cref="SqlDialect.AuditIntegrityCheck"/>: e.g. the time index's b-tree swapped for a stale or forged
     /// one, which would leave a record out of an export or serve it with another time; each line as SQLite words it,
-    /// scrubbed and capped at 120 characters, the first five and a count). Other indexes are left alone (they change no
-    /// stored value). CHECK constraints are not compared: what they bound, the walk checks on every record (MAC,
-    /// sequence, types).
+    /// scrubbed and capped at 120 characters, the first five and a count). On SQLite, too, the table's stored definition
+    /// and every index on it compared as text with what the migrations create (<see cref="SqlDialect.AuditSchema"/>): a
+    /// CHECK constraint added or changed, an index added, or one made partial, unique or on an expression can refuse
+    /// chosen records as they are appended, after the audited change has committed.
     /// </summary>
     /// <returns>One short text per difference (column and index names as stored, scrubbed and capped); empty when none.</returns>
     /// <exception cref="DbException">The database could not be read.</exception>
@@ -281,6 +284,8 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
             {
                 var dialect = database.Dialect;
                 var problems = new List<string>();
+                var columnsFrom = 0;
+                var strictLost = false;
                 if (dialect.TableStrict is { } strictQuery)
                 {
                     using var strict = connection.CreateCommand();
@@ -290,6 +295,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     if (value is null or DBNull || Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture) != 1)
                     {
                         problems.Add("table is no longer STRICT (a value of any type can be stored in any column)");
+                        strictLost = true;
                     }
                 }
 
@@ -317,6 +323,8 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     }
                 }
 
+                // The problems from here to the index check are about the table's own definition.
+                columnsFrom = problems.Count;
                 var stored = new List<(string Name, string Type, bool NotNull, bool PrimaryKey)>();
                 using (var columns = connection.CreateCommand())
                 {
@@ -364,6 +372,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     .Where(c => !expected.Any(e => string.Equals(e.Name, c.Name, StringComparison.OrdinalIgnoreCase)))
                     .Select(c => $"column {UntrustedName(c.Name)} was added"));
 
+                var tableNamed = strictLost || problems.Count > columnsFrom;
                 string? indexColumns = null;
                 var indexFound = false;
                 using (var indexes = connection.CreateCommand())
@@ -390,9 +399,81 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                     problems.Add($"index {AuditSql.TimeIndex} is on ({UntrustedName(indexColumns ?? string.Empty)}), not ({AuditSql.TimeIndexColumns})");
                 }
 
+                // Named above already: a lost STRICT, a changed column, the time index missing or on other columns.
+                var timeIndexNamed = !indexFound || !string.Equals(indexColumns, AuditSql.TimeIndexColumns, StringComparison.Ordinal);
+                problems.AddRange(await SchemaProblemsAsync(connection, dialect.AuditSchema, dialect.ExpectedAuditSchema(AuditTable), tableNamed, timeIndexNamed, ct).ConfigureAwait(false));
+
                 return problems;
             },
             cancellationToken);
+
+    /// <summary>
+    /// How <c>audit_events</c>' stored definition and its indexes differ from what the migrations create, compared as
+    /// text (whitespace runs aside, case kept: a CHECK's <c>'success'</c> changed to <c>'SUCCESS'</c> refuses every
+    /// successful call's record). Every index is evaluated on every insert and every CHECK constraint on every row, so
+    /// one the migrations did not make can refuse chosen appends (e.g. an expression index that overflows for one
+    /// caller's revokes) after the audited change has committed; a partial or otherwise changed time index breaks the
+    /// export.
+    /// </summary>
+    /// <param name="connection">An open connection.</param>
+    /// <param name="query">The dialect's <see cref="SqlDialect.AuditSchema"/>.</param>
+    /// <param name="expected">The objects the migrations create on <c>audit_events</c>.</param>
+    /// <param name="tableNamed">Whether a problem of the table's own definition was named already (no second, vaguer line then).</param>
+    /// <param name="timeIndexNamed">Whether the time index was named already as missing or on other columns.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The dialect's constant query; the table name travels as a bound parameter.")]
+    private async Task<List<string>> SchemaProblemsAsync(DbConnection connection, string query, IReadOnlyList<SchemaObject> expected, bool tableNamed, bool timeIndexNamed, CancellationToken cancellationToken)
+    {
+        var names = database.Dialect.Identifiers;
+        var stored = new List<(string Type, string Name, string Sql)>();
+        using (var select = connection.CreateCommand())
+        {
+            select.CommandText = query;
+            select.Bind("@table", AuditTable);
+            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                stored.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? string.Empty : reader.GetString(2)));
+            }
+        }
+
+        var problems = new List<string>();
+        var expectedTable = expected.FirstOrDefault(o => o.Type == "table");
+        var storedTable = stored.FirstOrDefault(o => o.Type == "table");
+        if (!tableNamed && expectedTable is not null && storedTable.Name is not null && !SameSql(storedTable.Sql, expectedTable.Sql))
+        {
+            problems.Add("table definition differs from the migrations' (a CHECK constraint, default, collation or key changed or added: one can refuse chosen records)");
+        }
+
+        foreach (var (type, what) in new[] { ("index", "an index"), ("constraint", "a constraint") })
+        {
+            var made = expected.Where(o => o.Type == type).ToList();
+            foreach (var found in stored.Where(o => o.Type == type))
+            {
+                var same = made.FirstOrDefault(e => names.Equals(e.Name, found.Name));
+                if (same is null)
+                {
+                    problems.Add($"{type} {UntrustedName(found.Name)} was added ({what} the migrations do not create can refuse chosen records)");
+                }
+                else if (!SameSql(found.Sql, same.Sql) && !(timeIndexNamed && type == "index" && names.Equals(same.Name, AuditSql.TimeIndex)))
+                {
+                    problems.Add(type == "index"
+                        ? $"index {same.Name} differs from the migrations' definition (made partial, unique, or on an expression or another order)"
+                        : $"constraint {same.Name} differs from the migrations' definition (it can refuse chosen records)");
+                }
+            }
+
+            problems.AddRange(made
+                .Where(e => !(type == "index" && names.Equals(e.Name, AuditSql.TimeIndex)) && !stored.Any(o => o.Type == type && names.Equals(o.Name, e.Name)))
+                .Select(e => $"{type} {e.Name} is missing"));
+        }
+
+        return problems;
+
+        static bool SameSql(string left, string right) => string.Equals(Collapsed(left), Collapsed(right), StringComparison.Ordinal);
+
+        static string Collapsed(string sql) => string.Join(' ', sql.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).TrimEnd(';', ' ');
+    }
 
     /// <summary>
     /// The start-up checks, without walking the whole chain: the newest record must verify under a configured key (a
@@ -427,32 +508,42 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     }
 
     /// <summary>
-    /// The triggers (PostgreSQL: and rules) on <c>audit_events</c> that are not this service's append-only guards, or
-    /// that mention INSERT whatever their name: someone with DDL rights added them, and one that fires on an insert can
-    /// drop, change or delete records unseen.
+    /// Every trigger in the database (PostgreSQL: and every rule), on whichever table, that is not one of this service's
+    /// append-only guards on <c>audit_events</c>: the migrations create no other. Someone with DDL rights added it, and
+    /// one on any table can change the trail unseen: on <c>audit_events</c> one that fires on an insert drops or changes a
+    /// record before the chain sees it; on another table one can delete the newest record whenever that table is written,
+    /// and the service then appends the next record under the same sequence. A guard's name is no proof: a trigger of
+    /// that name on another table (SQLite trigger names are schema-wide, so it also keeps the guard from being recreated)
+    /// or one that mentions INSERT is listed too.
     /// </summary>
-    /// <returns>Their names as stored (chosen by whoever made them: treat as untrusted text); empty when there are none.</returns>
+    /// <returns>
+    /// Each as its name, followed by <c>(on table)</c> when it is not on <c>audit_events</c>; names and tables were chosen by
+    /// whoever made them, so both are cleaned (control characters and card numbers removed) and capped at 64 characters.
+    /// Empty when there are none.
+    /// </returns>
     /// <exception cref="DbException">The database could not be read.</exception>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The dialect's constant query; the table name travels as a bound parameter.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The dialect's constant query.")]
     public async Task<IReadOnlyList<string>> ForeignTriggersAsync(CancellationToken cancellationToken)
     {
-        var guards = database.Dialect.RestorableGuards(AuditTable).Select(g => g.Name).ToHashSet(StringComparer.Ordinal);
+        var dialect = database.Dialect;
+        var guards = dialect.RestorableGuards(AuditTable).Select(g => g.Name).ToHashSet(dialect.Identifiers);
         return await database.ReadAsync<IReadOnlyList<string>>(
             async (connection, ct) =>
             {
                 using var select = connection.CreateCommand();
-                select.CommandText = database.Dialect.TableTriggers;
-                select.Bind("@table", AuditTable);
+                select.CommandText = dialect.AllTriggers;
                 var foreign = new List<string>();
                 using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    // A guard's name is no proof: one that fires on INSERT is foreign whatever it is called.
-                    var (name, definition) = (reader.GetString(0), reader.IsDBNull(1) ? string.Empty : reader.GetString(1));
-                    if (!guards.Contains(name) || definition.Contains("INSERT", StringComparison.OrdinalIgnoreCase))
+                    var (name, table, definition) = (reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? string.Empty : reader.GetString(2));
+                    var onAuditTable = dialect.Identifiers.Equals(table, AuditTable);
+                    if (onAuditTable && guards.Contains(name) && !definition.Contains("INSERT", StringComparison.OrdinalIgnoreCase))
                     {
-                        foreign.Add(name);
+                        continue;
                     }
+
+                    foreign.Add(onAuditTable ? UntrustedName(name) : $"{UntrustedName(name)} (on {UntrustedName(table)})");
                 }
 
                 return foreign;
@@ -494,9 +585,64 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
             cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<string>> ChangedAmongAsync(IReadOnlyList<AppendOnlyGuard> guards, DbDataReader reader, CancellationToken cancellationToken)
+    /// <summary>Where each guard stands: as the service makes it, absent, or present under its name in another shape or place.</summary>
+    private enum GuardState
     {
-        var byName = guards.ToDictionary(g => g.Name, StringComparer.Ordinal);
+        Intact,
+        Missing,
+        Changed,
+    }
+
+    /// <summary>
+    /// Each guard's state. Where definitions are compared (SQLite) a guard is intact only when every trigger of its name
+    /// (names are schema-wide there, compared as SQLite does, ignoring case) is on <c>audit_events</c> with one of its
+    /// definitions; a trigger of its name elsewhere makes it changed, so the restore drops it before recreating the guard.
+    /// </summary>
+    private async Task<List<(AppendOnlyGuard Guard, GuardState State)>> GuardStatesAsync(DbTransaction transaction, IReadOnlyList<AppendOnlyGuard> guards, CancellationToken cancellationToken)
+    {
+        var dialect = database.Dialect;
+        var present = new HashSet<string>(dialect.Identifiers);
+        using (var select = transaction.Command(dialect.PresentGuards))
+        {
+            select.Bind("@table", AuditTable);
+            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                present.Add(reader.GetString(0));
+            }
+        }
+
+        var triggers = new List<(string Name, string Table, string Definition)>();
+        if (guards.Any(g => g.Definitions.Count > 0))
+        {
+            using var all = transaction.Command(dialect.AllTriggers);
+            using var reader = await all.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                triggers.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? string.Empty : reader.GetString(2)));
+            }
+        }
+
+        return guards.Select(guard =>
+        {
+            if (guard.Definitions.Count == 0)
+            {
+                return (guard, present.Contains(guard.Name) ? GuardState.Intact : GuardState.Missing);
+            }
+
+            var named = triggers
+                .Where(t => dialect.Identifiers.Equals(t.Name, guard.Name) && (!dialect.TriggerNamesPerTable || dialect.Identifiers.Equals(t.Table, AuditTable)))
+                .ToList();
+            var state = named.Count == 0
+                ? GuardState.Missing
+                : named.All(t => dialect.Identifiers.Equals(t.Table, AuditTable) && guard.Matches(t.Definition)) ? GuardState.Intact : GuardState.Changed;
+            return (guard, state);
+        }).ToList();
+    }
+
+    private async Task<IReadOnlyList<string>> ChangedAmongAsync(IReadOnlyList<AppendOnlyGuard> guards, DbDataReader reader, CancellationToken cancellationToken)
+    {
+        var byName = guards.ToDictionary(g => g.Name, database.Dialect.Identifiers);
         var changed = new List<string>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {

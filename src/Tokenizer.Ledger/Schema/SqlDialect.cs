@@ -18,6 +18,12 @@ internal sealed record SqlDialect
 {
     // The triggers by name, and "<table>_privileges_revoked" while the service's role holds none of UPDATE, DELETE and
     // TRUNCATE on the table (a NULL ACL is the owner's default: every privilege).
+    // A trigger as compared with the guards: its definition without the table's schema, whether it fires (tgenabled 'O'
+    // in normal operation, 'D' once disabled) and the body of the function it runs (a guard's name on a function
+    // replaced by a no-op guards nothing).
+    private const string PostgresTriggerDefinition =
+        "replace(pg_get_triggerdef(t.oid), ' ON ' || quote_ident(n.nspname) || '.', ' ON ') || ' ENABLED ' || t.tgenabled::text || ' BODY ' || p.prosrc";
+
     private const string PostgresPresentGuards = """
         SELECT tgname::text FROM pg_trigger WHERE tgrelid = to_regclass(@table) AND NOT tgisinternal
         UNION ALL
@@ -41,6 +47,17 @@ internal sealed record SqlDialect
         RestorableGuards = SqliteRestorableGuards,
         PresentGuards = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table",
         TableTriggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = @table COLLATE NOCASE",
+        AllTriggers = "SELECT name, tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type = 'trigger'",
+        Identifiers = StringComparer.OrdinalIgnoreCase,
+        AuditSchema = """
+            SELECT 'table', name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table' AND name = @table COLLATE NOCASE
+            UNION ALL
+            SELECT 'index', il.name, coalesce((SELECT m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.name = il.name), '')
+            FROM pragma_index_list(@table) il
+            """,
+        ExpectedAuditSchema = table => Tokenizer.Ledger.Sqlite.SqliteSchemaReference.Objects
+            .Where(o => o.Type is "table" or "index" && string.Equals(o.Table, table, StringComparison.OrdinalIgnoreCase))
+            .ToList(),
         TableStrict = "SELECT strict FROM pragma_table_list WHERE schema = 'main' AND name = @table",
         AuditIntegrityCheck = "PRAGMA integrity_check(audit_events)",
         ByTimeIndex = " INDEXED BY ix_audit_events_time",
@@ -79,11 +96,30 @@ internal sealed record SqlDialect
         AppendOnlyGuards = PostgresAppendOnlyGuards,
         RestorableGuards = PostgresRestorableGuards,
         PresentGuards = PostgresPresentGuards,
-        TableTriggers = """
-            SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = to_regclass(@table) AND NOT tgisinternal
+        TableTriggers = $"""
+            SELECT t.tgname::text, {PostgresTriggerDefinition}
+            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid
+            WHERE t.tgrelid = to_regclass(@table) AND NOT t.tgisinternal
             UNION ALL
             SELECT rulename::text, definition FROM pg_rules WHERE tablename = @table
             """,
+        AllTriggers = $"""
+            SELECT t.tgname::text, c.relname::text, {PostgresTriggerDefinition}
+            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid
+            WHERE NOT t.tgisinternal
+            UNION ALL
+            SELECT rulename::text, tablename::text, definition FROM pg_rules WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+            """,
+        Identifiers = StringComparer.Ordinal,
+        TriggerNamesPerTable = true,
+        AuditSchema = """
+            SELECT 'index', i.relname::text, replace(pg_get_indexdef(x.indexrelid), ' ON ' || quote_ident(n.nspname) || '.', ' ON ')
+            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE x.indrelid = to_regclass(@table)
+            UNION ALL
+            SELECT 'constraint', conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass(@table) AND contype <> 'n'
+            """,
+        ExpectedAuditSchema = PostgresAuditSchema,
         TableStrict = null,
         AuditIntegrityCheck = null,
         ByTimeIndex = string.Empty,
@@ -150,6 +186,32 @@ internal sealed record SqlDialect
     /// drop or change a row as it is written, or delete it right after.
     /// </summary>
     public required string TableTriggers { get; init; }
+
+    /// <summary>
+    /// A query listing every trigger in the database (PostgreSQL: and every rule), on whichever table, whoever made it:
+    /// its name, its table and its definition (three text columns). A trigger on any table can write
+    /// <c>audit_events</c> (e.g. delete the newest record whenever another table is written), and trigger names are
+    /// schema-wide on SQLite, so the guards are looked up here and not only among the table's own triggers.
+    /// </summary>
+    public required string AllTriggers { get; init; }
+
+    /// <summary>Whether a trigger's name is unique per table (PostgreSQL) rather than per schema (SQLite).</summary>
+    public bool TriggerNamesPerTable { get; init; }
+
+    /// <summary>How the database compares the names of triggers and tables: SQLite ignores ASCII case, PostgreSQL does not (quoted names).</summary>
+    public required StringComparer Identifiers { get; init; }
+
+    /// <summary>
+    /// A query listing <c>audit_events</c>' own definition and every index on it as the database uses them: type
+    /// (SQLite: <c>table</c> or <c>index</c>; PostgreSQL: <c>index</c> or <c>constraint</c>), name, definition.
+    /// </summary>
+    public required string AuditSchema { get; init; }
+
+    /// <summary>
+    /// The objects <see cref="AuditSchema"/> should list for a table (given its name), as the migrations create them
+    /// (SQLite: see <see cref="Tokenizer.Ledger.Sqlite.SqliteSchemaReference"/>; PostgreSQL: the definitions PostgreSQL 15 and later list).
+    /// </summary>
+    public required Func<string, IReadOnlyList<SchemaObject>> ExpectedAuditSchema { get; init; }
 
     /// <summary>
     /// A query giving 1 when table <c>@table</c> is STRICT (SQLite: a value of another type than its column's is refused),
@@ -226,6 +288,27 @@ internal sealed record SqlDialect
     /// </summary>
     public required Func<string, string, string>? NextInSequence { get; init; }
 
+    // What PostgreSQL 15 and later list for audit_events as migrations 2, 7 and 13 create it (pg_get_indexdef with the
+    // schema left out, pg_get_constraintdef; NOT NULL is compared per column instead). The PostgreSQL audit tests start
+    // from the migrations and expect no table problem, so a migration that changes these fails them.
+    private static SchemaObject[] PostgresAuditSchema(string table) =>
+    [
+        new("index", $"{table}_pkey", table, $"CREATE UNIQUE INDEX {table}_pkey ON {table} USING btree (sequence)"),
+        new("index", "ix_audit_events_time", table, $"CREATE INDEX ix_audit_events_time ON {table} USING btree (\"time\", sequence)"),
+        new("constraint", $"{table}_pkey", table, "PRIMARY KEY (sequence)"),
+        new("constraint", $"{table}_sequence_check", table, "CHECK ((sequence >= 1))"),
+        new("constraint", $"{table}_caller_id_check", table, "CHECK (((length(caller_id) >= 1) AND (length(caller_id) <= 200)))"),
+        new("constraint", $"{table}_source_address_check", table, "CHECK ((length(source_address) <= 200))"),
+        new("constraint", $"{table}_action_check", table, "CHECK (((length(action) >= 1) AND (length(action) <= 200)))"),
+        new("constraint", $"{table}_resource_check", table, "CHECK ((length(resource) <= 200))"),
+        new("constraint", $"{table}_outcome_check", table, "CHECK ((outcome = ANY (ARRAY['success'::text, 'failure'::text, 'denied'::text])))"),
+        new("constraint", $"{table}_reason_check", table, "CHECK ((length(reason) <= 200))"),
+        new("constraint", $"{table}_correlation_id_check", table, "CHECK ((length(correlation_id) <= 200))"),
+        new("constraint", $"{table}_prev_mac_check", table, "CHECK ((length(prev_mac) = 32))"),
+        new("constraint", $"{table}_mac_check", table, "CHECK ((length(mac) = 32))"),
+        new("constraint", $"{table}_key_id_check", table, "CHECK ((length(key_id) <= 64))"),
+    ];
+
     /// <summary>A statement that takes the transaction-scoped PostgreSQL advisory lock <paramref name="key"/>.</summary>
     public static string AdvisoryLock(long key) =>
         string.Create(CultureInfo.InvariantCulture, $"SELECT pg_advisory_xact_lock({key})");
@@ -269,13 +352,25 @@ internal sealed record SqlDialect
     ];
 
     // CREATE OR REPLACE (PostgreSQL 14+) recreates a dropped trigger and its function and leaves a present one as it is.
+    // The trigger guards are compared by definition, whether they fire and their function's body (see
+    // PostgresTriggerDefinition): a changed one is dropped, and CREATE OR REPLACE FUNCTION puts the body back.
     private static AppendOnlyGuard[] PostgresRestorableGuards(string table) =>
     [
-        new($"{table}_refuse_update", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, "UPDATE", "ROW", orReplace: true)]),
-        new($"{table}_refuse_delete", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, "DELETE", "ROW", orReplace: true)]),
-        new($"{table}_refuse_truncate", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, "TRUNCATE", "STATEMENT", orReplace: true)]),
+        PostgresRestorableGuard(table, "UPDATE", "ROW"),
+        PostgresRestorableGuard(table, "DELETE", "ROW"),
+        PostgresRestorableGuard(table, "TRUNCATE", "STATEMENT"),
         new($"{table}_privileges_revoked", [PostgresRevoke(table)]),
     ];
+
+    private static AppendOnlyGuard PostgresRestorableGuard(string table, string operation, string level) =>
+        new($"{table}_refuse_{GuardSuffix(operation)}", [PostgresGuardFunction(table, orReplace: true), PostgresGuard(table, operation, level, orReplace: true)])
+        {
+            Definitions =
+            [
+                $"{PostgresGuard(table, operation, level, orReplace: false)} ENABLED O BODY BEGIN RAISE EXCEPTION '{table} is append-only' USING ERRCODE = 'insufficient_privilege'; END",
+            ],
+            Drop = $"DROP TRIGGER IF EXISTS {table}_refuse_{GuardSuffix(operation)} ON {table}",
+        };
 
     private static string PostgresGuardFunction(string table, bool orReplace) =>
         $"""
@@ -306,7 +401,7 @@ internal sealed record AppendOnlyGuard(string Name, IReadOnlyList<string> Restor
 {
     /// <summary>
     /// The definitions <see cref="SqlDialect.TableTriggers"/> may list this guard with when it is the service's own (equal
-    /// once whitespace runs and case are ignored); empty where the definition is not compared (PostgreSQL).
+    /// once whitespace runs and case are ignored); empty where the definition is not compared (PostgreSQL's revoked privileges).
     /// </summary>
     public IReadOnlyList<string> Definitions { get; init; } = [];
 

@@ -19,8 +19,9 @@ namespace Tokenizer.Server.Audit;
 /// stored value moves to the current one: a rotation); the newest audit record must verify under a configured audit
 /// key; the anchored record must still exist with the anchored MAC; and the whole chain must verify, walked from record
 /// 1 in pages as <c>audit verify</c> walks it (an edited or deleted record anywhere stops start-up naming it); and the
-/// audit table must be as the migrations created it: no trigger or rule this service did not create, the same
-/// definition (SQLite: STRICT; column types, nullability, key; the time index).
+/// audit table must be as the migrations created it: no trigger or rule this service did not create on any table of the
+/// database (a guard's name on another table included), the same definition (SQLite: STRICT; column types,
+/// nullability, key; the stored table definition with its CHECK constraints and every index, compared as text).
 /// </para>
 /// <para>
 /// A trail shorter than its anchor stops start-up rather than starting NOT_SERVING: appending would write new records
@@ -127,15 +128,16 @@ internal sealed class AuditGuard(
             AuditLog.TrailEmptied(logger, store.Description);
         }
 
-        // A trigger or rule that fires on INSERT drops or changes records before the chain can see them: the walk below
-        // cannot find a record that was never written.
+        // A trigger or rule that fires on INSERT drops or changes records before the chain can see them, and one on any
+        // other table can delete the newest record whenever that table is written (the next append then reuses its
+        // sequence): the walk below cannot find a record that was never written or whose place was taken.
         var foreign = await trail.ForeignTriggersAsync(cancellationToken);
         if (foreign.Count > 0)
         {
-            var names = string.Join(", ", foreign.Take(ListedAtStart).Select(name => SensitiveDataScrubber.Scrub(name.Length > 64 ? name[..64] : name)));
+            var names = string.Join(", ", foreign.Take(ListedAtStart).Select(name => SensitiveDataScrubber.Scrub(name.Length > 140 ? name[..140] : name)));
             throw new StartupException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Tokenizer:AuditAnchor: the audit table has {foreign.Count} trigger(s) or rule(s) this service did not create ({names}): one that fires on an insert can drop or change audit records as they are written. Keep a copy of the database as evidence, drop them, and start again.{OfflineVerifyHint}"));
+                $"Tokenizer:AuditAnchor: the ledger database has {foreign.Count} trigger(s) or rule(s) this service did not create ({names}): one on the audit table that fires on an insert, or one on any table that writes the audit table, can drop or change audit records as they are written. Keep a copy of the database as evidence, drop them, and start again.{OfflineVerifyHint}"));
         }
 
         // A table whose STRICT was removed or whose column types changed stores values the walk reads converted (its MAC

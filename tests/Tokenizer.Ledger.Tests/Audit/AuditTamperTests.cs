@@ -495,6 +495,90 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
         Assert.Equal(3, after.HeadSequence);
     }
 
+    [Theory]
+    [InlineData("tokens")]
+    [InlineData("idempotency_records")]
+    [InlineData("token_events")]
+    [InlineData("key_checks")]
+    public async Task VerifyAsync_TriggerOnAnotherTableThatDeletesAuditRecords_NotIntactNamingItAndItsTable(string table)
+    {
+        // Arrange: the outside review's planted trigger: whenever another table is written, the newest audit record is
+        // deleted (the next append reuses its sequence, so the chain still verifies; PostgreSQL: the table's name
+        // built at run time, which no text search of the function would find). Control: the untouched trail.
+        await AppendEventsAsync(3);
+        var before = await Trail.VerifyAsync(null, CancellationToken.None);
+        await ExecuteAsync(Database.Provider == "SQLite"
+            ? $"CREATE TRIGGER zz_housekeeping AFTER INSERT ON {table} BEGIN DELETE FROM audit_events WHERE sequence = (SELECT max(sequence) FROM audit_events); END"
+            : $"""
+              CREATE FUNCTION zz_housekeeping_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DELETE FROM audit' || '_events WHERE sequence = 0'; RETURN NEW; END $$;
+              CREATE TRIGGER zz_housekeeping AFTER INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION zz_housekeeping_fn();
+              """);
+
+        // Act
+        var foreign = await Trail.ForeignTriggersAsync(CancellationToken.None);
+        var after = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        Assert.True(before.Intact, before.Problem);
+        Assert.Empty(before.TableProblems);
+        Assert.Equal([$"zz_housekeeping (on {table})"], foreign);
+        Assert.False(after.Intact);
+        Assert.Equal(AuditProblems.TableChanged, after.Problem);
+        Assert.Equal([$"trigger or rule this service did not create: zz_housekeeping (on {table})"], after.TableProblems);
+    }
+
+    [Theory]
+    [InlineData("expression index", "index ix_audit_events_misc was added")]
+    [InlineData("partial time index", "index ix_audit_events_time differs from the migrations' definition")]
+    [InlineData("unique index", "index ix_audit_events_corr was added")]
+    [InlineData("check added", null)]
+    [InlineData("check changed", null)]
+    public async Task TableDefinitionProblemsAsync_IndexOrCheckPlanted_NamedOnlineAndInVerify(string change, string? problem)
+    {
+        // Arrange: objects evaluated on every insert, so they can refuse chosen appends after the audited change has
+        // committed (or break the export). Control: the table as the migrations made it has no problem.
+        await AppendEventsAsync(3);
+        var before = await Trail.TableDefinitionProblemsAsync(CancellationToken.None);
+        var sqlite = Database.Provider == "SQLite";
+        switch (change)
+        {
+            case "expression index":
+                await ExecuteAsync("CREATE INDEX ix_audit_events_misc ON audit_events ((CASE WHEN action LIKE '%RevokeToken' THEN 1 ELSE 0 END))");
+                break;
+            case "partial time index":
+                await ExecuteAsync("DROP INDEX ix_audit_events_time; CREATE INDEX ix_audit_events_time ON audit_events (time, sequence) WHERE sequence < 10");
+                break;
+            case "unique index":
+                await ExecuteAsync("CREATE UNIQUE INDEX ix_audit_events_corr ON audit_events (correlation_id)");
+                break;
+            case "check added" when sqlite:
+                await RewriteSqliteSchemaAsync("replace(sql, 'CHECK (length(mac) = 32)', 'CHECK (length(mac) = 32 AND action NOT LIKE ''%RevokeToken'')')");
+                break;
+            case "check added":
+                await ExecuteAsync("ALTER TABLE audit_events ADD CONSTRAINT zz_no_revokes CHECK (action NOT LIKE '%RevokeToken')");
+                break;
+            case "check changed" when sqlite:
+                await RewriteSqliteSchemaAsync("replace(sql, '''denied''', '''refused''')");
+                break;
+            default:
+                await ExecuteAsync("ALTER TABLE audit_events DROP CONSTRAINT audit_events_outcome_check; ALTER TABLE audit_events ADD CONSTRAINT audit_events_outcome_check CHECK (outcome IN ('success', 'failure')) NOT VALID");
+                break;
+        }
+
+        // Act
+        var after = await Trail.TableDefinitionProblemsAsync(CancellationToken.None);
+        var verification = await Trail.VerifyAsync(null, CancellationToken.None);
+
+        // Assert
+        var expected = problem ?? (sqlite
+            ? "table definition differs from the migrations'"
+            : change == "check added" ? "constraint zz_no_revokes was added" : "constraint audit_events_outcome_check differs from the migrations' definition");
+        Assert.Empty(before);
+        Assert.Contains(after, p => p.StartsWith(expected, StringComparison.Ordinal));
+        Assert.False(verification.Intact);
+        Assert.Equal(after, verification.TableProblems);
+    }
+
     private static string PlantedRow(string zeroMac) =>
         "INSERT INTO audit_events (" + Schema.AuditSql.Columns + ") VALUES (-7, "
         + Schema.UnixMicros.From(T0).ToString(System.Globalization.CultureInfo.InvariantCulture)
