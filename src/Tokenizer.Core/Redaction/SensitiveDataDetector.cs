@@ -265,7 +265,7 @@ public static class SensitiveDataDetector
     /// <summary>One reading of <paramref name="text"/>; true when the other reading of its numerals differs.</summary>
     private static bool FindOnce(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, bool numeralsSeparate)
     {
-        var length = text.Length + 1;
+        var length = TextNormaliser.Capacity(text);
         char[]? rentedChars = null;
         int[]? rentedOrigin = null;
         Span<char> chars = length * 2 <= StackLimit ? stackalloc char[length * 2] : (rentedChars = ArrayPool<char>.Shared.Rent(length * 2));
@@ -310,8 +310,9 @@ public static class SensitiveDataDetector
             for (var i = first; i < results.Count; i++)
             {
                 var m = results[i];
+                // A match that starts or ends inside the digits of one char (the 5 of ㊺) covers the whole char.
                 var start = origin[m.Start];
-                results[i] = m with { Start = start, Length = origin[m.End] - start };
+                results[i] = m with { Start = start, Length = TextNormaliser.OriginalEnd(origin, m.End) - start };
             }
 
             return ambiguous;
