@@ -12,7 +12,9 @@ namespace Tokenizer.Core.Redaction;
 /// <remarks>
 /// <para>
 /// <b>Normalise first.</b> Each code point is read as a digit, a letter or a separator. Every Unicode decimal digit
-/// (category Nd: full-width, Arabic-Indic, Devanagari, ...) is its value 0-9. Every char that is not a letter or a
+/// (category Nd: full-width, Arabic-Indic, Devanagari, ...) is its value 0-9, and a number written as one character
+/// (<c>㊺</c>, <c>⑮</c>, <c>½</c>, <c>⓫</c>: <see cref="TextNormaliser.CompatibilityDigits"/>) is its digits, a match
+/// inside them covering the whole character. Every char that is not a letter or a
 /// digit is a separator: ASCII punctuation (<c>_ / + : , . -</c>), every Unicode space (NBSP, thin, ideographic...),
 /// format and bidi characters (ZWSP, ZWJ, U+200F, U+202E...), symbols, marks, controls; alone, repeated or mixed.
 /// </para>
