@@ -289,7 +289,13 @@ public static class SensitiveDataDetector
             // Decorative Latin letters (small capitals, negative circled and squared, regional indicators) read as
             // their letters for IBANs and labels only: for card numbers they stay separators or lone letters.
             var decorative = DecorativeLetters(text, raw[..n], origin);
-            FindIbans(decorative is null ? norm : FoldDecorative(norm, decorative, labelRaw: default), options, results);
+            var ibanText = decorative is null ? norm : FoldDecorative(norm, decorative, labelRaw: default);
+            FindIbans(ibanText, options, results);
+            if (!(options.StopAtFirst && results.Count > first) && raw[..n].IndexOfAnyInRange('\u00AA', '\uAB6F') >= 0
+                && norm.IndexOfAnyInRange('0', '9') >= 0)
+            {
+                FindIbansWithAccentedLetters(ibanText, raw[..n], options, results, first);
+            }
             if (!options.StopAtFirst || results.Count == first)
             {
                 if (options.ExemptKnownShapes)
@@ -330,6 +336,58 @@ public static class SensitiveDataDetector
             {
                 ArrayPool<int>.Shared.Return(rentedOrigin);
             }
+        }
+    }
+
+    /// <summary>
+    /// A second IBAN search, in a copy of <paramref name="text"/> where each Latin letter with diacritics or a stroke
+    /// reads as its base letter (<see cref="TextNormaliser.LatinBaseLetter"/>: <c>ÑL91 ABNA…</c> is <c>NL91 ABNA…</c>);
+    /// the IBANs it finds that overlap none found before are added. A second reading rather than a folded first one:
+    /// read as its base letter, an accented letter between an IBAN's groups could be a hex letter or one of two letters
+    /// in a row, which keep groups apart, where as a lone letter it joins them (<c>NL91éABNAé0417…</c>).
+    /// </summary>
+    private static void FindIbansWithAccentedLetters(
+        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
+    {
+        char[]? folded = null;
+        for (var i = 0; i < text.Length; i++)
+        {
+            // Exempt shapes stay as they are, and so does a letter already read as this one (a small capital); ǫ, a
+            // small capital Q to the first reading, is o with ogonek here.
+            if (text[i] != TextNormaliser.Breaker && TextNormaliser.LatinBaseLetter(raw[i]) is not '\0' and var letter && (letter | 0x20) != (text[i] | 0x20))
+            {
+                folded ??= text.ToArray();
+                folded[i] = letter;
+            }
+        }
+
+        if (folded is null)
+        {
+            return;
+        }
+
+        var before = results.Count;
+        FindIbans(folded, options, results);
+        var kept = before;
+        for (var k = before; k < results.Count; k++)
+        {
+            var candidate = results[k];
+            var overlaps = false;
+            for (var j = first; j < before && !overlaps; j++)
+            {
+                overlaps = candidate.Start < results[j].End && results[j].Start < candidate.End;
+            }
+
+            if (!overlaps)
+            {
+                results[kept++] = candidate;
+            }
+        }
+
+        results.RemoveRange(kept, results.Count - kept);
+        if (kept > before)
+        {
+            results.Sort(first, results.Count - first, StartComparer.Instance);
         }
     }
 
