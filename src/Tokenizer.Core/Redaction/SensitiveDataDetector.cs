@@ -349,45 +349,88 @@ public static class SensitiveDataDetector
     private static void FindIbansWithAccentedLetters(
         ReadOnlySpan<char> text, ReadOnlySpan<char> raw, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
     {
-        char[]? folded = null;
-        for (var i = 0; i < text.Length; i++)
+        char[]? rented = null;
+        Span<char> stack = text.Length <= StackLimit / 2 ? stackalloc char[StackLimit / 2] : default;
+        try
         {
-            // Exempt shapes stay as they are, and so does a letter already read as this one (a small capital); ǫ, a
-            // small capital Q to the first reading, is o with ogonek here.
-            if (text[i] != TextNormaliser.Breaker && TextNormaliser.LatinBaseLetter(raw[i]) is not '\0' and var letter && (letter | 0x20) != (text[i] | 0x20))
+            scoped Span<char> folded = default;
+            var before = results.Count;
+            var from = -1;
+            var to = -1;
+            var alphanumerics = 0;
+            Span<int> recent = stackalloc int[MaxIbanLength];
+            for (var i = 0; i < text.Length; i++)
             {
-                folded ??= text.ToArray();
+                if (TextNormaliser.IsAlphanumeric(text[i]))
+                {
+                    // Where the last MaxIbanLength letters and digits started: an IBAN holding a letter here starts there at the earliest.
+                    recent[alphanumerics++ % MaxIbanLength] = i;
+                }
+
+                // Exempt shapes stay as they are, and so does a letter already read as this one (a small capital); ǫ, a
+                // small capital Q to the first reading, is o with ogonek here.
+                if (text[i] == TextNormaliser.Breaker || TextNormaliser.LatinBaseLetter(raw[i]) is not (not '\0' and var letter) || (letter | 0x20) == (text[i] | 0x20))
+                {
+                    continue;
+                }
+
+                if (folded.IsEmpty)
+                {
+                    folded = text.Length <= StackLimit / 2 ? stack[..text.Length] : (rented = ArrayPool<char>.Shared.Rent(text.Length)).AsSpan(0, text.Length);
+                    text.CopyTo(folded);
+                }
+
                 folded[i] = letter;
+
+                // Only an IBAN that holds a folded letter is new: search from where one holding this letter could start.
+                var start = alphanumerics <= MaxIbanLength ? 0 : recent[alphanumerics % MaxIbanLength];
+                if (start > to && to >= 0)
+                {
+                    FindIbans(folded, options, results, from, to + 1);
+                    from = start;
+                }
+                else if (from < 0)
+                {
+                    from = start;
+                }
+
+                to = i;
             }
-        }
 
-        if (folded is null)
-        {
-            return;
-        }
-
-        var before = results.Count;
-        FindIbans(folded, options, results);
-        var kept = before;
-        for (var k = before; k < results.Count; k++)
-        {
-            var candidate = results[k];
-            var overlaps = false;
-            for (var j = first; j < before && !overlaps; j++)
+            if (from < 0)
             {
-                overlaps = candidate.Start < results[j].End && results[j].Start < candidate.End;
+                return;
             }
 
-            if (!overlaps)
+            FindIbans(folded, options, results, from, to + 1);
+            var kept = before;
+            for (var k = before; k < results.Count; k++)
             {
-                results[kept++] = candidate;
+                var candidate = results[k];
+                var overlaps = false;
+                for (var j = first; j < before && !overlaps; j++)
+                {
+                    overlaps = candidate.Start < results[j].End && results[j].Start < candidate.End;
+                }
+
+                if (!overlaps)
+                {
+                    results[kept++] = candidate;
+                }
+            }
+
+            results.RemoveRange(kept, results.Count - kept);
+            if (kept > before)
+            {
+                results.Sort(first, results.Count - first, StartComparer.Instance);
             }
         }
-
-        results.RemoveRange(kept, results.Count - kept);
-        if (kept > before)
+        finally
         {
-            results.Sort(first, results.Count - first, StartComparer.Instance);
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
         }
     }
 
@@ -869,10 +912,11 @@ public static class SensitiveDataDetector
 
     // ---- IBAN ---------------------------------------------------------------------------------------------------
 
-    private static void FindIbans(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results)
+    private static void FindIbans(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int from = 0, int to = int.MaxValue)
     {
+        // Candidates start in [from, to); a match may run past to.
         Span<char> iban = stackalloc char[MaxIbanLength];
-        for (var i = 0; i + 3 < text.Length; i++)
+        for (var i = from; i + 3 < text.Length && i < to; i++)
         {
             // Scrubbing and scanning: an IBAN starts a token, since a candidate glued to a letter or digit before it is
             // the inside of something else, such as a hex trace id ("660033c3ad434a71...": "AD43..." passes mod-97

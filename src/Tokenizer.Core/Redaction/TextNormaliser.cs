@@ -85,7 +85,6 @@ internal static class TextNormaliser
         Span<int> origin,
         out bool ambiguous)
     {
-        Span<char> digits = stackalloc char[MaxDigitsPerChar];
         var n = 0;
         var i = 0;
         while (i < text.Length)
@@ -121,22 +120,15 @@ internal static class TextNormaliser
 
             var classified = Classify(rune, binaryBreaks);
             var rawChar = rune.IsBmp ? (char)rune.Value : '\uFFFF';
-            if ((classified == Separator && rune.Value >= 0xBC) || rune.Value == 0x2189)
+            if (((classified == Separator && rune.Value >= 0xBC) || rune.Value == 0x2189)
+                && CompatibilityDigits(rune, normalised[n..]) is > 0 and var count)
             {
-                // A number written as one character (㊺, ⑮, ½, ㋉) reads as its digits, each at the character's start.
-                var count = CompatibilityDigits(rune, digits);
-                for (var k = 1; k < count; k++)
-                {
-                    origin[n] = i;
-                    normalised[n] = digits[k - 1];
-                    raw[n++] = rawChar;
-                }
-
-                if (count > 0)
-                {
-                    classified = digits[count - 1];
-                    origin[n] = i;
-                }
+                // A number written as one character (㊺, ⑮, ½, ㋉) reads as its digits, each from the character's start.
+                raw.Slice(n, count).Fill(rawChar);
+                origin.Slice(n, count).Fill(i);
+                n += count;
+                i += width;
+                continue;
             }
 
             normalised[n] = classified;
