@@ -565,9 +565,12 @@ public static class SensitiveDataDetector
 
     /// <summary>
     /// Kestrel's request trace identifiers (the audit trail's correlation ids): a connection id of 13 base32 chars
-    /// (<c>0-9A-V</c>, at least one letter), a colon and a request counter of 8 upper-case hex chars
+    /// (<c>0-9A-V</c>, at least one letter) starting with 0, a colon and a request counter of 8 upper-case hex chars
     /// (<c>0HNQK8MK20581:00000371</c>). Wherever they stand, glued or not: in a SQLite record the value before one is
     /// the outcome's text and the value after it a binary MAC, whose bytes may be digits that would extend its counter.
+    /// The leading 0 is the top four bits of a counter Kestrel seeds with the clock's ticks (below 2^60 until the
+    /// year 3600); without it an upper-case account label of 13 letters from A-V before its number
+    /// (<c>REKENINGNUMMER:30589152…</c>) would read as a trace id.
     /// </summary>
     private static void MarkTraceIdentifiers(Span<char> norm, ReadOnlySpan<char> raw)
     {
@@ -584,7 +587,7 @@ public static class SensitiveDataDetector
 
             var connection = raw.Slice(colon - Connection, Connection);
             var counter = raw.Slice(colon + 1, Counter);
-            if (!connection.ContainsAnyExcept(Base32Upper) && connection.ContainsAnyInRange('A', 'V') && !counter.ContainsAnyExcept(HexUpper))
+            if (connection[0] == '0' && !connection.ContainsAnyExcept(Base32Upper) && connection.ContainsAnyInRange('A', 'V') && !counter.ContainsAnyExcept(HexUpper))
             {
                 norm.Slice(colon - Connection, Connection + 1 + Counter).Clear();
             }
