@@ -570,7 +570,7 @@ public static class SensitiveDataDetector
     /// the outcome's text and the value after it a binary MAC, whose bytes may be digits that would extend its counter.
     /// The leading 0 is the top four bits of a counter Kestrel seeds with the clock's ticks (below 2^60 until the
     /// year 3600); without it an upper-case account label of 13 letters from A-V before its number
-    /// (<c>REKENINGNUMMER:30589152…</c>) would read as a trace id.
+    /// (<c>REKENINGNUMMER:</c> glued to its number) would read as a trace id.
     /// </summary>
     private static void MarkTraceIdentifiers(Span<char> norm, ReadOnlySpan<char> raw)
     {
