@@ -34,6 +34,9 @@ public class HotPaths
     private readonly string logLineWithPan = "Gateway said: invalid number 4242 4242 4242 4242 for caller billing at 2026-12-06T20:35:53.1234567+00:00; trace 0af7651916cd43dd8448eb211c80319c";
     private readonly string logLine = "Tokenized pm_1Q2w3E4r5T6y7U8i (Card) for caller billing in 12.5 ms; trace 0af7651916cd43dd8448eb211c80319c";
 
+    // Beyond ASCII: accented letters, a superscript, a fraction and a currency sign, no card data.
+    private readonly string unicodeLogLine = "Billing name Zoë Çelik-Nguyễn, 85 m² flat in Łódź for 1 200 € (½ deposit); trace 0af7651916cd43dd8448eb211c80319c";
+
     [Benchmark]
     public bool Luhn16() => Luhn.IsValid(pan);
 
@@ -57,6 +60,9 @@ public class HotPaths
 
     [Benchmark]
     public string? ScrubLogLine() => SensitiveDataScrubber.Scrub(logLine);
+
+    [Benchmark]
+    public string? ScrubUnicodeLogLine() => SensitiveDataScrubber.Scrub(unicodeLogLine);
 
     [Benchmark]
     public byte[] AuditMac() => AuditChain.ComputeMac(Secret, row);

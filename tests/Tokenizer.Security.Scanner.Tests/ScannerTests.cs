@@ -361,6 +361,26 @@ public sealed class ScannerTests : IDisposable
         Assert.DoesNotContain("4663", result.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("utf8", 4)]
+    [InlineData("utf16", 8)]
+    public void Run_PanInNumbersWrittenAsOneCharacter_ReportedFromTheCharHoldingItsFirstDigit(string encoding, int offset)
+    {
+        // Arrange: 44 5 32 0 15 11 28 30 36 6, i.e. 4 then 4532015112830366: the PAN starts at ㊹'s second digit.
+        const string text = "ref ㊹⑤㉜⓪⑮⑪㉘㉚㊱⑥ | ok\n";
+        var bytes = encoding == "utf8" ? System.Text.Encoding.UTF8.GetBytes(text) : System.Text.Encoding.Unicode.GetBytes(text);
+        files.WriteBytes("notes.bin", bytes);
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Findings);
+        Assert.Contains($"notes.bin:{offset}: PAN ****", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("㊹", result.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Run_SqliteRowsOfTimestampsGuidsAndHexIds_NoFinding_PanInSameTableFound()
     {

@@ -12,7 +12,9 @@ namespace Tokenizer.Core.Redaction;
 /// <remarks>
 /// <para>
 /// <b>Normalise first.</b> Each code point is read as a digit, a letter or a separator. Every Unicode decimal digit
-/// (category Nd: full-width, Arabic-Indic, Devanagari, ...) is its value 0-9. Every char that is not a letter or a
+/// (category Nd: full-width, Arabic-Indic, Devanagari, ...) is its value 0-9, and a number written as one character
+/// (<c>㊺</c>, <c>⑮</c>, <c>½</c>, <c>⓫</c>: <see cref="TextNormaliser.CompatibilityDigits"/>) is its digits, a match
+/// inside them covering the whole character. Every char that is not a letter or a
 /// digit is a separator: ASCII punctuation (<c>_ / + : , . -</c>), every Unicode space (NBSP, thin, ideographic...),
 /// format and bidi characters (ZWSP, ZWJ, U+200F, U+202E...), symbols, marks, controls; alone, repeated or mixed.
 /// </para>
@@ -265,7 +267,7 @@ public static class SensitiveDataDetector
     /// <summary>One reading of <paramref name="text"/>; true when the other reading of its numerals differs.</summary>
     private static bool FindOnce(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, bool numeralsSeparate)
     {
-        var length = text.Length + 1;
+        var length = TextNormaliser.Capacity(text);
         char[]? rentedChars = null;
         int[]? rentedOrigin = null;
         Span<char> chars = length * 2 <= StackLimit ? stackalloc char[length * 2] : (rentedChars = ArrayPool<char>.Shared.Rent(length * 2));
@@ -287,7 +289,13 @@ public static class SensitiveDataDetector
             // Decorative Latin letters (small capitals, negative circled and squared, regional indicators) read as
             // their letters for IBANs and labels only: for card numbers they stay separators or lone letters.
             var decorative = DecorativeLetters(text, raw[..n], origin);
-            FindIbans(decorative is null ? norm : FoldDecorative(norm, decorative, labelRaw: default), options, results);
+            var ibanText = decorative is null ? norm : FoldDecorative(norm, decorative, labelRaw: default);
+            FindIbans(ibanText, options, results);
+            if (!(options.StopAtFirst && results.Count > first) && raw[..n].IndexOfAnyInRange('\u00AA', '\uAB6F') >= 0
+                && norm.IndexOfAnyInRange('0', '9') >= 0)
+            {
+                FindIbansWithAccentedLetters(ibanText, raw[..n], options, results, first);
+            }
             if (!options.StopAtFirst || results.Count == first)
             {
                 if (options.ExemptKnownShapes)
@@ -310,8 +318,9 @@ public static class SensitiveDataDetector
             for (var i = first; i < results.Count; i++)
             {
                 var m = results[i];
+                // A match that starts or ends inside the digits of one char (the 5 of ㊺) covers the whole char.
                 var start = origin[m.Start];
-                results[i] = m with { Start = start, Length = origin[m.End] - start };
+                results[i] = m with { Start = start, Length = TextNormaliser.OriginalEnd(origin, m.End) - start };
             }
 
             return ambiguous;
@@ -326,6 +335,101 @@ public static class SensitiveDataDetector
             if (rentedOrigin is not null)
             {
                 ArrayPool<int>.Shared.Return(rentedOrigin);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A second IBAN search, in a copy of <paramref name="text"/> where each Latin letter with diacritics or a stroke
+    /// reads as its base letter (<see cref="TextNormaliser.LatinBaseLetter"/>: <c>ÑL91 ABNA…</c> is <c>NL91 ABNA…</c>);
+    /// the IBANs it finds that overlap none found before are added. A second reading rather than a folded first one:
+    /// read as its base letter, an accented letter between an IBAN's groups could be a hex letter or one of two letters
+    /// in a row, which keep groups apart, where as a lone letter it joins them (<c>NL91éABNAé0417…</c>).
+    /// </summary>
+    private static void FindIbansWithAccentedLetters(
+        ReadOnlySpan<char> text, ReadOnlySpan<char> raw, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int first)
+    {
+        char[]? rented = null;
+        Span<char> stack = text.Length <= StackLimit / 2 ? stackalloc char[StackLimit / 2] : default;
+        try
+        {
+            scoped Span<char> folded = default;
+            var before = results.Count;
+            var from = -1;
+            var to = -1;
+            var alphanumerics = 0;
+            Span<int> recent = stackalloc int[MaxIbanLength];
+            for (var i = 0; i < text.Length; i++)
+            {
+                if (TextNormaliser.IsAlphanumeric(text[i]))
+                {
+                    // Where the last MaxIbanLength letters and digits started: an IBAN holding a letter here starts there at the earliest.
+                    recent[alphanumerics++ % MaxIbanLength] = i;
+                }
+
+                // Exempt shapes stay as they are, and so does a letter already read as this one (a small capital); ǫ, a
+                // small capital Q to the first reading, is o with ogonek here.
+                if (text[i] == TextNormaliser.Breaker || TextNormaliser.LatinBaseLetter(raw[i]) is not (not '\0' and var letter) || (letter | 0x20) == (text[i] | 0x20))
+                {
+                    continue;
+                }
+
+                if (folded.IsEmpty)
+                {
+                    folded = text.Length <= StackLimit / 2 ? stack[..text.Length] : (rented = ArrayPool<char>.Shared.Rent(text.Length)).AsSpan(0, text.Length);
+                    text.CopyTo(folded);
+                }
+
+                folded[i] = letter;
+
+                // Only an IBAN that holds a folded letter is new: search from where one holding this letter could start.
+                var start = alphanumerics <= MaxIbanLength ? 0 : recent[alphanumerics % MaxIbanLength];
+                if (start > to && to >= 0)
+                {
+                    FindIbans(folded, options, results, from, to + 1);
+                    from = start;
+                }
+                else if (from < 0)
+                {
+                    from = start;
+                }
+
+                to = i;
+            }
+
+            if (from < 0)
+            {
+                return;
+            }
+
+            FindIbans(folded, options, results, from, to + 1);
+            var kept = before;
+            for (var k = before; k < results.Count; k++)
+            {
+                var candidate = results[k];
+                var overlaps = false;
+                for (var j = first; j < before && !overlaps; j++)
+                {
+                    overlaps = candidate.Start < results[j].End && results[j].Start < candidate.End;
+                }
+
+                if (!overlaps)
+                {
+                    results[kept++] = candidate;
+                }
+            }
+
+            results.RemoveRange(kept, results.Count - kept);
+            if (kept > before)
+            {
+                results.Sort(first, results.Count - first, StartComparer.Instance);
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
             }
         }
     }
@@ -461,9 +565,12 @@ public static class SensitiveDataDetector
 
     /// <summary>
     /// Kestrel's request trace identifiers (the audit trail's correlation ids): a connection id of 13 base32 chars
-    /// (<c>0-9A-V</c>, at least one letter), a colon and a request counter of 8 upper-case hex chars
+    /// (<c>0-9A-V</c>, at least one letter) starting with 0, a colon and a request counter of 8 upper-case hex chars
     /// (<c>0HNQK8MK20581:00000371</c>). Wherever they stand, glued or not: in a SQLite record the value before one is
     /// the outcome's text and the value after it a binary MAC, whose bytes may be digits that would extend its counter.
+    /// The leading 0 is the top four bits of a counter Kestrel seeds with the clock's ticks (below 2^60 until the
+    /// year 3600); without it an upper-case account label of 13 letters from A-V before its number
+    /// (<c>REKENINGNUMMER:</c> glued to its number) would read as a trace id.
     /// </summary>
     private static void MarkTraceIdentifiers(Span<char> norm, ReadOnlySpan<char> raw)
     {
@@ -480,7 +587,7 @@ public static class SensitiveDataDetector
 
             var connection = raw.Slice(colon - Connection, Connection);
             var counter = raw.Slice(colon + 1, Counter);
-            if (!connection.ContainsAnyExcept(Base32Upper) && connection.ContainsAnyInRange('A', 'V') && !counter.ContainsAnyExcept(HexUpper))
+            if (connection[0] == '0' && !connection.ContainsAnyExcept(Base32Upper) && connection.ContainsAnyInRange('A', 'V') && !counter.ContainsAnyExcept(HexUpper))
             {
                 norm.Slice(colon - Connection, Connection + 1 + Counter).Clear();
             }
@@ -808,10 +915,11 @@ public static class SensitiveDataDetector
 
     // ---- IBAN ---------------------------------------------------------------------------------------------------
 
-    private static void FindIbans(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results)
+    private static void FindIbans(ReadOnlySpan<char> text, SensitiveDataDetectorOptions options, List<SensitiveDataMatch> results, int from = 0, int to = int.MaxValue)
     {
+        // Candidates start in [from, to); a match may run past to.
         Span<char> iban = stackalloc char[MaxIbanLength];
-        for (var i = 0; i + 3 < text.Length; i++)
+        for (var i = from; i + 3 < text.Length && i < to; i++)
         {
             // Scrubbing and scanning: an IBAN starts a token, since a candidate glued to a letter or digit before it is
             // the inside of something else, such as a hex trace id ("660033c3ad434a71...": "AD43..." passes mod-97

@@ -36,7 +36,9 @@ public readonly record struct SensitiveDataMatch(SensitiveDataKind Kind, int Sta
     /// <exception cref="ArgumentOutOfRangeException">The match does not lie inside <paramref name="text"/>.</exception>
     public string Normalised(ReadOnlySpan<char> text)
     {
-        Span<char> buffer = Length <= 128 ? stackalloc char[Length] : new char[Length];
+        // A number written as one character (㊺) is several digits: room for MaxDigitsPerChar per char.
+        var room = Length * TextNormaliser.MaxDigitsPerChar;
+        Span<char> buffer = room <= 384 ? stackalloc char[room] : new char[room];
         var count = Value(text, buffer);
         return new string(buffer[..count]);
     }
@@ -50,7 +52,9 @@ public readonly record struct SensitiveDataMatch(SensitiveDataKind Kind, int Sta
     /// <exception cref="ArgumentOutOfRangeException">The match does not lie inside <paramref name="text"/>.</exception>
     public string LastFour(ReadOnlySpan<char> text, int minimumLength = 8)
     {
-        Span<char> buffer = Length <= 128 ? stackalloc char[Length] : new char[Length];
+        // A number written as one character (㊺) is several digits: room for MaxDigitsPerChar per char.
+        var room = Length * TextNormaliser.MaxDigitsPerChar;
+        Span<char> buffer = room <= 384 ? stackalloc char[room] : new char[room];
         var count = Value(text, buffer);
         return count >= 4 && count >= minimumLength ? new string(buffer.Slice(count - 4, 4)) : string.Empty;
     }
@@ -59,7 +63,7 @@ public readonly record struct SensitiveDataMatch(SensitiveDataKind Kind, int Sta
     private int Value(ReadOnlySpan<char> text, Span<char> buffer)
     {
         var value = text.Slice(Start, Length);
-        var size = value.Length + 1;
+        var size = TextNormaliser.Capacity(value);
         Span<char> chars = size <= 128 ? stackalloc char[size * 2] : new char[size * 2];
         Span<int> origin = size <= 128 ? stackalloc int[size] : new int[size];
         var n = TextNormaliser.Normalise(value, decodeJsonEscapes: true, binaryBreaks: false, chars[..size], chars[size..], origin);

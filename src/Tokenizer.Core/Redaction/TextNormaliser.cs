@@ -9,13 +9,14 @@ namespace Tokenizer.Core.Redaction;
 /// four classes. Every Unicode decimal digit (category Nd, any script, supplementary planes included), every
 /// character of category No or Nl whose numeric value is one digit (superscript, subscript, circled, parenthesised,
 /// the ideographic zero 〇, Roman numerals), and the CJK numeral ideographs (<see cref="IdeographicDigit"/>) becomes
-/// its value '0'-'9'; an ASCII or full-width Latin letter becomes the ASCII letter; any other letter becomes
+/// its value '0'-'9'; a number written as one character (<c>㊺</c>, <c>⑮</c>, <c>½</c>: NFKC digits or a whole
+/// value 10-99, <see cref="CompatibilityDigits"/>) becomes its digits, several normalised chars; an ASCII or full-width Latin letter becomes the ASCII letter; any other letter becomes
 /// <see cref="OtherLetter"/>; everything else (punctuation, symbols, every space, format and bidi characters, marks,
 /// controls) becomes <see cref="Separator"/>, except that the scanning preset makes binary noise a
 /// <see cref="Breaker"/>. Letters that stand where punctuation would also become <see cref="Separator"/>: modifier
 /// letters (Lm), letters Unicode lists as confusable with punctuation (<see cref="LooksLikePunctuation"/>), and lone
 /// letters between digits (<see cref="SeparateLoneLetters"/>). An origin span maps each normalised index back to the
-/// original text.
+/// original text (several normalised digits to one char for a written number).
 /// </summary>
 internal static class TextNormaliser
 {
@@ -43,11 +44,25 @@ internal static class TextNormaliser
     /// <summary>True for a digit or a letter.</summary>
     public static bool IsAlphanumeric(char c) => IsDigit(c) || IsLetter(c);
 
+    /// <summary>The most normalised chars one UTF-16 char can become (<c>⅒</c> reads as 1, 1, 0).</summary>
+    public const int MaxDigitsPerChar = 3;
+
+    /// <summary>
+    /// How long the spans given to <see cref="Normalise(ReadOnlySpan{char}, bool, bool, Span{char}, Span{char}, Span{int})"/>
+    /// must be for <paramref name="text"/>: its length and one, or <see cref="MaxDigitsPerChar"/> times that when it
+    /// holds a char from U+00BC up (a number written as one character reads as up to three digits; an escape or a
+    /// reference is at least as long as the digits of the char it encodes).
+    /// </summary>
+    public static int Capacity(ReadOnlySpan<char> text) =>
+        text.IndexOfAnyExceptInRange('\0', '\u00BB') < 0 ? text.Length + 1 : (text.Length * MaxDigitsPerChar) + 1;
+
     /// <summary>
     /// Normalises <paramref name="text"/> into <paramref name="normalised"/> and <paramref name="raw"/> (the decoded
     /// char, or U+FFFF for a supplementary code point) and fills <paramref name="origin"/> (one entry more than the
-    /// normalised length: origin[i] is where normalised char i starts in <paramref name="text"/>, the last entry is
-    /// its length). All three spans must be at least <c>text.Length + 1</c> long.
+    /// normalised length: origin[i] is where the char that normalised char i comes from starts in
+    /// <paramref name="text"/>, the last entry is its length). A number written as one character (<c>㊺</c>) becomes
+    /// several digits with the same origin (<see cref="CompatibilityDigits"/>), so a range of normalised chars maps back
+    /// with <see cref="OriginalEnd"/>. All three spans must be at least <see cref="Capacity"/> long.
     /// </summary>
     /// <returns>The normalised length.</returns>
     public static int Normalise(
@@ -103,14 +118,125 @@ internal static class TextNormaliser
                 continue;
             }
 
-            normalised[n] = Classify(rune, binaryBreaks);
-            raw[n++] = rune.IsBmp ? (char)rune.Value : '\uFFFF';
+            var classified = Classify(rune, binaryBreaks);
+            var rawChar = rune.IsBmp ? (char)rune.Value : '\uFFFF';
+            if (((classified == Separator && rune.Value >= 0xBC) || rune.Value == 0x2189)
+                && CompatibilityDigits(rune, normalised[n..]) is > 0 and var count)
+            {
+                // A number written as one character (㊺, ⑮, ½, ㋉) reads as its digits, each from the character's start.
+                raw.Slice(n, count).Fill(rawChar);
+                origin.Slice(n, count).Fill(i);
+                n += count;
+                i += width;
+                continue;
+            }
+
+            normalised[n] = classified;
+            raw[n++] = rawChar;
             i += width;
         }
 
         origin[n] = text.Length;
         ambiguous = SeparateLoneLetters(normalised, raw, n, numeralsAmongDigitsSeparate);
         return n;
+    }
+
+    /// <summary>
+    /// Where the normalised range ending before <paramref name="end"/> ends in the original text: past the whole char of
+    /// its last normalised char, so a range that ends inside the digits of <c>㊺</c> covers <c>㊺</c>.
+    /// </summary>
+    /// <param name="origin">The origins <see cref="Normalise(ReadOnlySpan{char}, bool, bool, Span{char}, Span{char}, Span{int})"/> filled.</param>
+    /// <param name="end">An index of the normalised text after the range's first char, at most its length.</param>
+    public static int OriginalEnd(ReadOnlySpan<int> origin, int end)
+    {
+        while (origin[end] == origin[end - 1])
+        {
+            end++;
+        }
+
+        return origin[end];
+    }
+
+    /// <summary>
+    /// The digits of a number written as one character that <see cref="Classify"/> reads as a separator, written into
+    /// <paramref name="digits"/> (at least <see cref="MaxDigitsPerChar"/> long); their count, 0 for any other code point.
+    /// Two sources, so that what validation refuses through the value's NFKC form the detector also reads in any text
+    /// (logs, the scanner) without ICU: the characters whose NFKC form holds digits (each listed here, and checked
+    /// against the runtime's NFKC by a test): two-digit circled, parenthesised and full-stop numbers (<c>⑮ ⒂ ⒖ ㉜ ㊺</c>),
+    /// vulgar fractions (<c>½</c> is 1, 2; <c>⅒</c> is 1, 1, 0; <c>↉</c> is 0, 3, though its value alone is 0), the
+    /// ideographic telegraph symbols for months, hours and days (<c>㋉ ㍢ ㏩</c>: 10) and the squared units with an exponent
+    /// (<c>㎡</c>: 2); and every character whose Unicode numeric value is a whole number from 10 to 99, with or without an
+    /// NFKC form (negative circled <c>⓫-⓴</c>, dingbat <c>❿ ➉ ➓</c>, <c>㉈-㉏</c>, Roman <c>Ⅹ-Ⅻ Ⅼ</c>, Hangzhou <c>〸 〹 〺</c>,
+    /// Ethiopic, Aegean and other scripts' tens). Characters standing for 100 or more are not read as digits.
+    /// Letters with a numeric value (the compatibility ideographs 拾 and 什) stay letters.
+    /// </summary>
+    public static int CompatibilityDigits(Rune rune, Span<char> digits)
+    {
+        var value = rune.Value;
+        var written = value switch
+        {
+            0x00BC => "14",
+            0x00BD => "12",
+            0x00BE => "34",
+            0x2150 => "17",
+            0x2151 => "19",
+            0x2152 => "110",
+            0x2153 => "13",
+            0x2154 => "23",
+            0x2155 => "15",
+            0x2156 => "25",
+            0x2157 => "35",
+            0x2158 => "45",
+            0x2159 => "16",
+            0x215A => "56",
+            0x215B => "18",
+            0x215C => "38",
+            0x215D => "58",
+            0x215E => "78",
+            0x2189 => "03",
+            0x3378 or 0x339F or 0x33A0 or 0x33A1 or 0x33A2 or 0x33A8 or 0x33AF => "2", // ㍸ ㎟ ㎠ ㎡ ㎢ ㎨ ㎯
+            0x3379 or 0x33A3 or 0x33A4 or 0x33A5 or 0x33A6 => "3", // ㍹ ㎣ ㎤ ㎥ ㎦
+            _ => null,
+        };
+        if (written is not null)
+        {
+            written.CopyTo(digits);
+            return written.Length;
+        }
+
+        int number;
+        if (value is >= 0x32C0 and <= 0x32CB)
+        {
+            number = value - 0x32C0 + 1; // ㋀-㋋: months 1-12
+        }
+        else if (value is >= 0x3358 and <= 0x3370)
+        {
+            number = value - 0x3358; // ㍘-㍰: hours 0-24
+        }
+        else if (value is >= 0x33E0 and <= 0x33FE)
+        {
+            number = value - 0x33E0 + 1; // ㏠-㏾: days 1-31
+        }
+        else
+        {
+            var numeric = Rune.GetNumericValue(rune);
+            if (numeric is < 10 or > 99 || numeric != Math.Floor(numeric) || Rune.IsLetter(rune))
+            {
+                return 0;
+            }
+
+            number = (int)numeric;
+        }
+
+        if (number < 10)
+        {
+            digits[0] = (char)('0' + number);
+            return 1;
+        }
+
+        digits[0] = (char)('0' + (number / 10));
+        digits[1] = (char)('0' + (number % 10));
+        return 2;
     }
 
     /// <summary>The normalised char of one code point.</summary>
@@ -146,7 +272,7 @@ internal static class TextNormaliser
             case UnicodeCategory.LetterNumber:
                 // Nd digits, and No/Nl characters whose value is one digit (superscripts, subscripts, circled and
                 // parenthesised digits, the ideographic zero, Roman numerals one to nine); fractions and numbers above
-                // 9 separate.
+                // 9 separate here, and Normalise reads them as their digits (CompatibilityDigits).
                 var digit = Rune.GetNumericValue(rune);
                 return digit is >= 0 and <= 9 && digit == Math.Floor(digit) ? (char)('0' + (int)digit) : Separator;
             case UnicodeCategory.OtherLetter when IdeographicDigit(value) is var ideographic and >= 0:

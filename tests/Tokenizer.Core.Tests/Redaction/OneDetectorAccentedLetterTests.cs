@@ -272,4 +272,70 @@ public partial class OneDetectorTests
             },
             iter: Iterations);
     }
+
+    [Fact]
+    public void ValidateAndScrub_GeneratedIbanWithAccentedLetters_RefusedInEveryFieldAndMasked()
+    {
+        // An IBAN's letters (country code and BBAN) with some replaced by an accented variant of the same case: ÑL91…,
+        // NL91 ÀBNA…; grouped by four with a generated separator, or contiguous.
+        var iban = Gen.Select(Gen.OneOfConst(IbanRegistry.Countries.Values.ToArray()), Gen.Int[0, int.MaxValue].Array[34], Gen.Int[0, int.MaxValue].Array[40], Gen.Int[0, 2].Array[40], Gen.Bool, Gen.OneOfConst(" ", "-", ".", string.Empty))
+            .Select((country, random, picks, replace, lower, separator) =>
+            {
+                var plain = SensitiveDataScrubberPropertyTests.BuildIban(country, random);
+                var cased = lower ? plain.ToLowerInvariant() : plain;
+                var letters = Enumerable.Range(0, cased.Length).Where(i => AccentedVariants.ContainsKey(cased[i])).ToArray();
+                var chosen = letters[picks[0] % letters.Length];
+                var units = new List<string>();
+                for (var i = 0; i < cased.Length; i++)
+                {
+                    var accent = AccentedVariants.TryGetValue(cased[i], out var variants) && (i == chosen || replace[i % replace.Length] == 0);
+                    units.Add(accent ? variants![picks[(i + 1) % picks.Length] % variants.Length] : cased[i].ToString());
+                }
+
+                return (Iban: plain, Written: string.Join(separator, units.Chunk(4).Select(chunk => string.Concat(chunk))));
+            });
+        var fields = FieldSetters.Keys.Where(f => f != "customer_reference").ToArray();
+        Gen.Select(Words, iban, Words, Gen.OneOfConst(fields)).Sample(
+            (before, value, after, field) =>
+            {
+                // Arrange
+                var text = before + " " + value.Written + " " + after;
+
+                // Act
+                var violations = Violations(FieldSetters[field](text));
+                var scrubbed = SensitiveDataScrubber.Scrub(text);
+
+                // Assert
+                Assert.Contains(violations, v => v.Field == field && v.Rule == FreeTextRule.CardOrBankNumber);
+                Assert.Contains("[IBAN ****", scrubbed, StringComparison.Ordinal);
+                Assert.DoesNotContain(value.Written, scrubbed, StringComparison.Ordinal);
+            },
+            iter: Iterations);
+    }
+
+    [Theory]
+    [InlineData("ÑL91 ABNA 0417 1643 00")]
+    [InlineData("NL91 ÀBNA 0417 1643 00")]
+    [InlineData("ñl91àbna0417164300")]
+    [InlineData("NL91éABNAé0417é1643é00")] // the lone-letter join still holds
+    public void ValidateAndScrub_IbanWithAccentedLetters_RefusedAndMasked(string written)
+    {
+        // Act
+        var violations = Violations(FieldSetters["billing_details.name"](written));
+        var scrubbed = SensitiveDataScrubber.Scrub("iban " + written + " ok");
+
+        // Assert
+        Assert.Contains(violations, v => v.Field == "billing_details.name" && v.Rule == FreeTextRule.CardOrBankNumber);
+        Assert.Equal("iban [IBAN ****4300] ok", scrubbed);
+    }
+
+    [Theory]
+    [InlineData("Señor Ñúñez, piso 12, 28013 Madrid")]
+    [InlineData("Zoë Çelik-Nguyễn, ul. Żółkiewskiego 12, 31-042 Kraków")]
+    [InlineData("ÉS12 rue de l'Église")]
+    public void ValidateCard_AccentedNamesAndAddressesWithNumbers_Accepted(string value)
+    {
+        // Control: accented words beside short numbers are no IBAN when read with their base letters.
+        Validator().ValidateCard(FieldSetters["billing_details.address.line1"](value));
+    }
 }

@@ -318,4 +318,33 @@ public partial class OneDetectorTests
         // joined reading is an IBAN only with its registry shape and mod 97 (the third has wrong check digits).
         Validator().ValidateCard(FieldSetters["billing_details.name"](value));
     }
+
+    [Fact]
+    public void Scrub_GeneratedUpperCaseAccountLabelShapedLikeAKestrelConnectionIdBeforeItsNumber_Masked()
+    {
+        // An account label in capitals whose last 13 letters are base32 (A-V), glued to a colon and 8 or more digits,
+        // has the shape of a Kestrel trace id (0HNQK8MK20581:00000371) but for the leading 0 of a real connection id.
+        var labels = AccountLabelWords.Where(l => l.All(c => char.IsAsciiLetter(c) || c == ' '))
+            .Select(l => l.Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant())
+            .Where(l => l.Length >= 13 && l[^13..].All(c => c is >= 'A' and <= 'V'))
+            .Distinct()
+            .ToArray();
+        Assert.NotEmpty(labels);
+        // A contiguous timestamp (13 digits from 1: Unix milliseconds) is the service's own in logs, as anywhere.
+        Gen.Select(Gen.OneOfConst(labels), Gen.Char['0', '9'].Array[8, 17]).Where((label, digits) => !SensitiveDataDetector.LooksLikeTimestamp(digits)).Sample(
+            (label, digits) =>
+            {
+                // Arrange
+                var number = new string(digits);
+                var text = "note " + label + ":" + number + " ok";
+
+                // Act
+                var scrubbed = SensitiveDataScrubber.Scrub(text);
+
+                // Assert
+                Assert.Matches(@"\[(ACCOUNT|PAN) \*\*\*\*", scrubbed);
+                Assert.DoesNotContain(number, scrubbed, StringComparison.Ordinal);
+            },
+            iter: Iterations);
+    }
 }
