@@ -85,7 +85,9 @@ public sealed record ErasureView(string Subject, ErasureRecord? Erasure);
 /// </summary>
 /// <remarks>
 /// Erasure is a sequence of idempotent steps whose progress is stored after each one (<see cref="ErasureStep"/>):
-/// clear the billing details at the gateway and detach each PaymentMethod (the ledger's tokens, then whatever else the
+/// cancel every setup that has not succeeded (as RevokeToken does; one Stripe cannot cancel, processing, holds the
+/// erasure in <see cref="ErasureStep.Detaching"/> until a later call finds it settled), clear the billing details at the
+/// gateway and detach each attached PaymentMethod (the ledger's tokens, then whatever else the
 /// Customer still has attached), revoking the tokens here; delete the gateway Customer; then, in one transaction,
 /// destroy the data key and the encrypted records, forget the Customer and replace the reference on tokens and intents
 /// with <see cref="SubjectPseudonyms.ErasedReference"/>. Every gateway call carries an Idempotency-Key derived from the
