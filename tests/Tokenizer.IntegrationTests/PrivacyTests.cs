@@ -418,6 +418,89 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
         Assert.Empty(await TokenEventsOf.ListAsync(server.Finance, kept.Token_));
     }
 
+    [Fact]
+    public async Task EraseSubject_SetupsWaitingForTheCustomer_CanceledSoCompletingThemLaterAttachesNothing()
+    {
+        // Arrange: a 3-D Secure card (4000 0025 0000 3155, with a return_url) and an ACH account waiting for its
+        // microdeposits, both REQUIRES_ACTION and not attached; one attached card; and the control, another subject's
+        // 3-D Secure card that is not erased.
+        var subject = Person.New("pendingsetup");
+        var threeDs = await TokenizeThreeDSecureAsync(subject);
+        var ach = await TokenizeAchAsync(subject);
+        var attached = await TokenizeCardAsync(subject);
+        var control = await TokenizeThreeDSecureAsync(Person.New("pendingkept"));
+        Assert.Equal([SetupStatus.RequiresAction, SetupStatus.RequiresAction], new[] { threeDs.Setup.Status, ach.Setup.Status });
+
+        // Act: erase, then the customer (or anyone holding the next-action URLs) completes both setups at the sandbox's
+        // hosted pages; then the same for the control; then a second erasure.
+        var erased = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+        using var completed = await PostPageAsync(threeDs.Setup.NextAction.Url, ("outcome", "complete"));
+        using var verified = await PostPageAsync(ach.Setup.NextAction.Url, ("amount1", "32"), ("amount2", "45"));
+        using var controlCompleted = await PostPageAsync(control.Setup.NextAction.Url, ("outcome", "complete"));
+        var again = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+
+        // Assert: the erasure completed, counting as detached only the card that was attached; both setups are canceled
+        // at the gateway, so the completions are refused and neither PaymentMethod is attached to anyone.
+        Assert.Equal((ErasureState.Completed, 1), (erased.Status.State, erased.Status.PaymentMethodsDetached));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, completed.StatusCode);
+        Assert.False(verified.IsSuccessStatusCode, $"microdeposits verified after the erasure: {verified.StatusCode}");
+        foreach (var token in new[] { threeDs, ach })
+        {
+            using var setupIntent = await GatewayAsync($"/v1/setup_intents/{token.Setup.SetupIntent}");
+            using var paymentMethod = await GatewayPaymentMethodAsync(token.Token_);
+            Assert.Equal("canceled", setupIntent.RootElement.GetProperty("status").GetString());
+            Assert.Equal(JsonValueKind.Null, paymentMethod.RootElement.GetProperty("customer").ValueKind);
+
+            // The ledger says so too: revoked, its setup FAILED (canceled), nothing left pending.
+            var stored = (await server.Finance.GetTokenAsync(new GetTokenRequest { Token = token.Token_ })).Token;
+            Assert.Equal((TokenStatus.Revoked, SetupStatus.Failed), (stored.Status, stored.Setup.Status));
+        }
+
+        using (var attachedAtGateway = await GatewayPaymentMethodAsync(attached.Token_))
+        {
+            Assert.Equal(JsonValueKind.Null, attachedAtGateway.RootElement.GetProperty("customer").ValueKind);
+        }
+
+        // The second erasure finds nothing open and answers the first one's completion.
+        Assert.Equal((ErasureState.Completed, erased.Status.CompletedAt), (again.Status.State, again.Status.CompletedAt));
+
+        // The control: the same completion on a subject that was not erased succeeds and attaches its PaymentMethod.
+        Assert.Equal(System.Net.HttpStatusCode.SeeOther, controlCompleted.StatusCode);
+        using var controlPaymentMethod = await GatewayPaymentMethodAsync(control.Token_);
+        Assert.StartsWith("cus_", controlPaymentMethod.RootElement.GetProperty("customer").GetString(), StringComparison.Ordinal);
+    }
+
+    private async Task<Token> TokenizeThreeDSecureAsync(Person person)
+    {
+        var request = Requests.Card("4000002500003155", Requests.NewKey(), customer: person.Reference);
+        request.BillingDetails = person.Billing();
+        request.ReturnUrl = "https://billing.example.com/3ds/done";
+        return (await server.Client.TokenizeCardAsync(request)).Token;
+    }
+
+    private async Task<Token> TokenizeAchAsync(Person person)
+    {
+        var request = Requests.Ach(Requests.NewKey(), customer: person.Reference);
+        request.BillingDetails = new BillingDetails { Name = person.Name, Email = person.Email };
+        return (await server.Client.TokenizeBankAccountAsync(request)).Token;
+    }
+
+    /// <summary>A form posted to one of the sandbox's hosted pages, as the customer's browser would (no redirect followed).</summary>
+    private static async Task<HttpResponseMessage> PostPageAsync(string url, params (string Name, string Value)[] fields)
+    {
+        using var handler = new HttpClientHandler { AllowAutoRedirect = false, CheckCertificateRevocationList = true };
+        using var http = new HttpClient(handler);
+        using var form = new FormUrlEncodedContent(fields.Select(f => KeyValuePair.Create(f.Name, f.Value)));
+        return await http.PostAsync(new Uri(url), form);
+    }
+
+    private async Task<JsonDocument> GatewayAsync(string path)
+    {
+        using var response = await SandboxAsync(HttpMethod.Get, path);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+    }
+
     private async Task<Token> TokenizeCardAsync(Person person)
     {
         var request = Requests.Card("4242424242424242", Requests.NewKey(), customer: person.Reference);

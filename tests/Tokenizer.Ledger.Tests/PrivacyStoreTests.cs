@@ -116,6 +116,30 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
     }
 
     [Fact]
+    public async Task SettleSetupAsync_PendingOnARevokedToken_StoredButNeverOverANewerOutcomeOrAnotherSetupIntent()
+    {
+        // Arrange: a revoked token still requires_action (what an erasure before setups were cancelled left), and two
+        // controls: one already settled, one pending under another SetupIntent.
+        var pending = new TokenSetup(SetupStatus.RequiresAction, "seti_1", null, null);
+        await SeedAsync(Ledger, [
+            TestData.Card("pm_pending", T0, status: TokenStatus.Revoked) with { Setup = pending },
+            TestData.Card("pm_settled", T0, status: TokenStatus.Revoked) with { Setup = new TokenSetup(SetupStatus.Ready, "seti_2", null, null) },
+            TestData.Card("pm_other", T0) with { Setup = pending with { SetupIntentId = "seti_3" } },
+        ]);
+        var canceled = new TokenSetup(SetupStatus.Failed, "seti_1", null, "canceled");
+
+        // Act
+        await Store.SettleSetupAsync((await Ledger.GetTokenAsync("pm_pending", CancellationToken.None))! with { Setup = canceled }, CancellationToken.None);
+        await Store.SettleSetupAsync((await Ledger.GetTokenAsync("pm_settled", CancellationToken.None))! with { Setup = canceled with { SetupIntentId = "seti_2" } }, CancellationToken.None);
+        await Store.SettleSetupAsync((await Ledger.GetTokenAsync("pm_other", CancellationToken.None))! with { Setup = canceled }, CancellationToken.None);
+
+        // Assert
+        Assert.Equal((TokenStatus.Revoked, canceled), ((await Ledger.GetTokenAsync("pm_pending", CancellationToken.None))!.Status, (await Ledger.GetTokenAsync("pm_pending", CancellationToken.None))!.Setup));
+        Assert.Equal(SetupStatus.Ready, (await Ledger.GetTokenAsync("pm_settled", CancellationToken.None))!.Setup.Status);
+        Assert.Equal(pending with { SetupIntentId = "seti_3" }, (await Ledger.GetTokenAsync("pm_other", CancellationToken.None))!.Setup);
+    }
+
+    [Fact]
     public async Task DestroySubjectAsync_OneSubject_ItsKeyDataCustomerAndReferenceGoneOthersKept()
     {
         // Arrange

@@ -77,6 +77,24 @@ public sealed class DebitSetupTests(SandboxFixture fixture) : IClassFixture<Sand
     }
 
     [Fact]
+    public async Task Ach_CustomerDeletedBeforeVerification_RefusedNothingAttachedMandateInactive()
+    {
+        // Stripe: a deleted Customer takes no further operations. The control is the next test: the same verification
+        // with the Customer kept succeeds and attaches the account.
+        var (customer, account, intent) = await SetupHarness.SetUpAsync(client, SandboxHarness.UsBank());
+        await client.V1.Customers.DeleteAsync(customer.Id);
+
+        var refused = await Assert.ThrowsAsync<StripeException>(
+            () => client.V1.SetupIntents.VerifyMicrodepositsAsync(intent.Id, new SetupIntentVerifyMicrodepositsOptions { Amounts = [32, 45] }));
+        var after = await client.V1.SetupIntents.GetAsync(intent.Id);
+
+        Assert.Equal((HttpStatusCode.BadRequest, "resource_missing"), (refused.HttpStatusCode, refused.StripeError.Code));
+        Assert.Equal("requires_payment_method", after.Status);
+        Assert.Null((await client.V1.PaymentMethods.GetAsync(account.Id)).CustomerId);
+        Assert.Equal("inactive", (await client.V1.Mandates.GetAsync(intent.MandateId)).Status);
+    }
+
+    [Fact]
     public async Task Ach_VerifiedWithAmounts_MandateActiveAndCharges_UnverifiedIsRefused()
     {
         var (customer, account, intent) = await SetupHarness.SetUpAsync(client, SandboxHarness.UsBank());

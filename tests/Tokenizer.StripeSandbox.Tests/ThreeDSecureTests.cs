@@ -47,6 +47,24 @@ public sealed class ThreeDSecureTests(SandboxFixture fixture) : IClassFixture<Sa
     }
 
     [Fact]
+    public async Task Card3155_CustomerDeletedBeforeAuthentication_NothingAttachedAndTheSetupFails()
+    {
+        // Stripe: a deleted Customer takes no further operations. Completing 3-D Secure afterwards attaches nothing
+        // (the first test of this class is the control: the same completion with the Customer kept attaches the card).
+        var (customer, card, intent) = await SetupHarness.SetUpAsync(client, SandboxHarness.Card("4000002500003155"), ReturnUrl);
+        await client.V1.Customers.DeleteAsync(customer.Id);
+
+        var redirect = await PostOutcomeAsync(intent.NextAction.RedirectToUrl.Url, "complete");
+        var after = await client.V1.SetupIntents.GetAsync(intent.Id);
+
+        Assert.Equal(HttpStatusCode.SeeOther, redirect.StatusCode);
+        Assert.EndsWith("&redirect_status=failed", redirect.Headers.Location!.AbsoluteUri, StringComparison.Ordinal);
+        Assert.Equal(("requires_payment_method", "resource_missing"), (after.Status, after.LastSetupError.Code));
+        Assert.Null(after.PaymentMethodId);
+        Assert.Null((await client.V1.PaymentMethods.GetAsync(card.Id)).CustomerId);
+    }
+
+    [Fact]
     public async Task Card3184_AuthenticatedAtSetup_StillFailsEveryOffSessionCharge()
     {
         var (customer, card, intent) = await SetupHarness.SetUpAsync(client, SandboxHarness.Card("4000002760003184"), ReturnUrl);

@@ -57,6 +57,14 @@ public interface IPrivacyStore
     Task MarkTokenRevokedAsync(string token, DateTimeOffset revokedAt, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Stores the setup an erasure found at the gateway for <paramref name="token"/> (its <see cref="TokenRecord.Setup"/>,
+    /// e.g. FAILED <c>canceled</c> after the erasure cancelled it), whatever the token's status, only while the stored
+    /// setup is still pending under the same SetupIntent; no token event. A token whose stored setup is no longer pending
+    /// is left as it is.
+    /// </summary>
+    Task SettleSetupAsync(TokenRecord token, CancellationToken cancellationToken);
+
+    /// <summary>
     /// In one transaction: deletes the subject's encrypted records (and its key row in <c>privacy_subject_keys</c>, if
     /// any), forgets the gateway Customer recorded for <paramref name="customerReference"/>, and replaces that reference
     /// with <paramref name="erasedReference"/> wherever it links to the subject's tokens: tokens, intents, the stored

@@ -24,6 +24,19 @@ public static class PrivacyFailPoints
     public const string ErasureAfterFirstDetach = "erasure-after-first-detach";
 }
 
+/// <summary>How an erasure left one token's PaymentMethod.</summary>
+internal enum TokenErasure
+{
+    /// <summary>It was attached; its billing details were cleared and it was detached.</summary>
+    Detached = 1,
+
+    /// <summary>Never attached: its setup was cancelled (or had failed), so nothing can attach it.</summary>
+    NeverAttached = 2,
+
+    /// <summary>Its setup is processing at the gateway and cannot be cancelled; it settles later.</summary>
+    SetupProcessing = 3,
+}
+
 /// <summary>CorrectSubjectData as the domain sees it.</summary>
 public sealed record CorrectSubjectCommand(string? IdempotencyKey, string? CustomerReference, BillingDetails? BillingDetails);
 
@@ -72,7 +85,9 @@ public sealed record ErasureView(string Subject, ErasureRecord? Erasure);
 /// </summary>
 /// <remarks>
 /// Erasure is a sequence of idempotent steps whose progress is stored after each one (<see cref="ErasureStep"/>):
-/// clear the billing details at the gateway and detach each PaymentMethod (the ledger's tokens, then whatever else the
+/// cancel every setup that has not succeeded (as RevokeToken does; one Stripe cannot cancel, processing, holds the
+/// erasure in <see cref="ErasureStep.Detaching"/> until a later call finds it settled), clear the billing details at the
+/// gateway and detach each attached PaymentMethod (the ledger's tokens, then whatever else the
 /// Customer still has attached), revoking the tokens here; delete the gateway Customer; then, in one transaction,
 /// destroy the data key and the encrypted records, forget the Customer and replace the reference on tokens and intents
 /// with <see cref="SubjectPseudonyms.ErasedReference"/>. Every gateway call carries an Idempotency-Key derived from the
@@ -268,11 +283,15 @@ public sealed partial class PrivacyService(
         var subject = pseudonyms.Of(reference);
         var customer = await ledger.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
         var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
+        var erasedReference = SubjectPseudonyms.ErasedReference(subject);
         if (erasure is { Step: ErasureStep.Completed })
         {
+            // A setup still pending on an erased token (left by an erasure that did not cancel setups) could yet attach
+            // its PaymentMethod: that is something held again, so the erasure runs again and settles it.
             var heldAgain = customer is not null
                 || await keys.FindAsync(subject, cancellationToken).ConfigureAwait(false) is not null
-                || (await TokensOfAsync(reference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Count > 0;
+                || (await TokensOfAsync(reference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Count > 0
+                || (await TokensOfAsync(erasedReference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Any(t => t.Setup.IsPending);
             if (!heldAgain)
             {
                 return new ErasureView(subject, erasure);
@@ -288,11 +307,18 @@ public sealed partial class PrivacyService(
         if (erasure.Step == ErasureStep.Detaching)
         {
             var detached = erasure.PaymentMethodsDetached;
-            foreach (var token in await TokensOfAsync(reference, activeOnly: true, cancellationToken).ConfigureAwait(false))
+            var stillProcessing = 0;
+            foreach (var token in await OpenTokensAsync(reference, erasedReference, cancellationToken).ConfigureAwait(false))
             {
-                await ClearAndDetachAsync(subject, token.Token, cancellationToken).ConfigureAwait(false);
+                var outcome = await EraseTokenAsync(subject, token, cancellationToken).ConfigureAwait(false);
                 await store.MarkTokenRevokedAsync(token.Token, Now(), cancellationToken).ConfigureAwait(false);
-                erasure = erasure with { PaymentMethodsDetached = ++detached, UpdatedAt = Now() };
+                if (outcome == TokenErasure.SetupProcessing)
+                {
+                    stillProcessing++;
+                }
+
+                // Only a PaymentMethod that was attached counts as detached; one whose setup was cancelled never was.
+                erasure = erasure with { PaymentMethodsDetached = outcome == TokenErasure.Detached ? ++detached : detached, UpdatedAt = Now() };
                 await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
                 settings.FailPoint?.Invoke(PrivacyFailPoints.ErasureAfterFirstDetach);
             }
@@ -327,6 +353,15 @@ public sealed partial class PrivacyService(
 
                     cursor = page.NextStartingAfter;
                 }
+            }
+
+            if (stillProcessing > 0)
+            {
+                // Stripe cannot cancel a processing SetupIntent; it settles later (attached to the Customer, or failed).
+                // The Customer stays, so a success attaches there where the next run finds and detaches it; until then
+                // the erasure is not complete and says so (DETACHING), and the next EraseSubject resumes it here.
+                LogErasureWaitsForSetups(logger, subject, stillProcessing);
+                return new ErasureView(subject, erasure);
             }
 
             erasure = erasure with { Step = ErasureStep.DeletingCustomer, UpdatedAt = Now() };
@@ -386,6 +421,55 @@ public sealed partial class PrivacyService(
                 p.PostalCode ?? a?.PostalCode,
                 p.Country ?? a?.Country);
         return new BillingDetails(patch.Name ?? current.Name, patch.Email ?? current.Email, patch.Phone ?? current.Phone, address);
+    }
+
+    /// <summary>
+    /// The tokens an erasure still has to settle: the subject's active tokens and any of its tokens (under the reference,
+    /// or already under <paramref name="erasedReference"/>) whose setup is still pending at the gateway.
+    /// </summary>
+    private async Task<List<TokenRecord>> OpenTokensAsync(string reference, string erasedReference, CancellationToken cancellationToken)
+    {
+        var open = (await TokensOfAsync(reference, activeOnly: false, cancellationToken).ConfigureAwait(false))
+            .Where(t => t.Status == TokenStatus.Active || t.Setup.IsPending)
+            .ToList();
+        open.AddRange((await TokensOfAsync(erasedReference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Where(t => t.Setup.IsPending));
+        return open;
+    }
+
+    /// <summary>
+    /// Leaves nothing of one token attachable: a setup that has not succeeded is cancelled first, as RevokeToken does
+    /// (<see cref="Tokenization.PendingSetup.CancelAsync"/>, its outcome stored on the token), so completing 3-D Secure or
+    /// verifying microdeposits afterwards attaches nothing; then an attached PaymentMethod is cleared and detached.
+    /// </summary>
+    private async Task<TokenErasure> EraseTokenAsync(string subject, TokenRecord token, CancellationToken cancellationToken)
+    {
+        var setup = token.Setup;
+        if (setup.SetupIntentId is not null && setup.Status != SetupStatus.Ready && setup.FailureCode != "canceled")
+        {
+            setup = await Tokenization.PendingSetup.CancelAsync(
+                gateway, setup, pseudonyms.GatewayKey(subject, token.Token, "erase_seti_cancel"), cancellationToken).ConfigureAwait(false);
+            if (setup != token.Setup)
+            {
+                await store.SettleSetupAsync(token with { Setup = setup }, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (setup.IsPending)
+            {
+                return TokenErasure.SetupProcessing;
+            }
+
+            if (setup.Status != SetupStatus.Ready)
+            {
+                // Never attached (Stripe updates attached PaymentMethods only, so its billing details cannot be cleared):
+                // the detach is a safety net that finds nothing attached.
+                await gateway.DetachAsync(token.Token, pseudonyms.GatewayKey(subject, token.Token, "erase_detach"), cancellationToken)
+                    .ConfigureAwait(false);
+                return TokenErasure.NeverAttached;
+            }
+        }
+
+        await ClearAndDetachAsync(subject, token.Token, cancellationToken).ConfigureAwait(false);
+        return TokenErasure.Detached;
     }
 
     /// <summary>
@@ -456,6 +540,9 @@ public sealed partial class PrivacyService(
 
     [LoggerMessage(EventId = 1602, EventName = "PrivacyClearRefused", Level = LogLevel.Warning, Message = "Clearing the billing details of {Token} before erasure was refused by the gateway ({Reason}); detaching it anyway")]
     private static partial void LogClearRefused(ILogger logger, string token, string reason);
+
+    [LoggerMessage(EventId = 1604, EventName = "PrivacyErasureWaitsForSetups", Level = LogLevel.Warning, Message = "Erasure of {Subject} is not complete: {Processing} SetupIntents are processing at the gateway and cannot be cancelled; run the erasure again once they have settled")]
+    private static partial void LogErasureWaitsForSetups(ILogger logger, string subject, int processing);
 
     [LoggerMessage(EventId = 1603, EventName = "PrivacySubjectErased", Level = LogLevel.Information, Message = "Subject {Subject} erased; {Detached} PaymentMethods detached")]
     private static partial void LogErased(ILogger logger, string subject, int detached);

@@ -55,10 +55,20 @@ public static class ReconciliationClassifier
         };
     }
 
-    /// <summary>A ledger token the gateway walk did not meet under any of our Customers.</summary>
+    /// <summary>
+    /// A ledger token the gateway walk did not meet under any of our Customers. A revoked token matches, unless its setup
+    /// is still pending (requires_action or processing) as far as the ledger knows: its SetupIntent could yet attach the
+    /// PaymentMethod (or already has, to a Customer the walk no longer lists, such as a deleted one), so that is a
+    /// status mismatch, never "matched".
+    /// </summary>
     public static ReconciliationItem NotAttached(TokenRecord ledger)
     {
         ArgumentNullException.ThrowIfNull(ledger);
+        if (ledger.Status == TokenStatus.Revoked && ledger.Setup.IsPending)
+        {
+            return Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.StatusMismatch, "revoked in the ledger, its setup still pending at the gateway (it may attach the PaymentMethod)");
+        }
+
         return ledger.Status == TokenStatus.Revoked
             ? Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.Matched, null)
             : Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.MissingAtGateway, "active in the ledger, not attached to our customer at the gateway (detached or unknown)");

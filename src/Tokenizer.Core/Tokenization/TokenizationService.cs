@@ -243,7 +243,9 @@ public sealed partial class TokenizationService(
 
     /// <summary>
     /// Detaches the PaymentMethod at the gateway and marks the token revoked; a setup still REQUIRES_ACTION or PROCESSING
-    /// is cancelled first (Stripe API POST /v1/setup_intents/{id}/cancel), so the customer cannot attach it afterwards.
+    /// is cancelled first (<see cref="PendingSetup.CancelAsync"/>: Stripe API POST /v1/setup_intents/{id}/cancel, then GET
+    /// to read the outcome), so the customer cannot attach it afterwards; one still processing (Stripe cannot cancel it)
+    /// keeps that setup status on the revoked token.
     /// Revoking a revoked token returns it unchanged. Unknown: NOT_FOUND. Appends a <see cref="TokenEventKind.Revoked"/>
     /// token event for the token's owner (once per token, SourceId "revoke:" + token).
     /// </summary>
@@ -292,12 +294,12 @@ public sealed partial class TokenizationService(
                 // behind our back.
                 await ledger.MarkRevokeRequestedAsync(token.Token, Now(), ct).ConfigureAwait(false);
                 var setup = token.Setup;
-                if (setup.IsPending && setup.SetupIntentId is { } pendingSetup)
+                if (setup.IsPending && setup.SetupIntentId is not null)
                 {
                     // A setup still waiting for the customer would attach the PaymentMethod once completed: cancel it
-                    // first, and say so (FAILED, canceled), as a SetupIntent canceled at the gateway reads.
-                    await gateway.CancelSetupIntentAsync(pendingSetup, hasher.GatewayKey(caller.CallerId, key, "seti_cancel"), ct).ConfigureAwait(false);
-                    setup = setup with { Status = SetupStatus.Failed, NextAction = null, FailureCode = "canceled" };
+                    // first, and record what the gateway then holds (FAILED, canceled; or still PROCESSING, which Stripe
+                    // cannot cancel).
+                    setup = await PendingSetup.CancelAsync(gateway, setup, hasher.GatewayKey(caller.CallerId, key, "seti_cancel"), ct).ConfigureAwait(false);
                 }
 
                 await gateway.DetachAsync(token.Token, hasher.GatewayKey(caller.CallerId, key, "detach"), ct).ConfigureAwait(false);

@@ -50,6 +50,15 @@ internal static class PrivacySql
     public const string RevokeToken =
         "UPDATE tokens SET status = 'revoked', revoked_at = @revoked_at WHERE token = @token AND status = 'active'";
 
+    /// <summary>
+    /// An erasure's settled setup: the setup columns of one token, whatever its status, only while its stored setup is
+    /// still pending under the same SetupIntent (a newer outcome is never overwritten).
+    /// </summary>
+    public const string SettleSetup = "UPDATE tokens SET " + Schema.LedgerSql.SetupAssignments + """
+
+        WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
+        """;
+
     public const string DeleteSubjectData = "DELETE FROM privacy_personal_data WHERE subject = @subject";
 
     public const string DeleteSubjectKey = "DELETE FROM privacy_subject_keys WHERE subject = @subject";

@@ -1,3 +1,4 @@
+using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
 using Tokenizer.Core.Privacy;
 using Tokenizer.Ledger.Schema;
@@ -179,6 +180,21 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                 var draft = new TokenEventDraft(token, callerId, TokenEventKind.Revoked, "revoke:" + token, revokedAt, Card: null);
                 await RelationalTokenEventStore.AppendWithChangeAsync(transaction, database.Dialect, draft, revokedAt, lockTaken: true, ct).ConfigureAwait(false);
                 return 1;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task SettleSetupAsync(TokenRecord token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        ArgumentException.ThrowIfNullOrEmpty(token.Setup.SetupIntentId);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var update = transaction.Command(PrivacySql.SettleSetup);
+                TokenRows.BindSetupOnly(update, token);
+                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             },
             cancellationToken);
     }

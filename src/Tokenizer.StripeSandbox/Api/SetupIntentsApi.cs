@@ -413,10 +413,21 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
     private static bool IsDue(SandboxData data, string id, long now) =>
         data.SetupIntents.TryGetValue(id, out var stored) && IsDue(stored, now);
 
+    /// <summary>
+    /// The SetupIntent succeeds: its PaymentMethod is attached to its Customer and set up, its mandate active. Unless the
+    /// PaymentMethod was detached meanwhile or the Customer deleted: Stripe documents that a detached PaymentMethod can
+    /// never be attached again and that a deleted Customer takes no further operations, so nothing is attached and the
+    /// setup fails instead (<see cref="RefuseSuccess"/>).
+    /// </summary>
     private static StoredSetupIntent Succeed(SandboxData data, StoredSetupIntent stored)
     {
         var view = stored.View;
         var paymentMethod = data.PaymentMethods[view.PaymentMethod!];
+        if (paymentMethod.Detached || (view.Customer is not null && !data.Customers.ContainsKey(view.Customer)))
+        {
+            return RefuseSuccess(data, stored, paymentMethod);
+        }
+
         var attached = paymentMethod.View.Customer is null && view.Customer is not null
             ? paymentMethod.View with { Customer = view.Customer }
             : paymentMethod.View;
@@ -441,6 +452,48 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
         };
         data.SetupIntents[view.Id] = succeeded;
         return succeeded;
+    }
+
+    /// <summary>
+    /// What the sandbox does where Stripe documents no outcome: a setup completed (3-D Secure, microdeposits, a Bacs
+    /// mandate registered) after its PaymentMethod was detached or its Customer deleted fails as a setup does,
+    /// <c>requires_payment_method</c> with <c>last_setup_error</c> (<c>payment_method_unexpected_state</c>, the code
+    /// Stripe gives for confirming a detached PaymentMethod, or <c>resource_missing</c> on <c>customer</c>); its mandate
+    /// becomes inactive and nothing is attached.
+    /// </summary>
+    private static StoredSetupIntent RefuseSuccess(SandboxData data, StoredSetupIntent stored, StoredPaymentMethod paymentMethod)
+    {
+        var view = stored.View;
+        var error = paymentMethod.Detached
+            ? new IntentErrorObject
+            {
+                Code = "payment_method_unexpected_state",
+                DocUrl = "https://stripe.com/docs/error-codes/payment-method-unexpected-state",
+                Message = "This PaymentMethod was previously used without being attached to a Customer or was detached from a Customer, and may not be used again.",
+                PaymentMethod = paymentMethod.View,
+                Type = ErrorTypes.InvalidRequest,
+            }
+            : new IntentErrorObject
+            {
+                Code = "resource_missing",
+                DocUrl = "https://stripe.com/docs/error-codes/resource-missing",
+                Message = "No such customer: '" + view.Customer + "'",
+                Param = "customer",
+                PaymentMethod = paymentMethod.View,
+                Type = ErrorTypes.InvalidRequest,
+            };
+        if (view.Mandate is not null && data.Mandates.TryGetValue(view.Mandate, out var mandate))
+        {
+            data.Mandates[view.Mandate] = mandate with { View = mandate.View with { Status = "inactive" } };
+        }
+
+        var failed = stored with
+        {
+            View = view with { Status = "requires_payment_method", NextAction = null, PaymentMethod = null, LastSetupError = error },
+            CompletesAt = null,
+        };
+        data.SetupIntents[view.Id] = failed;
+        return failed;
     }
 
     private ApiResult Confirm(SandboxData data, StoredSetupIntent stored, ConfirmRequest request, long now)
@@ -567,7 +620,10 @@ internal sealed class SetupIntentsApi(SandboxStore store, SandboxAddress address
             : string.Equals(code, DescriptorCode, StringComparison.Ordinal);
         if (matches)
         {
-            return Ok(Succeed(data, stored).View);
+            var done = Succeed(data, stored).View;
+            return done.LastSetupError is { } refused
+                ? new ApiResult(400, ErrorJson(refused with { PaymentMethod = null }, done), Replayable: true)
+                : Ok(done);
         }
 
         var amountsLeft = stored.AmountAttemptsLeft - (code is null ? 1 : 0);

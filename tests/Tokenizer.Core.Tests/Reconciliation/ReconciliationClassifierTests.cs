@@ -74,6 +74,22 @@ public sealed class ReconciliationClassifierTests
     }
 
     [Theory]
+    [InlineData(SetupStatus.RequiresAction, ReconciliationCategory.StatusMismatch)]
+    [InlineData(SetupStatus.Processing, ReconciliationCategory.StatusMismatch)]
+    [InlineData(SetupStatus.Failed, ReconciliationCategory.Matched)]
+    [InlineData(SetupStatus.Ready, ReconciliationCategory.Matched)]
+    public void NotAttached_RevokedBySetupStatus_PendingSetupIsAMismatch(SetupStatus setup, ReconciliationCategory expected)
+    {
+        // A revoked token whose SetupIntent may still attach its PaymentMethod (or already did, to a Customer the walk no
+        // longer lists) is not "matched"; a settled setup (the control) is.
+        var ledger = Ledger() with { Status = TokenStatus.Revoked, Setup = new TokenSetup(setup, "seti_1", null, setup == SetupStatus.Failed ? "canceled" : null) };
+
+        var item = ReconciliationClassifier.NotAttached(ledger);
+
+        Assert.Equal((expected, "not_attached"), (item.Category, item.GatewayStatus));
+    }
+
+    [Theory]
     [InlineData(IntentState.Pending, "tokenize_card", TokenType.Card, "still pending")]
     [InlineData(IntentState.Failed, "tokenize_bank_account", null, "unknown gateway outcome")]
     [InlineData(IntentState.Detaching, "tokenize_card", TokenType.Card, "detach at the gateway not yet confirmed")]

@@ -415,6 +415,7 @@ public sealed class TokenizationServiceTests
     public async Task RevokeToken_SetupStillPending_CancelsTheSetupIntentBeforeDetaching(SetupStatus status, bool cancels)
     {
         ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        gateway.GetSetupIntentAsync("seti_p", Arg.Any<CancellationToken>()).Returns(new GatewaySetup("seti_p", SetupStatus.Failed, null, "canceled", null, "pm_p"));
         ledger.GetTokenAsync("pm_p", Arg.Any<CancellationToken>()).Returns(new TokenRecord
         {
             Token = "pm_p",
@@ -435,10 +436,11 @@ public sealed class TokenizationServiceTests
             Received.InOrder(() =>
             {
                 gateway.CancelSetupIntentAsync("seti_p", Arg.Any<string>(), Arg.Any<CancellationToken>());
+                gateway.GetSetupIntentAsync("seti_p", Arg.Any<CancellationToken>());
                 gateway.DetachAsync("pm_p", Arg.Any<string>(), Arg.Any<CancellationToken>());
             });
 
-            // The revoked token says its setup was canceled, not that it still waits for the customer.
+            // The revoked token says what the gateway holds after the cancel (canceled), not that it still waits.
             Assert.Equal(new TokenSetup(SetupStatus.Failed, "seti_p", null, "canceled"), result.Setup);
         }
         else
@@ -447,6 +449,31 @@ public sealed class TokenizationServiceTests
             await gateway.DidNotReceiveWithAnyArgs().CancelSetupIntentAsync(default!, default!, default);
             await gateway.Received(1).DetachAsync("pm_p", Arg.Any<string>(), Arg.Any<CancellationToken>());
         }
+    }
+
+    [Fact]
+    public async Task RevokeToken_SetupProcessingThatStripeCannotCancel_RecordsItStillProcessing()
+    {
+        // Stripe cancels no processing SetupIntent: the revoked token keeps the outcome the gateway reports, rather than
+        // claiming a cancellation that did not happen.
+        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        ledger.GetTokenAsync("pm_q", Arg.Any<CancellationToken>()).Returns(new TokenRecord
+        {
+            Token = "pm_q",
+            Gateway = "stripe",
+            Type = TokenType.BacsDebit,
+            Status = TokenStatus.Active,
+            CallerId = "default",
+            CustomerReference = "cust-1",
+            CreatedAt = time.GetUtcNow(),
+            Setup = new TokenSetup(SetupStatus.Processing, "seti_q", null, null),
+        });
+        gateway.GetSetupIntentAsync("seti_q", Arg.Any<CancellationToken>()).Returns(new GatewaySetup("seti_q", SetupStatus.Processing, null, null, "mandate_q", "pm_q"));
+
+        var result = await service.RevokeTokenAsync(Caller, new RevokeTokenCommand("pm_q", "rk-q", null), CancellationToken.None);
+
+        Assert.Equal((TokenStatus.Revoked, new TokenSetup(SetupStatus.Processing, "seti_q", null, null)), (result.Status, result.Setup));
+        await gateway.Received(1).CancelSetupIntentAsync("seti_q", Arg.Any<string>(), Arg.Any<CancellationToken>());
     }
 
     [Fact]

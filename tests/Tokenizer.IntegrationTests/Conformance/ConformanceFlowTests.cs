@@ -67,6 +67,10 @@ public sealed class ConformanceFlowTests
                     "DELETE /v1/customers/{customer}",
                     "POST /v1/setup_intents",
                     "GET /v1/mandates/{mandate}",
+
+                    // The erasure cancels the ACH token's setup, still waiting for its microdeposits, and reads it back.
+                    "POST /v1/setup_intents/{intent}/cancel",
+                    "GET /v1/setup_intents/{intent}",
                 },
                 operations);
             Assert.All(calls, c => Assert.NotNull(c.Parameters));

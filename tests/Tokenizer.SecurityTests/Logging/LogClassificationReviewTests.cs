@@ -157,6 +157,8 @@ public class LogClassificationReviewTests
         "Tokenizer.Core.Privacy.PrivacyService.LogClearRefused(reason)",
         "Tokenizer.Core.Privacy.PrivacyService.LogErased(subject)",
         "Tokenizer.Core.Privacy.PrivacyService.LogErased(detached)",
+        "Tokenizer.Core.Privacy.PrivacyService.LogErasureWaitsForSetups(subject)",
+        "Tokenizer.Core.Privacy.PrivacyService.LogErasureWaitsForSetups(processing)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(revokedTokens)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(idempotencyRecords)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(tokenEvents)",
