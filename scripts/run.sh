@@ -27,5 +27,14 @@ if [ "$ASPNETCORE_ENVIRONMENT" = "Development" ] && [ -z "${Stripe__ApiKey:-}" ]
 fi
 echo "building Tokenizer.Server (Release)..." >&2
 build_quietly "$root/src/Tokenizer.Server/Tokenizer.Server.csproj"
-echo "starting (${ASPNETCORE_ENVIRONMENT}); state in ${root}/data unless --Tokenizer:DataDirectory says otherwise" >&2
+# Where the state goes, as the host reads it: the command line wins over the environment, which wins over ./data.
+data="${Tokenizer__DataDirectory:-$root/data}"
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in
+    --Tokenizer:DataDirectory=*|--Tokenizer__DataDirectory=*) data="${args[$i]#*=}" ;;
+    --Tokenizer:DataDirectory|--Tokenizer__DataDirectory) if [ $((i + 1)) -lt ${#args[@]} ]; then data="${args[$((i + 1))]}"; fi ;;
+  esac
+done
+echo "starting (${ASPNETCORE_ENVIRONMENT}); state in ${data}" >&2
 exec dotnet "$root/src/Tokenizer.Server/bin/Release/net10.0/Tokenizer.Server.dll" "${webhooks[@]}" "$@"
