@@ -365,7 +365,9 @@ internal sealed partial class WebhookWorker(
 /// (Stripe API GET /v1/events, <c>created[gte]</c> the newest event already seen less
 /// <see cref="WebhookOptions.CatchUpOverlapSeconds"/>; a position ahead of now counts as now, and the cursor is never
 /// moved past now plus <see cref="WebhookReceiver.MaxClockAhead"/>) and adds the ones the inbox does not hold, so deliveries lost
-/// while the endpoint was down or unreachable are processed once, like any other. The first pass of a new ledger starts
+/// while the endpoint was down or unreachable are processed once, like any other. A pass adds its events oldest first:
+/// by <c>created</c>, and within one second in Stripe's list order reversed (the list is newest first across its pages;
+/// event ids are random and say nothing of order). The first pass of a new ledger starts
 /// from now (there is nothing of ours before it). A listed event whose id or object id holds card data is refused as
 /// the listener refuses it (<see cref="WebhookReceiver.HoldsCardData"/>): never stored, counted in
 /// <c>tokenizer.webhook.catchup.refused</c> and audited in aggregate.
@@ -398,7 +400,9 @@ internal sealed partial class WebhookCatchUpWorker(
         var added = 0;
         var ceiling = now + WebhookReceiver.MaxClockAhead;
         var newest = position < ceiling ? position : ceiling;
-        foreach (var item in listed.OrderBy(e => e.Created).ThenBy(e => e.Id, StringComparer.Ordinal))
+        // Oldest first, within one second too: Stripe lists newest first across all pages (created has whole seconds,
+        // ids are random), so the list reversed is the order the events happened in; the stable sort by created keeps it.
+        foreach (var item in listed.Reverse().OrderBy(e => e.Created))
         {
             var listedEvent = new WebhookEvent(item.Id, item.Type, item.Created, item.ObjectId);
             var refusal = WebhookReceiver.HoldsCardData(listedEvent) ? WebhookReasons.CardData
