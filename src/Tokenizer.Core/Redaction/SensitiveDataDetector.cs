@@ -443,8 +443,8 @@ public static class SensitiveDataDetector
         char[]? letters = null;
         for (var i = 0; i < raw.Length; i++)
         {
-            // raw holds a BMP char as decoded; a supplementary one (U+FFFF there) is decoded again where it starts.
-            var value = raw[i] != '\uFFFF' ? raw[i]
+            // raw holds a BMP char as decoded; a supplementary one (U+FFFF or U+FFFE there) is decoded again where it starts.
+            var value = raw[i] is not ('\uFFFF' or TextNormaliser.SupplementaryNumeral) ? raw[i]
                 : System.Text.Rune.DecodeFromUtf16(text[origin[i]..], out var rune, out _) == OperationStatus.Done ? rune.Value : 0;
             if (TextNormaliser.DecorativeLatinLetter(value) is not '\0' and var letter)
             {

@@ -32,6 +32,12 @@ internal static class TextNormaliser
     /// </summary>
     public const char Filler = '\uFFFF';
 
+    /// <summary>
+    /// What <c>raw</c> holds for a supplementary numeral ideograph (<see cref="IdeographicDigit"/>), where it holds
+    /// U+FFFF for other supplementary code points: a run of numerals between other digits is then found whatever the plane.
+    /// </summary>
+    public const char SupplementaryNumeral = '\uFFFE';
+
     /// <summary>A letter that is not Latin: ends a digit run, never part of an IBAN.</summary>
     public const char OtherLetter = '\uE000';
 
@@ -119,7 +125,7 @@ internal static class TextNormaliser
             }
 
             var classified = Classify(rune, binaryBreaks);
-            var rawChar = rune.IsBmp ? (char)rune.Value : '\uFFFF';
+            var rawChar = rune.IsBmp ? (char)rune.Value : IdeographicDigit(rune.Value) >= 0 ? SupplementaryNumeral : '\uFFFF';
             if (((classified == Separator && rune.Value >= 0xBC) || rune.Value == 0x2189)
                 && CompatibilityDigits(rune, normalised[n..]) is > 0 and var count)
             {
@@ -425,24 +431,36 @@ internal static class TextNormaliser
     };
 
     /// <summary>
-    /// The digit a CJK numeral ideograph writes (category Lo, so Unicode gives it no numeric value; Unihan's
-    /// kPrimaryNumeric and kAccountingNumeric do): 零一二三四五六七八九 and the accounting forms 壹貳贰參叁肆伍陸陆柒捌玖
-    /// used on cheques and bank forms; -1 for any other code point. A chain of twelve of them is a number, not a name.
+    /// The digit a numeral ideograph writes, else -1. These are letters (category Lo), so .NET gives them no numeric
+    /// value; Unicode does, from Unihan (kPrimaryNumeric, kAccountingNumeric, kOtherNumeric): every Lo code point whose
+    /// Numeric_Value is an integer 0-9 is here (checked against ICU's u_getNumericValue for every code point):
+    /// 零一二三四五六七八九, the accounting forms 壹貳贰參叁肆伍陸陆柒捌玖 used on cheques and bank forms, the rarer
+    /// 㐅㒃㠪㭍亖仨叄廾 and the compatibility and Extension B ideographs with a digit value. Besides them: the
+    /// ideographic zero 〇 (Nl), 两 (the simplified 兩, "two"; no Unihan value) and the Sino-Korean digit syllables
+    /// 영 공 일 이 삼 사 오 육 륙 칠 팔 구. A chain of twelve of them is a number, not a name.
     /// </summary>
     internal static int IdeographicDigit(int value) => value switch
     {
-        0x3007 or 0x96F6 or 0xC601 or 0xACF5 => 0, // 〇 零 영 공
-        0x4E00 or 0x58F9 or 0x58F1 or 0x5F0C or 0x5E7A or 0xC77C => 1, // 一 壹 壱 弌 幺 일
-        0x4E8C or 0x8CB3 or 0x8D30 or 0x5F10 or 0x5F0D or 0x8CAE or 0x4E24 or 0x5169 or 0xC774 => 2, // 二 貳 贰 弐 弍 貮 两 兩 이
-        0x4E09 or 0x53C3 or 0x53C1 or 0x53C2 or 0x5F0E or 0xC0BC => 3, // 三 參 叁 参 弎 삼
-        0x56DB or 0x8086 or 0xC0AC => 4, // 四 肆 사
-        0x4E94 or 0x4F0D or 0xC624 => 5, // 五 伍 오
-        0x516D or 0x9678 or 0x9646 or 0xC721 or 0xB959 => 6, // 六 陸 陆 육 륙
-        0x4E03 or 0x67D2 or 0x6F06 or 0xCE60 => 7, // 七 柒 漆 칠
+        0x3007 or 0x96F6 or 0xF9B2 or 0xC601 or 0xACF5 => 0, // 〇 零 零(compat) 영 공
+        0x4E00 or 0x58F9 or 0x58F1 or 0x5F0C or 0x5E7A or 0x2092A or 0xC77C => 1, // 一 壹 壱 弌 幺 𠤪 일
+        0x4E8C or 0x8CB3 or 0x8D30 or 0x5F10 or 0x5F0D or 0x8CAE or 0x4E24 or 0x5169 or 0x3483 or 0xF978 or 0x22390
+            or 0xC774 => 2, // 二 貳 贰 弐 弍 貮 两 兩 㒃 兩(compat) 𢎐 이
+        0x4E09 or 0x53C3 or 0x53C1 or 0x53C2 or 0x5F0E or 0x53C4 or 0x4EE8 or 0xF96B or 0x20AFD or 0x20B19 or 0x22998
+            or 0x23B1B or 0xC0BC => 3, // 三 參 叁 参 弎 叄 仨 參(compat) 𠫽 𠬙 𢦘 𣬛 삼
+        0x56DB or 0x8086 or 0x4E96 or 0x20064 or 0x200E2 or 0x2626D or 0xC0AC => 4, // 四 肆 亖 𠁤 𠃢 𦉭 사
+        0x4E94 or 0x4F0D or 0x3405 or 0x382A or 0x20121 or 0xC624 => 5, // 五 伍 㐅 㠪 𠄡 오
+        0x516D or 0x9678 or 0x9646 or 0xF9D1 or 0xF9D3 or 0x20AEA or 0xC721 or 0xB959 => 6, // 六 陸 陆 六(compat) 陸(compat) 𠫪 육 륙
+        0x4E03 or 0x67D2 or 0x6F06 or 0x3B4D or 0x20001 or 0xCE60 => 7, // 七 柒 漆 㭍 𠀁 칠
         0x516B or 0x634C or 0xD314 => 8, // 八 捌 팔
-        0x4E5D or 0x7396 or 0xAD6C => 9, // 九 玖 구
+        0x4E5D or 0x7396 or 0x5EFE or 0x2F890 or 0xAD6C => 9, // 九 玖 廾 廾(compat) 구
         _ => -1,
     };
+
+    /// <summary>
+    /// Whether a <c>raw</c> char stands for a numeral ideograph: a BMP one as itself, a supplementary one (Extension B,
+    /// U+2F890) as <see cref="SupplementaryNumeral"/>.
+    /// </summary>
+    internal static bool IsIdeographicDigit(char raw) => raw == SupplementaryNumeral || IdeographicDigit(raw) >= 0;
 
     /// <summary>
     /// Letters (category Lo) that Unicode's confusables data (UTS #39) maps to punctuation: the Latin clicks
@@ -470,7 +488,7 @@ internal static class TextNormaliser
         while (i < n)
         {
             var c = normalised[i];
-            var ideographic = IsDigit(c) && IdeographicDigit(raw[i]) >= 0;
+            var ideographic = IsDigit(c) && IsIdeographicDigit(raw[i]);
             if (!ideographic && c != OtherLetter)
             {
                 i++;
@@ -481,7 +499,7 @@ internal static class TextNormaliser
             var end = i + 1;
             if (ideographic)
             {
-                while (end < n && (normalised[end] == Separator || (IsDigit(normalised[end]) && IdeographicDigit(raw[end]) >= 0)))
+                while (end < n && (normalised[end] == Separator || (IsDigit(normalised[end]) && IsIdeographicDigit(raw[end]))))
                 {
                     end++;
                 }
@@ -505,7 +523,7 @@ internal static class TextNormaliser
             }
 
             if (before >= 0 && after < n && IsDigit(normalised[before]) && IsDigit(normalised[after])
-                && IdeographicDigit(raw[before]) < 0 && IdeographicDigit(raw[after]) < 0)
+                && !IsIdeographicDigit(raw[before]) && !IsIdeographicDigit(raw[after]))
             {
                 ambiguous |= ideographic;
                 if (numeralsSeparate || !ideographic)
