@@ -201,6 +201,64 @@ public sealed class RevokeWebhookTests(WebhookServer server) : IClassFixture<Web
     }
 
     [Fact]
+    public async Task SetupIntentCanceledAtStripe_RequiresActionToken_OneSetupFailedCanceledWithoutGetToken()
+    {
+        // A billing team (or the Dashboard, or Stripe) cancels a 3-D Secure setup the customer never completed: Stripe
+        // sends setup_intent.canceled, never setup_intent.setup_failed. Nothing here calls GetToken (whose refresh would
+        // find the cancel by itself): the event alone must tell the billing service.
+        var tokenized = await TokenizeThreeDSecureAsync("cust-seti-canceled");
+        var canceled = await new Stripe.SetupIntentService(server.SandboxClient()).CancelAsync(tokenized.Setup.SetupIntent);
+
+        var cancelEvent = await TokenEventsOf.WaitForProcessedAsync(server, "setup_intent.canceled", tokenized.Setup.SetupIntent);
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_);
+        var ledger = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!;
+
+        // The control: the token really was waiting for the customer, and Stripe's SetupIntent really is canceled.
+        Assert.Equal(SetupStatus.RequiresAction, tokenized.Setup.Status);
+        Assert.Equal("canceled", canceled.Status);
+        Assert.NotNull(cancelEvent);
+        Assert.Equal([TokenEventKind.SetupFailed], events.Select(e => e.Kind));
+        Assert.Equal((Core.Domain.SetupStatus.Failed, "canceled", Core.Domain.TokenStatus.Active), (ledger.Setup.Status, ledger.Setup.FailureCode, ledger.Status));
+    }
+
+    [Fact]
+    public async Task Revoke_RequiresActionToken_OwnCancelWebhookProcessedBeforeTheRevokeCommits_OnlyRevoked()
+    {
+        // The revoke cancels the token's SetupIntent itself: the setup_intent.canceled that causes is the revoke's own,
+        // so the token's one event is revoked (never a setup_failed before it), even when processed before the commit.
+        var tokenized = await TokenizeThreeDSecureAsync("cust-revoke-3ds");
+        var settings = server.Server.App.Services.GetRequiredService<TokenizationSettings>();
+        string? processedBeforeCommit = null;
+        Core.Domain.TokenStatus? ledgerWhileHeld = null;
+        settings.FailPoint = name =>
+        {
+            if (name == FailPoints.AfterGatewaySuccess)
+            {
+                processedBeforeCommit = TokenEventsOf.WaitForProcessedAsync(server, "setup_intent.canceled", tokenized.Setup.SetupIntent).GetAwaiter().GetResult();
+                ledgerWhileHeld = server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None).GetAwaiter().GetResult()?.Status;
+            }
+        };
+        try
+        {
+            await server.Server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = tokenized.Token_, IdempotencyKey = Requests.NewKey() });
+        }
+        finally
+        {
+            settings.FailPoint = null;
+        }
+
+        var events = await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_);
+        var ledger = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!;
+
+        // The control: the cancel's webhook really was processed while the token was still active in the ledger.
+        Assert.Equal(SetupStatus.RequiresAction, tokenized.Setup.Status);
+        Assert.NotNull(processedBeforeCommit);
+        Assert.Equal(Core.Domain.TokenStatus.Active, ledgerWhileHeld);
+        Assert.Equal([TokenEventKind.Revoked], events.Select(e => e.Kind));
+        Assert.Equal((Core.Domain.SetupStatus.Failed, "canceled", Core.Domain.TokenStatus.Revoked), (ledger.Setup.Status, ledger.Setup.FailureCode, ledger.Status));
+    }
+
+    [Fact]
     public async Task DetachBehindOurBack_DeliveredBySandbox_OneDetachedAtGateway()
     {
         // The control of the two above: a detach nobody here asked for is still reported as one.
@@ -212,6 +270,14 @@ public sealed class RevokeWebhookTests(WebhookServer server) : IClassFixture<Web
 
         Assert.NotNull(detachEvent);
         Assert.Equal([TokenEventKind.DetachedAtGateway], events.Select(e => e.Kind));
+    }
+
+    /// <summary>A 3-D Secure card (4000 0025 0000 3155) with a return_url: issued REQUIRES_ACTION, not attached.</summary>
+    private async Task<Token> TokenizeThreeDSecureAsync(string customer)
+    {
+        var request = Requests.Card("4000002500003155", Requests.NewKey(), customer);
+        request.ReturnUrl = "https://billing.example.com/3ds/done";
+        return (await server.Server.Client.TokenizeCardAsync(request)).Token;
     }
 }
 

@@ -446,6 +446,9 @@ public sealed partial class PrivacyService(
         var setup = token.Setup;
         if (setup.SetupIntentId is not null && setup.Status != SetupStatus.Ready && setup.FailureCode != "canceled")
         {
+            // Marked first, as RevokeToken does: the setup_intent.canceled this cancel causes is then the erasure's own
+            // (no setup_failed; the token's revoked is its last event), even when processed before the token is revoked.
+            await ledger.MarkRevokeRequestedAsync(token.Token, Now(), cancellationToken).ConfigureAwait(false);
             setup = await Tokenization.PendingSetup.CancelAsync(
                 gateway, setup, pseudonyms.GatewayKey(subject, token.Token, "erase_seti_cancel"), cancellationToken).ConfigureAwait(false);
             if (setup != token.Setup)

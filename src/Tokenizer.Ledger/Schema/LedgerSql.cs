@@ -75,8 +75,12 @@ internal static class LedgerSql
             mandate_accepted_at = @mandate_accepted_at
         """;
 
-    /// <summary>The same, only when the setup status itself changes (the change a token event reports).</summary>
-    public const string UpdateTokenSetupStatus = UpdateTokenSetup + " AND setup_status <> @setup_status";
+    /// <summary>
+    /// The same, only when the setup status itself changes (the change a token event reports), and not once a revoke here
+    /// has started (<c>revoke_requested_at</c>): that revoke cancels the SetupIntent itself and its <c>revoked</c> event
+    /// is the token's last.
+    /// </summary>
+    public const string UpdateTokenSetupStatus = UpdateTokenSetup + " AND setup_status <> @setup_status AND revoke_requested_at IS NULL";
 
     /// <summary>Revokes an active token (the revoke's own write, ahead of the upsert that records the rest).</summary>
     public const string RevokeActiveToken = "UPDATE tokens SET status = 'revoked', revoked_at = @revoked_at WHERE token = @token AND status = 'active'";

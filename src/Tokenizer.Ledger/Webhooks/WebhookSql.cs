@@ -161,10 +161,12 @@ internal static class WebhookSql
             OR mandate_accepted_at IS DISTINCT FROM @mandate_accepted_at)
         """;
 
-    // The same, only when the setup status itself changes: the one change a token event reports.
+    // The same, only when the setup status itself changes: the one change a token event reports. Not once a revoke here
+    // has started (revoke_requested_at): that revoke cancels the SetupIntent itself and ends with its own revoked event.
     public const string UpdateSetupStatus = "UPDATE tokens SET " + Ledger.Schema.LedgerSql.SetupAssignments + """
 
         WHERE token = @token AND setup_intent = @setup_intent AND status = 'active' AND setup_status IS DISTINCT FROM @setup_status
+            AND revoke_requested_at IS NULL
         """;
 
     // RETURNING: the tokens that changed, each of which gets its own token event in the same transaction.

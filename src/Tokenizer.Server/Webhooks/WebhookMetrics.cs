@@ -44,6 +44,7 @@ internal static class WebhookEventTypes
     public const string SetupIntentSucceeded = "setup_intent.succeeded";
     public const string SetupIntentSetupFailed = "setup_intent.setup_failed";
     public const string SetupIntentRequiresAction = "setup_intent.requires_action";
+    public const string SetupIntentCanceled = "setup_intent.canceled";
     public const string MandateUpdated = "mandate.updated";
     public const string PaymentMethodAutomaticallyUpdated = "payment_method.automatically_updated";
     public const string PaymentMethodUpdated = "payment_method.updated";
@@ -53,7 +54,7 @@ internal static class WebhookEventTypes
     /// <summary>The events to select when registering the endpoint with Stripe.</summary>
     public static IReadOnlyList<string> Handled { get; } =
     [
-        SetupIntentSucceeded, SetupIntentSetupFailed, SetupIntentRequiresAction, MandateUpdated,
+        SetupIntentSucceeded, SetupIntentSetupFailed, SetupIntentRequiresAction, SetupIntentCanceled, MandateUpdated,
         PaymentMethodAutomaticallyUpdated, PaymentMethodUpdated, PaymentMethodDetached, CustomerDeleted,
     ];
 

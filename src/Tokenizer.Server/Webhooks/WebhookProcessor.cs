@@ -16,8 +16,11 @@ namespace Tokenizer.Server.Webhooks;
 /// </summary>
 /// <remarks>
 /// <para>
-/// What each type does: <c>setup_intent.*</c>: the SetupIntent (and its mandate) as Stripe holds them now, on the token
-/// whose SetupIntent it is. <c>mandate.updated</c>: the mandate's status on every token under it.
+/// What each type does: <c>setup_intent.*</c> (succeeded, setup_failed, requires_action, canceled): the SetupIntent (and
+/// its mandate) as Stripe holds them now, on the token whose SetupIntent it is; a canceled SetupIntent is the token's
+/// setup FAILED with failure code <c>canceled</c>, as a refresh by GetToken reads it. A token whose revoke (or erasure)
+/// has started here gets no setup event: that revoke cancels the SetupIntent itself, and its <c>revoked</c> is the
+/// token's last event. <c>mandate.updated</c>: the mandate's status on every token under it.
 /// <c>payment_method.updated</c>/<c>automatically_updated</c>: a card's brand, last4, expiry and fingerprint.
 /// <c>payment_method.detached</c> and <c>customer.deleted</c>: when Stripe confirms the PaymentMethod is no longer
 /// attached (or the Customer is deleted), the token becomes <see cref="TokenStatus.Revoked"/>, the ledger's one status
@@ -68,6 +71,7 @@ internal sealed class WebhookProcessor(
         return webhookEvent.Type switch
         {
             WebhookEventTypes.SetupIntentSucceeded or WebhookEventTypes.SetupIntentSetupFailed or WebhookEventTypes.SetupIntentRequiresAction
+                or WebhookEventTypes.SetupIntentCanceled
                 => SetupIntentAsync(webhookEvent, cancellationToken),
             WebhookEventTypes.MandateUpdated => MandateAsync(webhookEvent, cancellationToken),
             WebhookEventTypes.PaymentMethodUpdated or WebhookEventTypes.PaymentMethodAutomaticallyUpdated
@@ -97,6 +101,7 @@ internal sealed class WebhookProcessor(
         IReadOnlyList<TokenRecord> tokens = webhookEvent.Type switch
         {
             WebhookEventTypes.SetupIntentSucceeded or WebhookEventTypes.SetupIntentSetupFailed or WebhookEventTypes.SetupIntentRequiresAction
+                or WebhookEventTypes.SetupIntentCanceled
                 => await store.FindBySetupIntentAsync(objectId, cancellationToken),
             WebhookEventTypes.MandateUpdated => await store.FindByMandateAsync(objectId, cancellationToken),
             WebhookEventTypes.CustomerDeleted => await store.FindByCustomerAsync(objectId, cancellationToken),
