@@ -419,6 +419,28 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
     }
 
     [Fact]
+    public async Task EraseSubject_ThenTokenizeForTheSameReference_NewCustomerNotTheDeletedOne()
+    {
+        // Arrange: a token for the subject, then the erasure (which deletes the subject's Customer at the sandbox, whose
+        // idempotency records still hold the creation of that Customer).
+        var subject = Person.New("erasedreturns");
+        var before = await TokenizeCardAsync(subject);
+        var erased = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+        Assert.Equal(ErasureState.Completed, erased.Status.State);
+
+        // Act: the same reference comes back.
+        var after = await TokenizeCardAsync(subject);
+
+        // Assert: a new, live Customer (the control: the deleted one is the one before the erasure), and the erasure's
+        // status is unchanged apart from what is held again.
+        Assert.StartsWith("cus_", after.GatewayCustomer, StringComparison.Ordinal);
+        Assert.NotEqual(before.GatewayCustomer, after.GatewayCustomer);
+        Assert.Equal(TokenStatus.Active, after.Status);
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        Assert.Equal([after.GatewayCustomer], export.GatewayCustomerIds);
+    }
+
+    [Fact]
     public async Task EraseSubject_SetupsWaitingForTheCustomer_CanceledSoCompletingThemLaterAttachesNothing()
     {
         // Arrange: a 3-D Secure card (4000 0025 0000 3155, with a return_url) and an ACH account waiting for its

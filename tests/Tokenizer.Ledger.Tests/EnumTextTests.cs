@@ -40,7 +40,7 @@ public sealed partial class EnumTextTests
         ["TokenizerMetrics.OperationTexts"] =
         [
             "create_payment_method", "attach", "create_setup_intent", "get_setup_intent", "get_mandate", "detach",
-            "create_customer", "list_payment_methods", "update_payment_method", "delete_customer",
+            "create_customer", "list_payment_methods", "update_payment_method", "delete_customer", "get_customer",
         ],
         ["TokenizerMetrics.ErrorKindTexts"] =
         [

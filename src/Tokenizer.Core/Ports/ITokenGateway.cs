@@ -97,6 +97,13 @@ public interface ITokenGateway
     /// Idempotency-Key on it). A Customer that is already deleted or unknown counts as success.
     /// </summary>
     Task DeleteCustomerAsync(string customerId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True when the Customer is deleted at the gateway (Stripe API GET /v1/customers/{id} answers <c>deleted: true</c>
+    /// or 404 <c>resource_missing</c>). A gateway without deletions answers false.
+    /// </summary>
+    /// <exception cref="Errors.TokenizerException">The gateway failed or refused otherwise.</exception>
+    Task<bool> IsCustomerDeletedAsync(string customerId, CancellationToken cancellationToken) => Task.FromResult(false);
 }
 
 /// <summary>One page of a Customer's PaymentMethods.</summary>

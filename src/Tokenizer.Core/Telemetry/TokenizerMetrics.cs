@@ -38,6 +38,9 @@ public enum GatewayOperation
 
     /// <summary>DELETE /v1/customers/{id}: <c>delete_customer</c>.</summary>
     DeleteCustomer,
+
+    /// <summary>GET /v1/customers/{id}: <c>get_customer</c>.</summary>
+    GetCustomer,
 }
 
 /// <summary>
@@ -81,7 +84,8 @@ public sealed class TokenizerMetrics
         (GatewayOperation.CreateCustomer, "create_customer"),
         (GatewayOperation.ListPaymentMethods, "list_payment_methods"),
         (GatewayOperation.UpdatePaymentMethod, "update_payment_method"),
-        (GatewayOperation.DeleteCustomer, "delete_customer"));
+        (GatewayOperation.DeleteCustomer, "delete_customer"),
+        (GatewayOperation.GetCustomer, "get_customer"));
 
     /// <summary>The error classes of the <c>outcome</c> tag: <c>invalid_argument</c>, <c>unavailable</c>...</summary>
     public static readonly EnumText<Errors.ErrorKind> ErrorKindTexts = new(

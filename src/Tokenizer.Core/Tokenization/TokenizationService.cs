@@ -429,7 +429,7 @@ public sealed partial class TokenizationService(
         SetupOptions setupOptions,
         CancellationToken cancellationToken)
     {
-        var customerId = await EnsureCustomerAsync(customerReference, cancellationToken).ConfigureAwait(false);
+        var customerId = await EnsureCustomerAsync(hasher, caller, key, customerReference, cancellationToken).ConfigureAwait(false);
         var paymentMethod = await gateway.CreatePaymentMethodAsync(request, hasher.GatewayKey(caller.CallerId, key, "pm"), cancellationToken)
             .ConfigureAwait(false);
         var setup = await gateway.CreateSetupIntentAsync(
@@ -498,7 +498,8 @@ public sealed partial class TokenizationService(
         setup.Status == SetupStatus.RequiresAction ? setup.NextAction : null,
         setup.Status == SetupStatus.Failed ? setup.FailureCode : null);
 
-    private async Task<string> EnsureCustomerAsync(string customerReference, CancellationToken cancellationToken)
+    private async Task<string> EnsureCustomerAsync(
+        RequestHasher hasher, CallerContext caller, string key, string customerReference, CancellationToken cancellationToken)
     {
         var existing = await ledger.FindCustomerAsync(gateway.Name, customerReference, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
@@ -509,6 +510,16 @@ public sealed partial class TokenizationService(
         // Concurrent first requests for one reference share this key, so the gateway creates one Customer.
         var created = await gateway.CreateCustomerAsync(customerReference, currentHasher.CustomerKey(gateway.Name, customerReference), cancellationToken)
             .ConfigureAwait(false);
+
+        // After an erasure (or a deletion at the gateway) the mapping is gone but the gateway still replays the old
+        // creation for that key (Stripe keeps idempotent responses at least 24 hours): a deleted Customer. Then this
+        // request creates its own, under a key of its own, so a retry of it finds the same one.
+        if (await gateway.IsCustomerDeletedAsync(created, cancellationToken).ConfigureAwait(false))
+        {
+            created = await gateway.CreateCustomerAsync(customerReference, hasher.GatewayKey(caller.CallerId, key, "customer"), cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         return await ledger.SaveCustomerAsync(gateway.Name, customerReference, created, timeProvider.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
     }

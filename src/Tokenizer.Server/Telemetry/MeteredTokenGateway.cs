@@ -62,6 +62,9 @@ internal sealed class MeteredTokenGateway(ITokenGateway inner, TokenizerMetrics 
             return true;
         });
 
+    public Task<bool> IsCustomerDeletedAsync(string customerId, CancellationToken cancellationToken) =>
+        MeasureAsync(GatewayOperation.GetCustomer, () => inner.IsCustomerDeletedAsync(customerId, cancellationToken));
+
     public Task DeleteCustomerAsync(string customerId, CancellationToken cancellationToken) =>
         MeasureAsync(GatewayOperation.DeleteCustomer, async () =>
         {
