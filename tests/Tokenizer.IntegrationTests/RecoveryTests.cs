@@ -36,10 +36,13 @@ public sealed class RecoveryTests
         try
         {
             var request = Requests.Card(Visa, Requests.NewKey(), customer: "cust-recovered");
+            var doomedOutput = string.Empty;
             await using (var doomed = await ServerProcess.StartAsync(directory, [.. FastRecovery, "--Tokenizer:FailPoint=kill-after-gateway-success"]))
             {
                 await Assert.ThrowsAsync<RpcException>(() => doomed.Client.TokenizeCardAsync(request).ResponseAsync);
-                await doomed.WaitForExitAsync();
+                var exit = await doomed.WaitForExitAsync();
+                doomedOutput = doomed.Output;
+                Assert.True(exit == 137, $"the fail point did not kill the server (exit {exit}); it printed:\n{Tail(doomedOutput, 60)}");
             }
 
             // Restart; nobody retries. The worker finds the PaymentMethod by its intent metadata and records the token.
@@ -48,7 +51,7 @@ public sealed class RecoveryTests
                 var finance = new TokenizerService.TokenizerServiceClient(Channel(server, directory, "finance"));
                 var recorded = await EventuallyAsync(
                     async () => (await finance.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-recovered" })).Tokens.SingleOrDefault(),
-                    () => server.Output);
+                    () => "killed server:\n" + Tail(doomedOutput, 40) + "\nrestarted server:\n" + server.Output);
 
                 Assert.StartsWith("pm_", recorded.Token_, StringComparison.Ordinal);
                 Assert.Equal(TokenStatus.Active, recorded.Status);
@@ -85,10 +88,13 @@ public sealed class RecoveryTests
             // SIGKILL right after the SetupIntent succeeded at the gateway (the PaymentMethod is attached and has a mandate),
             // before the mandate is read and before the ledger commit.
             var request = Requests.Sepa(Requests.NewKey(), customer: "cust-recovered-seti");
+            var doomedOutput = string.Empty;
             await using (var doomed = await ServerProcess.StartAsync(directory, [.. FastRecovery, "--Tokenizer:FailPoint=kill-after-setup-intent"]))
             {
                 await Assert.ThrowsAsync<RpcException>(() => doomed.Client.TokenizeBankAccountAsync(request).ResponseAsync);
-                await doomed.WaitForExitAsync();
+                var exit = await doomed.WaitForExitAsync();
+                doomedOutput = doomed.Output;
+                Assert.True(exit == 137, $"the fail point did not kill the server (exit {exit}); it printed:\n{Tail(doomedOutput, 60)}");
             }
 
             // Restart; nobody retries. The worker finds the PaymentMethod by its intent metadata, its SetupIntent by
@@ -98,7 +104,7 @@ public sealed class RecoveryTests
                 var finance = new TokenizerService.TokenizerServiceClient(Channel(server, directory, "finance"));
                 var recorded = await EventuallyAsync(
                     async () => (await finance.ListTokensAsync(new ListTokensRequest { CustomerReference = "cust-recovered-seti" })).Tokens.SingleOrDefault(),
-                    () => server.Output);
+                    () => "killed server:\n" + Tail(doomedOutput, 40) + "\nrestarted server:\n" + server.Output);
 
                 Assert.Equal(TokenStatus.Active, recorded.Status);
                 Assert.Equal(TokenType.SepaDebit, recorded.Type);

@@ -117,11 +117,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Waits for the process to end by itself (a fail point killed it), then for its output to drain.</summary>
-    public async Task WaitForExitAsync()
+    /// <returns>Its exit code: 137 (128 + SIGKILL) when a crash-test fail point killed it.</returns>
+    public async Task<int> WaitForExitAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(timeout.Token);
         process.WaitForExit();
+        return process.ExitCode;
     }
 
     /// <summary>The webhook listener's endpoint (<c>https://host:port/stripe/webhook</c>), from its start-up line; waits up to 30 s.</summary>
