@@ -259,11 +259,7 @@ public static class AuditCommands
             rows.Add(("anchor", "none printed for a broken trail; keep the anchor you hold"));
         }
 
-        var width = rows.Max(row => row.Item1.Length);
-        foreach (var (name, value) in rows)
-        {
-            output.WriteLine($"{name.PadRight(width)}  {value}");
-        }
+        CliTerminal.WriteFields(output, rows);
     }
 
     /// <summary>A new text file for <c>--out</c>, owner-only (0600), never an existing one; shared with privacy export.</summary>

@@ -177,11 +177,7 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
             rows.Add(("replayed", r ? "yes" : "no"));
         }
 
-        var width = rows.Max(x => x.Item1.Length);
-        foreach (var (name, value) in rows)
-        {
-            output.WriteLine($"{name.PadRight(width)}  {value}");
-        }
+        CliTerminal.WriteFields(output, rows);
     }
 
     /// <summary>The setup status as the README spells it (ready, requires_action, processing, failed, not_set_up).</summary>
@@ -204,14 +200,19 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
             return;
         }
 
-        output.WriteLine($"{"TOKEN",-32} {"TYPE",-16} {"STATUS",-8} {"BRAND/BANK",-12} {"LAST4",-5} {"CUSTOMER",-20} CREATED");
-        foreach (var token in response.Tokens)
-        {
-            var label = token.Card?.Brand ?? token.BankAccount?.BankIdentifier ?? string.Empty;
-            var last4 = token.Card?.Last4 ?? token.BankAccount?.Last4 ?? string.Empty;
-            var created = token.CreatedAt?.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture) ?? string.Empty;
-            output.WriteLine($"{token.Token_,-32} {token.Type,-16} {token.Status,-8} {label,-12} {last4,-5} {token.CustomerReference,-20} {created}");
-        }
+        CliTerminal.WriteTable(
+            output,
+            ["TOKEN", "TYPE", "STATUS", "BRAND/BANK", "LAST4", "CUSTOMER", "CREATED"],
+            response.Tokens.Select(token => new[]
+            {
+                token.Token_,
+                token.Type.ToString(),
+                token.Status.ToString(),
+                token.Card?.Brand ?? token.BankAccount?.BankIdentifier ?? string.Empty,
+                token.Card?.Last4 ?? token.BankAccount?.Last4 ?? string.Empty,
+                token.CustomerReference,
+                token.CreatedAt?.ToDateTimeOffset().ToString("u", CultureInfo.InvariantCulture) ?? string.Empty,
+            }));
 
         if (response.NextPageToken.Length > 0)
         {

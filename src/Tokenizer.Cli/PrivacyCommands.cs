@@ -90,11 +90,11 @@ public static class PrivacyCommands
             }
             else
             {
-                output.WriteLine($"subject  {response.SubjectPseudonym}");
-                foreach (var row in response.Results)
-                {
-                    output.WriteLine($"{row.Token}  {Name(row.Outcome)}{(row.Reason.Length > 0 ? "  " + row.Reason : string.Empty)}");
-                }
+                CliTerminal.WriteTable(
+                    output,
+                    headers: null,
+                    response.Results.Select(row => new[] { row.Token, Name(row.Outcome), row.Reason }).Prepend(["subject", response.SubjectPseudonym]),
+                    gap: 2);
             }
 
             return response.Results.All(r => r.Outcome == CorrectionOutcome.Updated) ? 0 : ExitPartial;
@@ -144,13 +144,18 @@ public static class PrivacyCommands
             return;
         }
 
-        output.WriteLine($"subject                   {subject}");
-        output.WriteLine($"erasure                   {Name(status.State)}");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"payment methods detached  {status.PaymentMethodsDetached}"));
+        var rows = new List<(string, string)>
+        {
+            ("subject", subject),
+            ("erasure", Name(status.State)),
+            ("payment methods detached", status.PaymentMethodsDetached.ToString(CultureInfo.InvariantCulture)),
+        };
         if (status.CompletedAt is { } completed)
         {
-            output.WriteLine($"completed at              {completed.ToDateTimeOffset():O}");
+            rows.Add(("completed at", completed.ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture)));
         }
+
+        CliTerminal.WriteFields(output, rows);
     }
 
     private static string Name(ErasureState state) => state switch

@@ -145,27 +145,26 @@ public static class ReconcileCommand
     }
 
     // Polls until the run completes or fails; interrupted runs resume on the server, so it keeps waiting for them.
-    private static async Task<GetReconciliationResponse> WaitAsync(
+    private static Task<GetReconciliationResponse> WaitAsync(
         ReconciliationService.ReconciliationServiceClient client,
         string runId,
         TextWriter error,
         TimeSpan poll,
-        CancellationToken cancellationToken)
-    {
-        var progress = new ProgressBar(error);
-        while (true)
+        CancellationToken cancellationToken) =>
+        ReconcileProgress.ShowAsync(error, async show =>
         {
-            var response = await client.GetReconciliationAsync(new GetReconciliationRequest { RunId = runId }, cancellationToken: cancellationToken);
-            progress.Show(response.Reconciliation);
-            if (response.Reconciliation.State is ReconciliationState.Completed or ReconciliationState.Failed)
+            while (true)
             {
-                progress.End();
-                return response;
-            }
+                var response = await client.GetReconciliationAsync(new GetReconciliationRequest { RunId = runId }, cancellationToken: cancellationToken);
+                show(response.Reconciliation);
+                if (response.Reconciliation.State is ReconciliationState.Completed or ReconciliationState.Failed)
+                {
+                    return response;
+                }
 
-            await Task.Delay(poll, cancellationToken);
-        }
-    }
+                await Task.Delay(poll, cancellationToken);
+            }
+        });
 
     private static async IAsyncEnumerable<ReconciliationItem> ItemsAsync(
         ReconciliationService.ReconciliationServiceClient client,
@@ -193,54 +192,5 @@ public static class ReconcileCommand
             pageToken = page.NextPageToken;
         }
         while (pageToken.Length > 0);
-    }
-
-    /// <summary>
-    /// Progress on standard error: a bar redrawn in place on a terminal; elsewhere (a pipe, a log) one line per change of
-    /// state or phase, so logs stay short.
-    /// </summary>
-    private sealed class ProgressBar(TextWriter error)
-    {
-        private const int Width = 30;
-        private readonly bool interactive = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
-        private string last = string.Empty;
-
-        public void Show(Reconciliation run)
-        {
-            var fraction = run.State == ReconciliationState.Completed ? 1.0
-                : run.CustomersTotal == 0 ? 0.0
-                : Math.Min(1.0, (double)run.CustomersDone / run.CustomersTotal);
-            var filled = (int)Math.Round(fraction * Width);
-            var state = run.State switch
-            {
-                ReconciliationState.Interrupted => $"interrupted ({run.ErrorReason}), resuming",
-                ReconciliationState.Completed => "completed",
-                ReconciliationState.Failed => "failed",
-                _ => "running",
-            };
-            var line = string.Create(
-                CultureInfo.InvariantCulture,
-                $"[{new string('#', filled)}{new string('.', Width - filled)}] {fraction,4:P0} customers {run.CustomersDone}/{run.CustomersTotal}, tokens {run.ItemsTotal}, discrepancies {run.Discrepancies}, gateway requests {run.GatewayRequests}: {state}");
-            if (interactive)
-            {
-                error.Write("\r" + line.PadRight(last.Length));
-                last = line;
-            }
-            else if (!string.Equals(StateOf(line), StateOf(last), StringComparison.Ordinal))
-            {
-                error.WriteLine(line);
-                last = line;
-            }
-        }
-
-        public void End()
-        {
-            if (interactive)
-            {
-                error.WriteLine();
-            }
-        }
-
-        private static string StateOf(string line) => line[(line.LastIndexOf(':') + 1)..];
     }
 }

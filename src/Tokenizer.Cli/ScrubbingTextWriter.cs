@@ -9,11 +9,14 @@ namespace Tokenizer.Cli;
 /// masked. Lines are buffered until their newline (or <see cref="Flush"/>), so a number split across writes is still
 /// one line to the scrubber.
 /// </summary>
-internal sealed class ScrubbingTextWriter(TextWriter inner) : TextWriter
+internal sealed class ScrubbingTextWriter(TextWriter inner) : TextWriter, ITerminalWriter
 {
     private readonly StringBuilder line = new();
 
     public override Encoding Encoding => inner.Encoding;
+
+    /// <summary>True when the writer wrapped reaches a terminal (tables then get borders; see <see cref="CliTerminal"/>).</summary>
+    public bool IsTerminal => CliTerminal.IsTerminal(inner);
 
     public override void Write(char value)
     {
