@@ -1,7 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Logging;
-using Tokenizer.Server.Hosting;
-
 namespace Tokenizer.Cli.Tests;
 
 /// <summary>
@@ -15,35 +11,20 @@ public sealed class CliMarkupTests : IAsyncLifetime
 
     private const string Reference = "[/][red]cli-markup[bold";
 
-    private readonly string directory = Directory.CreateTempSubdirectory("tokenizer-cli-markup-").FullName;
-    private WebApplication app = null!;
-    private Dictionary<string, string> environment = null!;
-    private string address = null!;
+    private CliServer server = null!;
 
-    public async Task InitializeAsync()
-    {
-        app = TokenizerHost.Build(
-            ["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Development"],
-            builder => builder.Logging.ClearProviders());
-        await app.StartAsync();
-        address = app.Urls.First();
-        environment = new Dictionary<string, string> { ["Tokenizer__DataDirectory"] = directory };
-    }
+    public async Task InitializeAsync() => server = await CliServer.StartAsync("tokenizer-cli-markup-");
 
-    public async Task DisposeAsync()
-    {
-        await app.DisposeAsync();
-        CliFixture.TryDelete(directory);
-    }
+    public async Task DisposeAsync() => await server.DisposeAsync();
 
     [Fact]
     public async Task TokenizeGetAndList_CustomerReferenceIsMarkup_PrintedAsWrittenInEveryTable()
     {
         // Act
-        var tokenized = await CliFixture.RunAsync(Card, environment, "tokenize", "card", "--customer", Reference, "--server", address);
+        var tokenized = await server.RunAsync(Card, "tokenize", "card", "--customer", Reference);
         var token = tokenized.Output.Split(Environment.NewLine)[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1];
-        var read = await CliFixture.RunAsync(string.Empty, environment, "token", "get", token, "--server", address);
-        var listed = await CliFixture.RunAsync(string.Empty, environment, "tokens", "list", "--customer", Reference, "--server", address);
+        var read = await server.RunAsync(string.Empty, "token", "get", token);
+        var listed = await server.RunAsync(string.Empty, "tokens", "list", "--customer", Reference);
 
         // Assert
         Assert.Equal((0, string.Empty), (tokenized.ExitCode, tokenized.Error));

@@ -1,7 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Logging;
-using Tokenizer.Server.Hosting;
 
 namespace Tokenizer.Cli.Tests;
 
@@ -20,29 +17,13 @@ public sealed class CliSetupTests : IAsyncLifetime
 
     private const string Card3155 = """{"card":{"number":"4000002500003155","exp_month":12,"exp_year":2034,"cvc":"123"}}""";
 
-    private readonly string directory = Directory.CreateTempSubdirectory("tokenizer-cli-setup-").FullName;
-    private WebApplication app = null!;
-    private Dictionary<string, string> environment = null!;
-    private string address = null!;
+    private CliServer server = null!;
 
-    public async Task InitializeAsync()
-    {
-        app = TokenizerHost.Build(
-            ["--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Development"],
-            builder => builder.Logging.ClearProviders());
-        await app.StartAsync();
-        address = app.Urls.First();
-        environment = new Dictionary<string, string> { ["Tokenizer__DataDirectory"] = directory };
-    }
+    public async Task InitializeAsync() => server = await CliServer.StartAsync("tokenizer-cli-setup-");
 
-    public async Task DisposeAsync()
-    {
-        await app.DisposeAsync();
-        CliFixture.TryDelete(directory);
-    }
+    public async Task DisposeAsync() => await server.DisposeAsync();
 
-    private Task<(int ExitCode, string Output, string Error)> RunAsync(string stdin, params string[] args) =>
-        CliFixture.RunAsync(stdin, environment, [.. args, "--server", address]);
+    private Task<(int ExitCode, string Output, string Error)> RunAsync(string stdin, params string[] args) => server.RunAsync(stdin, args);
 
     private static string Field(string output, string name) =>
         Regex.Match(output, $"^{Regex.Escape(name)}\\s+(?<value>\\S+)\\s*$", RegexOptions.Multiline) is { Success: true } match
