@@ -25,6 +25,8 @@ internal static class CliTerminal
 
     private const int DefaultTerminalWidth = 80;
 
+    private const int DefaultTerminalHeight = 24;
+
     /// <summary>True when <paramref name="writer"/> reaches a terminal: standard output or error, not redirected.</summary>
     public static bool IsTerminal(TextWriter writer) => writer switch
     {
@@ -48,8 +50,10 @@ internal static class CliTerminal
             Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
         });
 
-        // Spectre sees our writer, not the console, so it cannot ask the terminal's width itself.
-        console.Profile.Width = terminal ? TerminalWidth() : PlainWidth;
+        // Spectre sees our writer, not the console, so it cannot ask the terminal's size itself (it can answer a height of
+        // -1, on which its live display fails).
+        console.Profile.Width = terminal ? Size(() => Console.WindowWidth, DefaultTerminalWidth) : PlainWidth;
+        console.Profile.Height = Size(() => Console.WindowHeight, DefaultTerminalHeight);
         return console;
     }
 
@@ -76,7 +80,8 @@ internal static class CliTerminal
         var table = new Table().Border(terminal ? TableBorder.Rounded : TableBorder.None);
         for (var i = 0; i < count; i++)
         {
-            var column = new TableColumn(new Text(headers?[i] ?? string.Empty));
+            // The first column holds a name or an id (a token to copy): on a terminal the others wrap, never it.
+            var column = new TableColumn(new Text(headers?[i] ?? string.Empty)) { NoWrap = terminal && i == 0 };
             table.AddColumn(terminal ? column : column.Padding(0, 0, i == count - 1 ? 0 : gap, 0));
         }
 
@@ -108,15 +113,15 @@ internal static class CliTerminal
         }
     }
 
-    private static int TerminalWidth()
+    private static int Size(Func<int> read, int fallback)
     {
         try
         {
-            return Console.WindowWidth > 0 ? Console.WindowWidth : DefaultTerminalWidth;
+            return read() is > 0 and var size ? size : fallback;
         }
         catch (IOException)
         {
-            return DefaultTerminalWidth;
+            return fallback;
         }
     }
 }

@@ -7,8 +7,8 @@ namespace Tokenizer.Cli;
 
 /// <summary>
 /// A reconciliation run's progress on standard error: on a terminal, Spectre.Console's live bar (percentage of customers
-/// walked, then the counts and the state), redrawn in place; anywhere else (a pipe, a log) one plain line per change of
-/// state, so logs stay short.
+/// walked, then the counts and the state), redrawn in place; anywhere else (a pipe, a log, a terminal without ANSI) one
+/// plain line per change of state, so logs stay short.
 /// </summary>
 internal static class ReconcileProgress
 {
@@ -18,7 +18,10 @@ internal static class ReconcileProgress
     /// </summary>
     public static async Task<T> ShowAsync<T>(TextWriter error, Func<Action<Reconciliation>, Task<T>> poll)
     {
-        if (!CliTerminal.IsTerminal(error))
+        // Spectre redraws in place with ANSI only: a terminal it finds none on (TERM unset or dumb) gets the plain lines,
+        // which its own fallback would not print at all.
+        var console = CliTerminal.IsTerminal(error) ? CliTerminal.Create(error, terminal: true) : null;
+        if (console is null || !console.Profile.Capabilities.Ansi)
         {
             var last = string.Empty;
             return await poll(run =>
@@ -33,7 +36,7 @@ internal static class ReconcileProgress
 
         var result = default(T)!;
         var summary = new SummaryColumn();
-        await CliTerminal.Create(error, terminal: true)
+        await console
             .Progress()
             .AutoClear(false)
             .Columns(new ProgressBarColumn { Width = 20 }, new PercentageColumn(), summary)

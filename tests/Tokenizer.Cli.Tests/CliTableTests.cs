@@ -172,26 +172,41 @@ public sealed class CliTableTests
     }
 
     [Fact]
+    public async Task ReconcileProgress_TerminalWithoutAnsi_OneLinePerChangeOfState()
+    {
+        // Arrange: a terminal Spectre finds no ANSI on (its own fallback would print nothing).
+        using var error = new TerminalWriter();
+
+        // Act
+        await WithTermAsync("dumb", () => ReconcileProgress.ShowAsync(error, show =>
+        {
+            show(Run(ReconciliationState.Running, 1, 4));
+            show(Run(ReconciliationState.Completed, 4, 4));
+            return Task.FromResult(0);
+        }));
+
+        // Assert
+        Assert.Equal(
+            [
+                "25 % customers 1/4, tokens 1, discrepancies 0, gateway requests 0: running",
+                "100 % customers 4/4, tokens 4, discrepancies 0, gateway requests 0: completed",
+            ],
+            Lines(error));
+    }
+
+    [Fact]
     public async Task ReconcileProgress_TerminalError_LiveBarWithTheLastStateAndMarkupAsWritten()
     {
         // Arrange: Spectre uses ANSI on a terminal whose TERM it knows (a real one sets it; the test host may not).
         using var error = new TerminalWriter();
-        var term = Environment.GetEnvironmentVariable("TERM");
-        Environment.SetEnvironmentVariable("TERM", "xterm");
-        try
+
+        // Act: the last state shown carries a server-supplied reason that is not valid markup.
+        await WithTermAsync("xterm", () => ReconcileProgress.ShowAsync(error, show =>
         {
-            // Act: the last state shown carries a server-supplied reason that is not valid markup.
-            await ReconcileProgress.ShowAsync(error, show =>
-            {
-                show(Run(ReconciliationState.Running, 1, 4));
-                show(Run(ReconciliationState.Interrupted, 2, 4, "[/]shutdown[red"));
-                return Task.FromResult(0);
-            });
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("TERM", term);
-        }
+            show(Run(ReconciliationState.Running, 1, 4));
+            show(Run(ReconciliationState.Interrupted, 2, 4, "[/]shutdown[red"));
+            return Task.FromResult(0);
+        }));
 
         // Assert: drawn in place with escape sequences (cursor hidden and shown again), a bar, the reason as written.
         var text = error.ToString();
@@ -200,6 +215,21 @@ public sealed class CliTableTests
         Assert.Contains("━", text, StringComparison.Ordinal);
         Assert.Contains("50%", text, StringComparison.Ordinal);
         Assert.Contains("customers 2/4, tokens 2, discrepancies 0, gateway requests 0: interrupted ([/]shutdown[red), resuming", Unwrapped(text), StringComparison.Ordinal);
+    }
+
+    // Only this class's terminal tests read TERM (through Spectre's detection), and a class's tests run one at a time.
+    private static async Task WithTermAsync(string value, Func<Task> act)
+    {
+        var term = Environment.GetEnvironmentVariable("TERM");
+        Environment.SetEnvironmentVariable("TERM", value);
+        try
+        {
+            await act();
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("TERM", term);
+        }
     }
 
     private static Token CardToken(string id, string customer) => new()
