@@ -67,6 +67,26 @@ public static partial class CliErrors
         }
     }
 
+    /// <summary>
+    /// A command that did what it could and left the rest to be run again (not a failure): <paramref name="message"/> as
+    /// one line on <paramref name="error"/>, or with <c>--json</c> the JSON object of kind <c>not_finished</c>; returns
+    /// <paramref name="exitCode"/>.
+    /// </summary>
+    public static int NotFinished(TextWriter error, bool json, int exitCode, string message)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        if (json)
+        {
+            Write(error, json, "not_finished", exitCode, OneLine(message), null);
+        }
+        else
+        {
+            error.WriteLine(SensitiveDataScrubber.Scrub(OneLine(message)));
+        }
+
+        return exitCode;
+    }
+
     /// <summary>One usage line (or JSON object); returns <see cref="ExitUsage"/>.</summary>
     public static int Usage(TextWriter error, bool json, string message)
     {

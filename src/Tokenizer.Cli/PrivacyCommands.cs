@@ -11,13 +11,20 @@ namespace Tokenizer.Cli;
 /// <summary>
 /// <c>tokenizer privacy export|correct|erase|status</c>, over tokenizer.v1.PrivacyService (admin role). Personal data
 /// never travels in arguments: corrections are read as JSON from standard input, and an export is written only to a new
-/// file (mode 0600). Exit codes: 0 success, 3 a correction the gateway refused for some token, 1 the server answered with
-/// an error, 2 bad usage (e.g. the output file exists).
+/// file (mode 0600). Exit codes: 0 success, 3 a correction the gateway refused for some token or an erasure that is not
+/// finished (run it again later), 1 the server answered with an error, 2 bad usage (e.g. the output file exists).
 /// </summary>
 public static class PrivacyCommands
 {
     /// <summary>Exit code of <c>privacy correct</c> when at least one token was not updated.</summary>
     public const int ExitPartial = 3;
+
+    /// <summary>
+    /// Exit code of <c>privacy erase</c> when the erasure is not finished (it stopped at <c>detaching</c>: a setup at the
+    /// gateway is still processing); running it again later resumes it. Same value as <see cref="ExitPartial"/>: the
+    /// command did its part, and the rest is to repeat.
+    /// </summary>
+    public const int ExitNotFinished = ExitPartial;
 
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
@@ -116,7 +123,20 @@ public static class PrivacyCommands
                 },
                 cancellationToken: ct);
             PrintStatus(output, response.SubjectPseudonym, response.Status, result.GetValue(json));
-            return 0;
+            if (response.Status.State == ErasureState.Completed)
+            {
+                return 0;
+            }
+
+            // Not an error (nothing failed, nothing to fix), but not done either: a script must not read it as done.
+            var why = response.Status.State == ErasureState.Detaching
+                ? "a payment method's setup is still processing at the gateway (a Bacs mandate being registered takes a few business days) and the Customer is kept until it settles"
+                : "it stopped before its end";
+            return CliErrors.NotFinished(
+                error,
+                result.GetValue(json),
+                ExitNotFinished,
+                $"erasure not finished ({Name(response.Status.State)}): {why}; run the same `tokenizer privacy erase` again later (`tokenizer privacy status` shows where it stands)");
         }));
 
         var status = new Command("status", "Where the person's erasure stands");

@@ -157,4 +157,13 @@ internal static partial class Log
         Level = LogLevel.Information,
         Message = "Stripe refused to set up a payment method: SetupIntent requires_payment_method or canceled (code {DeclineCode}, request {RequestId})")]
     public static partial void SetupRefused(ILogger logger, string declineCode, string requestId);
+
+    // Warning, not Error: nothing in our request is wrong; the Customer was deleted at Stripe (the tokenisation replaces
+    // it and retries; the customer.deleted event revokes its tokens).
+    [LoggerMessage(
+        EventId = 4121,
+        EventName = "StripeCustomerNotFound",
+        Level = LogLevel.Warning,
+        Message = "Stripe does not know the Customer a {Operation} request named (404 resource_missing on customer, request {RequestId}): deleted at Stripe")]
+    public static partial void CustomerNotFound(ILogger logger, StripeOperation operation, string requestId);
 }

@@ -47,6 +47,7 @@ internal static class StripeErrorMapper
     private const string IdempotencyError = "idempotency_error";
     private const string ApiError = "api_error";
     private const string IdempotencyKeyInUse = "idempotency_key_in_use";
+    private const string ResourceMissing = "resource_missing";
     private const string RejectedByGateway = "rejected by the gateway";
     private const string Missing = "-";
     private const string Invalid = "(invalid)";
@@ -115,7 +116,7 @@ internal static class StripeErrorMapper
     {
         ArgumentNullException.ThrowIfNull(exception);
         return exception.HttpStatusCode == System.Net.HttpStatusCode.NotFound
-            && string.Equals(exception.StripeError?.Code, "resource_missing", StringComparison.Ordinal);
+            && string.Equals(exception.StripeError?.Code, ResourceMissing, StringComparison.Ordinal);
     }
 
     /// <summary>Maps one gateway failure (see <see cref="IsGatewayFailure"/>) and logs it once.</summary>
@@ -271,6 +272,14 @@ internal static class StripeErrorMapper
                 ErrorReasons.CardDeclined,
                 "card declined",
                 metadata: new Dictionary<string, string>(StringComparer.Ordinal) { [DeclineCodeKey] = declineCode });
+        }
+
+        // The Customer we named is unknown to Stripe: deleted there (Dashboard, API, an erasure whose customer.deleted is
+        // not processed yet). Not a defect in our request, so not an Error; typed so the tokenisation can replace it.
+        if (Is(type, InvalidRequestError) && status == 404 && Is(code, ResourceMissing) && Is(error.Param, "customer"))
+        {
+            Log.CustomerNotFound(logger, operation, requestId);
+            return new(ErrorKind.Internal, ErrorReasons.GatewayCustomerMissing, "the gateway does not know the customer");
         }
 
         if (Is(type, InvalidRequestError))

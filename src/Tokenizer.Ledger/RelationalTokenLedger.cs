@@ -353,6 +353,32 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         string customerReference,
         string gatewayCustomerId,
         DateTimeOffset now,
+        CancellationToken cancellationToken) =>
+        WriteCustomerAsync(gateway, customerReference, deletedCustomerId: null, gatewayCustomerId, now, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A <c>DELETE</c> of the mapping only while it names the deleted Customer, then what <see cref="SaveCustomerAsync"/>
+    /// does, in one transaction: of concurrent replacements the first to commit wins and every caller gets its id.
+    /// </remarks>
+    public Task<string> ReplaceCustomerAsync(
+        string gateway,
+        string customerReference,
+        string deletedCustomerId,
+        string gatewayCustomerId,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(deletedCustomerId);
+        return WriteCustomerAsync(gateway, customerReference, deletedCustomerId, gatewayCustomerId, now, cancellationToken);
+    }
+
+    private Task<string> WriteCustomerAsync(
+        string gateway,
+        string customerReference,
+        string? deletedCustomerId,
+        string gatewayCustomerId,
+        DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(gateway);
@@ -361,6 +387,15 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         return LedgerDatabase.WriteAsync(
             async (transaction, ct) =>
             {
+                if (deletedCustomerId is not null)
+                {
+                    using var delete = transaction.Command(LedgerSql.DeleteCustomerIfMapped);
+                    delete.Bind("@gateway", gateway)
+                        .Bind("@customer_reference", customerReference)
+                        .Bind("@deleted_customer_id", deletedCustomerId);
+                    await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
                 using (var insert = transaction.Command(LedgerSql.InsertCustomer))
                 {
                     insert.Bind("@gateway", gateway)

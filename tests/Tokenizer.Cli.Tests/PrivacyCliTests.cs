@@ -1,9 +1,13 @@
 using System.CommandLine;
+using System.Security.Cryptography;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Tokenizer.Cli;
 using Tokenizer.Contracts.V1;
 using Tokenizer.Server.Hosting;
+using Tokenizer.StripeSandbox;
 
 namespace Tokenizer.Cli.Tests;
 
@@ -63,6 +67,81 @@ public sealed class PrivacyCliTests
             Assert.Equal(0, erase.ExitCode);
             Assert.Matches(@"erasure\s+completed", erase.Output);
             Assert.Equal(ErasureState.Completed, GetErasureStatusResponse.Parser.ParseJson(status.Output).Status.State);
+            await app.StopAsync();
+        }
+        finally
+        {
+            CliFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task PrivacyErase_BacsSetupStillProcessing_ExitsNotFinishedSaysSoThenResumesToZero()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-privacy-cli-detaching-").FullName;
+        try
+        {
+            // Arrange: a gateway whose Bacs setups stay processing for a while (Stripe: a few business days), which
+            // Stripe cannot cancel: an erasure meanwhile revokes the token, keeps the Customer and stops at detaching.
+            await using var gateway = await StripeSandboxServer.StartAsync(
+                new StripeSandboxOptions { BacsMandateActivationDelay = TimeSpan.FromSeconds(15) }, "Development");
+            await using var app = TokenizerHost.Build(
+                [
+                    "--urls", "https://127.0.0.1:0", $"--Tokenizer:DataDirectory={directory}", "--environment", "Development",
+                    $"--Stripe:ApiBase={gateway.BaseAddress.ToString().TrimEnd('/')}",
+                ],
+                builder =>
+                {
+                    builder.Logging.ClearProviders();
+                    builder.Configuration.AddInMemoryCollection(
+                    [
+                        new("Stripe:ApiKey", "sk_test_cli_detaching"),
+                        new("Tokenizer:RequestHmacSecret", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))),
+                        new("Tokenizer:AuditHmacSecret", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))),
+                    ]);
+                });
+            await app.StartAsync();
+            var address = app.Urls.First();
+            var pki = Path.Combine(directory, "pki");
+            using var channel = Tokenizer.IntegrationTests.TestChannels.Create(new Uri(address), pki, "billing");
+            var client = new TokenizerService.TokenizerServiceClient(channel);
+            var token = (await client.TokenizeBankAccountAsync(
+                Tokenizer.IntegrationTests.Requests.Bacs("cli-detaching-1", customer: "cust-cli-detaching"))).Token;
+            Assert.Equal(SetupStatus.Processing, token.Setup.Status);
+            string[] erase = ["privacy", "erase", "--customer", "cust-cli-detaching", "--idempotency-key", "cli-erase-1", "--server", address, "--pki", pki];
+
+            // Act: erase while the setup is processing, in text and in JSON.
+            var first = await RunCliAsync(string.Empty, erase);
+            var firstJson = await RunCliAsync(string.Empty, [.. erase, "--json"]);
+
+            // Assert: not 0 (a script must not take it for done), the state on standard output, and on standard error
+            // why and what to do; with --json a JSON object on each.
+            Assert.Equal(PrivacyCommands.ExitNotFinished, first.ExitCode);
+            Assert.Equal(3, first.ExitCode);
+            Assert.Matches(@"erasure\s+detaching", first.Output);
+            Assert.Contains("erasure not finished (detaching)", first.Error, StringComparison.Ordinal);
+            Assert.Contains("run the same `tokenizer privacy erase` again later", first.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("cust-cli-detaching", first.Error, StringComparison.Ordinal);
+            Assert.Equal(3, firstJson.ExitCode);
+            Assert.Equal(ErasureState.Detaching, GetErasureStatusResponse.Parser.ParseJson(firstJson.Output).Status.State);
+            using (var problem = JsonDocument.Parse(firstJson.Error))
+            {
+                var body = problem.RootElement.GetProperty("error");
+                Assert.Equal(("not_finished", 3), (body.GetProperty("kind").GetString(), body.GetProperty("exit_code").GetInt32()));
+            }
+
+            // Control: once the setup has settled, the same command completes and exits 0 with nothing on standard error
+            // (bounded wait for the gateway's delay; no timing is asserted).
+            var again = first;
+            for (var attempt = 0; attempt < 60 && again.ExitCode != 0; attempt++)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                again = await RunCliAsync(string.Empty, erase);
+            }
+
+            Assert.Equal(0, again.ExitCode);
+            Assert.Matches(@"erasure\s+completed", again.Output);
+            Assert.Equal(string.Empty, again.Error);
             await app.StopAsync();
         }
         finally

@@ -43,7 +43,9 @@ public sealed class StripeErrorMapperTests
         { 400, Invalid, "parameter_unknown", null, "card[colour]", ErrorKind.Internal, ErrorReasons.GatewayRejectedRequest, null, null },
         { 400, Invalid, "parameter_missing", null, "type", ErrorKind.Internal, ErrorReasons.GatewayRejectedRequest, null, null },
         { 400, Invalid, "parameter_invalid", null, "sepa_debitx", ErrorKind.Internal, ErrorReasons.GatewayRejectedRequest, null, null },
-        { 404, Invalid, "resource_missing", null, "customer", ErrorKind.Internal, ErrorReasons.GatewayRejectedRequest, null, null },
+        { 404, Invalid, "resource_missing", null, "customer", ErrorKind.Internal, ErrorReasons.GatewayCustomerMissing, null, null },
+        { 404, Invalid, "resource_missing", null, "payment_method", ErrorKind.Internal, ErrorReasons.GatewayRejectedRequest, null, null },
+        { 400, Invalid, "resource_missing", null, "customer", ErrorKind.Internal, ErrorReasons.GatewayRejectedRequest, null, null },
         { 400, "idempotency_error", null, null, null, ErrorKind.AlreadyExists, ErrorReasons.IdempotencyKeyReused, null, null },
         { 409, "idempotency_error", null, null, null, ErrorKind.AlreadyExists, ErrorReasons.IdempotencyKeyReused, null, null },
         { 400, Invalid, "parameter_missing", null, "billing_details[name]", ErrorKind.InvalidArgument, ErrorReasons.ValidationFailed, "billing_details.name", null },
@@ -170,6 +172,23 @@ public sealed class StripeErrorMapperTests
         var line = Assert.Single(logger.Lines);
         Assert.Equal(LogLevel.Critical, line.Level);
         Assert.Equal("StripeAuthenticationFailed", line.EventId.Name);
+    }
+
+    [Theory]
+    [InlineData("customer", LogLevel.Warning, ErrorReasons.GatewayCustomerMissing)]
+    [InlineData("payment_method", LogLevel.Error, ErrorReasons.GatewayRejectedRequest)] // control: still our defect
+    public void Map_ResourceMissingOnCustomer_TypedAndLoggedAsADeletionNotAsABug(string param, LogLevel level, string reason)
+    {
+        var e = StripeErrorMapper.Map(
+            Samples.StripeError(404, Invalid, "resource_missing", "No such customer: 'cus_Q1'", param),
+            StripeOperation.CreateSetupIntent,
+            logger);
+
+        Assert.Equal((ErrorKind.Internal, reason), (e.Kind, e.Reason));
+        var line = Assert.Single(logger.Lines);
+        Assert.Equal(level, line.Level);
+        Assert.DoesNotContain("cus_Q1", logger.AllText(), StringComparison.Ordinal);
+        Assert.Equal(param == "customer", line.Text.Contains("deleted at Stripe", StringComparison.Ordinal));
     }
 
     [Fact]

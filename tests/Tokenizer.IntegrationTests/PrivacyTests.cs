@@ -258,7 +258,11 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
 
             using (var deleted = await SandboxAsync(HttpMethod.Get, $"/v1/customers/{customer}"))
             {
-                Assert.Equal(System.Net.HttpStatusCode.NotFound, deleted.StatusCode);
+                // Stripe reads a deleted Customer back as {id, object, deleted: true} and nothing more.
+                Assert.Equal(System.Net.HttpStatusCode.OK, deleted.StatusCode);
+                using var body = JsonDocument.Parse(await deleted.Content.ReadAsStringAsync());
+                Assert.True(body.RootElement.GetProperty("deleted").GetBoolean());
+                Assert.Equal(["id", "object", "deleted"], body.RootElement.EnumerateObject().Select(p => p.Name));
             }
 
             // The tokens are kept (revoked, masked metadata) for retention, no longer linked to the reference.

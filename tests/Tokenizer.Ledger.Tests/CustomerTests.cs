@@ -51,4 +51,25 @@ public abstract class CustomerTests(TestDatabase database) : LedgerTestBase(data
         Assert.Equal("cus_stripe", await Ledger.FindCustomerAsync("stripe", "ref_1", CancellationToken.None));
         Assert.Equal(2, await CountRowsAsync("customers"));
     }
+
+    [Fact]
+    public async Task ReplaceCustomerAsync_StillMappedToTheDeletedOne_ReplacedOtherwiseTheRecordedOneKept()
+    {
+        // Arrange: ref_1 still maps to the deleted cus_old; ref_2 was already replaced by another request (cus_theirs);
+        // ref_3 lost its mapping to the customer.deleted event.
+        await Ledger.SaveCustomerAsync("stripe", "ref_1", "cus_old", T0, CancellationToken.None);
+        await Ledger.SaveCustomerAsync("stripe", "ref_2", "cus_theirs", T0, CancellationToken.None);
+
+        // Act
+        var replaced = await Ledger.ReplaceCustomerAsync("stripe", "ref_1", "cus_old", "cus_new", T0.AddMinutes(1), CancellationToken.None);
+        var kept = await Ledger.ReplaceCustomerAsync("stripe", "ref_2", "cus_old2", "cus_mine", T0.AddMinutes(1), CancellationToken.None);
+        var recorded = await Ledger.ReplaceCustomerAsync("stripe", "ref_3", "cus_old3", "cus_new3", T0.AddMinutes(1), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(("cus_new", "cus_theirs", "cus_new3"), (replaced, kept, recorded));
+        Assert.Equal("cus_new", await Ledger.FindCustomerAsync("stripe", "ref_1", CancellationToken.None));
+        Assert.Equal("cus_theirs", await Ledger.FindCustomerAsync("stripe", "ref_2", CancellationToken.None));
+        Assert.Equal("cus_new3", await Ledger.FindCustomerAsync("stripe", "ref_3", CancellationToken.None));
+        Assert.Equal(3, await CountRowsAsync("customers"));
+    }
 }

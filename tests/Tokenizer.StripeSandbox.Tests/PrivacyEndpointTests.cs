@@ -6,7 +6,7 @@ namespace Tokenizer.StripeSandbox.Tests;
 /// <summary>
 /// The gateway calls privacy needs, with Stripe's semantics, through Stripe.net over real HTTP:
 /// <c>POST /v1/payment_methods/{id}</c> (billing details; attached PaymentMethods only; a field sent empty is unset) and
-/// <c>DELETE /v1/customers/{id}</c> (permanent; its PaymentMethods detached; again: 404 resource_missing).
+/// <c>DELETE /v1/customers/{id}</c> (permanent; its PaymentMethods detached; read back: <c>deleted: true</c>; again: 404 resource_missing).
 /// </summary>
 public sealed class PrivacyEndpointTests(SandboxFixture fixture) : IClassFixture<SandboxFixture>
 {
@@ -79,7 +79,7 @@ public sealed class PrivacyEndpointTests(SandboxFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task DeleteCustomer_WithAttachedPaymentMethod_DeletedItsPaymentMethodsDetachedAndAgain404()
+    public async Task DeleteCustomer_WithAttachedPaymentMethod_DeletedItsPaymentMethodsDetachedReadsAsDeletedAndAgain404()
     {
         // Arrange
         var customer = await customers.CreateAsync(new CustomerCreateOptions());
@@ -89,13 +89,13 @@ public sealed class PrivacyEndpointTests(SandboxFixture fixture) : IClassFixture
         // Act
         var deleted = await customers.DeleteAsync(customer.Id);
         var again = await Assert.ThrowsAsync<StripeException>(() => customers.DeleteAsync(customer.Id));
-        var read = await Assert.ThrowsAsync<StripeException>(() => customers.GetAsync(customer.Id));
+        var read = await customers.GetAsync(customer.Id);
 
         // Assert
         Assert.Equal(customer.Id, deleted.Id);
         Assert.True(deleted.Deleted);
         Assert.Equal(("resource_missing", HttpStatusCode.NotFound), (again.StripeError.Code, again.HttpStatusCode));
-        Assert.Equal(HttpStatusCode.NotFound, read.HttpStatusCode);
+        Assert.Equal((customer.Id, true), (read.Id, read.Deleted == true));
         Assert.Null((await paymentMethods.GetAsync(created.Id)).CustomerId);
         var reattach = await Assert.ThrowsAsync<StripeException>(
             () => paymentMethods.AttachAsync(created.Id, new PaymentMethodAttachOptions { Customer = customer.Id }));

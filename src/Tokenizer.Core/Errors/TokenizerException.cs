@@ -101,6 +101,12 @@ public static class ErrorReasons
     public const string BankAccountRejected = "BANK_ACCOUNT_REJECTED";
     /// <summary>The gateway rejected a parameter for another reason.</summary>
     public const string GatewayRejectedRequest = "GATEWAY_REJECTED_REQUEST";
+    /// <summary>
+    /// The gateway does not know the Customer a request named (Stripe: 404 <c>resource_missing</c> on <c>customer</c>),
+    /// typically one deleted at the gateway. Tokenisation replaces a deleted Customer and retries once; a caller sees
+    /// this only when that was not possible (INTERNAL: retry with a new idempotency key, an operator reads the log).
+    /// </summary>
+    public const string GatewayCustomerMissing = "GATEWAY_CUSTOMER_MISSING";
     /// <summary>The gateway account may not receive raw card numbers (Stripe: raw card data APIs not enabled).</summary>
     public const string RawCardDataNotEnabled = "RAW_CARD_DATA_NOT_ENABLED";
     /// <summary>The gateway refused our credentials (401/403): an operator must act.</summary>

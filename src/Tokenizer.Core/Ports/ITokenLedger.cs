@@ -105,6 +105,19 @@ public interface ITokenLedger
         CancellationToken cancellationToken);
 
     /// <summary>
+    /// Replaces the mapping of <paramref name="customerReference"/> to <paramref name="deletedCustomerId"/> (a Customer the
+    /// gateway deleted) by <paramref name="gatewayCustomerId"/>; records it when no mapping exists; leaves a mapping to any
+    /// other Customer as it is (another request replaced it first). Returns the id that is recorded.
+    /// </summary>
+    Task<string> ReplaceCustomerAsync(
+        string gateway,
+        string customerReference,
+        string deletedCustomerId,
+        string gatewayCustomerId,
+        DateTimeOffset now,
+        CancellationToken cancellationToken);
+
+    /// <summary>
     /// Stores a refreshed setup (<see cref="TokenRecord.Setup"/> and <see cref="TokenRecord.Mandate"/>) of
     /// <paramref name="token"/>, only while the stored setup is still pending (requires_action or processing) under the
     /// same SetupIntent: a late refresh never overwrites a newer outcome. Returns whether it was stored.

@@ -59,7 +59,9 @@ public static class ReconciliationClassifier
     /// A ledger token the gateway walk did not meet under any of our Customers. A revoked token matches, unless its setup
     /// is still pending (requires_action or processing) as far as the ledger knows: its SetupIntent could yet attach the
     /// PaymentMethod (or already has, to a Customer the walk no longer lists, such as a deleted one), so that is a
-    /// status mismatch, never "matched".
+    /// status mismatch, never "matched". An active token whose setup is pending is not attached yet (Stripe attaches a
+    /// SetupIntent's PaymentMethod to the Customer on successful setup only): pending, its detail naming what it waits
+    /// for (the customer's 3-D Secure authentication or microdeposit verification, or the gateway's processing).
     /// </summary>
     public static ReconciliationItem NotAttached(TokenRecord ledger)
     {
@@ -67,6 +69,11 @@ public static class ReconciliationClassifier
         if (ledger.Status == TokenStatus.Revoked && ledger.Setup.IsPending)
         {
             return Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.StatusMismatch, "revoked in the ledger, its setup still pending at the gateway (it may attach the PaymentMethod)");
+        }
+
+        if (ledger.Status == TokenStatus.Active && ledger.Setup.IsPending)
+        {
+            return Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.Pending, WaitingFor(ledger.Setup));
         }
 
         return ledger.Status == TokenStatus.Revoked
@@ -151,6 +158,17 @@ public static class ReconciliationClassifier
 
         return differences;
     }
+
+    private static string WaitingFor(TokenSetup setup) => (setup.Status, setup.NextAction?.Kind) switch
+    {
+        (SetupStatus.RequiresAction, NextActionKind.RedirectToUrl) =>
+            "active in the ledger, its setup waits for the customer's 3-D Secure authentication: not attached at the gateway until it succeeds",
+        (SetupStatus.RequiresAction, NextActionKind.VerifyWithMicrodeposits) =>
+            "active in the ledger, its setup waits for the customer's microdeposit verification: not attached at the gateway until it succeeds",
+        (SetupStatus.RequiresAction, _) =>
+            "active in the ledger, its setup waits for the customer's action: not attached at the gateway until it succeeds",
+        _ => "active in the ledger, its setup still processing at the gateway (a mandate being registered): not attached until it succeeds",
+    };
 
     private static ReconciliationItem Item(
         string token,

@@ -20,7 +20,10 @@ public enum ReconciliationCategory
     /// <summary>Both sides know it but a field differs (the detail names the fields, never a value).</summary>
     FieldMismatch = 5,
 
-    /// <summary>A tokenisation intent still unresolved past its grace period.</summary>
+    /// <summary>
+    /// A tokenisation intent still unresolved past its grace period; or an active token whose setup waits for the
+    /// customer (3-D Secure, ACH microdeposits) or is still processing, so not attached at the gateway yet.
+    /// </summary>
     Pending = 6,
 }
 

@@ -85,6 +85,15 @@ public sealed class RequestHasher
         $"tkz_{Derive("req", callerId, idempotencyKey)}_{step}";
 
     /// <summary>
+    /// The gateway Idempotency-Key for the SetupIntent of one caller's request under one gateway Customer:
+    /// <c>tkz_{40 hex}_seti_{16 hex}</c>. Per Customer, because the gateway keeps the first answer for a key: a request
+    /// whose Customer turned out deleted (404 kept for the key) sets up again under the new Customer with a key of its
+    /// own, and a retry of that request, which finds the new Customer mapped, replays that second SetupIntent.
+    /// </summary>
+    public string SetupIntentKey(string callerId, string idempotencyKey, string customerId) =>
+        GatewayKey(callerId, idempotencyKey, "seti_" + Derive("seti", customerId, string.Empty)[..16]);
+
+    /// <summary>
     /// The id under which the ledger keeps a caller's idempotency key: a keyed HMAC-SHA256 of it, 64 letters (each hex
     /// digit of the HMAC written as <c>a</c>-<c>p</c>), so the caller's key (free text that could hold anything) is never
     /// stored in clear, and the id never holds a digit: stored next to other columns in database pages, a hex id could

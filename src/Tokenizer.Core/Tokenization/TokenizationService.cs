@@ -432,10 +432,31 @@ public sealed partial class TokenizationService(
         var customerId = await EnsureCustomerAsync(hasher, caller, key, customerReference, cancellationToken).ConfigureAwait(false);
         var paymentMethod = await gateway.CreatePaymentMethodAsync(request, hasher.GatewayKey(caller.CallerId, key, "pm"), cancellationToken)
             .ConfigureAwait(false);
-        var setup = await gateway.CreateSetupIntentAsync(
-            new SetupIntentRequest(customerId, paymentMethod.Id, paymentMethod.Type, request.Metadata, setupOptions.ReturnUrl, setupOptions.Mandate),
-            hasher.GatewayKey(caller.CallerId, key, "seti"),
-            cancellationToken).ConfigureAwait(false);
+        Task<GatewaySetup> SetUpAsync(string customer) => gateway.CreateSetupIntentAsync(
+            new SetupIntentRequest(customer, paymentMethod.Id, paymentMethod.Type, request.Metadata, setupOptions.ReturnUrl, setupOptions.Mandate),
+            hasher.SetupIntentKey(caller.CallerId, key, customer),
+            cancellationToken);
+
+        GatewaySetup setup;
+        try
+        {
+            setup = await SetUpAsync(customerId).ConfigureAwait(false);
+        }
+        catch (TokenizerException missing) when (missing.Reason == ErrorReasons.GatewayCustomerMissing)
+        {
+            // The mapped Customer was deleted at the gateway (Dashboard, API, an erasure) and its customer.deleted event
+            // is not processed yet: replace it and set up once more under the new one.
+            var replacement = await ReplaceDeletedCustomerAsync(hasher, caller, key, customerReference, customerId, cancellationToken)
+                .ConfigureAwait(false);
+            if (replacement is null)
+            {
+                throw;
+            }
+
+            customerId = replacement;
+            setup = await SetUpAsync(customerId).ConfigureAwait(false);
+        }
+
         settings.FailPoint?.Invoke(FailPoints.AfterSetupIntent);
         if (setup.Status == SetupStatus.RequiresAction && paymentMethod.Type == TokenType.Card && setupOptions.ReturnUrl is null)
         {
@@ -524,6 +545,36 @@ public sealed partial class TokenizationService(
             .ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// When the gateway confirms <paramref name="missingCustomerId"/> is deleted (Stripe API GET /v1/customers/{id}:
+    /// <c>deleted: true</c>), a new Customer for the reference, created under this request's own key (so a retry of the
+    /// request gets the same one), mapped in its place; the id the ledger then records (another request's replacement
+    /// when it came first). Null when the Customer is not deleted, or the new one is deleted too: the caller rethrows.
+    /// </summary>
+    private async Task<string?> ReplaceDeletedCustomerAsync(
+        RequestHasher hasher, CallerContext caller, string key, string customerReference, string missingCustomerId, CancellationToken cancellationToken)
+    {
+        if (!await gateway.IsCustomerDeletedAsync(missingCustomerId, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var created = await gateway.CreateCustomerAsync(customerReference, hasher.GatewayKey(caller.CallerId, key, "customer"), cancellationToken)
+            .ConfigureAwait(false);
+
+        // This request's key may already have made a Customer (after the read-back above) that is gone as well: never
+        // map a reference to a deleted Customer.
+        if (created == missingCustomerId || await gateway.IsCustomerDeletedAsync(created, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var recorded = await ledger.ReplaceCustomerAsync(
+            gateway.Name, customerReference, missingCustomerId, created, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        LogCustomerReplaced(logger, missingCustomerId, recorded);
+        return recorded;
+    }
+
     /// <summary>UTC now at microsecond precision, what the ledgers store, so a replayed response equals a later read.</summary>
     private DateTimeOffset Now()
     {
@@ -594,6 +645,11 @@ public sealed partial class TokenizationService(
 
     /// <summary>What the SetupIntent carries beyond the PaymentMethod: a card's return URL or a debit's mandate acceptance.</summary>
     private sealed record SetupOptions(string? ReturnUrl, MandateAcceptance? Mandate);
+
+    // Warning: not a defect, but the ledger mapped a reference to a Customer deleted at the gateway until now. No
+    // reference: Customer ids are the gateway's, like token ids.
+    [LoggerMessage(EventId = 1005, EventName = "DeletedCustomerReplaced", Level = LogLevel.Warning, Message = "Customer {DeletedCustomer} is deleted at the gateway: replaced by {Customer} and set up again")]
+    private static partial void LogCustomerReplaced(ILogger logger, string deletedCustomer, string customer);
 
     [LoggerMessage(EventId = 1002, EventName = "Revoked", Level = LogLevel.Information, Message = "Revoked {Token}")]
     private static partial void LogRevoked(ILogger logger, string token);

@@ -253,6 +253,12 @@ internal static class LedgerSql
         ON CONFLICT (gateway, customer_reference) DO NOTHING
         """;
 
+    /// <summary>Forgets a reference's mapping only while it still names the given (deleted) Customer.</summary>
+    public const string DeleteCustomerIfMapped = """
+        DELETE FROM customers
+        WHERE gateway = @gateway AND customer_reference = @customer_reference AND gateway_customer_id = @deleted_customer_id
+        """;
+
     /// <summary>Whether a migration version is recorded.</summary>
     public const string SelectMigration = "SELECT COUNT(*) FROM schema_migrations WHERE version = @version";
 

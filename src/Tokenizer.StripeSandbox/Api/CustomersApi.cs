@@ -39,19 +39,28 @@ internal sealed class CustomersApi(SandboxStore store, IOptions<StripeSandboxOpt
         return Ok(customer);
     }
 
-    /// <summary>Stripe API GET /v1/customers/{id}.</summary>
+    /// <summary>
+    /// Stripe API GET /v1/customers/{id}. A deleted Customer answers 200 <c>{"id": ..., "object": "customer",
+    /// "deleted": true}</c> (Stripe: "If it's for a deleted Customer, a subset of the customer's information is returned,
+    /// including a deleted property that's set to true"); an unknown id 404 <c>resource_missing</c>.
+    /// </summary>
     public ApiResult Get(string id, StripeParams parameters)
     {
         parameters.RejectUnknown(FrozenSet<string>.Empty);
-        var customer = store.Read(data =>
-            data.Customers.TryGetValue(id, out var found) ? found : throw StripeErrors.ResourceMissing("customer", "customer"));
-        return Ok(customer);
+        var customer = store.Read<CustomerObject?>(data =>
+            data.Customers.TryGetValue(id, out var found) ? found
+            : data.DeletedCustomers.Contains(id) ? null
+            : throw StripeErrors.ResourceMissing("customer", "customer"));
+        return customer is null
+            ? ApiResult.Ok(JsonSerializer.Serialize(new DeletedObject(id, "customer", true), SandboxJson.Default.DeletedObject))
+            : Ok(customer);
     }
 
     /// <summary>
     /// Stripe API DELETE /v1/customers/{id}: deletes the Customer permanently and answers
     /// <c>{"id": ..., "object": "customer", "deleted": true}</c>; its PaymentMethods are detached with it. An unknown or
-    /// already deleted Customer answers 404 <c>resource_missing</c>.
+    /// already deleted Customer answers 404 <c>resource_missing</c>, as does any other use of it (a SetupIntent, an attach,
+    /// a list of its PaymentMethods); only <see cref="Get"/> still shows it, as deleted.
     /// </summary>
     public ApiResult Delete(string id, StripeParams parameters)
     {
@@ -62,6 +71,8 @@ internal sealed class CustomersApi(SandboxStore store, IOptions<StripeSandboxOpt
             {
                 throw StripeErrors.ResourceMissing("customer", "customer");
             }
+
+            data.DeletedCustomers.Add(id);
 
             foreach (var (pmId, stored) in data.PaymentMethods.ToList())
             {

@@ -55,7 +55,8 @@ internal sealed record StateFile(
     IReadOnlyList<StoredMandate>? Mandates = null,
     IReadOnlyList<StoredPaymentIntent>? PaymentIntents = null,
     IReadOnlyList<StoredEvent>? Events = null,
-    IReadOnlyList<Webhooks.WebhookEndpointObject>? WebhookEndpoints = null);
+    IReadOnlyList<Webhooks.WebhookEndpointObject>? WebhookEndpoints = null,
+    IReadOnlyList<string>? DeletedCustomers = null);
 
 /// <summary>The sandbox's gateway state, only ever touched under <see cref="SandboxStore"/>'s lock.</summary>
 internal sealed class SandboxData
@@ -76,6 +77,12 @@ internal sealed class SandboxData
     public TrackedMap<StoredPaymentMethod> PaymentMethods { get; }
 
     public Dictionary<string, IdempotencyRecord> IdempotencyRecords { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The ids of deleted Customers: Stripe still answers <c>GET /v1/customers/{id}</c> for one, with
+    /// <c>{"id", "object": "customer", "deleted": true}</c>, and nothing else of it.
+    /// </summary>
+    public HashSet<string> DeletedCustomers { get; } = new(StringComparer.Ordinal);
 
     public TrackedMap<StoredSetupIntent> SetupIntents { get; }
 

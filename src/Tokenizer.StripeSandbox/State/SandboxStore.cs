@@ -241,6 +241,11 @@ internal sealed class SandboxStore : IDisposable
             data.Customers[customer.Id] = customer;
         }
 
+        foreach (var deleted in file.DeletedCustomers ?? [])
+        {
+            data.DeletedCustomers.Add(deleted);
+        }
+
         foreach (var paymentMethod in file.PaymentMethods)
         {
             data.PaymentMethods[paymentMethod.View.Id] = paymentMethod;
@@ -334,7 +339,8 @@ internal sealed class SandboxStore : IDisposable
             [.. data.Mandates.Values],
             [.. data.PaymentIntents.Values],
             [.. data.EventLog.All],
-            [.. data.WebhookEndpoints.Values]);
+            [.. data.WebhookEndpoints.Values],
+            [.. data.DeletedCustomers]);
         var temporary = Path.Combine(directory, $".{StateFileName}.{Guid.NewGuid():N}.tmp");
         try
         {

@@ -90,6 +90,26 @@ public sealed class ReconciliationClassifierTests
     }
 
     [Theory]
+    [InlineData(SetupStatus.RequiresAction, NextActionKind.RedirectToUrl, ReconciliationCategory.Pending, "waits for the customer's 3-D Secure authentication")]
+    [InlineData(SetupStatus.RequiresAction, NextActionKind.VerifyWithMicrodeposits, ReconciliationCategory.Pending, "waits for the customer's microdeposit verification")]
+    [InlineData(SetupStatus.Processing, null, ReconciliationCategory.Pending, "still processing at the gateway")]
+    [InlineData(SetupStatus.Ready, null, ReconciliationCategory.MissingAtGateway, "not attached to our customer")] // control
+    [InlineData(SetupStatus.Failed, null, ReconciliationCategory.MissingAtGateway, "not attached to our customer")] // control
+    public void NotAttached_ActiveBySetupStatus_WaitingSetupIsPendingNotMissing(SetupStatus setup, NextActionKind? action, ReconciliationCategory expected, string detail)
+    {
+        // Stripe attaches a SetupIntent's PaymentMethod to the Customer only when the setup succeeds ("the SetupIntent's
+        // payment method will be attached to the Customer on successful setup"): one waiting for the customer or still
+        // processing is not attached yet, which is no discrepancy. A set-up token not attached is (the controls).
+        var next = action is { } kind ? new NextAction(kind, "https://hooks.stripe.com/next", null) : null;
+        var ledger = Ledger() with { Setup = new TokenSetup(setup, "seti_1", next, setup == SetupStatus.Failed ? "card_declined" : null) };
+
+        var item = ReconciliationClassifier.NotAttached(ledger);
+
+        Assert.Equal((expected, "active", "not_attached"), (item.Category, item.LedgerStatus, item.GatewayStatus));
+        Assert.Contains(detail, item.Detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(IntentState.Pending, "tokenize_card", TokenType.Card, "still pending")]
     [InlineData(IntentState.Failed, "tokenize_bank_account", null, "unknown gateway outcome")]
     [InlineData(IntentState.Detaching, "tokenize_card", TokenType.Card, "detach at the gateway not yet confirmed")]

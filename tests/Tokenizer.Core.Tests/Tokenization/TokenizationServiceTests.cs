@@ -82,11 +82,62 @@ public sealed class TokenizationServiceTests
         await gateway.Received(1).CreateSetupIntentAsync(
             Arg.Is<SetupIntentRequest>(r => r.CustomerId == "cus_1" && r.PaymentMethodId == "pm_1" && r.Type == TokenType.Card
                 && r.Metadata.ContainsKey("tokenizer_intent") && r.ReturnUrl == null && r.MandateAcceptance == null),
-            Arg.Is<string>(k => k.StartsWith("tkz_", StringComparison.Ordinal) && k.EndsWith("_seti", StringComparison.Ordinal)),
+            Arg.Is<string>(k => k == new RequestHasher(Secret).SetupIntentKey("default", "key-1", "cus_1")),
             Arg.Any<CancellationToken>());
         await gateway.DidNotReceiveWithAnyArgs().AttachAsync(default!, default!, default!, default);
         Assert.Equal(new TokenSetup(SetupStatus.Ready, "seti_1", null, null), result.Token.Setup);
         await ledger.Received(1).CompleteAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), Arg.Is<string>(j => j.Contains("pm_1", StringComparison.Ordinal) && j.Contains("seti_1", StringComparison.Ordinal)), Arg.Is<TokenRecord>(t => t.Token == "pm_1" && t.Setup.Status == SetupStatus.Ready), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task TokenizeCard_MappedCustomerDeletedAtGateway_ReplacedUnderTheRequestsKeyAndSetUpAgain()
+    {
+        // Arrange: the ledger maps the reference to cus_1, which Stripe deleted (customer.deleted not processed yet).
+        StartedWithPaymentMethod();
+        var hasher = new RequestHasher(Secret);
+        gateway.CreateSetupIntentAsync(Arg.Is<SetupIntentRequest>(r => r.CustomerId == "cus_1"), Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .Throws(new TokenizerException(ErrorKind.Internal, ErrorReasons.GatewayCustomerMissing, "the gateway does not know the customer"));
+        gateway.CreateSetupIntentAsync(Arg.Is<SetupIntentRequest>(r => r.CustomerId == "cus_2"), Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .Returns(Ready("seti_2"));
+        gateway.IsCustomerDeletedAsync("cus_1", Arg.Any<CancellationToken>()).Returns(true);
+        gateway.IsCustomerDeletedAsync("cus_2", Arg.Any<CancellationToken>()).Returns(false);
+        gateway.CreateCustomerAsync("cust-1", Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns("cus_2");
+        ledger.ReplaceCustomerAsync("stripe", "cust-1", "cus_1", "cus_2", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()).Returns("cus_2");
+
+        // Act
+        var result = await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
+
+        // Assert: a new Customer under the request's own key, mapped in place of the deleted one, set up under a key of
+        // its own (the first key's 404 stays at the gateway).
+        Assert.Equal(("cus_2", "seti_2"), (result.Token.GatewayCustomerId, result.Token.Setup.SetupIntentId));
+        await gateway.Received(1).CreateCustomerAsync("cust-1", hasher.GatewayKey("default", "key-1", "customer"), Arg.Any<CancellationToken>());
+        await ledger.Received(1).ReplaceCustomerAsync("stripe", "cust-1", "cus_1", "cus_2", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>());
+        await gateway.Received(1).CreateSetupIntentAsync(
+            Arg.Is<SetupIntentRequest>(r => r.CustomerId == "cus_2"), hasher.SetupIntentKey("default", "key-1", "cus_2"), Arg.Any<CancellationToken>());
+        Assert.NotEqual(hasher.SetupIntentKey("default", "key-1", "cus_1"), hasher.SetupIntentKey("default", "key-1", "cus_2"));
+        await ledger.Received(1).CompleteAsync(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<string>(), Arg.Is<TokenRecord>(t => t.GatewayCustomerId == "cus_2"), Arg.Any<CancellationToken>());
+    }
+
+    [Theory]
+    [InlineData(false, false)] // Stripe says the Customer exists: not ours to replace.
+    [InlineData(true, true)] // the request's own key gives back a Customer that is deleted too: never mapped.
+    public async Task TokenizeCard_CustomerMissingButNotReplaceable_FailsGatewayCustomerMissingMapsNothing(bool missingDeleted, bool newDeleted)
+    {
+        // Arrange
+        StartedWithPaymentMethod();
+        gateway.CreateSetupIntentAsync(default!, default!, default)
+            .ThrowsForAnyArgs(new TokenizerException(ErrorKind.Internal, ErrorReasons.GatewayCustomerMissing, "the gateway does not know the customer"));
+        gateway.IsCustomerDeletedAsync("cus_1", Arg.Any<CancellationToken>()).Returns(missingDeleted);
+        gateway.IsCustomerDeletedAsync("cus_2", Arg.Any<CancellationToken>()).Returns(newDeleted);
+        gateway.CreateCustomerAsync("cust-1", Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns("cus_2");
+
+        // Act
+        var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
+
+        // Assert
+        Assert.Equal(ErrorReasons.GatewayCustomerMissing, error.Reason);
+        await ledger.DidNotReceiveWithAnyArgs().ReplaceCustomerAsync(default!, default!, default!, default!, default, default);
+        await gateway.ReceivedWithAnyArgs(1).CreateSetupIntentAsync(default!, default!, default);
     }
 
     [Fact]
@@ -166,7 +217,7 @@ public sealed class TokenizationServiceTests
             Arg.Is<SetupIntentRequest>(r => r.Type == TokenType.SepaDebit && r.ReturnUrl == null
                 && r.MandateAcceptance!.AcceptedAt == new DateTimeOffset(2026, 11, 29, 11, 0, 0, TimeSpan.Zero)
                 && (offline ? r.MandateAcceptance.Online == null : r.MandateAcceptance.Online!.IpAddress == "203.0.113.7")),
-            Arg.Is<string>(k => k.EndsWith("_seti", StringComparison.Ordinal)),
+            Arg.Is<string>(k => k.Contains("_seti_", StringComparison.Ordinal)),
             Arg.Any<CancellationToken>());
     }
 

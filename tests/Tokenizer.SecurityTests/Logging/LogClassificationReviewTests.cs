@@ -130,6 +130,10 @@ public class LogClassificationReviewTests
         "Tokenizer.Core.Tokenization.RecoveryService.LogDeferred(errorType)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogLostClaim(intentId)",
         "Tokenizer.Gateways.Stripe.Log.CustomerMissing(requestId)",
+        "Tokenizer.Gateways.Stripe.Log.CustomerNotFound(operation)",
+        "Tokenizer.Gateways.Stripe.Log.CustomerNotFound(requestId)",
+        "Tokenizer.Core.Tokenization.TokenizationService.LogCustomerReplaced(deletedCustomer)",
+        "Tokenizer.Core.Tokenization.TokenizationService.LogCustomerReplaced(customer)",
 
         // Issue #13: a SetupIntent id (seti_..., the gateway's, like a token id), a token id, our own error reason code,
         // and Stripe's decline code and request id, both passed through SafeDeclineCode / SafeRequestId.

@@ -1,0 +1,46 @@
+using Tokenizer.Contracts.V1;
+
+namespace Tokenizer.IntegrationTests.Reconciliation;
+
+/// <summary>
+/// Tokens whose setup waits for the customer (a card that needs 3-D Secure, an ACH account before its microdeposits) are
+/// not attached at Stripe yet (Stripe attaches a SetupIntent's PaymentMethod on successful setup only): reconciliation
+/// reports them pending, not missing at the gateway. Real server, real gRPC, the embedded sandbox over HTTP, SQLite.
+/// </summary>
+public sealed class ReconciliationWaitingSetupTests(ReconciliationServerFixture host) : IClassFixture<ReconciliationServerFixture>
+{
+    [Fact]
+    public async Task Reconcile_SetupsWaitingForTheCustomer_PendingWhileADetachedTokenIsStillMissingAtGateway()
+    {
+        // Arrange: for one reference, a 3-D Secure card and an ACH account waiting for the customer, a plain card
+        // (matched), and a plain card detached behind our back (missing at the gateway: the control).
+        var reference = "cust-recon-waiting-" + Guid.NewGuid().ToString("N")[..8];
+        var billing = host.Server.Client;
+        var threeDsRequest = Requests.Card("4000002500003155", Requests.NewKey(), customer: reference);
+        threeDsRequest.ReturnUrl = "https://billing.example.com/3ds/done";
+        var threeDs = (await billing.TokenizeCardAsync(threeDsRequest)).Token;
+        var ach = (await billing.TokenizeBankAccountAsync(Requests.Ach(Requests.NewKey(), customer: reference))).Token;
+        var plain = (await billing.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: reference))).Token;
+        var detached = (await billing.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: reference))).Token;
+        await host.StripePostAsync($"/v1/payment_methods/{detached.Token_}/detach");
+        Assert.Equal(
+            (SetupStatus.RequiresAction, NextActionKind.RedirectToUrl, SetupStatus.RequiresAction, NextActionKind.VerifyWithMicrodeposits),
+            (threeDs.Setup.Status, threeDs.Setup.NextAction.Kind, ach.Setup.Status, ach.Setup.NextAction.Kind));
+
+        // Act
+        var run = await host.ReconcileAsync(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), reference);
+        var items = await host.ItemsAsync(run.Reconciliation.RunId);
+
+        // Assert
+        Assert.Equal(ReconciliationState.Completed, run.Reconciliation.State);
+        ReconciliationItem Of(Token token) => Assert.Single(items, i => i.Token == token.Token_);
+        Assert.Equal(("active", "not_attached", ReconciliationCategory.Pending), Facts(Of(threeDs)));
+        Assert.Contains("3-D Secure", Of(threeDs).Detail, StringComparison.Ordinal);
+        Assert.Equal(("active", "not_attached", ReconciliationCategory.Pending), Facts(Of(ach)));
+        Assert.Contains("microdeposit", Of(ach).Detail, StringComparison.Ordinal);
+        Assert.Equal(ReconciliationCategory.Matched, Of(plain).Category);
+        Assert.Equal(("active", "not_attached", ReconciliationCategory.MissingAtGateway), Facts(Of(detached)));
+    }
+
+    private static (string, string, ReconciliationCategory) Facts(ReconciliationItem item) => (item.LedgerStatus, item.GatewayStatus, item.Category);
+}
