@@ -141,14 +141,7 @@ public sealed partial class PrivacyService(
         var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
 
         var resources = new HashSet<string>(tokens.Select(t => t.Token), StringComparer.Ordinal) { subject };
-        var events = new List<AuditRecord>();
-        await foreach (var record in auditReader.ReadAsync(null, null, cancellationToken).ConfigureAwait(false))
-        {
-            if (record.Event.Resource is { } resource && resources.Contains(resource))
-            {
-                events.Add(record);
-            }
-        }
+        var events = await auditReader.ReadByResourcesAsync(resources, cancellationToken).ConfigureAwait(false);
 
         return new SubjectExport(
             subject,
