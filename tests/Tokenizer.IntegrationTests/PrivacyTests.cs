@@ -361,6 +361,43 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
     }
 
     [Fact]
+    public async Task ExportSubjectData_AuditEvents_TheTrailsRecordsOfTheSubjectInTheTrailsOrder()
+    {
+        // Arrange: records of the subject's two tokens and its pseudonym (an earlier export), among another subject's.
+        var subject = Person.New("export-audit");
+        var card = await TokenizeCardAsync(subject);
+        var other = Person.New("export-audit-other");
+        var otherCard = await TokenizeCardAsync(other);
+        var bank = await TokenizeSepaAsync(subject);
+        await server.Finance.GetTokenAsync(new GetTokenRequest { Token = card.Token_ });
+        await server.Finance.GetTokenAsync(new GetTokenRequest { Token = otherCard.Token_ });
+        var earlier = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+
+        // Act
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        var audit = new AuditService.AuditServiceClient(server.ChannelFor("admin"));
+        using var call = audit.ExportAuditEvents(new ExportAuditEventsRequest());
+        var trail = new List<AuditEvent>();
+        await foreach (var message in call.ResponseStream.ReadAllAsync())
+        {
+            trail.Add(message.Event);
+        }
+
+        // Assert: the whole trail's export (oldest first) filtered by the subject's resources, up to the newest record the
+        // privacy export served (later ones, such as that export call's own record, were appended after its read), is
+        // the privacy export's list; the other subject's records are in the trail only.
+        HashSet<string> resources = [card.Token_, bank.Token_, export.SubjectPseudonym];
+        var served = export.AuditEvents.Max(e => e.Sequence);
+        Assert.Equal(trail.Where(e => resources.Contains(e.Resource) && e.Sequence <= served), export.AuditEvents);
+        Assert.True(export.AuditEvents.Count >= 4, export.AuditEvents.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains(trail, e => e.Sequence > served && e.Resource == export.SubjectPseudonym && e.Action.EndsWith("/ExportSubjectData", StringComparison.Ordinal));
+        Assert.Contains(export.AuditEvents, e => e.Resource == export.SubjectPseudonym);
+        Assert.Equal(earlier.AuditEvents, export.AuditEvents.Take(earlier.AuditEvents.Count));
+        Assert.Contains(trail, e => e.Resource == otherCard.Token_);
+        Assert.DoesNotContain(export.AuditEvents, e => e.Resource == otherCard.Token_);
+    }
+
+    [Fact]
     public async Task PrivacyCalls_AtDebugLevel_LogNoneOfThePersonalDataOrTheReference()
     {
         // Arrange

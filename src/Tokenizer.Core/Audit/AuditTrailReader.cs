@@ -172,4 +172,12 @@ public interface IAuditTrailReader
         DateTimeOffset? fromInclusive,
         DateTimeOffset? toExclusive,
         CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every record whose resource is one of <paramref name="resources"/> (compared ordinally, as stored), oldest first
+    /// (by time, then sequence): the records <see cref="ReadAsync"/> with open bounds streams for those resources, found
+    /// through an index on the resource instead of a walk of the whole trail. Does not verify the chain.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The index served a row of another resource (its contents were changed: <c>tokenizer audit verify</c> names it).</exception>
+    Task<IReadOnlyList<AuditRecord>> ReadByResourcesAsync(IReadOnlyCollection<string> resources, CancellationToken cancellationToken);
 }

@@ -849,6 +849,48 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// One query per batch of up to 100 resources (<see cref="AuditSql.SelectByResources"/>), each an equality list that
+    /// reads the resource index and then only the matching rows; the records are sorted here. Every served value comes
+    /// from the table row, whose resource is checked again: an index entry naming another row fails the read. An entry
+    /// removed from the index's b-tree under an unchanged schema would leave its record out; the storage check of
+    /// <see cref="VerifyAsync"/> and of every start (SQLite's integrity check) reports such an index.
+    /// </remarks>
+    /// <exception cref="DbException">The database could not be read.</exception>
+    public async Task<IReadOnlyList<AuditRecord>> ReadByResourcesAsync(IReadOnlyCollection<string> resources, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(resources);
+        var wanted = new HashSet<string>(resources, StringComparer.Ordinal);
+        var rows = new List<AuditRow>();
+        foreach (var batch in wanted.Order(StringComparer.Ordinal).Chunk(AuditSql.ResourceBatch))
+        {
+            rows.AddRange(await ReadPageAsync(
+                AuditSql.SelectByResources(batch.Length),
+                command =>
+                {
+                    for (var i = 0; i < batch.Length; i++)
+                    {
+                        command.Bind(AuditSql.ResourceParameter(i), batch[i]);
+                    }
+                },
+                cancellationToken).ConfigureAwait(false));
+        }
+
+        if (rows.Any(row => row.Resource is not { } resource || !wanted.Contains(resource)))
+        {
+            throw new InvalidOperationException("the audit resource index disagrees with the table: run `tokenizer audit verify`");
+        }
+
+        return rows
+            .Where(row => row.Sequence >= 1)
+            .DistinctBy(row => row.Sequence)
+            .OrderBy(row => row.TimeMicros)
+            .ThenBy(row => row.Sequence)
+            .Select(row => row.ToRecord())
+            .ToList();
+    }
+
     /// <summary>
     /// Refuses further appends and, unless the database is shared with a token ledger, closes its pooled connections.
     /// The key is not cleared: an append already in the write queue may still need it, and a record signed with a

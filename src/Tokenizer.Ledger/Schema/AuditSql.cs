@@ -72,6 +72,32 @@ internal static class AuditSql
     /// <summary>The columns of <see cref="TimeIndex"/>, comma-separated.</summary>
     public const string TimeIndexColumns = "time,sequence";
 
+    /// <summary>The index the privacy export reads a subject's records by (migration 16), on <c>resource</c>.</summary>
+    public const string ResourceIndex = "ix_audit_events_resource";
+
+    /// <summary>How many resources one <see cref="SelectByResources"/> names at most (far below either database's parameter limit).</summary>
+    public const int ResourceBatch = 100;
+
+    /// <summary>
+    /// Every record whose resource is one of <c>@r0</c> .. <c>@r{count - 1}</c>, all columns and a 1 (the stored-types
+    /// column <see cref="Audit.AuditRow.Read"/> expects), in no particular order: the caller sorts, and drops a row below
+    /// sequence 1 (written past the CHECK constraint, never served as evidence). Only an equality list on
+    /// <c>resource</c>, so both planners read <see cref="ResourceIndex"/> and then the matching rows, never the whole
+    /// table (a range on <c>sequence</c> here would let SQLite walk the table by rowid instead).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is not 1 to <see cref="ResourceBatch"/>.</exception>
+    public static string SelectByResources(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, ResourceBatch);
+        return "SELECT " + Columns + ", 1 FROM audit_events WHERE resource IN ("
+            + string.Join(", ", Enumerable.Range(0, count).Select(ResourceParameter))
+            + ")";
+    }
+
+    /// <summary>The name of the <paramref name="position"/>th parameter of <see cref="SelectByResources"/>.</summary>
+    public static string ResourceParameter(int position) => "@r" + position.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>
     /// How many records with sequence 1 to <c>@head</c> have a time in [<c>@from</c>, <c>@to</c>), read from the table
     /// itself.

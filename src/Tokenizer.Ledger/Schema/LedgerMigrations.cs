@@ -48,6 +48,7 @@ internal static class LedgerMigrations
         new(13, "audit_events.recorded_at (signed append time: retired audit keys)", AuditRecordedAt),
         new(14, "tokens.revoke_requested_at (a detach this service started)", Webhooks.WebhookSql.RevokeRequestSchema),
         new(15, "webhook_inbox.arrival (the order events came in, within one second of Stripe's created)", Webhooks.WebhookSql.ArrivalSchema),
+        new(16, "audit_events.resource index (a subject's records for the privacy export)", AuditResourceIndex),
     ];
 
     /// <summary>The highest version this build knows.</summary>
@@ -200,6 +201,16 @@ internal static class LedgerMigrations
     private static string[] AuditRecordedAt(SqlDialect d) =>
     [
         $"ALTER TABLE audit_events ADD COLUMN recorded_at {d.Int64Type} NULL",
+    ];
+
+    /// <summary>
+    /// The privacy export reads the records of one subject's resources (its token ids and pseudonym) through this index
+    /// instead of walking the whole trail. Like every index on <c>audit_events</c> it is part of the audited table's
+    /// expected definition (<see cref="SqlDialect.ExpectedAuditSchema"/>).
+    /// </summary>
+    private static string[] AuditResourceIndex(SqlDialect d) =>
+    [
+        "CREATE INDEX " + AuditSql.ResourceIndex + " ON audit_events (resource)",
     ];
 
     /// <summary>

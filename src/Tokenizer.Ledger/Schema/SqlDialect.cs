@@ -295,6 +295,7 @@ internal sealed record SqlDialect
     [
         new("index", $"{table}_pkey", table, $"CREATE UNIQUE INDEX {table}_pkey ON {table} USING btree (sequence)"),
         new("index", "ix_audit_events_time", table, $"CREATE INDEX ix_audit_events_time ON {table} USING btree (\"time\", sequence)"),
+        new("index", "ix_audit_events_resource", table, $"CREATE INDEX ix_audit_events_resource ON {table} USING btree (resource)"),
         new("constraint", $"{table}_pkey", table, "PRIMARY KEY (sequence)"),
         new("constraint", $"{table}_sequence_check", table, "CHECK ((sequence >= 1))"),
         new("constraint", $"{table}_caller_id_check", table, "CHECK (((length(caller_id) >= 1) AND (length(caller_id) <= 200)))"),

@@ -9,17 +9,23 @@ using Domain = Tokenizer.Core.Domain;
 namespace Tokenizer.Server.Privacy;
 
 /// <summary>
-/// tokenizer.v1.PrivacyService over <see cref="Core.Privacy.PrivacyService"/> (admin role only, by <c>RpcPolicies</c>). Each handler
-/// first hands the subject's keyed pseudonym to the audit record (<see cref="AuditFacts.SetSubject"/>), so the call is
-/// audited with the pseudonym and never the reference. Errors are mapped by <see cref="ErrorMappingInterceptor"/>.
+/// tokenizer.v1.PrivacyService (admin role only, by <c>RpcPolicies</c>), each RPC over its own use case:
+/// ExportSubjectData over <see cref="PrivacyExport"/>, CorrectSubjectData over <see cref="PrivacyCorrection"/>,
+/// EraseSubject and GetErasureStatus over <see cref="PrivacyErasure"/>. Each handler first hands the subject's keyed
+/// pseudonym to the audit record (<see cref="AuditFacts.SetSubject"/>), so the call is audited with the pseudonym and
+/// never the reference. Errors are mapped by <see cref="ErrorMappingInterceptor"/>.
 /// </summary>
-internal sealed class PrivacyGrpcService(Core.Privacy.PrivacyService privacy) : Contracts.V1.PrivacyService.PrivacyServiceBase
+internal sealed class PrivacyGrpcService(
+    PrivacyExport exporter,
+    PrivacyCorrection corrector,
+    PrivacyErasure eraser,
+    SubjectPseudonyms pseudonyms) : Contracts.V1.PrivacyService.PrivacyServiceBase
 {
     public override async Task<ExportSubjectDataResponse> ExportSubjectData(ExportSubjectDataRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        AuditFacts.SetSubject(context, privacy.TrySubjectOf(request.CustomerReference));
-        var export = await privacy.ExportAsync(request.CustomerReference, context.CallCancellation());
+        AuditFacts.SetSubject(context, PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference));
+        var export = await exporter.ExportAsync(request.CustomerReference, context.CallCancellation());
         var response = new ExportSubjectDataResponse
         {
             SubjectPseudonym = export.Subject,
@@ -42,8 +48,8 @@ internal sealed class PrivacyGrpcService(Core.Privacy.PrivacyService privacy) : 
     public override async Task<CorrectSubjectDataResponse> CorrectSubjectData(CorrectSubjectDataRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        AuditFacts.SetSubject(context, privacy.TrySubjectOf(request.CustomerReference));
-        var correction = await privacy.CorrectAsync(
+        AuditFacts.SetSubject(context, PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference));
+        var correction = await corrector.CorrectAsync(
             new CorrectSubjectCommand(request.IdempotencyKey, request.CustomerReference, ProtoMapper.ToDomain(request.BillingDetails)),
             context.CallCancellation());
         var response = new CorrectSubjectDataResponse { SubjectPseudonym = correction.Subject };
@@ -59,8 +65,8 @@ internal sealed class PrivacyGrpcService(Core.Privacy.PrivacyService privacy) : 
     public override async Task<EraseSubjectResponse> EraseSubject(EraseSubjectRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        AuditFacts.SetSubject(context, privacy.TrySubjectOf(request.CustomerReference));
-        var view = await privacy.EraseAsync(
+        AuditFacts.SetSubject(context, PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference));
+        var view = await eraser.EraseAsync(
             new EraseSubjectCommand(request.CustomerReference, request.IdempotencyKey, request.Reason),
             context.CallCancellation());
         return new EraseSubjectResponse { SubjectPseudonym = view.Subject, Status = ToProto(view.Erasure) };
@@ -69,8 +75,8 @@ internal sealed class PrivacyGrpcService(Core.Privacy.PrivacyService privacy) : 
     public override async Task<GetErasureStatusResponse> GetErasureStatus(GetErasureStatusRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        AuditFacts.SetSubject(context, privacy.TrySubjectOf(request.CustomerReference));
-        var view = await privacy.GetErasureStatusAsync(request.CustomerReference, context.CallCancellation());
+        AuditFacts.SetSubject(context, PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference));
+        var view = await eraser.GetErasureStatusAsync(request.CustomerReference, context.CallCancellation());
         return new GetErasureStatusResponse { SubjectPseudonym = view.Subject, Status = ToProto(view.Erasure) };
     }
 

@@ -7,7 +7,7 @@ using Tokenizer.Server.Secrets;
 
 namespace Tokenizer.Server.Privacy;
 
-/// <summary>Wires the privacy operations: keys, vault, service, retention purge.</summary>
+/// <summary>Wires the privacy operations: keys, vault, the export, correction and erasure use cases, retention purge.</summary>
 internal static class PrivacyServiceCollectionExtensions
 {
     /// <summary>The folder under the data directory that holds subject keys (SQLite deployments).</summary>
@@ -19,7 +19,7 @@ internal static class PrivacyServiceCollectionExtensions
     /// <summary>
     /// Adds <see cref="PrivacyOptions"/> (validated at start), the subject pseudonyms (keyed by the request HMAC
     /// secret), the Data Protection subject key protector, the vault (which the tokenisation path writes through), the
-    /// privacy service and the retention purge worker. Needs the ledger, Data Protection and the secrets.
+    /// export, correction and erasure use cases and the retention purge worker. Needs the ledger, Data Protection and the secrets.
     /// </summary>
     public static IServiceCollection AddTokenizerPrivacy(this IServiceCollection services)
     {
@@ -35,7 +35,9 @@ internal static class PrivacyServiceCollectionExtensions
             : new FileSubjectKeyStore(sp.GetRequiredService<DataDirectory>().Subdirectory(SubjectKeysDirectory)));
         services.AddSingleton<PersonalDataVault>();
         services.AddSingleton(sp => new PrivacySettings { FailPoint = CrashTestFailPoint(sp) });
-        services.AddSingleton<PrivacyService>();
+        services.AddSingleton<PrivacyExport>();
+        services.AddSingleton<PrivacyCorrection>();
+        services.AddSingleton<PrivacyErasure>();
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<PrivacyOptions>>().Value;

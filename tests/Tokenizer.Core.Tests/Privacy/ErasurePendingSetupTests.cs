@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using NSubstitute;
-using Tokenizer.Core.Audit;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
 using Tokenizer.Core.Privacy;
@@ -20,7 +19,7 @@ public sealed class ErasurePendingSetupTests
     private readonly IPrivacyStore store = Substitute.For<IPrivacyStore>();
     private readonly ISubjectKeyStore keys = Substitute.For<ISubjectKeyStore>();
     private readonly FakeTimeProvider time = new(new DateTimeOffset(2030, 6, 1, 0, 0, 0, TimeSpan.Zero));
-    private readonly PrivacyService service;
+    private readonly PrivacyErasure service;
     private ErasureRecord? saved;
     private TokenRecord token = new()
     {
@@ -47,9 +46,7 @@ public sealed class ErasurePendingSetupTests
         store.When(s => s.SaveErasureAsync(Arg.Any<ErasureRecord>(), Arg.Any<CancellationToken>())).Do(call => saved = call.Arg<ErasureRecord>());
         store.When(s => s.MarkTokenRevokedAsync("pm_bacs", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()))
             .Do(_ => token = token with { Status = TokenStatus.Revoked });
-        var vault = new PersonalDataVault(store, keys, Substitute.For<ISubjectKeyProtector>(), pseudonyms, time);
-        service = new PrivacyService(
-            ledger, gateway, store, keys, vault, pseudonyms, Substitute.For<IAuditTrailReader>(), time, new PrivacySettings(), NullLogger<PrivacyService>.Instance);
+        service = new PrivacyErasure(ledger, gateway, store, keys, pseudonyms, time, new PrivacySettings(), NullLogger<PrivacyErasure>.Instance);
     }
 
     [Fact]

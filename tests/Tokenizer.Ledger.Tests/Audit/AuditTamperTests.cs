@@ -531,6 +531,9 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
     [InlineData("expression index", "index ix_audit_events_misc was added")]
     [InlineData("partial time index", "index ix_audit_events_time differs from the migrations' definition")]
     [InlineData("unique index", "index ix_audit_events_corr was added")]
+    [InlineData("resource index on another column", "index ix_audit_events_resource_2 was added")]
+    [InlineData("partial resource index", "index ix_audit_events_resource differs from the migrations' definition")]
+    [InlineData("resource index dropped", "index ix_audit_events_resource is missing")]
     [InlineData("check added", null)]
     [InlineData("check changed", null)]
     public async Task TableDefinitionProblemsAsync_IndexOrCheckPlanted_NamedOnlineAndInVerify(string change, string? problem)
@@ -550,6 +553,15 @@ public abstract class AuditTamperTests(TestDatabase database) : AuditTestBase(da
                 break;
             case "unique index":
                 await ExecuteAsync("CREATE UNIQUE INDEX ix_audit_events_corr ON audit_events (correlation_id)");
+                break;
+            case "resource index on another column":
+                await ExecuteAsync("CREATE INDEX ix_audit_events_resource_2 ON audit_events (action)");
+                break;
+            case "partial resource index":
+                await ExecuteAsync("DROP INDEX ix_audit_events_resource; CREATE INDEX ix_audit_events_resource ON audit_events (resource) WHERE resource <> 'pm_2'");
+                break;
+            case "resource index dropped":
+                await ExecuteAsync("DROP INDEX ix_audit_events_resource");
                 break;
             case "check added" when sqlite:
                 await RewriteSqliteSchemaAsync("replace(sql, 'CHECK (length(mac) = 32)', 'CHECK (length(mac) = 32 AND action NOT LIKE ''%RevokeToken'')')");

@@ -192,6 +192,7 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
         // Assert
         Assert.Equal(
             [
+                "index:ix_audit_events_resource",
                 "index:ix_audit_events_time",
                 "index:ix_idempotency_records_state_updated_at",
                 "index:ix_intents_state_updated_at",

@@ -155,14 +155,14 @@ public class LogClassificationReviewTests
         // Privacy: tokens are pm_ ids from the ledger or the gateway's list; reasons are ErrorReasons
         // constants; the subject is its keyed pseudonym (subj_ + 32 letters), never the reference; counts and error
         // type names hold no values.
-        "Tokenizer.Core.Privacy.PrivacyService.LogCorrectionRefused(token)",
-        "Tokenizer.Core.Privacy.PrivacyService.LogCorrectionRefused(reason)",
-        "Tokenizer.Core.Privacy.PrivacyService.LogClearRefused(token)",
-        "Tokenizer.Core.Privacy.PrivacyService.LogClearRefused(reason)",
-        "Tokenizer.Core.Privacy.PrivacyService.LogErased(subject)",
-        "Tokenizer.Core.Privacy.PrivacyService.LogErased(detached)",
-        "Tokenizer.Core.Privacy.PrivacyService.LogErasureWaitsForSetups(subject)",
-        "Tokenizer.Core.Privacy.PrivacyService.LogErasureWaitsForSetups(processing)",
+        "Tokenizer.Core.Privacy.PrivacyCorrection.LogCorrectionRefused(token)",
+        "Tokenizer.Core.Privacy.PrivacyCorrection.LogCorrectionRefused(reason)",
+        "Tokenizer.Core.Privacy.PrivacyErasure.LogClearRefused(token)",
+        "Tokenizer.Core.Privacy.PrivacyErasure.LogClearRefused(reason)",
+        "Tokenizer.Core.Privacy.PrivacyErasure.LogErased(subject)",
+        "Tokenizer.Core.Privacy.PrivacyErasure.LogErased(detached)",
+        "Tokenizer.Core.Privacy.PrivacyErasure.LogErasureWaitsForSetups(subject)",
+        "Tokenizer.Core.Privacy.PrivacyErasure.LogErasureWaitsForSetups(processing)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(revokedTokens)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(idempotencyRecords)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(tokenEvents)",

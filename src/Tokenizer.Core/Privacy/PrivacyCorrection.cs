@@ -1,0 +1,177 @@
+using Microsoft.Extensions.Logging;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Ports;
+using Tokenizer.Core.Validation;
+
+namespace Tokenizer.Core.Privacy;
+
+/// <summary>CorrectSubjectData as the domain sees it.</summary>
+public sealed record CorrectSubjectCommand(string? IdempotencyKey, string? CustomerReference, BillingDetails? BillingDetails);
+
+/// <summary>How the correction of one token ended.</summary>
+public enum CorrectionOutcome
+{
+    /// <summary>The gateway and the ledger hold the corrected details.</summary>
+    Updated = 1,
+
+    /// <summary>The gateway refused; nothing changed for this token.</summary>
+    GatewayRefused = 2,
+
+    /// <summary>The gateway could not be reached; nothing changed for this token; retry.</summary>
+    GatewayUnavailable = 3,
+}
+
+/// <summary>The correction of one token.</summary>
+public sealed record TokenCorrection(string Token, CorrectionOutcome Outcome, string? Reason);
+
+/// <summary>The corrections of a subject's active tokens.</summary>
+public sealed record SubjectCorrection(string Subject, IReadOnlyList<TokenCorrection> Results);
+
+/// <summary>
+/// The data-subject rectification request (CorrectSubjectData) for one <c>customer_reference</c>: the corrected billing
+/// details applied to each of its active tokens, at the gateway and in the vault. Throws <see cref="TokenizerException"/>
+/// only for input and idempotency problems; its messages name fields and rules, never values.
+/// </summary>
+public sealed partial class PrivacyCorrection(
+    ITokenLedger ledger,
+    ITokenGateway gateway,
+    PersonalDataVault vault,
+    SubjectPseudonyms pseudonyms,
+    TimeProvider timeProvider,
+    ILogger<PrivacyCorrection> logger)
+{
+    /// <summary>The idempotency-ledger caller of privacy corrections (admin calls share one key space per subject).</summary>
+    internal const string PrivacyCaller = "privacy";
+
+    private const string CorrectOperation = "correct_subject_data";
+
+    // How long a correction's claim blocks a duplicate; the call cap (30 s) is far below it.
+    private static readonly TimeSpan CorrectionLease = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Applies the set fields of the corrected billing details to each active token of the subject: first at the gateway
+    /// (Stripe POST /v1/payment_methods/{id}), then here; a token the gateway refuses keeps its details and gets its own
+    /// result. Idempotent by key: the same key and values replay the first answer without applying anything again; the
+    /// same key with other values is refused (ALREADY_EXISTS IDEMPOTENCY_KEY_REUSED). An answer with a token the gateway
+    /// could not reach (GATEWAY_UNAVAILABLE) is not kept, so a retry with the same key tries again.
+    /// </summary>
+    /// <exception cref="TokenizerException">INVALID_ARGUMENT naming each field and rule; ALREADY_EXISTS or ABORTED for the idempotency key.</exception>
+    public async Task<SubjectCorrection> CorrectAsync(CorrectSubjectCommand command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var violations = new List<FieldViolation>();
+        InputRules.CheckIdempotencyKey(command.IdempotencyKey, "idempotency_key", violations);
+
+        PrivacyRequest.CheckReference(command.CustomerReference, violations);
+        var patch = BillingDetailsValidation.Validate(command.BillingDetails, RequiredBillingFields.None, violations);
+        if (PersonalDataVault.IsEmpty(patch) && !violations.Any(v => v.Field.StartsWith("billing_details", StringComparison.Ordinal)))
+        {
+            violations.Add(new("billing_details", "must set at least one field"));
+        }
+
+        PrivacyRequest.ThrowIfAny(violations);
+        var reference = command.CustomerReference!;
+        var subject = pseudonyms.Of(reference);
+        var canonical = System.Text.Json.JsonSerializer.Serialize(patch);
+
+        // Claimed like a tokenisation: the same key and correction replays the first answer (nothing is applied again,
+        // so an older correction replayed after a newer one changes nothing); the same key with other values is refused.
+        var claimKey = pseudonyms.ClaimKey(subject, CorrectOperation, command.IdempotencyKey!);
+        var claim = new IdempotencyClaim(PrivacyCaller, claimKey, CorrectOperation, pseudonyms.RequestMac(subject, canonical), timeProvider.GetUtcNow(), CorrectionLease);
+        switch ((await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false)) is var claimed ? claimed.State : default)
+        {
+            case IdempotencyState.Replay:
+                return System.Text.Json.JsonSerializer.Deserialize<SubjectCorrection>(claimed.ResponseJson!)
+                    ?? throw new InvalidOperationException("replay without response");
+            case IdempotencyState.Conflict:
+                throw new TokenizerException(ErrorKind.AlreadyExists, ErrorReasons.IdempotencyKeyReused, "idempotency_key: already used with a different request");
+            case IdempotencyState.InFlight:
+                throw new TokenizerException(ErrorKind.Aborted, ErrorReasons.IdempotencyKeyInFlight, "idempotency_key: a request with this key is still in progress; retry");
+        }
+
+        SubjectCorrection correction;
+        try
+        {
+            correction = await ApplyAsync(reference, subject, command.IdempotencyKey!, patch, canonical, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await ledger.ReleaseOwnedAsync(PrivacyCaller, claimKey, claim.Now, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        if (correction.Results.Any(r => r.Outcome == CorrectionOutcome.GatewayUnavailable))
+        {
+            // Worth retrying with the same key: the tokens already updated are replayed by the gateway.
+            await ledger.ReleaseOwnedAsync(PrivacyCaller, claimKey, claim.Now, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            await ledger.CompleteClaimAsync(PrivacyCaller, claimKey, System.Text.Json.JsonSerializer.Serialize(correction), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return correction;
+    }
+
+    /// <summary>The set fields of <paramref name="patch"/> over <paramref name="current"/>, address fields one by one.</summary>
+    public static BillingDetails Merge(BillingDetails current, BillingDetails patch)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(patch);
+        var a = current.Address;
+        var p = patch.Address;
+        var address = p is null
+            ? a
+            : new Address(
+                p.Line1 ?? a?.Line1,
+                p.Line2 ?? a?.Line2,
+                p.City ?? a?.City,
+                p.State ?? a?.State,
+                p.PostalCode ?? a?.PostalCode,
+                p.Country ?? a?.Country);
+        return new BillingDetails(patch.Name ?? current.Name, patch.Email ?? current.Email, patch.Phone ?? current.Phone, address);
+    }
+
+    private async Task<SubjectCorrection> ApplyAsync(
+        string reference,
+        string subject,
+        string idempotencyKey,
+        BillingDetails patch,
+        string canonical,
+        CancellationToken cancellationToken)
+    {
+        var discriminator = $"{idempotencyKey}\0{canonical}";
+        var held = await vault.ReadAsync(reference, cancellationToken).ConfigureAwait(false);
+        var results = new List<TokenCorrection>();
+        foreach (var token in await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: true, cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await gateway.UpdateBillingDetailsAsync(
+                    token.Token,
+                    patch,
+                    pseudonyms.GatewayKey(subject, token.Token, "correct", discriminator),
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (TokenizerException refused)
+            {
+                var outcome = refused.Kind is ErrorKind.Unavailable or ErrorKind.Aborted or ErrorKind.DeadlineExceeded
+                    ? CorrectionOutcome.GatewayUnavailable
+                    : CorrectionOutcome.GatewayRefused;
+                LogCorrectionRefused(logger, token.Token, refused.Reason);
+                results.Add(new TokenCorrection(token.Token, outcome, refused.Reason));
+                continue;
+            }
+
+            var current = held.TryGetValue(token.Token, out var existing) ? existing : BillingDetails.Empty;
+            await vault.SaveAsync(reference, token.Token, Merge(current, patch), cancellationToken).ConfigureAwait(false);
+            results.Add(new TokenCorrection(token.Token, CorrectionOutcome.Updated, null));
+        }
+
+        return new SubjectCorrection(subject, results);
+    }
+
+    [LoggerMessage(EventId = 1601, EventName = "PrivacyCorrectionRefused", Level = LogLevel.Warning, Message = "Correction of {Token} refused by the gateway ({Reason})")]
+    private static partial void LogCorrectionRefused(ILogger logger, string token, string reason);
+}

@@ -1,0 +1,344 @@
+using Microsoft.Extensions.Logging;
+using Tokenizer.Core.Domain;
+using Tokenizer.Core.Errors;
+using Tokenizer.Core.Ports;
+using Tokenizer.Core.Validation;
+
+namespace Tokenizer.Core.Privacy;
+
+/// <summary>Tunables of the erasure.</summary>
+public sealed class PrivacySettings
+{
+    /// <summary>
+    /// Test hook (Development only, see Tokenizer:FailPoint): called with a <see cref="PrivacyFailPoints"/> name at that
+    /// point of an erasure, e.g. to kill the process halfway.
+    /// </summary>
+    public Action<string>? FailPoint { get; set; }
+}
+
+/// <summary>Named points of an erasure where crash tests stop the process.</summary>
+public static class PrivacyFailPoints
+{
+    /// <summary>The first PaymentMethod of the subject is detached and its token revoked; the others are not yet.</summary>
+    public const string ErasureAfterFirstDetach = "erasure-after-first-detach";
+}
+
+/// <summary>How an erasure left one token's PaymentMethod.</summary>
+internal enum TokenErasure
+{
+    /// <summary>It was attached; its billing details were cleared and it was detached.</summary>
+    Detached = 1,
+
+    /// <summary>Never attached: its setup was cancelled (or had failed), so nothing can attach it.</summary>
+    NeverAttached = 2,
+
+    /// <summary>Its setup is processing at the gateway and cannot be cancelled; it settles later.</summary>
+    SetupProcessing = 3,
+}
+
+/// <summary>EraseSubject as the domain sees it.</summary>
+public sealed record EraseSubjectCommand(string? CustomerReference, string? IdempotencyKey, string? Reason);
+
+/// <summary>An erasure's state as callers see it: null <see cref="Erasure"/> means never requested.</summary>
+public sealed record ErasureView(string Subject, ErasureRecord? Erasure);
+
+/// <summary>
+/// The data-subject erasure request (EraseSubject, GetErasureStatus) for one <c>customer_reference</c>. Throws
+/// <see cref="TokenizerException"/> only for input and gateway problems; its messages name fields and rules, never
+/// values. A reference never seen answers the same shape as one with nothing held.
+/// </summary>
+/// <remarks>
+/// Erasure is a sequence of idempotent steps whose progress is stored after each one (<see cref="ErasureStep"/>):
+/// cancel every setup that has not succeeded (as RevokeToken does; one Stripe cannot cancel, processing, holds the
+/// erasure in <see cref="ErasureStep.Detaching"/> until a later call finds it settled), clear the billing details at the
+/// gateway and detach each attached PaymentMethod (the ledger's tokens, then whatever else the
+/// Customer still has attached), revoking the tokens here; delete the gateway Customer; then, in one transaction,
+/// destroy the data key and the encrypted records, forget the Customer and replace the reference on tokens and intents
+/// with <see cref="SubjectPseudonyms.ErasedReference"/>. Every gateway call carries an Idempotency-Key derived from the
+/// subject and item, so a call after a crash replays rather than repeats; an already detached PaymentMethod and an
+/// already deleted Customer count as done.
+/// </remarks>
+public sealed partial class PrivacyErasure(
+    ITokenLedger ledger,
+    ITokenGateway gateway,
+    IPrivacyStore store,
+    ISubjectKeyStore keys,
+    SubjectPseudonyms pseudonyms,
+    TimeProvider timeProvider,
+    PrivacySettings settings,
+    ILogger<PrivacyErasure> logger)
+{
+    private const int MaxReasonLength = 200;
+    private const int MaxListPages = 50;
+
+    /// <summary>
+    /// Erases the subject (see the class remarks). Idempotent: a completed erasure with nothing held since answers as it
+    /// is; an interrupted one resumes where it stopped; new data held after a completed erasure starts a new one.
+    /// </summary>
+    /// <exception cref="TokenizerException">INVALID_ARGUMENT naming each field and rule; a gateway error (the erasure resumes from its stored step on the next call).</exception>
+    public async Task<ErasureView> EraseAsync(EraseSubjectCommand command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var violations = new List<FieldViolation>();
+        PrivacyRequest.CheckReference(command.CustomerReference, violations);
+        InputRules.CheckIdempotencyKey(command.IdempotencyKey, "idempotency_key", violations);
+
+        FreeTextRule.Check(command.Reason, "reason", MaxReasonLength, violations);
+
+        PrivacyRequest.ThrowIfAny(violations);
+        var reference = command.CustomerReference!;
+        var subject = pseudonyms.Of(reference);
+        var customer = await ledger.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
+        var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
+        if (erasure is { Step: ErasureStep.Completed })
+        {
+            if (!await HeldAgainAsync(reference, subject, customer, cancellationToken).ConfigureAwait(false))
+            {
+                return new ErasureView(subject, erasure);
+            }
+
+            erasure = null;
+        }
+
+        var now = Now();
+        erasure ??= new ErasureRecord(subject, ErasureStep.Detaching, now, now, null, 0);
+        await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
+
+        if (erasure.Step == ErasureStep.Detaching)
+        {
+            (erasure, var settled) = await DetachAllAsync(erasure, reference, customer, cancellationToken).ConfigureAwait(false);
+            if (!settled)
+            {
+                return new ErasureView(subject, erasure);
+            }
+        }
+
+        if (erasure.Step == ErasureStep.DeletingCustomer)
+        {
+            erasure = await DeleteCustomerAsync(erasure, customer, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (erasure.Step == ErasureStep.DestroyingKey)
+        {
+            erasure = await DestroyAsync(erasure, reference, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new ErasureView(subject, erasure);
+    }
+
+    /// <summary>Where the subject's erasure stands (null erasure: never requested).</summary>
+    /// <exception cref="TokenizerException">INVALID_ARGUMENT: the reference is missing or malformed.</exception>
+    public async Task<ErasureView> GetErasureStatusAsync(string? customerReference, CancellationToken cancellationToken)
+    {
+        var violations = new List<FieldViolation>();
+        PrivacyRequest.CheckReference(customerReference, violations);
+        PrivacyRequest.ThrowIfAny(violations);
+        var subject = pseudonyms.Of(customerReference!);
+        return new ErasureView(subject, await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Whether something is held again after a completed erasure: a Customer, a data key, a token under the reference,
+    /// or a setup still pending on an erased token (left by an erasure that did not cancel setups: it could yet attach
+    /// its PaymentMethod), so the erasure runs again and settles it.
+    /// </summary>
+    private async Task<bool> HeldAgainAsync(string reference, string subject, string? customer, CancellationToken cancellationToken) =>
+        customer is not null
+        || await keys.FindAsync(subject, cancellationToken).ConfigureAwait(false) is not null
+        || (await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Count > 0
+        || (await PrivacyRequest.TokensOfAsync(ledger, SubjectPseudonyms.ErasedReference(subject), activeOnly: false, cancellationToken).ConfigureAwait(false)).Any(t => t.Setup.IsPending);
+
+    /// <summary>
+    /// Step <see cref="ErasureStep.Detaching"/>: settles each open token (<see cref="EraseTokenAsync"/>), revoking it
+    /// here and storing the count after each, then detaches whatever else the Customer still has attached. Moves on to
+    /// <see cref="ErasureStep.DeletingCustomer"/> (stored) unless a setup is still processing at the gateway.
+    /// </summary>
+    /// <returns>The erasure's progress, and whether this step is done (false: a setup is processing; the erasure waits in this step).</returns>
+    private async Task<(ErasureRecord Erasure, bool Settled)> DetachAllAsync(ErasureRecord erasure, string reference, string? customer, CancellationToken cancellationToken)
+    {
+        var subject = erasure.Subject;
+        var detached = erasure.PaymentMethodsDetached;
+        var stillProcessing = 0;
+        foreach (var token in await OpenTokensAsync(reference, SubjectPseudonyms.ErasedReference(subject), cancellationToken).ConfigureAwait(false))
+        {
+            var outcome = await EraseTokenAsync(subject, token, cancellationToken).ConfigureAwait(false);
+            await store.MarkTokenRevokedAsync(token.Token, Now(), cancellationToken).ConfigureAwait(false);
+            if (outcome == TokenErasure.SetupProcessing)
+            {
+                stillProcessing++;
+            }
+
+            // Only a PaymentMethod that was attached counts as detached; one whose setup was cancelled never was.
+            erasure = erasure with { PaymentMethodsDetached = outcome == TokenErasure.Detached ? ++detached : detached, UpdatedAt = Now() };
+            await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
+            settings.FailPoint?.Invoke(PrivacyFailPoints.ErasureAfterFirstDetach);
+        }
+
+        if (customer is not null)
+        {
+            // Whatever else the Customer still has attached (a token recovered or swept, a PaymentMethod we never
+            // recorded). Detaching shifts the list under a cursor, so after a page with detaches the walk starts again
+            // from the top; it ends at an empty last page, or after a bounded number of pages (deleting the Customer
+            // next detaches what is left).
+            string? cursor = null;
+            for (var pages = 0; pages < MaxListPages; pages++)
+            {
+                var page = await gateway.ListCustomerPaymentMethodsAsync(customer, cursor, PrivacyRequest.PageSize, cancellationToken).ConfigureAwait(false);
+                foreach (var paymentMethod in page.PaymentMethods)
+                {
+                    await ClearAndDetachAsync(subject, paymentMethod.Id, cancellationToken).ConfigureAwait(false);
+                    await store.MarkTokenRevokedAsync(paymentMethod.Id, Now(), cancellationToken).ConfigureAwait(false);
+                    erasure = erasure with { PaymentMethodsDetached = ++detached, UpdatedAt = Now() };
+                }
+
+                if (page.PaymentMethods.Count > 0)
+                {
+                    cursor = null;
+                    continue;
+                }
+
+                if (page.NextStartingAfter is null)
+                {
+                    break;
+                }
+
+                cursor = page.NextStartingAfter;
+            }
+        }
+
+        if (stillProcessing > 0)
+        {
+            // Stripe cannot cancel a processing SetupIntent; it settles later (attached to the Customer, or failed).
+            // The Customer stays, so a success attaches there where the next run finds and detaches it; until then
+            // the erasure is not complete and says so (DETACHING), and the next EraseSubject resumes it here.
+            LogErasureWaitsForSetups(logger, subject, stillProcessing);
+            return (erasure, false);
+        }
+
+        erasure = erasure with { Step = ErasureStep.DeletingCustomer, UpdatedAt = Now() };
+        await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
+        return (erasure, true);
+    }
+
+    /// <summary>Step <see cref="ErasureStep.DeletingCustomer"/>: deletes the gateway Customer, if any; then on to <see cref="ErasureStep.DestroyingKey"/> (stored).</summary>
+    private async Task<ErasureRecord> DeleteCustomerAsync(ErasureRecord erasure, string? customer, CancellationToken cancellationToken)
+    {
+        if (customer is not null)
+        {
+            await gateway.DeleteCustomerAsync(customer, cancellationToken).ConfigureAwait(false);
+        }
+
+        erasure = erasure with { Step = ErasureStep.DestroyingKey, UpdatedAt = Now() };
+        await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
+        return erasure;
+    }
+
+    /// <summary>
+    /// Step <see cref="ErasureStep.DestroyingKey"/>: destroys the data key, then the encrypted records, the Customer's
+    /// record and the reference (<see cref="IPrivacyStore.DestroySubjectAsync"/>); then <see cref="ErasureStep.Completed"/> (stored).
+    /// </summary>
+    private async Task<ErasureRecord> DestroyAsync(ErasureRecord erasure, string reference, CancellationToken cancellationToken)
+    {
+        var subject = erasure.Subject;
+
+        // The key first: from here on every copy of the ciphertexts is noise, whatever happens to the rest.
+        await keys.DestroyAsync(subject, cancellationToken).ConfigureAwait(false);
+        await store.DestroySubjectAsync(subject, gateway.Name, reference, SubjectPseudonyms.ErasedReference(subject), cancellationToken)
+            .ConfigureAwait(false);
+        var done = Now();
+        erasure = erasure with { Step = ErasureStep.Completed, UpdatedAt = done, CompletedAt = done };
+        await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
+        LogErased(logger, subject, erasure.PaymentMethodsDetached);
+        return erasure;
+    }
+
+    /// <summary>
+    /// The tokens an erasure still has to settle: the subject's active tokens and any of its tokens (under the reference,
+    /// or already under <paramref name="erasedReference"/>) whose setup is still pending at the gateway.
+    /// </summary>
+    private async Task<List<TokenRecord>> OpenTokensAsync(string reference, string erasedReference, CancellationToken cancellationToken)
+    {
+        var open = (await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: false, cancellationToken).ConfigureAwait(false))
+            .Where(t => t.Status == TokenStatus.Active || t.Setup.IsPending)
+            .ToList();
+        open.AddRange((await PrivacyRequest.TokensOfAsync(ledger, erasedReference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Where(t => t.Setup.IsPending));
+        return open;
+    }
+
+    /// <summary>
+    /// Leaves nothing of one token attachable: a setup that has not succeeded is cancelled first, as RevokeToken does
+    /// (<see cref="Tokenization.PendingSetup.CancelAsync"/>, its outcome stored on the token), so completing 3-D Secure or
+    /// verifying microdeposits afterwards attaches nothing; then an attached PaymentMethod is cleared and detached.
+    /// </summary>
+    private async Task<TokenErasure> EraseTokenAsync(string subject, TokenRecord token, CancellationToken cancellationToken)
+    {
+        var setup = token.Setup;
+        if (setup.SetupIntentId is not null && setup.Status != SetupStatus.Ready && setup.FailureCode != "canceled")
+        {
+            // Marked first, as RevokeToken does: the setup_intent.canceled this cancel causes is then the erasure's own
+            // (no setup_failed; the token's revoked is its last event), even when processed before the token is revoked.
+            await ledger.MarkRevokeRequestedAsync(token.Token, Now(), cancellationToken).ConfigureAwait(false);
+            setup = await Tokenization.PendingSetup.CancelAsync(
+                gateway, setup, pseudonyms.GatewayKey(subject, token.Token, "erase_seti_cancel"), cancellationToken).ConfigureAwait(false);
+            if (setup != token.Setup)
+            {
+                await store.SettleSetupAsync(token with { Setup = setup }, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (setup.IsPending)
+            {
+                return TokenErasure.SetupProcessing;
+            }
+
+            if (setup.Status != SetupStatus.Ready)
+            {
+                // Never attached (Stripe updates attached PaymentMethods only, so its billing details cannot be cleared):
+                // the detach is a safety net that finds nothing attached.
+                await gateway.DetachAsync(token.Token, pseudonyms.GatewayKey(subject, token.Token, "erase_detach"), cancellationToken)
+                    .ConfigureAwait(false);
+                return TokenErasure.NeverAttached;
+            }
+        }
+
+        await ClearAndDetachAsync(subject, token.Token, cancellationToken).ConfigureAwait(false);
+        return TokenErasure.Detached;
+    }
+
+    /// <summary>
+    /// Clears the PaymentMethod's billing details at the gateway (Stripe keeps a detached PaymentMethod, and can only
+    /// update an attached one), then detaches it. A refusal to clear is logged and the detach still runs.
+    /// </summary>
+    private async Task ClearAndDetachAsync(string subject, string paymentMethodId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await gateway.UpdateBillingDetailsAsync(
+                paymentMethodId,
+                ClearedBillingDetails,
+                pseudonyms.GatewayKey(subject, paymentMethodId, "erase_clear"),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (TokenizerException refused) when (refused.Kind is not (ErrorKind.Unavailable or ErrorKind.Aborted or ErrorKind.DeadlineExceeded))
+        {
+            LogClearRefused(logger, paymentMethodId, refused.Reason);
+        }
+
+        await gateway.DetachAsync(paymentMethodId, pseudonyms.GatewayKey(subject, paymentMethodId, "erase_detach"), cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>Empty strings: the gateway unsets each field (Stripe: an empty value unsets).</summary>
+    private static BillingDetails ClearedBillingDetails { get; } =
+        new(string.Empty, string.Empty, string.Empty, new Address(string.Empty, string.Empty, string.Empty, string.Empty, string.Empty, string.Empty));
+
+    private DateTimeOffset Now() => PrivacyRequest.Now(timeProvider);
+
+    [LoggerMessage(EventId = 1602, EventName = "PrivacyClearRefused", Level = LogLevel.Warning, Message = "Clearing the billing details of {Token} before erasure was refused by the gateway ({Reason}); detaching it anyway")]
+    private static partial void LogClearRefused(ILogger logger, string token, string reason);
+
+    [LoggerMessage(EventId = 1604, EventName = "PrivacyErasureWaitsForSetups", Level = LogLevel.Warning, Message = "Erasure of {Subject} is not complete: {Processing} SetupIntents are processing at the gateway and cannot be cancelled; run the erasure again once they have settled")]
+    private static partial void LogErasureWaitsForSetups(ILogger logger, string subject, int processing);
+
+    [LoggerMessage(EventId = 1603, EventName = "PrivacySubjectErased", Level = LogLevel.Information, Message = "Subject {Subject} erased; {Detached} PaymentMethods detached")]
+    private static partial void LogErased(ILogger logger, string subject, int detached);
+}
