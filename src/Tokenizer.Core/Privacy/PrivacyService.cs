@@ -520,7 +520,8 @@ public sealed partial class PrivacyService(
 
     private static void RequireReference(string? reference, List<FieldViolation> violations)
     {
-        InputRules.CheckReference(reference, CustomerReferenceField, violations);
+        // An erased pseudonym names nobody the caller could be asking for: refused as a reserved reference.
+        InputRules.CheckSubjectReference(reference, CustomerReferenceField, violations);
     }
 
     private static void ThrowIfAny(List<FieldViolation> violations)
