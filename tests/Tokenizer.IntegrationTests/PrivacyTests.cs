@@ -482,6 +482,52 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
     }
 
     [Fact]
+    public async Task EraseSubject_ThePseudonymItLeaves_RefusedAsAReferenceByTokenisationAndEveryPrivacyCall()
+    {
+        // Arrange: an erased subject; its kept token shows the pseudonym it now carries (GetToken answers it to billing).
+        var subject = Person.New("erasedpseudonym");
+        var card = await TokenizeCardAsync(subject);
+        await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+        var pseudonym = (await server.Client.GetTokenAsync(new GetTokenRequest { Token = card.Token_ })).Token.CustomerReference;
+        Assert.StartsWith("erased_subj_", pseudonym, StringComparison.Ordinal);
+
+        // Act: a new person under that pseudonym, and privacy calls for it.
+        var cardRequest = Requests.Card("4242424242424242", Requests.NewKey(), customer: pseudonym);
+        cardRequest.BillingDetails = new BillingDetails { Name = "Other Person" };
+        var refused = new List<RpcException>
+        {
+            await Assert.ThrowsAsync<RpcException>(() => server.Client.TokenizeCardAsync(cardRequest).ResponseAsync),
+            await Assert.ThrowsAsync<RpcException>(() => server.Client.TokenizeBankAccountAsync(Requests.Sepa(Requests.NewKey(), customer: pseudonym)).ResponseAsync),
+            await Assert.ThrowsAsync<RpcException>(() => Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = pseudonym }).ResponseAsync),
+            await Assert.ThrowsAsync<RpcException>(() => Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+            {
+                CustomerReference = pseudonym, IdempotencyKey = Requests.NewKey(), BillingDetails = new BillingDetails { Name = "Other Person" },
+            }).ResponseAsync),
+            await Assert.ThrowsAsync<RpcException>(() => Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = pseudonym, IdempotencyKey = Requests.NewKey() }).ResponseAsync),
+            await Assert.ThrowsAsync<RpcException>(() => Privacy.GetErasureStatusAsync(new GetErasureStatusRequest { CustomerReference = pseudonym }).ResponseAsync),
+        };
+
+        // Assert: INVALID_ARGUMENT naming the field and the rule, never the value; nothing joined the erased tokens.
+        foreach (var error in refused)
+        {
+            Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+            var violation = Assert.Single(error.GetRpcStatus()!.Details.Where(d => d.Is(Google.Rpc.BadRequest.Descriptor))
+                .SelectMany(d => d.Unpack<Google.Rpc.BadRequest>().FieldViolations));
+            Assert.Equal(("customer_reference", "reserved prefix"), (violation.Field, violation.Description));
+            Assert.DoesNotContain(pseudonym, error.ToString(), StringComparison.Ordinal);
+        }
+
+        var listed = await server.Finance.ListTokensAsync(new ListTokensRequest { CustomerReference = pseudonym });
+        Assert.Equal([card.Token_], listed.Tokens.Select(t => t.Token_));
+
+        // Control: an ordinary reference is tokenised and exported as before.
+        var control = Person.New("erasedpseudonymcontrol");
+        var controlCard = await TokenizeCardAsync(control);
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = control.Reference });
+        Assert.Equal([controlCard.Token_], export.Tokens.Select(t => t.Token.Token_));
+    }
+
+    [Fact]
     public async Task EraseSubject_SetupsWaitingForTheCustomer_CanceledSoCompletingThemLaterAttachesNothing()
     {
         // Arrange: a 3-D Secure card (4000 0025 0000 3155, with a return_url) and an ACH account waiting for its

@@ -686,6 +686,114 @@ public sealed class AuditStartupTests
         }
     }
 
+    [Fact]
+    public async Task Restart_KeyChecksDeletedFromAUsedLedger_RefusedNamingTheSettingUntilAdoptedWithAWarningAndARecord()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-key-checks-").FullName;
+        try
+        {
+            // Arrange: a ledger with a token (an idempotency record, an intent, a Customer), its key checks deleted.
+            await using (var server = await ServerProcess.StartAsync(directory))
+            {
+                await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey()));
+            }
+
+            DeleteKeyChecks(directory);
+            var other = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+            // Act and assert: a changed secret is refused, and so is the original one (nothing can tell them apart).
+            var changed = await StartRefusedAsync(directory, $"--Tokenizer:RequestHmacSecret={other}");
+            AssertRefusedNaming(changed, "failed to start: Tokenizer:RequestHmacSecret cannot be checked: this ledger holds idempotency records, tokens or privacy data keyed by the secret, but its key check value is missing");
+            Assert.Contains("Tokenizer:AdoptKeyChecks=true", changed.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(other, changed.Message, StringComparison.Ordinal);
+            AssertRefusedNaming(await StartRefusedAsync(directory), "Tokenizer:RequestHmacSecret cannot be checked");
+            Assert.Equal(0, KeyCheckCount(directory));
+
+            // The operator vouches for the original secret: it starts, warns, records it, and the check holds again.
+            string adopted;
+            await using (var server = await ServerProcess.StartAsync(directory, "--Tokenizer:AdoptKeyChecks=true"))
+            {
+                adopted = server.Output;
+            }
+
+            Assert.Contains("The check value of Tokenizer:RequestHmacSecret was missing although the ledger holds data keyed by it", adopted, StringComparison.Ordinal);
+            Assert.Equal(["request-hmac-key", "privacy-pseudonym-key"], AuditResources(directory, "configuration/key_check_adopted"));
+            Assert.Equal(2, KeyCheckCount(directory));
+            AssertRefusedNaming(await StartRefusedAsync(directory, $"--Tokenizer:RequestHmacSecret={other}"), "Tokenizer:RequestHmacSecret is not the secret this ledger was used with");
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_KeyChecksDeletedFromALedgerHoldingNothingKeyed_StartsAndStoresTheCheckWithAnInformationLine()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-key-checks-empty-").FullName;
+        try
+        {
+            // Arrange: started and stopped once (audit records only, keyed by the audit key), key checks deleted.
+            string first;
+            await using (var server = await ServerProcess.StartAsync(directory))
+            {
+                first = server.Output;
+            }
+
+            DeleteKeyChecks(directory);
+            var other = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+            // Act
+            string restarted;
+            await using (var server = await ServerProcess.StartAsync(directory, $"--Tokenizer:RequestHmacSecret={other}"))
+            {
+                restarted = server.Output;
+            }
+
+            // Assert: a first start in effect; logged at Information, no adoption recorded.
+            Assert.Contains("The check value of Tokenizer:RequestHmacSecret is stored", first, StringComparison.Ordinal);
+            Assert.Contains("The check value of Tokenizer:RequestHmacSecret is stored", restarted, StringComparison.Ordinal);
+            Assert.Equal(2, KeyCheckCount(directory));
+            Assert.Empty(AuditResources(directory, "configuration/key_check_adopted"));
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    private static void DeleteKeyChecks(string directory)
+    {
+        using var connection = OpenLedger(directory);
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM key_checks";
+        Assert.Equal(2, command.ExecuteNonQuery());
+    }
+
+    private static int KeyCheckCount(string directory)
+    {
+        using var connection = OpenLedger(directory);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM key_checks";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static List<string> AuditResources(string directory, string action)
+    {
+        using var connection = OpenLedger(directory);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT resource FROM audit_events WHERE action = @action ORDER BY sequence";
+        command.Parameters.AddWithValue("@action", action);
+        using var reader = command.ExecuteReader();
+        var resources = new List<string>();
+        while (reader.Read())
+        {
+            resources.Add(reader.GetString(0));
+        }
+
+        return resources;
+    }
+
     /// <summary>
     /// Starts the server over <paramref name="directory"/> as it is now and expects start-up to refuse; returns the
     /// refusal, whose message holds the server's output. A server that starts anyway is stopped again, not left running.

@@ -25,9 +25,12 @@ public static class PrivacyRequest
         return InputRules.IsValidReference(customerReference) ? pseudonyms.Of(customerReference!) : null;
     }
 
-    /// <summary>Adds a violation of <see cref="CustomerReferenceField"/> when the reference is missing or malformed.</summary>
+    /// <summary>
+    /// Adds a violation of <see cref="CustomerReferenceField"/> when the reference is missing, malformed or an erased
+    /// subject's pseudonym (names nobody a privacy request could be for).
+    /// </summary>
     internal static void CheckReference(string? reference, List<FieldViolation> violations) =>
-        InputRules.CheckReference(reference, CustomerReferenceField, violations);
+        InputRules.CheckSubjectReference(reference, CustomerReferenceField, violations);
 
     /// <summary>Throws INVALID_ARGUMENT naming every field and rule, when there are any.</summary>
     /// <exception cref="TokenizerException">There are violations.</exception>

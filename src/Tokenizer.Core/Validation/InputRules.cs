@@ -12,6 +12,17 @@ public static class InputRules
     /// <summary>The rule text for customer references.</summary>
     public const string ReferenceRule = "must be 1-128 printable ASCII characters without spaces";
 
+    /// <summary>The rule text for a reference in the namespace kept for erased subjects (<see cref="ReservedReferencePrefix"/>).</summary>
+    public const string ReservedPrefixRule = "reserved prefix";
+
+    /// <summary>
+    /// The prefix of the reference an erased subject's tokens carry for the rest of their retention
+    /// (<see cref="Privacy.SubjectPseudonyms.ErasedReference"/>): <c>erased_subj_</c>. References are compared ordinally
+    /// (the ledgers' <c>customer_reference = @customer_reference</c> is case-sensitive on SQLite and PostgreSQL, and the
+    /// pseudonym is an HMAC of the exact bytes), so only this exact, lower-case prefix is the erased namespace.
+    /// </summary>
+    public const string ReservedReferencePrefix = Privacy.SubjectPseudonyms.ErasedPrefix + Privacy.SubjectPseudonyms.Prefix;
+
     /// <summary>The rule text for token ids.</summary>
     public const string TokenIdRule = "must be a token id of 1-255 letters, digits or underscores holding no card number";
 
@@ -104,6 +115,34 @@ public static class InputRules
         if (FreeTextRule.HasEncodedCharacter(reference))
         {
             violations.Add(new FieldViolation(field, FreeTextRule.EncodedCharacters));
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>True when <paramref name="reference"/> begins with <see cref="ReservedReferencePrefix"/> (ordinal).</summary>
+    public static bool IsReservedReference(string? reference) =>
+        reference?.StartsWith(ReservedReferencePrefix, StringComparison.Ordinal) == true;
+
+    /// <summary>
+    /// Checks the reference of a data subject a call acts for (a tokenisation, a privacy export, correction, erasure or
+    /// status): <see cref="CheckReference"/>, then <see cref="ReservedPrefixRule"/> for a reference in the erased
+    /// namespace, so no new token or personal data joins an erased subject's kept tokens and no privacy call answers for
+    /// one erased person as if it were another. Filters that only read (ListTokens, reconciliation) use
+    /// <see cref="CheckReference"/> and may name an erased pseudonym.
+    /// </summary>
+    /// <returns>True when valid.</returns>
+    public static bool CheckSubjectReference(string? reference, string field, List<FieldViolation> violations)
+    {
+        if (!CheckReference(reference, field, violations))
+        {
+            return false;
+        }
+
+        if (IsReservedReference(reference))
+        {
+            violations.Add(new FieldViolation(field, ReservedPrefixRule));
             return false;
         }
 

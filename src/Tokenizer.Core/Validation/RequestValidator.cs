@@ -40,7 +40,7 @@ public sealed class RequestValidator(TimeProvider timeProvider)
     /// <item><c>card.cvc</c>: 4 digits for American Express, 3 otherwise, kept as given (leading zeros).</item>
     /// <item><c>return_url</c>: optional; an absolute https URL with a host and no user info, at most 2048 chars, and the
     /// <see cref="FreeTextRule"/>.</item>
-    /// <item><c>customer_reference</c> and <c>billing_details.*</c>: <see cref="FreeTextRule"/> (no card or bank number, no control or bidi character, limited); none required for cards.</item>
+    /// <item><c>customer_reference</c> and <c>billing_details.*</c>: <see cref="FreeTextRule"/> (no card or bank number, no control or bidi character, limited); none required for cards. A reference in the erased namespace (<see cref="InputRules.ReservedReferencePrefix"/>) is refused.</item>
     /// </list>
     /// </remarks>
     /// <returns>The request with the PAN as digits only and the billing details cleaned.</returns>
@@ -142,7 +142,7 @@ public sealed class RequestValidator(TimeProvider timeProvider)
     {
         InputRules.CheckIdempotencyKey(idempotencyKey, IdempotencyKeyField, violations);
 
-        InputRules.CheckReference(customerReference, CustomerReferenceField, violations);
+        InputRules.CheckSubjectReference(customerReference, CustomerReferenceField, violations);
     }
 
     private static void ThrowIfAny(List<FieldViolation> violations)

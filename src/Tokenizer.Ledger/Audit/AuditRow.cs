@@ -109,7 +109,10 @@ public sealed record AuditStartCheck(long HeadSequence, bool HeadVerifies, strin
 /// <summary>What <see cref="RelationalAuditTrail.CheckKeyAsync"/> found.</summary>
 public enum KeyCheckOutcome
 {
-    /// <summary>No check value was stored: the current one is now (a first start, or a ledger older than key checks).</summary>
+    /// <summary>
+    /// No check value was stored and the ledger holds nothing the secret keys: the current one is now (a first start,
+    /// or a ledger older than key checks that was never used).
+    /// </summary>
     Stored = 1,
 
     /// <summary>The stored check value is the current secret's.</summary>
@@ -120,4 +123,13 @@ public enum KeyCheckOutcome
 
     /// <summary>The stored check value matches no configured secret: nothing was changed.</summary>
     Mismatch = 4,
+
+    /// <summary>
+    /// No check value is stored, yet the ledger holds data the secret keys (the value was deleted): nothing was changed,
+    /// since the configured secret cannot be checked.
+    /// </summary>
+    Missing = 5,
+
+    /// <summary>As <see cref="Missing"/>, but the caller asked to adopt the current secret: its check value is now stored.</summary>
+    Adopted = 6,
 }

@@ -713,16 +713,20 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     /// <summary>
     /// Checks the stored check value of the secret <paramref name="name"/> against the check values of the configured
     /// secrets (<paramref name="current"/> first): stores the current one when none is stored, replaces a previous one by
-    /// the current one (a rotation), and reports a value that matches none. Check values are 16 bytes, derived from the
-    /// secret by the caller (never the secret); they live in <c>key_checks</c>, next to the trail they protect.
+    /// the current one (a rotation), and reports a value that matches none. A missing value is stored only when the
+    /// ledger holds nothing the secret keys (<see cref="AuditSql.SelectKeyedData"/>); otherwise it was deleted, and it is
+    /// stored only when <paramref name="adoptMissing"/> says the operator vouches for the current secret. Check values are
+    /// 16 bytes, derived from the secret by the caller (never the secret); they live in <c>key_checks</c>, next to the
+    /// trail they protect.
     /// </summary>
     /// <param name="name">The secret's setting name, e.g. <c>Tokenizer:RequestHmacSecret</c>.</param>
     /// <param name="current">The current secret's check value.</param>
     /// <param name="previous">The previous secrets' check values.</param>
+    /// <param name="adoptMissing">Store the current value when none is stored although the ledger holds keyed data.</param>
     /// <param name="cancellationToken">Cancels the check.</param>
-    /// <returns>Whether the stored value was absent, current, rotated from a previous one, or matches no configured secret.</returns>
+    /// <returns>Whether the stored value was absent (stored, missing or adopted), current, rotated from a previous one, or matches no configured secret.</returns>
     /// <exception cref="DbException">The database could not be read or written.</exception>
-    public Task<KeyCheckOutcome> CheckKeyAsync(string name, byte[] current, IReadOnlyList<byte[]> previous, CancellationToken cancellationToken)
+    public Task<KeyCheckOutcome> CheckKeyAsync(string name, byte[] current, IReadOnlyList<byte[]> previous, bool adoptMissing, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(current);
@@ -740,7 +744,19 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 KeyCheckOutcome outcome;
                 if (stored is null)
                 {
-                    outcome = KeyCheckOutcome.Stored;
+                    bool keyedData;
+                    using (var keyed = transaction.Command(AuditSql.SelectKeyedData))
+                    {
+                        keyedData = await keyed.ExecuteScalarAsync(ct).ConfigureAwait(false) is not (null or DBNull);
+                    }
+
+                    // A used ledger without the value: it was deleted, and storing whatever secret is configured now
+                    // would accept a changed one silently.
+                    outcome = !keyedData ? KeyCheckOutcome.Stored : adoptMissing ? KeyCheckOutcome.Adopted : KeyCheckOutcome.Missing;
+                    if (outcome == KeyCheckOutcome.Missing)
+                    {
+                        return outcome;
+                    }
                 }
                 else if (CryptographicOperations.FixedTimeEquals(stored, current))
                 {

@@ -287,23 +287,51 @@ internal sealed class AuditGuard(
     {
         var current = RequestHasher.CheckValue(secrets.RequestHmacSecret.Span);
         var previous = secrets.PreviousRequestHmacSecrets.Select(s => RequestHasher.CheckValue(s.Span)).ToList();
-        var outcome = await trail.CheckKeyAsync(RequestSecretCheckName, current, previous, cancellationToken);
+        var adopt = options.Value.AdoptKeyChecks;
+        var outcome = await trail.CheckKeyAsync(RequestSecretCheckName, current, previous, adopt, cancellationToken);
         var (setting, previousSetting) = secrets.RequestHmacSecretSettings;
         switch (outcome)
         {
             case KeyCheckOutcome.Mismatch:
                 throw new StartupException(
                     $"{setting} is not the secret this ledger was used with (its key check value differs): stored idempotency records would no longer match, and a retried request would get a second token. Configure the secret in use; to rotate, set the new one and keep the old one in {previousSetting}.");
+            case KeyCheckOutcome.Missing:
+                throw new StartupException(MissingCheck(setting));
             case KeyCheckOutcome.Rotated:
                 await configuration.RecordAsync(ConfigurationAudit.KeyRotated, "request-hmac-key", AuditOutcome.Success, null, cancellationToken);
                 break;
         }
 
+        await NoteStoredOrAdoptedAsync(outcome, setting, "request-hmac-key", cancellationToken);
+        var pseudonymSetting = secrets.PreviousRequestHmacSecrets.Count > 0 ? $"{previousSetting} (its last entry)" : setting;
         var pseudonyms = RequestHasher.CheckValue(PseudonymSecret(secrets).Span);
-        if (await trail.CheckKeyAsync(PseudonymSecretCheckName, pseudonyms, [], cancellationToken) == KeyCheckOutcome.Mismatch)
+        var pseudonymOutcome = await trail.CheckKeyAsync(PseudonymSecretCheckName, pseudonyms, [], adopt, cancellationToken);
+        switch (pseudonymOutcome)
         {
-            throw new StartupException(
-                $"{previousSetting} must keep the oldest request secret (last in the list) while privacy pseudonyms made with it are kept: they are keyed by it, and without it erasure and export would no longer find existing subjects.");
+            case KeyCheckOutcome.Mismatch:
+                throw new StartupException(
+                    $"{previousSetting} must keep the oldest request secret (last in the list) while privacy pseudonyms made with it are kept: they are keyed by it, and without it erasure and export would no longer find existing subjects.");
+            case KeyCheckOutcome.Missing:
+                throw new StartupException(MissingCheck(pseudonymSetting));
+        }
+
+        await NoteStoredOrAdoptedAsync(pseudonymOutcome, pseudonymSetting, "privacy-pseudonym-key", cancellationToken);
+    }
+
+    private async Task NoteStoredOrAdoptedAsync(KeyCheckOutcome outcome, string setting, string resource, CancellationToken cancellationToken)
+    {
+        if (outcome == KeyCheckOutcome.Stored)
+        {
+            AuditLog.KeyCheckStored(logger, setting);
+        }
+        else if (outcome == KeyCheckOutcome.Adopted)
+        {
+            AuditLog.KeyCheckAdopted(logger, setting);
+            await configuration.RecordAsync(ConfigurationAudit.KeyCheckAdopted, resource, AuditOutcome.Success, null, cancellationToken);
         }
     }
+
+    // The check value was deleted from a used ledger: the secret cannot be checked, so it is refused as a mismatch is.
+    private static string MissingCheck(string setting) =>
+        $"{setting} cannot be checked: this ledger holds idempotency records, tokens or privacy data keyed by the secret, but its key check value is missing from key_checks (deleted). A changed secret would give a retried request a second token and lose privacy subjects. Configure the secret in use; if you know the configured one is the secret this ledger was used with, start once with Tokenizer:AdoptKeyChecks=true (it stores the check value, logs a Warning and writes configuration/key_check_adopted), then remove that setting.";
 }

@@ -41,6 +41,14 @@ internal static partial class AuditLog
         Message = "The audit trail is empty and there is no audit anchor in {Store}, yet this ledger was started before (it holds key check values): its records and the anchor were deleted; a new trail starts now")]
     public static partial void TrailEmptied(ILogger logger, string store);
 
+    [LoggerMessage(EventId = 2158, EventName = "KeyCheckStored", Level = LogLevel.Information,
+        Message = "The check value of {Secret} is stored: the ledger held no check value and nothing keyed by it (a first start)")]
+    public static partial void KeyCheckStored(ILogger logger, string secret);
+
+    [LoggerMessage(EventId = 2159, EventName = "KeyCheckAdopted", Level = LogLevel.Warning,
+        Message = "The check value of {Secret} was missing although the ledger holds data keyed by it, and Tokenizer:AdoptKeyChecks is set: the configured secret's check value is stored and from now on required. Remove Tokenizer:AdoptKeyChecks")]
+    public static partial void KeyCheckAdopted(ILogger logger, string secret);
+
     [LoggerMessage(EventId = 2155, EventName = "AuditGuardRestored", Level = LogLevel.Warning,
         Message = "The audit trail's append-only guard {Guard} was missing or changed (dropped or replaced in the database while the service was stopped) and is restored; the whole chain is verified next")]
     public static partial void GuardRestored(ILogger logger, string guard);

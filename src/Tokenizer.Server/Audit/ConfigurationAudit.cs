@@ -30,6 +30,12 @@ internal sealed class ConfigurationAudit(IAuditTrail trail, TimeProvider timePro
     /// <summary>A key or secret was replaced.</summary>
     public const string KeyRotated = "key_rotated";
 
+    /// <summary>
+    /// A secret's missing check value was stored on the operator's word (<c>Tokenizer:AdoptKeyChecks</c>) although the
+    /// ledger held data keyed by it (resource: <c>request-hmac-key</c> or <c>privacy-pseudonym-key</c>).
+    /// </summary>
+    public const string KeyCheckAdopted = "key_check_adopted";
+
     /// <summary>An append-only guard of the audit trail was found missing at start-up and recreated (resource: its name).</summary>
     public const string AuditGuardRestored = "audit_guard_restored";
 

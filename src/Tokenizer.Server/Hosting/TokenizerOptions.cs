@@ -78,6 +78,14 @@ public sealed class TokenizerOptions
     public int LedgerBusyTimeoutMilliseconds { get; set; } = 5000;
 
     /// <summary>
+    /// One-shot recovery: when a secret's stored check value is missing (deleted from <c>key_checks</c>) although the
+    /// ledger holds data keyed by it, store the configured secret's check value instead of refusing to start (Warning,
+    /// event 2159, and the audit record <c>configuration/key_check_adopted</c>). Only for an operator who knows the
+    /// configured secret is the one the ledger was used with; remove the setting afterwards. Default false.
+    /// </summary>
+    public bool AdoptKeyChecks { get; set; }
+
+    /// <summary>
     /// Development only: also serve plaintext HTTP/2 on loopback addresses, where callers are the one
     /// <c>insecure-loopback</c> caller with <see cref="InsecureLoopbackRoles"/>. Refused outside Development and on any
     /// non-loopback address.

@@ -1,3 +1,5 @@
+using CsCheck;
+using Tokenizer.Core.Errors;
 using Tokenizer.Core.Validation;
 
 namespace Tokenizer.Core.Tests.Validation;
@@ -62,4 +64,62 @@ public sealed class CardOrBankNumberTests
     {
         Assert.Equal(expected, FreeTextRule.HoldsCardOrBankNumber(value));
     }
+}
+
+/// <summary>
+/// The erased namespace: an erased subject's kept tokens carry <c>erased_subj_...</c> as reference, so no call acting
+/// for a subject may name it. References are case-sensitive (ordinal in both ledgers and in the pseudonym HMAC), so
+/// only the exact lower-case prefix is reserved; <c>ERASED_SUBJ_x</c> is another, ordinary reference.
+/// </summary>
+public sealed class ReservedReferenceTests
+{
+    [Fact]
+    public void CheckSubjectReference_CaseVariantsOfThePrefix_OnlyTheExactPrefixRefusedWithoutEcho()
+    {
+        var prefix = InputRules.ReservedReferencePrefix;
+        var variants = Gen.Bool.Array[prefix.Length].Select(upper => string.Concat(prefix.Select((c, i) => upper[i] ? char.ToUpperInvariant(c) : c)));
+        var suffix = Gen.String[Gen.Char["abcdefghijklmnopXYZ_-"], 1, 40];
+        Gen.Select(variants, suffix).Sample((variant, rest) =>
+        {
+            // Arrange
+            var reference = variant + rest;
+            var violations = new List<FieldViolation>();
+
+            // Act
+            var valid = InputRules.CheckSubjectReference(reference, "customer_reference", violations);
+
+            // Assert
+            var reserved = string.Equals(variant, prefix, StringComparison.Ordinal);
+            Assert.Equal(!reserved, valid);
+            Assert.Equal(reserved, InputRules.IsReservedReference(reference));
+            if (reserved)
+            {
+                var violation = Assert.Single(violations);
+                Assert.Equal(("customer_reference", "reserved prefix"), (violation.Field, violation.Rule));
+            }
+            else
+            {
+                Assert.Empty(violations);
+            }
+
+            // Read filters (ListTokens, reconciliation) may still name an erased pseudonym.
+            Assert.True(InputRules.CheckReference(reference, "customer_reference", []));
+        });
+    }
+
+    [Theory]
+    [InlineData("erased_subj_mocmlnehdialgnfpnkpdkedpfagfilej", false)]
+    [InlineData("erased_subj_", false)]
+    [InlineData("ERASED_SUBJ_mocmlnehdialgnfpnkpdkedpfagfilej", true)]
+    [InlineData("erased_subject", true)]
+    [InlineData("erased_", true)]
+    [InlineData("x-erased_subj_a", true)]
+    [InlineData("subj_mocmlnehdialgnfpnkpdkedpfagfilej", true)]
+    [InlineData("cust-42", true)]
+    public void CheckSubjectReference_Examples(string reference, bool valid) =>
+        Assert.Equal(valid, InputRules.CheckSubjectReference(reference, "customer_reference", []));
+
+    [Fact]
+    public void ReservedReferencePrefix_IsWhatAnErasureWrites() =>
+        Assert.StartsWith(InputRules.ReservedReferencePrefix, Tokenizer.Core.Privacy.SubjectPseudonyms.ErasedReference(new Tokenizer.Core.Privacy.SubjectPseudonyms(new byte[32]).Of("cust-42")), StringComparison.Ordinal);
 }

@@ -190,7 +190,7 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
     {
         // Arrange
         var fresh = await Trail.CheckAsync(null, CancellationToken.None);
-        await Trail.CheckKeyAsync("request", [.. Enumerable.Repeat((byte)1, 16)], [], CancellationToken.None);
+        await Trail.CheckKeyAsync("request", [.. Enumerable.Repeat((byte)1, 16)], [], adoptMissing: false, CancellationToken.None);
 
         // Act
         var used = await Trail.CheckAsync(null, CancellationToken.None);
@@ -205,12 +205,51 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
     {
         byte[] a = [.. Enumerable.Repeat((byte)1, 16)], b = [.. Enumerable.Repeat((byte)2, 16)], c = [.. Enumerable.Repeat((byte)3, 16)];
 
-        Assert.Equal(KeyCheckOutcome.Stored, await Trail.CheckKeyAsync("request", a, [], CancellationToken.None));
-        Assert.Equal(KeyCheckOutcome.Matched, await Trail.CheckKeyAsync("request", a, [], CancellationToken.None));
-        Assert.Equal(KeyCheckOutcome.Mismatch, await Trail.CheckKeyAsync("request", b, [], CancellationToken.None));
-        Assert.Equal(KeyCheckOutcome.Rotated, await Trail.CheckKeyAsync("request", b, [c, a], CancellationToken.None));
-        Assert.Equal(KeyCheckOutcome.Matched, await Trail.CheckKeyAsync("request", b, [a], CancellationToken.None));
-        Assert.Equal(KeyCheckOutcome.Mismatch, await Trail.CheckKeyAsync("request", a, [], CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Stored, await Trail.CheckKeyAsync("request", a, [], adoptMissing: false, CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Matched, await Trail.CheckKeyAsync("request", a, [], adoptMissing: false, CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Mismatch, await Trail.CheckKeyAsync("request", b, [], adoptMissing: false, CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Rotated, await Trail.CheckKeyAsync("request", b, [c, a], adoptMissing: false, CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Matched, await Trail.CheckKeyAsync("request", b, [a], adoptMissing: false, CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Mismatch, await Trail.CheckKeyAsync("request", a, [], adoptMissing: false, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task CheckKeyAsync_ValueDeletedFromAUsedLedger_MissingUntilAdoptedAndNothingStoredMeanwhile()
+    {
+        // Arrange: a ledger that holds data keyed by the secret (a Customer created under a key derived from it), its
+        // check value deleted, and another secret configured.
+        byte[] a = [.. Enumerable.Repeat((byte)1, 16)], b = [.. Enumerable.Repeat((byte)2, 16)];
+        Assert.Equal(KeyCheckOutcome.Stored, await Trail.CheckKeyAsync("request", a, [], adoptMissing: false, CancellationToken.None));
+        await ExecuteAsync(
+            "INSERT INTO customers (gateway, customer_reference, gateway_customer_id, created_at) VALUES ('stripe', 'cust-1', 'cus_1', 1)");
+        await ExecuteAsync("DELETE FROM key_checks");
+
+        // Act
+        var missing = await Trail.CheckKeyAsync("request", b, [], adoptMissing: false, CancellationToken.None);
+        var stillMissing = await Trail.CheckKeyAsync("request", b, [], adoptMissing: false, CancellationToken.None);
+        var adopted = await Trail.CheckKeyAsync("request", b, [], adoptMissing: true, CancellationToken.None);
+
+        // Assert: refused (nothing stored) until the operator adopts the configured secret, which is then required.
+        Assert.Equal((KeyCheckOutcome.Missing, KeyCheckOutcome.Missing, KeyCheckOutcome.Adopted), (missing, stillMissing, adopted));
+        Assert.Equal(KeyCheckOutcome.Matched, await Trail.CheckKeyAsync("request", b, [], adoptMissing: false, CancellationToken.None));
+        Assert.Equal(KeyCheckOutcome.Mismatch, await Trail.CheckKeyAsync("request", a, [], adoptMissing: true, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task CheckKeyAsync_ValueDeletedFromALedgerHoldingNothingKeyed_StoredAsOnAFirstStart()
+    {
+        // Arrange: audit records only (they are keyed by the audit key, not by this secret).
+        byte[] a = [.. Enumerable.Repeat((byte)1, 16)], b = [.. Enumerable.Repeat((byte)2, 16)];
+        Assert.Equal(KeyCheckOutcome.Stored, await Trail.CheckKeyAsync("request", a, [], adoptMissing: false, CancellationToken.None));
+        await AppendEventsAsync(2);
+        await ExecuteAsync("DELETE FROM key_checks");
+
+        // Act
+        var outcome = await Trail.CheckKeyAsync("request", b, [], adoptMissing: false, CancellationToken.None);
+
+        // Assert
+        Assert.Equal(KeyCheckOutcome.Stored, outcome);
+        Assert.Equal(KeyCheckOutcome.Matched, await Trail.CheckKeyAsync("request", b, [], adoptMissing: false, CancellationToken.None));
     }
 
     private async Task<RelationalAuditTrail> RingTrailAsync(AuditKeyRing keys)

@@ -107,6 +107,9 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Audit.AuditLog.AnchorAheadOfTrail(headSequence)",
         "Tokenizer.Server.Audit.AuditLog.AnchorInvalid(store)",
         "Tokenizer.Server.Audit.AuditLog.AnchorMissing(store)",
+        // Key checks: the secret's setting name (configuration key names only), never a value.
+        "Tokenizer.Server.Audit.AuditLog.KeyCheckStored(secret)",
+        "Tokenizer.Server.Audit.AuditLog.KeyCheckAdopted(secret)",
         "Tokenizer.Server.Audit.AuditLog.TrailEmptied(store)",
         "Tokenizer.Server.Audit.AuditLog.AnchorMissing(headSequence)",
 
