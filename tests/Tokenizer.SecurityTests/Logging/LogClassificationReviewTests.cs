@@ -129,6 +129,7 @@ public class LogClassificationReviewTests
         "Tokenizer.Core.Tokenization.RecoveryService.LogDeferred(intentId)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogDeferred(errorType)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogLostClaim(intentId)",
+        "Tokenizer.Core.Tokenization.RecoveryService.LogInterruptedAuditFailed(errorType)",
         "Tokenizer.Gateways.Stripe.Log.CustomerMissing(requestId)",
 
         // Issue #13: a SetupIntent id (seti_..., the gateway's, like a token id), a token id, our own error reason code,
@@ -146,6 +147,7 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(detached)",
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(escalated)",
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(deferred)",
+        "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(interrupted)",
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPassFailed(errorType)",
 
         // Privacy: tokens are pm_ ids from the ledger or the gateway's list; reasons are ErrorReasons
