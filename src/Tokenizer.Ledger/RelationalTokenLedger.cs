@@ -48,6 +48,12 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     /// <summary>The same database for the other stores of this assembly built on this ledger (privacy).</summary>
     internal ILedgerDatabase SharedDatabase => LedgerDatabase;
 
+    /// <summary>
+    /// The audit trail built on this ledger's database (set by its constructor), which appends the <c>INTERRUPTED</c>
+    /// record of a call cut off by a crash in the same transaction as the claim's mark. Null: such calls are not audited.
+    /// </summary>
+    internal Audit.RelationalAuditTrail? AuditTrail { get; set; }
+
     /// <inheritdoc />
     /// <remarks>
     /// Applies pending migrations of the schema (the same versions for every provider). Throws
@@ -83,7 +89,83 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
 
         var now = UnixMicros.From(claim.Now);
         var lease = UnixMicros.From(claim.Lease);
-        return LedgerDatabase.WriteAsync((transaction, ct) => ClaimAsync(transaction, claim, now, lease, ct), cancellationToken);
+        var trail = AuditTrail;
+        return LedgerDatabase.WriteAsync((transaction, ct) => ClaimAsync(transaction, trail, claim, now, lease, ct), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Lists the candidates (index <c>ix_idempotency_records_unaudited</c>), then audits each in its own write
+    /// transaction: a compare-and-set of the mark on the claim time that was read (pending, unaudited), and the audit
+    /// record appended in that transaction, so the record and the mark commit together or not at all, and of two
+    /// replicas or passes exactly one writes it. A retry that takes the claim over first audits it in its own claim
+    /// transaction instead (<see cref="BeginAsync"/>). A claim completed or taken over since it was listed is left alone.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not 1-1000, or the lease is negative.</exception>
+    public async Task<int> AuditAbandonedClaimsAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
+        ArgumentOutOfRangeException.ThrowIfLessThan(lease, TimeSpan.Zero);
+        var trail = AuditTrail;
+        if (trail is null)
+        {
+            return 0;
+        }
+
+        var candidates = await LedgerDatabase.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = LedgerSql.SelectUnauditedAbandonedClaims;
+                select.Bind("@before", UnixMicros.From(now - lease)).Bind("@limit", limit);
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                var rows = new List<(AbandonedClaim Claim, long UpdatedAt)>();
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    var updatedAt = reader.GetInt64(4);
+                    rows.Add((new AbandonedClaim(
+                        reader.GetString(0),
+                        reader.GetString(2),
+                        reader.GetString(1),
+                        reader.GetNullableString(3),
+                        reader.GetNullableString(5),
+                        UnixMicros.ToDateTimeOffset(updatedAt)), updatedAt));
+                }
+
+                return rows;
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        var audited = 0;
+        foreach (var (claim, updatedAt) in candidates)
+        {
+            // An operation with a longer lease of its own (a privacy correction) may still be running.
+            if (claim.ClaimedAt + Core.Audit.InterruptedCalls.LeaseOf(claim.Operation, lease) > now)
+            {
+                continue;
+            }
+
+            var marked = await LedgerDatabase.WriteAsync(
+                async (transaction, ct) =>
+                {
+                    using (var mark = transaction.Command(LedgerSql.MarkClaimAudited))
+                    {
+                        BindKey(mark, claim.CallerId, claim.Key).Bind("@now", UnixMicros.From(now)).Bind("@seen_updated_at", updatedAt);
+                        if (await mark.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1)
+                        {
+                            return false;
+                        }
+                    }
+
+                    await trail.AppendInTransactionAsync(transaction, Core.Audit.InterruptedCalls.ToAuditEvent(claim), ct).ConfigureAwait(false);
+                    return true;
+                },
+                cancellationToken).ConfigureAwait(false);
+            audited += marked ? 1 : 0;
+        }
+
+        return audited;
     }
 
     /// <inheritdoc />
@@ -562,6 +644,7 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     // is simply claimed again.
     private static async Task<IdempotencyOutcome> ClaimAsync(
         DbTransaction transaction,
+        Audit.RelationalAuditTrail? trail,
         IdempotencyClaim claim,
         long now,
         long lease,
@@ -595,7 +678,9 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
                 BindKey(insert, claim.CallerId, claim.Key)
                     .Bind("@operation", claim.Operation)
                     .Bind("@request_hmac", claim.RequestHmac)
-                    .Bind("@now", now);
+                    .Bind("@now", now)
+                    .Bind("@resource", claim.Resource)
+                    .Bind("@mark", WorkerMark(claim, now));
                 if (await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
                 {
                     return await StartedAsync(transaction, claim, now, cancellationToken).ConfigureAwait(false);
@@ -627,10 +712,29 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
             using var takeOver = transaction.Command(LedgerSql.TakeOverClaim);
             BindKey(takeOver, claim.CallerId, claim.Key)
                 .Bind("@now", now)
-                .Bind("@seen_updated_at", existing.UpdatedAt);
-            return await takeOver.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1
-                ? await StartedAsync(transaction, claim, now, cancellationToken).ConfigureAwait(false)
-                : new IdempotencyOutcome(IdempotencyState.InFlight);
+                .Bind("@seen_updated_at", existing.UpdatedAt)
+                .Bind("@seen_mark", existing.InterruptedAuditedAt ?? -1)
+                .Bind("@resource", claim.Resource)
+                .Bind("@mark", WorkerMark(claim, now));
+            if (await takeOver.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
+            {
+                return new IdempotencyOutcome(IdempotencyState.InFlight);
+            }
+
+            if (existing.InterruptedAuditedAt is null && trail is not null)
+            {
+                // The claim's call was cut off and nobody audited it yet: its record commits with this takeover.
+                var abandoned = new AbandonedClaim(
+                    claim.CallerId,
+                    existing.Operation,
+                    claim.Key,
+                    existing.Resource,
+                    await ReadIntentIdAsync(transaction, claim.CallerId, claim.Key, cancellationToken).ConfigureAwait(false),
+                    UnixMicros.ToDateTimeOffset(existing.UpdatedAt));
+                await trail.AppendInTransactionAsync(transaction, Core.Audit.InterruptedCalls.ToAuditEvent(abandoned), cancellationToken).ConfigureAwait(false);
+            }
+
+            return await StartedAsync(transaction, claim, now, cancellationToken).ConfigureAwait(false);
         }
 
         // Claimed and released again between our insert and read, three times over: report it as busy.
@@ -735,7 +839,20 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
             (byte[])reader.GetValue(1),
             reader.GetString(2),
             reader.GetNullableString(3),
-            reader.GetInt64(4));
+            reader.GetInt64(4),
+            reader.GetNullableString(5),
+            reader.GetNullableInt64(6));
+    }
+
+    // The recovery worker's claims (fenced on the intent it listed) are no caller's call: marked from the start, so a
+    // worker cut off in turn is not audited as the caller's call. A caller's claim starts unaudited.
+    private static long? WorkerMark(IdempotencyClaim claim, long now) => claim.Fence is null ? null : now;
+
+    private static async Task<string?> ReadIntentIdAsync(DbTransaction transaction, string callerId, string key, CancellationToken cancellationToken)
+    {
+        using var select = transaction.Command(LedgerSql.SelectIntentIdOfKey);
+        BindKey(select, callerId, key);
+        return await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 
     /// <summary>
@@ -759,5 +876,5 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
             : null;
     }
 
-    private sealed record ClaimRow(string Operation, byte[] RequestHmac, string State, string? Response, long UpdatedAt);
+    private sealed record ClaimRow(string Operation, byte[] RequestHmac, string State, string? Response, long UpdatedAt, string? Resource, long? InterruptedAuditedAt);
 }

@@ -30,9 +30,9 @@ public sealed class RecoveryTests
     ];
 
     /// <summary>
-    /// Settings of the server the fail point kills: the default grace period, so its own worker leaves the call's intent
-    /// alone. With a one-second grace, a call slowed past it on a loaded machine had its live intent closed ("nothing
-    /// attached yet") before the gateway answered, and the restarted worker found nothing to recover.
+    /// Settings of the server that is killed mid-call: the default lease and grace period, so its own worker leaves the
+    /// live call alone. With one second of each, a call slowed past them on a loaded machine had its live intent closed
+    /// ("nothing attached yet") before the gateway answered, and the restarted worker found nothing to recover.
     /// </summary>
     private static readonly string[] Doomed =
     [
@@ -83,6 +83,109 @@ public sealed class RecoveryTests
             }
 
             Assert.Equal(1, PaymentMethodsAtTheGateway(directory));
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task KilledAfterGatewaySuccess_Restarted_TheBillingCallIsAuditedOnceAsInterruptedAndACompletedCallIsNot()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-recovery-interrupted-").FullName;
+        try
+        {
+            var doomedOutput = string.Empty;
+            await using (var doomed = await ServerProcess.StartAsync(directory, [.. Doomed, "--Tokenizer:FailPoint=kill-after-gateway-success"]))
+            {
+                await Assert.ThrowsAsync<RpcException>(
+                    () => doomed.Client.TokenizeCardAsync(Requests.Card(Visa, Requests.NewKey(), customer: "cust-interrupted")).ResponseAsync);
+                var exit = await doomed.WaitForExitAsync();
+                doomedOutput = doomed.Output;
+                Assert.True(exit == 137, $"the fail point did not kill the server (exit {exit}); it printed:\n{Tail(doomedOutput, 60)}");
+            }
+
+            await using (var server = await ServerProcess.StartAsync(directory, FastRecovery))
+            {
+                // Control: a call that completes normally (same caller, action and server) is audited once, as success.
+                var completed = await server.Client.TokenizeCardAsync(Requests.Card(Visa, Requests.NewKey(), customer: "cust-completed"));
+                var admin = Channel(server, directory, "admin");
+                await EventuallyAsync(
+                    async () => (await AuditEventsAsync(admin)).Any(e => e.Action == "recovery/intent_completed") ? new object() : null,
+                    () => Diagnosis(doomedOutput, server.Output));
+
+                // Several more passes (1 s interval) and leases (1 s) go by: none may add a second record.
+                var first = InterruptedRecords(await AuditEventsAsync(admin));
+                await Task.Delay(TimeSpan.FromSeconds(5));
+                var audit = await AuditEventsAsync(admin);
+
+                // The billing caller as the interceptor names it on its completed call.
+                var billing = Assert.Single(audit, e => e.Resource == completed.Token.Token_ && e.Action == "tokenizer.v1.TokenizerService/TokenizeCard").CallerId;
+                var interrupted = Assert.Single(InterruptedRecords(audit));
+                Assert.Equal(
+                    (billing, "tokenizer.v1.TokenizerService/TokenizeCard", "failure", "INTERRUPTED"),
+                    (interrupted.CallerId, interrupted.Action, interrupted.Outcome, interrupted.Reason));
+                Assert.NotEqual("system", billing);
+                Assert.Single(first);
+                var recovered = Assert.Single(audit, e => e.Action == "recovery/intent_completed");
+                Assert.Equal(recovered.CorrelationId, interrupted.CorrelationId);
+                Assert.DoesNotContain(audit, e => e.Reason == "INTERRUPTED" && e.Resource == completed.Token.Token_);
+            }
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task RevokeKilledWhileTheDetachHangs_Restarted_TheAdminsCallIsAuditedOnceAsInterruptedNamingTheToken()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-recovery-revoke-").FullName;
+        try
+        {
+            string token;
+            var killedOutput = string.Empty;
+            await using (var doomed = await ServerProcess.StartAsync(directory, Doomed))
+            {
+                token = (await doomed.Client.TokenizeCardAsync(Requests.Card(Visa, Requests.NewKey(), customer: "cust-revoke-cut"))).Token.Token_;
+
+                // The detach is applied at the sandbox, and its answer held for 20 s: the revoke is in its handler.
+                using var sandbox = SandboxControl(directory, out var controlToken);
+                var fault = $"[{{\"match\":\"POST /v1/payment_methods/{token}/detach\",\"action\":\"hang_after_success\",\"max_ms\":20000}}]";
+                using (var add = new HttpRequestMessage(HttpMethod.Post, "_sandbox/faults") { Content = new StringContent(fault, System.Text.Encoding.UTF8, "application/json") })
+                {
+                    add.Headers.Add("Sandbox-Control-Token", controlToken);
+                    (await sandbox.SendAsync(add)).EnsureSuccessStatusCode();
+                }
+
+                var admin = new TokenizerService.TokenizerServiceClient(Channel(doomed, directory, "admin"));
+                var revoke = admin.RevokeTokenAsync(new RevokeTokenRequest { Token = token, Reason = "kill test", IdempotencyKey = Requests.NewKey() }).ResponseAsync;
+                await EventuallyAsync(async () => await AttachedAsync(sandbox) == 0 ? new object() : null, () => doomed.Output);
+                doomed.Kill();
+                killedOutput = doomed.Output;
+                await Assert.ThrowsAnyAsync<Exception>(() => revoke);
+            }
+
+            await using (var server = await ServerProcess.StartAsync(directory, FastRecovery))
+            {
+                var admin = Channel(server, directory, "admin");
+                var first = await EventuallyAsync(
+                    async () => InterruptedRecords(await AuditEventsAsync(admin)) is { Count: > 0 } found ? found : null,
+                    () => Diagnosis(killedOutput, server.Output));
+                await Task.Delay(TimeSpan.FromSeconds(5));
+                var audit = await AuditEventsAsync(admin);
+
+                var interrupted = Assert.Single(InterruptedRecords(audit));
+                Assert.Single(first);
+                Assert.Equal(
+                    ("admin", "tokenizer.v1.TokenizerService/RevokeToken", token, "failure", "INTERRUPTED"),
+                    (interrupted.CallerId, interrupted.Action, interrupted.Resource, interrupted.Outcome, interrupted.Reason));
+
+                // Control: the tokenisation before it completed normally and has no such record.
+                Assert.Single(audit, e => e.Action == "tokenizer.v1.TokenizerService/TokenizeCard" && e.Outcome == "success" && e.Resource == token);
+            }
         }
         finally
         {
@@ -256,6 +359,22 @@ public sealed class RecoveryTests
                 "the recovery worker did not act within 120 s" + (serverOutput is null ? string.Empty : "; the server printed:\n" + serverOutput()));
             await Task.Delay(TimeSpan.FromMilliseconds(250));
         }
+    }
+
+    private static List<AuditEvent> InterruptedRecords(List<AuditEvent> audit) => [.. audit.Where(e => e.Reason == "INTERRUPTED")];
+
+    /// <summary>The embedded sandbox's control endpoint, from the files the server writes in Development.</summary>
+    private static HttpClient SandboxControl(string directory, out string controlToken)
+    {
+        var secrets = Path.Combine(directory, "secrets");
+        controlToken = File.ReadAllText(Path.Combine(secrets, "sandbox-control.token")).Trim();
+        return new HttpClient { BaseAddress = new Uri(File.ReadAllText(Path.Combine(secrets, "sandbox-control.url")).Trim().TrimEnd('/') + "/") };
+    }
+
+    private static async Task<int> AttachedAsync(HttpClient sandbox)
+    {
+        using var stats = JsonDocument.Parse(await sandbox.GetStringAsync("_sandbox/stats"));
+        return stats.RootElement.EnumerateObject().Single(p => p.Name.Equals("attached", StringComparison.OrdinalIgnoreCase)).Value.GetInt32();
     }
 
     private static string Tail(string text, int lines) => string.Join('\n', text.Split('\n').TakeLast(lines));

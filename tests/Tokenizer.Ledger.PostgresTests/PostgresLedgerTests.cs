@@ -15,6 +15,8 @@ public sealed class PostgresIdempotencyTests() : IdempotencyTests(new PostgresTe
 
 public sealed class PostgresIntentTests() : IntentTests(new PostgresTestDatabase());
 
+public sealed class PostgresInterruptedClaimAuditTests() : InterruptedClaimAuditTests(new PostgresTestDatabase());
+
 public sealed class PostgresCustomerTests() : CustomerTests(new PostgresTestDatabase());
 
 public sealed class PostgresTokenRoundTripTests() : TokenRoundTripTests(new PostgresTestDatabase());
@@ -101,7 +103,9 @@ public sealed class PostgresConcurrencyTests() : ConcurrencyTests(new PostgresTe
                 .Bind("@idempotency_key", "k1")
                 .Bind("@operation", TestData.Operation)
                 .Bind("@request_hmac", TestData.Hmac(1))
-                .Bind("@now", UnixMicros.From(T0));
+                .Bind("@now", UnixMicros.From(T0))
+                .Bind("@resource", null)
+                .Bind("@mark", null);
             Assert.Equal(1, await insert.ExecuteNonQueryAsync());
         }
 
@@ -145,7 +149,7 @@ public sealed class PostgresMigrationTests() : MigrationTests(new PostgresTestDa
             ["audit_events", "customers", "data_protection_keys", "idempotency_records", "intents", "key_checks", "privacy_erasures", "privacy_personal_data", "privacy_subject_keys", "reconciliation_items", "reconciliation_runs", "schema_migrations", "token_events", "tokens", "webhook_cursor", "webhook_inbox"],
             tables);
         Assert.Equal(
-            ["ix_audit_events_resource", "ix_audit_events_time", "ix_idempotency_records_state_updated_at", "ix_intents_state_updated_at", "ix_privacy_personal_data_record_id", "ix_reconciliation_items_category", "ix_reconciliation_runs_created_at", "ix_reconciliation_runs_state", "ix_token_events_caller_sequence", "ix_token_events_recorded_at", "ix_tokens_created_at", "ix_tokens_customer_reference", "ix_tokens_gateway_customer_id", "ix_tokens_mandate_id", "ix_tokens_setup_intent", "ix_tokens_status_revoked_at", "ix_webhook_inbox_state_created"],
+            ["ix_audit_events_resource", "ix_audit_events_time", "ix_idempotency_records_state_updated_at", "ix_idempotency_records_unaudited", "ix_intents_state_updated_at", "ix_privacy_personal_data_record_id", "ix_reconciliation_items_category", "ix_reconciliation_runs_created_at", "ix_reconciliation_runs_state", "ix_token_events_caller_sequence", "ix_token_events_recorded_at", "ix_tokens_created_at", "ix_tokens_customer_reference", "ix_tokens_gateway_customer_id", "ix_tokens_mandate_id", "ix_tokens_setup_intent", "ix_tokens_status_revoked_at", "ix_webhook_inbox_state_created"],
             indexes);
         Assert.Equal(["audit_events_refuse_delete", "audit_events_refuse_truncate", "audit_events_refuse_update"], triggers);
         Assert.Equal(["C"], tokenCollation);

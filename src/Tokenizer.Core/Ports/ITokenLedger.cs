@@ -27,6 +27,17 @@ public interface ITokenLedger
         Task.FromResult(false);
 
     /// <summary>
+    /// Audits calls cut off by a crash: for up to <paramref name="limit"/> pending claims whose lease ran out (last claimed
+    /// before <paramref name="now"/> minus <paramref name="lease"/>, or the operation's own longer lease,
+    /// <see cref="Audit.InterruptedCalls.LeaseOf"/>) and which are not audited yet, appends one
+    /// <see cref="Audit.InterruptedCalls.Reason"/> audit record naming the claim's caller and marks the claim audited, both
+    /// in one transaction, so no pass, retry or replica audits one claim twice. Returns how many it audited. A ledger
+    /// without an audit trail on its database audits nothing (0).
+    /// </summary>
+    Task<int> AuditAbandonedClaimsAsync(DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(0);
+
+    /// <summary>
     /// In one transaction: inserts or updates <paramref name="token"/> (by token id) and marks the claim completed
     /// with <paramref name="responseJson"/> for replays.
     /// </summary>
@@ -159,6 +170,10 @@ public interface ITokenLedger
 /// with (otherwise <see cref="IdempotencyState.InFlight"/>: someone moved it since). A claimed Failed intent stays Failed
 /// (its updated_at moves to now), so a crash in the middle of a sweep never makes it look like a crashed request.
 /// </param>
+/// <param name="Resource">
+/// What the call acts on, kept with the claim for the audit record of a call cut off by a crash (a revoke's token id);
+/// null when the claim does not know it yet (a tokenisation's token).
+/// </param>
 public sealed record IdempotencyClaim(
     string CallerId,
     string Key,
@@ -167,7 +182,25 @@ public sealed record IdempotencyClaim(
     DateTimeOffset Now,
     TimeSpan Lease,
     IntentInfo? Intent = null,
-    IntentFence? Fence = null);
+    IntentFence? Fence = null,
+    string? Resource = null);
+
+/// <summary>
+/// A pending idempotency claim whose lease ran out (its call was cut off by a crash), as the ledger audits it.
+/// </summary>
+/// <param name="CallerId">The claim's caller (<c>idempotency_records.caller_id</c>).</param>
+/// <param name="Operation">The claim's operation, e.g. <c>tokenize_card</c>.</param>
+/// <param name="Key">The keyed idempotency key id (never the caller's key itself).</param>
+/// <param name="Resource">The claim's resource (a revoke's token id), or null.</param>
+/// <param name="IntentId">The key's intent id (tokenisations), or null.</param>
+/// <param name="ClaimedAt">When the cut-off call claimed the key (its <c>updated_at</c>; the first call's <c>created_at</c>).</param>
+public sealed record AbandonedClaim(
+    string CallerId,
+    string Operation,
+    string Key,
+    string? Resource,
+    string? IntentId,
+    DateTimeOffset ClaimedAt);
 
 /// <summary>An intent as the recovery worker listed it: the condition of its claim.</summary>
 public sealed record IntentFence(IntentState State, DateTimeOffset UpdatedAt);

@@ -44,10 +44,10 @@ public sealed partial class PrivacyCorrection(
     /// <summary>The idempotency-ledger caller of privacy corrections (admin calls share one key space per subject).</summary>
     internal const string PrivacyCaller = "privacy";
 
-    private const string CorrectOperation = "correct_subject_data";
+    internal const string CorrectOperation = "correct_subject_data";
 
     // How long a correction's claim blocks a duplicate; the call cap (30 s) is far below it.
-    private static readonly TimeSpan CorrectionLease = TimeSpan.FromMinutes(2);
+    internal static readonly TimeSpan CorrectionLease = TimeSpan.FromMinutes(2);
 
     /// <summary>
     /// Applies the set fields of the corrected billing details to each active token of the subject: first at the gateway

@@ -31,7 +31,10 @@ public sealed class RecoverySettings
 /// <param name="Detached">Orphans (a failed intent's PaymentMethod still attached) detached and recorded revoked.</param>
 /// <param name="Escalated">Intents the pass could not decide (Customer too large to search); logged for an operator.</param>
 /// <param name="Deferred">Intents left for a later pass: claimed by a live request, or the gateway failed.</param>
-public sealed record RecoveryPassResult(int Completed, int Released, int Detached, int Escalated, int Deferred);
+/// <param name="Interrupted">
+/// Calls cut off by a crash (pending claims past their lease) given their <see cref="InterruptedCalls.Reason"/> audit record.
+/// </param>
+public sealed record RecoveryPassResult(int Completed, int Released, int Detached, int Escalated, int Deferred, int Interrupted = 0);
 
 /// <summary>
 /// Resolves requests that were cut off between claiming their idempotency key and recording their token, without the
@@ -95,7 +98,12 @@ public sealed partial class RecoveryService(
     }
 
     /// <summary>
-    /// One pass, up to <see cref="RecoverySettings.BatchSize"/> intents of each kind: orphans whose detach is unconfirmed
+    /// One pass. First the calls cut off by a crash: up to <see cref="RecoverySettings.BatchSize"/> idempotency claims
+    /// still pending after their lease and not audited yet get one audit record each, naming the claim's caller and the
+    /// call's action, outcome failure, reason <see cref="InterruptedCalls.Reason"/>
+    /// (<see cref="ITokenLedger.AuditAbandonedClaimsAsync"/>: the record and the claim's mark in one transaction, so
+    /// exactly once across passes, retries and replicas); a failure there is logged and the pass goes on. Then up to
+    /// <see cref="RecoverySettings.BatchSize"/> intents of each kind: orphans whose detach is unconfirmed
     /// a lease after it was recorded (detached again: idempotent at the gateway, so two replicas repeating one only
     /// duplicate its audit record), then pending and failed intents older than the grace period. Never throws for one
     /// intent's failure (it is logged and deferred); throws when the ledger cannot list intents, and
@@ -104,6 +112,7 @@ public sealed partial class RecoveryService(
     public async Task<RecoveryPassResult> RunOnceAsync(CancellationToken cancellationToken)
     {
         var counts = new int[Enum.GetValues<Outcome>().Length];
+        var interrupted = await AuditInterruptedAsync(cancellationToken).ConfigureAwait(false);
         foreach (var state in new[] { IntentState.Detaching, IntentState.Pending, IntentState.Failed })
         {
             // A detach left unconfirmed is retried once its sweeper had a lease's time to finish it.
@@ -124,7 +133,24 @@ public sealed partial class RecoveryService(
             counts[(int)Outcome.Released],
             counts[(int)Outcome.Detached],
             counts[(int)Outcome.Escalated],
-            counts[(int)Outcome.Deferred]);
+            counts[(int)Outcome.Deferred],
+            interrupted);
+    }
+
+    // Before the intents: a pending intent's claim is taken over below, and its cut-off call is audited either here or
+    // in that takeover's transaction, never both (the claim's mark).
+    private async Task<int> AuditInterruptedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ledger.AuditAbandonedClaimsAsync(timeProvider.GetUtcNow(), tokenization.PendingLease, settings.BatchSize, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogInterruptedAuditFailed(logger, error.GetType().Name);
+            return 0;
+        }
     }
 
     private async Task<Outcome> ResolveAsync(TokenIntent intent, CancellationToken cancellationToken)
@@ -373,6 +399,9 @@ public sealed partial class RecoveryService(
 
     [LoggerMessage(EventId = 1107, EventName = "RecoveryAuditFailed", Level = LogLevel.Critical, Message = "Recovery could not audit {Action} of intent {IntentId} ({ErrorType}); the action stands")]
     private static partial void LogAuditFailed(ILogger logger, string action, string intentId, string errorType);
+
+    [LoggerMessage(EventId = 1108, EventName = "RecoveryInterruptedAuditFailed", Level = LogLevel.Error, Message = "Recovery could not audit the calls cut off by a crash ({ErrorType}); the next pass tries again")]
+    private static partial void LogInterruptedAuditFailed(ILogger logger, string errorType);
 
     [LoggerMessage(EventId = 1105, EventName = "RecoveryDeferred", Level = LogLevel.Warning, Message = "Recovery deferred intent {IntentId} to a later pass ({ErrorType})")]
     private static partial void LogDeferred(ILogger logger, string intentId, string errorType);

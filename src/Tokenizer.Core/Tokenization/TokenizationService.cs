@@ -307,7 +307,8 @@ public sealed partial class TokenizationService(
                 moved = true;
                 return token with { Status = TokenStatus.Revoked, RevokedAt = Now(), Setup = setup };
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            resource: command.Token).ConfigureAwait(false);
         if (moved || result.Replayed)
         {
             await AppendRevokedAsync(result.Token).ConfigureAwait(false);
@@ -361,13 +362,14 @@ public sealed partial class TokenizationService(
         byte[] hmac,
         IntentInfo? intent,
         Func<CancellationToken, Task<TokenRecord>> work,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        string? resource = null)
     {
         var deadline = timeProvider.GetUtcNow() + settings.DuplicateWait;
         var keyId = hasher.IdempotencyKeyId(key);
         while (true)
         {
-            var claim = new IdempotencyClaim(caller.CallerId, keyId, operation, hmac, timeProvider.GetUtcNow(), settings.PendingLease, intent);
+            var claim = new IdempotencyClaim(caller.CallerId, keyId, operation, hmac, timeProvider.GetUtcNow(), settings.PendingLease, intent, Resource: resource);
             var outcome = await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false);
             switch (outcome.State)
             {

@@ -150,71 +150,92 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     {
         ArgumentNullException.ThrowIfNull(auditEvent);
         ObjectDisposedException.ThrowIf(closed, this);
-        var callerId = AuditText.Clean(auditEvent.CallerId)
-            ?? throw new ArgumentException("the audit record's caller id is empty", nameof(auditEvent));
-        var action = AuditText.Clean(auditEvent.Action)
-            ?? throw new ArgumentException("the audit record's action is empty", nameof(auditEvent));
-        var outcome = AuditTexts.Outcome.Text(auditEvent.Outcome);
-        var time = UnixMicros.From(auditEvent.Time);
-        var sourceAddress = AuditText.Clean(auditEvent.SourceAddress);
-        var resource = AuditText.Clean(auditEvent.Resource);
-        var reason = AuditText.Clean(auditEvent.ReasonCode);
-        var correlationId = AuditText.Clean(auditEvent.CorrelationId) ?? string.Empty;
-
-        return database.WriteAsync(
-            async (transaction, ct) =>
-            {
-                ObjectDisposedException.ThrowIf(closed, this);
-                if (database.Dialect.AuditAppendLock is { } appendLock)
-                {
-                    await transaction.ExecuteAsync(appendLock, ct).ConfigureAwait(false);
-                }
-
-                long previousSequence = 0;
-                var previousMac = AuditChain.Genesis();
-                var recordedAt = UnixMicros.From(timeProvider.GetUtcNow());
-                using (var head = transaction.Command(AuditSql.SelectHead))
-                using (var reader = await head.ExecuteReaderAsync(ct).ConfigureAwait(false))
-                {
-                    if (await reader.ReadAsync(ct).ConfigureAwait(false))
-                    {
-                        previousSequence = reader.GetInt64(0);
-                        previousMac = (byte[])reader.GetValue(1);
-
-                        // Never back in time, whatever this host's clock or another replica's says: the verifier reads
-                        // a recorded time earlier than its predecessor's as a back-dated record.
-                        recordedAt = reader.IsDBNull(2) ? recordedAt : Math.Max(recordedAt, reader.GetInt64(2));
-                    }
-                }
-
-                var unsigned = new AuditRow(
-                    checked(previousSequence + 1),
-                    time,
-                    callerId,
-                    sourceAddress,
-                    action,
-                    resource,
-                    outcome,
-                    reason,
-                    correlationId,
-                    previousMac,
-                    [],
-                    keys.CurrentKeyId,
-                    recordedAt);
-                var row = unsigned with { Mac = AuditChain.ComputeMac(keys.Current, unsigned) };
-                using var insert = transaction.Command(AuditSql.Insert);
-                row.Bind(insert);
-
-                // A foreign trigger or rule can skip the row without an error: then the call must fail, not go unrecorded.
-                if (await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1)
-                {
-                    throw new InvalidOperationException("the audit record was not stored: a trigger or rule on audit_events dropped it");
-                }
-
-                return row.Sequence;
-            },
-            cancellationToken);
+        var cleaned = Clean(auditEvent);
+        return database.WriteAsync((transaction, ct) => AppendCleanAsync(transaction, cleaned, ct), cancellationToken);
     }
+
+    /// <summary>
+    /// Appends <paramref name="auditEvent"/> inside <paramref name="transaction"/>, a write transaction of this trail's
+    /// database that commits it together with the caller's own writes (the token ledger's audit of a cut-off call and its
+    /// mark). Same rules and exceptions as <see cref="AppendAsync"/>; returns the record's sequence.
+    /// </summary>
+    internal Task<long> AppendInTransactionAsync(DbTransaction transaction, AuditEvent auditEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        return AppendCleanAsync(transaction, Clean(auditEvent), cancellationToken);
+    }
+
+    private static CleanEvent Clean(AuditEvent auditEvent) => new(
+        AuditText.Clean(auditEvent.CallerId) ?? throw new ArgumentException("the audit record's caller id is empty", nameof(auditEvent)),
+        AuditText.Clean(auditEvent.Action) ?? throw new ArgumentException("the audit record's action is empty", nameof(auditEvent)),
+        AuditTexts.Outcome.Text(auditEvent.Outcome),
+        UnixMicros.From(auditEvent.Time),
+        AuditText.Clean(auditEvent.SourceAddress),
+        AuditText.Clean(auditEvent.Resource),
+        AuditText.Clean(auditEvent.ReasonCode),
+        AuditText.Clean(auditEvent.CorrelationId) ?? string.Empty);
+
+    private async Task<long> AppendCleanAsync(DbTransaction transaction, CleanEvent e, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(closed, this);
+        if (database.Dialect.AuditAppendLock is { } appendLock)
+        {
+            await transaction.ExecuteAsync(appendLock, ct).ConfigureAwait(false);
+        }
+
+        long previousSequence = 0;
+        var previousMac = AuditChain.Genesis();
+        var recordedAt = UnixMicros.From(timeProvider.GetUtcNow());
+        using (var head = transaction.Command(AuditSql.SelectHead))
+        using (var reader = await head.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            if (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                previousSequence = reader.GetInt64(0);
+                previousMac = (byte[])reader.GetValue(1);
+
+                // Never back in time, whatever this host's clock or another replica's says: the verifier reads
+                // a recorded time earlier than its predecessor's as a back-dated record.
+                recordedAt = reader.IsDBNull(2) ? recordedAt : Math.Max(recordedAt, reader.GetInt64(2));
+            }
+        }
+
+        var unsigned = new AuditRow(
+            checked(previousSequence + 1),
+            e.Time,
+            e.CallerId,
+            e.SourceAddress,
+            e.Action,
+            e.Resource,
+            e.Outcome,
+            e.Reason,
+            e.CorrelationId,
+            previousMac,
+            [],
+            keys.CurrentKeyId,
+            recordedAt);
+        var row = unsigned with { Mac = AuditChain.ComputeMac(keys.Current, unsigned) };
+        using var insert = transaction.Command(AuditSql.Insert);
+        row.Bind(insert);
+
+        // A foreign trigger or rule can skip the row without an error: then the call must fail, not go unrecorded.
+        if (await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1)
+        {
+            throw new InvalidOperationException("the audit record was not stored: a trigger or rule on audit_events dropped it");
+        }
+
+        return row.Sequence;
+    }
+
+    private sealed record CleanEvent(
+        string CallerId,
+        string Action,
+        string Outcome,
+        long Time,
+        string? SourceAddress,
+        string? Resource,
+        string? Reason,
+        string CorrelationId);
 
     /// <inheritdoc />
     /// <remarks>

@@ -51,6 +51,8 @@ public sealed class SqliteAuditTrail : RelationalAuditTrail
     public SqliteAuditTrail(SqliteTokenLedger ledger, byte[] auditKey, TimeProvider timeProvider)
         : base(CopyKey(auditKey), (ledger ?? throw new ArgumentNullException(nameof(ledger))).Database, ownsDatabase: false, timeProvider)
     {
+        // The ledger audits calls cut off by a crash in the transactions that find them (see RelationalTokenLedger).
+        ledger.AuditTrail = this;
     }
 
     /// <summary>As the constructor above, with a key ring: the current key signs, every key of the ring verifies.</summary>
@@ -60,6 +62,8 @@ public sealed class SqliteAuditTrail : RelationalAuditTrail
     public SqliteAuditTrail(SqliteTokenLedger ledger, AuditKeyRing keys, TimeProvider timeProvider)
         : base(keys, (ledger ?? throw new ArgumentNullException(nameof(ledger))).Database, ownsDatabase: false, timeProvider)
     {
+        // The ledger audits calls cut off by a crash in the transactions that find them (see RelationalTokenLedger).
+        ledger.AuditTrail = this;
     }
 
     private SqliteAuditTrail(AuditKeyRing keys, SqliteDatabase database, TimeProvider timeProvider)

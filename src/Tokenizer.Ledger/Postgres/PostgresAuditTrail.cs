@@ -41,6 +41,8 @@ public sealed class PostgresAuditTrail : RelationalAuditTrail
     public PostgresAuditTrail(PostgresTokenLedger ledger, byte[] auditKey, TimeProvider timeProvider)
         : base(CopyKey(auditKey), (ledger ?? throw new ArgumentNullException(nameof(ledger))).Database, ownsDatabase: false, timeProvider)
     {
+        // The ledger audits calls cut off by a crash in the transactions that find them (see RelationalTokenLedger).
+        ledger.AuditTrail = this;
     }
 
     /// <summary>As the constructor above, with a key ring: the current key signs, every key of the ring verifies.</summary>
@@ -50,6 +52,8 @@ public sealed class PostgresAuditTrail : RelationalAuditTrail
     public PostgresAuditTrail(PostgresTokenLedger ledger, AuditKeyRing keys, TimeProvider timeProvider)
         : base(keys, (ledger ?? throw new ArgumentNullException(nameof(ledger))).Database, ownsDatabase: false, timeProvider)
     {
+        // The ledger audits calls cut off by a crash in the transactions that find them (see RelationalTokenLedger).
+        ledger.AuditTrail = this;
     }
 
     private static PostgresDatabase OwnDatabase(PostgresLedgerOptions options, ILoggerFactory loggerFactory)

@@ -49,6 +49,7 @@ internal static class LedgerMigrations
         new(14, "tokens.revoke_requested_at (a detach this service started)", Webhooks.WebhookSql.RevokeRequestSchema),
         new(15, "webhook_inbox.arrival (the order events came in, within one second of Stripe's created)", Webhooks.WebhookSql.ArrivalSchema),
         new(16, "audit_events.resource index (a subject's records for the privacy export)", AuditResourceIndex),
+        new(17, "idempotency_records.resource, interrupted_audited_at (audit of calls cut off by a crash)", InterruptedClaims),
     ];
 
     /// <summary>The highest version this build knows.</summary>
@@ -243,6 +244,20 @@ internal static class LedgerMigrations
     [
         $"UPDATE idempotency_records SET request_hmac = {d.ZeroRequestHmac} WHERE operation = 'tokenize_card'",
         $"UPDATE intents SET request_hmac = {d.ZeroRequestHmac} WHERE operation = 'tokenize_card'",
+    ];
+
+    /// <summary>
+    /// A call cut off by a crash leaves its claim pending: <c>resource</c> keeps what the call acts on (a revoke's token
+    /// id; never card, bank or personal data) for its audit record, and <c>interrupted_audited_at</c> (unix microseconds
+    /// UTC) marks a claim whose cut-off call has its <c>INTERRUPTED</c> audit record, written in the same transaction, or
+    /// one the recovery worker holds (not a caller's call). A caller's takeover clears it: the retry is a call of its own.
+    /// The partial index finds the abandoned claims still to audit without reading completed ones.
+    /// </summary>
+    private static string[] InterruptedClaims(SqlDialect d) =>
+    [
+        "ALTER TABLE idempotency_records ADD COLUMN resource TEXT NULL CHECK (length(resource) <= 255)",
+        $"ALTER TABLE idempotency_records ADD COLUMN interrupted_audited_at {d.Int64Type} NULL",
+        "CREATE INDEX ix_idempotency_records_unaudited ON idempotency_records (updated_at) WHERE state = 'pending' AND interrupted_audited_at IS NULL",
     ];
 
     /// <summary>

@@ -31,9 +31,9 @@ internal sealed partial class RecoveryWorker(
             try
             {
                 var result = await recovery.RunOnceAsync(stoppingToken);
-                if (result.Completed + result.Released + result.Detached + result.Escalated + result.Deferred > 0)
+                if (result.Completed + result.Released + result.Detached + result.Escalated + result.Deferred + result.Interrupted > 0)
                 {
-                    LogPass(logger, result.Completed, result.Released, result.Detached, result.Escalated, result.Deferred);
+                    LogPass(logger, result.Completed, result.Released, result.Detached, result.Escalated, result.Deferred, result.Interrupted);
                 }
                 else
                 {
@@ -55,8 +55,8 @@ internal sealed partial class RecoveryWorker(
     [LoggerMessage(EventId = 1201, EventName = "RecoveryDisabled", Level = LogLevel.Warning, Message = "The recovery worker is disabled (Tokenizer:Recovery:Enabled=false): cut-off requests wait for their caller's retry")]
     private static partial void LogDisabled(ILogger logger);
 
-    [LoggerMessage(EventId = 1202, EventName = "RecoveryPass", Level = LogLevel.Information, Message = "Recovery pass: {Completed} completed, {Released} closed, {Detached} orphans detached, {Escalated} escalated, {Deferred} deferred")]
-    private static partial void LogPass(ILogger logger, int completed, int released, int detached, int escalated, int deferred);
+    [LoggerMessage(EventId = 1202, EventName = "RecoveryPass", Level = LogLevel.Information, Message = "Recovery pass: {Completed} completed, {Released} closed, {Detached} orphans detached, {Escalated} escalated, {Deferred} deferred, {Interrupted} cut-off calls audited")]
+    private static partial void LogPass(ILogger logger, int completed, int released, int detached, int escalated, int deferred, int interrupted);
 
     [LoggerMessage(EventId = 1204, EventName = "RecoveryPassEmpty", Level = LogLevel.Debug, Message = "Recovery pass: nothing to do")]
     private static partial void LogEmptyPass(ILogger logger);

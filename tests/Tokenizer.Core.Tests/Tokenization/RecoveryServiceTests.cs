@@ -76,6 +76,51 @@ public sealed class RecoveryServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task RunOnce_AuditsCutOffCallsFirst_ThroughTheLedgerWithTheLeaseAndBatch()
+    {
+        ledger.AuditAbandonedClaimsAsync(Now, TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>()).Returns(2);
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(new RecoveryPassResult(0, 0, 0, 0, 0, Interrupted: 2), result);
+        Received.InOrder(() =>
+        {
+            ledger.AuditAbandonedClaimsAsync(Now, TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>());
+            ledger.ListIntentsAsync(IntentState.Detaching, Arg.Any<DateTimeOffset>(), 50, Arg.Any<CancellationToken>());
+        });
+
+        // The record and the claim's mark commit in the ledger's one transaction: the pass never appends one itself
+        // (a second append outside that transaction is what would make it twice).
+        await audit.DidNotReceiveWithAnyArgs().AppendAsync(default!, default);
+    }
+
+    [Fact]
+    public async Task RunOnce_SecondPassTheLedgerFindsNothingNew_AddsNothing()
+    {
+        ledger.AuditAbandonedClaimsAsync(default, default, default, default).ReturnsForAnyArgs(1, 0);
+
+        var first = await service.RunOnceAsync(CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(30));
+        var second = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal((1, 0), (first.Interrupted, second.Interrupted));
+        await ledger.Received(1).AuditAbandonedClaimsAsync(Now + TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>());
+        await audit.DidNotReceiveWithAnyArgs().AppendAsync(default!, default);
+    }
+
+    [Fact]
+    public async Task RunOnce_AuditOfCutOffCallsFails_TheIntentsAreStillResolved()
+    {
+        ledger.AuditAbandonedClaimsAsync(default, default, default, default).ThrowsAsyncForAnyArgs(new InvalidOperationException("ledger down"));
+        GivenIntents(Intent(IntentState.Pending));
+        GivenPages(Page(null, Listed("pm_1", IntentId)));
+
+        var result = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(new RecoveryPassResult(1, 0, 0, 0, 0, Interrupted: 0), result);
+    }
+
+    [Fact]
     public async Task PendingIntent_PaymentMethodAttached_CompletesTheClaimWithAnActiveTokenAndAudits()
     {
         var intent = Intent(IntentState.Pending);

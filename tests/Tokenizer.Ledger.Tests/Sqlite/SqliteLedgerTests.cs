@@ -12,6 +12,8 @@ public sealed class SqliteIdempotencyTests() : IdempotencyTests(new SqliteTestDa
 
 public sealed class SqliteIntentTests() : IntentTests(new SqliteTestDatabase());
 
+public sealed class SqliteInterruptedClaimAuditTests() : InterruptedClaimAuditTests(new SqliteTestDatabase());
+
 public sealed class SqliteCustomerTests() : CustomerTests(new SqliteTestDatabase());
 
 public sealed class SqliteTokenRoundTripTests() : TokenRoundTripTests(new SqliteTestDatabase());
@@ -195,6 +197,7 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
                 "index:ix_audit_events_resource",
                 "index:ix_audit_events_time",
                 "index:ix_idempotency_records_state_updated_at",
+                "index:ix_idempotency_records_unaudited",
                 "index:ix_intents_state_updated_at",
                 "index:ix_privacy_personal_data_record_id",
                 "index:ix_reconciliation_items_category",

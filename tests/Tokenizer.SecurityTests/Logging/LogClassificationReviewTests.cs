@@ -132,6 +132,7 @@ public class LogClassificationReviewTests
         "Tokenizer.Core.Tokenization.RecoveryService.LogDeferred(intentId)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogDeferred(errorType)",
         "Tokenizer.Core.Tokenization.RecoveryService.LogLostClaim(intentId)",
+        "Tokenizer.Core.Tokenization.RecoveryService.LogInterruptedAuditFailed(errorType)",
         "Tokenizer.Gateways.Stripe.Log.CustomerMissing(requestId)",
         "Tokenizer.Gateways.Stripe.Log.CustomerNotFound(operation)",
         "Tokenizer.Gateways.Stripe.Log.CustomerNotFound(requestId)",
@@ -153,6 +154,7 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(detached)",
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(escalated)",
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(deferred)",
+        "Tokenizer.Server.Hosting.RecoveryWorker.LogPass(interrupted)",
         "Tokenizer.Server.Hosting.RecoveryWorker.LogPassFailed(errorType)",
 
         // Privacy: tokens are pm_ ids from the ledger or the gateway's list; reasons are ErrorReasons
