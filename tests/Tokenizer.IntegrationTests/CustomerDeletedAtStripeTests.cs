@@ -93,5 +93,31 @@ public sealed class CustomerDeletedAtStripeTests(TokenizerServerFixture server) 
         Assert.Equal(setups[1].IdempotencyKey, setups[^1].IdempotencyKey);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public async Task TokenizeCard_ConcurrentRequestsMeetTheDeletedCustomer_OneReplacementAtStripeAllTokensUnderIt(int requests)
+    {
+        // Arrange: a token for the reference, then its Customer deleted at Stripe while still mapped.
+        var reference = "cust-gone-conc-" + Guid.NewGuid().ToString("N")[..10];
+        var before = (await server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: reference))).Token;
+        await Gateway.V1.Customers.DeleteAsync(before.GatewayCustomer);
+        var customersBefore = server.Sandbox.GetStats().Customers;
+
+        // Act: concurrent requests for the reference, each under its own idempotency key (one request is the control).
+        var responses = await Task.WhenAll(Enumerable.Range(0, requests).Select(_ =>
+            server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: reference)).ResponseAsync));
+
+        // Assert: one new live Customer at Stripe, the mapped one, and every token under it.
+        var replacement = Assert.Single(responses.Select(r => r.Token.GatewayCustomer).Distinct());
+        Assert.NotEqual(before.GatewayCustomer, replacement);
+        Assert.Equal(replacement, await MappedCustomerAsync(reference));
+        Assert.Equal(customersBefore + 1, server.Sandbox.GetStats().Customers);
+        foreach (var response in responses)
+        {
+            Assert.Equal(replacement, (await Gateway.V1.PaymentMethods.GetAsync(response.Token.Token_)).CustomerId);
+        }
+    }
+
     private Task<string?> MappedCustomerAsync(string reference) => Ledger.FindCustomerAsync("stripe", reference, CancellationToken.None);
 }

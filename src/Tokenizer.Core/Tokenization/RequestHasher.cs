@@ -117,6 +117,15 @@ public sealed class RequestHasher
     public string CustomerKey(string gateway, string customerReference) =>
         $"tkz_{Derive("cus", gateway, customerReference)}_customer";
 
+    /// <summary>
+    /// The gateway Idempotency-Key for creating the Customer that replaces <paramref name="deletedCustomerId"/>, a deleted
+    /// Customer of the reference: <c>tkz_{40 hex}_customer</c>, derived from the gateway, the reference and the deleted
+    /// Customer's id only. Every request that replaces the same deleted Customer (concurrent ones, retries, other callers)
+    /// sends the same key with the same parameters, so the gateway creates one Customer and replays it to the others.
+    /// </summary>
+    public string ReplacementCustomerKey(string gateway, string customerReference, string deletedCustomerId) =>
+        $"tkz_{Derive("cus_after", gateway, $"{customerReference.Length}:{customerReference}\0{deletedCustomerId}")}_customer";
+
     private string Derive(string purpose, string a, string b)
     {
         var input = Encoding.UTF8.GetBytes($"{purpose}\0{a.Length}:{a}\0{b.Length}:{b}");

@@ -63,6 +63,9 @@ public sealed partial class TokenizationService(
     private const int MaxPageSize = 100;
     private const int MaxReasonLength = 200;
 
+    // Replacements of replacements followed when those are deleted too (one step per erasure within Stripe's 24 hours).
+    private const int MaxReplacementSteps = 5;
+
     private static readonly JsonSerializerOptions Json = TokenJson.Options;
 
     /// <summary>Tokenises a card. Same caller, key and request again: the first result with Replayed = true.</summary>
@@ -431,7 +434,7 @@ public sealed partial class TokenizationService(
         SetupOptions setupOptions,
         CancellationToken cancellationToken)
     {
-        var customerId = await EnsureCustomerAsync(hasher, caller, key, customerReference, cancellationToken).ConfigureAwait(false);
+        var customerId = await EnsureCustomerAsync(customerReference, cancellationToken).ConfigureAwait(false);
         var paymentMethod = await gateway.CreatePaymentMethodAsync(request, hasher.GatewayKey(caller.CallerId, key, "pm"), cancellationToken)
             .ConfigureAwait(false);
         Task<GatewaySetup> SetUpAsync(string customer) => gateway.CreateSetupIntentAsync(
@@ -448,7 +451,7 @@ public sealed partial class TokenizationService(
         {
             // The mapped Customer was deleted at the gateway (Dashboard, API, an erasure) and its customer.deleted event
             // is not processed yet: replace it and set up once more under the new one.
-            var replacement = await ReplaceDeletedCustomerAsync(hasher, caller, key, customerReference, customerId, cancellationToken)
+            var replacement = await ReplaceDeletedCustomerAsync(customerReference, customerId, cancellationToken)
                 .ConfigureAwait(false);
             if (replacement is null)
             {
@@ -521,8 +524,7 @@ public sealed partial class TokenizationService(
         setup.Status == SetupStatus.RequiresAction ? setup.NextAction : null,
         setup.Status == SetupStatus.Failed ? setup.FailureCode : null);
 
-    private async Task<string> EnsureCustomerAsync(
-        RequestHasher hasher, CallerContext caller, string key, string customerReference, CancellationToken cancellationToken)
+    private async Task<string> EnsureCustomerAsync(string customerReference, CancellationToken cancellationToken)
     {
         var existing = await ledger.FindCustomerAsync(gateway.Name, customerReference, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
@@ -535,12 +537,13 @@ public sealed partial class TokenizationService(
             .ConfigureAwait(false);
 
         // After an erasure (or a deletion at the gateway) the mapping is gone but the gateway still replays the old
-        // creation for that key (Stripe keeps idempotent responses at least 24 hours): a deleted Customer. Then this
-        // request creates its own, under a key of its own, so a retry of it finds the same one.
+        // creation for that key (Stripe keeps idempotent responses at least 24 hours): a deleted Customer. Then its
+        // replacement, the same one for every concurrent request.
         if (await gateway.IsCustomerDeletedAsync(created, cancellationToken).ConfigureAwait(false))
         {
-            created = await gateway.CreateCustomerAsync(customerReference, hasher.GatewayKey(caller.CallerId, key, "customer"), cancellationToken)
-                .ConfigureAwait(false);
+            // Past the replacement steps the deleted one is mapped: the SetupIntent's 404 then leads to its replacement.
+            created = await CreateReplacementCustomerAsync(customerReference, created, cancellationToken).ConfigureAwait(false)
+                ?? created;
         }
 
         return await ledger.SaveCustomerAsync(gateway.Name, customerReference, created, timeProvider.GetUtcNow(), cancellationToken)
@@ -548,25 +551,49 @@ public sealed partial class TokenizationService(
     }
 
     /// <summary>
+    /// The live Customer that replaces <paramref name="deletedCustomerId"/> (Stripe API POST /v1/customers, then GET
+    /// /v1/customers/{id}), created under a key derived from the deleted Customer's id, so every request replacing it gets
+    /// the same one (the gateway replays the first creation). When that one is deleted too (a later erasure within the
+    /// gateway's idempotency window), its own replacement, and so on, a few steps at most; null past them.
+    /// </summary>
+    private async Task<string?> CreateReplacementCustomerAsync(
+        string customerReference, string deletedCustomerId, CancellationToken cancellationToken)
+    {
+        var deleted = deletedCustomerId;
+        for (var step = 0; step < MaxReplacementSteps; step++)
+        {
+            var created = await gateway.CreateCustomerAsync(
+                customerReference, currentHasher.ReplacementCustomerKey(gateway.Name, customerReference, deleted), cancellationToken)
+                .ConfigureAwait(false);
+            if (created == deleted || !await gateway.IsCustomerDeletedAsync(created, cancellationToken).ConfigureAwait(false))
+            {
+                return created == deleted ? null : created;
+            }
+
+            deleted = created;
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// When the gateway confirms <paramref name="missingCustomerId"/> is deleted (Stripe API GET /v1/customers/{id}:
-    /// <c>deleted: true</c>), a new Customer for the reference, created under this request's own key (so a retry of the
-    /// request gets the same one), mapped in its place; the id the ledger then records (another request's replacement
-    /// when it came first). Null when the Customer is not deleted, or the new one is deleted too: the caller rethrows.
+    /// <c>deleted: true</c>), a new Customer for the reference, created under a key derived from the deleted Customer (so
+    /// every request replacing it, and a retry of this one, gets the same one), mapped in its place; the id the ledger then
+    /// records (another request's replacement when it came first). Null when the Customer is not deleted, or no live
+    /// replacement was found: the caller rethrows.
     /// </summary>
     private async Task<string?> ReplaceDeletedCustomerAsync(
-        RequestHasher hasher, CallerContext caller, string key, string customerReference, string missingCustomerId, CancellationToken cancellationToken)
+        string customerReference, string missingCustomerId, CancellationToken cancellationToken)
     {
         if (!await gateway.IsCustomerDeletedAsync(missingCustomerId, cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
 
-        var created = await gateway.CreateCustomerAsync(customerReference, hasher.GatewayKey(caller.CallerId, key, "customer"), cancellationToken)
-            .ConfigureAwait(false);
-
-        // This request's key may already have made a Customer (after the read-back above) that is gone as well: never
-        // map a reference to a deleted Customer.
-        if (created == missingCustomerId || await gateway.IsCustomerDeletedAsync(created, cancellationToken).ConfigureAwait(false))
+        // Keyed by the deleted Customer, not by this request: concurrent requests meeting it all get one replacement.
+        var created = await CreateReplacementCustomerAsync(customerReference, missingCustomerId, cancellationToken).ConfigureAwait(false);
+        if (created is null)
         {
             return null;
         }
