@@ -90,7 +90,7 @@ public sealed class TokenizationServiceTests
     }
 
     [Fact]
-    public async Task TokenizeCard_MappedCustomerDeletedAtGateway_ReplacedUnderTheRequestsKeyAndSetUpAgain()
+    public async Task TokenizeCard_MappedCustomerDeletedAtGateway_ReplacedUnderTheDeletedCustomersKeyAndSetUpAgain()
     {
         // Arrange: the ledger maps the reference to cus_1, which Stripe deleted (customer.deleted not processed yet).
         StartedWithPaymentMethod();
@@ -107,10 +107,13 @@ public sealed class TokenizationServiceTests
         // Act
         var result = await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
 
-        // Assert: a new Customer under the request's own key, mapped in place of the deleted one, set up under a key of
-        // its own (the first key's 404 stays at the gateway).
+        // Assert: a new Customer under a key derived from the deleted one (not from this request, so concurrent requests
+        // meeting cus_1 get one replacement), mapped in place of the deleted one, set up under a key of its own (the
+        // first key's 404 stays at the gateway).
         Assert.Equal(("cus_2", "seti_2"), (result.Token.GatewayCustomerId, result.Token.Setup.SetupIntentId));
-        await gateway.Received(1).CreateCustomerAsync("cust-1", hasher.GatewayKey("default", "key-1", "customer"), Arg.Any<CancellationToken>());
+        await gateway.Received(1).CreateCustomerAsync("cust-1", hasher.ReplacementCustomerKey("stripe", "cust-1", "cus_1"), Arg.Any<CancellationToken>());
+        Assert.NotEqual(hasher.ReplacementCustomerKey("stripe", "cust-1", "cus_1"), hasher.ReplacementCustomerKey("stripe", "cust-1", "cus_2"));
+        Assert.NotEqual(hasher.ReplacementCustomerKey("stripe", "cust-1", "cus_1"), hasher.CustomerKey("stripe", "cust-1"));
         await ledger.Received(1).ReplaceCustomerAsync("stripe", "cust-1", "cus_1", "cus_2", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>());
         await gateway.Received(1).CreateSetupIntentAsync(
             Arg.Is<SetupIntentRequest>(r => r.CustomerId == "cus_2"), hasher.SetupIntentKey("default", "key-1", "cus_2"), Arg.Any<CancellationToken>());
@@ -120,7 +123,7 @@ public sealed class TokenizationServiceTests
 
     [Theory]
     [InlineData(false, false)] // Stripe says the Customer exists: not ours to replace.
-    [InlineData(true, true)] // the request's own key gives back a Customer that is deleted too: never mapped.
+    [InlineData(true, true)] // the replacement's key gives back a Customer that is deleted too: never mapped.
     public async Task TokenizeCard_CustomerMissingButNotReplaceable_FailsGatewayCustomerMissingMapsNothing(bool missingDeleted, bool newDeleted)
     {
         // Arrange
