@@ -233,6 +233,22 @@ public sealed class Reconciler(
         return differences;
     }
 
+    /// <summary>
+    /// For an active token the ledger holds waiting for its setup (requires_action or processing), its SetupIntent as the
+    /// gateway reports it now (Stripe API GET /v1/setup_intents/{id}, one permit from the pacer): the ledger's state may be
+    /// stale (the customer authenticated, the webhook not processed yet). Null for any other token (no request).
+    /// </summary>
+    private async Task<GatewaySetup?> WaitingSetupAsync(TokenRecord record, CancellationToken cancellationToken)
+    {
+        if (record.Status != TokenStatus.Active || !record.Setup.IsPending || record.Setup.SetupIntentId is not { } setupIntentId)
+        {
+            return null;
+        }
+
+        await PaceAsync(cancellationToken).ConfigureAwait(false);
+        return await gateway.GetSetupIntentAsync(setupIntentId, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task PaceAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -260,7 +276,12 @@ public sealed class Reconciler(
                 : cursor with { SweepAfterToken = tokens[^1].Token };
             // A token created after the run started is outside the gateway snapshot the walk saw: not evidence of a
             // missing PaymentMethod (a period that includes now would otherwise report every new token missing).
-            var missing = tokens.Where(t => t.CreatedAt < run.CreatedAt).Select(ReconciliationClassifier.NotAttached).ToList();
+            var missing = new List<ReconciliationItem>();
+            foreach (var token in tokens.Where(t => t.CreatedAt < run.CreatedAt))
+            {
+                missing.Add(ReconciliationClassifier.NotAttached(token, await WaitingSetupAsync(token, cancellationToken).ConfigureAwait(false)));
+            }
+
             if (await SaveAsync(run, owner, missing, next, 0, 0, cancellationToken).ConfigureAwait(false) is null)
             {
                 return null;

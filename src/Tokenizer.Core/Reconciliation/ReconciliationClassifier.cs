@@ -1,5 +1,6 @@
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
+using Tokenizer.Core.Tokenization;
 
 namespace Tokenizer.Core.Reconciliation;
 
@@ -61,9 +62,13 @@ public static class ReconciliationClassifier
     /// PaymentMethod (or already has, to a Customer the walk no longer lists, such as a deleted one), so that is a
     /// status mismatch, never "matched". An active token whose setup is pending is not attached yet (Stripe attaches a
     /// SetupIntent's PaymentMethod to the Customer on successful setup only): pending, its detail naming what it waits
-    /// for (the customer's 3-D Secure authentication or microdeposit verification, or the gateway's processing).
+    /// for (the customer's 3-D Secure authentication or microdeposit verification, or the gateway's processing). The
+    /// ledger's setup state can be stale (its webhook not processed yet), so <paramref name="gatewaySetup"/>, the token's
+    /// SetupIntent as the gateway reports it now, decides: pending only while it still waits (requires_action or
+    /// processing) for this PaymentMethod; succeeded, failed or canceled (or setting up another PaymentMethod), the token
+    /// is missing at the gateway. Null: not read (no SetupIntent recorded), the ledger's state decides.
     /// </summary>
-    public static ReconciliationItem NotAttached(TokenRecord ledger)
+    public static ReconciliationItem NotAttached(TokenRecord ledger, GatewaySetup? gatewaySetup = null)
     {
         ArgumentNullException.ThrowIfNull(ledger);
         if (ledger.Status == TokenStatus.Revoked && ledger.Setup.IsPending)
@@ -73,7 +78,25 @@ public static class ReconciliationClassifier
 
         if (ledger.Status == TokenStatus.Active && ledger.Setup.IsPending)
         {
-            return Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.Pending, WaitingFor(ledger.Setup));
+            if (gatewaySetup is null)
+            {
+                return Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.Pending, WaitingFor(ledger.Setup));
+            }
+
+            if (gatewaySetup.PaymentMethodId is { } setUp && !string.Equals(setUp, ledger.Token, StringComparison.Ordinal))
+            {
+                return Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.MissingAtGateway, "active in the ledger, not attached to our customer at the gateway, and its SetupIntent sets up another PaymentMethod");
+            }
+
+            return gatewaySetup.Status switch
+            {
+                SetupStatus.RequiresAction or SetupStatus.Processing => Item(
+                    ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.Pending, WaitingFor(TokenizationService.ToSetup(gatewaySetup))),
+                SetupStatus.Ready => Item(
+                    ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.MissingAtGateway, "active in the ledger, its setup succeeded at the gateway but the PaymentMethod is not attached to our customer there (detached)"),
+                _ => Item(
+                    ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.MissingAtGateway, "active in the ledger, its setup failed or was canceled at the gateway, so the PaymentMethod is not attached to our customer there"),
+            };
         }
 
         return ledger.Status == TokenStatus.Revoked

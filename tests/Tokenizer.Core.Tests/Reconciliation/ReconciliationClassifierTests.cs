@@ -110,6 +110,32 @@ public sealed class ReconciliationClassifierTests
     }
 
     [Theory]
+    [InlineData(SetupStatus.RequiresAction, null, ReconciliationCategory.Pending, "waits for the customer's 3-D Secure authentication")] // control
+    [InlineData(SetupStatus.Processing, null, ReconciliationCategory.Pending, "still processing at the gateway")] // control
+    [InlineData(SetupStatus.Ready, null, ReconciliationCategory.MissingAtGateway, "setup succeeded at the gateway")]
+    [InlineData(SetupStatus.Failed, null, ReconciliationCategory.MissingAtGateway, "failed or was canceled at the gateway")]
+    [InlineData(SetupStatus.RequiresAction, "pm_other", ReconciliationCategory.MissingAtGateway, "sets up another PaymentMethod")]
+    public void NotAttached_LedgerWaitingForThreeDSecure_GatewaySetupDecides(SetupStatus atGateway, string? paymentMethod, ReconciliationCategory expected, string detail)
+    {
+        // The ledger still says the setup waits for the customer (its webhook not processed yet); the SetupIntent as
+        // Stripe reports it now says whether it does: succeeded (then detached), failed or canceled is missing.
+        var redirect = new NextAction(NextActionKind.RedirectToUrl, "https://hooks.stripe.com/next", null);
+        var ledger = Ledger() with { Setup = new TokenSetup(SetupStatus.RequiresAction, "seti_1", redirect, null) };
+        var gateway = new GatewaySetup(
+            "seti_1",
+            atGateway,
+            atGateway == SetupStatus.RequiresAction ? redirect : null,
+            atGateway == SetupStatus.Failed ? "canceled" : null,
+            null,
+            paymentMethod ?? ledger.Token);
+
+        var item = ReconciliationClassifier.NotAttached(ledger, gateway);
+
+        Assert.Equal((expected, "active", "not_attached"), (item.Category, item.LedgerStatus, item.GatewayStatus));
+        Assert.Contains(detail, item.Detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(IntentState.Pending, "tokenize_card", TokenType.Card, "still pending")]
     [InlineData(IntentState.Failed, "tokenize_bank_account", null, "unknown gateway outcome")]
     [InlineData(IntentState.Detaching, "tokenize_card", TokenType.Card, "detach at the gateway not yet confirmed")]
