@@ -136,6 +136,35 @@ public sealed class ReconcilerTests
         Assert.Equal(ReconciliationCategory.MissingAtGateway, items[0].Category);
     }
 
+    [Fact]
+    public async Task RunAsync_UnseenTokensWaitingForSetupInTheLedger_OnlyTheActiveWaitingOneReadAtTheGatewayWithAPermit()
+    {
+        // Arrange: not attached at the gateway: an active token the ledger holds waiting for 3-D Secure (Stripe says it
+        // succeeded), a revoked one waiting, and a plain active one (the controls: no read).
+        var redirect = new NextAction(NextActionKind.RedirectToUrl, "https://hooks.stripe.com/next", null);
+        var waiting = new TokenSetup(SetupStatus.RequiresAction, "seti_1", redirect, null);
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 2, Arg.Any<CancellationToken>()).Returns(new GatewayPaymentMethodPage([], null));
+        store.ListUnseenTokensAsync("rec_1", Arg.Any<ReconciliationFilter>(), null, Arg.Any<int>(), Arg.Any<CancellationToken>())
+            .Returns(
+            [
+                Token("pm_1", Now.AddDays(-1)) with { Setup = waiting },
+                Token("pm_2", Now.AddDays(-1)) with { Status = TokenStatus.Revoked, Setup = waiting with { SetupIntentId = "seti_2" } },
+                Token("pm_3", Now.AddDays(-1)),
+            ]);
+        gateway.GetSetupIntentAsync("seti_1", Arg.Any<CancellationToken>()).Returns(new GatewaySetup("seti_1", SetupStatus.Ready, null, null, null, "pm_1"));
+
+        // Act
+        await Reconciler().RunAsync(Run(), "owner", CancellationToken.None);
+
+        // Assert: one read (one permit besides the page's), and Stripe's answer decides the category.
+        await gateway.Received(1).GetSetupIntentAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
+        Assert.Equal(2, pacer.Acquired);
+        var items = saved.SelectMany(p => p.Items).ToDictionary(i => i.Token, i => i.Category);
+        Assert.Equal(ReconciliationCategory.MissingAtGateway, items["pm_1"]);
+        Assert.Equal(ReconciliationCategory.StatusMismatch, items["pm_2"]);
+        Assert.Equal(ReconciliationCategory.MissingAtGateway, items["pm_3"]);
+    }
+
     [Theory]
     [InlineData(SetupStatus.Ready, MandateStatus.Active, null)]
     [InlineData(SetupStatus.Failed, MandateStatus.Active, "setup_status differs")]
