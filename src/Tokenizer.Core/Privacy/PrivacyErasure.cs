@@ -251,7 +251,7 @@ public sealed partial class PrivacyErasure(
     private async Task<ErasureRecord> DestroyAsync(ErasureRecord erasure, string reference, CancellationToken cancellationToken)
     {
         var subject = erasure.Subject;
-        if ((await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: true, cancellationToken).ConfigureAwait(false)).Count > 0)
+        if ((await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: true, cancellationToken).ConfigureAwait(false)).Any(t => t.Status == TokenStatus.Active))
         {
             return await BackToDetachingAsync(erasure, cancellationToken).ConfigureAwait(false);
         }
