@@ -579,6 +579,56 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
         Assert.StartsWith("cus_", controlPaymentMethod.RootElement.GetProperty("customer").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task EraseSubject_StoppedAtTheCustomerDeleteThenTokenisedAgain_ResumeDetachesAndRevokesTheNewTokenBeforeCompleting()
+    {
+        // Arrange: the erasure detaches the first token, then Stripe answers 500 to the Customer's delete, so it stops
+        // at DELETING_CUSTOMER; meanwhile the billing service tokenises a second card for the same person.
+        var subject = Person.New("erasedresume");
+        var second = subject with { Name = subject.Name + " Second", Email = "second." + subject.Email };
+        var first = await TokenizeCardAsync(subject);
+        server.Sandbox.Faults.Add("DELETE /v1/customers/*", StripeSandbox.Faults.SandboxFault.Status(500), count: StripeSandbox.Faults.SandboxFaultRule.Unlimited);
+        RpcException stopped;
+        try
+        {
+            stopped = await Assert.ThrowsAsync<RpcException>(() => Privacy.EraseSubjectAsync(
+                new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() }).ResponseAsync);
+        }
+        finally
+        {
+            server.Sandbox.Faults.Clear();
+        }
+
+        var status = await Privacy.GetErasureStatusAsync(new GetErasureStatusRequest { CustomerReference = subject.Reference });
+        var between = await TokenizeCardAsync(second);
+        Assert.Equal(first.GatewayCustomer, between.GatewayCustomer);
+
+        // Act
+        var resumed = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+
+        // Assert: the first run stopped where the report says; the resume cleared and detached both PaymentMethods at
+        // the gateway (the second's billing details too), revoked both tokens, and only then completed.
+        Assert.Equal(StatusCode.Unavailable, stopped.StatusCode);
+        Assert.Equal(ErasureState.DeletingCustomer, status.Status.State);
+        Assert.Equal((ErasureState.Completed, 2), (resumed.Status.State, resumed.Status.PaymentMethodsDetached));
+        foreach (var token in new[] { first, between })
+        {
+            using var atGateway = await GatewayPaymentMethodAsync(token.Token_);
+            Assert.Equal(JsonValueKind.Null, atGateway.RootElement.GetProperty("customer").ValueKind);
+            var billing = atGateway.RootElement.GetProperty("billing_details");
+            Assert.Equal(
+                (JsonValueKind.Null, JsonValueKind.Null, JsonValueKind.Null),
+                (billing.GetProperty("name").ValueKind, billing.GetProperty("email").ValueKind, billing.GetProperty("phone").ValueKind));
+            var stored = (await server.Finance.GetTokenAsync(new GetTokenRequest { Token = token.Token_ })).Token;
+            Assert.Equal(TokenStatus.Revoked, stored.Status);
+            Assert.StartsWith("erased_subj_", stored.CustomerReference, StringComparison.Ordinal);
+        }
+
+        // Erasing again finds nothing held and answers the completion as it is.
+        var again = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+        Assert.Equal((ErasureState.Completed, resumed.Status.CompletedAt), (again.Status.State, again.Status.CompletedAt));
+    }
+
     private async Task<Token> TokenizeThreeDSecureAsync(Person person)
     {
         var request = Requests.Card("4000002500003155", Requests.NewKey(), customer: person.Reference);

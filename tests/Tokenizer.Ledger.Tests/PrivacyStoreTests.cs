@@ -149,12 +149,13 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectB, "pm_b", Ciphertext(2), T0), CancellationToken.None);
         await Ledger.SaveCustomerAsync("stripe", "ref_a", "cus_a", T0, CancellationToken.None);
         await Ledger.SaveCustomerAsync("stripe", "ref_b", "cus_b", T0, CancellationToken.None);
-        await SeedAsync(Ledger, [TestData.Card("pm_a", T0, customer: "ref_a"), TestData.Card("pm_b", T0, customer: "ref_b")]);
+        await SeedAsync(Ledger, [TestData.Card("pm_a", T0, customer: "ref_a", status: TokenStatus.Revoked), TestData.Card("pm_b", T0, customer: "ref_b")]);
 
         // Act
-        await Store.DestroySubjectAsync(SubjectA, "stripe", "ref_a", "erased_" + SubjectA, CancellationToken.None);
+        var destroyed = await Store.DestroySubjectAsync(SubjectA, "stripe", "ref_a", "erased_" + SubjectA, CancellationToken.None);
 
         // Assert
+        Assert.True(destroyed);
         Assert.Null(await Store.FindAsync(SubjectA, CancellationToken.None));
         Assert.Empty(await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None));
         Assert.Null(await Ledger.FindCustomerAsync("stripe", "ref_a", CancellationToken.None));
@@ -164,6 +165,27 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         Assert.Single(await Store.ListPersonalDataAsync(SubjectB, CancellationToken.None));
         Assert.Equal("cus_b", await Ledger.FindCustomerAsync("stripe", "ref_b", CancellationToken.None));
         Assert.Equal("ref_b", (await Ledger.GetTokenAsync("pm_b", CancellationToken.None))!.CustomerReference);
+    }
+
+    [Fact]
+    public async Task DestroySubjectAsync_AnActiveTokenUnderTheReference_RefusedAndNothingChanged()
+    {
+        // Arrange: a revoked token (as the erasure leaves them) and an active one issued for the reference since.
+        await Store.AddAsync(SubjectA, [1], T0, CancellationToken.None);
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_a", Ciphertext(1), T0), CancellationToken.None);
+        await Ledger.SaveCustomerAsync("stripe", "ref_a", "cus_a", T0, CancellationToken.None);
+        await SeedAsync(Ledger, [TestData.Card("pm_a", T0, customer: "ref_a", status: TokenStatus.Revoked), TestData.Card("pm_new", T0, customer: "ref_a")]);
+
+        // Act
+        var destroyed = await Store.DestroySubjectAsync(SubjectA, "stripe", "ref_a", "erased_" + SubjectA, CancellationToken.None);
+
+        // Assert: an erasure never renames a chargeable token; nothing of the subject went.
+        Assert.False(destroyed);
+        Assert.Equal("ref_a", (await Ledger.GetTokenAsync("pm_new", CancellationToken.None))!.CustomerReference);
+        Assert.Equal("ref_a", (await Ledger.GetTokenAsync("pm_a", CancellationToken.None))!.CustomerReference);
+        Assert.Equal("cus_a", await Ledger.FindCustomerAsync("stripe", "ref_a", CancellationToken.None));
+        Assert.NotNull(await Store.FindAsync(SubjectA, CancellationToken.None));
+        Assert.Single(await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None));
     }
 
     [Fact]

@@ -69,9 +69,11 @@ public interface IPrivacyStore
     /// any), forgets the gateway Customer recorded for <paramref name="customerReference"/>, and replaces that reference
     /// with <paramref name="erasedReference"/> wherever it links to the subject's tokens: tokens, intents, the stored
     /// idempotency answers, reconciliation items and runs. A store whose files keep deleted bytes (a SQLite WAL) clears
-    /// them before returning, as far as it can.
+    /// them before returning, as far as it can. Changes nothing and returns false while an active token is under
+    /// <paramref name="customerReference"/> (checked in the same transaction): an erasure never renames a chargeable token.
     /// </summary>
-    Task DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken);
+    /// <returns>True when done; false when an active token is under the reference (nothing changed).</returns>
+    Task<bool> DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken);
 
     /// <summary>
     /// Deletes revoked tokens (and any record held for them) revoked before <paramref name="revokedTokensBefore"/>, and

@@ -56,7 +56,9 @@ public sealed record ErasureView(string Subject, ErasureRecord? Erasure);
 /// destroy the data key and the encrypted records, forget the Customer and replace the reference on tokens and intents
 /// with <see cref="SubjectPseudonyms.ErasedReference"/>. Every gateway call carries an Idempotency-Key derived from the
 /// subject and item, so a call after a crash replays rather than repeats; an already detached PaymentMethod and an
-/// already deleted Customer count as done.
+/// already deleted Customer count as done. A resume runs the detaching step again, whatever step it stopped at, over
+/// what the reference maps to now: a token issued for the reference in between is detached and revoked like the others,
+/// and the last step never renames an active token (it goes back to detaching instead).
 /// </remarks>
 public sealed partial class PrivacyErasure(
     ITokenLedger ledger,
@@ -70,6 +72,9 @@ public sealed partial class PrivacyErasure(
 {
     private const int MaxReasonLength = 200;
     private const int MaxListPages = 50;
+
+    /// <summary>How often one call goes back to detaching when a token was issued for the reference meanwhile.</summary>
+    private const int MaxRounds = 2;
 
     /// <summary>
     /// Erases the subject (see the class remarks). Idempotent: a completed erasure with nothing held since answers as it
@@ -104,26 +109,29 @@ public sealed partial class PrivacyErasure(
         erasure ??= new ErasureRecord(subject, ErasureStep.Detaching, now, now, null, 0);
         await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
 
-        if (erasure.Step == ErasureStep.Detaching)
+        for (var round = 1; ; round++)
         {
+            // Every run (a resume at DeletingCustomer or DestroyingKey too) detaches again, over what the reference maps
+            // to now: a token issued for the reference since an earlier run stopped past this step is then cleared,
+            // detached and revoked like the others. Idempotent: revoked tokens are no longer open, and the gateway calls
+            // carry the same keys.
             (erasure, var settled) = await DetachAllAsync(erasure, reference, customer, cancellationToken).ConfigureAwait(false);
             if (!settled)
             {
                 return new ErasureView(subject, erasure);
             }
-        }
 
-        if (erasure.Step == ErasureStep.DeletingCustomer)
-        {
             erasure = await DeleteCustomerAsync(erasure, customer, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (erasure.Step == ErasureStep.DestroyingKey)
-        {
             erasure = await DestroyAsync(erasure, reference, cancellationToken).ConfigureAwait(false);
-        }
+            if (erasure.Step == ErasureStep.Completed || round == MaxRounds)
+            {
+                // Still DETACHING after the last round: tokenisations keep arriving; the erasure says it is not complete
+                // and the next call resumes it.
+                return new ErasureView(subject, erasure);
+            }
 
-        return new ErasureView(subject, erasure);
+            customer = await ledger.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Where the subject's erasure stands (null erasure: never requested).</summary>
@@ -139,14 +147,15 @@ public sealed partial class PrivacyErasure(
 
     /// <summary>
     /// Whether something is held again after a completed erasure: a Customer, a data key, a token under the reference,
-    /// or a setup still pending on an erased token (left by an erasure that did not cancel setups: it could yet attach
-    /// its PaymentMethod), so the erasure runs again and settles it.
+    /// or an erased token (under the erased reference) still active or whose setup is still pending (left by an older
+    /// erasure that did not detach or cancel it: it is chargeable or could yet attach its PaymentMethod), so the erasure
+    /// runs again and settles it.
     /// </summary>
     private async Task<bool> HeldAgainAsync(string reference, string subject, string? customer, CancellationToken cancellationToken) =>
         customer is not null
         || await keys.FindAsync(subject, cancellationToken).ConfigureAwait(false) is not null
         || (await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Count > 0
-        || (await PrivacyRequest.TokensOfAsync(ledger, SubjectPseudonyms.ErasedReference(subject), activeOnly: false, cancellationToken).ConfigureAwait(false)).Any(t => t.Setup.IsPending);
+        || (await PrivacyRequest.TokensOfAsync(ledger, SubjectPseudonyms.ErasedReference(subject), activeOnly: false, cancellationToken).ConfigureAwait(false)).Any(IsOpen);
 
     /// <summary>
     /// Step <see cref="ErasureStep.Detaching"/>: settles each open token (<see cref="EraseTokenAsync"/>), revoking it
@@ -236,15 +245,28 @@ public sealed partial class PrivacyErasure(
     /// <summary>
     /// Step <see cref="ErasureStep.DestroyingKey"/>: destroys the data key, then the encrypted records, the Customer's
     /// record and the reference (<see cref="IPrivacyStore.DestroySubjectAsync"/>); then <see cref="ErasureStep.Completed"/> (stored).
+    /// Never renames an active token: when one is under the reference (issued since the detaching step), the erasure goes
+    /// back to <see cref="ErasureStep.Detaching"/> (stored) instead.
     /// </summary>
     private async Task<ErasureRecord> DestroyAsync(ErasureRecord erasure, string reference, CancellationToken cancellationToken)
     {
         var subject = erasure.Subject;
+        if ((await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: true, cancellationToken).ConfigureAwait(false)).Any(t => t.Status == TokenStatus.Active))
+        {
+            return await BackToDetachingAsync(erasure, cancellationToken).ConfigureAwait(false);
+        }
 
         // The key first: from here on every copy of the ciphertexts is noise, whatever happens to the rest.
         await keys.DestroyAsync(subject, cancellationToken).ConfigureAwait(false);
-        await store.DestroySubjectAsync(subject, gateway.Name, reference, SubjectPseudonyms.ErasedReference(subject), cancellationToken)
-            .ConfigureAwait(false);
+
+        // The store checks again inside its transaction: a tokenisation committed since the check above leaves
+        // everything as it is (its data, under a key it creates anew, is destroyed by the next round).
+        if (!await store.DestroySubjectAsync(subject, gateway.Name, reference, SubjectPseudonyms.ErasedReference(subject), cancellationToken)
+            .ConfigureAwait(false))
+        {
+            return await BackToDetachingAsync(erasure, cancellationToken).ConfigureAwait(false);
+        }
+
         var done = Now();
         erasure = erasure with { Step = ErasureStep.Completed, UpdatedAt = done, CompletedAt = done };
         await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
@@ -252,18 +274,30 @@ public sealed partial class PrivacyErasure(
         return erasure;
     }
 
+    private async Task<ErasureRecord> BackToDetachingAsync(ErasureRecord erasure, CancellationToken cancellationToken)
+    {
+        LogTokenisedDuringErasure(logger, erasure.Subject);
+        erasure = erasure with { Step = ErasureStep.Detaching, UpdatedAt = Now() };
+        await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
+        return erasure;
+    }
+
     /// <summary>
-    /// The tokens an erasure still has to settle: the subject's active tokens and any of its tokens (under the reference,
-    /// or already under <paramref name="erasedReference"/>) whose setup is still pending at the gateway.
+    /// The tokens an erasure still has to settle: the subject's tokens (under the reference, or already under
+    /// <paramref name="erasedReference"/>, whatever their gateway Customer) that are active or whose setup is still
+    /// pending at the gateway.
     /// </summary>
     private async Task<List<TokenRecord>> OpenTokensAsync(string reference, string erasedReference, CancellationToken cancellationToken)
     {
         var open = (await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: false, cancellationToken).ConfigureAwait(false))
-            .Where(t => t.Status == TokenStatus.Active || t.Setup.IsPending)
+            .Where(IsOpen)
             .ToList();
-        open.AddRange((await PrivacyRequest.TokensOfAsync(ledger, erasedReference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Where(t => t.Setup.IsPending));
+        open.AddRange((await PrivacyRequest.TokensOfAsync(ledger, erasedReference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Where(IsOpen));
         return open;
     }
+
+    /// <summary>Whether an erasure still has to settle the token: active (chargeable), or its setup pending at the gateway.</summary>
+    private static bool IsOpen(TokenRecord token) => token.Status == TokenStatus.Active || token.Setup.IsPending;
 
     /// <summary>
     /// Leaves nothing of one token attachable: a setup that has not succeeded is cancelled first, as RevokeToken does
@@ -338,6 +372,9 @@ public sealed partial class PrivacyErasure(
 
     [LoggerMessage(EventId = 1604, EventName = "PrivacyErasureWaitsForSetups", Level = LogLevel.Warning, Message = "Erasure of {Subject} is not complete: {Processing} SetupIntents are processing at the gateway and cannot be cancelled; run the erasure again once they have settled")]
     private static partial void LogErasureWaitsForSetups(ILogger logger, string subject, int processing);
+
+    [LoggerMessage(EventId = 1605, EventName = "PrivacyTokenisedDuringErasure", Level = LogLevel.Warning, Message = "Erasure of {Subject} found an active token issued for the reference since it detached; detaching again before it completes")]
+    private static partial void LogTokenisedDuringErasure(ILogger logger, string subject);
 
     [LoggerMessage(EventId = 1603, EventName = "PrivacySubjectErased", Level = LogLevel.Information, Message = "Subject {Subject} erased; {Detached} PaymentMethods detached")]
     private static partial void LogErased(ILogger logger, string subject, int detached);

@@ -65,6 +65,9 @@ internal static class PrivacySql
 
     public const string DeleteCustomer = "DELETE FROM customers WHERE gateway = @gateway AND customer_reference = @customer_reference";
 
+    public const string CountActiveTokensOfReference =
+        "SELECT COUNT(*) FROM tokens WHERE customer_reference = @customer_reference AND status = 'active'";
+
     public const string UnlinkTokens =
         "UPDATE tokens SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
 

@@ -200,15 +200,24 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
     }
 
     /// <inheritdoc />
-    public async Task DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken)
+    public async Task<bool> DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(subject);
         ArgumentException.ThrowIfNullOrEmpty(gateway);
         ArgumentException.ThrowIfNullOrEmpty(customerReference);
         ArgumentException.ThrowIfNullOrEmpty(erasedReference);
-        await database.WriteAsync(
+        var destroyed = await database.WriteAsync(
             async (transaction, ct) =>
             {
+                using (var active = transaction.Command(PrivacySql.CountActiveTokensOfReference))
+                {
+                    active.Bind("@customer_reference", customerReference);
+                    if (Convert.ToInt64(await active.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0)
+                    {
+                        return false;
+                    }
+                }
+
                 foreach (var sql in new[] { PrivacySql.DeleteSubjectData, PrivacySql.DeleteSubjectKey })
                 {
                     using var delete = transaction.Command(sql);
@@ -240,6 +249,10 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                 return true;
             },
             cancellationToken).ConfigureAwait(false);
+        if (!destroyed)
+        {
+            return false;
+        }
 
         // The WAL still holds the pages as they were before (and SQLite reuses it from the start without clearing it):
         // fold it into the file, whose replaced pages secure_delete zeroed, and truncate it.
@@ -247,6 +260,8 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         {
             await sqlite.TruncateWalAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        return true;
     }
 
     /// <summary>

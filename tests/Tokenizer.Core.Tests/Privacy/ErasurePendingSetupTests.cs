@@ -43,6 +43,7 @@ public sealed class ErasurePendingSetupTests
         ledger.ListTokensAsync(default!, default).ReturnsForAnyArgs(call =>
             new TokenPage(call.Arg<TokenQuery>().CustomerReference == Reference ? [token] : [], null));
         store.FindErasureAsync(default!, default).ReturnsForAnyArgs(_ => saved);
+        store.DestroySubjectAsync(default!, default!, default!, default!, default).ReturnsForAnyArgs(true);
         store.When(s => s.SaveErasureAsync(Arg.Any<ErasureRecord>(), Arg.Any<CancellationToken>())).Do(call => saved = call.Arg<ErasureRecord>());
         store.When(s => s.MarkTokenRevokedAsync("pm_bacs", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()))
             .Do(_ => token = token with { Status = TokenStatus.Revoked });

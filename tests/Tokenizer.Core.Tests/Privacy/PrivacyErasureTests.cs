@@ -246,7 +246,7 @@ public sealed class PrivacyErasureTests
     }
 
     [Fact]
-    public async Task EraseAsync_CustomerDeletionFails_ResumesAtDeletingCustomerWithoutDetachingAgain()
+    public async Task EraseAsync_CustomerDeletionFails_ResumesDetachingAgainWithoutRepeatingADetach()
     {
         // Arrange
         GivenToken("pm_1", TokenSetup.NotSetUp);
@@ -257,16 +257,16 @@ public sealed class PrivacyErasureTests
         var stoppedAt = store.Erasure;
         var resumed = await EraseAsync();
 
-        // Assert
+        // Assert: the resume walks the Customer's list again (idempotent), but pm_1, revoked, is not detached twice.
         Assert.Equal((ErasureStep.DeletingCustomer, 1), (stoppedAt!.Step, stoppedAt.PaymentMethodsDetached));
         await gateway.Received(1).DetachAsync("pm_1", Arg.Any<string>(), Arg.Any<CancellationToken>());
-        await gateway.Received(1).ListCustomerPaymentMethodsAsync(Customer, Arg.Any<string?>(), Arg.Any<int>(), Arg.Any<CancellationToken>());
+        await gateway.Received(2).ListCustomerPaymentMethodsAsync(Customer, Arg.Any<string?>(), Arg.Any<int>(), Arg.Any<CancellationToken>());
         await gateway.Received(2).DeleteCustomerAsync(Customer, Arg.Any<CancellationToken>());
         Assert.Equal((ErasureStep.Completed, 1), (resumed.Erasure!.Step, resumed.Erasure.PaymentMethodsDetached));
     }
 
     [Fact]
-    public async Task EraseAsync_KeyStoreFails_ResumesAtDestroyingKeyWithoutTouchingTheGatewayAgain()
+    public async Task EraseAsync_KeyStoreFails_ResumesWithoutRepeatingADetachAndFinishes()
     {
         // Arrange
         GivenToken("pm_1", TokenSetup.NotSetUp);
@@ -277,12 +277,141 @@ public sealed class PrivacyErasureTests
         var stoppedAt = store.Erasure;
         var resumed = await EraseAsync();
 
-        // Assert: the records and reference were not destroyed before the key; the second run only finishes.
+        // Assert: the records and reference were not destroyed before the key; the second run detaches nothing again
+        // (the Customer's delete is idempotent) and finishes.
         Assert.Equal(ErasureStep.DestroyingKey, stoppedAt!.Step);
-        await gateway.Received(1).DeleteCustomerAsync(Customer, Arg.Any<CancellationToken>());
         await gateway.Received(1).DetachAsync("pm_1", Arg.Any<string>(), Arg.Any<CancellationToken>());
         Assert.Single(store.Destroyed);
-        Assert.Equal(ErasureStep.Completed, resumed.Erasure!.Step);
+        Assert.Equal((ErasureStep.Completed, 1), (resumed.Erasure!.Step, resumed.Erasure.PaymentMethodsDetached));
+    }
+
+    [Fact]
+    public async Task EraseAsync_StoppedAtDeletingCustomerThenTokenisedForTheReference_NewTokenDetachedAndRevokedBeforeCompleting()
+    {
+        // Arrange: the Customer's delete fails (a Stripe 5xx); the billing service then tokenises for the reference.
+        GivenToken("pm_1", TokenSetup.NotSetUp);
+        gateway.DeleteCustomerAsync(Customer, Arg.Any<CancellationToken>()).Returns(_ => throw Unavailable(), _ => Task.CompletedTask);
+        await Assert.ThrowsAsync<TokenizerException>(EraseAsync);
+        Assert.Equal(ErasureStep.DeletingCustomer, store.Erasure!.Step);
+        GivenToken("pm_between", new TokenSetup(SetupStatus.Ready, "seti_b", null, null));
+        gateway.ClearReceivedCalls();
+
+        // Act
+        var resumed = await EraseAsync();
+
+        // Assert: the new token cleared, detached and revoked, before the Customer is deleted; then completed, counted.
+        Received.InOrder(() =>
+        {
+            gateway.UpdateBillingDetailsAsync("pm_between", Arg.Is<BillingDetails>(b => b.Name == string.Empty && b.Email == string.Empty), pseudonyms.GatewayKey(subject, "pm_between", "erase_clear"), Arg.Any<CancellationToken>());
+            gateway.DetachAsync("pm_between", pseudonyms.GatewayKey(subject, "pm_between", "erase_detach"), Arg.Any<CancellationToken>());
+            gateway.DeleteCustomerAsync(Customer, Arg.Any<CancellationToken>());
+        });
+        Assert.Equal(["pm_1", "pm_between"], store.Revoked);
+        Assert.Equal(TokenStatus.Revoked, store.Tokens["pm_between"].Status);
+        Assert.Equal(SubjectPseudonyms.ErasedReference(subject), store.Tokens["pm_between"].CustomerReference);
+        Assert.Equal((ErasureStep.Completed, 2), (resumed.Erasure!.Step, resumed.Erasure.PaymentMethodsDetached));
+    }
+
+    [Fact]
+    public async Task EraseAsync_StoppedAtDestroyingKeyThenTokenisedUnderANewCustomer_NewTokenDetachedAndRevokedNewCustomerDeletedBeforeCompleting()
+    {
+        // Arrange: the key store fails (an I/O error) after the Customer was deleted; the billing service then tokenises
+        // for the reference, which gets a new Customer (the old one is deleted at Stripe).
+        GivenToken("pm_1", TokenSetup.NotSetUp);
+        keys.DestroyAsync(subject, Arg.Any<CancellationToken>()).Returns(_ => throw new IOException("disk"), _ => Task.CompletedTask);
+        await Assert.ThrowsAsync<IOException>(EraseAsync);
+        Assert.Equal(ErasureStep.DestroyingKey, store.Erasure!.Step);
+        customer = "cus_2";
+        GivenToken("pm_between", TokenSetup.NotSetUp, gatewayCustomer: "cus_2");
+        gateway.ClearReceivedCalls();
+        keys.ClearReceivedCalls();
+
+        // Act
+        var resumed = await EraseAsync();
+
+        // Assert: detached and revoked, the new Customer walked and deleted, and only then the key and the reference.
+        Received.InOrder(() =>
+        {
+            gateway.UpdateBillingDetailsAsync("pm_between", Arg.Any<BillingDetails>(), Arg.Any<string>(), Arg.Any<CancellationToken>());
+            gateway.DetachAsync("pm_between", Arg.Any<string>(), Arg.Any<CancellationToken>());
+            gateway.ListCustomerPaymentMethodsAsync("cus_2", null, 100, Arg.Any<CancellationToken>());
+            gateway.DeleteCustomerAsync("cus_2", Arg.Any<CancellationToken>());
+            keys.DestroyAsync(subject, Arg.Any<CancellationToken>());
+        });
+        Assert.Equal(["pm_1", "pm_between"], store.Revoked);
+        Assert.Equal(TokenStatus.Revoked, store.Tokens["pm_between"].Status);
+        Assert.Single(store.Destroyed);
+        Assert.Equal((ErasureStep.Completed, 2), (resumed.Erasure!.Step, resumed.Erasure.PaymentMethodsDetached));
+    }
+
+    [Fact]
+    public async Task EraseAsync_TokenisedAfterTheDetachingStepOfTheSameRun_GoesBackToDetachingNeverRenamesAnActiveToken()
+    {
+        // Arrange: a tokenisation for the reference commits while this run deletes the Customer (after it detached).
+        GivenToken("pm_1", TokenSetup.NotSetUp);
+        gateway.DeleteCustomerAsync(Customer, Arg.Any<CancellationToken>()).Returns(_ =>
+        {
+            if (!store.Tokens.ContainsKey("pm_race"))
+            {
+                GivenToken("pm_race", TokenSetup.NotSetUp);
+            }
+
+            return Task.CompletedTask;
+        });
+
+        // Act
+        var view = await EraseAsync();
+
+        // Assert: the completing step found the active token, went back to detaching, and completed only after it.
+        Assert.Contains(store.Saved, e => e.Step == ErasureStep.Detaching && e.PaymentMethodsDetached == 1);
+        await gateway.Received(1).DetachAsync("pm_race", Arg.Any<string>(), Arg.Any<CancellationToken>());
+        Assert.Equal(TokenStatus.Revoked, store.Tokens["pm_race"].Status);
+        Assert.Single(store.Destroyed);
+        Assert.Equal((ErasureStep.Completed, 2), (view.Erasure!.Step, view.Erasure.PaymentMethodsDetached));
+    }
+
+    [Fact]
+    public async Task EraseAsync_ActiveTokensKeepArriving_StaysDetachingAndDestroysNothing()
+    {
+        // Arrange: every Customer delete is followed by a new token for the reference (tokenisations keep arriving).
+        GivenToken("pm_1", TokenSetup.NotSetUp);
+        var issued = 0;
+        gateway.DeleteCustomerAsync(Customer, Arg.Any<CancellationToken>()).Returns(_ =>
+        {
+            GivenToken("pm_more_" + ++issued, TokenSetup.NotSetUp);
+            return Task.CompletedTask;
+        });
+
+        // Act
+        var view = await EraseAsync();
+
+        // Assert: not complete (DETACHING, the next call resumes), and no active token renamed, the key kept.
+        Assert.Equal(ErasureStep.Detaching, view.Erasure!.Step);
+        Assert.Null(view.Erasure.CompletedAt);
+        Assert.Empty(store.Destroyed);
+        await keys.DidNotReceiveWithAnyArgs().DestroyAsync(default!, default);
+        Assert.All(store.Tokens.Values.Where(t => t.Status == TokenStatus.Active), t => Assert.Equal(Reference, t.CustomerReference));
+    }
+
+    [Fact]
+    public async Task EraseAsync_CompletedButAnErasedTokenStillActive_RunsAgainAndDetachesIt()
+    {
+        // Arrange: what an older build's erasure left: an active token renamed to the erased reference.
+        var erasedReference = SubjectPseudonyms.ErasedReference(subject);
+        var done = new ErasureRecord(subject, ErasureStep.Completed, Created, Created, Created, 1);
+        store.Erasure = done;
+        customer = null;
+        GivenToken("pm_left_active", TokenSetup.NotSetUp, TokenStatus.Active, erasedReference);
+
+        // Act
+        var again = await EraseAsync();
+
+        // Assert: a new erasure, which cleared, detached and revoked it.
+        await gateway.Received(1).UpdateBillingDetailsAsync("pm_left_active", Arg.Any<BillingDetails>(), Arg.Any<string>(), Arg.Any<CancellationToken>());
+        await gateway.Received(1).DetachAsync("pm_left_active", Arg.Any<string>(), Arg.Any<CancellationToken>());
+        Assert.Equal(TokenStatus.Revoked, store.Tokens["pm_left_active"].Status);
+        Assert.Equal((ErasureStep.Completed, 1), (again.Erasure!.Step, again.Erasure.PaymentMethodsDetached));
+        Assert.NotEqual(done, again.Erasure);
     }
 
     [Fact]
@@ -381,7 +510,7 @@ public sealed class PrivacyErasureTests
         return erasure.EraseAsync(new EraseSubjectCommand(Reference, "erase-1", "customer asked"), CancellationToken.None);
     }
 
-    private void GivenToken(string token, TokenSetup setup, TokenStatus status = TokenStatus.Active, string reference = Reference) =>
+    private void GivenToken(string token, TokenSetup setup, TokenStatus status = TokenStatus.Active, string reference = Reference, string gatewayCustomer = Customer) =>
         store.Tokens[token] = new TokenRecord
         {
             Token = token,
@@ -390,7 +519,7 @@ public sealed class PrivacyErasureTests
             Status = status,
             CallerId = "billing",
             CustomerReference = reference,
-            GatewayCustomerId = Customer,
+            GatewayCustomerId = gatewayCustomer,
             CreatedAt = Created,
             Setup = setup,
         };
@@ -442,15 +571,21 @@ public sealed class PrivacyErasureTests
             return Task.CompletedTask;
         }
 
-        public Task DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken)
+        public Task<bool> DestroySubjectAsync(string subject, string gateway, string customerReference, string erasedReference, CancellationToken cancellationToken)
         {
+            // As the relational store: nothing changes while an active token is under the reference.
+            if (Tokens.Values.Any(t => t.CustomerReference == customerReference && t.Status == TokenStatus.Active))
+            {
+                return Task.FromResult(false);
+            }
+
             Destroyed.Add((subject, gateway, customerReference, erasedReference));
             foreach (var record in Tokens.Values.Where(t => t.CustomerReference == customerReference).ToList())
             {
                 Tokens[record.Token] = record with { CustomerReference = erasedReference };
             }
 
-            return Task.CompletedTask;
+            return Task.FromResult(true);
         }
 
         public Task SavePersonalDataAsync(PersonalDataRecord record, CancellationToken cancellationToken) => throw new NotSupportedException();

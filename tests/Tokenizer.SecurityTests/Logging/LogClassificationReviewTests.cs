@@ -168,6 +168,7 @@ public class LogClassificationReviewTests
         "Tokenizer.Core.Privacy.PrivacyErasure.LogErased(detached)",
         "Tokenizer.Core.Privacy.PrivacyErasure.LogErasureWaitsForSetups(subject)",
         "Tokenizer.Core.Privacy.PrivacyErasure.LogErasureWaitsForSetups(processing)",
+        "Tokenizer.Core.Privacy.PrivacyErasure.LogTokenisedDuringErasure(subject)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(revokedTokens)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(idempotencyRecords)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(tokenEvents)",
