@@ -18,9 +18,9 @@ public static class InterruptedCalls
     /// </summary>
     public static string ActionOf(string operation) => operation switch
     {
-        "tokenize_card" => "tokenizer.v1.TokenizerService/TokenizeCard",
-        "tokenize_bank_account" => "tokenizer.v1.TokenizerService/TokenizeBankAccount",
-        "revoke_token" => "tokenizer.v1.TokenizerService/RevokeToken",
+        Tokenization.TokenizationOperations.TokenizeCard => "tokenizer.v1.TokenizerService/TokenizeCard",
+        Tokenization.TokenizationOperations.TokenizeBankAccount => "tokenizer.v1.TokenizerService/TokenizeBankAccount",
+        Tokenization.TokenizationOperations.RevokeToken => "tokenizer.v1.TokenizerService/RevokeToken",
         Privacy.PrivacyCorrection.CorrectOperation => "tokenizer.v1.PrivacyService/CorrectSubjectData",
         _ => "idempotent/" + operation,
     };

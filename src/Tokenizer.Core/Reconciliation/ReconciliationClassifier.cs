@@ -115,7 +115,7 @@ public static class ReconciliationClassifier
         return new ReconciliationItem
         {
             Token = intent.IntentId,
-            Type = string.Equals(intent.Operation, "tokenize_card", StringComparison.Ordinal) ? TokenType.Card : null,
+            Type = string.Equals(intent.Operation, Tokenization.TokenizationOperations.TokenizeCard, StringComparison.Ordinal) ? TokenType.Card : null,
             CustomerReference = intent.CustomerReference,
             CreatedAt = intent.CreatedAt,
             LedgerStatus = ReconciliationStatuses.Absent,

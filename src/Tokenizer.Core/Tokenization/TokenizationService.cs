@@ -27,6 +27,22 @@ public sealed class TokenizationSettings
     public Action<string>? FailPoint { get; set; }
 }
 
+/// <summary>
+/// The operations of the tokenisation path's idempotency claims (<c>idempotency_records.operation</c>,
+/// <c>intents.operation</c>); the request HMAC of a revoke is keyed by its operation too.
+/// </summary>
+public static class TokenizationOperations
+{
+    /// <summary>TokenizeCard.</summary>
+    public const string TokenizeCard = "tokenize_card";
+
+    /// <summary>TokenizeBankAccount.</summary>
+    public const string TokenizeBankAccount = "tokenize_bank_account";
+
+    /// <summary>RevokeToken.</summary>
+    public const string RevokeToken = "revoke_token";
+}
+
 /// <summary>Named points on the tokenisation path where crash tests stop the process.</summary>
 public static class FailPoints
 {
@@ -82,7 +98,7 @@ public sealed partial class TokenizationService(
         // back to whoever holds the key and the PAN; PCI DSS 3.3.1.2 allows no form of it after authorisation. A retry
         // that differs only in the CVC is the same request.
         var hmac = hasher.HashRequest(
-            "tokenize_card",
+            TokenizationOperations.TokenizeCard,
             request.CustomerReference,
             card.Pan,
             card.ExpMonth.ToString(CultureInfo.InvariantCulture),
@@ -95,7 +111,7 @@ public sealed partial class TokenizationService(
             hasher,
             caller,
             request.IdempotencyKey,
-            "tokenize_card",
+            TokenizationOperations.TokenizeCard,
             hmac,
             intent,
             ct => CreateTokenAsync(
@@ -119,7 +135,7 @@ public sealed partial class TokenizationService(
         var request = validator.ValidateBankAccount(command);
         var hasher = await ClaimHasherAsync(caller, request.IdempotencyKey, cancellationToken).ConfigureAwait(false);
         var hmac = hasher.HashRequest(
-            "tokenize_bank_account",
+            TokenizationOperations.TokenizeBankAccount,
             request.CustomerReference,
             CanonicalAccount(request.Account),
             Canonical(request.BillingDetails),
@@ -130,7 +146,7 @@ public sealed partial class TokenizationService(
             hasher,
             caller,
             request.IdempotencyKey,
-            "tokenize_bank_account",
+            TokenizationOperations.TokenizeBankAccount,
             hmac,
             intent,
             ct => CreateTokenAsync(
@@ -273,13 +289,13 @@ public sealed partial class TokenizationService(
 
         var key = command.IdempotencyKey!;
         var hasher = await ClaimHasherAsync(caller, key, cancellationToken).ConfigureAwait(false);
-        var hmac = hasher.HashRequest("revoke_token", command.Token, reason);
+        var hmac = hasher.HashRequest(TokenizationOperations.RevokeToken, command.Token, reason);
         var moved = false;
         var result = await RunIdempotentAsync(
             hasher,
             caller,
             key,
-            "revoke_token",
+            TokenizationOperations.RevokeToken,
             hmac,
             intent: null,
             async ct =>
