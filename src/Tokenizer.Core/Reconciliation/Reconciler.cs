@@ -30,8 +30,9 @@ public sealed record ReconcilerSettings
 /// <summary>
 /// Carries one reconciliation run from its stored cursor to the end, one page at a time: walks our Customers (from the
 /// ledger's customer map) and each one's PaymentMethods at the gateway (one paced request per page, cursor
-/// pagination), looks the page's ids up in the ledger and classifies them; then sweeps the ledger's tokens of the
-/// period that the walk did not meet; then records the intents left unresolved past the grace period. Every page is saved with the new cursor in one transaction, so memory holds one
+/// pagination), looks the page's ids up in the ledger and classifies them (a Customer the gateway no longer has: its
+/// tokens at once, as never chargeable); then sweeps the ledger's tokens of the period that the walk did not meet
+/// (asking the gateway whether their Customer still exists); then records the intents left unresolved past the grace period. Every page is saved with the new cursor in one transaction, so memory holds one
 /// page, and a run stopped anywhere (gateway errors, a crash, a restart) resumes where its last page ended with the
 /// same result.
 /// </summary>
