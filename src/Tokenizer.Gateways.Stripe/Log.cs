@@ -139,7 +139,7 @@ internal static partial class Log
         EventId = 4118,
         EventName = "StripeCustomerMissing",
         Level = LogLevel.Warning,
-        Message = "Stripe has no such Customer (deleted?); its PaymentMethod list is empty (request {RequestId})")]
+        Message = "Stripe has no such Customer (deleted?); its PaymentMethod list is answered as a missing Customer (request {RequestId})")]
     public static partial void CustomerMissing(ILogger logger, string requestId);
 
     // Warning, not Error: the caller reused its key for another request (the ledger normally refuses that first); an
