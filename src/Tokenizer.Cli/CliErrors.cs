@@ -384,6 +384,12 @@ public static partial class CliErrors
             {
                 names.Add(alias);
             }
+
+            // The values an option accepts (AcceptOnlyFromAmong, enums) are words the CLI defines: a refusal lists them.
+            foreach (var choice in option.GetCompletions(System.CommandLine.Completions.CompletionContext.Empty))
+            {
+                names.Add(choice.Label);
+            }
         }
 
         foreach (var child in command.Subcommands)

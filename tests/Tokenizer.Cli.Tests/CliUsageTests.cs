@@ -58,6 +58,29 @@ public sealed class CliUsageTests(CliFixture files) : IClassFixture<CliFixture>
     }
 
     [Theory]
+    [InlineData("--format", "xlsx", "'csv' 'json' 'html'")]
+    [InlineData("--format", Pan, "'csv' 'json' 'html'")]
+    [InlineData("--type", "card9", "'card' 'au_becs_debit' 'sepa_debit' 'bacs_debit' 'us_bank_account'")]
+    public async Task Reconcile_ValueNotAmongTheChoices_ExitTwoListingTheChoicesNeverTheValue(string option, string value, string choices)
+    {
+        // Arrange
+        var path = files.NewPath("csv");
+        string[] args = option == "--format"
+            ? ["reconcile", "--from", "2026-12-01", "--to", "2026-12-02", "--format", value, "--out", path, "--server", files.ClosedAddress, "--pki", files.Pki]
+            : ["reconcile", "--from", "2026-12-01", "--to", "2026-12-02", "--format", "csv", option, value, "--out", path, "--server", files.ClosedAddress, "--pki", files.Pki];
+
+        // Act
+        var (code, output, error) = await CliFixture.RunAsync(string.Empty, null, args);
+
+        // Assert: the user sees what is accepted; the refused value stays hidden (it could be card data).
+        Assert.Equal(2, code);
+        AssertOneUsageLine(error, option);
+        Assert.Contains(choices, error, StringComparison.Ordinal);
+        Assert.DoesNotContain(value, error, StringComparison.Ordinal);
+        Assert.Empty(output);
+    }
+
+    [Theory]
     [InlineData("--colour")]
     [InlineData("-x")]
     public async Task AnyCommand_UnknownOption_ExitTwoNamingIt(string option)
