@@ -107,6 +107,13 @@ public static class ErrorReasons
     /// this only when that was not possible (INTERNAL: retry with a new idempotency key, an operator reads the log).
     /// </summary>
     public const string GatewayCustomerMissing = "GATEWAY_CUSTOMER_MISSING";
+    /// <summary>
+    /// The reference's gateway Customer was deleted, and so were the Customers made to replace it, while this request ran
+    /// (more deletions than one request follows): UNAVAILABLE, refused before any PaymentMethod was created, so nothing
+    /// with the caller's details is left at the gateway. The replacements made are recorded: retry with the same
+    /// idempotency key and the request goes on from there.
+    /// </summary>
+    public const string CustomerReplacementIncomplete = "CUSTOMER_REPLACEMENT_INCOMPLETE";
     /// <summary>The gateway account may not receive raw card numbers (Stripe: raw card data APIs not enabled).</summary>
     public const string RawCardDataNotEnabled = "RAW_CARD_DATA_NOT_ENABLED";
     /// <summary>The gateway refused our credentials (401/403): an operator must act.</summary>
