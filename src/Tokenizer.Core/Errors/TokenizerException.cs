@@ -103,8 +103,9 @@ public static class ErrorReasons
     public const string GatewayRejectedRequest = "GATEWAY_REJECTED_REQUEST";
     /// <summary>
     /// The gateway does not know the Customer a request named (Stripe: 404 <c>resource_missing</c> on <c>customer</c>),
-    /// typically one deleted at the gateway. Tokenisation replaces a deleted Customer and retries once; a caller sees
-    /// this only when that was not possible (INTERNAL: retry with a new idempotency key, an operator reads the log).
+    /// typically one deleted at the gateway. Tokenisation replaces a deleted Customer and sets up again; a caller sees
+    /// this only when that was not possible: the gateway said the Customer is not deleted, or answered a replacement the
+    /// request had already passed as deleted (INTERNAL: an operator reads the log).
     /// </summary>
     public const string GatewayCustomerMissing = "GATEWAY_CUSTOMER_MISSING";
     /// <summary>
