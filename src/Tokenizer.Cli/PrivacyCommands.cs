@@ -170,6 +170,12 @@ public static class PrivacyCommands
             ("erasure", Name(status.State)),
             ("payment methods detached", status.PaymentMethodsDetached.ToString(CultureInfo.InvariantCulture)),
         };
+        if (status.PaymentMethodsNotCleared > 0)
+        {
+            // Only when there are some: the line tells the operator to act (the gateway still holds their details).
+            rows.Add(("payment methods not cleared", status.PaymentMethodsNotCleared.ToString(CultureInfo.InvariantCulture)
+                + " (the gateway keeps their billing details: ask it to erase them; the server log names them)"));
+        }
         if (status.CompletedAt is { } completed)
         {
             rows.Add(("completed at", completed.ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture)));

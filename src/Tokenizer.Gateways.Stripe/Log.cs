@@ -139,7 +139,7 @@ internal static partial class Log
         EventId = 4118,
         EventName = "StripeCustomerMissing",
         Level = LogLevel.Warning,
-        Message = "Stripe has no such Customer (deleted?); its PaymentMethod list is empty (request {RequestId})")]
+        Message = "Stripe has no such Customer (deleted?); its PaymentMethod list is answered as a missing Customer (request {RequestId})")]
     public static partial void CustomerMissing(ILogger logger, string requestId);
 
     // Warning, not Error: the caller reused its key for another request (the ledger normally refuses that first); an
@@ -166,4 +166,13 @@ internal static partial class Log
         Level = LogLevel.Warning,
         Message = "Stripe does not know the Customer a {Operation} request named (404 resource_missing on customer, request {RequestId}): deleted at Stripe")]
     public static partial void CustomerNotFound(ILogger logger, StripeOperation operation, string requestId);
+
+    // Warning, not Error: the request was sound; the PaymentMethod was detached (its Customer deleted, or detached
+    // elsewhere) before we asked, and Stripe updates attached PaymentMethods only.
+    [LoggerMessage(
+        EventId = 4122,
+        EventName = "StripePaymentMethodNotAttached",
+        Level = LogLevel.Warning,
+        Message = "Stripe refused a {Operation} request: the PaymentMethod is not attached to a Customer (400 payment_method_unexpected_state, request {RequestId})")]
+    public static partial void PaymentMethodNotAttached(ILogger logger, StripeOperation operation, string requestId);
 }

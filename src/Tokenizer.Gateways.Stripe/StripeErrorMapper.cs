@@ -282,6 +282,14 @@ internal static class StripeErrorMapper
             return new(ErrorKind.Internal, ErrorReasons.GatewayCustomerMissing, "the gateway does not know the customer");
         }
 
+        // Stripe updates attached PaymentMethods only: one detached behind our back (a Customer deleted in the Dashboard,
+        // a detach elsewhere) is a state of the gateway's object, not a defect in our request, so not an Error.
+        if (operation == StripeOperation.UpdatePaymentMethod && Is(type, InvalidRequestError) && status == 400 && Is(code, NotAttachedCode))
+        {
+            Log.PaymentMethodNotAttached(logger, operation, requestId);
+            return new(ErrorKind.FailedPrecondition, ErrorReasons.PaymentMethodNotAttached, "the payment method is not attached at the gateway");
+        }
+
         if (Is(type, InvalidRequestError))
         {
             if (BillingFieldPath(error.Param) is { } billingField)

@@ -277,7 +277,7 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
     /// request is sent once per call (no auto-paging), so a long walk can pace itself and resume from any cursor.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not 1-100.</exception>
-    /// <exception cref="TokenizerException">The gateway failed or refused. A Customer Stripe does not know (404 <c>resource_missing</c>, e.g. deleted) is an empty last page, not an error.</exception>
+    /// <exception cref="TokenizerException">The gateway failed or refused. A Customer Stripe does not know (404 <c>resource_missing</c>, e.g. deleted) is not an error: <see cref="GatewayPaymentMethodPage.NoSuchCustomer"/>.</exception>
     public async Task<GatewayPaymentMethodPage> ListCustomerPaymentMethodsAsync(
         string customerId,
         string? startingAfter,
@@ -304,15 +304,21 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
                 }
                 catch (StripeException e) when (StripeErrorMapper.IsMissing(e))
                 {
-                    // A Customer deleted at Stripe (an erasure, or someone in the Dashboard) holds no PaymentMethods:
-                    // an empty last page, so a walk goes on and its tokens show as missing at the gateway.
+                    // A Customer deleted at Stripe (an erasure, or someone in the Dashboard) holds no PaymentMethods and
+                    // takes none: said as such, not as an empty list, so a walk goes on and reconciliation can report
+                    // its tokens as never chargeable rather than guess.
                     Log.CustomerMissing(logger, StripeErrorMapper.SafeRequestId(e.StripeResponse?.RequestId));
                     return null;
                 }
             },
             cancellationToken).ConfigureAwait(false);
 
-        var data = list?.Data ?? [];
+        if (list is null)
+        {
+            return GatewayPaymentMethodPage.NoSuchCustomer;
+        }
+
+        var data = list.Data ?? [];
         var mapped = new List<GatewayPaymentMethod>(data.Count);
         foreach (var paymentMethod in data)
         {
@@ -322,7 +328,7 @@ public sealed partial class StripeTokenGateway(IStripeClient client, IStripeApiK
             }
         }
 
-        var next = list?.HasMore == true && data.Count > 0 ? data[^1].Id : null;
+        var next = list.HasMore && data.Count > 0 ? data[^1].Id : null;
         return new GatewayPaymentMethodPage(mapped, next);
     }
 

@@ -90,7 +90,8 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         var now = UnixMicros.From(claim.Now);
         var lease = UnixMicros.From(claim.Lease);
         var trail = AuditTrail;
-        return LedgerDatabase.WriteAsync((transaction, ct) => ClaimAsync(transaction, trail, claim, now, lease, ct), cancellationToken);
+        var dialect = LedgerDatabase.Dialect;
+        return LedgerDatabase.WriteAsync((transaction, ct) => ClaimAsync(transaction, dialect, trail, claim, now, lease, ct), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -694,12 +695,22 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
     // is simply claimed again.
     private static async Task<IdempotencyOutcome> ClaimAsync(
         DbTransaction transaction,
+        SqlDialect dialect,
         Audit.RelationalAuditTrail? trail,
         IdempotencyClaim claim,
         long now,
         long lease,
         CancellationToken cancellationToken)
     {
+        // A request that would set something up at the gateway for a person whose erasure is in progress is refused before
+        // anything is claimed: the erasure counts the claims that came first and waits for them. The recovery worker's
+        // fenced claims settle what is already at the gateway, so they still run.
+        if (claim.Intent is { } created && claim.Fence is null
+            && await Privacy.RelationalPrivacyStore.IsFencedAsync(transaction, dialect, created.CustomerReference, cancellationToken).ConfigureAwait(false))
+        {
+            return new IdempotencyOutcome(IdempotencyState.ErasureInProgress);
+        }
+
         if (claim.Intent is not null)
         {
             var intent = await ReadIntentAsync(transaction, claim.CallerId, claim.Key, cancellationToken).ConfigureAwait(false);

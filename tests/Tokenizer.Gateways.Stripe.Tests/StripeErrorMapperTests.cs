@@ -191,6 +191,22 @@ public sealed class StripeErrorMapperTests
         Assert.Equal(param == "customer", line.Text.Contains("deleted at Stripe", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(true, LogLevel.Warning, ErrorKind.FailedPrecondition, ErrorReasons.PaymentMethodNotAttached)]
+    [InlineData(false, LogLevel.Error, ErrorKind.Internal, ErrorReasons.GatewayRejectedRequest)] // control: elsewhere still our defect
+    public void Map_UpdateOfADetachedPaymentMethod_TypedAndLoggedAsTheGatewaysStateNotAsABug(bool update, LogLevel level, ErrorKind kind, string reason)
+    {
+        var operation = update ? StripeOperation.UpdatePaymentMethod : StripeOperation.CreateSetupIntent;
+        // Stripe updates attached PaymentMethods only: one detached behind our back answers 400 payment_method_unexpected_state.
+        var e = StripeErrorMapper.Map(
+            Samples.StripeError(400, Invalid, "payment_method_unexpected_state", "You must save this PaymentMethod to a customer before you can update it.", null),
+            operation,
+            logger);
+
+        Assert.Equal((kind, reason), (e.Kind, e.Reason));
+        Assert.Equal(level, Assert.Single(logger.Lines).Level);
+    }
+
     [Fact]
     public void Map_RejectedRequest_LogsCodeAndParamOnly()
     {

@@ -403,18 +403,22 @@ public sealed class StripeWireTests : IDisposable
         Assert.Equal("/v1/customers/cus_1/payment_methods?limit=100", Assert.Single(handler.Requests).PathAndQuery);
         Assert.Empty(page.PaymentMethods);
         Assert.Null(page.NextStartingAfter);
+        Assert.False(page.CustomerMissing);
     }
 
     [Fact]
-    public async Task ListCustomerPaymentMethodsAsync_CustomerDeletedAtStripe_AnEmptyLastPageNotAnError()
+    public async Task ListCustomerPaymentMethodsAsync_CustomerDeletedAtStripe_AnEmptyLastPageSayingNoSuchCustomerNotAnError()
     {
         // Bug fix (review of #5): one Customer deleted at Stripe (an erasure, the Dashboard) failed every reconciliation.
+        // It is said as "no such Customer", not as an empty list, so reconciliation need not guess (an empty list of a
+        // live Customer is the control: ListCustomerPaymentMethodsAsync_LastPage_HasNoCursor).
         handler.Respond(HttpStatusCode.NotFound, Samples.ErrorJson("invalid_request_error", "resource_missing", "No such customer: 'cus_gone'", "customer"));
 
         var page = await Gateway().ListCustomerPaymentMethodsAsync("cus_gone", null, 100, CancellationToken.None);
 
         Assert.Empty(page.PaymentMethods);
         Assert.Null(page.NextStartingAfter);
+        Assert.True(page.CustomerMissing);
         Assert.Equal("StripeCustomerMissing", Assert.Single(logger.Lines).EventId.Name);
         Assert.DoesNotContain(logger.Lines, l => l.Text.Contains("cus_gone", StringComparison.Ordinal));
     }

@@ -188,7 +188,7 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
         Assert.Equal(CorrectionOutcome.Updated, response.Results.Single(r => r.Token == kept.Token_).Outcome);
         var refused = response.Results.Single(r => r.Token == drifted.Token_);
         Assert.Equal(CorrectionOutcome.GatewayRefused, refused.Outcome);
-        Assert.Equal("GATEWAY_REJECTED_REQUEST", refused.Reason);
+        Assert.Equal("PAYMENT_METHOD_NOT_ATTACHED", refused.Reason);
         var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
         Assert.Equal("+442079460001", export.Tokens.Single(t => t.Token.Token_ == kept.Token_).BillingDetails.Phone);
         Assert.Equal(subject.Phone, export.Tokens.Single(t => t.Token.Token_ == drifted.Token_).BillingDetails.Phone);
@@ -621,10 +621,10 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
     }
 
     [Fact]
-    public async Task EraseSubject_StoppedAtTheCustomerDeleteThenTokenisedAgain_ResumeDetachesAndRevokesTheNewTokenBeforeCompleting()
+    public async Task EraseSubject_StoppedAtTheCustomerDelete_TokenisingForThePersonRefusedUntilTheResumeCompletes()
     {
         // Arrange: the erasure detaches the first token, then Stripe answers 500 to the Customer's delete, so it stops
-        // at DELETING_CUSTOMER; meanwhile the billing service tokenises a second card for the same person.
+        // at DELETING_CUSTOMER; meanwhile the billing service tries to tokenise a second card for the same person.
         var subject = Person.New("erasedresume");
         var second = subject with { Name = subject.Name + " Second", Email = "second." + subject.Email };
         var first = await TokenizeCardAsync(subject);
@@ -641,33 +641,34 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
         }
 
         var status = await Privacy.GetErasureStatusAsync(new GetErasureStatusRequest { CustomerReference = subject.Reference });
-        var between = await TokenizeCardAsync(second);
-        Assert.Equal(first.GatewayCustomer, between.GatewayCustomer);
+        var between = await Assert.ThrowsAsync<RpcException>(() => TokenizeCardAsync(second));
 
         // Act
         var resumed = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
 
-        // Assert: the first run stopped where the report says; the resume cleared and detached both PaymentMethods at
-        // the gateway (the second's billing details too), revoked both tokens, and only then completed.
+        // Assert: the first run stopped where the report says; the tokenisation in between was refused while the erasure
+        // was unfinished (the reference is fenced); the resume cleared and detached the PaymentMethod and completed.
         Assert.Equal(StatusCode.Unavailable, stopped.StatusCode);
         Assert.Equal(ErasureState.DeletingCustomer, status.Status.State);
-        Assert.Equal((ErasureState.Completed, 2), (resumed.Status.State, resumed.Status.PaymentMethodsDetached));
-        foreach (var token in new[] { first, between })
+        Assert.Equal((StatusCode.FailedPrecondition, "ERASURE_IN_PROGRESS"), (between.StatusCode, TokenizeTests.ErrorInfoOf(between).Reason));
+        Assert.Equal((ErasureState.Completed, 1, 0), (resumed.Status.State, resumed.Status.PaymentMethodsDetached, resumed.Status.PaymentMethodsNotCleared));
+        using (var atGateway = await GatewayPaymentMethodAsync(first.Token_))
         {
-            using var atGateway = await GatewayPaymentMethodAsync(token.Token_);
             Assert.Equal(JsonValueKind.Null, atGateway.RootElement.GetProperty("customer").ValueKind);
             var billing = atGateway.RootElement.GetProperty("billing_details");
             Assert.Equal(
                 (JsonValueKind.Null, JsonValueKind.Null, JsonValueKind.Null),
                 (billing.GetProperty("name").ValueKind, billing.GetProperty("email").ValueKind, billing.GetProperty("phone").ValueKind));
-            var stored = (await server.Finance.GetTokenAsync(new GetTokenRequest { Token = token.Token_ })).Token;
-            Assert.Equal(TokenStatus.Revoked, stored.Status);
-            Assert.StartsWith("erased_subj_", stored.CustomerReference, StringComparison.Ordinal);
         }
 
-        // Erasing again finds nothing held and answers the completion as it is.
+        var stored = (await server.Finance.GetTokenAsync(new GetTokenRequest { Token = first.Token_ })).Token;
+        Assert.Equal(TokenStatus.Revoked, stored.Status);
+        Assert.StartsWith("erased_subj_", stored.CustomerReference, StringComparison.Ordinal);
+
+        // Erasing again finds nothing held and answers the completion as it is; the reference may be tokenised again.
         var again = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
         Assert.Equal((ErasureState.Completed, resumed.Status.CompletedAt), (again.Status.State, again.Status.CompletedAt));
+        Assert.Equal(TokenStatus.Active, (await TokenizeCardAsync(second)).Status);
     }
 
     private async Task<Token> TokenizeThreeDSecureAsync(Person person)

@@ -189,6 +189,74 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
     }
 
     [Fact]
+    public async Task FenceReferenceAsync_ThenATokenisationClaim_RefusedWithNothingClaimedUntilTheSubjectIsDestroyed()
+    {
+        // Arrange
+        Assert.Equal(0, await Store.FenceReferenceAsync("ref_a", T0, CancellationToken.None));
+
+        // Act
+        var refused = await Ledger.BeginAsync(TokenisationClaim("k1", "ref_a"), CancellationToken.None);
+        var other = await Ledger.BeginAsync(TokenisationClaim("k2", "ref_b"), CancellationToken.None);
+
+        // Assert: refused before anything is claimed; another reference (the control) and a claim without an intent go on.
+        Assert.Equal(IdempotencyState.ErasureInProgress, refused.State);
+        Assert.Equal(IdempotencyState.Started, other.State);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(TestData.Claim("k3", TestData.Hmac(3), T0), CancellationToken.None)).State);
+        Assert.False(await Ledger.HasIdempotencyRecordAsync(TestData.Caller, "k1", CancellationToken.None));
+
+        // The erasure's last transaction lifts the fence.
+        Assert.True(await Store.DestroySubjectAsync(SubjectA, "stripe", "ref_a", "erased_" + SubjectA, CancellationToken.None));
+        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(TokenisationClaim("k1", "ref_a"), CancellationToken.None)).State);
+    }
+
+    [Fact]
+    public async Task FenceReferenceAsync_TokenisationsClaimedBefore_CountsThoseOfTheReferenceStillPending()
+    {
+        // Arrange
+        await Ledger.BeginAsync(TokenisationClaim("k1", "ref_a"), CancellationToken.None);
+        await Ledger.BeginAsync(TokenisationClaim("k2", "ref_a"), CancellationToken.None);
+        await Ledger.BeginAsync(TokenisationClaim("k3", "ref_b"), CancellationToken.None);
+
+        // Act
+        var first = await Store.FenceReferenceAsync("ref_a", T0, CancellationToken.None);
+        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Closed, CancellationToken.None);
+        var second = await Store.FenceReferenceAsync("ref_a", T0.AddSeconds(1), CancellationToken.None);
+
+        // Assert
+        Assert.Equal((2, 1), (first, second));
+        Assert.Equal([T0.ToUnixTimeMilliseconds() * 1000], await Database.QueryAsync("SELECT fenced_at FROM erasure_fences", r => r.GetInt64(0)));
+    }
+
+    [Fact]
+    public async Task FenceReferenceAsync_ConcurrentWithClaims_EveryClaimIsRefusedOrCounted()
+    {
+        // Arrange: claims racing the fence on their own connections. Each either started before the fence committed
+        // (then the fence counts it, so the erasure waits for it) or was refused; none slips between.
+        const int Claims = 24;
+        var claims = Enumerable.Range(0, Claims)
+            .Select(i => Task.Run(() => Ledger.BeginAsync(TokenisationClaim("k" + i, "ref_a"), CancellationToken.None)))
+            .ToList();
+        var fence = Task.Run(async () =>
+        {
+            await Task.Delay(5);
+            return await Store.FenceReferenceAsync("ref_a", T0, CancellationToken.None);
+        });
+
+        // Act
+        var outcomes = await Task.WhenAll(claims);
+        var counted = await fence;
+
+        // Assert
+        var started = outcomes.Count(o => o.State == IdempotencyState.Started);
+        Assert.Equal(Claims, started + outcomes.Count(o => o.State == IdempotencyState.ErasureInProgress));
+        Assert.Equal(started, counted);
+        Assert.Equal(started, await Store.FenceReferenceAsync("ref_a", T0, CancellationToken.None));
+    }
+
+    private static IdempotencyClaim TokenisationClaim(string key, string reference) =>
+        TestData.Claim(key, TestData.Hmac(1), T0) with { Intent = new IntentInfo("tkz_intent_" + key, reference) };
+
+    [Fact]
     public async Task PurgeExpiredAsync_MixedAges_RemovesExactlyWhatExpired()
     {
         // Arrange: tokens revoked at T0+1min (old) and T0+10d+1min (recent); one active; claims completed at T0 and at

@@ -115,6 +115,16 @@ public static class ErrorReasons
     /// idempotency key and the request goes on from there.
     /// </summary>
     public const string CustomerReplacementIncomplete = "CUSTOMER_REPLACEMENT_INCOMPLETE";
+    /// <summary>
+    /// FAILED_PRECONDITION: the gateway refused to update a PaymentMethod that is not attached to a Customer (Stripe: 400
+    /// <c>payment_method_unexpected_state</c>; it updates attached PaymentMethods only), e.g. one detached behind our back.
+    /// </summary>
+    public const string PaymentMethodNotAttached = "PAYMENT_METHOD_NOT_ATTACHED";
+    /// <summary>
+    /// FAILED_PRECONDITION on a tokenisation: an erasure of the customer_reference is in progress, so nothing new is set up
+    /// for the person until it completes (EraseSubject again finishes it). Nothing was sent to the gateway.
+    /// </summary>
+    public const string ErasureInProgress = "ERASURE_IN_PROGRESS";
     /// <summary>The gateway account may not receive raw card numbers (Stripe: raw card data APIs not enabled).</summary>
     public const string RawCardDataNotEnabled = "RAW_CARD_DATA_NOT_ENABLED";
     /// <summary>The gateway refused our credentials (401/403): an operator must act.</summary>

@@ -72,7 +72,9 @@ public interface ITokenGateway
     /// One page of the PaymentMethods attached to a Customer, newest first (Stripe API GET
     /// /v1/customers/{id}/payment_methods, cursor <c>starting_after</c>). Each entry carries its metadata, Customer and
     /// creation time. Entries of a type Tokenizer does not issue are left out of <see cref="GatewayPaymentMethodPage.PaymentMethods"/>
-    /// but still move the cursor.
+    /// but still move the cursor. A Customer the gateway does not know (Stripe: 404 <c>resource_missing</c>, e.g. deleted)
+    /// is not an error: an empty last page with <see cref="GatewayPaymentMethodPage.CustomerMissing"/> set, so a caller
+    /// can tell "no such Customer" from "a Customer holding nothing".
     /// </summary>
     /// <param name="customerId">The Customer, <c>cus_...</c>.</param>
     /// <param name="startingAfter">The cursor from the previous page's <see cref="GatewayPaymentMethodPage.NextStartingAfter"/>, or null for the first page.</param>
@@ -109,7 +111,20 @@ public interface ITokenGateway
 /// <summary>One page of a Customer's PaymentMethods.</summary>
 /// <param name="PaymentMethods">The entries of a type Tokenizer issues, newest first.</param>
 /// <param name="NextStartingAfter">The cursor for the next page (the last id the gateway returned), or null on the last page.</param>
-public sealed record GatewayPaymentMethodPage(IReadOnlyList<GatewayPaymentMethod> PaymentMethods, string? NextStartingAfter);
+public sealed record GatewayPaymentMethodPage(IReadOnlyList<GatewayPaymentMethod> PaymentMethods, string? NextStartingAfter)
+{
+    /// <summary>
+    /// The answer for a Customer the gateway does not know (Stripe API 404 <c>resource_missing</c> on the list: deleted,
+    /// in the Dashboard or by an erasure): no entries, no cursor, <see cref="CustomerMissing"/> set.
+    /// </summary>
+    public static GatewayPaymentMethodPage NoSuchCustomer { get; } = new([], null) { CustomerMissing = true };
+
+    /// <summary>
+    /// True when the gateway answered that it has no such Customer, rather than a list (which may be empty): nothing can
+    /// be attached to it any more, whatever a SetupIntent for it says.
+    /// </summary>
+    public bool CustomerMissing { get; init; }
+}
 
 /// <summary>What to create at the gateway: exactly one of <see cref="Card"/> or <see cref="BankAccount"/>.</summary>
 /// <param name="Card">Validated card, or null.</param>

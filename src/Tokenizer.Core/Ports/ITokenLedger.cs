@@ -303,6 +303,11 @@ public enum IdempotencyState
     Conflict,
     /// <summary>The same request is pending under a live lease.</summary>
     InFlight,
+    /// <summary>
+    /// Nothing claimed: the claim's intent names a customer reference whose erasure is in progress (fenced by the
+    /// erasure before its first gateway call). Only claims with an intent and no <see cref="IdempotencyClaim.Fence"/>.
+    /// </summary>
+    ErasureInProgress,
 }
 
 /// <summary>The outcome of claiming an idempotency key.</summary>

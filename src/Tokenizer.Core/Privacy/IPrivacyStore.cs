@@ -53,6 +53,15 @@ public interface IPrivacyStore
     /// <summary>Inserts or replaces the erasure's progress.</summary>
     Task SaveErasureAsync(ErasureRecord erasure, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Fences <paramref name="customerReference"/> for its erasure (a fence already there stays) and returns how many
+    /// tokenisations under it are still in flight (intent pending: a live claim, or one cut off by a crash that the
+    /// recovery worker settles). From the commit on, every tokenisation claim for the reference is refused
+    /// (<see cref="Ports.IdempotencyState.ErasureInProgress"/>); a claim committed before it is counted. The fence goes in
+    /// the transaction of <see cref="DestroySubjectAsync"/>.
+    /// </summary>
+    Task<int> FenceReferenceAsync(string customerReference, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>Marks an active token revoked at <paramref name="revokedAt"/>; a revoked or unknown token is left as it is.</summary>
     Task MarkTokenRevokedAsync(string token, DateTimeOffset revokedAt, CancellationToken cancellationToken);
 
@@ -66,7 +75,8 @@ public interface IPrivacyStore
 
     /// <summary>
     /// In one transaction: deletes the subject's encrypted records (and its key row in <c>privacy_subject_keys</c>, if
-    /// any), forgets the gateway Customer recorded for <paramref name="customerReference"/>, and replaces that reference
+    /// any), forgets the gateway Customer recorded for <paramref name="customerReference"/>, lifts the reference's erasure
+    /// fence (<see cref="FenceReferenceAsync"/>), and replaces that reference
     /// with <paramref name="erasedReference"/> wherever it links to the subject's tokens: tokens, intents, the stored
     /// idempotency answers, reconciliation items and runs. A store whose files keep deleted bytes (a SQLite WAL) clears
     /// them before returning, as far as it can. Changes nothing and returns false while an active token is under
@@ -119,13 +129,24 @@ public static class ErasureTexts
 }
 
 /// <summary>An erasure's progress, stored after every step so a later call resumes where a crash stopped it.</summary>
+/// <param name="Subject">The subject's pseudonym.</param>
+/// <param name="Step">Where it stands.</param>
+/// <param name="RequestedAt">When this erasure was requested (UTC).</param>
+/// <param name="UpdatedAt">When it last moved (UTC).</param>
+/// <param name="CompletedAt">When it completed (UTC), or null.</param>
+/// <param name="PaymentMethodsDetached">PaymentMethods whose billing details were cleared and which were then detached.</param>
+/// <param name="PaymentMethodsNotCleared">
+/// PaymentMethods the gateway refused to clear (detached behind our back, e.g. by a Customer deleted in the Dashboard:
+/// Stripe updates attached PaymentMethods only): they are detached, but the gateway still holds their billing details.
+/// </param>
 public sealed record ErasureRecord(
     string Subject,
     ErasureStep Step,
     DateTimeOffset RequestedAt,
     DateTimeOffset UpdatedAt,
     DateTimeOffset? CompletedAt,
-    int PaymentMethodsDetached);
+    int PaymentMethodsDetached,
+    int PaymentMethodsNotCleared = 0);
 
 /// <summary>What one retention purge deleted.</summary>
 /// <param name="RevokedTokens">Revoked tokens past their retention period.</param>

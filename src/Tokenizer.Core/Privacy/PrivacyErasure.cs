@@ -14,6 +14,16 @@ public sealed class PrivacySettings
     /// point of an erasure, e.g. to kill the process halfway.
     /// </summary>
     public Action<string>? FailPoint { get; set; }
+
+    /// <summary>
+    /// How long an erasure waits for tokenisations of the subject already in flight when it fences the reference; past
+    /// it the erasure stays DETACHING (the next EraseSubject resumes it). A tokenisation cut off by a crash stays in flight
+    /// until the recovery worker settles it.
+    /// </summary>
+    public TimeSpan InFlightWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a waiting erasure looks again.</summary>
+    public TimeSpan InFlightPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 }
 
 /// <summary>Named points of an erasure where crash tests stop the process.</summary>
@@ -34,6 +44,12 @@ internal enum TokenErasure
 
     /// <summary>Its setup is processing at the gateway and cannot be cancelled; it settles later.</summary>
     SetupProcessing = 3,
+
+    /// <summary>
+    /// Detached, but the gateway refused to clear its billing details (it was detached behind our back before: Stripe
+    /// updates attached PaymentMethods only), so the gateway still holds them.
+    /// </summary>
+    NotCleared = 4,
 }
 
 /// <summary>EraseSubject as the domain sees it.</summary>
@@ -109,6 +125,14 @@ public sealed partial class PrivacyErasure(
         erasure ??= new ErasureRecord(subject, ErasureStep.Detaching, now, now, null, 0);
         await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
 
+        // Before any gateway call: from here on no tokenisation for the reference starts, and those that started before
+        // have finished (their tokens are then detached below) or the erasure stays DETACHING. Without the fence a setup
+        // could attach to the Customer while its delete is in flight, and the delete would detach it uncleared.
+        if (!await FenceAsync(reference, subject, cancellationToken).ConfigureAwait(false))
+        {
+            return new ErasureView(subject, erasure);
+        }
+
         for (var round = 1; ; round++)
         {
             // Every run (a resume at DeletingCustomer or DestroyingKey too) detaches again, over what the reference maps
@@ -146,6 +170,32 @@ public sealed partial class PrivacyErasure(
     }
 
     /// <summary>
+    /// Fences the reference (<see cref="IPrivacyStore.FenceReferenceAsync"/>) and waits up to
+    /// <see cref="PrivacySettings.InFlightWait"/> for the tokenisations already in flight under it. False when some are
+    /// still in flight: the erasure stays where it is.
+    /// </summary>
+    private async Task<bool> FenceAsync(string reference, string subject, CancellationToken cancellationToken)
+    {
+        var deadline = timeProvider.GetUtcNow() + settings.InFlightWait;
+        while (true)
+        {
+            var inFlight = await store.FenceReferenceAsync(reference, Now(), cancellationToken).ConfigureAwait(false);
+            if (inFlight == 0)
+            {
+                return true;
+            }
+
+            if (timeProvider.GetUtcNow() >= deadline)
+            {
+                LogErasureWaitsForTokenisations(logger, subject, inFlight);
+                return false;
+            }
+
+            await Task.Delay(settings.InFlightPollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Whether something is held again after a completed erasure: a Customer, a data key, a token under the reference,
     /// or an erased token (under the erased reference) still active or whose setup is still pending (left by an older
     /// erasure that did not detach or cancel it: it is chargeable or could yet attach its PaymentMethod), so the erasure
@@ -167,6 +217,7 @@ public sealed partial class PrivacyErasure(
     {
         var subject = erasure.Subject;
         var detached = erasure.PaymentMethodsDetached;
+        var notCleared = erasure.PaymentMethodsNotCleared;
         var stillProcessing = 0;
         foreach (var token in await OpenTokensAsync(reference, SubjectPseudonyms.ErasedReference(subject), cancellationToken).ConfigureAwait(false))
         {
@@ -177,8 +228,14 @@ public sealed partial class PrivacyErasure(
                 stillProcessing++;
             }
 
-            // Only a PaymentMethod that was attached counts as detached; one whose setup was cancelled never was.
-            erasure = erasure with { PaymentMethodsDetached = outcome == TokenErasure.Detached ? ++detached : detached, UpdatedAt = Now() };
+            // Only a PaymentMethod that was attached and cleared counts as detached; one whose setup was cancelled never
+            // was attached, and one the gateway would not clear is counted apart (the gateway keeps its details).
+            erasure = erasure with
+            {
+                PaymentMethodsDetached = outcome == TokenErasure.Detached ? ++detached : detached,
+                PaymentMethodsNotCleared = outcome == TokenErasure.NotCleared ? ++notCleared : notCleared,
+                UpdatedAt = Now(),
+            };
             await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
             settings.FailPoint?.Invoke(PrivacyFailPoints.ErasureAfterFirstDetach);
         }
@@ -195,9 +252,11 @@ public sealed partial class PrivacyErasure(
                 var page = await gateway.ListCustomerPaymentMethodsAsync(customer, cursor, PrivacyRequest.PageSize, cancellationToken).ConfigureAwait(false);
                 foreach (var paymentMethod in page.PaymentMethods)
                 {
-                    await ClearAndDetachAsync(subject, paymentMethod.Id, cancellationToken).ConfigureAwait(false);
+                    var cleared = await ClearAndDetachAsync(subject, paymentMethod.Id, cancellationToken).ConfigureAwait(false);
                     await store.MarkTokenRevokedAsync(paymentMethod.Id, Now(), cancellationToken).ConfigureAwait(false);
-                    erasure = erasure with { PaymentMethodsDetached = ++detached, UpdatedAt = Now() };
+                    erasure = cleared
+                        ? erasure with { PaymentMethodsDetached = ++detached, UpdatedAt = Now() }
+                        : erasure with { PaymentMethodsNotCleared = ++notCleared, UpdatedAt = Now() };
                 }
 
                 if (page.PaymentMethods.Count > 0)
@@ -334,16 +393,19 @@ public sealed partial class PrivacyErasure(
             }
         }
 
-        await ClearAndDetachAsync(subject, token.Token, cancellationToken).ConfigureAwait(false);
-        return TokenErasure.Detached;
+        return await ClearAndDetachAsync(subject, token.Token, cancellationToken).ConfigureAwait(false)
+            ? TokenErasure.Detached
+            : TokenErasure.NotCleared;
     }
 
     /// <summary>
     /// Clears the PaymentMethod's billing details at the gateway (Stripe keeps a detached PaymentMethod, and can only
     /// update an attached one), then detaches it. A refusal to clear is logged and the detach still runs.
     /// </summary>
-    private async Task ClearAndDetachAsync(string subject, string paymentMethodId, CancellationToken cancellationToken)
+    /// <returns>Whether the billing details were cleared (false: the gateway refused, and still holds them).</returns>
+    private async Task<bool> ClearAndDetachAsync(string subject, string paymentMethodId, CancellationToken cancellationToken)
     {
+        var cleared = true;
         try
         {
             await gateway.UpdateBillingDetailsAsync(
@@ -355,10 +417,12 @@ public sealed partial class PrivacyErasure(
         catch (TokenizerException refused) when (refused.Kind is not (ErrorKind.Unavailable or ErrorKind.Aborted or ErrorKind.DeadlineExceeded))
         {
             LogClearRefused(logger, paymentMethodId, refused.Reason);
+            cleared = false;
         }
 
         await gateway.DetachAsync(paymentMethodId, pseudonyms.GatewayKey(subject, paymentMethodId, "erase_detach"), cancellationToken)
             .ConfigureAwait(false);
+        return cleared;
     }
 
     /// <summary>Empty strings: the gateway unsets each field (Stripe: an empty value unsets).</summary>
@@ -367,11 +431,14 @@ public sealed partial class PrivacyErasure(
 
     private DateTimeOffset Now() => PrivacyRequest.Now(timeProvider);
 
-    [LoggerMessage(EventId = 1602, EventName = "PrivacyClearRefused", Level = LogLevel.Warning, Message = "Clearing the billing details of {Token} before erasure was refused by the gateway ({Reason}); detaching it anyway")]
+    [LoggerMessage(EventId = 1602, EventName = "PrivacyClearRefused", Level = LogLevel.Warning, Message = "Clearing the billing details of {Token} before erasure was refused by the gateway ({Reason}); detaching it anyway. The gateway still holds its billing details: ask the gateway to erase them (counted as not cleared)")]
     private static partial void LogClearRefused(ILogger logger, string token, string reason);
 
     [LoggerMessage(EventId = 1604, EventName = "PrivacyErasureWaitsForSetups", Level = LogLevel.Warning, Message = "Erasure of {Subject} is not complete: {Processing} SetupIntents are processing at the gateway and cannot be cancelled; run the erasure again once they have settled")]
     private static partial void LogErasureWaitsForSetups(ILogger logger, string subject, int processing);
+
+    [LoggerMessage(EventId = 1606, EventName = "PrivacyErasureWaitsForTokenisations", Level = LogLevel.Warning, Message = "Erasure of {Subject} is not complete: {InFlight} tokenisations for the reference started before it and are still in flight; run the erasure again once they have finished")]
+    private static partial void LogErasureWaitsForTokenisations(ILogger logger, string subject, int inFlight);
 
     [LoggerMessage(EventId = 1605, EventName = "PrivacyTokenisedDuringErasure", Level = LogLevel.Warning, Message = "Erasure of {Subject} found an active token issued for the reference since it detached; detaching again before it completes")]
     private static partial void LogTokenisedDuringErasure(ILogger logger, string subject);

@@ -30,8 +30,9 @@ public sealed record ReconcilerSettings
 /// <summary>
 /// Carries one reconciliation run from its stored cursor to the end, one page at a time: walks our Customers (from the
 /// ledger's customer map) and each one's PaymentMethods at the gateway (one paced request per page, cursor
-/// pagination), looks the page's ids up in the ledger and classifies them; then sweeps the ledger's tokens of the
-/// period that the walk did not meet; then records the intents left unresolved past the grace period. Every page is saved with the new cursor in one transaction, so memory holds one
+/// pagination), looks the page's ids up in the ledger and classifies them (a Customer the gateway no longer has: its
+/// tokens at once, as never chargeable); then sweeps the ledger's tokens of the period that the walk did not meet
+/// (asking the gateway whether their Customer still exists); then records the intents left unresolved past the grace period. Every page is saved with the new cursor in one transaction, so memory holds one
 /// page, and a run stopped anywhere (gateway errors, a crash, a restart) resumes where its last page ended with the
 /// same result.
 /// </summary>
@@ -143,6 +144,23 @@ public sealed class Reconciler(
                     startingAfter,
                     settings.GatewayPageSize,
                     cancellationToken).ConfigureAwait(false);
+                if (page.CustomerMissing)
+                {
+                    var past = await ReportDeletedCustomerAsync(
+                        run,
+                        owner,
+                        customer,
+                        cursor with { CurrentCustomer = customer.CustomerReference, GatewayStartingAfter = startingAfter },
+                        cancellationToken).ConfigureAwait(false);
+                    if (past is null)
+                    {
+                        return null;
+                    }
+
+                    cursor = past;
+                    break;
+                }
+
                 var items = await ClassifyAsync(run.Filter, customer, page, cancellationToken).ConfigureAwait(false);
                 var done = page.NextStartingAfter is null;
                 var next = done
@@ -164,6 +182,56 @@ public sealed class Reconciler(
         }
 
         return cursor;
+    }
+
+    /// <summary>
+    /// The gateway has no such Customer (deleted in the Dashboard or by an erasure, its <c>customer.deleted</c> perhaps
+    /// not processed yet): every token of the run under it that the walk has not met is reported now as never chargeable
+    /// (<see cref="ReconciliationClassifier.NotAttached"/> with the Customer deleted), a ledger page at a time; each page
+    /// is saved with the cursor still on this Customer (<paramref name="inProgress"/>), so a resumed run lists it again
+    /// and goes on with the tokens not yet reported. Then the walk moves past it. Returns null when the run was lost.
+    /// </summary>
+    private async Task<ReconciliationCursor?> ReportDeletedCustomerAsync(
+        ReconciliationRun run,
+        string owner,
+        CustomerMapping customer,
+        ReconciliationCursor inProgress,
+        CancellationToken cancellationToken)
+    {
+        var filter = run.Filter with { CustomerReference = customer.CustomerReference };
+        var requests = 1;
+        string? after = null;
+        while (true)
+        {
+            var tokens = await store.ListUnseenTokensAsync(run.RunId, filter, after, settings.SweepPageSize, cancellationToken).ConfigureAwait(false);
+            if (tokens.Count == 0)
+            {
+                break;
+            }
+
+            after = tokens[^1].Token;
+
+            // Only the tokens under this Customer (the reference may have a replacement Customer, walked on its own), and,
+            // as in the sweep, none created after the run started.
+            var items = tokens
+                .Where(t => t.CreatedAt < run.CreatedAt && string.Equals(t.GatewayCustomerId, customer.GatewayCustomerId, StringComparison.Ordinal))
+                .Select(t => ReconciliationClassifier.NotAttached(t, null, customerDeleted: true))
+                .ToList();
+            if (items.Count == 0)
+            {
+                continue;
+            }
+
+            if (await SaveAsync(run, owner, items, inProgress, 0, requests, cancellationToken).ConfigureAwait(false) is null)
+            {
+                return null;
+            }
+
+            requests = 0;
+        }
+
+        var past = inProgress with { AfterCustomer = customer.CustomerReference, CurrentCustomer = null, GatewayStartingAfter = null };
+        return await SaveAsync(run, owner, [], past, 1, requests, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<List<ReconciliationItem>> ClassifyAsync(
@@ -249,6 +317,32 @@ public sealed class Reconciler(
         return await gateway.GetSetupIntentAsync(setupIntentId, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// For a token the sweep reports whose category depends on whether its Customer still exists (an active one, or a
+    /// revoked one whose setup is pending): whether the gateway says that Customer is deleted (Stripe API GET
+    /// /v1/customers/{id}, one permit from the pacer, once per Customer per sweep page via <paramref name="known"/>).
+    /// The walk may not have met that Customer (the reference now maps to a replacement) or met it in an earlier
+    /// process (a resumed run), so the sweep asks instead of remembering: memory stays one page. False for any other
+    /// token (no request).
+    /// </summary>
+    private async Task<bool> CustomerDeletedAsync(TokenRecord record, Dictionary<string, bool> known, CancellationToken cancellationToken)
+    {
+        var matters = record.Status == TokenStatus.Active || record.Setup.IsPending;
+        if (!matters || record.GatewayCustomerId is not { Length: > 0 } customerId)
+        {
+            return false;
+        }
+
+        if (!known.TryGetValue(customerId, out var deleted))
+        {
+            await PaceAsync(cancellationToken).ConfigureAwait(false);
+            deleted = await gateway.IsCustomerDeletedAsync(customerId, cancellationToken).ConfigureAwait(false);
+            known[customerId] = deleted;
+        }
+
+        return deleted;
+    }
+
     private async Task PaceAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -277,8 +371,15 @@ public sealed class Reconciler(
             // A token created after the run started is outside the gateway snapshot the walk saw: not evidence of a
             // missing PaymentMethod (a period that includes now would otherwise report every new token missing).
             var missing = new List<ReconciliationItem>();
+            var customerDeleted = new Dictionary<string, bool>(StringComparer.Ordinal);
             foreach (var token in tokens.Where(t => t.CreatedAt < run.CreatedAt))
             {
+                if (await CustomerDeletedAsync(token, customerDeleted, cancellationToken).ConfigureAwait(false))
+                {
+                    missing.Add(ReconciliationClassifier.NotAttached(token, null, customerDeleted: true));
+                    continue;
+                }
+
                 missing.Add(ReconciliationClassifier.NotAttached(token, await WaitingSetupAsync(token, cancellationToken).ConfigureAwait(false)));
             }
 

@@ -10,6 +10,10 @@ namespace Tokenizer.Core.Reconciliation;
 /// </summary>
 public static class ReconciliationClassifier
 {
+    /// <summary>The detail of an active token whose gateway Customer is deleted (a fixed text: no id, reference or input).</summary>
+    public const string CustomerDeletedDetail =
+        "active in the ledger, its Customer is deleted at the gateway: not attached there and never chargeable, whatever its setup says";
+
     /// <summary>
     /// A PaymentMethod the gateway lists under one of our Customers (<paramref name="customer"/>), with the ledger's
     /// record of it or null.
@@ -67,10 +71,24 @@ public static class ReconciliationClassifier
     /// SetupIntent as the gateway reports it now, decides: pending only while it still waits (requires_action or
     /// processing) for this PaymentMethod; succeeded, failed or canceled (or setting up another PaymentMethod), the token
     /// is missing at the gateway. Null: not read (no SetupIntent recorded), the ledger's state decides.
+    /// <para>
+    /// <paramref name="customerDeleted"/>: the gateway says the token's Customer no longer exists (its PaymentMethod list
+    /// answered "no such Customer", or a read of the Customer says deleted). Stripe takes no further operations on a
+    /// deleted Customer, so nothing can attach to it whatever the token's setup says: an active token is missing at the
+    /// gateway with <see cref="CustomerDeletedDetail"/> (never pending, which needs a live Customer), and a revoked one
+    /// matches (its pending setup can no longer attach anything).
+    /// </para>
     /// </summary>
-    public static ReconciliationItem NotAttached(TokenRecord ledger, GatewaySetup? gatewaySetup = null)
+    public static ReconciliationItem NotAttached(TokenRecord ledger, GatewaySetup? gatewaySetup = null, bool customerDeleted = false)
     {
         ArgumentNullException.ThrowIfNull(ledger);
+        if (customerDeleted)
+        {
+            return ledger.Status == TokenStatus.Revoked
+                ? Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.Matched, null)
+                : Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.MissingAtGateway, CustomerDeletedDetail);
+        }
+
         if (ledger.Status == TokenStatus.Revoked && ledger.Setup.IsPending)
         {
             return Item(ledger.Token, ledger, null, ledger.CustomerReference, ReconciliationCategory.StatusMismatch, "revoked in the ledger, its setup still pending at the gateway (it may attach the PaymentMethod)");

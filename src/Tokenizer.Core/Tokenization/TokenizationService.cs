@@ -410,6 +410,12 @@ public sealed partial class TokenizationService(
                         ErrorKind.Aborted,
                         ErrorReasons.IdempotencyKeyInFlight,
                         "idempotency_key: a request with this key is still in progress; retry");
+                case IdempotencyState.ErasureInProgress:
+                    throw new TokenizerException(
+                        ErrorKind.FailedPrecondition,
+                        ErrorReasons.ErasureInProgress,
+                        "customer_reference: an erasure of this customer is in progress",
+                        [new FieldViolation("customer_reference", "an erasure of this customer is in progress")]);
                 case IdempotencyState.Started:
                     break;
                 default:

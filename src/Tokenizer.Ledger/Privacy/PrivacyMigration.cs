@@ -42,4 +42,22 @@ internal static class PrivacyMigration
         "CREATE INDEX ix_tokens_status_revoked_at ON tokens (status, revoked_at)",
         "CREATE INDEX ix_idempotency_records_state_updated_at ON idempotency_records (state, updated_at)",
     ];
+
+    /// <summary>
+    /// Ledger migration 18 (erasure fences): <c>erasure_fences</c> holds the reference of each erasure in progress, from
+    /// before its first gateway call until the transaction that unlinks the reference (so the reference in clear lives
+    /// no longer than it does on the subject's tokens); a tokenisation for a fenced reference is refused in its claim's
+    /// transaction. <c>payment_methods_not_cleared</c> counts the PaymentMethods whose billing details the gateway refused
+    /// to clear (detached behind our back: Stripe updates attached PaymentMethods only).
+    /// </summary>
+    public static IReadOnlyList<string> FenceStatements(SqlDialect d) =>
+    [
+        $"""
+        CREATE TABLE erasure_fences (
+            customer_reference TEXT NOT NULL PRIMARY KEY CHECK (length(customer_reference) BETWEEN 1 AND 4096),
+            fenced_at {d.Int64Type} NOT NULL
+        ){d.TableOptions}
+        """,
+        $"ALTER TABLE privacy_erasures ADD COLUMN payment_methods_not_cleared {d.Int64Type} NOT NULL DEFAULT 0 CHECK (payment_methods_not_cleared >= 0)",
+    ];
 }

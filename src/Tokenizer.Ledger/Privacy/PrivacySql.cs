@@ -23,7 +23,8 @@ internal static class PrivacySql
         "SELECT record_id, ciphertext, updated_at FROM privacy_personal_data WHERE subject = @subject ORDER BY record_id";
 
     public const string SelectErasure = """
-        SELECT step, requested_at, updated_at, completed_at, payment_methods_detached FROM privacy_erasures WHERE subject = @subject
+        SELECT step, requested_at, updated_at, completed_at, payment_methods_detached, payment_methods_not_cleared
+        FROM privacy_erasures WHERE subject = @subject
         """;
 
     /// <summary>
@@ -31,14 +32,15 @@ internal static class PrivacySql
     /// of an earlier step than the one recorded is ignored; a later request (a new erasure) replaces the record.
     /// </summary>
     public const string UpsertErasure = """
-        INSERT INTO privacy_erasures (subject, step, requested_at, updated_at, completed_at, payment_methods_detached)
-        VALUES (@subject, @step, @requested_at, @updated_at, @completed_at, @payment_methods_detached)
+        INSERT INTO privacy_erasures (subject, step, requested_at, updated_at, completed_at, payment_methods_detached, payment_methods_not_cleared)
+        VALUES (@subject, @step, @requested_at, @updated_at, @completed_at, @payment_methods_detached, @payment_methods_not_cleared)
         ON CONFLICT (subject) DO UPDATE SET
             step = excluded.step,
             requested_at = excluded.requested_at,
             updated_at = excluded.updated_at,
             completed_at = excluded.completed_at,
-            payment_methods_detached = excluded.payment_methods_detached
+            payment_methods_detached = excluded.payment_methods_detached,
+            payment_methods_not_cleared = excluded.payment_methods_not_cleared
         WHERE excluded.requested_at > privacy_erasures.requested_at
            OR (excluded.requested_at = privacy_erasures.requested_at
                AND (CASE excluded.step WHEN 'detaching' THEN 1 WHEN 'deleting_customer' THEN 2 WHEN 'destroying_key' THEN 3 ELSE 4 END)
@@ -58,6 +60,21 @@ internal static class PrivacySql
 
         WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
         """;
+
+    /// <summary>Fences a reference for its erasure (migration 18); a fence already there stays as it is.</summary>
+    public const string InsertFence = """
+        INSERT INTO erasure_fences (customer_reference, fenced_at) VALUES (@customer_reference, @fenced_at)
+        ON CONFLICT (customer_reference) DO NOTHING
+        """;
+
+    /// <summary>Read by a tokenisation's claim, in its transaction: is an erasure of the reference in progress?</summary>
+    public const string SelectFence = "SELECT COUNT(*) FROM erasure_fences WHERE customer_reference = @customer_reference";
+
+    /// <summary>Tokenisations under the reference whose claim is live or was cut off (intent still pending).</summary>
+    public const string CountPendingIntentsOfReference =
+        "SELECT COUNT(*) FROM intents WHERE state = 'pending' AND customer_reference = @customer_reference";
+
+    public const string DeleteFence = "DELETE FROM erasure_fences WHERE customer_reference = @customer_reference";
 
     public const string DeleteSubjectData = "DELETE FROM privacy_personal_data WHERE subject = @subject";
 

@@ -129,7 +129,8 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                     UnixMicros.ToDateTimeOffset(reader.GetInt64(1)),
                     UnixMicros.ToDateTimeOffset(reader.GetInt64(2)),
                     reader.GetNullableInt64(3) is { } completed ? UnixMicros.ToDateTimeOffset(completed) : null,
-                    checked((int)reader.GetInt64(4)));
+                    checked((int)reader.GetInt64(4)),
+                    checked((int)reader.GetInt64(5)));
             },
             cancellationToken);
     }
@@ -145,8 +146,65 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                 .Bind("@requested_at", UnixMicros.From(erasure.RequestedAt))
                 .Bind("@updated_at", UnixMicros.From(erasure.UpdatedAt))
                 .Bind("@completed_at", erasure.CompletedAt is { } completed ? UnixMicros.From(completed) : null)
-                .Bind("@payment_methods_detached", (long)erasure.PaymentMethodsDetached),
+                .Bind("@payment_methods_detached", (long)erasure.PaymentMethodsDetached)
+                .Bind("@payment_methods_not_cleared", (long)erasure.PaymentMethodsNotCleared),
             cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Table <c>erasure_fences</c>. On PostgreSQL the transaction first takes the reference's fence lock exclusively
+    /// (<see cref="SqlDialect.ReferenceFenceLock"/>): it waits for every claim that read no fence to commit, so their
+    /// pending intents are counted; SQLite's single writer gives the same order.
+    /// </remarks>
+    public Task<int> FenceReferenceAsync(string customerReference, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(customerReference);
+        return database.WriteAsync(
+            async (transaction, ct) =>
+            {
+                await TakeFenceLockAsync(transaction, database.Dialect.ReferenceFenceLock, customerReference, ct).ConfigureAwait(false);
+                using (var insert = transaction.Command(PrivacySql.InsertFence))
+                {
+                    insert.Bind("@customer_reference", customerReference).Bind("@fenced_at", UnixMicros.From(now));
+                    await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                using var count = transaction.Command(PrivacySql.CountPendingIntentsOfReference);
+                count.Bind("@customer_reference", customerReference);
+                return Convert.ToInt32(await count.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            },
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether an erasure of <paramref name="customerReference"/> is in progress, read in a tokenisation claim's
+    /// transaction after taking the reference's shared fence lock (PostgreSQL), so the claim either commits before the
+    /// erasure counts intents in flight or sees its fence.
+    /// </summary>
+    internal static async Task<bool> IsFencedAsync(System.Data.Common.DbTransaction transaction, SqlDialect dialect, string customerReference, CancellationToken cancellationToken)
+    {
+        await TakeFenceLockAsync(transaction, dialect.ReferenceFenceSharedLock, customerReference, cancellationToken).ConfigureAwait(false);
+        using var select = transaction.Command(PrivacySql.SelectFence);
+        select.Bind("@customer_reference", customerReference);
+        return Convert.ToInt64(await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0;
+    }
+
+    /// <summary>The second key of a reference's fence lock: the first 32 bits of SHA-256 of the reference (UTF-8).</summary>
+    internal static int FenceKey(string customerReference) =>
+        System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(customerReference)));
+
+    private static async Task TakeFenceLockAsync(System.Data.Common.DbTransaction transaction, string? statement, string customerReference, CancellationToken cancellationToken)
+    {
+        if (statement is null)
+        {
+            return;
+        }
+
+        using var fenceLock = transaction.Command(statement);
+        fenceLock.Bind("@fence_key", FenceKey(customerReference));
+        await fenceLock.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -229,6 +287,12 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                 {
                     customer.Bind("@gateway", gateway).Bind("@customer_reference", customerReference);
                     await customer.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                using (var fence = transaction.Command(PrivacySql.DeleteFence))
+                {
+                    fence.Bind("@customer_reference", customerReference);
+                    await fence.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
                 // Every row that shows the reference beside the subject's tokens: the ledger's own, the idempotency

@@ -50,8 +50,7 @@ internal static class LedgerMigrations
         new(15, "webhook_inbox.arrival (the order events came in, within one second of Stripe's created)", Webhooks.WebhookSql.ArrivalSchema),
         new(16, "audit_events.resource index (a subject's records for the privacy export)", AuditResourceIndex),
         new(17, "idempotency_records.resource, interrupted_audited_at (audit of calls cut off by a crash)", InterruptedClaims),
-
-        // Version 18 is taken by another change in flight; renumbered on merge if it is not.
+        new(18, "erasure_fences (no tokenisation during an erasure); privacy_erasures.payment_methods_not_cleared", Privacy.PrivacyMigration.FenceStatements),
         new(19, "customer_successions (the last deleted Customer of a subject: each deletion starts a fresh creation key)", CustomerSuccessions),
     ];
 

@@ -90,6 +90,7 @@ internal sealed class PrivacyGrpcService(
             UpdatedAt = Timestamp.FromDateTimeOffset(erasure.UpdatedAt),
             CompletedAt = erasure.CompletedAt is { } completed ? Timestamp.FromDateTimeOffset(completed) : null,
             PaymentMethodsDetached = erasure.PaymentMethodsDetached,
+            PaymentMethodsNotCleared = erasure.PaymentMethodsNotCleared,
         };
 
     private static BillingDetails ToProto(Domain.BillingDetails billing)

@@ -28,6 +28,7 @@ public sealed class PrivacyErasureTests
     private readonly FakeTimeProvider time = new(new DateTimeOffset(2030, 6, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly SubjectPseudonyms pseudonyms = new(new byte[32]);
     private readonly List<string> failPoints = [];
+    private readonly PrivacySettings settings;
     private readonly PrivacyErasure erasure;
     private readonly string subject;
     private string? customer = Customer;
@@ -53,7 +54,7 @@ public sealed class PrivacyErasureTests
             keys,
             pseudonyms,
             time,
-            new PrivacySettings { FailPoint = failPoints.Add },
+            settings = new PrivacySettings { FailPoint = failPoints.Add, InFlightWait = TimeSpan.FromMinutes(1), InFlightPollInterval = TimeSpan.Zero },
             NullLogger<PrivacyErasure>.Instance);
     }
 
@@ -185,20 +186,86 @@ public sealed class PrivacyErasureTests
         Assert.Equal((ErasureStep.Completed, 1), (view.Erasure!.Step, view.Erasure.PaymentMethodsDetached));
     }
 
-    [Fact]
-    public async Task EraseAsync_GatewayRefusesToClear_DetachesAnyway()
+    [Theory]
+    [InlineData(ErrorReasons.PaymentMethodNotAttached)]
+    [InlineData(ErrorReasons.GatewayRejectedRequest)]
+    public async Task EraseAsync_GatewayRefusesToClear_DetachesAnywayCountedNotClearedNotDetached(string reason)
     {
-        // Arrange: a refusal (not an outage) to clear the billing details.
+        // Arrange: a refusal (not an outage) to clear the billing details, e.g. a PaymentMethod detached behind our back
+        // (Stripe updates attached PaymentMethods only); a second token is cleared as usual (the control).
         GivenToken("pm_1", TokenSetup.NotSetUp);
+        GivenToken("pm_2", TokenSetup.NotSetUp);
         gateway.UpdateBillingDetailsAsync("pm_1", Arg.Any<BillingDetails>(), Arg.Any<string>(), Arg.Any<CancellationToken>())
-            .ThrowsAsync(new TokenizerException(ErrorKind.FailedPrecondition, ErrorReasons.GatewayRejectedRequest, "refused"));
+            .ThrowsAsync(new TokenizerException(ErrorKind.FailedPrecondition, reason, "refused"));
+
+        // Act
+        var view = await EraseAsync();
+
+        // Assert: the gateway still holds pm_1's details, so it is not counted as cleared and detached.
+        await gateway.Received(1).DetachAsync("pm_1", Arg.Any<string>(), Arg.Any<CancellationToken>());
+        Assert.Equal((ErasureStep.Completed, 1, 1), (view.Erasure!.Step, view.Erasure.PaymentMethodsDetached, view.Erasure.PaymentMethodsNotCleared));
+    }
+
+    [Fact]
+    public async Task EraseAsync_FencesTheReferenceBeforeAnyGatewayCall()
+    {
+        // Arrange
+        GivenToken("pm_1", TokenSetup.NotSetUp);
+        store.OnFence = () => Assert.DoesNotContain(gateway.ReceivedCalls(), c => c.GetMethodInfo().Name != "get_Name");
 
         // Act
         var view = await EraseAsync();
 
         // Assert
-        await gateway.Received(1).DetachAsync("pm_1", Arg.Any<string>(), Arg.Any<CancellationToken>());
-        Assert.Equal((ErasureStep.Completed, 1), (view.Erasure!.Step, view.Erasure.PaymentMethodsDetached));
+        Assert.Equal([Reference], store.Fenced);
+        Assert.Equal(ErasureStep.Completed, view.Erasure!.Step);
+    }
+
+    [Fact]
+    public async Task EraseAsync_TokenisationInFlightWhenFenced_WaitsForItThenDetachesItsToken()
+    {
+        // Arrange: one tokenisation claimed before the fence; it finishes (its token recorded) while the erasure waits.
+        GivenToken("pm_1", TokenSetup.NotSetUp);
+        var polls = 0;
+        store.InFlight = () =>
+        {
+            if (++polls < 3)
+            {
+                return 1;
+            }
+
+            GivenToken("pm_late", TokenSetup.NotSetUp);
+            return 0;
+        };
+
+        // Act
+        var view = await EraseAsync();
+
+        // Assert: the late token is detached too, and only after the wait (no gateway call while one was in flight).
+        Assert.Equal(3, polls);
+        await gateway.Received(1).DetachAsync("pm_late", Arg.Any<string>(), Arg.Any<CancellationToken>());
+        Assert.Equal((ErasureStep.Completed, 2), (view.Erasure!.Step, view.Erasure.PaymentMethodsDetached));
+    }
+
+    [Fact]
+    public async Task EraseAsync_TokenisationStillInFlightPastTheWait_StaysDetachingWithNoGatewayCall()
+    {
+        // Arrange: a tokenisation cut off by a crash stays in flight until the recovery worker settles it.
+        GivenToken("pm_1", TokenSetup.NotSetUp);
+        settings.InFlightWait = TimeSpan.Zero;
+        store.InFlight = () => 1;
+
+        // Act
+        var view = await EraseAsync();
+
+        // Assert
+        Assert.Equal(ErasureStep.Detaching, view.Erasure!.Step);
+        Assert.DoesNotContain(gateway.ReceivedCalls(), c => c.GetMethodInfo().Name != "get_Name");
+        Assert.Empty(store.Revoked);
+
+        // Control: once it has finished, the same erasure resumes and completes.
+        store.InFlight = () => 0;
+        Assert.Equal(ErasureStep.Completed, (await EraseAsync()).Erasure!.Step);
     }
 
     [Fact]
@@ -538,6 +605,23 @@ public sealed class PrivacyErasureTests
         public List<TokenRecord> Settled { get; } = [];
 
         public List<(string Subject, string Gateway, string Reference, string ErasedReference)> Destroyed { get; } = [];
+
+        public List<string> Fenced { get; } = [];
+
+        public Func<int> InFlight { get; set; } = () => 0;
+
+        public Action? OnFence { get; set; }
+
+        public Task<int> FenceReferenceAsync(string customerReference, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            OnFence?.Invoke();
+            if (!Fenced.Contains(customerReference))
+            {
+                Fenced.Add(customerReference);
+            }
+
+            return Task.FromResult(InFlight());
+        }
 
         public Task<ErasureRecord?> FindErasureAsync(string subject, CancellationToken cancellationToken) =>
             Task.FromResult(Erasure is { } e && e.Subject == subject ? e : null);

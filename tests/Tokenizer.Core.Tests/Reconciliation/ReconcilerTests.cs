@@ -156,13 +156,87 @@ public sealed class ReconcilerTests
         // Act
         await Reconciler().RunAsync(Run(), "owner", CancellationToken.None);
 
-        // Assert: one read (one permit besides the page's), and Stripe's answer decides the category.
+        // Assert: one SetupIntent read and one read of the tokens' Customer (one permit each besides the page's), and
+        // Stripe's answer decides the category.
         await gateway.Received(1).GetSetupIntentAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
-        Assert.Equal(2, pacer.Acquired);
+        await gateway.Received(1).IsCustomerDeletedAsync("cus_1", Arg.Any<CancellationToken>());
+        Assert.Equal(3, pacer.Acquired);
         var items = saved.SelectMany(p => p.Items).ToDictionary(i => i.Token, i => i.Category);
         Assert.Equal(ReconciliationCategory.MissingAtGateway, items["pm_1"]);
         Assert.Equal(ReconciliationCategory.StatusMismatch, items["pm_2"]);
         Assert.Equal(ReconciliationCategory.MissingAtGateway, items["pm_3"]);
+    }
+
+    [Fact]
+    public async Task RunAsync_CustomerListAnswersNoSuchCustomer_ItsUnseenTokensReportedNeverChargeableWhateverTheirSetup()
+    {
+        // Arrange: the gateway has no such Customer (deleted in the Dashboard, customer.deleted not processed). The
+        // reference's unseen tokens: one waiting for 3-D Secure, a plain one, a revoked one still waiting (all under
+        // it), and one under another Customer of the reference (a replacement, walked on its own: not reported here).
+        var redirect = new NextAction(NextActionKind.RedirectToUrl, "https://hooks.stripe.com/next", null);
+        var waiting = new TokenSetup(SetupStatus.RequiresAction, "seti_1", redirect, null);
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 2, Arg.Any<CancellationToken>()).Returns(GatewayPaymentMethodPage.NoSuchCustomer);
+        store.ListUnseenTokensAsync("rec_1", Arg.Is<ReconciliationFilter>(f => f.CustomerReference == "cust-1"), null, Arg.Any<int>(), Arg.Any<CancellationToken>())
+            .Returns(
+            [
+                Token("pm_1", Now.AddDays(-1)) with { Setup = waiting },
+                Token("pm_2", Now.AddDays(-1)),
+                Token("pm_3", Now.AddDays(-1)) with { Status = TokenStatus.Revoked, Setup = waiting with { SetupIntentId = "seti_3" } },
+                Token("pm_4", Now.AddDays(-1)) with { GatewayCustomerId = "cus_2" },
+            ]);
+        store.ListUnseenTokensAsync("rec_1", Arg.Is<ReconciliationFilter>(f => f.CustomerReference == "cust-1"), "pm_4", Arg.Any<int>(), Arg.Any<CancellationToken>())
+            .Returns([]);
+
+        // Act
+        var state = await Reconciler().RunAsync(Run(), "owner", CancellationToken.None);
+
+        // Assert: reported by the walk, from the list's answer alone (no SetupIntent or Customer read); then the walk
+        // moves past the Customer, counting it done and its one request.
+        Assert.Equal(ReconciliationState.Completed, state);
+        var items = saved.SelectMany(p => p.Items).ToDictionary(i => i.Token);
+        Assert.Equal(["pm_1", "pm_2", "pm_3"], items.Keys.Order());
+        Assert.Equal((ReconciliationCategory.MissingAtGateway, ReconciliationClassifier.CustomerDeletedDetail), (items["pm_1"].Category, items["pm_1"].Detail));
+        Assert.Equal((ReconciliationCategory.MissingAtGateway, ReconciliationClassifier.CustomerDeletedDetail), (items["pm_2"].Category, items["pm_2"].Detail));
+        Assert.Equal(ReconciliationCategory.Matched, items["pm_3"].Category);
+        await gateway.DidNotReceiveWithAnyArgs().GetSetupIntentAsync(default!, default);
+        await gateway.DidNotReceiveWithAnyArgs().IsCustomerDeletedAsync(default!, default);
+        Assert.Equal(("cust-1", ReconciliationPhase.Customers), (saved[0].Cursor.CurrentCustomer, saved[0].Cursor.Phase));
+        var past = saved.Single(p => p.CustomersDone == 1);
+        Assert.Equal(("cust-1", (string?)null), (past.Cursor.AfterCustomer, past.Cursor.CurrentCustomer));
+        Assert.Equal(1, saved.Sum(p => p.GatewayRequests));
+    }
+
+    [Fact]
+    public async Task RunAsync_SweptTokensWhoseCustomerIsDeleted_MissingAtGatewayWithoutASetupReadOneCustomerReadEach()
+    {
+        // Arrange: the walk meets a live Customer only (the reference maps to a replacement now); the sweep finds two
+        // tokens waiting for 3-D Secure under the old Customer, deleted at the gateway, and one under the live Customer
+        // whose SetupIntent still waits (the control: pending).
+        var redirect = new NextAction(NextActionKind.RedirectToUrl, "https://hooks.stripe.com/next", null);
+        var waiting = new TokenSetup(SetupStatus.RequiresAction, "seti_1", redirect, null);
+        gateway.ListCustomerPaymentMethodsAsync("cus_1", null, 2, Arg.Any<CancellationToken>()).Returns(new GatewayPaymentMethodPage([], null));
+        store.ListUnseenTokensAsync("rec_1", Arg.Any<ReconciliationFilter>(), null, Arg.Any<int>(), Arg.Any<CancellationToken>())
+            .Returns(
+            [
+                Token("pm_1", Now.AddDays(-1)) with { GatewayCustomerId = "cus_old", Setup = waiting },
+                Token("pm_2", Now.AddDays(-1)) with { GatewayCustomerId = "cus_old", Setup = waiting with { SetupIntentId = "seti_2" } },
+                Token("pm_3", Now.AddDays(-1)) with { Setup = waiting with { SetupIntentId = "seti_3" } },
+            ]);
+        gateway.IsCustomerDeletedAsync("cus_old", Arg.Any<CancellationToken>()).Returns(true);
+        gateway.IsCustomerDeletedAsync("cus_1", Arg.Any<CancellationToken>()).Returns(false);
+        gateway.GetSetupIntentAsync("seti_3", Arg.Any<CancellationToken>()).Returns(new GatewaySetup("seti_3", SetupStatus.RequiresAction, redirect, null, null, "pm_3"));
+
+        // Act
+        await Reconciler().RunAsync(Run(), "owner", CancellationToken.None);
+
+        // Assert
+        var items = saved.SelectMany(p => p.Items).ToDictionary(i => i.Token);
+        Assert.Equal((ReconciliationCategory.MissingAtGateway, ReconciliationClassifier.CustomerDeletedDetail), (items["pm_1"].Category, items["pm_1"].Detail));
+        Assert.Equal((ReconciliationCategory.MissingAtGateway, ReconciliationClassifier.CustomerDeletedDetail), (items["pm_2"].Category, items["pm_2"].Detail));
+        Assert.Equal(ReconciliationCategory.Pending, items["pm_3"].Category);
+        await gateway.Received(1).IsCustomerDeletedAsync("cus_old", Arg.Any<CancellationToken>());
+        await gateway.Received(1).GetSetupIntentAsync(Arg.Any<string>(), Arg.Any<CancellationToken>());
+        Assert.Equal(4, pacer.Acquired); // the page, two Customer reads, one SetupIntent read
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using CsCheck;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
 using Tokenizer.Core.Reconciliation;
@@ -8,6 +9,34 @@ public sealed class ReconciliationClassifierTests
 {
     private static readonly DateTimeOffset Created = new(2026, 11, 3, 10, 0, 0, TimeSpan.Zero);
     private static readonly CustomerMapping Customer = new("cust-1", "cus_1");
+
+    private static readonly Gen<NextAction?> AnyNextAction = Gen.OneOf(
+        Gen.Const((NextAction?)null),
+        Gen.Enum<NextActionKind>().Select(kind => (NextAction?)new NextAction(kind, "https://hooks.stripe.com/next", null)));
+
+    // A token of any type and status, any reference and id, with any setup the ledger can hold.
+    private static readonly Gen<TokenRecord> LedgerWithAnySetup =
+        Gen.Select(
+            Gen.Enum<TokenStatus>(),
+            Gen.Enum<TokenType>(),
+            Gen.Enum<SetupStatus>(),
+            AnyNextAction,
+            Gen.String[Gen.Char.AlphaNumeric, 1, 20],
+            Gen.String[Gen.Char.AlphaNumeric, 1, 24])
+        .Select((status, type, setup, next, reference, id) => Ledger() with
+        {
+            Token = "pm_" + id,
+            Status = status,
+            Type = type,
+            CustomerReference = "cust-" + reference,
+            Setup = setup == SetupStatus.NotSetUp ? TokenSetup.NotSetUp : new TokenSetup(setup, "seti_" + id, setup == SetupStatus.RequiresAction ? next : null, setup == SetupStatus.Failed ? "card_declined" : null),
+        });
+
+    // What the gateway says of the token's SetupIntent now: not read, or any status for this or another PaymentMethod.
+    private static readonly Gen<GatewaySetup?> GatewaySetupOrNull = Gen.OneOf(
+        Gen.Const((GatewaySetup?)null),
+        Gen.Select(Gen.Enum<SetupStatus>(), AnyNextAction, Gen.Bool)
+            .Select((status, next, other) => (GatewaySetup?)new GatewaySetup("seti_1", status, status == SetupStatus.RequiresAction ? next : null, null, null, other ? "pm_other" : null)));
 
     [Fact]
     public void Attached_ActiveAndAllFieldsAgree_Matched()
@@ -133,6 +162,49 @@ public sealed class ReconciliationClassifierTests
 
         Assert.Equal((expected, "active", "not_attached"), (item.Category, item.LedgerStatus, item.GatewayStatus));
         Assert.Contains(detail, item.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NotAttached_CustomerDeletedAtGateway_ActiveNeverPendingMissingWithTheFixedDetailWhateverItsSetup()
+    {
+        // Stripe takes no further operations on a deleted Customer ("prevents any further operations to be performed"),
+        // so a SetupIntent that still says requires_action can never attach the PaymentMethod: whatever the ledger's and
+        // the gateway's setup say, an active token is missing at the gateway naming the cause, and a revoked one matches.
+        // The detail is one fixed text: no token id, reference or other input in it.
+        Gen.Select(LedgerWithAnySetup, GatewaySetupOrNull).Sample(
+            (ledger, gatewaySetup) =>
+            {
+                var item = ReconciliationClassifier.NotAttached(ledger, gatewaySetup is null ? null : gatewaySetup with { PaymentMethodId = gatewaySetup.PaymentMethodId ?? ledger.Token }, customerDeleted: true);
+
+                Assert.Equal("not_attached", item.GatewayStatus);
+                if (ledger.Status == TokenStatus.Active)
+                {
+                    Assert.Equal((ReconciliationCategory.MissingAtGateway, ReconciliationClassifier.CustomerDeletedDetail), (item.Category, item.Detail));
+                }
+                else
+                {
+                    Assert.Equal((ReconciliationCategory.Matched, null), (item.Category, item.Detail));
+                }
+            },
+            iter: 2000);
+    }
+
+    [Fact]
+    public void NotAttached_CustomerLiveSetupStillWaitingAtGateway_Pending()
+    {
+        // Control for the property above: the same generated active tokens, their SetupIntent still waiting at the
+        // gateway for this PaymentMethod and the Customer live, are pending, and the deleted-Customer detail never appears.
+        Gen.Select(LedgerWithAnySetup.Where(l => l.Status == TokenStatus.Active), Gen.OneOfConst(SetupStatus.RequiresAction, SetupStatus.Processing)).Sample(
+            (ledger, status) =>
+            {
+                var gatewaySetup = new GatewaySetup("seti_1", status, status == SetupStatus.RequiresAction ? new NextAction(NextActionKind.RedirectToUrl, "https://hooks.stripe.com/next", null) : null, null, null, ledger.Token);
+
+                var item = ReconciliationClassifier.NotAttached(ledger with { Setup = ledger.Setup with { Status = status } }, gatewaySetup, customerDeleted: false);
+
+                Assert.Equal(ReconciliationCategory.Pending, item.Category);
+                Assert.NotEqual(ReconciliationClassifier.CustomerDeletedDetail, item.Detail);
+            },
+            iter: 500);
     }
 
     [Theory]

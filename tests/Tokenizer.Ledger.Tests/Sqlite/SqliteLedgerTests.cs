@@ -216,6 +216,7 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
                 "table:customer_successions",
                 "table:customers",
                 "table:data_protection_keys",
+                "table:erasure_fences",
                 "table:idempotency_records",
                 "table:intents",
                 "table:key_checks",

@@ -136,6 +136,8 @@ public class LogClassificationReviewTests
         "Tokenizer.Gateways.Stripe.Log.CustomerMissing(requestId)",
         "Tokenizer.Gateways.Stripe.Log.CustomerNotFound(operation)",
         "Tokenizer.Gateways.Stripe.Log.CustomerNotFound(requestId)",
+        "Tokenizer.Gateways.Stripe.Log.PaymentMethodNotAttached(operation)",
+        "Tokenizer.Gateways.Stripe.Log.PaymentMethodNotAttached(requestId)",
         "Tokenizer.Core.Tokenization.TokenizationService.LogCustomerReplaced(deletedCustomer)",
         "Tokenizer.Core.Tokenization.TokenizationService.LogCustomerReplaced(customer)",
 
@@ -169,6 +171,8 @@ public class LogClassificationReviewTests
         "Tokenizer.Core.Privacy.PrivacyErasure.LogErasureWaitsForSetups(subject)",
         "Tokenizer.Core.Privacy.PrivacyErasure.LogErasureWaitsForSetups(processing)",
         "Tokenizer.Core.Privacy.PrivacyErasure.LogTokenisedDuringErasure(subject)",
+        "Tokenizer.Core.Privacy.PrivacyErasure.LogErasureWaitsForTokenisations(subject)",
+        "Tokenizer.Core.Privacy.PrivacyErasure.LogErasureWaitsForTokenisations(inFlight)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(revokedTokens)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(idempotencyRecords)",
         "Tokenizer.Server.Privacy.RetentionWorker.LogPurged(tokenEvents)",
