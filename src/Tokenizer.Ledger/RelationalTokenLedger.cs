@@ -456,6 +456,56 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         return WriteCustomerAsync(gateway, customerReference, deletedCustomerId, gatewayCustomerId, now, cancellationToken);
     }
 
+    /// <inheritdoc />
+    public Task<string?> FindLastDeletedCustomerAsync(string gateway, string subject, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(gateway);
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        return LedgerDatabase.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = LedgerSql.SelectLastDeletedCustomer;
+                select.Bind("@gateway", gateway).Bind("@subject", subject);
+                return (string?)await select.ExecuteScalarAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// <c>INSERT ... ON CONFLICT DO NOTHING</c> when <paramref name="expected"/> is null, else an <c>UPDATE</c> fenced on
+    /// the recorded id: of concurrent writers from the same value one moves it, the others change nothing.
+    /// </remarks>
+    public Task<bool> RecordDeletedCustomerAsync(
+        string gateway,
+        string subject,
+        string? expected,
+        string deletedCustomerId,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(gateway);
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        ArgumentException.ThrowIfNullOrEmpty(deletedCustomerId);
+        return LedgerDatabase.WriteAsync(
+            async (transaction, ct) =>
+            {
+                using var write = transaction.Command(expected is null ? LedgerSql.InsertDeletedCustomer : LedgerSql.AdvanceDeletedCustomer);
+                write.Bind("@gateway", gateway)
+                    .Bind("@subject", subject)
+                    .Bind("@deleted_customer_id", deletedCustomerId)
+                    .Bind("@now", UnixMicros.From(now));
+                if (expected is not null)
+                {
+                    write.Bind("@expected", expected);
+                }
+
+                return await write.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
+
     private Task<string> WriteCustomerAsync(
         string gateway,
         string customerReference,

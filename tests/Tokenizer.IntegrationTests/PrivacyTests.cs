@@ -22,6 +22,8 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
 
     private Contracts.V1.PrivacyService.PrivacyServiceClient Privacy => new(server.ChannelFor("admin"));
 
+    private Stripe.StripeClient Gateway => new(new Stripe.StripeClientOptions { ApiKey = SandboxKey, ApiBase = server.Sandbox.BaseAddress.ToString().TrimEnd('/') });
+
     // The embedded sandbox's key: random per start, handed out in process only.
     private string SandboxKey => server.App.Services.GetRequiredService<EmbeddedSandbox>().ApiKey!;
 
@@ -479,6 +481,45 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
         Assert.Equal(TokenStatus.Active, after.Status);
         var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
         Assert.Equal([after.GatewayCustomer], export.GatewayCustomerIds);
+    }
+
+    [Fact]
+    public async Task EraseSubject_EightTimesTokenizingAfterEach_EveryTokenOnANewLiveCustomerAndTheGatewayRequestsDoNotGrow()
+    {
+        // Arrange: a token for the subject, under its first Customer.
+        var subject = Person.New("erasedoften");
+        var customers = new List<string> { (await TokenizeCardAsync(subject)).GatewayCustomer };
+        var perTokenisation = new List<(int CreateCustomer, int GetCustomer, int CreatePaymentMethod, int CreateSetupIntent)>();
+
+        for (var round = 1; round <= 8; round++)
+        {
+            // Act: erase (the Customer is deleted at the sandbox, whose idempotency records still hold every creation of
+            // the subject's Customers), then the same reference comes back.
+            var erased = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+            Assert.Equal(ErasureState.Completed, erased.Status.State);
+            var paymentMethodsBefore = server.Sandbox.GetStats().PaymentMethods;
+            server.Sandbox.Requests.Clear();
+            var token = await TokenizeCardAsync(subject);
+            var requests = server.Sandbox.Requests.Snapshot();
+
+            // Assert: a token under a live Customer none of the earlier rounds had, and one PaymentMethod made for it.
+            Assert.Equal((TokenStatus.Active, SetupStatus.Ready), (token.Status, token.Setup.Status));
+            Assert.DoesNotContain(token.GatewayCustomer, customers);
+            Assert.Equal(token.GatewayCustomer, (await Gateway.V1.PaymentMethods.GetAsync(token.Token_)).CustomerId);
+            Assert.NotEqual(true, (await Gateway.V1.Customers.GetAsync(token.GatewayCustomer)).Deleted);
+            Assert.Equal(paymentMethodsBefore + 1, server.Sandbox.GetStats().PaymentMethods);
+            customers.Add(token.GatewayCustomer);
+            perTokenisation.Add((
+                requests.Count(r => r is { Method: "POST", Path: "/v1/customers" }),
+                requests.Count(r => r.Method == "GET" && r.Path.StartsWith("/v1/customers/", StringComparison.Ordinal) && r.Path.Count(c => c == '/') == 3),
+                requests.Count(r => r is { Method: "POST", Path: "/v1/payment_methods" }),
+                requests.Count(r => r is { Method: "POST", Path: "/v1/setup_intents" })));
+        }
+
+        // Assert: the same gateway requests for every tokenisation, however many erasures came before it: the deleted
+        // Customer before it and the new one (created, then read), one PaymentMethod, one SetupIntent. The control is the
+        // first round, which has one erasure behind it as every other round.
+        Assert.All(perTokenisation, requests => Assert.Equal((2, 2, 1, 1), requests));
     }
 
     [Fact]

@@ -768,6 +768,48 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         Assert.Equal(Core.Domain.TokenStatus.Active, (await server.Ledger.GetTokenAsync(other.Token_, CancellationToken.None))!.Status);
         Assert.Equal(2, (await server.AuditOfAsync(id)).Count);
     }
+
+    [Fact]
+    public async Task CustomerDeleted_SevenTimesForOneReferenceTokenizingAfterEach_EveryTokenOnANewLiveCustomerAndTheGatewayRequestsDoNotGrow()
+    {
+        // Arrange: a token for the reference, under its first Customer.
+        var reference = "cust-webhook-often-" + RandomNumberGenerator.GetHexString(8);
+        var customers = new List<string> { (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: reference))).Token.GatewayCustomer };
+        var perTokenisation = new List<(int CreateCustomer, int GetCustomer, int CreatePaymentMethod, int CreateSetupIntent)>();
+        var sandbox = server.Server.Sandbox;
+
+        for (var round = 1; round <= 7; round++)
+        {
+            // Act: the Customer deleted at Stripe (the Dashboard), its customer.deleted processed (the mapping dropped),
+            // then a tokenisation for the same reference.
+            await new Stripe.CustomerService(server.SandboxClient()).DeleteAsync(customers[^1]);
+            var id = WebhookServer.NewEventId();
+            await server.PostSignedAsync(WebhookServer.Event(id, "customer.deleted", "{\"id\":\"" + customers[^1] + "\",\"object\":\"customer\",\"deleted\":true}"));
+            Assert.Equal(WebhookState.Processed, await server.WaitProcessedAsync(id));
+            Assert.Null(await server.Ledger.FindCustomerAsync("stripe", reference, CancellationToken.None));
+            var paymentMethodsBefore = sandbox.GetStats().PaymentMethods;
+            sandbox.Requests.Clear();
+            var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: reference))).Token;
+            var requests = sandbox.Requests.Snapshot();
+
+            // Assert: a token under a live Customer none of the earlier rounds had, and one PaymentMethod made for it.
+            Assert.Equal((Contracts.V1.TokenStatus.Active, Contracts.V1.SetupStatus.Ready), (token.Status, token.Setup.Status));
+            Assert.DoesNotContain(token.GatewayCustomer, customers);
+            Assert.NotEqual(true, (await new Stripe.CustomerService(server.SandboxClient()).GetAsync(token.GatewayCustomer)).Deleted);
+            Assert.Equal(paymentMethodsBefore + 1, sandbox.GetStats().PaymentMethods);
+            customers.Add(token.GatewayCustomer);
+            perTokenisation.Add((
+                requests.Count(r => r is { Method: "POST", Path: "/v1/customers" }),
+                requests.Count(r => r.Method == "GET" && r.Path.StartsWith("/v1/customers/", StringComparison.Ordinal) && r.Path.Count(c => c == '/') == 3),
+                requests.Count(r => r is { Method: "POST", Path: "/v1/payment_methods" }),
+                requests.Count(r => r is { Method: "POST", Path: "/v1/setup_intents" })));
+        }
+
+        // Assert: the same gateway requests for every tokenisation, however many deletions came before it (the first
+        // round, with one deletion behind it, is the control): the creation replaying the deleted Customer before it, the
+        // new one, each read back; one PaymentMethod; one SetupIntent.
+        Assert.All(perTokenisation, requests => Assert.Equal((2, 2, 1, 1), requests));
+    }
 }
 
 /// <summary>

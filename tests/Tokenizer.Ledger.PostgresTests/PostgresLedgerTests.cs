@@ -146,7 +146,7 @@ public sealed class PostgresMigrationTests() : MigrationTests(new PostgresTestDa
 
         // Assert
         Assert.Equal(
-            ["audit_events", "customers", "data_protection_keys", "erasure_fences", "idempotency_records", "intents", "key_checks", "privacy_erasures", "privacy_personal_data", "privacy_subject_keys", "reconciliation_items", "reconciliation_runs", "schema_migrations", "token_events", "tokens", "webhook_cursor", "webhook_inbox"],
+            ["audit_events", "customer_successions", "customers", "data_protection_keys", "erasure_fences", "idempotency_records", "intents", "key_checks", "privacy_erasures", "privacy_personal_data", "privacy_subject_keys", "reconciliation_items", "reconciliation_runs", "schema_migrations", "token_events", "tokens", "webhook_cursor", "webhook_inbox"],
             tables);
         Assert.Equal(
             ["ix_audit_events_resource", "ix_audit_events_time", "ix_idempotency_records_state_updated_at", "ix_idempotency_records_unaudited", "ix_intents_state_updated_at", "ix_privacy_personal_data_record_id", "ix_reconciliation_items_category", "ix_reconciliation_runs_created_at", "ix_reconciliation_runs_state", "ix_token_events_caller_sequence", "ix_token_events_recorded_at", "ix_tokens_created_at", "ix_tokens_customer_reference", "ix_tokens_gateway_customer_id", "ix_tokens_mandate_id", "ix_tokens_setup_intent", "ix_tokens_status_revoked_at", "ix_webhook_inbox_state_created"],

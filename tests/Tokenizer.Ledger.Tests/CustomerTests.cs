@@ -3,6 +3,30 @@ namespace Tokenizer.Ledger.Tests;
 public abstract class CustomerTests(TestDatabase database) : LedgerTestBase(database)
 {
     [Fact]
+    public async Task RecordDeletedCustomerAsync_FromTheValueRead_MovesOnlyForwardAndConcurrentWritersMoveItOnce()
+    {
+        // Arrange: nothing recorded for the subject (the control: another subject's record is never touched).
+        await Ledger.RecordDeletedCustomerAsync("stripe", "subj_other", null, "cus_x", T0, CancellationToken.None);
+        Assert.Null(await Ledger.FindLastDeletedCustomerAsync("stripe", "subj_a", CancellationToken.None));
+
+        // Act: eight concurrent first records from "none", then moves from a stale and from the current value.
+        var firsts = await Task.WhenAll(Enumerable.Range(1, 8).Select(i =>
+            Ledger.RecordDeletedCustomerAsync("stripe", "subj_a", null, "cus_" + i, T0, CancellationToken.None)));
+        var winner = await Ledger.FindLastDeletedCustomerAsync("stripe", "subj_a", CancellationToken.None);
+        var fromStale = await Ledger.RecordDeletedCustomerAsync("stripe", "subj_a", "cus_stale", "cus_back", T0, CancellationToken.None);
+        var again = await Ledger.RecordDeletedCustomerAsync("stripe", "subj_a", null, "cus_back", T0, CancellationToken.None);
+        var forward = await Ledger.RecordDeletedCustomerAsync("stripe", "subj_a", winner, "cus_next", T0.AddMinutes(1), CancellationToken.None);
+
+        // Assert: one first record won; a writer that read another value changes nothing; from the current one it moves.
+        Assert.Single(firsts, moved => moved);
+        Assert.Equal("cus_" + (Array.IndexOf(firsts, true) + 1), winner);
+        Assert.Equal((false, false, true), (fromStale, again, forward));
+        Assert.Equal("cus_next", await Ledger.FindLastDeletedCustomerAsync("stripe", "subj_a", CancellationToken.None));
+        Assert.Equal("cus_x", await Ledger.FindLastDeletedCustomerAsync("stripe", "subj_other", CancellationToken.None));
+        Assert.Null(await Ledger.FindLastDeletedCustomerAsync("other-gateway", "subj_a", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task FindCustomerAsync_Unknown_ReturnsNull()
     {
         // Act

@@ -103,10 +103,18 @@ public static class ErrorReasons
     public const string GatewayRejectedRequest = "GATEWAY_REJECTED_REQUEST";
     /// <summary>
     /// The gateway does not know the Customer a request named (Stripe: 404 <c>resource_missing</c> on <c>customer</c>),
-    /// typically one deleted at the gateway. Tokenisation replaces a deleted Customer and retries once; a caller sees
-    /// this only when that was not possible (INTERNAL: retry with a new idempotency key, an operator reads the log).
+    /// typically one deleted at the gateway. Tokenisation replaces a deleted Customer and sets up again; a caller sees
+    /// this only when that was not possible: the gateway said the Customer is not deleted, or answered a replacement the
+    /// request had already passed as deleted (INTERNAL: an operator reads the log).
     /// </summary>
     public const string GatewayCustomerMissing = "GATEWAY_CUSTOMER_MISSING";
+    /// <summary>
+    /// The reference's gateway Customer was deleted, and so were the Customers made to replace it, while this request ran
+    /// (more deletions than one request follows): UNAVAILABLE, refused before any PaymentMethod was created, so nothing
+    /// with the caller's details is left at the gateway. The replacements made are recorded: retry with the same
+    /// idempotency key and the request goes on from there.
+    /// </summary>
+    public const string CustomerReplacementIncomplete = "CUSTOMER_REPLACEMENT_INCOMPLETE";
     /// <summary>
     /// FAILED_PRECONDITION: the gateway refused to update a PaymentMethod that is not attached to a Customer (Stripe: 400
     /// <c>payment_method_unexpected_state</c>; it updates attached PaymentMethods only), e.g. one detached behind our back.

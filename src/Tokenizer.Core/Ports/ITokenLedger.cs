@@ -129,6 +129,27 @@ public interface ITokenLedger
         CancellationToken cancellationToken);
 
     /// <summary>
+    /// The last Customer of a data subject that the gateway confirmed deleted (<c>customer_successions</c>), or null when
+    /// none is recorded. <paramref name="subject"/> is the subject's pseudonym (<see cref="Privacy.SubjectPseudonyms.Of"/>),
+    /// never a reference in clear: the record outlives an erasure. The next Customer of the subject is created under a key
+    /// derived from it, so each deletion starts a fresh creation key instead of replaying the deleted Customer.
+    /// </summary>
+    Task<string?> FindLastDeletedCustomerAsync(string gateway, string subject, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records <paramref name="deletedCustomerId"/> as the subject's last deleted Customer, only while the recorded one is
+    /// still <paramref name="expected"/> (null: none recorded), so concurrent requests never move it back. Returns
+    /// whether it was recorded.
+    /// </summary>
+    Task<bool> RecordDeletedCustomerAsync(
+        string gateway,
+        string subject,
+        string? expected,
+        string deletedCustomerId,
+        DateTimeOffset now,
+        CancellationToken cancellationToken);
+
+    /// <summary>
     /// Stores a refreshed setup (<see cref="TokenRecord.Setup"/> and <see cref="TokenRecord.Mandate"/>) of
     /// <paramref name="token"/>, only while the stored setup is still pending (requires_action or processing) under the
     /// same SetupIntent: a late refresh never overwrites a newer outcome. Returns whether it was stored.

@@ -69,7 +69,8 @@ public sealed partial class TokenizationService(
     TokenizationSettings settings,
     ILogger<TokenizationService> logger,
     Privacy.PersonalDataVault? personalData = null,
-    ITokenEventLog? tokenEvents = null)
+    ITokenEventLog? tokenEvents = null,
+    Privacy.SubjectPseudonyms? pseudonyms = null)
 {
     /// <summary>The prefix of a revoke's token event SourceId: "revoke:" + token, so each token has one Revoked event.</summary>
     public const string RevokeSourcePrefix = "revoke:";
@@ -79,7 +80,9 @@ public sealed partial class TokenizationService(
     private const int MaxPageSize = 100;
     private const int MaxReasonLength = 200;
 
-    // Replacements of replacements followed when those are deleted too (one step per erasure within Stripe's 24 hours).
+    // Deleted Customers one request passes before its PaymentMethod exists. Each deletion is recorded as it is met, so a
+    // request normally passes at most two (the mapped Customer's predecessor and the mapped Customer); more means the
+    // reference's Customers are being deleted while it runs.
     private const int MaxReplacementSteps = 5;
 
     private static readonly JsonSerializerOptions Json = TokenJson.Options;
@@ -546,6 +549,17 @@ public sealed partial class TokenizationService(
         setup.Status == SetupStatus.RequiresAction ? setup.NextAction : null,
         setup.Status == SetupStatus.Failed ? setup.FailureCode : null);
 
+    /// <summary>
+    /// The reference's Customer: the mapped one, else a live one found or created at the gateway (Stripe API POST
+    /// /v1/customers, then GET /v1/customers/{id}) and mapped. Runs before the PaymentMethod is created, so a refusal here
+    /// leaves nothing with the caller's details at the gateway.
+    /// </summary>
+    /// <exception cref="TokenizerException">
+    /// UNAVAILABLE <see cref="ErrorReasons.CustomerReplacementIncomplete"/>: the reference's Customers kept being deleted
+    /// while this request replaced them (more than <see cref="MaxReplacementSteps"/>); the steps made are recorded, so a
+    /// retry goes on from there. INTERNAL <see cref="ErrorReasons.GatewayCustomerMissing"/>: the gateway answered a
+    /// Customer this request had already passed as deleted (it does not honour idempotency keys).
+    /// </exception>
     private async Task<string> EnsureCustomerAsync(string customerReference, CancellationToken cancellationToken)
     {
         var existing = await ledger.FindCustomerAsync(gateway.Name, customerReference, cancellationToken).ConfigureAwait(false);
@@ -554,57 +568,30 @@ public sealed partial class TokenizationService(
             return existing;
         }
 
-        // Concurrent first requests for one reference share this key, so the gateway creates one Customer.
-        var created = await gateway.CreateCustomerAsync(customerReference, currentHasher.CustomerKey(gateway.Name, customerReference), cancellationToken)
-            .ConfigureAwait(false);
-
-        // After an erasure (or a deletion at the gateway) the mapping is gone but the gateway still replays the old
-        // creation for that key (Stripe keeps idempotent responses at least 24 hours): a deleted Customer. Then its
-        // replacement, the same one for every concurrent request.
-        if (await gateway.IsCustomerDeletedAsync(created, cancellationToken).ConfigureAwait(false))
-        {
-            // Past the replacement steps the deleted one is mapped: the SetupIntent's 404 then leads to its replacement.
-            created = await CreateReplacementCustomerAsync(customerReference, created, cancellationToken).ConfigureAwait(false)
-                ?? created;
-        }
-
+        // No mapping: the reference's first Customer, or (after an erasure or a deletion at the gateway dropped the
+        // mapping) the one after its last deleted Customer. Concurrent first requests for the reference read the same
+        // succession and send the same key, so the gateway creates one Customer; a retry after a crash replays it.
+        var succession = await ReadSuccessionAsync(customerReference, cancellationToken).ConfigureAwait(false);
+        var created = await LiveCustomerAsync(succession, succession.LastDeleted, MaxReplacementSteps, cancellationToken).ConfigureAwait(false)
+            ?? throw new TokenizerException(
+                ErrorKind.Unavailable,
+                ErrorReasons.CustomerReplacementIncomplete,
+                "customer_reference: its gateway Customer was deleted again while it was being replaced; retry");
         return await ledger.SaveCustomerAsync(gateway.Name, customerReference, created, timeProvider.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
     }
 
     /// <summary>
-    /// The live Customer that replaces <paramref name="deletedCustomerId"/> (Stripe API POST /v1/customers, then GET
-    /// /v1/customers/{id}), created under a key derived from the deleted Customer's id, so every request replacing it gets
-    /// the same one (the gateway replays the first creation). When that one is deleted too (a later erasure within the
-    /// gateway's idempotency window), its own replacement, and so on, a few steps at most; null past them.
-    /// </summary>
-    private async Task<string?> CreateReplacementCustomerAsync(
-        string customerReference, string deletedCustomerId, CancellationToken cancellationToken)
-    {
-        var deleted = deletedCustomerId;
-        for (var step = 0; step < MaxReplacementSteps; step++)
-        {
-            var created = await gateway.CreateCustomerAsync(
-                customerReference, currentHasher.ReplacementCustomerKey(gateway.Name, customerReference, deleted), cancellationToken)
-                .ConfigureAwait(false);
-            if (created == deleted || !await gateway.IsCustomerDeletedAsync(created, cancellationToken).ConfigureAwait(false))
-            {
-                return created == deleted ? null : created;
-            }
-
-            deleted = created;
-        }
-
-        return null;
-    }
-
-    /// <summary>
     /// When the gateway confirms <paramref name="missingCustomerId"/> is deleted (Stripe API GET /v1/customers/{id}:
-    /// <c>deleted: true</c>), a new Customer for the reference, created under a key derived from the deleted Customer (so
-    /// every request replacing it, and a retry of this one, gets the same one), mapped in its place; the id the ledger then
-    /// records (another request's replacement when it came first). Null when the Customer is not deleted, or no live
-    /// replacement was found: the caller rethrows.
+    /// <c>deleted: true</c>), the live Customer after it (created under a key derived from it, so every request replacing
+    /// it, and a retry of this one, gets the same one), mapped in its place; the id the ledger then records (another
+    /// request's replacement when it came first). Null when the Customer is not deleted: the caller rethrows.
     /// </summary>
+    /// <remarks>
+    /// The PaymentMethod exists by now, so this walk has no step bound: giving up would leave it unattached with the
+    /// caller's details. Each step is a Customer created and deleted since this request read its mapping; the walk ends
+    /// at the first key the gateway has not used, and the call's cap (Tokenizer:Limits:CallTimeoutSeconds) bounds it.
+    /// </remarks>
     private async Task<string?> ReplaceDeletedCustomerAsync(
         string customerReference, string missingCustomerId, CancellationToken cancellationToken)
     {
@@ -613,13 +600,12 @@ public sealed partial class TokenizationService(
             return null;
         }
 
-        // Keyed by the deleted Customer, not by this request: concurrent requests meeting it all get one replacement.
-        var created = await CreateReplacementCustomerAsync(customerReference, missingCustomerId, cancellationToken).ConfigureAwait(false);
-        if (created is null)
-        {
-            return null;
-        }
+        var succession = await ReadSuccessionAsync(customerReference, cancellationToken).ConfigureAwait(false);
+        await RecordDeletedAsync(succession, missingCustomerId, cancellationToken).ConfigureAwait(false);
 
+        // Keyed by the deleted Customer, not by this request: concurrent requests meeting it all get one replacement.
+        var created = await LiveCustomerAsync(succession, missingCustomerId, maxSteps: null, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("an unbounded walk ended without a Customer");
         var recorded = await ledger.ReplaceCustomerAsync(
             gateway.Name, customerReference, missingCustomerId, created, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         LogCustomerReplaced(logger, missingCustomerId, recorded);

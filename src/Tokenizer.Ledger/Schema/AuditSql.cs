@@ -35,13 +35,13 @@ internal static class AuditSql
     /// <summary>
     /// One row when the ledger holds anything keyed by the request HMAC secret or the privacy pseudonym secret
     /// (idempotency key ids and request MACs, intents and tokens made under them, Customers and reconciliation runs
-    /// created under keys derived from it, privacy subjects named by pseudonyms); no row on a ledger never used.
+    /// created under keys derived from it, privacy subjects and Customer successions named by pseudonyms); no row on a ledger never used.
     /// </summary>
     public const string SelectKeyedData = """
         SELECT 1 WHERE EXISTS (SELECT 1 FROM idempotency_records) OR EXISTS (SELECT 1 FROM intents)
             OR EXISTS (SELECT 1 FROM tokens) OR EXISTS (SELECT 1 FROM customers) OR EXISTS (SELECT 1 FROM reconciliation_runs)
             OR EXISTS (SELECT 1 FROM privacy_personal_data) OR EXISTS (SELECT 1 FROM privacy_erasures)
-            OR EXISTS (SELECT 1 FROM privacy_subject_keys)
+            OR EXISTS (SELECT 1 FROM privacy_subject_keys) OR EXISTS (SELECT 1 FROM customer_successions)
         """;
 
     /// <summary>Stores the check value of the secret <c>@name</c>, replacing an earlier one (a rotation).</summary>

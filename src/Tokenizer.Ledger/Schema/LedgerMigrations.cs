@@ -51,6 +51,7 @@ internal static class LedgerMigrations
         new(16, "audit_events.resource index (a subject's records for the privacy export)", AuditResourceIndex),
         new(17, "idempotency_records.resource, interrupted_audited_at (audit of calls cut off by a crash)", InterruptedClaims),
         new(18, "erasure_fences (no tokenisation during an erasure); privacy_erasures.payment_methods_not_cleared", Privacy.PrivacyMigration.FenceStatements),
+        new(19, "customer_successions (the last deleted Customer of a subject: each deletion starts a fresh creation key)", CustomerSuccessions),
     ];
 
     /// <summary>The highest version this build knows.</summary>
@@ -259,6 +260,25 @@ internal static class LedgerMigrations
         "ALTER TABLE idempotency_records ADD COLUMN resource TEXT NULL CHECK (length(resource) <= 255)",
         $"ALTER TABLE idempotency_records ADD COLUMN interrupted_audited_at {d.Int64Type} NULL",
         "CREATE INDEX ix_idempotency_records_unaudited ON idempotency_records (updated_at) WHERE state = 'pending' AND interrupted_audited_at IS NULL",
+    ];
+
+    /// <summary>
+    /// Per data subject (its pseudonym, never the reference: the row outlives an erasure), the last of its Customers the
+    /// gateway confirmed deleted. The subject's next Customer is created under a key derived from it, so a Customer
+    /// deleted (an erasure, a deletion at Stripe) never comes back as the replay of its own creation, and no request walks
+    /// the deletions before it. A Stripe Customer id and a keyed pseudonym: no card, bank or personal data.
+    /// </summary>
+    private static string[] CustomerSuccessions(SqlDialect d) =>
+    [
+        $"""
+        CREATE TABLE customer_successions (
+            gateway TEXT NOT NULL,
+            subject TEXT NOT NULL CHECK (length(subject) <= 64),
+            deleted_customer_id TEXT NOT NULL CHECK (length(deleted_customer_id) <= 255),
+            updated_at {d.Int64Type} NOT NULL,
+            PRIMARY KEY (gateway, subject)
+        ){d.TableOptions}
+        """,
     ];
 
     /// <summary>

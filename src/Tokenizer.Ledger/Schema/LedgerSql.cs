@@ -287,6 +287,23 @@ internal static class LedgerSql
         WHERE gateway = @gateway AND customer_reference = @customer_reference AND gateway_customer_id = @deleted_customer_id
         """;
 
+    /// <summary>The last deleted Customer recorded for a subject.</summary>
+    public const string SelectLastDeletedCustomer =
+        "SELECT deleted_customer_id FROM customer_successions WHERE gateway = @gateway AND subject = @subject";
+
+    /// <summary>Records a subject's first deleted Customer unless one is recorded (the first writer wins).</summary>
+    public const string InsertDeletedCustomer = """
+        INSERT INTO customer_successions (gateway, subject, deleted_customer_id, updated_at)
+        VALUES (@gateway, @subject, @deleted_customer_id, @now)
+        ON CONFLICT (gateway, subject) DO NOTHING
+        """;
+
+    /// <summary>Moves a subject's last deleted Customer on, only from the one the caller read (compare-and-set).</summary>
+    public const string AdvanceDeletedCustomer = """
+        UPDATE customer_successions SET deleted_customer_id = @deleted_customer_id, updated_at = @now
+        WHERE gateway = @gateway AND subject = @subject AND deleted_customer_id = @expected
+        """;
+
     /// <summary>Whether a migration version is recorded.</summary>
     public const string SelectMigration = "SELECT COUNT(*) FROM schema_migrations WHERE version = @version";
 

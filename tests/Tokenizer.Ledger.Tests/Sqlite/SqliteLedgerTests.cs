@@ -213,6 +213,7 @@ public sealed class SqliteMigrationTests() : MigrationTests(new SqliteTestDataba
                 "index:ix_tokens_status_revoked_at",
                 "index:ix_webhook_inbox_state_created",
                 "table:audit_events",
+                "table:customer_successions",
                 "table:customers",
                 "table:data_protection_keys",
                 "table:erasure_fences",
