@@ -21,7 +21,7 @@ public static class PrivacyCommands
 
     /// <summary>
     /// Exit code of <c>privacy erase</c> when the erasure is not finished (it stopped at <c>detaching</c>: a setup at the
-    /// gateway is still processing); running it again later resumes it. Same value as <see cref="ExitPartial"/>: the
+    /// gateway is still processing, or a tokenisation for the person that started before it is still in flight); running it again later resumes it. Same value as <see cref="ExitPartial"/>: the
     /// command did its part, and the rest is to repeat.
     /// </summary>
     public const int ExitNotFinished = ExitPartial;
@@ -130,7 +130,7 @@ public static class PrivacyCommands
 
             // Not an error (nothing failed, nothing to fix), but not done either: a script must not read it as done.
             var why = response.Status.State == ErasureState.Detaching
-                ? "a payment method's setup is still processing at the gateway (a Bacs mandate being registered takes a few business days) and the Customer is kept until it settles"
+                ? "it waits for a payment method's setup still processing at the gateway (a Bacs mandate being registered takes a few business days; the Customer is kept until it settles), or for a tokenisation for this person that started before the erasure and has not finished (one cut off by a crash is settled by the recovery worker); the server log says which"
                 : "it stopped before its end";
             return CliErrors.NotFinished(
                 error,
