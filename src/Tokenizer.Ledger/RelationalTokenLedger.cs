@@ -705,10 +705,25 @@ public abstract class RelationalTokenLedger : ITokenLedger, IAsyncDisposable, ID
         // A request that would set something up at the gateway for a person whose erasure is in progress is refused before
         // anything is claimed: the erasure counts the claims that came first and waits for them. The recovery worker's
         // fenced claims settle what is already at the gateway, so they still run.
-        if (claim.Intent is { } created && claim.Fence is null
-            && await Privacy.RelationalPrivacyStore.IsFencedAsync(transaction, dialect, created.CustomerReference, cancellationToken).ConfigureAwait(false))
+        if ((claim.Intent?.CustomerReference ?? claim.FencedReference) is { } fenced && claim.Fence is null
+            && await Privacy.RelationalPrivacyStore.IsFencedAsync(transaction, dialect, fenced, exclusive: claim.OnePerResource, cancellationToken).ConfigureAwait(false))
         {
             return new IdempotencyOutcome(IdempotencyState.ErasureInProgress);
+        }
+
+        // One live claim per resource (a person's corrections): on PostgreSQL the exclusive fence lock above serialises
+        // these claims, so two never both see the other absent.
+        if (claim.OnePerResource && claim.Resource is { } resource)
+        {
+            using var busy = transaction.Command(LedgerSql.CountOtherLiveClaimsOnResource);
+            BindKey(busy, claim.CallerId, claim.Key)
+                .Bind("@operation", claim.Operation)
+                .Bind("@resource", resource)
+                .Bind("@live_since", now - lease);
+            if (Convert.ToInt64(await busy.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0)
+            {
+                return new IdempotencyOutcome(IdempotencyState.ResourceBusy);
+            }
         }
 
         if (claim.Intent is not null)

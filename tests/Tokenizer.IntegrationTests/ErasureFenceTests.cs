@@ -90,6 +90,93 @@ public sealed class ErasureFenceTests(TokenizerServerFixture server) : IClassFix
         Assert.Contains(lines, l => l.StartsWith("Warning ", StringComparison.Ordinal) && l.Contains("PrivacyClearRefused", StringComparison.Ordinal) && l.Contains(token.Token_, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task EraseSubject_WhileACorrectionWaitsForStripe_ErasureWaitsForItAndNothingOfThePersonIsLeft()
+    {
+        // Arrange: a token for the person; the correction's update is held 4 s at the sandbox (applied, answer late), and
+        // the erasure starts meanwhile. Without the fence the correction finished after the erasure had completed: a new
+        // data key and an encrypted record of the corrected details were left here (the fourteenth outside review's N1).
+        var reference = "cust-corr-" + Guid.NewGuid().ToString("N")[..10];
+        var token = await TokenizeAsync(reference, "4242424242424242");
+        server.Sandbox.Faults.Add($"POST /v1/payment_methods/{token.Token_}", SandboxFault.Latency(TimeSpan.FromSeconds(4)), count: 1);
+        var correction = Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = reference,
+            BillingDetails = new Contracts.V1.BillingDetails { Name = "Corrected Fence", Email = "corrected@example.com" },
+        }).ResponseAsync;
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        // Act
+        var erased = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = reference, IdempotencyKey = Requests.NewKey() });
+        var corrected = await correction;
+
+        // Assert: the correction finished first (the erasure waited for it), then the erasure cleared everything: no data
+        // key, no encrypted record, nothing at Stripe.
+        Assert.Equal(CorrectionOutcome.Updated, Assert.Single(corrected.Results).Outcome);
+        Assert.Equal((ErasureState.Completed, 1, 0), (erased.Status.State, erased.Status.PaymentMethodsDetached, erased.Status.PaymentMethodsNotCleared));
+        Assert.False(System.IO.File.Exists(Path.Combine(server.DataDirectory, "subject-keys", erased.SubjectPseudonym + ".key")));
+        Assert.Equal(0L, PersonalDataRows(erased.SubjectPseudonym));
+        var atGateway = await Gateway.V1.PaymentMethods.GetAsync(token.Token_);
+        Assert.Null(atGateway.CustomerId);
+        Assert.Null(atGateway.BillingDetails.Name);
+        Assert.Null(atGateway.BillingDetails.Email);
+
+        // A correction once the erasure runs is refused like a tokenisation (control: the erasure is complete, so the
+        // reference holds nothing and the correction finds nothing to correct).
+        var after = await Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = reference,
+            BillingDetails = new Contracts.V1.BillingDetails { Email = "later@example.com" },
+        });
+        Assert.Empty(after.Results);
+    }
+
+    [Fact]
+    public async Task CorrectSubjectData_TwoAtOnceForOnePerson_TheSecondRefusedCorrectionInProgressAndBothSidesAgree()
+    {
+        // Arrange: the first correction's update held 3 s at the sandbox; a second one (another key, another email) sent
+        // meanwhile. Each merges its fields over the details held, so two at once left Stripe and the ledger with
+        // different winners (the fourteenth outside review's N2).
+        var reference = "cust-corr2-" + Guid.NewGuid().ToString("N")[..10];
+        var token = await TokenizeAsync(reference, "4242424242424242");
+        server.Sandbox.Faults.Add($"POST /v1/payment_methods/{token.Token_}", SandboxFault.Latency(TimeSpan.FromSeconds(3)), count: 1);
+        var first = Privacy.CorrectSubjectDataAsync(Correction(reference, "first@example.com")).ResponseAsync;
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        // Act
+        var second = await Assert.ThrowsAsync<RpcException>(() => Privacy.CorrectSubjectDataAsync(Correction(reference, "second@example.com")).ResponseAsync);
+        var firstDone = await first;
+        var retried = await Privacy.CorrectSubjectDataAsync(Correction(reference, "second@example.com"));
+
+        // Assert: the second is refused while the first runs, and its retry afterwards applies on both sides.
+        Assert.Equal((StatusCode.Aborted, "CORRECTION_IN_PROGRESS"), (second.StatusCode, TokenizeTests.ErrorInfoOf(second).Reason));
+        Assert.Equal(CorrectionOutcome.Updated, Assert.Single(firstDone.Results).Outcome);
+        Assert.Equal(CorrectionOutcome.Updated, Assert.Single(retried.Results).Outcome);
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = reference });
+        Assert.Equal("second@example.com", Assert.Single(export.Tokens).BillingDetails.Email);
+        Assert.Equal("second@example.com", (await Gateway.V1.PaymentMethods.GetAsync(token.Token_)).BillingDetails.Email);
+    }
+
+    private static CorrectSubjectDataRequest Correction(string reference, string email) => new()
+    {
+        IdempotencyKey = Requests.NewKey(),
+        CustomerReference = reference,
+        BillingDetails = new Contracts.V1.BillingDetails { Email = email },
+    };
+
+    private long PersonalDataRows(string subject)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(
+            $"Data Source={Path.Combine(server.DataDirectory, "ledger", "tokenizer.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM privacy_personal_data WHERE subject = $subject";
+        command.Parameters.AddWithValue("$subject", subject);
+        return (long)command.ExecuteScalar()!;
+    }
+
     private async Task<Contracts.V1.Token> TokenizeAsync(string reference, string pan)
     {
         var request = Requests.Card(pan, Requests.NewKey(), customer: reference);

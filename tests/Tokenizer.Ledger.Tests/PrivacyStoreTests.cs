@@ -192,7 +192,7 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
     public async Task FenceReferenceAsync_ThenATokenisationClaim_RefusedWithNothingClaimedUntilTheSubjectIsDestroyed()
     {
         // Arrange
-        Assert.Equal(0, await Store.FenceReferenceAsync("ref_a", T0, CancellationToken.None));
+        Assert.Equal(0, await FenceAsync("ref_a", T0));
 
         // Act
         var refused = await Ledger.BeginAsync(TokenisationClaim("k1", "ref_a"), CancellationToken.None);
@@ -218,9 +218,9 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         await Ledger.BeginAsync(TokenisationClaim("k3", "ref_b"), CancellationToken.None);
 
         // Act
-        var first = await Store.FenceReferenceAsync("ref_a", T0, CancellationToken.None);
+        var first = await FenceAsync("ref_a", T0);
         await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Closed, CancellationToken.None);
-        var second = await Store.FenceReferenceAsync("ref_a", T0.AddSeconds(1), CancellationToken.None);
+        var second = await FenceAsync("ref_a", T0.AddSeconds(1));
 
         // Assert
         Assert.Equal((2, 1), (first, second));
@@ -239,7 +239,7 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         var fence = Task.Run(async () =>
         {
             await Task.Delay(5);
-            return await Store.FenceReferenceAsync("ref_a", T0, CancellationToken.None);
+            return await FenceAsync("ref_a", T0);
         });
 
         // Act
@@ -250,8 +250,51 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         var started = outcomes.Count(o => o.State == IdempotencyState.Started);
         Assert.Equal(Claims, started + outcomes.Count(o => o.State == IdempotencyState.ErasureInProgress));
         Assert.Equal(started, counted);
-        Assert.Equal(started, await Store.FenceReferenceAsync("ref_a", T0, CancellationToken.None));
+        Assert.Equal(started, await FenceAsync("ref_a", T0));
     }
+
+    [Fact]
+    public async Task FenceReferenceAsync_CorrectionClaims_CountedWhileLiveAndRefusedOnceFenced()
+    {
+        // Arrange: a correction of the subject claimed before the fence, one claimed earlier whose lease has run out (its
+        // call cut off by a crash), and a live one of another subject.
+        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(CorrectionClaim("c0", T0.AddMinutes(-5)), CancellationToken.None)).State);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(CorrectionClaim("c1", T0), CancellationToken.None)).State);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(CorrectionClaim("cb", T0) with { Resource = SubjectB, FencedReference = "ref_b" }, CancellationToken.None)).State);
+
+        // Act
+        var inFlight = await FenceAsync("ref_a", T0);
+        var refused = await Ledger.BeginAsync(CorrectionClaim("c2", T0), CancellationToken.None);
+
+        // Assert: only the live one of the subject counted (the erasure waits for it); a new one refused.
+        Assert.Equal(1, inFlight);
+        Assert.Equal(IdempotencyState.ErasureInProgress, refused.State);
+        Assert.False(await Ledger.HasIdempotencyRecordAsync("privacy", "c2", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task BeginAsync_OnePerResource_AnotherKeysLiveClaimRefusesItUntilItsLeaseEnds()
+    {
+        // Arrange
+        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(CorrectionClaim("c1", T0), CancellationToken.None)).State);
+
+        // Act
+        var second = await Ledger.BeginAsync(CorrectionClaim("c2", T0.AddSeconds(1)), CancellationToken.None);
+        var sameKey = await Ledger.BeginAsync(CorrectionClaim("c1", T0.AddSeconds(1)), CancellationToken.None);
+        var afterLease = await Ledger.BeginAsync(CorrectionClaim("c3", T0.AddMinutes(3)), CancellationToken.None);
+
+        // Assert: one correction of a person at a time; the same key is the usual in-flight duplicate; a claim whose
+        // lease ran out (its call cut off) no longer blocks.
+        Assert.Equal(IdempotencyState.ResourceBusy, second.State);
+        Assert.Equal(IdempotencyState.InFlight, sameKey.State);
+        Assert.Equal(IdempotencyState.Started, afterLease.State);
+    }
+
+    private static IdempotencyClaim CorrectionClaim(string key, DateTimeOffset now) =>
+        new("privacy", key, "correct_subject_data", TestData.Hmac(2), now, TimeSpan.FromMinutes(2), Resource: SubjectA, FencedReference: "ref_a", OnePerResource: true);
+
+    private Task<int> FenceAsync(string reference, DateTimeOffset now) =>
+        Store.FenceReferenceAsync(reference, SubjectA, now, now.AddMinutes(-2), CancellationToken.None);
 
     private static IdempotencyClaim TokenisationClaim(string key, string reference) =>
         TestData.Claim(key, TestData.Hmac(1), T0) with { Intent = new IntentInfo("tkz_intent_" + key, reference) };

@@ -68,6 +68,13 @@ public sealed class TokenizerException : Exception
             "request is invalid: " + string.Join("; ", violations),
             violations);
     }
+
+    /// <summary>FAILED_PRECONDITION <see cref="ErrorReasons.ErasureInProgress"/> naming <c>customer_reference</c> (tokenisations and corrections).</summary>
+    public static TokenizerException ErasureInProgress() => new(
+        ErrorKind.FailedPrecondition,
+        ErrorReasons.ErasureInProgress,
+        "customer_reference: an erasure of this customer is in progress",
+        [new FieldViolation("customer_reference", "an erasure of this customer is in progress")]);
 }
 
 /// <summary>Stable error reasons, the <c>google.rpc.ErrorInfo.reason</c> values clients may switch on.</summary>
@@ -125,6 +132,12 @@ public static class ErrorReasons
     /// for the person until it completes (EraseSubject again finishes it). Nothing was sent to the gateway.
     /// </summary>
     public const string ErasureInProgress = "ERASURE_IN_PROGRESS";
+    /// <summary>
+    /// ABORTED on CorrectSubjectData: another correction of the same customer_reference (under another key) is still
+    /// running; retry once it has finished. Corrections of one person run one at a time, so the gateway and the ledger
+    /// end with the same details.
+    /// </summary>
+    public const string CorrectionInProgress = "CORRECTION_IN_PROGRESS";
     /// <summary>The gateway account may not receive raw card numbers (Stripe: raw card data APIs not enabled).</summary>
     public const string RawCardDataNotEnabled = "RAW_CARD_DATA_NOT_ENABLED";
     /// <summary>The gateway refused our credentials (401/403): an operator must act.</summary>

@@ -192,8 +192,16 @@ public interface ITokenLedger
 /// (its updated_at moves to now), so a crash in the middle of a sweep never makes it look like a crashed request.
 /// </param>
 /// <param name="Resource">
-/// What the call acts on, kept with the claim for the audit record of a call cut off by a crash (a revoke's token id);
-/// null when the claim does not know it yet (a tokenisation's token).
+/// What the call acts on, kept with the claim for the audit record of a call cut off by a crash (a revoke's token id, a
+/// correction's subject pseudonym); null when the claim does not know it yet (a tokenisation's token).
+/// </param>
+/// <param name="FencedReference">
+/// A customer reference whose erasure refuses this claim (<see cref="IdempotencyState.ErasureInProgress"/>) while it
+/// runs, for claims without an intent (a correction); a claim with an intent is fenced by the intent's reference.
+/// </param>
+/// <param name="OnePerResource">
+/// At most one live claim of this operation per <see cref="Resource"/>: another key's pending claim of the same
+/// operation and resource within its lease refuses this one (<see cref="IdempotencyState.ResourceBusy"/>).
 /// </param>
 public sealed record IdempotencyClaim(
     string CallerId,
@@ -204,7 +212,9 @@ public sealed record IdempotencyClaim(
     TimeSpan Lease,
     IntentInfo? Intent = null,
     IntentFence? Fence = null,
-    string? Resource = null);
+    string? Resource = null,
+    string? FencedReference = null,
+    bool OnePerResource = false);
 
 /// <summary>
 /// A pending idempotency claim whose lease ran out (its call was cut off by a crash), as the ledger audits it.
@@ -308,6 +318,11 @@ public enum IdempotencyState
     /// erasure before its first gateway call). Only claims with an intent and no <see cref="IdempotencyClaim.Fence"/>.
     /// </summary>
     ErasureInProgress,
+    /// <summary>
+    /// Nothing claimed: another key's claim of the same operation on the same resource is still live (only claims with
+    /// <see cref="IdempotencyClaim.OnePerResource"/>).
+    /// </summary>
+    ResourceBusy,
 }
 
 /// <summary>The outcome of claiming an idempotency key.</summary>

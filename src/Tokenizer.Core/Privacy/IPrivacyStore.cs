@@ -55,12 +55,13 @@ public interface IPrivacyStore
 
     /// <summary>
     /// Fences <paramref name="customerReference"/> for its erasure (a fence already there stays) and returns how many
-    /// tokenisations under it are still in flight (intent pending: a live claim, or one cut off by a crash that the
-    /// recovery worker settles). From the commit on, every tokenisation claim for the reference is refused
-    /// (<see cref="Ports.IdempotencyState.ErasureInProgress"/>); a claim committed before it is counted. The fence goes in
-    /// the transaction of <see cref="DestroySubjectAsync"/>.
+    /// calls for the person are still in flight: tokenisations under the reference (intent pending: a live claim, or one
+    /// cut off by a crash that the recovery worker settles) and pending claims acting on <paramref name="subject"/>
+    /// (corrections) last claimed after <paramref name="claimsLiveSince"/>. From the commit on, every tokenisation and
+    /// correction claim for the reference is refused (<see cref="Ports.IdempotencyState.ErasureInProgress"/>); a claim
+    /// committed before it is counted. The fence goes in the transaction of <see cref="DestroySubjectAsync"/>.
     /// </summary>
-    Task<int> FenceReferenceAsync(string customerReference, DateTimeOffset now, CancellationToken cancellationToken);
+    Task<int> FenceReferenceAsync(string customerReference, string subject, DateTimeOffset now, DateTimeOffset claimsLiveSince, CancellationToken cancellationToken);
 
     /// <summary>Marks an active token revoked at <paramref name="revokedAt"/>; a revoked or unknown token is left as it is.</summary>
     Task MarkTokenRevokedAsync(string token, DateTimeOffset revokedAt, CancellationToken cancellationToken);

@@ -78,7 +78,19 @@ public sealed partial class PrivacyCorrection(
         // Claimed like a tokenisation: the same key and correction replays the first answer (nothing is applied again,
         // so an older correction replayed after a newer one changes nothing); the same key with other values is refused.
         var claimKey = pseudonyms.ClaimKey(subject, CorrectOperation, command.IdempotencyKey!);
-        var claim = new IdempotencyClaim(PrivacyCaller, claimKey, CorrectOperation, pseudonyms.RequestMac(subject, canonical), timeProvider.GetUtcNow(), CorrectionLease);
+        // Fenced by an erasure of the person (none starts once it runs; it waits for one already running), and one at a
+        // time per person: each merges its fields over the details held, at the gateway and here, so two at once could
+        // leave the two sides with different winners.
+        var claim = new IdempotencyClaim(
+            PrivacyCaller,
+            claimKey,
+            CorrectOperation,
+            pseudonyms.RequestMac(subject, canonical),
+            timeProvider.GetUtcNow(),
+            CorrectionLease,
+            Resource: subject,
+            FencedReference: reference,
+            OnePerResource: true);
         switch ((await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false)) is var claimed ? claimed.State : default)
         {
             case IdempotencyState.Replay:
@@ -88,6 +100,13 @@ public sealed partial class PrivacyCorrection(
                 throw new TokenizerException(ErrorKind.AlreadyExists, ErrorReasons.IdempotencyKeyReused, "idempotency_key: already used with a different request");
             case IdempotencyState.InFlight:
                 throw new TokenizerException(ErrorKind.Aborted, ErrorReasons.IdempotencyKeyInFlight, "idempotency_key: a request with this key is still in progress; retry");
+            case IdempotencyState.ErasureInProgress:
+                throw TokenizerException.ErasureInProgress();
+            case IdempotencyState.ResourceBusy:
+                throw new TokenizerException(
+                    ErrorKind.Aborted,
+                    ErrorReasons.CorrectionInProgress,
+                    "customer_reference: another correction of this customer is in progress; retry when it has finished");
         }
 
         SubjectCorrection correction;

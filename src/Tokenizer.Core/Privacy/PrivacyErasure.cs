@@ -179,7 +179,9 @@ public sealed partial class PrivacyErasure(
         var deadline = timeProvider.GetUtcNow() + settings.InFlightWait;
         while (true)
         {
-            var inFlight = await store.FenceReferenceAsync(reference, Now(), cancellationToken).ConfigureAwait(false);
+            var now = Now();
+            var inFlight = await store.FenceReferenceAsync(reference, subject, now, now - PrivacyCorrection.CorrectionLease, cancellationToken)
+                .ConfigureAwait(false);
             if (inFlight == 0)
             {
                 return true;

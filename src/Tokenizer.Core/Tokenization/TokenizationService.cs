@@ -411,11 +411,7 @@ public sealed partial class TokenizationService(
                         ErrorReasons.IdempotencyKeyInFlight,
                         "idempotency_key: a request with this key is still in progress; retry");
                 case IdempotencyState.ErasureInProgress:
-                    throw new TokenizerException(
-                        ErrorKind.FailedPrecondition,
-                        ErrorReasons.ErasureInProgress,
-                        "customer_reference: an erasure of this customer is in progress",
-                        [new FieldViolation("customer_reference", "an erasure of this customer is in progress")]);
+                    throw TokenizerException.ErasureInProgress();
                 case IdempotencyState.Started:
                     break;
                 default:

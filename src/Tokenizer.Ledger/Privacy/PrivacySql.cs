@@ -70,9 +70,15 @@ internal static class PrivacySql
     /// <summary>Read by a tokenisation's claim, in its transaction: is an erasure of the reference in progress?</summary>
     public const string SelectFence = "SELECT COUNT(*) FROM erasure_fences WHERE customer_reference = @customer_reference";
 
-    /// <summary>Tokenisations under the reference whose claim is live or was cut off (intent still pending).</summary>
-    public const string CountPendingIntentsOfReference =
-        "SELECT COUNT(*) FROM intents WHERE state = 'pending' AND customer_reference = @customer_reference";
+    /// <summary>
+    /// What is in flight for a person: tokenisations under the reference whose claim is live or was cut off (intent still
+    /// pending), plus live pending claims acting on the subject (resource = pseudonym: corrections) taken since
+    /// @live_since (a cut-off one stops counting when its lease ends).
+    /// </summary>
+    public const string CountInFlightOfSubject = """
+        SELECT (SELECT COUNT(*) FROM intents WHERE state = 'pending' AND customer_reference = @customer_reference)
+             + (SELECT COUNT(*) FROM idempotency_records WHERE state = 'pending' AND resource = @subject AND updated_at > @live_since)
+        """;
 
     public const string DeleteFence = "DELETE FROM erasure_fences WHERE customer_reference = @customer_reference";
 

@@ -157,9 +157,10 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
     /// (<see cref="SqlDialect.ReferenceFenceLock"/>): it waits for every claim that read no fence to commit, so their
     /// pending intents are counted; SQLite's single writer gives the same order.
     /// </remarks>
-    public Task<int> FenceReferenceAsync(string customerReference, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<int> FenceReferenceAsync(string customerReference, string subject, DateTimeOffset now, DateTimeOffset claimsLiveSince, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(customerReference);
+        ArgumentException.ThrowIfNullOrEmpty(subject);
         return database.WriteAsync(
             async (transaction, ct) =>
             {
@@ -170,8 +171,8 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                     await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
-                using var count = transaction.Command(PrivacySql.CountPendingIntentsOfReference);
-                count.Bind("@customer_reference", customerReference);
+                using var count = transaction.Command(PrivacySql.CountInFlightOfSubject);
+                count.Bind("@customer_reference", customerReference).Bind("@subject", subject).Bind("@live_since", UnixMicros.From(claimsLiveSince));
                 return Convert.ToInt32(await count.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
             },
             cancellationToken);
@@ -180,11 +181,12 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
     /// <summary>
     /// Whether an erasure of <paramref name="customerReference"/> is in progress, read in a tokenisation claim's
     /// transaction after taking the reference's shared fence lock (PostgreSQL), so the claim either commits before the
-    /// erasure counts intents in flight or sees its fence.
+    /// erasure counts intents in flight or sees its fence. Take the lock exclusively (<paramref name="exclusive"/>) for
+    /// claims that must not run beside each other, such as one person's corrections.
     /// </summary>
-    internal static async Task<bool> IsFencedAsync(System.Data.Common.DbTransaction transaction, SqlDialect dialect, string customerReference, CancellationToken cancellationToken)
+    internal static async Task<bool> IsFencedAsync(System.Data.Common.DbTransaction transaction, SqlDialect dialect, string customerReference, bool exclusive, CancellationToken cancellationToken)
     {
-        await TakeFenceLockAsync(transaction, dialect.ReferenceFenceSharedLock, customerReference, cancellationToken).ConfigureAwait(false);
+        await TakeFenceLockAsync(transaction, exclusive ? dialect.ReferenceFenceLock : dialect.ReferenceFenceSharedLock, customerReference, cancellationToken).ConfigureAwait(false);
         using var select = transaction.Command(PrivacySql.SelectFence);
         select.Bind("@customer_reference", customerReference);
         return Convert.ToInt64(await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0;

@@ -121,6 +121,13 @@ internal static class LedgerSql
         ON CONFLICT (caller_id, idempotency_key) DO NOTHING
         """;
 
+    /// <summary>Another key's live pending claim of the same operation on the same resource (one correction per person at a time).</summary>
+    public const string CountOtherLiveClaimsOnResource = """
+        SELECT COUNT(*) FROM idempotency_records
+        WHERE state = 'pending' AND operation = @operation AND resource = @resource AND updated_at > @live_since
+          AND NOT (caller_id = @caller_id AND idempotency_key = @idempotency_key)
+        """;
+
     /// <summary>The existing record of a key.</summary>
     public const string SelectClaim = """
         SELECT operation, request_hmac, state, response, updated_at, resource, interrupted_audited_at

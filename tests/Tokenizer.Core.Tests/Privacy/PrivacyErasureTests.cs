@@ -612,7 +612,7 @@ public sealed class PrivacyErasureTests
 
         public Action? OnFence { get; set; }
 
-        public Task<int> FenceReferenceAsync(string customerReference, DateTimeOffset now, CancellationToken cancellationToken)
+        public Task<int> FenceReferenceAsync(string customerReference, string subject, DateTimeOffset now, DateTimeOffset claimsLiveSince, CancellationToken cancellationToken)
         {
             OnFence?.Invoke();
             if (!Fenced.Contains(customerReference))
