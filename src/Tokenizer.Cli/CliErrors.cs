@@ -222,7 +222,7 @@ public static partial class CliErrors
         var retryAfter = retry?.RetryDelay is { } delay ? (long?)Math.Max(1, (long)Math.Ceiling(delay.ToTimeSpan().TotalSeconds)) : null;
         var hint = exception.StatusCode == StatusCode.Aborted
             ? retryAfter is { } seconds
-                ? string.Create(CultureInfo.InvariantCulture, $"retry with the same --idempotency-key after {seconds} s")
+                ? string.Create(CultureInfo.InvariantCulture, $"retry with the same --idempotency-key after {seconds} s (a key whose request died with its server is free again after Tokenizer:PendingLeaseSeconds, default 120 s)")
                 : "retry with the same --idempotency-key after a few seconds; a key whose request died is free again after Tokenizer:PendingLeaseSeconds (default 120 s)"
             : null;
         if (json)

@@ -60,6 +60,7 @@ public sealed class CliErrorTests(CliFixture files) : IClassFixture<CliFixture>
         Assert.Equal(1, text.ExitCode);
         Assert.Contains("IDEMPOTENCY_KEY_IN_FLIGHT", text.Error, StringComparison.Ordinal);
         Assert.Contains("retry with the same --idempotency-key after 7 s", text.Error, StringComparison.Ordinal);
+        Assert.Contains("free again after Tokenizer:PendingLeaseSeconds", text.Error, StringComparison.Ordinal);
         Assert.Equal(1, json.ExitCode);
         using var document = JsonDocument.Parse(json.Error);
         var problem = document.RootElement.GetProperty("error");
