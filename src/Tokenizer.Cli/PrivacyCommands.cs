@@ -130,7 +130,7 @@ public static class PrivacyCommands
 
             // Not an error (nothing failed, nothing to fix), but not done either: a script must not read it as done.
             var why = response.Status.State == ErasureState.Detaching
-                ? "it waits for a payment method's setup still processing at the gateway (a Bacs mandate being registered takes a few business days; the Customer is kept until it settles), or for a tokenisation for this person that started before the erasure and has not finished (one cut off by a crash is settled by the recovery worker); the server log says which"
+                ? "it waits for a payment method's setup still processing at the gateway (a Bacs mandate being registered takes a few business days; the Customer is kept until it settles), or for a tokenisation or correction for this person that started before the erasure and has not finished (a tokenisation cut off by a crash is settled by the recovery worker, a correction cut off stops counting after its 2-minute lease); the server log says which"
                 : "it stopped before its end";
             return CliErrors.NotFinished(
                 error,
@@ -198,7 +198,7 @@ public static class PrivacyCommands
     {
         CorrectionOutcome.Updated => "updated",
         CorrectionOutcome.GatewayRefused => "REFUSED by the gateway",
-        CorrectionOutcome.GatewayUnavailable => "gateway unavailable (retry with the same --idempotency-key)",
+        CorrectionOutcome.GatewayUnavailable => "gateway unavailable (run the correction again with a new --idempotency-key, or none; the same key replays this answer)",
         _ => "unknown",
     };
 

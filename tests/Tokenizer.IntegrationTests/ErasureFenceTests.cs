@@ -159,6 +159,54 @@ public sealed class ErasureFenceTests(TokenizerServerFixture server) : IClassFix
         Assert.Equal("second@example.com", (await Gateway.V1.PaymentMethods.GetAsync(token.Token_)).BillingDetails.Email);
     }
 
+    [Fact]
+    public async Task CorrectSubjectData_PartlyUnavailableThenANewerCorrectionThenTheSameKey_ReplaysAndBothSidesKeepTheNewer()
+    {
+        // Arrange: two tokens; correction A reaches the first and not the second (Stripe 503s); then a newer correction B
+        // reaches both (the fifteenth outside review's N1: A's retry re-sent its first gateway keys, Stripe replayed, and
+        // the ledger applied A over B).
+        var reference = "cust-corr3-" + Guid.NewGuid().ToString("N")[..10];
+        var first = await TokenizeAsync(reference, "4242424242424242");
+        var second = await TokenizeAsync(reference, "5555555555554444");
+        var older = Correction(reference, "older@example.com");
+        server.Sandbox.Faults.Add($"POST /v1/payment_methods/{second.Token_}", SandboxFault.Status(503), count: SandboxFaultRule.Unlimited);
+        CorrectSubjectDataResponse partial;
+        try
+        {
+            partial = await Privacy.CorrectSubjectDataAsync(older);
+        }
+        finally
+        {
+            server.Sandbox.Faults.Clear();
+        }
+
+        var newer = await Privacy.CorrectSubjectDataAsync(Correction(reference, "newer@example.com"));
+
+        // Act: the older correction again under its key, and its key with other values.
+        var replayed = await Privacy.CorrectSubjectDataAsync(older);
+        var reused = await Assert.ThrowsAsync<RpcException>(() => Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = older.IdempotencyKey,
+            CustomerReference = reference,
+            BillingDetails = new Contracts.V1.BillingDetails { Email = "other@example.com" },
+        }).ResponseAsync);
+
+        // Assert: the partial answer is replayed, nothing applied again; the key stays bound to its request; Stripe and
+        // the ledger both keep the newer correction on both tokens.
+        Assert.Equal(
+            (CorrectionOutcome.Updated, CorrectionOutcome.GatewayUnavailable),
+            (partial.Results.Single(r => r.Token == first.Token_).Outcome, partial.Results.Single(r => r.Token == second.Token_).Outcome));
+        Assert.All(newer.Results, r => Assert.Equal(CorrectionOutcome.Updated, r.Outcome));
+        Assert.Equal(partial.Results, replayed.Results);
+        Assert.Equal((StatusCode.AlreadyExists, "IDEMPOTENCY_KEY_REUSED"), (reused.StatusCode, TokenizeTests.ErrorInfoOf(reused).Reason));
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = reference });
+        foreach (var token in new[] { first, second })
+        {
+            Assert.Equal("newer@example.com", export.Tokens.Single(t => t.Token.Token_ == token.Token_).BillingDetails.Email);
+            Assert.Equal("newer@example.com", (await Gateway.V1.PaymentMethods.GetAsync(token.Token_)).BillingDetails.Email);
+        }
+    }
+
     private static CorrectSubjectDataRequest Correction(string reference, string email) => new()
     {
         IdempotencyKey = Requests.NewKey(),

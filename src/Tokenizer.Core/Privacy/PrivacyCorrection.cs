@@ -54,7 +54,10 @@ public sealed partial class PrivacyCorrection(
     /// (Stripe POST /v1/payment_methods/{id}), then here; a token the gateway refuses keeps its details and gets its own
     /// result. Idempotent by key: the same key and values replay the first answer without applying anything again; the
     /// same key with other values is refused (ALREADY_EXISTS IDEMPOTENCY_KEY_REUSED). An answer with a token the gateway
-    /// could not reach (GATEWAY_UNAVAILABLE) is not kept, so a retry with the same key tries again.
+    /// could not reach (GATEWAY_UNAVAILABLE) is kept like any other: a retry under that key replays it, and the
+    /// correction is run again under a new key (re-sending a token already updated under its first gateway key would only
+    /// get the gateway's stored answer while the ledger applied it, so a newer correction made in between would be
+    /// rolled back here and not at the gateway).
     /// </summary>
     /// <exception cref="TokenizerException">INVALID_ARGUMENT naming each field and rule; ALREADY_EXISTS or ABORTED for the idempotency key.</exception>
     public async Task<SubjectCorrection> CorrectAsync(CorrectSubjectCommand command, CancellationToken cancellationToken)
@@ -112,24 +115,17 @@ public sealed partial class PrivacyCorrection(
         SubjectCorrection correction;
         try
         {
-            correction = await ApplyAsync(reference, subject, command.IdempotencyKey!, patch, canonical, cancellationToken).ConfigureAwait(false);
+            correction = await ApplyAsync(reference, subject, command.IdempotencyKey!, patch, canonical, claim.Now, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
+            // Nothing kept (a ledger failure, the call cap): the same key runs again, under gateway keys of its own
+            // attempt, so the gateway applies what the ledger applies.
             await ledger.ReleaseOwnedAsync(PrivacyCaller, claimKey, claim.Now, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
 
-        if (correction.Results.Any(r => r.Outcome == CorrectionOutcome.GatewayUnavailable))
-        {
-            // Worth retrying with the same key: the tokens already updated are replayed by the gateway.
-            await ledger.ReleaseOwnedAsync(PrivacyCaller, claimKey, claim.Now, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
-        }
-        else
-        {
-            await ledger.CompleteClaimAsync(PrivacyCaller, claimKey, System.Text.Json.JsonSerializer.Serialize(correction), CancellationToken.None).ConfigureAwait(false);
-        }
-
+        await ledger.CompleteClaimAsync(PrivacyCaller, claimKey, System.Text.Json.JsonSerializer.Serialize(correction), CancellationToken.None).ConfigureAwait(false);
         return correction;
     }
 
@@ -158,9 +154,12 @@ public sealed partial class PrivacyCorrection(
         string idempotencyKey,
         BillingDetails patch,
         string canonical,
+        DateTimeOffset attempt,
         CancellationToken cancellationToken)
     {
-        var discriminator = $"{idempotencyKey}\0{canonical}";
+        // Per attempt (the claim's time): a run after a released one sends new gateway keys, so the gateway applies the
+        // values again instead of replaying an answer from before a newer correction.
+        var discriminator = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{idempotencyKey}\0{canonical}\0{attempt.UtcTicks}");
         var held = await vault.ReadAsync(reference, cancellationToken).ConfigureAwait(false);
         var results = new List<TokenCorrection>();
         foreach (var token in await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: true, cancellationToken).ConfigureAwait(false))

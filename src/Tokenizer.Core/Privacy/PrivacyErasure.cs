@@ -439,7 +439,7 @@ public sealed partial class PrivacyErasure(
     [LoggerMessage(EventId = 1604, EventName = "PrivacyErasureWaitsForSetups", Level = LogLevel.Warning, Message = "Erasure of {Subject} is not complete: {Processing} SetupIntents are processing at the gateway and cannot be cancelled; run the erasure again once they have settled")]
     private static partial void LogErasureWaitsForSetups(ILogger logger, string subject, int processing);
 
-    [LoggerMessage(EventId = 1606, EventName = "PrivacyErasureWaitsForTokenisations", Level = LogLevel.Warning, Message = "Erasure of {Subject} is not complete: {InFlight} tokenisations for the reference started before it and are still in flight; run the erasure again once they have finished")]
+    [LoggerMessage(EventId = 1606, EventName = "PrivacyErasureWaitsForTokenisations", Level = LogLevel.Warning, Message = "Erasure of {Subject} is not complete: {InFlight} tokenisations or corrections for the person started before it and are still in flight (a tokenisation cut off by a crash is settled by the recovery worker; a correction cut off stops counting when its lease ends, 2 minutes); run the erasure again once they have finished")]
     private static partial void LogErasureWaitsForTokenisations(ILogger logger, string subject, int inFlight);
 
     [LoggerMessage(EventId = 1605, EventName = "PrivacyTokenisedDuringErasure", Level = LogLevel.Warning, Message = "Erasure of {Subject} found an active token issued for the reference since it detached; detaching again before it completes")]
