@@ -180,6 +180,11 @@ public static class PrivacyCommands
         {
             rows.Add(("completed at", completed.ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture)));
         }
+        if (status.UsedAgainAt is { } usedAgain)
+        {
+            rows.Add(("used again at", usedAgain.ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture)
+                + " (tokenised again after the erasure: it holds data again, which `tokenizer privacy erase` would erase)"));
+        }
 
         CliTerminal.WriteFields(output, rows);
     }

@@ -67,6 +67,21 @@ public sealed class PrivacyCliTests
             Assert.Equal(0, erase.ExitCode);
             Assert.Matches(@"erasure\s+completed", erase.Output);
             Assert.Equal(ErasureState.Completed, GetErasureStatusResponse.Parser.ParseJson(status.Output).Status.State);
+            Assert.DoesNotContain("used again", status.Output, StringComparison.Ordinal);
+
+            // Act: the reference is tokenised again after its erasure.
+            await client.TokenizeCardAsync(new TokenizeCardRequest
+            {
+                IdempotencyKey = "cli-privacy-2",
+                CustomerReference = "cust-cli-privacy",
+                Card = new Card { Number = "4242424242424242", ExpMonth = 12, ExpYear = 2034, Cvc = "123" },
+            });
+            var statusAgain = await RunCliAsync(string.Empty, ["privacy", "status", .. common]);
+
+            // Assert: still the completed erasure, and a line saying the reference holds data again.
+            Assert.Equal(0, statusAgain.ExitCode);
+            Assert.Matches(@"erasure\s+completed", statusAgain.Output);
+            Assert.Matches(@"used again at\s+20\d\d-", statusAgain.Output);
             await app.StopAsync();
         }
         finally

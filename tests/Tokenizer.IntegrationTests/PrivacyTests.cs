@@ -484,6 +484,50 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
     }
 
     [Fact]
+    public async Task ExportAndStatus_OfAReferenceTokenisedAgainAfterItsErasure_AnswerForTheNewUseOnly()
+    {
+        // Arrange: the first person's privacy calls (records under the pseudonym), their erasure, and the answers before
+        // the reference is used again (the control: the erasure and those records are served then).
+        var subject = Person.New("reused");
+        await TokenizeCardAsync(subject);
+        await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        var erased = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+        Assert.Equal(ErasureState.Completed, erased.Status.State);
+        var statusBefore = await Privacy.GetErasureStatusAsync(new GetErasureStatusRequest { CustomerReference = subject.Reference });
+        var exportBefore = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        Assert.Equal((ErasureState.Completed, (Google.Protobuf.WellKnownTypes.Timestamp?)null), (statusBefore.Status.State, statusBefore.Status.UsedAgainAt));
+        Assert.Equal(ErasureState.Completed, exportBefore.Erasure.State);
+        Assert.Contains(exportBefore.AuditEvents, e => e.Action.EndsWith("/EraseSubject", StringComparison.Ordinal));
+
+        // Act: the reference comes back (a new person, or the same one signing up again).
+        var again = await TokenizeCardAsync(subject);
+        var status = await Privacy.GetErasureStatusAsync(new GetErasureStatusRequest { CustomerReference = subject.Reference });
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+
+        // Assert: the status says the erasure is complete and the reference holds data again since; the export serves the
+        // new use only: its token, no erasure, and none of the records from before the new use began.
+        Assert.Equal(ErasureState.Completed, status.Status.State);
+        Assert.NotNull(status.Status.UsedAgainAt);
+        Assert.True(status.Status.UsedAgainAt.ToDateTimeOffset() >= status.Status.CompletedAt.ToDateTimeOffset());
+        Assert.Equal([again.Token_], export.Tokens.Select(t => t.Token.Token_));
+        Assert.Equal(ErasureState.None, export.Erasure.State);
+        Assert.NotEmpty(export.AuditEvents);
+        Assert.All(export.AuditEvents, e => Assert.True(e.Time.ToDateTimeOffset() >= status.Status.UsedAgainAt.ToDateTimeOffset(), e.Action));
+        Assert.DoesNotContain(export.AuditEvents, e => e.Action.EndsWith("/EraseSubject", StringComparison.Ordinal));
+
+        // Act: the new use is erased too; its record keeps where the use began.
+        var second = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() });
+        var afterSecond = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+
+        // Assert: the second erasure is served (it is this use's), but still nothing from the first person.
+        Assert.Equal(ErasureState.Completed, second.Status.State);
+        Assert.Equal(ErasureState.Completed, afterSecond.Erasure.State);
+        Assert.Null((await Privacy.GetErasureStatusAsync(new GetErasureStatusRequest { CustomerReference = subject.Reference })).Status.UsedAgainAt);
+        Assert.All(afterSecond.AuditEvents, e => Assert.True(e.Time.ToDateTimeOffset() >= status.Status.UsedAgainAt.ToDateTimeOffset(), e.Action));
+        Assert.Single(afterSecond.AuditEvents, e => e.Action.EndsWith("/EraseSubject", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task EraseSubject_EightTimesTokenizingAfterEach_EveryTokenOnANewLiveCustomerAndTheGatewayRequestsDoNotGrow()
     {
         // Arrange: a token for the subject, under its first Customer.

@@ -140,6 +140,41 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
     }
 
     [Fact]
+    public async Task SaveErasureAsync_HoldingSince_StoredAndFound()
+    {
+        // Arrange
+        var erasure = new ErasureRecord(SubjectA, ErasureStep.Detaching, T0.AddDays(1), T0.AddDays(1), null, 0, HoldingSince: T0.AddHours(5));
+
+        // Act
+        await Store.SaveErasureAsync(erasure, CancellationToken.None);
+
+        // Assert
+        Assert.Equal(T0.AddHours(5), (await Store.FindErasureAsync(SubjectA, CancellationToken.None))!.HoldingSince);
+    }
+
+    [Fact]
+    public async Task FindHoldingStartAsync_CustomerAndTokens_TheEarliestOfTheReferencesOwnNullForNone()
+    {
+        // Arrange: ref_a's Customer was mapped before its tokens; ref_b has a token only; another reference's older rows.
+        await Ledger.SaveCustomerAsync("stripe", "ref_a", "cus_a", T0.AddMinutes(10), CancellationToken.None);
+        await Ledger.SaveCustomerAsync("stripe", "ref_other", "cus_o", T0, CancellationToken.None);
+        await SeedAsync(Ledger, [
+            TestData.Card("pm_a1", T0.AddMinutes(12), customer: "ref_a"),
+            TestData.Card("pm_a2", T0.AddMinutes(11), customer: "ref_a"),
+            TestData.Card("pm_b", T0.AddMinutes(30), customer: "ref_b", status: TokenStatus.Revoked),
+            TestData.Card("pm_o", T0, customer: "ref_other")]);
+
+        // Act
+        var a = await Store.FindHoldingStartAsync("ref_a", CancellationToken.None);
+        var b = await Store.FindHoldingStartAsync("ref_b", CancellationToken.None);
+        var none = await Store.FindHoldingStartAsync("ref_none", CancellationToken.None);
+
+        // Assert
+        Assert.Equal((T0.AddMinutes(10), T0.AddMinutes(30)), (a, b));
+        Assert.Null(none);
+    }
+
+    [Fact]
     public async Task DestroySubjectAsync_OneSubject_ItsKeyDataCustomerAndReferenceGoneOthersKept()
     {
         // Arrange

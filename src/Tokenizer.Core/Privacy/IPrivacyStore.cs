@@ -54,6 +54,13 @@ public interface IPrivacyStore
     Task SaveErasureAsync(ErasureRecord erasure, CancellationToken cancellationToken);
 
     /// <summary>
+    /// When <paramref name="customerReference"/> began to hold what it holds now: the earliest <c>created_at</c> of its
+    /// Customer mapping and its tokens (ledger tables <c>customers</c>, <c>tokens</c>), or null when it holds neither.
+    /// An erasure renames its tokens and forgets its Customer, so after one this is when the reference was used again.
+    /// </summary>
+    Task<DateTimeOffset?> FindHoldingStartAsync(string customerReference, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Fences <paramref name="customerReference"/> for its erasure (a fence already there stays) and returns how many
     /// calls for the person are still in flight: tokenisations under the reference (intent pending: a live claim, or one
     /// cut off by a crash that the recovery worker settles) and pending claims acting on <paramref name="subject"/>
@@ -140,6 +147,11 @@ public static class ErasureTexts
 /// PaymentMethods the gateway refused to clear (detached behind our back, e.g. by a Customer deleted in the Dashboard:
 /// Stripe updates attached PaymentMethods only): they are detached, but the gateway still holds their billing details.
 /// </param>
+/// <param name="HoldingSince">
+/// For an erasure of a reference used again after an earlier erasure completed: when that use began
+/// (<see cref="IPrivacyStore.FindHoldingStartAsync"/>). What the trail holds of the subject from before belongs to the
+/// person erased earlier, and no export serves it. Null for a first erasure.
+/// </param>
 public sealed record ErasureRecord(
     string Subject,
     ErasureStep Step,
@@ -147,7 +159,8 @@ public sealed record ErasureRecord(
     DateTimeOffset UpdatedAt,
     DateTimeOffset? CompletedAt,
     int PaymentMethodsDetached,
-    int PaymentMethodsNotCleared = 0);
+    int PaymentMethodsNotCleared = 0,
+    DateTimeOffset? HoldingSince = null);
 
 /// <summary>What one retention purge deleted.</summary>
 /// <param name="RevokedTokens">Revoked tokens past their retention period.</param>

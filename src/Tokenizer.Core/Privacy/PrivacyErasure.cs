@@ -56,7 +56,13 @@ internal enum TokenErasure
 public sealed record EraseSubjectCommand(string? CustomerReference, string? IdempotencyKey, string? Reason);
 
 /// <summary>An erasure's state as callers see it: null <see cref="Erasure"/> means never requested.</summary>
-public sealed record ErasureView(string Subject, ErasureRecord? Erasure);
+/// <param name="Subject">The subject's pseudonym.</param>
+/// <param name="Erasure">The subject's last erasure, or null.</param>
+/// <param name="UsedAgainAt">
+/// Set when that erasure completed and the reference was used again since (a tokenisation for it): when. The erasure
+/// covered what was held before; what the reference holds now is not erased (another EraseSubject erases it).
+/// </param>
+public sealed record ErasureView(string Subject, ErasureRecord? Erasure, DateTimeOffset? UsedAgainAt = null);
 
 /// <summary>
 /// The data-subject erasure request (EraseSubject, GetErasureStatus) for one <c>customer_reference</c>. Throws
@@ -111,6 +117,7 @@ public sealed partial class PrivacyErasure(
         var subject = pseudonyms.Of(reference);
         var customer = await ledger.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
         var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
+        DateTimeOffset? holdingSince = erasure?.HoldingSince;
         if (erasure is { Step: ErasureStep.Completed })
         {
             if (!await HeldAgainAsync(reference, subject, customer, cancellationToken).ConfigureAwait(false))
@@ -118,11 +125,16 @@ public sealed partial class PrivacyErasure(
                 return new ErasureView(subject, erasure);
             }
 
+            // A new erasure, of what the reference holds since the last one: its record says from when, so the export
+            // of this holding never serves the erased person's records (an erased token still active, from a build
+            // before the last step's check, is the same holding).
+            holdingSince = await PrivacyRequest.UsedAgainSinceAsync(store, reference, erasure, cancellationToken).ConfigureAwait(false)
+                ?? holdingSince;
             erasure = null;
         }
 
         var now = Now();
-        erasure ??= new ErasureRecord(subject, ErasureStep.Detaching, now, now, null, 0);
+        erasure ??= new ErasureRecord(subject, ErasureStep.Detaching, now, now, null, 0, HoldingSince: holdingSince);
         await store.SaveErasureAsync(erasure, cancellationToken).ConfigureAwait(false);
 
         // Before any gateway call: from here on no tokenisation for the reference starts, and those that started before
@@ -158,7 +170,10 @@ public sealed partial class PrivacyErasure(
         }
     }
 
-    /// <summary>Where the subject's erasure stands (null erasure: never requested).</summary>
+    /// <summary>
+    /// Where the subject's erasure stands (null erasure: never requested), and whether the reference was used again
+    /// after it completed.
+    /// </summary>
     /// <exception cref="TokenizerException">INVALID_ARGUMENT: the reference is missing or malformed.</exception>
     public async Task<ErasureView> GetErasureStatusAsync(string? customerReference, CancellationToken cancellationToken)
     {
@@ -166,7 +181,11 @@ public sealed partial class PrivacyErasure(
         PrivacyRequest.CheckReference(customerReference, violations);
         PrivacyRequest.ThrowIfAny(violations);
         var subject = pseudonyms.Of(customerReference!);
-        return new ErasureView(subject, await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false));
+        var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
+        return new ErasureView(
+            subject,
+            erasure,
+            await PrivacyRequest.UsedAgainSinceAsync(store, customerReference!, erasure, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>

@@ -35,7 +35,8 @@ public sealed class PrivacyExport(
     /// <summary>
     /// Everything held about the subject. The audit records are those whose resource is one of the subject's tokens or
     /// its pseudonym, read through the trail's resource index (<see cref="IAuditTrailReader.ReadByResourcesAsync"/>),
-    /// oldest first.
+    /// oldest first. Of a reference used again after an erasure completed, only what belongs to the new use: no erasure
+    /// (null, until one of the new use is requested) and no audit record from before the use began.
     /// </summary>
     /// <exception cref="TokenizerException">INVALID_ARGUMENT: the reference is missing or malformed.</exception>
     public async Task<SubjectExport> ExportAsync(string? customerReference, CancellationToken cancellationToken)
@@ -52,8 +53,16 @@ public sealed class PrivacyExport(
         var customer = await ledger.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
         var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
 
+        // The pseudonym is the reference's, whoever it stands for: once the reference is used again after an erasure,
+        // the erasure and the subject's records from before it belong to the erased person, not to this one.
+        var usedAgainAt = await PrivacyRequest.UsedAgainSinceAsync(store, reference, erasure, cancellationToken).ConfigureAwait(false);
+        var since = usedAgainAt ?? erasure?.HoldingSince;
         var resources = new HashSet<string>(tokens.Select(t => t.Token), StringComparer.Ordinal) { subject };
         var events = await auditReader.ReadByResourcesAsync(resources, cancellationToken).ConfigureAwait(false);
+        if (since is { } start)
+        {
+            events = [.. events.Where(e => e.Event.Time >= start)];
+        }
 
         return new SubjectExport(
             subject,
@@ -63,7 +72,7 @@ public sealed class PrivacyExport(
                 acceptances.TryGetValue(t.Token, out var acceptance) ? acceptance : null))],
             customer is null ? [] : [customer],
             events,
-            erasure,
+            usedAgainAt is null ? erasure : null,
             PrivacyRequest.Now(timeProvider));
     }
 }

@@ -59,6 +59,24 @@ public static class PrivacyRequest
         return tokens;
     }
 
+    /// <summary>
+    /// When the reference was used again after its completed erasure (<paramref name="erasure"/>): the start of what it
+    /// holds now (<see cref="IPrivacyStore.FindHoldingStartAsync"/>), never before the erasure completed; null when the
+    /// erasure is not complete or the reference holds nothing since. From then on the reference stands for a new holding
+    /// (perhaps a new person): what the trail holds of the subject from before belongs to the erased one.
+    /// </summary>
+    internal static async Task<DateTimeOffset?> UsedAgainSinceAsync(IPrivacyStore store, string reference, ErasureRecord? erasure, CancellationToken cancellationToken)
+    {
+        if (erasure is not { Step: ErasureStep.Completed, CompletedAt: { } completed })
+        {
+            return null;
+        }
+
+        return await store.FindHoldingStartAsync(reference, cancellationToken).ConfigureAwait(false) is { } start
+            ? (start > completed ? start : completed)
+            : null;
+    }
+
     /// <summary>UTC now at microsecond precision, what the ledgers store, so an answer equals a later read.</summary>
     internal static DateTimeOffset Now(TimeProvider timeProvider)
     {

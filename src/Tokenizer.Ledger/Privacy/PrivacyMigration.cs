@@ -60,4 +60,13 @@ internal static class PrivacyMigration
         """,
         $"ALTER TABLE privacy_erasures ADD COLUMN payment_methods_not_cleared {d.Int64Type} NOT NULL DEFAULT 0 CHECK (payment_methods_not_cleared >= 0)",
     ];
+
+    /// <summary>
+    /// Ledger migration 20: <c>privacy_erasures.holding_since</c>, for an erasure of a reference used again after an
+    /// earlier erasure completed, when that use began; the export serves none of the subject's audit records from before.
+    /// </summary>
+    public static IReadOnlyList<string> HoldingSinceStatements(SqlDialect d) =>
+    [
+        $"ALTER TABLE privacy_erasures ADD COLUMN holding_since {d.Int64Type} NULL",
+    ];
 }

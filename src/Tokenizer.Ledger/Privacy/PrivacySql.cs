@@ -23,8 +23,16 @@ internal static class PrivacySql
         "SELECT record_id, ciphertext, updated_at FROM privacy_personal_data WHERE subject = @subject ORDER BY record_id";
 
     public const string SelectErasure = """
-        SELECT step, requested_at, updated_at, completed_at, payment_methods_detached, payment_methods_not_cleared
+        SELECT step, requested_at, updated_at, completed_at, payment_methods_detached, payment_methods_not_cleared, holding_since
         FROM privacy_erasures WHERE subject = @subject
+        """;
+
+    /// <summary>The earliest created_at of the reference's Customer mapping and tokens (NULL: neither).</summary>
+    public const string SelectHoldingStart = """
+        SELECT MIN(created_at) FROM (
+            SELECT created_at FROM customers WHERE customer_reference = @customer_reference
+            UNION ALL
+            SELECT MIN(created_at) FROM tokens WHERE customer_reference = @customer_reference) AS holding
         """;
 
     /// <summary>
@@ -32,15 +40,16 @@ internal static class PrivacySql
     /// of an earlier step than the one recorded is ignored; a later request (a new erasure) replaces the record.
     /// </summary>
     public const string UpsertErasure = """
-        INSERT INTO privacy_erasures (subject, step, requested_at, updated_at, completed_at, payment_methods_detached, payment_methods_not_cleared)
-        VALUES (@subject, @step, @requested_at, @updated_at, @completed_at, @payment_methods_detached, @payment_methods_not_cleared)
+        INSERT INTO privacy_erasures (subject, step, requested_at, updated_at, completed_at, payment_methods_detached, payment_methods_not_cleared, holding_since)
+        VALUES (@subject, @step, @requested_at, @updated_at, @completed_at, @payment_methods_detached, @payment_methods_not_cleared, @holding_since)
         ON CONFLICT (subject) DO UPDATE SET
             step = excluded.step,
             requested_at = excluded.requested_at,
             updated_at = excluded.updated_at,
             completed_at = excluded.completed_at,
             payment_methods_detached = excluded.payment_methods_detached,
-            payment_methods_not_cleared = excluded.payment_methods_not_cleared
+            payment_methods_not_cleared = excluded.payment_methods_not_cleared,
+            holding_since = excluded.holding_since
         WHERE excluded.requested_at > privacy_erasures.requested_at
            OR (excluded.requested_at = privacy_erasures.requested_at
                AND (CASE excluded.step WHEN 'detaching' THEN 1 WHEN 'deleting_customer' THEN 2 WHEN 'destroying_key' THEN 3 ELSE 4 END)

@@ -130,7 +130,26 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                     UnixMicros.ToDateTimeOffset(reader.GetInt64(2)),
                     reader.GetNullableInt64(3) is { } completed ? UnixMicros.ToDateTimeOffset(completed) : null,
                     checked((int)reader.GetInt64(4)),
-                    checked((int)reader.GetInt64(5)));
+                    checked((int)reader.GetInt64(5)),
+                    reader.GetNullableInt64(6) is { } since ? UnixMicros.ToDateTimeOffset(since) : null);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<DateTimeOffset?> FindHoldingStartAsync(string customerReference, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(customerReference);
+        return database.ReadAsync(
+            async (connection, ct) =>
+            {
+                using var select = connection.CreateCommand();
+                select.CommandText = PrivacySql.SelectHoldingStart;
+                select.Bind("@customer_reference", customerReference);
+                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                return await reader.ReadAsync(ct).ConfigureAwait(false) && reader.GetNullableInt64(0) is { } start
+                    ? UnixMicros.ToDateTimeOffset(start)
+                    : (DateTimeOffset?)null;
             },
             cancellationToken);
     }
@@ -147,7 +166,8 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                 .Bind("@updated_at", UnixMicros.From(erasure.UpdatedAt))
                 .Bind("@completed_at", erasure.CompletedAt is { } completed ? UnixMicros.From(completed) : null)
                 .Bind("@payment_methods_detached", (long)erasure.PaymentMethodsDetached)
-                .Bind("@payment_methods_not_cleared", (long)erasure.PaymentMethodsNotCleared),
+                .Bind("@payment_methods_not_cleared", (long)erasure.PaymentMethodsNotCleared)
+                .Bind("@holding_since", erasure.HoldingSince is { } since ? UnixMicros.From(since) : null),
             cancellationToken);
     }
 

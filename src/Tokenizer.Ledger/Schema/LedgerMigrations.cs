@@ -52,6 +52,7 @@ internal static class LedgerMigrations
         new(17, "idempotency_records.resource, interrupted_audited_at (audit of calls cut off by a crash)", InterruptedClaims),
         new(18, "erasure_fences (no tokenisation during an erasure); privacy_erasures.payment_methods_not_cleared", Privacy.PrivacyMigration.FenceStatements),
         new(19, "customer_successions (the last deleted Customer of a subject: each deletion starts a fresh creation key)", CustomerSuccessions),
+        new(20, "privacy_erasures.holding_since (a reference used again after its erasure: the export serves only the new use)", Privacy.PrivacyMigration.HoldingSinceStatements),
     ];
 
     /// <summary>The highest version this build knows.</summary>

@@ -77,7 +77,9 @@ internal sealed class PrivacyGrpcService(
         ArgumentNullException.ThrowIfNull(request);
         AuditFacts.SetSubject(context, PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference));
         var view = await eraser.GetErasureStatusAsync(request.CustomerReference, context.CallCancellation());
-        return new GetErasureStatusResponse { SubjectPseudonym = view.Subject, Status = ToProto(view.Erasure) };
+        var status = ToProto(view.Erasure);
+        status.UsedAgainAt = view.UsedAgainAt is { } usedAgain ? Timestamp.FromDateTimeOffset(usedAgain) : null;
+        return new GetErasureStatusResponse { SubjectPseudonym = view.Subject, Status = status };
     }
 
     /// <summary>An erasure as the wire message; never requested: state NONE and nothing else (the same shape for anyone).</summary>

@@ -672,6 +672,9 @@ public sealed class PrivacyErasureTests
             return Task.FromResult(true);
         }
 
+        public Task<DateTimeOffset?> FindHoldingStartAsync(string customerReference, CancellationToken cancellationToken) =>
+            Task.FromResult(Tokens.Values.Where(t => t.CustomerReference == customerReference).Select(t => (DateTimeOffset?)t.CreatedAt).Min());
+
         public Task SavePersonalDataAsync(PersonalDataRecord record, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<IReadOnlyList<PersonalDataRecord>> ListPersonalDataAsync(string subject, CancellationToken cancellationToken) => throw new NotSupportedException();
