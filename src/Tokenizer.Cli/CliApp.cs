@@ -74,7 +74,7 @@ public static class CliApp
     {
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table", Recursive = true };
         var customer = new Option<string>("--customer") { Description = "customer_reference of the billing service's customer", Required = true };
-        var key = new Option<string?>("--idempotency-key") { Description = "Idempotency key (default: a new random key; reuse one to retry safely)" };
+        var key = new Option<string?>("--idempotency-key") { Description = "Idempotency key (default: a new random key, shown when a call fails in a way a retry could mend; reuse it to retry safely)" };
 
         var root = new RootCommand("Tokenizer: swap card and bank details for gateway tokens.");
         var channel = CliChannel.AddTo(root, environment);
@@ -100,7 +100,7 @@ public static class CliApp
                 request.ReturnUrl = url;
             }
 
-            request.IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("D");
+            request.IdempotencyKey = CliErrors.IdempotencyKey(result, key);
             var response = await client.TokenizeCardAsync(request, cancellationToken: ct);
             return (response.Token, response.Replayed);
         }));
@@ -114,7 +114,7 @@ public static class CliApp
         {
             var request = console.ReadBankRequest();
             request.CustomerReference = result.GetValue(customer)!;
-            request.IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("D");
+            request.IdempotencyKey = CliErrors.IdempotencyKey(result, key);
             var response = await client.TokenizeBankAccountAsync(request, cancellationToken: ct);
             return (response.Token, response.Replayed);
         }));
@@ -142,7 +142,7 @@ public static class CliApp
                 {
                     Token = result.GetValue(tokenArgument),
                     Reason = result.GetValue(reason) ?? string.Empty,
-                    IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("D"),
+                    IdempotencyKey = CliErrors.IdempotencyKey(result, key),
                 },
                 cancellationToken: ct);
             return (response.Token, (bool?)null);

@@ -39,7 +39,7 @@ public static class PrivacyCommands
 
         var privacy = new Command("privacy", "Answer a data subject's request: export, correct or erase what is held about one customer (admin role)");
         var customer = new Option<string>("--customer") { Description = "customer_reference of the person", Required = true };
-        var key = new Option<string?>("--idempotency-key") { Description = "Idempotency key (default: a new random key; reuse one to retry safely)" };
+        var key = new Option<string?>("--idempotency-key") { Description = "Idempotency key (default: a new random key, shown when a call fails in a way a retry could mend; reuse it to retry safely)" };
 
         var outFile = new Option<string>("--out") { Description = "The new file (mode 0600) the export is written to, as JSON; removed again if the export fails", Required = true }.CreatesFile();
         var export = new Command("export", "Write everything held about the person (tokens, billing details, gateway Customer, audit events) to --out");
@@ -87,7 +87,7 @@ public static class PrivacyCommands
                 new CorrectSubjectDataRequest
                 {
                     CustomerReference = result.GetValue(customer) ?? string.Empty,
-                    IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("N"),
+                    IdempotencyKey = CliErrors.IdempotencyKey(result, key, "N"),
                     BillingDetails = billing,
                 },
                 cancellationToken: ct);
@@ -118,7 +118,7 @@ public static class PrivacyCommands
                 new EraseSubjectRequest
                 {
                     CustomerReference = result.GetValue(customer) ?? string.Empty,
-                    IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("N"),
+                    IdempotencyKey = CliErrors.IdempotencyKey(result, key, "N"),
                     Reason = result.GetValue(reason) ?? string.Empty,
                 },
                 cancellationToken: ct);

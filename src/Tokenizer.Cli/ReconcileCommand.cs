@@ -137,7 +137,7 @@ public static class ReconcileCommand
                     CustomerReference = result.GetValue(customer) ?? string.Empty,
                     Type = WireText.Parse(Server.Grpc.ProtoEnums.TokenType, Core.Domain.TokenTexts.Type, result.GetValue(type)),
                 },
-                IdempotencyKey = result.GetValue(key) ?? Guid.NewGuid().ToString("D"),
+                IdempotencyKey = CliErrors.IdempotencyKey(result, key),
             },
             cancellationToken: cancellationToken);
         await error.WriteLineAsync($"reconciliation {response.RunId} {(response.Replayed ? "(already started)" : "started")}");
