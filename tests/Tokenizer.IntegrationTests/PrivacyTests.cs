@@ -533,7 +533,7 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
         // Arrange: a token for the subject, under its first Customer.
         var subject = Person.New("erasedoften");
         var customers = new List<string> { (await TokenizeCardAsync(subject)).GatewayCustomer };
-        var perTokenisation = new List<(int CreateCustomer, int GetCustomer, int CreatePaymentMethod, int CreateSetupIntent)>();
+        var perTokenisation = new List<TokenisationRequests>();
 
         for (var round = 1; round <= 8; round++)
         {
@@ -553,17 +553,13 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
             Assert.NotEqual(true, (await Gateway.V1.Customers.GetAsync(token.GatewayCustomer)).Deleted);
             Assert.Equal(paymentMethodsBefore + 1, server.Sandbox.GetStats().PaymentMethods);
             customers.Add(token.GatewayCustomer);
-            perTokenisation.Add((
-                requests.Count(r => r is { Method: "POST", Path: "/v1/customers" }),
-                requests.Count(r => r.Method == "GET" && r.Path.StartsWith("/v1/customers/", StringComparison.Ordinal) && r.Path.Count(c => c == '/') == 3),
-                requests.Count(r => r is { Method: "POST", Path: "/v1/payment_methods" }),
-                requests.Count(r => r is { Method: "POST", Path: "/v1/setup_intents" })));
+            perTokenisation.Add(TokenisationRequests.Of(requests));
         }
 
         // Assert: the same gateway requests for every tokenisation, however many erasures came before it: the deleted
         // Customer before it and the new one (created, then read), one PaymentMethod, one SetupIntent. The control is the
         // first round, which has one erasure behind it as every other round.
-        Assert.All(perTokenisation, requests => Assert.Equal((2, 2, 1, 1), requests));
+        Assert.All(perTokenisation, requests => Assert.Equal(new TokenisationRequests(CreateCustomer: 2, ReadCustomer: 2, CreatePaymentMethod: 1, CreateSetupIntent: 1), requests));
     }
 
     [Fact]

@@ -775,7 +775,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         // Arrange: a token for the reference, under its first Customer.
         var reference = "cust-webhook-often-" + RandomNumberGenerator.GetHexString(8);
         var customers = new List<string> { (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: reference))).Token.GatewayCustomer };
-        var perTokenisation = new List<(int CreateCustomer, int GetCustomer, int CreatePaymentMethod, int CreateSetupIntent)>();
+        var perTokenisation = new List<TokenisationRequests>();
         var sandbox = server.Server.Sandbox;
 
         for (var round = 1; round <= 7; round++)
@@ -798,17 +798,13 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
             Assert.NotEqual(true, (await new Stripe.CustomerService(server.SandboxClient()).GetAsync(token.GatewayCustomer)).Deleted);
             Assert.Equal(paymentMethodsBefore + 1, sandbox.GetStats().PaymentMethods);
             customers.Add(token.GatewayCustomer);
-            perTokenisation.Add((
-                requests.Count(r => r is { Method: "POST", Path: "/v1/customers" }),
-                requests.Count(r => r.Method == "GET" && r.Path.StartsWith("/v1/customers/", StringComparison.Ordinal) && r.Path.Count(c => c == '/') == 3),
-                requests.Count(r => r is { Method: "POST", Path: "/v1/payment_methods" }),
-                requests.Count(r => r is { Method: "POST", Path: "/v1/setup_intents" })));
+            perTokenisation.Add(TokenisationRequests.Of(requests));
         }
 
         // Assert: the same gateway requests for every tokenisation, however many deletions came before it (the first
         // round, with one deletion behind it, is the control): the creation replaying the deleted Customer before it, the
         // new one, each read back; one PaymentMethod; one SetupIntent.
-        Assert.All(perTokenisation, requests => Assert.Equal((2, 2, 1, 1), requests));
+        Assert.All(perTokenisation, requests => Assert.Equal(new TokenisationRequests(CreateCustomer: 2, ReadCustomer: 2, CreatePaymentMethod: 1, CreateSetupIntent: 1), requests));
     }
 }
 
