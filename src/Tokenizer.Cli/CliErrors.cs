@@ -91,11 +91,15 @@ public static partial class CliErrors
         {
             case CliInputException input:
                 return Usage(error, json, input.Message);
-            case RpcException rpc when IsConnectionFailure(rpc, out var why):
+            case RpcException rpc when IsConnectionFailure(rpc, out var why, out var lost):
                 var address = Authority(server);
-                Write(error, json, "connection", ExitFailure, $"cannot connect to {address}: {why}", w =>
+                var message = lost
+                    ? $"the connection to {address} was lost during the call ({why}): the request may have been carried out or not"
+                    : $"cannot connect to {address}: {why}";
+                Write(error, json, "connection", ExitFailure, message, w =>
                 {
                     w.WriteString("address", address);
+                    w.WriteBoolean("lost_during_call", lost);
                     if (generatedKey is not null)
                     {
                         w.WriteString("idempotency_key", generatedKey);
@@ -357,9 +361,15 @@ public static partial class CliErrors
     }
 
     // The client's own failures to reach the server (no answer from it): refused, unresolvable, TLS refused, timed out.
-    private static bool IsConnectionFailure(RpcException exception, out string why)
+    /// <summary>
+    /// Whether the call failed on its connection: one never made (<paramref name="lostDuringCall"/> false: refused, no
+    /// such host, TLS), or one lost after the request could have been sent (true: the stream reset, the response ended,
+    /// the connection reset, as when the server process dies mid-call).
+    /// </summary>
+    private static bool IsConnectionFailure(RpcException exception, out string why, out bool lostDuringCall)
     {
         why = string.Empty;
+        lostDuringCall = false;
         if (exception.StatusCode != StatusCode.Unavailable && exception.StatusCode != StatusCode.Internal)
         {
             return false;
@@ -369,6 +379,10 @@ public static partial class CliErrors
         {
             switch (inner)
             {
+                case SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown } reset:
+                    why = "connection reset (" + reset.SocketErrorCode + ")";
+                    lostDuringCall = true;
+                    return true;
                 case SocketException socket:
                     why = socket.SocketErrorCode switch
                     {
@@ -381,6 +395,14 @@ public static partial class CliErrors
                     return true;
                 case AuthenticationException:
                     why = "TLS handshake failed (does --ca hold the CA of the server's certificate, and is this the Tokenizer server?)";
+                    return true;
+                case HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded or HttpRequestError.HttpProtocolError } ended:
+                    why = ended.HttpRequestError == HttpRequestError.ResponseEnded ? "the response ended early" : "the server reset the stream";
+                    lostDuringCall = true;
+                    return true;
+                case HttpIOException { HttpRequestError: HttpRequestError.ResponseEnded }:
+                    why = "the response ended early";
+                    lostDuringCall = true;
                     return true;
                 case HttpRequestException:
                     why = "no HTTP/2 connection could be made";

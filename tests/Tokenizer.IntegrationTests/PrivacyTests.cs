@@ -135,6 +135,64 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
     }
 
     [Fact]
+    public async Task CorrectSubjectData_CutOffAfterTheGatewayAppliedIt_ExportShowsItUnderWayAndTheNextCorrectionLeavesBothSidesTheSame()
+    {
+        // Arrange: the gateway applies the correction, then its answer hangs past the caller's deadline (as a crash or a
+        // lost connection would cut the call): the gateway holds the new name, the ledger the old one.
+        var subject = Person.New("cutoff");
+        var token = await TokenizeCardAsync(subject);
+        server.Sandbox.Faults.Add($"POST /v1/payment_methods/{token.Token_}", StripeSandbox.Faults.SandboxFault.HangAfterSuccess(TimeSpan.FromSeconds(10)), count: 1);
+        var cut = await Assert.ThrowsAsync<RpcException>(async () => await Privacy.CorrectSubjectDataAsync(
+            new CorrectSubjectDataRequest
+            {
+                IdempotencyKey = Requests.NewKey(),
+                CustomerReference = subject.Reference,
+                BillingDetails = new BillingDetails { Name = "After " + subject.Name },
+            },
+            deadline: DateTime.UtcNow.AddSeconds(1.5)));
+        Assert.Equal(StatusCode.DeadlineExceeded, cut.StatusCode);
+        using (var applied = await GatewayPaymentMethodAsync(token.Token_))
+        {
+            Assert.Equal("After " + subject.Name, applied.RootElement.GetProperty("billing_details").GetProperty("name").GetString());
+        }
+
+        // Act: the person's export, then another correction of another field (after the cut one's claim is gone).
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        CorrectSubjectDataResponse? next = null;
+        Assert.True(await Polling.EventuallyAsync(async () =>
+        {
+            try
+            {
+                next = await Privacy.CorrectSubjectDataAsync(new CorrectSubjectDataRequest
+                {
+                    IdempotencyKey = Requests.NewKey(),
+                    CustomerReference = subject.Reference,
+                    BillingDetails = new BillingDetails { Email = "next." + subject.Email },
+                });
+                return true;
+            }
+            catch (RpcException busy) when (busy.StatusCode == StatusCode.Aborted)
+            {
+                return false;
+            }
+        }));
+        var after = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+
+        // Assert: the export held the old details and showed the cut-off correction under way; the next correction left
+        // the gateway and the ledger with the same details (the cut-off name and the new email), nothing under way.
+        var held = Assert.Single(export.Tokens);
+        Assert.Equal(subject.Name, held.BillingDetails.Name);
+        Assert.Equal("After " + subject.Name, held.CorrectionUnderWay.Name);
+        Assert.Equal(CorrectionOutcome.Updated, Assert.Single(next!.Results).Outcome);
+        using var gateway = await GatewayPaymentMethodAsync(token.Token_);
+        var billing = gateway.RootElement.GetProperty("billing_details");
+        var now = Assert.Single(after.Tokens);
+        Assert.Equal(("After " + subject.Name, "next." + subject.Email), (billing.GetProperty("name").GetString(), billing.GetProperty("email").GetString()));
+        Assert.Equal(("After " + subject.Name, "next." + subject.Email), (now.BillingDetails.Name, now.BillingDetails.Email));
+        Assert.Null(now.CorrectionUnderWay);
+    }
+
+    [Fact]
     public async Task CorrectSubjectData_OlderKeyReplayedAfterANewerCorrection_ReplaysItsAnswerAndChangesNothing()
     {
         // Bug fix (review of #6): replaying correction A's key after correction B stored A's values here while Stripe

@@ -64,6 +64,23 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
     }
 
     [Fact]
+    public async Task DeletePersonalDataAsync_OneRecord_OnlyThatRecordOfThatSubjectGone()
+    {
+        // Arrange
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_1", Ciphertext(1), T0), CancellationToken.None);
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_1.correcting", Ciphertext(2), T0), CancellationToken.None);
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectB, "pm_1.correcting", Ciphertext(3), T0), CancellationToken.None);
+
+        // Act
+        await Store.DeletePersonalDataAsync(SubjectA, "pm_1.correcting", CancellationToken.None);
+        await Store.DeletePersonalDataAsync(SubjectA, "pm_absent", CancellationToken.None);
+
+        // Assert
+        Assert.Equal(["pm_1"], (await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None)).Select(r => r.RecordId));
+        Assert.Equal(["pm_1.correcting"], (await Store.ListPersonalDataAsync(SubjectB, CancellationToken.None)).Select(r => r.RecordId));
+    }
+
+    [Fact]
     public async Task SaveErasureAsync_StepsInTurn_FindReturnsTheLast()
     {
         // Arrange
@@ -347,6 +364,8 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         // Issue #13: a debit's mandate acceptance record goes with its token too; the active token's stays.
         await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_old_revoked.mandate", Ciphertext(3), T0), CancellationToken.None);
         await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_active.mandate", Ciphertext(4), T0), CancellationToken.None);
+        // A correction cut off for a token goes with it too.
+        await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_old_revoked.correcting", Ciphertext(5), T0), CancellationToken.None);
         Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(TestData.Claim("pending-old", TestData.Hmac(2), T0), CancellationToken.None)).State);
         Clock.Advance(TimeSpan.FromDays(10));
         var recent = TestData.Card("pm_recent_claim", T0.AddDays(10));

@@ -44,6 +44,9 @@ public interface IPrivacyStore
     /// <summary>Inserts or replaces one encrypted record.</summary>
     Task SavePersonalDataAsync(PersonalDataRecord record, CancellationToken cancellationToken);
 
+    /// <summary>Deletes one encrypted record of <paramref name="subject"/>; nothing to delete is success.</summary>
+    Task DeletePersonalDataAsync(string subject, string recordId, CancellationToken cancellationToken);
+
     /// <summary>Every encrypted record of <paramref name="subject"/>, by record id.</summary>
     Task<IReadOnlyList<PersonalDataRecord>> ListPersonalDataAsync(string subject, CancellationToken cancellationToken);
 

@@ -65,6 +65,54 @@ public sealed class PersonalDataVault(IPrivacyStore store, ISubjectKeyStore keys
         return result;
     }
 
+    /// <summary>
+    /// The suffix of the record that holds a correction under way for a token (<c>{token}.correcting</c>): the billing
+    /// details a correction sends to the gateway, written before it sends them and deleted once the ledger holds them
+    /// (<see cref="CommitCorrectionAsync"/>). One left behind is a correction cut off (a crash, a lost call) after which
+    /// the gateway may hold those details and the ledger still the earlier ones.
+    /// </summary>
+    public const string CorrectionRecordSuffix = ".correcting";
+
+    /// <summary>Stores <paramref name="details"/> as the correction under way for <paramref name="token"/>, encrypted as any record.</summary>
+    public Task SaveCorrectionUnderWayAsync(string customerReference, string token, BillingDetails details, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ArgumentNullException.ThrowIfNull(details);
+        return SaveBytesAsync(customerReference, token + CorrectionRecordSuffix, JsonSerializer.SerializeToUtf8Bytes(details, Json), cancellationToken);
+    }
+
+    /// <summary>The subject's corrections under way (or cut off) in clear, by token id; empty when the subject has no key.</summary>
+    /// <exception cref="CryptographicException">A record or the wrapped key does not decrypt.</exception>
+    public async Task<IReadOnlyDictionary<string, BillingDetails>> ReadCorrectionsUnderWayAsync(string customerReference, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, BillingDetails>(StringComparer.Ordinal);
+        await DecryptEachAsync(
+            customerReference,
+            static id => id.EndsWith(CorrectionRecordSuffix, StringComparison.Ordinal),
+            (id, plaintext) => result[id[..^CorrectionRecordSuffix.Length]] = JsonSerializer.Deserialize<BillingDetails>(plaintext, Json) ?? BillingDetails.Empty,
+            cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// The ledger takes <paramref name="details"/> as the token's billing details, and its correction under way is
+    /// deleted. A crash between the two leaves the record under way holding the same details: sending them again changes
+    /// nothing at the gateway.
+    /// </summary>
+    public async Task CommitCorrectionAsync(string customerReference, string token, BillingDetails details, CancellationToken cancellationToken)
+    {
+        await SaveAsync(customerReference, token, details, cancellationToken).ConfigureAwait(false);
+        await DiscardCorrectionAsync(customerReference, token, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the token's correction under way, if any.</summary>
+    public Task DiscardCorrectionAsync(string customerReference, string token, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(customerReference);
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        return store.DeletePersonalDataAsync(pseudonyms.Of(customerReference), token + CorrectionRecordSuffix, cancellationToken);
+    }
+
     /// <summary>The subject's billing records in clear, by record id; empty when the subject has no key (never had data, or erased).</summary>
     /// <exception cref="CryptographicException">A record or the wrapped key does not decrypt (damaged, or the key ring lost).</exception>
     public async Task<IReadOnlyDictionary<string, BillingDetails>> ReadAsync(string customerReference, CancellationToken cancellationToken)
@@ -72,7 +120,7 @@ public sealed class PersonalDataVault(IPrivacyStore store, ISubjectKeyStore keys
         var result = new Dictionary<string, BillingDetails>(StringComparer.Ordinal);
         await DecryptEachAsync(
             customerReference,
-            static id => !id.EndsWith(MandateRecordSuffix, StringComparison.Ordinal),
+            static id => !id.EndsWith(MandateRecordSuffix, StringComparison.Ordinal) && !id.EndsWith(CorrectionRecordSuffix, StringComparison.Ordinal),
             (id, plaintext) => result[id] = JsonSerializer.Deserialize<BillingDetails>(plaintext, Json) ?? BillingDetails.Empty,
             cancellationToken).ConfigureAwait(false);
         return result;

@@ -161,29 +161,50 @@ public sealed partial class PrivacyCorrection(
         // values again instead of replaying an answer from before a newer correction.
         var discriminator = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{idempotencyKey}\0{canonical}\0{attempt.UtcTicks}");
         var held = await vault.ReadAsync(reference, cancellationToken).ConfigureAwait(false);
+        var underWay = await vault.ReadCorrectionsUnderWayAsync(reference, cancellationToken).ConfigureAwait(false);
         var results = new List<TokenCorrection>();
         foreach (var token in await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: true, cancellationToken).ConfigureAwait(false))
         {
+            // A correction cut off after its request could have reached the gateway (a crash, a lost call, an
+            // unreachable gateway) left the details it sent under way: the gateway may hold them, the ledger the earlier
+            // ones. This one starts from them and sends them whole with its own fields, so both sides end the same.
+            var cutOff = underWay.TryGetValue(token.Token, out var pending) ? pending : null;
+            var current = cutOff ?? (held.TryGetValue(token.Token, out var existing) ? existing : BillingDetails.Empty);
+            var merged = Merge(current, patch);
+
+            // Written before the request: if this call dies after the gateway applied it, the next one knows.
+            await vault.SaveCorrectionUnderWayAsync(reference, token.Token, merged, cancellationToken).ConfigureAwait(false);
             try
             {
                 await gateway.UpdateBillingDetailsAsync(
                     token.Token,
-                    patch,
+                    cutOff is null ? patch : merged,
                     pseudonyms.GatewayKey(subject, token.Token, "correct", discriminator),
                     cancellationToken).ConfigureAwait(false);
             }
             catch (TokenizerException refused)
             {
-                var outcome = refused.Kind is ErrorKind.Unavailable or ErrorKind.Aborted or ErrorKind.DeadlineExceeded
-                    ? CorrectionOutcome.GatewayUnavailable
-                    : CorrectionOutcome.GatewayRefused;
+                var unavailable = refused.Kind is ErrorKind.Unavailable or ErrorKind.Aborted or ErrorKind.DeadlineExceeded;
+                if (!unavailable)
+                {
+                    // Refused for good: nothing of this correction reached the gateway; what was under way before stays so.
+                    if (cutOff is null)
+                    {
+                        await vault.DiscardCorrectionAsync(reference, token.Token, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await vault.SaveCorrectionUnderWayAsync(reference, token.Token, cutOff, CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+
+                // Unavailable: the gateway may have applied it (a lost answer), so it stays under way.
                 LogCorrectionRefused(logger, token.Token, refused.Reason);
-                results.Add(new TokenCorrection(token.Token, outcome, refused.Reason));
+                results.Add(new TokenCorrection(token.Token, unavailable ? CorrectionOutcome.GatewayUnavailable : CorrectionOutcome.GatewayRefused, refused.Reason));
                 continue;
             }
 
-            var current = held.TryGetValue(token.Token, out var existing) ? existing : BillingDetails.Empty;
-            await vault.SaveAsync(reference, token.Token, Merge(current, patch), cancellationToken).ConfigureAwait(false);
+            await vault.CommitCorrectionAsync(reference, token.Token, merged, cancellationToken).ConfigureAwait(false);
             results.Add(new TokenCorrection(token.Token, CorrectionOutcome.Updated, null));
         }
 

@@ -5,8 +5,16 @@ using Tokenizer.Core.Ports;
 
 namespace Tokenizer.Core.Privacy;
 
-/// <summary>One token of an export with the billing details and online mandate acceptance held for it (null when none are held).</summary>
-public sealed record SubjectTokenData(TokenRecord Token, BillingDetails? BillingDetails, OnlineAcceptance? MandateAcceptance = null);
+/// <summary>
+/// One token of an export with the billing details and online mandate acceptance held for it (null when none are held),
+/// and the details of a correction under way or cut off (<see cref="PersonalDataVault.CorrectionRecordSuffix"/>: the
+/// gateway may hold them instead; null when none).
+/// </summary>
+public sealed record SubjectTokenData(
+    TokenRecord Token,
+    BillingDetails? BillingDetails,
+    OnlineAcceptance? MandateAcceptance = null,
+    BillingDetails? CorrectionUnderWay = null);
 
 /// <summary>Everything Tokenizer holds about one subject. The same shape whether or not the subject is known.</summary>
 public sealed record SubjectExport(
@@ -50,6 +58,7 @@ public sealed class PrivacyExport(
         var tokens = await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: false, cancellationToken).ConfigureAwait(false);
         var held = await vault.ReadAsync(reference, cancellationToken).ConfigureAwait(false);
         var acceptances = await vault.ReadMandateAcceptancesAsync(reference, cancellationToken).ConfigureAwait(false);
+        var underWay = await vault.ReadCorrectionsUnderWayAsync(reference, cancellationToken).ConfigureAwait(false);
         var customer = await ledger.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
         var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
 
@@ -69,7 +78,8 @@ public sealed class PrivacyExport(
             [.. tokens.Select(t => new SubjectTokenData(
                 t,
                 held.TryGetValue(t.Token, out var billing) ? billing : null,
-                acceptances.TryGetValue(t.Token, out var acceptance) ? acceptance : null))],
+                acceptances.TryGetValue(t.Token, out var acceptance) ? acceptance : null,
+                underWay.TryGetValue(t.Token, out var correcting) ? correcting : null))],
             customer is null ? [] : [customer],
             events,
             usedAgainAt is null ? erasure : null,

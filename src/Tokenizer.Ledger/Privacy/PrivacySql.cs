@@ -93,6 +93,8 @@ internal static class PrivacySql
 
     public const string DeleteSubjectData = "DELETE FROM privacy_personal_data WHERE subject = @subject";
 
+    public const string DeletePersonalDataRecord = "DELETE FROM privacy_personal_data WHERE subject = @subject AND record_id = @record_id";
+
     public const string DeleteSubjectKey = "DELETE FROM privacy_subject_keys WHERE subject = @subject";
 
     public const string DeleteCustomer = "DELETE FROM customers WHERE gateway = @gateway AND customer_reference = @customer_reference";
@@ -146,6 +148,7 @@ internal static class PrivacySql
         DELETE FROM privacy_personal_data
         WHERE record_id IN (SELECT token FROM tokens WHERE status = 'revoked' AND revoked_at < @before)
            OR record_id IN (SELECT token || '.mandate' FROM tokens WHERE status = 'revoked' AND revoked_at < @before)
+           OR record_id IN (SELECT token || '.correcting' FROM tokens WHERE status = 'revoked' AND revoked_at < @before)
         """;
 
     public const string PurgeRevokedTokens = "DELETE FROM tokens WHERE status = 'revoked' AND revoked_at < @before";

@@ -73,6 +73,17 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
     }
 
     /// <inheritdoc />
+    public Task DeletePersonalDataAsync(string subject, string recordId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        ArgumentException.ThrowIfNullOrEmpty(recordId);
+        return WriteOneAsync(
+            PrivacySql.DeletePersonalDataRecord,
+            delete => delete.Bind("@subject", subject).Bind("@record_id", recordId),
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task SavePersonalDataAsync(PersonalDataRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);

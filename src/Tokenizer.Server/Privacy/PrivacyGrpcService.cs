@@ -36,6 +36,7 @@ internal sealed class PrivacyGrpcService(
         {
             Token = ProtoMapper.ToProto(t.Token),
             BillingDetails = t.BillingDetails is null ? null : ToProto(t.BillingDetails),
+            CorrectionUnderWay = t.CorrectionUnderWay is null ? null : ToProto(t.CorrectionUnderWay),
             MandateAcceptance = t.MandateAcceptance is null
                 ? null
                 : new OnlineMandateAcceptance { IpAddress = t.MandateAcceptance.IpAddress, UserAgent = t.MandateAcceptance.UserAgent },

@@ -677,6 +677,8 @@ public sealed class PrivacyErasureTests
 
         public Task SavePersonalDataAsync(PersonalDataRecord record, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+        public Task DeletePersonalDataAsync(string subject, string recordId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
         public Task<IReadOnlyList<PersonalDataRecord>> ListPersonalDataAsync(string subject, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<RetentionPurge> PurgeExpiredAsync(DateTimeOffset revokedTokensBefore, DateTimeOffset idempotencyBefore, CancellationToken cancellationToken) =>
