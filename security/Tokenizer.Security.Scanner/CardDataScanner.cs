@@ -37,12 +37,27 @@ internal sealed class CardDataScanner(Allowlist allowlist)
     /// <exception cref="UnauthorizedAccessException">The file cannot be read.</exception>
     public IReadOnlyList<Finding> Scan(string path, string displayPath)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
-        return Scan(stream, displayPath);
+        using var stream = Open(path);
+        var layout = SqliteLayout.Detect(Head(stream), path.EndsWith("-wal", StringComparison.Ordinal) ? CompanionHead(path[..^4]) : []);
+        stream.Position = 0;
+        if (layout is null)
+        {
+            return Scan(stream, displayPath);
+        }
+
+        var segments = new List<RecordSegment>();
+        using var pages = new SqlitePageStream(stream, layout, segments);
+        return Scan(pages, displayPath, segments);
     }
 
     /// <summary>Scans a stream from its current position; offsets count from there.</summary>
-    public IReadOnlyList<Finding> Scan(Stream stream, string displayPath)
+    public IReadOnlyList<Finding> Scan(Stream stream, string displayPath) => Scan(stream, displayPath, null);
+
+    /// <summary>
+    /// Scans a stream and, after each chunk, the record values <paramref name="segments"/> received while it was read
+    /// (a <see cref="SqlitePageStream"/>), each on its own.
+    /// </summary>
+    private List<Finding> Scan(Stream stream, string displayPath, List<RecordSegment>? segments)
     {
         ArgumentNullException.ThrowIfNull(stream);
         var findings = new List<Finding>();
@@ -55,7 +70,18 @@ internal sealed class CardDataScanner(Allowlist allowlist)
             var endOfFile = Fill(stream, ref count);
             var ownedStart = first ? 0 : bufferStart + Overlap;
             var ownedEnd = endOfFile ? bufferStart + count : bufferStart + count - Overlap;
-            ScanBuffer(count, bufferStart, ownedStart, ownedEnd, displayPath, findings, seen);
+            var start = bufferStart;
+            ScanBytes(buffer.AsSpan(0, count), i => start + i, ownedStart, ownedEnd, displayPath, findings, seen);
+            if (segments is not null)
+            {
+                foreach (var segment in segments)
+                {
+                    ScanBytes(segment.Bytes, segment.FileOffset, long.MinValue, long.MaxValue, displayPath, findings, seen);
+                }
+
+                segments.Clear();
+            }
+
             if (endOfFile)
             {
                 break;
@@ -71,6 +97,35 @@ internal sealed class CardDataScanner(Allowlist allowlist)
 
         findings.Sort((a, b) => a.Offset != b.Offset ? a.Offset.CompareTo(b.Offset) : a.Kind.CompareTo(b.Kind));
         return findings;
+    }
+
+    private static FileStream Open(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+
+    private static byte[] Head(Stream stream)
+    {
+        var head = new byte[SqliteLayout.HeaderLength];
+        var total = 0;
+        while (total < head.Length && stream.Read(head, total, head.Length - total) is > 0 and var read)
+        {
+            total += read;
+        }
+
+        return head[..total];
+    }
+
+    /// <summary>The first bytes of a WAL's database, for its reserved bytes and text encoding; empty when unreadable.</summary>
+    private static byte[] CompanionHead(string databasePath)
+    {
+        try
+        {
+            using var database = Open(databasePath);
+            return Head(database);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     private bool Fill(Stream stream, ref int count)
@@ -89,10 +144,14 @@ internal sealed class CardDataScanner(Allowlist allowlist)
         return false;
     }
 
-    private void ScanBuffer(
-        int count, long bufferStart, long ownedStart, long ownedEnd, string displayPath, List<Finding> findings, HashSet<(long, SensitiveDataKind, TextEncoding)> seen)
+    /// <summary>
+    /// Scans <paramref name="bytes"/> as UTF-8 and as UTF-16LE at both alignments; <paramref name="fileOffset"/> maps a
+    /// byte index to its offset in the file.
+    /// </summary>
+    private void ScanBytes(
+        ReadOnlySpan<byte> bytes, Func<int, long> fileOffset, long ownedStart, long ownedEnd, string displayPath, List<Finding> findings, HashSet<(long, SensitiveDataKind, TextEncoding)> seen)
     {
-        var bytes = buffer.AsSpan(0, count);
+        var count = bytes.Length;
 
         // Every kind needs a digit: the byte 0x30-0x39 in ASCII or UTF-16, or a digit of another script, non-ASCII.
         if (bytes.IndexOfAnyInRange((byte)'0', (byte)'9') < 0 && bytes.IndexOfAnyInRange((byte)0x80, (byte)0xFF) < 0)
@@ -100,9 +159,10 @@ internal sealed class CardDataScanner(Allowlist allowlist)
             return;
         }
 
-        Utf8View(bytes);
+        var view = count <= chars.Length ? chars : new char[count];
+        Utf8View(bytes, view);
 
-        ScanView(chars.AsSpan(0, count), offset => bufferStart + offset, TextEncoding.Ascii, ownedStart, ownedEnd, displayPath, findings, seen);
+        ScanView(view.AsSpan(0, count), fileOffset, TextEncoding.Ascii, ownedStart, ownedEnd, displayPath, findings, seen);
 
         // UTF-16LE digits have a zero high byte; without any zero byte there is no UTF-16 text to read.
         if (bytes.IndexOf((byte)0) < 0)
@@ -115,11 +175,11 @@ internal sealed class CardDataScanner(Allowlist allowlist)
             var length = (count - alignment) / 2;
             for (var i = 0; i < length; i++)
             {
-                chars[i] = (char)(bytes[alignment + (2 * i)] | (bytes[alignment + (2 * i) + 1] << 8));
+                view[i] = (char)(bytes[alignment + (2 * i)] | (bytes[alignment + (2 * i) + 1] << 8));
             }
 
             var shift = alignment;
-            ScanView(chars.AsSpan(0, length), offset => bufferStart + shift + (2L * offset), TextEncoding.Utf16Le, ownedStart, ownedEnd, displayPath, findings, seen);
+            ScanView(view.AsSpan(0, length), offset => fileOffset(shift + (2 * offset)), TextEncoding.Utf16Le, ownedStart, ownedEnd, displayPath, findings, seen);
         }
     }
 
@@ -128,7 +188,7 @@ internal sealed class CardDataScanner(Allowlist allowlist)
     /// pair for a supplementary one) at its first byte(s) and U+FFFF after, which the scanning preset skips; any other
     /// byte as U+0000, which it reads as the end of a number.
     /// </summary>
-    private void Utf8View(ReadOnlySpan<byte> bytes)
+    private static void Utf8View(ReadOnlySpan<byte> bytes, char[] chars)
     {
         var i = 0;
         while (i < bytes.Length)
