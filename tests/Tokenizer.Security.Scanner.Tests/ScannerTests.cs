@@ -532,6 +532,58 @@ public sealed class ScannerTests : IDisposable
         Assert.Matches(@"ledger\.db:\d+: PAN \*\*\*\*" + ScannerHarness.Pan[^4..] + "$", stored);
     }
 
+    /// <summary>
+    /// The ways a PAN can sit in a SQLite database that record-by-record reading must still find: whole in a text value, in
+    /// separator form inside JSON, split over two adjacent text columns, as bytes in a BLOB, as UTF-16LE inside a UTF-8
+    /// text value, in the free space of a row deleted without secure_delete, and in a value so long it overflows its page.
+    /// </summary>
+    [Theory]
+    [InlineData("text")]
+    [InlineData("json")]
+    [InlineData("split")]
+    [InlineData("blob")]
+    [InlineData("utf16")]
+    [InlineData("deleted")]
+    [InlineData("overflow")]
+    public void Run_SqlitePanStoredAnyWay_Found(string how)
+    {
+        // Arrange
+        var pan = ScannerHarness.Pan;
+        var database = files.PathOf("store.db");
+        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Pooling = false }.ToString()))
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA secure_delete = OFF; CREATE TABLE t (id INTEGER PRIMARY KEY, outcome TEXT, a TEXT, b TEXT, mac BLOB);");
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO t (outcome, a, b, mac) VALUES ('success', $a, $b, $mac);";
+            object a = how switch
+            {
+                "text" or "deleted" => pan,
+                "json" => "{\"ref\":\"" + string.Join("-", pan[..4], pan[4..8], pan[8..12], pan[12..]) + "\"}",
+                "split" => pan[..8],
+                "utf16" => string.Concat(pan.Select(c => c + "\0")),
+                "overflow" => new string('x', 9000) + " " + pan + " " + new string('y', 9000),
+                _ => "none",
+            };
+            insert.Parameters.AddWithValue("$a", a);
+            insert.Parameters.AddWithValue("$b", how == "split" ? pan[8..] : "z");
+            insert.Parameters.AddWithValue("$mac", how == "blob" ? Encoding.ASCII.GetBytes(pan) : new byte[32]);
+            insert.ExecuteNonQuery();
+            Execute(connection, "INSERT INTO t (outcome, a, b, mac) VALUES ('success', 'kept', 'row', zeroblob(32));");
+            if (how == "deleted")
+            {
+                Execute(connection, "DELETE FROM t WHERE id = 1;");
+            }
+        }
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", database);
+
+        // Assert
+        Assert.True(result.ExitCode == 1, result.Output);
+        Assert.Contains(result.Findings, l => l.StartsWith(database + ":", StringComparison.Ordinal) && l.Contains("PAN ****" + pan[^4..], StringComparison.Ordinal));
+    }
+
     private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     /// <summary>Reproducible bytes that look random (SHA-256 of a seed and a counter): a failing sample can be replayed.</summary>
