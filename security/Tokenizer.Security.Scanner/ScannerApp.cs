@@ -26,7 +26,8 @@ internal static class ScannerApp
         usage: Tokenizer.Security.Scanner [options] PATH...
           Scans files and directories (recursively, symbolic links not followed) for card and bank data at rest:
           Luhn-valid PANs of 12-19 digits (with or without single space/dash separators), CVCs near PANs,
-          mod-97-valid IBANs, and account numbers after account-number labels; in every file, as ASCII/UTF-8 and UTF-16LE.
+          mod-97-valid IBANs, and account numbers after account-number labels; in every file, as ASCII/UTF-8 and UTF-16LE
+          (SQLite databases and WALs record by record: each value on its own, the rest of the file as bytes).
         options:
           --allowlist FILE   published test numbers to ignore, one per line, '#' comments
                              (default: card-data-allowlist.txt next to the tool)

@@ -462,4 +462,145 @@ public sealed class ScannerTests : IDisposable
         // Assert
         Assert.Equal(0, result.ExitCode);
     }
+
+    /// <summary>
+    /// The audit trail's shape (outcome, correlation id, two MACs, key id) with what the server writes: system records
+    /// carry a W3C trace id (32 random lower-case hex chars), glued in the record to the outcome before it and the MAC
+    /// after it; and the privacy store's shape (record id, ciphertext). About one trace id in a hundred holds a Luhn-valid
+    /// run of 12 or more digits, which the scanner used to report: a hex id glued to a word does not start a token.
+    /// </summary>
+    [Fact]
+    public void Run_SqliteAuditTraceIdsAndRandomCiphertexts_NoFinding_PanInTextColumnFound()
+    {
+        // Arrange: fixed seed, so a failure is reproducible; 1,500 records hold about fifteen such trace ids.
+        var random = new SeededBytes("scanflake-20261207");
+        var database = files.PathOf("ledger.db");
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = database, Pooling = false }.ToString();
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; PRAGMA secure_delete = ON;");
+        Execute(connection, "CREATE TABLE audit_events (sequence INTEGER PRIMARY KEY, action TEXT NOT NULL, outcome TEXT NOT NULL, correlation_id TEXT NOT NULL, prev_mac BLOB NOT NULL, mac BLOB NOT NULL, key_id TEXT) STRICT;");
+        Execute(connection, "CREATE TABLE privacy_personal_data (subject TEXT NOT NULL, record_id TEXT NOT NULL, ciphertext BLOB NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (subject, record_id)) STRICT;");
+        using (var transaction = connection.BeginTransaction())
+        {
+            var mac = new byte[32];
+            for (var i = 0; i < 1500; i++)
+            {
+                var next = random.Next(32);
+                using var insert = connection.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = """
+                    INSERT INTO audit_events (action, outcome, correlation_id, prev_mac, mac, key_id) VALUES ('configuration/service_stopped', 'success', $trace, $prev, $mac, 'oehiedmoealdjjfg');
+                    INSERT INTO privacy_personal_data VALUES ('subj_haaielknhniipgiimhhdhgofjchpdmim', $record, $ciphertext, 1796682254967976);
+                    """;
+                insert.Parameters.AddWithValue("$trace", Convert.ToHexStringLower(random.Next(16)));
+                insert.Parameters.AddWithValue("$prev", mac);
+                insert.Parameters.AddWithValue("$mac", next);
+                insert.Parameters.AddWithValue("$record", "pm_" + string.Concat(random.Next(24).Select(b => Base62[b % 62])));
+                insert.Parameters.AddWithValue("$ciphertext", random.Next(29 + random.Next(1)[0]));
+                insert.ExecuteNonQuery();
+                mac = next;
+            }
+
+            transaction.Commit();
+        }
+
+        // Act: every page in the WAL (no checkpoint yet), then in the database alone.
+        var inWal = ScannerHarness.Run("--no-allowlist", files.Root);
+        var walLength = new FileInfo(database + "-wal").Length;
+        Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
+        var inDatabase = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Control: a PAN in a text column of the same table is found, in the WAL and, once checkpointed, in the database.
+        using (var insert = connection.CreateCommand())
+        {
+            insert.CommandText = "INSERT INTO audit_events (action, outcome, correlation_id, prev_mac, mac) VALUES ('x', 'success', $pan, zeroblob(32), zeroblob(32));";
+            insert.Parameters.AddWithValue("$pan", ScannerHarness.Pan);
+            insert.ExecuteNonQuery();
+        }
+
+        var controlInWal = ScannerHarness.Run("--no-allowlist", files.Root);
+        connection.Dispose(); // the last connection's close checkpoints the WAL into the database and deletes it
+        var controlInDatabase = ScannerHarness.Run("--no-allowlist", files.Root);
+
+        // Assert
+        Assert.True(inWal.ExitCode == 0 && walLength > 500_000, inWal.Output);
+        Assert.True(inDatabase.ExitCode == 0, inDatabase.Output);
+        var wal = Assert.Single(controlInWal.Findings);
+        Assert.Matches(@"ledger\.db-wal:\d+: PAN \*\*\*\*" + ScannerHarness.Pan[^4..] + "$", wal);
+        var stored = Assert.Single(controlInDatabase.Findings);
+        Assert.Matches(@"ledger\.db:\d+: PAN \*\*\*\*" + ScannerHarness.Pan[^4..] + "$", stored);
+    }
+
+    /// <summary>
+    /// The ways a PAN can sit in a SQLite database that record-by-record reading must still find: whole in a text value, in
+    /// separator form inside JSON, split over two adjacent text columns, as bytes in a BLOB, as UTF-16LE inside a UTF-8
+    /// text value, in the free space of a row deleted without secure_delete, and in a value so long it overflows its page.
+    /// </summary>
+    [Theory]
+    [InlineData("text")]
+    [InlineData("json")]
+    [InlineData("split")]
+    [InlineData("blob")]
+    [InlineData("utf16")]
+    [InlineData("deleted")]
+    [InlineData("overflow")]
+    public void Run_SqlitePanStoredAnyWay_Found(string how)
+    {
+        // Arrange
+        var pan = ScannerHarness.Pan;
+        var database = files.PathOf("store.db");
+        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Pooling = false }.ToString()))
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA secure_delete = OFF; CREATE TABLE t (id INTEGER PRIMARY KEY, outcome TEXT, a TEXT, b TEXT, mac BLOB);");
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO t (outcome, a, b, mac) VALUES ('success', $a, $b, $mac);";
+            object a = how switch
+            {
+                "text" or "deleted" => pan,
+                "json" => "{\"ref\":\"" + string.Join("-", pan[..4], pan[4..8], pan[8..12], pan[12..]) + "\"}",
+                "split" => pan[..8],
+                "utf16" => string.Concat(pan.Select(c => c + "\0")),
+                "overflow" => new string('x', 9000) + " " + pan + " " + new string('y', 9000),
+                _ => "none",
+            };
+            insert.Parameters.AddWithValue("$a", a);
+            insert.Parameters.AddWithValue("$b", how == "split" ? pan[8..] : "z");
+            insert.Parameters.AddWithValue("$mac", how == "blob" ? Encoding.ASCII.GetBytes(pan) : new byte[32]);
+            insert.ExecuteNonQuery();
+            Execute(connection, "INSERT INTO t (outcome, a, b, mac) VALUES ('success', 'kept', 'row', zeroblob(32));");
+            if (how == "deleted")
+            {
+                Execute(connection, "DELETE FROM t WHERE id = 1;");
+            }
+        }
+
+        // Act
+        var result = ScannerHarness.Run("--no-allowlist", database);
+
+        // Assert
+        Assert.True(result.ExitCode == 1, result.Output);
+        Assert.Contains(result.Findings, l => l.StartsWith(database + ":", StringComparison.Ordinal) && l.Contains("PAN ****" + pan[^4..], StringComparison.Ordinal));
+    }
+
+    private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    /// <summary>Reproducible bytes that look random (SHA-256 of a seed and a counter): a failing sample can be replayed.</summary>
+    private sealed class SeededBytes(string seed)
+    {
+        private long counter;
+
+        public byte[] Next(int count)
+        {
+            var bytes = new byte[count];
+            for (var written = 0; written < count; written += 32)
+            {
+                var block = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(seed + ":" + counter++));
+                block.AsSpan(0, Math.Min(32, count - written)).CopyTo(bytes.AsSpan(written));
+            }
+
+            return bytes;
+        }
+    }
 }
