@@ -45,7 +45,8 @@ public static class StripeResilience
 
     /// <summary>
     /// Registers the named client <see cref="HttpClientName"/>: pooled connections recycled every 5 minutes, no
-    /// IHttpClientFactory logging handlers, the resilience pipeline, and inside it a handler that reads each response
+    /// IHttpClientFactory logging handlers, a span per request (<see cref="StripeTracingHandler"/>), the resilience
+    /// pipeline, and inside it a handler that reads each response
     /// body within its attempt (so a connection dropped mid-body is a retryable attempt failure too).
     /// </summary>
     /// <param name="services">The host's services.</param>
@@ -58,6 +59,8 @@ public static class StripeResilience
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .RemoveAllLoggers();
+        // Outermost: one span per request, its retries (inside the pipeline) as events on it.
+        builder.AddHttpMessageHandler(() => new StripeTracingHandler());
         builder.AddResilienceHandler("pipeline", (pipeline, context) =>
         {
             var services = context.ServiceProvider;
@@ -183,6 +186,8 @@ public static class StripeResilience
                     {
                         metrics.RecordGatewayRetry(operation);
                     }
+
+                    StripeTracingHandler.RecordRetry(args.AttemptNumber + 1, Describe(args.Outcome), args.RetryDelay);
 
                     return default;
                 },

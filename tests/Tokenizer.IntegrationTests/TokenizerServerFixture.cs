@@ -61,6 +61,9 @@ public sealed class TokenizerServerFixture : IAsyncLifetime
 
     public CapturingLoggerProvider Logs { get; } = new();
 
+    /// <summary>Adds services to the host before it is built (e.g. a tracer provider with an in-memory exporter).</summary>
+    public Action<WebApplicationBuilder>? ConfigureHost { get; init; }
+
     public Uri Address { get; private set; } = null!;
 
     public StripeSandboxServer Sandbox => App.Services.GetRequiredService<EmbeddedSandbox>().Server
@@ -76,7 +79,11 @@ public sealed class TokenizerServerFixture : IAsyncLifetime
             "--Logging:LogLevel:Default=Debug",
             .. extraArgs,
         ];
-        App = TokenizerHost.Build(args, builder => builder.Logging.AddProvider(Logs));
+        App = TokenizerHost.Build(args, builder =>
+        {
+            builder.Logging.AddProvider(Logs);
+            ConfigureHost?.Invoke(builder);
+        });
         await App.StartAsync();
         var addresses = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         Address = new Uri(addresses.Addresses.First());

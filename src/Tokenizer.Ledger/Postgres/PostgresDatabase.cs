@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Tokenizer.Ledger.Schema;
@@ -73,15 +74,45 @@ internal sealed class PostgresDatabase : ILedgerDatabase
     public NpgsqlDataSource DataSource => dataSource;
 
     /// <inheritdoc />
-    public async Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    public async Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    {
+        using var activity = LedgerTracing.Start("postgresql", "read", operation);
+        try
+        {
+            return await ReadUntracedAsync(read, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            Core.Telemetry.TokenizerTracing.RecordError(activity, error);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<T> WriteAsync<T>(Func<DbTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    {
+        using var activity = LedgerTracing.Start("postgresql", "write", operation);
+        try
+        {
+            return await WriteUntracedAsync(work, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            Core.Telemetry.TokenizerTracing.RecordError(activity, error);
+            throw;
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/> on a pooled connection.</summary>
+    private async Task<T> ReadUntracedAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         return await read(connection, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <inheritdoc />
+    /// <summary>Runs <paramref name="work"/> in one transaction and commits it.</summary>
     /// <remarks>Retries on serialization failure (40001) and deadlock (40P01), up to 4 attempts.</remarks>
-    public async Task<T> WriteAsync<T>(Func<DbTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    private async Task<T> WriteUntracedAsync<T>(Func<DbTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {

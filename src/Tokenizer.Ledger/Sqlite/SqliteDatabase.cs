@@ -150,8 +150,38 @@ internal sealed class SqliteDatabase : ILedgerDatabase
         }
     }
 
+    /// <inheritdoc />
+    public async Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    {
+        using var activity = LedgerTracing.Start("sqlite", "read", operation);
+        try
+        {
+            return await ReadUntracedAsync(read, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            Core.Telemetry.TokenizerTracing.RecordError(activity, error);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<T> WriteAsync<T>(Func<DbTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    {
+        using var activity = LedgerTracing.Start("sqlite", "write", operation);
+        try
+        {
+            return await WriteUntracedAsync(work, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            Core.Telemetry.TokenizerTracing.RecordError(activity, error);
+            throw;
+        }
+    }
+
     /// <summary>Runs <paramref name="read"/> on its own connection (a consistent WAL snapshot per statement).</summary>
-    public async Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    private async Task<T> ReadUntracedAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -187,7 +217,7 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     /// once, so one fsync acknowledges many calls and none is acknowledged before its records are on disk. A writer
     /// whose work fails is rolled back to its savepoint; the others commit. A commit that fails fails them all.
     /// </remarks>
-    public async Task<T> WriteAsync<T>(
+    private async Task<T> WriteUntracedAsync<T>(
         Func<DbTransaction, CancellationToken, Task<T>> work,
         CancellationToken cancellationToken)
     {

@@ -49,7 +49,9 @@ public static class TokenizerServiceCollectionExtensions
         var limits = builder.Configuration.GetSection(TokenizerOptions.Section).Get<TokenizerOptions>()?.Limits ?? new LimitSettings();
         services.AddGrpc(grpc =>
         {
-            // Audit first (outermost), so it records the status the error mapping produced.
+            // The call's span outside everything, so the audit, the error mapping and the handler run inside it.
+            grpc.Interceptors.Add<TracingInterceptor>();
+            // Audit next (outermost of the rest), so it records the status the error mapping produced.
             grpc.Interceptors.Add<AuditInterceptor>();
             // Metrics next: it sees the status the error mapping produced, and health probes the audit skips.
             grpc.Interceptors.Add<MetricsInterceptor>();
@@ -135,6 +137,8 @@ public static class TokenizerServiceCollectionExtensions
         // Readiness (grpc.health.v1), metrics (OpenTelemetry, Prometheus on its own loopback port), graceful shutdown.
         services.AddTokenizerHealth();
         services.AddTokenizerTelemetry();
+        // Traces: our sources only, exported over OTLP when the OTEL_* variables ask for it (off by default).
+        services.AddTokenizerTracing(builder.Configuration);
         services.AddOptions<HostOptions>().Configure<IOptions<TokenizerOptions>>((host, tokenizer) =>
             host.ShutdownTimeout = TimeSpan.FromSeconds(tokenizer.Value.ShutdownTimeoutSeconds));
 

@@ -288,6 +288,7 @@ internal sealed partial class WebhookWorker(
     private async Task<bool> ProcessOneAsync(RelationalWebhookStore store, WebhookProcessor processor, WebhookClaim claim, WebhookOptions settings, CancellationToken cancellationToken, CancellationToken stoppingToken)
     {
         var type = claim.Event.Type;
+        using var activity = WebhookTracing.Start(type, claim.Attempts);
         try
         {
             var state = await processor.ProcessAsync(claim.Event, cancellationToken);
@@ -299,6 +300,7 @@ internal sealed partial class WebhookWorker(
                     // Possibly a token whose Tokenize call has not committed yet: tried again soon, not a failure (no
                     // warning, and never enough attempts to reach the failing gauge).
                     metrics.Processed(type, "deferred");
+                    WebhookTracing.End(activity, "deferred", null);
                     await store.FailAsync(claim, Owner, now + RetryDelay(claim.Attempts, NotOursRetryDelay, TimeSpan.FromSeconds(settings.MaxRetryDelaySeconds)), stoppingToken);
                     return true;
                 }
@@ -309,6 +311,7 @@ internal sealed partial class WebhookWorker(
             if (await store.FinishAsync(claim, Owner, state, timeProvider.GetUtcNow(), stoppingToken))
             {
                 metrics.Processed(type, state == WebhookState.Processed ? "processed" : "ignored");
+                WebhookTracing.End(activity, state == WebhookState.Processed ? "processed" : "ignored", null);
             }
 
             return true;
@@ -316,6 +319,7 @@ internal sealed partial class WebhookWorker(
         catch (Exception error) when (!(error is OperationCanceledException && stoppingToken.IsCancellationRequested))
         {
             metrics.Processed(type, "failed");
+            WebhookTracing.End(activity, "failed", error);
             var delay = RetryDelay(claim.Attempts, TimeSpan.FromSeconds(settings.LeaseSeconds), TimeSpan.FromSeconds(settings.MaxRetryDelaySeconds));
             var shownType = WebhookEventTypes.IsHandled(type) ? type : "other";
 
