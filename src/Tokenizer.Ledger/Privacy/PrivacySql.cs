@@ -65,7 +65,7 @@ internal static class PrivacySql
     /// An erasure's settled setup: the setup columns of one token, whatever its status, only while its stored setup is
     /// still pending under the same SetupIntent (a newer outcome is never overwritten).
     /// </summary>
-    public const string SettleSetup = "UPDATE tokens SET " + Schema.LedgerSql.SetupAssignments + """
+    public const string SettleSetup = "UPDATE tokens SET " + Tokens.TokenSql.SetupAssignments + """
 
         WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
         """;

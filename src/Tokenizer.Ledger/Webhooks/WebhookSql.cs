@@ -139,15 +139,15 @@ internal static class WebhookSql
         WHERE webhook_cursor.created < excluded.created
         """;
 
-    public const string SelectTokensBySetupIntent = "SELECT " + Ledger.Schema.LedgerSql.TokenColumns + " FROM tokens WHERE setup_intent = @id";
+    public const string SelectTokensBySetupIntent = "SELECT " + Ledger.Tokens.TokenSql.TokenColumns + " FROM tokens WHERE setup_intent = @id";
 
-    public const string SelectTokensByMandate = "SELECT " + Ledger.Schema.LedgerSql.TokenColumns + " FROM tokens WHERE mandate_id = @id";
+    public const string SelectTokensByMandate = "SELECT " + Ledger.Tokens.TokenSql.TokenColumns + " FROM tokens WHERE mandate_id = @id";
 
-    public const string SelectTokensByCustomer = "SELECT " + Ledger.Schema.LedgerSql.TokenColumns + " FROM tokens WHERE gateway_customer_id = @id";
+    public const string SelectTokensByCustomer = "SELECT " + Ledger.Tokens.TokenSql.TokenColumns + " FROM tokens WHERE gateway_customer_id = @id";
 
     // Only the token's own SetupIntent, and only when something differs: a replay writes nothing. Only an active token:
     // a revoked one has had its final event, and stays as it was then (every update below is fenced the same way).
-    public const string UpdateSetup = "UPDATE tokens SET " + Ledger.Schema.LedgerSql.SetupAssignments + """
+    public const string UpdateSetup = "UPDATE tokens SET " + Ledger.Tokens.TokenSql.SetupAssignments + """
 
         WHERE token = @token AND setup_intent = @setup_intent AND status = 'active' AND (
             setup_status IS DISTINCT FROM @setup_status
@@ -163,7 +163,7 @@ internal static class WebhookSql
 
     // The same, only when the setup status itself changes: the one change a token event reports. Not once a revoke here
     // has started (revoke_requested_at): that revoke cancels the SetupIntent itself and ends with its own revoked event.
-    public const string UpdateSetupStatus = "UPDATE tokens SET " + Ledger.Schema.LedgerSql.SetupAssignments + """
+    public const string UpdateSetupStatus = "UPDATE tokens SET " + Ledger.Tokens.TokenSql.SetupAssignments + """
 
         WHERE token = @token AND setup_intent = @setup_intent AND status = 'active' AND setup_status IS DISTINCT FROM @setup_status
             AND revoke_requested_at IS NULL
