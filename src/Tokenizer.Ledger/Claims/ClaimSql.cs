@@ -84,4 +84,18 @@ internal static class ClaimSql
           AND updated_at = @claimed_at
         """;
 
+    /// <summary>
+    /// Completed idempotency records whose stored answer may quote the reference (a token's JSON carries it): the
+    /// candidates are checked and rewritten in code. A scan of the table, bounded by its retention; erasures are rare.
+    /// </summary>
+    public const string SelectResponsesQuoting = """
+        SELECT caller_id, idempotency_key, response FROM idempotency_records
+        WHERE state = 'completed' AND (response LIKE @quoted ESCAPE '\' OR response LIKE @encoded ESCAPE '\')
+        """;
+
+    public const string UpdateResponse =
+        "UPDATE idempotency_records SET response = @response WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key";
+
+    public const string PurgeFinishedIdempotencyRecords =
+        "DELETE FROM idempotency_records WHERE state = 'completed' AND updated_at < @before";
 }

@@ -495,4 +495,45 @@ internal sealed class RelationalClaimStore(ILedgerDatabase database, TimeProvide
         stored.AsSpan().IndexOfAnyExcept((byte)0) < 0 || CryptographicOperations.FixedTimeEquals(stored, claimed);
 
     private sealed record ClaimRow(string Operation, byte[] RequestHmac, string State, string? Response, long UpdatedAt, string? Resource, long? InterruptedAuditedAt);
+
+    /// <summary>
+    /// Rewrites the stored answers of completed claims that match either LIKE pattern (escape <c>\</c>), in the caller's
+    /// transaction: each answer becomes what <paramref name="rewrite"/> returns for it, or stays when it returns null.
+    /// </summary>
+    internal static async Task RewriteResponsesAsync(
+        DbTransaction transaction,
+        string quotedPattern,
+        string encodedPattern,
+        Func<string, string?> rewrite,
+        CancellationToken cancellationToken)
+    {
+        var updates = new List<(string CallerId, string Key, string Response)>();
+        using (var select = transaction.Command(ClaimSql.SelectResponsesQuoting))
+        {
+            select.Bind("@quoted", quotedPattern).Bind("@encoded", encodedPattern);
+            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (rewrite(reader.GetString(2)) is { } rewritten)
+                {
+                    updates.Add((reader.GetString(0), reader.GetString(1), rewritten));
+                }
+            }
+        }
+
+        foreach (var (callerId, key, response) in updates)
+        {
+            using var update = transaction.Command(ClaimSql.UpdateResponse);
+            update.Bind("@response", response).Bind("@caller_id", callerId).Bind("@idempotency_key", key);
+            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deletes the claims completed before <paramref name="before"/> (unix microseconds; retention); returns how many.</summary>
+    internal static async Task<int> PurgeFinishedAsync(DbTransaction transaction, long before, CancellationToken cancellationToken)
+    {
+        using var purge = transaction.Command(ClaimSql.PurgeFinishedIdempotencyRecords);
+        purge.Bind("@before", before);
+        return await purge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -40,4 +40,9 @@ internal static class CustomerSql
         WHERE gateway = @gateway AND subject = @subject AND deleted_customer_id = @expected
         """;
 
+    public const string DeleteCustomer = "DELETE FROM customers WHERE gateway = @gateway AND customer_reference = @customer_reference";
+
+    // A webhook's updates: what the gateway reports about a token or Customer (RelationalWebhookStore runs them).
+    // The Customer is gone at the gateway: the next tokenisation for this reference makes a new one.
+    public const string DeleteCustomerMapping = "DELETE FROM customers WHERE gateway = @gateway AND gateway_customer_id = @id";
 }

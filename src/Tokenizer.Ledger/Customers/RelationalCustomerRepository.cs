@@ -145,4 +145,12 @@ internal sealed class RelationalCustomerRepository(ILedgerDatabase database) : I
             },
             cancellationToken);
     }
+
+    /// <summary>Forgets the mapping of <paramref name="customerReference"/> (an erasure), in the caller's transaction.</summary>
+    internal static async Task DeleteMappingAsync(System.Data.Common.DbTransaction transaction, string gateway, string customerReference, CancellationToken cancellationToken)
+    {
+        using var delete = transaction.Command(CustomerSql.DeleteCustomer);
+        delete.Bind("@gateway", gateway).Bind("@customer_reference", customerReference);
+        await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 }

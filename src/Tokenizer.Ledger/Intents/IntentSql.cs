@@ -92,4 +92,13 @@ internal static class IntentSql
         LIMIT @limit
         """;
 
+    public const string UnlinkIntents =
+        "UPDATE intents SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
+
+    public const string PurgeFinishedIntents = """
+        DELETE FROM intents
+        WHERE state IN ('completed', 'closed')
+          AND (caller_id, idempotency_key) IN (
+              SELECT caller_id, idempotency_key FROM idempotency_records WHERE state = 'completed' AND updated_at < @before)
+        """;
 }

@@ -170,4 +170,23 @@ internal sealed class RelationalIntentStore(ILedgerDatabase database, TimeProvid
         var now = UnixMicros.From(timeProvider.GetUtcNow());
         return database.WriteAsync((transaction, ct) => ExecuteAsync(transaction, sql, callerId, key, now, bind, ct), cancellationToken);
     }
+
+    /// <summary>Replaces <paramref name="customerReference"/> by <paramref name="erasedReference"/> on every intent (an erasure).</summary>
+    internal static async Task UnlinkReferenceAsync(DbTransaction transaction, string customerReference, string erasedReference, CancellationToken cancellationToken)
+    {
+        using var unlink = transaction.Command(IntentSql.UnlinkIntents);
+        unlink.Bind("@erased_reference", erasedReference).Bind("@customer_reference", customerReference);
+        await unlink.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Deletes the completed or closed intents whose claim completed before <paramref name="before"/> (unix microseconds;
+    /// retention), in the caller's transaction, before the claims themselves go.
+    /// </summary>
+    internal static async Task PurgeFinishedAsync(DbTransaction transaction, long before, CancellationToken cancellationToken)
+    {
+        using var purge = transaction.Command(IntentSql.PurgeFinishedIntents);
+        purge.Bind("@before", before);
+        await purge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -161,6 +161,49 @@ internal sealed class RelationalTokenRepository(ILedgerDatabase database, TimePr
         return await revoke.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
+    /// <summary>The caller of <paramref name="token"/> while it is active (null: revoked or unknown), in the caller's transaction.</summary>
+    internal static async Task<string?> FindActiveCallerAsync(DbTransaction transaction, string token, CancellationToken cancellationToken)
+    {
+        using var select = transaction.Command(TokenSql.SelectActiveTokenCaller);
+        select.Bind("@token", token);
+        return await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <summary>
+    /// An erasure's settled setup (<see cref="TokenSql.SettleSetup"/>: whatever the token's status, only while its stored
+    /// setup is still pending under the same SetupIntent), in the caller's transaction. Returns the rows changed.
+    /// </summary>
+    internal static async Task<int> SettleSetupAsync(DbTransaction transaction, TokenRecord token, CancellationToken cancellationToken)
+    {
+        using var update = transaction.Command(TokenSql.SettleSetup);
+        TokenRows.BindSetupOnly(update, token);
+        return await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>How many active tokens <paramref name="customerReference"/> holds, in the caller's transaction.</summary>
+    internal static async Task<long> CountActiveOfReferenceAsync(DbTransaction transaction, string customerReference, CancellationToken cancellationToken)
+    {
+        using var count = transaction.Command(TokenSql.CountActiveTokensOfReference);
+        count.Bind("@customer_reference", customerReference);
+        return Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Replaces <paramref name="customerReference"/> by <paramref name="erasedReference"/> on every token (an erasure).</summary>
+    internal static async Task UnlinkReferenceAsync(DbTransaction transaction, string customerReference, string erasedReference, CancellationToken cancellationToken)
+    {
+        using var unlink = transaction.Command(TokenSql.UnlinkTokens);
+        unlink.Bind("@erased_reference", erasedReference).Bind("@customer_reference", customerReference);
+        await unlink.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the tokens revoked before <paramref name="before"/> (unix microseconds; retention); returns how many.</summary>
+    internal static async Task<int> PurgeRevokedAsync(DbTransaction transaction, long before, CancellationToken cancellationToken)
+    {
+        using var purge = transaction.Command(TokenSql.PurgeRevokedTokens);
+        purge.Bind("@before", before);
+        return await purge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The text is assembled from TokenSql constant fragments chosen by which filters are set; every filter value travels as a bound parameter (Ledger.Tests: filters with quotes).")]
     private static void BuildListCommand(DbCommand command, TokenQuery query, PagePosition? after)
     {

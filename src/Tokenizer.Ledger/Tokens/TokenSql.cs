@@ -115,4 +115,82 @@ internal static class TokenSql
     /// <summary>The listing order; matches the indexes on tokens, so no sort step. Fetches one row more than a page.</summary>
     public const string ListOrder = " ORDER BY created_at DESC, token DESC LIMIT @limit";
 
+    public const string SelectActiveTokenCaller = "SELECT caller_id FROM tokens WHERE token = @token AND status = 'active'";
+
+    /// <summary>
+    /// An erasure's settled setup: the setup columns of one token, whatever its status, only while its stored setup is
+    /// still pending under the same SetupIntent (a newer outcome is never overwritten).
+    /// </summary>
+    public const string SettleSetup = "UPDATE tokens SET " + SetupAssignments + """
+
+        WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
+        """;
+
+    public const string CountActiveTokensOfReference =
+        "SELECT COUNT(*) FROM tokens WHERE customer_reference = @customer_reference AND status = 'active'";
+
+    public const string UnlinkTokens =
+        "UPDATE tokens SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
+
+    public const string PurgeRevokedTokens = "DELETE FROM tokens WHERE status = 'revoked' AND revoked_at < @before";
+
+    // A webhook's updates: what the gateway reports about a token or Customer (RelationalWebhookStore runs them).
+    public const string SelectTokensBySetupIntent = "SELECT " + TokenColumns + " FROM tokens WHERE setup_intent = @id";
+
+    public const string SelectTokensByMandate = "SELECT " + TokenColumns + " FROM tokens WHERE mandate_id = @id";
+
+    public const string SelectTokensByCustomer = "SELECT " + TokenColumns + " FROM tokens WHERE gateway_customer_id = @id";
+
+    // Only the token's own SetupIntent, and only when something differs: a replay writes nothing. Only an active token:
+    // a revoked one has had its final event, and stays as it was then (every update below is fenced the same way).
+    public const string UpdateSetupFromWebhook = "UPDATE tokens SET " + SetupAssignments + """
+
+        WHERE token = @token AND setup_intent = @setup_intent AND status = 'active' AND (
+            setup_status IS DISTINCT FROM @setup_status
+            OR next_action_kind IS DISTINCT FROM @next_action_kind
+            OR next_action_url IS DISTINCT FROM @next_action_url
+            OR next_action_expires_at IS DISTINCT FROM @next_action_expires_at
+            OR setup_failure_code IS DISTINCT FROM @setup_failure_code
+            OR mandate_id IS DISTINCT FROM @mandate_id
+            OR mandate_status IS DISTINCT FROM @mandate_status
+            OR mandate_type IS DISTINCT FROM @mandate_type
+            OR mandate_accepted_at IS DISTINCT FROM @mandate_accepted_at)
+        """;
+
+    // The same, only when the setup status itself changes: the one change a token event reports. Not once a revoke here
+    // has started (revoke_requested_at): that revoke cancels the SetupIntent itself and ends with its own revoked event.
+    public const string UpdateSetupStatusFromWebhook = "UPDATE tokens SET " + SetupAssignments + """
+
+        WHERE token = @token AND setup_intent = @setup_intent AND status = 'active' AND setup_status IS DISTINCT FROM @setup_status
+            AND revoke_requested_at IS NULL
+        """;
+
+    // RETURNING: the tokens that changed, each of which gets its own token event in the same transaction.
+    public const string UpdateMandateStatus = """
+        UPDATE tokens SET mandate_status = @mandate_status
+        WHERE mandate_id = @mandate_id AND status = 'active' AND mandate_status IS DISTINCT FROM @mandate_status
+        RETURNING token, caller_id
+        """;
+
+    public const string UpdateCard = """
+        UPDATE tokens SET brand = @brand, last4 = @last4, exp_month = @exp_month, exp_year = @exp_year, fingerprint = @fingerprint
+        WHERE token = @token AND type = 'card' AND status = 'active' AND (
+            brand IS DISTINCT FROM @brand
+            OR last4 IS DISTINCT FROM @last4
+            OR exp_month IS DISTINCT FROM @exp_month
+            OR exp_year IS DISTINCT FROM @exp_year
+            OR fingerprint IS DISTINCT FROM @fingerprint)
+        """;
+
+    // A detach nobody here asked for: the token was active and no revoke of it had started.
+    public const string RevokeDetachedElsewhere = """
+        UPDATE tokens SET status = 'revoked', revoked_at = @now
+        WHERE token = @token AND status = 'active' AND revoke_requested_at IS NULL
+        """;
+
+    // The detach a Revoke RPC started, seen before that revoke's own ledger update committed.
+    public const string RevokeRequestedHere = """
+        UPDATE tokens SET status = 'revoked', revoked_at = @now
+        WHERE token = @token AND status = 'active' AND revoke_requested_at IS NOT NULL
+        """;
 }
