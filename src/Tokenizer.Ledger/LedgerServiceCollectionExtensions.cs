@@ -53,9 +53,10 @@ public static class LedgerServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Registers, as singletons, the ledger chosen by <c>Ledger:Provider</c>: <see cref="ITokenLedger"/> and
-    /// <see cref="RelationalTokenLedger"/> (the concrete <see cref="SqliteTokenLedger"/> or
-    /// <see cref="PostgresTokenLedger"/> too), the audit trail on the same database and connections as
+    /// Registers, as singletons, the ledger chosen by <c>Ledger:Provider</c>: <see cref="RelationalTokenLedger"/> (the
+    /// concrete <see cref="SqliteTokenLedger"/> or <see cref="PostgresTokenLedger"/> too) as <see cref="ILedgerSchema"/>,
+    /// its stores as <see cref="IClaimStore"/>, <see cref="IIntentStore"/>, <see cref="ICustomerRepository"/> and
+    /// <see cref="ITokenRepository"/>, the audit trail on the same database and connections as
     /// <see cref="IAuditTrail"/>, <see cref="IAuditTrailReader"/> and <see cref="RelationalAuditTrail"/> (the concrete
     /// <see cref="SqliteAuditTrail"/> or <see cref="PostgresAuditTrail"/> too), and for PostgreSQL the Data Protection key
     /// ring in the database as <see cref="IXmlRepository"/> and <see cref="PostgresXmlRepository"/>, and the token event
@@ -117,7 +118,12 @@ public static class LedgerServiceCollectionExtensions
                 break;
         }
 
-        services.AddSingleton<ITokenLedger>(sp => sp.GetRequiredService<RelationalTokenLedger>());
+        // The core's persistence ports, each a store of the ledger on its one database.
+        services.AddSingleton<ILedgerSchema>(sp => sp.GetRequiredService<RelationalTokenLedger>());
+        services.AddSingleton(sp => sp.GetRequiredService<RelationalTokenLedger>().Claims);
+        services.AddSingleton(sp => sp.GetRequiredService<RelationalTokenLedger>().Intents);
+        services.AddSingleton(sp => sp.GetRequiredService<RelationalTokenLedger>().Customers);
+        services.AddSingleton(sp => sp.GetRequiredService<RelationalTokenLedger>().Tokens);
         services.AddSingleton<IAuditTrail>(sp => sp.GetRequiredService<RelationalAuditTrail>());
         services.AddSingleton<IAuditTrailReader>(sp => sp.GetRequiredService<RelationalAuditTrail>());
         // Privacy: subject keys, encrypted personal data and erasures in the same database.

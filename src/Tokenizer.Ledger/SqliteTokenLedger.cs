@@ -6,7 +6,7 @@ using Tokenizer.Ledger.Sqlite;
 namespace Tokenizer.Ledger;
 
 /// <summary>
-/// <see cref="ITokenLedger"/> on one SQLite file: WAL, <c>synchronous=FULL</c> (a commit is durable when the call
+/// The ledger (<see cref="RelationalTokenLedger"/>: schema and stores) on one SQLite file: WAL, <c>synchronous=FULL</c> (a commit is durable when the call
 /// returns), a connection per operation from the pool. Register as a singleton (one per database file) and call
 /// <see cref="RelationalTokenLedger.InitializeAsync"/> before anything else. Thread-safe.
 /// </summary>

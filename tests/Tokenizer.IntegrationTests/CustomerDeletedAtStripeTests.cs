@@ -22,7 +22,7 @@ public sealed class CustomerDeletedAtStripeTests(TokenizerServerFixture server) 
         ApiBase = server.Sandbox.BaseAddress.ToString().TrimEnd('/'),
     });
 
-    private ITokenLedger Ledger => server.App.Services.GetRequiredService<ITokenLedger>();
+    private Tokenizer.Ledger.RelationalTokenLedger Ledger => server.App.Services.GetRequiredService<Tokenizer.Ledger.RelationalTokenLedger>();
 
     [Fact]
     public async Task TokenizeCard_MappedCustomerDeletedAtStripe_NewCustomerMappedNoErrorLoggedRetryReplays()
@@ -119,5 +119,5 @@ public sealed class CustomerDeletedAtStripeTests(TokenizerServerFixture server) 
         }
     }
 
-    private Task<string?> MappedCustomerAsync(string reference) => Ledger.FindCustomerAsync("stripe", reference, CancellationToken.None);
+    private Task<string?> MappedCustomerAsync(string reference) => Ledger.Customers.FindCustomerAsync("stripe", reference, CancellationToken.None);
 }

@@ -273,7 +273,7 @@ public sealed class RecoveryTests
         var declined = await Assert.ThrowsAsync<RpcException>(
             () => server.Client.TokenizeCardAsync(Requests.Card("4000000000000002", Requests.NewKey(), customer: "cust-declined")).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, declined.StatusCode);
-        var declinedCustomer = await server.App.Services.GetRequiredService<ITokenLedger>()
+        var declinedCustomer = await server.App.Services.GetRequiredService<ICustomerRepository>()
             .FindCustomerAsync("stripe", "cust-declined", CancellationToken.None);
         Assert.NotNull(declinedCustomer);
 

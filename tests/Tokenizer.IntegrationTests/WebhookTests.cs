@@ -53,7 +53,7 @@ public sealed class WebhookServer : IAsyncLifetime
 
     public RelationalWebhookStore Store => Server.App.Services.GetRequiredService<RelationalWebhookStore>();
 
-    public ITokenLedger Ledger => Server.App.Services.GetRequiredService<ITokenLedger>();
+    public Tokenizer.Ledger.RelationalTokenLedger Ledger => Server.App.Services.GetRequiredService<Tokenizer.Ledger.RelationalTokenLedger>();
 
     public async Task InitializeAsync()
     {
@@ -609,13 +609,13 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         }
 
         // The control: verified at the gateway, but nothing told the ledger yet.
-        var before = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        var before = await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None);
         var id = WebhookServer.NewEventId();
         var body = WebhookServer.Event(id, "setup_intent.succeeded", "{\"id\":\"" + tokenized.Setup.SetupIntent + "\",\"object\":\"setup_intent\",\"status\":\"succeeded\"}");
 
         var status = await server.PostSignedAsync(body);
         var state = await server.WaitProcessedAsync(id);
-        var after = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        var after = await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None);
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(Core.Domain.SetupStatus.RequiresAction, before!.Setup.Status);
@@ -631,7 +631,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
     public async Task PaymentMethodUpdated_NewExpiryAtTheGateway_LedgerAndGetTokenShowIt()
     {
         var tokenized = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), month: 12, year: 2030))).Token;
-        var before = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        var before = await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None);
         await new Stripe.PaymentMethodService(server.SandboxClient()).UpdateAsync(
             tokenized.Token_,
             new Stripe.PaymentMethodUpdateOptions { Card = new Stripe.PaymentMethodCardOptions { ExpMonth = 3, ExpYear = 2032 } });
@@ -656,12 +656,12 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         // Signed, but Stripe says the PaymentMethod is still attached: the event's claim is not taken on trust.
         await server.PostSignedAsync(WebhookServer.Event(early, "payment_method.detached", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\",\"customer\":null}"));
         await server.WaitProcessedAsync(early);
-        var stillActive = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        var stillActive = await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None);
         await new Stripe.PaymentMethodService(server.SandboxClient()).DetachAsync(tokenized.Token_);
         var id = WebhookServer.NewEventId();
         await server.PostSignedAsync(WebhookServer.Event(id, "payment_method.detached", "{\"id\":\"" + tokenized.Token_ + "\",\"object\":\"payment_method\",\"customer\":null}"));
         var state = await server.WaitProcessedAsync(id);
-        var after = await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None);
+        var after = await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None);
 
         Assert.Equal(Core.Domain.TokenStatus.Active, stillActive!.Status);
         Assert.Equal(WebhookState.Processed, state);
@@ -752,7 +752,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         var first = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: customer))).Token;
         var second = (await server.Server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: customer))).Token;
         var other = (await server.Server.Client.TokenizeCardAsync(Requests.Card("4242424242424242", Requests.NewKey(), customer: customer + "-other"))).Token;
-        var gatewayCustomer = (await server.Ledger.GetTokenAsync(first.Token_, CancellationToken.None))!.GatewayCustomerId!;
+        var gatewayCustomer = (await server.Ledger.Tokens.GetTokenAsync(first.Token_, CancellationToken.None))!.GatewayCustomerId!;
         await new Stripe.CustomerService(server.SandboxClient()).DeleteAsync(gatewayCustomer);
         var id = WebhookServer.NewEventId();
 
@@ -762,10 +762,10 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
         Assert.Equal(WebhookState.Processed, state);
         foreach (var token in new[] { first, second })
         {
-            Assert.Equal(Core.Domain.TokenStatus.Revoked, (await server.Ledger.GetTokenAsync(token.Token_, CancellationToken.None))!.Status);
+            Assert.Equal(Core.Domain.TokenStatus.Revoked, (await server.Ledger.Tokens.GetTokenAsync(token.Token_, CancellationToken.None))!.Status);
         }
 
-        Assert.Equal(Core.Domain.TokenStatus.Active, (await server.Ledger.GetTokenAsync(other.Token_, CancellationToken.None))!.Status);
+        Assert.Equal(Core.Domain.TokenStatus.Active, (await server.Ledger.Tokens.GetTokenAsync(other.Token_, CancellationToken.None))!.Status);
         Assert.Equal(2, (await server.AuditOfAsync(id)).Count);
     }
 
@@ -786,7 +786,7 @@ public sealed class WebhookProcessingTests : IClassFixture<WebhookServer>
             var id = WebhookServer.NewEventId();
             await server.PostSignedAsync(WebhookServer.Event(id, "customer.deleted", "{\"id\":\"" + customers[^1] + "\",\"object\":\"customer\",\"deleted\":true}"));
             Assert.Equal(WebhookState.Processed, await server.WaitProcessedAsync(id));
-            Assert.Null(await server.Ledger.FindCustomerAsync("stripe", reference, CancellationToken.None));
+            Assert.Null(await server.Ledger.Customers.FindCustomerAsync("stripe", reference, CancellationToken.None));
             var paymentMethodsBefore = sandbox.GetStats().PaymentMethods;
             sandbox.Requests.Clear();
             var token = (await server.Server.Client.TokenizeCardAsync(Requests.Card("5555555555554444", Requests.NewKey(), customer: reference))).Token;
@@ -831,7 +831,7 @@ public sealed class WebhookDeliveryTests
             var mandateUpdated = deliveries.Single(d => d.EventType == "mandate.updated");
             var setupSucceeded = deliveries.Single(d => d.EventType == "setup_intent.succeeded");
             var states = new[] { await server.WaitProcessedAsync(mandateUpdated.EventId), await server.WaitProcessedAsync(setupSucceeded.EventId) };
-            var after = await server.Ledger.GetTokenAsync(token.Token_, CancellationToken.None);
+            var after = await server.Ledger.Tokens.GetTokenAsync(token.Token_, CancellationToken.None);
 
             // The control: the token was READY with an active mandate, and the deliveries really came in reverse order.
             Assert.Equal((Contracts.V1.SetupStatus.Ready, Contracts.V1.MandateStatus.Active), (token.Setup.Status, token.Mandate.Status));
@@ -928,7 +928,7 @@ public sealed class WebhookDeliveryTests
             quiet.CancelAfter(TimeSpan.FromSeconds(7));
             var extra = await ExtraEventAsync(watch, quiet.Token);
             var listed = (await server.Server.Finance.ListTokenEventsAsync(new Contracts.V1.ListTokenEventsRequest { After = cursor, PageSize = 500 })).Events;
-            var ledgerFirst = await server.Ledger.GetTokenAsync(first.Token_, CancellationToken.None);
+            var ledgerFirst = await server.Ledger.Tokens.GetTokenAsync(first.Token_, CancellationToken.None);
 
             Assert.Equal(5, dropped.Count);
             Assert.All(dropped, d => Assert.Equal("dropped", d.Outcome));

@@ -91,11 +91,11 @@ public sealed class TokenizeWebhookRaceTests(WebhookServer server) : IClassFixtu
 
         // The ledger as the worker leaves it, read without GetToken (whose refresh would move the token itself).
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        var status = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!.Setup.Status;
+        var status = (await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None))!.Setup.Status;
         while (status != Core.Domain.SetupStatus.Ready && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
-            status = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!.Setup.Status;
+            status = (await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None))!.Setup.Status;
         }
 
         var kinds = (await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_)).Select(e => e.Kind);
@@ -150,7 +150,7 @@ public sealed class RevokeWebhookTests(WebhookServer server) : IClassFixture<Web
             if (name == FailPoints.AfterGatewaySuccess)
             {
                 processedBeforeCommit = TokenEventsOf.WaitForProcessedAsync(server, "payment_method.detached", token).GetAwaiter().GetResult();
-                ledgerWhileHeld = server.Ledger.GetTokenAsync(token, CancellationToken.None).GetAwaiter().GetResult()?.Status;
+                ledgerWhileHeld = server.Ledger.Tokens.GetTokenAsync(token, CancellationToken.None).GetAwaiter().GetResult()?.Status;
             }
         };
         try
@@ -193,7 +193,7 @@ public sealed class RevokeWebhookTests(WebhookServer server) : IClassFixture<Web
 
         await server.Server.Admin.RevokeTokenAsync(new RevokeTokenRequest { Token = token, IdempotencyKey = Requests.NewKey() });
         var events = await TokenEventsOf.ListAsync(server.Server.Finance, token);
-        var status = (await server.Ledger.GetTokenAsync(token, CancellationToken.None))!.Status;
+        var status = (await server.Ledger.Tokens.GetTokenAsync(token, CancellationToken.None))!.Status;
 
         Assert.NotNull(detachEvent);
         Assert.Equal(Core.Domain.TokenStatus.Revoked, status);
@@ -211,7 +211,7 @@ public sealed class RevokeWebhookTests(WebhookServer server) : IClassFixture<Web
 
         var cancelEvent = await TokenEventsOf.WaitForProcessedAsync(server, "setup_intent.canceled", tokenized.Setup.SetupIntent);
         var events = await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_);
-        var ledger = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!;
+        var ledger = (await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None))!;
 
         // The control: the token really was waiting for the customer, and Stripe's SetupIntent really is canceled.
         Assert.Equal(SetupStatus.RequiresAction, tokenized.Setup.Status);
@@ -235,7 +235,7 @@ public sealed class RevokeWebhookTests(WebhookServer server) : IClassFixture<Web
             if (name == FailPoints.AfterGatewaySuccess)
             {
                 processedBeforeCommit = TokenEventsOf.WaitForProcessedAsync(server, "setup_intent.canceled", tokenized.Setup.SetupIntent).GetAwaiter().GetResult();
-                ledgerWhileHeld = server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None).GetAwaiter().GetResult()?.Status;
+                ledgerWhileHeld = server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None).GetAwaiter().GetResult()?.Status;
             }
         };
         try
@@ -248,7 +248,7 @@ public sealed class RevokeWebhookTests(WebhookServer server) : IClassFixture<Web
         }
 
         var events = await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_);
-        var ledger = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!;
+        var ledger = (await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None))!;
 
         // The control: the cancel's webhook really was processed while the token was still active in the ledger.
         Assert.Equal(SetupStatus.RequiresAction, tokenized.Setup.Status);
@@ -415,7 +415,7 @@ public sealed class WebhookAfterFinalEventTests : IClassFixture<WebhookServer>
         await PostAsync("payment_method.automatically_updated", control);
         var events = await TokenEventsOf.ListAsync(server.Server.Finance, token);
         var controlEvents = await TokenEventsOf.ListAsync(server.Server.Finance, control);
-        var stored = (await server.Ledger.GetTokenAsync(token, CancellationToken.None))!;
+        var stored = (await server.Ledger.Tokens.GetTokenAsync(token, CancellationToken.None))!;
 
         Assert.Equal([TokenEventKind.CustomerDeleted], events.Select(e => e.Kind));
         Assert.Equal([(TokenEventKind.CardUpdated, "1881")], controlEvents.Select(e => (e.Kind, e.Card.Last4)));
@@ -434,7 +434,7 @@ public sealed class WebhookAfterFinalEventTests : IClassFixture<WebhookServer>
             using var verified = await http.PostAsync(new Uri(tokenized.Setup.NextAction.Url), form);
         }
 
-        var mandate = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!.Mandate!.Id;
+        var mandate = (await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None))!.Mandate!.Id;
         server.Server.Sandbox.DeactivateMandate(mandate);
         await DeleteCustomerAsync(tokenized.Token_);
         // The control: what the late events read at Stripe really differs from the ledger (so today's code records it).
@@ -444,7 +444,7 @@ public sealed class WebhookAfterFinalEventTests : IClassFixture<WebhookServer>
         await PostAsync("setup_intent.succeeded", tokenized.Setup.SetupIntent);
         await PostAsync("mandate.updated", mandate);
         var events = await TokenEventsOf.ListAsync(server.Server.Finance, tokenized.Token_);
-        var stored = (await server.Ledger.GetTokenAsync(tokenized.Token_, CancellationToken.None))!;
+        var stored = (await server.Ledger.Tokens.GetTokenAsync(tokenized.Token_, CancellationToken.None))!;
 
         Assert.Equal(SetupStatus.RequiresAction, tokenized.Setup.Status);
         Assert.Equal(("succeeded", "inactive"), (setupAtStripe.Status, mandateAtStripe.Status));
@@ -456,7 +456,7 @@ public sealed class WebhookAfterFinalEventTests : IClassFixture<WebhookServer>
     /// <summary>Deletes the token's Stripe Customer at the sandbox and processes its customer.deleted; returns the cus_ id.</summary>
     private async Task<string> DeleteCustomerAsync(string token)
     {
-        var customer = (await server.Ledger.GetTokenAsync(token, CancellationToken.None))!.GatewayCustomerId!;
+        var customer = (await server.Ledger.Tokens.GetTokenAsync(token, CancellationToken.None))!.GatewayCustomerId!;
         await new Stripe.CustomerService(server.SandboxClient()).DeleteAsync(customer);
         var id = WebhookServer.NewEventId();
         Assert.Equal(HttpStatusCode.OK, await server.PostSignedAsync(WebhookServer.Event(id, "customer.deleted", "{\"id\":\"" + customer + "\",\"object\":\"customer\",\"deleted\":true}")));

@@ -43,7 +43,7 @@ public sealed class PostgresConnectionTests : IAsyncLifetime
 
         // Act: the pool keeps the connection open afterwards, so the server still shows it.
         await ledger.InitializeAsync(CancellationToken.None);
-        await ledger.SaveCustomerAsync("stripe", "ref_tls", "cus_tls", clock.GetUtcNow(), CancellationToken.None);
+        await ledger.Customers.SaveCustomerAsync("stripe", "ref_tls", "cus_tls", clock.GetUtcNow(), CancellationToken.None);
         var sessions = await database.QueryAsync(
             """
             SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid
@@ -82,8 +82,8 @@ public sealed class PostgresConnectionTests : IAsyncLifetime
 
         // Act
         await ledger.InitializeAsync(CancellationToken.None);
-        await ledger.SaveCustomerAsync("stripe", Reference, CustomerId, clock.GetUtcNow(), CancellationToken.None);
-        Assert.Equal(CustomerId, await ledger.FindCustomerAsync("stripe", Reference, CancellationToken.None));
+        await ledger.Customers.SaveCustomerAsync("stripe", Reference, CustomerId, clock.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(CustomerId, await ledger.Customers.FindCustomerAsync("stripe", Reference, CancellationToken.None));
 
         // Assert: Npgsql logged the statements (the positive control), never their values.
         var text = logs.Text();

@@ -97,7 +97,7 @@ public sealed class PostgresConcurrencyTests() : ConcurrencyTests(new PostgresTe
         // Arrange: another replica is inside BeginAsync for k1, its INSERT done, its COMMIT not yet.
         await using var other = await Database.OpenConnectionAsync();
         await using var transaction = await other.BeginTransactionAsync();
-        using (var insert = transaction.Command(LedgerSql.InsertPendingClaim))
+        using (var insert = transaction.Command(Claims.ClaimSql.InsertPendingClaim))
         {
             insert.Bind("@caller_id", TestData.Caller)
                 .Bind("@idempotency_key", "k1")
@@ -110,7 +110,7 @@ public sealed class PostgresConcurrencyTests() : ConcurrencyTests(new PostgresTe
         }
 
         // Act: our claim blocks on the unique index until the other transaction ends.
-        var ours = Ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None);
+        var ours = Ledger.Claims.ClaimAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None);
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         var waited = !ours.IsCompleted;
         if (commit)

@@ -23,7 +23,7 @@ public abstract class ConcurrencyTests(TestDatabase database) : LedgerTestBase(d
             .Select(i => Task.Run(async () =>
             {
                 await go.Task;
-                return await ledgers[i % instances].BeginAsync(TestData.Claim("hot-key", TestData.Hmac(1), T0), CancellationToken.None);
+                return await ledgers[i % instances].Claims.ClaimAsync(TestData.Claim("hot-key", TestData.Hmac(1), T0), CancellationToken.None);
             }))
             .ToList();
 
@@ -47,14 +47,14 @@ public abstract class ConcurrencyTests(TestDatabase database) : LedgerTestBase(d
             ledgers.Add(await OpenLedgerAsync());
         }
 
-        await Ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None);
         var later = T0 + TestData.Lease + TimeSpan.FromSeconds(1);
         var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var calls = Enumerable.Range(0, 20)
             .Select(i => Task.Run(async () =>
             {
                 await go.Task;
-                return await ledgers[i % ledgers.Count].BeginAsync(TestData.Claim("k1", TestData.Hmac(1), later), CancellationToken.None);
+                return await ledgers[i % ledgers.Count].Claims.ClaimAsync(TestData.Claim("k1", TestData.Hmac(1), later), CancellationToken.None);
             }))
             .ToList();
 
@@ -78,7 +78,7 @@ public abstract class ConcurrencyTests(TestDatabase database) : LedgerTestBase(d
             {
                 await go.Task;
                 var ledger = i % 2 == 0 ? Ledger : other;
-                return await ledger.SaveCustomerAsync("stripe", "ref_1", $"cus_{i}", T0, CancellationToken.None);
+                return await ledger.Customers.SaveCustomerAsync("stripe", "ref_1", $"cus_{i}", T0, CancellationToken.None);
             }))
             .ToList();
 
@@ -89,7 +89,7 @@ public abstract class ConcurrencyTests(TestDatabase database) : LedgerTestBase(d
         // Assert
         var winner = Assert.Single(ids.Distinct());
         Assert.Matches("^cus_([0-9]|1[0-9])$", winner);
-        Assert.Equal(winner, await Ledger.FindCustomerAsync("stripe", "ref_1", CancellationToken.None));
+        Assert.Equal(winner, await Ledger.Customers.FindCustomerAsync("stripe", "ref_1", CancellationToken.None));
         Assert.Equal(1, await CountRowsAsync("customers"));
     }
 
@@ -108,8 +108,8 @@ public abstract class ConcurrencyTests(TestDatabase database) : LedgerTestBase(d
                 var token = TestData.Card($"pm_{i}", T0.AddSeconds(i));
                 Assert.Equal(
                     IdempotencyState.Started,
-                    (await ledger.BeginAsync(TestData.Claim(key, TestData.Hmac(1), T0), CancellationToken.None)).State);
-                await ledger.CompleteAsync(TestData.Caller, key, TestData.Response(token), token, CancellationToken.None);
+                    (await ledger.Claims.ClaimAsync(TestData.Claim(key, TestData.Hmac(1), T0), CancellationToken.None)).State);
+                await ledger.Claims.CompleteWithTokenAsync(TestData.Caller, key, TestData.Response(token), token, CancellationToken.None);
             }))
             .ToList();
 

@@ -25,8 +25,8 @@ public abstract partial class DataAtRestTests(TestDatabase database) : LedgerTes
         // Act
         Assert.Equal(
             IdempotencyState.Started,
-            (await Ledger.BeginAsync(TestData.Claim("k1", hmac, T0), CancellationToken.None)).State);
-        await Ledger.CompleteAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
+            (await Ledger.Claims.ClaimAsync(TestData.Claim("k1", hmac, T0), CancellationToken.None)).State);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
         var stored = await Database.ReadAtRestAsync();
 
         // Assert: the positive controls show the stored bytes were read (SQLite: file and WAL; PostgreSQL: the

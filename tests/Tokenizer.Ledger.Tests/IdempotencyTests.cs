@@ -12,7 +12,7 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     public async Task BeginAsync_NoRecord_ReturnsStartedAndStoresPendingClaim()
     {
         // Act
-        var outcome = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        var outcome = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Assert
         Assert.Equal(new IdempotencyOutcome(IdempotencyState.Started), outcome);
@@ -23,10 +23,10 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     public async Task BeginAsync_SameRequestPendingWithinLease_ReturnsInFlight()
     {
         // Arrange
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Act
-        var outcome = await Ledger.BeginAsync(
+        var outcome = await Ledger.Claims.ClaimAsync(
             TestData.Claim("k1", HmacA, T0 + TestData.Lease - TimeSpan.FromMicroseconds(1)),
             CancellationToken.None);
 
@@ -39,12 +39,12 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     public async Task BeginAsync_SameRequestPendingLeaseExpired_TakesOverAndRenewsLease()
     {
         // Arrange
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
         var takeOverAt = T0 + TestData.Lease;
 
         // Act
-        var takeOver = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, takeOverAt), CancellationToken.None);
-        var afterTakeOver = await Ledger.BeginAsync(
+        var takeOver = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, takeOverAt), CancellationToken.None);
+        var afterTakeOver = await Ledger.Claims.ClaimAsync(
             TestData.Claim("k1", HmacA, takeOverAt + TimeSpan.FromSeconds(1)),
             CancellationToken.None);
 
@@ -58,10 +58,10 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     public async Task BeginAsync_DifferentHmacWhilePending_ReturnsConflict()
     {
         // Arrange
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Act
-        var outcome = await Ledger.BeginAsync(TestData.Claim("k1", HmacB, T0), CancellationToken.None);
+        var outcome = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacB, T0), CancellationToken.None);
 
         // Assert
         Assert.Equal(IdempotencyState.Conflict, outcome.State);
@@ -71,10 +71,10 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     public async Task BeginAsync_DifferentHmacAfterLeaseExpired_ReturnsConflictNotTakeOver()
     {
         // Arrange
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Act
-        var outcome = await Ledger.BeginAsync(TestData.Claim("k1", HmacB, T0.AddDays(1)), CancellationToken.None);
+        var outcome = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacB, T0.AddDays(1)), CancellationToken.None);
 
         // Assert
         Assert.Equal(IdempotencyState.Conflict, outcome.State);
@@ -84,10 +84,10 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     public async Task BeginAsync_DifferentOperationSameHmac_ReturnsConflict()
     {
         // Arrange
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Act
-        var outcome = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0, operation: "revoke_token"), CancellationToken.None);
+        var outcome = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0, operation: "revoke_token"), CancellationToken.None);
 
         // Assert
         Assert.Equal(IdempotencyState.Conflict, outcome.State);
@@ -99,11 +99,11 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
         // Arrange
         var token = TestData.Card("pm_1", T0);
         var response = TestData.Response(token);
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
-        await Ledger.CompleteAsync(TestData.Caller, "k1", response, token, CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k1", response, token, CancellationToken.None);
 
         // Act
-        var outcome = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0.AddDays(30)), CancellationToken.None);
+        var outcome = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0.AddDays(30)), CancellationToken.None);
 
         // Assert
         Assert.Equal(new IdempotencyOutcome(IdempotencyState.Replay, response), outcome);
@@ -114,11 +114,11 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     {
         // Arrange
         var token = TestData.Card("pm_1", T0);
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
-        await Ledger.CompleteAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
 
         // Act
-        var outcome = await Ledger.BeginAsync(TestData.Claim("k1", HmacB, T0), CancellationToken.None);
+        var outcome = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacB, T0), CancellationToken.None);
 
         // Assert
         Assert.Equal(new IdempotencyOutcome(IdempotencyState.Conflict), outcome);
@@ -128,10 +128,10 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     public async Task BeginAsync_SameKeyOtherCaller_ReturnsStarted()
     {
         // Arrange
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Act
-        var outcome = await Ledger.BeginAsync(TestData.Claim("k1", HmacB, T0, caller: "caller_b"), CancellationToken.None);
+        var outcome = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacB, T0, caller: "caller_b"), CancellationToken.None);
 
         // Assert
         Assert.Equal(IdempotencyState.Started, outcome.State);
@@ -145,7 +145,7 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     {
         // Act + Assert
         await Assert.ThrowsAsync<ArgumentException>(
-            () => Ledger.BeginAsync(TestData.Claim("k1", new byte[length], T0), CancellationToken.None));
+            () => Ledger.Claims.ClaimAsync(TestData.Claim("k1", new byte[length], T0), CancellationToken.None));
     }
 
     [Fact]
@@ -153,7 +153,7 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     {
         // Act + Assert
         await Assert.ThrowsAsync<ArgumentException>(
-            () => Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0, lease: TimeSpan.FromSeconds(-1)), CancellationToken.None));
+            () => Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0, lease: TimeSpan.FromSeconds(-1)), CancellationToken.None));
     }
 
     [Fact]
@@ -161,14 +161,14 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     {
         // Arrange
         var token = TestData.Card("pm_1", T0);
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Act
-        await Ledger.CompleteAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
 
         // Assert
-        Assert.Equal(token, await Ledger.GetTokenAsync("pm_1", CancellationToken.None));
-        var replay = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        Assert.Equal(token, await Ledger.Tokens.GetTokenAsync("pm_1", CancellationToken.None));
+        var replay = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
         Assert.Equal(IdempotencyState.Replay, replay.State);
     }
 
@@ -177,14 +177,14 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     {
         // Arrange
         var token = TestData.Card("pm_1", T0);
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
-        await Ledger.CompleteAsync(TestData.Caller, "k1", "{\"first\":true}", token, CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k1", "{\"first\":true}", token, CancellationToken.None);
 
         // Act
-        await Ledger.CompleteAsync(TestData.Caller, "k1", "{\"second\":true}", token, CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k1", "{\"second\":true}", token, CancellationToken.None);
 
         // Assert
-        var replay = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        var replay = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
         Assert.Equal("{\"first\":true}", replay.ResponseJson);
     }
 
@@ -195,10 +195,10 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
         var token = TestData.Card("pm_1", T0);
 
         // Act
-        await Ledger.CompleteAsync(TestData.Caller, "released", TestData.Response(token), token, CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "released", TestData.Response(token), token, CancellationToken.None);
 
         // Assert
-        Assert.Equal(token, await Ledger.GetTokenAsync("pm_1", CancellationToken.None));
+        Assert.Equal(token, await Ledger.Tokens.GetTokenAsync("pm_1", CancellationToken.None));
         Assert.Equal(0, await CountRowsAsync("idempotency_records"));
     }
 
@@ -218,10 +218,10 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
         };
 
         // Act
-        await Ledger.CompleteAsync("caller_b", "revoke-1", TestData.Response(revoked), revoked, CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync("caller_b", "revoke-1", TestData.Response(revoked), revoked, CancellationToken.None);
 
         // Assert
-        var stored = await Ledger.GetTokenAsync("pm_1", CancellationToken.None);
+        var stored = await Ledger.Tokens.GetTokenAsync("pm_1", CancellationToken.None);
         Assert.Equal(original with { Status = TokenStatus.Revoked, RevokedAt = T0.AddHours(1) }, stored);
         Assert.Equal(1, await CountRowsAsync("tokens"));
     }
@@ -235,10 +235,10 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
         var stale = revoked with { Status = TokenStatus.Active, RevokedAt = null };
 
         // Act
-        await Ledger.CompleteAsync(TestData.Caller, "stale", TestData.Response(stale), stale, CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "stale", TestData.Response(stale), stale, CancellationToken.None);
 
         // Assert
-        Assert.Equal(revoked, await Ledger.GetTokenAsync("pm_1", CancellationToken.None));
+        Assert.Equal(revoked, await Ledger.Tokens.GetTokenAsync("pm_1", CancellationToken.None));
     }
 
     [Fact]
@@ -246,15 +246,15 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     {
         // Arrange
         var token = TestData.Card("pm_1", T0) with { Type = TokenType.SepaDebit };
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Act
         await Assert.ThrowsAsync<ArgumentException>(
-            () => Ledger.CompleteAsync(TestData.Caller, "k1", "{}", token, CancellationToken.None));
+            () => Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k1", "{}", token, CancellationToken.None));
 
         // Assert
         Assert.Equal(0, await CountRowsAsync("tokens"));
-        var retry = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        var retry = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
         Assert.Equal(IdempotencyState.InFlight, retry.State);
     }
 
@@ -269,22 +269,22 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
 
         // Act + Assert
         await Assert.ThrowsAsync<ArgumentException>(
-            () => Ledger.CompleteAsync(TestData.Caller, "k1", "{}", token, CancellationToken.None));
+            () => Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k1", "{}", token, CancellationToken.None));
     }
 
     [Fact]
     public async Task ReleaseOwnedAsync_PendingClaim_DeletesItSoARetryStarts()
     {
         // Arrange
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
 
         // Act
-        var released = await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
+        var released = await Ledger.Claims.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
 
         // Assert
         Assert.True(released);
         Assert.Equal(0, await CountRowsAsync("idempotency_records"));
-        var retry = await Ledger.BeginAsync(TestData.Claim("k1", HmacB, T0), CancellationToken.None);
+        var retry = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacB, T0), CancellationToken.None);
         Assert.Equal(IdempotencyState.Started, retry.State);
     }
 
@@ -293,15 +293,15 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     {
         // Arrange
         var token = TestData.Card("pm_1", T0);
-        await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
-        await Ledger.CompleteAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None);
 
         // Act
-        var released = await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
+        var released = await Ledger.Claims.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Failed, CancellationToken.None);
 
         // Assert
         Assert.False(released);
-        var replay = await Ledger.BeginAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
+        var replay = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", HmacA, T0), CancellationToken.None);
         Assert.Equal(new IdempotencyOutcome(IdempotencyState.Replay, TestData.Response(token)), replay);
     }
 
@@ -309,7 +309,7 @@ public abstract class IdempotencyTests(TestDatabase database) : LedgerTestBase(d
     public async Task ReleaseOwnedAsync_UnknownKey_DoesNothing()
     {
         // Act
-        var released = await Ledger.ReleaseOwnedAsync(TestData.Caller, "never-claimed", T0, IntentState.Closed, CancellationToken.None);
+        var released = await Ledger.Claims.ReleaseOwnedAsync(TestData.Caller, "never-claimed", T0, IntentState.Closed, CancellationToken.None);
 
         // Assert
         Assert.False(released);

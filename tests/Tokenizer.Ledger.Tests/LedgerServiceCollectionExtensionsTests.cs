@@ -43,12 +43,17 @@ public sealed class LedgerServiceCollectionExtensionsTests
         using var services = Build(Configuration(), path);
 
         // Act
-        var ledger = services.GetRequiredService<ITokenLedger>();
+        var ledger = services.GetRequiredService<ILedgerSchema>();
         var trail = services.GetRequiredService<IAuditTrail>();
 
         // Assert
         Assert.IsType<SqliteTokenLedger>(ledger);
+        var relational = Assert.IsAssignableFrom<RelationalTokenLedger>(ledger);
         Assert.Same(ledger, services.GetRequiredService<RelationalTokenLedger>());
+        Assert.Same(relational.Claims, services.GetRequiredService<IClaimStore>());
+        Assert.Same(relational.Intents, services.GetRequiredService<IIntentStore>());
+        Assert.Same(relational.Customers, services.GetRequiredService<ICustomerRepository>());
+        Assert.Same(relational.Tokens, services.GetRequiredService<ITokenRepository>());
         Assert.IsType<SqliteAuditTrail>(trail);
         Assert.Same(trail, services.GetRequiredService<IAuditTrailReader>());
         Assert.Same(trail, services.GetRequiredService<RelationalAuditTrail>());
@@ -65,7 +70,7 @@ public sealed class LedgerServiceCollectionExtensionsTests
             ("ConnectionStrings:Ledger", "Host=127.0.0.1;Database=tokenizer;SSL Mode=VerifyFull")), "unused");
 
         // Act
-        var ledger = services.GetRequiredService<ITokenLedger>();
+        var ledger = services.GetRequiredService<ILedgerSchema>();
         var trail = services.GetRequiredService<IAuditTrail>();
 
         // Assert

@@ -44,14 +44,14 @@ public abstract class LedgerTestBase(TestDatabase database) : IAsyncLifetime
     protected Task<long> CountRowsAsync(string table) => Database.CountRowsAsync(table);
 
     /// <summary>Records tokens the way the service does: claim, then complete.</summary>
-    protected static async Task SeedAsync(ITokenLedger ledger, IEnumerable<TokenRecord> tokens)
+    protected static async Task SeedAsync(RelationalTokenLedger ledger, IEnumerable<TokenRecord> tokens)
     {
         foreach (var token in tokens)
         {
             var key = "seed-" + token.Token;
-            var outcome = await ledger.BeginAsync(TestData.Claim(key, TestData.Hmac(1), T0), CancellationToken.None);
+            var outcome = await ledger.Claims.ClaimAsync(TestData.Claim(key, TestData.Hmac(1), T0), CancellationToken.None);
             Assert.Equal(IdempotencyState.Started, outcome.State);
-            await ledger.CompleteAsync(TestData.Caller, key, TestData.Response(token), token, CancellationToken.None);
+            await ledger.Claims.CompleteWithTokenAsync(TestData.Caller, key, TestData.Response(token), token, CancellationToken.None);
         }
     }
 }

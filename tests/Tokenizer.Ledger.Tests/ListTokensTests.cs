@@ -13,7 +13,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
     public async Task ListTokensAsync_EmptyLedger_ReturnsEmptyLastPage()
     {
         // Act
-        var page = await Ledger.ListTokensAsync(Query(), CancellationToken.None);
+        var page = await Ledger.Tokens.ListTokensAsync(Query(), CancellationToken.None);
 
         // Assert
         Assert.Empty(page.Tokens);
@@ -27,7 +27,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
         await SeedAsync(Ledger, [Card("pm_a", 1), Card("pm_c", 2), Card("pm_b", 2), Card("pm_d", 0)]);
 
         // Act
-        var page = await Ledger.ListTokensAsync(Query(), CancellationToken.None);
+        var page = await Ledger.Tokens.ListTokensAsync(Query(), CancellationToken.None);
 
         // Assert
         Assert.Equal(["pm_c", "pm_b", "pm_a", "pm_d"], Ids(page));
@@ -41,7 +41,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
         await SeedAsync(Ledger, [Card("pm_1", 1, "alice"), Card("pm_2", 2, "bob"), Card("pm_3", 3, "alice")]);
 
         // Act
-        var page = await Ledger.ListTokensAsync(Query() with { CustomerReference = "alice" }, CancellationToken.None);
+        var page = await Ledger.Tokens.ListTokensAsync(Query() with { CustomerReference = "alice" }, CancellationToken.None);
 
         // Assert
         Assert.Equal(["pm_3", "pm_1"], Ids(page));
@@ -56,7 +56,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
         await SeedAsync(Ledger, [Card("pm_1", 1), Card("pm_2", 2, status: TokenStatus.Revoked), Card("pm_3", 3)]);
 
         // Act
-        var page = await Ledger.ListTokensAsync(Query() with { Status = status }, CancellationToken.None);
+        var page = await Ledger.Tokens.ListTokensAsync(Query() with { Status = status }, CancellationToken.None);
 
         // Assert
         Assert.Equal(expected, Ids(page));
@@ -69,7 +69,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
         await SeedAsync(Ledger, [Card("pm_1", 1), Card("pm_2", 2), Card("pm_3", 3)]);
 
         // Act
-        var page = await Ledger.ListTokensAsync(Query() with { CreatedAfter = At(2) }, CancellationToken.None);
+        var page = await Ledger.Tokens.ListTokensAsync(Query() with { CreatedAfter = At(2) }, CancellationToken.None);
 
         // Assert
         Assert.Equal(["pm_3", "pm_2"], Ids(page));
@@ -82,7 +82,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
         await SeedAsync(Ledger, [Card("pm_1", 1), Card("pm_2", 2), Card("pm_3", 3)]);
 
         // Act
-        var page = await Ledger.ListTokensAsync(Query() with { CreatedBefore = At(2) }, CancellationToken.None);
+        var page = await Ledger.Tokens.ListTokensAsync(Query() with { CreatedBefore = At(2) }, CancellationToken.None);
 
         // Assert
         Assert.Equal(["pm_1"], Ids(page));
@@ -103,7 +103,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
             ]);
 
         // Act
-        var page = await Ledger.ListTokensAsync(
+        var page = await Ledger.Tokens.ListTokensAsync(
             Query() with { CustomerReference = "alice", Status = TokenStatus.Active, CreatedAfter = At(1), CreatedBefore = At(5) },
             CancellationToken.None);
 
@@ -149,10 +149,10 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
     {
         // Arrange
         await SeedAsync(Ledger, [Card("pm_1", 1, "alice"), Card("pm_2", 2, "bob"), Card("pm_3", 3, "bob"), Card("pm_4", 4, "alice")]);
-        var unfiltered = await Ledger.ListTokensAsync(Query() with { PageSize = 1 }, CancellationToken.None);
+        var unfiltered = await Ledger.Tokens.ListTokensAsync(Query() with { PageSize = 1 }, CancellationToken.None);
 
         // Act
-        var page = await Ledger.ListTokensAsync(
+        var page = await Ledger.Tokens.ListTokensAsync(
             Query() with { CustomerReference = "alice", PageToken = unfiltered.NextPageToken },
             CancellationToken.None);
 
@@ -168,7 +168,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
         var forged = PageToken.Encode(new PagePosition(long.MaxValue, "zzz"));
 
         // Act
-        var page = await Ledger.ListTokensAsync(Query() with { CustomerReference = "alice", PageToken = forged }, CancellationToken.None);
+        var page = await Ledger.Tokens.ListTokensAsync(Query() with { CustomerReference = "alice", PageToken = forged }, CancellationToken.None);
 
         // Assert
         Assert.Equal(["pm_1"], Ids(page));
@@ -180,7 +180,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
     {
         // Act
         var error = await Assert.ThrowsAsync<TokenizerException>(
-            () => Ledger.ListTokensAsync(Query() with { PageToken = pageToken }, CancellationToken.None));
+            () => Ledger.Tokens.ListTokensAsync(Query() with { PageToken = pageToken }, CancellationToken.None));
 
         // Assert
         Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
@@ -195,7 +195,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
     {
         // Act + Assert
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
-            () => Ledger.ListTokensAsync(Query() with { PageSize = pageSize }, CancellationToken.None));
+            () => Ledger.Tokens.ListTokensAsync(Query() with { PageSize = pageSize }, CancellationToken.None));
     }
 
     public static TheoryData<string> MalformedPageTokens()
@@ -246,7 +246,7 @@ public abstract class ListTokensTests(TestDatabase database) : LedgerTestBase(da
         string? next = null;
         do
         {
-            var page = await Ledger.ListTokensAsync(query with { PageToken = next }, CancellationToken.None);
+            var page = await Ledger.Tokens.ListTokensAsync(query with { PageToken = next }, CancellationToken.None);
             pages.Add(page);
             next = page.NextPageToken;
         }

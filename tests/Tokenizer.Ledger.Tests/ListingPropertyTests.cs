@@ -38,7 +38,7 @@ public abstract class ListingPropertyTests(TestDatabase database) : LedgerTestBa
                 var pages = 0;
                 do
                 {
-                    var page = await Ledger.ListTokensAsync(
+                    var page = await Ledger.Tokens.ListTokensAsync(
                         new TokenQuery(customer, null, null, null, pageSize, next),
                         CancellationToken.None);
                     Assert.InRange(page.Tokens.Count, next is null && records.Count == 0 ? 0 : 1, pageSize);

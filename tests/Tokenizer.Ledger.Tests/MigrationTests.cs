@@ -113,7 +113,7 @@ public abstract class MigrationTests(TestDatabase database) : LedgerTestBase(dat
         // Act
         var ledger = old.CreateLedger(Clock);
         await ledger.InitializeAsync(CancellationToken.None);
-        var token = await ledger.GetTokenAsync("pm_old", CancellationToken.None);
+        var token = await ledger.Tokens.GetTokenAsync("pm_old", CancellationToken.None);
 
         // Assert: the documented status, nothing invented, the rest as it was.
         Assert.NotNull(token);
@@ -157,10 +157,10 @@ public abstract class MigrationTests(TestDatabase database) : LedgerTestBase(dat
         // Act
         var ledger = old.CreateLedger(Clock);
         await ledger.InitializeAsync(CancellationToken.None);
-        var anyCardRetry = await ledger.BeginAsync(
+        var anyCardRetry = await ledger.Claims.ClaimAsync(
             new IdempotencyClaim("c", "k-card", "tokenize_card", Enumerable.Repeat((byte)0x11, 32).ToArray(), Clock.GetUtcNow(), TimeSpan.FromMinutes(1)),
             CancellationToken.None);
-        var otherBankRequest = await ledger.BeginAsync(
+        var otherBankRequest = await ledger.Claims.ClaimAsync(
             new IdempotencyClaim("c", "k-bank", "tokenize_bank_account", Enumerable.Repeat((byte)0x11, 32).ToArray(), Clock.GetUtcNow(), TimeSpan.FromMinutes(1)),
             CancellationToken.None);
 

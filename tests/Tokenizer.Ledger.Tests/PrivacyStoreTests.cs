@@ -126,8 +126,8 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         await Store.MarkTokenRevokedAsync("pm_unknown", T0.AddHours(1), CancellationToken.None);
 
         // Assert
-        var active = await Ledger.GetTokenAsync("pm_active", CancellationToken.None);
-        var revoked = await Ledger.GetTokenAsync("pm_revoked", CancellationToken.None);
+        var active = await Ledger.Tokens.GetTokenAsync("pm_active", CancellationToken.None);
+        var revoked = await Ledger.Tokens.GetTokenAsync("pm_revoked", CancellationToken.None);
         Assert.Equal((TokenStatus.Revoked, T0.AddHours(1)), (active!.Status, active.RevokedAt));
         Assert.Equal(T0.AddMinutes(1), revoked!.RevokedAt);
     }
@@ -146,14 +146,14 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         var canceled = new TokenSetup(SetupStatus.Failed, "seti_1", null, "canceled");
 
         // Act
-        await Store.SettleSetupAsync((await Ledger.GetTokenAsync("pm_pending", CancellationToken.None))! with { Setup = canceled }, CancellationToken.None);
-        await Store.SettleSetupAsync((await Ledger.GetTokenAsync("pm_settled", CancellationToken.None))! with { Setup = canceled with { SetupIntentId = "seti_2" } }, CancellationToken.None);
-        await Store.SettleSetupAsync((await Ledger.GetTokenAsync("pm_other", CancellationToken.None))! with { Setup = canceled }, CancellationToken.None);
+        await Store.SettleSetupAsync((await Ledger.Tokens.GetTokenAsync("pm_pending", CancellationToken.None))! with { Setup = canceled }, CancellationToken.None);
+        await Store.SettleSetupAsync((await Ledger.Tokens.GetTokenAsync("pm_settled", CancellationToken.None))! with { Setup = canceled with { SetupIntentId = "seti_2" } }, CancellationToken.None);
+        await Store.SettleSetupAsync((await Ledger.Tokens.GetTokenAsync("pm_other", CancellationToken.None))! with { Setup = canceled }, CancellationToken.None);
 
         // Assert
-        Assert.Equal((TokenStatus.Revoked, canceled), ((await Ledger.GetTokenAsync("pm_pending", CancellationToken.None))!.Status, (await Ledger.GetTokenAsync("pm_pending", CancellationToken.None))!.Setup));
-        Assert.Equal(SetupStatus.Ready, (await Ledger.GetTokenAsync("pm_settled", CancellationToken.None))!.Setup.Status);
-        Assert.Equal(pending with { SetupIntentId = "seti_3" }, (await Ledger.GetTokenAsync("pm_other", CancellationToken.None))!.Setup);
+        Assert.Equal((TokenStatus.Revoked, canceled), ((await Ledger.Tokens.GetTokenAsync("pm_pending", CancellationToken.None))!.Status, (await Ledger.Tokens.GetTokenAsync("pm_pending", CancellationToken.None))!.Setup));
+        Assert.Equal(SetupStatus.Ready, (await Ledger.Tokens.GetTokenAsync("pm_settled", CancellationToken.None))!.Setup.Status);
+        Assert.Equal(pending with { SetupIntentId = "seti_3" }, (await Ledger.Tokens.GetTokenAsync("pm_other", CancellationToken.None))!.Setup);
     }
 
     [Fact]
@@ -173,8 +173,8 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
     public async Task FindHoldingStartAsync_CustomerAndTokens_TheEarliestOfTheReferencesOwnNullForNone()
     {
         // Arrange: ref_a's Customer was mapped before its tokens; ref_b has a token only; another reference's older rows.
-        await Ledger.SaveCustomerAsync("stripe", "ref_a", "cus_a", T0.AddMinutes(10), CancellationToken.None);
-        await Ledger.SaveCustomerAsync("stripe", "ref_other", "cus_o", T0, CancellationToken.None);
+        await Ledger.Customers.SaveCustomerAsync("stripe", "ref_a", "cus_a", T0.AddMinutes(10), CancellationToken.None);
+        await Ledger.Customers.SaveCustomerAsync("stripe", "ref_other", "cus_o", T0, CancellationToken.None);
         await SeedAsync(Ledger, [
             TestData.Card("pm_a1", T0.AddMinutes(12), customer: "ref_a"),
             TestData.Card("pm_a2", T0.AddMinutes(11), customer: "ref_a"),
@@ -199,8 +199,8 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         await Store.AddAsync(SubjectB, [2], T0, CancellationToken.None);
         await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_a", Ciphertext(1), T0), CancellationToken.None);
         await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectB, "pm_b", Ciphertext(2), T0), CancellationToken.None);
-        await Ledger.SaveCustomerAsync("stripe", "ref_a", "cus_a", T0, CancellationToken.None);
-        await Ledger.SaveCustomerAsync("stripe", "ref_b", "cus_b", T0, CancellationToken.None);
+        await Ledger.Customers.SaveCustomerAsync("stripe", "ref_a", "cus_a", T0, CancellationToken.None);
+        await Ledger.Customers.SaveCustomerAsync("stripe", "ref_b", "cus_b", T0, CancellationToken.None);
         await SeedAsync(Ledger, [TestData.Card("pm_a", T0, customer: "ref_a", status: TokenStatus.Revoked), TestData.Card("pm_b", T0, customer: "ref_b")]);
 
         // Act
@@ -210,13 +210,13 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         Assert.True(destroyed);
         Assert.Null(await Store.FindAsync(SubjectA, CancellationToken.None));
         Assert.Empty(await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None));
-        Assert.Null(await Ledger.FindCustomerAsync("stripe", "ref_a", CancellationToken.None));
-        Assert.Equal("erased_" + SubjectA, (await Ledger.GetTokenAsync("pm_a", CancellationToken.None))!.CustomerReference);
+        Assert.Null(await Ledger.Customers.FindCustomerAsync("stripe", "ref_a", CancellationToken.None));
+        Assert.Equal("erased_" + SubjectA, (await Ledger.Tokens.GetTokenAsync("pm_a", CancellationToken.None))!.CustomerReference);
         Assert.Equal([0L], await Database.QueryAsync("SELECT count(*) FROM tokens WHERE customer_reference = 'ref_a'", r => r.GetInt64(0)));
         Assert.NotNull(await Store.FindAsync(SubjectB, CancellationToken.None));
         Assert.Single(await Store.ListPersonalDataAsync(SubjectB, CancellationToken.None));
-        Assert.Equal("cus_b", await Ledger.FindCustomerAsync("stripe", "ref_b", CancellationToken.None));
-        Assert.Equal("ref_b", (await Ledger.GetTokenAsync("pm_b", CancellationToken.None))!.CustomerReference);
+        Assert.Equal("cus_b", await Ledger.Customers.FindCustomerAsync("stripe", "ref_b", CancellationToken.None));
+        Assert.Equal("ref_b", (await Ledger.Tokens.GetTokenAsync("pm_b", CancellationToken.None))!.CustomerReference);
     }
 
     [Fact]
@@ -225,7 +225,7 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         // Arrange: a revoked token (as the erasure leaves them) and an active one issued for the reference since.
         await Store.AddAsync(SubjectA, [1], T0, CancellationToken.None);
         await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_a", Ciphertext(1), T0), CancellationToken.None);
-        await Ledger.SaveCustomerAsync("stripe", "ref_a", "cus_a", T0, CancellationToken.None);
+        await Ledger.Customers.SaveCustomerAsync("stripe", "ref_a", "cus_a", T0, CancellationToken.None);
         await SeedAsync(Ledger, [TestData.Card("pm_a", T0, customer: "ref_a", status: TokenStatus.Revoked), TestData.Card("pm_new", T0, customer: "ref_a")]);
 
         // Act
@@ -233,9 +233,9 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
 
         // Assert: an erasure never renames a chargeable token; nothing of the subject went.
         Assert.False(destroyed);
-        Assert.Equal("ref_a", (await Ledger.GetTokenAsync("pm_new", CancellationToken.None))!.CustomerReference);
-        Assert.Equal("ref_a", (await Ledger.GetTokenAsync("pm_a", CancellationToken.None))!.CustomerReference);
-        Assert.Equal("cus_a", await Ledger.FindCustomerAsync("stripe", "ref_a", CancellationToken.None));
+        Assert.Equal("ref_a", (await Ledger.Tokens.GetTokenAsync("pm_new", CancellationToken.None))!.CustomerReference);
+        Assert.Equal("ref_a", (await Ledger.Tokens.GetTokenAsync("pm_a", CancellationToken.None))!.CustomerReference);
+        Assert.Equal("cus_a", await Ledger.Customers.FindCustomerAsync("stripe", "ref_a", CancellationToken.None));
         Assert.NotNull(await Store.FindAsync(SubjectA, CancellationToken.None));
         Assert.Single(await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None));
     }
@@ -247,31 +247,31 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         Assert.Equal(0, await FenceAsync("ref_a", T0));
 
         // Act
-        var refused = await Ledger.BeginAsync(TokenisationClaim("k1", "ref_a"), CancellationToken.None);
-        var other = await Ledger.BeginAsync(TokenisationClaim("k2", "ref_b"), CancellationToken.None);
+        var refused = await Ledger.Claims.ClaimAsync(TokenisationClaim("k1", "ref_a"), CancellationToken.None);
+        var other = await Ledger.Claims.ClaimAsync(TokenisationClaim("k2", "ref_b"), CancellationToken.None);
 
         // Assert: refused before anything is claimed; another reference (the control) and a claim without an intent go on.
         Assert.Equal(IdempotencyState.ErasureInProgress, refused.State);
         Assert.Equal(IdempotencyState.Started, other.State);
-        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(TestData.Claim("k3", TestData.Hmac(3), T0), CancellationToken.None)).State);
-        Assert.False(await Ledger.HasIdempotencyRecordAsync(TestData.Caller, "k1", CancellationToken.None));
+        Assert.Equal(IdempotencyState.Started, (await Ledger.Claims.ClaimAsync(TestData.Claim("k3", TestData.Hmac(3), T0), CancellationToken.None)).State);
+        Assert.False(await Ledger.Claims.HasClaimAsync(TestData.Caller, "k1", CancellationToken.None));
 
         // The erasure's last transaction lifts the fence.
         Assert.True(await Store.DestroySubjectAsync(SubjectA, "stripe", "ref_a", "erased_" + SubjectA, CancellationToken.None));
-        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(TokenisationClaim("k1", "ref_a"), CancellationToken.None)).State);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.Claims.ClaimAsync(TokenisationClaim("k1", "ref_a"), CancellationToken.None)).State);
     }
 
     [Fact]
     public async Task FenceReferenceAsync_TokenisationsClaimedBefore_CountsThoseOfTheReferenceStillPending()
     {
         // Arrange
-        await Ledger.BeginAsync(TokenisationClaim("k1", "ref_a"), CancellationToken.None);
-        await Ledger.BeginAsync(TokenisationClaim("k2", "ref_a"), CancellationToken.None);
-        await Ledger.BeginAsync(TokenisationClaim("k3", "ref_b"), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TokenisationClaim("k1", "ref_a"), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TokenisationClaim("k2", "ref_a"), CancellationToken.None);
+        await Ledger.Claims.ClaimAsync(TokenisationClaim("k3", "ref_b"), CancellationToken.None);
 
         // Act
         var first = await FenceAsync("ref_a", T0);
-        await Ledger.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Closed, CancellationToken.None);
+        await Ledger.Claims.ReleaseOwnedAsync(TestData.Caller, "k1", T0, IntentState.Closed, CancellationToken.None);
         var second = await FenceAsync("ref_a", T0.AddSeconds(1));
 
         // Assert
@@ -286,7 +286,7 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         // (then the fence counts it, so the erasure waits for it) or was refused; none slips between.
         const int Claims = 24;
         var claims = Enumerable.Range(0, Claims)
-            .Select(i => Task.Run(() => Ledger.BeginAsync(TokenisationClaim("k" + i, "ref_a"), CancellationToken.None)))
+            .Select(i => Task.Run(() => Ledger.Claims.ClaimAsync(TokenisationClaim("k" + i, "ref_a"), CancellationToken.None)))
             .ToList();
         var fence = Task.Run(async () =>
         {
@@ -310,30 +310,30 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
     {
         // Arrange: a correction of the subject claimed before the fence, one claimed earlier whose lease has run out (its
         // call cut off by a crash), and a live one of another subject.
-        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(CorrectionClaim("c0", T0.AddMinutes(-5)), CancellationToken.None)).State);
-        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(CorrectionClaim("c1", T0), CancellationToken.None)).State);
-        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(CorrectionClaim("cb", T0) with { Resource = SubjectB, FencedReference = "ref_b" }, CancellationToken.None)).State);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.Claims.ClaimAsync(CorrectionClaim("c0", T0.AddMinutes(-5)), CancellationToken.None)).State);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.Claims.ClaimAsync(CorrectionClaim("c1", T0), CancellationToken.None)).State);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.Claims.ClaimAsync(CorrectionClaim("cb", T0) with { Resource = SubjectB, FencedReference = "ref_b" }, CancellationToken.None)).State);
 
         // Act
         var inFlight = await FenceAsync("ref_a", T0);
-        var refused = await Ledger.BeginAsync(CorrectionClaim("c2", T0), CancellationToken.None);
+        var refused = await Ledger.Claims.ClaimAsync(CorrectionClaim("c2", T0), CancellationToken.None);
 
         // Assert: only the live one of the subject counted (the erasure waits for it); a new one refused.
         Assert.Equal(1, inFlight);
         Assert.Equal(IdempotencyState.ErasureInProgress, refused.State);
-        Assert.False(await Ledger.HasIdempotencyRecordAsync("privacy", "c2", CancellationToken.None));
+        Assert.False(await Ledger.Claims.HasClaimAsync("privacy", "c2", CancellationToken.None));
     }
 
     [Fact]
     public async Task BeginAsync_OnePerResource_AnotherKeysLiveClaimRefusesItUntilItsLeaseEnds()
     {
         // Arrange
-        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(CorrectionClaim("c1", T0), CancellationToken.None)).State);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.Claims.ClaimAsync(CorrectionClaim("c1", T0), CancellationToken.None)).State);
 
         // Act
-        var second = await Ledger.BeginAsync(CorrectionClaim("c2", T0.AddSeconds(1)), CancellationToken.None);
-        var sameKey = await Ledger.BeginAsync(CorrectionClaim("c1", T0.AddSeconds(1)), CancellationToken.None);
-        var afterLease = await Ledger.BeginAsync(CorrectionClaim("c3", T0.AddMinutes(3)), CancellationToken.None);
+        var second = await Ledger.Claims.ClaimAsync(CorrectionClaim("c2", T0.AddSeconds(1)), CancellationToken.None);
+        var sameKey = await Ledger.Claims.ClaimAsync(CorrectionClaim("c1", T0.AddSeconds(1)), CancellationToken.None);
+        var afterLease = await Ledger.Claims.ClaimAsync(CorrectionClaim("c3", T0.AddMinutes(3)), CancellationToken.None);
 
         // Assert: one correction of a person at a time; the same key is the usual in-flight duplicate; a claim whose
         // lease ran out (its call cut off) no longer blocks.
@@ -366,11 +366,11 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
         await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_active.mandate", Ciphertext(4), T0), CancellationToken.None);
         // A correction cut off for a token goes with it too.
         await Store.SavePersonalDataAsync(new PersonalDataRecord(SubjectA, "pm_old_revoked.correcting", Ciphertext(5), T0), CancellationToken.None);
-        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(TestData.Claim("pending-old", TestData.Hmac(2), T0), CancellationToken.None)).State);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.Claims.ClaimAsync(TestData.Claim("pending-old", TestData.Hmac(2), T0), CancellationToken.None)).State);
         Clock.Advance(TimeSpan.FromDays(10));
         var recent = TestData.Card("pm_recent_claim", T0.AddDays(10));
-        Assert.Equal(IdempotencyState.Started, (await Ledger.BeginAsync(TestData.Claim("recent", TestData.Hmac(3), Clock.GetUtcNow()), CancellationToken.None)).State);
-        await Ledger.CompleteAsync(TestData.Caller, "recent", TestData.Response(recent), recent, CancellationToken.None);
+        Assert.Equal(IdempotencyState.Started, (await Ledger.Claims.ClaimAsync(TestData.Claim("recent", TestData.Hmac(3), Clock.GetUtcNow()), CancellationToken.None)).State);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "recent", TestData.Response(recent), recent, CancellationToken.None);
         var recordsBefore = await CountRowsAsync("idempotency_records");
 
         // Act: revoked tokens kept 5 days, idempotency records 5 days.
@@ -378,9 +378,9 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
 
         // Assert
         Assert.Equal(1, purge.RevokedTokens);
-        Assert.Null(await Ledger.GetTokenAsync("pm_old_revoked", CancellationToken.None));
-        Assert.NotNull(await Ledger.GetTokenAsync("pm_new_revoked", CancellationToken.None));
-        Assert.NotNull(await Ledger.GetTokenAsync("pm_active", CancellationToken.None));
+        Assert.Null(await Ledger.Tokens.GetTokenAsync("pm_old_revoked", CancellationToken.None));
+        Assert.NotNull(await Ledger.Tokens.GetTokenAsync("pm_new_revoked", CancellationToken.None));
+        Assert.NotNull(await Ledger.Tokens.GetTokenAsync("pm_active", CancellationToken.None));
         Assert.Equal(["pm_active", "pm_active.mandate"], (await Store.ListPersonalDataAsync(SubjectA, CancellationToken.None)).Select(r => r.RecordId));
 
         // The three seeded claims completed at T0 expired; the pending one (T0) and the recent completed one stay.

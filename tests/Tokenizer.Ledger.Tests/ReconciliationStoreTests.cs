@@ -154,10 +154,10 @@ public abstract class ReconciliationStoreTests(TestDatabase database) : LedgerTe
         // Arrange
         foreach (var reference in new[] { "cust_c", "cust_a", "cust_b" })
         {
-            await Ledger.SaveCustomerAsync("stripe", reference, "cus_" + reference, T0, CancellationToken.None);
+            await Ledger.Customers.SaveCustomerAsync("stripe", reference, "cus_" + reference, T0, CancellationToken.None);
         }
 
-        await Ledger.SaveCustomerAsync("other", "cust_z", "cus_other", T0, CancellationToken.None);
+        await Ledger.Customers.SaveCustomerAsync("other", "cust_z", "cus_other", T0, CancellationToken.None);
 
         // Act
         var first = await Store.ListCustomersAsync("stripe", null, null, 2, CancellationToken.None);
@@ -272,7 +272,7 @@ public abstract class ReconcilerOnLedgerTests(TestDatabase database) : LedgerTes
     {
         // Arrange
         var store = new RelationalReconciliationStore(Ledger);
-        await Ledger.SaveCustomerAsync("stripe", "cust_1", "cus_cust_1", T0, CancellationToken.None);
+        await Ledger.Customers.SaveCustomerAsync("stripe", "cust_1", "cus_cust_1", T0, CancellationToken.None);
         await SeedAsync(Ledger, [
             TestData.Card("pm_match", T0),
             TestData.Card("pm_gone", T0.AddMinutes(1)),
@@ -312,7 +312,7 @@ public abstract class ReconcilerOnLedgerTests(TestDatabase database) : LedgerTes
     {
         // Arrange
         var store = new RelationalReconciliationStore(Ledger);
-        await Ledger.SaveCustomerAsync("stripe", "cust_1", "cus_cust_1", T0, CancellationToken.None);
+        await Ledger.Customers.SaveCustomerAsync("stripe", "cust_1", "cus_cust_1", T0, CancellationToken.None);
         await SeedAsync(Ledger, [TestData.Card("pm_a", T0), TestData.Card("pm_b", T0.AddMinutes(1)), TestData.Card("pm_c", T0.AddMinutes(2))]);
         var gateway = new ListGateway(Attached("pm_c", T0.AddMinutes(2)), Attached("pm_b", T0.AddMinutes(1)), Attached("pm_a", T0)) { FailOnCall = 2 };
         var run = await ClaimAsync(store, "key_1");
@@ -354,7 +354,7 @@ public abstract class ReconcilerOnLedgerTests(TestDatabase database) : LedgerTes
     }
 
     private Reconciler Reconciler(RelationalReconciliationStore store, ITokenGateway gateway) =>
-        new(store, Ledger, gateway, new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = 10 }), Clock, new ReconcilerSettings { GatewayPageSize = 1 });
+        new(store, Ledger.Intents, gateway, new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = 10 }), Clock, new ReconcilerSettings { GatewayPageSize = 1 });
 
     /// <summary>One Customer's PaymentMethods, newest first, paged by cursor as Stripe pages them; can fail one call.</summary>
     private sealed class ListGateway(params GatewayPaymentMethod[] newestFirst) : ITokenGateway

@@ -11,7 +11,7 @@ public abstract class TokenRoundTripTests(TestDatabase database) : LedgerTestBas
     public async Task GetTokenAsync_Unknown_ReturnsNull()
     {
         // Act
-        var token = await Ledger.GetTokenAsync("pm_missing", CancellationToken.None);
+        var token = await Ledger.Tokens.GetTokenAsync("pm_missing", CancellationToken.None);
 
         // Assert
         Assert.Null(token);
@@ -25,7 +25,7 @@ public abstract class TokenRoundTripTests(TestDatabase database) : LedgerTestBas
 
         // Act
         await SeedAsync(Ledger, [card]);
-        var stored = await Ledger.GetTokenAsync("pm_card", CancellationToken.None);
+        var stored = await Ledger.Tokens.GetTokenAsync("pm_card", CancellationToken.None);
 
         // Assert
         Assert.Equal(card, stored);
@@ -46,7 +46,7 @@ public abstract class TokenRoundTripTests(TestDatabase database) : LedgerTestBas
         await SeedAsync(Ledger, [card]);
 
         // Assert
-        Assert.Equal(card, await Ledger.GetTokenAsync("pm_card", CancellationToken.None));
+        Assert.Equal(card, await Ledger.Tokens.GetTokenAsync("pm_card", CancellationToken.None));
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public abstract class TokenRoundTripTests(TestDatabase database) : LedgerTestBas
         await SeedAsync(Ledger, [card]);
 
         // Assert
-        Assert.Equal(card, await Ledger.GetTokenAsync("pm_card", CancellationToken.None));
+        Assert.Equal(card, await Ledger.Tokens.GetTokenAsync("pm_card", CancellationToken.None));
     }
 
     [Theory]
@@ -73,7 +73,7 @@ public abstract class TokenRoundTripTests(TestDatabase database) : LedgerTestBas
         await SeedAsync(Ledger, [bank]);
 
         // Assert
-        Assert.Equal(bank, await Ledger.GetTokenAsync("pm_bank", CancellationToken.None));
+        Assert.Equal(bank, await Ledger.Tokens.GetTokenAsync("pm_bank", CancellationToken.None));
     }
 
     [Theory]
@@ -91,7 +91,7 @@ public abstract class TokenRoundTripTests(TestDatabase database) : LedgerTestBas
         await SeedAsync(Ledger, [bank]);
 
         // Assert
-        Assert.Equal(bank, await Ledger.GetTokenAsync("pm_bank", CancellationToken.None));
+        Assert.Equal(bank, await Ledger.Tokens.GetTokenAsync("pm_bank", CancellationToken.None));
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public abstract class TokenRoundTripTests(TestDatabase database) : LedgerTestBas
 
         // Act
         await SeedAsync(Ledger, [card]);
-        var stored = await Ledger.GetTokenAsync("pm_card", CancellationToken.None);
+        var stored = await Ledger.Tokens.GetTokenAsync("pm_card", CancellationToken.None);
 
         // Assert
         Assert.Equal(TimeSpan.Zero, stored!.CreatedAt.Offset);
@@ -120,6 +120,6 @@ public abstract class TokenRoundTripTests(TestDatabase database) : LedgerTestBas
         await SeedAsync(Ledger, [card]);
 
         // Assert
-        Assert.Equal(card, await Ledger.GetTokenAsync("pm_old", CancellationToken.None));
+        Assert.Equal(card, await Ledger.Tokens.GetTokenAsync("pm_old", CancellationToken.None));
     }
 }

@@ -9,9 +9,9 @@ public abstract class TokenSetupTests(TestDatabase database) : LedgerTestBase(da
 
     private async Task<TokenRecord> StoreAsync(TokenRecord token)
     {
-        await Ledger.BeginAsync(TestData.Claim("k-" + token.Token, TestData.Hmac(1), T0), CancellationToken.None);
-        await Ledger.CompleteAsync(TestData.Caller, "k-" + token.Token, TestData.Response(token), token, CancellationToken.None);
-        return (await Ledger.GetTokenAsync(token.Token, CancellationToken.None))!;
+        await Ledger.Claims.ClaimAsync(TestData.Claim("k-" + token.Token, TestData.Hmac(1), T0), CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k-" + token.Token, TestData.Response(token), token, CancellationToken.None);
+        return (await Ledger.Tokens.GetTokenAsync(token.Token, CancellationToken.None))!;
     }
 
     [Fact]
@@ -40,10 +40,10 @@ public abstract class TokenSetupTests(TestDatabase database) : LedgerTestBase(da
         var stored = await StoreAsync(TestData.Card("pm_u", T0) with { Setup = new TokenSetup(SetupStatus.RequiresAction, "seti_u", Redirect, null) });
         var ready = stored with { Setup = new TokenSetup(SetupStatus.Ready, "seti_u", null, null) };
 
-        var updated = await Ledger.UpdateSetupAsync(ready, CancellationToken.None);
+        var updated = await Ledger.Tokens.UpdateSetupAsync(ready, CancellationToken.None);
 
         Assert.True(updated);
-        Assert.Equal(ready, await Ledger.GetTokenAsync("pm_u", CancellationToken.None));
+        Assert.Equal(ready, await Ledger.Tokens.GetTokenAsync("pm_u", CancellationToken.None));
     }
 
     [Fact]
@@ -52,10 +52,10 @@ public abstract class TokenSetupTests(TestDatabase database) : LedgerTestBase(da
         var ready = await StoreAsync(TestData.Card("pm_s", T0) with { Setup = new TokenSetup(SetupStatus.Ready, "seti_s", null, null) });
         var late = ready with { Setup = new TokenSetup(SetupStatus.RequiresAction, "seti_s", Redirect, null) };
 
-        var updated = await Ledger.UpdateSetupAsync(late, CancellationToken.None);
+        var updated = await Ledger.Tokens.UpdateSetupAsync(late, CancellationToken.None);
 
         Assert.False(updated);
-        Assert.Equal(ready, await Ledger.GetTokenAsync("pm_s", CancellationToken.None));
+        Assert.Equal(ready, await Ledger.Tokens.GetTokenAsync("pm_s", CancellationToken.None));
     }
 
     [Fact]
@@ -63,9 +63,9 @@ public abstract class TokenSetupTests(TestDatabase database) : LedgerTestBase(da
     {
         var stored = await StoreAsync(TestData.Card("pm_o", T0) with { Setup = new TokenSetup(SetupStatus.Processing, "seti_o", null, null) });
 
-        var updated = await Ledger.UpdateSetupAsync(stored with { Setup = new TokenSetup(SetupStatus.Ready, "seti_other", null, null) }, CancellationToken.None);
+        var updated = await Ledger.Tokens.UpdateSetupAsync(stored with { Setup = new TokenSetup(SetupStatus.Ready, "seti_other", null, null) }, CancellationToken.None);
 
         Assert.False(updated);
-        Assert.Equal(stored, await Ledger.GetTokenAsync("pm_o", CancellationToken.None));
+        Assert.Equal(stored, await Ledger.Tokens.GetTokenAsync("pm_o", CancellationToken.None));
     }
 }

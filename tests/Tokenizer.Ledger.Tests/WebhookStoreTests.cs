@@ -114,9 +114,9 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         var revokedAgain = await store.RevokeAsync("pm_c", T0.AddDays(2), CancellationToken.None);
 
         Assert.Equal((true, false, false), (inactive, inactiveAgain, lateSetup));
-        Assert.Equal(MandateStatus.Inactive, (await Ledger.GetTokenAsync("pm_b", CancellationToken.None))!.Mandate!.Status);
+        Assert.Equal(MandateStatus.Inactive, (await Ledger.Tokens.GetTokenAsync("pm_b", CancellationToken.None))!.Mandate!.Status);
         Assert.Equal((true, false, true, false), (cardChanged, cardAgain, revoked, revokedAgain));
-        var stored = (await Ledger.GetTokenAsync("pm_c", CancellationToken.None))!;
+        var stored = (await Ledger.Tokens.GetTokenAsync("pm_c", CancellationToken.None))!;
         Assert.Equal(("1881", 3, 2032, "fp2"), (stored.Card!.Last4, stored.Card.ExpMonth, stored.Card.ExpYear, stored.Card.Fingerprint));
         Assert.Equal((TokenStatus.Revoked, T0.AddDays(1)), (stored.Status, stored.RevokedAt));
         Assert.Equal(["pm_b"], (await store.FindByMandateAsync("mandate_b", CancellationToken.None)).Select(t => t.Token));
@@ -149,7 +149,7 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         var mandateAgain = await store.UpdateMandateStatusAsync("mandate_b", MandateStatus.Inactive, Inactive("evt_7"), CancellationToken.None);
         var detached = await store.RevokeDetachedAsync("pm_c", T0, Draft("pm_c", TokenEventKind.DetachedAtGateway, "evt_8"), Draft("pm_c", TokenEventKind.Revoked, "revoke:pm_c"), CancellationToken.None);
         var detachedAgain = await store.RevokeDetachedAsync("pm_c", T0, Draft("pm_c", TokenEventKind.DetachedAtGateway, "evt_9"), Draft("pm_c", TokenEventKind.Revoked, "revoke:pm_c"), CancellationToken.None);
-        await Ledger.MarkRevokeRequestedAsync("pm_d", T0, CancellationToken.None);
+        await Ledger.Tokens.MarkRevokeRequestedAsync("pm_d", T0, CancellationToken.None);
         var ours = await store.RevokeDetachedAsync("pm_d", T0, Draft("pm_d", TokenEventKind.DetachedAtGateway, "evt_10"), Draft("pm_d", TokenEventKind.Revoked, "revoke:pm_d"), CancellationToken.None);
 
         Assert.Equal((true, false), (cardChanged, cardAgain));
@@ -184,7 +184,7 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         var card = new CardMetadata("visa", "1881", 3, 2032, "credit", "US", "fp2");
         TokenEventDraft Draft(string token, TokenEventKind kind, string source) => new(token, TestData.Caller, kind, source, T0, null);
         var ready = bank with { Setup = bank.Setup with { Status = SetupStatus.Ready }, Mandate = bank.Mandate! with { Status = MandateStatus.Inactive } };
-        var cardBefore = (await Ledger.GetTokenAsync("pm_c", CancellationToken.None))!.Card;
+        var cardBefore = (await Ledger.Tokens.GetTokenAsync("pm_c", CancellationToken.None))!.Card;
         foreach (var token in new[] { "pm_c", "pm_b", "pm_f" })
         {
             await store.RevokeAsync(token, T0, Draft(token, TokenEventKind.CustomerDeleted, "evt_1"), CancellationToken.None);
@@ -196,18 +196,18 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         var setupAfter = await store.UpdateSetupAsync(ready, Draft("pm_b", TokenEventKind.SetupSucceeded, "evt_3"), CancellationToken.None);
         var mandateAfter = await store.UpdateMandateStatusAsync(
             "mandate_b", MandateStatus.Inactive, (token, caller) => new(token, caller, TokenEventKind.MandateInactive, "evt_4", T0, null), CancellationToken.None);
-        var refreshAfter = await Ledger.UpdateSetupAsync(refreshed with { Setup = refreshed.Setup with { Status = SetupStatus.Ready } }, CancellationToken.None);
+        var refreshAfter = await Ledger.Tokens.UpdateSetupAsync(refreshed with { Setup = refreshed.Setup with { Status = SetupStatus.Ready } }, CancellationToken.None);
 
         Assert.Equal((false, true, false, false), (cardAfter, control, setupAfter, refreshAfter));
         Assert.Empty(mandateAfter);
         Assert.Equal(
             ["evt_1 pm_c CustomerDeleted", "evt_1 pm_b CustomerDeleted", "evt_1 pm_f CustomerDeleted", "evt_2 pm_e CardUpdated"],
             (await events.ReadAfterAsync(0, null, 100, CancellationToken.None)).Select(e => $"{e.SourceId} {e.Token} {e.Kind}"));
-        var storedCard = (await Ledger.GetTokenAsync("pm_c", CancellationToken.None))!;
-        var storedBank = (await Ledger.GetTokenAsync("pm_b", CancellationToken.None))!;
+        var storedCard = (await Ledger.Tokens.GetTokenAsync("pm_c", CancellationToken.None))!;
+        var storedBank = (await Ledger.Tokens.GetTokenAsync("pm_b", CancellationToken.None))!;
         Assert.Equal(cardBefore, storedCard.Card);
         Assert.Equal((SetupStatus.RequiresAction, MandateStatus.Active), (storedBank.Setup.Status, storedBank.Mandate!.Status));
-        Assert.Equal(SetupStatus.RequiresAction, (await Ledger.GetTokenAsync("pm_f", CancellationToken.None))!.Setup.Status);
+        Assert.Equal(SetupStatus.RequiresAction, (await Ledger.Tokens.GetTokenAsync("pm_f", CancellationToken.None))!.Setup.Status);
     }
 
     [Fact]
@@ -215,14 +215,14 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
     {
         var store = new RelationalWebhookStore(Ledger, Clock);
         await SeedAsync(Ledger, [TestData.Card("pm_c", T0)]);
-        var before = (await Ledger.GetTokenAsync("pm_c", CancellationToken.None))!;
+        var before = (await Ledger.Tokens.GetTokenAsync("pm_c", CancellationToken.None))!;
         var card = new CardMetadata("visa", "1881", 3, 2032, "credit", "US", "fp2");
         var draft = new TokenEventDraft("pm_c", TestData.Caller, TokenEventKind.CardUpdated, "evt_1", T0, new CardUpdate("visa", "1881", 3, 2032, "fp2"));
 
         // The event's table is out of reach: its insert fails inside the update's transaction.
         await Database.ExecuteAsync("ALTER TABLE token_events RENAME TO token_events_away");
         var failed = await Record.ExceptionAsync(() => store.UpdateCardAsync("pm_c", card, draft, CancellationToken.None));
-        var during = (await Ledger.GetTokenAsync("pm_c", CancellationToken.None))!;
+        var during = (await Ledger.Tokens.GetTokenAsync("pm_c", CancellationToken.None))!;
         await Database.ExecuteAsync("ALTER TABLE token_events_away RENAME TO token_events");
         var retried = await store.UpdateCardAsync("pm_c", card, draft, CancellationToken.None);
 
@@ -234,9 +234,9 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
 
     private async Task CompleteRevokeAsync(string key, TokenRecord token)
     {
-        var outcome = await Ledger.BeginAsync(TestData.Claim(key, TestData.Hmac(2), T0), CancellationToken.None);
+        var outcome = await Ledger.Claims.ClaimAsync(TestData.Claim(key, TestData.Hmac(2), T0), CancellationToken.None);
         Assert.Equal(Core.Ports.IdempotencyState.Started, outcome.State);
-        await Ledger.CompleteAsync(TestData.Caller, key, TestData.Response(token), token, CancellationToken.None);
+        await Ledger.Claims.CompleteWithTokenAsync(TestData.Caller, key, TestData.Response(token), token, CancellationToken.None);
     }
 
     [Fact]
@@ -248,8 +248,8 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         var store = new RelationalWebhookStore(Ledger, Clock);
         var ready = token with { Setup = token.Setup with { Status = SetupStatus.Ready } };
 
-        var refreshed = await Ledger.UpdateSetupAsync(ready, CancellationToken.None);
-        var refreshedAgain = await Ledger.UpdateSetupAsync(ready, CancellationToken.None);
+        var refreshed = await Ledger.Tokens.UpdateSetupAsync(ready, CancellationToken.None);
+        var refreshedAgain = await Ledger.Tokens.UpdateSetupAsync(ready, CancellationToken.None);
         // The webhook reporting the same change later finds nothing to change.
         var webhook = await store.UpdateSetupAsync(ready, new TokenEventDraft("pm_3ds", TestData.Caller, TokenEventKind.SetupSucceeded, "evt_1", T0, null), CancellationToken.None);
 
@@ -272,7 +272,7 @@ public abstract class WebhookStoreTests(TestDatabase database) : LedgerTestBase(
         // The event cannot be written: the revoke is not recorded either.
         await Database.ExecuteAsync("ALTER TABLE token_events RENAME TO token_events_away");
         var failed = await Record.ExceptionAsync(() => CompleteRevokeAsync("revoke-3", TestData.Card("pm_s", T0) with { Status = TokenStatus.Revoked, RevokedAt = T0 }));
-        var during = (await Ledger.GetTokenAsync("pm_s", CancellationToken.None))!;
+        var during = (await Ledger.Tokens.GetTokenAsync("pm_s", CancellationToken.None))!;
         await Database.ExecuteAsync("ALTER TABLE token_events_away RENAME TO token_events");
 
         var appended = Assert.Single(await events.ReadAfterAsync(0, null, 100, CancellationToken.None));

@@ -119,7 +119,7 @@ static async Task ReconcileAsync(IStripeClient stripe, SqliteTokenLedger ledger,
     });
     var timedGateway = new TimedGateway(gateway);
     var timedStore = new TimedStore(store);
-    var reconciler = new Reconciler(timedStore, ledger, timedGateway, pacer, TimeProvider.System, new ReconcilerSettings());
+    var reconciler = new Reconciler(timedStore, ledger.Intents, timedGateway, pacer, TimeProvider.System, new ReconcilerSettings());
     var now = DateTimeOffset.UtcNow;
     var (run, _) = await store.CreateRunAsync(
         new ReconciliationRun

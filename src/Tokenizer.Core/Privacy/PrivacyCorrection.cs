@@ -34,7 +34,8 @@ public sealed record SubjectCorrection(string Subject, IReadOnlyList<TokenCorrec
 /// only for input and idempotency problems; its messages name fields and rules, never values.
 /// </summary>
 public sealed partial class PrivacyCorrection(
-    ITokenLedger ledger,
+    IClaimStore claimStore,
+    ITokenRepository tokenRepository,
     ITokenGateway gateway,
     PersonalDataVault vault,
     SubjectPseudonyms pseudonyms,
@@ -94,7 +95,7 @@ public sealed partial class PrivacyCorrection(
             Resource: subject,
             FencedReference: reference,
             OnePerResource: true);
-        switch ((await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false)) is var claimed ? claimed.State : default)
+        switch ((await claimStore.ClaimAsync(claim, cancellationToken).ConfigureAwait(false)) is var claimed ? claimed.State : default)
         {
             case IdempotencyState.Replay:
                 return System.Text.Json.JsonSerializer.Deserialize<SubjectCorrection>(claimed.ResponseJson!)
@@ -121,11 +122,11 @@ public sealed partial class PrivacyCorrection(
         {
             // Nothing kept (a ledger failure, the call cap): the same key runs again, under gateway keys of its own
             // attempt, so the gateway applies what the ledger applies.
-            await ledger.ReleaseOwnedAsync(PrivacyCaller, claimKey, claim.Now, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
+            await claimStore.ReleaseOwnedAsync(PrivacyCaller, claimKey, claim.Now, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
 
-        await ledger.CompleteClaimAsync(PrivacyCaller, claimKey, System.Text.Json.JsonSerializer.Serialize(correction), CancellationToken.None).ConfigureAwait(false);
+        await claimStore.CompleteWithoutTokenAsync(PrivacyCaller, claimKey, System.Text.Json.JsonSerializer.Serialize(correction), CancellationToken.None).ConfigureAwait(false);
         return correction;
     }
 
@@ -163,7 +164,7 @@ public sealed partial class PrivacyCorrection(
         var held = await vault.ReadAsync(reference, cancellationToken).ConfigureAwait(false);
         var underWay = await vault.ReadCorrectionsUnderWayAsync(reference, cancellationToken).ConfigureAwait(false);
         var results = new List<TokenCorrection>();
-        foreach (var token in await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: true, cancellationToken).ConfigureAwait(false))
+        foreach (var token in await PrivacyRequest.TokensOfAsync(tokenRepository, reference, activeOnly: true, cancellationToken).ConfigureAwait(false))
         {
             // A correction cut off after its request could have reached the gateway (a crash, a lost call, an
             // unreachable gateway) left the details it sent under way: the gateway may hold them, the ledger the earlier

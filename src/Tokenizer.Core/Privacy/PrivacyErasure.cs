@@ -83,7 +83,8 @@ public sealed record ErasureView(string Subject, ErasureRecord? Erasure, DateTim
 /// and the last step never renames an active token (it goes back to detaching instead).
 /// </remarks>
 public sealed partial class PrivacyErasure(
-    ITokenLedger ledger,
+    ICustomerRepository customerRepository,
+    ITokenRepository tokenRepository,
     ITokenGateway gateway,
     IPrivacyStore store,
     ISubjectKeyStore keys,
@@ -115,7 +116,7 @@ public sealed partial class PrivacyErasure(
         PrivacyRequest.ThrowIfAny(violations);
         var reference = command.CustomerReference!;
         var subject = pseudonyms.Of(reference);
-        var customer = await ledger.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
+        var customer = await customerRepository.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
         var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
         DateTimeOffset? holdingSince = erasure?.HoldingSince;
         if (erasure is { Step: ErasureStep.Completed })
@@ -166,7 +167,7 @@ public sealed partial class PrivacyErasure(
                 return new ErasureView(subject, erasure);
             }
 
-            customer = await ledger.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
+            customer = await customerRepository.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -225,8 +226,8 @@ public sealed partial class PrivacyErasure(
     private async Task<bool> HeldAgainAsync(string reference, string subject, string? customer, CancellationToken cancellationToken) =>
         customer is not null
         || await keys.FindAsync(subject, cancellationToken).ConfigureAwait(false) is not null
-        || (await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Count > 0
-        || (await PrivacyRequest.TokensOfAsync(ledger, SubjectPseudonyms.ErasedReference(subject), activeOnly: false, cancellationToken).ConfigureAwait(false)).Any(IsOpen);
+        || (await PrivacyRequest.TokensOfAsync(tokenRepository, reference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Count > 0
+        || (await PrivacyRequest.TokensOfAsync(tokenRepository, SubjectPseudonyms.ErasedReference(subject), activeOnly: false, cancellationToken).ConfigureAwait(false)).Any(IsOpen);
 
     /// <summary>
     /// Step <see cref="ErasureStep.Detaching"/>: settles each open token (<see cref="EraseTokenAsync"/>), revoking it
@@ -331,7 +332,7 @@ public sealed partial class PrivacyErasure(
     private async Task<ErasureRecord> DestroyAsync(ErasureRecord erasure, string reference, CancellationToken cancellationToken)
     {
         var subject = erasure.Subject;
-        if ((await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: true, cancellationToken).ConfigureAwait(false)).Any(t => t.Status == TokenStatus.Active))
+        if ((await PrivacyRequest.TokensOfAsync(tokenRepository, reference, activeOnly: true, cancellationToken).ConfigureAwait(false)).Any(t => t.Status == TokenStatus.Active))
         {
             return await BackToDetachingAsync(erasure, cancellationToken).ConfigureAwait(false);
         }
@@ -369,10 +370,10 @@ public sealed partial class PrivacyErasure(
     /// </summary>
     private async Task<List<TokenRecord>> OpenTokensAsync(string reference, string erasedReference, CancellationToken cancellationToken)
     {
-        var open = (await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: false, cancellationToken).ConfigureAwait(false))
+        var open = (await PrivacyRequest.TokensOfAsync(tokenRepository, reference, activeOnly: false, cancellationToken).ConfigureAwait(false))
             .Where(IsOpen)
             .ToList();
-        open.AddRange((await PrivacyRequest.TokensOfAsync(ledger, erasedReference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Where(IsOpen));
+        open.AddRange((await PrivacyRequest.TokensOfAsync(tokenRepository, erasedReference, activeOnly: false, cancellationToken).ConfigureAwait(false)).Where(IsOpen));
         return open;
     }
 
@@ -391,7 +392,7 @@ public sealed partial class PrivacyErasure(
         {
             // Marked first, as RevokeToken does: the setup_intent.canceled this cancel causes is then the erasure's own
             // (no setup_failed; the token's revoked is its last event), even when processed before the token is revoked.
-            await ledger.MarkRevokeRequestedAsync(token.Token, Now(), cancellationToken).ConfigureAwait(false);
+            await tokenRepository.MarkRevokeRequestedAsync(token.Token, Now(), cancellationToken).ConfigureAwait(false);
             setup = await Tokenization.PendingSetup.CancelAsync(
                 gateway, setup, pseudonyms.GatewayKey(subject, token.Token, "erase_seti_cancel"), cancellationToken).ConfigureAwait(false);
             if (setup != token.Setup)

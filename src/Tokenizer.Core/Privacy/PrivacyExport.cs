@@ -32,7 +32,8 @@ public sealed record SubjectExport(
 /// the value). A reference never seen answers the same shape as one with nothing held.
 /// </summary>
 public sealed class PrivacyExport(
-    ITokenLedger ledger,
+    ICustomerRepository customerRepository,
+    ITokenRepository tokenRepository,
     ITokenGateway gateway,
     IPrivacyStore store,
     PersonalDataVault vault,
@@ -55,11 +56,11 @@ public sealed class PrivacyExport(
         var reference = customerReference!;
         var subject = pseudonyms.Of(reference);
 
-        var tokens = await PrivacyRequest.TokensOfAsync(ledger, reference, activeOnly: false, cancellationToken).ConfigureAwait(false);
+        var tokens = await PrivacyRequest.TokensOfAsync(tokenRepository, reference, activeOnly: false, cancellationToken).ConfigureAwait(false);
         var held = await vault.ReadAsync(reference, cancellationToken).ConfigureAwait(false);
         var acceptances = await vault.ReadMandateAcceptancesAsync(reference, cancellationToken).ConfigureAwait(false);
         var underWay = await vault.ReadCorrectionsUnderWayAsync(reference, cancellationToken).ConfigureAwait(false);
-        var customer = await ledger.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
+        var customer = await customerRepository.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
         var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
 
         // The pseudonym is the reference's, whoever it stands for: once the reference is used again after an erasure,

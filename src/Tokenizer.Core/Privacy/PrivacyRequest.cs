@@ -43,13 +43,13 @@ public static class PrivacyRequest
     }
 
     /// <summary>Every token recorded under <paramref name="reference"/> (only the active ones with <paramref name="activeOnly"/>), newest first.</summary>
-    internal static async Task<List<TokenRecord>> TokensOfAsync(ITokenLedger ledger, string reference, bool activeOnly, CancellationToken cancellationToken)
+    internal static async Task<List<TokenRecord>> TokensOfAsync(ITokenRepository tokenRepository, string reference, bool activeOnly, CancellationToken cancellationToken)
     {
         var tokens = new List<TokenRecord>();
         string? pageToken = null;
         do
         {
-            var page = await ledger.ListTokensAsync(
+            var page = await tokenRepository.ListTokensAsync(
                 new TokenQuery(reference, activeOnly ? TokenStatus.Active : null, null, null, PageSize, pageToken),
                 cancellationToken).ConfigureAwait(false);
             tokens.AddRange(page.Tokens);

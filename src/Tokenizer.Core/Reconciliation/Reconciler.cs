@@ -37,14 +37,14 @@ public sealed record ReconcilerSettings
 /// same result.
 /// </summary>
 /// <param name="store">Runs, items and the ledger reads.</param>
-/// <param name="ledger">The token ledger: its unresolved intents.</param>
+/// <param name="intentStore">The ledger's intents: the unresolved ones.</param>
 /// <param name="gateway">The gateway (its <see cref="ITokenGateway.Name"/> selects our Customers).</param>
 /// <param name="pacer">Paces gateway requests (one permit per request); shared by every run of the process.</param>
 /// <param name="timeProvider">The clock.</param>
 /// <param name="settings">Page sizes.</param>
 public sealed class Reconciler(
     IReconciliationStore store,
-    ITokenLedger ledger,
+    IIntentStore intentStore,
     ITokenGateway gateway,
     RateLimiter pacer,
     TimeProvider timeProvider,
@@ -405,7 +405,7 @@ public sealed class Reconciler(
         var items = new List<ReconciliationItem>();
         foreach (var state in new[] { IntentState.Pending, IntentState.Failed, IntentState.Detaching })
         {
-            var intents = await ledger.ListIntentsAsync(state, before, settings.MaxPendingIntents, cancellationToken).ConfigureAwait(false);
+            var intents = await intentStore.ListIntentsAsync(state, before, settings.MaxPendingIntents, cancellationToken).ConfigureAwait(false);
             items.AddRange(intents
                 .Where(intent => filter.InPeriod(intent.CreatedAt)
                     && (filter.CustomerReference is null || string.Equals(intent.CustomerReference, filter.CustomerReference, StringComparison.Ordinal)))

@@ -47,7 +47,7 @@ public sealed record RecoveryPassResult(int Completed, int Released, int Detache
 /// <remarks>
 /// <para>
 /// Each intent is claimed exactly as the caller's retry would claim it (same caller, key id and request HMAC, through
-/// <see cref="ITokenLedger.BeginAsync"/>), so the worker, a retry and other replicas never act on one key at once: only
+/// <see cref="IClaimStore.ClaimAsync"/>), so the worker, a retry and other replicas never act on one key at once: only
 /// the one that starts the claim acts; the others see it in flight or completed and leave it.
 /// </para>
 /// <para>
@@ -62,7 +62,10 @@ public sealed record RecoveryPassResult(int Completed, int Released, int Detache
 /// </para>
 /// </remarks>
 public sealed partial class RecoveryService(
-    ITokenLedger ledger,
+    IClaimStore claimStore,
+    IIntentStore intentStore,
+    ICustomerRepository customerRepository,
+    ITokenRepository tokenRepository,
     ITokenGateway gateway,
     IAuditTrail audit,
     TokenizerMetrics metrics,
@@ -101,7 +104,7 @@ public sealed partial class RecoveryService(
     /// One pass. First the calls cut off by a crash: up to <see cref="RecoverySettings.BatchSize"/> idempotency claims
     /// still pending after their lease and not audited yet get one audit record each, naming the claim's caller and the
     /// call's action, outcome failure, reason <see cref="InterruptedCalls.Reason"/>
-    /// (<see cref="ITokenLedger.AuditAbandonedClaimsAsync"/>: the record and the claim's mark in one transaction, so
+    /// (<see cref="IClaimStore.AuditAbandonedAsync"/>: the record and the claim's mark in one transaction, so
     /// exactly once across passes, retries and replicas); a failure there is logged and the pass goes on. Then up to
     /// <see cref="RecoverySettings.BatchSize"/> intents of each kind: orphans whose detach is unconfirmed
     /// a lease after it was recorded (detached again: idempotent at the gateway, so two replicas repeating one only
@@ -117,7 +120,7 @@ public sealed partial class RecoveryService(
         {
             // A detach left unconfirmed is retried once its sweeper had a lease's time to finish it.
             var cutoff = timeProvider.GetUtcNow() - (state == IntentState.Detaching ? tokenization.PendingLease : settings.GracePeriod);
-            var intents = await ledger.ListIntentsAsync(state, cutoff, settings.BatchSize, cancellationToken).ConfigureAwait(false);
+            var intents = await intentStore.ListIntentsAsync(state, cutoff, settings.BatchSize, cancellationToken).ConfigureAwait(false);
             foreach (var intent in intents)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -143,7 +146,7 @@ public sealed partial class RecoveryService(
     {
         try
         {
-            return await ledger.AuditAbandonedClaimsAsync(timeProvider.GetUtcNow(), tokenization.PendingLease, settings.BatchSize, cancellationToken)
+            return await claimStore.AuditAbandonedAsync(timeProvider.GetUtcNow(), tokenization.PendingLease, settings.BatchSize, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -165,14 +168,14 @@ public sealed partial class RecoveryService(
             tokenization.PendingLease,
             new IntentInfo(intent.IntentId, intent.CustomerReference),
             new IntentFence(intent.State, intent.UpdatedAt));
-        var claimed = await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false);
+        var claimed = await claimStore.ClaimAsync(claim, cancellationToken).ConfigureAwait(false);
         if (claimed.State != IdempotencyState.Started)
         {
             // Replay: its request completed (a retry finished it), so the intent is settled with that token. In flight
             // (a retry or another replica holds it) or conflict (the key now belongs to another request): moved to the
             // back of the queue so it never blocks the intents behind it.
             var completed = claimed.State == IdempotencyState.Replay ? TokenJson.Deserialize(claimed.ResponseJson).Token : null;
-            await ledger.SettleIntentAsync(intent.CallerId, intent.Key, completed, CancellationToken.None).ConfigureAwait(false);
+            await intentStore.SettleUnclaimedAsync(intent.CallerId, intent.Key, completed, CancellationToken.None).ConfigureAwait(false);
             return Outcome.Deferred;
         }
 
@@ -191,14 +194,14 @@ public sealed partial class RecoveryService(
 
             if (search.Kind == SearchKind.NotAttached)
             {
-                await ledger.ReleaseOwnedAsync(intent.CallerId, intent.Key, claimedAt, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
+                await claimStore.ReleaseOwnedAsync(intent.CallerId, intent.Key, claimedAt, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
                 LogClosed(logger, intent.IntentId);
                 await AuditAsync(IntentClosedAction, intent.IntentId, AuditOutcome.Success, null, intent).ConfigureAwait(false);
                 return Record(Outcome.Released);
             }
 
             // A PaymentMethod the ledger already records is no orphan, whatever the intent says: keep what is recorded.
-            var recorded = await ledger.GetTokenAsync(search.PaymentMethod!.Id, cancellationToken).ConfigureAwait(false);
+            var recorded = await tokenRepository.GetTokenAsync(search.PaymentMethod!.Id, cancellationToken).ConfigureAwait(false);
             orphan = recorded is null && intent.State == IntentState.Failed;
             token = recorded ?? ToRecord(intent, search.CustomerId!, search.PaymentMethod, revoked: orphan);
             if (recorded is null && !orphan)
@@ -208,7 +211,7 @@ public sealed partial class RecoveryService(
 
             // Fenced write-ahead: only while the claim is still ours (no retry took it over), and before any detach, so
             // a retry from now on replays this record and never revives the PaymentMethod through the gateway's replay.
-            var owned = await ledger.CompleteOwnedAsync(
+            var owned = await claimStore.CompleteOwnedWithTokenAsync(
                 intent.CallerId,
                 intent.Key,
                 claimedAt,
@@ -252,7 +255,7 @@ public sealed partial class RecoveryService(
         try
         {
             await gateway.DetachAsync(token, intent.IntentId + "_sweep_detach", cancellationToken).ConfigureAwait(false);
-            await ledger.FinishDetachingAsync(intent.CallerId, intent.Key, CancellationToken.None).ConfigureAwait(false);
+            await intentStore.ConfirmDetachedAsync(intent.CallerId, intent.Key, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -270,13 +273,13 @@ public sealed partial class RecoveryService(
     // stays a sweep candidate and is not mistaken for a crashed request.
     private Task GiveBackAsync(TokenIntent intent, DateTimeOffset claimedAt) =>
         intent.State == IntentState.Failed
-            ? ledger.ReleaseOwnedAsync(intent.CallerId, intent.Key, claimedAt, IntentState.Failed, CancellationToken.None)
+            ? claimStore.ReleaseOwnedAsync(intent.CallerId, intent.Key, claimedAt, IntentState.Failed, CancellationToken.None)
             : Task.CompletedTask;
 
     /// <summary>The PaymentMethod carrying the intent's id among its Customer's attached ones (Stripe lists attached ones only).</summary>
     private async Task<Search> FindAsync(TokenIntent intent, CancellationToken cancellationToken)
     {
-        var customerId = await ledger.FindCustomerAsync(gateway.Name, intent.CustomerReference, cancellationToken).ConfigureAwait(false);
+        var customerId = await customerRepository.FindCustomerAsync(gateway.Name, intent.CustomerReference, cancellationToken).ConfigureAwait(false);
         if (customerId is null)
         {
             return new Search(SearchKind.NotAttached, null, null);

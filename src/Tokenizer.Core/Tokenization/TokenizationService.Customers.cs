@@ -15,7 +15,7 @@ public sealed partial class TokenizationService
         var subject = pseudonyms?.Of(customerReference);
         var lastDeleted = subject is null
             ? null
-            : await ledger.FindLastDeletedCustomerAsync(gateway.Name, subject, cancellationToken).ConfigureAwait(false);
+            : await customerRepository.FindLastDeletedCustomerAsync(gateway.Name, subject, cancellationToken).ConfigureAwait(false);
         return new Succession(customerReference, subject, lastDeleted);
     }
 
@@ -30,7 +30,7 @@ public sealed partial class TokenizationService
             return;
         }
 
-        await ledger.RecordDeletedCustomerAsync(
+        await customerRepository.RecordDeletedCustomerAsync(
             gateway.Name, succession.Subject, succession.LastDeleted, deletedCustomerId, timeProvider.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
         succession.LastDeleted = deletedCustomerId;

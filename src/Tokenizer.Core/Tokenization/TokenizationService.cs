@@ -63,7 +63,9 @@ public static class FailPoints
 public sealed partial class TokenizationService(
     RequestValidator validator,
     ITokenGateway gateway,
-    ITokenLedger ledger,
+    IClaimStore claimStore,
+    ICustomerRepository customerRepository,
+    ITokenRepository tokenRepository,
     RequestHasher currentHasher,
     TimeProvider timeProvider,
     TokenizationSettings settings,
@@ -174,7 +176,7 @@ public sealed partial class TokenizationService(
     {
         ArgumentNullException.ThrowIfNull(caller);
         RequireTokenId(token);
-        var record = await ledger.GetTokenAsync(token!, cancellationToken).ConfigureAwait(false);
+        var record = await tokenRepository.GetTokenAsync(token!, cancellationToken).ConfigureAwait(false);
         if (record is null || !(caller.CanReadAllTokens || record.CallerId == caller.CallerId))
         {
             throw NotFound();
@@ -208,12 +210,12 @@ public sealed partial class TokenizationService(
         }
 
         // Fenced on the stored setup: a concurrent refresh that stored a newer outcome first is not overwritten.
-        if (await ledger.UpdateSetupAsync(refreshed, cancellationToken).ConfigureAwait(false))
+        if (await tokenRepository.UpdateSetupAsync(refreshed, cancellationToken).ConfigureAwait(false))
         {
             return refreshed;
         }
 
-        return await ledger.GetTokenAsync(record.Token, cancellationToken).ConfigureAwait(false) ?? refreshed;
+        return await tokenRepository.GetTokenAsync(record.Token, cancellationToken).ConfigureAwait(false) ?? refreshed;
     }
 
     /// <summary>Lists tokens newest first; page size 1-100, 0 means 50.</summary>
@@ -260,7 +262,7 @@ public sealed partial class TokenizationService(
             command.CreatedBefore,
             command.PageSize == 0 ? DefaultPageSize : command.PageSize,
             string.IsNullOrEmpty(command.PageToken) ? null : command.PageToken);
-        return ledger.ListTokensAsync(query, cancellationToken);
+        return tokenRepository.ListTokensAsync(query, cancellationToken);
     }
 
     /// <summary>
@@ -303,7 +305,7 @@ public sealed partial class TokenizationService(
             intent: null,
             async ct =>
             {
-                var token = await ledger.GetTokenAsync(command.Token!, ct).ConfigureAwait(false) ?? throw NotFound();
+                var token = await tokenRepository.GetTokenAsync(command.Token!, ct).ConfigureAwait(false) ?? throw NotFound();
                 if (token.Status == TokenStatus.Revoked)
                 {
                     // Already never chargeable again (revoked here, detached at Stripe, or its Customer deleted): this
@@ -314,7 +316,7 @@ public sealed partial class TokenizationService(
                 // Committed before Stripe is asked: the payment_method.detached event this detach causes may be
                 // processed before this revoke's own ledger update, and must read as this revoke, not as a detach
                 // behind our back.
-                await ledger.MarkRevokeRequestedAsync(token.Token, Now(), ct).ConfigureAwait(false);
+                await tokenRepository.MarkRevokeRequestedAsync(token.Token, Now(), ct).ConfigureAwait(false);
                 var setup = token.Setup;
                 if (setup.IsPending && setup.SetupIntentId is not null)
                 {
@@ -367,7 +369,7 @@ public sealed partial class TokenizationService(
     {
         foreach (var previous in currentHasher.Previous)
         {
-            if (await ledger.HasIdempotencyRecordAsync(caller.CallerId, previous.IdempotencyKeyId(key), cancellationToken).ConfigureAwait(false))
+            if (await claimStore.HasClaimAsync(caller.CallerId, previous.IdempotencyKeyId(key), cancellationToken).ConfigureAwait(false))
             {
                 return previous;
             }
@@ -392,7 +394,7 @@ public sealed partial class TokenizationService(
         while (true)
         {
             var claim = new IdempotencyClaim(caller.CallerId, keyId, operation, hmac, timeProvider.GetUtcNow(), settings.PendingLease, intent, Resource: resource);
-            var outcome = await ledger.BeginAsync(claim, cancellationToken).ConfigureAwait(false);
+            var outcome = await claimStore.ClaimAsync(claim, cancellationToken).ConfigureAwait(false);
             switch (outcome.State)
             {
                 case IdempotencyState.Replay:
@@ -428,12 +430,12 @@ public sealed partial class TokenizationService(
             {
                 // Free the key so the caller's retry runs again; the gateway replays its own result for the same key.
                 // Fenced on this request's claim time: a retry that took the claim over after the lease keeps it.
-                await ledger.ReleaseOwnedAsync(caller.CallerId, keyId, claim.Now, IntentOutcomeOf(error), CancellationToken.None)
+                await claimStore.ReleaseOwnedAsync(caller.CallerId, keyId, claim.Now, IntentOutcomeOf(error), CancellationToken.None)
                     .ConfigureAwait(false);
                 throw;
             }
 
-            await ledger.CompleteAsync(caller.CallerId, keyId, TokenJson.Serialize(token), token, CancellationToken.None)
+            await claimStore.CompleteWithTokenAsync(caller.CallerId, keyId, TokenJson.Serialize(token), token, CancellationToken.None)
                 .ConfigureAwait(false);
             return new TokenizeResult(token, Replayed: false);
         }
@@ -558,7 +560,7 @@ public sealed partial class TokenizationService(
     /// </exception>
     private async Task<string> EnsureCustomerAsync(string customerReference, CancellationToken cancellationToken)
     {
-        var existing = await ledger.FindCustomerAsync(gateway.Name, customerReference, cancellationToken).ConfigureAwait(false);
+        var existing = await customerRepository.FindCustomerAsync(gateway.Name, customerReference, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
         {
             return existing;
@@ -573,7 +575,7 @@ public sealed partial class TokenizationService(
                 ErrorKind.Unavailable,
                 ErrorReasons.CustomerReplacementIncomplete,
                 "customer_reference: its gateway Customer was deleted again while it was being replaced; retry");
-        return await ledger.SaveCustomerAsync(gateway.Name, customerReference, created, timeProvider.GetUtcNow(), cancellationToken)
+        return await customerRepository.SaveCustomerAsync(gateway.Name, customerReference, created, timeProvider.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
     }
 
@@ -602,7 +604,7 @@ public sealed partial class TokenizationService(
         // Keyed by the deleted Customer, not by this request: concurrent requests meeting it all get one replacement.
         var created = await LiveCustomerAsync(succession, missingCustomerId, maxSteps: null, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("an unbounded walk ended without a Customer");
-        var recorded = await ledger.ReplaceCustomerAsync(
+        var recorded = await customerRepository.ReplaceCustomerAsync(
             gateway.Name, customerReference, missingCustomerId, created, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         LogCustomerReplaced(logger, missingCustomerId, recorded);
         return recorded;

@@ -5,7 +5,7 @@ using Tokenizer.Core.Ports;
 namespace Tokenizer.Ledger.Postgres;
 
 /// <summary>
-/// <see cref="ITokenLedger"/> on a PostgreSQL 15+ database, shared by any number of service replicas: the same schema
+/// The ledger (<see cref="RelationalTokenLedger"/>: schema and stores) on a PostgreSQL 15+ database, shared by any number of service replicas: the same schema
 /// versions and statements as <see cref="SqliteTokenLedger"/> (see <see cref="RelationalTokenLedger"/>), a pooled
 /// <see cref="NpgsqlDataSource"/>, transactions at READ COMMITTED. Register as a singleton per database and call
 /// <see cref="RelationalTokenLedger.InitializeAsync"/> before anything else. Thread-safe.

@@ -56,20 +56,6 @@ internal static class PrivacySql
                    >= (CASE privacy_erasures.step WHEN 'detaching' THEN 1 WHEN 'deleting_customer' THEN 2 WHEN 'destroying_key' THEN 3 ELSE 4 END))
         """;
 
-    public const string SelectActiveTokenCaller = "SELECT caller_id FROM tokens WHERE token = @token AND status = 'active'";
-
-    public const string RevokeToken =
-        "UPDATE tokens SET status = 'revoked', revoked_at = @revoked_at WHERE token = @token AND status = 'active'";
-
-    /// <summary>
-    /// An erasure's settled setup: the setup columns of one token, whatever its status, only while its stored setup is
-    /// still pending under the same SetupIntent (a newer outcome is never overwritten).
-    /// </summary>
-    public const string SettleSetup = "UPDATE tokens SET " + Schema.LedgerSql.SetupAssignments + """
-
-        WHERE token = @token AND setup_intent = @setup_intent AND setup_status IN ('requires_action', 'processing')
-        """;
-
     /// <summary>Fences a reference for its erasure (migration 18); a fence already there stays as it is.</summary>
     public const string InsertFence = """
         INSERT INTO erasure_fences (customer_reference, fenced_at) VALUES (@customer_reference, @fenced_at)
@@ -97,17 +83,6 @@ internal static class PrivacySql
 
     public const string DeleteSubjectKey = "DELETE FROM privacy_subject_keys WHERE subject = @subject";
 
-    public const string DeleteCustomer = "DELETE FROM customers WHERE gateway = @gateway AND customer_reference = @customer_reference";
-
-    public const string CountActiveTokensOfReference =
-        "SELECT COUNT(*) FROM tokens WHERE customer_reference = @customer_reference AND status = 'active'";
-
-    public const string UnlinkTokens =
-        "UPDATE tokens SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
-
-    public const string UnlinkIntents =
-        "UPDATE intents SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
-
     public const string UnlinkReconciliationItems =
         "UPDATE reconciliation_items SET customer_reference = @erased_reference WHERE customer_reference = @customer_reference";
 
@@ -132,18 +107,6 @@ internal static class PrivacySql
         WHERE after_customer = @customer_reference
         """;
 
-    /// <summary>
-    /// Completed idempotency records whose stored answer may quote the reference (a token's JSON carries it): the
-    /// candidates are checked and rewritten in code. A scan of the table, bounded by its retention; erasures are rare.
-    /// </summary>
-    public const string SelectResponsesQuoting = """
-        SELECT caller_id, idempotency_key, response FROM idempotency_records
-        WHERE state = 'completed' AND (response LIKE @quoted ESCAPE '\' OR response LIKE @encoded ESCAPE '\')
-        """;
-
-    public const string UpdateResponse =
-        "UPDATE idempotency_records SET response = @response WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key";
-
     public const string PurgeRevokedTokenData = """
         DELETE FROM privacy_personal_data
         WHERE record_id IN (SELECT token FROM tokens WHERE status = 'revoked' AND revoked_at < @before)
@@ -151,15 +114,4 @@ internal static class PrivacySql
            OR record_id IN (SELECT token || '.correcting' FROM tokens WHERE status = 'revoked' AND revoked_at < @before)
         """;
 
-    public const string PurgeRevokedTokens = "DELETE FROM tokens WHERE status = 'revoked' AND revoked_at < @before";
-
-    public const string PurgeFinishedIntents = """
-        DELETE FROM intents
-        WHERE state IN ('completed', 'closed')
-          AND (caller_id, idempotency_key) IN (
-              SELECT caller_id, idempotency_key FROM idempotency_records WHERE state = 'completed' AND updated_at < @before)
-        """;
-
-    public const string PurgeFinishedIdempotencyRecords =
-        "DELETE FROM idempotency_records WHERE state = 'completed' AND updated_at < @before";
 }

@@ -1,8 +1,12 @@
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
 using Tokenizer.Core.Privacy;
+using Tokenizer.Ledger.Claims;
+using Tokenizer.Ledger.Customers;
+using Tokenizer.Ledger.Intents;
 using Tokenizer.Ledger.Schema;
 using Tokenizer.Ledger.TokenEvents;
+using Tokenizer.Ledger.Tokens;
 
 namespace Tokenizer.Ledger.Privacy;
 
@@ -254,16 +258,8 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
             {
                 // The append lock before any row lock, as every appending transaction takes them (PostgreSQL).
                 await RelationalTokenEventStore.TakeAppendLockAsync(transaction, database.Dialect, ct).ConfigureAwait(false);
-                string? callerId;
-                using (var select = transaction.Command(PrivacySql.SelectActiveTokenCaller))
-                {
-                    select.Bind("@token", token);
-                    callerId = await select.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
-                }
-
-                using var update = transaction.Command(PrivacySql.RevokeToken);
-                update.Bind("@token", token).Bind("@revoked_at", UnixMicros.From(revokedAt));
-                if (callerId is null || await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1)
+                var callerId = await RelationalTokenRepository.FindActiveCallerAsync(transaction, token, ct).ConfigureAwait(false);
+                if (callerId is null || !await RelationalTokenRepository.RevokeActiveAsync(transaction, token, UnixMicros.From(revokedAt), ct).ConfigureAwait(false))
                 {
                     return 0;
                 }
@@ -281,12 +277,7 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         ArgumentNullException.ThrowIfNull(token);
         ArgumentException.ThrowIfNullOrEmpty(token.Setup.SetupIntentId);
         return database.WriteAsync(
-            async (transaction, ct) =>
-            {
-                using var update = transaction.Command(PrivacySql.SettleSetup);
-                TokenRows.BindSetupOnly(update, token);
-                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            },
+            (transaction, ct) => RelationalTokenRepository.SettleSetupAsync(transaction, token, ct),
             cancellationToken);
     }
 
@@ -300,13 +291,9 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         var destroyed = await database.WriteAsync(
             async (transaction, ct) =>
             {
-                using (var active = transaction.Command(PrivacySql.CountActiveTokensOfReference))
+                if (await RelationalTokenRepository.CountActiveOfReferenceAsync(transaction, customerReference, ct).ConfigureAwait(false) > 0)
                 {
-                    active.Bind("@customer_reference", customerReference);
-                    if (Convert.ToInt64(await active.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0)
-                    {
-                        return false;
-                    }
+                    return false;
                 }
 
                 foreach (var sql in new[] { PrivacySql.DeleteSubjectData, PrivacySql.DeleteSubjectKey })
@@ -316,11 +303,7 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                     await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
-                using (var customer = transaction.Command(PrivacySql.DeleteCustomer))
-                {
-                    customer.Bind("@gateway", gateway).Bind("@customer_reference", customerReference);
-                    await customer.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                }
+                await RelationalCustomerRepository.DeleteMappingAsync(transaction, gateway, customerReference, ct).ConfigureAwait(false);
 
                 using (var fence = transaction.Command(PrivacySql.DeleteFence))
                 {
@@ -330,9 +313,11 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
 
                 // Every row that shows the reference beside the subject's tokens: the ledger's own, the idempotency
                 // answers a retry would replay, and reconciliation (items, run filters, run cursors).
+                await RelationalTokenRepository.UnlinkReferenceAsync(transaction, customerReference, erasedReference, ct).ConfigureAwait(false);
+                await RelationalIntentStore.UnlinkReferenceAsync(transaction, customerReference, erasedReference, ct).ConfigureAwait(false);
                 foreach (var sql in new[]
                 {
-                    PrivacySql.UnlinkTokens, PrivacySql.UnlinkIntents, PrivacySql.UnlinkReconciliationItems,
+                    PrivacySql.UnlinkReconciliationItems,
                     PrivacySql.UnlinkReconciliationRunFilters, PrivacySql.UnlinkReconciliationRunCurrent,
                     PrivacySql.UnlinkReconciliationRunCursor,
                 })
@@ -342,7 +327,12 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                     await unlink.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
-                await RewriteResponsesAsync(transaction, customerReference, erasedReference, ct).ConfigureAwait(false);
+                await RelationalClaimStore.RewriteResponsesAsync(
+                    transaction,
+                    Contains("\"" + customerReference + "\""),
+                    Contains(System.Text.Json.JsonSerializer.Serialize(customerReference)),
+                    response => Pseudonymise(response, customerReference, erasedReference),
+                    ct).ConfigureAwait(false);
                 return true;
             },
             cancellationToken).ConfigureAwait(false);
@@ -359,40 +349,6 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         }
 
         return true;
-    }
-
-    /// <summary>
-    /// Replaces the reference with <paramref name="erasedReference"/> in every stored idempotency answer that quotes it
-    /// (any JSON string value equal to it), so a replay after the erasure no longer links the token to the reference.
-    /// </summary>
-    private static async Task RewriteResponsesAsync(
-        System.Data.Common.DbTransaction transaction,
-        string customerReference,
-        string erasedReference,
-        CancellationToken cancellationToken)
-    {
-        var updates = new List<(string CallerId, string Key, string Response)>();
-        using (var select = transaction.Command(PrivacySql.SelectResponsesQuoting))
-        {
-            select.Bind("@quoted", Contains("\"" + customerReference + "\""))
-                .Bind("@encoded", Contains(System.Text.Json.JsonSerializer.Serialize(customerReference)));
-            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var response = reader.GetString(2);
-                if (Pseudonymise(response, customerReference, erasedReference) is { } rewritten)
-                {
-                    updates.Add((reader.GetString(0), reader.GetString(1), rewritten));
-                }
-            }
-        }
-
-        foreach (var (callerId, key, response) in updates)
-        {
-            using var update = transaction.Command(PrivacySql.UpdateResponse);
-            update.Bind("@response", response).Bind("@caller_id", callerId).Bind("@idempotency_key", key);
-            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
     }
 
     /// <summary>
@@ -488,9 +444,9 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
             async (transaction, ct) =>
             {
                 await RunAsync(transaction, PrivacySql.PurgeRevokedTokenData, tokensBefore, ct).ConfigureAwait(false);
-                var tokens = await RunAsync(transaction, PrivacySql.PurgeRevokedTokens, tokensBefore, ct).ConfigureAwait(false);
-                await RunAsync(transaction, PrivacySql.PurgeFinishedIntents, recordsBefore, ct).ConfigureAwait(false);
-                var records = await RunAsync(transaction, PrivacySql.PurgeFinishedIdempotencyRecords, recordsBefore, ct).ConfigureAwait(false);
+                var tokens = await RelationalTokenRepository.PurgeRevokedAsync(transaction, tokensBefore, ct).ConfigureAwait(false);
+                await RelationalIntentStore.PurgeFinishedAsync(transaction, recordsBefore, ct).ConfigureAwait(false);
+                var records = await RelationalClaimStore.PurgeFinishedAsync(transaction, recordsBefore, ct).ConfigureAwait(false);
                 return new RetentionPurge(tokens, records);
             },
             cancellationToken);

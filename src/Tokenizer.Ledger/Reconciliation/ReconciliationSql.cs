@@ -1,3 +1,4 @@
+using Tokenizer.Ledger.Tokens;
 using Tokenizer.Ledger.Schema;
 
 namespace Tokenizer.Ledger.Reconciliation;
@@ -162,9 +163,9 @@ internal static class ReconciliationSql
 
     public const string CustomersOrder = " ORDER BY customer_reference LIMIT @limit";
 
-    public const string SelectTokensIn = "SELECT " + LedgerSql.TokenColumns + " FROM tokens WHERE token IN (";
+    public const string SelectTokensIn = "SELECT " + TokenSql.TokenColumns + " FROM tokens WHERE token IN (";
 
-    public const string SelectUnseenTokens = "SELECT " + LedgerSql.TokenColumns + """
+    public const string SelectUnseenTokens = "SELECT " + TokenSql.TokenColumns + """
          FROM tokens t
         WHERE t.created_at >= @period_from AND t.created_at < @period_to
           AND NOT EXISTS (SELECT 1 FROM reconciliation_items i WHERE i.run_id = @run_id AND i.token = t.token)

@@ -29,13 +29,8 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
     /// <param name="ledger">The token ledger whose database holds the runs; must outlive this store. Call its InitializeAsync first (migration 5).</param>
     public RelationalReconciliationStore(RelationalTokenLedger ledger)
     {
-        database = ledger switch
-        {
-            SqliteTokenLedger sqlite => sqlite.Database,
-            PostgresTokenLedger postgres => postgres.Database,
-            null => throw new ArgumentNullException(nameof(ledger)),
-            _ => throw new ArgumentException("unknown ledger provider", nameof(ledger)),
-        };
+        ArgumentNullException.ThrowIfNull(ledger);
+        database = ledger.SharedDatabase;
     }
 
     /// <inheritdoc />

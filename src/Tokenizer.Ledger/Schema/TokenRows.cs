@@ -2,6 +2,8 @@ using System.Data.Common;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Validation;
 
+using Tokenizer.Ledger.Tokens;
+
 namespace Tokenizer.Ledger.Schema;
 
 /// <summary>
@@ -10,7 +12,7 @@ namespace Tokenizer.Ledger.Schema;
 /// </summary>
 internal static class TokenRows
 {
-    /// <summary>Binds every column of <see cref="LedgerSql.UpsertToken"/>.</summary>
+    /// <summary>Binds every column of <see cref="TokenSql.UpsertToken"/>.</summary>
     /// <exception cref="ArgumentException">The metadata does not fit the token type.</exception>
     public static void BindToken(DbCommand command, TokenRecord token)
     {
@@ -38,7 +40,7 @@ internal static class TokenRows
         BindSetup(command, token);
     }
 
-    /// <summary>Binds the setup and mandate columns (and <c>@token</c>) of <see cref="LedgerSql.UpdateTokenSetup"/>.</summary>
+    /// <summary>Binds the setup and mandate columns (and <c>@token</c>) of <see cref="TokenSql.UpdateTokenSetup"/>.</summary>
     public static void BindSetupOnly(DbCommand command, TokenRecord token)
     {
         command.Bind("@token", token.Token);
@@ -63,7 +65,7 @@ internal static class TokenRows
             .Bind("@mandate_accepted_at", mandate?.AcceptedAt is { } accepted ? UnixMicros.From(accepted) : null);
     }
 
-    /// <summary>Reads a row selected with <see cref="LedgerSql.TokenColumns"/>.</summary>
+    /// <summary>Reads a row selected with <see cref="TokenSql.TokenColumns"/>.</summary>
     /// <exception cref="InvalidOperationException">The row holds an enum text this build does not know (the message names the column).</exception>
     public static TokenRecord Read(DbDataReader reader)
     {

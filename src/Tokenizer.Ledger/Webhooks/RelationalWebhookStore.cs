@@ -2,8 +2,10 @@ using System.Data.Common;
 using System.Globalization;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Ports;
+using Tokenizer.Ledger.Customers;
 using Tokenizer.Ledger.Schema;
 using Tokenizer.Ledger.TokenEvents;
+using Tokenizer.Ledger.Tokens;
 
 namespace Tokenizer.Ledger.Webhooks;
 
@@ -401,7 +403,7 @@ public sealed class RelationalWebhookStore
             async (transaction, ct) =>
             {
                 await LockIfAppendingAsync(transaction, onStatusChange, ct).ConfigureAwait(false);
-                using (var status = transaction.Command(WebhookSql.UpdateSetupStatus))
+                using (var status = transaction.Command(TokenSql.UpdateSetupStatusFromWebhook))
                 {
                     TokenRows.BindSetupOnly(status, token);
                     if (await status.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1)
@@ -411,7 +413,7 @@ public sealed class RelationalWebhookStore
                     }
                 }
 
-                using var update = transaction.Command(WebhookSql.UpdateSetup);
+                using var update = transaction.Command(TokenSql.UpdateSetupFromWebhook);
                 TokenRows.BindSetupOnly(update, token);
                 return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
             },
@@ -445,7 +447,7 @@ public sealed class RelationalWebhookStore
                 }
 
                 var changed = new List<(string Token, string CallerId)>();
-                using (var update = transaction.Command(WebhookSql.UpdateMandateStatus))
+                using (var update = transaction.Command(TokenSql.UpdateMandateStatus))
                 {
                     update.Bind("@mandate_status", name).Bind("@mandate_id", mandateId);
                     using var reader = await update.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -488,7 +490,7 @@ public sealed class RelationalWebhookStore
         ArgumentNullException.ThrowIfNull(card);
         ValidateDraft(onChange);
         return WriteOneAsync(
-            WebhookSql.UpdateCard,
+            TokenSql.UpdateCard,
             update => update.Bind("@token", token)
                 .Bind("@brand", card.Brand)
                 .Bind("@last4", card.Last4)
@@ -515,7 +517,7 @@ public sealed class RelationalWebhookStore
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
         ValidateDraft(onChange);
-        return WriteOneAsync(WebhookSql.Revoke, update => update.Bind("@token", token).Bind("@now", UnixMicros.From(now)), onChange, cancellationToken);
+        return WriteOneAsync(TokenSql.RevokeActiveToken, update => update.Bind("@token", token).Bind("@revoked_at", UnixMicros.From(now)), onChange, cancellationToken);
     }
 
     /// <summary>
@@ -542,7 +544,7 @@ public sealed class RelationalWebhookStore
             async (transaction, ct) =>
             {
                 await RelationalTokenEventStore.TakeAppendLockAsync(transaction, database.Dialect, ct).ConfigureAwait(false);
-                foreach (var (sql, draft) in new[] { (WebhookSql.RevokeDetachedElsewhere, detachedElsewhere), (WebhookSql.RevokeRequestedHere, revokedHere) })
+                foreach (var (sql, draft) in new[] { (TokenSql.RevokeDetachedElsewhere, detachedElsewhere), (TokenSql.RevokeRequestedHere, revokedHere) })
                 {
                     using var update = transaction.Command(sql);
                     update.Bind("@token", token).Bind("@now", UnixMicros.From(now));
@@ -566,7 +568,7 @@ public sealed class RelationalWebhookStore
     {
         ArgumentException.ThrowIfNullOrEmpty(gateway);
         ArgumentException.ThrowIfNullOrEmpty(customerId);
-        return WriteOneAsync(WebhookSql.DeleteCustomerMapping, delete => delete.Bind("@gateway", gateway).Bind("@id", customerId), cancellationToken, many: true);
+        return WriteOneAsync(CustomerSql.DeleteCustomerMapping, delete => delete.Bind("@gateway", gateway).Bind("@id", customerId), cancellationToken, many: true);
     }
 
     private enum TokenKey
@@ -582,9 +584,9 @@ public sealed class RelationalWebhookStore
         ArgumentException.ThrowIfNullOrEmpty(id);
         var sql = key switch
         {
-            TokenKey.SetupIntent => WebhookSql.SelectTokensBySetupIntent,
-            TokenKey.Mandate => WebhookSql.SelectTokensByMandate,
-            _ => WebhookSql.SelectTokensByCustomer,
+            TokenKey.SetupIntent => TokenSql.SelectTokensBySetupIntent,
+            TokenKey.Mandate => TokenSql.SelectTokensByMandate,
+            _ => TokenSql.SelectTokensByCustomer,
         };
         return database.ReadAsync(
             async (connection, ct) =>

@@ -48,9 +48,9 @@ public static class HealthServiceCollectionExtensions
 
 /// <summary>
 /// The ledger answers a read: one primary-key lookup of a token id that cannot exist, through the
-/// <see cref="ITokenLedger"/> port (so it holds for any ledger behind it, SQLite or another store).
+/// <see cref="ITokenRepository"/> port (so it holds for any ledger behind it, SQLite or another store).
 /// </summary>
-internal sealed class LedgerHealthCheck(ITokenLedger ledger) : IHealthCheck
+internal sealed class LedgerHealthCheck(ITokenRepository tokenRepository) : IHealthCheck
 {
     /// <summary>Not a token id the gateway issues (those start with <c>pm_</c>): the lookup finds nothing.</summary>
     internal const string ProbeToken = "tokenizer-health-probe";
@@ -59,7 +59,7 @@ internal sealed class LedgerHealthCheck(ITokenLedger ledger) : IHealthCheck
     {
         try
         {
-            await ledger.GetTokenAsync(ProbeToken, cancellationToken).ConfigureAwait(false);
+            await tokenRepository.GetTokenAsync(ProbeToken, cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy();
         }
         catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -96,7 +96,7 @@ public sealed class EmbeddedSandbox(
 /// truncated, not a database, unreadable) stops start-up with a <see cref="StartupException"/> naming the file and
 /// <c>Tokenizer:DataDirectory</c>, like every other refusal, instead of an unhandled exception and an abort.
 /// </summary>
-internal sealed class LedgerInitializer(Tokenizer.Core.Ports.ITokenLedger ledger, DataDirectory dataDirectory) : IHostedService
+internal sealed class LedgerInitializer(Tokenizer.Core.Ports.ILedgerSchema ledger, DataDirectory dataDirectory) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -24,7 +24,7 @@ internal static class ReconciliationServiceCollectionExtensions
             var settings = sp.GetRequiredService<IOptions<ReconciliationOptions>>().Value;
             return new Reconciler(
                 sp.GetRequiredService<IReconciliationStore>(),
-                sp.GetRequiredService<ITokenLedger>(),
+                sp.GetRequiredService<IIntentStore>(),
                 sp.GetRequiredService<ITokenGateway>(),
                 sp.GetRequiredService<RateLimiter>(),
                 sp.GetRequiredService<TimeProvider>(),

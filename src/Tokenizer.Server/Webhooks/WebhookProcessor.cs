@@ -32,7 +32,7 @@ namespace Tokenizer.Server.Webhooks;
 /// <c>setup_intent.succeeded</c> for a token that was ready at issue (its Tokenize answer already said so), an inactive
 /// mandate reported again, a detach of a token already revoked: each changes nothing and appends nothing. A
 /// <c>payment_method.detached</c> caused by this service's own Revoke (marked before it asked Stripe, see
-/// <see cref="ITokenLedger.MarkRevokeRequestedAsync"/>) is that revoke's <c>revoked</c>, never
+/// <see cref="ITokenRepository.MarkRevokeRequestedAsync"/>) is that revoke's <c>revoked</c>, never
 /// <c>detached_at_gateway</c>. Steps are repeatable: a crash before the inbox row is marked processed repeats them
 /// harmlessly (the ledger change and its event committed together, or neither did; the audit record may appear twice,
 /// with the same correlation id). An object no token of ours holds is answered <see cref="NotOurs"/> without a call to
@@ -41,7 +41,7 @@ namespace Tokenizer.Server.Webhooks;
 /// </remarks>
 internal sealed class WebhookProcessor(
     RelationalWebhookStore store,
-    ITokenLedger ledger,
+    ITokenRepository tokenRepository,
     StripeTokenGateway gateway,
     IAuditTrail audit,
     TimeProvider timeProvider)
@@ -105,7 +105,7 @@ internal sealed class WebhookProcessor(
                 => await store.FindBySetupIntentAsync(objectId, cancellationToken),
             WebhookEventTypes.MandateUpdated => await store.FindByMandateAsync(objectId, cancellationToken),
             WebhookEventTypes.CustomerDeleted => await store.FindByCustomerAsync(objectId, cancellationToken),
-            _ => await ledger.GetTokenAsync(objectId, cancellationToken) is { } token ? [token] : [],
+            _ => await tokenRepository.GetTokenAsync(objectId, cancellationToken) is { } token ? [token] : [],
         };
         return [.. tokens.Select(t => "token:" + t.Token).Prepend("object:" + objectId).Distinct(StringComparer.Ordinal)];
     }
@@ -164,7 +164,7 @@ internal sealed class WebhookProcessor(
 
     private async Task<WebhookState> CardAsync(WebhookEvent webhookEvent, CancellationToken cancellationToken)
     {
-        if (await ledger.GetTokenAsync(webhookEvent.ObjectId!, cancellationToken) is not { } token)
+        if (await tokenRepository.GetTokenAsync(webhookEvent.ObjectId!, cancellationToken) is not { } token)
         {
             return NotOurs;
         }
@@ -183,7 +183,7 @@ internal sealed class WebhookProcessor(
 
     private async Task<WebhookState> DetachedAsync(WebhookEvent webhookEvent, CancellationToken cancellationToken)
     {
-        if (await ledger.GetTokenAsync(webhookEvent.ObjectId!, cancellationToken) is not { } token)
+        if (await tokenRepository.GetTokenAsync(webhookEvent.ObjectId!, cancellationToken) is not { } token)
         {
             return NotOurs;
         }

@@ -14,7 +14,8 @@ namespace Tokenizer.Core.Tests.Privacy;
 public sealed class ErasurePendingSetupTests
 {
     private const string Reference = "cust-bacs-1";
-    private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
+    private readonly ICustomerRepository customerRepository = Substitute.For<ICustomerRepository>();
+    private readonly ITokenRepository tokenRepository = Substitute.For<ITokenRepository>();
     private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
     private readonly IPrivacyStore store = Substitute.For<IPrivacyStore>();
     private readonly ISubjectKeyStore keys = Substitute.For<ISubjectKeyStore>();
@@ -39,15 +40,15 @@ public sealed class ErasurePendingSetupTests
         var pseudonyms = new SubjectPseudonyms(new byte[32]);
         gateway.Name.Returns("stripe");
         gateway.ListCustomerPaymentMethodsAsync(default!, default, default, default).ReturnsForAnyArgs(new GatewayPaymentMethodPage([], null));
-        ledger.FindCustomerAsync("stripe", Reference, Arg.Any<CancellationToken>()).Returns("cus_1");
-        ledger.ListTokensAsync(default!, default).ReturnsForAnyArgs(call =>
+        customerRepository.FindCustomerAsync("stripe", Reference, Arg.Any<CancellationToken>()).Returns("cus_1");
+        tokenRepository.ListTokensAsync(default!, default).ReturnsForAnyArgs(call =>
             new TokenPage(call.Arg<TokenQuery>().CustomerReference == Reference ? [token] : [], null));
         store.FindErasureAsync(default!, default).ReturnsForAnyArgs(_ => saved);
         store.DestroySubjectAsync(default!, default!, default!, default!, default).ReturnsForAnyArgs(true);
         store.When(s => s.SaveErasureAsync(Arg.Any<ErasureRecord>(), Arg.Any<CancellationToken>())).Do(call => saved = call.Arg<ErasureRecord>());
         store.When(s => s.MarkTokenRevokedAsync("pm_bacs", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()))
             .Do(_ => token = token with { Status = TokenStatus.Revoked });
-        service = new PrivacyErasure(ledger, gateway, store, keys, pseudonyms, time, new PrivacySettings(), NullLogger<PrivacyErasure>.Instance);
+        service = new PrivacyErasure(customerRepository, tokenRepository, gateway, store, keys, pseudonyms, time, new PrivacySettings(), NullLogger<PrivacyErasure>.Instance);
     }
 
     [Fact]

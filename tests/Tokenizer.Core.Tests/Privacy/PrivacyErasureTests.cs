@@ -21,7 +21,8 @@ public sealed class PrivacyErasureTests
     private const string Reference = "cust-erase-1";
     private const string Customer = "cus_1";
     private static readonly DateTimeOffset Created = new(2030, 5, 1, 0, 0, 0, TimeSpan.Zero);
-    private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
+    private readonly ICustomerRepository customerRepository = Substitute.For<ICustomerRepository>();
+    private readonly ITokenRepository tokenRepository = Substitute.For<ITokenRepository>();
     private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
     private readonly ISubjectKeyStore keys = Substitute.For<ISubjectKeyStore>();
     private readonly FakePrivacyStore store = new();
@@ -39,8 +40,8 @@ public sealed class PrivacyErasureTests
         gateway.Name.Returns("stripe");
         keys.FindAsync(default!, default).ReturnsForAnyArgs((byte[]?)null);
         gateway.ListCustomerPaymentMethodsAsync(default!, default, default, default).ReturnsForAnyArgs(new GatewayPaymentMethodPage([], null));
-        ledger.FindCustomerAsync("stripe", Reference, Arg.Any<CancellationToken>()).Returns(_ => customer);
-        ledger.ListTokensAsync(default!, default).ReturnsForAnyArgs(call =>
+        customerRepository.FindCustomerAsync("stripe", Reference, Arg.Any<CancellationToken>()).Returns(_ => customer);
+        tokenRepository.ListTokensAsync(default!, default).ReturnsForAnyArgs(call =>
         {
             var query = call.Arg<TokenQuery>();
             return new TokenPage(
@@ -48,7 +49,8 @@ public sealed class PrivacyErasureTests
                 null);
         });
         erasure = new PrivacyErasure(
-            ledger,
+            customerRepository,
+            tokenRepository,
             gateway,
             store,
             keys,
@@ -129,7 +131,7 @@ public sealed class PrivacyErasureTests
         // the detach a safety net with nothing to clear, and nothing counted: it never was attached.
         Received.InOrder(() =>
         {
-            ledger.MarkRevokeRequestedAsync("pm_3ds", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>());
+            tokenRepository.MarkRevokeRequestedAsync("pm_3ds", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>());
             gateway.CancelSetupIntentAsync("seti_3ds", pseudonyms.GatewayKey(subject, "pm_3ds", "erase_seti_cancel"), Arg.Any<CancellationToken>());
             gateway.GetSetupIntentAsync("seti_3ds", Arg.Any<CancellationToken>());
             gateway.DetachAsync("pm_3ds", pseudonyms.GatewayKey(subject, "pm_3ds", "erase_detach"), Arg.Any<CancellationToken>());

@@ -15,7 +15,7 @@ public sealed class ReconcilerTests
     private static readonly CustomerMapping Customer = new("cust-1", "cus_1");
 
     private readonly IReconciliationStore store = Substitute.For<IReconciliationStore>();
-    private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
+    private readonly IIntentStore intentStore = Substitute.For<IIntentStore>();
     private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
     private readonly CountingPacer pacer = new();
     private readonly List<ReconciliationProgress> saved = [];
@@ -29,7 +29,7 @@ public sealed class ReconcilerTests
         store.ListUnseenTokensAsync(Arg.Any<string>(), Arg.Any<ReconciliationFilter>(), Arg.Any<string?>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns([]);
         store.SaveProgressAsync("rec_1", "owner", Arg.Do<ReconciliationProgress>(saved.Add), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()).Returns(true);
         store.FinishRunAsync("rec_1", "owner", Arg.Any<ReconciliationState>(), Arg.Any<string?>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()).Returns(true);
-        ledger.ListIntentsAsync(Arg.Any<IntentState>(), Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns([]);
+        intentStore.ListIntentsAsync(Arg.Any<IntentState>(), Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns([]);
     }
 
     [Fact]
@@ -305,7 +305,7 @@ public sealed class ReconcilerTests
     };
 
     private Reconciler Reconciler() =>
-        new(store, ledger, gateway, pacer, new FakeTimeProvider(Now), new ReconcilerSettings { GatewayPageSize = 2 });
+        new(store, intentStore, gateway, pacer, new FakeTimeProvider(Now), new ReconcilerSettings { GatewayPageSize = 2 });
 
     /// <summary>Grants every permit at once and counts them.</summary>
     private sealed class CountingPacer : RateLimiter

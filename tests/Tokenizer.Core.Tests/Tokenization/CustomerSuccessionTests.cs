@@ -24,7 +24,9 @@ public sealed class CustomerSuccessionTests
     private readonly RequestHasher hasher = new(Secret);
     private readonly string subject = new SubjectPseudonyms(Secret).Of(Reference);
     private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
-    private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
+    private readonly IClaimStore claimStore = Substitute.For<IClaimStore>();
+    private readonly ICustomerRepository customerRepository = Substitute.For<ICustomerRepository>();
+    private readonly ITokenRepository tokenRepository = Substitute.For<ITokenRepository>();
     private readonly FakeTimeProvider time = new(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));
     private readonly Dictionary<string, string> customersByKey = new(StringComparer.Ordinal);
     private readonly HashSet<string> deletedCustomers = new(StringComparer.Ordinal);
@@ -35,9 +37,9 @@ public sealed class CustomerSuccessionTests
     public CustomerSuccessionTests()
     {
         gateway.Name.Returns("stripe");
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-        ledger.FindCustomerAsync("stripe", Reference, Arg.Any<CancellationToken>()).Returns((string?)null);
-        ledger.SaveCustomerAsync("stripe", Reference, Arg.Any<string>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        customerRepository.FindCustomerAsync("stripe", Reference, Arg.Any<CancellationToken>()).Returns((string?)null);
+        customerRepository.SaveCustomerAsync("stripe", Reference, Arg.Any<string>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
             .Returns(call => (string)call[2]);
 
         // Stripe's idempotency: the first creation under a key is the one every later request with that key gets.
@@ -58,8 +60,8 @@ public sealed class CustomerSuccessionTests
         gateway.CreateSetupIntentAsync(default!, default!, default).ReturnsForAnyArgs(new GatewaySetup("seti_1", SetupStatus.Ready, null, null, null, "pm_1"));
 
         // The ledger's compare-and-set on the subject's last deleted Customer.
-        ledger.FindLastDeletedCustomerAsync("stripe", subject, Arg.Any<CancellationToken>()).Returns(_ => lastDeleted);
-        ledger.RecordDeletedCustomerAsync("stripe", subject, Arg.Any<string?>(), Arg.Any<string>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
+        customerRepository.FindLastDeletedCustomerAsync("stripe", subject, Arg.Any<CancellationToken>()).Returns(_ => lastDeleted);
+        customerRepository.RecordDeletedCustomerAsync("stripe", subject, Arg.Any<string?>(), Arg.Any<string>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
             .Returns(call =>
             {
                 if ((string?)call[2] != lastDeleted)
@@ -75,7 +77,9 @@ public sealed class CustomerSuccessionTests
         service = new TokenizationService(
             new RequestValidator(time),
             gateway,
-            ledger,
+            claimStore,
+            customerRepository,
+            tokenRepository,
             hasher,
             time,
             new TokenizationSettings { DuplicateWait = TimeSpan.Zero },
@@ -156,8 +160,8 @@ public sealed class CustomerSuccessionTests
         // Arrange: the reference maps to cus_1 (created under the first key), deleted at Stripe; the SetupIntent hears 404.
         customersByKey[hasher.CustomerKey("stripe", Reference)] = "cus_1";
         deletedCustomers.Add("cus_1");
-        ledger.FindCustomerAsync("stripe", Reference, Arg.Any<CancellationToken>()).Returns("cus_1");
-        ledger.ReplaceCustomerAsync("stripe", Reference, "cus_1", Arg.Any<string>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
+        customerRepository.FindCustomerAsync("stripe", Reference, Arg.Any<CancellationToken>()).Returns("cus_1");
+        customerRepository.ReplaceCustomerAsync("stripe", Reference, "cus_1", Arg.Any<string>(), Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>())
             .Returns(call => (string)call[3]);
         gateway.CreateSetupIntentAsync(Arg.Is<SetupIntentRequest>(r => r.CustomerId == "cus_1"), Arg.Any<string>(), Arg.Any<CancellationToken>())
             .Throws(new TokenizerException(ErrorKind.Internal, ErrorReasons.GatewayCustomerMissing, "the gateway does not know the customer"));

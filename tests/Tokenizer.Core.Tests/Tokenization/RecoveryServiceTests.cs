@@ -22,7 +22,10 @@ public sealed class RecoveryServiceTests : IDisposable
     private static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
     private static readonly CardMetadata Visa = new("visa", "4242", 12, 2034, "credit", "US", "fp1");
     private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
-    private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
+    private readonly IClaimStore claimStore = Substitute.For<IClaimStore>();
+    private readonly IIntentStore intentStore = Substitute.For<IIntentStore>();
+    private readonly ICustomerRepository customerRepository = Substitute.For<ICustomerRepository>();
+    private readonly ITokenRepository tokenRepository = Substitute.For<ITokenRepository>();
     private readonly IAuditTrail audit = Substitute.For<IAuditTrail>();
     private readonly FakeTimeProvider time = new(Now);
     private readonly TestMeterFactory meters = new();
@@ -33,12 +36,12 @@ public sealed class RecoveryServiceTests : IDisposable
     public RecoveryServiceTests()
     {
         gateway.Name.Returns("stripe");
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-        ledger.FindCustomerAsync("stripe", "cust-1", Arg.Any<CancellationToken>()).Returns("cus_1");
-        ledger.ListIntentsAsync(default, default, default, default).ReturnsForAnyArgs([]);
-        ledger.CompleteOwnedAsync(default!, default!, default, default!, default!, default, default).ReturnsForAnyArgs(true);
-        ledger.GetTokenAsync(default!, default).ReturnsForAnyArgs((TokenRecord?)null);
-        ledger.ReleaseOwnedAsync(default!, default!, default, default, default).ReturnsForAnyArgs(true);
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        customerRepository.FindCustomerAsync("stripe", "cust-1", Arg.Any<CancellationToken>()).Returns("cus_1");
+        intentStore.ListIntentsAsync(default, default, default, default).ReturnsForAnyArgs([]);
+        claimStore.CompleteOwnedWithTokenAsync(default!, default!, default, default!, default!, default, default).ReturnsForAnyArgs(true);
+        tokenRepository.GetTokenAsync(default!, default).ReturnsForAnyArgs((TokenRecord?)null);
+        claimStore.ReleaseOwnedAsync(default!, default!, default, default, default).ReturnsForAnyArgs(true);
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (instrument.Name == "tokenizer.recovery.actions")
@@ -49,7 +52,10 @@ public sealed class RecoveryServiceTests : IDisposable
         listener.SetMeasurementEventCallback<long>((_, _, tags, _) => recoveryActions.Add((string)tags[0].Value!));
         listener.Start();
         service = new RecoveryService(
-            ledger,
+            claimStore,
+            intentStore,
+            customerRepository,
+            tokenRepository,
             gateway,
             audit,
             new TokenizerMetrics(meters, Substitute.For<IGatewayHealth>()),
@@ -70,23 +76,23 @@ public sealed class RecoveryServiceTests : IDisposable
     {
         await service.RunOnceAsync(CancellationToken.None);
 
-        await ledger.Received(1).ListIntentsAsync(IntentState.Pending, Now - TimeSpan.FromMinutes(10), 50, Arg.Any<CancellationToken>());
-        await ledger.Received(1).ListIntentsAsync(IntentState.Failed, Now - TimeSpan.FromMinutes(10), 50, Arg.Any<CancellationToken>());
-        await ledger.Received(1).ListIntentsAsync(IntentState.Detaching, Now - TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>());
+        await intentStore.Received(1).ListIntentsAsync(IntentState.Pending, Now - TimeSpan.FromMinutes(10), 50, Arg.Any<CancellationToken>());
+        await intentStore.Received(1).ListIntentsAsync(IntentState.Failed, Now - TimeSpan.FromMinutes(10), 50, Arg.Any<CancellationToken>());
+        await intentStore.Received(1).ListIntentsAsync(IntentState.Detaching, Now - TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>());
     }
 
     [Fact]
     public async Task RunOnce_AuditsCutOffCallsFirst_ThroughTheLedgerWithTheLeaseAndBatch()
     {
-        ledger.AuditAbandonedClaimsAsync(Now, TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>()).Returns(2);
+        claimStore.AuditAbandonedAsync(Now, TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>()).Returns(2);
 
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(new RecoveryPassResult(0, 0, 0, 0, 0, Interrupted: 2), result);
         Received.InOrder(() =>
         {
-            ledger.AuditAbandonedClaimsAsync(Now, TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>());
-            ledger.ListIntentsAsync(IntentState.Detaching, Arg.Any<DateTimeOffset>(), 50, Arg.Any<CancellationToken>());
+            claimStore.AuditAbandonedAsync(Now, TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>());
+            intentStore.ListIntentsAsync(IntentState.Detaching, Arg.Any<DateTimeOffset>(), 50, Arg.Any<CancellationToken>());
         });
 
         // The record and the claim's mark commit in the ledger's one transaction: the pass never appends one itself
@@ -97,21 +103,21 @@ public sealed class RecoveryServiceTests : IDisposable
     [Fact]
     public async Task RunOnce_SecondPassTheLedgerFindsNothingNew_AddsNothing()
     {
-        ledger.AuditAbandonedClaimsAsync(default, default, default, default).ReturnsForAnyArgs(1, 0);
+        claimStore.AuditAbandonedAsync(default, default, default, default).ReturnsForAnyArgs(1, 0);
 
         var first = await service.RunOnceAsync(CancellationToken.None);
         time.Advance(TimeSpan.FromSeconds(30));
         var second = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal((1, 0), (first.Interrupted, second.Interrupted));
-        await ledger.Received(1).AuditAbandonedClaimsAsync(Now + TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>());
+        await claimStore.Received(1).AuditAbandonedAsync(Now + TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2), 50, Arg.Any<CancellationToken>());
         await audit.DidNotReceiveWithAnyArgs().AppendAsync(default!, default);
     }
 
     [Fact]
     public async Task RunOnce_AuditOfCutOffCallsFails_TheIntentsAreStillResolved()
     {
-        ledger.AuditAbandonedClaimsAsync(default, default, default, default).ThrowsAsyncForAnyArgs(new InvalidOperationException("ledger down"));
+        claimStore.AuditAbandonedAsync(default, default, default, default).ThrowsAsyncForAnyArgs(new InvalidOperationException("ledger down"));
         GivenIntents(Intent(IntentState.Pending));
         GivenPages(Page(null, Listed("pm_1", IntentId)));
 
@@ -130,7 +136,7 @@ public sealed class RecoveryServiceTests : IDisposable
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(new RecoveryPassResult(1, 0, 0, 0, 0), result);
-        var claim = (IdempotencyClaim)ledger.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(ITokenLedger.BeginAsync)).GetArguments()[0]!;
+        var claim = (IdempotencyClaim)claimStore.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(IClaimStore.ClaimAsync)).GetArguments()[0]!;
         Assert.Equal(("caller-1", "key-id-1", "tokenize_card", TimeSpan.FromMinutes(2)), (claim.CallerId, claim.Key, claim.Operation, claim.Lease));
         Assert.Equal(intent.RequestHmac, claim.RequestHmac);
         Assert.Equal(new IntentInfo(IntentId, "cust-1"), claim.Intent);
@@ -216,8 +222,8 @@ public sealed class RecoveryServiceTests : IDisposable
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(new RecoveryPassResult(0, 1, 0, 0, 0), result);
-        await ledger.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Closed, Arg.Any<CancellationToken>());
-        await ledger.DidNotReceiveWithAnyArgs().CompleteOwnedAsync(default!, default!, default, default!, default!, default, default);
+        await claimStore.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Closed, Arg.Any<CancellationToken>());
+        await claimStore.DidNotReceiveWithAnyArgs().CompleteOwnedWithTokenAsync(default!, default!, default, default!, default!, default, default);
         await AuditedAsync(RecoveryService.IntentClosedAction, IntentId);
         Assert.Equal([TokenizerMetrics.RecoveryActions.Released], recoveryActions);
     }
@@ -226,7 +232,7 @@ public sealed class RecoveryServiceTests : IDisposable
     public async Task PendingIntent_NoCustomerRecorded_ClosesWithoutAskingTheGateway()
     {
         GivenIntents(Intent(IntentState.Pending) with { CustomerReference = "cust-never-created" });
-        ledger.FindCustomerAsync("stripe", "cust-never-created", Arg.Any<CancellationToken>()).Returns((string?)null);
+        customerRepository.FindCustomerAsync("stripe", "cust-never-created", Arg.Any<CancellationToken>()).Returns((string?)null);
 
         var result = await service.RunOnceAsync(CancellationToken.None);
 
@@ -247,9 +253,9 @@ public sealed class RecoveryServiceTests : IDisposable
         Assert.Equal((TokenStatus.Revoked, (DateTimeOffset?)Now), (token.Status, token.RevokedAt));
         Received.InOrder(() =>
         {
-            ledger.CompleteOwnedAsync("caller-1", "key-id-1", Now, Arg.Any<string>(), Arg.Any<TokenRecord>(), IntentState.Detaching, Arg.Any<CancellationToken>());
+            claimStore.CompleteOwnedWithTokenAsync("caller-1", "key-id-1", Now, Arg.Any<string>(), Arg.Any<TokenRecord>(), IntentState.Detaching, Arg.Any<CancellationToken>());
             gateway.DetachAsync("pm_1", IntentId + "_sweep_detach", Arg.Any<CancellationToken>());
-            ledger.FinishDetachingAsync("caller-1", "key-id-1", Arg.Any<CancellationToken>());
+            intentStore.ConfirmDetachedAsync("caller-1", "key-id-1", Arg.Any<CancellationToken>());
         });
         await AuditedAsync(RecoveryService.OrphanDetachedAction, "pm_1");
         Assert.Equal([TokenizerMetrics.RecoveryActions.Detached], recoveryActions);
@@ -260,7 +266,7 @@ public sealed class RecoveryServiceTests : IDisposable
     {
         GivenIntents(failed: [Intent(IntentState.Failed)]);
         GivenPages(Page(null, Listed("pm_1", IntentId)));
-        ledger.CompleteOwnedAsync(default!, default!, default, default!, default!, default, default).ReturnsForAnyArgs(false);
+        claimStore.CompleteOwnedWithTokenAsync(default!, default!, default, default!, default!, default, default).ReturnsForAnyArgs(false);
 
         var result = await service.RunOnceAsync(CancellationToken.None);
 
@@ -279,7 +285,7 @@ public sealed class RecoveryServiceTests : IDisposable
             Token = "pm_1", Gateway = "stripe", Type = TokenType.Card, Status = TokenStatus.Active, CallerId = "caller-1",
             CustomerReference = "cust-1", GatewayCustomerId = "cus_1", Card = Visa, CreatedAt = Now.AddHours(-1),
         };
-        ledger.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(recorded);
+        tokenRepository.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(recorded);
 
         var result = await service.RunOnceAsync(CancellationToken.None);
 
@@ -301,21 +307,21 @@ public sealed class RecoveryServiceTests : IDisposable
         // Recorded revoked already; not given back, not finished: the intent stays Detaching.
         Assert.Equal(1, first.Deferred);
         CompletedToken(IntentState.Detaching);
-        await ledger.DidNotReceiveWithAnyArgs().ReleaseOwnedAsync(default!, default!, default, default, default);
-        await ledger.DidNotReceiveWithAnyArgs().FinishDetachingAsync(default!, default!, default);
+        await claimStore.DidNotReceiveWithAnyArgs().ReleaseOwnedAsync(default!, default!, default, default, default);
+        await intentStore.DidNotReceiveWithAnyArgs().ConfirmDetachedAsync(default!, default!, default);
 
         // The next pass lists it as Detaching and repeats the detach with the same key.
         gateway.ClearReceivedCalls();
         gateway.DetachAsync(default!, default!, default).ReturnsForAnyArgs(Task.CompletedTask);
         GivenIntents(failed: []);
-        ledger.ListIntentsAsync(IntentState.Detaching, Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>())
+        intentStore.ListIntentsAsync(IntentState.Detaching, Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>())
             .Returns([Intent(IntentState.Detaching) with { Token = "pm_1" }]);
 
         var second = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(1, second.Detached);
         await gateway.Received(1).DetachAsync("pm_1", IntentId + "_sweep_detach", Arg.Any<CancellationToken>());
-        await ledger.Received(1).FinishDetachingAsync("caller-1", "key-id-1", Arg.Any<CancellationToken>());
+        await intentStore.Received(1).ConfirmDetachedAsync("caller-1", "key-id-1", Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -339,7 +345,7 @@ public sealed class RecoveryServiceTests : IDisposable
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(1, result.Released);
-        await ledger.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Closed, Arg.Any<CancellationToken>());
+        await claimStore.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Closed, Arg.Any<CancellationToken>());
         await gateway.DidNotReceiveWithAnyArgs().DetachAsync(default!, default!, default);
     }
 
@@ -355,15 +361,15 @@ public sealed class RecoveryServiceTests : IDisposable
             Token = "pm_9", Gateway = "stripe", Type = TokenType.Card, Status = TokenStatus.Active, CallerId = "caller-1",
             CustomerReference = "cust-1", CreatedAt = Now,
         });
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(state, state == IdempotencyState.Replay ? replayed : null));
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(state, state == IdempotencyState.Replay ? replayed : null));
 
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(new RecoveryPassResult(0, 0, 0, 0, 1), result);
         Assert.DoesNotContain(gateway.ReceivedCalls(), c => c.GetMethodInfo().Name != "get_Name");
         // Settled: completed with the replayed token, or moved to the back of the queue.
-        await ledger.Received(1).SettleIntentAsync("caller-1", "key-id-1", state == IdempotencyState.Replay ? "pm_9" : null, Arg.Any<CancellationToken>());
-        await ledger.DidNotReceiveWithAnyArgs().ReleaseOwnedAsync(default!, default!, default, default, default);
+        await intentStore.Received(1).SettleUnclaimedAsync("caller-1", "key-id-1", state == IdempotencyState.Replay ? "pm_9" : null, Arg.Any<CancellationToken>());
+        await claimStore.DidNotReceiveWithAnyArgs().ReleaseOwnedAsync(default!, default!, default, default, default);
         await audit.DidNotReceiveWithAnyArgs().AppendAsync(default!, default);
     }
 
@@ -377,8 +383,8 @@ public sealed class RecoveryServiceTests : IDisposable
         var result = await service.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(1, result.Deferred);
-        await ledger.DidNotReceiveWithAnyArgs().ReleaseOwnedAsync(default!, default!, default, default, default);
-        await ledger.DidNotReceiveWithAnyArgs().CompleteOwnedAsync(default!, default!, default, default!, default!, default, default);
+        await claimStore.DidNotReceiveWithAnyArgs().ReleaseOwnedAsync(default!, default!, default, default, default);
+        await claimStore.DidNotReceiveWithAnyArgs().CompleteOwnedWithTokenAsync(default!, default!, default, default!, default!, default, default);
     }
 
     [Fact]
@@ -392,7 +398,7 @@ public sealed class RecoveryServiceTests : IDisposable
 
         Assert.Equal(1, result.Escalated);
         await gateway.ReceivedWithAnyArgs(3).ListCustomerPaymentMethodsAsync(default!, default, default, default);
-        await ledger.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Failed, Arg.Any<CancellationToken>());
+        await claimStore.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Failed, Arg.Any<CancellationToken>());
         await AuditedAsync(RecoveryService.IntentEscalatedAction, IntentId, AuditOutcome.Failure);
         Assert.Equal([TokenizerMetrics.RecoveryActions.Escalated], recoveryActions);
     }
@@ -411,7 +417,7 @@ public sealed class RecoveryServiceTests : IDisposable
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => service.RunOnceAsync(cancellation.Token));
 
-        await ledger.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Failed, Arg.Any<CancellationToken>());
+        await claimStore.Received(1).ReleaseOwnedAsync("caller-1", "key-id-1", Now, IntentState.Failed, Arg.Any<CancellationToken>());
     }
 
     private static TokenIntent Intent(IntentState state) => new(
@@ -439,8 +445,8 @@ public sealed class RecoveryServiceTests : IDisposable
 
     private void GivenIntents(TokenIntent[]? pending = null, TokenIntent[]? failed = null)
     {
-        ledger.ListIntentsAsync(IntentState.Pending, Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns(pending ?? []);
-        ledger.ListIntentsAsync(IntentState.Failed, Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns(failed ?? []);
+        intentStore.ListIntentsAsync(IntentState.Pending, Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns(pending ?? []);
+        intentStore.ListIntentsAsync(IntentState.Failed, Arg.Any<DateTimeOffset>(), Arg.Any<int>(), Arg.Any<CancellationToken>()).Returns(failed ?? []);
     }
 
     private void GivenPages(GatewayPaymentMethodPage page) =>
@@ -448,7 +454,7 @@ public sealed class RecoveryServiceTests : IDisposable
 
     private TokenRecord CompletedToken(IntentState state = IntentState.Completed)
     {
-        var call = ledger.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(ITokenLedger.CompleteOwnedAsync));
+        var call = claimStore.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(IClaimStore.CompleteOwnedWithTokenAsync));
         var arguments = call.GetArguments();
         Assert.Equal(("caller-1", "key-id-1", Now, state), ((string)arguments[0]!, (string)arguments[1]!, (DateTimeOffset)arguments[2]!, (IntentState)arguments[5]!));
         var token = (TokenRecord)arguments[4]!;

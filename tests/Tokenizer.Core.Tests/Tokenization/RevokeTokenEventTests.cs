@@ -14,7 +14,9 @@ public sealed class RevokeTokenEventTests
 {
     private static readonly CallerContext Admin = new("ops-admin", CallerRoles.Admin);
     private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
-    private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
+    private readonly IClaimStore claimStore = Substitute.For<IClaimStore>();
+    private readonly ICustomerRepository customerRepository = Substitute.For<ICustomerRepository>();
+    private readonly ITokenRepository tokenRepository = Substitute.For<ITokenRepository>();
     private readonly ITokenEventLog events = Substitute.For<ITokenEventLog>();
     private readonly FakeTimeProvider time = new(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
     private readonly TokenizationService service;
@@ -22,11 +24,13 @@ public sealed class RevokeTokenEventTests
     public RevokeTokenEventTests()
     {
         gateway.Name.Returns("stripe");
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
         service = new TokenizationService(
             new RequestValidator(time),
             gateway,
-            ledger,
+            claimStore,
+            customerRepository,
+            tokenRepository,
             new RequestHasher(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()),
             time,
             new TokenizationSettings { DuplicateWait = TimeSpan.Zero },
@@ -49,7 +53,7 @@ public sealed class RevokeTokenEventTests
     [Fact]
     public async Task RevokeToken_Active_AppendsRevokedForTheOwnerOnce()
     {
-        ledger.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(Active("pm_1"));
+        tokenRepository.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(Active("pm_1"));
 
         await service.RevokeTokenAsync(Admin, new RevokeTokenCommand("pm_1", "rk-1", null), CancellationToken.None);
 
@@ -63,7 +67,7 @@ public sealed class RevokeTokenEventTests
     public async Task RevokeToken_Replayed_AppendsAgainSoAFailedAppendIsCompleted()
     {
         var revoked = Active("pm_2") with { Status = TokenStatus.Revoked, RevokedAt = time.GetUtcNow().AddMinutes(-5) };
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Replay, TokenJson.Serialize(revoked)));
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Replay, TokenJson.Serialize(revoked)));
 
         await service.RevokeTokenAsync(Admin, new RevokeTokenCommand("pm_2", "rk-2", null), CancellationToken.None);
 
@@ -76,7 +80,7 @@ public sealed class RevokeTokenEventTests
     public async Task RevokeToken_Unknown_NoEvent()
     {
         // Control: a revoke that did not happen appends nothing.
-        ledger.GetTokenAsync(default!, default).ReturnsForAnyArgs((TokenRecord?)null);
+        tokenRepository.GetTokenAsync(default!, default).ReturnsForAnyArgs((TokenRecord?)null);
 
         await Assert.ThrowsAsync<TokenizerException>(() =>
             service.RevokeTokenAsync(Admin, new RevokeTokenCommand("pm_missing", "rk-3", null), CancellationToken.None));

@@ -17,7 +17,9 @@ public sealed class TokenizationServiceTests
     private static readonly CallerContext FinanceCaller = new("finance-staff", CallerRoles.Finance);
     private static readonly byte[] Secret = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
     private readonly ITokenGateway gateway = Substitute.For<ITokenGateway>();
-    private readonly ITokenLedger ledger = Substitute.For<ITokenLedger>();
+    private readonly IClaimStore claimStore = Substitute.For<IClaimStore>();
+    private readonly ICustomerRepository customerRepository = Substitute.For<ICustomerRepository>();
+    private readonly ITokenRepository tokenRepository = Substitute.For<ITokenRepository>();
     private readonly FakeTimeProvider time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
     private readonly TokenizationService service;
 
@@ -28,7 +30,9 @@ public sealed class TokenizationServiceTests
         service = new TokenizationService(
             new RequestValidator(time),
             gateway,
-            ledger,
+            claimStore,
+            customerRepository,
+            tokenRepository,
             new RequestHasher(Secret),
             time,
             new TokenizationSettings { DuplicateWait = TimeSpan.Zero },
@@ -52,8 +56,8 @@ public sealed class TokenizationServiceTests
 
     private void StartedWithPaymentMethod(TokenType type = TokenType.Card)
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-        ledger.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        customerRepository.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
         gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(type == TokenType.Card
             ? new GatewayPaymentMethod("pm_1", TokenType.Card, new CardMetadata("visa", "3155", 12, 2030, "credit", "US", "fp"), null)
             : new GatewayPaymentMethod("pm_1", type, null, new BankAccountMetadata("3201", "19043", "AT", "fp")));
@@ -62,10 +66,10 @@ public sealed class TokenizationServiceTests
     [Fact]
     public async Task TokenizeCard_NewKey_CreatesCustomerPaymentMethodSetsUpThroughSetupIntentAndCompletes()
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-        ledger.FindCustomerAsync("stripe", "cust-1", default).ReturnsForAnyArgs((string?)null);
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        customerRepository.FindCustomerAsync("stripe", "cust-1", default).ReturnsForAnyArgs((string?)null);
         gateway.CreateCustomerAsync("cust-1", default!, default).ReturnsForAnyArgs("cus_1");
-        ledger.SaveCustomerAsync("stripe", "cust-1", "cus_1", default, default).ReturnsForAnyArgs("cus_1");
+        customerRepository.SaveCustomerAsync("stripe", "cust-1", "cus_1", default, default).ReturnsForAnyArgs("cus_1");
         gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(
             new GatewayPaymentMethod("pm_1", TokenType.Card, new CardMetadata("visa", "4242", 12, 2030, "credit", "US", "fp"), null));
 
@@ -86,7 +90,7 @@ public sealed class TokenizationServiceTests
             Arg.Any<CancellationToken>());
         await gateway.DidNotReceiveWithAnyArgs().AttachAsync(default!, default!, default!, default);
         Assert.Equal(new TokenSetup(SetupStatus.Ready, "seti_1", null, null), result.Token.Setup);
-        await ledger.Received(1).CompleteAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), Arg.Is<string>(j => j.Contains("pm_1", StringComparison.Ordinal) && j.Contains("seti_1", StringComparison.Ordinal)), Arg.Is<TokenRecord>(t => t.Token == "pm_1" && t.Setup.Status == SetupStatus.Ready), Arg.Any<CancellationToken>());
+        await claimStore.Received(1).CompleteWithTokenAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), Arg.Is<string>(j => j.Contains("pm_1", StringComparison.Ordinal) && j.Contains("seti_1", StringComparison.Ordinal)), Arg.Is<TokenRecord>(t => t.Token == "pm_1" && t.Setup.Status == SetupStatus.Ready), Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -102,7 +106,7 @@ public sealed class TokenizationServiceTests
         gateway.IsCustomerDeletedAsync("cus_1", Arg.Any<CancellationToken>()).Returns(true);
         gateway.IsCustomerDeletedAsync("cus_2", Arg.Any<CancellationToken>()).Returns(false);
         gateway.CreateCustomerAsync("cust-1", Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns("cus_2");
-        ledger.ReplaceCustomerAsync("stripe", "cust-1", "cus_1", "cus_2", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()).Returns("cus_2");
+        customerRepository.ReplaceCustomerAsync("stripe", "cust-1", "cus_1", "cus_2", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()).Returns("cus_2");
 
         // Act
         var result = await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
@@ -114,11 +118,11 @@ public sealed class TokenizationServiceTests
         await gateway.Received(1).CreateCustomerAsync("cust-1", hasher.ReplacementCustomerKey("stripe", "cust-1", "cus_1"), Arg.Any<CancellationToken>());
         Assert.NotEqual(hasher.ReplacementCustomerKey("stripe", "cust-1", "cus_1"), hasher.ReplacementCustomerKey("stripe", "cust-1", "cus_2"));
         Assert.NotEqual(hasher.ReplacementCustomerKey("stripe", "cust-1", "cus_1"), hasher.CustomerKey("stripe", "cust-1"));
-        await ledger.Received(1).ReplaceCustomerAsync("stripe", "cust-1", "cus_1", "cus_2", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>());
+        await customerRepository.Received(1).ReplaceCustomerAsync("stripe", "cust-1", "cus_1", "cus_2", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>());
         await gateway.Received(1).CreateSetupIntentAsync(
             Arg.Is<SetupIntentRequest>(r => r.CustomerId == "cus_2"), hasher.SetupIntentKey("default", "key-1", "cus_2"), Arg.Any<CancellationToken>());
         Assert.NotEqual(hasher.SetupIntentKey("default", "key-1", "cus_1"), hasher.SetupIntentKey("default", "key-1", "cus_2"));
-        await ledger.Received(1).CompleteAsync(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<string>(), Arg.Is<TokenRecord>(t => t.GatewayCustomerId == "cus_2"), Arg.Any<CancellationToken>());
+        await claimStore.Received(1).CompleteWithTokenAsync(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<string>(), Arg.Is<TokenRecord>(t => t.GatewayCustomerId == "cus_2"), Arg.Any<CancellationToken>());
     }
 
     [Theory]
@@ -139,7 +143,7 @@ public sealed class TokenizationServiceTests
 
         // Assert
         Assert.Equal(ErrorReasons.GatewayCustomerMissing, error.Reason);
-        await ledger.DidNotReceiveWithAnyArgs().ReplaceCustomerAsync(default!, default!, default!, default!, default, default);
+        await customerRepository.DidNotReceiveWithAnyArgs().ReplaceCustomerAsync(default!, default!, default!, default!, default, default);
         await gateway.ReceivedWithAnyArgs(1).CreateSetupIntentAsync(default!, default!, default);
     }
 
@@ -171,7 +175,7 @@ public sealed class TokenizationServiceTests
         Assert.Equal(new TokenSetup(SetupStatus.RequiresAction, "seti_2", next, null), result.Token.Setup);
         await gateway.Received(1).CreateSetupIntentAsync(
             Arg.Is<SetupIntentRequest>(r => r.ReturnUrl == "https://billing.example.com/done"), Arg.Any<string>(), Arg.Any<CancellationToken>());
-        await ledger.Received(1).CompleteAsync(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<string>(), Arg.Is<TokenRecord>(t => t.Setup.NextAction == next), Arg.Any<CancellationToken>());
+        await claimStore.Received(1).CompleteWithTokenAsync(Arg.Any<string>(), Arg.Any<string>(), Arg.Any<string>(), Arg.Is<TokenRecord>(t => t.Setup.NextAction == next), Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -187,8 +191,8 @@ public sealed class TokenizationServiceTests
         Assert.Equal("return_url", Assert.Single(error.Violations).Field);
         // The SetupIntent did not succeed and is cancelled, so nothing is or can be attached: no token, the intent closed.
         await gateway.Received(1).CancelSetupIntentAsync("seti_3", Arg.Is<string>(k => k.EndsWith("_seti_cancel", StringComparison.Ordinal)), Arg.Any<CancellationToken>());
-        await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
-        await ledger.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), time.GetUtcNow(), IntentState.Closed, Arg.Any<CancellationToken>());
+        await claimStore.DidNotReceiveWithAnyArgs().CompleteWithTokenAsync(default!, default!, default!, default!, default);
+        await claimStore.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), time.GetUtcNow(), IntentState.Closed, Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -228,7 +232,7 @@ public sealed class TokenizationServiceTests
     public async Task TokenizeBankAccount_OtherMandateAcceptanceSameKey_DifferentRequestHmac()
     {
         var claims = new List<IdempotencyClaim>();
-        ledger.BeginAsync(Arg.Do<IdempotencyClaim>(claims.Add), Arg.Any<CancellationToken>()).Returns(new IdempotencyOutcome(IdempotencyState.Conflict));
+        claimStore.ClaimAsync(Arg.Do<IdempotencyClaim>(claims.Add), Arg.Any<CancellationToken>()).Returns(new IdempotencyOutcome(IdempotencyState.Conflict));
 
         await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeBankAccountAsync(Caller, Sepa(), CancellationToken.None));
         await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeBankAccountAsync(Caller, Sepa(), CancellationToken.None));
@@ -252,8 +256,8 @@ public sealed class TokenizationServiceTests
             CreatedAt = time.GetUtcNow(),
             Setup = new TokenSetup(SetupStatus.RequiresAction, "seti_6", new NextAction(NextActionKind.VerifyWithMicrodeposits, "https://payments.stripe.com/microdeposit/x", null), null),
         };
-        ledger.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(pending);
-        ledger.UpdateSetupAsync(default!, default).ReturnsForAnyArgs(true);
+        tokenRepository.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(pending);
+        tokenRepository.UpdateSetupAsync(default!, default).ReturnsForAnyArgs(true);
         gateway.GetSetupIntentAsync("seti_6", Arg.Any<CancellationToken>()).Returns(Ready("seti_6", "mandate_6"));
         var mandate = new Mandate("mandate_6", MandateStatus.Active, MandateType.Online, null);
         gateway.GetMandateAsync("mandate_6", Arg.Any<CancellationToken>()).Returns(mandate);
@@ -262,7 +266,7 @@ public sealed class TokenizationServiceTests
 
         Assert.Equal(new TokenSetup(SetupStatus.Ready, "seti_6", null, null), result.Setup);
         Assert.Equal(mandate, result.Mandate);
-        await ledger.Received(1).UpdateSetupAsync(Arg.Is<TokenRecord>(t => t.Setup.Status == SetupStatus.Ready && t.Mandate == mandate), Arg.Any<CancellationToken>());
+        await tokenRepository.Received(1).UpdateSetupAsync(Arg.Is<TokenRecord>(t => t.Setup.Status == SetupStatus.Ready && t.Mandate == mandate), Arg.Any<CancellationToken>());
     }
 
     [Theory]
@@ -282,13 +286,13 @@ public sealed class TokenizationServiceTests
             CreatedAt = time.GetUtcNow(),
             Setup = new TokenSetup(status, status == SetupStatus.NotSetUp ? null : "seti_7", null, null),
         };
-        ledger.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(settled);
+        tokenRepository.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(settled);
 
         var result = await service.GetTokenAsync(Caller, "pm_1", CancellationToken.None);
 
         Assert.Same(settled, result);
         await gateway.DidNotReceiveWithAnyArgs().GetSetupIntentAsync(default!, default);
-        await ledger.DidNotReceiveWithAnyArgs().UpdateSetupAsync(default!, default);
+        await tokenRepository.DidNotReceiveWithAnyArgs().UpdateSetupAsync(default!, default);
     }
 
     [Fact]
@@ -305,20 +309,20 @@ public sealed class TokenizationServiceTests
             CreatedAt = time.GetUtcNow(),
             Setup = new TokenSetup(SetupStatus.Processing, "seti_8", null, null),
         };
-        ledger.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(pending);
+        tokenRepository.GetTokenAsync("pm_1", Arg.Any<CancellationToken>()).Returns(pending);
         gateway.GetSetupIntentAsync(default!, default).ThrowsAsyncForAnyArgs(new TokenizerException(ErrorKind.Unavailable, ErrorReasons.GatewayUnavailable, "gateway unavailable"));
 
         var result = await service.GetTokenAsync(Caller, "pm_1", CancellationToken.None);
 
         Assert.Same(pending, result);
-        await ledger.DidNotReceiveWithAnyArgs().UpdateSetupAsync(default!, default);
+        await tokenRepository.DidNotReceiveWithAnyArgs().UpdateSetupAsync(default!, default);
     }
 
     [Fact]
     public async Task TokenizeCard_KnownCustomer_DoesNotCreateCustomer()
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-        ledger.FindCustomerAsync("stripe", "cust-1", Arg.Any<CancellationToken>()).Returns("cus_known");
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        customerRepository.FindCustomerAsync("stripe", "cust-1", Arg.Any<CancellationToken>()).Returns("cus_known");
         gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(
             new GatewayPaymentMethod("pm_2", TokenType.Card, new CardMetadata("visa", "4242", 12, 2030, null, null, null), null));
 
@@ -333,7 +337,7 @@ public sealed class TokenizationServiceTests
     public async Task TokenizeCard_Replay_ReturnsStoredResponseWithoutGatewayCall()
     {
         const string stored = """{"token":"pm_old","gateway":"stripe","type":"Card","status":"Active","callerId":"default","customerReference":"cust-1","createdAt":"2026-11-01T00:00:00+00:00"}""";
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Replay, stored));
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Replay, stored));
 
         var result = await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
 
@@ -347,7 +351,7 @@ public sealed class TokenizationServiceTests
     [Fact]
     public async Task TokenizeCard_Conflict_AlreadyExistsIdempotencyKeyReused()
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Conflict));
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Conflict));
 
         var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
 
@@ -358,7 +362,7 @@ public sealed class TokenizationServiceTests
     [Fact]
     public async Task TokenizeCard_InFlightPastWait_Aborted()
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.InFlight));
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.InFlight));
 
         var error = await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
 
@@ -369,8 +373,8 @@ public sealed class TokenizationServiceTests
     [Fact]
     public async Task TokenizeCard_GatewayFails_ReleasesClaimAndRethrows()
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-        ledger.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        customerRepository.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
         var unavailable = new TokenizerException(ErrorKind.Unavailable, ErrorReasons.GatewayUnavailable, "gateway unavailable");
         gateway.CreatePaymentMethodAsync(default!, default!, default).ThrowsAsyncForAnyArgs(unavailable);
 
@@ -378,15 +382,15 @@ public sealed class TokenizationServiceTests
 
         Assert.Same(unavailable, error);
         // Unavailable: the gateway may have attached it anyway, so the intent is left failed for the orphan sweep.
-        await ledger.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), time.GetUtcNow(), IntentState.Failed, Arg.Any<CancellationToken>());
-        await ledger.DidNotReceiveWithAnyArgs().CompleteAsync(default!, default!, default!, default!, default);
+        await claimStore.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), time.GetUtcNow(), IntentState.Failed, Arg.Any<CancellationToken>());
+        await claimStore.DidNotReceiveWithAnyArgs().CompleteWithTokenAsync(default!, default!, default!, default!, default);
     }
 
     [Fact]
     public async Task TokenizeCard_GatewayDeclines_ReleasesClaimWithIntentClosed()
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-        ledger.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        customerRepository.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
         gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(new GatewayPaymentMethod("pm_1", TokenType.Card, null, null));
         var declined = new TokenizerException(ErrorKind.FailedPrecondition, ErrorReasons.CardDeclined, "card declined");
         gateway.CreateSetupIntentAsync(default!, default!, default).ThrowsAsyncForAnyArgs(declined);
@@ -394,20 +398,20 @@ public sealed class TokenizationServiceTests
         await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
 
         // A refusal attached nothing: no sweep needed.
-        await ledger.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), time.GetUtcNow(), IntentState.Closed, Arg.Any<CancellationToken>());
+        await claimStore.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("key-1"), time.GetUtcNow(), IntentState.Closed, Arg.Any<CancellationToken>());
     }
 
     [Fact]
     public async Task TokenizeCard_ClaimCarriesTheIntentSentAsPaymentMethodMetadata()
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-        ledger.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        customerRepository.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
         gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(
             new GatewayPaymentMethod("pm_1", TokenType.Card, new CardMetadata("visa", "4242", 12, 2034, null, null, null), null));
 
         await service.TokenizeCardAsync(Caller, Card(), CancellationToken.None);
 
-        var claim = (IdempotencyClaim)ledger.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(ITokenLedger.BeginAsync)).GetArguments()[0]!;
+        var claim = (IdempotencyClaim)claimStore.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(IClaimStore.ClaimAsync)).GetArguments()[0]!;
         var request = (PaymentMethodRequest)gateway.ReceivedCalls().Single(c => c.GetMethodInfo().Name == nameof(ITokenGateway.CreatePaymentMethodAsync)).GetArguments()[0]!;
         Assert.NotNull(claim.Intent);
         Assert.Matches("^tkz_[0-9a-f]{40}_intent$", claim.Intent.IntentId);
@@ -422,14 +426,16 @@ public sealed class TokenizationServiceTests
             service.TokenizeCardAsync(Caller, Card(number: "4242424242424241"), CancellationToken.None));
 
         Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
-        Assert.Empty(ledger.ReceivedCalls());
+        Assert.Empty(claimStore.ReceivedCalls());
+        Assert.Empty(customerRepository.ReceivedCalls());
+        Assert.Empty(tokenRepository.ReceivedCalls());
     }
 
     [Fact]
     public async Task TokenizeCard_SameKeyDifferentCard_DifferentRequestHmac()
     {
         var claims = new List<IdempotencyClaim>();
-        ledger.BeginAsync(Arg.Do<IdempotencyClaim>(claims.Add), Arg.Any<CancellationToken>()).Returns(new IdempotencyOutcome(IdempotencyState.Conflict));
+        claimStore.ClaimAsync(Arg.Do<IdempotencyClaim>(claims.Add), Arg.Any<CancellationToken>()).Returns(new IdempotencyOutcome(IdempotencyState.Conflict));
 
         await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(), CancellationToken.None));
         await Assert.ThrowsAsync<TokenizerException>(() => service.TokenizeCardAsync(Caller, Card(number: "4242 4242 4242 4242"), CancellationToken.None));
@@ -442,7 +448,7 @@ public sealed class TokenizationServiceTests
     [Fact]
     public async Task RevokeToken_AlreadyRevoked_NoDetach()
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
         var revoked = new TokenRecord
         {
             Token = "pm_r",
@@ -454,7 +460,7 @@ public sealed class TokenizationServiceTests
             CreatedAt = time.GetUtcNow(),
             RevokedAt = time.GetUtcNow(),
         };
-        ledger.GetTokenAsync("pm_r", Arg.Any<CancellationToken>()).Returns(revoked);
+        tokenRepository.GetTokenAsync("pm_r", Arg.Any<CancellationToken>()).Returns(revoked);
 
         var result = await service.RevokeTokenAsync(Caller, new RevokeTokenCommand("pm_r", "rk-1", null), CancellationToken.None);
 
@@ -468,9 +474,9 @@ public sealed class TokenizationServiceTests
     [InlineData(SetupStatus.Ready, false)]
     public async Task RevokeToken_SetupStillPending_CancelsTheSetupIntentBeforeDetaching(SetupStatus status, bool cancels)
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
         gateway.GetSetupIntentAsync("seti_p", Arg.Any<CancellationToken>()).Returns(new GatewaySetup("seti_p", SetupStatus.Failed, null, "canceled", null, "pm_p"));
-        ledger.GetTokenAsync("pm_p", Arg.Any<CancellationToken>()).Returns(new TokenRecord
+        tokenRepository.GetTokenAsync("pm_p", Arg.Any<CancellationToken>()).Returns(new TokenRecord
         {
             Token = "pm_p",
             Gateway = "stripe",
@@ -510,8 +516,8 @@ public sealed class TokenizationServiceTests
     {
         // Stripe cancels no processing SetupIntent: the revoked token keeps the outcome the gateway reports, rather than
         // claiming a cancellation that did not happen.
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-        ledger.GetTokenAsync("pm_q", Arg.Any<CancellationToken>()).Returns(new TokenRecord
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        tokenRepository.GetTokenAsync("pm_q", Arg.Any<CancellationToken>()).Returns(new TokenRecord
         {
             Token = "pm_q",
             Gateway = "stripe",
@@ -533,14 +539,14 @@ public sealed class TokenizationServiceTests
     [Fact]
     public async Task RevokeToken_Unknown_NotFoundAndReleased()
     {
-        ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-        ledger.GetTokenAsync(default!, default).ReturnsForAnyArgs((TokenRecord?)null);
+        claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+        tokenRepository.GetTokenAsync(default!, default).ReturnsForAnyArgs((TokenRecord?)null);
 
         var error = await Assert.ThrowsAsync<TokenizerException>(() =>
             service.RevokeTokenAsync(Caller, new RevokeTokenCommand("pm_missing", "rk-2", null), CancellationToken.None));
 
         Assert.Equal(ErrorKind.NotFound, error.Kind);
-        await ledger.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("rk-2"), time.GetUtcNow(), IntentState.Closed, Arg.Any<CancellationToken>());
+        await claimStore.Received(1).ReleaseOwnedAsync("default", new RequestHasher(Secret).IdempotencyKeyId("rk-2"), time.GetUtcNow(), IntentState.Closed, Arg.Any<CancellationToken>());
     }
 
     [Theory]
@@ -561,7 +567,9 @@ public sealed class TokenizationServiceTests
             service.ListTokensAsync(Caller, new ListTokensCommand(null, null, null, null, 0, null), CancellationToken.None));
 
         Assert.Equal(ErrorKind.PermissionDenied, error.Kind);
-        Assert.Empty(ledger.ReceivedCalls());
+        Assert.Empty(claimStore.ReceivedCalls());
+        Assert.Empty(customerRepository.ReceivedCalls());
+        Assert.Empty(tokenRepository.ReceivedCalls());
     }
 
     [Fact]
@@ -577,7 +585,7 @@ public sealed class TokenizationServiceTests
             CustomerReference = "cust-1",
             CreatedAt = time.GetUtcNow(),
         };
-        ledger.GetTokenAsync("pm_other", Arg.Any<CancellationToken>()).Returns(token);
+        tokenRepository.GetTokenAsync("pm_other", Arg.Any<CancellationToken>()).Returns(token);
 
         var error = await Assert.ThrowsAsync<TokenizerException>(() => service.GetTokenAsync(Caller, "pm_other", CancellationToken.None));
         var asFinance = await service.GetTokenAsync(FinanceCaller, "pm_other", CancellationToken.None);
@@ -589,10 +597,10 @@ public sealed class TokenizationServiceTests
     [Fact]
     public async Task ListTokens_ZeroPageSize_DefaultsToFifty()
     {
-        ledger.ListTokensAsync(default!, default).ReturnsForAnyArgs(new TokenPage([], null));
+        tokenRepository.ListTokensAsync(default!, default).ReturnsForAnyArgs(new TokenPage([], null));
 
         await service.ListTokensAsync(FinanceCaller, new ListTokensCommand(null, null, null, null, 0, null), CancellationToken.None);
 
-        await ledger.Received(1).ListTokensAsync(Arg.Is<TokenQuery>(q => q.PageSize == 50), Arg.Any<CancellationToken>());
+        await tokenRepository.Received(1).ListTokensAsync(Arg.Is<TokenQuery>(q => q.PageSize == 50), Arg.Any<CancellationToken>());
     }
 }

@@ -257,17 +257,18 @@ public sealed class SchemeRulesTests
             {
                 // Arrange: the gateway reports its last4 as Stripe does (the whole of a 4-digit account).
                 var gateway = Substitute.For<ITokenGateway>();
-                var ledger = Substitute.For<ITokenLedger>();
+                var claimStore = Substitute.For<IClaimStore>();
+                var customerRepository = Substitute.For<ICustomerRepository>();
                 gateway.Name.Returns("stripe");
-                ledger.BeginAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
-                ledger.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
+                claimStore.ClaimAsync(default!, default).ReturnsForAnyArgs(new IdempotencyOutcome(IdempotencyState.Started));
+                customerRepository.FindCustomerAsync(default!, default!, default).ReturnsForAnyArgs("cus_1");
                 gateway.CreatePaymentMethodAsync(default!, default!, default).ReturnsForAnyArgs(new GatewayPaymentMethod(
                     "pm_1", TokenType.UsBankAccount, null, new BankAccountMetadata(account[^4..], "110000000", "US", "fp")));
                 gateway.CreateSetupIntentAsync(default!, default!, default).ReturnsForAnyArgs(
                     new GatewaySetup("seti_1", SetupStatus.Processing, null, null, null, "pm_1"));
                 var time = new FakeTimeProvider(Now);
                 var service = new TokenizationService(
-                    new RequestValidator(time), gateway, ledger, new RequestHasher(new byte[32]), time, new TokenizationSettings(), NullLogger<TokenizationService>.Instance);
+                    new RequestValidator(time), gateway, claimStore, customerRepository, Substitute.For<ITokenRepository>(), new RequestHasher(new byte[32]), time, new TokenizationSettings(), NullLogger<TokenizationService>.Instance);
 
                 // Act
                 var result = await service.TokenizeBankAccountAsync(
@@ -276,7 +277,7 @@ public sealed class SchemeRulesTests
                 // Assert: what is returned and what the ledger is given.
                 var shown = result.Token.BankAccount!.Last4;
                 AssertShowsAtMostHalf(account, shown);
-                await ledger.Received(1).CompleteAsync(
+                await claimStore.Received(1).CompleteWithTokenAsync(
                     Arg.Any<string>(), Arg.Any<string>(), Arg.Any<string>(), Arg.Is<TokenRecord>(t => t.BankAccount!.Last4 == shown), Arg.Any<CancellationToken>());
             },
             iter: 200);

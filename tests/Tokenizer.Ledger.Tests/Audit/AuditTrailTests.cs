@@ -560,7 +560,7 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
 
         // Assert
         Assert.Equal(Schema.LedgerMigrations.All.Count, await Database.CountRowsAsync("schema_migrations"));
-        Assert.Null(await ledger.GetTokenAsync("pm_1", CancellationToken.None));
+        Assert.Null(await ledger.Tokens.GetTokenAsync("pm_1", CancellationToken.None));
         Assert.True((await Trail.VerifyAsync(null, CancellationToken.None)).Intact);
     }
 
@@ -576,7 +576,7 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
         // Act
         var work = Enumerable.Range(1, 40).Select(n => Task.Run(async () =>
         {
-            await ledger.SaveCustomerAsync("stripe", "cust-" + n, "cus_" + n, T0, CancellationToken.None);
+            await ledger.Customers.SaveCustomerAsync("stripe", "cust-" + n, "cus_" + n, T0, CancellationToken.None);
             await shared.AppendAsync(Event(n), CancellationToken.None);
         }));
         await Task.WhenAll(work);
@@ -586,7 +586,7 @@ public abstract class AuditTrailTests(TestDatabase database) : AuditTestBase(dat
         // Assert: disposing the trail leaves the ledger's database open for the ledger.
         Assert.True(verification.Intact, verification.Problem);
         Assert.Equal(40, verification.RecordsChecked);
-        Assert.Equal("cus_7", await ledger.FindCustomerAsync("stripe", "cust-7", CancellationToken.None));
+        Assert.Equal("cus_7", await ledger.Customers.FindCustomerAsync("stripe", "cust-7", CancellationToken.None));
         Assert.Equal(40, await Database.CountRowsAsync("customers"));
     }
 

@@ -107,8 +107,8 @@ public sealed class SqliteConcurrencyTests() : ConcurrencyTests(new SqliteTestDa
         // Assert: every other writer got its own result and its row; writer 17 got its exception and left nothing.
         Assert.Equal(Enumerable.Range(0, 40).Select(i => i == 17 ? -1 : i), outcomes);
         Assert.Equal(39, await CountRowsAsync("customers"));
-        Assert.Null(await Ledger.FindCustomerAsync("stripe", "ref-17", CancellationToken.None));
-        Assert.Equal("cus_18", await Ledger.FindCustomerAsync("stripe", "ref-18", CancellationToken.None));
+        Assert.Null(await Ledger.Customers.FindCustomerAsync("stripe", "ref-17", CancellationToken.None));
+        Assert.Equal("cus_18", await Ledger.Customers.FindCustomerAsync("stripe", "ref-18", CancellationToken.None));
     }
 
     [Fact]
@@ -167,7 +167,7 @@ public sealed class SqliteConcurrencyTests() : ConcurrencyTests(new SqliteTestDa
         });
 
         // Act
-        var outcome = await Ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None);
+        var outcome = await Ledger.Claims.ClaimAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None);
 
         // Assert
         await release;

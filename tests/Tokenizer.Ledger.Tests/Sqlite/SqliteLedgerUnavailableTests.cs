@@ -20,7 +20,7 @@ public sealed class SqliteLedgerUnavailableTests() : LedgerTestBase(new SqliteTe
         // Act
         await using (await LockAsync())
         {
-            error = await Assert.ThrowsAsync<TokenizerException>(() => ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None));
+            error = await Assert.ThrowsAsync<TokenizerException>(() => ledger.Claims.ClaimAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None));
         }
 
         // Assert
@@ -35,20 +35,20 @@ public sealed class SqliteLedgerUnavailableTests() : LedgerTestBase(new SqliteTe
     {
         // Arrange
         using var ledger = QuickLedger();
-        Assert.Equal(IdempotencyState.Started, (await ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None)).State);
+        Assert.Equal(IdempotencyState.Started, (await ledger.Claims.ClaimAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None)).State);
         var token = TestData.Card("pm_1", T0);
         TokenizerException error;
 
         // Act
         await using (await LockAsync())
         {
-            error = await Assert.ThrowsAsync<TokenizerException>(() => ledger.CompleteAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None));
+            error = await Assert.ThrowsAsync<TokenizerException>(() => ledger.Claims.CompleteWithTokenAsync(TestData.Caller, "k1", TestData.Response(token), token, CancellationToken.None));
         }
 
         // Assert: the token row and the completion are one transaction: neither was written.
         Assert.Equal(ErrorReasons.LedgerUnavailable, error.Reason);
         Assert.Equal(0, await CountRowsAsync("tokens"));
-        Assert.Equal(IdempotencyState.InFlight, (await ledger.BeginAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None)).State);
+        Assert.Equal(IdempotencyState.InFlight, (await ledger.Claims.ClaimAsync(TestData.Claim("k1", TestData.Hmac(1), T0), CancellationToken.None)).State);
     }
 
     private SqliteTokenLedger QuickLedger() => new(

@@ -13,10 +13,10 @@ public sealed class HealthCheckTests
     [Fact]
     public async Task LedgerHealthCheck_LedgerAnswers_Healthy()
     {
-        var ledger = Substitute.For<ITokenLedger>();
-        ledger.GetTokenAsync(LedgerHealthCheck.ProbeToken, Arg.Any<CancellationToken>()).Returns((TokenRecord?)null);
+        var tokenRepository = Substitute.For<ITokenRepository>();
+        tokenRepository.GetTokenAsync(LedgerHealthCheck.ProbeToken, Arg.Any<CancellationToken>()).Returns((TokenRecord?)null);
 
-        var result = await new LedgerHealthCheck(ledger).CheckHealthAsync(new HealthCheckContext());
+        var result = await new LedgerHealthCheck(tokenRepository).CheckHealthAsync(new HealthCheckContext());
 
         Assert.Equal(HealthStatus.Healthy, result.Status);
     }
@@ -24,10 +24,10 @@ public sealed class HealthCheckTests
     [Fact]
     public async Task LedgerHealthCheck_LedgerThrows_UnhealthyNamingOnlyTheExceptionType()
     {
-        var ledger = Substitute.For<ITokenLedger>();
-        ledger.GetTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(new SqliteException("disk I/O error 4111111111111111", 10));
+        var tokenRepository = Substitute.For<ITokenRepository>();
+        tokenRepository.GetTokenAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).ThrowsAsync(new SqliteException("disk I/O error 4111111111111111", 10));
 
-        var result = await new LedgerHealthCheck(ledger).CheckHealthAsync(new HealthCheckContext());
+        var result = await new LedgerHealthCheck(tokenRepository).CheckHealthAsync(new HealthCheckContext());
 
         Assert.Equal(HealthStatus.Unhealthy, result.Status);
         Assert.Null(result.Exception);
