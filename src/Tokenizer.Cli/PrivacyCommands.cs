@@ -102,6 +102,10 @@ public static class PrivacyCommands
                     headers: null,
                     response.Results.Select(row => new[] { row.Token, Name(row.Outcome), row.Reason }).Prepend(["subject", response.SubjectPseudonym]),
                     gap: 2);
+                if (response.Results.Count == 0)
+                {
+                    output.WriteLine("no active token: nothing was corrected (revoked tokens are not corrected: Stripe updates attached payment methods only)");
+                }
             }
 
             return response.Results.All(r => r.Outcome == CorrectionOutcome.Updated) ? 0 : ExitPartial;

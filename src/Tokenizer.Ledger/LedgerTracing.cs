@@ -5,7 +5,7 @@ namespace Tokenizer.Ledger;
 
 /// <summary>
 /// The ledger's spans (<see cref="TokenizerTracing.Ledger"/>): one per write transaction and per read, named
-/// <c>ledger {operation}</c> after the ledger method that ran it (<c>ledger Begin</c>, <c>ledger Complete</c>...).
+/// <c>ledger {operation}</c> after the ledger method that ran it (<c>ledger Claim</c>, <c>ledger CompleteWithToken</c>...).
 /// </summary>
 /// <remarks>
 /// Only inside a traced unit of work (an RPC or webhook event span, or any other current span): the background

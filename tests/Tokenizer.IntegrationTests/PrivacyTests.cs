@@ -586,6 +586,45 @@ public sealed class PrivacyTests(TokenizerServerFixture server) : IClassFixture<
     }
 
     [Fact]
+    public async Task CorrectSubjectData_KeyOfTheErasedPersonsCorrection_AppliesToTheNewUseNotReplayedNorRefused()
+    {
+        // Arrange: the first person's correction under a key, their erasure, then the reference tokenised again.
+        var subject = Person.New("corrreuse");
+        var first = await TokenizeCardAsync(subject);
+        var request = new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = Requests.NewKey(),
+            CustomerReference = subject.Reference,
+            BillingDetails = new BillingDetails { Email = "fixed." + subject.Email },
+        };
+        Assert.Equal(first.Token_, Assert.Single((await Privacy.CorrectSubjectDataAsync(request)).Results).Token);
+        var replay = await Privacy.CorrectSubjectDataAsync(request);
+        Assert.Equal(first.Token_, Assert.Single(replay.Results).Token);
+        Assert.Equal(ErasureState.Completed, (await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = subject.Reference, IdempotencyKey = Requests.NewKey() })).Status.State);
+        var again = await TokenizeCardAsync(subject);
+
+        // Act: the erased person's key with the new holder's own values, that again, and the first values under it.
+        var mine = new CorrectSubjectDataRequest
+        {
+            IdempotencyKey = request.IdempotencyKey,
+            CustomerReference = subject.Reference,
+            BillingDetails = new BillingDetails { Phone = "+442079460002" },
+        };
+        var applied = await Privacy.CorrectSubjectDataAsync(mine);
+        var replayed = await Privacy.CorrectSubjectDataAsync(mine);
+        var reused = await Assert.ThrowsAsync<RpcException>(async () => await Privacy.CorrectSubjectDataAsync(request));
+
+        // Assert: a new correction of the new token (not refused as the erased person's key, nor their answer), which
+        // the key now replays; the erased person's values under it are a reuse of the new holder's key.
+        var result = Assert.Single(applied.Results);
+        Assert.Equal((again.Token_, CorrectionOutcome.Updated), (result.Token, result.Outcome));
+        Assert.Equal(applied.Results, replayed.Results);
+        Assert.Equal(StatusCode.AlreadyExists, reused.StatusCode);
+        var export = await Privacy.ExportSubjectDataAsync(new ExportSubjectDataRequest { CustomerReference = subject.Reference });
+        Assert.Equal("+442079460002", Assert.Single(export.Tokens).BillingDetails.Phone);
+    }
+
+    [Fact]
     public async Task EraseSubject_EightTimesTokenizingAfterEach_EveryTokenOnANewLiveCustomerAndTheGatewayRequestsDoNotGrow()
     {
         // Arrange: a token for the subject, under its first Customer.

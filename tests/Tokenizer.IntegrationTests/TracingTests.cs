@@ -86,8 +86,8 @@ public sealed class TracingTests : IClassFixture<TracingServer>, IDisposable
         Assert.All(gateway, s => Assert.Equal(ActivityKind.Client, s.Kind));
         Assert.All(gateway, s => Assert.Equal(200, s.GetTagItem("http.response.status_code")));
         var ledger = trace.Where(s => s.Source.Name == TokenizerTracing.LedgerSourceName).ToList();
-        Assert.Contains(ledger, s => s.DisplayName == "ledger Begin" && (string?)s.GetTagItem("tokenizer.ledger.access") == "write");
-        Assert.Contains(ledger, s => s.DisplayName == "ledger Complete");
+        Assert.Contains(ledger, s => s.DisplayName == "ledger Claim" && (string?)s.GetTagItem("tokenizer.ledger.access") == "write");
+        Assert.Contains(ledger, s => s.DisplayName == "ledger CompleteWithToken");
         Assert.All(ledger, s => Assert.Equal("sqlite", s.GetTagItem("db.system.name")));
         Assert.All(gateway.Concat(ledger), s => Assert.True(Descends(s, rpc, trace), s.DisplayName + " is not under the RPC span"));
 

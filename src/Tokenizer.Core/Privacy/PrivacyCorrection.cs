@@ -110,7 +110,7 @@ public sealed partial class PrivacyCorrection(
                 throw new TokenizerException(
                     ErrorKind.Aborted,
                     ErrorReasons.CorrectionInProgress,
-                    "customer_reference: another correction of this customer is in progress; retry when it has finished");
+                    "customer_reference: another correction of this customer is in progress, or was cut off (a crash, a lost call) and holds the customer until its lease ends 2 minutes after it began; retry when it has finished");
         }
 
         SubjectCorrection correction;

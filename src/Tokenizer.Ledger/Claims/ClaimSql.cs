@@ -96,6 +96,9 @@ internal static class ClaimSql
     public const string UpdateResponse =
         "UPDATE idempotency_records SET response = @response WHERE caller_id = @caller_id AND idempotency_key = @idempotency_key";
 
+    /// <summary>The completed claims whose resource is <c>@resource</c> (a subject pseudonym: corrections), answers and all.</summary>
+    public const string DeleteFinishedOfResource = "DELETE FROM idempotency_records WHERE resource = @resource AND state = 'completed'";
+
     public const string PurgeFinishedIdempotencyRecords =
         "DELETE FROM idempotency_records WHERE state = 'completed' AND updated_at < @before";
 }

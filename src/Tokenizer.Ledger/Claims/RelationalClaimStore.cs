@@ -529,6 +529,17 @@ internal sealed class RelationalClaimStore(ILedgerDatabase database, TimeProvide
         }
     }
 
+    /// <summary>
+    /// Deletes, in the caller's transaction, the completed claims acting on <paramref name="resource"/> with their stored
+    /// answers; returns how many. Pending ones stay (their owner completes or releases them).
+    /// </summary>
+    internal static async Task<int> ForgetFinishedOfResourceAsync(DbTransaction transaction, string resource, CancellationToken cancellationToken)
+    {
+        using var delete = transaction.Command(ClaimSql.DeleteFinishedOfResource);
+        delete.Bind("@resource", resource);
+        return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Deletes the claims completed before <paramref name="before"/> (unix microseconds; retention); returns how many.</summary>
     internal static async Task<int> PurgeFinishedAsync(DbTransaction transaction, long before, CancellationToken cancellationToken)
     {

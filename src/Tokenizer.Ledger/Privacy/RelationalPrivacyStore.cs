@@ -333,6 +333,10 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                     Contains(System.Text.Json.JsonSerializer.Serialize(customerReference)),
                     response => Pseudonymise(response, customerReference, erasedReference),
                     ct).ConfigureAwait(false);
+
+                // The person's corrections are claimed under the pseudonym, which the reference keeps: their answers
+                // would replay to whoever the reference stands for next, and their keys refuse that holder's requests.
+                await RelationalClaimStore.ForgetFinishedOfResourceAsync(transaction, subject, ct).ConfigureAwait(false);
                 return true;
             },
             cancellationToken).ConfigureAwait(false);
