@@ -37,4 +37,23 @@ internal static class LedgerTracing
 
         return activity;
     }
+
+    /// <summary>
+    /// Runs <paramref name="run"/> inside a ledger span (<see cref="Start"/>), recording a failure on it; the span ends
+    /// when the work does.
+    /// </summary>
+    public static async Task<T> TraceAsync<T>(string system, string access, string operation, Func<Task<T>> run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        using var activity = Start(system, access, operation);
+        try
+        {
+            return await run().ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            TokenizerTracing.RecordError(activity, error);
+            throw;
+        }
+    }
 }

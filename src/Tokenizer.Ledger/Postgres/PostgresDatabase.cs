@@ -74,34 +74,12 @@ internal sealed class PostgresDatabase : ILedgerDatabase
     public NpgsqlDataSource DataSource => dataSource;
 
     /// <inheritdoc />
-    public async Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
-    {
-        using var activity = LedgerTracing.Start("postgresql", "read", operation);
-        try
-        {
-            return await ReadUntracedAsync(read, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception error)
-        {
-            Core.Telemetry.TokenizerTracing.RecordError(activity, error);
-            throw;
-        }
-    }
+    public Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+        => LedgerTracing.TraceAsync("postgresql", "read", operation, () => ReadUntracedAsync(read, cancellationToken));
 
     /// <inheritdoc />
-    public async Task<T> WriteAsync<T>(Func<DbTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
-    {
-        using var activity = LedgerTracing.Start("postgresql", "write", operation);
-        try
-        {
-            return await WriteUntracedAsync(work, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception error)
-        {
-            Core.Telemetry.TokenizerTracing.RecordError(activity, error);
-            throw;
-        }
-    }
+    public Task<T> WriteAsync<T>(Func<DbTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+        => LedgerTracing.TraceAsync("postgresql", "write", operation, () => WriteUntracedAsync(work, cancellationToken));
 
     /// <summary>Runs <paramref name="read"/> on a pooled connection.</summary>
     private async Task<T> ReadUntracedAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)

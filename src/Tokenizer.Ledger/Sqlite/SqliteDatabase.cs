@@ -151,34 +151,12 @@ internal sealed class SqliteDatabase : ILedgerDatabase
     }
 
     /// <inheritdoc />
-    public async Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
-    {
-        using var activity = LedgerTracing.Start("sqlite", "read", operation);
-        try
-        {
-            return await ReadUntracedAsync(read, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception error)
-        {
-            Core.Telemetry.TokenizerTracing.RecordError(activity, error);
-            throw;
-        }
-    }
+    public Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+        => LedgerTracing.TraceAsync("sqlite", "read", operation, () => ReadUntracedAsync(read, cancellationToken));
 
     /// <inheritdoc />
-    public async Task<T> WriteAsync<T>(Func<DbTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
-    {
-        using var activity = LedgerTracing.Start("sqlite", "write", operation);
-        try
-        {
-            return await WriteUntracedAsync(work, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception error)
-        {
-            Core.Telemetry.TokenizerTracing.RecordError(activity, error);
-            throw;
-        }
-    }
+    public Task<T> WriteAsync<T>(Func<DbTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+        => LedgerTracing.TraceAsync("sqlite", "write", operation, () => WriteUntracedAsync(work, cancellationToken));
 
     /// <summary>Runs <paramref name="read"/> on its own connection (a consistent WAL snapshot per statement).</summary>
     private async Task<T> ReadUntracedAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
