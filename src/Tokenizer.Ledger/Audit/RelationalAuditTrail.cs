@@ -187,16 +187,19 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         var previousMac = AuditChain.Genesis();
         var recordedAt = UnixMicros.From(timeProvider.GetUtcNow());
         using (var head = transaction.Command(AuditSql.SelectHead))
-        using (var reader = await head.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
-            if (await reader.ReadAsync(ct).ConfigureAwait(false))
+            var stored = await head.QueryFirstAsync<(long Sequence, byte[] Mac, long? Time)?>(
+                static reader => (reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetNullableInt64(2)),
+                null,
+                ct).ConfigureAwait(false);
+            if (stored is { } found)
             {
-                previousSequence = reader.GetInt64(0);
-                previousMac = (byte[])reader.GetValue(1);
+                previousSequence = found.Sequence;
+                previousMac = found.Mac;
 
                 // Never back in time, whatever this host's clock or another replica's says: the verifier reads
                 // a recorded time earlier than its predecessor's as a back-dated record.
-                recordedAt = reader.IsDBNull(2) ? recordedAt : Math.Max(recordedAt, reader.GetInt64(2));
+                recordedAt = found.Time is { } time ? Math.Max(recordedAt, time) : recordedAt;
             }
         }
 
@@ -309,8 +312,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 var strictLost = false;
                 if (dialect.TableStrict is { } strictQuery)
                 {
-                    using var strict = connection.CreateCommand();
-                    strict.CommandText = strictQuery;
+                    using var strict = connection.Command(strictQuery);
                     strict.Bind("@table", AuditTable);
                     var value = await strict.ExecuteScalarAsync(ct).ConfigureAwait(false);
                     if (value is null or DBNull || Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture) != 1)
@@ -324,18 +326,9 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 {
                     // The schema text can be unchanged while an index's b-tree was swapped for a stale or forged one
                     // (writable_schema): the walk reads by primary key and would not see it, the export reads by time.
-                    using var integrity = connection.CreateCommand();
-                    integrity.CommandText = integrityQuery;
-                    using var reader = await integrity.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                    var lines = new List<string>();
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                    {
-                        var line = reader.IsDBNull(0) ? string.Empty : reader.GetString(0);
-                        if (!string.Equals(line, "ok", StringComparison.Ordinal))
-                        {
-                            lines.Add(line);
-                        }
-                    }
+                    using var integrity = connection.Command(integrityQuery);
+                    var lines = (await integrity.QueryAsync(static reader => reader.GetNullableString(0) ?? string.Empty, ct).ConfigureAwait(false))
+                        .FindAll(static line => !string.Equals(line, "ok", StringComparison.Ordinal));
 
                     problems.AddRange(lines.Take(IntegrityLinesListed).Select(line => "storage disagrees with the table: " + UntrustedName(line, 120)));
                     if (lines.Count > IntegrityLinesListed)
@@ -346,20 +339,16 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
 
                 // The problems from here to the index check are about the table's own definition.
                 columnsFrom = problems.Count;
-                var stored = new List<(string Name, string Type, bool NotNull, bool PrimaryKey)>();
-                using (var columns = connection.CreateCommand())
+                List<(string Name, string Type, bool NotNull, bool PrimaryKey)> stored;
+                using (var columns = connection.Command(dialect.TableColumns).Bind("@table", AuditTable))
                 {
-                    columns.CommandText = dialect.TableColumns;
-                    columns.Bind("@table", AuditTable);
-                    using var reader = await columns.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                    {
-                        stored.Add((
+                    stored = await columns.QueryAsync(
+                        static reader => (
                             reader.GetString(0),
-                            reader.IsDBNull(1) ? string.Empty : reader.GetString(1),
+                            reader.GetNullableString(1) ?? string.Empty,
                             Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture) != 0,
-                            Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture) != 0));
-                    }
+                            Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture) != 0),
+                        ct).ConfigureAwait(false);
                 }
 
                 var expected = AuditSql.ExpectedColumns(dialect);
@@ -396,18 +385,13 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 var tableNamed = strictLost || problems.Count > columnsFrom;
                 string? indexColumns = null;
                 var indexFound = false;
-                using (var indexes = connection.CreateCommand())
+                using (var indexes = connection.Command(dialect.TableIndexes).Bind("@table", AuditTable))
                 {
-                    indexes.CommandText = dialect.TableIndexes;
-                    indexes.Bind("@table", AuditTable);
-                    using var reader = await indexes.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    var listed = await indexes.QueryAsync(static reader => (Name: reader.GetString(0), Columns: reader.GetNullableString(1) ?? string.Empty), ct).ConfigureAwait(false);
+                    foreach (var index in listed.Where(index => string.Equals(index.Name, AuditSql.TimeIndex, StringComparison.Ordinal)))
                     {
-                        if (string.Equals(reader.GetString(0), AuditSql.TimeIndex, StringComparison.Ordinal))
-                        {
-                            indexFound = true;
-                            indexColumns = reader.IsDBNull(1) ? string.Empty : reader.GetString(1);
-                        }
+                        indexFound = true;
+                        indexColumns = index.Columns;
                     }
                 }
 
@@ -446,16 +430,10 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     private async Task<List<string>> SchemaProblemsAsync(DbConnection connection, string query, IReadOnlyList<SchemaObject> expected, bool tableNamed, bool timeIndexNamed, CancellationToken cancellationToken)
     {
         var names = database.Dialect.Identifiers;
-        var stored = new List<(string Type, string Name, string Sql)>();
-        using (var select = connection.CreateCommand())
+        List<(string Type, string Name, string Sql)> stored;
+        using (var select = connection.Command(query).Bind("@table", AuditTable))
         {
-            select.CommandText = query;
-            select.Bind("@table", AuditTable);
-            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                stored.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? string.Empty : reader.GetString(2)));
-            }
+            stored = await select.QueryAsync(static reader => (reader.GetString(0), reader.GetString(1), reader.GetNullableString(2) ?? string.Empty), cancellationToken).ConfigureAwait(false);
         }
 
         var problems = new List<string>();
@@ -520,8 +498,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         var keyChecks = await database.ReadAsync(
             async (connection, ct) =>
             {
-                using var count = connection.CreateCommand();
-                count.CommandText = AuditSql.CountKeyChecks;
+                using var count = connection.Command(AuditSql.CountKeyChecks);
                 return Convert.ToInt64(await count.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
             },
             cancellationToken).ConfigureAwait(false);
@@ -551,13 +528,10 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         return await database.ReadAsync<IReadOnlyList<string>>(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = dialect.AllTriggers;
+                using var select = connection.Command(dialect.AllTriggers);
                 var foreign = new List<string>();
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                foreach (var (name, table, definition) in await select.QueryAsync(ReadTrigger, ct).ConfigureAwait(false))
                 {
-                    var (name, table, definition) = (reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? string.Empty : reader.GetString(2));
                     var onAuditTable = dialect.Identifiers.Equals(table, AuditTable);
                     if (onAuditTable && guards.Contains(name) && !definition.Contains("INSERT", StringComparison.OrdinalIgnoreCase))
                     {
@@ -597,11 +571,10 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         return await database.ReadAsync<IReadOnlyList<string>>(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = database.Dialect.TableTriggers;
+                using var select = connection.Command(database.Dialect.TableTriggers);
                 select.Bind("@table", AuditTable);
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                return await ChangedAmongAsync(guards, reader, ct).ConfigureAwait(false);
+                var triggers = await select.QueryAsync(static reader => (Name: reader.GetString(0), Definition: reader.GetNullableString(1) ?? string.Empty), ct).ConfigureAwait(false);
+                return ChangedAmong(guards, triggers);
             },
             cancellationToken).ConfigureAwait(false);
     }
@@ -623,25 +596,16 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
     {
         var dialect = database.Dialect;
         var present = new HashSet<string>(dialect.Identifiers);
-        using (var select = transaction.Command(dialect.PresentGuards))
+        using (var select = transaction.Command(dialect.PresentGuards).Bind("@table", AuditTable))
         {
-            select.Bind("@table", AuditTable);
-            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                present.Add(reader.GetString(0));
-            }
+            present.UnionWith(await select.QueryAsync(static reader => reader.GetString(0), cancellationToken).ConfigureAwait(false));
         }
 
         var triggers = new List<(string Name, string Table, string Definition)>();
         if (guards.Any(g => g.Definitions.Count > 0))
         {
             using var all = transaction.Command(dialect.AllTriggers);
-            using var reader = await all.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                triggers.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? string.Empty : reader.GetString(2)));
-            }
+            triggers = await all.QueryAsync(ReadTrigger, cancellationToken).ConfigureAwait(false);
         }
 
         return guards.Select(guard =>
@@ -661,21 +625,17 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         }).ToList();
     }
 
-    private async Task<IReadOnlyList<string>> ChangedAmongAsync(IReadOnlyList<AppendOnlyGuard> guards, DbDataReader reader, CancellationToken cancellationToken)
+    private List<string> ChangedAmong(IReadOnlyList<AppendOnlyGuard> guards, List<(string Name, string Definition)> triggers)
     {
         var byName = guards.ToDictionary(g => g.Name, database.Dialect.Identifiers);
-        var changed = new List<string>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (byName.TryGetValue(reader.GetString(0), out var guard)
-                && !guard.Matches(reader.IsDBNull(1) ? string.Empty : reader.GetString(1)))
-            {
-                changed.Add(guard.Name);
-            }
-        }
-
-        return changed;
+        return triggers
+            .Where(trigger => byName.TryGetValue(trigger.Name, out var guard) && !guard.Matches(trigger.Definition))
+            .Select(trigger => byName[trigger.Name].Name)
+            .ToList();
     }
+
+    private static (string Name, string Table, string Definition) ReadTrigger(DbDataReader reader) =>
+        (reader.GetString(0), reader.GetString(1), reader.GetNullableString(2) ?? string.Empty);
 
     /// <summary>
     /// Reads the committed head and hands it to <paramref name="write"/> (which keeps it outside the database), one
@@ -707,14 +667,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 {
                     await transaction.ExecuteAsync(anchorLock, ct).ConfigureAwait(false);
                     using var select = transaction.Command(AuditSql.SelectHead);
-                    AuditAnchor? head = null;
-                    using (var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false))
-                    {
-                        if (await reader.ReadAsync(ct).ConfigureAwait(false))
-                        {
-                            head = new AuditAnchor(reader.GetInt64(0), (byte[])reader.GetValue(1));
-                        }
-                    }
+                    var head = await select.QueryFirstAsync<AuditAnchor?>(static reader => new AuditAnchor(reader.GetInt64(0), (byte[])reader.GetValue(1)), null, ct).ConfigureAwait(false);
 
                     if (head is not null)
                     {
@@ -821,8 +774,7 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         var byIndex = await database.ReadAsync(
             async (connection, ct) =>
             {
-                using var max = connection.CreateCommand();
-                max.CommandText = AuditSql.SelectMaxSequence;
+                using var max = connection.Command(AuditSql.SelectMaxSequence);
                 var head = await max.ExecuteScalarAsync(ct).ConfigureAwait(false);
                 if (head is null or DBNull)
                 {
@@ -837,13 +789,15 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
                 [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "The audit SQL constants only; every value travels as a bound parameter.")]
                 async Task<(long Entries, long Matching)> CountAsync(DbConnection on, string query, CancellationToken token)
                 {
-                    using var count = on.CreateCommand();
-                    count.CommandText = query;
-                    count.Bind("@from", fromMicros).Bind("@to", toMicros).Bind("@head", headSequence);
-                    using var reader = await count.ExecuteReaderAsync(token).ConfigureAwait(false);
-                    await reader.ReadAsync(token).ConfigureAwait(false);
-                    var entries = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
-                    return (entries, reader.FieldCount > 1 ? Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture) : entries);
+                    using var count = on.Command(query).Bind("@from", fromMicros).Bind("@to", toMicros).Bind("@head", headSequence);
+                    return await count.QueryFirstAsync(
+                        static reader =>
+                        {
+                            var entries = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+                            return (entries, reader.FieldCount > 1 ? Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture) : entries);
+                        },
+                        (0L, 0L),
+                        token).ConfigureAwait(false);
                 }
             },
             cancellationToken).ConfigureAwait(false);
@@ -1001,18 +955,11 @@ public abstract class RelationalAuditTrail : IAuditTrail, IAuditTrailReader, IAs
         database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = sql;
+                using var select = connection.Command(sql);
                 bind(select);
-                var rows = new List<(AuditRow, long)>();
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    var row = AuditRow.Read(reader);
-                    rows.Add((row, keysetTime ? reader.GetInt64(14) : row.TimeMicros));
-                }
-
-                return rows;
+                return await select.QueryAsync(
+                    reader => AuditRow.Read(reader) is var row ? (row, keysetTime ? reader.GetInt64(14) : row.TimeMicros) : default,
+                    ct).ConfigureAwait(false);
             },
             cancellationToken);
 }

@@ -88,24 +88,17 @@ internal sealed class RelationalClaimStore(ILedgerDatabase database, TimeProvide
         var candidates = await database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = ClaimSql.SelectUnauditedAbandonedClaims;
-                select.Bind("@before", UnixMicros.From(now - lease)).Bind("@limit", limit);
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                var rows = new List<(AbandonedClaim Claim, long UpdatedAt)>();
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    var updatedAt = reader.GetInt64(4);
-                    rows.Add((new AbandonedClaim(
+                using var select = connection.Command(ClaimSql.SelectUnauditedAbandonedClaims)
+                    .Bind("@before", UnixMicros.From(now - lease)).Bind("@limit", limit);
+                return await select.QueryAsync(
+                    static reader => (Claim: new AbandonedClaim(
                         reader.GetString(0),
                         reader.GetString(2),
                         reader.GetString(1),
                         reader.GetNullableString(3),
                         reader.GetNullableString(5),
-                        UnixMicros.ToDateTimeOffset(updatedAt)), updatedAt));
-                }
-
-                return rows;
+                        UnixMicros.ToDateTimeOffset(reader.GetInt64(4))), UpdatedAt: reader.GetInt64(4)),
+                    ct).ConfigureAwait(false);
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -299,11 +292,9 @@ internal sealed class RelationalClaimStore(ILedgerDatabase database, TimeProvide
         return database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = ClaimSql.SelectClaim;
-                select.Bind("@caller_id", callerId).Bind("@idempotency_key", idempotencyKeyId);
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                return await reader.ReadAsync(ct).ConfigureAwait(false);
+                using var select = connection.Command(ClaimSql.SelectClaim)
+                    .Bind("@caller_id", callerId).Bind("@idempotency_key", idempotencyKeyId);
+                return await select.QueryFirstAsync(static _ => true, false, ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
@@ -467,20 +458,17 @@ internal sealed class RelationalClaimStore(ILedgerDatabase database, TimeProvide
     {
         using var select = transaction.Command(ClaimSql.SelectClaim);
         BindKey(select, callerId, key);
-        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
-
-        return new ClaimRow(
-            reader.GetString(0),
-            (byte[])reader.GetValue(1),
-            reader.GetString(2),
-            reader.GetNullableString(3),
-            reader.GetInt64(4),
-            reader.GetNullableString(5),
-            reader.GetNullableInt64(6));
+        return await select.QueryFirstAsync<ClaimRow?>(
+            static reader => new ClaimRow(
+                reader.GetString(0),
+                (byte[])reader.GetValue(1),
+                reader.GetString(2),
+                reader.GetNullableString(3),
+                reader.GetInt64(4),
+                reader.GetNullableString(5),
+                reader.GetNullableInt64(6)),
+            null,
+            cancellationToken).ConfigureAwait(false);
     }
 
     // The recovery worker's claims (fenced on the intent it listed) are no caller's call: marked from the start, so a
@@ -507,22 +495,19 @@ internal sealed class RelationalClaimStore(ILedgerDatabase database, TimeProvide
         Func<string, string?> rewrite,
         CancellationToken cancellationToken)
     {
-        var updates = new List<(string CallerId, string Key, string Response)>();
-        using (var select = transaction.Command(ClaimSql.SelectResponsesQuoting))
+        List<(string CallerId, string Key, string? Response)> rows;
+        using (var select = transaction.Command(ClaimSql.SelectResponsesQuoting).Bind("@quoted", quotedPattern).Bind("@encoded", encodedPattern))
         {
-            select.Bind("@quoted", quotedPattern).Bind("@encoded", encodedPattern);
-            using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (rewrite(reader.GetString(2)) is { } rewritten)
-                {
-                    updates.Add((reader.GetString(0), reader.GetString(1), rewritten));
-                }
-            }
+            rows = await select.QueryAsync(reader => (reader.GetString(0), reader.GetString(1), rewrite(reader.GetString(2))), cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var (callerId, key, response) in updates)
+        foreach (var (callerId, key, response) in rows)
         {
+            if (response is null)
+            {
+                continue;
+            }
+
             using var update = transaction.Command(ClaimSql.UpdateResponse);
             update.Bind("@response", response).Bind("@caller_id", callerId).Bind("@idempotency_key", key);
             await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

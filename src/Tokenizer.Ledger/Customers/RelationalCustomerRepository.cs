@@ -17,8 +17,7 @@ internal sealed class RelationalCustomerRepository(ILedgerDatabase database) : I
         return database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = CustomerSql.SelectCustomer;
+                using var select = connection.Command(CustomerSql.SelectCustomer);
                 select.Bind("@gateway", gateway).Bind("@customer_reference", customerReference);
                 return (string?)await select.ExecuteScalarAsync(ct).ConfigureAwait(false);
             },
@@ -64,8 +63,7 @@ internal sealed class RelationalCustomerRepository(ILedgerDatabase database) : I
         return database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = CustomerSql.SelectLastDeletedCustomer;
+                using var select = connection.Command(CustomerSql.SelectLastDeletedCustomer);
                 select.Bind("@gateway", gateway).Bind("@subject", subject);
                 return (string?)await select.ExecuteScalarAsync(ct).ConfigureAwait(false);
             },

@@ -25,14 +25,10 @@ internal sealed class RelationalIntentStore(ILedgerDatabase database, TimeProvid
         return database.ReadAsync<IReadOnlyList<TokenIntent>>(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = IntentSql.SelectIntents;
-                select.Bind("@state", stateName).Bind("@updated_before", UnixMicros.From(updatedBefore)).Bind("@limit", limit);
-                var intents = new List<TokenIntent>();
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    intents.Add(new TokenIntent(
+                using var select = connection.Command(IntentSql.SelectIntents)
+                    .Bind("@state", stateName).Bind("@updated_before", UnixMicros.From(updatedBefore)).Bind("@limit", limit);
+                return await select.QueryAsync(
+                    static reader => new TokenIntent(
                         reader.GetString(0),
                         reader.GetString(1),
                         reader.GetString(2),
@@ -42,10 +38,8 @@ internal sealed class RelationalIntentStore(ILedgerDatabase database, TimeProvid
                         IntentTexts.State.Parse(reader.GetString(6), "intents.state"),
                         reader.GetNullableString(7),
                         UnixMicros.ToDateTimeOffset(reader.GetInt64(8)),
-                        UnixMicros.ToDateTimeOffset(reader.GetInt64(9))));
-                }
-
-                return intents;
+                        UnixMicros.ToDateTimeOffset(reader.GetInt64(9))),
+                    ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
@@ -67,10 +61,10 @@ internal sealed class RelationalIntentStore(ILedgerDatabase database, TimeProvid
     {
         using var select = transaction.Command(IntentSql.SelectIntentOfKey);
         BindKey(select, callerId, key);
-        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-            ? (reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2))
-            : null;
+        return await select.QueryFirstAsync<(string, long, byte[])?>(
+            static reader => (reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2)),
+            null,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A key's intent id (null: the key has none), in the caller's transaction.</summary>

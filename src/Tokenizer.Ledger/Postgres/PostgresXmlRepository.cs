@@ -42,8 +42,7 @@ public sealed class PostgresXmlRepository : IXmlRepository
     {
         EnsureSchema();
         using var connection = ledger.Database.DataSource.OpenConnection();
-        using var select = connection.CreateCommand();
-        select.CommandText = DataProtectionSql.SelectAll;
+        using var select = connection.Command(DataProtectionSql.SelectAll);
         using var reader = select.ExecuteReader();
         var elements = new List<XElement>();
         while (reader.Read())
@@ -65,8 +64,7 @@ public sealed class PostgresXmlRepository : IXmlRepository
         ArgumentNullException.ThrowIfNull(element);
         EnsureSchema();
         using var connection = ledger.Database.DataSource.OpenConnection();
-        using var insert = connection.CreateCommand();
-        insert.CommandText = DataProtectionSql.Insert;
+        using var insert = connection.Command(DataProtectionSql.Insert);
         insert.Bind("@friendly_name", friendlyName)
             .Bind("@xml", element.ToString(SaveOptions.DisableFormatting))
             .Bind("@created_at", UnixMicros.From(ledger.TimeProvider.GetUtcNow()));

@@ -40,8 +40,7 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         return database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = PrivacySql.SelectSubjectKey;
+                using var select = connection.Command(PrivacySql.SelectSubjectKey);
                 select.Bind("@subject", subject);
                 return await select.ExecuteScalarAsync(ct).ConfigureAwait(false) is byte[] wrapped ? wrapped : null;
             },
@@ -107,17 +106,10 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         return database.ReadAsync<IReadOnlyList<PersonalDataRecord>>(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = PrivacySql.SelectPersonalData;
-                select.Bind("@subject", subject);
-                var records = new List<PersonalDataRecord>();
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    records.Add(new PersonalDataRecord(subject, reader.GetString(0), (byte[])reader.GetValue(1), UnixMicros.ToDateTimeOffset(reader.GetInt64(2))));
-                }
-
-                return records;
+                using var select = connection.Command(PrivacySql.SelectPersonalData).Bind("@subject", subject);
+                return await select.QueryAsync(
+                    reader => new PersonalDataRecord(subject, reader.GetString(0), (byte[])reader.GetValue(1), UnixMicros.ToDateTimeOffset(reader.GetInt64(2))),
+                    ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
@@ -129,16 +121,9 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         return database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = PrivacySql.SelectErasure;
-                select.Bind("@subject", subject);
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                if (!await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    return null;
-                }
-
-                return new ErasureRecord(
+                using var select = connection.Command(PrivacySql.SelectErasure).Bind("@subject", subject);
+                return await select.QueryFirstAsync<ErasureRecord?>(
+                    reader => new ErasureRecord(
                     subject,
                     ErasureTexts.Step.Parse(reader.GetString(0), "privacy_erasures.step"),
                     UnixMicros.ToDateTimeOffset(reader.GetInt64(1)),
@@ -146,7 +131,9 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                     reader.GetNullableInt64(3) is { } completed ? UnixMicros.ToDateTimeOffset(completed) : null,
                     checked((int)reader.GetInt64(4)),
                     checked((int)reader.GetInt64(5)),
-                    reader.GetNullableInt64(6) is { } since ? UnixMicros.ToDateTimeOffset(since) : null);
+                    reader.GetNullableInt64(6) is { } since ? UnixMicros.ToDateTimeOffset(since) : null),
+                    null,
+                    ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
@@ -158,13 +145,11 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         return database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = PrivacySql.SelectHoldingStart;
-                select.Bind("@customer_reference", customerReference);
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                return await reader.ReadAsync(ct).ConfigureAwait(false) && reader.GetNullableInt64(0) is { } start
-                    ? UnixMicros.ToDateTimeOffset(start)
-                    : (DateTimeOffset?)null;
+                using var select = connection.Command(PrivacySql.SelectHoldingStart).Bind("@customer_reference", customerReference);
+                return await select.QueryFirstAsync(
+                    static reader => reader.GetNullableInt64(0) is { } start ? UnixMicros.ToDateTimeOffset(start) : (DateTimeOffset?)null,
+                    null,
+                    ct).ConfigureAwait(false);
             },
             cancellationToken);
     }

@@ -70,8 +70,7 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
         return database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = ReconciliationSql.SelectRun;
+                using var select = connection.Command(ReconciliationSql.SelectRun);
                 select.Bind("@run_id", runId);
                 return (await ReadRunsAsync(select, ct).ConfigureAwait(false)).SingleOrDefault();
             },
@@ -120,8 +119,7 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
         database.ReadAsync<IReadOnlyList<ReconciliationRun>>(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = ReconciliationSql.SelectResumableRuns;
+                using var select = connection.Command(ReconciliationSql.SelectResumableRuns);
                 select.Bind("@running_stale_before", UnixMicros.From(runningStaleBefore))
                     .Bind("@interrupted_before", UnixMicros.From(interruptedBefore))
                     .Bind("@limit", limit);
@@ -281,14 +279,7 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
 
                 SetText(select, sql.Append(ReconciliationSql.CustomersOrder));
                 select.Bind("@limit", limit);
-                var customers = new List<CustomerMapping>();
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    customers.Add(new CustomerMapping(reader.GetString(0), reader.GetString(1)));
-                }
-
-                return customers;
+                return await select.QueryAsync(static reader => new CustomerMapping(reader.GetString(0), reader.GetString(1)), ct).ConfigureAwait(false);
             },
             cancellationToken);
 
@@ -318,15 +309,8 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
                 }
 
                 SetText(select, sql.Append(')'));
-                var found = new Dictionary<string, TokenRecord>(StringComparer.Ordinal);
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    var record = TokenRows.Read(reader);
-                    found[record.Token] = record;
-                }
-
-                return found;
+                var records = await select.QueryAsync(TokenRows.Read, ct).ConfigureAwait(false);
+                return records.ToDictionary(record => record.Token, StringComparer.Ordinal);
             },
             cancellationToken);
     }
@@ -368,14 +352,7 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
 
                 SetText(select, sql.Append(ReconciliationSql.TokensOrder));
                 select.Bind("@limit", limit);
-                var tokens = new List<TokenRecord>();
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    tokens.Add(TokenRows.Read(reader));
-                }
-
-                return tokens;
+                return await select.QueryAsync(TokenRows.Read, ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
@@ -412,14 +389,7 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
 
                 SetText(select, sql.Append(ReconciliationSql.ItemsOrder));
                 select.Bind("@limit", pageSize + 1);
-                var items = new List<ReconciliationItem>(pageSize + 1);
-                using (var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                    {
-                        items.Add(ReadItem(reader));
-                    }
-                }
+                var items = await select.QueryAsync(ReadItem, ct).ConfigureAwait(false);
 
                 if (items.Count <= pageSize)
                 {
@@ -437,21 +407,14 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
         database.ReadAsync<IReadOnlyList<ReconciliationCount>>(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = ReconciliationSql.CountItems;
-                select.Bind("@run_id", runId);
-                var counts = new List<ReconciliationCount>();
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    counts.Add(new ReconciliationCount(
+                using var select = connection.Command(ReconciliationSql.CountItems).Bind("@run_id", runId);
+                return await select.QueryAsync(
+                    static reader => new ReconciliationCount(
                         ReconciliationTexts.Category.Parse(reader.GetString(0), "reconciliation_items.category"),
                         reader.GetNullableString(1) is { } type ? TokenTexts.Type.Parse(type, "reconciliation_items.type") : null,
                         reader.GetNullableString(2),
-                        reader.GetInt64(3)));
-                }
-
-                return counts;
+                        reader.GetInt64(3)),
+                    ct).ConfigureAwait(false);
             },
             cancellationToken);
 
@@ -460,18 +423,13 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
         database.ReadAsync<IReadOnlyList<ReconciliationDailyCount>>(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = ReconciliationSql.CountItemsByDay;
-                select.Bind("@run_id", runId);
-                var counts = new List<ReconciliationDailyCount>();
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    var day = DateOnly.FromDateTime(DateTime.UnixEpoch.AddDays(reader.GetInt64(0)));
-                    counts.Add(new ReconciliationDailyCount(day, ReconciliationTexts.Category.Parse(reader.GetString(1), "reconciliation_items.category"), reader.GetInt64(2)));
-                }
-
-                return counts;
+                using var select = connection.Command(ReconciliationSql.CountItemsByDay).Bind("@run_id", runId);
+                return await select.QueryAsync(
+                    static reader => new ReconciliationDailyCount(
+                        DateOnly.FromDateTime(DateTime.UnixEpoch.AddDays(reader.GetInt64(0))),
+                        ReconciliationTexts.Category.Parse(reader.GetString(1), "reconciliation_items.category"),
+                        reader.GetInt64(2)),
+                    ct).ConfigureAwait(false);
             },
             cancellationToken);
 
@@ -514,41 +472,34 @@ public sealed class RelationalReconciliationStore : IReconciliationStore
         Detail = reader.GetNullableString(9),
     };
 
-    private static async Task<List<ReconciliationRun>> ReadRunsAsync(DbCommand select, CancellationToken cancellationToken)
-    {
-        var runs = new List<ReconciliationRun>();
-        using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            runs.Add(new ReconciliationRun
-            {
-                RunId = reader.GetString(0),
-                StartedBy = reader.GetString(1),
-                Filter = new ReconciliationFilter(
-                    UnixMicros.ToDateTimeOffset(reader.GetInt64(2)),
-                    UnixMicros.ToDateTimeOffset(reader.GetInt64(3)),
-                    reader.GetNullableString(4),
-                    reader.GetNullableString(5) is { } type ? TokenTexts.Type.Parse(type, "reconciliation_runs.token_type") : null),
-                State = ReconciliationTexts.State.Parse(reader.GetString(6), "reconciliation_runs.state"),
-                Cursor = new ReconciliationCursor(
-                    ReconciliationTexts.Phase.Parse(reader.GetString(7), "reconciliation_runs.phase"),
-                    reader.GetNullableString(8),
-                    reader.GetNullableString(9),
-                    reader.GetNullableString(10),
-                    reader.GetNullableString(11)),
-                Owner = reader.GetNullableString(12),
-                ErrorReason = reader.GetNullableString(13),
-                CustomersDone = reader.GetInt64(14),
-                CustomersTotal = reader.GetInt64(15),
-                ItemsTotal = reader.GetInt64(16),
-                Discrepancies = reader.GetInt64(17),
-                GatewayRequests = reader.GetInt64(18),
-                CreatedAt = UnixMicros.ToDateTimeOffset(reader.GetInt64(19)),
-                UpdatedAt = UnixMicros.ToDateTimeOffset(reader.GetInt64(20)),
-                CompletedAt = reader.GetNullableInt64(21) is { } completed ? UnixMicros.ToDateTimeOffset(completed) : null,
-            });
-        }
+    private static Task<List<ReconciliationRun>> ReadRunsAsync(DbCommand select, CancellationToken cancellationToken) =>
+        select.QueryAsync(ReadRun, cancellationToken);
 
-        return runs;
-    }
+    private static ReconciliationRun ReadRun(DbDataReader reader) => new()
+    {
+        RunId = reader.GetString(0),
+        StartedBy = reader.GetString(1),
+        Filter = new ReconciliationFilter(
+            UnixMicros.ToDateTimeOffset(reader.GetInt64(2)),
+            UnixMicros.ToDateTimeOffset(reader.GetInt64(3)),
+            reader.GetNullableString(4),
+            reader.GetNullableString(5) is { } type ? TokenTexts.Type.Parse(type, "reconciliation_runs.token_type") : null),
+        State = ReconciliationTexts.State.Parse(reader.GetString(6), "reconciliation_runs.state"),
+        Cursor = new ReconciliationCursor(
+            ReconciliationTexts.Phase.Parse(reader.GetString(7), "reconciliation_runs.phase"),
+            reader.GetNullableString(8),
+            reader.GetNullableString(9),
+            reader.GetNullableString(10),
+            reader.GetNullableString(11)),
+        Owner = reader.GetNullableString(12),
+        ErrorReason = reader.GetNullableString(13),
+        CustomersDone = reader.GetInt64(14),
+        CustomersTotal = reader.GetInt64(15),
+        ItemsTotal = reader.GetInt64(16),
+        Discrepancies = reader.GetInt64(17),
+        GatewayRequests = reader.GetInt64(18),
+        CreatedAt = UnixMicros.ToDateTimeOffset(reader.GetInt64(19)),
+        UpdatedAt = UnixMicros.ToDateTimeOffset(reader.GetInt64(20)),
+        CompletedAt = reader.GetNullableInt64(21) is { } completed ? UnixMicros.ToDateTimeOffset(completed) : null,
+    };
 }

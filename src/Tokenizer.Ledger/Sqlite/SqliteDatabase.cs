@@ -134,8 +134,7 @@ internal sealed class SqliteDatabase : ILedgerDatabase
             if (connection.Handle is { } handle
                 && !(Configured.TryGetValue(handle, out var set) && ReferenceEquals(set, connectionPragmas)))
             {
-                using var command = connection.CreateCommand();
-                command.CommandText = connectionPragmas;
+                using var command = connection.Command(connectionPragmas);
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 Configured.AddOrUpdate(handle, connectionPragmas);
             }
@@ -423,8 +422,7 @@ internal sealed class SqliteDatabase : ILedgerDatabase
             async (connection, ct) =>
             {
                 // WAL is a property of the file: set once, it holds for every later connection.
-                using var command = connection.CreateCommand();
-                command.CommandText = "PRAGMA journal_mode = WAL";
+                using var command = connection.Command("PRAGMA journal_mode = WAL");
                 return (string?)await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
             },
             cancellationToken).ConfigureAwait(false);
@@ -459,8 +457,7 @@ internal sealed class SqliteDatabase : ILedgerDatabase
         var complete = await ReadAsync(
             async (connection, ct) =>
             {
-                using var command = connection.CreateCommand();
-                command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                using var command = connection.Command("PRAGMA wal_checkpoint(TRUNCATE)");
                 using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
 
                 // One row: busy (1 when it could not finish), frames in the WAL, frames checkpointed.

@@ -26,13 +26,11 @@ internal static class SqliteSchemaReference
         var dialect = SqlDialect.Sqlite;
         foreach (var statement in LedgerMigrations.All.SelectMany(m => m.Statements(dialect)).Prepend(LedgerMigrations.CreateMigrationsTable(dialect)))
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = statement;
+            using var command = connection.Command(statement);
             command.ExecuteNonQuery();
         }
 
-        using var select = connection.CreateCommand();
-        select.CommandText = "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master";
+        using var select = connection.Command("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master");
         using var reader = select.ExecuteReader();
         var objects = new List<SchemaObject>();
         while (reader.Read())

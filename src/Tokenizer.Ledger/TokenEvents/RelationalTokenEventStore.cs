@@ -85,14 +85,7 @@ public sealed class RelationalTokenEventStore : ITokenEventLog, ITokenEventReade
                     select.Bind("@caller_id", callerId);
                 }
 
-                var events = new List<TokenEvent>(Math.Min(limit, 128));
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    events.Add(Read(reader));
-                }
-
-                return events;
+                return await select.QueryAsync(Read, ct).ConfigureAwait(false);
             },
             cancellationToken);
     }

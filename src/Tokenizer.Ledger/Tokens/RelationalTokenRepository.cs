@@ -88,11 +88,8 @@ internal sealed class RelationalTokenRepository(ILedgerDatabase database, TimePr
         return database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = TokenSql.SelectToken;
-                select.Bind("@token", token);
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                return await reader.ReadAsync(ct).ConfigureAwait(false) ? TokenRows.Read(reader) : null;
+                using var select = connection.Command(TokenSql.SelectToken).Bind("@token", token);
+                return await select.QueryFirstAsync<TokenRecord?>(TokenRows.Read, null, ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
@@ -118,14 +115,7 @@ internal sealed class RelationalTokenRepository(ILedgerDatabase database, TimePr
             {
                 using var select = connection.CreateCommand();
                 BuildListCommand(select, query, after);
-                var tokens = new List<TokenRecord>(query.PageSize + 1);
-                using (var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                    {
-                        tokens.Add(TokenRows.Read(reader));
-                    }
-                }
+                var tokens = await select.QueryAsync(TokenRows.Read, ct).ConfigureAwait(false);
 
                 if (tokens.Count <= query.PageSize)
                 {

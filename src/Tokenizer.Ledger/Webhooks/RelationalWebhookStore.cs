@@ -110,8 +110,7 @@ public sealed class RelationalWebhookStore
         return database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = WebhookSql.Exists;
+                using var select = connection.Command(WebhookSql.Exists);
                 select.Bind("@event_id", eventId);
                 return Convert.ToInt64(await select.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture) > 0;
             },
@@ -153,17 +152,9 @@ public sealed class RelationalWebhookStore
         var candidates = await database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = WebhookSql.SelectClaimable;
-                select.Bind("@expired_before", expiredBefore).Bind("@now", UnixMicros.From(now)).Bind("@limit", limit);
-                var ids = new List<string>();
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    ids.Add(reader.GetString(0));
-                }
-
-                return ids;
+                using var select = connection.Command(WebhookSql.SelectClaimable)
+                    .Bind("@expired_before", expiredBefore).Bind("@now", UnixMicros.From(now)).Bind("@limit", limit);
+                return await select.QueryAsync(static reader => reader.GetString(0), ct).ConfigureAwait(false);
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -182,10 +173,8 @@ public sealed class RelationalWebhookStore
                         }
                     }
 
-                    using var select = transaction.Command(WebhookSql.SelectEntry);
-                    select.Bind("@event_id", id);
-                    using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                    return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadClaim(reader) : null;
+                    using var select = transaction.Command(WebhookSql.SelectEntry).Bind("@event_id", id);
+                    return await select.QueryFirstAsync<WebhookClaim?>(ReadClaim, null, ct).ConfigureAwait(false);
                 },
                 cancellationToken).ConfigureAwait(false);
             if (claim is not null)
@@ -269,8 +258,7 @@ public sealed class RelationalWebhookStore
         database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = WebhookSql.CountFailing;
+                using var select = connection.Command(WebhookSql.CountFailing);
                 select.Bind("@attempts", attempts);
                 return Convert.ToInt64(await select.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
             },
@@ -281,16 +269,11 @@ public sealed class RelationalWebhookStore
         database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = WebhookSql.SelectEntry;
-                select.Bind("@event_id", eventId);
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                if (!await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    return ((WebhookState, int)?)null;
-                }
-
-                return (WebhookTexts.State.Parse(reader.GetString(6), "webhook_inbox.state"), checked((int)reader.GetInt64(9)));
+                using var select = connection.Command(WebhookSql.SelectEntry).Bind("@event_id", eventId);
+                return await select.QueryFirstAsync<(WebhookState, int)?>(
+                    static reader => (WebhookTexts.State.Parse(reader.GetString(6), "webhook_inbox.state"), checked((int)reader.GetInt64(9))),
+                    null,
+                    ct).ConfigureAwait(false);
             },
             cancellationToken);
 
@@ -299,8 +282,7 @@ public sealed class RelationalWebhookStore
         database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = WebhookSql.CountPending;
+                using var select = connection.Command(WebhookSql.CountPending);
                 return Convert.ToInt64(await select.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
             },
             cancellationToken);
@@ -344,8 +326,7 @@ public sealed class RelationalWebhookStore
         var current = await database.ReadAsync(
             async (connection, ct) =>
             {
-                using var cursor = connection.CreateCommand();
-                cursor.CommandText = WebhookSql.SelectCursor;
+                using var cursor = connection.Command(WebhookSql.SelectCursor);
                 cursor.Bind("@name", CatchUpCursor);
                 return await cursor.ExecuteScalarAsync(ct).ConfigureAwait(false) is { } value and not DBNull
                     ? Convert.ToInt64(value, CultureInfo.InvariantCulture)
@@ -446,15 +427,10 @@ public sealed class RelationalWebhookStore
                     await RelationalTokenEventStore.TakeAppendLockAsync(transaction, database.Dialect, ct).ConfigureAwait(false);
                 }
 
-                var changed = new List<(string Token, string CallerId)>();
-                using (var update = transaction.Command(TokenSql.UpdateMandateStatus))
+                List<(string Token, string CallerId)> changed;
+                using (var update = transaction.Command(TokenSql.UpdateMandateStatus).Bind("@mandate_status", name).Bind("@mandate_id", mandateId))
                 {
-                    update.Bind("@mandate_status", name).Bind("@mandate_id", mandateId);
-                    using var reader = await update.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                    {
-                        changed.Add((reader.GetString(0), reader.GetString(1)));
-                    }
+                    changed = await update.QueryAsync(static reader => (reader.GetString(0), reader.GetString(1)), ct).ConfigureAwait(false);
                 }
 
                 foreach (var (token, callerId) in changed)
@@ -591,17 +567,8 @@ public sealed class RelationalWebhookStore
         return database.ReadAsync(
             async (connection, ct) =>
             {
-                using var select = connection.CreateCommand();
-                select.CommandText = sql;
-                select.Bind("@id", id);
-                var tokens = new List<TokenRecord>();
-                using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    tokens.Add(TokenRows.Read(reader));
-                }
-
-                return (IReadOnlyList<TokenRecord>)tokens;
+                using var select = connection.Command(sql).Bind("@id", id);
+                return (IReadOnlyList<TokenRecord>)await select.QueryAsync(TokenRows.Read, ct).ConfigureAwait(false);
             },
             cancellationToken);
     }
