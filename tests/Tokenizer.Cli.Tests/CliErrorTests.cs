@@ -155,7 +155,12 @@ public sealed class CliErrorTests(CliFixture files) : IClassFixture<CliFixture>
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         builder.Services.Configure<TokenizerOptions>(o => o.DuplicateWaitSeconds = duplicateWaitSeconds);
-        builder.Services.AddGrpc(o => o.Interceptors.Add<ErrorMappingInterceptor>());
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<CallContextInterceptor>();
+            o.Interceptors.Add<ErrorMappingInterceptor>();
+        });
         var app = builder.Build();
         app.MapGrpcService<InFlightService>();
         await app.StartAsync();

@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using System.Security.Claims;
 using System.Security.Cryptography;
-using Google.Rpc;
 using Grpc.Core;
-using Tokenizer.Contracts.V1;
 using Tokenizer.Core.Audit;
 using Tokenizer.Core.Errors;
-using Tokenizer.Core.Validation;
+using Tokenizer.Server.Grpc;
 
 namespace Tokenizer.Server.Audit;
 
@@ -35,38 +33,6 @@ internal static class AuditFacts
 
     /// <summary>Reason code of an authenticated request refused by authorisation.</summary>
     public const string PermissionDenied = "PERMISSION_DENIED";
-
-    /// <summary>The HttpContext item that carries a privacy call's subject pseudonym to its audit record.</summary>
-    private const string SubjectItem = "tokenizer.audit.subject";
-
-    /// <summary>
-    /// Privacy calls: the keyed pseudonym of the call's subject becomes the record's resource (never the reference in
-    /// clear). Null (an invalid reference) sets nothing.
-    /// </summary>
-    public static void SetSubject(ServerCallContext context, string? subjectPseudonym)
-    {
-        if (subjectPseudonym is not null && HttpContextOf(context) is { } http)
-        {
-            http.Items[SubjectItem] = subjectPseudonym;
-        }
-    }
-
-    /// <summary>The subject pseudonym a privacy call set, or null.</summary>
-    public static string? Subject(HttpContext? http) =>
-        http?.Items.TryGetValue(SubjectItem, out var value) == true && value is string subject ? subject : null;
-
-    /// <summary>The HttpContext behind a gRPC call, or null when the call is not hosted by ASP.NET Core.</summary>
-    public static HttpContext? HttpContextOf(ServerCallContext context)
-    {
-        try
-        {
-            return context.GetHttpContext();
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
 
     /// <summary>The NameIdentifier claim of an authenticated user, else <see cref="Anonymous"/>.</summary>
     public static string CallerId(HttpContext? http) =>
@@ -107,55 +73,24 @@ internal static class AuditFacts
     public static string Action(string? method) => method?.TrimStart('/') is { Length: > 0 } action ? action : "unknown";
 
     /// <summary>
-    /// The token id (or reconciliation run id) a call acted on: from the response when it carries one (it came from the
-    /// ledger), else from a GetToken, RevokeToken, GetReconciliation or ListReconciliationItems request, but only when
-    /// it is shaped like a token id and holds no card number (callers control request fields: a PAN pasted there must
-    /// not come to rest in the trail). Null otherwise.
-    /// </summary>
-    public static string? Resource(object? request, object? response)
-    {
-        var token = response switch
-        {
-            TokenizeCardResponse { Token: { } t } => t.Token_,
-            TokenizeBankAccountResponse { Token: { } t } => t.Token_,
-            GetTokenResponse { Token: { } t } => t.Token_,
-            RevokeTokenResponse { Token: { } t } => t.Token_,
-            StartReconciliationResponse r => r.RunId,
-            _ => request switch
-            {
-                GetTokenRequest r => r.Token,
-                RevokeTokenRequest r => r.Token,
-                GetReconciliationRequest r => r.RunId,
-                ListReconciliationItemsRequest r => r.RunId,
-                _ => null,
-            },
-        };
-        return InputRules.IsValidTokenId(token) ? token : null;
-    }
-
-    /// <summary>
     /// How a call ended: success without an error; denied for UNAUTHENTICATED and PERMISSION_DENIED; failure otherwise.
-    /// The reason is the google.rpc.ErrorInfo reason of an RpcException (set by ErrorMappingInterceptor), else its
-    /// status code name (e.g. <c>CANCELLED</c>); <c>CANCELLED</c> for a cancellation and the domain reason or
-    /// <c>INTERNAL_ERROR</c> for an exception that was never mapped.
+    /// The reason is the domain reason the call failed with (<see cref="TokenizerCall.ReasonOf"/>), else the status code
+    /// name (e.g. <c>CANCELLED</c>); <c>CANCELLED</c> for a cancellation and the domain reason or <c>INTERNAL_ERROR</c>
+    /// for an exception that was never mapped.
     /// </summary>
-    public static (AuditOutcome Outcome, string? ReasonCode) Outcome(Exception? error) => error switch
+    public static (AuditOutcome Outcome, string? ReasonCode) Outcome(TokenizerCall call, Exception? error)
     {
-        null => (AuditOutcome.Success, null),
-        RpcException { StatusCode: StatusCode.Unauthenticated or StatusCode.PermissionDenied } rpc => (AuditOutcome.Denied, ReasonCode(rpc)),
-        RpcException rpc => (AuditOutcome.Failure, ReasonCode(rpc)),
-        TokenizerException { Kind: ErrorKind.Unauthenticated or ErrorKind.PermissionDenied } domain => (AuditOutcome.Denied, domain.Reason),
-        TokenizerException domain => (AuditOutcome.Failure, domain.Reason),
-        OperationCanceledException => (AuditOutcome.Failure, StatusName(StatusCode.Cancelled)),
-        _ => (AuditOutcome.Failure, ErrorReasons.InternalError),
-    };
-
-    /// <summary>The ErrorInfo reason in the status details, else the status code name.</summary>
-    public static string ReasonCode(RpcException error)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        var info = error.GetRpcStatus()?.GetDetail<ErrorInfo>();
-        return info?.Reason is { Length: > 0 } reason ? reason : StatusName(error.StatusCode);
+        ArgumentNullException.ThrowIfNull(call);
+        return error switch
+        {
+            null => (AuditOutcome.Success, null),
+            RpcException { StatusCode: StatusCode.Unauthenticated or StatusCode.PermissionDenied } rpc => (AuditOutcome.Denied, call.ReasonOf(rpc)),
+            RpcException rpc => (AuditOutcome.Failure, call.ReasonOf(rpc)),
+            TokenizerException { Kind: ErrorKind.Unauthenticated or ErrorKind.PermissionDenied } domain => (AuditOutcome.Denied, domain.Reason),
+            TokenizerException domain => (AuditOutcome.Failure, domain.Reason),
+            OperationCanceledException => (AuditOutcome.Failure, StatusName(StatusCode.Cancelled)),
+            _ => (AuditOutcome.Failure, ErrorReasons.InternalError),
+        };
     }
 
     /// <summary>The canonical gRPC name of a status code, e.g. <c>DEADLINE_EXCEEDED</c>.</summary>

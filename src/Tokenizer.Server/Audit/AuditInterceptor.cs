@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Tokenizer.Core.Audit;
 using Tokenizer.Core.Errors;
 using Tokenizer.Server.Grpc;
@@ -14,8 +13,10 @@ namespace Tokenizer.Server.Audit;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Order: register this interceptor <b>before</b> <see cref="ErrorMappingInterceptor"/> so it is the outermost one and
-/// sees the mapped RpcException (with its ErrorInfo reason) rather than a domain exception.
+/// Order: register this interceptor after <see cref="CallContextInterceptor"/> and <b>before</b>
+/// <see cref="ErrorMappingInterceptor"/>, so it sees the mapped RpcException, whose reason the call holds
+/// (<see cref="TokenizerCall.ReasonOf"/>). The resource is the one the messages declare (<see cref="TokenizerCall.Resource"/>),
+/// else a privacy call's subject pseudonym.
 /// </para>
 /// <para>
 /// The record is written after the handler: when the handler succeeded but the append fails, the effect (a token
@@ -26,121 +27,46 @@ namespace Tokenizer.Server.Audit;
 /// The anonymous health probes (<see cref="RpcPolicies.Anonymous"/>) are not recorded: they carry no caller and no data.
 /// </para>
 /// </remarks>
-internal sealed class AuditInterceptor(IAuditTrail trail, TimeProvider timeProvider, ILogger<AuditInterceptor> logger) : Interceptor
+internal sealed class AuditInterceptor(IAuditTrail trail, TimeProvider timeProvider, ILogger<AuditInterceptor> logger) : CallInterceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request,
-        ServerCallContext context,
-        UnaryServerMethod<TRequest, TResponse> continuation)
+    /// <inheritdoc />
+    protected override async Task AroundAsync(TokenizerCall call, Func<TokenizerCall, Task> next)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        if (RpcPolicies.IsAnonymous(context.Method))
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(next);
+        if (RpcPolicies.IsAnonymous(call.Method))
         {
             // Health probes: no caller, no data; see RpcPolicies.Anonymous.
-            return await continuation(request, context);
-        }
-
-        TResponse response;
-        try
-        {
-            response = await continuation(request, context);
-        }
-        catch (Exception error)
-        {
-            await RecordAsync(context, request, null, error);
-            throw;
-        }
-
-        await RecordAsync(context, request, response, null);
-        return response;
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request,
-        IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context,
-        ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        if (RpcPolicies.IsAnonymous(context.Method))
-        {
-            // Health Watch: see RpcPolicies.Anonymous.
-            await continuation(request, responseStream, context);
+            await next(call);
             return;
         }
 
         try
         {
-            await continuation(request, responseStream, context);
+            await next(call);
         }
         catch (Exception error)
         {
-            await RecordAsync(context, request, null, error);
+            await RecordAsync(call, error);
             throw;
         }
 
-        await RecordAsync(context, request, null, null);
+        await RecordAsync(call, null);
     }
 
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream,
-        ServerCallContext context,
-        ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    private async Task RecordAsync(TokenizerCall call, Exception? error)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        TResponse response;
-        try
-        {
-            response = await continuation(requestStream, context);
-        }
-        catch (Exception error)
-        {
-            await RecordAsync(context, null, null, error);
-            throw;
-        }
-
-        await RecordAsync(context, null, response, null);
-        return response;
-    }
-
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream,
-        IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context,
-        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        try
-        {
-            await continuation(requestStream, responseStream, context);
-        }
-        catch (Exception error)
-        {
-            await RecordAsync(context, null, null, error);
-            throw;
-        }
-
-        await RecordAsync(context, null, null, null);
-    }
-
-    private async Task RecordAsync(ServerCallContext context, object? request, object? response, Exception? error)
-    {
-        var http = AuditFacts.HttpContextOf(context);
-        CallAuditMiddleware.MarkRecorded(http);
-        var (outcome, reasonCode) = AuditFacts.Outcome(error);
+        CallAuditMiddleware.MarkRecorded(call.Http);
+        var (outcome, reasonCode) = AuditFacts.Outcome(call, error);
         var auditEvent = new AuditEvent(
             timeProvider.GetUtcNow(),
-            AuditFacts.CallerId(http),
-            AuditFacts.SourceAddress(http),
-            AuditFacts.Action(context.Method),
-            AuditFacts.Resource(request, response) ?? AuditFacts.Subject(http),
+            AuditFacts.CallerId(call.Http),
+            AuditFacts.SourceAddress(call.Http),
+            AuditFacts.Action(call.Method),
+            call.Resource ?? call.SubjectPseudonym,
             outcome,
             reasonCode,
-            AuditFacts.CorrelationId(http));
+            AuditFacts.CorrelationId(call.Http));
         try
         {
             // Not the call's token: a cancelled or timed-out call still belongs in the trail.
@@ -159,11 +85,11 @@ internal sealed class AuditInterceptor(IAuditTrail trail, TimeProvider timeProvi
                 return;
             }
 
-            throw AuditUnavailable();
+            throw AuditUnavailable(call);
         }
     }
 
     /// <summary>INTERNAL with ErrorInfo reason AUDIT_UNAVAILABLE, through the one error mapping.</summary>
-    internal static RpcException AuditUnavailable() => ErrorMappingInterceptor.ToRpcException(
+    internal static RpcException AuditUnavailable(TokenizerCall call) => call.Fail(
         new TokenizerException(ErrorKind.Internal, ErrorReasons.AuditUnavailable, "the audit trail is unavailable"));
 }

@@ -18,8 +18,8 @@ public static class AuditServiceCollectionExtensions
     /// records of calls refused before a handler ran.
     /// </summary>
     /// <remarks>
-    /// The caller still has to (1) add <c>grpc.Interceptors.Add&lt;AuditInterceptor&gt;()</c> <b>before</b>
-    /// ErrorMappingInterceptor in <c>AddGrpc</c>, so it is outermost, and (2) map <c>AuditGrpcService</c> with the
+    /// The caller still has to (1) add <c>grpc.Interceptors.Add&lt;AuditInterceptor&gt;()</c> after CallContextInterceptor
+    /// and <b>before</b> ErrorMappingInterceptor in <c>AddGrpc</c>, and (2) map <c>AuditGrpcService</c> with the
     /// admin-only authorization policy, and (3) call <see cref="UseCallAudit"/> first in the pipeline. Registers <see cref="TimeProvider.System"/> unless a TimeProvider is registered.
     /// </remarks>
     /// <param name="services">The host's services; the ledger (AddTokenizerLedger) must be registered: the audit trail is

@@ -1,7 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Options;
 using Tokenizer.Core.Errors;
 using Tokenizer.Server.Hosting;
@@ -14,77 +13,39 @@ namespace Tokenizer.Server.Grpc;
 /// messages are not logged either, since a library's message may echo input (only type and stack trace are).
 /// </summary>
 internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger, IOptions<TokenizerOptions> options)
-    : Interceptor
+    : CallInterceptor
 {
     internal const string ErrorDomain = "tokenizer.v1";
-    internal const string CallCancellationKey = "tokenizer.call-cancellation";
-
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request,
-        ServerCallContext context,
-        UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        ArgumentNullException.ThrowIfNull(continuation);
-        ArgumentNullException.ThrowIfNull(context);
-
-        // A server-side cap on every call's work, whatever deadline the caller set (or none); handlers and the gateway
-        // call observe it through ServerCallContext.CallCancellation().
-        using var cap = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        cap.CancelAfter(TimeSpan.FromSeconds(options.Value.Limits.CallTimeoutSeconds));
-        context.UserState[CallCancellationKey] = cap.Token;
-        try
-        {
-            return await continuation(request, context);
-        }
-        catch (TokenizerException error)
-        {
-            LogDomainError(logger, context.Method, error.Kind, error.Reason);
-            throw ToRpcException(error, RetryDelay);
-        }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
-        {
-            throw new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "call cancelled"));
-        }
-        catch (OperationCanceledException) when (cap.IsCancellationRequested)
-        {
-            throw ToRpcException(new TokenizerException(ErrorKind.DeadlineExceeded, ErrorReasons.CallTimedOut, "the call took longer than the server allows"));
-        }
-        catch (Exception error) when (error is not RpcException)
-        {
-            LogUnexpected(logger, context.Method, error.GetType().FullName ?? "unknown", error.StackTrace ?? string.Empty);
-            throw ToRpcException(new TokenizerException(ErrorKind.Internal, ErrorReasons.InternalError, "internal error"));
-        }
-    }
 
     /// <summary>
-    /// Server-streaming calls (AuditService.ExportAuditEvents) map errors as unary calls do. Messages already written
-    /// stay sent; the mapped status ends the stream.
+    /// Maps what the handler threw, for every kind of call. Messages a stream already wrote stay sent; the mapped status
+    /// ends the stream. The server's cap fires the call's own token (<see cref="TokenizerCall"/>): DEADLINE_EXCEEDED.
     /// </summary>
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request,
-        IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context,
-        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    protected override async Task AroundAsync(TokenizerCall call, Func<TokenizerCall, Task> next)
     {
-        ArgumentNullException.ThrowIfNull(continuation);
-        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(next);
         try
         {
-            await continuation(request, responseStream, context);
+            await next(call);
         }
         catch (TokenizerException error)
         {
-            LogDomainError(logger, context.Method, error.Kind, error.Reason);
-            throw ToRpcException(error, RetryDelay);
+            LogDomainError(logger, call.Method, error.Kind, error.Reason);
+            throw call.Fail(error, RetryDelay);
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (call.CancelledByCaller)
         {
             throw new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "call cancelled"));
         }
+        catch (OperationCanceledException) when (call.TimedOut)
+        {
+            throw call.Fail(new TokenizerException(ErrorKind.DeadlineExceeded, ErrorReasons.CallTimedOut, "the call took longer than the server allows"));
+        }
         catch (Exception error) when (error is not RpcException)
         {
-            LogUnexpected(logger, context.Method, error.GetType().FullName ?? "unknown", error.StackTrace ?? string.Empty);
-            throw ToRpcException(new TokenizerException(ErrorKind.Internal, ErrorReasons.InternalError, "internal error"));
+            LogUnexpected(logger, call.Method, error.GetType().FullName ?? "unknown", error.StackTrace ?? string.Empty);
+            throw call.Fail(new TokenizerException(ErrorKind.Internal, ErrorReasons.InternalError, "internal error"));
         }
     }
 
@@ -149,13 +110,4 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
 
     [LoggerMessage(EventId = 2002, EventName = "UnexpectedError", Level = LogLevel.Error, Message = "{Method} failed unexpectedly: {ExceptionType}\n{StackTrace}")]
     private static partial void LogUnexpected(ILogger logger, string method, string exceptionType, string stackTrace);
-}
-
-/// <summary>The cancellation a handler must pass down: the caller's cancellation or the server's per-call cap.</summary>
-internal static class ServerCallContextExtensions
-{
-    public static CancellationToken CallCancellation(this ServerCallContext context) =>
-        context.UserState.TryGetValue(ErrorMappingInterceptor.CallCancellationKey, out var token) && token is CancellationToken capped
-            ? capped
-            : context.CancellationToken;
 }

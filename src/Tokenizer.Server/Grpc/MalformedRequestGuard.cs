@@ -213,7 +213,7 @@ internal sealed partial class MalformedRequestInterceptor(ILogger<MalformedReque
     private RpcException Refuse(ServerCallContext context)
     {
         LogMalformed(logger, context.Method);
-        return ErrorMappingInterceptor.ToRpcException(new TokenizerException(
+        return TokenizerCall.Of(context).Fail(new TokenizerException(
             ErrorKind.InvalidArgument,
             ErrorReasons.MalformedRequest,
             "the request message is not valid protobuf (malformed bytes, or a string field that is not UTF-8)"));

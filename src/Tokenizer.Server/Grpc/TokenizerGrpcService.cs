@@ -17,25 +17,25 @@ internal sealed class TokenizerGrpcService(TokenizationService tokenization, Tok
 {
     public override async Task<TokenizeCardResponse> TokenizeCard(TokenizeCardRequest request, ServerCallContext context)
     {
-        var result = await tokenization.TokenizeCardAsync(Caller(context), ProtoMapper.ToCommand(request), context.CallCancellation());
+        var result = await tokenization.TokenizeCardAsync(Caller(context), ProtoMapper.ToCommand(request), context.CancellationToken);
         return new TokenizeCardResponse { Token = ProtoMapper.ToProto(result.Token), Replayed = result.Replayed };
     }
 
     public override async Task<TokenizeBankAccountResponse> TokenizeBankAccount(TokenizeBankAccountRequest request, ServerCallContext context)
     {
-        var result = await tokenization.TokenizeBankAccountAsync(Caller(context), ProtoMapper.ToCommand(request), context.CallCancellation());
+        var result = await tokenization.TokenizeBankAccountAsync(Caller(context), ProtoMapper.ToCommand(request), context.CancellationToken);
         return new TokenizeBankAccountResponse { Token = ProtoMapper.ToProto(result.Token), Replayed = result.Replayed };
     }
 
     public override async Task<GetTokenResponse> GetToken(GetTokenRequest request, ServerCallContext context)
     {
-        var token = await tokenization.GetTokenAsync(Caller(context), request.Token, context.CallCancellation());
+        var token = await tokenization.GetTokenAsync(Caller(context), request.Token, context.CancellationToken);
         return new GetTokenResponse { Token = ProtoMapper.ToProto(token) };
     }
 
     public override async Task<ListTokensResponse> ListTokens(ListTokensRequest request, ServerCallContext context)
     {
-        var page = await tokenization.ListTokensAsync(Caller(context), ProtoMapper.ToCommand(request), context.CallCancellation());
+        var page = await tokenization.ListTokensAsync(Caller(context), ProtoMapper.ToCommand(request), context.CancellationToken);
         var response = new ListTokensResponse { NextPageToken = page.NextPageToken ?? string.Empty };
         response.Tokens.AddRange(page.Tokens.Select(ProtoMapper.ToProto));
         return response;
@@ -46,13 +46,13 @@ internal sealed class TokenizerGrpcService(TokenizationService tokenization, Tok
         var token = await tokenization.RevokeTokenAsync(
             Caller(context),
             new RevokeTokenCommand(request.Token, request.IdempotencyKey, request.Reason),
-            context.CallCancellation());
+            context.CancellationToken);
         return new RevokeTokenResponse { Token = ProtoMapper.ToProto(token) };
     }
 
     public override async Task<ListTokenEventsResponse> ListTokenEvents(ListTokenEventsRequest request, ServerCallContext context)
     {
-        var page = await tokenEvents.ReadAsync(Caller(context), request.After, request.PageSize, context.CallCancellation());
+        var page = await tokenEvents.ReadAsync(Caller(context), request.After, request.PageSize, context.CancellationToken);
         var response = new ListTokenEventsResponse { NextCursor = page.NextCursor };
         response.Events.AddRange(page.Events.Select(ProtoMapper.ToProto));
         return response;
@@ -65,5 +65,5 @@ internal sealed class TokenizerGrpcService(TokenizationService tokenization, Tok
             (item, ct) => responseStream.WriteAsync(ProtoMapper.ToProto(item), ct),
             context.CancellationToken);
 
-    private static CallerContext Caller(ServerCallContext context) => CallerDirectory.ToCaller(context.GetHttpContext().User);
+    private static CallerContext Caller(ServerCallContext context) => TokenizerCall.Of(context).Caller;
 }

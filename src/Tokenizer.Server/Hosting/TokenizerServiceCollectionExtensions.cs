@@ -49,7 +49,9 @@ public static class TokenizerServiceCollectionExtensions
         var limits = builder.Configuration.GetSection(TokenizerOptions.Section).Get<TokenizerOptions>()?.Limits ?? new LimitSettings();
         services.AddGrpc(grpc =>
         {
-            // The call's span outside everything, so the audit, the error mapping and the handler run inside it.
+            // Opens each call's context (caller, resource, reason, the capped cancellation) that the others act on.
+            grpc.Interceptors.Add<CallContextInterceptor>();
+            // The call's span outside the rest, so the audit, the error mapping and the handler run inside it.
             grpc.Interceptors.Add<TracingInterceptor>();
             // Audit next (outermost of the rest), so it records the status the error mapping produced.
             grpc.Interceptors.Add<AuditInterceptor>();

@@ -12,7 +12,7 @@ namespace Tokenizer.Server.Privacy;
 /// tokenizer.v1.PrivacyService (admin role only, by <c>RpcPolicies</c>), each RPC over its own use case:
 /// ExportSubjectData over <see cref="PrivacyExport"/>, CorrectSubjectData over <see cref="PrivacyCorrection"/>,
 /// EraseSubject and GetErasureStatus over <see cref="PrivacyErasure"/>. Each handler first hands the subject's keyed
-/// pseudonym to the audit record (<see cref="AuditFacts.SetSubject"/>), so the call is audited with the pseudonym and
+/// pseudonym to the audit record (<see cref="TokenizerCall.SubjectPseudonym"/>), so the call is audited with the pseudonym and
 /// never the reference. Errors are mapped by <see cref="ErrorMappingInterceptor"/>.
 /// </summary>
 internal sealed class PrivacyGrpcService(
@@ -24,8 +24,8 @@ internal sealed class PrivacyGrpcService(
     public override async Task<ExportSubjectDataResponse> ExportSubjectData(ExportSubjectDataRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        AuditFacts.SetSubject(context, PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference));
-        var export = await exporter.ExportAsync(request.CustomerReference, context.CallCancellation());
+        TokenizerCall.Of(context).SubjectPseudonym = PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference);
+        var export = await exporter.ExportAsync(request.CustomerReference, context.CancellationToken);
         var response = new ExportSubjectDataResponse
         {
             SubjectPseudonym = export.Subject,
@@ -49,10 +49,10 @@ internal sealed class PrivacyGrpcService(
     public override async Task<CorrectSubjectDataResponse> CorrectSubjectData(CorrectSubjectDataRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        AuditFacts.SetSubject(context, PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference));
+        TokenizerCall.Of(context).SubjectPseudonym = PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference);
         var correction = await corrector.CorrectAsync(
             new CorrectSubjectCommand(request.IdempotencyKey, request.CustomerReference, ProtoMapper.ToDomain(request.BillingDetails)),
-            context.CallCancellation());
+            context.CancellationToken);
         var response = new CorrectSubjectDataResponse { SubjectPseudonym = correction.Subject };
         response.Results.AddRange(correction.Results.Select(r => new Contracts.V1.TokenCorrection
         {
@@ -66,18 +66,18 @@ internal sealed class PrivacyGrpcService(
     public override async Task<EraseSubjectResponse> EraseSubject(EraseSubjectRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        AuditFacts.SetSubject(context, PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference));
+        TokenizerCall.Of(context).SubjectPseudonym = PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference);
         var view = await eraser.EraseAsync(
             new EraseSubjectCommand(request.CustomerReference, request.IdempotencyKey, request.Reason),
-            context.CallCancellation());
+            context.CancellationToken);
         return new EraseSubjectResponse { SubjectPseudonym = view.Subject, Status = ToProto(view.Erasure) };
     }
 
     public override async Task<GetErasureStatusResponse> GetErasureStatus(GetErasureStatusRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        AuditFacts.SetSubject(context, PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference));
-        var view = await eraser.GetErasureStatusAsync(request.CustomerReference, context.CallCancellation());
+        TokenizerCall.Of(context).SubjectPseudonym = PrivacyRequest.TrySubjectOf(pseudonyms, request.CustomerReference);
+        var view = await eraser.GetErasureStatusAsync(request.CustomerReference, context.CancellationToken);
         var status = ToProto(view.Erasure);
         status.UsedAgainAt = view.UsedAgainAt is { } usedAgain ? Timestamp.FromDateTimeOffset(usedAgain) : null;
         return new GetErasureStatusResponse { SubjectPseudonym = view.Subject, Status = status };

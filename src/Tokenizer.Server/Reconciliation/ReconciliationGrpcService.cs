@@ -19,7 +19,7 @@ internal sealed class ReconciliationGrpcService(ReconciliationRuns runs, Reconci
     public override async Task<V1.StartReconciliationResponse> StartReconciliation(V1.StartReconciliationRequest request, ServerCallContext context)
     {
         var filter = request.Filter ?? new V1.ReconciliationFilter();
-        var caller = CallerDirectory.ToCaller(context.GetHttpContext().User);
+        var caller = TokenizerCall.Of(context).Caller;
         var (run, replayed) = await runs.StartAsync(
             caller.CallerId,
             new StartReconciliationCommand(
@@ -28,14 +28,14 @@ internal sealed class ReconciliationGrpcService(ReconciliationRuns runs, Reconci
                 string.IsNullOrEmpty(filter.CustomerReference) ? null : filter.CustomerReference,
                 ProtoMapper.ToDomain(filter.Type),
                 request.IdempotencyKey),
-            context.CallCancellation());
+            context.CancellationToken);
         worker.Wake();
         return new V1.StartReconciliationResponse { RunId = run.RunId, Replayed = replayed };
     }
 
     public override async Task<V1.GetReconciliationResponse> GetReconciliation(V1.GetReconciliationRequest request, ServerCallContext context)
     {
-        var report = await runs.GetAsync(request.RunId, context.CallCancellation());
+        var report = await runs.GetAsync(request.RunId, context.CancellationToken);
         var response = new V1.GetReconciliationResponse { Reconciliation = ToProto(report.Run) };
         response.Counts.AddRange(report.Counts.Select(c => new V1.ReconciliationCount
         {
@@ -55,7 +55,7 @@ internal sealed class ReconciliationGrpcService(ReconciliationRuns runs, Reconci
 
     public override async Task<V1.ListReconciliationItemsResponse> ListReconciliationItems(V1.ListReconciliationItemsRequest request, ServerCallContext context)
     {
-        var page = await runs.ListItemsAsync(request.RunId, ProtoEnums.ReconciliationCategory.ToDomain(request.Category), request.PageSize, request.PageToken, context.CallCancellation());
+        var page = await runs.ListItemsAsync(request.RunId, ProtoEnums.ReconciliationCategory.ToDomain(request.Category), request.PageSize, request.PageToken, context.CancellationToken);
         var response = new V1.ListReconciliationItemsResponse { NextPageToken = page.NextPageToken ?? string.Empty };
         response.Items.AddRange(page.Items.Select(ToProto));
         return response;
@@ -63,7 +63,7 @@ internal sealed class ReconciliationGrpcService(ReconciliationRuns runs, Reconci
 
     public override async Task<V1.ListReconciliationsResponse> ListReconciliations(V1.ListReconciliationsRequest request, ServerCallContext context)
     {
-        var page = await runs.ListAsync(request.PageSize, request.PageToken, context.CallCancellation());
+        var page = await runs.ListAsync(request.PageSize, request.PageToken, context.CancellationToken);
         var response = new V1.ListReconciliationsResponse { NextPageToken = page.NextPageToken ?? string.Empty };
         response.Reconciliations.AddRange(page.Runs.Select(ToProto));
         return response;

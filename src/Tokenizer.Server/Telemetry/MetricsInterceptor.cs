@@ -1,7 +1,7 @@
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Tokenizer.Core.Telemetry;
 using Tokenizer.Server.Audit;
+using Tokenizer.Server.Grpc;
 using Tokenizer.Server.Security;
 
 namespace Tokenizer.Server.Telemetry;
@@ -15,90 +15,15 @@ namespace Tokenizer.Server.Telemetry;
 /// Calls refused before the handlers (unauthenticated, wrong role, rate limited) never reach an interceptor: the audit
 /// trail records those. The method tag is taken from <see cref="RpcPolicies"/>, never from the request path as sent.
 /// </remarks>
-internal sealed class MetricsInterceptor(TokenizerMetrics metrics, TimeProvider timeProvider) : Interceptor
+internal sealed class MetricsInterceptor(TokenizerMetrics metrics, TimeProvider timeProvider) : CallInterceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request,
-        ServerCallContext context,
-        UnaryServerMethod<TRequest, TResponse> continuation)
+    /// <inheritdoc />
+    protected override async Task AroundAsync(TokenizerCall call, Func<TokenizerCall, Task> next)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(next);
         var started = timeProvider.GetTimestamp();
-        try
-        {
-            var response = await continuation(request, context);
-            Record(context, started, null);
-            return response;
-        }
-        catch (Exception error)
-        {
-            Record(context, started, error);
-            throw;
-        }
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request,
-        IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context,
-        ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        var started = timeProvider.GetTimestamp();
-        try
-        {
-            await continuation(request, responseStream, context);
-            Record(context, started, null);
-        }
-        catch (Exception error)
-        {
-            Record(context, started, error);
-            throw;
-        }
-    }
-
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream,
-        ServerCallContext context,
-        ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        var started = timeProvider.GetTimestamp();
-        try
-        {
-            var response = await continuation(requestStream, context);
-            Record(context, started, null);
-            return response;
-        }
-        catch (Exception error)
-        {
-            Record(context, started, error);
-            throw;
-        }
-    }
-
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream,
-        IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context,
-        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        var started = timeProvider.GetTimestamp();
-        try
-        {
-            await continuation(requestStream, responseStream, context);
-            Record(context, started, null);
-        }
-        catch (Exception error)
-        {
-            Record(context, started, error);
-            throw;
-        }
+        await ThenAsync(call, next, error => Record(call, started, error));
     }
 
     /// <summary>The <c>rpc</c> tag: the policy table's name for the method, or <c>other</c>.</summary>

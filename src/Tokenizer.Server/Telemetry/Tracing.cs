@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 using Tokenizer.Core.Errors;
 using Tokenizer.Core.Telemetry;
 using Tokenizer.Server.Audit;
+using Tokenizer.Server.Grpc;
 using Tokenizer.Server.Security;
 using StatusCode = Grpc.Core.StatusCode;
 
@@ -74,8 +74,8 @@ public static class TracingServiceCollectionExtensions
 
 /// <summary>
 /// One server span per gRPC call that reaches the handlers (<see cref="TokenizerTracing.Server"/>), parented on the
-/// caller's W3C <c>traceparent</c>/<c>tracestate</c> metadata (a new trace without one). Registered outermost, so the
-/// audit, the error mapping and the handler's gateway and ledger spans run inside it.
+/// caller's W3C <c>traceparent</c>/<c>tracestate</c> metadata (a new trace without one). Registered first after the
+/// <see cref="CallContextInterceptor"/>, so the audit, the error mapping and the handler's gateway and ledger spans run inside it.
 /// </summary>
 /// <remarks>
 /// Name <c>{rpc.service}/{rpc.method}</c> from the policy table (<see cref="RpcPolicies"/>), never the path as sent.
@@ -83,90 +83,15 @@ public static class TracingServiceCollectionExtensions
 /// and, on failure, <see cref="TokenizerTracing.ErrorReasonKey"/> (the ErrorInfo reason, from its vocabulary). Never
 /// the request, the caller, the peer's address, metadata or the status detail. Baggage is not read.
 /// </remarks>
-internal sealed class TracingInterceptor : Interceptor
+internal sealed class TracingInterceptor : CallInterceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request,
-        ServerCallContext context,
-        UnaryServerMethod<TRequest, TResponse> continuation)
+    /// <inheritdoc />
+    protected override async Task AroundAsync(TokenizerCall call, Func<TokenizerCall, Task> next)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        using var activity = Start(context);
-        try
-        {
-            var response = await continuation(request, context);
-            End(activity, null);
-            return response;
-        }
-        catch (Exception error)
-        {
-            End(activity, error);
-            throw;
-        }
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request,
-        IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context,
-        ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        using var activity = Start(context);
-        try
-        {
-            await continuation(request, responseStream, context);
-            End(activity, null);
-        }
-        catch (Exception error)
-        {
-            End(activity, error);
-            throw;
-        }
-    }
-
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream,
-        ServerCallContext context,
-        ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        using var activity = Start(context);
-        try
-        {
-            var response = await continuation(requestStream, context);
-            End(activity, null);
-            return response;
-        }
-        catch (Exception error)
-        {
-            End(activity, error);
-            throw;
-        }
-    }
-
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream,
-        IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context,
-        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(continuation);
-        using var activity = Start(context);
-        try
-        {
-            await continuation(requestStream, responseStream, context);
-            End(activity, null);
-        }
-        catch (Exception error)
-        {
-            End(activity, error);
-            throw;
-        }
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(next);
+        using var activity = Start(call);
+        await ThenAsync(call, next, error => End(activity, call, error));
     }
 
     /// <summary>The caller's trace context from <c>traceparent</c>/<c>tracestate</c>, or default when absent or malformed.</summary>
@@ -204,7 +129,7 @@ internal sealed class TracingInterceptor : Interceptor
         return activity;
     }
 
-    private static void End(Activity? activity, Exception? error)
+    private static void End(Activity? activity, TokenizerCall call, Exception? error)
     {
         if (activity is null || !activity.IsAllDataRequested)
         {
@@ -214,7 +139,7 @@ internal sealed class TracingInterceptor : Interceptor
         (StatusCode code, string? reason) = error switch
         {
             null => (StatusCode.OK, (string?)null),
-            RpcException rpc => (rpc.StatusCode, AuditFacts.ReasonCode(rpc)),
+            RpcException rpc => (rpc.StatusCode, call.ReasonOf(rpc)),
             TokenizerException domain => (StatusCode.Unknown, domain.Reason),
             OperationCanceledException => (StatusCode.Cancelled, AuditFacts.StatusName(StatusCode.Cancelled)),
             _ => (StatusCode.Unknown, ErrorReasons.InternalError),

@@ -1,5 +1,6 @@
 using Google.Rpc;
 using Grpc.Core;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tokenizer.Contracts.V1;
@@ -31,7 +32,7 @@ public sealed class AuditInterceptorTests
         // Act
         var result = await interceptor.UnaryServerHandler(
             new TokenizeCardRequest { Card = new Card { Number = "4242424242424242" } },
-            new TestServerCallContext(TokenizeCard, Http()),
+            Call(TokenizeCard, Http()),
             (_, _) => Task.FromResult(response));
 
         // Assert
@@ -56,13 +57,13 @@ public sealed class AuditInterceptorTests
     {
         // Arrange: what ErrorMappingInterceptor (inside this one) throws for an unknown token.
         var (trail, appended) = RecordingTrail();
-        var mapped = ErrorMappingInterceptor.ToRpcException(
-            new TokenizerException(ErrorKind.NotFound, ErrorReasons.TokenNotFound, "token not found"));
+        var call = Call(GetToken, Http());
+        var mapped = call.Fail(new TokenizerException(ErrorKind.NotFound, ErrorReasons.TokenNotFound, "token not found"));
 
         // Act
         var thrown = await Assert.ThrowsAsync<RpcException>(() => Interceptor(trail).UnaryServerHandler<GetTokenRequest, GetTokenResponse>(
             new GetTokenRequest { Token = "pm_missing" },
-            new TestServerCallContext(GetToken, Http()),
+            call,
             (_, _) => throw mapped));
 
         // Assert
@@ -87,7 +88,7 @@ public sealed class AuditInterceptorTests
         // Act
         await Assert.ThrowsAsync<RpcException>(() => Interceptor(trail).UnaryServerHandler<GetTokenRequest, GetTokenResponse>(
             new GetTokenRequest { Token = "pm_1" },
-            new TestServerCallContext(GetToken, Http()),
+            Call(GetToken, Http()),
             (_, _) => throw new RpcException(new global::Grpc.Core.Status(code, "x"))));
 
         // Assert
@@ -106,7 +107,7 @@ public sealed class AuditInterceptorTests
         // Act
         var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => Interceptor(trail).UnaryServerHandler<GetTokenRequest, GetTokenResponse>(
             new GetTokenRequest { Token = "pm_1" },
-            new TestServerCallContext(GetToken, Http()),
+            Call(GetToken, Http()),
             (_, _) => throw original));
 
         // Assert
@@ -123,7 +124,7 @@ public sealed class AuditInterceptorTests
         // Act
         var thrown = await Assert.ThrowsAsync<RpcException>(() => Interceptor(FailingTrail()).UnaryServerHandler(
             new GetTokenRequest { Token = "pm_1" },
-            new TestServerCallContext(GetToken, Http()),
+            Call(GetToken, Http()),
             (_, _) =>
             {
                 handlerRan = true;
@@ -141,7 +142,7 @@ public sealed class AuditInterceptorTests
         // Act
         var thrown = await Assert.ThrowsAsync<RpcException>(() => Interceptor(FailingTrail()).UnaryServerHandler<GetTokenRequest, GetTokenResponse>(
             new GetTokenRequest { Token = "pm_1" },
-            new TestServerCallContext(GetToken, Http()),
+            Call(GetToken, Http()),
             (_, _) => throw new RpcException(new global::Grpc.Core.Status(StatusCode.NotFound, "x"))));
 
         // Assert
@@ -152,13 +153,13 @@ public sealed class AuditInterceptorTests
     public async Task UnaryServerHandler_AuditAppendFailsAfterLedgerUnavailable_KeepsTheRetryableUnavailable()
     {
         // Arrange: the trail lives in the ledger's database, so both fail together.
-        var ledgerDown = ErrorMappingInterceptor.ToRpcException(
-            new TokenizerException(ErrorKind.Unavailable, ErrorReasons.LedgerUnavailable, "the ledger is unavailable"));
+        var call = Call(GetToken, Http());
+        var ledgerDown = call.Fail(new TokenizerException(ErrorKind.Unavailable, ErrorReasons.LedgerUnavailable, "the ledger is unavailable"));
 
         // Act
         var thrown = await Assert.ThrowsAsync<RpcException>(() => Interceptor(FailingTrail()).UnaryServerHandler<GetTokenRequest, GetTokenResponse>(
             new GetTokenRequest { Token = "pm_1" },
-            new TestServerCallContext(GetToken, Http()),
+            call,
             (_, _) => throw ledgerDown));
 
         // Assert: the call still fails (fail closed), as UNAVAILABLE LEDGER_UNAVAILABLE rather than INTERNAL.
@@ -178,7 +179,7 @@ public sealed class AuditInterceptorTests
         // Act
         await Assert.ThrowsAsync<RpcException>(() => Interceptor(trail).UnaryServerHandler<GetTokenRequest, GetTokenResponse>(
             new GetTokenRequest { Token = requested },
-            new TestServerCallContext(GetToken, Http()),
+            Call(GetToken, Http()),
             (_, _) => throw new RpcException(new global::Grpc.Core.Status(StatusCode.InvalidArgument, "x"))));
 
         // Assert
@@ -190,16 +191,16 @@ public sealed class AuditInterceptorTests
     {
         // Arrange
         var (trail, appended) = RecordingTrail();
-        var context = new TestServerCallContext("/tokenizer.v1.TokenizerService/RevokeToken", Http());
+        const string Revoke = "/tokenizer.v1.TokenizerService/RevokeToken";
 
         // Act
         await Interceptor(trail).UnaryServerHandler(
             new RevokeTokenRequest { Token = "pm_asked" },
-            context,
+            Call(Revoke, Http()),
             (_, _) => Task.FromResult(new RevokeTokenResponse { Token = new Token { Token_ = "pm_asked" } }));
         await Interceptor(trail).UnaryServerHandler(
             new ListTokensRequest { CustomerReference = "cust-1" },
-            context,
+            Call(Revoke, Http()),
             (_, _) => Task.FromResult(new ListTokensResponse()));
 
         // Assert: a listing has no single resource, and customer references are not recorded.
@@ -217,7 +218,7 @@ public sealed class AuditInterceptorTests
         // Act
         await Interceptor(trail).UnaryServerHandler(
             new GetTokenRequest(),
-            new TestServerCallContext(GetToken, Http(callerId, authenticated: authenticated)),
+            Call(GetToken, Http(callerId, authenticated: authenticated)),
             (_, _) => Task.FromResult(new GetTokenResponse()));
 
         // Assert
@@ -233,7 +234,7 @@ public sealed class AuditInterceptorTests
         // Act
         await Interceptor(trail).UnaryServerHandler(
             new GetTokenRequest(),
-            new TestServerCallContext(GetToken, Http(address: "::ffff:192.0.2.7")),
+            Call(GetToken, Http(address: "::ffff:192.0.2.7")),
             (_, _) => Task.FromResult(new GetTokenResponse()));
 
         // Assert
@@ -249,7 +250,7 @@ public sealed class AuditInterceptorTests
         // Act
         await Interceptor(trail).UnaryServerHandler(
             new GetTokenRequest(),
-            new TestServerCallContext(GetToken),
+            Call(GetToken),
             (_, _) => Task.FromResult(new GetTokenResponse()));
 
         // Assert
@@ -270,7 +271,7 @@ public sealed class AuditInterceptorTests
         // Act
         await Assert.ThrowsAsync<RpcException>(() => Interceptor(trail).UnaryServerHandler<GetTokenRequest, GetTokenResponse>(
             new GetTokenRequest { Token = "pm_1" },
-            new TestServerCallContext(GetToken, Http(), cancellation.Token),
+            Call(GetToken, Http(), cancellation.Token),
             (_, _) => throw new RpcException(new global::Grpc.Core.Status(StatusCode.Cancelled, "call cancelled"))));
 
         // Assert
@@ -290,7 +291,7 @@ public sealed class AuditInterceptorTests
         await Interceptor(trail).ServerStreamingServerHandler<ExportAuditEventsRequest, ExportAuditEventsResponse>(
             new ExportAuditEventsRequest(),
             null!,
-            new TestServerCallContext(Export, Http("auditor")),
+            Call(Export, Http("auditor")),
             (_, _, _) =>
             {
                 recordsWhileStreaming = appended.Count;
@@ -308,13 +309,14 @@ public sealed class AuditInterceptorTests
     {
         // Arrange
         var (trail, appended) = RecordingTrail();
-        var mapped = ErrorMappingInterceptor.ToRpcException(TokenizerException.Invalid([new("to", "must not be before from")]));
+        var call = Call(Export, Http());
+        var mapped = call.Fail(TokenizerException.Invalid([new("to", "must not be before from")]));
 
         // Act
         var thrown = await Assert.ThrowsAsync<RpcException>(() => Interceptor(trail).ServerStreamingServerHandler<ExportAuditEventsRequest, ExportAuditEventsResponse>(
             new ExportAuditEventsRequest(),
             null!,
-            new TestServerCallContext(Export, Http()),
+            call,
             (_, _, _) => throw mapped));
 
         // Assert
@@ -329,7 +331,7 @@ public sealed class AuditInterceptorTests
         var thrown = await Assert.ThrowsAsync<RpcException>(() => Interceptor(FailingTrail()).ServerStreamingServerHandler<ExportAuditEventsRequest, ExportAuditEventsResponse>(
             new ExportAuditEventsRequest(),
             null!,
-            new TestServerCallContext(Export, Http()),
+            Call(Export, Http()),
             (_, _, _) => Task.CompletedTask));
 
         // Assert
@@ -344,4 +346,8 @@ public sealed class AuditInterceptorTests
     }
 
     private AuditInterceptor Interceptor(IAuditTrail trail) => new(trail, clock, NullLogger<AuditInterceptor>.Instance);
+
+    // The call as CallContextInterceptor opens it (without the cap, which these tests do not exercise).
+    private TokenizerCall Call(string method, HttpContext? http = null, CancellationToken cancellationToken = default) =>
+        TokenizerCall.Open(new TestServerCallContext(method, http, cancellationToken), null, clock);
 }

@@ -70,6 +70,7 @@ internal sealed class AuditTestServer : IAsyncDisposable
         // The wiring under test, as TokenizerServiceCollectionExtensions should have it.
         builder.Services.AddGrpc(grpc =>
         {
+            grpc.Interceptors.Add<CallContextInterceptor>();
             grpc.Interceptors.Add<AuditInterceptor>();
             grpc.Interceptors.Add<ErrorMappingInterceptor>();
         });
