@@ -227,6 +227,11 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         where T : IMessage, new()
     {
         var text = input.ReadToEnd();
+        if (JsonFieldProblem.FindRepeated(text, new T().Descriptor) is { } repeated)
+        {
+            throw new CliInputException($"stdin: {repeated}");
+        }
+
         try
         {
             return Parser.Parse<T>(text);

@@ -27,6 +27,59 @@ internal static partial class JsonFieldProblem
         }
     }
 
+    /// <summary>
+    /// The first field given twice in one JSON object (by the same name, or by its JSON and its proto name:
+    /// <c>expMonth</c> and <c>exp_month</c>) as <c>card.number: given twice</c>, or null when there is none or the text is
+    /// not JSON. Google.Protobuf's parser keeps the last one silently, so what a person reads first would not be sent.
+    /// Keys outside the contract (map keys, unknown fields) are never printed.
+    /// </summary>
+    public static string? FindRepeated(string text, MessageDescriptor descriptor)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return Repeated(document.RootElement, descriptor, string.Empty);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string? Repeated(JsonElement element, MessageDescriptor? descriptor, string path)
+    {
+        if (element.ValueKind == JsonValueKind.Array)
+        {
+            return element.EnumerateArray().Select(item => Repeated(item, descriptor, path)).FirstOrDefault(found => found is not null);
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            var field = descriptor?.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == property.Name || f.Name == property.Name);
+            var at = field is null ? path : path.Length > 0 ? $"{path}.{field.Name}" : field.Name;
+            if (!seen.Add(field?.Name ?? "\0" + property.Name))
+            {
+                return field is null
+                    ? $"{(path.Length > 0 ? path : "(top level)")}: a key given twice"
+                    : $"{at}: given twice";
+            }
+
+            var inner = field is { FieldType: FieldType.Message, IsMap: false } ? field.MessageType : null;
+            if (Repeated(property.Value, inner, at) is { } found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
     private static string? Walk(JsonElement element, MessageDescriptor descriptor, string path)
     {
         if (element.ValueKind != JsonValueKind.Object)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Stripe;
 
 namespace Tokenizer.Gateways.Stripe;
@@ -48,7 +49,7 @@ public static class StripeClientFactory
 
         // Keeps the reflection data Stripe.net's form encoder walks on every request (see StripeOptionsReflection).
         _ = StripeOptionsReflection.Count;
-        httpClient ??= new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        httpClient ??= new HttpClient(CreatePrimaryHandler());
         httpClient.Timeout = options.RequestTimeout;
 
         var transport = new SystemNetHttpClient(
@@ -64,4 +65,16 @@ public static class StripeClientFactory
             HttpClient = new NoticeSuppressingHttpClient(transport),
         });
     }
+
+    /// <summary>
+    /// The socket handler every Stripe request goes out on: pooled connections recycled every 5 minutes, and no trace
+    /// context headers (<c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>, <c>Request-Id</c>). The current trace
+    /// is the billing service's, so propagating it would hand caller-chosen header text to Stripe; Stripe takes no part
+    /// in our traces.
+    /// </summary>
+    internal static SocketsHttpHandler CreatePrimaryHandler() => new()
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
+    };
 }

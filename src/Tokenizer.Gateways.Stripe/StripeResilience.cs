@@ -44,7 +44,8 @@ public static class StripeResilience
     private static readonly TimeSpan HttpClientTimeoutMargin = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Registers the named client <see cref="HttpClientName"/>: pooled connections recycled every 5 minutes, no
+    /// Registers the named client <see cref="HttpClientName"/>: pooled connections recycled every 5 minutes, no trace
+    /// context headers sent (<see cref="StripeClientFactory.CreatePrimaryHandler"/>), no
     /// IHttpClientFactory logging handlers, a span per request (<see cref="StripeTracingHandler"/>), the resilience
     /// pipeline, and inside it a handler that reads each response
     /// body within its attempt (so a connection dropped mid-body is a retryable attempt failure too).
@@ -56,7 +57,7 @@ public static class StripeResilience
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
         var builder = services.AddHttpClient(HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .ConfigurePrimaryHttpMessageHandler(StripeClientFactory.CreatePrimaryHandler)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .RemoveAllLoggers();
         // Outermost: one span per request, its retries (inside the pipeline) as events on it.

@@ -289,6 +289,11 @@ public sealed class CliInputRuleTests(CliFixture files) : IClassFixture<CliFixtu
     [InlineData("{\"card\":{\"4111111111111111\":1}}", "stdin: card: unknown field (not shown)")]
     [InlineData("{\"card\":{\"numbr\":\"4111111111111111\"}}", "stdin: card: unknown field 'numbr'")]
     [InlineData("{\"billing_details\":{\"address\":{\"line1\":[4111111111111111]}}}", "stdin: billing_details.address.line1: expected a string")]
+    [InlineData("{\"card\":{\"number\":\"4111 1111 1111 1111\",\"exp_month\":12,\"exp_year\":2030,\"cvc\":\"123\",\"number\":\"4111 1111 1111 1129\"}}", "stdin: card.number: given twice")]
+    [InlineData("{\"card\":{\"number\":\"4111111111111111\",\"exp_month\":12},\"card\":{\"number\":\"4111111111111129\"}}", "stdin: card: given twice")]
+    [InlineData("{\"card\":{\"exp_month\":12,\"expMonth\":1}}", "stdin: card.exp_month: given twice")]
+    [InlineData("{\"billing_details\":{\"address\":{\"line1\":\"4111 1111\",\"line1\":\"1111 1111\"}}}", "stdin: billing_details.address.line1: given twice")]
+    [InlineData("{\"card\":{\"4111111111111111\":1,\"4111111111111111\":2}}", "stdin: card: a key given twice")]
     public async Task StdinJson_WrongShape_NamesFieldAndRuleNeverTheValue(string stdin, string expected)
     {
         // Act

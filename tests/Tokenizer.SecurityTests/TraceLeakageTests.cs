@@ -62,22 +62,27 @@ public sealed class TraceLeakageTests
         {
             var client = fixture.Client;
 
-            // Act: successes with billing details (card, replay, each bank scheme).
-            var card = await client.TokenizeCardAsync(new TokenizeCardRequest
-            {
-                IdempotencyKey = Key(),
-                CustomerReference = reference,
-                Card = new Card { Number = values.Pan, ExpMonth = 12, ExpYear = 2031, Cvc = values.Cvc },
-                BillingDetails = billing,
-            });
+            // Act: successes with billing details (card, replay, each bank scheme). The card call carries the caller's
+            // trace context with card and bank data in its vendor state and a PAN in each id; the replay a clean one.
+            var card = await client.TokenizeCardAsync(
+                new TokenizeCardRequest
+                {
+                    IdempotencyKey = Key(),
+                    CustomerReference = reference,
+                    Card = new Card { Number = values.Pan, ExpMonth = 12, ExpYear = 2031, Cvc = values.Cvc },
+                    BillingDetails = billing,
+                },
+                HostileTraceContext(values));
             tokens.Add(card.Token.Token_);
-            var replay = await client.TokenizeCardAsync(new TokenizeCardRequest
-            {
-                IdempotencyKey = keys[0],
-                CustomerReference = reference,
-                Card = new Card { Number = values.Pan, ExpMonth = 12, ExpYear = 2031, Cvc = values.Cvc },
-                BillingDetails = billing,
-            });
+            var replay = await client.TokenizeCardAsync(
+                new TokenizeCardRequest
+                {
+                    IdempotencyKey = keys[0],
+                    CustomerReference = reference,
+                    Card = new Card { Number = values.Pan, ExpMonth = 12, ExpYear = 2031, Cvc = values.Cvc },
+                    BillingDetails = billing,
+                },
+                new Metadata { { "traceparent", $"00-{CleanTraceId}-00f067aa0ba902b7-01" }, { "tracestate", "vendor=" + values.Iban } });
             Assert.True(replay.Replayed);
 
             TokenizeBankAccountRequest Bank() => new() { IdempotencyKey = Key(), CustomerReference = reference, BillingDetails = billing, MandateAcceptance = Requests.OnlineMandate() };
@@ -143,6 +148,10 @@ public sealed class TraceLeakageTests
         Assert.True(exported.Any(s => (string?)s.GetTagItem(TokenizerTracing.ErrorReasonKey) == "VALIDATION_FAILED"), "no VALIDATION_FAILED span");
         Assert.True(exported.Any(s => (string?)s.GetTagItem(TokenizerTracing.ErrorReasonKey) == "CARD_DECLINED"), "no CARD_DECLINED span");
         Assert.NotEmpty(SensitiveDataDetector.Find(text + "\n" + values.Pan));
+        Assert.Contains(exported, s => s.TraceId.ToHexString() == CleanTraceId && s.ParentSpanId.ToHexString() == "00f067aa0ba902b7");
+
+        // The caller's ids that read as a PAN are not adopted (a new trace), and no span carries a caller's tracestate.
+        Assert.DoesNotContain(exported, s => s.TraceId.ToHexString().Contains(HostileTraceId, StringComparison.Ordinal) || s.ParentSpanId.ToHexString() == HostileParentId);
 
         // Assert
         var searched = values.Secrets
@@ -165,6 +174,19 @@ public sealed class TraceLeakageTests
         // Nothing but our own sources is exported (no ASP.NET Core, HttpClient or gRPC activity with paths and addresses).
         Assert.All(exported, s => Assert.Contains(s.Source.Name, TokenizerTracing.SourceNames));
     }
+
+    private const string CleanTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+    private const string HostileTraceId = "4111111111111111";
+
+    private const string HostileParentId = "5555555555554444";
+
+    /// <summary>W3C trace context whose ids hold test PANs and whose vendor state holds this run's PAN, CVC and IBAN.</summary>
+    private static Metadata HostileTraceContext(SensitiveValues values) => new()
+    {
+        { "traceparent", $"00-{HostileTraceId}0000000000000000-{HostileParentId}-01" },
+        { "tracestate", $"pan={values.Pan},cvc={values.Cvc},iban={values.Iban}" },
+    };
 
     /// <summary>The rendered line around <paramref name="index"/> (the test's own output; the values sought are this run's random ones).</summary>
     private static string SpanLine(string text, int index)
