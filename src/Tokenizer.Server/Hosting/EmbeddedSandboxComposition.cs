@@ -28,8 +28,8 @@ internal interface IEmbeddedSandbox
 /// <remarks>
 /// The runtime loads an assembly when code that uses one of its types is first compiled. So only the members below name
 /// <see cref="EmbeddedSandbox"/>, and they are not inlined into their callers; everything else holds
-/// <see cref="IEmbeddedSandbox"/>. SecurityTests <c>ProductionPostureTests.ProductionServer_Started_NeverLoadsTheSandboxAssembly</c>
-/// reads the Production process's mapped files to hold this (the control: a Development server maps it).
+/// <see cref="IEmbeddedSandbox"/>. SecurityTests <c>ProductionPostureTests.ProductionServer_DiagnosticsOff_NoDiagnosticsSocketAndNoReflection</c>
+/// reads the Production process's mapped files to hold this (the control, <c>.DevelopmentServer_EmbeddedDefault_LoadsTheSandboxAssembly</c>: a Development server maps it).
 /// </remarks>
 internal static class EmbeddedSandboxComposition
 {
