@@ -85,9 +85,13 @@ public sealed class ProductionPostureTests
             var reflection = await ReflectionStatusAsync(admin);
             Assert.Equal(StatusCode.Unimplemented, reflection);
 
-            // No embedded sandbox and no local secrets in Production.
+            // No embedded sandbox and no local secrets in Production: the sandbox's assembly is not even loaded after a
+            // call was served (the control, DevelopmentServer_EmbeddedDefault_LoadsTheSandboxAssembly, finds it loaded).
             Assert.False(Directory.Exists(Path.Combine(data, "sandbox")));
             Assert.False(Directory.Exists(Path.Combine(data, "secrets")));
+            var mapped = MappedAssemblies(server.ProcessId);
+            Assert.Contains("Tokenizer.Server.dll", mapped);
+            Assert.DoesNotContain(EmbeddedSandboxComposition.AssemblyName + ".dll", mapped);
 
             // The certificate's expiry is logged in ISO 8601, which the scrubber leaves alone (a culture-formatted date
             // can read as a card number and be masked).
@@ -99,6 +103,40 @@ public sealed class ProductionPostureTests
             TokenizerServerFixture.TryDelete(directory);
         }
     }
+
+    /// <summary>
+    /// The control for the Production check above: a Development server on embedded defaults runs the sandbox, and its
+    /// process has the sandbox's assembly mapped, where the same look finds it.
+    /// </summary>
+    [Fact]
+    public async Task DevelopmentServer_EmbeddedDefault_LoadsTheSandboxAssembly()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokenizer-dev-").FullName;
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(Path.Combine(directory, "data"));
+
+            var mapped = MappedAssemblies(server.ProcessId);
+
+            Assert.Contains("Tokenizer.Server.dll", mapped);
+            Assert.Contains(EmbeddedSandboxComposition.AssemblyName + ".dll", mapped);
+        }
+        finally
+        {
+            TokenizerServerFixture.TryDelete(directory);
+        }
+    }
+
+    /// <summary>
+    /// The file names of the managed assemblies a process has loaded: the runtime maps each assembly's file into memory
+    /// (Linux: <c>/proc/{pid}/maps</c> names it), from outside the process and without its cooperation.
+    /// </summary>
+    private static HashSet<string> MappedAssemblies(int processId) =>
+        File.ReadLines($"/proc/{processId}/maps")
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields.Length >= 6 && fields[5].EndsWith(".dll", StringComparison.Ordinal))
+            .Select(fields => Path.GetFileName(fields[5]))
+            .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>
     /// The kernel's core dump is not a .NET switch: a server started with <c>ulimit -c unlimited</c> lowers its own

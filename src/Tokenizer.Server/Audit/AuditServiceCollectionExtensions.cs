@@ -13,9 +13,10 @@ public static class AuditServiceCollectionExtensions
     /// Adds the SQLite audit trail (<see cref="IAuditTrail"/>, <see cref="IAuditTrailReader"/>), the gRPC
     /// <c>AuditInterceptor</c>, the auditing authorization result handler (replaces the default
     /// <see cref="IAuthorizationMiddlewareResultHandler"/> and delegates to it), <c>ConfigurationAudit</c> for key and
-    /// configuration events, a hosted service that opens the trail and records <c>configuration/service_started</c>
-    /// before calls are taken (a failure stops the host), and <c>RefusedCallAudit</c>, which aggregates and flushes the
-    /// records of calls refused before a handler ran.
+    /// configuration events, and two start-up steps for <c>Hosting.StartupSequence</c> (not hosted services of their own):
+    /// <c>AuditStartup</c>, which opens the trail and records <c>configuration/service_started</c> before calls are taken
+    /// (a failure stops the host), and <c>RefusedCallAudit</c>, which aggregates and flushes the records of calls refused
+    /// before a handler ran. A host composed without the sequence adds both as hosted services, in that order.
     /// </summary>
     /// <remarks>
     /// The caller still has to (1) add <c>grpc.Interceptors.Add&lt;AuditInterceptor&gt;()</c> after CallContextInterceptor
@@ -32,10 +33,9 @@ public static class AuditServiceCollectionExtensions
         services.AddSingleton<ConfigurationAudit>();
         services.AddSingleton<AuditInterceptor>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuditingAuthorizationResultHandler>();
-        services.AddHostedService<AuditStartup>();
-        // After AuditStartup: hosted services stop in reverse order, so refused calls are flushed before service_stopped.
+        // Start-up steps (Hosting.StartupSequence orders them: RefusedCallAudit after AuditStartup, so it stops first).
+        services.AddSingleton<AuditStartup>();
         services.AddSingleton<RefusedCallAudit>();
-        services.AddHostedService(sp => sp.GetRequiredService<RefusedCallAudit>());
         return services;
     }
 

@@ -10,10 +10,11 @@ namespace Tokenizer.Server.Hosting;
 /// Key Vault (<see cref="Secrets.ITokenizerSecrets.UsesEmbeddedSandbox"/>; the embedded default).
 /// Stripe.net still talks to it over real HTTP. Its state lives under <c>{DataDirectory}/sandbox</c>. In Development its
 /// control endpoints are on, behind a token that only the data directory's owner can read (<see cref="SandboxControlFiles"/>).
+/// Composed outside Production only (<see cref="EmbeddedSandboxComposition"/>); a start-up step of <see cref="StartupSequence"/>.
 /// </summary>
 public sealed class EmbeddedSandbox(
     IOptions<StripeSettings> settings, Secrets.ITokenizerSecrets secrets, Gateways.Stripe.IStripeApiKeyProvider apiKeys, DataDirectory dataDirectory, IHostEnvironment environment, Security.TlsMaterial tls)
-    : IHostedService, IAsyncDisposable
+    : IHostedService, IEmbeddedSandbox, IAsyncDisposable
 {
     private StripeSandboxServer? server;
 
@@ -28,6 +29,13 @@ public sealed class EmbeddedSandbox(
 
     /// <summary>The running sandbox, for tests that count what it holds; null when a real gateway is configured.</summary>
     public StripeSandboxServer? Server => server;
+
+    /// <inheritdoc />
+    Uri? IEmbeddedSandbox.Address => server?.BaseAddress;
+
+    /// <inheritdoc />
+    string IEmbeddedSandbox.AddWebhookEndpoint(string url, string secret, IEnumerable<string> eventTypes) =>
+        (server ?? throw new InvalidOperationException("the embedded Stripe sandbox is not running")).Webhooks.AddEndpoint(url, secret, eventTypes);
 
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)

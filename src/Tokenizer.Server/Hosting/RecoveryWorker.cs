@@ -9,7 +9,7 @@ namespace Tokenizer.Server.Hosting;
 /// logged and the next one tries again; it never stops the host.
 /// </summary>
 internal sealed partial class RecoveryWorker(
-    IServiceProvider services,
+    RecoveryService recovery,
     IOptions<TokenizerOptions> options,
     TimeProvider timeProvider,
     ILogger<RecoveryWorker> logger) : BackgroundService
@@ -23,8 +23,6 @@ internal sealed partial class RecoveryWorker(
             return;
         }
 
-        // Resolved here, not in the constructor: the gateway needs the embedded sandbox, which an earlier hosted service starts.
-        var recovery = services.GetRequiredService<RecoveryService>();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(settings.IntervalSeconds), timeProvider);
         do
         {

@@ -68,9 +68,9 @@ public static class TokenizerServiceCollectionExtensions
 
         services.AddSingleton<DataDirectory>();
         services.AddSingleton<DataDirectoryLock>();
-        services.AddHostedService<StartupBanner>();
-        services.AddSingleton<EmbeddedSandbox>();
-        services.AddHostedService(sp => sp.GetRequiredService<EmbeddedSandbox>());
+        services.AddSingleton<StartupBanner>();
+        // Outside Production only: the Production host neither holds nor loads the sandbox (EmbeddedSandboxComposition).
+        var sandboxStep = EmbeddedSandboxComposition.Composes(builder.Environment) ? EmbeddedSandboxComposition.Add(services) : null;
         services.AddStripeHttpClient(sp => sp.GetRequiredService<IOptions<StripeSettings>>().Value.Resilience);
         services.AddSingleton<IStripeClient>(CreateStripeClient);
         services.AddSingleton<StripeTokenGateway>();
@@ -97,7 +97,7 @@ public static class TokenizerServiceCollectionExtensions
                     secrets.PreviousAuditHmacSecrets.Select(k => k.ToArray()),
                     TimeSpan.FromMinutes(sp.GetRequiredService<IOptions<TokenizerOptions>>().Value.AuditKeyRotationGraceMinutes));
             });
-        services.AddHostedService<LedgerInitializer>();
+        services.AddSingleton<LedgerInitializer>();
         services.AddTokenizerAudit();
         services.AddTokenizerAuditAnchor();
 
@@ -124,8 +124,7 @@ public static class TokenizerServiceCollectionExtensions
             };
         });
         services.AddSingleton<RecoveryService>();
-        // After the ledger and audit start-up services: the first pass runs on an initialised ledger.
-        services.AddHostedService<RecoveryWorker>();
+        services.AddSingleton<RecoveryWorker>();
 
         // Finance reconciliation: runs in the ledger, a paced background worker, an optional daily schedule.
         services.AddTokenizerReconciliation();
@@ -143,6 +142,11 @@ public static class TokenizerServiceCollectionExtensions
         services.AddTokenizerTracing(builder.Configuration);
         services.AddOptions<HostOptions>().Configure<IOptions<TokenizerOptions>>((host, tokenizer) =>
             host.ShutdownTimeout = TimeSpan.FromSeconds(tokenizer.Value.ShutdownTimeoutSeconds));
+
+        // The start-up order, in one place (StartupSequence.Steps): the host's only hosted service of ours.
+        services.AddSingleton(sp => new StartupSequence(
+            sp, StartupSequence.Steps(sandboxStep), sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<StartupSequence>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<StartupSequence>());
 
         // Last: every AddGrpc above (health, reflection) re-adds the framework's binder this replaces.
         MalformedRequestGuard.Add(services);
@@ -179,13 +183,13 @@ public static class TokenizerServiceCollectionExtensions
     private static IStripeClient CreateStripeClient(IServiceProvider services)
     {
         var settings = services.GetRequiredService<IOptions<StripeSettings>>().Value;
-        var embedded = services.GetRequiredService<EmbeddedSandbox>();
         var secrets = services.GetRequiredService<ITokenizerSecrets>();
         var options = new StripeGatewayOptions
         {
             // The client's default only: StripeTokenGateway sends IStripeApiKeyProvider's current key on every request.
             ApiKey = services.GetRequiredService<IStripeApiKeyProvider>().CurrentApiKey,
-            ApiBase = secrets.UsesEmbeddedSandbox ? embedded.BaseAddress.ToString().TrimEnd('/') : settings.ApiBase,
+            // The sandbox's step starts before any step that builds this client (StartupSequence.Steps).
+            ApiBase = secrets.UsesEmbeddedSandbox ? EmbeddedSandboxAddress(services).ToString().TrimEnd('/') : settings.ApiBase,
             // The resilience pipeline owns time and retries: HttpClient.Timeout is only a backstop above its total, and
             // Stripe.net's own retries are off so there is one retry layer.
             RequestTimeout = StripeResilience.HttpClientTimeout(settings.Resilience),
@@ -194,4 +198,8 @@ public static class TokenizerServiceCollectionExtensions
         var http = services.GetRequiredService<IHttpClientFactory>().CreateClient(StripeResilience.HttpClientName);
         return StripeClientFactory.Create(options, http);
     }
+
+    private static Uri EmbeddedSandboxAddress(IServiceProvider services) =>
+        services.GetService<IEmbeddedSandbox>()?.Address
+            ?? throw new InvalidOperationException("the embedded Stripe sandbox is not running (it is not composed in Production, and starts before the Stripe client is built)");
 }

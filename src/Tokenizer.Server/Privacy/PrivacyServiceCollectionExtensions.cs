@@ -49,7 +49,8 @@ internal static class PrivacyServiceCollectionExtensions
             };
         });
         services.AddSingleton<RetentionService>();
-        services.AddHostedService<RetentionWorker>();
+        // A start-up step (Hosting.StartupSequence).
+        services.AddSingleton<RetentionWorker>();
         return services;
     }
 

@@ -34,8 +34,8 @@ internal static class ReconciliationServiceCollectionExtensions
                     PendingGrace = TimeSpan.FromSeconds(settings.PendingGraceSeconds),
                 });
         });
+        // A start-up step (Hosting.StartupSequence), and the service StartReconciliation wakes.
         services.AddSingleton<ReconciliationWorker>();
-        services.AddHostedService(sp => sp.GetRequiredService<ReconciliationWorker>());
         return services;
     }
 

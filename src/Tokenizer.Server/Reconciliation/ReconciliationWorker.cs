@@ -15,7 +15,7 @@ namespace Tokenizer.Server.Reconciliation;
 /// </summary>
 internal sealed class ReconciliationWorker(
     IReconciliationStore store,
-    IServiceProvider services,
+    Reconciler reconciler,
     ReconciliationRuns runs,
     IAuditTrail audit,
     ReconciliationMetrics metrics,
@@ -37,10 +37,6 @@ internal sealed class ReconciliationWorker(
     private readonly SemaphoreSlim wake = new(0);
     private readonly ReconciliationOptions settings = options.Value;
     private DateOnly lastScheduledDay;
-    private Reconciler? reconciler;
-
-    // Resolved on first use: the gateway's client needs the embedded sandbox, which starts after hosted services are built.
-    private Reconciler Reconciler => reconciler ??= services.GetRequiredService<Reconciler>();
 
     /// <summary>Looks for work now instead of at the next poll.</summary>
     public void Wake() => wake.Release();
@@ -101,7 +97,7 @@ internal sealed class ReconciliationWorker(
             }
 
             ran = true;
-            if (await Reconciler.RunAsync(claimed, owner, cancellationToken) is { } state)
+            if (await reconciler.RunAsync(claimed, owner, cancellationToken) is { } state)
             {
                 await FinishedAsync(claimed.RunId, state, cancellationToken);
             }

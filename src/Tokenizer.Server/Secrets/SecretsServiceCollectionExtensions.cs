@@ -14,8 +14,8 @@ public static class SecretsServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="ITokenizerSecrets"/>, the gateway's <see cref="IStripeApiKeyProvider"/> (the current Stripe
     /// key, or the embedded sandbox's random per-start key without one), <see cref="KeyVaultOptions"/> (section <c>KeyVault</c>,
-    /// validated at start) and the hosted service that loads the secrets at start-up and refreshes the Stripe key from
-    /// Key Vault. Call it before the other hosted services are added, so the secrets load (or fail) first.
+    /// validated at start) and <c>SecretsRefreshService</c>, which loads the secrets at start-up and refreshes the Stripe
+    /// key from Key Vault: the first step of <c>StartupSequence</c>, so the secrets load (or fail) before anything else.
     /// </summary>
     /// <remarks>
     /// Sources: with <c>KeyVault:Uri</c>, a <see cref="SecretClient"/> over <c>DefaultAzureCredential</c> (in Production
@@ -48,7 +48,8 @@ public static class SecretsServiceCollectionExtensions
         });
         services.TryAddSingleton<ITokenizerSecrets>(sp => sp.GetRequiredService<TokenizerSecrets>());
         services.TryAddSingleton<IStripeApiKeyProvider>(sp => sp.GetRequiredService<TokenizerSecrets>());
-        services.AddHostedService<SecretsRefreshService>();
+        // Started first by the host's StartupSequence; a host composed without it adds it as a hosted service.
+        services.AddSingleton<SecretsRefreshService>();
         return services;
     }
 

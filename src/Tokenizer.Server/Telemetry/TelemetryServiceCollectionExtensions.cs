@@ -11,7 +11,7 @@ public static class TelemetryServiceCollectionExtensions
     /// <summary>
     /// Adds <see cref="TokenizerMetrics"/>, the gRPC <see cref="MetricsInterceptor"/> (the caller adds it to the gRPC
     /// options), OpenTelemetry metrics with the Prometheus exporter for the <c>Tokenizer</c> meter only, and the
-    /// <see cref="MetricsEndpoint"/> listener. No logging or tracing provider is added: the server's only log sink stays
+    /// <see cref="MetricsEndpoint"/> listener (a start-up step of <c>Hosting.StartupSequence</c>). No logging or tracing provider is added: the server's only log sink stays
     /// the scrubbing console.
     /// </summary>
     public static IServiceCollection AddTokenizerTelemetry(this IServiceCollection services)
@@ -35,15 +35,10 @@ public static class TelemetryServiceCollectionExtensions
             builder.AddView(instrument => ReferenceEquals(instrument.Meter.Scope, factory) ? null : MetricStreamConfiguration.Drop);
         });
 
-        // OpenTelemetry puts its hosted service first; secrets must still load before anything else starts (it needs
-        // none, so it simply starts later, before the metrics listener).
-        var telemetryHost = services.Single(d => d.ServiceType == typeof(IHostedService)
-            && d.ImplementationType?.FullName == "OpenTelemetry.Extensions.Hosting.Implementation.TelemetryHostedService");
-        services.Remove(telemetryHost);
-        services.Add(telemetryHost);
-
+        // OpenTelemetry puts its hosted service first. That is harmless: it needs no secret, and the secrets still load
+        // before it starts, since Hosting.StartupSequence runs its steps before any hosted service's StartAsync.
+        // The metrics listener is the sequence's last step.
         services.AddSingleton<MetricsEndpoint>();
-        services.AddHostedService(sp => sp.GetRequiredService<MetricsEndpoint>());
         return services;
     }
 }

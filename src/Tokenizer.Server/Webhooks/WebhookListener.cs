@@ -126,15 +126,16 @@ public sealed partial class WebhookListener(
     /// </summary>
     private void RegisterWithEmbeddedSandbox()
     {
-        var sandbox = services.GetRequiredService<Hosting.EmbeddedSandbox>().Server;
-        if (sandbox is null || Address is null)
+        // Not composed in Production (Hosting.EmbeddedSandboxComposition); not running with a Stripe key.
+        var sandbox = services.GetService<Hosting.IEmbeddedSandbox>();
+        if (sandbox?.Address is null || Address is null)
         {
             return;
         }
 
         var host = System.Net.IPAddress.TryParse(Address.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip) ? Address.Host : "127.0.0.1";
         var url = new UriBuilder(Uri.UriSchemeHttps, host, Address.Port, WebhookReceiver.Path).Uri.ToString();
-        var id = sandbox.Webhooks.AddEndpoint(url, services.GetRequiredService<WebhookSecrets>().Current[0], WebhookEventTypes.Handled);
+        var id = sandbox.AddWebhookEndpoint(url, services.GetRequiredService<WebhookSecrets>().Current[0], WebhookEventTypes.Handled);
         LogRegistered(logger, id);
     }
 

@@ -7,7 +7,7 @@ public static class WebhookServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <see cref="WebhookOptions"/> (validated at start), the secrets, the receiver, the aggregated refusal audit,
-    /// the metrics, the processor and, as hosted services, the listener, the inbox worker and the catch-up worker (all
+    /// the metrics, the processor and, as start-up steps of <c>Hosting.StartupSequence</c>, the listener, the inbox worker and the catch-up worker (all
     /// idle unless <c>Tokenizer:Webhooks:Urls</c> is set). Needs the ledger, the audit trail, the Stripe gateway, TLS
     /// material and telemetry of <c>AddTokenizer</c>.
     /// </summary>
@@ -22,13 +22,11 @@ public static class WebhookServiceCollectionExtensions
         services.AddSingleton<WebhookRateLimits>();
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton<WebhookProcessor>();
+        // Start-up steps, in the order Hosting.StartupSequence gives them.
         services.AddSingleton<WebhookRefusalAudit>();
-        services.AddHostedService(sp => sp.GetRequiredService<WebhookRefusalAudit>());
         services.AddSingleton<WebhookListener>();
-        services.AddHostedService(sp => sp.GetRequiredService<WebhookListener>());
-        services.AddHostedService<WebhookWorker>();
+        services.AddSingleton<WebhookWorker>();
         services.AddSingleton<WebhookCatchUpWorker>();
-        services.AddHostedService(sp => sp.GetRequiredService<WebhookCatchUpWorker>());
         return services;
     }
 }

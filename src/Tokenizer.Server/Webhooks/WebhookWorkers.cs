@@ -25,7 +25,8 @@ namespace Tokenizer.Server.Webhooks;
 /// claimed until its lease runs out.
 /// </summary>
 internal sealed partial class WebhookWorker(
-    IServiceProvider services,
+    RelationalWebhookStore store,
+    WebhookProcessor processor,
     IOptions<WebhookOptions> options,
     WebhookSignal signal,
     WebhookMetrics metrics,
@@ -62,9 +63,6 @@ internal sealed partial class WebhookWorker(
             return;
         }
 
-        // Resolved here: the gateway needs the embedded sandbox, which an earlier hosted service starts.
-        var store = services.GetRequiredService<RelationalWebhookStore>();
-        var processor = services.GetRequiredService<WebhookProcessor>();
         var lease = TimeSpan.FromSeconds(settings.LeaseSeconds);
         var poll = TimeSpan.FromMilliseconds(settings.PollMilliseconds);
 

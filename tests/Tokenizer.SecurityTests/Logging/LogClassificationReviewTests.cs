@@ -46,6 +46,10 @@ public class LogClassificationReviewTests
         "Tokenizer.Server.Hosting.StartupBanner.LogStarted(dataDirectory)",
         "Tokenizer.Server.Hosting.StartupBanner.LogStarted(cliLine)",
 
+        // A failed start-up step: its class name and the exception's type name (never its message).
+        "Tokenizer.Server.Hosting.StartupSequence.LogStepFailed(service)",
+        "Tokenizer.Server.Hosting.StartupSequence.LogStepFailed(errorType)",
+
         // Secrets: where they came from, Key Vault secret names and versions, certificate thumbprints and expiry, counts,
         // local file names and paths, and fixed failure reasons; never a secret value.
         "Tokenizer.Server.Secrets.Log.SecretsLoaded(source)",

@@ -76,6 +76,9 @@ internal sealed class AuditTestServer : IAsyncDisposable
         });
         builder.Services.AddTokenizerLedger(builder.Configuration, _ => new SqliteLedgerOptions { DatabasePath = databasePath }, _ => Key);
         builder.Services.AddTokenizerAudit();
+        // Its two start-up steps, in StartupSequence's order (the host's sequence is not composed here).
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditStartup>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RefusedCallAudit>());
 
         if (withAuthentication)
         {

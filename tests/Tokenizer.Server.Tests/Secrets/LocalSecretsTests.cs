@@ -256,16 +256,19 @@ public sealed class LocalSecretsTests
     }
 
     [Fact]
-    public void Host_HostedServices_SecretsStartFirst()
+    public void Host_StartupSequence_SecretsStartFirst()
     {
         var directory = Directory.CreateTempSubdirectory("tokenizer-secrets-").FullName;
         try
         {
             using var app = TokenizerHost.Build([$"--Tokenizer:DataDirectory={directory}", "--environment", "Development"], builder => builder.Logging.ClearProviders());
 
-            var hosted = app.Services.GetServices<IHostedService>().ToList();
+            var sequence = app.Services.GetRequiredService<StartupSequence>();
 
-            Assert.IsType<SecretsRefreshService>(hosted[0]);
+            // First step of the sequence, which starts its steps before any hosted service's StartAsync (OpenTelemetry
+            // puts its own first): StartupSequenceTests.Start_Development_EveryStepStartsBeforeAnyHostedServiceAndKestrel.
+            Assert.Equal(typeof(SecretsRefreshService), sequence.Order[0]);
+            Assert.Contains(app.Services.GetServices<IHostedService>(), hosted => ReferenceEquals(hosted, sequence));
         }
         finally
         {

@@ -77,6 +77,8 @@ internal sealed class SecretsHarness : IAsyncDisposable
         services.AddSingleton<IValidateOptions<StripeSettings>, StripeSettingsValidator>();
         services.AddSingleton<DataDirectory>();
         services.AddTokenizerSecrets(builder.Configuration, builder.Environment);
+        // The host starts it as the first step of its StartupSequence; here it is the only one.
+        services.AddHostedService(sp => sp.GetRequiredService<SecretsRefreshService>());
         services.AddTokenizerDataProtection();
         if (Vault is not null)
         {
