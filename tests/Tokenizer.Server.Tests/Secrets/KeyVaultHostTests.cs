@@ -29,7 +29,8 @@ public sealed class KeyVaultHostTests : IDisposable
 
         await app.StartAsync();
 
-        Assert.Null(app.Services.GetRequiredService<EmbeddedSandbox>().Server);
+        Assert.Null(app.Services.GetService<EmbeddedSandbox>());
+        Assert.Null(app.Services.GetService<IEmbeddedSandbox>());
         Assert.Equal("sk_test_vault_one", app.Services.GetRequiredService<IStripeApiKeyProvider>().CurrentApiKey);
         Assert.Equal("https://127.0.0.1:9", app.Services.GetRequiredService<IStripeClient>().ApiBase);
         Assert.NotEmpty(app.Urls);
