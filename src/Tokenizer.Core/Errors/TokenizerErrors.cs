@@ -55,4 +55,25 @@ public static class TokenizerErrors
     /// <summary>NOT_FOUND <see cref="ErrorReasons.ReconciliationNotFound"/>.</summary>
     public static TokenizerException ReconciliationNotFound() =>
         new(ErrorKind.NotFound, ErrorReasons.ReconciliationNotFound, "reconciliation run not found");
+
+    /// <summary>PERMISSION_DENIED: listing tokens needs the finance role (the authorisation policy says so first).</summary>
+    public static TokenizerException ListingNeedsFinance() =>
+        new(ErrorKind.PermissionDenied, "PERMISSION_DENIED", "listing tokens needs the finance role");
+
+    /// <summary>FAILED_PRECONDITION <see cref="ErrorReasons.AuthenticationRequired"/> naming <c>return_url</c>.</summary>
+    public static TokenizerException AuthenticationRequired() => new(
+        ErrorKind.FailedPrecondition,
+        ErrorReasons.AuthenticationRequired,
+        "return_url: required for a card that needs authentication",
+        [new FieldViolation("return_url", "required for a card that needs authentication")]);
+
+    /// <summary>UNAVAILABLE <see cref="ErrorReasons.CustomerReplacementIncomplete"/>: the reference's Customers kept being deleted.</summary>
+    public static TokenizerException CustomerReplacementIncomplete() => new(
+        ErrorKind.Unavailable,
+        ErrorReasons.CustomerReplacementIncomplete,
+        "customer_reference: its gateway Customer was deleted again while it was being replaced; retry");
+
+    /// <summary>INTERNAL <see cref="ErrorReasons.GatewayCustomerMissing"/>: the gateway answered a Customer already passed as deleted.</summary>
+    public static TokenizerException GatewayCustomerMissing() =>
+        new(ErrorKind.Internal, ErrorReasons.GatewayCustomerMissing, "the gateway does not know the customer");
 }

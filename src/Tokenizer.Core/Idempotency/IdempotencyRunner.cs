@@ -21,14 +21,14 @@ public sealed record IdempotentResult<T>(T Answer, bool Replayed, bool Kept = tr
 
 /// <summary>How one kind of idempotent call stores, reads and ends its claims. One per operation, shared by its calls.</summary>
 /// <typeparam name="T">The answer.</typeparam>
-public sealed class IdempotentOperation<T>
+public sealed record IdempotentOperation<T>
 {
     /// <summary>Reads a completed claim's stored answer (a replay). Required.</summary>
     public required Func<string?, T> ReadAnswer { get; init; }
 
     /// <summary>
     /// Stores the answer and completes the claim, fenced on the ticket; false when the claim is no longer the ticket's
-    /// (nothing stored). Required; <see cref="IdempotentOperation.AnswerOnly{T}"/> is the usual one.
+    /// (nothing stored). Required; <see cref="IdempotentOperation.JsonAnswer{T}"/> has the usual one.
     /// </summary>
     public required Func<IClaimStore, ClaimTicket, T, CancellationToken, Task<bool>> Complete { get; init; }
 
@@ -53,11 +53,16 @@ public sealed class IdempotentOperation<T>
 public static class IdempotentOperation
 {
     /// <summary>
-    /// Completion for answers without a token: the answer as JSON (<paramref name="write"/>), fenced on the ticket
-    /// (<see cref="IClaimStore.CompleteOwnedWithoutTokenAsync"/>).
+    /// An operation whose answer records no token: stored as JSON (System.Text.Json defaults) and completed fenced on the
+    /// ticket (<see cref="IClaimStore.CompleteOwnedWithoutTokenAsync"/>); set the rest with <c>with</c>.
     /// </summary>
-    public static Func<IClaimStore, ClaimTicket, T, CancellationToken, Task<bool>> AnswerOnly<T>(Func<T, string> write) =>
-        (store, ticket, answer, ct) => store.CompleteOwnedWithoutTokenAsync(ticket.CallerId, ticket.Key, ticket.ClaimedAt, write(answer), ct);
+    public static IdempotentOperation<T> JsonAnswer<T>() => new()
+    {
+        ReadAnswer = json => System.Text.Json.JsonSerializer.Deserialize<T>(json ?? "null")
+            ?? throw new InvalidOperationException("a completed claim without an answer"),
+        Complete = (store, ticket, answer, ct) =>
+            store.CompleteOwnedWithoutTokenAsync(ticket.CallerId, ticket.Key, ticket.ClaimedAt, System.Text.Json.JsonSerializer.Serialize(answer), ct),
+    };
 }
 
 /// <summary>

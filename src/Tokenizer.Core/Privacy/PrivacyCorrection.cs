@@ -110,13 +110,8 @@ public sealed partial class PrivacyCorrection(
     /// ledger failure, the call cap), so the same key runs again under gateway keys of its own attempt and the gateway
     /// applies what the ledger applies.
     /// </summary>
-    private static readonly IdempotentOperation<SubjectCorrection> Correction = new()
-    {
-        ReadAnswer = json => System.Text.Json.JsonSerializer.Deserialize<SubjectCorrection>(json ?? "null")
-            ?? throw new InvalidOperationException("replay without response"),
-        Complete = IdempotentOperation.AnswerOnly<SubjectCorrection>(answer => System.Text.Json.JsonSerializer.Serialize(answer)),
-        ResourceBusy = TokenizerErrors.CorrectionInProgress,
-    };
+    private static readonly IdempotentOperation<SubjectCorrection> Correction =
+        IdempotentOperation.JsonAnswer<SubjectCorrection>() with { ResourceBusy = TokenizerErrors.CorrectionInProgress };
 
     /// <summary>The set fields of <paramref name="patch"/> over <paramref name="current"/>, address fields one by one.</summary>
     public static BillingDetails Merge(BillingDetails current, BillingDetails patch)

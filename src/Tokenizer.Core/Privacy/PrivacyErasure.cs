@@ -149,11 +149,8 @@ public sealed partial class PrivacyErasure(
     }
 
     /// <summary>An erasure's claim: the answer of a completed erasure is kept for replays; an unfinished one is not.</summary>
-    private static readonly IdempotentOperation<ErasureView> Erasure = new()
+    private static readonly IdempotentOperation<ErasureView> Erasure = IdempotentOperation.JsonAnswer<ErasureView>() with
     {
-        ReadAnswer = json => System.Text.Json.JsonSerializer.Deserialize<ErasureView>(json ?? "null")
-            ?? throw new InvalidOperationException("replay without response"),
-        Complete = IdempotentOperation.AnswerOnly<ErasureView>(view => System.Text.Json.JsonSerializer.Serialize(view)),
         Keep = view => view.Erasure is { Step: ErasureStep.Completed },
         ResourceBusy = TokenizerErrors.ErasureRunning,
     };

@@ -227,7 +227,7 @@ public sealed partial class TokenizationService(
         if (!caller.CanReadAllTokens)
         {
             // The authorisation policy already requires finance; this keeps the rule true if a policy is ever loosened.
-            throw new TokenizerException(ErrorKind.PermissionDenied, "PERMISSION_DENIED", "listing tokens needs the finance role");
+            throw TokenizerErrors.ListingNeedsFinance();
         }
 
         var violations = new List<FieldViolation>();
@@ -473,11 +473,7 @@ public sealed partial class TokenizationService(
             // Nobody will complete it (no URL is handed out), but cancelling makes sure nothing can ever attach it.
             await gateway.CancelSetupIntentAsync(setup.Id, hasher.GatewayKey(caller.CallerId, key, "seti_cancel"), cancellationToken)
                 .ConfigureAwait(false);
-            throw new TokenizerException(
-                ErrorKind.FailedPrecondition,
-                ErrorReasons.AuthenticationRequired,
-                "return_url: required for a card that needs authentication",
-                [new FieldViolation("return_url", "required for a card that needs authentication")]);
+            throw TokenizerErrors.AuthenticationRequired();
         }
 
         var mandate = paymentMethod.Type != TokenType.Card && setup.MandateId is { } mandateId
@@ -551,10 +547,7 @@ public sealed partial class TokenizationService(
         // succession and send the same key, so the gateway creates one Customer; a retry after a crash replays it.
         var succession = await ReadSuccessionAsync(customerReference, cancellationToken).ConfigureAwait(false);
         var created = await LiveCustomerAsync(succession, succession.LastDeleted, MaxReplacementSteps, cancellationToken).ConfigureAwait(false)
-            ?? throw new TokenizerException(
-                ErrorKind.Unavailable,
-                ErrorReasons.CustomerReplacementIncomplete,
-                "customer_reference: its gateway Customer was deleted again while it was being replaced; retry");
+            ?? throw TokenizerErrors.CustomerReplacementIncomplete();
         return await customerRepository.SaveCustomerAsync(gateway.Name, customerReference, created, timeProvider.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
     }

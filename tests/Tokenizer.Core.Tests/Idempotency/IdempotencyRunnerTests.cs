@@ -17,10 +17,9 @@ public sealed class IdempotencyRunnerTests
     private readonly IClaimStore claims = Substitute.For<IClaimStore>();
     private readonly FakeTimeProvider time = new(Start);
     private readonly IdempotencyClaim claim = new("caller-1", "key-id-1", "op", new byte[32], DateTimeOffset.MinValue, TimeSpan.FromMinutes(2));
-    private readonly IdempotentOperation<string> operation = new()
+    private readonly IdempotentOperation<string> operation = IdempotentOperation.JsonAnswer<string>() with
     {
         ReadAnswer = json => "read:" + json,
-        Complete = IdempotentOperation.AnswerOnly<string>(answer => "json:" + answer),
         Keep = answer => answer != "unfinished",
         ReleaseAs = _ => IntentState.Failed,
         ResourceBusy = TokenizerErrors.CorrectionInProgress,
@@ -50,7 +49,7 @@ public sealed class IdempotencyRunnerTests
         Assert.Equal(new IdempotentResult<string>("done", Replayed: false, Kept: true), result);
         Assert.Equal(1, runs);
         await claims.Received(1).ClaimAsync(Arg.Is<IdempotencyClaim>(c => c.Now == Start && c.Key == "key-id-1"), Arg.Any<CancellationToken>());
-        await claims.Received(1).CompleteOwnedWithoutTokenAsync("caller-1", "key-id-1", Start, "json:done", CancellationToken.None);
+        await claims.Received(1).CompleteOwnedWithoutTokenAsync("caller-1", "key-id-1", Start, "\"done\"", CancellationToken.None);
         await claims.DidNotReceiveWithAnyArgs().ReleaseOwnedAsync(default!, default!, default, default, default);
     }
 
