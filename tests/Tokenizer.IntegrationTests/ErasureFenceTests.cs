@@ -134,6 +134,51 @@ public sealed class ErasureFenceTests(TokenizerServerFixture server) : IClassFix
     }
 
     [Fact]
+    public async Task EraseSubject_ThreeAtOnceForOnePerson_SameKeyAnswersTheFirstsCountAnotherKeyAbortedAndARetryReplays()
+    {
+        // Arrange: two tokens for the person; the first erasure's Customer delete is held 3 s at the sandbox, and two more
+        // EraseSubject calls arrive meanwhile: one with the first's key (a client's retry), one with another key. Without
+        // one claim per person each ran the erasure and answered its own count (0: the first had detached both), and the
+        // stored record kept the last writer's (the eighteenth outside review's N4).
+        var reference = "cust-erase-twice-" + Guid.NewGuid().ToString("N")[..10];
+        await TokenizeAsync(reference, "4242424242424242");
+        await TokenizeAsync(reference, "5555555555554444");
+        server.Sandbox.Faults.Add("DELETE /v1/customers/*", SandboxFault.Latency(TimeSpan.FromSeconds(3)), count: 1);
+        var deletesBefore = server.Sandbox.Requests.Snapshot("DELETE /v1/customers/*").Count;
+        var request = new EraseSubjectRequest { CustomerReference = reference, IdempotencyKey = Requests.NewKey(), Reason = "asked twice" };
+        var first = Privacy.EraseSubjectAsync(request).ResponseAsync;
+        await EventuallyAsync(async () =>
+            (await Privacy.GetErasureStatusAsync(new GetErasureStatusRequest { CustomerReference = reference })).Status.State == ErasureState.DeletingCustomer);
+
+        // Act
+        var sameKey = Privacy.EraseSubjectAsync(request).ResponseAsync;
+        var otherKey = await Assert.ThrowsAsync<RpcException>(() =>
+            Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = reference, IdempotencyKey = Requests.NewKey() }).ResponseAsync);
+        var (firstAnswer, sameKeyAnswer) = (await first, await sameKey);
+        var retried = await Privacy.EraseSubjectAsync(request);
+
+        // Assert: one erasure ran (one Customer delete); the same key waited and answered the first's answer, as does a
+        // retry after it (the erasure's own stored answer survived its destroy step); the other key was ABORTED.
+        Assert.Equal((ErasureState.Completed, 2), (firstAnswer.Status.State, firstAnswer.Status.PaymentMethodsDetached));
+        Assert.Equal(firstAnswer, sameKeyAnswer);
+        Assert.Equal(firstAnswer, retried);
+        Assert.Equal(StatusCode.Aborted, otherKey.StatusCode);
+        Assert.Equal("ERASURE_RUNNING", TokenizeTests.ErrorInfoOf(otherKey).Reason);
+        Assert.DoesNotContain(reference, otherKey.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(deletesBefore + 1, server.Sandbox.Requests.Snapshot("DELETE /v1/customers/*").Count);
+        var status = await Privacy.GetErasureStatusAsync(new GetErasureStatusRequest { CustomerReference = reference });
+        Assert.Equal(2, status.Status.PaymentMethodsDetached);
+
+        // The control: the same key with another reason is another request, refused; a new key after the erasure
+        // completed runs (nothing held: it answers the completed erasure as it is).
+        var reused = await Assert.ThrowsAsync<RpcException>(() =>
+            Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = reference, IdempotencyKey = request.IdempotencyKey, Reason = "other" }).ResponseAsync);
+        Assert.Equal(StatusCode.AlreadyExists, reused.StatusCode);
+        var later = await Privacy.EraseSubjectAsync(new EraseSubjectRequest { CustomerReference = reference, IdempotencyKey = Requests.NewKey() });
+        Assert.Equal(firstAnswer.Status, later.Status);
+    }
+
+    [Fact]
     public async Task CorrectSubjectData_TwoAtOnceForOnePerson_TheSecondRefusedCorrectionInProgressAndBothSidesAgree()
     {
         // Arrange: the first correction's update held 3 s at the sandbox; a second one (another key, another email) sent

@@ -325,6 +325,34 @@ public abstract class PrivacyStoreTests(TestDatabase database) : LedgerTestBase(
     }
 
     [Fact]
+    public async Task FenceReferenceAsync_TheErasuresOwnClaim_NotCountedOneAtATimeAndItsAnswerSurvivesTheDestroy()
+    {
+        // Arrange: an erasure's claim on the subject (no reference fences it: the erasure sets that fence itself).
+        Assert.Equal(IdempotencyState.Started, (await Ledger.Claims.ClaimAsync(ErasureClaim("e1", T0), CancellationToken.None)).State);
+
+        // Act
+        var inFlight = await FenceAsync("ref_a", T0);
+        var other = await Ledger.Claims.ClaimAsync(ErasureClaim("e2", T0.AddSeconds(1)), CancellationToken.None);
+        var destroyed = await Store.DestroySubjectAsync(SubjectA, "stripe", "ref_a", "erased_" + SubjectA, CancellationToken.None);
+        var stale = await Ledger.Claims.CompleteOwnedWithoutTokenAsync("privacy", "e1", T0.AddSeconds(-1), "{\"stale\":1}", CancellationToken.None);
+        var completed = await Ledger.Claims.CompleteOwnedWithoutTokenAsync("privacy", "e1", T0, "{\"answer\":1}", CancellationToken.None);
+        var replay = await Ledger.Claims.ClaimAsync(ErasureClaim("e1", T0.AddSeconds(2)), CancellationToken.None);
+
+        // Assert: the erasure does not wait for itself (a correction's claim is counted: the test above); another
+        // erasure call for the person is refused while it runs; its pending claim survives the destroy step (which forgets
+        // finished claims on the subject), so its answer is kept, completed only under the claim's own time.
+        Assert.Equal(0, inFlight);
+        Assert.Equal(IdempotencyState.ResourceBusy, other.State);
+        Assert.True(destroyed);
+        Assert.False(stale);
+        Assert.True(completed);
+        Assert.Equal(new IdempotencyOutcome(IdempotencyState.Replay, "{\"answer\":1}"), replay);
+    }
+
+    private static IdempotencyClaim ErasureClaim(string key, DateTimeOffset now) =>
+        new("privacy", key, PrivacyErasure.EraseOperation, TestData.Hmac(3), now, TimeSpan.FromMinutes(2), Resource: SubjectA, OnePerResource: true);
+
+    [Fact]
     public async Task BeginAsync_OnePerResource_AnotherKeysLiveClaimRefusesItUntilItsLeaseEnds()
     {
         // Arrange

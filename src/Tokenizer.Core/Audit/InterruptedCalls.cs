@@ -22,6 +22,7 @@ public static class InterruptedCalls
         Tokenization.TokenizationOperations.TokenizeBankAccount => "tokenizer.v1.TokenizerService/TokenizeBankAccount",
         Tokenization.TokenizationOperations.RevokeToken => "tokenizer.v1.TokenizerService/RevokeToken",
         Privacy.PrivacyCorrection.CorrectOperation => "tokenizer.v1.PrivacyService/CorrectSubjectData",
+        Privacy.PrivacyErasure.EraseOperation => "tokenizer.v1.PrivacyService/EraseSubject",
         _ => "idempotent/" + operation,
     };
 

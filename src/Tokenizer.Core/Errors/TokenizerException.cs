@@ -58,23 +58,8 @@ public sealed class TokenizerException : Exception
     /// <summary>Extra safe metadata (e.g. decline_code), sent as google.rpc.ErrorInfo.metadata.</summary>
     public IReadOnlyDictionary<string, string> ErrorMetadata { get; }
 
-    /// <summary>An INVALID_ARGUMENT error listing every violation.</summary>
-    public static TokenizerException Invalid(IReadOnlyList<FieldViolation> violations)
-    {
-        ArgumentNullException.ThrowIfNull(violations);
-        return new(
-            ErrorKind.InvalidArgument,
-            ErrorReasons.ValidationFailed,
-            "request is invalid: " + string.Join("; ", violations),
-            violations);
-    }
-
-    /// <summary>FAILED_PRECONDITION <see cref="ErrorReasons.ErasureInProgress"/> naming <c>customer_reference</c> (tokenisations and corrections).</summary>
-    public static TokenizerException ErasureInProgress() => new(
-        ErrorKind.FailedPrecondition,
-        ErrorReasons.ErasureInProgress,
-        "customer_reference: an erasure of this customer is in progress",
-        [new FieldViolation("customer_reference", "an erasure of this customer is in progress")]);
+    /// <summary>An INVALID_ARGUMENT error listing every violation (<see cref="TokenizerErrors.Invalid"/>).</summary>
+    public static TokenizerException Invalid(IReadOnlyList<FieldViolation> violations) => TokenizerErrors.Invalid(violations);
 }
 
 /// <summary>Stable error reasons, the <c>google.rpc.ErrorInfo.reason</c> values clients may switch on.</summary>
@@ -138,6 +123,12 @@ public static class ErrorReasons
     /// end with the same details.
     /// </summary>
     public const string CorrectionInProgress = "CORRECTION_IN_PROGRESS";
+    /// <summary>
+    /// ABORTED on EraseSubject: another EraseSubject call for the same customer_reference (under another key) is running,
+    /// or was cut off and holds the person until its claim's lease ends (Tokenizer:PendingLeaseSeconds); retry once it
+    /// has finished. One erasure call per person runs at a time, so concurrent calls never answer different counts.
+    /// </summary>
+    public const string ErasureRunning = "ERASURE_RUNNING";
     /// <summary>The gateway account may not receive raw card numbers (Stripe: raw card data APIs not enabled).</summary>
     public const string RawCardDataNotEnabled = "RAW_CARD_DATA_NOT_ENABLED";
     /// <summary>The gateway refused our credentials (401/403): an operator must act.</summary>

@@ -52,7 +52,7 @@ public sealed class TokenEventFeed(ITokenEventReader reader)
 
         if (violations.Count > 0)
         {
-            throw TokenizerException.Invalid(violations);
+            throw TokenizerErrors.Invalid(violations);
         }
 
         return await ReadPositionAsync(caller, position, pageSize == 0 ? DefaultPageSize : pageSize, cancellationToken).ConfigureAwait(false);
@@ -64,7 +64,7 @@ public sealed class TokenEventFeed(ITokenEventReader reader)
     {
         var violations = new List<FieldViolation>();
         var position = TryDecode(after, violations);
-        return violations.Count > 0 ? throw TokenizerException.Invalid(violations) : position;
+        return violations.Count > 0 ? throw TokenizerErrors.Invalid(violations) : position;
     }
 
     /// <summary>The page after the decoded position <paramref name="after"/>: what a watcher polls with.</summary>

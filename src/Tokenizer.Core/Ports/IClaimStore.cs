@@ -50,9 +50,10 @@ public interface IClaimStore
 
     /// <summary>
     /// Marks a pending claim completed with <paramref name="responseJson"/> for replays, for requests that record no
-    /// token (privacy corrections). A claim that is not pending is left as it is.
+    /// token (privacy corrections and erasures), only while <paramref name="claimedAt"/> still fences it (pending, last
+    /// claimed at that time). Returns false, having written nothing, when the claim is no longer the caller's.
     /// </summary>
-    Task CompleteWithoutTokenAsync(string callerId, string key, string responseJson, CancellationToken cancellationToken);
+    Task<bool> CompleteOwnedWithoutTokenAsync(string callerId, string key, DateTimeOffset claimedAt, string responseJson, CancellationToken cancellationToken);
 
     /// <summary>
     /// Deletes a pending claim so a retry with the same key runs again (completed records are kept), only while
@@ -102,7 +103,7 @@ public interface IClaimStore
 /// </param>
 /// <param name="Resource">
 /// What the call acts on, kept with the claim for the audit record of a call cut off by a crash (a revoke's token id, a
-/// correction's subject pseudonym); null when the claim does not know it yet (a tokenisation's token).
+/// correction's or an erasure's subject pseudonym); null when the claim does not know it yet (a tokenisation's token).
 /// </param>
 /// <param name="FencedReference">
 /// A customer reference whose erasure refuses this claim (<see cref="IdempotencyState.ErasureInProgress"/>) while it

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Errors;
+using Tokenizer.Core.Idempotency;
 using Tokenizer.Core.Ports;
 using Tokenizer.Core.Validation;
 
@@ -95,40 +96,22 @@ public sealed partial class PrivacyCorrection(
             Resource: subject,
             FencedReference: reference,
             OnePerResource: true);
-        switch ((await claimStore.ClaimAsync(claim, cancellationToken).ConfigureAwait(false)) is var claimed ? claimed.State : default)
-        {
-            case IdempotencyState.Replay:
-                return System.Text.Json.JsonSerializer.Deserialize<SubjectCorrection>(claimed.ResponseJson!)
-                    ?? throw new InvalidOperationException("replay without response");
-            case IdempotencyState.Conflict:
-                throw new TokenizerException(ErrorKind.AlreadyExists, ErrorReasons.IdempotencyKeyReused, "idempotency_key: already used with a different request");
-            case IdempotencyState.InFlight:
-                throw new TokenizerException(ErrorKind.Aborted, ErrorReasons.IdempotencyKeyInFlight, "idempotency_key: a request with this key is still in progress; retry");
-            case IdempotencyState.ErasureInProgress:
-                throw TokenizerException.ErasureInProgress();
-            case IdempotencyState.ResourceBusy:
-                throw new TokenizerException(
-                    ErrorKind.Aborted,
-                    ErrorReasons.CorrectionInProgress,
-                    "customer_reference: another correction of this customer is in progress, or was cut off (a crash, a lost call) and holds the customer until its lease ends 2 minutes after it began; retry when it has finished");
-        }
-
-        SubjectCorrection correction;
-        try
-        {
-            correction = await ApplyAsync(reference, subject, command.IdempotencyKey!, patch, canonical, claim.Now, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            // Nothing kept (a ledger failure, the call cap): the same key runs again, under gateway keys of its own
-            // attempt, so the gateway applies what the ledger applies.
-            await claimStore.ReleaseOwnedAsync(PrivacyCaller, claimKey, claim.Now, IntentState.Closed, CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-
-        await claimStore.CompleteWithoutTokenAsync(PrivacyCaller, claimKey, System.Text.Json.JsonSerializer.Serialize(correction), CancellationToken.None).ConfigureAwait(false);
-        return correction;
+        var runner = new IdempotencyRunner(claimStore, timeProvider, TimeSpan.Zero, TimeSpan.Zero);
+        var result = await runner.RunAsync(
+            claim,
+            Correction,
+            (ticket, ct) => ApplyAsync(reference, subject, command.IdempotencyKey!, patch, canonical, ticket.ClaimedAt, ct),
+            cancellationToken).ConfigureAwait(false);
+        return result.Answer;
     }
+
+    /// <summary>
+    /// A correction's claim: a duplicate still running is ABORTED at once (no wait); a failed attempt keeps nothing (a
+    /// ledger failure, the call cap), so the same key runs again under gateway keys of its own attempt and the gateway
+    /// applies what the ledger applies.
+    /// </summary>
+    private static readonly IdempotentOperation<SubjectCorrection> Correction =
+        IdempotentOperation.JsonAnswer<SubjectCorrection>() with { ResourceBusy = TokenizerErrors.CorrectionInProgress };
 
     /// <summary>The set fields of <paramref name="patch"/> over <paramref name="current"/>, address fields one by one.</summary>
     public static BillingDetails Merge(BillingDetails current, BillingDetails patch)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Errors;
+using Tokenizer.Core.Idempotency;
 using Tokenizer.Core.Ports;
 using Tokenizer.Core.Validation;
 
@@ -91,8 +92,13 @@ public sealed partial class PrivacyErasure(
     SubjectPseudonyms pseudonyms,
     TimeProvider timeProvider,
     PrivacySettings settings,
-    ILogger<PrivacyErasure> logger)
+    ILogger<PrivacyErasure> logger,
+    IClaimStore claimStore,
+    Tokenization.TokenizationSettings tokenization)
 {
+    /// <summary>The operation of an erasure's idempotency claim (<c>idempotency_records.operation</c>).</summary>
+    public const string EraseOperation = "erase_subject";
+
     private const int MaxReasonLength = 200;
     private const int MaxListPages = 50;
 
@@ -102,8 +108,15 @@ public sealed partial class PrivacyErasure(
     /// <summary>
     /// Erases the subject (see the class remarks). Idempotent: a completed erasure with nothing held since answers as it
     /// is; an interrupted one resumes where it stopped; new data held after a completed erasure starts a new one.
+    /// One call per person runs at a time, under an idempotency claim on the subject's pseudonym (caller
+    /// <c>privacy</c>, the keyed idempotency key): the same key while it runs waits for it
+    /// (Tokenizer:DuplicateWaitSeconds) and answers its answer, or ABORTED <see cref="ErrorReasons.IdempotencyKeyInFlight"/>;
+    /// another key while it runs is ABORTED <see cref="ErrorReasons.ErasureRunning"/>; the same key with another reason
+    /// is ALREADY_EXISTS <see cref="ErrorReasons.IdempotencyKeyReused"/>. A completed erasure's answer is kept, so a retry
+    /// with its key replays it (until a later erasure of the reference forgets the person's claims); an unfinished one
+    /// (DETACHING) or a failed one keeps nothing, so the next call, under any key, resumes it.
     /// </summary>
-    /// <exception cref="TokenizerException">INVALID_ARGUMENT naming each field and rule; a gateway error (the erasure resumes from its stored step on the next call).</exception>
+    /// <exception cref="TokenizerException">INVALID_ARGUMENT naming each field and rule; ABORTED or ALREADY_EXISTS for the claim as above; a gateway error (the erasure resumes from its stored step on the next call).</exception>
     public async Task<ErasureView> EraseAsync(EraseSubjectCommand command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
@@ -111,11 +124,39 @@ public sealed partial class PrivacyErasure(
         PrivacyRequest.CheckReference(command.CustomerReference, violations);
         InputRules.CheckIdempotencyKey(command.IdempotencyKey, "idempotency_key", violations);
 
-        FreeTextRule.Check(command.Reason, "reason", MaxReasonLength, violations);
+        var reason = FreeTextRule.Check(command.Reason, "reason", MaxReasonLength, violations);
 
         PrivacyRequest.ThrowIfAny(violations);
         var reference = command.CustomerReference!;
         var subject = pseudonyms.Of(reference);
+
+        // Not fenced by the reference (the erasure sets that fence itself); the erasure's own claim is not counted among
+        // what it waits for (IPrivacyStore.FenceReferenceAsync), and its destroy step forgets only finished claims, so
+        // this pending one survives it and keeps its answer.
+        var claim = new IdempotencyClaim(
+            PrivacyCorrection.PrivacyCaller,
+            pseudonyms.ClaimKey(subject, EraseOperation, command.IdempotencyKey!),
+            EraseOperation,
+            pseudonyms.RequestMac(subject, reason ?? string.Empty),
+            timeProvider.GetUtcNow(),
+            tokenization.PendingLease,
+            Resource: subject,
+            OnePerResource: true);
+        var runner = new IdempotencyRunner(claimStore, timeProvider, tokenization.DuplicateWait, tokenization.DuplicatePollInterval);
+        var result = await runner.RunAsync(claim, Erasure, (_, ct) => EraseClaimedAsync(reference, subject, ct), cancellationToken)
+            .ConfigureAwait(false);
+        return result.Answer;
+    }
+
+    /// <summary>An erasure's claim: the answer of a completed erasure is kept for replays; an unfinished one is not.</summary>
+    private static readonly IdempotentOperation<ErasureView> Erasure = IdempotentOperation.JsonAnswer<ErasureView>() with
+    {
+        Keep = view => view.Erasure is { Step: ErasureStep.Completed },
+        ResourceBusy = TokenizerErrors.ErasureRunning,
+    };
+
+    private async Task<ErasureView> EraseClaimedAsync(string reference, string subject, CancellationToken cancellationToken)
+    {
         var customer = await customerRepository.FindCustomerAsync(gateway.Name, reference, cancellationToken).ConfigureAwait(false);
         var erasure = await store.FindErasureAsync(subject, cancellationToken).ConfigureAwait(false);
         DateTimeOffset? holdingSince = erasure?.HoldingSince;

@@ -38,7 +38,7 @@ public static class PrivacyRequest
     {
         if (violations.Count > 0)
         {
-            throw TokenizerException.Invalid(violations);
+            throw TokenizerErrors.Invalid(violations);
         }
     }
 

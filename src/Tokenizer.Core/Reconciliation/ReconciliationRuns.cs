@@ -71,7 +71,7 @@ public sealed class ReconciliationRuns(IReconciliationStore store, RequestHasher
 
         if (violations.Count > 0)
         {
-            throw TokenizerException.Invalid(violations);
+            throw TokenizerErrors.Invalid(violations);
         }
 
         var now = timeProvider.GetUtcNow();
@@ -90,7 +90,7 @@ public sealed class ReconciliationRuns(IReconciliationStore store, RequestHasher
         if (!created && !SameFilter(stored.Filter, run.Filter))
         {
             // The key names another run: answering with it would hand back a report of another period or customer.
-            throw new TokenizerException(ErrorKind.AlreadyExists, ErrorReasons.IdempotencyKeyReused, "idempotency_key: already used with a different request");
+            throw TokenizerErrors.IdempotencyKeyReused();
         }
 
         return (stored, !created);
@@ -143,8 +143,8 @@ public sealed class ReconciliationRuns(IReconciliationStore store, RequestHasher
     private static int PageSize(int requested, int defaultSize, int max) => requested switch
     {
         0 => defaultSize,
-        < 0 => throw TokenizerException.Invalid([new("page_size", "must not be negative")]),
-        _ when requested > max => throw TokenizerException.Invalid([new("page_size", $"must be at most {max}")]),
+        < 0 => throw TokenizerErrors.Invalid([new("page_size", "must not be negative")]),
+        _ when requested > max => throw TokenizerErrors.Invalid([new("page_size", $"must be at most {max}")]),
         _ => requested,
     };
 
@@ -161,10 +161,10 @@ public sealed class ReconciliationRuns(IReconciliationStore store, RequestHasher
     {
         if (!InputRules.IsValidTokenId(runId))
         {
-            throw TokenizerException.Invalid([new FieldViolation("run_id", RunIdRule)]);
+            throw TokenizerErrors.Invalid([new FieldViolation("run_id", RunIdRule)]);
         }
 
         var run = await store.GetRunAsync(runId!, cancellationToken).ConfigureAwait(false);
-        return run ?? throw new TokenizerException(ErrorKind.NotFound, ErrorReasons.ReconciliationNotFound, "reconciliation run not found");
+        return run ?? throw TokenizerErrors.ReconciliationNotFound();
     }
 }

@@ -67,7 +67,7 @@ public sealed partial class TokenizationService
             var created = await gateway.CreateCustomerAsync(succession.Reference, key, cancellationToken).ConfigureAwait(false);
             if (!passed.Add(created))
             {
-                throw new TokenizerException(ErrorKind.Internal, ErrorReasons.GatewayCustomerMissing, "the gateway does not know the customer");
+                throw TokenizerErrors.GatewayCustomerMissing();
             }
 
             if (!await gateway.IsCustomerDeletedAsync(created, cancellationToken).ConfigureAwait(false))

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Tokenizer.Core.Domain;
 using Tokenizer.Core.Errors;
+using Tokenizer.Core.Idempotency;
 using Tokenizer.Core.Ports;
 using Tokenizer.Core.Validation;
 
@@ -226,7 +227,7 @@ public sealed partial class TokenizationService(
         if (!caller.CanReadAllTokens)
         {
             // The authorisation policy already requires finance; this keeps the rule true if a policy is ever loosened.
-            throw new TokenizerException(ErrorKind.PermissionDenied, "PERMISSION_DENIED", "listing tokens needs the finance role");
+            throw TokenizerErrors.ListingNeedsFinance();
         }
 
         var violations = new List<FieldViolation>();
@@ -252,7 +253,7 @@ public sealed partial class TokenizationService(
 
         if (violations.Count > 0)
         {
-            throw TokenizerException.Invalid(violations);
+            throw TokenizerErrors.Invalid(violations);
         }
 
         var query = new TokenQuery(
@@ -289,7 +290,7 @@ public sealed partial class TokenizationService(
 
         if (violations.Count > 0)
         {
-            throw TokenizerException.Invalid(violations);
+            throw TokenizerErrors.Invalid(violations);
         }
 
         var key = command.IdempotencyKey!;
@@ -378,6 +379,22 @@ public sealed partial class TokenizationService(
         return currentHasher;
     }
 
+    /// <summary>
+    /// A tokenisation or revoke through the idempotency runner. Its answer is a token, recorded with the claim
+    /// (<see cref="IClaimStore.CompleteWithTokenAsync"/>) whoever holds the claim by then: the gateway holds the token, so
+    /// the ledger must know it; the claim itself completes only while pending, so a first answer is never replaced.
+    /// </summary>
+    private static readonly IdempotentOperation<TokenRecord> TokenOperation = new()
+    {
+        ReadAnswer = TokenJson.Deserialize,
+        Complete = async (store, ticket, token, ct) =>
+        {
+            await store.CompleteWithTokenAsync(ticket.CallerId, ticket.Key, TokenJson.Serialize(token), token, ct).ConfigureAwait(false);
+            return true;
+        },
+        ReleaseAs = IntentOutcomeOf,
+    };
+
     private async Task<TokenizeResult> RunIdempotentAsync(
         RequestHasher hasher,
         CallerContext caller,
@@ -389,56 +406,19 @@ public sealed partial class TokenizationService(
         CancellationToken cancellationToken,
         string? resource = null)
     {
-        var deadline = timeProvider.GetUtcNow() + settings.DuplicateWait;
-        var keyId = hasher.IdempotencyKeyId(key);
-        while (true)
-        {
-            var claim = new IdempotencyClaim(caller.CallerId, keyId, operation, hmac, timeProvider.GetUtcNow(), settings.PendingLease, intent, Resource: resource);
-            var outcome = await claimStore.ClaimAsync(claim, cancellationToken).ConfigureAwait(false);
-            switch (outcome.State)
+        var runner = new IdempotencyRunner(claimStore, timeProvider, settings.DuplicateWait, settings.DuplicatePollInterval);
+        var claim = new IdempotencyClaim(caller.CallerId, hasher.IdempotencyKeyId(key), operation, hmac, timeProvider.GetUtcNow(), settings.PendingLease, intent, Resource: resource);
+        var result = await runner.RunAsync(
+            claim,
+            TokenOperation,
+            async (_, ct) =>
             {
-                case IdempotencyState.Replay:
-                    return new TokenizeResult(Deserialize(outcome.ResponseJson), Replayed: true);
-                case IdempotencyState.Conflict:
-                    throw new TokenizerException(
-                        ErrorKind.AlreadyExists,
-                        ErrorReasons.IdempotencyKeyReused,
-                        "idempotency_key: already used with a different request");
-                case IdempotencyState.InFlight when timeProvider.GetUtcNow() < deadline:
-                    await Task.Delay(settings.DuplicatePollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
-                    continue;
-                case IdempotencyState.InFlight:
-                    throw new TokenizerException(
-                        ErrorKind.Aborted,
-                        ErrorReasons.IdempotencyKeyInFlight,
-                        "idempotency_key: a request with this key is still in progress; retry");
-                case IdempotencyState.ErasureInProgress:
-                    throw TokenizerException.ErasureInProgress();
-                case IdempotencyState.Started:
-                    break;
-                default:
-                    throw new InvalidOperationException("unknown idempotency state");
-            }
-
-            TokenRecord token;
-            try
-            {
-                token = await work(cancellationToken).ConfigureAwait(false);
+                var token = await work(ct).ConfigureAwait(false);
                 settings.FailPoint?.Invoke(FailPoints.AfterGatewaySuccess);
-            }
-            catch (Exception error)
-            {
-                // Free the key so the caller's retry runs again; the gateway replays its own result for the same key.
-                // Fenced on this request's claim time: a retry that took the claim over after the lease keeps it.
-                await claimStore.ReleaseOwnedAsync(caller.CallerId, keyId, claim.Now, IntentOutcomeOf(error), CancellationToken.None)
-                    .ConfigureAwait(false);
-                throw;
-            }
-
-            await claimStore.CompleteWithTokenAsync(caller.CallerId, keyId, TokenJson.Serialize(token), token, CancellationToken.None)
-                .ConfigureAwait(false);
-            return new TokenizeResult(token, Replayed: false);
-        }
+                return token;
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new TokenizeResult(result.Answer, result.Replayed);
     }
 
     /// <summary>
@@ -493,11 +473,7 @@ public sealed partial class TokenizationService(
             // Nobody will complete it (no URL is handed out), but cancelling makes sure nothing can ever attach it.
             await gateway.CancelSetupIntentAsync(setup.Id, hasher.GatewayKey(caller.CallerId, key, "seti_cancel"), cancellationToken)
                 .ConfigureAwait(false);
-            throw new TokenizerException(
-                ErrorKind.FailedPrecondition,
-                ErrorReasons.AuthenticationRequired,
-                "return_url: required for a card that needs authentication",
-                [new FieldViolation("return_url", "required for a card that needs authentication")]);
+            throw TokenizerErrors.AuthenticationRequired();
         }
 
         var mandate = paymentMethod.Type != TokenType.Card && setup.MandateId is { } mandateId
@@ -571,10 +547,7 @@ public sealed partial class TokenizationService(
         // succession and send the same key, so the gateway creates one Customer; a retry after a crash replays it.
         var succession = await ReadSuccessionAsync(customerReference, cancellationToken).ConfigureAwait(false);
         var created = await LiveCustomerAsync(succession, succession.LastDeleted, MaxReplacementSteps, cancellationToken).ConfigureAwait(false)
-            ?? throw new TokenizerException(
-                ErrorKind.Unavailable,
-                ErrorReasons.CustomerReplacementIncomplete,
-                "customer_reference: its gateway Customer was deleted again while it was being replaced; retry");
+            ?? throw TokenizerErrors.CustomerReplacementIncomplete();
         return await customerRepository.SaveCustomerAsync(gateway.Name, customerReference, created, timeProvider.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
     }
@@ -636,8 +609,6 @@ public sealed partial class TokenizationService(
         ? IntentState.Closed
         : IntentState.Failed;
 
-    private static TokenRecord Deserialize(string? json) => TokenJson.Deserialize(json);
-
     private static string Canonical(BillingDetails billing) =>
         JsonSerializer.Serialize(billing, Json);
 
@@ -660,12 +631,11 @@ public sealed partial class TokenizationService(
     {
         if (!InputRules.IsValidTokenId(token))
         {
-            throw TokenizerException.Invalid([new FieldViolation("token", InputRules.TokenIdRule)]);
+            throw TokenizerErrors.Invalid([new FieldViolation("token", InputRules.TokenIdRule)]);
         }
     }
 
-    private static TokenizerException NotFound() =>
-        new(ErrorKind.NotFound, ErrorReasons.TokenNotFound, "token: not found");
+    private static TokenizerException NotFound() => TokenizerErrors.TokenNotFound();
 
     // Debug, not Information: the audit trail already records every tokenisation (durable, chained); the per-call line
     // cost 3-4% of the server's CPU and most of its lock contention in the console logger's queue (README "Performance").

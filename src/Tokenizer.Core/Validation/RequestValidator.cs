@@ -149,7 +149,7 @@ public sealed class RequestValidator(TimeProvider timeProvider)
     {
         if (violations.Count > 0)
         {
-            throw TokenizerException.Invalid(violations);
+            throw TokenizerErrors.Invalid(violations);
         }
     }
 }

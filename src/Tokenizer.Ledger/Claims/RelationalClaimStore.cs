@@ -268,18 +268,19 @@ internal sealed class RelationalClaimStore(ILedgerDatabase database, TimeProvide
     }
 
     /// <inheritdoc />
-    public Task CompleteWithoutTokenAsync(string callerId, string key, string responseJson, CancellationToken cancellationToken)
+    public Task<bool> CompleteOwnedWithoutTokenAsync(string callerId, string key, DateTimeOffset claimedAt, string responseJson, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(responseJson);
         ArgumentException.ThrowIfNullOrEmpty(callerId);
         ArgumentException.ThrowIfNullOrEmpty(key);
         var now = UnixMicros.From(timeProvider.GetUtcNow());
+        var fence = UnixMicros.From(claimedAt);
         return database.WriteAsync(
             async (transaction, ct) =>
             {
-                using var complete = transaction.Command(ClaimSql.CompleteClaim);
-                BindKey(complete, callerId, key).Bind("@response", responseJson).Bind("@now", now);
-                return await complete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                using var complete = transaction.Command(ClaimSql.CompleteOwnedClaim);
+                BindKey(complete, callerId, key).Bind("@response", responseJson).Bind("@now", now).Bind("@claimed_at", fence);
+                return await complete.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
             },
             cancellationToken);
     }
@@ -321,10 +322,16 @@ internal sealed class RelationalClaimStore(ILedgerDatabase database, TimeProvide
             return new IdempotencyOutcome(IdempotencyState.ErasureInProgress);
         }
 
-        // One live claim per resource (a person's corrections): on PostgreSQL the exclusive fence lock above serialises
-        // these claims, so two never both see the other absent.
+        // One live claim per resource (a person's corrections, erasures): on PostgreSQL an exclusive lock serialises these
+        // claims, so two never both see the other absent: the fence lock above when the claim is fenced by a reference,
+        // else one on the resource itself (an erasure, which sets that fence itself).
         if (claim.OnePerResource && claim.Resource is { } resource)
         {
+            if ((claim.Intent?.CustomerReference ?? claim.FencedReference) is null)
+            {
+                await Privacy.RelationalPrivacyStore.LockResourceAsync(transaction, dialect, resource, cancellationToken).ConfigureAwait(false);
+            }
+
             using var busy = transaction.Command(ClaimSql.CountOtherLiveClaimsOnResource);
             BindKey(busy, claim.CallerId, claim.Key)
                 .Bind("@operation", claim.Operation)

@@ -68,11 +68,13 @@ internal static class PrivacySql
     /// <summary>
     /// What is in flight for a person: tokenisations under the reference whose claim is live or was cut off (intent still
     /// pending), plus live pending claims acting on the subject (resource = pseudonym: corrections) taken since
-    /// @live_since (a cut-off one stops counting when its lease ends).
+    /// @live_since (a cut-off one stops counting when its lease ends). Erasure claims (@erase_operation) are not counted:
+    /// the one counting holds one itself.
     /// </summary>
     public const string CountInFlightOfSubject = """
         SELECT (SELECT COUNT(*) FROM intents WHERE state = 'pending' AND customer_reference = @customer_reference)
-             + (SELECT COUNT(*) FROM idempotency_records WHERE state = 'pending' AND resource = @subject AND updated_at > @live_since)
+             + (SELECT COUNT(*) FROM idempotency_records
+                WHERE state = 'pending' AND resource = @subject AND updated_at > @live_since AND operation <> @erase_operation)
         """;
 
     public const string DeleteFence = "DELETE FROM erasure_fences WHERE customer_reference = @customer_reference";

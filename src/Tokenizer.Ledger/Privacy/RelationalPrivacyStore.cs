@@ -192,7 +192,8 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
                 }
 
                 using var count = transaction.Command(PrivacySql.CountInFlightOfSubject);
-                count.Bind("@customer_reference", customerReference).Bind("@subject", subject).Bind("@live_since", UnixMicros.From(claimsLiveSince));
+                count.Bind("@customer_reference", customerReference).Bind("@subject", subject).Bind("@live_since", UnixMicros.From(claimsLiveSince))
+                    .Bind("@erase_operation", PrivacyErasure.EraseOperation);
                 return Convert.ToInt32(await count.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
             },
             cancellationToken);
@@ -211,6 +212,13 @@ public sealed class RelationalPrivacyStore : IPrivacyStore, ISubjectKeyStore
         select.Bind("@customer_reference", customerReference);
         return Convert.ToInt64(await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
+
+    /// <summary>
+    /// Takes the exclusive fence lock keyed by <paramref name="resource"/> (PostgreSQL; SQLite's single writer already
+    /// serialises), for one-per-resource claims that no reference fences (an erasure's own claim).
+    /// </summary>
+    internal static Task LockResourceAsync(System.Data.Common.DbTransaction transaction, SqlDialect dialect, string resource, CancellationToken cancellationToken) =>
+        TakeFenceLockAsync(transaction, dialect.ReferenceFenceLock, resource, cancellationToken);
 
     /// <summary>The second key of a reference's fence lock: the first 32 bits of SHA-256 of the reference (UTF-8).</summary>
     internal static int FenceKey(string customerReference) =>

@@ -48,7 +48,7 @@ public sealed class ErasurePendingSetupTests
         store.When(s => s.SaveErasureAsync(Arg.Any<ErasureRecord>(), Arg.Any<CancellationToken>())).Do(call => saved = call.Arg<ErasureRecord>());
         store.When(s => s.MarkTokenRevokedAsync("pm_bacs", Arg.Any<DateTimeOffset>(), Arg.Any<CancellationToken>()))
             .Do(_ => token = token with { Status = TokenStatus.Revoked });
-        service = new PrivacyErasure(customerRepository, tokenRepository, gateway, store, keys, pseudonyms, time, new PrivacySettings(), NullLogger<PrivacyErasure>.Instance);
+        service = new PrivacyErasure(customerRepository, tokenRepository, gateway, store, keys, pseudonyms, time, new PrivacySettings(), NullLogger<PrivacyErasure>.Instance, StartedClaims.Create(), new Core.Tokenization.TokenizationSettings());
     }
 
     [Fact]

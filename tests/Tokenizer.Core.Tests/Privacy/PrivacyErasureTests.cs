@@ -57,7 +57,9 @@ public sealed class PrivacyErasureTests
             pseudonyms,
             time,
             settings = new PrivacySettings { FailPoint = failPoints.Add, InFlightWait = TimeSpan.FromMinutes(1), InFlightPollInterval = TimeSpan.Zero },
-            NullLogger<PrivacyErasure>.Instance);
+            NullLogger<PrivacyErasure>.Instance,
+            StartedClaims.Create(),
+            new Core.Tokenization.TokenizationSettings());
     }
 
     [Theory]
