@@ -227,9 +227,9 @@ internal sealed class CliConsole(TextReader input, TextWriter output, TextWriter
         where T : IMessage, new()
     {
         var text = input.ReadToEnd();
-        if (JsonFieldProblem.FindRepeated(text, new T().Descriptor) is { } repeated)
+        if (JsonFieldProblem.FindLenient(text, new T().Descriptor) is { } lenient)
         {
-            throw new CliInputException($"stdin: {repeated}");
+            throw new CliInputException($"stdin: {lenient}");
         }
 
         try

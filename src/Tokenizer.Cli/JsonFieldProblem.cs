@@ -28,12 +28,14 @@ internal static partial class JsonFieldProblem
     }
 
     /// <summary>
-    /// The first field given twice in one JSON object (by the same name, or by its JSON and its proto name:
-    /// <c>expMonth</c> and <c>exp_month</c>) as <c>card.number: given twice</c>, or null when there is none or the text is
-    /// not JSON. Google.Protobuf's parser keeps the last one silently, so what a person reads first would not be sent.
-    /// Keys outside the contract (map keys, unknown fields) are never printed.
+    /// What the proto3 JSON mapping lets through but a person would not mean, as <c>path: rule</c>, or null when there
+    /// is none or the text is not JSON: a field given twice in one object (by the same name, or by its JSON and its proto
+    /// name: <c>expMonth</c> and <c>exp_month</c>; the parser keeps the last one silently), and a whole-number field
+    /// written as a string, a fraction or an exponent (the mapping reads <c>"12"</c>, <c>12.0</c> and <c>"1e1"</c> as
+    /// numbers: <c>card.exp_month: expected a number</c>, <c>expected a whole number</c>). Keys outside the contract (map keys,
+    /// unknown fields) are never printed, values never.
     /// </summary>
-    public static string? FindRepeated(string text, MessageDescriptor descriptor)
+    public static string? FindLenient(string text, MessageDescriptor descriptor)
     {
         try
         {
@@ -70,6 +72,11 @@ internal static partial class JsonFieldProblem
                     : $"{at}: given twice";
             }
 
+            if (field is not null && IsWholeNumber(field.FieldType) && !IsDigits(property.Value))
+            {
+                return property.Value.ValueKind == JsonValueKind.String ? $"{at}: expected a number" : $"{at}: expected a whole number";
+            }
+
             var inner = field is { FieldType: FieldType.Message, IsMap: false } ? field.MessageType : null;
             if (Repeated(property.Value, inner, at) is { } found)
             {
@@ -79,6 +86,18 @@ internal static partial class JsonFieldProblem
 
         return null;
     }
+
+    private static bool IsWholeNumber(FieldType type) => type is FieldType.Int32 or FieldType.Int64 or FieldType.UInt32
+        or FieldType.UInt64 or FieldType.SInt32 or FieldType.SInt64 or FieldType.Fixed32 or FieldType.Fixed64
+        or FieldType.SFixed32 or FieldType.SFixed64;
+
+    // A JSON number as digits with an optional minus sign (null and arrays are judged elsewhere).
+    private static bool IsDigits(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Number => value.GetRawText().TrimStart('-') is { Length: > 0 } digits && digits.All(char.IsAsciiDigit),
+        JsonValueKind.String => false,
+        _ => true,
+    };
 
     private static string? Walk(JsonElement element, MessageDescriptor descriptor, string path)
     {

@@ -294,6 +294,11 @@ public sealed class CliInputRuleTests(CliFixture files) : IClassFixture<CliFixtu
     [InlineData("{\"card\":{\"exp_month\":12,\"expMonth\":1}}", "stdin: card.exp_month: given twice")]
     [InlineData("{\"billing_details\":{\"address\":{\"line1\":\"4111 1111\",\"line1\":\"1111 1111\"}}}", "stdin: billing_details.address.line1: given twice")]
     [InlineData("{\"card\":{\"4111111111111111\":1,\"4111111111111111\":2}}", "stdin: card: a key given twice")]
+    [InlineData("{\"card\":{\"number\":\"4111111111111111\",\"exp_month\":\"12\",\"exp_year\":2030}}", "stdin: card.exp_month: expected a number")]
+    [InlineData("{\"card\":{\"number\":\"4111111111111111\",\"exp_month\":\"1e1\",\"exp_year\":2030}}", "stdin: card.exp_month: expected a number")]
+    [InlineData("{\"card\":{\"number\":\"4111111111111111\",\"exp_month\":1e1,\"exp_year\":2030}}", "stdin: card.exp_month: expected a whole number")]
+    [InlineData("{\"card\":{\"number\":\"4111111111111111\",\"exp_month\":12.0,\"exp_year\":2030}}", "stdin: card.exp_month: expected a whole number")]
+    [InlineData("{\"card\":{\"number\":\"4111111111111111\",\"exp_month\":12,\"exp_year\":\"2030\"}}", "stdin: card.exp_year: expected a number")]
     public async Task StdinJson_WrongShape_NamesFieldAndRuleNeverTheValue(string stdin, string expected)
     {
         // Act
