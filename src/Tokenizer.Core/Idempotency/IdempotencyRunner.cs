@@ -67,8 +67,9 @@ public static class IdempotentOperation
 
 /// <summary>
 /// The one idempotency runner: claim (caller, key), run the work, then complete the claim with the answer or release it,
-/// each end fenced on the claim time, so an attempt whose lease ran out never ends another attempt's claim. Every
-/// idempotent call goes through it (tokenisations and their SetupIntents, revokes, privacy corrections and erasures).
+/// each end fenced on the claim time, so an attempt whose lease ran out never ends another attempt's claim. The callers'
+/// idempotent calls go through it (tokenisations and their SetupIntents, revokes, privacy corrections and erasures); the
+/// recovery worker's claims, reconciliation runs and the webhook inbox keep their own (not yet moved).
 /// </summary>
 /// <remarks>
 /// Claim outcomes: new → the work runs; completed with the same request → its stored answer, <c>Replayed</c>; the same
